@@ -1,0 +1,13 @@
+/** `neko-plugin`: one binary, one sub-command per file under commands/ (SPEC §6). */
+import { Command } from "commander";
+import { HOST_VERSION } from "@neko/host";
+import { registerServeCommand } from "./commands/serve-command.ts";
+
+const program = new Command()
+  .name("neko-plugin")
+  .description("neko-plugin: TypeScript plugins, each in its own process, behind an HTTP plugin server")
+  .version(HOST_VERSION);
+
+registerServeCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,64 @@
+/**
+ * The host's logger: pino, pretty on a terminal and JSON lines otherwise. Plugin logs arrive as JSON lines on the
+ * plugin's stdout and are re-emitted here tagged with the plugin id (docs/logging.md).
+ */
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+
+export type HostLogger = Logger;
+
+export function createHostLogger(options: { level?: string; pretty?: boolean } = {}): HostLogger {
+  const level = options.level ?? process.env.NEKO_LOG_LEVEL ?? "info";
+  const usePretty = options.pretty ?? process.stdout.isTTY === true;
+  if (!usePretty) return pino({ level, base: undefined });
+  return pino(
+    { level, base: undefined },
+    pretty({
+      sync: true,
+      colorize: true,
+      ignore: "pid,hostname,plugin",
+      messageFormat: "{if plugin}[{plugin}] {end}{msg}",
+      translateTime: "SYS:HH:MM:ss.l",
+    }),
+  );
+}
+
+/** A silent logger for tests that do not look at logs. */
+export function createSilentLogger(): HostLogger {
+  return pino({ level: "silent" });
+}
+
+export interface LogRecord {
+  time: number;
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "warn",
+  50: "error",
+  60: "fatal",
+};
+
+/** One line of a plugin's stdout as a log record: pino JSON when it is, plain text at info level otherwise. */
+export function parsePluginLogLine(line: string): LogRecord {
+  if (line.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const { level, time, msg, pid: _pid, hostname: _hostname, plugin: _plugin, ...rest } = parsed;
+      return {
+        ...rest,
+        time: typeof time === "number" ? time : Date.now(),
+        level: typeof level === "number" ? (LEVEL_NAMES[level] ?? "info") : String(level ?? "info"),
+        msg: typeof msg === "string" ? msg : "",
+      };
+    } catch {
+      // Not JSON after all: fall through to plain text.
+    }
+  }
+  return { time: Date.now(), level: "info", msg: line };
+}

@@ -1,0 +1,13 @@
+export { createHostLogger, createSilentLogger, type HostLogger, type LogRecord } from "./host-logger.ts";
+export { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "./manifest/plugin-discovery.ts";
+export {
+  type EntryView,
+  HOST_VERSION,
+  type HostInfo,
+  PluginHost,
+  type PluginHostApi,
+  type PluginHostOptions,
+  type PluginDetailView,
+  type PluginView,
+} from "./plugin-host.ts";
+export type { PluginState } from "./supervisor/plugin-state.ts";

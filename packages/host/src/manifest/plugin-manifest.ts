@@ -1,0 +1,304 @@
+// The plugin.toml contract (SPEC §2.1): turns a manifest's text into a typed PluginManifest, or into every problem
+// it has at once, each naming the file, the key and what is wrong in a plain sentence.
+import { posix, win32 } from "node:path";
+import { valid as validSemver } from "semver";
+import { parse, TomlError } from "smol-toml";
+import { ManifestTable, type ManifestReport } from "./manifest-table.ts";
+import { parseSdkRange } from "./sdk-compat.ts";
+
+export const PLUGIN_TYPES = ["plugin", "extension", "adapter"] as const;
+export const ADAPTER_MODES = ["gateway", "router", "bridge", "hybrid"] as const;
+export const PERSIST_MODES = ["off", "auto", "manual"] as const;
+export const PLUGIN_ID_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
+export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
+
+export type PluginType = (typeof PLUGIN_TYPES)[number];
+export type AdapterMode = (typeof ADAPTER_MODES)[number];
+export type PersistMode = (typeof PERSIST_MODES)[number];
+
+export type PluginManifest = {
+  id: string;
+  /** `module` is normalized and relative to the plugin folder (`./src/../index.ts` → `index.ts`). */
+  entry: { module: string; className: string };
+  name: string;
+  description: string;
+  version: string;
+  type: PluginType;
+  author?: { name?: string; email?: string };
+  /** Version ranges as written; see parseSdkRange. */
+  sdk?: { recommended?: string; supported?: string; untested?: string; conflicts?: string };
+  /** Set for extensions only. */
+  host?: { pluginId: string; prefix: string };
+  /** From `[[plugin.dependency]]`. */
+  dependencies: Array<{ id: string; version?: string; conflicts: boolean }>;
+  store: { enabled: boolean };
+  permissions: {
+    fsRead: string[];
+    fsWrite: string[];
+    childProcess: boolean;
+    workerThreads: boolean;
+    maxHeapMb: number;
+    /** Plugin ids this plugin may call; undefined means all. */
+    allowCalls?: string[];
+  };
+  runtime: { enabled: boolean; autoStart: boolean };
+  state: { persistMode: PersistMode };
+  /** Set for adapters only: other plugins may use an `[adapter]` table as their own configuration. */
+  adapter?: { mode: AdapterMode; priority: number };
+  /** From `[[plugin.entries]]`; `timeout` is in seconds. */
+  entries: Array<{
+    id: string;
+    name?: string;
+    description?: string;
+    inputSchema?: Record<string, unknown>;
+    timeout?: number;
+  }>;
+  /** The whole parsed document, untouched: the plugin's own tables are its configuration. */
+  raw: Record<string, unknown>;
+};
+
+export type ManifestProblem = { file: string; key?: string; message: string };
+
+export type ParseManifestResult =
+  | { ok: true; manifest: PluginManifest; warnings: ManifestProblem[] }
+  | { ok: false; problems: ManifestProblem[]; partialId?: string };
+
+const CLASS_NAME_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const PREFIX_PATTERN = /^[a-zA-Z0-9_-]*$/;
+const DEFAULT_VERSION = "0.1.0";
+const DEFAULT_MAX_HEAP_MB = 256;
+
+export function parseManifest(text: string, opts: { file: string }): ParseManifestResult {
+  const { file } = opts;
+  let raw: Record<string, unknown>;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    return { ok: false, problems: [tomlSyntaxProblem(file, error)] };
+  }
+  const report: ManifestReport = { file, problems: [], warnings: [] };
+  const doc = ManifestTable.document(report, raw);
+  const plugin = doc.table("plugin", { required: true });
+  if (plugin === undefined) return { ok: false, problems: report.problems };
+
+  const id = readId(plugin, "id", { required: true });
+  const entry = readEntry(plugin);
+  const name = plugin.string("name");
+  const description = plugin.string("description") ?? "";
+  const version = readVersion(plugin);
+  const type = plugin.oneOf("type", PLUGIN_TYPES) ?? "plugin";
+  const author = readAuthor(plugin);
+  const sdk = readSdk(plugin);
+  const host = readHost(plugin, { type, id });
+  const dependencies = readDependencies(plugin);
+  const store = readStore(plugin);
+  const permissions = readPermissions(plugin);
+  const entries = readEntries(plugin);
+  plugin.allow("config_profiles"); // owned by the config-profile loader
+  plugin.warnUnknownKeys();
+  const runtime = readRuntime(doc);
+  const state = readState(doc);
+  const adapter = type === "adapter" ? readAdapter(doc) : undefined;
+
+  if (report.problems.length > 0 || id === undefined || entry === undefined) {
+    return { ok: false, problems: report.problems, ...(id !== undefined && { partialId: id }) };
+  }
+  const manifest: PluginManifest = {
+    id,
+    entry,
+    name: name ?? id,
+    description,
+    version,
+    type,
+    ...definedOnly({ author, sdk, host, adapter }),
+    dependencies,
+    store,
+    permissions,
+    runtime,
+    state,
+    entries,
+    raw,
+  };
+  return { ok: true, manifest, warnings: report.warnings };
+}
+
+function tomlSyntaxProblem(file: string, error: unknown): ManifestProblem {
+  if (error instanceof TomlError) {
+    // smol-toml's message is "Invalid TOML document: <reason>\n\n<code block>"; the reason is the useful part.
+    const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    return { file, message: `${file}: invalid TOML at line ${error.line}, column ${error.column}: ${reason}` };
+  }
+  return { file, message: `${file}: invalid TOML: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+function readId(table: ManifestTable, key: string, opts: { required?: boolean } = {}): string | undefined {
+  const id = table.string(key, opts);
+  if (id === undefined || PLUGIN_ID_PATTERN.test(id)) return id;
+  table.problem(key, `must be 1 to 128 letters, digits, '_' or '-', not '${id}'`);
+  return undefined;
+}
+
+function readEntry(plugin: ManifestTable): PluginManifest["entry"] | undefined {
+  const spec = plugin.string("entry", { required: true });
+  if (spec === undefined) return undefined;
+  // The last colon splits, so a Windows drive letter lands in the module part and is refused as absolute there.
+  const colon = spec.lastIndexOf(":");
+  const module = spec.slice(0, colon);
+  const className = spec.slice(colon + 1);
+  if (colon <= 0 || !CLASS_NAME_PATTERN.test(className)) {
+    plugin.problem("entry", `must look like 'index.ts:ClassName', not '${spec}'`);
+    return undefined;
+  }
+  const moduleProblem = (reason: string) => plugin.problem("entry", `module '${module}' ${reason}`);
+  const normalized = posix.normalize(module.replaceAll("\\", "/"));
+  let ok = true;
+  if (posix.isAbsolute(module) || win32.isAbsolute(module)) {
+    moduleProblem("must be a path relative to the plugin folder");
+    ok = false;
+  } else if (normalized === ".." || normalized.startsWith("../")) {
+    moduleProblem("must stay inside the plugin folder");
+    ok = false;
+  }
+  if (!ENTRY_MODULE_EXTENSIONS.some((extension) => normalized.endsWith(extension))) {
+    moduleProblem(`must end in ${ENTRY_MODULE_EXTENSIONS.join(", ").replace(/, (?=[^,]*$)/, " or ")}`);
+    ok = false;
+  }
+  return ok ? { module: normalized, className } : undefined;
+}
+
+function readVersion(plugin: ManifestTable): string {
+  const version = plugin.string("version");
+  if (version === undefined) return DEFAULT_VERSION;
+  if (validSemver(version) === null)
+    plugin.problem("version", `must be a semver version like '1.2.3', not '${version}'`);
+  return version;
+}
+
+function readRange(table: ManifestTable, key: string): string | undefined {
+  const text = table.string(key);
+  if (text === undefined) return undefined;
+  const parsed = parseSdkRange(text);
+  if (!parsed.ok) table.problem(key, parsed.message);
+  return text;
+}
+
+function readAuthor(plugin: ManifestTable): PluginManifest["author"] {
+  const author = plugin.table("author");
+  if (author === undefined) return undefined;
+  const result = definedOnly({ name: author.string("name"), email: author.string("email") });
+  author.warnUnknownKeys();
+  return result;
+}
+
+function readSdk(plugin: ManifestTable): PluginManifest["sdk"] {
+  const sdk = plugin.table("sdk");
+  if (sdk === undefined) return undefined;
+  const result = definedOnly({
+    recommended: readRange(sdk, "recommended"),
+    supported: readRange(sdk, "supported"),
+    untested: readRange(sdk, "untested"),
+    conflicts: readRange(sdk, "conflicts"),
+  });
+  sdk.warnUnknownKeys();
+  return result;
+}
+
+function readHost(plugin: ManifestTable, self: { type: PluginType; id: string | undefined }): PluginManifest["host"] {
+  if (self.type !== "extension") {
+    if (plugin.has("host")) plugin.warning("host", "is ignored: only an extension has a host plugin");
+    plugin.allow("host");
+    return undefined;
+  }
+  const host = plugin.section("host");
+  const pluginId = readId(host, "plugin_id");
+  if (!host.has("plugin_id")) host.problem("plugin_id", "is required for an extension");
+  if (pluginId !== undefined && pluginId === self.id) {
+    host.problem("plugin_id", `must name another plugin, not the extension itself ('${pluginId}')`);
+  }
+  const prefix = host.string("prefix") ?? "";
+  if (!PREFIX_PATTERN.test(prefix)) host.problem("prefix", `must be letters, digits, '_' or '-', not '${prefix}'`);
+  host.warnUnknownKeys();
+  return pluginId === undefined ? undefined : { pluginId, prefix };
+}
+
+function readDependencies(plugin: ManifestTable): PluginManifest["dependencies"] {
+  return plugin.tableArray("dependency").flatMap((dependency) => {
+    const id = readId(dependency, "id", { required: true });
+    const version = readRange(dependency, "version");
+    const conflicts = dependency.boolean("conflicts") ?? false;
+    dependency.warnUnknownKeys();
+    return id === undefined ? [] : [{ id, ...definedOnly({ version }), conflicts }];
+  });
+}
+
+function readStore(plugin: ManifestTable): PluginManifest["store"] {
+  const store = plugin.section("store");
+  const result = { enabled: store.boolean("enabled") ?? true };
+  store.warnUnknownKeys();
+  return result;
+}
+
+function readPermissions(plugin: ManifestTable): PluginManifest["permissions"] {
+  const permissions = plugin.section("permissions");
+  const allowCalls = permissions.stringArray("allow_calls");
+  for (const id of allowCalls ?? []) {
+    if (!PLUGIN_ID_PATTERN.test(id)) permissions.problem("allow_calls", `contains '${id}', which is not a plugin id`);
+  }
+  const result = {
+    fsRead: permissions.stringArray("fs_read") ?? [],
+    fsWrite: permissions.stringArray("fs_write") ?? [],
+    childProcess: permissions.boolean("child_process") ?? false,
+    workerThreads: permissions.boolean("worker_threads") ?? false,
+    maxHeapMb: permissions.number("max_heap_mb", { integer: true, positive: true }) ?? DEFAULT_MAX_HEAP_MB,
+    ...definedOnly({ allowCalls }),
+  };
+  permissions.warnUnknownKeys();
+  return result;
+}
+
+function readEntries(plugin: ManifestTable): PluginManifest["entries"] {
+  const firstLabel = new Map<string, string>();
+  return plugin.tableArray("entries").flatMap((entry) => {
+    const id = readId(entry, "id", { required: true });
+    const result = definedOnly({
+      name: entry.string("name"),
+      description: entry.string("description"),
+      inputSchema: entry.record("input_schema"),
+      timeout: entry.number("timeout", { positive: true }),
+    });
+    entry.warnUnknownKeys();
+    if (id === undefined) return [];
+    const earlier = firstLabel.get(id);
+    if (earlier !== undefined) entry.problem("id", `'${id}' is already declared by ${earlier}`);
+    else firstLabel.set(id, entry.label);
+    return [{ id, ...result }];
+  });
+}
+
+function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
+  const runtime = doc.section("plugin_runtime");
+  const result = { enabled: runtime.boolean("enabled") ?? true, autoStart: runtime.boolean("auto_start") ?? true };
+  runtime.warnUnknownKeys();
+  return result;
+}
+
+function readState(doc: ManifestTable): PluginManifest["state"] {
+  const state = doc.section("plugin_state");
+  const result = { persistMode: state.oneOf("persist_mode", PERSIST_MODES) ?? "off" };
+  state.warnUnknownKeys();
+  return result;
+}
+
+// No unknown-key warnings here: an adapter keeps its own settings (route rules, …) in this table.
+function readAdapter(doc: ManifestTable): PluginManifest["adapter"] {
+  const adapter = doc.section("adapter");
+  return {
+    mode: adapter.oneOf("mode", ADAPTER_MODES) ?? "gateway",
+    priority: adapter.number("priority", { integer: true }) ?? 0,
+  };
+}
+
+/** Drops undefined properties so optional keys are absent rather than present-but-undefined. */
+function definedOnly<T extends Record<string, unknown>>(values: T): T {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as T;
+}

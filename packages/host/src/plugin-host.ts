@@ -1,0 +1,375 @@
+/**
+ * The plugin host: finds plugins on disk, binds the transport, supervises one process per plugin, and answers
+ * the server through the `PluginHostApi` view. `stop()` leaves no process, socket or run folder behind.
+ */
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
+import { SDK_VERSION } from "@neko/plugin-sdk/version";
+import { createHostLogger, type HostLogger } from "./host-logger.ts";
+import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
+import { failure } from "./supervisor/plugin-process.ts";
+import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
+import { PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
+import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
+import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+
+export const HOST_VERSION = "0.1.0";
+
+export interface PluginHostOptions {
+  /** Plugin roots, in priority order (see `resolvePluginRoots`). */
+  roots: string[];
+  logger?: HostLogger;
+  /** ZeroMQ endpoint; default `ipc://` in a fresh run folder; `NEKO_TRANSPORT_ENDPOINT` overrides. */
+  endpoint?: string;
+  restartPolicy?: RestartPolicyOptions;
+  stopGraceMs?: number;
+}
+
+export interface EntryView {
+  id: string;
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown> | null;
+  kind: string;
+  timeout: number;
+  llm_result_fields: string[] | null;
+  enabled: boolean;
+  dynamic: boolean;
+}
+
+export interface PluginView {
+  id: string;
+  name: string;
+  description: string;
+  version: string;
+  type: string;
+  author: { name?: string; email?: string } | null;
+  status: PluginState;
+  status_reason: string | null;
+  pid: number | null;
+  dir: string;
+  manifest_path: string;
+  entries: EntryView[];
+  extensions: unknown[];
+  errors: string[];
+  warnings: string[];
+}
+
+export interface PluginDetailView extends PluginView {
+  history: StateChange[];
+  last_exit: { code: number | null; signal: string | null; stderr: string[] } | null;
+  sdk_version: string | null;
+}
+
+export interface HostInfo {
+  host_version: string;
+  sdk_version: string;
+  node_version: string;
+  platform: string;
+  uptime_s: number;
+  plugins: { total: number; running: number; by_status: Record<string, number> };
+  dropped_frames: number;
+  transport_endpoint: string;
+}
+
+/** What the server (and the CLI) may ask of the host: one interface, nothing of its internals. */
+export interface PluginHostApi {
+  listPlugins(): PluginView[];
+  getPlugin(id: string): PluginDetailView | undefined;
+  callEntry(pluginId: string, entryId: string, args: unknown, options?: { timeoutMs?: number }): Promise<WireResult>;
+  startPlugin(id: string): Promise<WireResult>;
+  stopPlugin(id: string): Promise<WireResult>;
+  reloadPlugin(id: string): Promise<WireResult>;
+  reloadAll(): Promise<WireResult>;
+  info(): HostInfo;
+}
+
+const runnerPath = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("@neko/plugin-sdk/package.json")),
+  "bin",
+  "plugin-runner.mjs",
+);
+
+export class PluginHost implements PluginHostApi {
+  /** The plugin that owns each id (the first manifest found with it). */
+  private discovered = new Map<string, DiscoveredPlugin>();
+  /** Later manifests with an id already owned: refused, but listed so the user sees why. */
+  private shadowed: DiscoveredPlugin[] = [];
+  private readonly startedAt = Date.now();
+  private stopped = false;
+
+  private constructor(
+    private readonly options: PluginHostOptions,
+    readonly logger: HostLogger,
+    private readonly runDir: string,
+    private readonly transport: ZmqHostTransport,
+    private readonly supervisor: PluginSupervisor,
+  ) {}
+
+  /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
+  static async create(
+    options: PluginHostOptions,
+    hooks: Pick<SupervisorOptions, "onLog" | "onStateChange"> = {},
+  ): Promise<PluginHost> {
+    const logger = options.logger ?? createHostLogger();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-plugin-"));
+    const endpoint =
+      options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
+    let transport: ZmqHostTransport;
+    try {
+      transport = await ZmqHostTransport.bind(endpoint);
+    } catch (error) {
+      fs.rmSync(runDir, { recursive: true, force: true });
+      throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
+    }
+    const supervisor = new PluginSupervisor({
+      transport,
+      runnerPath,
+      logger,
+      restartPolicy: options.restartPolicy,
+      stopGraceMs: options.stopGraceMs,
+      ...hooks,
+    });
+    const host = new PluginHost(options, logger, runDir, transport, supervisor);
+    await host.discover();
+    return host;
+  }
+
+  get endpoint(): string {
+    return this.transport.endpoint;
+  }
+
+  /** Frames dropped from peers that never completed the handshake. */
+  get droppedFrames(): number {
+    return this.supervisor.droppedFrames;
+  }
+
+  /** Starts every plugin whose manifest asks for it (`[plugin_runtime].auto_start`), in parallel. */
+  async startAll(): Promise<void> {
+    const ids = [...this.discovered.values()]
+      .filter((d) => d.status === "ok" && d.manifest?.runtime.enabled && d.manifest.runtime.autoStart)
+      .filter((d) => d.manifest?.type !== "extension")
+      .map((d) => d.id);
+    await Promise.all(ids.map((id) => this.supervisor.start(id, { manual: false })));
+  }
+
+  listPlugins(): PluginView[] {
+    return [...this.discovered.values(), ...this.shadowed].map((d) => this.view(d));
+  }
+
+  getPlugin(id: string): PluginDetailView | undefined {
+    const d = this.discovered.get(id);
+    if (!d) return undefined;
+    const status = this.supervisor.status(id);
+    const exit = status?.lastExit;
+    return {
+      ...this.view(d),
+      history: status?.history ?? [],
+      last_exit: exit ? { code: exit.code, signal: exit.signal, stderr: exit.stderr } : null,
+      sdk_version: status?.sdkVersion ?? null,
+    };
+  }
+
+  callEntry(pluginId: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}) {
+    if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
+    const d = this.discovered.get(pluginId);
+    if (d?.status === "refused") {
+      return Promise.resolve(
+        failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`, "SdkError", {
+          state: "refused",
+        }),
+      );
+    }
+    return this.supervisor.call(pluginId, entryId, args, options);
+  }
+
+  startPlugin(id: string): Promise<WireResult> {
+    const d = this.discovered.get(id);
+    if (!d) return Promise.resolve(pluginNotFound(id));
+    if (d.status === "refused") {
+      return Promise.resolve(failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${d.problems.join("; ")}`));
+    }
+    if (d.manifest?.type === "extension") {
+      return Promise.resolve(
+        failure(
+          ErrorCode.PluginRefused,
+          `'${id}' is an extension: it runs inside its host plugin and cannot start alone`,
+        ),
+      );
+    }
+    return this.supervisor.start(id);
+  }
+
+  stopPlugin(id: string): Promise<WireResult> {
+    if (!this.discovered.has(id)) return Promise.resolve(pluginNotFound(id));
+    return this.supervisor.stop(id);
+  }
+
+  /** Re-reads the plugin's manifest from disk and restarts it if it was running. */
+  async reloadPlugin(id: string): Promise<WireResult> {
+    const old = this.discovered.get(id);
+    if (!old) return pluginNotFound(id);
+    const wasRunning = this.supervisor.status(id)?.state === "running";
+    const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
+    await this.supervisor.stop(id);
+    if (!fresh) {
+      await this.supervisor.remove(id);
+      this.discovered.delete(id);
+      return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
+    }
+    this.adopt(fresh);
+    if (fresh.status !== "ok")
+      return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
+    return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+  }
+
+  /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
+  async reloadAll(): Promise<WireResult> {
+    const running = new Set(this.supervisor.ids().filter((id) => this.supervisor.status(id)?.state === "running"));
+    const previous = new Set(this.discovered.keys());
+    const found = await this.discoverAll();
+    const foundIds = new Set(found.map((d) => d.id));
+    await Promise.all([...this.discovered.keys()].map((id) => this.supervisor.stop(id)));
+    for (const id of [...this.discovered.keys()]) {
+      if (!foundIds.has(id)) {
+        await this.supervisor.remove(id);
+        this.discovered.delete(id);
+      }
+    }
+    this.adoptAll(found);
+    // Running plugins come back; plugins new on disk start if they ask to.
+    const toStart = found.filter(
+      (d) =>
+        d.status === "ok" &&
+        d.manifest?.type !== "extension" &&
+        (running.has(d.id) || (!previous.has(d.id) && d.manifest?.runtime.enabled && d.manifest.runtime.autoStart)),
+    );
+    const results = await Promise.all(toStart.map((d) => this.supervisor.start(d.id, { manual: false })));
+    const failed = results.filter((r) => !r.ok).length;
+    return { ok: true, value: { plugins: found.length, started: toStart.length - failed, failed } };
+  }
+
+  info(): HostInfo {
+    const byStatus: Record<string, number> = {};
+    for (const p of this.listPlugins()) byStatus[p.status] = (byStatus[p.status] ?? 0) + 1;
+    return {
+      host_version: HOST_VERSION,
+      sdk_version: SDK_VERSION,
+      node_version: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      plugins: {
+        total: this.discovered.size + this.shadowed.length,
+        running: byStatus.running ?? 0,
+        by_status: byStatus,
+      },
+      dropped_frames: this.supervisor.droppedFrames,
+      transport_endpoint: this.transport.endpoint,
+    };
+  }
+
+  /** Stops every plugin process, closes the socket and removes the run folder. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.supervisor.stopAll();
+    await this.transport.close();
+    fs.rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  private async discover(): Promise<void> {
+    this.adoptAll(await this.discoverAll());
+  }
+
+  private adoptAll(found: DiscoveredPlugin[]): void {
+    this.shadowed = [];
+    const seen = new Set<string>();
+    for (const d of found) {
+      if (seen.has(d.id)) {
+        this.shadowed.push(d);
+        this.logger.warn({ plugin: d.id, problems: d.problems }, `refused: ${d.problems.join("; ")}`);
+        continue;
+      }
+      seen.add(d.id);
+      this.adopt(d);
+    }
+  }
+
+  private discoverAll(): Promise<DiscoveredPlugin[]> {
+    return discoverPlugins({ roots: this.options.roots, sdkVersion: SDK_VERSION });
+  }
+
+  private adopt(d: DiscoveredPlugin): void {
+    const log = this.logger.child({ plugin: d.id });
+    for (const w of d.warnings) log.warn(w);
+    if (d.status !== "ok") log.warn({ problems: d.problems }, `refused: ${d.problems.join("; ")}`);
+    this.discovered.set(d.id, d);
+    if (d.status === "ok" && d.manifest && d.entryModulePath) {
+      const spec = { id: d.id, dir: d.dir, manifest: d.manifest, entryModulePath: d.entryModulePath };
+      if (this.supervisor.has(d.id)) this.supervisor.updateSpec(spec);
+      else this.supervisor.add(spec);
+    }
+  }
+
+  private view(d: DiscoveredPlugin): PluginView {
+    const m = d.manifest;
+    const status = this.supervisor.status(d.id);
+    const liveEntries = status?.entries;
+    const entries: EntryView[] = liveEntries
+      ? liveEntries.map(entryView)
+      : (m?.entries ?? []).map((e) =>
+          entryView({
+            id: e.id,
+            name: e.name ?? e.id,
+            description: e.description ?? "",
+            inputSchema: (e.inputSchema as Record<string, unknown> | undefined) ?? null,
+            kind: "action",
+            timeout: e.timeout ?? 30,
+            llmResultFields: null,
+            enabled: true,
+            dynamic: false,
+            metadata: null,
+          }),
+        );
+    const state: PluginState = d.status === "refused" ? "refused" : (status?.state ?? "stopped");
+    const reason = d.status === "refused" ? d.problems.join("; ") : (status?.reason ?? null);
+    return {
+      id: d.id,
+      name: m?.name ?? d.id,
+      description: m?.description ?? "",
+      version: m?.version ?? "0.0.0",
+      type: m?.type ?? "plugin",
+      author: m?.author ?? null,
+      status: state,
+      status_reason: reason,
+      pid: status?.pid ?? null,
+      dir: d.dir,
+      manifest_path: d.manifestPath,
+      entries,
+      extensions: [],
+      errors: state === "refused" && d.status === "ok" && reason ? [reason] : d.problems,
+      warnings: d.warnings,
+    };
+  }
+}
+
+function entryView(e: EntryDescriptor): EntryView {
+  return {
+    id: e.id,
+    name: e.name,
+    description: e.description,
+    input_schema: e.inputSchema,
+    kind: e.kind,
+    timeout: e.timeout,
+    llm_result_fields: e.llmResultFields,
+    enabled: e.enabled,
+    dynamic: e.dynamic,
+  };
+}
+
+function pluginNotFound(id: string): WireResult {
+  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
+}

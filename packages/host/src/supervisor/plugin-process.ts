@@ -1,0 +1,240 @@
+/**
+ * One plugin OS process, from spawn to exit: the child process, its handshake, its pending calls and its output.
+ * Owned by the supervisor; a new process (restart) is a new PluginProcess.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import readline from "node:readline";
+import {
+  type EntryDescriptor,
+  ErrorCode,
+  type HelloMessage,
+  type HostToPlugin,
+  type PluginToHost,
+  type WireError,
+  type WireResult,
+} from "@neko/protocol";
+import type { HostLogger, LogRecord } from "../host-logger.ts";
+import { parsePluginLogLine } from "../host-logger.ts";
+
+export interface PluginProcessOptions {
+  pluginId: string;
+  pluginDir: string;
+  /** Absolute path of the entry module and the exported class name. */
+  entryModule: string;
+  className: string;
+  manifest: Record<string, unknown>;
+  endpoint: string;
+  runnerPath: string;
+  maxHeapMb: number;
+  logger: HostLogger;
+  /** Sends one message to the process's socket peer (known after the handshake). */
+  send: (peer: string, message: HostToPlugin) => void;
+  onLog?: (record: LogRecord) => void;
+}
+
+export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; stderr: string[] };
+
+interface PendingCall {
+  resolve: (result: WireResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+const STDERR_LINES_KEPT = 20;
+
+export class PluginProcess {
+  readonly secret = randomBytes(24).toString("hex");
+  readonly child: ChildProcess;
+  peer: string | undefined;
+  entries: EntryDescriptor[] = [];
+  hello: HelloMessage | undefined;
+  exited: ExitInfo | undefined;
+  /** Set by `stop()`: an exit from here on is expected, not a crash. */
+  stopping = false;
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly stderrTail: string[] = [];
+  private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
+  /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
+  readonly handshake = settleOnce<WireResult>();
+  /** Settles with the startup lifecycle's result, or a failure if the process exits first. */
+  readonly ready = settleOnce<WireResult>();
+
+  constructor(private readonly options: PluginProcessOptions) {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NEKO_PLUGIN_ID: options.pluginId,
+      NEKO_PLUGIN_SECRET: this.secret,
+      NEKO_ENDPOINT: options.endpoint,
+      NEKO_PLUGIN_DIR: options.pluginDir,
+      NEKO_PLUGIN_ENTRY: `${options.entryModule}::${options.className}`,
+      NEKO_PLUGIN_MANIFEST: JSON.stringify(options.manifest),
+    };
+    this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
+      cwd: options.pluginDir,
+      env,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    // The IPC channel only signals our death to the child; keep it from holding our event loop open.
+    this.child.unref();
+    this.child.channel?.unref();
+    this.child.stdout?.setEncoding("utf8");
+    this.child.stderr?.setEncoding("utf8");
+    const log = options.logger;
+    if (this.child.stdout) {
+      readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
+        if (!line.trim()) return;
+        const record = parsePluginLogLine(line);
+        const { level, msg, time: _time, ...fields } = record;
+        const method = (
+          ["trace", "debug", "info", "warn", "error", "fatal"].includes(level) ? level : "info"
+        ) as "info";
+        log[method](fields, msg);
+        options.onLog?.(record);
+      });
+    }
+    if (this.child.stderr) {
+      readline.createInterface({ input: this.child.stderr }).on("line", (line) => {
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
+        log.warn({ stream: "stderr" }, line);
+        options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr" });
+      });
+    }
+    this.child.on("error", (error) => log.error({ err: error }, "could not start the plugin process"));
+    this.child.on("exit", (code, signal) => this.handleExit(code, signal));
+  }
+
+  get pluginId(): string {
+    return this.options.pluginId;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Called by the host when the handshake from `peer` carried this process's secret. */
+  acceptHello(peer: string, hello: HelloMessage): void {
+    this.peer = peer;
+    this.hello = hello;
+    this.entries = hello.entries;
+    this.options.send(peer, { type: "welcome" });
+    this.handshake.settle({ ok: true, value: null });
+  }
+
+  /** The plugin process reported that its code could not be loaded. */
+  rejectHello(error: WireError): void {
+    this.handshake.settle({ ok: false, error });
+  }
+
+  /** A message from this process's peer, after the handshake. */
+  handleMessage(message: PluginToHost): void {
+    switch (message.type) {
+      case "ready":
+        this.ready.settle(message.startup);
+        return;
+      case "result": {
+        const call = this.pending.get(message.id);
+        if (!call) return; // after its deadline: dropped
+        this.pending.delete(message.id);
+        clearTimeout(call.timer);
+        call.resolve(message.result);
+        return;
+      }
+      case "entries_changed":
+        this.entries = message.entries;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Sends a request and waits for its result, at most `timeoutMs`. Never rejects: a deadline gives `TIMEOUT`,
+   * an exit gives `PLUGIN_CRASHED`.
+   */
+  request(
+    build: (id: string, deadline: number) => HostToPlugin,
+    timeoutMs: number,
+    label: string,
+  ): Promise<WireResult> {
+    if (this.exited || !this.peer) {
+      return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
+    }
+    const id = randomUUID();
+    const deadline = Date.now() + timeoutMs;
+    const peer = this.peer;
+    return new Promise((resolve) => {
+      // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.options.send(peer, { type: "cancel", id });
+        resolve(
+          failure(ErrorCode.Timeout, `${label} timed out after ${timeoutMs / 1000}s`, "TimeoutError", { timeoutMs }),
+        );
+      }, timeoutMs + 250);
+      this.pending.set(id, { resolve, timer });
+      this.options.send(peer, build(id, deadline));
+    });
+  }
+
+  /** Resolves when the process has exited (at once if it already has). */
+  waitExit(): Promise<ExitInfo> {
+    if (this.exited) return Promise.resolve(this.exited);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (!this.exited) this.child.kill(signal);
+  }
+
+  private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = { code, signal, stderr: this.stderrTail };
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const error = this.stopping
+      ? failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' was stopped during the call`)
+      : failure(
+          ErrorCode.PluginCrashed,
+          `plugin '${this.options.pluginId}' crashed during the call (${how})`,
+          "SdkError",
+          {
+            exitCode: code,
+            signal,
+          },
+        );
+    for (const [id, call] of this.pending) {
+      clearTimeout(call.timer);
+      call.resolve(error);
+      this.pending.delete(id);
+    }
+    const early = failure(ErrorCode.PluginCrashed, `the process exited before it was ready (${how})`, "SdkError", {
+      exitCode: code,
+      signal,
+    });
+    this.handshake.settle(early);
+    this.ready.settle(early);
+    for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
+  }
+}
+
+export function failure(code: string, message: string, name = "SdkError", details?: unknown): WireResult {
+  const error: WireError = { name, code, message };
+  if (details !== undefined) error.details = details;
+  return { ok: false, error };
+}
+
+/** A promise settled by the first call to `settle`; later calls are ignored. */
+export function settleOnce<T>(): { promise: Promise<T>; settle: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  let done = false;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return {
+    promise,
+    settle: (value) => {
+      if (done) return;
+      done = true;
+      resolve(value);
+    },
+  };
+}

@@ -1,0 +1,391 @@
+/**
+ * The supervisor: one child process per plugin, its handshake, its state, restarts with backoff, and every call
+ * into it. Frames from the transport are routed here; a frame from a peer that never completed the handshake with
+ * a valid one-time secret is dropped.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type EntryDescriptor,
+  ErrorCode,
+  type HelloMessage,
+  type LoadFailedMessage,
+  type PluginToHost,
+  PROTOCOL_VERSION,
+  type WireResult,
+} from "@neko/protocol";
+import type { HostLogger, LogRecord } from "../host-logger.ts";
+import type { PluginManifest } from "../manifest/plugin-manifest.ts";
+import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
+import { failure, type ExitInfo, PluginProcess } from "./plugin-process.ts";
+import type { PluginState, StateChange } from "./plugin-state.ts";
+import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
+
+export interface SupervisedPluginSpec {
+  id: string;
+  dir: string;
+  manifest: PluginManifest;
+  entryModulePath: string;
+}
+
+export interface SupervisorOptions {
+  transport: HostTransport;
+  runnerPath: string;
+  logger: HostLogger;
+  restartPolicy?: RestartPolicyOptions;
+  handshakeTimeoutMs?: number;
+  startupTimeoutMs?: number;
+  /** How long `shutdown` may take before the process is killed (SPEC §3.5: 5 s). */
+  stopGraceMs?: number;
+  onLog?: (pluginId: string, record: LogRecord) => void;
+  onStateChange?: (pluginId: string, change: StateChange) => void;
+}
+
+interface Supervised {
+  spec: SupervisedPluginSpec;
+  state: PluginState;
+  reason: string | undefined;
+  process: PluginProcess | undefined;
+  policy: RestartPolicy;
+  restartTimer: NodeJS.Timeout | undefined;
+  history: StateChange[];
+  lastExit: ExitInfo | undefined;
+  /** Start and stop of one plugin never interleave. */
+  queue: Promise<unknown>;
+}
+
+const HISTORY_KEPT = 50;
+
+export class PluginSupervisor {
+  private readonly plugins = new Map<string, Supervised>();
+  private readonly byPeer = new Map<string, PluginProcess>();
+  private readonly awaitingHello = new Map<string, PluginProcess>();
+  private closed = false;
+  /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
+  droppedFrames = 0;
+
+  constructor(private readonly options: SupervisorOptions) {
+    options.transport.onFrame((frame) => this.route(frame));
+  }
+
+  add(spec: SupervisedPluginSpec): void {
+    if (this.plugins.has(spec.id)) throw new Error(`plugin '${spec.id}' is already supervised`);
+    const state: PluginState = spec.manifest.runtime.enabled ? "stopped" : "disabled";
+    this.plugins.set(spec.id, {
+      spec,
+      state,
+      reason: state === "disabled" ? "[plugin_runtime].enabled is false" : undefined,
+      process: undefined,
+      policy: new RestartPolicy(this.options.restartPolicy ?? DEFAULT_RESTART_POLICY),
+      restartTimer: undefined,
+      history: [{ time: Date.now(), state }],
+      lastExit: undefined,
+      queue: Promise.resolve(),
+    });
+  }
+
+  /** Stops the plugin if it runs and forgets it. */
+  async remove(id: string): Promise<void> {
+    await this.stop(id);
+    this.plugins.delete(id);
+  }
+
+  /** Replaces the manifest used for the next start (a reload re-reads it). */
+  updateSpec(spec: SupervisedPluginSpec): void {
+    const plugin = this.plugins.get(spec.id);
+    if (plugin) plugin.spec = spec;
+  }
+
+  has(id: string): boolean {
+    return this.plugins.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.plugins.keys()];
+  }
+
+  status(id: string):
+    | {
+        state: PluginState;
+        reason: string | undefined;
+        pid: number | undefined;
+        entries: EntryDescriptor[] | undefined;
+        history: StateChange[];
+        lastExit: ExitInfo | undefined;
+        sdkVersion: string | undefined;
+      }
+    | undefined {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return undefined;
+    const live = plugin.state === "running" ? plugin.process : undefined;
+    return {
+      state: plugin.state,
+      reason: plugin.reason,
+      pid: live?.pid,
+      entries: live?.entries,
+      history: plugin.history,
+      lastExit: plugin.lastExit,
+      sdkVersion: live?.hello?.sdkVersion,
+    };
+  }
+
+  /** Starts the plugin and resolves once it is running (Ok) or has failed to (Err with the reason). */
+  start(id: string, options: { manual?: boolean } = {}): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(notFound(id));
+    return this.enqueue(plugin, () => this.doStart(plugin, options.manual ?? true));
+  }
+
+  /** Runs `shutdown`, waits up to the grace period, then kills. Resolves once the process is gone. */
+  stop(id: string): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(notFound(id));
+    clearTimeout(plugin.restartTimer);
+    plugin.restartTimer = undefined;
+    return this.enqueue(plugin, () => this.doStop(plugin));
+  }
+
+  async stopAll(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.plugins.keys()].map((id) => this.stop(id)));
+  }
+
+  /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
+  call(id: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(notFound(id));
+    const proc = plugin.process;
+    if (plugin.state !== "running" || !proc) {
+      return Promise.resolve(
+        failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
+          state: plugin.state,
+          reason: plugin.reason,
+        }),
+      );
+    }
+    const entry = proc.entries.find((e) => e.id === entryId);
+    if (!entry) {
+      return Promise.resolve(
+        failure(ErrorCode.EntryNotFound, `plugin '${id}' has no entry '${entryId}'`, "NotFoundError", {
+          entries: proc.entries.map((e) => e.id),
+        }),
+      );
+    }
+    if (!entry.enabled) {
+      return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
+    }
+    const timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
+    return proc.request(
+      (callId, deadline) => ({ type: "call", id: callId, entryId, args: args ?? {}, deadline, timeoutMs }),
+      timeoutMs,
+      `entry '${id}:${entryId}'`,
+    );
+  }
+
+  private enqueue(plugin: Supervised, op: () => Promise<WireResult>): Promise<WireResult> {
+    const next = plugin.queue.then(op, op);
+    plugin.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private setState(plugin: Supervised, state: PluginState, reason?: string): void {
+    plugin.state = state;
+    plugin.reason = reason;
+    const change: StateChange =
+      reason === undefined ? { time: Date.now(), state } : { time: Date.now(), state, reason };
+    plugin.history.push(change);
+    if (plugin.history.length > HISTORY_KEPT) plugin.history.shift();
+    const log = this.options.logger.child({ plugin: plugin.spec.id });
+    if (state === "crashed" || state === "quarantined" || state === "refused")
+      log.warn({ state, reason }, `plugin ${state}`);
+    else log.info({ state }, `plugin ${state}${reason ? `: ${reason}` : ""}`);
+    this.options.onStateChange?.(plugin.spec.id, change);
+  }
+
+  private async doStart(plugin: Supervised, manual: boolean): Promise<WireResult> {
+    const id = plugin.spec.id;
+    if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    if (plugin.state === "running") return { ok: true, value: null };
+    if (plugin.state === "refused") {
+      return failure(ErrorCode.PluginRefused, `plugin '${id}' cannot start: ${plugin.reason}`);
+    }
+    if (manual) plugin.policy.reset();
+    clearTimeout(plugin.restartTimer);
+    plugin.restartTimer = undefined;
+    this.setState(plugin, "starting");
+    const { spec } = plugin;
+    const proc = new PluginProcess({
+      pluginId: id,
+      pluginDir: spec.dir,
+      entryModule: spec.entryModulePath,
+      className: spec.manifest.entry.className,
+      manifest: spec.manifest.raw,
+      endpoint: this.options.transport.endpoint,
+      runnerPath: this.options.runnerPath,
+      maxHeapMb: spec.manifest.permissions.maxHeapMb,
+      logger: this.options.logger.child({ plugin: id }),
+      send: (peer, message) => this.options.transport.send(peer, message),
+      onLog: (record) => this.options.onLog?.(id, record),
+    });
+    plugin.process = proc;
+    this.awaitingHello.set(proc.secret, proc);
+
+    const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () =>
+      failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
+    );
+    this.awaitingHello.delete(proc.secret);
+    if (!handshake.ok) {
+      const refused = handshake.error.code === ErrorCode.PluginLoadFailed;
+      return this.failStart(plugin, proc, handshake, refused);
+    }
+    const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
+      failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
+    );
+    if (!ready.ok) return this.failStart(plugin, proc, ready, false);
+
+    this.setState(plugin, "running");
+    void proc.waitExit().then((info) => this.onExit(plugin, proc, info));
+    return { ok: true, value: { pid: proc.pid } };
+  }
+
+  /** A start that failed: load errors refuse the plugin for good, anything else counts as a crash. */
+  private async failStart(plugin: Supervised, proc: PluginProcess, result: WireResult, refused: boolean) {
+    const message = result.ok ? "" : result.error.message;
+    proc.stopping = true;
+    proc.kill();
+    plugin.lastExit = await proc.waitExit();
+    this.forget(proc);
+    if (refused) {
+      this.setState(plugin, "refused", message);
+    } else {
+      this.onCrash(plugin, `failed to start: ${message}${stderrSuffix(plugin.lastExit)}`);
+    }
+    return result;
+  }
+
+  private onExit(plugin: Supervised, proc: PluginProcess, info: ExitInfo): void {
+    this.forget(proc);
+    if (plugin.process !== proc || proc.stopping) return;
+    plugin.lastExit = info;
+    const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`;
+    this.onCrash(plugin, `${how}${stderrSuffix(info)}`);
+  }
+
+  private onCrash(plugin: Supervised, reason: string): void {
+    plugin.process = undefined;
+    const decision = plugin.policy.onCrash(Date.now());
+    if (decision.action === "quarantine" || this.closed) {
+      this.setState(
+        plugin,
+        this.closed ? "crashed" : "quarantined",
+        `${reason}; ${decision.action === "quarantine" ? `${decision.crashes} crashes within 5 minutes` : "host is stopping"}`,
+      );
+      return;
+    }
+    this.setState(plugin, "crashed", `${reason}; restarting in ${decision.delayMs / 1000}s`);
+    plugin.restartTimer = setTimeout(() => {
+      plugin.restartTimer = undefined;
+      if (plugin.state === "crashed") void this.enqueue(plugin, () => this.doStart(plugin, false));
+    }, decision.delayMs);
+    plugin.restartTimer.unref();
+  }
+
+  private async doStop(plugin: Supervised): Promise<WireResult> {
+    const proc = plugin.process;
+    if (!proc || proc.exited) {
+      plugin.process = undefined;
+      if (plugin.state === "crashed" || plugin.state === "starting") this.setState(plugin, "stopped");
+      return { ok: true, value: null };
+    }
+    this.setState(plugin, "stopping");
+    proc.stopping = true;
+    const grace = this.options.stopGraceMs ?? 5000;
+    let shutdown: WireResult = { ok: true, value: null };
+    if (proc.peer) {
+      shutdown = await proc.request((id) => ({ type: "shutdown", id }), grace, "shutdown");
+    }
+    const exited = await Promise.race([proc.waitExit(), sleep(grace, undefined, { ref: false })]);
+    if (!exited) {
+      this.options.logger.child({ plugin: plugin.spec.id }).warn(`did not exit within ${grace}ms of shutdown; killing`);
+      proc.kill("SIGKILL");
+      await proc.waitExit();
+    }
+    this.forget(proc);
+    plugin.process = undefined;
+    this.setState(plugin, "stopped");
+    return shutdown.ok ? { ok: true, value: null } : shutdown;
+  }
+
+  private forget(proc: PluginProcess): void {
+    this.awaitingHello.delete(proc.secret);
+    if (proc.peer && this.byPeer.get(proc.peer) === proc) this.byPeer.delete(proc.peer);
+  }
+
+  /** Every frame from the transport comes through here. */
+  private route({ peer, message }: IncomingFrame): void {
+    const known = this.byPeer.get(peer);
+    if (known) {
+      if (message) known.handleMessage(message as unknown as PluginToHost);
+      return;
+    }
+    if (
+      !message ||
+      (message.type !== "hello" && message.type !== "load_failed") ||
+      typeof message.secret !== "string"
+    ) {
+      this.drop(peer, "frame from a peer that has not completed the handshake");
+      return;
+    }
+    const proc = this.awaitingHello.get(message.secret);
+    if (!proc || message.pluginId !== proc.pluginId) {
+      this.drop(peer, "handshake with an unknown secret");
+      return;
+    }
+    // The secret is good for one handshake only.
+    this.awaitingHello.delete(message.secret);
+    if (message.protocol !== PROTOCOL_VERSION) {
+      proc.rejectHello({
+        name: "SdkError",
+        code: ErrorCode.HandshakeFailed,
+        message: `the plugin speaks protocol ${String(message.protocol)}; this host speaks ${PROTOCOL_VERSION}`,
+      });
+      return;
+    }
+    if (message.type === "load_failed") {
+      proc.rejectHello((message as unknown as LoadFailedMessage).error);
+      return;
+    }
+    const hello = message as unknown as HelloMessage;
+    if (!Array.isArray(hello.entries)) {
+      proc.rejectHello({ name: "SdkError", code: ErrorCode.HandshakeFailed, message: "hello without an entry list" });
+      return;
+    }
+    this.byPeer.set(peer, proc);
+    proc.acceptHello(peer, hello);
+  }
+
+  private drop(peer: string, why: string): void {
+    this.droppedFrames += 1;
+    this.options.logger.warn({ peer, dropped: this.droppedFrames }, `dropped a ${why}`);
+  }
+}
+
+function notFound(id: string): WireResult {
+  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
+}
+
+function stderrSuffix(info: ExitInfo | undefined): string {
+  const lines = info?.stderr.filter((l) => l.trim()).slice(-3) ?? [];
+  return lines.length ? ` — stderr: ${lines.join(" | ")}` : "";
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

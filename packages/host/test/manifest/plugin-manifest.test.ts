@@ -1,0 +1,455 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type PluginManifest, parseManifest } from "../../src/manifest/plugin-manifest.ts";
+
+const FILE = "plugin.toml";
+const HEADER = `[plugin]\nid = "hello"\nentry = "index.ts:Hello"\n`;
+
+function valid(text: string): { manifest: PluginManifest; warnings: string[] } {
+  const result = parseManifest(text, { file: FILE });
+  if (!result.ok) assert.fail(`expected a valid manifest, got: ${result.problems.map((p) => p.message).join("; ")}`);
+  return { manifest: result.manifest, warnings: result.warnings.map((w) => w.message) };
+}
+
+/** smol-toml builds tables without a prototype (so `__proto__` keys are harmless); compare against the same. */
+function plain<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (_key, v) =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? Object.assign(Object.create(null), v) : v,
+  );
+}
+
+function invalid(text: string): { messages: string[]; keys: (string | undefined)[]; partialId?: string } {
+  const result = parseManifest(text, { file: FILE });
+  if (result.ok) assert.fail("expected problems, the manifest was accepted");
+  for (const problem of result.problems) assert.equal(problem.file, FILE);
+  return {
+    messages: result.problems.map((p) => p.message),
+    keys: result.problems.map((p) => p.key),
+    partialId: result.partialId,
+  };
+}
+
+describe("parseManifest: a valid manifest", () => {
+  test("a minimal manifest gets every default", () => {
+    const { manifest, warnings } = valid(HEADER);
+    const { raw, ...rest } = manifest;
+    assert.deepEqual(rest, {
+      id: "hello",
+      entry: { module: "index.ts", className: "Hello" },
+      name: "hello",
+      description: "",
+      version: "0.1.0",
+      type: "plugin",
+      dependencies: [],
+      store: { enabled: true },
+      permissions: { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false, maxHeapMb: 256 },
+      runtime: { enabled: true, autoStart: true },
+      state: { persistMode: "off" },
+      entries: [],
+    });
+    assert.deepEqual(raw, plain({ plugin: { id: "hello", entry: "index.ts:Hello" } }));
+    assert.deepEqual(warnings, []);
+  });
+
+  test("every key of SPEC §2.1 is read and snake_case keys are mapped", () => {
+    const { manifest, warnings } = valid(`
+[plugin]
+id = "full"
+entry = "./src/main.mts:FullPlugin"
+name = "Full plugin"
+description = "Uses every key"
+version = "1.2.3-beta.1"
+type = "plugin"
+
+[plugin.author]
+name = "Ada"
+email = "ada@example.com"
+
+[plugin.sdk]
+recommended = "^0.1.0"
+supported = ">=0.1.0,<0.3.0"
+untested = ">=0.3.0 <0.4.0"
+conflicts = "<0.0.5 || >=9.0.0"
+
+[[plugin.dependency]]
+id = "hello_world"
+version = "^1.0.0"
+
+[[plugin.dependency]]
+id = "legacy"
+conflicts = true
+
+[plugin.store]
+enabled = false
+
+[plugin.permissions]
+fs_read = ["/etc/hosts"]
+fs_write = ["/tmp/out"]
+child_process = true
+worker_threads = true
+max_heap_mb = 512
+allow_calls = ["hello_world", "notes"]
+
+[[plugin.entries]]
+id = "greet"
+name = "Greet"
+description = "Says hello"
+input_schema = { type = "object", properties = { name = { type = "string" } } }
+timeout = 2.5
+
+[[plugin.entries]]
+id = "ping"
+
+[plugin_runtime]
+enabled = false
+auto_start = false
+
+[plugin_state]
+persist_mode = "manual"
+
+[my_settings]
+greeting = "hi"
+`);
+    const { raw, ...rest } = manifest;
+    assert.deepEqual(rest, {
+      id: "full",
+      entry: { module: "src/main.mts", className: "FullPlugin" },
+      name: "Full plugin",
+      description: "Uses every key",
+      version: "1.2.3-beta.1",
+      type: "plugin",
+      author: { name: "Ada", email: "ada@example.com" },
+      sdk: {
+        recommended: "^0.1.0",
+        supported: ">=0.1.0,<0.3.0",
+        untested: ">=0.3.0 <0.4.0",
+        conflicts: "<0.0.5 || >=9.0.0",
+      },
+      dependencies: [
+        { id: "hello_world", version: "^1.0.0", conflicts: false },
+        { id: "legacy", conflicts: true },
+      ],
+      store: { enabled: false },
+      permissions: {
+        fsRead: ["/etc/hosts"],
+        fsWrite: ["/tmp/out"],
+        childProcess: true,
+        workerThreads: true,
+        maxHeapMb: 512,
+        allowCalls: ["hello_world", "notes"],
+      },
+      runtime: { enabled: false, autoStart: false },
+      state: { persistMode: "manual" },
+      entries: [
+        {
+          id: "greet",
+          name: "Greet",
+          description: "Says hello",
+          inputSchema: plain({ type: "object", properties: { name: { type: "string" } } }),
+          timeout: 2.5,
+        },
+        { id: "ping" },
+      ],
+    });
+    assert.deepEqual(raw.my_settings, plain({ greeting: "hi" }));
+    assert.equal((raw.plugin as Record<string, unknown>).entry, "./src/main.mts:FullPlugin");
+    assert.deepEqual(warnings, []);
+  });
+
+  test("an extension gets its host; prefix defaults to empty", () => {
+    const { manifest } = valid(`${HEADER}type = "extension"\n[plugin.host]\nplugin_id = "hello_world"\n`);
+    assert.equal(manifest.type, "extension");
+    assert.deepEqual(manifest.host, { pluginId: "hello_world", prefix: "" });
+    const withPrefix = valid(`${HEADER}type = "extension"\n[plugin.host]\nplugin_id = "hw"\nprefix = "ext_"\n`);
+    assert.deepEqual(withPrefix.manifest.host, { pluginId: "hw", prefix: "ext_" });
+  });
+
+  test("an adapter gets [adapter] with defaults; a plain plugin's [adapter] table stays configuration", () => {
+    assert.deepEqual(valid(`${HEADER}type = "adapter"\n`).manifest.adapter, { mode: "gateway", priority: 0 });
+    const routed = valid(`${HEADER}type = "adapter"\n[adapter]\nmode = "router"\npriority = 5\nroutes = []\n`);
+    assert.deepEqual(routed.manifest.adapter, { mode: "router", priority: 5 });
+    assert.deepEqual(routed.warnings, [], "an adapter's own keys in [adapter] are not flagged");
+    const plain = valid(`${HEADER}[adapter]\nmode = "anything"\n`);
+    assert.equal(plain.manifest.adapter, undefined);
+  });
+
+  test("every accepted module extension, and paths that normalize inside the folder", () => {
+    for (const module of ["a.ts", "a.mts", "a.js", "a.mjs", "lib/a.ts", "./a.ts", "lib/../a.ts"]) {
+      const { manifest } = valid(`[plugin]\nid = "x"\nentry = "${module}:A"\n`);
+      assert.equal(manifest.entry.module, module.replace(/^\.\//, "").replace("lib/../", ""), module);
+    }
+    assert.deepEqual(valid(`[plugin]\nid = "x"\nentry = "a.ts:$Cls_1"\n`).manifest.entry, {
+      module: "a.ts",
+      className: "$Cls_1",
+    });
+  });
+
+  test("unknown keys in manifest tables are warnings; other top-level tables and config_profiles are not", () => {
+    const { warnings } = valid(
+      `${HEADER}entyr = "typo"\nconfig_profiles = { active = "dev" }\n[plugin.store]\nenable = true\n` +
+        `[plugin_runtime]\nautostart = false\n[[plugin.entries]]\nid = "a"\ninputSchema = {}\n[own]\nx = 1\n`,
+    );
+    assert.deepEqual(warnings, [
+      "plugin.toml: [plugin.store].enable is not a known key and is ignored",
+      "plugin.toml: [[plugin.entries]]#1.inputSchema is not a known key and is ignored",
+      "plugin.toml: [plugin].entyr is not a known key and is ignored",
+      "plugin.toml: [plugin_runtime].autostart is not a known key and is ignored",
+    ]);
+  });
+
+  test("[plugin.host] on a non-extension is ignored with a warning", () => {
+    const { manifest, warnings } = valid(`${HEADER}[plugin.host]\nplugin_id = "other"\n`);
+    assert.equal(manifest.host, undefined);
+    assert.deepEqual(warnings, ["plugin.toml: [plugin].host is ignored: only an extension has a host plugin"]);
+  });
+});
+
+describe("parseManifest: problems", () => {
+  test("malformed TOML is one problem naming line and column", () => {
+    const { messages, keys, partialId } = invalid(`[plugin]\nid = "x"\nentry = \n`);
+    assert.deepEqual(messages, ["plugin.toml: invalid TOML at line 3, column 9: invalid value"]);
+    assert.deepEqual(keys, [undefined]);
+    assert.equal(partialId, undefined);
+  });
+
+  test("the file name given is the one reported", () => {
+    const result = parseManifest("[plugin]\n", { file: "plugins/x/plugin.toml" });
+    assert.equal(result.ok, false);
+    assert.deepEqual(!result.ok && result.problems[0], {
+      file: "plugins/x/plugin.toml",
+      key: "[plugin].id",
+      message: "plugins/x/plugin.toml: [plugin].id is required",
+    });
+  });
+
+  test("a missing [plugin] table", () => {
+    assert.deepEqual(invalid(`[other]\nx = 1\n`).messages, ["plugin.toml: [plugin] is required"]);
+    assert.deepEqual(invalid(`plugin = "x"\n`).messages, ["plugin.toml: [plugin] must be a table, not a string ('x')"]);
+  });
+
+  test("id and entry are required; both are reported at once", () => {
+    const { messages, keys, partialId } = invalid(`[plugin]\nname = "x"\n`);
+    assert.deepEqual(messages, ["plugin.toml: [plugin].id is required", "plugin.toml: [plugin].entry is required"]);
+    assert.deepEqual(keys, ["[plugin].id", "[plugin].entry"]);
+    assert.equal(partialId, undefined);
+  });
+
+  test("an id outside ^[a-zA-Z0-9_-]{1,128}$ is refused and not offered as partialId", () => {
+    for (const id of ["has space", "dot.ted", "", "x".repeat(129), "ünï"]) {
+      const { messages, partialId } = invalid(`[plugin]\nid = "${id}"\nentry = "index.ts:A"\n`);
+      assert.deepEqual(messages, [
+        `plugin.toml: [plugin].id must be 1 to 128 letters, digits, '_' or '-', not '${id}'`,
+      ]);
+      assert.equal(partialId, undefined);
+    }
+    assert.equal(valid(`[plugin]\nid = "${"x".repeat(128)}"\nentry = "index.ts:A"\n`).manifest.id.length, 128);
+    assert.deepEqual(invalid(`[plugin]\nid = 7\nentry = "index.ts:A"\n`).messages, [
+      "plugin.toml: [plugin].id must be a string, not 7",
+    ]);
+  });
+
+  test("partialId is the id when it was readable despite other problems", () => {
+    const { messages, partialId } = invalid(`[plugin]\nid = "hello"\nentry = "index.ts"\n`);
+    assert.deepEqual(messages, ["plugin.toml: [plugin].entry must look like 'index.ts:ClassName', not 'index.ts'"]);
+    assert.equal(partialId, "hello");
+  });
+
+  test("entry must be <path>:<ClassName>", () => {
+    for (const entry of ["index.ts", "index.ts:", ":Hello", "index.ts:1Hello", "index.ts:Hel-lo", ""]) {
+      assert.deepEqual(
+        invalid(`[plugin]\nid = "x"\nentry = "${entry}"\n`).messages,
+        [`plugin.toml: [plugin].entry must look like 'index.ts:ClassName', not '${entry}'`],
+        entry,
+      );
+    }
+  });
+
+  test("entry module must be a .ts/.mts/.js/.mjs path relative to and inside the folder", () => {
+    const cases: Array<[string, string[]]> = [
+      ["index.py:A", ["module 'index.py' must end in .ts, .mts, .js or .mjs"]],
+      ["index:A", ["module 'index' must end in .ts, .mts, .js or .mjs"]],
+      ["/abs/index.ts:A", ["module '/abs/index.ts' must be a path relative to the plugin folder"]],
+      ["C:\\\\p\\\\index.ts:A", ["module 'C:\\p\\index.ts' must be a path relative to the plugin folder"]],
+      ["../index.ts:A", ["module '../index.ts' must stay inside the plugin folder"]],
+      ["lib/../../index.ts:A", ["module 'lib/../../index.ts' must stay inside the plugin folder"]],
+      ["..\\\\index.ts:A", ["module '..\\index.ts' must stay inside the plugin folder"]],
+      [
+        "../index.py:A",
+        [
+          "module '../index.py' must stay inside the plugin folder",
+          "module '../index.py' must end in .ts, .mts, .js or .mjs",
+        ],
+      ],
+    ];
+    for (const [entry, sentences] of cases) {
+      const { messages, partialId } = invalid(`[plugin]\nid = "x"\nentry = "${entry}"\n`);
+      assert.deepEqual(
+        messages,
+        sentences.map((sentence) => `plugin.toml: [plugin].entry ${sentence}`),
+        entry,
+      );
+      assert.equal(partialId, "x");
+    }
+  });
+
+  test("type must be one of the three paradigms", () => {
+    assert.deepEqual(invalid(`${HEADER}type = "widget"\n`).messages, [
+      "plugin.toml: [plugin].type must be one of 'plugin', 'extension', 'adapter', not 'widget'",
+    ]);
+  });
+
+  test("version must be semver when given", () => {
+    assert.deepEqual(invalid(`${HEADER}version = "1.0"\n`).messages, [
+      "plugin.toml: [plugin].version must be a semver version like '1.2.3', not '1.0'",
+    ]);
+    assert.equal(valid(`${HEADER}version = "2.0.0"\n`).manifest.version, "2.0.0");
+  });
+
+  test("an extension requires [plugin.host].plugin_id, naming another plugin", () => {
+    const missing = `${HEADER}type = "extension"\n`;
+    assert.deepEqual(invalid(missing).messages, ["plugin.toml: [plugin.host].plugin_id is required for an extension"]);
+    assert.deepEqual(invalid(`${missing}[plugin.host]\nprefix = "x_"\n`).messages, [
+      "plugin.toml: [plugin.host].plugin_id is required for an extension",
+    ]);
+    assert.deepEqual(invalid(`${missing}[plugin.host]\nplugin_id = "hello"\n`).messages, [
+      "plugin.toml: [plugin.host].plugin_id must name another plugin, not the extension itself ('hello')",
+    ]);
+    assert.deepEqual(invalid(`${missing}[plugin.host]\nplugin_id = "hw"\nprefix = "x y"\n`).messages, [
+      "plugin.toml: [plugin.host].prefix must be letters, digits, '_' or '-', not 'x y'",
+    ]);
+  });
+
+  test("an unparseable version range is a problem naming the key and the text", () => {
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\nsupported = ">=banana"\n`).messages, [
+      "plugin.toml: [plugin.sdk].supported '>=banana' is not a version range",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\nconflicts = ">=0.1.0,<banana"\nrecommended = ""\n`).messages, [
+      "plugin.toml: [plugin.sdk].recommended '' is not a version range",
+      "plugin.toml: [plugin.sdk].conflicts '>=0.1.0,<banana' is not a version range",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[[plugin.dependency]]\nid = "a"\nversion = "latest!"\n`).messages, [
+      "plugin.toml: [[plugin.dependency]]#1.version 'latest!' is not a version range",
+    ]);
+  });
+
+  test("a wrong type on any optional key names that key", () => {
+    const cases: Array<[string, string]> = [
+      [`name = 1`, "[plugin].name must be a string, not 1"],
+      [`description = true`, "[plugin].description must be a string, not a boolean"],
+      [`version = 1.5`, "[plugin].version must be a string, not 1.5"],
+      [`type = ["plugin"]`, "[plugin].type must be a string, not an array"],
+      [`author = "Ada"`, "[plugin].author must be a table, not a string ('Ada')"],
+      [`[plugin.author]\nname = 3`, "[plugin.author].name must be a string, not 3"],
+      [`[plugin.author]\nemail = []`, "[plugin.author].email must be a string, not an array"],
+      [`sdk = "^0.1.0"`, "[plugin].sdk must be a table, not a string ('^0.1.0')"],
+      [`[plugin.sdk]\nrecommended = 1`, "[plugin.sdk].recommended must be a string, not 1"],
+      [`[plugin.sdk]\nuntested = ["^1.0.0"]`, "[plugin.sdk].untested must be a string, not an array"],
+      [`dependency = { id = "a" }`, "[plugin].dependency must be an array of tables, not a table"],
+      [`dependency = ["a"]`, "[plugin].dependency must contain only tables, not a string ('a')"],
+      [`[[plugin.dependency]]\nversion = "^1.0.0"`, "[[plugin.dependency]]#1.id is required"],
+      [
+        `[[plugin.dependency]]\nid = "a"\nconflicts = "yes"`,
+        "[[plugin.dependency]]#1.conflicts must be a boolean, not a string ('yes')",
+      ],
+      [`store = true`, "[plugin].store must be a table, not a boolean"],
+      [`[plugin.store]\nenabled = "no"`, "[plugin.store].enabled must be a boolean, not a string ('no')"],
+      [
+        `[plugin.permissions]\nfs_read = "/etc"`,
+        "[plugin.permissions].fs_read must be an array of strings, not a string ('/etc')",
+      ],
+      [`[plugin.permissions]\nfs_write = ["/a", 2]`, "[plugin.permissions].fs_write must contain only strings, not 2"],
+      [`[plugin.permissions]\nchild_process = 1`, "[plugin.permissions].child_process must be a boolean, not 1"],
+      [
+        `[plugin.permissions]\nworker_threads = "true"`,
+        "[plugin.permissions].worker_threads must be a boolean, not a string ('true')",
+      ],
+      [`[plugin.permissions]\nmax_heap_mb = 0`, "[plugin.permissions].max_heap_mb must be a positive integer, not 0"],
+      [
+        `[plugin.permissions]\nmax_heap_mb = 1.5`,
+        "[plugin.permissions].max_heap_mb must be a positive integer, not 1.5",
+      ],
+      [
+        `[plugin.permissions]\nallow_calls = "*"`,
+        "[plugin.permissions].allow_calls must be an array of strings, not a string ('*')",
+      ],
+      [
+        `[plugin.permissions]\nallow_calls = ["a b"]`,
+        "[plugin.permissions].allow_calls contains 'a b', which is not a plugin id",
+      ],
+      [`entries = "greet"`, "[plugin].entries must be an array of tables, not a string ('greet')"],
+      [`[[plugin.entries]]\nname = "x"`, "[[plugin.entries]]#1.id is required"],
+      [
+        `[[plugin.entries]]\nid = "a.b"`,
+        "[[plugin.entries]]#1.id must be 1 to 128 letters, digits, '_' or '-', not 'a.b'",
+      ],
+      [`[[plugin.entries]]\nid = "a"\nname = 1`, "[[plugin.entries]]#1.name must be a string, not 1"],
+      [
+        `[[plugin.entries]]\nid = "a"\ndescription = {}`,
+        "[[plugin.entries]]#1.description must be a string, not a table",
+      ],
+      [
+        `[[plugin.entries]]\nid = "a"\ninput_schema = "{}"`,
+        "[[plugin.entries]]#1.input_schema must be a table, not a string ('{}')",
+      ],
+      [`[[plugin.entries]]\nid = "a"\ntimeout = -1`, "[[plugin.entries]]#1.timeout must be a positive number, not -1"],
+      [
+        `[[plugin.entries]]\nid = "a"\ntimeout = 2024-01-01`,
+        "[[plugin.entries]]#1.timeout must be a positive number, not a date",
+      ],
+    ];
+    for (const [snippet, sentence] of cases) {
+      // Keys written before any sub-table header belong to [plugin].
+      assert.deepEqual(invalid(`${HEADER}${snippet}\n`).messages, [`plugin.toml: ${sentence}`], snippet);
+    }
+    const topLevel: Array<[string, string]> = [
+      [`plugin_runtime = 1`, "[plugin_runtime] must be a table, not 1"],
+      [`[plugin_runtime]\nenabled = "yes"`, "[plugin_runtime].enabled must be a boolean, not a string ('yes')"],
+      [`[plugin_runtime]\nauto_start = 0`, "[plugin_runtime].auto_start must be a boolean, not 0"],
+      [
+        `[plugin_state]\npersist_mode = "always"`,
+        "[plugin_state].persist_mode must be one of 'off', 'auto', 'manual', not 'always'",
+      ],
+      [`[plugin_state]\npersist_mode = false`, "[plugin_state].persist_mode must be a string, not a boolean"],
+    ];
+    for (const [snippet, sentence] of topLevel) {
+      // Written first: after the [plugin] header a bare key would belong to [plugin].
+      assert.deepEqual(invalid(`${snippet}\n${HEADER}`).messages, [`plugin.toml: ${sentence}`], snippet);
+    }
+    const adapter = `${HEADER}type = "adapter"\n`;
+    assert.deepEqual(invalid(`${adapter}[adapter]\nmode = "proxy"\npriority = "high"\n`).messages, [
+      "plugin.toml: [adapter].mode must be one of 'gateway', 'router', 'bridge', 'hybrid', not 'proxy'",
+      "plugin.toml: [adapter].priority must be an integer, not a string ('high')",
+    ]);
+  });
+
+  test("a second entry with the same id is a problem naming the first", () => {
+    assert.deepEqual(invalid(`${HEADER}[[plugin.entries]]\nid = "a"\n[[plugin.entries]]\nid = "a"\n`).messages, [
+      "plugin.toml: [[plugin.entries]]#2.id 'a' is already declared by [[plugin.entries]]#1",
+    ]);
+  });
+
+  test("every problem is collected, not only the first", () => {
+    const { keys, partialId } = invalid(`
+[plugin]
+id = "many"
+entry = "../x.py:1"
+type = "thing"
+version = "one"
+[plugin.sdk]
+supported = "nope"
+[plugin.permissions]
+max_heap_mb = -5
+[plugin_state]
+persist_mode = "sometimes"
+`);
+    assert.deepEqual(keys, [
+      "[plugin].entry",
+      "[plugin].version",
+      "[plugin].type",
+      "[plugin.sdk].supported",
+      "[plugin.permissions].max_heap_mb",
+      "[plugin_state].persist_mode",
+    ]);
+    assert.equal(partialId, "many");
+  });
+});

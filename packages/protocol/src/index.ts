@@ -1,0 +1,3 @@
+export * from "./codec.ts";
+export * from "./error-codes.ts";
+export * from "./messages.ts";

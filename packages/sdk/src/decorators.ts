@@ -1,0 +1,50 @@
+/** The decorators a plugin class uses (SPEC §3.1). TC39 standard decorators; they only record metadata. */
+import { LIFECYCLE_IDS, type EntryOptions, type LifecycleId, ownMetadata } from "./plugin-metadata.ts";
+import type { z } from "zod";
+import type { EntryContext } from "./entry-context.ts";
+
+type Method<A = never> = (this: unknown, args: A, ctx: EntryContext) => unknown;
+
+/** Marks the class as a plugin; the runner refuses a class without it. Checks entry ids are unique. */
+export function nekoPlugin<C extends abstract new (...args: never[]) => unknown>(
+  cls: C,
+  context: ClassDecoratorContext<C>,
+): void {
+  const own = ownMetadata(context.metadata);
+  own.marked = true;
+  const seen = new Set<string>();
+  for (const entry of own.entries) {
+    if (seen.has(entry.id)) {
+      throw new TypeError(`@nekoPlugin ${String(context.name)}: entry id '${entry.id}' is declared twice`);
+    }
+    seen.add(entry.id);
+  }
+  void cls;
+}
+
+/** Declares an entry. `params` (Zod) types the args; `inputSchema` is plain JSON Schema. */
+export function pluginEntry<S extends z.ZodType>(
+  options: EntryOptions & { params: S },
+): (method: Method<z.output<S>>, context: ClassMethodDecoratorContext) => void;
+export function pluginEntry(
+  options?: EntryOptions,
+): (method: Method<any>, context: ClassMethodDecoratorContext) => void;
+export function pluginEntry(options: EntryOptions = {}) {
+  return (_method: Method<any>, context: ClassMethodDecoratorContext): void => {
+    if (context.static || context.private) {
+      throw new TypeError(`@pluginEntry must decorate a public instance method (got ${String(context.name)})`);
+    }
+    const id = options.id ?? String(context.name);
+    ownMetadata(context.metadata).entries.push({ ...options, id, methodName: context.name });
+  };
+}
+
+/** Declares a lifecycle handler: `startup`, `shutdown`, `reload`, `freeze`, `unfreeze` or `config_change`. */
+export function lifecycle(options: { id: LifecycleId }) {
+  if (!LIFECYCLE_IDS.includes(options.id)) {
+    throw new TypeError(`@lifecycle id must be one of ${LIFECYCLE_IDS.join(", ")} (got '${options.id}')`);
+  }
+  return (_method: (this: unknown, ...args: any[]) => unknown, context: ClassMethodDecoratorContext): void => {
+    ownMetadata(context.metadata).lifecycles.push({ id: options.id, methodName: context.name });
+  };
+}

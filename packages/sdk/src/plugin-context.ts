@@ -1,0 +1,32 @@
+/**
+ * What the runtime hands a plugin instance. The base class reads it from `pendingPluginContext` during construction,
+ * so a subclass with its own constructor does not have to pass anything to `super()`.
+ */
+import type { PluginLogger } from "./plugin-logger.ts";
+
+export interface PluginContext {
+  pluginId: string;
+  /** The parsed manifest (plugin.toml), as a plain object. */
+  metadata: Record<string, unknown>;
+  /** The plugin folder. */
+  configDir: string;
+  /** The plugin's `data/` folder. */
+  dataDir: string;
+  logger: PluginLogger;
+}
+
+let pending: PluginContext | undefined;
+
+/** Runs `construct` with `context` visible to the base constructor. */
+export function constructWithContext<T>(context: PluginContext, construct: () => T): T {
+  pending = context;
+  try {
+    return construct();
+  } finally {
+    pending = undefined;
+  }
+}
+
+export function takePendingContext(): PluginContext | undefined {
+  return pending;
+}

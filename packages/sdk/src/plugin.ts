@@ -1,0 +1,23 @@
+/** `@neko/plugin-sdk/plugin`: everything a plugin author imports (SPEC §3). */
+import "./symbol-metadata.ts";
+
+export { lifecycle, nekoPlugin, pluginEntry } from "./decorators.ts";
+export type { EntryContext } from "./entry-context.ts";
+export {
+  CircularCallError,
+  NotFoundError,
+  PluginCallError,
+  SdkError,
+  type SdkErrorOptions,
+  TimeoutError,
+  TransportError,
+  ValidationError,
+} from "./errors.ts";
+export { NekoPluginBase } from "./plugin-base.ts";
+export type { PluginContext } from "./plugin-context.ts";
+export type { PluginLogger } from "./plugin-logger.ts";
+export type { EntryOptions, LifecycleId } from "./plugin-metadata.ts";
+export { Err, isErr, isOk, Ok, type Result, unwrap, unwrapOr } from "./result.ts";
+export { SDK_VERSION } from "./version.ts";
+// Re-exported so a plugin folder without its own node_modules can declare `params` schemas.
+export { z } from "zod";

@@ -1,0 +1,70 @@
+/**
+ * Entry point of a plugin process (started by the host's supervisor through bin/plugin-runner.mjs).
+ * Connects to the host, loads the plugin class, says hello with the one-time secret, then serves calls.
+ */
+import path from "node:path";
+import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
+import { toWireError } from "../errors.ts";
+import { constructWithContext } from "../plugin-context.ts";
+import { createPluginLogger } from "../plugin-logger.ts";
+import { loadPluginClass } from "./plugin-loader.ts";
+import { PluginRuntime } from "./plugin-runtime.ts";
+import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`plugin runner: ${name} is not set; this process must be started by the neko-plugin host\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const pluginId = requireEnv("NEKO_PLUGIN_ID");
+const secret = requireEnv("NEKO_PLUGIN_SECRET");
+const endpoint = requireEnv("NEKO_ENDPOINT");
+const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
+const [modulePath, className] = requireEnv("NEKO_PLUGIN_ENTRY").split("::");
+const metadata = JSON.parse(process.env.NEKO_PLUGIN_MANIFEST ?? "{}") as Record<string, unknown>;
+// The secret is for this handshake only; nothing the plugin runs later can read it.
+delete process.env.NEKO_PLUGIN_SECRET;
+
+const logger = createPluginLogger(pluginId);
+const transport = new ZmqPluginTransport(endpoint);
+
+async function exit(code: number): Promise<never> {
+  await transport.close();
+  process.exit(code);
+}
+
+// The host is our parent: when it goes away (even by kill -9) the IPC channel closes and so do we.
+process.on("disconnect", () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group; the host decides when its plugins stop.
+process.on("SIGINT", () => undefined);
+
+process.on("uncaughtException", (error) => logger.exception("uncaught exception", error));
+process.on("unhandledRejection", (error) => logger.exception("unhandled rejection", error));
+
+let runtime: PluginRuntime;
+try {
+  const PluginClass = await loadPluginClass(path.resolve(pluginDir, modulePath), className);
+  const instance = constructWithContext(
+    { pluginId, metadata, configDir: pluginDir, dataDir: path.join(pluginDir, "data"), logger },
+    () => new PluginClass(),
+  );
+  runtime = new PluginRuntime(instance, logger);
+} catch (error) {
+  const wire = toWireError(error);
+  transport.send({
+    type: "load_failed",
+    protocol: PROTOCOL_VERSION,
+    pluginId,
+    secret,
+    error: { ...wire, code: ErrorCode.PluginLoadFailed },
+  });
+  await exit(1);
+  throw error;
+}
+
+runtime.attach(transport, { onShutdown: () => void exit(0) });
+transport.send(runtime.hello({ pluginId, secret }));

@@ -1,0 +1,57 @@
+/** Every error the server sends is `{ error: { code, message, details } }`; this maps codes to HTTP statuses. */
+import { ErrorCode, type WireError } from "@neko/protocol";
+
+const STATUS_BY_CODE: Record<string, number> = {
+  [ErrorCode.Validation]: 400,
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.PluginNotFound]: 404,
+  [ErrorCode.EntryNotFound]: 404,
+  ROUTE_NOT_FOUND: 404,
+  [ErrorCode.PluginNotRunning]: 409,
+  [ErrorCode.EntryDisabled]: 409,
+  [ErrorCode.PluginRefused]: 409,
+  [ErrorCode.Canceled]: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  [ErrorCode.EntryFailed]: 500,
+  INTERNAL_ERROR: 500,
+  [ErrorCode.PluginCrashed]: 502,
+  [ErrorCode.HandshakeFailed]: 502,
+  [ErrorCode.PluginLoadFailed]: 502,
+  [ErrorCode.PluginCall]: 502,
+  [ErrorCode.Transport]: 502,
+  [ErrorCode.Timeout]: 504,
+  [ErrorCode.CircularCall]: 508,
+};
+
+/** The status for an error code; a plugin's own codes (its `Err`s) are 422: the request was understood and refused. */
+export function statusForCode(code: string): number {
+  return STATUS_BY_CODE[code] ?? 422;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: unknown };
+}
+
+export function errorBody(code: string, message: string, details: unknown = null): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+export function wireErrorBody(error: WireError): ErrorBody {
+  return errorBody(error.code, error.message, error.details ?? null);
+}
+
+/** Thrown inside a route to answer with an error body. */
+export class HttpError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+    readonly statusCode = statusForCode(code),
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,9 @@
+export { errorBody, HttpError, statusForCode } from "./http-errors.ts";
+export {
+  BODY_LIMIT_BYTES,
+  createPluginServer,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  isLoopbackHost,
+  type PluginServerOptions,
+} from "./plugin-server.ts";

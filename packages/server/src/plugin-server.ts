@@ -1,0 +1,77 @@
+/**
+ * The HTTP plugin server (SPEC §5): Fastify over a `PluginHostApi`. Every error is `{ error: { code, message,
+ * details } }`; bodies are limited to 1 MiB; a non-loopback bind requires `NEKO_API_TOKEN`.
+ */
+import { timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { HostLogger, PluginHostApi } from "@neko/host";
+import { errorBody, HttpError } from "./http-errors.ts";
+import { registerHealthRoutes } from "./routes/health-routes.ts";
+import { registerPluginRoutes } from "./routes/plugin-routes.ts";
+
+export const DEFAULT_PORT = 48916;
+export const DEFAULT_HOST = "127.0.0.1";
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface PluginServerOptions {
+  host: PluginHostApi;
+  logger?: HostLogger;
+  /** Required for every request when set (`Authorization: Bearer <token>`). */
+  apiToken?: string;
+}
+
+export async function createPluginServer(options: PluginServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  });
+  const startedAt = Date.now();
+
+  if (options.apiToken) {
+    const expected = Buffer.from(`Bearer ${options.apiToken}`);
+    app.addHook("onRequest", async (req) => {
+      const given = Buffer.from(req.headers.authorization ?? "");
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new HttpError("UNAUTHORIZED", "a valid 'Authorization: Bearer <token>' header is required");
+      }
+    });
+  }
+
+  app.setErrorHandler((error: FastifyError | HttpError, _req, reply) => {
+    if (error instanceof HttpError)
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      return reply.code(400).send(errorBody("VALIDATION_ERROR", fe.message, { issues: fe.validation }));
+    }
+    if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply.code(413).send(
+        errorBody("PAYLOAD_TOO_LARGE", `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
+          limit: BODY_LIMIT_BYTES,
+        }),
+      );
+    }
+    if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      return reply.code(415).send(errorBody("UNSUPPORTED_MEDIA_TYPE", fe.message));
+    }
+    if (fe.statusCode === 400 || fe.code?.startsWith("FST_ERR_CTP_")) {
+      return reply.code(400).send(errorBody("INVALID_JSON", `the request body is not valid JSON: ${fe.message}`));
+    }
+    options.logger?.error({ err: error }, "unhandled error in a route");
+    return reply.code(500).send(errorBody("INTERNAL_ERROR", fe.message || "internal error"));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody("ROUTE_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
+  );
+
+  registerHealthRoutes(app, options.host, startedAt);
+  registerPluginRoutes(app, options.host);
+  return app;
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

@@ -1,0 +1,81 @@
+/** The plugin registry and lifecycle routes, and `POST /plugin/trigger` (SPEC §5.1). */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { PluginHostApi } from "@neko/host";
+import type { WireResult } from "@neko/protocol";
+import { ErrorCode } from "@neko/protocol";
+import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
+
+const idParams = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", pattern: "^[a-zA-Z0-9_-]{1,128}$" } },
+} as const;
+
+const triggerBody = {
+  type: "object",
+  required: ["plugin_id", "entry_id"],
+  properties: {
+    plugin_id: { type: "string", minLength: 1 },
+    entry_id: { type: "string", minLength: 1 },
+    args: { type: "object" },
+    timeout: { type: "number", exclusiveMinimum: 0, description: "seconds; overrides the entry's timeout" },
+  },
+} as const;
+
+interface TriggerBody {
+  plugin_id: string;
+  entry_id: string;
+  args?: Record<string, unknown>;
+  timeout?: number;
+}
+
+export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi): void {
+  app.get("/plugins", async () => ({ plugins: host.listPlugins() }));
+
+  app.get<{ Params: { id: string } }>("/plugins/:id", { schema: { params: idParams } }, async (req) => {
+    const plugin = host.getPlugin(req.params.id);
+    if (!plugin) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
+    return plugin;
+  });
+
+  app.post<{ Body: TriggerBody }>("/plugin/trigger", { schema: { body: triggerBody } }, async (req, reply) => {
+    const { plugin_id, entry_id, args = {}, timeout } = req.body;
+    const result = await host.callEntry(plugin_id, entry_id, args, {
+      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    });
+    const base = { plugin_id, entry_id, run_id: null };
+    if (result.ok) return { success: true, ...base, data: result.value ?? null, error: null };
+    return reply
+      .code(statusForCode(result.error.code))
+      .send({ success: false, ...base, data: null, ...wireErrorBody(result.error) });
+  });
+
+  for (const action of ["start", "stop", "reload"] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/plugin/:id/${action}`,
+      { schema: { params: idParams } },
+      async (req, reply) => {
+        const id = req.params.id;
+        const op = { start: host.startPlugin, stop: host.stopPlugin, reload: host.reloadPlugin }[action];
+        const result = await op.call(host, id);
+        return lifecycleReply(reply, host, id, action, result);
+      },
+    );
+  }
+
+  app.post("/plugins/reload", async (_req, reply) => {
+    const result = await host.reloadAll();
+    if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+    return {
+      success: true,
+      ...(result.value as object),
+      plugins: host.listPlugins().map((p) => ({ id: p.id, status: p.status })),
+    };
+  });
+}
+
+function lifecycleReply(reply: FastifyReply, host: PluginHostApi, id: string, action: string, result: WireResult) {
+  const plugin = host.getPlugin(id);
+  if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+  return { success: true, plugin_id: id, action, status: plugin?.status ?? null, pid: plugin?.pid ?? null };
+}
