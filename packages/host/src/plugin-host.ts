@@ -9,6 +9,8 @@ import path from "node:path";
 import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
+import { HostServices } from "./host-services.ts";
+import { registerSystemInfoService } from "./system-info-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
@@ -106,7 +108,9 @@ export class PluginHost implements PluginHostApi {
     readonly logger: HostLogger,
     private readonly runDir: string,
     private readonly transport: ZmqHostTransport,
-    private readonly supervisor: PluginSupervisor,
+    readonly supervisor: PluginSupervisor,
+    /** Where features register what plugins may ask of the host. */
+    readonly services: HostServices,
   ) {}
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
@@ -125,15 +129,18 @@ export class PluginHost implements PluginHostApi {
       fs.rmSync(runDir, { recursive: true, force: true });
       throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
     }
+    const services = new HostServices(logger);
     const supervisor = new PluginSupervisor({
       transport,
+      services,
       runnerPath,
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
       ...hooks,
     });
-    const host = new PluginHost(options, logger, runDir, transport, supervisor);
+    const host = new PluginHost(options, logger, runDir, transport, supervisor, services);
+    registerSystemInfoService(host);
     await host.discover();
     return host;
   }

@@ -75,13 +75,32 @@ export interface EntriesChangedMessage {
   entries: EntryDescriptor[];
 }
 
+/** A plugin asks the host for a service (cross-plugin call, bus, memory, …); answered by `response`. */
+export interface RequestMessage {
+  type: "request";
+  id: string;
+  method: string;
+  params: unknown;
+  /** Absolute deadline, ms since the epoch; the host answers TIMEOUT after it. */
+  deadline: number;
+}
+
+/** A plugin tells the host something that needs no answer (status report, bus emit, …). */
+export interface NotifyMessage {
+  type: "notify";
+  method: string;
+  params: unknown;
+}
+
 export type PluginToHost =
   | HelloMessage
   | LoadFailedMessage
   | ReadyMessage
   | ResultMessage
   | PongMessage
-  | EntriesChangedMessage;
+  | EntriesChangedMessage
+  | RequestMessage
+  | NotifyMessage;
 
 export interface WelcomeMessage {
   type: "welcome";
@@ -96,6 +115,8 @@ export interface CallMessage {
   deadline: number;
   /** The time budget the deadline came from, for error messages. */
   timeoutMs: number;
+  /** Plugin ids of the calls this one is nested in, outermost first (cross-plugin calls). */
+  chain?: string[];
 }
 
 export interface CancelMessage {
@@ -113,6 +134,36 @@ export interface PingMessage {
   id: string;
 }
 
-export type HostToPlugin = WelcomeMessage | CallMessage | CancelMessage | ShutdownMessage | PingMessage;
+/** The host asks the plugin runtime to do something other than an entry call; answered by `result`. */
+export interface ControlMessage {
+  type: "control";
+  id: string;
+  op: string;
+  payload: unknown;
+  deadline: number;
+}
+
+export interface ResponseMessage {
+  type: "response";
+  id: string;
+  result: WireResult;
+}
+
+/** The host pushes something the plugin subscribed to (bus events, …); no answer. */
+export interface PushMessage {
+  type: "push";
+  topic: string;
+  payload: unknown;
+}
+
+export type HostToPlugin =
+  | WelcomeMessage
+  | CallMessage
+  | CancelMessage
+  | ShutdownMessage
+  | PingMessage
+  | ControlMessage
+  | ResponseMessage
+  | PushMessage;
 
 export type AnyMessage = PluginToHost | HostToPlugin;

@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type PluginContext, takePendingContext } from "./plugin-context.ts";
+import type { EntryDescriptor } from "@neko/protocol";
+import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
+import { detachedBridge } from "./runtime/host-client.ts";
+import { SystemInfoClient } from "./system-info.ts";
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -11,6 +16,8 @@ export abstract class NekoPluginBase {
   readonly configDir: string;
   readonly logger: PluginLogger;
   readonly ctx: PluginContext;
+  /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
+  readonly systemInfo: SystemInfoClient;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -20,6 +27,33 @@ export abstract class NekoPluginBase {
     this.metadata = ctx.metadata;
     this.configDir = ctx.configDir;
     this.logger = ctx.logger;
+    this.systemInfo = new SystemInfoClient(ctx.bridge);
+  }
+
+  /**
+   * Adds an entry at run time; it is listed by `/plugins` and callable at once. An id already taken is refused
+   * with a `TypeError`. The handler is called with `this` bound to the plugin.
+   */
+  registerDynamicEntry(id: string, handler: EntryHandler, meta: Omit<EntryOptions, "id"> = {}): EntryDescriptor {
+    return this.ctx.entries.add({ ...meta, id }, handler.bind(this), { dynamic: true });
+  }
+
+  /** Removes a dynamic entry; false when there is none with that id. */
+  unregisterDynamicEntry(id: string): boolean {
+    return this.ctx.entries.remove(id);
+  }
+
+  /** A disabled entry stays listed (`enabled: false`) and its calls are refused with `ENTRY_DISABLED`. */
+  enableEntry(id: string): boolean {
+    return this.ctx.entries.setEnabled(id, true);
+  }
+
+  disableEntry(id: string): boolean {
+    return this.ctx.entries.setEnabled(id, false);
+  }
+
+  listEntries(options: { includeDisabled?: boolean } = {}): EntryDescriptor[] {
+    return this.ctx.entries.list(options);
   }
 
   /** A path under the plugin's `data/` folder; the folder is created on first use. */
@@ -40,5 +74,7 @@ function standaloneContext(className: string): PluginContext {
     configDir: process.cwd(),
     dataDir: path.join(os.tmpdir(), `neko-standalone-${className}`, "data"),
     logger: createPluginLogger(className, { level: "warn" }),
+    entries: new EntryRegistry(),
+    bridge: detachedBridge,
   };
 }

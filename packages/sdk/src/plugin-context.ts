@@ -3,6 +3,8 @@
  * so a subclass with its own constructor does not have to pass anything to `super()`.
  */
 import type { PluginLogger } from "./plugin-logger.ts";
+import type { EntryRegistry } from "./runtime/entry-registry.ts";
+import type { HostBridge } from "./runtime/host-client.ts";
 
 export interface PluginContext {
   pluginId: string;
@@ -13,6 +15,10 @@ export interface PluginContext {
   /** The plugin's `data/` folder. */
   dataDir: string;
   logger: PluginLogger;
+  /** The plugin's entries, decorated and dynamic. */
+  entries: EntryRegistry;
+  /** Requests to the host's services. */
+  bridge: HostBridge;
 }
 
 let pending: PluginContext | undefined;

@@ -10,7 +10,9 @@ import {
   ErrorCode,
   type HelloMessage,
   type HostToPlugin,
+  type NotifyMessage,
   type PluginToHost,
+  type RequestMessage,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
@@ -31,6 +33,9 @@ export interface PluginProcessOptions {
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
   onLog?: (record: LogRecord) => void;
+  /** A `request` or `notify` from the plugin, after the handshake. */
+  onRequest?: (message: RequestMessage) => void;
+  onNotify?: (message: NotifyMessage) => void;
 }
 
 export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; stderr: string[] };
@@ -143,6 +148,12 @@ export class PluginProcess {
       case "entries_changed":
         this.entries = message.entries;
         return;
+      case "request":
+        this.options.onRequest?.(message);
+        return;
+      case "notify":
+        this.options.onNotify?.(message);
+        return;
       default:
         return;
     }
@@ -175,6 +186,11 @@ export class PluginProcess {
       this.pending.set(id, { resolve, timer });
       this.options.send(peer, build(id, deadline));
     });
+  }
+
+  /** Sends a message that needs no answer (a `response` or a `push`). */
+  post(message: HostToPlugin): void {
+    if (this.peer && !this.exited) this.options.send(this.peer, message);
   }
 
   /** Resolves when the process has exited (at once if it already has). */

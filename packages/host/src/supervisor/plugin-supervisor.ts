@@ -14,6 +14,7 @@ import {
   type WireResult,
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
+import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import { failure, type ExitInfo, PluginProcess } from "./plugin-process.ts";
@@ -29,6 +30,7 @@ export interface SupervisedPluginSpec {
 
 export interface SupervisorOptions {
   transport: HostTransport;
+  services: HostServices;
   runnerPath: string;
   logger: HostLogger;
   restartPolicy?: RestartPolicyOptions;
@@ -181,6 +183,33 @@ export class PluginSupervisor {
     );
   }
 
+  /** Asks the running plugin's runtime to do a control operation (lifecycle, config, freeze, …). */
+  control(id: string, op: string, payload: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(notFound(id));
+    const proc = plugin.process;
+    if (plugin.state !== "running" || !proc) {
+      return Promise.resolve(
+        failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
+          state: plugin.state,
+        }),
+      );
+    }
+    return proc.request(
+      (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
+      options.timeoutMs ?? 30_000,
+      `control '${op}' of plugin '${id}'`,
+    );
+  }
+
+  /** Pushes a message to a running plugin (no answer); false when it is not running. */
+  push(id: string, topic: string, payload: unknown): boolean {
+    const proc = this.plugins.get(id)?.process;
+    if (!proc?.peer || proc.exited) return false;
+    proc.post({ type: "push", topic, payload });
+    return true;
+  }
+
   private enqueue(plugin: Supervised, op: () => Promise<WireResult>): Promise<WireResult> {
     const next = plugin.queue.then(op, op);
     plugin.queue = next.catch(() => undefined);
@@ -225,6 +254,12 @@ export class PluginSupervisor {
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),
       onLog: (record) => this.options.onLog?.(id, record),
+      onRequest: (message) => {
+        void this.options.services
+          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
+          .then((result) => proc.post({ type: "response", id: message.id, result }));
+      },
+      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
     });
     plugin.process = proc;
     this.awaitingHello.set(proc.secret, proc);

@@ -7,6 +7,8 @@ import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { toWireError } from "../errors.ts";
 import { constructWithContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
+import { EntryRegistry } from "./entry-registry.ts";
+import { HostClient } from "./host-client.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
@@ -31,6 +33,7 @@ delete process.env.NEKO_PLUGIN_SECRET;
 
 const logger = createPluginLogger(pluginId);
 const transport = new ZmqPluginTransport(endpoint);
+const client = new HostClient(transport);
 
 async function exit(code: number): Promise<never> {
   await transport.close();
@@ -48,11 +51,20 @@ process.on("unhandledRejection", (error) => logger.exception("unhandled rejectio
 let runtime: PluginRuntime;
 try {
   const PluginClass = await loadPluginClass(path.resolve(pluginDir, modulePath), className);
+  const entries = new EntryRegistry();
   const instance = constructWithContext(
-    { pluginId, metadata, configDir: pluginDir, dataDir: path.join(pluginDir, "data"), logger },
+    {
+      pluginId,
+      metadata,
+      configDir: pluginDir,
+      dataDir: path.join(pluginDir, "data"),
+      logger,
+      entries,
+      bridge: client,
+    },
     () => new PluginClass(),
   );
-  runtime = new PluginRuntime(instance, logger);
+  runtime = new PluginRuntime({ instance, logger, entries });
 } catch (error) {
   const wire = toWireError(error);
   transport.send({
@@ -66,5 +78,5 @@ try {
   throw error;
 }
 
-runtime.attach(transport, { onShutdown: () => void exit(0) });
+runtime.attach(transport, { client, onShutdown: () => void exit(0) });
 transport.send(runtime.hello({ pluginId, secret }));

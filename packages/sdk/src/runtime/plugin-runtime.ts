@@ -1,10 +1,10 @@
 /**
  * The plugin side of a plugin process: owns the plugin instance, answers the host's calls, runs entries
- * (validation, timeout, abort) and lifecycle handlers. Transport-agnostic so unit tests can drive it in memory.
+ * (validation, timeout, abort) and lifecycle handlers, and serves the host's control operations.
+ * Transport-agnostic, so unit tests can drive it in memory.
  */
 import {
   type CallMessage,
-  type EntryDescriptor,
   ErrorCode,
   type HelloMessage,
   type HostToPlugin,
@@ -12,42 +12,47 @@ import {
   type WireResult,
 } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
-import { compileArgsValidator, describeArgsSchema, type ArgsValidator } from "../entry-validator.ts";
-import { NotFoundError, SdkError, TimeoutError, toWireError } from "../errors.ts";
+import { NotFoundError, SdkError, TimeoutError, ValidationError, toWireError } from "../errors.ts";
 import type { NekoPluginBase } from "../plugin-base.ts";
-import { collectPluginMetadata, type EntryMeta, type LifecycleId } from "../plugin-metadata.ts";
+import { collectPluginMetadata, type LifecycleId } from "../plugin-metadata.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { isResult } from "../result.ts";
 import { SDK_VERSION } from "../version.ts";
+import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
+import type { HostClient } from "./host-client.ts";
 import type { PluginTransport } from "./plugin-transport.ts";
 
-export const DEFAULT_ENTRY_TIMEOUT_SECONDS = 30;
+export { DEFAULT_ENTRY_TIMEOUT_SECONDS } from "./entry-registry.ts";
 
-type Handler = (args: Record<string, unknown>, ctx: EntryContext) => unknown;
+/** A host → plugin operation other than an entry call (`control` messages): lifecycle, config, freeze, … */
+export type ControlHandler = (payload: any) => unknown;
 
-interface RuntimeEntry {
-  descriptor: EntryDescriptor;
-  validator: ArgsValidator | undefined;
-  handler: Handler;
+export interface PluginRuntimeOptions {
+  instance: NekoPluginBase;
+  logger: PluginLogger;
+  entries: EntryRegistry;
 }
 
 export class PluginRuntime {
-  private readonly entries = new Map<string, RuntimeEntry>();
+  readonly instance: NekoPluginBase;
+  readonly entries: EntryRegistry;
+  private readonly logger: PluginLogger;
   private readonly lifecycles = new Map<LifecycleId, (arg?: unknown) => unknown>();
+  private readonly controls = new Map<string, ControlHandler>();
   private readonly inFlight = new Map<string, AbortController>();
+  private readonly shutdownSteps: Array<() => unknown> = [];
   private shuttingDown = false;
 
-  constructor(
-    private readonly instance: NekoPluginBase,
-    private readonly logger: PluginLogger,
-  ) {
-    const meta = collectPluginMetadata(instance.constructor as abstract new () => unknown);
-    for (const entry of meta.entries) this.addEntry(entry, this.boundMethod(entry.methodName), false);
+  constructor(options: PluginRuntimeOptions) {
+    this.instance = options.instance;
+    this.logger = options.logger;
+    this.entries = options.entries;
+    const meta = collectPluginMetadata(this.instance.constructor as abstract new () => unknown);
+    for (const { methodName, ...entry } of meta.entries) {
+      this.entries.add(entry, this.boundMethod(methodName), { dynamic: false });
+    }
     for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
-  }
-
-  describeEntries(): EntryDescriptor[] {
-    return [...this.entries.values()].map((e) => e.descriptor);
+    this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
   }
 
   hello(options: { pluginId: string; secret: string }): HelloMessage {
@@ -58,27 +63,56 @@ export class PluginRuntime {
       secret: options.secret,
       sdkVersion: SDK_VERSION,
       pid: process.pid,
-      entries: this.describeEntries(),
+      entries: this.entries.list({ includeDisabled: true }),
       events: [],
       hooks: [],
       timers: [],
     };
   }
 
+  /** Adds a control operation; its handler's return value (a Result or a plain value) is the answer. */
+  registerControl(op: string, handler: ControlHandler): void {
+    if (this.controls.has(op)) throw new Error(`control operation '${op}' is already registered`);
+    this.controls.set(op, handler);
+  }
+
+  /** Runs before the `shutdown` lifecycle (timers stop here, subscriptions close, …), in registration order. */
+  onShutdown(step: () => unknown): void {
+    this.shutdownSteps.push(step);
+  }
+
   /** Wires the runtime to a transport: every host message from now on is handled here. */
-  attach(transport: PluginTransport, options: { onShutdown: () => void }): void {
+  attach(transport: PluginTransport, options: { client: HostClient; onShutdown: () => void }): void {
+    this.entries.onChange(() =>
+      transport.send({ type: "entries_changed", entries: this.entries.list({ includeDisabled: true }) }),
+    );
     transport.onMessage((message) => {
-      void this.handleMessage(message, transport, options.onShutdown);
+      void this.handleMessage(message, transport, options);
     });
   }
 
-  private async handleMessage(message: HostToPlugin, transport: PluginTransport, onShutdown: () => void) {
+  private async handleMessage(
+    message: HostToPlugin,
+    transport: PluginTransport,
+    options: { client: HostClient; onShutdown: () => void },
+  ) {
     switch (message.type) {
       case "call": {
         const result = await this.callEntry(message);
         transport.send({ type: "result", id: message.id, result });
         return;
       }
+      case "control": {
+        const result = await this.runControl(message.op, message.payload);
+        transport.send({ type: "result", id: message.id, result });
+        return;
+      }
+      case "response":
+        options.client.settle(message.id, message.result);
+        return;
+      case "push":
+        options.client.deliver(message.topic, message.payload);
+        return;
       case "cancel":
         this.inFlight.get(message.id)?.abort(new SdkError("the call was canceled", { code: ErrorCode.Canceled }));
         return;
@@ -87,8 +121,9 @@ export class PluginRuntime {
         return;
       case "shutdown": {
         const result = await this.shutdown();
+        options.client.failAll("the plugin is shutting down");
         transport.send({ type: "result", id: message.id, result });
-        onShutdown();
+        options.onShutdown();
         return;
       }
       case "welcome": {
@@ -109,9 +144,12 @@ export class PluginRuntime {
         }),
       );
     }
+    if (!entry.descriptor.enabled) {
+      return errResult(new SdkError(`entry '${call.entryId}' is disabled`, { code: ErrorCode.EntryDisabled }));
+    }
     let args = (call.args ?? {}) as Record<string, unknown>;
     if (typeof args !== "object" || Array.isArray(args)) {
-      return errResult(new SdkError("args must be an object", { code: ErrorCode.Validation }));
+      return errResult(new ValidationError("invalid arguments: args must be an object"));
     }
     if (entry.validator) {
       const checked = entry.validator(args);
@@ -140,8 +178,7 @@ export class PluginRuntime {
       const aborted = new Promise<WireResult>((resolve) => {
         controller.signal.addEventListener("abort", () => resolve(errResult(controller.signal.reason)), { once: true });
       });
-      const run = this.invoke(entry, args, ctx);
-      return await Promise.race([run, expired, aborted]);
+      return await Promise.race([this.invoke(entry, args, ctx), expired, aborted]);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(call.id);
@@ -159,43 +196,46 @@ export class PluginRuntime {
     }
   }
 
+  hasLifecycle(id: LifecycleId): boolean {
+    return this.lifecycles.has(id);
+  }
+
   async shutdown(): Promise<WireResult> {
     if (this.shuttingDown) return { ok: true, value: null };
     this.shuttingDown = true;
+    for (const step of this.shutdownSteps) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.exception("a shutdown step failed", error);
+      }
+    }
     for (const controller of this.inFlight.values()) {
       controller.abort(new SdkError("the plugin is shutting down", { code: ErrorCode.Canceled }));
     }
     return this.runLifecycle("shutdown");
   }
 
-  private async invoke(entry: RuntimeEntry, args: Record<string, unknown>, ctx: EntryContext): Promise<WireResult> {
+  private async runControl(op: string, payload: unknown): Promise<WireResult> {
+    const handler = this.controls.get(op);
+    if (!handler) {
+      return errResult(new NotFoundError(`unknown control operation '${op}'`, { code: ErrorCode.NotFound }));
+    }
+    try {
+      return normalizeResult(await handler(payload));
+    } catch (error) {
+      this.logger.exception(`control operation '${op}' threw`, error);
+      return errResult(error);
+    }
+  }
+
+  private async invoke(entry: RegisteredEntry, args: Record<string, unknown>, ctx: EntryContext): Promise<WireResult> {
     try {
       return normalizeResult(await entry.handler(args, ctx));
     } catch (error) {
       this.logger.exception(`entry '${entry.descriptor.id}' threw`, error);
       return errResult(error);
     }
-  }
-
-  private addEntry(meta: EntryMeta, handler: Handler, dynamic: boolean): void {
-    const timeout = meta.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS;
-    if (!(timeout > 0)) throw new TypeError(`entry '${meta.id}': timeout must be a positive number of seconds`);
-    this.entries.set(meta.id, {
-      descriptor: {
-        id: meta.id,
-        name: meta.name ?? meta.id,
-        description: meta.description ?? "",
-        inputSchema: describeArgsSchema(meta),
-        kind: meta.kind ?? "action",
-        timeout,
-        llmResultFields: meta.llmResultFields ?? null,
-        enabled: true,
-        dynamic,
-        metadata: meta.metadata ?? null,
-      },
-      validator: meta.modelValidate === false ? undefined : compileArgsValidator(meta),
-      handler,
-    });
   }
 
   private boundMethod(name: string | symbol): (...args: any[]) => unknown {
@@ -205,14 +245,15 @@ export class PluginRuntime {
   }
 }
 
-function normalizeResult(value: unknown): WireResult {
+/** A handler's return value as a wire result: a Result as is, a plain value as Ok. */
+export function normalizeResult(value: unknown): WireResult {
   if (isResult(value)) {
     return value.ok ? { ok: true, value: value.value ?? null } : { ok: false, error: toWireError(value.error) };
   }
   return { ok: true, value: value ?? null };
 }
 
-function errResult(error: unknown): WireResult {
+export function errResult(error: unknown): WireResult {
   return { ok: false, error: toWireError(error) };
 }
 

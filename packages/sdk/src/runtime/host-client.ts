@@ -1,0 +1,92 @@
+/**
+ * The plugin's line to the host's services: `request` waits for a `response` (bounded by a deadline),
+ * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
+ */
+import { randomUUID } from "node:crypto";
+import { ErrorCode, type WireResult } from "@neko/protocol";
+import type { PluginTransport } from "./plugin-transport.ts";
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface HostBridge {
+  request(method: string, params: unknown, options?: { timeoutMs?: number; deadline?: number }): Promise<WireResult>;
+  notify(method: string, params: unknown): void;
+  onPush(topic: string, handler: (payload: unknown) => void): () => void;
+}
+
+export class HostClient implements HostBridge {
+  private readonly pending = new Map<string, { resolve: (r: WireResult) => void; timer: NodeJS.Timeout }>();
+  private readonly pushHandlers = new Map<string, Set<(payload: unknown) => void>>();
+
+  constructor(private readonly transport: PluginTransport) {}
+
+  request(method: string, params: unknown, options: { timeoutMs?: number; deadline?: number } = {}) {
+    const id = randomUUID();
+    const deadline = options.deadline ?? Date.now() + (options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    return new Promise<WireResult>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(id);
+          resolve({
+            ok: false,
+            error: { name: "TimeoutError", code: ErrorCode.Timeout, message: `host request '${method}' timed out` },
+          });
+        },
+        Math.max(0, deadline - Date.now()) + 250,
+      );
+      this.pending.set(id, { resolve, timer });
+      this.transport.send({ type: "request", id, method, params, deadline });
+    });
+  }
+
+  notify(method: string, params: unknown): void {
+    this.transport.send({ type: "notify", method, params });
+  }
+
+  onPush(topic: string, handler: (payload: unknown) => void): () => void {
+    let set = this.pushHandlers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.pushHandlers.set(topic, set);
+    }
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /** A `response` from the host. */
+  settle(id: string, result: WireResult): void {
+    const call = this.pending.get(id);
+    if (!call) return;
+    this.pending.delete(id);
+    clearTimeout(call.timer);
+    call.resolve(result);
+  }
+
+  /** A `push` from the host. */
+  deliver(topic: string, payload: unknown): void {
+    for (const handler of this.pushHandlers.get(topic) ?? []) handler(payload);
+  }
+
+  /** Fails every request still waiting (the process is shutting down). */
+  failAll(message: string): void {
+    for (const [id, call] of this.pending) {
+      clearTimeout(call.timer);
+      call.resolve({ ok: false, error: { name: "TransportError", code: ErrorCode.Transport, message } });
+      this.pending.delete(id);
+    }
+  }
+}
+
+/** Stands in outside a plugin process (a class constructed by hand in a unit test): every request fails clearly. */
+export const detachedBridge: HostBridge = {
+  request: async (method) => ({
+    ok: false,
+    error: {
+      name: "TransportError",
+      code: ErrorCode.Transport,
+      message: `'${method}' needs a host: this plugin instance is not running inside a plugin process`,
+    },
+  }),
+  notify: () => undefined,
+  onPush: () => () => undefined,
+};
