@@ -117,6 +117,8 @@ export interface CallMessage {
   timeoutMs: number;
   /** Plugin ids of the calls this one is nested in, outermost first (cross-plugin calls). */
   chain?: string[];
+  /** Set when the call runs as part of a run (`POST /runs`). */
+  runId?: string;
 }
 
 export interface CancelMessage {

@@ -18,6 +18,7 @@ import { collectPluginMetadata, type LifecycleId } from "../plugin-metadata.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { isResult } from "../result.ts";
 import { SDK_VERSION } from "../version.ts";
+import { runInCallScope } from "./call-scope.ts";
 import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
 import type { HostClient } from "./host-client.ts";
 import type { PluginTransport } from "./plugin-transport.ts";
@@ -135,7 +136,9 @@ export class PluginRuntime {
   }
 
   /** Runs one entry call: lookup, validation, the handler under its timeout; never throws. */
-  async callEntry(call: Pick<CallMessage, "id" | "entryId" | "args" | "deadline" | "timeoutMs">): Promise<WireResult> {
+  async callEntry(
+    call: Pick<CallMessage, "id" | "entryId" | "args" | "deadline" | "timeoutMs" | "chain" | "runId">,
+  ): Promise<WireResult> {
     const entry = this.entries.get(call.entryId);
     if (!entry) {
       return errResult(
@@ -178,7 +181,16 @@ export class PluginRuntime {
       const aborted = new Promise<WireResult>((resolve) => {
         controller.signal.addEventListener("abort", () => resolve(errResult(controller.signal.reason)), { once: true });
       });
-      return await Promise.race([this.invoke(entry, args, ctx), expired, aborted]);
+      const scope = {
+        callId: call.id,
+        entryId: call.entryId,
+        chain: [...(call.chain ?? []), this.instance.pluginId],
+        deadline: call.deadline,
+        signal: controller.signal,
+        runId: call.runId,
+      };
+      const run = runInCallScope(scope, () => this.invoke(entry, args, ctx));
+      return await Promise.race([run, expired, aborted]);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(call.id);
