@@ -28,6 +28,8 @@ export interface PluginHostOptions {
   endpoint?: string;
   restartPolicy?: RestartPolicyOptions;
   stopGraceMs?: number;
+  /** Heartbeat ping interval (default 5 s). */
+  heartbeatIntervalMs?: number;
 }
 
 export interface EntryView {
@@ -137,6 +139,7 @@ export class PluginHost implements PluginHostApi {
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       ...hooks,
     });
     const host = new PluginHost(options, logger, runDir, transport, supervisor, services);

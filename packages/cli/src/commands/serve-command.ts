@@ -45,13 +45,15 @@ async function serve(options: ServeOptions): Promise<void> {
   const host = await PluginHost.create({ roots, logger });
   const server = await createPluginServer({ host, logger, apiToken });
 
-  let stopping = false;
+  let stoppingSince = 0;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // npm forwards Ctrl-C to us while the terminal sends it too: only a later, deliberate repeat forces the exit.
+      if (Date.now() - stoppingSince < 1500) return;
       logger.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info(`${signal}: stopping every plugin…`);
     await server.close().catch(() => undefined);
     await host.stop();

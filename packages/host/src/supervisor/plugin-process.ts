@@ -56,6 +56,10 @@ export class PluginProcess {
   exited: ExitInfo | undefined;
   /** Set by `stop()`: an exit from here on is expected, not a crash. */
   stopping = false;
+  /** Why the host killed this process, when it did so without being asked to stop it (heartbeat). */
+  killReason: string | undefined;
+  /** When the plugin last answered a ping (or became ready). */
+  lastPongAt = Date.now();
   private readonly pending = new Map<string, PendingCall>();
   private readonly stderrTail: string[] = [];
   private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
@@ -135,7 +139,11 @@ export class PluginProcess {
   handleMessage(message: PluginToHost): void {
     switch (message.type) {
       case "ready":
+        this.lastPongAt = Date.now();
         this.ready.settle(message.startup);
+        return;
+      case "pong":
+        this.lastPongAt = Date.now();
         return;
       case "result": {
         const call = this.pending.get(message.id);
@@ -205,7 +213,7 @@ export class PluginProcess {
 
   private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = { code, signal, stderr: this.stderrTail };
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const how = this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     const error = this.stopping
       ? failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' was stopped during the call`)
       : failure(

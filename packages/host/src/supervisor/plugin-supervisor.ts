@@ -17,6 +17,7 @@ import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { failure, type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -38,6 +39,8 @@ export interface SupervisorOptions {
   startupTimeoutMs?: number;
   /** How long `shutdown` may take before the process is killed (SPEC §3.5: 5 s). */
   stopGraceMs?: number;
+  /** Ping interval; a plugin silent for 3 intervals is unresponsive and restarted (SPEC §4.1: 5 s). */
+  heartbeatIntervalMs?: number;
   onLog?: (pluginId: string, record: LogRecord) => void;
   onStateChange?: (pluginId: string, change: StateChange) => void;
 }
@@ -278,7 +281,22 @@ export class PluginSupervisor {
     if (!ready.ok) return this.failStart(plugin, proc, ready, false);
 
     this.setState(plugin, "running");
-    void proc.waitExit().then((info) => this.onExit(plugin, proc, info));
+    const heartbeat = new HeartbeatMonitor({
+      intervalMs: this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      missesAllowed: 3,
+      sendPing: () => proc.post({ type: "ping", id: String(Date.now()) }),
+      lastPongAt: () => proc.lastPongAt,
+      onUnresponsive: (silentMs) => {
+        proc.killReason = `unresponsive: no heartbeat for ${(silentMs / 1000).toFixed(1)}s (event loop blocked or hung)`;
+        this.options.logger.child({ plugin: id }).warn(`${proc.killReason}; killing it`);
+        proc.kill("SIGKILL");
+      },
+    });
+    heartbeat.start();
+    void proc.waitExit().then((info) => {
+      heartbeat.stop();
+      this.onExit(plugin, proc, info);
+    });
     return { ok: true, value: { pid: proc.pid } };
   }
 
@@ -301,7 +319,7 @@ export class PluginSupervisor {
     this.forget(proc);
     if (plugin.process !== proc || proc.stopping) return;
     plugin.lastExit = info;
-    const how = info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`;
+    const how = proc.killReason ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
     this.onCrash(plugin, `${how}${stderrSuffix(info)}`);
   }
 
@@ -338,16 +356,32 @@ export class PluginSupervisor {
     if (proc.peer) {
       shutdown = await proc.request((id) => ({ type: "shutdown", id }), grace, "shutdown");
     }
-    const exited = await Promise.race([proc.waitExit(), sleep(grace, undefined, { ref: false })]);
+    // A plugin that answered exits on its own right after; one whose shutdown timed out gets no more time.
+    const timedOut = !shutdown.ok && shutdown.error.code === ErrorCode.Timeout;
+    const exited = timedOut
+      ? undefined
+      : await Promise.race([proc.waitExit(), sleep(grace, undefined, { ref: false })]);
+    let forced: string | null = null;
     if (!exited) {
-      this.options.logger.child({ plugin: plugin.spec.id }).warn(`did not exit within ${grace}ms of shutdown; killing`);
+      forced = timedOut
+        ? `the shutdown lifecycle did not finish within ${grace / 1000}s`
+        : `the process did not exit within ${grace / 1000}s of its shutdown`;
+      this.options.logger.child({ plugin: plugin.spec.id }).warn(`${forced}; killing it`);
       proc.kill("SIGKILL");
       await proc.waitExit();
     }
     this.forget(proc);
     plugin.process = undefined;
-    this.setState(plugin, "stopped");
-    return shutdown.ok ? { ok: true, value: null } : shutdown;
+    this.setState(plugin, "stopped", forced ?? undefined);
+    // The plugin is stopped either way; how it went is reported alongside.
+    return {
+      ok: true,
+      value: {
+        forced: forced !== null,
+        forced_reason: forced,
+        shutdown_error: shutdown.ok || timedOut ? null : shutdown.error,
+      },
+    };
   }
 
   private forget(proc: PluginProcess): void {

@@ -77,5 +77,6 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
 function lifecycleReply(reply: FastifyReply, host: PluginHostApi, id: string, action: string, result: WireResult) {
   const plugin = host.getPlugin(id);
   if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
-  return { success: true, plugin_id: id, action, status: plugin?.status ?? null, pid: plugin?.pid ?? null };
+  const detail = typeof result.value === "object" && result.value !== null ? result.value : {};
+  return { success: true, plugin_id: id, action, status: plugin?.status ?? null, pid: plugin?.pid ?? null, ...detail };
 }

@@ -1,0 +1,127 @@
+/** Route behaviour over Fastify inject() with a stand-in host: status codes, error bodies, limits, auth. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PluginHostApi } from "@neko/host";
+import type { WireResult } from "@neko/protocol";
+import { createPluginServer, statusForCode } from "../src/index.ts";
+
+function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    listPlugins: () => [],
+    getPlugin: () => undefined,
+    callEntry: async (...args) => {
+      calls.push(args);
+      return answer;
+    },
+    startPlugin: async () => answer,
+    stopPlugin: async () => answer,
+    reloadPlugin: async () => answer,
+    reloadAll: async () => answer,
+    info: () => ({
+      host_version: "0",
+      sdk_version: "0",
+      node_version: process.version,
+      platform: "x",
+      uptime_s: 0,
+      plugins: { total: 0, running: 0, by_status: {} },
+      dropped_frames: 0,
+      transport_endpoint: "ipc://x",
+    }),
+  };
+}
+
+describe("plugin server routes", () => {
+  test("trigger maps an Err's code to its status and keeps the body shape", async () => {
+    for (const [code, status] of [
+      ["VALIDATION_ERROR", 400],
+      ["ENTRY_NOT_FOUND", 404],
+      ["PLUGIN_NOT_RUNNING", 409],
+      ["TIMEOUT", 504],
+      ["PLUGIN_CRASHED", 502],
+      ["MY_OWN_CODE", 422],
+    ] as const) {
+      const app = await createPluginServer({
+        host: fakeHost({ ok: false, error: { name: "SdkError", code, message: "m" } }),
+      });
+      const res = await app.inject({
+        method: "POST",
+        url: "/plugin/trigger",
+        payload: { plugin_id: "p", entry_id: "e" },
+      });
+      assert.equal(res.statusCode, status, code);
+      assert.deepEqual(res.json(), {
+        success: false,
+        plugin_id: "p",
+        entry_id: "e",
+        run_id: null,
+        data: null,
+        error: { code, message: "m", details: null },
+      });
+      assert.equal(statusForCode(code), status);
+    }
+  });
+
+  test("the timeout field is passed on in milliseconds; args default to {}", async () => {
+    const host = fakeHost({ ok: true, value: 1 });
+    const app = await createPluginServer({ host });
+    await app.inject({
+      method: "POST",
+      url: "/plugin/trigger",
+      payload: { plugin_id: "p", entry_id: "e", timeout: 2 },
+    });
+    assert.deepEqual(host.calls[0], ["p", "e", {}, { timeoutMs: 2000 }]);
+  });
+
+  test("bad bodies, unknown routes and oversized payloads get JSON errors", async () => {
+    const app = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }) });
+    const wrongType = await app.inject({
+      method: "POST",
+      url: "/plugin/trigger",
+      payload: { plugin_id: 1, entry_id: "e" },
+    });
+    assert.equal(wrongType.statusCode, 400);
+    assert.equal(wrongType.json().error.code, "VALIDATION_ERROR");
+    assert.match(wrongType.json().error.message, /plugin_id/);
+    const argsNotObject = await app.inject({
+      method: "POST",
+      url: "/plugin/trigger",
+      payload: { plugin_id: "p", entry_id: "e", args: [1] },
+    });
+    assert.equal(argsNotObject.statusCode, 400);
+    const notJson = await app.inject({
+      method: "POST",
+      url: "/plugin/trigger",
+      headers: { "content-type": "application/json" },
+      payload: "{",
+    });
+    assert.equal(notJson.statusCode, 400);
+    assert.equal(notJson.json().error.code, "INVALID_JSON");
+    const route = await app.inject({ method: "GET", url: "/nope?x=1" });
+    assert.deepEqual(route.json(), {
+      error: { code: "ROUTE_NOT_FOUND", message: "no route GET /nope", details: null },
+    });
+    const big = await app.inject({
+      method: "POST",
+      url: "/plugin/trigger",
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ plugin_id: "p", entry_id: "e", args: { x: "y".repeat(1024 * 1024) } }),
+    });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().error.code, "PAYLOAD_TOO_LARGE");
+    const badId = await app.inject({ method: "GET", url: "/plugins/..%2Fetc" });
+    assert.equal(badId.statusCode, 400);
+  });
+
+  test("with an API token every request needs the bearer header", async () => {
+    const app = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }), apiToken: "s3cret" });
+    assert.equal((await app.inject({ method: "GET", url: "/health" })).statusCode, 401);
+    const wrong = await app.inject({ method: "GET", url: "/health", headers: { authorization: "Bearer nope" } });
+    assert.equal(wrong.statusCode, 401);
+    assert.equal(wrong.json().error.code, "UNAUTHORIZED");
+    const ok = await app.inject({ method: "GET", url: "/health", headers: { authorization: "Bearer s3cret" } });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.json().status, "ok");
+  });
+});
