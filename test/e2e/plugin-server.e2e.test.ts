@@ -48,6 +48,11 @@ describe("plugin server end to end", () => {
       manifest: '[plugin]\nid = "other"\nentry = "index.ts:Dup"\n',
       code: simplePluginCode("Dup"),
     });
+    writePlugin(bad, {
+      id: "sleepy",
+      manifest: '[plugin]\nid = "sleepy"\nentry = "index.ts:S"\n[plugin_runtime]\nenabled = false\n',
+      code: simplePluginCode("S"),
+    });
     t = await startTestHost({ roots: [good, bad] });
   });
 
@@ -187,8 +192,25 @@ describe("plugin server end to end", () => {
     const ping = await t.request("POST", "/plugin/trigger", { plugin_id: "other", entry_id: "ping" });
     assert.deepEqual(ping.body.data, { from: "other" });
     const start = await t.request("POST", "/plugin/not_exported/start");
+    assert.equal(start.status, 502, "a start by hand retries the code and reports the same load error");
+    assert.equal(start.body.error.code, "PLUGIN_LOAD_FAILED");
+    assert.match(start.body.error.message, /does not export a class named 'Missing'/);
+    const manifestRefused = await t.request("POST", "/plugin/sdk_conflict/start");
+    assert.equal(manifestRefused.status, 409);
+    assert.equal(manifestRefused.body.error.code, "PLUGIN_REFUSED");
+  });
+
+  test("a plugin refused for its code starts once the code is fixed; a disabled one does not start", async () => {
+    fs.writeFileSync(path.join(bad, "not_exported", "index.ts"), simplePluginCode("Missing"));
+    const reload = await t.request("POST", "/plugin/not_exported/reload");
+    assert.equal(reload.status, 200);
+    assert.equal(reload.body.status, "running");
+    const ping = await t.request("POST", "/plugin/trigger", { plugin_id: "not_exported", entry_id: "ping" });
+    assert.deepEqual(ping.body.data, { from: "not_exported" });
+    const start = await t.request("POST", "/plugin/sleepy/start");
     assert.equal(start.status, 409);
-    assert.equal(start.body.error.code, "PLUGIN_REFUSED");
+    assert.match(start.body.error.message, /disabled/);
+    assert.equal(t.host.getPlugin("sleepy")?.status, "disabled");
   });
 
   test("a frame from a peer that did not complete the handshake is dropped and reaches no plugin", async () => {

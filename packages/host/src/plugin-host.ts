@@ -222,7 +222,9 @@ export class PluginHost implements PluginHostApi {
   async reloadPlugin(id: string): Promise<WireResult> {
     const old = this.discovered.get(id);
     if (!old) return pluginNotFound(id);
-    const wasRunning = this.supervisor.status(id)?.state === "running";
+    // A running plugin comes back with the new manifest; a refused one is retried (its code may be fixed now).
+    const state = this.supervisor.status(id)?.state;
+    const wasRunning = state === "running" || state === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     await this.supervisor.stop(id);
     if (!fresh) {
@@ -259,7 +261,7 @@ export class PluginHost implements PluginHostApi {
     );
     const results = await Promise.all(toStart.map((d) => this.supervisor.start(d.id, { manual: false })));
     const failed = results.filter((r) => !r.ok).length;
-    return { ok: true, value: { plugins: found.length, started: toStart.length - failed, failed } };
+    return { ok: true, value: { total: found.length, started: toStart.length - failed, failed } };
   }
 
   info(): HostInfo {

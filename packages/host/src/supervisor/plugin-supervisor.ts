@@ -97,7 +97,14 @@ export class PluginSupervisor {
   /** Replaces the manifest used for the next start (a reload re-reads it). */
   updateSpec(spec: SupervisedPluginSpec): void {
     const plugin = this.plugins.get(spec.id);
-    if (plugin) plugin.spec = spec;
+    if (!plugin) return;
+    plugin.spec = spec;
+    const enabled = spec.manifest.runtime.enabled;
+    if (!enabled && (plugin.state === "stopped" || plugin.state === "refused")) {
+      this.setState(plugin, "disabled", "[plugin_runtime].enabled is false");
+    } else if (enabled && plugin.state === "disabled") {
+      this.setState(plugin, "stopped");
+    }
   }
 
   has(id: string): boolean {
@@ -237,7 +244,11 @@ export class PluginSupervisor {
     const id = plugin.spec.id;
     if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
     if (plugin.state === "running") return { ok: true, value: null };
-    if (plugin.state === "refused") {
+    if (plugin.state === "disabled") {
+      return failure(ErrorCode.PluginRefused, `plugin '${id}' is disabled ([plugin_runtime].enabled = false)`);
+    }
+    // A plugin whose code failed to load is retried only by hand: the code may have been fixed since.
+    if (plugin.state === "refused" && !manual) {
       return failure(ErrorCode.PluginRefused, `plugin '${id}' cannot start: ${plugin.reason}`);
     }
     if (manual) plugin.policy.reset();

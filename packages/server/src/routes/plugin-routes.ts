@@ -18,7 +18,11 @@ const triggerBody = {
     plugin_id: { type: "string", minLength: 1 },
     entry_id: { type: "string", minLength: 1 },
     args: { type: "object" },
-    timeout: { type: "number", exclusiveMinimum: 0, description: "seconds; overrides the entry's timeout" },
+    timeout: {
+      type: "number",
+      exclusiveMinimum: 0,
+      description: "seconds; can shorten, never lengthen, the entry's own timeout",
+    },
   },
 } as const;
 
