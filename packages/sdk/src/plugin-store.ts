@@ -28,7 +28,7 @@ interface Statements {
   set: Database.Statement<[string, string, number]>;
   delete: Database.Statement<[string]>;
   exists: Database.Statement<[string], { one: number }>;
-  keys: Database.Statement<[string], { key: string }>;
+  keys: Database.Statement<[{ prefix: string }], { key: string }>;
   count: Database.Statement<[], { n: number }>;
   clear: Database.Statement<[]>;
 }
@@ -96,7 +96,7 @@ export class PluginStore {
         new ValidationError(`store: the key prefix must be a string of at most ${MAX_STORE_KEY_LENGTH} characters`),
       );
     }
-    return this.run(undefined, (s) => s.keys.all(prefix).map((row) => row.key));
+    return this.run(undefined, (s) => s.keys.all({ prefix }).map((row) => row.key));
   }
 
   /** Removes every key; answers how many there were. */
@@ -163,7 +163,9 @@ export class PluginStore {
         delete: db.prepare("DELETE FROM kv WHERE key = ?"),
         exists: db.prepare("SELECT 1 AS one FROM kv WHERE key = ?"),
         // `key >= prefix` lets the primary key index start at the prefix; substr compares in SQLite's own characters.
-        keys: db.prepare("SELECT key FROM kv WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key"),
+        keys: db.prepare(
+          "SELECT key FROM kv WHERE key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix ORDER BY key",
+        ),
         count: db.prepare("SELECT count(*) AS n FROM kv"),
         clear: db.prepare("DELETE FROM kv"),
       };

@@ -68,7 +68,10 @@ END;
 
 export class MemoryStore {
   private readonly insert: Database.Statement<[Record<string, unknown>], Row>;
-  private readonly match: Database.Statement<[string, string | null, number], Row & { rank: number }>;
+  private readonly match: Database.Statement<
+    [{ query: string; bucket: string | null; limit: number }],
+    Row & { rank: number }
+  >;
   private readonly recentRows: Database.Statement<[string, number], Row>;
   /** Orders records by when they were last stored, even within one millisecond. */
   private seq: number;
@@ -85,8 +88,8 @@ export class MemoryStore {
       `SELECT m.bucket, m.key, m.value, m.plugin_id, m.created_at, m.updated_at,
               bm25(memories_fts, ${KEY_WEIGHT}, 1.0) AS rank
        FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-       WHERE memories_fts MATCH ?1 AND (?2 IS NULL OR m.bucket = ?2)
-       ORDER BY rank, m.seq DESC LIMIT ?3`,
+       WHERE memories_fts MATCH @query AND (@bucket IS NULL OR m.bucket = @bucket)
+       ORDER BY rank, m.seq DESC LIMIT @limit`,
     );
     this.recentRows = db.prepare(
       `SELECT bucket, key, value, plugin_id, created_at, updated_at FROM memories
@@ -130,7 +133,7 @@ export class MemoryStore {
   search(query: string, options: { bucket?: string; limit: number }): MemoryHit[] {
     const fts = toFtsQuery(query);
     if (fts === undefined) return [];
-    return this.match.all(fts, options.bucket ?? null, options.limit).map((row) => ({
+    return this.match.all({ query: fts, bucket: options.bucket ?? null, limit: options.limit }).map((row) => ({
       ...toRecord(row),
       score: -row.rank,
     }));
