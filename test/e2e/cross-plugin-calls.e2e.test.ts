@@ -371,7 +371,7 @@ describe("cross-plugin calls", () => {
     const own = await call("a", "b:deadline", {}, 0.5);
     assert.ok(own.value.remaining <= 500, `own timeout: remaining ${own.value.remaining}`);
     const free = await call("a", "b:deadline");
-    assert.ok(free.value.remaining > 20_000, "no timeout, no enclosing deadline: the entry's own 30 s");
+    assert.ok(free.value.remaining > 20_000, "no timeout option, inside a 30 s entry: b's own 30 s");
     // A slow target is aborted when the caller's deadline passes, not at its own.
     const res = await t.request("POST", "/plugin/trigger", {
       plugin_id: "a",
