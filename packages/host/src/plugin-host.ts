@@ -11,10 +11,17 @@ import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
 import { registerSystemInfoService } from "./system-info-service.ts";
+import { registerPluginCallService } from "./plugin-call-service.ts";
+import { registerMemoryService } from "./memory/memory-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
+import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
+import {
+  type SupervisorCallOptions,
+  PluginSupervisor,
+  type SupervisorOptions,
+} from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 
@@ -30,6 +37,10 @@ export interface PluginHostOptions {
   stopGraceMs?: number;
   /** Heartbeat ping interval (default 5 s). */
   heartbeatIntervalMs?: number;
+  /** The host's own data (the memory store): default `$NEKO_DATA_DIR`, else `.neko/` in the current folder. */
+  dataDir?: string;
+  /** Most plugins one chain of cross-plugin calls may hold (SPEC §4.3: 20). */
+  maxCallDepth?: number;
 }
 
 export interface EntryView {
@@ -104,6 +115,7 @@ export class PluginHost implements PluginHostApi {
   private shadowed: DiscoveredPlugin[] = [];
   private readonly startedAt = Date.now();
   private stopped = false;
+  private readonly stopSteps: Array<() => unknown> = [];
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -144,8 +156,25 @@ export class PluginHost implements PluginHostApi {
     });
     const host = new PluginHost(options, logger, runDir, transport, supervisor, services);
     registerSystemInfoService(host);
+    registerPluginCallService(host, { maxDepth: options.maxCallDepth });
+    registerMemoryService(host);
     await host.discover();
     return host;
+  }
+
+  /** Where the host keeps its own data (not the plugins'; theirs is in each plugin's `data/`). */
+  get dataDir(): string {
+    return path.resolve(this.options.dataDir ?? process.env.NEKO_DATA_DIR ?? ".neko");
+  }
+
+  /** The parsed manifest of a plugin the host owns (undefined for unknown or unreadable ones). */
+  manifest(id: string): PluginManifest | undefined {
+    return this.discovered.get(id)?.manifest;
+  }
+
+  /** Runs after every plugin has stopped, in registration order: features close what they own here. */
+  onStop(step: () => unknown): void {
+    this.stopSteps.push(step);
   }
 
   get endpoint(): string {
@@ -183,7 +212,7 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  callEntry(pluginId: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}) {
+  callEntry(pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}) {
     if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
     const d = this.discovered.get(pluginId);
     if (d?.status === "refused") {
@@ -288,6 +317,13 @@ export class PluginHost implements PluginHostApi {
     if (this.stopped) return;
     this.stopped = true;
     await this.supervisor.stopAll();
+    for (const step of this.stopSteps) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.error({ err: error }, "a stop step failed");
+      }
+    }
     await this.transport.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }

@@ -17,6 +17,9 @@ export const ErrorCode = {
   PluginLoadFailed: "PLUGIN_LOAD_FAILED",
   PluginRefused: "PLUGIN_REFUSED",
   HandshakeFailed: "HANDSHAKE_FAILED",
+  PermissionDenied: "PERMISSION_DENIED",
+  StoreDisabled: "STORE_DISABLED",
+  StoreFailed: "STORE_ERROR",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

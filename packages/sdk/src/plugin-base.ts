@@ -9,6 +9,9 @@ import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
 import { detachedBridge } from "./runtime/host-client.ts";
 import { SystemInfoClient } from "./system-info.ts";
+import { MemoryClient } from "./memory-client.ts";
+import { PluginsClient } from "./plugins-client.ts";
+import { PluginStore } from "./plugin-store.ts";
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -18,6 +21,12 @@ export abstract class NekoPluginBase {
   readonly ctx: PluginContext;
   /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
   readonly systemInfo: SystemInfoClient;
+  /** The other plugins, and calls into them (SPEC §4.3). */
+  readonly plugins: PluginsClient;
+  /** This plugin's persistent key-value store, `data/store.sqlite` (SPEC §4.5). */
+  readonly store: PluginStore;
+  /** The host's shared memory store with full-text search (SPEC §5.3). */
+  readonly memory: MemoryClient;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -28,6 +37,9 @@ export abstract class NekoPluginBase {
     this.configDir = ctx.configDir;
     this.logger = ctx.logger;
     this.systemInfo = new SystemInfoClient(ctx.bridge);
+    this.plugins = new PluginsClient(ctx.bridge, ctx.pluginId);
+    this.store = new PluginStore({ pluginId: ctx.pluginId, dataDir: ctx.dataDir, enabled: storeEnabled(ctx.metadata) });
+    this.memory = new MemoryClient(ctx.bridge);
   }
 
   /**
@@ -65,6 +77,12 @@ export abstract class NekoPluginBase {
     }
     return target;
   }
+}
+
+/** `[plugin.store] enabled` of the manifest; on unless it says false. */
+function storeEnabled(metadata: Record<string, unknown>): boolean {
+  const plugin = metadata.plugin as { store?: { enabled?: unknown } } | undefined;
+  return plugin?.store?.enabled !== false;
 }
 
 function standaloneContext(className: string): PluginContext {

@@ -45,6 +45,15 @@ export interface SupervisorOptions {
   onStateChange?: (pluginId: string, change: StateChange) => void;
 }
 
+export interface SupervisorCallOptions {
+  /** Default: the entry's own timeout. */
+  timeoutMs?: number;
+  /** Absolute deadline (ms since the epoch) the call may not run past: a nested call's caller's deadline. */
+  deadline?: number;
+  /** Plugin ids of the calls this one is nested in, outermost first (cross-plugin calls). */
+  chain?: string[];
+}
+
 interface Supervised {
   spec: SupervisedPluginSpec;
   state: PluginState;
@@ -162,7 +171,7 @@ export class PluginSupervisor {
   }
 
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
-  call(id: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
+  call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(notFound(id));
     const proc = plugin.process;
@@ -185,9 +194,19 @@ export class PluginSupervisor {
     if (!entry.enabled) {
       return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
     }
-    const timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
+    let timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
+    if (options.deadline !== undefined) timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
+    const { chain } = options;
     return proc.request(
-      (callId, deadline) => ({ type: "call", id: callId, entryId, args: args ?? {}, deadline, timeoutMs }),
+      (callId, deadline) => ({
+        type: "call",
+        id: callId,
+        entryId,
+        args: args ?? {},
+        deadline,
+        timeoutMs,
+        ...(chain && { chain }),
+      }),
       timeoutMs,
       `entry '${id}:${entryId}'`,
     );

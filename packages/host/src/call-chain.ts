@@ -1,0 +1,54 @@
+/**
+ * The call chain of a cross-plugin call (SPEC §4.3): which plugins the call is nested in, outermost first. The host
+ * checks it before every nested call: a plugin may appear once (a cycle fails at once), and a chain holds at most
+ * `maxDepth` plugins.
+ */
+import { ErrorCode, type WireResult } from "@neko/protocol";
+import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
+import { failure } from "./supervisor/plugin-process.ts";
+
+export const MAX_CALL_DEPTH = 20;
+
+export interface CallChainCheck {
+  /** The chain the caller sent (from its current entry call), as received: untrusted. */
+  chain: unknown;
+  /** The calling plugin, from its socket identity. */
+  caller: string;
+  target: string;
+  maxDepth: number;
+}
+
+/**
+ * Ok with the chain to send the target (ending with the caller), or the Err the caller gets: `VALIDATION_ERROR`
+ * for a malformed chain, `CIRCULAR_CALL` when the target is already in it, `PLUGIN_CALL_ERROR` when too deep.
+ */
+export function checkCallChain({ chain, caller, target, maxDepth }: CallChainCheck): WireResult {
+  if (
+    !Array.isArray(chain) ||
+    chain.length > maxDepth ||
+    !chain.every((id) => typeof id === "string" && PLUGIN_ID_PATTERN.test(id))
+  ) {
+    return failure(ErrorCode.Validation, `the call chain sent by plugin '${caller}' is malformed`, "ValidationError");
+  }
+  // The caller is always the innermost link, whatever it sent: identity comes from its socket.
+  const own = chain.at(-1) === caller ? [...chain] : [...chain, caller];
+  const path = [...own, target];
+  if (own.includes(target)) {
+    const hint =
+      target === caller
+        ? `plugin '${caller}' called itself through the host; call the method directly instead`
+        : `plugin '${target}' is already in the call chain`;
+    return failure(ErrorCode.CircularCall, `circular call ${path.join(" → ")}: ${hint}`, "CircularCallError", {
+      chain: path,
+    });
+  }
+  if (path.length > maxDepth) {
+    return failure(
+      ErrorCode.PluginCall,
+      `call chain too deep: ${path.join(" → ")} holds ${path.length} plugins; the limit is ${maxDepth}`,
+      "PluginCallError",
+      { chain: path, maxDepth },
+    );
+  }
+  return { ok: true, value: own };
+}

@@ -1,0 +1,190 @@
+/**
+ * `this.store` (SPEC §3.4, §4.5): the plugin's persistent key-value store, one SQLite file (`data/store.sqlite`)
+ * opened in the plugin process on first use. WAL with `synchronous = FULL`: a write that returned `Ok` is in the
+ * log on disk, so it survives `kill -9` of the plugin or the host (and a power cut). Docs: docs/store-and-memory.md.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { ErrorCode, findJsonProblem, type JsonValue } from "@neko/protocol";
+import { SdkError, ValidationError } from "./errors.ts";
+import { Err, Ok, type Result } from "./result.ts";
+
+export const MAX_STORE_KEY_LENGTH = 512;
+/** The JSON text of one value, in UTF-8 bytes. */
+export const MAX_STORE_VALUE_BYTES = 16 * 1024 * 1024;
+export const STORE_FILE_NAME = "store.sqlite";
+
+export interface PluginStoreOptions {
+  pluginId: string;
+  /** The plugin's data folder; created when the store is first used. */
+  dataDir: string;
+  /** `[plugin.store] enabled` from the manifest. */
+  enabled: boolean;
+}
+
+interface Statements {
+  get: Database.Statement<[string], { value: string }>;
+  set: Database.Statement<[string, string, number]>;
+  delete: Database.Statement<[string]>;
+  exists: Database.Statement<[string], { one: number }>;
+  keys: Database.Statement<[{ prefix: string }], { key: string }>;
+  count: Database.Statement<[], { n: number }>;
+  clear: Database.Statement<[]>;
+}
+
+export class PluginStore {
+  private db: Database.Database | undefined;
+  private statements: Statements | undefined;
+  private readonly closeOnExit = () => this.close();
+
+  constructor(private readonly options: PluginStoreOptions) {}
+
+  /** The SQLite file behind the store. */
+  get file(): string {
+    return path.join(this.options.dataDir, STORE_FILE_NAME);
+  }
+
+  /** The value stored under `key`, or `defaultValue` (null unless given) when there is none. */
+  async get<T = JsonValue>(key: string, defaultValue: T | null = null): Promise<Result<T | null, SdkError>> {
+    return this.run(key, (s) => {
+      const row = s.get.get(key);
+      return row ? (JSON.parse(row.value) as T) : defaultValue;
+    });
+  }
+
+  /** Stores a JSON-compatible value; anything else (a Date, NaN, undefined, a cycle, …) is a `ValidationError`. */
+  async set(key: string, value: unknown): Promise<Result<undefined, SdkError>> {
+    const problem = findJsonProblem(value);
+    if (problem) {
+      return Err(
+        new ValidationError(
+          `store: the value for key '${key}' is not JSON-compatible: ${problem.path} is ${problem.problem}`,
+          { details: { key, path: problem.path, problem: problem.problem } },
+        ),
+      );
+    }
+    const text = JSON.stringify(value);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_STORE_VALUE_BYTES) {
+      return Err(
+        new ValidationError(
+          `store: the value for key '${key}' is ${bytes} bytes of JSON; the limit is ${MAX_STORE_VALUE_BYTES}`,
+          { details: { key, bytes, limit: MAX_STORE_VALUE_BYTES } },
+        ),
+      );
+    }
+    return this.run(key, (s) => {
+      s.set.run(key, text, Date.now());
+      return undefined;
+    });
+  }
+
+  /** True when there was a value to delete. */
+  async delete(key: string): Promise<Result<boolean, SdkError>> {
+    return this.run(key, (s) => s.delete.run(key).changes > 0);
+  }
+
+  async exists(key: string): Promise<Result<boolean, SdkError>> {
+    return this.run(key, (s) => s.exists.get(key) !== undefined);
+  }
+
+  /** Every key starting with `prefix` (all keys when it is empty), sorted. */
+  async keys(prefix = ""): Promise<Result<string[], SdkError>> {
+    if (typeof prefix !== "string" || prefix.length > MAX_STORE_KEY_LENGTH) {
+      return Err(
+        new ValidationError(`store: the key prefix must be a string of at most ${MAX_STORE_KEY_LENGTH} characters`),
+      );
+    }
+    return this.run(undefined, (s) => s.keys.all({ prefix }).map((row) => row.key));
+  }
+
+  /** Removes every key; answers how many there were. */
+  async clear(): Promise<Result<number, SdkError>> {
+    return this.run(undefined, (s) => s.clear.run().changes);
+  }
+
+  async count(): Promise<Result<number, SdkError>> {
+    return this.run(undefined, (s) => s.count.get()?.n ?? 0);
+  }
+
+  /** Closes the database (checkpointing the log); the next call opens it again. Runs by itself at process exit. */
+  close(): void {
+    process.off("exit", this.closeOnExit);
+    const db = this.db;
+    this.db = undefined;
+    this.statements = undefined;
+    if (db?.open) db.close();
+  }
+
+  /** Checks the key, opens the database if needed and runs `op`; a SQLite failure is an Err, never a throw. */
+  private run<T>(key: string | undefined, op: (s: Statements) => T): Result<T, SdkError> {
+    if (!this.options.enabled) {
+      return Err(
+        new SdkError(
+          `the store of plugin '${this.options.pluginId}' is disabled ([plugin.store] enabled = false in plugin.toml)`,
+          { code: ErrorCode.StoreDisabled },
+        ),
+      );
+    }
+    if (key !== undefined) {
+      const problem = keyProblem(key);
+      if (problem) return Err(new ValidationError(`store: ${problem}`, { details: { key } }));
+    }
+    try {
+      return Ok(op(this.open()));
+    } catch (error) {
+      return Err(
+        new SdkError(`store: ${key === undefined ? "" : `key '${key}': `}${(error as Error).message}`, {
+          code: ErrorCode.StoreFailed,
+          details: { file: this.file },
+        }),
+      );
+    }
+  }
+
+  private open(): Statements {
+    if (this.statements) return this.statements;
+    fs.mkdirSync(this.options.dataDir, { recursive: true });
+    const db = new Database(this.file);
+    try {
+      db.pragma("journal_mode = WAL");
+      // FULL: every commit syncs the log, so an acknowledged write survives even a power cut, not only a kill.
+      db.pragma("synchronous = FULL");
+      db.pragma("busy_timeout = 5000");
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID",
+      );
+      this.statements = {
+        get: db.prepare("SELECT value FROM kv WHERE key = ?"),
+        set: db.prepare(
+          "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        ),
+        delete: db.prepare("DELETE FROM kv WHERE key = ?"),
+        exists: db.prepare("SELECT 1 AS one FROM kv WHERE key = ?"),
+        // `key >= prefix` lets the primary key index start at the prefix; substr compares in SQLite's own characters.
+        keys: db.prepare(
+          "SELECT key FROM kv WHERE key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix ORDER BY key",
+        ),
+        count: db.prepare("SELECT count(*) AS n FROM kv"),
+        clear: db.prepare("DELETE FROM kv"),
+      };
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.db = db;
+    process.on("exit", this.closeOnExit);
+    return this.statements;
+  }
+}
+
+function keyProblem(key: unknown): string | undefined {
+  if (typeof key !== "string") return `a key must be a string, not ${key === null ? "null" : typeof key}`;
+  if (key.length === 0) return "a key cannot be empty";
+  if (/[\uD800-\uDFFF]/u.test(key)) return "a key must be valid Unicode text (it has a lone surrogate)";
+  if (key.length > MAX_STORE_KEY_LENGTH) {
+    return `the key '${key.slice(0, 40)}…' is ${key.length} characters long; the limit is ${MAX_STORE_KEY_LENGTH}`;
+  }
+  return undefined;
+}

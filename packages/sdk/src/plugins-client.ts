@@ -1,0 +1,224 @@
+/**
+ * `this.plugins` (SPEC §3.4, §4.3): the other plugins of the host, and calls into them. A call goes plugin → host →
+ * target and back; the host checks `allow_calls`, the call chain (cycles, depth) and shrinks the deadline along it.
+ * Docs: docs/cross-plugin-calls.md.
+ */
+import { ErrorCode, findJsonProblem, type JsonObject, type JsonValue } from "@neko/protocol";
+import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
+import { Err, Ok, type Result } from "./result.ts";
+import { currentCallScope } from "./runtime/call-scope.ts";
+import type { HostBridge } from "./runtime/host-client.ts";
+import { toResult } from "./wire-result.ts";
+
+const PLUGIN_ID = /^[a-zA-Z0-9_-]{1,128}$/;
+/** Without a timeout and outside an entry, the target entry's own timeout bounds the call; this only caps it. */
+const UNSCOPED_CEILING_MS = 24 * 60 * 60 * 1000;
+
+export interface PluginEntryInfo {
+  id: string;
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown> | null;
+  kind: string;
+  /** Seconds. */
+  timeout: number;
+  enabled: boolean;
+}
+
+export interface PluginInfo {
+  id: string;
+  name: string;
+  description: string;
+  version: string;
+  type: string;
+  /** The supervisor's state: `running`, `stopped`, `crashed`, `disabled`, … */
+  status: string;
+  /** The plugin may run: neither disabled (`[plugin_runtime].enabled = false`) nor refused. */
+  enabled: boolean;
+  /** Calls to it are served now. */
+  running: boolean;
+  entries: PluginEntryInfo[];
+}
+
+export interface CallOptions {
+  /** Seconds. Default: the target entry's own timeout. Never past the deadline of the entry the caller runs in. */
+  timeout?: number;
+}
+
+export class PluginsClient {
+  constructor(
+    private readonly bridge: HostBridge,
+    private readonly selfId: string,
+  ) {}
+
+  /** Every plugin the host knows; `{ enabled: true }` keeps the enabled ones, `{ enabled: false }` the others. */
+  async list(options: { enabled?: boolean } = {}): Promise<Result<PluginInfo[], SdkError>> {
+    const result = toResult<PluginInfo[]>(await this.bridge.request("plugins.list", {}));
+    if (!result.ok || options.enabled === undefined) return result;
+    return Ok(result.value.filter((p) => p.enabled === options.enabled));
+  }
+
+  async listIds(options: { enabled?: boolean } = {}): Promise<Result<string[], SdkError>> {
+    const result = await this.list(options);
+    return result.ok ? Ok(result.value.map((p) => p.id)) : result;
+  }
+
+  async exists(id: string): Promise<Result<boolean, SdkError>> {
+    const result = await this.get(id);
+    return result.ok ? Ok(result.value !== null) : result;
+  }
+
+  /** The plugin, or null when there is none with that id. */
+  async get(id: string): Promise<Result<PluginInfo | null, SdkError>> {
+    if (typeof id !== "string" || !PLUGIN_ID.test(id)) return Err(badId(id));
+    return toResult<PluginInfo | null>(await this.bridge.request("plugins.get", { id }));
+  }
+
+  /** The plugin, or `Err(NotFoundError)` with code `PLUGIN_NOT_FOUND`. */
+  async require(id: string): Promise<Result<PluginInfo, SdkError>> {
+    const result = await this.get(id);
+    if (!result.ok) return result;
+    if (result.value === null) {
+      return Err(new NotFoundError(`no plugin with id '${id}'`, { code: ErrorCode.PluginNotFound, details: { id } }));
+    }
+    return Ok(result.value);
+  }
+
+  /** The plugin if it exists and is enabled; otherwise an Err saying which of the two it is not. */
+  async requireEnabled(id: string): Promise<Result<PluginInfo, SdkError>> {
+    const result = await this.require(id);
+    if (!result.ok || result.value.enabled) return result;
+    return Err(
+      new SdkError(`plugin '${id}' is not enabled (state: ${result.value.status})`, {
+        code: ErrorCode.PluginNotRunning,
+        details: { id, state: result.value.status },
+      }),
+    );
+  }
+
+  /**
+   * Calls `"<plugin>:<entry>"` with `args`. The target's `Err` comes back as is (class, code, message, details);
+   * a cycle gives `CircularCallError`, a chain deeper than the host allows `PluginCallError`, a stopped target
+   * `PLUGIN_NOT_RUNNING`, a target that dies mid-call `PLUGIN_CRASHED`, a refusal by `allow_calls` `PERMISSION_DENIED`.
+   */
+  async callEntry<T = unknown>(
+    ref: string,
+    args: Record<string, unknown> = {},
+    options: CallOptions = {},
+  ): Promise<Result<T, SdkError>> {
+    const target = splitRef(ref, 2, '"<plugin>:<entry>"');
+    if (!target.ok) return target;
+    const [pluginId, entryId] = target.value;
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      return Err(new ValidationError(`callEntry('${ref}'): args must be an object`));
+    }
+    return this.send<T>("plugins.call", { pluginId, entryId, args }, options, ref);
+  }
+
+  /**
+   * `callEntry` for plain data: `args` is a JSON object (or the JSON text of one) and the result is checked to be
+   * JSON-compatible, so it can be stored or sent on as is. A value that is not gives `ValidationError` naming it.
+   */
+  async callEntryJson<T extends JsonValue = JsonValue>(
+    ref: string,
+    args: JsonObject | string = {},
+    options: CallOptions = {},
+  ): Promise<Result<T, SdkError>> {
+    let value: unknown = args;
+    if (typeof args === "string") {
+      try {
+        value = JSON.parse(args);
+      } catch (error) {
+        return Err(new ValidationError(`callEntryJson('${ref}'): args is not valid JSON: ${(error as Error).message}`));
+      }
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return Err(new ValidationError(`callEntryJson('${ref}'): args must be a JSON object`));
+    }
+    const argsProblem = findJsonProblem(value);
+    if (argsProblem) {
+      const where = argsProblem.path.replace(/^\$/, "args");
+      return Err(
+        new ValidationError(`callEntryJson('${ref}'): ${where} is ${argsProblem.problem}`, {
+          details: { path: argsProblem.path },
+        }),
+      );
+    }
+    const result = await this.callEntry<T>(ref, value as Record<string, unknown>, options);
+    if (!result.ok) return result;
+    const problem = findJsonProblem(result.value);
+    if (problem) {
+      const where = problem.path.replace(/^\$/, "result");
+      return Err(
+        new ValidationError(
+          `callEntryJson('${ref}'): the result is not JSON-compatible: ${where} is ${problem.problem}`,
+          {
+            details: { path: problem.path },
+          },
+        ),
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Runs the `@onEvent` / `@customEvent` handler `"<plugin>:<eventType>:<eventId>"` of another plugin, with the same
+   * checks as `callEntry`. The event type may itself contain ':'; the id is what follows the last one.
+   */
+  async callEvent<T = unknown>(
+    ref: string,
+    args: Record<string, unknown> = {},
+    options: CallOptions = {},
+  ): Promise<Result<T, SdkError>> {
+    const target = splitRef(ref, 3, '"<plugin>:<eventType>:<eventId>"');
+    if (!target.ok) return target;
+    const [pluginId, eventType, eventId] = target.value;
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      return Err(new ValidationError(`callEvent('${ref}'): args must be an object`));
+    }
+    return this.send<T>("plugins.callEvent", { pluginId, eventType, eventId, args }, options, ref);
+  }
+
+  /** Sends a call with the caller's chain, and a deadline no later than the entry the caller runs in. */
+  private async send<T>(
+    method: string,
+    params: Record<string, unknown>,
+    options: CallOptions,
+    ref: string,
+  ): Promise<Result<T, SdkError>> {
+    const { timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0 && Number.isFinite(timeout))) {
+      return Err(new ValidationError(`call to '${ref}': timeout must be a positive number of seconds`));
+    }
+    const scope = currentCallScope();
+    const now = Date.now();
+    const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
+    const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
+    const chain = scope?.chain ?? [this.selfId];
+    const wire = await this.bridge.request(
+      method,
+      { ...params, chain, ...(timeoutMs !== undefined && { timeoutMs }) },
+      { deadline },
+    );
+    return toResult<T>(wire);
+  }
+}
+
+/** `"a:b:c"` into `parts` non-empty pieces: the first ':' ends the plugin id, the last starts an event id. */
+function splitRef(ref: unknown, parts: 2 | 3, shape: string): Result<string[], SdkError> {
+  const bad = () => Err(new ValidationError(`'${String(ref)}' is not a reference of the form ${shape}`));
+  if (typeof ref !== "string") return bad();
+  const first = ref.indexOf(":");
+  if (first <= 0) return bad();
+  const pluginId = ref.slice(0, first);
+  if (!PLUGIN_ID.test(pluginId)) return Err(badId(pluginId));
+  const rest = ref.slice(first + 1);
+  if (parts === 2) return rest ? Ok([pluginId, rest]) : bad();
+  const last = rest.lastIndexOf(":");
+  if (last <= 0 || last === rest.length - 1) return bad();
+  return Ok([pluginId, rest.slice(0, last), rest.slice(last + 1)]);
+}
+
+function badId(id: unknown): ValidationError {
+  return new ValidationError(`'${String(id)}' is not a plugin id (1 to 128 letters, digits, '_' or '-')`);
+}
