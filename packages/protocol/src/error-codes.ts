@@ -17,6 +17,11 @@ export const ErrorCode = {
   PluginLoadFailed: "PLUGIN_LOAD_FAILED",
   PluginRefused: "PLUGIN_REFUSED",
   HandshakeFailed: "HANDSHAKE_FAILED",
+  ConfigInvalid: "CONFIG_INVALID",
+  ConfigProtectedField: "CONFIG_PROTECTED_FIELD",
+  ConfigChangeRefused: "CONFIG_CHANGE_REFUSED",
+  FreezeRefused: "FREEZE_REFUSED",
+  NotFrozen: "NOT_FROZEN",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

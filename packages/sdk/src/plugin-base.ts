@@ -6,6 +6,7 @@ import { type PluginContext, takePendingContext } from "./plugin-context.ts";
 import type { EntryDescriptor } from "@neko/protocol";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { PluginConfig } from "./plugin-config.ts";
 import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
 import { detachedBridge } from "./runtime/host-client.ts";
 import { SystemInfoClient } from "./system-info.ts";
@@ -18,6 +19,8 @@ export abstract class NekoPluginBase {
   readonly ctx: PluginContext;
   /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
   readonly systemInfo: SystemInfoClient;
+  /** The effective configuration: `get`, `require`, `dump`, `set`, `update` (SPEC §3.4, docs/config.md). */
+  readonly config: PluginConfig;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -28,6 +31,7 @@ export abstract class NekoPluginBase {
     this.configDir = ctx.configDir;
     this.logger = ctx.logger;
     this.systemInfo = new SystemInfoClient(ctx.bridge);
+    this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge);
   }
 
   /**

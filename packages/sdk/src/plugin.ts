@@ -14,6 +14,7 @@ export {
   ValidationError,
 } from "./errors.ts";
 export { NekoPluginBase } from "./plugin-base.ts";
+export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";
 export type { EntryOptions, LifecycleId } from "./plugin-metadata.ts";
