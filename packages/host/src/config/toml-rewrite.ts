@@ -38,7 +38,7 @@ function diff(before: ConfigTable, after: ConfigTable, table: string[]): ValueEd
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const old = before[key];
     const now = after[key];
-    if (isDeepStrictEqual(old, now)) continue;
+    if (isDeepStrictEqual(normalize(old), normalize(now))) continue;
     if (isTable(old) && isTable(now)) {
       const inner = diff(old, now, [...table, key]);
       if (!inner) return undefined;
@@ -127,9 +127,9 @@ function parsesTo(text: string, expected: ConfigTable): boolean {
   }
 }
 
-/** Dates compare by their text; everything else as plain data. */
+/** Plain data: parsed TOML tables have no prototype, and dates compare by their text. */
 function normalize(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value));
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
 function escapeRegExp(text: string): string {

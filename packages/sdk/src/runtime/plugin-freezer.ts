@@ -131,7 +131,7 @@ export class PluginFreezer {
   private save(frozen: boolean): void {
     const fields: Record<string, unknown> = {};
     for (const name of this.fields) {
-      if (name in this.instance) fields[name] = encodeState(this.instance[name], `freezable field '${name}'`);
+      if (name in this.instance) fields[name] = encodeState(this.instance[name], name);
     }
     const json = JSON.stringify(fields);
     if (!frozen && json === this.lastSaved) return;

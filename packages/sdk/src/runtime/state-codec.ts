@@ -15,9 +15,9 @@ type Tagged =
   | { $neko: "Number"; value: "NaN" | "Infinity" | "-Infinity" }
   | { $neko: "Object"; value: Record<string, unknown> };
 
-/** The JSON-ready form of `value`; throws a TypeError naming `label` and the path of a value it cannot keep. */
-export function encodeState(value: unknown, label: string): unknown {
-  return encode(value, label, new Set());
+/** The JSON-ready form of `value`; throws a TypeError with the path (from `name`) of a value it cannot keep. */
+export function encodeState(value: unknown, name: string): unknown {
+  return encode(value, name, new Set());
 }
 
 /** The value `encodeState` was given, rebuilt. */
