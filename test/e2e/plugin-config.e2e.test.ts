@@ -68,6 +68,9 @@ min = 1
 [limits.window]
 seconds = 60
 burst = 3
+
+[schedule]
+start = 2024-01-01
 `;
 
 const profilesToml = `# which profile applies
@@ -259,6 +262,8 @@ describe("plugin configuration", () => {
     assert.equal((parse(text) as any).plugin.id, "cfg");
     assert.equal((parse(text) as any).plugin.entry, "index.ts:CfgPlugin");
     assert.ok(text.startsWith("# The test plugin's manifest"), "values changed in place keep the comments");
+    assert.ok((parse(text) as any).schedule.start instanceof Date, "a date sent back as its JSON text stays a date");
+    assert.match(text, /^start = 2024-01-01$/m);
     const listed = (await t.request("GET", "/plugins/cfg")).body;
     assert.equal(listed.name, "Renamed", "/plugins shows the new manifest");
     assert.equal(

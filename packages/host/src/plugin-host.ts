@@ -289,21 +289,13 @@ export class PluginHost implements PluginHostApi {
   }
 
   /** Starts a frozen plugin: the new process gets its saved fields back, then runs `unfreeze`. */
-  unfreezePlugin(id: string): Promise<WireResult> {
-    if (!this.discovered.has(id)) return Promise.resolve(pluginNotFound(id));
+  async unfreezePlugin(id: string): Promise<WireResult> {
+    if (!this.discovered.has(id)) return pluginNotFound(id);
     const state = this.supervisor.status(id)?.state ?? "stopped";
-    if (state === "running") return Promise.resolve({ ok: true, value: null });
+    if (state === "running") return { ok: true, value: null };
     if (state !== "frozen") {
-      return Promise.resolve(
-        failure(
-          ErrorCode.NotFrozen,
-          `plugin '${id}' is not frozen (state: ${state}); use /start to start it`,
-          "SdkError",
-          {
-            state,
-          },
-        ),
-      );
+      const message = `plugin '${id}' is not frozen (state: ${state}); use /start to start it`;
+      return failure(ErrorCode.NotFrozen, message, "SdkError", { state });
     }
     return this.startPlugin(id);
   }

@@ -136,7 +136,7 @@ export class PluginConfigService implements PluginConfigApi {
       const disk = this.readDisk(id);
       const document = keepDates(disk.base, withProtectedFields(disk.base, mergeConfig({}, config)));
       checkProtected(id, disk.base, document);
-      return this.writeManifest(id, disk, document, "permanent");
+      return this.applyManifest(id, disk, manifestText(disk.text, document));
     });
   }
 
@@ -150,28 +150,11 @@ export class PluginConfigService implements PluginConfigApi {
   replaceToml(id: string, text: unknown): Promise<WireResult> {
     return this.serialize(id, () => {
       if (typeof text !== "string") throw ConfigError.invalid("the TOML text must be a string");
-      const { dir, manifestPath } = this.locate(id);
+      const where = this.locate(id);
       const document = validateManifest(text);
       // A manifest that no longer parses can still be fixed here; only the id is known to protect then.
-      const current = tryParse(fs.readFileSync(manifestPath, "utf8"));
-      checkProtected(id, current, document);
-      const profiles = readConfigProfiles(dir, document);
-      const disk: DiskConfig = {
-        dir,
-        manifestPath,
-        text,
-        base: document,
-        profiles,
-        profile: loadActiveProfile(profiles),
-      };
-      return this.apply(id, {
-        next: effective(disk, this.temporaryOf(id)),
-        profile: profileName(disk),
-        mode: "permanent",
-        lifecycle: "config_change",
-        persist: () => writeFileAtomic(manifestPath, text),
-        manifestChanged: true,
-      });
+      checkProtected(id, tryParse(fs.readFileSync(where.manifestPath, "utf8")), document);
+      return this.applyManifest(id, where, text);
     });
   }
 
@@ -186,7 +169,7 @@ export class PluginConfigService implements PluginConfigApi {
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
-        return this.writeManifest(id, disk, document, "permanent");
+        return this.applyManifest(id, disk, manifestText(disk.text, document));
       }
       if (!this.isRunning(id)) {
         throw new ConfigError(
@@ -313,18 +296,17 @@ export class PluginConfigService implements PluginConfigApi {
     return { NEKO_PLUGIN_CONFIG: JSON.stringify(config) };
   }
 
-  /** Validates `document` as the new plugin.toml and applies it; the text keeps the old file's comments. */
-  private writeManifest(id: string, disk: DiskConfig, document: ConfigTable, mode: string): Promise<WireResult> {
-    const text = rewriteToml(disk.text, assertTomlValues(document));
+  /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
+  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<WireResult> {
     const base = validateManifest(text);
-    const profiles = readConfigProfiles(disk.dir, base);
-    const next: DiskConfig = { ...disk, text, base, profiles, profile: loadActiveProfile(profiles) };
+    const profiles = readConfigProfiles(where.dir, base);
+    const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
     return this.apply(id, {
-      next: effective(next, this.temporaryOf(id)),
-      profile: profileName(next),
-      mode,
+      next: effective(disk, this.temporaryOf(id)),
+      profile: profileName(disk),
+      mode: "permanent",
       lifecycle: "config_change",
-      persist: () => writeFileAtomic(disk.manifestPath, text),
+      persist: () => writeFileAtomic(where.manifestPath, text),
       manifestChanged: true,
     });
   }
@@ -414,8 +396,7 @@ export class PluginConfigService implements PluginConfigApi {
       try {
         return await op();
       } catch (error) {
-        if (error instanceof ConfigError) return error.toResult();
-        throw error;
+        return errorResult(error);
       }
     };
     const next = (this.queues.get(id) ?? Promise.resolve()).then(run, run);
@@ -491,6 +472,11 @@ function tomlText(document: ConfigTable): string {
   return stringify(assertTomlValues(document));
 }
 
+/** The new plugin.toml text for `document`, keeping what it can of the old text's comments and layout. */
+function manifestText(oldText: string, document: ConfigTable): string {
+  return rewriteToml(oldText, assertTomlValues(document));
+}
+
 /** TOML has no null: a null anywhere is refused with its path instead of silently dropped. */
 function assertTomlValues(value: ConfigTable): ConfigTable {
   const visit = (v: unknown, where: string): void => {
@@ -537,7 +523,12 @@ function attempt(read: () => unknown): WireResult {
   try {
     return { ok: true, value: read() };
   } catch (error) {
-    if (error instanceof ConfigError) return error.toResult();
-    return failure("INTERNAL_ERROR", (error as Error).message);
+    return errorResult(error);
   }
+}
+
+/** A ConfigError as its result; anything else (an unreadable file, …) as INTERNAL_ERROR with its message. */
+function errorResult(error: unknown): WireResult {
+  if (error instanceof ConfigError) return error.toResult();
+  return failure("INTERNAL_ERROR", `configuration: ${(error as Error)?.message ?? String(error)}`);
 }

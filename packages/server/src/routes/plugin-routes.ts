@@ -63,15 +63,14 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
       { schema: { params: idParams, ...(action === "reload" && { querystring: reloadQuery }) } },
       async (req, reply) => {
         const id = req.params.id;
-        const op = {
-          start: host.startPlugin,
-          stop: host.stopPlugin,
-          reload: host.reloadPlugin,
-          freeze: host.freezePlugin,
-          unfreeze: host.unfreezePlugin,
-        }[action];
-        const result =
-          action === "reload" ? await host.reloadPlugin(id, { mode: req.query.mode }) : await op.call(host, id);
+        const ops = {
+          start: () => host.startPlugin(id),
+          stop: () => host.stopPlugin(id),
+          reload: () => host.reloadPlugin(id, { mode: req.query.mode }),
+          freeze: () => host.freezePlugin(id),
+          unfreeze: () => host.unfreezePlugin(id),
+        };
+        const result = await ops[action]();
         return lifecycleReply(reply, host, id, action, result);
       },
     );
