@@ -339,6 +339,15 @@ describe("plugin configuration", () => {
     const config = await t.request("GET", "/plugin/cfg_escape/config");
     assert.equal(config.status, 400);
     assert.match(config.body.error.message, /leaves the plugin folder/);
+
+    // Profiles declared in plugin.toml: switching them off edits [plugin.config_profiles] there, and it starts.
+    const off = await t.request("PUT", "/plugin/cfg_escape/config/profiles/active", { name: null });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    assert.equal(off.body.applied, false, "a stopped plugin takes it at its next start");
+    const text = fs.readFileSync(path.join(root, "cfg_escape", "plugin.toml"), "utf8");
+    assert.match(text, /^\[plugin\.config_profiles\]\nfiles = \{ evil = "\.\.\/\.\.\/etc\/neko\.toml" \}$/m);
+    assert.equal((await t.request("POST", "/plugin/cfg_escape/start")).status, 200);
+    assert.equal((await t.request("POST", "/plugin/cfg_escape/stop")).status, 200);
   });
 
   test("reload?mode=config re-reads plugin.toml into the same process and runs reload", async () => {

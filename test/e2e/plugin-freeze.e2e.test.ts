@@ -156,6 +156,8 @@ describe("freeze and unfreeze", () => {
     assert.equal(frozen.body.pid, null);
     const listed = (await t.request("GET", "/plugins")).body.plugins.find((p: { id: string }) => p.id === "freezy");
     assert.equal(listed.status, "frozen");
+    assert.equal((await t.request("POST", "/plugin/freezy/freeze")).body.status, "frozen", "freezing again is fine");
+    assert.equal((await t.request("POST", "/plugin/freezy/stop")).body.status, "frozen", "stop leaves it frozen");
     await waitFor(() => !isAlive(before.pid), { what: "the frozen process to exit" });
 
     const saved = JSON.parse(fs.readFileSync(stateFile("freezy"), "utf8"));

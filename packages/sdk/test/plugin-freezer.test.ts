@@ -71,7 +71,7 @@ function start(options: { persistMode?: PersistMode; dataDir?: string } = {}) {
     }
   };
   const file = path.join(dataDir, FROZEN_STATE_FILE);
-  return { instance, call, control, file, dataDir };
+  return { instance, runtime, call, control, file, dataDir };
 }
 
 describe("PluginFreezer", () => {
@@ -98,6 +98,9 @@ describe("PluginFreezer", () => {
     assert.equal(fs.readFileSync(auto.file, "utf8"), first, "an unchanged state is not written again");
     assert.equal(start({ dataDir: auto.dataDir }).instance.count, 0, "persist_mode off ignores an unfrozen save");
     assert.equal(start({ dataDir: auto.dataDir, persistMode: "auto" }).instance.count, 1);
+    auto.instance.count = 41;
+    await auto.runtime.shutdown();
+    assert.equal(JSON.parse(fs.readFileSync(auto.file, "utf8")).fields.count, 41, "and when the plugin stops");
   });
 
   test("a field no longer freezable is ignored; a damaged file is moved aside and the plugin starts clean", () => {
