@@ -1,3 +1,4 @@
+export { HOT_UPDATE_MODES, type HotUpdateMode, type PluginConfigApi } from "./config/plugin-config-service.ts";
 export { createHostLogger, createSilentLogger, type HostLogger, type LogRecord } from "./host-logger.ts";
 export { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "./manifest/plugin-discovery.ts";
 export {

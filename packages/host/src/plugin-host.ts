@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
+import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
 import { registerSystemInfoService } from "./system-info-service.ts";
@@ -97,8 +98,13 @@ export interface PluginHostApi {
   callEntry(pluginId: string, entryId: string, args: unknown, options?: { timeoutMs?: number }): Promise<WireResult>;
   startPlugin(id: string): Promise<WireResult>;
   stopPlugin(id: string): Promise<WireResult>;
-  reloadPlugin(id: string): Promise<WireResult>;
+  /** `mode: "config"` re-reads the configuration into the running plugin (its `reload` lifecycle), no restart. */
+  reloadPlugin(id: string, options?: { mode?: "full" | "config" }): Promise<WireResult>;
   reloadAll(): Promise<WireResult>;
+  freezePlugin(id: string): Promise<WireResult>;
+  unfreezePlugin(id: string): Promise<WireResult>;
+  /** Reading and writing plugin configuration (plugin.toml, profiles, hot updates). */
+  readonly config: PluginConfigApi;
   info(): HostInfo;
 }
 
@@ -116,6 +122,7 @@ export class PluginHost implements PluginHostApi {
   private readonly startedAt = Date.now();
   private stopped = false;
   private readonly stopSteps: Array<() => unknown> = [];
+  readonly config: PluginConfigService;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -125,7 +132,18 @@ export class PluginHost implements PluginHostApi {
     readonly supervisor: PluginSupervisor,
     /** Where features register what plugins may ask of the host. */
     readonly services: HostServices,
-  ) {}
+  ) {
+    this.config = new PluginConfigService({
+      supervisor,
+      services,
+      logger,
+      locate: (id) => {
+        const d = this.discovered.get(id);
+        return d && { dir: d.dir, manifestPath: d.manifestPath };
+      },
+      refresh: (id) => this.refreshManifest(id),
+    });
+  }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
   static async create(
@@ -248,9 +266,10 @@ export class PluginHost implements PluginHostApi {
   }
 
   /** Re-reads the plugin's manifest from disk and restarts it if it was running. */
-  async reloadPlugin(id: string): Promise<WireResult> {
+  async reloadPlugin(id: string, options: { mode?: "full" | "config" } = {}): Promise<WireResult> {
     const old = this.discovered.get(id);
     if (!old) return pluginNotFound(id);
+    if (options.mode === "config") return this.config.reload(id);
     // A running plugin comes back with the new manifest; a refused one is retried (its code may be fixed now).
     const state = this.supervisor.status(id)?.state;
     const wasRunning = state === "running" || state === "refused";
@@ -291,6 +310,28 @@ export class PluginHost implements PluginHostApi {
     const results = await Promise.all(toStart.map((d) => this.supervisor.start(d.id, { manual: false })));
     const failed = results.filter((r) => !r.ok).length;
     return { ok: true, value: { total: found.length, started: toStart.length - failed, failed } };
+  }
+
+  /** Runs `freeze`, saves the plugin's freezable fields and stops it; `frozen` until started again (SPEC §4.6). */
+  async freezePlugin(id: string): Promise<WireResult> {
+    if (!this.discovered.has(id)) return pluginNotFound(id);
+    const result = await this.supervisor.freeze(id);
+    if (result.ok || FREEZE_PASSTHROUGH.has(result.error.code)) return result;
+    return failure(ErrorCode.FreezeRefused, `plugin '${id}' was not frozen: ${result.error.message}`, "SdkError", {
+      cause: result.error,
+    });
+  }
+
+  /** Starts a frozen plugin: the new process gets its saved fields back, then runs `unfreeze`. */
+  async unfreezePlugin(id: string): Promise<WireResult> {
+    if (!this.discovered.has(id)) return pluginNotFound(id);
+    const state = this.supervisor.status(id)?.state ?? "stopped";
+    if (state === "running") return { ok: true, value: null };
+    if (state !== "frozen") {
+      const message = `plugin '${id}' is not frozen (state: ${state}); use /start to start it`;
+      return failure(ErrorCode.NotFrozen, message, "SdkError", { state });
+    }
+    return this.startPlugin(id);
   }
 
   info(): HostInfo {
@@ -344,6 +385,13 @@ export class PluginHost implements PluginHostApi {
       seen.add(d.id);
       this.adopt(d);
     }
+  }
+
+  /** Re-reads one plugin's manifest after its configuration changed on disk, keeping its process and state. */
+  private async refreshManifest(id: string): Promise<void> {
+    const old = this.discovered.get(id);
+    const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old?.manifestPath);
+    if (fresh) this.adopt(fresh);
   }
 
   private discoverAll(): Promise<DiscoveredPlugin[]> {
@@ -417,6 +465,15 @@ function entryView(e: EntryDescriptor): EntryView {
     dynamic: e.dynamic,
   };
 }
+
+/** Freeze errors that are not the plugin refusing (its `freeze` handler's Err, an unsavable field): passed on as is. */
+const FREEZE_PASSTHROUGH = new Set<string>([
+  ErrorCode.PluginNotFound,
+  ErrorCode.PluginNotRunning,
+  ErrorCode.PluginCrashed,
+  ErrorCode.Timeout,
+  ErrorCode.Transport,
+]);
 
 function pluginNotFound(id: string): WireResult {
   return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");

@@ -20,6 +20,11 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   StoreDisabled: "STORE_DISABLED",
   StoreFailed: "STORE_ERROR",
+  ConfigInvalid: "CONFIG_INVALID",
+  ConfigProtectedField: "CONFIG_PROTECTED_FIELD",
+  ConfigChangeRefused: "CONFIG_CHANGE_REFUSED",
+  FreezeRefused: "FREEZE_REFUSED",
+  NotFrozen: "NOT_FROZEN",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,3 +2,5 @@ export * from "./codec.ts";
 export * from "./error-codes.ts";
 export * from "./json-value.ts";
 export * from "./messages.ts";
+export * from "./atomic-write.ts";
+export * from "./frozen-state-file.ts";

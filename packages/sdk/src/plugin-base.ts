@@ -6,6 +6,7 @@ import { type PluginContext, takePendingContext } from "./plugin-context.ts";
 import type { EntryDescriptor } from "@neko/protocol";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { PluginConfig } from "./plugin-config.ts";
 import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
 import { detachedBridge } from "./runtime/host-client.ts";
 import { SystemInfoClient } from "./system-info.ts";
@@ -27,6 +28,8 @@ export abstract class NekoPluginBase {
   readonly store: PluginStore;
   /** The host's shared memory store with full-text search (SPEC §5.3). */
   readonly memory: MemoryClient;
+  /** The effective configuration: `get`, `require`, `dump`, `set`, `update` (SPEC §3.4, docs/config.md). */
+  readonly config: PluginConfig;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -40,6 +43,7 @@ export abstract class NekoPluginBase {
     this.plugins = new PluginsClient(ctx.bridge, ctx.pluginId);
     this.store = new PluginStore({ pluginId: ctx.pluginId, dataDir: ctx.dataDir, enabled: storeEnabled(ctx.metadata) });
     this.memory = new MemoryClient(ctx.bridge);
+    this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge);
   }
 
   /**

@@ -10,6 +10,8 @@ export interface PluginContext {
   pluginId: string;
   /** The parsed manifest (plugin.toml), as a plain object. */
   metadata: Record<string, unknown>;
+  /** The effective configuration (manifest + active profile) the host started the process with; default `metadata`. */
+  config?: Record<string, unknown>;
   /** The plugin folder. */
   configDir: string;
   /** The plugin's `data/` folder. */

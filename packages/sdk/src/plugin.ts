@@ -18,6 +18,7 @@ export type { JsonObject, JsonValue } from "@neko/protocol";
 export { DEFAULT_MEMORY_BUCKET, MemoryClient, type MemoryHit, type MemoryRecord } from "./memory-client.ts";
 export { MAX_STORE_KEY_LENGTH, MAX_STORE_VALUE_BYTES, PluginStore } from "./plugin-store.ts";
 export { type CallOptions, type PluginEntryInfo, type PluginInfo, PluginsClient } from "./plugins-client.ts";
+export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";
 export type { EntryOptions, LifecycleId } from "./plugin-metadata.ts";

@@ -6,6 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { errorBody, HttpError } from "./http-errors.ts";
+import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
 
@@ -68,6 +69,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
 
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
+  registerConfigRoutes(app, options.host);
   return app;
 }
 

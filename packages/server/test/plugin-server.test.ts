@@ -19,6 +19,9 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     stopPlugin: async () => answer,
     reloadPlugin: async () => answer,
     reloadAll: async () => answer,
+    freezePlugin: async () => answer,
+    unfreezePlugin: async () => answer,
+    config: {} as PluginHostApi["config"],
     info: () => ({
       host_version: "0",
       sdk_version: "0",

@@ -29,6 +29,8 @@ export interface PluginProcessOptions {
   endpoint: string;
   runnerPath: string;
   maxHeapMb: number;
+  /** Added to the process environment (from the supervisor's start hooks). */
+  env?: Record<string, string>;
   logger: HostLogger;
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
@@ -71,6 +73,7 @@ export class PluginProcess {
   constructor(private readonly options: PluginProcessOptions) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...options.env,
       NEKO_PLUGIN_ID: options.pluginId,
       NEKO_PLUGIN_SECRET: this.secret,
       NEKO_ENDPOINT: options.endpoint,

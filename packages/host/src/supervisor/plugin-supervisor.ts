@@ -3,6 +3,7 @@
  * into it. Frames from the transport are routed here; a frame from a peer that never completed the handshake with
  * a valid one-time secret is dropped.
  */
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type EntryDescriptor,
@@ -13,6 +14,7 @@ import {
   PROTOCOL_VERSION,
   type WireResult,
 } from "@neko/protocol";
+import { isFrozenOnDisk } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
@@ -69,10 +71,14 @@ interface Supervised {
 
 const HISTORY_KEPT = 50;
 
+/** Adds to a plugin process's environment before each start (its effective config, …); a throw fails the start. */
+export type StartHook = (spec: SupervisedPluginSpec) => Record<string, string>;
+
 export class PluginSupervisor {
   private readonly plugins = new Map<string, Supervised>();
   private readonly byPeer = new Map<string, PluginProcess>();
   private readonly awaitingHello = new Map<string, PluginProcess>();
+  private readonly startHooks: StartHook[] = [];
   private closed = false;
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
@@ -83,7 +89,9 @@ export class PluginSupervisor {
 
   add(spec: SupervisedPluginSpec): void {
     if (this.plugins.has(spec.id)) throw new Error(`plugin '${spec.id}' is already supervised`);
-    const state: PluginState = spec.manifest.runtime.enabled ? "stopped" : "disabled";
+    // A plugin frozen before the host stopped stays frozen until someone starts it.
+    const frozen = spec.manifest.runtime.enabled && isFrozenOnDisk(path.join(spec.dir, "data"));
+    const state: PluginState = spec.manifest.runtime.enabled ? (frozen ? "frozen" : "stopped") : "disabled";
     this.plugins.set(spec.id, {
       spec,
       state,
@@ -114,6 +122,10 @@ export class PluginSupervisor {
     } else if (enabled && plugin.state === "disabled") {
       this.setState(plugin, "stopped");
     }
+  }
+
+  addStartHook(hook: StartHook): void {
+    this.startHooks.push(hook);
   }
 
   has(id: string): boolean {
@@ -163,6 +175,22 @@ export class PluginSupervisor {
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
     return this.enqueue(plugin, () => this.doStop(plugin));
+  }
+
+  /**
+   * Freezes a running plugin (SPEC §4.6): its `freeze` control runs the lifecycle and saves the state, then the
+   * process stops and the plugin stays `frozen` until a start brings up a new process that restores the state.
+   */
+  freeze(id: string): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(notFound(id));
+    return this.enqueue(plugin, async () => {
+      if (plugin.state === "frozen") return { ok: true, value: null };
+      const saved = await this.control(id, "freeze", null);
+      if (!saved.ok) return saved;
+      await this.doStop(plugin, "frozen");
+      return saved;
+    });
   }
 
   async stopAll(): Promise<void> {
@@ -270,6 +298,16 @@ export class PluginSupervisor {
     if (plugin.state === "refused" && !manual) {
       return failure(ErrorCode.PluginRefused, `plugin '${id}' cannot start: ${plugin.reason}`);
     }
+    // Only a start by hand (start, unfreeze) wakes a frozen plugin; start-all leaves it be.
+    if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
+    let env: Record<string, string>;
+    try {
+      env = Object.assign({}, ...this.startHooks.map((hook) => hook(plugin.spec)));
+    } catch (error) {
+      const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
+      if (plugin.state !== "frozen") this.setState(plugin, "stopped", message);
+      return failure((error as { code?: string }).code ?? ErrorCode.PluginRefused, message);
+    }
     if (manual) plugin.policy.reset();
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
@@ -284,6 +322,7 @@ export class PluginSupervisor {
       endpoint: this.options.transport.endpoint,
       runnerPath: this.options.runnerPath,
       maxHeapMb: spec.manifest.permissions.maxHeapMb,
+      env,
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),
       onLog: (record) => this.options.onLog?.(id, record),
@@ -372,7 +411,7 @@ export class PluginSupervisor {
     plugin.restartTimer.unref();
   }
 
-  private async doStop(plugin: Supervised): Promise<WireResult> {
+  private async doStop(plugin: Supervised, finalState: PluginState = "stopped"): Promise<WireResult> {
     const proc = plugin.process;
     if (!proc || proc.exited) {
       plugin.process = undefined;
@@ -402,7 +441,7 @@ export class PluginSupervisor {
     }
     this.forget(proc);
     plugin.process = undefined;
-    this.setState(plugin, "stopped", forced ?? undefined);
+    this.setState(plugin, finalState, forced ?? undefined);
     // The plugin is stopped either way; how it went is reported alongside.
     return {
       ok: true,

@@ -7,8 +7,10 @@ import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { toWireError } from "../errors.ts";
 import { constructWithContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
+import { installConfigSync } from "./config-sync.ts";
 import { EntryRegistry } from "./entry-registry.ts";
 import { HostClient } from "./host-client.ts";
+import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
@@ -26,8 +28,11 @@ const pluginId = requireEnv("NEKO_PLUGIN_ID");
 const secret = requireEnv("NEKO_PLUGIN_SECRET");
 const endpoint = requireEnv("NEKO_ENDPOINT");
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
+const dataDir = path.join(pluginDir, "data");
 const [modulePath, className] = requireEnv("NEKO_PLUGIN_ENTRY").split("::");
 const metadata = JSON.parse(process.env.NEKO_PLUGIN_MANIFEST ?? "{}") as Record<string, unknown>;
+// The effective configuration (manifest deep-merged with the active profile); `this.config` falls back to the manifest.
+const config = JSON.parse(process.env.NEKO_PLUGIN_CONFIG ?? "null") as Record<string, unknown> | null;
 // The secret is for this handshake only; nothing the plugin runs later can read it.
 delete process.env.NEKO_PLUGIN_SECRET;
 
@@ -56,8 +61,9 @@ try {
     {
       pluginId,
       metadata,
+      ...(config && { config }),
       configDir: pluginDir,
-      dataDir: path.join(pluginDir, "data"),
+      dataDir,
       logger,
       entries,
       bridge: client,
@@ -65,6 +71,8 @@ try {
     () => new PluginClass(),
   );
   runtime = new PluginRuntime({ instance, logger, entries });
+  installConfigSync(runtime);
+  PluginFreezer.install({ runtime, dataDir, persistMode: persistModeOf(metadata), logger });
 } catch (error) {
   const wire = toWireError(error);
   transport.send({

@@ -42,6 +42,8 @@ export class PluginRuntime {
   private readonly controls = new Map<string, ControlHandler>();
   private readonly inFlight = new Map<string, AbortController>();
   private readonly shutdownSteps: Array<() => unknown> = [];
+  private readonly startedSteps: Array<() => unknown> = [];
+  private readonly callSettledListeners: Array<(entryId: string) => void> = [];
   private shuttingDown = false;
 
   constructor(options: PluginRuntimeOptions) {
@@ -80,6 +82,16 @@ export class PluginRuntime {
   /** Runs before the `shutdown` lifecycle (timers stop here, subscriptions close, …), in registration order. */
   onShutdown(step: () => unknown): void {
     this.shutdownSteps.push(step);
+  }
+
+  /** Runs after a successful `startup`, before the plugin is reported ready (unfreeze, …), in registration order. */
+  afterStartup(step: () => unknown): void {
+    this.startedSteps.push(step);
+  }
+
+  /** Called when an entry call has its result, before the result is sent (state persistence, …). */
+  onCallSettled(listener: (entryId: string) => void): void {
+    this.callSettledListeners.push(listener);
   }
 
   /** Wires the runtime to a transport: every host message from now on is handled here. */
@@ -129,6 +141,7 @@ export class PluginRuntime {
       }
       case "welcome": {
         const startup = await this.runLifecycle("startup");
+        if (startup.ok) await this.runSteps(this.startedSteps, "an after-startup step failed");
         transport.send({ type: "ready", startup });
         return;
       }
@@ -194,6 +207,13 @@ export class PluginRuntime {
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(call.id);
+      for (const listener of this.callSettledListeners) {
+        try {
+          listener(call.entryId);
+        } catch (error) {
+          this.logger.exception("a call-settled listener failed", error);
+        }
+      }
     }
   }
 
@@ -215,17 +235,21 @@ export class PluginRuntime {
   async shutdown(): Promise<WireResult> {
     if (this.shuttingDown) return { ok: true, value: null };
     this.shuttingDown = true;
-    for (const step of this.shutdownSteps) {
-      try {
-        await step();
-      } catch (error) {
-        this.logger.exception("a shutdown step failed", error);
-      }
-    }
+    await this.runSteps(this.shutdownSteps, "a shutdown step failed");
     for (const controller of this.inFlight.values()) {
       controller.abort(new SdkError("the plugin is shutting down", { code: ErrorCode.Canceled }));
     }
     return this.runLifecycle("shutdown");
+  }
+
+  private async runSteps(steps: Array<() => unknown>, failure: string): Promise<void> {
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.exception(failure, error);
+      }
+    }
   }
 
   private async runControl(op: string, payload: unknown): Promise<WireResult> {

@@ -26,6 +26,13 @@ const triggerBody = {
   },
 } as const;
 
+const reloadQuery = {
+  type: "object",
+  properties: {
+    mode: { type: "string", enum: ["full", "config"], description: "config: re-read the configuration, no restart" },
+  },
+} as const;
+
 interface TriggerBody {
   plugin_id: string;
   entry_id: string;
@@ -54,14 +61,20 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
       .send({ success: false, ...base, data: null, ...wireErrorBody(result.error) });
   });
 
-  for (const action of ["start", "stop", "reload"] as const) {
-    app.post<{ Params: { id: string } }>(
+  for (const action of ["start", "stop", "reload", "freeze", "unfreeze"] as const) {
+    app.post<{ Params: { id: string }; Querystring: { mode?: "full" | "config" } }>(
       `/plugin/:id/${action}`,
-      { schema: { params: idParams } },
+      { schema: { params: idParams, ...(action === "reload" && { querystring: reloadQuery }) } },
       async (req, reply) => {
         const id = req.params.id;
-        const op = { start: host.startPlugin, stop: host.stopPlugin, reload: host.reloadPlugin }[action];
-        const result = await op.call(host, id);
+        const ops = {
+          start: () => host.startPlugin(id),
+          stop: () => host.stopPlugin(id),
+          reload: () => host.reloadPlugin(id, { mode: req.query.mode }),
+          freeze: () => host.freezePlugin(id),
+          unfreeze: () => host.unfreezePlugin(id),
+        };
+        const result = await ops[action]();
         return lifecycleReply(reply, host, id, action, result);
       },
     );

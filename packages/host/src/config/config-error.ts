@@ -1,0 +1,22 @@
+/** A configuration problem with the error code the server turns into a status (CONFIG_INVALID → 400, …). */
+import { ErrorCode, type WireResult } from "@neko/protocol";
+import { failure } from "../supervisor/plugin-process.ts";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+
+  static invalid(message: string, details?: unknown): ConfigError {
+    return new ConfigError(ErrorCode.ConfigInvalid, message, details);
+  }
+
+  toResult(): WireResult {
+    return failure(this.code, this.message, this.name, this.details);
+  }
+}

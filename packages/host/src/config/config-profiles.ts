@@ -1,0 +1,143 @@
+/**
+ * Config profiles (SPEC §2.1): `profiles.toml` beside plugin.toml (keys at its top or in a `[config_profiles]` table),
+ * or else `[plugin.config_profiles]` in plugin.toml, with `active` and `files = { name = "path" }`. A profile file is
+ * TOML deep-merged over the manifest; it may not hold a `[plugin]` table, and its path may not leave the plugin folder.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parse } from "smol-toml";
+import { ConfigError } from "./config-error.ts";
+import { type ConfigTable, isTable } from "./config-merge.ts";
+
+export const PROFILES_FILE = "profiles.toml";
+
+export interface ConfigProfileFile {
+  name: string;
+  /** As written in the declaration. */
+  path: string;
+  /** Absolute path; null when the path leaves the plugin folder. */
+  resolvedPath: string | null;
+  exists: boolean;
+  /** Why this profile cannot be used, if it cannot. */
+  problem: string | null;
+}
+
+export interface ConfigProfiles {
+  /** Where `active` and `files` are declared; null when the plugin has no profiles. */
+  source: "profiles.toml" | "plugin.toml" | null;
+  active: string | null;
+  files: ConfigProfileFile[];
+}
+
+export interface ActiveProfile {
+  name: string;
+  path: string;
+  overlay: ConfigTable;
+}
+
+/** The profile declarations of the plugin in `dir`; throws a ConfigError for a malformed declaration. */
+export function readConfigProfiles(dir: string, manifest: ConfigTable): ConfigProfiles {
+  const declared = declaredProfiles(dir, manifest);
+  if (!declared) return { source: null, active: null, files: [] };
+  const { table, source } = declared;
+  const where = source === "profiles.toml" ? PROFILES_FILE : "plugin.toml [plugin.config_profiles]";
+  const active = table.active;
+  if (active !== undefined && typeof active !== "string") {
+    throw ConfigError.invalid(`${where}: active must be a profile name (a string)`);
+  }
+  const files = table.files ?? {};
+  if (!isTable(files)) throw ConfigError.invalid(`${where}: files must be a table of name = "path"`);
+  const list = Object.entries(files).map(([name, value]): ConfigProfileFile => {
+    if (typeof value !== "string" || value === "") {
+      throw ConfigError.invalid(`${where}: files.${name} must be a path (a non-empty string)`);
+    }
+    return describeProfileFile(dir, name, value);
+  });
+  return { source, active: active ? active : null, files: list };
+}
+
+/** The active profile's overlay, or undefined when none is active; throws a ConfigError naming the problem. */
+export function loadActiveProfile(profiles: ConfigProfiles): ActiveProfile | undefined {
+  if (profiles.active === null) return undefined;
+  return loadProfile(profiles, profiles.active);
+}
+
+/** One declared profile's overlay; throws a ConfigError when it is unknown, outside the folder, missing or invalid. */
+export function loadProfile(profiles: ConfigProfiles, name: string): ActiveProfile {
+  const file = profiles.files.find((f) => f.name === name);
+  if (!file) {
+    const known = profiles.files.map((f) => `'${f.name}'`).join(", ") || "none";
+    throw ConfigError.invalid(`profile '${name}' is not declared in files (declared: ${known})`, { profile: name });
+  }
+  if (file.problem || file.resolvedPath === null) {
+    throw ConfigError.invalid(`profile '${name}': ${file.problem}`, { profile: name, path: file.path });
+  }
+  let overlay: unknown;
+  try {
+    overlay = parse(fs.readFileSync(file.resolvedPath, "utf8"));
+  } catch (error) {
+    throw ConfigError.invalid(`profile '${name}' (${file.path}) is not valid TOML: ${firstLine(error)}`, {
+      profile: name,
+      path: file.path,
+    });
+  }
+  if (!isTable(overlay)) throw ConfigError.invalid(`profile '${name}' (${file.path}) must be a TOML table`);
+  if ("plugin" in overlay) {
+    throw ConfigError.invalid(
+      `profile '${name}' (${file.path}) may not contain a [plugin] table: a profile changes the plugin's own settings only`,
+      { profile: name, path: file.path },
+    );
+  }
+  return { name, path: file.path, overlay };
+}
+
+/** `target` resolved against the plugin folder, or undefined when it leaves the folder (also through a symlink). */
+export function resolveInsidePluginDir(dir: string, target: string): string | undefined {
+  const root = fs.realpathSync(dir);
+  const resolved = path.resolve(root, target);
+  const real = fs.existsSync(resolved) ? fs.realpathSync(resolved) : resolved;
+  return isInside(root, resolved) && isInside(root, real) ? resolved : undefined;
+}
+
+function declaredProfiles(
+  dir: string,
+  manifest: ConfigTable,
+): { table: ConfigTable; source: "profiles.toml" | "plugin.toml" } | undefined {
+  const file = path.join(dir, PROFILES_FILE);
+  if (fs.existsSync(file)) {
+    let doc: ConfigTable;
+    try {
+      doc = parse(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+      throw ConfigError.invalid(`${PROFILES_FILE} is not valid TOML: ${firstLine(error)}`);
+    }
+    const table = isTable(doc.config_profiles) ? doc.config_profiles : doc;
+    return { table, source: "profiles.toml" };
+  }
+  const plugin = manifest.plugin;
+  const table = isTable(plugin) ? plugin.config_profiles : undefined;
+  if (table === undefined) return undefined;
+  if (!isTable(table)) throw ConfigError.invalid("plugin.toml: [plugin].config_profiles must be a table");
+  return { table, source: "plugin.toml" };
+}
+
+function describeProfileFile(dir: string, name: string, declared: string): ConfigProfileFile {
+  const resolvedPath = resolveInsidePluginDir(dir, declared) ?? null;
+  const exists = resolvedPath !== null && fs.existsSync(resolvedPath);
+  const problem =
+    resolvedPath === null
+      ? `path '${declared}' leaves the plugin folder`
+      : exists
+        ? null
+        : `file '${declared}' does not exist`;
+  return { name, path: declared, resolvedPath, exists, problem };
+}
+
+function isInside(root: string, target: string): boolean {
+  const relative = path.relative(root, target);
+  return relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}

@@ -1,0 +1,534 @@
+/**
+ * The host's side of plugin configuration (SPEC §2.1, §3.4): reads plugin.toml and the active profile into the
+ * effective configuration, serves it and writes it (JSON, raw TOML, hot updates, profile switches, the plugin's own
+ * `this.config.set`), and keeps a running plugin in step. Every change goes the same way: validate (manifest parser,
+ * protected `plugin.id` / `plugin.entry`), push to the running plugin, whose `config_change` (or `reload`) may refuse
+ * it — then nothing changes, neither in the plugin nor on disk — and only then write the file atomically.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ErrorCode, type WireResult } from "@neko/protocol";
+import { writeFileAtomic } from "@neko/protocol";
+import { parse, stringify } from "smol-toml";
+import type { HostLogger } from "../host-logger.ts";
+import type { HostServices } from "../host-services.ts";
+import { parseManifest } from "../manifest/plugin-manifest.ts";
+import { failure } from "../supervisor/plugin-process.ts";
+import type { PluginSupervisor } from "../supervisor/plugin-supervisor.ts";
+import { ConfigError } from "./config-error.ts";
+import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";
+import {
+  type ActiveProfile,
+  type ConfigProfiles,
+  loadActiveProfile,
+  loadProfile,
+  PROFILES_FILE,
+  readConfigProfiles,
+} from "./config-profiles.ts";
+import { rewriteToml } from "./toml-rewrite.ts";
+
+export const HOT_UPDATE_MODES = ["temporary", "permanent"] as const;
+export type HotUpdateMode = (typeof HOT_UPDATE_MODES)[number];
+
+/** What the server may ask about and change in a plugin's configuration. Every answer is a WireResult. */
+export interface PluginConfigApi {
+  /** `{ plugin_id, config, profile, temporary, running }`: what the plugin runs with (or will, when stopped). */
+  get(id: string): WireResult;
+  /** Replaces plugin.toml with `config` (the whole document as JSON). */
+  replace(id: string, config: unknown): Promise<WireResult>;
+  /** `{ plugin_id, path, toml }`: plugin.toml as written, comments and all; works for a refused plugin too. */
+  getToml(id: string): WireResult;
+  /** Writes exactly `text` to plugin.toml once it parses as a valid manifest that keeps `plugin.id` / `entry`. */
+  replaceToml(id: string, text: unknown): Promise<WireResult>;
+  /** Deep-merges `config` (a patch); `temporary` lives in the running plugin only, `permanent` goes to plugin.toml. */
+  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<WireResult>;
+  /** Re-reads plugin.toml and the profiles and hands them to the running plugin's `reload` (no restart). */
+  reload(id: string): Promise<WireResult>;
+  profiles(id: string): WireResult;
+  profile(id: string, name: string): WireResult;
+  /** Switches the active profile (null: none) in the file that declares the profiles. */
+  setActiveProfile(id: string, name: unknown): Promise<WireResult>;
+}
+
+export interface PluginConfigServiceOptions {
+  supervisor: PluginSupervisor;
+  services: HostServices;
+  /** The folder and manifest of any discovered plugin, refused ones included. */
+  locate(id: string): { dir: string; manifestPath: string } | undefined;
+  /** Re-reads one plugin's manifest after it was written, so listings and the next start see it. */
+  refresh(id: string): Promise<void>;
+  logger: HostLogger;
+}
+
+/** plugin.toml, its profiles and the active profile, as on disk now. */
+interface DiskConfig {
+  dir: string;
+  manifestPath: string;
+  text: string;
+  base: ConfigTable;
+  profiles: ConfigProfiles;
+  profile: ActiveProfile | undefined;
+}
+
+interface Applied {
+  config: ConfigTable;
+  profile: string | null;
+}
+
+interface Change {
+  /** The new effective configuration. */
+  next: ConfigTable;
+  /** The profile it was made with. */
+  profile: string | null;
+  /** Given to the lifecycle: `permanent`, `temporary`, `profile` or `reload`. */
+  mode: string;
+  lifecycle: "config_change" | "reload";
+  /** For a reload: the re-read manifest, which becomes the plugin's `this.metadata`. */
+  manifest?: ConfigTable;
+  /** Writes the files, once the running plugin accepted the change. */
+  persist?: () => void;
+  /** plugin.toml changed: the host re-reads it afterwards, for listings and the next start. */
+  manifestChanged?: boolean;
+  /** The temporary patches in force afterwards (unchanged when absent). */
+  temporary?: ConfigTable[];
+}
+
+const PROTECTED_KEYS = ["id", "entry"] as const;
+
+export class PluginConfigService implements PluginConfigApi {
+  /** Patches of temporary hot updates, in order; they last as long as the plugin process. */
+  private readonly temporary = new Map<string, ConfigTable[]>();
+  /** The configuration each running plugin has accepted. */
+  private readonly applied = new Map<string, Applied>();
+  /** Changes to one plugin's configuration never interleave. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: PluginConfigServiceOptions) {
+    options.supervisor.addStartHook((spec) => this.startEnvironment(spec.id));
+    options.services.handle("config.update", (params: { patch?: unknown; mode?: unknown } | undefined, ctx) =>
+      this.hotUpdate(ctx.pluginId, { config: params?.patch, mode: params?.mode ?? "permanent" }),
+    );
+  }
+
+  get(id: string): WireResult {
+    return attempt(() => {
+      const applied = this.isRunning(id) ? this.applied.get(id) : undefined;
+      if (applied) {
+        const temporary = (this.temporary.get(id)?.length ?? 0) > 0;
+        return { plugin_id: id, config: applied.config, profile: applied.profile, temporary, running: true };
+      }
+      const disk = this.readDisk(id);
+      return {
+        plugin_id: id,
+        config: effective(disk, []),
+        profile: profileName(disk),
+        temporary: false,
+        running: false,
+      };
+    });
+  }
+
+  replace(id: string, config: unknown): Promise<WireResult> {
+    return this.serialize(id, () => {
+      if (!isTable(config)) {
+        throw ConfigError.invalid("config must be a JSON object: the whole plugin.toml as a table");
+      }
+      const disk = this.readDisk(id);
+      const document = keepDates(disk.base, withProtectedFields(disk.base, mergeConfig({}, config)));
+      checkProtected(id, disk.base, document);
+      return this.applyManifest(id, disk, manifestText(disk.text, document));
+    });
+  }
+
+  getToml(id: string): WireResult {
+    return attempt(() => {
+      const { manifestPath } = this.locate(id);
+      return { plugin_id: id, path: manifestPath, toml: fs.readFileSync(manifestPath, "utf8") };
+    });
+  }
+
+  replaceToml(id: string, text: unknown): Promise<WireResult> {
+    return this.serialize(id, () => {
+      if (typeof text !== "string") throw ConfigError.invalid("the TOML text must be a string");
+      const where = this.locate(id);
+      const document = validateManifest(text);
+      // A manifest that no longer parses can still be fixed here; only the id is known to protect then.
+      checkProtected(id, tryParse(fs.readFileSync(where.manifestPath, "utf8")), document);
+      return this.applyManifest(id, where, text);
+    });
+  }
+
+  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<WireResult> {
+    return this.serialize(id, () => {
+      const { config: patch, mode } = update;
+      if (!HOT_UPDATE_MODES.includes(mode as HotUpdateMode)) {
+        throw ConfigError.invalid(`mode must be 'temporary' or 'permanent', not ${JSON.stringify(mode)}`);
+      }
+      if (!isTable(patch)) throw ConfigError.invalid("config must be a JSON object of the keys to change");
+      const disk = this.readDisk(id);
+      if (mode === "permanent") {
+        const document = mergeConfig(disk.base, patch);
+        checkProtected(id, disk.base, document);
+        return this.applyManifest(id, disk, manifestText(disk.text, document));
+      }
+      if (!this.isRunning(id)) {
+        throw new ConfigError(
+          ErrorCode.PluginNotRunning,
+          `plugin '${id}' is not running: a temporary change lives in the running plugin only (use mode 'permanent')`,
+        );
+      }
+      const temporary = [...this.temporaryOf(id), patch];
+      const next = effective(disk, temporary);
+      checkProtected(id, disk.base, next);
+      validateManifest(tomlText(next));
+      return this.apply(id, {
+        next,
+        profile: profileName(disk),
+        mode: "temporary",
+        lifecycle: "config_change",
+        temporary,
+      });
+    });
+  }
+
+  reload(id: string): Promise<WireResult> {
+    return this.serialize(id, () => {
+      const disk = this.readDisk(id);
+      validateManifest(disk.text);
+      checkProtected(id, undefined, disk.base);
+      const diskEntry = (disk.base.plugin as ConfigTable).entry;
+      const runningEntry = this.isRunning(id) ? (this.applied.get(id)?.config.plugin as ConfigTable)?.entry : undefined;
+      if (runningEntry !== undefined && diskEntry !== runningEntry) {
+        throw new ConfigError(
+          ErrorCode.ConfigProtectedField,
+          `plugin.toml: [plugin].entry is now ${JSON.stringify(diskEntry)}, not ${JSON.stringify(runningEntry)}: ` +
+            `a new entry needs a full reload (POST /plugin/${id}/reload without mode=config)`,
+        );
+      }
+      return this.apply(id, {
+        next: effective(disk, []),
+        profile: profileName(disk),
+        mode: "reload",
+        lifecycle: "reload",
+        manifest: plainData(disk.base),
+        temporary: [],
+        manifestChanged: true,
+      });
+    });
+  }
+
+  profiles(id: string): WireResult {
+    return attempt(() => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      return {
+        plugin_id: id,
+        source: disk.profiles.source,
+        active: disk.profiles.active,
+        profiles: disk.profiles.files.map((f) => ({
+          name: f.name,
+          path: f.path,
+          resolved_path: f.resolvedPath,
+          exists: f.exists,
+          problem: f.problem,
+        })),
+      };
+    });
+  }
+
+  profile(id: string, name: string): WireResult {
+    return attempt(() => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      if (!disk.profiles.files.some((f) => f.name === name)) {
+        throw new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
+          profiles: disk.profiles.files.map((f) => f.name),
+        });
+      }
+      const loaded = loadProfile(disk.profiles, name);
+      return {
+        plugin_id: id,
+        name,
+        path: loaded.path,
+        active: disk.profiles.active === name,
+        config: plainData(loaded.overlay),
+      };
+    });
+  }
+
+  setActiveProfile(id: string, name: unknown): Promise<WireResult> {
+    return this.serialize(id, () => {
+      if (name !== null && (typeof name !== "string" || name === "")) {
+        throw ConfigError.invalid("name must be a profile name, or null for no profile");
+      }
+      const disk = this.readDisk(id, { activeProfile: false });
+      const { source } = disk.profiles;
+      if (source === null) {
+        throw ConfigError.invalid(
+          `plugin '${id}' declares no profiles: add ${PROFILES_FILE} or [plugin.config_profiles] with files = { name = "path" }`,
+        );
+      }
+      const profile = name === null ? undefined : loadProfile(disk.profiles, name);
+      // The file that declares the profiles gets the new `active`, keeping its comments.
+      const file = source === "profiles.toml" ? path.join(disk.dir, PROFILES_FILE) : disk.manifestPath;
+      const text = fs.readFileSync(file, "utf8");
+      const document = parse(text);
+      const table = profilesTable(document, source);
+      if (name === null) delete table.active;
+      else table.active = name;
+      const written = rewriteToml(text, document);
+      const base = source === "plugin.toml" ? validateManifest(written) : disk.base;
+      return this.apply(id, {
+        next: effective({ ...disk, base, profile }, this.temporaryOf(id)),
+        profile: profile?.name ?? null,
+        mode: "profile",
+        lifecycle: "config_change",
+        persist: () => writeFileAtomic(file, written),
+        manifestChanged: source === "plugin.toml",
+      });
+    });
+  }
+
+  /** The start hook: a new process starts from the files, without the old process's temporary changes. */
+  private startEnvironment(id: string): Record<string, string> {
+    this.temporary.delete(id);
+    const disk = this.readDisk(id);
+    const config = effective(disk, []);
+    this.applied.set(id, { config, profile: profileName(disk) });
+    return { NEKO_PLUGIN_CONFIG: JSON.stringify(config) };
+  }
+
+  /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
+  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<WireResult> {
+    const base = validateManifest(text);
+    const profiles = readConfigProfiles(where.dir, base);
+    const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
+    return this.apply(id, {
+      next: effective(disk, this.temporaryOf(id)),
+      profile: profileName(disk),
+      mode: "permanent",
+      lifecycle: "config_change",
+      persist: () => writeFileAtomic(where.manifestPath, text),
+      manifestChanged: true,
+    });
+  }
+
+  /** The running plugin accepts (or refuses) first; files are written only after it accepted. */
+  private async apply(id: string, change: Change): Promise<WireResult> {
+    const { supervisor } = this.options;
+    const running = this.isRunning(id);
+    const previous = this.applied.get(id);
+    if (running) {
+      const accepted = await supervisor.control(id, "config.apply", {
+        config: change.next,
+        mode: change.mode,
+        lifecycle: change.lifecycle,
+        ...(change.manifest && { manifest: change.manifest }),
+      });
+      if (!accepted.ok) {
+        const { error } = accepted;
+        if (UNANSWERED.has(error.code)) {
+          // The plugin may or may not have taken the change: put the old one back.
+          if (previous) await this.rollback(id, previous.config);
+          return accepted;
+        }
+        return failure(
+          ErrorCode.ConfigChangeRefused,
+          `plugin '${id}' refused the configuration change in its ${change.lifecycle} handler: ${error.message}`,
+          "ConfigError",
+          { cause: error },
+        );
+      }
+    }
+    try {
+      change.persist?.();
+    } catch (error) {
+      if (running && previous) await this.rollback(id, previous.config);
+      this.options.logger.error({ err: error, plugin: id }, "could not write the configuration");
+      return failure("INTERNAL_ERROR", `could not write the configuration: ${(error as Error).message}`);
+    }
+    if (change.temporary) this.temporary.set(id, change.temporary);
+    if (running) this.applied.set(id, { config: change.next, profile: change.profile });
+    if (change.manifestChanged) await this.options.refresh(id);
+    return {
+      ok: true,
+      value: { plugin_id: id, mode: change.mode, config: change.next, profile: change.profile, applied: running },
+    };
+  }
+
+  private async rollback(id: string, config: ConfigTable): Promise<void> {
+    const back = await this.options.supervisor.control(id, "config.apply", {
+      config,
+      mode: "rollback",
+      lifecycle: null,
+    });
+    if (!back.ok) this.options.logger.warn({ plugin: id, error: back.error }, "could not roll the configuration back");
+  }
+
+  private readDisk(id: string, options: { activeProfile?: boolean } = {}): DiskConfig {
+    const { dir, manifestPath } = this.locate(id);
+    const text = fs.readFileSync(manifestPath, "utf8");
+    const base = tryParse(text);
+    if (!base) {
+      const parsed = parseManifest(text, { file: manifestPath });
+      const reason = parsed.ok ? "invalid TOML" : parsed.problems.map((p) => p.message).join("; ");
+      throw ConfigError.invalid(reason);
+    }
+    const profiles = readConfigProfiles(dir, base);
+    const profile = options.activeProfile === false ? undefined : loadActiveProfile(profiles);
+    return { dir, manifestPath, text, base, profiles, profile };
+  }
+
+  private locate(id: string): { dir: string; manifestPath: string } {
+    const found = this.options.locate(id);
+    if (!found) throw new ConfigError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);
+    return found;
+  }
+
+  private isRunning(id: string): boolean {
+    return this.options.supervisor.status(id)?.state === "running";
+  }
+
+  private temporaryOf(id: string): ConfigTable[] {
+    return this.isRunning(id) ? (this.temporary.get(id) ?? []) : [];
+  }
+
+  private serialize(id: string, op: () => WireResult | Promise<WireResult>): Promise<WireResult> {
+    const run = async () => {
+      try {
+        return await op();
+      } catch (error) {
+        return errorResult(error);
+      }
+    };
+    const next = (this.queues.get(id) ?? Promise.resolve()).then(run, run);
+    this.queues.set(
+      id,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}
+
+/** Errors that mean the plugin never gave an answer, as opposed to refusing. */
+const UNANSWERED = new Set<string>([
+  ErrorCode.Timeout,
+  ErrorCode.PluginCrashed,
+  ErrorCode.PluginNotRunning,
+  ErrorCode.Transport,
+]);
+
+/** The table holding `active` and `files` in the file that declares the profiles. */
+function profilesTable(document: ConfigTable, source: "profiles.toml" | "plugin.toml"): ConfigTable {
+  if (source === "plugin.toml") return (document.plugin as ConfigTable).config_profiles as ConfigTable;
+  return isTable(document.config_profiles) ? document.config_profiles : document;
+}
+
+/** plugin.toml ⊕ active profile ⊕ temporary patches, as plain JSON data. */
+function effective(disk: DiskConfig, temporary: ConfigTable[]): ConfigTable {
+  const withProfile = disk.profile ? mergeConfig(disk.base, disk.profile.overlay) : disk.base;
+  return plainData(temporary.reduce(mergeConfig, withProfile));
+}
+
+function profileName(disk: DiskConfig): string | null {
+  return disk.profile?.name ?? null;
+}
+
+/** `plugin.id` is always the plugin's id and `plugin.entry` never changes (SPEC §2.1). */
+function checkProtected(id: string, current: ConfigTable | undefined, next: ConfigTable): void {
+  const before = { id, entry: isTable(current?.plugin) ? current.plugin.entry : undefined };
+  const after = isTable(next.plugin) ? next.plugin : {};
+  for (const key of PROTECTED_KEYS) {
+    const was = before[key];
+    if (was === undefined || after[key] === was) continue;
+    const change = after[key] === undefined ? "the change would remove it" : `not ${JSON.stringify(after[key])}`;
+    throw new ConfigError(
+      ErrorCode.ConfigProtectedField,
+      `plugin.${key} can never be changed: it is ${JSON.stringify(was)}, ${change}`,
+      { field: `plugin.${key}`, current: was, requested: after[key] ?? null },
+    );
+  }
+}
+
+/** A whole-document write may leave out `plugin.id` and `plugin.entry`: they are kept. */
+function withProtectedFields(current: ConfigTable, next: ConfigTable): ConfigTable {
+  const currentPlugin = isTable(current.plugin) ? current.plugin : {};
+  const plugin = isTable(next.plugin) ? { ...next.plugin } : {};
+  for (const key of PROTECTED_KEYS) {
+    if (plugin[key] === undefined && currentPlugin[key] !== undefined) plugin[key] = currentPlugin[key];
+  }
+  return { ...next, plugin };
+}
+
+/** JSON has no dates: a string that reads exactly as the old TOML date keeps the date. */
+function keepDates(current: unknown, next: unknown): any {
+  if (current instanceof Date && typeof next === "string" && plainData<unknown>(current) === next) return current;
+  if (isTable(current) && isTable(next)) {
+    return Object.fromEntries(Object.entries(next).map(([k, v]) => [k, keepDates(current[k], v)]));
+  }
+  return next;
+}
+
+/** The document as TOML text; refuses values TOML cannot hold, naming where they are. */
+function tomlText(document: ConfigTable): string {
+  return stringify(assertTomlValues(document));
+}
+
+/** The new plugin.toml text for `document`, keeping what it can of the old text's comments and layout. */
+function manifestText(oldText: string, document: ConfigTable): string {
+  return rewriteToml(oldText, assertTomlValues(document));
+}
+
+/** TOML has no null: a null anywhere is refused with its path instead of silently dropped. */
+function assertTomlValues(value: ConfigTable): ConfigTable {
+  const visit = (v: unknown, where: string): void => {
+    if (v === null || v === undefined) {
+      throw ConfigError.invalid(
+        `config value '${where}' is null: TOML has no null (use "__DELETE__" to remove a key)`,
+        {
+          path: where,
+        },
+      );
+    }
+    if (Array.isArray(v)) {
+      for (const [i, item] of v.entries()) visit(item, `${where}[${i}]`);
+    } else if (isTable(v)) for (const [k, item] of Object.entries(v)) visit(item, where ? `${where}.${k}` : k);
+  };
+  visit(value, "");
+  return value;
+}
+
+/** Parses `text` as a manifest; throws a ConfigError listing every problem. Returns the parsed document. */
+function validateManifest(text: string): ConfigTable {
+  const parsed = parseManifest(text, { file: "plugin.toml" });
+  if (!parsed.ok) {
+    const problems = parsed.problems.map((p) => p.message);
+    throw ConfigError.invalid(`the configuration is not a valid manifest: ${problems.join("; ")}`, { problems });
+  }
+  return parsed.manifest.raw;
+}
+
+function tryParse(text: string): ConfigTable | undefined {
+  try {
+    return parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** TOML dates become their text, so the plugin, the HTTP answer and the process environment see the same data. */
+function plainData<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value));
+}
+
+function attempt(read: () => unknown): WireResult {
+  try {
+    return { ok: true, value: read() };
+  } catch (error) {
+    return errorResult(error);
+  }
+}
+
+/** A ConfigError as its result; anything else (an unreadable file, …) as INTERNAL_ERROR with its message. */
+function errorResult(error: unknown): WireResult {
+  if (error instanceof ConfigError) return error.toResult();
+  return failure("INTERNAL_ERROR", `configuration: ${(error as Error)?.message ?? String(error)}`);
+}

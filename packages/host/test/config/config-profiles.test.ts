@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { loadActiveProfile, loadProfile, readConfigProfiles } from "../../src/config/config-profiles.ts";
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A folder `<tmp>/<n>/plugin` with the given files; its parent holds `outside.toml`. */
+function pluginDir(files: Record<string, string>): string {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), "neko-profiles-"));
+  tempDirs.push(parent);
+  fs.writeFileSync(path.join(parent, "outside.toml"), "[x]\ny = 1\n");
+  const dir = path.join(parent, "plugin");
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Parsed TOML tables have no prototype; compare them as plain data. */
+const plain = (value: unknown) => JSON.parse(JSON.stringify(value));
+
+function configError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, "CONFIG_INVALID");
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe("config profiles", () => {
+  test("profiles.toml with active and files; the active profile is loaded", () => {
+    const dir = pluginDir({
+      "profiles.toml": 'active = "dev"\n[files]\ndev = "profiles/dev.toml"\nprod = "prod.toml"\n',
+      "profiles/dev.toml": "[server]\nport = 1\n",
+    });
+    const profiles = readConfigProfiles(dir, {});
+    assert.equal(profiles.source, "profiles.toml");
+    assert.equal(profiles.active, "dev");
+    assert.deepEqual(
+      profiles.files.map((f) => [f.name, f.exists, f.problem]),
+      [
+        ["dev", true, null],
+        ["prod", false, "file 'prod.toml' does not exist"],
+      ],
+    );
+    assert.deepEqual(plain(loadActiveProfile(profiles)?.overlay), { server: { port: 1 } });
+    configError(() => loadProfile(profiles, "prod"), /profile 'prod': file 'prod.toml' does not exist/);
+    configError(() => loadProfile(profiles, "qa"), /profile 'qa' is not declared in files \(declared: 'dev', 'prod'\)/);
+  });
+
+  test("a [config_profiles] table in profiles.toml, or [plugin.config_profiles] in the manifest", () => {
+    const table = pluginDir({ "profiles.toml": '[config_profiles]\nactive = "a"\nfiles = { a = "a.toml" }\n' });
+    assert.equal(readConfigProfiles(table, {}).active, "a");
+    const inManifest = pluginDir({ "b.toml": "k = 1\n" });
+    const manifest = { plugin: { id: "p", config_profiles: { active: "b", files: { b: "b.toml" } } } };
+    const profiles = readConfigProfiles(inManifest, manifest);
+    assert.equal(profiles.source, "plugin.toml");
+    assert.deepEqual(plain(loadActiveProfile(profiles)?.overlay), { k: 1 });
+    assert.equal(readConfigProfiles(pluginDir({}), { plugin: { id: "p" } }).source, null, "no profiles at all");
+    assert.equal(loadActiveProfile(readConfigProfiles(pluginDir({}), {})), undefined);
+  });
+
+  test("a profile path that leaves the plugin folder is refused: '..', absolute, or through a symlink", () => {
+    const dir = pluginDir({ "inside.toml": "a = 1\n" });
+    const outside = path.join(path.dirname(dir), "outside.toml");
+    fs.symlinkSync(outside, path.join(dir, "link.toml"));
+    const profiles = readConfigProfiles(dir, {
+      plugin: {
+        config_profiles: {
+          files: {
+            up: "../outside.toml",
+            abs: outside,
+            link: "link.toml",
+            sneaky: "sub/../../outside.toml",
+            ok: "inside.toml",
+          },
+        },
+      },
+    });
+    for (const name of ["up", "abs", "link", "sneaky"]) {
+      const file = profiles.files.find((f) => f.name === name);
+      assert.match(file?.problem ?? "", /leaves the plugin folder/, name);
+      assert.equal(file?.resolvedPath, null);
+      configError(
+        () => loadProfile(profiles, name),
+        new RegExp(`profile '${name}': path '.*' leaves the plugin folder`),
+      );
+    }
+    assert.deepEqual(plain(loadProfile(profiles, "ok").overlay), { a: 1 });
+  });
+
+  test("a profile may not hold a [plugin] table, must be valid TOML, and declarations must be well-formed", () => {
+    const dir = pluginDir({
+      "profiles.toml": 'active = "evil"\n[files]\nevil = "evil.toml"\nbroken = "broken.toml"\n',
+      "evil.toml": '[plugin]\nentry = "other.ts:Other"\n',
+      "broken.toml": "[x\n",
+    });
+    const profiles = readConfigProfiles(dir, {});
+    configError(() => loadActiveProfile(profiles), /profile 'evil' \(evil\.toml\) may not contain a \[plugin\] table/);
+    configError(() => loadProfile(profiles, "broken"), /profile 'broken' \(broken\.toml\) is not valid TOML/);
+    configError(
+      () => readConfigProfiles(pluginDir({ "profiles.toml": "active = 3\n" }), {}),
+      /profiles\.toml: active must be a profile name/,
+    );
+    configError(
+      () => readConfigProfiles(pluginDir({ "profiles.toml": '[files]\ndev = ""\n' }), {}),
+      /profiles\.toml: files\.dev must be a path/,
+    );
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * `this.config` (SPEC §3.4): the plugin's effective configuration — plugin.toml deep-merged with the active profile
+ * and any temporary hot update. Reads are local and synchronous; writes go through the host, which validates them,
+ * runs `config_change`, and keeps plugin.toml the source of truth (docs/config.md).
+ */
+import { NotFoundError, type SdkError } from "./errors.ts";
+import { Ok, type Result } from "./result.ts";
+import type { HostBridge } from "./runtime/host-client.ts";
+import { toResult } from "./wire-result.ts";
+
+/** `"a.b.c"`, or the keys as an array when a key holds a dot. */
+export type ConfigPath = string | readonly string[];
+/** `permanent` writes plugin.toml; `temporary` lasts until the plugin process restarts. */
+export type ConfigWriteMode = "permanent" | "temporary";
+export type ConfigRecord = Record<string, unknown>;
+
+/** Used by the runtime when the host pushes a new configuration; not part of the plugin author's API. */
+export const replaceConfig = Symbol("neko.config.replace");
+
+export class PluginConfig {
+  #current: ConfigRecord;
+  readonly #bridge: HostBridge;
+
+  constructor(initial: ConfigRecord, bridge: HostBridge) {
+    this.#current = structuredClone(initial);
+    this.#bridge = bridge;
+  }
+
+  /** The value at `path` (a copy), or `fallback` when it is not set. */
+  get<T = unknown>(path: ConfigPath, fallback?: T): T {
+    const found = lookup(this.#current, keysOf(path));
+    return (found.present ? structuredClone(found.value) : fallback) as T;
+  }
+
+  /** The value at `path`; throws a `NotFoundError` (code `CONFIG_KEY_MISSING`) naming the path when it is not set. */
+  require<T = unknown>(path: ConfigPath): T {
+    const keys = keysOf(path);
+    const found = lookup(this.#current, keys);
+    if (!found.present) {
+      throw new NotFoundError(
+        `config key '${keys.join(".")}' is required but not set (in plugin.toml or the active profile)`,
+        { code: "CONFIG_KEY_MISSING", details: { path: keys.join("."), missing: found.missing } },
+      );
+    }
+    return structuredClone(found.value) as T;
+  }
+
+  has(path: ConfigPath): boolean {
+    return lookup(this.#current, keysOf(path)).present;
+  }
+
+  /** The whole effective configuration (a copy). */
+  dump(): ConfigRecord {
+    return structuredClone(this.#current);
+  }
+
+  /** Sets one value (`"__DELETE__"` removes the key); see `update`. */
+  set(
+    path: ConfigPath,
+    value: unknown,
+    options: { mode?: ConfigWriteMode } = {},
+  ): Promise<Result<ConfigRecord, SdkError>> {
+    const keys = keysOf(path);
+    if (keys.length === 0) return this.update(value as ConfigRecord, options);
+    const patch: ConfigRecord = {};
+    let table = patch;
+    for (const key of keys.slice(0, -1)) {
+      const next: ConfigRecord = {};
+      table[key] = next;
+      table = next;
+    }
+    table[keys[keys.length - 1]] = value;
+    return this.update(patch, options);
+  }
+
+  /**
+   * Deep-merges `patch` into the configuration through the host (default `permanent`: written to plugin.toml).
+   * The plugin's `config_change` runs first and may refuse it; `plugin.id` and `plugin.entry` are always refused.
+   * Resolves with the new effective configuration, already visible through `get`.
+   */
+  async update(patch: ConfigRecord, options: { mode?: ConfigWriteMode } = {}): Promise<Result<ConfigRecord, SdkError>> {
+    const written = toResult<{ config: ConfigRecord }>(
+      await this.#bridge.request("config.update", { patch, mode: options.mode ?? "permanent" }),
+    );
+    return written.ok ? Ok(written.value.config) : written;
+  }
+
+  [replaceConfig](next: ConfigRecord): void {
+    this.#current = structuredClone(next);
+  }
+}
+
+function keysOf(path: ConfigPath): string[] {
+  if (typeof path !== "string") return [...path];
+  return path === "" ? [] : path.split(".");
+}
+
+function lookup(root: unknown, keys: string[]): { present: boolean; value?: unknown; missing?: string } {
+  let node = root;
+  for (const [i, key] of keys.entries()) {
+    if (typeof node !== "object" || node === null || !Object.hasOwn(node, key)) {
+      return { present: false, missing: keys.slice(0, i + 1).join(".") };
+    }
+    node = (node as ConfigRecord)[key];
+  }
+  return { present: true, value: node };
+}

@@ -1,0 +1,47 @@
+/**
+ * The plugin end of configuration changes: the host pushes a new effective configuration (`config.apply` control),
+ * `this.config` takes it, and the `config_change` or `reload` lifecycle runs; when that returns an `Err` the previous
+ * configuration (and manifest) comes back and the `Err` goes to the host, which then keeps the old one too.
+ */
+import type { WireResult } from "@neko/protocol";
+import type { ConfigRecord } from "../plugin-config.ts";
+import { replaceConfig } from "../plugin-config.ts";
+import type { PluginRuntime } from "./plugin-runtime.ts";
+
+export interface ConfigApplyPayload {
+  config: ConfigRecord;
+  /** `temporary` / `permanent` (hot updates, writes), `profile`, `reload`, or `rollback`. */
+  mode: string;
+  /** The lifecycle that may refuse the change; none for a rollback. */
+  lifecycle: "config_change" | "reload" | null;
+  /** The re-read manifest (`this.metadata`), on reload. */
+  manifest?: ConfigRecord;
+}
+
+export function installConfigSync(runtime: PluginRuntime): void {
+  runtime.registerControl("config.apply", async (payload: ConfigApplyPayload): Promise<WireResult> => {
+    const plugin = runtime.instance;
+    const oldConfig = plugin.config.dump();
+    const oldManifest = { ...plugin.metadata };
+    plugin.config[replaceConfig](payload.config);
+    if (payload.manifest) replaceContents(plugin.metadata, payload.manifest);
+    if (!payload.lifecycle) return { ok: true, value: { handled: false } };
+    const result = await runtime.runLifecycle(payload.lifecycle, {
+      oldConfig,
+      newConfig: plugin.config.dump(),
+      mode: payload.mode,
+    });
+    if (!result.ok) {
+      plugin.config[replaceConfig](oldConfig);
+      replaceContents(plugin.metadata, oldManifest);
+      return result;
+    }
+    return { ok: true, value: { handled: runtime.hasLifecycle(payload.lifecycle) } };
+  });
+}
+
+/** `this.metadata` is a readonly reference the plugin may hold on to: it changes in place. */
+function replaceContents(target: ConfigRecord, source: ConfigRecord): void {
+  for (const key of Object.keys(target)) delete target[key];
+  Object.assign(target, source);
+}
