@@ -12,11 +12,13 @@ import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
 import { registerSystemInfoService } from "./system-info-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
+import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import { PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 
 export const HOST_VERSION = "0.1.0";
 
@@ -42,7 +44,7 @@ export interface EntryView {
   dynamic: boolean;
 }
 
-export interface PluginView {
+export interface PluginView extends TriggerViews {
   id: string;
   name: string;
   description: string;
@@ -87,6 +89,18 @@ export interface PluginHostApi {
   reloadPlugin(id: string): Promise<WireResult>;
   reloadAll(): Promise<WireResult>;
   info(): HostInfo;
+  /** The latest `reportStatus` of every plugin that has reported one. */
+  listStatus(): PluginStatusReport[];
+  /** One plugin's latest status (`status` null before its first report); undefined for an unknown plugin. */
+  getStatus(id: string): { plugin_id: string; status: unknown; updated_at: string | null } | undefined;
+  /** Delivers `{ source, text, sender, … }` to the plugin's matching `@message` handlers; Ok with each one's result. */
+  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult>;
+  /** Runs one `@onEvent` / `@customEvent` handler by type and id, like an entry call. */
+  callEvent(
+    pluginId: string,
+    event: { eventType: string; eventId: string; args?: unknown },
+    options?: { timeoutMs?: number },
+  ): Promise<WireResult>;
 }
 
 const runnerPath = path.join(
@@ -102,6 +116,7 @@ export class PluginHost implements PluginHostApi {
   private shadowed: DiscoveredPlugin[] = [];
   private readonly startedAt = Date.now();
   private stopped = false;
+  private readonly statusBoard: PluginStatusBoard;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -111,7 +126,9 @@ export class PluginHost implements PluginHostApi {
     readonly supervisor: PluginSupervisor,
     /** Where features register what plugins may ask of the host. */
     readonly services: HostServices,
-  ) {}
+  ) {
+    this.statusBoard = new PluginStatusBoard(services, logger);
+  }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
   static async create(
@@ -181,16 +198,51 @@ export class PluginHost implements PluginHostApi {
   }
 
   callEntry(pluginId: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}) {
-    if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
+    return this.supervisor.call(pluginId, entryId, args, options);
+  }
+
+  listStatus(): PluginStatusReport[] {
+    return this.statusBoard.all();
+  }
+
+  getStatus(id: string) {
+    if (!this.discovered.has(id)) return undefined;
+    return this.statusBoard.get(id) ?? { plugin_id: id, status: null, updated_at: null };
+  }
+
+  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult> {
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
+    return this.supervisor.control(pluginId, "deliver_message", { message });
+  }
+
+  callEvent(
+    pluginId: string,
+    event: { eventType: string; eventId: string; args?: unknown },
+    options: { timeoutMs?: number } = {},
+  ): Promise<WireResult> {
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
+    return this.supervisor.control(pluginId, "run_event", { ...event, args: event.args ?? {} }, options);
+  }
+
+  /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
+  private uncallable(pluginId: string): WireResult | undefined {
     const d = this.discovered.get(pluginId);
-    if (d?.status === "refused") {
-      return Promise.resolve(
-        failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`, "SdkError", {
+    if (!d) return pluginNotFound(pluginId);
+    if (d.status === "refused") {
+      return failure(
+        ErrorCode.PluginNotRunning,
+        `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`,
+        "SdkError",
+        {
           state: "refused",
-        }),
+        },
       );
     }
-    return this.supervisor.call(pluginId, entryId, args, options);
+    return undefined;
   }
 
   startPlugin(id: string): Promise<WireResult> {
@@ -356,6 +408,7 @@ export class PluginHost implements PluginHostApi {
       dir: d.dir,
       manifest_path: d.manifestPath,
       entries,
+      ...triggerViews(status?.hello),
       extensions: [],
       errors: state === "refused" && d.status === "ok" && reason ? [reason] : d.problems,
       warnings: d.warnings,

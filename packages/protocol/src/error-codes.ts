@@ -17,6 +17,8 @@ export const ErrorCode = {
   PluginLoadFailed: "PLUGIN_LOAD_FAILED",
   PluginRefused: "PLUGIN_REFUSED",
   HandshakeFailed: "HANDSHAKE_FAILED",
+  HookFailed: "HOOK_FAILED",
+  EventNotFound: "EVENT_NOT_FOUND",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

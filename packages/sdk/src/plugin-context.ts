@@ -5,6 +5,8 @@
 import type { PluginLogger } from "./plugin-logger.ts";
 import type { EntryRegistry } from "./runtime/entry-registry.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
+import type { MessageHandlerRegistry } from "./runtime/message-handler-registry.ts";
+import type { TimerScheduler } from "./runtime/timer-scheduler.ts";
 
 export interface PluginContext {
   pluginId: string;
@@ -19,6 +21,10 @@ export interface PluginContext {
   entries: EntryRegistry;
   /** Requests to the host's services. */
   bridge: HostBridge;
+  /** The plugin's `@timerInterval` timers. */
+  timers: TimerScheduler;
+  /** The plugin's `@message` handlers. */
+  messageHandlers: MessageHandlerRegistry;
 }
 
 let pending: PluginContext | undefined;

@@ -7,7 +7,9 @@ import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { errorBody, HttpError } from "./http-errors.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
+import { registerMessageDeliveryRoutes } from "./routes/message-delivery-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
+import { registerStatusRoutes } from "./routes/status-routes.ts";
 
 export const DEFAULT_PORT = 48916;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -68,6 +70,8 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
 
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
+  registerStatusRoutes(app, options.host);
+  registerMessageDeliveryRoutes(app, options.host);
   return app;
 }
 

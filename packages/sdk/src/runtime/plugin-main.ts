@@ -9,8 +9,10 @@ import { constructWithContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
 import { EntryRegistry } from "./entry-registry.ts";
 import { HostClient } from "./host-client.ts";
+import { MessageHandlerRegistry } from "./message-handler-registry.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
+import { TimerScheduler } from "./timer-scheduler.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function requireEnv(name: string): string {
@@ -61,6 +63,8 @@ try {
       logger,
       entries,
       bridge: client,
+      timers: new TimerScheduler(logger),
+      messageHandlers: new MessageHandlerRegistry(),
     },
     () => new PluginClass(),
   );
