@@ -21,6 +21,7 @@ import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 
 export const HOST_VERSION = "0.1.0";
+const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
 
 export interface PluginHostOptions {
   /** Plugin roots, in priority order (see `resolvePluginRoots`). */
@@ -98,7 +99,7 @@ export interface PluginHostApi {
   /** Runs one `@onEvent` / `@customEvent` handler by type and id, like an entry call. */
   callEvent(
     pluginId: string,
-    event: { eventType: string; eventId: string; args?: unknown },
+    event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options?: { timeoutMs?: number },
   ): Promise<WireResult>;
 }
@@ -220,12 +221,18 @@ export class PluginHost implements PluginHostApi {
 
   callEvent(
     pluginId: string,
-    event: { eventType: string; eventId: string; args?: unknown },
+    event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options: { timeoutMs?: number } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return Promise.resolve(unavailable);
-    return this.supervisor.control(pluginId, "run_event", { ...event, args: event.args ?? {} }, options);
+    // The handler's own timeout bounds the wait, as an entry's does (the plugin enforces the smaller of the two).
+    const declared = this.supervisor
+      .status(pluginId)
+      ?.hello?.events.find((e) => e.eventType === event.eventType && e.id === event.eventId)?.timeout;
+    const timeoutMs = options.timeoutMs ?? (declared ?? DEFAULT_EVENT_TIMEOUT_SECONDS) * 1000;
+    const payload = { ...event, args: event.args ?? {}, timeoutMs };
+    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs });
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */

@@ -46,6 +46,8 @@ export interface HelloMessage {
     triggerMethod?: string;
     name?: string;
     description?: string;
+    /** Seconds. */
+    timeout?: number;
   }>;
   hooks: Array<{
     id: string;

@@ -30,6 +30,8 @@ export interface EventHandlerDescriptor {
   name: string;
   description: string;
   inputSchema: Record<string, unknown> | null;
+  /** Seconds. */
+  timeout: number;
 }
 
 export class EventHandlerRegistry {
@@ -56,6 +58,6 @@ export class EventHandlerRegistry {
   }
 
   describe(): EventHandlerDescriptor[] {
-    return [...this.handlers.values()].map(({ validator: _v, handle: _h, timeout: _t, ...descriptor }) => descriptor);
+    return [...this.handlers.values()].map(({ validator: _v, handle: _h, ...descriptor }) => descriptor);
   }
 }

@@ -4,7 +4,7 @@
  * events after startup, stops timers before shutdown, and serves the host's control operations:
  *
  * - `deliver_message` `{ message }` → runs the matching message handlers (`POST /plugin/{id}/message`);
- * - `run_event` `{ eventType, eventId, args, chain?, runId? }` → runs one event handler by id (`POST /plugin/trigger`
+ * - `run_event` `{ eventType, eventId, args, timeoutMs?, chain?, runId? }` → runs one event handler by id (`POST /plugin/trigger`
  *   with an event reference, and `callEvent("plugin:type:id")`).
  *
  * The bus delivers through `deliverMessage(message)` and `dispatchEvent(eventType, payload)`.
@@ -34,6 +34,8 @@ export interface PluginTriggersOptions {
 export interface TriggerCall {
   id?: string;
   deadline?: number;
+  /** The caller's time budget (ms) the deadline came from. */
+  timeoutMs?: number;
   chain?: string[];
   runId?: string;
 }
@@ -124,7 +126,8 @@ export class PluginTriggers {
     }
     const chain = Array.isArray(payload.chain) ? payload.chain.map(String) : call.chain;
     const runId = typeof payload.runId === "string" ? payload.runId : call.runId;
-    return this.runHandler(handler, args, { ...call, chain, runId });
+    const timeoutMs = typeof payload.timeoutMs === "number" ? payload.timeoutMs : call.timeoutMs;
+    return this.runHandler(handler, args, { ...call, chain, runId, timeoutMs });
   }
 
   /** Runs every handler of `eventType` with `payload` (a bus event); each one's result, in declaration order. */
@@ -164,7 +167,7 @@ export class PluginTriggers {
       id: call.id ?? randomUUID(),
       entryId,
       deadline,
-      timeoutMs: Math.max(0, deadline - Date.now()),
+      timeoutMs: call.timeoutMs ?? Math.max(0, deadline - Date.now()),
       chain: call.chain,
       runId: call.runId,
     };
