@@ -240,14 +240,8 @@ export class PluginHost implements PluginHostApi {
     const d = this.discovered.get(pluginId);
     if (!d) return pluginNotFound(pluginId);
     if (d.status === "refused") {
-      return failure(
-        ErrorCode.PluginNotRunning,
-        `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`,
-        "SdkError",
-        {
-          state: "refused",
-        },
-      );
+      const reason = `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`;
+      return failure(ErrorCode.PluginNotRunning, reason, "SdkError", { state: "refused" });
     }
     return undefined;
   }
