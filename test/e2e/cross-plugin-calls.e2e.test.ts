@@ -11,7 +11,7 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 /** Every plugin of this file runs this class; each test drives a few of its entries. */
 const nodeCode = `
 import {
-  NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok, Err,
+  NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, customEvent, Ok, Err,
   SdkError, PluginCallError, CircularCallError, NotFoundError, ValidationError, TimeoutError,
 } from "@neko/plugin-sdk/plugin";
 
@@ -75,6 +75,13 @@ export class NodePlugin extends NekoPluginBase {
   @pluginEntry({ id: "call_from_timer" })
   callFromTimer({ ref, args = {} }: { ref: string; args?: any }) {
     return new Promise((resolve) => this.jobs.push({ ref, args, resolve })).then((value) => Ok(value));
+  }
+
+  @customEvent({ eventType: "custom", id: "thing" })
+  async thing(args: Record<string, unknown>) {
+    // An event handler's own cross-plugin calls carry the chain it was called with.
+    const back = args.callBack ? probe(await this.plugins.callEntry(String(args.callBack) + ":echo", {})) : null;
+    return Ok({ got: args, on: this.pluginId, back });
   }
 
   @pluginEntry({ id: "call_event" })
@@ -423,9 +430,11 @@ describe("cross-plugin calls", () => {
 
   test("callEvent goes through the same checks and reaches the target's runtime", async () => {
     const res = (await trigger("a", "call_event", { ref: "b:custom:thing", args: { q: 1 } })).data;
-    // b has no handler for that event (and, until event handlers land, no run_event operation): NOT_FOUND from b.
-    assert.equal(res.ok, false);
-    assert.equal(res.code, "NOT_FOUND");
+    assert.deepEqual(res, { ok: true, value: { got: { q: 1 }, on: "b", back: null } });
+    const missing = (await trigger("a", "call_event", { ref: "b:custom:nothing" })).data;
+    assert.equal(missing.code, "EVENT_NOT_FOUND");
+    const loop = (await trigger("a", "call_event", { ref: "b:custom:thing", args: { callBack: "a" } })).data;
+    assert.equal(loop.value.back.code, "CIRCULAR_CALL", "the handler's own calls carry the chain a → b");
     const cycle = (await trigger("a", "call_event", { ref: "a:custom:thing" })).data;
     assert.equal(cycle.code, "CIRCULAR_CALL");
     const stopped = (await trigger("a", "call_event", { ref: "idle:custom:thing" })).data;

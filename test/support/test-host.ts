@@ -11,8 +11,11 @@ export interface TestHost {
   close(): Promise<void>;
 }
 
-export async function startTestHost(options: Partial<PluginHostOptions> & { roots: string[] }): Promise<TestHost> {
-  const host = await PluginHost.create({ logger: createSilentLogger(), ...options });
+export async function startTestHost(
+  options: Partial<PluginHostOptions> & { roots: string[] },
+  hooks: Parameters<typeof PluginHost.create>[1] = {},
+): Promise<TestHost> {
+  const host = await PluginHost.create({ logger: createSilentLogger(), ...options }, hooks);
   const server = await createPluginServer({ host });
   await server.listen({ port: 0, host: "127.0.0.1" });
   await host.startAll();

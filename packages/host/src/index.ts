@@ -11,4 +11,6 @@ export {
   type PluginDetailView,
   type PluginView,
 } from "./plugin-host.ts";
+export type { PluginStatusReport } from "./plugin-status-board.ts";
 export type { PluginState } from "./supervisor/plugin-state.ts";
+export type { EventView, HookView, MessageHandlerView, TimerView } from "./trigger-views.ts";

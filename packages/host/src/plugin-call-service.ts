@@ -10,11 +10,6 @@ import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
 import type { PluginHost, PluginView } from "./plugin-host.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 
-/** Control operation a target plugin's runtime serves for `callEvent` (registered with the event handlers). */
-export const RUN_EVENT_OP = "run_event";
-/** An event handler has no declared timeout the host could read; this bounds a `callEvent` without one. */
-const DEFAULT_EVENT_TIMEOUT_MS = 30_000;
-
 interface CallTarget {
   pluginId: string;
   args: Record<string, unknown>;
@@ -54,14 +49,15 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
     if (typeof eventType !== "string" || eventType === "" || typeof eventId !== "string" || eventId === "") {
       return invalid("plugins.callEvent needs 'eventType' and 'eventId' strings");
     }
-    const { pluginId, args } = target.value;
+    const { pluginId, args, timeoutMs } = target.value;
     const chain = authorize(host, ctx, target.value, maxDepth);
     if (!chain.ok) return chain;
-    if (!host.supervisor.has(pluginId)) return notFound(pluginId);
-    const timeoutMs = Math.min(target.value.timeoutMs ?? DEFAULT_EVENT_TIMEOUT_MS, ctx.deadline - Date.now());
-    // The target's runtime runs the handler inside a call scope with this chain, so its own calls are checked too.
-    const payload = { eventType, eventId, args, chain: chain.value, deadline: Date.now() + timeoutMs };
-    return host.supervisor.control(pluginId, RUN_EVENT_OP, payload, { timeoutMs });
+    // The target runs the handler inside a call scope with this chain, so its own calls are checked too.
+    return host.callEvent(
+      pluginId,
+      { eventType, eventId, args, chain: chain.value as string[] },
+      { timeoutMs, deadline: ctx.deadline },
+    );
   });
 }
 
@@ -124,8 +120,4 @@ function authorize(host: PluginHost, ctx: ServiceContext, target: CallTarget, ma
 
 function invalid(message: string): { ok: false; error: WireError } {
   return failure(ErrorCode.Validation, message, "ValidationError") as { ok: false; error: WireError };
-}
-
-function notFound(id: string): WireResult {
-  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
 }

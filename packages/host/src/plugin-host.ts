@@ -16,6 +16,7 @@ import { registerPluginCallService } from "./plugin-call-service.ts";
 import { registerMemoryService } from "./memory/memory-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
+import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
@@ -25,8 +26,10 @@ import {
 } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 
 export const HOST_VERSION = "0.1.0";
+const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
 
 export interface PluginHostOptions {
   /** Plugin roots, in priority order (see `resolvePluginRoots`). */
@@ -56,7 +59,7 @@ export interface EntryView {
   dynamic: boolean;
 }
 
-export interface PluginView {
+export interface PluginView extends TriggerViews {
   id: string;
   name: string;
   description: string;
@@ -106,6 +109,18 @@ export interface PluginHostApi {
   /** Reading and writing plugin configuration (plugin.toml, profiles, hot updates). */
   readonly config: PluginConfigApi;
   info(): HostInfo;
+  /** The latest `reportStatus` of every plugin that has reported one. */
+  listStatus(): PluginStatusReport[];
+  /** One plugin's latest status (`status` null before its first report); undefined for an unknown plugin. */
+  getStatus(id: string): { plugin_id: string; status: unknown; updated_at: string | null } | undefined;
+  /** Delivers `{ source, text, sender, … }` to the plugin's matching `@message` handlers; Ok with each one's result. */
+  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult>;
+  /** Runs one `@onEvent` / `@customEvent` handler by type and id, like an entry call. */
+  callEvent(
+    pluginId: string,
+    event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
+    options?: { timeoutMs?: number; deadline?: number },
+  ): Promise<WireResult>;
 }
 
 const runnerPath = path.join(
@@ -123,6 +138,7 @@ export class PluginHost implements PluginHostApi {
   private stopped = false;
   private readonly stopSteps: Array<() => unknown> = [];
   readonly config: PluginConfigService;
+  private readonly statusBoard: PluginStatusBoard;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -143,6 +159,7 @@ export class PluginHost implements PluginHostApi {
       },
       refresh: (id) => this.refreshManifest(id),
     });
+    this.statusBoard = new PluginStatusBoard(services, logger);
   }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
@@ -231,16 +248,54 @@ export class PluginHost implements PluginHostApi {
   }
 
   callEntry(pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}) {
-    if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
-    const d = this.discovered.get(pluginId);
-    if (d?.status === "refused") {
-      return Promise.resolve(
-        failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`, "SdkError", {
-          state: "refused",
-        }),
-      );
-    }
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
     return this.supervisor.call(pluginId, entryId, args, options);
+  }
+
+  listStatus(): PluginStatusReport[] {
+    return this.statusBoard.all();
+  }
+
+  getStatus(id: string) {
+    if (!this.discovered.has(id)) return undefined;
+    return this.statusBoard.get(id) ?? { plugin_id: id, status: null, updated_at: null };
+  }
+
+  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult> {
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
+    return this.supervisor.control(pluginId, "deliver_message", { message });
+  }
+
+  callEvent(
+    pluginId: string,
+    event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
+    options: { timeoutMs?: number; deadline?: number } = {},
+  ): Promise<WireResult> {
+    const unavailable = this.uncallable(pluginId);
+    if (unavailable) return Promise.resolve(unavailable);
+    // The handler's own timeout bounds the wait, as an entry's does (the plugin enforces the smaller of the two).
+    const declared = this.supervisor
+      .status(pluginId)
+      ?.hello?.events.find((e) => e.eventType === event.eventType && e.id === event.eventId)?.timeout;
+    const ownMs = options.timeoutMs ?? (declared ?? DEFAULT_EVENT_TIMEOUT_SECONDS) * 1000;
+    // A nested call never outlives its caller's deadline.
+    const timeoutMs =
+      options.deadline === undefined ? ownMs : Math.min(ownMs, Math.max(0, options.deadline - Date.now()));
+    const payload = { ...event, args: event.args ?? {}, timeoutMs };
+    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs });
+  }
+
+  /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
+  private uncallable(pluginId: string): WireResult | undefined {
+    const d = this.discovered.get(pluginId);
+    if (!d) return pluginNotFound(pluginId);
+    if (d.status === "refused") {
+      const reason = `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`;
+      return failure(ErrorCode.PluginNotRunning, reason, "SdkError", { state: "refused" });
+    }
+    return undefined;
   }
 
   startPlugin(id: string): Promise<WireResult> {
@@ -445,6 +500,7 @@ export class PluginHost implements PluginHostApi {
       dir: d.dir,
       manifest_path: d.manifestPath,
       entries,
+      ...triggerViews(status?.hello),
       extensions: [],
       errors: state === "refused" && d.status === "ok" && reason ? [reason] : d.problems,
       warnings: d.warnings,

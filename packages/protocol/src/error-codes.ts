@@ -25,6 +25,8 @@ export const ErrorCode = {
   ConfigChangeRefused: "CONFIG_CHANGE_REFUSED",
   FreezeRefused: "FREEZE_REFUSED",
   NotFrozen: "NOT_FROZEN",
+  HookFailed: "HOOK_FAILED",
+  EventNotFound: "EVENT_NOT_FOUND",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

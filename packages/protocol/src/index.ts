@@ -4,3 +4,4 @@ export * from "./json-value.ts";
 export * from "./messages.ts";
 export * from "./atomic-write.ts";
 export * from "./frozen-state-file.ts";
+export * from "./status-report.ts";

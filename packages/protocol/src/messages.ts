@@ -39,9 +39,27 @@ export interface HelloMessage {
   sdkVersion: string;
   pid: number;
   entries: EntryDescriptor[];
-  events: Array<{ id: string; eventType: string; kind: string }>;
-  hooks: Array<{ id: string; target: string; timing: string; priority: number }>;
-  timers: Array<{ id: string; seconds: number }>;
+  events: Array<{
+    id: string;
+    eventType: string;
+    kind: string;
+    triggerMethod?: string;
+    name?: string;
+    description?: string;
+    /** Seconds. */
+    timeout?: number;
+  }>;
+  hooks: Array<{
+    id: string;
+    target: string;
+    timing: string;
+    priority: number;
+    source?: string;
+    condition?: string | null;
+  }>;
+  timers: Array<{ id: string; seconds: number; name?: string; autoStart?: boolean }>;
+  /** `@message` handlers. */
+  messages?: Array<{ id: string; source: string | null; autoStart: boolean }>;
 }
 
 /** Sent instead of hello when the plugin's code cannot be loaded; authenticated by the same secret. */

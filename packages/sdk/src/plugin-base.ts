@@ -2,13 +2,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type PluginContext, takePendingContext } from "./plugin-context.ts";
-import type { EntryDescriptor } from "@neko/protocol";
+import { createPluginContext, type PluginContext, takePendingContext } from "./plugin-context.ts";
+import { type EntryDescriptor, STATUS_REPORT_MAX_BYTES, STATUS_REPORT_METHOD } from "@neko/protocol";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
-import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
-import { detachedBridge } from "./runtime/host-client.ts";
+import { ValidationError } from "./errors.ts";
+import { Err, Ok, type Result } from "./result.ts";
+import type { EntryHandler } from "./runtime/entry-registry.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -72,6 +73,49 @@ export abstract class NekoPluginBase {
     return this.ctx.entries.list(options);
   }
 
+  /**
+   * Reports the plugin's current status (a JSON object, at most 64 KiB as JSON), shown by `GET /plugin/status`.
+   * Each report replaces the previous one. Not an object, not JSON or too large: an Err saying which.
+   */
+  reportStatus(status: Record<string, unknown>): Result<{ bytes: number }, ValidationError> {
+    if (typeof status !== "object" || status === null || Array.isArray(status)) {
+      return Err(new ValidationError("reportStatus: the status must be a plain object"));
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(status);
+    } catch (error) {
+      return Err(new ValidationError(`reportStatus: the status is not JSON: ${(error as Error).message}`));
+    }
+    const bytes = Buffer.byteLength(json);
+    const limit = STATUS_REPORT_MAX_BYTES;
+    if (bytes > limit) {
+      const message = `reportStatus: the status is ${bytes} bytes as JSON; the limit is ${limit}`;
+      return Err(new ValidationError(message, { details: { bytes, limit } }));
+    }
+    this.ctx.bridge.notify(STATUS_REPORT_METHOD, { status: JSON.parse(json) });
+    return Ok({ bytes });
+  }
+
+  /** Starts a `@timerInterval` timer (its first tick comes one interval later); false for an unknown id. */
+  startTimer(id: string): boolean {
+    return this.ctx.timers.start(id);
+  }
+
+  /** Stops a timer (a tick in progress finishes); false for an unknown id. */
+  stopTimer(id: string): boolean {
+    return this.ctx.timers.stop(id);
+  }
+
+  /** Turns a `@message` handler on (handlers with `autoStart: false` start off); false for an unknown id. */
+  enableMessageHandler(id: string): boolean {
+    return this.ctx.messageHandlers.setActive(id, true);
+  }
+
+  disableMessageHandler(id: string): boolean {
+    return this.ctx.messageHandlers.setActive(id, false);
+  }
+
   /** A path under the plugin's `data/` folder; the folder is created on first use. */
   dataPath(...parts: string[]): string {
     fs.mkdirSync(this.ctx.dataDir, { recursive: true });
@@ -90,13 +134,10 @@ function storeEnabled(metadata: Record<string, unknown>): boolean {
 }
 
 function standaloneContext(className: string): PluginContext {
-  return {
+  return createPluginContext({
     pluginId: className,
-    metadata: {},
     configDir: process.cwd(),
     dataDir: path.join(os.tmpdir(), `neko-standalone-${className}`, "data"),
     logger: createPluginLogger(className, { level: "warn" }),
-    entries: new EntryRegistry(),
-    bridge: detachedBridge,
-  };
+  });
 }

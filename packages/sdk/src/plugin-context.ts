@@ -2,9 +2,12 @@
  * What the runtime hands a plugin instance. The base class reads it from `pendingPluginContext` during construction,
  * so a subclass with its own constructor does not have to pass anything to `super()`.
  */
-import type { PluginLogger } from "./plugin-logger.ts";
-import type { EntryRegistry } from "./runtime/entry-registry.ts";
-import type { HostBridge } from "./runtime/host-client.ts";
+import path from "node:path";
+import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { EntryRegistry } from "./runtime/entry-registry.ts";
+import { detachedBridge, type HostBridge } from "./runtime/host-client.ts";
+import { MessageHandlerRegistry } from "./runtime/message-handler-registry.ts";
+import { TimerScheduler } from "./runtime/timer-scheduler.ts";
 
 export interface PluginContext {
   pluginId: string;
@@ -21,6 +24,30 @@ export interface PluginContext {
   entries: EntryRegistry;
   /** Requests to the host's services. */
   bridge: HostBridge;
+  /** The plugin's `@timerInterval` timers. */
+  timers: TimerScheduler;
+  /** The plugin's `@message` handlers. */
+  messageHandlers: MessageHandlerRegistry;
+}
+
+/**
+ * A context with fresh registries: what the plugin process builds, and what a unit test builds around a class.
+ * Without a bridge, every host request fails with a clear "not running inside a plugin process" error.
+ */
+export function createPluginContext(
+  options: Pick<PluginContext, "pluginId" | "configDir"> & Partial<Omit<PluginContext, "pluginId" | "configDir">>,
+): PluginContext {
+  const logger = options.logger ?? createPluginLogger(options.pluginId);
+  return {
+    metadata: {},
+    dataDir: path.join(options.configDir, "data"),
+    entries: new EntryRegistry(),
+    bridge: detachedBridge,
+    timers: new TimerScheduler(logger),
+    messageHandlers: new MessageHandlerRegistry(),
+    ...options,
+    logger,
+  };
 }
 
 let pending: PluginContext | undefined;

@@ -44,10 +44,62 @@ export interface LifecycleMeta {
   methodName: string | symbol;
 }
 
+export type HookTiming = "before" | "after" | "around" | "replace";
+export const HOOK_TIMINGS: readonly HookTiming[] = ["before", "after", "around", "replace"];
+
+export interface HookMeta {
+  id: string;
+  timing: HookTiming;
+  /** An entry id, or "*" for every entry. */
+  target: string;
+  priority: number;
+  /** The condition's text; compiled (and checked) when the class is defined. */
+  condition?: string;
+  methodName: string | symbol;
+}
+
+export interface TimerMeta {
+  id: string;
+  seconds: number;
+  name: string;
+  autoStart: boolean;
+  methodName: string | symbol;
+}
+
+export interface MessageMeta {
+  id: string;
+  /** Only messages with this source reach the handler; none: every message. */
+  source?: string;
+  autoStart: boolean;
+  methodName: string | symbol;
+}
+
+export type EventTriggerMethod = "message" | "command" | "auto";
+
+export interface EventMeta {
+  id: string;
+  eventType: string;
+  kind: string;
+  /** "auto": runs once after startup; the others only when the event is emitted or called. */
+  triggerMethod: EventTriggerMethod;
+  custom: boolean;
+  name?: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+  params?: z.ZodType;
+  /** Seconds (default 30). */
+  timeout?: number;
+  methodName: string | symbol;
+}
+
 export interface ClassPluginMetadata {
   marked: boolean;
   entries: EntryMeta[];
   lifecycles: LifecycleMeta[];
+  hooks: HookMeta[];
+  timers: TimerMeta[];
+  messages: MessageMeta[];
+  events: EventMeta[];
 }
 
 const NEKO = Symbol.for("neko.plugin.metadata");
@@ -55,7 +107,15 @@ const NEKO = Symbol.for("neko.plugin.metadata");
 /** The own (not inherited) record of the class being decorated. */
 export function ownMetadata(metadata: DecoratorMetadataObject): ClassPluginMetadata {
   if (!Object.hasOwn(metadata, NEKO)) {
-    (metadata as Record<symbol, unknown>)[NEKO] = { marked: false, entries: [], lifecycles: [] };
+    (metadata as Record<symbol, unknown>)[NEKO] = {
+      marked: false,
+      entries: [],
+      lifecycles: [],
+      hooks: [],
+      timers: [],
+      messages: [],
+      events: [],
+    };
   }
   return (metadata as Record<symbol, ClassPluginMetadata>)[NEKO];
 }
@@ -70,12 +130,28 @@ export function collectPluginMetadata(cls: abstract new (...args: never[]) => un
   }
   const entries = new Map<string, EntryMeta>();
   const lifecycles = new Map<string, LifecycleMeta>();
+  const hooks = new Map<string, HookMeta>();
+  const timers = new Map<string, TimerMeta>();
+  const messages = new Map<string, MessageMeta>();
+  const events = new Map<string, EventMeta>();
   for (const m of chain) {
     for (const e of m.entries) entries.set(e.id, e);
     for (const l of m.lifecycles) lifecycles.set(l.id, l);
+    for (const h of m.hooks) hooks.set(h.id, h);
+    for (const t of m.timers) timers.set(t.id, t);
+    for (const h of m.messages) messages.set(h.id, h);
+    for (const e of m.events) events.set(`${e.eventType}:${e.id}`, e);
   }
   const marked = isOwnMarked(cls);
-  return { marked, entries: [...entries.values()], lifecycles: [...lifecycles.values()] };
+  return {
+    marked,
+    entries: [...entries.values()],
+    lifecycles: [...lifecycles.values()],
+    hooks: [...hooks.values()],
+    timers: [...timers.values()],
+    messages: [...messages.values()],
+    events: [...events.values()],
+  };
 }
 
 function isOwnMarked(cls: object): boolean {

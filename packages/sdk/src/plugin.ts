@@ -3,6 +3,28 @@ import "./symbol-metadata.ts";
 
 export { lifecycle, nekoPlugin, pluginEntry } from "./decorators.ts";
 export type { EntryContext } from "./entry-context.ts";
+export type {
+  AfterHookContext,
+  AroundHookContext,
+  BeforeHookContext,
+  HookArgs,
+  ReplaceHookContext,
+} from "./hook-context.ts";
+export { HookConditionError } from "./hook-condition.ts";
+export { afterEntry, aroundEntry, beforeEntry, hook, type HookOptions, replaceEntry } from "./hook-decorators.ts";
+export { plugin } from "./plugin-namespace.ts";
+export {
+  type CustomEventOptions,
+  customEvent,
+  type MessageOptions,
+  message,
+  type OnEventOptions,
+  onEvent,
+  type PluginMessage,
+  type TimerOptions,
+  type TimerTick,
+  timerInterval,
+} from "./trigger-decorators.ts";
 export {
   CircularCallError,
   NotFoundError,
@@ -21,7 +43,7 @@ export { type CallOptions, type PluginEntryInfo, type PluginInfo, PluginsClient 
 export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";
-export type { EntryOptions, LifecycleId } from "./plugin-metadata.ts";
+export type { EntryOptions, HookTiming, LifecycleId } from "./plugin-metadata.ts";
 export { Err, isErr, isOk, Ok, type Result, unwrap, unwrapOr } from "./result.ts";
 export { SDK_VERSION } from "./version.ts";
 // Re-exported so a plugin folder without its own node_modules can declare `params` schemas.

@@ -6,11 +6,10 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import type { HostToPlugin, PluginToHost, WireResult } from "@neko/protocol";
 import { lifecycle, NekoPluginBase, nekoPlugin, pluginEntry } from "../src/plugin.ts";
-import { constructWithContext } from "../src/plugin-context.ts";
+import { constructWithContext, createPluginContext } from "../src/plugin-context.ts";
 import { createPluginLogger } from "../src/plugin-logger.ts";
-import { EntryRegistry } from "../src/runtime/entry-registry.ts";
 import { FROZEN_STATE_FILE } from "@neko/protocol";
-import { detachedBridge, HostClient } from "../src/runtime/host-client.ts";
+import { HostClient } from "../src/runtime/host-client.ts";
 import { type PersistMode, PluginFreezer } from "../src/runtime/plugin-freezer.ts";
 import { PluginRuntime } from "../src/runtime/plugin-runtime.ts";
 
@@ -43,12 +42,9 @@ function start(options: { persistMode?: PersistMode; dataDir?: string } = {}) {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "neko-freezer-"));
   dirs.push(dataDir);
   const logger = createPluginLogger("counter", { level: "silent" });
-  const entries = new EntryRegistry();
-  const instance = constructWithContext(
-    { pluginId: "counter", metadata: {}, configDir: dataDir, dataDir, logger, entries, bridge: detachedBridge },
-    () => new Counter(),
-  );
-  const runtime = new PluginRuntime({ instance, logger, entries });
+  const ctx = createPluginContext({ pluginId: "counter", configDir: dataDir, dataDir, logger });
+  const instance = constructWithContext(ctx, () => new Counter());
+  const runtime = new PluginRuntime({ instance, logger, entries: ctx.entries });
   PluginFreezer.install({ runtime, dataDir, persistMode: options.persistMode ?? "off", logger });
   const sent: PluginToHost[] = [];
   let deliver: (message: HostToPlugin) => void = () => undefined;

@@ -2,11 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ResultMessage, WireResult } from "@neko/protocol";
-import { constructWithContext } from "../src/plugin-context.ts";
+import { constructWithContext, createPluginContext } from "../src/plugin-context.ts";
 import { createPluginLogger } from "../src/plugin-logger.ts";
 import { type EntryContext, lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry, z } from "../src/plugin.ts";
-import { EntryRegistry } from "../src/runtime/entry-registry.ts";
-import { detachedBridge, HostClient } from "../src/runtime/host-client.ts";
+import { HostClient } from "../src/runtime/host-client.ts";
 import { MemoryPluginTransport } from "../src/runtime/memory-plugin-transport.ts";
 import { PluginRuntime } from "../src/runtime/plugin-runtime.ts";
 
@@ -55,21 +54,10 @@ class Sample extends Base {
 }
 
 function boot() {
-  const entries = new EntryRegistry();
   const logger = createPluginLogger("sample", { level: "silent" });
-  const instance = constructWithContext(
-    {
-      pluginId: "sample",
-      metadata: {},
-      configDir: "/tmp",
-      dataDir: "/tmp/data",
-      logger,
-      entries,
-      bridge: detachedBridge,
-    },
-    () => new Sample(),
-  );
-  const runtime = new PluginRuntime({ instance, logger, entries });
+  const ctx = createPluginContext({ pluginId: "sample", configDir: "/tmp", dataDir: "/tmp/data", logger });
+  const instance = constructWithContext(ctx, () => new Sample());
+  const runtime = new PluginRuntime({ instance, logger, entries: ctx.entries });
   const transport = new MemoryPluginTransport();
   runtime.attach(transport, { client: new HostClient(transport), onShutdown: () => undefined });
   let n = 0;

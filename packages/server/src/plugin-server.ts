@@ -8,7 +8,9 @@ import type { HostLogger, PluginHostApi } from "@neko/host";
 import { errorBody, HttpError } from "./http-errors.ts";
 import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
+import { registerMessageDeliveryRoutes } from "./routes/message-delivery-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
+import { registerStatusRoutes } from "./routes/status-routes.ts";
 
 export const DEFAULT_PORT = 48916;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -70,6 +72,8 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);
+  registerStatusRoutes(app, options.host);
+  registerMessageDeliveryRoutes(app, options.host);
   return app;
 }
 

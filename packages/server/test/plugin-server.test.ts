@@ -22,6 +22,10 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     freezePlugin: async () => answer,
     unfreezePlugin: async () => answer,
     config: {} as PluginHostApi["config"],
+    listStatus: () => [],
+    getStatus: () => undefined,
+    deliverMessage: async () => answer,
+    callEvent: async () => answer,
     info: () => ({
       host_version: "0",
       sdk_version: "0",

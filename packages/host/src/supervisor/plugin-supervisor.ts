@@ -145,6 +145,7 @@ export class PluginSupervisor {
         history: StateChange[];
         lastExit: ExitInfo | undefined;
         sdkVersion: string | undefined;
+        hello: HelloMessage | undefined;
       }
     | undefined {
     const plugin = this.plugins.get(id);
@@ -158,6 +159,7 @@ export class PluginSupervisor {
       history: plugin.history,
       lastExit: plugin.lastExit,
       sdkVersion: live?.hello?.sdkVersion,
+      hello: live?.hello,
     };
   }
 

@@ -38,7 +38,7 @@ export class PluginFreezer {
     freezer.restore();
     const { runtime } = options;
     runtime.registerControl("freeze", () => freezer.freeze());
-    runtime.afterStartup(() => freezer.finishUnfreeze());
+    runtime.beforeReady(() => freezer.finishUnfreeze());
     if (options.persistMode === "auto") {
       runtime.onCallSettled(() => freezer.autoSave());
       runtime.onShutdown(() => freezer.autoSave());

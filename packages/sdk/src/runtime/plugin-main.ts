@@ -5,7 +5,7 @@
 import path from "node:path";
 import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { toWireError } from "../errors.ts";
-import { constructWithContext } from "../plugin-context.ts";
+import { constructWithContext, createPluginContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
 import { installConfigSync } from "./config-sync.ts";
 import { EntryRegistry } from "./entry-registry.ts";
@@ -58,7 +58,7 @@ try {
   const PluginClass = await loadPluginClass(path.resolve(pluginDir, modulePath), className);
   const entries = new EntryRegistry();
   const instance = constructWithContext(
-    {
+    createPluginContext({
       pluginId,
       metadata,
       ...(config && { config }),
@@ -67,7 +67,7 @@ try {
       logger,
       entries,
       bridge: client,
-    },
+    }),
     () => new PluginClass(),
   );
   runtime = new PluginRuntime({ instance, logger, entries });

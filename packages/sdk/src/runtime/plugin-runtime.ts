@@ -12,21 +12,24 @@ import {
   type WireResult,
 } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
-import { NotFoundError, SdkError, TimeoutError, ValidationError, toWireError } from "../errors.ts";
+import { NotFoundError, SdkError, TimeoutError, ValidationError } from "../errors.ts";
 import type { NekoPluginBase } from "../plugin-base.ts";
 import { collectPluginMetadata, type LifecycleId } from "../plugin-metadata.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
-import { isResult } from "../result.ts";
 import { SDK_VERSION } from "../version.ts";
+import { errResult, normalizeResult } from "../wire-result.ts";
 import { runInCallScope } from "./call-scope.ts";
 import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
+import { HookPipeline } from "./hook-pipeline.ts";
 import type { HostClient } from "./host-client.ts";
 import type { PluginTransport } from "./plugin-transport.ts";
+import { PluginTriggers } from "./plugin-triggers.ts";
 
 export { DEFAULT_ENTRY_TIMEOUT_SECONDS } from "./entry-registry.ts";
+export { errResult, normalizeResult } from "../wire-result.ts";
 
 /** A host → plugin operation other than an entry call (`control` messages): lifecycle, config, freeze, … */
-export type ControlHandler = (payload: any) => unknown;
+export type ControlHandler = (payload: any, control: { id: string; deadline: number }) => unknown;
 
 export interface PluginRuntimeOptions {
   instance: NekoPluginBase;
@@ -42,8 +45,13 @@ export class PluginRuntime {
   private readonly controls = new Map<string, ControlHandler>();
   private readonly inFlight = new Map<string, AbortController>();
   private readonly shutdownSteps: Array<() => unknown> = [];
-  private readonly startedSteps: Array<() => unknown> = [];
+  private readonly beforeReadySteps: Array<() => unknown> = [];
+  private readonly afterReadySteps: Array<() => unknown> = [];
   private readonly callSettledListeners: Array<(entryId: string) => void> = [];
+  /** Every entry call goes through it; extensions add their hooks here too. */
+  readonly hooks = new HookPipeline();
+  /** Timers, message handlers and event handlers. */
+  readonly triggers: PluginTriggers;
   private shuttingDown = false;
 
   constructor(options: PluginRuntimeOptions) {
@@ -55,6 +63,8 @@ export class PluginRuntime {
       this.entries.add(entry, this.boundMethod(methodName), { dynamic: false });
     }
     for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
+    this.hooks.add(meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")));
+    this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
     this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
   }
 
@@ -67,9 +77,8 @@ export class PluginRuntime {
       sdkVersion: SDK_VERSION,
       pid: process.pid,
       entries: this.entries.list({ includeDisabled: true }),
-      events: [],
-      hooks: [],
-      timers: [],
+      ...this.triggers.describe(),
+      hooks: this.hooks.list(),
     };
   }
 
@@ -85,13 +94,18 @@ export class PluginRuntime {
   }
 
   /** Runs after a successful `startup`, before the plugin is reported ready (unfreeze, …), in registration order. */
-  afterStartup(step: () => unknown): void {
-    this.startedSteps.push(step);
+  beforeReady(step: () => unknown): void {
+    this.beforeReadySteps.push(step);
   }
 
   /** Called when an entry call has its result, before the result is sent (state persistence, …). */
   onCallSettled(listener: (entryId: string) => void): void {
     this.callSettledListeners.push(listener);
+  }
+
+  /** Runs once `startup` succeeded and the plugin was reported ready (timers start, auto events run, …). */
+  afterReady(step: () => unknown): void {
+    this.afterReadySteps.push(step);
   }
 
   /** Wires the runtime to a transport: every host message from now on is handled here. */
@@ -116,7 +130,10 @@ export class PluginRuntime {
         return;
       }
       case "control": {
-        const result = await this.runControl(message.op, message.payload);
+        const result = await this.runControl(message.op, message.payload, {
+          id: message.id,
+          deadline: message.deadline,
+        });
         transport.send({ type: "result", id: message.id, result });
         return;
       }
@@ -141,8 +158,9 @@ export class PluginRuntime {
       }
       case "welcome": {
         const startup = await this.runLifecycle("startup");
-        if (startup.ok) await this.runSteps(this.startedSteps, "an after-startup step failed");
+        if (startup.ok) await this.runSteps(this.beforeReadySteps, "an after-startup step failed");
         transport.send({ type: "ready", startup });
+        if (startup.ok) await this.runSteps(this.afterReadySteps, "a step after startup failed");
         return;
       }
     }
@@ -172,7 +190,30 @@ export class PluginRuntime {
       if (!checked.ok) return errResult(checked.error);
       args = checked.value;
     }
-    const budgetMs = Math.min(entry.descriptor.timeout * 1000, call.timeoutMs);
+    return this.runBounded(
+      call,
+      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'` },
+      (ctx) =>
+        this.hooks.run({
+          entryId: call.entryId,
+          args,
+          entry: ctx,
+          validate: entry.validator,
+          invoke: (hookedArgs) => this.invoke(entry, hookedArgs, ctx),
+        }),
+    );
+  }
+
+  /**
+   * Runs `work` as call `call.id`: within the smaller of `timeoutSeconds` and the caller's budget, with an abort
+   * signal (timeout, cancel, shutdown) and the call scope. Entry calls, event calls and message deliveries use it.
+   */
+  async runBounded(
+    call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
+    options: { timeoutSeconds: number; label: string },
+    work: (ctx: EntryContext) => Promise<WireResult>,
+  ): Promise<WireResult> {
+    const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
     const timeoutMs = Math.min(budgetMs, Math.max(0, call.deadline - Date.now()));
     const controller = new AbortController();
     this.inFlight.set(call.id, controller);
@@ -186,7 +227,7 @@ export class PluginRuntime {
     try {
       const expired = new Promise<WireResult>((resolve) => {
         timer = setTimeout(() => {
-          const error = new TimeoutError(`entry '${call.entryId}' timed out after ${formatSeconds(budgetMs)}`);
+          const error = new TimeoutError(`${options.label} timed out after ${formatSeconds(budgetMs)}`);
           controller.abort(error);
           resolve(errResult(error));
         }, timeoutMs);
@@ -202,7 +243,7 @@ export class PluginRuntime {
         signal: controller.signal,
         runId: call.runId,
       };
-      const run = runInCallScope(scope, () => this.invoke(entry, args, ctx));
+      const run = runInCallScope(scope, () => work(ctx));
       return await Promise.race([run, expired, aborted]);
     } finally {
       clearTimeout(timer);
@@ -252,24 +293,33 @@ export class PluginRuntime {
     }
   }
 
-  private async runControl(op: string, payload: unknown): Promise<WireResult> {
+  private async runControl(
+    op: string,
+    payload: unknown,
+    control: { id: string; deadline: number },
+  ): Promise<WireResult> {
     const handler = this.controls.get(op);
     if (!handler) {
       return errResult(new NotFoundError(`unknown control operation '${op}'`, { code: ErrorCode.NotFound }));
     }
     try {
-      return normalizeResult(await handler(payload));
+      return normalizeResult(await handler(payload, control));
     } catch (error) {
       this.logger.exception(`control operation '${op}' threw`, error);
       return errResult(error);
     }
   }
 
-  private async invoke(entry: RegisteredEntry, args: Record<string, unknown>, ctx: EntryContext): Promise<WireResult> {
+  private invoke(entry: RegisteredEntry, args: Record<string, unknown>, ctx: EntryContext): Promise<WireResult> {
+    return this.runHandler(`entry '${entry.descriptor.id}'`, () => entry.handler(args, ctx));
+  }
+
+  /** Runs plugin code: its return value as a wire result, a throw as Err (logged with its stack). Never rejects. */
+  async runHandler(label: string, fn: () => unknown): Promise<WireResult> {
     try {
-      return normalizeResult(await entry.handler(args, ctx));
+      return normalizeResult(await fn());
     } catch (error) {
-      this.logger.exception(`entry '${entry.descriptor.id}' threw`, error);
+      this.logger.exception(`${label} threw`, error);
       return errResult(error);
     }
   }
@@ -279,18 +329,6 @@ export class PluginRuntime {
     if (typeof method !== "function") throw new TypeError(`'${String(name)}' is not a method`);
     return method.bind(this.instance) as (...args: any[]) => unknown;
   }
-}
-
-/** A handler's return value as a wire result: a Result as is, a plain value as Ok. */
-export function normalizeResult(value: unknown): WireResult {
-  if (isResult(value)) {
-    return value.ok ? { ok: true, value: value.value ?? null } : { ok: false, error: toWireError(value.error) };
-  }
-  return { ok: true, value: value ?? null };
-}
-
-export function errResult(error: unknown): WireResult {
-  return { ok: false, error: toWireError(error) };
 }
 
 function formatSeconds(ms: number): string {

@@ -4,6 +4,7 @@ import type { PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
+import { eventTriggerProperties, isEventTrigger, type TriggerTarget, triggerEvent } from "./event-trigger.ts";
 
 const idParams = {
   type: "object",
@@ -13,10 +14,11 @@ const idParams = {
 
 const triggerBody = {
   type: "object",
-  required: ["plugin_id", "entry_id"],
+  required: ["plugin_id"],
   properties: {
     plugin_id: { type: "string", minLength: 1 },
     entry_id: { type: "string", minLength: 1 },
+    ...eventTriggerProperties,
     args: { type: "object" },
     timeout: {
       type: "number",
@@ -33,11 +35,8 @@ const reloadQuery = {
   },
 } as const;
 
-interface TriggerBody {
-  plugin_id: string;
+interface TriggerBody extends TriggerTarget {
   entry_id: string;
-  args?: Record<string, unknown>;
-  timeout?: number;
 }
 
 export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi): void {
@@ -50,6 +49,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
   });
 
   app.post<{ Body: TriggerBody }>("/plugin/trigger", { schema: { body: triggerBody } }, async (req, reply) => {
+    if (isEventTrigger(req.body)) return triggerEvent(host, req.body, reply);
     const { plugin_id, entry_id, args = {}, timeout } = req.body;
     const result = await host.callEntry(plugin_id, entry_id, args, {
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,

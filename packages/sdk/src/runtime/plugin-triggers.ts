@@ -1,0 +1,202 @@
+/**
+ * Plugin code that runs on something other than an entry call (SPEC §3.5): timers, `@message` handlers and
+ * `@onEvent` / `@customEvent` handlers. Wires the decorated methods into their registries, starts timers and auto
+ * events after startup, stops timers before shutdown, and serves the host's control operations:
+ *
+ * - `deliver_message` `{ message }` → runs the matching message handlers (`POST /plugin/{id}/message`);
+ * - `run_event` `{ eventType, eventId, args, timeoutMs?, chain?, runId? }` → runs one event handler by id (`POST /plugin/trigger`
+ *   with an event reference, and `callEvent("plugin:type:id")`).
+ *
+ * The bus delivers through `deliverMessage(message)` and `dispatchEvent(eventType, payload)`.
+ */
+import { randomUUID } from "node:crypto";
+import { ErrorCode, type WireResult } from "@neko/protocol";
+import type { EntryContext } from "../entry-context.ts";
+import { compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import type { ClassPluginMetadata } from "../plugin-metadata.ts";
+import type { PluginMessage } from "../trigger-decorators.ts";
+import { errResult } from "../wire-result.ts";
+import { DEFAULT_ENTRY_TIMEOUT_SECONDS } from "./entry-registry.ts";
+import { EventHandlerRegistry, type EventHandlerSpec } from "./event-handler-registry.ts";
+import type { MessageHandlerRegistry } from "./message-handler-registry.ts";
+import type { PluginRuntime } from "./plugin-runtime.ts";
+import type { TimerScheduler } from "./timer-scheduler.ts";
+
+export interface PluginTriggersOptions {
+  runtime: PluginRuntime;
+  meta: ClassPluginMetadata;
+  /** The plugin instance's method of that name, bound to the instance. */
+  bind: (name: string | symbol) => (...args: any[]) => unknown;
+}
+
+/** Where a delivery or an event call comes from: the host's control message, or nothing (the bus, startup). */
+export interface TriggerCall {
+  id?: string;
+  deadline?: number;
+  /** The caller's time budget (ms) the deadline came from. */
+  timeoutMs?: number;
+  chain?: string[];
+  runId?: string;
+}
+
+export interface MessageDelivery {
+  handlers: Array<{ id: string; result: WireResult }>;
+}
+
+export class PluginTriggers {
+  readonly timers: TimerScheduler;
+  readonly messages: MessageHandlerRegistry;
+  readonly events = new EventHandlerRegistry();
+  private readonly runtime: PluginRuntime;
+  private stopped = false;
+
+  constructor({ runtime, meta, bind }: PluginTriggersOptions) {
+    this.runtime = runtime;
+    this.timers = runtime.instance.ctx.timers;
+    this.messages = runtime.instance.ctx.messageHandlers;
+    for (const { methodName, ...timer } of meta.timers) this.timers.add({ ...timer, tick: bind(methodName) });
+    for (const { methodName, ...handler } of meta.messages) this.messages.add({ ...handler, handle: bind(methodName) });
+    for (const event of meta.events) {
+      this.events.add({
+        id: event.id,
+        eventType: event.eventType,
+        kind: event.kind,
+        triggerMethod: event.triggerMethod,
+        custom: event.custom,
+        name: event.name ?? event.id,
+        description: event.description ?? "",
+        inputSchema: describeArgsSchema(event),
+        validator: compileArgsValidator(event),
+        timeout: event.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS,
+        handle: bind(event.methodName),
+      });
+    }
+    runtime.registerControl("deliver_message", (payload: { message?: unknown } | undefined, control) =>
+      this.deliverMessage(payload?.message, control),
+    );
+    runtime.registerControl("run_event", (payload: Record<string, unknown> | undefined, control) =>
+      this.runEvent(payload ?? {}, control),
+    );
+    runtime.afterReady(() => this.afterStartup());
+    runtime.onShutdown(() => {
+      this.stopped = true;
+      return this.timers.stopAll();
+    });
+  }
+
+  /** What the hello tells the host. */
+  describe() {
+    return { timers: this.timers.describe(), events: this.events.describe(), messages: this.messages.describe() };
+  }
+
+  /**
+   * Runs every active handler whose `source` matches (or that has none), one after another, and answers with each
+   * handler's result. A message without string `source` and `text` is refused with a `ValidationError`.
+   */
+  async deliverMessage(message: unknown, call: TriggerCall = {}): Promise<WireResult> {
+    const problem = messageProblem(message);
+    if (problem) return errResult(new ValidationError(`invalid message: ${problem}`));
+    const handlers = this.messages.matching(message as PluginMessage);
+    const delivery: MessageDelivery = { handlers: [] };
+    for (const handler of handlers) {
+      const label = `message handler '${handler.id}'`;
+      const result = await this.bounded(call, `message:${handler.id}`, DEFAULT_ENTRY_TIMEOUT_SECONDS, label, (ctx) =>
+        handler.handle(message as PluginMessage, ctx),
+      );
+      delivery.handlers.push({ id: handler.id, result });
+    }
+    return { ok: true, value: delivery };
+  }
+
+  /** Runs one event handler by type and id, after validating its args; `EVENT_NOT_FOUND` for an unknown one. */
+  async runEvent(payload: Record<string, unknown>, call: TriggerCall = {}): Promise<WireResult> {
+    const { eventType, eventId, args = {} } = payload;
+    if (typeof eventType !== "string" || typeof eventId !== "string") {
+      return errResult(new ValidationError("run_event needs string 'eventType' and 'eventId'"));
+    }
+    const handler = this.events.get(eventType, eventId);
+    if (!handler) {
+      return errResult(
+        new NotFoundError(`plugin '${this.runtime.instance.pluginId}' has no event handler '${eventType}:${eventId}'`, {
+          code: ErrorCode.EventNotFound,
+          details: { events: this.events.describe().map((e) => `${e.eventType}:${e.id}`) },
+        }),
+      );
+    }
+    const chain = Array.isArray(payload.chain) ? payload.chain.map(String) : call.chain;
+    const runId = typeof payload.runId === "string" ? payload.runId : call.runId;
+    const timeoutMs = typeof payload.timeoutMs === "number" ? payload.timeoutMs : call.timeoutMs;
+    return this.runHandler(handler, args, { ...call, chain, runId, timeoutMs });
+  }
+
+  /** Runs every handler of `eventType` with `payload` (a bus event); each one's result, in declaration order. */
+  async dispatchEvent(eventType: string, payload: unknown): Promise<Array<{ id: string; result: WireResult }>> {
+    const results: Array<{ id: string; result: WireResult }> = [];
+    for (const handler of this.events.ofType(eventType)) {
+      results.push({ id: handler.id, result: await this.runHandler(handler, payload ?? {}, {}) });
+    }
+    return results;
+  }
+
+  private runHandler(handler: EventHandlerSpec, args: unknown, call: TriggerCall): Promise<WireResult> {
+    const label = `event '${handler.eventType}:${handler.id}'`;
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      return Promise.resolve(errResult(new ValidationError(`invalid arguments for ${label}: args must be an object`)));
+    }
+    let checked = args as Record<string, unknown>;
+    if (handler.validator) {
+      const result = handler.validator(args);
+      if (!result.ok) return Promise.resolve(errResult(result.error));
+      checked = result.value;
+    }
+    return this.bounded(call, `${handler.eventType}:${handler.id}`, handler.timeout, label, (ctx) =>
+      handler.handle(checked, ctx),
+    );
+  }
+
+  private bounded(
+    call: TriggerCall,
+    entryId: string,
+    timeoutSeconds: number,
+    label: string,
+    fn: (ctx: EntryContext) => unknown,
+  ): Promise<WireResult> {
+    const deadline = call.deadline ?? Date.now() + timeoutSeconds * 1000;
+    const bounded = {
+      id: call.id ?? randomUUID(),
+      entryId,
+      deadline,
+      timeoutMs: call.timeoutMs ?? Math.max(0, deadline - Date.now()),
+      chain: call.chain,
+      runId: call.runId,
+    };
+    return this.runtime.runBounded(bounded, { timeoutSeconds, label }, (ctx) =>
+      this.runtime.runHandler(label, () => fn(ctx)),
+    );
+  }
+
+  private async afterStartup(): Promise<void> {
+    if (this.stopped) return;
+    this.timers.begin();
+    for (const handler of this.events.automatic()) {
+      if (this.stopped) return;
+      const result = await this.runHandler(handler, {}, {});
+      if (!result.ok) {
+        this.runtime.instance.logger.warn(
+          `auto event '${handler.eventType}:${handler.id}' failed: ${result.error.message}`,
+          { event: `${handler.eventType}:${handler.id}` },
+        );
+      }
+    }
+  }
+}
+
+function messageProblem(message: unknown): string | undefined {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return "a message must be an object";
+  const m = message as Record<string, unknown>;
+  if (typeof m.source !== "string") return "'source' must be a string";
+  if (typeof m.text !== "string") return "'text' must be a string";
+  if (m.sender !== undefined && typeof m.sender !== "string") return "'sender' must be a string when given";
+  return undefined;
+}

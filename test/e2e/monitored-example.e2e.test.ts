@@ -1,0 +1,68 @@
+/** The `plugins/monitored` example (SPEC §7), copied out of the repository and run as a real plugin process. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const example = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../plugins/monitored");
+
+describe("the monitored example plugin", () => {
+  let root: string;
+  let t: TestHost;
+  const trigger = (entry_id: string, args: object = {}) =>
+    t.request("POST", "/plugin/trigger", { plugin_id: "monitored", entry_id, args });
+
+  before(async () => {
+    root = makeTempDir();
+    fs.cpSync(example, path.join(root, "monitored"), {
+      recursive: true,
+      filter: (src) => path.basename(src) !== "data",
+    });
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("its around hook on '*' times every entry call, errors included", async () => {
+    for (const ms of [10, 20, 30]) assert.equal((await trigger("work", { ms })).status, 200);
+    const failed = await trigger("fail");
+    assert.equal(failed.status, 422);
+    assert.equal(failed.body.error.code, "ALWAYS_FAILS");
+    const stats = (await trigger("stats")).body.data;
+    assert.equal(stats.entries.work.calls, 3);
+    assert.equal(stats.entries.work.errors, 0);
+    assert.ok(stats.entries.work.max_ms >= 30, `the slowest work call took ${stats.entries.work.max_ms} ms`);
+    assert.deepEqual([stats.entries.fail.calls, stats.entries.fail.errors], [1, 1]);
+    assert.deepEqual([stats.calls, stats.errors], [4, 1], "the stats call itself is counted once it returns");
+  });
+
+  test("a before hook with a condition refuses work longer than the timeout; the entry does not run", async () => {
+    const refused = await trigger("work", { ms: 20_000 });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, "TOO_LONG");
+    assert.equal((await trigger("stats")).body.data.entries.work.calls, 3);
+  });
+
+  test("its timer publishes the figures with reportStatus, visible at /plugin/status", async () => {
+    const res = await waitFor(
+      async () => {
+        const r = await t.request("GET", "/plugin/status?plugin_id=monitored");
+        return r.body.status?.reports >= 2 ? r : undefined;
+      },
+      { timeoutMs: 8000, what: "a report from the timer" },
+    );
+    assert.equal(res.body.status.entries.work.calls, 3);
+    assert.equal(res.body.status.errors, 1);
+    const listed = (await t.request("GET", "/plugins/monitored")).body;
+    assert.deepEqual(listed.timers, [{ id: "report", name: "Report call statistics", seconds: 2, auto_start: true }]);
+    assert.deepEqual(
+      listed.hooks.map((h: { id: string; target: string }) => `${h.id}@${h.target}`),
+      ["measure@*", "tooLong@work"],
+    );
+  });
+});
