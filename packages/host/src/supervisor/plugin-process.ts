@@ -237,7 +237,9 @@ export class PluginProcess {
       exitCode: code,
       signal,
     });
-    this.handshake.settle(early);
+    // The exit can overtake the process's last frame (a load_failed) on its way through the socket: give that frame
+    // a moment to arrive before calling the start a crash.
+    setTimeout(() => this.handshake.settle(early), 100).unref();
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
   }

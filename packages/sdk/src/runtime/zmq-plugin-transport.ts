@@ -24,6 +24,9 @@ export class ZmqPluginTransport implements PluginTransport {
 
   async close(): Promise<void> {
     await this.pending;
+    // A resolved send is only queued: give the last frames (a load_failed, the shutdown result) up to a second to
+    // leave before the socket goes; linger 0 would drop them. The host is local, so this is normally instant.
+    this.socket.linger = 1000;
     this.socket.close();
   }
 
