@@ -5,3 +5,4 @@ export * from "./messages.ts";
 export * from "./atomic-write.ts";
 export * from "./frozen-state-file.ts";
 export * from "./status-report.ts";
+export * from "./memory-record.ts";

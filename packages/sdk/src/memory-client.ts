@@ -3,29 +3,11 @@
  * relevance. Records live in buckets; storing a key again in the same bucket replaces it. Docs:
  * docs/store-and-memory.md.
  */
-import { findJsonProblem, type JsonValue } from "@neko/protocol";
+import { DEFAULT_MEMORY_BUCKET, findJsonProblem, type MemoryHit, type MemoryRecord } from "@neko/protocol";
 import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, type Result } from "./result.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
-
-export const DEFAULT_MEMORY_BUCKET = "default";
-
-export interface MemoryRecord {
-  bucket: string;
-  key: string;
-  value: JsonValue;
-  /** The plugin that stored it last. */
-  pluginId: string;
-  /** Ms since the epoch. */
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface MemoryHit extends MemoryRecord {
-  /** Relevance: higher is better (the negated bm25 rank). */
-  score: number;
-}
 
 export class MemoryClient {
   constructor(private readonly bridge: HostBridge) {}

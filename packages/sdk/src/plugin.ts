@@ -37,7 +37,8 @@ export {
 } from "./errors.ts";
 export { NekoPluginBase } from "./plugin-base.ts";
 export type { JsonObject, JsonValue } from "@neko/protocol";
-export { DEFAULT_MEMORY_BUCKET, MemoryClient, type MemoryHit, type MemoryRecord } from "./memory-client.ts";
+export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/protocol";
+export { MemoryClient } from "./memory-client.ts";
 export { MAX_STORE_KEY_LENGTH, MAX_STORE_VALUE_BYTES, PluginStore } from "./plugin-store.ts";
 export { type CallOptions, type PluginEntryInfo, type PluginInfo, PluginsClient } from "./plugins-client.ts";
 export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";

@@ -6,23 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { JsonValue } from "@neko/protocol";
-
-export interface MemoryRecord {
-  bucket: string;
-  key: string;
-  value: JsonValue;
-  /** The plugin that stored it last. */
-  pluginId: string;
-  /** Ms since the epoch. */
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface MemoryHit extends MemoryRecord {
-  /** Relevance, higher is better: the negated bm25 rank. */
-  score: number;
-}
+import type { JsonValue, MemoryHit, MemoryRecord } from "@neko/protocol";
 
 interface Row {
   bucket: string;

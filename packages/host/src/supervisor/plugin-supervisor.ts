@@ -202,17 +202,8 @@ export class PluginSupervisor {
 
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
   call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
-    const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
-    const proc = plugin.process;
-    if (plugin.state !== "running" || !proc) {
-      return Promise.resolve(
-        failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
-          state: plugin.state,
-          reason: plugin.reason,
-        }),
-      );
-    }
+    const proc = this.runningProcess(id);
+    if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     const entry = proc.entries.find((e) => e.id === entryId);
     if (!entry) {
       return Promise.resolve(
@@ -244,21 +235,26 @@ export class PluginSupervisor {
 
   /** Asks the running plugin's runtime to do a control operation (lifecycle, config, freeze, …). */
   control(id: string, op: string, payload: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
-    const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
-    const proc = plugin.process;
-    if (plugin.state !== "running" || !proc) {
-      return Promise.resolve(
-        failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
-          state: plugin.state,
-        }),
-      );
-    }
+    const proc = this.runningProcess(id);
+    if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     return proc.request(
       (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
       options.timeoutMs ?? 30_000,
       `control '${op}' of plugin '${id}'`,
     );
+  }
+
+  /** The process of a running plugin, or the failure that says why there is none. */
+  private runningProcess(id: string): PluginProcess | WireResult {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return notFound(id);
+    if (plugin.state !== "running" || !plugin.process) {
+      return failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
+        state: plugin.state,
+        reason: plugin.reason,
+      });
+    }
+    return plugin.process;
   }
 
   /** Pushes a message to a running plugin (no answer); false when it is not running. */

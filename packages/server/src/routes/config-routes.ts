@@ -6,17 +6,12 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { HOT_UPDATE_MODES, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { statusForCode, wireErrorBody } from "../http-errors.ts";
-
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", pattern: "^[a-zA-Z0-9_-]{1,128}$" } },
-} as const;
+import { pluginIdParams } from "./route-schemas.ts";
 
 const profileParams = {
   type: "object",
   required: ["id", "name"],
-  properties: { ...idParams.properties, name: { type: "string", minLength: 1 } },
+  properties: { ...pluginIdParams.properties, name: { type: "string", minLength: 1 } },
 } as const;
 
 const configBody = {
@@ -46,23 +41,23 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
   // plugin.toml may be sent as it is: `content-type: application/toml` (or text/plain).
   app.addContentTypeParser("application/toml", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
-  app.get<Id>("/plugin/:id/config", { schema: { params: idParams } }, async (req, reply) =>
+  app.get<Id>("/plugin/:id/config", { schema: { params: pluginIdParams } }, async (req, reply) =>
     answer(reply, host.config.get(req.params.id)),
   );
 
   app.put<Id & { Body: { config: Record<string, unknown> } }>(
     "/plugin/:id/config",
-    { schema: { params: idParams, body: configBody } },
+    { schema: { params: pluginIdParams, body: configBody } },
     async (req, reply) => written(reply, await host.config.replace(req.params.id, req.body.config)),
   );
 
-  app.get<Id>("/plugin/:id/config/toml", { schema: { params: idParams } }, async (req, reply) =>
+  app.get<Id>("/plugin/:id/config/toml", { schema: { params: pluginIdParams } }, async (req, reply) =>
     answer(reply, host.config.getToml(req.params.id)),
   );
 
   app.put<Id & { Body: string | { toml?: unknown } }>(
     "/plugin/:id/config/toml",
-    { schema: { params: idParams } },
+    { schema: { params: pluginIdParams } },
     async (req, reply) => {
       const text = typeof req.body === "string" ? req.body : req.body?.toml;
       return written(reply, await host.config.replaceToml(req.params.id, text));
@@ -71,11 +66,11 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
 
   app.post<Id & { Body: { config: Record<string, unknown>; mode: string } }>(
     "/plugin/:id/config/hot-update",
-    { schema: { params: idParams, body: hotUpdateBody } },
+    { schema: { params: pluginIdParams, body: hotUpdateBody } },
     async (req, reply) => written(reply, await host.config.hotUpdate(req.params.id, req.body)),
   );
 
-  app.get<Id>("/plugin/:id/config/profiles", { schema: { params: idParams } }, async (req, reply) =>
+  app.get<Id>("/plugin/:id/config/profiles", { schema: { params: pluginIdParams } }, async (req, reply) =>
     answer(reply, host.config.profiles(req.params.id)),
   );
 
@@ -87,7 +82,7 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
 
   app.put<Id & { Body: { name: string | null } }>(
     "/plugin/:id/config/profiles/active",
-    { schema: { params: idParams, body: activeProfileBody } },
+    { schema: { params: pluginIdParams, body: activeProfileBody } },
     async (req, reply) => written(reply, await host.config.setActiveProfile(req.params.id, req.body.name)),
   );
 }

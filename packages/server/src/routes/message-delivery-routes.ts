@@ -6,12 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { statusForCode, wireErrorBody } from "../http-errors.ts";
-
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", pattern: "^[a-zA-Z0-9_-]{1,128}$" } },
-} as const;
+import { pluginIdParams } from "./route-schemas.ts";
 
 const messageBody = {
   type: "object",
@@ -27,7 +22,7 @@ const messageBody = {
 export function registerMessageDeliveryRoutes(app: FastifyInstance, host: PluginHostApi): void {
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
     "/plugin/:id/message",
-    { schema: { params: idParams, body: messageBody } },
+    { schema: { params: pluginIdParams, body: messageBody } },
     async (req, reply) => {
       const result = await host.deliverMessage(req.params.id, req.body);
       if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));

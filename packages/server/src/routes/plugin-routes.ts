@@ -5,12 +5,7 @@ import type { WireResult } from "@neko/protocol";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
 import { eventTriggerProperties, isEventTrigger, type TriggerTarget, triggerEvent } from "./event-trigger.ts";
-
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", pattern: "^[a-zA-Z0-9_-]{1,128}$" } },
-} as const;
+import { pluginIdParams } from "./route-schemas.ts";
 
 const triggerBody = {
   type: "object",
@@ -42,7 +37,7 @@ interface TriggerBody extends TriggerTarget {
 export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi): void {
   app.get("/plugins", async () => ({ plugins: host.listPlugins() }));
 
-  app.get<{ Params: { id: string } }>("/plugins/:id", { schema: { params: idParams } }, async (req) => {
+  app.get<{ Params: { id: string } }>("/plugins/:id", { schema: { params: pluginIdParams } }, async (req) => {
     const plugin = host.getPlugin(req.params.id);
     if (!plugin) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
     return plugin;
@@ -64,7 +59,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
   for (const action of ["start", "stop", "reload", "freeze", "unfreeze"] as const) {
     app.post<{ Params: { id: string }; Querystring: { mode?: "full" | "config" } }>(
       `/plugin/:id/${action}`,
-      { schema: { params: idParams, ...(action === "reload" && { querystring: reloadQuery }) } },
+      { schema: { params: pluginIdParams, ...(action === "reload" && { querystring: reloadQuery }) } },
       async (req, reply) => {
         const id = req.params.id;
         const ops = {
