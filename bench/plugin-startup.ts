@@ -1,0 +1,103 @@
+/**
+ * What plugins cost before they do anything: one plugin's cold start (spawn → ready), a fleet started together
+ * with `startAll()`, and each idle plugin process's resident memory.
+ */
+import fs from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createSilentLogger, PluginHost, type PluginHostApi } from "@neko/host";
+import type { WireResult } from "@neko/protocol";
+import { makeTempDir } from "../test/support/plugin-fixtures.ts";
+import { writeEchoPlugin } from "./echo-plugin.ts";
+import { msSince } from "./stats.ts";
+
+/** Stops then starts the (running) plugin `times` times; each sample is `startPlugin` until it reports running. */
+export async function measureColdStart(options: {
+  host: PluginHostApi;
+  pluginId: string;
+  times: number;
+  signal: AbortSignal;
+}): Promise<number[]> {
+  const { host, pluginId } = options;
+  const samples: number[] = [];
+  for (let i = 0; i < options.times; i++) {
+    options.signal.throwIfAborted();
+    expectOk(await host.stopPlugin(pluginId), `stop ${pluginId}`);
+    const start = process.hrtime.bigint();
+    expectOk(await host.startPlugin(pluginId), `start ${pluginId}`);
+    samples.push(msSince(start));
+  }
+  return samples;
+}
+
+export interface FleetMeasurement {
+  /** Wall time of `startAll()` for the whole fleet. */
+  startMs: number;
+  /** VmRSS of each plugin process after `idleMs`; empty where /proc is not available. */
+  rssBytes: number[];
+  /** For each plugin, the summed VmRSS of the processes it started (tsx runs an esbuild service per process). */
+  childRssBytes: number[];
+}
+
+/** Starts `count` echo plugins in a fresh host, lets them idle, reads their memory, and stops them all. */
+export async function measurePluginFleet(options: {
+  count: number;
+  idleMs: number;
+  signal: AbortSignal;
+}): Promise<FleetMeasurement> {
+  const root = makeTempDir("neko-bench-fleet-");
+  let host: PluginHost | undefined;
+  try {
+    for (let i = 0; i < options.count; i++) writeEchoPlugin(root, `bench_fleet_${String(i).padStart(2, "0")}`);
+    host = await PluginHost.create({ roots: [root], logger: createSilentLogger() });
+    const start = process.hrtime.bigint();
+    await host.startAll();
+    const startMs = msSince(start);
+    const pids = host.listPlugins().flatMap((p) => (p.status === "running" && p.pid !== null ? [p.pid] : []));
+    if (pids.length !== options.count) {
+      throw new Error(`only ${pids.length} of ${options.count} fleet plugins are running after startAll()`);
+    }
+    await sleep(options.idleMs, undefined, { signal: options.signal });
+    const rssBytes = pids.flatMap((pid) => readRssBytes(pid) ?? []);
+    const childRssBytes = rssBytes.length
+      ? pids.map((pid) => descendantPids(pid).reduce((sum, child) => sum + (readRssBytes(child) ?? 0), 0))
+      : [];
+    return { startMs, rssBytes, childRssBytes };
+  } finally {
+    await host?.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Resident set size from /proc/<pid>/status (Linux); undefined elsewhere. */
+function readRssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** Every process below `pid`, from /proc/<pid>/task/<tid>/children of each of its threads (Linux). */
+function descendantPids(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children = tids.flatMap((tid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+  return children.flatMap((child) => [child, ...descendantPids(child)]);
+}
+
+function expectOk(result: WireResult, what: string): void {
+  if (!result.ok) throw new Error(`${what} failed: ${result.error.code}: ${result.error.message}`);
+}
