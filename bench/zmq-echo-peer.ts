@@ -5,7 +5,7 @@
 import { decodeFrame, encodeFrame } from "@neko/protocol";
 import { Dealer } from "zeromq";
 import { benchResultMessage } from "./bench-payload.ts";
-import { serialSender } from "./serial-sender.ts";
+import { serialSend } from "@neko/protocol";
 
 const endpoint = process.argv[2];
 if (!endpoint) {
@@ -20,7 +20,7 @@ process.on("disconnect", () => {
   process.exit(0);
 });
 socket.connect(endpoint);
-const send = serialSender(socket);
+const send = serialSend((frames: Buffer | Buffer[]) => socket.send(frames));
 await send(encodeFrame({ type: "hello" }));
 
 try {

@@ -14,7 +14,7 @@ import { Router } from "zeromq";
 import { makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { BENCH_CALL_TIMEOUT_MS, benchCallMessage } from "./bench-payload.ts";
 import { type LoadPlan, type LoadResults, runLoadPlan } from "./load-loop.ts";
-import { serialSender } from "./serial-sender.ts";
+import { serialSend } from "@neko/protocol";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const peerScript = path.join(benchDir, "zmq-echo-peer.ts");
@@ -34,7 +34,7 @@ export async function measureZmqFloor(options: { plan: LoadPlan; signal: AbortSi
     const pending = new Map<string, (ok: boolean) => void>();
     const peerId = await Promise.race([receiveLoop(router, pending), exitBeforeHello(peer)]);
 
-    const send = serialSender(router);
+    const send = serialSend((frames: Buffer[]) => router.send(frames));
 
     // The bookkeeping any request needs (an id, a pending entry, a deadline timer) and one frame each way.
     const op = () =>

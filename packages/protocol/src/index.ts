@@ -6,3 +6,4 @@ export * from "./atomic-write.ts";
 export * from "./frozen-state-file.ts";
 export * from "./status-report.ts";
 export * from "./memory-record.ts";
+export * from "./serial-send.ts";

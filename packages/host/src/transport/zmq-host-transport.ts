@@ -1,5 +1,5 @@
 /** The host's ZeroMQ ROUTER: binds `ipc://` under the run folder (or the `tcp://` address asked for). */
-import { decodeFrame, encodeFrame, type HostToPlugin } from "@neko/protocol";
+import { decodeFrame, encodeFrame, type HostToPlugin, serialSend } from "@neko/protocol";
 import { Router } from "zeromq";
 import type { HostTransport, IncomingFrame } from "./host-transport.ts";
 
@@ -7,6 +7,7 @@ export class ZmqHostTransport implements HostTransport {
   private handler: ((frame: IncomingFrame) => void) | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
+  private readonly sendFrames = serialSend((frames: Buffer[]) => this.socket.send(frames));
 
   private constructor(
     private readonly socket: Router,
@@ -29,7 +30,7 @@ export class ZmqHostTransport implements HostTransport {
   send(peer: string, message: HostToPlugin): void {
     if (this.closed) return;
     // A send to a peer that has gone is dropped by ROUTER; a failure here means the socket closed under us.
-    this.socket.send([Buffer.from(peer, "hex"), encodeFrame(message)]).catch(() => undefined);
+    this.sendFrames([Buffer.from(peer, "hex"), encodeFrame(message)]).catch(() => undefined);
   }
 
   async close(): Promise<void> {

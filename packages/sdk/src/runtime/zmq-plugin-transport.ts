@@ -1,10 +1,11 @@
 /** The plugin side over ZeroMQ: a DEALER connected to the host's ROUTER, msgpack frames. */
-import { decodeFrame, encodeFrame, type HostToPlugin, type PluginToHost } from "@neko/protocol";
+import { decodeFrame, encodeFrame, type HostToPlugin, type PluginToHost, serialSend } from "@neko/protocol";
 import { Dealer } from "zeromq";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export class ZmqPluginTransport implements PluginTransport {
   private readonly socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+  private readonly sendFrame = serialSend((frame: Buffer) => this.socket.send(frame));
   private handler: ((message: HostToPlugin) => void) | undefined;
   private pending: Promise<unknown> = Promise.resolve();
 
@@ -15,7 +16,7 @@ export class ZmqPluginTransport implements PluginTransport {
 
   send(message: PluginToHost): void {
     const frame = encodeFrame(message);
-    this.pending = this.socket.send(frame).catch(() => undefined);
+    this.pending = this.sendFrame(frame).catch(() => undefined);
   }
 
   onMessage(handler: (message: HostToPlugin) => void): void {
