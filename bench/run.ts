@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../test/support/test-host.ts";
+import { measureCrossPluginCalls, writeCallerPlugin } from "./cross-plugin-call.ts";
 import { measureEntryCalls } from "./entry-call.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
 import { measureHttpTrigger } from "./http-trigger.ts";
@@ -59,6 +60,7 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
   let t: TestHost | undefined;
   try {
     writeEchoPlugin(root, ECHO_PLUGIN_ID);
+    writeCallerPlugin(root, ECHO_PLUGIN_ID);
     t = await startTestHost({ roots: [root] });
     const echo = t.host.getPlugin(ECHO_PLUGIN_ID);
     if (echo?.status !== "running") throw new Error(`the echo plugin did not start: ${echo?.status_reason}`);
@@ -81,16 +83,19 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
     floor: true,
   });
 
-  const { entry, http, coldStart } = await withEchoHost(async (t) => {
+  const { entry, cross, http, coldStart } = await withEchoHost(async (t) => {
     progress("entry call: PluginHost.callEntry → echo plugin");
     const entryResults = await measureEntryCalls({ host: t.host, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
     const entry = roundTripRows({ id: "entry_call", label: "entry call host → plugin", results: entryResults });
+    progress("cross-plugin call: this.plugins.callEntry from a caller plugin → echo plugin");
+    const crossResults = await measureCrossPluginCalls({ host: t.host, plan: PLAN, signal });
+    const cross = roundTripRows({ id: "cross_plugin_call", label: "cross-plugin call A → B", results: crossResults });
     progress("HTTP: POST /plugin/trigger with autocannon");
     const httpResults = await measureHttpTrigger({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
     const http = roundTripRows({ id: "http_trigger", label: "POST /plugin/trigger (HTTP)", results: httpResults });
     progress(`cold start: stop + start the echo plugin ${COLD_STARTS} times`);
     const coldStart = await measureColdStart({ host: t.host, pluginId: ECHO_PLUGIN_ID, times: COLD_STARTS, signal });
-    return { entry, http, coldStart };
+    return { entry, cross, http, coldStart };
   });
 
   progress(`fleet: start ${FLEET_SIZE} plugins at once, then read their idle RSS`);
@@ -101,7 +106,7 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
   return [
     ...floor,
     ...entry,
-    { kind: "pending", id: "cross_plugin_call", label: "cross-plugin call A → B", note: "needs plugin → plugin calls" },
+    ...cross,
     ...http,
     { kind: "startup", id: "cold_start", label: "cold start: spawn → ready", samplesMs: coldStart },
     { kind: "startup", id: "fleet_start", label: `start ${FLEET_SIZE} plugins (startAll)`, samplesMs: [fleet.startMs] },
