@@ -14,9 +14,18 @@ import { registerSystemInfoService } from "./system-info-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
+import { type CallOptions, PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
+import {
+  DEFAULT_MESSAGE_CAPACITY,
+  DEFAULT_MESSAGE_MAX_BYTES,
+  MessageQueue,
+  type MessagesApi,
+  messageRecordBytes,
+} from "./messages/message-queue.ts";
+import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 
 export const HOST_VERSION = "0.1.0";
 
@@ -28,6 +37,12 @@ export interface PluginHostOptions {
   endpoint?: string;
   restartPolicy?: RestartPolicyOptions;
   stopGraceMs?: number;
+  /** Bus queue and namespace bounds (docs/bus.md). */
+  bus?: HostBusOptions;
+  /** Message queue bounds: messages kept (default 10 000) and their total size (default 64 MiB). */
+  messages?: { capacity?: number; maxBytes?: number };
+  /** Finished runs kept (default 500) and the cancel grace period (default 5 s) (docs/runs.md). */
+  runs?: { keepFinished?: number; cancelGraceMs?: number };
 }
 
 export interface EntryView {
@@ -87,6 +102,9 @@ export interface PluginHostApi {
   reloadPlugin(id: string): Promise<WireResult>;
   reloadAll(): Promise<WireResult>;
   info(): HostInfo;
+  readonly bus: BusApi;
+  readonly messages: MessagesApi;
+  readonly runs: RunsApi;
 }
 
 const runnerPath = path.join(
@@ -102,6 +120,9 @@ export class PluginHost implements PluginHostApi {
   private shadowed: DiscoveredPlugin[] = [];
   private readonly startedAt = Date.now();
   private stopped = false;
+  readonly bus: HostBus;
+  readonly messages: MessageQueue;
+  readonly runs: RunRegistry;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -111,7 +132,21 @@ export class PluginHost implements PluginHostApi {
     readonly supervisor: PluginSupervisor,
     /** Where features register what plugins may ask of the host. */
     readonly services: HostServices,
-  ) {}
+  ) {
+    const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
+    this.bus = new HostBus(supervisor, services, logger, {
+      ...options.bus,
+      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes, sizeOf: messageRecordBytes } },
+    });
+    this.messages = new MessageQueue(this.bus.store("messages"), services);
+    this.runs = new RunRegistry({
+      ...options.runs,
+      callEntry: (pluginId, entryId, args, callOptions) => this.callEntry(pluginId, entryId, args, callOptions),
+      hasPlugin: (id) => this.discovered.has(id),
+      services,
+      logger,
+    });
+  }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
   static async create(
@@ -180,7 +215,7 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  callEntry(pluginId: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}) {
+  callEntry(pluginId: string, entryId: string, args: unknown, options: CallOptions = {}) {
     if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
     const d = this.discovered.get(pluginId);
     if (d?.status === "refused") {
@@ -283,6 +318,8 @@ export class PluginHost implements PluginHostApi {
     if (this.stopped) return;
     this.stopped = true;
     await this.supervisor.stopAll();
+    this.runs.dispose();
+    this.bus.dispose();
     await this.transport.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }

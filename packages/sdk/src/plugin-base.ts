@@ -9,6 +9,9 @@ import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { EntryRegistry, type EntryHandler } from "./runtime/entry-registry.ts";
 import { detachedBridge } from "./runtime/host-client.ts";
 import { SystemInfoClient } from "./system-info.ts";
+import { PluginBus } from "./bus/plugin-bus.ts";
+import { type PushMessageInput, pushMessage } from "./push-message.ts";
+import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -18,6 +21,9 @@ export abstract class NekoPluginBase {
   readonly ctx: PluginContext;
   /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
   readonly systemInfo: SystemInfoClient;
+  /** Events across plugins and the host's queryable namespaces (SPEC §4.4, docs/bus.md). */
+  readonly bus: PluginBus;
+  private readonly runReporter: RunReporter;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -28,6 +34,8 @@ export abstract class NekoPluginBase {
     this.configDir = ctx.configDir;
     this.logger = ctx.logger;
     this.systemInfo = new SystemInfoClient(ctx.bridge);
+    this.bus = new PluginBus(ctx.bridge, ctx.logger);
+    this.runReporter = new RunReporter(ctx.bridge);
   }
 
   /**
@@ -54,6 +62,26 @@ export abstract class NekoPluginBase {
 
   listEntries(options: { includeDisabled?: boolean } = {}): EntryDescriptor[] {
     return this.ctx.entries.list(options);
+  }
+
+  /** Puts a message on the host message queue; `Err(ValidationError)` names a field that breaks the rules. */
+  pushMessage(message: PushMessageInput) {
+    return pushMessage(this.ctx.bridge, message);
+  }
+
+  /** Reports progress (percent), stage and message of the current run (docs/runs.md). */
+  runUpdate(update: RunUpdate) {
+    return this.runReporter.update(update);
+  }
+
+  /** Attaches an item (`text`, `json` or `url`) to the current run's exports. */
+  exportPush(item: RunExport) {
+    return this.runReporter.exportPush(item);
+  }
+
+  /** Finishes the current run as `succeeded` with `data` (and an optional `reply`). */
+  finish(outcome: RunFinish = {}) {
+    return this.runReporter.finish(outcome);
   }
 
   /** A path under the plugin's `data/` folder; the folder is created on first use. */

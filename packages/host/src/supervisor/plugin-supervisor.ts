@@ -42,6 +42,23 @@ export interface SupervisorOptions {
   onStateChange?: (pluginId: string, change: StateChange) => void;
 }
 
+export interface CallOptions {
+  timeoutMs?: number;
+  /** Sent with the call so the plugin's `runUpdate` / `exportPush` / `finish` act on that run. */
+  runId?: string;
+  /** Aborting it sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
+  signal?: AbortSignal;
+}
+
+/** One entry call and its answer, as call listeners see it. */
+export interface FinishedCall {
+  pluginId: string;
+  entryId: string;
+  runId: string | undefined;
+  result: WireResult;
+  durationMs: number;
+}
+
 interface Supervised {
   spec: SupervisedPluginSpec;
   state: PluginState;
@@ -62,6 +79,8 @@ export class PluginSupervisor {
   private readonly byPeer = new Map<string, PluginProcess>();
   private readonly awaitingHello = new Map<string, PluginProcess>();
   private closed = false;
+  private readonly stateListeners = new Set<(pluginId: string, change: StateChange) => void>();
+  private readonly callListeners = new Set<(call: FinishedCall) => void>();
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
 
@@ -151,8 +170,36 @@ export class PluginSupervisor {
     await Promise.all([...this.plugins.keys()].map((id) => this.stop(id)));
   }
 
+  /** Called on every state change of every plugin, after `options.onStateChange`; returns an unsubscribe. */
+  addStateListener(listener: (pluginId: string, change: StateChange) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Called once per entry call when its answer is known (the bus's `events` records, …). */
+  addCallListener(listener: (call: FinishedCall) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
-  call(id: string, entryId: string, args: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
+  call(id: string, entryId: string, args: unknown, options: CallOptions = {}): Promise<WireResult> {
+    if (this.callListeners.size === 0) return this.dispatchCall(id, entryId, args, options);
+    const started = performance.now();
+    return this.dispatchCall(id, entryId, args, options).then((result) => {
+      const call = { pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started };
+      for (const listener of this.callListeners) {
+        try {
+          listener(call);
+        } catch (error) {
+          this.options.logger.error({ err: error, plugin: id }, "a call listener failed");
+        }
+      }
+      return result;
+    });
+  }
+
+  private dispatchCall(id: string, entryId: string, args: unknown, options: CallOptions): Promise<WireResult> {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(notFound(id));
     const proc = plugin.process;
@@ -176,10 +223,12 @@ export class PluginSupervisor {
       return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
     }
     const timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
+    const runId = options.runId === undefined ? {} : { runId: options.runId };
     return proc.request(
-      (callId, deadline) => ({ type: "call", id: callId, entryId, args: args ?? {}, deadline, timeoutMs }),
+      (callId, deadline) => ({ type: "call", id: callId, entryId, args: args ?? {}, deadline, timeoutMs, ...runId }),
       timeoutMs,
       `entry '${id}:${entryId}'`,
+      { signal: options.signal },
     );
   }
 
@@ -228,6 +277,13 @@ export class PluginSupervisor {
       log.warn({ state, reason }, `plugin ${state}`);
     else log.info({ state }, `plugin ${state}${reason ? `: ${reason}` : ""}`);
     this.options.onStateChange?.(plugin.spec.id, change);
+    for (const listener of this.stateListeners) {
+      try {
+        listener(plugin.spec.id, change);
+      } catch (error) {
+        log.error({ err: error }, "a state listener failed");
+      }
+    }
   }
 
   private async doStart(plugin: Supervised, manual: boolean): Promise<WireResult> {
