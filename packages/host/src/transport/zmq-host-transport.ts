@@ -6,6 +6,7 @@ import type { HostTransport, IncomingFrame } from "./host-transport.ts";
 export class ZmqHostTransport implements HostTransport {
   private handler: ((frame: IncomingFrame) => void) | undefined;
   private closed = false;
+  private sending: Promise<unknown> = Promise.resolve();
   private readonly loop: Promise<void>;
 
   private constructor(
@@ -28,8 +29,10 @@ export class ZmqHostTransport implements HostTransport {
 
   send(peer: string, message: HostToPlugin): void {
     if (this.closed) return;
+    const parts = [Buffer.from(peer, "hex"), encodeFrame(message)];
+    // zeromq takes one send at a time (after 512 in one tick it defers and throws EBUSY): chain them, in order.
     // A send to a peer that has gone is dropped by ROUTER; a failure here means the socket closed under us.
-    this.socket.send([Buffer.from(peer, "hex"), encodeFrame(message)]).catch(() => undefined);
+    this.sending = this.sending.then(() => (this.closed ? undefined : this.socket.send(parts))).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,8 @@ export class ZmqPluginTransport implements PluginTransport {
 
   send(message: PluginToHost): void {
     const frame = encodeFrame(message);
-    this.pending = this.socket.send(frame).catch(() => undefined);
+    // zeromq takes one send at a time (after 512 in one tick it defers and throws EBUSY): chain them, in order.
+    this.pending = this.pending.then(() => this.socket.send(frame)).catch(() => undefined);
   }
 
   onMessage(handler: (message: HostToPlugin) => void): void {
