@@ -12,6 +12,7 @@ import { registerBusRoutes } from "./routes/bus-routes.ts";
 import { registerMessageRoutes } from "./routes/message-routes.ts";
 import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
+import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
 
 export const DEFAULT_PORT = 48916;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -73,6 +74,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     reply.code(404).send(errorBody("ROUTE_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
 
+  dropUnusedConnectionsOnClose(app);
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerRunRoutes(app, options.host);
