@@ -8,7 +8,7 @@ import type { BusDelivery, BusEvent, BusRecord, BusWatchDelta } from "@neko/prot
 import { BoundedQueue } from "./bounded-queue.ts";
 
 export const DEFAULT_SUBSCRIBER_QUEUE_LIMIT = 1000;
-export const DEFAULT_DELIVERY_WINDOW = 256;
+export const DEFAULT_DELIVERY_WINDOW = 1024;
 
 export interface SubscriberChannelOptions {
   pluginId: string;
@@ -99,7 +99,8 @@ export class SubscriberChannel {
     if (size === undefined) return;
     this.unacked.delete(batch);
     this.inFlight -= size;
-    this.schedule();
+    // The plugin is waiting for more: send what queued up at once rather than after the next turn.
+    this.pump();
   }
 
   close(): void {

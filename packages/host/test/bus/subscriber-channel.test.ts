@@ -26,6 +26,7 @@ test("events go out in order, in batches, never more than the window un-acknowle
   assert.equal(channel.stats().in_flight, 4);
   assert.equal(channel.stats().queued, 6);
   channel.ack(sent[0].batch);
+  assert.deepEqual(numbers(sent), [0, 1, 2, 3, 4, 5, 6, 7], "an ack sends the next batch at once");
   channel.ack(sent[0].batch); // a repeated ack changes nothing
   await tick();
   assert.deepEqual(numbers(sent), [0, 1, 2, 3, 4, 5, 6, 7]);
