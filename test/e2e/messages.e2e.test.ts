@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { createPluginServer } from "@neko/server";
 import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
 import { openSse } from "../support/sse-client.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
@@ -42,7 +44,9 @@ const CAPACITY = 30;
 describe("message queue", () => {
   let root: string;
   let t: TestHost;
-  let serverClosed = false;
+  /** A second server over the same host, with a short SSE heartbeat; the last test closes it. */
+  let sse: FastifyInstance;
+  let sseUrl: string;
   const push = (args: object) => t.request("POST", "/plugin/trigger", { plugin_id: "msg", entry_id: "push", args });
   const pushMany = async (count: number, prefix = "m") =>
     (await t.request("POST", "/plugin/trigger", { plugin_id: "msg", entry_id: "push_many", args: { count, prefix } }))
@@ -52,11 +56,14 @@ describe("message queue", () => {
     root = makeTempDir();
     writePlugin(root, { id: "msg", className: "Messenger", code });
     writePlugin(root, { id: "other", className: "Messenger", code });
-    t = await startTestHost({ roots: [root], messages: { capacity: CAPACITY } }, { sseHeartbeatMs: 150 });
+    t = await startTestHost({ roots: [root], messages: { capacity: CAPACITY } });
+    sse = await createPluginServer({ host: t.host, sseHeartbeatMs: 150 });
+    await sse.listen({ port: 0, host: "127.0.0.1" });
+    sseUrl = sse.listeningOrigin;
   });
   after(async () => {
-    if (serverClosed) await t?.host.stop();
-    else await t?.close();
+    await sse?.close();
+    await t?.close();
     fs.rmSync(root, { recursive: true, force: true });
   });
 
@@ -167,7 +174,7 @@ describe("message queue", () => {
   });
 
   test("the SSE stream delivers each pushed message with its id, sends heartbeats, and resumes from Last-Event-ID", async () => {
-    const stream = await openSse(`${t.url}/plugin/messages/stream?plugin_id=msg`);
+    const stream = await openSse(`${sseUrl}/plugin/messages/stream?plugin_id=msg`);
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get("content-type") ?? "", /text\/event-stream/);
     await stream.next((e) => e.comment === "connected");
@@ -195,26 +202,25 @@ describe("message queue", () => {
     stream.close();
 
     // A client that saw up to `a` reconnects: it gets `b`, then the live ones.
-    const resumed = await openSse(`${t.url}/plugin/messages/stream?plugin_id=msg`, { "last-event-id": String(a) });
+    const resumed = await openSse(`${sseUrl}/plugin/messages/stream?plugin_id=msg`, { "last-event-id": String(a) });
     const replayed = await resumed.next((e) => e.event === "message");
     assert.equal(replayed.id, String(b));
     const [c] = await pushMany(1, "after-resume");
     assert.equal((await resumed.next((e) => e.event === "message")).id, String(c));
     resumed.close();
 
-    const stale = await openSse(`${t.url}/plugin/messages/stream`, { "last-event-id": "0" });
+    const stale = await openSse(`${sseUrl}/plugin/messages/stream`, { "last-event-id": "0" });
     const gap = await stale.next((e) => e.event === "gap");
     assert.ok(JSON.parse(gap.data ?? "").missed > 0, "a resume past dropped messages is told how many it missed");
     stale.close();
   });
 
   test("closing the server ends open SSE streams instead of waiting on them", async () => {
-    const stream = await openSse(`${t.url}/plugin/messages/stream`);
+    const stream = await openSse(`${sseUrl}/plugin/messages/stream`);
     await stream.next((e) => e.comment === "connected");
     const started = Date.now();
-    serverClosed = true;
     await Promise.race([
-      t.server.close(),
+      sse.close(),
       new Promise((_, reject) => setTimeout(() => reject(new Error("server.close() hung on an open stream")), 5000)),
     ]);
     await stream.ended;

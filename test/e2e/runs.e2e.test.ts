@@ -288,6 +288,11 @@ describe("runs", () => {
       assert.equal((await call("GET", `/runs/${run_id}/export`, run_token)).status, 200);
       assert.equal((await call("GET", "/runs", run_token)).status, 401, "not the list of runs");
       assert.equal((await call("GET", "/plugins", run_token)).status, 401, "not other routes");
+      assert.equal(
+        (await call("GET", "/runs/%E0%A4%A", run_token)).status,
+        400,
+        "a malformed id is refused, not a crash",
+      );
       assert.equal((await call("POST", `/runs/${run_id}/cancel`, run_token)).status, 200);
       assert.equal((await call("GET", `/runs/${run_id}`, "admin-secret")).status, 200);
       await untilStatus(run_id, ["canceled"]);

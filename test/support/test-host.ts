@@ -1,7 +1,7 @@
 /** A real host and a real HTTP server on a free port, for end-to-end tests; `close()` stops both. */
 import type { FastifyInstance } from "fastify";
 import { createSilentLogger, PluginHost, type PluginHostOptions } from "@neko/host";
-import { createPluginServer, type PluginServerOptions } from "@neko/server";
+import { createPluginServer } from "@neko/server";
 
 export interface TestHost {
   host: PluginHost;
@@ -11,12 +11,9 @@ export interface TestHost {
   close(): Promise<void>;
 }
 
-export async function startTestHost(
-  options: Partial<PluginHostOptions> & { roots: string[] },
-  serverOptions: Omit<PluginServerOptions, "host"> = {},
-): Promise<TestHost> {
+export async function startTestHost(options: Partial<PluginHostOptions> & { roots: string[] }): Promise<TestHost> {
   const host = await PluginHost.create({ logger: createSilentLogger(), ...options });
-  const server = await createPluginServer({ host, ...serverOptions });
+  const server = await createPluginServer({ host });
   await server.listen({ port: 0, host: "127.0.0.1" });
   await host.startAll();
   const url = server.listeningOrigin;

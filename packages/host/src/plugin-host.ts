@@ -14,7 +14,11 @@ import { registerSystemInfoService } from "./system-info-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import { failure } from "./supervisor/plugin-process.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { type CallOptions, PluginSupervisor, type SupervisorOptions } from "./supervisor/plugin-supervisor.ts";
+import {
+  type SupervisorCallOptions,
+  PluginSupervisor,
+  type SupervisorOptions,
+} from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
@@ -215,7 +219,7 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  callEntry(pluginId: string, entryId: string, args: unknown, options: CallOptions = {}) {
+  callEntry(pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}) {
     if (!this.discovered.has(pluginId)) return Promise.resolve(pluginNotFound(pluginId));
     const d = this.discovered.get(pluginId);
     if (d?.status === "refused") {

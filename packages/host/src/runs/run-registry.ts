@@ -10,7 +10,7 @@ import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices, ServiceContext } from "../host-services.ts";
 import { failure, settleOnce } from "../supervisor/plugin-process.ts";
-import type { CallOptions } from "../supervisor/plugin-supervisor.ts";
+import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
 export const DEFAULT_FINISHED_RUNS_KEPT = 500;
@@ -86,7 +86,7 @@ export interface RunsApi {
 }
 
 export interface RunRegistryOptions {
-  callEntry: (pluginId: string, entryId: string, args: unknown, options: CallOptions) => Promise<WireResult>;
+  callEntry: (pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions) => Promise<WireResult>;
   hasPlugin: (pluginId: string) => boolean;
   services: HostServices;
   logger: HostLogger;

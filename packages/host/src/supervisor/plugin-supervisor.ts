@@ -42,7 +42,7 @@ export interface SupervisorOptions {
   onStateChange?: (pluginId: string, change: StateChange) => void;
 }
 
-export interface CallOptions {
+export interface SupervisorCallOptions {
   timeoutMs?: number;
   /** Sent with the call so the plugin's `runUpdate` / `exportPush` / `finish` act on that run. */
   runId?: string;
@@ -183,7 +183,7 @@ export class PluginSupervisor {
   }
 
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
-  call(id: string, entryId: string, args: unknown, options: CallOptions = {}): Promise<WireResult> {
+  call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
     if (this.callListeners.size === 0) return this.dispatchCall(id, entryId, args, options);
     const started = performance.now();
     return this.dispatchCall(id, entryId, args, options).then((result) => {
@@ -199,7 +199,12 @@ export class PluginSupervisor {
     });
   }
 
-  private dispatchCall(id: string, entryId: string, args: unknown, options: CallOptions): Promise<WireResult> {
+  private dispatchCall(
+    id: string,
+    entryId: string,
+    args: unknown,
+    options: SupervisorCallOptions,
+  ): Promise<WireResult> {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(notFound(id));
     const proc = plugin.process;

@@ -41,7 +41,13 @@ export function runTokenGrants(req: FastifyRequest, host: PluginHostApi): boolea
   const match = RUN_ROUTE.exec(req.url);
   const auth = req.headers.authorization;
   if (!match || !auth?.startsWith("Bearer ")) return false;
-  return host.runs.checkToken(decodeURIComponent(match[1]), auth.slice("Bearer ".length));
+  let runId: string;
+  try {
+    runId = decodeURIComponent(match[1]);
+  } catch {
+    return false; // not a run id anyone was given
+  }
+  return host.runs.checkToken(runId, auth.slice("Bearer ".length));
 }
 
 export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): void {
