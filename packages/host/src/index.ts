@@ -11,16 +11,7 @@ export {
   type PluginView,
 } from "./plugin-host.ts";
 export type { PluginState } from "./supervisor/plugin-state.ts";
-export { BoundedQueue } from "./bus/bounded-queue.ts";
-export { type BusApi, type BusStats, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
-export { BusRecordStore } from "./bus/bus-record-store.ts";
-export {
-  MESSAGE_TYPES,
-  MessageQueue,
-  type MessagePage,
-  type MessageQuery,
-  type MessagesApi,
-  type MessageView,
-} from "./messages/message-queue.ts";
-export { type ExportPage, RunRegistry, type RunExportItem, type RunsApi, type RunView } from "./runs/run-registry.ts";
-export { RUN_STATES, type RunState, RunStateMachine } from "./runs/run-state-machine.ts";
+export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
+export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
+export { type ExportPage, type RunExportItem, RunErrorCode, type RunsApi, type RunView } from "./runs/run-registry.ts";
+export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";

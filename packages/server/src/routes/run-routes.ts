@@ -4,7 +4,7 @@
  * `run_token` (as `Authorization: Bearer <run_token>`) also opens that run's routes. Documented in docs/runs.md.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type PluginHostApi, RUN_STATES, type RunState } from "@neko/host";
+import { type PluginHostApi, RUN_STATES, RunErrorCode, type RunState } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
 import { readIntParam, readStringParam } from "../query-params.ts";
@@ -89,7 +89,7 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
   app.post<{ Params: { id: string } }>("/runs/:id/cancel", { schema: { params: runParams } }, async (req, reply) => {
     const result = host.runs.cancel(req.params.id);
     if (!result.ok) {
-      const status = result.error.code === "RUN_FINISHED" ? 409 : statusForCode(result.error.code);
+      const status = result.error.code === RunErrorCode.RunFinished ? 409 : statusForCode(result.error.code);
       return reply.code(status).send(wireErrorBody(result.error));
     }
     return result.value;
