@@ -82,11 +82,12 @@ describe("plugin server end to end", () => {
   test("POST /plugin/trigger runs an entry over HTTP, with JSON Schema defaults and Zod params", async () => {
     const added = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "add", args: { a: 2 } });
     assert.equal(added.status, 200);
+    assert.match(added.body.run_id, /^[0-9a-f-]{36}$/, "every trigger is a run (docs/runs.md)");
     assert.deepEqual(added.body, {
       success: true,
       plugin_id: "calc",
       entry_id: "add",
-      run_id: null,
+      run_id: added.body.run_id,
       data: { sum: 2 },
       error: null,
     });

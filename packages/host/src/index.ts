@@ -14,3 +14,7 @@ export {
 export type { PluginStatusReport } from "./plugin-status-board.ts";
 export type { PluginState } from "./supervisor/plugin-state.ts";
 export type { EventView, HookView, MessageHandlerView, TimerView } from "./trigger-views.ts";
+export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
+export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
+export { type ExportPage, type RunExportItem, RunErrorCode, type RunsApi, type RunView } from "./runs/run-registry.ts";
+export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";

@@ -27,6 +27,15 @@ import {
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
+import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
+import {
+  DEFAULT_MESSAGE_CAPACITY,
+  DEFAULT_MESSAGE_MAX_BYTES,
+  MessageQueue,
+  type MessagesApi,
+  messageRecordBytes,
+} from "./messages/message-queue.ts";
+import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 
 export const HOST_VERSION = "0.1.0";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
@@ -45,6 +54,12 @@ export interface PluginHostOptions {
   dataDir?: string;
   /** Most plugins one chain of cross-plugin calls may hold (SPEC §4.3: 20). */
   maxCallDepth?: number;
+  /** Bus queue and namespace bounds (docs/bus.md). */
+  bus?: HostBusOptions;
+  /** Message queue bounds: messages kept (default 10 000) and their total size (default 64 MiB). */
+  messages?: { capacity?: number; maxBytes?: number };
+  /** Finished runs kept (default 500) and the cancel grace period (default 5 s) (docs/runs.md). */
+  runs?: { keepFinished?: number; cancelGraceMs?: number };
 }
 
 export interface EntryView {
@@ -121,6 +136,9 @@ export interface PluginHostApi {
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options?: { timeoutMs?: number; deadline?: number },
   ): Promise<WireResult>;
+  readonly bus: BusApi;
+  readonly messages: MessagesApi;
+  readonly runs: RunsApi;
 }
 
 const runnerPath = path.join(
@@ -139,6 +157,9 @@ export class PluginHost implements PluginHostApi {
   private readonly stopSteps: Array<() => unknown> = [];
   readonly config: PluginConfigService;
   private readonly statusBoard: PluginStatusBoard;
+  readonly bus: HostBus;
+  readonly messages: MessageQueue;
+  readonly runs: RunRegistry;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -160,6 +181,19 @@ export class PluginHost implements PluginHostApi {
       refresh: (id) => this.refreshManifest(id),
     });
     this.statusBoard = new PluginStatusBoard(services, logger);
+    const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
+    this.bus = new HostBus(supervisor, services, logger, {
+      ...options.bus,
+      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes, sizeOf: messageRecordBytes } },
+    });
+    this.messages = new MessageQueue(this.bus.store("messages"), services);
+    this.runs = new RunRegistry({
+      ...options.runs,
+      callEntry: (pluginId, entryId, args, callOptions) => this.callEntry(pluginId, entryId, args, callOptions),
+      hasPlugin: (id) => this.discovered.has(id),
+      services,
+      logger,
+    });
   }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
@@ -420,6 +454,8 @@ export class PluginHost implements PluginHostApi {
         this.logger.error({ err: error }, "a stop step failed");
       }
     }
+    this.runs.dispose();
+    this.bus.dispose();
     await this.transport.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }

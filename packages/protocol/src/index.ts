@@ -7,3 +7,4 @@ export * from "./frozen-state-file.ts";
 export * from "./status-report.ts";
 export * from "./memory-record.ts";
 export * from "./serial-send.ts";
+export * from "./bus-record.ts";

@@ -14,6 +14,9 @@ import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
 import { PluginStore } from "./plugin-store.ts";
+import { PluginBus } from "./bus/plugin-bus.ts";
+import { type PushMessageInput, pushMessage } from "./push-message.ts";
+import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -31,6 +34,9 @@ export abstract class NekoPluginBase {
   readonly memory: MemoryClient;
   /** The effective configuration: `get`, `require`, `dump`, `set`, `update` (SPEC §3.4, docs/config.md). */
   readonly config: PluginConfig;
+  /** Events across plugins and the host's queryable namespaces (SPEC §4.4, docs/bus.md). */
+  readonly bus: PluginBus;
+  private readonly runReporter: RunReporter;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -45,6 +51,8 @@ export abstract class NekoPluginBase {
     this.store = new PluginStore({ pluginId: ctx.pluginId, dataDir: ctx.dataDir, enabled: storeEnabled(ctx.metadata) });
     this.memory = new MemoryClient(ctx.bridge);
     this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge);
+    this.bus = new PluginBus(ctx.bridge, ctx.logger);
+    this.runReporter = new RunReporter(ctx.bridge);
   }
 
   /**
@@ -114,6 +122,26 @@ export abstract class NekoPluginBase {
 
   disableMessageHandler(id: string): boolean {
     return this.ctx.messageHandlers.setActive(id, false);
+  }
+
+  /** Puts a message on the host message queue; `Err(ValidationError)` names a field that breaks the rules. */
+  pushMessage(message: PushMessageInput) {
+    return pushMessage(this.ctx.bridge, message);
+  }
+
+  /** Reports progress (percent), stage and message of the current run (docs/runs.md). */
+  runUpdate(update: RunUpdate) {
+    return this.runReporter.update(update);
+  }
+
+  /** Attaches an item (`text`, `json` or `url`) to the current run's exports. */
+  exportPush(item: RunExport) {
+    return this.runReporter.exportPush(item);
+  }
+
+  /** Finishes the current run as `succeeded` with `data` (and an optional `reply`). */
+  finish(outcome: RunFinish = {}) {
+    return this.runReporter.finish(outcome);
   }
 
   /** A path under the plugin's `data/` folder; the folder is created on first use. */

@@ -47,5 +47,13 @@ export type { PluginLogger } from "./plugin-logger.ts";
 export type { EntryOptions, HookTiming, LifecycleId } from "./plugin-metadata.ts";
 export { Err, isErr, isOk, Ok, type Result, unwrap, unwrapOr } from "./result.ts";
 export { SDK_VERSION } from "./version.ts";
+export type { BusEvent, BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+export type { BusHandler } from "./bus/bus-connection.ts";
+export type { BusNamespace, ConversationNamespace, ConversationRecordInput } from "./bus/bus-namespace.ts";
+export { BusRecordList } from "./bus/bus-record-list.ts";
+export type { BusWatchChange, BusWatchEvent, BusWatcher } from "./bus/bus-watcher.ts";
+export type { PluginBus } from "./bus/plugin-bus.ts";
+export type { PushMessageInput } from "./push-message.ts";
+export type { RunExport, RunFinish, RunUpdate } from "./run-reporter.ts";
 // Re-exported so a plugin folder without its own node_modules can declare `params` schemas.
 export { z } from "zod";

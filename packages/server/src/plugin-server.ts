@@ -11,6 +11,11 @@ import { registerHealthRoutes } from "./routes/health-routes.ts";
 import { registerMessageDeliveryRoutes } from "./routes/message-delivery-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
 import { registerStatusRoutes } from "./routes/status-routes.ts";
+import { registerBusRoutes } from "./routes/bus-routes.ts";
+import { registerMessageRoutes } from "./routes/message-routes.ts";
+import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
+import { SseHub } from "./sse-hub.ts";
+import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
 
 export const DEFAULT_PORT = 48916;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -19,8 +24,10 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export interface PluginServerOptions {
   host: PluginHostApi;
   logger?: HostLogger;
-  /** Required for every request when set (`Authorization: Bearer <token>`). */
+  /** Required for every request when set (`Authorization: Bearer <token>`); a run's token opens its own routes. */
   apiToken?: string;
+  /** Interval of the heartbeat comments on SSE streams (default 15 s). */
+  sseHeartbeatMs?: number;
 }
 
 export async function createPluginServer(options: PluginServerOptions): Promise<FastifyInstance> {
@@ -35,7 +42,8 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     const expected = Buffer.from(`Bearer ${options.apiToken}`);
     app.addHook("onRequest", async (req) => {
       const given = Buffer.from(req.headers.authorization ?? "");
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      const admin = given.length === expected.length && timingSafeEqual(given, expected);
+      if (!admin && !runTokenGrants(req, options.host)) {
         throw new HttpError("UNAUTHORIZED", "a valid 'Authorization: Bearer <token>' header is required");
       }
     });
@@ -69,11 +77,15 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     reply.code(404).send(errorBody("ROUTE_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
 
+  dropUnusedConnectionsOnClose(app);
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);
   registerStatusRoutes(app, options.host);
   registerMessageDeliveryRoutes(app, options.host);
+  registerRunRoutes(app, options.host);
+  registerMessageRoutes(app, options.host, new SseHub(app, options.sseHeartbeatMs));
+  registerBusRoutes(app, options.host);
   return app;
 }
 

@@ -26,6 +26,15 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     getStatus: () => undefined,
     deliverMessage: async () => answer,
     callEvent: async () => answer,
+    bus: {} as PluginHostApi["bus"],
+    messages: {} as PluginHostApi["messages"],
+    // Every trigger is a run: the stand-in records the call and answers as the host would.
+    runs: {
+      execute: async (o: { pluginId: string; entryId: string; args: unknown; timeoutMs?: number }) => {
+        calls.push([o.pluginId, o.entryId, o.args, { timeoutMs: o.timeoutMs }]);
+        return { runId: "run-1", result: answer };
+      },
+    } as unknown as PluginHostApi["runs"],
     info: () => ({
       host_version: "0",
       sdk_version: "0",
@@ -62,7 +71,7 @@ describe("plugin server routes", () => {
         success: false,
         plugin_id: "p",
         entry_id: "e",
-        run_id: null,
+        run_id: "run-1",
         data: null,
         error: { code, message: "m", details: null },
       });

@@ -178,6 +178,7 @@ export class PluginProcess {
     build: (id: string, deadline: number) => HostToPlugin,
     timeoutMs: number,
     label: string,
+    options: { signal?: AbortSignal } = {},
   ): Promise<WireResult> {
     if (this.exited || !this.peer) {
       return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
@@ -185,7 +186,13 @@ export class PluginProcess {
     const id = randomUUID();
     const deadline = Date.now() + timeoutMs;
     const peer = this.peer;
-    return new Promise((resolve) => {
+    const { signal } = options;
+    if (signal?.aborted)
+      return Promise.resolve(failure(ErrorCode.Canceled, `${label} was canceled before it was sent`));
+    // The plugin answers a cancel with CANCELED once the handler's signal is aborted.
+    const onAbort = () => this.options.send(peer, { type: "cancel", id });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const answer = new Promise<WireResult>((resolve) => {
       // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -197,6 +204,7 @@ export class PluginProcess {
       this.pending.set(id, { resolve, timer });
       this.options.send(peer, build(id, deadline));
     });
+    return signal ? answer.finally(() => signal.removeEventListener("abort", onAbort)) : answer;
   }
 
   /** Sends a message that needs no answer (a `response` or a `push`). */

@@ -54,6 +54,19 @@ export interface SupervisorCallOptions {
   deadline?: number;
   /** Plugin ids of the calls this one is nested in, outermost first (cross-plugin calls). */
   chain?: string[];
+  /** Sent with the call so the plugin's `runUpdate` / `exportPush` / `finish` act on that run. */
+  runId?: string;
+  /** Aborting it sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
+  signal?: AbortSignal;
+}
+
+/** One entry call and its answer, as call listeners see it. */
+export interface FinishedCall {
+  pluginId: string;
+  entryId: string;
+  runId: string | undefined;
+  result: WireResult;
+  durationMs: number;
 }
 
 interface Supervised {
@@ -80,6 +93,8 @@ export class PluginSupervisor {
   private readonly awaitingHello = new Map<string, PluginProcess>();
   private readonly startHooks: StartHook[] = [];
   private closed = false;
+  private readonly stateListeners = new Set<(pluginId: string, change: StateChange) => void>();
+  private readonly callListeners = new Set<(call: FinishedCall) => void>();
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
 
@@ -200,8 +215,41 @@ export class PluginSupervisor {
     await Promise.all([...this.plugins.keys()].map((id) => this.stop(id)));
   }
 
+  /** Called on every state change of every plugin, after `options.onStateChange`; returns an unsubscribe. */
+  addStateListener(listener: (pluginId: string, change: StateChange) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Called once per entry call when its answer is known (the bus's `events` records, …). */
+  addCallListener(listener: (call: FinishedCall) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
   call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
+    if (this.callListeners.size === 0) return this.dispatchCall(id, entryId, args, options);
+    const started = performance.now();
+    return this.dispatchCall(id, entryId, args, options).then((result) => {
+      const call = { pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started };
+      for (const listener of this.callListeners) {
+        try {
+          listener(call);
+        } catch (error) {
+          this.options.logger.error({ err: error, plugin: id }, "a call listener failed");
+        }
+      }
+      return result;
+    });
+  }
+
+  private dispatchCall(
+    id: string,
+    entryId: string,
+    args: unknown,
+    options: SupervisorCallOptions,
+  ): Promise<WireResult> {
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     const entry = proc.entries.find((e) => e.id === entryId);
@@ -217,7 +265,7 @@ export class PluginSupervisor {
     }
     let timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
     if (options.deadline !== undefined) timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
-    const { chain } = options;
+    const { chain, runId } = options;
     return proc.request(
       (callId, deadline) => ({
         type: "call",
@@ -227,9 +275,11 @@ export class PluginSupervisor {
         deadline,
         timeoutMs,
         ...(chain && { chain }),
+        ...(runId !== undefined && { runId }),
       }),
       timeoutMs,
       `entry '${id}:${entryId}'`,
+      { signal: options.signal },
     );
   }
 
@@ -283,6 +333,13 @@ export class PluginSupervisor {
       log.warn({ state, reason }, `plugin ${state}`);
     else log.info({ state }, `plugin ${state}${reason ? `: ${reason}` : ""}`);
     this.options.onStateChange?.(plugin.spec.id, change);
+    for (const listener of this.stateListeners) {
+      try {
+        listener(plugin.spec.id, change);
+      } catch (error) {
+        log.error({ err: error }, "a state listener failed");
+      }
+    }
   }
 
   private async doStart(plugin: Supervised, manual: boolean): Promise<WireResult> {

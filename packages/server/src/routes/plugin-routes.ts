@@ -46,10 +46,14 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
   app.post<{ Body: TriggerBody }>("/plugin/trigger", { schema: { body: triggerBody } }, async (req, reply) => {
     if (isEventTrigger(req.body)) return triggerEvent(host, req.body, reply);
     const { plugin_id, entry_id, args = {}, timeout } = req.body;
-    const result = await host.callEntry(plugin_id, entry_id, args, {
+    // Every trigger is a run, so runUpdate / exportPush / finish work in the entry (docs/runs.md).
+    const { runId, result } = await host.runs.execute({
+      pluginId: plugin_id,
+      entryId: entry_id,
+      args,
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     });
-    const base = { plugin_id, entry_id, run_id: null };
+    const base = { plugin_id, entry_id, run_id: runId };
     if (result.ok) return { success: true, ...base, data: result.value ?? null, error: null };
     return reply
       .code(statusForCode(result.error.code))

@@ -1,0 +1,169 @@
+/**
+ * One bus namespace (`events`, `messages`, …): the latest records, bounded by count and optionally by bytes, with
+ * a revision that grows on every change. Queries filter by plugin, source, type, priority and time; cursor reads
+ * (`after`) serve the message queue's paging and its SSE replay.
+ */
+import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+import { BoundedQueue } from "./bounded-queue.ts";
+
+export const DEFAULT_NAMESPACE_CAPACITY = 10_000;
+
+export interface BusRecordInput {
+  type: string;
+  pluginId: string | null;
+  source: string;
+  priority?: number;
+  data?: unknown;
+  ts?: number;
+}
+
+export interface BusRecordChange {
+  revision: number;
+  added: BusRecord[];
+  removed: BusRecord[];
+}
+
+export interface BusRecordStoreOptions {
+  namespace: BusNamespaceName;
+  capacity?: number;
+  /** Evicts the oldest records while the records' total size is above this. */
+  maxBytes?: number;
+  sizeOf?: (record: BusRecord) => number;
+}
+
+export interface BusNamespaceStats {
+  size: number;
+  capacity: number;
+  revision: number;
+  /** Records dropped to stay within the bounds. */
+  evicted: number;
+  latest_id: number;
+  bytes?: number;
+}
+
+export class BusRecordStore {
+  readonly namespace: BusNamespaceName;
+  private readonly records: BoundedQueue<BusRecord>;
+  private readonly listeners = new Set<(change: BusRecordChange) => void>();
+  private nextId = 1;
+  private bytes = 0;
+  private evictedBySize = 0;
+  revision = 0;
+
+  constructor(private readonly options: BusRecordStoreOptions) {
+    this.namespace = options.namespace;
+    this.records = new BoundedQueue(options.capacity ?? DEFAULT_NAMESPACE_CAPACITY);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Records dropped so far to keep within the bounds (count or bytes). */
+  get evicted(): number {
+    return this.records.dropped + this.evictedBySize;
+  }
+
+  /** The id the newest record got (0 before the first). */
+  get latestId(): number {
+    return this.nextId - 1;
+  }
+
+  /** The oldest id still kept, or the next id when empty. */
+  get oldestId(): number {
+    return this.records.peekOldest()?.id ?? this.nextId;
+  }
+
+  append(input: BusRecordInput): BusRecord {
+    const record: BusRecord = {
+      id: this.nextId++,
+      namespace: this.namespace,
+      type: input.type,
+      ts: input.ts ?? Date.now(),
+      pluginId: input.pluginId,
+      source: input.source,
+      priority: input.priority ?? 5,
+      data: input.data ?? null,
+    };
+    const removed: BusRecord[] = [];
+    const pushedOut = this.records.push(record);
+    if (pushedOut) removed.push(pushedOut);
+    const { sizeOf, maxBytes } = this.options;
+    if (sizeOf) {
+      this.bytes += sizeOf(record) - (pushedOut ? sizeOf(pushedOut) : 0);
+      while (maxBytes !== undefined && this.bytes > maxBytes && this.records.size > 1) {
+        const old = this.records.shift() as BusRecord;
+        this.bytes -= sizeOf(old);
+        this.evictedBySize += 1;
+        removed.push(old);
+      }
+    }
+    this.revision += 1;
+    const change = { revision: this.revision, added: [record], removed };
+    for (const listener of this.listeners) listener(change);
+    return record;
+  }
+
+  /** The latest `maxCount` records matching the filters (all when omitted), oldest first. */
+  query(filters: BusFilters = {}): BusRecord[] {
+    const max = filters.maxCount ?? Number.POSITIVE_INFINITY;
+    const out: BusRecord[] = [];
+    for (let i = this.records.size - 1; i >= 0 && out.length < max; i--) {
+      const record = this.records.at(i) as BusRecord;
+      if (matchesBusFilters(record, filters)) out.push(record);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Up to `limit` records with an id above `cursor` that match, oldest first. `scannedTo` is the id a follow-up
+   * read can continue after (past records the filters skipped); `missed` counts records after the cursor that
+   * were evicted before they could be read.
+   */
+  after(
+    cursor: number,
+    filters: BusFilters,
+    limit: number,
+  ): { records: BusRecord[]; scannedTo: number; missed: number } {
+    const oldest = this.oldestId;
+    const missed = Math.max(0, oldest - cursor - 1);
+    const records: BusRecord[] = [];
+    let scannedTo = Math.max(cursor, oldest - 1);
+    for (let i = Math.max(0, cursor + 1 - oldest); i < this.records.size; i++) {
+      const record = this.records.at(i) as BusRecord;
+      if (matchesBusFilters(record, filters)) {
+        if (records.length === limit) break;
+        records.push(record);
+      }
+      scannedTo = record.id;
+    }
+    return { records, scannedTo, missed };
+  }
+
+  /** Called after every change, synchronously. */
+  onChange(listener: (change: BusRecordChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): BusNamespaceStats {
+    const stats: BusNamespaceStats = {
+      size: this.records.size,
+      capacity: this.records.capacity,
+      revision: this.revision,
+      evicted: this.evicted,
+      latest_id: this.latestId,
+    };
+    if (this.options.sizeOf) stats.bytes = this.bytes;
+    return stats;
+  }
+}
+
+export function matchesBusFilters(record: BusRecord, filters: BusFilters): boolean {
+  if (filters.pluginId !== undefined && record.pluginId !== filters.pluginId) return false;
+  if (filters.source !== undefined && record.source !== filters.source) return false;
+  if (filters.type !== undefined && record.type !== filters.type) return false;
+  if (filters.priorityMin !== undefined && record.priority < filters.priorityMin) return false;
+  if (filters.sinceTs !== undefined && record.ts < filters.sinceTs) return false;
+  return true;
+}

@@ -1,0 +1,477 @@
+/**
+ * Runs (SPEC §5.1): an entry call started asynchronously (`POST /runs`) or by `POST /plugin/trigger`, followed
+ * through its states, with progress, stage and message (`this.runUpdate`), exported items (`this.exportPush`)
+ * and an early result (`this.finish`). Cancel aborts the handler's signal. The latest finished runs are kept
+ * (500 by default; trigger runs go first). Each run has a `run_token`: a bearer secret good for that run's routes
+ * only. Documented in docs/runs.md.
+ */
+import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import type { HostLogger } from "../host-logger.ts";
+import type { HostServices, ServiceContext } from "../host-services.ts";
+import { failure, settleOnce } from "../supervisor/plugin-process.ts";
+import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
+import { type RunState, RunStateMachine } from "./run-state-machine.ts";
+
+export const DEFAULT_FINISHED_RUNS_KEPT = 500;
+export const DEFAULT_CANCEL_GRACE_MS = 5000;
+const MAX_EXPORTS_PER_RUN = 1000;
+const MAX_EXPORT_BYTES_PER_RUN = 8 * 1024 * 1024;
+const MAX_STAGE_LENGTH = 256;
+const MAX_MESSAGE_LENGTH = 4096;
+/** Codes of run errors that only plugins see. */
+export const RunErrorCode = { RunFinished: "RUN_FINISHED", ExportLimit: "RUN_EXPORT_LIMIT" } as const;
+
+export type RunKind = "run" | "trigger";
+
+export interface RunExportItem {
+  seq: number;
+  type: "text" | "json" | "url";
+  text?: string;
+  json?: unknown;
+  url?: string;
+  label?: string;
+  time: string;
+}
+
+/** A run as the HTTP API shows it. */
+export interface RunView {
+  run_id: string;
+  kind: RunKind;
+  plugin_id: string;
+  entry_id: string;
+  status: RunState;
+  /** Percent, 0–100, as last reported by `runUpdate`. */
+  progress: number | null;
+  stage: string | null;
+  message: string | null;
+  result: unknown;
+  reply: unknown;
+  error: { code: string; message: string; details: unknown } | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  exports: number;
+}
+
+export interface ExportPage {
+  run_id: string;
+  items: RunExportItem[];
+  next_cursor: number;
+  has_more: boolean;
+  total: number;
+}
+
+export interface StartRunRequest {
+  pluginId: string;
+  entryId: string;
+  args?: unknown;
+  timeoutMs?: number;
+}
+
+/** What the server may ask of the runs. */
+export interface RunsApi {
+  /** Starts the entry and answers at once; `Err` only when there is no such plugin. */
+  start(request: StartRunRequest): WireResult;
+  /** Runs the entry as a `trigger` run and resolves with its outcome (`runId` null when no run was made). */
+  execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }>;
+  get(runId: string): RunView | undefined;
+  list(query?: { pluginId?: string; status?: RunState; limit?: number }): RunView[];
+  cancel(runId: string): WireResult;
+  exports(runId: string, page?: { after?: number; limit?: number }): ExportPage | undefined;
+  /** True when `token` is the run's token (compared in constant time). */
+  checkToken(runId: string, token: string): boolean;
+  onChange(listener: (run: RunView) => void): () => void;
+}
+
+export interface RunRegistryOptions {
+  callEntry: (pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions) => Promise<WireResult>;
+  hasPlugin: (pluginId: string) => boolean;
+  services: HostServices;
+  logger: HostLogger;
+  keepFinished?: number;
+  /** How long a canceled run waits for the plugin to confirm before it is marked `canceled` anyway. */
+  cancelGraceMs?: number;
+}
+
+interface Run {
+  id: string;
+  token: Buffer;
+  kind: RunKind;
+  pluginId: string;
+  entryId: string;
+  machine: RunStateMachine;
+  progress: number | null;
+  stage: string | null;
+  message: string | null;
+  result: unknown;
+  reply: unknown;
+  error: WireError | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  updatedAt: number;
+  exports: RunExportItem[];
+  exportBytes: number;
+  controller: AbortController;
+  cancelTimer: NodeJS.Timeout | undefined;
+  outcome: { promise: Promise<WireResult>; settle: (result: WireResult) => void };
+}
+
+export class RunRegistry implements RunsApi {
+  private readonly runs = new Map<string, Run>();
+  private readonly finished: Record<RunKind, string[]> = { run: [], trigger: [] };
+  private readonly listeners = new Set<(run: RunView) => void>();
+
+  constructor(private readonly options: RunRegistryOptions) {
+    this.registerServices(options.services);
+  }
+
+  start(request: StartRunRequest, kind: RunKind = "run"): WireResult {
+    if (!this.options.hasPlugin(request.pluginId)) {
+      return failure(ErrorCode.PluginNotFound, `no plugin with id '${request.pluginId}'`, "NotFoundError");
+    }
+    const run = this.create(request, kind);
+    this.dispatch(run, request);
+    return { ok: true, value: { run_id: run.id, status: run.machine.state, run_token: run.token.toString() } };
+  }
+
+  async execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
+    const started = this.start(request, "trigger");
+    if (!started.ok) return { runId: null, result: started };
+    const runId = (started.value as { run_id: string }).run_id;
+    const run = this.runs.get(runId) as Run;
+    return { runId, result: await run.outcome.promise };
+  }
+
+  get(runId: string): RunView | undefined {
+    const run = this.runs.get(runId);
+    return run && view(run);
+  }
+
+  list(query: { pluginId?: string; status?: RunState; limit?: number } = {}): RunView[] {
+    const out: RunView[] = [];
+    for (const run of [...this.runs.values()].reverse()) {
+      if (query.pluginId !== undefined && run.pluginId !== query.pluginId) continue;
+      if (query.status !== undefined && run.machine.state !== query.status) continue;
+      out.push(view(run));
+      if (out.length >= (query.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  cancel(runId: string): WireResult {
+    const run = this.runs.get(runId);
+    if (!run) return failure(ErrorCode.NotFound, `no run '${runId}'`, "NotFoundError");
+    if (run.machine.finished) {
+      return failure(
+        RunErrorCode.RunFinished,
+        `run '${runId}' has already finished (${run.machine.state})`,
+        "SdkError",
+        {
+          status: run.machine.state,
+        },
+      );
+    }
+    if (run.machine.state === "queued") {
+      this.end(run, "canceled", { error: canceledError("the run was canceled before it started") });
+    } else if (run.machine.state === "running") {
+      this.move(run, "cancel_requested");
+      run.controller.abort();
+      const grace = this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+      run.cancelTimer = setTimeout(() => {
+        this.end(run, "canceled", {
+          error: canceledError(`the plugin did not confirm the cancel within ${grace / 1000}s`),
+        });
+      }, grace);
+      run.cancelTimer.unref();
+    }
+    return { ok: true, value: view(run) };
+  }
+
+  exports(runId: string, page: { after?: number; limit?: number } = {}): ExportPage | undefined {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    const after = page.after ?? 0;
+    const limit = page.limit ?? 100;
+    // Export seqs are 1, 2, 3, … so the item after cursor `after` sits at index `after`.
+    const items = run.exports.slice(after, after + limit);
+    const last = items.at(-1)?.seq ?? Math.min(after, run.exports.length);
+    return { run_id: run.id, items, next_cursor: last, has_more: last < run.exports.length, total: run.exports.length };
+  }
+
+  checkToken(runId: string, token: string): boolean {
+    const run = this.runs.get(runId);
+    if (!run) return false;
+    const given = Buffer.from(token);
+    return given.length === run.token.length && timingSafeEqual(given, run.token);
+  }
+
+  onChange(listener: (run: RunView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Clears timers; runs still going end when their plugins stop. */
+  dispose(): void {
+    for (const run of this.runs.values()) clearTimeout(run.cancelTimer);
+    this.listeners.clear();
+  }
+
+  private create(request: StartRunRequest, kind: RunKind): Run {
+    const now = Date.now();
+    const run: Run = {
+      id: randomUUID(),
+      token: Buffer.from(randomBytes(24).toString("base64url")),
+      kind,
+      pluginId: request.pluginId,
+      entryId: request.entryId,
+      machine: new RunStateMachine(),
+      progress: null,
+      stage: null,
+      message: null,
+      result: null,
+      reply: null,
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      updatedAt: now,
+      exports: [],
+      exportBytes: 0,
+      controller: new AbortController(),
+      cancelTimer: undefined,
+      outcome: settleOnce<WireResult>(),
+    };
+    this.runs.set(run.id, run);
+    return run;
+  }
+
+  private dispatch(run: Run, request: StartRunRequest): void {
+    if (!this.move(run, "running")) return;
+    run.startedAt = Date.now();
+    void this.options
+      .callEntry(run.pluginId, run.entryId, request.args ?? {}, {
+        timeoutMs: request.timeoutMs,
+        runId: run.id,
+        signal: run.controller.signal,
+      })
+      .then((result) => this.onAnswer(run, result));
+  }
+
+  private onAnswer(run: Run, result: WireResult): void {
+    if (run.machine.finished) return; // finished early (finish(), or a cancel the plugin never confirmed)
+    if (result.ok) {
+      this.end(run, "succeeded", { result: result.value });
+      return;
+    }
+    const state: RunState =
+      result.error.code === ErrorCode.Timeout
+        ? "timeout"
+        : result.error.code === ErrorCode.Canceled
+          ? "canceled"
+          : "failed";
+    this.end(run, state, { error: result.error });
+  }
+
+  private end(run: Run, state: RunState, outcome: { result?: unknown; reply?: unknown; error?: WireError }): boolean {
+    if (!this.move(run, state)) return false;
+    clearTimeout(run.cancelTimer);
+    run.finishedAt = run.updatedAt;
+    if (outcome.result !== undefined) run.result = outcome.result;
+    if (outcome.reply !== undefined) run.reply = outcome.reply;
+    if (outcome.error) run.error = outcome.error;
+    run.outcome.settle(outcome.error ? { ok: false, error: outcome.error } : { ok: true, value: run.result });
+    this.keepFinished(run);
+    return true;
+  }
+
+  private move(run: Run, state: RunState): boolean {
+    if (!run.machine.moveTo(state)) return false;
+    this.touch(run);
+    return true;
+  }
+
+  private touch(run: Run): void {
+    run.updatedAt = Date.now();
+    if (this.listeners.size === 0) return;
+    const snapshot = view(run);
+    for (const listener of this.listeners) {
+      try {
+        listener(snapshot);
+      } catch (error) {
+        this.options.logger.error({ err: error }, "a run listener failed");
+      }
+    }
+  }
+
+  /** Forgets the oldest finished runs beyond the limit, trigger runs before `POST /runs` ones. */
+  private keepFinished(run: Run): void {
+    this.finished[run.kind].push(run.id);
+    const limit = this.options.keepFinished ?? DEFAULT_FINISHED_RUNS_KEPT;
+    while (this.finished.run.length + this.finished.trigger.length > limit) {
+      const pool = this.finished.trigger.length > 0 ? this.finished.trigger : this.finished.run;
+      this.runs.delete(pool.shift() as string);
+    }
+  }
+
+  /** The plugin's own active run, or an Err saying why not. */
+  private activeRun(params: { runId?: unknown }, ctx: ServiceContext): { run: Run } | { error: WireResult } {
+    const runId = params?.runId;
+    const run = typeof runId === "string" ? this.runs.get(runId) : undefined;
+    if (!run || run.pluginId !== ctx.pluginId) {
+      return {
+        error: failure(ErrorCode.NotFound, `plugin '${ctx.pluginId}' has no run '${String(runId)}'`, "NotFoundError"),
+      };
+    }
+    if (run.machine.finished) {
+      return {
+        error: failure(
+          RunErrorCode.RunFinished,
+          `run '${run.id}' has already finished (${run.machine.state})`,
+          "SdkError",
+          {
+            status: run.machine.state,
+          },
+        ),
+      };
+    }
+    return { run };
+  }
+
+  private registerServices(services: HostServices): void {
+    services.handle("run.update", (params: Record<string, unknown>, ctx) => {
+      const found = this.activeRun(params, ctx);
+      if ("error" in found) return found.error;
+      const { progress, stage, message } = params;
+      if (progress === undefined && stage === undefined && message === undefined) {
+        return invalid("runUpdate: give at least one of progress, stage, message", "progress");
+      }
+      if (progress !== undefined && (typeof progress !== "number" || !(progress >= 0 && progress <= 100))) {
+        return invalid(
+          `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${String(progress)}`,
+          "progress",
+        );
+      }
+      if (stage !== undefined && (typeof stage !== "string" || stage.length > MAX_STAGE_LENGTH)) {
+        return invalid(`runUpdate: 'stage' must be a string of at most ${MAX_STAGE_LENGTH} characters`, "stage");
+      }
+      if (message !== undefined && (typeof message !== "string" || message.length > MAX_MESSAGE_LENGTH)) {
+        return invalid(`runUpdate: 'message' must be a string of at most ${MAX_MESSAGE_LENGTH} characters`, "message");
+      }
+      const { run } = found;
+      if (progress !== undefined) run.progress = progress as number;
+      if (stage !== undefined) run.stage = stage as string;
+      if (message !== undefined) run.message = message as string;
+      this.touch(run);
+      return { ok: true, value: { runId: run.id, status: run.machine.state } };
+    });
+
+    services.handle("run.export", (params: { runId?: unknown; item?: unknown }, ctx) => {
+      const found = this.activeRun(params, ctx);
+      if ("error" in found) return found.error;
+      const checked = checkExport(params.item);
+      if ("error" in checked) return checked.error;
+      const { run } = found;
+      if (run.exports.length >= MAX_EXPORTS_PER_RUN || run.exportBytes + checked.bytes > MAX_EXPORT_BYTES_PER_RUN) {
+        return failure(
+          RunErrorCode.ExportLimit,
+          `exportPush: run '${run.id}' already holds the most a run may (${MAX_EXPORTS_PER_RUN} items, ${MAX_EXPORT_BYTES_PER_RUN} bytes)`,
+        );
+      }
+      const item: RunExportItem = { seq: run.exports.length + 1, ...checked.item, time: new Date().toISOString() };
+      run.exports.push(item);
+      run.exportBytes += checked.bytes;
+      this.touch(run);
+      return { ok: true, value: { runId: run.id, seq: item.seq } };
+    });
+
+    services.handle("run.finish", (params: { runId?: unknown; data?: unknown; reply?: unknown }, ctx) => {
+      const found = this.activeRun(params, ctx);
+      if ("error" in found) return found.error;
+      const { run } = found;
+      this.end(run, "succeeded", { result: params.data ?? null, reply: params.reply ?? null });
+      return { ok: true, value: { runId: run.id, status: run.machine.state } };
+    });
+  }
+}
+
+function view(run: Run): RunView {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    run_id: run.id,
+    kind: run.kind,
+    plugin_id: run.pluginId,
+    entry_id: run.entryId,
+    status: run.machine.state,
+    progress: run.progress,
+    stage: run.stage,
+    message: run.message,
+    result: run.result,
+    reply: run.reply,
+    error: run.error ? { code: run.error.code, message: run.error.message, details: run.error.details ?? null } : null,
+    created_at: new Date(run.createdAt).toISOString(),
+    started_at: iso(run.startedAt),
+    finished_at: iso(run.finishedAt),
+    updated_at: new Date(run.updatedAt).toISOString(),
+    exports: run.exports.length,
+  };
+}
+
+function canceledError(message: string): WireError {
+  return { name: "SdkError", code: ErrorCode.Canceled, message };
+}
+
+function invalid(message: string, field: string): WireResult {
+  return failure(ErrorCode.Validation, message, "ValidationError", { field });
+}
+
+/** An `exportPush` item: `{ type: "text", text }`, `{ type: "json", json }` or `{ type: "url", url }`, plus `label`. */
+function checkExport(
+  value: unknown,
+): { item: Omit<RunExportItem, "seq" | "time">; bytes: number } | { error: WireResult } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { error: invalid("exportPush: the item must be an object like { type: 'text', text }", "type") };
+  }
+  const raw = value as Record<string, unknown>;
+  const label = raw.label;
+  if (label !== undefined && typeof label !== "string") {
+    return { error: invalid("exportPush: 'label' must be a string", "label") };
+  }
+  const withLabel = label === undefined ? {} : { label };
+  switch (raw.type) {
+    case "text":
+      if (typeof raw.text !== "string") {
+        return { error: invalid("exportPush: 'text' (a string) is required for type 'text'", "text") };
+      }
+      return { item: { type: "text", text: raw.text, ...withLabel }, bytes: Buffer.byteLength(raw.text) };
+    case "json": {
+      if (raw.json === undefined) return { error: invalid("exportPush: 'json' is required for type 'json'", "json") };
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(raw.json);
+      } catch {
+        text = undefined;
+      }
+      if (text === undefined) {
+        return { error: invalid("exportPush: 'json' must be a JSON-compatible value", "json") };
+      }
+      return { item: { type: "json", json: raw.json, ...withLabel }, bytes: Buffer.byteLength(text) };
+    }
+    case "url": {
+      let ok = false;
+      if (typeof raw.url === "string") {
+        try {
+          ok = ["http:", "https:"].includes(new URL(raw.url).protocol);
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) return { error: invalid(`exportPush: 'url' must be an http(s) URL for type 'url'`, "url") };
+      return { item: { type: "url", url: raw.url as string, ...withLabel }, bytes: (raw.url as string).length };
+    }
+    default:
+      return { error: invalid(`exportPush: 'type' must be 'text', 'json' or 'url' (got ${String(raw.type)})`, "type") };
+  }
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { BusRecord } from "@neko/protocol";
+import { type BusRecordChange, BusRecordStore } from "../../src/bus/bus-record-store.ts";
+
+function filled(): BusRecordStore {
+  const store = new BusRecordStore({ namespace: "events", capacity: 100 });
+  const rows: Array<[string, string, number, number]> = [
+    ["a", "tick", 5, 1000],
+    ["b", "tick", 8, 2000],
+    ["a", "tock", 2, 3000],
+    ["c", "tick", 9, 4000],
+    ["a", "tick", 7, 5000],
+  ];
+  for (const [pluginId, type, priority, ts] of rows) {
+    store.append({ type, pluginId, source: pluginId, priority, ts, data: { ts } });
+  }
+  return store;
+}
+
+test("ids and the revision grow by one per record", () => {
+  const store = filled();
+  assert.deepEqual(
+    store.query().map((r) => r.id),
+    [1, 2, 3, 4, 5],
+  );
+  assert.equal(store.revision, 5);
+  assert.equal(store.latestId, 5);
+});
+
+test("query filters by plugin, source, type, priority and time, and keeps the latest maxCount", () => {
+  const store = filled();
+  const ids = (records: BusRecord[]) => records.map((r) => r.id);
+  assert.deepEqual(ids(store.query({ pluginId: "a" })), [1, 3, 5]);
+  assert.deepEqual(ids(store.query({ source: "b" })), [2]);
+  assert.deepEqual(ids(store.query({ type: "tick", priorityMin: 7 })), [2, 4, 5]);
+  assert.deepEqual(ids(store.query({ sinceTs: 3000 })), [3, 4, 5]);
+  assert.deepEqual(ids(store.query({ pluginId: "a", maxCount: 2 })), [3, 5], "latest two, oldest first");
+  assert.deepEqual(ids(store.query({ maxCount: 0 })), []);
+});
+
+test("the capacity bound evicts the oldest, reports it to listeners and counts it", () => {
+  const store = new BusRecordStore({ namespace: "lifecycle", capacity: 3 });
+  const changes: BusRecordChange[] = [];
+  store.onChange((c) => changes.push(c));
+  for (let i = 0; i < 5; i++) store.append({ type: "t", pluginId: null, source: "host", data: i });
+  assert.deepEqual(
+    store.query().map((r) => r.data),
+    [2, 3, 4],
+  );
+  assert.equal(store.evicted, 2);
+  assert.equal(store.oldestId, 3);
+  assert.deepEqual(
+    changes.map((c) => [c.revision, c.added.map((r) => r.id), c.removed.map((r) => r.id)]),
+    [
+      [1, [1], []],
+      [2, [2], []],
+      [3, [3], []],
+      [4, [4], [1]],
+      [5, [5], [2]],
+    ],
+  );
+});
+
+test("a byte budget evicts the oldest records until the total fits", () => {
+  const store = new BusRecordStore({
+    namespace: "messages",
+    capacity: 100,
+    maxBytes: 100,
+    sizeOf: (r) => (r.data as string).length,
+  });
+  store.append({ type: "text", pluginId: "p", source: "p", data: "x".repeat(40) });
+  store.append({ type: "text", pluginId: "p", source: "p", data: "y".repeat(40) });
+  store.append({ type: "text", pluginId: "p", source: "p", data: "z".repeat(40) });
+  assert.deepEqual(
+    store.query().map((r) => r.id),
+    [2, 3],
+  );
+  assert.equal(store.evicted, 1);
+  assert.equal(store.stats().bytes, 80);
+});
+
+test("after() pages forward by cursor, skips filtered records and reports evicted ones as missed", () => {
+  const store = new BusRecordStore({ namespace: "messages", capacity: 10 });
+  for (let i = 1; i <= 25; i++) {
+    store.append({ type: "text", pluginId: i % 2 ? "odd" : "even", source: "s", data: i });
+  }
+  // Kept: ids 16..25.
+  const first = store.after(0, {}, 4);
+  assert.deepEqual(
+    first.records.map((r) => r.id),
+    [16, 17, 18, 19],
+  );
+  assert.equal(first.missed, 15, "ids 1..15 were evicted before they were read");
+  assert.equal(first.scannedTo, 19);
+  const filtered = store.after(19, { pluginId: "even" }, 2);
+  assert.deepEqual(
+    filtered.records.map((r) => r.id),
+    [20, 22],
+  );
+  assert.equal(filtered.scannedTo, 23, "past the skipped id 23, up to the next match it had no room for");
+  const rest = store.after(filtered.scannedTo, { pluginId: "even" }, 10);
+  assert.deepEqual(
+    rest.records.map((r) => r.id),
+    [24],
+  );
+  assert.equal(rest.scannedTo, 25, "the cursor moves past the odd ids it skipped");
+  assert.deepEqual(store.after(25, {}, 10).records, []);
+});

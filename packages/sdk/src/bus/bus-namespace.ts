@@ -1,0 +1,53 @@
+/** `this.bus.<namespace>`: queries one of the host's bounded record stores; `conversations` also takes records. */
+import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+import { ValidationError, type SdkError } from "../errors.ts";
+import { Err, Ok, type Result } from "../result.ts";
+import { toResult } from "../wire-result.ts";
+import type { BusConnection } from "./bus-connection.ts";
+import { type BusListOrigin, BusRecordList, type BusListStep } from "./bus-record-list.ts";
+import { BusWatcher } from "./bus-watcher.ts";
+
+export class BusNamespace {
+  constructor(
+    protected readonly connection: BusConnection,
+    readonly name: BusNamespaceName,
+  ) {}
+
+  /**
+   * The latest records matching the filters (all kept ones by default), oldest first, as a list to refine with
+   * `filter` / `where` / `sort` / `limit` and to `watch()`.
+   */
+  async get(filters: BusFilters = {}): Promise<Result<BusRecordList, SdkError>> {
+    if (typeof filters !== "object" || filters === null) {
+      return Err(new ValidationError("get(filters): filters must be an object", { details: { field: "filters" } }));
+    }
+    const answer = toResult<{ revision: number; records: BusRecord[] }>(
+      await this.connection.request("bus.query", { namespace: this.name, filters }),
+    );
+    if (!answer.ok) return answer;
+    const origin: BusListOrigin = {
+      namespace: this.name,
+      filters,
+      revision: answer.value.revision,
+      base: answer.value.records,
+      openWatcher: (from: BusListOrigin, steps: readonly BusListStep[]) => new BusWatcher(this.connection, from, steps),
+    };
+    return Ok(new BusRecordList(origin));
+  }
+}
+
+export interface ConversationRecordInput {
+  /** Default `conversation`. */
+  type?: string;
+  /** Default: the plugin id. */
+  source?: string;
+  priority?: number;
+  data: unknown;
+}
+
+/** `this.bus.conversations`: plugins that carry conversations (adapters, chat bridges) add their turns here. */
+export class ConversationNamespace extends BusNamespace {
+  async add(record: ConversationRecordInput): Promise<Result<BusRecord, SdkError>> {
+    return toResult<BusRecord>(await this.connection.request("bus.append", { namespace: this.name, record }));
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `this.runUpdate`, `this.exportPush` and `this.finish` (SPEC §3.4): report on the run the current entry call
+ * belongs to (`POST /runs`, `POST /plugin/trigger`). The run comes from the call scope, so these work from any
+ * async code the entry started; outside a run they answer `Err` with code `NOT_IN_RUN`. Documented in docs/runs.md.
+ */
+import { SdkError } from "./errors.ts";
+import { Err, type Result } from "./result.ts";
+import { currentCallScope } from "./runtime/call-scope.ts";
+import type { HostBridge } from "./runtime/host-client.ts";
+import { toResult } from "./wire-result.ts";
+
+export interface RunUpdate {
+  /** Percent done, 0–100. */
+  progress?: number;
+  stage?: string;
+  message?: string;
+}
+
+export type RunExport =
+  | { type: "text"; text: string; label?: string }
+  | { type: "json"; json: unknown; label?: string }
+  | { type: "url"; url: string; label?: string };
+
+export interface RunFinish {
+  /** The run's result (what `GET /runs/{id}` shows and a trigger answers with). */
+  data?: unknown;
+  /** How the caller should answer its user, if it asks: free-form (a text, a flag). */
+  reply?: unknown;
+}
+
+export class RunReporter {
+  constructor(private readonly bridge: HostBridge) {}
+
+  update(update: RunUpdate): Promise<Result<{ runId: string; status: string }, SdkError>> {
+    return this.send("runUpdate", "run.update", { ...update });
+  }
+
+  exportPush(item: RunExport): Promise<Result<{ runId: string; seq: number }, SdkError>> {
+    return this.send("exportPush", "run.export", { item });
+  }
+
+  /** Ends the run as `succeeded` with `data` now; what the entry returns afterwards no longer changes it. */
+  finish(outcome: RunFinish = {}): Promise<Result<{ runId: string; status: string }, SdkError>> {
+    return this.send("finish", "run.finish", { data: outcome.data ?? null, reply: outcome.reply ?? null });
+  }
+
+  private async send<T>(what: string, method: string, params: Record<string, unknown>): Promise<Result<T, SdkError>> {
+    const runId = currentCallScope()?.runId;
+    if (!runId) {
+      return Err(
+        new SdkError(`${what}: not inside a run — call it from an entry started by POST /runs or /plugin/trigger`, {
+          code: "NOT_IN_RUN",
+        }),
+      );
+    }
+    return toResult<T>(await this.bridge.request(method, { ...params, runId }));
+  }
+}

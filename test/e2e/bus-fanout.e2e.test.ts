@@ -1,0 +1,39 @@
+/** Bus fan-out through 11 real plugin processes: one publisher, ten subscribers, every event to each, in order. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { type BusFanoutPlugins, measureBusFanout, writeBusFanoutPlugins } from "../../bench/bus-fanout.ts";
+import { makeTempDir } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+describe("bus fan-out, 1 publisher → 10 subscriber plugins", () => {
+  let root: string;
+  let t: TestHost;
+  let plugins: BusFanoutPlugins;
+
+  before(async () => {
+    root = makeTempDir();
+    plugins = writeBusFanoutPlugins(root, 10);
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("every subscriber gets every event once, in publish order (the bench's bus row, small)", async () => {
+    const summary = await measureBusFanout({ ...plugins, host: t.host, events: 300, burst: 30, warmupEvents: 20 });
+    assert.equal(summary.firstFailure, null);
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.n, 300 * 10);
+    assert.ok(summary.p50Ms >= 0 && summary.p99Ms >= summary.p50Ms);
+    assert.ok(summary.opsPerSec > 0);
+    const stats = (await t.request("GET", "/bus/stats")).body;
+    const subs = stats.subscribers.filter((s: any) => plugins.subscribers.includes(s.plugin_id));
+    assert.equal(subs.length, 10);
+    for (const s of subs) {
+      assert.equal(s.delivered, 320, `${s.plugin_id}: warm-up and measured events`);
+      assert.equal(s.dropped, 0);
+    }
+  });
+});
