@@ -40,9 +40,19 @@ export function registerMemoryService(host: PluginHost): void {
         `memory: the value for key '${key}' is ${bytes} bytes of JSON; the limit is ${MAX_MEMORY_VALUE_BYTES}`,
       );
     }
-    return guarded(() =>
+    const stored = guarded(() =>
       open().store({ bucket: bucket as string, key: key as string, value: value as JsonValue, pluginId: ctx.pluginId }),
     );
+    // The bus's `memory` namespace mirrors every write, so plugins can query and watch it (SPEC §4.4).
+    if (stored.ok) {
+      host.bus.record("memory", {
+        type: "stored",
+        pluginId: ctx.pluginId,
+        source: ctx.pluginId,
+        data: { bucket, key, value },
+      });
+    }
+    return stored;
   });
 
   host.services.handle("memory.search", (params: Record<string, unknown>) => {

@@ -17,6 +17,7 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 import type { ClassPluginMetadata } from "../plugin-metadata.ts";
 import type { PluginMessage } from "../trigger-decorators.ts";
 import { errResult } from "../wire-result.ts";
+import { connectTriggersToBus } from "./bus-trigger-bridge.ts";
 import { DEFAULT_ENTRY_TIMEOUT_SECONDS } from "./entry-registry.ts";
 import { EventHandlerRegistry, type EventHandlerSpec } from "./event-handler-registry.ts";
 import type { MessageHandlerRegistry } from "./message-handler-registry.ts";
@@ -50,6 +51,7 @@ export class PluginTriggers {
   readonly events = new EventHandlerRegistry();
   private readonly runtime: PluginRuntime;
   private stopped = false;
+  private disconnectBus: (() => void) | undefined;
 
   constructor({ runtime, meta, bind }: PluginTriggersOptions) {
     this.runtime = runtime;
@@ -81,6 +83,7 @@ export class PluginTriggers {
     runtime.afterReady(() => this.afterStartup());
     runtime.onShutdown(() => {
       this.stopped = true;
+      this.disconnectBus?.();
       return this.timers.stopAll();
     });
   }
@@ -93,11 +96,18 @@ export class PluginTriggers {
   /**
    * Runs every active handler whose `source` matches (or that has none), one after another, and answers with each
    * handler's result. A message without string `source` and `text` is refused with a `ValidationError`.
+   * `namedSourceOnly` (messages seen on the bus) leaves out the handlers without a `source`.
    */
-  async deliverMessage(message: unknown, call: TriggerCall = {}): Promise<WireResult> {
+  async deliverMessage(
+    message: unknown,
+    call: TriggerCall = {},
+    options: { namedSourceOnly?: boolean } = {},
+  ): Promise<WireResult> {
     const problem = messageProblem(message);
     if (problem) return errResult(new ValidationError(`invalid message: ${problem}`));
-    const handlers = this.messages.matching(message as PluginMessage);
+    const handlers = this.messages
+      .matching(message as PluginMessage)
+      .filter((h) => !options.namedSourceOnly || h.source !== undefined);
     const delivery: MessageDelivery = { handlers: [] };
     for (const handler of handlers) {
       const label = `message handler '${handler.id}'`;
@@ -178,6 +188,22 @@ export class PluginTriggers {
 
   private async afterStartup(): Promise<void> {
     if (this.stopped) return;
+    const { instance } = this.runtime;
+    this.disconnectBus = await connectTriggersToBus({
+      bus: instance.bus,
+      pluginId: instance.pluginId,
+      logger: instance.logger,
+      targets: {
+        eventTypes: this.events.describe().map((e) => e.eventType),
+        messageSources: this.messages.describe().flatMap((m) => (m.source === null ? [] : [m.source])),
+        dispatchEvent: (type, payload) => this.dispatchEvent(type, payload),
+        deliverMessage: (message) => this.deliverMessage(message, {}, { namedSourceOnly: true }),
+      },
+    });
+    if (this.stopped) {
+      this.disconnectBus();
+      return;
+    }
     this.timers.begin();
     for (const handler of this.events.automatic()) {
       if (this.stopped) return;
