@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../test/support/test-host.ts";
+import { runBusFanoutBench } from "./bus-fanout.ts";
 import { measureCrossPluginCalls, writeCallerPlugin } from "./cross-plugin-call.ts";
 import { measureEntryCalls } from "./entry-call.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
@@ -102,6 +103,30 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
   const fleet = await measurePluginFleet({ count: FLEET_SIZE, idleMs: FLEET_IDLE_MS, signal });
   progress(`  started in ${formatDuration(fleet.startMs)}`);
 
+  progress("bus fan-out: 1 publisher → 10 subscriber plugins, paced at 1000 events/s, then flat out");
+  const paced = await runBusFanoutBench({ events: 2000, ratePerSec: 1000 });
+  const flatOut = await runBusFanoutBench({ events: 5000 });
+  // Paced: delivery latency, compared with one round trip. Flat out: deliveries per second, compared with the
+  // floor's round trips per second with many in flight.
+  const busFanout: BenchRow[] = [
+    {
+      kind: "round-trip",
+      id: "bus_fanout.paced",
+      label: "bus fan-out 1 → 10 (1000 ev/s)",
+      floor: false,
+      concurrency: 1,
+      summary: paced,
+    },
+    {
+      kind: "round-trip",
+      id: "bus_fanout.max",
+      label: "bus fan-out 1 → 10 (flat out)",
+      floor: false,
+      concurrency: PLAN.concurrency,
+      summary: flatOut,
+    },
+  ];
+
   // In SPEC §9 order. A feature that lands replaces its "pending" row with its measurement here.
   return [
     ...floor,
@@ -117,7 +142,7 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
       label: "  + its child processes (esbuild)",
       samplesBytes: fleet.childRssBytes,
     },
-    { kind: "pending", id: "bus_fanout", label: "bus fan-out to 10 subscribers", note: "needs the event bus" },
+    ...busFanout,
   ];
 }
 

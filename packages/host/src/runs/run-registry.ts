@@ -97,7 +97,7 @@ export interface RunRegistryOptions {
 
 interface Run {
   id: string;
-  token: Buffer;
+  token: Buffer | undefined;
   kind: RunKind;
   pluginId: string;
   entryId: string;
@@ -134,7 +134,7 @@ export class RunRegistry implements RunsApi {
     }
     const run = this.create(request, kind);
     this.dispatch(run, request);
-    return { ok: true, value: { run_id: run.id, status: run.machine.state, run_token: run.token.toString() } };
+    return { ok: true, value: { run_id: run.id, status: run.machine.state, run_token: run.token?.toString() ?? null } };
   }
 
   async execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
@@ -203,7 +203,7 @@ export class RunRegistry implements RunsApi {
 
   checkToken(runId: string, token: string): boolean {
     const run = this.runs.get(runId);
-    if (!run) return false;
+    if (!run?.token) return false;
     const given = Buffer.from(token);
     return given.length === run.token.length && timingSafeEqual(given, run.token);
   }
@@ -223,7 +223,8 @@ export class RunRegistry implements RunsApi {
     const now = Date.now();
     const run: Run = {
       id: randomUUID(),
-      token: Buffer.from(randomBytes(24).toString("base64url")),
+      // Only `POST /runs` hands out a token; a trigger's run is answered in the same request and needs none.
+      token: kind === "run" ? Buffer.from(randomBytes(24).toString("base64url")) : undefined,
       kind,
       pluginId: request.pluginId,
       entryId: request.entryId,
