@@ -35,8 +35,17 @@ export class HostServices {
 
   /** Never rejects: an unknown method, a throwing handler or a passed deadline are each an Err with a code. */
   async request(method: string, params: unknown, ctx: ServiceContext): Promise<WireResult> {
+    if (typeof method !== "string")
+      return failure(ErrorCode.Validation, "a request needs a 'method' string", "ValidationError");
     const handler = this.handlers.get(method);
     if (!handler) return failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError");
+    if (typeof ctx.deadline !== "number" || !Number.isFinite(ctx.deadline)) {
+      return failure(
+        ErrorCode.Validation,
+        `request '${method}' needs a numeric 'deadline' (ms since the epoch)`,
+        "ValidationError",
+      );
+    }
     const remaining = ctx.deadline - Date.now();
     if (remaining <= 0)
       return failure(ErrorCode.Timeout, `host request '${method}' arrived after its deadline`, "TimeoutError");

@@ -2,7 +2,9 @@
 import { Packr } from "msgpackr";
 
 // Records off: plain maps on the wire keep the format readable by any msgpack implementation (docs/wire-protocol.md).
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// 64-bit integers (what most msgpack libraries use for a millisecond timestamp) decode as numbers, never BigInt:
+// a BigInt where a number is expected would throw deep inside the receiver.
+const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number" });
 
 export function encodeFrame(message: object): Buffer {
   return packr.pack(message);

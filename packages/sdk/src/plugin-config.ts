@@ -82,7 +82,10 @@ export class PluginConfig {
     const written = toResult<{ config: ConfigRecord }>(
       await this.#bridge.request("config.update", { patch, mode: options.mode ?? "permanent" }),
     );
-    return written.ok ? Ok(written.value.config) : written;
+    if (!written.ok) return written;
+    // A running plugin already has it (the host's config.apply came first); one still in `startup` does not.
+    this.#current = structuredClone(written.value.config);
+    return Ok(written.value.config);
   }
 
   [replaceConfig](next: ConfigRecord): void {

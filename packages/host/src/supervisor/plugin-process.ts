@@ -71,8 +71,10 @@ export class PluginProcess {
   readonly ready = settleOnce<WireResult>();
 
   constructor(private readonly options: PluginProcessOptions) {
+    // The server's API token is the host's secret, not the plugin's.
+    const { NEKO_API_TOKEN: _token, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...options.env,
       NEKO_PLUGIN_ID: options.pluginId,
       NEKO_PLUGIN_SECRET: this.secret,

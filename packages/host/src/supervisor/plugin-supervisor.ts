@@ -384,6 +384,7 @@ export class PluginSupervisor {
       onRequest: (message) => {
         void this.options.services
           .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
+          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
           .then((result) => proc.post({ type: "response", id: message.id, result }));
       },
       onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
@@ -517,7 +518,16 @@ export class PluginSupervisor {
   private route({ peer, message }: IncomingFrame): void {
     const known = this.byPeer.get(peer);
     if (known) {
-      if (message) known.handleMessage(message as unknown as PluginToHost);
+      if (!message) return;
+      // A plugin that sends a malformed frame hurts only itself: log it, never let it reach the host's event loop.
+      try {
+        known.handleMessage(message as unknown as PluginToHost);
+      } catch (error) {
+        this.options.logger.warn(
+          { plugin: known.pluginId, err: error, type: message.type },
+          "dropped a malformed frame",
+        );
+      }
       return;
     }
     if (

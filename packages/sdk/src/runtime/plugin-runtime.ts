@@ -126,7 +126,7 @@ export class PluginRuntime {
     switch (message.type) {
       case "call": {
         const result = await this.callEntry(message);
-        transport.send({ type: "result", id: message.id, result });
+        this.reply(transport, message.id, result);
         return;
       }
       case "control": {
@@ -134,7 +134,7 @@ export class PluginRuntime {
           id: message.id,
           deadline: message.deadline,
         });
-        transport.send({ type: "result", id: message.id, result });
+        this.reply(transport, message.id, result);
         return;
       }
       case "response":
@@ -152,7 +152,7 @@ export class PluginRuntime {
       case "shutdown": {
         const result = await this.shutdown();
         options.client.failAll("the plugin is shutting down");
-        transport.send({ type: "result", id: message.id, result });
+        this.reply(transport, message.id, result);
         options.onShutdown();
         return;
       }
@@ -163,6 +163,26 @@ export class PluginRuntime {
         if (startup.ok) await this.runSteps(this.afterReadySteps, "a step after startup failed");
         return;
       }
+    }
+  }
+
+  /**
+   * Sends a result; one that cannot go on the wire (a BigInt, a function, a cycle…) becomes an Err that says so,
+   * so the caller is answered instead of waiting out its deadline.
+   */
+  private reply(transport: PluginTransport, id: string, result: WireResult): void {
+    try {
+      transport.send({ type: "result", id, result });
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      this.logger.error(`a result could not be sent: ${reason}`);
+      transport.send({
+        type: "result",
+        id,
+        result: errResult(
+          new SdkError(`the result cannot be sent to the host: ${reason}`, { code: ErrorCode.EntryFailed }),
+        ),
+      });
     }
   }
 

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createSilentLogger } from "../src/host-logger.ts";
+import { HostServices } from "../src/host-services.ts";
+
+test("requests with a bad method or deadline, unknown methods and throwing handlers are each an Err, never a throw", async () => {
+  const services = new HostServices(createSilentLogger());
+  services.handle("echo", (params) => ({ ok: true, value: params }));
+  services.handle("boom", () => {
+    throw new Error("kaput");
+  });
+  const ctx = { pluginId: "p", deadline: Date.now() + 1000 };
+  assert.deepEqual(await services.request("echo", { a: 1 }, ctx), { ok: true, value: { a: 1 } });
+  const codes = async (method: unknown, deadline: unknown) => {
+    const r = await services.request(method as string, {}, { pluginId: "p", deadline: deadline as number });
+    return r.ok ? "ok" : r.error.code;
+  };
+  // A 64-bit integer that reached us as a BigInt, a string, NaN: each is refused by name.
+  assert.equal(await codes("echo", BigInt(Date.now() + 1000)), "VALIDATION_ERROR");
+  assert.equal(await codes("echo", "tomorrow"), "VALIDATION_ERROR");
+  assert.equal(await codes("echo", Number.NaN), "VALIDATION_ERROR");
+  assert.equal(await codes(42, Date.now() + 1000), "VALIDATION_ERROR");
+  assert.equal(await codes("nope", Date.now() + 1000), "NOT_FOUND");
+  assert.equal(await codes("echo", Date.now() - 1), "TIMEOUT");
+  const boom = await services.request("boom", {}, ctx);
+  assert.equal(boom.ok ? "" : boom.error.code, "INTERNAL_ERROR");
+  assert.match(boom.ok ? "" : boom.error.message, /kaput/);
+});

@@ -1,0 +1,61 @@
+/**
+ * A plugin that returns what cannot be encoded hurts only itself: the caller gets an answer at once, the plugin and
+ * the host go on. (Odd request frames are covered by host-services.test.ts and codec.test.ts.)
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const code = `
+import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Odd extends NekoPluginBase {
+  @pluginEntry({ id: "huge_bigint" })
+  huge() {
+    return Ok({ big: 2n ** 70n });
+  }
+
+  @pluginEntry({ id: "cycle" })
+  cycle() {
+    const a: any = { name: "a" };
+    a.self = a;
+    return Ok(a);
+  }
+
+  @pluginEntry({ id: "ping" })
+  ping() {
+    return Ok("pong");
+  }
+}
+`;
+
+describe("frames a plugin should not send", () => {
+  let root: string;
+  let t: TestHost;
+  const trigger = (entry_id: string) => t.request("POST", "/plugin/trigger", { plugin_id: "odd", entry_id, args: {} });
+
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, { id: "odd", className: "Odd", code });
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("a result that cannot be encoded answers ENTRY_FAILED at once, and the plugin goes on", async () => {
+    for (const entry of ["huge_bigint", "cycle"]) {
+      const started = Date.now();
+      const res = await trigger(entry);
+      assert.equal(res.status, 500, entry);
+      assert.equal(res.body.error.code, "ENTRY_FAILED");
+      assert.match(res.body.error.message, /cannot be sent to the host/);
+      assert.ok(Date.now() - started < 5000, "answered long before the 30 s deadline");
+    }
+    assert.equal((await trigger("ping")).body.data, "pong");
+  });
+});
