@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import { createSilentLogger, PluginHost, type PluginHostApi } from "@neko/host";
 import { makeTempDir, writePlugin } from "../test/support/plugin-fixtures.ts";
+import { type LatencySummary, percentile } from "./stats.ts";
 
 export const BUS_FANOUT_EVENT = "bench.fanout";
 
@@ -86,17 +87,8 @@ export function writeBusFanoutPlugins(root: string, subscribers = 10): BusFanout
   return { publisher: "fanout_pub", subscribers: ids };
 }
 
-/** The same fields as the bench table's latency summary. */
-export interface BusFanoutSummary {
-  /** Deliveries measured (events × subscribers that arrived). */
-  n: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Deliveries per second of wall time, from the first emit to the last handler call. */
-  opsPerSec: number;
-  /** Deliveries that never arrived or arrived out of order. */
-  failed: number;
-  firstFailure: string | null;
+/** The bench table's latency summary, plus what was measured. */
+export interface BusFanoutSummary extends LatencySummary {
   subscribers: number;
   events: number;
 }
@@ -179,11 +171,4 @@ export async function runBusFanoutBench(
     await host.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sortedAsc: readonly number[], p: number): number {
-  if (sortedAsc.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sortedAsc.length);
-  return sortedAsc[Math.min(sortedAsc.length, Math.max(1, rank)) - 1];
 }

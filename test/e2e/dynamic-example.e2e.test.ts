@@ -6,12 +6,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
-import { makeTempDir } from "../support/plugin-fixtures.ts";
+import { copyExamplePlugins, makeTempDir } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
-
-const example = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../plugins/dynamic");
 
 describe("plugins/dynamic: entries from config", () => {
   let root: string;
@@ -27,7 +24,7 @@ describe("plugins/dynamic: entries from config", () => {
 
   before(async () => {
     root = makeTempDir();
-    fs.cpSync(example, path.join(root, "dynamic"), { recursive: true, filter: (src) => !src.includes("/data") });
+    copyExamplePlugins(root, ["dynamic"]);
     t = await startTestHost({ roots: [root] });
   });
   after(async () => {

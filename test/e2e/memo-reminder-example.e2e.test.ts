@@ -4,10 +4,8 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BUILTIN_PLUGINS_DIR } from "../../packages/cli/src/builtin-plugins.ts";
-import { makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
+import { copyExamplePlugins, makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 describe("example plugin: memo_reminder", () => {
@@ -20,10 +18,7 @@ describe("example plugin: memo_reminder", () => {
 
   before(async () => {
     root = makeTempDir();
-    fs.cpSync(path.join(BUILTIN_PLUGINS_DIR, "memo_reminder"), path.join(root, "memo_reminder"), {
-      recursive: true,
-      filter: (src) => path.basename(src) !== "data",
-    });
+    copyExamplePlugins(root, ["memo_reminder"]);
     t = await startTestHost({ roots: [root], dataDir: root });
   });
   after(async () => {

@@ -1,13 +1,9 @@
 /** The `plugins/monitored` example (SPEC §7), copied out of the repository and run as a real plugin process. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
+import { copyExamplePlugins, makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
-
-const example = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../plugins/monitored");
 
 describe("the monitored example plugin", () => {
   let root: string;
@@ -17,10 +13,7 @@ describe("the monitored example plugin", () => {
 
   before(async () => {
     root = makeTempDir();
-    fs.cpSync(example, path.join(root, "monitored"), {
-      recursive: true,
-      filter: (src) => path.basename(src) !== "data",
-    });
+    copyExamplePlugins(root, ["monitored"]);
     t = await startTestHost({ roots: [root] });
   });
   after(async () => {

@@ -4,10 +4,8 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BUILTIN_PLUGINS_DIR } from "../../packages/cli/src/builtin-plugins.ts";
-import { makeTempDir } from "../support/plugin-fixtures.ts";
+import { copyExamplePlugins, makeTempDir } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 const EXAMPLES = ["notes", "cache", "api_client"];
@@ -22,12 +20,7 @@ describe("example plugins: notes, cache, api_client", () => {
   before(async () => {
     root = makeTempDir();
     dataDir = makeTempDir("neko-data-");
-    for (const id of EXAMPLES) {
-      fs.cpSync(path.join(BUILTIN_PLUGINS_DIR, id), path.join(root, id), {
-        recursive: true,
-        filter: (src) => path.basename(src) !== "data",
-      });
-    }
+    copyExamplePlugins(root, EXAMPLES);
     t = await startTestHost({ roots: [root], dataDir });
   });
   after(async () => {

@@ -2,6 +2,19 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../plugins");
+
+/** Copies example plugins from the repository's plugins/ into `root` (without their data/), so tests never write there. */
+export function copyExamplePlugins(root: string, ids: string[]): void {
+  for (const id of ids) {
+    fs.cpSync(path.join(EXAMPLES_DIR, id), path.join(root, id), {
+      recursive: true,
+      filter: (src) => path.basename(src) !== "data",
+    });
+  }
+}
 
 export function makeTempDir(prefix = "neko-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -6,21 +6,7 @@ import type { EntryContext } from "../entry-context.ts";
 import type { ArgsValidator } from "../entry-validator.ts";
 import type { EventTriggerMethod } from "../plugin-metadata.ts";
 
-export interface EventHandlerSpec {
-  id: string;
-  eventType: string;
-  kind: string;
-  triggerMethod: EventTriggerMethod;
-  custom: boolean;
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown> | null;
-  validator: ArgsValidator | undefined;
-  /** Seconds. */
-  timeout: number;
-  handle: (args: any, ctx: EntryContext) => unknown;
-}
-
+/** What the host is told about a handler (hello, `/plugins`). */
 export interface EventHandlerDescriptor {
   id: string;
   eventType: string;
@@ -32,6 +18,11 @@ export interface EventHandlerDescriptor {
   inputSchema: Record<string, unknown> | null;
   /** Seconds. */
   timeout: number;
+}
+
+export interface EventHandlerSpec extends EventHandlerDescriptor {
+  validator: ArgsValidator | undefined;
+  handle: (args: any, ctx: EntryContext) => unknown;
 }
 
 export class EventHandlerRegistry {
