@@ -329,9 +329,9 @@ export class PluginSupervisor {
     plugin.history.push(change);
     if (plugin.history.length > HISTORY_KEPT) plugin.history.shift();
     const log = this.options.logger.child({ plugin: plugin.spec.id });
-    if (state === "crashed" || state === "quarantined" || state === "refused")
-      log.warn({ state, reason }, `plugin ${state}`);
-    else log.info({ state }, `plugin ${state}${reason ? `: ${reason}` : ""}`);
+    // The message carries the state; a problem state's reason goes in a field, so it stays readable when long.
+    if (state === "crashed" || state === "quarantined" || state === "refused") log.warn({ reason }, `plugin ${state}`);
+    else log.info(`plugin ${state}${reason ? `: ${reason}` : ""}`);
     this.options.onStateChange?.(plugin.spec.id, change);
     for (const listener of this.stateListeners) {
       try {
