@@ -13,8 +13,16 @@ import { Err, Ok, type Result } from "./result.ts";
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as typeof addFormatsModule.default;
 
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+// addUsedSchema false: an entry's schema is never registered by its `$id`, so two entries (or a dynamic entry
+// registered again) may share one without a clash.
+const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, addUsedSchema: false });
 addFormats(ajv);
+
+/**
+ * Compiled validators by schema text: Ajv keeps every schema object it compiled, so compiling a fresh copy for each
+ * registration of a dynamic entry would grow without bound.
+ */
+const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
 
 export type ArgsValidator = (args: unknown) => Result<Record<string, unknown>, ValidationError>;
 
@@ -45,23 +53,32 @@ export function describeArgsSchema(schema: {
 
 function jsonSchemaValidator(inputSchema: Record<string, unknown>): ArgsValidator {
   const { $schema: _ignored, ...schema } = inputSchema;
-  const validate = ajv.compile(schema);
-  return (args) => {
+  if (JSON.stringify(schema).includes('"$async"')) {
+    throw new TypeError("inputSchema: asynchronous schemas ($async) are not supported; validation must be synchronous");
+  }
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(key, validate);
+  }
+  const check = validate;
+  return guarded((args) => {
     // Ajv fills defaults in place; validate a copy so the caller's object is never changed.
     const copy = structuredClone(args ?? {});
-    if (validate(copy)) return Ok(copy as Record<string, unknown>);
-    const issues: ValidationIssue[] = (validate.errors ?? []).map((e: ErrorObject) => {
+    if (check(copy)) return Ok(copy as Record<string, unknown>);
+    const issues: ValidationIssue[] = (check.errors ?? []).map((e: ErrorObject) => {
       const missing = e.keyword === "required" ? (e.params as { missingProperty?: string }).missingProperty : undefined;
       const path = e.instancePath.split("/").filter(Boolean);
       if (missing) path.push(missing);
       return { field: path.join(".") || "(args)", message: missing ? "is required" : (e.message ?? "is invalid") };
     });
     return Err(validationError(issues));
-  };
+  });
 }
 
 function zodValidator(params: z.ZodType): ArgsValidator {
-  return (args) => {
+  return guarded((args) => {
     const parsed = params.safeParse(args ?? {});
     if (parsed.success) return Ok(parsed.data as Record<string, unknown>);
     const issues = parsed.error.issues.map((i) => ({
@@ -69,6 +86,21 @@ function zodValidator(params: z.ZodType): ArgsValidator {
       message: i.message,
     }));
     return Err(validationError(issues));
+  });
+}
+
+/**
+ * A validator never throws: a schema whose refine or transform throws (or is async, which Zod's synchronous parse
+ * refuses by throwing) fails the call with a ValidationError that says so, instead of leaving the caller unanswered.
+ */
+function guarded(validate: ArgsValidator): ArgsValidator {
+  return (args) => {
+    try {
+      return validate(args);
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      return Err(new ValidationError(`the arguments could not be validated: ${reason}`, { details: { reason } }));
+    }
   };
 }
 

@@ -114,7 +114,11 @@ export class PluginRuntime {
       transport.send({ type: "entries_changed", entries: this.entries.list({ includeDisabled: true }) }),
     );
     transport.onMessage((message) => {
-      void this.handleMessage(message, transport, options);
+      // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
+      this.handleMessage(message, transport, options).catch((error: unknown) => {
+        this.logger.exception(`handling a '${message.type}' message failed`, error);
+        if (message.type === "call" || message.type === "control") this.reply(transport, message.id, errResult(error));
+      });
     });
   }
 
