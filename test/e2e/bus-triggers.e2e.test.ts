@@ -50,6 +50,13 @@ export class Emitter extends NekoPluginBase {
     return Ok(unwrap(await this.bus.flush()) ?? null);
   }
 
+  @pluginEntry({ id: "push_many" })
+  async pushMany({ source, texts }: { source: string; texts: string[] }) {
+    // All at once: their records reach a watcher in one delta.
+    await Promise.all(texts.map((text) => this.pushMessage({ source, messageType: "text", description: "d", content: text })));
+    return Ok(texts.length);
+  }
+
   @pluginEntry({ id: "push" })
   async push({ source, text }: { source: string; text: string }) {
     return Ok(unwrap(await this.pushMessage({ source, messageType: "text", description: "d", content: text })) ?? null);
@@ -104,5 +111,17 @@ describe("bus → trigger handlers", () => {
     assert.equal(direct.status, 200);
     const after = (await call("listener", "seen")) as any[];
     assert.deepEqual(after.at(-1), { handler: "direct", text: "to you" });
+  });
+
+  test("a burst of messages pushed at once reaches the handler, every one", async () => {
+    const texts = Array.from({ length: 20 }, (_, i) => `alert ${i}`);
+    await call("emitter", "push_many", { source: "alerts", texts });
+    const got = await waitFor(async () => {
+      const s = ((await call("listener", "seen")) as any[]).filter(
+        (x) => x.handler === "alerts" && x.text !== "disk full",
+      );
+      return s.length >= texts.length ? s : undefined;
+    });
+    assert.deepEqual(got.map((x: { text: string }) => x.text).sort(), [...texts].sort());
   });
 });

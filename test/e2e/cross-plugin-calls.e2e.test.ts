@@ -447,6 +447,6 @@ describe("cross-plugin calls", () => {
       assert.equal(d[key].code, "VALIDATION_ERROR", key);
     }
     assert.match(d.noColon.message, /'nocolon' is not a reference of the form "<plugin>:<entry>"/);
-    assert.match(d.badTimeout.message, /timeout must be a positive number of seconds/);
+    assert.match(d.badTimeout.message, /timeout must be above 0 and at most 2147483 seconds/);
   });
 });

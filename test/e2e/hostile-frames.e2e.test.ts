@@ -25,6 +25,19 @@ export class Odd extends NekoPluginBase {
     return Ok(a);
   }
 
+  @pluginEntry({ id: "unsendable" })
+  async unsendable() {
+    const cyclic: any = {};
+    cyclic.self = cyclic;
+    const call = await this.plugins.callEntry("odd:ping", cyclic);
+    const emitted = this.bus.emit("t", { s: Symbol("x") });
+    return Ok({
+      call: call.ok ? "ok" : call.error.code,
+      emit: emitted.ok ? "ok" : emitted.error.code,
+      message: call.ok ? "" : call.error.message,
+    });
+  }
+
   @pluginEntry({ id: "ping" })
   ping() {
     return Ok("pong");
@@ -57,5 +70,13 @@ describe("frames a plugin should not send", () => {
       assert.ok(Date.now() - started < 5000, "answered long before the 30 s deadline");
     }
     assert.equal((await trigger("ping")).body.data, "pong");
+  });
+
+  test("host requests and bus events that cannot be encoded are an Err, not a throw", async () => {
+    const res = await trigger("unsendable");
+    assert.equal(res.status, 200);
+    assert.equal(res.body.data.call, "VALIDATION_ERROR");
+    assert.equal(res.body.data.emit, "VALIDATION_ERROR");
+    assert.match(res.body.data.message, /'plugins.call' cannot be sent/);
   });
 });

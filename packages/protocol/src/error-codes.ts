@@ -25,6 +25,9 @@ export const ErrorCode = {
   ConfigChangeRefused: "CONFIG_CHANGE_REFUSED",
   FreezeRefused: "FREEZE_REFUSED",
   NotFrozen: "NOT_FROZEN",
+  FreezeFailed: "FREEZE_FAILED",
+  NotInRun: "NOT_IN_RUN",
+  ConfigKeyMissing: "CONFIG_KEY_MISSING",
   HookFailed: "HOOK_FAILED",
   EventNotFound: "EVENT_NOT_FOUND",
 } as const;

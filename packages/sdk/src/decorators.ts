@@ -1,5 +1,11 @@
 /** The decorators a plugin class uses (SPEC §3.1). TC39 standard decorators; they only record metadata. */
-import { LIFECYCLE_IDS, type EntryOptions, type LifecycleId, ownMetadata } from "./plugin-metadata.ts";
+import {
+  assertInstanceMethod,
+  LIFECYCLE_IDS,
+  type EntryOptions,
+  type LifecycleId,
+  ownMetadata,
+} from "./plugin-metadata.ts";
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
 
@@ -31,9 +37,7 @@ export function pluginEntry(
 ): (method: Method<any>, context: ClassMethodDecoratorContext) => void;
 export function pluginEntry(options: EntryOptions = {}) {
   return (_method: Method<any>, context: ClassMethodDecoratorContext): void => {
-    if (context.static || context.private) {
-      throw new TypeError(`@pluginEntry must decorate a public instance method (got ${String(context.name)})`);
-    }
+    assertInstanceMethod("@pluginEntry", context);
     const id = options.id ?? String(context.name);
     ownMetadata(context.metadata).entries.push({ ...options, id, methodName: context.name });
   };
@@ -45,6 +49,7 @@ export function lifecycle(options: { id: LifecycleId }) {
     throw new TypeError(`@lifecycle id must be one of ${LIFECYCLE_IDS.join(", ")} (got '${options.id}')`);
   }
   return (_method: (this: unknown, ...args: any[]) => unknown, context: ClassMethodDecoratorContext): void => {
+    assertInstanceMethod("@lifecycle", context);
     ownMetadata(context.metadata).lifecycles.push({ id: options.id, methodName: context.name });
   };
 }

@@ -15,7 +15,13 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 // addUsedSchema false: an entry's schema is never registered by its `$id`, so two entries (or a dynamic entry
 // registered again) may share one without a clash.
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, addUsedSchema: false });
+const ajv = new Ajv2020({
+  allErrors: true,
+  useDefaults: true,
+  strict: false,
+  coerceTypes: false,
+  addUsedSchema: false,
+});
 addFormats(ajv);
 
 /**

@@ -5,7 +5,7 @@
 import type { EntryContext } from "./entry-context.ts";
 import type { AfterHookContext, AroundHookContext, BeforeHookContext, ReplaceHookContext } from "./hook-context.ts";
 import { compileHookCondition, HookConditionError } from "./hook-condition.ts";
-import { HOOK_TIMINGS, type HookTiming, ownMetadata } from "./plugin-metadata.ts";
+import { assertInstanceMethod, HOOK_TIMINGS, type HookTiming, ownMetadata } from "./plugin-metadata.ts";
 
 export interface HookOptions {
   /** Names the hook in errors and in the hello; default: the method name. */
@@ -89,9 +89,7 @@ function timed(
 }
 
 function recordHook(name: string, options: HookOptions & { timing: HookTiming }, context: ClassMethodDecoratorContext) {
-  if (context.kind !== "method" || context.static || context.private) {
-    throw new TypeError(`${name} must decorate a public instance method (got ${String(context.name)})`);
-  }
+  assertInstanceMethod(name, context);
   const id = options.id ?? String(context.name);
   const where = `${name} '${id}'`;
   if (!HOOK_TIMINGS.includes(options.timing)) {

@@ -3,6 +3,7 @@
  * and any temporary hot update. Reads are local and synchronous; writes go through the host, which validates them,
  * runs `config_change`, and keeps plugin.toml the source of truth (docs/config.md).
  */
+import { ErrorCode } from "@neko/protocol";
 import { NotFoundError, type SdkError } from "./errors.ts";
 import { Ok, type Result } from "./result.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
@@ -39,7 +40,7 @@ export class PluginConfig {
     if (!found.present) {
       throw new NotFoundError(
         `config key '${keys.join(".")}' is required but not set (in plugin.toml or the active profile)`,
-        { code: "CONFIG_KEY_MISSING", details: { path: keys.join("."), missing: found.missing } },
+        { code: ErrorCode.ConfigKeyMissing, details: { path: keys.join("."), missing: found.missing } },
       );
     }
     return structuredClone(found.value) as T;

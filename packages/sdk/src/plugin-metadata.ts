@@ -104,6 +104,13 @@ export interface ClassPluginMetadata {
 
 const NEKO = Symbol.for("neko.plugin.metadata");
 
+/** Every plugin decorator goes on a public instance method: the runtime binds it to the instance by name. */
+export function assertInstanceMethod(decorator: string, context: ClassMethodDecoratorContext): void {
+  if (context.kind !== "method" || context.static || context.private) {
+    throw new TypeError(`${decorator} must decorate a public instance method (got ${String(context.name)})`);
+  }
+}
+
 /** The own (not inherited) record of the class being decorated. */
 export function ownMetadata(metadata: DecoratorMetadataObject): ClassPluginMetadata {
   if (!Object.hasOwn(metadata, NEKO)) {

@@ -9,6 +9,7 @@ import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
+import { secondsProblem } from "./seconds-limit.ts";
 
 const PLUGIN_ID = /^[a-zA-Z0-9_-]{1,128}$/;
 /** Without a timeout and outside an entry, the target entry's own timeout bounds the call; this only caps it. */
@@ -187,9 +188,8 @@ export class PluginsClient {
     ref: string,
   ): Promise<Result<T, SdkError>> {
     const { timeout } = options;
-    if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0 && Number.isFinite(timeout))) {
-      return Err(new ValidationError(`call to '${ref}': timeout must be a positive number of seconds`));
-    }
+    const problem = timeout === undefined ? undefined : secondsProblem(`call to '${ref}': timeout`, timeout);
+    if (problem) return Err(new ValidationError(problem));
     const scope = currentCallScope();
     const now = Date.now();
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;

@@ -3,6 +3,7 @@
  * belongs to (`POST /runs`, `POST /plugin/trigger`). The run comes from the call scope, so these work from any
  * async code the entry started; outside a run they answer `Err` with code `NOT_IN_RUN`. Documented in docs/runs.md.
  */
+import { ErrorCode } from "@neko/protocol";
 import { SdkError } from "./errors.ts";
 import { Err, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
@@ -49,7 +50,7 @@ export class RunReporter {
     if (!runId) {
       return Err(
         new SdkError(`${what}: not inside a run — call it from an entry started by POST /runs or /plugin/trigger`, {
-          code: "NOT_IN_RUN",
+          code: ErrorCode.NotInRun,
         }),
       );
     }

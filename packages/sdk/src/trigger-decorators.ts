@@ -4,7 +4,8 @@
  */
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
-import { type EventTriggerMethod, ownMetadata } from "./plugin-metadata.ts";
+import { assertInstanceMethod, type EventTriggerMethod, ownMetadata } from "./plugin-metadata.ts";
+import { assertSeconds } from "./seconds-limit.ts";
 
 /** What a timer's method receives on each tick. */
 export interface TimerTick {
@@ -81,9 +82,7 @@ export function timerInterval(options: TimerOptions): Decorator<TimerMethod> {
     const id = handlerId("@timerInterval", options.id, context);
     const where = `@timerInterval '${id}'`;
     const { seconds } = options;
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) {
-      throw new TypeError(`${where}: seconds must be a positive number (got ${String(seconds)})`);
-    }
+    assertSeconds(`${where}: seconds`, seconds);
     const own = ownMetadata(context.metadata);
     if (own.timers.some((t) => t.id === id)) throw new TypeError(`${where}: timer id '${id}' is declared twice`);
     own.timers.push({
@@ -146,9 +145,7 @@ function recordEvent(
   }
   if (!EVENT_NAME.test(id)) throw new TypeError(`${name}: id '${id}' must match ${EVENT_NAME.source}`);
   const where = `${name} '${options.eventType}:${id}'`;
-  if (options.timeout !== undefined && !(typeof options.timeout === "number" && options.timeout > 0)) {
-    throw new TypeError(`${where}: timeout must be a positive number of seconds`);
-  }
+  if (options.timeout !== undefined) assertSeconds(`${where}: timeout`, options.timeout);
   const own = ownMetadata(context.metadata);
   if (own.events.some((e) => e.eventType === options.eventType && e.id === id)) {
     throw new TypeError(`${where}: declared twice`);
@@ -169,9 +166,7 @@ function recordEvent(
 }
 
 function handlerId(name: string, id: string | undefined, context: ClassMethodDecoratorContext): string {
-  if (context.kind !== "method" || context.static || context.private) {
-    throw new TypeError(`${name} must decorate a public instance method (got ${String(context.name)})`);
-  }
+  assertInstanceMethod(name, context);
   const value = id ?? String(context.name);
   if (typeof value !== "string" || !HANDLER_ID.test(value)) {
     throw new TypeError(`${name}: id ${JSON.stringify(value)} must match ${HANDLER_ID.source}`);

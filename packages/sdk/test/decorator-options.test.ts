@@ -82,7 +82,7 @@ describe("decorator options", () => {
         }
         return X;
       },
-      { message: "@timerInterval 't': seconds must be a positive number (got 0)" },
+      { message: "@timerInterval 't': seconds must be above 0 and at most 2147483 seconds (about 24 days); got 0" },
     );
     assert.throws(
       () => {
@@ -125,4 +125,25 @@ describe("decorator options", () => {
     assert.equal(plugin.message, message);
     assert.equal(plugin.hook, hook);
   });
+});
+
+test("timeouts past what a timer can wait, and lifecycle handlers on static methods, are refused by name", async () => {
+  const { lifecycle, pluginEntry } = await import("../src/decorators.ts");
+  const { EntryRegistry } = await import("../src/runtime/entry-registry.ts");
+  assert.throws(
+    () => new EntryRegistry().add({ id: "forever", timeout: Number.POSITIVE_INFINITY }, () => 1, { dynamic: true }),
+    { message: "entry 'forever': timeout must be above 0 and at most 2147483 seconds (about 24 days); got Infinity" },
+  );
+  assert.throws(
+    () => new EntryRegistry().add({ id: "month", timeout: 30 * 86400 }, () => 1, { dynamic: true }),
+    /at most 2147483 seconds/,
+  );
+  assert.throws(() => {
+    class X {
+      @lifecycle({ id: "startup" })
+      static boot() {}
+    }
+    return X;
+  }, /@lifecycle must decorate a public instance method \(got boot\)/);
+  void pluginEntry;
 });

@@ -13,7 +13,7 @@ function recordingBridge(answer: WireResult): HostBridge & { requests: Array<{ m
       requests.push({ method, params });
       return answer;
     },
-    notify: () => undefined,
+    notify: () => ({ ok: true, value: null }),
     onPush: () => () => undefined,
   };
 }

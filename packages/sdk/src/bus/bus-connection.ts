@@ -51,8 +51,8 @@ export class BusConnection implements BusWatchChannel {
     };
   }
 
-  emit(type: string, payload: unknown, priority: number | undefined): void {
-    this.bridge.notify("bus.emit", priority === undefined ? { type, payload } : { type, payload, priority });
+  emit(type: string, payload: unknown, priority: number | undefined): WireResult {
+    return this.bridge.notify("bus.emit", priority === undefined ? { type, payload } : { type, payload, priority });
   }
 
   /** Answered after the host handled everything this process sent before it. */

@@ -2,7 +2,7 @@
  * `this.bus` (SPEC §3.4, §4.4): publish and subscribe across plugin processes, and query or watch the host's
  * namespaces `events`, `messages`, `lifecycle`, `conversations` and `memory`. Documented in docs/bus.md.
  */
-import { ValidationError, type SdkError } from "../errors.ts";
+import { fromWireError, ValidationError, type SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { Err, Ok, type Result } from "../result.ts";
 import type { HostBridge } from "../runtime/host-client.ts";
@@ -47,8 +47,8 @@ export class PluginBus {
         new ValidationError("emit: priority must be a whole number from 0 to 10", { details: { field: "priority" } }),
       );
     }
-    this.connection.emit(type, payload ?? null, priority);
-    return Ok(undefined);
+    const sent = this.connection.emit(type, payload ?? null, priority);
+    return sent.ok ? Ok(undefined) : Err(fromWireError(sent.error));
   }
 
   /** Calls `handler(payload, event)` for every event of `type` (`"*"`: every type); returns the unsubscribe. */

@@ -6,8 +6,10 @@
  * bus would be too much, and a plugin's own messages never come back to it.
  */
 import type { BusRecord } from "@neko/protocol";
+import { BusConnection } from "../bus/bus-connection.ts";
 import type { PluginBus } from "../bus/plugin-bus.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
+import type { HostBridge } from "./host-client.ts";
 
 export interface BusTriggerTargets {
   eventTypes: string[];
@@ -19,6 +21,7 @@ export interface BusTriggerTargets {
 /** Subscribes; the returned function unsubscribes everything. */
 export async function connectTriggersToBus(options: {
   bus: PluginBus;
+  bridge: HostBridge;
   pluginId: string;
   logger: PluginLogger;
   targets: BusTriggerTargets;
@@ -36,20 +39,21 @@ export async function connectTriggersToBus(options: {
       }),
     );
   }
+  // A host watch per source, read at the channel: every added record arrives, however many came in one batch.
+  const connection = BusConnection.for(options.bridge, logger);
   for (const source of new Set(targets.messageSources)) {
-    const list = await bus.messages.get({ source, maxCount: 1 });
-    if (!list.ok) {
-      logger.warn(`could not follow bus messages from source '${source}': ${list.error.message}`);
-      continue;
-    }
-    const watcher = list.value.watch();
-    watcher.subscribe({ on: "add" }, ({ added }: { added: BusRecord[] }) => {
-      for (const record of added) {
+    const { watchId, snapshot } = connection.open("messages", { source, sinceTs: Date.now() }, ({ added }) => {
+      for (const record of added as BusRecord[]) {
         if (record.pluginId === pluginId || record.source !== source) continue;
         void targets.deliverMessage(messageFromRecord(record));
       }
     });
-    undo.push(() => watcher.close());
+    const opened = await snapshot;
+    if (!opened.ok) {
+      logger.warn(`could not follow bus messages from source '${source}': ${opened.error.message}`);
+      continue;
+    }
+    undo.push(() => connection.close(watchId));
   }
   return () => {
     for (const step of undo) step();

@@ -6,6 +6,7 @@ import type { EntryDescriptor } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { type ArgsValidator, compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
 import type { EntryOptions } from "../plugin-metadata.ts";
+import { assertSeconds } from "../seconds-limit.ts";
 
 export const DEFAULT_ENTRY_TIMEOUT_SECONDS = 30;
 const ENTRY_ID = /^[a-zA-Z0-9_.:-]{1,128}$/;
@@ -33,9 +34,7 @@ export class EntryRegistry {
       throw new TypeError(`entry id '${id}' is already taken by ${what}`);
     }
     const timeout = options.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS;
-    if (!(typeof timeout === "number" && timeout > 0)) {
-      throw new TypeError(`entry '${id}': timeout must be a positive number of seconds`);
-    }
+    assertSeconds(`entry '${id}': timeout`, timeout);
     const descriptor: EntryDescriptor = {
       id,
       name: options.name ?? id,

@@ -3,14 +3,15 @@
  * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, type WireResult } from "@neko/protocol";
+import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface HostBridge {
   request(method: string, params: unknown, options?: { timeoutMs?: number; deadline?: number }): Promise<WireResult>;
-  notify(method: string, params: unknown): void;
+  /** Err when the params cannot be sent (they cannot be encoded); nothing was sent then. */
+  notify(method: string, params: unknown): WireResult;
   onPush(topic: string, handler: (payload: unknown) => void): () => void;
 }
 
@@ -35,12 +36,24 @@ export class HostClient implements HostBridge {
         Math.max(0, deadline - Date.now()) + 250,
       );
       this.pending.set(id, { resolve, timer });
-      this.transport.send({ type: "request", id, method, params, deadline });
+      try {
+        this.transport.send({ type: "request", id, method, params, deadline });
+      } catch (error) {
+        // Params msgpack cannot encode (a cycle, a symbol, a BigInt past 64 bits): nothing was sent.
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve({ ok: false, error: unsendable(method, error) });
+      }
     });
   }
 
-  notify(method: string, params: unknown): void {
-    this.transport.send({ type: "notify", method, params });
+  notify(method: string, params: unknown): WireResult {
+    try {
+      this.transport.send({ type: "notify", method, params });
+      return { ok: true, value: null };
+    } catch (error) {
+      return { ok: false, error: unsendable(method, error) };
+    }
   }
 
   onPush(topic: string, handler: (payload: unknown) => void): () => void {
@@ -87,6 +100,11 @@ export const detachedBridge: HostBridge = {
       message: `'${method}' needs a host: this plugin instance is not running inside a plugin process`,
     },
   }),
-  notify: () => undefined,
+  notify: () => ({ ok: true, value: null }),
   onPush: () => () => undefined,
 };
+
+function unsendable(method: string, error: unknown): WireError {
+  const reason = (error as Error)?.message ?? String(error);
+  return { name: "ValidationError", code: ErrorCode.Validation, message: `'${method}' cannot be sent: ${reason}` };
+}

@@ -8,7 +8,13 @@ import fs from "node:fs";
 import type { WireResult } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
-import { type FrozenStateFile, frozenStatePath, readFrozenStateFile, writeFrozenStateFile } from "@neko/protocol";
+import {
+  ErrorCode,
+  type FrozenStateFile,
+  frozenStatePath,
+  readFrozenStateFile,
+  writeFrozenStateFile,
+} from "@neko/protocol";
 import { errResult, type PluginRuntime } from "./plugin-runtime.ts";
 import { decodeState, encodeState } from "./state-codec.ts";
 
@@ -66,7 +72,7 @@ export class PluginFreezer {
     } catch (error) {
       this.options.logger.exception("freeze could not save the state", error);
       return errResult(
-        new SdkError(`freeze could not save the state: ${(error as Error).message}`, { code: "FREEZE_FAILED" }),
+        new SdkError(`freeze could not save the state: ${(error as Error).message}`, { code: ErrorCode.FreezeFailed }),
       );
     }
     this.frozen = true;

@@ -191,6 +191,7 @@ export class PluginTriggers {
     const { instance } = this.runtime;
     this.disconnectBus = await connectTriggersToBus({
       bus: instance.bus,
+      bridge: instance.ctx.bridge,
       pluginId: instance.pluginId,
       logger: instance.logger,
       targets: {

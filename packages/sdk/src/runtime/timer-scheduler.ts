@@ -6,6 +6,7 @@
 import type { PluginLogger } from "../plugin-logger.ts";
 import { isResult } from "../result.ts";
 import type { TimerTick } from "../trigger-decorators.ts";
+import { assertSeconds } from "../seconds-limit.ts";
 
 export interface TimerSpec {
   id: string;
@@ -33,9 +34,6 @@ interface TimerState {
   ticks: number;
 }
 
-/** setTimeout's limit (about 24.8 days). */
-const MAX_SECONDS = 2_147_483;
-
 export class TimerScheduler {
   private readonly timers = new Map<string, TimerState>();
   /** Timers only tick once the plugin has started; a start() before that waits for it. */
@@ -46,9 +44,7 @@ export class TimerScheduler {
 
   add(spec: TimerSpec): void {
     if (this.timers.has(spec.id)) throw new TypeError(`timer id '${spec.id}' is already taken`);
-    if (!(spec.seconds > 0 && spec.seconds <= MAX_SECONDS)) {
-      throw new RangeError(`timer '${spec.id}': seconds must be between 0 and ${MAX_SECONDS} (got ${spec.seconds})`);
-    }
+    assertSeconds(`timer '${spec.id}': seconds`, spec.seconds);
     this.timers.set(spec.id, {
       spec,
       active: spec.autoStart,

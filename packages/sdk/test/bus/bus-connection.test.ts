@@ -10,7 +10,10 @@ function fakeBridge() {
   const pushes = new Map<string, (payload: unknown) => void>();
   const bridge: HostBridge = {
     request: async (): Promise<WireResult> => ({ ok: true, value: null }),
-    notify: (method, params) => notes.push([method, params]),
+    notify: (method, params) => {
+      notes.push([method, params]);
+      return { ok: true, value: null };
+    },
     onPush: (topic, handler) => {
       pushes.set(topic, handler);
       return () => pushes.delete(topic);

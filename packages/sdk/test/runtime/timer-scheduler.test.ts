@@ -55,7 +55,7 @@ describe("timer scheduler", () => {
       message: "timer id 'slow' is already taken",
     });
     assert.throws(() => scheduler.add({ id: "huge", seconds: 3e6, name: "", autoStart: true, tick: () => {} }), {
-      message: /seconds must be between 0 and 2147483/,
+      message: /seconds must be above 0 and at most 2147483 seconds/,
     });
     assert.equal(scheduler.stop("unknown"), false);
   });
