@@ -128,7 +128,7 @@ describe("decorator options", () => {
 });
 
 test("timeouts past what a timer can wait, and lifecycle handlers on static methods, are refused by name", async () => {
-  const { lifecycle, pluginEntry } = await import("../src/decorators.ts");
+  const { lifecycle } = await import("../src/decorators.ts");
   const { EntryRegistry } = await import("../src/runtime/entry-registry.ts");
   assert.throws(
     () => new EntryRegistry().add({ id: "forever", timeout: Number.POSITIVE_INFINITY }, () => 1, { dynamic: true }),
@@ -140,10 +140,10 @@ test("timeouts past what a timer can wait, and lifecycle handlers on static meth
   );
   assert.throws(() => {
     class X {
+      name = "x";
       @lifecycle({ id: "startup" })
       static boot() {}
     }
     return X;
   }, /@lifecycle must decorate a public instance method \(got boot\)/);
-  void pluginEntry;
 });
