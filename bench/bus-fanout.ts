@@ -108,6 +108,8 @@ export interface MeasureBusFanoutOptions extends BusFanoutPlugins {
   warmupEvents?: number;
   /** How long to wait for every delivery (default 60 s). */
   timeoutMs?: number;
+  /** Ctrl-C: stops between rounds and polls. */
+  signal?: AbortSignal;
 }
 
 export async function measureBusFanout(options: MeasureBusFanoutOptions): Promise<BusFanoutSummary> {
@@ -128,6 +130,7 @@ export async function measureBusFanout(options: MeasureBusFanoutOptions): Promis
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     let reports: Array<{ received: number; outOfOrder: number; lastAt: number; latencies: number[] }> = [];
     for (;;) {
+      options.signal?.throwIfAborted();
       reports = (await Promise.all(subscribers.map((id) => call(id, "report")))) as typeof reports;
       if (reports.every((r) => r.received >= count) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -162,13 +165,15 @@ export async function runBusFanoutBench(
   options: Omit<MeasureBusFanoutOptions, "host" | "publisher" | "subscribers"> & { subscribers?: number } = {},
 ): Promise<BusFanoutSummary> {
   const root = makeTempDir("neko-bench-bus-");
-  const plugins = writeBusFanoutPlugins(root, options.subscribers ?? 10);
-  const host = await PluginHost.create({ roots: [root], logger: createSilentLogger() });
+  let host: PluginHost | undefined;
   try {
+    const plugins = writeBusFanoutPlugins(root, options.subscribers ?? 10);
+    host = await PluginHost.create({ roots: [root], logger: createSilentLogger() });
     await host.startAll();
+    options.signal?.throwIfAborted();
     return await measureBusFanout({ ...options, ...plugins, host });
   } finally {
-    await host.stop();
+    await host?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

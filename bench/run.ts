@@ -104,8 +104,8 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
   progress(`  started in ${formatDuration(fleet.startMs)}`);
 
   progress("bus fan-out: 1 publisher → 10 subscriber plugins, paced at 1000 events/s, then flat out");
-  const paced = await runBusFanoutBench({ events: 2000, ratePerSec: 1000 });
-  const flatOut = await runBusFanoutBench({ events: 5000 });
+  const paced = await runBusFanoutBench({ events: 2000, ratePerSec: 1000, signal });
+  const flatOut = await runBusFanoutBench({ events: 5000, signal });
   // Paced: delivery latency, compared with one round trip. Flat out: deliveries per second, compared with the
   // floor's round trips per second with many in flight.
   const busFanout: BenchRow[] = [

@@ -3,8 +3,9 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const filters = process.argv.slice(2);
 
 function walk(dir) {
@@ -32,7 +33,8 @@ if (files.length === 0) {
 console.log(`running ${files.length} test files`);
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  // A test that hangs (a socket left open after a failure) fails after 2 minutes instead of holding CI up.
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);

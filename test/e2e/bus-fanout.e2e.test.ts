@@ -26,8 +26,6 @@ describe("bus fan-out, 1 publisher → 10 subscriber plugins", () => {
     assert.equal(summary.firstFailure, null);
     assert.equal(summary.failed, 0);
     assert.equal(summary.n, 300 * 10);
-    assert.ok(summary.p50Ms >= 0 && summary.p99Ms >= summary.p50Ms);
-    assert.ok(summary.opsPerSec > 0);
     const stats = (await t.request("GET", "/bus/stats")).body;
     const subs = stats.subscribers.filter((s: any) => plugins.subscribers.includes(s.plugin_id));
     assert.equal(subs.length, 10);

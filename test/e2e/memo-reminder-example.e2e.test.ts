@@ -48,8 +48,13 @@ describe("example plugin: memo_reminder", () => {
       pending.map((m: { id: string }) => m.id),
       [later.id],
     );
-    // A few more ticks: still one reminder.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two more ticks of the timer (each reports a new checkedAt): still one reminder.
+    const checkedAt = async () =>
+      (await t.request("GET", "/plugin/status?plugin_id=memo_reminder")).body.status?.checkedAt;
+    for (let tick = 0; tick < 2; tick++) {
+      const before = await checkedAt();
+      await waitFor(async () => (await checkedAt()) !== before, { what: "another timer tick" });
+    }
     const again = await t.request("GET", "/plugin/messages?plugin_id=memo_reminder");
     assert.equal(again.body.messages.length, 1);
     const status = await t.request("GET", "/plugin/status?plugin_id=memo_reminder");

@@ -219,10 +219,14 @@ describe("message queue", () => {
     const stream = await openSse(`${sseUrl}/plugin/messages/stream`);
     await stream.next((e) => e.comment === "connected");
     const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       sse.close(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("server.close() hung on an open stream")), 5000)),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("server.close() hung on an open stream")), 5000);
+      }),
     ]);
+    clearTimeout(timer);
     await stream.ended;
     const took = Date.now() - started;
     assert.ok(took < 2500, `closed in ${took} ms, not after the client's 4 s keep-alive timeout`);

@@ -284,14 +284,18 @@ describe("stopping the host", () => {
     writePlugin(root, { id: "a", className: "A", code: simplePluginCode("A") });
     writePlugin(root, { id: "b", className: "B", code: simplePluginCode("B") });
     const t = await startTestHost({ roots: [root] });
-    const pids = t.host.listPlugins().map((p) => p.pid as number);
-    assert.equal(pids.filter((p) => typeof p === "number").length, 2);
-    const socketPath = t.host.endpoint.replace(/^ipc:\/\//, "");
-    assert.ok(fs.existsSync(socketPath), "the ipc socket exists while running");
-    await t.close();
-    for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
-    assert.equal(fs.existsSync(socketPath), false, "the socket file is removed");
-    assert.equal(fs.existsSync(path.dirname(socketPath)), false, "the run folder is removed");
-    fs.rmSync(root, { recursive: true, force: true });
+    try {
+      const pids = t.host.listPlugins().map((p) => p.pid as number);
+      assert.equal(pids.filter((p) => typeof p === "number").length, 2);
+      const socketPath = t.host.endpoint.replace(/^ipc:\/\//, "");
+      assert.ok(fs.existsSync(socketPath), "the ipc socket exists while running");
+      await t.close();
+      for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
+      assert.equal(fs.existsSync(socketPath), false, "the socket file is removed");
+      assert.equal(fs.existsSync(path.dirname(socketPath)), false, "the run folder is removed");
+    } finally {
+      await t.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -17,9 +17,17 @@ export async function startTestHost(
 ): Promise<TestHost> {
   const host = await PluginHost.create({ logger: createSilentLogger(), ...options }, hooks);
   const server = await createPluginServer({ host });
-  await server.listen({ port: 0, host: "127.0.0.1" });
-  await host.startAll();
+  try {
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    await host.startAll();
+  } catch (error) {
+    // Nothing a failed start-up began may outlive it.
+    await server.close().catch(() => undefined);
+    await host.stop();
+    throw error;
+  }
   const url = server.listeningOrigin;
+  let closed: Promise<void> | undefined;
   return {
     host,
     server,
@@ -33,9 +41,13 @@ export async function startTestHost(
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : null };
     },
+    /** Safe to call twice (a test's own close, then its `finally`). */
     async close() {
-      await server.close();
-      await host.stop();
+      closed ??= (async () => {
+        await server.close();
+        await host.stop();
+      })();
+      await closed;
     },
   };
 }

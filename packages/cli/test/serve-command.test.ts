@@ -29,7 +29,17 @@ function startServe(args: string[], env: NodeJS.ProcessEnv = {}) {
   child.stderr.on("data", (d) => {
     stderr += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exitCode = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // A serve that does not exit fails the test (and is killed) instead of hanging the suite.
+  const exited = Promise.race([
+    exitCode,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error("serve did not exit within 15 s"));
+      }, 15_000).unref(),
+    ),
+  ]);
   return { child, ready, exited, lines, stderr: () => stderr };
 }
 
@@ -38,6 +48,21 @@ describe("neko-plugin serve", () => {
   after(() => fs.rmSync(root, { recursive: true, force: true }));
   writePlugin(root, { id: "one", className: "One", code: simplePluginCode("One") });
   writePlugin(root, { id: "two", className: "Two", code: simplePluginCode("Two") });
+  writePlugin(root, {
+    id: "slow",
+    className: "Slow",
+    code: `
+import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Slow extends NekoPluginBase {
+  @pluginEntry({ id: "nap", timeout: 60 })
+  async nap() {
+    await new Promise((r) => setTimeout(r, 30_000));
+  }
+}
+`,
+  });
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     test(`serves the plugins of --plugins-dir, and ${signal} stops every child process`, async () => {
@@ -45,7 +70,7 @@ describe("neko-plugin serve", () => {
       try {
         const url = await serve.ready;
         const plugins = (await (await fetch(`${url}/plugins`)).json()) as { plugins: { id: string; pid: number }[] };
-        assert.deepEqual(plugins.plugins.map((p) => p.id).sort(), ["one", "two"]);
+        assert.deepEqual(plugins.plugins.map((p) => p.id).sort(), ["one", "slow", "two"]);
         const pids = plugins.plugins.map((p) => p.pid);
         assert.ok(pids.every((pid) => isAlive(pid)));
         const res = await fetch(`${url}/plugin/trigger`, {
@@ -63,6 +88,35 @@ describe("neko-plugin serve", () => {
       }
     });
   }
+
+  test("SIGTERM during a slow call stops at once: the call is answered, not waited for", async () => {
+    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
+    try {
+      const url = await serve.ready;
+      const call = fetch(`${url}/plugin/trigger`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ plugin_id: "slow", entry_id: "nap" }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string } } }));
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      serve.child.kill("SIGTERM");
+      assert.equal(await serve.exited, 0);
+      assert.ok(Date.now() - started < 8000, `stopped after ${Date.now() - started} ms, not after the 30 s call`);
+      const answer = await call;
+      assert.equal(answer.status, 409);
+      assert.equal(answer.body.error.code, "CANCELED");
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  });
+
+  test("a bad --port or NEKO_PORT is refused, naming which", async () => {
+    const env = startServe(["--no-builtin"], { NEKO_PORT: "abc" });
+    env.ready.catch(() => undefined);
+    assert.equal(await env.exited, 1);
+    assert.match(env.stderr(), /NEKO_PORT must be a whole number from 0 to 65535 \(got 'abc'\)/);
+  });
 
   test("a bad --port is refused with a clear message", async () => {
     const serve = startServe(["--port", "99999", "--no-builtin"]);

@@ -1,5 +1,6 @@
 /** Every error the server sends is `{ error: { code, message, details } }`; this maps codes to HTTP statuses. */
-import { ErrorCode, type WireError } from "@neko/protocol";
+import type { FastifyReply } from "fastify";
+import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 
 const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCode.Validation]: 400,
@@ -24,6 +25,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCode.FreezeRefused]: 409,
   [ErrorCode.NotFrozen]: 409,
   [ErrorCode.NotInRun]: 409,
+  RUN_FINISHED: 409,
   [ErrorCode.FreezeFailed]: 500,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -55,6 +57,22 @@ export function errorBody(code: string, message: string, details: unknown = null
 
 export function wireErrorBody(error: WireError): ErrorBody {
   return errorBody(error.code, error.message, error.details ?? null);
+}
+
+/**
+ * The `POST /plugin/trigger` answer (SPEC §5.1): `{ success, …ids, data, error }`, 200 for Ok, the error code's
+ * status for Err. `ids` names what ran (`plugin_id`, `entry_id` or the event, `run_id`).
+ */
+export function sendTriggerResult(reply: FastifyReply, ids: Record<string, unknown>, result: WireResult): FastifyReply {
+  if (result.ok) return reply.send({ success: true, ...ids, data: result.value ?? null, error: null });
+  return reply
+    .code(statusForCode(result.error.code))
+    .send({ success: false, ...ids, data: null, ...wireErrorBody(result.error) });
+}
+
+/** Answers with an Err from the host: its code's status and the error body. */
+export function sendWireError(reply: FastifyReply, error: WireError): FastifyReply {
+  return reply.code(statusForCode(error.code)).send(wireErrorBody(error));
 }
 
 /** Thrown inside a route to answer with an error body. */

@@ -3,7 +3,7 @@
  * details } }`; bodies are limited to 1 MiB; a non-loopback bind requires `NEKO_API_TOKEN`.
  */
 import { timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { errorBody, HttpError } from "./http-errors.ts";
 import { registerConfigRoutes } from "./routes/config-routes.ts";
@@ -35,6 +35,10 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // Errors Fastify raises before routing (a malformed URL, …) get the same body as every other error.
+    frameworkErrors: (error, _req, reply) => {
+      void (reply as FastifyReply).code(400).send(errorBody("BAD_REQUEST", error.message));
+    },
   });
   const startedAt = Date.now();
 

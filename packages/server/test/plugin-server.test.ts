@@ -128,6 +128,9 @@ describe("plugin server routes", () => {
     assert.equal(big.json().error.code, "PAYLOAD_TOO_LARGE");
     const badId = await app.inject({ method: "GET", url: "/plugins/..%2Fetc" });
     assert.equal(badId.statusCode, 400);
+    const badUrl = await app.inject({ method: "GET", url: "/plugins/%E0%A4%A" });
+    assert.equal(badUrl.statusCode, 400);
+    assert.equal(badUrl.json().error.code, "BAD_REQUEST", "errors raised before routing have the same body");
   });
 
   test("with an API token every request needs the bearer header", async () => {

@@ -27,9 +27,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const port = Number(options.port ?? process.env.NEKO_PORT ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    fail(`--port must be a whole number from 0 to 65535 (got '${options.port}')`);
+  const port = readPort(options.port);
   const apiToken = process.env.NEKO_API_TOKEN || undefined;
   if (!isLoopbackHost(options.host) && !apiToken) {
     fail(`binding to ${options.host} exposes the server beyond this machine: set NEKO_API_TOKEN first`);
@@ -55,8 +53,13 @@ async function serve(options: ServeOptions): Promise<void> {
     }
     stoppingSince = Date.now();
     logger.info(`${signal}: stopping every plugin…`);
-    await server.close().catch(() => undefined);
+    // Plugins stop at once (calls in flight fail fast instead of holding the stop up); open HTTP connections get a
+    // moment to receive those answers, then they are cut.
+    const closing = server.close().catch(() => undefined);
     await host.stop();
+    const cut = setTimeout(() => server.server.closeAllConnections(), 1000);
+    await closing;
+    clearTimeout(cut);
     logger.info("stopped");
     process.exit(0);
   };
@@ -77,6 +80,17 @@ async function serve(options: ServeOptions): Promise<void> {
     .map(([status, n]) => `${n} ${status}`)
     .join(", ");
   logger.info(`ready at ${url}: ${info.plugins.total} plugins (${summary || "none"})`);
+}
+
+/** --port, else NEKO_PORT (an empty one counts as unset), else the default; a bad value names where it came from. */
+function readPort(flag: string | undefined): number {
+  const fromEnv = process.env.NEKO_PORT || undefined;
+  const [source, text] = flag !== undefined ? ["--port", flag] : fromEnv !== undefined ? ["NEKO_PORT", fromEnv] : [];
+  if (source === undefined) return DEFAULT_PORT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text ?? "") || port > 65535)
+    fail(`${source} must be a whole number from 0 to 65535 (got '${text}')`);
+  return port;
 }
 
 function fail(message: string): never {

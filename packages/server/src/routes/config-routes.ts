@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { HOT_UPDATE_MODES, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
-import { statusForCode, wireErrorBody } from "../http-errors.ts";
+import { sendWireError } from "../http-errors.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const profileParams = {
@@ -88,11 +88,11 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
 }
 
 function answer(reply: FastifyReply, result: WireResult) {
-  if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+  if (!result.ok) return sendWireError(reply, result.error);
   return result.value;
 }
 
 function written(reply: FastifyReply, result: WireResult) {
-  if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+  if (!result.ok) return sendWireError(reply, result.error);
   return { success: true, ...(result.value as object) };
 }

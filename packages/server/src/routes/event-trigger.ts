@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from "fastify";
 import type { PluginHostApi } from "@neko/host";
-import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
+import { HttpError, sendTriggerResult } from "../http-errors.ts";
 
 export const eventTriggerProperties = {
   event_type: { type: "string", minLength: 1 },
@@ -46,9 +46,5 @@ export async function triggerEvent(host: PluginHostApi, body: TriggerTarget, rep
     { eventType: event_type, eventId: event_id, args },
     { timeoutMs: timeout === undefined ? undefined : timeout * 1000 },
   );
-  const base = { plugin_id, event_type, event_id, run_id: null };
-  if (result.ok) return { success: true, ...base, data: result.value ?? null, error: null };
-  return reply
-    .code(statusForCode(result.error.code))
-    .send({ success: false, ...base, data: null, ...wireErrorBody(result.error) });
+  return sendTriggerResult(reply, { plugin_id, event_type, event_id, run_id: null }, result);
 }

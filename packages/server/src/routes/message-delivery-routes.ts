@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
-import { statusForCode, wireErrorBody } from "../http-errors.ts";
+import { wireErrorBody, sendWireError } from "../http-errors.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const messageBody = {
@@ -25,7 +25,7 @@ export function registerMessageDeliveryRoutes(app: FastifyInstance, host: Plugin
     { schema: { params: pluginIdParams, body: messageBody } },
     async (req, reply) => {
       const result = await host.deliverMessage(req.params.id, req.body);
-      if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+      if (!result.ok) return sendWireError(reply, result.error);
       const handlers = (result.value as { handlers: Array<{ id: string; result: WireResult }> }).handlers.map(
         ({ id, result: r }) =>
           r.ok

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { ErrorCode } from "@neko/protocol";
-import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
+import { HttpError, sendTriggerResult, sendWireError } from "../http-errors.ts";
 import { eventTriggerProperties, isEventTrigger, type TriggerTarget, triggerEvent } from "./event-trigger.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
@@ -53,11 +53,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
       args,
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     });
-    const base = { plugin_id, entry_id, run_id: runId };
-    if (result.ok) return { success: true, ...base, data: result.value ?? null, error: null };
-    return reply
-      .code(statusForCode(result.error.code))
-      .send({ success: false, ...base, data: null, ...wireErrorBody(result.error) });
+    return sendTriggerResult(reply, { plugin_id, entry_id, run_id: runId }, result);
   });
 
   for (const action of ["start", "stop", "reload", "freeze", "unfreeze"] as const) {
@@ -81,7 +77,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
 
   app.post("/plugins/reload", async (_req, reply) => {
     const result = await host.reloadAll();
-    if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+    if (!result.ok) return sendWireError(reply, result.error);
     return {
       success: true,
       ...(result.value as object),
@@ -92,7 +88,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
 
 function lifecycleReply(reply: FastifyReply, host: PluginHostApi, id: string, action: string, result: WireResult) {
   const plugin = host.getPlugin(id);
-  if (!result.ok) return reply.code(statusForCode(result.error.code)).send(wireErrorBody(result.error));
+  if (!result.ok) return sendWireError(reply, result.error);
   const detail = typeof result.value === "object" && result.value !== null ? result.value : {};
   return { success: true, plugin_id: id, action, status: plugin?.status ?? null, pid: plugin?.pid ?? null, ...detail };
 }

@@ -4,9 +4,9 @@
  * `run_token` (as `Authorization: Bearer <run_token>`) also opens that run's routes. Documented in docs/runs.md.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type PluginHostApi, RUN_STATES, RunErrorCode, type RunState } from "@neko/host";
+import { type PluginHostApi, RUN_STATES, type RunState } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
-import { HttpError, statusForCode, wireErrorBody } from "../http-errors.ts";
+import { HttpError, sendWireError } from "../http-errors.ts";
 import { readIntParam, readStringParam } from "../query-params.ts";
 
 const startBody = {
@@ -17,7 +17,11 @@ const startBody = {
     plugin_id: { type: "string", minLength: 1 },
     entry_id: { type: "string", minLength: 1 },
     args: { type: "object" },
-    timeout: { type: "number", exclusiveMinimum: 0, description: "seconds; overrides the entry's timeout" },
+    timeout: {
+      type: "number",
+      exclusiveMinimum: 0,
+      description: "seconds; can shorten, never lengthen, the entry's own timeout",
+    },
   },
 } as const;
 
@@ -59,7 +63,7 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
       args,
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     });
-    if (!started.ok) return reply.code(statusForCode(started.error.code)).send(wireErrorBody(started.error));
+    if (!started.ok) return sendWireError(reply, started.error);
     return reply.code(202).send(started.value);
   });
 
@@ -88,10 +92,7 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
 
   app.post<{ Params: { id: string } }>("/runs/:id/cancel", { schema: { params: runParams } }, async (req, reply) => {
     const result = host.runs.cancel(req.params.id);
-    if (!result.ok) {
-      const status = result.error.code === RunErrorCode.RunFinished ? 409 : statusForCode(result.error.code);
-      return reply.code(status).send(wireErrorBody(result.error));
-    }
+    if (!result.ok) return sendWireError(reply, result.error);
     return result.value;
   });
 
