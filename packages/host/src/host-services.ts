@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { failure } from "./wire-result.ts";
 
 export interface ServiceContext {
   /** The calling plugin, from its socket identity (never from the message). */

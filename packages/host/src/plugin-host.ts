@@ -17,7 +17,7 @@ import { registerMemoryService } from "./memory/memory-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { failure, pluginNotFound } from "./wire-result.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
   type SupervisorCallOptions,
@@ -566,7 +566,3 @@ const FREEZE_PASSTHROUGH = new Set<string>([
   ErrorCode.Timeout,
   ErrorCode.Transport,
 ]);
-
-function pluginNotFound(id: string): WireResult {
-  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
-}

@@ -13,7 +13,7 @@ import { parse, stringify } from "smol-toml";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
-import { failure } from "../supervisor/plugin-process.ts";
+import { failure } from "../wire-result.ts";
 import type { PluginSupervisor } from "../supervisor/plugin-supervisor.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";

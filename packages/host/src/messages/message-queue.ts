@@ -4,9 +4,11 @@
  * counted) and serves cursor pages and live subscriptions. A message's id is its cursor. Documented in docs/bus.md.
  */
 import { Buffer } from "node:buffer";
-import { type BusRecord, ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import type { BusRecord, WireResult } from "@neko/protocol";
 import type { HostServices } from "../host-services.ts";
 import type { BusRecordStore } from "../bus/bus-record-store.ts";
+import { isWebUrl } from "../web-url.ts";
+import { validationFailure, type WireFailure } from "../wire-result.ts";
 
 export const MESSAGE_TYPES = ["text", "url", "binary", "binary_url"] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -156,20 +158,10 @@ export function messageView(record: BusRecord): MessageView {
   };
 }
 
-type Checked =
-  | { ok: true; value: { source: string; priority: number; data: MessageData } }
-  | { ok: false; error: WireError };
+type Checked = { ok: true; value: { source: string; priority: number; data: MessageData } } | WireFailure;
 
-function refuse(field: string, message: string): { ok: false; error: WireError } {
-  return {
-    ok: false,
-    error: {
-      name: "ValidationError",
-      code: ErrorCode.Validation,
-      message: `pushMessage: ${message}`,
-      details: { field },
-    },
-  };
+function refuse(field: string, message: string): WireFailure {
+  return validationFailure(`pushMessage: ${message}`, field);
 }
 
 /** The message rules (docs/bus.md): each refusal names the field. */
@@ -265,16 +257,6 @@ function metadataBytes(metadata: Record<string, unknown>): number {
     metadataSizes.set(metadata, size);
   }
   return size;
-}
-
-function isWebUrl(value: unknown): value is string {
-  if (typeof value !== "string") return false;
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

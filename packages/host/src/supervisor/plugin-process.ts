@@ -18,6 +18,7 @@ import {
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
+import { failure, settleOnce } from "../wire-result.ts";
 
 export interface PluginProcessOptions {
   pluginId: string;
@@ -253,27 +254,4 @@ export class PluginProcess {
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
   }
-}
-
-export function failure(code: string, message: string, name = "SdkError", details?: unknown): WireResult {
-  const error: WireError = { name, code, message };
-  if (details !== undefined) error.details = details;
-  return { ok: false, error };
-}
-
-/** A promise settled by the first call to `settle`; later calls are ignored. */
-export function settleOnce<T>(): { promise: Promise<T>; settle: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  let done = false;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return {
-    promise,
-    settle: (value) => {
-      if (done) return;
-      done = true;
-      resolve(value);
-    },
-  };
 }

@@ -20,7 +20,8 @@ import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
-import { failure, type ExitInfo, PluginProcess } from "./plugin-process.ts";
+import { failure, pluginNotFound } from "../wire-result.ts";
+import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
 
@@ -181,14 +182,14 @@ export class PluginSupervisor {
   /** Starts the plugin and resolves once it is running (Ok) or has failed to (Err with the reason). */
   start(id: string, options: { manual?: boolean } = {}): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     return this.enqueue(plugin, () => this.doStart(plugin, options.manual ?? true));
   }
 
   /** Runs `shutdown`, waits up to the grace period, then kills. Resolves once the process is gone. */
   stop(id: string): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
     return this.enqueue(plugin, () => this.doStop(plugin));
@@ -200,7 +201,7 @@ export class PluginSupervisor {
    */
   freeze(id: string): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     return this.enqueue(plugin, async () => {
       if (plugin.state === "frozen") return { ok: true, value: null };
       const saved = await this.control(id, "freeze", null);
@@ -297,7 +298,7 @@ export class PluginSupervisor {
   /** The process of a running plugin, or the failure that says why there is none. */
   private runningProcess(id: string): PluginProcess | WireResult {
     const plugin = this.plugins.get(id);
-    if (!plugin) return notFound(id);
+    if (!plugin) return pluginNotFound(id);
     if (plugin.state !== "running" || !plugin.process) {
       return failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
         state: plugin.state,
@@ -570,10 +571,6 @@ export class PluginSupervisor {
     this.droppedFrames += 1;
     this.options.logger.warn({ peer, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
-}
-
-function notFound(id: string): WireResult {
-  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
 }
 
 function stderrSuffix(info: ExitInfo | undefined): string {
