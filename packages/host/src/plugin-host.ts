@@ -207,7 +207,7 @@ export class PluginHost implements PluginHostApi {
       options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
     let transport: ZmqHostTransport;
     try {
-      transport = await ZmqHostTransport.bind(endpoint);
+      transport = await ZmqHostTransport.bind(endpoint, { logger });
     } catch (error) {
       fs.rmSync(runDir, { recursive: true, force: true });
       throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);

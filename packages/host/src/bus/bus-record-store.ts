@@ -4,6 +4,7 @@
  * (`after`) serve the message queue's paging and its SSE replay.
  */
 import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+import type { HostLogger } from "../host-logger.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 
 export const DEFAULT_NAMESPACE_CAPACITY = 10_000;
@@ -25,6 +26,8 @@ export interface BusRecordChange {
 
 export interface BusRecordStoreOptions {
   namespace: BusNamespaceName;
+  /** Where a change listener's failure is reported (the change itself has happened). */
+  logger: HostLogger;
   capacity?: number;
   /** Evicts the oldest records while the records' total size is above this. */
   maxBytes?: number;
@@ -100,7 +103,14 @@ export class BusRecordStore {
     }
     this.revision += 1;
     const change = { revision: this.revision, added: [record], removed };
-    for (const listener of this.listeners) listener(change);
+    // The record is stored: a listener that throws (a watch, an SSE stream) must not turn that into a failure.
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.logger.error({ err: error, namespace: this.namespace }, "a bus namespace listener failed");
+      }
+    }
     return record;
   }
 

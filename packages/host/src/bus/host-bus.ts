@@ -27,7 +27,7 @@ export interface HostBusOptions {
   /** Records kept per namespace (default 10 000). */
   namespaceCapacity?: number;
   /** Per-namespace overrides, e.g. a byte budget for `messages`. */
-  namespaces?: Partial<Record<BusNamespaceName, Omit<BusRecordStoreOptions, "namespace">>>;
+  namespaces?: Partial<Record<BusNamespaceName, Omit<BusRecordStoreOptions, "namespace" | "logger">>>;
 }
 
 export interface BusStats {
@@ -93,6 +93,7 @@ export class HostBus implements BusApi {
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
         namespace,
+        logger,
         capacity: options.namespaceCapacity,
         ...options.namespaces?.[namespace],
       });

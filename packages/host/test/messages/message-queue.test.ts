@@ -59,7 +59,12 @@ test("defaults: type text, priority 5, source = the plugin id; bytes and base64 
 });
 
 test("the queue keeps the newest messages within its bounds and pages them by cursor", () => {
-  const store = new BusRecordStore({ namespace: "messages", capacity: 20, sizeOf: messageRecordBytes });
+  const store = new BusRecordStore({
+    logger: createSilentLogger(),
+    namespace: "messages",
+    capacity: 20,
+    sizeOf: messageRecordBytes,
+  });
   const queue = new MessageQueue(store, new HostServices(createSilentLogger()));
   for (let i = 1; i <= 25; i++) assert.ok(queue.push(i % 5 ? "a" : "b", { content: `m${i}`, priority: i % 11 }).ok);
   const page = queue.list({ maxCount: 10 });
