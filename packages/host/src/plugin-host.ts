@@ -33,7 +33,6 @@ import {
   DEFAULT_MESSAGE_MAX_BYTES,
   MessageQueue,
   type MessagesApi,
-  messageRecordBytes,
 } from "./messages/message-queue.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 
@@ -184,7 +183,7 @@ export class PluginHost implements PluginHostApi {
     const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
     this.bus = new HostBus(supervisor, services, logger, {
       ...options.bus,
-      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes, sizeOf: messageRecordBytes } },
+      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes } },
     });
     this.messages = new MessageQueue(this.bus.store("messages"), services);
     this.runs = new RunRegistry({

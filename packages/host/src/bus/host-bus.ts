@@ -17,6 +17,7 @@ import {
   matchesBusFilters,
 } from "./bus-record-store.ts";
 import { validationFailure, type WireFailure } from "../wire-result.ts";
+import { payloadBytes } from "./payload-bytes.ts";
 import { SubscriberChannel, type SubscriberStats } from "./subscriber-channel.ts";
 
 export interface HostBusOptions {
@@ -26,7 +27,9 @@ export interface HostBusOptions {
   deliveryWindow?: number;
   /** Records kept per namespace (default 10 000). */
   namespaceCapacity?: number;
-  /** Per-namespace overrides, e.g. a byte budget for `messages`. */
+  /** Bytes of records kept per namespace (default 32 MiB); the oldest records go first. */
+  namespaceMaxBytes?: number;
+  /** Per-namespace overrides, e.g. the message queue's own bounds for `messages`. */
   namespaces?: Partial<Record<BusNamespaceName, Omit<BusRecordStoreOptions, "namespace" | "logger">>>;
 }
 
@@ -56,6 +59,8 @@ interface Watch {
 }
 
 const MAX_TYPE_LENGTH = 256;
+/** The most one event payload or conversation record's data from a plugin may take (as `payloadBytes` counts). */
+export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 
@@ -95,6 +100,7 @@ export class HostBus implements BusApi {
         namespace,
         logger,
         capacity: options.namespaceCapacity,
+        maxBytes: options.namespaceMaxBytes,
         ...options.namespaces?.[namespace],
       });
       stores[namespace] = store;
@@ -120,18 +126,7 @@ export class HostBus implements BusApi {
   }
 
   emit(type: string, payload: unknown, options: { publisher?: string | null; priority?: number } = {}): BusEvent {
-    const publisher = options.publisher ?? null;
-    const event: BusEvent = { type, payload: payload ?? null, publisher, ts: Date.now() };
-    this.stores.events.append({
-      type,
-      pluginId: publisher,
-      source: publisher ?? "host",
-      priority: options.priority,
-      data: event.payload,
-      ts: event.ts,
-    });
-    this.fanOut(event);
-    return event;
+    return this.publish(type, payload ?? null, options);
   }
 
   unsubscribe(pluginId: string, type: string): void {
@@ -174,6 +169,28 @@ export class HostBus implements BusApi {
     for (const dispose of this.disposers.splice(0)) dispose();
     for (const id of [...this.channels.keys()]) this.forgetPlugin(id);
     this.eventListeners.clear();
+  }
+
+  /** `payloadSize`: the payload's `payloadBytes`, when it was measured already (against the per-payload limit). */
+  private publish(
+    type: string,
+    payload: unknown,
+    options: { publisher?: string | null; priority?: number },
+    payloadSize?: number,
+  ): BusEvent {
+    const publisher = options.publisher ?? null;
+    const event: BusEvent = { type, payload, publisher, ts: Date.now() };
+    this.stores.events.append({
+      type,
+      pluginId: publisher,
+      source: publisher ?? "host",
+      priority: options.priority,
+      data: payload,
+      dataBytes: payloadSize,
+      ts: event.ts,
+    });
+    this.fanOut(event);
+    return event;
   }
 
   private fanOut(event: BusEvent): void {
@@ -252,7 +269,18 @@ export class HostBus implements BusApi {
         this.logger.warn({ plugin: ctx.pluginId }, `dropped a bus event: ${why}`);
         return;
       }
-      this.emit(type, params.payload, { publisher: ctx.pluginId, priority });
+      const payload = params.payload ?? null;
+      const size = payloadBytes(payload);
+      const tooLarge = payloadLimitFailure(`bus.emit '${type}'`, size, "payload");
+      if (tooLarge) {
+        // A notification has no answer: the refusal goes to the log.
+        this.logger.warn(
+          { plugin: ctx.pluginId, error: tooLarge.error },
+          `dropped a bus event: ${tooLarge.error.message}`,
+        );
+        return;
+      }
+      this.publish(type, payload, { publisher: ctx.pluginId, priority }, size);
     });
     services.onNotify("bus.subscribe", (params: { type?: unknown }, ctx) => {
       const type = checkEventType(params?.type, true);
@@ -320,12 +348,17 @@ export class HostBus implements BusApi {
       if (record.source !== undefined && typeof record.source !== "string") {
         return validationFailure("conversation record: source must be a string", "source");
       }
+      const data = record.data ?? null;
+      const size = payloadBytes(data);
+      const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
+      if (tooLarge) return tooLarge;
       const added = this.record("conversations", {
         type,
         pluginId: ctx.pluginId,
         source: (record.source as string | undefined) ?? ctx.pluginId,
         priority: record.priority as number | undefined,
-        data: record.data ?? null,
+        data,
+        dataBytes: size,
       });
       return { ok: true, value: added };
     });
@@ -333,6 +366,15 @@ export class HostBus implements BusApi {
 }
 
 type Checked<T> = { ok: true; value: T } | WireFailure;
+
+/** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */
+function payloadLimitFailure(what: string, bytes: number, field: string): WireFailure | undefined {
+  if (bytes <= MAX_BUS_PAYLOAD_BYTES) return undefined;
+  return validationFailure(
+    `${what}: the ${field} is ${bytes} bytes; the limit is ${MAX_BUS_PAYLOAD_BYTES} (1 MiB)`,
+    field,
+  );
+}
 
 function isPriority(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 10;

@@ -53,13 +53,14 @@ export function registerMemoryService(host: PluginHost): void {
         pluginId: ctx.pluginId,
       }),
     );
-    // The bus's `memory` namespace mirrors every write, so plugins can query and watch it (SPEC §4.4).
+    // The bus's `memory` namespace mirrors every write, so plugins can query and watch it (SPEC §4.4). Only where it
+    // went: the value is in the memory store, and a copy of every value would make the bus hold megabytes per write.
     if (stored.ok) {
       host.bus.record("memory", {
         type: "stored",
         pluginId: ctx.pluginId,
         source: ctx.pluginId,
-        data: { bucket, key, value },
+        data: { bucket, key },
       });
     }
     return stored;

@@ -128,19 +128,6 @@ export class MessageQueue implements MessagesApi {
   }
 }
 
-/** A size estimate of a message record, for the queue's byte budget. */
-export function messageRecordBytes(record: BusRecord): number {
-  const data = record.data as MessageData;
-  return (
-    256 +
-    (data.content?.length ?? 0) +
-    (data.binaryData?.length ?? 0) +
-    (data.binaryUrl?.length ?? 0) +
-    data.description.length +
-    metadataBytes(data.metadata)
-  );
-}
-
 export function messageView(record: BusRecord): MessageView {
   const data = record.data as MessageData;
   return {
@@ -244,19 +231,12 @@ export function checkMessage(input: unknown, pluginId: string): Checked {
   };
 }
 
-const metadataSizes = new WeakMap<object, number>();
-
 function metadataBytes(metadata: Record<string, unknown>): number {
-  let size = metadataSizes.get(metadata);
-  if (size === undefined) {
-    try {
-      size = Buffer.byteLength(JSON.stringify(metadata));
-    } catch {
-      size = Number.POSITIVE_INFINITY;
-    }
-    metadataSizes.set(metadata, size);
+  try {
+    return Buffer.byteLength(JSON.stringify(metadata));
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
-  return size;
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -4,6 +4,13 @@ import { Router } from "zeromq";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostTransport, IncomingFrame } from "./host-transport.ts";
 
+/**
+ * The largest frame a plugin may send; ZeroMQ drops the connection of a peer that sends more, before buffering it.
+ * Far above anything the host accepts in one message (payloads are limited to 1 MiB), so only a broken or hostile
+ * plugin meets it.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
 export class ZmqHostTransport implements HostTransport {
   private handler: ((frame: IncomingFrame) => void) | undefined;
   private closed = false;
@@ -19,7 +26,12 @@ export class ZmqHostTransport implements HostTransport {
   }
 
   static async bind(endpoint: string, options: { logger: HostLogger }): Promise<ZmqHostTransport> {
-    const socket = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    const socket = new Router({
+      linger: 0,
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: 0,
+      maxMessageSize: MAX_FRAME_BYTES,
+    });
     await socket.bind(endpoint);
     // For tcp://host:0 the socket knows the real port.
     return new ZmqHostTransport(socket, socket.lastEndpoint ?? endpoint, options.logger);

@@ -65,14 +65,12 @@ test("the capacity bound evicts the oldest, reports it to listeners and counts i
   );
 });
 
-test("a byte budget evicts the oldest records until the total fits", () => {
-  const store = new BusRecordStore({
-    logger,
-    namespace: "messages",
-    capacity: 100,
-    maxBytes: 100,
-    sizeOf: (r) => (r.data as string).length,
-  });
+test("a byte budget evicts the oldest records until the total fits; each record is measured once, when added", () => {
+  const one = new BusRecordStore({ logger, namespace: "events", capacity: 100 });
+  one.append({ type: "text", pluginId: "p", source: "p", data: "x".repeat(40) });
+  const recordBytes = one.stats().bytes;
+  assert.ok(recordBytes > 40, "the data and the record's own fields count");
+  const store = new BusRecordStore({ logger, namespace: "events", capacity: 100, maxBytes: recordBytes * 2.5 });
   store.append({ type: "text", pluginId: "p", source: "p", data: "x".repeat(40) });
   store.append({ type: "text", pluginId: "p", source: "p", data: "y".repeat(40) });
   store.append({ type: "text", pluginId: "p", source: "p", data: "z".repeat(40) });
@@ -81,7 +79,17 @@ test("a byte budget evicts the oldest records until the total fits", () => {
     [2, 3],
   );
   assert.equal(store.evicted, 1);
-  assert.equal(store.stats().bytes, 80);
+  assert.equal(store.stats().bytes, recordBytes * 2);
+});
+
+test("every namespace has a byte bound by default", () => {
+  const store = new BusRecordStore({ logger, namespace: "conversations" });
+  const big = "b".repeat(1024 * 1024);
+  for (let i = 0; i < 40; i++) store.append({ type: "note", pluginId: "p", source: "p", data: big });
+  const stats = store.stats();
+  assert.ok(stats.max_bytes <= 64 * 1024 * 1024, `bounded (${stats.max_bytes})`);
+  assert.ok(stats.bytes <= stats.max_bytes);
+  assert.ok(stats.evicted > 0, "40 MiB of records do not all stay");
 });
 
 test("after() pages forward by cursor, skips filtered records and reports evicted ones as missed", () => {

@@ -8,7 +8,7 @@ import { encodeFrame } from "@neko/protocol";
 import { Dealer } from "zeromq";
 import { createSilentLogger } from "../../src/host-logger.ts";
 import type { IncomingFrame } from "../../src/transport/host-transport.ts";
-import { ZmqHostTransport } from "../../src/transport/zmq-host-transport.ts";
+import { MAX_FRAME_BYTES, ZmqHostTransport } from "../../src/transport/zmq-host-transport.ts";
 
 let dir: string;
 before(() => {
@@ -44,6 +44,31 @@ test("a frame handler that throws is logged, and the frames after it still arriv
     assert.match(String(errors[0]), /handler bug/);
   } finally {
     dealer.close();
+    await transport.close();
+  }
+});
+
+test("a frame above MAX_FRAME_BYTES never reaches the host; other peers go on", async () => {
+  const transport = await ZmqHostTransport.bind(`ipc://${path.join(dir, "oversized.sock")}`, {
+    logger: createSilentLogger(),
+  });
+  const sizes: number[] = [];
+  transport.onFrame((frame) => sizes.push(frame.message ? 0 : -1));
+  const hostile = new Dealer({ linger: 0 });
+  const friendly = new Dealer({ linger: 0 });
+  hostile.connect(transport.endpoint);
+  friendly.connect(transport.endpoint);
+  try {
+    await hostile.send(Buffer.alloc(MAX_FRAME_BYTES + 1024, 0xc1));
+    // Time for 64 MiB to cross an ipc socket many times over, had it been let through.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(sizes, [], "the oversized frame was not delivered");
+    await friendly.send(encodeFrame({ type: "small" }));
+    await waitUntil(() => sizes.length === 1, "a frame from another peer");
+    assert.deepEqual(sizes, [0]);
+  } finally {
+    hostile.close();
+    friendly.close();
     await transport.close();
   }
 });
