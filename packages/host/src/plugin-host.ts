@@ -17,6 +17,7 @@ import { registerMemoryService } from "./memory/memory-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
+import { timerDelay } from "./timer-delay.ts";
 import { failure, pluginNotFound } from "./wire-result.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
@@ -314,8 +315,9 @@ export class PluginHost implements PluginHostApi {
       ?.hello?.events.find((e) => e.eventType === event.eventType && e.id === event.eventId)?.timeout;
     const ownMs = options.timeoutMs ?? (declared ?? DEFAULT_EVENT_TIMEOUT_SECONDS) * 1000;
     // A nested call never outlives its caller's deadline.
-    const timeoutMs =
-      options.deadline === undefined ? ownMs : Math.min(ownMs, Math.max(0, options.deadline - Date.now()));
+    const timeoutMs = timerDelay(
+      options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
+    );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
     return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs });
   }

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices, ServiceContext } from "../host-services.ts";
+import { timerDelay } from "../timer-delay.ts";
 import { isWebUrl } from "../web-url.ts";
 import { failure, pluginNotFound, settleOnce, validationFailure } from "../wire-result.ts";
 import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
@@ -185,7 +186,7 @@ export class RunRegistry implements RunsApi {
         this.end(run, "canceled", {
           error: canceledError(`the plugin did not confirm the cancel within ${grace / 1000}s`),
         });
-      }, grace);
+      }, timerDelay(grace));
       run.cancelTimer.unref();
     }
     return { ok: true, value: view(run) };

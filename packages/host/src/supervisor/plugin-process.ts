@@ -18,6 +18,7 @@ import {
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
+import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 
 export interface PluginProcessOptions {
@@ -187,7 +188,8 @@ export class PluginProcess {
       return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
     }
     const id = randomUUID();
-    const deadline = Date.now() + timeoutMs;
+    const budgetMs = timerDelay(timeoutMs);
+    const deadline = Date.now() + budgetMs;
     const peer = this.peer;
     const { signal } = options;
     if (signal?.aborted)
@@ -197,13 +199,18 @@ export class PluginProcess {
     signal?.addEventListener("abort", onAbort, { once: true });
     const answer = new Promise<WireResult>((resolve) => {
       // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.options.send(peer, { type: "cancel", id });
-        resolve(
-          failure(ErrorCode.Timeout, `${label} timed out after ${timeoutMs / 1000}s`, "TimeoutError", { timeoutMs }),
-        );
-      }, timeoutMs + 250);
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(id);
+          this.options.send(peer, { type: "cancel", id });
+          resolve(
+            failure(ErrorCode.Timeout, `${label} timed out after ${budgetMs / 1000}s`, "TimeoutError", {
+              timeoutMs: budgetMs,
+            }),
+          );
+        },
+        timerDelay(budgetMs + 250),
+      );
       this.pending.set(id, { resolve, timer });
       this.options.send(peer, build(id, deadline));
     });

@@ -20,6 +20,7 @@ import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
+import { timerDelay } from "../timer-delay.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
@@ -264,8 +265,8 @@ export class PluginSupervisor {
     if (!entry.enabled) {
       return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
     }
-    let timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
-    if (options.deadline !== undefined) timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
+    let timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
+    if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
     const { chain, runId } = options;
     return proc.request(
       (callId, deadline) => ({
@@ -464,7 +465,7 @@ export class PluginSupervisor {
     plugin.restartTimer = setTimeout(() => {
       plugin.restartTimer = undefined;
       if (plugin.state === "crashed") void this.enqueue(plugin, () => this.doStart(plugin, false));
-    }, decision.delayMs);
+    }, timerDelay(decision.delayMs));
     plugin.restartTimer.unref();
   }
 
@@ -486,7 +487,7 @@ export class PluginSupervisor {
     const timedOut = !shutdown.ok && shutdown.error.code === ErrorCode.Timeout;
     const exited = timedOut
       ? undefined
-      : await Promise.race([proc.waitExit(), sleep(grace, undefined, { ref: false })]);
+      : await Promise.race([proc.waitExit(), sleep(timerDelay(grace), undefined, { ref: false })]);
     let forced: string | null = null;
     if (!exited) {
       forced = timedOut
@@ -581,7 +582,7 @@ function stderrSuffix(info: ExitInfo | undefined): string {
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
+    timer = setTimeout(() => resolve(onTimeout()), timerDelay(ms));
   });
   try {
     return await Promise.race([promise, timeout]);
