@@ -20,6 +20,7 @@ import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
+import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
 
 export interface PluginProcessOptions {
   pluginId: string;
@@ -43,6 +44,15 @@ export interface PluginProcessOptions {
 }
 
 export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; stderr: string[] };
+
+/**
+ * How the handshake ended. `refused`: the plugin's own answer rules out trying again with the same code (its code
+ * failed to load, it speaks another protocol, its hello is malformed), as opposed to a crash or a timeout.
+ */
+export interface HandshakeOutcome {
+  result: WireResult;
+  refused: boolean;
+}
 
 interface PendingCall {
   resolve: (result: WireResult) => void;
@@ -68,7 +78,7 @@ export class PluginProcess {
   private readonly stderrTail: string[] = [];
   private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
   /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
-  readonly handshake = settleOnce<WireResult>();
+  readonly handshake = settleOnce<HandshakeOutcome>();
   /** Settles with the startup lifecycle's result, or a failure if the process exits first. */
   readonly ready = settleOnce<WireResult>();
 
@@ -134,35 +144,53 @@ export class PluginProcess {
     this.hello = hello;
     this.entries = hello.entries;
     this.options.send(peer, { type: "welcome" });
-    this.handshake.settle({ ok: true, value: null });
+    this.handshake.settle({ result: { ok: true, value: null }, refused: false });
   }
 
-  /** The plugin process reported that its code could not be loaded. */
+  /** The host refuses this process's handshake: its code could not be loaded, or its hello cannot be accepted. */
   rejectHello(error: WireError): void {
-    this.handshake.settle({ ok: false, error });
+    this.handshake.settle({ result: { ok: false, error }, refused: true });
   }
 
   /** A message from this process's peer, after the handshake. */
   handleMessage(message: PluginToHost): void {
     switch (message.type) {
-      case "ready":
+      case "ready": {
         this.lastPongAt = Date.now();
-        this.ready.settle(message.startup);
+        const problem = resultProblem(message.startup);
+        this.ready.settle(
+          problem
+            ? failure(ErrorCode.HandshakeFailed, `the plugin reported ready with a malformed result: ${problem}`)
+            : message.startup,
+        );
         return;
+      }
       case "pong":
         this.lastPongAt = Date.now();
         return;
       case "result": {
         const call = this.pending.get(message.id);
         if (!call) return; // after its deadline: dropped
+        const problem = resultProblem(message.result);
+        if (problem) {
+          this.options.logger.warn({ id: message.id }, `dropped a malformed result frame: ${problem}`);
+          return;
+        }
         this.pending.delete(message.id);
         clearTimeout(call.timer);
         call.resolve(message.result);
         return;
       }
-      case "entries_changed":
+      case "entries_changed": {
+        const problem = entriesProblem(message.entries);
+        if (problem) {
+          // The entries the plugin had stay in force; its calls keep working.
+          this.options.logger.warn(`dropped a malformed entries_changed frame: ${problem}`);
+          return;
+        }
         this.entries = message.entries;
         return;
+      }
       case "request":
         this.options.onRequest?.(message);
         return;
@@ -257,7 +285,7 @@ export class PluginProcess {
     });
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket: give that frame
     // a moment to arrive before calling the start a crash.
-    setTimeout(() => this.handshake.settle(early), 100).unref();
+    setTimeout(() => this.handshake.settle({ result: early, refused: false }), 100).unref();
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
   }

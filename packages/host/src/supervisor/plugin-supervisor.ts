@@ -12,6 +12,7 @@ import {
   type LoadFailedMessage,
   type PluginToHost,
   PROTOCOL_VERSION,
+  type WireError,
   type WireResult,
 } from "@neko/protocol";
 import { isFrozenOnDisk } from "@neko/protocol";
@@ -22,6 +23,7 @@ import type { HostTransport, IncomingFrame } from "../transport/host-transport.t
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
+import { helloProblem, resultProblem } from "./plugin-frame-problems.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -394,14 +396,12 @@ export class PluginSupervisor {
     plugin.process = proc;
     this.awaitingHello.set(proc.secret, proc);
 
-    const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () =>
-      failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
-    );
+    const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
+      result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
+      refused: false,
+    }));
     this.awaitingHello.delete(proc.secret);
-    if (!handshake.ok) {
-      const refused = handshake.error.code === ErrorCode.PluginLoadFailed;
-      return this.failStart(plugin, proc, handshake, refused);
-    }
+    if (!handshake.result.ok) return this.failStart(plugin, proc, handshake.result, handshake.refused);
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
       failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
     );
@@ -427,7 +427,7 @@ export class PluginSupervisor {
     return { ok: true, value: { pid: proc.pid } };
   }
 
-  /** A start that failed: load errors refuse the plugin for good, anything else counts as a crash. */
+  /** A start that failed: a refused handshake refuses the plugin until a start by hand, anything else is a crash. */
   private async failStart(plugin: Supervised, proc: PluginProcess, result: WireResult, refused: boolean) {
     const message = result.ok ? "" : result.error.message;
     proc.stopping = true;
@@ -547,23 +547,33 @@ export class PluginSupervisor {
     }
     // The secret is good for one handshake only.
     this.awaitingHello.delete(message.secret);
+    // Each refusal is for good (until a start by hand): the same code would say the same again.
     if (message.protocol !== PROTOCOL_VERSION) {
-      proc.rejectHello({
-        name: "SdkError",
-        code: ErrorCode.HandshakeFailed,
-        message: `the plugin speaks protocol ${String(message.protocol)}; this host speaks ${PROTOCOL_VERSION}`,
-      });
+      proc.rejectHello(
+        handshakeError(`the plugin speaks protocol ${String(message.protocol)}; this host speaks ${PROTOCOL_VERSION}`),
+      );
       return;
     }
     if (message.type === "load_failed") {
-      proc.rejectHello((message as unknown as LoadFailedMessage).error);
+      const { error } = message as unknown as LoadFailedMessage;
+      const unreadable = resultProblem({ ok: false, error });
+      proc.rejectHello(
+        unreadable
+          ? {
+              name: "SdkError",
+              code: ErrorCode.PluginLoadFailed,
+              message: `the plugin's code could not be loaded (${unreadable})`,
+            }
+          : error,
+      );
+      return;
+    }
+    const problem = helloProblem(message);
+    if (problem) {
+      proc.rejectHello(handshakeError(`the plugin's hello is malformed: ${problem}`));
       return;
     }
     const hello = message as unknown as HelloMessage;
-    if (!Array.isArray(hello.entries)) {
-      proc.rejectHello({ name: "SdkError", code: ErrorCode.HandshakeFailed, message: "hello without an entry list" });
-      return;
-    }
     this.byPeer.set(peer, proc);
     proc.acceptHello(peer, hello);
   }
@@ -572,6 +582,10 @@ export class PluginSupervisor {
     this.droppedFrames += 1;
     this.options.logger.warn({ peer, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
+}
+
+function handshakeError(message: string): WireError {
+  return { name: "SdkError", code: ErrorCode.HandshakeFailed, message };
 }
 
 function stderrSuffix(info: ExitInfo | undefined): string {
