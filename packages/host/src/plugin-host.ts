@@ -217,6 +217,7 @@ export class PluginHost implements PluginHostApi {
       transport,
       services,
       runnerPath,
+      runDir,
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,

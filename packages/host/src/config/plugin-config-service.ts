@@ -104,7 +104,7 @@ export class PluginConfigService implements PluginConfigApi {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: PluginConfigServiceOptions) {
-    options.supervisor.addStartHook((spec) => this.startEnvironment(spec.id));
+    options.supervisor.addStartHook((spec) => this.startContext(spec.id));
     options.services.handle("config.update", (params: { patch?: unknown; mode?: unknown } | undefined, ctx) =>
       this.hotUpdate(ctx.pluginId, { config: params?.patch, mode: params?.mode ?? "permanent" }),
     );
@@ -288,12 +288,12 @@ export class PluginConfigService implements PluginConfigApi {
   }
 
   /** The start hook: a new process starts from the files, without the old process's temporary changes. */
-  private startEnvironment(id: string): Record<string, string> {
+  private startContext(id: string): { config: ConfigTable } {
     this.temporary.delete(id);
     const disk = this.readDisk(id);
     const config = effective(disk, []);
     this.applied.set(id, { config, profile: profileName(disk) });
-    return { NEKO_PLUGIN_CONFIG: JSON.stringify(config) };
+    return { config };
   }
 
   /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
@@ -514,7 +514,7 @@ function tryParse(text: string): ConfigTable | undefined {
   }
 }
 
-/** TOML dates become their text, so the plugin, the HTTP answer and the process environment see the same data. */
+/** TOML dates become their text, so the plugin, the HTTP answer and the plugin process see the same data. */
 function plainData<T>(value: T): T {
   return JSON.parse(JSON.stringify(value));
 }

@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline";
 import {
   type EntryDescriptor,
@@ -28,12 +30,13 @@ export interface PluginProcessOptions {
   /** Absolute path of the entry module and the exported class name. */
   entryModule: string;
   className: string;
-  manifest: Record<string, unknown>;
+  /** What the process reads at launch (its manifest, its effective config, …), as JSON in a file of its own. */
+  context: Record<string, unknown>;
+  /** Where that file is written: the host's run folder. */
+  contextDir: string;
   endpoint: string;
   runnerPath: string;
   maxHeapMb: number;
-  /** Added to the process environment (from the supervisor's start hooks). */
-  env?: Record<string, string>;
   logger: HostLogger;
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
@@ -72,6 +75,9 @@ export class PluginProcess {
   stopping = false;
   /** Why the host killed this process, when it did so without being asked to stop it (heartbeat). */
   killReason: string | undefined;
+  /** Set when the OS could not start the process at all (ENOENT, EAGAIN, EMFILE, …). */
+  private launchFailure: string | undefined;
+  private readonly contextFile: string;
   /** When the plugin last answered a ping (or became ready). */
   lastPongAt = Date.now();
   private readonly pending = new Map<string, PendingCall>();
@@ -82,24 +88,33 @@ export class PluginProcess {
   /** Settles with the startup lifecycle's result, or a failure if the process exits first. */
   readonly ready = settleOnce<WireResult>();
 
+  /** Throws when the process cannot be launched at all (its context file cannot be written, spawn throws). */
   constructor(private readonly options: PluginProcessOptions) {
+    // The manifest and the config can be large, and Linux caps one environment string at 128 KiB (spawn E2BIG):
+    // they go through a file only this user can read. The plugin deletes it once read; `handleExit` makes sure.
+    this.contextFile = path.join(options.contextDir, `context-${options.pluginId}-${randomUUID()}.json`);
+    fs.writeFileSync(this.contextFile, JSON.stringify(options.context), { mode: 0o600, flag: "wx" });
     // The server's API token is the host's secret, not the plugin's.
     const { NEKO_API_TOKEN: _token, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
       ...inherited,
-      ...options.env,
       NEKO_PLUGIN_ID: options.pluginId,
       NEKO_PLUGIN_SECRET: this.secret,
       NEKO_ENDPOINT: options.endpoint,
       NEKO_PLUGIN_DIR: options.pluginDir,
       NEKO_PLUGIN_ENTRY: `${options.entryModule}::${options.className}`,
-      NEKO_PLUGIN_MANIFEST: JSON.stringify(options.manifest),
+      NEKO_PLUGIN_CONTEXT_FILE: this.contextFile,
     };
-    this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
-      cwd: options.pluginDir,
-      env,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
+    try {
+      this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
+        cwd: options.pluginDir,
+        env,
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      });
+    } catch (error) {
+      this.removeContextFile();
+      throw error;
+    }
     // The IPC channel only signals our death to the child; keep it from holding our event loop open.
     this.child.unref();
     this.child.channel?.unref();
@@ -126,7 +141,16 @@ export class PluginProcess {
         options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr" });
       });
     }
-    this.child.on("error", (error) => log.error({ err: error }, "could not start the plugin process"));
+    this.child.on("error", (error) => {
+      if (this.child.pid !== undefined) {
+        log.error({ err: error }, "plugin process error");
+        return;
+      }
+      // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
+      this.launchFailure = `could not launch the plugin process: ${error.message}`;
+      log.error({ err: error }, this.launchFailure);
+      this.handleExit(null, null);
+    });
     this.child.on("exit", (code, signal) => this.handleExit(code, signal));
   }
 
@@ -261,8 +285,10 @@ export class PluginProcess {
   }
 
   private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exited) return;
     this.exited = { code, signal, stderr: this.stderrTail };
-    const how = this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    this.removeContextFile();
+    const how = this.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     const error = this.stopping
       ? failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' was stopped during the call`)
       : failure(
@@ -279,14 +305,24 @@ export class PluginProcess {
       call.resolve(error);
       this.pending.delete(id);
     }
-    const early = failure(ErrorCode.PluginCrashed, `the process exited before it was ready (${how})`, "SdkError", {
-      exitCode: code,
-      signal,
-    });
+    const early = failure(
+      ErrorCode.PluginCrashed,
+      this.launchFailure ?? `the process exited before it was ready (${how})`,
+      "SdkError",
+      { exitCode: code, signal },
+    );
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket: give that frame
     // a moment to arrive before calling the start a crash.
     setTimeout(() => this.handshake.settle({ result: early, refused: false }), 100).unref();
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
+  }
+
+  private removeContextFile(): void {
+    try {
+      fs.rmSync(this.contextFile, { force: true });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not remove the plugin's context file");
+    }
   }
 }

@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   transport: HostTransport;
   services: HostServices;
   runnerPath: string;
+  /** The host's run folder: each launch's context file (manifest, config) is written here. */
+  runDir: string;
   logger: HostLogger;
   restartPolicy?: RestartPolicyOptions;
   handshakeTimeoutMs?: number;
@@ -88,8 +90,11 @@ interface Supervised {
 
 const HISTORY_KEPT = 50;
 
-/** Adds to a plugin process's environment before each start (its effective config, …); a throw fails the start. */
-export type StartHook = (spec: SupervisedPluginSpec) => Record<string, string>;
+/**
+ * Adds to what a plugin process reads at launch, next to its manifest (its effective config, …), before each start;
+ * a throw fails the start.
+ */
+export type StartHook = (spec: SupervisedPluginSpec) => Record<string, unknown>;
 
 export class PluginSupervisor {
   private readonly plugins = new Map<string, Supervised>();
@@ -359,9 +364,12 @@ export class PluginSupervisor {
     }
     // Only a start by hand (start, unfreeze) wakes a frozen plugin; start-all leaves it be.
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
-    let env: Record<string, string>;
+    let context: Record<string, unknown>;
     try {
-      env = Object.assign({}, ...this.startHooks.map((hook) => hook(plugin.spec)));
+      context = Object.assign(
+        { manifest: plugin.spec.manifest.raw },
+        ...this.startHooks.map((hook) => hook(plugin.spec)),
+      );
     } catch (error) {
       const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
       if (plugin.state !== "frozen") this.setState(plugin, "stopped", message);
@@ -371,28 +379,15 @@ export class PluginSupervisor {
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
     this.setState(plugin, "starting");
-    const { spec } = plugin;
-    const proc = new PluginProcess({
-      pluginId: id,
-      pluginDir: spec.dir,
-      entryModule: spec.entryModulePath,
-      className: spec.manifest.entry.className,
-      manifest: spec.manifest.raw,
-      endpoint: this.options.transport.endpoint,
-      runnerPath: this.options.runnerPath,
-      maxHeapMb: spec.manifest.permissions.maxHeapMb,
-      env,
-      logger: this.options.logger.child({ plugin: id }),
-      send: (peer, message) => this.options.transport.send(peer, message),
-      onLog: (record) => this.options.onLog?.(id, record),
-      onRequest: (message) => {
-        void this.options.services
-          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
-          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
-          .then((result) => proc.post({ type: "response", id: message.id, result }));
-      },
-      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
-    });
+    let proc: PluginProcess;
+    try {
+      proc = this.launch(plugin, context);
+    } catch (error) {
+      // Nothing runs, so there is nothing to wait for: a crash (EAGAIN, EMFILE may pass) with the reason.
+      const message = `could not launch the plugin process: ${(error as Error).message}`;
+      this.onCrash(plugin, message);
+      return failure(ErrorCode.PluginCrashed, message, "SdkError", { cause: (error as NodeJS.ErrnoException).code });
+    }
     plugin.process = proc;
     this.awaitingHello.set(proc.secret, proc);
 
@@ -425,6 +420,34 @@ export class PluginSupervisor {
       this.onExit(plugin, proc, info);
     });
     return { ok: true, value: { pid: proc.pid } };
+  }
+
+  /** Spawns the plugin's process; throws when it cannot be launched at all. */
+  private launch(plugin: Supervised, context: Record<string, unknown>): PluginProcess {
+    const { spec } = plugin;
+    const id = spec.id;
+    const proc: PluginProcess = new PluginProcess({
+      pluginId: id,
+      pluginDir: spec.dir,
+      entryModule: spec.entryModulePath,
+      className: spec.manifest.entry.className,
+      context,
+      contextDir: this.options.runDir,
+      endpoint: this.options.transport.endpoint,
+      runnerPath: this.options.runnerPath,
+      maxHeapMb: spec.manifest.permissions.maxHeapMb,
+      logger: this.options.logger.child({ plugin: id }),
+      send: (peer, message) => this.options.transport.send(peer, message),
+      onLog: (record) => this.options.onLog?.(id, record),
+      onRequest: (message) => {
+        void this.options.services
+          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
+          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
+          .then((result) => proc.post({ type: "response", id: message.id, result }));
+      },
+      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
+    });
+    return proc;
   }
 
   /** A start that failed: a refused handshake refuses the plugin until a start by hand, anything else is a crash. */

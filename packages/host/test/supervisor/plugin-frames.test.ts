@@ -44,6 +44,7 @@ describe("frames from a plugin process", () => {
       transport,
       services: new HostServices(logger),
       runnerPath,
+      runDir: dir,
       logger,
       handshakeTimeoutMs: 5000,
       startupTimeoutMs: 5000,
