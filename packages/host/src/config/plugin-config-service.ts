@@ -346,7 +346,11 @@ export class PluginConfigService implements PluginConfigApi {
       return failure("INTERNAL_ERROR", `could not write the configuration: ${(error as Error).message}`);
     }
     if (change.temporary) this.temporary.set(id, change.temporary);
-    if (running) this.applied.set(id, { config: change.next, profile: change.profile });
+    // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
+    // (`this.config.set`) is already in the plugin, so it is what the plugin runs with from now on.
+    if (running || this.options.supervisor.status(id)?.state === "starting") {
+      this.applied.set(id, { config: change.next, profile: change.profile });
+    }
     if (change.manifestChanged) await this.options.refresh(id);
     return {
       ok: true,
