@@ -361,9 +361,9 @@ export class PluginHost implements PluginHostApi {
     const old = this.discovered.get(id);
     if (!old) return pluginNotFound(id);
     if (options.mode === "config") return this.config.reload(id);
-    // A running plugin comes back with the new manifest; a refused one is retried (its code may be fixed now).
-    const state = this.supervisor.status(id)?.state;
-    const wasRunning = state === "running" || state === "refused";
+    // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
+    // may be fixed now).
+    const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     await this.supervisor.stop(id);
     if (!fresh) {
@@ -379,7 +379,7 @@ export class PluginHost implements PluginHostApi {
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
   async reloadAll(): Promise<WireResult> {
-    const running = new Set(this.supervisor.ids().filter((id) => this.supervisor.status(id)?.state === "running"));
+    const running = new Set(this.supervisor.ids().filter((id) => this.supervisor.isUp(id)));
     const previous = new Set(this.discovered.keys());
     const found = await this.discoverAll();
     const foundIds = new Set(found.map((d) => d.id));
@@ -391,7 +391,7 @@ export class PluginHost implements PluginHostApi {
       }
     }
     this.adoptAll(found);
-    // Running plugins come back; plugins new on disk start if they ask to.
+    // Running plugins (and those starting or about to restart) come back; plugins new on disk start if they ask to.
     const toStart = found.filter(
       (d) =>
         d.status === "ok" &&

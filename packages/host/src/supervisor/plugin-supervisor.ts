@@ -187,6 +187,17 @@ export class PluginSupervisor {
     };
   }
 
+  /** Running, or on its way there: starting, or crashed with a restart pending. A reload brings such a plugin back. */
+  isUp(id: string): boolean {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return false;
+    return (
+      plugin.state === "running" ||
+      plugin.state === "starting" ||
+      (plugin.state === "crashed" && plugin.restartTimer !== undefined)
+    );
+  }
+
   /** Starts the plugin and resolves once it is running (Ok) or has failed to (Err with the reason). */
   start(id: string, options: { manual?: boolean } = {}): Promise<WireResult> {
     const plugin = this.plugins.get(id);
