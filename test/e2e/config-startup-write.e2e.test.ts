@@ -48,3 +48,13 @@ test("a config write made during startup is seen by the plugin and kept in plugi
   const second = await t.request("POST", "/plugin/trigger", { plugin_id: "boot", entry_id: "count" });
   assert.equal(second.body.data, 2);
 });
+
+test("host.config.get() reports the configuration the plugin wrote during startup", async () => {
+  const before = t.host.config.get("boot");
+  assert.ok(before.ok);
+  const count = (before.value as { config: { boot: { count: number } } }).config.boot.count;
+  const seen = await t.request("POST", "/plugin/trigger", { plugin_id: "boot", entry_id: "count" });
+  assert.equal(count, seen.body.data, "the host and the plugin agree");
+  const http = await t.request("GET", "/plugin/boot/config");
+  assert.equal(http.body.config.boot.count, seen.body.data);
+});

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { failure } from "./wire-result.ts";
 
 export const MAX_CALL_DEPTH = 20;
 

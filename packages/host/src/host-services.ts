@@ -5,7 +5,8 @@
  */
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { timerDelay } from "./timer-delay.ts";
+import { failure } from "./wire-result.ts";
 
 export interface ServiceContext {
   /** The calling plugin, from its socket identity (never from the message). */
@@ -53,7 +54,7 @@ export class HostServices {
     const expired = new Promise<WireResult>((resolve) => {
       timer = setTimeout(
         () => resolve(failure(ErrorCode.Timeout, `host request '${method}' timed out`, "TimeoutError")),
-        remaining,
+        timerDelay(remaining),
       );
     });
     try {

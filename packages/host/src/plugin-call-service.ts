@@ -3,12 +3,12 @@
  * `plugins.callEvent`. A call is checked (`allow_calls`, the call chain) and sent to the target through the
  * supervisor with the chain and a deadline no later than the caller's; the target's answer comes back as is.
  */
-import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import { ErrorCode, type WireResult } from "@neko/protocol";
 import { checkCallChain, MAX_CALL_DEPTH } from "./call-chain.ts";
 import type { ServiceContext } from "./host-services.ts";
 import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
 import type { PluginHost, PluginView } from "./plugin-host.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { failure, validationFailure, type WireFailure } from "./wire-result.ts";
 
 interface CallTarget {
   pluginId: string;
@@ -23,7 +23,7 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
   host.services.handle("plugins.list", () => ({ ok: true, value: pluginInfos(host) }));
 
   host.services.handle("plugins.get", (params: { id?: unknown }) => {
-    if (typeof params?.id !== "string") return invalid("plugins.get needs an 'id' string");
+    if (typeof params?.id !== "string") return validationFailure("plugins.get needs an 'id' string");
     return { ok: true, value: pluginInfos(host).find((p) => p.id === params.id) ?? null };
   });
 
@@ -31,7 +31,8 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
     const target = readTarget(params);
     if (!target.ok) return target;
     const { entryId } = params ?? {};
-    if (typeof entryId !== "string" || entryId === "") return invalid("plugins.call needs an 'entryId' string");
+    if (typeof entryId !== "string" || entryId === "")
+      return validationFailure("plugins.call needs an 'entryId' string");
     const { pluginId, args, timeoutMs } = target.value;
     const chain = authorize(host, ctx, target.value, maxDepth);
     if (!chain.ok) return chain;
@@ -47,7 +48,7 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
     if (!target.ok) return target;
     const { eventType, eventId } = params ?? {};
     if (typeof eventType !== "string" || eventType === "" || typeof eventId !== "string" || eventId === "") {
-      return invalid("plugins.callEvent needs 'eventType' and 'eventId' strings");
+      return validationFailure("plugins.callEvent needs 'eventType' and 'eventId' strings");
     }
     const { pluginId, args, timeoutMs } = target.value;
     const chain = authorize(host, ctx, target.value, maxDepth);
@@ -88,16 +89,15 @@ function pluginInfos(host: PluginHost) {
     }));
 }
 
-function readTarget(
-  params: Record<string, unknown> | undefined,
-): { ok: true; value: CallTarget } | { ok: false; error: WireError } {
+function readTarget(params: Record<string, unknown> | undefined): { ok: true; value: CallTarget } | WireFailure {
   const { pluginId, args = {}, chain, timeoutMs } = params ?? {};
   if (typeof pluginId !== "string" || !PLUGIN_ID_PATTERN.test(pluginId)) {
-    return invalid(`'${String(pluginId)}' is not a plugin id`);
+    return validationFailure(`'${String(pluginId)}' is not a plugin id`);
   }
-  if (typeof args !== "object" || args === null || Array.isArray(args)) return invalid("args must be an object");
+  if (typeof args !== "object" || args === null || Array.isArray(args))
+    return validationFailure("args must be an object");
   if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
-    return invalid("timeoutMs must be a positive number");
+    return validationFailure("timeoutMs must be a positive number");
   }
   return { ok: true, value: { pluginId, args: args as Record<string, unknown>, chain, timeoutMs } };
 }
@@ -116,8 +116,4 @@ function authorize(host: PluginHost, ctx: ServiceContext, target: CallTarget, ma
     );
   }
   return checkCallChain({ chain: target.chain, caller, target: target.pluginId, maxDepth });
-}
-
-function invalid(message: string): { ok: false; error: WireError } {
-  return failure(ErrorCode.Validation, message, "ValidationError") as { ok: false; error: WireError };
 }

@@ -17,7 +17,8 @@ import { registerMemoryService } from "./memory/memory-service.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
-import { failure } from "./supervisor/plugin-process.ts";
+import { timerDelay } from "./timer-delay.ts";
+import { failure, pluginNotFound } from "./wire-result.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
   type SupervisorCallOptions,
@@ -33,7 +34,6 @@ import {
   DEFAULT_MESSAGE_MAX_BYTES,
   MessageQueue,
   type MessagesApi,
-  messageRecordBytes,
 } from "./messages/message-queue.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 
@@ -184,7 +184,7 @@ export class PluginHost implements PluginHostApi {
     const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
     this.bus = new HostBus(supervisor, services, logger, {
       ...options.bus,
-      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes, sizeOf: messageRecordBytes } },
+      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes } },
     });
     this.messages = new MessageQueue(this.bus.store("messages"), services);
     this.runs = new RunRegistry({
@@ -207,7 +207,7 @@ export class PluginHost implements PluginHostApi {
       options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
     let transport: ZmqHostTransport;
     try {
-      transport = await ZmqHostTransport.bind(endpoint);
+      transport = await ZmqHostTransport.bind(endpoint, { logger });
     } catch (error) {
       fs.rmSync(runDir, { recursive: true, force: true });
       throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
@@ -217,6 +217,7 @@ export class PluginHost implements PluginHostApi {
       transport,
       services,
       runnerPath,
+      runDir,
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
@@ -315,8 +316,9 @@ export class PluginHost implements PluginHostApi {
       ?.hello?.events.find((e) => e.eventType === event.eventType && e.id === event.eventId)?.timeout;
     const ownMs = options.timeoutMs ?? (declared ?? DEFAULT_EVENT_TIMEOUT_SECONDS) * 1000;
     // A nested call never outlives its caller's deadline.
-    const timeoutMs =
-      options.deadline === undefined ? ownMs : Math.min(ownMs, Math.max(0, options.deadline - Date.now()));
+    const timeoutMs = timerDelay(
+      options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
+    );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
     return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs });
   }
@@ -359,9 +361,9 @@ export class PluginHost implements PluginHostApi {
     const old = this.discovered.get(id);
     if (!old) return pluginNotFound(id);
     if (options.mode === "config") return this.config.reload(id);
-    // A running plugin comes back with the new manifest; a refused one is retried (its code may be fixed now).
-    const state = this.supervisor.status(id)?.state;
-    const wasRunning = state === "running" || state === "refused";
+    // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
+    // may be fixed now).
+    const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     await this.supervisor.stop(id);
     if (!fresh) {
@@ -377,7 +379,7 @@ export class PluginHost implements PluginHostApi {
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
   async reloadAll(): Promise<WireResult> {
-    const running = new Set(this.supervisor.ids().filter((id) => this.supervisor.status(id)?.state === "running"));
+    const running = new Set(this.supervisor.ids().filter((id) => this.supervisor.isUp(id)));
     const previous = new Set(this.discovered.keys());
     const found = await this.discoverAll();
     const foundIds = new Set(found.map((d) => d.id));
@@ -389,7 +391,7 @@ export class PluginHost implements PluginHostApi {
       }
     }
     this.adoptAll(found);
-    // Running plugins come back; plugins new on disk start if they ask to.
+    // Running plugins (and those starting or about to restart) come back; plugins new on disk start if they ask to.
     const toStart = found.filter(
       (d) =>
         d.status === "ok" &&
@@ -566,7 +568,3 @@ const FREEZE_PASSTHROUGH = new Set<string>([
   ErrorCode.Timeout,
   ErrorCode.Transport,
 ]);
-
-function pluginNotFound(id: string): WireResult {
-  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
-}

@@ -26,3 +26,14 @@ test("requests with a bad method or deadline, unknown methods and throwing handl
   assert.equal(boom.ok ? "" : boom.error.code, "INTERNAL_ERROR");
   assert.match(boom.ok ? "" : boom.error.message, /kaput/);
 });
+
+test("a request whose deadline is further away than a timer can wait is not cut short", async () => {
+  const services = new HostServices(createSilentLogger());
+  services.handle("slow", async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    return { ok: true, value: "done" };
+  });
+  const month = 30 * 86_400_000;
+  const result = await services.request("slow", {}, { pluginId: "p", deadline: Date.now() + month });
+  assert.deepEqual(result, { ok: true, value: "done" });
+});

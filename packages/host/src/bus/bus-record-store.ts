@@ -1,12 +1,18 @@
 /**
- * One bus namespace (`events`, `messages`, …): the latest records, bounded by count and optionally by bytes, with
- * a revision that grows on every change. Queries filter by plugin, source, type, priority and time; cursor reads
- * (`after`) serve the message queue's paging and its SSE replay.
+ * One bus namespace (`events`, `messages`, …): the latest records, bounded by count and by bytes, with a revision
+ * that grows on every change. Queries filter by plugin, source, type, priority and time; cursor reads (`after`) serve
+ * the message queue's paging and its SSE replay.
  */
 import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+import type { HostLogger } from "../host-logger.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
+import { payloadBytes } from "./payload-bytes.ts";
 
 export const DEFAULT_NAMESPACE_CAPACITY = 10_000;
+/** Every namespace is bounded in bytes too, so one plugin's large records cannot run the host out of memory. */
+export const DEFAULT_NAMESPACE_MAX_BYTES = 32 * 1024 * 1024;
+/** What a record costs besides its strings and data: its fields, ids and bookkeeping. */
+const RECORD_OVERHEAD_BYTES = 128;
 
 export interface BusRecordInput {
   type: string;
@@ -15,6 +21,8 @@ export interface BusRecordInput {
   priority?: number;
   data?: unknown;
   ts?: number;
+  /** `payloadBytes(data)`, when the caller measured it already (to check it against a limit). */
+  dataBytes?: number;
 }
 
 export interface BusRecordChange {
@@ -25,10 +33,11 @@ export interface BusRecordChange {
 
 export interface BusRecordStoreOptions {
   namespace: BusNamespaceName;
+  /** Where a change listener's failure is reported (the change itself has happened). */
+  logger: HostLogger;
   capacity?: number;
-  /** Evicts the oldest records while the records' total size is above this. */
+  /** Evicts the oldest records while the records' total size is above this (default 32 MiB). */
   maxBytes?: number;
-  sizeOf?: (record: BusRecord) => number;
 }
 
 export interface BusNamespaceStats {
@@ -38,12 +47,20 @@ export interface BusNamespaceStats {
   /** Records dropped to stay within the bounds. */
   evicted: number;
   latest_id: number;
-  bytes?: number;
+  bytes: number;
+  max_bytes: number;
+}
+
+/** A record and its size, measured once when it was added. */
+interface Stored {
+  record: BusRecord;
+  bytes: number;
 }
 
 export class BusRecordStore {
   readonly namespace: BusNamespaceName;
-  private readonly records: BoundedQueue<BusRecord>;
+  private readonly records: BoundedQueue<Stored>;
+  private readonly maxBytes: number;
   private readonly listeners = new Set<(change: BusRecordChange) => void>();
   private nextId = 1;
   private bytes = 0;
@@ -53,6 +70,7 @@ export class BusRecordStore {
   constructor(private readonly options: BusRecordStoreOptions) {
     this.namespace = options.namespace;
     this.records = new BoundedQueue(options.capacity ?? DEFAULT_NAMESPACE_CAPACITY);
+    this.maxBytes = options.maxBytes ?? DEFAULT_NAMESPACE_MAX_BYTES;
   }
 
   get size(): number {
@@ -71,7 +89,7 @@ export class BusRecordStore {
 
   /** The oldest id still kept, or the next id when empty. */
   get oldestId(): number {
-    return this.records.peekOldest()?.id ?? this.nextId;
+    return this.records.peekOldest()?.record.id ?? this.nextId;
   }
 
   append(input: BusRecordInput): BusRecord {
@@ -85,22 +103,35 @@ export class BusRecordStore {
       priority: input.priority ?? 5,
       data: input.data ?? null,
     };
+    const bytes =
+      RECORD_OVERHEAD_BYTES +
+      record.type.length +
+      record.source.length +
+      (record.pluginId?.length ?? 0) +
+      (input.dataBytes ?? payloadBytes(record.data));
     const removed: BusRecord[] = [];
-    const pushedOut = this.records.push(record);
-    if (pushedOut) removed.push(pushedOut);
-    const { sizeOf, maxBytes } = this.options;
-    if (sizeOf) {
-      this.bytes += sizeOf(record) - (pushedOut ? sizeOf(pushedOut) : 0);
-      while (maxBytes !== undefined && this.bytes > maxBytes && this.records.size > 1) {
-        const old = this.records.shift() as BusRecord;
-        this.bytes -= sizeOf(old);
-        this.evictedBySize += 1;
-        removed.push(old);
-      }
+    const pushedOut = this.records.push({ record, bytes });
+    this.bytes += bytes;
+    if (pushedOut) {
+      this.bytes -= pushedOut.bytes;
+      removed.push(pushedOut.record);
+    }
+    while (this.bytes > this.maxBytes && this.records.size > 1) {
+      const old = this.records.shift() as Stored;
+      this.bytes -= old.bytes;
+      this.evictedBySize += 1;
+      removed.push(old.record);
     }
     this.revision += 1;
     const change = { revision: this.revision, added: [record], removed };
-    for (const listener of this.listeners) listener(change);
+    // The record is stored: a listener that throws (a watch, an SSE stream) must not turn that into a failure.
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.logger.error({ err: error, namespace: this.namespace }, "a bus namespace listener failed");
+      }
+    }
     return record;
   }
 
@@ -109,7 +140,7 @@ export class BusRecordStore {
     const max = filters.maxCount ?? Number.POSITIVE_INFINITY;
     const out: BusRecord[] = [];
     for (let i = this.records.size - 1; i >= 0 && out.length < max; i--) {
-      const record = this.records.at(i) as BusRecord;
+      const { record } = this.records.at(i) as Stored;
       if (matchesBusFilters(record, filters)) out.push(record);
     }
     return out.reverse();
@@ -130,7 +161,7 @@ export class BusRecordStore {
     const records: BusRecord[] = [];
     let scannedTo = Math.max(cursor, oldest - 1);
     for (let i = Math.max(0, cursor + 1 - oldest); i < this.records.size; i++) {
-      const record = this.records.at(i) as BusRecord;
+      const { record } = this.records.at(i) as Stored;
       if (matchesBusFilters(record, filters)) {
         if (records.length === limit) break;
         records.push(record);
@@ -147,15 +178,15 @@ export class BusRecordStore {
   }
 
   stats(): BusNamespaceStats {
-    const stats: BusNamespaceStats = {
+    return {
       size: this.records.size,
       capacity: this.records.capacity,
       revision: this.revision,
       evicted: this.evicted,
       latest_id: this.latestId,
+      bytes: this.bytes,
+      max_bytes: this.maxBytes,
     };
-    if (this.options.sizeOf) stats.bytes = this.bytes;
-    return stats;
   }
 }
 

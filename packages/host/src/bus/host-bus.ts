@@ -4,15 +4,7 @@
  * queries and watches, and writes the host's own records (lifecycle changes, one `events` record per entry call).
  * A plugin's subscriptions and watches end when its process stops or crashes. Documented in docs/bus.md.
  */
-import {
-  BUS_NAMESPACES,
-  type BusEvent,
-  type BusFilters,
-  type BusNamespaceName,
-  type BusRecord,
-  ErrorCode,
-  type WireError,
-} from "@neko/protocol";
+import { BUS_NAMESPACES, type BusEvent, type BusFilters, type BusNamespaceName, type BusRecord } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { StateChange } from "../supervisor/plugin-state.ts";
@@ -24,17 +16,21 @@ import {
   type BusRecordStoreOptions,
   matchesBusFilters,
 } from "./bus-record-store.ts";
+import { validationFailure, type WireFailure } from "../wire-result.ts";
+import { payloadBytes } from "./payload-bytes.ts";
 import { SubscriberChannel, type SubscriberStats } from "./subscriber-channel.ts";
 
 export interface HostBusOptions {
   /** Events queued per subscribing plugin before the oldest is dropped (default 1000). */
   queueLimit?: number;
-  /** Events and deltas a plugin may have un-acknowledged at once (default 256). */
+  /** Events and deltas a plugin may have un-acknowledged at once (default 1024). */
   deliveryWindow?: number;
   /** Records kept per namespace (default 10 000). */
   namespaceCapacity?: number;
-  /** Per-namespace overrides, e.g. a byte budget for `messages`. */
-  namespaces?: Partial<Record<BusNamespaceName, Omit<BusRecordStoreOptions, "namespace">>>;
+  /** Bytes of records kept per namespace (default 32 MiB); the oldest records go first. */
+  namespaceMaxBytes?: number;
+  /** Per-namespace overrides, e.g. the message queue's own bounds for `messages`. */
+  namespaces?: Partial<Record<BusNamespaceName, Omit<BusRecordStoreOptions, "namespace" | "logger">>>;
 }
 
 export interface BusStats {
@@ -63,6 +59,8 @@ interface Watch {
 }
 
 const MAX_TYPE_LENGTH = 256;
+/** The most one event payload or conversation record's data from a plugin may take (as `payloadBytes` counts). */
+export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 
@@ -100,7 +98,9 @@ export class HostBus implements BusApi {
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
         namespace,
+        logger,
         capacity: options.namespaceCapacity,
+        maxBytes: options.namespaceMaxBytes,
         ...options.namespaces?.[namespace],
       });
       stores[namespace] = store;
@@ -126,34 +126,7 @@ export class HostBus implements BusApi {
   }
 
   emit(type: string, payload: unknown, options: { publisher?: string | null; priority?: number } = {}): BusEvent {
-    const publisher = options.publisher ?? null;
-    const event: BusEvent = { type, payload: payload ?? null, publisher, ts: Date.now() };
-    this.stores.events.append({
-      type,
-      pluginId: publisher,
-      source: publisher ?? "host",
-      priority: options.priority,
-      data: event.payload,
-      ts: event.ts,
-    });
-    this.fanOut(event);
-    return event;
-  }
-
-  /**
-   * Delivers one event to one plugin through its ordered, bounded channel, whether or not it subscribed to the
-   * type (the plugin runtime dispatches it to its handlers for that type). Meant for `@onEvent` / `@message`
-   * wiring and for `callEvent`-style delivery; false when the plugin is not running.
-   */
-  deliverEventToPlugin(pluginId: string, event: BusEvent): boolean {
-    if (this.supervisor.status(pluginId)?.state !== "running") return false;
-    this.channel(pluginId).enqueueEvent(event);
-    return true;
-  }
-
-  /** Subscribes a plugin to a type on its behalf (e.g. from the `events` its hello declared). */
-  subscribe(pluginId: string, type: string): void {
-    this.channel(pluginId).types.add(type);
+    return this.publish(type, payload ?? null, options);
   }
 
   unsubscribe(pluginId: string, type: string): void {
@@ -196,6 +169,28 @@ export class HostBus implements BusApi {
     for (const dispose of this.disposers.splice(0)) dispose();
     for (const id of [...this.channels.keys()]) this.forgetPlugin(id);
     this.eventListeners.clear();
+  }
+
+  /** `payloadSize`: the payload's `payloadBytes`, when it was measured already (against the per-payload limit). */
+  private publish(
+    type: string,
+    payload: unknown,
+    options: { publisher?: string | null; priority?: number },
+    payloadSize?: number,
+  ): BusEvent {
+    const publisher = options.publisher ?? null;
+    const event: BusEvent = { type, payload, publisher, ts: Date.now() };
+    this.stores.events.append({
+      type,
+      pluginId: publisher,
+      source: publisher ?? "host",
+      priority: options.priority,
+      data: payload,
+      dataBytes: payloadSize,
+      ts: event.ts,
+    });
+    this.fanOut(event);
+    return event;
   }
 
   private fanOut(event: BusEvent): void {
@@ -274,7 +269,18 @@ export class HostBus implements BusApi {
         this.logger.warn({ plugin: ctx.pluginId }, `dropped a bus event: ${why}`);
         return;
       }
-      this.emit(type, params.payload, { publisher: ctx.pluginId, priority });
+      const payload = params.payload ?? null;
+      const size = payloadBytes(payload);
+      const tooLarge = payloadLimitFailure(`bus.emit '${type}'`, size, "payload");
+      if (tooLarge) {
+        // A notification has no answer: the refusal goes to the log.
+        this.logger.warn(
+          { plugin: ctx.pluginId, error: tooLarge.error },
+          `dropped a bus event: ${tooLarge.error.message}`,
+        );
+        return;
+      }
+      this.publish(type, payload, { publisher: ctx.pluginId, priority }, size);
     });
     services.onNotify("bus.subscribe", (params: { type?: unknown }, ctx) => {
       const type = checkEventType(params?.type, true);
@@ -309,10 +315,11 @@ export class HostBus implements BusApi {
       if (!namespace.ok) return namespace;
       const filters = checkBusFilters(params?.filters);
       if (!filters.ok) return filters;
-      if (typeof params.watchId !== "string" || !params.watchId) return invalid("watchId must be a non-empty string");
+      if (typeof params.watchId !== "string" || !params.watchId)
+        return validationFailure("watchId must be a non-empty string");
       const channel = this.channel(ctx.pluginId);
       if (channel.watchIds.size >= MAX_WATCHES_PER_PLUGIN) {
-        return invalid(`a plugin may hold at most ${MAX_WATCHES_PER_PLUGIN} watches; close some first`);
+        return validationFailure(`a plugin may hold at most ${MAX_WATCHES_PER_PLUGIN} watches; close some first`);
       }
       const watch = {
         pluginId: ctx.pluginId,
@@ -326,37 +333,47 @@ export class HostBus implements BusApi {
     });
     services.handle("bus.append", (params: { namespace?: unknown; record?: unknown }, ctx) => {
       if (params?.namespace !== "conversations") {
-        return invalid("plugins may only add records to 'conversations'; the other namespaces are written by the host");
+        return validationFailure(
+          "plugins may only add records to 'conversations'; the other namespaces are written by the host",
+        );
       }
       const record = (params.record ?? {}) as Record<string, unknown>;
       const type = record.type ?? "conversation";
       if (typeof type !== "string" || !type || type.length > MAX_TYPE_LENGTH) {
-        return invalid("conversation record: type must be a non-empty string", "type");
+        return validationFailure("conversation record: type must be a non-empty string", "type");
       }
       if (record.priority !== undefined && !isPriority(record.priority)) {
-        return invalid("conversation record: priority must be a whole number from 0 to 10", "priority");
+        return validationFailure("conversation record: priority must be a whole number from 0 to 10", "priority");
       }
       if (record.source !== undefined && typeof record.source !== "string") {
-        return invalid("conversation record: source must be a string", "source");
+        return validationFailure("conversation record: source must be a string", "source");
       }
+      const data = record.data ?? null;
+      const size = payloadBytes(data);
+      const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
+      if (tooLarge) return tooLarge;
       const added = this.record("conversations", {
         type,
         pluginId: ctx.pluginId,
         source: (record.source as string | undefined) ?? ctx.pluginId,
         priority: record.priority as number | undefined,
-        data: record.data ?? null,
+        data,
+        dataBytes: size,
       });
       return { ok: true, value: added };
     });
   }
 }
 
-type Checked<T> = { ok: true; value: T } | { ok: false; error: WireError };
+type Checked<T> = { ok: true; value: T } | WireFailure;
 
-function invalid(message: string, field?: string): { ok: false; error: WireError } {
-  const error: WireError = { name: "ValidationError", code: ErrorCode.Validation, message };
-  if (field) error.details = { field };
-  return { ok: false, error };
+/** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */
+function payloadLimitFailure(what: string, bytes: number, field: string): WireFailure | undefined {
+  if (bytes <= MAX_BUS_PAYLOAD_BYTES) return undefined;
+  return validationFailure(
+    `${what}: the ${field} is ${bytes} bytes; the limit is ${MAX_BUS_PAYLOAD_BYTES} (1 MiB)`,
+    field,
+  );
 }
 
 function isPriority(value: unknown): value is number {
@@ -375,13 +392,17 @@ function checkNamespace(value: unknown): Checked<BusNamespaceName> {
   if (typeof value === "string" && (BUS_NAMESPACES as readonly string[]).includes(value)) {
     return { ok: true, value: value as BusNamespaceName };
   }
-  return invalid(`unknown bus namespace '${String(value)}'; known: ${BUS_NAMESPACES.join(", ")}`, "namespace");
+  return validationFailure(
+    `unknown bus namespace '${String(value)}'; known: ${BUS_NAMESPACES.join(", ")}`,
+    "namespace",
+  );
 }
 
 /** Filters from an untrusted plugin or an HTTP query: every field optional and of its type, nothing else. */
 function checkBusFilters(value: unknown): Checked<BusFilters> {
   if (value === undefined || value === null) return { ok: true, value: {} };
-  if (typeof value !== "object" || Array.isArray(value)) return invalid("filters must be an object", "filters");
+  if (typeof value !== "object" || Array.isArray(value))
+    return validationFailure("filters must be an object", "filters");
   const filters: BusFilters = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (v === undefined || v === null) continue;
@@ -389,21 +410,25 @@ function checkBusFilters(value: unknown): Checked<BusFilters> {
       case "pluginId":
       case "source":
       case "type":
-        if (typeof v !== "string") return invalid(`filter '${key}' must be a string`, key);
+        if (typeof v !== "string") return validationFailure(`filter '${key}' must be a string`, key);
         filters[key] = v;
         break;
       case "priorityMin":
       case "sinceTs":
-        if (typeof v !== "number" || !Number.isFinite(v)) return invalid(`filter '${key}' must be a number`, key);
+        if (typeof v !== "number" || !Number.isFinite(v))
+          return validationFailure(`filter '${key}' must be a number`, key);
         filters[key] = v;
         break;
       case "maxCount":
         if (!Number.isInteger(v) || (v as number) < 0)
-          return invalid("filter 'maxCount' must be a whole number ≥ 0", key);
+          return validationFailure("filter 'maxCount' must be a whole number ≥ 0", key);
         filters.maxCount = v as number;
         break;
       default:
-        return invalid(`unknown filter '${key}'; known: pluginId, source, type, priorityMin, sinceTs, maxCount`, key);
+        return validationFailure(
+          `unknown filter '${key}'; known: pluginId, source, type, priorityMin, sinceTs, maxCount`,
+          key,
+        );
     }
   }
   return { ok: true, value: filters };

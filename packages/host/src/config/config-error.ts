@@ -1,6 +1,6 @@
 /** A configuration problem with the error code the server turns into a status (CONFIG_INVALID → 400, …). */
 import { ErrorCode, type WireResult } from "@neko/protocol";
-import { failure } from "../supervisor/plugin-process.ts";
+import { failure } from "../wire-result.ts";
 
 export class ConfigError extends Error {
   constructor(

@@ -13,7 +13,7 @@ import { parse, stringify } from "smol-toml";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
-import { failure } from "../supervisor/plugin-process.ts";
+import { failure } from "../wire-result.ts";
 import type { PluginSupervisor } from "../supervisor/plugin-supervisor.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";
@@ -104,7 +104,7 @@ export class PluginConfigService implements PluginConfigApi {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: PluginConfigServiceOptions) {
-    options.supervisor.addStartHook((spec) => this.startEnvironment(spec.id));
+    options.supervisor.addStartHook((spec) => this.startContext(spec.id));
     options.services.handle("config.update", (params: { patch?: unknown; mode?: unknown } | undefined, ctx) =>
       this.hotUpdate(ctx.pluginId, { config: params?.patch, mode: params?.mode ?? "permanent" }),
     );
@@ -288,12 +288,12 @@ export class PluginConfigService implements PluginConfigApi {
   }
 
   /** The start hook: a new process starts from the files, without the old process's temporary changes. */
-  private startEnvironment(id: string): Record<string, string> {
+  private startContext(id: string): { config: ConfigTable } {
     this.temporary.delete(id);
     const disk = this.readDisk(id);
     const config = effective(disk, []);
     this.applied.set(id, { config, profile: profileName(disk) });
-    return { NEKO_PLUGIN_CONFIG: JSON.stringify(config) };
+    return { config };
   }
 
   /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
@@ -346,7 +346,11 @@ export class PluginConfigService implements PluginConfigApi {
       return failure("INTERNAL_ERROR", `could not write the configuration: ${(error as Error).message}`);
     }
     if (change.temporary) this.temporary.set(id, change.temporary);
-    if (running) this.applied.set(id, { config: change.next, profile: change.profile });
+    // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
+    // (`this.config.set`) is already in the plugin, so it is what the plugin runs with from now on.
+    if (running || this.options.supervisor.status(id)?.state === "starting") {
+      this.applied.set(id, { config: change.next, profile: change.profile });
+    }
     if (change.manifestChanged) await this.options.refresh(id);
     return {
       ok: true,
@@ -514,7 +518,7 @@ function tryParse(text: string): ConfigTable | undefined {
   }
 }
 
-/** TOML dates become their text, so the plugin, the HTTP answer and the process environment see the same data. */
+/** TOML dates become their text, so the plugin, the HTTP answer and the plugin process see the same data. */
 function plainData<T>(value: T): T {
   return JSON.parse(JSON.stringify(value));
 }

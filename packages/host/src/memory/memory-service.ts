@@ -5,7 +5,7 @@
 import path from "node:path";
 import { ErrorCode, findJsonProblem, type JsonValue, type WireResult } from "@neko/protocol";
 import type { PluginHost } from "../plugin-host.ts";
-import { failure } from "../supervisor/plugin-process.ts";
+import { failure, validationFailure } from "../wire-result.ts";
 import { MemoryStore } from "./memory-store.ts";
 
 export const MEMORY_FILE_NAME = "memory.sqlite";
@@ -31,25 +31,36 @@ export function registerMemoryService(host: PluginHost): void {
     const { key, value, bucket } = params ?? {};
     const problem =
       textProblem("key", key, MAX_MEMORY_KEY_LENGTH) ?? textProblem("bucket", bucket, MAX_MEMORY_BUCKET_LENGTH);
-    if (problem) return invalid(problem);
+    if (problem) return validationFailure(problem);
     const bad = findJsonProblem(value);
-    if (bad) return invalid(`memory: the value for key '${key}' is not JSON-compatible: ${bad.path} is ${bad.problem}`);
-    const bytes = Buffer.byteLength(JSON.stringify(value));
+    if (bad)
+      return validationFailure(
+        `memory: the value for key '${key}' is not JSON-compatible: ${bad.path} is ${bad.problem}`,
+      );
+    const valueJson = JSON.stringify(value);
+    const bytes = Buffer.byteLength(valueJson);
     if (bytes > MAX_MEMORY_VALUE_BYTES) {
-      return invalid(
+      return validationFailure(
         `memory: the value for key '${key}' is ${bytes} bytes of JSON; the limit is ${MAX_MEMORY_VALUE_BYTES}`,
       );
     }
     const stored = guarded(() =>
-      open().store({ bucket: bucket as string, key: key as string, value: value as JsonValue, pluginId: ctx.pluginId }),
+      open().store({
+        bucket: bucket as string,
+        key: key as string,
+        value: value as JsonValue,
+        valueJson,
+        pluginId: ctx.pluginId,
+      }),
     );
-    // The bus's `memory` namespace mirrors every write, so plugins can query and watch it (SPEC §4.4).
+    // The bus's `memory` namespace mirrors every write, so plugins can query and watch it (SPEC §4.4). Only where it
+    // went: the value is in the memory store, and a copy of every value would make the bus hold megabytes per write.
     if (stored.ok) {
       host.bus.record("memory", {
         type: "stored",
         pluginId: ctx.pluginId,
         source: ctx.pluginId,
-        data: { bucket, key, value },
+        data: { bucket, key },
       });
     }
     return stored;
@@ -57,14 +68,14 @@ export function registerMemoryService(host: PluginHost): void {
 
   host.services.handle("memory.search", (params: Record<string, unknown>) => {
     const { query, bucket, limit } = params ?? {};
-    if (typeof query !== "string") return invalid("memory.search: the query must be a string");
+    if (typeof query !== "string") return validationFailure("memory.search: the query must be a string");
     if (query.length > MAX_MEMORY_QUERY_LENGTH) {
-      return invalid(`memory.search: the query is longer than ${MAX_MEMORY_QUERY_LENGTH} characters`);
+      return validationFailure(`memory.search: the query is longer than ${MAX_MEMORY_QUERY_LENGTH} characters`);
     }
     const problem =
       (bucket === undefined ? undefined : textProblem("bucket", bucket, MAX_MEMORY_BUCKET_LENGTH)) ??
       limitProblem(limit, SEARCH_LIMIT.max);
-    if (problem) return invalid(problem);
+    if (problem) return validationFailure(problem);
     return guarded(() =>
       open().search(query, {
         bucket: bucket as string | undefined,
@@ -76,7 +87,7 @@ export function registerMemoryService(host: PluginHost): void {
   host.services.handle("memory.get", (params: Record<string, unknown>) => {
     const { bucket, limit } = params ?? {};
     const problem = textProblem("bucket", bucket, MAX_MEMORY_BUCKET_LENGTH) ?? limitProblem(limit, GET_LIMIT.max);
-    if (problem) return invalid(problem);
+    if (problem) return validationFailure(problem);
     return guarded(() =>
       open().recent(bucket as string, { limit: (limit as number | undefined) ?? GET_LIMIT.default }),
     );
@@ -101,8 +112,4 @@ function guarded(op: () => unknown): WireResult {
   } catch (error) {
     return failure(ErrorCode.StoreFailed, `memory: ${(error as Error).message}`);
   }
-}
-
-function invalid(message: string): WireResult {
-  return failure(ErrorCode.Validation, message, "ValidationError");
 }

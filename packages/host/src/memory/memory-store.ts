@@ -98,13 +98,16 @@ export class MemoryStore {
     }
   }
 
-  /** Stores or replaces `key` in `bucket`; `value` must already be checked JSON-compatible. */
-  store(record: { bucket: string; key: string; value: JsonValue; pluginId: string }): MemoryRecord {
+  /**
+   * Stores or replaces `key` in `bucket`; `value` must already be checked JSON-compatible, and `valueJson` is it as
+   * JSON text (the caller serialized it once, to check its size).
+   */
+  store(record: { bucket: string; key: string; value: JsonValue; valueJson: string; pluginId: string }): MemoryRecord {
     this.seq += 1;
     const row = this.insert.get({
       bucket: record.bucket,
       key: record.key,
-      value: JSON.stringify(record.value),
+      value: record.valueJson,
       body: searchableText(record.value),
       pluginId: record.pluginId,
       now: Date.now(),

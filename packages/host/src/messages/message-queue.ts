@@ -4,9 +4,11 @@
  * counted) and serves cursor pages and live subscriptions. A message's id is its cursor. Documented in docs/bus.md.
  */
 import { Buffer } from "node:buffer";
-import { type BusRecord, ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import type { BusRecord, WireResult } from "@neko/protocol";
 import type { HostServices } from "../host-services.ts";
 import type { BusRecordStore } from "../bus/bus-record-store.ts";
+import { isWebUrl } from "../web-url.ts";
+import { validationFailure, type WireFailure } from "../wire-result.ts";
 
 export const MESSAGE_TYPES = ["text", "url", "binary", "binary_url"] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -126,19 +128,6 @@ export class MessageQueue implements MessagesApi {
   }
 }
 
-/** A size estimate of a message record, for the queue's byte budget. */
-export function messageRecordBytes(record: BusRecord): number {
-  const data = record.data as MessageData;
-  return (
-    256 +
-    (data.content?.length ?? 0) +
-    (data.binaryData?.length ?? 0) +
-    (data.binaryUrl?.length ?? 0) +
-    data.description.length +
-    metadataBytes(data.metadata)
-  );
-}
-
 export function messageView(record: BusRecord): MessageView {
   const data = record.data as MessageData;
   return {
@@ -156,20 +145,10 @@ export function messageView(record: BusRecord): MessageView {
   };
 }
 
-type Checked =
-  | { ok: true; value: { source: string; priority: number; data: MessageData } }
-  | { ok: false; error: WireError };
+type Checked = { ok: true; value: { source: string; priority: number; data: MessageData } } | WireFailure;
 
-function refuse(field: string, message: string): { ok: false; error: WireError } {
-  return {
-    ok: false,
-    error: {
-      name: "ValidationError",
-      code: ErrorCode.Validation,
-      message: `pushMessage: ${message}`,
-      details: { field },
-    },
-  };
+function refuse(field: string, message: string): WireFailure {
+  return validationFailure(`pushMessage: ${message}`, field);
 }
 
 /** The message rules (docs/bus.md): each refusal names the field. */
@@ -252,28 +231,11 @@ export function checkMessage(input: unknown, pluginId: string): Checked {
   };
 }
 
-const metadataSizes = new WeakMap<object, number>();
-
 function metadataBytes(metadata: Record<string, unknown>): number {
-  let size = metadataSizes.get(metadata);
-  if (size === undefined) {
-    try {
-      size = Buffer.byteLength(JSON.stringify(metadata));
-    } catch {
-      size = Number.POSITIVE_INFINITY;
-    }
-    metadataSizes.set(metadata, size);
-  }
-  return size;
-}
-
-function isWebUrl(value: unknown): value is string {
-  if (typeof value !== "string") return false;
   try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
+    return Buffer.byteLength(JSON.stringify(metadata));
   } catch {
-    return false;
+    return Number.POSITIVE_INFINITY;
   }
 }
 

@@ -9,7 +9,9 @@ import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices, ServiceContext } from "../host-services.ts";
-import { failure, settleOnce } from "../supervisor/plugin-process.ts";
+import { timerDelay } from "../timer-delay.ts";
+import { isWebUrl } from "../web-url.ts";
+import { failure, pluginNotFound, settleOnce, validationFailure } from "../wire-result.ts";
 import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
@@ -130,7 +132,7 @@ export class RunRegistry implements RunsApi {
 
   start(request: StartRunRequest, kind: RunKind = "run"): WireResult {
     if (!this.options.hasPlugin(request.pluginId)) {
-      return failure(ErrorCode.PluginNotFound, `no plugin with id '${request.pluginId}'`, "NotFoundError");
+      return pluginNotFound(request.pluginId);
     }
     const run = this.create(request, kind);
     this.dispatch(run, request);
@@ -184,7 +186,7 @@ export class RunRegistry implements RunsApi {
         this.end(run, "canceled", {
           error: canceledError(`the plugin did not confirm the cancel within ${grace / 1000}s`),
         });
-      }, grace);
+      }, timerDelay(grace));
       run.cancelTimer.unref();
     }
     return { ok: true, value: view(run) };
@@ -347,19 +349,25 @@ export class RunRegistry implements RunsApi {
       if ("error" in found) return found.error;
       const { progress, stage, message } = params;
       if (progress === undefined && stage === undefined && message === undefined) {
-        return invalid("runUpdate: give at least one of progress, stage, message", "progress");
+        return validationFailure("runUpdate: give at least one of progress, stage, message", "progress");
       }
       if (progress !== undefined && (typeof progress !== "number" || !(progress >= 0 && progress <= 100))) {
-        return invalid(
+        return validationFailure(
           `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${String(progress)}`,
           "progress",
         );
       }
       if (stage !== undefined && (typeof stage !== "string" || stage.length > MAX_STAGE_LENGTH)) {
-        return invalid(`runUpdate: 'stage' must be a string of at most ${MAX_STAGE_LENGTH} characters`, "stage");
+        return validationFailure(
+          `runUpdate: 'stage' must be a string of at most ${MAX_STAGE_LENGTH} characters`,
+          "stage",
+        );
       }
       if (message !== undefined && (typeof message !== "string" || message.length > MAX_MESSAGE_LENGTH)) {
-        return invalid(`runUpdate: 'message' must be a string of at most ${MAX_MESSAGE_LENGTH} characters`, "message");
+        return validationFailure(
+          `runUpdate: 'message' must be a string of at most ${MAX_MESSAGE_LENGTH} characters`,
+          "message",
+        );
       }
       const { run } = found;
       if (progress !== undefined) run.progress = progress as number;
@@ -424,31 +432,28 @@ function canceledError(message: string): WireError {
   return { name: "SdkError", code: ErrorCode.Canceled, message };
 }
 
-function invalid(message: string, field: string): WireResult {
-  return failure(ErrorCode.Validation, message, "ValidationError", { field });
-}
-
 /** An `exportPush` item: `{ type: "text", text }`, `{ type: "json", json }` or `{ type: "url", url }`, plus `label`. */
 function checkExport(
   value: unknown,
 ): { item: Omit<RunExportItem, "seq" | "time">; bytes: number } | { error: WireResult } {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { error: invalid("exportPush: the item must be an object like { type: 'text', text }", "type") };
+    return { error: validationFailure("exportPush: the item must be an object like { type: 'text', text }", "type") };
   }
   const raw = value as Record<string, unknown>;
   const label = raw.label;
   if (label !== undefined && typeof label !== "string") {
-    return { error: invalid("exportPush: 'label' must be a string", "label") };
+    return { error: validationFailure("exportPush: 'label' must be a string", "label") };
   }
   const withLabel = label === undefined ? {} : { label };
   switch (raw.type) {
     case "text":
       if (typeof raw.text !== "string") {
-        return { error: invalid("exportPush: 'text' (a string) is required for type 'text'", "text") };
+        return { error: validationFailure("exportPush: 'text' (a string) is required for type 'text'", "text") };
       }
       return { item: { type: "text", text: raw.text, ...withLabel }, bytes: Buffer.byteLength(raw.text) };
     case "json": {
-      if (raw.json === undefined) return { error: invalid("exportPush: 'json' is required for type 'json'", "json") };
+      if (raw.json === undefined)
+        return { error: validationFailure("exportPush: 'json' is required for type 'json'", "json") };
       let text: string | undefined;
       try {
         text = JSON.stringify(raw.json);
@@ -456,23 +461,21 @@ function checkExport(
         text = undefined;
       }
       if (text === undefined) {
-        return { error: invalid("exportPush: 'json' must be a JSON-compatible value", "json") };
+        return { error: validationFailure("exportPush: 'json' must be a JSON-compatible value", "json") };
       }
       return { item: { type: "json", json: raw.json, ...withLabel }, bytes: Buffer.byteLength(text) };
     }
-    case "url": {
-      let ok = false;
-      if (typeof raw.url === "string") {
-        try {
-          ok = ["http:", "https:"].includes(new URL(raw.url).protocol);
-        } catch {
-          ok = false;
-        }
+    case "url":
+      if (!isWebUrl(raw.url)) {
+        return { error: validationFailure(`exportPush: 'url' must be an http(s) URL for type 'url'`, "url") };
       }
-      if (!ok) return { error: invalid(`exportPush: 'url' must be an http(s) URL for type 'url'`, "url") };
-      return { item: { type: "url", url: raw.url as string, ...withLabel }, bytes: (raw.url as string).length };
-    }
+      return { item: { type: "url", url: raw.url, ...withLabel }, bytes: raw.url.length };
     default:
-      return { error: invalid(`exportPush: 'type' must be 'text', 'json' or 'url' (got ${String(raw.type)})`, "type") };
+      return {
+        error: validationFailure(
+          `exportPush: 'type' must be 'text', 'json' or 'url' (got ${String(raw.type)})`,
+          "type",
+        ),
+      };
   }
 }

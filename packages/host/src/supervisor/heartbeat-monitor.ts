@@ -2,6 +2,8 @@
  * Heartbeat for one plugin process (SPEC §4.1): a ping every interval; when no pong has come back for
  * `missesAllowed` intervals (a blocked event loop, a hung process), the process is reported unresponsive.
  */
+import { timerDelay } from "../timer-delay.ts";
+
 export interface HeartbeatOptions {
   intervalMs: number;
   missesAllowed: number;
@@ -19,7 +21,7 @@ export class HeartbeatMonitor {
 
   start(): void {
     this.stop();
-    this.timer = setInterval(() => this.tick(), this.options.intervalMs);
+    this.timer = setInterval(() => this.tick(), timerDelay(this.options.intervalMs));
     this.timer.unref();
   }
 

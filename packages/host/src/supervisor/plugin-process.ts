@@ -4,6 +4,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline";
 import {
   type EntryDescriptor,
@@ -18,6 +20,9 @@ import {
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
+import { timerDelay } from "../timer-delay.ts";
+import { failure, settleOnce } from "../wire-result.ts";
+import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
 
 export interface PluginProcessOptions {
   pluginId: string;
@@ -25,12 +30,13 @@ export interface PluginProcessOptions {
   /** Absolute path of the entry module and the exported class name. */
   entryModule: string;
   className: string;
-  manifest: Record<string, unknown>;
+  /** What the process reads at launch (its manifest, its effective config, …), as JSON in a file of its own. */
+  context: Record<string, unknown>;
+  /** Where that file is written: the host's run folder. */
+  contextDir: string;
   endpoint: string;
   runnerPath: string;
   maxHeapMb: number;
-  /** Added to the process environment (from the supervisor's start hooks). */
-  env?: Record<string, string>;
   logger: HostLogger;
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
@@ -41,6 +47,15 @@ export interface PluginProcessOptions {
 }
 
 export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; stderr: string[] };
+
+/**
+ * How the handshake ended. `refused`: the plugin's own answer rules out trying again with the same code (its code
+ * failed to load, it speaks another protocol, its hello is malformed), as opposed to a crash or a timeout.
+ */
+export interface HandshakeOutcome {
+  result: WireResult;
+  refused: boolean;
+}
 
 interface PendingCall {
   resolve: (result: WireResult) => void;
@@ -60,34 +75,46 @@ export class PluginProcess {
   stopping = false;
   /** Why the host killed this process, when it did so without being asked to stop it (heartbeat). */
   killReason: string | undefined;
+  /** Set when the OS could not start the process at all (ENOENT, EAGAIN, EMFILE, …). */
+  private launchFailure: string | undefined;
+  private readonly contextFile: string;
   /** When the plugin last answered a ping (or became ready). */
   lastPongAt = Date.now();
   private readonly pending = new Map<string, PendingCall>();
   private readonly stderrTail: string[] = [];
   private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
   /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
-  readonly handshake = settleOnce<WireResult>();
+  readonly handshake = settleOnce<HandshakeOutcome>();
   /** Settles with the startup lifecycle's result, or a failure if the process exits first. */
   readonly ready = settleOnce<WireResult>();
 
+  /** Throws when the process cannot be launched at all (its context file cannot be written, spawn throws). */
   constructor(private readonly options: PluginProcessOptions) {
+    // The manifest and the config can be large, and Linux caps one environment string at 128 KiB (spawn E2BIG):
+    // they go through a file only this user can read. The plugin deletes it once read; `handleExit` makes sure.
+    this.contextFile = path.join(options.contextDir, `context-${options.pluginId}-${randomUUID()}.json`);
+    fs.writeFileSync(this.contextFile, JSON.stringify(options.context), { mode: 0o600, flag: "wx" });
     // The server's API token is the host's secret, not the plugin's.
     const { NEKO_API_TOKEN: _token, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
       ...inherited,
-      ...options.env,
       NEKO_PLUGIN_ID: options.pluginId,
       NEKO_PLUGIN_SECRET: this.secret,
       NEKO_ENDPOINT: options.endpoint,
       NEKO_PLUGIN_DIR: options.pluginDir,
       NEKO_PLUGIN_ENTRY: `${options.entryModule}::${options.className}`,
-      NEKO_PLUGIN_MANIFEST: JSON.stringify(options.manifest),
+      NEKO_PLUGIN_CONTEXT_FILE: this.contextFile,
     };
-    this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
-      cwd: options.pluginDir,
-      env,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
+    try {
+      this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
+        cwd: options.pluginDir,
+        env,
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      });
+    } catch (error) {
+      this.removeContextFile();
+      throw error;
+    }
     // The IPC channel only signals our death to the child; keep it from holding our event loop open.
     this.child.unref();
     this.child.channel?.unref();
@@ -114,7 +141,16 @@ export class PluginProcess {
         options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr" });
       });
     }
-    this.child.on("error", (error) => log.error({ err: error }, "could not start the plugin process"));
+    this.child.on("error", (error) => {
+      if (this.child.pid !== undefined) {
+        log.error({ err: error }, "plugin process error");
+        return;
+      }
+      // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
+      this.launchFailure = `could not launch the plugin process: ${error.message}`;
+      log.error({ err: error }, this.launchFailure);
+      this.handleExit(null, null);
+    });
     this.child.on("exit", (code, signal) => this.handleExit(code, signal));
   }
 
@@ -132,35 +168,53 @@ export class PluginProcess {
     this.hello = hello;
     this.entries = hello.entries;
     this.options.send(peer, { type: "welcome" });
-    this.handshake.settle({ ok: true, value: null });
+    this.handshake.settle({ result: { ok: true, value: null }, refused: false });
   }
 
-  /** The plugin process reported that its code could not be loaded. */
+  /** The host refuses this process's handshake: its code could not be loaded, or its hello cannot be accepted. */
   rejectHello(error: WireError): void {
-    this.handshake.settle({ ok: false, error });
+    this.handshake.settle({ result: { ok: false, error }, refused: true });
   }
 
   /** A message from this process's peer, after the handshake. */
   handleMessage(message: PluginToHost): void {
     switch (message.type) {
-      case "ready":
+      case "ready": {
         this.lastPongAt = Date.now();
-        this.ready.settle(message.startup);
+        const problem = resultProblem(message.startup);
+        this.ready.settle(
+          problem
+            ? failure(ErrorCode.HandshakeFailed, `the plugin reported ready with a malformed result: ${problem}`)
+            : message.startup,
+        );
         return;
+      }
       case "pong":
         this.lastPongAt = Date.now();
         return;
       case "result": {
         const call = this.pending.get(message.id);
         if (!call) return; // after its deadline: dropped
+        const problem = resultProblem(message.result);
+        if (problem) {
+          this.options.logger.warn({ id: message.id }, `dropped a malformed result frame: ${problem}`);
+          return;
+        }
         this.pending.delete(message.id);
         clearTimeout(call.timer);
         call.resolve(message.result);
         return;
       }
-      case "entries_changed":
+      case "entries_changed": {
+        const problem = entriesProblem(message.entries);
+        if (problem) {
+          // The entries the plugin had stay in force; its calls keep working.
+          this.options.logger.warn(`dropped a malformed entries_changed frame: ${problem}`);
+          return;
+        }
         this.entries = message.entries;
         return;
+      }
       case "request":
         this.options.onRequest?.(message);
         return;
@@ -186,7 +240,8 @@ export class PluginProcess {
       return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
     }
     const id = randomUUID();
-    const deadline = Date.now() + timeoutMs;
+    const budgetMs = timerDelay(timeoutMs);
+    const deadline = Date.now() + budgetMs;
     const peer = this.peer;
     const { signal } = options;
     if (signal?.aborted)
@@ -196,13 +251,18 @@ export class PluginProcess {
     signal?.addEventListener("abort", onAbort, { once: true });
     const answer = new Promise<WireResult>((resolve) => {
       // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.options.send(peer, { type: "cancel", id });
-        resolve(
-          failure(ErrorCode.Timeout, `${label} timed out after ${timeoutMs / 1000}s`, "TimeoutError", { timeoutMs }),
-        );
-      }, timeoutMs + 250);
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(id);
+          this.options.send(peer, { type: "cancel", id });
+          resolve(
+            failure(ErrorCode.Timeout, `${label} timed out after ${budgetMs / 1000}s`, "TimeoutError", {
+              timeoutMs: budgetMs,
+            }),
+          );
+        },
+        timerDelay(budgetMs + 250),
+      );
       this.pending.set(id, { resolve, timer });
       this.options.send(peer, build(id, deadline));
     });
@@ -225,8 +285,10 @@ export class PluginProcess {
   }
 
   private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exited) return;
     this.exited = { code, signal, stderr: this.stderrTail };
-    const how = this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    this.removeContextFile();
+    const how = this.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     const error = this.stopping
       ? failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' was stopped during the call`)
       : failure(
@@ -243,37 +305,24 @@ export class PluginProcess {
       call.resolve(error);
       this.pending.delete(id);
     }
-    const early = failure(ErrorCode.PluginCrashed, `the process exited before it was ready (${how})`, "SdkError", {
-      exitCode: code,
-      signal,
-    });
+    const early = failure(
+      ErrorCode.PluginCrashed,
+      this.launchFailure ?? `the process exited before it was ready (${how})`,
+      "SdkError",
+      { exitCode: code, signal },
+    );
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket: give that frame
     // a moment to arrive before calling the start a crash.
-    setTimeout(() => this.handshake.settle(early), 100).unref();
+    setTimeout(() => this.handshake.settle({ result: early, refused: false }), 100).unref();
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
   }
-}
 
-export function failure(code: string, message: string, name = "SdkError", details?: unknown): WireResult {
-  const error: WireError = { name, code, message };
-  if (details !== undefined) error.details = details;
-  return { ok: false, error };
-}
-
-/** A promise settled by the first call to `settle`; later calls are ignored. */
-export function settleOnce<T>(): { promise: Promise<T>; settle: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  let done = false;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return {
-    promise,
-    settle: (value) => {
-      if (done) return;
-      done = true;
-      resolve(value);
-    },
-  };
+  private removeContextFile(): void {
+    try {
+      fs.rmSync(this.contextFile, { force: true });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not remove the plugin's context file");
+    }
+  }
 }

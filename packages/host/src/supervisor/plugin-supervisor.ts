@@ -12,6 +12,7 @@ import {
   type LoadFailedMessage,
   type PluginToHost,
   PROTOCOL_VERSION,
+  type WireError,
   type WireResult,
 } from "@neko/protocol";
 import { isFrozenOnDisk } from "@neko/protocol";
@@ -20,7 +21,10 @@ import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
-import { failure, type ExitInfo, PluginProcess } from "./plugin-process.ts";
+import { timerDelay } from "../timer-delay.ts";
+import { failure, pluginNotFound } from "../wire-result.ts";
+import { helloProblem, resultProblem } from "./plugin-frame-problems.ts";
+import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
 
@@ -35,6 +39,8 @@ export interface SupervisorOptions {
   transport: HostTransport;
   services: HostServices;
   runnerPath: string;
+  /** The host's run folder: each launch's context file (manifest, config) is written here. */
+  runDir: string;
   logger: HostLogger;
   restartPolicy?: RestartPolicyOptions;
   handshakeTimeoutMs?: number;
@@ -84,8 +90,11 @@ interface Supervised {
 
 const HISTORY_KEPT = 50;
 
-/** Adds to a plugin process's environment before each start (its effective config, …); a throw fails the start. */
-export type StartHook = (spec: SupervisedPluginSpec) => Record<string, string>;
+/**
+ * Adds to what a plugin process reads at launch, next to its manifest (its effective config, …), before each start;
+ * a throw fails the start.
+ */
+export type StartHook = (spec: SupervisedPluginSpec) => Record<string, unknown>;
 
 export class PluginSupervisor {
   private readonly plugins = new Map<string, Supervised>();
@@ -178,17 +187,28 @@ export class PluginSupervisor {
     };
   }
 
+  /** Running, or on its way there: starting, or crashed with a restart pending. A reload brings such a plugin back. */
+  isUp(id: string): boolean {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return false;
+    return (
+      plugin.state === "running" ||
+      plugin.state === "starting" ||
+      (plugin.state === "crashed" && plugin.restartTimer !== undefined)
+    );
+  }
+
   /** Starts the plugin and resolves once it is running (Ok) or has failed to (Err with the reason). */
   start(id: string, options: { manual?: boolean } = {}): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     return this.enqueue(plugin, () => this.doStart(plugin, options.manual ?? true));
   }
 
   /** Runs `shutdown`, waits up to the grace period, then kills. Resolves once the process is gone. */
   stop(id: string): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
     return this.enqueue(plugin, () => this.doStop(plugin));
@@ -200,7 +220,7 @@ export class PluginSupervisor {
    */
   freeze(id: string): Promise<WireResult> {
     const plugin = this.plugins.get(id);
-    if (!plugin) return Promise.resolve(notFound(id));
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
     return this.enqueue(plugin, async () => {
       if (plugin.state === "frozen") return { ok: true, value: null };
       const saved = await this.control(id, "freeze", null);
@@ -263,8 +283,8 @@ export class PluginSupervisor {
     if (!entry.enabled) {
       return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
     }
-    let timeoutMs = options.timeoutMs ?? entry.timeout * 1000;
-    if (options.deadline !== undefined) timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
+    let timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
+    if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
     const { chain, runId } = options;
     return proc.request(
       (callId, deadline) => ({
@@ -297,7 +317,7 @@ export class PluginSupervisor {
   /** The process of a running plugin, or the failure that says why there is none. */
   private runningProcess(id: string): PluginProcess | WireResult {
     const plugin = this.plugins.get(id);
-    if (!plugin) return notFound(id);
+    if (!plugin) return pluginNotFound(id);
     if (plugin.state !== "running" || !plugin.process) {
       return failure(ErrorCode.PluginNotRunning, `plugin '${id}' is not running (state: ${plugin.state})`, "SdkError", {
         state: plugin.state,
@@ -355,9 +375,12 @@ export class PluginSupervisor {
     }
     // Only a start by hand (start, unfreeze) wakes a frozen plugin; start-all leaves it be.
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
-    let env: Record<string, string>;
+    let context: Record<string, unknown>;
     try {
-      env = Object.assign({}, ...this.startHooks.map((hook) => hook(plugin.spec)));
+      context = Object.assign(
+        { manifest: plugin.spec.manifest.raw },
+        ...this.startHooks.map((hook) => hook(plugin.spec)),
+      );
     } catch (error) {
       const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
       if (plugin.state !== "frozen") this.setState(plugin, "stopped", message);
@@ -367,39 +390,24 @@ export class PluginSupervisor {
     clearTimeout(plugin.restartTimer);
     plugin.restartTimer = undefined;
     this.setState(plugin, "starting");
-    const { spec } = plugin;
-    const proc = new PluginProcess({
-      pluginId: id,
-      pluginDir: spec.dir,
-      entryModule: spec.entryModulePath,
-      className: spec.manifest.entry.className,
-      manifest: spec.manifest.raw,
-      endpoint: this.options.transport.endpoint,
-      runnerPath: this.options.runnerPath,
-      maxHeapMb: spec.manifest.permissions.maxHeapMb,
-      env,
-      logger: this.options.logger.child({ plugin: id }),
-      send: (peer, message) => this.options.transport.send(peer, message),
-      onLog: (record) => this.options.onLog?.(id, record),
-      onRequest: (message) => {
-        void this.options.services
-          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
-          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
-          .then((result) => proc.post({ type: "response", id: message.id, result }));
-      },
-      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
-    });
+    let proc: PluginProcess;
+    try {
+      proc = this.launch(plugin, context);
+    } catch (error) {
+      // Nothing runs, so there is nothing to wait for: a crash (EAGAIN, EMFILE may pass) with the reason.
+      const message = `could not launch the plugin process: ${(error as Error).message}`;
+      this.onCrash(plugin, message);
+      return failure(ErrorCode.PluginCrashed, message, "SdkError", { cause: (error as NodeJS.ErrnoException).code });
+    }
     plugin.process = proc;
     this.awaitingHello.set(proc.secret, proc);
 
-    const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () =>
-      failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
-    );
+    const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
+      result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
+      refused: false,
+    }));
     this.awaitingHello.delete(proc.secret);
-    if (!handshake.ok) {
-      const refused = handshake.error.code === ErrorCode.PluginLoadFailed;
-      return this.failStart(plugin, proc, handshake, refused);
-    }
+    if (!handshake.result.ok) return this.failStart(plugin, proc, handshake.result, handshake.refused);
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
       failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
     );
@@ -425,7 +433,35 @@ export class PluginSupervisor {
     return { ok: true, value: { pid: proc.pid } };
   }
 
-  /** A start that failed: load errors refuse the plugin for good, anything else counts as a crash. */
+  /** Spawns the plugin's process; throws when it cannot be launched at all. */
+  private launch(plugin: Supervised, context: Record<string, unknown>): PluginProcess {
+    const { spec } = plugin;
+    const id = spec.id;
+    const proc: PluginProcess = new PluginProcess({
+      pluginId: id,
+      pluginDir: spec.dir,
+      entryModule: spec.entryModulePath,
+      className: spec.manifest.entry.className,
+      context,
+      contextDir: this.options.runDir,
+      endpoint: this.options.transport.endpoint,
+      runnerPath: this.options.runnerPath,
+      maxHeapMb: spec.manifest.permissions.maxHeapMb,
+      logger: this.options.logger.child({ plugin: id }),
+      send: (peer, message) => this.options.transport.send(peer, message),
+      onLog: (record) => this.options.onLog?.(id, record),
+      onRequest: (message) => {
+        void this.options.services
+          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
+          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
+          .then((result) => proc.post({ type: "response", id: message.id, result }));
+      },
+      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
+    });
+    return proc;
+  }
+
+  /** A start that failed: a refused handshake refuses the plugin until a start by hand, anything else is a crash. */
   private async failStart(plugin: Supervised, proc: PluginProcess, result: WireResult, refused: boolean) {
     const message = result.ok ? "" : result.error.message;
     proc.stopping = true;
@@ -463,7 +499,7 @@ export class PluginSupervisor {
     plugin.restartTimer = setTimeout(() => {
       plugin.restartTimer = undefined;
       if (plugin.state === "crashed") void this.enqueue(plugin, () => this.doStart(plugin, false));
-    }, decision.delayMs);
+    }, timerDelay(decision.delayMs));
     plugin.restartTimer.unref();
   }
 
@@ -485,7 +521,7 @@ export class PluginSupervisor {
     const timedOut = !shutdown.ok && shutdown.error.code === ErrorCode.Timeout;
     const exited = timedOut
       ? undefined
-      : await Promise.race([proc.waitExit(), sleep(grace, undefined, { ref: false })]);
+      : await Promise.race([proc.waitExit(), sleep(timerDelay(grace), undefined, { ref: false })]);
     let forced: string | null = null;
     if (!exited) {
       forced = timedOut
@@ -545,23 +581,33 @@ export class PluginSupervisor {
     }
     // The secret is good for one handshake only.
     this.awaitingHello.delete(message.secret);
+    // Each refusal is for good (until a start by hand): the same code would say the same again.
     if (message.protocol !== PROTOCOL_VERSION) {
-      proc.rejectHello({
-        name: "SdkError",
-        code: ErrorCode.HandshakeFailed,
-        message: `the plugin speaks protocol ${String(message.protocol)}; this host speaks ${PROTOCOL_VERSION}`,
-      });
+      proc.rejectHello(
+        handshakeError(`the plugin speaks protocol ${String(message.protocol)}; this host speaks ${PROTOCOL_VERSION}`),
+      );
       return;
     }
     if (message.type === "load_failed") {
-      proc.rejectHello((message as unknown as LoadFailedMessage).error);
+      const { error } = message as unknown as LoadFailedMessage;
+      const unreadable = resultProblem({ ok: false, error });
+      proc.rejectHello(
+        unreadable
+          ? {
+              name: "SdkError",
+              code: ErrorCode.PluginLoadFailed,
+              message: `the plugin's code could not be loaded (${unreadable})`,
+            }
+          : error,
+      );
+      return;
+    }
+    const problem = helloProblem(message);
+    if (problem) {
+      proc.rejectHello(handshakeError(`the plugin's hello is malformed: ${problem}`));
       return;
     }
     const hello = message as unknown as HelloMessage;
-    if (!Array.isArray(hello.entries)) {
-      proc.rejectHello({ name: "SdkError", code: ErrorCode.HandshakeFailed, message: "hello without an entry list" });
-      return;
-    }
     this.byPeer.set(peer, proc);
     proc.acceptHello(peer, hello);
   }
@@ -572,8 +618,8 @@ export class PluginSupervisor {
   }
 }
 
-function notFound(id: string): WireResult {
-  return failure(ErrorCode.PluginNotFound, `no plugin with id '${id}'`, "NotFoundError");
+function handshakeError(message: string): WireError {
+  return { name: "SdkError", code: ErrorCode.HandshakeFailed, message };
 }
 
 function stderrSuffix(info: ExitInfo | undefined): string {
@@ -584,7 +630,7 @@ function stderrSuffix(info: ExitInfo | undefined): string {
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
+    timer = setTimeout(() => resolve(onTimeout()), timerDelay(ms));
   });
   try {
     return await Promise.race([promise, timeout]);

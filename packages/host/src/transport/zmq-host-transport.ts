@@ -1,7 +1,15 @@
 /** The host's ZeroMQ ROUTER: binds `ipc://` under the run folder (or the `tcp://` address asked for). */
 import { decodeFrame, encodeFrame, type HostToPlugin, serialSend } from "@neko/protocol";
 import { Router } from "zeromq";
+import type { HostLogger } from "../host-logger.ts";
 import type { HostTransport, IncomingFrame } from "./host-transport.ts";
+
+/**
+ * The largest frame a plugin may send; ZeroMQ drops the connection of a peer that sends more, before buffering it.
+ * Far above anything the host accepts in one message (payloads are limited to 1 MiB), so only a broken or hostile
+ * plugin meets it.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export class ZmqHostTransport implements HostTransport {
   private handler: ((frame: IncomingFrame) => void) | undefined;
@@ -12,15 +20,21 @@ export class ZmqHostTransport implements HostTransport {
   private constructor(
     private readonly socket: Router,
     readonly endpoint: string,
+    private readonly logger: HostLogger,
   ) {
     this.loop = this.receiveLoop();
   }
 
-  static async bind(endpoint: string): Promise<ZmqHostTransport> {
-    const socket = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+  static async bind(endpoint: string, options: { logger: HostLogger }): Promise<ZmqHostTransport> {
+    const socket = new Router({
+      linger: 0,
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: 0,
+      maxMessageSize: MAX_FRAME_BYTES,
+    });
     await socket.bind(endpoint);
     // For tcp://host:0 the socket knows the real port.
-    return new ZmqHostTransport(socket, socket.lastEndpoint ?? endpoint);
+    return new ZmqHostTransport(socket, socket.lastEndpoint ?? endpoint, options.logger);
   }
 
   onFrame(handler: (frame: IncomingFrame) => void): void {
@@ -44,8 +58,13 @@ export class ZmqHostTransport implements HostTransport {
     try {
       for await (const parts of this.socket) {
         const peer = parts[0].toString("hex");
-        // Our frames are exactly [identity, payload]; anything else is not ours to decode.
-        this.handler?.({ peer, message: parts.length === 2 ? decodeFrame(parts[1]) : undefined });
+        try {
+          // Our frames are exactly [identity, payload]; anything else is not ours to decode.
+          this.handler?.({ peer, message: parts.length === 2 ? decodeFrame(parts[1]) : undefined });
+        } catch (error) {
+          // One frame that cannot be handled must not end this loop: the host would stop hearing every plugin.
+          this.logger.error({ err: error, peer }, "a frame from a plugin could not be handled");
+        }
       }
     } catch {
       // Closing the socket ends the iterator with an error; nothing is pending on it.

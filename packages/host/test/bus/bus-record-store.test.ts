@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BusRecord } from "@neko/protocol";
 import { type BusRecordChange, BusRecordStore } from "../../src/bus/bus-record-store.ts";
+import { createSilentLogger } from "../../src/host-logger.ts";
+
+const logger = createSilentLogger();
 
 function filled(): BusRecordStore {
-  const store = new BusRecordStore({ namespace: "events", capacity: 100 });
+  const store = new BusRecordStore({ logger, namespace: "events", capacity: 100 });
   const rows: Array<[string, string, number, number]> = [
     ["a", "tick", 5, 1000],
     ["b", "tick", 8, 2000],
@@ -40,7 +43,7 @@ test("query filters by plugin, source, type, priority and time, and keeps the la
 });
 
 test("the capacity bound evicts the oldest, reports it to listeners and counts it", () => {
-  const store = new BusRecordStore({ namespace: "lifecycle", capacity: 3 });
+  const store = new BusRecordStore({ logger, namespace: "lifecycle", capacity: 3 });
   const changes: BusRecordChange[] = [];
   store.onChange((c) => changes.push(c));
   for (let i = 0; i < 5; i++) store.append({ type: "t", pluginId: null, source: "host", data: i });
@@ -62,13 +65,12 @@ test("the capacity bound evicts the oldest, reports it to listeners and counts i
   );
 });
 
-test("a byte budget evicts the oldest records until the total fits", () => {
-  const store = new BusRecordStore({
-    namespace: "messages",
-    capacity: 100,
-    maxBytes: 100,
-    sizeOf: (r) => (r.data as string).length,
-  });
+test("a byte budget evicts the oldest records until the total fits; each record is measured once, when added", () => {
+  const one = new BusRecordStore({ logger, namespace: "events", capacity: 100 });
+  one.append({ type: "text", pluginId: "p", source: "p", data: "x".repeat(40) });
+  const recordBytes = one.stats().bytes;
+  assert.ok(recordBytes > 40, "the data and the record's own fields count");
+  const store = new BusRecordStore({ logger, namespace: "events", capacity: 100, maxBytes: recordBytes * 2.5 });
   store.append({ type: "text", pluginId: "p", source: "p", data: "x".repeat(40) });
   store.append({ type: "text", pluginId: "p", source: "p", data: "y".repeat(40) });
   store.append({ type: "text", pluginId: "p", source: "p", data: "z".repeat(40) });
@@ -77,11 +79,21 @@ test("a byte budget evicts the oldest records until the total fits", () => {
     [2, 3],
   );
   assert.equal(store.evicted, 1);
-  assert.equal(store.stats().bytes, 80);
+  assert.equal(store.stats().bytes, recordBytes * 2);
+});
+
+test("every namespace has a byte bound by default", () => {
+  const store = new BusRecordStore({ logger, namespace: "conversations" });
+  const big = "b".repeat(1024 * 1024);
+  for (let i = 0; i < 40; i++) store.append({ type: "note", pluginId: "p", source: "p", data: big });
+  const stats = store.stats();
+  assert.ok(stats.max_bytes <= 64 * 1024 * 1024, `bounded (${stats.max_bytes})`);
+  assert.ok(stats.bytes <= stats.max_bytes);
+  assert.ok(stats.evicted > 0, "40 MiB of records do not all stay");
 });
 
 test("after() pages forward by cursor, skips filtered records and reports evicted ones as missed", () => {
-  const store = new BusRecordStore({ namespace: "messages", capacity: 10 });
+  const store = new BusRecordStore({ logger, namespace: "messages", capacity: 10 });
   for (let i = 1; i <= 25; i++) {
     store.append({ type: "text", pluginId: i % 2 ? "odd" : "even", source: "s", data: i });
   }
@@ -106,4 +118,21 @@ test("after() pages forward by cursor, skips filtered records and reports evicte
   );
   assert.equal(rest.scannedTo, 25, "the cursor moves past the odd ids it skipped");
   assert.deepEqual(store.after(25, {}, 10).records, []);
+});
+
+test("a throwing change listener is logged; the append still succeeds and later listeners still run", () => {
+  const errors: unknown[] = [];
+  const recording = createSilentLogger();
+  recording.error = ((fields: { err: unknown }) => errors.push(fields.err)) as typeof recording.error;
+  const store = new BusRecordStore({ logger: recording, namespace: "conversations", capacity: 10 });
+  const seen: number[] = [];
+  store.onChange(() => {
+    throw new Error("listener bug");
+  });
+  store.onChange((change) => seen.push(change.added[0].id));
+  const record = store.append({ type: "note", pluginId: "p", source: "p", data: 1 });
+  assert.equal(record.id, 1);
+  assert.deepEqual(seen, [1]);
+  assert.equal(store.size, 1);
+  assert.match(String(errors[0]), /listener bug/);
 });

@@ -9,7 +9,7 @@ describe("MemoryStore", () => {
   let dir: string;
   let store: MemoryStore;
   const put = (bucket: string, key: string, value: unknown) =>
-    store.store({ bucket, key, value: value as never, pluginId: "unit" });
+    store.store({ bucket, key, value: value as never, valueJson: JSON.stringify(value), pluginId: "unit" });
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-memory-"));
@@ -110,11 +110,11 @@ describe("MemoryStore", () => {
   test("records survive closing and reopening the file", () => {
     const file = path.join(dir, "reopen.sqlite");
     const a = MemoryStore.open(file);
-    a.store({ bucket: "b", key: "k", value: "persisted words", pluginId: "p" });
+    a.store({ bucket: "b", key: "k", value: "persisted words", valueJson: '"persisted words"', pluginId: "p" });
     a.close();
     const b = MemoryStore.open(file);
     assert.equal(b.search("persisted", { limit: 1 })[0]?.value, "persisted words");
-    b.store({ bucket: "b", key: "k2", value: "later", pluginId: "p" });
+    b.store({ bucket: "b", key: "k2", value: "later", valueJson: '"later"', pluginId: "p" });
     assert.deepEqual(
       b.recent("b", { limit: 5 }).map((r) => r.key),
       ["k2", "k"],

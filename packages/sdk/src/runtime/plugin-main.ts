@@ -2,6 +2,7 @@
  * Entry point of a plugin process (started by the host's supervisor through bin/plugin-runner.mjs).
  * Connects to the host, loads the plugin class, says hello with the one-time secret, then serves calls.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { toWireError } from "../errors.ts";
@@ -30,9 +31,17 @@ const endpoint = requireEnv("NEKO_ENDPOINT");
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
 const dataDir = path.join(pluginDir, "data");
 const [modulePath, className] = requireEnv("NEKO_PLUGIN_ENTRY").split("::");
-const metadata = JSON.parse(process.env.NEKO_PLUGIN_MANIFEST ?? "{}") as Record<string, unknown>;
-// The effective configuration (manifest deep-merged with the active profile); `this.config` falls back to the manifest.
-const config = JSON.parse(process.env.NEKO_PLUGIN_CONFIG ?? "null") as Record<string, unknown> | null;
+// The manifest and the effective configuration (manifest deep-merged with the active profile) come in a file the host
+// wrote for this process (an environment string is capped at 128 KiB); read once, then deleted.
+const contextFile = requireEnv("NEKO_PLUGIN_CONTEXT_FILE");
+const context = JSON.parse(fs.readFileSync(contextFile, "utf8")) as {
+  manifest?: Record<string, unknown>;
+  config?: Record<string, unknown> | null;
+};
+fs.rmSync(contextFile, { force: true });
+const metadata = context.manifest ?? {};
+// `this.config` falls back to the manifest.
+const config = context.config ?? null;
 // The secret is for this handshake only; nothing the plugin runs later can read it.
 delete process.env.NEKO_PLUGIN_SECRET;
 

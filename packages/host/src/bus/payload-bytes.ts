@@ -1,0 +1,53 @@
+/**
+ * How many bytes a bus payload takes, about as its JSON or msgpack encoding would: what the bus counts against its
+ * byte bounds and its per-payload limit. Walks without recursion (a deeply nested payload cannot overflow the
+ * stack) and never throws.
+ */
+import { Buffer } from "node:buffer";
+
+export function payloadBytes(value: unknown): number {
+  let total = 0;
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    switch (typeof item) {
+      case "string":
+        total += Buffer.byteLength(item) + 2;
+        continue;
+      case "number":
+      case "bigint":
+        total += 8;
+        continue;
+      case "boolean":
+        total += 5;
+        continue;
+      case "object":
+        break;
+      default:
+        total += 4;
+        continue;
+    }
+    if (item === null) {
+      total += 4;
+      continue;
+    }
+    // A cycle (only possible in host-made payloads) is counted once.
+    if (seen.has(item)) continue;
+    seen.add(item);
+    if (ArrayBuffer.isView(item)) total += item.byteLength;
+    else if (item instanceof ArrayBuffer) total += item.byteLength;
+    else if (item instanceof Date) total += 24;
+    else if (Array.isArray(item)) {
+      total += 2 + item.length;
+      for (const element of item) stack.push(element);
+    } else {
+      total += 2;
+      for (const [key, element] of Object.entries(item)) {
+        total += Buffer.byteLength(key) + 4;
+        stack.push(element);
+      }
+    }
+  }
+  return total;
+}

@@ -1,0 +1,90 @@
+/**
+ * What can be wrong with what a plugin process says about itself: the descriptor lists of its `hello` (entries,
+ * events, hooks, timers, message handlers), an `entries_changed` list, and a result. The host relies on these shapes
+ * (looking entries up, arming deadlines, listing them in `/plugins`), so each is checked before it is used; each
+ * check answers a sentence naming the first problem, or undefined.
+ */
+import type { WireResult } from "@neko/protocol";
+
+/** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
+export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
+
+type Checks = Record<string, (value: unknown) => boolean>;
+
+const isString = (v: unknown) => typeof v === "string";
+const isBoolean = (v: unknown) => typeof v === "boolean";
+const isTable = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+const isTableOrNull = (v: unknown) => v === null || isTable(v);
+const isStringListOrNull = (v: unknown) => v === null || (Array.isArray(v) && v.every(isString));
+const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undefined || v === null || check(v);
+const isTimeout = (v: unknown) =>
+  typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MAX_DESCRIPTOR_TIMEOUT_SECONDS;
+const TIMEOUT_RULE = `a number of seconds above 0 and at most ${MAX_DESCRIPTOR_TIMEOUT_SECONDS} (24 days)`;
+
+const ENTRY: Checks = {
+  name: isString,
+  description: isString,
+  inputSchema: isTableOrNull,
+  kind: isString,
+  timeout: isTimeout,
+  llmResultFields: isStringListOrNull,
+  enabled: isBoolean,
+  dynamic: isBoolean,
+  metadata: isTableOrNull,
+};
+const EVENT: Checks = { eventType: isString, timeout: optional(isTimeout) };
+const TIMER: Checks = { seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 };
+const NONE: Checks = {};
+
+/** The whole entry list of an `entries_changed` (or of a hello). */
+export function entriesProblem(entries: unknown): string | undefined {
+  return listProblem("entries", entries, ENTRY);
+}
+
+export function helloProblem(hello: Record<string, unknown>): string | undefined {
+  return (
+    listProblem("entries", hello.entries, ENTRY) ??
+    listProblem("events", hello.events, EVENT) ??
+    listProblem("hooks", hello.hooks, NONE) ??
+    listProblem("timers", hello.timers, TIMER) ??
+    (hello.messages === undefined || hello.messages === null
+      ? undefined
+      : listProblem("messages", hello.messages, NONE))
+  );
+}
+
+export function resultProblem(result: unknown): string | undefined {
+  if (!isTable(result)) return "a result must be { ok: true, value } or { ok: false, error }";
+  const r = result as Partial<WireResult> & { error?: unknown };
+  if (r.ok === true) return undefined;
+  if (r.ok !== false) return "a result's 'ok' must be true or false";
+  const error = r.error as Record<string, unknown> | undefined;
+  if (!isTable(error) || !isString(error?.code) || !isString(error?.message) || !isString(error?.name)) {
+    return "a failed result's 'error' must have string 'name', 'code' and 'message'";
+  }
+  return undefined;
+}
+
+/** An array of objects, each with a non-empty string id and the fields `checks` names. */
+function listProblem(list: string, value: unknown, checks: Checks): string | undefined {
+  if (!Array.isArray(value)) return `'${list}' must be an array (got ${show(value)})`;
+  for (const [index, item] of value.entries()) {
+    if (!isTable(item)) return `${list}[${index}] must be an object (got ${show(item)})`;
+    const { id } = item as Record<string, unknown>;
+    if (typeof id !== "string" || id === "") return `${list}[${index}].id must be a non-empty string (got ${show(id)})`;
+    for (const [field, check] of Object.entries(checks)) {
+      const fieldValue = (item as Record<string, unknown>)[field];
+      if (check(fieldValue)) continue;
+      const rule = field === "timeout" ? `: it must be ${TIMEOUT_RULE}` : "";
+      return `${list}[${index}] ('${id}') has an invalid '${field}' (${show(fieldValue)})${rule}`;
+    }
+  }
+  return undefined;
+}
+
+function show(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "string") return `'${value.length > 40 ? `${value.slice(0, 37)}…` : value}'`;
+  if (Array.isArray(value)) return "an array";
+  return value === null ? "null" : value === undefined ? "nothing" : typeof value;
+}

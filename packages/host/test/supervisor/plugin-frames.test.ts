@@ -1,0 +1,108 @@
+/**
+ * What a plugin process says about itself is checked before the host relies on it. A scripted runner
+ * (fixtures/scripted-plugin-runner.mjs) plays the plugin over the real socket and sends what the SDK never would.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { createSilentLogger } from "../../src/host-logger.ts";
+import { HostServices } from "../../src/host-services.ts";
+import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
+import { PluginSupervisor } from "../../src/supervisor/plugin-supervisor.ts";
+import { ZmqHostTransport } from "../../src/transport/zmq-host-transport.ts";
+
+const runnerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "scripted-plugin-runner.mjs");
+
+describe("frames from a plugin process", () => {
+  let dir: string;
+  let transport: ZmqHostTransport;
+  let supervisor: PluginSupervisor;
+
+  const add = (id: string) => {
+    const parsed = parseManifest(`[plugin]\nid = "${id}"\nentry = "index.mjs:Scripted"\n`, { file: "plugin.toml" });
+    assert.ok(parsed.ok);
+    const pluginDir = path.join(dir, id);
+    fs.mkdirSync(pluginDir, { recursive: true });
+    supervisor.add({
+      id,
+      dir: pluginDir,
+      manifest: parsed.manifest,
+      entryModulePath: path.join(pluginDir, "index.mjs"),
+    });
+  };
+  const errorOf = (result: { ok: boolean; error?: { code: string; message: string } }) =>
+    result.ok ? "ok" : `${result.error?.code}: ${result.error?.message}`;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-frames-"));
+    const logger = createSilentLogger();
+    transport = await ZmqHostTransport.bind(`ipc://${path.join(dir, "host.sock")}`, { logger });
+    supervisor = new PluginSupervisor({
+      transport,
+      services: new HostServices(logger),
+      runnerPath,
+      runDir: dir,
+      logger,
+      handshakeTimeoutMs: 5000,
+      startupTimeoutMs: 5000,
+      stopGraceMs: 1000,
+      restartPolicy: { baseDelayMs: 50, maxDelayMs: 50, maxCrashes: 3, windowMs: 60_000 },
+    });
+  });
+  after(async () => {
+    await supervisor.stopAll();
+    await transport.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a hello in another protocol version refuses the plugin with the reason; it is not restarted", async () => {
+    add("protocol_99");
+    const result = await supervisor.start("protocol_99");
+    assert.match(errorOf(result), /^HANDSHAKE_FAILED: the plugin speaks protocol 99; this host speaks 1$/);
+    await new Promise((r) => setTimeout(r, 300));
+    const status = supervisor.status("protocol_99");
+    assert.equal(status?.state, "refused");
+    assert.match(status?.reason ?? "", /protocol 99/);
+    assert.ok(!status?.history.some((h) => h.state === "crashed" || h.state === "quarantined"), "never a crash");
+  });
+
+  test("a hello with malformed descriptor lists refuses the plugin, naming the problem", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["entries_not_a_list", /'entries' must be an array \(got 5\)/],
+      ["entry_without_id", /entries\[0\]\.id must be a non-empty string \(got 7\)/],
+      ["events_not_a_list", /'events' must be an array/],
+      ["month_timeout", /entries\[0\] \('slow'\) has an invalid 'timeout' \(2592000\): it must be a number of seconds/],
+      ["infinite_timeout", /entries\[0\] \('forever'\) has an invalid 'timeout' \(Infinity\)/],
+    ];
+    for (const [id, reason] of cases) {
+      add(id);
+      const result = await supervisor.start(id);
+      assert.match(errorOf(result), /^HANDSHAKE_FAILED: the plugin's hello is malformed: /, id);
+      assert.match(errorOf(result), reason, id);
+      assert.equal(supervisor.status(id)?.state, "refused", id);
+    }
+  });
+
+  test("a ready frame without a result fails the start with the reason instead of throwing", async () => {
+    add("bad_ready");
+    const result = await supervisor.start("bad_ready");
+    assert.match(errorOf(result), /ready with a malformed result/);
+    assert.notEqual(supervisor.status("bad_ready")?.state, "running");
+    await supervisor.stop("bad_ready");
+  });
+
+  test("malformed entries_changed and result frames are dropped; the plugin's entries and calls go on", async () => {
+    add("scripted");
+    assert.equal(errorOf(await supervisor.start("scripted")), "ok");
+    const broken = await supervisor.call("scripted", "break", {});
+    assert.deepEqual(broken, { ok: true, value: "pong" }, "the malformed result was skipped for the real one");
+    assert.deepEqual(
+      supervisor.status("scripted")?.entries?.map((e) => e.id),
+      ["ping", "break"],
+    );
+    assert.deepEqual(await supervisor.call("scripted", "ping", {}), { ok: true, value: "pong" });
+  });
+});

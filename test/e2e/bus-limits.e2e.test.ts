@@ -1,0 +1,69 @@
+/**
+ * One plugin cannot run the host out of memory through the bus: an event payload or conversation record over 1 MiB
+ * is refused, and every namespace keeps its records within a byte bound.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const code = `
+import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Flood extends NekoPluginBase {
+  @pluginEntry({ id: "emit" })
+  async emit({ type, bytes }: { type: string; bytes: number }) {
+    this.bus.emit(type, "x".repeat(bytes));
+    return await this.bus.flush();
+  }
+
+  @pluginEntry({ id: "add" })
+  async add({ bytes }: { bytes: number }) {
+    return await this.bus.conversations.add({ type: "turn", data: "x".repeat(bytes) });
+  }
+}
+`;
+
+const MiB = 1024 * 1024;
+
+describe("bus limits", () => {
+  let root: string;
+  let t: TestHost;
+  const trigger = (entry_id: string, args: Record<string, unknown>) =>
+    t.request("POST", "/plugin/trigger", { plugin_id: "flood", entry_id, args });
+
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, { id: "flood", className: "Flood", code });
+    t = await startTestHost({ roots: [root], bus: { namespaceMaxBytes: 8 * MiB } });
+  });
+  after(async () => {
+    await t.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("an event payload over 1 MiB is dropped; one under it is published", async () => {
+    assert.equal((await trigger("emit", { type: "huge", bytes: 2 * MiB })).status, 200);
+    assert.equal((await trigger("emit", { type: "fits", bytes: MiB / 2 })).status, 200);
+    assert.equal(t.host.bus.query("events", { type: "huge" }).records.length, 0);
+    assert.equal(t.host.bus.query("events", { type: "fits" }).records.length, 1);
+  });
+
+  test("a conversation record over 1 MiB is refused with a ValidationError naming its size and the limit", async () => {
+    const res = await trigger("add", { bytes: 2 * MiB });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, "VALIDATION_ERROR");
+    assert.match(res.body.error.message, /the data is \d{7} bytes; the limit is 1048576/);
+    assert.equal((await trigger("add", { bytes: 1000 })).status, 200);
+  });
+
+  test("a namespace keeps its records within its byte bound, dropping the oldest", async () => {
+    for (let i = 0; i < 12; i++) assert.equal((await trigger("add", { bytes: 900 * 1024 })).status, 200);
+    const stats = t.host.bus.stats().namespaces.conversations;
+    assert.equal(stats.max_bytes, 8 * MiB);
+    assert.ok(stats.bytes <= 8 * MiB, `${stats.bytes} bytes kept`);
+    assert.ok(stats.evicted >= 3, `${stats.evicted} evicted`);
+  });
+});
