@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
-import { failure } from "./wire-result.ts";
+import { failure, validationFailure } from "./wire-result.ts";
 
 export const MAX_CALL_DEPTH = 20;
 
@@ -28,7 +28,7 @@ export function checkCallChain({ chain, caller, target, maxDepth }: CallChainChe
     chain.length > maxDepth ||
     !chain.every((id) => typeof id === "string" && PLUGIN_ID_PATTERN.test(id))
   ) {
-    return failure(ErrorCode.Validation, `the call chain sent by plugin '${caller}' is malformed`, "ValidationError");
+    return validationFailure(`the call chain sent by plugin '${caller}' is malformed`);
   }
   // The caller is always the innermost link, whatever it sent: identity comes from its socket.
   const own = chain.at(-1) === caller ? [...chain] : [...chain, caller];

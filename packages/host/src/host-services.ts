@@ -6,7 +6,7 @@
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
 import { timerDelay } from "./timer-delay.ts";
-import { failure } from "./wire-result.ts";
+import { failure, validationFailure } from "./wire-result.ts";
 
 export interface ServiceContext {
   /** The calling plugin, from its socket identity (never from the message). */
@@ -36,16 +36,11 @@ export class HostServices {
 
   /** Never rejects: an unknown method, a throwing handler or a passed deadline are each an Err with a code. */
   async request(method: string, params: unknown, ctx: ServiceContext): Promise<WireResult> {
-    if (typeof method !== "string")
-      return failure(ErrorCode.Validation, "a request needs a 'method' string", "ValidationError");
+    if (typeof method !== "string") return validationFailure("a request needs a 'method' string");
     const handler = this.handlers.get(method);
     if (!handler) return failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError");
     if (typeof ctx.deadline !== "number" || !Number.isFinite(ctx.deadline)) {
-      return failure(
-        ErrorCode.Validation,
-        `request '${method}' needs a numeric 'deadline' (ms since the epoch)`,
-        "ValidationError",
-      );
+      return validationFailure(`request '${method}' needs a numeric 'deadline' (ms since the epoch)`);
     }
     const remaining = ctx.deadline - Date.now();
     if (remaining <= 0)
