@@ -15,8 +15,9 @@ import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/pl
 export class Flood extends NekoPluginBase {
   @pluginEntry({ id: "emit" })
   async emit({ type, bytes }: { type: string; bytes: number }) {
-    this.bus.emit(type, "x".repeat(bytes));
-    return await this.bus.flush();
+    const emitted = this.bus.emit(type, "x".repeat(bytes));
+    await this.bus.flush();
+    return Ok(emitted.ok ? "sent" : emitted.error.message);
   }
 
   @pluginEntry({ id: "add" })
@@ -44,9 +45,10 @@ describe("bus limits", () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("an event payload over 1 MiB is dropped; one under it is published", async () => {
-    assert.equal((await trigger("emit", { type: "huge", bytes: 2 * MiB })).status, 200);
-    assert.equal((await trigger("emit", { type: "fits", bytes: MiB / 2 })).status, 200);
+  test("an event payload over 1 MiB is refused to the plugin and never published; one under it is", async () => {
+    const huge = await trigger("emit", { type: "huge", bytes: 2 * MiB });
+    assert.match(huge.body.data, /emit: the payload is \d{7} bytes; the limit is 1048576/);
+    assert.equal((await trigger("emit", { type: "fits", bytes: MiB / 2 })).body.data, "sent");
     assert.equal(t.host.bus.query("events", { type: "huge" }).records.length, 0);
     assert.equal(t.host.bus.query("events", { type: "fits" }).records.length, 1);
   });

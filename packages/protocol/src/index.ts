@@ -8,3 +8,5 @@ export * from "./status-report.ts";
 export * from "./memory-record.ts";
 export * from "./serial-send.ts";
 export * from "./bus-record.ts";
+export * from "./load-failure-line.ts";
+export * from "./payload-bytes.ts";

@@ -3,10 +3,9 @@
  * that grows on every change. Queries filter by plugin, source, type, priority and time; cursor reads (`after`) serve
  * the message queue's paging and its SSE replay.
  */
-import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+import { payloadBytes, type BusFilters, type BusNamespaceName, type BusRecord } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
-import { payloadBytes } from "./payload-bytes.ts";
 
 export const DEFAULT_NAMESPACE_CAPACITY = 10_000;
 /** Every namespace is bounded in bytes too, so one plugin's large records cannot run the host out of memory. */

@@ -4,7 +4,15 @@
  * queries and watches, and writes the host's own records (lifecycle changes, one `events` record per entry call).
  * A plugin's subscriptions and watches end when its process stops or crashes. Documented in docs/bus.md.
  */
-import { BUS_NAMESPACES, type BusEvent, type BusFilters, type BusNamespaceName, type BusRecord } from "@neko/protocol";
+import {
+  BUS_NAMESPACES,
+  type BusEvent,
+  type BusFilters,
+  type BusNamespaceName,
+  type BusRecord,
+  payloadBytes,
+  MAX_BUS_PAYLOAD_BYTES,
+} from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { StateChange } from "../supervisor/plugin-state.ts";
@@ -17,7 +25,6 @@ import {
   matchesBusFilters,
 } from "./bus-record-store.ts";
 import { validationFailure, type WireFailure } from "../wire-result.ts";
-import { payloadBytes } from "./payload-bytes.ts";
 import { SubscriberChannel, type SubscriberStats } from "./subscriber-channel.ts";
 
 export interface HostBusOptions {
@@ -59,8 +66,6 @@ interface Watch {
 }
 
 const MAX_TYPE_LENGTH = 256;
-/** The most one event payload or conversation record's data from a plugin may take (as `payloadBytes` counts). */
-export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 

@@ -10,6 +10,7 @@ import readline from "node:readline";
 import {
   type EntryDescriptor,
   ErrorCode,
+  findLoadFailure,
   type HelloMessage,
   type HostToPlugin,
   type NotifyMessage,
@@ -311,9 +312,20 @@ export class PluginProcess {
       "SdkError",
       { exitCode: code, signal },
     );
-    // The exit can overtake the process's last frame (a load_failed) on its way through the socket: give that frame
-    // a moment to arrive before calling the start a crash.
-    setTimeout(() => this.handshake.settle({ result: early, refused: false }), 100).unref();
+    // The exit can overtake the process's last frame (a load_failed) on its way through the socket; its stderr line
+    // says the same and is complete once the pipes close, so read that before calling the start a crash.
+    const settleEarly = () => {
+      const loadFailure = findLoadFailure(this.stderrTail);
+      this.handshake.settle(
+        loadFailure ? { result: { ok: false, error: loadFailure }, refused: true } : { result: early, refused: false },
+      );
+    };
+    if (this.child.stderr && !this.child.stderr.readableEnded) {
+      this.child.once("close", settleEarly);
+      setTimeout(settleEarly, 2000).unref();
+    } else {
+      settleEarly();
+    }
     this.ready.settle(early);
     for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
   }

@@ -86,6 +86,15 @@ describe("frames from a plugin process", () => {
     }
   });
 
+  test("a load failure seen only on stderr (the frame lost to the exit) still refuses the plugin with its reason", async () => {
+    add("load_failed_stderr_only");
+    const result = await supervisor.start("load_failed_stderr_only");
+    assert.equal(errorOf(result), "PLUGIN_LOAD_FAILED: index.mjs does not export a class named 'X'");
+    const status = supervisor.status("load_failed_stderr_only");
+    assert.equal(status?.state, "refused");
+    assert.ok(!status?.history.some((h) => h.state === "crashed"), "never counted as a crash");
+  });
+
   test("a ready frame without a result fails the start with the reason instead of throwing", async () => {
     add("bad_ready");
     const result = await supervisor.start("bad_ready");

@@ -2,6 +2,7 @@
  * `this.bus` (SPEC §3.4, §4.4): publish and subscribe across plugin processes, and query or watch the host's
  * namespaces `events`, `messages`, `lifecycle`, `conversations` and `memory`. Documented in docs/bus.md.
  */
+import { MAX_BUS_PAYLOAD_BYTES, payloadBytes } from "@neko/protocol";
 import { fromWireError, ValidationError, type SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { Err, Ok, type Result } from "../result.ts";
@@ -45,6 +46,15 @@ export class PluginBus {
     if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 10)) {
       return Err(
         new ValidationError("emit: priority must be a whole number from 0 to 10", { details: { field: "priority" } }),
+      );
+    }
+    // Checked here too: the host drops an oversized event silently (emit has no answer).
+    const bytes = payloadBytes(payload ?? null);
+    if (bytes > MAX_BUS_PAYLOAD_BYTES) {
+      return Err(
+        new ValidationError(`emit: the payload is ${bytes} bytes; the limit is ${MAX_BUS_PAYLOAD_BYTES} (1 MiB)`, {
+          details: { field: "payload", bytes, limit: MAX_BUS_PAYLOAD_BYTES },
+        }),
       );
     }
     const sent = this.connection.emit(type, payload ?? null, priority);

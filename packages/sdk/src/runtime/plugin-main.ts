@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
+import { ErrorCode, formatLoadFailureLine, PROTOCOL_VERSION } from "@neko/protocol";
 import { toWireError } from "../errors.ts";
 import { constructWithContext, createPluginContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
@@ -83,14 +83,10 @@ try {
   installConfigSync(runtime);
   PluginFreezer.install({ runtime, dataDir, persistMode: persistModeOf(metadata), logger });
 } catch (error) {
-  const wire = toWireError(error);
-  transport.send({
-    type: "load_failed",
-    protocol: PROTOCOL_VERSION,
-    pluginId,
-    secret,
-    error: { ...wire, code: ErrorCode.PluginLoadFailed },
-  });
+  const wire = { ...toWireError(error), code: ErrorCode.PluginLoadFailed };
+  transport.send({ type: "load_failed", protocol: PROTOCOL_VERSION, pluginId, secret, error: wire });
+  // Written synchronously to the stderr pipe: it reaches the host even if the process exits before the frame does.
+  process.stderr.write(formatLoadFailureLine(wire));
   await exit(1);
   throw error;
 }

@@ -5,6 +5,9 @@
  */
 import { Buffer } from "node:buffer";
 
+/** The most one bus event payload or conversation record's data from a plugin may take (as `payloadBytes` counts). */
+export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
+
 export function payloadBytes(value: unknown): number {
   let total = 0;
   const seen = new Set<object>();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { payloadBytes } from "../../src/bus/payload-bytes.ts";
+import { payloadBytes } from "../src/payload-bytes.ts";
 
 test("payloadBytes is about the JSON size of a value, counts bytes as bytes, and never throws", () => {
   const value = { text: "héllo", list: [1, 2, 3], nested: { ok: true, none: null } };
