@@ -5,22 +5,12 @@ import type { WireResult } from "@neko/protocol";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, sendTriggerResult, sendWireError } from "../http-errors.ts";
 import { eventTriggerProperties, isEventTrigger, type TriggerTarget, triggerEvent } from "./event-trigger.ts";
-import { pluginIdParams } from "./route-schemas.ts";
+import { entryCallProperties, pluginIdParams } from "./route-schemas.ts";
 
 const triggerBody = {
   type: "object",
   required: ["plugin_id"],
-  properties: {
-    plugin_id: { type: "string", minLength: 1 },
-    entry_id: { type: "string", minLength: 1 },
-    ...eventTriggerProperties,
-    args: { type: "object" },
-    timeout: {
-      type: "number",
-      exclusiveMinimum: 0,
-      description: "seconds; can shorten, never lengthen, the entry's own timeout",
-    },
-  },
+  properties: { ...entryCallProperties, ...eventTriggerProperties },
 } as const;
 
 const reloadQuery = {

@@ -8,21 +8,13 @@ import { type PluginHostApi, RUN_STATES, type RunState } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, sendWireError } from "../http-errors.ts";
 import { readIntParam, readStringParam } from "../query-params.ts";
+import { entryCallProperties } from "./route-schemas.ts";
 
 const startBody = {
   type: "object",
   required: ["plugin_id", "entry_id"],
   additionalProperties: false,
-  properties: {
-    plugin_id: { type: "string", minLength: 1 },
-    entry_id: { type: "string", minLength: 1 },
-    args: { type: "object" },
-    timeout: {
-      type: "number",
-      exclusiveMinimum: 0,
-      description: "seconds; can shorten, never lengthen, the entry's own timeout",
-    },
-  },
+  properties: entryCallProperties,
 } as const;
 
 const runParams = {
