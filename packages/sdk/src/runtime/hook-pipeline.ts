@@ -51,6 +51,8 @@ export interface HookCall {
 export class HookPipeline {
   /** In registration order; the sort by priority is stable, so equal priorities keep it. */
   private records: HookRecord[] = [];
+  /** The hooks of each entry called so far, sorted; forgotten whenever hooks are added or removed. */
+  private readonly byEntry = new Map<string, HookRecord[]>();
 
   /** A record from decorator metadata (the condition is compiled here). */
   static record(meta: HookMeta, handler: HookHandler, source: string): HookRecord {
@@ -69,8 +71,10 @@ export class HookPipeline {
   add(records: HookRecord[]): () => void {
     const added = [...records];
     this.records = [...this.records, ...added];
+    this.byEntry.clear();
     return () => {
       this.records = this.records.filter((r) => !added.includes(r));
+      this.byEntry.clear();
     };
   }
 
@@ -87,9 +91,13 @@ export class HookPipeline {
 
   /** Runs one call through the hooks that target its entry. Never rejects. */
   async run(call: HookCall): Promise<WireResult> {
-    const hooks = this.records
-      .filter((r) => r.target === "*" || r.target === call.entryId)
-      .sort((a, b) => a.priority - b.priority);
+    let hooks = this.byEntry.get(call.entryId);
+    if (!hooks) {
+      hooks = this.records
+        .filter((r) => r.target === "*" || r.target === call.entryId)
+        .sort((a, b) => a.priority - b.priority);
+      this.byEntry.set(call.entryId, hooks);
+    }
     if (hooks.length === 0) return call.invoke(call.args);
     const byTiming = (timing: HookTiming) => hooks.filter((h) => h.timing === timing);
     const holds = (hook: HookRecord, args: HookArgs) =>
