@@ -367,14 +367,20 @@ export class PluginHost implements PluginHostApi {
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     await this.supervisor.stop(id);
     if (!fresh) {
-      await this.supervisor.remove(id);
-      this.discovered.delete(id);
+      await this.forgetPlugin(id);
       return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
     }
     this.adopt(fresh);
     if (fresh.status !== "ok")
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
     return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+  }
+
+  /** A plugin whose folder is gone: stopped, and nothing of it kept. */
+  private async forgetPlugin(id: string): Promise<void> {
+    await this.supervisor.remove(id);
+    this.discovered.delete(id);
+    this.statusBoard.forget(id);
   }
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
@@ -385,10 +391,7 @@ export class PluginHost implements PluginHostApi {
     const foundIds = new Set(found.map((d) => d.id));
     await Promise.all([...this.discovered.keys()].map((id) => this.supervisor.stop(id)));
     for (const id of [...this.discovered.keys()]) {
-      if (!foundIds.has(id)) {
-        await this.supervisor.remove(id);
-        this.discovered.delete(id);
-      }
+      if (!foundIds.has(id)) await this.forgetPlugin(id);
     }
     this.adoptAll(found);
     // Running plugins (and those starting or about to restart) come back; plugins new on disk start if they ask to.

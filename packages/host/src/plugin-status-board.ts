@@ -47,6 +47,11 @@ export class PluginStatusBoard {
     return this.reports.get(pluginId);
   }
 
+  /** A plugin that left the host (its folder is gone) leaves no status behind. */
+  forget(pluginId: string): void {
+    this.reports.delete(pluginId);
+  }
+
   all(): PluginStatusReport[] {
     return [...this.reports.values()];
   }
