@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import readline from "node:readline";
 import {
   type EntryDescriptor,
   ErrorCode,
@@ -21,6 +20,7 @@ import {
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
+import { onBoundedLines } from "./bounded-lines.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
@@ -119,11 +119,9 @@ export class PluginProcess {
     // The IPC channel only signals our death to the child; keep it from holding our event loop open.
     this.child.unref();
     this.child.channel?.unref();
-    this.child.stdout?.setEncoding("utf8");
-    this.child.stderr?.setEncoding("utf8");
     const log = options.logger;
     if (this.child.stdout) {
-      readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
+      onBoundedLines(this.child.stdout, (line) => {
         if (!line.trim()) return;
         const record = parsePluginLogLine(line);
         const { level, msg, time: _time, ...fields } = record;
@@ -135,7 +133,7 @@ export class PluginProcess {
       });
     }
     if (this.child.stderr) {
-      readline.createInterface({ input: this.child.stderr }).on("line", (line) => {
+      onBoundedLines(this.child.stderr, (line) => {
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
         log.warn({ stream: "stderr" }, line);
