@@ -3,7 +3,7 @@
  * target and back; the host checks `allow_calls`, the call chain (cycles, depth) and shrinks the deadline along it.
  * Docs: docs/cross-plugin-calls.md.
  */
-import { ErrorCode, findJsonProblem, type JsonObject, type JsonValue } from "@neko/protocol";
+import { type EntryDescriptor, ErrorCode, findJsonProblem, type JsonObject, type JsonValue } from "@neko/protocol";
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
@@ -15,16 +15,11 @@ const PLUGIN_ID = /^[a-zA-Z0-9_-]{1,128}$/;
 /** Without a timeout and outside an entry, the target entry's own timeout bounds the call; this only caps it. */
 const UNSCOPED_CEILING_MS = 24 * 60 * 60 * 1000;
 
-export interface PluginEntryInfo {
-  id: string;
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown> | null;
-  kind: string;
-  /** Seconds. */
-  timeout: number;
-  enabled: boolean;
-}
+/** What `this.plugins` shows of another plugin's entry: the wire descriptor's public fields. */
+export type PluginEntryInfo = Pick<
+  EntryDescriptor,
+  "id" | "name" | "description" | "inputSchema" | "kind" | "timeout" | "enabled"
+>;
 
 export interface PluginInfo {
   id: string;
