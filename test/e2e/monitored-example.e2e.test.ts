@@ -29,7 +29,9 @@ describe("the monitored example plugin", () => {
     const stats = (await trigger("stats")).body.data;
     assert.equal(stats.entries.work.calls, 3);
     assert.equal(stats.entries.work.errors, 0);
-    assert.ok(stats.entries.work.max_ms >= 30, `the slowest work call took ${stats.entries.work.max_ms} ms`);
+    // setTimeout counts from the event loop's cached clock, so a 30 ms sleep can measure a little under 30 ms
+    // with performance.now(); 25 still tells the slowest call (30 ms) from the others (10 and 20 ms).
+    assert.ok(stats.entries.work.max_ms >= 25, `the slowest work call took ${stats.entries.work.max_ms} ms`);
     assert.deepEqual([stats.entries.fail.calls, stats.entries.fail.errors], [1, 1]);
     assert.deepEqual([stats.calls, stats.errors], [4, 1], "the stats call itself is counted once it returns");
   });
