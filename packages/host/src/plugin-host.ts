@@ -14,6 +14,7 @@ import { HostServices } from "./host-services.ts";
 import { registerSystemInfoService } from "./system-info-service.ts";
 import { registerPluginCallService } from "./plugin-call-service.ts";
 import { registerMemoryService } from "./memory/memory-service.ts";
+import { requiredIds } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
@@ -26,6 +27,7 @@ import {
   type SupervisorOptions,
 } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
+import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
@@ -256,13 +258,26 @@ export class PluginHost implements PluginHostApi {
     return this.supervisor.droppedFrames;
   }
 
-  /** Starts every plugin whose manifest asks for it (`[plugin_runtime].auto_start`), in parallel. */
+  /**
+   * Starts every plugin whose manifest asks for it (`[plugin_runtime].auto_start`): in parallel, except that a plugin
+   * waits for its `[[plugin.dependency]]` plugins to finish starting.
+   */
   async startAll(): Promise<void> {
     const ids = [...this.discovered.values()]
       .filter((d) => d.status === "ok" && d.manifest?.runtime.enabled && d.manifest.runtime.autoStart)
       .filter((d) => d.manifest?.type !== "extension")
       .map((d) => d.id);
-    await Promise.all(ids.map((id) => this.supervisor.start(id, { manual: false })));
+    await this.startInOrder(ids);
+  }
+
+  private startInOrder(ids: string[]): Promise<WireResult[]> {
+    const dependencies = (id: string) => requiredIds(this.discovered.get(id));
+    return inDependencyOrder(ids, dependencies, (id) => this.supervisor.start(id, { manual: false }));
+  }
+
+  /** The plugins that name `id` as a dependency. */
+  private dependentsOf(id: string): string[] {
+    return [...this.discovered.values()].filter((d) => requiredIds(d).includes(id)).map((d) => d.id);
   }
 
   listPlugins(): PluginView[] {
@@ -370,6 +385,15 @@ export class PluginHost implements PluginHostApi {
       await this.forgetPlugin(id);
       return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
     }
+    // A dependency new on disk is not taken in by reloading one plugin; POST /plugins/reload takes in everything.
+    for (const dep of requiredIds(fresh)) {
+      if (fresh.status === "ok" && this.discovered.get(dep)?.status !== "ok") {
+        fresh.status = "refused";
+        fresh.problems.push(
+          `plugin.toml: [[plugin.dependency]]: needs plugin '${dep}', which the host has not loaded (POST /plugins/reload loads new plugins)`,
+        );
+      }
+    }
     this.adopt(fresh);
     if (fresh.status !== "ok")
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
@@ -389,7 +413,11 @@ export class PluginHost implements PluginHostApi {
     const previous = new Set(this.discovered.keys());
     const found = await this.discoverAll();
     const foundIds = new Set(found.map((d) => d.id));
-    await Promise.all([...this.discovered.keys()].map((id) => this.supervisor.stop(id)));
+    await inDependencyOrder(
+      [...this.discovered.keys()],
+      (id) => this.dependentsOf(id),
+      (id) => this.supervisor.stop(id),
+    );
     for (const id of [...this.discovered.keys()]) {
       if (!foundIds.has(id)) await this.forgetPlugin(id);
     }
@@ -401,7 +429,7 @@ export class PluginHost implements PluginHostApi {
         d.manifest?.type !== "extension" &&
         (running.has(d.id) || (!previous.has(d.id) && d.manifest?.runtime.enabled && d.manifest.runtime.autoStart)),
     );
-    const results = await Promise.all(toStart.map((d) => this.supervisor.start(d.id, { manual: false })));
+    const results = await this.startInOrder(toStart.map((d) => d.id));
     const failed = results.filter((r) => !r.ok).length;
     return { ok: true, value: { total: found.length, started: toStart.length - failed, failed } };
   }
@@ -451,7 +479,7 @@ export class PluginHost implements PluginHostApi {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.supervisor.stopAll();
+    await this.supervisor.stopAll((id) => this.dependentsOf(id));
     for (const step of this.stopSteps) {
       try {
         await step();

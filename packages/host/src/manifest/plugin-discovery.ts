@@ -1,7 +1,9 @@
-// Finds the plugins on disk (SPEC §2): every <root>/<dir>/plugin.toml, validated, checked against the host's SDK and
-// for duplicate ids. A bad plugin becomes a refused entry that carries its reasons; it never hides the others.
+// Finds the plugins on disk (SPEC §2): every <root>/<dir>/plugin.toml, validated, checked against the host's SDK, for
+// duplicate ids and for unmet `[[plugin.dependency]]`. A bad plugin becomes a refused entry that carries its reasons;
+// it never hides the others.
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { checkDependencies } from "./plugin-dependencies.ts";
 import { parseManifest, type PluginManifest } from "./plugin-manifest.ts";
 import { checkSdkCompat } from "./sdk-compat.ts";
 
@@ -41,12 +43,14 @@ export async function discoverPlugins(opts: { roots: string[]; sdkVersion: strin
 
   // The first manifest to declare an id owns it; an id guessed from a folder name claims nothing.
   const owners = new Map<string, string>();
-  return inspected.map(({ declaresId, ...plugin }): DiscoveredPlugin => {
+  const plugins = inspected.map(({ declaresId, ...plugin }): DiscoveredPlugin => {
     const owner = declaresId ? owners.get(plugin.id) : undefined;
     if (owner !== undefined) plugin.problems.push(`duplicate plugin id '${plugin.id}': already defined by ${owner}`);
     else if (declaresId) owners.set(plugin.id, plugin.manifestPath);
     return { ...plugin, status: plugin.problems.length > 0 ? "refused" : "ok" };
   });
+  checkDependencies(plugins);
+  return plugins;
 }
 
 type InspectedPlugin = Omit<DiscoveredPlugin, "status"> & { declaresId: boolean };

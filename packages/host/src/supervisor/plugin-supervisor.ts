@@ -27,6 +27,7 @@ import { helloProblem, resultProblem } from "./plugin-frame-problems.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
 import type { PluginState, StateChange } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
+import { inDependencyOrder } from "./dependency-order.ts";
 
 export interface SupervisedPluginSpec {
   id: string;
@@ -230,9 +231,10 @@ export class PluginSupervisor {
     });
   }
 
-  async stopAll(): Promise<void> {
+  /** Stops every plugin, each after the plugins that depend on it, so their `shutdown` can still call it. */
+  async stopAll(dependentsOf: (id: string) => string[] = () => []): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.plugins.keys()].map((id) => this.stop(id)));
+    await inDependencyOrder([...this.plugins.keys()], dependentsOf, (id) => this.stop(id));
   }
 
   /** Called on every state change of every plugin, after `options.onStateChange`; returns an unsubscribe. */

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { type DiscoveredPlugin, discoverPlugins } from "../../src/manifest/plugin-discovery.ts";
+import { inDependencyOrder } from "../../src/supervisor/dependency-order.ts";
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Discovers one root holding a plugin per `[id, extra toml]`, each with a module. */
+async function discover(plugins: Array<[id: string, extra?: string]>): Promise<Map<string, DiscoveredPlugin>> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "neko-deps-"));
+  tempDirs.push(root);
+  for (const [id, extra = ""] of plugins) {
+    fs.mkdirSync(path.join(root, id));
+    fs.writeFileSync(path.join(root, id, "plugin.toml"), `[plugin]\nid = "${id}"\nentry = "index.ts:A"\n${extra}`);
+    fs.writeFileSync(path.join(root, id, "index.ts"), "export class A {}\n");
+  }
+  const found = await discoverPlugins({ roots: [root], sdkVersion: "0.1.0" });
+  return new Map(found.map((d) => [d.id, d]));
+}
+
+const dependency = (id: string, more = "") => `[[plugin.dependency]]\nid = "${id}"\n${more}\n`;
+const version = (v: string) => `version = "${v}"\n`;
+
+describe("[[plugin.dependency]] checks", () => {
+  test("a met dependency, with or without a version range in either form, leaves both plugins ok", async () => {
+    const found = await discover([
+      ["base", version("1.4.0")],
+      ["a", dependency("base")],
+      ["b", dependency("base", 'version = "^1.2"')],
+      ["c", dependency("base", 'version = ">=1.0.0,<2.0.0"')],
+    ]);
+    assert.deepEqual(
+      [...found.values()].map((d) => [d.id, d.status, d.problems]),
+      [
+        ["a", "ok", []],
+        ["b", "ok", []],
+        ["base", "ok", []],
+        ["c", "ok", []],
+      ],
+    );
+  });
+
+  test("each unmet dependency refuses the plugin with a reason naming the other plugin", async () => {
+    const found = await discover([
+      ["base", `${version("1.4.0")}`],
+      ["off", "[plugin_runtime]\nenabled = false\n"],
+      ["broken", 'version = "not-semver"\n'],
+      ["missing", dependency("nowhere")],
+      ["too_new", dependency("base", 'version = ">=2"')],
+      ["disabled", dependency("off")],
+      ["on_broken", dependency("broken")],
+      ["self", dependency("self")],
+    ]);
+    const problems = (id: string) => found.get(id)?.problems;
+    assert.equal(found.get("base")?.status, "ok");
+    assert.deepEqual(problems("missing"), [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'nowhere', which is not installed",
+    ]);
+    assert.deepEqual(problems("too_new"), [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'base' >=2, but version 1.4.0 is installed",
+    ]);
+    assert.deepEqual(problems("disabled"), [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'off', which is disabled ([plugin_runtime].enabled = false)",
+    ]);
+    assert.match(problems("on_broken")?.[0] ?? "", /needs plugin 'broken', which is refused \(.*version.*\)/);
+    assert.deepEqual(problems("self"), [
+      "plugin.toml: [[plugin.dependency]]: a plugin cannot depend on itself ('self')",
+    ]);
+    for (const id of ["missing", "too_new", "disabled", "on_broken", "self"])
+      assert.equal(found.get(id)?.status, "refused");
+  });
+
+  test("a refusal travels down a chain of dependents, however long", async () => {
+    const found = await discover([
+      ["a", dependency("b")],
+      ["b", dependency("c")],
+      ["c", dependency("gone")],
+      ["d", ""],
+    ]);
+    assert.deepEqual(
+      ["a", "b", "c", "d"].map((id) => found.get(id)?.status),
+      ["refused", "refused", "refused", "ok"],
+    );
+    assert.match(found.get("a")?.problems[0] ?? "", /needs plugin 'b', which is refused \(.*needs plugin 'c'.*'gone'/);
+  });
+
+  test("conflicts = true refuses the plugin while the other is installed and enabled (and inside the range)", async () => {
+    const found = await discover([
+      ["old_api", version("1.0.0")],
+      ["rival", dependency("old_api", "conflicts = true")],
+      ["rival_of_v2", dependency("old_api", 'conflicts = true\nversion = ">=2"')],
+      ["rival_of_absent", dependency("nobody", "conflicts = true")],
+      ["off", "[plugin_runtime]\nenabled = false\n"],
+      ["rival_of_off", dependency("off", "conflicts = true")],
+    ]);
+    assert.deepEqual(found.get("rival")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: conflicts with plugin 'old_api' 1.0.0, which is installed and enabled",
+    ]);
+    for (const id of ["old_api", "rival_of_v2", "rival_of_absent", "rival_of_off"]) {
+      assert.equal(found.get(id)?.status, "ok", id);
+    }
+  });
+
+  test("two plugins that conflict with each other are both refused", async () => {
+    const found = await discover([
+      ["x", dependency("y", "conflicts = true")],
+      ["y", dependency("x", "conflicts = true")],
+    ]);
+    assert.deepEqual([found.get("x")?.status, found.get("y")?.status], ["refused", "refused"]);
+  });
+
+  test("a dependency cycle loads, with a warning on each plugin in it", async () => {
+    const found = await discover([
+      ["p", dependency("q")],
+      ["q", dependency("p")],
+    ]);
+    assert.deepEqual([found.get("p")?.status, found.get("q")?.status], ["ok", "ok"]);
+    assert.match(found.get("p")?.warnings.join("\n") ?? "", /dependency cycle p → q → p/);
+    assert.match(found.get("q")?.warnings.join("\n") ?? "", /dependency cycle p → q → p/);
+  });
+});
+
+describe("inDependencyOrder", () => {
+  /** Runs steps that take `ms` each and records when each one started and ended. */
+  async function run(graph: Record<string, string[]>, fail: string[] = []) {
+    const log: string[] = [];
+    const results = await inDependencyOrder(
+      Object.keys(graph),
+      (id) => graph[id] ?? [],
+      async (id) => {
+        log.push(`start ${id}`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`end ${id}`);
+        if (fail.includes(id)) throw new Error(`${id} failed`);
+        return id;
+      },
+    ).catch((error: Error) => error.message);
+    return { log, results };
+  }
+
+  test("a step runs after its prerequisites have finished; independent steps overlap", async () => {
+    const { log, results } = await run({ app: ["db", "cache"], db: [], cache: [] });
+    assert.deepEqual(results, ["app", "db", "cache"]);
+    assert.deepEqual(log, ["start db", "start cache", "end db", "end cache", "start app", "end app"]);
+  });
+
+  test("a chain runs in order, and a prerequisite outside the list is not waited for", async () => {
+    const { log } = await run({ c: ["b"], b: ["a", "elsewhere"], a: [] });
+    assert.deepEqual(log, ["start a", "end a", "start b", "end b", "start c", "end c"]);
+  });
+
+  test("a cycle is broken where it closes: each step runs exactly once", async () => {
+    const { log } = await run({ p: ["q"], q: ["p"] });
+    assert.deepEqual(log, ["start q", "end q", "start p", "end p"]);
+  });
+
+  test("a failed prerequisite does not hold its dependents back", async () => {
+    const steps: string[] = [];
+    const results = await inDependencyOrder(
+      ["app", "db"],
+      (id) => (id === "app" ? ["db"] : []),
+      async (id) => {
+        steps.push(id);
+        if (id === "db") return "db down";
+        return "app up";
+      },
+    );
+    assert.deepEqual(steps, ["db", "app"]);
+    assert.deepEqual(results, ["app up", "db down"]);
+    const rejected = await run({ app: ["db"], db: [] }, ["db"]);
+    assert.ok(rejected.log.includes("start app"), "app started though db's step threw");
+  });
+});
