@@ -1,6 +1,7 @@
 /**
  * The package layering (STYLE.md): protocol depends on nothing of ours; the SDK only on the protocol; the host on
- * the protocol and the SDK's version; the server on the host's public interface; the CLI on anything.
+ * the protocol, the SDK's version and its TypeScript compile cache (which the host fills for plugin processes); the
+ * server on the host's public interface; the CLI on anything.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -13,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const allowed: Record<string, RegExp[]> = {
   protocol: [],
   sdk: [/^@neko\/protocol$/],
-  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/version$/],
+  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache)$/],
   server: [/^@neko\/protocol$/, /^@neko\/host$/],
   cli: [/^@neko\//, /^neko-plugin$/],
 };

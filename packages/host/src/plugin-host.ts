@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
+import { sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
@@ -143,6 +144,21 @@ export interface PluginHostApi {
   readonly runs: RunsApi;
 }
 
+/** The SDK's own sources are compiled into the cache once per host; a plugin's folder before each of its starts. */
+let sdkSourcesWarm: Promise<unknown> | undefined;
+async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise<void> {
+  try {
+    sdkSourcesWarm ??= warmTypeScriptCache(sdkSourceDirs()).catch((error) => {
+      logger.warn({ err: error }, "could not compile the SDK's sources into the TypeScript cache");
+    });
+    await sdkSourcesWarm;
+    await warmTypeScriptCache([pluginDir]);
+  } catch (error) {
+    // Only speed is lost: the plugin process compiles what it does not find.
+    logger.warn({ err: error }, "could not prepare the TypeScript compile cache");
+  }
+}
+
 const runnerPath = path.join(
   path.dirname(createRequire(import.meta.url).resolve("@neko/plugin-sdk/package.json")),
   "bin",
@@ -224,6 +240,7 @@ export class PluginHost implements PluginHostApi {
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
+      prepareSources: (dir) => warmPluginSources(dir, logger),
       ...hooks,
     });
     const host = new PluginHost(options, logger, runDir, transport, supervisor, services);

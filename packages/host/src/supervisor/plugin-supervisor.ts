@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
   /** Ping interval; a plugin silent for 3 intervals is unresponsive and restarted (SPEC §4.1: 5 s). */
   heartbeatIntervalMs?: number;
+  /** Runs before each launch with the plugin's folder (the host compiles its TypeScript into the cache); never throws. */
+  prepareSources?: (pluginDir: string) => Promise<unknown>;
   onLog?: (pluginId: string, record: LogRecord) => void;
   onStateChange?: (pluginId: string, change: StateChange) => void;
 }
@@ -377,6 +379,9 @@ export class PluginSupervisor {
     }
     // Only a start by hand (start, unfreeze) wakes a frozen plugin; start-all leaves it be.
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
+    // The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild.
+    await this.options.prepareSources?.(plugin.spec.dir);
+    if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
     let context: Record<string, unknown>;
     try {
       context = Object.assign(

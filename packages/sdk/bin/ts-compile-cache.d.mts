@@ -1,0 +1,10 @@
+/** The cache folder of this user, created private; undefined when it cannot be used. */
+export function defaultCacheDir(): string | undefined;
+/** The JavaScript for one TypeScript file: from the cache, or compiled now (and cached). */
+export function compileTypeScript(file: string, source: string, cacheDir: string | undefined): Promise<string>;
+/** Whether a path is TypeScript this loader compiles (`.ts`, `.mts`). */
+export function isTypeScript(file: string): boolean;
+/** Compiles into the cache every TypeScript file under `dirs` not there yet; resolves to how many were compiled. */
+export function warmTypeScriptCache(dirs: string[], cacheDir?: string): Promise<number>;
+/** The folders of the SDK's and the protocol package's TypeScript sources. */
+export function sdkSourceDirs(): string[];

@@ -1,0 +1,153 @@
+// TypeScript for plugin processes: each source file is compiled once by esbuild and kept in a disk cache shared by
+// every plugin process of this user, keyed by the file's path and content. A plugin process that finds all its files
+// in the cache never loads esbuild, which keeps about 40 MiB and an esbuild child process out of every plugin.
+// The host warms the cache (warmTypeScriptCache) before it starts a plugin, so a miss is rare.
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { readdir, readFile, realpath } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+/** Bump when the options below change, so old cache entries are not reused. */
+const FORMAT = 1;
+const ESBUILD_VERSION = require("esbuild/package.json").version;
+const TARGET = `node${process.versions.node}`;
+const TYPESCRIPT = /\.m?ts$/;
+/** Folders of a plugin never walked for sources. */
+const SKIPPED = new Set(["node_modules", "data", ".git"]);
+/** A plugin folder with more sources than this is warmed only in part; the rest compiles on first import. */
+const MAX_WARM_FILES = 2000;
+/** The esbuild service of a process that had to compile is stopped after this long without work. */
+const ESBUILD_IDLE_MS = 2000;
+
+/** The cache folder of this user, created private; undefined when it cannot be used (compiling still works). */
+export function defaultCacheDir() {
+  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  const dir = path.join(os.tmpdir(), `neko-plugin-ts-${uid}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = fs.statSync(dir);
+    // Someone else's folder at our path could feed us code: do without a cache instead.
+    if (typeof process.getuid === "function" && stat.uid !== process.getuid()) return undefined;
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JavaScript for one TypeScript file: from the cache, or compiled now (and cached). */
+export async function compileTypeScript(file, source, cacheDir) {
+  const cached = cacheDir === undefined ? undefined : path.join(cacheDir, `${cacheKey(file, source)}.mjs`);
+  if (cached !== undefined) {
+    try {
+      return await readFile(cached, "utf8");
+    } catch {
+      // not cached yet
+    }
+  }
+  const code = await transform(file, source);
+  if (cached !== undefined) writeAtomically(cached, code);
+  return code;
+}
+
+/** Whether a path is TypeScript this loader compiles (`.ts`, `.mts`). */
+export function isTypeScript(file) {
+  return TYPESCRIPT.test(file);
+}
+
+/**
+ * Compiles into the cache every TypeScript file under `dirs` that is not there yet (skipping node_modules, data and
+ * dot folders). Returns how many files were compiled. Never throws for a file: a file that does not compile is left
+ * for the plugin process, which reports the error when it imports it.
+ */
+export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
+  if (cacheDir === undefined) return 0;
+  const files = [];
+  // The plugin process sees real paths (symlinks resolved), and the cache key holds the path.
+  for (const dir of dirs) await collect(await realpath(dir).catch(() => dir), files);
+  let compiled = 0;
+  await Promise.all(
+    files.map(async (file) => {
+      try {
+        const source = await readFile(file, "utf8");
+        const cached = path.join(cacheDir, `${cacheKey(file, source)}.mjs`);
+        if (fs.existsSync(cached)) return;
+        writeAtomically(cached, await transform(file, source));
+        compiled += 1;
+      } catch {
+        // reported by the plugin process on import
+      }
+    }),
+  );
+  return compiled;
+}
+
+/** Where the SDK's TypeScript lives: its own sources and the protocol package's, which plugin processes load. */
+export function sdkSourceDirs() {
+  return [fileURLToPath(new URL("../src", import.meta.url)), path.dirname(require.resolve("@neko/protocol"))];
+}
+
+function cacheKey(file, source) {
+  return createHash("sha256")
+    .update(`${FORMAT}\0${ESBUILD_VERSION}\0${TARGET}\0${file}\0`)
+    .update(source)
+    .digest("hex")
+    .slice(0, 40);
+}
+
+let esbuild;
+let idleTimer;
+
+async function transform(file, source) {
+  esbuild ??= await import("esbuild");
+  clearTimeout(idleTimer);
+  try {
+    const result = await esbuild.transform(source, {
+      loader: "ts",
+      format: "esm",
+      target: TARGET,
+      sourcefile: file,
+      sourcemap: "inline",
+      sourcesContent: false,
+      // Class and function names survive the decorator lowering, as they do under tsx.
+      keepNames: true,
+      tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    });
+    return result.code;
+  } finally {
+    idleTimer = setTimeout(() => esbuild.stop(), ESBUILD_IDLE_MS);
+    idleTimer.unref();
+  }
+}
+
+function writeAtomically(target, text) {
+  const temporary = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    fs.writeFileSync(temporary, text, { mode: 0o600 });
+    fs.renameSync(temporary, target);
+  } catch {
+    // A cache that cannot be written only costs a compile next time.
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+async function collect(dir, files) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (files.length >= MAX_WARM_FILES) return;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!SKIPPED.has(entry.name) && !entry.name.startsWith(".")) await collect(full, files);
+    } else if (entry.isFile() && isTypeScript(entry.name) && !entry.name.endsWith(".d.ts")) {
+      files.push(full);
+    }
+  }
+}

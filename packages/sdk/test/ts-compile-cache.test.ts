@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { compileTypeScript, warmTypeScriptCache } from "../bin/ts-compile-cache.mjs";
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-ts-cache-"));
+  tempDirs.push(dir);
+  return dir;
+}
+const cached = (cacheDir: string) => fs.readdirSync(cacheDir).filter((f) => f.endsWith(".mjs"));
+
+describe("the TypeScript compile cache", () => {
+  test("compiles TypeScript with standard decorators to JavaScript with an inline source map", async () => {
+    const code = await compileTypeScript(
+      "/nowhere/a.ts",
+      "const tag = (_: unknown, c: ClassMethodDecoratorContext) => { void c; };\nexport class A { @tag run(n: number): number { return n; } }\n",
+      undefined,
+    );
+    assert.doesNotMatch(code, /: number/, "types are gone");
+    assert.match(code, /__decorateElement|__decoratorStart/, "decorators are lowered");
+    assert.match(code, /\/\/# sourceMappingURL=data:application\/json;base64,/);
+    const map = JSON.parse(Buffer.from(code.split("base64,")[1], "base64").toString());
+    assert.deepEqual(map.sources, ["/nowhere/a.ts"]);
+  });
+
+  test("a second compile of the same file and text comes from the cache; a changed text compiles anew", async () => {
+    const cacheDir = tempDir();
+    const first = await compileTypeScript("/p/index.ts", "export const a: number = 1;\n", cacheDir);
+    assert.equal(cached(cacheDir).length, 1);
+    // Mark the entry: an answer with the mark proves the compiler was not asked again.
+    const [entry] = cached(cacheDir);
+    fs.writeFileSync(path.join(cacheDir, entry), `${first}// from the cache\n`);
+    assert.match(await compileTypeScript("/p/index.ts", "export const a: number = 1;\n", cacheDir), /from the cache/);
+    const changed = await compileTypeScript("/p/index.ts", "export const a: number = 2;\n", cacheDir);
+    assert.match(changed, /a = 2/);
+    assert.equal(cached(cacheDir).length, 2);
+    // The same text at another path is another entry (its source map names its own file).
+    await compileTypeScript("/q/index.ts", "export const a: number = 1;\n", cacheDir);
+    assert.equal(cached(cacheDir).length, 3);
+  });
+
+  test("a cache folder that cannot be written still gives the compiled code", async () => {
+    const code = await compileTypeScript("/p/x.ts", "export const b: string = 'b';\n", "/proc/no-such-cache");
+    assert.match(code, /const b = "b"/);
+  });
+
+  test("a syntax error is reported with the file, the line and esbuild's message", async () => {
+    await assert.rejects(compileTypeScript("/p/bad.ts", "export const = 1;\n", undefined), (error: Error) => {
+      assert.match(error.message, /\/p\/bad\.ts:1:13: ERROR: Expected identifier but found "="/);
+      return true;
+    });
+  });
+
+  test("warming compiles each .ts and .mts of a folder once, skipping node_modules, data, dot folders and .d.ts", async () => {
+    const cacheDir = tempDir();
+    const plugin = tempDir();
+    const write = (file: string, text = "export const x: number = 1;\n") => {
+      fs.mkdirSync(path.dirname(path.join(plugin, file)), { recursive: true });
+      fs.writeFileSync(path.join(plugin, file), text);
+    };
+    write("index.ts");
+    write("lib/util.mts");
+    write("types.d.ts", "export type T = number;\n");
+    write("node_modules/dep/index.ts");
+    write("data/generated.ts");
+    write(".hidden/secret.ts");
+    write("broken.ts", "export const = ;\n");
+    write("notes.js", "export const y = 1;\n");
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 2, "index.ts and lib/util.mts (broken.ts is left)");
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 0, "nothing new the second time");
+    assert.equal(cached(cacheDir).length, 2);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * How a plugin's TypeScript is loaded (docs/architecture.md, "Loading a plugin"): compiled once into a shared cache by
+ * the host, so the plugin process runs no compiler; TypeScript-style imports resolve; stack traces point into the .ts.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const indexCode = `import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";
+import { twice } from "./util.js";
+import { shout } from "./helpers";
+import { answer } from "./lib";
+import { fromMts } from "./extra.mjs";
+import { plain } from "./plain.js";
+
+@nekoPlugin
+export class LoaderPlugin extends NekoPluginBase {
+  @pluginEntry({ id: "imports" })
+  imports() {
+    return { twice: twice(21), shout: shout("hi"), answer, fromMts, plain };
+  }
+
+  @pluginEntry({ id: "where" })
+  where() {
+    return { stack: new Error("here").stack };
+  }
+
+  @pluginEntry({ id: "children" })
+  children() {
+    return { pid: process.pid, name: LoaderPlugin.name };
+  }
+}
+`;
+
+/** Processes started by `pid` (Linux: /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  return fs
+    .readdirSync(`/proc/${pid}/task`)
+    .flatMap((tid) =>
+      fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+}
+
+describe("loading a plugin's TypeScript", () => {
+  let root: string;
+  let t: TestHost;
+  const trigger = async (entry_id: string) =>
+    (await t.request("POST", "/plugin/trigger", { plugin_id: "loader", entry_id, args: {} })).body;
+
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, {
+      id: "loader",
+      className: "LoaderPlugin",
+      code: indexCode,
+      files: {
+        "util.ts": "export const twice = (n: number): number => n * 2;\n",
+        "helpers.ts": 'export function shout(text: string): string { return text.toUpperCase() + "!"; }\n',
+        "lib/index.ts": "export const answer: number = 42;\n",
+        "extra.mts": "export const fromMts: string = 'mts';\n",
+        "plain.js": "export const plain = 'js without a package.json';\n",
+      },
+    });
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("TypeScript-style specifiers resolve: ./util.js → util.ts, ./helpers → helpers.ts, ./lib → lib/index.ts", async () => {
+    assert.deepEqual((await trigger("imports")).data, {
+      twice: 42,
+      shout: "HI!",
+      answer: 42,
+      fromMts: "mts",
+      plain: "js without a package.json",
+    });
+  });
+
+  test("a stack trace names the TypeScript file and its line", async () => {
+    const { stack } = (await trigger("where")).data;
+    assert.match(stack, /\/loader\/index\.ts:17:\d+\)/, stack);
+  });
+
+  test("the plugin process runs no compiler: it has no child process, and class names survive", async () => {
+    const { pid, name } = (await trigger("children")).data;
+    assert.equal(name, "LoaderPlugin");
+    assert.equal((await t.request("GET", "/plugins/loader")).body.pid, pid);
+    assert.deepEqual(childPids(pid), []);
+  });
+});
