@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { openSse } from "../support/sse-client.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 const publisherCode = `
@@ -150,6 +151,30 @@ describe("bus across plugin processes", () => {
     assert.deepEqual(b.types, ["tick"]);
     assert.equal(b.dropped, 0);
     assert.ok(b.delivered >= 100);
+  });
+
+  test("GET /bus/events/stream sends each published event live, filtered by type and publisher", async () => {
+    const all = await openSse(`${t.url}/bus/events/stream?publisher=pub`);
+    const ticks = await openSse(`${t.url}/bus/events/stream?type=sse_tick`);
+    try {
+      assert.equal(all.status, 200);
+      await all.next((e) => e.comment === "connected");
+      await ticks.next((e) => e.comment === "connected");
+      await call("pub", "emit_many", { type: "sse_other", count: 1 });
+      await call("pub", "emit_many", { type: "sse_tick", count: 2 });
+      const data = async (stream: typeof all) => JSON.parse((await stream.next((e) => e.event === "bus")).data ?? "");
+      const strip = ({ ts, ...rest }: { ts: number }) => {
+        assert.equal(typeof ts, "number");
+        return rest;
+      };
+      assert.deepEqual(strip(await data(all)), { type: "sse_other", payload: { n: 0 }, publisher: "pub" });
+      assert.deepEqual(strip(await data(all)), { type: "sse_tick", payload: { n: 0 }, publisher: "pub" });
+      assert.deepEqual(strip(await data(ticks)), { type: "sse_tick", payload: { n: 0 }, publisher: "pub" });
+      assert.deepEqual(strip(await data(ticks)), { type: "sse_tick", payload: { n: 1 }, publisher: "pub" });
+    } finally {
+      all.close();
+      ticks.close();
+    }
   });
 
   test("a burst of 5000 emits in one tick loses no frame: the entry's answer arrives and every event is recorded", async () => {

@@ -88,8 +88,9 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   registerStatusRoutes(app, options.host);
   registerMessageDeliveryRoutes(app, options.host);
   registerRunRoutes(app, options.host);
-  registerMessageRoutes(app, options.host, new SseHub(app, options.sseHeartbeatMs));
-  registerBusRoutes(app, options.host);
+  const sse = new SseHub(app, options.sseHeartbeatMs);
+  registerMessageRoutes(app, options.host, sse);
+  registerBusRoutes(app, options.host, sse);
   return app;
 }
 

@@ -1,8 +1,12 @@
-/** The bus over HTTP: delivery and drop counts (`GET /bus/stats`) and namespace queries (`GET /bus/{namespace}`). */
+/**
+ * The bus over HTTP: delivery and drop counts (`GET /bus/stats`), namespace queries (`GET /bus/{namespace}`) and
+ * every published event live as Server-Sent Events (`GET /bus/events/stream`). Documented in docs/bus.md.
+ */
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import { BUS_NAMESPACES, type BusNamespaceName } from "@neko/protocol";
 import { readIntParam, readStringParam } from "../query-params.ts";
+import type { SseHub } from "../sse-hub.ts";
 
 const namespaceParams = {
   type: "object",
@@ -10,8 +14,22 @@ const namespaceParams = {
   properties: { namespace: { type: "string", enum: [...BUS_NAMESPACES] } },
 } as const;
 
-export function registerBusRoutes(app: FastifyInstance, host: PluginHostApi): void {
+export function registerBusRoutes(app: FastifyInstance, host: PluginHostApi, sse: SseHub): void {
   app.get("/bus/stats", async () => host.bus.stats());
+
+  // Live only: what was published before the stream opened is at GET /bus/events.
+  app.get("/bus/events/stream", async (req, reply) => {
+    const query = req.query as Record<string, unknown>;
+    const type = readStringParam(query, "type");
+    const publisher = readStringParam(query, "publisher");
+    const stream = sse.open(reply);
+    const unsubscribe = host.bus.onEvent((event) => {
+      if ((type === undefined || event.type === type) && (publisher === undefined || event.publisher === publisher)) {
+        stream.send({ event: "bus", data: event });
+      }
+    });
+    stream.onClose(unsubscribe);
+  });
 
   app.get<{ Params: { namespace: BusNamespaceName } }>(
     "/bus/:namespace",
