@@ -38,9 +38,20 @@ export class Odd extends NekoPluginBase {
     });
   }
 
+  @pluginEntry({ id: "oversized" })
+  oversized() {
+    return Ok("x".repeat(65 * 1024 * 1024));
+  }
+
+  @pluginEntry({ id: "oversized_call" })
+  async oversizedCall() {
+    const call = await this.plugins.callEntry("odd:ping", { blob: "y".repeat(65 * 1024 * 1024) });
+    return Ok(call.ok ? "ok" : { code: call.error.code, message: call.error.message });
+  }
+
   @pluginEntry({ id: "ping" })
   ping() {
-    return Ok("pong");
+    return Ok({ pong: true, pid: process.pid });
   }
 }
 `;
@@ -69,7 +80,27 @@ describe("frames a plugin should not send", () => {
       assert.match(res.body.error.message, /cannot be sent to the host/);
       assert.ok(Date.now() - started < 5000, "answered long before the 30 s deadline");
     }
-    assert.equal((await trigger("ping")).body.data, "pong");
+    assert.equal((await trigger("ping")).body.data.pong, true);
+  });
+
+  test("a result over the 64 MiB frame limit answers 413 PAYLOAD_TOO_LARGE at once; the plugin is not cut off", async () => {
+    const pid = (await trigger("ping")).body.data.pid;
+    const started = Date.now();
+    const res = await trigger("oversized");
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error.code, "PAYLOAD_TOO_LARGE");
+    assert.match(res.body.error.message, /65\.0 MiB, over the 64 MiB frame limit/);
+    assert.ok(Date.now() - started < 10_000, "answered long before the 30 s deadline");
+    // Same process, still connected: without the check ZeroMQ drops its connection and the heartbeat kills it.
+    assert.deepEqual((await trigger("ping")).body.data, { pong: true, pid });
+  });
+
+  test("a host request over the frame limit is an Err with PAYLOAD_TOO_LARGE, and nothing is sent", async () => {
+    const res = await trigger("oversized_call");
+    assert.equal(res.status, 200);
+    assert.equal(res.body.data.code, "PAYLOAD_TOO_LARGE");
+    assert.match(res.body.data.message, /'plugins.call' cannot be sent: the message is 65\.0 MiB/);
+    assert.equal((await trigger("ping")).body.data.pong, true);
   });
 
   test("host requests and bus events that cannot be encoded are an Err, not a throw", async () => {

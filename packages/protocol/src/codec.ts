@@ -6,8 +6,26 @@ import { Packr } from "msgpackr";
 // a BigInt where a number is expected would throw deep inside the receiver.
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number" });
 
+/**
+ * The largest frame either side sends or accepts. The host's ROUTER drops the connection of a peer that sends more
+ * (before buffering it), so a sender checks first and turns an oversized message into an error it can report.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** Thrown by `encodeFrame` for a message whose frame would pass MAX_FRAME_BYTES; nothing was sent. */
+export class FrameTooLargeError extends Error {
+  readonly code = "PAYLOAD_TOO_LARGE";
+  constructor(readonly bytes: number) {
+    super(`the message is ${(bytes / 1048576).toFixed(1)} MiB, over the ${MAX_FRAME_BYTES / 1048576} MiB frame limit`);
+    this.name = "FrameTooLargeError";
+  }
+}
+
+/** One message as a frame; throws for what msgpack cannot encode and for a frame over MAX_FRAME_BYTES. */
 export function encodeFrame(message: object): Buffer {
-  return packr.pack(message);
+  const frame = packr.pack(message);
+  if (frame.length > MAX_FRAME_BYTES) throw new FrameTooLargeError(frame.length);
+  return frame;
 }
 
 /** A frame from an untrusted peer: returns the decoded object, or undefined if it is not a msgpack map with a type. */

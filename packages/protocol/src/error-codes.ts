@@ -30,6 +30,7 @@ export const ErrorCode = {
   ConfigKeyMissing: "CONFIG_KEY_MISSING",
   HookFailed: "HOOK_FAILED",
   EventNotFound: "EVENT_NOT_FOUND",
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

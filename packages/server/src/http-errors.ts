@@ -27,7 +27,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCode.NotInRun]: 409,
   RUN_FINISHED: 409,
   [ErrorCode.FreezeFailed]: 500,
-  PAYLOAD_TOO_LARGE: 413,
+  [ErrorCode.PayloadTooLarge]: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   [ErrorCode.EntryFailed]: 500,
   [ErrorCode.HookFailed]: 500,

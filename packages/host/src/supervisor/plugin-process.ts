@@ -10,6 +10,7 @@ import {
   type EntryDescriptor,
   ErrorCode,
   findLoadFailure,
+  FrameTooLargeError,
   type HelloMessage,
   type HostToPlugin,
   type NotifyMessage,
@@ -24,6 +25,13 @@ import { onBoundedLines } from "./bounded-lines.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
+
+/** A message the host could not send: over the frame limit, or not encodable by msgpack. */
+function unsendable(label: string, error: unknown): WireResult {
+  const reason = (error as Error)?.message ?? String(error);
+  const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.Validation;
+  return failure(code, `${label} cannot be sent to the plugin: ${reason}`, "ValidationError");
+}
 
 export interface PluginProcessOptions {
   pluginId: string;
@@ -263,14 +271,33 @@ export class PluginProcess {
         timerDelay(budgetMs + 250),
       );
       this.pending.set(id, { resolve, timer });
-      this.options.send(peer, build(id, deadline));
+      try {
+        this.options.send(peer, build(id, deadline));
+      } catch (error) {
+        // Nothing was sent (args msgpack cannot encode, or a frame over the limit): answer now, not at the deadline.
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(unsendable(label, error));
+      }
     });
     return signal ? answer.finally(() => signal.removeEventListener("abort", onAbort)) : answer;
   }
 
-  /** Sends a message that needs no answer (a `response` or a `push`). */
+  /**
+   * Sends a message that needs no answer (a `response` or a `push`). A response that cannot be sent is replaced by
+   * an error response, so the plugin's request is answered; a push that cannot be sent is logged and dropped.
+   */
   post(message: HostToPlugin): void {
-    if (this.peer && !this.exited) this.options.send(this.peer, message);
+    if (!this.peer || this.exited) return;
+    try {
+      this.options.send(this.peer, message);
+    } catch (error) {
+      const label = message.type === "response" ? "the response" : `push '${(message as { topic?: string }).topic}'`;
+      this.options.logger.error({ err: error }, `${label} could not be sent to the plugin`);
+      if (message.type === "response") {
+        this.options.send(this.peer, { type: "response", id: message.id, result: unsendable(label, error) });
+      }
+    }
   }
 
   /** Resolves when the process has exited (at once if it already has). */

@@ -1,15 +1,12 @@
 /** The host's ZeroMQ ROUTER: binds `ipc://` under the run folder (or the `tcp://` address asked for). */
-import { decodeFrame, encodeFrame, type HostToPlugin, serialSend } from "@neko/protocol";
+import { decodeFrame, encodeFrame, type HostToPlugin, MAX_FRAME_BYTES, serialSend } from "@neko/protocol";
 import { Router } from "zeromq";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostTransport, IncomingFrame } from "./host-transport.ts";
 
-/**
- * The largest frame a plugin may send; ZeroMQ drops the connection of a peer that sends more, before buffering it.
- * Far above anything the host accepts in one message (payloads are limited to 1 MiB), so only a broken or hostile
- * plugin meets it.
- */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+// MAX_FRAME_BYTES (64 MiB): ZeroMQ drops the connection of a peer that sends more, before buffering it. The SDK
+// checks its own frames against it, so only a broken or hostile plugin meets it.
+export { MAX_FRAME_BYTES };
 
 export class ZmqHostTransport implements HostTransport {
   private handler: ((frame: IncomingFrame) => void) | undefined;

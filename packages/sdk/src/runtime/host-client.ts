@@ -3,7 +3,7 @@
  * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import { ErrorCode, FrameTooLargeError, type WireError, type WireResult } from "@neko/protocol";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -106,5 +106,6 @@ export const detachedBridge: HostBridge = {
 
 function unsendable(method: string, error: unknown): WireError {
   const reason = (error as Error)?.message ?? String(error);
-  return { name: "ValidationError", code: ErrorCode.Validation, message: `'${method}' cannot be sent: ${reason}` };
+  const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.Validation;
+  return { name: "ValidationError", code, message: `'${method}' cannot be sent: ${reason}` };
 }

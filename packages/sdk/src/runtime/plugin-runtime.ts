@@ -6,6 +6,7 @@
 import {
   type CallMessage,
   ErrorCode,
+  FrameTooLargeError,
   type HelloMessage,
   type HostToPlugin,
   PROTOCOL_VERSION,
@@ -184,7 +185,9 @@ export class PluginRuntime {
         type: "result",
         id,
         result: errResult(
-          new SdkError(`the result cannot be sent to the host: ${reason}`, { code: ErrorCode.EntryFailed }),
+          new SdkError(`the result cannot be sent to the host: ${reason}`, {
+            code: error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.EntryFailed,
+          }),
         ),
       });
     }
