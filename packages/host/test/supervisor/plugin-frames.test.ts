@@ -76,6 +76,7 @@ describe("frames from a plugin process", () => {
       ["events_not_a_list", /'events' must be an array/],
       ["month_timeout", /entries\[0\] \('slow'\) has an invalid 'timeout' \(2592000\): it must be a number of seconds/],
       ["infinite_timeout", /entries\[0\] \('forever'\) has an invalid 'timeout' \(Infinity\)/],
+      ["persist_as_text", /entries\[0\] \('save'\) has an invalid 'persist' \('yes'\)/],
     ];
     for (const [id, reason] of cases) {
       add(id);
