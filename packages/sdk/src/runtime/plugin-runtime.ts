@@ -5,6 +5,7 @@
  */
 import {
   type CallMessage,
+  type EntryDescriptor,
   ErrorCode,
   type HelloMessage,
   type HostToPlugin,
@@ -31,6 +32,13 @@ export { errResult, normalizeResult } from "../wire-result.ts";
 /** A host → plugin operation other than an entry call (`control` messages): lifecycle, config, freeze, … */
 export type ControlHandler = (payload: any, control: { id: string; deadline: number }) => unknown;
 
+/** What call-settled listeners learn of a call: its id, and for an entry call (not an event or a message) the entry. */
+export interface SettledCall {
+  entryId: string;
+  /** The entry as it was when the call began; undefined for event handlers and message deliveries. */
+  entry: EntryDescriptor | undefined;
+}
+
 export interface PluginRuntimeOptions {
   instance: NekoPluginBase;
   logger: PluginLogger;
@@ -47,7 +55,7 @@ export class PluginRuntime {
   private readonly shutdownSteps: Array<() => unknown> = [];
   private readonly beforeReadySteps: Array<() => unknown> = [];
   private readonly afterReadySteps: Array<() => unknown> = [];
-  private readonly callSettledListeners: Array<(entryId: string) => void> = [];
+  private readonly callSettledListeners: Array<(call: SettledCall) => void> = [];
   /** Every entry call goes through it; extensions add their hooks here too. */
   readonly hooks = new HookPipeline();
   /** Timers, message handlers and event handlers. */
@@ -99,7 +107,7 @@ export class PluginRuntime {
   }
 
   /** Called when an entry call has its result, before the result is sent (state persistence, …). */
-  onCallSettled(listener: (entryId: string) => void): void {
+  onCallSettled(listener: (call: SettledCall) => void): void {
     this.callSettledListeners.push(listener);
   }
 
@@ -216,7 +224,7 @@ export class PluginRuntime {
     }
     return this.runBounded(
       call,
-      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'` },
+      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'`, entry: entry.descriptor },
       (ctx) =>
         this.hooks.run({
           entryId: call.entryId,
@@ -234,7 +242,7 @@ export class PluginRuntime {
    */
   async runBounded(
     call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
-    options: { timeoutSeconds: number; label: string },
+    options: { timeoutSeconds: number; label: string; entry?: EntryDescriptor },
     work: (ctx: EntryContext) => Promise<WireResult>,
   ): Promise<WireResult> {
     const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
@@ -274,7 +282,7 @@ export class PluginRuntime {
       this.inFlight.delete(call.id);
       for (const listener of this.callSettledListeners) {
         try {
-          listener(call.entryId);
+          listener({ entryId: call.entryId, entry: options.entry });
         } catch (error) {
           this.logger.exception("a call-settled listener failed", error);
         }
