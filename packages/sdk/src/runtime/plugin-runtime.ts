@@ -20,6 +20,7 @@ import type { PluginLogger } from "../plugin-logger.ts";
 import { SDK_VERSION } from "../version.ts";
 import { errResult, normalizeResult } from "../wire-result.ts";
 import { runInCallScope } from "./call-scope.ts";
+import { EntryAutoStart } from "./entry-auto-start.ts";
 import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
 import { HookPipeline } from "./hook-pipeline.ts";
 import type { HostClient } from "./host-client.ts";
@@ -73,6 +74,8 @@ export class PluginRuntime {
     for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
     this.hooks.add(meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")));
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
+    // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
+    new EntryAutoStart(this);
     this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
   }
 
