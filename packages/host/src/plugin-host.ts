@@ -562,8 +562,8 @@ function entryView(e: EntryDescriptor): EntryView {
     kind: e.kind,
     timeout: e.timeout,
     llm_result_fields: e.llmResultFields,
-    auto_start: e.autoStart,
-    persist: e.persist,
+    auto_start: e.autoStart ?? false,
+    persist: e.persist ?? null,
     enabled: e.enabled,
     dynamic: e.dynamic,
   };

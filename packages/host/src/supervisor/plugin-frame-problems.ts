@@ -15,7 +15,6 @@ const isString = (v: unknown) => typeof v === "string";
 const isBoolean = (v: unknown) => typeof v === "boolean";
 const isTable = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
 const isTableOrNull = (v: unknown) => v === null || isTable(v);
-const isBooleanOrNull = (v: unknown) => v === null || isBoolean(v);
 const isStringListOrNull = (v: unknown) => v === null || (Array.isArray(v) && v.every(isString));
 const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undefined || v === null || check(v);
 const isTimeout = (v: unknown) =>
@@ -29,8 +28,8 @@ const ENTRY: Checks = {
   kind: isString,
   timeout: isTimeout,
   llmResultFields: isStringListOrNull,
-  autoStart: isBoolean,
-  persist: isBooleanOrNull,
+  autoStart: optional(isBoolean),
+  persist: optional(isBoolean),
   enabled: isBoolean,
   dynamic: isBoolean,
   metadata: isTableOrNull,
