@@ -20,18 +20,23 @@ export class EntryAutoStart {
   /** Auto-starts run one at a time, in registration order. */
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly runtime: PluginRuntime) {
+  /** Runs the autoStart entries once the plugin is ready, and those registered later at registration. */
+  static install(runtime: PluginRuntime): EntryAutoStart {
+    const autoStart = new EntryAutoStart(runtime);
     runtime.afterReady(() => {
-      this.ready = true;
-      return this.schedule();
+      autoStart.ready = true;
+      return autoStart.schedule();
     });
     runtime.entries.onChange(() => {
-      if (this.ready) void this.schedule();
+      if (autoStart.ready) void autoStart.schedule();
     });
     runtime.onShutdown(() => {
-      this.stopped = true;
+      autoStart.stopped = true;
     });
+    return autoStart;
   }
+
+  private constructor(private readonly runtime: PluginRuntime) {}
 
   private schedule(): Promise<void> {
     this.queue = this.queue.then(() => this.runPending());

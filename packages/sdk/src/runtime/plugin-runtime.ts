@@ -75,7 +75,7 @@ export class PluginRuntime {
     this.hooks.add(meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")));
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
     // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
-    new EntryAutoStart(this);
+    EntryAutoStart.install(this);
     this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
   }
 
