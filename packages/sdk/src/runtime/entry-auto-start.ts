@@ -39,7 +39,10 @@ export class EntryAutoStart {
   private constructor(private readonly runtime: PluginRuntime) {}
 
   private schedule(): Promise<void> {
-    this.queue = this.queue.then(() => this.runPending());
+    // A failure here must not stop later auto-starts: the chain goes on from a settled promise.
+    this.queue = this.queue
+      .then(() => this.runPending())
+      .catch((error: unknown) => this.runtime.instance.logger.exception("auto-starting entries failed", error));
     return this.queue;
   }
 
