@@ -1,6 +1,7 @@
 /**
  * Freeze and unfreeze end to end (SPEC §4.6): the state file on disk, a new process that gets the fields back,
- * `persist_mode = "auto"` across a crash (SIGKILL), and the refusals — through real plugin processes.
+ * `persist_mode = "auto"` and `"manual"` with the entries' `persist` option across a crash (SIGKILL), and the
+ * refusals — through real plugin processes.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -85,8 +86,9 @@ import { lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/pl
 
 @nekoPlugin
 export class KeeperPlugin extends NekoPluginBase {
-  static freezable = ["count", "history"];
+  static freezable = ["count", "history", "peeks"];
   count = 0;
+  peeks = 0;
   history: Array<{ at: Date; n: number }> = [];
   log: string[] = [];
 
@@ -107,10 +109,45 @@ export class KeeperPlugin extends NekoPluginBase {
     return Ok({ count: this.count, pid: process.pid });
   }
 
+  @pluginEntry({ id: "peek", persist: false })
+  peek() {
+    this.peeks += 1;
+    return Ok({ peeks: this.peeks });
+  }
+
   @pluginEntry({ id: "state" })
   state() {
     const historyDates = this.history.every((h) => h.at instanceof Date);
-    return Ok({ count: this.count, history: this.history.map((h) => h.n), historyDates, log: this.log, pid: process.pid });
+    const history = this.history.map((h) => h.n);
+    return Ok({ count: this.count, peeks: this.peeks, history, historyDates, log: this.log, pid: process.pid });
+  }
+}
+`;
+
+/** `persist_mode = "manual"`: only `persist: true` entries save. */
+const ledgerCode = `
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class LedgerPlugin extends NekoPluginBase {
+  static freezable = ["total"];
+  total = 0;
+
+  @pluginEntry({ id: "book", persist: true })
+  book() {
+    this.total += 1;
+    return Ok({ total: this.total });
+  }
+
+  @pluginEntry({ id: "draft" })
+  draft() {
+    this.total += 10;
+    return Ok({ total: this.total });
+  }
+
+  @pluginEntry({ id: "state" })
+  state() {
+    return Ok({ total: this.total, pid: process.pid });
   }
 }
 `;
@@ -122,12 +159,34 @@ describe("freeze and unfreeze", () => {
   let t: TestHost;
   const call = async (plugin_id: string, entry_id: string, args: object = {}) =>
     (await t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args })).body;
-  const stateFile = (id: string) => path.join(id === "keeper" ? keeperRoot : root, id, "data", ".neko-state.json");
+  const stateFile = (id: string) => path.join(id === "freezy" ? root : keeperRoot, id, "data", ".neko-state.json");
+  /** SIGKILLs the plugin's process and waits for the supervisor's crash restart: the new process's status. */
+  const crashAndRestart = async (id: string, pid: number) => {
+    process.kill(pid, "SIGKILL");
+    const restarted = await waitFor(
+      async () => {
+        const p = (await t.request("GET", `/plugins/${id}`)).body;
+        return p.status === "running" && p.pid !== pid ? p : undefined;
+      },
+      { what: `the automatic restart of '${id}'`, timeoutMs: 15_000 },
+    );
+    assert.ok(
+      restarted.history.some((h: { state: string }) => h.state === "crashed"),
+      "it did crash",
+    );
+    return restarted;
+  };
 
   before(async () => {
     root = makeTempDir();
     keeperRoot = makeTempDir();
     writePlugin(root, { id: "freezy", className: "FreezyPlugin", code: freezyCode });
+    writePlugin(keeperRoot, {
+      id: "ledger",
+      className: "LedgerPlugin",
+      code: ledgerCode,
+      manifest: '[plugin]\nid = "ledger"\nentry = "index.ts:LedgerPlugin"\n\n[plugin_state]\npersist_mode = "manual"\n',
+    });
     writePlugin(keeperRoot, {
       id: "keeper",
       className: "KeeperPlugin",
@@ -271,18 +330,7 @@ describe("freeze and unfreeze", () => {
     assert.equal(saved.frozen, false);
     assert.equal(saved.fields.count, 3);
 
-    process.kill(before.pid, "SIGKILL");
-    const restarted = await waitFor(
-      async () => {
-        const p = (await t.request("GET", "/plugins/keeper")).body;
-        return p.status === "running" && p.pid !== before.pid ? p : undefined;
-      },
-      { what: "the automatic restart", timeoutMs: 15_000 },
-    );
-    assert.ok(
-      restarted.history.some((h: { state: string }) => h.state === "crashed"),
-      "it did crash",
-    );
+    const restarted = await crashAndRestart("keeper", before.pid);
     const after = (await call("keeper", "state")).data;
     assert.equal(after.pid, restarted.pid);
     assert.equal(after.count, 3, "the field is back");
@@ -290,5 +338,48 @@ describe("freeze and unfreeze", () => {
     assert.equal(after.historyDates, true);
     assert.deepEqual(after.log, ["startup"], "a crash restart is not an unfreeze");
     assert.equal((await call("keeper", "add")).data.count, 4, "and goes on from there");
+  });
+
+  test('persist_mode = "auto": a call of a persist: false entry does not save; after a crash its change is gone', async () => {
+    const { pid, count } = (await call("keeper", "state")).data;
+    assert.equal((await call("keeper", "peek")).data.peeks, 1);
+    assert.equal(JSON.parse(fs.readFileSync(stateFile("keeper"), "utf8")).fields.peeks, 0, "not saved");
+    const restarted = await crashAndRestart("keeper", pid);
+    const after = (await call("keeper", "state")).data;
+    assert.equal(after.pid, restarted.pid);
+    assert.equal(after.peeks, 0, "the persist: false change was lost");
+    assert.equal(after.count, count, "what the other entries saved is back");
+  });
+
+  test('persist_mode = "manual": persist: true entries save before they answer; other calls and a stop save nothing', async () => {
+    const ledger = (await t.request("GET", "/plugins/ledger")).body;
+    assert.deepEqual(
+      ledger.entries.map((e: { id: string; persist: boolean | null }) => [e.id, e.persist]),
+      [
+        ["book", true],
+        ["draft", null],
+        ["state", null],
+      ],
+    );
+    await call("ledger", "book");
+    assert.equal((await call("ledger", "book")).data.total, 2);
+    assert.equal((await call("ledger", "draft")).data.total, 12);
+    const before = (await call("ledger", "state")).data;
+    assert.equal(before.total, 12);
+    assert.equal(JSON.parse(fs.readFileSync(stateFile("ledger"), "utf8")).fields.total, 2);
+
+    const restarted = await crashAndRestart("ledger", before.pid);
+    const after = (await call("ledger", "state")).data;
+    assert.equal(after.pid, restarted.pid);
+    assert.equal(after.total, 2, "the persist: true calls' state is back; the draft is lost");
+
+    assert.equal((await call("ledger", "draft")).data.total, 12);
+    await t.request("POST", "/plugin/ledger/stop");
+    await t.request("POST", "/plugin/ledger/start");
+    assert.equal(
+      (await call("ledger", "state")).data.total,
+      2,
+      "a stop does not save in manual mode; a start restores",
+    );
   });
 });

@@ -73,6 +73,8 @@ describe("plugin server end to end", () => {
     assert.deepEqual(add.input_schema.required, ["a"]);
     assert.deepEqual(add.llm_result_fields, ["sum"]);
     assert.equal(add.timeout, 30);
+    assert.equal(add.auto_start, false);
+    assert.equal(add.persist, null, "no persist option: the entry follows [plugin_state].persist_mode");
     const mul = calc.entries.find((e: { id: string }) => e.id === "mul");
     assert.equal(mul.input_schema.properties.x.type, "number", "the Zod params are exposed as JSON Schema");
     const stats = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" });

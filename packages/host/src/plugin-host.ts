@@ -73,6 +73,8 @@ export interface EntryView {
   kind: string;
   timeout: number;
   llm_result_fields: string[] | null;
+  auto_start: boolean;
+  persist: boolean | null;
   enabled: boolean;
   dynamic: boolean;
 }
@@ -566,6 +568,8 @@ export class PluginHost implements PluginHostApi {
             kind: "action",
             timeout: e.timeout ?? 30,
             llmResultFields: null,
+            autoStart: false,
+            persist: null,
             enabled: true,
             dynamic: false,
             metadata: null,
@@ -603,6 +607,8 @@ function entryView(e: EntryDescriptor): EntryView {
     kind: e.kind,
     timeout: e.timeout,
     llm_result_fields: e.llmResultFields,
+    auto_start: e.autoStart ?? false,
+    persist: e.persist ?? null,
     enabled: e.enabled,
     dynamic: e.dynamic,
   };

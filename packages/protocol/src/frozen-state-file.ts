@@ -1,6 +1,6 @@
 /**
  * The file in a plugin's data folder that holds its freezable fields (SPEC §4.6). The plugin process writes it (on
- * freeze, and after every entry call with `persist_mode = "auto"`); the host only reads the `frozen` mark, so a
+ * freeze, and after calls with `persist_mode = "auto"` or `"manual"`); the host only reads the `frozen` mark, so a
  * plugin frozen before a host restart stays frozen.
  */
 import fs from "node:fs";

@@ -10,3 +10,4 @@ export * from "./serial-send.ts";
 export * from "./bus-record.ts";
 export * from "./load-failure-line.ts";
 export * from "./payload-bytes.ts";
+export * from "./entry-auto-call.ts";

@@ -26,6 +26,13 @@ export interface EntryDescriptor {
   /** Seconds. */
   timeout: number;
   llmResultFields: string[] | null;
+  /**
+   * The plugin calls it once with `{}` after `startup` (and at registration, for a dynamic entry added later).
+   * Optional on the wire, like `persist`, so plugins written before these fields still start: absent is `false`.
+   */
+  autoStart?: boolean;
+  /** Whether a call saves the `static freezable` fields; `null` (or absent) follows `[plugin_state].persist_mode`. */
+  persist?: boolean | null;
   enabled: boolean;
   dynamic: boolean;
   metadata: Record<string, unknown> | null;

@@ -147,3 +147,17 @@ test("timeouts past what a timer can wait, and lifecycle handlers on static meth
     return X;
   }, /@lifecycle must decorate a public instance method \(got boot\)/);
 });
+
+test("an entry's autoStart and persist are booleans in its descriptor, persist null when not given", async () => {
+  const { EntryRegistry } = await import("../src/runtime/entry-registry.ts");
+  const entries = new EntryRegistry();
+  const plain = entries.add({ id: "plain" }, () => 1, { dynamic: false });
+  assert.equal(plain.autoStart, false);
+  assert.equal(plain.persist, null);
+  const both = entries.add({ id: "both", autoStart: true, persist: false }, () => 1, { dynamic: true });
+  assert.equal(both.autoStart, true);
+  assert.equal(both.persist, false);
+  assert.throws(() => entries.add({ id: "typo", persist: "yes" as unknown as boolean }, () => 1, { dynamic: true }), {
+    message: `entry 'typo': persist must be true or false (got "yes")`,
+  });
+});

@@ -10,7 +10,8 @@ import { constructWithContext, createPluginContext } from "../src/plugin-context
 import { createPluginLogger } from "../src/plugin-logger.ts";
 import { FROZEN_STATE_FILE } from "@neko/protocol";
 import { HostClient } from "../src/runtime/host-client.ts";
-import { type PersistMode, PluginFreezer } from "../src/runtime/plugin-freezer.ts";
+import type { PluginLogger } from "../src/plugin-logger.ts";
+import { callSavesState, type PersistMode, PluginFreezer } from "../src/runtime/plugin-freezer.ts";
 import { PluginRuntime } from "../src/runtime/plugin-runtime.ts";
 
 @nekoPlugin
@@ -31,6 +32,18 @@ class Counter extends NekoPluginBase {
     this.count += tag ? 1 : 0;
     return this.count;
   }
+
+  @pluginEntry({ id: "keep", persist: true })
+  keep() {
+    this.count += 100;
+    return this.count;
+  }
+
+  @pluginEntry({ id: "skip", persist: false })
+  skip() {
+    this.count += 1000;
+    return this.count;
+  }
 }
 
 const dirs: string[] = [];
@@ -38,10 +51,10 @@ after(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function start(options: { persistMode?: PersistMode; dataDir?: string } = {}) {
+function start(options: { persistMode?: PersistMode; dataDir?: string; logger?: PluginLogger } = {}) {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "neko-freezer-"));
   dirs.push(dataDir);
-  const logger = createPluginLogger("counter", { level: "silent" });
+  const logger = options.logger ?? createPluginLogger("counter", { level: "silent" });
   const ctx = createPluginContext({ pluginId: "counter", configDir: dataDir, dataDir, logger });
   const instance = constructWithContext(ctx, () => new Counter());
   const runtime = new PluginRuntime({ instance, logger, entries: ctx.entries });
@@ -67,7 +80,8 @@ function start(options: { persistMode?: PersistMode; dataDir?: string } = {}) {
     }
   };
   const file = path.join(dataDir, FROZEN_STATE_FILE);
-  return { instance, runtime, call, control, file, dataDir };
+  const saved = () => JSON.parse(fs.readFileSync(file, "utf8")).fields.count;
+  return { instance, runtime, call, control, file, dataDir, saved };
 }
 
 describe("PluginFreezer", () => {
@@ -85,7 +99,7 @@ describe("PluginFreezer", () => {
     assert.deepEqual([...second.instance.tags], ["a"]);
   });
 
-  test("without the frozen mark only persist_mode auto restores; auto saves after a call only when the state changed", async () => {
+  test("without the frozen mark persist_mode off does not restore; auto saves after a call only when the state changed", async () => {
     const auto = start({ persistMode: "auto" });
     await auto.call("add", { tag: "x" });
     const first = fs.readFileSync(auto.file, "utf8");
@@ -97,6 +111,59 @@ describe("PluginFreezer", () => {
     auto.instance.count = 41;
     await auto.runtime.shutdown();
     assert.equal(JSON.parse(fs.readFileSync(auto.file, "utf8")).fields.count, 41, "and when the plugin stops");
+  });
+
+  test("manual saves only after persist: true entries and restores the save at start, but does not save on stop", async () => {
+    const manual = start({ persistMode: "manual" });
+    await manual.call("add", { tag: "x" });
+    assert.equal(fs.existsSync(manual.file), false, "an entry without persist does not save");
+    await manual.call("keep");
+    assert.equal(manual.saved(), 101, "persist: true saves every field, the earlier call's change included");
+    await manual.call("skip");
+    await manual.call("add", { tag: "y" });
+    assert.equal(manual.saved(), 101);
+    await manual.runtime.shutdown();
+    assert.equal(manual.saved(), 101, "stopping saves nothing in manual mode");
+    assert.equal(start({ dataDir: manual.dataDir, persistMode: "manual" }).instance.count, 101, "restored at start");
+    assert.equal(start({ dataDir: manual.dataDir }).instance.count, 0, "persist_mode off ignores it");
+  });
+
+  test("auto does not save after a persist: false entry; the next save still carries its change", async () => {
+    const auto = start({ persistMode: "auto" });
+    await auto.call("keep");
+    assert.equal(auto.saved(), 100);
+    await auto.call("skip");
+    assert.equal(auto.saved(), 100, "persist: false: no save");
+    await auto.call("add", { tag: "x" });
+    assert.equal(auto.saved(), 1101, "a save writes the whole state");
+  });
+
+  test("off: persist: true saves nothing and is warned about once, naming the entry (dynamic ones too)", async () => {
+    const warnings: string[] = [];
+    const logger = { ...createPluginLogger("counter", { level: "silent" }), warn: (m: string) => warnings.push(m) };
+    const off = start({ logger });
+    await off.call("keep");
+    assert.equal(fs.existsSync(off.file), false);
+    assert.deepEqual(warnings, [
+      "entry 'keep' has persist: true but [plugin_state].persist_mode is off; nothing is saved after its calls",
+    ]);
+    off.instance.registerDynamicEntry("late", () => 1, { persist: true });
+    off.instance.registerDynamicEntry("plain", () => 1);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[1], /^entry 'late' has persist: true/);
+    start({ logger, persistMode: "manual" });
+    assert.equal(warnings.length, 2, "manual mode honours persist: true: no warning");
+  });
+
+  test("which calls save: the mode, then the entry's persist (events and messages have no entry)", () => {
+    const table = (["off", "manual", "auto"] as const).map((mode) =>
+      [undefined, { persist: null }, { persist: true }, { persist: false }].map((entry) => callSavesState(mode, entry)),
+    );
+    assert.deepEqual(table, [
+      [false, false, false, false],
+      [false, false, true, false],
+      [true, true, true, false],
+    ]);
   });
 
   test("a field no longer freezable is ignored; a damaged file is moved aside and the plugin starts clean", () => {

@@ -28,6 +28,8 @@ const ENTRY: Checks = {
   kind: isString,
   timeout: isTimeout,
   llmResultFields: isStringListOrNull,
+  autoStart: optional(isBoolean),
+  persist: optional(isBoolean),
   enabled: isBoolean,
   dynamic: isBoolean,
   metadata: isTableOrNull,

@@ -15,7 +15,7 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { isFrozenOnDisk } from "@neko/protocol";
+import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
@@ -256,15 +256,49 @@ export class PluginSupervisor {
     if (this.callListeners.size === 0) return this.dispatchCall(id, entryId, args, options);
     const started = performance.now();
     return this.dispatchCall(id, entryId, args, options).then((result) => {
-      const call = { pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started };
-      for (const listener of this.callListeners) {
-        try {
-          listener(call);
-        } catch (error) {
-          this.options.logger.error({ err: error, plugin: id }, "a call listener failed");
-        }
-      }
+      this.callFinished({
+        pluginId: id,
+        entryId,
+        runId: options.runId,
+        result,
+        durationMs: performance.now() - started,
+      });
       return result;
+    });
+  }
+
+  private callFinished(call: FinishedCall): void {
+    for (const listener of this.callListeners) {
+      try {
+        listener(call);
+      } catch (error) {
+        this.options.logger.error({ err: error, plugin: call.pluginId }, "a call listener failed");
+      }
+    }
+  }
+
+  /** An `autoStart` entry the plugin ran by itself counts as a call (`entry.auto_called`); a bad report is dropped. */
+  private autoCalled(proc: PluginProcess, params: unknown): void {
+    const { entryId, result, durationMs } = (params ?? {}) as Record<string, unknown>;
+    const entry = proc.entries.find((e) => e.id === entryId);
+    const problem = !entry?.autoStart
+      ? `'${String(entryId)}' is not an autoStart entry of the plugin`
+      : typeof durationMs !== "number" || !Number.isFinite(durationMs) || durationMs < 0
+        ? "'durationMs' must be a number of ms"
+        : resultProblem(result);
+    if (problem) {
+      this.options.logger.warn(
+        { plugin: proc.pluginId },
+        `dropped an ${ENTRY_AUTO_CALLED_METHOD} notification: ${problem}`,
+      );
+      return;
+    }
+    this.callFinished({
+      pluginId: proc.pluginId,
+      entryId: entryId as string,
+      runId: undefined,
+      result: result as WireResult,
+      durationMs: durationMs as number,
     });
   }
 
@@ -463,7 +497,10 @@ export class PluginSupervisor {
           .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
           .then((result) => proc.post({ type: "response", id: message.id, result }));
       },
-      onNotify: (message) => this.options.services.notify(message.method, message.params, { pluginId: id }),
+      onNotify: (message) =>
+        message.method === ENTRY_AUTO_CALLED_METHOD
+          ? this.autoCalled(proc, message.params)
+          : this.options.services.notify(message.method, message.params, { pluginId: id }),
     });
     return proc;
   }

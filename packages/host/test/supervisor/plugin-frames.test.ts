@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { createSilentLogger } from "../../src/host-logger.ts";
 import { HostServices } from "../../src/host-services.ts";
 import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
-import { PluginSupervisor } from "../../src/supervisor/plugin-supervisor.ts";
+import { type FinishedCall, PluginSupervisor } from "../../src/supervisor/plugin-supervisor.ts";
 import { ZmqHostTransport } from "../../src/transport/zmq-host-transport.ts";
 
 const runnerPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "scripted-plugin-runner.mjs");
@@ -76,6 +76,7 @@ describe("frames from a plugin process", () => {
       ["events_not_a_list", /'events' must be an array/],
       ["month_timeout", /entries\[0\] \('slow'\) has an invalid 'timeout' \(2592000\): it must be a number of seconds/],
       ["infinite_timeout", /entries\[0\] \('forever'\) has an invalid 'timeout' \(Infinity\)/],
+      ["persist_as_text", /entries\[0\] \('save'\) has an invalid 'persist' \('yes'\)/],
     ];
     for (const [id, reason] of cases) {
       add(id);
@@ -101,6 +102,28 @@ describe("frames from a plugin process", () => {
     assert.match(errorOf(result), /ready with a malformed result/);
     assert.notEqual(supervisor.status("bad_ready")?.state, "running");
     await supervisor.stop("bad_ready");
+  });
+
+  test("a plugin's report of an autoStart entry it ran is a finished call; a report that is not one is dropped", async () => {
+    const calls: FinishedCall[] = [];
+    const unsubscribe = supervisor.addCallListener((call) => calls.push(call));
+    try {
+      add("auto_reporter");
+      assert.equal(errorOf(await supervisor.start("auto_reporter")), "ok");
+      for (let i = 0; i < 200 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // The bad reports were sent first: once the good one is in, they have been dealt with.
+      assert.deepEqual(calls, [
+        {
+          pluginId: "auto_reporter",
+          entryId: "warm",
+          runId: undefined,
+          result: { ok: true, value: "warm" },
+          durationMs: 12,
+        },
+      ]);
+    } finally {
+      unsubscribe();
+    }
   });
 
   test("malformed entries_changed and result frames are dropped; the plugin's entries and calls go on", async () => {

@@ -35,6 +35,11 @@ export class EntryRegistry {
     }
     const timeout = options.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS;
     assertSeconds(`entry '${id}': timeout`, timeout);
+    for (const flag of ["autoStart", "persist"] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+        throw new TypeError(`entry '${id}': ${flag} must be true or false (got ${JSON.stringify(options[flag])})`);
+      }
+    }
     const descriptor: EntryDescriptor = {
       id,
       name: options.name ?? id,
@@ -43,6 +48,8 @@ export class EntryRegistry {
       kind: options.kind ?? "action",
       timeout,
       llmResultFields: options.llmResultFields ?? null,
+      autoStart: options.autoStart ?? false,
+      persist: options.persist ?? null,
       enabled: true,
       dynamic: flags.dynamic,
       metadata: options.metadata ?? null,

@@ -1,11 +1,12 @@
 /**
  * Freeze and unfreeze inside the plugin process (SPEC §4.6). Owns the class's `static freezable` fields: saves them to
- * the data folder on `freeze` (and, with `persist_mode = "auto"`, after every entry call and on stop), puts them back
- * into a new instance right after its constructor — before `startup` — and runs the `unfreeze` lifecycle once
- * `startup` is done. The host stops the process after a successful freeze; see docs/freeze.md.
+ * the data folder on `freeze`, after the calls that `persist_mode` and the entries' `persist` option choose (and on
+ * stop with `"auto"`), puts them back into a new instance right after its constructor — before `startup` — and runs
+ * the `unfreeze` lifecycle once `startup` is done. The host stops the process after a successful freeze; see
+ * docs/freeze.md.
  */
 import fs from "node:fs";
-import type { WireResult } from "@neko/protocol";
+import type { EntryDescriptor, WireResult } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import {
@@ -37,18 +38,25 @@ export class PluginFreezer {
   private resumed: FrozenStateFile | undefined;
   /** After a freeze nothing may overwrite the frozen state (the stop that follows saves no more). */
   private frozen = false;
+  private readonly warnedPersist = new Set<string>();
 
-  /** Restores any saved state into the instance and wires freeze, unfreeze and auto-saving into the runtime. */
+  /** Restores any saved state into the instance and wires freeze, unfreeze and saving after calls into the runtime. */
   static install(options: PluginFreezerOptions): PluginFreezer {
     const freezer = new PluginFreezer(options);
     freezer.restore();
-    const { runtime } = options;
+    const { runtime, persistMode } = options;
     runtime.registerControl("freeze", () => freezer.freeze());
     runtime.beforeReady(() => freezer.finishUnfreeze());
-    if (options.persistMode === "auto") {
-      runtime.onCallSettled(() => freezer.autoSave());
-      runtime.onShutdown(() => freezer.autoSave());
+    if (persistMode === "off") {
+      freezer.warnIgnoredPersist();
+      runtime.entries.onChange(() => freezer.warnIgnoredPersist());
+    } else {
+      runtime.onCallSettled(({ entry }) => {
+        if (callSavesState(persistMode, entry)) freezer.saveAfterCall();
+      });
     }
+    // Only "auto" promises that the latest state survives; "manual" keeps what its persist entries saved.
+    if (persistMode === "auto") runtime.onShutdown(() => freezer.saveAfterCall());
     return freezer;
   }
 
@@ -79,7 +87,7 @@ export class PluginFreezer {
     return { ok: true, value: { fields: [...this.fields], file: frozenStatePath(this.options.dataDir) } };
   }
 
-  /** Puts saved fields back: always after a freeze, otherwise only with `persist_mode = "auto"` (crash restarts). */
+  /** Puts saved fields back: always after a freeze, otherwise unless `persist_mode = "off"` (crash restarts, …). */
   private restore(): void {
     const { dataDir, persistMode, logger } = this.options;
     let state: FrozenStateFile | undefined;
@@ -92,7 +100,7 @@ export class PluginFreezer {
       logger.exception(`the saved state could not be read; moved to ${aside}, starting without it`, error);
       return;
     }
-    if (!state || (!state.frozen && persistMode !== "auto")) return;
+    if (!state || (!state.frozen && persistMode === "off")) return;
     const restored: string[] = [];
     for (const [name, value] of Object.entries(state.fields)) {
       if (!this.fields.includes(name)) {
@@ -116,17 +124,33 @@ export class PluginFreezer {
       savedAt: resumed.savedAt,
     });
     if (!result.ok) this.options.logger.warn(`unfreeze returned an error: ${result.error.message}`);
-    if (this.options.persistMode === "auto") this.save(false);
+    if (this.options.persistMode !== "off") this.save(false);
     else fs.rmSync(frozenStatePath(this.options.dataDir), { force: true });
   }
 
-  private autoSave(): void {
+  private saveAfterCall(): void {
     if (this.frozen) return;
     try {
       this.save(false);
     } catch (error) {
-      this.options.logger.exception("could not save the state (persist_mode = auto)", error);
+      this.options.logger.exception(`could not save the state (persist_mode = ${this.options.persistMode})`, error);
     }
+  }
+
+  /** With `persist_mode = "off"`, `persist: true` saves nothing: said once per entry, so the author finds out. */
+  private warnIgnoredPersist(): void {
+    const ignored = this.options.runtime.entries
+      .list({ includeDisabled: true })
+      .filter((e) => e.persist === true && !this.warnedPersist.has(e.id))
+      .map((e) => e.id);
+    if (ignored.length === 0) return;
+    for (const id of ignored) this.warnedPersist.add(id);
+    const names = ignored.map((id) => `'${id}'`).join(", ");
+    const [subject, their] = ignored.length === 1 ? [`entry ${names} has`, "its"] : [`entries ${names} have`, "their"];
+    this.options.logger.warn(
+      `${subject} persist: true but [plugin_state].persist_mode is off; nothing is saved after ${their} calls`,
+      { entries: ignored },
+    );
   }
 
   private save(frozen: boolean): void {
@@ -139,6 +163,16 @@ export class PluginFreezer {
     writeFrozenStateFile(this.options.dataDir, { version: 1, frozen, savedAt: new Date().toISOString(), fields });
     this.lastSaved = json;
   }
+}
+
+/**
+ * Whether a finished call saves the fields: with `"auto"` every call but those of `persist: false` entries (event
+ * handlers and message deliveries included), with `"manual"` only calls of `persist: true` entries, with `"off"` none.
+ */
+export function callSavesState(mode: PersistMode, entry: Pick<EntryDescriptor, "persist"> | undefined): boolean {
+  if (mode === "auto") return entry?.persist !== false;
+  if (mode === "manual") return entry?.persist === true;
+  return false;
 }
 
 /** `[plugin_state].persist_mode` of a manifest the host has validated; `off` when absent. */

@@ -5,6 +5,7 @@
  */
 import {
   type CallMessage,
+  type EntryDescriptor,
   ErrorCode,
   FrameTooLargeError,
   type HelloMessage,
@@ -20,6 +21,7 @@ import type { PluginLogger } from "../plugin-logger.ts";
 import { SDK_VERSION } from "../version.ts";
 import { errResult, normalizeResult } from "../wire-result.ts";
 import { runInCallScope } from "./call-scope.ts";
+import { EntryAutoStart } from "./entry-auto-start.ts";
 import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
 import { HookPipeline } from "./hook-pipeline.ts";
 import type { HostClient } from "./host-client.ts";
@@ -31,6 +33,13 @@ export { errResult, normalizeResult } from "../wire-result.ts";
 
 /** A host → plugin operation other than an entry call (`control` messages): lifecycle, config, freeze, … */
 export type ControlHandler = (payload: any, control: { id: string; deadline: number }) => unknown;
+
+/** What call-settled listeners learn of a call: its id, and for an entry call (not an event or a message) the entry. */
+export interface SettledCall {
+  entryId: string;
+  /** The entry as it was when the call began; undefined for event handlers and message deliveries. */
+  entry: EntryDescriptor | undefined;
+}
 
 export interface PluginRuntimeOptions {
   instance: NekoPluginBase;
@@ -48,7 +57,7 @@ export class PluginRuntime {
   private readonly shutdownSteps: Array<() => unknown> = [];
   private readonly beforeReadySteps: Array<() => unknown> = [];
   private readonly afterReadySteps: Array<() => unknown> = [];
-  private readonly callSettledListeners: Array<(entryId: string) => void> = [];
+  private readonly callSettledListeners: Array<(call: SettledCall) => void> = [];
   /** Every entry call goes through it; extensions add their hooks here too. */
   readonly hooks = new HookPipeline();
   /** Timers, message handlers and event handlers. */
@@ -66,6 +75,8 @@ export class PluginRuntime {
     for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
     this.hooks.add(meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")));
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
+    // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
+    EntryAutoStart.install(this);
     this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
   }
 
@@ -100,7 +111,7 @@ export class PluginRuntime {
   }
 
   /** Called when an entry call has its result, before the result is sent (state persistence, …). */
-  onCallSettled(listener: (entryId: string) => void): void {
+  onCallSettled(listener: (call: SettledCall) => void): void {
     this.callSettledListeners.push(listener);
   }
 
@@ -219,7 +230,7 @@ export class PluginRuntime {
     }
     return this.runBounded(
       call,
-      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'` },
+      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'`, entry: entry.descriptor },
       (ctx) =>
         this.hooks.run({
           entryId: call.entryId,
@@ -237,7 +248,7 @@ export class PluginRuntime {
    */
   async runBounded(
     call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
-    options: { timeoutSeconds: number; label: string },
+    options: { timeoutSeconds: number; label: string; entry?: EntryDescriptor },
     work: (ctx: EntryContext) => Promise<WireResult>,
   ): Promise<WireResult> {
     const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
@@ -277,7 +288,7 @@ export class PluginRuntime {
       this.inFlight.delete(call.id);
       for (const listener of this.callSettledListeners) {
         try {
-          listener(call.entryId);
+          listener({ entryId: call.entryId, entry: options.entry });
         } catch (error) {
           this.logger.exception("a call-settled listener failed", error);
         }
