@@ -13,6 +13,11 @@ export interface ServiceContext {
   pluginId: string;
   /** Absolute deadline, ms since the epoch. */
   deadline: number;
+  /**
+   * Aborted when the plugin no longer wants the answer: it sent `request.cancel` (the entry call it made the request
+   * from was canceled or timed out), or its process exited. Work started for the request should stop.
+   */
+  signal?: AbortSignal;
 }
 
 export type ServiceHandler = (params: any, ctx: ServiceContext) => Promise<WireResult> | WireResult;

@@ -139,7 +139,7 @@ export interface PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options?: { timeoutMs?: number; deadline?: number },
+    options?: { timeoutMs?: number; deadline?: number; signal?: AbortSignal },
   ): Promise<WireResult>;
   readonly bus: BusApi;
   readonly messages: MessagesApi;
@@ -340,7 +340,7 @@ export class PluginHost implements PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options: { timeoutMs?: number; deadline?: number } = {},
+    options: { timeoutMs?: number; deadline?: number; signal?: AbortSignal } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return Promise.resolve(unavailable);
@@ -354,7 +354,7 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
-    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs });
+    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, signal: options.signal });
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */

@@ -39,6 +39,11 @@ export interface PluginInfo {
 export interface CallOptions {
   /** Seconds. Default: the target entry's own timeout. Never past the deadline of the entry the caller runs in. */
   timeout?: number;
+  /**
+   * Cancels the call: it answers `CANCELED` at once and the target's handler sees its own signal aborted. A call made
+   * inside an entry call is also canceled with it (timeout, cancel, run cancel), with or without this option.
+   */
+  signal?: AbortSignal;
 }
 
 export class PluginsClient {
@@ -185,15 +190,20 @@ export class PluginsClient {
     const { timeout } = options;
     const problem = timeout === undefined ? undefined : secondsProblem(`call to '${ref}': timeout`, timeout);
     if (problem) return Err(new ValidationError(problem));
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      return Err(new ValidationError(`call to '${ref}': signal must be an AbortSignal`));
+    }
     const scope = currentCallScope();
     const now = Date.now();
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
     const chain = scope?.chain ?? [this.selfId];
+    const signals = [scope?.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const wire = await this.bridge.request(
       method,
       { ...params, chain, ...(timeoutMs !== undefined && { timeoutMs }) },
-      { deadline },
+      { deadline, signal },
     );
     return toResult<T>(wire);
   }

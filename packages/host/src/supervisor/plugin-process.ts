@@ -90,6 +90,8 @@ export class PluginProcess {
   /** When the plugin last answered a ping (or became ready). */
   lastPongAt = Date.now();
   private readonly pending = new Map<string, PendingCall>();
+  /** Requests of this process the host is still working on, by request id. */
+  private readonly serving = new Map<string, AbortController>();
   private readonly stderrTail: string[] = [];
   private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
   /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
@@ -300,6 +302,24 @@ export class PluginProcess {
     }
   }
 
+  /**
+   * Starts serving one of this process's requests: the signal is aborted by `cancelServing` (its `request.cancel`)
+   * or by the process's exit. Call the returned function once the request is answered.
+   */
+  serve(requestId: string): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    if (this.exited) controller.abort();
+    else this.serving.set(requestId, controller);
+    return { signal: controller.signal, done: () => this.serving.delete(requestId) };
+  }
+
+  /** The plugin gave up on one of its requests (`request.cancel`); unknown or finished ids are ignored. */
+  cancelServing(requestId: unknown): void {
+    if (typeof requestId !== "string") return;
+    this.serving.get(requestId)?.abort();
+    this.serving.delete(requestId);
+  }
+
   /** Resolves when the process has exited (at once if it already has). */
   waitExit(): Promise<ExitInfo> {
     if (this.exited) return Promise.resolve(this.exited);
@@ -331,6 +351,9 @@ export class PluginProcess {
       call.resolve(error);
       this.pending.delete(id);
     }
+    // Work the host does for this process's requests (calls into other plugins, …) has no one to answer any more.
+    for (const controller of this.serving.values()) controller.abort();
+    this.serving.clear();
     const early = failure(
       ErrorCode.PluginCrashed,
       this.launchFailure ?? `the process exited before it was ready (${how})`,

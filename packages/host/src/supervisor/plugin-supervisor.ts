@@ -15,7 +15,7 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk } from "@neko/protocol";
+import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk, REQUEST_CANCEL_METHOD } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
@@ -342,13 +342,19 @@ export class PluginSupervisor {
   }
 
   /** Asks the running plugin's runtime to do a control operation (lifecycle, config, freeze, …). */
-  control(id: string, op: string, payload: unknown, options: { timeoutMs?: number } = {}): Promise<WireResult> {
+  control(
+    id: string,
+    op: string,
+    payload: unknown,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<WireResult> {
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     return proc.request(
       (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
       options.timeoutMs ?? 30_000,
       `control '${op}' of plugin '${id}'`,
+      { signal: options.signal },
     );
   }
 
@@ -492,15 +498,20 @@ export class PluginSupervisor {
       send: (peer, message) => this.options.transport.send(peer, message),
       onLog: (record) => this.options.onLog?.(id, record),
       onRequest: (message) => {
+        const { signal, done } = proc.serve(message.id);
         void this.options.services
-          .request(message.method, message.params, { pluginId: id, deadline: message.deadline })
+          .request(message.method, message.params, { pluginId: id, deadline: message.deadline, signal })
           .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
-          .then((result) => proc.post({ type: "response", id: message.id, result }));
+          .then((result) => {
+            done();
+            proc.post({ type: "response", id: message.id, result });
+          });
       },
-      onNotify: (message) =>
-        message.method === ENTRY_AUTO_CALLED_METHOD
-          ? this.autoCalled(proc, message.params)
-          : this.options.services.notify(message.method, message.params, { pluginId: id }),
+      onNotify: (message) => {
+        if (message.method === ENTRY_AUTO_CALLED_METHOD) this.autoCalled(proc, message.params);
+        else if (message.method === REQUEST_CANCEL_METHOD) proc.cancelServing((message.params as { id?: unknown })?.id);
+        else this.options.services.notify(message.method, message.params, { pluginId: id });
+      },
     });
     return proc;
   }

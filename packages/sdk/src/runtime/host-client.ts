@@ -3,13 +3,23 @@
  * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, FrameTooLargeError, type WireError, type WireResult } from "@neko/protocol";
+import { ErrorCode, FrameTooLargeError, REQUEST_CANCEL_METHOD, type WireError, type WireResult } from "@neko/protocol";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+export interface RequestOptions {
+  timeoutMs?: number;
+  deadline?: number;
+  /**
+   * Aborting it answers the request at once with `CANCELED` and tells the host, which cancels the work it started
+   * for it (a cross-plugin call's handler sees its signal aborted).
+   */
+  signal?: AbortSignal;
+}
+
 export interface HostBridge {
-  request(method: string, params: unknown, options?: { timeoutMs?: number; deadline?: number }): Promise<WireResult>;
+  request(method: string, params: unknown, options?: RequestOptions): Promise<WireResult>;
   /** Err when the params cannot be sent (they cannot be encoded); nothing was sent then. */
   notify(method: string, params: unknown): WireResult;
   onPush(topic: string, handler: (payload: unknown) => void): () => void;
@@ -21,10 +31,12 @@ export class HostClient implements HostBridge {
 
   constructor(private readonly transport: PluginTransport) {}
 
-  request(method: string, params: unknown, options: { timeoutMs?: number; deadline?: number } = {}) {
+  request(method: string, params: unknown, options: RequestOptions = {}) {
     const id = randomUUID();
     const deadline = options.deadline ?? Date.now() + (options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    return new Promise<WireResult>((resolve) => {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.resolve(canceled(method));
+    const answer = new Promise<WireResult>((resolve) => {
       const timer = setTimeout(
         () => {
           this.pending.delete(id);
@@ -45,6 +57,17 @@ export class HostClient implements HostBridge {
         resolve({ ok: false, error: unsendable(method, error) });
       }
     });
+    if (!signal) return answer;
+    const onAbort = () => {
+      const call = this.pending.get(id);
+      if (!call) return;
+      this.pending.delete(id);
+      clearTimeout(call.timer);
+      this.notify(REQUEST_CANCEL_METHOD, { id });
+      call.resolve(canceled(method));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return answer.finally(() => signal.removeEventListener("abort", onAbort));
   }
 
   notify(method: string, params: unknown): WireResult {
@@ -103,6 +126,13 @@ export const detachedBridge: HostBridge = {
   notify: () => ({ ok: true, value: null }),
   onPush: () => () => undefined,
 };
+
+function canceled(method: string): WireResult {
+  return {
+    ok: false,
+    error: { name: "SdkError", code: ErrorCode.Canceled, message: `host request '${method}' was canceled` },
+  };
+}
 
 function unsendable(method: string, error: unknown): WireError {
   const reason = (error as Error)?.message ?? String(error);
