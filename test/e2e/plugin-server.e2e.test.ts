@@ -23,6 +23,12 @@ describe("plugin server end to end", () => {
     writePlugin(good, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
     writePlugin(good, { id: "crashy", className: "CrashyPlugin", code: crashyPluginCode });
     writePlugin(good, { id: "other", className: "OtherPlugin", code: simplePluginCode("OtherPlugin") });
+    writePlugin(good, {
+      id: "calc_ext",
+      manifest:
+        '[plugin]\nid = "calc_ext"\ntype = "extension"\nentry = "index.ts:Ext"\n\n[plugin.host]\nplugin_id = "calc"\n',
+      code: simplePluginCode("Ext"),
+    });
 
     writePlugin(bad, { id: "bad_toml", manifest: '[plugin\nid = "bad_toml"\n' });
     writePlugin(bad, { id: "no_entry", manifest: '[plugin]\nid = "no_entry"\n' });
@@ -112,6 +118,20 @@ describe("plugin server end to end", () => {
     const afterCalls = (await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" })).body.data
       .calls;
     assert.equal(afterCalls, before, "no handler ran for the invalid calls");
+  });
+
+  test("modelValidate: false hands the args to the handler unchecked; the schema is still listed", async () => {
+    const res = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "calc",
+      entry_id: "unchecked",
+      args: { n: "not an integer", extra: [1] },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.data, { got: { n: "not an integer", extra: [1] } });
+    const entry = (await t.request("GET", "/plugins/calc")).body.entries.find(
+      (e: { id: string }) => e.id === "unchecked",
+    );
+    assert.equal(entry.input_schema.properties.n.type, "integer");
   });
 
   test("an entry past its timeout answers TIMEOUT in about the timeout, its signal is aborted, the plugin goes on", async () => {
@@ -261,6 +281,17 @@ describe("plugin server end to end", () => {
     assert.equal(again.body.data, "pong");
     assert.notEqual(t.host.getPlugin("crashy")?.pid, pid);
     assert.equal(isAlive(pid), false);
+  });
+
+  test("an extension is not started with the others, and a start by hand is refused with the reason", async () => {
+    const ext = (await t.request("GET", "/plugins/calc_ext")).body;
+    assert.equal(ext.type, "extension");
+    assert.equal(ext.status, "stopped");
+    assert.equal(ext.pid, null);
+    const start = await t.request("POST", "/plugin/calc_ext/start");
+    assert.equal(start.status, 409);
+    assert.equal(start.body.error.code, "PLUGIN_REFUSED");
+    assert.match(start.body.error.message, /'calc_ext' is an extension: it runs inside its host plugin/);
   });
 
   test("stop, start and reload through the lifecycle routes", async () => {

@@ -35,6 +35,15 @@ export class CalcPlugin extends NekoPluginBase {
     return { product: x * y };
   }
 
+  @pluginEntry({
+    id: "unchecked",
+    inputSchema: { type: "object", properties: { n: { type: "integer" } } },
+    modelValidate: false,
+  })
+  unchecked(args: Record<string, unknown>) {
+    return { got: args };
+  }
+
   @pluginEntry({ id: "stats" })
   stats() {
     return Ok({ calls: this.calls, aborted: this.aborted, started: this.started, pid: process.pid });
