@@ -32,8 +32,6 @@ const MiB = 1024 * 1024;
 describe("bus limits", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string, args: Record<string, unknown>) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "flood", entry_id, args });
 
   before(async () => {
     root = makeTempDir();
@@ -46,23 +44,23 @@ describe("bus limits", () => {
   });
 
   test("an event payload over 1 MiB is refused to the plugin and never published; one under it is", async () => {
-    const huge = await trigger("emit", { type: "huge", bytes: 2 * MiB });
+    const huge = await t.trigger("flood", "emit", { type: "huge", bytes: 2 * MiB });
     assert.match(huge.body.data, /emit: the payload is \d{7} bytes; the limit is 1048576/);
-    assert.equal((await trigger("emit", { type: "fits", bytes: MiB / 2 })).body.data, "sent");
+    assert.equal((await t.trigger("flood", "emit", { type: "fits", bytes: MiB / 2 })).body.data, "sent");
     assert.equal(t.host.bus.query("events", { type: "huge" }).records.length, 0);
     assert.equal(t.host.bus.query("events", { type: "fits" }).records.length, 1);
   });
 
   test("a conversation record over 1 MiB is refused with a ValidationError naming its size and the limit", async () => {
-    const res = await trigger("add", { bytes: 2 * MiB });
+    const res = await t.trigger("flood", "add", { bytes: 2 * MiB });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, "VALIDATION_ERROR");
     assert.match(res.body.error.message, /the data is \d{7} bytes; the limit is 1048576/);
-    assert.equal((await trigger("add", { bytes: 1000 })).status, 200);
+    assert.equal((await t.trigger("flood", "add", { bytes: 1000 })).status, 200);
   });
 
   test("a namespace keeps its records within its byte bound, dropping the oldest", async () => {
-    for (let i = 0; i < 12; i++) assert.equal((await trigger("add", { bytes: 900 * 1024 })).status, 200);
+    for (let i = 0; i < 12; i++) assert.equal((await t.trigger("flood", "add", { bytes: 900 * 1024 })).status, 200);
     const stats = t.host.bus.stats().namespaces.conversations;
     assert.equal(stats.max_bytes, 8 * MiB);
     assert.ok(stats.bytes <= 8 * MiB, `${stats.bytes} bytes kept`);

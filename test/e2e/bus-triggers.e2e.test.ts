@@ -68,7 +68,7 @@ describe("bus → trigger handlers", () => {
   let root: string;
   let t: TestHost;
   const call = async (plugin_id: string, entry_id: string, args: object = {}) => {
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args });
+    const res = await t.trigger(plugin_id, entry_id, args);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body.data;
   };

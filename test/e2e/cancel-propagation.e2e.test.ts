@@ -68,8 +68,7 @@ export class Back extends NekoPluginBase {
 describe("cancel across plugins", () => {
   let root: string;
   let t: TestHost;
-  const seen = async (tag: string) =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id: "back", entry_id: "seen", args: { tag } })).body.data;
+  const seen = async (tag: string) => (await t.trigger("back", "seen", { tag })).body.data;
   const until = (tag: string, state: string) =>
     waitFor(async () => (await seen(tag)) === state, { timeoutMs: 10_000, what: `'${tag}' to be ${state}` });
 
@@ -99,11 +98,7 @@ describe("cancel across plugins", () => {
   });
 
   test("a caller's own AbortSignal cancels the call: CANCELED at once, and the target saw the abort", async () => {
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "front",
-      entry_id: "relay_with_signal",
-      args: { tag: "signal" },
-    });
+    const res = await t.trigger("front", "relay_with_signal", { tag: "signal" });
     assert.equal(res.status, 200);
     assert.equal(res.body.data.code, "CANCELED");
     assert.ok(res.body.data.ms < 5000, `answered after ${res.body.data.ms} ms`);
@@ -111,11 +106,7 @@ describe("cancel across plugins", () => {
   });
 
   test("when the calling plugin's process dies mid-call, the call it was waiting on is canceled", async () => {
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "front",
-      entry_id: "relay_then_exit",
-      args: { tag: "crash" },
-    });
+    const res = await t.trigger("front", "relay_then_exit", { tag: "crash" });
     assert.equal(res.body.error.code, "PLUGIN_CRASHED");
     await until("crash", "aborted");
   });

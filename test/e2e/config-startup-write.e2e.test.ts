@@ -40,12 +40,12 @@ after(async () => {
 });
 
 test("a config write made during startup is seen by the plugin and kept in plugin.toml", async () => {
-  const first = await t.request("POST", "/plugin/trigger", { plugin_id: "boot", entry_id: "count" });
+  const first = await t.trigger("boot", "count");
   assert.equal(first.body.data, 1);
   assert.match(fs.readFileSync(path.join(root, "boot", "plugin.toml"), "utf8"), /^count = 1/m);
   await t.request("POST", "/plugin/boot/stop");
   await t.request("POST", "/plugin/boot/start");
-  const second = await t.request("POST", "/plugin/trigger", { plugin_id: "boot", entry_id: "count" });
+  const second = await t.trigger("boot", "count");
   assert.equal(second.body.data, 2);
 });
 
@@ -53,7 +53,7 @@ test("host.config.get() reports the configuration the plugin wrote during startu
   const before = t.host.config.get("boot");
   assert.ok(before.ok);
   const count = (before.value as { config: { boot: { count: number } } }).config.boot.count;
-  const seen = await t.request("POST", "/plugin/trigger", { plugin_id: "boot", entry_id: "count" });
+  const seen = await t.trigger("boot", "count");
   assert.equal(count, seen.body.data, "the host and the plugin agree");
   const http = await t.request("GET", "/plugin/boot/config");
   assert.equal(http.body.config.boot.count, seen.body.data);

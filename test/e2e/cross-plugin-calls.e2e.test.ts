@@ -192,12 +192,9 @@ describe("cross-plugin calls", () => {
   let root: string;
   let dataDir: string;
   let t: TestHost;
-  /** Runs `<plugin>:<entry>` over HTTP and answers the response body. */
-  const trigger = async (plugin_id: string, entry_id: string, args: object = {}) =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args })).body;
   /** `caller:call` with `ref`: the probe of what the caller's callEntry returned. */
   const call = async (caller: string, ref: string, args: object = {}, timeout?: number) =>
-    (await trigger(caller, "call", { ref, args, ...(timeout !== undefined && { timeout }) })).data;
+    (await t.trigger(caller, "call", { ref, args, ...(timeout !== undefined && { timeout }) })).body.data;
 
   before(async () => {
     root = makeTempDir();
@@ -230,8 +227,8 @@ describe("cross-plugin calls", () => {
     const pids = ["a", "b"].map((id) => t.host.getPlugin(id)?.pid);
     assert.notEqual(pids[0], pids[1], "two processes");
     // Nested: a → b → c, each hop through the host.
-    const relay = await trigger("a", "relay", { path: ["b", "c"] });
-    assert.deepEqual(relay.data, { end: "c" });
+    const relay = await t.trigger("a", "relay", { path: ["b", "c"] });
+    assert.deepEqual(relay.body.data, { end: "c" });
   });
 
   test("a cycle A → B → A fails at once with CircularCallError naming the cycle", async () => {
@@ -244,11 +241,7 @@ describe("cross-plugin calls", () => {
     assert.deepEqual(res.details.chain, ["a", "b", "a"]);
     assert.ok(res.elapsed < 5000, `failed at once, not at a timeout (${res.elapsed} ms)`);
     // Over HTTP the Err passes through both hops unchanged.
-    const http = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "a",
-      entry_id: "relay",
-      args: { path: ["b", "a"] },
-    });
+    const http = await t.trigger("a", "relay", { path: ["b", "a"] });
     assert.equal(http.status, 508);
     assert.equal(http.body.error.code, "CIRCULAR_CALL");
     assert.deepEqual(http.body.error.details.chain, ["a", "b", "a"]);
@@ -261,13 +254,9 @@ describe("cross-plugin calls", () => {
   });
 
   test("a chain deeper than the limit fails with PluginCallError naming the chain", async () => {
-    const ok = await trigger("a", "relay", { path: ["b", "c"] });
-    assert.deepEqual(ok.data, { end: "c" }, "3 plugins: at the limit");
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "a",
-      entry_id: "relay",
-      args: { path: ["b", "c", "restricted"] },
-    });
+    const ok = await t.trigger("a", "relay", { path: ["b", "c"] });
+    assert.deepEqual(ok.body.data, { end: "c" }, "3 plugins: at the limit");
+    const res = await t.trigger("a", "relay", { path: ["b", "c", "restricted"] });
     assert.equal(res.status, 502);
     assert.equal(res.body.error.code, "PLUGIN_CALL_ERROR");
     assert.match(res.body.error.message, /call chain too deep: a → b → c → restricted holds 4 plugins; the limit is 3/);
@@ -275,11 +264,11 @@ describe("cross-plugin calls", () => {
   });
 
   test("calls from outside an entry (a timer) start their chain with the caller", async () => {
-    const plain = await trigger("a", "call_from_timer", { ref: "b:echo", args: { x: 1 } });
-    assert.deepEqual(plain.data.value, { args: { x: 1 }, from: "b" });
-    const cycle = await trigger("a", "call_from_timer", { ref: "b:relay", args: { path: ["a"] } });
-    assert.equal(cycle.data.code, "CIRCULAR_CALL");
-    assert.deepEqual(cycle.data.details.chain, ["a", "b", "a"]);
+    const plain = await t.trigger("a", "call_from_timer", { ref: "b:echo", args: { x: 1 } });
+    assert.deepEqual(plain.body.data.value, { args: { x: 1 }, from: "b" });
+    const cycle = await t.trigger("a", "call_from_timer", { ref: "b:relay", args: { path: ["a"] } });
+    assert.equal(cycle.body.data.code, "CIRCULAR_CALL");
+    assert.deepEqual(cycle.body.data.details.chain, ["a", "b", "a"]);
   });
 
   test("a target's Err comes back with its class, code, message and details", async () => {
@@ -296,11 +285,7 @@ describe("cross-plugin calls", () => {
         elapsed: undefined,
       },
     );
-    const http = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "a",
-      entry_id: "relay",
-      args: { path: ["b"] },
-    });
+    const http = await t.trigger("a", "relay", { path: ["b"] });
     assert.equal(http.status, 200, "relay ends at b with Ok");
     const missing = await call("a", "b:nope");
     assert.equal(missing.code, "ENTRY_NOT_FOUND");
@@ -309,8 +294,8 @@ describe("cross-plugin calls", () => {
   });
 
   test("50 concurrent calls are not held up by one slow call to the same target", async () => {
-    const res = await trigger("a", "fan", { target: "b", n: 50, slowMs: 4000 });
-    const { fast, slow } = res.data;
+    const res = await t.trigger("a", "fan", { target: "b", n: 50, slowMs: 4000 });
+    const { fast, slow } = res.body.data;
     assert.equal(fast.length, 50);
     assert.deepEqual(
       fast.map((f: { i: number }) => f.i),
@@ -360,40 +345,33 @@ describe("cross-plugin calls", () => {
     assert.equal(denied.name, "PluginCallError");
     assert.match(denied.message, /plugin 'restricted' may not call plugin 'c': \[plugin.permissions\].allow_calls/);
     assert.deepEqual(denied.details.allowCalls, ["b"]);
-    const http = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "restricted",
-      entry_id: "relay",
-      args: { path: ["c"] },
-    });
+    const http = await t.trigger("restricted", "relay", { path: ["c"] });
     assert.equal(http.status, 403);
     assert.equal(http.body.error.code, "PERMISSION_DENIED");
-    const event = (await trigger("restricted", "call_event", { ref: "c:custom:x" })).data;
+    const event = (await t.trigger("restricted", "call_event", { ref: "c:custom:x" })).body.data;
     assert.equal(event.code, "PERMISSION_DENIED", "events are calls too");
   });
 
   test("deadlines shrink along the chain", async () => {
     // b's entry has the default 30 s; called from a 1 s entry it gets what is left of that second.
-    const nested = (await trigger("a", "call_short", { ref: "b:deadline" })).data;
+    const nested = (await t.trigger("a", "call_short", { ref: "b:deadline" })).body.data;
     assert.ok(nested.value.remaining <= 1000 && nested.value.remaining > 0, `remaining ${nested.value.remaining}`);
     const own = await call("a", "b:deadline", {}, 0.5);
     assert.ok(own.value.remaining <= 500, `own timeout: remaining ${own.value.remaining}`);
     const free = await call("a", "b:deadline");
     assert.ok(free.value.remaining > 20_000, "no timeout option, inside a 30 s entry: b's own 30 s");
     // A slow target is aborted when the caller's deadline passes, not at its own.
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "a",
-      entry_id: "call_short",
-      args: { ref: "b:slow", args: { ms: 8000 } },
-    });
+    const res = await t.trigger("a", "call_short", { ref: "b:slow", args: { ms: 8000 } });
     assert.equal(res.body.error?.code ?? res.body.data.code, "TIMEOUT");
-    const aborted = await waitFor(async () => (await trigger("b", "stats")).data.slowAbortedAfter as number | null, {
-      what: "b's slow entry to be aborted",
-    });
+    const aborted = await waitFor(
+      async () => (await t.trigger("b", "stats")).body.data.slowAbortedAfter as number | null,
+      { what: "b's slow entry to be aborted" },
+    );
     assert.ok(aborted < 3000, `aborted after ${aborted} ms, at the caller's 1 s deadline`);
   });
 
   test("list, listIds, exists, get, require and requireEnabled", async () => {
-    const d = (await trigger("a", "directory")).data;
+    const d = (await t.trigger("a", "directory")).body.data;
     assert.deepEqual(d.ids.value, ["a", "b", "c", "fragile", "idle", "off", "restricted"]);
     assert.deepEqual(d.disabled.value, ["off"]);
     assert.ok(d.enabled.value.includes("idle"), "stopped but enabled");
@@ -414,35 +392,35 @@ describe("cross-plugin calls", () => {
   });
 
   test("callEntryJson takes JSON text or values and checks the result is JSON", async () => {
-    const text = (await trigger("a", "call_json", { ref: "b:echo", args: '{"x":[1,2]}' })).data;
+    const text = (await t.trigger("a", "call_json", { ref: "b:echo", args: '{"x":[1,2]}' })).body.data;
     assert.deepEqual(text.value, { args: { x: [1, 2] }, from: "b" });
-    const value = (await trigger("a", "call_json", { ref: "b:echo", args: { y: "z" } })).data;
+    const value = (await t.trigger("a", "call_json", { ref: "b:echo", args: { y: "z" } })).body.data;
     assert.deepEqual(value.value, { args: { y: "z" }, from: "b" });
-    const badText = (await trigger("a", "call_json", { ref: "b:echo", args: "{oops" })).data;
+    const badText = (await t.trigger("a", "call_json", { ref: "b:echo", args: "{oops" })).body.data;
     assert.equal(badText.code, "VALIDATION_ERROR");
     assert.match(badText.message, /args is not valid JSON/);
-    const badArgs = (await trigger("a", "call_json", { ref: "b:echo", withDate: true })).data;
+    const badArgs = (await t.trigger("a", "call_json", { ref: "b:echo", withDate: true })).body.data;
     assert.match(badArgs.message, /args\.when is a Date/);
-    const badResult = (await trigger("a", "call_json", { ref: "b:date" })).data;
+    const badResult = (await t.trigger("a", "call_json", { ref: "b:date" })).body.data;
     assert.equal(badResult.code, "VALIDATION_ERROR");
     assert.match(badResult.message, /the result is not JSON-compatible: result\.when is a Date/);
   });
 
   test("callEvent goes through the same checks and reaches the target's runtime", async () => {
-    const res = (await trigger("a", "call_event", { ref: "b:custom:thing", args: { q: 1 } })).data;
+    const res = (await t.trigger("a", "call_event", { ref: "b:custom:thing", args: { q: 1 } })).body.data;
     assert.deepEqual(res, { ok: true, value: { got: { q: 1 }, on: "b", back: null } });
-    const missing = (await trigger("a", "call_event", { ref: "b:custom:nothing" })).data;
+    const missing = (await t.trigger("a", "call_event", { ref: "b:custom:nothing" })).body.data;
     assert.equal(missing.code, "EVENT_NOT_FOUND");
-    const loop = (await trigger("a", "call_event", { ref: "b:custom:thing", args: { callBack: "a" } })).data;
+    const loop = (await t.trigger("a", "call_event", { ref: "b:custom:thing", args: { callBack: "a" } })).body.data;
     assert.equal(loop.value.back.code, "CIRCULAR_CALL", "the handler's own calls carry the chain a → b");
-    const cycle = (await trigger("a", "call_event", { ref: "a:custom:thing" })).data;
+    const cycle = (await t.trigger("a", "call_event", { ref: "a:custom:thing" })).body.data;
     assert.equal(cycle.code, "CIRCULAR_CALL");
-    const stopped = (await trigger("a", "call_event", { ref: "idle:custom:thing" })).data;
+    const stopped = (await t.trigger("a", "call_event", { ref: "idle:custom:thing" })).body.data;
     assert.equal(stopped.code, "PLUGIN_NOT_RUNNING");
   });
 
   test("malformed references and options are refused before anything is sent", async () => {
-    const d = (await trigger("a", "bad_refs")).data;
+    const d = (await t.trigger("a", "bad_refs")).body.data;
     for (const key of ["noColon", "emptyEntry", "badId", "badTimeout", "badEventRef"]) {
       assert.equal(d[key].code, "VALIDATION_ERROR", key);
     }

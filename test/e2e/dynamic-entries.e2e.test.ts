@@ -43,8 +43,6 @@ export class DynPlugin extends NekoPluginBase {
 describe("dynamic entries and host services", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "dyn", entry_id, args });
   const entryIds = async () =>
     (await t.request("GET", "/plugins/dyn")).body.entries.map((e: { id: string; enabled: boolean }) =>
       e.enabled ? e.id : `${e.id}(off)`,
@@ -61,42 +59,42 @@ describe("dynamic entries and host services", () => {
   });
 
   test("an entry registered at run time is listed and callable at once, and can be removed", async () => {
-    const added = await trigger("add_entry", { id: "hello", reply: "hi" });
+    const added = await t.trigger("dyn", "add_entry", { id: "hello", reply: "hi" });
     assert.equal(added.status, 200);
     assert.ok(added.body.data.includes("hello"));
     assert.ok((await entryIds()).includes("hello"), "listed by /plugins right after the call returned");
     const listed = (await t.request("GET", "/plugins/dyn")).body.entries.find((e: any) => e.id === "hello");
     assert.equal(listed.dynamic, true);
     assert.equal(listed.description, "made at run time");
-    const called = await trigger("hello", { n: 1 });
+    const called = await t.trigger("dyn", "hello", { n: 1 });
     assert.deepEqual(called.body.data, { reply: "hi", self: "dyn" });
-    const invalid = await trigger("hello", { n: "one" });
+    const invalid = await t.trigger("dyn", "hello", { n: "one" });
     assert.equal(invalid.status, 400, "a dynamic entry's schema is enforced");
-    assert.equal((await trigger("remove_entry", { id: "hello" })).body.data, true);
+    assert.equal((await t.trigger("dyn", "remove_entry", { id: "hello" })).body.data, true);
     assert.equal((await entryIds()).includes("hello"), false);
-    const gone = await trigger("hello");
+    const gone = await t.trigger("dyn", "hello");
     assert.equal(gone.status, 404);
     assert.equal(gone.body.error.code, "ENTRY_NOT_FOUND");
   });
 
   test("an id clash is refused with a clear error", async () => {
-    const clash = await trigger("add_entry", { id: "info", reply: "x" });
+    const clash = await t.trigger("dyn", "add_entry", { id: "info", reply: "x" });
     assert.equal(clash.status, 422);
     assert.match(clash.body.error.message, /entry id 'info' is already taken by a @pluginEntry method/);
   });
 
   test("a disabled entry stays listed and is refused; enabling brings it back", async () => {
-    await trigger("toggle", { id: "info", enabled: false });
+    await t.trigger("dyn", "toggle", { id: "info", enabled: false });
     assert.ok((await entryIds()).includes("info(off)"));
-    const refused = await trigger("info");
+    const refused = await t.trigger("dyn", "info");
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, "ENTRY_DISABLED");
-    await trigger("toggle", { id: "info", enabled: true });
-    assert.equal((await trigger("info")).status, 200);
+    await t.trigger("dyn", "toggle", { id: "info", enabled: true });
+    assert.equal((await t.trigger("dyn", "info")).status, 200);
   });
 
   test("this.systemInfo.get() answers through the host", async () => {
-    const res = await trigger("info");
+    const res = await t.trigger("dyn", "info");
     assert.equal(res.status, 200);
     const info = res.body.data;
     assert.equal(info.versions.node, process.version);

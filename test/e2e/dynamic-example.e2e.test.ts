@@ -14,8 +14,6 @@ describe("plugins/dynamic: entries from config", () => {
   let root: string;
   let t: TestHost;
   const manifestPath = () => path.join(root, "dynamic", "plugin.toml");
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "dynamic", entry_id, args });
   const dynamicEntries = async () =>
     (await t.request("GET", "/plugins/dynamic")).body.entries
       .filter((e: { dynamic: boolean }) => e.dynamic)
@@ -38,8 +36,8 @@ describe("plugins/dynamic: entries from config", () => {
       (e: { id: string }) => e.id === "hello",
     );
     assert.deepEqual(hello.input_schema.properties, { name: { type: "string" } });
-    assert.deepEqual((await trigger("hello", { name: "Neko" })).body.data, { reply: "Hello, Neko!" });
-    assert.deepEqual((await trigger("ping")).body.data, { reply: "pong" });
+    assert.deepEqual((await t.trigger("dynamic", "hello", { name: "Neko" })).body.data, { reply: "Hello, Neko!" });
+    assert.deepEqual((await t.trigger("dynamic", "ping")).body.data, { reply: "pong" });
   });
 
   test("a hot update adds, changes and removes entries at once; a bad one is refused and nothing changes", async () => {
@@ -49,9 +47,9 @@ describe("plugins/dynamic: entries from config", () => {
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(await dynamicEntries(), ["bye", "ping"]);
-    assert.deepEqual((await trigger("bye", { name: "you" })).body.data, { reply: "Bye, you!" });
-    assert.deepEqual((await trigger("ping")).body.data, { reply: "PONG" });
-    assert.equal((await trigger("hello")).status, 404);
+    assert.deepEqual((await t.trigger("dynamic", "bye", { name: "you" })).body.data, { reply: "Bye, you!" });
+    assert.deepEqual((await t.trigger("dynamic", "ping")).body.data, { reply: "PONG" });
+    assert.equal((await t.trigger("dynamic", "hello")).status, 404);
 
     const bad = await t.request("POST", "/plugin/dynamic/config/hot-update", {
       config: { commands: { "no spaces": "x", list_commands: "taken" } },
@@ -67,13 +65,13 @@ describe("plugins/dynamic: entries from config", () => {
   });
 
   test("add_command writes through this.config; permanent lands in plugin.toml", async () => {
-    const added = await trigger("add_command", { name: "greet", reply: "Hi {who}", permanent: true });
+    const added = await t.trigger("dynamic", "add_command", { name: "greet", reply: "Hi {who}", permanent: true });
     assert.equal(added.status, 200, JSON.stringify(added.body));
     assert.ok(added.body.data.commands.includes("greet"));
-    assert.deepEqual((await trigger("greet", { who: "there" })).body.data, { reply: "Hi there" });
+    assert.deepEqual((await t.trigger("dynamic", "greet", { who: "there" })).body.data, { reply: "Hi there" });
     assert.equal((parse(fs.readFileSync(manifestPath(), "utf8")) as any).commands.greet, "Hi {who}");
     assert.match(fs.readFileSync(manifestPath(), "utf8"), /^# Each key becomes an entry/m, "comments kept");
-    assert.equal((await trigger("remove_command", { name: "greet" })).status, 200);
+    assert.equal((await t.trigger("dynamic", "remove_command", { name: "greet" })).status, 200);
     assert.equal((await dynamicEntries()).includes("greet"), false);
   });
 
@@ -89,6 +87,6 @@ describe("plugins/dynamic: entries from config", () => {
       ["greet", "hello", "ping", "time"],
       "the file's commands, temporary ones gone",
     );
-    assert.deepEqual((await trigger("time")).body.data, { reply: "tick" });
+    assert.deepEqual((await t.trigger("dynamic", "time")).body.data, { reply: "tick" });
   });
 });

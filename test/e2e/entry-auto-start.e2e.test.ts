@@ -51,8 +51,6 @@ describe("autoStart entries", () => {
   let t: TestHost;
   /** The plugin log lines the host read, with the id of the plugin it tagged each with. */
   const logs: Array<LogRecord & { pluginId: string }> = [];
-  const call = async (entry_id: string) =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id: "warmer", entry_id, args: {} })).body;
   /** The host's `entry_call` records of the plugin, oldest first. */
   const entryCalls = async () =>
     (await t.request("GET", "/bus/events?type=entry_call&plugin_id=warmer")).body.records as Array<{
@@ -87,7 +85,7 @@ describe("autoStart entries", () => {
       ],
     );
     assert.equal(recorded[2].data.errorCode, "VALIDATION_ERROR");
-    const state = (await call("state")).data;
+    const state = (await t.trigger("warmer", "state")).body.data;
     assert.equal(state.warmed, 1, "once");
     assert.equal(state.size, 3, "the schema default was applied to {}");
     const status = (await t.request("GET", "/plugin/status?plugin_id=warmer")).body;
@@ -120,9 +118,9 @@ describe("autoStart entries", () => {
     const plugin = (await t.request("GET", "/plugins/warmer")).body;
     assert.equal(plugin.status, "running");
     assert.ok(!plugin.history.some((h: { state: string }) => h.state === "crashed"), "never crashed");
-    const state = (await call("state")).data;
+    const state = (await t.trigger("warmer", "state")).body.data;
     assert.equal(state.pid, plugin.pid);
     assert.equal(state.warmed, 1);
-    assert.equal((await call("warm")).data.warmed, 2, "and it can still be called by hand");
+    assert.equal((await t.trigger("warmer", "warm")).body.data.warmed, 2, "and it can still be called by hand");
   });
 });

@@ -169,9 +169,7 @@ export class BadHookPlugin extends NekoPluginBase {
 describe("hooks through a real plugin", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "hooked", entry_id, args });
-  const state = async () => (await trigger("state")).body.data;
+  const state = async () => (await t.trigger("hooked", "state")).body.data;
 
   before(async () => {
     root = makeTempDir();
@@ -186,7 +184,7 @@ describe("hooks through a real plugin", () => {
 
   test("hooks with mixed priorities run in the exact order of SPEC §3.3", async () => {
     await state();
-    const res = await trigger("ordered");
+    const res = await t.trigger("hooked", "ordered");
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { ran: true });
     assert.deepEqual((await state()).order, [
@@ -205,21 +203,21 @@ describe("hooks through a real plugin", () => {
   });
 
   test("replace: the lowest-priority replace hook whose condition holds stands in; the entry does not run", async () => {
-    const one = await trigger("replaced", { who: "one" });
+    const one = await t.trigger("hooked", "replaced", { who: "one" });
     assert.deepEqual(one.body.data, { by: "replace:1" });
-    const two = await trigger("replaced", { who: "two" });
+    const two = await t.trigger("hooked", "replaced", { who: "two" });
     assert.deepEqual(two.body.data, { by: "replace:2", args: { who: "two" } });
     assert.equal((await state()).runs.replaced, undefined, "the entry handler never ran");
   });
 
   test("before: a new args object replaces the args and is validated again; a condition skips the hook", async () => {
-    const shouted = await trigger("greet", { name: "shout" });
+    const shouted = await t.trigger("hooked", "greet", { name: "shout" });
     assert.equal(shouted.status, 200);
     assert.deepEqual(shouted.body.data, { message: "Hello, SHOUT", decorated: true }, "after hook replaced the result");
-    const plain = await trigger("greet", {});
+    const plain = await t.trigger("hooked", "greet", {});
     assert.deepEqual(plain.body.data, { message: "Hello, World", decorated: true }, "condition false: args unchanged");
     const before = (await state()).runs.greet;
-    const broken = await trigger("greet", { name: "broken" });
+    const broken = await t.trigger("hooked", "greet", { name: "broken" });
     assert.equal(broken.status, 400);
     assert.equal(broken.body.error.code, "VALIDATION_ERROR");
     assert.match(broken.body.error.message, /before hook 'breakArgs' returned invalid arguments: name: must be string/);
@@ -227,7 +225,7 @@ describe("hooks through a real plugin", () => {
   });
 
   test("before: an Err aborts the call with that error and the handler does not run", async () => {
-    const denied = await trigger("guarded");
+    const denied = await t.trigger("hooked", "guarded");
     assert.equal(denied.status, 422);
     assert.deepEqual(denied.body.error, {
       code: "GUARD_DENIED",
@@ -235,42 +233,42 @@ describe("hooks through a real plugin", () => {
       details: { hint: "allow" },
     });
     assert.equal((await state()).runs.guarded, undefined, "the handler did not run");
-    const allowed = await trigger("guarded", { allow: true });
+    const allowed = await t.trigger("hooked", "guarded", { allow: true });
     assert.equal(allowed.status, 200);
     assert.equal(allowed.body.data, "passed");
     assert.equal((await state()).runs.guarded, 1);
   });
 
   test("around: can answer without the entry, or proceed with changed args", async () => {
-    const cached = await trigger("cached", { cache: true, n: 5 });
+    const cached = await t.trigger("hooked", "cached", { cache: true, n: 5 });
     assert.deepEqual(cached.body.data, { cached: true });
     assert.equal((await state()).runs.cached, undefined);
-    const doubled = await trigger("cached", { n: 5 });
+    const doubled = await t.trigger("hooked", "cached", { n: 5 });
     assert.deepEqual(doubled.body.data, { n: 10 });
     assert.deepEqual((await state()).seen.cached, { n: 10 });
   });
 
   test("a hook that throws gives HOOK_FAILED with its message, and the plugin keeps answering", async () => {
-    const res = await trigger("fragile");
+    const res = await t.trigger("hooked", "fragile");
     assert.equal(res.status, 500);
     assert.equal(res.body.error.code, "HOOK_FAILED");
     assert.equal(res.body.error.message, "after hook 'fragileAfter' threw: after hook broke");
     assert.equal((await state()).runs.fragile, 1, "the entry itself ran before the after hook");
-    assert.equal((await trigger("ordered")).status, 200);
+    assert.equal((await t.trigger("hooked", "ordered")).status, 200);
   });
 
   test("dynamic entries go through the same hooks", async () => {
-    assert.equal((await trigger("make_dynamic")).status, 200);
-    const res = await trigger("dyn_echo", { a: 1 });
+    assert.equal((await t.trigger("hooked", "make_dynamic")).status, 200);
+    const res = await t.trigger("hooked", "dyn_echo", { a: 1 });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { echo: { a: 1, tagged: true } });
   });
 
   test("namespace style: plugin.entry, plugin.hook and plugin.lifecycle behave like the named decorators", async () => {
-    const res = await trigger("ns_entry", { x: 3 });
+    const res = await t.trigger("hooked", "ns_entry", { x: 3 });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { x: 3, started: true, hooked: true });
-    const invalid = await trigger("ns_entry", { x: "three" });
+    const invalid = await t.trigger("hooked", "ns_entry", { x: "three" });
     assert.equal(invalid.status, 400, "plugin.entry validates like @pluginEntry");
   });
 
@@ -298,7 +296,7 @@ describe("hooks through a real plugin", () => {
       bad.status_reason,
       /@beforeEntry 'check': invalid condition: assignment is not allowed at position 11 of "args\.mode = 'fast'"/,
     );
-    const call = await t.request("POST", "/plugin/trigger", { plugin_id: "bad_hook", entry_id: "ping" });
+    const call = await t.trigger("bad_hook", "ping");
     assert.equal(call.status, 409);
   });
 });

@@ -59,7 +59,6 @@ export class Odd extends NekoPluginBase {
 describe("frames a plugin should not send", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string) => t.request("POST", "/plugin/trigger", { plugin_id: "odd", entry_id, args: {} });
 
   before(async () => {
     root = makeTempDir();
@@ -74,37 +73,37 @@ describe("frames a plugin should not send", () => {
   test("a result that cannot be encoded answers ENTRY_FAILED at once, and the plugin goes on", async () => {
     for (const entry of ["huge_bigint", "cycle"]) {
       const started = Date.now();
-      const res = await trigger(entry);
+      const res = await t.trigger("odd", entry);
       assert.equal(res.status, 500, entry);
       assert.equal(res.body.error.code, "ENTRY_FAILED");
       assert.match(res.body.error.message, /cannot be sent to the host/);
       assert.ok(Date.now() - started < 5000, "answered long before the 30 s deadline");
     }
-    assert.equal((await trigger("ping")).body.data.pong, true);
+    assert.equal((await t.trigger("odd", "ping")).body.data.pong, true);
   });
 
   test("a result over the 64 MiB frame limit answers 413 PAYLOAD_TOO_LARGE at once; the plugin is not cut off", async () => {
-    const pid = (await trigger("ping")).body.data.pid;
+    const pid = (await t.trigger("odd", "ping")).body.data.pid;
     const started = Date.now();
-    const res = await trigger("oversized");
+    const res = await t.trigger("odd", "oversized");
     assert.equal(res.status, 413);
     assert.equal(res.body.error.code, "PAYLOAD_TOO_LARGE");
     assert.match(res.body.error.message, /65\.0 MiB, over the 64 MiB frame limit/);
     assert.ok(Date.now() - started < 10_000, "answered long before the 30 s deadline");
     // Same process, still connected: without the check ZeroMQ drops its connection and the heartbeat kills it.
-    assert.deepEqual((await trigger("ping")).body.data, { pong: true, pid });
+    assert.deepEqual((await t.trigger("odd", "ping")).body.data, { pong: true, pid });
   });
 
   test("a host request over the frame limit is an Err with PAYLOAD_TOO_LARGE, and nothing is sent", async () => {
-    const res = await trigger("oversized_call");
+    const res = await t.trigger("odd", "oversized_call");
     assert.equal(res.status, 200);
     assert.equal(res.body.data.code, "PAYLOAD_TOO_LARGE");
     assert.match(res.body.data.message, /'plugins.call' cannot be sent: the message is 65\.0 MiB/);
-    assert.equal((await trigger("ping")).body.data.pong, true);
+    assert.equal((await t.trigger("odd", "ping")).body.data.pong, true);
   });
 
   test("host requests and bus events that cannot be encoded are an Err, not a throw", async () => {
-    const res = await trigger("unsendable");
+    const res = await t.trigger("odd", "unsendable");
     assert.equal(res.status, 200);
     assert.equal(res.body.data.call, "VALIDATION_ERROR");
     assert.equal(res.body.data.emit, "VALIDATION_ERROR");

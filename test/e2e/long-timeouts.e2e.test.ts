@@ -81,7 +81,7 @@ describe("long timeouts", () => {
         view.status_reason,
         new RegExp(`entry 'slow': timeout must be .* at most 2147483 seconds .*got ${shown}`),
       );
-      const call = await t.request("POST", "/plugin/trigger", { plugin_id: id, entry_id: "slow", args: {} });
+      const call = await t.trigger(id, "slow");
       assert.equal(call.body.error.code, "PLUGIN_NOT_RUNNING", id);
     }
   });

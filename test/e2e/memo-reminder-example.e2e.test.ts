@@ -11,10 +11,6 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 describe("example plugin: memo_reminder", () => {
   let root: string;
   let t: TestHost;
-  const trigger = async (entry_id: string, args: object = {}) => {
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id: "memo_reminder", entry_id, args });
-    return res;
-  };
 
   before(async () => {
     root = makeTempDir();
@@ -27,8 +23,9 @@ describe("example plugin: memo_reminder", () => {
   });
 
   test("a memo that falls due is pushed once on the message queue, at the configured priority", async () => {
-    const later = (await trigger("add_memo", { text: "water the plants", due_in_seconds: 3600 })).body.data;
-    const soon = (await trigger("add_memo", { text: "call mum", due_in_seconds: 0.2 })).body.data;
+    const later = (await t.trigger("memo_reminder", "add_memo", { text: "water the plants", due_in_seconds: 3600 }))
+      .body.data;
+    const soon = (await t.trigger("memo_reminder", "add_memo", { text: "call mum", due_in_seconds: 0.2 })).body.data;
     assert.equal(typeof soon.id, "string");
     const page = await waitFor(
       async () => {
@@ -43,7 +40,7 @@ describe("example plugin: memo_reminder", () => {
     assert.equal(message.priority, 7);
     assert.equal(message.message_type, "text");
     assert.equal(message.metadata.memoId, soon.id);
-    const pending = (await trigger("list_memos", { pending_only: true })).body.data;
+    const pending = (await t.trigger("memo_reminder", "list_memos", { pending_only: true })).body.data;
     assert.deepEqual(
       pending.map((m: { id: string }) => m.id),
       [later.id],
@@ -65,12 +62,12 @@ describe("example plugin: memo_reminder", () => {
     const stop = await t.request("POST", "/plugin/memo_reminder/stop");
     assert.equal(stop.status, 200);
     await t.request("POST", "/plugin/memo_reminder/start");
-    const all = (await trigger("list_memos")).body.data;
+    const all = (await t.trigger("memo_reminder", "list_memos")).body.data;
     assert.deepEqual(all.map((m: { text: string }) => m.text).sort(), ["call mum", "water the plants"]);
-    const bad = await trigger("add_memo", { text: "  ", due_in_seconds: 5 });
+    const bad = await t.trigger("memo_reminder", "add_memo", { text: "  ", due_in_seconds: 5 });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /text/);
-    const missing = await trigger("delete_memo", { id: "nope" });
+    const missing = await t.trigger("memo_reminder", "delete_memo", { id: "nope" });
     assert.equal(missing.status, 404);
   });
 });

@@ -40,8 +40,6 @@ describe("memory", () => {
   let root: string;
   let dataDir: string;
   let t: TestHost;
-  const trigger = (plugin_id: string, entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args });
 
   before(async () => {
     root = makeTempDir();
@@ -58,7 +56,7 @@ describe("memory", () => {
       ["home", "school", "Parent meeting on Friday"],
     ];
     for (const [bucket, key, value] of docs) {
-      const res = await trigger("writer", "remember", { bucket, key, value });
+      const res = await t.trigger("writer", "remember", { bucket, key, value });
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
   });
@@ -69,7 +67,7 @@ describe("memory", () => {
   });
 
   test("another plugin finds what one stored, the more relevant record first", async () => {
-    const res = await trigger("reader", "search", { query: "budget report" });
+    const res = await t.trigger("reader", "search", { query: "budget report" });
     assert.equal(res.status, 200);
     const hits = res.body.data;
     assert.equal(hits[0].key, "budget", "both words, several times: the most relevant");
@@ -83,23 +81,23 @@ describe("memory", () => {
   });
 
   test("search filters by bucket and limits the hits", async () => {
-    const work = (await trigger("reader", "search", { query: "meeting", bucket: "work" })).body.data;
+    const work = (await t.trigger("reader", "search", { query: "meeting", bucket: "work" })).body.data;
     assert.deepEqual(
       work.map((h: { key: string }) => h.key),
       ["standup"],
     );
-    const all = (await trigger("reader", "search", { query: "meeting" })).body.data;
+    const all = (await t.trigger("reader", "search", { query: "meeting" })).body.data;
     assert.equal(all.length, 2);
-    const one = (await trigger("reader", "search", { query: "budget report", limit: 1 })).body.data;
+    const one = (await t.trigger("reader", "search", { query: "budget report", limit: 1 })).body.data;
     assert.equal(one.length, 1);
-    const odd = await trigger("reader", "search", { query: 'budget" OR NEAR( *' });
+    const odd = await t.trigger("reader", "search", { query: 'budget" OR NEAR( *' });
     assert.equal(odd.status, 200, "FTS5 syntax in user text is only words");
     assert.equal(odd.body.data[0].key, "budget");
   });
 
   test("get lists a bucket most recently stored first", async () => {
-    await trigger("writer", "remember", { bucket: "notes", key: "garden", value: "Garden report, updated" });
-    const recent = (await trigger("reader", "recent", { bucket: "notes", limit: 2 })).body.data;
+    await t.trigger("writer", "remember", { bucket: "notes", key: "garden", value: "Garden report, updated" });
+    const recent = (await t.trigger("reader", "recent", { bucket: "notes", limit: 2 })).body.data;
     assert.deepEqual(
       recent.map((r: { key: string; value: unknown }) => [r.key, r.value]),
       [
@@ -107,11 +105,11 @@ describe("memory", () => {
         ["travel", { title: "Trip", places: ["Kyoto", "Osaka"], note: "on a budget" }],
       ],
     );
-    assert.deepEqual((await trigger("reader", "recent", { bucket: "empty" })).body.data, []);
+    assert.deepEqual((await t.trigger("reader", "recent", { bucket: "empty" })).body.data, []);
   });
 
   test("every write is mirrored on the bus's memory namespace: where it went, not the value", async () => {
-    await trigger("writer", "remember", { bucket: "mirror", key: "k1", value: { n: 1 } });
+    await t.trigger("writer", "remember", { bucket: "mirror", key: "k1", value: { n: 1 } });
     const res = await t.request("GET", "/bus/memory?plugin_id=writer&max_count=1");
     assert.equal(res.status, 200);
     const [record] = res.body.records;
@@ -121,17 +119,17 @@ describe("memory", () => {
   });
 
   test("bad values and parameters get clear errors", async () => {
-    const date = await trigger("writer", "remember_date");
+    const date = await t.trigger("writer", "remember_date");
     assert.equal(date.status, 400);
     assert.match(date.body.error.message, /memory: the value for key 'when' is not JSON-compatible: \$\.at is a Date/);
-    const noKey = await trigger("writer", "remember", { key: "", value: 1 });
+    const noKey = await t.trigger("writer", "remember", { key: "", value: 1 });
     assert.match(noKey.body.error.message, /the key must be a non-empty string/);
-    const badLimit = await trigger("reader", "search", { query: "x", limit: 0 });
+    const badLimit = await t.trigger("reader", "search", { query: "x", limit: 0 });
     assert.equal(badLimit.status, 400);
     assert.match(badLimit.body.error.message, /limit must be a whole number from 1 to 100/);
-    const noBucket = await trigger("reader", "recent", {});
+    const noBucket = await t.trigger("reader", "recent", {});
     assert.match(noBucket.body.error.message, /the bucket must be a non-empty string/);
-    const defaultBucket = await trigger("writer", "remember", { key: "loose", value: "in the default bucket" });
+    const defaultBucket = await t.trigger("writer", "remember", { key: "loose", value: "in the default bucket" });
     assert.equal(defaultBucket.body.data.bucket, "default");
   });
 });

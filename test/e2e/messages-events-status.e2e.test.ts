@@ -133,10 +133,8 @@ greeting = "hello from the manifest"
 describe("messages, events and status through a real plugin", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "inbox", entry_id, args });
   const send = (body: unknown) => t.request("POST", "/plugin/inbox/message", body);
-  const state = async () => (await trigger("state")).body.data;
+  const state = async () => (await t.trigger("inbox", "state")).body.data;
   const event = (event_type: string, event_id: string, args?: object) =>
     t.request("POST", "/plugin/trigger", { plugin_id: "inbox", event_type, event_id, args });
 
@@ -204,7 +202,7 @@ describe("messages, events and status through a real plugin", () => {
       asleep.body.handlers.map((h: { id: string }) => h.id),
       ["everything"],
     );
-    assert.equal((await trigger("wake")).body.data, true);
+    assert.equal((await t.trigger("inbox", "wake")).body.data, true);
     const awake = await send({ source: "later", text: "2" });
     assert.deepEqual(
       awake.body.handlers.map((h: { id: string }) => h.id),
@@ -330,12 +328,12 @@ describe("messages, events and status through a real plugin", () => {
   });
 
   test("an oversized status is refused with a clear error and the previous one stays", async () => {
-    const big = await trigger("report", { size: 70_000 });
+    const big = await t.trigger("inbox", "report", { size: 70_000 });
     assert.equal(big.status, 400);
     assert.match(big.body.error.message, /reportStatus: the status is \d+ bytes as JSON; the limit is 65536/);
     const kept = await t.request("GET", "/plugin/status?plugin_id=inbox");
     assert.deepEqual(kept.body.status, { phase: "busy", orders: 6 }, "the refused report replaced nothing");
-    const ok = await trigger("report", { size: 10 });
+    const ok = await t.trigger("inbox", "report", { size: 10 });
     assert.equal(ok.status, 200);
     const res = await waitFor(async () => {
       const r = await t.request("GET", "/plugin/status?plugin_id=inbox");
@@ -345,7 +343,7 @@ describe("messages, events and status through a real plugin", () => {
   });
 
   test("dataPath stays under data/ and this.metadata is the parsed manifest", async () => {
-    const res = await trigger("files");
+    const res = await t.trigger("inbox", "files");
     assert.equal(res.status, 200);
     const { file, escaped, name, version, greeting } = res.body.data;
     assert.equal(file, path.join(root, "inbox", "data", "notes", "a.txt"));

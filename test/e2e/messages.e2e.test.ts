@@ -47,10 +47,9 @@ describe("message queue", () => {
   /** A second server over the same host, with a short SSE heartbeat; the last test closes it. */
   let sse: FastifyInstance;
   let sseUrl: string;
-  const push = (args: object) => t.request("POST", "/plugin/trigger", { plugin_id: "msg", entry_id: "push", args });
+  const push = (args: object) => t.trigger("msg", "push", args);
   const pushMany = async (count: number, prefix = "m") =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id: "msg", entry_id: "push_many", args: { count, prefix } }))
-      .body.data as number[];
+    (await t.trigger("msg", "push_many", { count, prefix })).body.data as number[];
 
   before(async () => {
     root = makeTempDir();
@@ -94,10 +93,7 @@ describe("message queue", () => {
     assert.deepEqual(text.body.data, { id: 1 });
     assert.equal((await push({ messageType: "url", content: "https://example.com/a" })).status, 200);
     assert.equal((await push({ messageType: "binary_url", binaryUrl: "https://example.com/f.png" })).status, 200);
-    assert.equal(
-      (await t.request("POST", "/plugin/trigger", { plugin_id: "msg", entry_id: "push_bytes" })).status,
-      200,
-    );
+    assert.equal((await t.trigger("msg", "push_bytes")).status, 200);
     const { body } = await t.request("GET", "/plugin/messages");
     assert.deepEqual(
       body.messages.map((m: any) => [m.id, m.message_type]),
@@ -179,7 +175,7 @@ describe("message queue", () => {
     assert.match(stream.headers.get("content-type") ?? "", /text\/event-stream/);
     await stream.next((e) => e.comment === "connected");
     await push({ content: "first", priority: 1 });
-    await t.request("POST", "/plugin/trigger", { plugin_id: "other", entry_id: "push", args: { content: "skip me" } });
+    await t.trigger("other", "push", { content: "skip me" });
     const [a, b] = await pushMany(2, "live");
     const first = await stream.next((e) => e.event === "message");
     assert.equal(JSON.parse(first.data ?? "").content, "first");

@@ -8,8 +8,6 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 describe("the monitored example plugin", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "monitored", entry_id, args });
 
   before(async () => {
     root = makeTempDir();
@@ -22,11 +20,11 @@ describe("the monitored example plugin", () => {
   });
 
   test("its around hook on '*' times every entry call, errors included", async () => {
-    for (const ms of [10, 20, 30]) assert.equal((await trigger("work", { ms })).status, 200);
-    const failed = await trigger("fail");
+    for (const ms of [10, 20, 30]) assert.equal((await t.trigger("monitored", "work", { ms })).status, 200);
+    const failed = await t.trigger("monitored", "fail");
     assert.equal(failed.status, 422);
     assert.equal(failed.body.error.code, "ALWAYS_FAILS");
-    const stats = (await trigger("stats")).body.data;
+    const stats = (await t.trigger("monitored", "stats")).body.data;
     assert.equal(stats.entries.work.calls, 3);
     assert.equal(stats.entries.work.errors, 0);
     // setTimeout counts from the event loop's cached clock, so a 30 ms sleep can measure a little under 30 ms
@@ -37,10 +35,10 @@ describe("the monitored example plugin", () => {
   });
 
   test("a before hook with a condition refuses work longer than the timeout; the entry does not run", async () => {
-    const refused = await trigger("work", { ms: 20_000 });
+    const refused = await t.trigger("monitored", "work", { ms: 20_000 });
     assert.equal(refused.status, 422);
     assert.equal(refused.body.error.code, "TOO_LONG");
-    assert.equal((await trigger("stats")).body.data.entries.work.calls, 3);
+    assert.equal((await t.trigger("monitored", "stats")).body.data.entries.work.calls, 3);
   });
 
   test("its timer publishes the figures with reportStatus, visible at /plugin/status", async () => {

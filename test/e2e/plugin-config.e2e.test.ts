@@ -96,9 +96,7 @@ describe("plugin configuration", () => {
   let t: TestHost;
   const manifestPath = () => path.join(dir, "plugin.toml");
   const fileText = () => fs.readFileSync(manifestPath(), "utf8");
-  const trigger = (entry_id: string, args: object = {}, plugin_id = "cfg") =>
-    t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args });
-  const pluginSees = async (p: string) => (await trigger("read", { path: p })).body.data.value;
+  const pluginSees = async (p: string) => (await t.trigger("cfg", "read", { path: p })).body.data.value;
 
   before(async () => {
     root = makeTempDir();
@@ -132,15 +130,15 @@ describe("plugin configuration", () => {
     assert.equal(res.body.running, true);
     assert.deepEqual(res.body.config.limits, { max: 50, window: { seconds: 5 } }, "__DELETE__ and __replace__ applied");
     assert.equal(res.body.config.greeting.text, "hello");
-    const dumped = (await trigger("dump")).body.data;
+    const dumped = (await t.trigger("cfg", "dump")).body.data;
     assert.deepEqual(dumped.config, res.body.config, "this.config.dump() is what the host serves");
     assert.equal(await pluginSees("limits.window.seconds"), 5);
     assert.equal(await pluginSees("limits.nope"), null, "get() falls back to the default");
   });
 
   test("require() names the missing path", async () => {
-    assert.equal((await trigger("need", { path: "limits.max" })).body.data, 50);
-    const missing = await trigger("need", { path: "limits.window.size" });
+    assert.equal((await t.trigger("cfg", "need", { path: "limits.max" })).body.data, 50);
+    const missing = await t.trigger("cfg", "need", { path: "limits.window.size" });
     assert.equal(missing.body.success, false);
     assert.equal(missing.body.error.code, "CONFIG_KEY_MISSING");
     assert.match(missing.body.error.message, /config key 'limits\.window\.size' is required but not set/);
@@ -155,7 +153,7 @@ describe("plugin configuration", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.config.limits.max, 60);
     assert.equal(await pluginSees("limits.max"), 60);
-    const { changes } = (await trigger("read", { path: "x" })).body.data;
+    const { changes } = (await t.trigger("cfg", "read", { path: "x" })).body.data;
     assert.deepEqual(changes.at(-1), { mode: "temporary", from: 50, to: 60 });
     assert.equal(fileText(), before, "plugin.toml untouched");
     const served = (await t.request("GET", "/plugin/cfg/config")).body;
@@ -226,8 +224,8 @@ describe("plugin configuration", () => {
       await t.request("POST", "/plugin/cfg/config/hot-update", { config: { plugin: { id: "__DELETE__" } } }),
       await t.request("PUT", "/plugin/cfg/config/toml", { toml: current.replace('id = "cfg"', 'id = "cfg2"') }),
       await t.request("PUT", "/plugin/cfg/config/toml", { toml: current.replace("index.ts:CfgPlugin", "b.ts:B") }),
-      await trigger("write", { path: "plugin.id", value: "hijack" }),
-      await trigger("write", { path: "plugin.entry", value: "x.ts:X", mode: "temporary" }),
+      await t.trigger("cfg", "write", { path: "plugin.id", value: "hijack" }),
+      await t.trigger("cfg", "write", { path: "plugin.entry", value: "x.ts:X", mode: "temporary" }),
     ];
     for (const res of attempts) {
       assert.equal(res.status, 403, JSON.stringify(res.body));
@@ -241,7 +239,7 @@ describe("plugin configuration", () => {
   });
 
   test("this.config.set writes through the host: plugin.toml, the host's view and the plugin agree", async () => {
-    const res = await trigger("write", { path: "greeting.text", value: "written by the plugin" });
+    const res = await t.trigger("cfg", "write", { path: "greeting.text", value: "written by the plugin" });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.data.greeting.text, "written by the plugin", "set() resolves with the new config");
     assert.equal((parse(fileText()) as any).greeting.text, "written by the plugin");
@@ -267,7 +265,7 @@ describe("plugin configuration", () => {
     const listed = (await t.request("GET", "/plugins/cfg")).body;
     assert.equal(listed.name, "Renamed", "/plugins shows the new manifest");
     assert.equal(
-      (await trigger("dump")).body.data.name,
+      (await t.trigger("cfg", "dump")).body.data.name,
       "Config test",
       "this.metadata changes on reload, not on writes",
     );
@@ -351,17 +349,17 @@ describe("plugin configuration", () => {
   });
 
   test("reload?mode=config re-reads plugin.toml into the same process and runs reload", async () => {
-    const pid = (await trigger("read", { path: "x" })).body.data.pid;
+    const pid = (await t.trigger("cfg", "read", { path: "x" })).body.data.pid;
     fs.writeFileSync(manifestPath(), fileText().replace(/text = ".*"/, 'text = "bonjour"'));
     const res = await t.request("POST", "/plugin/cfg/reload?mode=config");
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.status, "running");
     assert.equal(res.body.pid, pid, "no restart");
-    const after = (await trigger("read", { path: "greeting.text" })).body.data;
+    const after = (await t.trigger("cfg", "read", { path: "greeting.text" })).body.data;
     assert.equal(after.pid, pid);
     assert.equal(after.value, "bonjour", "the new value through this.config");
     assert.equal(after.reloads.at(-1), "bonjour", "the reload lifecycle saw it");
-    assert.equal((await trigger("dump")).body.data.name, "Renamed", "this.metadata is the re-read manifest");
+    assert.equal((await t.trigger("cfg", "dump")).body.data.name, "Renamed", "this.metadata is the re-read manifest");
 
     const beforeRefusal = fileText();
     fs.writeFileSync(manifestPath(), beforeRefusal.replace('text = "bonjour"', 'text = "refuse"'));

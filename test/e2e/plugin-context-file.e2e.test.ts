@@ -43,7 +43,7 @@ after(async () => {
 
 test("a 300 KiB plugin.toml starts; the plugin sees all of it, and its context file is deleted", async () => {
   assert.equal(t.host.getPlugin("big")?.status, "running", t.host.getPlugin("big")?.status_reason ?? "");
-  const res = await t.request("POST", "/plugin/trigger", { plugin_id: "big", entry_id: "sizes", args: {} });
+  const res = await t.trigger("big", "sizes");
   assert.deepEqual(res.body.data, {
     config: BLOB_LENGTH,
     manifest: BLOB_LENGTH,

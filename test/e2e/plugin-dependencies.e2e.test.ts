@@ -94,7 +94,7 @@ describe("plugin dependencies", () => {
   });
 
   test("a plugin starts after its dependency: its startup's call reached the running dependency", async () => {
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id: "a_app", entry_id: "startup_call", args: {} });
+    const res = await t.trigger("a_app", "startup_call");
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const basePid = (await t.request("GET", "/plugins/base")).body.pid;
     assert.deepEqual(res.body.data, { pong: true, pid: basePid });

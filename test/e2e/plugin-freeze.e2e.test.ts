@@ -157,8 +157,6 @@ describe("freeze and unfreeze", () => {
   /** The auto-persisting plugin lives in a root of its own, which the second host of the restart test does not load. */
   let keeperRoot: string;
   let t: TestHost;
-  const call = async (plugin_id: string, entry_id: string, args: object = {}) =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args })).body;
   const stateFile = (id: string) => path.join(id === "freezy" ? root : keeperRoot, id, "data", ".neko-state.json");
   /** SIGKILLs the plugin's process and waits for the supervisor's crash restart: the new process's status. */
   const crashAndRestart = async (id: string, pid: number) => {
@@ -205,8 +203,8 @@ describe("freeze and unfreeze", () => {
   });
 
   test("freeze saves the fields to the data folder and stops the process; unfreeze restores them in a new one", async () => {
-    await call("freezy", "bump", { key: "a" });
-    const before = (await call("freezy", "bump", { key: "b" })).data;
+    await t.trigger("freezy", "bump", { key: "a" });
+    const before = (await t.trigger("freezy", "bump", { key: "b" })).body.data;
     assert.equal(before.counter, 2);
 
     const frozen = await t.request("POST", "/plugin/freezy/freeze");
@@ -232,7 +230,7 @@ describe("freeze and unfreeze", () => {
     assert.deepEqual(saved.fields.when, { $neko: "Date", value: "2024-01-02T03:04:05.000Z" });
     assert.equal("log" in saved.fields, false, "only the freezable fields");
 
-    const refusedCall = await t.request("POST", "/plugin/trigger", { plugin_id: "freezy", entry_id: "state" });
+    const refusedCall = await t.trigger("freezy", "state");
     assert.equal(refusedCall.status, 409);
     assert.equal(refusedCall.body.error.code, "PLUGIN_NOT_RUNNING");
     assert.match(refusedCall.body.error.message, /state: frozen/);
@@ -241,7 +239,7 @@ describe("freeze and unfreeze", () => {
     assert.equal(thawed.status, 200, JSON.stringify(thawed.body));
     assert.equal(thawed.body.status, "running");
     assert.notEqual(thawed.body.pid, before.pid, "a new process");
-    const after = (await call("freezy", "state")).data;
+    const after = (await t.trigger("freezy", "state")).body.data;
     assert.equal(after.pid, thawed.body.pid);
     assert.equal(after.counter, 2);
     assert.deepEqual(after.items, [
@@ -262,23 +260,23 @@ describe("freeze and unfreeze", () => {
   });
 
   test("a freeze handler's Err or an unsavable field refuses the freeze; the plugin runs on", async () => {
-    const { pid } = (await call("freezy", "state")).data;
-    await call("freezy", "set", { refuse: true });
+    const { pid } = (await t.trigger("freezy", "state")).body.data;
+    await t.trigger("freezy", "set", { refuse: true });
     const refused = await t.request("POST", "/plugin/freezy/freeze");
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, "FREEZE_REFUSED");
     assert.match(refused.body.error.message, /plugin 'freezy' was not frozen: a transfer is in progress/);
 
-    await call("freezy", "set", { refuse: false, poison: true });
+    await t.trigger("freezy", "set", { refuse: false, poison: true });
     const poisoned = await t.request("POST", "/plugin/freezy/freeze");
     assert.equal(poisoned.status, 409);
     assert.match(poisoned.body.error.message, /nested\.deep\.extra cannot be saved: it is a URL/);
     assert.equal(fs.existsSync(stateFile("freezy")), false, "nothing half-written");
 
-    const still = (await call("freezy", "state")).data;
+    const still = (await t.trigger("freezy", "state")).body.data;
     assert.equal(still.pid, pid);
     assert.equal((await t.request("GET", "/plugins/freezy")).body.status, "running");
-    await call("freezy", "set", { poison: false });
+    await t.trigger("freezy", "set", { poison: false });
   });
 
   test("unfreeze of a plugin that is not frozen is refused clearly; /start of a frozen plugin unfreezes it", async () => {
@@ -294,15 +292,15 @@ describe("freeze and unfreeze", () => {
 
     await t.request("POST", "/plugin/freezy/start");
     assert.equal(
-      (await call("freezy", "state")).data.counter,
+      (await t.trigger("freezy", "state")).body.data.counter,
       0,
       "a plain stop and start keeps nothing (persist_mode off)",
     );
-    await call("freezy", "bump");
+    await t.trigger("freezy", "bump");
     assert.equal((await t.request("POST", "/plugin/freezy/freeze")).status, 200);
     const started = await t.request("POST", "/plugin/freezy/start");
     assert.equal(started.body.status, "running");
-    const state = (await call("freezy", "state")).data;
+    const state = (await t.trigger("freezy", "state")).body.data;
     assert.equal(state.counter, 1);
     assert.equal(state.log.at(-1), "unfreeze:counter,items,seen,when,nested:string");
   });
@@ -319,33 +317,33 @@ describe("freeze and unfreeze", () => {
       await next.stop();
     }
     assert.equal((await t.request("POST", "/plugin/freezy/unfreeze")).status, 200);
-    assert.equal((await call("freezy", "state")).data.counter, 1);
+    assert.equal((await t.trigger("freezy", "state")).body.data.counter, 1);
   });
 
   test('persist_mode = "auto" saves after every call, so a crash restart (SIGKILL) resumes the fields', async () => {
-    for (let i = 0; i < 3; i++) await call("keeper", "add");
-    const before = (await call("keeper", "state")).data;
+    for (let i = 0; i < 3; i++) await t.trigger("keeper", "add");
+    const before = (await t.trigger("keeper", "state")).body.data;
     assert.equal(before.count, 3);
     const saved = JSON.parse(fs.readFileSync(stateFile("keeper"), "utf8"));
     assert.equal(saved.frozen, false);
     assert.equal(saved.fields.count, 3);
 
     const restarted = await crashAndRestart("keeper", before.pid);
-    const after = (await call("keeper", "state")).data;
+    const after = (await t.trigger("keeper", "state")).body.data;
     assert.equal(after.pid, restarted.pid);
     assert.equal(after.count, 3, "the field is back");
     assert.deepEqual(after.history, [1, 2, 3]);
     assert.equal(after.historyDates, true);
     assert.deepEqual(after.log, ["startup"], "a crash restart is not an unfreeze");
-    assert.equal((await call("keeper", "add")).data.count, 4, "and goes on from there");
+    assert.equal((await t.trigger("keeper", "add")).body.data.count, 4, "and goes on from there");
   });
 
   test('persist_mode = "auto": a call of a persist: false entry does not save; after a crash its change is gone', async () => {
-    const { pid, count } = (await call("keeper", "state")).data;
-    assert.equal((await call("keeper", "peek")).data.peeks, 1);
+    const { pid, count } = (await t.trigger("keeper", "state")).body.data;
+    assert.equal((await t.trigger("keeper", "peek")).body.data.peeks, 1);
     assert.equal(JSON.parse(fs.readFileSync(stateFile("keeper"), "utf8")).fields.peeks, 0, "not saved");
     const restarted = await crashAndRestart("keeper", pid);
-    const after = (await call("keeper", "state")).data;
+    const after = (await t.trigger("keeper", "state")).body.data;
     assert.equal(after.pid, restarted.pid);
     assert.equal(after.peeks, 0, "the persist: false change was lost");
     assert.equal(after.count, count, "what the other entries saved is back");
@@ -361,23 +359,23 @@ describe("freeze and unfreeze", () => {
         ["state", null],
       ],
     );
-    await call("ledger", "book");
-    assert.equal((await call("ledger", "book")).data.total, 2);
-    assert.equal((await call("ledger", "draft")).data.total, 12);
-    const before = (await call("ledger", "state")).data;
+    await t.trigger("ledger", "book");
+    assert.equal((await t.trigger("ledger", "book")).body.data.total, 2);
+    assert.equal((await t.trigger("ledger", "draft")).body.data.total, 12);
+    const before = (await t.trigger("ledger", "state")).body.data;
     assert.equal(before.total, 12);
     assert.equal(JSON.parse(fs.readFileSync(stateFile("ledger"), "utf8")).fields.total, 2);
 
     const restarted = await crashAndRestart("ledger", before.pid);
-    const after = (await call("ledger", "state")).data;
+    const after = (await t.trigger("ledger", "state")).body.data;
     assert.equal(after.pid, restarted.pid);
     assert.equal(after.total, 2, "the persist: true calls' state is back; the draft is lost");
 
-    assert.equal((await call("ledger", "draft")).data.total, 12);
+    assert.equal((await t.trigger("ledger", "draft")).body.data.total, 12);
     await t.request("POST", "/plugin/ledger/stop");
     await t.request("POST", "/plugin/ledger/start");
     assert.equal(
-      (await call("ledger", "state")).data.total,
+      (await t.trigger("ledger", "state")).body.data.total,
       2,
       "a stop does not save in manual mode; a start restores",
     );

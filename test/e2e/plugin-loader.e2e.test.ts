@@ -46,8 +46,6 @@ function childPids(pid: number): number[] {
 describe("loading a plugin's TypeScript", () => {
   let root: string;
   let t: TestHost;
-  const trigger = async (entry_id: string) =>
-    (await t.request("POST", "/plugin/trigger", { plugin_id: "loader", entry_id, args: {} })).body;
 
   before(async () => {
     root = makeTempDir();
@@ -71,7 +69,7 @@ describe("loading a plugin's TypeScript", () => {
   });
 
   test("TypeScript-style specifiers resolve: ./util.js → util.ts, ./helpers → helpers.ts, ./lib → lib/index.ts", async () => {
-    assert.deepEqual((await trigger("imports")).data, {
+    assert.deepEqual((await t.trigger("loader", "imports")).body.data, {
       twice: 42,
       shout: "HI!",
       answer: 42,
@@ -81,12 +79,12 @@ describe("loading a plugin's TypeScript", () => {
   });
 
   test("a stack trace names the TypeScript file and its line", async () => {
-    const { stack } = (await trigger("where")).data;
+    const { stack } = (await t.trigger("loader", "where")).body.data;
     assert.match(stack, /\/loader\/index\.ts:17:\d+\)/, stack);
   });
 
   test("the plugin process runs no compiler: it has no child process, and class names survive", async () => {
-    const { pid, name } = (await trigger("children")).data;
+    const { pid, name } = (await t.trigger("loader", "children")).body.data;
     assert.equal(name, "LoaderPlugin");
     assert.equal((await t.request("GET", "/plugins/loader")).body.pid, pid);
     assert.deepEqual(childPids(pid), []);

@@ -35,7 +35,7 @@ after(async () => {
 });
 
 test("an 8 MiB line is cut at 64 Ki characters; the next log line and the plugin are fine", async () => {
-  const res = await t.request("POST", "/plugin/trigger", { plugin_id: "loud", entry_id: "shout", args: {} });
+  const res = await t.trigger("loud", "shout");
   assert.equal(res.body.data, "done");
   await waitFor(() => logs.some((l) => l.msg === "after the flood"), { what: "the log line after the flood" });
   const cut = logs.find((l) => l.msg.endsWith("[line cut at 65536 characters]"));

@@ -83,12 +83,12 @@ describe("plugin server end to end", () => {
     assert.equal(add.persist, null, "no persist option: the entry follows [plugin_state].persist_mode");
     const mul = calc.entries.find((e: { id: string }) => e.id === "mul");
     assert.equal(mul.input_schema.properties.x.type, "number", "the Zod params are exposed as JSON Schema");
-    const stats = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" });
+    const stats = await t.trigger("calc", "stats");
     assert.equal(stats.body.data.started, true, "startup ran before the plugin was reported ready");
   });
 
   test("POST /plugin/trigger runs an entry over HTTP, with JSON Schema defaults and Zod params", async () => {
-    const added = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "add", args: { a: 2 } });
+    const added = await t.trigger("calc", "add", { a: 2 });
     assert.equal(added.status, 200);
     assert.match(added.body.run_id, /^[0-9a-f-]{36}$/, "every trigger is a run (docs/runs.md)");
     assert.deepEqual(added.body, {
@@ -99,33 +99,27 @@ describe("plugin server end to end", () => {
       data: { sum: 2 },
       error: null,
     });
-    const mul = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "mul", args: { x: 21 } });
+    const mul = await t.trigger("calc", "mul", { x: 21 });
     assert.deepEqual(mul.body.data, { product: 42 }, "a plain return value is Ok");
   });
 
   test("wrong-typed args give 400 naming the field, and the handler does not run", async () => {
-    const before = (await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" })).body.data
-      .calls;
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "add", args: { a: "two" } });
+    const before = (await t.trigger("calc", "stats")).body.data.calls;
+    const res = await t.trigger("calc", "add", { a: "two" });
     assert.equal(res.status, 400);
     assert.equal(res.body.success, false);
     assert.equal(res.body.error.code, "VALIDATION_ERROR");
     assert.match(res.body.error.message, /\ba\b.*number/);
     assert.deepEqual(res.body.error.details.issues, [{ field: "a", message: "must be number" }]);
-    const zod = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "mul", args: { x: "y" } });
+    const zod = await t.trigger("calc", "mul", { x: "y" });
     assert.equal(zod.status, 400);
     assert.equal(zod.body.error.details.issues[0].field, "x");
-    const afterCalls = (await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" })).body.data
-      .calls;
+    const afterCalls = (await t.trigger("calc", "stats")).body.data.calls;
     assert.equal(afterCalls, before, "no handler ran for the invalid calls");
   });
 
   test("modelValidate: false hands the args to the handler unchecked; the schema is still listed", async () => {
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "calc",
-      entry_id: "unchecked",
-      args: { n: "not an integer", extra: [1] },
-    });
+    const res = await t.trigger("calc", "unchecked", { n: "not an integer", extra: [1] });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { got: { n: "not an integer", extra: [1] } });
     const entry = (await t.request("GET", "/plugins/calc")).body.entries.find(
@@ -136,42 +130,34 @@ describe("plugin server end to end", () => {
 
   test("an entry past its timeout answers TIMEOUT in about the timeout, its signal is aborted, the plugin goes on", async () => {
     const started = Date.now();
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "calc",
-      entry_id: "sleep",
-      args: { ms: 10_000 },
-    });
+    const res = await t.trigger("calc", "sleep", { ms: 10_000 });
     const elapsed = Date.now() - started;
     assert.equal(res.status, 504);
     assert.equal(res.body.error.code, "TIMEOUT");
     assert.match(res.body.error.message, /timed out after 0.5s/);
     assert.ok(elapsed >= 450 && elapsed < 3000, `answered after ${elapsed} ms`);
-    const stats = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" });
+    const stats = await t.trigger("calc", "stats");
     assert.equal(stats.status, 200);
     assert.equal(stats.body.data.aborted, true, "the handler's AbortSignal was aborted");
   });
 
   test("an entry that throws gives Err with the message and the plugin keeps answering", async () => {
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "boom" });
+    const res = await t.trigger("calc", "boom");
     assert.equal(res.status, 500);
     assert.equal(res.body.error.code, "ENTRY_FAILED");
     assert.equal(res.body.error.message, "kaboom");
-    const refused = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "refuse" });
+    const refused = await t.trigger("calc", "refuse");
     assert.equal(refused.status, 422);
     assert.deepEqual(refused.body.error, { code: "NOT_TODAY", message: "not today", details: { retry: false } });
-    const next = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "calc",
-      entry_id: "add",
-      args: { a: 1, b: 1 },
-    });
+    const next = await t.trigger("calc", "add", { a: 1, b: 1 });
     assert.deepEqual(next.body.data, { sum: 2 });
   });
 
   test("unknown plugin or entry ids and bad bodies get precise errors", async () => {
-    const noPlugin = await t.request("POST", "/plugin/trigger", { plugin_id: "ghost", entry_id: "x" });
+    const noPlugin = await t.trigger("ghost", "x");
     assert.equal(noPlugin.status, 404);
     assert.equal(noPlugin.body.error.code, "PLUGIN_NOT_FOUND");
-    const noEntry = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "ghost" });
+    const noEntry = await t.trigger("calc", "ghost");
     assert.equal(noEntry.status, 404);
     assert.equal(noEntry.body.error.code, "ENTRY_NOT_FOUND");
     const missing = await t.request("POST", "/plugin/trigger", { entry_id: "x" });
@@ -212,7 +198,7 @@ describe("plugin server end to end", () => {
     expectRefused("not_exported@not_exported", /does not export a class named 'Missing'.*Present/);
     expectRefused("not_decorated@not_decorated", /not decorated with @nekoPlugin/);
     assert.equal(byKey.get("other@other")?.status, "running");
-    const ping = await t.request("POST", "/plugin/trigger", { plugin_id: "other", entry_id: "ping" });
+    const ping = await t.trigger("other", "ping");
     assert.deepEqual(ping.body.data, { from: "other" });
     const start = await t.request("POST", "/plugin/not_exported/start");
     assert.equal(start.status, 502, "a start by hand retries the code and reports the same load error");
@@ -228,7 +214,7 @@ describe("plugin server end to end", () => {
     const reload = await t.request("POST", "/plugin/not_exported/reload");
     assert.equal(reload.status, 200);
     assert.equal(reload.body.status, "running");
-    const ping = await t.request("POST", "/plugin/trigger", { plugin_id: "not_exported", entry_id: "ping" });
+    const ping = await t.trigger("not_exported", "ping");
     assert.deepEqual(ping.body.data, { from: "not_exported" });
     const start = await t.request("POST", "/plugin/sleepy/start");
     assert.equal(start.status, 409);
@@ -237,8 +223,7 @@ describe("plugin server end to end", () => {
   });
 
   test("a frame from a peer that did not complete the handshake is dropped and reaches no plugin", async () => {
-    const before = (await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" })).body.data
-      .calls;
+    const before = (await t.trigger("calc", "stats")).body.data.calls;
     const droppedBefore = t.host.droppedFrames;
     const intruder = new Dealer({ linger: 0 });
     intruder.connect(t.host.endpoint);
@@ -252,8 +237,7 @@ describe("plugin server end to end", () => {
     } finally {
       intruder.close();
     }
-    const afterCalls = (await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "stats" })).body.data
-      .calls;
+    const afterCalls = (await t.trigger("calc", "stats")).body.data.calls;
     assert.equal(afterCalls, before);
     assert.equal(t.host.getPlugin("calc")?.status, "running");
   });
@@ -262,13 +246,13 @@ describe("plugin server end to end", () => {
     const pid = t.host.getPlugin("crashy")?.pid;
     assert.ok(pid);
     const started = Date.now();
-    const res = await t.request("POST", "/plugin/trigger", { plugin_id: "crashy", entry_id: "exit" });
+    const res = await t.trigger("crashy", "exit");
     const elapsed = Date.now() - started;
     assert.equal(res.status, 502);
     assert.equal(res.body.error.code, "PLUGIN_CRASHED");
     assert.ok(elapsed < 5000, `failed after ${elapsed} ms, long before the 30 s deadline`);
     assert.equal((await t.request("GET", "/health")).body.status, "ok");
-    const other = await t.request("POST", "/plugin/trigger", { plugin_id: "calc", entry_id: "add", args: { a: 3 } });
+    const other = await t.trigger("calc", "add", { a: 3 });
     assert.deepEqual(other.body.data, { sum: 3 });
     const detail = await t.request("GET", "/plugins/crashy");
     assert.match(detail.body.history.map((h: any) => h.state).join(","), /crashed/);
@@ -277,7 +261,7 @@ describe("plugin server end to end", () => {
     await waitFor(async () => (await t.request("GET", "/plugins/crashy")).body.status === "running", {
       what: "the crashed plugin to be restarted",
     });
-    const again = await t.request("POST", "/plugin/trigger", { plugin_id: "crashy", entry_id: "ping" });
+    const again = await t.trigger("crashy", "ping");
     assert.equal(again.body.data, "pong");
     assert.notEqual(t.host.getPlugin("crashy")?.pid, pid);
     assert.equal(isAlive(pid), false);
@@ -300,7 +284,7 @@ describe("plugin server end to end", () => {
     assert.equal(stop.status, 200);
     assert.equal(stop.body.status, "stopped");
     assert.equal(isAlive(pid), false);
-    const call = await t.request("POST", "/plugin/trigger", { plugin_id: "other", entry_id: "ping" });
+    const call = await t.trigger("other", "ping");
     assert.equal(call.status, 409);
     assert.equal(call.body.error.code, "PLUGIN_NOT_RUNNING");
     const start = await t.request("POST", "/plugin/other/start");

@@ -87,8 +87,6 @@ describe("plugin store", () => {
   let root: string;
   let dataDir: string;
   let t: TestHost;
-  const trigger = (plugin_id: string, entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args });
   const storeFile = () => path.join(root, "keeper", "data", "store.sqlite");
 
   before(async () => {
@@ -110,26 +108,26 @@ describe("plugin store", () => {
 
   test("set, get, keys, count, exists, delete and clear through a plugin process", async () => {
     const value = { title: "groceries", items: ["milk", "eggs"], done: false, n: 1.5, nested: { deep: [null] } };
-    assert.equal((await trigger("keeper", "set", { key: "note:1", value })).status, 200);
-    await trigger("keeper", "set", { key: "note:2", value: "second" });
-    await trigger("keeper", "set", { key: "other", value: 0 });
-    assert.deepEqual((await trigger("keeper", "get", { key: "note:1" })).body.data, value);
-    assert.equal((await trigger("keeper", "get", { key: "missing" })).body.data, null);
-    assert.deepEqual((await trigger("keeper", "get", { key: "missing", fallback: [1] })).body.data, [1]);
-    assert.deepEqual((await trigger("keeper", "summary", { prefix: "note:" })).body.data, {
+    assert.equal((await t.trigger("keeper", "set", { key: "note:1", value })).status, 200);
+    await t.trigger("keeper", "set", { key: "note:2", value: "second" });
+    await t.trigger("keeper", "set", { key: "other", value: 0 });
+    assert.deepEqual((await t.trigger("keeper", "get", { key: "note:1" })).body.data, value);
+    assert.equal((await t.trigger("keeper", "get", { key: "missing" })).body.data, null);
+    assert.deepEqual((await t.trigger("keeper", "get", { key: "missing", fallback: [1] })).body.data, [1]);
+    assert.deepEqual((await t.trigger("keeper", "summary", { prefix: "note:" })).body.data, {
       keys: ["note:1", "note:2"],
       count: 3,
     });
-    assert.deepEqual((await trigger("keeper", "remove", { key: "note:2" })).body.data, {
+    assert.deepEqual((await t.trigger("keeper", "remove", { key: "note:2" })).body.data, {
       existed: true,
       deleted: true,
     });
-    assert.deepEqual((await trigger("keeper", "remove", { key: "note:2" })).body.data, {
+    assert.deepEqual((await t.trigger("keeper", "remove", { key: "note:2" })).body.data, {
       existed: false,
       deleted: false,
     });
-    assert.equal((await trigger("keeper", "clear")).body.data, 2);
-    assert.deepEqual((await trigger("keeper", "summary")).body.data, { keys: [], count: 0 });
+    assert.equal((await t.trigger("keeper", "clear")).body.data, 2);
+    assert.deepEqual((await t.trigger("keeper", "summary")).body.data, { keys: [], count: 0 });
     assert.ok(fs.existsSync(storeFile()), "the store lives in the plugin's data folder");
   });
 
@@ -145,35 +143,35 @@ describe("plugin store", () => {
       instance: /\$\.set is a Set/,
     };
     for (const [kind, message] of Object.entries(expected)) {
-      const res = await trigger("keeper", "set_bad", { kind });
+      const res = await t.trigger("keeper", "set_bad", { kind });
       assert.equal(res.status, 400, kind);
       assert.equal(res.body.error.code, "VALIDATION_ERROR");
       assert.match(res.body.error.message, message);
       assert.equal(res.body.error.details.key, `bad:${kind}`);
     }
-    const empty = await trigger("keeper", "set", { key: "", value: 1 });
+    const empty = await t.trigger("keeper", "set", { key: "", value: 1 });
     assert.equal(empty.status, 400);
     assert.match(empty.body.error.message, /a key cannot be empty/);
-    assert.deepEqual((await trigger("keeper", "summary", { prefix: "bad:" })).body.data.keys, []);
+    assert.deepEqual((await t.trigger("keeper", "summary", { prefix: "bad:" })).body.data.keys, []);
   });
 
   test("[plugin.store] enabled = false gives a clear error on every use", async () => {
-    const res = await trigger("nostore", "set", { key: "k", value: 1 });
+    const res = await t.trigger("nostore", "set", { key: "k", value: 1 });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, "STORE_DISABLED");
     assert.match(
       res.body.error.message,
       /the store of plugin 'nostore' is disabled \(\[plugin.store\] enabled = false/,
     );
-    assert.equal((await trigger("nostore", "get", { key: "k" })).body.error.code, "STORE_DISABLED");
+    assert.equal((await t.trigger("nostore", "get", { key: "k" })).body.error.code, "STORE_DISABLED");
     assert.equal(fs.existsSync(path.join(root, "nostore", "data", "store.sqlite")), false);
   });
 
   test("an acknowledged write survives kill -9 of the plugin and a restart of the whole host", async () => {
-    const pid = (await trigger("keeper", "pid")).body.data as number;
-    const set = await trigger("keeper", "set_many", { prefix: "durable:", n: 100 });
+    const pid = (await t.trigger("keeper", "pid")).body.data as number;
+    const set = await t.trigger("keeper", "set_many", { prefix: "durable:", n: 100 });
     assert.equal(set.status, 200);
-    const last = await trigger("keeper", "set", { key: "acknowledged", value: { survives: "kill -9" } });
+    const last = await t.trigger("keeper", "set", { key: "acknowledged", value: { survives: "kill -9" } });
     assert.equal(last.status, 200);
     // The very moment the Ok arrived: no shutdown, no close, no checkpoint.
     process.kill(pid, "SIGKILL");
@@ -183,20 +181,20 @@ describe("plugin store", () => {
 
     await t.close();
     t = await startTestHost({ roots: [root], dataDir });
-    assert.deepEqual((await trigger("keeper", "get", { key: "acknowledged" })).body.data, { survives: "kill -9" });
-    const summary = (await trigger("keeper", "summary", { prefix: "durable:" })).body.data;
+    assert.deepEqual((await t.trigger("keeper", "get", { key: "acknowledged" })).body.data, { survives: "kill -9" });
+    const summary = (await t.trigger("keeper", "summary", { prefix: "durable:" })).body.data;
     assert.equal(summary.keys.length, 100);
-    assert.deepEqual((await trigger("keeper", "get", { key: "durable:99" })).body.data, { i: 99 });
+    assert.deepEqual((await t.trigger("keeper", "get", { key: "durable:99" })).body.data, { i: 99 });
   });
 
   test("the shutdown handler can still write; the store is closed cleanly when the process exits", async () => {
-    const pid = (await trigger("keeper", "pid")).body.data as number;
-    assert.equal((await trigger("keeper", "get", { key: "said-goodbye" })).body.data, null);
+    const pid = (await t.trigger("keeper", "pid")).body.data as number;
+    assert.equal((await t.trigger("keeper", "get", { key: "said-goodbye" })).body.data, null);
     const stop = await t.request("POST", "/plugin/keeper/stop");
     assert.equal(stop.status, 200);
     assert.equal(isAlive(pid), false);
     assert.equal(fs.existsSync(`${storeFile()}-wal`), false, "closed: the WAL was checkpointed and removed");
     await t.request("POST", "/plugin/keeper/start");
-    assert.deepEqual((await trigger("keeper", "get", { key: "said-goodbye" })).body.data, { at: "shutdown" });
+    assert.deepEqual((await t.trigger("keeper", "get", { key: "said-goodbye" })).body.data, { at: "shutdown" });
   });
 });

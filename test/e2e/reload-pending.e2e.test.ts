@@ -31,7 +31,7 @@ describe("reload of plugins on their way to running", () => {
   let t: TestHost;
   const state = (id: string) => t.host.getPlugin(id)?.status;
   const crash = async (id: string) => {
-    await t.request("POST", "/plugin/trigger", { plugin_id: id, entry_id: "crash", args: {} });
+    await t.trigger(id, "crash");
     await waitFor(() => state(id) === "crashed", { what: `${id} to crash` });
   };
 

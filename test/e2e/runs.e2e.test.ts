@@ -125,8 +125,6 @@ describe("runs", () => {
       },
       { what: `run ${id} to be ${statuses.join(" or ")}` },
     );
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "worker", entry_id, args });
 
   before(async () => {
     root = makeTempDir();
@@ -196,7 +194,7 @@ describe("runs", () => {
     const run = await untilStatus(body.run_id, ["canceled"]);
     assert.equal(run.error.code, "CANCELED");
     assert.equal(run.result, null, "the entry's late return value is not the result");
-    const seen = await trigger("aborted");
+    const seen = await t.trigger("worker", "aborted");
     assert.deepEqual(seen.body.data, { sawAbort: true, abortCode: "CANCELED" }, "the plugin's signal was aborted");
     const again = await t.request("POST", `/runs/${body.run_id}/cancel`);
     assert.equal(again.status, 409);
@@ -220,11 +218,11 @@ describe("runs", () => {
     const run = await untilStatus(body.run_id, ["timeout", "failed", "succeeded"]);
     assert.equal(run.status, "timeout");
     assert.equal(run.error.code, "TIMEOUT");
-    assert.equal((await trigger("aborted")).body.data.sawAbort, true);
+    assert.equal((await t.trigger("worker", "aborted")).body.data.sawAbort, true);
   });
 
   test("finish() ends the run early with its data and reply; later reports are refused", async () => {
-    const res = await trigger("finish_early");
+    const res = await t.trigger("worker", "finish_early");
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { early: true }, "a trigger answers with the finished run's data");
     const run = await getRun(res.body.run_id);
@@ -232,19 +230,20 @@ describe("runs", () => {
     assert.equal(run.status, "succeeded");
     assert.deepEqual(run.result, { early: true });
     assert.equal(run.reply, "tell the user it is done");
-    const refused = await waitFor(async () => (await trigger("after_finish")).body.data);
+    const refused = await waitFor(async () => (await t.trigger("worker", "after_finish")).body.data);
     assert.equal(refused, "RUN_FINISHED", "runUpdate after finish() is refused");
   });
 
   test("reports outside a run, and bad reports, get a clear Err naming the problem", async () => {
-    const outside = (await trigger("outside")).body.data;
+    const outside = (await t.trigger("worker", "outside")).body.data;
     assert.equal(outside.code, "NOT_IN_RUN");
     assert.match(outside.message, /runUpdate: not inside a run/);
-    assert.deepEqual((await trigger("bad_reports")).body.data, ["progress", "progress", "url", "text", "type"]);
+    const badFields = (await t.trigger("worker", "bad_reports")).body.data;
+    assert.deepEqual(badFields, ["progress", "progress", "url", "text", "type"]);
   });
 
   test("failures: an entry that throws fails its run; bad requests are refused before a run is made", async () => {
-    const boom = await trigger("boom");
+    const boom = await t.trigger("worker", "boom");
     assert.equal(boom.status, 500);
     const failed = await getRun(boom.body.run_id);
     assert.equal(failed.status, "failed");

@@ -14,8 +14,6 @@ describe("example plugins: notes, cache, api_client", () => {
   let root: string;
   let dataDir: string;
   let t: TestHost;
-  const trigger = (plugin_id: string, entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args });
 
   before(async () => {
     root = makeTempDir();
@@ -39,69 +37,69 @@ describe("example plugins: notes, cache, api_client", () => {
   });
 
   test("notes: add, list, get, delete, and they survive a restart of the plugin", async () => {
-    const first = await trigger("notes", "add", { title: "Groceries", body: "milk, eggs", tags: ["home"] });
+    const first = await t.trigger("notes", "add", { title: "Groceries", body: "milk, eggs", tags: ["home"] });
     assert.equal(first.status, 200);
     const note = first.body.data;
     assert.equal(note.title, "Groceries");
     assert.match(note.id, /^[0-9a-f]{8}$/);
     await new Promise((r) => setTimeout(r, 5));
-    const second = (await trigger("notes", "add", { title: "Call Bob", tags: ["work"] })).body.data;
-    const list = (await trigger("notes", "list")).body.data;
+    const second = (await t.trigger("notes", "add", { title: "Call Bob", tags: ["work"] })).body.data;
+    const list = (await t.trigger("notes", "list")).body.data;
     assert.equal(list.total, 2);
     assert.deepEqual(
       list.notes.map((n: { title: string }) => n.title),
       ["Call Bob", "Groceries"],
       "newest first",
     );
-    const home = (await trigger("notes", "list", { tag: "home" })).body.data;
+    const home = (await t.trigger("notes", "list", { tag: "home" })).body.data;
     assert.deepEqual(
       home.notes.map((n: { id: string }) => n.id),
       [note.id],
     );
-    assert.deepEqual((await trigger("notes", "get", { id: note.id })).body.data, note);
+    assert.deepEqual((await t.trigger("notes", "get", { id: note.id })).body.data, note);
 
     await t.request("POST", "/plugin/notes/stop");
     await t.request("POST", "/plugin/notes/start");
-    assert.equal((await trigger("notes", "list")).body.data.total, 2, "kept across a restart");
+    assert.equal((await t.trigger("notes", "list")).body.data.total, 2, "kept across a restart");
 
-    assert.deepEqual((await trigger("notes", "delete", { id: second.id })).body.data, { deleted: second.id });
-    const gone = await trigger("notes", "get", { id: second.id });
+    assert.deepEqual((await t.trigger("notes", "delete", { id: second.id })).body.data, { deleted: second.id });
+    const gone = await t.trigger("notes", "get", { id: second.id });
     assert.equal(gone.status, 404);
     assert.equal(gone.body.error.code, "NOT_FOUND");
     assert.match(gone.body.error.message, new RegExp(`no note with id '${second.id}'`));
-    const empty = await trigger("notes", "add", { title: "   " });
+    const empty = await t.trigger("notes", "add", { title: "   " });
     assert.equal(empty.status, 400);
     assert.match(empty.body.error.message, /title/);
   });
 
   test("cache: set, get, expiry and stats", async () => {
-    await trigger("cache", "set", { key: "k", value: { n: 1 }, ttl_seconds: 60 });
-    assert.deepEqual((await trigger("cache", "get", { key: "k" })).body.data.value, { n: 1 });
-    await trigger("cache", "set", { key: "short", value: "x", ttl_seconds: 0.05 });
+    await t.trigger("cache", "set", { key: "k", value: { n: 1 }, ttl_seconds: 60 });
+    assert.deepEqual((await t.trigger("cache", "get", { key: "k" })).body.data.value, { n: 1 });
+    await t.trigger("cache", "set", { key: "short", value: "x", ttl_seconds: 0.05 });
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual((await trigger("cache", "get", { key: "short" })).body.data, { hit: false, value: null });
-    const stats = (await trigger("cache", "stats")).body.data;
+    assert.deepEqual((await t.trigger("cache", "get", { key: "short" })).body.data, { hit: false, value: null });
+    const stats = (await t.trigger("cache", "stats")).body.data;
     assert.ok(stats.hits >= 1 && stats.misses >= 1);
     assert.equal(stats.entries, 1, "the expired entry was dropped");
   });
 
   test("api_client: an async fetch is cached in the cache plugin through cross-plugin calls", async () => {
     const url = `${t.url}/health`;
-    const first = await trigger("api_client", "fetch", { url });
+    const first = await t.trigger("api_client", "fetch", { url });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body.data.status, 200);
     assert.equal(first.body.data.cached, false);
     assert.equal(first.body.data.cache, "stored");
     assert.equal(first.body.data.body.status, "ok");
     await new Promise((r) => setTimeout(r, 5));
-    const second = (await trigger("api_client", "fetch", { url })).body.data;
+    const second = (await t.trigger("api_client", "fetch", { url })).body.data;
     assert.equal(second.cached, true);
     assert.equal(second.body.time, first.body.data.body.time, "the same answer, from the cache");
-    const stats = (await trigger("api_client", "cache_stats")).body.data;
+    const stats = (await t.trigger("api_client", "cache_stats")).body.data;
     assert.ok(stats.hits >= 1);
 
     const many = (
-      await trigger("api_client", "fetch_many", { urls: [url, `${t.url}/plugins`, "http://127.0.0.1:1/x"] })
+      await t.trigger("api_client", "fetch_many", { urls: [url, `${t.url}/plugins`, "http://127.0.0.1:1/x"] })
     ).body.data.results;
     assert.deepEqual(
       many.map((r: { ok: boolean; cached?: boolean }) => [r.ok, r.cached]),
@@ -115,18 +113,18 @@ describe("example plugins: notes, cache, api_client", () => {
   });
 
   test("api_client: bad URLs are refused, and without the cache it still fetches", async () => {
-    const ftp = await trigger("api_client", "fetch", { url: "ftp://example.com/file" });
+    const ftp = await t.trigger("api_client", "fetch", { url: "ftp://example.com/file" });
     assert.equal(ftp.status, 400);
     assert.match(ftp.body.error.message, /only http and https URLs/);
-    const down = await trigger("api_client", "fetch", { url: "http://127.0.0.1:1/" });
+    const down = await t.trigger("api_client", "fetch", { url: "http://127.0.0.1:1/" });
     assert.equal(down.body.error.code, "FETCH_FAILED");
 
     await t.request("POST", "/plugin/cache/stop");
-    const uncached = await trigger("api_client", "fetch", { url: `${t.url}/health?fresh=1` });
+    const uncached = await t.trigger("api_client", "fetch", { url: `${t.url}/health?fresh=1` });
     assert.equal(uncached.status, 200);
     assert.equal(uncached.body.data.cached, false);
     assert.equal(uncached.body.data.cache, "unavailable");
-    const stats = await trigger("api_client", "cache_stats");
+    const stats = await t.trigger("api_client", "cache_stats");
     assert.equal(stats.body.error.code, "PLUGIN_NOT_RUNNING");
     await t.request("POST", "/plugin/cache/start");
   });

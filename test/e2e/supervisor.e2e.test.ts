@@ -48,8 +48,6 @@ export class Sup extends NekoPluginBase {
 describe("supervisor", () => {
   let root: string;
   let t: TestHost;
-  const trigger = (plugin_id: string, entry_id: string) =>
-    t.request("POST", "/plugin/trigger", { plugin_id, entry_id, args: {} });
 
   before(async () => {
     root = makeTempDir();
@@ -76,7 +74,7 @@ describe("supervisor", () => {
   test("a blocked event loop is detected by the heartbeat: the call fails, the plugin is restarted", async () => {
     const pid = t.host.getPlugin("blocky")?.pid as number;
     const started = Date.now();
-    const res = await trigger("blocky", "block");
+    const res = await t.trigger("blocky", "block");
     assert.equal(res.body.error.code, "PLUGIN_CRASHED");
     assert.match(res.body.error.message, /unresponsive/);
     assert.ok(Date.now() - started < 10_000, "long before the 30 s entry deadline");
@@ -90,7 +88,7 @@ describe("supervisor", () => {
   test("three crashes within the window quarantine the plugin until it is started by hand", async () => {
     for (let i = 0; i < 3; i++) {
       await waitFor(() => t.host.getPlugin("crashy")?.status === "running", { what: `running before crash ${i + 1}` });
-      await trigger("crashy", "crash");
+      await t.trigger("crashy", "crash");
       await waitFor(() => t.host.getPlugin("crashy")?.status !== "running", { what: `crash ${i + 1}` });
     }
     await waitFor(() => t.host.getPlugin("crashy")?.status === "quarantined", { what: "quarantine" });
@@ -122,14 +120,14 @@ describe("supervisor", () => {
     });
     const history = t.host.getPlugin("bad_startup")?.history ?? [];
     assert.ok(history.some((h) => /failed to start: the database is unreachable/.test(h.reason ?? "")));
-    const res = await trigger("bad_startup", "ping");
+    const res = await t.trigger("bad_startup", "ping");
     assert.equal(res.body.error.code, "PLUGIN_NOT_RUNNING");
   });
 
   test("a plugin that runs out of its heap limit crashes alone", async () => {
-    const res = await trigger("hungry", "hog");
+    const res = await t.trigger("hungry", "hog");
     assert.equal(res.body.error.code, "PLUGIN_CRASHED");
     assert.equal((await t.request("GET", "/health")).body.status, "ok");
-    assert.equal((await trigger("blocky", "ping")).status, 200);
+    assert.equal((await t.trigger("blocky", "ping")).status, 200);
   });
 });

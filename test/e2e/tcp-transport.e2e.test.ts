@@ -28,11 +28,7 @@ describe("the plugin transport over tcp://", () => {
     const info = (await t.request("GET", "/server/info")).body;
     assert.match(info.transport_endpoint, /^tcp:\/\/127\.0\.0\.1:(\d+)$/);
     assert.notEqual(info.transport_endpoint, "tcp://127.0.0.1:0");
-    const res = await t.request("POST", "/plugin/trigger", {
-      plugin_id: "calc",
-      entry_id: "add",
-      args: { a: 2, b: 3 },
-    });
+    const res = await t.trigger("calc", "add", { a: 2, b: 3 });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data, { sum: 5 });
   });

@@ -109,9 +109,7 @@ describe("timers through a real plugin", () => {
   let root: string;
   let t: TestHost;
   const logs: LogRecord[] = [];
-  const trigger = (entry_id: string, args: object = {}) =>
-    t.request("POST", "/plugin/trigger", { plugin_id: "ticker", entry_id, args });
-  const stats = async () => (await trigger("stats")).body.data;
+  const stats = async () => (await t.trigger("ticker", "stats")).body.data;
 
   before(async () => {
     root = makeTempDir();
@@ -169,19 +167,19 @@ describe("timers through a real plugin", () => {
     );
     assert.equal(entry.dynamic, true);
     assert.equal(entry.description, "made by a timer");
-    const called = await trigger("from_timer");
+    const called = await t.trigger("ticker", "from_timer");
     assert.deepEqual(called.body.data, { made: "by a timer", tick: 2 });
   });
 
   test("an autoStart: false timer waits for startTimer, and stopTimer stops it", async () => {
     assert.equal((await stats()).manual, 0, "not started by itself");
-    assert.equal((await trigger("timer", { action: "start", id: "manual" })).body.data, true);
+    assert.equal((await t.trigger("ticker", "timer", { action: "start", id: "manual" })).body.data, true);
     await waitFor(async () => (await stats()).manual >= 2);
-    assert.equal((await trigger("timer", { action: "stop", id: "manual" })).body.data, true);
+    assert.equal((await t.trigger("ticker", "timer", { action: "stop", id: "manual" })).body.data, true);
     const stopped = (await stats()).manual;
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((await stats()).manual, stopped, "no tick after stopTimer");
-    assert.equal((await trigger("timer", { action: "start", id: "nope" })).body.data, false, "unknown id");
+    assert.equal((await t.trigger("ticker", "timer", { action: "start", id: "nope" })).body.data, false, "unknown id");
   });
 
   test("/plugins lists the timers", async () => {
@@ -198,7 +196,7 @@ describe("timers through a real plugin", () => {
   });
 
   test("all timers stop before the shutdown lifecycle runs: it sees no further ticks", async () => {
-    await trigger("timer", { action: "start", id: "manual" });
+    await t.trigger("ticker", "timer", { action: "start", id: "manual" });
     const stop = await t.request("POST", "/plugin/ticker/stop");
     assert.equal(stop.status, 200);
     const file = path.join(root, "ticker", "data", "shutdown.json");

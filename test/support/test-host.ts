@@ -8,6 +8,8 @@ export interface TestHost {
   server: FastifyInstance;
   url: string;
   request(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** `POST /plugin/trigger` for `pluginId:entryId` with `args`: the HTTP status and the parsed answer. */
+  trigger(pluginId: string, entryId: string, args?: object): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
@@ -28,19 +30,22 @@ export async function startTestHost(
   }
   const url = server.listeningOrigin;
   let closed: Promise<void> | undefined;
+  const request: TestHost["request"] = async (method, route, body) => {
+    const res = await fetch(url + route, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
   return {
     host,
     server,
     url,
-    async request(method, route, body) {
-      const res = await fetch(url + route, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    },
+    request,
+    trigger: (pluginId, entryId, args = {}) =>
+      request("POST", "/plugin/trigger", { plugin_id: pluginId, entry_id: entryId, args }),
     /** Safe to call twice (a test's own close, then its `finally`). */
     async close() {
       closed ??= (async () => {
