@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
-import { sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
+import { pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
@@ -150,7 +150,7 @@ export interface PluginHostApi {
 let sdkSourcesWarm: Promise<unknown> | undefined;
 async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise<void> {
   try {
-    sdkSourcesWarm ??= warmTypeScriptCache(sdkSourceDirs()).catch((error) => {
+    sdkSourcesWarm ??= Promise.all([pruneTypeScriptCache(), warmTypeScriptCache(sdkSourceDirs())]).catch((error) => {
       logger.warn({ err: error }, "could not compile the SDK's sources into the TypeScript cache");
     });
     await sdkSourcesWarm;

@@ -8,3 +8,5 @@ export function isTypeScript(file: string): boolean;
 export function warmTypeScriptCache(dirs: string[], cacheDir?: string): Promise<number>;
 /** The folders of the SDK's and the protocol package's TypeScript sources. */
 export function sdkSourceDirs(): string[];
+/** Removes cache entries older than `maxAgeMs` (default 30 days) and stale temporary files; resolves to the count. */
+export function pruneTypeScriptCache(cacheDir?: string, maxAgeMs?: number): Promise<number>;

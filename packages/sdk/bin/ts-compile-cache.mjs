@@ -90,6 +90,30 @@ export function sdkSourceDirs() {
   return [fileURLToPath(new URL("../src", import.meta.url)), path.dirname(require.resolve("@neko/protocol"))];
 }
 
+/**
+ * Removes cache entries older than `maxAgeMs` (and temporary files left by a crash mid-write); resolves to how many
+ * went. An entry still in use is simply compiled again. The host runs it once at start.
+ */
+export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeMs = 30 * 24 * 3600 * 1000) {
+  if (cacheDir === undefined) return 0;
+  const cutoff = Date.now() - maxAgeMs;
+  let removed = 0;
+  for (const name of await readdir(cacheDir).catch(() => [])) {
+    const file = path.join(cacheDir, name);
+    try {
+      const { mtimeMs } = fs.statSync(file);
+      const stale = name.endsWith(".tmp") ? mtimeMs < Date.now() - 3600 * 1000 : mtimeMs < cutoff;
+      if (stale && (name.endsWith(".mjs") || name.endsWith(".tmp"))) {
+        fs.rmSync(file, { force: true });
+        removed += 1;
+      }
+    } catch {
+      // gone already
+    }
+  }
+  return removed;
+}
+
 function cacheKey(file, source) {
   return createHash("sha256")
     .update(`${FORMAT}\0${ESBUILD_VERSION}\0${TARGET}\0${file}\0`)

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { compileTypeScript, warmTypeScriptCache } from "../bin/ts-compile-cache.mjs";
+import { compileTypeScript, pruneTypeScriptCache, warmTypeScriptCache } from "../bin/ts-compile-cache.mjs";
 
 const tempDirs: string[] = [];
 after(() => {
@@ -76,5 +76,17 @@ describe("the TypeScript compile cache", () => {
     assert.equal(await warmTypeScriptCache([plugin], cacheDir), 2, "index.ts and lib/util.mts (broken.ts is left)");
     assert.equal(await warmTypeScriptCache([plugin], cacheDir), 0, "nothing new the second time");
     assert.equal(cached(cacheDir).length, 2);
+  });
+
+  test("pruning removes entries older than the limit and stale temporary files, and keeps the rest", async () => {
+    const cacheDir = tempDir();
+    const old = Date.now() / 1000 - 40 * 24 * 3600;
+    for (const name of ["old.mjs", "new.mjs", "crashed.mjs.123.ab.tmp", "fresh.mjs.456.cd.tmp", "other.txt"]) {
+      fs.writeFileSync(path.join(cacheDir, name), "x");
+    }
+    for (const name of ["old.mjs", "crashed.mjs.123.ab.tmp", "other.txt"])
+      fs.utimesSync(path.join(cacheDir, name), old, old);
+    assert.equal(await pruneTypeScriptCache(cacheDir), 2);
+    assert.deepEqual(fs.readdirSync(cacheDir).sort(), ["fresh.mjs.456.cd.tmp", "new.mjs", "other.txt"]);
   });
 });
