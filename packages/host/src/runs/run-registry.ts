@@ -12,6 +12,7 @@ import type { HostServices, ServiceContext } from "../host-services.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { isWebUrl } from "../web-url.ts";
 import { failure, pluginNotFound, settleOnce, validationFailure } from "../wire-result.ts";
+import { CallCanceler } from "../supervisor/call-canceler.ts";
 import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
@@ -116,7 +117,7 @@ interface Run {
   updatedAt: number;
   exports: RunExportItem[];
   exportBytes: number;
-  controller: AbortController;
+  canceler: CallCanceler;
   cancelTimer: NodeJS.Timeout | undefined;
   outcome: { promise: Promise<WireResult>; settle: (result: WireResult) => void };
 }
@@ -180,7 +181,7 @@ export class RunRegistry implements RunsApi {
       this.end(run, "canceled", { error: canceledError("the run was canceled before it started") });
     } else if (run.machine.state === "running") {
       this.move(run, "cancel_requested");
-      run.controller.abort();
+      run.canceler.cancel();
       const grace = this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
       run.cancelTimer = setTimeout(() => {
         this.end(run, "canceled", {
@@ -243,7 +244,7 @@ export class RunRegistry implements RunsApi {
       updatedAt: now,
       exports: [],
       exportBytes: 0,
-      controller: new AbortController(),
+      canceler: new CallCanceler(),
       cancelTimer: undefined,
       outcome: settleOnce<WireResult>(),
     };
@@ -258,7 +259,7 @@ export class RunRegistry implements RunsApi {
       .callEntry(run.pluginId, run.entryId, request.args ?? {}, {
         timeoutMs: request.timeoutMs,
         runId: run.id,
-        signal: run.controller.signal,
+        canceler: run.canceler,
       })
       .then((result) => this.onAnswer(run, result));
   }
