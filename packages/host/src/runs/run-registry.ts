@@ -11,7 +11,8 @@ import type { HostLogger } from "../host-logger.ts";
 import type { HostServices, ServiceContext } from "../host-services.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { isWebUrl } from "../web-url.ts";
-import { failure, pluginNotFound, settleOnce, validationFailure } from "../wire-result.ts";
+import { failure, pluginNotFound, validationFailure } from "../wire-result.ts";
+import { CallCanceler } from "../supervisor/call-canceler.ts";
 import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
@@ -116,9 +117,10 @@ interface Run {
   updatedAt: number;
   exports: RunExportItem[];
   exportBytes: number;
-  controller: AbortController;
+  canceler: CallCanceler;
   cancelTimer: NodeJS.Timeout | undefined;
-  outcome: { promise: Promise<WireResult>; settle: (result: WireResult) => void };
+  /** Told the outcome once the run ends: how `execute` answers (a `POST /runs` run has none). */
+  onEnd: ((result: WireResult) => void) | undefined;
 }
 
 export class RunRegistry implements RunsApi {
@@ -130,21 +132,25 @@ export class RunRegistry implements RunsApi {
     this.registerServices(options.services);
   }
 
-  start(request: StartRunRequest, kind: RunKind = "run"): WireResult {
+  start(request: StartRunRequest): WireResult {
     if (!this.options.hasPlugin(request.pluginId)) {
       return pluginNotFound(request.pluginId);
     }
-    const run = this.create(request, kind);
+    const run = this.create(request, "run");
     this.dispatch(run, request);
     return { ok: true, value: { run_id: run.id, status: run.machine.state, run_token: run.token?.toString() ?? null } };
   }
 
-  async execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
-    const started = this.start(request, "trigger");
-    if (!started.ok) return { runId: null, result: started };
-    const runId = (started.value as { run_id: string }).run_id;
-    const run = this.runs.get(runId) as Run;
-    return { runId, result: await run.outcome.promise };
+  execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
+    if (!this.options.hasPlugin(request.pluginId)) {
+      return Promise.resolve({ runId: null, result: pluginNotFound(request.pluginId) });
+    }
+    // One promise per trigger, resolved by the run's end: this is every POST /plugin/trigger's path.
+    return new Promise((resolve) => {
+      const run = this.create(request, "trigger");
+      run.onEnd = (result) => resolve({ runId: run.id, result });
+      this.dispatch(run, request);
+    });
   }
 
   get(runId: string): RunView | undefined {
@@ -180,7 +186,7 @@ export class RunRegistry implements RunsApi {
       this.end(run, "canceled", { error: canceledError("the run was canceled before it started") });
     } else if (run.machine.state === "running") {
       this.move(run, "cancel_requested");
-      run.controller.abort();
+      run.canceler.cancel();
       const grace = this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
       run.cancelTimer = setTimeout(() => {
         this.end(run, "canceled", {
@@ -243,9 +249,9 @@ export class RunRegistry implements RunsApi {
       updatedAt: now,
       exports: [],
       exportBytes: 0,
-      controller: new AbortController(),
+      canceler: new CallCanceler(),
       cancelTimer: undefined,
-      outcome: settleOnce<WireResult>(),
+      onEnd: undefined,
     };
     this.runs.set(run.id, run);
     return run;
@@ -258,7 +264,7 @@ export class RunRegistry implements RunsApi {
       .callEntry(run.pluginId, run.entryId, request.args ?? {}, {
         timeoutMs: request.timeoutMs,
         runId: run.id,
-        signal: run.controller.signal,
+        canceler: run.canceler,
       })
       .then((result) => this.onAnswer(run, result));
   }
@@ -285,7 +291,8 @@ export class RunRegistry implements RunsApi {
     if (outcome.result !== undefined) run.result = outcome.result;
     if (outcome.reply !== undefined) run.reply = outcome.reply;
     if (outcome.error) run.error = outcome.error;
-    run.outcome.settle(outcome.error ? { ok: false, error: outcome.error } : { ok: true, value: run.result });
+    run.onEnd?.(outcome.error ? { ok: false, error: outcome.error } : { ok: true, value: run.result });
+    run.onEnd = undefined;
     this.keepFinished(run);
     return true;
   }

@@ -22,6 +22,7 @@ import {
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
+import type { CallCanceler } from "./call-canceler.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
@@ -243,21 +244,19 @@ export class PluginProcess {
     build: (id: string, deadline: number) => HostToPlugin,
     timeoutMs: number,
     label: string,
-    options: { signal?: AbortSignal } = {},
+    options: { canceler?: CallCanceler } = {},
   ): Promise<WireResult> {
     if (this.exited || !this.peer) {
       return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
+    }
+    const { canceler } = options;
+    if (canceler?.canceled) {
+      return Promise.resolve(failure(ErrorCode.Canceled, `${label} was canceled before it was sent`));
     }
     const id = randomUUID();
     const budgetMs = timerDelay(timeoutMs);
     const deadline = Date.now() + budgetMs;
     const peer = this.peer;
-    const { signal } = options;
-    if (signal?.aborted)
-      return Promise.resolve(failure(ErrorCode.Canceled, `${label} was canceled before it was sent`));
-    // The plugin answers a cancel with CANCELED once the handler's signal is aborted.
-    const onAbort = () => this.options.send(peer, { type: "cancel", id });
-    signal?.addEventListener("abort", onAbort, { once: true });
     const answer = new Promise<WireResult>((resolve) => {
       // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
       const timer = setTimeout(
@@ -282,7 +281,11 @@ export class PluginProcess {
         resolve(unsendable(label, error));
       }
     });
-    return signal ? answer.finally(() => signal.removeEventListener("abort", onAbort)) : answer;
+    // The plugin answers a cancel with CANCELED once the handler's signal is aborted; an answered call needs none.
+    canceler?.attach(() => {
+      if (this.pending.has(id)) this.options.send(peer, { type: "cancel", id });
+    });
+    return answer;
   }
 
   /**

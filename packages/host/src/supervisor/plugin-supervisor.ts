@@ -20,6 +20,7 @@ import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
+import type { CallCanceler } from "./call-canceler.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
@@ -65,8 +66,8 @@ export interface SupervisorCallOptions {
   chain?: string[];
   /** Sent with the call so the plugin's `runUpdate` / `exportPush` / `finish` act on that run. */
   runId?: string;
-  /** Aborting it sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
-  signal?: AbortSignal;
+  /** Its `cancel()` sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
+  canceler?: CallCanceler;
 }
 
 /** One entry call and its answer, as call listeners see it. */
@@ -337,7 +338,7 @@ export class PluginSupervisor {
       }),
       timeoutMs,
       `entry '${id}:${entryId}'`,
-      { signal: options.signal },
+      { canceler: options.canceler },
     );
   }
 

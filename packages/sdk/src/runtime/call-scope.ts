@@ -10,7 +10,6 @@ export interface CallScope {
   /** Plugin ids of the calls this one is nested in, outermost first, ending with this plugin. */
   chain: string[];
   deadline: number;
-  signal: AbortSignal;
   runId?: string;
 }
 
