@@ -5,6 +5,7 @@
  */
 import { ErrorCode, type WireResult } from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
+import type { CallCanceler } from "./supervisor/call-canceler.ts";
 import { timerDelay } from "./timer-delay.ts";
 import { failure, validationFailure } from "./wire-result.ts";
 
@@ -14,10 +15,10 @@ export interface ServiceContext {
   /** Absolute deadline, ms since the epoch. */
   deadline: number;
   /**
-   * Aborted when the plugin no longer wants the answer: it sent `request.cancel` (the entry call it made the request
-   * from was canceled or timed out), or its process exited. Work started for the request should stop.
+   * Canceled when the plugin no longer wants the answer: it sent `request.cancel` (the entry call it made the request
+   * from was canceled or timed out), or its process exited. A call made for the request is canceled with it.
    */
-  signal?: AbortSignal;
+  canceler?: CallCanceler;
 }
 
 export type ServiceHandler = (params: any, ctx: ServiceContext) => Promise<WireResult> | WireResult;

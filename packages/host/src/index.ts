@@ -18,3 +18,4 @@ export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
 export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
 export { type ExportPage, type RunExportItem, RunErrorCode, type RunsApi, type RunView } from "./runs/run-registry.ts";
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
+export { CallCanceler } from "./supervisor/call-canceler.ts";

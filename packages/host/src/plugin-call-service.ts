@@ -40,7 +40,7 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
       timeoutMs,
       deadline: ctx.deadline,
       chain: chain.value as string[],
-      signal: ctx.signal,
+      canceler: ctx.canceler,
     });
   });
 
@@ -58,7 +58,7 @@ export function registerPluginCallService(host: PluginHost, options: { maxDepth?
     return host.callEvent(
       pluginId,
       { eventType, eventId, args, chain: chain.value as string[] },
-      { timeoutMs, deadline: ctx.deadline, signal: ctx.signal },
+      { timeoutMs, deadline: ctx.deadline, canceler: ctx.canceler },
     );
   });
 }

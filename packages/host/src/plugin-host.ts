@@ -28,6 +28,7 @@ import {
   type SupervisorOptions,
 } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
+import type { CallCanceler } from "./supervisor/call-canceler.ts";
 import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
@@ -139,7 +140,7 @@ export interface PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options?: { timeoutMs?: number; deadline?: number; signal?: AbortSignal },
+    options?: { timeoutMs?: number; deadline?: number; canceler?: CallCanceler },
   ): Promise<WireResult>;
   readonly bus: BusApi;
   readonly messages: MessagesApi;
@@ -340,7 +341,7 @@ export class PluginHost implements PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options: { timeoutMs?: number; deadline?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; deadline?: number; canceler?: CallCanceler } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return Promise.resolve(unavailable);
@@ -354,7 +355,7 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
-    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, signal: options.signal });
+    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, canceler: options.canceler });
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */

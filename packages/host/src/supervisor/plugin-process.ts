@@ -22,7 +22,7 @@ import {
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { parsePluginLogLine } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
-import type { CallCanceler } from "./call-canceler.ts";
+import { CallCanceler } from "./call-canceler.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
@@ -92,7 +92,7 @@ export class PluginProcess {
   lastPongAt = Date.now();
   private readonly pending = new Map<string, PendingCall>();
   /** Requests of this process the host is still working on, by request id. */
-  private readonly serving = new Map<string, AbortController>();
+  private readonly serving = new Map<string, CallCanceler>();
   private readonly stderrTail: string[] = [];
   private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
   /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
@@ -306,20 +306,20 @@ export class PluginProcess {
   }
 
   /**
-   * Starts serving one of this process's requests: the signal is aborted by `cancelServing` (its `request.cancel`)
-   * or by the process's exit. Call the returned function once the request is answered.
+   * Starts serving one of this process's requests: the canceler is canceled by `cancelServing` (its
+   * `request.cancel`) or by the process's exit. Call `done` once the request is answered.
    */
-  serve(requestId: string): { signal: AbortSignal; done: () => void } {
-    const controller = new AbortController();
-    if (this.exited) controller.abort();
-    else this.serving.set(requestId, controller);
-    return { signal: controller.signal, done: () => this.serving.delete(requestId) };
+  serve(requestId: string): { canceler: CallCanceler; done: () => void } {
+    const canceler = new CallCanceler();
+    if (this.exited) canceler.cancel();
+    else this.serving.set(requestId, canceler);
+    return { canceler, done: () => this.serving.delete(requestId) };
   }
 
   /** The plugin gave up on one of its requests (`request.cancel`); unknown or finished ids are ignored. */
   cancelServing(requestId: unknown): void {
     if (typeof requestId !== "string") return;
-    this.serving.get(requestId)?.abort();
+    this.serving.get(requestId)?.cancel();
     this.serving.delete(requestId);
   }
 
@@ -355,7 +355,7 @@ export class PluginProcess {
       this.pending.delete(id);
     }
     // Work the host does for this process's requests (calls into other plugins, …) has no one to answer any more.
-    for (const controller of this.serving.values()) controller.abort();
+    for (const canceler of this.serving.values()) canceler.cancel();
     this.serving.clear();
     const early = failure(
       ErrorCode.PluginCrashed,

@@ -347,7 +347,7 @@ export class PluginSupervisor {
     id: string,
     op: string,
     payload: unknown,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; canceler?: CallCanceler } = {},
   ): Promise<WireResult> {
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
@@ -355,7 +355,7 @@ export class PluginSupervisor {
       (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
       options.timeoutMs ?? 30_000,
       `control '${op}' of plugin '${id}'`,
-      { signal: options.signal },
+      { canceler: options.canceler },
     );
   }
 
@@ -499,9 +499,9 @@ export class PluginSupervisor {
       send: (peer, message) => this.options.transport.send(peer, message),
       onLog: (record) => this.options.onLog?.(id, record),
       onRequest: (message) => {
-        const { signal, done } = proc.serve(message.id);
+        const { canceler, done } = proc.serve(message.id);
         void this.options.services
-          .request(message.method, message.params, { pluginId: id, deadline: message.deadline, signal })
+          .request(message.method, message.params, { pluginId: id, deadline: message.deadline, canceler })
           .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
           .then((result) => {
             done();

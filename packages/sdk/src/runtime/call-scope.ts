@@ -10,6 +10,8 @@ export interface CallScope {
   /** Plugin ids of the calls this one is nested in, outermost first, ending with this plugin. */
   chain: string[];
   deadline: number;
+  /** Aborted when the call is canceled, times out or the plugin shuts down; made on first read (it costs µs). */
+  readonly signal: AbortSignal;
   runId?: string;
 }
 

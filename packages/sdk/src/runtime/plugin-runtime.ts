@@ -281,6 +281,10 @@ export class PluginRuntime {
         entryId: call.entryId,
         chain: [...(call.chain ?? []), this.instance.pluginId],
         deadline: call.deadline,
+        // Read by the calls the handler makes to other plugins, so they are canceled with it.
+        get signal() {
+          return controller.signal;
+        },
         runId: call.runId,
       };
       const run = runInCallScope(scope, () => work(ctx));
