@@ -32,9 +32,14 @@ export async function measureColdStart(options: {
 export interface FleetMeasurement {
   /** Wall time of `startAll()` for the whole fleet. */
   startMs: number;
+  /** How many of the fleet's plugins were running after `startAll()`. */
+  running: number;
   /** VmRSS of each plugin process after `idleMs`; empty where /proc is not available. */
   rssBytes: number[];
-  /** For each plugin, the summed VmRSS of the processes it started (tsx runs an esbuild service per process). */
+  /**
+   * For each plugin, the summed VmRSS of the processes it started. None normally: a plugin process compiles TypeScript
+   * only when the host's compile cache misses, and then runs an esbuild service for a moment.
+   */
   childRssBytes: number[];
 }
 
@@ -53,15 +58,15 @@ export async function measurePluginFleet(options: {
     await host.startAll();
     const startMs = msSince(start);
     const pids = host.listPlugins().flatMap((p) => (p.status === "running" && p.pid !== null ? [p.pid] : []));
-    if (pids.length !== options.count) {
-      throw new Error(`only ${pids.length} of ${options.count} fleet plugins are running after startAll()`);
-    }
+    // A machine too loaded to start them all in time still gets figures for those that did, with the count.
+    const running = pids.length;
+    if (running === 0) throw new Error(`none of the ${options.count} fleet plugins is running after startAll()`);
     await sleep(options.idleMs, undefined, { signal: options.signal });
     const rssBytes = pids.flatMap((pid) => readRssBytes(pid) ?? []);
     const childRssBytes = rssBytes.length
       ? pids.map((pid) => descendantPids(pid).reduce((sum, child) => sum + (readRssBytes(child) ?? 0), 0))
       : [];
-    return { startMs, rssBytes, childRssBytes };
+    return { startMs, running, rssBytes, childRssBytes };
   } finally {
     await host?.stop();
     fs.rmSync(root, { recursive: true, force: true });
