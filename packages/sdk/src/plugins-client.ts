@@ -198,15 +198,36 @@ export class PluginsClient {
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
     const chain = scope?.chain ?? [this.selfId];
-    const signals = [scope?.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const wire = await this.bridge.request(
-      method,
-      { ...params, chain, ...(timeoutMs !== undefined && { timeoutMs }) },
-      { deadline, signal },
-    );
-    return toResult<T>(wire);
+    const { signal, release } = eitherSignal(scope?.signal, options.signal);
+    try {
+      const wire = await this.bridge.request(
+        method,
+        { ...params, chain, ...(timeoutMs !== undefined && { timeoutMs }) },
+        { deadline, signal },
+      );
+      return toResult<T>(wire);
+    } finally {
+      release();
+    }
   }
+}
+
+/**
+ * A signal aborted when either one is, and how to let go of them. Not `AbortSignal.any`: on Node 20 a long-lived
+ * source signal keeps every signal made from it, so a plugin-wide signal passed to many calls would grow the heap.
+ */
+function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined) {
+  if (!a || !b) return { signal: a ?? b, release: () => {} };
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (a.aborted || b.aborted) abort();
+  a.addEventListener("abort", abort, { once: true });
+  b.addEventListener("abort", abort, { once: true });
+  const release = () => {
+    a.removeEventListener("abort", abort);
+    b.removeEventListener("abort", abort);
+  };
+  return { signal: controller.signal, release };
 }
 
 /** `"a:b:c"` into `parts` non-empty pieces: the first ':' ends the plugin id, the last starts an event id. */

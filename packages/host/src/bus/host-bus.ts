@@ -194,13 +194,18 @@ export class HostBus implements BusApi {
       dataBytes: payloadSize,
       ts: event.ts,
     });
-    this.fanOut(event);
+    this.fanOut(event, payloadSize);
     return event;
   }
 
-  private fanOut(event: BusEvent): void {
+  private fanOut(event: BusEvent, payloadSize?: number): void {
     this.published += 1;
-    for (const channel of this.channels.values()) if (channel.wants(event.type)) channel.enqueueEvent(event);
+    let bytes = payloadSize;
+    for (const channel of this.channels.values()) {
+      if (!channel.wants(event.type)) continue;
+      bytes ??= payloadBytes(event.payload);
+      channel.enqueueEvent(event, bytes);
+    }
     for (const listener of this.eventListeners) {
       try {
         listener(event);

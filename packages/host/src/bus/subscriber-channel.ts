@@ -9,6 +9,11 @@ import { BoundedQueue } from "./bounded-queue.ts";
 
 export const DEFAULT_SUBSCRIBER_QUEUE_LIMIT = 1000;
 export const DEFAULT_DELIVERY_WINDOW = 1024;
+/**
+ * Payload bytes one batch may carry (at least one event always goes). Keeps every push far below the 64 MiB frame
+ * limit: a window of 1024 events of up to 1 MiB each would not fit in one frame.
+ */
+export const MAX_BATCH_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 export interface SubscriberChannelOptions {
   pluginId: string;
@@ -33,7 +38,7 @@ export class SubscriberChannel {
   readonly types = new Set<string>();
   /** Watch ids the plugin registered. */
   readonly watchIds = new Set<string>();
-  private readonly events: BoundedQueue<BusEvent>;
+  private readonly events: BoundedQueue<{ event: BusEvent; bytes: number }>;
   private readonly deltas = new Map<string, BusWatchDelta>();
   private readonly unacked = new Map<number, number>();
   private readonly window: number;
@@ -63,9 +68,10 @@ export class SubscriberChannel {
     return this.types.has(type) || this.types.has("*");
   }
 
-  enqueueEvent(event: BusEvent): void {
+  /** `bytes`: the payload's size as `payloadBytes` counts it (what bounds a batch). */
+  enqueueEvent(event: BusEvent, bytes = 0): void {
     if (this.closed) return;
-    this.events.push(event);
+    this.events.push({ event, bytes });
     this.schedule();
   }
 
@@ -136,7 +142,15 @@ export class SubscriberChannel {
   private pump(): void {
     while (!this.closed && this.inFlight < this.window && (this.events.size > 0 || this.deltas.size > 0)) {
       const room = this.window - this.inFlight;
-      const events = this.events.take(room);
+      const events: BusEvent[] = [];
+      let bytes = 0;
+      while (events.length < room && this.events.size > 0) {
+        const next = this.events.peek() as { event: BusEvent; bytes: number };
+        if (events.length > 0 && bytes + next.bytes > MAX_BATCH_PAYLOAD_BYTES) break;
+        this.events.shift();
+        events.push(next.event);
+        bytes += next.bytes;
+      }
       const deltas: BusWatchDelta[] = [];
       for (const [watchId, delta] of this.deltas) {
         if (events.length + deltas.length >= room) break;

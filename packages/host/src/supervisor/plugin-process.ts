@@ -289,19 +289,21 @@ export class PluginProcess {
   }
 
   /**
-   * Sends a message that needs no answer (a `response` or a `push`). A response that cannot be sent is replaced by
-   * an error response, so the plugin's request is answered; a push that cannot be sent is logged and dropped.
+   * Sends a message that needs no answer (a `response` or a `push`); false when it could not be sent. A response that
+   * cannot be sent is replaced by an error response, so the plugin's request is answered; a push is logged and dropped.
    */
-  post(message: HostToPlugin): void {
-    if (!this.peer || this.exited) return;
+  post(message: HostToPlugin): boolean {
+    if (!this.peer || this.exited) return false;
     try {
       this.options.send(this.peer, message);
+      return true;
     } catch (error) {
       const label = message.type === "response" ? "the response" : `push '${(message as { topic?: string }).topic}'`;
       this.options.logger.error({ err: error }, `${label} could not be sent to the plugin`);
       if (message.type === "response") {
         this.options.send(this.peer, { type: "response", id: message.id, result: unsendable(label, error) });
       }
+      return false;
     }
   }
 

@@ -372,12 +372,11 @@ export class PluginSupervisor {
     return plugin.process;
   }
 
-  /** Pushes a message to a running plugin (no answer); false when it is not running. */
+  /** Pushes a message to a running plugin (no answer); false when it is not running or the push cannot be sent. */
   push(id: string, topic: string, payload: unknown): boolean {
     const proc = this.plugins.get(id)?.process;
     if (!proc?.peer || proc.exited) return false;
-    proc.post({ type: "push", topic, payload });
-    return true;
+    return proc.post({ type: "push", topic, payload });
   }
 
   private enqueue(plugin: Supervised, op: () => Promise<WireResult>): Promise<WireResult> {

@@ -109,3 +109,47 @@ test("after close nothing more is sent", async () => {
   await tick();
   assert.deepEqual(sent, []);
 });
+
+test("a batch carries at most 16 MiB of payload (one event always goes), so no push passes the frame limit", async () => {
+  const sent: BusDelivery[] = [];
+  const channel = new SubscriberChannel({
+    pluginId: "big",
+    window: 1024,
+    queueLimit: 100,
+    send: (d) => sent.push(d) > 0,
+  });
+  const MiB = 1024 * 1024;
+  for (let n = 0; n < 40; n++) channel.enqueueEvent(event(n), MiB);
+  channel.enqueueEvent(event(40), 20 * MiB); // larger than a batch on its own: it goes alone
+  channel.enqueueEvent(event(41), 10);
+  await tick();
+  assert.deepEqual(
+    sent.map((d) => d.events.length),
+    [16, 16, 8, 1, 1],
+  );
+  assert.deepEqual(
+    numbers(sent),
+    Array.from({ length: 42 }, (_, n) => n),
+    "in order, none lost",
+  );
+  channel.close();
+});
+
+test("a batch that cannot be sent is counted as dropped and does not use up the window", async () => {
+  const sent: BusDelivery[] = [];
+  let reachable = false;
+  const channel = new SubscriberChannel({
+    pluginId: "gone",
+    window: 4,
+    queueLimit: 100,
+    send: (d) => reachable && sent.push(d) > 0,
+  });
+  for (let n = 0; n < 3; n++) channel.enqueueEvent(event(n));
+  await tick();
+  assert.deepEqual([channel.stats().dropped, channel.stats().in_flight, channel.stats().delivered], [3, 0, 0]);
+  reachable = true;
+  channel.enqueueEvent(event(3));
+  await tick();
+  assert.deepEqual(numbers(sent), [3], "later events still flow");
+  channel.close();
+});

@@ -49,7 +49,7 @@ export class EntryAutoStart {
   private async runPending(): Promise<void> {
     const { entries } = this.runtime;
     for (const { id } of entries.list({ includeDisabled: true })) {
-      if (this.stopped) return;
+      if (this.stopped || this.runtime.stopping) return;
       const entry = entries.get(id);
       if (!entry?.descriptor.autoStart || this.handled.has(entry)) continue;
       this.handled.add(entry);
@@ -93,11 +93,8 @@ export class EntryAutoStart {
     const sent = report(result);
     // A value the wire cannot carry fails a host's call too (runtime `reply`); the host records the same failure.
     if (!sent.ok) {
-      report(
-        errResult(
-          new SdkError(`the result cannot be sent to the host: ${sent.error.message}`, { code: ErrorCode.EntryFailed }),
-        ),
-      );
+      const code = sent.error.code === ErrorCode.PayloadTooLarge ? ErrorCode.PayloadTooLarge : ErrorCode.EntryFailed;
+      report(errResult(new SdkError(`the result cannot be sent to the host: ${sent.error.message}`, { code })));
     }
   }
 }

@@ -106,6 +106,11 @@ export class PluginRuntime {
     this.shutdownSteps.push(step);
   }
 
+  /** True once shutdown has begun: nothing new (an auto-started entry, …) should start. */
+  get stopping(): boolean {
+    return this.shuttingDown;
+  }
+
   /** Runs after a successful `startup`, before the plugin is reported ready (unfreeze, …), in registration order. */
   beforeReady(step: () => unknown): void {
     this.beforeReadySteps.push(step);
@@ -123,9 +128,14 @@ export class PluginRuntime {
 
   /** Wires the runtime to a transport: every host message from now on is handled here. */
   attach(transport: PluginTransport, options: { client: HostClient; onShutdown: () => void }): void {
-    this.entries.onChange(() =>
-      transport.send({ type: "entries_changed", entries: this.entries.list({ includeDisabled: true }) }),
-    );
+    this.entries.onChange(() => {
+      try {
+        transport.send({ type: "entries_changed", entries: this.entries.list({ includeDisabled: true }) });
+      } catch (error) {
+        // The entries changed here all the same; the host keeps the list it had until the next change.
+        this.logger.exception("the changed entries could not be sent to the host", error);
+      }
+    });
     transport.onMessage((message) => {
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {
@@ -176,7 +186,16 @@ export class PluginRuntime {
       case "welcome": {
         const startup = await this.runLifecycle("startup");
         if (startup.ok) await this.runSteps(this.beforeReadySteps, "an after-startup step failed");
-        transport.send({ type: "ready", startup });
+        try {
+          transport.send({ type: "ready", startup });
+        } catch (error) {
+          // What startup returned cannot go on the wire: the start fails with that reason, not a 30 s timeout.
+          const reason = (error as Error)?.message ?? String(error);
+          const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.EntryFailed;
+          const failed = errResult(new SdkError(`startup's result cannot be sent to the host: ${reason}`, { code }));
+          transport.send({ type: "ready", startup: failed });
+          return;
+        }
         if (startup.ok) await this.runSteps(this.afterReadySteps, "a step after startup failed");
         return;
       }
