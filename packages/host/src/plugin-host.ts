@@ -151,7 +151,11 @@ export interface PluginHostApi {
 let sdkSourcesWarm: Promise<unknown> | undefined;
 async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise<void> {
   try {
-    sdkSourcesWarm ??= Promise.all([pruneTypeScriptCache(), warmTypeScriptCache(sdkSourceDirs())]).catch((error) => {
+    // Prune first: warming then refreshes the entries in use, so a prune never takes what this host needs.
+    sdkSourcesWarm ??= (async () => {
+      await pruneTypeScriptCache();
+      await warmTypeScriptCache(sdkSourceDirs());
+    })().catch((error) => {
       logger.warn({ err: error }, "could not compile the SDK's sources into the TypeScript cache");
     });
     await sdkSourcesWarm;

@@ -16,19 +16,15 @@ let cacheDir;
 
 export function initialize(data) {
   pluginDirUrl = data?.pluginDirUrl ?? "";
-  cacheDir = data?.cacheDir ?? defaultCacheDir();
+  // The same folder the host warmed: it is in the environment the process inherited (NEKO_TS_CACHE_DIR).
+  cacheDir = defaultCacheDir();
 }
 
 export async function resolve(specifier, context, nextResolve) {
   if (specifier === SDK || specifier.startsWith(`${SDK}/`)) {
     return nextResolve(specifier, { ...context, parentURL: selfUrl });
   }
-  let resolved;
-  try {
-    resolved = await nextResolve(specifier, context);
-  } catch (error) {
-    resolved = await resolveTypeScriptStyle(specifier, context, nextResolve, error);
-  }
+  const resolved = await resolveTypeScriptStyle(specifier, context, nextResolve);
   const { pathname } = new URL(resolved.url);
   if (resolved.url.startsWith("file:") && isTypeScript(pathname)) return { ...resolved, format: "module" };
   if (
@@ -51,28 +47,50 @@ export async function load(url, context, nextLoad) {
   return nextLoad(url, context);
 }
 
-/** The other spellings a relative TypeScript import may mean; the first that exists wins. */
-async function resolveTypeScriptStyle(specifier, context, nextResolve, error) {
-  const relative = /^(\.{1,2}\/|\/|file:)/.test(specifier);
-  if (!relative || (error?.code !== "ERR_MODULE_NOT_FOUND" && error?.code !== "ERR_UNSUPPORTED_DIR_IMPORT")) {
-    throw error;
-  }
+/**
+ * Resolves as Node does, plus the spellings a relative import from TypeScript may use, as tsc and tsx read them:
+ * from a `.ts`/`.mts` file, `./util.js` means `util.ts` when there is one (even beside a compiled `util.js`); and a
+ * path without a known extension (`./util`, `./user.service`) may mean `.ts`, `.mts`, `.js`, `/index.ts`, `/index.js`.
+ */
+async function resolveTypeScriptStyle(specifier, context, nextResolve) {
+  if (!/^(\.{1,2}\/|\/|file:)/.test(specifier)) return nextResolve(specifier, context);
   const [bare, query = ""] = splitQuery(specifier);
-  const candidates = /\.js$/.test(bare)
-    ? [`${bare.slice(0, -3)}.ts`]
+  const fromTypeScript = isTypeScript(new URL(context.parentURL ?? "file:///").pathname);
+  const swapped = /\.js$/.test(bare)
+    ? `${bare.slice(0, -3)}.ts`
     : /\.mjs$/.test(bare)
-      ? [`${bare.slice(0, -4)}.mts`]
-      : /\.[a-z]+$/i.test(bare.split("/").pop() ?? "")
+      ? `${bare.slice(0, -4)}.mts`
+      : undefined;
+  if (swapped && fromTypeScript) {
+    const typescript = await attempt(swapped + query, context, nextResolve);
+    if (typescript) return typescript;
+  }
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    if (error?.code !== "ERR_MODULE_NOT_FOUND" && error?.code !== "ERR_UNSUPPORTED_DIR_IMPORT") throw error;
+    const extension = (bare.split("/").pop() ?? "").match(/\.[^.]+$/)?.[0]?.toLowerCase();
+    const candidates = swapped
+      ? [swapped]
+      : extension !== undefined && KNOWN_EXTENSIONS.has(extension)
         ? []
         : [`${bare}.ts`, `${bare}.mts`, `${bare}.js`, `${bare}/index.ts`, `${bare}/index.js`];
-  for (const candidate of candidates) {
-    try {
-      return await nextResolve(candidate + query, context);
-    } catch {
-      // try the next spelling
+    for (const candidate of candidates) {
+      const found = await attempt(candidate + query, context, nextResolve);
+      if (found) return found;
     }
+    throw error;
   }
-  throw error;
+}
+
+const KNOWN_EXTENSIONS = new Set([".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json", ".node", ".wasm"]);
+
+async function attempt(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch {
+    return undefined;
+  }
 }
 
 function splitQuery(specifier) {

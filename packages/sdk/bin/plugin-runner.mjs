@@ -7,6 +7,5 @@ import { pathToFileURL } from "node:url";
 process.setSourceMapsEnabled(true);
 const pluginDir = process.env.NEKO_PLUGIN_DIR;
 const pluginDirUrl = pluginDir ? `${pathToFileURL(pluginDir).href}/` : "";
-const cacheDir = process.env.NEKO_TS_CACHE_DIR || undefined;
-register("./plugin-loader-hooks.mjs", import.meta.url, { data: { pluginDirUrl, cacheDir } });
+register("./plugin-loader-hooks.mjs", import.meta.url, { data: { pluginDirUrl } });
 await import("../src/runtime/plugin-main.ts");

@@ -23,15 +23,19 @@ const MAX_WARM_FILES = 2000;
 /** The esbuild service of a process that had to compile is stopped after this long without work. */
 const ESBUILD_IDLE_MS = 2000;
 
-/** The cache folder of this user, created private; undefined when it cannot be used (compiling still works). */
+/**
+ * The cache folder: `NEKO_TS_CACHE_DIR`, else `<os temp>/neko-plugin-ts-<uid>`. It must be a real folder (not a
+ * symlink) owned by this user and closed to others (mode 0700, set when it is ours); otherwise another user could
+ * plant compiled code in it, so there is no cache (undefined) and every file is compiled in memory.
+ */
 export function defaultCacheDir() {
-  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
-  const dir = path.join(os.tmpdir(), `neko-plugin-ts-${uid}`);
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  const dir = process.env.NEKO_TS_CACHE_DIR || path.join(os.tmpdir(), `neko-plugin-ts-${uid ?? "user"}`);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = fs.statSync(dir);
-    // Someone else's folder at our path could feed us code: do without a cache instead.
-    if (typeof process.getuid === "function" && stat.uid !== process.getuid()) return undefined;
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) return undefined;
+    if (uid !== undefined && (stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
     return dir;
   } catch {
     return undefined;
@@ -50,6 +54,7 @@ export async function compileTypeScript(file, source, cacheDir) {
   }
   const code = await transform(file, source);
   if (cached !== undefined) writeAtomically(cached, code);
+  if (process.env.NEKO_TS_COMPILE_LOG) fs.appendFileSync(process.env.NEKO_TS_COMPILE_LOG, `${process.pid} ${file}\n`);
   return code;
 }
 
@@ -74,7 +79,12 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
       try {
         const source = await readFile(file, "utf8");
         const cached = path.join(cacheDir, `${cacheKey(file, source)}.mjs`);
-        if (fs.existsSync(cached)) return;
+        if (fs.existsSync(cached)) {
+          // In use: keep it young, so pruning leaves it alone.
+          const now = new Date();
+          fs.utimesSync(cached, now, now);
+          return;
+        }
         writeAtomically(cached, await transform(file, source));
         compiled += 1;
       } catch {
@@ -101,9 +111,12 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
   for (const name of await readdir(cacheDir).catch(() => [])) {
     const file = path.join(cacheDir, name);
     try {
-      const { mtimeMs } = fs.statSync(file);
-      const stale = name.endsWith(".tmp") ? mtimeMs < Date.now() - 3600 * 1000 : mtimeMs < cutoff;
-      if (stale && (name.endsWith(".mjs") || name.endsWith(".tmp"))) {
+      // Only names this cache writes: a key, or a key's temporary file.
+      const entry = ENTRY_NAME.test(name);
+      const temporary = TEMPORARY_NAME.test(name);
+      if (!entry && !temporary) continue;
+      const { mtimeMs } = fs.lstatSync(file);
+      if (temporary ? mtimeMs < Date.now() - 3600 * 1000 : mtimeMs < cutoff) {
         fs.rmSync(file, { force: true });
         removed += 1;
       }
@@ -113,6 +126,9 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
   }
   return removed;
 }
+
+const ENTRY_NAME = /^[0-9a-f]{40}\.mjs$/;
+const TEMPORARY_NAME = /^[0-9a-f]{40}\.mjs\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 function cacheKey(file, source) {
   return createHash("sha256")
@@ -124,11 +140,14 @@ function cacheKey(file, source) {
 
 let esbuild;
 let idleTimer;
+/** Compiles in progress: the service is stopped only once none is left and none started for a while. */
+let compiling = 0;
 
 async function transform(file, source) {
-  esbuild ??= await import("esbuild");
+  compiling += 1;
   clearTimeout(idleTimer);
   try {
+    esbuild ??= await import("esbuild");
     const result = await esbuild.transform(source, {
       loader: "ts",
       format: "esm",
@@ -142,8 +161,14 @@ async function transform(file, source) {
     });
     return result.code;
   } finally {
-    idleTimer = setTimeout(() => esbuild.stop(), ESBUILD_IDLE_MS);
-    idleTimer.unref();
+    compiling -= 1;
+    if (compiling === 0) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        if (compiling === 0) esbuild?.stop();
+      }, ESBUILD_IDLE_MS);
+      idleTimer.unref();
+    }
   }
 }
 

@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { compileTypeScript, pruneTypeScriptCache, warmTypeScriptCache } from "../bin/ts-compile-cache.mjs";
+import {
+  compileTypeScript,
+  defaultCacheDir,
+  pruneTypeScriptCache,
+  warmTypeScriptCache,
+} from "../bin/ts-compile-cache.mjs";
 
 const tempDirs: string[] = [];
 after(() => {
@@ -78,15 +83,55 @@ describe("the TypeScript compile cache", () => {
     assert.equal(cached(cacheDir).length, 2);
   });
 
-  test("pruning removes entries older than the limit and stale temporary files, and keeps the rest", async () => {
+  test("pruning removes entries older than the limit and stale temporary files, and nothing it did not write", async () => {
     const cacheDir = tempDir();
+    const key = (c: string) => c.repeat(40);
     const old = Date.now() / 1000 - 40 * 24 * 3600;
-    for (const name of ["old.mjs", "new.mjs", "crashed.mjs.123.ab.tmp", "fresh.mjs.456.cd.tmp", "other.txt"]) {
-      fs.writeFileSync(path.join(cacheDir, name), "x");
-    }
-    for (const name of ["old.mjs", "crashed.mjs.123.ab.tmp", "other.txt"])
+    const names = {
+      oldEntry: `${key("a")}.mjs`,
+      newEntry: `${key("b")}.mjs`,
+      oldTemporary: `${key("c")}.mjs.123.0123abcd.tmp`,
+      newTemporary: `${key("d")}.mjs.456.89abcdef.tmp`,
+      oldForeign: "victim.mjs",
+    };
+    for (const name of Object.values(names)) fs.writeFileSync(path.join(cacheDir, name), "x");
+    for (const name of [names.oldEntry, names.oldTemporary, names.oldForeign]) {
       fs.utimesSync(path.join(cacheDir, name), old, old);
+    }
     assert.equal(await pruneTypeScriptCache(cacheDir), 2);
-    assert.deepEqual(fs.readdirSync(cacheDir).sort(), ["fresh.mjs.456.cd.tmp", "new.mjs", "other.txt"]);
+    assert.deepEqual(fs.readdirSync(cacheDir).sort(), [names.newEntry, names.newTemporary, names.oldForeign].sort());
+  });
+
+  test("a compile running when an earlier batch's idle stop comes finishes: it is not cut off or left hanging", async () => {
+    const cacheDir = tempDir();
+    const plugin = tempDir();
+    for (const name of ["a", "b"]) fs.writeFileSync(path.join(plugin, `${name}.ts`), `export const ${name}: number = 1;\n`);
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 2);
+    // The first batch's idle stop (2 s after it) comes while a big file is compiling.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const lines = Array.from({ length: 60_000 }, (_, i) => `export const v${i}: number = ${i};`);
+    fs.writeFileSync(path.join(plugin, "big.ts"), `${lines.join("\n")}\n`);
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 1);
+    assert.equal(cached(cacheDir).length, 3);
+  });
+
+  test("the cache folder is refused when it is a symlink or someone else's, and made private when it is ours", async () => {
+    const base = tempDir();
+    const saved = process.env.NEKO_TS_CACHE_DIR;
+    try {
+      const link = path.join(base, "link");
+      fs.symlinkSync(os.tmpdir(), link);
+      process.env.NEKO_TS_CACHE_DIR = link;
+      assert.equal(defaultCacheDir(), undefined, "a symlink could point anywhere");
+      const open = path.join(base, "open");
+      fs.mkdirSync(open, { mode: 0o777 });
+      fs.chmodSync(open, 0o777);
+      process.env.NEKO_TS_CACHE_DIR = open;
+      assert.equal(defaultCacheDir(), open);
+      assert.equal(fs.statSync(open).mode & 0o777, 0o700);
+    } finally {
+      if (saved === undefined) delete process.env.NEKO_TS_CACHE_DIR;
+      else process.env.NEKO_TS_CACHE_DIR = saved;
+    }
   });
 });
