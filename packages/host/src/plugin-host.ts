@@ -15,7 +15,7 @@ import { HostServices } from "./host-services.ts";
 import { registerSystemInfoService } from "./system-info-service.ts";
 import { registerPluginCallService } from "./plugin-call-service.ts";
 import { registerMemoryService } from "./memory/memory-service.ts";
-import { requiredIds } from "./manifest/plugin-dependencies.ts";
+import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
@@ -409,13 +409,14 @@ export class PluginHost implements PluginHostApi {
       await this.forgetPlugin(id);
       return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
     }
-    // A dependency new on disk is not taken in by reloading one plugin; POST /plugins/reload takes in everything.
-    for (const dep of requiredIds(fresh)) {
-      if (fresh.status === "ok" && this.discovered.get(dep)?.status !== "ok") {
+    // Judged against the plugins as the host has them (a dependency new or changed on disk is not taken in by
+    // reloading one plugin; POST /plugins/reload takes in everything).
+    if (fresh.status === "ok") {
+      const loaded = (dep: string) => (dep === id ? fresh : this.discovered.get(dep));
+      const problem = requirementProblem(fresh, loaded) ?? conflictProblem(fresh, loaded);
+      if (problem !== undefined) {
         fresh.status = "refused";
-        fresh.problems.push(
-          `plugin.toml: [[plugin.dependency]]: needs plugin '${dep}', which the host has not loaded (POST /plugins/reload loads new plugins)`,
-        );
+        fresh.problems.push(`${problem} (as loaded; POST /plugins/reload takes in changes on disk)`);
       }
     }
     this.adopt(fresh);
@@ -523,14 +524,14 @@ export class PluginHost implements PluginHostApi {
 
   private adoptAll(found: DiscoveredPlugin[]): void {
     this.shadowed = [];
-    const seen = new Set<string>();
+    // The same owner per id as the dependency checks: a folder that only guesses its id never hides a real manifest.
+    const owners = ownersOf(found);
     for (const d of found) {
-      if (seen.has(d.id)) {
+      if (owners.get(d.id) !== d) {
         this.shadowed.push(d);
         this.logger.warn({ plugin: d.id, problems: d.problems }, `refused: ${d.problems.join("; ")}`);
         continue;
       }
-      seen.add(d.id);
       this.adopt(d);
     }
   }

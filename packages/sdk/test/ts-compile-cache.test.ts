@@ -105,7 +105,8 @@ describe("the TypeScript compile cache", () => {
   test("a compile running when an earlier batch's idle stop comes finishes: it is not cut off or left hanging", async () => {
     const cacheDir = tempDir();
     const plugin = tempDir();
-    for (const name of ["a", "b"]) fs.writeFileSync(path.join(plugin, `${name}.ts`), `export const ${name}: number = 1;\n`);
+    for (const name of ["a", "b"])
+      fs.writeFileSync(path.join(plugin, `${name}.ts`), `export const ${name}: number = 1;\n`);
     assert.equal(await warmTypeScriptCache([plugin], cacheDir), 2);
     // The first batch's idle stop (2 s after it) comes while a big file is compiling.
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -53,8 +53,8 @@ async function serve(options: ServeOptions): Promise<void> {
     }
     stoppingSince = Date.now();
     logger.info(`${signal}: stopping every plugin…`);
-    // Plugins stop at once (calls in flight fail fast instead of holding the stop up); open HTTP connections get a
-    // moment to receive those answers, then they are cut.
+    // Plugins stop without waiting for calls in flight (those fail fast instead of holding the stop up), dependents
+    // before their dependencies; open HTTP connections get a moment to receive those answers, then they are cut.
     const closing = server.close().catch(() => undefined);
     await host.stop();
     const cut = setTimeout(() => server.server.closeAllConnections(), 1000);

@@ -7,46 +7,31 @@ import { parseSdkRange } from "./sdk-compat.ts";
 const FILE = "plugin.toml: [[plugin.dependency]]";
 
 /**
- * Refuses the plugins whose dependencies are not met, in place. Conflicts are judged against the plugins that pass
- * their own checks (manifest, module, SDK), so two plugins that conflict with each other are both refused. A missing
- * dependency refuses its dependents in turn, to any depth. `plugins` is in discovery order; a later manifest with an
- * id already owned (refused as a duplicate) is never anyone's dependency.
+ * Refuses the plugins whose dependencies are not met, in place, until nothing changes: a missing dependency refuses
+ * its dependents in turn, to any depth, and a conflict counts only against a plugin that would run. Each round first
+ * settles the missing dependencies, then judges conflicts against the plugins still standing at that moment, so two
+ * plugins that conflict with each other are both refused. `plugins` is in discovery order; the owner of an id is
+ * the first manifest that declares it (see `ownerOf`).
  */
 export function checkDependencies(plugins: DiscoveredPlugin[]): void {
-  // The plugin that answers to an id: the one that loads, else the first listed (a folder whose manifest is broken
-  // only guesses its id and must not hide the real owner).
-  const owners = new Map<string, DiscoveredPlugin>();
-  for (const p of plugins) {
-    const current = owners.get(p.id);
-    if (current === undefined || (current.status !== "ok" && p.status === "ok")) owners.set(p.id, p);
-  }
-  const standsAlone = new Set(plugins.filter((p) => p.status === "ok"));
-
-  for (const p of standsAlone) {
-    for (const dep of p.manifest?.dependencies ?? []) {
-      if (!dep.conflicts) continue;
-      const other = owners.get(dep.id);
-      if (other === undefined || other === p || !standsAlone.has(other) || !other.manifest?.runtime.enabled) continue;
-      if (dep.version !== undefined && !inRange(other.manifest.version, dep.version)) continue;
-      refuse(p, `conflicts with plugin '${dep.id}' ${other.manifest.version}, which is installed and enabled`);
-    }
-  }
-
-  // Refusing one plugin can break its dependents, so repeat until nothing changes.
+  const owners = ownersOf(plugins);
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of plugins) {
       if (p.status !== "ok") continue;
-      for (const dep of p.manifest?.dependencies ?? []) {
-        if (dep.conflicts) continue;
-        const problem = unmet(p, dep, owners.get(dep.id));
-        if (problem !== undefined) {
-          refuse(p, problem);
-          changed = true;
-          break;
-        }
+      const problem = requirementProblem(p, (id) => owners.get(id));
+      if (problem !== undefined) {
+        refuse(p, problem);
+        changed = true;
       }
     }
+    const standing = plugins.filter((p) => p.status === "ok");
+    const conflicted = standing.flatMap((p) => {
+      const problem = conflictProblem(p, (id) => owners.get(id));
+      return problem === undefined ? [] : [{ p, problem }];
+    });
+    for (const { p, problem } of conflicted) refuse(p, problem);
+    if (conflicted.length > 0) changed = true;
   }
 
   for (const cycle of dependencyCycles(plugins.filter((p) => p.status === "ok"))) {
@@ -54,9 +39,50 @@ export function checkDependencies(plugins: DiscoveredPlugin[]): void {
     for (const id of cycle) {
       owners
         .get(id)
-        ?.warnings.push(`${FILE}: dependency cycle ${text}; these plugins start without waiting for each other`);
+        ?.warnings.push(`${FILE}: dependency cycle ${text}; one of them starts without waiting for the other`);
     }
   }
+}
+
+/**
+ * The plugin each id names, as the host adopts it: the first manifest that declares the id. A folder whose manifest
+ * cannot be read only guesses its id from the folder name, and claims it only when no manifest declares it.
+ */
+export function ownersOf(plugins: DiscoveredPlugin[]): Map<string, DiscoveredPlugin> {
+  const owners = new Map<string, DiscoveredPlugin>();
+  for (const p of plugins) {
+    const current = owners.get(p.id);
+    if (current === undefined || (current.idGuessed && !p.idGuessed)) owners.set(p.id, p);
+  }
+  return owners;
+}
+
+/** Why `p`'s required dependencies are not met by the plugins `lookup` finds, or undefined. */
+export function requirementProblem(
+  p: DiscoveredPlugin,
+  lookup: (id: string) => DiscoveredPlugin | undefined,
+): string | undefined {
+  for (const dep of p.manifest?.dependencies ?? []) {
+    if (dep.conflicts) continue;
+    const problem = unmet(p, dep, lookup(dep.id));
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** Why `p` conflicts with a plugin `lookup` finds that would run, or undefined. */
+export function conflictProblem(
+  p: DiscoveredPlugin,
+  lookup: (id: string) => DiscoveredPlugin | undefined,
+): string | undefined {
+  for (const dep of p.manifest?.dependencies ?? []) {
+    if (!dep.conflicts) continue;
+    const other = lookup(dep.id);
+    if (other === undefined || other === p || other.status !== "ok" || !other.manifest?.runtime.enabled) continue;
+    if (dep.version !== undefined && !inRange(other.manifest.version, dep.version)) continue;
+    return `${FILE}: conflicts with plugin '${dep.id}' ${other.manifest.version}, which is installed and enabled`;
+  }
+  return undefined;
 }
 
 /** The ids of the plugins `p` needs (not those it conflicts with). */
@@ -81,7 +107,7 @@ function unmet(
 }
 
 function refuse(p: DiscoveredPlugin, problem: string): void {
-  p.problems.push(problem.startsWith(FILE) ? problem : `${FILE}: ${problem}`);
+  p.problems.push(problem);
   p.status = "refused";
 }
 

@@ -10,6 +10,8 @@ import { checkSdkCompat } from "./sdk-compat.ts";
 export type DiscoveredPlugin = {
   /** The manifest's id; the folder name when the manifest has no readable id. */
   id: string;
+  /** True when `id` is the folder name because the manifest declares none that could be read: it claims nothing. */
+  idGuessed: boolean;
   dir: string;
   manifestPath: string;
   manifest?: PluginManifest;
@@ -47,13 +49,13 @@ export async function discoverPlugins(opts: { roots: string[]; sdkVersion: strin
     const owner = declaresId ? owners.get(plugin.id) : undefined;
     if (owner !== undefined) plugin.problems.push(`duplicate plugin id '${plugin.id}': already defined by ${owner}`);
     else if (declaresId) owners.set(plugin.id, plugin.manifestPath);
-    return { ...plugin, status: plugin.problems.length > 0 ? "refused" : "ok" };
+    return { ...plugin, idGuessed: !declaresId, status: plugin.problems.length > 0 ? "refused" : "ok" };
   });
   checkDependencies(plugins);
   return plugins;
 }
 
-type InspectedPlugin = Omit<DiscoveredPlugin, "status"> & { declaresId: boolean };
+type InspectedPlugin = Omit<DiscoveredPlugin, "status" | "idGuessed"> & { declaresId: boolean };
 
 async function inspectPlugin(dir: string, sdkVersion: string): Promise<InspectedPlugin> {
   const folder = path.basename(dir);

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import { ownersOf } from "../../src/manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "../../src/manifest/plugin-discovery.ts";
 import { inDependencyOrder } from "../../src/supervisor/dependency-order.ts";
 
@@ -113,6 +114,33 @@ describe("[[plugin.dependency]] checks", () => {
       ["y", dependency("x", "conflicts = true")],
     ]);
     assert.deepEqual([found.get("x")?.status, found.get("y")?.status], ["refused", "refused"]);
+  });
+
+  test("a conflict counts only against a plugin that would run: one refused for a missing dependency does not count", async () => {
+    const found = await discover([
+      ["x", dependency("y", "conflicts = true")],
+      ["y", dependency("z_missing")],
+    ]);
+    assert.equal(found.get("y")?.status, "refused");
+    assert.deepEqual([found.get("x")?.status, found.get("x")?.problems], ["ok", []]);
+  });
+
+  test("a folder whose manifest is broken does not claim its folder name over a manifest that declares the id", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "neko-deps-"));
+    tempDirs.push(root);
+    const write = (folder: string, toml: string) => {
+      fs.mkdirSync(path.join(root, folder));
+      fs.writeFileSync(path.join(root, folder, "plugin.toml"), toml);
+      fs.writeFileSync(path.join(root, folder, "index.ts"), "export class A {}\n");
+    };
+    write("cache", "[plugin\nbroken");
+    write("zcache", '[plugin]\nid = "cache"\nentry = "index.ts:A"\n');
+    write("app", '[plugin]\nid = "app"\nentry = "index.ts:A"\n\n[[plugin.dependency]]\nid = "cache"\n');
+    const found = await discoverPlugins({ roots: [root], sdkVersion: "0.1.0" });
+    const owner = ownersOf(found).get("cache");
+    assert.equal(owner?.dir, path.join(root, "zcache"));
+    assert.equal(owner?.status, "ok");
+    assert.equal(found.find((d) => d.id === "app")?.status, "ok");
   });
 
   test("a dependency cycle loads, with a warning on each plugin in it", async () => {

@@ -51,6 +51,7 @@ describe("discoverPlugins", () => {
     const dir = path.join(root, "hello");
     assert.deepEqual(summary(plugin), {
       id: "hello",
+      idGuessed: false,
       dir,
       manifestPath: path.join(dir, "plugin.toml"),
       manifestId: "hello",
@@ -67,6 +68,7 @@ describe("discoverPlugins", () => {
     const dir = path.join(root, "broken");
     assert.deepEqual(only(await discoverPlugins({ roots: [root], sdkVersion: SDK })), {
       id: "broken",
+      idGuessed: true,
       dir,
       manifestPath: path.join(dir, "plugin.toml"),
       status: "refused",
@@ -91,6 +93,7 @@ describe("discoverPlugins", () => {
     const plugin = only(await discoverPlugins({ roots: [root], sdkVersion: SDK }));
     assert.deepEqual(summary(plugin), {
       id: "hello",
+      idGuessed: false,
       dir: path.join(root, "hello"),
       manifestPath: path.join(root, "hello", "plugin.toml"),
       status: "refused",
