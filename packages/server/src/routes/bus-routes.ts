@@ -21,7 +21,9 @@ export function registerBusRoutes(app: FastifyInstance, host: PluginHostApi, sse
   app.get("/bus/events/stream", async (req, reply) => {
     const query = req.query as Record<string, unknown>;
     const type = readStringParam(query, "type");
-    const publisher = readStringParam(query, "publisher");
+    // `publisher=host` keeps the events the host publishes (publisher null), as `source` does in the namespaces.
+    const wanted = readStringParam(query, "publisher");
+    const publisher = wanted === "host" ? null : wanted;
     const stream = sse.open(reply);
     const unsubscribe = host.bus.onEvent((event) => {
       if ((type === undefined || event.type === type) && (publisher === undefined || event.publisher === publisher)) {
