@@ -61,6 +61,27 @@ export class RoutedPlugin extends NekoPluginBase {
 }
 `;
 
+// unwrap() in the constructor: a router that cannot be mounted keeps the plugin from loading, with the reason.
+const clashingCode = `
+import { NekoPluginBase, nekoPlugin, PluginRouter, pluginEntry, unwrap } from "@neko/plugin-sdk/plugin";
+
+class PingRouter extends PluginRouter {
+  @pluginEntry({ id: "ping" })
+  ping() { return "router"; }
+}
+
+@nekoPlugin
+export class ClashingPlugin extends NekoPluginBase {
+  constructor() {
+    super();
+    unwrap(this.includeRouter(new PingRouter()));
+  }
+
+  @pluginEntry({ id: "ping" })
+  ping() { return "plugin"; }
+}
+`;
+
 describe("plugin routers", () => {
   let root: string;
   let dataDir: string;
@@ -71,6 +92,7 @@ describe("plugin routers", () => {
     root = makeTempDir();
     dataDir = makeTempDir("neko-data-");
     writePlugin(root, { id: "routed", className: "RoutedPlugin", code });
+    writePlugin(root, { id: "clashing", className: "ClashingPlugin", code: clashingCode });
     t = await startTestHost({ roots: [root], dataDir });
   });
   after(async () => {
@@ -140,5 +162,14 @@ describe("plugin routers", () => {
     const gone = await t.trigger("routed", "greet.hello", { name: "Ann" });
     assert.equal(gone.status, 404);
     assert.equal(gone.body.error.code, "ENTRY_NOT_FOUND");
+  });
+
+  test("a router that cannot be mounted in the constructor, unwrapped, refuses the plugin with the reason", async () => {
+    const clashing = (await t.request("GET", "/plugins/clashing")).body;
+    assert.equal(clashing.status, "refused");
+    assert.match(
+      clashing.status_reason,
+      /includeRouter\(PingRouter\): entry id 'ping' is already taken by a @pluginEntry method/,
+    );
   });
 });
