@@ -75,6 +75,7 @@ export class HookPipeline {
    */
   add(records: HookRecord[], options: { first?: boolean } = {}): () => void {
     const added = [...records];
+    if (added.length === 0) return () => undefined;
     this.records = options.first ? [...added, ...this.records] : [...this.records, ...added];
     this.changed();
     return () => {
