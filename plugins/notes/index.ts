@@ -1,11 +1,23 @@
 /**
  * Notes: a small CRUD plugin on `this.store` (SPEC §4.5). Each note is one key, `note:<id>`; a write that returned
- * Ok is on disk, so notes survive a crash of the plugin or of the host.
+ * Ok is on disk, so notes survive a crash of the plugin or of the host. The tag entries (`tags_list`,
+ * `tags_rename`) live in a router, tags-router.ts.
  */
 import { randomUUID } from "node:crypto";
-import { NekoPluginBase, nekoPlugin, NotFoundError, Ok, pluginEntry, z } from "@neko/plugin-sdk/plugin";
+import {
+  NekoPluginBase,
+  nekoPlugin,
+  NotFoundError,
+  Ok,
+  pluginEntry,
+  type Result,
+  type SdkError,
+  unwrap,
+  z,
+} from "@neko/plugin-sdk/plugin";
+import { TagsRouter } from "./tags-router.ts";
 
-interface Note {
+export interface Note {
   id: string;
   title: string;
   body: string;
@@ -18,6 +30,12 @@ const PREFIX = "note:";
 
 @nekoPlugin
 export class NotesPlugin extends NekoPluginBase {
+  constructor() {
+    super();
+    // unwrap: a router that cannot be mounted (an id clash, …) stops the plugin from loading, with the reason.
+    unwrap(this.includeRouter(new TagsRouter(), { prefix: "tags_" }));
+  }
+
   @pluginEntry({
     id: "add",
     description: "Add a note",
@@ -30,7 +48,7 @@ export class NotesPlugin extends NekoPluginBase {
   })
   async add({ title, body, tags }: { title: string; body: string; tags: string[] }) {
     const note: Note = { id: randomUUID().slice(0, 8), title, body, tags, createdAt: new Date().toISOString() };
-    const saved = await this.store.set(PREFIX + note.id, note);
+    const saved = await this.saveNote(note);
     return saved.ok ? Ok(note) : saved;
   }
 
@@ -41,14 +59,9 @@ export class NotesPlugin extends NekoPluginBase {
     llmResultFields: ["notes"],
   })
   async list({ tag, limit }: { tag?: string; limit: number }) {
-    const keys = await this.store.keys(PREFIX);
-    if (!keys.ok) return keys;
-    const notes: Note[] = [];
-    for (const key of keys.value) {
-      const note = await this.store.get<Note>(key);
-      if (!note.ok) return note;
-      if (note.value && (tag === undefined || note.value.tags.includes(tag))) notes.push(note.value);
-    }
+    const all = await this.allNotes();
+    if (!all.ok) return all;
+    const notes = all.value.filter((note) => tag === undefined || note.tags.includes(tag));
     notes.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     return Ok({
       total: notes.length,
@@ -68,6 +81,23 @@ export class NotesPlugin extends NekoPluginBase {
     const deleted = await this.store.delete(PREFIX + id);
     if (!deleted.ok) return deleted;
     return deleted.value ? Ok({ deleted: id }) : noSuchNote(id);
+  }
+
+  /** Every note, in no particular order; the router's entries use it too. */
+  async allNotes(): Promise<Result<Note[], SdkError>> {
+    const keys = await this.store.keys(PREFIX);
+    if (!keys.ok) return keys;
+    const notes: Note[] = [];
+    for (const key of keys.value) {
+      const note = await this.store.get<Note>(key);
+      if (!note.ok) return note;
+      if (note.value) notes.push(note.value);
+    }
+    return Ok(notes);
+  }
+
+  saveNote(note: Note) {
+    return this.store.set(PREFIX + note.id, note);
   }
 }
 

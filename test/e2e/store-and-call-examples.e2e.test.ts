@@ -72,6 +72,27 @@ describe("example plugins: notes, cache, api_client", () => {
     assert.match(empty.body.error.message, /title/);
   });
 
+  test("notes: the tag entries come from a router included with the prefix tags_", async () => {
+    const listed = (await t.request("GET", "/plugins/notes")).body;
+    const ids = listed.entries.map((e: { id: string }) => e.id);
+    assert.ok(ids.includes("tags_list") && ids.includes("tags_rename"), ids.join(", "));
+    await t.trigger("notes", "add", { title: "Paint", tags: ["diy", "weekend"] });
+    await t.trigger("notes", "add", { title: "Shelf", tags: ["diy"] });
+    const renamed = await t.trigger("notes", "tags_rename", { from: "diy", to: "craft" });
+    assert.deepEqual(renamed.body.data, { from: "diy", to: "craft", renamed: 2 });
+    const tags = (await t.trigger("notes", "tags_list")).body.data.tags as Array<{ tag: string; count: number }>;
+    assert.deepEqual(
+      tags.filter((x) => ["craft", "diy", "weekend"].includes(x.tag)),
+      [
+        { tag: "craft", count: 2 },
+        { tag: "weekend", count: 1 },
+      ],
+    );
+    const bad = await t.trigger("notes", "tags_rename", { from: "craft" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /to/);
+  });
+
   test("cache: set, get, expiry and stats", async () => {
     await t.trigger("cache", "set", { key: "k", value: { n: 1 }, ttl_seconds: 60 });
     assert.deepEqual((await t.trigger("cache", "get", { key: "k" })).body.data.value, { n: 1 });

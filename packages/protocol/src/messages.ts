@@ -95,9 +95,12 @@ export interface PongMessage {
   id: string;
 }
 
+/** The plugin's entries or hooks changed (a dynamic entry, a router included or excluded, …): both lists, whole. */
 export interface EntriesChangedMessage {
   type: "entries_changed";
   entries: EntryDescriptor[];
+  /** Absent from plugins older than routers: the hooks of the hello stay in force. */
+  hooks?: HelloMessage["hooks"];
 }
 
 /** A plugin asks the host for a service (cross-plugin call, bus, memory, …); answered by `response`. */

@@ -1,6 +1,7 @@
 /** The decorators a plugin class uses (SPEC §3.1). TC39 standard decorators; they only record metadata. */
 import {
   assertInstanceMethod,
+  entryIdDeclaredTwice,
   LIFECYCLE_IDS,
   type EntryOptions,
   type LifecycleId,
@@ -18,12 +19,9 @@ export function nekoPlugin<C extends abstract new (...args: never[]) => unknown>
 ): void {
   const own = ownMetadata(context.metadata);
   own.marked = true;
-  const seen = new Set<string>();
-  for (const entry of own.entries) {
-    if (seen.has(entry.id)) {
-      throw new TypeError(`@nekoPlugin ${String(context.name)}: entry id '${entry.id}' is declared twice`);
-    }
-    seen.add(entry.id);
+  const twice = entryIdDeclaredTwice(own);
+  if (twice !== undefined) {
+    throw new TypeError(`@nekoPlugin ${String(context.name)}: entry id '${twice}' is declared twice`);
   }
   void cls;
 }

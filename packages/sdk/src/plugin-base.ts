@@ -10,6 +10,8 @@ import { PluginConfig } from "./plugin-config.ts";
 import { ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { EntryHandler } from "./runtime/entry-registry.ts";
+import type { PluginRouter } from "./plugin-router.ts";
+import { RouterMounts } from "./runtime/router-mounts.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -37,6 +39,7 @@ export abstract class NekoPluginBase {
   /** Events across plugins and the host's queryable namespaces (SPEC §4.4, docs/bus.md). */
   readonly bus: PluginBus;
   private readonly runReporter: RunReporter;
+  private readonly routers: RouterMounts;
 
   constructor(context?: PluginContext) {
     // Outside a plugin process (a unit test constructing the class by hand) a throwaway context stands in.
@@ -53,6 +56,7 @@ export abstract class NekoPluginBase {
     this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge);
     this.bus = new PluginBus(ctx.bridge, ctx.logger);
     this.runReporter = new RunReporter(ctx.bridge);
+    this.routers = new RouterMounts(this);
   }
 
   /**
@@ -66,6 +70,21 @@ export abstract class NekoPluginBase {
   /** Removes a dynamic entry; false when there is none with that id. */
   unregisterDynamicEntry(id: string): boolean {
     return this.ctx.entries.remove(id);
+  }
+
+  /**
+   * Mounts a router: each of its `@pluginEntry` methods becomes an entry `<prefix><id>` (the prefix verbatim:
+   * `{ prefix: "notes_" }` gives `notes_add`), listed and callable at once, and its hooks apply to those entries.
+   * All or nothing: a taken id, a malformed router or a router already included gives `Err(ValidationError)` and
+   * changes nothing. Inside the router, `this.plugin` is this plugin. See docs/routers.md.
+   */
+  includeRouter(router: PluginRouter, options: { prefix?: string } = {}): Result<EntryDescriptor[], ValidationError> {
+    return this.routers.include(router, options);
+  }
+
+  /** Takes a router's entries and hooks out again (calls in progress finish); false when it is not included. */
+  excludeRouter(router: PluginRouter): boolean {
+    return this.routers.exclude(router);
   }
 
   /** A disabled entry stays listed (`enabled: false`) and its calls are refused with `ENTRY_DISABLED`. */

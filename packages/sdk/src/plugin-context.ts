@@ -5,6 +5,7 @@
 import path from "node:path";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { EntryRegistry } from "./runtime/entry-registry.ts";
+import { HookPipeline } from "./runtime/hook-pipeline.ts";
 import { detachedBridge, type HostBridge } from "./runtime/host-client.ts";
 import { MessageHandlerRegistry } from "./runtime/message-handler-registry.ts";
 import { TimerScheduler } from "./runtime/timer-scheduler.ts";
@@ -22,6 +23,8 @@ export interface PluginContext {
   logger: PluginLogger;
   /** The plugin's entries, decorated and dynamic. */
   entries: EntryRegistry;
+  /** The hooks every entry call goes through: the class's own, its routers', extensions'. */
+  hooks: HookPipeline;
   /** Requests to the host's services. */
   bridge: HostBridge;
   /** The plugin's `@timerInterval` timers. */
@@ -42,6 +45,7 @@ export function createPluginContext(
     metadata: {},
     dataDir: path.join(options.configDir, "data"),
     entries: new EntryRegistry(),
+    hooks: new HookPipeline(),
     bridge: detachedBridge,
     timers: new TimerScheduler(logger),
     messageHandlers: new MessageHandlerRegistry(),

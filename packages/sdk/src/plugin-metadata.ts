@@ -127,14 +127,30 @@ export function ownMetadata(metadata: DecoratorMetadataObject): ClassPluginMetad
   return (metadata as Record<symbol, ClassPluginMetadata>)[NEKO];
 }
 
-/** Everything recorded on `cls` and its ancestors, ancestors first, with later ids replacing earlier ones. */
-export function collectPluginMetadata(cls: abstract new (...args: never[]) => unknown): ClassPluginMetadata {
+/** An entry id that one class (not counting its ancestors) declares more than once, if any. */
+export function entryIdDeclaredTwice(own: ClassPluginMetadata): string | undefined {
+  const seen = new Set<string>();
+  for (const entry of own.entries) {
+    if (seen.has(entry.id)) return entry.id;
+    seen.add(entry.id);
+  }
+  return undefined;
+}
+
+/** The own records of `cls` and of each ancestor that has any, ancestors first. */
+export function pluginMetadataChain(cls: abstract new (...args: never[]) => unknown): ClassPluginMetadata[] {
   const chain: ClassPluginMetadata[] = [];
   let meta = (cls as { [Symbol.metadata]?: DecoratorMetadataObject | null })[Symbol.metadata] ?? null;
   while (meta) {
     if (Object.hasOwn(meta, NEKO)) chain.unshift((meta as Record<symbol, ClassPluginMetadata>)[NEKO]);
     meta = Object.getPrototypeOf(meta) as DecoratorMetadataObject | null;
   }
+  return chain;
+}
+
+/** Everything recorded on `cls` and its ancestors, ancestors first, with later ids replacing earlier ones. */
+export function collectPluginMetadata(cls: abstract new (...args: never[]) => unknown): ClassPluginMetadata {
+  const chain = pluginMetadataChain(cls);
   const entries = new Map<string, EntryMeta>();
   const lifecycles = new Map<string, LifecycleMeta>();
   const hooks = new Map<string, HookMeta>();

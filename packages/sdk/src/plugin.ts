@@ -36,6 +36,7 @@ export {
   ValidationError,
 } from "./errors.ts";
 export { NekoPluginBase } from "./plugin-base.ts";
+export { PluginRouter } from "./plugin-router.ts";
 export type { JsonObject, JsonValue } from "@neko/protocol";
 export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/protocol";
 export { MemoryClient } from "./memory-client.ts";

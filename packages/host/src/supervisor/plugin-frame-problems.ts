@@ -38,9 +38,12 @@ const EVENT: Checks = { eventType: isString, timeout: optional(isTimeout) };
 const TIMER: Checks = { seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 };
 const NONE: Checks = {};
 
-/** The whole entry list of an `entries_changed` (or of a hello). */
-export function entriesProblem(entries: unknown): string | undefined {
-  return listProblem("entries", entries, ENTRY);
+/** The whole entry list of an `entries_changed`, and its hook list when it has one. */
+export function entriesChangedProblem(message: { entries: unknown; hooks?: unknown }): string | undefined {
+  return (
+    listProblem("entries", message.entries, ENTRY) ??
+    (message.hooks === undefined || message.hooks === null ? undefined : listProblem("hooks", message.hooks, NONE))
+  );
 }
 
 export function helloProblem(hello: Record<string, unknown>): string | undefined {

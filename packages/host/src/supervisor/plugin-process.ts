@@ -25,7 +25,7 @@ import { onBoundedLines } from "./bounded-lines.ts";
 import { CallCanceler } from "./call-canceler.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
-import { entriesProblem, resultProblem } from "./plugin-frame-problems.ts";
+import { entriesChangedProblem, resultProblem } from "./plugin-frame-problems.ts";
 
 /** A message the host could not send: over the frame limit, or not encodable by msgpack. */
 function unsendable(label: string, error: unknown): WireResult {
@@ -216,13 +216,15 @@ export class PluginProcess {
         return;
       }
       case "entries_changed": {
-        const problem = entriesProblem(message.entries);
+        const problem = entriesChangedProblem(message);
         if (problem) {
           // The entries the plugin had stay in force; its calls keep working.
           this.options.logger.warn(`dropped a malformed entries_changed frame: ${problem}`);
           return;
         }
         this.entries = message.entries;
+        // `/plugins` lists hooks from the hello; a router included or excluded later changes them.
+        if (message.hooks && this.hello) this.hello = { ...this.hello, hooks: message.hooks };
         return;
       }
       case "request":

@@ -135,6 +135,7 @@ describe("frames from a plugin process", () => {
       supervisor.status("scripted")?.entries?.map((e) => e.id),
       ["ping", "break"],
     );
+    assert.deepEqual(supervisor.status("scripted")?.hello?.hooks, [], "the hooks of the hello stay too");
     assert.deepEqual(await supervisor.call("scripted", "ping", {}), { ok: true, value: "pong" });
   });
 });

@@ -17,6 +17,19 @@ export interface RegisteredEntry {
   descriptor: EntryDescriptor;
   validator: ArgsValidator | undefined;
   handler: EntryHandler;
+  /** The router (class name) whose `includeRouter` brought the entry; undefined for the plugin's own entries. */
+  router?: string;
+}
+
+/** How an entry came to be: a decorated method (`dynamic: false`), `registerDynamicEntry`, or a router. */
+export interface EntryOrigin {
+  dynamic: boolean;
+  router?: string;
+}
+
+export interface EntryRegistration {
+  options: EntryOptions & { id: string };
+  handler: EntryHandler;
 }
 
 export class EntryRegistry {
@@ -24,52 +37,55 @@ export class EntryRegistry {
   private readonly listeners = new Set<() => void>();
 
   /** Adds an entry; an id already taken is refused with a `TypeError` naming it. */
-  add(options: EntryOptions & { id: string }, handler: EntryHandler, flags: { dynamic: boolean }): EntryDescriptor {
-    const { id } = options;
-    if (!ENTRY_ID.test(id)) throw new TypeError(`entry id '${id}' must match ${ENTRY_ID.source}`);
-    if (typeof handler !== "function") throw new TypeError(`entry '${id}': the handler must be a function`);
+  add(options: EntryOptions & { id: string }, handler: EntryHandler, origin: EntryOrigin): EntryDescriptor {
+    return this.addAll([{ options, handler }], origin)[0];
+  }
+
+  /**
+   * Adds several entries, all or none: every one is checked (id, options, taken or repeated ids) before the first
+   * is added, and one change is announced.
+   */
+  addAll(registrations: readonly EntryRegistration[], origin: EntryOrigin): EntryDescriptor[] {
+    const prepared: RegisteredEntry[] = [];
+    for (const { options, handler } of registrations) {
+      const entry = prepare(options, handler, origin);
+      const { id } = entry.descriptor;
+      const owner = this.takenBy(id) ?? (prepared.some((p) => p.descriptor.id === id) ? "another entry" : undefined);
+      if (owner) throw new TypeError(`entry id '${id}' is already taken by ${owner}`);
+      prepared.push(entry);
+    }
+    for (const entry of prepared) this.entries.set(entry.descriptor.id, entry);
+    if (prepared.length > 0) this.changed();
+    return prepared.map((e) => e.descriptor);
+  }
+
+  /** What holds `id`, in words for an error message ("a dynamic entry", …); undefined when it is free. */
+  takenBy(id: string): string | undefined {
     const existing = this.entries.get(id);
-    if (existing) {
-      const what = existing.descriptor.dynamic ? "a dynamic entry" : "a @pluginEntry method";
-      throw new TypeError(`entry id '${id}' is already taken by ${what}`);
-    }
-    const timeout = options.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS;
-    assertSeconds(`entry '${id}': timeout`, timeout);
-    for (const flag of ["autoStart", "persist"] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
-        throw new TypeError(`entry '${id}': ${flag} must be true or false (got ${JSON.stringify(options[flag])})`);
-      }
-    }
-    const descriptor: EntryDescriptor = {
-      id,
-      name: options.name ?? id,
-      description: options.description ?? "",
-      inputSchema: describeArgsSchema(options),
-      kind: options.kind ?? "action",
-      timeout,
-      llmResultFields: options.llmResultFields ?? null,
-      autoStart: options.autoStart ?? false,
-      persist: options.persist ?? null,
-      enabled: true,
-      dynamic: flags.dynamic,
-      metadata: options.metadata ?? null,
-    };
-    const validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
-    this.entries.set(id, { descriptor, validator, handler });
-    this.changed();
-    return descriptor;
+    if (!existing) return undefined;
+    if (existing.router) return `an entry of router ${existing.router}`;
+    return existing.descriptor.dynamic ? "a dynamic entry" : "a @pluginEntry method";
   }
 
   /** Removes a dynamic entry; decorated entries can only be disabled. Returns false for an unknown id. */
   remove(id: string): boolean {
     const entry = this.entries.get(id);
     if (!entry) return false;
+    if (entry.router) {
+      throw new TypeError(`entry '${id}' comes from router ${entry.router}: excludeRouter(router) removes it`);
+    }
     if (!entry.descriptor.dynamic) {
       throw new TypeError(`entry '${id}' is a @pluginEntry method: disable it instead of unregistering it`);
     }
-    this.entries.delete(id);
-    this.changed();
+    this.removeAll([id]);
     return true;
+  }
+
+  /** Removes entries whatever brought them (a router being excluded); one change is announced. */
+  removeAll(ids: readonly string[]): void {
+    let removed = false;
+    for (const id of ids) removed = this.entries.delete(id) || removed;
+    if (removed) this.changed();
   }
 
   /** Returns false for an unknown id. */
@@ -99,4 +115,36 @@ export class EntryRegistry {
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** Checks one entry's id and options and builds its record; a problem throws a `TypeError` naming the entry. */
+function prepare(options: EntryOptions & { id: string }, handler: EntryHandler, origin: EntryOrigin): RegisteredEntry {
+  const { id } = options;
+  if (typeof id !== "string" || !ENTRY_ID.test(id)) {
+    throw new TypeError(`entry id '${String(id)}' must match ${ENTRY_ID.source}`);
+  }
+  if (typeof handler !== "function") throw new TypeError(`entry '${id}': the handler must be a function`);
+  const timeout = options.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS;
+  assertSeconds(`entry '${id}': timeout`, timeout);
+  for (const flag of ["autoStart", "persist"] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+      throw new TypeError(`entry '${id}': ${flag} must be true or false (got ${JSON.stringify(options[flag])})`);
+    }
+  }
+  const descriptor: EntryDescriptor = {
+    id,
+    name: options.name ?? id,
+    description: options.description ?? "",
+    inputSchema: describeArgsSchema(options),
+    kind: options.kind ?? "action",
+    timeout,
+    llmResultFields: options.llmResultFields ?? null,
+    autoStart: options.autoStart ?? false,
+    persist: options.persist ?? null,
+    enabled: true,
+    dynamic: origin.dynamic,
+    metadata: options.metadata ?? null,
+  };
+  const validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
+  return { descriptor, validator, handler, ...(origin.router !== undefined && { router: origin.router }) };
 }

@@ -53,6 +53,7 @@ export class HookPipeline {
   private records: HookRecord[] = [];
   /** The hooks of each entry called so far, sorted; forgotten whenever hooks are added or removed. */
   private readonly byEntry = new Map<string, HookRecord[]>();
+  private readonly listeners = new Set<() => void>();
 
   /** A record from decorator metadata (the condition is compiled here). */
   static record(meta: HookMeta, handler: HookHandler, source: string): HookRecord {
@@ -67,15 +68,31 @@ export class HookPipeline {
     };
   }
 
-  /** Adds hooks (from one source); the returned function removes exactly those again. */
-  add(records: HookRecord[]): () => void {
+  /**
+   * Adds hooks (from one source); the returned function removes exactly those again. `first` puts them before the
+   * hooks already there, so among equal priorities they run first: the plugin class's own hooks use it, because a
+   * router included in the constructor adds its hooks before the runtime adds the class's.
+   */
+  add(records: HookRecord[], options: { first?: boolean } = {}): () => void {
     const added = [...records];
-    this.records = [...this.records, ...added];
-    this.byEntry.clear();
+    if (added.length === 0) return () => undefined;
+    this.records = options.first ? [...added, ...this.records] : [...this.records, ...added];
+    this.changed();
     return () => {
       this.records = this.records.filter((r) => !added.includes(r));
-      this.byEntry.clear();
+      this.changed();
     };
+  }
+
+  /** Called whenever hooks are added or removed (the runtime tells the host, so `/plugins` lists them). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    this.byEntry.clear();
+    for (const listener of this.listeners) listener();
   }
 
   list(): HookDescriptor[] {

@@ -59,8 +59,8 @@ export class PluginRuntime {
   private readonly beforeReadySteps: Array<() => unknown> = [];
   private readonly afterReadySteps: Array<() => unknown> = [];
   private readonly callSettledListeners: Array<(call: SettledCall) => void> = [];
-  /** Every entry call goes through it; extensions add their hooks here too. */
-  readonly hooks = new HookPipeline();
+  /** Every entry call goes through it; routers and extensions add their hooks here too. */
+  readonly hooks: HookPipeline;
   /** Timers, message handlers and event handlers. */
   readonly triggers: PluginTriggers;
   private shuttingDown = false;
@@ -69,12 +69,17 @@ export class PluginRuntime {
     this.instance = options.instance;
     this.logger = options.logger;
     this.entries = options.entries;
+    // The context's pipeline: routers included in the constructor have already put their hooks there.
+    this.hooks = this.instance.ctx.hooks;
     const meta = collectPluginMetadata(this.instance.constructor as abstract new () => unknown);
     for (const { methodName, ...entry } of meta.entries) {
       this.entries.add(entry, this.boundMethod(methodName), { dynamic: false });
     }
     for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
-    this.hooks.add(meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")));
+    this.hooks.add(
+      meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")),
+      { first: true },
+    );
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
     // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
     EntryAutoStart.install(this);
@@ -128,14 +133,20 @@ export class PluginRuntime {
 
   /** Wires the runtime to a transport: every host message from now on is handled here. */
   attach(transport: PluginTransport, options: { client: HostClient; onShutdown: () => void }): void {
-    this.entries.onChange(() => {
+    const announce = () => {
       try {
-        transport.send({ type: "entries_changed", entries: this.entries.list({ includeDisabled: true }) });
+        transport.send({
+          type: "entries_changed",
+          entries: this.entries.list({ includeDisabled: true }),
+          hooks: this.hooks.list(),
+        });
       } catch (error) {
         // The entries changed here all the same; the host keeps the list it had until the next change.
         this.logger.exception("the changed entries could not be sent to the host", error);
       }
-    });
+    };
+    this.entries.onChange(announce);
+    this.hooks.onChange(announce);
     transport.onMessage((message) => {
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {

@@ -297,4 +297,23 @@ describe("hook pipeline", () => {
       ["own"],
     );
   });
+
+  test("first: added hooks go ahead of equal priorities; every real change is announced", async () => {
+    const pipeline = new HookPipeline();
+    const order: string[] = [];
+    let changes = 0;
+    pipeline.onChange(() => changes++);
+    const removeRouter = pipeline.add([record("before", "router", () => void order.push("router"))]);
+    pipeline.add([record("before", "own", () => void order.push("own"))], { first: true });
+    pipeline.add([]);
+    await run(pipeline);
+    assert.deepEqual(order, ["own", "router"]);
+    assert.equal(changes, 2, "adding nothing announces nothing");
+    removeRouter();
+    assert.equal(changes, 3);
+    assert.deepEqual(
+      pipeline.list().map((h) => h.id),
+      ["own"],
+    );
+  });
 });
