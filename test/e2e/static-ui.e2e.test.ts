@@ -123,6 +123,7 @@ describe("static plugin UIs", () => {
         "static/assets/app.js": 'console.log("app");\n',
         "static/assets/style.css": "body { color: red; }\n",
         "static/docs/index.html": "<h1>docs</h1>",
+        "static/blob.unknownext": "0123456789",
         "static/.secret": "HIDDEN-SECRET",
       },
     });
@@ -184,6 +185,14 @@ describe("static plugin UIs", () => {
     assert.equal(await js.text(), 'console.log("app");\n');
     const css = await fetch(`${t.url}/plugin/webui/ui/assets/style.css`);
     assert.match(css.headers.get("content-type") ?? "", /^text\/css/);
+    const blob = await fetch(`${t.url}/plugin/webui/ui/blob.unknownext`);
+    assert.equal(blob.headers.get("content-type"), "application/octet-stream");
+    const part = await fetch(`${t.url}/plugin/webui/ui/blob.unknownext`, { headers: { range: "bytes=2-4" } });
+    assert.equal(part.status, 206);
+    assert.equal(await part.text(), "234");
+    const beyond = await fetch(`${t.url}/plugin/webui/ui/blob.unknownext`, { headers: { range: "bytes=50-60" } });
+    assert.equal(beyond.status, 416);
+    assert.equal((await beyond.json()).error.code, "RANGE_NOT_SATISFIABLE");
     const alias = await fetch(`${t.url}/plugin/webui/ui/alias.js`);
     assert.equal(alias.status, 200, "a symbolic link that stays inside the UI folder is followed");
 

@@ -31,6 +31,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   RUN_FINISHED: 409,
   [ErrorCode.FreezeFailed]: 500,
   [ErrorCode.PayloadTooLarge]: 413,
+  PRECONDITION_FAILED: 412,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   [ErrorCode.EntryFailed]: 500,

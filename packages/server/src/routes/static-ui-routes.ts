@@ -18,8 +18,17 @@ export const StaticUiErrorCode = {
   FileNotFound: "UI_FILE_NOT_FOUND",
   /** The path tries to leave the UI folder or names what is never served (`..`, `%2F`, `\`, NUL, hidden names). */
   PathRefused: "UI_PATH_REFUSED",
+  PreconditionFailed: "PRECONDITION_FAILED",
   RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
 } as const;
+
+/** The codes of the statuses `send` refuses with; anything else it fails with is our bug (500). */
+const CODE_BY_SEND_STATUS: Record<number, string> = {
+  403: StaticUiErrorCode.PathRefused,
+  404: StaticUiErrorCode.FileNotFound,
+  412: StaticUiErrorCode.PreconditionFailed,
+  416: StaticUiErrorCode.RangeNotSatisfiable,
+};
 
 export function registerStaticUiRoutes(app: FastifyInstance, host: PluginHostApi): void {
   // Relative links in the index page resolve against the folder only with the trailing slash.
@@ -73,18 +82,20 @@ async function sendUiFile(
   });
   if (sent.type === "error") {
     sent.stream.destroy();
-    const code =
-      sent.statusCode === 404
-        ? StaticUiErrorCode.FileNotFound
-        : sent.statusCode === 403
-          ? StaticUiErrorCode.PathRefused
-          : sent.statusCode === 416
-            ? StaticUiErrorCode.RangeNotSatisfiable
-            : "INTERNAL_ERROR";
+    const code = CODE_BY_SEND_STATUS[sent.statusCode] ?? "INTERNAL_ERROR";
     const range = sent.headers["Content-Range"];
     if (range !== undefined) reply.header("content-range", range);
     const message = (sent.metadata.error as Error | undefined)?.message ?? `HTTP ${sent.statusCode}`;
-    throw new HttpError(code, `could not send '${details.path}': ${message}`, details, sent.statusCode);
+    throw new HttpError(
+      code,
+      `could not send '${details.path}': ${message}`,
+      details,
+      code === "INTERNAL_ERROR" ? 500 : sent.statusCode,
+    );
+  }
+  // With nosniff, a file of unknown type must still say what it is, or browsers may refuse it.
+  if (sent.statusCode !== 304 && sent.headers["Content-Type"] === undefined) {
+    reply.header("content-type", "application/octet-stream");
   }
   return reply
     .code(sent.statusCode)
