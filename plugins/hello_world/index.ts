@@ -6,6 +6,9 @@ export class HelloWorldPlugin extends NekoPluginBase {
 
   @lifecycle({ id: "startup" })
   async onStartup() {
+    // static/ becomes the page at /plugin/hello_world/ui/; the plugin works without it, so a refusal is only logged.
+    const ui = await this.registerStaticUi("static");
+    if (!ui.ok) this.logger.warn("no web UI", { error: ui.error.message });
     this.logger.info("started");
     return Ok({ status: "ready" });
   }

@@ -12,6 +12,7 @@ export {
   type PluginView,
 } from "./plugin-host.ts";
 export type { PluginStatusReport } from "./plugin-status-board.ts";
+export type { StaticUi } from "./static-ui/static-ui-registry.ts";
 export type { PluginState } from "./supervisor/plugin-state.ts";
 export type { EventView, HookView, MessageHandlerView, TimerView } from "./trigger-views.ts";
 export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";

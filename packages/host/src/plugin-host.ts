@@ -40,6 +40,7 @@ import {
   type MessagesApi,
 } from "./messages/message-queue.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
+import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
 
 export const HOST_VERSION = "0.1.0";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
@@ -94,6 +95,8 @@ export interface PluginView extends TriggerViews {
   manifest_path: string;
   entries: EntryView[];
   extensions: unknown[];
+  /** The static UI the running plugin registered (`registerStaticUi`), or null. */
+  ui: { path: string; dir: string } | null;
   errors: string[];
   warnings: string[];
 }
@@ -136,6 +139,8 @@ export interface PluginHostApi {
   getStatus(id: string): { plugin_id: string; status: unknown; updated_at: string | null } | undefined;
   /** Delivers `{ source, text, sender, … }` to the plugin's matching `@message` handlers; Ok with each one's result. */
   deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult>;
+  /** The static UI the plugin registered, while its process runs; undefined otherwise (docs/static-ui.md). */
+  staticUi(pluginId: string): StaticUi | undefined;
   /** Runs one `@onEvent` / `@customEvent` handler by type and id, like an entry call. */
   callEvent(
     pluginId: string,
@@ -182,6 +187,7 @@ export class PluginHost implements PluginHostApi {
   private readonly stopSteps: Array<() => unknown> = [];
   readonly config: PluginConfigService;
   private readonly statusBoard: PluginStatusBoard;
+  private readonly staticUis: StaticUiRegistry;
   readonly bus: HostBus;
   readonly messages: MessageQueue;
   readonly runs: RunRegistry;
@@ -206,6 +212,13 @@ export class PluginHost implements PluginHostApi {
       refresh: (id) => this.refreshManifest(id),
     });
     this.statusBoard = new PluginStatusBoard(services, logger);
+    this.staticUis = new StaticUiRegistry({
+      services,
+      logger,
+      pluginDir: (id) => this.discovered.get(id)?.dir,
+      pluginState: (id) => this.supervisor.status(id)?.state,
+      onStateChange: (listener) => supervisor.addStateListener(listener),
+    });
     const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
     this.bus = new HostBus(supervisor, services, logger, {
       ...options.bus,
@@ -334,6 +347,10 @@ export class PluginHost implements PluginHostApi {
   getStatus(id: string) {
     if (!this.discovered.has(id)) return undefined;
     return this.statusBoard.get(id) ?? { plugin_id: id, status: null, updated_at: null };
+  }
+
+  staticUi(pluginId: string): StaticUi | undefined {
+    return this.staticUis.get(pluginId);
   }
 
   deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult> {
@@ -514,6 +531,7 @@ export class PluginHost implements PluginHostApi {
     }
     this.runs.dispose();
     this.bus.dispose();
+    this.staticUis.dispose();
     await this.transport.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }
@@ -582,6 +600,8 @@ export class PluginHost implements PluginHostApi {
           }),
         );
     const state: PluginState = d.status === "refused" ? "refused" : (status?.state ?? "stopped");
+    // A duplicate id's later folder shows nothing of the owner's UI.
+    const ui = this.discovered.get(d.id) === d ? this.staticUis.get(d.id) : undefined;
     const reason = d.status === "refused" ? d.problems.join("; ") : (status?.reason ?? null);
     return {
       id: d.id,
@@ -598,6 +618,7 @@ export class PluginHost implements PluginHostApi {
       entries,
       ...triggerViews(status?.hello),
       extensions: [],
+      ui: ui ? { path: ui.path, dir: ui.dir } : null,
       errors: state === "refused" && d.status === "ok" && reason ? [reason] : d.problems,
       warnings: d.warnings,
     };

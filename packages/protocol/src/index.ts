@@ -11,3 +11,5 @@ export * from "./bus-record.ts";
 export * from "./load-failure-line.ts";
 export * from "./payload-bytes.ts";
 export * from "./entry-auto-call.ts";
+export * from "./static-ui.ts";
+export * from "./path-inside.ts";

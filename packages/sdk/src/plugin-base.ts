@@ -3,11 +3,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPluginContext, type PluginContext, takePendingContext } from "./plugin-context.ts";
-import { type EntryDescriptor, STATUS_REPORT_MAX_BYTES, STATUS_REPORT_METHOD } from "@neko/protocol";
+import {
+  type EntryDescriptor,
+  STATIC_UI_DEFAULTS,
+  STATIC_UI_REGISTER_METHOD,
+  STATUS_REPORT_MAX_BYTES,
+  STATUS_REPORT_METHOD,
+  staticUiRegistrationProblem,
+} from "@neko/protocol";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
-import { ValidationError } from "./errors.ts";
+import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { EntryHandler } from "./runtime/entry-registry.ts";
 import type { PluginRouter } from "./plugin-router.ts";
@@ -19,6 +26,26 @@ import { PluginStore } from "./plugin-store.ts";
 import { PluginBus } from "./bus/plugin-bus.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
 import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
+import { toResult } from "./wire-result.ts";
+
+export interface StaticUiOptions {
+  /** The file served for a folder's URL; default `index.html`. */
+  indexFile?: string;
+  /** The `Cache-Control` header of every file; default `no-cache` (the browser revalidates with the ETag). */
+  cacheControl?: string;
+}
+
+/** Where and how the host serves the UI (the `Ok` of `registerStaticUi`). */
+export interface StaticUiInfo {
+  /** `/plugin/<id>/ui/` */
+  path: string;
+  /** The folder, relative to the plugin folder. */
+  dir: string;
+  /** Its real path on disk. */
+  root: string;
+  indexFile: string;
+  cacheControl: string;
+}
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -122,6 +149,28 @@ export abstract class NekoPluginBase {
     }
     this.ctx.bridge.notify(STATUS_REPORT_METHOD, { status: JSON.parse(json) });
     return Ok({ bytes });
+  }
+
+  /**
+   * Serves `<plugin folder>/<dir>` at `/plugin/<id>/ui/` while this process runs (docs/static-ui.md). The host checks
+   * the folder: a `dir` that is absolute, leaves the plugin folder (also through a symbolic link), is missing or is
+   * not a folder is an `Err(ValidationError)` naming it. Another call replaces the registration. From a constructor
+   * the request waits for the handshake, so it may be called there without `await`.
+   */
+  async registerStaticUi(
+    dir = STATIC_UI_DEFAULTS.dir,
+    options: StaticUiOptions = {},
+  ): Promise<Result<StaticUiInfo, SdkError>> {
+    const registration = {
+      dir,
+      indexFile: options.indexFile ?? STATIC_UI_DEFAULTS.indexFile,
+      cacheControl: options.cacheControl ?? STATIC_UI_DEFAULTS.cacheControl,
+    };
+    const problem = staticUiRegistrationProblem(registration);
+    if (problem) {
+      return Err(new ValidationError(`registerStaticUi: ${problem.message}`, { details: { field: problem.field } }));
+    }
+    return toResult<StaticUiInfo>(await this.ctx.bridge.request(STATIC_UI_REGISTER_METHOD, registration));
   }
 
   /** Starts a `@timerInterval` timer (its first tick comes one interval later); false for an unknown id. */

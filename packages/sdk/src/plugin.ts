@@ -35,7 +35,7 @@ export {
   TransportError,
   ValidationError,
 } from "./errors.ts";
-export { NekoPluginBase } from "./plugin-base.ts";
+export { NekoPluginBase, type StaticUiInfo, type StaticUiOptions } from "./plugin-base.ts";
 export { PluginRouter } from "./plugin-router.ts";
 export type { JsonObject, JsonValue } from "@neko/protocol";
 export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/protocol";

@@ -10,6 +10,7 @@ import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
 import { registerMessageDeliveryRoutes } from "./routes/message-delivery-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
+import { registerStaticUiRoutes } from "./routes/static-ui-routes.ts";
 import { registerStatusRoutes } from "./routes/status-routes.ts";
 import { registerBusRoutes } from "./routes/bus-routes.ts";
 import { registerMessageRoutes } from "./routes/message-routes.ts";
@@ -86,6 +87,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);
   registerStatusRoutes(app, options.host);
+  registerStaticUiRoutes(app, options.host);
   registerMessageDeliveryRoutes(app, options.host);
   registerRunRoutes(app, options.host);
   const sse = new SseHub(app, options.sseHeartbeatMs);

@@ -25,6 +25,7 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     listStatus: () => [],
     getStatus: () => undefined,
     deliverMessage: async () => answer,
+    staticUi: () => undefined,
     callEvent: async () => answer,
     bus: {} as PluginHostApi["bus"],
     messages: {} as PluginHostApi["messages"],

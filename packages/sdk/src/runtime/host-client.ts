@@ -3,7 +3,15 @@
  * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, FrameTooLargeError, REQUEST_CANCEL_METHOD, type WireError, type WireResult } from "@neko/protocol";
+import {
+  encodeFrame,
+  ErrorCode,
+  FrameTooLargeError,
+  type PluginToHost,
+  REQUEST_CANCEL_METHOD,
+  type WireError,
+  type WireResult,
+} from "@neko/protocol";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -28,8 +36,36 @@ export interface HostBridge {
 export class HostClient implements HostBridge {
   private readonly pending = new Map<string, { resolve: (r: WireResult) => void; timer: NodeJS.Timeout }>();
   private readonly pushHandlers = new Map<string, Set<(payload: unknown) => void>>();
+  /** Requests and notifications made before `open()`, in order; undefined once open. */
+  private held: PluginToHost[] | undefined;
 
-  constructor(private readonly transport: PluginTransport) {}
+  /**
+   * `waitForWelcome`: what the plugin sends before the host's `welcome` (from its constructor, say) waits for
+   * `open()`, since the host drops every frame of a peer that has not completed the handshake.
+   */
+  constructor(
+    private readonly transport: PluginTransport,
+    options: { waitForWelcome?: boolean } = {},
+  ) {
+    if (options.waitForWelcome) this.held = [];
+  }
+
+  /** Sends what waited for the handshake, in order; from now on everything goes out at once. */
+  open(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const message of held) this.transport.send(message);
+  }
+
+  /** Throws, sending nothing, when the message cannot be encoded (as the transport does). */
+  private send(message: PluginToHost): void {
+    if (!this.held) {
+      this.transport.send(message);
+      return;
+    }
+    encodeFrame(message);
+    this.held.push(message);
+  }
 
   request(method: string, params: unknown, options: RequestOptions = {}) {
     const id = randomUUID();
@@ -49,7 +85,7 @@ export class HostClient implements HostBridge {
       );
       this.pending.set(id, { resolve, timer });
       try {
-        this.transport.send({ type: "request", id, method, params, deadline });
+        this.send({ type: "request", id, method, params, deadline });
       } catch (error) {
         // Params msgpack cannot encode (a cycle, a symbol, a BigInt past 64 bits): nothing was sent.
         clearTimeout(timer);
@@ -72,7 +108,7 @@ export class HostClient implements HostBridge {
 
   notify(method: string, params: unknown): WireResult {
     try {
-      this.transport.send({ type: "notify", method, params });
+      this.send({ type: "notify", method, params });
       return { ok: true, value: null };
     } catch (error) {
       return { ok: false, error: unsendable(method, error) };

@@ -47,7 +47,7 @@ delete process.env.NEKO_PLUGIN_SECRET;
 
 const logger = createPluginLogger(pluginId);
 const transport = new ZmqPluginTransport(endpoint);
-const client = new HostClient(transport);
+const client = new HostClient(transport, { waitForWelcome: true });
 
 async function exit(code: number): Promise<never> {
   await transport.close();

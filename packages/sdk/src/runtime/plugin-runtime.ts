@@ -195,6 +195,8 @@ export class PluginRuntime {
         return;
       }
       case "welcome": {
+        // The host knows this process now: what the constructor asked of it can go.
+        options.client.open();
         const startup = await this.runLifecycle("startup");
         if (startup.ok) await this.runSteps(this.beforeReadySteps, "an after-startup step failed");
         try {

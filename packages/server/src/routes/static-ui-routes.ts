@@ -1,0 +1,130 @@
+/**
+ * `GET /plugin/{id}/ui/…`: the static UI a running plugin registered with `this.registerStaticUi` (SPEC §5.1). Which
+ * file a path names is decided by `locateUiFile`; `@fastify/send` sends it (content type, ETag, Last-Modified,
+ * conditional and range requests, HEAD). Every refusal is a JSON error body (docs/static-ui.md).
+ */
+import path from "node:path";
+import { send } from "@fastify/send";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { PluginHostApi, StaticUi } from "@neko/host";
+import { ErrorCode } from "@neko/protocol";
+import { HttpError } from "../http-errors.ts";
+import { locateUiFile } from "../ui-file-locator.ts";
+import { pluginIdParams } from "./route-schemas.ts";
+
+export const StaticUiErrorCode = {
+  /** The plugin exists but serves no UI now: not running, or it never called `registerStaticUi`. */
+  NotRegistered: "UI_NOT_REGISTERED",
+  FileNotFound: "UI_FILE_NOT_FOUND",
+  /** The path tries to leave the UI folder or names what is never served (`..`, `%2F`, `\`, NUL, hidden names). */
+  PathRefused: "UI_PATH_REFUSED",
+  PreconditionFailed: "PRECONDITION_FAILED",
+  RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
+} as const;
+
+/** The codes of the statuses `send` refuses with; anything else it fails with is our bug (500). */
+const CODE_BY_SEND_STATUS: Record<number, string> = {
+  403: StaticUiErrorCode.PathRefused,
+  404: StaticUiErrorCode.FileNotFound,
+  412: StaticUiErrorCode.PreconditionFailed,
+  416: StaticUiErrorCode.RangeNotSatisfiable,
+};
+
+export function registerStaticUiRoutes(app: FastifyInstance, host: PluginHostApi): void {
+  // Relative links in the index page resolve against the folder only with the trailing slash.
+  app.get<{ Params: { id: string } }>("/plugin/:id/ui", { schema: { params: pluginIdParams } }, (req, reply) =>
+    reply.redirect(`ui/${queryOf(req.url)}`, 301),
+  );
+
+  app.get<{ Params: { id: string } }>("/plugin/:id/ui/*", { schema: { params: pluginIdParams } }, (req, reply) =>
+    serveUiFile(req, reply, host),
+  );
+}
+
+async function serveUiFile(req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, host: PluginHostApi) {
+  const id = req.params.id;
+  const ui = host.staticUi(id);
+  if (!ui) throw noUi(host, id);
+  // The router has decoded its `*` parameter; the checks need the path as it was sent.
+  const rawPath = rawPathAfterUi(req.url);
+  const details = { plugin_id: id, path: rawPath };
+  if (rawPath === undefined) throw new HttpError(StaticUiErrorCode.PathRefused, "the UI path is malformed", details);
+  const found = locateUiFile({ root: ui.root, rawPath, indexFile: ui.indexFile });
+  switch (found.kind) {
+    case "refused":
+      throw new HttpError(StaticUiErrorCode.PathRefused, `refused UI path '${rawPath}': ${found.reason}`, details);
+    case "missing":
+      throw new HttpError(
+        StaticUiErrorCode.FileNotFound,
+        `no file '${rawPath}' in the UI of '${id}': ${found.reason}`,
+        details,
+      );
+    case "redirect":
+      return reply.redirect(`${found.location}${queryOf(req.url)}`, 301);
+  }
+  return sendUiFile(req, reply, ui, found.path, details);
+}
+
+async function sendUiFile(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ui: StaticUi,
+  file: string,
+  details: Record<string, unknown>,
+) {
+  // `send` gets the real path again, below the same root: its own checks (`..`, dotfiles) run as a second net.
+  const relative = path.relative(ui.root, file).split(path.sep).map(encodeURIComponent).join("/");
+  const sent = await send(req.raw, `/${relative}`, {
+    root: ui.root,
+    index: false,
+    dotfiles: "deny",
+    cacheControl: false,
+  });
+  if (sent.type === "error") {
+    sent.stream.destroy();
+    const code = CODE_BY_SEND_STATUS[sent.statusCode] ?? "INTERNAL_ERROR";
+    const range = sent.headers["Content-Range"];
+    if (range !== undefined) reply.header("content-range", range);
+    const message = (sent.metadata.error as Error | undefined)?.message ?? `HTTP ${sent.statusCode}`;
+    throw new HttpError(
+      code,
+      `could not send '${details.path}': ${message}`,
+      details,
+      code === "INTERNAL_ERROR" ? 500 : sent.statusCode,
+    );
+  }
+  // With nosniff, a file of unknown type must still say what it is, or browsers may refuse it.
+  if (sent.statusCode !== 304 && sent.headers["Content-Type"] === undefined) {
+    reply.header("content-type", "application/octet-stream");
+  }
+  return reply
+    .code(sent.statusCode)
+    .headers(sent.headers)
+    .header("cache-control", ui.cacheControl)
+    .header("x-content-type-options", "nosniff")
+    .send(sent.stream);
+}
+
+/** Why there is no UI to serve: an unknown plugin, or one that is not running or never registered one. */
+function noUi(host: PluginHostApi, id: string): HttpError {
+  const plugin = host.getPlugin(id);
+  if (!plugin) return new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);
+  const message =
+    plugin.status === "running"
+      ? `plugin '${id}' has not registered a static UI (this.registerStaticUi)`
+      : `plugin '${id}' is ${plugin.status}: its UI is served only while it runs`;
+  return new HttpError(StaticUiErrorCode.NotRegistered, message, { plugin_id: id, status: plugin.status });
+}
+
+/** The still-encoded path after `/plugin/<id>/ui/`, or undefined when the URL is not of that shape. */
+function rawPathAfterUi(url: string): string | undefined {
+  const pathname = url.split("?", 1)[0];
+  const segments = pathname.split("/");
+  if (segments[0] !== "" || segments[1] !== "plugin" || segments[3] !== "ui" || segments.length < 5) return undefined;
+  return segments.slice(4).join("/");
+}
+
+function queryOf(url: string): string {
+  const at = url.indexOf("?");
+  return at === -1 ? "" : url.slice(at);
+}
