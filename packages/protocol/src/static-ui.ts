@@ -57,6 +57,15 @@ function dirProblem(dir: unknown): StaticUiProblem | undefined {
   if (normalized === "." || normalized === "./") {
     return problem("dir must be a folder inside the plugin folder, not the plugin folder itself");
   }
+  const names = normalized.split("/").filter((name) => name !== "" && name !== ".");
+  if (names.some((name) => name.startsWith("."))) {
+    return problem(`dir '${dir}' is or is inside a hidden folder, whose files are never served`);
+  }
+  if (names[0] === "data" || names[0] === "node_modules") {
+    return problem(
+      `dir '${dir}' is inside '${names[0]}/', which holds the plugin's ${names[0] === "data" ? "runtime data (its store, its state)" : "dependencies"}`,
+    );
+  }
   return undefined;
 }
 

@@ -28,6 +28,11 @@ describe("staticUiRegistrationProblem", () => {
       ["", /non-empty string/],
       [42, /non-empty string/],
       ["x".repeat(1025), /longer than 1024/],
+      [".git", /hidden folder/],
+      ["web/.cache", /hidden folder/],
+      ["data", /inside 'data\/'.*runtime data/],
+      ["./data/exports", /inside 'data\/'/],
+      ["node_modules/some-ui", /inside 'node_modules\/'/],
     ];
     for (const [dir, message] of cases) {
       const found = problem({ dir });

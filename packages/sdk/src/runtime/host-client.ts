@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import {
+  decodeFrame,
   encodeFrame,
   ErrorCode,
   FrameTooLargeError,
@@ -54,7 +55,15 @@ export class HostClient implements HostBridge {
   open(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    for (const message of held) this.transport.send(message);
+    for (const message of held) {
+      try {
+        this.transport.send(message);
+      } catch (error) {
+        // Held messages are copies that were encodable when made, so this is not expected; answer rather than hang.
+        if (message.type === "request")
+          this.settle(message.id, { ok: false, error: unsendable(message.method, error) });
+      }
+    }
   }
 
   /** Throws, sending nothing, when the message cannot be encoded (as the transport does). */
@@ -63,8 +72,9 @@ export class HostClient implements HostBridge {
       this.transport.send(message);
       return;
     }
-    encodeFrame(message);
-    this.held.push(message);
+    // A copy as it is now: the plugin may change (or break) the objects it passed before the handshake completes.
+    const copy = decodeFrame(encodeFrame(message)) as PluginToHost | undefined;
+    if (copy) this.held.push(copy);
   }
 
   request(method: string, params: unknown, options: RequestOptions = {}) {

@@ -145,8 +145,19 @@ export class PluginRuntime {
         this.logger.exception("the changed entries could not be sent to the host", error);
       }
     };
-    this.entries.onChange(announce);
-    this.hooks.onChange(announce);
+    // Entries and hooks often change together (a router comes or goes): one frame, with both lists consistent, once
+    // the synchronous change is complete.
+    let announcing = false;
+    const announceSoon = () => {
+      if (announcing) return;
+      announcing = true;
+      queueMicrotask(() => {
+        announcing = false;
+        announce();
+      });
+    };
+    this.entries.onChange(announceSoon);
+    this.hooks.onChange(announceSoon);
     transport.onMessage((message) => {
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {

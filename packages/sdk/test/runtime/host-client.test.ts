@@ -37,6 +37,19 @@ describe("host client", () => {
     assert.deepEqual(transport.sent, []);
   });
 
+  test("a held message is what was sent at the time: changing (or breaking) its objects later changes nothing", () => {
+    const transport = new MemoryPluginTransport();
+    const client = new HostClient(transport, { waitForWelcome: true });
+    const state: Record<string, unknown> = { n: 1 };
+    client.notify("bus.emit", { type: "ready", payload: state });
+    state.n = 2;
+    state.self = state; // a cycle: the live object could no longer be encoded
+    client.open();
+    assert.deepEqual(transport.sent, [
+      { type: "notify", method: "bus.emit", params: { type: "ready", payload: { n: 1 } } },
+    ]);
+  });
+
   test("what a constructor sends reaches the host after welcome and before ready", async () => {
     @nekoPlugin
     class Early extends NekoPluginBase {
