@@ -56,9 +56,9 @@ type RouteSchema = Record<string, unknown> | undefined;
 function documentRoute(route: RouteOptions, schema: RouteSchema, url: string, options: OpenApiDocumentOptions) {
   const doc = route.config?.doc;
   if (!doc) return { schema: schema ?? {}, url };
-  for (const part of ["querystring", "headers", "body"] as const) {
-    const described = { querystring: doc.query, headers: doc.headers, body: doc.body }[part];
-    if (schema?.[part] && described) {
+  const described = { querystring: doc.query, headers: doc.headers, body: doc.body };
+  for (const [part, given] of Object.entries(described)) {
+    if (given && schema?.[part]) {
       throw new Error(`${route.method} ${route.url}: '${part}' is validated by the route; its doc may not describe it`);
     }
   }
