@@ -1,6 +1,7 @@
 /**
  * The HTTP plugin server (SPEC §5): Fastify over a `PluginHostApi`. Every error is `{ error: { code, message,
- * details } }`; bodies are limited to 1 MiB; a non-loopback bind requires `NEKO_API_TOKEN`.
+ * details } }`; bodies are limited to 1 MiB; a non-loopback bind requires `NEKO_API_TOKEN`. `/openapi.json` describes
+ * every route (`/docs` shows it).
  */
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
@@ -14,6 +15,8 @@ import { registerStaticUiRoutes } from "./routes/static-ui-routes.ts";
 import { registerStatusRoutes } from "./routes/status-routes.ts";
 import { registerBusRoutes } from "./routes/bus-routes.ts";
 import { registerMessageRoutes } from "./routes/message-routes.ts";
+import { registerOpenApiRoutes } from "./routes/openapi-routes.ts";
+import { registerOpenApiDocument } from "./openapi/openapi-document.ts";
 import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
 import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
@@ -83,6 +86,13 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   );
 
   dropUnusedConnectionsOnClose(app);
+  // Before every route: the document sees only the routes registered after it.
+  await registerOpenApiDocument(app, {
+    version: options.host.info().host_version,
+    tokenRequired: Boolean(options.apiToken),
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+  });
+  registerOpenApiRoutes(app);
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);

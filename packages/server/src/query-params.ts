@@ -5,6 +5,10 @@
 import { ErrorCode } from "@neko/protocol";
 import { HttpError } from "./http-errors.ts";
 
+/** The 400 the readers below give, as a route's doc lists it. */
+export const QUERY_PARAM_ERRORS =
+  "`VALIDATION_ERROR`: a query parameter is out of range, not a whole number, or given more than once";
+
 export function readIntParam(
   query: Record<string, unknown>,
   name: string,

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { HOT_UPDATE_MODES, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { sendWireError } from "../http-errors.ts";
+import { type JsonSchema, type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const profileParams = {
@@ -37,27 +38,135 @@ const activeProfileBody = {
 
 type Id = { Params: { id: string } };
 
+const notFound = "`PLUGIN_NOT_FOUND`: no plugin with that id";
+
+/** The errors of a configuration write (docs/http-api.md#configuration-routes). */
+const writeErrors = {
+  400: "`CONFIG_INVALID`: not a valid manifest (`details.problems`), a `null` value, or a bad profile",
+  403: "`CONFIG_PROTECTED_FIELD`: the change would alter `plugin.id` or `plugin.entry`",
+  404: notFound,
+  409: "`CONFIG_CHANGE_REFUSED`: the plugin's config_change handler returned Err (`details.cause`)",
+};
+
+function configDoc(summary: string, schema: JsonSchema, errors: RouteDoc["errors"] = { 404: notFound }): RouteDoc {
+  return { tag: "config", summary, responses: { 200: { description: "the answer", schema } }, errors };
+}
+
+function writeDoc(summary: string, extra: Partial<RouteDoc> = {}): RouteDoc {
+  return {
+    tag: "config",
+    summary,
+    responses: {
+      200: { description: "written (and offered to the running plugin)", schema: schemaRef("ConfigWrite") },
+    },
+    errors: writeErrors,
+    ...extra,
+  };
+}
+
+const effectiveConfig = {
+  type: "object",
+  required: ["plugin_id", "config", "profile", "temporary", "running"],
+  properties: {
+    plugin_id: { type: "string" },
+    config: { type: "object", description: "plugin.toml merged with the active profile and any temporary change" },
+    profile: { type: ["string", "null"], description: "the active profile" },
+    temporary: { type: "boolean", description: "a temporary change is in force" },
+    running: { type: "boolean" },
+  },
+};
+
+const tomlFile = {
+  type: "object",
+  required: ["plugin_id", "path", "toml"],
+  properties: {
+    plugin_id: { type: "string" },
+    path: { type: "string" },
+    toml: { type: "string", description: "the file as written" },
+  },
+};
+
+const profileList = {
+  type: "object",
+  required: ["plugin_id", "source", "active", "profiles"],
+  properties: {
+    plugin_id: { type: "string" },
+    source: { type: ["string", "null"], enum: ["profiles.toml", "plugin.toml", null] },
+    active: { type: ["string", "null"] },
+    profiles: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "path", "resolved_path", "exists", "problem"],
+        properties: {
+          name: { type: "string" },
+          path: { type: "string" },
+          resolved_path: { type: ["string", "null"] },
+          exists: { type: "boolean" },
+          problem: { type: ["string", "null"] },
+        },
+      },
+    },
+  },
+};
+
+const oneProfile = {
+  type: "object",
+  required: ["plugin_id", "name", "path", "active", "config"],
+  properties: {
+    plugin_id: { type: "string" },
+    name: { type: "string" },
+    path: { type: "string" },
+    active: { type: "boolean" },
+    config: { type: "object" },
+  },
+};
+
 export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi): void {
   // plugin.toml may be sent as it is: `content-type: application/toml` (or text/plain).
   app.addContentTypeParser("application/toml", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
-  app.get<Id>("/plugin/:id/config", { schema: { params: pluginIdParams } }, async (req, reply) =>
-    answer(reply, host.config.get(req.params.id)),
+  app.get<Id>(
+    "/plugin/:id/config",
+    { schema: { params: pluginIdParams }, config: { doc: configDoc("The effective configuration", effectiveConfig) } },
+    async (req, reply) => answer(reply, host.config.get(req.params.id)),
   );
 
   app.put<Id & { Body: { config: Record<string, unknown> } }>(
     "/plugin/:id/config",
-    { schema: { params: pluginIdParams, body: configBody } },
+    {
+      schema: { params: pluginIdParams, body: configBody },
+      config: { doc: writeDoc("Replace plugin.toml with a JSON document") },
+    },
     async (req, reply) => written(reply, await host.config.replace(req.params.id, req.body.config)),
   );
 
-  app.get<Id>("/plugin/:id/config/toml", { schema: { params: pluginIdParams } }, async (req, reply) =>
-    answer(reply, host.config.getToml(req.params.id)),
+  app.get<Id>(
+    "/plugin/:id/config/toml",
+    {
+      schema: { params: pluginIdParams },
+      config: { doc: configDoc("plugin.toml as written, comments included", tomlFile) },
+    },
+    async (req, reply) => answer(reply, host.config.getToml(req.params.id)),
   );
 
   app.put<Id & { Body: string | { toml?: unknown } }>(
     "/plugin/:id/config/toml",
-    { schema: { params: pluginIdParams } },
+    {
+      schema: { params: pluginIdParams },
+      config: {
+        doc: writeDoc("Replace plugin.toml with TOML text", {
+          body: {
+            description: "the TOML text, or `{ toml }` as JSON",
+            content: {
+              "application/toml": { type: "string" },
+              "text/plain": { type: "string" },
+              "application/json": { type: "object", required: ["toml"], properties: { toml: { type: "string" } } },
+            },
+          },
+        }),
+      },
+    },
     async (req, reply) => {
       const text = typeof req.body === "string" ? req.body : req.body?.toml;
       return written(reply, await host.config.replaceToml(req.params.id, text));
@@ -66,23 +175,54 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
 
   app.post<Id & { Body: { config: Record<string, unknown>; mode: string } }>(
     "/plugin/:id/config/hot-update",
-    { schema: { params: pluginIdParams, body: hotUpdateBody } },
+    {
+      schema: { params: pluginIdParams, body: hotUpdateBody },
+      config: {
+        doc: writeDoc("Merge a patch into the configuration, temporarily or permanently", {
+          errors: {
+            ...writeErrors,
+            409: `${writeErrors[409]}; \`PLUGIN_NOT_RUNNING\`: a temporary change needs a running plugin`,
+          },
+        }),
+      },
+    },
     async (req, reply) => written(reply, await host.config.hotUpdate(req.params.id, req.body)),
   );
 
-  app.get<Id>("/plugin/:id/config/profiles", { schema: { params: pluginIdParams } }, async (req, reply) =>
-    answer(reply, host.config.profiles(req.params.id)),
+  app.get<Id>(
+    "/plugin/:id/config/profiles",
+    {
+      schema: { params: pluginIdParams },
+      config: {
+        doc: configDoc("The declared configuration profiles and the active one", profileList, {
+          400: "`CONFIG_INVALID`: the profile declarations are malformed",
+          404: notFound,
+        }),
+      },
+    },
+    async (req, reply) => answer(reply, host.config.profiles(req.params.id)),
   );
 
   app.get<{ Params: { id: string; name: string } }>(
     "/plugin/:id/config/profiles/:name",
-    { schema: { params: profileParams } },
+    {
+      schema: { params: profileParams },
+      config: {
+        doc: configDoc("One profile file's own content", oneProfile, {
+          400: "`CONFIG_INVALID`: the profile file cannot be read or leaves the plugin folder",
+          404: `${notFound}; \`NOT_FOUND\`: the plugin declares no such profile (\`details.profiles\`)`,
+        }),
+      },
+    },
     async (req, reply) => answer(reply, host.config.profile(req.params.id, req.params.name)),
   );
 
   app.put<Id & { Body: { name: string | null } }>(
     "/plugin/:id/config/profiles/active",
-    { schema: { params: pluginIdParams, body: activeProfileBody } },
+    {
+      schema: { params: pluginIdParams, body: activeProfileBody },
+      config: { doc: writeDoc("Switch the active profile (null: none)") },
+    },
     async (req, reply) => written(reply, await host.config.setActiveProfile(req.params.id, req.body.name)),
   );
 }

@@ -1,11 +1,66 @@
 /** `GET /health` and `GET /server/info`. */
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
+import type { RouteDoc } from "../openapi/route-doc.ts";
+
+const healthDoc: RouteDoc = {
+  tag: "health",
+  summary: "Liveness",
+  responses: {
+    200: {
+      description: "the server answers",
+      schema: {
+        type: "object",
+        required: ["status", "time"],
+        properties: { status: { type: "string", enum: ["ok"] }, time: { type: "string", format: "date-time" } },
+      },
+    },
+  },
+};
+
+const count = { type: "integer" } as const;
+
+const serverInfoDoc: RouteDoc = {
+  tag: "health",
+  summary: "Versions, plugin counts, uptime and transport",
+  responses: {
+    200: {
+      description: "the host's and the server's facts",
+      schema: {
+        type: "object",
+        required: ["host_version", "sdk_version", "node_version", "platform", "uptime_s", "plugins", "server"],
+        properties: {
+          host_version: { type: "string" },
+          sdk_version: { type: "string", description: "what manifests' [plugin.sdk] ranges are checked against" },
+          node_version: { type: "string" },
+          platform: { type: "string" },
+          uptime_s: { type: "integer", description: "seconds since the host was created" },
+          plugins: {
+            type: "object",
+            required: ["total", "running", "by_status"],
+            properties: {
+              total: count,
+              running: count,
+              by_status: { type: "object", additionalProperties: count, description: "plugins in each state" },
+            },
+          },
+          dropped_frames: { type: "integer", description: "frames from peers that had not completed the handshake" },
+          transport_endpoint: { type: "string", description: "the ZeroMQ endpoint plugin processes connect to" },
+          server: {
+            type: "object",
+            required: ["started_at"],
+            properties: { started_at: { type: "string", format: "date-time" } },
+          },
+        },
+      },
+    },
+  },
+};
 
 export function registerHealthRoutes(app: FastifyInstance, host: PluginHostApi, startedAt: number): void {
-  app.get("/health", async () => ({ status: "ok", time: new Date().toISOString() }));
+  app.get("/health", { config: { doc: healthDoc } }, async () => ({ status: "ok", time: new Date().toISOString() }));
 
-  app.get("/server/info", async () => {
+  app.get("/server/info", { config: { doc: serverInfoDoc } }, async () => {
     const info = host.info();
     return { ...info, server: { started_at: new Date(startedAt).toISOString() } };
   });

@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { wireErrorBody, sendWireError } from "../http-errors.ts";
+import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const messageBody = {
@@ -19,10 +20,50 @@ const messageBody = {
   additionalProperties: true,
 } as const;
 
+const deliveryDoc: RouteDoc = {
+  tag: "messages",
+  summary: "Deliver a message to the plugin's @message handlers",
+  description:
+    "Handlers with a `source` get only messages with that source. A handler's failure is in its own entry of " +
+    "`handlers`, and the answer is still 200.",
+  responses: {
+    200: {
+      description: "each handler that ran, in order",
+      schema: {
+        type: "object",
+        required: ["success", "plugin_id", "delivered", "handlers"],
+        properties: {
+          success: { type: "boolean", enum: [true] },
+          plugin_id: { type: "string" },
+          delivered: { type: "integer" },
+          handlers: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["id", "success", "data", "error"],
+              properties: {
+                id: { type: "string" },
+                success: { type: "boolean" },
+                data: { description: "the handler's value" },
+                error: { anyOf: [schemaRef("Error"), { type: "null" }] },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  errors: {
+    404: "`PLUGIN_NOT_FOUND`: no plugin with that id",
+    409: "`PLUGIN_NOT_RUNNING`: the plugin is not running",
+    504: "`TIMEOUT`: the delivery took longer than 30 s",
+  },
+};
+
 export function registerMessageDeliveryRoutes(app: FastifyInstance, host: PluginHostApi): void {
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
     "/plugin/:id/message",
-    { schema: { params: pluginIdParams, body: messageBody } },
+    { schema: { params: pluginIdParams, body: messageBody }, config: { doc: deliveryDoc } },
     async (req, reply) => {
       const result = await host.deliverMessage(req.params.id, req.body);
       if (!result.ok) return sendWireError(reply, result.error);

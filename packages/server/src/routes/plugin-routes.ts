@@ -5,6 +5,7 @@ import type { WireResult } from "@neko/protocol";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, sendTriggerResult, sendWireError } from "../http-errors.ts";
 import { eventTriggerProperties, isEventTrigger, type TriggerTarget, triggerEvent } from "./event-trigger.ts";
+import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { entryCallProperties, pluginIdParams } from "./route-schemas.ts";
 
 const triggerBody = {
@@ -20,36 +21,174 @@ const reloadQuery = {
   },
 } as const;
 
+const listDoc: RouteDoc = {
+  tag: "plugins",
+  summary: "Every plugin found, refused ones included",
+  responses: {
+    200: {
+      description: "one object per plugin folder found",
+      schema: {
+        type: "object",
+        required: ["plugins"],
+        properties: { plugins: { type: "array", items: schemaRef("Plugin") } },
+      },
+    },
+  },
+};
+
+const getDoc: RouteDoc = {
+  tag: "plugins",
+  summary: "One plugin, with its state history, last exit and SDK version",
+  responses: { 200: { description: "the plugin", schema: schemaRef("PluginDetail") } },
+  errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
+};
+
+const triggerDoc: RouteDoc = {
+  tag: "plugins",
+  summary: "Call an entry, or an event handler, and wait for its result",
+  description:
+    "Give `entry_id`, or `event_type` and `event_id` for an `@onEvent` / `@customEvent` handler. Every entry call " +
+    "is a run of kind `trigger` (`run_id`). A failed call is answered with the status of its error code, the " +
+    "error in the `TriggerResult`; any code a plugin makes up itself is 422 (docs/http-api.md#post-plugintrigger).",
+  responses: { 200: { description: "the entry returned Ok (`success: true`)", schema: schemaRef("TriggerResult") } },
+  errorSchema: schemaRef("TriggerResult"),
+  errors: {
+    400: "`VALIDATION_ERROR`: the args break the entry's schema; or (a plain error body) the body names both an entry and an event, or neither",
+    403: "`PERMISSION_DENIED`: a cross-plugin call refused by the caller's allow_calls, passed on by the entry",
+    404: "`PLUGIN_NOT_FOUND` (`run_id: null`), `ENTRY_NOT_FOUND` (`details.entries`), `EVENT_NOT_FOUND` (`details.events`)",
+    409: "`PLUGIN_NOT_RUNNING`, `ENTRY_DISABLED`, `CANCELED` (the plugin stopped during the call), `STORE_DISABLED`",
+    422: 'the entry returned `Err` with its own code, or `SDK_ERROR` for `Err("text")`',
+    500: "`ENTRY_FAILED`: the entry threw; `HOOK_FAILED`: a hook threw or returned what it may not",
+    502: "`PLUGIN_CRASHED`: the process exited during the call; `PLUGIN_CALL_ERROR`, `TRANSPORT_ERROR`",
+    504: "`TIMEOUT`: the entry ran past its timeout",
+    508: "`CIRCULAR_CALL`: a cross-plugin call back into the chain, passed on by the entry",
+  },
+};
+
+const notFound = "`PLUGIN_NOT_FOUND`: no plugin with that id";
+const startFailures = {
+  400: "`CONFIG_INVALID`: a configuration profile that cannot be read",
+  404: notFound,
+  409: "`PLUGIN_REFUSED`: refused for its manifest, disabled, or an extension",
+  422: "the `startup` handler returned `Err` (`SDK_ERROR` or its own code)",
+  502: "`PLUGIN_CRASHED`, `HANDSHAKE_FAILED`, `PLUGIN_LOAD_FAILED`: the process did not come up",
+  504: "`TIMEOUT`: `startup` took longer than 30 s",
+};
+
+const lifecycleDocs: Record<
+  "start" | "stop" | "reload" | "freeze" | "unfreeze",
+  Omit<RouteDoc, "tag" | "responses">
+> = {
+  start: {
+    summary: "Start a plugin and wait for its startup handler",
+    description:
+      "Already running: succeeds. Clears the crash count (a quarantined plugin comes back) and wakes a frozen one.",
+    errors: startFailures,
+  },
+  stop: {
+    summary: "Stop a plugin (its shutdown handler, then the process)",
+    description: "Never fails for a known plugin; `forced: true` says the process had to be killed.",
+    errors: { 404: notFound },
+  },
+  reload: {
+    summary: "Re-read plugin.toml and restart the plugin; `?mode=config`: new configuration, no restart",
+    errors: {
+      ...startFailures,
+      400: "`CONFIG_INVALID`: plugin.toml is not a valid manifest (mode=config), or a profile cannot be read",
+      403: "`CONFIG_PROTECTED_FIELD`: mode=config, but `[plugin].entry` changed (that needs a full reload)",
+      404: `${notFound}; or its folder is gone`,
+      409: "`PLUGIN_REFUSED`: the manifest on disk is refused; `CONFIG_CHANGE_REFUSED`: the `reload` handler returned Err",
+    },
+  },
+  freeze: {
+    summary: "Save the plugin's freezable state and stop it (state `frozen`)",
+    errors: {
+      404: notFound,
+      409: "`FREEZE_REFUSED`: the freeze handler returned Err or a field cannot be saved; `PLUGIN_NOT_RUNNING`",
+      504: "`TIMEOUT`: the freeze handler took longer than 30 s",
+    },
+  },
+  unfreeze: {
+    summary: "Start a frozen plugin with its saved state",
+    errors: { ...startFailures, 409: "`NOT_FROZEN`: neither frozen nor running; or as start (`PLUGIN_REFUSED`)" },
+  },
+};
+
+const reloadAllDoc: RouteDoc = {
+  tag: "plugins",
+  summary: "Re-scan every plugin root and restart what was running",
+  responses: {
+    200: {
+      description: "`total` folders found; `started` and `failed` count the starts attempted",
+      schema: {
+        type: "object",
+        required: ["success", "total", "started", "failed", "plugins"],
+        properties: {
+          success: { type: "boolean", enum: [true] },
+          total: { type: "integer" },
+          started: { type: "integer" },
+          failed: { type: "integer" },
+          plugins: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["id", "status"],
+              properties: { id: { type: "string" }, status: { type: "string" } },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 interface TriggerBody extends TriggerTarget {
   entry_id: string;
 }
 
 export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi): void {
-  app.get("/plugins", async () => ({ plugins: host.listPlugins() }));
+  app.get("/plugins", { config: { doc: listDoc } }, async () => ({ plugins: host.listPlugins() }));
 
-  app.get<{ Params: { id: string } }>("/plugins/:id", { schema: { params: pluginIdParams } }, async (req) => {
-    const plugin = host.getPlugin(req.params.id);
-    if (!plugin) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
-    return plugin;
-  });
+  app.get<{ Params: { id: string } }>(
+    "/plugins/:id",
+    { schema: { params: pluginIdParams }, config: { doc: getDoc } },
+    async (req) => {
+      const plugin = host.getPlugin(req.params.id);
+      if (!plugin) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
+      return plugin;
+    },
+  );
 
-  app.post<{ Body: TriggerBody }>("/plugin/trigger", { schema: { body: triggerBody } }, async (req, reply) => {
-    if (isEventTrigger(req.body)) return triggerEvent(host, req.body, reply);
-    const { plugin_id, entry_id, args = {}, timeout } = req.body;
-    // Every trigger is a run, so runUpdate / exportPush / finish work in the entry (docs/runs.md).
-    const { runId, result } = await host.runs.execute({
-      pluginId: plugin_id,
-      entryId: entry_id,
-      args,
-      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-    });
-    return sendTriggerResult(reply, { plugin_id, entry_id, run_id: runId }, result);
-  });
+  app.post<{ Body: TriggerBody }>(
+    "/plugin/trigger",
+    { schema: { body: triggerBody }, config: { doc: triggerDoc } },
+    async (req, reply) => {
+      if (isEventTrigger(req.body)) return triggerEvent(host, req.body, reply);
+      const { plugin_id, entry_id, args = {}, timeout } = req.body;
+      // Every trigger is a run, so runUpdate / exportPush / finish work in the entry (docs/runs.md).
+      const { runId, result } = await host.runs.execute({
+        pluginId: plugin_id,
+        entryId: entry_id,
+        args,
+        timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+      });
+      return sendTriggerResult(reply, { plugin_id, entry_id, run_id: runId }, result);
+    },
+  );
 
   for (const action of ["start", "stop", "reload", "freeze", "unfreeze"] as const) {
     app.post<{ Params: { id: string }; Querystring: { mode?: "full" | "config" } }>(
       `/plugin/:id/${action}`,
-      { schema: { params: pluginIdParams, ...(action === "reload" && { querystring: reloadQuery }) } },
+      {
+        schema: { params: pluginIdParams, ...(action === "reload" && { querystring: reloadQuery }) },
+        config: {
+          doc: {
+            tag: "plugins",
+            ...lifecycleDocs[action],
+            responses: { 200: { description: "done", schema: schemaRef("LifecycleResult") } },
+          },
+        },
+      },
       async (req, reply) => {
         const id = req.params.id;
         const ops = {
@@ -65,7 +204,7 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
     );
   }
 
-  app.post("/plugins/reload", async (_req, reply) => {
+  app.post("/plugins/reload", { config: { doc: reloadAllDoc } }, async (_req, reply) => {
     const result = await host.reloadAll();
     if (!result.ok) return sendWireError(reply, result.error);
     return {

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PluginHostApi, StaticUi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError } from "../http-errors.ts";
+import type { RouteDoc } from "../openapi/route-doc.ts";
 import { locateUiFile } from "../ui-file-locator.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
@@ -30,14 +31,51 @@ const CODE_BY_SEND_STATUS: Record<number, string> = {
   416: StaticUiErrorCode.RangeNotSatisfiable,
 };
 
+const location = { location: { type: "string", description: "the same URL with the trailing slash" } };
+
+const folderDoc: RouteDoc = {
+  tag: "ui",
+  summary: "Redirects to the UI folder's URL with its trailing slash",
+  responses: { 301: { description: "to `ui/`, the query kept", headers: location } },
+};
+
+const fileDoc: RouteDoc = {
+  tag: "ui",
+  summary: "A file of the plugin's static UI, while the plugin runs",
+  description:
+    "With its content type, ETag, Last-Modified and the registered Cache-Control; conditional and range requests " +
+    "work. A folder's URL ending in `/` gives its index file. No path leaves the folder (docs/static-ui.md).",
+  wildcard: "the file's path below the UI folder; empty for the index file",
+  responses: {
+    200: { description: "the file", contentType: "*/*", schema: { type: "string", format: "binary" } },
+    206: {
+      description: "the part a `Range` asked for",
+      contentType: "*/*",
+      schema: { type: "string", format: "binary" },
+    },
+    301: { description: "a folder without its trailing slash", headers: location },
+    304: { description: "not modified (`If-None-Match`, `If-Modified-Since`)" },
+  },
+  errors: {
+    403: "`UI_PATH_REFUSED`: `..`, an encoded `/`, a backslash, a control character, a hidden name or a link out of the folder",
+    404: "`PLUGIN_NOT_FOUND`; `UI_NOT_REGISTERED`: the plugin is not running or serves no UI; `UI_FILE_NOT_FOUND`",
+    412: "`PRECONDITION_FAILED`: `If-Match` / `If-Unmodified-Since` does not hold",
+    416: "`RANGE_NOT_SATISFIABLE`: the `Range` lies outside the file",
+  },
+};
+
 export function registerStaticUiRoutes(app: FastifyInstance, host: PluginHostApi): void {
   // Relative links in the index page resolve against the folder only with the trailing slash.
-  app.get<{ Params: { id: string } }>("/plugin/:id/ui", { schema: { params: pluginIdParams } }, (req, reply) =>
-    reply.redirect(`ui/${queryOf(req.url)}`, 301),
+  app.get<{ Params: { id: string } }>(
+    "/plugin/:id/ui",
+    { schema: { params: pluginIdParams }, config: { doc: folderDoc } },
+    (req, reply) => reply.redirect(`ui/${queryOf(req.url)}`, 301),
   );
 
-  app.get<{ Params: { id: string } }>("/plugin/:id/ui/*", { schema: { params: pluginIdParams } }, (req, reply) =>
-    serveUiFile(req, reply, host),
+  app.get<{ Params: { id: string } }>(
+    "/plugin/:id/ui/*",
+    { schema: { params: pluginIdParams }, config: { doc: fileDoc } },
+    (req, reply) => serveUiFile(req, reply, host),
   );
 }
 
