@@ -4,8 +4,7 @@
  * processes (a crash is when they are wanted) and go when the plugin leaves the host.
  */
 import { type LogLevel, type LogRecord, logLevelRank } from "../host-logger.ts";
-import type { StateChange } from "../supervisor/plugin-state.ts";
-import { stateChangeLine } from "../supervisor/plugin-state.ts";
+import { type StateChange, stateChangeLine } from "../supervisor/plugin-state.ts";
 import { LogRing } from "./log-ring.ts";
 
 export const DEFAULT_LOG_RECORDS_KEPT = 1000;
