@@ -32,8 +32,14 @@ export interface LogRecord {
   time: number;
   level: string;
   msg: string;
+  /** The plugin process that wrote it, set by the host (the plugin's own `pid` field is dropped). */
+  pid?: number;
   [key: string]: unknown;
 }
+
+/** pino's level names, lowest first; a record's level is one of these (or a plugin's own word, ranked as info). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LEVEL_NAMES: Record<number, string> = {
   10: "trace",
@@ -44,6 +50,19 @@ const LEVEL_NAMES: Record<number, string> = {
   60: "fatal",
 };
 
+export function isLogLevel(name: string): name is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(name);
+}
+
+/** A level's place in LOG_LEVELS (trace 0 … fatal 5); a name pino does not know ranks as info. */
+export function logLevelRank(name: string): number {
+  const rank = (LOG_LEVELS as readonly string[]).indexOf(name);
+  return rank === -1 ? 2 : rank;
+}
+
+/** The largest time a Date can hold (ms either side of the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
 /** One line of a plugin's stdout as a log record: pino JSON when it is, plain text at info level otherwise. */
 export function parsePluginLogLine(line: string): LogRecord {
   if (line.startsWith("{")) {
@@ -52,7 +71,8 @@ export function parsePluginLogLine(line: string): LogRecord {
       const { level, time, msg, pid: _pid, hostname: _hostname, plugin: _plugin, ...rest } = parsed;
       return {
         ...rest,
-        time: typeof time === "number" ? time : Date.now(),
+        // Only a time a Date can hold: the record's time is shown as an ISO string later.
+        time: typeof time === "number" && Math.abs(time) <= MAX_DATE_MS ? time : Date.now(),
         level: typeof level === "number" ? (LEVEL_NAMES[level] ?? "info") : String(level ?? "info"),
         msg: typeof msg === "string" ? msg : "",
       };

@@ -1,5 +1,15 @@
 export { HOT_UPDATE_MODES, type HotUpdateMode, type PluginConfigApi } from "./config/plugin-config-service.ts";
-export { createHostLogger, createSilentLogger, type HostLogger, type LogRecord } from "./host-logger.ts";
+export {
+  createHostLogger,
+  createSilentLogger,
+  type HostLogger,
+  isLogLevel,
+  LOG_LEVELS,
+  type LogLevel,
+  type LogRecord,
+} from "./host-logger.ts";
+export type { LogPage, LogQuery, LogRecordView, LogsApi } from "./logs/plugin-logs.ts";
+export type { EntryMetricsView, MetricsApi, PluginMetricsView } from "./metrics/plugin-metrics.ts";
 export { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "./manifest/plugin-discovery.ts";
 export {
   type EntryView,

@@ -41,6 +41,8 @@ import {
 } from "./messages/message-queue.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
+import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
+import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
 
 export const HOST_VERSION = "0.1.0";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
@@ -65,6 +67,8 @@ export interface PluginHostOptions {
   messages?: { capacity?: number; maxBytes?: number };
   /** Finished runs kept (default 500) and the cancel grace period (default 5 s) (docs/runs.md). */
   runs?: { keepFinished?: number; cancelGraceMs?: number };
+  /** Log records kept per plugin for `GET /plugin/{id}/logs`: how many (default 1000) and their size (default 1 MiB). */
+  logs?: { capacity?: number; maxBytes?: number };
 }
 
 export interface EntryView {
@@ -150,6 +154,10 @@ export interface PluginHostApi {
   readonly bus: BusApi;
   readonly messages: MessagesApi;
   readonly runs: RunsApi;
+  /** Each plugin's recent log records (docs/logging.md). */
+  readonly logs: LogsApi;
+  /** Each plugin's process and call figures (docs/metrics.md). */
+  readonly metrics: MetricsApi;
 }
 
 /** The SDK's own sources are compiled into the cache once per host; a plugin's folder before each of its starts. */
@@ -191,6 +199,8 @@ export class PluginHost implements PluginHostApi {
   readonly bus: HostBus;
   readonly messages: MessageQueue;
   readonly runs: RunRegistry;
+  readonly logs: PluginLogs;
+  readonly metrics: PluginMetrics;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -231,6 +241,21 @@ export class PluginHost implements PluginHostApi {
       hasPlugin: (id) => this.discovered.has(id),
       services,
       logger,
+    });
+    this.logs = new PluginLogs({ ...options.logs, hasPlugin: (id) => this.discovered.has(id) });
+    supervisor.addLogListener((id, record) => this.logs.add(id, record));
+    supervisor.addStateListener((id, change) => this.logs.addStateChange(id, change));
+    this.metrics = new PluginMetrics({
+      onCall: (listener) => supervisor.addCallListener(listener),
+      pluginIds: () => [...this.discovered.keys()],
+      hasPlugin: (id) => this.discovered.has(id),
+      describe: (id) => {
+        const d = this.discovered.get(id);
+        if (!d) return undefined;
+        const status = this.supervisor.status(id);
+        const proc = status?.process;
+        return { status: stateOf(d, status?.state), process: proc && { pid: status?.pid, ...proc } };
+      },
     });
   }
 
@@ -447,6 +472,8 @@ export class PluginHost implements PluginHostApi {
     await this.supervisor.remove(id);
     this.discovered.delete(id);
     this.statusBoard.forget(id);
+    this.logs.forget(id);
+    this.metrics.forget(id);
   }
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
@@ -599,7 +626,7 @@ export class PluginHost implements PluginHostApi {
             metadata: null,
           }),
         );
-    const state: PluginState = d.status === "refused" ? "refused" : (status?.state ?? "stopped");
+    const state = stateOf(d, status?.state);
     // A duplicate id's later folder shows nothing of the owner's UI.
     const ui = this.discovered.get(d.id) === d ? this.staticUis.get(d.id) : undefined;
     const reason = d.status === "refused" ? d.problems.join("; ") : (status?.reason ?? null);
@@ -623,6 +650,11 @@ export class PluginHost implements PluginHostApi {
       warnings: d.warnings,
     };
   }
+}
+
+/** A plugin refused at discovery is `refused` whatever the supervisor last knew of it. */
+function stateOf(d: DiscoveredPlugin, supervised: PluginState | undefined): PluginState {
+  return d.status === "refused" ? "refused" : (supervised ?? "stopped");
 }
 
 function entryView(e: EntryDescriptor): EntryView {

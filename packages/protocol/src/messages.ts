@@ -93,6 +93,26 @@ export interface ResultMessage {
 export interface PongMessage {
   type: "pong";
   id: string;
+  /** Optional, so a plugin that sends a bare pong still works: the host then has no process figures for it. */
+  stats?: ProcessStats;
+}
+
+/**
+ * What a plugin process reports of itself with each `pong`, for `GET /plugin/metrics`. CPU times are cumulative since
+ * the process began, so the host can work out CPU use between any two pongs, even with one lost in between.
+ */
+export interface ProcessStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** `process.cpuUsage()`, microseconds. */
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  /** `process.uptime()` in ms: the clock the CPU times are divided by. */
+  uptimeMs: number;
+  /** Event-loop delay beyond the sampling resolution since the previous pong; absent when nothing was sampled. */
+  loopLagP50Ms?: number;
+  loopLagMaxMs?: number;
 }
 
 /** The plugin's entries or hooks changed (a dynamic entry, a router included or excluded, …): both lists, whole. */

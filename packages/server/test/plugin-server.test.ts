@@ -28,6 +28,18 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     staticUi: () => undefined,
     callEvent: async () => answer,
     bus: {} as PluginHostApi["bus"],
+    // Known plugin: "p". The stand-ins record what the routes ask for.
+    logs: {
+      capacity: 50,
+      read: (id, query) => {
+        calls.push(["logs", id, query]);
+        return id === "p" ? { plugin_id: id, records: [], dropped: 0 } : undefined;
+      },
+    },
+    metrics: {
+      list: () => [],
+      get: (id) => (id === "p" ? ({ plugin_id: id } as ReturnType<PluginHostApi["metrics"]["get"]>) : undefined),
+    },
     messages: {} as PluginHostApi["messages"],
     // Every trigger is a run: the stand-in records the call and answers as the host would.
     runs: {
@@ -132,6 +144,50 @@ describe("plugin server routes", () => {
     const badUrl = await app.inject({ method: "GET", url: "/plugins/%E0%A4%A" });
     assert.equal(badUrl.statusCode, 400);
     assert.equal(badUrl.json().error.code, "BAD_REQUEST", "errors raised before routing have the same body");
+  });
+
+  test("the logs route checks lines, level and search, and passes them on", async () => {
+    const host = fakeHost({ ok: true, value: 1 });
+    const app = await createPluginServer({ host });
+    const get = async (url: string) => {
+      const res = await app.inject({ method: "GET", url });
+      return { status: res.statusCode, body: res.json() };
+    };
+    assert.deepEqual((await get("/plugin/p/logs?lines=50&level=warn&search=Disk")).body, {
+      plugin_id: "p",
+      records: [],
+      dropped: 0,
+    });
+    assert.deepEqual(host.calls.at(-1), ["logs", "p", { lines: 50, level: "warn", search: "Disk" }]);
+    await get("/plugin/p/logs");
+    assert.deepEqual(host.calls.at(-1), ["logs", "p", { lines: undefined, level: undefined, search: undefined }]);
+
+    const loud = await get("/plugin/p/logs?level=loud");
+    assert.equal(loud.status, 400);
+    assert.equal(loud.body.error.code, "VALIDATION_ERROR");
+    assert.match(
+      loud.body.error.message,
+      /'level' must be one of trace, debug, info, warn, error, fatal \(got 'loud'\)/,
+    );
+    for (const lines of ["0", "51", "ten", "1.5"]) {
+      const bad = await get(`/plugin/p/logs?lines=${lines}`);
+      assert.equal(bad.status, 400, `lines=${lines}`);
+      assert.match(bad.body.error.message, /'lines' must be a whole number from 1 to 50/);
+    }
+    const twice = await get("/plugin/p/logs?search=a&search=b");
+    assert.equal(twice.status, 400);
+    const unknown = await get("/plugin/nope/logs");
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, "PLUGIN_NOT_FOUND");
+  });
+
+  test("the metrics routes list every plugin and answer 404 for an unknown one", async () => {
+    const app = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }) });
+    assert.deepEqual((await app.inject({ method: "GET", url: "/plugin/metrics" })).json(), { plugins: [] });
+    assert.deepEqual((await app.inject({ method: "GET", url: "/plugin/metrics/p" })).json(), { plugin_id: "p" });
+    const unknown = await app.inject({ method: "GET", url: "/plugin/metrics/nope" });
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().error.code, "PLUGIN_NOT_FOUND");
   });
 
   test("with an API token every request needs the bearer header", async () => {

@@ -19,10 +19,12 @@ export class HeartbeatMonitor {
 
   constructor(private readonly options: HeartbeatOptions) {}
 
+  /** Pings at once too: the pong brings the process's figures (`GET /plugin/metrics`) without waiting an interval. */
   start(): void {
     this.stop();
     this.timer = setInterval(() => this.tick(), timerDelay(this.options.intervalMs));
     this.timer.unref();
+    this.options.sendPing();
   }
 
   stop(): void {

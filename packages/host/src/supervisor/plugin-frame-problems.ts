@@ -1,6 +1,6 @@
 /**
  * What can be wrong with what a plugin process says about itself: the descriptor lists of its `hello` (entries,
- * events, hooks, timers, message handlers), an `entries_changed` list, and a result. The host relies on these shapes
+ * events, hooks, timers, message handlers), an `entries_changed` list, a result, and the stats of a `pong`. The host relies on these shapes
  * (looking entries up, arming deadlines, listing them in `/plugins`), so each is checked before it is used; each
  * check answers a sentence naming the first problem, or undefined.
  */
@@ -37,6 +37,17 @@ const ENTRY: Checks = {
 const EVENT: Checks = { eventType: isString, timeout: optional(isTimeout) };
 const TIMER: Checks = { seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 };
 const NONE: Checks = {};
+const isAmount = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const STATS: Checks = {
+  rssBytes: isAmount,
+  heapUsedBytes: isAmount,
+  heapTotalBytes: isAmount,
+  cpuUserUs: isAmount,
+  cpuSystemUs: isAmount,
+  uptimeMs: isAmount,
+  loopLagP50Ms: optional(isAmount),
+  loopLagMaxMs: optional(isAmount),
+};
 
 /** The whole entry list of an `entries_changed`, and its hook list when it has one. */
 export function entriesChangedProblem(message: { entries: unknown; hooks?: unknown }): string | undefined {
@@ -70,6 +81,13 @@ export function resultProblem(result: unknown): string | undefined {
   return undefined;
 }
 
+/** The `stats` of a `pong`: every figure a finite number ≥ 0 (the loop-lag ones may be absent). */
+export function statsProblem(stats: unknown): string | undefined {
+  if (!isTable(stats)) return `'stats' must be an object (got ${show(stats)})`;
+  const bad = fieldProblem(stats as Record<string, unknown>, STATS);
+  return bad && `'stats' has an invalid '${bad.field}' (${show(bad.value)}): it must be a finite number ≥ 0`;
+}
+
 /** An array of objects, each with a non-empty string id and the fields `checks` names. */
 function listProblem(list: string, value: unknown, checks: Checks): string | undefined {
   if (!Array.isArray(value)) return `'${list}' must be an array (got ${show(value)})`;
@@ -77,12 +95,19 @@ function listProblem(list: string, value: unknown, checks: Checks): string | und
     if (!isTable(item)) return `${list}[${index}] must be an object (got ${show(item)})`;
     const { id } = item as Record<string, unknown>;
     if (typeof id !== "string" || id === "") return `${list}[${index}].id must be a non-empty string (got ${show(id)})`;
-    for (const [field, check] of Object.entries(checks)) {
-      const fieldValue = (item as Record<string, unknown>)[field];
-      if (check(fieldValue)) continue;
-      const rule = field === "timeout" ? `: it must be ${TIMEOUT_RULE}` : "";
-      return `${list}[${index}] ('${id}') has an invalid '${field}' (${show(fieldValue)})${rule}`;
+    const bad = fieldProblem(item as Record<string, unknown>, checks);
+    if (bad) {
+      const rule = bad.field === "timeout" ? `: it must be ${TIMEOUT_RULE}` : "";
+      return `${list}[${index}] ('${id}') has an invalid '${bad.field}' (${show(bad.value)})${rule}`;
     }
+  }
+  return undefined;
+}
+
+/** The first field of `item` that fails its check. */
+function fieldProblem(item: Record<string, unknown>, checks: Checks): { field: string; value: unknown } | undefined {
+  for (const [field, check] of Object.entries(checks)) {
+    if (!check(item[field])) return { field, value: item[field] };
   }
   return undefined;
 }

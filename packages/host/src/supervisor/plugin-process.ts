@@ -15,17 +15,19 @@ import {
   type HostToPlugin,
   type NotifyMessage,
   type PluginToHost,
+  type ProcessStats,
   type RequestMessage,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
-import { parsePluginLogLine } from "../host-logger.ts";
+import { isLogLevel, parsePluginLogLine } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
 import { CallCanceler } from "./call-canceler.ts";
 import { timerDelay } from "../timer-delay.ts";
 import { failure, settleOnce } from "../wire-result.ts";
-import { entriesChangedProblem, resultProblem } from "./plugin-frame-problems.ts";
+import { ProcessFigures } from "../metrics/process-figures.ts";
+import { entriesChangedProblem, resultProblem, statsProblem } from "./plugin-frame-problems.ts";
 
 /** A message the host could not send: over the frame limit, or not encodable by msgpack. */
 function unsendable(label: string, error: unknown): WireResult {
@@ -90,6 +92,10 @@ export class PluginProcess {
   private readonly contextFile: string;
   /** When the plugin last answered a ping (or became ready). */
   lastPongAt = Date.now();
+  readonly startedAt = Date.now();
+  /** What the process reported of itself with its pongs (`GET /plugin/metrics`). */
+  readonly figures = new ProcessFigures();
+  private badStatsLogged = false;
   private readonly pending = new Map<string, PendingCall>();
   /** Requests of this process the host is still working on, by request id. */
   private readonly serving = new Map<string, CallCanceler>();
@@ -136,10 +142,9 @@ export class PluginProcess {
         if (!line.trim()) return;
         const record = parsePluginLogLine(line);
         const { level, msg, time: _time, ...fields } = record;
-        const method = (
-          ["trace", "debug", "info", "warn", "error", "fatal"].includes(level) ? level : "info"
-        ) as "info";
+        const method = isLogLevel(level) ? level : "info";
         log[method](fields, msg);
+        record.pid = this.child.pid;
         options.onLog?.(record);
       });
     }
@@ -148,7 +153,7 @@ export class PluginProcess {
         this.stderrTail.push(line);
         if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
         log.warn({ stream: "stderr" }, line);
-        options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr" });
+        options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr", pid: this.child.pid });
       });
     }
     this.child.on("error", (error) => {
@@ -201,6 +206,7 @@ export class PluginProcess {
       }
       case "pong":
         this.lastPongAt = Date.now();
+        if (message.stats !== undefined) this.takeStats(message.stats);
         return;
       case "result": {
         const call = this.pending.get(message.id);
@@ -236,6 +242,18 @@ export class PluginProcess {
       default:
         return;
     }
+  }
+
+  /** A pong's stats; bad ones are dropped (the pong still counts), with one warning per process. */
+  private takeStats(stats: unknown): void {
+    const problem = statsProblem(stats);
+    if (!problem) {
+      this.figures.update(stats as ProcessStats);
+      return;
+    }
+    if (this.badStatsLogged) return;
+    this.badStatsLogged = true;
+    this.options.logger.warn(`dropped the stats of a pong: ${problem} (further bad stats are dropped silently)`);
   }
 
   /**

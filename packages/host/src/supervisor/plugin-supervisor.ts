@@ -18,6 +18,7 @@ import {
 import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk, REQUEST_CANCEL_METHOD } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
+import type { ProcessFiguresView } from "../metrics/process-figures.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import type { CallCanceler } from "./call-canceler.ts";
@@ -26,7 +27,7 @@ import { timerDelay } from "../timer-delay.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
 import { helloProblem, resultProblem } from "./plugin-frame-problems.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
-import type { PluginState, StateChange } from "./plugin-state.ts";
+import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
 import { inDependencyOrder } from "./dependency-order.ts";
 
@@ -108,6 +109,7 @@ export class PluginSupervisor {
   private closed = false;
   private readonly stateListeners = new Set<(pluginId: string, change: StateChange) => void>();
   private readonly callListeners = new Set<(call: FinishedCall) => void>();
+  private readonly logListeners = new Set<(pluginId: string, record: LogRecord) => void>();
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
 
@@ -174,6 +176,8 @@ export class PluginSupervisor {
         lastExit: ExitInfo | undefined;
         sdkVersion: string | undefined;
         hello: HelloMessage | undefined;
+        /** When the running process was spawned, and what it reports of itself. */
+        process: { startedAt: number; figures: ProcessFiguresView } | undefined;
       }
     | undefined {
     const plugin = this.plugins.get(id);
@@ -188,6 +192,7 @@ export class PluginSupervisor {
       lastExit: plugin.lastExit,
       sdkVersion: live?.hello?.sdkVersion,
       hello: live?.hello,
+      process: live && { startedAt: live.startedAt, figures: live.figures.view() },
     };
   }
 
@@ -244,6 +249,12 @@ export class PluginSupervisor {
   addStateListener(listener: (pluginId: string, change: StateChange) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /** Called for every line a plugin process writes (stdout and stderr), after `options.onLog`; returns an unsubscribe. */
+  addLogListener(listener: (pluginId: string, record: LogRecord) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
   }
 
   /** Called once per entry call when its answer is known (the bus's `events` records, …). */
@@ -393,9 +404,9 @@ export class PluginSupervisor {
     plugin.history.push(change);
     if (plugin.history.length > HISTORY_KEPT) plugin.history.shift();
     const log = this.options.logger.child({ plugin: plugin.spec.id });
-    // The message carries the state; a problem state's reason goes in a field, so it stays readable when long.
-    if (state === "crashed" || state === "quarantined" || state === "refused") log.warn({ reason }, `plugin ${state}`);
-    else log.info(`plugin ${state}${reason ? `: ${reason}` : ""}`);
+    const line = stateChangeLine(change);
+    if (line.reason === undefined) log[line.level](line.msg);
+    else log[line.level]({ reason: line.reason }, line.msg);
     this.options.onStateChange?.(plugin.spec.id, change);
     for (const listener of this.stateListeners) {
       try {
@@ -496,7 +507,16 @@ export class PluginSupervisor {
       maxHeapMb: spec.manifest.permissions.maxHeapMb,
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),
-      onLog: (record) => this.options.onLog?.(id, record),
+      onLog: (record) => {
+        this.options.onLog?.(id, record);
+        for (const listener of this.logListeners) {
+          try {
+            listener(id, record);
+          } catch (error) {
+            this.options.logger.error({ err: error, plugin: id }, "a log listener failed");
+          }
+        }
+      },
       onRequest: (message) => {
         const { canceler, done } = proc.serve(message.id);
         void this.options.services

@@ -50,6 +50,8 @@ describe("frames from a plugin process", () => {
       startupTimeoutMs: 5000,
       stopGraceMs: 1000,
       restartPolicy: { baseDelayMs: 50, maxDelayMs: 50, maxCrashes: 3, windowMs: 60_000 },
+      // Pongs (and their stats) come quickly; still three missed intervals (1.5 s) before a kill.
+      heartbeatIntervalMs: 500,
     });
   });
   after(async () => {
@@ -137,5 +139,31 @@ describe("frames from a plugin process", () => {
     );
     assert.deepEqual(supervisor.status("scripted")?.hello?.hooks, [], "the hooks of the hello stay too");
     assert.deepEqual(await supervisor.call("scripted", "ping", {}), { ok: true, value: "pong" });
+  });
+
+  test("a pong's stats become the process figures; bad stats are dropped and a bare pong still counts", async () => {
+    for (const id of ["stats_reporter", "bad_stats", "bare_pong"]) {
+      add(id);
+      assert.equal(errorOf(await supervisor.start(id)), "ok", id);
+    }
+    const figures = (id: string) => supervisor.status(id)?.process?.figures;
+    for (let i = 0; i < 500 && (figures("stats_reporter")?.rss_bytes ?? 0) < 1003; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const reported = figures("stats_reporter");
+    assert.ok((reported?.rss_bytes ?? 0) >= 1003, "three pongs with stats arrived");
+    assert.equal(reported?.cpu_percent, 50);
+    assert.equal(reported?.heap_used_bytes, 10);
+    assert.equal(reported?.heap_total_bytes, 20);
+    assert.equal(reported?.event_loop_lag_ms, 1.5);
+    assert.equal(reported?.event_loop_lag_max_ms, 4);
+    assert.ok(reported?.sampled_at);
+    // Started right after it, at the same interval, the others have answered a ping or two by now.
+    for (const id of ["bad_stats", "bare_pong"]) {
+      assert.equal(supervisor.status(id)?.state, "running", `${id} is alive: its pongs count`);
+      assert.equal(figures(id)?.rss_bytes, null, id);
+      assert.equal(figures(id)?.cpu_percent, null, id);
+    }
+    for (const id of ["stats_reporter", "bad_stats", "bare_pong"]) await supervisor.stop(id);
   });
 });

@@ -14,6 +14,7 @@ import { HostClient } from "./host-client.ts";
 import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
+import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function requireEnv(name: string): string {
@@ -91,5 +92,7 @@ try {
   throw error;
 }
 
-runtime.attach(transport, { client, onShutdown: () => void exit(0) });
+// Sampling lasts as long as the process: `exit` ends both.
+const stats = new ProcessStatsSampler();
+runtime.attach(transport, { client, onShutdown: () => void exit(0), sampleStats: () => stats.sample() });
 transport.send(runtime.hello({ pluginId, secret }));

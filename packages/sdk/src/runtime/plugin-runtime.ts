@@ -10,6 +10,7 @@ import {
   FrameTooLargeError,
   type HelloMessage,
   type HostToPlugin,
+  type ProcessStats,
   PROTOCOL_VERSION,
   type WireResult,
 } from "@neko/protocol";
@@ -39,6 +40,13 @@ export interface SettledCall {
   entryId: string;
   /** The entry as it was when the call began; undefined for event handlers and message deliveries. */
   entry: EntryDescriptor | undefined;
+}
+
+export interface AttachOptions {
+  client: HostClient;
+  onShutdown: () => void;
+  /** What each `pong` reports of the process (a real process passes a `ProcessStatsSampler`); a bare pong without. */
+  sampleStats?: () => ProcessStats;
 }
 
 export interface PluginRuntimeOptions {
@@ -132,7 +140,7 @@ export class PluginRuntime {
   }
 
   /** Wires the runtime to a transport: every host message from now on is handled here. */
-  attach(transport: PluginTransport, options: { client: HostClient; onShutdown: () => void }): void {
+  attach(transport: PluginTransport, options: AttachOptions): void {
     const announce = () => {
       try {
         transport.send({
@@ -167,11 +175,7 @@ export class PluginRuntime {
     });
   }
 
-  private async handleMessage(
-    message: HostToPlugin,
-    transport: PluginTransport,
-    options: { client: HostClient; onShutdown: () => void },
-  ) {
+  private async handleMessage(message: HostToPlugin, transport: PluginTransport, options: AttachOptions) {
     switch (message.type) {
       case "call": {
         const result = await this.callEntry(message);
@@ -196,7 +200,11 @@ export class PluginRuntime {
         this.inFlight.get(message.id)?.(new SdkError("the call was canceled", { code: ErrorCode.Canceled }));
         return;
       case "ping":
-        transport.send({ type: "pong", id: message.id });
+        transport.send(
+          options.sampleStats
+            ? { type: "pong", id: message.id, stats: options.sampleStats() }
+            : { type: "pong", id: message.id },
+        );
         return;
       case "shutdown": {
         const result = await this.shutdown();

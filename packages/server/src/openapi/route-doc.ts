@@ -17,6 +17,7 @@ export const API_TAGS = {
   messages: "Messages to plugins and the message queue (docs/bus.md)",
   bus: "Bus statistics, namespaces and live events (docs/bus.md)",
   ui: "A plugin's static UI (docs/static-ui.md)",
+  observability: "A plugin's recent logs and its metrics (docs/logging.md, docs/metrics.md)",
   docs: "This document and its viewer",
 } as const;
 

@@ -1,0 +1,105 @@
+/**
+ * Each plugin's recent log records, behind `GET /plugin/{id}/logs` (docs/logging.md): every line its processes wrote
+ * (pino JSON, plain stdout, stderr) and the host's own lines about its state changes. A plugin's records outlive its
+ * processes (a crash is when they are wanted) and go when the plugin leaves the host.
+ */
+import { type LogLevel, type LogRecord, logLevelRank } from "../host-logger.ts";
+import { type StateChange, stateChangeLine } from "../supervisor/plugin-state.ts";
+import { LogRing } from "./log-ring.ts";
+
+export const DEFAULT_LOG_RECORDS_KEPT = 1000;
+export const DEFAULT_LOG_BYTES_KEPT = 1024 * 1024;
+export const DEFAULT_LOG_LINES = 100;
+
+export interface LogQuery {
+  /** The newest this many matching records (default 100, at most `capacity`). */
+  lines?: number;
+  /** Only records at this level or above. */
+  level?: LogLevel;
+  /** Only records whose message contains this, ignoring case. */
+  search?: string;
+}
+
+export interface LogRecordView {
+  /** ISO time: the plugin's own for its pino lines, the host's for anything else. */
+  time: string;
+  level: string;
+  msg: string;
+  /** The process that wrote it; null for the host's lines (`source: "host"`). */
+  pid: number | null;
+  [field: string]: unknown;
+}
+
+export interface LogPage {
+  plugin_id: string;
+  /** Oldest first. */
+  records: LogRecordView[];
+  /** Records of this plugin pushed out of the buffer so far to stay within its bounds. */
+  dropped: number;
+}
+
+export interface LogsApi {
+  /** The most records kept per plugin: the largest `lines` a query may ask for. */
+  readonly capacity: number;
+  /** Undefined for a plugin the host does not know. */
+  read(pluginId: string, query?: LogQuery): LogPage | undefined;
+}
+
+export interface PluginLogsOptions {
+  /** Records kept per plugin (default 1000). */
+  capacity?: number;
+  /** Their total size per plugin, about as JSON (default 1 MiB). */
+  maxBytes?: number;
+  hasPlugin: (pluginId: string) => boolean;
+}
+
+export class PluginLogs implements LogsApi {
+  readonly capacity: number;
+  private readonly maxBytes: number;
+  private readonly rings = new Map<string, LogRing>();
+
+  constructor(private readonly options: PluginLogsOptions) {
+    this.capacity = options.capacity ?? DEFAULT_LOG_RECORDS_KEPT;
+    this.maxBytes = options.maxBytes ?? DEFAULT_LOG_BYTES_KEPT;
+  }
+
+  /** A line of one of the plugin's processes; dropped for a plugin the host no longer has (a last line after removal). */
+  add(pluginId: string, record: LogRecord): void {
+    if (!this.options.hasPlugin(pluginId)) return;
+    let ring = this.rings.get(pluginId);
+    if (!ring) {
+      ring = new LogRing(this.capacity, this.maxBytes);
+      this.rings.set(pluginId, ring);
+    }
+    ring.push(record);
+  }
+
+  /** The host's line about a state change of the plugin (`plugin running`, `plugin crashed` with its reason, …). */
+  addStateChange(pluginId: string, change: StateChange): void {
+    const { level, msg, reason } = stateChangeLine(change);
+    const record: LogRecord = { time: change.time, level, msg, source: "host", state: change.state };
+    if (reason !== undefined) record.reason = reason;
+    this.add(pluginId, record);
+  }
+
+  read(pluginId: string, query: LogQuery = {}): LogPage | undefined {
+    if (!this.options.hasPlugin(pluginId)) return undefined;
+    const ring = this.rings.get(pluginId);
+    const minRank = query.level === undefined ? 0 : logLevelRank(query.level);
+    const needle = query.search?.toLowerCase();
+    const wanted = (r: LogRecord) =>
+      logLevelRank(r.level) >= minRank && (needle === undefined || r.msg.toLowerCase().includes(needle));
+    const records = ring?.newest(Math.min(query.lines ?? DEFAULT_LOG_LINES, this.capacity), wanted) ?? [];
+    return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
+  }
+
+  /** The plugin left the host: its records go with it. */
+  forget(pluginId: string): void {
+    this.rings.delete(pluginId);
+  }
+}
+
+function recordView(record: LogRecord): LogRecordView {
+  const { time, level, msg, pid, ...fields } = record;
+  return { time: new Date(time).toISOString(), level, msg, pid: pid ?? null, ...fields };
+}

@@ -1,0 +1,126 @@
+/**
+ * Each plugin's figures, behind `GET /plugin/metrics` (docs/metrics.md): what its running process reports of itself
+ * with each heartbeat (CPU, memory, event-loop lag), and what the host saw of its calls (counts, errors, and latency
+ * percentiles per entry). Call figures outlive the plugin's processes and go when the plugin leaves the host.
+ */
+import { ErrorCode } from "@neko/protocol";
+import type { FinishedCall } from "../supervisor/plugin-supervisor.ts";
+import type { PluginState } from "../supervisor/plugin-state.ts";
+import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
+import { NO_PROCESS_FIGURES, type ProcessFiguresView } from "./process-figures.ts";
+
+/** Entries tracked per plugin; the calls of any further entry count in the plugin's totals only. */
+export const MAX_ENTRIES_TRACKED = 256;
+
+/** A call that failed with one of these never reached the plugin's code, so it is not one of its calls. */
+const NOT_REACHED = new Set<string>([ErrorCode.PluginNotFound, ErrorCode.PluginNotRunning, ErrorCode.EntryNotFound]);
+
+export interface EntryMetricsView extends LatencySummary {
+  calls: number;
+  errors: number;
+}
+
+export interface PluginMetricsView extends ProcessFiguresView {
+  plugin_id: string;
+  status: PluginState;
+  /** The running process; null (like every process figure) when none runs. */
+  pid: number | null;
+  uptime_s: number | null;
+  calls: number;
+  errors: number;
+  entries: Record<string, EntryMetricsView>;
+}
+
+export interface MetricsApi {
+  list(): PluginMetricsView[];
+  /** Undefined for a plugin the host does not know. */
+  get(pluginId: string): PluginMetricsView | undefined;
+}
+
+/** What the host tells the metrics about one plugin. */
+export interface PluginProcessView {
+  status: PluginState;
+  /** The running process, if one runs. */
+  process: { pid: number | undefined; startedAt: number; figures: ProcessFiguresView } | undefined;
+}
+
+export interface PluginMetricsOptions {
+  /** Subscribes to every finished call (the supervisor's `addCallListener`). */
+  onCall: (listener: (call: FinishedCall) => void) => unknown;
+  pluginIds: () => string[];
+  hasPlugin: (pluginId: string) => boolean;
+  describe: (pluginId: string) => PluginProcessView | undefined;
+}
+
+interface EntryCalls {
+  calls: number;
+  errors: number;
+  latency: LatencyWindow;
+}
+
+interface PluginCalls {
+  calls: number;
+  errors: number;
+  entries: Map<string, EntryCalls>;
+}
+
+export class PluginMetrics implements MetricsApi {
+  private readonly calls = new Map<string, PluginCalls>();
+
+  constructor(private readonly options: PluginMetricsOptions) {
+    options.onCall((call) => this.record(call));
+  }
+
+  /** On the call path: counts and one number into the entry's window; allocates only for a plugin's first call. */
+  private record(call: FinishedCall): void {
+    const failed = !call.result.ok;
+    if (!call.result.ok && NOT_REACHED.has(call.result.error.code)) return;
+    let plugin = this.calls.get(call.pluginId);
+    if (!plugin) {
+      if (!this.options.hasPlugin(call.pluginId)) return;
+      plugin = { calls: 0, errors: 0, entries: new Map() };
+      this.calls.set(call.pluginId, plugin);
+    }
+    plugin.calls += 1;
+    if (failed) plugin.errors += 1;
+    let entry = plugin.entries.get(call.entryId);
+    if (!entry) {
+      if (plugin.entries.size >= MAX_ENTRIES_TRACKED) return;
+      entry = { calls: 0, errors: 0, latency: new LatencyWindow() };
+      plugin.entries.set(call.entryId, entry);
+    }
+    entry.calls += 1;
+    if (failed) entry.errors += 1;
+    entry.latency.record(call.durationMs);
+  }
+
+  list(): PluginMetricsView[] {
+    return this.options.pluginIds().flatMap((id) => this.get(id) ?? []);
+  }
+
+  get(pluginId: string): PluginMetricsView | undefined {
+    const described = this.options.describe(pluginId);
+    if (!described) return undefined;
+    const proc = described.process;
+    const calls = this.calls.get(pluginId);
+    // fromEntries defines each key as its own property, so an entry called `__proto__` is listed like any other.
+    const entries: Record<string, EntryMetricsView> = Object.fromEntries(
+      [...(calls?.entries ?? [])].map(([id, e]) => [id, { calls: e.calls, errors: e.errors, ...e.latency.summary() }]),
+    );
+    return {
+      plugin_id: pluginId,
+      status: described.status,
+      pid: proc?.pid ?? null,
+      uptime_s: proc ? Math.round((Date.now() - proc.startedAt) / 1000) : null,
+      ...(proc?.figures ?? NO_PROCESS_FIGURES),
+      calls: calls?.calls ?? 0,
+      errors: calls?.errors ?? 0,
+      entries,
+    };
+  }
+
+  /** The plugin left the host: its figures go with it. */
+  forget(pluginId: string): void {
+    this.calls.delete(pluginId);
+  }
+}

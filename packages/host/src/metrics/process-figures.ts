@@ -1,0 +1,61 @@
+/**
+ * The latest figures a plugin process reported of itself (its `pong` stats): memory, event-loop lag, and CPU use
+ * worked out from the cumulative CPU times of two reports. One per process; a new process starts with none.
+ */
+import type { ProcessStats } from "@neko/protocol";
+
+export interface ProcessFiguresView {
+  /** CPU time over wall time between the last two reports (the first: since the process began); above 100 with threads. */
+  cpu_percent: number | null;
+  rss_bytes: number | null;
+  heap_used_bytes: number | null;
+  heap_total_bytes: number | null;
+  /** Median event-loop delay over the last report's interval. */
+  event_loop_lag_ms: number | null;
+  event_loop_lag_max_ms: number | null;
+  /** ISO time of the last report. */
+  sampled_at: string | null;
+}
+
+export const NO_PROCESS_FIGURES: ProcessFiguresView = {
+  cpu_percent: null,
+  rss_bytes: null,
+  heap_used_bytes: null,
+  heap_total_bytes: null,
+  event_loop_lag_ms: null,
+  event_loop_lag_max_ms: null,
+  sampled_at: null,
+};
+
+export class ProcessFigures {
+  private last: ProcessStats | undefined;
+  private current: ProcessFiguresView = NO_PROCESS_FIGURES;
+
+  /** Takes a report (already checked: `statsProblem`). */
+  update(stats: ProcessStats, now = Date.now()): void {
+    const cpuUs = stats.cpuUserUs + stats.cpuSystemUs;
+    const previousCpuUs = this.last ? this.last.cpuUserUs + this.last.cpuSystemUs : 0;
+    const wallUs = (stats.uptimeMs - (this.last?.uptimeMs ?? 0)) * 1000;
+    const cpuPercent = wallUs > 0 ? round((Math.max(0, cpuUs - previousCpuUs) / wallUs) * 100, 1) : null;
+    this.last = stats;
+    this.current = {
+      cpu_percent: cpuPercent ?? this.current.cpu_percent,
+      rss_bytes: stats.rssBytes,
+      heap_used_bytes: stats.heapUsedBytes,
+      heap_total_bytes: stats.heapTotalBytes,
+      // An interval without a sample (shorter than the plugin's sampling resolution) keeps the figures before it.
+      event_loop_lag_ms: stats.loopLagP50Ms ?? this.current.event_loop_lag_ms,
+      event_loop_lag_max_ms: stats.loopLagMaxMs ?? this.current.event_loop_lag_max_ms,
+      sampled_at: new Date(now).toISOString(),
+    };
+  }
+
+  view(): ProcessFiguresView {
+    return this.current;
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { LogRecord } from "../../src/host-logger.ts";
+import { PluginLogs } from "../../src/logs/plugin-logs.ts";
+
+function logs(known = new Set(["a", "b"]), capacity = 1000) {
+  return new PluginLogs({ capacity, hasPlugin: (id) => known.has(id) });
+}
+const line = (msg: string, level = "info", extra: Partial<LogRecord> = {}): LogRecord => ({
+  time: Date.UTC(2026, 0, 2, 3, 4, 5),
+  level,
+  msg,
+  pid: 42,
+  ...extra,
+});
+
+test("records come back newest last, as { time (ISO), level, msg, pid, ...fields }", () => {
+  const store = logs();
+  store.add("a", line("first", "info", { n: 1 }));
+  store.add("a", line("second", "warn", { stream: "stderr" }));
+  store.add("b", line("other plugin"));
+  assert.deepEqual(store.read("a"), {
+    plugin_id: "a",
+    records: [
+      { time: "2026-01-02T03:04:05.000Z", level: "info", msg: "first", pid: 42, n: 1 },
+      { time: "2026-01-02T03:04:05.000Z", level: "warn", msg: "second", pid: 42, stream: "stderr" },
+    ],
+    dropped: 0,
+  });
+  assert.deepEqual(
+    store.read("b")?.records.map((r) => r.msg),
+    ["other plugin"],
+  );
+});
+
+test("level is a minimum, search a case-insensitive substring of msg, lines the newest that match", () => {
+  const store = logs();
+  for (const [msg, level] of [
+    ["Disk almost full", "warn"],
+    ["debugging detail", "debug"],
+    ["disk FAILED", "error"],
+    ["all good", "info"],
+    ["disk check", "info"],
+    ["the end", "fatal"],
+    ["a plugin's own level", "notice"],
+  ]) {
+    store.add("a", line(msg as string, level as string));
+  }
+  const read = (query: Parameters<PluginLogs["read"]>[1]) => store.read("a", query)?.records.map((r) => r.msg);
+  assert.deepEqual(read({ level: "warn" }), ["Disk almost full", "disk FAILED", "the end"]);
+  assert.deepEqual(read({ level: "error" }), ["disk FAILED", "the end"]);
+  assert.deepEqual(read({ level: "info" })?.length, 6, "only debug is left out; an unknown level counts as info");
+  assert.deepEqual(read({ search: "DISK" }), ["Disk almost full", "disk FAILED", "disk check"]);
+  assert.deepEqual(read({ search: "disk", level: "warn" }), ["Disk almost full", "disk FAILED"]);
+  assert.deepEqual(read({ search: "disk", lines: 2 }), ["disk FAILED", "disk check"]);
+  assert.deepEqual(read({ search: "nothing like it" }), []);
+});
+
+test("lines defaults to 100 and never passes the capacity", () => {
+  const store = logs(new Set(["a"]), 150);
+  for (let i = 0; i < 200; i++) store.add("a", line(`line ${i}`));
+  assert.equal(store.read("a")?.records.length, 100);
+  assert.equal(store.read("a", { lines: 1000 })?.records.length, 150);
+  assert.equal(store.read("a")?.records.at(-1)?.msg, "line 199");
+  assert.equal(store.read("a")?.dropped, 50);
+});
+
+test("state changes are the host's records: pid null, source host, problem states at warn with their reason", () => {
+  const store = logs();
+  store.addStateChange("a", { time: 5, state: "running" });
+  store.addStateChange("a", { time: 6, state: "crashed", reason: "exited with code 1; restarting in 1s" });
+  store.addStateChange("a", { time: 7, state: "stopped", reason: "by hand" });
+  assert.deepEqual(store.read("a")?.records, [
+    {
+      time: new Date(5).toISOString(),
+      level: "info",
+      msg: "plugin running",
+      pid: null,
+      source: "host",
+      state: "running",
+    },
+    {
+      time: new Date(6).toISOString(),
+      level: "warn",
+      msg: "plugin crashed",
+      pid: null,
+      source: "host",
+      state: "crashed",
+      reason: "exited with code 1; restarting in 1s",
+    },
+    {
+      time: new Date(7).toISOString(),
+      level: "info",
+      msg: "plugin stopped: by hand",
+      pid: null,
+      source: "host",
+      state: "stopped",
+    },
+  ]);
+});
+
+test("an unknown plugin has no page; a forgotten one loses its records, and late lines for it are dropped", () => {
+  const known = new Set(["a"]);
+  const store = logs(known);
+  assert.equal(store.read("nope"), undefined);
+  assert.deepEqual(store.read("a"), { plugin_id: "a", records: [], dropped: 0 }, "known but silent: empty");
+  store.add("a", line("before"));
+  store.forget("a");
+  known.delete("a");
+  store.add("a", line("after removal"));
+  assert.equal(store.read("a"), undefined);
+  known.add("a");
+  assert.deepEqual(store.read("a")?.records, [], "nothing of it was kept");
+});

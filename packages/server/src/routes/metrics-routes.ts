@@ -1,0 +1,82 @@
+/**
+ * `GET /plugin/metrics` and `GET /plugin/metrics/{id}` (SPEC §5.1, docs/metrics.md): each plugin's process figures
+ * (CPU, memory, event-loop lag; null when no process runs) and its calls, errors and latency percentiles per entry.
+ */
+import type { FastifyInstance } from "fastify";
+import type { PluginHostApi } from "@neko/host";
+import { ErrorCode } from "@neko/protocol";
+import { HttpError } from "../http-errors.ts";
+import type { JsonSchema, RouteDoc } from "../openapi/route-doc.ts";
+import { pluginIdParams } from "./route-schemas.ts";
+
+const nullableNumber = { type: ["number", "null"] };
+const pluginMetrics: JsonSchema = {
+  type: "object",
+  required: ["plugin_id", "pid", "calls", "errors", "entries"],
+  description: "process figures are null while no process runs (docs/metrics.md)",
+  properties: {
+    plugin_id: { type: "string" },
+    pid: { type: ["integer", "null"] },
+    uptime_s: nullableNumber,
+    cpu_percent: nullableNumber,
+    rss_bytes: nullableNumber,
+    heap_used_bytes: nullableNumber,
+    heap_total_bytes: nullableNumber,
+    event_loop_lag_ms: nullableNumber,
+    event_loop_lag_max_ms: nullableNumber,
+    calls: { type: "integer" },
+    errors: { type: "integer" },
+    entries: {
+      type: "object",
+      description: "per entry id: calls, errors and latency percentiles over its latest calls",
+      additionalProperties: {
+        type: "object",
+        properties: {
+          calls: { type: "integer" },
+          errors: { type: "integer" },
+          p50_ms: nullableNumber,
+          p95_ms: nullableNumber,
+          p99_ms: nullableNumber,
+          max_ms: nullableNumber,
+        },
+      },
+    },
+  },
+  additionalProperties: true,
+};
+
+const listDoc: RouteDoc = {
+  tag: "observability",
+  summary: "Every plugin's CPU, memory, event-loop lag, calls, errors and latency per entry",
+  responses: {
+    200: {
+      description: "one item per plugin the host knows",
+      schema: {
+        type: "object",
+        required: ["plugins"],
+        properties: { plugins: { type: "array", items: pluginMetrics } },
+      },
+    },
+  },
+};
+
+const oneDoc: RouteDoc = {
+  tag: "observability",
+  summary: "One plugin's metrics",
+  responses: { 200: { description: "the plugin's figures", schema: pluginMetrics } },
+  errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
+};
+
+export function registerMetricsRoutes(app: FastifyInstance, host: PluginHostApi): void {
+  app.get("/plugin/metrics", { config: { doc: listDoc } }, async () => ({ plugins: host.metrics.list() }));
+
+  app.get<{ Params: { id: string } }>(
+    "/plugin/metrics/:id",
+    { schema: { params: pluginIdParams }, config: { doc: oneDoc } },
+    async (req) => {
+      const metrics = host.metrics.get(req.params.id);
+      if (!metrics) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
+      return metrics;
+    },
+  );
+}
