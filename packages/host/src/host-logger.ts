@@ -63,6 +63,33 @@ export function logLevelRank(name: string): number {
 /** The largest time a Date can hold (ms either side of the epoch). */
 const MAX_DATE_MS = 8.64e15;
 
+/** How deep a log record's fields may nest, and how many objects and arrays they may hold in all. */
+const MAX_FIELD_DEPTH = 6;
+const MAX_FIELD_NODES = 256;
+const OMITTED = "[omitted: nested too deep or too large]";
+
+/**
+ * A plugin's fields as kept: past MAX_FIELD_DEPTH levels, or past MAX_FIELD_NODES objects and arrays, a value is
+ * replaced by a marker. The record then costs memory in proportion to what it shows, and any JSON serializer (the
+ * logs route, the host log) can write it without running out of stack.
+ */
+function boundedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const budget = { nodes: MAX_FIELD_NODES };
+  const bound = (value: unknown, depth: number): unknown => {
+    if (value === null || typeof value !== "object") return value;
+    if (depth >= MAX_FIELD_DEPTH || budget.nodes <= 0) return OMITTED;
+    budget.nodes -= 1;
+    if (Array.isArray(value)) {
+      const kept = value.slice(0, MAX_FIELD_NODES).map((item) => bound(item, depth + 1));
+      return value.length > MAX_FIELD_NODES ? [...kept, `[${value.length - MAX_FIELD_NODES} more omitted]`] : kept;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value).slice(0, MAX_FIELD_NODES)) out[key] = bound(item, depth + 1);
+    return out;
+  };
+  return bound(fields, 0) as Record<string, unknown>;
+}
+
 /** One line of a plugin's stdout as a log record: pino JSON when it is, plain text at info level otherwise. */
 export function parsePluginLogLine(line: string): LogRecord {
   if (line.startsWith("{")) {
@@ -70,7 +97,7 @@ export function parsePluginLogLine(line: string): LogRecord {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       const { level, time, msg, pid: _pid, hostname: _hostname, plugin: _plugin, ...rest } = parsed;
       return {
-        ...rest,
+        ...boundedFields(rest),
         // Only a time a Date can hold: the record's time is shown as an ISO string later.
         time: typeof time === "number" && Math.abs(time) <= MAX_DATE_MS ? time : Date.now(),
         level: typeof level === "number" ? (LEVEL_NAMES[level] ?? "info") : String(level ?? "info"),

@@ -9,11 +9,18 @@ import type { PluginState } from "../supervisor/plugin-state.ts";
 import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
 import { NO_PROCESS_FIGURES, type ProcessFiguresView } from "./process-figures.ts";
 
-/** Entries tracked per plugin; the calls of any further entry count in the plugin's totals only. */
+/** Entries tracked per plugin; a further one takes the place of the one called least recently (dynamic entries). */
 export const MAX_ENTRIES_TRACKED = 256;
 
 /** A call that failed with one of these never reached the plugin's code, so it is not one of its calls. */
-const NOT_REACHED = new Set<string>([ErrorCode.PluginNotFound, ErrorCode.PluginNotRunning, ErrorCode.EntryNotFound]);
+const NOT_REACHED = new Set<string>([
+  ErrorCode.PluginNotFound,
+  ErrorCode.PluginNotRunning,
+  ErrorCode.EntryNotFound,
+  ErrorCode.EntryDisabled,
+]);
+/** Longer durations (a clock jump, a bad report) are recorded as this, so percentiles stay finite. */
+const MAX_DURATION_MS = 24 * 3600 * 1000;
 
 export interface EntryMetricsView extends LatencySummary {
   calls: number;
@@ -56,6 +63,8 @@ interface EntryCalls {
   calls: number;
   errors: number;
   latency: LatencyWindow;
+  /** Which record() call touched it last: the least recent is the one to let go when the table is full. */
+  lastCall: number;
 }
 
 interface PluginCalls {
@@ -66,6 +75,7 @@ interface PluginCalls {
 
 export class PluginMetrics implements MetricsApi {
   private readonly calls = new Map<string, PluginCalls>();
+  private callCounter = 0;
 
   constructor(private readonly options: PluginMetricsOptions) {
     options.onCall((call) => this.record(call));
@@ -85,13 +95,16 @@ export class PluginMetrics implements MetricsApi {
     if (failed) plugin.errors += 1;
     let entry = plugin.entries.get(call.entryId);
     if (!entry) {
-      if (plugin.entries.size >= MAX_ENTRIES_TRACKED) return;
-      entry = { calls: 0, errors: 0, latency: new LatencyWindow() };
+      // Dynamic entries come and go: the one called least recently makes room (so a live entry is always tracked).
+      if (plugin.entries.size >= MAX_ENTRIES_TRACKED) plugin.entries.delete(leastRecent(plugin.entries));
+      entry = { calls: 0, errors: 0, latency: new LatencyWindow(), lastCall: 0 };
       plugin.entries.set(call.entryId, entry);
     }
     entry.calls += 1;
+    entry.lastCall = ++this.callCounter;
     if (failed) entry.errors += 1;
-    entry.latency.record(call.durationMs);
+    const duration = call.durationMs;
+    entry.latency.record(duration >= 0 && duration <= MAX_DURATION_MS ? duration : MAX_DURATION_MS);
   }
 
   list(): PluginMetricsView[] {
@@ -123,4 +136,16 @@ export class PluginMetrics implements MetricsApi {
   forget(pluginId: string): void {
     this.calls.delete(pluginId);
   }
+}
+
+function leastRecent(entries: Map<string, EntryCalls>): string {
+  let oldest: string | undefined;
+  let oldestCall = Number.POSITIVE_INFINITY;
+  for (const [id, entry] of entries) {
+    if (entry.lastCall < oldestCall) {
+      oldest = id;
+      oldestCall = entry.lastCall;
+    }
+  }
+  return oldest as string;
 }

@@ -28,21 +28,22 @@ export const NO_PROCESS_FIGURES: ProcessFiguresView = {
 };
 
 export class ProcessFigures {
-  private last: ProcessStats | undefined;
+  /** Only what the next report needs: a report may carry anything else, and is not kept. */
+  private last: { cpuUs: number; uptimeMs: number } | undefined;
   private current: ProcessFiguresView = NO_PROCESS_FIGURES;
 
   /** Takes a report (already checked: `statsProblem`). */
   update(stats: ProcessStats, now = Date.now()): void {
-    const cpuUs = stats.cpuUserUs + stats.cpuSystemUs;
-    const previousCpuUs = this.last ? this.last.cpuUserUs + this.last.cpuSystemUs : 0;
-    const wallUs = (stats.uptimeMs - (this.last?.uptimeMs ?? 0)) * 1000;
-    const cpuPercent = wallUs > 0 ? round((Math.max(0, cpuUs - previousCpuUs) / wallUs) * 100, 1) : null;
-    this.last = stats;
+    const cpuUs = amount(stats.cpuUserUs) + amount(stats.cpuSystemUs);
+    const uptimeMs = amount(stats.uptimeMs);
+    const wallUs = (uptimeMs - (this.last?.uptimeMs ?? 0)) * 1000;
+    const cpuPercent = wallUs > 0 ? round((Math.max(0, cpuUs - (this.last?.cpuUs ?? 0)) / wallUs) * 100, 1) : null;
+    this.last = { cpuUs, uptimeMs };
     this.current = {
       cpu_percent: cpuPercent ?? this.current.cpu_percent,
-      rss_bytes: stats.rssBytes,
-      heap_used_bytes: stats.heapUsedBytes,
-      heap_total_bytes: stats.heapTotalBytes,
+      rss_bytes: amount(stats.rssBytes),
+      heap_used_bytes: amount(stats.heapUsedBytes),
+      heap_total_bytes: amount(stats.heapTotalBytes),
       // An interval without a sample (shorter than the plugin's sampling resolution) keeps the figures before it.
       event_loop_lag_ms: stats.loopLagP50Ms ?? this.current.event_loop_lag_ms,
       event_loop_lag_max_ms: stats.loopLagMaxMs ?? this.current.event_loop_lag_max_ms,
@@ -53,6 +54,11 @@ export class ProcessFigures {
   view(): ProcessFiguresView {
     return this.current;
   }
+}
+
+/** A reported amount as a safe whole-number-sized figure: sums of two stay finite, a negative one is 0. */
+function amount(value: number): number {
+  return Math.min(Math.max(value, 0), Number.MAX_SAFE_INTEGER);
 }
 
 function round(value: number, digits: number): number {

@@ -112,3 +112,19 @@ test("an unknown plugin has no page; a forgotten one loses its records, and late
   known.add("a");
   assert.deepEqual(store.read("a")?.records, [], "nothing of it was kept");
 });
+
+test("a log line's fields are bounded in depth and size: a hostile line cannot blow the stack or the memory bound", async () => {
+  const { parsePluginLogLine } = await import("../../src/host-logger.ts");
+  let deep = "0";
+  for (let i = 0; i < 30_000; i++) deep = `[${deep}]`;
+  const record = parsePluginLogLine(`{"level":30,"msg":"deep","x":${deep},"ok":{"a":[1,2]}}`);
+  assert.equal(record.msg, "deep");
+  assert.deepEqual(record.ok, { a: [1, 2] }, "ordinary fields are kept as they are");
+  assert.doesNotThrow(() => JSON.stringify(record), "the record serializes");
+  assert.match(JSON.stringify(record.x), /omitted: nested too deep/);
+  const wide = parsePluginLogLine(`{"msg":"wide","a":[${Array.from({ length: 21_000 }, () => "{}").join(",")}]}`);
+  const a = wide.a as unknown[];
+  assert.equal(a.length, 257, "256 items and a marker");
+  assert.equal(a[256], "[20744 more omitted]");
+  assert.ok(a.filter((item) => typeof item === "object").length <= 256);
+});

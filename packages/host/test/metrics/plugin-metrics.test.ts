@@ -73,16 +73,20 @@ test("a plugin with a process shows its pid, uptime and figures; one without has
   );
 });
 
-test("entries past the tracked limit count in the plugin's totals only (any id is an entry); forget drops all", () => {
+test("past the tracked limit a new entry takes the place of the least recently called one (any id is an entry)", () => {
   const { m, call } = metrics({ a: stopped });
+  call("a", "e0", 1);
   call("a", "__proto__", 1);
-  for (let i = 0; i <= MAX_ENTRIES_TRACKED; i++) call("a", `e${i}`, 1);
-  assert.equal(m.get("a")?.calls, MAX_ENTRIES_TRACKED + 2);
+  for (let i = 1; i < MAX_ENTRIES_TRACKED; i++) call("a", `e${i}`, 1);
+  assert.equal(m.get("a")?.calls, MAX_ENTRIES_TRACKED + 1, "every call counts in the totals");
   const entries = m.get("a")?.entries ?? {};
   assert.equal(Object.keys(entries).length, MAX_ENTRIES_TRACKED);
+  assert.ok(!Object.hasOwn(entries, "e0"), "the least recently called entry made room");
+  assert.ok(Object.hasOwn(entries, `e${MAX_ENTRIES_TRACKED - 1}`), "the newest entry is tracked");
   assert.ok(Object.hasOwn(entries, "__proto__"), "an entry called __proto__ is listed as one");
   assert.equal(Object.getPrototypeOf(entries), Object.prototype);
-  assert.ok(!Object.hasOwn(entries, `e${MAX_ENTRIES_TRACKED}`));
+  call("a", "late", 1e12);
+  assert.equal(m.get("a")?.entries.late?.max_ms, 24 * 3600 * 1000, "an absurd duration is capped, not Infinity");
   m.forget("a");
   assert.equal(m.get("a")?.calls, 0);
 });

@@ -17,7 +17,12 @@ const logsDoc: RouteDoc = {
     "Every line its processes wrote (pino JSON, plain stdout and stderr) and the host's lines about its state " +
     "changes, kept across crashes and restarts in a bounded buffer.",
   query: {
-    lines: { type: "integer", minimum: 1, default: 100, description: "at most this many records (the newest)" },
+    lines: {
+      type: "integer",
+      minimum: 1,
+      default: 100,
+      description: "at most this many records (the newest); at most the buffer's capacity (default 1000)",
+    },
     level: { type: "string", enum: [...LOG_LEVELS], description: "only records of at least this level" },
     search: { type: "string", description: "only records whose msg contains this text (case-insensitive)" },
   },
