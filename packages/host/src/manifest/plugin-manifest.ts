@@ -10,6 +10,8 @@ export const PLUGIN_TYPES = ["plugin", "extension", "adapter"] as const;
 export const ADAPTER_MODES = ["gateway", "router", "bridge", "hybrid"] as const;
 export const PERSIST_MODES = ["off", "auto", "manual"] as const;
 export const PLUGIN_ID_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
+/** Ids a plugin may not take: the server has routes `/plugin/<id>/…` of its own under them. */
+export const RESERVED_PLUGIN_IDS = new Set(["metrics"]);
 export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
 
 export type PluginType = (typeof PLUGIN_TYPES)[number];
@@ -81,7 +83,14 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
   const plugin = doc.table("plugin", { required: true });
   if (plugin === undefined) return { ok: false, problems: report.problems };
 
-  const id = readId(plugin, "id", { required: true });
+  let id = readId(plugin, "id", { required: true });
+  if (id !== undefined && RESERVED_PLUGIN_IDS.has(id)) {
+    plugin.problem(
+      "id",
+      `'${id}' is reserved: GET /plugin/${id}/{name} is a server route, so the plugin's own routes would be hidden`,
+    );
+    id = undefined;
+  }
   const entry = readEntry(plugin);
   const name = plugin.string("name");
   const description = plugin.string("description") ?? "";

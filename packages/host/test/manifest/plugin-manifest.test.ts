@@ -248,6 +248,13 @@ describe("parseManifest: problems", () => {
     ]);
   });
 
+  test("a reserved id is refused with the reason", () => {
+    const { messages } = invalid(`[plugin]\nid = "metrics"\nentry = "index.ts:M"\n`);
+    assert.deepEqual(messages, [
+      "plugin.toml: [plugin].id 'metrics' is reserved: GET /plugin/metrics/{name} is a server route, so the plugin's own routes would be hidden",
+    ]);
+  });
+
   test("partialId is the id when it was readable despite other problems", () => {
     const { messages, partialId } = invalid(`[plugin]\nid = "hello"\nentry = "index.ts"\n`);
     assert.deepEqual(messages, ["plugin.toml: [plugin].entry must look like 'index.ts:ClassName', not 'index.ts'"]);
