@@ -1,5 +1,7 @@
 /** Framing: one msgpack-encoded object per ZeroMQ message part. Decoding never throws; bad bytes are `undefined`. */
 import { Packr } from "msgpackr";
+import { ErrorCode } from "./error-codes.ts";
+import type { WireError } from "./messages.ts";
 
 // Records off: plain maps on the wire keep the format readable by any msgpack implementation (docs/wire-protocol.md).
 // 64-bit integers (what most msgpack libraries use for a millisecond timestamp) decode as numbers, never BigInt:
@@ -19,6 +21,21 @@ export class FrameTooLargeError extends Error {
     super(`the message is ${(bytes / 1048576).toFixed(1)} MiB, over the ${MAX_FRAME_BYTES / 1048576} MiB frame limit`);
     this.name = "FrameTooLargeError";
   }
+}
+
+/**
+ * The error for a message `encodeFrame` refused, as `<what>: <reason>`: `PAYLOAD_TOO_LARGE` for a frame over the
+ * limit, `otherwise` for a value msgpack cannot encode (a cycle, a BigInt past 64 bits, …).
+ */
+export function unsendableError(
+  what: string,
+  error: unknown,
+  otherwise: string = ErrorCode.Validation,
+  name = "ValidationError",
+): WireError {
+  const reason = (error as Error)?.message ?? String(error);
+  const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : otherwise;
+  return { name, code, message: `${what}: ${reason}` };
 }
 
 /** One message as a frame; throws for what msgpack cannot encode and for a frame over MAX_FRAME_BYTES. */

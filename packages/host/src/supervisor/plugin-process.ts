@@ -10,13 +10,13 @@ import {
   type EntryDescriptor,
   ErrorCode,
   findLoadFailure,
-  FrameTooLargeError,
   type HelloMessage,
   type HostToPlugin,
   type NotifyMessage,
   type PluginToHost,
   type ProcessStats,
   type RequestMessage,
+  unsendableError,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
@@ -31,9 +31,7 @@ import { entriesChangedProblem, resultProblem, statsProblem } from "./plugin-fra
 
 /** A message the host could not send: over the frame limit, or not encodable by msgpack. */
 function unsendable(label: string, error: unknown): WireResult {
-  const reason = (error as Error)?.message ?? String(error);
-  const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.Validation;
-  return failure(code, `${label} cannot be sent to the plugin: ${reason}`, "ValidationError");
+  return { ok: false, error: unsendableError(`${label} cannot be sent to the plugin`, error) };
 }
 
 export interface PluginProcessOptions {

@@ -7,9 +7,9 @@ import {
   decodeFrame,
   encodeFrame,
   ErrorCode,
-  FrameTooLargeError,
   type PluginToHost,
   REQUEST_CANCEL_METHOD,
+  unsendableError,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
@@ -181,7 +181,5 @@ function canceled(method: string): WireResult {
 }
 
 function unsendable(method: string, error: unknown): WireError {
-  const reason = (error as Error)?.message ?? String(error);
-  const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.Validation;
-  return { name: "ValidationError", code, message: `'${method}' cannot be sent: ${reason}` };
+  return unsendableError(`'${method}' cannot be sent`, error);
 }

@@ -7,11 +7,12 @@ import {
   type CallMessage,
   type EntryDescriptor,
   ErrorCode,
-  FrameTooLargeError,
   type HelloMessage,
   type HostToPlugin,
   type ProcessStats,
   PROTOCOL_VERSION,
+  unsendableError,
+  type WireError,
   type WireResult,
 } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
@@ -222,10 +223,7 @@ export class PluginRuntime {
           transport.send({ type: "ready", startup });
         } catch (error) {
           // What startup returned cannot go on the wire: the start fails with that reason, not a 30 s timeout.
-          const reason = (error as Error)?.message ?? String(error);
-          const code = error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.EntryFailed;
-          const failed = errResult(new SdkError(`startup's result cannot be sent to the host: ${reason}`, { code }));
-          transport.send({ type: "ready", startup: failed });
+          transport.send({ type: "ready", startup: unsendableResult("startup's result", error) });
           return;
         }
         if (startup.ok) await this.runSteps(this.afterReadySteps, "a step after startup failed");
@@ -242,17 +240,9 @@ export class PluginRuntime {
     try {
       transport.send({ type: "result", id, result });
     } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
-      this.logger.error(`a result could not be sent: ${reason}`);
-      transport.send({
-        type: "result",
-        id,
-        result: errResult(
-          new SdkError(`the result cannot be sent to the host: ${reason}`, {
-            code: error instanceof FrameTooLargeError ? ErrorCode.PayloadTooLarge : ErrorCode.EntryFailed,
-          }),
-        ),
-      });
+      const failed = unsendableResult("the result", error);
+      this.logger.error(failed.error.message);
+      transport.send({ type: "result", id, result: failed });
     }
   }
 
@@ -428,4 +418,12 @@ export class PluginRuntime {
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+/** A value that could not go on the wire, as the Err sent in its place (`ENTRY_FAILED`, or `PAYLOAD_TOO_LARGE`). */
+function unsendableResult(what: string, error: unknown): { ok: false; error: WireError } {
+  return {
+    ok: false,
+    error: unsendableError(`${what} cannot be sent to the host`, error, ErrorCode.EntryFailed, "SdkError"),
+  };
 }
