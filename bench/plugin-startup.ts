@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createSilentLogger, PluginHost, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
-import { makeTempDir } from "../test/support/plugin-fixtures.ts";
+import { descendantPids, makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
 import { msSince } from "./stats.ts";
 
@@ -83,24 +83,6 @@ function readRssBytes(pid: number): number | undefined {
   }
   const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) * 1024;
-}
-
-/** Every process below `pid`, from /proc/<pid>/task/<tid>/children of each of its threads (Linux). */
-function descendantPids(pid: number): number[] {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const children = tids.flatMap((tid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  });
-  return children.flatMap((child) => [child, ...descendantPids(child)]);
 }
 
 function expectOk(result: WireResult, what: string): void {

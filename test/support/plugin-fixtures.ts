@@ -65,3 +65,21 @@ export async function waitFor<T>(probe: () => T | Promise<T>, options: { timeout
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Every process `pid` started, and theirs, recursively (Linux: /proc/<pid>/task/<tid>/children); [] elsewhere. */
+export function descendantPids(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children = tids.flatMap((tid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+  return children.flatMap((child) => [child, ...descendantPids(child)]);
+}
