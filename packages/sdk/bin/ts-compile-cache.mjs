@@ -44,7 +44,7 @@ export function defaultCacheDir() {
 
 /** The JavaScript for one TypeScript file: from the cache, or compiled now (and cached). */
 export async function compileTypeScript(file, source, cacheDir) {
-  const cached = cacheDir === undefined ? undefined : path.join(cacheDir, `${cacheKey(file, source)}.mjs`);
+  const cached = cacheDir === undefined ? undefined : entryPath(cacheDir, file, source);
   if (cached !== undefined) {
     try {
       return await readFile(cached, "utf8");
@@ -52,6 +52,11 @@ export async function compileTypeScript(file, source, cacheDir) {
       // not cached yet
     }
   }
+  return compileInto(cached, file, source);
+}
+
+/** Compiles one file (a cache miss, in a plugin process or the host's warm-up) and stores it where given. */
+async function compileInto(cached, file, source) {
   const code = await transform(file, source);
   if (cached !== undefined) writeAtomically(cached, code);
   if (process.env.NEKO_TS_COMPILE_LOG) fs.appendFileSync(process.env.NEKO_TS_COMPILE_LOG, `${process.pid} ${file}\n`);
@@ -78,14 +83,14 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
     files.map(async (file) => {
       try {
         const source = await readFile(file, "utf8");
-        const cached = path.join(cacheDir, `${cacheKey(file, source)}.mjs`);
+        const cached = entryPath(cacheDir, file, source);
         if (fs.existsSync(cached)) {
           // In use: keep it young, so pruning leaves it alone.
           const now = new Date();
           fs.utimesSync(cached, now, now);
           return;
         }
-        writeAtomically(cached, await transform(file, source));
+        await compileInto(cached, file, source);
         compiled += 1;
       } catch {
         // reported by the plugin process on import
@@ -130,12 +135,14 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
 const ENTRY_NAME = /^[0-9a-f]{40}\.mjs$/;
 const TEMPORARY_NAME = /^[0-9a-f]{40}\.mjs\.\d+\.[0-9a-f]{8}\.tmp$/;
 
-function cacheKey(file, source) {
-  return createHash("sha256")
+/** Where the compiled form of this file with this text lives: named by a hash of all that decides the output. */
+function entryPath(cacheDir, file, source) {
+  const key = createHash("sha256")
     .update(`${FORMAT}\0${ESBUILD_VERSION}\0${TARGET}\0${file}\0`)
     .update(source)
     .digest("hex")
     .slice(0, 40);
+  return path.join(cacheDir, `${key}.mjs`);
 }
 
 let esbuild;
