@@ -63,7 +63,7 @@ export class HostServices {
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
       return failure(
-        "INTERNAL_ERROR",
+        ErrorCode.Internal,
         `host service '${method}' failed: ${(error as Error)?.message ?? String(error)}`,
       );
     } finally {

@@ -27,6 +27,6 @@ export type { PluginState } from "./supervisor/plugin-state.ts";
 export type { EventView, HookView, MessageHandlerView, TimerView } from "./trigger-views.ts";
 export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
 export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
-export { type ExportPage, type RunExportItem, RunErrorCode, type RunsApi, type RunView } from "./runs/run-registry.ts";
+export type { ExportPage, RunExportItem, RunsApi, RunView } from "./runs/run-registry.ts";
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
 export { CallCanceler } from "./supervisor/call-canceler.ts";

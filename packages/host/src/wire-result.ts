@@ -6,7 +6,7 @@ import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 
 export type WireFailure = Extract<WireResult, { ok: false }>;
 
-export function failure(code: string, message: string, name = "SdkError", details?: unknown): WireFailure {
+export function failure(code: ErrorCode, message: string, name = "SdkError", details?: unknown): WireFailure {
   const error: WireError = { name, code, message };
   if (details !== undefined) error.details = details;
   return { ok: false, error };

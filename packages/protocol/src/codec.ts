@@ -16,7 +16,7 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** Thrown by `encodeFrame` for a message whose frame would pass MAX_FRAME_BYTES; nothing was sent. */
 export class FrameTooLargeError extends Error {
-  readonly code = "PAYLOAD_TOO_LARGE";
+  readonly code = ErrorCode.PayloadTooLarge;
   constructor(readonly bytes: number) {
     super(`the message is ${(bytes / 1048576).toFixed(1)} MiB, over the ${MAX_FRAME_BYTES / 1048576} MiB frame limit`);
     this.name = "FrameTooLargeError";

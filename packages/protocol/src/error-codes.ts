@@ -1,4 +1,8 @@
-/** Stable error codes shared by the SDK, the host and the server (which maps them to HTTP statuses). */
+/**
+ * Every error code the framework itself answers with, in one union shared by the SDK, the host and the server (which
+ * keys its HTTP status table by it, so a code without a status does not compile). A plugin's own `Err` may carry any
+ * other code: `WireError.code` stays a string on the wire.
+ */
 export const ErrorCode = {
   SdkError: "SDK_ERROR",
   Transport: "TRANSPORT_ERROR",
@@ -31,6 +35,28 @@ export const ErrorCode = {
   HookFailed: "HOOK_FAILED",
   EventNotFound: "EVENT_NOT_FOUND",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  /** A bug in the host or the server, or a file that could not be written. */
+  Internal: "INTERNAL_ERROR",
+  RunFinished: "RUN_FINISHED",
+  RunExportLimit: "RUN_EXPORT_LIMIT",
+  // Answered by the HTTP server only.
+  BadRequest: "BAD_REQUEST",
+  InvalidJson: "INVALID_JSON",
+  Unauthorized: "UNAUTHORIZED",
+  UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+  RouteNotFound: "ROUTE_NOT_FOUND",
+  UiPathRefused: "UI_PATH_REFUSED",
+  UiNotRegistered: "UI_NOT_REGISTERED",
+  UiFileNotFound: "UI_FILE_NOT_FOUND",
+  PreconditionFailed: "PRECONDITION_FAILED",
+  RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** True for a code of the framework's own (as opposed to one a plugin made up). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && KNOWN_CODES.has(code);
+}

@@ -1,24 +1,28 @@
 /** Every error the server sends is `{ error: { code, message, details } }`; this maps codes to HTTP statuses. */
 import type { FastifyReply } from "fastify";
-import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
+import { ErrorCode, isErrorCode, type WireError, type WireResult } from "@neko/protocol";
 
-const STATUS_BY_CODE: Record<string, number> = {
+/**
+ * The HTTP status of every code of the framework's own. Keyed by the `ErrorCode` union: a new code without a status
+ * does not compile. docs/http-api.md#status-codes lists the same table (a test compares them).
+ */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Validation]: 400,
-  BAD_REQUEST: 400,
-  INVALID_JSON: 400,
+  [ErrorCode.BadRequest]: 400,
+  [ErrorCode.InvalidJson]: 400,
   [ErrorCode.ConfigInvalid]: 400,
-  UNAUTHORIZED: 401,
+  [ErrorCode.Unauthorized]: 401,
   [ErrorCode.PermissionDenied]: 403,
-  UI_PATH_REFUSED: 403,
+  [ErrorCode.UiPathRefused]: 403,
   [ErrorCode.ConfigProtectedField]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.PluginNotFound]: 404,
   [ErrorCode.EntryNotFound]: 404,
   [ErrorCode.ConfigKeyMissing]: 404,
   [ErrorCode.EventNotFound]: 404,
-  ROUTE_NOT_FOUND: 404,
-  UI_NOT_REGISTERED: 404,
-  UI_FILE_NOT_FOUND: 404,
+  [ErrorCode.RouteNotFound]: 404,
+  [ErrorCode.UiNotRegistered]: 404,
+  [ErrorCode.UiFileNotFound]: 404,
   [ErrorCode.PluginNotRunning]: 409,
   [ErrorCode.EntryDisabled]: 409,
   [ErrorCode.PluginRefused]: 409,
@@ -28,16 +32,19 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCode.FreezeRefused]: 409,
   [ErrorCode.NotFrozen]: 409,
   [ErrorCode.NotInRun]: 409,
-  RUN_FINISHED: 409,
-  [ErrorCode.FreezeFailed]: 500,
+  [ErrorCode.RunFinished]: 409,
+  [ErrorCode.PreconditionFailed]: 412,
   [ErrorCode.PayloadTooLarge]: 413,
-  PRECONDITION_FAILED: 412,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RANGE_NOT_SATISFIABLE: 416,
+  [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.RangeNotSatisfiable]: 416,
+  // The request was understood and refused: the same as a plugin's own codes.
+  [ErrorCode.SdkError]: 422,
+  [ErrorCode.RunExportLimit]: 422,
   [ErrorCode.EntryFailed]: 500,
   [ErrorCode.HookFailed]: 500,
-  INTERNAL_ERROR: 500,
+  [ErrorCode.Internal]: 500,
   [ErrorCode.StoreFailed]: 500,
+  [ErrorCode.FreezeFailed]: 500,
   [ErrorCode.PluginCrashed]: 502,
   [ErrorCode.HandshakeFailed]: 502,
   [ErrorCode.PluginLoadFailed]: 502,
@@ -49,7 +56,7 @@ const STATUS_BY_CODE: Record<string, number> = {
 
 /** The status for an error code; a plugin's own codes (its `Err`s) are 422: the request was understood and refused. */
 export function statusForCode(code: string): number {
-  return STATUS_BY_CODE[code] ?? 422;
+  return isErrorCode(code) ? STATUS_BY_CODE[code] : 422;
 }
 
 export interface ErrorBody {
@@ -83,7 +90,7 @@ export function sendWireError(reply: FastifyReply, error: WireError): FastifyRep
 /** Thrown inside a route to answer with an error body. */
 export class HttpError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: unknown = null,
     readonly statusCode = statusForCode(code),

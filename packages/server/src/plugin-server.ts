@@ -6,6 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
+import { ErrorCode } from "@neko/protocol";
 import { errorBody, HttpError } from "./http-errors.ts";
 import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
@@ -43,7 +44,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     // Errors Fastify raises before routing (a malformed URL, …) get the same body as every other error.
     frameworkErrors: (error, _req, reply) => {
-      void (reply as FastifyReply).code(400).send(errorBody("BAD_REQUEST", error.message));
+      void (reply as FastifyReply).code(400).send(errorBody(ErrorCode.BadRequest, error.message));
     },
   });
   const startedAt = Date.now();
@@ -54,7 +55,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
       const given = Buffer.from(req.headers.authorization ?? "");
       const admin = given.length === expected.length && timingSafeEqual(given, expected);
       if (!admin && !runTokenGrants(req, options.host)) {
-        throw new HttpError("UNAUTHORIZED", "a valid 'Authorization: Bearer <token>' header is required");
+        throw new HttpError(ErrorCode.Unauthorized, "a valid 'Authorization: Bearer <token>' header is required");
       }
     });
   }
@@ -64,27 +65,29 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
     const fe = error as FastifyError;
     if (fe.validation) {
-      return reply.code(400).send(errorBody("VALIDATION_ERROR", fe.message, { issues: fe.validation }));
+      return reply.code(400).send(errorBody(ErrorCode.Validation, fe.message, { issues: fe.validation }));
     }
     if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       return reply.code(413).send(
-        errorBody("PAYLOAD_TOO_LARGE", `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
+        errorBody(ErrorCode.PayloadTooLarge, `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
           limit: BODY_LIMIT_BYTES,
         }),
       );
     }
     if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-      return reply.code(415).send(errorBody("UNSUPPORTED_MEDIA_TYPE", fe.message));
+      return reply.code(415).send(errorBody(ErrorCode.UnsupportedMediaType, fe.message));
     }
     if (fe.statusCode === 400 || fe.code?.startsWith("FST_ERR_CTP_")) {
-      return reply.code(400).send(errorBody("INVALID_JSON", `the request body is not valid JSON: ${fe.message}`));
+      return reply
+        .code(400)
+        .send(errorBody(ErrorCode.InvalidJson, `the request body is not valid JSON: ${fe.message}`));
     }
     options.logger?.error({ err: error }, "unhandled error in a route");
-    return reply.code(500).send(errorBody("INTERNAL_ERROR", fe.message || "internal error"));
+    return reply.code(500).send(errorBody(ErrorCode.Internal, fe.message || "internal error"));
   });
 
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody("ROUTE_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
+    reply.code(404).send(errorBody(ErrorCode.RouteNotFound, `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
 
   dropUnusedConnectionsOnClose(app);

@@ -4,7 +4,7 @@ import { failure } from "../wire-result.ts";
 
 export class ConfigError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
   ) {

@@ -343,7 +343,7 @@ export class PluginConfigService implements PluginConfigApi {
     } catch (error) {
       if (running && previous) await this.rollback(id, previous.config);
       this.options.logger.error({ err: error, plugin: id }, "could not write the configuration");
-      return failure("INTERNAL_ERROR", `could not write the configuration: ${(error as Error).message}`);
+      return failure(ErrorCode.Internal, `could not write the configuration: ${(error as Error).message}`);
     }
     if (change.temporary) this.temporary.set(id, change.temporary);
     // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
@@ -534,5 +534,5 @@ function attempt(read: () => unknown): WireResult {
 /** A ConfigError as its result; anything else (an unreadable file, …) as INTERNAL_ERROR with its message. */
 function errorResult(error: unknown): WireResult {
   if (error instanceof ConfigError) return error.toResult();
-  return failure("INTERNAL_ERROR", `configuration: ${(error as Error)?.message ?? String(error)}`);
+  return failure(ErrorCode.Internal, `configuration: ${(error as Error)?.message ?? String(error)}`);
 }

@@ -23,7 +23,6 @@ const MAX_EXPORT_BYTES_PER_RUN = 8 * 1024 * 1024;
 const MAX_STAGE_LENGTH = 256;
 const MAX_MESSAGE_LENGTH = 4096;
 /** Codes of run errors that only plugins see. */
-export const RunErrorCode = { RunFinished: "RUN_FINISHED", ExportLimit: "RUN_EXPORT_LIMIT" } as const;
 
 export type RunKind = "run" | "trigger";
 
@@ -173,14 +172,9 @@ export class RunRegistry implements RunsApi {
     const run = this.runs.get(runId);
     if (!run) return failure(ErrorCode.NotFound, `no run '${runId}'`, "NotFoundError");
     if (run.machine.finished) {
-      return failure(
-        RunErrorCode.RunFinished,
-        `run '${runId}' has already finished (${run.machine.state})`,
-        "SdkError",
-        {
-          status: run.machine.state,
-        },
-      );
+      return failure(ErrorCode.RunFinished, `run '${runId}' has already finished (${run.machine.state})`, "SdkError", {
+        status: run.machine.state,
+      });
     }
     if (run.machine.state === "queued") {
       this.end(run, "canceled", { error: canceledError("the run was canceled before it started") });
@@ -338,7 +332,7 @@ export class RunRegistry implements RunsApi {
     if (run.machine.finished) {
       return {
         error: failure(
-          RunErrorCode.RunFinished,
+          ErrorCode.RunFinished,
           `run '${run.id}' has already finished (${run.machine.state})`,
           "SdkError",
           {
@@ -392,7 +386,7 @@ export class RunRegistry implements RunsApi {
       const { run } = found;
       if (run.exports.length >= MAX_EXPORTS_PER_RUN || run.exportBytes + checked.bytes > MAX_EXPORT_BYTES_PER_RUN) {
         return failure(
-          RunErrorCode.ExportLimit,
+          ErrorCode.RunExportLimit,
           `exportPush: run '${run.id}' already holds the most a run may (${MAX_EXPORTS_PER_RUN} items, ${MAX_EXPORT_BYTES_PER_RUN} bytes)`,
         );
       }

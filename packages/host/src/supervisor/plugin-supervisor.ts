@@ -9,6 +9,7 @@ import {
   type EntryDescriptor,
   ErrorCode,
   type HelloMessage,
+  isErrorCode,
   type LoadFailedMessage,
   type PluginToHost,
   PROTOCOL_VERSION,
@@ -442,7 +443,8 @@ export class PluginSupervisor {
     } catch (error) {
       const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
       if (plugin.state !== "frozen") this.setState(plugin, "stopped", message);
-      return failure((error as { code?: string }).code ?? ErrorCode.PluginRefused, message);
+      const code = (error as { code?: unknown }).code;
+      return failure(isErrorCode(code) ? code : ErrorCode.PluginRefused, message);
     }
     if (manual) plugin.policy.reset();
     clearTimeout(plugin.restartTimer);
@@ -521,7 +523,7 @@ export class PluginSupervisor {
         const { canceler, done } = proc.serve(message.id);
         void this.options.services
           .request(message.method, message.params, { pluginId: id, deadline: message.deadline, canceler })
-          .catch((error: unknown) => failure("INTERNAL_ERROR", `host request failed: ${(error as Error)?.message}`))
+          .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
           .then((result) => {
             done();
             proc.post({ type: "response", id: message.id, result });

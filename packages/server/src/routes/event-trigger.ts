@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from "fastify";
 import type { PluginHostApi } from "@neko/host";
+import { ErrorCode } from "@neko/protocol";
 import { HttpError, sendTriggerResult } from "../http-errors.ts";
 
 export const eventTriggerProperties = {
@@ -25,10 +26,10 @@ export interface TriggerTarget {
 export function isEventTrigger(body: TriggerTarget): boolean {
   const event = body.event_type !== undefined || body.event_id !== undefined;
   if (event && body.entry_id !== undefined) {
-    throw new HttpError("VALIDATION_ERROR", "give either entry_id or event_type and event_id, not both");
+    throw new HttpError(ErrorCode.Validation, "give either entry_id or event_type and event_id, not both");
   }
   if (event && (body.event_type === undefined || body.event_id === undefined)) {
-    throw new HttpError("VALIDATION_ERROR", "an event reference needs both event_type and event_id");
+    throw new HttpError(ErrorCode.Validation, "an event reference needs both event_type and event_id");
   }
   if (!event && body.entry_id === undefined) {
     throw new HttpError(

@@ -13,22 +13,12 @@ import type { RouteDoc } from "../openapi/route-doc.ts";
 import { locateUiFile } from "../ui-file-locator.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
-export const StaticUiErrorCode = {
-  /** The plugin exists but serves no UI now: not running, or it never called `registerStaticUi`. */
-  NotRegistered: "UI_NOT_REGISTERED",
-  FileNotFound: "UI_FILE_NOT_FOUND",
-  /** The path tries to leave the UI folder or names what is never served (`..`, `%2F`, `\`, NUL, hidden names). */
-  PathRefused: "UI_PATH_REFUSED",
-  PreconditionFailed: "PRECONDITION_FAILED",
-  RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
-} as const;
-
 /** The codes of the statuses `send` refuses with; anything else it fails with is our bug (500). */
-const CODE_BY_SEND_STATUS: Record<number, string> = {
-  403: StaticUiErrorCode.PathRefused,
-  404: StaticUiErrorCode.FileNotFound,
-  412: StaticUiErrorCode.PreconditionFailed,
-  416: StaticUiErrorCode.RangeNotSatisfiable,
+const CODE_BY_SEND_STATUS: Record<number, ErrorCode> = {
+  403: ErrorCode.UiPathRefused,
+  404: ErrorCode.UiFileNotFound,
+  412: ErrorCode.PreconditionFailed,
+  416: ErrorCode.RangeNotSatisfiable,
 };
 
 const location = { location: { type: "string", description: "the same URL with the trailing slash" } };
@@ -86,14 +76,14 @@ async function serveUiFile(req: FastifyRequest<{ Params: { id: string } }>, repl
   // The router has decoded its `*` parameter; the checks need the path as it was sent.
   const rawPath = rawPathAfterUi(req.url);
   const details = { plugin_id: id, path: rawPath };
-  if (rawPath === undefined) throw new HttpError(StaticUiErrorCode.PathRefused, "the UI path is malformed", details);
+  if (rawPath === undefined) throw new HttpError(ErrorCode.UiPathRefused, "the UI path is malformed", details);
   const found = locateUiFile({ root: ui.root, rawPath, indexFile: ui.indexFile });
   switch (found.kind) {
     case "refused":
-      throw new HttpError(StaticUiErrorCode.PathRefused, `refused UI path '${rawPath}': ${found.reason}`, details);
+      throw new HttpError(ErrorCode.UiPathRefused, `refused UI path '${rawPath}': ${found.reason}`, details);
     case "missing":
       throw new HttpError(
-        StaticUiErrorCode.FileNotFound,
+        ErrorCode.UiFileNotFound,
         `no file '${rawPath}' in the UI of '${id}': ${found.reason}`,
         details,
       );
@@ -120,7 +110,7 @@ async function sendUiFile(
   });
   if (sent.type === "error") {
     sent.stream.destroy();
-    const code = CODE_BY_SEND_STATUS[sent.statusCode] ?? "INTERNAL_ERROR";
+    const code = CODE_BY_SEND_STATUS[sent.statusCode] ?? ErrorCode.Internal;
     const range = sent.headers["Content-Range"];
     if (range !== undefined) reply.header("content-range", range);
     const message = (sent.metadata.error as Error | undefined)?.message ?? `HTTP ${sent.statusCode}`;
@@ -128,7 +118,7 @@ async function sendUiFile(
       code,
       `could not send '${details.path}': ${message}`,
       details,
-      code === "INTERNAL_ERROR" ? 500 : sent.statusCode,
+      code === ErrorCode.Internal ? 500 : sent.statusCode,
     );
   }
   // With nosniff, a file of unknown type must still say what it is, or browsers may refuse it.
@@ -151,7 +141,7 @@ function noUi(host: PluginHostApi, id: string): HttpError {
     plugin.status === "running"
       ? `plugin '${id}' has not registered a static UI (this.registerStaticUi)`
       : `plugin '${id}' is ${plugin.status}: its UI is served only while it runs`;
-  return new HttpError(StaticUiErrorCode.NotRegistered, message, { plugin_id: id, status: plugin.status });
+  return new HttpError(ErrorCode.UiNotRegistered, message, { plugin_id: id, status: plugin.status });
 }
 
 /** The still-encoded path after `/plugin/<id>/ui/`, or undefined when the URL is not of that shape. */
