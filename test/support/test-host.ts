@@ -1,6 +1,6 @@
 /** A real host and a real HTTP server on a free port, for end-to-end tests; `close()` stops both. */
 import type { FastifyInstance } from "fastify";
-import { createSilentLogger, PluginHost, type PluginHostOptions } from "@neko/host";
+import { createSilentLogger, type LogRecord, PluginHost, type PluginHostOptions } from "@neko/host";
 import { createPluginServer } from "@neko/server";
 
 export interface TestHost {
@@ -13,11 +13,18 @@ export interface TestHost {
   close(): Promise<void>;
 }
 
+export interface TestHostHooks {
+  /** Every line a plugin process writes, from the first start on. */
+  onLog?: (pluginId: string, record: LogRecord) => void;
+}
+
 export async function startTestHost(
   options: Partial<PluginHostOptions> & { roots: string[] },
-  hooks: Parameters<typeof PluginHost.create>[1] = {},
+  hooks: TestHostHooks = {},
 ): Promise<TestHost> {
-  const host = await PluginHost.create({ logger: createSilentLogger(), ...options }, hooks);
+  const host = await PluginHost.create({ logger: createSilentLogger(), ...options });
+  const { onLog } = hooks;
+  if (onLog) host.events.onLog(({ pluginId, record }) => onLog(pluginId, record));
   const server = await createPluginServer({ host });
   try {
     await server.listen({ port: 0, host: "127.0.0.1" });

@@ -3,8 +3,7 @@
  * checks it before every nested call: a plugin may appear once (a cycle fails at once), and a chain holds at most
  * `maxDepth` plugins.
  */
-import { ErrorCode, type WireResult } from "@neko/protocol";
-import { PLUGIN_ID_PATTERN } from "./manifest/plugin-manifest.ts";
+import { ErrorCode, PLUGIN_ID_PATTERN, type WireResult } from "@neko/protocol";
 import { failure, validationFailure } from "./wire-result.ts";
 
 export const MAX_CALL_DEPTH = 20;

@@ -1,12 +1,25 @@
 /**
- * What plugins may ask of the host: a registry of named services answering `request` messages (with a deadline)
- * and `notify` messages (no answer). Each feature (cross-plugin calls, bus, memory, system info, …) registers its
- * methods here; the supervisor routes every plugin request through `request`. Requests run concurrently.
+ * What plugins may ask of the host: the host services of the contract (`pluginToHostRequests`, answered by
+ * `response`) and its notifications (`pluginToHostNotifications`, no answer). Each feature registers its handlers
+ * here, typed by the contract; params are checked against the method's schema before a handler sees them. Requests
+ * run concurrently, each bounded by its deadline; nothing here ever rejects or throws into the supervisor.
  */
-import { ErrorCode, type WireResult } from "@neko/protocol";
+import {
+  type CancelToken,
+  type Disposable,
+  ErrorCode,
+  type MethodHandler,
+  type MethodMap,
+  type MethodName,
+  MethodRegistry,
+  type PluginToHostNotifications,
+  type PluginToHostRequests,
+  pluginToHostNotifications,
+  pluginToHostRequests,
+  timerDelay,
+  type WireResult,
+} from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
-import type { CallCanceler } from "./supervisor/call-canceler.ts";
-import { timerDelay } from "./timer-delay.ts";
 import { failure, validationFailure } from "./wire-result.ts";
 
 export interface ServiceContext {
@@ -18,33 +31,55 @@ export interface ServiceContext {
    * Canceled when the plugin no longer wants the answer: it sent `request.cancel` (the entry call it made the request
    * from was canceled or timed out), or its process exited. A call made for the request is canceled with it.
    */
-  canceler?: CallCanceler;
+  cancel?: CancelToken;
 }
 
-export type ServiceHandler = (params: any, ctx: ServiceContext) => Promise<WireResult> | WireResult;
-export type NotifyHandler = (params: any, ctx: { pluginId: string }) => void;
+export interface NotifyContext {
+  pluginId: string;
+}
 
-export class HostServices {
-  private readonly handlers = new Map<string, ServiceHandler>();
-  private readonly notifyHandlers = new Map<string, NotifyHandler>();
+/** The contract a `HostServices` serves: the real one, or a small one in a unit test. */
+export interface ServiceMaps<Req extends MethodMap, Not extends MethodMap> {
+  requests: Req;
+  notifications: Not;
+}
 
-  constructor(private readonly logger: HostLogger) {}
+export class HostServices<
+  Req extends MethodMap = PluginToHostRequests,
+  Not extends MethodMap = PluginToHostNotifications,
+> {
+  private readonly requests: MethodRegistry<Req, ServiceContext>;
+  private readonly notifications: MethodRegistry<Not, NotifyContext, "notify">;
 
-  handle(method: string, handler: ServiceHandler): void {
-    if (this.handlers.has(method)) throw new Error(`host service '${method}' is already registered`);
-    this.handlers.set(method, handler);
+  constructor(
+    private readonly logger: HostLogger,
+    maps: ServiceMaps<Req, Not> = {
+      requests: pluginToHostRequests,
+      notifications: pluginToHostNotifications,
+    } as unknown as ServiceMaps<Req, Not>,
+  ) {
+    this.requests = new MethodRegistry(maps.requests, "host service", (m) => `the host has no service '${m}'`);
+    this.notifications = new MethodRegistry(maps.notifications, "host notification");
   }
 
-  onNotify(method: string, handler: NotifyHandler): void {
-    if (this.notifyHandlers.has(method)) throw new Error(`host notification '${method}' is already registered`);
-    this.notifyHandlers.set(method, handler);
+  handle<K extends MethodName<Req>>(method: K, handler: MethodHandler<Req, K, ServiceContext>): Disposable {
+    return this.requests.handle(method, handler);
   }
 
-  /** Never rejects: an unknown method, a throwing handler or a passed deadline are each an Err with a code. */
-  async request(method: string, params: unknown, ctx: ServiceContext): Promise<WireResult> {
+  onNotify<K extends MethodName<Not>>(method: K, handler: MethodHandler<Not, K, NotifyContext, "notify">): Disposable {
+    return this.notifications.handle(method, handler);
+  }
+
+  /** How many methods are served now (request and notification handlers). */
+  get size(): number {
+    return this.requests.size + this.notifications.size;
+  }
+
+  /** Never rejects: an unknown method, bad params, a throwing handler or a passed deadline are each an Err. */
+  async request(method: unknown, params: unknown, ctx: ServiceContext): Promise<WireResult> {
     if (typeof method !== "string") return validationFailure("a request needs a 'method' string");
-    const handler = this.handlers.get(method);
-    if (!handler) return failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError");
+    const call = this.requests.lookup(method, params);
+    if (!call.ok) return { ok: false, error: call.error };
     if (typeof ctx.deadline !== "number" || !Number.isFinite(ctx.deadline)) {
       return validationFailure(`request '${method}' needs a numeric 'deadline' (ms since the epoch)`);
     }
@@ -59,7 +94,7 @@ export class HostServices {
       );
     });
     try {
-      return await Promise.race([Promise.resolve().then(() => handler(params, ctx)), expired]);
+      return await Promise.race([Promise.resolve().then(() => call.run(ctx) as Promise<WireResult>), expired]);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
       return failure(
@@ -71,14 +106,18 @@ export class HostServices {
     }
   }
 
-  notify(method: string, params: unknown, ctx: { pluginId: string }): void {
-    const handler = this.notifyHandlers.get(method);
-    if (!handler) {
-      this.logger.warn({ plugin: ctx.pluginId, method }, "dropped a notification for an unknown method");
+  /** A notification with an unknown method or bad params is dropped with a warning naming why. */
+  notify(method: unknown, params: unknown, ctx: NotifyContext): void {
+    const call = this.notifications.lookup(method, params);
+    if (!call.ok) {
+      const why = call.unknownMethod
+        ? "dropped a notification for an unknown method"
+        : `dropped a '${method}' notification: ${call.error.message}`;
+      this.logger.warn({ plugin: ctx.pluginId, method }, why);
       return;
     }
     try {
-      handler(params, ctx);
+      call.run(ctx);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host notification handler failed");
     }

@@ -29,4 +29,4 @@ export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
 export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
 export type { ExportPage, RunExportItem, RunsApi, RunView } from "./runs/run-registry.ts";
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
-export { CallCanceler } from "./supervisor/call-canceler.ts";
+export type { PluginStateChange, PluginLogLine, FinishedCall } from "./supervisor/plugin-supervisor.ts";

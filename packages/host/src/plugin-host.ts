@@ -6,43 +6,47 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { ErrorCode, type EntryDescriptor, type WireResult } from "@neko/protocol";
+import {
+  type CancelToken,
+  DisposableStore,
+  type EntryDescriptor,
+  ErrorCode,
+  timerDelay,
+  type WireResult,
+} from "@neko/protocol";
 import { pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
+import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
+import type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
-import { registerSystemInfoService } from "./system-info-service.ts";
-import { registerPluginCallService } from "./plugin-call-service.ts";
-import { registerMemoryService } from "./memory/memory-service.ts";
+import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import type { PluginManifest } from "./manifest/plugin-manifest.ts";
-import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
-import { timerDelay } from "./timer-delay.ts";
-import { failure, pluginNotFound } from "./wire-result.ts";
-import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import {
-  type SupervisorCallOptions,
-  PluginSupervisor,
-  type SupervisorOptions,
-} from "./supervisor/plugin-supervisor.ts";
-import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
-import type { CallCanceler } from "./supervisor/call-canceler.ts";
-import { inDependencyOrder } from "./supervisor/dependency-order.ts";
-import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
-import { type TriggerViews, triggerViews } from "./trigger-views.ts";
-import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
+import { memoryService } from "./memory/memory-service.ts";
 import {
   DEFAULT_MESSAGE_CAPACITY,
   DEFAULT_MESSAGE_MAX_BYTES,
   MessageQueue,
   type MessagesApi,
 } from "./messages/message-queue.ts";
+import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
+import { pluginCallService } from "./plugin-call-service.ts";
+import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
-import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
-import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
+import { inDependencyOrder } from "./supervisor/dependency-order.ts";
+import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
+import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
+import { PluginSupervisor, type SupervisorCallOptions } from "./supervisor/plugin-supervisor.ts";
+import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
+import { systemInfoService } from "./system-info-service.ts";
+import type { HostTransport } from "./transport/host-transport.ts";
+import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+import { type TriggerViews, triggerViews } from "./trigger-views.ts";
+import { failure, pluginNotFound } from "./wire-result.ts";
 
 export const HOST_VERSION = "0.1.0";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
@@ -69,6 +73,13 @@ export interface PluginHostOptions {
   runs?: { keepFinished?: number; cancelGraceMs?: number };
   /** Log records kept per plugin for `GET /plugin/{id}/logs`: how many (default 1000) and their size (default 1 MiB). */
   logs?: { capacity?: number; maxBytes?: number };
+  /**
+   * The transport plugins connect over, already bound; default: a ZeroMQ ROUTER at `endpoint`. The host closes it
+   * when it stops.
+   */
+  transport?: HostTransport;
+  /** How plugin processes are launched; default: Node processes running the SDK's runner. */
+  launcher?: PluginLauncher;
 }
 
 export interface EntryView {
@@ -149,7 +160,7 @@ export interface PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options?: { timeoutMs?: number; deadline?: number; canceler?: CallCanceler },
+    options?: { timeoutMs?: number; deadline?: number; cancel?: CancelToken },
   ): Promise<WireResult>;
   readonly bus: BusApi;
   readonly messages: MessagesApi;
@@ -192,7 +203,15 @@ export class PluginHost implements PluginHostApi {
   private shadowed: DiscoveredPlugin[] = [];
   private readonly startedAt = Date.now();
   private stopped = false;
-  private readonly stopSteps: Array<() => unknown> = [];
+  /** Every feature, disposed (newest first) when the host stops. */
+  private readonly features = new DisposableStore((error) =>
+    this.logger.error({ err: error }, "a feature failed to stop"),
+  );
+  private readonly supervisor: PluginSupervisor;
+  /** Where features register what plugins may ask of the host. */
+  readonly services: HostServices;
+  /** What happens to plugins: state changes, finished calls, log lines. */
+  readonly events: HostEvents;
   readonly config: PluginConfigService;
   private readonly statusBoard: PluginStatusBoard;
   private readonly staticUis: StaticUiRegistry;
@@ -206,79 +225,13 @@ export class PluginHost implements PluginHostApi {
     private readonly options: PluginHostOptions,
     readonly logger: HostLogger,
     private readonly runDir: string,
-    private readonly transport: ZmqHostTransport,
-    readonly supervisor: PluginSupervisor,
-    /** Where features register what plugins may ask of the host. */
-    readonly services: HostServices,
+    private readonly transport: HostTransport,
   ) {
-    this.config = new PluginConfigService({
-      supervisor,
-      services,
-      logger,
-      locate: (id) => {
-        const d = this.discovered.get(id);
-        return d && { dir: d.dir, manifestPath: d.manifestPath };
-      },
-      refresh: (id) => this.refreshManifest(id),
-    });
-    this.statusBoard = new PluginStatusBoard(services, logger);
-    this.staticUis = new StaticUiRegistry({
-      services,
-      logger,
-      pluginDir: (id) => this.discovered.get(id)?.dir,
-      pluginState: (id) => this.supervisor.status(id)?.state,
-      onStateChange: (listener) => supervisor.addStateListener(listener),
-    });
-    const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
-    this.bus = new HostBus(supervisor, services, logger, {
-      ...options.bus,
-      namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes } },
-    });
-    this.messages = new MessageQueue(this.bus.store("messages"), services);
-    this.runs = new RunRegistry({
-      ...options.runs,
-      callEntry: (pluginId, entryId, args, callOptions) => this.callEntry(pluginId, entryId, args, callOptions),
-      hasPlugin: (id) => this.discovered.has(id),
-      services,
-      logger,
-    });
-    this.logs = new PluginLogs({ ...options.logs, hasPlugin: (id) => this.discovered.has(id) });
-    supervisor.addLogListener((id, record) => this.logs.add(id, record));
-    supervisor.addStateListener((id, change) => this.logs.addStateChange(id, change));
-    this.metrics = new PluginMetrics({
-      onCall: (listener) => supervisor.addCallListener(listener),
-      pluginIds: () => [...this.discovered.keys()],
-      hasPlugin: (id) => this.discovered.has(id),
-      describe: (id) => {
-        const d = this.discovered.get(id);
-        if (!d) return undefined;
-        const status = this.supervisor.status(id);
-        const proc = status?.process;
-        return { status: stateOf(d, status?.state), process: proc && { pid: status?.pid, ...proc } };
-      },
-    });
-  }
-
-  /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
-  static async create(
-    options: PluginHostOptions,
-    hooks: Pick<SupervisorOptions, "onLog" | "onStateChange"> = {},
-  ): Promise<PluginHost> {
-    const logger = options.logger ?? createHostLogger();
-    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-plugin-"));
-    const endpoint =
-      options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
-    let transport: ZmqHostTransport;
-    try {
-      transport = await ZmqHostTransport.bind(endpoint, { logger });
-    } catch (error) {
-      fs.rmSync(runDir, { recursive: true, force: true });
-      throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
-    }
-    const services = new HostServices(logger);
-    const supervisor = new PluginSupervisor({
+    this.services = new HostServices(logger);
+    this.supervisor = new PluginSupervisor({
       transport,
-      services,
+      services: this.services,
+      launcher: options.launcher,
       runnerPath,
       runDir,
       logger,
@@ -286,12 +239,88 @@ export class PluginHost implements PluginHostApi {
       stopGraceMs: options.stopGraceMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       prepareSources: (dir) => warmPluginSources(dir, logger),
-      ...hooks,
     });
-    const host = new PluginHost(options, logger, runDir, transport, supervisor, services);
-    registerSystemInfoService(host);
-    registerPluginCallService(host, { maxDepth: options.maxCallDepth });
-    registerMemoryService(host);
+    const { supervisor } = this;
+    this.events = { onStateChange: supervisor.onStateChange, onCall: supervisor.onCall, onLog: supervisor.onLog };
+    const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
+    this.bus = this.use(
+      (ctx) =>
+        new HostBus(ctx, {
+          ...options.bus,
+          namespaces: { ...options.bus?.namespaces, messages: { capacity, maxBytes } },
+        }),
+    );
+    this.messages = this.use((ctx) => new MessageQueue(this.bus.store("messages"), ctx));
+    this.use(memoryService({ bus: this.bus }));
+    this.use(systemInfoService);
+    this.use(pluginCallService({ maxDepth: options.maxCallDepth }));
+    this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
+    this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
+    this.config = this.use((ctx) => new PluginConfigService(ctx));
+    this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
+    this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
+    this.metrics = this.use((ctx) => new PluginMetrics(ctx));
+  }
+
+  /** The context every feature gets: the host's services, plugins, events and operations, never its internals. */
+  private context(): HostContext {
+    const { supervisor } = this;
+    return {
+      logger: this.logger,
+      services: this.services,
+      dataDir: this.dataDir,
+      events: this.events,
+      api: this,
+      plugins: {
+        has: (id) => this.discovered.has(id),
+        ids: () => [...this.discovered.keys()],
+        location: (id) => {
+          const d = this.discovered.get(id);
+          return d && { dir: d.dir, manifestPath: d.manifestPath };
+        },
+        manifest: (id) => this.discovered.get(id)?.manifest,
+        state: (id) => {
+          const d = this.discovered.get(id);
+          return d && stateOf(d, supervisor.status(id)?.state);
+        },
+        process: (id) => {
+          const status = supervisor.status(id);
+          return status?.process && { pid: status.pid, ...status.process };
+        },
+        scope: (id) => supervisor.scope(id),
+        refreshManifest: (id) => this.refreshManifest(id),
+      },
+      operations: {
+        callEntry: (pluginId, entryId, args, callOptions) => this.callEntry(pluginId, entryId, args, callOptions),
+        callEvent: (pluginId, event, callOptions) => this.callEvent(pluginId, event, callOptions),
+        control: (pluginId, op, payload, controlOptions) => supervisor.control(pluginId, op, payload, controlOptions),
+        push: (pluginId, topic, payload) => supervisor.push(pluginId, topic, payload),
+        addLaunchContext: (context) => supervisor.addLaunchContext(context),
+      },
+    };
+  }
+
+  /** Plugs a feature in: it is disposed, with what it holds, when the host stops. */
+  use<T extends { dispose(): void }>(feature: HostFeature<T>): T {
+    return this.features.add(feature(this.context()));
+  }
+
+  /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
+  static async create(options: PluginHostOptions): Promise<PluginHost> {
+    const logger = options.logger ?? createHostLogger();
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-plugin-"));
+    let transport = options.transport;
+    if (!transport) {
+      const endpoint =
+        options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
+      try {
+        transport = await ZmqHostTransport.bind(endpoint, { logger });
+      } catch (error) {
+        fs.rmSync(runDir, { recursive: true, force: true });
+        throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
+      }
+    }
+    const host = new PluginHost(options, logger, runDir, transport);
     await host.discover();
     return host;
   }
@@ -304,11 +333,6 @@ export class PluginHost implements PluginHostApi {
   /** The parsed manifest of a plugin the host owns (undefined for unknown or unreadable ones). */
   manifest(id: string): PluginManifest | undefined {
     return this.discovered.get(id)?.manifest;
-  }
-
-  /** Runs after every plugin has stopped, in registration order: features close what they own here. */
-  onStop(step: () => unknown): void {
-    this.stopSteps.push(step);
   }
 
   get endpoint(): string {
@@ -387,7 +411,7 @@ export class PluginHost implements PluginHostApi {
   callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
-    options: { timeoutMs?: number; deadline?: number; canceler?: CallCanceler } = {},
+    options: { timeoutMs?: number; deadline?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return Promise.resolve(unavailable);
@@ -401,7 +425,7 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
-    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, canceler: options.canceler });
+    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
@@ -467,13 +491,10 @@ export class PluginHost implements PluginHostApi {
     return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
   }
 
-  /** A plugin whose folder is gone: stopped, and nothing of it kept. */
+  /** A plugin whose folder is gone: stopped, and nothing of it kept (its scope goes with it). */
   private async forgetPlugin(id: string): Promise<void> {
     await this.supervisor.remove(id);
     this.discovered.delete(id);
-    this.statusBoard.forget(id);
-    this.logs.forget(id);
-    this.metrics.forget(id);
   }
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
@@ -549,18 +570,18 @@ export class PluginHost implements PluginHostApi {
     if (this.stopped) return;
     this.stopped = true;
     await this.supervisor.stopAll((id) => this.dependentsOf(id));
-    for (const step of this.stopSteps) {
-      try {
-        await step();
-      } catch (error) {
-        this.logger.error({ err: error }, "a stop step failed");
-      }
-    }
-    this.runs.dispose();
-    this.bus.dispose();
-    this.staticUis.dispose();
+    this.features.dispose();
+    this.supervisor.dispose();
     await this.transport.close();
     fs.rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  /**
+   * What the host holds now, for leak checks: per-plugin disposables, listeners, handlers, calls in flight. After a
+   * plugin has started, been called and stopped, every count is back where it was.
+   */
+  debugCounts(): Record<string, number> {
+    return { ...this.supervisor.debugCounts(), services: this.services.size, features: this.features.size };
   }
 
   private async discover(): Promise<void> {

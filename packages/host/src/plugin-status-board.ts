@@ -1,11 +1,11 @@
 /**
  * The latest `reportStatus` of each plugin (SPEC §3.4), behind `GET /plugin/status`. Plugins send `status.report`
- * notifications; a report that is not a JSON object within the size limit is dropped with a warning (the SDK already
- * refuses those, so only a misbehaving process sends one). Reports survive a stop or restart of the plugin.
+ * notifications; one that is not a JSON object within the size limit is dropped with a warning (the SDK refuses those
+ * already, so only a misbehaving process sends one). A report survives a stop or restart of its plugin and goes when
+ * the plugin leaves the host.
  */
-import { STATUS_REPORT_MAX_BYTES, STATUS_REPORT_METHOD } from "@neko/protocol";
-import type { HostLogger } from "./host-logger.ts";
-import type { HostServices } from "./host-services.ts";
+import { type Disposable, STATUS_REPORT_MAX_BYTES } from "@neko/protocol";
+import { type HostContext, releaseWithPlugin } from "./host-context.ts";
 
 export interface PluginStatusReport {
   plugin_id: string;
@@ -14,45 +14,42 @@ export interface PluginStatusReport {
   updated_at: string;
 }
 
-export class PluginStatusBoard {
+export class PluginStatusBoard implements Disposable {
   private readonly reports = new Map<string, PluginStatusReport>();
+  private readonly registration: Disposable;
 
-  constructor(
-    services: HostServices,
-    private readonly logger: HostLogger,
-  ) {
-    services.onNotify(STATUS_REPORT_METHOD, (params: { status?: unknown } | undefined, { pluginId }) =>
-      this.report(pluginId, params?.status),
+  constructor(private readonly ctx: HostContext) {
+    this.registration = ctx.services.onNotify("status.report", ({ status }, { pluginId }) =>
+      this.report(pluginId, status),
     );
   }
 
-  report(pluginId: string, status: unknown): void {
-    if (typeof status !== "object" || status === null || Array.isArray(status)) {
-      this.logger.warn({ plugin: pluginId }, "dropped a status report that is not an object");
-      return;
-    }
+  report(pluginId: string, status: Record<string, unknown>): void {
     const bytes = Buffer.byteLength(JSON.stringify(status));
     if (bytes > STATUS_REPORT_MAX_BYTES) {
-      this.logger.warn({ plugin: pluginId, bytes }, `dropped a status report over ${STATUS_REPORT_MAX_BYTES} bytes`);
+      this.ctx.logger.warn(
+        { plugin: pluginId, bytes },
+        `dropped a status report over ${STATUS_REPORT_MAX_BYTES} bytes`,
+      );
       return;
     }
-    this.reports.set(pluginId, {
-      plugin_id: pluginId,
-      status: status as Record<string, unknown>,
-      updated_at: new Date().toISOString(),
-    });
+    const first = !this.reports.has(pluginId);
+    this.reports.set(pluginId, { plugin_id: pluginId, status, updated_at: new Date().toISOString() });
+    if (first && !releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.reports.delete(pluginId))) {
+      this.reports.delete(pluginId);
+    }
   }
 
   get(pluginId: string): PluginStatusReport | undefined {
     return this.reports.get(pluginId);
   }
 
-  /** A plugin that left the host (its folder is gone) leaves no status behind. */
-  forget(pluginId: string): void {
-    this.reports.delete(pluginId);
-  }
-
   all(): PluginStatusReport[] {
     return [...this.reports.values()];
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    this.reports.clear();
   }
 }

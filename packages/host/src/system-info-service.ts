@@ -1,11 +1,11 @@
 /** The `system.info` host service behind `this.systemInfo.get()`. */
 import os from "node:os";
 import { PROTOCOL_VERSION } from "@neko/protocol";
-import type { PluginHost } from "./plugin-host.ts";
+import type { HostFeature } from "./host-context.ts";
 
-export function registerSystemInfoService(host: PluginHost): void {
-  host.services.handle("system.info", () => {
-    const info = host.info();
+export const systemInfoService: HostFeature = ({ services, api }) =>
+  services.handle("system.info", () => {
+    const info = api.info();
     return {
       ok: true,
       value: {
@@ -24,4 +24,3 @@ export function registerSystemInfoService(host: PluginHost): void {
       },
     };
   });
-}

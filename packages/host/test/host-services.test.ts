@@ -1,10 +1,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { returns } from "@neko/protocol";
+import { z } from "zod";
 import { createSilentLogger } from "../src/host-logger.ts";
 import { HostServices } from "../src/host-services.ts";
 
+/** A small contract of its own: the registry is generic over the map it serves. */
+const testContract = {
+  requests: {
+    echo: { params: z.unknown(), result: returns<unknown>() },
+    boom: { params: z.unknown(), result: returns<unknown>() },
+    slow: { params: z.unknown(), result: returns<string>() },
+  },
+  notifications: {},
+};
+
 test("requests with a bad method or deadline, unknown methods and throwing handlers are each an Err, never a throw", async () => {
-  const services = new HostServices(createSilentLogger());
+  const services = new HostServices(createSilentLogger(), testContract);
   services.handle("echo", (params) => ({ ok: true, value: params }));
   services.handle("boom", () => {
     throw new Error("kaput");
@@ -28,7 +40,7 @@ test("requests with a bad method or deadline, unknown methods and throwing handl
 });
 
 test("a request whose deadline is further away than a timer can wait is not cut short", async () => {
-  const services = new HostServices(createSilentLogger());
+  const services = new HostServices(createSilentLogger(), testContract);
   services.handle("slow", async () => {
     await new Promise((r) => setTimeout(r, 50));
     return { ok: true, value: "done" };

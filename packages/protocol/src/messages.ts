@@ -133,12 +133,6 @@ export interface RequestMessage {
   deadline: number;
 }
 
-/**
- * The `notify` a plugin sends when it no longer wants the answer to one of its requests, `params: { id }`: the host
- * aborts the work it does for it (a cross-plugin call is canceled in the target plugin).
- */
-export const REQUEST_CANCEL_METHOD = "request.cancel";
-
 /** A plugin tells the host something that needs no answer (status report, bus emit, …). */
 export interface NotifyMessage {
   type: "notify";

@@ -5,8 +5,6 @@
  */
 import path from "node:path";
 
-export const STATIC_UI_REGISTER_METHOD = "static_ui.register";
-
 /** The params of `static_ui.register`: every field present (the SDK fills in the defaults). */
 export interface StaticUiRegistration {
   /** The UI folder, relative to the plugin folder, with `/` between names. */
@@ -14,6 +12,18 @@ export interface StaticUiRegistration {
   /** The file served for a folder's URL (`…/ui/`, `…/ui/docs/`). */
   indexFile: string;
   /** The `Cache-Control` header of every file the UI serves. */
+  cacheControl: string;
+}
+
+/** What a registration answers with, and what the server serves from. */
+export interface StaticUiInfo {
+  /** The URL path it is served at: `/plugin/<id>/ui/`. */
+  path: string;
+  /** The folder as the plugin named it, relative to the plugin folder. */
+  dir: string;
+  /** Its real path (symbolic links resolved), inside the plugin folder's real path. */
+  root: string;
+  indexFile: string;
   cacheControl: string;
 }
 

@@ -6,9 +6,8 @@ import { createPluginContext, type PluginContext, takePendingContext } from "./p
 import {
   type EntryDescriptor,
   STATIC_UI_DEFAULTS,
-  STATIC_UI_REGISTER_METHOD,
+  type StaticUiInfo,
   STATUS_REPORT_MAX_BYTES,
-  STATUS_REPORT_METHOD,
   staticUiRegistrationProblem,
 } from "@neko/protocol";
 import type { EntryOptions } from "./plugin-metadata.ts";
@@ -36,16 +35,7 @@ export interface StaticUiOptions {
 }
 
 /** Where and how the host serves the UI (the `Ok` of `registerStaticUi`). */
-export interface StaticUiInfo {
-  /** `/plugin/<id>/ui/` */
-  path: string;
-  /** The folder, relative to the plugin folder. */
-  dir: string;
-  /** Its real path on disk. */
-  root: string;
-  indexFile: string;
-  cacheControl: string;
-}
+export type { StaticUiInfo };
 
 export abstract class NekoPluginBase {
   readonly pluginId: string;
@@ -147,7 +137,7 @@ export abstract class NekoPluginBase {
       const message = `reportStatus: the status is ${bytes} bytes as JSON; the limit is ${limit}`;
       return Err(new ValidationError(message, { details: { bytes, limit } }));
     }
-    this.ctx.bridge.notify(STATUS_REPORT_METHOD, { status: JSON.parse(json) });
+    this.ctx.bridge.notify("status.report", { status: JSON.parse(json) });
     return Ok({ bytes });
   }
 
@@ -170,7 +160,7 @@ export abstract class NekoPluginBase {
     if (problem) {
       return Err(new ValidationError(`registerStaticUi: ${problem.message}`, { details: { field: problem.field } }));
     }
-    return toResult<StaticUiInfo>(await this.ctx.bridge.request(STATIC_UI_REGISTER_METHOD, registration));
+    return toResult(await this.ctx.bridge.request("static_ui.register", registration));
   }
 
   /** Starts a `@timerInterval` timer (its first tick comes one interval later); false for an unknown id. */

@@ -5,15 +5,9 @@
 import "./symbol-metadata.ts";
 import type { z } from "zod";
 
-export type LifecycleId = "startup" | "shutdown" | "reload" | "freeze" | "unfreeze" | "config_change";
-export const LIFECYCLE_IDS: readonly LifecycleId[] = [
-  "startup",
-  "shutdown",
-  "reload",
-  "freeze",
-  "unfreeze",
-  "config_change",
-];
+import { LIFECYCLE_IDS, type LifecycleId } from "@neko/protocol";
+
+export { LIFECYCLE_IDS, type LifecycleId };
 
 export interface EntryOptions {
   id?: string;

@@ -3,7 +3,17 @@
  * target and back; the host checks `allow_calls`, the call chain (cycles, depth) and shrinks the deadline along it.
  * Docs: docs/cross-plugin-calls.md.
  */
-import { type EntryDescriptor, ErrorCode, findJsonProblem, type JsonObject, type JsonValue } from "@neko/protocol";
+import {
+  ErrorCode,
+  findJsonProblem,
+  type JsonObject,
+  type JsonValue,
+  PLUGIN_ID_PATTERN,
+  type ParamsIn,
+  type PluginEntryInfo,
+  type PluginInfo,
+  type PluginToHostRequests,
+} from "@neko/protocol";
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
@@ -11,30 +21,10 @@ import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
 import { secondsProblem } from "./seconds-limit.ts";
 
-const PLUGIN_ID = /^[a-zA-Z0-9_-]{1,128}$/;
 /** Without a timeout and outside an entry, the target entry's own timeout bounds the call; this only caps it. */
 const UNSCOPED_CEILING_MS = 24 * 60 * 60 * 1000;
 
-/** What `this.plugins` shows of another plugin's entry: the wire descriptor's public fields. */
-export type PluginEntryInfo = Pick<
-  EntryDescriptor,
-  "id" | "name" | "description" | "inputSchema" | "kind" | "timeout" | "enabled"
->;
-
-export interface PluginInfo {
-  id: string;
-  name: string;
-  description: string;
-  version: string;
-  type: string;
-  /** The supervisor's state: `running`, `stopped`, `crashed`, `disabled`, … */
-  status: string;
-  /** The plugin may run: neither disabled (`[plugin_runtime].enabled = false`) nor refused. */
-  enabled: boolean;
-  /** Calls to it are served now. */
-  running: boolean;
-  entries: PluginEntryInfo[];
-}
+export type { PluginEntryInfo, PluginInfo };
 
 export interface CallOptions {
   /** Seconds. Default: the target entry's own timeout. Never past the deadline of the entry the caller runs in. */
@@ -71,7 +61,7 @@ export class PluginsClient {
 
   /** The plugin, or null when there is none with that id. */
   async get(id: string): Promise<Result<PluginInfo | null, SdkError>> {
-    if (typeof id !== "string" || !PLUGIN_ID.test(id)) return Err(badId(id));
+    if (typeof id !== "string" || !PLUGIN_ID_PATTERN.test(id)) return Err(badId(id));
     return toResult<PluginInfo | null>(await this.bridge.request("plugins.get", { id }));
   }
 
@@ -113,7 +103,7 @@ export class PluginsClient {
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
       return Err(new ValidationError(`callEntry('${ref}'): args must be an object`));
     }
-    return this.send<T>("plugins.call", { pluginId, entryId, args }, options, ref);
+    return this.send<T>({ method: "plugins.call", params: { pluginId, entryId, args } }, options, ref);
   }
 
   /**
@@ -177,16 +167,11 @@ export class PluginsClient {
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
       return Err(new ValidationError(`callEvent('${ref}'): args must be an object`));
     }
-    return this.send<T>("plugins.callEvent", { pluginId, eventType, eventId, args }, options, ref);
+    return this.send<T>({ method: "plugins.callEvent", params: { pluginId, eventType, eventId, args } }, options, ref);
   }
 
   /** Sends a call with the caller's chain, and a deadline no later than the entry the caller runs in. */
-  private async send<T>(
-    method: string,
-    params: Record<string, unknown>,
-    options: CallOptions,
-    ref: string,
-  ): Promise<Result<T, SdkError>> {
+  private async send<T>(call: TargetCall, options: CallOptions, ref: string): Promise<Result<T, SdkError>> {
     const { timeout } = options;
     const problem = timeout === undefined ? undefined : secondsProblem(`call to '${ref}': timeout`, timeout);
     if (problem) return Err(new ValidationError(problem));
@@ -197,20 +182,28 @@ export class PluginsClient {
     const now = Date.now();
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
-    const chain = scope?.chain ?? [this.selfId];
+    const along = { chain: scope?.chain ?? [this.selfId], ...(timeoutMs !== undefined && { timeoutMs }) };
     const { signal, release } = eitherSignal(scope?.signal, options.signal);
     try {
-      const wire = await this.bridge.request(
-        method,
-        { ...params, chain, ...(timeoutMs !== undefined && { timeoutMs }) },
-        { deadline, signal },
-      );
-      return toResult<T>(wire);
+      const wire =
+        call.method === "plugins.call"
+          ? await this.bridge.request("plugins.call", { ...call.params, ...along }, { deadline, signal })
+          : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal });
+      // The target's value is whatever its handler returned: the caller says what it expects.
+      return toResult(wire) as Result<T, SdkError>;
     } finally {
       release();
     }
   }
 }
+
+/** A cross-plugin call without what `send` adds to every one (the chain, the time budget). */
+type TargetCall =
+  | { method: "plugins.call"; params: Omit<ParamsIn<PluginToHostRequests, "plugins.call">, "chain" | "timeoutMs"> }
+  | {
+      method: "plugins.callEvent";
+      params: Omit<ParamsIn<PluginToHostRequests, "plugins.callEvent">, "chain" | "timeoutMs">;
+    };
 
 /**
  * A signal aborted when either one is, and how to let go of them. Not `AbortSignal.any`: on Node 20 a long-lived
@@ -237,7 +230,7 @@ function splitRef(ref: unknown, parts: 2 | 3, shape: string): Result<string[], S
   const first = ref.indexOf(":");
   if (first <= 0) return bad();
   const pluginId = ref.slice(0, first);
-  if (!PLUGIN_ID.test(pluginId)) return Err(badId(pluginId));
+  if (!PLUGIN_ID_PATTERN.test(pluginId)) return Err(badId(pluginId));
   const rest = ref.slice(first + 1);
   if (parts === 2) return rest ? Ok([pluginId, rest]) : bad();
   const last = rest.lastIndexOf(":");

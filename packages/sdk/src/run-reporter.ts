@@ -3,9 +3,9 @@
  * belongs to (`POST /runs`, `POST /plugin/trigger`). The run comes from the call scope, so these work from any
  * async code the entry started; outside a run they answer `Err` with code `NOT_IN_RUN`. Documented in docs/runs.md.
  */
-import { ErrorCode } from "@neko/protocol";
+import { ErrorCode, type RunStatusAnswer } from "@neko/protocol";
 import { SdkError } from "./errors.ts";
-import { Err, type Result } from "./result.ts";
+import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
@@ -32,28 +32,34 @@ export interface RunFinish {
 export class RunReporter {
   constructor(private readonly bridge: HostBridge) {}
 
-  update(update: RunUpdate): Promise<Result<{ runId: string; status: string }, SdkError>> {
-    return this.send("runUpdate", "run.update", { ...update });
+  async update(update: RunUpdate): Promise<Result<RunStatusAnswer, SdkError>> {
+    const runId = this.runId("runUpdate");
+    if (!runId.ok) return runId;
+    return toResult(await this.bridge.request("run.update", { ...update, runId: runId.value }));
   }
 
-  exportPush(item: RunExport): Promise<Result<{ runId: string; seq: number }, SdkError>> {
-    return this.send("exportPush", "run.export", { item });
+  async exportPush(item: RunExport): Promise<Result<{ runId: string; seq: number }, SdkError>> {
+    const runId = this.runId("exportPush");
+    if (!runId.ok) return runId;
+    return toResult(await this.bridge.request("run.export", { item, runId: runId.value }));
   }
 
   /** Ends the run as `succeeded` with `data` now; what the entry returns afterwards no longer changes it. */
-  finish(outcome: RunFinish = {}): Promise<Result<{ runId: string; status: string }, SdkError>> {
-    return this.send("finish", "run.finish", { data: outcome.data ?? null, reply: outcome.reply ?? null });
+  async finish(outcome: RunFinish = {}): Promise<Result<RunStatusAnswer, SdkError>> {
+    const runId = this.runId("finish");
+    if (!runId.ok) return runId;
+    const { data = null, reply = null } = outcome;
+    return toResult(await this.bridge.request("run.finish", { data, reply, runId: runId.value }));
   }
 
-  private async send<T>(what: string, method: string, params: Record<string, unknown>): Promise<Result<T, SdkError>> {
+  /** The run of the current call scope, or `NOT_IN_RUN`. */
+  private runId(what: string): Result<string, SdkError> {
     const runId = currentCallScope()?.runId;
-    if (!runId) {
-      return Err(
-        new SdkError(`${what}: not inside a run — call it from an entry started by POST /runs or /plugin/trigger`, {
-          code: ErrorCode.NotInRun,
-        }),
-      );
-    }
-    return toResult<T>(await this.bridge.request(method, { ...params, runId }));
+    if (runId) return Ok(runId);
+    return Err(
+      new SdkError(`${what}: not inside a run — call it from an entry started by POST /runs or /plugin/trigger`, {
+        code: ErrorCode.NotInRun,
+      }),
+    );
   }
 }

@@ -1,10 +1,10 @@
 /** Converting between wire results (plain data) and SDK Results (errors as SDK classes). */
-import type { WireResult } from "@neko/protocol";
+import type { WireError, WireResult } from "@neko/protocol";
 import { fromWireError, type SdkError, toWireError } from "./errors.ts";
 import { Err, isResult, Ok, type Result } from "./result.ts";
 
 /** A wire result as an SDK Result, with the error rebuilt as its SDK class. */
-export function toResult<T>(result: WireResult): Result<T, SdkError> {
+export function toResult<T>(result: { ok: true; value: T } | { ok: false; error: WireError }): Result<T, SdkError> {
   return result.ok ? Ok(result.value as T) : Err(fromWireError(result.error));
 }
 
@@ -16,6 +16,6 @@ export function normalizeResult(value: unknown): WireResult {
   return { ok: true, value: value ?? null };
 }
 
-export function errResult(error: unknown): WireResult {
+export function errResult(error: unknown): { ok: false; error: WireError } {
   return { ok: false, error: toWireError(error) };
 }

@@ -3,6 +3,7 @@
  * that grows on every change. Queries filter by plugin, source, type, priority and time; cursor reads (`after`) serve
  * the message queue's paging and its SSE replay.
  */
+import { type Disposable, Emitter } from "@neko/protocol";
 import { payloadBytes, type BusFilters, type BusNamespaceName, type BusRecord } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
@@ -60,14 +61,18 @@ export class BusRecordStore {
   readonly namespace: BusNamespaceName;
   private readonly records: BoundedQueue<Stored>;
   private readonly maxBytes: number;
-  private readonly listeners = new Set<(change: BusRecordChange) => void>();
+  private readonly changes: Emitter<BusRecordChange>;
   private nextId = 1;
   private bytes = 0;
   private evictedBySize = 0;
   revision = 0;
 
-  constructor(private readonly options: BusRecordStoreOptions) {
+  constructor(options: BusRecordStoreOptions) {
     this.namespace = options.namespace;
+    // The record is stored: a listener that throws (a watch, an SSE stream) must not turn that into a failure.
+    this.changes = new Emitter((error) =>
+      options.logger.error({ err: error, namespace: this.namespace }, "a bus namespace listener failed"),
+    );
     this.records = new BoundedQueue(options.capacity ?? DEFAULT_NAMESPACE_CAPACITY);
     this.maxBytes = options.maxBytes ?? DEFAULT_NAMESPACE_MAX_BYTES;
   }
@@ -122,15 +127,7 @@ export class BusRecordStore {
       removed.push(old.record);
     }
     this.revision += 1;
-    const change = { revision: this.revision, added: [record], removed };
-    // The record is stored: a listener that throws (a watch, an SSE stream) must not turn that into a failure.
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.options.logger.error({ err: error, namespace: this.namespace }, "a bus namespace listener failed");
-      }
-    }
+    this.changes.fire({ revision: this.revision, added: [record], removed });
     return record;
   }
 
@@ -170,10 +167,9 @@ export class BusRecordStore {
     return { records, scannedTo, missed };
   }
 
-  /** Called after every change, synchronously. */
-  onChange(listener: (change: BusRecordChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Called after every change, synchronously; dispose to stop. */
+  onChange(listener: (change: BusRecordChange) => void): Disposable {
+    return this.changes.event(listener);
   }
 
   stats(): BusNamespaceStats {

@@ -10,13 +10,15 @@ import {
   type BusFilters,
   type BusNamespaceName,
   type BusRecord,
-  payloadBytes,
+  type Disposable,
+  DisposableStore,
+  Emitter,
   MAX_BUS_PAYLOAD_BYTES,
+  payloadBytes,
 } from "@neko/protocol";
-import type { HostLogger } from "../host-logger.ts";
-import type { HostServices } from "../host-services.ts";
+import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import type { StateChange } from "../supervisor/plugin-state.ts";
-import type { FinishedCall, PluginSupervisor } from "../supervisor/plugin-supervisor.ts";
+import type { FinishedCall } from "../supervisor/plugin-supervisor.ts";
 import {
   type BusNamespaceStats,
   type BusRecordInput,
@@ -53,8 +55,8 @@ export interface BusApi {
   /** Publishes as the host (or as `publisher`): recorded in `events` and fanned out to subscribers. */
   emit(type: string, payload: unknown, options?: { publisher?: string | null; priority?: number }): BusEvent;
   query(namespace: BusNamespaceName, filters?: BusFilters): { revision: number; records: BusRecord[] };
-  /** Every published event, for the server's live streams. */
-  onEvent(listener: (event: BusEvent) => void): () => void;
+  /** Every published event, for the server's live streams; dispose to stop. */
+  onEvent(listener: (event: BusEvent) => void): Disposable;
   stats(): BusStats;
 }
 
@@ -65,7 +67,6 @@ interface Watch {
   filters: BusFilters;
 }
 
-const MAX_TYPE_LENGTH = 256;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 
@@ -83,22 +84,22 @@ const LIFECYCLE_TYPES: Record<string, string> = {
 };
 const ALARMING_STATES = new Set(["crashed", "quarantined", "refused"]);
 
-export class HostBus implements BusApi {
+export class HostBus implements BusApi, Disposable {
   private readonly stores: Record<BusNamespaceName, BusRecordStore>;
   private readonly channels = new Map<string, SubscriberChannel>();
   private readonly watches = new Map<BusNamespaceName, Map<string, Watch>>();
-  private readonly eventListeners = new Set<(event: BusEvent) => void>();
-  private readonly disposers: Array<() => void> = [];
+  private readonly events: Emitter<BusEvent>;
+  private readonly owned = new DisposableStore();
   private published = 0;
   /** Drops counted by channels that have since closed. */
   private droppedByClosed = 0;
 
   constructor(
-    private readonly supervisor: PluginSupervisor,
-    services: HostServices,
-    private readonly logger: HostLogger,
+    private readonly ctx: HostContext,
     private readonly options: HostBusOptions = {},
   ) {
+    const { logger } = ctx;
+    this.events = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus event listener failed")));
     const stores = {} as Record<BusNamespaceName, BusRecordStore>;
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
@@ -110,14 +111,14 @@ export class HostBus implements BusApi {
       });
       stores[namespace] = store;
       this.watches.set(namespace, new Map());
-      store.onChange((change) => this.feedWatches(namespace, change.revision, change.added, change.removed));
+      this.owned.add(
+        store.onChange((change) => this.feedWatches(namespace, change.revision, change.added, change.removed)),
+      );
     }
     this.stores = stores;
-    this.disposers.push(
-      supervisor.addStateListener((pluginId, change) => this.onPluginState(pluginId, change)),
-      supervisor.addCallListener((call) => this.recordCall(call)),
-    );
-    this.registerServices(services);
+    this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.recordLifecycle(pluginId, change)));
+    this.owned.add(ctx.events.onCall((call) => this.recordCall(call)));
+    this.registerServices();
   }
 
   /** The store behind a namespace (the message queue writes `messages`, the memory system `memory`). */
@@ -143,9 +144,8 @@ export class HostBus implements BusApi {
     return { revision: store.revision, records: store.query(filters) };
   }
 
-  onEvent(listener: (event: BusEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+  onEvent(listener: (event: BusEvent) => void): Disposable {
+    return this.events.event(listener);
   }
 
   stats(): BusStats {
@@ -160,8 +160,8 @@ export class HostBus implements BusApi {
     };
   }
 
-  /** Drops every subscription, watch and queued delivery of a plugin. */
-  forgetPlugin(pluginId: string): void {
+  /** Drops every subscription, watch and queued delivery of a plugin (its process ended, or a new one starts). */
+  private forgetPlugin(pluginId: string): void {
     const channel = this.channels.get(pluginId);
     if (!channel) return;
     this.droppedByClosed += channel.dropped;
@@ -171,9 +171,8 @@ export class HostBus implements BusApi {
   }
 
   dispose(): void {
-    for (const dispose of this.disposers.splice(0)) dispose();
+    this.owned.dispose();
     for (const id of [...this.channels.keys()]) this.forgetPlugin(id);
-    this.eventListeners.clear();
   }
 
   /** `payloadSize`: the payload's `payloadBytes`, when it was measured already (against the per-payload limit). */
@@ -206,15 +205,10 @@ export class HostBus implements BusApi {
       bytes ??= payloadBytes(event.payload);
       channel.enqueueEvent(event, bytes);
     }
-    for (const listener of this.eventListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.logger.error({ err: error }, "a bus event listener failed");
-      }
-    }
+    this.events.fire(event);
   }
 
+  /** The plugin's channel, made on its first subscription or watch; it lasts as long as the plugin's process. */
   private channel(pluginId: string): SubscriberChannel {
     let channel = this.channels.get(pluginId);
     if (!channel) {
@@ -222,9 +216,10 @@ export class HostBus implements BusApi {
         pluginId,
         queueLimit: this.options.queueLimit,
         window: this.options.deliveryWindow,
-        send: (delivery) => this.supervisor.push(pluginId, "bus.deliver", delivery),
+        send: (delivery) => this.ctx.operations.push(pluginId, "bus.deliver", delivery),
       });
       this.channels.set(pluginId, channel);
+      releaseWithPlugin(this.ctx, pluginId, "run", () => this.forgetPlugin(pluginId));
     }
     return channel;
   }
@@ -243,9 +238,7 @@ export class HostBus implements BusApi {
     this.channels.get(pluginId)?.dropWatch(watchId);
   }
 
-  private onPluginState(pluginId: string, change: StateChange): void {
-    // A new or stopped process starts with nothing: its code subscribes again when it runs.
-    if (change.state !== "running") this.forgetPlugin(pluginId);
+  private recordLifecycle(pluginId: string, change: StateChange): void {
     const type = LIFECYCLE_TYPES[change.state] ?? `plugin_${change.state}`;
     const payload = { pluginId, state: change.state, reason: change.reason ?? null };
     const priority = ALARMING_STATES.has(change.state) ? 8 : 5;
@@ -270,112 +263,69 @@ export class HostBus implements BusApi {
     });
   }
 
-  private registerServices(services: HostServices): void {
-    services.onNotify("bus.emit", (params: { type?: unknown; payload?: unknown; priority?: unknown }, ctx) => {
-      const type = checkEventType(params?.type, false);
-      const priority = params?.priority === undefined ? 5 : params.priority;
-      if (typeof type !== "string" || !isPriority(priority)) {
-        const why = typeof type === "string" ? "priority must be a whole number from 0 to 10" : type.error;
-        this.logger.warn({ plugin: ctx.pluginId }, `dropped a bus event: ${why}`);
-        return;
-      }
-      const payload = params.payload ?? null;
-      const size = payloadBytes(payload);
-      const tooLarge = payloadLimitFailure(`bus.emit '${type}'`, size, "payload");
-      if (tooLarge) {
-        // A notification has no answer: the refusal goes to the log.
-        this.logger.warn(
-          { plugin: ctx.pluginId, error: tooLarge.error },
-          `dropped a bus event: ${tooLarge.error.message}`,
-        );
-        return;
-      }
-      this.publish(type, payload, { publisher: ctx.pluginId, priority }, size);
-    });
-    services.onNotify("bus.subscribe", (params: { type?: unknown }, ctx) => {
-      const type = checkEventType(params?.type, true);
-      if (typeof type !== "string") return;
-      const channel = this.channel(ctx.pluginId);
-      if (channel.types.size >= MAX_SUBSCRIPTIONS_PER_PLUGIN) {
-        this.logger.warn({ plugin: ctx.pluginId }, `refused a bus subscription to '${type}': too many subscriptions`);
-        return;
-      }
-      channel.types.add(type);
-    });
-    services.onNotify("bus.unsubscribe", (params: { type?: unknown }, ctx) => {
-      if (typeof params?.type === "string") this.unsubscribe(ctx.pluginId, params.type);
-    });
-    services.onNotify("bus.ack", (params: { batch?: unknown }, ctx) => {
-      if (typeof params?.batch === "number") this.channels.get(ctx.pluginId)?.ack(params.batch);
-    });
-    services.onNotify("bus.unwatch", (params: { watchId?: unknown }, ctx) => {
-      if (typeof params?.watchId === "string") this.removeWatch(ctx.pluginId, params.watchId);
-    });
+  private registerServices(): void {
+    const { services, logger } = this.ctx;
+    this.owned.add(
+      services.onNotify("bus.emit", ({ type, payload, priority }, { pluginId }) => {
+        const size = payloadBytes(payload);
+        const tooLarge = payloadLimitFailure(`bus.emit '${type}'`, size, "payload");
+        if (tooLarge) {
+          // A notification has no answer: the refusal goes to the log.
+          logger.warn({ plugin: pluginId, error: tooLarge.error }, `dropped a bus event: ${tooLarge.error.message}`);
+          return;
+        }
+        this.publish(type, payload, { publisher: pluginId, priority }, size);
+      }),
+    );
+    this.owned.add(
+      services.onNotify("bus.subscribe", ({ type }, { pluginId }) => {
+        const channel = this.channel(pluginId);
+        if (channel.types.size >= MAX_SUBSCRIPTIONS_PER_PLUGIN) {
+          logger.warn({ plugin: pluginId }, `refused a bus subscription to '${type}': too many subscriptions`);
+          return;
+        }
+        channel.types.add(type);
+      }),
+    );
+    this.owned.add(services.onNotify("bus.unsubscribe", ({ type }, { pluginId }) => this.unsubscribe(pluginId, type)));
+    this.owned.add(services.onNotify("bus.ack", ({ batch }, { pluginId }) => this.channels.get(pluginId)?.ack(batch)));
+    this.owned.add(
+      services.onNotify("bus.unwatch", ({ watchId }, { pluginId }) => this.removeWatch(pluginId, watchId)),
+    );
     // Answered only after every earlier frame of the plugin was handled: its subscriptions and emits are in.
-    services.handle("bus.flush", () => ({ ok: true, value: null }));
-    services.handle("bus.query", (params: { namespace?: unknown; filters?: unknown }) => {
-      const namespace = checkNamespace(params?.namespace);
-      if (!namespace.ok) return namespace;
-      const filters = checkBusFilters(params?.filters);
-      if (!filters.ok) return filters;
-      return { ok: true, value: this.query(namespace.value, filters.value) };
-    });
-    services.handle("bus.watch", (params: { watchId?: unknown; namespace?: unknown; filters?: unknown }, ctx) => {
-      const namespace = checkNamespace(params?.namespace);
-      if (!namespace.ok) return namespace;
-      const filters = checkBusFilters(params?.filters);
-      if (!filters.ok) return filters;
-      if (typeof params.watchId !== "string" || !params.watchId)
-        return validationFailure("watchId must be a non-empty string");
-      const channel = this.channel(ctx.pluginId);
-      if (channel.watchIds.size >= MAX_WATCHES_PER_PLUGIN) {
-        return validationFailure(`a plugin may hold at most ${MAX_WATCHES_PER_PLUGIN} watches; close some first`);
-      }
-      const watch = {
-        pluginId: ctx.pluginId,
-        watchId: params.watchId,
-        namespace: namespace.value,
-        filters: filters.value,
-      };
-      this.watches.get(namespace.value)?.set(`${ctx.pluginId}\u0000${params.watchId}`, watch);
-      channel.watchIds.add(params.watchId);
-      return { ok: true, value: this.query(namespace.value, filters.value) };
-    });
-    services.handle("bus.append", (params: { namespace?: unknown; record?: unknown }, ctx) => {
-      if (params?.namespace !== "conversations") {
-        return validationFailure(
-          "plugins may only add records to 'conversations'; the other namespaces are written by the host",
-        );
-      }
-      const record = (params.record ?? {}) as Record<string, unknown>;
-      const type = record.type ?? "conversation";
-      if (typeof type !== "string" || !type || type.length > MAX_TYPE_LENGTH) {
-        return validationFailure("conversation record: type must be a non-empty string", "type");
-      }
-      if (record.priority !== undefined && !isPriority(record.priority)) {
-        return validationFailure("conversation record: priority must be a whole number from 0 to 10", "priority");
-      }
-      if (record.source !== undefined && typeof record.source !== "string") {
-        return validationFailure("conversation record: source must be a string", "source");
-      }
-      const data = record.data ?? null;
-      const size = payloadBytes(data);
-      const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
-      if (tooLarge) return tooLarge;
-      const added = this.record("conversations", {
-        type,
-        pluginId: ctx.pluginId,
-        source: (record.source as string | undefined) ?? ctx.pluginId,
-        priority: record.priority as number | undefined,
-        data,
-        dataBytes: size,
-      });
-      return { ok: true, value: added };
-    });
+    this.owned.add(services.handle("bus.flush", () => ({ ok: true, value: null })));
+    this.owned.add(
+      services.handle("bus.query", ({ namespace, filters }) => ({ ok: true, value: this.query(namespace, filters) })),
+    );
+    this.owned.add(
+      services.handle("bus.watch", ({ watchId, namespace, filters }, { pluginId }) => {
+        const channel = this.channel(pluginId);
+        if (channel.watchIds.size >= MAX_WATCHES_PER_PLUGIN) {
+          return validationFailure(`a plugin may hold at most ${MAX_WATCHES_PER_PLUGIN} watches; close some first`);
+        }
+        this.watches.get(namespace)?.set(`${pluginId}\u0000${watchId}`, { pluginId, watchId, namespace, filters });
+        channel.watchIds.add(watchId);
+        return { ok: true, value: this.query(namespace, filters) };
+      }),
+    );
+    this.owned.add(
+      services.handle("bus.append", ({ record }, { pluginId }) => {
+        const size = payloadBytes(record.data);
+        const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
+        if (tooLarge) return tooLarge;
+        const added = this.record("conversations", {
+          type: record.type,
+          pluginId,
+          source: record.source ?? pluginId,
+          priority: record.priority,
+          data: record.data,
+          dataBytes: size,
+        });
+        return { ok: true, value: added };
+      }),
+    );
   }
 }
-
-type Checked<T> = { ok: true; value: T } | WireFailure;
 
 /** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */
 function payloadLimitFailure(what: string, bytes: number, field: string): WireFailure | undefined {
@@ -384,62 +334,4 @@ function payloadLimitFailure(what: string, bytes: number, field: string): WireFa
     `${what}: the ${field} is ${bytes} bytes; the limit is ${MAX_BUS_PAYLOAD_BYTES} (1 MiB)`,
     field,
   );
-}
-
-function isPriority(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 10;
-}
-
-/** The type as is when valid, else a sentence saying why not. */
-function checkEventType(type: unknown, allowWildcard: boolean): string | { error: string } {
-  if (typeof type !== "string" || type.length === 0 || type.length > MAX_TYPE_LENGTH)
-    return { error: `event type must be a string of 1–${MAX_TYPE_LENGTH} characters` };
-  if (type === "*" && !allowWildcard) return { error: "'*' is only for subscribing to every type" };
-  return type;
-}
-
-function checkNamespace(value: unknown): Checked<BusNamespaceName> {
-  if (typeof value === "string" && (BUS_NAMESPACES as readonly string[]).includes(value)) {
-    return { ok: true, value: value as BusNamespaceName };
-  }
-  return validationFailure(
-    `unknown bus namespace '${String(value)}'; known: ${BUS_NAMESPACES.join(", ")}`,
-    "namespace",
-  );
-}
-
-/** Filters from an untrusted plugin or an HTTP query: every field optional and of its type, nothing else. */
-function checkBusFilters(value: unknown): Checked<BusFilters> {
-  if (value === undefined || value === null) return { ok: true, value: {} };
-  if (typeof value !== "object" || Array.isArray(value))
-    return validationFailure("filters must be an object", "filters");
-  const filters: BusFilters = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === undefined || v === null) continue;
-    switch (key) {
-      case "pluginId":
-      case "source":
-      case "type":
-        if (typeof v !== "string") return validationFailure(`filter '${key}' must be a string`, key);
-        filters[key] = v;
-        break;
-      case "priorityMin":
-      case "sinceTs":
-        if (typeof v !== "number" || !Number.isFinite(v))
-          return validationFailure(`filter '${key}' must be a number`, key);
-        filters[key] = v;
-        break;
-      case "maxCount":
-        if (!Number.isInteger(v) || (v as number) < 0)
-          return validationFailure("filter 'maxCount' must be a whole number ≥ 0", key);
-        filters.maxCount = v as number;
-        break;
-      default:
-        return validationFailure(
-          `unknown filter '${key}'; known: pluginId, source, type, priorityMin, sinceTs, maxCount`,
-          key,
-        );
-    }
-  }
-  return { ok: true, value: filters };
 }

@@ -1,6 +1,6 @@
 /** A configuration problem with the error code the server turns into a status (CONFIG_INVALID → 400, …). */
-import { ErrorCode, type WireResult } from "@neko/protocol";
-import { failure } from "../wire-result.ts";
+import { ErrorCode } from "@neko/protocol";
+import { failure, type WireFailure } from "../wire-result.ts";
 
 export class ConfigError extends Error {
   constructor(
@@ -16,7 +16,7 @@ export class ConfigError extends Error {
     return new ConfigError(ErrorCode.ConfigInvalid, message, details);
   }
 
-  toResult(): WireResult {
+  toResult(): WireFailure {
     return failure(this.code, this.message, this.name, this.details);
   }
 }

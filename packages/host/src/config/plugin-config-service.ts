@@ -7,14 +7,20 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ErrorCode, type WireResult } from "@neko/protocol";
-import { writeFileAtomic } from "@neko/protocol";
+import {
+  type Answer,
+  type Disposable,
+  DisposableStore,
+  ErrorCode,
+  type PluginToHostRequests,
+  type ResultOf,
+  type WireResult,
+  writeFileAtomic,
+} from "@neko/protocol";
 import { parse, stringify } from "smol-toml";
-import type { HostLogger } from "../host-logger.ts";
-import type { HostServices } from "../host-services.ts";
+import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
-import { failure } from "../wire-result.ts";
-import type { PluginSupervisor } from "../supervisor/plugin-supervisor.ts";
+import { failure, type WireFailure } from "../wire-result.ts";
 import { ConfigError } from "./config-error.ts";
 import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";
 import {
@@ -50,15 +56,8 @@ export interface PluginConfigApi {
   setActiveProfile(id: string, name: unknown): Promise<WireResult>;
 }
 
-export interface PluginConfigServiceOptions {
-  supervisor: PluginSupervisor;
-  services: HostServices;
-  /** The folder and manifest of any discovered plugin, refused ones included. */
-  locate(id: string): { dir: string; manifestPath: string } | undefined;
-  /** Re-reads one plugin's manifest after it was written, so listings and the next start see it. */
-  refresh(id: string): Promise<void>;
-  logger: HostLogger;
-}
+/** What a configuration write answers: the same as `config.update`. */
+type ConfigWrite = Answer<ResultOf<PluginToHostRequests, "config.update">>;
 
 /** plugin.toml, its profiles and the active profile, as on disk now. */
 interface DiskConfig {
@@ -95,19 +94,26 @@ interface Change {
 
 const PROTECTED_KEYS = ["id", "entry"] as const;
 
-export class PluginConfigService implements PluginConfigApi {
-  /** Patches of temporary hot updates, in order; they last as long as the plugin process. */
+export class PluginConfigService implements PluginConfigApi, Disposable {
+  /** Patches of temporary hot updates, in order; they last as long as the plugin process (its run). */
   private readonly temporary = new Map<string, ConfigTable[]>();
-  /** The configuration each running plugin has accepted. */
+  /** The configuration each running plugin has accepted; it lasts as long as the process (its run). */
   private readonly applied = new Map<string, Applied>();
-  /** Changes to one plugin's configuration never interleave. */
+  /** Changes to one plugin's configuration never interleave; the queue goes when the plugin leaves the host. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly owned = new DisposableStore();
 
-  constructor(private readonly options: PluginConfigServiceOptions) {
-    options.supervisor.addStartHook((spec) => this.startContext(spec.id));
-    options.services.handle("config.update", (params: { patch?: unknown; mode?: unknown } | undefined, ctx) =>
-      this.hotUpdate(ctx.pluginId, { config: params?.patch, mode: params?.mode ?? "permanent" }),
+  constructor(private readonly ctx: HostContext) {
+    this.owned.add(ctx.operations.addLaunchContext((spec) => this.startContext(spec.id)));
+    this.owned.add(
+      ctx.services.handle("config.update", ({ patch, mode }, { pluginId }) =>
+        this.hotUpdate(pluginId, { config: patch, mode }),
+      ),
     );
+  }
+
+  dispose(): void {
+    this.owned.dispose();
   }
 
   get(id: string): WireResult {
@@ -128,7 +134,7 @@ export class PluginConfigService implements PluginConfigApi {
     });
   }
 
-  replace(id: string, config: unknown): Promise<WireResult> {
+  replace(id: string, config: unknown): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (!isTable(config)) {
         throw ConfigError.invalid("config must be a JSON object: the whole plugin.toml as a table");
@@ -147,7 +153,7 @@ export class PluginConfigService implements PluginConfigApi {
     });
   }
 
-  replaceToml(id: string, text: unknown): Promise<WireResult> {
+  replaceToml(id: string, text: unknown): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (typeof text !== "string") throw ConfigError.invalid("the TOML text must be a string");
       const where = this.locate(id);
@@ -158,7 +164,7 @@ export class PluginConfigService implements PluginConfigApi {
     });
   }
 
-  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<WireResult> {
+  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       const { config: patch, mode } = update;
       if (!HOT_UPDATE_MODES.includes(mode as HotUpdateMode)) {
@@ -191,7 +197,7 @@ export class PluginConfigService implements PluginConfigApi {
     });
   }
 
-  reload(id: string): Promise<WireResult> {
+  reload(id: string): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       const disk = this.readDisk(id);
       validateManifest(disk.text);
@@ -254,7 +260,7 @@ export class PluginConfigService implements PluginConfigApi {
     });
   }
 
-  setActiveProfile(id: string, name: unknown): Promise<WireResult> {
+  setActiveProfile(id: string, name: unknown): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (name !== null && (typeof name !== "string" || name === "")) {
         throw ConfigError.invalid("name must be a profile name, or null for no profile");
@@ -289,15 +295,26 @@ export class PluginConfigService implements PluginConfigApi {
 
   /** The start hook: a new process starts from the files, without the old process's temporary changes. */
   private startContext(id: string): { config: ConfigTable } {
-    this.temporary.delete(id);
     const disk = this.readDisk(id);
     const config = effective(disk, []);
-    this.applied.set(id, { config, profile: profileName(disk) });
+    this.setApplied(id, { config, profile: profileName(disk) });
     return { config };
   }
 
+  /** What the plugin's current process runs with; forgotten, with its temporary patches, when the process ends. */
+  private setApplied(id: string, applied: Applied): void {
+    const first = !this.applied.has(id);
+    this.applied.set(id, applied);
+    if (first) {
+      releaseWithPlugin(this.ctx, id, "run", () => {
+        this.applied.delete(id);
+        this.temporary.delete(id);
+      });
+    }
+  }
+
   /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
-  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<WireResult> {
+  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<ConfigWrite> {
     const base = validateManifest(text);
     const profiles = readConfigProfiles(where.dir, base);
     const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
@@ -312,12 +329,11 @@ export class PluginConfigService implements PluginConfigApi {
   }
 
   /** The running plugin accepts (or refuses) first; files are written only after it accepted. */
-  private async apply(id: string, change: Change): Promise<WireResult> {
-    const { supervisor } = this.options;
+  private async apply(id: string, change: Change): Promise<ConfigWrite> {
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
     if (running) {
-      const accepted = await supervisor.control(id, "config.apply", {
+      const accepted = await this.ctx.operations.control(id, "config.apply", {
         config: change.next,
         mode: change.mode,
         lifecycle: change.lifecycle,
@@ -328,7 +344,7 @@ export class PluginConfigService implements PluginConfigApi {
         if (UNANSWERED.has(error.code)) {
           // The plugin may or may not have taken the change: put the old one back.
           if (previous) await this.rollback(id, previous.config);
-          return accepted;
+          return { ok: false, error };
         }
         return failure(
           ErrorCode.ConfigChangeRefused,
@@ -342,16 +358,16 @@ export class PluginConfigService implements PluginConfigApi {
       change.persist?.();
     } catch (error) {
       if (running && previous) await this.rollback(id, previous.config);
-      this.options.logger.error({ err: error, plugin: id }, "could not write the configuration");
+      this.ctx.logger.error({ err: error, plugin: id }, "could not write the configuration");
       return failure(ErrorCode.Internal, `could not write the configuration: ${(error as Error).message}`);
     }
     if (change.temporary) this.temporary.set(id, change.temporary);
     // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
     // (`this.config.set`) is already in the plugin, so it is what the plugin runs with from now on.
-    if (running || this.options.supervisor.status(id)?.state === "starting") {
-      this.applied.set(id, { config: change.next, profile: change.profile });
+    if (running || this.ctx.plugins.state(id) === "starting") {
+      this.setApplied(id, { config: change.next, profile: change.profile });
     }
-    if (change.manifestChanged) await this.options.refresh(id);
+    if (change.manifestChanged) await this.ctx.plugins.refreshManifest(id);
     return {
       ok: true,
       value: { plugin_id: id, mode: change.mode, config: change.next, profile: change.profile, applied: running },
@@ -359,12 +375,12 @@ export class PluginConfigService implements PluginConfigApi {
   }
 
   private async rollback(id: string, config: ConfigTable): Promise<void> {
-    const back = await this.options.supervisor.control(id, "config.apply", {
+    const back = await this.ctx.operations.control(id, "config.apply", {
       config,
       mode: "rollback",
       lifecycle: null,
     });
-    if (!back.ok) this.options.logger.warn({ plugin: id, error: back.error }, "could not roll the configuration back");
+    if (!back.ok) this.ctx.logger.warn({ plugin: id, error: back.error }, "could not roll the configuration back");
   }
 
   private readDisk(id: string, options: { activeProfile?: boolean } = {}): DiskConfig {
@@ -382,20 +398,20 @@ export class PluginConfigService implements PluginConfigApi {
   }
 
   private locate(id: string): { dir: string; manifestPath: string } {
-    const found = this.options.locate(id);
+    const found = this.ctx.plugins.location(id);
     if (!found) throw new ConfigError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);
     return found;
   }
 
   private isRunning(id: string): boolean {
-    return this.options.supervisor.status(id)?.state === "running";
+    return this.ctx.plugins.state(id) === "running";
   }
 
   private temporaryOf(id: string): ConfigTable[] {
     return this.isRunning(id) ? (this.temporary.get(id) ?? []) : [];
   }
 
-  private serialize(id: string, op: () => WireResult | Promise<WireResult>): Promise<WireResult> {
+  private serialize(id: string, op: () => ConfigWrite | Promise<ConfigWrite>): Promise<ConfigWrite> {
     const run = async () => {
       try {
         return await op();
@@ -403,7 +419,9 @@ export class PluginConfigService implements PluginConfigApi {
         return errorResult(error);
       }
     };
-    const next = (this.queues.get(id) ?? Promise.resolve()).then(run, run);
+    const queued = this.queues.get(id);
+    const next = (queued ?? Promise.resolve()).then(run, run);
+    if (!queued && !releaseWithPlugin(this.ctx, id, "lifetime", () => this.queues.delete(id))) return next;
     this.queues.set(
       id,
       next.catch(() => undefined),
@@ -532,7 +550,7 @@ function attempt(read: () => unknown): WireResult {
 }
 
 /** A ConfigError as its result; anything else (an unreadable file, …) as INTERNAL_ERROR with its message. */
-function errorResult(error: unknown): WireResult {
+function errorResult(error: unknown): WireFailure {
   if (error instanceof ConfigError) return error.toResult();
   return failure(ErrorCode.Internal, `configuration: ${(error as Error)?.message ?? String(error)}`);
 }

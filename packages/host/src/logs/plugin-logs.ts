@@ -3,6 +3,8 @@
  * (pino JSON, plain stdout, stderr) and the host's own lines about its state changes. A plugin's records outlive its
  * processes (a crash is when they are wanted) and go when the plugin leaves the host.
  */
+import { type Disposable, DisposableStore } from "@neko/protocol";
+import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { type LogLevel, type LogRecord, logLevelRank } from "../host-logger.ts";
 import { type StateChange, stateChangeLine } from "../supervisor/plugin-state.ts";
 import { LogRing } from "./log-ring.ts";
@@ -50,26 +52,36 @@ export interface PluginLogsOptions {
   capacity?: number;
   /** Their total size per plugin, about as JSON (default 1 MiB). */
   maxBytes?: number;
-  hasPlugin: (pluginId: string) => boolean;
 }
 
-export class PluginLogs implements LogsApi {
+export class PluginLogs implements LogsApi, Disposable {
   readonly capacity: number;
   private readonly maxBytes: number;
   private readonly rings = new Map<string, LogRing>();
+  private readonly owned = new DisposableStore();
 
-  constructor(private readonly options: PluginLogsOptions) {
+  constructor(
+    private readonly ctx: HostContext,
+    options: PluginLogsOptions = {},
+  ) {
     this.capacity = options.capacity ?? DEFAULT_LOG_RECORDS_KEPT;
     this.maxBytes = options.maxBytes ?? DEFAULT_LOG_BYTES_KEPT;
+    this.owned.add(ctx.events.onLog(({ pluginId, record }) => this.add(pluginId, record)));
+    this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.addStateChange(pluginId, change)));
   }
 
   /** A line of one of the plugin's processes; dropped for a plugin the host no longer has (a last line after removal). */
   add(pluginId: string, record: LogRecord): void {
-    if (!this.options.hasPlugin(pluginId)) return;
     let ring = this.rings.get(pluginId);
     if (!ring) {
+      if (!this.ctx.plugins.has(pluginId)) return;
       ring = new LogRing(this.capacity, this.maxBytes);
       this.rings.set(pluginId, ring);
+      // The records outlive the plugin's processes (a crash is when they are wanted) and go when it leaves the host.
+      if (!releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.rings.delete(pluginId))) {
+        this.rings.delete(pluginId);
+        return;
+      }
     }
     ring.push(record);
   }
@@ -83,7 +95,7 @@ export class PluginLogs implements LogsApi {
   }
 
   read(pluginId: string, query: LogQuery = {}): LogPage | undefined {
-    if (!this.options.hasPlugin(pluginId)) return undefined;
+    if (!this.ctx.plugins.has(pluginId)) return undefined;
     const ring = this.rings.get(pluginId);
     const minRank = query.level === undefined ? 0 : logLevelRank(query.level);
     const needle = query.search?.toLowerCase();
@@ -93,9 +105,9 @@ export class PluginLogs implements LogsApi {
     return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
   }
 
-  /** The plugin left the host: its records go with it. */
-  forget(pluginId: string): void {
-    this.rings.delete(pluginId);
+  dispose(): void {
+    this.owned.dispose();
+    this.rings.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 // The plugin.toml contract (SPEC §2.1): turns a manifest's text into a typed PluginManifest, or into every problem
 // it has at once, each naming the file, the key and what is wrong in a plain sentence.
 import { posix, win32 } from "node:path";
+import { PLUGIN_ID_PATTERN } from "@neko/protocol";
 import { valid as validSemver } from "semver";
 import { parse, TomlError } from "smol-toml";
 import { ManifestTable, type ManifestReport } from "./manifest-table.ts";
@@ -9,7 +10,6 @@ import { parseSdkRange } from "./sdk-compat.ts";
 export const PLUGIN_TYPES = ["plugin", "extension", "adapter"] as const;
 export const ADAPTER_MODES = ["gateway", "router", "bridge", "hybrid"] as const;
 export const PERSIST_MODES = ["off", "auto", "manual"] as const;
-export const PLUGIN_ID_PATTERN = /^[a-zA-Z0-9_-]{1,128}$/;
 /** Ids a plugin may not take: the server has routes `/plugin/<id>/…` of its own under them. */
 export const RESERVED_PLUGIN_IDS = new Set(["metrics"]);
 export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;

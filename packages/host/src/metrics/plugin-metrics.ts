@@ -3,7 +3,8 @@
  * with each heartbeat (CPU, memory, event-loop lag), and what the host saw of its calls (counts, errors, and latency
  * percentiles per entry). Call figures outlive the plugin's processes and go when the plugin leaves the host.
  */
-import { ErrorCode } from "@neko/protocol";
+import { type Disposable, ErrorCode } from "@neko/protocol";
+import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import type { FinishedCall } from "../supervisor/plugin-supervisor.ts";
 import type { PluginState } from "../supervisor/plugin-state.ts";
 import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
@@ -44,21 +45,6 @@ export interface MetricsApi {
   get(pluginId: string): PluginMetricsView | undefined;
 }
 
-/** What the host tells the metrics about one plugin. */
-export interface PluginProcessView {
-  status: PluginState;
-  /** The running process, if one runs. */
-  process: { pid: number | undefined; startedAt: number; figures: ProcessFiguresView } | undefined;
-}
-
-export interface PluginMetricsOptions {
-  /** Subscribes to every finished call (the supervisor's `addCallListener`). */
-  onCall: (listener: (call: FinishedCall) => void) => unknown;
-  pluginIds: () => string[];
-  hasPlugin: (pluginId: string) => boolean;
-  describe: (pluginId: string) => PluginProcessView | undefined;
-}
-
 interface EntryCalls {
   calls: number;
   errors: number;
@@ -73,12 +59,13 @@ interface PluginCalls {
   entries: Map<string, EntryCalls>;
 }
 
-export class PluginMetrics implements MetricsApi {
+export class PluginMetrics implements MetricsApi, Disposable {
   private readonly calls = new Map<string, PluginCalls>();
   private callCounter = 0;
+  private readonly subscription: Disposable;
 
-  constructor(private readonly options: PluginMetricsOptions) {
-    options.onCall((call) => this.record(call));
+  constructor(private readonly ctx: HostContext) {
+    this.subscription = ctx.events.onCall((call) => this.record(call));
   }
 
   /** On the call path: counts and one number into the entry's window; allocates only for a plugin's first call. */
@@ -87,9 +74,11 @@ export class PluginMetrics implements MetricsApi {
     if (!call.result.ok && NOT_REACHED.has(call.result.error.code)) return;
     let plugin = this.calls.get(call.pluginId);
     if (!plugin) {
-      if (!this.options.hasPlugin(call.pluginId)) return;
+      const { pluginId } = call;
       plugin = { calls: 0, errors: 0, entries: new Map() };
-      this.calls.set(call.pluginId, plugin);
+      // Call figures outlive the plugin's processes and go when it leaves the host.
+      if (!releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.calls.delete(pluginId))) return;
+      this.calls.set(pluginId, plugin);
     }
     plugin.calls += 1;
     if (failed) plugin.errors += 1;
@@ -108,13 +97,13 @@ export class PluginMetrics implements MetricsApi {
   }
 
   list(): PluginMetricsView[] {
-    return this.options.pluginIds().flatMap((id) => this.get(id) ?? []);
+    return this.ctx.plugins.ids().flatMap((id) => this.get(id) ?? []);
   }
 
   get(pluginId: string): PluginMetricsView | undefined {
-    const described = this.options.describe(pluginId);
-    if (!described) return undefined;
-    const proc = described.process;
+    const status = this.ctx.plugins.state(pluginId);
+    if (!status) return undefined;
+    const proc = this.ctx.plugins.process(pluginId);
     const calls = this.calls.get(pluginId);
     // fromEntries defines each key as its own property, so an entry called `__proto__` is listed like any other.
     const entries: Record<string, EntryMetricsView> = Object.fromEntries(
@@ -122,7 +111,7 @@ export class PluginMetrics implements MetricsApi {
     );
     return {
       plugin_id: pluginId,
-      status: described.status,
+      status,
       pid: proc?.pid ?? null,
       uptime_s: proc ? Math.round((Date.now() - proc.startedAt) / 1000) : null,
       ...(proc?.figures ?? NO_PROCESS_FIGURES),
@@ -132,9 +121,9 @@ export class PluginMetrics implements MetricsApi {
     };
   }
 
-  /** The plugin left the host: its figures go with it. */
-  forget(pluginId: string): void {
-    this.calls.delete(pluginId);
+  dispose(): void {
+    this.subscription.dispose();
+    this.calls.clear();
   }
 }
 

@@ -6,23 +6,26 @@
  * only. Documented in docs/runs.md.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
-import type { HostLogger } from "../host-logger.ts";
-import type { HostServices, ServiceContext } from "../host-services.ts";
-import { timerDelay } from "../timer-delay.ts";
-import { isWebUrl } from "../web-url.ts";
-import { failure, pluginNotFound, validationFailure } from "../wire-result.ts";
-import { CallCanceler } from "../supervisor/call-canceler.ts";
-import type { SupervisorCallOptions } from "../supervisor/plugin-supervisor.ts";
+import {
+  Canceler,
+  type Disposable,
+  DisposableStore,
+  Emitter,
+  ErrorCode,
+  type RunExportInput,
+  timerDelay,
+  type WireError,
+  type WireResult,
+} from "@neko/protocol";
+import type { HostContext } from "../host-context.ts";
+import type { ServiceContext } from "../host-services.ts";
+import { failure, pluginNotFound, type WireFailure } from "../wire-result.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
 export const DEFAULT_FINISHED_RUNS_KEPT = 500;
 export const DEFAULT_CANCEL_GRACE_MS = 5000;
 const MAX_EXPORTS_PER_RUN = 1000;
 const MAX_EXPORT_BYTES_PER_RUN = 8 * 1024 * 1024;
-const MAX_STAGE_LENGTH = 256;
-const MAX_MESSAGE_LENGTH = 4096;
-/** Codes of run errors that only plugins see. */
 
 export type RunKind = "run" | "trigger";
 
@@ -84,14 +87,11 @@ export interface RunsApi {
   exports(runId: string, page?: { after?: number; limit?: number }): ExportPage | undefined;
   /** True when `token` is the run's token (compared in constant time). */
   checkToken(runId: string, token: string): boolean;
-  onChange(listener: (run: RunView) => void): () => void;
+  /** Every change of every run; dispose to stop. */
+  onChange(listener: (run: RunView) => void): Disposable;
 }
 
 export interface RunRegistryOptions {
-  callEntry: (pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions) => Promise<WireResult>;
-  hasPlugin: (pluginId: string) => boolean;
-  services: HostServices;
-  logger: HostLogger;
   keepFinished?: number;
   /** How long a canceled run waits for the plugin to confirm before it is marked `canceled` anyway. */
   cancelGraceMs?: number;
@@ -116,23 +116,28 @@ interface Run {
   updatedAt: number;
   exports: RunExportItem[];
   exportBytes: number;
-  canceler: CallCanceler;
+  canceler: Canceler;
   cancelTimer: NodeJS.Timeout | undefined;
   /** Told the outcome once the run ends: how `execute` answers (a `POST /runs` run has none). */
   onEnd: ((result: WireResult) => void) | undefined;
 }
 
-export class RunRegistry implements RunsApi {
+export class RunRegistry implements RunsApi, Disposable {
   private readonly runs = new Map<string, Run>();
   private readonly finished: Record<RunKind, string[]> = { run: [], trigger: [] };
-  private readonly listeners = new Set<(run: RunView) => void>();
+  private readonly changes: Emitter<RunView>;
+  private readonly owned = new DisposableStore();
 
-  constructor(private readonly options: RunRegistryOptions) {
-    this.registerServices(options.services);
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly options: RunRegistryOptions = {},
+  ) {
+    this.changes = this.owned.add(new Emitter((error) => ctx.logger.error({ err: error }, "a run listener failed")));
+    this.registerServices();
   }
 
   start(request: StartRunRequest): WireResult {
-    if (!this.options.hasPlugin(request.pluginId)) {
+    if (!this.ctx.plugins.has(request.pluginId)) {
       return pluginNotFound(request.pluginId);
     }
     const run = this.create(request, "run");
@@ -141,7 +146,7 @@ export class RunRegistry implements RunsApi {
   }
 
   execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
-    if (!this.options.hasPlugin(request.pluginId)) {
+    if (!this.ctx.plugins.has(request.pluginId)) {
       return Promise.resolve({ runId: null, result: pluginNotFound(request.pluginId) });
     }
     // One promise per trigger, resolved by the run's end: this is every POST /plugin/trigger's path.
@@ -210,15 +215,14 @@ export class RunRegistry implements RunsApi {
     return given.length === run.token.length && timingSafeEqual(given, run.token);
   }
 
-  onChange(listener: (run: RunView) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onChange(listener: (run: RunView) => void): Disposable {
+    return this.changes.event(listener);
   }
 
   /** Clears timers; runs still going end when their plugins stop. */
   dispose(): void {
     for (const run of this.runs.values()) clearTimeout(run.cancelTimer);
-    this.listeners.clear();
+    this.owned.dispose();
   }
 
   private create(request: StartRunRequest, kind: RunKind): Run {
@@ -243,7 +247,7 @@ export class RunRegistry implements RunsApi {
       updatedAt: now,
       exports: [],
       exportBytes: 0,
-      canceler: new CallCanceler(),
+      canceler: new Canceler(),
       cancelTimer: undefined,
       onEnd: undefined,
     };
@@ -254,11 +258,11 @@ export class RunRegistry implements RunsApi {
   private dispatch(run: Run, request: StartRunRequest): void {
     if (!this.move(run, "running")) return;
     run.startedAt = Date.now();
-    void this.options
+    void this.ctx.operations
       .callEntry(run.pluginId, run.entryId, request.args ?? {}, {
         timeoutMs: request.timeoutMs,
         runId: run.id,
-        canceler: run.canceler,
+        cancel: run.canceler,
       })
       .then((result) => this.onAnswer(run, result));
   }
@@ -299,15 +303,7 @@ export class RunRegistry implements RunsApi {
 
   private touch(run: Run): void {
     run.updatedAt = Date.now();
-    if (this.listeners.size === 0) return;
-    const snapshot = view(run);
-    for (const listener of this.listeners) {
-      try {
-        listener(snapshot);
-      } catch (error) {
-        this.options.logger.error({ err: error }, "a run listener failed");
-      }
-    }
+    if (this.changes.size > 0) this.changes.fire(view(run));
   }
 
   /** Forgets the oldest finished runs beyond the limit, trigger runs before `POST /runs` ones. */
@@ -321,9 +317,8 @@ export class RunRegistry implements RunsApi {
   }
 
   /** The plugin's own active run, or an Err saying why not. */
-  private activeRun(params: { runId?: unknown }, ctx: ServiceContext): { run: Run } | { error: WireResult } {
-    const runId = params?.runId;
-    const run = typeof runId === "string" ? this.runs.get(runId) : undefined;
+  private activeRun(runId: string, ctx: ServiceContext): { run: Run } | { error: WireFailure } {
+    const run = this.runs.get(runId);
     if (!run || run.pluginId !== ctx.pluginId) {
       return {
         error: failure(ErrorCode.NotFound, `plugin '${ctx.pluginId}' has no run '${String(runId)}'`, "NotFoundError"),
@@ -344,66 +339,60 @@ export class RunRegistry implements RunsApi {
     return { run };
   }
 
-  private registerServices(services: HostServices): void {
-    services.handle("run.update", (params: Record<string, unknown>, ctx) => {
-      const found = this.activeRun(params, ctx);
-      if ("error" in found) return found.error;
-      const { progress, stage, message } = params;
-      if (progress === undefined && stage === undefined && message === undefined) {
-        return validationFailure("runUpdate: give at least one of progress, stage, message", "progress");
-      }
-      if (progress !== undefined && (typeof progress !== "number" || !(progress >= 0 && progress <= 100))) {
-        return validationFailure(
-          `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${String(progress)}`,
-          "progress",
-        );
-      }
-      if (stage !== undefined && (typeof stage !== "string" || stage.length > MAX_STAGE_LENGTH)) {
-        return validationFailure(
-          `runUpdate: 'stage' must be a string of at most ${MAX_STAGE_LENGTH} characters`,
-          "stage",
-        );
-      }
-      if (message !== undefined && (typeof message !== "string" || message.length > MAX_MESSAGE_LENGTH)) {
-        return validationFailure(
-          `runUpdate: 'message' must be a string of at most ${MAX_MESSAGE_LENGTH} characters`,
-          "message",
-        );
-      }
-      const { run } = found;
-      if (progress !== undefined) run.progress = progress as number;
-      if (stage !== undefined) run.stage = stage as string;
-      if (message !== undefined) run.message = message as string;
-      this.touch(run);
-      return { ok: true, value: { runId: run.id, status: run.machine.state } };
-    });
+  private registerServices(): void {
+    const { services } = this.ctx;
+    this.owned.add(
+      services.handle("run.update", ({ runId, progress, stage, message }, ctx) => {
+        const found = this.activeRun(runId, ctx);
+        if ("error" in found) return found.error;
+        const { run } = found;
+        if (progress !== undefined) run.progress = progress;
+        if (stage !== undefined) run.stage = stage;
+        if (message !== undefined) run.message = message;
+        this.touch(run);
+        return { ok: true, value: { runId: run.id, status: run.machine.state } };
+      }),
+    );
+    this.owned.add(
+      services.handle("run.export", ({ runId, item }, ctx) => {
+        const found = this.activeRun(runId, ctx);
+        if ("error" in found) return found.error;
+        const { run } = found;
+        const bytes = exportBytes(item);
+        if (run.exports.length >= MAX_EXPORTS_PER_RUN || run.exportBytes + bytes > MAX_EXPORT_BYTES_PER_RUN) {
+          return failure(
+            ErrorCode.RunExportLimit,
+            `exportPush: run '${run.id}' already holds the most a run may (${MAX_EXPORTS_PER_RUN} items, ${MAX_EXPORT_BYTES_PER_RUN} bytes)`,
+          );
+        }
+        const exported: RunExportItem = { seq: run.exports.length + 1, ...item, time: new Date().toISOString() };
+        run.exports.push(exported);
+        run.exportBytes += bytes;
+        this.touch(run);
+        return { ok: true, value: { runId: run.id, seq: exported.seq } };
+      }),
+    );
+    this.owned.add(
+      services.handle("run.finish", ({ runId, data, reply }, ctx) => {
+        const found = this.activeRun(runId, ctx);
+        if ("error" in found) return found.error;
+        const { run } = found;
+        this.end(run, "succeeded", { result: data, reply });
+        return { ok: true, value: { runId: run.id, status: run.machine.state } };
+      }),
+    );
+  }
+}
 
-    services.handle("run.export", (params: { runId?: unknown; item?: unknown }, ctx) => {
-      const found = this.activeRun(params, ctx);
-      if ("error" in found) return found.error;
-      const checked = checkExport(params.item);
-      if ("error" in checked) return checked.error;
-      const { run } = found;
-      if (run.exports.length >= MAX_EXPORTS_PER_RUN || run.exportBytes + checked.bytes > MAX_EXPORT_BYTES_PER_RUN) {
-        return failure(
-          ErrorCode.RunExportLimit,
-          `exportPush: run '${run.id}' already holds the most a run may (${MAX_EXPORTS_PER_RUN} items, ${MAX_EXPORT_BYTES_PER_RUN} bytes)`,
-        );
-      }
-      const item: RunExportItem = { seq: run.exports.length + 1, ...checked.item, time: new Date().toISOString() };
-      run.exports.push(item);
-      run.exportBytes += checked.bytes;
-      this.touch(run);
-      return { ok: true, value: { runId: run.id, seq: item.seq } };
-    });
-
-    services.handle("run.finish", (params: { runId?: unknown; data?: unknown; reply?: unknown }, ctx) => {
-      const found = this.activeRun(params, ctx);
-      if ("error" in found) return found.error;
-      const { run } = found;
-      this.end(run, "succeeded", { result: params.data ?? null, reply: params.reply ?? null });
-      return { ok: true, value: { runId: run.id, status: run.machine.state } };
-    });
+/** What an export item counts against its run's byte limit: its text, its JSON, or its URL. */
+function exportBytes(item: RunExportInput): number {
+  switch (item.type) {
+    case "text":
+      return Buffer.byteLength(item.text);
+    case "json":
+      return Buffer.byteLength(JSON.stringify(item.json));
+    case "url":
+      return item.url.length;
   }
 }
 
@@ -431,52 +420,4 @@ function view(run: Run): RunView {
 
 function canceledError(message: string): WireError {
   return { name: "SdkError", code: ErrorCode.Canceled, message };
-}
-
-/** An `exportPush` item: `{ type: "text", text }`, `{ type: "json", json }` or `{ type: "url", url }`, plus `label`. */
-function checkExport(
-  value: unknown,
-): { item: Omit<RunExportItem, "seq" | "time">; bytes: number } | { error: WireResult } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { error: validationFailure("exportPush: the item must be an object like { type: 'text', text }", "type") };
-  }
-  const raw = value as Record<string, unknown>;
-  const label = raw.label;
-  if (label !== undefined && typeof label !== "string") {
-    return { error: validationFailure("exportPush: 'label' must be a string", "label") };
-  }
-  const withLabel = label === undefined ? {} : { label };
-  switch (raw.type) {
-    case "text":
-      if (typeof raw.text !== "string") {
-        return { error: validationFailure("exportPush: 'text' (a string) is required for type 'text'", "text") };
-      }
-      return { item: { type: "text", text: raw.text, ...withLabel }, bytes: Buffer.byteLength(raw.text) };
-    case "json": {
-      if (raw.json === undefined)
-        return { error: validationFailure("exportPush: 'json' is required for type 'json'", "json") };
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(raw.json);
-      } catch {
-        text = undefined;
-      }
-      if (text === undefined) {
-        return { error: validationFailure("exportPush: 'json' must be a JSON-compatible value", "json") };
-      }
-      return { item: { type: "json", json: raw.json, ...withLabel }, bytes: Buffer.byteLength(text) };
-    }
-    case "url":
-      if (!isWebUrl(raw.url)) {
-        return { error: validationFailure(`exportPush: 'url' must be an http(s) URL for type 'url'`, "url") };
-      }
-      return { item: { type: "url", url: raw.url, ...withLabel }, bytes: raw.url.length };
-    default:
-      return {
-        error: validationFailure(
-          `exportPush: 'type' must be 'text', 'json' or 'url' (got ${String(raw.type)})`,
-          "type",
-        ),
-      };
-  }
 }

@@ -6,64 +6,33 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import {
-  ErrorCode,
-  isPathInside,
-  STATIC_UI_REGISTER_METHOD,
-  type StaticUiRegistration,
-  staticUiRegistrationProblem,
-  type WireResult,
-} from "@neko/protocol";
-import type { HostLogger } from "../host-logger.ts";
-import type { HostServices } from "../host-services.ts";
-import type { PluginState, StateChange } from "../supervisor/plugin-state.ts";
+import { type Disposable, ErrorCode, isPathInside, type StaticUiInfo, type StaticUiRegistration } from "@neko/protocol";
+import { type HostContext, releaseWithPlugin } from "../host-context.ts";
+import { LIVE_STATES } from "../supervisor/plugin-state.ts";
 import { failure, pluginNotFound, validationFailure, type WireFailure } from "../wire-result.ts";
 
 /** What the server needs to serve one plugin's UI. */
-export interface StaticUi {
-  /** The URL path it is served at: `/plugin/<id>/ui/`. */
-  path: string;
-  /** The folder as the plugin named it, relative to the plugin folder. */
-  dir: string;
-  /** Its real path (symbolic links resolved), inside the plugin folder's real path. */
-  root: string;
-  indexFile: string;
-  cacheControl: string;
-}
+export type StaticUi = StaticUiInfo;
 
-export interface StaticUiRegistryOptions {
-  services: HostServices;
-  logger: HostLogger;
-  /** The folder of a plugin the host owns. */
-  pluginDir: (pluginId: string) => string | undefined;
-  /** The plugin's current state. */
-  pluginState: (pluginId: string) => PluginState | undefined;
-  /** Subscribes to state changes of every plugin; returns an unsubscribe. */
-  onStateChange: (listener: (pluginId: string, change: StateChange) => void) => () => void;
-}
-
-/** The states in which the process that registered a UI may still be alive and serving. */
-const LIVE_STATES: ReadonlySet<PluginState> = new Set(["starting", "running"]);
-
-export class StaticUiRegistry {
+export class StaticUiRegistry implements Disposable {
   private readonly uis = new Map<string, StaticUi>();
-  private readonly unsubscribe: () => void;
+  private readonly registration: Disposable;
 
-  constructor(private readonly options: StaticUiRegistryOptions) {
-    options.services.handle(STATIC_UI_REGISTER_METHOD, (params, { pluginId }) => this.register(pluginId, params));
-    this.unsubscribe = options.onStateChange((pluginId, change) => {
-      if (!LIVE_STATES.has(change.state)) this.forget(pluginId);
-    });
+  constructor(private readonly ctx: HostContext) {
+    this.registration = ctx.services.handle("static_ui.register", (params, { pluginId }) =>
+      this.register(pluginId, params),
+    );
   }
 
-  /** Checks the folder and keeps the registration; a second one from the same plugin replaces the first. */
-  register(pluginId: string, params: unknown): WireResult {
-    const problem = staticUiRegistrationProblem(params);
-    if (problem) return validationFailure(`registerStaticUi: ${problem.message}`, problem.field);
-    const { dir, indexFile, cacheControl } = params as StaticUiRegistration;
-    const pluginDir = this.options.pluginDir(pluginId);
+  /**
+   * Checks the folder (the contract has checked the names) and keeps the registration while the process that made it
+   * runs; a second one replaces it.
+   */
+  register(pluginId: string, registration: StaticUiRegistration): { ok: true; value: StaticUi } | WireFailure {
+    const { dir, indexFile, cacheControl } = registration;
+    const pluginDir = this.ctx.plugins.location(pluginId)?.dir;
     if (!pluginDir) return pluginNotFound(pluginId);
-    const state = this.options.pluginState(pluginId);
+    const state = this.ctx.plugins.state(pluginId);
     if (!state || !LIVE_STATES.has(state)) {
       return failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is not running (state: ${state})`);
     }
@@ -76,8 +45,11 @@ export class StaticUiRegistry {
       indexFile,
       cacheControl,
     };
+    const first = !this.uis.has(pluginId);
     this.uis.set(pluginId, ui);
-    const log = this.options.logger.child({ plugin: pluginId });
+    // The registration lasts as long as the process that made it.
+    if (first) releaseWithPlugin(this.ctx, pluginId, "run", () => this.uis.delete(pluginId));
+    const log = this.ctx.logger.child({ plugin: pluginId });
     log.info(`static UI '${ui.dir}' served at ${ui.path}`);
     if (!fs.existsSync(path.join(ui.root, indexFile))) {
       log.warn(`static UI '${ui.dir}' has no ${indexFile}: ${ui.path} answers 404 until there is one`);
@@ -89,12 +61,8 @@ export class StaticUiRegistry {
     return this.uis.get(pluginId);
   }
 
-  forget(pluginId: string): void {
-    this.uis.delete(pluginId);
-  }
-
   dispose(): void {
-    this.unsubscribe();
+    this.registration.dispose();
     this.uis.clear();
   }
 }

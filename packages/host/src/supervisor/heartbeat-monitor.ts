@@ -2,7 +2,7 @@
  * Heartbeat for one plugin process (SPEC §4.1): a ping every interval; when no pong has come back for
  * `missesAllowed` intervals (a blocked event loop, a hung process), the process is reported unresponsive.
  */
-import { timerDelay } from "../timer-delay.ts";
+import { timerDelay } from "@neko/protocol";
 
 export interface HeartbeatOptions {
   intervalMs: number;

@@ -4,7 +4,6 @@
  * (looking entries up, arming deadlines, listing them in `/plugins`), so each is checked before it is used; each
  * check answers a sentence naming the first problem, or undefined.
  */
-import type { WireResult } from "@neko/protocol";
 
 /** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
 export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
@@ -67,18 +66,6 @@ export function helloProblem(hello: Record<string, unknown>): string | undefined
       ? undefined
       : listProblem("messages", hello.messages, NONE))
   );
-}
-
-export function resultProblem(result: unknown): string | undefined {
-  if (!isTable(result)) return "a result must be { ok: true, value } or { ok: false, error }";
-  const r = result as Partial<WireResult> & { error?: unknown };
-  if (r.ok === true) return undefined;
-  if (r.ok !== false) return "a result's 'ok' must be true or false";
-  const error = r.error as Record<string, unknown> | undefined;
-  if (!isTable(error) || !isString(error?.code) || !isString(error?.message) || !isString(error?.name)) {
-    return "a failed result's 'error' must have string 'name', 'code' and 'message'";
-  }
-  return undefined;
 }
 
 /** The `stats` of a `pong`: every figure a finite number ≥ 0 (the loop-lag ones may be absent). */

@@ -1,62 +1,66 @@
 /**
- * One plugin OS process, from spawn to exit: the child process, its handshake, its pending calls and its output.
- * Owned by the supervisor; a new process (restart) is a new PluginProcess.
+ * One plugin process, from launch to exit: its handshake, the calls the host sends it and the requests it sends the
+ * host (both through one `RpcEndpoint`), its output and its exit. Owned by the supervisor; a restart is a new
+ * PluginProcess. How the process ended — expected (a stop) or not, and why the host killed it — is its own state,
+ * set through `expectExit` and `kill`, and reported with its exit.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
+import { randomBytes } from "node:crypto";
 import {
+  Canceler,
+  type CancelToken,
+  checkParams,
+  Emitter,
   type EntryDescriptor,
   ErrorCode,
+  type Event,
   findLoadFailure,
   type HelloMessage,
   type HostToPlugin,
   type NotifyMessage,
+  type ParamsOut,
   type PluginToHost,
+  type PluginToHostNotifications,
+  pluginToHostNotifications,
   type ProcessStats,
   type RequestMessage,
+  RpcEndpoint,
+  resultProblem,
   unsendableError,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { isLogLevel, parsePluginLogLine } from "../host-logger.ts";
-import { onBoundedLines } from "./bounded-lines.ts";
-import { CallCanceler } from "./call-canceler.ts";
-import { timerDelay } from "../timer-delay.ts";
-import { failure, settleOnce } from "../wire-result.ts";
+import type { HostServices } from "../host-services.ts";
 import { ProcessFigures } from "../metrics/process-figures.ts";
-import { entriesChangedProblem, resultProblem, statsProblem } from "./plugin-frame-problems.ts";
-
-/** A message the host could not send: over the frame limit, or not encodable by msgpack. */
-function unsendable(label: string, error: unknown): WireResult {
-  return { ok: false, error: unsendableError(`${label} cannot be sent to the plugin`, error) };
-}
+import { failure, settleOnce } from "../wire-result.ts";
+import { entriesChangedProblem, statsProblem } from "./plugin-frame-problems.ts";
+import type { ChildExit, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 
 export interface PluginProcessOptions {
-  pluginId: string;
-  pluginDir: string;
-  /** Absolute path of the entry module and the exported class name. */
-  entryModule: string;
-  className: string;
-  /** What the process reads at launch (its manifest, its effective config, …), as JSON in a file of its own. */
-  context: Record<string, unknown>;
-  /** Where that file is written: the host's run folder. */
-  contextDir: string;
-  endpoint: string;
-  runnerPath: string;
-  maxHeapMb: number;
+  launcher: PluginLauncher;
+  /** What to launch, without the secret (the process makes its own). */
+  launch: Omit<LaunchRequest, "secret">;
   logger: HostLogger;
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
+  /** Serves the plugin's `request`s and `notify`s, after the handshake. */
+  services: HostServices;
   onLog?: (record: LogRecord) => void;
-  /** A `request` or `notify` from the plugin, after the handshake. */
-  onRequest?: (message: RequestMessage) => void;
-  onNotify?: (message: NotifyMessage) => void;
+  /** The plugin ran an `autoStart` entry by itself (`entry.auto_called`, already checked). */
+  onAutoCalled?: (report: ParamsOut<PluginToHostNotifications, "entry.auto_called">) => void;
 }
 
-export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; stderr: string[] };
+export type ExitInfo = {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Its last lines on stderr. */
+  stderr: string[];
+  /** The host asked for it (a stop, a failed start): not a crash. */
+  expected: boolean;
+  /** Why the host killed it, when it did so without being asked to stop it (no heartbeat). */
+  killReason?: string;
+};
 
 /**
  * How the handshake ended. `refused`: the plugin's own answer rules out trying again with the same code (its code
@@ -67,115 +71,95 @@ export interface HandshakeOutcome {
   refused: boolean;
 }
 
-interface PendingCall {
-  resolve: (result: WireResult) => void;
-  timer: NodeJS.Timeout;
+export interface ProcessCall {
+  /** The message for this call's id and deadline (`call`, `control`, `shutdown`). */
+  build: (id: string, deadline: number) => HostToPlugin;
+  timeoutMs: number;
+  /** Names the call in errors: `entry 'p:e'`, `control 'freeze' of plugin 'p'`. */
+  label: string;
+  cancel?: CancelToken;
 }
 
 const STDERR_LINES_KEPT = 20;
+/** How long past a call's deadline the host waits for the plugin's own TIMEOUT before answering it itself. */
+const ANSWER_GRACE_MS = 250;
 
 export class PluginProcess {
   readonly secret = randomBytes(24).toString("hex");
-  readonly child: ChildProcess;
+  readonly child: PluginChild;
   peer: string | undefined;
   entries: EntryDescriptor[] = [];
   hello: HelloMessage | undefined;
   exited: ExitInfo | undefined;
-  /** Set by `stop()`: an exit from here on is expected, not a crash. */
-  stopping = false;
-  /** Why the host killed this process, when it did so without being asked to stop it (heartbeat). */
-  killReason: string | undefined;
-  /** Set when the OS could not start the process at all (ENOENT, EAGAIN, EMFILE, …). */
-  private launchFailure: string | undefined;
-  private readonly contextFile: string;
   /** When the plugin last answered a ping (or became ready). */
   lastPongAt = Date.now();
   readonly startedAt = Date.now();
   /** What the process reported of itself with its pongs (`GET /plugin/metrics`). */
   readonly figures = new ProcessFigures();
-  private badStatsLogged = false;
-  private readonly pending = new Map<string, PendingCall>();
-  /** Requests of this process the host is still working on, by request id. */
-  private readonly serving = new Map<string, CallCanceler>();
-  private readonly stderrTail: string[] = [];
-  private readonly exitWaiters: Array<(info: ExitInfo) => void> = [];
   /** Settles when the plugin said hello (ok), could not load its code, or exited first. */
   readonly handshake = settleOnce<HandshakeOutcome>();
   /** Settles with the startup lifecycle's result, or a failure if the process exits first. */
   readonly ready = settleOnce<WireResult>();
+  private readonly exits = new Emitter<ExitInfo>();
+  /** Fired once, right when the process has exited (its pending calls are answered by then). */
+  readonly onExit: Event<ExitInfo> = this.exits.event;
+  private readonly rpc: RpcEndpoint<HostToPlugin>;
+  private exitExpected = false;
+  private killReason: string | undefined;
+  private badStatsLogged = false;
+  private readonly stderrTail: string[] = [];
 
-  /** Throws when the process cannot be launched at all (its context file cannot be written, spawn throws). */
+  /** Throws when the process cannot be launched at all (its context cannot be written, spawn throws). */
   constructor(private readonly options: PluginProcessOptions) {
-    // The manifest and the config can be large, and Linux caps one environment string at 128 KiB (spawn E2BIG):
-    // they go through a file only this user can read. The plugin deletes it once read; `handleExit` makes sure.
-    this.contextFile = path.join(options.contextDir, `context-${options.pluginId}-${randomUUID()}.json`);
-    fs.writeFileSync(this.contextFile, JSON.stringify(options.context), { mode: 0o600, flag: "wx" });
-    // The server's API token is the host's secret, not the plugin's.
-    const { NEKO_API_TOKEN: _token, ...inherited } = process.env;
-    const env: NodeJS.ProcessEnv = {
-      ...inherited,
-      NEKO_PLUGIN_ID: options.pluginId,
-      NEKO_PLUGIN_SECRET: this.secret,
-      NEKO_ENDPOINT: options.endpoint,
-      NEKO_PLUGIN_DIR: options.pluginDir,
-      NEKO_PLUGIN_ENTRY: `${options.entryModule}::${options.className}`,
-      NEKO_PLUGIN_CONTEXT_FILE: this.contextFile,
-    };
-    try {
-      this.child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, options.runnerPath], {
-        cwd: options.pluginDir,
-        env,
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-      });
-    } catch (error) {
-      this.removeContextFile();
-      throw error;
-    }
-    // The IPC channel only signals our death to the child; keep it from holding our event loop open.
-    this.child.unref();
-    this.child.channel?.unref();
+    const { pluginId } = options.launch;
+    this.rpc = new RpcEndpoint<HostToPlugin>({
+      send: (message) => this.sendToPeer(message),
+      sendCancel: (id) => this.sendToPeer({ type: "cancel", id }),
+      graceMs: ANSWER_GRACE_MS,
+      onCancel: "await",
+      errors: {
+        timedOut: (label, budgetMs) =>
+          failure(ErrorCode.Timeout, `${label} timed out after ${budgetMs / 1000}s`, "TimeoutError", {
+            timeoutMs: budgetMs,
+          }).error,
+        unsendable: (label, error) => unsendableError(`${label} cannot be sent to the plugin`, error),
+        canceled: (label) => failure(ErrorCode.Canceled, `${label} was canceled before it was sent`).error,
+      },
+    });
+    this.child = options.launcher.launch({ ...options.launch, secret: this.secret });
     const log = options.logger;
-    if (this.child.stdout) {
-      onBoundedLines(this.child.stdout, (line) => {
+    this.child.onLine(({ stream, line }) => {
+      if (stream === "stdout") {
         if (!line.trim()) return;
         const record = parsePluginLogLine(line);
         const { level, msg, time: _time, ...fields } = record;
-        const method = isLogLevel(level) ? level : "info";
-        log[method](fields, msg);
+        log[isLogLevel(level) ? level : "info"](fields, msg);
         record.pid = this.child.pid;
         options.onLog?.(record);
-      });
-    }
-    if (this.child.stderr) {
-      onBoundedLines(this.child.stderr, (line) => {
-        this.stderrTail.push(line);
-        if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
-        log.warn({ stream: "stderr" }, line);
-        options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr", pid: this.child.pid });
-      });
-    }
-    this.child.on("error", (error) => {
-      if (this.child.pid !== undefined) {
-        log.error({ err: error }, "plugin process error");
         return;
       }
-      // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
-      this.launchFailure = `could not launch the plugin process: ${error.message}`;
-      log.error({ err: error }, this.launchFailure);
-      this.handleExit(null, null);
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
+      log.warn({ stream: "stderr" }, line);
+      options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr", pid: this.child.pid });
     });
-    this.child.on("exit", (code, signal) => this.handleExit(code, signal));
+    this.child.onExit((exit) => this.handleExit(exit, pluginId));
   }
 
   get pluginId(): string {
-    return this.options.pluginId;
+    return this.options.launch.pluginId;
   }
 
   get pid(): number | undefined {
     return this.child.pid;
   }
 
-  /** Called by the host when the handshake from `peer` carried this process's secret. */
+  /** Calls still waiting for the plugin's answer, and its requests the host is still serving. */
+  get inFlight(): { calls: number; serving: number } {
+    return { calls: this.rpc.calls.size, serving: this.rpc.served.size };
+  }
+
+  /** Called by the supervisor when the handshake from `peer` carried this process's secret. */
   acceptHello(peer: string, hello: HelloMessage): void {
     this.peer = peer;
     this.hello = hello;
@@ -207,16 +191,13 @@ export class PluginProcess {
         if (message.stats !== undefined) this.takeStats(message.stats);
         return;
       case "result": {
-        const call = this.pending.get(message.id);
-        if (!call) return; // after its deadline: dropped
+        if (!this.rpc.calls.has(message.id)) return; // after its deadline: dropped
         const problem = resultProblem(message.result);
         if (problem) {
           this.options.logger.warn({ id: message.id }, `dropped a malformed result frame: ${problem}`);
           return;
         }
-        this.pending.delete(message.id);
-        clearTimeout(call.timer);
-        call.resolve(message.result);
+        this.rpc.calls.settle(message.id, message.result);
         return;
       }
       case "entries_changed": {
@@ -232,14 +213,106 @@ export class PluginProcess {
         return;
       }
       case "request":
-        this.options.onRequest?.(message);
+        this.serve(message);
         return;
       case "notify":
-        this.options.onNotify?.(message);
+        this.takeNotification(message);
         return;
       default:
         return;
     }
+  }
+
+  /** Sends a call and waits for its result. Never rejects: a deadline gives TIMEOUT, an exit PLUGIN_CRASHED. */
+  request(call: ProcessCall): Promise<WireResult> {
+    if (this.exited || !this.peer) {
+      return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.pluginId}' is not running`));
+    }
+    return this.rpc.calls.call(call);
+  }
+
+  /**
+   * Sends a message that needs no answer (a `response`, a `push`, a `ping`); false when it could not be sent. A
+   * response that cannot be sent is replaced by an error response, so the plugin's request is answered; a push is
+   * logged and dropped.
+   */
+  post(message: HostToPlugin): boolean {
+    if (!this.peer || this.exited) return false;
+    try {
+      this.options.send(this.peer, message);
+      return true;
+    } catch (error) {
+      const label = message.type === "response" ? "the response" : `push '${(message as { topic?: string }).topic}'`;
+      this.options.logger.error({ err: error }, `${label} could not be sent to the plugin`);
+      if (message.type === "response") {
+        const result = { ok: false as const, error: unsendableError(`${label} cannot be sent to the plugin`, error) };
+        this.options.send(this.peer, { type: "response", id: message.id, result });
+      }
+      return false;
+    }
+  }
+
+  /** An exit from now on is what the host asked for (a stop, a failed start), not a crash. */
+  expectExit(): void {
+    this.exitExpected = true;
+  }
+
+  /** Kills the process; `reason` (e.g. "unresponsive: …") becomes how it ended, in its crash reason and call errors. */
+  kill(reason?: string): void {
+    if (this.exited) return;
+    if (reason !== undefined) this.killReason ??= reason;
+    this.child.kill("SIGKILL");
+  }
+
+  /** Resolves when the process has exited (at once if it already has). */
+  waitExit(): Promise<ExitInfo> {
+    if (this.exited) return Promise.resolve(this.exited);
+    return new Promise((resolve) => this.onExit(resolve));
+  }
+
+  /** A request of the plugin: served by the host services, stopped when the plugin cancels it or exits. */
+  private serve(message: RequestMessage): void {
+    const canceler = new Canceler();
+    const serving = this.rpc.served.serve(message.id, () => canceler.cancel());
+    void this.options.services
+      .request(message.method, message.params, {
+        pluginId: this.pluginId,
+        deadline: message.deadline,
+        cancel: canceler,
+      })
+      .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
+      .then((result) => {
+        serving.dispose();
+        this.post({ type: "response", id: message.id, result });
+      });
+  }
+
+  private takeNotification(message: NotifyMessage): void {
+    if (message.method === "request.cancel") {
+      const checked = checkParams(pluginToHostNotifications["request.cancel"].params, message.params, message.method);
+      if (checked.ok) this.rpc.served.stop(checked.value.id, undefined);
+      return;
+    }
+    if (message.method === "entry.auto_called") {
+      const checked = checkParams(
+        pluginToHostNotifications["entry.auto_called"].params,
+        message.params,
+        message.method,
+      );
+      const entry = checked.ok ? this.entries.find((e) => e.id === checked.value.entryId) : undefined;
+      const problem = !checked.ok
+        ? checked.error.message
+        : entry?.autoStart
+          ? undefined
+          : `'${checked.value.entryId}' is not an autoStart entry of the plugin`;
+      if (problem || !checked.ok) {
+        this.options.logger.warn(`dropped an entry.auto_called notification: ${problem}`);
+        return;
+      }
+      this.options.onAutoCalled?.(checked.value);
+      return;
+    }
+    this.options.services.notify(message.method, message.params, { pluginId: this.pluginId });
   }
 
   /** A pong's stats; bad ones are dropped (the pong still counts), with one warning per process. */
@@ -254,158 +327,39 @@ export class PluginProcess {
     this.options.logger.warn(`dropped the stats of a pong: ${problem} (further bad stats are dropped silently)`);
   }
 
-  /**
-   * Sends a request and waits for its result, at most `timeoutMs`. Never rejects: a deadline gives `TIMEOUT`,
-   * an exit gives `PLUGIN_CRASHED`.
-   */
-  request(
-    build: (id: string, deadline: number) => HostToPlugin,
-    timeoutMs: number,
-    label: string,
-    options: { canceler?: CallCanceler } = {},
-  ): Promise<WireResult> {
-    if (this.exited || !this.peer) {
-      return Promise.resolve(failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' is not running`));
-    }
-    const { canceler } = options;
-    if (canceler?.canceled) {
-      return Promise.resolve(failure(ErrorCode.Canceled, `${label} was canceled before it was sent`));
-    }
-    const id = randomUUID();
-    const budgetMs = timerDelay(timeoutMs);
-    const deadline = Date.now() + budgetMs;
-    const peer = this.peer;
-    const answer = new Promise<WireResult>((resolve) => {
-      // The plugin enforces the deadline itself; this timer is for a plugin that cannot answer at all.
-      const timer = setTimeout(
-        () => {
-          this.pending.delete(id);
-          this.options.send(peer, { type: "cancel", id });
-          resolve(
-            failure(ErrorCode.Timeout, `${label} timed out after ${budgetMs / 1000}s`, "TimeoutError", {
-              timeoutMs: budgetMs,
-            }),
-          );
-        },
-        timerDelay(budgetMs + 250),
-      );
-      this.pending.set(id, { resolve, timer });
-      try {
-        this.options.send(peer, build(id, deadline));
-      } catch (error) {
-        // Nothing was sent (args msgpack cannot encode, or a frame over the limit): answer now, not at the deadline.
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(unsendable(label, error));
-      }
-    });
-    // The plugin answers a cancel with CANCELED once the handler's signal is aborted; an answered call needs none.
-    canceler?.attach(() => {
-      if (this.pending.has(id)) this.options.send(peer, { type: "cancel", id });
-    });
-    return answer;
+  private sendToPeer(message: HostToPlugin): void {
+    if (this.peer && !this.exited) this.options.send(this.peer, message);
   }
 
-  /**
-   * Sends a message that needs no answer (a `response` or a `push`); false when it could not be sent. A response that
-   * cannot be sent is replaced by an error response, so the plugin's request is answered; a push is logged and dropped.
-   */
-  post(message: HostToPlugin): boolean {
-    if (!this.peer || this.exited) return false;
-    try {
-      this.options.send(this.peer, message);
-      return true;
-    } catch (error) {
-      const label = message.type === "response" ? "the response" : `push '${(message as { topic?: string }).topic}'`;
-      this.options.logger.error({ err: error }, `${label} could not be sent to the plugin`);
-      if (message.type === "response") {
-        this.options.send(this.peer, { type: "response", id: message.id, result: unsendable(label, error) });
-      }
-      return false;
-    }
-  }
-
-  /**
-   * Starts serving one of this process's requests: the canceler is canceled by `cancelServing` (its
-   * `request.cancel`) or by the process's exit. Call `done` once the request is answered.
-   */
-  serve(requestId: string): { canceler: CallCanceler; done: () => void } {
-    const canceler = new CallCanceler();
-    if (this.exited) canceler.cancel();
-    else this.serving.set(requestId, canceler);
-    return { canceler, done: () => this.serving.delete(requestId) };
-  }
-
-  /** The plugin gave up on one of its requests (`request.cancel`); unknown or finished ids are ignored. */
-  cancelServing(requestId: unknown): void {
-    if (typeof requestId !== "string") return;
-    this.serving.get(requestId)?.cancel();
-    this.serving.delete(requestId);
-  }
-
-  /** Resolves when the process has exited (at once if it already has). */
-  waitExit(): Promise<ExitInfo> {
-    if (this.exited) return Promise.resolve(this.exited);
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
-  }
-
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    if (!this.exited) this.child.kill(signal);
-  }
-
-  private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.exited) return;
-    this.exited = { code, signal, stderr: this.stderrTail };
-    this.removeContextFile();
-    const how = this.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
-    const error = this.stopping
-      ? failure(ErrorCode.PluginNotRunning, `plugin '${this.options.pluginId}' was stopped during the call`)
-      : failure(
-          ErrorCode.PluginCrashed,
-          `plugin '${this.options.pluginId}' crashed during the call (${how})`,
-          "SdkError",
-          {
-            exitCode: code,
-            signal,
-          },
-        );
-    for (const [id, call] of this.pending) {
-      clearTimeout(call.timer);
-      call.resolve(error);
-      this.pending.delete(id);
-    }
-    // Work the host does for this process's requests (calls into other plugins, …) has no one to answer any more.
-    for (const canceler of this.serving.values()) canceler.cancel();
-    this.serving.clear();
+  private handleExit(exit: ChildExit, pluginId: string): void {
+    const { code, signal } = exit;
+    const how = exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    this.exited = { code, signal, stderr: this.stderrTail, expected: this.exitExpected };
+    if (this.killReason !== undefined) this.exited.killReason = this.killReason;
+    const error = this.exitExpected
+      ? failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' was stopped during the call`)
+      : failure(ErrorCode.PluginCrashed, `plugin '${pluginId}' crashed during the call (${how})`, "SdkError", {
+          exitCode: code,
+          signal,
+        });
+    // Pending calls fail at once; work the host does for this process's requests has no one to answer any more.
+    this.rpc.close(() => error);
     const early = failure(
       ErrorCode.PluginCrashed,
-      this.launchFailure ?? `the process exited before it was ready (${how})`,
+      exit.launchFailure ?? `the process exited before it was ready (${how})`,
       "SdkError",
       { exitCode: code, signal },
     );
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket; its stderr line
     // says the same and is complete once the pipes close, so read that before calling the start a crash.
-    const settleEarly = () => {
+    void this.child.outputDone().then(() => {
       const loadFailure = findLoadFailure(this.stderrTail);
       this.handshake.settle(
         loadFailure ? { result: { ok: false, error: loadFailure }, refused: true } : { result: early, refused: false },
       );
-    };
-    if (this.child.stderr && !this.child.stderr.readableEnded) {
-      this.child.once("close", settleEarly);
-      setTimeout(settleEarly, 2000).unref();
-    } else {
-      settleEarly();
-    }
+    });
     this.ready.settle(early);
-    for (const waiter of this.exitWaiters.splice(0)) waiter(this.exited);
-  }
-
-  private removeContextFile(): void {
-    try {
-      fs.rmSync(this.contextFile, { force: true });
-    } catch (error) {
-      this.options.logger.warn({ err: error }, "could not remove the plugin's context file");
-    }
+    this.exits.fire(this.exited);
+    this.exits.dispose();
   }
 }

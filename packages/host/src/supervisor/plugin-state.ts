@@ -1,19 +1,65 @@
-/** Plugin states (SPEC §4.2). */
-export type PluginState =
-  | "stopped"
-  | "starting"
-  | "running"
-  | "stopping"
-  | "frozen"
-  | "crashed"
-  | "quarantined"
-  | "disabled"
-  | "refused";
+/**
+ * A plugin's states (SPEC §4.2) and the only moves between them, as one table. The supervisor changes a plugin's state
+ * only through `PluginLifecycle.moveTo`; a move the table does not allow is a bug, which throws under the test runner
+ * and is logged (and made anyway) in production, so a missed case cannot take the host down.
+ */
+export const PLUGIN_STATES = [
+  "stopped",
+  "starting",
+  "running",
+  "stopping",
+  "frozen",
+  "crashed",
+  "quarantined",
+  "disabled",
+  "refused",
+] as const;
+export type PluginState = (typeof PLUGIN_STATES)[number];
+
+/**
+ * From each state, where it may go. A state may move to itself where the reason changes (a start refused before its
+ * process was launched leaves `stopped` as `stopped`, with the reason).
+ */
+export const PLUGIN_TRANSITIONS: Readonly<Record<PluginState, readonly PluginState[]>> = {
+  // A start; a manifest that turns the plugin off; a start refused before launch (the reason is recorded).
+  stopped: ["starting", "disabled", "stopped"],
+  // Ready; a failed start (crash, or refused by its own answer); stopped when the host closes mid-start.
+  starting: ["running", "crashed", "quarantined", "refused", "stopped"],
+  running: ["stopping", "crashed", "quarantined"],
+  // A stop ends `stopped`, a freeze `frozen`.
+  stopping: ["stopped", "frozen"],
+  // The restart; a stop by hand while the restart waits; a start refused before launch.
+  crashed: ["starting", "stopped"],
+  // Only a start by hand leaves it, or a start refused before launch.
+  quarantined: ["starting", "stopped"],
+  frozen: ["starting"],
+  disabled: ["stopped"],
+  // A start by hand retries; a start refused before launch; the manifest turns the plugin off.
+  refused: ["starting", "stopped", "disabled"],
+};
+
+/** A process may be alive in these states: what it registered (static UI, subscriptions) lasts while they do. */
+export const LIVE_STATES: ReadonlySet<PluginState> = new Set(["starting", "running"]);
 
 export interface StateChange {
   time: number;
   state: PluginState;
   reason?: string;
+}
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: PluginState,
+    readonly to: PluginState,
+    readonly pluginId: string,
+  ) {
+    super(`plugin '${pluginId}': no move from '${from}' to '${to}' in the state table`);
+    this.name = "IllegalTransitionError";
+  }
+}
+
+export function canMove(from: PluginState, to: PluginState): boolean {
+  return PLUGIN_TRANSITIONS[from].includes(to);
 }
 
 /**

@@ -1,50 +1,61 @@
 /**
- * The supervisor: one child process per plugin, its handshake, its state, restarts with backoff, and every call
- * into it. Frames from the transport are routed here; a frame from a peer that never completed the handshake with
- * a valid one-time secret is dropped.
+ * The supervisor: one process per plugin, its handshake, its state (moved only through the transition table of
+ * plugin-state.ts), restarts with backoff, and every call into it. Frames from the transport are routed here; a frame
+ * from a peer that never completed the handshake with a valid one-time secret is dropped. What happens to plugins is
+ * announced on three events — state changes, finished calls, log lines — for the host's features to follow.
  */
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import path from "node:path";
 import {
+  type CancelToken,
+  type ControlOp,
+  type Disposable,
+  Emitter,
   type EntryDescriptor,
   ErrorCode,
+  type Event,
   type HelloMessage,
+  type HostToPluginControls,
+  type HostToPluginPushes,
   isErrorCode,
+  isFrozenOnDisk,
   type LoadFailedMessage,
+  type ParamsIn,
   type PluginToHost,
   PROTOCOL_VERSION,
+  type PushTopic,
+  resultProblem,
+  timerDelay,
+  toDisposable,
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk, REQUEST_CANCEL_METHOD } from "@neko/protocol";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { ProcessFiguresView } from "../metrics/process-figures.ts";
-import type { PluginManifest } from "../manifest/plugin-manifest.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
-import type { CallCanceler } from "./call-canceler.ts";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
-import { timerDelay } from "../timer-delay.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
-import { helloProblem, resultProblem } from "./plugin-frame-problems.ts";
-import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
-import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
-import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from "./restart-policy.ts";
 import { inDependencyOrder } from "./dependency-order.ts";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
+import { NodePluginLauncher } from "./node-plugin-launcher.ts";
+import { helloProblem } from "./plugin-frame-problems.ts";
+import type { PluginLauncher } from "./plugin-launcher.ts";
+import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
+import type { PluginScope } from "./plugin-scope.ts";
+import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
+import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from "./restart-policy.ts";
+import { SupervisedPlugin, type SupervisedPluginSpec } from "./supervised-plugin.ts";
 
-export interface SupervisedPluginSpec {
-  id: string;
-  dir: string;
-  manifest: PluginManifest;
-  entryModulePath: string;
-}
+export type { SupervisedPluginSpec } from "./supervised-plugin.ts";
 
 export interface SupervisorOptions {
   transport: HostTransport;
   services: HostServices;
-  runnerPath: string;
+  /** How processes are launched; default: a Node process running `runnerPath`, its context file in `runDir`. */
+  launcher?: PluginLauncher;
+  runnerPath?: string;
   /** The host's run folder: each launch's context file (manifest, config) is written here. */
-  runDir: string;
+  runDir?: string;
   logger: HostLogger;
   restartPolicy?: RestartPolicyOptions;
   handshakeTimeoutMs?: number;
@@ -55,8 +66,6 @@ export interface SupervisorOptions {
   heartbeatIntervalMs?: number;
   /** Runs before each launch with the plugin's folder (the host compiles its TypeScript into the cache); never throws. */
   prepareSources?: (pluginDir: string) => Promise<unknown>;
-  onLog?: (pluginId: string, record: LogRecord) => void;
-  onStateChange?: (pluginId: string, change: StateChange) => void;
 }
 
 export interface SupervisorCallOptions {
@@ -68,8 +77,8 @@ export interface SupervisorCallOptions {
   chain?: string[];
   /** Sent with the call so the plugin's `runUpdate` / `exportPush` / `finish` act on that run. */
   runId?: string;
-  /** Its `cancel()` sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
-  canceler?: CallCanceler;
+  /** Canceling it sends `cancel`: the plugin aborts the handler's signal and answers `CANCELED`. */
+  cancel?: CancelToken;
 }
 
 /** One entry call and its answer, as call listeners see it. */
@@ -81,65 +90,102 @@ export interface FinishedCall {
   durationMs: number;
 }
 
-interface Supervised {
-  spec: SupervisedPluginSpec;
-  state: PluginState;
-  reason: string | undefined;
-  process: PluginProcess | undefined;
-  policy: RestartPolicy;
-  restartTimer: NodeJS.Timeout | undefined;
-  history: StateChange[];
-  lastExit: ExitInfo | undefined;
-  /** Start and stop of one plugin never interleave. */
-  queue: Promise<unknown>;
+export interface PluginStateChange {
+  pluginId: string;
+  change: StateChange;
 }
 
-const HISTORY_KEPT = 50;
+export interface PluginLogLine {
+  pluginId: string;
+  record: LogRecord;
+}
+
+export interface PluginStatus {
+  state: PluginState;
+  reason: string | undefined;
+  pid: number | undefined;
+  entries: EntryDescriptor[] | undefined;
+  history: StateChange[];
+  lastExit: ExitInfo | undefined;
+  sdkVersion: string | undefined;
+  hello: HelloMessage | undefined;
+  /** When the running process was spawned, and what it reports of itself. */
+  process: { startedAt: number; figures: ProcessFiguresView } | undefined;
+}
 
 /**
  * Adds to what a plugin process reads at launch, next to its manifest (its effective config, …), before each start;
  * a throw fails the start.
  */
-export type StartHook = (spec: SupervisedPluginSpec) => Record<string, unknown>;
+export type LaunchContext = (spec: SupervisedPluginSpec) => Record<string, unknown>;
 
-export class PluginSupervisor {
-  private readonly plugins = new Map<string, Supervised>();
+export class PluginSupervisor implements Disposable {
+  private readonly plugins = new Map<string, SupervisedPlugin>();
   private readonly byPeer = new Map<string, PluginProcess>();
   private readonly awaitingHello = new Map<string, PluginProcess>();
-  private readonly startHooks: StartHook[] = [];
+  private readonly launchContexts = new Set<LaunchContext>();
+  private readonly launcher: PluginLauncher;
   private closed = false;
-  private readonly stateListeners = new Set<(pluginId: string, change: StateChange) => void>();
-  private readonly callListeners = new Set<(call: FinishedCall) => void>();
-  private readonly logListeners = new Set<(pluginId: string, record: LogRecord) => void>();
+  private readonly stateChanges: Emitter<PluginStateChange>;
+  private readonly calls: Emitter<FinishedCall>;
+  private readonly logLines: Emitter<PluginLogLine>;
+  /** Every state change of every plugin, after the state has changed. */
+  readonly onStateChange: Event<PluginStateChange>;
+  /** Once per entry call, when its answer is known (the bus's `events` records, metrics, …). */
+  readonly onCall: Event<FinishedCall>;
+  /** Every line a plugin process writes (stdout and stderr). */
+  readonly onLog: Event<PluginLogLine>;
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
 
   constructor(private readonly options: SupervisorOptions) {
+    const listenerFailed = (what: string) => (error: unknown) =>
+      options.logger.error({ err: error }, `a ${what} listener failed`);
+    this.stateChanges = new Emitter(listenerFailed("state"));
+    this.calls = new Emitter(listenerFailed("call"));
+    this.logLines = new Emitter(listenerFailed("log"));
+    this.onStateChange = this.stateChanges.event;
+    this.onCall = this.calls.event;
+    this.onLog = this.logLines.event;
+    if (options.launcher) {
+      this.launcher = options.launcher;
+    } else {
+      if (!options.runnerPath || !options.runDir)
+        throw new Error("the supervisor needs a launcher, or a runnerPath and a runDir");
+      this.launcher = new NodePluginLauncher({
+        runnerPath: options.runnerPath,
+        contextDir: options.runDir,
+        logger: options.logger,
+      });
+    }
     options.transport.onFrame((frame) => this.route(frame));
   }
 
   add(spec: SupervisedPluginSpec): void {
     if (this.plugins.has(spec.id)) throw new Error(`plugin '${spec.id}' is already supervised`);
     // A plugin frozen before the host stopped stays frozen until someone starts it.
-    const frozen = spec.manifest.runtime.enabled && isFrozenOnDisk(path.join(spec.dir, "data"));
-    const state: PluginState = spec.manifest.runtime.enabled ? (frozen ? "frozen" : "stopped") : "disabled";
-    this.plugins.set(spec.id, {
-      spec,
-      state,
-      reason: state === "disabled" ? "[plugin_runtime].enabled is false" : undefined,
-      process: undefined,
-      policy: new RestartPolicy(this.options.restartPolicy ?? DEFAULT_RESTART_POLICY),
-      restartTimer: undefined,
-      history: [{ time: Date.now(), state }],
-      lastExit: undefined,
-      queue: Promise.resolve(),
-    });
+    const { enabled } = spec.manifest.runtime;
+    const frozen = enabled && isFrozenOnDisk(path.join(spec.dir, "data"));
+    const initial: { state: PluginState; reason?: string } = enabled
+      ? { state: frozen ? "frozen" : "stopped" }
+      : { state: "disabled", reason: "[plugin_runtime].enabled is false" };
+    const logger = this.options.logger.child({ plugin: spec.id });
+    this.plugins.set(
+      spec.id,
+      new SupervisedPlugin(spec, initial, {
+        restartPolicy: this.options.restartPolicy ?? DEFAULT_RESTART_POLICY,
+        onScopeError: (error) => logger.error({ err: error }, "releasing what the plugin held failed"),
+        onIllegalMove: (error) => logger.error({ err: error }, error.message),
+      }),
+    );
   }
 
-  /** Stops the plugin if it runs and forgets it. */
+  /** Stops the plugin if it runs and forgets it, with everything the host held for it (its scope). */
   async remove(id: string): Promise<void> {
     await this.stop(id);
+    const plugin = this.plugins.get(id);
     this.plugins.delete(id);
+    plugin?.dispose();
   }
 
   /** Replaces the manifest used for the next start (a reload re-reads it). */
@@ -155,8 +201,10 @@ export class PluginSupervisor {
     }
   }
 
-  addStartHook(hook: StartHook): void {
-    this.startHooks.push(hook);
+  /** Adds to what every plugin process reads at launch; dispose to stop adding it. */
+  addLaunchContext(context: LaunchContext): Disposable {
+    this.launchContexts.add(context);
+    return toDisposable(() => this.launchContexts.delete(context));
   }
 
   has(id: string): boolean {
@@ -167,20 +215,12 @@ export class PluginSupervisor {
     return [...this.plugins.keys()];
   }
 
-  status(id: string):
-    | {
-        state: PluginState;
-        reason: string | undefined;
-        pid: number | undefined;
-        entries: EntryDescriptor[] | undefined;
-        history: StateChange[];
-        lastExit: ExitInfo | undefined;
-        sdkVersion: string | undefined;
-        hello: HelloMessage | undefined;
-        /** When the running process was spawned, and what it reports of itself. */
-        process: { startedAt: number; figures: ProcessFiguresView } | undefined;
-      }
-    | undefined {
+  /** What the host holds for the plugin (its lifetime and its current run); undefined for an unknown plugin. */
+  scope(id: string): PluginScope | undefined {
+    return this.plugins.get(id)?.scope;
+  }
+
+  status(id: string): PluginStatus | undefined {
     const plugin = this.plugins.get(id);
     if (!plugin) return undefined;
     const live = plugin.state === "running" ? plugin.process : undefined;
@@ -202,9 +242,7 @@ export class PluginSupervisor {
     const plugin = this.plugins.get(id);
     if (!plugin) return false;
     return (
-      plugin.state === "running" ||
-      plugin.state === "starting" ||
-      (plugin.state === "crashed" && plugin.restartTimer !== undefined)
+      plugin.state === "running" || plugin.state === "starting" || (plugin.state === "crashed" && plugin.restartPending)
     );
   }
 
@@ -219,8 +257,7 @@ export class PluginSupervisor {
   stop(id: string): Promise<WireResult> {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(pluginNotFound(id));
-    clearTimeout(plugin.restartTimer);
-    plugin.restartTimer = undefined;
+    plugin.cancelRestart();
     return this.enqueue(plugin, () => this.doStop(plugin));
   }
 
@@ -246,72 +283,46 @@ export class PluginSupervisor {
     await inDependencyOrder([...this.plugins.keys()], dependentsOf, (id) => this.stop(id));
   }
 
-  /** Called on every state change of every plugin, after `options.onStateChange`; returns an unsubscribe. */
-  addStateListener(listener: (pluginId: string, change: StateChange) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+  /** Forgets every plugin and listener; call after `stopAll`. */
+  dispose(): void {
+    for (const plugin of this.plugins.values()) plugin.dispose();
+    this.plugins.clear();
+    this.launchContexts.clear();
+    this.stateChanges.dispose();
+    this.calls.dispose();
+    this.logLines.dispose();
   }
 
-  /** Called for every line a plugin process writes (stdout and stderr), after `options.onLog`; returns an unsubscribe. */
-  addLogListener(listener: (pluginId: string, record: LogRecord) => void): () => void {
-    this.logListeners.add(listener);
-    return () => this.logListeners.delete(listener);
-  }
-
-  /** Called once per entry call when its answer is known (the bus's `events` records, …). */
-  addCallListener(listener: (call: FinishedCall) => void): () => void {
-    this.callListeners.add(listener);
-    return () => this.callListeners.delete(listener);
+  /** What the supervisor holds now, for leak checks: plugins, peers, scopes, listeners, calls in flight. */
+  debugCounts(): Record<string, number> {
+    let scoped = 0;
+    let calls = 0;
+    let serving = 0;
+    for (const plugin of this.plugins.values()) {
+      scoped += plugin.scope.size;
+      const inFlight = plugin.process?.inFlight;
+      calls += inFlight?.calls ?? 0;
+      serving += inFlight?.serving ?? 0;
+    }
+    return {
+      plugins: this.plugins.size,
+      peers: this.byPeer.size,
+      awaitingHello: this.awaitingHello.size,
+      launchContexts: this.launchContexts.size,
+      scoped,
+      callsInFlight: calls,
+      requestsServed: serving,
+      listeners: this.stateChanges.size + this.calls.size + this.logLines.size,
+    };
   }
 
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
   call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
-    if (this.callListeners.size === 0) return this.dispatchCall(id, entryId, args, options);
+    if (this.calls.size === 0) return this.dispatchCall(id, entryId, args, options);
     const started = performance.now();
     return this.dispatchCall(id, entryId, args, options).then((result) => {
-      this.callFinished({
-        pluginId: id,
-        entryId,
-        runId: options.runId,
-        result,
-        durationMs: performance.now() - started,
-      });
+      this.calls.fire({ pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started });
       return result;
-    });
-  }
-
-  private callFinished(call: FinishedCall): void {
-    for (const listener of this.callListeners) {
-      try {
-        listener(call);
-      } catch (error) {
-        this.options.logger.error({ err: error, plugin: call.pluginId }, "a call listener failed");
-      }
-    }
-  }
-
-  /** An `autoStart` entry the plugin ran by itself counts as a call (`entry.auto_called`); a bad report is dropped. */
-  private autoCalled(proc: PluginProcess, params: unknown): void {
-    const { entryId, result, durationMs } = (params ?? {}) as Record<string, unknown>;
-    const entry = proc.entries.find((e) => e.id === entryId);
-    const problem = !entry?.autoStart
-      ? `'${String(entryId)}' is not an autoStart entry of the plugin`
-      : typeof durationMs !== "number" || !Number.isFinite(durationMs) || durationMs < 0
-        ? "'durationMs' must be a number of ms"
-        : resultProblem(result);
-    if (problem) {
-      this.options.logger.warn(
-        { plugin: proc.pluginId },
-        `dropped an ${ENTRY_AUTO_CALLED_METHOD} notification: ${problem}`,
-      );
-      return;
-    }
-    this.callFinished({
-      pluginId: proc.pluginId,
-      entryId: entryId as string,
-      runId: undefined,
-      result: result as WireResult,
-      durationMs: durationMs as number,
     });
   }
 
@@ -337,8 +348,8 @@ export class PluginSupervisor {
     let timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
     if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
     const { chain, runId } = options;
-    return proc.request(
-      (callId, deadline) => ({
+    return proc.request({
+      build: (callId, deadline) => ({
         type: "call",
         id: callId,
         entryId,
@@ -349,26 +360,33 @@ export class PluginSupervisor {
         ...(runId !== undefined && { runId }),
       }),
       timeoutMs,
-      `entry '${id}:${entryId}'`,
-      { canceler: options.canceler },
-    );
+      label: `entry '${id}:${entryId}'`,
+      cancel: options.cancel,
+    });
   }
 
-  /** Asks the running plugin's runtime to do a control operation (lifecycle, config, freeze, …). */
-  control(
+  /** Asks the running plugin's runtime for a control operation of the contract (lifecycle, config, freeze, …). */
+  control<K extends ControlOp>(
     id: string,
-    op: string,
-    payload: unknown,
-    options: { timeoutMs?: number; canceler?: CallCanceler } = {},
+    op: K,
+    payload: ParamsIn<HostToPluginControls, K>,
+    options: { timeoutMs?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
-    return proc.request(
-      (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
-      options.timeoutMs ?? 30_000,
-      `control '${op}' of plugin '${id}'`,
-      { canceler: options.canceler },
-    );
+    return proc.request({
+      build: (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
+      timeoutMs: options.timeoutMs ?? 30_000,
+      label: `control '${op}' of plugin '${id}'`,
+      cancel: options.cancel,
+    });
+  }
+
+  /** Pushes a topic of the contract to a running plugin (no answer); false when it is not running or cannot be sent. */
+  push<K extends PushTopic>(id: string, topic: K, payload: ParamsIn<HostToPluginPushes, K>): boolean {
+    const proc = this.plugins.get(id)?.process;
+    if (!proc?.peer || proc.exited) return false;
+    return proc.post({ type: "push", topic, payload });
   }
 
   /** The process of a running plugin, or the failure that says why there is none. */
@@ -384,41 +402,22 @@ export class PluginSupervisor {
     return plugin.process;
   }
 
-  /** Pushes a message to a running plugin (no answer); false when it is not running or the push cannot be sent. */
-  push(id: string, topic: string, payload: unknown): boolean {
-    const proc = this.plugins.get(id)?.process;
-    if (!proc?.peer || proc.exited) return false;
-    return proc.post({ type: "push", topic, payload });
-  }
-
-  private enqueue(plugin: Supervised, op: () => Promise<WireResult>): Promise<WireResult> {
+  private enqueue(plugin: SupervisedPlugin, op: () => Promise<WireResult>): Promise<WireResult> {
     const next = plugin.queue.then(op, op);
     plugin.queue = next.catch(() => undefined);
     return next;
   }
 
-  private setState(plugin: Supervised, state: PluginState, reason?: string): void {
-    plugin.state = state;
-    plugin.reason = reason;
-    const change: StateChange =
-      reason === undefined ? { time: Date.now(), state } : { time: Date.now(), state, reason };
-    plugin.history.push(change);
-    if (plugin.history.length > HISTORY_KEPT) plugin.history.shift();
+  private setState(plugin: SupervisedPlugin, state: PluginState, reason?: string): void {
+    const change = plugin.moveTo(state, reason);
     const log = this.options.logger.child({ plugin: plugin.spec.id });
     const line = stateChangeLine(change);
     if (line.reason === undefined) log[line.level](line.msg);
     else log[line.level]({ reason: line.reason }, line.msg);
-    this.options.onStateChange?.(plugin.spec.id, change);
-    for (const listener of this.stateListeners) {
-      try {
-        listener(plugin.spec.id, change);
-      } catch (error) {
-        log.error({ err: error }, "a state listener failed");
-      }
-    }
+    this.stateChanges.fire({ pluginId: plugin.spec.id, change });
   }
 
-  private async doStart(plugin: Supervised, manual: boolean): Promise<WireResult> {
+  private async doStart(plugin: SupervisedPlugin, manual: boolean): Promise<WireResult> {
     const id = plugin.spec.id;
     if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
     if (plugin.state === "running") return { ok: true, value: null };
@@ -434,21 +433,23 @@ export class PluginSupervisor {
     // The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild.
     await this.options.prepareSources?.(plugin.spec.dir);
     if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    // What the launch contexts set up (the configuration the process starts with) belongs to this run.
+    plugin.scope.beginRun();
     let context: Record<string, unknown>;
     try {
       context = Object.assign(
         { manifest: plugin.spec.manifest.raw },
-        ...this.startHooks.map((hook) => hook(plugin.spec)),
+        ...[...this.launchContexts].map((launchContext) => launchContext(plugin.spec)),
       );
     } catch (error) {
       const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
-      if (plugin.state !== "frozen") this.setState(plugin, "stopped", message);
+      if (plugin.state === "frozen") plugin.scope.endRun();
+      else this.setState(plugin, "stopped", message);
       const code = (error as { code?: unknown }).code;
       return failure(isErrorCode(code) ? code : ErrorCode.PluginRefused, message);
     }
     if (manual) plugin.policy.reset();
-    clearTimeout(plugin.restartTimer);
-    plugin.restartTimer = undefined;
+    plugin.cancelRestart();
     this.setState(plugin, "starting");
     let proc: PluginProcess;
     try {
@@ -480,71 +481,51 @@ export class PluginSupervisor {
       sendPing: () => proc.post({ type: "ping", id: String(Date.now()) }),
       lastPongAt: () => proc.lastPongAt,
       onUnresponsive: (silentMs) => {
-        proc.killReason = `unresponsive: no heartbeat for ${(silentMs / 1000).toFixed(1)}s (event loop blocked or hung)`;
-        this.options.logger.child({ plugin: id }).warn(`${proc.killReason}; killing it`);
-        proc.kill("SIGKILL");
+        const reason = `unresponsive: no heartbeat for ${(silentMs / 1000).toFixed(1)}s (event loop blocked or hung)`;
+        this.options.logger.child({ plugin: id }).warn(`${reason}; killing it`);
+        proc.kill(reason);
       },
     });
     heartbeat.start();
-    void proc.waitExit().then((info) => {
-      heartbeat.stop();
-      this.onExit(plugin, proc, info);
-    });
+    plugin.scope.run.add(toDisposable(() => heartbeat.stop()));
+    // Handled in the same turn as the exit, so nothing sees an exited process in a `running` plugin.
+    if (proc.exited) this.onExit(plugin, proc, proc.exited);
+    else proc.onExit((info) => this.onExit(plugin, proc, info));
     return { ok: true, value: { pid: proc.pid } };
   }
 
-  /** Spawns the plugin's process; throws when it cannot be launched at all. */
-  private launch(plugin: Supervised, context: Record<string, unknown>): PluginProcess {
+  /** Launches the plugin's process; throws when it cannot be launched at all. */
+  private launch(plugin: SupervisedPlugin, context: Record<string, unknown>): PluginProcess {
     const { spec } = plugin;
     const id = spec.id;
-    const proc: PluginProcess = new PluginProcess({
-      pluginId: id,
-      pluginDir: spec.dir,
-      entryModule: spec.entryModulePath,
-      className: spec.manifest.entry.className,
-      context,
-      contextDir: this.options.runDir,
-      endpoint: this.options.transport.endpoint,
-      runnerPath: this.options.runnerPath,
-      maxHeapMb: spec.manifest.permissions.maxHeapMb,
+    return new PluginProcess({
+      launcher: this.launcher,
+      launch: {
+        pluginId: id,
+        pluginDir: spec.dir,
+        entryModule: spec.entryModulePath,
+        className: spec.manifest.entry.className,
+        context,
+        endpoint: this.options.transport.endpoint,
+        maxHeapMb: spec.manifest.permissions.maxHeapMb,
+      },
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),
-      onLog: (record) => {
-        this.options.onLog?.(id, record);
-        for (const listener of this.logListeners) {
-          try {
-            listener(id, record);
-          } catch (error) {
-            this.options.logger.error({ err: error, plugin: id }, "a log listener failed");
-          }
-        }
-      },
-      onRequest: (message) => {
-        const { canceler, done } = proc.serve(message.id);
-        void this.options.services
-          .request(message.method, message.params, { pluginId: id, deadline: message.deadline, canceler })
-          .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
-          .then((result) => {
-            done();
-            proc.post({ type: "response", id: message.id, result });
-          });
-      },
-      onNotify: (message) => {
-        if (message.method === ENTRY_AUTO_CALLED_METHOD) this.autoCalled(proc, message.params);
-        else if (message.method === REQUEST_CANCEL_METHOD) proc.cancelServing((message.params as { id?: unknown })?.id);
-        else this.options.services.notify(message.method, message.params, { pluginId: id });
-      },
+      services: this.options.services,
+      onLog: (record) => this.logLines.fire({ pluginId: id, record }),
+      onAutoCalled: ({ entryId, result, durationMs }) =>
+        this.calls.fire({ pluginId: id, entryId, runId: undefined, result, durationMs }),
     });
-    return proc;
   }
 
   /** A start that failed: a refused handshake refuses the plugin until a start by hand, anything else is a crash. */
-  private async failStart(plugin: Supervised, proc: PluginProcess, result: WireResult, refused: boolean) {
+  private async failStart(plugin: SupervisedPlugin, proc: PluginProcess, result: WireResult, refused: boolean) {
     const message = result.ok ? "" : result.error.message;
-    proc.stopping = true;
+    proc.expectExit();
     proc.kill();
     plugin.lastExit = await proc.waitExit();
     this.forget(proc);
+    plugin.process = undefined;
     if (refused) {
       this.setState(plugin, "refused", message);
     } else {
@@ -553,15 +534,15 @@ export class PluginSupervisor {
     return result;
   }
 
-  private onExit(plugin: Supervised, proc: PluginProcess, info: ExitInfo): void {
+  private onExit(plugin: SupervisedPlugin, proc: PluginProcess, info: ExitInfo): void {
     this.forget(proc);
-    if (plugin.process !== proc || proc.stopping) return;
+    if (plugin.process !== proc || info.expected) return;
     plugin.lastExit = info;
-    const how = proc.killReason ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
+    const how = info.killReason ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
     this.onCrash(plugin, `${how}${stderrSuffix(info)}`);
   }
 
-  private onCrash(plugin: Supervised, reason: string): void {
+  private onCrash(plugin: SupervisedPlugin, reason: string): void {
     plugin.process = undefined;
     const decision = plugin.policy.onCrash(Date.now());
     if (decision.action === "quarantine" || this.closed) {
@@ -573,14 +554,12 @@ export class PluginSupervisor {
       return;
     }
     this.setState(plugin, "crashed", `${reason}; restarting in ${decision.delayMs / 1000}s`);
-    plugin.restartTimer = setTimeout(() => {
-      plugin.restartTimer = undefined;
+    plugin.scheduleRestart(decision.delayMs, () => {
       if (plugin.state === "crashed") void this.enqueue(plugin, () => this.doStart(plugin, false));
-    }, timerDelay(decision.delayMs));
-    plugin.restartTimer.unref();
+    });
   }
 
-  private async doStop(plugin: Supervised, finalState: PluginState = "stopped"): Promise<WireResult> {
+  private async doStop(plugin: SupervisedPlugin, finalState: "stopped" | "frozen" = "stopped"): Promise<WireResult> {
     const proc = plugin.process;
     if (!proc || proc.exited) {
       plugin.process = undefined;
@@ -588,11 +567,11 @@ export class PluginSupervisor {
       return { ok: true, value: null };
     }
     this.setState(plugin, "stopping");
-    proc.stopping = true;
+    proc.expectExit();
     const grace = this.options.stopGraceMs ?? 5000;
     let shutdown: WireResult = { ok: true, value: null };
     if (proc.peer) {
-      shutdown = await proc.request((id) => ({ type: "shutdown", id }), grace, "shutdown");
+      shutdown = await proc.request({ build: (id) => ({ type: "shutdown", id }), timeoutMs: grace, label: "shutdown" });
     }
     // A plugin that answered exits on its own right after; one whose shutdown timed out gets no more time.
     const timedOut = !shutdown.ok && shutdown.error.code === ErrorCode.Timeout;
@@ -605,7 +584,7 @@ export class PluginSupervisor {
         ? `the shutdown lifecycle did not finish within ${grace / 1000}s`
         : `the process did not exit within ${grace / 1000}s of its shutdown`;
       this.options.logger.child({ plugin: plugin.spec.id }).warn(`${forced}; killing it`);
-      proc.kill("SIGKILL");
+      proc.kill();
       await proc.waitExit();
     }
     this.forget(proc);

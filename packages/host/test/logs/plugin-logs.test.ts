@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LogRecord } from "../../src/host-logger.ts";
 import { PluginLogs } from "../../src/logs/plugin-logs.ts";
+import { fakeHostContext } from "../support/fake-host-context.ts";
 
-function logs(known = new Set(["a", "b"]), capacity = 1000) {
-  return new PluginLogs({ capacity, hasPlugin: (id) => known.has(id) });
+function logs(known = ["a", "b"], capacity = 1000) {
+  const fake = fakeHostContext(Object.fromEntries(known.map((id) => [id, {}])));
+  return Object.assign(new PluginLogs(fake.ctx, { capacity }), { fake });
 }
 const line = (msg: string, level = "info", extra: Partial<LogRecord> = {}): LogRecord => ({
   time: Date.UTC(2026, 0, 2, 3, 4, 5),
@@ -57,7 +59,7 @@ test("level is a minimum, search a case-insensitive substring of msg, lines the 
 });
 
 test("lines defaults to 100 and never passes the capacity", () => {
-  const store = logs(new Set(["a"]), 150);
+  const store = logs(["a"], 150);
   for (let i = 0; i < 200; i++) store.add("a", line(`line ${i}`));
   assert.equal(store.read("a")?.records.length, 100);
   assert.equal(store.read("a", { lines: 1000 })?.records.length, 150);
@@ -100,16 +102,14 @@ test("state changes are the host's records: pid null, source host, problem state
 });
 
 test("an unknown plugin has no page; a forgotten one loses its records, and late lines for it are dropped", () => {
-  const known = new Set(["a"]);
-  const store = logs(known);
+  const store = logs(["a"]);
   assert.equal(store.read("nope"), undefined);
   assert.deepEqual(store.read("a"), { plugin_id: "a", records: [], dropped: 0 }, "known but silent: empty");
   store.add("a", line("before"));
-  store.forget("a");
-  known.delete("a");
+  store.fake.remove("a");
   store.add("a", line("after removal"));
   assert.equal(store.read("a"), undefined);
-  known.add("a");
+  store.fake.add("a");
   assert.deepEqual(store.read("a")?.records, [], "nothing of it was kept");
 });
 

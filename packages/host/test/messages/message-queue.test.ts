@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createSilentLogger } from "../../src/host-logger.ts";
-import { HostServices } from "../../src/host-services.ts";
+import { fakeHostContext } from "../support/fake-host-context.ts";
 import { BusRecordStore } from "../../src/bus/bus-record-store.ts";
 import { checkMessage, MessageQueue } from "../../src/messages/message-queue.ts";
 
@@ -60,7 +60,7 @@ test("defaults: type text, priority 5, source = the plugin id; bytes and base64 
 
 test("the queue keeps the newest messages within its bounds and pages them by cursor", () => {
   const store = new BusRecordStore({ logger: createSilentLogger(), namespace: "messages", capacity: 20 });
-  const queue = new MessageQueue(store, new HostServices(createSilentLogger()));
+  const queue = new MessageQueue(store, fakeHostContext().ctx);
   for (let i = 1; i <= 25; i++) assert.ok(queue.push(i % 5 ? "a" : "b", { content: `m${i}`, priority: i % 11 }).ok);
   const page = queue.list({ maxCount: 10 });
   assert.deepEqual(

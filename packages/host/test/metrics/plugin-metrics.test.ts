@@ -1,23 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WireResult } from "@neko/protocol";
-import { MAX_ENTRIES_TRACKED, PluginMetrics, type PluginProcessView } from "../../src/metrics/plugin-metrics.ts";
+import { MAX_ENTRIES_TRACKED, PluginMetrics } from "../../src/metrics/plugin-metrics.ts";
 import { NO_PROCESS_FIGURES } from "../../src/metrics/process-figures.ts";
-import type { FinishedCall } from "../../src/supervisor/plugin-supervisor.ts";
+import { type FakePlugin, fakeHostContext } from "../support/fake-host-context.ts";
+
+type PluginProcessView = { status: FakePlugin["state"]; process: FakePlugin["process"] };
 
 function metrics(known: Record<string, PluginProcessView>) {
-  let listener: (call: FinishedCall) => void = () => undefined;
-  const m = new PluginMetrics({
-    onCall: (l) => {
-      listener = l;
-    },
-    pluginIds: () => Object.keys(known),
-    hasPlugin: (id) => id in known,
-    describe: (id) => known[id],
-  });
+  const fake = fakeHostContext(
+    Object.fromEntries(Object.entries(known).map(([id, v]) => [id, { state: v.status, process: v.process }])),
+  );
+  const m = new PluginMetrics(fake.ctx);
   const call = (pluginId: string, entryId: string, durationMs: number, result: WireResult = { ok: true, value: 1 }) =>
-    listener({ pluginId, entryId, runId: undefined, result, durationMs });
-  return { m, call };
+    fake.call({ pluginId, entryId, runId: undefined, result, durationMs });
+  return { m, call, fake };
 }
 const err = (code: string): WireResult => ({ ok: false, error: { name: "SdkError", code, message: "m" } });
 const stopped: PluginProcessView = { status: "stopped", process: undefined };
@@ -74,7 +71,7 @@ test("a plugin with a process shows its pid, uptime and figures; one without has
 });
 
 test("past the tracked limit a new entry takes the place of the least recently called one (any id is an entry)", () => {
-  const { m, call } = metrics({ a: stopped });
+  const { m, call, fake } = metrics({ a: stopped });
   call("a", "e0", 1);
   call("a", "__proto__", 1);
   for (let i = 1; i < MAX_ENTRIES_TRACKED; i++) call("a", `e${i}`, 1);
@@ -87,6 +84,7 @@ test("past the tracked limit a new entry takes the place of the least recently c
   assert.equal(Object.getPrototypeOf(entries), Object.prototype);
   call("a", "late", 1e12);
   assert.equal(m.get("a")?.entries.late?.max_ms, 24 * 3600 * 1000, "an absurd duration is capped, not Infinity");
-  m.forget("a");
+  fake.remove("a");
+  fake.add("a");
   assert.equal(m.get("a")?.calls, 0);
 });

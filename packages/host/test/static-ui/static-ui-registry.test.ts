@@ -5,10 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { STATIC_UI_DEFAULTS, type WireResult } from "@neko/protocol";
-import { createSilentLogger } from "../../src/host-logger.ts";
-import { HostServices } from "../../src/host-services.ts";
 import { StaticUiRegistry } from "../../src/static-ui/static-ui-registry.ts";
-import type { PluginState, StateChange } from "../../src/supervisor/plugin-state.ts";
+import type { PluginState } from "../../src/supervisor/plugin-state.ts";
+import { fakeHostContext } from "../support/fake-host-context.ts";
 
 let tmp: string;
 let pluginDir: string;
@@ -26,26 +25,22 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function registry(state: PluginState = "running") {
-  const services = new HostServices(createSilentLogger());
-  const listeners = new Set<(id: string, change: StateChange) => void>();
-  const states = new Map<string, PluginState>([["p", state]]);
-  const ui = new StaticUiRegistry({
-    services,
-    logger: createSilentLogger(),
-    pluginDir: (id) => (id === "p" ? pluginDir : undefined),
-    pluginState: (id) => states.get(id),
-    onStateChange: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  });
-  const setState = (next: PluginState) => {
-    states.set("p", next);
-    for (const listener of listeners) listener("p", { time: Date.now(), state: next });
-  };
+  const fake = fakeHostContext({ p: { state, dir: pluginDir } });
+  const ui = new StaticUiRegistry(fake.ctx);
+  const setState = (next: PluginState) => fake.setState("p", next);
   const request = (params: unknown, pluginId = "p") =>
-    services.request("static_ui.register", params, { pluginId, deadline: Date.now() + 5000 });
-  return { ui, setState, request, listeners };
+    fake.services.request("static_ui.register", params, { pluginId, deadline: Date.now() + 5000 });
+  return {
+    ui,
+    setState,
+    request,
+    listeners: {
+      get size() {
+        return fake.listeners() + fake.scopeSize("p");
+      },
+    },
+    fake,
+  };
 }
 
 const errorOf = (result: WireResult) => (result.ok ? undefined : result.error);

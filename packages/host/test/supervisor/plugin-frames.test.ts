@@ -108,7 +108,7 @@ describe("frames from a plugin process", () => {
 
   test("a plugin's report of an autoStart entry it ran is a finished call; a report that is not one is dropped", async () => {
     const calls: FinishedCall[] = [];
-    const unsubscribe = supervisor.addCallListener((call) => calls.push(call));
+    const subscription = supervisor.onCall((call) => calls.push(call));
     try {
       add("auto_reporter");
       assert.equal(errorOf(await supervisor.start("auto_reporter")), "ok");
@@ -124,7 +124,7 @@ describe("frames from a plugin process", () => {
         },
       ]);
     } finally {
-      unsubscribe();
+      subscription.dispose();
     }
   });
 

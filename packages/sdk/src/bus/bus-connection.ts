@@ -3,10 +3,20 @@
  * local handlers per event type, tells the host which types to send, dispatches each delivered batch in order and
  * acknowledges it (the host's credit window), and routes watch deltas to their watchers.
  */
-import type { BusDelivery, BusEvent, BusFilters, BusNamespaceName, BusWatchDelta, WireResult } from "@neko/protocol";
+import type {
+  BusDelivery,
+  BusEvent,
+  BusFilters,
+  BusNamespaceName,
+  BusWatchDelta,
+  ParamsIn,
+  PluginRequestMethod,
+  PluginToHostRequests,
+  WireResult,
+} from "@neko/protocol";
 import { randomUUID } from "node:crypto";
 import type { PluginLogger } from "../plugin-logger.ts";
-import type { HostBridge } from "../runtime/host-client.ts";
+import type { HostBridge, RequestAnswer } from "../runtime/host-client.ts";
 import type { BusWatchChannel } from "./bus-watcher.ts";
 
 /** A bus event handler: the payload, then the event (type, publisher, time). May be async. */
@@ -22,7 +32,7 @@ export class BusConnection implements BusWatchChannel {
     private readonly bridge: HostBridge,
     private readonly logger: PluginLogger,
   ) {
-    bridge.onPush("bus.deliver", (payload) => this.deliver(payload as BusDelivery));
+    bridge.onPush("bus.deliver", (delivery) => this.deliver(delivery));
   }
 
   static for(bridge: HostBridge, logger: PluginLogger): BusConnection {
@@ -60,7 +70,10 @@ export class BusConnection implements BusWatchChannel {
     return this.bridge.request("bus.flush", {});
   }
 
-  request(method: string, params: unknown): Promise<WireResult> {
+  request<K extends PluginRequestMethod>(
+    method: K,
+    params: ParamsIn<PluginToHostRequests, K>,
+  ): Promise<RequestAnswer<K>> {
     return this.bridge.request(method, params);
   }
 

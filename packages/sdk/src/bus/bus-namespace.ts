@@ -48,6 +48,6 @@ export interface ConversationRecordInput {
 /** `this.bus.conversations`: plugins that carry conversations (adapters, chat bridges) add their turns here. */
 export class ConversationNamespace extends BusNamespace {
   async add(record: ConversationRecordInput): Promise<Result<BusRecord, SdkError>> {
-    return toResult<BusRecord>(await this.connection.request("bus.append", { namespace: this.name, record }));
+    return toResult<BusRecord>(await this.connection.request("bus.append", { namespace: "conversations", record }));
   }
 }

@@ -4,7 +4,7 @@
  * tells subscribers what entered and left the result. The host watch opens with the first subscriber and closes
  * with the last, or on `close()`.
  */
-import type { BusFilters, BusNamespaceName, BusRecord, BusWatchDelta, WireResult } from "@neko/protocol";
+import type { Answer, BusFilters, BusNamespaceName, BusQueryAnswer, BusRecord, BusWatchDelta } from "@neko/protocol";
 import type { SdkError } from "../errors.ts";
 import { Ok, type Result } from "../result.ts";
 import { toResult } from "../wire-result.ts";
@@ -28,7 +28,7 @@ export interface BusWatchChannel {
     namespace: BusNamespaceName,
     filters: BusFilters,
     onDelta: (delta: BusWatchDelta) => void,
-  ): { watchId: string; snapshot: Promise<WireResult> };
+  ): { watchId: string; snapshot: Promise<Answer<BusQueryAnswer>> };
   close(watchId: string): void;
   reportError(message: string, error: unknown): void;
 }
@@ -100,7 +100,7 @@ export class BusWatcher {
     this.watchId = watchId;
     this.opened = snapshot.then((answer) => {
       if (this.watchId !== watchId) return Ok(undefined);
-      const result = toResult<{ revision: number; records: BusRecord[] }>(answer);
+      const result = toResult(answer);
       if (!result.ok) {
         this.watchId = undefined;
         this.channel.reportError("a bus watch could not be opened", result.error);

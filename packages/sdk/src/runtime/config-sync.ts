@@ -3,23 +3,13 @@
  * `this.config` takes it, and the `config_change` or `reload` lifecycle runs; when that returns an `Err` the previous
  * configuration (and manifest) comes back and the `Err` goes to the host, which then keeps the old one too.
  */
-import type { WireResult } from "@neko/protocol";
+import type { Answer } from "@neko/protocol";
 import type { ConfigRecord } from "../plugin-config.ts";
 import { replaceConfig } from "../plugin-config.ts";
 import type { PluginRuntime } from "./plugin-runtime.ts";
 
-export interface ConfigApplyPayload {
-  config: ConfigRecord;
-  /** `temporary` / `permanent` (hot updates, writes), `profile`, `reload`, or `rollback`. */
-  mode: string;
-  /** The lifecycle that may refuse the change; none for a rollback. */
-  lifecycle: "config_change" | "reload" | null;
-  /** The re-read manifest (`this.metadata`), on reload. */
-  manifest?: ConfigRecord;
-}
-
 export function installConfigSync(runtime: PluginRuntime): void {
-  runtime.registerControl("config.apply", async (payload: ConfigApplyPayload): Promise<WireResult> => {
+  runtime.registerControl("config.apply", async (payload): Promise<Answer<{ handled: boolean }>> => {
     const plugin = runtime.instance;
     const oldConfig = plugin.config.dump();
     const oldManifest = { ...plugin.metadata };

@@ -6,7 +6,7 @@
  * entry call; a failure is logged and the plugin runs on.
  */
 import { randomUUID } from "node:crypto";
-import { ENTRY_AUTO_CALLED_METHOD, type EntryAutoCalledParams, ErrorCode, type WireResult } from "@neko/protocol";
+import { ErrorCode, type WireResult } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import { errResult } from "../wire-result.ts";
 import type { RegisteredEntry } from "./entry-registry.ts";
@@ -85,11 +85,7 @@ export class EntryAutoStart {
       });
     }
     const report = (reported: WireResult) =>
-      ctx.bridge.notify(ENTRY_AUTO_CALLED_METHOD, {
-        entryId: id,
-        result: reported,
-        durationMs,
-      } satisfies EntryAutoCalledParams);
+      ctx.bridge.notify("entry.auto_called", { entryId: id, result: reported, durationMs });
     const sent = report(result);
     // A value the wire cannot carry fails a host's call too (runtime `reply`); the host records the same failure.
     if (!sent.ok) {

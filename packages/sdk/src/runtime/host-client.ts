@@ -1,14 +1,27 @@
 /**
- * The plugin's line to the host's services: `request` waits for a `response` (bounded by a deadline),
- * `notify` is fire-and-forget, `onPush` receives what the host pushes. Used by `this.plugins`, `this.bus`, …
+ * The plugin's line to the host's services, typed by the contract: `request` waits for a `response` (through the
+ * protocol's `PendingCalls`, bounded by a deadline), `notify` is fire-and-forget, `onPush` receives what the host
+ * pushes (checked against the contract before a handler sees it). Used by `this.plugins`, `this.bus`, …
  */
-import { randomUUID } from "node:crypto";
 import {
+  type Answer,
+  cancelTokenOf,
+  checkParams,
   decodeFrame,
   encodeFrame,
   ErrorCode,
+  type HostToPluginPushes,
+  hostToPluginPushes,
+  type ParamsIn,
+  type ParamsOut,
+  PendingCalls,
+  type PluginNotifyMethod,
+  type PluginRequestMethod,
   type PluginToHost,
-  REQUEST_CANCEL_METHOD,
+  type PluginToHostNotifications,
+  type PluginToHostRequests,
+  type PushTopic,
+  type ResultOf,
   unsendableError,
   type WireError,
   type WireResult,
@@ -16,6 +29,8 @@ import {
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** How long past a request's deadline the SDK waits for the host's own TIMEOUT before answering it itself. */
+const ANSWER_GRACE_MS = 250;
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -27,28 +42,51 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export type RequestAnswer<K extends PluginRequestMethod> = Answer<ResultOf<PluginToHostRequests, K>>;
+
 export interface HostBridge {
-  request(method: string, params: unknown, options?: RequestOptions): Promise<WireResult>;
+  request<K extends PluginRequestMethod>(
+    method: K,
+    params: ParamsIn<PluginToHostRequests, K>,
+    options?: RequestOptions,
+  ): Promise<RequestAnswer<K>>;
   /** Err when the params cannot be sent (they cannot be encoded); nothing was sent then. */
-  notify(method: string, params: unknown): WireResult;
-  onPush(topic: string, handler: (payload: unknown) => void): () => void;
+  notify<K extends PluginNotifyMethod>(method: K, params: ParamsIn<PluginToHostNotifications, K>): WireResult;
+  onPush<K extends PushTopic>(topic: K, handler: (payload: ParamsOut<HostToPluginPushes, K>) => void): () => void;
 }
 
 export class HostClient implements HostBridge {
-  private readonly pending = new Map<string, { resolve: (r: WireResult) => void; timer: NodeJS.Timeout }>();
-  private readonly pushHandlers = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly calls: PendingCalls<PluginToHost>;
+  private readonly pushHandlers = new Map<string, Set<(payload: any) => void>>();
   /** Requests and notifications made before `open()`, in order; undefined once open. */
   private held: PluginToHost[] | undefined;
 
   /**
    * `waitForWelcome`: what the plugin sends before the host's `welcome` (from its constructor, say) waits for
-   * `open()`, since the host drops every frame of a peer that has not completed the handshake.
+   * `open()`, since the host drops every frame of a peer that has not completed the handshake. `onDropped` hears of
+   * a push that broke the contract.
    */
   constructor(
     private readonly transport: PluginTransport,
-    options: { waitForWelcome?: boolean } = {},
+    private readonly options: { waitForWelcome?: boolean; onDropped?: (problem: string) => void } = {},
   ) {
     if (options.waitForWelcome) this.held = [];
+    this.calls = new PendingCalls<PluginToHost>({
+      send: (message) => this.send(message),
+      sendCancel: (id) => this.notify("request.cancel", { id }),
+      graceMs: ANSWER_GRACE_MS,
+      onCancel: "answer",
+      errors: {
+        timedOut: (label) => error("TimeoutError", ErrorCode.Timeout, `host request '${label}' timed out`),
+        unsendable: (label, cause) => unsendableError(`'${label}' cannot be sent`, cause),
+        canceled: (label) => error("SdkError", ErrorCode.Canceled, `host request '${label}' was canceled`),
+      },
+    });
+  }
+
+  /** Requests still waiting for the host's answer. */
+  get pending(): number {
+    return this.calls.size;
   }
 
   /** Sends what waited for the handshake, in order; from now on everything goes out at once. */
@@ -58,10 +96,14 @@ export class HostClient implements HostBridge {
     for (const message of held) {
       try {
         this.transport.send(message);
-      } catch (error) {
+      } catch (cause) {
         // Held messages are copies that were encodable when made, so this is not expected; answer rather than hang.
-        if (message.type === "request")
-          this.settle(message.id, { ok: false, error: unsendable(message.method, error) });
+        if (message.type === "request") {
+          this.calls.settle(message.id, {
+            ok: false,
+            error: unsendableError(`'${message.method}' cannot be sent`, cause),
+          });
+        }
       }
     }
   }
@@ -77,55 +119,31 @@ export class HostClient implements HostBridge {
     if (copy) this.held.push(copy);
   }
 
-  request(method: string, params: unknown, options: RequestOptions = {}) {
-    const id = randomUUID();
+  request<K extends PluginRequestMethod>(
+    method: K,
+    params: ParamsIn<PluginToHostRequests, K>,
+    options: RequestOptions = {},
+  ): Promise<RequestAnswer<K>> {
     const deadline = options.deadline ?? Date.now() + (options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    const { signal } = options;
-    if (signal?.aborted) return Promise.resolve(canceled(method));
-    const answer = new Promise<WireResult>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.pending.delete(id);
-          resolve({
-            ok: false,
-            error: { name: "TimeoutError", code: ErrorCode.Timeout, message: `host request '${method}' timed out` },
-          });
-        },
-        Math.max(0, deadline - Date.now()) + 250,
-      );
-      this.pending.set(id, { resolve, timer });
-      try {
-        this.send({ type: "request", id, method, params, deadline });
-      } catch (error) {
-        // Params msgpack cannot encode (a cycle, a symbol, a BigInt past 64 bits): nothing was sent.
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve({ ok: false, error: unsendable(method, error) });
-      }
-    });
-    if (!signal) return answer;
-    const onAbort = () => {
-      const call = this.pending.get(id);
-      if (!call) return;
-      this.pending.delete(id);
-      clearTimeout(call.timer);
-      this.notify(REQUEST_CANCEL_METHOD, { id });
-      call.resolve(canceled(method));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    return answer.finally(() => signal.removeEventListener("abort", onAbort));
+    // The host's answer is trusted to follow the contract it shares with this SDK.
+    return this.calls.call({
+      build: (id, at) => ({ type: "request", id, method, params, deadline: at }),
+      deadline,
+      label: method,
+      cancel: cancelTokenOf(options.signal),
+    }) as Promise<RequestAnswer<K>>;
   }
 
-  notify(method: string, params: unknown): WireResult {
+  notify<K extends PluginNotifyMethod>(method: K, params: ParamsIn<PluginToHostNotifications, K>): WireResult {
     try {
       this.send({ type: "notify", method, params });
       return { ok: true, value: null };
-    } catch (error) {
-      return { ok: false, error: unsendable(method, error) };
+    } catch (cause) {
+      return { ok: false, error: unsendableError(`'${method}' cannot be sent`, cause) };
     }
   }
 
-  onPush(topic: string, handler: (payload: unknown) => void): () => void {
+  onPush<K extends PushTopic>(topic: K, handler: (payload: ParamsOut<HostToPluginPushes, K>) => void): () => void {
     let set = this.pushHandlers.get(topic);
     if (!set) {
       set = new Set();
@@ -137,25 +155,24 @@ export class HostClient implements HostBridge {
 
   /** A `response` from the host. */
   settle(id: string, result: WireResult): void {
-    const call = this.pending.get(id);
-    if (!call) return;
-    this.pending.delete(id);
-    clearTimeout(call.timer);
-    call.resolve(result);
+    this.calls.settle(id, result);
   }
 
-  /** A `push` from the host. */
+  /** A `push` from the host, checked against the contract; one that breaks it is dropped. */
   deliver(topic: string, payload: unknown): void {
-    for (const handler of this.pushHandlers.get(topic) ?? []) handler(payload);
+    const handlers = this.pushHandlers.get(topic);
+    if (!handlers?.size || !Object.hasOwn(hostToPluginPushes, topic)) return;
+    const checked = checkParams(hostToPluginPushes[topic as PushTopic].params, payload, `push '${topic}'`);
+    if (!checked.ok) {
+      this.options.onDropped?.(`dropped a push that breaks the contract: ${checked.error.message}`);
+      return;
+    }
+    for (const handler of handlers) handler(checked.value);
   }
 
   /** Fails every request still waiting (the process is shutting down). */
   failAll(message: string): void {
-    for (const [id, call] of this.pending) {
-      clearTimeout(call.timer);
-      call.resolve({ ok: false, error: { name: "TransportError", code: ErrorCode.Transport, message } });
-      this.pending.delete(id);
-    }
+    this.calls.failAll(() => ({ ok: false, error: error("TransportError", ErrorCode.Transport, message) }));
   }
 }
 
@@ -163,23 +180,16 @@ export class HostClient implements HostBridge {
 export const detachedBridge: HostBridge = {
   request: async (method) => ({
     ok: false,
-    error: {
-      name: "TransportError",
-      code: ErrorCode.Transport,
-      message: `'${method}' needs a host: this plugin instance is not running inside a plugin process`,
-    },
+    error: error(
+      "TransportError",
+      ErrorCode.Transport,
+      `'${method}' needs a host: this plugin instance is not running inside a plugin process`,
+    ),
   }),
   notify: () => ({ ok: true, value: null }),
   onPush: () => () => undefined,
 };
 
-function canceled(method: string): WireResult {
-  return {
-    ok: false,
-    error: { name: "SdkError", code: ErrorCode.Canceled, message: `host request '${method}' was canceled` },
-  };
-}
-
-function unsendable(method: string, error: unknown): WireError {
-  return unsendableError(`'${method}' cannot be sent`, error);
+function error(name: string, code: ErrorCode, message: string): WireError {
+  return { name, code, message };
 }

@@ -6,7 +6,7 @@
  * docs/freeze.md.
  */
 import fs from "node:fs";
-import type { EntryDescriptor, WireResult } from "@neko/protocol";
+import type { Answer, EntryDescriptor } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import {
@@ -71,7 +71,7 @@ export class PluginFreezer {
   }
 
   /** Saves the fields with the frozen mark; afterwards the host stops the process. */
-  private async freeze(): Promise<WireResult> {
+  private async freeze(): Promise<Answer<{ fields: string[]; file: string }>> {
     const { runtime } = this.options;
     const lifecycle = await runtime.runLifecycle("freeze");
     if (!lifecycle.ok) return lifecycle;

@@ -48,7 +48,7 @@ delete process.env.NEKO_PLUGIN_SECRET;
 
 const logger = createPluginLogger(pluginId);
 const transport = new ZmqPluginTransport(endpoint);
-const client = new HostClient(transport, { waitForWelcome: true });
+const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {
   await transport.close();

@@ -5,12 +5,19 @@
  */
 import {
   type CallMessage,
+  type ControlOp,
+  type Disposable,
   type EntryDescriptor,
   ErrorCode,
   type HelloMessage,
   type HostToPlugin,
+  type HostToPluginControls,
+  hostToPluginControls,
+  type MethodHandler,
+  MethodRegistry,
   type ProcessStats,
   PROTOCOL_VERSION,
+  ServedRequests,
   unsendableError,
   type WireError,
   type WireResult,
@@ -33,8 +40,11 @@ import { PluginTriggers } from "./plugin-triggers.ts";
 export { DEFAULT_ENTRY_TIMEOUT_SECONDS } from "./entry-registry.ts";
 export { errResult, normalizeResult } from "../wire-result.ts";
 
-/** A host → plugin operation other than an entry call (`control` messages): lifecycle, config, freeze, … */
-export type ControlHandler = (payload: any, control: { id: string; deadline: number }) => unknown;
+/** What a control handler learns of the `control` message it serves. */
+export interface ControlContext {
+  id: string;
+  deadline: number;
+}
 
 /** What call-settled listeners learn of a call: its id, and for an entry call (not an event or a message) the entry. */
 export interface SettledCall {
@@ -61,9 +71,13 @@ export class PluginRuntime {
   readonly entries: EntryRegistry;
   private readonly logger: PluginLogger;
   private readonly lifecycles = new Map<LifecycleId, (arg?: unknown) => unknown>();
-  private readonly controls = new Map<string, ControlHandler>();
-  /** How to stop each call in flight (cancel, shutdown): answers it with the reason and aborts its signal. */
-  private readonly inFlight = new Map<string, (reason: unknown) => void>();
+  /** The host's control operations of the contract (`hostToPluginControls`) this runtime serves. */
+  private readonly controls = new MethodRegistry<HostToPluginControls, ControlContext>(
+    hostToPluginControls,
+    "control operation",
+  );
+  /** The calls in flight (the host's and the plugin's own), so a cancel, the deadline or shutdown can stop them. */
+  private readonly served = new ServedRequests();
   private readonly shutdownSteps: Array<() => unknown> = [];
   private readonly beforeReadySteps: Array<() => unknown> = [];
   private readonly afterReadySteps: Array<() => unknown> = [];
@@ -92,7 +106,7 @@ export class PluginRuntime {
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
     // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
     EntryAutoStart.install(this);
-    this.registerControl("lifecycle", ({ id, arg }: { id: LifecycleId; arg?: unknown }) => this.runLifecycle(id, arg));
+    this.registerControl("lifecycle", ({ id, arg }) => this.runLifecycle(id, arg));
   }
 
   hello(options: { pluginId: string; secret: string }): HelloMessage {
@@ -109,10 +123,12 @@ export class PluginRuntime {
     };
   }
 
-  /** Adds a control operation; its handler's return value (a Result or a plain value) is the answer. */
-  registerControl(op: string, handler: ControlHandler): void {
-    if (this.controls.has(op)) throw new Error(`control operation '${op}' is already registered`);
-    this.controls.set(op, handler);
+  /** Serves a control operation of the contract; its params are checked before the handler runs. */
+  registerControl<K extends ControlOp>(
+    op: K,
+    handler: MethodHandler<HostToPluginControls, K, ControlContext>,
+  ): Disposable {
+    return this.controls.handle(op, handler);
   }
 
   /** Runs before the `shutdown` lifecycle (timers stop here, subscriptions close, …), in registration order. */
@@ -198,7 +214,7 @@ export class PluginRuntime {
         options.client.deliver(message.topic, message.payload);
         return;
       case "cancel":
-        this.inFlight.get(message.id)?.(new SdkError("the call was canceled", { code: ErrorCode.Canceled }));
+        this.served.stop(message.id, new SdkError("the call was canceled", { code: ErrorCode.Canceled }));
         return;
       case "ping":
         transport.send(
@@ -299,14 +315,15 @@ export class PluginRuntime {
     // costs several µs, so a handler that never looks at `ctx.signal` does not pay for it.
     const controller = new AbortController();
     // Cancel, shutdown and the deadline stop the call: it is answered with the reason and its signal aborted.
+    let serving: Disposable | undefined;
     const stopped = new Promise<WireResult>((resolve) => {
-      this.inFlight.set(call.id, (reason) => {
+      serving = this.served.serve(call.id, (reason) => {
         resolve(errResult(reason));
         controller.abort(reason);
       });
     });
     const timer = setTimeout(() => {
-      this.inFlight.get(call.id)?.(new TimeoutError(`${options.label} timed out after ${formatSeconds(budgetMs)}`));
+      this.served.stop(call.id, new TimeoutError(`${options.label} timed out after ${formatSeconds(budgetMs)}`));
     }, timeoutMs);
     const ctx: EntryContext = {
       get signal() {
@@ -332,7 +349,7 @@ export class PluginRuntime {
       return await Promise.race([run, stopped]);
     } finally {
       clearTimeout(timer);
-      this.inFlight.delete(call.id);
+      serving?.dispose();
       for (const listener of this.callSettledListeners) {
         try {
           listener({ entryId: call.entryId, entry: options.entry });
@@ -362,9 +379,7 @@ export class PluginRuntime {
     if (this.shuttingDown) return { ok: true, value: null };
     this.shuttingDown = true;
     await this.runSteps(this.shutdownSteps, "a shutdown step failed");
-    for (const stop of this.inFlight.values()) {
-      stop(new SdkError("the plugin is shutting down", { code: ErrorCode.Canceled }));
-    }
+    this.served.stopAll(new SdkError("the plugin is shutting down", { code: ErrorCode.Canceled }));
     return this.runLifecycle("shutdown");
   }
 
@@ -378,17 +393,11 @@ export class PluginRuntime {
     }
   }
 
-  private async runControl(
-    op: string,
-    payload: unknown,
-    control: { id: string; deadline: number },
-  ): Promise<WireResult> {
-    const handler = this.controls.get(op);
-    if (!handler) {
-      return errResult(new NotFoundError(`unknown control operation '${op}'`, { code: ErrorCode.NotFound }));
-    }
+  private async runControl(op: string, payload: unknown, control: ControlContext): Promise<WireResult> {
+    const found = this.controls.lookup(op, payload);
+    if (!found.ok) return { ok: false, error: found.error };
     try {
-      return normalizeResult(await handler(payload, control));
+      return normalizeResult(await found.run(control));
     } catch (error) {
       this.logger.exception(`control operation '${op}' threw`, error);
       return errResult(error);

@@ -10,7 +10,14 @@
  * The bus delivers through `deliverMessage(message)` and `dispatchEvent(eventType, payload)`.
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, type WireResult } from "@neko/protocol";
+import {
+  type Answer,
+  ErrorCode,
+  type HostToPluginControls,
+  type MessageDelivery,
+  type ParamsOut,
+  type WireResult,
+} from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
@@ -41,9 +48,7 @@ export interface TriggerCall {
   runId?: string;
 }
 
-export interface MessageDelivery {
-  handlers: Array<{ id: string; result: WireResult }>;
-}
+export type { MessageDelivery };
 
 export class PluginTriggers {
   readonly timers: TimerScheduler;
@@ -74,12 +79,8 @@ export class PluginTriggers {
         handle: bind(event.methodName),
       });
     }
-    runtime.registerControl("deliver_message", (payload: { message?: unknown } | undefined, control) =>
-      this.deliverMessage(payload?.message, control),
-    );
-    runtime.registerControl("run_event", (payload: Record<string, unknown> | undefined, control) =>
-      this.runEvent(payload ?? {}, control),
-    );
+    runtime.registerControl("deliver_message", ({ message }, control) => this.deliverMessage(message, control));
+    runtime.registerControl("run_event", (payload, control) => this.runEvent(payload, control));
     runtime.afterReady(() => this.afterStartup());
     runtime.onShutdown(() => {
       this.stopped = true;
@@ -102,7 +103,7 @@ export class PluginTriggers {
     message: unknown,
     call: TriggerCall = {},
     options: { namedSourceOnly?: boolean } = {},
-  ): Promise<WireResult> {
+  ): Promise<Answer<MessageDelivery>> {
     const problem = messageProblem(message);
     if (problem) return errResult(new ValidationError(`invalid message: ${problem}`));
     const handlers = this.messages
@@ -120,11 +121,8 @@ export class PluginTriggers {
   }
 
   /** Runs one event handler by type and id, after validating its args; `EVENT_NOT_FOUND` for an unknown one. */
-  async runEvent(payload: Record<string, unknown>, call: TriggerCall = {}): Promise<WireResult> {
-    const { eventType, eventId, args = {} } = payload;
-    if (typeof eventType !== "string" || typeof eventId !== "string") {
-      return errResult(new ValidationError("run_event needs string 'eventType' and 'eventId'"));
-    }
+  async runEvent(payload: ParamsOut<HostToPluginControls, "run_event">, call: TriggerCall = {}): Promise<WireResult> {
+    const { eventType, eventId, args } = payload;
     const handler = this.events.get(eventType, eventId);
     if (!handler) {
       return errResult(
@@ -134,9 +132,7 @@ export class PluginTriggers {
         }),
       );
     }
-    const chain = Array.isArray(payload.chain) ? payload.chain.map(String) : call.chain;
-    const runId = typeof payload.runId === "string" ? payload.runId : call.runId;
-    const timeoutMs = typeof payload.timeoutMs === "number" ? payload.timeoutMs : call.timeoutMs;
+    const { chain = call.chain, runId = call.runId, timeoutMs = call.timeoutMs } = payload;
     return this.runHandler(handler, args, { ...call, chain, runId, timeoutMs });
   }
 

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { BusDelivery, BusEvent, WireResult } from "@neko/protocol";
+import type { BusDelivery, BusEvent } from "@neko/protocol";
 import { BusConnection } from "../../src/bus/bus-connection.ts";
 import { createPluginLogger } from "../../src/plugin-logger.ts";
 import type { HostBridge } from "../../src/runtime/host-client.ts";
 
 function fakeBridge() {
   const notes: Array<[string, unknown]> = [];
-  const pushes = new Map<string, (payload: unknown) => void>();
+  const pushes = new Map<string, (payload: BusDelivery) => void>();
   const bridge: HostBridge = {
-    request: async (): Promise<WireResult> => ({ ok: true, value: null }),
+    request: async (): Promise<any> => ({ ok: true, value: null }),
     notify: (method, params) => {
       notes.push([method, params]);
       return { ok: true, value: null };
     },
     onPush: (topic, handler) => {
-      pushes.set(topic, handler);
+      pushes.set(topic, handler as (payload: BusDelivery) => void);
       return () => pushes.delete(topic);
     },
   };

@@ -25,7 +25,7 @@ function fakeChannel() {
     open(_namespace, filters, onDelta) {
       const watchId = `w${opened.length + 1}`;
       opened.push({ watchId, filters, push: (d) => onDelta({ watchId, ...d }) });
-      return { watchId, snapshot: new Promise<WireResult>((resolve) => (answer = resolve)) };
+      return { watchId, snapshot: new Promise<any>((resolve) => (answer = resolve)) };
     },
     close: (watchId) => closed.push(watchId),
     reportError: (_message, error) => errors.push(error),

@@ -1,13 +1,13 @@
 /** `autoStart` entries over the in-memory transport: run once after startup, like a host's call, and reported. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  ENTRY_AUTO_CALLED_METHOD,
-  type EntryAutoCalledParams,
-  type NotifyMessage,
-  type ReadyMessage,
-  type ResultMessage,
-  type WireResult,
+import type {
+  ParamsOut,
+  PluginToHostNotifications,
+  NotifyMessage,
+  ReadyMessage,
+  ResultMessage,
+  WireResult,
 } from "@neko/protocol";
 import { beforeEntry, lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry, z } from "../../src/plugin.ts";
 import { constructWithContext, createPluginContext } from "../../src/plugin-context.ts";
@@ -76,8 +76,8 @@ function boot() {
   runtime.attach(transport, { client, onShutdown: () => undefined });
   const reports = () =>
     transport.sent
-      .filter((m): m is NotifyMessage => m.type === "notify" && m.method === ENTRY_AUTO_CALLED_METHOD)
-      .map((m) => m.params as EntryAutoCalledParams);
+      .filter((m): m is NotifyMessage => m.type === "notify" && m.method === "entry.auto_called")
+      .map((m) => m.params as ParamsOut<PluginToHostNotifications, "entry.auto_called">);
   /** Sends `welcome` and waits until `count` auto-start reports went out. */
   const start = async (count: number) => {
     const ready = transport.next<ReadyMessage>((m) => m.type === "ready");

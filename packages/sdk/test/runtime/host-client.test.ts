@@ -31,7 +31,7 @@ describe("host client", () => {
   test("a notification that cannot be encoded is refused at once, not held", () => {
     const transport = new MemoryPluginTransport();
     const client = new HostClient(transport, { waitForWelcome: true });
-    const result = client.notify("status.report", { big: 2n ** 70n });
+    const result = client.notify("status.report", { status: { big: 2n ** 70n } });
     assert.equal(result.ok, false);
     client.open();
     assert.deepEqual(transport.sent, []);

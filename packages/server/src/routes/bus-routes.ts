@@ -107,12 +107,12 @@ export function registerBusRoutes(app: FastifyInstance, host: PluginHostApi, sse
     const wanted = readStringParam(query, "publisher");
     const publisher = wanted === "host" ? null : wanted;
     const stream = sse.open(reply);
-    const unsubscribe = host.bus.onEvent((event) => {
+    const subscription = host.bus.onEvent((event) => {
       if ((type === undefined || event.type === type) && (publisher === undefined || event.publisher === publisher)) {
         stream.send({ event: "bus", data: event });
       }
     });
-    stream.onClose(unsubscribe);
+    stream.onClose(() => subscription.dispose());
   });
 
   app.get<{ Params: { namespace: BusNamespaceName } }>(

@@ -96,9 +96,9 @@ export function registerMessageRoutes(app: FastifyInstance, host: PluginHostApi,
         if (!page.has_more || stream.closed) break;
       }
     }
-    const unsubscribe = host.messages.subscribe((message) => {
+    const subscription = host.messages.subscribe((message) => {
       if (wanted(message)) stream.send({ id: message.id, event: "message", data: message });
     });
-    stream.onClose(unsubscribe);
+    stream.onClose(() => subscription.dispose());
   });
 }

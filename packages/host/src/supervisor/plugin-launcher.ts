@@ -1,0 +1,50 @@
+/**
+ * How the supervisor gets a process for a plugin: a `PluginLauncher` starts one from a `LaunchRequest` and hands back
+ * a `PluginChild` — its output lines, its exit, a way to kill it. `NodePluginLauncher` spawns a real Node process (the
+ * SDK's runner); tests launch in-process plugins over a memory transport, so supervision and the handshake can be
+ * tested without spawning.
+ */
+import type { Event } from "@neko/protocol";
+
+export interface LaunchRequest {
+  pluginId: string;
+  pluginDir: string;
+  /** Absolute path of the entry module, and the exported class name. */
+  entryModule: string;
+  className: string;
+  /** The one-time secret the process must present in its hello. */
+  secret: string;
+  /** Where the process connects to the host. */
+  endpoint: string;
+  /** What the process reads at launch: its manifest, its effective configuration, … */
+  context: Record<string, unknown>;
+  maxHeapMb: number;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the operating system never started the process (ENOENT, EAGAIN, EMFILE, …). */
+  launchFailure?: string;
+}
+
+export interface ChildLine {
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
+export interface PluginChild {
+  readonly pid: number | undefined;
+  /** Each line the process writes (bounded in length); fired asynchronously, never during `launch`. */
+  readonly onLine: Event<ChildLine>;
+  /** Fired once, asynchronously, when the process has exited (or could not be started). */
+  readonly onExit: Event<ChildExit>;
+  /** Resolves once everything it wrote has been read, or a moment after its exit if its pipes stay open. */
+  outputDone(): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface PluginLauncher {
+  /** Throws when the process cannot be launched at all (spawn throws: E2BIG, …). */
+  launch(request: LaunchRequest): PluginChild;
+}

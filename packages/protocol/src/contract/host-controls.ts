@@ -1,0 +1,86 @@
+/**
+ * What the host asks of a plugin's runtime besides entry calls — `control { id, op, payload, deadline }`, answered by
+ * `result` — and what it pushes to it without an answer (`push { topic, payload }`). The plugin checks each payload
+ * against its schema when it arrives; the host's senders and the SDK's handlers are typed by these maps.
+ */
+import { z } from "zod";
+import type { BusDelivery } from "../bus-record.ts";
+import type { WireResult } from "../messages.ts";
+import { returns } from "./method-map.ts";
+
+export const LIFECYCLE_IDS = ["startup", "shutdown", "reload", "freeze", "unfreeze", "config_change"] as const;
+export type LifecycleId = (typeof LIFECYCLE_IDS)[number];
+
+const table = z.record(z.string(), z.unknown());
+
+/** A message for the plugin's `@message` handlers (`POST /plugin/{id}/message`, a bus message). */
+export interface PluginMessageInput {
+  source: string;
+  text: string;
+  sender?: string;
+  [field: string]: unknown;
+}
+
+export interface MessageDelivery {
+  /** Each matching handler, in order, and its result. */
+  handlers: Array<{ id: string; result: WireResult }>;
+}
+
+export const hostToPluginControls = {
+  /** A new effective configuration; the named lifecycle may refuse it (its Err), which puts the old one back. */
+  "config.apply": {
+    params: z.object({
+      config: table,
+      /** `temporary` / `permanent` (hot updates, writes), `profile`, `reload`, or `rollback`. */
+      mode: z.string(),
+      lifecycle: z.enum(["config_change", "reload"]).nullable(),
+      /** The re-read manifest (`this.metadata`), on reload. */
+      manifest: table.optional(),
+    }),
+    result: returns<{ handled: boolean }>(),
+  },
+  /** Runs `freeze` and saves the `static freezable` fields; the host then stops the process. */
+  freeze: { params: z.null().optional(), result: returns<{ fields: string[]; file: string }>() },
+  /** The message is checked by the runtime, which answers a bad one with a ValidationError naming the field. */
+  deliver_message: { params: z.object({ message: z.unknown() }), result: returns<MessageDelivery>() },
+  run_event: {
+    params: z.object({
+      eventType: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
+      eventId: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
+      args: z
+        .unknown()
+        .optional()
+        .transform((v) => v ?? {}),
+      timeoutMs: z.number().optional(),
+      chain: z.array(z.string()).optional(),
+      runId: z.string().optional(),
+    }),
+    /** The handler's result. */
+    result: returns<unknown>(),
+  },
+  /** Runs one lifecycle handler (served by the TypeScript runtime; the host sends it for nothing yet). */
+  lifecycle: {
+    params: z.object({ id: z.enum(LIFECYCLE_IDS), arg: z.unknown().optional() }),
+    result: returns<unknown>(),
+  },
+};
+
+export type HostToPluginControls = typeof hostToPluginControls;
+export type ControlOp = keyof HostToPluginControls & string;
+
+export const hostToPluginPushes = {
+  /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
+  "bus.deliver": {
+    params: z.custom<BusDelivery>(
+      (v) => {
+        const d = v as Partial<BusDelivery> | null;
+        return typeof d?.batch === "number" && Array.isArray(d.events) && Array.isArray(d.deltas);
+      },
+      { error: "a bus delivery is { batch: number, events: [], deltas: [] }" },
+    ),
+    result: returns<void>(),
+  },
+};
+
+export type HostToPluginPushes = typeof hostToPluginPushes;
+export type PushTopic = keyof HostToPluginPushes & string;

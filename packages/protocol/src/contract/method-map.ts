@@ -1,0 +1,66 @@
+/**
+ * How the contract between host and plugin is written down: a map from method name to the Zod schema of its params
+ * and the type of its result. Senders and handlers are generic over such a map (`request<K>()`, `handle<K>()`), so a
+ * renamed method or a changed field is a compile error on both sides; `checkParams` checks untrusted params against
+ * the schema once, at the receiving boundary, and names the first bad field.
+ */
+import { z } from "zod";
+import { ErrorCode } from "../error-codes.ts";
+import type { WireError } from "../messages.ts";
+
+/** One method: the schema its params must pass, and (as a type only) what an `Ok` answer carries. */
+export interface MethodSpec<P extends z.ZodType = z.ZodType, R = unknown> {
+  readonly params: P;
+  readonly result: R;
+}
+
+export type MethodMap = Record<string, MethodSpec>;
+
+/** The result type of a method, written as a value: `{ params: z.object({}), result: returns<SystemInfo>() }`. */
+export function returns<R>(): R {
+  return undefined as R;
+}
+
+export type MethodName<M extends MethodMap> = keyof M & string;
+/** What a sender passes (defaults may be left out). */
+export type ParamsIn<M extends MethodMap, K extends keyof M> = z.input<M[K]["params"]>;
+/** What a handler receives, after the check (defaults filled in). */
+export type ParamsOut<M extends MethodMap, K extends keyof M> = z.output<M[K]["params"]>;
+export type ResultOf<M extends MethodMap, K extends keyof M> = M[K]["result"];
+
+/** A typed `WireResult`: what a handler of a method may answer. */
+export type Answer<R> = { ok: true; value: R } | { ok: false; error: WireError };
+
+const english = z.locales.en().localeError;
+
+/**
+ * Params from the peer, checked against their schema. A schema's own messages (written as whole sentences) are kept;
+ * Zod's default ones get `<label>: '<path>':` in front. The failure is a `ValidationError` with `details.field`.
+ */
+export function checkParams<S extends z.ZodType>(
+  schema: S,
+  params: unknown,
+  label: string,
+): { ok: true; value: z.output<S> } | { ok: false; error: WireError } {
+  const parsed = schema.safeParse(params, {
+    error: (issue) => {
+      const base = english(issue);
+      const text = typeof base === "string" ? base : (base?.message ?? "invalid");
+      const field = pathOf(issue.path ?? [], issue).join(".");
+      return `${label}: ${field ? `'${field}': ` : ""}${text}`;
+    },
+  });
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  // The innermost key names the field, as a person reads it ('url', not 'item.url').
+  const field = pathOf(issue.path, issue).at(-1);
+  const error: WireError = { name: "ValidationError", code: ErrorCode.Validation, message: issue.message };
+  if (field) error.details = { field };
+  return { ok: false, error };
+}
+
+/** The path of the field an issue is about; for unknown keys, the first unknown key. */
+function pathOf(path: readonly PropertyKey[], issue: { code?: string; keys?: string[] }): string[] {
+  const keys = issue.code === "unrecognized_keys" && issue.keys?.length ? [...path, issue.keys[0]] : path;
+  return keys.map(String);
+}
