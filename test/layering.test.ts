@@ -1,9 +1,10 @@
 /**
- * The package layering (STYLE.md): protocol depends on nothing of ours; the SDK only on the protocol; the host on
- * the protocol, the SDK's version and its TypeScript compile cache (which the host fills for plugin processes); the
- * server on the host's public interface; the CLI on anything. And each package's own code (src, bin) imports only
- * the npm packages its own package.json declares: hoisting in node_modules would hide a missing one until the package
- * is installed alone.
+ * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
+ * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
+ * plugin processes), its plugin state file (whose frozen mark the host reads) and its atomic file write; the server
+ * on the host's public interface; the CLI on anything. And each package's own code (src, bin) imports only the npm
+ * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
+ * installed alone.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -17,7 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const allowed: Record<string, RegExp[]> = {
   protocol: [],
   sdk: [/^@neko\/protocol$/],
-  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache)$/],
+  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write)$/],
   server: [/^@neko\/protocol$/, /^@neko\/host$/],
   cli: [/^@neko\//, /^neko-plugin$/],
 };
@@ -68,6 +69,13 @@ test("no package imports a layer above it or another package's internals", () =>
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test("the protocol holds only what both sides share on the wire, no file-system code", () => {
+  const fsImports = importsOf("protocol")
+    .filter(({ spec }) => /^(node:)?fs(\/promises)?$/.test(spec))
+    .map(({ file, spec }) => `${path.relative(root, file)} imports ${spec}`);
+  assert.deepEqual(fsImports, []);
 });
 
 test("each package's code imports only the npm packages (and their @types) its own package.json declares", () => {

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ErrorCode, type WireResult } from "@neko/protocol";
-import { writeFileAtomic } from "@neko/protocol";
+import { writeFileAtomic } from "@neko/plugin-sdk/atomic-write";
 import { parse, stringify } from "smol-toml";
 import type { HostLogger } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";

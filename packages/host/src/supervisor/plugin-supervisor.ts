@@ -15,7 +15,8 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { ENTRY_AUTO_CALLED_METHOD, isFrozenOnDisk, REQUEST_CANCEL_METHOD } from "@neko/protocol";
+import { ENTRY_AUTO_CALLED_METHOD, REQUEST_CANCEL_METHOD } from "@neko/protocol";
+import { isFrozenOnDisk } from "@neko/plugin-sdk/frozen-state-file";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { ProcessFiguresView } from "../metrics/process-figures.ts";
