@@ -1,10 +1,14 @@
 /**
- * The package layering (STYLE.md): protocol depends on nothing of ours; the SDK only on the protocol; the host on
- * the protocol, the SDK's version and its TypeScript compile cache (which the host fills for plugin processes); the
- * server on the host's public interface; the CLI on anything.
+ * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
+ * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
+ * plugin processes), its plugin state file (whose frozen mark the host reads) and its atomic file write; the server
+ * on the host's public interface; the CLI on anything. And each package's own code (src, bin) imports only the npm
+ * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
+ * installed alone.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -14,12 +18,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const allowed: Record<string, RegExp[]> = {
   protocol: [],
   sdk: [/^@neko\/protocol$/],
-  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache)$/],
+  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write)$/],
   server: [/^@neko\/protocol$/, /^@neko\/host$/],
   cli: [/^@neko\//, /^neko-plugin$/],
 };
 
 function sources(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const full = path.join(dir, d.name);
     if (d.isDirectory()) return sources(full);
@@ -27,26 +32,69 @@ function sources(dir: string): string[] {
   });
 }
 
+/** Every specifier a package's own code (src, bin) imports or requires, with the file it is in. */
+function importsOf(pkg: string): { file: string; spec: string }[] {
+  const files = ["src", "bin"].flatMap((folder) => sources(path.join(root, "packages", pkg, folder)));
+  return files.flatMap((file) =>
+    [...fs.readFileSync(file, "utf8").matchAll(/(?:from|import|require(?:\.resolve)?)\s*\(?\s*["']([^"']+)["']/g)].map(
+      (match) => ({ file, spec: match[1] }),
+    ),
+  );
+}
+
+/** The npm package a bare specifier names (`@scope/name/sub` → `@scope/name`); undefined for a path or a builtin. */
+function packageName(spec: string): string | undefined {
+  if (/^(\.|\/|[a-z]+:)/.test(spec) || builtinModules.includes(spec)) return undefined;
+  return spec
+    .split("/")
+    .slice(0, spec.startsWith("@") ? 2 : 1)
+    .join("/");
+}
+
 test("no package imports a layer above it or another package's internals", () => {
   const violations: string[] = [];
   for (const [pkg, rules] of Object.entries(allowed)) {
-    for (const file of sources(path.join(root, "packages", pkg, "src"))) {
-      const text = fs.readFileSync(file, "utf8");
-      for (const match of text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
-        const spec = match[1];
-        if (spec.startsWith("@neko/") || spec === "neko-plugin") {
-          if (!rules.some((r) => r.test(spec))) violations.push(`${path.relative(root, file)} imports ${spec}`);
-        } else if (
-          spec.startsWith("../") &&
-          path.resolve(path.dirname(file), spec).includes(`${path.sep}packages${path.sep}`)
-        ) {
-          const target = path
-            .relative(path.join(root, "packages"), path.resolve(path.dirname(file), spec))
-            .split(path.sep)[0];
-          if (target !== pkg) violations.push(`${path.relative(root, file)} reaches into packages/${target} by path`);
-        }
+    for (const { file, spec } of importsOf(pkg)) {
+      if (spec.startsWith("@neko/") || spec === "neko-plugin") {
+        if (!rules.some((r) => r.test(spec))) violations.push(`${path.relative(root, file)} imports ${spec}`);
+      } else if (
+        spec.startsWith("../") &&
+        path.resolve(path.dirname(file), spec).includes(`${path.sep}packages${path.sep}`)
+      ) {
+        const target = path
+          .relative(path.join(root, "packages"), path.resolve(path.dirname(file), spec))
+          .split(path.sep)[0];
+        if (target !== pkg) violations.push(`${path.relative(root, file)} reaches into packages/${target} by path`);
       }
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test("the protocol holds only what both sides share on the wire, no file-system code", () => {
+  const fsImports = importsOf("protocol")
+    .filter(({ spec }) => /^(node:)?fs(\/promises)?$/.test(spec))
+    .map(({ file, spec }) => `${path.relative(root, file)} imports ${spec}`);
+  assert.deepEqual(fsImports, []);
+});
+
+test("each package's code imports only the npm packages (and their @types) its own package.json declares", () => {
+  const undeclared = new Set<string>();
+  for (const pkg of Object.keys(allowed)) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, "packages", pkg, "package.json"), "utf8"));
+    const dependencies = Object.keys(manifest.dependencies ?? {});
+    const withDev = [...dependencies, ...Object.keys(manifest.devDependencies ?? {})];
+    for (const { file, spec } of importsOf(pkg)) {
+      const name = packageName(spec);
+      if (name === undefined) continue;
+      const where = `${path.relative(root, file)} imports ${name}`;
+      if (!dependencies.includes(name)) undeclared.add(`${where}: not in packages/${pkg}/package.json dependencies`);
+      // A package without types of its own is type-checked against @types/<name>, which must be declared too.
+      const types = `@types/${name.replace(/^@([^/]+)\//, "$1__")}`;
+      if (fs.existsSync(path.join(root, "node_modules", types)) && !withDev.includes(types)) {
+        undeclared.add(`${where}: ${types} is not in packages/${pkg}/package.json (dev)dependencies`);
+      }
+    }
+  }
+  assert.deepEqual([...undeclared], []);
 });

@@ -8,18 +8,27 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compileTypeScript, defaultCacheDir, isTypeScript } from "./ts-compile-cache.mjs";
 
+// Node's hook types allow a plain return value; these hooks are async, so they are typed as returning a promise.
+/**
+ * @import { InitializeHook, LoadFnOutput, LoadHook, ResolveFnOutput, ResolveHook } from "node:module"
+ * @typedef {(...args: Parameters<ResolveHook>) => Promise<ResolveFnOutput>} AsyncResolveHook
+ */
+
 const SDK = "@neko/plugin-sdk";
 const selfUrl = import.meta.url;
 const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
 let pluginDirUrl = "";
+/** @type {string | undefined} */
 let cacheDir;
 
+/** @type {InitializeHook<{ pluginDirUrl?: string } | undefined>} */
 export function initialize(data) {
   pluginDirUrl = data?.pluginDirUrl ?? "";
   // The same folder the host warmed: it is in the environment the process inherited (NEKO_TS_CACHE_DIR).
   cacheDir = defaultCacheDir();
 }
 
+/** @type {AsyncResolveHook} */
 export async function resolve(specifier, context, nextResolve) {
   if (specifier === SDK || specifier.startsWith(`${SDK}/`)) {
     return nextResolve(specifier, { ...context, parentURL: selfUrl });
@@ -38,6 +47,7 @@ export async function resolve(specifier, context, nextResolve) {
   return resolved;
 }
 
+/** @type {(...args: Parameters<LoadHook>) => Promise<LoadFnOutput>} */
 export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && isTypeScript(new URL(url).pathname)) {
     const file = fileURLToPath(url);
@@ -51,6 +61,7 @@ export async function load(url, context, nextLoad) {
  * Resolves as Node does, plus the spellings a relative import from TypeScript may use, as tsc and tsx read them:
  * from a `.ts`/`.mts` file, `./util.js` means `util.ts` when there is one (even beside a compiled `util.js`); and a
  * path without a known extension (`./util`, `./user.service`) may mean `.ts`, `.mts`, `.js`, `/index.ts`, `/index.js`.
+ * @type {AsyncResolveHook}
  */
 async function resolveTypeScriptStyle(specifier, context, nextResolve) {
   if (!/^(\.{1,2}\/|\/|file:)/.test(specifier)) return nextResolve(specifier, context);
@@ -68,7 +79,8 @@ async function resolveTypeScriptStyle(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    if (error?.code !== "ERR_MODULE_NOT_FOUND" && error?.code !== "ERR_UNSUPPORTED_DIR_IMPORT") throw error;
+    const code = /** @type {NodeJS.ErrnoException | undefined} */ (error)?.code;
+    if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") throw error;
     const extension = (bare.split("/").pop() ?? "").match(/\.[^.]+$/)?.[0]?.toLowerCase();
     const candidates = swapped
       ? [swapped]
@@ -85,6 +97,7 @@ async function resolveTypeScriptStyle(specifier, context, nextResolve) {
 
 const KNOWN_EXTENSIONS = new Set([".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json", ".node", ".wasm"]);
 
+/** @type {(...args: Parameters<ResolveHook>) => Promise<ResolveFnOutput | undefined>} */
 async function attempt(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
@@ -93,6 +106,7 @@ async function attempt(specifier, context, nextResolve) {
   }
 }
 
+/** @param {string} specifier */
 function splitQuery(specifier) {
   const at = specifier.search(/[?#]/);
   return at < 0 ? [specifier, ""] : [specifier.slice(0, at), specifier.slice(at)];

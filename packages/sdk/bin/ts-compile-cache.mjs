@@ -10,6 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+// The exports are typed by their declarations in ts-compile-cache.d.mts (which this import resolves to), so the
+// implementation and the types the host and the loader hooks see cannot drift apart.
+/** @import * as Declared from "./ts-compile-cache.mjs" */
+
 const require = createRequire(import.meta.url);
 /** Bump when the options below change, so old cache entries are not reused. */
 const FORMAT = 1;
@@ -27,6 +31,7 @@ const ESBUILD_IDLE_MS = 2000;
  * The cache folder: `NEKO_TS_CACHE_DIR`, else `<os temp>/neko-plugin-ts-<uid>`. It must be a real folder (not a
  * symlink) owned by this user and closed to others (mode 0700, set when it is ours); otherwise another user could
  * plant compiled code in it, so there is no cache (undefined) and every file is compiled in memory.
+ * @type {typeof Declared.defaultCacheDir}
  */
 export function defaultCacheDir() {
   const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
@@ -42,7 +47,10 @@ export function defaultCacheDir() {
   }
 }
 
-/** The JavaScript for one TypeScript file: from the cache, or compiled now (and cached). */
+/**
+ * The JavaScript for one TypeScript file: from the cache, or compiled now (and cached).
+ * @type {typeof Declared.compileTypeScript}
+ */
 export async function compileTypeScript(file, source, cacheDir) {
   const cached = cacheDir === undefined ? undefined : entryPath(cacheDir, file, source);
   if (cached !== undefined) {
@@ -55,7 +63,12 @@ export async function compileTypeScript(file, source, cacheDir) {
   return compileInto(cached, file, source);
 }
 
-/** Compiles one file (a cache miss, in a plugin process or the host's warm-up) and stores it where given. */
+/**
+ * Compiles one file (a cache miss, in a plugin process or the host's warm-up) and stores it where given.
+ * @param {string | undefined} cached
+ * @param {string} file
+ * @param {string} source
+ */
 async function compileInto(cached, file, source) {
   const code = await transform(file, source);
   if (cached !== undefined) writeAtomically(cached, code);
@@ -63,7 +76,10 @@ async function compileInto(cached, file, source) {
   return code;
 }
 
-/** Whether a path is TypeScript this loader compiles (`.ts`, `.mts`). */
+/**
+ * Whether a path is TypeScript this loader compiles (`.ts`, `.mts`).
+ * @type {typeof Declared.isTypeScript}
+ */
 export function isTypeScript(file) {
   return TYPESCRIPT.test(file);
 }
@@ -72,9 +88,11 @@ export function isTypeScript(file) {
  * Compiles into the cache every TypeScript file under `dirs` that is not there yet (skipping node_modules, data and
  * dot folders). Returns how many files were compiled. Never throws for a file: a file that does not compile is left
  * for the plugin process, which reports the error when it imports it.
+ * @type {typeof Declared.warmTypeScriptCache}
  */
 export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
   if (cacheDir === undefined) return 0;
+  /** @type {string[]} */
   const files = [];
   // The plugin process sees real paths (symlinks resolved), and the cache key holds the path.
   for (const dir of dirs) await collect(await realpath(dir).catch(() => dir), files);
@@ -100,7 +118,10 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
   return compiled;
 }
 
-/** Where the SDK's TypeScript lives: its own sources and the protocol package's, which plugin processes load. */
+/**
+ * Where the SDK's TypeScript lives: its own sources and the protocol package's, which plugin processes load.
+ * @type {typeof Declared.sdkSourceDirs}
+ */
 export function sdkSourceDirs() {
   return [fileURLToPath(new URL("../src", import.meta.url)), path.dirname(require.resolve("@neko/protocol"))];
 }
@@ -108,6 +129,7 @@ export function sdkSourceDirs() {
 /**
  * Removes cache entries older than `maxAgeMs` (and temporary files left by a crash mid-write); resolves to how many
  * went. An entry still in use is simply compiled again. The host runs it once at start.
+ * @type {typeof Declared.pruneTypeScriptCache}
  */
 export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeMs = 30 * 24 * 3600 * 1000) {
   if (cacheDir === undefined) return 0;
@@ -135,7 +157,12 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
 const ENTRY_NAME = /^[0-9a-f]{40}\.mjs$/;
 const TEMPORARY_NAME = /^[0-9a-f]{40}\.mjs\.\d+\.[0-9a-f]{8}\.tmp$/;
 
-/** Where the compiled form of this file with this text lives: named by a hash of all that decides the output. */
+/**
+ * Where the compiled form of this file with this text lives: named by a hash of all that decides the output.
+ * @param {string} cacheDir
+ * @param {string} file
+ * @param {string} source
+ */
 function entryPath(cacheDir, file, source) {
   const key = createHash("sha256")
     .update(`${FORMAT}\0${ESBUILD_VERSION}\0${TARGET}\0${file}\0`)
@@ -145,11 +172,17 @@ function entryPath(cacheDir, file, source) {
   return path.join(cacheDir, `${key}.mjs`);
 }
 
+/** @type {typeof import("esbuild") | undefined} */
 let esbuild;
+/** @type {NodeJS.Timeout | undefined} */
 let idleTimer;
 /** Compiles in progress: the service is stopped only once none is left and none started for a while. */
 let compiling = 0;
 
+/**
+ * @param {string} file
+ * @param {string} source
+ */
 async function transform(file, source) {
   compiling += 1;
   clearTimeout(idleTimer);
@@ -179,6 +212,10 @@ async function transform(file, source) {
   }
 }
 
+/**
+ * @param {string} target
+ * @param {string} text
+ */
 function writeAtomically(target, text) {
   const temporary = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
@@ -190,7 +227,12 @@ function writeAtomically(target, text) {
   }
 }
 
+/**
+ * @param {string} dir
+ * @param {string[]} files
+ */
 async function collect(dir, files) {
+  /** @type {fs.Dirent[]} */
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });

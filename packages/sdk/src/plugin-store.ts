@@ -4,8 +4,9 @@
  * log on disk, so it survives `kill -9` of the plugin or the host (and a power cut). Docs: docs/store-and-memory.md.
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { ErrorCode, findJsonProblem, type JsonValue } from "@neko/protocol";
 import { SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
@@ -14,6 +15,9 @@ export const MAX_STORE_KEY_LENGTH = 512;
 /** The JSON text of one value, in UTF-8 bytes. */
 export const MAX_STORE_VALUE_BYTES = 16 * 1024 * 1024;
 export const STORE_FILE_NAME = "store.sqlite";
+
+// better-sqlite3 is required on the store's first use (open), so a plugin process that never uses its store never loads it.
+const require = createRequire(import.meta.url);
 
 export interface PluginStoreOptions {
   pluginId: string;
@@ -146,7 +150,8 @@ export class PluginStore {
   private open(): Statements {
     if (this.statements) return this.statements;
     fs.mkdirSync(this.options.dataDir, { recursive: true });
-    const db = new Database(this.file);
+    const SqliteDatabase: typeof Database = require("better-sqlite3");
+    const db = new SqliteDatabase(this.file);
     try {
       db.pragma("journal_mode = WAL");
       // FULL: every commit syncs the log, so an acknowledged write survives even a power cut, not only a kill.

@@ -8,7 +8,7 @@ import type { HostToPlugin, PluginToHost, WireResult } from "@neko/protocol";
 import { lifecycle, NekoPluginBase, nekoPlugin, pluginEntry } from "../src/plugin.ts";
 import { constructWithContext, createPluginContext } from "../src/plugin-context.ts";
 import { createPluginLogger } from "../src/plugin-logger.ts";
-import { FROZEN_STATE_FILE } from "@neko/protocol";
+import { FROZEN_STATE_FILE } from "../src/runtime/frozen-state-file.ts";
 import { HostClient } from "../src/runtime/host-client.ts";
 import type { PluginLogger } from "../src/plugin-logger.ts";
 import { callSavesState, type PersistMode, PluginFreezer } from "../src/runtime/plugin-freezer.ts";

@@ -7,6 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomic } from "@neko/plugin-sdk/atomic-write";
 import {
   type Answer,
   type Disposable,
@@ -15,7 +16,6 @@ import {
   type PluginToHostRequests,
   type ResultOf,
   type WireResult,
-  writeFileAtomic,
 } from "@neko/protocol";
 import { parse, stringify } from "smol-toml";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";

@@ -18,7 +18,6 @@ import {
   type HostToPluginControls,
   type HostToPluginPushes,
   isErrorCode,
-  isFrozenOnDisk,
   type LoadFailedMessage,
   type ParamsIn,
   type PluginToHost,
@@ -30,6 +29,7 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
+import { isFrozenOnDisk } from "@neko/plugin-sdk/frozen-state-file";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
 import type { ProcessFiguresView } from "../metrics/process-figures.ts";

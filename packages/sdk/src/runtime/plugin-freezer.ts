@@ -6,16 +6,15 @@
  * docs/freeze.md.
  */
 import fs from "node:fs";
-import type { Answer, EntryDescriptor } from "@neko/protocol";
+import { type Answer, type EntryDescriptor, ErrorCode } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import {
-  ErrorCode,
   type FrozenStateFile,
   frozenStatePath,
   readFrozenStateFile,
   writeFrozenStateFile,
-} from "@neko/protocol";
+} from "./frozen-state-file.ts";
 import { errResult, type PluginRuntime } from "./plugin-runtime.ts";
 import { decodeState, encodeState } from "./state-codec.ts";
 

@@ -1,11 +1,12 @@
 /**
  * The file in a plugin's data folder that holds its freezable fields (SPEC §4.6). The plugin process writes it (on
- * freeze, and after calls with `persist_mode = "auto"` or `"manual"`); the host only reads the `frozen` mark, so a
- * plugin frozen before a host restart stays frozen.
+ * freeze, and after calls with `persist_mode = "auto"` or `"manual"`); the host only reads the `frozen` mark
+ * (`isFrozenOnDisk`, through `@neko/plugin-sdk/frozen-state-file`), so a plugin frozen before a host restart stays
+ * frozen.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomic } from "./atomic-write.ts";
+import { writeFileAtomic } from "../atomic-write.ts";
 
 export const FROZEN_STATE_FILE = ".neko-state.json";
 

@@ -1,7 +1,8 @@
 /**
  * Writes a file so that readers (and a crash at any moment) see either the old content or the new, never a mix:
  * the text goes to a temporary file beside the target, is flushed to disk, and is renamed over the target.
- * Shared by the plugin process (freeze state) and the host (plugin.toml, profiles.toml).
+ * Shared by the plugin process (freeze state) and the host (plugin.toml, profiles.toml), which imports it as
+ * `@neko/plugin-sdk/atomic-write`.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
