@@ -6,6 +6,7 @@
  * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
  * installed alone.
  */
+import ts from "typescript";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { builtinModules } from "node:module";
@@ -18,7 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const allowed: Record<string, RegExp[]> = {
   protocol: [],
   sdk: [/^@neko\/protocol$/],
-  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write)$/],
+  // The host also locates the SDK's package (its plugin runner is a file of it), without loading it.
+  host: [/^@neko\/protocol$/, /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|package\.json)$/],
   server: [/^@neko\/protocol$/, /^@neko\/host$/],
   cli: [/^@neko\//, /^neko-plugin$/],
 };
@@ -35,11 +37,14 @@ function sources(dir: string): string[] {
 /** Every specifier a package's own code (src, bin) imports or requires, with the file it is in. */
 function importsOf(pkg: string): { file: string; spec: string }[] {
   const files = ["src", "bin"].flatMap((folder) => sources(path.join(root, "packages", pkg, folder)));
-  return files.flatMap((file) =>
-    [...fs.readFileSync(file, "utf8").matchAll(/(?:from|import|require(?:\.resolve)?)\s*\(?\s*["']([^"']+)["']/g)].map(
-      (match) => ({ file, spec: match[1] }),
-    ),
-  );
+  return files.flatMap((file) => {
+    const text = fs.readFileSync(file, "utf8");
+    // TypeScript's own scanner finds imports, exports, dynamic imports and require() calls, and never text in a
+    // string; `require.resolve` (a package located, not loaded) is matched apart.
+    const parsed = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+    const resolved = [...text.matchAll(/\bresolve\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+    return [...parsed, ...resolved].map((spec) => ({ file, spec }));
+  });
 }
 
 /** The npm package a bare specifier names (`@scope/name/sub` → `@scope/name`); undefined for a path or a builtin. */
