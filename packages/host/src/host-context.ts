@@ -89,6 +89,11 @@ export interface HostContext {
 
 export type HostFeature<T extends Disposable = Disposable> = (ctx: HostContext) => T;
 
+/** A feature that holds entries per plugin says how many, for the host's leak checks (`PluginHost.debugCounts`). */
+export interface DebugCounted {
+  debugCounts(): Record<string, number>;
+}
+
 /**
  * Runs `release` when the plugin's current run ends (`run`) or when it leaves the host (`lifetime`): call it when a
  * per-plugin entry is made. False, and nothing registered, for a plugin the host does not supervise; for `run`, a

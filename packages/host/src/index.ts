@@ -30,3 +30,7 @@ export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./mess
 export type { ExportPage, RunExportItem, RunsApi, RunView } from "./runs/run-registry.ts";
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
 export type { PluginStateChange, PluginLogLine, FinishedCall } from "./supervisor/plugin-supervisor.ts";
+export type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
+export type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./supervisor/plugin-launcher.ts";
+export type { HostTransport, IncomingFrame } from "./transport/host-transport.ts";
+export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-host-transport.ts";

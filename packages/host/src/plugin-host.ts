@@ -18,7 +18,7 @@ import { pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
-import type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
+import type { DebugCounted, HostContext, HostEvents, HostFeature } from "./host-context.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
 import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
@@ -204,6 +204,8 @@ export class PluginHost implements PluginHostApi {
   private readonly startedAt = Date.now();
   private stopped = false;
   /** Every feature, disposed (newest first) when the host stops. */
+  /** The features that say what they hold per plugin. */
+  private readonly counted: DebugCounted[] = [];
   private readonly features = new DisposableStore((error) =>
     this.logger.error({ err: error }, "a feature failed to stop"),
   );
@@ -302,7 +304,9 @@ export class PluginHost implements PluginHostApi {
 
   /** Plugs a feature in: it is disposed, with what it holds, when the host stops. */
   use<T extends { dispose(): void }>(feature: HostFeature<T>): T {
-    return this.features.add(feature(this.context()));
+    const made = this.features.add(feature(this.context()));
+    if (isDebugCounted(made)) this.counted.push(made);
+    return made;
   }
 
   /** Discovers plugins and binds the transport; call `startAll()` to start the auto-start ones. */
@@ -581,7 +585,10 @@ export class PluginHost implements PluginHostApi {
    * plugin has started, been called and stopped, every count is back where it was.
    */
   debugCounts(): Record<string, number> {
-    return { ...this.supervisor.debugCounts(), services: this.services.size, features: this.features.size };
+    return Object.assign(
+      { ...this.supervisor.debugCounts(), services: this.services.size, features: this.features.size },
+      ...this.counted.map((feature) => feature.debugCounts()),
+    );
   }
 
   private async discover(): Promise<void> {
@@ -671,6 +678,10 @@ export class PluginHost implements PluginHostApi {
       warnings: d.warnings,
     };
   }
+}
+
+function isDebugCounted(feature: object): feature is DebugCounted {
+  return typeof (feature as Partial<DebugCounted>).debugCounts === "function";
 }
 
 /** A plugin refused at discovery is `refused` whatever the supervisor last knew of it. */

@@ -48,6 +48,10 @@ export class PluginStatusBoard implements Disposable {
     return [...this.reports.values()];
   }
 
+  debugCounts(): Record<string, number> {
+    return { "status.reports": this.reports.size };
+  }
+
   dispose(): void {
     this.registration.dispose();
     this.reports.clear();

@@ -170,6 +170,12 @@ export class HostBus implements BusApi, Disposable {
     for (const watchId of channel.watchIds) this.removeWatch(pluginId, watchId);
   }
 
+  debugCounts(): Record<string, number> {
+    let watches = 0;
+    for (const byKey of this.watches.values()) watches += byKey.size;
+    return { "bus.channels": this.channels.size, "bus.watches": watches, "bus.listeners": this.events.size };
+  }
+
   dispose(): void {
     this.owned.dispose();
     for (const id of [...this.channels.keys()]) this.forgetPlugin(id);

@@ -112,6 +112,14 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     );
   }
 
+  debugCounts(): Record<string, number> {
+    return {
+      "config.applied": this.applied.size,
+      "config.temporary": this.temporary.size,
+      "config.queues": this.queues.size,
+    };
+  }
+
   dispose(): void {
     this.owned.dispose();
   }

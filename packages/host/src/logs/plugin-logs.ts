@@ -105,6 +105,10 @@ export class PluginLogs implements LogsApi, Disposable {
     return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
   }
 
+  debugCounts(): Record<string, number> {
+    return { "logs.rings": this.rings.size };
+  }
+
   dispose(): void {
     this.owned.dispose();
     this.rings.clear();

@@ -121,6 +121,10 @@ export class PluginMetrics implements MetricsApi, Disposable {
     };
   }
 
+  debugCounts(): Record<string, number> {
+    return { "metrics.plugins": this.calls.size };
+  }
+
   dispose(): void {
     this.subscription.dispose();
     this.calls.clear();

@@ -219,6 +219,10 @@ export class RunRegistry implements RunsApi, Disposable {
     return this.changes.event(listener);
   }
 
+  debugCounts(): Record<string, number> {
+    return { "runs.kept": this.runs.size, "runs.listeners": this.changes.size };
+  }
+
   /** Clears timers; runs still going end when their plugins stop. */
   dispose(): void {
     for (const run of this.runs.values()) clearTimeout(run.cancelTimer);

@@ -61,6 +61,10 @@ export class StaticUiRegistry implements Disposable {
     return this.uis.get(pluginId);
   }
 
+  debugCounts(): Record<string, number> {
+    return { "staticUi.registered": this.uis.size };
+  }
+
   dispose(): void {
     this.registration.dispose();
     this.uis.clear();
