@@ -4,7 +4,7 @@
  * against its schema when it arrives; the host's senders and the SDK's handlers are typed by these maps.
  */
 import { z } from "zod";
-import type { BusDelivery } from "../bus-record.ts";
+import type { BusEvent, BusWatchDelta } from "../bus-record.ts";
 import type { WireResult } from "../messages.ts";
 import { returns } from "./method-map.ts";
 
@@ -71,13 +71,11 @@ export type ControlOp = keyof HostToPluginControls & string;
 export const hostToPluginPushes = {
   /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
   "bus.deliver": {
-    params: z.custom<BusDelivery>(
-      (v) => {
-        const d = v as Partial<BusDelivery> | null;
-        return typeof d?.batch === "number" && Array.isArray(d.events) && Array.isArray(d.deltas);
-      },
-      { error: "a bus delivery is { batch: number, events: [], deltas: [] }" },
-    ),
+    params: z.object({
+      batch: z.number(),
+      events: z.array(z.custom<BusEvent>()),
+      deltas: z.array(z.custom<BusWatchDelta>()),
+    }),
     result: returns<void>(),
   },
 };

@@ -383,7 +383,10 @@ export const pluginToHostRequests = {
 
   "static_ui.register": {
     params: z
-      .unknown()
+      .object(
+        { dir: z.unknown(), indexFile: z.unknown(), cacheControl: z.unknown() },
+        { error: "registerStaticUi: the registration must be an object { dir, indexFile, cacheControl }" },
+      )
       .superRefine((value, ctx) => {
         const problem = staticUiRegistrationProblem(value);
         if (problem)
