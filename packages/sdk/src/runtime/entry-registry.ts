@@ -2,7 +2,7 @@
  * Every entry of one plugin: the decorated ones and those registered at run time. Changes are announced so the
  * runtime can tell the host at once (`entries_changed`), and `/plugins` shows them.
  */
-import type { EntryDescriptor } from "@neko/protocol";
+import { Emitter, type EntryDescriptor, type Event } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { type ArgsValidator, compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
 import type { EntryOptions } from "../plugin-metadata.ts";
@@ -34,7 +34,9 @@ export interface EntryRegistration {
 
 export class EntryRegistry {
   private readonly entries = new Map<string, RegisteredEntry>();
-  private readonly listeners = new Set<() => void>();
+  private readonly changes = new Emitter<void>();
+  /** Called after every change (an entry added, removed, enabled or disabled); dispose to stop. */
+  readonly onChange: Event<void> = this.changes.event;
 
   /** Adds an entry; an id already taken is refused with a `TypeError` naming it. */
   add(options: EntryOptions & { id: string }, handler: EntryHandler, origin: EntryOrigin): EntryDescriptor {
@@ -107,13 +109,8 @@ export class EntryRegistry {
     return [...this.entries.values()].map((e) => e.descriptor).filter((d) => options.includeDisabled || d.enabled);
   }
 
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   private changed(): void {
-    for (const listener of this.listeners) listener();
+    this.changes.fire();
   }
 }
 

@@ -5,7 +5,7 @@
  * → after hooks. A hook that throws or returns something it may not ends the call with `HOOK_FAILED`; it never
  * crashes the plugin.
  */
-import { ErrorCode, type WireResult } from "@neko/protocol";
+import { Emitter, ErrorCode, type Event, type WireResult } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { SdkError, ValidationError } from "../errors.ts";
 import type { HookArgs } from "../hook-context.ts";
@@ -53,7 +53,9 @@ export class HookPipeline {
   private records: HookRecord[] = [];
   /** The hooks of each entry called so far, sorted; forgotten whenever hooks are added or removed. */
   private readonly byEntry = new Map<string, HookRecord[]>();
-  private readonly listeners = new Set<() => void>();
+  private readonly changes = new Emitter<void>();
+  /** Called whenever hooks are added or removed (the runtime tells the host, so `/plugins` lists them). */
+  readonly onChange: Event<void> = this.changes.event;
 
   /** A record from decorator metadata (the condition is compiled here). */
   static record(meta: HookMeta, handler: HookHandler, source: string): HookRecord {
@@ -84,15 +86,9 @@ export class HookPipeline {
     };
   }
 
-  /** Called whenever hooks are added or removed (the runtime tells the host, so `/plugins` lists them). */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   private changed(): void {
     this.byEntry.clear();
-    for (const listener of this.listeners) listener();
+    this.changes.fire();
   }
 
   list(): HookDescriptor[] {
