@@ -20,7 +20,11 @@ import {
   type WireResult,
 } from "@neko/protocol";
 import type { HostLogger } from "./host-logger.ts";
+import { RateLimitedLog } from "./rate-limited-log.ts";
 import { failure, validationFailure } from "./wire-result.ts";
+
+/** How often the same plugin's bad notifications of one method are logged at most. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 export interface ServiceContext {
   /** The calling plugin, from its socket identity (never from the message). */
@@ -50,6 +54,7 @@ export class HostServices<
 > {
   private readonly requests: MethodRegistry<Req, ServiceContext>;
   private readonly notifications: MethodRegistry<Not, NotifyContext, "notify">;
+  private readonly dropLog: RateLimitedLog;
 
   constructor(
     private readonly logger: HostLogger,
@@ -60,6 +65,7 @@ export class HostServices<
   ) {
     this.requests = new MethodRegistry(maps.requests, "host service", (m) => `the host has no service '${m}'`);
     this.notifications = new MethodRegistry(maps.notifications, "host notification");
+    this.dropLog = new RateLimitedLog(logger, DROP_LOG_INTERVAL_MS);
   }
 
   handle<K extends MethodName<Req>>(method: K, handler: MethodHandler<Req, K, ServiceContext>): Disposable {
@@ -75,11 +81,15 @@ export class HostServices<
     return this.requests.size + this.notifications.size;
   }
 
-  /** Never rejects: an unknown method, bad params, a throwing handler or a passed deadline are each an Err. */
+  /**
+   * Never rejects: an unknown method, a passed deadline, bad params or a throwing handler are each an Err, checked
+   * in that order.
+   */
   async request(method: unknown, params: unknown, ctx: ServiceContext): Promise<WireResult> {
     if (typeof method !== "string") return validationFailure("a request needs a 'method' string");
-    const call = this.requests.lookup(method, params);
-    if (!call.ok) return { ok: false, error: call.error };
+    if (!this.requests.has(method)) {
+      return failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError");
+    }
     if (typeof ctx.deadline !== "number" || !Number.isFinite(ctx.deadline)) {
       return validationFailure(`request '${method}' needs a numeric 'deadline' (ms since the epoch)`);
     }
@@ -94,6 +104,8 @@ export class HostServices<
       );
     });
     try {
+      const call = this.requests.lookup(method, params);
+      if (!call.ok) return { ok: false, error: call.error };
       return await Promise.race([Promise.resolve().then(() => call.run(ctx) as Promise<WireResult>), expired]);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
@@ -106,14 +118,28 @@ export class HostServices<
     }
   }
 
-  /** A notification with an unknown method or bad params is dropped with a warning naming why. */
+  /**
+   * A notification with an unknown method or bad params is dropped with a warning naming why; a plugin that keeps
+   * sending bad ones is warned about once per method every `DROP_LOG_INTERVAL_MS`, with the count in between.
+   */
   notify(method: unknown, params: unknown, ctx: NotifyContext): void {
-    const call = this.notifications.lookup(method, params);
+    let call: ReturnType<typeof this.notifications.lookup>;
+    try {
+      call = this.notifications.lookup(method, params);
+    } catch (error) {
+      this.logger.error({ err: error, plugin: ctx.pluginId, method }, "a host notification could not be checked");
+      return;
+    }
     if (!call.ok) {
+      const name = typeof method === "string" ? method.slice(0, 128) : typeof method;
       const why = call.unknownMethod
         ? "dropped a notification for an unknown method"
-        : `dropped a '${method}' notification: ${call.error.message}`;
-      this.logger.warn({ plugin: ctx.pluginId, method }, why);
+        : `dropped a '${name}' notification: ${call.error.message}`;
+      this.dropLog.warn(
+        `${ctx.pluginId}\u0000${call.unknownMethod ? "?" : name}`,
+        { plugin: ctx.pluginId, method: name },
+        why,
+      );
       return;
     }
     try {

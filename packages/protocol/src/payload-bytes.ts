@@ -4,9 +4,29 @@
  * stack) and never throws.
  */
 import { Buffer } from "node:buffer";
+import { MAX_JSON_DEPTH } from "./json-value.ts";
 
 /** The most one bus event payload or conversation record's data from a plugin may take (as `payloadBytes` counts). */
 export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * How deep a value from a plugin that the host keeps and hands to others (a bus payload, a message's metadata, a run's
+ * result, a status) may nest: as deep as a JSON value the memory takes. msgpack decodes values far deeper than it can encode again, so a deeper one would
+ * poison every later batch, query or answer that carries it.
+ */
+export const MAX_VALUE_DEPTH = MAX_JSON_DEPTH;
+
+/** Whether `value` nests deeper than `maxDepth` arrays and objects; walks without recursion and never throws. */
+export function nestsDeeperThan(value: unknown, maxDepth = MAX_VALUE_DEPTH): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() as [unknown, number];
+    if (typeof item !== "object" || item === null || ArrayBuffer.isView(item)) continue;
+    if (depth >= maxDepth) return true;
+    for (const element of Array.isArray(item) ? item : Object.values(item)) stack.push([element, depth + 1]);
+  }
+  return false;
+}
 
 export function payloadBytes(value: unknown): number {
   let total = 0;

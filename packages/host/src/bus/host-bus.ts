@@ -13,6 +13,7 @@ import {
   type Disposable,
   DisposableStore,
   Emitter,
+  ErrorCode,
   MAX_BUS_PAYLOAD_BYTES,
   payloadBytes,
 } from "@neko/protocol";
@@ -26,7 +27,7 @@ import {
   type BusRecordStoreOptions,
   matchesBusFilters,
 } from "./bus-record-store.ts";
-import { validationFailure, type WireFailure } from "../wire-result.ts";
+import { failure, validationFailure, type WireFailure } from "../wire-result.ts";
 import { SubscriberChannel, type SubscriberStats } from "./subscriber-channel.ts";
 
 export interface HostBusOptions {
@@ -67,6 +68,7 @@ interface Watch {
   filters: BusFilters;
 }
 
+const MAX_ERROR_CODE_LENGTH = 128;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 
@@ -163,11 +165,16 @@ export class HostBus implements BusApi, Disposable {
   /** Drops every subscription, watch and queued delivery of a plugin (its process ended, or a new one starts). */
   private forgetPlugin(pluginId: string): void {
     const channel = this.channels.get(pluginId);
-    if (!channel) return;
-    this.droppedByClosed += channel.dropped;
-    channel.close();
-    this.channels.delete(pluginId);
-    for (const watchId of channel.watchIds) this.removeWatch(pluginId, watchId);
+    if (channel) {
+      this.droppedByClosed += channel.dropped;
+      channel.close();
+      this.channels.delete(pluginId);
+    }
+    // Every watch of the plugin, whichever channel it was made on.
+    const prefix = `${pluginId}\u0000`;
+    for (const byKey of this.watches.values()) {
+      for (const key of byKey.keys()) if (key.startsWith(prefix)) byKey.delete(key);
+    }
   }
 
   debugCounts(): Record<string, number> {
@@ -214,10 +221,14 @@ export class HostBus implements BusApi, Disposable {
     this.events.fire(event);
   }
 
-  /** The plugin's channel, made on its first subscription or watch; it lasts as long as the plugin's process. */
-  private channel(pluginId: string): SubscriberChannel {
+  /**
+   * The plugin's channel, made on its first subscription or watch; it lasts as long as the plugin's process may run.
+   * Undefined once that run has ended (the plugin is stopping): what it asks for then would outlive it.
+   */
+  private channel(pluginId: string): SubscriberChannel | undefined {
     let channel = this.channels.get(pluginId);
     if (!channel) {
+      if (!this.ctx.plugins.scope(pluginId)?.running) return undefined;
       channel = new SubscriberChannel({
         pluginId,
         queueLimit: this.options.queueLimit,
@@ -262,7 +273,8 @@ export class HostBus implements BusApi, Disposable {
       data: {
         entryId: call.entryId,
         ok: result.ok,
-        errorCode: result.ok ? null : result.error.code,
+        // A plugin's own code is any string: kept short, so one record cannot crowd the namespace out.
+        errorCode: result.ok ? null : result.error.code.slice(0, MAX_ERROR_CODE_LENGTH),
         durationMs: Math.round(call.durationMs * 1000) / 1000,
         runId: call.runId ?? null,
       },
@@ -286,6 +298,7 @@ export class HostBus implements BusApi, Disposable {
     this.owned.add(
       services.onNotify("bus.subscribe", ({ type }, { pluginId }) => {
         const channel = this.channel(pluginId);
+        if (!channel) return;
         if (channel.types.size >= MAX_SUBSCRIPTIONS_PER_PLUGIN) {
           logger.warn({ plugin: pluginId }, `refused a bus subscription to '${type}': too many subscriptions`);
           return;
@@ -306,6 +319,9 @@ export class HostBus implements BusApi, Disposable {
     this.owned.add(
       services.handle("bus.watch", ({ watchId, namespace, filters }, { pluginId }) => {
         const channel = this.channel(pluginId);
+        if (!channel) {
+          return failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is stopping: a watch would outlive it`);
+        }
         if (channel.watchIds.size >= MAX_WATCHES_PER_PLUGIN) {
           return validationFailure(`a plugin may hold at most ${MAX_WATCHES_PER_PLUGIN} watches; close some first`);
         }

@@ -369,7 +369,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       this.ctx.logger.error({ err: error, plugin: id }, "could not write the configuration");
       return failure(ErrorCode.Internal, `could not write the configuration: ${(error as Error).message}`);
     }
-    if (change.temporary) this.temporary.set(id, change.temporary);
+    // Temporary patches live in the running process only (its run releases them with `applied`).
+    if (change.temporary && running) this.temporary.set(id, change.temporary);
     // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
     // (`this.config.set`) is already in the plugin, so it is what the plugin runs with from now on.
     if (running || this.ctx.plugins.state(id) === "starting") {

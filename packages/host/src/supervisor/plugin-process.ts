@@ -32,6 +32,7 @@ import {
 import type { HostLogger, LogRecord } from "../host-logger.ts";
 import { isLogLevel, parsePluginLogLine } from "../host-logger.ts";
 import type { HostServices } from "../host-services.ts";
+import { RateLimitedLog } from "../rate-limited-log.ts";
 import { ProcessFigures } from "../metrics/process-figures.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesChangedProblem, statsProblem } from "./plugin-frame-problems.ts";
@@ -81,6 +82,9 @@ export interface ProcessCall {
 }
 
 const STDERR_LINES_KEPT = 20;
+/** A request id comes back in its response: a UUID is 36 characters. */
+const MAX_REQUEST_ID_LENGTH = 128;
+const DROP_LOG_INTERVAL_MS = 10_000;
 /** How long past a call's deadline the host waits for the plugin's own TIMEOUT before answering it itself. */
 const ANSWER_GRACE_MS = 250;
 
@@ -107,6 +111,7 @@ export class PluginProcess {
   private exitExpected = false;
   private killReason: string | undefined;
   private badStatsLogged = false;
+  private readonly dropLog: RateLimitedLog;
   private readonly stderrTail: string[] = [];
 
   /** Throws when the process cannot be launched at all (its context cannot be written, spawn throws). */
@@ -126,6 +131,7 @@ export class PluginProcess {
         canceled: (label) => failure(ErrorCode.Canceled, `${label} was canceled before it was sent`).error,
       },
     });
+    this.dropLog = new RateLimitedLog(options.logger, DROP_LOG_INTERVAL_MS);
     this.child = options.launcher.launch({ ...options.launch, secret: this.secret });
     const log = options.logger;
     this.child.onLine(({ stream, line }) => {
@@ -246,7 +252,11 @@ export class PluginProcess {
       this.options.logger.error({ err: error }, `${label} could not be sent to the plugin`);
       if (message.type === "response") {
         const result = { ok: false as const, error: unsendableError(`${label} cannot be sent to the plugin`, error) };
-        this.options.send(this.peer, { type: "response", id: message.id, result });
+        try {
+          this.options.send(this.peer, { type: "response", id: message.id, result });
+        } catch (fallback) {
+          this.options.logger.error({ err: fallback }, "not even an error response could be sent to the plugin");
+        }
       }
       return false;
     }
@@ -270,10 +280,22 @@ export class PluginProcess {
     return new Promise((resolve) => this.onExit(resolve));
   }
 
-  /** A request of the plugin: served by the host services, stopped when the plugin cancels it or exits. */
+  /**
+   * A request of the plugin: served by the host services, stopped when the plugin cancels it or exits. Its id comes
+   * back in the response, so one that is not a short string, or is already being served, is dropped unanswered.
+   */
   private serve(message: RequestMessage): void {
+    const { id } = message;
+    if (typeof id !== "string" || id.length === 0 || id.length > MAX_REQUEST_ID_LENGTH || this.rpc.served.has(id)) {
+      const why =
+        typeof id === "string" && this.rpc.served.has(id)
+          ? "dropped a request whose id is already being served"
+          : `dropped a request whose id is not a string of 1–${MAX_REQUEST_ID_LENGTH} characters`;
+      this.dropLog.warn("request", {}, why);
+      return;
+    }
     const canceler = new Canceler();
-    const serving = this.rpc.served.serve(message.id, () => canceler.cancel());
+    const serving = this.rpc.served.serve(id, () => canceler.cancel());
     void this.options.services
       .request(message.method, message.params, {
         pluginId: this.pluginId,
@@ -283,8 +305,9 @@ export class PluginProcess {
       .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
       .then((result) => {
         serving.dispose();
-        this.post({ type: "response", id: message.id, result });
-      });
+        this.post({ type: "response", id, result });
+      })
+      .catch((error: unknown) => this.options.logger.error({ err: error }, "a response could not be sent"));
   }
 
   private takeNotification(message: NotifyMessage): void {
@@ -306,7 +329,7 @@ export class PluginProcess {
           ? undefined
           : `'${checked.value.entryId}' is not an autoStart entry of the plugin`;
       if (problem || !checked.ok) {
-        this.options.logger.warn(`dropped an entry.auto_called notification: ${problem}`);
+        this.dropLog.warn("entry.auto_called", {}, `dropped an entry.auto_called notification: ${problem}`);
         return;
       }
       this.options.onAutoCalled?.(checked.value);

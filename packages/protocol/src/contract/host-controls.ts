@@ -73,8 +73,9 @@ export const hostToPluginPushes = {
   "bus.deliver": {
     params: z.object({
       batch: z.number(),
-      events: z.array(z.custom<BusEvent>()),
-      deltas: z.array(z.custom<BusWatchDelta>()),
+      // Shallow on purpose (a batch can hold a thousand events): what dispatch reads is checked, payloads are not.
+      events: z.array(z.custom<BusEvent>((e) => typeof (e as BusEvent | null)?.type === "string")),
+      deltas: z.array(z.custom<BusWatchDelta>((d) => typeof (d as BusWatchDelta | null)?.watchId === "string")),
     }),
     result: returns<void>(),
   },

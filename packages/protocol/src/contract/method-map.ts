@@ -44,9 +44,11 @@ export function checkParams<S extends z.ZodType>(
 ): { ok: true; value: z.output<S> } | { ok: false; error: WireError } {
   const parsed = schema.safeParse(params, {
     error: (issue) => {
+      const field = pathOf(issue.path ?? [], issue).join(".");
+      // A missing required key: Zod's own words ("expected nonoptional") say nothing to a plugin author.
+      if (issue.code === "invalid_type" && issue.expected === "nonoptional") return `${label}: '${field}' is required`;
       const base = english(issue);
       const text = typeof base === "string" ? base : (base?.message ?? "invalid");
-      const field = pathOf(issue.path ?? [], issue).join(".");
       return `${label}: ${field ? `'${field}': ` : ""}${text}`;
     },
   });

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { WireResult } from "../messages.ts";
+import { MAX_VALUE_DEPTH, nestsDeeperThan } from "../payload-bytes.ts";
 import { resultProblem } from "../result-problem.ts";
 import { STATUS_REPORT_MAX_BYTES } from "../status-report.ts";
 import { returns } from "./method-map.ts";
@@ -23,6 +24,7 @@ export const pluginToHostNotifications = {
       type: eventType(false),
       payload: z
         .unknown()
+        .refine((v) => !nestsDeeperThan(v), { error: `the payload nests deeper than ${MAX_VALUE_DEPTH} levels` })
         .optional()
         .transform((v) => v ?? null),
       priority: z
@@ -42,9 +44,12 @@ export const pluginToHostNotifications = {
   /** Becomes the plugin's latest status; at most STATUS_REPORT_MAX_BYTES as JSON (the board checks the size). */
   "status.report": {
     params: z.object({
-      status: z.custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), {
-        error: `the status must be an object (at most ${STATUS_REPORT_MAX_BYTES} bytes as JSON)`,
-      }),
+      status: z.custom<Record<string, unknown>>(
+        (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !nestsDeeperThan(v),
+        {
+          error: `the status must be an object (at most ${STATUS_REPORT_MAX_BYTES} bytes as JSON, ${MAX_VALUE_DEPTH} deep)`,
+        },
+      ),
     }),
     result: returns<void>(),
   },

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { BUS_NAMESPACES, type BusFilters, type BusRecord } from "../bus-record.ts";
 import type { MemoryHit, MemoryRecord } from "../memory-record.ts";
+import { MAX_VALUE_DEPTH, nestsDeeperThan } from "../payload-bytes.ts";
 import { PLUGIN_ID_PATTERN } from "../plugin-id.ts";
 import { type StaticUiInfo, staticUiRegistrationProblem } from "../static-ui.ts";
 import { isWebUrl } from "../web-url.ts";
@@ -33,7 +34,8 @@ export const MAX_MESSAGE_DESCRIPTION_LENGTH = 4096;
 export const MAX_MESSAGE_SOURCE_LENGTH = 128;
 export const MAX_MESSAGE_METADATA_BYTES = 64 * 1024;
 
-const empty = z.object({});
+/** No params: anything a plugin sends is ignored, as long as it is a map, or nothing at all. */
+const empty = z.object({}).nullish();
 const plainObject = (message: string) =>
   z.custom<Record<string, unknown>>(
     (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array),
@@ -42,7 +44,7 @@ const plainObject = (message: string) =>
 
 // ---- plugins.* ----------------------------------------------------------------------------------------------------
 
-const notPluginId = (issue: { input?: unknown }) => `'${String(issue.input)}' is not a plugin id`;
+const notPluginId = (issue: { input?: unknown }) => `${showValue(issue.input)} is not a plugin id`;
 const pluginId = z.string({ error: notPluginId }).regex(PLUGIN_ID_PATTERN, { error: notPluginId });
 
 /** What every cross-plugin call carries: the target, its args, the caller's chain and an optional shorter budget. */
@@ -82,7 +84,7 @@ const priority = (what: string) =>
     .max(10, { error: `${what}priority must be a whole number from 0 to 10` });
 
 const namespace = z.enum(BUS_NAMESPACES, {
-  error: (issue) => `unknown bus namespace '${String(issue.input)}'; known: ${BUS_NAMESPACES.join(", ")}`,
+  error: (issue) => `unknown bus namespace ${showValue(issue.input)}; known: ${BUS_NAMESPACES.join(", ")}`,
 });
 
 const finite = (key: string) => z.number({ error: `filter '${key}' must be a number` }).finite();
@@ -127,13 +129,25 @@ export interface BusQueryAnswer {
 
 // ---- messages.push ------------------------------------------------------------------------------------------------
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Base64 checked in linear time (a backtracking pattern runs out of stack on a multi-megabyte string). */
+function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}
 
-/** A value as the user wrote it, short enough for an error message. */
+/** A value as the user wrote it, short enough for an error message; never throws, whatever the value. */
 export function showValue(value: unknown): string {
-  const text = typeof value === "string" ? `'${value}'` : (JSON.stringify(value) ?? String(value));
+  let text: string;
+  try {
+    text = typeof value === "string" ? `'${value.slice(0, 60)}'` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Array.isArray(value) ? "an array" : typeof value;
+  }
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
+
+/** A value a plugin hands the host to keep and pass on: at most MAX_VALUE_DEPTH deep (see `nestsDeeperThan`). */
+const storable = (what: string) =>
+  z.unknown().refine((v) => !nestsDeeperThan(v), { error: `${what} nests deeper than ${MAX_VALUE_DEPTH} levels` });
 
 function jsonBytes(value: unknown): number {
   try {
@@ -166,14 +180,16 @@ export const pushMessageSchema = z
           error: (issue) =>
             `pushMessage: 'messageType' must be one of ${MESSAGE_TYPES.join(", ")} (got ${showValue(issue.input)})`,
         })
-        .default("text"),
+        .nullish()
+        .transform((v) => v ?? "text"),
       source: z
         .string({ error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
         .min(1, { error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
         .max(MAX_MESSAGE_SOURCE_LENGTH, {
           error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
         })
-        .optional(),
+        .nullish()
+        .transform((v) => v ?? undefined),
       description: z
         .string({
           error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
@@ -181,13 +197,15 @@ export const pushMessageSchema = z
         .max(MAX_MESSAGE_DESCRIPTION_LENGTH, {
           error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
         })
-        .default(""),
+        .nullish()
+        .transform((v) => v ?? ""),
       priority: z
         .number({ error: badPriority })
         .int({ error: badPriority })
         .min(0, { error: badPriority })
         .max(10, { error: badPriority })
-        .default(5),
+        .nullish()
+        .transform((v) => v ?? 5),
       content: z
         .string({ error: `pushMessage: 'content' must be a string of at most ${MAX_MESSAGE_CONTENT_BYTES} bytes` })
         .refine((v) => Buffer.byteLength(v) <= MAX_MESSAGE_CONTENT_BYTES, {
@@ -200,12 +218,21 @@ export const pushMessageSchema = z
         .nullish()
         .transform((v, ctx) => {
           if (v === undefined || v === null) return null;
+          // A string far over the limit is refused by its length, before it is decoded (or even checked).
+          const tooLong = typeof v === "string" && v.length > (MAX_MESSAGE_BINARY_BYTES / 3) * 4 + 4;
           const bytes =
             v instanceof Uint8Array
               ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-              : typeof v === "string" && BASE64.test(v)
+              : typeof v === "string" && !tooLong && isBase64(v)
                 ? Buffer.from(v, "base64")
                 : undefined;
+          if (tooLong) {
+            ctx.addIssue({
+              code: "custom",
+              message: `pushMessage: 'binaryData' is about ${Math.floor((v.length / 4) * 3)} bytes; the limit is ${MAX_MESSAGE_BINARY_BYTES}`,
+            });
+            return z.NEVER;
+          }
           if (!bytes) {
             ctx.addIssue({
               code: "custom",
@@ -230,10 +257,11 @@ export const pushMessageSchema = z
         })
         .transform((v) => v ?? null),
       metadata: plainObject("pushMessage: 'metadata' must be an object")
-        .refine((v) => jsonBytes(v) <= MAX_MESSAGE_METADATA_BYTES, {
-          error: `pushMessage: 'metadata' must be at most ${MAX_MESSAGE_METADATA_BYTES} bytes as JSON`,
+        .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) <= MAX_MESSAGE_METADATA_BYTES, {
+          error: `pushMessage: 'metadata' must be at most ${MAX_MESSAGE_METADATA_BYTES} bytes as JSON, nested at most ${MAX_VALUE_DEPTH} deep`,
         })
-        .default({}),
+        .nullish()
+        .transform((v) => v ?? {}),
     },
     {
       error: (issue) =>
@@ -260,7 +288,7 @@ export const pushMessageSchema = z
 
 const runId = z.string({ error: "runId must be a string" });
 const badProgress = (issue: { input?: unknown }) =>
-  `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${String(issue.input)}`;
+  `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${showValue(issue.input)}`;
 
 /** One item `exportPush` attaches to a run. */
 export const runExportSchema = z.discriminatedUnion(
@@ -276,8 +304,8 @@ export const runExportSchema = z.discriminatedUnion(
       json: z
         .unknown()
         .refine((v) => v !== undefined, { error: "exportPush: 'json' is required for type 'json'" })
-        .refine((v) => jsonBytes(v) !== Number.POSITIVE_INFINITY && JSON.stringify(v) !== undefined, {
-          error: "exportPush: 'json' must be a JSON-compatible value",
+        .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) !== Number.POSITIVE_INFINITY, {
+          error: `exportPush: 'json' must be a JSON-compatible value, nested at most ${MAX_VALUE_DEPTH} deep`,
         }),
       label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
     }),
@@ -292,7 +320,7 @@ export const runExportSchema = z.discriminatedUnion(
   {
     error: (issue) =>
       typeof issue.input === "object" && issue.input !== null
-        ? `exportPush: 'type' must be 'text', 'json' or 'url' (got ${String((issue.input as { type?: unknown }).type)})`
+        ? `exportPush: 'type' must be 'text', 'json' or 'url' (got ${showValue((issue.input as { type?: unknown }).type)})`
         : "exportPush: the item must be an object like { type: 'text', text }",
   },
 );
@@ -364,13 +392,13 @@ export const pluginToHostRequests = {
   },
 
   "config.update": {
+    // Checked by the configuration service, as the HTTP hot update is, so both refuse with CONFIG_INVALID.
     params: z.object({
-      patch: plainObject("config.update: 'patch' must be an object of the keys to change"),
+      patch: z.custom<Record<string, unknown>>(() => true),
       mode: z
-        .enum(["temporary", "permanent"], {
-          error: (issue) => `mode must be 'temporary' or 'permanent', not ${JSON.stringify(issue.input)}`,
-        })
-        .default("permanent"),
+        .custom<"temporary" | "permanent">(() => true)
+        .nullish()
+        .transform((v) => v ?? "permanent"),
     }),
     result: returns<{
       plugin_id: string;
@@ -425,11 +453,11 @@ export const pluginToHostRequests = {
             .string({ error: "conversation record: type must be a non-empty string" })
             .min(1, { error: "conversation record: type must be a non-empty string" })
             .max(MAX_EVENT_TYPE_LENGTH, { error: "conversation record: type must be a non-empty string" })
-            .default("conversation"),
+            .nullish()
+            .transform((v) => v ?? "conversation"),
           priority: priority("conversation record: ").optional(),
           source: z.string({ error: "conversation record: source must be a string" }).optional(),
-          data: z
-            .unknown()
+          data: storable("conversation record: data")
             .optional()
             .transform((v) => v ?? null),
         })
@@ -474,12 +502,10 @@ export const pluginToHostRequests = {
   "run.finish": {
     params: z.object({
       runId,
-      data: z
-        .unknown()
+      data: storable("finish: data")
         .optional()
         .transform((v) => v ?? null),
-      reply: z
-        .unknown()
+      reply: storable("finish: reply")
         .optional()
         .transform((v) => v ?? null),
     }),

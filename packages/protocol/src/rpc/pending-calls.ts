@@ -46,6 +46,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   label: string;
   cancelListener: Disposable | undefined;
+  /** The peer was told to stop already: it is not told twice. */
+  cancelSent: boolean;
 }
 
 export class PendingCalls<Out> {
@@ -69,12 +71,15 @@ export class PendingCalls<Out> {
     const id = this.newId();
     if (this.closedWith) return Promise.resolve(this.closedWith(id));
     const now = Date.now();
-    const budgetMs = timerDelay(call.deadline === undefined ? (call.timeoutMs ?? 0) : call.deadline - now);
-    const deadline = call.deadline ?? now + budgetMs;
+    // A deadline that is not a finite number (NaN, ±Infinity) is no deadline: the budget (cut to what a timer can
+    // wait) decides, and the peer gets the deadline that budget gives.
+    const given = call.deadline !== undefined && Number.isFinite(call.deadline) ? call.deadline : undefined;
+    const budgetMs = timerDelay(given === undefined ? (call.timeoutMs ?? 0) : given - now);
+    const deadline = given ?? now + budgetMs;
     return new Promise<WireResult>((resolve) => {
       // The peer enforces the deadline itself; this timer is for a peer that cannot answer at all.
       const timer = setTimeout(() => this.expire(id, budgetMs), timerDelay(budgetMs + this.options.graceMs));
-      const pending: Pending = { resolve, timer, label, cancelListener: undefined };
+      const pending: Pending = { resolve, timer, label, cancelListener: undefined, cancelSent: false };
       this.pending.set(id, pending);
       try {
         this.options.send(call.build(id, deadline));
@@ -83,7 +88,8 @@ export class PendingCalls<Out> {
         this.finish(id, fail(this.options.errors.unsendable(label, error)));
         return;
       }
-      if (cancel) pending.cancelListener = cancel.onCancel(() => this.cancel(id));
+      // The send may have been answered already (a transport that answers in the same turn): nothing to listen for.
+      if (cancel && this.pending.has(id)) pending.cancelListener = cancel.onCancel(() => this.cancel(id));
     });
   }
 
@@ -112,6 +118,7 @@ export class PendingCalls<Out> {
   private cancel(id: string): void {
     const call = this.pending.get(id);
     if (!call) return;
+    call.cancelSent = true;
     this.options.sendCancel(id);
     if (this.options.onCancel === "answer") this.finish(id, fail(this.options.errors.canceled(call.label, "answered")));
   }
@@ -119,7 +126,7 @@ export class PendingCalls<Out> {
   private expire(id: string, budgetMs: number): void {
     const call = this.pending.get(id);
     if (!call) return;
-    this.options.sendCancel(id);
+    if (!call.cancelSent) this.options.sendCancel(id);
     this.finish(id, fail(this.options.errors.timedOut(call.label, budgetMs)));
   }
 

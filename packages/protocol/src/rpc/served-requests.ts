@@ -15,6 +15,11 @@ export class ServedRequests {
     return this.serving.size;
   }
 
+  /** Whether request `id` is being served now. */
+  has(id: string): boolean {
+    return this.serving.has(id);
+  }
+
   /**
    * Starts serving request `id`: `stop` runs once, with the reason, when it is stopped from outside (at once if the
    * endpoint is closed). Dispose the handle when the request is answered.

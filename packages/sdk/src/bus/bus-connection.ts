@@ -97,12 +97,16 @@ export class BusConnection implements BusWatchChannel {
 
   /** One batch from the host: events in order to their handlers, deltas to their watchers, then the ack. */
   private deliver(delivery: BusDelivery): void {
-    for (const event of delivery.events ?? []) {
-      this.dispatch(this.handlers.get(event.type), event);
-      if (event.type !== "*") this.dispatch(this.handlers.get("*"), event);
+    try {
+      for (const event of delivery.events) {
+        this.dispatch(this.handlers.get(event.type), event);
+        if (event.type !== "*") this.dispatch(this.handlers.get("*"), event);
+      }
+      for (const delta of delivery.deltas) this.watchSinks.get(delta.watchId)?.(delta);
+    } finally {
+      // The credit comes back whatever happened: a batch that broke dispatch must not stall the plugin's bus.
+      this.bridge.notify("bus.ack", { batch: delivery.batch });
     }
-    for (const delta of delivery.deltas ?? []) this.watchSinks.get(delta.watchId)?.(delta);
-    this.bridge.notify("bus.ack", { batch: delivery.batch });
   }
 
   private dispatch(handlers: Set<BusHandler> | undefined, event: BusEvent): void {
