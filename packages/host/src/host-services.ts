@@ -106,7 +106,8 @@ export class HostServices<
     try {
       const call = this.requests.lookup(method, params);
       if (!call.ok) return { ok: false, error: call.error };
-      return await Promise.race([Promise.resolve().then(() => call.run(ctx) as Promise<WireResult>), expired]);
+      const answer = Promise.resolve().then(() => call.handler(call.params, ctx) as Promise<WireResult>);
+      return await Promise.race([answer, expired]);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
       return failure(
@@ -143,7 +144,7 @@ export class HostServices<
       return;
     }
     try {
-      call.run(ctx);
+      call.handler(call.params, ctx);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host notification handler failed");
     }

@@ -12,7 +12,9 @@ export interface CancelToken {
 }
 
 export class Canceler implements CancelToken {
-  private listeners: Array<() => void> | undefined;
+  /** Almost every canceler has one listener (the call it was made for): kept without an array. */
+  private first: (() => void) | undefined;
+  private more: Array<() => void> | undefined;
   private requested = false;
 
   get canceled(): boolean {
@@ -23,9 +25,10 @@ export class Canceler implements CancelToken {
   cancel(): void {
     if (this.requested) return;
     this.requested = true;
-    const listeners = this.listeners ?? [];
-    this.listeners = undefined;
-    for (const listener of listeners) listener();
+    const listeners = [this.first, ...(this.more ?? [])];
+    this.first = undefined;
+    this.more = undefined;
+    for (const listener of listeners) listener?.();
   }
 
   onCancel(listener: () => void): Disposable {
@@ -33,16 +36,39 @@ export class Canceler implements CancelToken {
       listener();
       return NONE;
     }
-    this.listeners ??= [];
-    this.listeners.push(listener);
-    return toDisposable(() => {
-      const at = this.listeners?.indexOf(listener) ?? -1;
-      if (at >= 0) this.listeners?.splice(at, 1);
-    });
+    if (this.first === undefined) {
+      this.first = listener;
+    } else {
+      this.more ??= [];
+      this.more.push(listener);
+    }
+    return new CancelSubscription(this, listener);
+  }
+
+  /** @internal */
+  remove(listener: () => void): void {
+    if (this.first === listener) {
+      this.first = undefined;
+      return;
+    }
+    const at = this.more?.indexOf(listener) ?? -1;
+    if (at >= 0) this.more?.splice(at, 1);
   }
 }
 
 const NONE: Disposable = { dispose: () => undefined };
+
+/** A class, not a closure: one is made per cancellable call, and a named closure would cost a `defineProperty`. */
+class CancelSubscription implements Disposable {
+  constructor(
+    private readonly canceler: Canceler,
+    private readonly listener: () => void,
+  ) {}
+
+  dispose(): void {
+    this.canceler.remove(this.listener);
+  }
+}
 
 /** An AbortSignal as a token; undefined stays undefined. */
 export function cancelTokenOf(signal: AbortSignal | undefined): CancelToken | undefined {

@@ -11,7 +11,7 @@ import {
   type MessageType,
   type ParamsOut,
   type PluginToHostRequests,
-  pushMessageSchema,
+  pluginToHostRequests,
   type WireResult,
 } from "@neko/protocol";
 import type { BusRecordStore } from "../bus/bus-record-store.ts";
@@ -154,12 +154,12 @@ interface QueuedMessage {
   data: MessageData;
 }
 
-/** The message rules of the contract (`pushMessageSchema`, docs/bus.md): each refusal names the field. */
+/** The message rules of the contract (`messages.push`, docs/bus.md): each refusal names the field. */
 export function checkMessage(input: unknown, pluginId: string): { ok: true; value: QueuedMessage } | WireFailure {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return validationFailure("pushMessage: the message must be an object", "message");
   }
-  const checked = checkParams(pushMessageSchema, input, "pushMessage");
+  const checked = checkParams(pluginToHostRequests["messages.push"].params, input, "pushMessage");
   return checked.ok ? { ok: true, value: messageOf(checked.value, pluginId) } : checked;
 }
 

@@ -295,7 +295,7 @@ export class PluginProcess {
       return;
     }
     const canceler = new Canceler();
-    const serving = this.rpc.served.serve(id, () => canceler.cancel());
+    const stop = this.rpc.served.serve(id, () => canceler.cancel());
     void this.options.services
       .request(message.method, message.params, {
         pluginId: this.pluginId,
@@ -304,7 +304,7 @@ export class PluginProcess {
       })
       .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
       .then((result) => {
-        serving.dispose();
+        this.rpc.served.done(id, stop);
         this.post({ type: "response", id, result });
       })
       .catch((error: unknown) => this.options.logger.error({ err: error }, "a response could not be sent"));

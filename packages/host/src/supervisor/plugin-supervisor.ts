@@ -349,16 +349,18 @@ export class PluginSupervisor implements Disposable {
     if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
     const { chain, runId } = options;
     return proc.request({
-      build: (callId, deadline) => ({
-        type: "call",
-        id: callId,
-        entryId,
-        args: args ?? {},
-        deadline,
-        timeoutMs,
-        ...(chain && { chain }),
-        ...(runId !== undefined && { runId }),
-      }),
+      build(callId, deadline) {
+        return {
+          type: "call",
+          id: callId,
+          entryId,
+          args: args ?? {},
+          deadline,
+          timeoutMs,
+          ...(chain && { chain }),
+          ...(runId !== undefined && { runId }),
+        };
+      },
       timeoutMs,
       label: `entry '${id}:${entryId}'`,
       cancel: options.cancel,
@@ -375,7 +377,9 @@ export class PluginSupervisor implements Disposable {
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     return proc.request({
-      build: (callId, deadline) => ({ type: "control", id: callId, op, payload, deadline }),
+      build(callId, deadline) {
+        return { type: "control", id: callId, op, payload, deadline };
+      },
       timeoutMs: options.timeoutMs ?? 30_000,
       label: `control '${op}' of plugin '${id}'`,
       cancel: options.cancel,
@@ -571,7 +575,13 @@ export class PluginSupervisor implements Disposable {
     const grace = this.options.stopGraceMs ?? 5000;
     let shutdown: WireResult = { ok: true, value: null };
     if (proc.peer) {
-      shutdown = await proc.request({ build: (id) => ({ type: "shutdown", id }), timeoutMs: grace, label: "shutdown" });
+      shutdown = await proc.request({
+        build(id) {
+          return { type: "shutdown", id };
+        },
+        timeoutMs: grace,
+        label: "shutdown",
+      });
     }
     // A plugin that answered exits on its own right after; one whose shutdown timed out gets no more time.
     const timedOut = !shutdown.ok && shutdown.error.code === ErrorCode.Timeout;

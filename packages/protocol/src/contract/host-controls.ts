@@ -6,12 +6,12 @@
 import { z } from "zod";
 import type { BusEvent, BusWatchDelta } from "../bus-record.ts";
 import type { WireResult } from "../messages.ts";
-import { returns } from "./method-map.ts";
+import { methodMap, returns } from "./method-map.ts";
 
 export const LIFECYCLE_IDS = ["startup", "shutdown", "reload", "freeze", "unfreeze", "config_change"] as const;
 export type LifecycleId = (typeof LIFECYCLE_IDS)[number];
 
-const table = z.record(z.string(), z.unknown());
+const table = () => z.record(z.string(), z.unknown());
 
 /** A message for the plugin's `@message` handlers (`POST /plugin/{id}/message`, a bus message). */
 export interface PluginMessageInput {
@@ -26,60 +26,63 @@ export interface MessageDelivery {
   handlers: Array<{ id: string; result: WireResult }>;
 }
 
-export const hostToPluginControls = {
+export const hostToPluginControls = methodMap({
   /** A new effective configuration; the named lifecycle may refuse it (its Err), which puts the old one back. */
   "config.apply": {
-    params: z.object({
-      config: table,
-      /** `temporary` / `permanent` (hot updates, writes), `profile`, `reload`, or `rollback`. */
-      mode: z.string(),
-      lifecycle: z.enum(["config_change", "reload"]).nullable(),
-      /** The re-read manifest (`this.metadata`), on reload. */
-      manifest: table.optional(),
-    }),
+    params: () =>
+      z.object({
+        config: table(),
+        /** `temporary` / `permanent` (hot updates, writes), `profile`, `reload`, or `rollback`. */
+        mode: z.string(),
+        lifecycle: z.enum(["config_change", "reload"]).nullable(),
+        /** The re-read manifest (`this.metadata`), on reload. */
+        manifest: table().optional(),
+      }),
     result: returns<{ handled: boolean }>(),
   },
   /** Runs `freeze` and saves the `static freezable` fields; the host then stops the process. */
-  freeze: { params: z.null().optional(), result: returns<{ fields: string[]; file: string }>() },
+  freeze: { params: () => z.null().optional(), result: returns<{ fields: string[]; file: string }>() },
   /** The message is checked by the runtime, which answers a bad one with a ValidationError naming the field. */
-  deliver_message: { params: z.object({ message: z.unknown() }), result: returns<MessageDelivery>() },
+  deliver_message: { params: () => z.object({ message: z.unknown() }), result: returns<MessageDelivery>() },
   run_event: {
-    params: z.object({
-      eventType: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
-      eventId: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
-      args: z
-        .unknown()
-        .optional()
-        .transform((v) => v ?? {}),
-      timeoutMs: z.number().optional(),
-      chain: z.array(z.string()).optional(),
-      runId: z.string().optional(),
-    }),
+    params: () =>
+      z.object({
+        eventType: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
+        eventId: z.string({ error: "run_event needs string 'eventType' and 'eventId'" }),
+        args: z
+          .unknown()
+          .optional()
+          .transform((v) => v ?? {}),
+        timeoutMs: z.number().optional(),
+        chain: z.array(z.string()).optional(),
+        runId: z.string().optional(),
+      }),
     /** The handler's result. */
     result: returns<unknown>(),
   },
   /** Runs one lifecycle handler (served by the TypeScript runtime; the host sends it for nothing yet). */
   lifecycle: {
-    params: z.object({ id: z.enum(LIFECYCLE_IDS), arg: z.unknown().optional() }),
+    params: () => z.object({ id: z.enum(LIFECYCLE_IDS), arg: z.unknown().optional() }),
     result: returns<unknown>(),
   },
-};
+});
 
 export type HostToPluginControls = typeof hostToPluginControls;
 export type ControlOp = keyof HostToPluginControls & string;
 
-export const hostToPluginPushes = {
+export const hostToPluginPushes = methodMap({
   /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
   "bus.deliver": {
-    params: z.object({
-      batch: z.number(),
-      // Shallow on purpose (a batch can hold a thousand events): what dispatch reads is checked, payloads are not.
-      events: z.array(z.custom<BusEvent>((e) => typeof (e as BusEvent | null)?.type === "string")),
-      deltas: z.array(z.custom<BusWatchDelta>((d) => typeof (d as BusWatchDelta | null)?.watchId === "string")),
-    }),
+    params: () =>
+      z.object({
+        batch: z.number(),
+        // Shallow on purpose (a batch can hold a thousand events): what dispatch reads is checked, payloads are not.
+        events: z.array(z.custom<BusEvent>((e) => typeof (e as BusEvent | null)?.type === "string")),
+        deltas: z.array(z.custom<BusWatchDelta>((d) => typeof (d as BusWatchDelta | null)?.watchId === "string")),
+      }),
     result: returns<void>(),
   },
-};
+});
 
 export type HostToPluginPushes = typeof hostToPluginPushes;
 export type PushTopic = keyof HostToPluginPushes & string;

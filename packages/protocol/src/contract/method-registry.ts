@@ -24,9 +24,9 @@ export type MethodHandler<M extends MethodMap, K extends keyof M, Ctx, Mode exte
   ctx: Ctx,
 ) => Mode extends "notify" ? void : Answer<ResultOf<M, K>> | Promise<Answer<ResultOf<M, K>>>;
 
-/** A call ready to run: its params passed their schema. */
+/** A call ready to run, `handler(params, ctx)`: its params passed their schema. */
 export type Lookup<Ctx> =
-  | { ok: true; run: (ctx: Ctx) => unknown }
+  | { ok: true; handler: (params: unknown, ctx: Ctx) => unknown; params: unknown }
   | { ok: false; error: WireError; unknownMethod: boolean };
 
 export class MethodRegistry<M extends MethodMap, Ctx, Mode extends HandlerMode = "answer"> {
@@ -69,6 +69,6 @@ export class MethodRegistry<M extends MethodMap, Ctx, Mode extends HandlerMode =
     }
     const checked = checkParams(spec.params, params, method as string);
     if (!checked.ok) return { ok: false, unknownMethod: false, error: checked.error };
-    return { ok: true, run: (ctx) => handler(checked.value, ctx) };
+    return { ok: true, handler, params: checked.value };
   }
 }

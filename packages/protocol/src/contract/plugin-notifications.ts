@@ -7,7 +7,7 @@ import type { WireResult } from "../messages.ts";
 import { MAX_VALUE_DEPTH, nestsDeeperThan } from "../payload-bytes.ts";
 import { resultProblem } from "../result-problem.ts";
 import { STATUS_REPORT_MAX_BYTES } from "../status-report.ts";
-import { returns } from "./method-map.ts";
+import { methodMap, returns } from "./method-map.ts";
 import { MAX_EVENT_TYPE_LENGTH } from "./plugin-services.ts";
 
 const eventType = (wildcard: boolean) =>
@@ -17,63 +17,66 @@ const eventType = (wildcard: boolean) =>
     .max(MAX_EVENT_TYPE_LENGTH, { error: `event type must be a string of 1–${MAX_EVENT_TYPE_LENGTH} characters` })
     .refine((type) => wildcard || type !== "*", { error: "'*' is only for subscribing to every type" });
 
-export const pluginToHostNotifications = {
+export const pluginToHostNotifications = methodMap({
   /** Publishes an event to every subscriber; the payload is bounded by MAX_BUS_PAYLOAD_BYTES (the bus checks it). */
   "bus.emit": {
-    params: z.object({
-      type: eventType(false),
-      payload: z
-        .unknown()
-        .refine((v) => !nestsDeeperThan(v), { error: `the payload nests deeper than ${MAX_VALUE_DEPTH} levels` })
-        .optional()
-        .transform((v) => v ?? null),
-      priority: z
-        .number({ error: "priority must be a whole number from 0 to 10" })
-        .int({ error: "priority must be a whole number from 0 to 10" })
-        .min(0, { error: "priority must be a whole number from 0 to 10" })
-        .max(10, { error: "priority must be a whole number from 0 to 10" })
-        .default(5),
-    }),
+    params: () =>
+      z.object({
+        type: eventType(false),
+        payload: z
+          .unknown()
+          .refine((v) => !nestsDeeperThan(v), { error: `the payload nests deeper than ${MAX_VALUE_DEPTH} levels` })
+          .optional()
+          .transform((v) => v ?? null),
+        priority: z
+          .number({ error: "priority must be a whole number from 0 to 10" })
+          .int({ error: "priority must be a whole number from 0 to 10" })
+          .min(0, { error: "priority must be a whole number from 0 to 10" })
+          .max(10, { error: "priority must be a whole number from 0 to 10" })
+          .default(5),
+      }),
     result: returns<void>(),
   },
-  "bus.subscribe": { params: z.object({ type: eventType(true) }), result: returns<void>() },
-  "bus.unsubscribe": { params: z.object({ type: z.string() }), result: returns<void>() },
+  "bus.subscribe": { params: () => z.object({ type: eventType(true) }), result: returns<void>() },
+  "bus.unsubscribe": { params: () => z.object({ type: z.string() }), result: returns<void>() },
   /** The plugin dispatched delivery `batch`: its credit comes back. */
-  "bus.ack": { params: z.object({ batch: z.number() }), result: returns<void>() },
-  "bus.unwatch": { params: z.object({ watchId: z.string() }), result: returns<void>() },
+  "bus.ack": { params: () => z.object({ batch: z.number() }), result: returns<void>() },
+  "bus.unwatch": { params: () => z.object({ watchId: z.string() }), result: returns<void>() },
   /** Becomes the plugin's latest status; at most STATUS_REPORT_MAX_BYTES as JSON (the board checks the size). */
   "status.report": {
-    params: z.object({
-      status: z.custom<Record<string, unknown>>(
-        (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !nestsDeeperThan(v),
-        {
-          error: `the status must be an object (at most ${STATUS_REPORT_MAX_BYTES} bytes as JSON, ${MAX_VALUE_DEPTH} deep)`,
-        },
-      ),
-    }),
+    params: () =>
+      z.object({
+        status: z.custom<Record<string, unknown>>(
+          (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !nestsDeeperThan(v),
+          {
+            error: `the status must be an object (at most ${STATUS_REPORT_MAX_BYTES} bytes as JSON, ${MAX_VALUE_DEPTH} deep)`,
+          },
+        ),
+      }),
     result: returns<void>(),
   },
   /** The plugin no longer wants the answer to its request `id`: the host stops the work it does for it. */
-  "request.cancel": { params: z.object({ id: z.string() }), result: returns<void>() },
+  "request.cancel": { params: () => z.object({ id: z.string() }), result: returns<void>() },
   /** The plugin ran one of its `autoStart` entries by itself; the host counts it as a call it made. */
   "entry.auto_called": {
-    params: z.object({
-      entryId: z.string(),
-      result: z
-        .unknown()
-        .superRefine((value, ctx) => {
-          const problem = resultProblem(value);
-          if (problem) ctx.addIssue({ code: "custom", message: problem });
-        })
-        .transform((v) => v as WireResult),
-      durationMs: z
-        .number({ error: "'durationMs' must be a number of ms" })
-        .finite({ error: "'durationMs' must be a number of ms" })
-        .min(0, { error: "'durationMs' must be a number of ms" }),
-    }),
+    params: () =>
+      z.object({
+        entryId: z.string(),
+        result: z
+          .unknown()
+          .superRefine((value, ctx) => {
+            const problem = resultProblem(value);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .transform((v) => v as WireResult),
+        durationMs: z
+          .number({ error: "'durationMs' must be a number of ms" })
+          .finite({ error: "'durationMs' must be a number of ms" })
+          .min(0, { error: "'durationMs' must be a number of ms" }),
+      }),
     result: returns<void>(),
   },
-};
+});
 
 export type PluginToHostNotifications = typeof pluginToHostNotifications;
 export type PluginNotifyMethod = keyof PluginToHostNotifications & string;

@@ -13,7 +13,7 @@ import { type StaticUiInfo, staticUiRegistrationProblem } from "../static-ui.ts"
 import { isWebUrl } from "../web-url.ts";
 import type { PluginInfo } from "./plugin-info.ts";
 import type { SystemInfo } from "./system-info.ts";
-import { returns } from "./method-map.ts";
+import { methodMap, returns } from "./method-map.ts";
 
 export const MAX_MEMORY_KEY_LENGTH = 512;
 export const MAX_MEMORY_BUCKET_LENGTH = 128;
@@ -35,7 +35,7 @@ export const MAX_MESSAGE_SOURCE_LENGTH = 128;
 export const MAX_MESSAGE_METADATA_BYTES = 64 * 1024;
 
 /** No params: anything a plugin sends is ignored, as long as it is a map, or nothing at all. */
-const empty = z.object({}).nullish();
+const empty = () => z.object({}).nullish();
 const plainObject = (message: string) =>
   z.custom<Record<string, unknown>>(
     (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array),
@@ -45,16 +45,16 @@ const plainObject = (message: string) =>
 // ---- plugins.* ----------------------------------------------------------------------------------------------------
 
 const notPluginId = (issue: { input?: unknown }) => `${showValue(issue.input)} is not a plugin id`;
-const pluginId = z.string({ error: notPluginId }).regex(PLUGIN_ID_PATTERN, { error: notPluginId });
+const pluginId = () => z.string({ error: notPluginId }).regex(PLUGIN_ID_PATTERN, { error: notPluginId });
 
 /** What every cross-plugin call carries: the target, its args, the caller's chain and an optional shorter budget. */
-const callTarget = {
-  pluginId,
+const callTarget = () => ({
+  pluginId: pluginId(),
   args: plainObject("args must be an object").default({}),
   /** The chain of the call the request is made in; its shape is checked with the cycle and depth (call-chain). */
   chain: z.unknown(),
   timeoutMs: z.number({ error: "timeoutMs must be a positive number" }).positive().optional(),
-};
+});
 
 // ---- memory.* -----------------------------------------------------------------------------------------------------
 
@@ -83,43 +83,45 @@ const priority = (what: string) =>
     .min(0, { error: `${what}priority must be a whole number from 0 to 10` })
     .max(10, { error: `${what}priority must be a whole number from 0 to 10` });
 
-const namespace = z.enum(BUS_NAMESPACES, {
-  error: (issue) => `unknown bus namespace ${showValue(issue.input)}; known: ${BUS_NAMESPACES.join(", ")}`,
-});
+const namespace = () =>
+  z.enum(BUS_NAMESPACES, {
+    error: (issue) => `unknown bus namespace ${showValue(issue.input)}; known: ${BUS_NAMESPACES.join(", ")}`,
+  });
 
 const finite = (key: string) => z.number({ error: `filter '${key}' must be a number` }).finite();
 const filterText = (key: string) => z.string({ error: `filter '${key}' must be a string` });
 
 /** Filters from an untrusted plugin or an HTTP query: every field optional and of its type, nothing else. */
-export const busFiltersSchema: z.ZodType<BusFilters> = z
-  .strictObject(
-    {
-      pluginId: filterText("pluginId").nullish(),
-      source: filterText("source").nullish(),
-      type: filterText("type").nullish(),
-      priorityMin: finite("priorityMin").nullish(),
-      sinceTs: finite("sinceTs").nullish(),
-      maxCount: z
-        .number({ error: "filter 'maxCount' must be a whole number ≥ 0" })
-        .int({ error: "filter 'maxCount' must be a whole number ≥ 0" })
-        .min(0, { error: "filter 'maxCount' must be a whole number ≥ 0" })
-        .nullish(),
-    },
-    {
-      error: (issue) =>
-        issue.code === "unrecognized_keys"
-          ? `unknown filter '${issue.keys[0]}'; known: pluginId, source, type, priorityMin, sinceTs, maxCount`
-          : "filters must be an object",
-    },
-  )
-  .nullish()
-  .transform((filters) => {
-    const kept: BusFilters = {};
-    for (const [key, value] of Object.entries(filters ?? {})) {
-      if (value !== null && value !== undefined) (kept as Record<string, unknown>)[key] = value;
-    }
-    return kept;
-  });
+const busFilters = (): z.ZodType<BusFilters> =>
+  z
+    .strictObject(
+      {
+        pluginId: filterText("pluginId").nullish(),
+        source: filterText("source").nullish(),
+        type: filterText("type").nullish(),
+        priorityMin: finite("priorityMin").nullish(),
+        sinceTs: finite("sinceTs").nullish(),
+        maxCount: z
+          .number({ error: "filter 'maxCount' must be a whole number ≥ 0" })
+          .int({ error: "filter 'maxCount' must be a whole number ≥ 0" })
+          .min(0, { error: "filter 'maxCount' must be a whole number ≥ 0" })
+          .nullish(),
+      },
+      {
+        error: (issue) =>
+          issue.code === "unrecognized_keys"
+            ? `unknown filter '${issue.keys[0]}'; known: pluginId, source, type, priorityMin, sinceTs, maxCount`
+            : "filters must be an object",
+      },
+    )
+    .nullish()
+    .transform((filters) => {
+      const kept: BusFilters = {};
+      for (const [key, value] of Object.entries(filters ?? {})) {
+        if (value !== null && value !== undefined) (kept as Record<string, unknown>)[key] = value;
+      }
+      return kept;
+    });
 
 /** A bus query's answer: the namespace's revision when it was read, and the matching records. */
 export interface BusQueryAnswer {
@@ -172,159 +174,161 @@ const badPriority = (issue: { input?: unknown }) =>
   `pushMessage: 'priority' must be a whole number from 0 to 10 (got ${showValue(issue.input)})`;
 
 /** The rules of a queued message (docs/bus.md); each refusal names the field. `source` defaults to the sender. */
-export const pushMessageSchema = z
-  .strictObject(
-    {
-      messageType: z
-        .enum(MESSAGE_TYPES, {
-          error: (issue) =>
-            `pushMessage: 'messageType' must be one of ${MESSAGE_TYPES.join(", ")} (got ${showValue(issue.input)})`,
-        })
-        .nullish()
-        .transform((v) => v ?? "text"),
-      source: z
-        .string({ error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
-        .min(1, { error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
-        .max(MAX_MESSAGE_SOURCE_LENGTH, {
-          error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
-        })
-        .nullish()
-        .transform((v) => v ?? undefined),
-      description: z
-        .string({
-          error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
-        })
-        .max(MAX_MESSAGE_DESCRIPTION_LENGTH, {
-          error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
-        })
-        .nullish()
-        .transform((v) => v ?? ""),
-      priority: z
-        .number({ error: badPriority })
-        .int({ error: badPriority })
-        .min(0, { error: badPriority })
-        .max(10, { error: badPriority })
-        .nullish()
-        .transform((v) => v ?? 5),
-      content: z
-        .string({ error: `pushMessage: 'content' must be a string of at most ${MAX_MESSAGE_CONTENT_BYTES} bytes` })
-        .refine((v) => Buffer.byteLength(v) <= MAX_MESSAGE_CONTENT_BYTES, {
-          error: `pushMessage: 'content' must be a string of at most ${MAX_MESSAGE_CONTENT_BYTES} bytes`,
-        })
-        .nullish()
-        .transform((v) => v ?? null),
-      binaryData: z
-        .custom<Uint8Array | string>(() => true)
-        .nullish()
-        .transform((v, ctx) => {
-          if (v === undefined || v === null) return null;
-          // A string far over the limit is refused by its length, before it is decoded (or even checked).
-          const tooLong = typeof v === "string" && v.length > (MAX_MESSAGE_BINARY_BYTES / 3) * 4 + 4;
-          const bytes =
-            v instanceof Uint8Array
-              ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-              : typeof v === "string" && !tooLong && isBase64(v)
-                ? Buffer.from(v, "base64")
-                : undefined;
-          if (tooLong) {
-            ctx.addIssue({
-              code: "custom",
-              message: `pushMessage: 'binaryData' is about ${Math.floor((v.length / 4) * 3)} bytes; the limit is ${MAX_MESSAGE_BINARY_BYTES}`,
-            });
-            return z.NEVER;
-          }
-          if (!bytes) {
-            ctx.addIssue({
-              code: "custom",
-              message: "pushMessage: 'binaryData' must be bytes (a Uint8Array) or a base64 string",
-            });
-            return z.NEVER;
-          }
-          if (bytes.length > MAX_MESSAGE_BINARY_BYTES) {
-            ctx.addIssue({
-              code: "custom",
-              message: `pushMessage: 'binaryData' is ${bytes.length} bytes; the limit is ${MAX_MESSAGE_BINARY_BYTES}`,
-            });
-            return z.NEVER;
-          }
-          return bytes.toString("base64");
-        }),
-      binaryUrl: z
-        .custom<string>(() => true)
-        .nullish()
-        .refine((v) => v === undefined || v === null || isWebUrl(v), {
-          error: (issue) => `pushMessage: 'binaryUrl' must be an http(s) URL (got ${showValue(issue.input)})`,
-        })
-        .transform((v) => v ?? null),
-      metadata: plainObject("pushMessage: 'metadata' must be an object")
-        .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) <= MAX_MESSAGE_METADATA_BYTES, {
-          error: `pushMessage: 'metadata' must be at most ${MAX_MESSAGE_METADATA_BYTES} bytes as JSON, nested at most ${MAX_VALUE_DEPTH} deep`,
-        })
-        .nullish()
-        .transform((v) => v ?? {}),
-    },
-    {
-      error: (issue) =>
-        issue.code === "unrecognized_keys"
-          ? `pushMessage: unknown field '${issue.keys[0]}'; known: ${MESSAGE_FIELDS.join(", ")}`
-          : "pushMessage: the message must be an object",
-    },
-  )
-  .superRefine((m, ctx) => {
-    const refuse = (field: string, message: string) =>
-      ctx.addIssue({ code: "custom", path: [field], message: `pushMessage: ${message}` });
-    if (m.messageType === "text" && !m.content) {
-      refuse("content", "'content' is required (a non-empty string) for messageType 'text'");
-    } else if (m.messageType === "url" && !isWebUrl(m.content)) {
-      refuse("content", `'content' must be an http(s) URL for messageType 'url' (got ${showValue(m.content)})`);
-    } else if (m.messageType === "binary" && !m.binaryData) {
-      refuse("binaryData", "'binaryData' is required (non-empty bytes) for messageType 'binary'");
-    } else if (m.messageType === "binary_url" && m.binaryUrl === null) {
-      refuse("binaryUrl", "'binaryUrl' is required for messageType 'binary_url'");
-    }
-  });
+const pushMessage = () =>
+  z
+    .strictObject(
+      {
+        messageType: z
+          .enum(MESSAGE_TYPES, {
+            error: (issue) =>
+              `pushMessage: 'messageType' must be one of ${MESSAGE_TYPES.join(", ")} (got ${showValue(issue.input)})`,
+          })
+          .nullish()
+          .transform((v) => v ?? "text"),
+        source: z
+          .string({ error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
+          .min(1, { error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters` })
+          .max(MAX_MESSAGE_SOURCE_LENGTH, {
+            error: `pushMessage: 'source' must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
+          })
+          .nullish()
+          .transform((v) => v ?? undefined),
+        description: z
+          .string({
+            error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
+          })
+          .max(MAX_MESSAGE_DESCRIPTION_LENGTH, {
+            error: `pushMessage: 'description' must be a string of at most ${MAX_MESSAGE_DESCRIPTION_LENGTH} characters`,
+          })
+          .nullish()
+          .transform((v) => v ?? ""),
+        priority: z
+          .number({ error: badPriority })
+          .int({ error: badPriority })
+          .min(0, { error: badPriority })
+          .max(10, { error: badPriority })
+          .nullish()
+          .transform((v) => v ?? 5),
+        content: z
+          .string({ error: `pushMessage: 'content' must be a string of at most ${MAX_MESSAGE_CONTENT_BYTES} bytes` })
+          .refine((v) => Buffer.byteLength(v) <= MAX_MESSAGE_CONTENT_BYTES, {
+            error: `pushMessage: 'content' must be a string of at most ${MAX_MESSAGE_CONTENT_BYTES} bytes`,
+          })
+          .nullish()
+          .transform((v) => v ?? null),
+        binaryData: z
+          .custom<Uint8Array | string>(() => true)
+          .nullish()
+          .transform((v, ctx) => {
+            if (v === undefined || v === null) return null;
+            // A string far over the limit is refused by its length, before it is decoded (or even checked).
+            const tooLong = typeof v === "string" && v.length > (MAX_MESSAGE_BINARY_BYTES / 3) * 4 + 4;
+            const bytes =
+              v instanceof Uint8Array
+                ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+                : typeof v === "string" && !tooLong && isBase64(v)
+                  ? Buffer.from(v, "base64")
+                  : undefined;
+            if (tooLong) {
+              ctx.addIssue({
+                code: "custom",
+                message: `pushMessage: 'binaryData' is about ${Math.floor((v.length / 4) * 3)} bytes; the limit is ${MAX_MESSAGE_BINARY_BYTES}`,
+              });
+              return z.NEVER;
+            }
+            if (!bytes) {
+              ctx.addIssue({
+                code: "custom",
+                message: "pushMessage: 'binaryData' must be bytes (a Uint8Array) or a base64 string",
+              });
+              return z.NEVER;
+            }
+            if (bytes.length > MAX_MESSAGE_BINARY_BYTES) {
+              ctx.addIssue({
+                code: "custom",
+                message: `pushMessage: 'binaryData' is ${bytes.length} bytes; the limit is ${MAX_MESSAGE_BINARY_BYTES}`,
+              });
+              return z.NEVER;
+            }
+            return bytes.toString("base64");
+          }),
+        binaryUrl: z
+          .custom<string>(() => true)
+          .nullish()
+          .refine((v) => v === undefined || v === null || isWebUrl(v), {
+            error: (issue) => `pushMessage: 'binaryUrl' must be an http(s) URL (got ${showValue(issue.input)})`,
+          })
+          .transform((v) => v ?? null),
+        metadata: plainObject("pushMessage: 'metadata' must be an object")
+          .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) <= MAX_MESSAGE_METADATA_BYTES, {
+            error: `pushMessage: 'metadata' must be at most ${MAX_MESSAGE_METADATA_BYTES} bytes as JSON, nested at most ${MAX_VALUE_DEPTH} deep`,
+          })
+          .nullish()
+          .transform((v) => v ?? {}),
+      },
+      {
+        error: (issue) =>
+          issue.code === "unrecognized_keys"
+            ? `pushMessage: unknown field '${issue.keys[0]}'; known: ${MESSAGE_FIELDS.join(", ")}`
+            : "pushMessage: the message must be an object",
+      },
+    )
+    .superRefine((m, ctx) => {
+      const refuse = (field: string, message: string) =>
+        ctx.addIssue({ code: "custom", path: [field], message: `pushMessage: ${message}` });
+      if (m.messageType === "text" && !m.content) {
+        refuse("content", "'content' is required (a non-empty string) for messageType 'text'");
+      } else if (m.messageType === "url" && !isWebUrl(m.content)) {
+        refuse("content", `'content' must be an http(s) URL for messageType 'url' (got ${showValue(m.content)})`);
+      } else if (m.messageType === "binary" && !m.binaryData) {
+        refuse("binaryData", "'binaryData' is required (non-empty bytes) for messageType 'binary'");
+      } else if (m.messageType === "binary_url" && m.binaryUrl === null) {
+        refuse("binaryUrl", "'binaryUrl' is required for messageType 'binary_url'");
+      }
+    });
 
 // ---- run.* --------------------------------------------------------------------------------------------------------
 
-const runId = z.string({ error: "runId must be a string" });
+const runId = () => z.string({ error: "runId must be a string" });
 const badProgress = (issue: { input?: unknown }) =>
   `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${showValue(issue.input)}`;
 
 /** One item `exportPush` attaches to a run. */
-export const runExportSchema = z.discriminatedUnion(
-  "type",
-  [
-    z.object({
-      type: z.literal("text"),
-      text: z.string({ error: "exportPush: 'text' (a string) is required for type 'text'" }),
-      label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
-    }),
-    z.object({
-      type: z.literal("json"),
-      json: z
-        .unknown()
-        .refine((v) => v !== undefined, { error: "exportPush: 'json' is required for type 'json'" })
-        .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) !== Number.POSITIVE_INFINITY, {
-          error: `exportPush: 'json' must be a JSON-compatible value, nested at most ${MAX_VALUE_DEPTH} deep`,
-        }),
-      label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
-    }),
-    z.object({
-      type: z.literal("url"),
-      url: z
-        .string({ error: "exportPush: 'url' must be an http(s) URL for type 'url'" })
-        .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'url'" }),
-      label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
-    }),
-  ],
-  {
-    error: (issue) =>
-      typeof issue.input === "object" && issue.input !== null
-        ? `exportPush: 'type' must be 'text', 'json' or 'url' (got ${showValue((issue.input as { type?: unknown }).type)})`
-        : "exportPush: the item must be an object like { type: 'text', text }",
-  },
-);
-export type RunExportInput = z.output<typeof runExportSchema>;
+const runExport = () =>
+  z.discriminatedUnion(
+    "type",
+    [
+      z.object({
+        type: z.literal("text"),
+        text: z.string({ error: "exportPush: 'text' (a string) is required for type 'text'" }),
+        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+      }),
+      z.object({
+        type: z.literal("json"),
+        json: z
+          .unknown()
+          .refine((v) => v !== undefined, { error: "exportPush: 'json' is required for type 'json'" })
+          .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) !== Number.POSITIVE_INFINITY, {
+            error: `exportPush: 'json' must be a JSON-compatible value, nested at most ${MAX_VALUE_DEPTH} deep`,
+          }),
+        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+      }),
+      z.object({
+        type: z.literal("url"),
+        url: z
+          .string({ error: "exportPush: 'url' must be an http(s) URL for type 'url'" })
+          .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'url'" }),
+        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+      }),
+    ],
+    {
+      error: (issue) =>
+        typeof issue.input === "object" && issue.input !== null
+          ? `exportPush: 'type' must be 'text', 'json' or 'url' (got ${showValue((issue.input as { type?: unknown }).type)})`
+          : "exportPush: the item must be an object like { type: 'text', text }",
+    },
+  );
+export type RunExportInput = z.output<ReturnType<typeof runExport>>;
 
 export interface RunStatusAnswer {
   runId: string;
@@ -333,73 +337,79 @@ export interface RunStatusAnswer {
 
 // ---- the map ------------------------------------------------------------------------------------------------------
 
-export const pluginToHostRequests = {
+export const pluginToHostRequests = methodMap({
   "system.info": { params: empty, result: returns<SystemInfo>() },
 
   "plugins.list": { params: empty, result: returns<PluginInfo[]>() },
   "plugins.get": {
-    params: z.object({ id: z.string({ error: "plugins.get needs an 'id' string" }) }),
+    params: () => z.object({ id: z.string({ error: "plugins.get needs an 'id' string" }) }),
     result: returns<PluginInfo | null>(),
   },
   "plugins.call": {
-    params: z.object({
-      ...callTarget,
-      entryId: z
-        .string({ error: "plugins.call needs an 'entryId' string" })
-        .min(1, { error: "plugins.call needs an 'entryId' string" }),
-    }),
+    params: () =>
+      z.object({
+        ...callTarget(),
+        entryId: z
+          .string({ error: "plugins.call needs an 'entryId' string" })
+          .min(1, { error: "plugins.call needs an 'entryId' string" }),
+      }),
     /** The target entry's result, passed through unchanged (an Err too). */
     result: returns<unknown>(),
   },
   "plugins.callEvent": {
-    params: z.object({
-      ...callTarget,
-      eventType: z
-        .string({ error: "plugins.callEvent needs 'eventType' and 'eventId' strings" })
-        .min(1, { error: "plugins.callEvent needs 'eventType' and 'eventId' strings" }),
-      eventId: z
-        .string({ error: "plugins.callEvent needs 'eventType' and 'eventId' strings" })
-        .min(1, { error: "plugins.callEvent needs 'eventType' and 'eventId' strings" }),
-    }),
+    params: () =>
+      z.object({
+        ...callTarget(),
+        eventType: z
+          .string({ error: "plugins.callEvent needs 'eventType' and 'eventId' strings" })
+          .min(1, { error: "plugins.callEvent needs 'eventType' and 'eventId' strings" }),
+        eventId: z
+          .string({ error: "plugins.callEvent needs 'eventType' and 'eventId' strings" })
+          .min(1, { error: "plugins.callEvent needs 'eventType' and 'eventId' strings" }),
+      }),
     result: returns<unknown>(),
   },
 
   "memory.store": {
-    params: z.object({
-      key: memoryText("key", MAX_MEMORY_KEY_LENGTH),
-      /** JSON-compatible, at most MAX_MEMORY_VALUE_BYTES as JSON: checked by the service, which names the bad part. */
-      value: z.unknown(),
-      bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH),
-    }),
+    params: () =>
+      z.object({
+        key: memoryText("key", MAX_MEMORY_KEY_LENGTH),
+        /** JSON-compatible, at most MAX_MEMORY_VALUE_BYTES as JSON: checked by the service, which names the bad part. */
+        value: z.unknown(),
+        bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH),
+      }),
     result: returns<MemoryRecord>(),
   },
   "memory.search": {
-    params: z.object({
-      query: z.string({ error: "memory.search: the query must be a string" }).max(MAX_MEMORY_QUERY_LENGTH, {
-        error: `memory.search: the query is longer than ${MAX_MEMORY_QUERY_LENGTH} characters`,
+    params: () =>
+      z.object({
+        query: z.string({ error: "memory.search: the query must be a string" }).max(MAX_MEMORY_QUERY_LENGTH, {
+          error: `memory.search: the query is longer than ${MAX_MEMORY_QUERY_LENGTH} characters`,
+        }),
+        bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH).optional(),
+        limit: memoryLimit(MEMORY_SEARCH_LIMIT.max),
       }),
-      bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH).optional(),
-      limit: memoryLimit(MEMORY_SEARCH_LIMIT.max),
-    }),
     result: returns<MemoryHit[]>(),
   },
   "memory.get": {
-    params: z.object({
-      bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH),
-      limit: memoryLimit(MEMORY_GET_LIMIT.max),
-    }),
+    params: () =>
+      z.object({
+        bucket: memoryText("bucket", MAX_MEMORY_BUCKET_LENGTH),
+        limit: memoryLimit(MEMORY_GET_LIMIT.max),
+      }),
     result: returns<MemoryRecord[]>(),
   },
 
   "config.update": {
     // Checked by the configuration service, as the HTTP hot update is, so both refuse with CONFIG_INVALID.
-    params: z.object({
-      patch: z.custom<Record<string, unknown>>(() => true),
-      mode: z
-        .custom<"temporary" | "permanent">(() => true)
-        .nullish()
-        .transform((v) => v ?? "permanent"),
-    }),
+    params: () =>
+      z.object({
+        patch: z.custom<Record<string, unknown>>(() => true),
+        mode: z
+          .custom<"temporary" | "permanent">(() => true)
+          .nullish()
+          .transform((v) => v ?? "permanent"),
+      }),
     result: returns<{
       plugin_id: string;
       mode: string;
@@ -410,108 +420,113 @@ export const pluginToHostRequests = {
   },
 
   "static_ui.register": {
-    params: z
-      .object(
-        { dir: z.unknown(), indexFile: z.unknown(), cacheControl: z.unknown() },
-        { error: "registerStaticUi: the registration must be an object { dir, indexFile, cacheControl }" },
-      )
-      .superRefine((value, ctx) => {
-        const problem = staticUiRegistrationProblem(value);
-        if (problem)
-          ctx.addIssue({ code: "custom", path: [problem.field], message: `registerStaticUi: ${problem.message}` });
-      })
-      .transform((v) => v as { dir: string; indexFile: string; cacheControl: string }),
+    params: () =>
+      z
+        .object(
+          { dir: z.unknown(), indexFile: z.unknown(), cacheControl: z.unknown() },
+          { error: "registerStaticUi: the registration must be an object { dir, indexFile, cacheControl }" },
+        )
+        .superRefine((value, ctx) => {
+          const problem = staticUiRegistrationProblem(value);
+          if (problem)
+            ctx.addIssue({ code: "custom", path: [problem.field], message: `registerStaticUi: ${problem.message}` });
+        })
+        .transform((v) => v as { dir: string; indexFile: string; cacheControl: string }),
     result: returns<StaticUiInfo>(),
   },
 
-  "messages.push": { params: pushMessageSchema, result: returns<{ id: number }>() },
+  "messages.push": { params: pushMessage, result: returns<{ id: number }>() },
 
   /** Answered after every earlier frame of the plugin was handled: its subscriptions and emits are in. */
   "bus.flush": { params: empty, result: returns<null>() },
   "bus.query": {
-    params: z.object({ namespace, filters: busFiltersSchema }),
+    params: () => z.object({ namespace: namespace(), filters: busFilters() }),
     result: returns<BusQueryAnswer>(),
   },
   "bus.watch": {
-    params: z.object({
-      watchId: z
-        .string({ error: "watchId must be a non-empty string" })
-        .min(1, { error: "watchId must be a non-empty string" }),
-      namespace,
-      filters: busFiltersSchema,
-    }),
+    params: () =>
+      z.object({
+        watchId: z
+          .string({ error: "watchId must be a non-empty string" })
+          .min(1, { error: "watchId must be a non-empty string" }),
+        namespace: namespace(),
+        filters: busFilters(),
+      }),
     result: returns<BusQueryAnswer>(),
   },
   "bus.append": {
-    params: z.object({
-      namespace: z.literal("conversations", {
-        error: "plugins may only add records to 'conversations'; the other namespaces are written by the host",
+    params: () =>
+      z.object({
+        namespace: z.literal("conversations", {
+          error: "plugins may only add records to 'conversations'; the other namespaces are written by the host",
+        }),
+        record: z
+          .object({
+            type: z
+              .string({ error: "conversation record: type must be a non-empty string" })
+              .min(1, { error: "conversation record: type must be a non-empty string" })
+              .max(MAX_EVENT_TYPE_LENGTH, { error: "conversation record: type must be a non-empty string" })
+              .nullish()
+              .transform((v) => v ?? "conversation"),
+            priority: priority("conversation record: ").optional(),
+            source: z.string({ error: "conversation record: source must be a string" }).optional(),
+            data: storable("conversation record: data")
+              .optional()
+              .transform((v) => v ?? null),
+          })
+          .nullish()
+          .transform((r) => r ?? { type: "conversation", data: null }),
       }),
-      record: z
-        .object({
-          type: z
-            .string({ error: "conversation record: type must be a non-empty string" })
-            .min(1, { error: "conversation record: type must be a non-empty string" })
-            .max(MAX_EVENT_TYPE_LENGTH, { error: "conversation record: type must be a non-empty string" })
-            .nullish()
-            .transform((v) => v ?? "conversation"),
-          priority: priority("conversation record: ").optional(),
-          source: z.string({ error: "conversation record: source must be a string" }).optional(),
-          data: storable("conversation record: data")
-            .optional()
-            .transform((v) => v ?? null),
-        })
-        .nullish()
-        .transform((r) => r ?? { type: "conversation", data: null }),
-    }),
     result: returns<BusRecord>(),
   },
 
   "run.update": {
-    params: z
-      .object({
-        runId,
-        progress: z
-          .number({ error: badProgress })
-          .min(0, { error: badProgress })
-          .max(100, { error: badProgress })
-          .optional(),
-        stage: z
-          .string({ error: `runUpdate: 'stage' must be a string of at most ${MAX_RUN_STAGE_LENGTH} characters` })
-          .max(MAX_RUN_STAGE_LENGTH, {
-            error: `runUpdate: 'stage' must be a string of at most ${MAX_RUN_STAGE_LENGTH} characters`,
-          })
-          .optional(),
-        message: z
-          .string({ error: `runUpdate: 'message' must be a string of at most ${MAX_RUN_MESSAGE_LENGTH} characters` })
-          .max(MAX_RUN_MESSAGE_LENGTH, {
-            error: `runUpdate: 'message' must be a string of at most ${MAX_RUN_MESSAGE_LENGTH} characters`,
-          })
-          .optional(),
-      })
-      .refine((u) => u.progress !== undefined || u.stage !== undefined || u.message !== undefined, {
-        path: ["progress"],
-        error: "runUpdate: give at least one of progress, stage, message",
-      }),
+    params: () =>
+      z
+        .object({
+          runId: runId(),
+          progress: z
+            .number({ error: badProgress })
+            .min(0, { error: badProgress })
+            .max(100, { error: badProgress })
+            .optional(),
+          stage: z
+            .string({ error: `runUpdate: 'stage' must be a string of at most ${MAX_RUN_STAGE_LENGTH} characters` })
+            .max(MAX_RUN_STAGE_LENGTH, {
+              error: `runUpdate: 'stage' must be a string of at most ${MAX_RUN_STAGE_LENGTH} characters`,
+            })
+            .optional(),
+          message: z
+            .string({ error: `runUpdate: 'message' must be a string of at most ${MAX_RUN_MESSAGE_LENGTH} characters` })
+            .max(MAX_RUN_MESSAGE_LENGTH, {
+              error: `runUpdate: 'message' must be a string of at most ${MAX_RUN_MESSAGE_LENGTH} characters`,
+            })
+            .optional(),
+        })
+        .refine((u) => u.progress !== undefined || u.stage !== undefined || u.message !== undefined, {
+          path: ["progress"],
+          error: "runUpdate: give at least one of progress, stage, message",
+        }),
     result: returns<RunStatusAnswer>(),
   },
   "run.export": {
-    params: z.object({ runId, item: runExportSchema }),
+    params: () => z.object({ runId: runId(), item: runExport() }),
     result: returns<{ runId: string; seq: number }>(),
   },
   "run.finish": {
-    params: z.object({
-      runId,
-      data: storable("finish: data")
-        .optional()
-        .transform((v) => v ?? null),
-      reply: storable("finish: reply")
-        .optional()
-        .transform((v) => v ?? null),
-    }),
+    params: () =>
+      z.object({
+        runId: runId(),
+        data: storable("finish: data")
+          .optional()
+          .transform((v) => v ?? null),
+        reply: storable("finish: reply")
+          .optional()
+          .transform((v) => v ?? null),
+      }),
     result: returns<RunStatusAnswer>(),
   },
-};
+});
 
 export type PluginToHostRequests = typeof pluginToHostRequests;
 export type PluginRequestMethod = keyof PluginToHostRequests & string;

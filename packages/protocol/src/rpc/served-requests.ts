@@ -4,7 +4,6 @@
  * (stopped by `request.cancel` or the process's exit); the SDK serves the host's calls with it (stopped by `cancel`,
  * the call's deadline or `shutdown`).
  */
-import type { Disposable } from "../disposable.ts";
 
 export class ServedRequests {
   private readonly serving = new Map<string, (reason: unknown) => void>();
@@ -22,15 +21,18 @@ export class ServedRequests {
 
   /**
    * Starts serving request `id`: `stop` runs once, with the reason, when it is stopped from outside (at once if the
-   * endpoint is closed). Dispose the handle when the request is answered.
+   * endpoint is closed). Returns `stop`; call `done` with it when the request is answered. (No handle object, and
+   * no named closure for the caller to make: this is on every call's path, where esbuild's keepNames would name one.)
    */
-  serve(id: string, stop: (reason: unknown) => void): Disposable {
-    if (this.closed) {
-      stop(undefined);
-      return { dispose: () => undefined };
-    }
-    this.serving.set(id, stop);
-    return { dispose: () => this.serving.get(id) === stop && this.serving.delete(id) };
+  serve<F extends (reason: unknown) => void>(id: string, stop: F): F {
+    if (this.closed) stop(undefined);
+    else this.serving.set(id, stop);
+    return stop;
+  }
+
+  /** Request `id` is answered: forgotten, unless another request took its id since. */
+  done(id: string, stop: (reason: unknown) => void): void {
+    if (this.serving.get(id) === stop) this.serving.delete(id);
   }
 
   /** Stops the work for request `id`; unknown or finished ids are ignored. */

@@ -127,7 +127,9 @@ export class HostClient implements HostBridge {
     const deadline = options.deadline ?? Date.now() + (options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // The host's answer is trusted to follow the contract it shares with this SDK.
     return this.calls.call({
-      build: (id, at) => ({ type: "request", id, method, params, deadline: at }),
+      build(id, at) {
+        return { type: "request", id, method, params, deadline: at };
+      },
       deadline,
       label: method,
       cancel: cancelTokenOf(options.signal),

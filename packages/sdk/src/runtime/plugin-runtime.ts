@@ -295,7 +295,7 @@ export class PluginRuntime {
           args,
           entry: ctx,
           validate: entry.validator,
-          invoke: (hookedArgs) => this.invoke(entry, hookedArgs, ctx),
+          invoke: this.invoker(entry, ctx),
         }),
     );
   }
@@ -315,9 +315,9 @@ export class PluginRuntime {
     // costs several µs, so a handler that never looks at `ctx.signal` does not pay for it.
     const controller = new AbortController();
     // Cancel, shutdown and the deadline stop the call: it is answered with the reason and its signal aborted.
-    let serving: Disposable | undefined;
+    let stop!: (reason: unknown) => void;
     const stopped = new Promise<WireResult>((resolve) => {
-      serving = this.served.serve(call.id, (reason) => {
+      stop = this.served.serve(call.id, (reason) => {
         resolve(errResult(reason));
         controller.abort(reason);
       });
@@ -349,7 +349,7 @@ export class PluginRuntime {
       return await Promise.race([run, stopped]);
     } finally {
       clearTimeout(timer);
-      serving?.dispose();
+      this.served.done(call.id, stop);
       for (const listener of this.callSettledListeners) {
         try {
           listener({ entryId: call.entryId, entry: options.entry });
@@ -397,15 +397,19 @@ export class PluginRuntime {
     const found = this.controls.lookup(op, payload);
     if (!found.ok) return { ok: false, error: found.error };
     try {
-      return normalizeResult(await found.run(control));
+      return normalizeResult(await found.handler(found.params, control));
     } catch (error) {
       this.logger.exception(`control operation '${op}' threw`, error);
       return errResult(error);
     }
   }
 
-  private invoke(entry: RegisteredEntry, args: Record<string, unknown>, ctx: EntryContext): Promise<WireResult> {
-    return this.runHandler(`entry '${entry.descriptor.id}'`, () => entry.handler(args, ctx));
+  /**
+   * The call of an entry's handler, for the hook pipeline. Made by a `return`, not as a property of the call: esbuild's
+   * keepNames (tsx, the compile cache) would name a closure there with a `defineProperty` on every entry call.
+   */
+  private invoker(entry: RegisteredEntry, ctx: EntryContext): (args: Record<string, unknown>) => Promise<WireResult> {
+    return (args) => this.runHandler(`entry '${entry.descriptor.id}'`, () => entry.handler(args, ctx));
   }
 
   /** Runs plugin code: its return value as a wire result, a throw as Err (logged with its stack). Never rejects. */
