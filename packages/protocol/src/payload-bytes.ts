@@ -18,12 +18,20 @@ export const MAX_VALUE_DEPTH = MAX_JSON_DEPTH;
 
 /** Whether `value` nests deeper than `maxDepth` arrays and objects; walks without recursion and never throws. */
 export function nestsDeeperThan(value: unknown, maxDepth = MAX_VALUE_DEPTH): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop() as [unknown, number];
+  if (typeof value !== "object" || value === null) return false;
+  // Two parallel stacks: a bus event's payload is walked on every emit, and a pair per value is garbage.
+  const items: unknown[] = [value];
+  const depths: number[] = [0];
+  while (items.length > 0) {
+    const item = items.pop();
+    const depth = depths.pop() as number;
     if (typeof item !== "object" || item === null || ArrayBuffer.isView(item)) continue;
     if (depth >= maxDepth) return true;
-    for (const element of Array.isArray(item) ? item : Object.values(item)) stack.push([element, depth + 1]);
+    for (const element of Array.isArray(item) ? item : Object.values(item)) {
+      if (typeof element !== "object" || element === null) continue;
+      items.push(element);
+      depths.push(depth + 1);
+    }
   }
   return false;
 }

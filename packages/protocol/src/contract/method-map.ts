@@ -12,19 +12,29 @@ import type { WireError } from "../messages.ts";
 export interface MethodSpec<P extends z.ZodType = z.ZodType, R = unknown> {
   readonly params: P;
   readonly result: R;
+  /**
+   * A hand-written check for a method on a hot path (a bus event, an ack): the params as the schema would give them,
+   * or undefined to let the schema decide and word the error. It must never accept what the schema refuses; a test
+   * holds each one to its schema (packages/protocol/test/fast-checks.test.ts).
+   */
+  readonly fast?: (params: unknown) => z.output<P> | undefined;
 }
 
 export type MethodMap = Record<string, MethodSpec>;
 
 /** A map written with each method's schema behind a function: `{ "a.b": { params: () => z.object(…), result } }`. */
-type LazySpecs = Record<string, { params: () => z.ZodType; result: unknown }>;
+type LazySpecs = Record<string, { params: () => z.ZodType; result: unknown; fast?: (params: unknown) => unknown }>;
+/** Each `fast` check must give what its schema gives. */
+type FastMatches<M extends LazySpecs> = {
+  [K in keyof M]: { fast?: (params: unknown) => z.output<ReturnType<M[K]["params"]>> | undefined };
+};
 
 /**
  * Builds a method map whose schemas are made on first use, not at import: a plugin process checks only the few
  * messages the host sends it, and need not pay (in startup time and memory) for the schemas the host checks.
  */
 export function methodMap<M extends LazySpecs>(
-  specs: M,
+  specs: M & FastMatches<M>,
 ): { [K in keyof M]: MethodSpec<ReturnType<M[K]["params"]>, M[K]["result"]> } {
   const map: Record<string, MethodSpec> = {};
   for (const [method, spec] of Object.entries(specs)) {
@@ -35,6 +45,7 @@ export function methodMap<M extends LazySpecs>(
         return params;
       },
       result: spec.result,
+      fast: spec.fast as MethodSpec["fast"],
     };
   }
   return map as { [K in keyof M]: MethodSpec<ReturnType<M[K]["params"]>, M[K]["result"]> };
@@ -88,6 +99,17 @@ export function checkParams<S extends z.ZodType>(
   const error: WireError = { name: "ValidationError", code: ErrorCode.Validation, message: issue.message };
   if (field) error.details = { field };
   return { ok: false, error };
+}
+
+/** `checkParams` against a method's spec: its `fast` check first, when it has one. */
+export function checkMethodParams<S extends z.ZodType>(
+  spec: MethodSpec<S>,
+  params: unknown,
+  label: string,
+): { ok: true; value: z.output<S> } | { ok: false; error: WireError } {
+  const fast = spec.fast?.(params);
+  if (fast !== undefined) return { ok: true, value: fast };
+  return checkParams(spec.params, params, label);
 }
 
 /** The path of the field an issue is about; for unknown keys, the first unknown key. */

@@ -9,7 +9,7 @@ import { ErrorCode } from "../error-codes.ts";
 import type { WireError } from "../messages.ts";
 import {
   type Answer,
-  checkParams,
+  checkMethodParams,
   type MethodMap,
   type MethodName,
   type ParamsOut,
@@ -67,7 +67,7 @@ export class MethodRegistry<M extends MethodMap, Ctx, Mode extends HandlerMode =
         error: { name: "NotFoundError", code: ErrorCode.NotFound, message: this.unknown(name) },
       };
     }
-    const checked = checkParams(spec.params, params, method as string);
+    const checked = checkMethodParams(spec, params, method as string);
     if (!checked.ok) return { ok: false, unknownMethod: false, error: checked.error };
     return { ok: true, handler, params: checked.value };
   }

@@ -6,7 +6,7 @@
 import {
   type Answer,
   cancelTokenOf,
-  checkParams,
+  checkMethodParams,
   decodeFrame,
   encodeFrame,
   ErrorCode,
@@ -164,7 +164,7 @@ export class HostClient implements HostBridge {
   deliver(topic: string, payload: unknown): void {
     const handlers = this.pushHandlers.get(topic);
     if (!handlers?.size || !Object.hasOwn(hostToPluginPushes, topic)) return;
-    const checked = checkParams(hostToPluginPushes[topic as PushTopic].params, payload, `push '${topic}'`);
+    const checked = checkMethodParams(hostToPluginPushes[topic as PushTopic], payload, `push '${topic}'`);
     if (!checked.ok) {
       this.options.onDropped?.(`dropped a push that breaks the contract: ${checked.error.message}`);
       return;
