@@ -1,7 +1,9 @@
 /** `neko-plugin`: one binary, one sub-command per file under commands/ (SPEC §6). */
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
+import { registerKeysCommand } from "./commands/keys-command.ts";
 import { registerServeCommand } from "./commands/serve-command.ts";
+import { registerWorkerCommand } from "./commands/worker-command.ts";
 
 const program = new Command()
   .name("neko-plugin")
@@ -9,5 +11,7 @@ const program = new Command()
   .version(HOST_VERSION);
 
 registerServeCommand(program);
+registerKeysCommand(program);
+registerWorkerCommand(program);
 
 await program.parseAsync(process.argv);

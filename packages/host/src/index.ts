@@ -16,6 +16,7 @@ export {
   HOST_VERSION,
   type HostInfo,
   PLUGIN_RUNNER_PATH,
+  warmPluginSources,
   PluginHost,
   type PluginHostApi,
   type PluginHostOptions,
@@ -37,3 +38,6 @@ export type { HostTransport, IncomingFrame, PeerAdmission } from "./transport/ho
 export { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 export { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-host-transport.ts";
+export { PluginWorker, type PluginWorkerOptions } from "./workers/plugin-worker.ts";
+export { publicKeyHex, type WorkerHubOptions, type WorkerView } from "./workers/worker-hub.ts";
+export { type CurveKeyPair, keyFileText, makeKeyPair, readKeyFile, writeKeyFile } from "./workers/key-file.ts";

@@ -24,7 +24,7 @@ import { HostServices } from "./host-services.ts";
 import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
-import type { PluginManifest } from "./manifest/plugin-manifest.ts";
+import { parseManifest, type PluginManifest } from "./manifest/plugin-manifest.ts";
 import { memoryService } from "./memory/memory-service.ts";
 import {
   DEFAULT_MESSAGE_CAPACITY,
@@ -38,6 +38,7 @@ import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-boar
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
 import { inDependencyOrder } from "./supervisor/dependency-order.ts";
+import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import { PluginSupervisor, type SupervisorCallOptions } from "./supervisor/plugin-supervisor.ts";
@@ -47,6 +48,9 @@ import type { HostTransport } from "./transport/host-transport.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 import { failure, pluginNotFound } from "./wire-result.ts";
+import { RoutedHostTransport, RoutedLauncher } from "./workers/routed.ts";
+import { WorkerHub, type WorkerHubOptions, type WorkerView } from "./workers/worker-hub.ts";
+import type { RemotePluginInfo } from "./workers/worker-wire.ts";
 
 export const HOST_VERSION = "0.1.0";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
@@ -80,6 +84,11 @@ export interface PluginHostOptions {
   transport?: HostTransport;
   /** How plugin processes are launched; default: Node processes running the SDK's runner. */
   launcher?: PluginLauncher;
+  /**
+   * Accept remote workers (docs/workers.md): where they connect (`tcp://…`), the host's CURVE key pair and the
+   * workers' public keys. Their plugins are listed with their machine and supervised like local ones.
+   */
+  workers?: Omit<WorkerHubOptions, "logger">;
 }
 
 export interface EntryView {
@@ -106,6 +115,8 @@ export interface PluginView extends TriggerViews {
   status: PluginState;
   status_reason: string | null;
   pid: number | null;
+  /** `local`, or the name of the remote worker the plugin runs on. */
+  machine: string;
   dir: string;
   manifest_path: string;
   entries: EntryView[];
@@ -132,6 +143,10 @@ export interface HostInfo {
   dropped_frames: number;
   refused_connections: number;
   transport_endpoint: string;
+  /** The remote workers connected now (empty when the host accepts none). */
+  workers: WorkerView[];
+  /** Where workers connect, or null. */
+  worker_endpoint: string | null;
 }
 
 /** What the server (and the CLI) may ask of the host: one interface, nothing of its internals. */
@@ -174,7 +189,7 @@ export interface PluginHostApi {
 
 /** The SDK's own sources are compiled into the cache once per host; a plugin's folder before each of its starts. */
 let sdkSourcesWarm: Promise<unknown> | undefined;
-async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise<void> {
+export async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise<void> {
   try {
     // Prune first: warming then refreshes the entries in use, so a prune never takes what this host needs.
     sdkSourcesWarm ??= (async () => {
@@ -203,6 +218,10 @@ export class PluginHost implements PluginHostApi {
   private discovered = new Map<string, DiscoveredPlugin>();
   /** Later manifests with an id already owned: refused, but listed so the user sees why. */
   private shadowed: DiscoveredPlugin[] = [];
+  /** The plugins of remote workers, with their worker: they are in `discovered` too, but not on this machine's disk. */
+  private readonly remote = new Map<string, { worker: string; d: DiscoveredPlugin }>();
+  /** The machine of each remote plugin folder the host knows, kept or shadowed. */
+  private readonly machineOf = new WeakMap<DiscoveredPlugin, string>();
   private readonly startedAt = Date.now();
   private stopped = false;
   /** Every feature, disposed (newest first) when the host stops. */
@@ -230,12 +249,14 @@ export class PluginHost implements PluginHostApi {
     readonly logger: HostLogger,
     private readonly runDir: string,
     private readonly transport: HostTransport,
+    private readonly hub: WorkerHub | undefined,
   ) {
     this.services = new HostServices(logger);
+    const local = options.launcher ?? new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger });
     this.supervisor = new PluginSupervisor({
       transport,
       services: this.services,
-      launcher: options.launcher,
+      launcher: hub ? new RoutedLauncher(local, hub, (id) => this.placement(id)) : local,
       runnerPath: PLUGIN_RUNNER_PATH,
       logger,
       restartPolicy: options.restartPolicy,
@@ -263,6 +284,16 @@ export class PluginHost implements PluginHostApi {
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
     this.metrics = this.use((ctx) => new PluginMetrics(ctx));
+    hub?.onWorkerUp(({ name, plugins }) => {
+      this.adoptWorker(name, plugins).catch((error: unknown) =>
+        logger.error({ err: error, worker: name }, "could not take in a worker's plugins"),
+      );
+    });
+  }
+
+  /** Where a plugin runs: the name of its worker, or undefined for this machine. */
+  private placement(id: string): string | undefined {
+    return this.remote.get(id)?.worker;
   }
 
   /** The context every feature gets: the host's services, plugins, events and operations, never its internals. */
@@ -325,7 +356,23 @@ export class PluginHost implements PluginHostApi {
         throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
       }
     }
-    const host = new PluginHost(options, logger, runDir, transport);
+    let hub: WorkerHub | undefined;
+    if (options.workers) {
+      try {
+        hub = await WorkerHub.bind({ ...options.workers, logger });
+      } catch (error) {
+        await transport.close();
+        fs.rmSync(runDir, { recursive: true, force: true });
+        throw error;
+      }
+      let placed: PluginHost | undefined;
+      transport = new RoutedHostTransport(transport, hub, (id) => placed?.placement(id));
+      const host = new PluginHost(options, logger, runDir, transport, hub);
+      placed = host;
+      await host.discover();
+      return host;
+    }
+    const host = new PluginHost(options, logger, runDir, transport, undefined);
     await host.discover();
     return host;
   }
@@ -471,6 +518,7 @@ export class PluginHost implements PluginHostApi {
     const old = this.discovered.get(id);
     if (!old) return pluginNotFound(id);
     if (options.mode === "config") return this.config.reload(id);
+    if (this.remote.has(id)) return this.reloadRemote(id);
     // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
     // may be fixed now).
     const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
@@ -496,6 +544,83 @@ export class PluginHost implements PluginHostApi {
     return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
   }
 
+  /** A remote plugin's reload: its manifest as the host holds it (the worker's, with the changes made here). */
+  private async reloadRemote(id: string): Promise<WireResult> {
+    const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
+    await this.supervisor.stop(id);
+    const fresh = this.rereadRemote(id);
+    if (fresh) this.adopt(fresh);
+    if (fresh?.status !== "ok") {
+      return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh?.problems.join("; ")}`);
+    }
+    return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+  }
+
+  /** A remote plugin's folder as the host keeps it, read again (its plugin.toml is the one the config routes edit). */
+  private rereadRemote(id: string): DiscoveredPlugin | undefined {
+    const held = this.remote.get(id);
+    if (!held) return undefined;
+    const text = fs.readFileSync(held.d.manifestPath, "utf8");
+    const fresh = remotePlugin(held.d.dir, held.d.manifestPath, text, {
+      id,
+      folder: path.basename(held.d.dir),
+      manifest: text,
+      status: "ok",
+      problems: [],
+      warnings: [],
+    });
+    this.remote.set(id, { worker: held.worker, d: fresh });
+    this.machineOf.set(fresh, held.worker);
+    return fresh;
+  }
+
+  /**
+   * A worker said hello: its plugins join the host (kept in `<run folder>/workers/<name>/<folder>/plugin.toml`, so
+   * the configuration routes work on them), the ones it no longer has are forgotten, and those that ran on it before
+   * it was lost, or that start on their own, are started.
+   */
+  private async adoptWorker(worker: string, plugins: RemotePluginInfo[]): Promise<void> {
+    if (this.stopped) return;
+    const ids = new Set(plugins.map((p) => p.id));
+    for (const [id, held] of [...this.remote]) {
+      if (held.worker === worker && !ids.has(id)) {
+        await this.forgetPlugin(id);
+        this.remote.delete(id);
+      }
+    }
+    const toStart: string[] = [];
+    const root = path.join(this.runDir, "workers", worker);
+    for (const info of plugins) {
+      const dir = path.join(root, info.folder);
+      fs.mkdirSync(dir, { recursive: true });
+      const manifestPath = path.join(dir, "plugin.toml");
+      const held = this.remote.get(info.id);
+      // The host's copy is kept across reconnects: changes made through the API last while the host runs.
+      const text =
+        held?.worker === worker && fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : info.manifest;
+      fs.writeFileSync(manifestPath, text);
+      const d = remotePlugin(dir, manifestPath, text, info);
+      this.machineOf.set(d, worker);
+      const owner = this.discovered.get(d.id);
+      if (owner && this.remote.get(d.id)?.worker !== worker) {
+        d.status = "refused";
+        const where = this.machineOf.get(owner) ?? "this machine";
+        d.problems.push(`duplicate plugin id '${d.id}': already defined on ${where} (${owner.manifestPath})`);
+        this.shadowed.push(d);
+        this.logger.warn({ plugin: d.id, worker }, `refused: ${d.problems.join("; ")}`);
+        continue;
+      }
+      this.remote.set(d.id, { worker, d });
+      const state = this.supervisor.status(d.id)?.state;
+      this.adopt(d);
+      const startsOnItsOwn = d.manifest?.runtime.enabled && d.manifest.runtime.autoStart && state === undefined;
+      if (d.status === "ok" && d.manifest?.type !== "extension" && (state === "unreachable" || startsOnItsOwn)) {
+        toStart.push(d.id);
+      }
+    }
+    await this.startInOrder(toStart);
+  }
+
   /** A plugin whose folder is gone: stopped, and nothing of it kept (its scope goes with it). */
   private async forgetPlugin(id: string): Promise<void> {
     await this.supervisor.remove(id);
@@ -508,12 +633,14 @@ export class PluginHost implements PluginHostApi {
     const previous = new Set(this.discovered.keys());
     const found = await this.discoverAll();
     const foundIds = new Set(found.map((d) => d.id));
+    // Remote plugins are their workers' to find: a reload of this machine's folders leaves them be.
+    const localIds = [...this.discovered.keys()].filter((id) => !this.remote.has(id));
     await inDependencyOrder(
-      [...this.discovered.keys()],
+      localIds,
       (id) => this.dependentsOf(id),
       (id) => this.supervisor.stop(id),
     );
-    for (const id of [...this.discovered.keys()]) {
+    for (const id of localIds) {
       if (!foundIds.has(id)) await this.forgetPlugin(id);
     }
     this.adoptAll(found);
@@ -568,6 +695,8 @@ export class PluginHost implements PluginHostApi {
       dropped_frames: this.supervisor.droppedFrames,
       refused_connections: this.transport.refusedConnections,
       transport_endpoint: this.transport.endpoint,
+      workers: this.hub?.workers() ?? [],
+      worker_endpoint: this.hub?.endpoint ?? null,
     };
   }
 
@@ -602,7 +731,12 @@ export class PluginHost implements PluginHostApi {
     // The same owner per id as the dependency checks: a folder that only guesses its id never hides a real manifest.
     const owners = ownersOf(found);
     for (const d of found) {
-      if (owners.get(d.id) !== d) {
+      const worker = this.remote.get(d.id)?.worker;
+      if (worker !== undefined) {
+        d.status = "refused";
+        d.problems.push(`duplicate plugin id '${d.id}': already defined on worker '${worker}'`);
+      }
+      if (owners.get(d.id) !== d || worker !== undefined) {
         this.shadowed.push(d);
         this.logger.warn({ plugin: d.id, problems: d.problems }, `refused: ${d.problems.join("; ")}`);
         continue;
@@ -613,6 +747,11 @@ export class PluginHost implements PluginHostApi {
 
   /** Re-reads one plugin's manifest after its configuration changed on disk, keeping its process and state. */
   private async refreshManifest(id: string): Promise<void> {
+    if (this.remote.has(id)) {
+      const fresh = this.rereadRemote(id);
+      if (fresh) this.adopt(fresh);
+      return;
+    }
     const old = this.discovered.get(id);
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old?.manifestPath);
     if (fresh) this.adopt(fresh);
@@ -670,6 +809,7 @@ export class PluginHost implements PluginHostApi {
       status: state,
       status_reason: reason,
       pid: status?.pid ?? null,
+      machine: this.machineOf.get(d) ?? "local",
       dir: d.dir,
       manifest_path: d.manifestPath,
       entries,
@@ -715,3 +855,33 @@ const FREEZE_PASSTHROUGH = new Set<string>([
   ErrorCode.Timeout,
   ErrorCode.Transport,
 ]);
+
+/**
+ * A remote plugin as the host holds it: the worker's own verdict (it checked the entry module and the SDK range on
+ * its machine) and the host's reading of the manifest text it keeps.
+ */
+function remotePlugin(dir: string, manifestPath: string, text: string, info: RemotePluginInfo): DiscoveredPlugin {
+  const parsed = parseManifest(text, { file: manifestPath });
+  const problems = [...info.problems];
+  const warnings = [...info.warnings];
+  let manifest: PluginManifest | undefined;
+  if (parsed.ok) {
+    manifest = parsed.manifest;
+    warnings.push(...parsed.warnings.map((w) => w.message));
+    if (manifest.id !== info.id) problems.push(`the manifest's id '${manifest.id}' is not the worker's '${info.id}'`);
+  } else if (info.status === "ok") {
+    problems.push(...parsed.problems.map((p) => p.message));
+  }
+  return {
+    id: info.id,
+    idGuessed: false,
+    dir,
+    manifestPath,
+    manifest,
+    // Only the worker knows where the module is; it launches from its own folder.
+    entryModulePath: manifest ? `${dir}/${manifest.entry.module}` : undefined,
+    status: problems.length > 0 || !manifest ? "refused" : "ok",
+    problems,
+    warnings,
+  };
+}

@@ -15,6 +15,8 @@ export const ErrorCode = {
   EntryDisabled: "ENTRY_DISABLED",
   PluginCrashed: "PLUGIN_CRASHED",
   PluginNotRunning: "PLUGIN_NOT_RUNNING",
+  /** The plugin runs on a remote worker that is gone (docs/workers.md). */
+  PluginUnreachable: "PLUGIN_UNREACHABLE",
   PluginNotFound: "PLUGIN_NOT_FOUND",
   EntryNotFound: "ENTRY_NOT_FOUND",
   Canceled: "CANCELED",

@@ -24,6 +24,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.UiNotRegistered]: 404,
   [ErrorCode.UiFileNotFound]: 404,
   [ErrorCode.PluginNotRunning]: 409,
+  [ErrorCode.PluginUnreachable]: 503,
   [ErrorCode.EntryDisabled]: 409,
   [ErrorCode.PluginRefused]: 409,
   [ErrorCode.Canceled]: 409,

@@ -58,6 +58,8 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
       dropped_frames: 0,
       refused_connections: 0,
       transport_endpoint: "ipc://x",
+      workers: [],
+      worker_endpoint: null,
     }),
   };
 }

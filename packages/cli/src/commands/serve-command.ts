@@ -1,6 +1,6 @@
 /** `neko-plugin serve`: host + HTTP server until Ctrl-C / SIGTERM, which stop every plugin process. */
 import type { Command } from "commander";
-import { createHostLogger, PluginHost, resolvePluginRoots } from "@neko/host";
+import { createHostLogger, PluginHost, type PluginHostOptions, readKeyFile, resolvePluginRoots } from "@neko/host";
 import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
 
@@ -9,6 +9,9 @@ interface ServeOptions {
   host: string;
   pluginsDir: string[];
   builtin: boolean;
+  workers?: string;
+  keyFile?: string;
+  workerKey: string[];
 }
 
 export function registerServeCommand(program: Command): void {
@@ -19,6 +22,9 @@ export function registerServeCommand(program: Command): void {
     .option("-H, --host <address>", "address to bind", DEFAULT_HOST)
     .option("-d, --plugins-dir <dir>", "an extra plugin root (repeatable)", collect, [])
     .option("--no-builtin", "do not load the built-in plugins/ folder")
+    .option("--workers <endpoint>", "accept remote workers at tcp://ADDRESS:PORT (docs/workers.md)")
+    .option("--key-file <file>", "the host's CURVE key pair, for --workers (neko-plugin keys --out FILE)")
+    .option("--worker-key <key>", "the public key of a worker allowed to connect (repeatable)", collect, [])
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -33,6 +39,7 @@ async function serve(options: ServeOptions): Promise<void> {
     fail(`binding to ${options.host} exposes the server beyond this machine: set NEKO_API_TOKEN first`);
   }
 
+  const workers = readWorkerOptions(options);
   const logger = createHostLogger();
   const roots = resolvePluginRoots({
     builtinDir: options.builtin ? BUILTIN_PLUGINS_DIR : undefined,
@@ -40,7 +47,15 @@ async function serve(options: ServeOptions): Promise<void> {
     env: process.env,
   });
   logger.info({ roots }, "plugin roots");
-  const host = await PluginHost.create({ roots, logger });
+  let host: PluginHost;
+  try {
+    host = await PluginHost.create({ roots, logger, workers });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (workers) {
+    logger.info(`accepting ${workers.authorizedKeys.length} workers at ${host.info().worker_endpoint}`);
+  }
   const server = await createPluginServer({ host, logger, apiToken });
 
   let stoppingSince = 0;
@@ -80,6 +95,22 @@ async function serve(options: ServeOptions): Promise<void> {
     .map(([status, n]) => `${n} ${status}`)
     .join(", ");
   logger.info(`ready at ${url}: ${info.plugins.total} plugins (${summary || "none"})`);
+}
+
+function readWorkerOptions(options: ServeOptions): PluginHostOptions["workers"] {
+  if (!options.workers) {
+    if (options.keyFile || options.workerKey.length > 0) fail("--key-file and --worker-key go with --workers");
+    return undefined;
+  }
+  if (!/^tcp:\/\/.+:\d+$/.test(options.workers))
+    fail(`--workers must be tcp://ADDRESS:PORT (got '${options.workers}')`);
+  if (!options.keyFile) fail("--workers needs --key-file: the host's key pair (neko-plugin keys --out FILE)");
+  if (options.workerKey.length === 0) fail("--workers needs at least one --worker-key: no worker could connect");
+  try {
+    return { endpoint: options.workers, keys: readKeyFile(options.keyFile), authorizedKeys: options.workerKey };
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }
 
 /** --port, else NEKO_PORT (an empty one counts as unset), else the default; a bad value names where it came from. */

@@ -26,6 +26,11 @@ export interface ChildExit {
   signal: NodeJS.Signals | null;
   /** Set when the operating system never started the process (ENOENT, EAGAIN, EMFILE, …). */
   launchFailure?: string;
+  /**
+   * Set when the process's machine is out of reach (its remote worker is gone): whether it still runs is unknown,
+   * and it is not a crash — the plugin is `unreachable` until the worker is back, with this reason.
+   */
+  unreachable?: string;
 }
 
 export interface ChildLine {

@@ -64,6 +64,8 @@ export type ExitInfo = {
   expected: boolean;
   /** Why the host killed it, when it did so without being asked to stop it (no heartbeat). */
   killReason?: string;
+  /** Its remote worker is gone (ChildExit.unreachable): not a crash. */
+  unreachable?: string;
 };
 
 /**
@@ -382,20 +384,27 @@ export class PluginProcess {
     const how = exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     this.exited = { code, signal, stderr: this.stderrTail, expected: this.exitExpected };
     if (this.killReason !== undefined) this.exited.killReason = this.killReason;
-    const error = this.exitExpected
-      ? failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' was stopped during the call`)
-      : failure(ErrorCode.PluginCrashed, `plugin '${pluginId}' crashed during the call (${how})`, "SdkError", {
-          exitCode: code,
-          signal,
-        });
+    if (exit.unreachable !== undefined) this.exited.unreachable = exit.unreachable;
+    const error =
+      exit.unreachable !== undefined
+        ? failure(ErrorCode.PluginUnreachable, `plugin '${pluginId}' is unreachable: ${exit.unreachable}`)
+        : this.exitExpected
+          ? failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' was stopped during the call`)
+          : failure(ErrorCode.PluginCrashed, `plugin '${pluginId}' crashed during the call (${how})`, "SdkError", {
+              exitCode: code,
+              signal,
+            });
     // Pending calls fail at once; work the host does for this process's requests has no one to answer any more.
     this.rpc.close(() => error);
-    const early = failure(
-      ErrorCode.PluginCrashed,
-      exit.launchFailure ?? `the process exited before it was ready (${how})`,
-      "SdkError",
-      { exitCode: code, signal },
-    );
+    const early =
+      exit.unreachable !== undefined
+        ? failure(ErrorCode.PluginUnreachable, `plugin '${pluginId}' is unreachable: ${exit.unreachable}`)
+        : failure(
+            ErrorCode.PluginCrashed,
+            exit.launchFailure ?? `the process exited before it was ready (${how})`,
+            "SdkError",
+            { exitCode: code, signal },
+          );
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket; its stderr line
     // says the same and is complete once the pipes close, so read that before calling the start a crash.
     void this.child.outputDone().then(() => {

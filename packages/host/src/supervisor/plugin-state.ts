@@ -13,6 +13,7 @@ export const PLUGIN_STATES = [
   "quarantined",
   "disabled",
   "refused",
+  "unreachable",
 ] as const;
 export type PluginState = (typeof PLUGIN_STATES)[number];
 
@@ -24,8 +25,9 @@ export const PLUGIN_TRANSITIONS: Readonly<Record<PluginState, readonly PluginSta
   // A start; a manifest that turns the plugin off; a start refused before launch (the reason is recorded).
   stopped: ["starting", "disabled", "stopped"],
   // Ready; a failed start (crash, or refused by its own answer); stopped when the host closes mid-start.
-  starting: ["running", "crashed", "quarantined", "refused", "stopped"],
-  running: ["stopping", "crashed", "quarantined"],
+  // Unreachable: the remote worker it was starting or running on is gone (docs/workers.md).
+  starting: ["running", "crashed", "quarantined", "refused", "stopped", "unreachable"],
+  running: ["stopping", "crashed", "quarantined", "unreachable"],
   // A stop ends `stopped`, a freeze `frozen`.
   stopping: ["stopped", "frozen"],
   // The restart; a stop by hand while the restart waits; a start refused before launch.
@@ -36,6 +38,8 @@ export const PLUGIN_TRANSITIONS: Readonly<Record<PluginState, readonly PluginSta
   disabled: ["stopped"],
   // A start by hand retries; a start refused before launch; the manifest turns the plugin off.
   refused: ["starting", "stopped", "disabled"],
+  // Its worker came back (or a start by hand tries again); a stop by hand gives up on it.
+  unreachable: ["starting", "stopped"],
 };
 
 /** A process may be alive in these states: what it registered (static UI, subscriptions) lasts while they do. */
@@ -68,7 +72,7 @@ export function canMove(from: PluginState, to: PluginState): boolean {
  */
 export function stateChangeLine(change: StateChange): { level: "info" | "warn"; msg: string; reason?: string } {
   const { state, reason } = change;
-  if (state === "crashed" || state === "quarantined" || state === "refused") {
+  if (state === "crashed" || state === "quarantined" || state === "refused" || state === "unreachable") {
     return { level: "warn", msg: `plugin ${state}`, reason };
   }
   return { level: "info", msg: `plugin ${state}${reason ? `: ${reason}` : ""}` };

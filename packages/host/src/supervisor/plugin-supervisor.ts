@@ -531,6 +531,8 @@ export class PluginSupervisor implements Disposable {
     plugin.process = undefined;
     if (refused) {
       this.setState(plugin, "refused", message);
+    } else if (plugin.lastExit.unreachable !== undefined) {
+      this.setState(plugin, "unreachable", plugin.lastExit.unreachable);
     } else {
       this.onCrash(plugin, `failed to start: ${message}${stderrSuffix(plugin.lastExit)}`);
     }
@@ -541,6 +543,12 @@ export class PluginSupervisor implements Disposable {
     this.forget(proc);
     if (plugin.process !== proc || info.expected) return;
     plugin.lastExit = info;
+    if (info.unreachable !== undefined) {
+      // Not a crash: nothing to restart until its worker is back (the host starts it then).
+      plugin.process = undefined;
+      this.setState(plugin, "unreachable", info.unreachable);
+      return;
+    }
     const how = info.killReason ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
     this.onCrash(plugin, `${how}${stderrSuffix(info)}`);
   }
@@ -566,7 +574,9 @@ export class PluginSupervisor implements Disposable {
     const proc = plugin.process;
     if (!proc || proc.exited) {
       plugin.process = undefined;
-      if (plugin.state === "crashed" || plugin.state === "starting") this.setState(plugin, "stopped");
+      if (plugin.state === "crashed" || plugin.state === "starting" || plugin.state === "unreachable") {
+        this.setState(plugin, "stopped");
+      }
       return { ok: true, value: null };
     }
     this.setState(plugin, "stopping");

@@ -13,6 +13,8 @@ export interface IncomingFrame {
   bytes: number;
   /** Decodes the payload: undefined when the bytes are not one valid frame. */
   decode(): { type: string; [key: string]: unknown } | undefined;
+  /** The payload as it came, undecoded (a worker relays it as is); undefined when it is not one frame. */
+  payload(): Uint8Array | undefined;
 }
 
 /** One launch's right to connect once, with the credentials the process gets through its bootstrap descriptor. */

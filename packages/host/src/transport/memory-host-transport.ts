@@ -22,15 +22,19 @@ export interface MemoryConnection {
 class MemoryFrame implements IncomingFrame {
   constructor(
     readonly peer: string,
-    private readonly payload: Uint8Array,
+    private readonly bytesIn: Uint8Array,
   ) {}
 
   get bytes(): number {
-    return this.payload.length;
+    return this.bytesIn.length;
   }
 
   decode(): { type: string; [key: string]: unknown } | undefined {
-    return decodeFrame(this.payload);
+    return decodeFrame(this.bytesIn);
+  }
+
+  payload(): Uint8Array {
+    return this.bytesIn;
   }
 }
 

@@ -90,6 +90,10 @@ class ZmqFrame implements IncomingFrame {
     // Our frames are exactly [identity, payload]; anything else is not ours to decode.
     return this.parts.length === 2 ? decodeFrame(this.parts[1]) : undefined;
   }
+
+  payload(): Uint8Array | undefined {
+    return this.parts.length === 2 ? this.parts[1] : undefined;
+  }
 }
 
 export class ZmqHostTransport implements HostTransport {
@@ -177,6 +181,15 @@ export class ZmqHostTransport implements HostTransport {
     if (this.closed) return;
     // A send to a peer that has gone is dropped by ROUTER; a failure here means the socket closed under us.
     this.sendFrames([Buffer.from(peer, "latin1"), encodeFrame(message)]).catch(() => undefined);
+  }
+
+  /** Sends bytes that are already one encoded frame (a worker relaying what its host sent). */
+  sendRaw(peer: string, payload: Uint8Array): void {
+    if (this.closed) return;
+    this.sendFrames([
+      Buffer.from(peer, "latin1"),
+      Buffer.from(payload.buffer, payload.byteOffset, payload.length),
+    ]).catch(() => undefined);
   }
 
   async close(): Promise<void> {

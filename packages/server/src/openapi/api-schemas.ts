@@ -18,6 +18,7 @@ const PLUGIN_STATES: Record<PluginState, true> = {
   quarantined: true,
   disabled: true,
   refused: true,
+  unreachable: true,
 };
 
 const MESSAGE_TYPES: Record<MessageView["message_type"], true> = {
@@ -65,7 +66,11 @@ const plugin = object(
     author: { type: ["object", "null"], properties: { name: str, email: str } },
     status: pluginStatus,
     status_reason: nullableStr,
-    pid: { type: ["integer", "null"] },
+    pid: { type: ["integer", "null"], description: "on the plugin's machine" },
+    machine: {
+      type: "string",
+      description: "'local', or the name of the remote worker the plugin runs on (docs/workers.md)",
+    },
     dir: str,
     manifest_path: str,
     entries: { type: "array", items: schemaRef("Entry") },

@@ -51,6 +51,20 @@ const serverInfoDoc: RouteDoc = {
               "connections to the plugin socket refused before any frame (no admission, used, another process)",
           },
           transport_endpoint: { type: "string", description: "the ZeroMQ endpoint plugin processes connect to" },
+          workers: {
+            type: "array",
+            description: "the remote workers connected now (docs/workers.md)",
+            items: {
+              type: "object",
+              required: ["name", "connected_at", "plugins"],
+              properties: {
+                name: { type: "string" },
+                connected_at: { type: "string", format: "date-time" },
+                plugins: { type: "array", items: { type: "string" } },
+              },
+            },
+          },
+          worker_endpoint: { type: ["string", "null"], description: "where remote workers connect, or null" },
           server: {
             type: "object",
             required: ["started_at"],
