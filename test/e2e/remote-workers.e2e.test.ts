@@ -13,7 +13,9 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type CurveKeyPair, makeKeyPair, writeKeyFile } from "@neko/host";
+import { pack, unpack } from "msgpackr";
 import { Dealer } from "zeromq";
+import { helloProof } from "../../packages/host/src/workers/worker-proof.ts";
 import { isAlive, makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
@@ -261,54 +263,100 @@ test("no session without an authorized CURVE key: strangers, plain peers and bad
   console.log(`# remote workers: ${attempts} messages from peers without an authorized key, 0 sessions, 0 routed`);
 });
 
-test("an authorized worker that sends nonsense is refused without harm to the others", async () => {
+test("an authorized worker is held to its key: bad hellos, another's name, a false proof", async () => {
   const keys = makeKeyPair();
-  // Authorized on a second host, so that this one is a worker the host trusts with its key but not its hello.
+  const other = makeKeyPair();
   const second = await startTestHost({
     roots: [],
     dataDir: path.join(dir, "data2"),
-    workers: { endpoint: "tcp://127.0.0.1:0", keys: hostKeys, authorizedKeys: [keys.publicKey], timeoutMs: 3000 },
+    workers: {
+      endpoint: "tcp://127.0.0.1:0",
+      keys: hostKeys,
+      authorizedKeys: [keys.publicKey, other.publicKey],
+      timeoutMs: 3000,
+    },
   });
-  try {
+  const sockets: Dealer[] = [];
+  const connect = (own: CurveKeyPair, routingId: string) => {
     const socket = new Dealer({
       linger: 0,
       sendTimeout: 0,
       receiveTimeout: 5000,
+      routingId,
       curveServerKey: hostKeys.publicKey,
-      curvePublicKey: keys.publicKey,
-      curveSecretKey: keys.secretKey,
+      curvePublicKey: own.publicKey,
+      curveSecretKey: own.secretKey,
     });
     socket.connect(second.host.info().worker_endpoint as string);
-    // Not msgpack; a name with a slash; a plugin folder that climbs out; a frame before any hello.
-    const { pack } = await import("msgpackr");
-    await socket.send(["frame", "w:x:1", Buffer.from("x")]);
-    const noSession = await socket.receive();
-    assert.equal(noSession[0].toString(), "refused");
-    const hellos = [
-      Buffer.from("not msgpack"),
-      pack({ protocol: 1, name: "a/b", sdkVersion: "0.1.0", plugins: [] }),
-      pack({
-        protocol: 1,
-        name: "ok",
-        sdkVersion: "0.1.0",
-        plugins: [{ id: "x", folder: "..", manifest: "", status: "ok", problems: [], warnings: [] }],
-      }),
-      pack({ protocol: 99, name: "ok", sdkVersion: "0.1.0", plugins: [] }),
+    sockets.push(socket);
+    return socket;
+  };
+  const hello = (own: CurveKeyPair, routingId: string, fields: Record<string, unknown> = {}) => {
+    const name = (fields.name as string) ?? "box";
+    const epoch = "epoch-0001";
+    return pack({
+      protocol: 1,
+      name,
+      publicKey: own.publicKey,
+      epoch,
+      proof: helloProof(own, hostKeys.publicKey, { name, routingId, epoch }),
+      sdkVersion: "0.1.0",
+      plugins: [],
+      ...fields,
+    });
+  };
+  const answer = async (socket: Dealer) => {
+    const [kind, body] = await socket.receive();
+    return { kind: kind.toString(), body: body ? (unpack(body) as { reason?: string; retry?: boolean }) : undefined };
+  };
+  try {
+    const owner = connect(keys, "owner-routing-id");
+    // A frame before any hello: no session.
+    await owner.send(["frame", "w:x:1", Buffer.from("x")]);
+    assert.equal((await answer(owner)).kind, "refused");
+    const bad: Array<[Buffer, RegExp]> = [
+      [Buffer.from("not msgpack"), /not a msgpack map/],
+      [hello(keys, "owner-routing-id", { name: "a/b" }), /name must be/],
+      [hello(keys, "owner-routing-id", { name: ".." }), /name must be/],
+      [
+        hello(keys, "owner-routing-id", {
+          plugins: [{ id: "x", folder: "..", manifest: "", status: "ok", problems: [], warnings: [] }],
+        }),
+        /not a plain folder name/,
+      ],
+      [hello(keys, "owner-routing-id", { protocol: 99 }), /worker protocol 99/],
+      // Someone else's public key, with a proof made with this key: the proof gives it away.
+      [hello(keys, "owner-routing-id", { publicKey: other.publicKey }), /proof does not match/],
+      // A proof for another routing id (replayed from another connection).
+      [hello(keys, "another-routing-id"), /proof does not match/],
+      [hello(makeKeyPair(), "owner-routing-id"), /not one of the host's --worker-key/],
     ];
-    const reasons: string[] = [];
-    for (const hello of hellos) {
-      await socket.send(["hello", hello]);
-      const [kind, body] = await socket.receive();
-      assert.equal(kind.toString(), "refused");
-      reasons.push(String((await import("msgpackr")).unpack(body).reason));
+    for (const [message, reason] of bad) {
+      await owner.send(["hello", message]);
+      const reply = await answer(owner);
+      assert.equal(reply.kind, "refused");
+      assert.match(reply.body?.reason ?? "", reason);
+      assert.equal(reply.body?.retry, false);
     }
-    assert.match(reasons[0], /not a msgpack map/);
-    assert.match(reasons[1], /name must be/);
-    assert.match(reasons[2], /not a plain folder name/);
-    assert.match(reasons[3], /worker protocol 99/);
     assert.deepEqual(second.host.info().workers, []);
-    socket.close();
+
+    // A good hello gets a session; another authorized key asking for the same name is refused, and evicts no one.
+    await owner.send(["hello", hello(keys, "owner-routing-id")]);
+    assert.equal((await answer(owner)).kind, "welcome");
+    const thief = connect(other, "thief-routing-id");
+    await thief.send(["hello", hello(other, "thief-routing-id")]);
+    const refused = await answer(thief);
+    assert.equal(refused.kind, "refused");
+    assert.match(refused.body?.reason ?? "", /the name 'box' is in use by another connected worker/);
+    assert.equal(refused.body?.retry, true);
+    assert.deepEqual(
+      second.host.info().workers.map((w) => w.name),
+      ["box"],
+    );
+    // The owner still has its session: the host's pings reach it.
+    assert.equal((await answer(owner)).kind, "ping");
   } finally {
+    for (const socket of sockets) socket.close();
     await second.close();
   }
 });
@@ -362,3 +410,19 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+test("a machine that comes back under a new name takes its plugins back", async () => {
+  for (const w of [...workers]) await killWorker(w);
+  await waitFor("far unreachable", () => status("far") === "unreachable");
+  const renamed = startWorker(workerKeyFile, "w9");
+  await waitFor("far running on w9", () => status("far") === "running" && t.host.getPlugin("far")?.machine === "w9");
+  assert.equal((await t.trigger("far", "where")).body.data.ppid, renamed.pid);
+  // The old name is forgotten: nothing is listed twice.
+  assert.deepEqual(
+    t.host
+      .listPlugins()
+      .filter((p) => p.id === "far")
+      .map((p) => p.machine),
+    ["w9"],
+  );
+});

@@ -219,7 +219,9 @@ export class PluginHost implements PluginHostApi {
   /** Later manifests with an id already owned: refused, but listed so the user sees why. */
   private shadowed: DiscoveredPlugin[] = [];
   /** The plugins of remote workers, with their worker: they are in `discovered` too, but not on this machine's disk. */
-  private readonly remote = new Map<string, { worker: string; d: DiscoveredPlugin }>();
+  private readonly remote = new Map<string, { worker: string; d: DiscoveredPlugin; info: RemotePluginInfo }>();
+  /** Settles when the host's own folders have been read: a worker's plugins are taken in after them. */
+  private discovering: Promise<void> = Promise.resolve();
   /** The machine of each remote plugin folder the host knows, kept or shadowed. */
   private readonly machineOf = new WeakMap<DiscoveredPlugin, string>();
   private readonly startedAt = Date.now();
@@ -289,6 +291,17 @@ export class PluginHost implements PluginHostApi {
         logger.error({ err: error, worker: name }, "could not take in a worker's plugins"),
       );
     });
+    hub?.onWorkerRetired((name) => {
+      for (const [id, held] of [...this.remote]) {
+        if (held.worker === name) void this.forgetRemote(id);
+      }
+      this.shadowed = this.shadowed.filter((d) => this.machineOf.get(d) !== name);
+    });
+    if (hub) {
+      supervisor.onStateChange(({ pluginId, change }) => {
+        if (change.state === "unreachable") this.restartIfReachable(pluginId);
+      });
+    }
   }
 
   /** Where a plugin runs: the name of its worker, or undefined for this machine. */
@@ -369,7 +382,8 @@ export class PluginHost implements PluginHostApi {
       transport = new RoutedHostTransport(transport, hub, (id) => placed?.placement(id));
       const host = new PluginHost(options, logger, runDir, transport, hub);
       placed = host;
-      await host.discover();
+      host.discovering = host.discover();
+      await host.discovering;
       return host;
     }
     const host = new PluginHost(options, logger, runDir, transport, undefined);
@@ -561,64 +575,81 @@ export class PluginHost implements PluginHostApi {
     const held = this.remote.get(id);
     if (!held) return undefined;
     const text = fs.readFileSync(held.d.manifestPath, "utf8");
-    const fresh = remotePlugin(held.d.dir, held.d.manifestPath, text, {
-      id,
-      folder: path.basename(held.d.dir),
-      manifest: text,
-      status: "ok",
-      problems: [],
-      warnings: [],
-    });
-    this.remote.set(id, { worker: held.worker, d: fresh });
+    // The worker's own verdict (its entry module, its SDK range) stands until it says hello again.
+    const fresh = remotePlugin(held.d.dir, held.d.manifestPath, text, held.info);
+    this.remote.set(id, { ...held, d: fresh });
     this.machineOf.set(fresh, held.worker);
     return fresh;
   }
 
   /**
-   * A worker said hello: its plugins join the host (kept in `<run folder>/workers/<name>/<folder>/plugin.toml`, so
-   * the configuration routes work on them), the ones it no longer has are forgotten, and those that ran on it before
-   * it was lost, or that start on their own, are started.
+   * A worker said hello: its plugins join the host (kept in `<run folder>/workers/<name>/<id>/plugin.toml`, so the
+   * configuration routes work on them), the ones it no longer has are forgotten, and those that ran on it before it
+   * was lost, or that start on their own, are started.
    */
   private async adoptWorker(worker: string, plugins: RemotePluginInfo[]): Promise<void> {
-    if (this.stopped) return;
+    await this.discovering;
+    if (this.stopped || !this.hub?.isConnected(worker)) return;
     const ids = new Set(plugins.map((p) => p.id));
     for (const [id, held] of [...this.remote]) {
-      if (held.worker === worker && !ids.has(id)) {
-        await this.forgetPlugin(id);
-        this.remote.delete(id);
-      }
+      if (held.worker === worker && !ids.has(id)) await this.forgetRemote(id);
     }
+    // A worker's refused duplicates are listed once, as of its latest hello.
+    this.shadowed = this.shadowed.filter((d) => this.machineOf.get(d) !== worker);
     const toStart: string[] = [];
     const root = path.join(this.runDir, "workers", worker);
     for (const info of plugins) {
-      const dir = path.join(root, info.folder);
+      const owner = this.discovered.get(info.id);
+      const ownerWorker = this.remote.get(info.id)?.worker;
+      // An id held by a worker that is gone passes to the one here now (a machine back under a new name).
+      if (owner && ownerWorker !== undefined && ownerWorker !== worker && !this.hub.isConnected(ownerWorker)) {
+        await this.forgetRemote(info.id);
+      }
+      const dir = path.join(root, info.id);
       fs.mkdirSync(dir, { recursive: true });
       const manifestPath = path.join(dir, "plugin.toml");
       const held = this.remote.get(info.id);
-      // The host's copy is kept across reconnects: changes made through the API last while the host runs.
-      const text =
-        held?.worker === worker && fs.existsSync(manifestPath) ? fs.readFileSync(manifestPath, "utf8") : info.manifest;
-      fs.writeFileSync(manifestPath, text);
+      // The host's copy (with the changes made through the API) is kept across reconnects while the worker offers
+      // the same manifest; a manifest changed on the worker replaces it.
+      const keep = held?.worker === worker && held.info.manifest === info.manifest && fs.existsSync(manifestPath);
+      const text = keep ? fs.readFileSync(manifestPath, "utf8") : info.manifest;
       const d = remotePlugin(dir, manifestPath, text, info);
       this.machineOf.set(d, worker);
-      const owner = this.discovered.get(d.id);
-      if (owner && this.remote.get(d.id)?.worker !== worker) {
+      const taken = this.discovered.get(d.id);
+      if (taken && this.remote.get(d.id)?.worker !== worker) {
         d.status = "refused";
-        const where = this.machineOf.get(owner) ?? "this machine";
-        d.problems.push(`duplicate plugin id '${d.id}': already defined on ${where} (${owner.manifestPath})`);
+        const where = this.machineOf.get(taken) ? `worker '${this.machineOf.get(taken)}'` : "this machine";
+        d.problems.push(`duplicate plugin id '${d.id}': already defined on ${where} (${taken.manifestPath})`);
         this.shadowed.push(d);
         this.logger.warn({ plugin: d.id, worker }, `refused: ${d.problems.join("; ")}`);
         continue;
       }
-      this.remote.set(d.id, { worker, d });
+      if (!keep) fs.writeFileSync(manifestPath, text);
+      this.remote.set(d.id, { worker, d, info });
       const state = this.supervisor.status(d.id)?.state;
       this.adopt(d);
-      const startsOnItsOwn = d.manifest?.runtime.enabled && d.manifest.runtime.autoStart && state === undefined;
-      if (d.status === "ok" && d.manifest?.type !== "extension" && (state === "unreachable" || startsOnItsOwn)) {
-        toStart.push(d.id);
-      }
+      const enabled = d.status === "ok" && d.manifest?.runtime.enabled === true && d.manifest.type !== "extension";
+      const startsOnItsOwn = d.manifest?.runtime.autoStart === true && state === undefined;
+      if (enabled && (state === "unreachable" || startsOnItsOwn)) toStart.push(d.id);
     }
     await this.startInOrder(toStart);
+  }
+
+  private async forgetRemote(id: string): Promise<void> {
+    const held = this.remote.get(id);
+    await this.forgetPlugin(id);
+    this.remote.delete(id);
+    if (held) fs.rmSync(held.d.dir, { recursive: true, force: true });
+  }
+
+  /** A plugin of a connected worker became unreachable (its process's exit was lost on the way): start it again. */
+  private restartIfReachable(id: string): void {
+    const worker = this.remote.get(id)?.worker;
+    if (worker === undefined || !this.hub?.isConnected(worker) || this.stopped) return;
+    setImmediate(() => {
+      if (this.supervisor.status(id)?.state !== "unreachable" || !this.hub?.isConnected(worker)) return;
+      void this.supervisor.start(id, { manual: false });
+    });
   }
 
   /** A plugin whose folder is gone: stopped, and nothing of it kept (its scope goes with it). */

@@ -48,7 +48,7 @@ async function worker(options: WorkerOptions): Promise<void> {
   }
   const logger = createHostLogger();
   const roots = resolvePluginRoots({ pluginDirs: options.pluginsDir, env: {} });
-  let running: PluginWorker;
+  let running: PluginWorker | undefined;
   try {
     running = await PluginWorker.start({
       connect: options.connect,
@@ -59,6 +59,10 @@ async function worker(options: WorkerOptions): Promise<void> {
       logger,
       runnerPath: PLUGIN_RUNNER_PATH,
       prepareSources: (dir) => warmPluginSources(dir, logger),
+      onFatal: (reason) => {
+        process.stderr.write(`neko-plugin worker: the host refused this worker: ${reason}\n`);
+        void running?.stop().finally(() => process.exit(1));
+      },
     });
   } catch (error) {
     fail((error as Error).message);

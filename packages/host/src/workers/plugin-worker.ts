@@ -23,7 +23,9 @@ import { NodePluginLauncher } from "../supervisor/node-plugin-launcher.ts";
 import type { PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
 import type { PeerAdmission } from "../transport/host-transport.ts";
 import { ZmqHostTransport } from "../transport/zmq-host-transport.ts";
+import { helloProof } from "./worker-proof.ts";
 import {
+  isPlainName,
   packBody,
   type RemoteLaunch,
   type RemotePluginInfo,
@@ -51,6 +53,8 @@ export interface PluginWorkerOptions {
   prepareSources?: (dir: string) => Promise<unknown>;
   /** How often hello is repeated until the host answers (default 1 s). */
   helloIntervalMs?: number;
+  /** The host refused this worker for good (a key it does not know, a bad hello): the worker cannot go on. */
+  onFatal?: (reason: string) => void;
 }
 
 interface Launched {
@@ -74,6 +78,12 @@ export class PluginWorker {
   private readonly timer: NodeJS.Timeout;
   private readonly loop: Promise<void>;
   private readonly welcomes: Array<() => void> = [];
+  /** New each time the worker starts saying hello (worker-wire.ts). */
+  private epoch = randomBytes(16).toString("hex");
+  private readonly routingId: string;
+  /** Launches still preparing, by host peer: a kill meanwhile cancels them. */
+  private readonly preparing = new Map<string, { canceled: boolean }>();
+  private refusalLogged = "";
   private constructor(
     private readonly socket: Dealer,
     private readonly local: ZmqHostTransport,
@@ -82,6 +92,7 @@ export class PluginWorker {
     readonly name: string,
     private readonly options: PluginWorkerOptions,
   ) {
+    this.routingId = socket.routingId as string;
     local.onFrame((frame) => {
       const launched = this.byLocalPeer.get(frame.peer);
       const payload = frame.payload();
@@ -132,7 +143,12 @@ export class PluginWorker {
     }
     const launcher = new NodePluginLauncher({ runnerPath: options.runnerPath, logger: options.logger });
     const worker = new PluginWorker(socket, local, launcher, runDir, name, options);
-    await worker.discover();
+    try {
+      await worker.discover();
+    } catch (error) {
+      await worker.stop();
+      throw error;
+    }
     worker.hello();
     return worker;
   }
@@ -168,8 +184,20 @@ export class PluginWorker {
 
   private async discover(): Promise<void> {
     const found = await discoverPlugins({ roots: this.options.roots, sdkVersion: SDK_VERSION });
-    this.plugins = new Map(found.filter((d) => d.status === "ok").map((d) => [d.id, d]));
-    this.found = found;
+    // One folder per id (the first, as a host keeps), and ids a host can name a folder after.
+    const offered = new Map<string, DiscoveredPlugin>();
+    for (const d of found) {
+      if (offered.has(d.id)) continue;
+      if (!isPlainName(d.id) || !isPlainName(path.basename(d.dir))) {
+        this.options.logger.warn(
+          `not offering ${d.dir}: its id and folder must be plain names (letters, digits, . _ -)`,
+        );
+        continue;
+      }
+      offered.set(d.id, d);
+    }
+    this.found = [...offered.values()];
+    this.plugins = new Map(this.found.filter((d) => d.status === "ok").map((d) => [d.id, d]));
   }
 
   private hello(): void {
@@ -181,7 +209,20 @@ export class PluginWorker {
       problems: d.problems,
       warnings: d.warnings,
     }));
-    const hello: WorkerHello = { protocol: WORKER_PROTOCOL_VERSION, name: this.name, sdkVersion: SDK_VERSION, plugins };
+    const proof = helloProof(this.options.keys, this.options.serverKey, {
+      name: this.name,
+      routingId: this.routingId,
+      epoch: this.epoch,
+    });
+    const hello: WorkerHello = {
+      protocol: WORKER_PROTOCOL_VERSION,
+      name: this.name,
+      publicKey: this.options.keys.publicKey,
+      epoch: this.epoch,
+      proof,
+      sdkVersion: SDK_VERSION,
+      plugins,
+    };
     this.send("hello", packBody(hello));
   }
 
@@ -202,7 +243,10 @@ export class PluginWorker {
     if (!this.welcomed) return;
     this.welcomed = undefined;
     this.options.logger.warn(`lost the host: ${reason}; stopping its plugins and saying hello until it answers`);
+    for (const pending of this.preparing.values()) pending.canceled = true;
     await this.stopAll(reason);
+    // A new epoch: the host knows from it that nothing it launched before runs any more.
+    this.epoch = randomBytes(16).toString("hex");
     if (!this.closed) this.hello();
   }
 
@@ -244,8 +288,16 @@ export class PluginWorker {
     if (kind === "refused") {
       const body = unpackBody<{ reason?: unknown; retry?: unknown }>(first);
       const reason = typeof body?.reason === "string" ? body.reason : "no reason given";
-      if (body?.retry === false) this.options.logger.error(`the host refused this worker: ${reason}`);
+      if (body?.retry === false) {
+        this.options.logger.error(`the host refused this worker: ${reason}`);
+        this.options.onFatal?.(reason);
+        return;
+      }
       if (this.welcomed) await this.lost(`the host says: ${reason}`);
+      else if (this.refusalLogged !== reason) {
+        this.refusalLogged = reason;
+        this.options.logger.warn(`the host does not take this worker yet: ${reason}; trying again every second`);
+      }
       return;
     }
     if (kind === "welcome") {
@@ -257,6 +309,7 @@ export class PluginWorker {
       };
       this.lastHeard = Date.now();
       if (fresh) this.options.logger.info(`connected to the host at ${this.options.connect} as '${this.name}'`);
+      this.refusalLogged = "";
       for (const resolve of this.welcomes.splice(0)) resolve();
       return;
     }
@@ -268,20 +321,32 @@ export class PluginWorker {
         this.send("pong");
         return;
       case "frame": {
-        const launched = hostPeer === undefined ? undefined : this.byHostPeer.get(hostPeer);
+        if (hostPeer === undefined) return;
+        const launched = this.byHostPeer.get(hostPeer);
         if (launched && second) this.local.sendRaw(launched.admission.peer, second);
+        else if (!this.preparing.has(hostPeer)) this.notRunning(hostPeer);
         return;
       }
       case "kill": {
-        const launched = hostPeer === undefined ? undefined : this.byHostPeer.get(hostPeer);
+        if (hostPeer === undefined) return;
+        const launched = this.byHostPeer.get(hostPeer);
+        const pending = this.preparing.get(hostPeer);
         const signal = second?.toString("latin1");
-        launched?.child.kill(signal === "SIGKILL" ? "SIGKILL" : "SIGTERM");
+        if (launched) launched.child.kill(signal === "SIGKILL" ? "SIGKILL" : "SIGTERM");
+        else if (pending) pending.canceled = true;
+        else this.notRunning(hostPeer);
         return;
       }
       case "launch":
-        if (hostPeer !== undefined) await this.launch(hostPeer, unpackBody<Partial<RemoteLaunch>>(second));
+        // Not awaited: a launch prepares the plugin's sources first, and pings and other plugins' frames go on.
+        if (hostPeer !== undefined) void this.launch(hostPeer, unpackBody<Partial<RemoteLaunch>>(second));
         return;
     }
+  }
+
+  /** The host speaks of a process this worker does not run (it ended, or a loss cut its exit off): say so. */
+  private notRunning(hostPeer: string): void {
+    this.send("exit", hostPeer, packBody({ code: null, signal: null, launchFailure: "not running on this worker" }));
   }
 
   private async launch(hostPeer: string, body: Partial<RemoteLaunch> | undefined): Promise<void> {
@@ -289,7 +354,7 @@ export class PluginWorker {
       this.options.logger.warn(`could not launch for the host: ${launchFailure}`);
       this.send("exit", hostPeer, packBody({ code: null, signal: null, launchFailure }));
     };
-    if (this.byHostPeer.has(hostPeer)) return;
+    if (this.byHostPeer.has(hostPeer) || this.preparing.has(hostPeer)) return;
     const plugin = typeof body?.pluginId === "string" ? this.plugins.get(body.pluginId) : undefined;
     if (!body || !plugin?.manifest || !plugin.entryModulePath) {
       return fail(`plugin '${String(body?.pluginId)}' is not one this worker runs`);
@@ -297,8 +362,14 @@ export class PluginWorker {
     if (typeof body.secret !== "string" || typeof body.context !== "object" || body.context === null) {
       return fail("the launch has no secret or context");
     }
-    await this.options.prepareSources?.(plugin.dir);
-    if (!this.welcomed || this.closed) return fail("the host went away before the launch");
+    const pending = { canceled: false };
+    this.preparing.set(hostPeer, pending);
+    try {
+      await this.options.prepareSources?.(plugin.dir);
+    } finally {
+      this.preparing.delete(hostPeer);
+    }
+    if (pending.canceled || !this.welcomed || this.closed) return fail("canceled before the process was started");
     const admission = this.local.admit(plugin.id);
     let child: PluginChild;
     try {

@@ -29,6 +29,7 @@ import type { ChildExit, ChildLine, LaunchRequest, PluginChild } from "../superv
 import type { IncomingFrame, PeerAdmission } from "../transport/host-transport.ts";
 import { z85Decode } from "../transport/z85.ts";
 import { registerZapDomain, type ZapDecision, type ZapRequest } from "../transport/zap-handler.ts";
+import { checkHelloProof } from "./worker-proof.ts";
 import {
   checkHello,
   packBody,
@@ -50,6 +51,8 @@ export interface WorkerHubOptions {
   pingIntervalMs?: number;
   /** A worker silent this long is lost (default 5 s). */
   timeoutMs?: number;
+  /** How long a worker has to report the exit of a process the host killed (default 10 s). */
+  killConfirmMs?: number;
 }
 
 export interface WorkerView {
@@ -58,6 +61,8 @@ export interface WorkerView {
   connected_at: string;
   plugins: string[];
 }
+
+const DEFAULT_KILL_CONFIRM_MS = 10_000;
 
 /** The peer ids of remote launches begin with this; a local one is 32 hex digits. */
 const REMOTE_PEER_PREFIX = "w:";
@@ -77,9 +82,12 @@ class RemoteChild implements PluginChild {
   private readonly done: Promise<void>;
   private finish!: () => void;
 
+  private unconfirmed: NodeJS.Timeout | undefined;
+
   constructor(
     readonly worker: string,
     private readonly killer: (signal: NodeJS.Signals) => void,
+    private readonly killConfirmMs: number,
   ) {
     this.done = new Promise((resolve) => {
       this.finish = resolve;
@@ -92,7 +100,17 @@ class RemoteChild implements PluginChild {
   }
 
   kill(signal: NodeJS.Signals = "SIGTERM"): void {
-    if (!this.exited) this.killer(signal);
+    if (this.exited) return;
+    this.killer(signal);
+    // A worker that stays connected but never reports the exit must not hold a stop (or the host's) forever.
+    this.unconfirmed ??= setTimeout(() => {
+      this.exit({
+        code: null,
+        signal: null,
+        unreachable: `worker '${this.worker}' did not confirm that the process stopped`,
+      });
+    }, this.killConfirmMs);
+    this.unconfirmed.unref();
   }
 
   line(line: ChildLine): void {
@@ -102,6 +120,7 @@ class RemoteChild implements PluginChild {
   exit(exit: ChildExit): void {
     if (this.exited) return;
     this.exited = true;
+    clearTimeout(this.unconfirmed);
     this.exits.fire(exit);
     this.finish();
     this.lines.dispose();
@@ -111,6 +130,9 @@ class RemoteChild implements PluginChild {
 
 interface WorkerSession {
   name: string;
+  /** Its public key, in hex: the name belongs to it while it is connected. */
+  key: string;
+  epoch: string;
   /** The worker socket's routing id, as ZeroMQ gave it. */
   routingId: Buffer;
   lastSeen: number;
@@ -146,9 +168,19 @@ export class WorkerHub implements Disposable {
   private frameHandler: ((frame: IncomingFrame) => void) | undefined;
   private readonly ups = new Emitter<{ name: string; plugins: RemotePluginInfo[] }>();
   private readonly downs = new Emitter<{ name: string; reason: string }>();
+  private readonly retired = new Emitter<string>();
   /** A worker said hello (or hello again after it was lost): its plugins as it found them. */
   readonly onWorkerUp = this.ups.event;
   readonly onWorkerDown = this.downs.event;
+  /**
+   * A name no worker will come back under: its key said hello under another name. The host forgets its plugins,
+   * so one key cannot pile up plugins under name after name.
+   */
+  readonly onWorkerRetired = this.retired.event;
+  /** The names each key has said hello under and that are still known to the host. */
+  private readonly namesByKey = new Map<string, Set<string>>();
+  private probing = false;
+  private lastTickAt = Date.now();
   private readonly sendFrames = serialSend((frames: Buffer[]) => this.socket.send(frames));
   private readonly timer: NodeJS.Timeout;
   private readonly loop: Promise<void>;
@@ -167,7 +199,7 @@ export class WorkerHub implements Disposable {
     readonly endpoint: string,
     private readonly authorized: Set<string>,
     private readonly logger: HostLogger,
-    options: WorkerHubOptions,
+    private readonly options: WorkerHubOptions,
   ) {
     this.pingIntervalMs = options.pingIntervalMs ?? 1000;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -251,10 +283,14 @@ export class WorkerHub implements Disposable {
   launch(worker: string, request: LaunchRequest): PluginChild {
     const peer = request.connection.routingId;
     const session = this.sessions.get(worker);
-    const child = new RemoteChild(worker, (signal) => {
-      const live = this.sessions.get(worker);
-      if (live?.children.has(peer)) this.sendTo(live, ["kill", peer, signal]);
-    });
+    const child = new RemoteChild(
+      worker,
+      (signal) => {
+        const live = this.sessions.get(worker);
+        if (live?.children.has(peer)) this.sendTo(live, ["kill", peer, signal]);
+      },
+      this.options.killConfirmMs ?? DEFAULT_KILL_CONFIRM_MS,
+    );
     if (!session) {
       setImmediate(() => child.exit({ code: null, signal: null, unreachable: `worker '${worker}' is not connected` }));
       return child;
@@ -286,6 +322,7 @@ export class WorkerHub implements Disposable {
     this.zap?.dispose();
     this.ups.dispose();
     this.downs.dispose();
+    this.retired.dispose();
   }
 
   dispose(): void {
@@ -317,17 +354,27 @@ export class WorkerHub implements Disposable {
   }
 
   private probe(): void {
+    // One round of probes at a time (a refused handshake fires the event too, and strangers can cause many).
+    if (this.probing || this.sessions.size === 0) return;
+    this.probing = true;
     // The connection may stay in the routing table for a moment after the event: ask again a little later.
-    for (const delay of [0, 50, 200, 500, 1000]) {
+    const delays = [0, 50, 200, 500, 1000];
+    for (const [i, delay] of delays.entries()) {
       setTimeout(() => {
         for (const session of this.sessions.values()) this.sendTo(session, ["ping"]);
+        if (i === delays.length - 1) this.probing = false;
       }, delay).unref();
     }
   }
 
   private tick(): void {
     const now = Date.now();
+    // A tick that comes late means the host itself was stalled: what the workers said meanwhile is still unread, so
+    // their silence is not theirs (as the plugins' heartbeat monitor judges).
+    const stalled = now - this.lastTickAt > 2 * this.pingIntervalMs;
+    this.lastTickAt = now;
     for (const session of [...this.sessions.values()]) {
+      if (stalled) session.lastSeen = Math.max(session.lastSeen, now);
       if (now - session.lastSeen > this.timeoutMs) {
         this.lose(session, `nothing heard from it for ${((now - session.lastSeen) / 1000).toFixed(1)}s`);
       } else {
@@ -432,29 +479,60 @@ export class WorkerHub implements Disposable {
     );
   }
 
-  private hello(routingId: Buffer, body: Buffer | undefined): void {
+  /** The hello, checked, with the key it proved it holds; or why it is refused and whether trying again may help. */
+  private checkWorker(
+    rid: string,
+    body: Buffer | undefined,
+  ): { hello: WorkerHello; key: string } | { reason: string; retry: boolean } {
     const hello = checkHello(unpackBody<Partial<WorkerHello>>(body));
-    if (typeof hello === "string") {
+    if (typeof hello === "string") return { reason: hello, retry: false };
+    let key: string;
+    try {
+      key = publicKeyHex(hello.publicKey, "publicKey");
+    } catch {
+      return { reason: "publicKey is not a CURVE key", retry: false };
+    }
+    if (!this.authorized.has(key))
+      return { reason: "its publicKey is not one of the host's --worker-key", retry: false };
+    const input = { name: hello.name, routingId: rid, epoch: hello.epoch };
+    if (!checkHelloProof(this.options.keys, hello.publicKey, input, hello.proof)) {
+      return { reason: "the proof does not match its publicKey", retry: false };
+    }
+    const existing = this.sessions.get(hello.name);
+    // Never evicted by another key: the name is the connected worker's until it is lost.
+    if (existing && existing.key !== key) {
+      return { reason: `the name '${hello.name}' is in use by another connected worker`, retry: true };
+    }
+    return { hello, key };
+  }
+
+  private hello(routingId: Buffer, body: Buffer | undefined): void {
+    const rid = routingId.toString("latin1");
+    const verdict = this.checkWorker(rid, body);
+    if ("reason" in verdict) {
       this.dropped += 1;
-      this.badLog.warn("bad-hello", {}, `refused a worker's hello: ${hello}`);
-      const frames = [routingId, Buffer.from("refused"), packBody({ reason: hello, retry: false })];
-      this.sendFrames(frames).catch(() => undefined);
+      const { reason, retry } = verdict;
+      this.badLog.warn(`hello-${reason.slice(0, 40)}`, {}, `refused a worker's hello: ${reason}`);
+      this.sendFrames([routingId, Buffer.from("refused"), packBody({ reason, retry })]).catch(() => undefined);
       return;
     }
-    const rid = routingId.toString("latin1");
+    const { hello, key } = verdict;
     const existing = this.sessions.get(hello.name);
-    if (existing?.routingId.equals(routingId)) {
+    if (existing?.routingId.equals(routingId) && existing.epoch === hello.epoch) {
       // It did not hear our welcome: say it again.
       existing.lastSeen = Date.now();
       this.welcome(existing);
       return;
     }
+    // The same worker again (a new epoch: it stopped what it ran for us), or a restarted one with the same key.
+    if (existing) this.lose(existing, "it said hello again");
     const earlier = this.byRoutingId.get(rid);
     if (earlier) this.lose(earlier, "it said hello again under another name");
-    if (existing) this.lose(existing, "it connected again");
     const now = Date.now();
     const session: WorkerSession = {
       name: hello.name,
+      key,
+      epoch: hello.epoch,
       routingId,
       lastSeen: now,
       connectedAt: now,
@@ -463,12 +541,25 @@ export class WorkerHub implements Disposable {
     };
     this.sessions.set(hello.name, session);
     this.byRoutingId.set(rid, session);
+    this.retireOtherNames(key, hello.name);
     this.logger.info(
       { worker: hello.name, plugins: hello.plugins.map((p) => p.id) },
       `worker '${hello.name}' connected with ${hello.plugins.length} plugins`,
     );
     this.welcome(session);
     this.ups.fire({ name: hello.name, plugins: hello.plugins });
+  }
+
+  /** A key keeps at most the names it is connected under now, and the one it said hello under last. */
+  private retireOtherNames(key: string, name: string): void {
+    const names = this.namesByKey.get(key) ?? new Set<string>();
+    for (const other of [...names]) {
+      if (other === name || this.sessions.get(other)?.key === key) continue;
+      names.delete(other);
+      this.retired.fire(other);
+    }
+    names.add(name);
+    this.namesByKey.set(key, names);
   }
 
   private welcome(session: WorkerSession): void {

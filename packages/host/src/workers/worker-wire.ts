@@ -4,7 +4,7 @@
  * the kind. The frames of the worker's plugin processes travel inside it as they are (`frame`), tagged with the peer
  * id the host gave that launch, so the host decodes them exactly as it decodes a local plugin's frames.
  *
- * worker → host: `hello {protocol, name, sdkVersion, plugins}`, `launched <peer> {pid}`, `line <peer> {stream, line}`,
+ * worker → host: `hello {protocol, name, publicKey, epoch, proof, sdkVersion, plugins}`, `launched <peer> {pid}`, `line <peer> {stream, line}`,
  *                `exit <peer> {code, signal, launchFailure?}`, `frame <peer> <bytes>`, `pong`
  * host → worker: `welcome {pingIntervalMs, timeoutMs}`, `refused {reason}`, `launch <peer> {pluginId, secret,
  *                context, maxHeapMb}`, `kill <peer> <signal>`, `frame <peer> <bytes>`, `ping`
@@ -28,6 +28,11 @@ export interface RemotePluginInfo {
 export interface WorkerHello {
   protocol: number;
   name: string;
+  /** The worker's public key (Z85), which `proof` shows it holds the secret of (worker-proof.ts). */
+  publicKey: string;
+  /** New each time the worker starts saying hello: a hello with a new epoch means it runs nothing for the host. */
+  epoch: string;
+  proof: Uint8Array;
   sdkVersion: string;
   plugins: RemotePluginInfo[];
 }
@@ -50,9 +55,17 @@ export interface RemoteExit {
   launchFailure?: string;
 }
 
-export const MAX_WORKER_NAME_LENGTH = 64;
-/** A worker's name is shown in /plugins and used in peer ids: letters, digits, `.`, `_`, `-`. */
-export const WORKER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** A worker's name is shown in /plugins and names a folder on the host: a letter or digit, then `.`, `_`, `-` too. */
+export const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Plugin ids and folder names in a hello: the same shape, up to 128 characters. */
+const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export function isPlainName(name: string): boolean {
+  return PLAIN_NAME.test(name);
+}
+export const MAX_HELLO_PLUGINS = 1000;
+/** One manifest, and all of a hello's manifests together. */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+export const MAX_HELLO_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export function packBody(value: unknown): Buffer {
   return pack(value);
@@ -76,10 +89,17 @@ export function checkHello(body: Partial<WorkerHello> | undefined): WorkerHello 
     return `worker protocol ${String(body.protocol)} is not ${WORKER_PROTOCOL_VERSION}`;
   }
   if (typeof body.name !== "string" || !WORKER_NAME.test(body.name)) {
-    return "the worker's name must be 1 to 64 letters, digits, '.', '_' or '-'";
+    return "the worker's name must be 1 to 64 letters, digits, '.', '_' or '-', beginning with a letter or digit";
   }
+  if (typeof body.publicKey !== "string" || body.publicKey.length !== 40) return "publicKey is not a Z85 key";
+  if (typeof body.epoch !== "string" || body.epoch.length < 8 || body.epoch.length > 64) return "epoch is not a string";
+  if (!(body.proof instanceof Uint8Array) || body.proof.length !== 32) return "proof is not 32 bytes";
   if (typeof body.sdkVersion !== "string") return "sdkVersion is not a string";
-  if (!Array.isArray(body.plugins) || body.plugins.length > 1000) return "plugins is not a list (of at most 1000)";
+  if (!Array.isArray(body.plugins) || body.plugins.length > MAX_HELLO_PLUGINS) {
+    return `plugins is not a list (of at most ${MAX_HELLO_PLUGINS})`;
+  }
+  let manifestBytes = 0;
+  const ids = new Set<string>();
   for (const p of body.plugins as unknown[]) {
     const plugin = p as Partial<RemotePluginInfo>;
     if (
@@ -94,9 +114,16 @@ export function checkHello(body: Partial<WorkerHello> | undefined): WorkerHello 
     ) {
       return "a plugin in the hello is not { id, folder, manifest, status, problems, warnings }";
     }
-    if (!/^[A-Za-z0-9._-]{1,128}$/.test(plugin.folder) || plugin.folder === "." || plugin.folder === "..") {
+    if (!PLAIN_NAME.test(plugin.folder)) {
       return `plugin folder name '${plugin.folder.slice(0, 130)}' is not a plain folder name`;
     }
+    if (!PLAIN_NAME.test(plugin.id)) return `plugin id '${plugin.id.slice(0, 130)}' is not a plain name`;
+    if (ids.has(plugin.id)) return `plugin id '${plugin.id}' is offered twice`;
+    ids.add(plugin.id);
+    const bytes = Buffer.byteLength(plugin.manifest);
+    if (bytes > MAX_MANIFEST_BYTES) return `the manifest of '${plugin.id}' is over ${MAX_MANIFEST_BYTES} bytes`;
+    manifestBytes += bytes;
+    if (manifestBytes > MAX_HELLO_MANIFEST_BYTES) return `the manifests are over ${MAX_HELLO_MANIFEST_BYTES} bytes`;
   }
   return body as WorkerHello;
 }
