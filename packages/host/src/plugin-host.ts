@@ -261,7 +261,15 @@ export class PluginHost implements PluginHostApi {
     this.config = this.use((ctx) => new PluginConfigService(ctx));
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
-    this.metrics = this.use((ctx) => new PluginMetrics(ctx));
+    this.metrics = this.use(
+      (ctx) =>
+        new PluginMetrics(ctx, {
+          build: { hostVersion: HOST_VERSION, sdkVersion: SDK_VERSION },
+          droppedFrames: () => supervisor.droppedFrames,
+          bus: () => this.bus.stats(),
+          logRecordsDropped: (id) => this.logs.droppedRecords(id),
+        }),
+    );
   }
 
   /** The context every feature gets: the host's services, plugins, events and operations, never its internals. */

@@ -105,6 +105,11 @@ export class PluginLogs implements LogsApi, Disposable {
     return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
   }
 
+  /** Records of the plugin pushed out of its buffer so far (0 for one that never logged). */
+  droppedRecords(pluginId: string): number {
+    return this.rings.get(pluginId)?.dropped ?? 0;
+  }
+
   debugCounts(): Record<string, number> {
     return { "logs.rings": this.rings.size };
   }
