@@ -1,6 +1,6 @@
 /** `neko-plugin serve`: host + HTTP server until Ctrl-C / SIGTERM, which stop every plugin process. */
 import type { Command } from "commander";
-import { createHostLogger, PluginHost, resolvePluginRoots } from "@neko/host";
+import { createHostLogger, HostLogSink, PluginHost, resolvePluginRoots } from "@neko/host";
 import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
 
@@ -9,6 +9,7 @@ interface ServeOptions {
   host: string;
   pluginsDir: string[];
   builtin: boolean;
+  logDir?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -19,6 +20,10 @@ export function registerServeCommand(program: Command): void {
     .option("-H, --host <address>", "address to bind", DEFAULT_HOST)
     .option("-d, --plugins-dir <dir>", "an extra plugin root (repeatable)", collect, [])
     .option("--no-builtin", "do not load the built-in plugins/ folder")
+    .option(
+      "--log-dir <dir>",
+      "keep the rotated log files here, after the host stops too (default: $NEKO_LOG_DIR, else the run folder)",
+    )
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -33,14 +38,16 @@ async function serve(options: ServeOptions): Promise<void> {
     fail(`binding to ${options.host} exposes the server beyond this machine: set NEKO_API_TOKEN first`);
   }
 
-  const logger = createHostLogger();
+  // The host's log file gets every line of its logger, from the first one on.
+  const hostLines = new HostLogSink();
+  const logger = createHostLogger({ sink: hostLines });
   const roots = resolvePluginRoots({
     builtinDir: options.builtin ? BUILTIN_PLUGINS_DIR : undefined,
     pluginDirs: options.pluginsDir,
     env: process.env,
   });
   logger.info({ roots }, "plugin roots");
-  const host = await PluginHost.create({ roots, logger });
+  const host = await PluginHost.create({ roots, logger, logFiles: { dir: options.logDir, hostLines } });
   const server = await createPluginServer({ host, logger, apiToken });
 
   let stoppingSince = 0;
