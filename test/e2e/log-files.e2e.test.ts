@@ -49,7 +49,7 @@ function readLines(file: string): Line[] {
       try {
         return JSON.parse(line) as Line;
       } catch {
-        assert.fail(`${path.basename(file)} line ${i + 1} is not JSON: ${line.slice(0, 200)}`);
+        return assert.fail(`${path.basename(file)} line ${i + 1} is not JSON: ${line.slice(0, 200)}`);
       }
     });
 }
@@ -103,10 +103,10 @@ describe("log files", () => {
       },
       { what: "the plugin's lines in its file" },
     );
-    lines.forEach((l, i) => {
+    for (const [i, l] of lines.entries()) {
       assertShape(l, `flooder.ndjson:${i + 1}`);
       assert.equal(l.plugin, "flooder");
-    });
+    }
     const warned = lines.find((l) => l.msg === "disk almost full");
     assert.deepEqual(warned && { level: warned.level, percent: warned.percent, pid: typeof warned.pid }, {
       level: "warn",
@@ -116,7 +116,7 @@ describe("log files", () => {
     assert.ok(lines.some((l) => l.source === "host" && l.state === "running" && l.msg === "plugin running"));
 
     const host = readLines(path.join(logDir, "host.ndjson"));
-    host.forEach((l, i) => assertShape(l, `host.ndjson:${i + 1}`));
+    for (const [i, l] of host.entries()) assertShape(l, `host.ndjson:${i + 1}`);
     assert.ok(
       host.some((l) => l.msg === "log files" && l.dir === logDir),
       "the host says where its log files are",
@@ -159,7 +159,7 @@ describe("log files", () => {
       for (const file of files) {
         const size = fs.statSync(file).size;
         assert.ok(size <= MAX_BYTES, `${path.basename(file)} is ${size} bytes, over ${MAX_BYTES}`);
-        readLines(file).forEach((l, i) => assertShape(l, `${path.basename(file)}:${i + 1}`));
+        for (const [i, l] of readLines(file).entries()) assertShape(l, `${path.basename(file)}:${i + 1}`);
       }
       // Rotated files are full: each was rotated only when the next line did not fit.
       for (const file of files.slice(1)) assert.ok(fs.statSync(file).size > MAX_BYTES - 1024, `${file} is nearly full`);
