@@ -41,10 +41,12 @@ test("soak for 60 s: no healthy error, a real crash loop, agreeing counters, bou
   assert.ok(answered > 5000, `${answered} healthy requests answered`);
   for (const kind of ["echo", "relay", "publish"] as const) assert.ok(report.requests[kind].ok > 1000, kind);
 
-  // The crash loop went on for the whole run: restarts by the policy, quarantine, a start by hand, again.
-  assert.ok(report.crasher.crashes >= 6, `${report.crasher.crashes} crashes`);
-  assert.ok(report.crasher.restarts >= 3, `${report.crasher.restarts} automatic restarts`);
-  assert.ok(report.crasher.startedByHand >= 2, `${report.crasher.startedByHand} starts after quarantine`);
+  // The crash loop went on past its quarantine: two restarts by the policy, quarantine at the third crash, a start by
+  // hand, and a fourth crash. (Without load a cycle takes about 5 s: 13 crashes in a minute; a loaded machine slows
+  // each start.)
+  assert.ok(report.crasher.crashes >= 4, `${report.crasher.crashes} crashes`);
+  assert.ok(report.crasher.restarts >= 2, `${report.crasher.restarts} automatic restarts`);
+  assert.ok(report.crasher.startedByHand >= 1, `${report.crasher.startedByHand} starts after quarantine`);
   assert.ok(report.crasher.calls.ok > 0 && report.crasher.calls.errors > 0, "its calls both succeeded and failed");
 
   // Every echo and every relay reached soak_echo:echo; requests still in flight when the load stopped reached it too
