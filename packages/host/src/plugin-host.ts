@@ -142,6 +142,7 @@ export interface HostInfo {
   uptime_s: number;
   plugins: { total: number; running: number; by_status: Record<string, number> };
   dropped_frames: number;
+  refused_connections: number;
   transport_endpoint: string;
 }
 
@@ -202,7 +203,8 @@ async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise
   }
 }
 
-const runnerPath = path.join(
+/** The SDK's runner, what `NodePluginLauncher` starts in each plugin process. */
+export const PLUGIN_RUNNER_PATH = path.join(
   path.dirname(createRequire(import.meta.url).resolve("@neko/plugin-sdk/package.json")),
   "bin",
   "plugin-runner.mjs",
@@ -247,8 +249,7 @@ export class PluginHost implements PluginHostApi {
       transport,
       services: this.services,
       launcher: options.launcher,
-      runnerPath,
-      runDir,
+      runnerPath: PLUGIN_RUNNER_PATH,
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
@@ -590,6 +591,7 @@ export class PluginHost implements PluginHostApi {
         by_status: byStatus,
       },
       dropped_frames: this.supervisor.droppedFrames,
+      refused_connections: this.transport.refusedConnections,
       transport_endpoint: this.transport.endpoint,
     };
   }
