@@ -26,6 +26,7 @@ export function formatSoakReport(r: SoakReport): string {
     `bus: ${r.bus.eventsPublished} events published, received ${Object.entries(r.bus.receivedBySubscriber)
       .map(([id, n]) => `${id} ${n}`)
       .join(", ")}; deliveries dropped ${r.bus.deliveriesDropped}`,
+    `plugin socket: ${r.transport.connectionsRefused} connections refused, ${r.transport.framesDropped} frames dropped`,
     "",
     "host RSS over time:",
   );

@@ -70,6 +70,11 @@ export interface SoakReport {
   firstHealthyError: string | null;
   crasher: { calls: Counts; restarts: number; crashes: number; startedByHand: number };
   bus: { eventsPublished: number; receivedBySubscriber: Record<string, number>; deliveriesDropped: number };
+  /**
+   * The plugin socket at the end: connections it refused and frames it dropped unread (-1: not read). Every launch of
+   * the crash loop is admitted afresh, so a refusal means one of them could not connect.
+   */
+  transport: { connectionsRefused: number; framesDropped: number };
   /** `neko_plugin_calls_total` of soak_echo:echo at the end: every echo request and every relay reached it. */
   echoCallsCounted: number;
   memory: MemorySample[];
@@ -229,6 +234,10 @@ async function drive(
       eventsPublished: requests.publish.ok * EVENTS_PER_PUBLISH,
       receivedBySubscriber,
       deliveriesDropped: final?.value("neko_bus_deliveries_dropped_total") ?? -1,
+    },
+    transport: {
+      connectionsRefused: final?.value("neko_transport_connections_refused_total") ?? -1,
+      framesDropped: final?.value("neko_transport_frames_dropped_total") ?? -1,
     },
     echoCallsCounted: final?.value("neko_plugin_calls_total", { plugin: "soak_echo", entry: "echo" }) ?? -1,
     memory,

@@ -1,8 +1,9 @@
 /**
  * The soak (soak/soak-run.ts) for 60 s, as part of `npm test`: a `neko-plugin serve` process with healthy plugins under
  * 64 keep-alive connections, cross-plugin calls, bus traffic and a plugin that crash-loops the whole time. Healthy
- * plugins see no error, the crash loop really loops (crashes, restarts, quarantine, started by hand), the counters of
- * GET /metrics agree with the requests answered, and the host's memory stays bounded after the warm-up.
+ * plugins see no error, the crash loop really loops (crashes, restarts, quarantine, started by hand) and the plugin
+ * socket refuses none of its launches, the counters of GET /metrics agree with the requests answered, and the host's
+ * memory stays bounded after the warm-up.
  *
  * Rate-limited to 300 requests/s: at full speed the soak takes both cores for a minute, and the other test files
  * running beside it (timing-sensitive heartbeat and restart tests among them) would pay for it. `npm run soak` runs
@@ -64,6 +65,9 @@ test("soak for 60 s: no healthy error, a real crash loop, agreeing counters, bou
       `${id} received ${received} of ${report.bus.eventsPublished}`,
     );
   }
+
+  // Each of the crash loop's launches was admitted afresh and connected: the plugin socket refused none of them.
+  assert.equal(report.transport.connectionsRefused, 0, "connections refused by the plugin socket");
 
   const rss = report.hostRss;
   assert.ok(rss.samples >= 6, `${rss.samples} samples after the warm-up`);

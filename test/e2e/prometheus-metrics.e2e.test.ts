@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { Dealer } from "zeromq";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { type Exposition, parsePrometheusText } from "../support/prometheus-parser.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
@@ -74,6 +75,7 @@ describe("GET /metrics", () => {
     assert.ok((m.value("neko_host_uptime_seconds") ?? -1) >= 0);
     for (const name of [
       "neko_transport_frames_dropped_total",
+      "neko_transport_connections_refused_total",
       "neko_notifications_dropped_total",
       "neko_bus_deliveries_dropped_total",
       "neko_log_file_lines_dropped_total",
@@ -152,5 +154,30 @@ describe("GET /metrics", () => {
     const lag = m.value("neko_plugin_event_loop_lag_seconds", { plugin: "counter" });
     assert.ok(lag !== undefined && lag >= 0 && lag < 10, `lag in seconds (${lag})`);
     assert.ok((m.value("neko_plugin_uptime_seconds", { plugin: "counter" }) ?? -1) >= 0);
+  });
+
+  test("a connection the plugin socket refuses is counted, next to the dropped frames, and drops no frame", async () => {
+    const before = await scrape();
+    const refusedBefore = before.value("neko_transport_connections_refused_total") ?? -1;
+    assert.equal(refusedBefore, t.host.info().refused_connections, "the same count as /server/info");
+    // A peer the host did not launch: no CURVE keys, so its handshake is refused before any frame.
+    const intruder = new Dealer({ linger: 0 });
+    intruder.connect(t.host.endpoint);
+    try {
+      void intruder.send(Buffer.from("not a frame")).catch(() => undefined);
+      await waitFor(() => t.host.info().refused_connections > refusedBefore, { what: "the connection to be refused" });
+    } finally {
+      intruder.close();
+    }
+    const m = await scrape();
+    const refused = m.value("neko_transport_connections_refused_total") ?? 0;
+    assert.ok(refused > refusedBefore, `the counter grew (${refusedBefore} → ${refused})`);
+    assert.ok(refused <= t.host.info().refused_connections, "it never runs ahead of the host's own count");
+    assert.equal(m.families.get("neko_transport_connections_refused_total")?.type, "counter");
+    assert.equal(
+      m.value("neko_transport_frames_dropped_total"),
+      before.value("neko_transport_frames_dropped_total"),
+      "no frame of it even arrived to be dropped",
+    );
   });
 });

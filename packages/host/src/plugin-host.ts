@@ -282,6 +282,7 @@ export class PluginHost implements PluginHostApi {
         new PluginMetrics(ctx, {
           build: { hostVersion: HOST_VERSION, sdkVersion: SDK_VERSION },
           droppedFrames: () => supervisor.droppedFrames,
+          refusedConnections: () => transport.refusedConnections,
           bus: () => this.bus.stats(),
           logRecordsDropped: (id) => this.logs.droppedRecords(id),
           logFileLinesDropped: () => this.logFiles?.linesDropped ?? 0,

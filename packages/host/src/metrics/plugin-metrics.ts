@@ -60,6 +60,8 @@ export interface MetricsApi {
 export interface MetricsSources {
   build?: { hostVersion: string; sdkVersion: string };
   droppedFrames?: () => number;
+  /** Connection attempts the plugin socket refused. */
+  refusedConnections?: () => number;
   bus?: () => { published: number; dropped_total: number; namespaces: Record<string, { evicted: number }> };
   /** Records pushed out of a plugin's log buffer. */
   logRecordsDropped?: (pluginId: string) => number;
@@ -218,6 +220,7 @@ export class PluginMetrics implements MetricsApi, Disposable {
       nowMs: now,
       process: this.hostProcess.view(),
       droppedFrames: sources.droppedFrames?.() ?? 0,
+      refusedConnections: sources.refusedConnections?.() ?? 0,
       droppedNotifications: this.ctx.services.droppedNotifications,
       bus: {
         published: bus?.published ?? 0,

@@ -34,6 +34,7 @@ export interface HostSnapshot {
   nowMs: number;
   process: HostProcessView;
   droppedFrames: number;
+  refusedConnections: number;
   droppedNotifications: number;
   bus: { published: number; droppedDeliveries: number; evicted: Record<string, number> };
   logFileLinesDropped: number;
@@ -87,8 +88,14 @@ export function prometheusFamilies(host: HostSnapshot): MetricFamily[] {
   add(
     "neko_transport_frames_dropped_total",
     "counter",
-    "Frames dropped by the host: from a peer without a valid handshake, or not a valid frame.",
+    "Frames dropped by the host: from an admitted peer before its handshake, or from a peer it did not expect.",
     [one("neko_transport_frames_dropped_total", host.droppedFrames)],
+  );
+  add(
+    "neko_transport_connections_refused_total",
+    "counter",
+    "Connections to the plugin socket refused before any frame: no admission, a used one, or another process's.",
+    [one("neko_transport_connections_refused_total", host.refusedConnections)],
   );
   add(
     "neko_notifications_dropped_total",

@@ -148,6 +148,7 @@ test("prometheus(): the host's drop counts come from their sources, and bad noti
   const m = new PluginMetrics(fake.ctx, {
     build: { hostVersion: "9.9.9", sdkVersion: "8.8.8" },
     droppedFrames: () => 4,
+    refusedConnections: () => 5,
     bus: () => ({ published: 10, dropped_total: 3, namespaces: { events: { evicted: 2 }, messages: { evicted: 1 } } }),
     logFileLinesDropped: () => 6,
   });
@@ -156,6 +157,7 @@ test("prometheus(): the host's drop counts come from their sources, and bad noti
   const lines = m.prometheus().split("\n");
   for (const line of [
     "neko_transport_frames_dropped_total 4",
+    "neko_transport_connections_refused_total 5",
     "neko_notifications_dropped_total 2",
     "neko_bus_events_published_total 10",
     "neko_bus_deliveries_dropped_total 3",
