@@ -14,6 +14,16 @@ declare module "autocannon" {
     amount?: number;
     timeout?: number;
     warmup?: { connections?: number; duration?: number; amount?: number };
+    /** Requests per second over all connections. */
+    overallRate?: number;
+    /** Each connection sends these in turn; `onResponse` sees each one's answer. */
+    requests?: Array<{
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      onResponse?: (status: number, body: string) => void;
+    }>;
   }
 
   interface AutocannonResult {

@@ -1,12 +1,15 @@
 /**
  * What a plugin process gets at launch — its secret, its connection's credentials, its manifest and configuration —
  * comes through its bootstrap descriptor, an inherited socket: a plugin.toml far above Linux's 128 KiB cap on one
- * environment string starts, nothing is written to the run folder, and nothing secret is in the process's
- * environment or argv, where any process of the same user could read it.
+ * environment string starts, nothing of it is written to the run folder (which holds only the socket and the log
+ * files), and nothing secret is in the process's environment or argv, where any process of the same user could read
+ * it.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { after, before, test } from "node:test";
+import { createHostLogger, HostLogSink } from "@neko/host";
 import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
@@ -43,7 +46,13 @@ before(async () => {
   root = makeTempDir();
   const manifest = `[plugin]\nid = "big"\nentry = "index.ts:Big"\n\n[big]\nblob = "${"b".repeat(BLOB_LENGTH)}"\n`;
   writePlugin(root, { id: "big", manifest, code });
-  t = await startTestHost({ roots: [root] });
+  // The host logs everything, to its log file only: none of it may carry what a launch was given.
+  const hostLines = new HostLogSink();
+  t = await startTestHost({
+    roots: [root],
+    logger: createHostLogger({ level: "trace", pretty: false, sink: hostLines, destination: { write: () => true } }),
+    logFiles: { hostLines },
+  });
 });
 after(async () => {
   await t.close();
@@ -94,14 +103,27 @@ test("neither the process's environment nor its argv holds anything of its boots
     "NEKO_BOOTSTRAP_FD=4",
   );
   for (const text of cmdline) assert.doesNotMatch(text, /\b[0-9a-f]{48}\b/);
-  assert.deepEqual(
-    fs.readdirSync(
-      t.host
-        .info()
-        .transport_endpoint.replace(/^ipc:\/\//, "")
-        .replace(/\/host\.sock$/, ""),
-    ),
-    ["host.sock"],
-    "nothing but the socket in the run folder",
-  );
+  const runDir = t.host
+    .info()
+    .transport_endpoint.replace(/^ipc:\/\//, "")
+    .replace(/\/host\.sock$/, "");
+  // The run folder holds the socket and the default log folder (docs/logging.md#log-files), nothing of a launch: the
+  // log folder holds only the log files, and no line of them carries a secret or a key.
+  assert.deepEqual(fs.readdirSync(runDir).sort(), ["host.sock", "logs"], "nothing but the socket and the logs");
+  const logFiles = fs.readdirSync(path.join(runDir, "logs"), { recursive: true, withFileTypes: true });
+  const files = logFiles.filter((f) => f.isFile()).map((f) => path.join(f.parentPath, f.name));
+  assert.deepEqual(files.map((f) => path.relative(path.join(runDir, "logs"), f)).sort(), [
+    "host.ndjson",
+    path.join("plugins", "big.ndjson"),
+  ]);
+  for (const file of files) {
+    const text = fs.readFileSync(file, "utf8");
+    assert.match(text, /"msg":"plugin running"/, `${file} has the host's lines about the launch`);
+    // No secret (48 hex characters), routing id (32) or field of the bootstrap's.
+    assert.doesNotMatch(
+      text,
+      /\b[0-9a-f]{48}\b|\b[0-9a-f]{32}\b|"(secret|curve\w*|routingId)"/i,
+      `${file} holds nothing of the bootstrap`,
+    );
+  }
 });

@@ -1,26 +1,83 @@
 /**
  * The host's logger: pino, pretty on a terminal and JSON lines otherwise. Plugin logs arrive as JSON lines on the
- * plugin's stdout and are re-emitted here tagged with the plugin id (docs/logging.md).
+ * plugin's stdout and are re-emitted here tagged with the plugin id (docs/logging.md). Given a `HostLogSink`, every
+ * line also goes there, for the host's log file.
  */
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import type { Disposable } from "@neko/protocol";
 
 export type HostLogger = Logger;
 
-export function createHostLogger(options: { level?: string; pretty?: boolean } = {}): HostLogger {
+export interface HostLoggerOptions {
+  level?: string;
+  pretty?: boolean;
+  /** Also receives every line (the host's log file, once the host has one). */
+  sink?: HostLogSink;
+  /** Where the lines are shown; default stdout. */
+  destination?: { write(line: string): unknown };
+}
+
+export function createHostLogger(options: HostLoggerOptions = {}): HostLogger {
   const level = options.level ?? process.env.NEKO_LOG_LEVEL ?? "info";
   const usePretty = options.pretty ?? process.stdout.isTTY === true;
-  if (!usePretty) return pino({ level, base: undefined });
+  const shown = usePretty
+    ? pretty({
+        sync: true,
+        colorize: true,
+        ignore: "pid,hostname,plugin",
+        messageFormat: "{if plugin}[{plugin}] {end}{msg}",
+        translateTime: "SYS:HH:MM:ss.l",
+        ...(options.destination && { destination: options.destination as NodeJS.WritableStream }),
+      })
+    : (options.destination ?? pino.destination({ dest: 1, sync: true }));
+  if (!options.sink) return pino({ level, base: undefined }, shown as pino.DestinationStream);
   return pino(
     { level, base: undefined },
-    pretty({
-      sync: true,
-      colorize: true,
-      ignore: "pid,hostname,plugin",
-      messageFormat: "{if plugin}[{plugin}] {end}{msg}",
-      translateTime: "SYS:HH:MM:ss.l",
-    }),
+    pino.multistream([
+      { level: level as pino.Level, stream: shown as pino.DestinationStream },
+      { level: level as pino.Level, stream: options.sink },
+    ]),
   );
+}
+
+/** Lines kept for a sink not yet attached: what the host logged before it knew where its log file is. */
+const EARLY_LINES_KEPT = 200;
+
+/**
+ * Where the host logger's lines also go: the host attaches its log file when it has one. pino's lines are rewritten
+ * to the log files' shape on the way (`time` as ISO text and `level` as a name first, instead of epoch ms and a number).
+ */
+export class HostLogSink {
+  private target: ((line: string) => void) | undefined;
+  private early: string[] = [];
+
+  write(chunk: string): void {
+    const line = fileLine(chunk.endsWith("\n") ? chunk.slice(0, -1) : chunk);
+    if (this.target) this.target(line);
+    else if (this.early.length < EARLY_LINES_KEPT) this.early.push(line);
+  }
+
+  /** Sends every later line (and those kept from before) to `target`, until disposed. */
+  attach(target: (line: string) => void): Disposable {
+    this.target = target;
+    for (const line of this.early) target(line);
+    this.early = [];
+    return {
+      dispose: () => {
+        if (this.target === target) this.target = undefined;
+      },
+    };
+  }
+}
+
+/** pino's `{"level":30,"time":1700000000000,` becomes `{"time":"2023-11-14T22:13:20.000Z","level":"info",`. */
+function fileLine(line: string): string {
+  const head = /^\{"level":(\d+),"time":(\d+)/.exec(line);
+  if (!head) return line;
+  const level = LEVEL_NAMES[Number(head[1])] ?? head[1];
+  const time = new Date(Number(head[2])).toISOString();
+  return `{"time":"${time}","level":"${level}"${line.slice(head[0].length)}`;
 }
 
 /** A silent logger for tests that do not look at logs. */

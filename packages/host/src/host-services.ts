@@ -55,6 +55,8 @@ export class HostServices<
   private readonly requests: MethodRegistry<Req, ServiceContext>;
   private readonly notifications: MethodRegistry<Not, NotifyContext, "notify">;
   private readonly dropLog: RateLimitedLog;
+  /** Notifications dropped so far for an unknown method or bad params (`GET /metrics`). */
+  droppedNotifications = 0;
 
   constructor(
     private readonly logger: HostLogger,
@@ -132,6 +134,7 @@ export class HostServices<
       return;
     }
     if (!call.ok) {
+      this.droppedNotifications += 1;
       const name = typeof method === "string" ? method.slice(0, 128) : typeof method;
       const why = call.unknownMethod
         ? "dropped a notification for an unknown method"

@@ -3,12 +3,20 @@ export {
   createHostLogger,
   createSilentLogger,
   type HostLogger,
+  type HostLoggerOptions,
+  HostLogSink,
   isLogLevel,
   LOG_LEVELS,
   type LogLevel,
   type LogRecord,
 } from "./host-logger.ts";
 export type { LogPage, LogQuery, LogRecordView, LogsApi } from "./logs/plugin-logs.ts";
+export {
+  DEFAULT_LOG_FILE_MAX_BYTES,
+  DEFAULT_LOG_FILES_KEPT,
+  type LogFiles,
+  type LogFilesOptions,
+} from "./logs/log-files.ts";
 export type { EntryMetricsView, MetricsApi, PluginMetricsView } from "./metrics/plugin-metrics.ts";
 export { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "./manifest/plugin-discovery.ts";
 export {

@@ -21,6 +21,12 @@ import { type PluginConfigApi, PluginConfigService } from "./config/plugin-confi
 import type { DebugCounted, HostContext, HostEvents, HostFeature } from "./host-context.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
+import {
+  DEFAULT_LOG_FILE_MAX_BYTES,
+  DEFAULT_LOG_FILES_KEPT,
+  LogFiles,
+  type LogFilesOptions,
+} from "./logs/log-files.ts";
 import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
@@ -77,6 +83,12 @@ export interface PluginHostOptions {
   runs?: { keepFinished?: number; cancelGraceMs?: number };
   /** Log records kept per plugin for `GET /plugin/{id}/logs`: how many (default 1000) and their size (default 1 MiB). */
   logs?: { capacity?: number; maxBytes?: number };
+  /**
+   * The rotated NDJSON log files (docs/logging.md#log-files): their folder (default `$NEKO_LOG_DIR`, else `logs/` in
+   * the run folder, removed when the host stops), file size (`$NEKO_LOG_MAX_BYTES`, 10 MiB) and rotated files kept
+   * (`$NEKO_LOG_KEEP`, 5); `hostLines` is the host logger's sink, for `host.ndjson`. `false`: no files.
+   */
+  logFiles?: Partial<LogFilesOptions> | false;
   /**
    * The transport plugins connect over, already bound; default: a ZeroMQ ROUTER at `endpoint`. The host closes it
    * when it stops.
@@ -244,6 +256,7 @@ export class PluginHost implements PluginHostApi {
   readonly messages: MessageQueue;
   readonly runs: RunRegistry;
   readonly logs: PluginLogs;
+  readonly logFiles: LogFiles | undefined;
   readonly metrics: PluginMetrics;
 
   private constructor(
@@ -285,7 +298,19 @@ export class PluginHost implements PluginHostApi {
     this.config = this.use((ctx) => new PluginConfigService(ctx));
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
-    this.metrics = this.use((ctx) => new PluginMetrics(ctx));
+    const fileOptions = logFilesOptions(options.logFiles, runDir, logger);
+    this.logFiles = fileOptions && this.use((ctx) => new LogFiles(ctx, fileOptions));
+    this.metrics = this.use(
+      (ctx) =>
+        new PluginMetrics(ctx, {
+          build: { hostVersion: HOST_VERSION, sdkVersion: SDK_VERSION },
+          droppedFrames: () => supervisor.droppedFrames,
+          refusedConnections: () => transport.refusedConnections,
+          bus: () => this.bus.stats(),
+          logRecordsDropped: (id) => this.logs.droppedRecords(id),
+          logFileLinesDropped: () => this.logFiles?.linesDropped ?? 0,
+        }),
+    );
     hub?.onWorkerUp(({ name, plugins }) => {
       this.adoptWorker(name, plugins).catch((error: unknown) =>
         logger.error({ err: error, worker: name }, "could not take in a worker's plugins"),
@@ -382,11 +407,13 @@ export class PluginHost implements PluginHostApi {
       transport = new RoutedHostTransport(transport, hub, (id) => placed?.placement(id));
       const host = new PluginHost(options, logger, runDir, transport, hub);
       placed = host;
+      if (host.logFiles) logger.info({ dir: host.logFiles.dir }, "log files");
       host.discovering = host.discover();
       await host.discovering;
       return host;
     }
     const host = new PluginHost(options, logger, runDir, transport, undefined);
+    if (host.logFiles) logger.info({ dir: host.logFiles.dir }, "log files");
     await host.discover();
     return host;
   }
@@ -739,6 +766,8 @@ export class PluginHost implements PluginHostApi {
     this.features.dispose();
     this.supervisor.dispose();
     await this.transport.close();
+    // The last lines reach the log files before the process may exit (and before a default log folder goes).
+    await this.logFiles?.whenClosed();
     fs.rmSync(this.runDir, { recursive: true, force: true });
   }
 
@@ -851,6 +880,30 @@ export class PluginHost implements PluginHostApi {
       warnings: d.warnings,
     };
   }
+}
+
+/** The log files' settings: the options', else the environment's, else the defaults; undefined for none. */
+function logFilesOptions(
+  given: Partial<LogFilesOptions> | false | undefined,
+  runDir: string,
+  logger: HostLogger,
+): LogFilesOptions | undefined {
+  if (given === false) return undefined;
+  const env = process.env;
+  const count = (name: string, fallback: number, min: number): number => {
+    const text = env[name];
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (Number.isInteger(n) && n >= min) return n;
+    logger.warn(`${name} must be a whole number ≥ ${min} (got '${text}'): using ${fallback}`);
+    return fallback;
+  };
+  return {
+    ...given,
+    dir: path.resolve(given?.dir ?? (env.NEKO_LOG_DIR || path.join(runDir, "logs"))),
+    maxBytes: given?.maxBytes ?? count("NEKO_LOG_MAX_BYTES", DEFAULT_LOG_FILE_MAX_BYTES, 1024),
+    keep: given?.keep ?? count("NEKO_LOG_KEEP", DEFAULT_LOG_FILES_KEPT, 0),
+  };
 }
 
 function isDebugCounted(feature: object): feature is DebugCounted {

@@ -39,6 +39,7 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
     metrics: {
       list: () => [],
       get: (id) => (id === "p" ? ({ plugin_id: id } as ReturnType<PluginHostApi["metrics"]["get"]>) : undefined),
+      prometheus: () => '# HELP neko_up Stand-in.\n# TYPE neko_up gauge\nneko_up{plugin="p"} 1\n',
     },
     messages: {} as PluginHostApi["messages"],
     // Every trigger is a run: the stand-in records the call and answers as the host would.
@@ -191,6 +192,24 @@ describe("plugin server routes", () => {
     const unknown = await app.inject({ method: "GET", url: "/plugin/metrics/nope" });
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().error.code, "PLUGIN_NOT_FOUND");
+  });
+
+  test("GET /metrics answers the host's exposition as Prometheus text, behind the token like every route", async () => {
+    const open = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }) });
+    const res = await open.inject({ method: "GET", url: "/metrics" });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert.equal(res.body, '# HELP neko_up Stand-in.\n# TYPE neko_up gauge\nneko_up{plugin="p"} 1\n');
+    const guarded = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }), apiToken: "s3cret" });
+    const refused = await guarded.inject({ method: "GET", url: "/metrics" });
+    assert.equal(refused.statusCode, 401);
+    assert.equal(refused.json().error.code, "UNAUTHORIZED");
+    const allowed = await guarded.inject({
+      method: "GET",
+      url: "/metrics",
+      headers: { authorization: "Bearer s3cret" },
+    });
+    assert.equal(allowed.statusCode, 200);
   });
 
   test("with an API token every request needs the bearer header", async () => {

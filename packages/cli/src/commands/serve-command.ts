@@ -1,6 +1,13 @@
 /** `neko-plugin serve`: host + HTTP server until Ctrl-C / SIGTERM, which stop every plugin process. */
 import type { Command } from "commander";
-import { createHostLogger, PluginHost, type PluginHostOptions, readKeyFile, resolvePluginRoots } from "@neko/host";
+import {
+  createHostLogger,
+  HostLogSink,
+  PluginHost,
+  type PluginHostOptions,
+  readKeyFile,
+  resolvePluginRoots,
+} from "@neko/host";
 import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
 
@@ -12,6 +19,7 @@ interface ServeOptions {
   workers?: string;
   keyFile?: string;
   workerKey: string[];
+  logDir?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -25,6 +33,10 @@ export function registerServeCommand(program: Command): void {
     .option("--workers <endpoint>", "accept remote workers at tcp://ADDRESS:PORT (docs/workers.md)")
     .option("--key-file <file>", "the host's CURVE key pair, for --workers (neko-plugin keys --out FILE)")
     .option("--worker-key <key>", "the public key of a worker allowed to connect (repeatable)", collect, [])
+    .option(
+      "--log-dir <dir>",
+      "keep the rotated log files here, after the host stops too (default: $NEKO_LOG_DIR, else the run folder)",
+    )
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -40,7 +52,9 @@ async function serve(options: ServeOptions): Promise<void> {
   }
 
   const workers = readWorkerOptions(options);
-  const logger = createHostLogger();
+  // The host's log file gets every line of its logger, from the first one on.
+  const hostLines = new HostLogSink();
+  const logger = createHostLogger({ sink: hostLines });
   const roots = resolvePluginRoots({
     builtinDir: options.builtin ? BUILTIN_PLUGINS_DIR : undefined,
     pluginDirs: options.pluginsDir,
@@ -49,7 +63,7 @@ async function serve(options: ServeOptions): Promise<void> {
   logger.info({ roots }, "plugin roots");
   let host: PluginHost;
   try {
-    host = await PluginHost.create({ roots, logger, workers });
+    host = await PluginHost.create({ roots, logger, workers, logFiles: { dir: options.logDir, hostLines } });
   } catch (error) {
     fail((error as Error).message);
   }

@@ -88,10 +88,7 @@ export class PluginLogs implements LogsApi, Disposable {
 
   /** The host's line about a state change of the plugin (`plugin running`, `plugin crashed` with its reason, …). */
   addStateChange(pluginId: string, change: StateChange): void {
-    const { level, msg, reason } = stateChangeLine(change);
-    const record: LogRecord = { time: change.time, level, msg, source: "host", state: change.state };
-    if (reason !== undefined) record.reason = reason;
-    this.add(pluginId, record);
+    this.add(pluginId, stateChangeRecord(change));
   }
 
   read(pluginId: string, query: LogQuery = {}): LogPage | undefined {
@@ -105,6 +102,11 @@ export class PluginLogs implements LogsApi, Disposable {
     return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
   }
 
+  /** Records of the plugin pushed out of its buffer so far (0 for one that never logged). */
+  droppedRecords(pluginId: string): number {
+    return this.rings.get(pluginId)?.dropped ?? 0;
+  }
+
   debugCounts(): Record<string, number> {
     return { "logs.rings": this.rings.size };
   }
@@ -113,6 +115,14 @@ export class PluginLogs implements LogsApi, Disposable {
     this.owned.dispose();
     this.rings.clear();
   }
+}
+
+/** The host's own record of a plugin's state change, as its log buffer and its log file keep it. */
+export function stateChangeRecord(change: StateChange): LogRecord {
+  const { level, msg, reason } = stateChangeLine(change);
+  const record: LogRecord = { time: change.time, level, msg, source: "host", state: change.state };
+  if (reason !== undefined) record.reason = reason;
+  return record;
 }
 
 function recordView(record: LogRecord): LogRecordView {

@@ -1,14 +1,20 @@
 /**
- * Each plugin's figures, behind `GET /plugin/metrics` (docs/metrics.md): what its running process reports of itself
- * with each heartbeat (CPU, memory, event-loop lag), and what the host saw of its calls (counts, errors, and latency
- * percentiles per entry). Call figures outlive the plugin's processes and go when the plugin leaves the host.
+ * Each plugin's figures, behind `GET /plugin/metrics` and `GET /metrics` (docs/metrics.md): what its running process
+ * reports of itself with each heartbeat (CPU, memory, event-loop lag), what the host saw of its calls (counts, errors,
+ * latency percentiles and a latency histogram per entry) and of its lifecycle (restarts, crashes). Call and lifecycle
+ * figures outlive the plugin's processes, so counters never go down across a restart, and go when the plugin leaves
+ * the host. `prometheus()` adds the host's own figures and drop counts.
  */
-import { type Disposable, ErrorCode } from "@neko/protocol";
+import { type Disposable, ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
-import type { FinishedCall } from "../supervisor/plugin-supervisor.ts";
+import type { FinishedCall, PluginStateChange } from "../supervisor/plugin-supervisor.ts";
 import type { PluginState } from "../supervisor/plugin-state.ts";
+import { HostProcessFigures } from "./host-process-figures.ts";
+import { LatencyHistogram } from "./latency-histogram.ts";
 import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
 import { NO_PROCESS_FIGURES, type ProcessFiguresView } from "./process-figures.ts";
+import { type HostSnapshot, type PluginSnapshot, prometheusFamilies } from "./prometheus-families.ts";
+import { renderPrometheusText } from "./prometheus-text.ts";
 
 /** Entries tracked per plugin; a further one takes the place of the one called least recently (dynamic entries). */
 export const MAX_ENTRIES_TRACKED = 256;
@@ -36,6 +42,9 @@ export interface PluginMetricsView extends ProcessFiguresView {
   uptime_s: number | null;
   calls: number;
   errors: number;
+  /** Automatic restarts after a crash, and crashes, since the host first knew the plugin. */
+  restarts: number;
+  crashes: number;
   entries: Record<string, EntryMetricsView>;
 }
 
@@ -43,12 +52,28 @@ export interface MetricsApi {
   list(): PluginMetricsView[];
   /** Undefined for a plugin the host does not know. */
   get(pluginId: string): PluginMetricsView | undefined;
+  /** Every figure of the host and its plugins in the Prometheus text format (`GET /metrics`). */
+  prometheus(): string;
+}
+
+/** What the host counts elsewhere, read when `GET /metrics` is asked for; each defaults to none. */
+export interface MetricsSources {
+  build?: { hostVersion: string; sdkVersion: string };
+  droppedFrames?: () => number;
+  /** Connection attempts the plugin socket refused. */
+  refusedConnections?: () => number;
+  bus?: () => { published: number; dropped_total: number; namespaces: Record<string, { evicted: number }> };
+  /** Records pushed out of a plugin's log buffer. */
+  logRecordsDropped?: (pluginId: string) => number;
+  /** Lines the log files could not take. */
+  logFileLinesDropped?: () => number;
 }
 
 interface EntryCalls {
   calls: number;
   errors: number;
   latency: LatencyWindow;
+  histogram: LatencyHistogram;
   /** Which record() call touched it last: the least recent is the one to let go when the table is full. */
   lastCall: number;
 }
@@ -56,44 +81,71 @@ interface EntryCalls {
 interface PluginCalls {
   calls: number;
   errors: number;
+  restarts: number;
+  crashes: number;
+  /** The state before the latest change: a move to `starting` from `crashed` is a restart. */
+  state: PluginState | undefined;
   entries: Map<string, EntryCalls>;
 }
 
 export class PluginMetrics implements MetricsApi, Disposable {
   private readonly calls = new Map<string, PluginCalls>();
   private callCounter = 0;
-  private readonly subscription: Disposable;
+  private readonly subscriptions: Disposable[];
+  private readonly hostProcess = new HostProcessFigures();
+  private readonly startedAt = Date.now();
 
-  constructor(private readonly ctx: HostContext) {
-    this.subscription = ctx.events.onCall((call) => this.record(call));
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly sources: MetricsSources = {},
+  ) {
+    this.subscriptions = [
+      ctx.events.onCall((call) => this.record(call)),
+      ctx.events.onStateChange((change) => this.recordState(change)),
+    ];
   }
 
-  /** On the call path: counts and one number into the entry's window; allocates only for a plugin's first call. */
+  /** The plugin's figures, made on its first call or state change; undefined for a plugin the host does not supervise. */
+  private figuresOf(pluginId: string): PluginCalls | undefined {
+    let plugin = this.calls.get(pluginId);
+    if (!plugin) {
+      plugin = { calls: 0, errors: 0, restarts: 0, crashes: 0, state: undefined, entries: new Map() };
+      // Call figures outlive the plugin's processes and go when it leaves the host.
+      if (!releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.calls.delete(pluginId))) return undefined;
+      this.calls.set(pluginId, plugin);
+    }
+    return plugin;
+  }
+
+  private recordState({ pluginId, change }: PluginStateChange): void {
+    const plugin = this.figuresOf(pluginId);
+    if (!plugin) return;
+    if (change.state === "crashed" || change.state === "quarantined") plugin.crashes += 1;
+    if (change.state === "starting" && plugin.state === "crashed") plugin.restarts += 1;
+    plugin.state = change.state;
+  }
+
+  /** On the call path: counts and one number into the entry's window and histogram. */
   private record(call: FinishedCall): void {
     const failed = !call.result.ok;
     if (!call.result.ok && NOT_REACHED.has(call.result.error.code)) return;
-    let plugin = this.calls.get(call.pluginId);
-    if (!plugin) {
-      const { pluginId } = call;
-      plugin = { calls: 0, errors: 0, entries: new Map() };
-      // Call figures outlive the plugin's processes and go when it leaves the host.
-      if (!releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.calls.delete(pluginId))) return;
-      this.calls.set(pluginId, plugin);
-    }
+    const plugin = this.figuresOf(call.pluginId);
+    if (!plugin) return;
     plugin.calls += 1;
     if (failed) plugin.errors += 1;
     let entry = plugin.entries.get(call.entryId);
     if (!entry) {
       // Dynamic entries come and go: the one called least recently makes room (so a live entry is always tracked).
       if (plugin.entries.size >= MAX_ENTRIES_TRACKED) plugin.entries.delete(leastRecent(plugin.entries));
-      entry = { calls: 0, errors: 0, latency: new LatencyWindow(), lastCall: 0 };
+      entry = { calls: 0, errors: 0, latency: new LatencyWindow(), histogram: new LatencyHistogram(), lastCall: 0 };
       plugin.entries.set(call.entryId, entry);
     }
     entry.calls += 1;
     entry.lastCall = ++this.callCounter;
     if (failed) entry.errors += 1;
-    const duration = call.durationMs;
-    entry.latency.record(duration >= 0 && duration <= MAX_DURATION_MS ? duration : MAX_DURATION_MS);
+    const duration = call.durationMs >= 0 && call.durationMs <= MAX_DURATION_MS ? call.durationMs : MAX_DURATION_MS;
+    entry.latency.record(duration);
+    entry.histogram.record(duration);
   }
 
   list(): PluginMetricsView[] {
@@ -117,7 +169,66 @@ export class PluginMetrics implements MetricsApi, Disposable {
       ...(proc?.figures ?? NO_PROCESS_FIGURES),
       calls: calls?.calls ?? 0,
       errors: calls?.errors ?? 0,
+      restarts: calls?.restarts ?? 0,
+      crashes: calls?.crashes ?? 0,
       entries,
+    };
+  }
+
+  prometheus(): string {
+    return renderPrometheusText(prometheusFamilies(this.snapshot()));
+  }
+
+  private snapshot(): HostSnapshot {
+    const { sources } = this;
+    const now = Date.now();
+    const plugins: PluginSnapshot[] = this.ctx.plugins.ids().flatMap((pluginId) => {
+      const state = this.ctx.plugins.state(pluginId);
+      if (!state) return [];
+      const figures = this.calls.get(pluginId);
+      const proc = this.ctx.plugins.process(pluginId);
+      return [
+        {
+          pluginId,
+          state,
+          restarts: figures?.restarts ?? 0,
+          crashes: figures?.crashes ?? 0,
+          logRecordsDropped: sources.logRecordsDropped?.(pluginId) ?? 0,
+          entries: [...(figures?.entries ?? [])].map(([entryId, e]) => ({
+            entryId,
+            calls: e.calls,
+            errors: e.errors,
+            latency: e.histogram.snapshot(),
+          })),
+          process: proc && {
+            uptimeSeconds: Math.max(0, now - proc.startedAt) / 1000,
+            figures: proc.figures,
+          },
+        },
+      ];
+    });
+    const bus = sources.bus?.();
+    return {
+      build: {
+        hostVersion: sources.build?.hostVersion ?? "unknown",
+        sdkVersion: sources.build?.sdkVersion ?? "unknown",
+        protocolVersion: PROTOCOL_VERSION,
+        nodeVersion: process.version,
+        platform: `${process.platform}-${process.arch}`,
+      },
+      startedAtMs: this.startedAt,
+      nowMs: now,
+      process: this.hostProcess.view(),
+      droppedFrames: sources.droppedFrames?.() ?? 0,
+      refusedConnections: sources.refusedConnections?.() ?? 0,
+      droppedNotifications: this.ctx.services.droppedNotifications,
+      bus: {
+        published: bus?.published ?? 0,
+        droppedDeliveries: bus?.dropped_total ?? 0,
+        evicted: Object.fromEntries(Object.entries(bus?.namespaces ?? {}).map(([name, n]) => [name, n.evicted])),
+      },
+      logFileLinesDropped: sources.logFileLinesDropped?.() ?? 0,
+      plugins,
     };
   }
 
@@ -126,7 +237,8 @@ export class PluginMetrics implements MetricsApi, Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.hostProcess.dispose();
     this.calls.clear();
   }
 }

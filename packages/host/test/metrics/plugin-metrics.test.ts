@@ -62,6 +62,8 @@ test("a plugin with a process shows its pid, uptime and figures; one without has
     ...NO_PROCESS_FIGURES,
     calls: 0,
     errors: 0,
+    restarts: 0,
+    crashes: 0,
     entries: {},
   });
   assert.deepEqual(
@@ -87,4 +89,83 @@ test("past the tracked limit a new entry takes the place of the least recently c
   fake.remove("a");
   fake.add("a");
   assert.equal(m.get("a")?.calls, 0);
+});
+
+test("crashes and the restarts after them are counted, and survive the plugin's runs; a start by hand is not a restart", () => {
+  const { m, call, fake } = metrics({ a: stopped });
+  for (const state of ["starting", "running"] as const) fake.setState("a", state);
+  call("a", "work", 2);
+  fake.setState("a", "crashed");
+  fake.setState("a", "starting");
+  fake.setState("a", "running");
+  call("a", "work", 2);
+  fake.setState("a", "quarantined");
+  fake.setState("a", "starting");
+  fake.setState("a", "running");
+  const view = m.get("a");
+  assert.deepEqual([view?.crashes, view?.restarts, view?.calls], [2, 1, 2]);
+  m.dispose();
+});
+
+test("prometheus(): state, restarts, counters and a histogram per entry, process figures only for a running process", () => {
+  const figures = { ...NO_PROCESS_FIGURES, rss_bytes: 5000, event_loop_lag_ms: 2, heap_used_bytes: null };
+  const { m, call, fake } = metrics({
+    a: { status: "running", process: { pid: 7, startedAt: Date.now(), figures } },
+    'q"uote': stopped,
+  });
+  call("a", "work", 0.2);
+  call("a", "work", 3);
+  call("a", "work", 70_000, err("TIMEOUT"));
+  fake.setState('q"uote', "starting");
+  fake.setState('q"uote', "crashed");
+  fake.setState('q"uote', "starting");
+  const lines = m.prometheus().split("\n");
+  const has = (line: string) => assert.ok(lines.includes(line), `missing: ${line}`);
+  has('neko_plugin_state{plugin="a",state="running"} 1');
+  has('neko_plugin_state{plugin="a",state="stopped"} 0');
+  has('neko_plugin_state{plugin="q\\"uote",state="starting"} 1');
+  has('neko_plugin_restarts_total{plugin="q\\"uote"} 1');
+  has('neko_plugin_crashes_total{plugin="q\\"uote"} 1');
+  has('neko_plugin_calls_total{plugin="a",entry="work"} 3');
+  has('neko_plugin_call_errors_total{plugin="a",entry="work"} 1');
+  has('neko_plugin_call_duration_seconds_bucket{plugin="a",entry="work",le="0.0005"} 1');
+  has('neko_plugin_call_duration_seconds_bucket{plugin="a",entry="work",le="0.005"} 2');
+  has('neko_plugin_call_duration_seconds_bucket{plugin="a",entry="work",le="60"} 2');
+  has('neko_plugin_call_duration_seconds_bucket{plugin="a",entry="work",le="+Inf"} 3');
+  has('neko_plugin_call_duration_seconds_count{plugin="a",entry="work"} 3');
+  has('neko_plugin_resident_memory_bytes{plugin="a"} 5000');
+  has('neko_plugin_event_loop_lag_seconds{plugin="a"} 0.002');
+  assert.ok(!lines.some((l) => l.startsWith("neko_plugin_heap_used_bytes{")), "a figure not reported is absent");
+  assert.ok(!lines.some((l) => l.startsWith('neko_plugin_resident_memory_bytes{plugin="q')), "no process, no figures");
+  assert.equal(lines.filter((l) => l.startsWith("neko_plugin_state{")).length, 2 * 9, "every state of each plugin");
+  assert.ok(lines.some((l) => /^neko_host_resident_memory_bytes \d+$/.test(l)));
+  assert.ok(lines.some((l) => /^neko_build_info\{host_version="unknown",.*protocol_version="1",/.test(l)));
+  m.dispose();
+});
+
+test("prometheus(): the host's drop counts come from their sources, and bad notifications are counted", () => {
+  const fake = fakeHostContext({});
+  const m = new PluginMetrics(fake.ctx, {
+    build: { hostVersion: "9.9.9", sdkVersion: "8.8.8" },
+    droppedFrames: () => 4,
+    refusedConnections: () => 5,
+    bus: () => ({ published: 10, dropped_total: 3, namespaces: { events: { evicted: 2 }, messages: { evicted: 1 } } }),
+    logFileLinesDropped: () => 6,
+  });
+  fake.services.notify("no.such.method", {}, { pluginId: "p" });
+  fake.services.notify("no.such.method", {}, { pluginId: "p" });
+  const lines = m.prometheus().split("\n");
+  for (const line of [
+    "neko_transport_frames_dropped_total 4",
+    "neko_transport_connections_refused_total 5",
+    "neko_notifications_dropped_total 2",
+    "neko_bus_events_published_total 10",
+    "neko_bus_deliveries_dropped_total 3",
+    'neko_bus_records_evicted_total{namespace="events"} 2',
+    'neko_bus_records_evicted_total{namespace="messages"} 1',
+    "neko_log_file_lines_dropped_total 6",
+  ])
+    assert.ok(lines.includes(line), `missing: ${line}`);
+  assert.ok(lines.some((l) => l.startsWith('neko_build_info{host_version="9.9.9",sdk_version="8.8.8",')));
+  m.dispose();
 });

@@ -1,6 +1,7 @@
 /**
  * `GET /plugin/metrics` and `GET /plugin/metrics/{id}` (SPEC §5.1, docs/metrics.md): each plugin's process figures
  * (CPU, memory, event-loop lag; null when no process runs) and its calls, errors and latency percentiles per entry.
+ * `GET /metrics`: the same figures and the host's own in the Prometheus text format, for a scraper.
  */
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
@@ -26,6 +27,8 @@ const pluginMetrics: JsonSchema = {
     event_loop_lag_max_ms: nullableNumber,
     calls: { type: "integer" },
     errors: { type: "integer" },
+    restarts: { type: "integer", description: "automatic restarts after a crash since the host first knew the plugin" },
+    crashes: { type: "integer" },
     entries: {
       type: "object",
       description: "per entry id: calls, errors and latency percentiles over its latest calls",
@@ -67,7 +70,30 @@ const oneDoc: RouteDoc = {
   errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
 };
 
+/** The exposition format's media type (version 0.0.4 of the text format). */
+const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+const prometheusDoc: RouteDoc = {
+  tag: "observability",
+  summary: "Every figure of the host and its plugins in the Prometheus text exposition format",
+  description:
+    "Per-plugin state, restarts, crashes, calls and errors per entry, call latency histograms, memory and " +
+    "event-loop lag of each plugin process and of the host, dropped frames, bus deliveries, notifications and " +
+    "log lines, uptime and build info. Counters never go down while the host runs (docs/metrics.md#get-metrics).",
+  responses: {
+    200: {
+      description: "one `# HELP` and `# TYPE` line per metric, then its samples",
+      contentType: PROMETHEUS_CONTENT_TYPE,
+      schema: { type: "string" },
+    },
+  },
+};
+
 export function registerMetricsRoutes(app: FastifyInstance, host: PluginHostApi): void {
+  app.get("/metrics", { config: { doc: prometheusDoc } }, async (_req, reply) =>
+    reply.type(PROMETHEUS_CONTENT_TYPE).send(host.metrics.prometheus()),
+  );
+
   app.get("/plugin/metrics", { config: { doc: listDoc } }, async () => ({ plugins: host.metrics.list() }));
 
   app.get<{ Params: { id: string } }>(
