@@ -137,7 +137,7 @@ test("prometheus(): state, restarts, counters and a histogram per entry, process
   has('neko_plugin_event_loop_lag_seconds{plugin="a"} 0.002');
   assert.ok(!lines.some((l) => l.startsWith("neko_plugin_heap_used_bytes{")), "a figure not reported is absent");
   assert.ok(!lines.some((l) => l.startsWith('neko_plugin_resident_memory_bytes{plugin="q')), "no process, no figures");
-  assert.equal(lines.filter((l) => l.startsWith("neko_plugin_state{")).length, 2 * 9, "every state of each plugin");
+  assert.equal(lines.filter((l) => l.startsWith("neko_plugin_state{")).length, 2 * 10, "every state of each plugin");
   assert.ok(lines.some((l) => /^neko_host_resident_memory_bytes \d+$/.test(l)));
   assert.ok(lines.some((l) => /^neko_build_info\{host_version="unknown",.*protocol_version="1",/.test(l)));
   m.dispose();
