@@ -50,6 +50,11 @@ export const ErrorCode = {
   UiFileNotFound: "UI_FILE_NOT_FOUND",
   PreconditionFailed: "PRECONDITION_FAILED",
   RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
+  /** The headers, or the whole request, did not arrive within the server's timeouts (a slow or stalled client). */
+  RequestTimeout: "REQUEST_TIMEOUT",
+  HeadersTooLarge: "HEADERS_TOO_LARGE",
+  /** The server is closing: requests still arriving on open connections are turned away. */
+  ShuttingDown: "SHUTTING_DOWN",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -12,6 +12,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidJson]: 400,
   [ErrorCode.ConfigInvalid]: 400,
   [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.PermissionDenied]: 403,
   [ErrorCode.UiPathRefused]: 403,
   [ErrorCode.ConfigProtectedField]: 403,
@@ -37,6 +38,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.RangeNotSatisfiable]: 416,
+  [ErrorCode.HeadersTooLarge]: 431,
   // The request was understood and refused: the same as a plugin's own codes.
   [ErrorCode.SdkError]: 422,
   [ErrorCode.RunExportLimit]: 422,
@@ -50,6 +52,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PluginLoadFailed]: 502,
   [ErrorCode.PluginCall]: 502,
   [ErrorCode.Transport]: 502,
+  [ErrorCode.ShuttingDown]: 503,
   [ErrorCode.Timeout]: 504,
   [ErrorCode.CircularCall]: 508,
 };

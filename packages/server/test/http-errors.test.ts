@@ -38,6 +38,9 @@ const HTTP_ONLY = new Set<string>([
   ErrorCode.UiFileNotFound,
   ErrorCode.PreconditionFailed,
   ErrorCode.RangeNotSatisfiable,
+  ErrorCode.RequestTimeout,
+  ErrorCode.HeadersTooLarge,
+  ErrorCode.ShuttingDown,
 ]);
 
 test("docs/http-api.md lists every error code with the status the server answers", () => {
