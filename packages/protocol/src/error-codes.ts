@@ -55,6 +55,10 @@ export const ErrorCode = {
   HeadersTooLarge: "HEADERS_TOO_LARGE",
   /** The server is closing: requests still arriving on open connections are turned away. */
   ShuttingDown: "SHUTTING_DOWN",
+  /** The `Host` header names no address or name of this server (DNS rebinding). */
+  HostNotAllowed: "HOST_NOT_ALLOWED",
+  /** A state-changing request or a WebSocket upgrade from another site's page. */
+  CrossOriginRefused: "CROSS_ORIGIN_REFUSED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

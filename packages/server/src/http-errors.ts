@@ -14,6 +14,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.CrossOriginRefused]: 403,
   [ErrorCode.UiPathRefused]: 403,
   [ErrorCode.ConfigProtectedField]: 403,
   [ErrorCode.NotFound]: 404,
@@ -38,6 +39,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.RangeNotSatisfiable]: 416,
+  // Misdirected Request: this server will not answer for that name (RFC 9110 §15.5.20), whoever the client is.
+  [ErrorCode.HostNotAllowed]: 421,
   [ErrorCode.HeadersTooLarge]: 431,
   // The request was understood and refused: the same as a plugin's own codes.
   [ErrorCode.SdkError]: 422,

@@ -8,8 +8,10 @@ import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
+import { parseAllowedHosts } from "./allowed-hosts.ts";
 import { answerClientError } from "./client-error-answer.ts";
 import { type ClientLimits, clientLimitOptions, clientLimits } from "./client-limits.ts";
+import { guardCrossSite } from "./cross-site-guard.ts";
 import { errorBody, HttpError } from "./http-errors.ts";
 import { drainOversizedBody } from "./oversized-body.ts";
 import { refuseRequestsWhileClosing } from "./server-closing.ts";
@@ -42,15 +44,24 @@ export interface PluginServerOptions {
   sseHeartbeatMs?: number;
   /** Timeouts and caps for slow or greedy clients; each one not given is its `DEFAULT_CLIENT_LIMITS` value. */
   limits?: Partial<ClientLimits>;
+  /**
+   * Host names (each optionally with `:port`) the server answers to besides its bound address: a name in /etc/hosts,
+   * a reverse proxy's (docs/http-api.md#cross-site-requests). Throws for one that is not a host name.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export async function createPluginServer(options: PluginServerOptions): Promise<FastifyInstance> {
   const limits = clientLimits(options.limits);
+  const allowedHosts = parseAllowedHosts(options.allowedHosts ?? []);
+  const limitOptions = clientLimitOptions(limits);
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    ...clientLimitOptions(limits),
+    ...limitOptions,
+    // A request without a Host header gets the JSON 400 of guardCrossSite, not Node's empty one.
+    http: { ...limitOptions.http, requireHostHeader: false },
     clientErrorHandler: answerClientError(limits),
     // refuseRequestsWhileClosing answers those with the JSON error body instead.
     return503OnClosing: false,
@@ -62,6 +73,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   app.server.maxConnections = limits.maxConnections;
   const startedAt = Date.now();
 
+  guardCrossSite(app, { allowedHosts });
   refuseRequestsWhileClosing(app);
   if (options.apiToken) {
     const expected = Buffer.from(`Bearer ${options.apiToken}`);

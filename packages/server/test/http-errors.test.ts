@@ -41,6 +41,8 @@ const HTTP_ONLY = new Set<string>([
   ErrorCode.RequestTimeout,
   ErrorCode.HeadersTooLarge,
   ErrorCode.ShuttingDown,
+  ErrorCode.HostNotAllowed,
+  ErrorCode.CrossOriginRefused,
 ]);
 
 test("docs/http-api.md lists every error code with the status the server answers", () => {

@@ -1,13 +1,14 @@
 /** `neko-plugin serve`: host + HTTP server until Ctrl-C / SIGTERM, which stop every plugin process. */
 import type { Command } from "commander";
 import { createHostLogger, PluginHost, resolvePluginRoots } from "@neko/host";
-import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost } from "@neko/server";
+import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, parseAllowedHosts } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
 
 interface ServeOptions {
   port?: string;
   host: string;
   pluginsDir: string[];
+  allowedHost: string[];
   builtin: boolean;
 }
 
@@ -18,6 +19,13 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", `port to listen on (default: $NEKO_PORT or ${DEFAULT_PORT})`)
     .option("-H, --host <address>", "address to bind", DEFAULT_HOST)
     .option("-d, --plugins-dir <dir>", "an extra plugin root (repeatable)", collect, [])
+    .option(
+      "--allowed-host <name>",
+      "another host name (optionally name:port) the server answers to, besides its address (repeatable; also " +
+        "$NEKO_ALLOWED_HOSTS, comma-separated)",
+      collect,
+      [],
+    )
     .option("--no-builtin", "do not load the built-in plugins/ folder")
     .action((options: ServeOptions) => serve(options));
 }
@@ -32,6 +40,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!isLoopbackHost(options.host) && !apiToken) {
     fail(`binding to ${options.host} exposes the server beyond this machine: set NEKO_API_TOKEN first`);
   }
+  const allowedHosts = readAllowedHosts(options.allowedHost);
 
   const logger = createHostLogger();
   const roots = resolvePluginRoots({
@@ -41,7 +50,7 @@ async function serve(options: ServeOptions): Promise<void> {
   });
   logger.info({ roots }, "plugin roots");
   const host = await PluginHost.create({ roots, logger });
-  const server = await createPluginServer({ host, logger, apiToken });
+  const server = await createPluginServer({ host, logger, apiToken, allowedHosts });
 
   let stoppingSince = 0;
   const shutdown = async (signal: string) => {
@@ -91,6 +100,22 @@ function readPort(flag: string | undefined): number {
   if (!/^\d+$/.test(text ?? "") || port > 65535)
     fail(`${source} must be a whole number from 0 to 65535 (got '${text}')`);
   return port;
+}
+
+/** --allowed-host names, then NEKO_ALLOWED_HOSTS (comma-separated); a malformed one names where it came from. */
+function readAllowedHosts(flags: string[]): string[] {
+  const fromEnv = (process.env.NEKO_ALLOWED_HOSTS ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const [source, names] of [["--allowed-host", flags] as const, ["NEKO_ALLOWED_HOSTS", fromEnv] as const]) {
+    try {
+      parseAllowedHosts(names);
+    } catch (error) {
+      fail(`${source}: ${(error as Error).message}`);
+    }
+  }
+  return [...flags, ...fromEnv];
 }
 
 function fail(message: string): never {
