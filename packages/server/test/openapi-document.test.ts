@@ -10,6 +10,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import { createPluginServer } from "../src/index.ts";
+import { registeredRoutes } from "./support/fastify-routes.ts";
 
 /** The document asks the host only for its version; the requests below are refused before they reach it. */
 const unreached = () => assert.fail("the host is not asked");
@@ -26,28 +27,6 @@ async function documentOf(app: FastifyInstance, headers: Record<string, string> 
   const res = await app.inject({ method: "GET", url: "/openapi.json", headers });
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
-}
-
-/**
- * Every route as `METHOD /path` from `printRoutes()`: its tree holds one node per path piece, so a route's path is
- * its nodes' keys joined. Each is checked with `hasRoute`, so a misread tree fails instead of hiding a route.
- */
-function registeredRoutes(app: FastifyInstance): string[] {
-  const routes: string[] = [];
-  const stack: string[] = [];
-  for (const line of app.printRoutes().split("\n")) {
-    const match = /^((?:[│ ] {3})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = match[1].length / 4;
-    stack.length = depth;
-    stack.push(match[2]);
-    const url = stack.join("");
-    for (const method of match[3]?.split(", ") ?? []) {
-      assert.ok(app.hasRoute({ method, url }), `printRoutes was misread: ${method} ${url}`);
-      routes.push(`${method} ${url}`);
-    }
-  }
-  return routes;
 }
 
 /** The path the document gives a Fastify route: `:id` → `{id}`, a final `*` → `{path}`. */
