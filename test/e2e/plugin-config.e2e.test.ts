@@ -298,6 +298,30 @@ describe("plugin configuration", () => {
     assert.equal(fileText(), text);
   });
 
+  test("a configuration nested 1,000 deep is 400 CONFIG_INVALID on every write route, and changes nothing", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 1000; i++) deep = { a: deep };
+    const before = fileText();
+    const seen = await pluginSees("limits.max");
+    const writes = [
+      ["PUT", "/plugin/cfg/config", { config: { plugin: { name: "Deep" }, deep } }],
+      ["POST", "/plugin/cfg/config/hot-update", { config: { deep } }],
+      ["POST", "/plugin/cfg/config/hot-update", { config: { deep }, mode: "permanent" }],
+      ["PUT", "/plugin/cfg/config/toml", { toml: `${before}\n[deep]\nx = ${"[".repeat(1000)}${"]".repeat(1000)}\n` }],
+      ["PUT", "/plugin/cfg/config/toml", { toml: `${before}\n[deep]\nx = ${"[".repeat(300)}${"]".repeat(300)}\n` }],
+    ] as const;
+    for (const [method, route, body] of writes) {
+      const res = await t.request(method, route, body);
+      assert.equal(res.status, 400, `${method} ${route}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      assert.equal(res.body.error.code, "CONFIG_INVALID");
+    }
+    const structured = await t.request("PUT", "/plugin/cfg/config", { config: { deep } });
+    assert.equal(structured.body.error.message, "the configuration nests deeper than 256 levels");
+    assert.equal(fileText(), before, "plugin.toml is unchanged");
+    assert.equal(await pluginSees("limits.max"), seen, "the plugin kept its configuration");
+    assert.equal(await pluginSees("deep"), null);
+  });
+
   test("profiles: listed with their problems; an escaping path is refused; switching applies at once", async () => {
     const listed = (await t.request("GET", "/plugin/cfg/config/profiles")).body;
     assert.equal(listed.source, "profiles.toml");

@@ -271,7 +271,7 @@ describe("runs", () => {
           method,
           headers: {
             ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(body ? { "content-type": "application/json" } : {}),
+            ...(method === "POST" ? { "content-type": "application/json" } : {}),
           },
           body: body ? JSON.stringify(body) : undefined,
         });

@@ -40,7 +40,8 @@ export async function startTestHost(
   const request: TestHost["request"] = async (method, route, body) => {
     const res = await fetch(url + route, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      // Every state-changing request says JSON, with a body or without (docs/http-api.md#cross-site-requests).
+      headers: method === "GET" || method === "HEAD" ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

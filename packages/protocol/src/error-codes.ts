@@ -52,6 +52,15 @@ export const ErrorCode = {
   UiFileNotFound: "UI_FILE_NOT_FOUND",
   PreconditionFailed: "PRECONDITION_FAILED",
   RangeNotSatisfiable: "RANGE_NOT_SATISFIABLE",
+  /** The headers, or the whole request, did not arrive within the server's timeouts (a slow or stalled client). */
+  RequestTimeout: "REQUEST_TIMEOUT",
+  HeadersTooLarge: "HEADERS_TOO_LARGE",
+  /** The server is closing: requests still arriving on open connections are turned away. */
+  ShuttingDown: "SHUTTING_DOWN",
+  /** The `Host` header names no address or name of this server (DNS rebinding). */
+  HostNotAllowed: "HOST_NOT_ALLOWED",
+  /** A state-changing request or a WebSocket upgrade from another site's page. */
+  CrossOriginRefused: "CROSS_ORIGIN_REFUSED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

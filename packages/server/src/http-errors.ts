@@ -12,7 +12,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidJson]: 400,
   [ErrorCode.ConfigInvalid]: 400,
   [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.CrossOriginRefused]: 403,
   [ErrorCode.UiPathRefused]: 403,
   [ErrorCode.ConfigProtectedField]: 403,
   [ErrorCode.NotFound]: 404,
@@ -38,6 +40,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.RangeNotSatisfiable]: 416,
+  // Misdirected Request: this server will not answer for that name (RFC 9110 §15.5.20), whoever the client is.
+  [ErrorCode.HostNotAllowed]: 421,
+  [ErrorCode.HeadersTooLarge]: 431,
   // The request was understood and refused: the same as a plugin's own codes.
   [ErrorCode.SdkError]: 422,
   [ErrorCode.RunExportLimit]: 422,
@@ -51,6 +56,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PluginLoadFailed]: 502,
   [ErrorCode.PluginCall]: 502,
   [ErrorCode.Transport]: 502,
+  [ErrorCode.ShuttingDown]: 503,
   [ErrorCode.Timeout]: 504,
   [ErrorCode.CircularCall]: 508,
 };

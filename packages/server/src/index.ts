@@ -1,3 +1,5 @@
+export { parseAllowedHosts } from "./allowed-hosts.ts";
+export { type ClientLimits, DEFAULT_CLIENT_LIMITS } from "./client-limits.ts";
 export { errorBody, HttpError, statusForCode } from "./http-errors.ts";
 export {
   BODY_LIMIT_BYTES,

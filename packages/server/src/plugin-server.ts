@@ -1,13 +1,20 @@
 /**
  * The HTTP plugin server (SPEC §5): Fastify over a `PluginHostApi`. Every error is `{ error: { code, message,
- * details } }`; bodies are limited to 1 MiB; a non-loopback bind requires `NEKO_API_TOKEN`. `/openapi.json` describes
+ * details } }`, also those Node raises before Fastify (client-error-answer.ts); bodies are limited to 1 MiB; slow
+ * clients are bounded (client-limits.ts); a non-loopback bind requires `NEKO_API_TOKEN`. `/openapi.json` describes
  * every route (`/docs` shows it).
  */
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
+import { parseAllowedHosts } from "./allowed-hosts.ts";
+import { answerClientError } from "./client-error-answer.ts";
+import { type ClientLimits, clientLimitOptions, clientLimits } from "./client-limits.ts";
+import { guardCrossSite } from "./cross-site-guard.ts";
 import { errorBody, HttpError } from "./http-errors.ts";
+import { drainOversizedBody } from "./oversized-body.ts";
+import { refuseRequestsWhileClosing } from "./server-closing.ts";
 import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
 import { registerLogRoutes } from "./routes/log-routes.ts";
@@ -35,20 +42,39 @@ export interface PluginServerOptions {
   apiToken?: string;
   /** Interval of the heartbeat comments on SSE streams (default 15 s). */
   sseHeartbeatMs?: number;
+  /** Timeouts and caps for slow or greedy clients; each one not given is its `DEFAULT_CLIENT_LIMITS` value. */
+  limits?: Partial<ClientLimits>;
+  /**
+   * Host names (each optionally with `:port`) the server answers to besides its bound address: a name in /etc/hosts,
+   * a reverse proxy's (docs/http-api.md#cross-site-requests). Throws for one that is not a host name.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export async function createPluginServer(options: PluginServerOptions): Promise<FastifyInstance> {
+  const limits = clientLimits(options.limits);
+  const allowedHosts = parseAllowedHosts(options.allowedHosts ?? []);
+  const limitOptions = clientLimitOptions(limits);
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    ...limitOptions,
+    // A request without a Host header gets the JSON 400 of guardCrossSite, not Node's empty one.
+    http: { ...limitOptions.http, requireHostHeader: false },
+    clientErrorHandler: answerClientError(limits),
+    // refuseRequestsWhileClosing answers those with the JSON error body instead.
+    return503OnClosing: false,
     // Errors Fastify raises before routing (a malformed URL, …) get the same body as every other error.
     frameworkErrors: (error, _req, reply) => {
       void (reply as FastifyReply).code(400).send(errorBody(ErrorCode.BadRequest, error.message));
     },
   });
+  app.server.maxConnections = limits.maxConnections;
   const startedAt = Date.now();
 
+  guardCrossSite(app, { allowedHosts });
+  refuseRequestsWhileClosing(app);
   if (options.apiToken) {
     const expected = Buffer.from(`Bearer ${options.apiToken}`);
     app.addHook("onRequest", async (req) => {
@@ -60,7 +86,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     });
   }
 
-  app.setErrorHandler((error: FastifyError | HttpError, _req, reply) => {
+  app.setErrorHandler(async (error: FastifyError | HttpError, req, reply) => {
     if (error instanceof HttpError)
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
     const fe = error as FastifyError;
@@ -68,11 +94,17 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
       return reply.code(400).send(errorBody(ErrorCode.Validation, fe.message, { issues: fe.validation }));
     }
     if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply.code(413).send(
-        errorBody(ErrorCode.PayloadTooLarge, `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
-          limit: BODY_LIMIT_BYTES,
-        }),
-      );
+      // Read what the client is still sending first, or it fails on EPIPE instead of reading this answer.
+      await drainOversizedBody(req.raw);
+      if (req.raw.socket?.destroyed) return reply.hijack();
+      return reply
+        .code(413)
+        .header("connection", "close")
+        .send(
+          errorBody(ErrorCode.PayloadTooLarge, `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
+            limit: BODY_LIMIT_BYTES,
+          }),
+        );
     }
     if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
       return reply.code(415).send(errorBody(ErrorCode.UnsupportedMediaType, fe.message));

@@ -38,6 +38,11 @@ const HTTP_ONLY = new Set<string>([
   ErrorCode.UiFileNotFound,
   ErrorCode.PreconditionFailed,
   ErrorCode.RangeNotSatisfiable,
+  ErrorCode.RequestTimeout,
+  ErrorCode.HeadersTooLarge,
+  ErrorCode.ShuttingDown,
+  ErrorCode.HostNotAllowed,
+  ErrorCode.CrossOriginRefused,
 ]);
 
 test("docs/http-api.md lists every error code with the status the server answers", () => {

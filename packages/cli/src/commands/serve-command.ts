@@ -8,13 +8,14 @@ import {
   readKeyFile,
   resolvePluginRoots,
 } from "@neko/host";
-import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost } from "@neko/server";
+import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, parseAllowedHosts } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
 
 interface ServeOptions {
   port?: string;
   host: string;
   pluginsDir: string[];
+  allowedHost: string[];
   builtin: boolean;
   workers?: string;
   keyFile?: string;
@@ -29,6 +30,13 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", `port to listen on (default: $NEKO_PORT or ${DEFAULT_PORT})`)
     .option("-H, --host <address>", "address to bind", DEFAULT_HOST)
     .option("-d, --plugins-dir <dir>", "an extra plugin root (repeatable)", collect, [])
+    .option(
+      "--allowed-host <name>",
+      "another host name (optionally name:port) the server answers to, besides its address (repeatable; also " +
+        "$NEKO_ALLOWED_HOSTS, comma-separated)",
+      collect,
+      [],
+    )
     .option("--no-builtin", "do not load the built-in plugins/ folder")
     .option("--workers <endpoint>", "accept remote workers at tcp://ADDRESS:PORT (docs/workers.md)")
     .option("--key-file <file>", "the host's CURVE key pair, for --workers (neko-plugin keys --out FILE)")
@@ -50,6 +58,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!isLoopbackHost(options.host) && !apiToken) {
     fail(`binding to ${options.host} exposes the server beyond this machine: set NEKO_API_TOKEN first`);
   }
+  const allowedHosts = readAllowedHosts(options.allowedHost);
 
   const workers = readWorkerOptions(options);
   // The host's log file gets every line of its logger, from the first one on.
@@ -70,7 +79,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (workers) {
     logger.info(`accepting ${workers.authorizedKeys.length} workers at ${host.info().worker_endpoint}`);
   }
-  const server = await createPluginServer({ host, logger, apiToken });
+  const server = await createPluginServer({ host, logger, apiToken, allowedHosts });
 
   let stoppingSince = 0;
   const shutdown = async (signal: string) => {
@@ -136,6 +145,22 @@ function readPort(flag: string | undefined): number {
   if (!/^\d+$/.test(text ?? "") || port > 65535)
     fail(`${source} must be a whole number from 0 to 65535 (got '${text}')`);
   return port;
+}
+
+/** --allowed-host names, then NEKO_ALLOWED_HOSTS (comma-separated); a malformed one names where it came from. */
+function readAllowedHosts(flags: string[]): string[] {
+  const fromEnv = (process.env.NEKO_ALLOWED_HOSTS ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const [source, names] of [["--allowed-host", flags] as const, ["NEKO_ALLOWED_HOSTS", fromEnv] as const]) {
+    try {
+      parseAllowedHosts(names);
+    } catch (error) {
+      fail(`${source}: ${(error as Error).message}`);
+    }
+  }
+  return [...flags, ...fromEnv];
 }
 
 function fail(message: string): never {

@@ -13,6 +13,8 @@ import {
   type Disposable,
   DisposableStore,
   ErrorCode,
+  MAX_VALUE_DEPTH,
+  nestsDeeperThan,
   type PluginToHostRequests,
   type ResultOf,
   type WireResult,
@@ -147,6 +149,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       if (!isTable(config)) {
         throw ConfigError.invalid("config must be a JSON object: the whole plugin.toml as a table");
       }
+      assertShallow(config);
       const disk = this.readDisk(id);
       const document = keepDates(disk.base, withProtectedFields(disk.base, mergeConfig({}, config)));
       checkProtected(id, disk.base, document);
@@ -179,6 +182,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         throw ConfigError.invalid(`mode must be 'temporary' or 'permanent', not ${JSON.stringify(mode)}`);
       }
       if (!isTable(patch)) throw ConfigError.invalid("config must be a JSON object of the keys to change");
+      assertShallow(patch);
       const disk = this.readDisk(id);
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
@@ -534,7 +538,20 @@ function validateManifest(text: string): ConfigTable {
     const problems = parsed.problems.map((p) => p.message);
     throw ConfigError.invalid(`the configuration is not a valid manifest: ${problems.join("; ")}`, { problems });
   }
-  return parsed.manifest.raw;
+  return assertShallow(parsed.manifest.raw);
+}
+
+/**
+ * A configuration is handed to the plugin process and written as TOML: deeper than a value the host hands on may
+ * nest, it is refused before anything walks it recursively (merging, TOML writing, which gave up with a 500).
+ */
+function assertShallow(document: ConfigTable): ConfigTable {
+  if (nestsDeeperThan(document, MAX_VALUE_DEPTH)) {
+    throw ConfigError.invalid(`the configuration nests deeper than ${MAX_VALUE_DEPTH} levels`, {
+      max_depth: MAX_VALUE_DEPTH,
+    });
+  }
+  return document;
 }
 
 function tryParse(text: string): ConfigTable | undefined {

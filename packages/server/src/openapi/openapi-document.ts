@@ -93,20 +93,27 @@ function mediaOf(content: Record<string, JsonSchema>) {
   return Object.fromEntries(Object.entries(content).map(([type, schema]) => [type, { schema }]));
 }
 
-/** The errors any route of its kind can give, from the server's error handler (plugin-server.ts). */
+/**
+ * The errors any route of its kind can give, from the server's error handler (plugin-server.ts) and its cross-site
+ * guard (cross-site-guard.ts).
+ */
 function commonErrors(route: RouteOptions, schema: RouteSchema, options: OpenApiDocumentOptions) {
   const errors: Array<[number, string]> = [];
   const methods = [route.method].flat();
   if (schema?.params || schema?.querystring || schema?.body) {
     errors.push([400, "`VALIDATION_ERROR`: the path, query or body does not match its schema (`details.issues`)"]);
   }
-  if (methods.includes("POST") || methods.includes("PUT")) {
+  const changing = methods.some((method) => !["GET", "HEAD", "OPTIONS"].includes(method));
+  if (changing) {
+    const types = (route.config?.bodyTypes ?? ["application/json"]).join(" or ");
     errors.push(
-      [400, "`INVALID_JSON`: the body is not valid JSON, or is empty with a JSON content type"],
+      [400, "`INVALID_JSON`: the body is not valid JSON, or is empty where the route reads a body"],
+      [403, "`CROSS_ORIGIN_REFUSED`: the request comes from another site's page (its `Origin`)"],
       [413, `\`PAYLOAD_TOO_LARGE\`: the body is larger than ${options.bodyLimitBytes} bytes`],
-      [415, "`UNSUPPORTED_MEDIA_TYPE`: the body's content type is not JSON, text/plain or application/toml"],
+      [415, `\`UNSUPPORTED_MEDIA_TYPE\`: the request's content type is not ${types} (required even without a body)`],
     );
   }
+  errors.push([421, "`HOST_NOT_ALLOWED`: the `Host` header names no address or allowed name of this server"]);
   if (options.tokenRequired) {
     errors.push([401, "`UNAUTHORIZED`: no valid `Authorization: Bearer <token>` header"]);
   }

@@ -123,7 +123,7 @@ const oneProfile = {
 };
 
 export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi): void {
-  // plugin.toml may be sent as it is: `content-type: application/toml` (or text/plain).
+  // plugin.toml may be sent as it is: `content-type: application/toml`. Not text/plain, which a form could send.
   app.addContentTypeParser("application/toml", { parseAs: "string" }, (_req, body, done) => done(null, body));
 
   app.get<Id>(
@@ -155,12 +155,12 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
     {
       schema: { params: pluginIdParams },
       config: {
+        bodyTypes: ["application/json", "application/toml"],
         doc: writeDoc("Replace plugin.toml with TOML text", {
           body: {
             description: "the TOML text, or `{ toml }` as JSON",
             content: {
               "application/toml": { type: "string" },
-              "text/plain": { type: "string" },
               "application/json": { type: "object", required: ["toml"], properties: { toml: { type: "string" } } },
             },
           },
