@@ -15,6 +15,7 @@ import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
+import { guardWorkerThreads } from "./worker-threads-guard.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function requireEnv(name: string): string {
@@ -45,10 +46,17 @@ const metadata = context.manifest ?? {};
 const config = context.config ?? null;
 // The secret is for this handshake only; nothing the plugin runs later can read it.
 delete process.env.NEKO_PLUGIN_SECRET;
+// Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
+guardWorkerThreads({ granted: grantsWorkerThreads(metadata) });
 
 const logger = createPluginLogger(pluginId);
 const transport = new ZmqPluginTransport(endpoint);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
+
+function grantsWorkerThreads(manifest: Record<string, unknown>): boolean {
+  const plugin = manifest.plugin as { permissions?: { worker_threads?: unknown } } | undefined;
+  return plugin?.permissions?.worker_threads === true;
+}
 
 async function exit(code: number): Promise<never> {
   await transport.close();
