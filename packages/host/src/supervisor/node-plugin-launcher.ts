@@ -10,12 +10,16 @@ import path from "node:path";
 import { Emitter } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
+import { permissionFlags } from "./permission-flags.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
+import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
 
 /** How long after its exit a process's pipes may stay open before its output is taken as complete. */
 const OUTPUT_GRACE_MS = 2000;
 
 export class NodePluginLauncher implements PluginLauncher {
+  private runtimeRead: string[] | undefined;
+
   constructor(
     private readonly options: {
       /** The SDK's `plugin-runner.mjs`. */
@@ -50,9 +54,10 @@ export class NodePluginLauncher implements PluginLauncher {
       NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
       NEKO_PLUGIN_CONTEXT_FILE: contextFile,
     };
+    const perm = this.permissionFlags(request, contextFile);
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [`--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath], {
+      child = spawn(process.execPath, [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath], {
         cwd: request.pluginDir,
         env,
         stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -62,6 +67,27 @@ export class NodePluginLauncher implements PluginLauncher {
       throw error;
     }
     return new NodePluginChild(child, removeContextFile, this.options.logger.child({ plugin: request.pluginId }));
+  }
+
+  /** Node's permission model for this process (permission-flags.ts): what it may read, write and start. */
+  private permissionFlags(request: LaunchRequest, contextFile: string): string[] {
+    if (request.permissions === undefined) {
+      this.options.logger.warn(
+        { plugin: request.pluginId },
+        "runs without Node's permission model ([plugin_runtime] permissions = false or NEKO_PLUGIN_PERMISSIONS=off): " +
+          "it may read, write and start whatever this user may",
+      );
+      return [];
+    }
+    if (this.runtimeRead === undefined) {
+      this.runtimeRead = runtimeReadPaths(this.options.runnerPath);
+      // Said once per host rather than by Node at every start (its warnings are turned off in plugin processes).
+      this.options.logger.info(
+        "plugin processes run under Node's permission model with native addons allowed (ZeroMQ and SQLite are " +
+          "addons): native code and the network are not restricted by it; see docs/permissions.md",
+      );
+    }
+    return permissionFlags(request, { read: this.runtimeRead, contextFile, realpath: realpathOrSelf });
   }
 }
 

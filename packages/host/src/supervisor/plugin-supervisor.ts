@@ -38,6 +38,7 @@ import { failure, pluginNotFound } from "../wire-result.ts";
 import { inDependencyOrder } from "./dependency-order.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { NodePluginLauncher } from "./node-plugin-launcher.ts";
+import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
@@ -512,6 +513,7 @@ export class PluginSupervisor implements Disposable {
         context,
         endpoint: this.options.transport.endpoint,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
+        permissions: launchPermissions(spec.manifest),
       },
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),

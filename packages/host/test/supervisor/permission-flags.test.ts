@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
+import { launchPermissions, permissionFlags, type ProcessPermissions } from "../../src/supervisor/permission-flags.ts";
+import type { LaunchRequest } from "../../src/supervisor/plugin-launcher.ts";
+
+const NONE: ProcessPermissions = { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false };
+
+function request(permissions: ProcessPermissions | undefined): LaunchRequest {
+  return {
+    pluginId: "p",
+    pluginDir: "/plugins/p",
+    entryModule: "/plugins/p/index.ts",
+    className: "P",
+    secret: "s",
+    endpoint: "ipc:///run/host.sock",
+    context: {},
+    maxHeapMb: 256,
+    ...(permissions && { permissions }),
+  };
+}
+
+const runtime = { read: ["/repo/packages/sdk", "/cache"], contextFile: "/run/context-p.json" };
+const ALWAYS = [
+  "--allow-worker",
+  "--allow-addons",
+  "--disable-warning=ExperimentalWarning",
+  "--disable-warning=SecurityWarning",
+];
+
+describe("permissionFlags", () => {
+  test("by default: read the plugin folder, the runtime's paths and the context file; write data/ only", () => {
+    assert.deepEqual(permissionFlags(request(NONE), runtime), [
+      "--experimental-permission",
+      "--allow-fs-read=/plugins/p",
+      "--allow-fs-read=/repo/packages/sdk",
+      "--allow-fs-read=/cache",
+      "--allow-fs-read=/run/context-p.json",
+      "--allow-fs-write=/plugins/p/data",
+      "--allow-fs-write=/plugins/p/data/*",
+      "--allow-fs-write=/run/context-p.json",
+      ...ALWAYS,
+    ]);
+  });
+
+  test("grants: paths relative to the plugin folder or absolute, each with what is below it; child processes", () => {
+    const flags = permissionFlags(
+      request({ fsRead: ["../shared", "/etc/hosts"], fsWrite: ["out"], childProcess: true, workerThreads: true }),
+      runtime,
+    );
+    assert.deepEqual(
+      flags.filter((f) => f.startsWith("--allow-fs-read=") && !runtime.read.some((r) => f.endsWith(`=${r}`))),
+      [
+        "--allow-fs-read=/plugins/p",
+        "--allow-fs-read=/run/context-p.json",
+        "--allow-fs-read=/plugins/shared",
+        "--allow-fs-read=/plugins/shared/*",
+        "--allow-fs-read=/etc/hosts",
+        "--allow-fs-read=/etc/hosts/*",
+      ],
+    );
+    assert.deepEqual(
+      flags.filter((f) => f.startsWith("--allow-fs-write=")),
+      [
+        "--allow-fs-write=/plugins/p/data",
+        "--allow-fs-write=/plugins/p/data/*",
+        "--allow-fs-write=/run/context-p.json",
+        "--allow-fs-write=/plugins/p/out",
+        "--allow-fs-write=/plugins/p/out/*",
+      ],
+    );
+    assert.ok(flags.includes("--allow-child-process"));
+    // worker_threads is the runtime's to refuse: Node's flag is on for the module hooks' thread either way.
+    assert.equal(flags.filter((f) => f === "--allow-worker").length, 1);
+  });
+
+  test("child_process is off unless granted", () => {
+    assert.equal(permissionFlags(request(NONE), runtime).includes("--allow-child-process"), false);
+  });
+
+  test("a path reached through a symlink is granted under its real path too", () => {
+    const realpath = (p: string) => p.replace(/^\/plugins\//, "/srv/real/");
+    const flags = permissionFlags(request({ ...NONE, fsWrite: ["out"] }), { ...runtime, realpath });
+    for (const expected of [
+      "--allow-fs-read=/plugins/p",
+      "--allow-fs-read=/srv/real/p",
+      "--allow-fs-write=/srv/real/p/data/*",
+      "--allow-fs-write=/srv/real/p/out",
+      "--allow-fs-write=/srv/real/p/out/*",
+    ]) {
+      assert.ok(flags.includes(expected), expected);
+    }
+  });
+
+  test("no flags at all when the plugin runs without the permission model", () => {
+    assert.deepEqual(permissionFlags(request(undefined), runtime), []);
+  });
+});
+
+describe("launchPermissions", () => {
+  const manifest = (extra: string) => {
+    const parsed = parseManifest(`[plugin]\nid = "p"\nentry = "index.ts:P"\n${extra}`, { file: "plugin.toml" });
+    assert.ok(parsed.ok);
+    return parsed.manifest;
+  };
+
+  test("the manifest's grants; none by default", () => {
+    assert.deepEqual(launchPermissions(manifest(""), {}), NONE);
+    assert.deepEqual(launchPermissions(manifest(`[plugin.permissions]\nfs_read = ["a"]\nchild_process = true\n`), {}), {
+      ...NONE,
+      fsRead: ["a"],
+      childProcess: true,
+    });
+  });
+
+  test("off for development: [plugin_runtime] permissions = false, or NEKO_PLUGIN_PERMISSIONS=off for all plugins", () => {
+    assert.equal(launchPermissions(manifest(`[plugin_runtime]\npermissions = false\n`), {}), undefined);
+    for (const value of ["off", "0", "false", "OFF"]) {
+      assert.equal(launchPermissions(manifest(""), { NEKO_PLUGIN_PERMISSIONS: value }), undefined, value);
+    }
+    assert.deepEqual(launchPermissions(manifest(""), { NEKO_PLUGIN_PERMISSIONS: "on" }), NONE);
+  });
+});
