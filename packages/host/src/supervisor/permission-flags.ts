@@ -51,21 +51,18 @@ export function permissionsOffByEnv(env: NodeJS.ProcessEnv = process.env): boole
 export function permissionFlags(request: LaunchRequest, runtime: RuntimeAccess): string[] {
   const { permissions, pluginDir } = request;
   if (permissions === undefined) return [];
-  const real = (paths: string[]) => paths.flatMap((p) => [p, runtime.realpath?.(p) ?? p]);
-  // Node takes a path that does not exist at launch (data/ before its first use, a granted folder made later) for a
-  // file, and nothing under it is allowed; `<path>/*` allows what is under it, whenever it appears.
-  const andBelow = (paths: string[]) => real(paths).flatMap((p) => [p, `${p}/*`]);
-  const granted = (paths: string[]) => andBelow(paths.map((p) => path.resolve(pluginDir, p)));
-  const read = unique([...real([pluginDir, ...runtime.read, runtime.contextFile]), ...granted(permissions.fsRead)]);
-  const write = unique([
-    ...andBelow([path.join(pluginDir, "data")]),
-    ...real([runtime.contextFile]),
-    ...granted(permissions.fsWrite),
-  ]);
+  const granted = (paths: string[]) => paths.map((p) => path.resolve(pluginDir, p));
+  const read = [pluginDir, ...runtime.read, runtime.contextFile, ...granted(permissions.fsRead)];
+  const write = [path.join(pluginDir, "data"), runtime.contextFile, ...granted(permissions.fsWrite)];
+  // Each path is given as `<path>/*`: the path itself and everything below it. Given bare, Node takes a path that
+  // does not exist at launch (data/ before its first use, a granted folder made later) for a file and allows nothing
+  // below it; and Node 20.20 aborts when a folder is given both bare and with `/*`.
+  const flags = (paths: string[]) =>
+    unique(paths.flatMap((p) => [p, runtime.realpath?.(p) ?? p]).map((p) => (p.endsWith("/") ? `${p}*` : `${p}/*`)));
   return [
     "--experimental-permission",
-    ...read.map((p) => `--allow-fs-read=${p}`),
-    ...write.map((p) => `--allow-fs-write=${p}`),
+    ...flags(read).map((p) => `--allow-fs-read=${p}`),
+    ...flags(write).map((p) => `--allow-fs-write=${p}`),
     ...(permissions.childProcess ? ["--allow-child-process"] : []),
     // Always, and why (docs/permissions.md): Node 20 runs the SDK's module hooks on a worker thread, so the runtime
     // itself refuses `new Worker` unless worker_threads is granted; zeromq, better-sqlite3 and msgpackr-extract are

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
 import { launchPermissions, permissionFlags, type ProcessPermissions } from "../../src/supervisor/permission-flags.ts";
 import type { LaunchRequest } from "../../src/supervisor/plugin-launcher.ts";
+import { realpathOrSelf } from "../../src/supervisor/runtime-read-paths.ts";
 
 const NONE: ProcessPermissions = { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false };
 
@@ -32,41 +36,45 @@ describe("permissionFlags", () => {
   test("by default: read the plugin folder, the runtime's paths and the context file; write data/ only", () => {
     assert.deepEqual(permissionFlags(request(NONE), runtime), [
       "--experimental-permission",
-      "--allow-fs-read=/plugins/p",
-      "--allow-fs-read=/repo/packages/sdk",
-      "--allow-fs-read=/cache",
-      "--allow-fs-read=/run/context-p.json",
-      "--allow-fs-write=/plugins/p/data",
+      "--allow-fs-read=/plugins/p/*",
+      "--allow-fs-read=/repo/packages/sdk/*",
+      "--allow-fs-read=/cache/*",
+      "--allow-fs-read=/run/context-p.json/*",
       "--allow-fs-write=/plugins/p/data/*",
-      "--allow-fs-write=/run/context-p.json",
+      "--allow-fs-write=/run/context-p.json/*",
       ...ALWAYS,
     ]);
   });
 
   test("grants: paths relative to the plugin folder or absolute, each with what is below it; child processes", () => {
     const flags = permissionFlags(
-      request({ fsRead: ["../shared", "/etc/hosts"], fsWrite: ["out"], childProcess: true, workerThreads: true }),
+      request({
+        fsRead: ["../shared", "/etc/hosts", "/"],
+        fsWrite: ["out", "."],
+        childProcess: true,
+        workerThreads: true,
+      }),
       runtime,
     );
     assert.deepEqual(
-      flags.filter((f) => f.startsWith("--allow-fs-read=") && !runtime.read.some((r) => f.endsWith(`=${r}`))),
+      flags.filter((f) => f.startsWith("--allow-fs-read=")),
       [
-        "--allow-fs-read=/plugins/p",
-        "--allow-fs-read=/run/context-p.json",
-        "--allow-fs-read=/plugins/shared",
+        "--allow-fs-read=/plugins/p/*",
+        "--allow-fs-read=/repo/packages/sdk/*",
+        "--allow-fs-read=/cache/*",
+        "--allow-fs-read=/run/context-p.json/*",
         "--allow-fs-read=/plugins/shared/*",
-        "--allow-fs-read=/etc/hosts",
         "--allow-fs-read=/etc/hosts/*",
+        "--allow-fs-read=/*",
       ],
     );
     assert.deepEqual(
       flags.filter((f) => f.startsWith("--allow-fs-write=")),
       [
-        "--allow-fs-write=/plugins/p/data",
         "--allow-fs-write=/plugins/p/data/*",
-        "--allow-fs-write=/run/context-p.json",
-        "--allow-fs-write=/plugins/p/out",
+        "--allow-fs-write=/run/context-p.json/*",
         "--allow-fs-write=/plugins/p/out/*",
+        "--allow-fs-write=/plugins/p/*",
       ],
     );
     assert.ok(flags.includes("--allow-child-process"));
@@ -82,14 +90,30 @@ describe("permissionFlags", () => {
     const realpath = (p: string) => p.replace(/^\/plugins\//, "/srv/real/");
     const flags = permissionFlags(request({ ...NONE, fsWrite: ["out"] }), { ...runtime, realpath });
     for (const expected of [
-      "--allow-fs-read=/plugins/p",
-      "--allow-fs-read=/srv/real/p",
+      "--allow-fs-read=/plugins/p/*",
+      "--allow-fs-read=/srv/real/p/*",
+      "--allow-fs-write=/plugins/p/data/*",
       "--allow-fs-write=/srv/real/p/data/*",
-      "--allow-fs-write=/srv/real/p/out",
       "--allow-fs-write=/srv/real/p/out/*",
     ]) {
       assert.ok(flags.includes(expected), expected);
     }
+  });
+
+  test("Node starts with every set of flags it makes: a folder twice, nested, the root, a file, a path not there yet", () => {
+    const flags = permissionFlags(
+      {
+        ...request({ ...NONE, fsRead: [".", "..", "/", "/etc/hostname", "missing"], fsWrite: ["data", "data/x"] }),
+        pluginDir: process.cwd(),
+      },
+      {
+        read: [process.cwd(), os.tmpdir()],
+        contextFile: path.join(os.tmpdir(), "none.json"),
+        realpath: realpathOrSelf,
+      },
+    );
+    const run = spawnSync(process.execPath, [...flags, "-e", "process.stdout.write('started')"], { encoding: "utf8" });
+    assert.equal(run.stdout, "started", run.stderr);
   });
 
   test("no flags at all when the plugin runs without the permission model", () => {
