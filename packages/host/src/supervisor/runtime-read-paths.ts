@@ -21,14 +21,18 @@ const RUNTIME_FILES: ReadonlyArray<{ file: string; platform: NodeJS.Platform; wh
 ];
 
 export function runtimeReadPaths(runnerPath: string): string[] {
-  const runnerPackage = packageDirOf(runnerPath);
   const cacheDir = defaultCacheDir();
   return [
-    // The runner itself when it lives outside a package (a test's scripted runner).
-    ...(runnerPackage === undefined ? [runnerPath] : dependencyClosure(runnerPackage)),
+    ...runnerPackagePaths(runnerPath),
     ...(cacheDir === undefined ? [] : [cacheDir]),
     ...RUNTIME_FILES.filter((f) => f.platform === process.platform).map((f) => f.file),
   ];
+}
+
+/** The runner's package and its dependencies; the runner by itself when it lives outside a package (a test's). */
+export function runnerPackagePaths(runnerPath: string): string[] {
+  const runnerPackage = packageDirOf(runnerPath);
+  return runnerPackage === undefined ? [runnerPath] : dependencyClosure(runnerPackage);
 }
 
 /** A package folder and every one it depends on (dependencies, optional and peer ones), links and real paths. */
