@@ -129,6 +129,13 @@ export function permissionDenied(error: unknown): PermissionDeniedError | undefi
         cause: found,
       });
     }
+    // Calls on a file descriptor (fsync, fchmod, …) Node 20 refuses to every process under the model: nothing grants them.
+    if (code === "ERR_ACCESS_DENIED" && /is disabled when Permission Model is enabled/.test(found.message)) {
+      return new PermissionDeniedError(
+        `permission denied: ${found.message} No [plugin.permissions] key grants it (see docs/permissions.md)`,
+        { details: { permission: null, node: found.message }, cause: found },
+      );
+    }
     found = found.cause;
   }
   return undefined;

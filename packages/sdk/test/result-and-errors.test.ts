@@ -121,6 +121,16 @@ describe("an operation Node's permission model refused", () => {
     assert.equal(toWireError(wrapped).message.startsWith("permission denied: fs_write '/srv/out.json'"), true);
     const own = new SdkError("no luck", { cause: accessDenied("FileSystemWrite", "/srv/out.json") });
     assert.deepEqual(toWireError(own), { name: "SdkError", code: "SDK_ERROR", message: "no luck" });
+    const fsync = Object.assign(new Error("fsync API is disabled when Permission Model is enabled."), {
+      code: "ERR_ACCESS_DENIED",
+    });
+    assert.deepEqual(toWireError(fsync), {
+      name: "PermissionDeniedError",
+      code: "PERMISSION_DENIED",
+      message:
+        "permission denied: fsync API is disabled when Permission Model is enabled. No [plugin.permissions] key grants it (see docs/permissions.md)",
+      details: { permission: null, node: "fsync API is disabled when Permission Model is enabled." },
+    });
     assert.equal(permissionDenied(new Error("plain")), undefined);
     assert.equal(permissionDenied(Object.assign(new Error("x"), { code: "ERR_ACCESS_DENIED" })), undefined);
   });
