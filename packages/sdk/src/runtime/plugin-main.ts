@@ -46,17 +46,10 @@ const metadata = context.manifest ?? {};
 const config = context.config ?? null;
 // The secret is for this handshake only; nothing the plugin runs later can read it.
 delete process.env.NEKO_PLUGIN_SECRET;
-// Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
-guardWorkerThreads({ granted: grantsWorkerThreads(metadata) });
 
 const logger = createPluginLogger(pluginId);
 const transport = new ZmqPluginTransport(endpoint);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
-
-function grantsWorkerThreads(manifest: Record<string, unknown>): boolean {
-  const plugin = manifest.plugin as { permissions?: { worker_threads?: unknown } } | undefined;
-  return plugin?.permissions?.worker_threads === true;
-}
 
 async function exit(code: number): Promise<never> {
   await transport.close();
@@ -70,6 +63,9 @@ process.on("SIGINT", () => undefined);
 
 process.on("uncaughtException", (error) => logger.exception("uncaught exception", error));
 process.on("unhandledRejection", (error) => logger.exception("unhandled rejection", error));
+
+// Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
+guardWorkerThreads(metadata);
 
 let runtime: PluginRuntime;
 try {

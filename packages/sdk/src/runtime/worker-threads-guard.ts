@@ -9,8 +9,10 @@ import { createRequire, syncBuiltinESMExports } from "node:module";
 
 const require = createRequire(import.meta.url);
 
-export function guardWorkerThreads(options: { granted: boolean }): void {
-  if (process.permission === undefined || options.granted) return;
+/** `manifest`: the plugin's plugin.toml as parsed; its `[plugin.permissions] worker_threads` decides. */
+export function guardWorkerThreads(manifest: Record<string, unknown>): void {
+  const plugin = manifest.plugin as { permissions?: { worker_threads?: unknown } } | undefined;
+  if (process.permission === undefined || plugin?.permissions?.worker_threads === true) return;
   const threads: { Worker: unknown } = require("node:worker_threads");
   const modules: { register: unknown } = require("node:module");
   threads.Worker = function Worker() {
