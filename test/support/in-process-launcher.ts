@@ -48,7 +48,7 @@ class InProcessChild implements PluginChild {
   private readonly close: () => Promise<void>;
 
   constructor(request: LaunchRequest, transport: MemoryHostTransport, PluginClass: new () => NekoPluginBase) {
-    const connection = transport.connect();
+    const connection = transport.connect(request.connection);
     this.close = () => connection.close();
     // A process starts on a later turn: the launcher has returned and the host is waiting for the hello.
     setImmediate(() => {

@@ -15,6 +15,7 @@ export {
   type EntryView,
   HOST_VERSION,
   type HostInfo,
+  PLUGIN_RUNNER_PATH,
   PluginHost,
   type PluginHostApi,
   type PluginHostOptions,
@@ -32,5 +33,7 @@ export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
 export type { PluginStateChange, PluginLogLine, FinishedCall } from "./supervisor/plugin-supervisor.ts";
 export type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
 export type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./supervisor/plugin-launcher.ts";
-export type { HostTransport, IncomingFrame } from "./transport/host-transport.ts";
+export type { HostTransport, IncomingFrame, PeerAdmission } from "./transport/host-transport.ts";
+export { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
+export { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-host-transport.ts";

@@ -132,6 +132,7 @@ export interface HostInfo {
   uptime_s: number;
   plugins: { total: number; running: number; by_status: Record<string, number> };
   dropped_frames: number;
+  refused_connections: number;
   transport_endpoint: string;
 }
 
@@ -192,7 +193,8 @@ async function warmPluginSources(pluginDir: string, logger: HostLogger): Promise
   }
 }
 
-const runnerPath = path.join(
+/** The SDK's runner, what `NodePluginLauncher` starts in each plugin process. */
+export const PLUGIN_RUNNER_PATH = path.join(
   path.dirname(createRequire(import.meta.url).resolve("@neko/plugin-sdk/package.json")),
   "bin",
   "plugin-runner.mjs",
@@ -238,8 +240,7 @@ export class PluginHost implements PluginHostApi {
       transport,
       services: this.services,
       launcher: options.launcher,
-      runnerPath,
-      runDir,
+      runnerPath: PLUGIN_RUNNER_PATH,
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
@@ -569,6 +570,7 @@ export class PluginHost implements PluginHostApi {
         by_status: byStatus,
       },
       dropped_frames: this.supervisor.droppedFrames,
+      refused_connections: this.transport.refusedConnections,
       transport_endpoint: this.transport.endpoint,
     };
   }
@@ -630,12 +632,12 @@ export class PluginHost implements PluginHostApi {
   private refuseUnsafeWriteGrants(found: DiscoveredPlugin[]): void {
     const cacheDir = defaultCacheDir();
     this.sharedPaths ??= [
-      ...runnerPackagePaths(runnerPath).map((p) => ({
+      ...runnerPackagePaths(PLUGIN_RUNNER_PATH).map((p) => ({
         path: p,
         what: "the SDK or a package it loads in every plugin",
       })),
       ...(cacheDir === undefined ? [] : [{ path: cacheDir, what: "the TypeScript compile cache every plugin loads" }]),
-      { path: this.runDir, what: "the host's run folder (its socket, the plugins' context files)" },
+      { path: this.runDir, what: "the host's run folder (the socket every plugin connects to)" },
       { path: this.dataDir, what: "the host's data folder (the memory all plugins share)" },
     ];
     for (const d of found) {

@@ -21,3 +21,4 @@ export * from "./timer-delay.ts";
 export * from "./web-url.ts";
 export * from "./plugin-id.ts";
 export * from "./result-problem.ts";
+export * from "./plugin-bootstrap.ts";

@@ -56,6 +56,7 @@ function fakeHost(answer: WireResult): PluginHostApi & { calls: unknown[] } {
       uptime_s: 0,
       plugins: { total: 0, running: 0, by_status: {} },
       dropped_frames: 0,
+      refused_connections: 0,
       transport_endpoint: "ipc://x",
     }),
   };

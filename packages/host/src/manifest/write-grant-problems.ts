@@ -1,7 +1,7 @@
 /**
  * `[plugin.permissions] fs_write` grants the host refuses (docs/permissions.md): any that reaches code or state other
- * plugins depend on — the SDK and the packages it loads, the TypeScript compile cache, the host's run folder (its
- * socket, the context files), its data folder, another plugin's folder. Node's permission model has no exceptions
+ * plugins depend on — the SDK and the packages it loads, the TypeScript compile cache, the host's run folder (the
+ * socket every plugin connects to), its data folder, another plugin's folder. Node's permission model has no exceptions
  * inside a grant, so a grant of a folder above one of them (`/tmp`, the home folder) is refused as a whole.
  */
 import path from "node:path";

@@ -1,13 +1,13 @@
 /**
- * Launches a plugin as a real Node process running the SDK's runner, with its own heap limit. What it needs comes in
- * its environment and in a context file only this user can read (the manifest and the config can be larger than an
- * environment string may be); the file is removed when the process exits, if the process has not removed it first.
+ * Launches a plugin as a real Node process running the SDK's runner, with its own heap limit. What identifies it to
+ * the host — its one-time secret and its connection's credentials — and its context (manifest, configuration, which
+ * can be larger than an environment string may be) go through its bootstrap descriptor: a socket it inherits as
+ * fd `BOOTSTRAP_FD`, on which the host writes one JSON document and closes it. The environment and argv, which any
+ * process of the same user can read in /proc for as long as the plugin lives, carry nothing secret.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
-import { Emitter } from "@neko/protocol";
+import type { Writable } from "node:stream";
+import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
 import { permissionFlags } from "./permission-flags.ts";
@@ -24,53 +24,52 @@ export class NodePluginLauncher implements PluginLauncher {
     private readonly options: {
       /** The SDK's `plugin-runner.mjs`. */
       runnerPath: string;
-      /** Where each launch's context file is written: the host's run folder. */
-      contextDir: string;
       logger: HostLogger;
     },
   ) {}
 
   launch(request: LaunchRequest): PluginChild {
-    const contextFile = path.join(this.options.contextDir, `context-${request.pluginId}-${randomUUID()}.json`);
-    fs.writeFileSync(contextFile, JSON.stringify(request.context), { mode: 0o600, flag: "wx" });
-    const removeContextFile = () => {
-      try {
-        fs.rmSync(contextFile, { force: true });
-      } catch (error) {
-        this.options.logger.warn(
-          { err: error, plugin: request.pluginId },
-          "could not remove the plugin's context file",
-        );
-      }
-    };
     // The server's API token is the host's secret, not the plugin's.
-    const { NEKO_API_TOKEN: _token, ...inherited } = process.env;
+    const { NEKO_API_TOKEN: _token, NEKO_PLUGIN_SECRET: _secret, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       NEKO_PLUGIN_ID: request.pluginId,
-      NEKO_PLUGIN_SECRET: request.secret,
-      NEKO_ENDPOINT: request.endpoint,
       NEKO_PLUGIN_DIR: request.pluginDir,
       NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
-      NEKO_PLUGIN_CONTEXT_FILE: contextFile,
+      [BOOTSTRAP_FD_ENV]: String(BOOTSTRAP_FD),
     };
-    const perm = this.permissionFlags(request, contextFile);
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath], {
+    const bootstrap: PluginBootstrap = {
+      protocol: PROTOCOL_VERSION,
+      pluginId: request.pluginId,
+      secret: request.secret,
+      connection: request.connection,
+      context: request.context,
+    };
+    // Serialized before the spawn: a context that cannot be written fails the launch, with nothing started.
+    const document = JSON.stringify(bootstrap);
+    const perm = this.permissionFlags(request);
+    // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket.
+    const child = spawn(
+      process.execPath,
+      [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath],
+      {
         cwd: request.pluginDir,
         env,
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-      });
-    } catch (error) {
-      removeContextFile();
-      throw error;
+        stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
+      },
+    );
+    const logger = this.options.logger.child({ plugin: request.pluginId });
+    const channel = child.stdio[BOOTSTRAP_FD] as Writable | null;
+    if (channel) {
+      // A child that exits before it reads (a crash, a failed spawn) leaves the write to fail: that is its exit's news.
+      channel.on("error", () => undefined);
+      channel.end(document);
     }
-    return new NodePluginChild(child, removeContextFile, this.options.logger.child({ plugin: request.pluginId }));
+    return new NodePluginChild(child, logger);
   }
 
   /** Node's permission model for this process (permission-flags.ts): what it may read, write and start. */
-  private permissionFlags(request: LaunchRequest, contextFile: string): string[] {
+  private permissionFlags(request: LaunchRequest): string[] {
     if (request.permissions === undefined) {
       this.options.logger.warn(
         { plugin: request.pluginId },
@@ -87,7 +86,7 @@ export class NodePluginLauncher implements PluginLauncher {
           "addons): native code and the network are not restricted by it; see docs/permissions.md",
       );
     }
-    return permissionFlags(request, { read: this.runtimeRead, contextFile, realpath: realpathOrSelf });
+    return permissionFlags(request, { read: this.runtimeRead, realpath: realpathOrSelf });
   }
 }
 
@@ -101,7 +100,6 @@ class NodePluginChild implements PluginChild {
 
   constructor(
     private readonly child: ChildProcess,
-    onExited: () => void,
     logger: HostLogger,
   ) {
     // The IPC channel only signals our death to the child; keep it from holding our event loop open.
@@ -113,7 +111,6 @@ class NodePluginChild implements PluginChild {
     const exit = (info: ChildExit) => {
       if (this.exited) return;
       this.exited = true;
-      onExited();
       // Lines may still come after the exit (the pipes drain later): only the exit listeners go.
       this.exits.fire(info);
       this.exits.dispose();

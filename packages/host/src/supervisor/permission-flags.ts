@@ -2,7 +2,7 @@
  * The Node flags that run a plugin process under Node's permission model (SPEC §10, docs/permissions.md): it reads its
  * own folder, the SDK with its dependencies and the compiled TypeScript; it writes only its `data/` folder; it starts
  * child processes only when `[plugin.permissions]` grants `child_process`. A pure function of the launch request and
- * of what the runtime needs (found once per host by runtime-access.ts); the launcher puts the flags before the runner.
+ * of what the runtime needs (found once per host by runtime-read-paths.ts); the launcher puts the flags before the runner.
  */
 import path from "node:path";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
@@ -19,10 +19,12 @@ export interface ProcessPermissions {
 
 /** What every plugin process needs besides its own folder. */
 export interface RuntimeAccess {
-  /** Read only: the runner's package (the SDK) and its dependencies, the compile cache. */
+  /**
+   * Read only: the runner's package (the SDK) and its dependencies, the compile cache. Nothing of the host's run
+   * folder: the bootstrap comes on an inherited descriptor (fd 4), which Node's model does not check, and the ZeroMQ
+   * addon connects `<run folder>/host.sock` by itself, outside what the model checks.
+   */
   read: string[];
-  /** This launch's context file: the process reads it, then removes it. */
-  contextFile: string;
   /** Where a path really is (symlinks resolved), when it exists; Node checks the path as given, not its target. */
   realpath?: (file: string) => string;
 }
@@ -52,8 +54,8 @@ export function permissionFlags(request: LaunchRequest, runtime: RuntimeAccess):
   const { permissions, pluginDir } = request;
   if (permissions === undefined) return [];
   const granted = (paths: string[]) => paths.map((p) => path.resolve(pluginDir, p));
-  const read = [pluginDir, ...runtime.read, runtime.contextFile, ...granted(permissions.fsRead)];
-  const write = [path.join(pluginDir, "data"), runtime.contextFile, ...granted(permissions.fsWrite)];
+  const read = [pluginDir, ...runtime.read, ...granted(permissions.fsRead)];
+  const write = [path.join(pluginDir, "data"), ...granted(permissions.fsWrite)];
   // Each path is given as `<path>/*`: the path itself and everything below it. Given bare, Node takes a path that
   // does not exist at launch (data/ before its first use, a granted folder made later) for a file and allows nothing
   // below it; and Node 20.20 aborts when a folder is given both bare and with `/*`.

@@ -4,7 +4,7 @@
  * SDK's runner); tests launch in-process plugins over a memory transport, so supervision and the handshake can be
  * tested without spawning.
  */
-import type { Event } from "@neko/protocol";
+import type { Event, PluginConnection } from "@neko/protocol";
 import type { ProcessPermissions } from "./permission-flags.ts";
 
 export interface LaunchRequest {
@@ -15,8 +15,8 @@ export interface LaunchRequest {
   className: string;
   /** The one-time secret the process must present in its hello. */
   secret: string;
-  /** Where the process connects to the host. */
-  endpoint: string;
+  /** Where and how the process connects to the host: the endpoint and this launch's own credentials. */
+  connection: PluginConnection;
   /** What the process reads at launch: its manifest, its effective configuration, … */
   context: Record<string, unknown>;
   maxHeapMb: number;
@@ -48,6 +48,9 @@ export interface PluginChild {
 }
 
 export interface PluginLauncher {
-  /** Throws when the process cannot be launched at all (spawn throws: E2BIG, …). */
+  /**
+   * Throws when the process cannot be launched at all (spawn throws: E2BIG, …). The secret and the connection's
+   * credentials must reach the process through a channel only it can read (never its environment or argv).
+   */
   launch(request: LaunchRequest): PluginChild;
 }

@@ -36,12 +36,15 @@ import { RateLimitedLog } from "../rate-limited-log.ts";
 import { ProcessFigures } from "../metrics/process-figures.ts";
 import { failure, settleOnce } from "../wire-result.ts";
 import { entriesChangedProblem, statsProblem } from "./plugin-frame-problems.ts";
+import type { PeerAdmission } from "../transport/host-transport.ts";
 import type { ChildExit, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 
 export interface PluginProcessOptions {
   launcher: PluginLauncher;
-  /** What to launch, without the secret (the process makes its own). */
-  launch: Omit<LaunchRequest, "secret">;
+  /** What to launch, without the secret and the credentials (the process makes its own). */
+  launch: Omit<LaunchRequest, "secret" | "connection">;
+  /** This launch's right to connect, from the transport; the process disposes it when it exits. */
+  admission: PeerAdmission;
   logger: HostLogger;
   /** Sends one message to the process's socket peer (known after the handshake). */
   send: (peer: string, message: HostToPlugin) => void;
@@ -132,7 +135,19 @@ export class PluginProcess {
       },
     });
     this.dropLog = new RateLimitedLog(options.logger, DROP_LOG_INTERVAL_MS);
-    this.child = options.launcher.launch({ ...options.launch, secret: this.secret });
+    const { admission } = options;
+    try {
+      this.child = options.launcher.launch({
+        ...options.launch,
+        secret: this.secret,
+        connection: admission.connection,
+      });
+    } catch (error) {
+      admission.dispose();
+      throw error;
+    }
+    // Before anything else runs: the process cannot have connected yet, and no other process may use its credentials.
+    admission.bindProcess(this.child.pid);
     const log = options.logger;
     this.child.onLine(({ stream, line }) => {
       if (stream === "stdout") {
@@ -165,8 +180,14 @@ export class PluginProcess {
     return { calls: this.rpc.calls.size, serving: this.rpc.served.size };
   }
 
-  /** Called by the supervisor when the handshake from `peer` carried this process's secret. */
-  acceptHello(peer: string, hello: HelloMessage): void {
+  /** The peer id this process's frames carry: the routing id its launch was admitted with. */
+  get expectedPeer(): string {
+    return this.options.admission.peer;
+  }
+
+  /** Called by the supervisor when the handshake from this process's peer carried its secret. */
+  acceptHello(hello: HelloMessage): void {
+    const peer = this.options.admission.peer;
     this.peer = peer;
     this.hello = hello;
     this.entries = hello.entries;
@@ -356,6 +377,8 @@ export class PluginProcess {
 
   private handleExit(exit: ChildExit, pluginId: string): void {
     const { code, signal } = exit;
+    // Its credentials die with it: a process that takes its pid later cannot connect with them.
+    this.options.admission.dispose();
     const how = exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     this.exited = { code, signal, stderr: this.stderrTail, expected: this.exitExpected };
     if (this.killReason !== undefined) this.exited.killReason = this.killReason;

@@ -36,6 +36,7 @@ import type { ProcessFiguresView } from "../metrics/process-figures.ts";
 import type { HostTransport, IncomingFrame } from "../transport/host-transport.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
 import { inDependencyOrder } from "./dependency-order.ts";
+import { RateLimitedLog } from "../rate-limited-log.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { NodePluginLauncher } from "./node-plugin-launcher.ts";
 import { launchPermissions } from "./permission-flags.ts";
@@ -52,11 +53,9 @@ export type { SupervisedPluginSpec } from "./supervised-plugin.ts";
 export interface SupervisorOptions {
   transport: HostTransport;
   services: HostServices;
-  /** How processes are launched; default: a Node process running `runnerPath`, its context file in `runDir`. */
+  /** How processes are launched; default: a Node process running `runnerPath`. */
   launcher?: PluginLauncher;
   runnerPath?: string;
-  /** The host's run folder: each launch's context file (manifest, config) is written here. */
-  runDir?: string;
   logger: HostLogger;
   restartPolicy?: RestartPolicyOptions;
   handshakeTimeoutMs?: number;
@@ -138,8 +137,10 @@ export class PluginSupervisor implements Disposable {
   readonly onLog: Event<PluginLogLine>;
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
+  private readonly dropLog: RateLimitedLog;
 
   constructor(private readonly options: SupervisorOptions) {
+    this.dropLog = new RateLimitedLog(options.logger, 10_000);
     const listenerFailed = (what: string) => (error: unknown) =>
       options.logger.error({ err: error }, `a ${what} listener failed`);
     this.stateChanges = new Emitter(listenerFailed("state"));
@@ -151,11 +152,9 @@ export class PluginSupervisor implements Disposable {
     if (options.launcher) {
       this.launcher = options.launcher;
     } else {
-      if (!options.runnerPath || !options.runDir)
-        throw new Error("the supervisor needs a launcher, or a runnerPath and a runDir");
+      if (!options.runnerPath) throw new Error("the supervisor needs a launcher, or a runnerPath");
       this.launcher = new NodePluginLauncher({
         runnerPath: options.runnerPath,
-        contextDir: options.runDir,
         logger: options.logger,
       });
     }
@@ -466,13 +465,13 @@ export class PluginSupervisor implements Disposable {
       return failure(ErrorCode.PluginCrashed, message, "SdkError", { cause: (error as NodeJS.ErrnoException).code });
     }
     plugin.process = proc;
-    this.awaitingHello.set(proc.secret, proc);
+    this.awaitingHello.set(proc.expectedPeer, proc);
 
     const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
       result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
       refused: false,
     }));
-    this.awaitingHello.delete(proc.secret);
+    this.awaitingHello.delete(proc.expectedPeer);
     if (!handshake.result.ok) return this.failStart(plugin, proc, handshake.result, handshake.refused);
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
       failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
@@ -511,10 +510,10 @@ export class PluginSupervisor implements Disposable {
         entryModule: spec.entryModulePath,
         className: spec.manifest.entry.className,
         context,
-        endpoint: this.options.transport.endpoint,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
         permissions: launchPermissions(spec.manifest),
       },
+      admission: this.options.transport.admit(id),
       logger: this.options.logger.child({ plugin: id }),
       send: (peer, message) => this.options.transport.send(peer, message),
       services: this.options.services,
@@ -614,14 +613,19 @@ export class PluginSupervisor implements Disposable {
   }
 
   private forget(proc: PluginProcess): void {
-    this.awaitingHello.delete(proc.secret);
+    this.awaitingHello.delete(proc.expectedPeer);
     if (proc.peer && this.byPeer.get(proc.peer) === proc) this.byPeer.delete(proc.peer);
   }
 
-  /** Every frame from the transport comes through here. */
-  private route({ peer, message }: IncomingFrame): void {
+  /**
+   * Every frame from the transport comes through here. Only a peer the host admitted gets its frame decoded: a
+   * running plugin's, or one whose launch is waiting for its hello; anything else is counted and dropped unread.
+   */
+  private route(frame: IncomingFrame): void {
+    const { peer } = frame;
     const known = this.byPeer.get(peer);
     if (known) {
+      const message = frame.decode();
       if (!message) return;
       // A plugin that sends a malformed frame hurts only itself: log it, never let it reach the host's event loop.
       try {
@@ -634,21 +638,26 @@ export class PluginSupervisor implements Disposable {
       }
       return;
     }
+    const proc = this.awaitingHello.get(peer);
+    if (!proc) {
+      this.drop("unknown", "frame from a peer the host did not admit (it was not decoded)");
+      return;
+    }
+    const message = frame.decode();
     if (
       !message ||
       (message.type !== "hello" && message.type !== "load_failed") ||
       typeof message.secret !== "string"
     ) {
-      this.drop(peer, "frame from a peer that has not completed the handshake");
+      this.drop(proc.pluginId, "frame from a plugin that has not completed the handshake");
       return;
     }
-    const proc = this.awaitingHello.get(message.secret);
-    if (!proc || message.pluginId !== proc.pluginId) {
-      this.drop(peer, "handshake with an unknown secret");
+    if (message.secret !== proc.secret || message.pluginId !== proc.pluginId) {
+      this.drop(proc.pluginId, "handshake with a wrong secret or plugin id");
       return;
     }
     // The secret is good for one handshake only.
-    this.awaitingHello.delete(message.secret);
+    this.awaitingHello.delete(peer);
     // Each refusal is for good (until a start by hand): the same code would say the same again.
     if (message.protocol !== PROTOCOL_VERSION) {
       proc.rejectHello(
@@ -677,12 +686,13 @@ export class PluginSupervisor implements Disposable {
     }
     const hello = message as unknown as HelloMessage;
     this.byPeer.set(peer, proc);
-    proc.acceptHello(peer, hello);
+    proc.acceptHello(hello);
   }
 
-  private drop(peer: string, why: string): void {
+  /** A dropped frame is counted; the log says so once per source every 10 s, with the count in between. */
+  private drop(source: string, why: string): void {
     this.droppedFrames += 1;
-    this.options.logger.warn({ peer, dropped: this.droppedFrames }, `dropped a ${why}`);
+    this.dropLog.warn(`${source}\u0000${why}`, { source, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
 }
 

@@ -4,8 +4,9 @@
  * real codec both ways and arrives on a later turn of the event loop, as a socket's would; a connection's frames carry
  * the peer id the transport gave it, never one the plugin chose.
  */
-import { decodeFrame, encodeFrame, type HostToPlugin, type PluginToHost } from "@neko/protocol";
-import type { HostTransport, IncomingFrame } from "./host-transport.ts";
+import { randomBytes } from "node:crypto";
+import { decodeFrame, encodeFrame, type HostToPlugin, type PluginConnection, type PluginToHost } from "@neko/protocol";
+import type { HostTransport, IncomingFrame, PeerAdmission } from "./host-transport.ts";
 
 /** The plugin's end of one connection; shaped like the SDK's `PluginTransport`, so its runtime can use it as is. */
 export interface MemoryConnection {
@@ -18,12 +19,44 @@ export interface MemoryConnection {
   sendRaw(bytes: Uint8Array): void;
 }
 
+class MemoryFrame implements IncomingFrame {
+  constructor(
+    readonly peer: string,
+    private readonly payload: Uint8Array,
+  ) {}
+
+  get bytes(): number {
+    return this.payload.length;
+  }
+
+  decode(): { type: string; [key: string]: unknown } | undefined {
+    return decodeFrame(this.payload);
+  }
+}
+
 export class MemoryHostTransport implements HostTransport {
   readonly endpoint = "memory://host";
+  /** A stranger's connection is not refused here: its frames arrive, under a peer id the host never admitted. */
+  readonly refusedConnections = 0;
   private handler: ((frame: IncomingFrame) => void) | undefined;
   private readonly peers = new Map<string, (message: HostToPlugin) => void>();
-  private nextPeer = 1;
+  /** Admitted routing ids not connected yet. */
+  private readonly admitted = new Set<string>();
   private closed = false;
+
+  admit(_label: string): PeerAdmission {
+    const routingId = randomBytes(16).toString("hex");
+    this.admitted.add(routingId);
+    const connection: PluginConnection = { endpoint: this.endpoint, routingId, curve: null };
+    return {
+      peer: routingId,
+      connection,
+      bindProcess: () => undefined,
+      dispose: () => {
+        this.admitted.delete(routingId);
+      },
+    };
+  }
 
   onFrame(handler: (frame: IncomingFrame) => void): void {
     this.handler = handler;
@@ -42,14 +75,18 @@ export class MemoryHostTransport implements HostTransport {
     if (deliver) setImmediate(() => deliver(decodeFrame(frame) as unknown as HostToPlugin));
   }
 
-  /** A new connection from a plugin process. */
-  connect(): MemoryConnection {
-    const peer = `memory-${this.nextPeer++}`;
+  /**
+   * A new connection from a plugin process, with the credentials its launch was given: it gets the peer id that was
+   * admitted (once). Without them (or a second time) it is a stranger, with a peer id the host never admitted.
+   */
+  connect(connection?: PluginConnection): MemoryConnection {
+    const admitted = connection !== undefined && this.admitted.delete(connection.routingId);
+    const peer = admitted ? connection.routingId : `stranger-${randomBytes(8).toString("hex")}`;
     let handler: ((message: HostToPlugin) => void) | undefined;
     this.peers.set(peer, (message) => handler?.(message));
     const arrive = (bytes: Uint8Array) => {
       if (this.closed || !this.peers.has(peer)) return;
-      setImmediate(() => this.handler?.({ peer, message: decodeFrame(bytes) }));
+      setImmediate(() => this.handler?.(new MemoryFrame(peer, bytes)));
     };
     return {
       peer,

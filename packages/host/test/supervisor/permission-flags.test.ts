@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
 import { describe, test } from "node:test";
 import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
 import { launchPermissions, permissionFlags, type ProcessPermissions } from "../../src/supervisor/permission-flags.ts";
@@ -17,14 +16,14 @@ function request(permissions: ProcessPermissions | undefined): LaunchRequest {
     entryModule: "/plugins/p/index.ts",
     className: "P",
     secret: "s",
-    endpoint: "ipc:///run/host.sock",
+    connection: { endpoint: "ipc:///run/host.sock", routingId: "0".repeat(32), curve: null },
     context: {},
     maxHeapMb: 256,
     ...(permissions && { permissions }),
   };
 }
 
-const runtime = { read: ["/repo/packages/sdk", "/cache"], contextFile: "/run/context-p.json" };
+const runtime = { read: ["/repo/packages/sdk", "/cache"] };
 const ALWAYS = [
   "--allow-worker",
   "--allow-addons",
@@ -33,15 +32,13 @@ const ALWAYS = [
 ];
 
 describe("permissionFlags", () => {
-  test("by default: read the plugin folder, the runtime's paths and the context file; write data/ only", () => {
+  test("by default: read the plugin folder and the runtime's paths; write data/ only; nothing of the run folder", () => {
     assert.deepEqual(permissionFlags(request(NONE), runtime), [
       "--experimental-permission",
       "--allow-fs-read=/plugins/p/*",
       "--allow-fs-read=/repo/packages/sdk/*",
       "--allow-fs-read=/cache/*",
-      "--allow-fs-read=/run/context-p.json/*",
       "--allow-fs-write=/plugins/p/data/*",
-      "--allow-fs-write=/run/context-p.json/*",
       ...ALWAYS,
     ]);
   });
@@ -62,7 +59,6 @@ describe("permissionFlags", () => {
         "--allow-fs-read=/plugins/p/*",
         "--allow-fs-read=/repo/packages/sdk/*",
         "--allow-fs-read=/cache/*",
-        "--allow-fs-read=/run/context-p.json/*",
         "--allow-fs-read=/plugins/shared/*",
         "--allow-fs-read=/etc/hosts/*",
         "--allow-fs-read=/*",
@@ -70,12 +66,7 @@ describe("permissionFlags", () => {
     );
     assert.deepEqual(
       flags.filter((f) => f.startsWith("--allow-fs-write=")),
-      [
-        "--allow-fs-write=/plugins/p/data/*",
-        "--allow-fs-write=/run/context-p.json/*",
-        "--allow-fs-write=/plugins/p/out/*",
-        "--allow-fs-write=/plugins/p/*",
-      ],
+      ["--allow-fs-write=/plugins/p/data/*", "--allow-fs-write=/plugins/p/out/*", "--allow-fs-write=/plugins/p/*"],
     );
     assert.ok(flags.includes("--allow-child-process"));
     // worker_threads is the runtime's to refuse: Node's flag is on for the module hooks' thread either way.
@@ -106,11 +97,7 @@ describe("permissionFlags", () => {
         ...request({ ...NONE, fsRead: [".", "..", "/", "/etc/hostname", "missing"], fsWrite: ["data", "data/x"] }),
         pluginDir: process.cwd(),
       },
-      {
-        read: [process.cwd(), os.tmpdir()],
-        contextFile: path.join(os.tmpdir(), "none.json"),
-        realpath: realpathOrSelf,
-      },
+      { read: [process.cwd(), os.tmpdir()], realpath: realpathOrSelf },
     );
     const run = spawnSync(process.execPath, [...flags, "-e", "process.stdout.write('started')"], { encoding: "utf8" });
     assert.equal(run.stdout, "started", run.stderr);

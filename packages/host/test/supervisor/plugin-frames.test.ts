@@ -44,7 +44,6 @@ describe("frames from a plugin process", () => {
       transport,
       services: new HostServices(logger),
       runnerPath,
-      runDir: dir,
       logger,
       handshakeTimeoutMs: 5000,
       startupTimeoutMs: 5000,

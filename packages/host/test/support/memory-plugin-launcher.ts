@@ -44,7 +44,7 @@ export class MemoryPluginLauncher implements PluginLauncher {
   ) {}
 
   launch(request: LaunchRequest): PluginChild {
-    const child = new ScriptedChild(request, this.transport.connect(), this.script(request));
+    const child = new ScriptedChild(request, this.transport.connect(request.connection), this.script(request));
     this.launched.push(child);
     return child;
   }

@@ -1,10 +1,19 @@
 /**
  * Entry point of a plugin process (started by the host's supervisor through bin/plugin-runner.mjs).
- * Connects to the host, loads the plugin class, says hello with the one-time secret, then serves calls.
+ * Reads its bootstrap descriptor, connects to the host, loads the plugin class, says hello with the one-time secret,
+ * then serves calls.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ErrorCode, formatLoadFailureLine, PROTOCOL_VERSION } from "@neko/protocol";
+import {
+  BOOTSTRAP_FD_ENV,
+  ErrorCode,
+  formatLoadFailureLine,
+  MAX_BOOTSTRAP_BYTES,
+  type PluginBootstrap,
+  PROTOCOL_VERSION,
+  parseBootstrap,
+} from "@neko/protocol";
 import { toWireError } from "../errors.ts";
 import { constructWithContext, createPluginContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
@@ -18,37 +27,45 @@ import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    process.stderr.write(`plugin runner: ${name} is not set; this process must be started by the neko-plugin host\n`);
-    process.exit(2);
-  }
-  return value;
+function fail(message: string): never {
+  process.stderr.write(`plugin runner: ${message}; this process must be started by the neko-plugin host\n`);
+  process.exit(2);
 }
 
-const pluginId = requireEnv("NEKO_PLUGIN_ID");
-const secret = requireEnv("NEKO_PLUGIN_SECRET");
-const endpoint = requireEnv("NEKO_ENDPOINT");
+function requireEnv(name: string): string {
+  return process.env[name] || fail(`${name} is not set`);
+}
+
+/**
+ * The secret, the connection's credentials and the context (manifest, effective configuration) come through the
+ * bootstrap descriptor: read to its end, once, before any plugin code is loaded, and closed.
+ */
+function readBootstrap(): PluginBootstrap {
+  const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
+  let text: string;
+  try {
+    text = fs.readFileSync(fd, "utf8");
+    fs.closeSync(fd);
+  } catch (error) {
+    fail(`could not read the bootstrap descriptor ${fd} (${(error as Error).message})`);
+  }
+  if (text.length > MAX_BOOTSTRAP_BYTES) fail("the bootstrap is larger than MAX_BOOTSTRAP_BYTES");
+  const bootstrap = parseBootstrap(text);
+  return typeof bootstrap === "string" ? fail(bootstrap) : bootstrap;
+}
+
+const bootstrap = readBootstrap();
+const { pluginId, secret } = bootstrap;
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
 const dataDir = path.join(pluginDir, "data");
 const [modulePath, className] = requireEnv("NEKO_PLUGIN_ENTRY").split("::");
-// The manifest and the effective configuration (manifest deep-merged with the active profile) come in a file the host
-// wrote for this process (an environment string is capped at 128 KiB); read once, then deleted.
-const contextFile = requireEnv("NEKO_PLUGIN_CONTEXT_FILE");
-const context = JSON.parse(fs.readFileSync(contextFile, "utf8")) as {
-  manifest?: Record<string, unknown>;
-  config?: Record<string, unknown> | null;
-};
-fs.rmSync(contextFile, { force: true });
+const context = bootstrap.context as { manifest?: Record<string, unknown>; config?: Record<string, unknown> | null };
 const metadata = context.manifest ?? {};
 // `this.config` falls back to the manifest.
 const config = context.config ?? null;
-// The secret is for this handshake only; nothing the plugin runs later can read it.
-delete process.env.NEKO_PLUGIN_SECRET;
 
 const logger = createPluginLogger(pluginId);
-const transport = new ZmqPluginTransport(endpoint);
+const transport = new ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {

@@ -1,16 +1,39 @@
-/** The plugin side over ZeroMQ: a DEALER connected to the host's ROUTER, msgpack frames. */
-import { decodeFrame, encodeFrame, type HostToPlugin, type PluginToHost, serialSend } from "@neko/protocol";
+/**
+ * The plugin side over ZeroMQ: a DEALER connected to the host's ROUTER, msgpack frames. It connects once, with the
+ * routing id and the CURVE keys its launch was given (the host admits one connection per launch, so a reconnection
+ * would be refused: the plugin's heartbeats then stop and the host restarts it).
+ */
+import {
+  decodeFrame,
+  encodeFrame,
+  type HostToPlugin,
+  type PluginConnection,
+  type PluginToHost,
+  serialSend,
+} from "@neko/protocol";
 import { Dealer } from "zeromq";
 import type { PluginTransport } from "./plugin-transport.ts";
 
 export class ZmqPluginTransport implements PluginTransport {
-  private readonly socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+  private readonly socket: Dealer;
   private readonly sendFrame = serialSend((frame: Buffer) => this.socket.send(frame));
   private handler: ((message: HostToPlugin) => void) | undefined;
   private pending: Promise<unknown> = Promise.resolve();
 
-  constructor(endpoint: string) {
-    this.socket.connect(endpoint);
+  constructor(connection: PluginConnection) {
+    const { curve } = connection;
+    this.socket = new Dealer({
+      linger: 0,
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: 0,
+      routingId: connection.routingId,
+      ...(curve && {
+        curveServerKey: curve.serverKey,
+        curvePublicKey: curve.publicKey,
+        curveSecretKey: curve.secretKey,
+      }),
+    });
+    this.socket.connect(connection.endpoint);
     void this.receiveLoop();
   }
 

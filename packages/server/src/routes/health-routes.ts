@@ -45,6 +45,11 @@ const serverInfoDoc: RouteDoc = {
             },
           },
           dropped_frames: { type: "integer", description: "frames from peers that had not completed the handshake" },
+          refused_connections: {
+            type: "integer",
+            description:
+              "connections to the plugin socket refused before any frame (no admission, used, another process)",
+          },
           transport_endpoint: { type: "string", description: "the ZeroMQ endpoint plugin processes connect to" },
           server: {
             type: "object",

@@ -1,0 +1,107 @@
+/**
+ * What a plugin process gets at launch — its secret, its connection's credentials, its manifest and configuration —
+ * comes through its bootstrap descriptor, an inherited socket: a plugin.toml far above Linux's 128 KiB cap on one
+ * environment string starts, nothing is written to the run folder, and nothing secret is in the process's
+ * environment or argv, where any process of the same user could read it.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, test } from "node:test";
+import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const code = `
+import fs from "node:fs";
+import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Big extends NekoPluginBase {
+  @pluginEntry({ id: "sizes" })
+  sizes() {
+    let again = "";
+    try {
+      again = fs.readFileSync(Number(process.env.NEKO_BOOTSTRAP_FD), "utf8");
+    } catch (error) {
+      again = String((error as NodeJS.ErrnoException).code);
+    }
+    return Ok({
+      config: (this.config.get("big.blob") as string).length,
+      manifest: ((this.metadata.big as { blob: string }).blob).length,
+      secretVariables: Object.keys(process.env).filter((name) => /SECRET|CONTEXT_FILE|ENDPOINT/.test(name)),
+      bootstrapReadAgain: again,
+      pid: process.pid,
+    });
+  }
+}
+`;
+
+const BLOB_LENGTH = 300 * 1024;
+let root: string;
+let t: TestHost;
+
+before(async () => {
+  root = makeTempDir();
+  const manifest = `[plugin]\nid = "big"\nentry = "index.ts:Big"\n\n[big]\nblob = "${"b".repeat(BLOB_LENGTH)}"\n`;
+  writePlugin(root, { id: "big", manifest, code });
+  t = await startTestHost({ roots: [root] });
+});
+after(async () => {
+  await t.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("a 300 KiB plugin.toml starts; the plugin sees all of it, and its bootstrap cannot be read twice", async () => {
+  assert.equal(t.host.getPlugin("big")?.status, "running", t.host.getPlugin("big")?.status_reason ?? "");
+  const res = await t.trigger("big", "sizes");
+  const data = res.body.data as Record<string, unknown>;
+  assert.equal(data.config, BLOB_LENGTH);
+  assert.equal(data.manifest, BLOB_LENGTH);
+  assert.deepEqual(data.secretVariables, []);
+  // The SDK read the descriptor to its end and closed it before the plugin's code was loaded (the number may have
+  // been reused by then, for a socket of its own: whatever it is, it no longer gives the bootstrap).
+  assert.equal(typeof data.bootstrapReadAgain, "string");
+  assert.doesNotMatch(data.bootstrapReadAgain as string, /secret|curve|routingId/);
+});
+
+test("neither the process's environment nor its argv holds anything of its bootstrap", async () => {
+  const res = await t.trigger("big", "sizes");
+  const pid = (res.body.data as { pid: number }).pid;
+  const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  const names = environ.map((entry) => entry.split("=")[0]);
+  assert.ok(names.includes("NEKO_PLUGIN_ID"), "the environment was read");
+  for (const forbidden of ["NEKO_PLUGIN_SECRET", "NEKO_ENDPOINT", "NEKO_PLUGIN_CONTEXT_FILE"]) {
+    assert.ok(!names.includes(forbidden), `${forbidden} is not in the environment`);
+  }
+  // The environment is the host's own, plus the four variables that name the plugin and the descriptor: nothing the
+  // host made for this launch (a secret, a key, a routing id) is in it, and no 48-hex-character secret is in argv.
+  // (Node adds its own IPC channel's two.)
+  const launchVariables = [
+    "NEKO_PLUGIN_ID",
+    "NEKO_PLUGIN_DIR",
+    "NEKO_PLUGIN_ENTRY",
+    "NEKO_BOOTSTRAP_FD",
+    "NODE_CHANNEL_FD",
+    "NODE_CHANNEL_SERIALIZATION_MODE",
+  ];
+  for (const entry of environ.filter(Boolean)) {
+    const name = entry.slice(0, entry.indexOf("="));
+    if (launchVariables.includes(name)) continue;
+    assert.equal(entry, `${name}=${process.env[name]}`, `${name} is the host's own`);
+  }
+  assert.equal(
+    environ.find((e) => e.startsWith("NEKO_BOOTSTRAP_FD=")),
+    "NEKO_BOOTSTRAP_FD=4",
+  );
+  for (const text of cmdline) assert.doesNotMatch(text, /\b[0-9a-f]{48}\b/);
+  assert.deepEqual(
+    fs.readdirSync(
+      t.host
+        .info()
+        .transport_endpoint.replace(/^ipc:\/\//, "")
+        .replace(/\/host\.sock$/, ""),
+    ),
+    ["host.sock"],
+    "nothing but the socket in the run folder",
+  );
+});
