@@ -182,6 +182,24 @@ describe("permissions", () => {
     }
   });
 
+  test("a confined plugin is granted nothing of the run folder, yet it read its bootstrap and connected", async () => {
+    const socket = t.host.info().transport_endpoint.replace(/^ipc:\/\//, "");
+    const runDir = path.dirname(socket);
+    const { pid, status } = (await t.request("GET", "/plugins/confined")).body;
+    // Running means it read fd 4 (its secret and keys) and its ZeroMQ socket reached the host.
+    assert.equal(status, "running");
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    assert.deepEqual(
+      argv.filter((arg) => arg.includes(runDir)),
+      [],
+      "no flag names the run folder",
+    );
+    for (const file of [socket, runDir]) {
+      const error = denied(await t.trigger("confined", "read", { file }));
+      assert.equal(error.details.permission, "fs_read", file);
+    }
+  });
+
   test("reading a file outside the plugin folder is an Err naming fs_read and how to grant it", async () => {
     const file = path.join(outside, "other", "b.txt");
     const error = denied(await t.trigger("confined", "read", { file }));
