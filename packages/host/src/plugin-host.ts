@@ -14,7 +14,7 @@ import {
   timerDelay,
   type WireResult,
 } from "@neko/protocol";
-import { pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
+import { defaultCacheDir, pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
@@ -31,6 +31,7 @@ import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import { parseManifest, type PluginManifest } from "./manifest/plugin-manifest.ts";
+import { type ProtectedPath, writeGrantProblems } from "./manifest/write-grant-problems.ts";
 import { memoryService } from "./memory/memory-service.ts";
 import {
   DEFAULT_MESSAGE_CAPACITY,
@@ -49,6 +50,7 @@ import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import { PluginSupervisor, type SupervisorCallOptions } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
+import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-paths.ts";
 import { systemInfoService } from "./system-info-service.ts";
 import type { HostTransport } from "./transport/host-transport.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
@@ -238,6 +240,8 @@ export class PluginHost implements PluginHostApi {
   private readonly machineOf = new WeakMap<DiscoveredPlugin, string>();
   private readonly startedAt = Date.now();
   private stopped = false;
+  /** What no plugin may be granted to write, besides the other plugins' folders; found at the first discovery. */
+  private sharedPaths: ProtectedPath[] | undefined;
   /** Every feature, disposed (newest first) when the host stops. */
   /** The features that say what they hold per plugin. */
   private readonly counted: DebugCounted[] = [];
@@ -817,8 +821,39 @@ export class PluginHost implements PluginHostApi {
     if (fresh) this.adopt(fresh);
   }
 
-  private discoverAll(): Promise<DiscoveredPlugin[]> {
-    return discoverPlugins({ roots: this.options.roots, sdkVersion: SDK_VERSION });
+  private async discoverAll(): Promise<DiscoveredPlugin[]> {
+    const found = await discoverPlugins({ roots: this.options.roots, sdkVersion: SDK_VERSION });
+    this.refuseUnsafeWriteGrants(found);
+    return found;
+  }
+
+  /** A plugin granted to write where other plugins' code or the host's state is would have the others' rights. */
+  private refuseUnsafeWriteGrants(found: DiscoveredPlugin[]): void {
+    const cacheDir = defaultCacheDir();
+    this.sharedPaths ??= [
+      ...runnerPackagePaths(PLUGIN_RUNNER_PATH).map((p) => ({
+        path: p,
+        what: "the SDK or a package it loads in every plugin",
+      })),
+      ...(cacheDir === undefined ? [] : [{ path: cacheDir, what: "the TypeScript compile cache every plugin loads" }]),
+      { path: this.runDir, what: "the host's run folder (the socket every plugin connects to)" },
+      { path: this.dataDir, what: "the host's data folder (the memory all plugins share)" },
+    ];
+    for (const d of found) {
+      if (d.status !== "ok" || !d.manifest) continue;
+      const others = found
+        .filter((other) => other.dir !== d.dir)
+        .map((other) => ({ path: other.dir, what: `the folder of plugin '${other.id}'` }));
+      const problems = writeGrantProblems({
+        manifest: d.manifest,
+        dir: d.dir,
+        protectedPaths: [...this.sharedPaths, ...others],
+        realpath: realpathOrSelf,
+      });
+      if (problems.length === 0) continue;
+      d.status = "refused";
+      d.problems.push(...problems);
+    }
   }
 
   private adopt(d: DiscoveredPlugin): void {

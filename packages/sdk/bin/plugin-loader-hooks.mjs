@@ -1,12 +1,12 @@
 // Module hooks of a plugin process (they run on Node's loader thread):
 // - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own;
 // - a plugin folder's sources are ES modules, whatever package.json is (or is not) around them;
-// - TypeScript (`.ts`, `.mts`) is compiled by esbuild through a disk cache (ts-compile-cache.mjs);
+// - TypeScript (`.ts`, `.mts`) comes compiled from the host's disk cache (ts-compile-cache.mjs), or esbuild on a miss;
 // - TypeScript-style relative specifiers resolve: `./util.js` finds `util.ts`, `./util` finds `util.ts`,
 //   `./lib` finds `lib/index.ts`, as tsc's NodeNext and tsx allow.
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { compileTypeScript, defaultCacheDir, isTypeScript } from "./ts-compile-cache.mjs";
+import { compileTypeScript, isTypeScript, readableCacheDir } from "./ts-compile-cache.mjs";
 
 // Node's hook types allow a plain return value; these hooks are async, so they are typed as returning a promise.
 /**
@@ -24,8 +24,8 @@ let cacheDir;
 /** @type {InitializeHook<{ pluginDirUrl?: string } | undefined>} */
 export function initialize(data) {
   pluginDirUrl = data?.pluginDirUrl ?? "";
-  // The same folder the host warmed: it is in the environment the process inherited (NEKO_TS_CACHE_DIR).
-  cacheDir = defaultCacheDir();
+  // The same folder the host warmed (the environment the process inherited names it); read, never written.
+  cacheDir = readableCacheDir();
 }
 
 /** @type {AsyncResolveHook} */

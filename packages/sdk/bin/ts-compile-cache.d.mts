@@ -1,6 +1,8 @@
 /** The cache folder of this user, created private; undefined when it cannot be used. */
 export function defaultCacheDir(): string | undefined;
-/** The JavaScript for one TypeScript file: from the cache, or compiled now (and cached). */
+/** The host's cache folder as a plugin process may read it (never created or changed); undefined when unusable. */
+export function readableCacheDir(): string | undefined;
+/** The JavaScript for one TypeScript file: from the cache, or compiled now in memory (the cache is never written). */
 export function compileTypeScript(file: string, source: string, cacheDir: string | undefined): Promise<string>;
 /** Whether a path is TypeScript this loader compiles (`.ts`, `.mts`). */
 export function isTypeScript(file: string): boolean;

@@ -1,7 +1,8 @@
 // TypeScript for plugin processes: each source file is compiled once by esbuild and kept in a disk cache shared by
 // every plugin process of this user, keyed by the file's path and content. A plugin process that finds all its files
 // in the cache never loads esbuild, which keeps about 40 MiB and an esbuild child process out of every plugin.
-// The host warms the cache (warmTypeScriptCache) before it starts a plugin, so a miss is rare.
+// Only the host writes the cache (warmTypeScriptCache, before it starts a plugin); plugin processes only read it, so
+// no plugin can plant code in an entry another plugin loads. A plugin process compiles a miss in memory.
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { readdir, readFile, realpath } from "node:fs/promises";
@@ -34,8 +35,7 @@ const ESBUILD_IDLE_MS = 2000;
  * @type {typeof Declared.defaultCacheDir}
  */
 export function defaultCacheDir() {
-  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
-  const dir = process.env.NEKO_TS_CACHE_DIR || path.join(os.tmpdir(), `neko-plugin-ts-${uid ?? "user"}`);
+  const { dir, uid } = cacheLocation();
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stat = fs.lstatSync(dir);
@@ -48,31 +48,57 @@ export function defaultCacheDir() {
 }
 
 /**
- * The JavaScript for one TypeScript file: from the cache, or compiled now (and cached).
- * @type {typeof Declared.compileTypeScript}
+ * The cache folder as a plugin process uses it: the one the host made (the same `NEKO_TS_CACHE_DIR` or temp folder),
+ * only looked at, never created or changed; undefined unless it is a real folder of this user closed to others.
+ * @type {typeof Declared.readableCacheDir}
  */
-export async function compileTypeScript(file, source, cacheDir) {
-  const cached = cacheDir === undefined ? undefined : entryPath(cacheDir, file, source);
-  if (cached !== undefined) {
-    try {
-      return await readFile(cached, "utf8");
-    } catch {
-      // not cached yet
-    }
+export function readableCacheDir() {
+  const { dir, uid } = cacheLocation();
+  try {
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory()) return undefined;
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o077) !== 0)) return undefined;
+    return dir;
+  } catch {
+    return undefined;
   }
-  return compileInto(cached, file, source);
+}
+
+function cacheLocation() {
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  return { uid, dir: process.env.NEKO_TS_CACHE_DIR || path.join(os.tmpdir(), `neko-plugin-ts-${uid ?? "user"}`) };
 }
 
 /**
- * Compiles one file (a cache miss, in a plugin process or the host's warm-up) and stores it where given.
- * @param {string | undefined} cached
+ * The JavaScript for one TypeScript file: from the cache, or compiled now in memory. It never writes the cache: a
+ * plugin process that could write entries could plant code in the files other plugins load.
+ * @type {typeof Declared.compileTypeScript}
+ */
+export async function compileTypeScript(file, source, cacheDir) {
+  if (cacheDir !== undefined) {
+    try {
+      return await readFile(entryPath(cacheDir, file, source), "utf8");
+    } catch {
+      // not in the cache: the host has not seen this file (created after the start, or outside the plugin folder)
+    }
+  }
+  return compile(file, source);
+}
+
+/**
+ * Compiles one file (the host's warm-up, or a miss in a plugin process).
  * @param {string} file
  * @param {string} source
  */
-async function compileInto(cached, file, source) {
+async function compile(file, source) {
   const code = await transform(file, source);
-  if (cached !== undefined) writeAtomically(cached, code);
-  if (process.env.NEKO_TS_COMPILE_LOG) fs.appendFileSync(process.env.NEKO_TS_COMPILE_LOG, `${process.pid} ${file}\n`);
+  if (process.env.NEKO_TS_COMPILE_LOG) {
+    try {
+      fs.appendFileSync(process.env.NEKO_TS_COMPILE_LOG, `${process.pid} ${file}\n`);
+    } catch {
+      // a diagnosis aid only (a plugin process under the permission model may not write there)
+    }
+  }
   return code;
 }
 
@@ -108,7 +134,7 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
           fs.utimesSync(cached, now, now);
           return;
         }
-        await compileInto(cached, file, source);
+        writeAtomically(cached, await compile(file, source));
         compiled += 1;
       } catch {
         // reported by the plugin process on import
@@ -184,6 +210,15 @@ let compiling = 0;
  * @param {string} source
  */
 async function transform(file, source) {
+  // esbuild compiles in a child process of its own, which the permission model refuses without child_process.
+  if (process.permission !== undefined && !process.permission.has("child_process")) {
+    throw new Error(
+      `${file} is not in the TypeScript compile cache, and this plugin process may not start esbuild's compiler ` +
+        "(it has no child_process permission). The host compiles a plugin's TypeScript before each start (files in " +
+        "its folder, outside node_modules/, data/ and dot folders, at most 2000): restart the plugin to take in a " +
+        "new file, or grant child_process in [plugin.permissions] of plugin.toml.",
+    );
+  }
   compiling += 1;
   clearTimeout(idleTimer);
   try {

@@ -28,6 +28,7 @@ export {
 export {
   CircularCallError,
   NotFoundError,
+  PermissionDeniedError,
   PluginCallError,
   SdkError,
   type SdkErrorOptions,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fromWireError, toWireError } from "../src/errors.ts";
+import { fromWireError, permissionDenied, toWireError } from "../src/errors.ts";
 import {
   CircularCallError,
   Err,
@@ -8,6 +8,7 @@ import {
   isOk,
   NotFoundError,
   Ok,
+  PermissionDeniedError,
   SdkError,
   TimeoutError,
   unwrap,
@@ -74,5 +75,70 @@ describe("SdkError family on the wire", () => {
     assert.ok(unknown instanceof SdkError);
     assert.equal(unknown.name, "WeirdError");
     assert.equal(unknown.code, "W");
+  });
+});
+
+/** An error shaped as Node's permission model throws it. */
+function accessDenied(permission: string, resource: string): Error {
+  return Object.assign(new Error("Access to this API has been restricted"), {
+    code: "ERR_ACCESS_DENIED",
+    permission,
+    resource,
+  });
+}
+
+describe("an operation Node's permission model refused", () => {
+  test("goes on the wire as PERMISSION_DENIED naming the [plugin.permissions] key and how to grant it", () => {
+    assert.deepEqual(toWireError(accessDenied("FileSystemWrite", "/etc/x")), {
+      name: "PermissionDeniedError",
+      code: "PERMISSION_DENIED",
+      message: "permission denied: fs_write '/etc/x' — add it to [plugin.permissions] fs_write in plugin.toml",
+      details: { permission: "fs_write", resource: "/etc/x", node: "FileSystemWrite" },
+    });
+    assert.equal(
+      toWireError(accessDenied("FileSystemRead", "/home/me/.ssh/id_ed25519")).message,
+      "permission denied: fs_read '/home/me/.ssh/id_ed25519' — add it to [plugin.permissions] fs_read in plugin.toml",
+    );
+    assert.deepEqual(toWireError(accessDenied("ChildProcess", "")), {
+      name: "PermissionDeniedError",
+      code: "PERMISSION_DENIED",
+      message: "permission denied: child_process — set child_process = true in [plugin.permissions] of plugin.toml",
+      details: { permission: "child_process", node: "ChildProcess" },
+    });
+    assert.equal(
+      toWireError(accessDenied("WorkerThreads", "")).message,
+      "permission denied: worker_threads — set worker_threads = true in [plugin.permissions] of plugin.toml",
+    );
+    assert.equal(
+      toWireError(accessDenied("WASI", "")).message,
+      "permission denied: WASI — Node's permission model refused it (see docs/permissions.md)",
+    );
+  });
+
+  test("is found as the cause of another error; an SdkError the plugin made keeps its own words", () => {
+    const wrapped = new Error("could not save", { cause: accessDenied("FileSystemWrite", "/srv/out.json") });
+    assert.equal(toWireError(wrapped).code, "PERMISSION_DENIED");
+    assert.equal(toWireError(wrapped).message.startsWith("permission denied: fs_write '/srv/out.json'"), true);
+    const own = new SdkError("no luck", { cause: accessDenied("FileSystemWrite", "/srv/out.json") });
+    assert.deepEqual(toWireError(own), { name: "SdkError", code: "SDK_ERROR", message: "no luck" });
+    const fsync = Object.assign(new Error("fsync API is disabled when Permission Model is enabled."), {
+      code: "ERR_ACCESS_DENIED",
+    });
+    assert.deepEqual(toWireError(fsync), {
+      name: "PermissionDeniedError",
+      code: "PERMISSION_DENIED",
+      message:
+        "permission denied: fsync API is disabled when Permission Model is enabled. No [plugin.permissions] key grants it (see docs/permissions.md)",
+      details: { permission: null, node: "fsync API is disabled when Permission Model is enabled." },
+    });
+    assert.equal(permissionDenied(new Error("plain")), undefined);
+    assert.equal(permissionDenied(Object.assign(new Error("x"), { code: "ERR_ACCESS_DENIED" })), undefined);
+  });
+
+  test("comes back across the wire as a PermissionDeniedError", () => {
+    const back = fromWireError(toWireError(accessDenied("FileSystemRead", "/x")));
+    assert.ok(back instanceof PermissionDeniedError);
+    assert.equal(back.code, "PERMISSION_DENIED");
+    assert.deepEqual(back.details, { permission: "fs_read", resource: "/x", node: "FileSystemRead" });
   });
 });

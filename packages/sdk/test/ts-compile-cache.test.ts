@@ -7,6 +7,7 @@ import {
   compileTypeScript,
   defaultCacheDir,
   pruneTypeScriptCache,
+  readableCacheDir,
   warmTypeScriptCache,
 } from "../bin/ts-compile-cache.mjs";
 
@@ -35,23 +36,25 @@ describe("the TypeScript compile cache", () => {
     assert.deepEqual(map.sources, ["/nowhere/a.ts"]);
   });
 
-  test("a second compile of the same file and text comes from the cache; a changed text compiles anew", async () => {
+  test("a file the host cached is read from the cache; a miss compiles in memory and never writes the cache", async () => {
     const cacheDir = tempDir();
-    const first = await compileTypeScript("/p/index.ts", "export const a: number = 1;\n", cacheDir);
-    assert.equal(cached(cacheDir).length, 1);
+    const plugin = tempDir();
+    const file = path.join(fs.realpathSync(plugin), "index.ts");
+    fs.writeFileSync(file, "export const a: number = 1;\n");
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 1);
     // Mark the entry: an answer with the mark proves the compiler was not asked again.
     const [entry] = cached(cacheDir);
-    fs.writeFileSync(path.join(cacheDir, entry), `${first}// from the cache\n`);
-    assert.match(await compileTypeScript("/p/index.ts", "export const a: number = 1;\n", cacheDir), /from the cache/);
-    const changed = await compileTypeScript("/p/index.ts", "export const a: number = 2;\n", cacheDir);
+    const entryFile = path.join(cacheDir, entry);
+    fs.writeFileSync(entryFile, `${fs.readFileSync(entryFile, "utf8")}// from the cache\n`);
+    assert.match(await compileTypeScript(file, "export const a: number = 1;\n", cacheDir), /from the cache/);
+    const changed = await compileTypeScript(file, "export const a: number = 2;\n", cacheDir);
     assert.match(changed, /a = 2/);
-    assert.equal(cached(cacheDir).length, 2);
-    // The same text at another path is another entry (its source map names its own file).
-    await compileTypeScript("/q/index.ts", "export const a: number = 1;\n", cacheDir);
-    assert.equal(cached(cacheDir).length, 3);
+    // The same text at another path is another entry (its source map names its own file): a miss too.
+    assert.match(await compileTypeScript("/q/index.ts", "export const a: number = 1;\n", cacheDir), /a = 1/);
+    assert.deepEqual(cached(cacheDir), [entry], "only the host's warm-up writes the cache");
   });
 
-  test("a cache folder that cannot be written still gives the compiled code", async () => {
+  test("a cache folder that does not exist still gives the compiled code", async () => {
     const code = await compileTypeScript("/p/x.ts", "export const b: string = 'b';\n", "/proc/no-such-cache");
     assert.match(code, /const b = "b"/);
   });
@@ -124,15 +127,49 @@ describe("the TypeScript compile cache", () => {
       fs.symlinkSync(os.tmpdir(), link);
       process.env.NEKO_TS_CACHE_DIR = link;
       assert.equal(defaultCacheDir(), undefined, "a symlink could point anywhere");
+      assert.equal(readableCacheDir(), undefined);
       const open = path.join(base, "open");
       fs.mkdirSync(open, { mode: 0o777 });
       fs.chmodSync(open, 0o777);
       process.env.NEKO_TS_CACHE_DIR = open;
+      assert.equal(readableCacheDir(), undefined, "a plugin process does not use a folder others may write");
+      assert.equal(fs.statSync(open).mode & 0o777, 0o777, "…nor changes it");
       assert.equal(defaultCacheDir(), open);
       assert.equal(fs.statSync(open).mode & 0o777, 0o700);
+      assert.equal(readableCacheDir(), open, "once the host made it private");
+      const missing = path.join(base, "missing");
+      process.env.NEKO_TS_CACHE_DIR = missing;
+      assert.equal(readableCacheDir(), undefined);
+      assert.equal(fs.existsSync(missing), false, "a plugin process creates nothing");
     } finally {
       if (saved === undefined) delete process.env.NEKO_TS_CACHE_DIR;
       else process.env.NEKO_TS_CACHE_DIR = saved;
     }
+  });
+
+  test("a miss under the permission model without child_process names the file and how to fix it", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const cacheModule = new URL("../bin/ts-compile-cache.mjs", import.meta.url).href;
+    const script = `import(${JSON.stringify(cacheModule)}).then((m) => m.compileTypeScript("/p/late.ts", "export {};", undefined)).then(() => console.log("compiled"), (e) => console.log(e.message));`;
+    const sdkDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+    const result = spawnSync(
+      process.execPath,
+      [
+        "--experimental-permission",
+        "--disable-warning=ExperimentalWarning",
+        `--allow-fs-read=${sdkDir}`,
+        `--allow-fs-read=${path.resolve(sdkDir, "../../node_modules")}`,
+        "--input-type=module",
+        "-e",
+        script,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.match(
+      result.stdout,
+      /\/p\/late\.ts is not in the TypeScript compile cache, and this plugin process may not start esbuild's compiler \(it has no child_process permission\)/,
+      result.stderr,
+    );
+    assert.match(result.stdout, /grant child_process in \[plugin\.permissions\] of plugin\.toml/);
   });
 });

@@ -2,7 +2,8 @@
  * The host's side of plugin configuration (SPEC §2.1, §3.4): reads plugin.toml and the active profile into the
  * effective configuration, serves it and writes it (JSON, raw TOML, hot updates, profile switches, the plugin's own
  * `this.config.set`), and keeps a running plugin in step. Every change goes the same way: validate (manifest parser,
- * protected `plugin.id` / `plugin.entry`), push to the running plugin, whose `config_change` (or `reload`) may refuse
+ * protected `plugin.id` / `plugin.entry`; a plugin's own write may not touch its permissions), push to the running
+ * plugin, whose `config_change` (or `reload`) may refuse
  * it — then nothing changes, neither in the plugin nor on disk — and only then write the file atomically.
  */
 import fs from "node:fs";
@@ -109,7 +110,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     this.owned.add(ctx.operations.addLaunchContext((spec) => this.startContext(spec.id)));
     this.owned.add(
       ctx.services.handle("config.update", ({ patch, mode }, { pluginId }) =>
-        this.hotUpdate(pluginId, { config: patch, mode }),
+        this.hotUpdate(pluginId, { config: patch, mode }, { byPlugin: true }),
       ),
     );
   }
@@ -175,7 +176,12 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
-  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<ConfigWrite> {
+  /** `byPlugin`: the plugin's own `this.config.set` / `update`, which may not change what it is allowed to do. */
+  hotUpdate(
+    id: string,
+    update: { config: unknown; mode: unknown },
+    origin: { byPlugin?: boolean } = {},
+  ): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       const { config: patch, mode } = update;
       if (!HOT_UPDATE_MODES.includes(mode as HotUpdateMode)) {
@@ -187,6 +193,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
+        if (origin.byPlugin) checkPermissionsKept(disk.base, document);
         return this.applyManifest(id, disk, manifestText(disk.text, document));
       }
       if (!this.isRunning(id)) {
@@ -198,6 +205,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       const temporary = [...this.temporaryOf(id), patch];
       const next = effective(disk, temporary);
       checkProtected(id, disk.base, next);
+      if (origin.byPlugin) checkPermissionsKept(effective(disk, this.temporaryOf(id)), next);
       validateManifest(tomlText(next));
       return this.apply(id, {
         next,
@@ -479,6 +487,29 @@ function checkProtected(id: string, current: ConfigTable | undefined, next: Conf
       ErrorCode.ConfigProtectedField,
       `plugin.${key} can never be changed: it is ${JSON.stringify(was)}, ${change}`,
       { field: `plugin.${key}`, current: was, requested: after[key] ?? null },
+    );
+  }
+}
+
+/**
+ * What a plugin may do (`[plugin.permissions]`, `[plugin_runtime] permissions`) is the user's to change, in plugin.toml
+ * or through the HTTP configuration routes; a plugin that could widen its own grants would have none.
+ */
+function checkPermissionsKept(current: ConfigTable, next: ConfigTable): void {
+  const grants = (document: ConfigTable) => {
+    const plugin = isTable(document.plugin) ? document.plugin : {};
+    const runtime = isTable(document.plugin_runtime) ? document.plugin_runtime : {};
+    return { "plugin.permissions": plugin.permissions, "plugin_runtime.permissions": runtime.permissions };
+  };
+  const before = grants(current);
+  const after = grants(next);
+  for (const field of Object.keys(before) as Array<keyof typeof before>) {
+    const text = (value: unknown) => JSON.stringify(value ?? null);
+    if (text(before[field]) === text(after[field])) continue;
+    throw new ConfigError(
+      ErrorCode.ConfigProtectedField,
+      `${field} can be changed only by the user (plugin.toml, or the HTTP configuration routes), not by the plugin itself`,
+      { field },
     );
   }
 }

@@ -35,6 +35,7 @@ export type PluginManifest = {
   dependencies: Array<{ id: string; version?: string; conflicts: boolean }>;
   store: { enabled: boolean };
   permissions: {
+    /** Extra paths the process may read / write, as written: relative to the plugin folder, or absolute. */
     fsRead: string[];
     fsWrite: string[];
     childProcess: boolean;
@@ -43,7 +44,8 @@ export type PluginManifest = {
     /** Plugin ids this plugin may call; undefined means all. */
     allowCalls?: string[];
   };
-  runtime: { enabled: boolean; autoStart: boolean };
+  /** `permissions`: run the process under Node's permission model (SPEC §10); false only for development. */
+  runtime: { enabled: boolean; autoStart: boolean; permissions: boolean };
   state: { persistMode: PersistMode };
   /** Set for adapters only: other plugins may use an `[adapter]` table as their own configuration. */
   adapter?: { mode: AdapterMode; priority: number };
@@ -254,8 +256,8 @@ function readPermissions(plugin: ManifestTable): PluginManifest["permissions"] {
     if (!PLUGIN_ID_PATTERN.test(id)) permissions.problem("allow_calls", `contains '${id}', which is not a plugin id`);
   }
   const result = {
-    fsRead: permissions.stringArray("fs_read") ?? [],
-    fsWrite: permissions.stringArray("fs_write") ?? [],
+    fsRead: readGrantedPaths(permissions, "fs_read"),
+    fsWrite: readGrantedPaths(permissions, "fs_write"),
     childProcess: permissions.boolean("child_process") ?? false,
     workerThreads: permissions.boolean("worker_threads") ?? false,
     maxHeapMb: permissions.number("max_heap_mb", { integer: true, positive: true }) ?? DEFAULT_MAX_HEAP_MB,
@@ -263,6 +265,25 @@ function readPermissions(plugin: ManifestTable): PluginManifest["permissions"] {
   };
   permissions.warnUnknownKeys();
   return result;
+}
+
+/**
+ * `fs_read` / `fs_write`: paths relative to the plugin folder (`"cache"`, `"../shared"`) or absolute. Each becomes one
+ * `--allow-fs-*` flag of Node's permission model, which reads `*` as a wildcard and does not expand `~`.
+ */
+function readGrantedPaths(permissions: ManifestTable, key: "fs_read" | "fs_write"): string[] {
+  const paths = permissions.stringArray(key) ?? [];
+  const problem = (sentence: string) => permissions.problem(key, sentence);
+  for (const granted of paths) {
+    if (granted.trim() === "") problem("contains an empty path");
+    else if (granted.includes("\0")) problem(`contains a path with a NUL character`);
+    else if (granted.includes("*")) {
+      problem(`contains '${granted}': '*' is not allowed (name the folder itself: that grants everything in it)`);
+    } else if (granted.startsWith("~")) {
+      problem(`contains '${granted}': '~' is not expanded; write the absolute path`);
+    }
+  }
+  return paths;
 }
 
 function readEntries(plugin: ManifestTable): PluginManifest["entries"] {
@@ -286,7 +307,11 @@ function readEntries(plugin: ManifestTable): PluginManifest["entries"] {
 
 function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
   const runtime = doc.section("plugin_runtime");
-  const result = { enabled: runtime.boolean("enabled") ?? true, autoStart: runtime.boolean("auto_start") ?? true };
+  const result = {
+    enabled: runtime.boolean("enabled") ?? true,
+    autoStart: runtime.boolean("auto_start") ?? true,
+    permissions: runtime.boolean("permissions") ?? true,
+  };
   runtime.warnUnknownKeys();
   return result;
 }

@@ -10,12 +10,16 @@ import type { Writable } from "node:stream";
 import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
+import { permissionFlags } from "./permission-flags.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
+import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
 
 /** How long after its exit a process's pipes may stay open before its output is taken as complete. */
 const OUTPUT_GRACE_MS = 2000;
 
 export class NodePluginLauncher implements PluginLauncher {
+  private runtimeRead: string[] | undefined;
+
   constructor(
     private readonly options: {
       /** The SDK's `plugin-runner.mjs`. */
@@ -43,12 +47,17 @@ export class NodePluginLauncher implements PluginLauncher {
     };
     // Serialized before the spawn: a context that cannot be written fails the launch, with nothing started.
     const document = JSON.stringify(bootstrap);
+    const perm = this.permissionFlags(request);
     // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket.
-    const child = spawn(process.execPath, [`--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath], {
-      cwd: request.pluginDir,
-      env,
-      stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath],
+      {
+        cwd: request.pluginDir,
+        env,
+        stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
+      },
+    );
     const logger = this.options.logger.child({ plugin: request.pluginId });
     const channel = child.stdio[BOOTSTRAP_FD] as Writable | null;
     if (channel) {
@@ -57,6 +66,27 @@ export class NodePluginLauncher implements PluginLauncher {
       channel.end(document);
     }
     return new NodePluginChild(child, logger);
+  }
+
+  /** Node's permission model for this process (permission-flags.ts): what it may read, write and start. */
+  private permissionFlags(request: LaunchRequest): string[] {
+    if (request.permissions === undefined) {
+      this.options.logger.warn(
+        { plugin: request.pluginId },
+        "runs without Node's permission model ([plugin_runtime] permissions = false or NEKO_PLUGIN_PERMISSIONS=off): " +
+          "it may read, write and start whatever this user may",
+      );
+      return [];
+    }
+    if (this.runtimeRead === undefined) {
+      this.runtimeRead = runtimeReadPaths(this.options.runnerPath);
+      // Said once per host rather than by Node at every start (its warnings are turned off in plugin processes).
+      this.options.logger.info(
+        "plugin processes run under Node's permission model with native addons allowed (ZeroMQ and SQLite are " +
+          "addons): native code and the network are not restricted by it; see docs/permissions.md",
+      );
+    }
+    return permissionFlags(request, { read: this.runtimeRead, realpath: realpathOrSelf });
   }
 }
 

@@ -5,6 +5,7 @@
  * tested without spawning.
  */
 import type { Event, PluginConnection } from "@neko/protocol";
+import type { ProcessPermissions } from "./permission-flags.ts";
 
 export interface LaunchRequest {
   pluginId: string;
@@ -19,6 +20,8 @@ export interface LaunchRequest {
   /** What the process reads at launch: its manifest, its effective configuration, … */
   context: Record<string, unknown>;
   maxHeapMb: number;
+  /** What the process may touch under Node's permission model (SPEC §10); undefined: no permission model. */
+  permissions?: ProcessPermissions;
 }
 
 export interface ChildExit {

@@ -39,6 +39,7 @@ import { inDependencyOrder } from "./dependency-order.ts";
 import { RateLimitedLog } from "../rate-limited-log.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { NodePluginLauncher } from "./node-plugin-launcher.ts";
+import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
 import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
@@ -510,6 +511,7 @@ export class PluginSupervisor implements Disposable {
         className: spec.manifest.entry.className,
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
+        permissions: launchPermissions(spec.manifest),
       },
       admission: this.options.transport.admit(id),
       logger: this.options.logger.child({ plugin: id }),

@@ -18,9 +18,13 @@ import { MAX_FRAME_BYTES, serialSend } from "@neko/protocol";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { Dealer } from "zeromq";
 import type { HostLogger } from "../host-logger.ts";
+import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import { type DiscoveredPlugin, discoverPlugins } from "../manifest/plugin-discovery.ts";
+import { writeGrantProblems } from "../manifest/write-grant-problems.ts";
 import { NodePluginLauncher } from "../supervisor/node-plugin-launcher.ts";
+import { launchPermissions } from "../supervisor/permission-flags.ts";
 import type { PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
+import { realpathOrSelf, runnerPackagePaths } from "../supervisor/runtime-read-paths.ts";
 import type { PeerAdmission } from "../transport/host-transport.ts";
 import { ZmqHostTransport } from "../transport/zmq-host-transport.ts";
 import { helloProof } from "./worker-proof.ts";
@@ -197,7 +201,39 @@ export class PluginWorker {
       offered.set(d.id, d);
     }
     this.found = [...offered.values()];
+    this.refuseUnsafeWriteGrants();
     this.plugins = new Map(this.found.filter((d) => d.status === "ok").map((d) => [d.id, d]));
+  }
+
+  /**
+   * The same rule as the host's (plugin-host.ts): on this machine no plugin may be granted to write where the SDK,
+   * the compile cache, this worker's run folder or another plugin's folder is.
+   */
+  private refuseUnsafeWriteGrants(): void {
+    const cacheDir = defaultCacheDir();
+    const shared = [
+      ...runnerPackagePaths(this.options.runnerPath).map((p) => ({
+        path: p,
+        what: "the SDK or a package it loads in every plugin",
+      })),
+      ...(cacheDir === undefined ? [] : [{ path: cacheDir, what: "the TypeScript compile cache every plugin loads" }]),
+      { path: this.runDir, what: "the worker's run folder (the socket every plugin connects to)" },
+    ];
+    for (const d of this.found) {
+      if (d.status !== "ok" || !d.manifest) continue;
+      const others = this.found
+        .filter((other) => other.dir !== d.dir)
+        .map((other) => ({ path: other.dir, what: `the folder of plugin '${other.id}'` }));
+      const problems = writeGrantProblems({
+        manifest: d.manifest,
+        dir: d.dir,
+        protectedPaths: [...shared, ...others],
+        realpath: realpathOrSelf,
+      });
+      if (problems.length === 0) continue;
+      d.status = "refused";
+      d.problems.push(...problems);
+    }
   }
 
   private hello(): void {
@@ -382,6 +418,8 @@ export class PluginWorker {
         connection: admission.connection,
         context: body.context,
         maxHeapMb: typeof body.maxHeapMb === "number" ? body.maxHeapMb : plugin.manifest.permissions.maxHeapMb,
+        // This machine's manifest decides what the process may touch here, as a host does for its own plugins.
+        permissions: launchPermissions(plugin.manifest),
       });
     } catch (error) {
       admission.dispose();

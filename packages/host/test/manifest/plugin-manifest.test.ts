@@ -43,7 +43,7 @@ describe("parseManifest: a valid manifest", () => {
       dependencies: [],
       store: { enabled: true },
       permissions: { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false, maxHeapMb: 256 },
-      runtime: { enabled: true, autoStart: true },
+      runtime: { enabled: true, autoStart: true, permissions: true },
       state: { persistMode: "off" },
       entries: [],
     });
@@ -103,6 +103,7 @@ id = "ping"
 [plugin_runtime]
 enabled = false
 auto_start = false
+permissions = false
 
 [plugin_state]
 persist_mode = "manual"
@@ -138,7 +139,7 @@ greeting = "hi"
         maxHeapMb: 512,
         allowCalls: ["hello_world", "notes"],
       },
-      runtime: { enabled: false, autoStart: false },
+      runtime: { enabled: false, autoStart: false, permissions: false },
       state: { persistMode: "manual" },
       entries: [
         {
@@ -412,6 +413,7 @@ describe("parseManifest: problems", () => {
       [`plugin_runtime = 1`, "[plugin_runtime] must be a table, not 1"],
       [`[plugin_runtime]\nenabled = "yes"`, "[plugin_runtime].enabled must be a boolean, not a string ('yes')"],
       [`[plugin_runtime]\nauto_start = 0`, "[plugin_runtime].auto_start must be a boolean, not 0"],
+      [`[plugin_runtime]\npermissions = "off"`, "[plugin_runtime].permissions must be a boolean, not a string ('off')"],
       [
         `[plugin_state]\npersist_mode = "always"`,
         "[plugin_state].persist_mode must be one of 'off', 'auto', 'manual', not 'always'",
@@ -427,6 +429,24 @@ describe("parseManifest: problems", () => {
       "plugin.toml: [adapter].mode must be one of 'gateway', 'router', 'bridge', 'hybrid', not 'proxy'",
       "plugin.toml: [adapter].priority must be an integer, not a string ('high')",
     ]);
+  });
+
+  test("fs_read and fs_write paths: relative or absolute, kept as written; '*', '~' and empty paths are refused", () => {
+    const { manifest } = valid(
+      `${HEADER}[plugin.permissions]\nfs_read = ["../shared", "/srv/x"]\nfs_write = ["out"]\n`,
+    );
+    assert.deepEqual(manifest.permissions.fsRead, ["../shared", "/srv/x"]);
+    assert.deepEqual(manifest.permissions.fsWrite, ["out"]);
+    assert.deepEqual(
+      invalid(`${HEADER}[plugin.permissions]\nfs_write = ["/tmp/*", "~/notes", " "]\nfs_read = ["a\\u0000b"]\n`)
+        .messages,
+      [
+        "plugin.toml: [plugin.permissions].fs_read contains a path with a NUL character",
+        "plugin.toml: [plugin.permissions].fs_write contains '/tmp/*': '*' is not allowed (name the folder itself: that grants everything in it)",
+        "plugin.toml: [plugin.permissions].fs_write contains '~/notes': '~' is not expanded; write the absolute path",
+        "plugin.toml: [plugin.permissions].fs_write contains an empty path",
+      ],
+    );
   });
 
   test("a second entry with the same id is a problem naming the first", () => {

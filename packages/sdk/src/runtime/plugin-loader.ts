@@ -1,12 +1,17 @@
 /** Loads a plugin's class from its module and checks it is a decorated `NekoPluginBase` subclass. */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { ErrorCode } from "@neko/protocol";
+import { permissionDenied, SdkError } from "../errors.ts";
 import { NekoPluginBase } from "../plugin-base.ts";
 import { collectPluginMetadata } from "../plugin-metadata.ts";
 
 export type PluginClass = new () => NekoPluginBase;
 
-export class PluginLoadError extends Error {}
+/** Its `details`, when the permission model refused something: what, and which key of plugin.toml grants it. */
+export class PluginLoadError extends SdkError {
+  static override readonly defaultCode: string = ErrorCode.PluginLoadFailed;
+}
 
 export async function loadPluginClass(modulePath: string, className: string): Promise<PluginClass> {
   const file = path.basename(modulePath);
@@ -14,7 +19,9 @@ export async function loadPluginClass(modulePath: string, className: string): Pr
   try {
     mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new PluginLoadError(`importing ${file} failed: ${(error as Error)?.message ?? String(error)}`);
+    const denied = permissionDenied(error);
+    const reason = (denied ?? (error as Error))?.message ?? String(error);
+    throw new PluginLoadError(`importing ${file} failed: ${reason}`, denied && { details: denied.details });
   }
   const cls = mod[className];
   if (cls === undefined) {

@@ -24,6 +24,7 @@ import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
+import { guardWorkerThreads } from "./worker-threads-guard.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function fail(message: string): never {
@@ -79,6 +80,9 @@ process.on("SIGINT", () => undefined);
 
 process.on("uncaughtException", (error) => logger.exception("uncaught exception", error));
 process.on("unhandledRejection", (error) => logger.exception("unhandled rejection", error));
+
+// Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
+guardWorkerThreads(metadata);
 
 let runtime: PluginRuntime;
 try {
