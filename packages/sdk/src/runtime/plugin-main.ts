@@ -75,6 +75,8 @@ async function exit(code: number): Promise<never> {
 
 // The host is our parent: when it goes away (even by kill -9) the IPC channel closes and so do we.
 process.on("disconnect", () => process.exit(0));
+// A host that died while this module's imports were loading closed the channel before anyone listened.
+if (process.send !== undefined && !process.connected) process.exit(0);
 // Ctrl-C in a terminal signals the whole process group; the host decides when its plugins stop.
 process.on("SIGINT", () => undefined);
 
