@@ -8,6 +8,8 @@ export const SOAK_EVENT_TYPE = "soak.tick";
 export const EVENTS_PER_PUBLISH = 5;
 export const SUBSCRIBER_IDS = ["soak_sub_1", "soak_sub_2", "soak_sub_3"];
 export const CRASHER_ID = "soak_crasher";
+/** The plugins that must never fail a request: every one but the crasher. */
+export const HEALTHY_IDS = ["soak_echo", "soak_caller", "soak_publisher", ...SUBSCRIBER_IDS];
 /** How long each crasher process lives before it exits with code 1. */
 export const CRASH_AFTER_MS = 1500;
 

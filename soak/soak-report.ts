@@ -8,8 +8,11 @@ export function formatSoakReport(r: SoakReport): string {
   const rate = r.rate === null ? "as fast as answered" : `${r.rate} req/s`;
   lines.push(
     `soak: ${(r.durationS / 60).toFixed(1)} min${r.interrupted ? " (interrupted)" : ""}, ${r.connections} keep-alive connections, ${rate}`,
+    `  started once every healthy plugin ran: ${r.startupS.toFixed(1)} s after the server was ready, ` +
+      `${r.startupRestarts} restarts of theirs before that`,
     "",
-    `requests (healthy plugins): ${healthyTotal} in all, ${(healthyTotal / r.durationS).toFixed(0)} req/s, ${r.healthyErrors} errors`,
+    `requests (healthy plugins): ${healthyTotal} in all, ${(healthyTotal / r.durationS).toFixed(0)} req/s, ${r.healthyErrors} errors, ` +
+      `${r.healthyRestarts} restarts`,
   );
   for (const [kind, c] of kinds) lines.push(`  ${kind.padEnd(8)} ${c.ok} ok, ${c.errors} errors${codes(c.byCode)}`);
   if (r.connectionErrors > 0) lines.push(`  socket errors and timeouts: ${r.connectionErrors}`);

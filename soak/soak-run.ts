@@ -13,7 +13,7 @@ import autocannon from "autocannon";
 import { makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { parsePrometheusText } from "../test/support/prometheus-parser.ts";
 import { startSoakServer, type SoakServer } from "./soak-server.ts";
-import { CRASHER_ID, EVENTS_PER_PUBLISH, SUBSCRIBER_IDS, writeSoakPlugins } from "./soak-plugins.ts";
+import { CRASHER_ID, EVENTS_PER_PUBLISH, HEALTHY_IDS, SUBSCRIBER_IDS, writeSoakPlugins } from "./soak-plugins.ts";
 
 export interface SoakOptions {
   durationMs: number;
@@ -23,6 +23,12 @@ export interface SoakOptions {
   rate?: number;
   /** How often `GET /metrics` is read (default 10 s). */
   sampleEveryMs?: number;
+  /**
+   * How long the healthy plugins may take to be `running` before the load starts (default 120 s); past it the soak
+   * fails, naming them. On a loaded machine a plugin can miss its 20 s handshake and be started again by the restart
+   * policy: the soak measures the plugins under load, not their start.
+   */
+  startupTimeoutMs?: number;
   signal?: AbortSignal;
   /** Progress lines (one per sample). */
   log?: (line: string) => void;
@@ -58,6 +64,12 @@ export interface MemoryTrend {
 }
 
 export interface SoakReport {
+  /** From the server's "ready" to every healthy plugin running, when the load starts. */
+  startupS: number;
+  /** Automatic restarts of healthy plugins before the load started (a missed handshake on a loaded machine). */
+  startupRestarts: number;
+  /** Automatic restarts of healthy plugins while the load ran (-1: not read); each would have failed requests. */
+  healthyRestarts: number;
   durationS: number;
   interrupted: boolean;
   connections: number;
@@ -105,11 +117,61 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     writeSoakPlugins(pluginsDir);
     server = await startSoakServer({ pluginsDir, logDir });
     log(`server ${server.url} (pid ${server.pid}); logs in ${logDir}`);
-    return await drive({ ...options, connections, sampleEveryMs, log, server, logDir });
+    const startup = await healthyPluginsRunning(server.url, options.startupTimeoutMs ?? 120_000, options.signal);
+    if (startup.seconds > 0.5 || startup.restarts > 0) {
+      log(`healthy plugins running after ${startup.seconds.toFixed(1)} s more (${startup.restarts} restarts)`);
+    }
+    const { healthyRestartsAtEnd, ...report } = await drive({
+      ...options,
+      connections,
+      sampleEveryMs,
+      log,
+      server,
+      logDir,
+    });
+    return {
+      startupS: startup.seconds,
+      startupRestarts: startup.restarts,
+      healthyRestarts: healthyRestartsAtEnd < 0 ? -1 : healthyRestartsAtEnd - startup.restarts,
+      ...report,
+    };
   } finally {
     await server?.stop();
     fs.rmSync(pluginsDir, { recursive: true, force: true });
     fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Waits until every healthy plugin is `running`: `serve` is ready once each start has been tried, and on a loaded
+ * machine one may have missed its handshake and be waiting for its restart. Throws, naming them, past the deadline.
+ */
+async function healthyPluginsRunning(
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ seconds: number; restarts: number }> {
+  type Listed = { id: string; status: string; status_reason?: string | null };
+  const started = performance.now();
+  for (;;) {
+    const res = await fetch(`${url}/plugins`).catch(() => undefined);
+    const plugins = res?.ok ? ((await res.json()) as { plugins: Listed[] }).plugins : [];
+    const notRunning = HEALTHY_IDS.map(
+      (id): Listed => plugins.find((p) => p.id === id) ?? { id, status: "absent" },
+    ).filter((p) => p.status !== "running");
+    const seconds = (performance.now() - started) / 1000;
+    if (notRunning.length === 0) {
+      const m = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+      const restarts = HEALTHY_IDS.map((id) => m.value("neko_plugin_restarts_total", { plugin: id }) ?? 0);
+      return { seconds, restarts: restarts.reduce((a, b) => a + b, 0) };
+    }
+    if (seconds * 1000 > timeoutMs || signal?.aborted) {
+      const states = notRunning.map((p) => `${p.id} ${p.status}${p.status_reason ? ` (${p.status_reason})` : ""}`);
+      throw new Error(
+        `healthy plugins not running ${seconds.toFixed(0)} s after serve was ready: ${states.join("; ")}`,
+      );
+    }
+    await sleep(250);
   }
 }
 
@@ -118,7 +180,7 @@ async function drive(
     server: SoakServer;
     logDir: string;
   },
-): Promise<SoakReport> {
+): Promise<Omit<SoakReport, "startupS" | "startupRestarts" | "healthyRestarts"> & { healthyRestartsAtEnd: number }> {
   const { server, log } = options;
   const url = server.url;
   const started = performance.now();
@@ -240,6 +302,9 @@ async function drive(
       framesDropped: final?.value("neko_transport_frames_dropped_total") ?? -1,
     },
     echoCallsCounted: final?.value("neko_plugin_calls_total", { plugin: "soak_echo", entry: "echo" }) ?? -1,
+    healthyRestartsAtEnd: final
+      ? HEALTHY_IDS.reduce((n, id) => n + (final.value("neko_plugin_restarts_total", { plugin: id }) ?? 0), 0)
+      : -1,
     memory,
     hostRss: trend(memory, warmupS),
     pluginRss: pluginRanges(memory),
