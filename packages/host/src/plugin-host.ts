@@ -31,7 +31,7 @@ import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
 import { parseManifest, type PluginManifest } from "./manifest/plugin-manifest.ts";
-import { type ProtectedPath, writeGrantProblems } from "./manifest/write-grant-problems.ts";
+import { type ProtectedPath, refuseUnsafeWriteGrants } from "./manifest/write-grant-problems.ts";
 import { memoryService } from "./memory/memory-service.ts";
 import {
   DEFAULT_MESSAGE_CAPACITY,
@@ -839,21 +839,7 @@ export class PluginHost implements PluginHostApi {
       { path: this.runDir, what: "the host's run folder (the socket every plugin connects to)" },
       { path: this.dataDir, what: "the host's data folder (the memory all plugins share)" },
     ];
-    for (const d of found) {
-      if (d.status !== "ok" || !d.manifest) continue;
-      const others = found
-        .filter((other) => other.dir !== d.dir)
-        .map((other) => ({ path: other.dir, what: `the folder of plugin '${other.id}'` }));
-      const problems = writeGrantProblems({
-        manifest: d.manifest,
-        dir: d.dir,
-        protectedPaths: [...this.sharedPaths, ...others],
-        realpath: realpathOrSelf,
-      });
-      if (problems.length === 0) continue;
-      d.status = "refused";
-      d.problems.push(...problems);
-    }
+    refuseUnsafeWriteGrants(found, this.sharedPaths, realpathOrSelf);
   }
 
   private adopt(d: DiscoveredPlugin): void {

@@ -5,6 +5,7 @@
  * inside a grant, so a grant of a folder above one of them (`/tmp`, the home folder) is refused as a whole.
  */
 import path from "node:path";
+import type { DiscoveredPlugin } from "./plugin-discovery.ts";
 import type { PluginManifest } from "./plugin-manifest.ts";
 
 export interface ProtectedPath {
@@ -45,4 +46,30 @@ function overlaps(a: string, b: string): boolean {
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/**
+ * Refuses, with the reasons, each plugin of `found` granted to write where `shared` is or where another of them is
+ * (a host over its own folders, a worker over its machine's).
+ */
+export function refuseUnsafeWriteGrants(
+  found: DiscoveredPlugin[],
+  shared: ProtectedPath[],
+  realpath: (file: string) => string,
+): void {
+  for (const d of found) {
+    if (d.status !== "ok" || !d.manifest) continue;
+    const others = found
+      .filter((other) => other.dir !== d.dir)
+      .map((other) => ({ path: other.dir, what: `the folder of plugin '${other.id}'` }));
+    const problems = writeGrantProblems({
+      manifest: d.manifest,
+      dir: d.dir,
+      protectedPaths: [...shared, ...others],
+      realpath,
+    });
+    if (problems.length === 0) continue;
+    d.status = "refused";
+    d.problems.push(...problems);
+  }
 }

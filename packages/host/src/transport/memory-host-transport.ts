@@ -19,7 +19,8 @@ export interface MemoryConnection {
   sendRaw(bytes: Uint8Array): void;
 }
 
-class MemoryFrame implements IncomingFrame {
+/** A frame whose payload is already in memory: a memory connection's, or one a worker relayed (worker-hub.ts). */
+export class PayloadFrame implements IncomingFrame {
   constructor(
     readonly peer: string,
     private readonly bytesIn: Uint8Array,
@@ -90,7 +91,7 @@ export class MemoryHostTransport implements HostTransport {
     this.peers.set(peer, (message) => handler?.(message));
     const arrive = (bytes: Uint8Array) => {
       if (this.closed || !this.peers.has(peer)) return;
-      setImmediate(() => this.handler?.(new MemoryFrame(peer, bytes)));
+      setImmediate(() => this.handler?.(new PayloadFrame(peer, bytes)));
     };
     return {
       peer,

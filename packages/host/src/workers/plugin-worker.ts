@@ -20,7 +20,7 @@ import { Dealer } from "zeromq";
 import type { HostLogger } from "../host-logger.ts";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import { type DiscoveredPlugin, discoverPlugins } from "../manifest/plugin-discovery.ts";
-import { writeGrantProblems } from "../manifest/write-grant-problems.ts";
+import { refuseUnsafeWriteGrants } from "../manifest/write-grant-problems.ts";
 import { NodePluginLauncher } from "../supervisor/node-plugin-launcher.ts";
 import { launchPermissions } from "../supervisor/permission-flags.ts";
 import type { PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
@@ -219,21 +219,7 @@ export class PluginWorker {
       ...(cacheDir === undefined ? [] : [{ path: cacheDir, what: "the TypeScript compile cache every plugin loads" }]),
       { path: this.runDir, what: "the worker's run folder (the socket every plugin connects to)" },
     ];
-    for (const d of this.found) {
-      if (d.status !== "ok" || !d.manifest) continue;
-      const others = this.found
-        .filter((other) => other.dir !== d.dir)
-        .map((other) => ({ path: other.dir, what: `the folder of plugin '${other.id}'` }));
-      const problems = writeGrantProblems({
-        manifest: d.manifest,
-        dir: d.dir,
-        protectedPaths: [...shared, ...others],
-        realpath: realpathOrSelf,
-      });
-      if (problems.length === 0) continue;
-      d.status = "refused";
-      d.problems.push(...problems);
-    }
+    refuseUnsafeWriteGrants(this.found, shared, realpathOrSelf);
   }
 
   private hello(): void {

@@ -13,7 +13,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import {
   type Disposable,
-  decodeFrame,
   Emitter,
   type Event,
   encodeFrame,
@@ -27,6 +26,7 @@ import type { HostLogger } from "../host-logger.ts";
 import { RateLimitedLog } from "../rate-limited-log.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild } from "../supervisor/plugin-launcher.ts";
 import type { IncomingFrame, PeerAdmission } from "../transport/host-transport.ts";
+import { PayloadFrame } from "../transport/memory-host-transport.ts";
 import { z85Decode } from "../transport/z85.ts";
 import { registerZapDomain, type ZapDecision, type ZapRequest } from "../transport/zap-handler.ts";
 import { checkHelloProof } from "./worker-proof.ts";
@@ -140,25 +140,6 @@ interface WorkerSession {
   plugins: RemotePluginInfo[];
   /** Its live launches, by peer id. */
   children: Map<string, RemoteChild>;
-}
-
-class RelayFrame implements IncomingFrame {
-  constructor(
-    readonly peer: string,
-    private readonly bytesIn: Buffer,
-  ) {}
-
-  get bytes(): number {
-    return this.bytesIn.length;
-  }
-
-  decode(): { type: string; [key: string]: unknown } | undefined {
-    return decodeFrame(this.bytesIn);
-  }
-
-  payload(): Buffer {
-    return this.bytesIn;
-  }
 }
 
 export class WorkerHub implements Disposable {
@@ -444,7 +425,7 @@ export class WorkerHub implements Disposable {
     switch (kind) {
       case "frame":
         if (second === undefined || parts.length !== 4) break;
-        this.frameHandler?.(new RelayFrame(peer, second));
+        this.frameHandler?.(new PayloadFrame(peer, second));
         return;
       case "launched": {
         const pid = unpackBody<{ pid?: unknown }>(second)?.pid;
