@@ -10,6 +10,7 @@ import type {
   ControlOp,
   Disposable,
   Event,
+  HelloMessage,
   HostToPluginControls,
   HostToPluginPushes,
   ParamsIn,
@@ -26,6 +27,7 @@ import type { PluginState } from "./supervisor/plugin-state.ts";
 import type {
   FinishedCall,
   LaunchContext,
+  LaunchGrants,
   PluginLogLine,
   PluginStateChange,
   SupervisorCallOptions,
@@ -41,6 +43,10 @@ export interface PluginDirectory {
   manifest(id: string): PluginManifest | undefined;
   /** Its state as `/plugins` shows it (`refused` for one refused at discovery). */
   state(id: string): PluginState | undefined;
+  /** `local`, or the name of the remote worker it runs on; undefined for an unknown plugin. */
+  machine(id: string): string | undefined;
+  /** What its running process said of itself (its hello, kept current by `entries_changed`); undefined otherwise. */
+  hello(id: string): HelloMessage | undefined;
   /** Its running process, if one runs. */
   process(id: string): { pid: number | undefined; startedAt: number; figures: ProcessFiguresView } | undefined;
   /** What the host holds for a supervised plugin; undefined for one it does not supervise. */
@@ -73,6 +79,8 @@ export interface PluginOperations {
   push<K extends PushTopic>(pluginId: string, topic: K, payload: ParamsIn<HostToPluginPushes, K>): boolean;
   /** Adds to what every plugin process reads at launch (its configuration, …). */
   addLaunchContext(context: LaunchContext): Disposable;
+  /** Adds to what every plugin process may read, write and load as its own sources (its extensions' folders). */
+  addLaunchGrant(grants: LaunchGrants): Disposable;
 }
 
 export interface HostContext {
@@ -84,7 +92,7 @@ export interface HostContext {
   readonly events: HostEvents;
   readonly operations: PluginOperations;
   /** The host's public API, as the server sees it. */
-  readonly api: Pick<PluginHostApi, "listPlugins" | "info">;
+  readonly api: Pick<PluginHostApi, "listPlugins" | "info" | "config">;
 }
 
 export type HostFeature<T extends Disposable = Disposable> = (ctx: HostContext) => T;

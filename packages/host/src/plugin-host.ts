@@ -11,6 +11,8 @@ import {
   DisposableStore,
   type EntryDescriptor,
   ErrorCode,
+  type ExtensionState,
+  type ExtensionStatus,
   timerDelay,
   type WireResult,
 } from "@neko/protocol";
@@ -19,6 +21,7 @@ import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
 import type { DebugCounted, HostContext, HostEvents, HostFeature } from "./host-context.ts";
+import { ExtensionRegistry, type ExtensionsApi } from "./extensions/extension-registry.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
 import {
@@ -117,6 +120,8 @@ export interface EntryView {
   persist: boolean | null;
   enabled: boolean;
   dynamic: boolean;
+  /** The extension whose entry this is; null for the plugin's own. */
+  extension_id: string | null;
 }
 
 export interface PluginView extends TriggerViews {
@@ -126,7 +131,8 @@ export interface PluginView extends TriggerViews {
   version: string;
   type: string;
   author: { name?: string; email?: string } | null;
-  status: PluginState;
+  /** A plugin's state; an extension's is `injected`, `pending`, `disabled` or `failed`. */
+  status: PluginState | ExtensionState;
   status_reason: string | null;
   pid: number | null;
   /** `local`, or the name of the remote worker the plugin runs on. */
@@ -134,7 +140,11 @@ export interface PluginView extends TriggerViews {
   dir: string;
   manifest_path: string;
   entries: EntryView[];
-  extensions: unknown[];
+  /** A plugin's extensions and how each stands (empty for an extension). */
+  extensions: ExtensionStatus[];
+  /** For an extension: the plugin it extends, and the prefix of its entry ids there; null otherwise. */
+  host_plugin_id: string | null;
+  prefix: string | null;
   /** The static UI the running plugin registered (`registerStaticUi`), or null. */
   ui: { path: string; dir: string } | null;
   errors: string[];
@@ -199,6 +209,8 @@ export interface PluginHostApi {
   readonly logs: LogsApi;
   /** Each plugin's process and call figures (docs/metrics.md). */
   readonly metrics: MetricsApi;
+  /** Enabling and disabling extensions in running plugins (docs/extensions.md). */
+  readonly extensions: ExtensionsApi;
 }
 
 /** The SDK's own sources are compiled into the cache once per host; a plugin's folder before each of its starts. */
@@ -262,6 +274,7 @@ export class PluginHost implements PluginHostApi {
   readonly logs: PluginLogs;
   readonly logFiles: LogFiles | undefined;
   readonly metrics: PluginMetrics;
+  readonly extensions: ExtensionRegistry;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -300,6 +313,7 @@ export class PluginHost implements PluginHostApi {
     this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
     this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
     this.config = this.use((ctx) => new PluginConfigService(ctx));
+    this.extensions = this.use((ctx) => new ExtensionRegistry(ctx));
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
     const fileOptions = logFilesOptions(options.logFiles, runDir, logger);
@@ -359,6 +373,11 @@ export class PluginHost implements PluginHostApi {
           const d = this.discovered.get(id);
           return d && stateOf(d, supervisor.status(id)?.state);
         },
+        hello: (id) => supervisor.status(id)?.hello,
+        machine: (id) => {
+          const d = this.discovered.get(id);
+          return d && (this.machineOf.get(d) ?? "local");
+        },
         process: (id) => {
           const status = supervisor.status(id);
           return status?.process && { pid: status.pid, ...status.process };
@@ -372,6 +391,7 @@ export class PluginHost implements PluginHostApi {
         control: (pluginId, op, payload, controlOptions) => supervisor.control(pluginId, op, payload, controlOptions),
         push: (pluginId, topic, payload) => supervisor.push(pluginId, topic, payload),
         addLaunchContext: (context) => supervisor.addLaunchContext(context),
+        addLaunchGrant: (grants) => supervisor.addLaunchGrant(grants),
       },
     };
   }
@@ -533,6 +553,13 @@ export class PluginHost implements PluginHostApi {
       const reason = `plugin '${pluginId}' is refused: ${d.problems.join("; ")}`;
       return failure(ErrorCode.PluginNotRunning, reason, "SdkError", { state: "refused" });
     }
+    if (d.manifest?.type === "extension" && d.manifest.host) {
+      const { pluginId: hostId, prefix } = d.manifest.host;
+      const reason =
+        `'${pluginId}' is an extension: its entries are called through its host plugin, as ` +
+        `'${hostId}:${prefix}<entry>'`;
+      return failure(ErrorCode.PluginNotRunning, reason, "SdkError", { host_plugin_id: hostId, prefix });
+    }
     return undefined;
   }
 
@@ -542,14 +569,7 @@ export class PluginHost implements PluginHostApi {
     if (d.status === "refused") {
       return Promise.resolve(failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${d.problems.join("; ")}`));
     }
-    if (d.manifest?.type === "extension") {
-      return Promise.resolve(
-        failure(
-          ErrorCode.PluginRefused,
-          `'${id}' is an extension: it runs inside its host plugin and cannot start alone`,
-        ),
-      );
-    }
+    if (d.manifest?.type === "extension") return Promise.resolve(extensionCannotStart(id, d.manifest));
     return this.supervisor.start(id);
   }
 
@@ -564,6 +584,7 @@ export class PluginHost implements PluginHostApi {
     if (!old) return pluginNotFound(id);
     if (options.mode === "config") return this.config.reload(id);
     if (this.remote.has(id)) return this.reloadRemote(id);
+    if (old.manifest?.type === "extension") return this.reloadExtension(id);
     // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
     // may be fixed now).
     const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
@@ -587,6 +608,21 @@ export class PluginHost implements PluginHostApi {
     if (fresh.status !== "ok")
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
     return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+  }
+
+  /** An extension's reload: its manifest re-read, then taken out of its running host plugin and loaded again. */
+  private async reloadExtension(id: string): Promise<WireResult> {
+    const old = this.discovered.get(id);
+    const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old?.manifestPath);
+    if (!fresh) {
+      await this.forgetPlugin(id);
+      return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
+    }
+    this.adopt(fresh);
+    if (fresh.status !== "ok") {
+      return failure(ErrorCode.PluginRefused, `extension '${id}' is refused: ${fresh.problems.join("; ")}`);
+    }
+    return this.extensions.reinject(id);
   }
 
   /** A remote plugin's reload: its manifest as the host holds it (the worker's, with the changes made here). */
@@ -876,10 +912,19 @@ export class PluginHost implements PluginHostApi {
             metadata: null,
           }),
         );
-    const state = stateOf(d, status?.state);
+    const owner = this.discovered.get(d.id) === d;
+    const extension =
+      m?.type === "extension" && owner
+        ? this.extensions.view(d.id, d.status === "refused" ? d.problems.join("; ") : undefined)
+        : undefined;
+    const state = extension?.state ?? stateOf(d, status?.state);
     // A duplicate id's later folder shows nothing of the owner's UI.
-    const ui = this.discovered.get(d.id) === d ? this.staticUis.get(d.id) : undefined;
-    const reason = d.status === "refused" ? d.problems.join("; ") : (status?.reason ?? null);
+    const ui = owner ? this.staticUis.get(d.id) : undefined;
+    const reason = extension
+      ? extension.reason
+      : d.status === "refused"
+        ? d.problems.join("; ")
+        : (status?.reason ?? null);
     return {
       id: d.id,
       name: m?.name ?? d.id,
@@ -895,7 +940,9 @@ export class PluginHost implements PluginHostApi {
       manifest_path: d.manifestPath,
       entries,
       ...triggerViews(status?.hello),
-      extensions: [],
+      extensions: owner && m?.type !== "extension" ? this.extensions.listFor(d.id) : [],
+      host_plugin_id: m?.host?.pluginId ?? null,
+      prefix: m?.host?.prefix ?? null,
       ui: ui ? { path: ui.path, dir: ui.dir } : null,
       errors: state === "refused" && d.status === "ok" && reason ? [reason] : d.problems,
       warnings: d.warnings,
@@ -949,7 +996,20 @@ function entryView(e: EntryDescriptor): EntryView {
     persist: e.persist ?? null,
     enabled: e.enabled,
     dynamic: e.dynamic,
+    extension_id: e.extensionId ?? null,
   };
+}
+
+/** Starting an extension by itself: refused, naming the plugin to start instead. */
+function extensionCannotStart(id: string, manifest: PluginManifest): WireResult {
+  const hostId = manifest.host?.pluginId ?? "";
+  return failure(
+    ErrorCode.ExtensionCannotStartIndependent,
+    `'${id}' is an extension of '${hostId}': it runs inside that plugin's process and cannot start on its own; ` +
+      `start '${hostId}' (its enabled extensions load with it)`,
+    "SdkError",
+    { host_plugin_id: hostId },
+  );
 }
 
 /** Freeze errors that are not the plugin refusing (its `freeze` handler's Err, an unsavable field): passed on as is. */

@@ -22,6 +22,10 @@ export const ErrorCode = {
   Canceled: "CANCELED",
   PluginLoadFailed: "PLUGIN_LOAD_FAILED",
   PluginRefused: "PLUGIN_REFUSED",
+  /** An extension runs inside its host plugin's process: it cannot be started on its own (SPEC §3.6). */
+  ExtensionCannotStartIndependent: "EXTENSION_CANNOT_START_INDEPENDENT",
+  /** An extension route called with the id of a plugin that is not an extension. */
+  NotAnExtension: "NOT_AN_EXTENSION",
   HandshakeFailed: "HANDSHAKE_FAILED",
   PermissionDenied: "PERMISSION_DENIED",
   StoreDisabled: "STORE_DISABLED",

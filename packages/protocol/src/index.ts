@@ -22,3 +22,4 @@ export * from "./web-url.ts";
 export * from "./plugin-id.ts";
 export * from "./result-problem.ts";
 export * from "./plugin-bootstrap.ts";
+export * from "./extension-spec.ts";

@@ -3,6 +3,8 @@
  * Both sides import these types; nothing here depends on the host or the SDK. Documented in docs/wire-protocol.md.
  */
 
+import type { ExtensionStatus } from "./extension-spec.ts";
+
 /** Bumped on any incompatible change; the host refuses a hello with another major version. */
 export const PROTOCOL_VERSION = 1;
 
@@ -36,6 +38,8 @@ export interface EntryDescriptor {
   enabled: boolean;
   dynamic: boolean;
   metadata: Record<string, unknown> | null;
+  /** The extension whose entry this is (SPEC §3.6); absent or null for the plugin's own entries. */
+  extensionId?: string | null;
 }
 
 export interface HelloMessage {
@@ -67,6 +71,8 @@ export interface HelloMessage {
   timers: Array<{ id: string; seconds: number; name?: string; autoStart?: boolean }>;
   /** `@message` handlers. */
   messages?: Array<{ id: string; source: string | null; autoStart: boolean }>;
+  /** The extensions the host asked the process to load, and how each went (absent: none asked). */
+  extensions?: ExtensionStatus[];
 }
 
 /** Sent instead of hello when the plugin's code cannot be loaded; authenticated by the same secret. */
@@ -121,6 +127,8 @@ export interface EntriesChangedMessage {
   entries: EntryDescriptor[];
   /** Absent from plugins older than routers: the hooks of the hello stay in force. */
   hooks?: HelloMessage["hooks"];
+  /** The extensions it holds now; absent: as before. */
+  extensions?: ExtensionStatus[];
 }
 
 /** A plugin asks the host for a service (cross-plugin call, bus, memory, …); answered by `response`. */

@@ -1,6 +1,6 @@
 // Module hooks of a plugin process (they run on Node's loader thread):
 // - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own;
-// - a plugin folder's sources are ES modules, whatever package.json is (or is not) around them;
+// - a plugin folder's sources (and its extensions') are ES modules, whatever package.json is (or is not) around them;
 // - TypeScript (`.ts`, `.mts`) comes compiled from the host's disk cache (ts-compile-cache.mjs), or esbuild on a miss;
 // - TypeScript-style relative specifiers resolve: `./util.js` finds `util.ts`, `./util` finds `util.ts`,
 //   `./lib` finds `lib/index.ts`, as tsc's NodeNext and tsx allow.
@@ -17,13 +17,14 @@ import { compileTypeScript, isTypeScript, readableCacheDir } from "./ts-compile-
 const SDK = "@neko/plugin-sdk";
 const selfUrl = import.meta.url;
 const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
-let pluginDirUrl = "";
+/** @type {string[]} */
+let sourceDirUrls = [];
 /** @type {string | undefined} */
 let cacheDir;
 
-/** @type {InitializeHook<{ pluginDirUrl?: string } | undefined>} */
+/** @type {InitializeHook<{ sourceDirUrls?: string[] } | undefined>} */
 export function initialize(data) {
-  pluginDirUrl = data?.pluginDirUrl ?? "";
+  sourceDirUrls = data?.sourceDirUrls ?? [];
   // The same folder the host warmed (the environment the process inherited names it); read, never written.
   cacheDir = readableCacheDir();
 }
@@ -37,8 +38,7 @@ export async function resolve(specifier, context, nextResolve) {
   const { pathname } = new URL(resolved.url);
   if (resolved.url.startsWith("file:") && isTypeScript(pathname)) return { ...resolved, format: "module" };
   if (
-    pluginDirUrl &&
-    resolved.url.startsWith(pluginDirUrl) &&
+    sourceDirUrls.some((dirUrl) => resolved.url.startsWith(dirUrl)) &&
     !resolved.url.includes("/node_modules/") &&
     PLUGIN_SOURCE.test(pathname)
   ) {

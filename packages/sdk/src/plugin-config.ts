@@ -21,10 +21,13 @@ export const replaceConfig = Symbol("neko.config.replace");
 export class PluginConfig {
   #current: ConfigRecord;
   readonly #bridge: HostBridge;
+  readonly #extension: string | undefined;
 
-  constructor(initial: ConfigRecord, bridge: HostBridge) {
+  /** `extension`: the configuration of that extension (its own plugin.toml), written through its host plugin. */
+  constructor(initial: ConfigRecord, bridge: HostBridge, options: { extension?: string } = {}) {
     this.#current = structuredClone(initial);
     this.#bridge = bridge;
+    this.#extension = options.extension;
   }
 
   /** The value at `path` (a copy), or `fallback` when it is not set. */
@@ -80,8 +83,13 @@ export class PluginConfig {
    * Resolves with the new effective configuration, already visible through `get`.
    */
   async update(patch: ConfigRecord, options: { mode?: ConfigWriteMode } = {}): Promise<Result<ConfigRecord, SdkError>> {
+    const mode = options.mode ?? "permanent";
+    const extension = this.#extension;
     const written = toResult<{ config: ConfigRecord }>(
-      await this.#bridge.request("config.update", { patch, mode: options.mode ?? "permanent" }),
+      await this.#bridge.request(
+        "config.update",
+        extension === undefined ? { patch, mode } : { patch, mode, extension },
+      ),
     );
     if (!written.ok) return written;
     // A running plugin already has it (the host's config.apply came first); one still in `startup` does not.

@@ -30,3 +30,14 @@ export function wrapPino(logger: Logger): PluginLogger {
     exception: (message, error, fields) => logger.error({ ...fields, err: error }, message),
   };
 }
+
+/** A logger that adds `fields` to every record of `parent` (an extension's logger adds `extension: <id>`). */
+export function childLogger(parent: PluginLogger, fields: Record<string, unknown>): PluginLogger {
+  return {
+    debug: (message, more) => parent.debug(message, { ...fields, ...more }),
+    info: (message, more) => parent.info(message, { ...fields, ...more }),
+    warn: (message, more) => parent.warn(message, { ...fields, ...more }),
+    error: (message, more) => parent.error(message, { ...fields, ...more }),
+    exception: (message, error, more) => parent.exception(message, error, { ...fields, ...more }),
+  };
+}

@@ -17,6 +17,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The content types a state-changing route reads; default `application/json` only. */
     bodyTypes?: readonly string[];
+    /** The body schema's fields are all optional: an empty JSON body counts as none. */
+    optionalBody?: boolean;
   }
 }
 
@@ -99,15 +101,16 @@ function requireBodyType(req: FastifyRequest): void {
 }
 
 /**
- * Fastify's JSON parser refuses an empty body. A route that reads none (no body schema, no `bodyTypes`) takes one as
- * no body, as `content-type: application/json` is what lets the request through; elsewhere it stays `INVALID_JSON`.
+ * Fastify's JSON parser refuses an empty body. A route that reads none (no body schema, no `bodyTypes`), or whose body
+ * is optional (`optionalBody`), takes one as no body, as `content-type: application/json` is what lets the request
+ * through; elsewhere it stays `INVALID_JSON`.
  */
 function acceptEmptyJsonWithoutBody(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser(JSON_TYPE);
   app.addContentTypeParser(JSON_TYPE, { parseAs: "string" }, (req, body, done) => {
     const { schema, config } = req.routeOptions;
-    if (body === "" && !schema?.body && !config.bodyTypes) return done(null, undefined);
+    if (body === "" && (!schema?.body || config.optionalBody) && !config.bodyTypes) return done(null, undefined);
     return parseJson(req, body as string, done);
   });
 }

@@ -29,6 +29,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PluginUnreachable]: 503,
   [ErrorCode.EntryDisabled]: 409,
   [ErrorCode.PluginRefused]: 409,
+  [ErrorCode.ExtensionCannotStartIndependent]: 409,
+  [ErrorCode.NotAnExtension]: 409,
   [ErrorCode.Canceled]: 409,
   [ErrorCode.StoreDisabled]: 409,
   [ErrorCode.ConfigChangeRefused]: 409,

@@ -109,9 +109,10 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   constructor(private readonly ctx: HostContext) {
     this.owned.add(ctx.operations.addLaunchContext((spec) => this.startContext(spec.id)));
     this.owned.add(
-      ctx.services.handle("config.update", ({ patch, mode }, { pluginId }) =>
-        this.hotUpdate(pluginId, { config: patch, mode }, { byPlugin: true }),
-      ),
+      ctx.services.handle("config.update", ({ patch, mode, extension }, { pluginId }) => {
+        if (extension === undefined) return this.hotUpdate(pluginId, { config: patch, mode }, { byPlugin: true });
+        return this.extensionUpdate(pluginId, extension, { config: patch, mode });
+      }),
     );
   }
 
@@ -215,6 +216,29 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         temporary,
       });
     });
+  }
+
+  /**
+   * An extension's `this.config.update`, sent by the plugin it is loaded into: written to the extension's own
+   * plugin.toml. Only that plugin may write it, and only permanently (an extension has no process of its own to hold
+   * a temporary change).
+   */
+  private async extensionUpdate(
+    pluginId: string,
+    extension: string,
+    update: { config: unknown; mode: unknown },
+  ): Promise<ConfigWrite> {
+    const manifest = this.ctx.plugins.manifest(extension);
+    if (manifest?.type !== "extension" || manifest.host?.pluginId !== pluginId) {
+      return failure(ErrorCode.PermissionDenied, `plugin '${pluginId}' holds no extension '${extension}'`);
+    }
+    if (update.mode !== "permanent") {
+      return failure(
+        ErrorCode.ConfigInvalid,
+        `an extension's configuration is written to its plugin.toml: mode must be 'permanent', not ${JSON.stringify(update.mode)}`,
+      );
+    }
+    return this.hotUpdate(extension, update, { byPlugin: true });
   }
 
   reload(id: string): Promise<ConfigWrite> {

@@ -6,6 +6,7 @@
  * process of the same user can read in /proc for as long as the plugin lives, carry nothing secret.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
 import type { Writable } from "node:stream";
 import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
@@ -37,6 +38,7 @@ export class NodePluginLauncher implements PluginLauncher {
       NEKO_PLUGIN_DIR: request.pluginDir,
       NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
       [BOOTSTRAP_FD_ENV]: String(BOOTSTRAP_FD),
+      ...(request.sourceDirs?.length && { NEKO_PLUGIN_SOURCE_DIRS: request.sourceDirs.join(path.delimiter) }),
     };
     const bootstrap: PluginBootstrap = {
       protocol: PROTOCOL_VERSION,

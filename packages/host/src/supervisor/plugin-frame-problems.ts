@@ -5,6 +5,8 @@
  * check answers a sentence naming the first problem, or undefined.
  */
 
+import { extensionStatusProblem } from "@neko/protocol";
+
 /** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
 export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
 
@@ -32,6 +34,7 @@ const ENTRY: Checks = {
   enabled: isBoolean,
   dynamic: isBoolean,
   metadata: isTableOrNull,
+  extensionId: optional(isString),
 };
 const EVENT: Checks = { eventType: isString, timeout: optional(isTimeout) };
 const TIMER: Checks = { seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 };
@@ -48,12 +51,28 @@ const STATS: Checks = {
   loopLagMaxMs: optional(isAmount),
 };
 
-/** The whole entry list of an `entries_changed`, and its hook list when it has one. */
-export function entriesChangedProblem(message: { entries: unknown; hooks?: unknown }): string | undefined {
+/** The whole entry list of an `entries_changed`, and its hook and extension lists when it has them. */
+export function entriesChangedProblem(message: {
+  entries: unknown;
+  hooks?: unknown;
+  extensions?: unknown;
+}): string | undefined {
   return (
     listProblem("entries", message.entries, ENTRY) ??
-    (message.hooks === undefined || message.hooks === null ? undefined : listProblem("hooks", message.hooks, NONE))
+    (message.hooks === undefined || message.hooks === null ? undefined : listProblem("hooks", message.hooks, NONE)) ??
+    extensionsProblem(message.extensions)
   );
+}
+
+/** An optional list of extension statuses (hello, `entries_changed`). */
+function extensionsProblem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return `'extensions' must be an array (got ${show(value)})`;
+  for (const [index, item] of value.entries()) {
+    const problem = extensionStatusProblem(item);
+    if (problem) return `extensions[${index}] ${problem}`;
+  }
+  return undefined;
 }
 
 export function helloProblem(hello: Record<string, unknown>): string | undefined {
@@ -64,7 +83,8 @@ export function helloProblem(hello: Record<string, unknown>): string | undefined
     listProblem("timers", hello.timers, TIMER) ??
     (hello.messages === undefined || hello.messages === null
       ? undefined
-      : listProblem("messages", hello.messages, NONE))
+      : listProblem("messages", hello.messages, NONE)) ??
+    extensionsProblem(hello.extensions)
   );
 }
 

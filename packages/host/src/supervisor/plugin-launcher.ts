@@ -22,6 +22,8 @@ export interface LaunchRequest {
   maxHeapMb: number;
   /** What the process may touch under Node's permission model (SPEC §10); undefined: no permission model. */
   permissions?: ProcessPermissions;
+  /** Folders besides the plugin's whose sources it loads as the plugin's own (its extensions' folders). */
+  sourceDirs?: string[];
 }
 
 export interface ChildExit {

@@ -239,6 +239,8 @@ export class PluginProcess {
         this.entries = message.entries;
         // `/plugins` lists hooks from the hello; a router included or excluded later changes them.
         if (message.hooks && this.hello) this.hello = { ...this.hello, hooks: message.hooks };
+        // Extensions injected or taken out at run time: the host lists them from here too.
+        if (message.extensions && this.hello) this.hello = { ...this.hello, extensions: message.extensions };
         return;
       }
       case "request":

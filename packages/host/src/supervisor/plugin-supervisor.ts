@@ -119,11 +119,23 @@ export interface PluginStatus {
  */
 export type LaunchContext = (spec: SupervisedPluginSpec) => Record<string, unknown>;
 
+/** More a plugin process may read and write, and load as its own sources, than its manifest grants (its extensions). */
+export interface LaunchGrant {
+  /** Absolute paths it may read, and whose sources it loads as its own (compiled into the cache before the start). */
+  sourceDirs?: string[];
+  /** Absolute paths it may write. */
+  write?: string[];
+}
+
+/** Asked before each start, after the launch contexts; a throw fails the start. */
+export type LaunchGrants = (spec: SupervisedPluginSpec) => LaunchGrant | undefined;
+
 export class PluginSupervisor implements Disposable {
   private readonly plugins = new Map<string, SupervisedPlugin>();
   private readonly byPeer = new Map<string, PluginProcess>();
   private readonly awaitingHello = new Map<string, PluginProcess>();
   private readonly launchContexts = new Set<LaunchContext>();
+  private readonly launchGrants = new Set<LaunchGrants>();
   private readonly launcher: PluginLauncher;
   private closed = false;
   private readonly stateChanges: Emitter<PluginStateChange>;
@@ -207,6 +219,12 @@ export class PluginSupervisor implements Disposable {
     return toDisposable(() => this.launchContexts.delete(context));
   }
 
+  /** Adds to what every plugin process may read, write and load at launch; dispose to stop adding it. */
+  addLaunchGrant(grants: LaunchGrants): Disposable {
+    this.launchGrants.add(grants);
+    return toDisposable(() => this.launchGrants.delete(grants));
+  }
+
   has(id: string): boolean {
     return this.plugins.has(id);
   }
@@ -288,6 +306,7 @@ export class PluginSupervisor implements Disposable {
     for (const plugin of this.plugins.values()) plugin.dispose();
     this.plugins.clear();
     this.launchContexts.clear();
+    this.launchGrants.clear();
     this.stateChanges.dispose();
     this.calls.dispose();
     this.logLines.dispose();
@@ -308,7 +327,7 @@ export class PluginSupervisor implements Disposable {
       plugins: this.plugins.size,
       peers: this.byPeer.size,
       awaitingHello: this.awaitingHello.size,
-      launchContexts: this.launchContexts.size,
+      launchContexts: this.launchContexts.size + this.launchGrants.size,
       scoped,
       callsInFlight: calls,
       requestsServed: serving,
@@ -434,17 +453,20 @@ export class PluginSupervisor implements Disposable {
     }
     // Only a start by hand (start, unfreeze) wakes a frozen plugin; start-all leaves it be.
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
-    // The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild.
-    await this.options.prepareSources?.(plugin.spec.dir);
-    if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
     // What the launch contexts set up (the configuration the process starts with) belongs to this run.
     plugin.scope.beginRun();
     let context: Record<string, unknown>;
+    let grant: Required<LaunchGrant>;
     try {
       context = Object.assign(
         { manifest: plugin.spec.manifest.raw },
         ...[...this.launchContexts].map((launchContext) => launchContext(plugin.spec)),
       );
+      const grants = [...this.launchGrants].map((grants) => grants(plugin.spec));
+      grant = {
+        sourceDirs: grants.flatMap((g) => g?.sourceDirs ?? []),
+        write: grants.flatMap((g) => g?.write ?? []),
+      };
     } catch (error) {
       const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
       if (plugin.state === "frozen") plugin.scope.endRun();
@@ -452,12 +474,18 @@ export class PluginSupervisor implements Disposable {
       const code = (error as { code?: unknown }).code;
       return failure(isErrorCode(code) ? code : ErrorCode.PluginRefused, message);
     }
+    // The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild.
+    for (const dir of [plugin.spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+    if (this.closed) {
+      plugin.scope.endRun();
+      return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    }
     if (manual) plugin.policy.reset();
     plugin.cancelRestart();
     this.setState(plugin, "starting");
     let proc: PluginProcess;
     try {
-      proc = this.launch(plugin, context);
+      proc = this.launch(plugin, context, grant);
     } catch (error) {
       // Nothing runs, so there is nothing to wait for: a crash (EAGAIN, EMFILE may pass) with the reason.
       const message = `could not launch the plugin process: ${(error as Error).message}`;
@@ -499,9 +527,14 @@ export class PluginSupervisor implements Disposable {
   }
 
   /** Launches the plugin's process; throws when it cannot be launched at all. */
-  private launch(plugin: SupervisedPlugin, context: Record<string, unknown>): PluginProcess {
+  private launch(
+    plugin: SupervisedPlugin,
+    context: Record<string, unknown>,
+    grant: Required<LaunchGrant>,
+  ): PluginProcess {
     const { spec } = plugin;
     const id = spec.id;
+    const permissions = launchPermissions(spec.manifest);
     return new PluginProcess({
       launcher: this.launcher,
       launch: {
@@ -511,7 +544,12 @@ export class PluginSupervisor implements Disposable {
         className: spec.manifest.entry.className,
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
-        permissions: launchPermissions(spec.manifest),
+        permissions: permissions && {
+          ...permissions,
+          fsRead: [...permissions.fsRead, ...grant.sourceDirs],
+          fsWrite: [...permissions.fsWrite, ...grant.write],
+        },
+        ...(grant.sourceDirs.length > 0 && { sourceDirs: grant.sourceDirs }),
       },
       admission: this.options.transport.admit(id),
       logger: this.options.logger.child({ plugin: id }),

@@ -51,6 +51,7 @@ export function fakeHostContext(
       info: () => {
         throw new Error("not in this test");
       },
+      config: {} as HostContext["api"]["config"],
     },
     plugins: {
       has: (id) => known.has(id),
@@ -61,6 +62,8 @@ export function fakeHostContext(
       },
       manifest: () => undefined,
       state: (id) => (known.has(id) ? (known.get(id)?.state ?? "stopped") : undefined),
+      machine: (id) => (known.has(id) ? "local" : undefined),
+      hello: () => undefined,
       process: (id) => known.get(id)?.process,
       scope: (id) => known.get(id)?.scope,
       refreshManifest: async () => undefined,
@@ -71,6 +74,7 @@ export function fakeHostContext(
       control: notRunning,
       push: () => false,
       addLaunchContext: () => ({ dispose: () => undefined }),
+      addLaunchGrant: () => ({ dispose: () => undefined }),
       ...options.operations,
     },
   };

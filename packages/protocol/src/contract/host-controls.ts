@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { BusEvent, BusWatchDelta } from "../bus-record.ts";
+import type { ExtensionSpec, ExtensionStatus } from "../extension-spec.ts";
 import type { WireResult } from "../messages.ts";
 import { methodMap, returns } from "./method-map.ts";
 
@@ -60,6 +61,28 @@ export const hostToPluginControls = methodMap({
     /** The handler's result. */
     result: returns<unknown>(),
   },
+  /** Loads an extension into the running plugin (SPEC §3.6): its entries, hooks and timers join the plugin's. */
+  "extension.inject": {
+    params: () =>
+      z.object({
+        id: z.string().min(1),
+        dir: z.string().min(1),
+        entryModule: z.string().min(1),
+        className: z.string().min(1),
+        prefix: z.string(),
+        manifest: table(),
+        config: table(),
+      }) satisfies z.ZodType<ExtensionSpec>,
+    /** `failed`, with the reason, when it could not be loaded; the plugin runs on either way. */
+    result: returns<ExtensionStatus>(),
+  },
+  /** Takes an extension out: its `shutdown`, then its entries, hooks, timers and subscriptions go. */
+  "extension.remove": {
+    params: () => z.object({ id: z.string().min(1) }),
+    result: returns<{ id: string; removed: boolean }>(),
+  },
+  /** What the runtime holds now (entries, hooks, timers, bus handlers, handles), for leak checks. */
+  "runtime.counts": { params: () => z.null().optional(), result: returns<Record<string, number>>() },
   /** Runs one lifecycle handler (served by the TypeScript runtime; the host sends it for nothing yet). */
   lifecycle: {
     params: () => z.object({ id: z.enum(LIFECYCLE_IDS), arg: z.unknown().optional() }),

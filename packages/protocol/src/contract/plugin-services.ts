@@ -409,6 +409,8 @@ export const pluginToHostRequests = methodMap({
           .custom<"temporary" | "permanent">(() => true)
           .nullish()
           .transform((v) => v ?? "permanent"),
+        /** An extension of the calling plugin whose own configuration this is (docs/extensions.md). */
+        extension: z.string().min(1).optional(),
       }),
     result: returns<{
       plugin_id: string;

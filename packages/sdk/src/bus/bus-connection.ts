@@ -24,6 +24,9 @@ export type BusHandler = (payload: any, event: BusEvent) => unknown;
 
 const connections = new WeakMap<HostBridge, BusConnection>();
 
+/** What a bus, its namespaces and its watchers use of the connection (an extension's is scoped: scoped-bus-link.ts). */
+export type BusLink = Pick<BusConnection, "on" | "emit" | "flush" | "request" | "open" | "close" | "reportError">;
+
 export class BusConnection implements BusWatchChannel {
   private readonly handlers = new Map<string, Set<BusHandler>>();
   private readonly watchSinks = new Map<string, (delta: BusWatchDelta) => void>();
@@ -42,6 +45,13 @@ export class BusConnection implements BusWatchChannel {
       connections.set(bridge, connection);
     }
     return connection;
+  }
+
+  /** Handlers and watches held now, for leak checks (`runtime.counts`). */
+  counts(): { busHandlers: number; busWatches: number } {
+    let busHandlers = 0;
+    for (const set of this.handlers.values()) busHandlers += set.size;
+    return { busHandlers, busWatches: this.watchSinks.size };
   }
 
   /** Adds a handler; the host is told about the type when its first handler arrives and its last one leaves. */

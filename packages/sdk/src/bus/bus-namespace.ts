@@ -3,13 +3,13 @@ import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
 import { ValidationError, type SdkError } from "../errors.ts";
 import { Err, Ok, type Result } from "../result.ts";
 import { toResult } from "../wire-result.ts";
-import type { BusConnection } from "./bus-connection.ts";
+import type { BusLink } from "./bus-connection.ts";
 import { type BusListOrigin, BusRecordList, type BusListStep } from "./bus-record-list.ts";
 import { BusWatcher } from "./bus-watcher.ts";
 
 export class BusNamespace {
   constructor(
-    protected readonly connection: BusConnection,
+    protected readonly connection: BusLink,
     readonly name: BusNamespaceName,
   ) {}
 

@@ -2,14 +2,15 @@
  * `this.bus` (SPEC §3.4, §4.4): publish and subscribe across plugin processes, and query or watch the host's
  * namespaces `events`, `messages`, `lifecycle`, `conversations` and `memory`. Documented in docs/bus.md.
  */
-import { MAX_BUS_PAYLOAD_BYTES, payloadBytes } from "@neko/protocol";
+import { type DisposableStore, MAX_BUS_PAYLOAD_BYTES, payloadBytes } from "@neko/protocol";
 import { fromWireError, ValidationError, type SdkError } from "../errors.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { Err, Ok, type Result } from "../result.ts";
 import type { HostBridge } from "../runtime/host-client.ts";
 import { toResult } from "../wire-result.ts";
-import { BusConnection, type BusHandler } from "./bus-connection.ts";
+import { BusConnection, type BusHandler, type BusLink } from "./bus-connection.ts";
 import { BusNamespace, ConversationNamespace } from "./bus-namespace.ts";
+import { scopedBusLink } from "./scoped-bus-link.ts";
 
 const MAX_TYPE_LENGTH = 256;
 
@@ -19,10 +20,12 @@ export class PluginBus {
   readonly lifecycle: BusNamespace;
   readonly conversations: ConversationNamespace;
   readonly memory: BusNamespace;
-  private readonly connection: BusConnection;
+  private readonly connection: BusLink;
 
-  constructor(bridge: HostBridge, logger: PluginLogger) {
-    this.connection = BusConnection.for(bridge, logger);
+  /** With a `scope`, every handler and watch it opens is closed when the scope is disposed (an extension's bus). */
+  constructor(bridge: HostBridge, logger: PluginLogger, scope?: DisposableStore) {
+    const connection = BusConnection.for(bridge, logger);
+    this.connection = scope ? scopedBusLink(connection, scope) : connection;
     this.events = new BusNamespace(this.connection, "events");
     this.messages = new BusNamespace(this.connection, "messages");
     this.lifecycle = new BusNamespace(this.connection, "lifecycle");

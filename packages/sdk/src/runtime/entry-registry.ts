@@ -19,12 +19,15 @@ export interface RegisteredEntry {
   handler: EntryHandler;
   /** The router (class name) whose `includeRouter` brought the entry; undefined for the plugin's own entries. */
   router?: string;
+  /** The extension (its id) that brought the entry; undefined for the plugin's own entries. */
+  extension?: string;
 }
 
-/** How an entry came to be: a decorated method (`dynamic: false`), `registerDynamicEntry`, or a router. */
+/** How an entry came to be: a decorated method (`dynamic: false`), `registerDynamicEntry`, a router or an extension. */
 export interface EntryOrigin {
   dynamic: boolean;
   router?: string;
+  extension?: string;
 }
 
 export interface EntryRegistration {
@@ -66,6 +69,7 @@ export class EntryRegistry {
     const existing = this.entries.get(id);
     if (!existing) return undefined;
     if (existing.router) return `an entry of router ${existing.router}`;
+    if (existing.extension) return `an entry of extension '${existing.extension}'`;
     return existing.descriptor.dynamic ? "a dynamic entry" : "a @pluginEntry method";
   }
 
@@ -76,6 +80,11 @@ export class EntryRegistry {
     if (entry.router) {
       throw new TypeError(`entry '${id}' comes from router ${entry.router}: excludeRouter(router) removes it`);
     }
+    if (entry.extension) {
+      throw new TypeError(
+        `entry '${id}' comes from extension '${entry.extension}': disabling the extension removes it`,
+      );
+    }
     if (!entry.descriptor.dynamic) {
       throw new TypeError(`entry '${id}' is a @pluginEntry method: disable it instead of unregistering it`);
     }
@@ -83,7 +92,7 @@ export class EntryRegistry {
     return true;
   }
 
-  /** Removes entries whatever brought them (a router being excluded); one change is announced. */
+  /** Removes entries whatever brought them (a router excluded, an extension taken out); one change is announced. */
   removeAll(ids: readonly string[]): void {
     let removed = false;
     for (const id of ids) removed = this.entries.delete(id) || removed;
@@ -141,7 +150,14 @@ function prepare(options: EntryOptions & { id: string }, handler: EntryHandler, 
     enabled: true,
     dynamic: origin.dynamic,
     metadata: options.metadata ?? null,
+    ...(origin.extension !== undefined && { extensionId: origin.extension }),
   };
   const validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
-  return { descriptor, validator, handler, ...(origin.router !== undefined && { router: origin.router }) };
+  return {
+    descriptor,
+    validator,
+    handler,
+    ...(origin.router !== undefined && { router: origin.router }),
+    ...(origin.extension !== undefined && { extension: origin.extension }),
+  };
 }

@@ -1,8 +1,13 @@
-/** Loads a plugin's class from its module and checks it is a decorated `NekoPluginBase` subclass. */
+/**
+ * Loads a plugin's class from its module and checks it is a decorated `NekoPluginBase` subclass; an extension's, a
+ * decorated `NekoExtensionBase` subclass.
+ */
+import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ErrorCode } from "@neko/protocol";
 import { permissionDenied, SdkError } from "../errors.ts";
+import { NekoExtensionBase } from "../extension-base.ts";
 import { NekoPluginBase } from "../plugin-base.ts";
 import { collectPluginMetadata } from "../plugin-metadata.ts";
 
@@ -13,11 +18,39 @@ export class PluginLoadError extends SdkError {
   static override readonly defaultCode: string = ErrorCode.PluginLoadFailed;
 }
 
-export async function loadPluginClass(modulePath: string, className: string): Promise<PluginClass> {
+export function loadPluginClass(modulePath: string, className: string): Promise<PluginClass> {
+  return loadDecoratedClass(modulePath, className, { base: NekoPluginBase, decorator: "@nekoPlugin" });
+}
+
+export type ExtensionClass = new () => NekoExtensionBase;
+
+/**
+ * The extension's module is imported under its modification time, so an extension fixed or changed on disk is loaded
+ * afresh when it is enabled again (ES modules cannot be unloaded: an unchanged one is the same module).
+ */
+export function loadExtensionClass(modulePath: string, className: string): Promise<ExtensionClass> {
+  let version = "";
+  try {
+    version = `?mtime=${fs.statSync(modulePath).mtimeMs}`;
+  } catch {
+    // A missing file: the import says so.
+  }
+  return loadDecoratedClass(modulePath, className, {
+    base: NekoExtensionBase,
+    decorator: "@extension",
+    query: version,
+  });
+}
+
+async function loadDecoratedClass<T>(
+  modulePath: string,
+  className: string,
+  kind: { base: abstract new (...args: never[]) => unknown; decorator: string; query?: string },
+): Promise<new () => T> {
   const file = path.basename(modulePath);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+    mod = (await import(pathToFileURL(modulePath).href + (kind.query ?? ""))) as Record<string, unknown>;
   } catch (error) {
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);
@@ -30,11 +63,11 @@ export async function loadPluginClass(modulePath: string, className: string): Pr
     throw new PluginLoadError(`${file} does not export a class named '${className}'${hint}`);
   }
   if (typeof cls !== "function") throw new PluginLoadError(`'${className}' in ${file} is not a class`);
-  if (!(cls.prototype instanceof NekoPluginBase)) {
-    throw new PluginLoadError(`'${className}' in ${file} does not extend NekoPluginBase`);
+  if (!(cls.prototype instanceof kind.base)) {
+    throw new PluginLoadError(`'${className}' in ${file} does not extend ${kind.base.name}`);
   }
-  if (!collectPluginMetadata(cls as PluginClass).marked) {
-    throw new PluginLoadError(`'${className}' in ${file} is not decorated with @nekoPlugin`);
+  if (!collectPluginMetadata(cls as new () => unknown).marked) {
+    throw new PluginLoadError(`'${className}' in ${file} is not decorated with ${kind.decorator}`);
   }
-  return cls as PluginClass;
+  return cls as new () => T;
 }

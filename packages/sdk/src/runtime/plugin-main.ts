@@ -8,6 +8,7 @@ import path from "node:path";
 import {
   BOOTSTRAP_FD_ENV,
   ErrorCode,
+  type ExtensionSpec,
   formatLoadFailureLine,
   MAX_BOOTSTRAP_BYTES,
   type PluginBootstrap,
@@ -59,7 +60,12 @@ const { pluginId, secret } = bootstrap;
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
 const dataDir = path.join(pluginDir, "data");
 const [modulePath, className] = requireEnv("NEKO_PLUGIN_ENTRY").split("::");
-const context = bootstrap.context as { manifest?: Record<string, unknown>; config?: Record<string, unknown> | null };
+const context = bootstrap.context as {
+  manifest?: Record<string, unknown>;
+  config?: Record<string, unknown> | null;
+  /** The extensions to load into this plugin (docs/extensions.md). */
+  extensions?: ExtensionSpec[];
+};
 const metadata = context.manifest ?? {};
 // `this.config` falls back to the manifest.
 const config = context.config ?? null;
@@ -106,6 +112,7 @@ try {
   runtime = new PluginRuntime({ instance, logger, entries });
   installConfigSync(runtime);
   PluginFreezer.install({ runtime, dataDir, persistMode: persistModeOf(metadata), logger });
+  runtime.extensions.install();
 } catch (error) {
   const wire = { ...toWireError(error), code: ErrorCode.PluginLoadFailed };
   transport.send({ type: "load_failed", protocol: PROTOCOL_VERSION, pluginId, secret, error: wire });
@@ -114,6 +121,9 @@ try {
   await exit(1);
   throw error;
 }
+
+// Before the hello, so it lists their entries; a broken one is reported in it as `failed` and the plugin starts.
+for (const spec of Array.isArray(context.extensions) ? context.extensions : []) await runtime.extensions.inject(spec);
 
 // Sampling lasts as long as the process: `exit` ends both.
 const stats = new ProcessStatsSampler();

@@ -30,7 +30,9 @@ import type { PluginLogger } from "../plugin-logger.ts";
 import { SDK_VERSION } from "../version.ts";
 import { errResult, normalizeResult } from "../wire-result.ts";
 import { runInCallScope } from "./call-scope.ts";
+import { BusConnection } from "../bus/bus-connection.ts";
 import { EntryAutoStart } from "./entry-auto-start.ts";
+import { ExtensionMounts } from "./extension-mounts.ts";
 import type { EntryRegistry, RegisteredEntry } from "./entry-registry.ts";
 import { HookPipeline } from "./hook-pipeline.ts";
 import type { HostClient } from "./host-client.ts";
@@ -86,6 +88,8 @@ export class PluginRuntime {
   readonly hooks: HookPipeline;
   /** Timers, message handlers and event handlers. */
   readonly triggers: PluginTriggers;
+  /** The extensions loaded into this plugin (served once `extensions.install()` has run). */
+  readonly extensions: ExtensionMounts;
   private shuttingDown = false;
 
   constructor(options: PluginRuntimeOptions) {
@@ -106,7 +110,27 @@ export class PluginRuntime {
     this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
     // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
     EntryAutoStart.install(this);
+    this.extensions = new ExtensionMounts(this);
     this.registerControl("lifecycle", ({ id, arg }) => this.runLifecycle(id, arg));
+    this.registerControl("runtime.counts", () => ({ ok: true, value: this.counts() }));
+  }
+
+  /**
+   * What the runtime holds now — entries, hooks, timers, bus handlers and watches, extensions, and the process's
+   * active timers and handles — so a test (or an operator) can see that loading and unloading leaves nothing behind.
+   */
+  counts(): Record<string, number> {
+    const resources = process.getActiveResourcesInfo();
+    const timers = this.triggers.timers.describe().filter((t) => this.triggers.timers.isActive(t.id)).length;
+    return {
+      entries: this.entries.list({ includeDisabled: true }).length,
+      hooks: this.hooks.list().length,
+      timers,
+      ...BusConnection.for(this.instance.ctx.bridge, this.logger).counts(),
+      ...this.extensions.counts(),
+      activeTimeouts: resources.filter((r) => r === "Timeout").length,
+      activeResources: resources.length,
+    };
   }
 
   hello(options: { pluginId: string; secret: string }): HelloMessage {
@@ -120,6 +144,7 @@ export class PluginRuntime {
       entries: this.entries.list({ includeDisabled: true }),
       ...this.triggers.describe(),
       hooks: this.hooks.list(),
+      extensions: this.extensions.statuses(),
     };
   }
 
@@ -164,6 +189,7 @@ export class PluginRuntime {
           type: "entries_changed",
           entries: this.entries.list({ includeDisabled: true }),
           hooks: this.hooks.list(),
+          extensions: this.extensions.statuses(),
         });
       } catch (error) {
         // The entries changed here all the same; the host keeps the list it had until the next change.
@@ -183,6 +209,7 @@ export class PluginRuntime {
     };
     this.entries.onChange(announceSoon);
     this.hooks.onChange(announceSoon);
+    this.extensions.onChange(announceSoon);
     transport.onMessage((message) => {
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {

@@ -4,7 +4,7 @@
  * them. Fastify never sees them, so they cannot change what a route sends.
  */
 import { HOT_UPDATE_MODES, type MessageView, type PluginState, RUN_STATES } from "@neko/host";
-import { BUS_NAMESPACES } from "@neko/protocol";
+import { BUS_NAMESPACES, EXTENSION_STATES } from "@neko/protocol";
 import { type JsonSchema, schemaRef } from "./route-doc.ts";
 
 /** Every plugin state; a `Record` so a new state cannot be forgotten here. */
@@ -40,7 +40,9 @@ function object(properties: Record<string, JsonSchema>, description?: string): J
   return { type: "object", required: Object.keys(properties), properties, ...(description && { description }) };
 }
 
-const pluginStatus = { type: "string", enum: Object.keys(PLUGIN_STATES) } as const;
+/** A plugin's state, or an extension's (`injected`, `pending`, `disabled`, `failed`). */
+const pluginStatus = { type: "string", enum: [...Object.keys(PLUGIN_STATES), ...EXTENSION_STATES] } as const;
+const extensionStatus = { type: "string", enum: [...EXTENSION_STATES] } as const;
 
 const entry = object({
   id: str,
@@ -54,6 +56,10 @@ const entry = object({
   persist: { type: ["boolean", "null"] },
   enabled: { type: "boolean", description: "false after this.disableEntry: calls answer 409 ENTRY_DISABLED" },
   dynamic: bool,
+  extension_id: {
+    type: ["string", "null"],
+    description: "the extension that brought the entry; null for the plugin's own",
+  },
 });
 
 const plugin = object(
@@ -101,7 +107,13 @@ const plugin = object(
       }),
     },
     message_handlers: { type: "array", items: object({ id: str, source: nullableStr, auto_start: bool }) },
-    extensions: { type: "array", items: {} },
+    extensions: {
+      type: "array",
+      description: "the plugin's extensions (docs/extensions.md); empty for an extension",
+      items: object({ id: str, state: extensionStatus, reason: nullableStr }),
+    },
+    host_plugin_id: { type: ["string", "null"], description: "for an extension: the plugin it extends" },
+    prefix: { type: ["string", "null"], description: "for an extension: the prefix of its entry ids in its host" },
     ui: {
       type: ["object", "null"],
       properties: { path: str, dir: str },
@@ -218,6 +230,18 @@ const lifecycleResult = {
   additionalProperties: true,
 };
 
+const extensionResult = object(
+  {
+    success: { type: "boolean", enum: [true] },
+    extension_id: str,
+    host_plugin_id: str,
+    state: { ...extensionStatus, description: "the extension's state after the action" },
+    reason: nullableStr,
+    enabled: { type: "boolean", description: "whether it is enabled from now on (the choice survives restarts)" },
+  },
+  "The answer to POST /plugin/{ext_id}/extension/enable or /disable (docs/extensions.md)",
+);
+
 export const API_SCHEMAS: Record<string, JsonSchema> = {
   Error: object(
     {
@@ -247,6 +271,7 @@ export const API_SCHEMAS: Record<string, JsonSchema> = {
   Plugin: plugin,
   PluginDetail: pluginDetail,
   LifecycleResult: lifecycleResult,
+  ExtensionResult: extensionResult,
   Run: run,
   Message: message,
   BusRecord: busRecord,

@@ -69,7 +69,9 @@ const notFound = "`PLUGIN_NOT_FOUND`: no plugin with that id";
 const startFailures = {
   400: "`CONFIG_INVALID`: a configuration profile that cannot be read",
   404: notFound,
-  409: "`PLUGIN_REFUSED`: refused for its manifest, disabled, or an extension",
+  409:
+    "`PLUGIN_REFUSED`: refused for its manifest, or disabled; `EXTENSION_CANNOT_START_INDEPENDENT`: an extension " +
+    "(it loads with its host plugin)",
   422: "the `startup` handler returned `Err` (`SDK_ERROR` or its own code)",
   502: "`PLUGIN_CRASHED`, `HANDSHAKE_FAILED`, `PLUGIN_LOAD_FAILED`: the process did not come up",
   504: "`TIMEOUT`: `startup` took longer than 30 s",
@@ -142,6 +144,41 @@ const reloadAllDoc: RouteDoc = {
   },
 };
 
+const extensionBody = {
+  type: ["object", "null"],
+  properties: {
+    write_manifest: {
+      type: "boolean",
+      description:
+        "also write `[plugin_runtime] enabled` to the extension's plugin.toml (default: the choice is kept in the host's data folder)",
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const extensionDocs: Record<"enable" | "disable", Omit<RouteDoc, "tag" | "responses">> = {
+  enable: {
+    summary: "Load an extension into its running host plugin, without restarting it",
+    description:
+      "The choice survives a restart. Answers the extension's state: `injected`, `pending` when its host plugin is " +
+      "not running (it loads when the plugin starts), or `failed` with the reason when its code could not be loaded.",
+    errors: {
+      404: "`PLUGIN_NOT_FOUND`: no plugin with that id",
+      409: "`NOT_AN_EXTENSION`: the id names a plugin or an adapter",
+    },
+  },
+  disable: {
+    summary: "Take an extension out of its running host plugin, without restarting it",
+    description:
+      "Its entries and hooks go, its `shutdown` runs, and what it registered (bus handlers, timers) is disposed. " +
+      "The choice survives a restart.",
+    errors: {
+      404: "`PLUGIN_NOT_FOUND`: no plugin with that id",
+      409: "`NOT_AN_EXTENSION`: the id names a plugin or an adapter",
+    },
+  },
+};
+
 interface TriggerBody extends TriggerTarget {
   entry_id: string;
 }
@@ -200,6 +237,29 @@ export function registerPluginRoutes(app: FastifyInstance, host: PluginHostApi):
         };
         const result = await ops[action]();
         return lifecycleReply(reply, host, id, action, result);
+      },
+    );
+  }
+
+  for (const action of ["enable", "disable"] as const) {
+    app.post<{ Params: { id: string }; Body: { write_manifest?: boolean } | null }>(
+      `/plugin/:id/extension/${action}`,
+      {
+        schema: { params: pluginIdParams, body: extensionBody },
+        config: {
+          optionalBody: true,
+          doc: {
+            tag: "plugins",
+            ...extensionDocs[action],
+            responses: { 200: { description: "the extension's state now", schema: schemaRef("ExtensionResult") } },
+          },
+        },
+      },
+      async (req, reply) => {
+        const options = { writeManifest: req.body?.write_manifest === true };
+        const result = await host.extensions[action](req.params.id, options);
+        if (!result.ok) return sendWireError(reply, result.error);
+        return { success: true, ...(result.value as object) };
       },
     );
   }

@@ -42,6 +42,16 @@ export function fakeHost(
       prometheus: () => '# HELP neko_up Stand-in.\n# TYPE neko_up gauge\nneko_up{plugin="p"} 1\n',
     },
     messages: {} as PluginHostApi["messages"],
+    extensions: {
+      enable: async (...args) => {
+        calls.push(["enable", ...args]);
+        return answer;
+      },
+      disable: async (...args) => {
+        calls.push(["disable", ...args]);
+        return answer;
+      },
+    },
     // Every trigger is a run: the stand-in records the call and answers as the host would.
     runs: {
       execute: async (o: { pluginId: string; entryId: string; args: unknown; timeoutMs?: number }) => {
