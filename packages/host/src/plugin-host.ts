@@ -822,6 +822,14 @@ export class PluginHost implements PluginHostApi {
     );
   }
 
+  /**
+   * What a running plugin's process holds now (`runtime.counts`): its entries, hooks, timers, bus handlers and
+   * watches, extensions, and the process's active timers and handles — for leak checks from outside the process.
+   */
+  runtimeCounts(id: string): Promise<WireResult> {
+    return this.supervisor.control(id, "runtime.counts", null);
+  }
+
   private async discover(): Promise<void> {
     this.adoptAll(await this.discoverAll());
   }

@@ -17,7 +17,7 @@ import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { EntryHandler } from "./runtime/entry-registry.ts";
 import type { PluginRouter } from "./plugin-router.ts";
-import { RouterMounts } from "./runtime/router-mounts.ts";
+import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -93,10 +93,27 @@ export abstract class NekoPluginBase {
    * Mounts a router: each of its `@pluginEntry` methods becomes an entry `<prefix><id>` (the prefix verbatim:
    * `{ prefix: "notes_" }` gives `notes_add`), listed and callable at once, and its hooks apply to those entries.
    * All or nothing: a taken id, a malformed router or a router already included gives `Err(ValidationError)` and
-   * changes nothing. Inside the router, `this.plugin` is this plugin. See docs/routers.md.
+   * changes nothing. `name` (default: the class name) is what `getRouter` finds it by; an explicit name must be unused.
+   * Inside the router, `this.plugin` is this plugin. See docs/routers.md.
    */
-  includeRouter(router: PluginRouter, options: { prefix?: string } = {}): Result<EntryDescriptor[], ValidationError> {
+  includeRouter(
+    router: PluginRouter,
+    options: { prefix?: string; name?: string } = {},
+  ): Result<EntryDescriptor[], ValidationError> {
     return this.routers.include(router, options);
+  }
+
+  /**
+   * The included router named `name` (given to `includeRouter`, else its class name), typed as the caller says;
+   * undefined when none is.
+   */
+  getRouter<R extends PluginRouter = PluginRouter>(name: string): R | undefined {
+    return this.routers.get(name) as R | undefined;
+  }
+
+  /** The included routers, in the order they were included: name, prefix and the entry ids each added. */
+  listRouters(): RouterInfo[] {
+    return this.routers.list();
   }
 
   /** Takes a router's entries and hooks out again (calls in progress finish); false when it is not included. */

@@ -4,6 +4,7 @@
  */
 import "./symbol-metadata.ts";
 import type { NekoPluginBase } from "./plugin-base.ts";
+import type { RouterInfo } from "./runtime/router-mounts.ts";
 
 /** Which plugin a router belongs to; set by `includeRouter` (runtime/router-mounts.ts), never by plugin code. */
 export interface RouterBinding {
@@ -26,6 +27,16 @@ export abstract class PluginRouter<P extends NekoPluginBase = NekoPluginBase> {
       );
     }
     return binding.plugin as P;
+  }
+
+  /** A sibling: the router named `name` included in the same plugin (`this.plugin.getRouter(name)`). */
+  getRouter<R extends PluginRouter = PluginRouter>(name: string): R | undefined {
+    return this.plugin.getRouter<R>(name);
+  }
+
+  /** The routers included in the same plugin, this one among them (`this.plugin.listRouters()`). */
+  listRouters(): RouterInfo[] {
+    return this.plugin.listRouters();
   }
 }
 

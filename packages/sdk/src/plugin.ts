@@ -38,6 +38,7 @@ export {
 } from "./errors.ts";
 export { NekoPluginBase, type StaticUiInfo, type StaticUiOptions } from "./plugin-base.ts";
 export { PluginRouter } from "./plugin-router.ts";
+export type { RouterInfo } from "./runtime/router-mounts.ts";
 export type { JsonObject, JsonValue } from "@neko/protocol";
 export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/protocol";
 export { MemoryClient } from "./memory-client.ts";

@@ -258,6 +258,37 @@ describe("plugin routers", () => {
     assert.deepEqual(await call("n.count"), { ok: true, value: { count: 0 } });
   });
 
+  test("getRouter finds an included router by name, listRouters lists them; both follow exclude and include", async () => {
+    const { instance, start } = boot();
+    const plugin = instance as Notebook;
+    await start();
+    assert.deepEqual(plugin.listRouters(), [
+      { name: "NotesRouter", prefix: "notes_", entries: ["notes_add", "notes_count"] },
+      { name: "ClockRouter", prefix: "clock.", entries: ["clock.now"] },
+    ]);
+    assert.equal(plugin.getRouter<NotesRouter>("NotesRouter")?.madeBy, "router");
+    assert.equal(plugin.getRouter("ClockRouter"), plugin.clock);
+    assert.equal(plugin.getRouter("Nope"), undefined);
+    // A router sees its siblings.
+    assert.equal(plugin.clock.getRouter("NotesRouter"), plugin.notesRouter);
+    assert.equal(plugin.notesRouter.listRouters().length, 2);
+
+    assert.equal(plugin.excludeRouter(plugin.clock), true);
+    assert.equal(plugin.getRouter("ClockRouter"), undefined);
+    const named = new ClockRouter();
+    assert.equal(plugin.includeRouter(named, { prefix: "utc.", name: "utc" }).ok, true);
+    assert.equal(plugin.getRouter("utc"), named);
+    const taken = plugin.includeRouter(new ClockRouter(), { prefix: "other.", name: "utc" });
+    assert.equal(taken.ok, false);
+    assert.match(errorOf(taken).message, /a router named 'utc' is already included/);
+    const badName = plugin.includeRouter(new ClockRouter(), { prefix: "x.", name: "" });
+    assert.match(errorOf(badName).message, /name must be a non-empty string/);
+    assert.deepEqual(
+      plugin.listRouters().map((r) => r.name),
+      ["NotesRouter", "utc"],
+    );
+  });
+
   test("malformed routers and arguments are refused with what is wrong", () => {
     const { instance } = boot();
     const plugin = instance as Notebook;

@@ -152,7 +152,12 @@ function prepare(options: EntryOptions & { id: string }, handler: EntryHandler, 
     metadata: options.metadata ?? null,
     ...(origin.extension !== undefined && { extensionId: origin.extension }),
   };
-  const validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
+  let validator: ArgsValidator | undefined;
+  try {
+    validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
+  } catch (error) {
+    throw new TypeError(`entry '${id}': ${(error as Error).message}`);
+  }
   return {
     descriptor,
     validator,

@@ -27,19 +27,35 @@ const PLUGIN_ONLY: Array<[keyof ClassPluginMetadata, string]> = [
   ["events", "@onEvent/@customEvent"],
 ];
 
+/** One included router, as `listRouters()` describes it. */
+export interface RouterInfo {
+  /** The name given to `includeRouter`, or the router's class name. */
+  name: string;
+  prefix: string;
+  /** The entry ids it added (prefixed). */
+  entries: string[];
+}
+
 export class RouterMounts {
-  /** Each included router, with the ids it added and the way to take its hooks out. */
-  private readonly mounted = new Map<PluginRouter, { entryIds: string[]; removeHooks: () => void }>();
+  /** Each included router, in the order they were included, with what it added and the way to take its hooks out. */
+  private readonly mounted = new Map<PluginRouter, RouterInfo & { removeHooks: () => void }>();
 
   constructor(private readonly plugin: NekoPluginBase) {}
 
-  include(router: PluginRouter, options: { prefix?: string }): Result<EntryDescriptor[], ValidationError> {
+  include(router: PluginRouter, options: { prefix?: string; name?: string }): Result<EntryDescriptor[], ValidationError> {
     if (!(router instanceof PluginRouter)) {
       const got = typeof router === "function" ? "a class (did you forget `new`?)" : describe(router);
       return refuse(`includeRouter: expected an instance of a PluginRouter subclass (got ${got})`);
     }
     const name = router.constructor.name;
     const prefix = options.prefix ?? "";
+    const given = options.name;
+    if (given !== undefined && (typeof given !== "string" || given === "")) {
+      return refuse(`includeRouter(${name}): name must be a non-empty string (got ${describe(given)})`);
+    }
+    if (given !== undefined && this.get(given)) {
+      return refuse(`includeRouter(${name}): a router named '${given}' is already included`);
+    }
     if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
       return refuse(`includeRouter(${name}): prefix must be a string of ${PREFIX.source} (got ${describe(prefix)})`);
     }
@@ -93,8 +109,18 @@ export class RouterMounts {
       return refuse(`includeRouter(${name}): ${(error as Error).message}`);
     }
     const removeHooks = this.plugin.ctx.hooks.add(hooks);
-    this.mounted.set(router, { entryIds: descriptors.map((d) => d.id), removeHooks });
+    this.mounted.set(router, { name: given ?? name, prefix, entries: descriptors.map((d) => d.id), removeHooks });
     return Ok(descriptors);
+  }
+
+  /** The included router with that name (the first one, when routers of one class are included unnamed). */
+  get(name: string): PluginRouter | undefined {
+    for (const [router, mount] of this.mounted) if (mount.name === name) return router;
+    return undefined;
+  }
+
+  list(): RouterInfo[] {
+    return [...this.mounted.values()].map(({ name, prefix, entries }) => ({ name, prefix, entries: [...entries] }));
   }
 
   /** The first of `ids` held by an entry of the plugin, counting its decorated ones not registered yet. */
@@ -114,7 +140,7 @@ export class RouterMounts {
     const mount = this.mounted.get(router);
     if (!mount) return false;
     this.mounted.delete(router);
-    this.plugin.ctx.entries.removeAll(mount.entryIds);
+    this.plugin.ctx.entries.removeAll(mount.entries);
     mount.removeHooks();
     const binding = routerBinding(router);
     if (binding) bindRouter(router, { ...binding, mounted: false });

@@ -1,0 +1,420 @@
+/**
+ * Extensions through real processes and the HTTP API (SPEC §3.6): loaded into their host plugin's process, their
+ * entries and hooks in its chain by priority, enabled and disabled without a restart and without leaving anything
+ * behind, broken ones reported while the host serves, back after a crash, and the choice kept across a restart.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { isAlive, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const hostCode = `
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry, z } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class HostPlugin extends NekoPluginBase {
+  greeted = 0;
+
+  /** Public surface an extension reaches through this.host. */
+  shared() {
+    return { greeted: this.greeted, pid: process.pid };
+  }
+
+  @pluginEntry({ id: "greet", params: z.object({ name: z.string().default("World") }) })
+  greet({ name }: { name: string }) {
+    this.greeted += 1;
+    return Ok({ message: "Hello, " + name, trail: [] as string[] });
+  }
+
+  @pluginEntry({ id: "crash" })
+  crash() {
+    setTimeout(() => process.exit(3), 10);
+    return Ok({ crashing: true });
+  }
+}
+`;
+
+const extACode = `
+import {
+  Err, extension, extensionEntry, extensionHook, lifecycle, NekoExtensionBase, Ok, timerInterval, z,
+} from "@neko/plugin-sdk/extension";
+
+@extension
+export class ExtA extends NekoExtensionBase<any> {
+  pings = 0;
+  ticks = 0;
+
+  @lifecycle({ id: "startup" })
+  startup() {
+    this.bus.on("ext_a.ping", () => { this.pings += 1; });
+    const raw = setInterval(() => undefined, 60_000);
+    this.onDispose(() => clearInterval(raw));
+  }
+
+  @extensionEntry({ id: "whoami", description: "Where the extension runs" })
+  whoami() {
+    return Ok({
+      pid: process.pid,
+      extensionId: this.extensionId,
+      hostId: this.hostId,
+      value: this.config.get("a.value"),
+      hostShared: this.host.shared(),
+    });
+  }
+
+  @extensionEntry({ id: "echo", params: z.object({ text: z.string() }) })
+  echo({ text }: { text: string }) {
+    return Ok({ text });
+  }
+
+  @extensionEntry({ id: "remember", params: z.object({ value: z.number() }) })
+  async remember({ value }: { value: number }) {
+    const saved = await this.store.set("value", value);
+    return saved.ok ? Ok({ file: this.store.file }) : saved;
+  }
+
+  @extensionEntry({ id: "ticks" })
+  ticksSoFar() {
+    return Ok({ ticks: this.ticks, pings: this.pings });
+  }
+
+  @timerInterval({ id: "tick", seconds: 0.05 })
+  tick() {
+    this.ticks += 1;
+  }
+
+  @extensionHook({ target: "greet", timing: "before", priority: 1 })
+  guard({ args }: { args: { name?: string } }) {
+    if (args.name === "forbidden") return Err("ACCESS_DENIED: not that name");
+  }
+
+  @extensionHook({ target: "echo", timing: "before" })
+  loud({ args }: { args: { text: string } }) {
+    return { text: args.text + "!" };
+  }
+
+  @extensionHook({ target: "greet", timing: "after", priority: 10 })
+  markA({ result }: { result: any }) {
+    if (!result.ok) return undefined;
+    return Ok({ ...result.value, trail: [...result.value.trail, "a"] });
+  }
+}
+`;
+
+const extBCode = `
+import { extension, extensionEntry, extensionHook, NekoExtensionBase, Ok } from "@neko/plugin-sdk/extension";
+
+@extension
+export class ExtB extends NekoExtensionBase {
+  @extensionEntry({ id: "hello" })
+  hello() {
+    return Ok({ from: "b" });
+  }
+
+  @extensionHook({ target: "greet", timing: "after", priority: 1 })
+  markB({ result }: { result: any }) {
+    if (!result.ok) return undefined;
+    return Ok({ ...result.value, trail: [...result.value.trail, "b"] });
+  }
+}
+`;
+
+function extensionManifest(id: string, options: { host?: string; prefix?: string; extra?: string } = {}): string {
+  return [
+    "[plugin]",
+    `id = "${id}"`,
+    'type = "extension"',
+    'entry = "index.ts:Ext"',
+    "[plugin.host]",
+    `plugin_id = "${options.host ?? "host_p"}"`,
+    `prefix = "${options.prefix ?? `${id}_`}"`,
+    options.extra ?? "",
+    "",
+  ].join("\n");
+}
+
+const goodClass = (body: string) => `
+import { extension, extensionEntry, NekoExtensionBase, Ok } from "@neko/plugin-sdk/extension";
+@extension
+export class Ext extends NekoExtensionBase {
+${body}
+}
+`;
+
+/** The broken extensions of host_p, and a word of the reason each one must be reported with. */
+const BROKEN: Array<{ id: string; manifest?: string; code: string; reason: RegExp }> = [
+  { id: "ext_syntax", code: "export class Ext {{{ nope", reason: /importing index\.ts failed/ },
+  {
+    id: "ext_throws",
+    code: goodClass(`  constructor() { super(); throw new Error("boom in the constructor"); }
+  @extensionEntry({ id: "x" }) x() { return Ok(1); }`),
+    reason: /constructor threw: boom in the constructor/,
+  },
+  {
+    id: "ext_clash_host",
+    manifest: extensionManifest("ext_clash_host", { prefix: "" }),
+    code: goodClass(`  @extensionEntry({ id: "greet" }) greet() { return Ok("mine"); }`),
+    reason: /entry id 'greet' is already taken by a @pluginEntry method/,
+  },
+  {
+    id: "ext_clash_ext",
+    manifest: extensionManifest("ext_clash_ext", { prefix: "a_" }),
+    code: goodClass(`  @extensionEntry({ id: "whoami" }) whoami() { return Ok("mine"); }`),
+    reason: /entry id 'a_whoami' is already taken by an entry of extension 'ext_a'/,
+  },
+  {
+    id: "ext_schema",
+    code: goodClass(
+      `  @extensionEntry({ id: "bad", inputSchema: { type: "object", properties: { x: { type: "nonsense" } } } })
+  bad() { return Ok(1); }`,
+    ),
+    reason: /entry 'ext_schema_bad': schema is invalid/,
+  },
+  {
+    id: "ext_not_decorated",
+    code: `import { NekoExtensionBase } from "@neko/plugin-sdk/extension";\nexport class Ext extends NekoExtensionBase {}\n`,
+    reason: /not decorated with @extension/,
+  },
+];
+
+describe("extensions in a running host plugin", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir("neko-ext-");
+    dataDir = makeTempDir("neko-ext-data-");
+    writePlugin(root, { id: "host_p", className: "HostPlugin", code: hostCode });
+    writePlugin(root, {
+      id: "ext_a",
+      manifest: extensionManifest("ext_a", { prefix: "a_", extra: '[a]\nvalue = "from ext_a.toml"' }).replace(
+        "index.ts:Ext",
+        "index.ts:ExtA",
+      ),
+      code: extACode,
+    });
+    writePlugin(root, {
+      id: "ext_b",
+      manifest: extensionManifest("ext_b", { prefix: "b_" }).replace("index.ts:Ext", "index.ts:ExtB"),
+      code: extBCode,
+    });
+    for (const broken of BROKEN) {
+      writePlugin(root, { id: broken.id, manifest: broken.manifest ?? extensionManifest(broken.id), code: broken.code });
+    }
+    writePlugin(root, {
+      id: "ext_orphan",
+      manifest: extensionManifest("ext_orphan", { host: "missing_host" }),
+      code: goodClass(`  @extensionEntry({ id: "x" }) x() { return Ok(1); }`),
+    });
+    t = await startTestHost({ roots: [root], dataDir });
+  });
+
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const hostView = async () => (await t.request("GET", "/plugins/host_p")).body;
+  const stateOf = async (id: string) => {
+    const view = await hostView();
+    return view.extensions.find((e: { id: string }) => e.id === id);
+  };
+
+  test("the host plugin runs with its extensions injected, and lists each with its state", async () => {
+    const view = await hostView();
+    assert.equal(view.status, "running");
+    const states = Object.fromEntries(view.extensions.map((e: { id: string; state: string }) => [e.id, e.state]));
+    assert.equal(states.ext_a, "injected");
+    assert.equal(states.ext_b, "injected");
+    for (const broken of BROKEN) assert.equal(states[broken.id], "failed", broken.id);
+    assert.equal(states.ext_orphan, undefined, "an extension of another plugin is not listed here");
+    const entries = Object.fromEntries(view.entries.map((e: { id: string; extension_id: string }) => [e.id, e.extension_id]));
+    assert.deepEqual(entries, {
+      greet: null,
+      crash: null,
+      a_whoami: "ext_a",
+      a_echo: "ext_a",
+      a_remember: "ext_a",
+      a_ticks: "ext_a",
+      b_hello: "ext_b",
+    });
+    const hookSources = view.hooks.map((h: { id: string; source: string }) => `${h.id}@${h.source}`).sort();
+    assert.deepEqual(hookSources, ["guard@extension:ext_a", "loud@extension:ext_a", "markA@extension:ext_a", "markB@extension:ext_b"]);
+  });
+
+  test("each broken extension is failed with its reason, and the host plugin serves", async () => {
+    const view = await hostView();
+    for (const broken of BROKEN) {
+      const listed = view.extensions.find((e: { id: string }) => e.id === broken.id);
+      assert.match(listed.reason, broken.reason, broken.id);
+      const own = (await t.request("GET", `/plugins/${broken.id}`)).body;
+      assert.equal(own.type, "extension");
+      assert.equal(own.status, "failed");
+      assert.match(own.status_reason, broken.reason);
+    }
+    const greet = await t.trigger("host_p", "greet", { name: "still here" });
+    assert.equal(greet.status, 200);
+    assert.equal(greet.body.data.message, "Hello, still here");
+  });
+
+  test("an extension entry is callable as host:<prefix><id> and runs in the host plugin's process", async () => {
+    const view = await hostView();
+    const { status, body } = await t.trigger("host_p", "a_whoami");
+    assert.equal(status, 200);
+    assert.equal(body.data.pid, view.pid);
+    assert.equal(body.data.extensionId, "ext_a");
+    assert.equal(body.data.hostId, "host_p");
+    assert.equal(body.data.value, "from ext_a.toml", "this.config reads the extension's own manifest");
+    assert.equal(body.data.hostShared.pid, view.pid);
+    const own = (await t.request("GET", "/plugins/ext_a")).body;
+    assert.equal(own.type, "extension");
+    assert.equal(own.status, "injected");
+    assert.equal(own.host_plugin_id, "host_p");
+    assert.equal(own.prefix, "a_");
+    assert.equal(own.pid, null, "an extension has no process of its own");
+  });
+
+  test("the extension's store is its own file, under its own folder", async () => {
+    const { status, body } = await t.trigger("host_p", "a_remember", { value: 42 });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.data.file, path.join(root, "ext_a", "data", "store.sqlite"));
+    assert.ok(fs.existsSync(path.join(root, "ext_a", "data", "store.sqlite")));
+    assert.equal(fs.existsSync(path.join(root, "host_p", "data", "store.sqlite")), false);
+  });
+
+  test("a before hook of one extension aborts a host entry; after hooks of two change its result in priority order", async () => {
+    const refused = await t.trigger("host_p", "greet", { name: "forbidden" });
+    assert.equal(refused.status, 422);
+    assert.match(refused.body.error.message, /ACCESS_DENIED/);
+    const greeted = await t.trigger("host_p", "greet", { name: "Neko" });
+    assert.equal(greeted.status, 200);
+    // markB has priority 1, markA 10: lower runs first.
+    assert.deepEqual(greeted.body.data.trail, ["b", "a"]);
+    // A hook on the extension's own entry, by its declared id.
+    const echoed = await t.trigger("host_p", "a_echo", { text: "hi" });
+    assert.equal(echoed.body.data.text, "hi!");
+  });
+
+  test("timers and bus handlers of an extension run in the host plugin's process", async () => {
+    t.host.bus.emit("ext_a.ping", { n: 1 });
+    const seen = await waitFor(
+      async () => {
+        const { body } = await t.trigger("host_p", "a_ticks");
+        return body.data.ticks >= 2 && body.data.pings >= 1 ? body.data : undefined;
+      },
+      { what: "ticks and a ping" },
+    );
+    assert.ok(seen.ticks >= 2);
+  });
+
+  test("starting an extension alone is refused, naming its host; the routes refuse unknown and non-extension ids", async () => {
+    const started = await t.request("POST", "/plugin/ext_a/start");
+    assert.equal(started.status, 409);
+    assert.equal(started.body.error.code, "EXTENSION_CANNOT_START_INDEPENDENT");
+    assert.match(started.body.error.message, /host_p/);
+    const unknown = await t.request("POST", "/plugin/nope/extension/enable");
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, "PLUGIN_NOT_FOUND");
+    const plugin = await t.request("POST", "/plugin/host_p/extension/disable");
+    assert.equal(plugin.status, 409);
+    assert.equal(plugin.body.error.code, "NOT_AN_EXTENSION");
+    const called = await t.trigger("ext_a", "whoami");
+    assert.equal(called.status, 409);
+    assert.match(called.body.error.message, /host_p:a_<entry>/);
+  });
+
+  test("an extension whose host plugin is missing is listed pending, with that reason", async () => {
+    const own = (await t.request("GET", "/plugins/ext_orphan")).body;
+    assert.equal(own.status, "pending");
+    assert.match(own.status_reason, /missing_host' is not installed/);
+  });
+
+  test("disable and enable change the running host plugin without restarting it", async () => {
+    const pid = (await hostView()).pid;
+    const disabled = await t.request("POST", "/plugin/ext_a/extension/disable");
+    assert.equal(disabled.status, 200);
+    assert.equal(disabled.body.state, "disabled");
+    assert.equal(disabled.body.enabled, false);
+    let view = await hostView();
+    assert.equal(view.pid, pid);
+    assert.equal(view.entries.some((e: { id: string }) => e.id.startsWith("a_")), false);
+    assert.equal(view.hooks.some((h: { source: string }) => h.source === "extension:ext_a"), false);
+    const gone = await t.trigger("host_p", "a_whoami");
+    assert.equal(gone.status, 404);
+    assert.equal((await t.trigger("host_p", "greet", { name: "forbidden" })).status, 200, "its guard is gone");
+
+    const enabled = await t.request("POST", "/plugin/ext_a/extension/enable", {});
+    assert.equal(enabled.status, 200);
+    assert.equal(enabled.body.state, "injected");
+    view = await hostView();
+    assert.equal(view.pid, pid);
+    assert.equal((await t.trigger("host_p", "a_whoami")).body.data.pid, pid);
+    assert.equal((await t.trigger("host_p", "greet", { name: "forbidden" })).status, 422, "its guard is back");
+    assert.equal(isAlive(pid), true);
+  });
+
+  test("20 disable/enable cycles leave the host plugin's entries, hooks, timers and listeners at the baseline", async () => {
+    const counts = async () => {
+      const answer = await t.host.runtimeCounts("host_p");
+      assert.ok(answer.ok, JSON.stringify(answer));
+      return answer.value as Record<string, number>;
+    };
+    const baseline = await counts();
+    const hostBaseline = t.host.debugCounts();
+    assert.ok(baseline.busHandlers >= 1 && baseline.extensionTimers >= 1, JSON.stringify(baseline));
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await t.request("POST", "/plugin/ext_a/extension/disable")).body.state, "disabled");
+      if (i === 0) {
+        const without = await counts();
+        assert.equal(without.busHandlers, baseline.busHandlers - 1, "its bus handler went");
+        assert.equal(without.extensionTimers, 0, "its timer stopped");
+        assert.ok(without.activeTimeouts <= baseline.activeTimeouts - 2, "its timer and its raw interval are cleared");
+      }
+      assert.equal((await t.request("POST", "/plugin/ext_a/extension/enable")).body.state, "injected");
+    }
+    const now = await counts();
+    for (const key of ["entries", "hooks", "timers", "busHandlers", "busWatches", "extensions", "extensionTimers", "extensionScoped"]) {
+      assert.equal(now[key], baseline[key], `${key}: ${JSON.stringify({ baseline, now })}`);
+    }
+    assert.ok(now.activeTimeouts <= baseline.activeTimeouts, JSON.stringify({ baseline, now }));
+    assert.deepEqual(t.host.debugCounts(), hostBaseline);
+    assert.equal((await t.trigger("host_p", "a_whoami")).status, 200);
+  });
+
+  test("the host plugin crashing comes back with its extensions", async () => {
+    const before = await hostView();
+    assert.equal((await t.trigger("host_p", "crash")).status, 200);
+    const back = await waitFor(
+      async () => {
+        const view = await hostView();
+        return view.status === "running" && view.pid !== before.pid ? view : undefined;
+      },
+      { timeoutMs: 20_000, what: "host_p to restart" },
+    );
+    assert.equal((await stateOf("ext_a"))?.state, "injected");
+    assert.equal((await stateOf("ext_b"))?.state, "injected");
+    const whoami = await t.trigger("host_p", "a_whoami");
+    assert.equal(whoami.body.data.pid, back.pid);
+    assert.deepEqual((await t.trigger("host_p", "greet", { name: "x" })).body.data.trail, ["b", "a"]);
+  });
+
+  test("a choice made through the API survives a server restart", async () => {
+    assert.equal((await t.request("POST", "/plugin/ext_b/extension/disable")).status, 200);
+    assert.equal((await stateOf("ext_b"))?.state, "disabled");
+    await t.close();
+    t = await startTestHost({ roots: [root], dataDir });
+    const view = await hostView();
+    assert.equal(view.status, "running");
+    assert.equal((await stateOf("ext_b"))?.state, "disabled");
+    assert.equal((await stateOf("ext_a"))?.state, "injected");
+    assert.equal(view.entries.some((e: { id: string }) => e.id === "b_hello"), false);
+    const manifest = fs.readFileSync(path.join(root, "ext_b", "plugin.toml"), "utf8");
+    assert.doesNotMatch(manifest, /enabled/, "the manifest is left alone");
+    assert.equal((await t.request("POST", "/plugin/ext_b/extension/enable")).body.state, "injected");
+    assert.equal((await t.trigger("host_p", "b_hello")).body.data.from, "b");
+  });
+});
