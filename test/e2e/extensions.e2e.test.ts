@@ -75,6 +75,11 @@ export class ExtA extends NekoExtensionBase<any> {
     return saved.ok ? Ok({ file: this.store.file }) : saved;
   }
 
+  @extensionEntry({ id: "set_value", params: z.object({ value: z.string(), mode: z.enum(["permanent", "temporary"]) }) })
+  setValue({ value, mode }: { value: string; mode: "permanent" | "temporary" }) {
+    return this.config.set("a.value", value, { mode });
+  }
+
   @extensionEntry({ id: "ticks" })
   ticksSoFar() {
     return Ok({ ticks: this.ticks, pings: this.pings });
@@ -239,6 +244,7 @@ describe("extensions in a running host plugin", () => {
       a_whoami: "ext_a",
       a_echo: "ext_a",
       a_remember: "ext_a",
+      a_set_value: "ext_a",
       a_ticks: "ext_a",
       b_hello: "ext_b",
     });
@@ -297,6 +303,30 @@ describe("extensions in a running host plugin", () => {
     // A hook on the extension's own entry, by its declared id.
     const echoed = await t.trigger("host_p", "a_echo", { text: "hi" });
     assert.equal(echoed.body.data.text, "hi!");
+  });
+
+  test("an extension writes its own configuration (its plugin.toml), and only permanently", async () => {
+    const written = await t.trigger("host_p", "a_set_value", { value: "written", mode: "permanent" });
+    assert.equal(written.status, 200, JSON.stringify(written.body));
+    assert.equal(written.body.data.a.value, "written");
+    assert.match(fs.readFileSync(path.join(root, "ext_a", "plugin.toml"), "utf8"), /value = "written"/);
+    assert.doesNotMatch(fs.readFileSync(path.join(root, "host_p", "plugin.toml"), "utf8"), /written/);
+    assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "written");
+    const temporary = await t.trigger("host_p", "a_set_value", { value: "t", mode: "temporary" });
+    assert.equal(temporary.status, 400);
+    assert.equal(temporary.body.error.code, "CONFIG_INVALID");
+    assert.match(temporary.body.error.message, /mode must be 'permanent'/);
+  });
+
+  test("reloading an extension loads it again from disk into the running host plugin", async () => {
+    const pid = (await hostView()).pid;
+    const file = path.join(root, "ext_a", "plugin.toml");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace('value = "written"', 'value = "edited on disk"'));
+    const reloaded = await t.request("POST", "/plugin/ext_a/reload");
+    assert.equal(reloaded.status, 200, JSON.stringify(reloaded.body));
+    assert.equal(reloaded.body.status, "injected");
+    assert.equal((await hostView()).pid, pid);
+    assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "edited on disk");
   });
 
   test("timers and bus handlers of an extension run in the host plugin's process", async () => {
@@ -416,5 +446,21 @@ describe("extensions in a running host plugin", () => {
     assert.doesNotMatch(manifest, /enabled/, "the manifest is left alone");
     assert.equal((await t.request("POST", "/plugin/ext_b/extension/enable")).body.state, "injected");
     assert.equal((await t.trigger("host_p", "b_hello")).body.data.from, "b");
+  });
+
+  test("write_manifest: the choice goes to the extension's plugin.toml instead", async () => {
+    const file = path.join(root, "ext_b", "plugin.toml");
+    const disabled = await t.request("POST", "/plugin/ext_b/extension/disable", { write_manifest: true });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    assert.equal(disabled.body.state, "disabled");
+    assert.match(disabled.body.reason, /\[plugin_runtime\] enabled = false/);
+    assert.match(fs.readFileSync(file, "utf8"), /enabled = false/);
+    const choices = JSON.parse(fs.readFileSync(path.join(dataDir, "extensions.json"), "utf8"));
+    assert.equal(choices.extensions.ext_b, undefined, "no choice stands over the manifest");
+    const enabled = await t.request("POST", "/plugin/ext_b/extension/enable", { write_manifest: true });
+    assert.equal(enabled.body.state, "injected");
+    assert.match(fs.readFileSync(file, "utf8"), /enabled = true/);
+    const bad = await t.request("POST", "/plugin/ext_b/extension/enable", { write_manifest: "yes" });
+    assert.equal(bad.status, 400);
   });
 });
