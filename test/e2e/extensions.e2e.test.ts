@@ -85,6 +85,11 @@ export class ExtA extends NekoExtensionBase<any> {
     return Ok({ ticks: this.ticks, pings: this.pings });
   }
 
+  @lifecycle({ id: "config_change" })
+  configChange({ newConfig }: { newConfig: { a?: { value?: string } } }) {
+    if (newConfig.a?.value === "refuse me") return Err("CONFIG_REFUSED_BY_EXT: not that value");
+  }
+
   @timerInterval({ id: "tick", seconds: 0.05 })
   tick() {
     this.ticks += 1;
@@ -207,7 +212,11 @@ describe("extensions in a running host plugin", () => {
       code: extBCode,
     });
     for (const broken of BROKEN) {
-      writePlugin(root, { id: broken.id, manifest: broken.manifest ?? extensionManifest(broken.id), code: broken.code });
+      writePlugin(root, {
+        id: broken.id,
+        manifest: broken.manifest ?? extensionManifest(broken.id),
+        code: broken.code,
+      });
     }
     writePlugin(root, {
       id: "ext_orphan",
@@ -237,7 +246,9 @@ describe("extensions in a running host plugin", () => {
     assert.equal(states.ext_b, "injected");
     for (const broken of BROKEN) assert.equal(states[broken.id], "failed", broken.id);
     assert.equal(states.ext_orphan, undefined, "an extension of another plugin is not listed here");
-    const entries = Object.fromEntries(view.entries.map((e: { id: string; extension_id: string }) => [e.id, e.extension_id]));
+    const entries = Object.fromEntries(
+      view.entries.map((e: { id: string; extension_id: string }) => [e.id, e.extension_id]),
+    );
     assert.deepEqual(entries, {
       greet: null,
       crash: null,
@@ -249,7 +260,12 @@ describe("extensions in a running host plugin", () => {
       b_hello: "ext_b",
     });
     const hookSources = view.hooks.map((h: { id: string; source: string }) => `${h.id}@${h.source}`).sort();
-    assert.deepEqual(hookSources, ["guard@extension:ext_a", "loud@extension:ext_a", "markA@extension:ext_a", "markB@extension:ext_b"]);
+    assert.deepEqual(hookSources, [
+      "guard@extension:ext_a",
+      "loud@extension:ext_a",
+      "markA@extension:ext_a",
+      "markB@extension:ext_b",
+    ]);
   });
 
   test("each broken extension is failed with its reason, and the host plugin serves", async () => {
@@ -329,6 +345,26 @@ describe("extensions in a running host plugin", () => {
     assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "edited on disk");
   });
 
+  test("a configuration change through the API reaches the injected extension; its config_change may refuse it", async () => {
+    const file = path.join(root, "ext_a", "plugin.toml");
+    const changed = await t.request("POST", "/plugin/ext_a/config/hot-update", {
+      config: { a: { value: "via the API" } },
+      mode: "permanent",
+    });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "via the API");
+    const before = fs.readFileSync(file, "utf8");
+    const refused = await t.request("POST", "/plugin/ext_a/config/hot-update", {
+      config: { a: { value: "refuse me" } },
+      mode: "permanent",
+    });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, "CONFIG_CHANGE_REFUSED");
+    assert.match(refused.body.error.message, /CONFIG_REFUSED_BY_EXT/);
+    assert.equal(fs.readFileSync(file, "utf8"), before, "a refused change is not written");
+    assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "via the API");
+  });
+
   test("timers and bus handlers of an extension run in the host plugin's process", async () => {
     t.host.bus.emit("ext_a.ping", { n: 1 });
     const seen = await waitFor(
@@ -371,8 +407,14 @@ describe("extensions in a running host plugin", () => {
     assert.equal(disabled.body.enabled, false);
     let view = await hostView();
     assert.equal(view.pid, pid);
-    assert.equal(view.entries.some((e: { id: string }) => e.id.startsWith("a_")), false);
-    assert.equal(view.hooks.some((h: { source: string }) => h.source === "extension:ext_a"), false);
+    assert.equal(
+      view.entries.some((e: { id: string }) => e.id.startsWith("a_")),
+      false,
+    );
+    assert.equal(
+      view.hooks.some((h: { source: string }) => h.source === "extension:ext_a"),
+      false,
+    );
     const gone = await t.trigger("host_p", "a_whoami");
     assert.equal(gone.status, 404);
     assert.equal((await t.trigger("host_p", "greet", { name: "forbidden" })).status, 200, "its guard is gone");
@@ -407,7 +449,16 @@ describe("extensions in a running host plugin", () => {
       assert.equal((await t.request("POST", "/plugin/ext_a/extension/enable")).body.state, "injected");
     }
     const now = await counts();
-    for (const key of ["entries", "hooks", "timers", "busHandlers", "busWatches", "extensions", "extensionTimers", "extensionScoped"]) {
+    for (const key of [
+      "entries",
+      "hooks",
+      "timers",
+      "busHandlers",
+      "busWatches",
+      "extensions",
+      "extensionTimers",
+      "extensionScoped",
+    ]) {
       assert.equal(now[key], baseline[key], `${key}: ${JSON.stringify({ baseline, now })}`);
     }
     assert.ok(now.activeTimeouts <= baseline.activeTimeouts, JSON.stringify({ baseline, now }));
@@ -441,7 +492,10 @@ describe("extensions in a running host plugin", () => {
     assert.equal(view.status, "running");
     assert.equal((await stateOf("ext_b"))?.state, "disabled");
     assert.equal((await stateOf("ext_a"))?.state, "injected");
-    assert.equal(view.entries.some((e: { id: string }) => e.id === "b_hello"), false);
+    assert.equal(
+      view.entries.some((e: { id: string }) => e.id === "b_hello"),
+      false,
+    );
     const manifest = fs.readFileSync(path.join(root, "ext_b", "plugin.toml"), "utf8");
     assert.doesNotMatch(manifest, /enabled/, "the manifest is left alone");
     assert.equal((await t.request("POST", "/plugin/ext_b/extension/enable")).body.state, "injected");

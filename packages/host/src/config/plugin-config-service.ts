@@ -376,6 +376,27 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   private async apply(id: string, change: Change): Promise<ConfigWrite> {
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
+    const extensionHost = running ? undefined : this.injectedInto(id);
+    if (extensionHost !== undefined) {
+      // An extension loaded in a running plugin takes the change in place (its `config_change` may refuse it).
+      const accepted = await this.ctx.operations.control(extensionHost, "config.apply", {
+        config: change.next,
+        mode: change.mode,
+        lifecycle: change.lifecycle,
+        ...(change.manifest && { manifest: change.manifest }),
+        extension: id,
+      });
+      if (!accepted.ok) {
+        const { error } = accepted;
+        if (UNANSWERED.has(error.code)) return { ok: false, error };
+        return failure(
+          ErrorCode.ConfigChangeRefused,
+          `extension '${id}' refused the configuration change in its ${change.lifecycle} handler: ${error.message}`,
+          "ConfigError",
+          { cause: error },
+        );
+      }
+    }
     if (running) {
       const accepted = await this.ctx.operations.control(id, "config.apply", {
         config: change.next,
@@ -446,6 +467,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     const found = this.ctx.plugins.location(id);
     if (!found) throw new ConfigError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);
     return found;
+  }
+
+  /** The running plugin an extension is injected into, if it is; undefined for anything else. */
+  private injectedInto(id: string): string | undefined {
+    const hostId = this.ctx.plugins.manifest(id)?.host?.pluginId;
+    if (hostId === undefined || this.ctx.plugins.manifest(id)?.type !== "extension") return undefined;
+    if (this.ctx.plugins.state(hostId) !== "running") return undefined;
+    const reported = this.ctx.plugins.hello(hostId)?.extensions?.find((e) => e.id === id);
+    return reported?.state === "injected" ? hostId : undefined;
   }
 
   private isRunning(id: string): boolean {

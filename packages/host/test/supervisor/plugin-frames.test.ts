@@ -78,6 +78,9 @@ describe("frames from a plugin process", () => {
       ["month_timeout", /entries\[0\] \('slow'\) has an invalid 'timeout' \(2592000\): it must be a number of seconds/],
       ["infinite_timeout", /entries\[0\] \('forever'\) has an invalid 'timeout' \(Infinity\)/],
       ["persist_as_text", /entries\[0\] \('save'\) has an invalid 'persist' \('yes'\)/],
+      ["extensions_not_a_list", /'extensions' must be an array/],
+      ["extension_bad_state", /extensions\[0\] has state "running" \(injected or failed\)/],
+      ["extension_id_as_number", /entries\[0\] \('x'\) has an invalid 'extensionId' \(5\)/],
     ];
     for (const [id, reason] of cases) {
       add(id);

@@ -38,6 +38,8 @@ export const hostToPluginControls = methodMap({
         lifecycle: z.enum(["config_change", "reload"]).nullable(),
         /** The re-read manifest (`this.metadata`), on reload. */
         manifest: table().optional(),
+        /** The configuration is that of this extension loaded in the plugin, not the plugin's own. */
+        extension: z.string().min(1).optional(),
       }),
     result: returns<{ handled: boolean }>(),
   },

@@ -1,7 +1,8 @@
 /**
  * The plugin end of configuration changes: the host pushes a new effective configuration (`config.apply` control),
  * `this.config` takes it, and the `config_change` or `reload` lifecycle runs; when that returns an `Err` the previous
- * configuration (and manifest) comes back and the `Err` goes to the host, which then keeps the old one too.
+ * configuration (and manifest) comes back and the `Err` goes to the host, which then keeps the old one too. The same
+ * for an extension's own configuration (`extension` in the payload), with its own lifecycle handlers.
  */
 import type { Answer } from "@neko/protocol";
 import type { ConfigRecord } from "../plugin-config.ts";
@@ -10,6 +11,7 @@ import type { PluginRuntime } from "./plugin-runtime.ts";
 
 export function installConfigSync(runtime: PluginRuntime): void {
   runtime.registerControl("config.apply", async (payload): Promise<Answer<{ handled: boolean }>> => {
+    if (payload.extension !== undefined) return runtime.extensions.applyConfig(payload.extension, payload);
     const plugin = runtime.instance;
     const oldConfig = plugin.config.dump();
     const oldManifest = { ...plugin.metadata };
@@ -31,7 +33,7 @@ export function installConfigSync(runtime: PluginRuntime): void {
 }
 
 /** `this.metadata` is a readonly reference the plugin may hold on to: it changes in place. */
-function replaceContents(target: ConfigRecord, source: ConfigRecord): void {
+export function replaceContents(target: ConfigRecord, source: ConfigRecord): void {
   for (const key of Object.keys(target)) delete target[key];
   Object.assign(target, source);
 }

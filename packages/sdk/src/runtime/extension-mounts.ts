@@ -5,10 +5,21 @@
  * removes its entries and hooks, runs its `shutdown`, and disposes everything it registered. A broken extension is
  * reported `failed` with the reason, and the plugin runs on.
  */
-import { DisposableStore, Emitter, type Event, type ExtensionSpec, type ExtensionStatus } from "@neko/protocol";
+import {
+  type Answer,
+  DisposableStore,
+  Emitter,
+  type Event,
+  type ExtensionSpec,
+  type ExtensionStatus,
+} from "@neko/protocol";
+import { NotFoundError } from "../errors.ts";
 import type { NekoExtensionBase } from "../extension-base.ts";
 import { constructWithExtensionContext } from "../extension-context.ts";
+import { replaceConfig } from "../plugin-config.ts";
 import { childLogger } from "../plugin-logger.ts";
+import { errResult } from "../wire-result.ts";
+import { replaceContents } from "./config-sync.ts";
 import {
   type ClassPluginMetadata,
   collectPluginMetadata,
@@ -25,8 +36,11 @@ import { TimerScheduler } from "./timer-scheduler.ts";
 /** How long an extension's `startup` or `shutdown` may take before it is given up on. */
 export const EXTENSION_LIFECYCLE_TIMEOUT_MS = 10_000;
 
-/** The lifecycles an extension may declare: it comes and goes with its host plugin's process, or by itself. */
-const EXTENSION_LIFECYCLES: readonly LifecycleId[] = ["startup", "shutdown"];
+/**
+ * The lifecycles an extension may declare: it comes and goes with its host plugin's process, or by itself, and its
+ * own configuration may change; freezing is the plugin's.
+ */
+const EXTENSION_LIFECYCLES: readonly LifecycleId[] = ["startup", "shutdown", "config_change", "reload"];
 
 /** What an extension class may not declare: these belong to a plugin class. */
 const PLUGIN_ONLY: Array<[keyof ClassPluginMetadata, string]> = [
@@ -41,7 +55,7 @@ interface Mounted {
   removeHooks: () => void;
   timers: TimerScheduler;
   scope: DisposableStore;
-  lifecycles: Map<LifecycleId, () => unknown>;
+  lifecycles: Map<LifecycleId, (arg?: unknown) => unknown>;
   /** Its `startup` has run (so its `shutdown` runs when it goes). */
   started: boolean;
 }
@@ -118,6 +132,43 @@ export class ExtensionMounts {
     });
   }
 
+  /**
+   * A new configuration for an injected extension (written through the API or by itself): it takes it, then its
+   * `config_change` or `reload` handler runs; an Err from that puts the old configuration back and refuses it.
+   */
+  async applyConfig(
+    id: string,
+    payload: {
+      config: Record<string, unknown>;
+      manifest?: Record<string, unknown>;
+      lifecycle: LifecycleId | null;
+      mode: string;
+    },
+  ): Promise<Answer<{ handled: boolean }>> {
+    const mounted = this.mounted.get(id);
+    if (!mounted) {
+      const error = new NotFoundError(`no extension '${id}' is loaded in plugin '${this.runtime.instance.pluginId}'`);
+      return { ok: false, error: errResult(error).error };
+    }
+    const { config, metadata } = mounted.instance;
+    const oldConfig = config.dump();
+    const oldManifest = { ...metadata };
+    config[replaceConfig](payload.config);
+    if (payload.manifest) replaceContents(metadata, payload.manifest);
+    const handler = payload.lifecycle ? mounted.lifecycles.get(payload.lifecycle) : undefined;
+    if (!handler) return { ok: true, value: { handled: false } };
+    const label = `extension '${id}': lifecycle '${payload.lifecycle}'`;
+    const result = await this.runtime.runHandler(label, () =>
+      handler({ oldConfig, newConfig: config.dump(), mode: payload.mode }),
+    );
+    if (!result.ok) {
+      config[replaceConfig](oldConfig);
+      replaceContents(metadata, oldManifest);
+      return { ok: false, error: result.error };
+    }
+    return { ok: true, value: { handled: true } };
+  }
+
   /** What the extensions hold now, for leak checks. */
   counts(): Record<string, number> {
     let timers = 0;
@@ -192,7 +243,7 @@ export class ExtensionMounts {
     };
     let registrations: EntryRegistration[];
     let hooks: HookRecord[];
-    const lifecycles = new Map<LifecycleId, () => unknown>();
+    const lifecycles = new Map<LifecycleId, (arg?: unknown) => unknown>();
     try {
       registrations = meta.entries.map(({ methodName, ...entry }) => ({
         options: { ...entry, id: `${spec.prefix}${entry.id}` },

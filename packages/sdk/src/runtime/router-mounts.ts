@@ -42,7 +42,10 @@ export class RouterMounts {
 
   constructor(private readonly plugin: NekoPluginBase) {}
 
-  include(router: PluginRouter, options: { prefix?: string; name?: string }): Result<EntryDescriptor[], ValidationError> {
+  include(
+    router: PluginRouter,
+    options: { prefix?: string; name?: string },
+  ): Result<EntryDescriptor[], ValidationError> {
     if (!(router instanceof PluginRouter)) {
       const got = typeof router === "function" ? "a class (did you forget `new`?)" : describe(router);
       return refuse(`includeRouter: expected an instance of a PluginRouter subclass (got ${got})`);
