@@ -607,6 +607,8 @@ export class PluginHost implements PluginHostApi {
     this.adopt(fresh);
     if (fresh.status !== "ok")
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
+    // A folder whose manifest could not be read before may turn out to be an extension now.
+    if (fresh.manifest?.type === "extension") return this.extensions.reinject(id);
     return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
   }
 

@@ -106,9 +106,7 @@ export class HookPipeline {
   async run(call: HookCall): Promise<WireResult> {
     let hooks = this.byEntry.get(call.entryId);
     if (!hooks) {
-      hooks = this.records
-        .filter((r) => r.target === "*" || r.target === call.entryId)
-        .sort((a, b) => a.priority - b.priority);
+      hooks = this.records.filter((r) => r.target === "*" || r.target === call.entryId).sort(byPriority);
       this.byEntry.set(call.entryId, hooks);
     }
     if (hooks.length === 0) return call.invoke(call.args);
@@ -174,6 +172,21 @@ export class HookPipeline {
 }
 
 type HookOutcome = { ok: true; value: unknown } | { ok: false; result: WireResult };
+
+const EXTENSION_SOURCE = "extension:";
+
+/**
+ * Lower priority first. At equal priority the plugin's own hooks and its routers' keep their registration order and
+ * come before the extensions', which follow in the order of their ids: an extension enabled again does not move.
+ */
+function byPriority(a: HookRecord, b: HookRecord): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  const aExtension = a.source.startsWith(EXTENSION_SOURCE);
+  const bExtension = b.source.startsWith(EXTENSION_SOURCE);
+  if (aExtension !== bExtension) return aExtension ? 1 : -1;
+  if (!aExtension || a.source === b.source) return 0;
+  return a.source < b.source ? -1 : 1;
+}
 
 async function runHook(hook: HookRecord, context: object, entry: EntryContext): Promise<HookOutcome> {
   try {

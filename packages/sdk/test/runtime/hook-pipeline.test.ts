@@ -316,4 +316,25 @@ describe("hook pipeline", () => {
       ["own"],
     );
   });
+
+  test("at equal priority: the plugin's hooks in registration order, then extensions' by id, whenever they came", async () => {
+    const pipeline = new HookPipeline();
+    const seen: string[] = [];
+    const mark = (name: string) => () => {
+      seen.push(name);
+    };
+    const fromB = pipeline.add([record("before", "b", mark("ext-b"), { source: "extension:ext_b" })]);
+    pipeline.add([record("before", "a", mark("ext-a"), { source: "extension:ext_a" })]);
+    pipeline.add([record("before", "router", mark("router"), { source: "router:R" })]);
+    pipeline.add([record("before", "own", mark("plugin"))], { first: true });
+    pipeline.add([record("before", "early", mark("ext-b-early"), { source: "extension:ext_b", priority: -1 })]);
+    await run(pipeline);
+    assert.deepEqual(seen, ["ext-b-early", "plugin", "router", "ext-a", "ext-b"]);
+    // ext_b taken out and back: still after ext_a.
+    fromB();
+    pipeline.add([record("before", "b", mark("ext-b"), { source: "extension:ext_b" })]);
+    seen.length = 0;
+    await run(pipeline);
+    assert.deepEqual(seen, ["ext-b-early", "plugin", "router", "ext-a", "ext-b"]);
+  });
 });
