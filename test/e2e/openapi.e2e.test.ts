@@ -20,7 +20,7 @@ describe("the OpenAPI document over HTTP", () => {
 
   before(async () => {
     const root = makeTempDir();
-    copyExamplePlugins(root, ["hello_world"]);
+    copyExamplePlugins(root, ["hello_world", "hello_world_extra"]);
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
     writePlugin(root, { id: "broken", manifest: '[plugin]\nid = "broken"\n' });
     t = await startTestHost({ roots: [root], dataDir: root });
@@ -80,8 +80,18 @@ describe("the OpenAPI document over HTTP", () => {
       "broken:refused",
       "calc:running",
       "hello_world:running",
+      "hello_world_extra:injected",
     ]);
     await check("get", "/plugins/{id}", "/plugins/hello_world", 200);
+    await check("get", "/plugins/{id}", "/plugins/hello_world_extra", 200);
+    const extension = (action: string, id: string, status: number, body?: unknown) =>
+      check("post", `/plugin/{id}/extension/${action}`, `/plugin/${id}/extension/${action}`, status, body);
+    assert.equal((await extension("disable", "hello_world_extra", 200)).state, "disabled");
+    assert.equal((await extension("enable", "hello_world_extra", 200, {})).state, "injected");
+    assert.equal((await extension("enable", "hello_world", 409)).error.code, "NOT_AN_EXTENSION");
+    assert.equal((await extension("disable", "ghost", 404)).error.code, "PLUGIN_NOT_FOUND");
+    assert.equal((await extension("enable", "hello_world_extra", 400, { write_manifest: 1 })).error.code, "VALIDATION_ERROR");
+    await check("post", "/plugin/{id}/start", "/plugin/hello_world_extra/start", 409);
     await check("get", "/plugins/{id}", "/plugins/broken", 200);
     await check("get", "/plugins/{id}", "/plugins/ghost", 404);
     await check("get", "/plugins/{id}", "/plugins/a.b", 400);

@@ -274,15 +274,17 @@ describe("plugin server end to end", () => {
     assert.equal(isAlive(pid), false);
   });
 
-  test("an extension is not started with the others, and a start by hand is refused with the reason", async () => {
+  test("an extension gets no process; one whose class is a plugin's fails with the reason; a start is refused", async () => {
     const ext = (await t.request("GET", "/plugins/calc_ext")).body;
     assert.equal(ext.type, "extension");
-    assert.equal(ext.status, "stopped");
+    assert.equal(ext.status, "failed");
+    assert.match(ext.status_reason, /'Ext' in index\.ts does not extend NekoExtensionBase/);
     assert.equal(ext.pid, null);
+    assert.equal((await t.request("GET", "/plugins/calc")).body.status, "running");
     const start = await t.request("POST", "/plugin/calc_ext/start");
     assert.equal(start.status, 409);
-    assert.equal(start.body.error.code, "PLUGIN_REFUSED");
-    assert.match(start.body.error.message, /'calc_ext' is an extension: it runs inside its host plugin/);
+    assert.equal(start.body.error.code, "EXTENSION_CANNOT_START_INDEPENDENT");
+    assert.match(start.body.error.message, /'calc_ext' is an extension of 'calc'/);
   });
 
   test("stop, start and reload through the lifecycle routes", async () => {
