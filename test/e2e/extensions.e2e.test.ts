@@ -300,6 +300,17 @@ describe("extensions in a running host plugin", () => {
     assert.equal(own.pid, null, "an extension has no process of its own");
   });
 
+  test("an extension's log records are its host plugin's, tagged with its id, and GET /plugin/{ext}/logs has them", async () => {
+    const { status, body } = await t.request("GET", "/plugin/ext_a/logs?lines=50");
+    assert.equal(status, 200);
+    assert.equal(body.plugin_id, "ext_a");
+    assert.ok(body.records.length > 0);
+    assert.ok(body.records.every((r: { extension?: string }) => r.extension === "ext_a"));
+    assert.ok(body.records.some((r: { msg: string }) => r.msg === "extension 'ext_a' injected"));
+    const host = (await t.request("GET", "/plugin/host_p/logs?lines=200")).body;
+    assert.ok(host.records.some((r: { extension?: string; msg: string }) => r.extension === "ext_throws" && /not loaded/.test(r.msg)));
+  });
+
   test("the extension's store is its own file, under its own folder", async () => {
     const { status, body } = await t.trigger("host_p", "a_remember", { value: 42 });
     assert.equal(status, 200, JSON.stringify(body));

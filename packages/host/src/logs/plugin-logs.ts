@@ -91,13 +91,18 @@ export class PluginLogs implements LogsApi, Disposable {
     this.add(pluginId, stateChangeRecord(change));
   }
 
+  /** An extension's records are those of its host plugin's process tagged with its id (docs/extensions.md). */
   read(pluginId: string, query: LogQuery = {}): LogPage | undefined {
     if (!this.ctx.plugins.has(pluginId)) return undefined;
-    const ring = this.rings.get(pluginId);
+    const manifest = this.ctx.plugins.manifest(pluginId);
+    const extensionOf = manifest?.type === "extension" ? manifest.host?.pluginId : undefined;
+    const ring = this.rings.get(extensionOf ?? pluginId);
     const minRank = query.level === undefined ? 0 : logLevelRank(query.level);
     const needle = query.search?.toLowerCase();
     const wanted = (r: LogRecord) =>
-      logLevelRank(r.level) >= minRank && (needle === undefined || r.msg.toLowerCase().includes(needle));
+      logLevelRank(r.level) >= minRank &&
+      (needle === undefined || r.msg.toLowerCase().includes(needle)) &&
+      (extensionOf === undefined || r.extension === pluginId);
     const records = ring?.newest(Math.min(query.lines ?? DEFAULT_LOG_LINES, this.capacity), wanted) ?? [];
     return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
   }
