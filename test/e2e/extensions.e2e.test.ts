@@ -80,6 +80,18 @@ export class ExtA extends NekoExtensionBase<any> {
     return this.config.set("a.value", value, { mode });
   }
 
+  @extensionEntry({ id: "move_me", params: z.object({ patch: z.record(z.string(), z.unknown()) }) })
+  moveMe({ patch }: { patch: Record<string, unknown> }) {
+    return this.config.update(patch);
+  }
+
+  @extensionEntry({ id: "slow_store", params: z.object({ ms: z.number() }) })
+  async slowStore({ ms }: { ms: number }) {
+    await new Promise((r) => setTimeout(r, ms));
+    const saved = await this.store.set("slow", ms);
+    return saved.ok ? Ok({ saved: true }) : saved;
+  }
+
   @extensionEntry({ id: "ticks" })
   ticksSoFar() {
     return Ok({ ticks: this.ticks, pings: this.pings });
@@ -256,6 +268,8 @@ describe("extensions in a running host plugin", () => {
       a_echo: "ext_a",
       a_remember: "ext_a",
       a_set_value: "ext_a",
+      a_move_me: "ext_a",
+      a_slow_store: "ext_a",
       a_ticks: "ext_a",
       b_hello: "ext_b",
     });
@@ -308,7 +322,11 @@ describe("extensions in a running host plugin", () => {
     assert.ok(body.records.every((r: { extension?: string }) => r.extension === "ext_a"));
     assert.ok(body.records.some((r: { msg: string }) => r.msg === "extension 'ext_a' injected"));
     const host = (await t.request("GET", "/plugin/host_p/logs?lines=200")).body;
-    assert.ok(host.records.some((r: { extension?: string; msg: string }) => r.extension === "ext_throws" && /not loaded/.test(r.msg)));
+    assert.ok(
+      host.records.some(
+        (r: { extension?: string; msg: string }) => r.extension === "ext_throws" && /not loaded/.test(r.msg),
+      ),
+    );
   });
 
   test("the extension's store is its own file, under its own folder", async () => {
@@ -354,6 +372,44 @@ describe("extensions in a running host plugin", () => {
     assert.equal(reloaded.body.status, "injected");
     assert.equal((await hostView()).pid, pid);
     assert.equal((await t.trigger("host_p", "a_whoami")).body.data.value, "edited on disk");
+  });
+
+  test("an extension cannot change its own host, type or enabled flag, nor its host plugin's permissions", async () => {
+    const file = path.join(root, "ext_a", "plugin.toml");
+    const before = fs.readFileSync(file, "utf8");
+    for (const patch of [
+      { plugin: { host: { plugin_id: "elsewhere" } } },
+      { plugin: { type: "plugin" } },
+      { plugin_runtime: { enabled: false } },
+      { plugin: { permissions: { child_process: true } } },
+    ]) {
+      const refused = await t.trigger("host_p", "a_move_me", { patch });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, "CONFIG_PROTECTED_FIELD", JSON.stringify(patch));
+    }
+    assert.equal(fs.readFileSync(file, "utf8"), before);
+  });
+
+  test("a call in flight finishes before the extension goes, and leaves no store handle behind", async () => {
+    const pid = (await hostView()).pid;
+    const storeHandles = () =>
+      fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith(path.join("ext_a", "data", "store.sqlite"));
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 3; i++) {
+      const call = t.trigger("host_p", "a_slow_store", { ms: 300 });
+      await new Promise((r) => setTimeout(r, 80));
+      const disabled = await t.request("POST", "/plugin/ext_a/extension/disable");
+      assert.equal(disabled.body.state, "disabled");
+      const answered = await call;
+      assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      assert.equal((await t.request("POST", "/plugin/ext_a/extension/enable")).body.state, "injected");
+    }
+    assert.equal(storeHandles(), 0, "the disabled instances closed their store");
   });
 
   test("a configuration change through the API reaches the injected extension; its config_change may refuse it", async () => {
@@ -527,5 +583,194 @@ describe("extensions in a running host plugin", () => {
     assert.match(fs.readFileSync(file, "utf8"), /enabled = true/);
     const bad = await t.request("POST", "/plugin/ext_b/extension/enable", { write_manifest: "yes" });
     assert.equal(bad.status, 400);
+  });
+});
+
+const simpleHost = (className: string) => `
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+@nekoPlugin
+export class ${className} extends NekoPluginBase {
+  @pluginEntry({ id: "ping" })
+  ping() { return Ok("pong"); }
+}
+`;
+
+const versionedExtension = (version: string) => `
+import { extension, extensionEntry, NekoExtensionBase, Ok } from "@neko/plugin-sdk/extension";
+@extension
+export class Ext extends NekoExtensionBase {
+  @extensionEntry({ id: "version" })
+  version() { return Ok({ version: "${version}", host: this.hostId }); }
+}
+`;
+
+describe("extensions that change on disk, move, go away or hang", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir("neko-ext-move-");
+    dataDir = makeTempDir("neko-ext-move-data-");
+    writePlugin(root, { id: "host_p", className: "HostP", code: simpleHost("HostP") });
+    writePlugin(root, { id: "host_q", className: "HostQ", code: simpleHost("HostQ") });
+    writePlugin(root, {
+      id: "ext_m",
+      manifest: extensionManifest("ext_m", { prefix: "m_" }),
+      code: versionedExtension("1"),
+    });
+    writePlugin(root, {
+      id: "ext_gone",
+      manifest: extensionManifest("ext_gone", { prefix: "g_" }),
+      code: versionedExtension("g"),
+    });
+    writePlugin(root, { id: "host_r", className: "HostR", code: simpleHost("HostR") });
+    // Kills its plugin's process as it loads: after two failed starts the plugin starts without it.
+    writePlugin(root, {
+      id: "ext_kill",
+      manifest: extensionManifest("ext_kill", { host: "host_r" }),
+      code: `process.exit(7);\n${versionedExtension("kill")}`,
+    });
+    // Refused for its SDK range: never loaded, not even by hand.
+    writePlugin(root, {
+      id: "ext_refused",
+      manifest: extensionManifest("ext_refused", { extra: '[plugin.sdk]\nconflicts = ">=0.0.1"' }),
+      code: versionedExtension("refused"),
+    });
+    // Refuses every configuration change: it still cannot keep itself from being disabled.
+    writePlugin(root, {
+      id: "ext_stubborn",
+      manifest: extensionManifest("ext_stubborn"),
+      code: `
+import { Err, extension, extensionEntry, lifecycle, NekoExtensionBase, Ok } from "@neko/plugin-sdk/extension";
+@extension
+export class Ext extends NekoExtensionBase {
+  @lifecycle({ id: "config_change" })
+  refuse() { return Err("no changes, ever"); }
+  @extensionEntry({ id: "here" })
+  here() { return Ok(true); }
+}
+`,
+    });
+    // A module whose loading never ends: the host plugin must start all the same.
+    writePlugin(root, {
+      id: "ext_hang",
+      manifest: extensionManifest("ext_hang", { host: "host_q" }),
+      code: `await new Promise(() => undefined);\n${versionedExtension("never")}`,
+    });
+    t = await startTestHost({ roots: [root], dataDir });
+  });
+
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const extensionsOf = async (id: string) =>
+    Object.fromEntries(
+      (await t.request("GET", `/plugins/${id}`)).body.extensions.map((e: { id: string; state: string }) => [
+        e.id,
+        e.state,
+      ]),
+    );
+
+  test("a module that never finishes loading makes its extension failed; its host plugin starts and serves", async () => {
+    const q = (await t.request("GET", "/plugins/host_q")).body;
+    assert.equal(q.status, "running");
+    const hang = q.extensions.find((e: { id: string }) => e.id === "ext_hang");
+    assert.equal(hang.state, "failed");
+    assert.match(hang.reason, /loading its module did not finish within 10s/);
+    assert.equal((await t.trigger("host_q", "ping")).body.data, "pong");
+  });
+
+  test("a plugin whose starts with its extensions keep dying starts without them; enabling one by hand retries it", async () => {
+    const r = await waitFor(
+      async () => {
+        const view = (await t.request("GET", "/plugins/host_r")).body;
+        return view.status === "running" ? view : undefined;
+      },
+      { timeoutMs: 30_000, what: "host_r running without ext_kill" },
+    );
+    const kill = r.extensions.find((e: { id: string }) => e.id === "ext_kill");
+    assert.equal(kill.state, "failed");
+    assert.match(kill.reason, /held back: its host plugin 'host_r' failed to start 2 times in a row/);
+    assert.equal((await t.trigger("host_r", "ping")).body.data, "pong");
+    // Fixed on disk, then enabled by hand: loaded into the running plugin.
+    const file = path.join(root, "ext_kill", "index.ts");
+    fs.writeFileSync(file, versionedExtension("fixed"));
+    const later = new Date(Date.now() + 2000);
+    fs.utimesSync(file, later, later);
+    const enabled = await t.request("POST", "/plugin/ext_kill/extension/enable");
+    assert.equal(enabled.body.state, "injected", JSON.stringify(enabled.body));
+    assert.equal((await t.trigger("host_r", "ext_kill_version")).body.data.version, "fixed");
+  });
+
+  test("enabling an extension whose manifest is refused answers failed, and loads nothing", async () => {
+    const enabled = await t.request("POST", "/plugin/ext_refused/extension/enable");
+    assert.equal(enabled.status, 200);
+    assert.equal(enabled.body.state, "failed");
+    assert.match(enabled.body.reason, /SDK/);
+    assert.equal((await t.trigger("host_p", "ext_refused_version")).status, 404);
+  });
+
+  test("an extension that refuses every configuration change is still disabled, in its manifest when asked", async () => {
+    assert.equal((await t.trigger("host_p", "ext_stubborn_here")).status, 200);
+    const disabled = await t.request("POST", "/plugin/ext_stubborn/extension/disable", { write_manifest: true });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    assert.equal(disabled.body.state, "disabled");
+    assert.match(fs.readFileSync(path.join(root, "ext_stubborn", "plugin.toml"), "utf8"), /enabled = false/);
+    assert.equal((await t.trigger("host_p", "ext_stubborn_here")).status, 404);
+  });
+
+  test("edited code is loaded again by a reload, into the same process, under the permission model", async () => {
+    const pid = (await t.request("GET", "/plugins/host_p")).body.pid;
+    assert.equal((await t.trigger("host_p", "m_version")).body.data.version, "1");
+    const file = path.join(root, "ext_m", "index.ts");
+    fs.writeFileSync(file, versionedExtension("2"));
+    // A later modification time, whatever the file system's clock resolution.
+    const later = new Date(Date.now() + 2000);
+    fs.utimesSync(file, later, later);
+    const reloaded = await t.request("POST", "/plugin/ext_m/reload");
+    assert.equal(reloaded.status, 200, JSON.stringify(reloaded.body));
+    assert.equal(reloaded.body.status, "injected");
+    const answer = await t.trigger("host_p", "m_version");
+    assert.equal(answer.body.data.version, "2", JSON.stringify(answer.body));
+    assert.equal((await t.request("GET", "/plugins/host_p")).body.pid, pid);
+  });
+
+  test("an extension moved to another plugin through the API leaves the first and loads into the second", async () => {
+    const file = path.join(root, "ext_m", "plugin.toml");
+    const toml = fs.readFileSync(file, "utf8").replace('plugin_id = "host_p"', 'plugin_id = "host_q"');
+    const moved = await t.request("PUT", "/plugin/ext_m/config/toml", { toml });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    // host_q's process was launched before ext_m named it: under the permission model it cannot read ext_m's folder.
+    const refused = await waitFor(
+      async () => {
+        const listed = (await t.request("GET", "/plugins/host_q")).body.extensions;
+        return listed.find((e: { id: string; state: string }) => e.id === "ext_m" && e.state === "failed");
+      },
+      { what: "ext_m failed in host_q" },
+    );
+    assert.match(refused.reason, /restart it \(POST \/plugin\/host_q\/reload\)/);
+    assert.equal((await extensionsOf("host_p")).ext_m, undefined);
+    assert.equal((await t.request("POST", "/plugin/host_q/reload")).status, 200);
+    assert.equal((await extensionsOf("host_q")).ext_m, "injected");
+    await waitFor(async () => ((await t.trigger("host_p", "m_version")).status === 404 ? true : undefined), {
+      what: "m_version gone from host_p",
+    });
+    const there = await t.trigger("host_q", "m_version");
+    assert.equal(there.body.data.host, "host_q");
+  });
+
+  test("an extension whose folder is deleted is taken out of its running host plugin by a reload", async () => {
+    assert.equal((await t.trigger("host_p", "g_version")).status, 200);
+    fs.rmSync(path.join(root, "ext_gone"), { recursive: true, force: true });
+    const reloaded = await t.request("POST", "/plugin/ext_gone/reload");
+    assert.equal(reloaded.status, 404);
+    await waitFor(async () => ((await t.trigger("host_p", "g_version")).status === 404 ? true : undefined), {
+      what: "g_version gone",
+    });
+    assert.equal((await t.request("GET", "/plugins/ext_gone")).status, 404);
   });
 });

@@ -90,7 +90,10 @@ describe("the OpenAPI document over HTTP", () => {
     assert.equal((await extension("enable", "hello_world_extra", 200, {})).state, "injected");
     assert.equal((await extension("enable", "hello_world", 409)).error.code, "NOT_AN_EXTENSION");
     assert.equal((await extension("disable", "ghost", 404)).error.code, "PLUGIN_NOT_FOUND");
-    assert.equal((await extension("enable", "hello_world_extra", 400, { write_manifest: 1 })).error.code, "VALIDATION_ERROR");
+    assert.equal(
+      (await extension("enable", "hello_world_extra", 400, { write_manifest: 1 })).error.code,
+      "VALIDATION_ERROR",
+    );
     await check("post", "/plugin/{id}/start", "/plugin/hello_world_extra/start", 409);
     await check("get", "/plugins/{id}", "/plugins/broken", 200);
     await check("get", "/plugins/{id}", "/plugins/ghost", 404);

@@ -43,6 +43,8 @@ export interface PluginDirectory {
   manifest(id: string): PluginManifest | undefined;
   /** Its state as `/plugins` shows it (`refused` for one refused at discovery). */
   state(id: string): PluginState | undefined;
+  /** Why it is refused (manifest, SDK range, dependencies, …); empty when it is not. */
+  problems(id: string): string[];
   /** `local`, or the name of the remote worker it runs on; undefined for an unknown plugin. */
   machine(id: string): string | undefined;
   /** What its running process said of itself (its hello, kept current by `entries_changed`); undefined otherwise. */

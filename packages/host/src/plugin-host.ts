@@ -313,7 +313,9 @@ export class PluginHost implements PluginHostApi {
     this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
     this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
     this.config = this.use((ctx) => new PluginConfigService(ctx));
-    this.extensions = this.use((ctx) => new ExtensionRegistry(ctx));
+    this.extensions = this.use(
+      (ctx) => new ExtensionRegistry(ctx, { prepareSources: (dir) => warmPluginSources(dir, logger) }),
+    );
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
     const fileOptions = logFilesOptions(options.logFiles, runDir, logger);
@@ -374,6 +376,10 @@ export class PluginHost implements PluginHostApi {
           return d && stateOf(d, supervisor.status(id)?.state);
         },
         hello: (id) => supervisor.status(id)?.hello,
+        problems: (id) => {
+          const d = this.discovered.get(id);
+          return d?.status === "refused" ? [...d.problems] : [];
+        },
         machine: (id) => {
           const d = this.discovered.get(id);
           return d && (this.machineOf.get(d) ?? "local");
@@ -723,8 +729,11 @@ export class PluginHost implements PluginHostApi {
 
   /** A plugin whose folder is gone: stopped, and nothing of it kept (its scope goes with it). */
   private async forgetPlugin(id: string): Promise<void> {
+    const wasExtension = this.discovered.get(id)?.manifest?.type === "extension";
     await this.supervisor.remove(id);
     this.discovered.delete(id);
+    // A plugin still holding it lets it go.
+    if (wasExtension) this.extensions.resync();
   }
 
   /** Re-discovers every root: new plugins appear, removed ones stop, running ones restart with the new manifest. */
@@ -892,7 +901,10 @@ export class PluginHost implements PluginHostApi {
     const log = this.logger.child({ plugin: d.id });
     for (const w of d.warnings) log.warn(w);
     if (d.status !== "ok") log.warn({ problems: d.problems }, `refused: ${d.problems.join("; ")}`);
+    const extension = d.manifest?.type === "extension" || this.discovered.get(d.id)?.manifest?.type === "extension";
     this.discovered.set(d.id, d);
+    // Its host, its enabled flag or its code may have changed: the plugins holding or wanting it follow.
+    if (extension) this.extensions.resync();
     if (d.status === "ok" && d.manifest && d.entryModulePath) {
       const spec = { id: d.id, dir: d.dir, manifest: d.manifest, entryModulePath: d.entryModulePath };
       if (this.supervisor.has(d.id)) this.supervisor.updateSpec(spec);
@@ -904,8 +916,10 @@ export class PluginHost implements PluginHostApi {
     const m = d.manifest;
     const status = this.supervisor.status(d.id);
     const liveEntries = status?.entries;
+    // An entry is shown as an extension's only when that extension names this plugin: a process cannot claim others.
+    const ownExtensions = liveEntries?.some((e) => e.extensionId) ? new Set(this.extensions.of(d.id)) : undefined;
     const entries: EntryView[] = liveEntries
-      ? liveEntries.map(entryView)
+      ? liveEntries.map((e) => entryView(e, ownExtensions))
       : (m?.entries ?? []).map((e) =>
           entryView({
             id: e.id,
@@ -923,10 +937,7 @@ export class PluginHost implements PluginHostApi {
           }),
         );
     const owner = this.discovered.get(d.id) === d;
-    const extension =
-      m?.type === "extension" && owner
-        ? this.extensions.view(d.id, d.status === "refused" ? d.problems.join("; ") : undefined)
-        : undefined;
+    const extension = m?.type === "extension" && owner ? this.extensions.view(d.id) : undefined;
     const state = extension?.state ?? stateOf(d, status?.state);
     // A duplicate id's later folder shows nothing of the owner's UI.
     const ui = owner ? this.staticUis.get(d.id) : undefined;
@@ -993,7 +1004,7 @@ function stateOf(d: DiscoveredPlugin, supervised: PluginState | undefined): Plug
   return d.status === "refused" ? "refused" : (supervised ?? "stopped");
 }
 
-function entryView(e: EntryDescriptor): EntryView {
+function entryView(e: EntryDescriptor, extensions?: ReadonlySet<string>): EntryView {
   return {
     id: e.id,
     name: e.name,
@@ -1006,7 +1017,7 @@ function entryView(e: EntryDescriptor): EntryView {
     persist: e.persist ?? null,
     enabled: e.enabled,
     dynamic: e.dynamic,
-    extension_id: e.extensionId ?? null,
+    extension_id: e.extensionId && extensions?.has(e.extensionId) ? e.extensionId : null,
   };
 }
 

@@ -3,6 +3,7 @@
  * load into it (`ExtensionSpec`, in the bootstrap context and in the `extension.inject` control), and what the process
  * reports of each one it holds (`ExtensionStatus`, in its hello and in `entries_changed`).
  */
+import { PLUGIN_ID_PATTERN } from "./plugin-id.ts";
 
 /** Where an extension stands, as `/plugins` lists it. The process itself reports only `injected` and `failed`. */
 export const EXTENSION_STATES = ["injected", "pending", "disabled", "failed"] as const;
@@ -32,12 +33,19 @@ export interface ExtensionStatus {
   reason: string | null;
 }
 
+/** The most extension statuses one process may report, and the longest reason the host keeps. */
+export const MAX_EXTENSION_STATUSES = 1024;
+export const MAX_EXTENSION_REASON_LENGTH = 4096;
+
 /** What a plugin process's hello or `entries_changed` may say of an extension, checked by the host before use. */
 export function extensionStatusProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "must be an object";
   const { id, state, reason } = value as Record<string, unknown>;
-  if (typeof id !== "string" || id === "") return "has no string 'id'";
+  if (typeof id !== "string" || !PLUGIN_ID_PATTERN.test(id)) return "has no 'id' that is a plugin id";
   if (state !== "injected" && state !== "failed") return `has state ${JSON.stringify(state)} (injected or failed)`;
   if (reason !== null && typeof reason !== "string") return "has a 'reason' that is neither a string nor null";
+  if (typeof reason === "string" && reason.length > MAX_EXTENSION_REASON_LENGTH) {
+    return `has a 'reason' longer than ${MAX_EXTENSION_REASON_LENGTH} characters`;
+  }
   return undefined;
 }

@@ -12,7 +12,7 @@ import { PluginBus } from "./bus/plugin-bus.ts";
 import { type ExtensionContext, takePendingExtensionContext } from "./extension-context.ts";
 import { MemoryClient } from "./memory-client.ts";
 import type { NekoPluginBase } from "./plugin-base.ts";
-import { PluginConfig } from "./plugin-config.ts";
+import { closeConfig, PluginConfig } from "./plugin-config.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { PluginStore } from "./plugin-store.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -68,7 +68,9 @@ export abstract class NekoExtensionBase<H extends NekoPluginBase = NekoPluginBas
       dataDir: ctx.dataDir,
       enabled: storeEnabled(ctx.metadata),
     });
-    ctx.scope.add(toDisposable(() => store.close()));
+    const gone = `extension '${ctx.extensionId}' was taken out of its plugin`;
+    ctx.scope.add(toDisposable(() => store.dispose(gone)));
+    ctx.scope.add(toDisposable(() => this.config[closeConfig](gone)));
     this.store = store;
     this.plugins = new PluginsClient(bridge, this.hostId);
     this.bus = new PluginBus(bridge, ctx.logger, ctx.scope);

@@ -4,8 +4,8 @@
  * runs `config_change`, and keeps plugin.toml the source of truth (docs/config.md).
  */
 import { ErrorCode } from "@neko/protocol";
-import { NotFoundError, type SdkError } from "./errors.ts";
-import { Ok, type Result } from "./result.ts";
+import { NotFoundError, SdkError } from "./errors.ts";
+import { Err, Ok, type Result } from "./result.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
 
@@ -17,11 +17,14 @@ export type ConfigRecord = Record<string, unknown>;
 
 /** Used by the runtime when the host pushes a new configuration; not part of the plugin author's API. */
 export const replaceConfig = Symbol("neko.config.replace");
+/** Used when an extension is taken out: its configuration can no longer be written. */
+export const closeConfig = Symbol("neko.config.close");
 
 export class PluginConfig {
   #current: ConfigRecord;
   readonly #bridge: HostBridge;
   readonly #extension: string | undefined;
+  #closedBecause: string | undefined;
 
   /** `extension`: the configuration of that extension (its own plugin.toml), written through its host plugin. */
   constructor(initial: ConfigRecord, bridge: HostBridge, options: { extension?: string } = {}) {
@@ -83,6 +86,9 @@ export class PluginConfig {
    * Resolves with the new effective configuration, already visible through `get`.
    */
   async update(patch: ConfigRecord, options: { mode?: ConfigWriteMode } = {}): Promise<Result<ConfigRecord, SdkError>> {
+    if (this.#closedBecause !== undefined) {
+      return Err(new SdkError(`config: ${this.#closedBecause}`, { code: ErrorCode.ConfigChangeRefused }));
+    }
     const mode = options.mode ?? "permanent";
     const extension = this.#extension;
     const written = toResult<{ config: ConfigRecord }>(
@@ -95,6 +101,11 @@ export class PluginConfig {
     // A running plugin already has it (the host's config.apply came first); one still in `startup` does not.
     this.#current = structuredClone(written.value.config);
     return Ok(written.value.config);
+  }
+
+  /** Writes are refused from now on, with `reason` (an extension taken out of its plugin); reads go on. */
+  [closeConfig](reason: string): void {
+    this.#closedBecause = reason;
   }
 
   [replaceConfig](next: ConfigRecord): void {

@@ -41,8 +41,19 @@ export class PluginStore {
   private db: Database.Database | undefined;
   private statements: Statements | undefined;
   private readonly closeOnExit = () => this.close();
+  /** Set by `dispose`: the store is closed for good (its owner, an extension, was taken out). */
+  private disposedBecause: string | undefined;
 
   constructor(private readonly options: PluginStoreOptions) {}
+
+  /**
+   * Closes the database for good: later calls answer `Err` (`STORE_ERROR`) with `reason` instead of opening it
+   * again, so code still running after its owner went cannot leak a handle.
+   */
+  dispose(reason: string): void {
+    this.disposedBecause = reason;
+    this.close();
+  }
 
   /** The SQLite file behind the store. */
   get file(): string {
@@ -129,6 +140,11 @@ export class PluginStore {
           `the store of plugin '${this.options.pluginId}' is disabled ([plugin.store] enabled = false in plugin.toml)`,
           { code: ErrorCode.StoreDisabled },
         ),
+      );
+    }
+    if (this.disposedBecause !== undefined) {
+      return Err(
+        new SdkError(`store: ${this.disposedBecause}`, { code: ErrorCode.StoreFailed, details: { file: this.file } }),
       );
     }
     if (key !== undefined) {

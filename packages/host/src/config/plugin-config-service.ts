@@ -181,7 +181,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   hotUpdate(
     id: string,
     update: { config: unknown; mode: unknown },
-    origin: { byPlugin?: boolean } = {},
+    origin: { byPlugin?: boolean; byExtension?: boolean } = {},
   ): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       const { config: patch, mode } = update;
@@ -194,7 +194,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
-        if (origin.byPlugin) checkPermissionsKept(disk.base, document);
+        if (origin.byPlugin) checkPermissionsKept(disk.base, document, { extension: origin.byExtension });
         return this.applyManifest(id, disk, manifestText(disk.text, document));
       }
       if (!this.isRunning(id)) {
@@ -206,7 +206,9 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       const temporary = [...this.temporaryOf(id), patch];
       const next = effective(disk, temporary);
       checkProtected(id, disk.base, next);
-      if (origin.byPlugin) checkPermissionsKept(effective(disk, this.temporaryOf(id)), next);
+      if (origin.byPlugin) {
+        checkPermissionsKept(effective(disk, this.temporaryOf(id)), next, { extension: origin.byExtension });
+      }
       validateManifest(tomlText(next));
       return this.apply(id, {
         next,
@@ -238,7 +240,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         `an extension's configuration is written to its plugin.toml: mode must be 'permanent', not ${JSON.stringify(update.mode)}`,
       );
     }
-    return this.hotUpdate(extension, update, { byPlugin: true });
+    return this.hotUpdate(extension, update, { byPlugin: true, byExtension: true });
   }
 
   reload(id: string): Promise<ConfigWrite> {
@@ -377,6 +379,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
     const extensionHost = running ? undefined : this.injectedInto(id);
+    // What the injected extension runs with now, to put back if the files cannot be written.
+    const extensionBefore = extensionHost === undefined ? undefined : effective(this.readDisk(id), []);
     if (extensionHost !== undefined) {
       // An extension loaded in a running plugin takes the change in place (its `config_change` may refuse it).
       const accepted = await this.ctx.operations.control(extensionHost, "config.apply", {
@@ -423,6 +427,9 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       change.persist?.();
     } catch (error) {
       if (running && previous) await this.rollback(id, previous.config);
+      if (extensionHost !== undefined && extensionBefore !== undefined) {
+        await this.rollback(extensionHost, extensionBefore, id);
+      }
       this.ctx.logger.error({ err: error, plugin: id }, "could not write the configuration");
       return failure(ErrorCode.Internal, `could not write the configuration: ${(error as Error).message}`);
     }
@@ -440,11 +447,13 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     };
   }
 
-  private async rollback(id: string, config: ConfigTable): Promise<void> {
+  /** Puts `config` back in the running plugin `id` (or in its injected `extension`), after a change it took. */
+  private async rollback(id: string, config: ConfigTable, extension?: string): Promise<void> {
     const back = await this.ctx.operations.control(id, "config.apply", {
       config,
       mode: "rollback",
       lifecycle: null,
+      ...(extension !== undefined && { extension }),
     });
     if (!back.ok) this.ctx.logger.warn({ plugin: id, error: back.error }, "could not roll the configuration back");
   }
@@ -549,14 +558,25 @@ function checkProtected(id: string, current: ConfigTable | undefined, next: Conf
  * What a plugin may do (`[plugin.permissions]`, `[plugin_runtime] permissions`) is the user's to change, in plugin.toml
  * or through the HTTP configuration routes; a plugin that could widen its own grants would have none.
  */
-function checkPermissionsKept(current: ConfigTable, next: ConfigTable): void {
-  const grants = (document: ConfigTable) => {
+/**
+ * What a plugin's own write (`this.config.set/update`) may not change, because it decides what the plugin may do:
+ * its permissions, its type and host (which would move an extension's code into another plugin's process), and for
+ * an extension's write, whether it is enabled (the user's choice).
+ */
+function checkPermissionsKept(current: ConfigTable, next: ConfigTable, options: { extension?: boolean } = {}): void {
+  const guarded = (document: ConfigTable) => {
     const plugin = isTable(document.plugin) ? document.plugin : {};
     const runtime = isTable(document.plugin_runtime) ? document.plugin_runtime : {};
-    return { "plugin.permissions": plugin.permissions, "plugin_runtime.permissions": runtime.permissions };
+    return {
+      "plugin.permissions": plugin.permissions,
+      "plugin_runtime.permissions": runtime.permissions,
+      "plugin.type": plugin.type,
+      "plugin.host": plugin.host,
+      ...(options.extension && { plugin_runtime: document.plugin_runtime }),
+    };
   };
-  const before = grants(current);
-  const after = grants(next);
+  const before = guarded(current);
+  const after = guarded(next);
   for (const field of Object.keys(before) as Array<keyof typeof before>) {
     const text = (value: unknown) => JSON.stringify(value ?? null);
     if (text(before[field]) === text(after[field])) continue;

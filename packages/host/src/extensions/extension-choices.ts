@@ -66,9 +66,13 @@ export class ExtensionChoices {
 
   /** Records a choice (undefined: forget it, the manifest decides again) and writes the file before returning. */
   set(id: string, enabled: boolean | undefined): void {
-    if (enabled === undefined) this.choices.delete(id);
-    else this.choices.set(id, { enabled, at: new Date().toISOString() });
-    const extensions = Object.fromEntries([...this.choices].sort(([a], [b]) => a.localeCompare(b)));
+    const next = new Map(this.choices);
+    if (enabled === undefined) next.delete(id);
+    else next.set(id, { enabled, at: new Date().toISOString() });
+    const extensions = Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b)));
+    // Written first: a choice that could not be kept is not in force either.
     writeFileAtomic(this.file, `${JSON.stringify({ extensions }, null, 2)}\n`);
+    this.choices.clear();
+    for (const [key, choice] of next) this.choices.set(key, choice);
   }
 }

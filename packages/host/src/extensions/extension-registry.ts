@@ -16,8 +16,9 @@ import {
   type ExtensionStatus,
   type WireResult,
 } from "@neko/protocol";
-import type { DebugCounted, HostContext } from "../host-context.ts";
+import { type DebugCounted, type HostContext, releaseWithPlugin } from "../host-context.ts";
 import type { PluginManifest } from "../manifest/plugin-manifest.ts";
+import { launchPermissions } from "../supervisor/permission-flags.ts";
 import { failure, pluginNotFound } from "../wire-result.ts";
 import { ExtensionChoices } from "./extension-choices.ts";
 
@@ -37,22 +38,39 @@ export interface ExtensionsApi {
   disable(id: string, options?: { writeManifest?: boolean }): Promise<WireResult>;
 }
 
+/** Failed starts in a row, each with extensions loaded, after which a plugin starts without them. */
+export const HOLD_BACK_AFTER = 2;
+
+export interface ExtensionRegistryOptions {
+  /** Compiles a folder's TypeScript into the cache the plugin processes read (they may not run the compiler). */
+  prepareSources?: (dir: string) => Promise<unknown>;
+}
+
 export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounted {
   private readonly choices: ExtensionChoices;
   private readonly owned = new DisposableStore();
   /** Changes to one host plugin's extensions never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Why the latest attempt to load an extension into its running host plugin failed before the process answered. */
+  private readonly injectErrors = new Map<string, string>();
+  /** The extension folders each plugin's current process was allowed to read when it was launched. */
+  private readonly granted = new Map<string, Set<string>>();
+  /**
+   * Per plugin launched with extensions: the ones it was given, whether that process came up, and how many launches
+   * with extensions in a row did not. After `HOLD_BACK_AFTER` such failures its extensions are held back.
+   */
+  private readonly launches = new Map<string, { given: string[]; cameUp: boolean; failures: number }>();
+  /** Extensions left out of their plugin's starts (its starts with them kept failing) until enabled by hand. */
+  private readonly heldBack = new Set<string>();
 
-  constructor(private readonly ctx: HostContext) {
+  constructor(
+    private readonly ctx: HostContext,
+    private readonly options: ExtensionRegistryOptions = {},
+  ) {
     this.choices = ExtensionChoices.inDataDir(ctx.dataDir, ctx.logger);
     this.owned.add(ctx.operations.addLaunchContext((spec) => this.launchContext(spec.id)));
     this.owned.add(ctx.operations.addLaunchGrant((spec) => this.launchGrant(spec.id)));
-    // A host plugin that comes up is brought in line with the choices made while it was starting.
-    this.owned.add(
-      ctx.events.onStateChange(({ pluginId, change }) => {
-        if (change.state === "running" && this.of(pluginId).length > 0) void this.reconcile(pluginId);
-      }),
-    );
+    this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.onHostState(pluginId, change.state)));
   }
 
   dispose(): void {
@@ -60,7 +78,51 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
   }
 
   debugCounts(): Record<string, number> {
-    return { "extensions.queues": this.queues.size };
+    return {
+      "extensions.launches": this.launches.size,
+      "extensions.heldBack": this.heldBack.size,
+      "extensions.queues": this.queues.size,
+      "extensions.injectErrors": this.injectErrors.size,
+      "extensions.granted": this.granted.size,
+    };
+  }
+
+  /**
+   * An extension's manifest changed or its folder went: every running plugin is brought in line, so one that still
+   * holds an extension that moved to another plugin, was disabled in its manifest or is gone lets it go, and its new
+   * host plugin loads it.
+   */
+  resync(): void {
+    for (const hostId of this.ctx.plugins.ids()) {
+      if (this.ctx.plugins.state(hostId) !== "running") continue;
+      const holds = (this.ctx.plugins.hello(hostId)?.extensions?.length ?? 0) > 0;
+      if (holds || this.of(hostId).length > 0) void this.reconcile(hostId);
+    }
+  }
+
+  /**
+   * A host plugin that comes up is brought in line with the choices made while it was starting. One whose process
+   * died before it came up, twice in a row, each time with extensions loaded, starts without them next time: an
+   * extension whose code kills or hangs its process at load must not keep the plugin down.
+   */
+  private onHostState(hostId: string, state: string): void {
+    const launch = this.launches.get(hostId);
+    if (state === "running") {
+      if (launch) Object.assign(launch, { cameUp: true, failures: 0 });
+      if (this.of(hostId).length > 0) void this.reconcile(hostId);
+      return;
+    }
+    if (!launch || launch.cameUp || launch.given.length === 0) return;
+    if (state !== "crashed" && state !== "quarantined") return;
+    launch.failures += 1;
+    launch.cameUp = true; // counted once
+    if (launch.failures < HOLD_BACK_AFTER) return;
+    for (const id of launch.given) this.heldBack.add(id);
+    this.ctx.logger.warn(
+      { plugin: hostId, extensions: launch.given },
+      `plugin '${hostId}' failed to start ${launch.failures} times in a row with its extensions loaded: ` +
+        "its next starts leave them out until they are enabled again",
+    );
   }
 
   /** The ids of the extensions that name `hostId` as their host, sorted. */
@@ -69,7 +131,7 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       .ids()
       .filter((id) => {
         const m = this.ctx.plugins.manifest(id);
-        return m?.type === "extension" && m.host?.pluginId === hostId;
+        return m?.type === "extension" && m.host?.pluginId === hostId && this.isLocal(id);
       })
       .sort();
   }
@@ -82,14 +144,27 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     });
   }
 
-  /** One extension's host, state and reason; `refusedFor` is why discovery refused it, if it did. */
-  view(id: string, refusedFor?: string): ExtensionView {
+  /** One extension's host, state and reason. */
+  view(id: string): ExtensionView {
     const manifest = this.ctx.plugins.manifest(id);
     const hostId = manifest?.host?.pluginId ?? "";
     const base = { id, host_plugin_id: hostId, prefix: manifest?.host?.prefix ?? "", enabled: this.isEnabled(id) };
     const at = (state: ExtensionState, reason: string | null): ExtensionView => ({ ...base, state, reason });
-    if (refusedFor !== undefined || this.ctx.plugins.state(id) === "refused") {
-      return at("failed", refusedFor ?? "its manifest is refused");
+    if (this.ctx.plugins.state(id) === "refused") {
+      return at("failed", this.ctx.plugins.problems(id).join("; ") || "its manifest is refused");
+    }
+    if (!this.isLocal(id)) {
+      return at(
+        "failed",
+        `it comes from worker '${this.ctx.plugins.machine(id)}': extensions load only from this machine`,
+      );
+    }
+    if (base.enabled && this.heldBack.has(id)) {
+      return at(
+        "failed",
+        `held back: its host plugin '${hostId}' failed to start ${HOLD_BACK_AFTER} times in a row with its ` +
+          `extensions loaded (POST /plugin/${id}/extension/enable loads it again)`,
+      );
     }
     if (!base.enabled) {
       return at(
@@ -104,6 +179,8 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     const hostState = this.ctx.plugins.state(hostId);
     if (hostState !== "running") return at("pending", `its host plugin '${hostId}' is ${hostState}`);
     const reported = this.ctx.plugins.hello(hostId)?.extensions?.find((e) => e.id === id);
+    const injectError = this.injectErrors.get(id);
+    if (!reported && injectError !== undefined) return at("failed", injectError);
     if (!reported) return at("pending", `being loaded into its host plugin '${hostId}'`);
     return at(reported.state, reported.reason);
   }
@@ -126,6 +203,11 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       if (!removed.ok) return removed;
       return this.isEnabled(id) ? this.inject(hostId, id) : this.answer(id);
     });
+  }
+
+  /** An extension offered by a remote worker is never loaded here: its code is on that machine. */
+  private isLocal(id: string): boolean {
+    return this.ctx.plugins.machine(id) === "local";
   }
 
   private isEnabled(id: string): boolean {
@@ -166,13 +248,23 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     }
     const hostId = manifest.host?.pluginId ?? "";
     return this.serially(hostId, async () => {
-      const recorded = await this.record(id, enabled, options);
-      if (!recorded.ok) return recorded;
-      if (this.ctx.plugins.state(hostId) !== "running" || this.hostProblem(hostId)) return this.answer(id);
+      const live = this.ctx.plugins.state(hostId) === "running" && !this.hostProblem(hostId);
       if (!enabled) {
-        const removed = await this.ctx.operations.control(hostId, "extension.remove", { id });
-        return removed.ok ? this.answer(id) : removed;
+        // Taken out first, so that its own handlers (a `config_change` seeing the manifest write) have no say.
+        this.injectErrors.delete(id);
+        if (live) {
+          const removed = await this.ctx.operations.control(hostId, "extension.remove", { id });
+          if (!removed.ok) return removed;
+        }
+        const recorded = await this.record(id, false, options);
+        return recorded.ok ? this.answer(id) : recorded;
       }
+      const recorded = await this.record(id, true, options);
+      if (!recorded.ok) return recorded;
+      // Enabled by hand, one held back after failed starts of its plugin may load again.
+      this.heldBack.delete(id);
+      // A refused manifest (an SDK range, an unsafe grant) is never loaded; the answer says why.
+      if (!live || this.ctx.plugins.state(id) === "refused" || !this.isLocal(id)) return this.answer(id);
       return this.inject(hostId, id);
     });
   }
@@ -201,34 +293,60 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
   private async inject(hostId: string, id: string): Promise<WireResult> {
     const spec = this.spec(id);
     if (typeof spec === "string") {
+      this.injectErrors.set(id, `it cannot be loaded: ${spec}`);
       return failure(ErrorCode.ConfigInvalid, `extension '${id}' cannot be loaded: ${spec}`);
     }
+    const confined = launchPermissions(this.ctx.plugins.manifest(hostId) as PluginManifest) !== undefined;
+    if (confined && !this.granted.get(hostId)?.has(spec.dir)) {
+      // Under the permission model a process reads only what it was launched with.
+      const reason =
+        `its host plugin '${hostId}' was started before it named that plugin, so its process may not read the ` +
+        `extension's folder: restart it (POST /plugin/${hostId}/reload) to load the extension`;
+      this.injectErrors.set(id, reason);
+      return failure(ErrorCode.PluginRefused, `extension '${id}' cannot be loaded: ${reason}`);
+    }
+    // Its code as it is on disk now goes into the compile cache: the plugin process may not run the compiler.
+    await this.options.prepareSources?.(spec.dir);
     const injected = await this.ctx.operations.control(hostId, "extension.inject", spec);
-    return injected.ok ? this.answer(id) : injected;
+    if (!injected.ok) {
+      this.injectErrors.set(id, `loading it into '${hostId}' failed: ${injected.error.message}`);
+      return injected;
+    }
+    this.injectErrors.delete(id);
+    return this.answer(id);
   }
 
-  /** Brings a running host plugin in line: enabled extensions it does not know are loaded, disabled ones taken out. */
+  /**
+   * Brings a running plugin in line: what it holds that is no longer an enabled extension of it (disabled, moved to
+   * another plugin, gone) is taken out; enabled extensions it does not know are loaded. A plugin that cannot hold
+   * extensions (remote) is left alone.
+   */
   private reconcile(hostId: string): Promise<unknown> {
     return this.serially(hostId, async () => {
       if (this.ctx.plugins.state(hostId) !== "running" || this.hostProblem(hostId)) return;
-      const reported = new Map((this.ctx.plugins.hello(hostId)?.extensions ?? []).map((e) => [e.id, e.state]));
-      for (const id of this.of(hostId)) {
-        const usable = this.ctx.plugins.state(id) !== "refused";
-        if (usable && this.isEnabled(id) && !reported.has(id)) await this.inject(hostId, id);
-        if (!this.isEnabled(id) && reported.get(id) === "injected") {
-          await this.ctx.operations.control(hostId, "extension.remove", { id });
-        }
+      const mine = new Set(this.of(hostId));
+      const wanted = (id: string) =>
+        mine.has(id) && this.isEnabled(id) && !this.heldBack.has(id) && this.ctx.plugins.state(id) !== "refused";
+      const reported = this.ctx.plugins.hello(hostId)?.extensions ?? [];
+      for (const { id, state } of reported) {
+        const stale = state === "injected" ? !wanted(id) : !mine.has(id);
+        if (stale) await this.ctx.operations.control(hostId, "extension.remove", { id });
       }
+      const known = new Set(reported.map((e) => e.id));
+      for (const id of mine) if (wanted(id) && !known.has(id)) await this.inject(hostId, id);
     });
   }
 
   /** The enabled extensions of a host plugin about to start, loaded in its process before its hello. */
   private launchContext(hostId: string): Record<string, unknown> {
     const ids = this.of(hostId);
-    if (ids.length === 0 || this.hostProblem(hostId)) return {};
+    if (ids.length === 0 || this.hostProblem(hostId)) {
+      this.noteLaunch(hostId, []);
+      return {};
+    }
     const extensions: ExtensionSpec[] = [];
     for (const id of ids) {
-      if (!this.isEnabled(id) || this.ctx.plugins.state(id) === "refused") continue;
+      if (!this.isEnabled(id) || this.heldBack.has(id) || this.ctx.plugins.state(id) === "refused") continue;
       const spec = this.spec(id);
       if (typeof spec === "string") {
         this.ctx.logger.warn({ plugin: hostId, extension: id }, `extension '${id}' is not loaded: ${spec}`);
@@ -236,7 +354,19 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       }
       extensions.push(spec);
     }
+    this.noteLaunch(
+      hostId,
+      extensions.map((e) => e.id),
+    );
     return { extensions };
+  }
+
+  /** Remembers what this launch of `hostId` was given; kept as long as the plugin is (a plugin with extensions). */
+  private noteLaunch(hostId: string, given: string[]): void {
+    const before = this.launches.get(hostId);
+    if (!before && given.length === 0) return;
+    this.launches.set(hostId, { given, cameUp: false, failures: before?.failures ?? 0 });
+    if (!before) releaseWithPlugin(this.ctx, hostId, "lifetime", () => this.launches.delete(hostId));
   }
 
   /**
@@ -250,6 +380,10 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       return location ? [location.dir] : [];
     });
     if (dirs.length === 0) return undefined;
+    // What this process may read, for as long as it runs.
+    const first = !this.granted.has(hostId);
+    this.granted.set(hostId, new Set(dirs));
+    if (first) releaseWithPlugin(this.ctx, hostId, "run", () => this.granted.delete(hostId));
     return { sourceDirs: dirs, write: dirs.map((dir) => path.join(dir, "data")) };
   }
 

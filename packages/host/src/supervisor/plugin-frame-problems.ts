@@ -5,7 +5,7 @@
  * check answers a sentence naming the first problem, or undefined.
  */
 
-import { extensionStatusProblem } from "@neko/protocol";
+import { extensionStatusProblem, MAX_EXTENSION_STATUSES } from "@neko/protocol";
 
 /** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
 export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
@@ -68,6 +68,7 @@ export function entriesChangedProblem(message: {
 function extensionsProblem(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return `'extensions' must be an array (got ${show(value)})`;
+  if (value.length > MAX_EXTENSION_STATUSES) return `'extensions' lists more than ${MAX_EXTENSION_STATUSES}`;
   for (const [index, item] of value.entries()) {
     const problem = extensionStatusProblem(item);
     if (problem) return `extensions[${index}] ${problem}`;

@@ -64,6 +64,7 @@ export function fakeHostContext(
       state: (id) => (known.has(id) ? (known.get(id)?.state ?? "stopped") : undefined),
       machine: (id) => (known.has(id) ? "local" : undefined),
       hello: () => undefined,
+      problems: () => [],
       process: (id) => known.get(id)?.process,
       scope: (id) => known.get(id)?.scope,
       refreshManifest: async () => undefined,

@@ -16,13 +16,13 @@ export function scopedBusLink(link: BusLink, scope: DisposableStore): BusLink {
     },
     open(namespace, filters, onDelta) {
       const opened = link.open(namespace, filters, onDelta);
-      const held = scope.add(
-        toDisposable(() => {
-          watches.delete(opened.watchId);
-          link.close(opened.watchId);
-        }),
-      );
+      const held = toDisposable(() => {
+        watches.delete(opened.watchId);
+        link.close(opened.watchId);
+      });
+      // Kept before it joins the scope: a scope already disposed disposes it at once, which forgets it again.
       watches.set(opened.watchId, held);
+      scope.add(held);
       return opened;
     },
     close(watchId) {

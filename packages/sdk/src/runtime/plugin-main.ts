@@ -123,7 +123,7 @@ try {
 }
 
 // Before the hello, so it lists their entries; a broken one is reported in it as `failed` and the plugin starts.
-for (const spec of Array.isArray(context.extensions) ? context.extensions : []) await runtime.extensions.inject(spec);
+await runtime.extensions.loadAtStart(Array.isArray(context.extensions) ? context.extensions : []);
 
 // Sampling lasts as long as the process: `exit` ends both.
 const stats = new ProcessStatsSampler();
