@@ -14,16 +14,20 @@ type Method<A = never> = (this: unknown, args: A, ctx: EntryContext) => unknown;
 
 /** Marks the class as a plugin; the runner refuses a class without it. Checks entry ids are unique. */
 export function nekoPlugin<C extends abstract new (...args: never[]) => unknown>(
-  cls: C,
+  _cls: C,
   context: ClassDecoratorContext<C>,
 ): void {
+  markClass("@nekoPlugin", context);
+}
+
+/** What a class decorator (`@nekoPlugin`, `@extension`) records: the mark the loader looks for, after a check. */
+export function markClass(decorator: string, context: ClassDecoratorContext): void {
   const own = ownMetadata(context.metadata);
   own.marked = true;
   const twice = entryIdDeclaredTwice(own);
   if (twice !== undefined) {
-    throw new TypeError(`@nekoPlugin ${String(context.name)}: entry id '${twice}' is declared twice`);
+    throw new TypeError(`${decorator} ${String(context.name)}: entry id '${twice}' is declared twice`);
   }
-  void cls;
 }
 
 /** Declares an entry. `params` (Zod) types the args; `inputSchema` is plain JSON Schema. */

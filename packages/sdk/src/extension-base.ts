@@ -4,7 +4,6 @@
  * connection: its cross-plugin calls, bus events and messages go out as the host plugin. Everything it registers
  * (bus handlers, watches, timers, `onDispose` callbacks) is disposed when it is taken out.
  */
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Disposable, DisposableStore, toDisposable } from "@neko/protocol";
@@ -14,7 +13,7 @@ import { MemoryClient } from "./memory-client.ts";
 import type { NekoPluginBase } from "./plugin-base.ts";
 import { closeConfig, PluginConfig } from "./plugin-config.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
-import { PluginStore } from "./plugin-store.ts";
+import { dataPathUnder, PluginStore, storeEnabled } from "./plugin-store.ts";
 import { PluginsClient } from "./plugins-client.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
 import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
@@ -128,19 +127,8 @@ export abstract class NekoExtensionBase<H extends NekoPluginBase = NekoPluginBas
 
   /** A path under the extension's own `data/` folder; the folder is created on first use. */
   dataPath(...parts: string[]): string {
-    const dataDir = this.#context.dataDir;
-    fs.mkdirSync(dataDir, { recursive: true });
-    const target = path.resolve(dataDir, ...parts);
-    if (target !== dataDir && !target.startsWith(dataDir + path.sep)) {
-      throw new RangeError(`dataPath: '${parts.join("/")}' leaves the extension's data folder`);
-    }
-    return target;
+    return dataPathUnder(this.#context.dataDir, parts, "extension");
   }
-}
-
-function storeEnabled(metadata: Record<string, unknown>): boolean {
-  const plugin = metadata.plugin as { store?: { enabled?: unknown } } | undefined;
-  return plugin?.store?.enabled !== false;
 }
 
 /** Outside a plugin process (a unit test constructing the class by hand): a throwaway context, no host. */

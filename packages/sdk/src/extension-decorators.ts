@@ -4,11 +4,11 @@
  * plugin's decorators they only record metadata; runtime/extension-mounts.ts reads it when the extension is loaded.
  */
 import type { z } from "zod";
-import { pluginEntry } from "./decorators.ts";
+import { markClass, pluginEntry } from "./decorators.ts";
 import type { EntryContext } from "./entry-context.ts";
 import type { AfterHookContext, AroundHookContext, BeforeHookContext, ReplaceHookContext } from "./hook-context.ts";
 import { hook, type HookOptions } from "./hook-decorators.ts";
-import { entryIdDeclaredTwice, type EntryOptions, type HookTiming, ownMetadata } from "./plugin-metadata.ts";
+import type { EntryOptions, HookTiming } from "./plugin-metadata.ts";
 
 type Method<A = never> = (this: unknown, args: A, ctx: EntryContext) => unknown;
 
@@ -17,12 +17,7 @@ export function extension<C extends abstract new (...args: never[]) => unknown>(
   _cls: C,
   context: ClassDecoratorContext<C>,
 ): void {
-  const own = ownMetadata(context.metadata);
-  own.marked = true;
-  const twice = entryIdDeclaredTwice(own);
-  if (twice !== undefined) {
-    throw new TypeError(`@extension ${String(context.name)}: entry id '${twice}' is declared twice`);
-  }
+  markClass("@extension", context);
 }
 
 /**

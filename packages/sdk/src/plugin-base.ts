@@ -1,5 +1,4 @@
 /** `NekoPluginBase`: the class every plugin extends (SPEC §3.4). */
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPluginContext, type PluginContext, takePendingContext } from "./plugin-context.ts";
@@ -21,7 +20,7 @@ import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
-import { PluginStore } from "./plugin-store.ts";
+import { dataPathUnder, PluginStore, storeEnabled } from "./plugin-store.ts";
 import { PluginBus } from "./bus/plugin-bus.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
 import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
@@ -221,19 +220,8 @@ export abstract class NekoPluginBase {
 
   /** A path under the plugin's `data/` folder; the folder is created on first use. */
   dataPath(...parts: string[]): string {
-    fs.mkdirSync(this.ctx.dataDir, { recursive: true });
-    const target = path.resolve(this.ctx.dataDir, ...parts);
-    if (target !== this.ctx.dataDir && !target.startsWith(this.ctx.dataDir + path.sep)) {
-      throw new RangeError(`dataPath: '${parts.join("/")}' leaves the plugin's data folder`);
-    }
-    return target;
+    return dataPathUnder(this.ctx.dataDir, parts, "plugin");
   }
-}
-
-/** `[plugin.store] enabled` of the manifest; on unless it says false. */
-function storeEnabled(metadata: Record<string, unknown>): boolean {
-  const plugin = metadata.plugin as { store?: { enabled?: unknown } } | undefined;
-  return plugin?.store?.enabled !== false;
 }
 
 function standaloneContext(className: string): PluginContext {

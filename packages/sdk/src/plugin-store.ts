@@ -19,6 +19,25 @@ export const STORE_FILE_NAME = "store.sqlite";
 // better-sqlite3 is required on the store's first use (open), so a plugin process that never uses its store never loads it.
 const require = createRequire(import.meta.url);
 
+/** `[plugin.store] enabled` of a manifest (a plugin's or an extension's); on unless it says false. */
+export function storeEnabled(metadata: Record<string, unknown>): boolean {
+  const plugin = metadata.plugin as { store?: { enabled?: unknown } } | undefined;
+  return plugin?.store?.enabled !== false;
+}
+
+/**
+ * A path under `dataDir` (created on first use); one that would leave it throws a `RangeError` naming `owner`'s data
+ * folder. The `dataPath` of a plugin and of an extension.
+ */
+export function dataPathUnder(dataDir: string, parts: string[], owner: string): string {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const target = path.resolve(dataDir, ...parts);
+  if (target !== dataDir && !target.startsWith(dataDir + path.sep)) {
+    throw new RangeError(`dataPath: '${parts.join("/")}' leaves the ${owner}'s data folder`);
+  }
+  return target;
+}
+
 export interface PluginStoreOptions {
   pluginId: string;
   /** The plugin's data folder; created when the store is first used. */
