@@ -49,3 +49,5 @@ export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-h
 export { PluginWorker, type PluginWorkerOptions } from "./workers/plugin-worker.ts";
 export { publicKeyHex, type WorkerHubOptions, type WorkerView } from "./workers/worker-hub.ts";
 export { type CurveKeyPair, keyFileText, makeKeyPair, readKeyFile, writeKeyFile } from "./workers/key-file.ts";
+export type { ChannelEnd, ChannelHandlers, ChannelsApi } from "./channels/adapter-channels.ts";
+export type { ExtensionsApi, ExtensionView } from "./extensions/extension-registry.ts";

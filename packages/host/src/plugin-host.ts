@@ -21,6 +21,7 @@ import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
 import { type PluginConfigApi, PluginConfigService } from "./config/plugin-config-service.ts";
 import type { DebugCounted, HostContext, HostEvents, HostFeature } from "./host-context.ts";
+import { AdapterChannelHub, type ChannelsApi } from "./channels/adapter-channels.ts";
 import { ExtensionRegistry, type ExtensionsApi } from "./extensions/extension-registry.ts";
 import { createHostLogger, type HostLogger } from "./host-logger.ts";
 import { HostServices } from "./host-services.ts";
@@ -211,6 +212,8 @@ export interface PluginHostApi {
   readonly metrics: MetricsApi;
   /** Enabling and disabling extensions in running plugins (docs/extensions.md). */
   readonly extensions: ExtensionsApi;
+  /** Connections relayed to adapters (MCP sessions, …; docs/adapters.md#channels). */
+  readonly channels: ChannelsApi;
 }
 
 /** The SDK's own sources are compiled into the cache once per host; a plugin's folder before each of its starts. */
@@ -275,6 +278,7 @@ export class PluginHost implements PluginHostApi {
   readonly logFiles: LogFiles | undefined;
   readonly metrics: PluginMetrics;
   readonly extensions: ExtensionRegistry;
+  readonly channels: AdapterChannelHub;
 
   private constructor(
     private readonly options: PluginHostOptions,
@@ -317,6 +321,7 @@ export class PluginHost implements PluginHostApi {
       (ctx) => new ExtensionRegistry(ctx, { prepareSources: (dir) => warmPluginSources(dir, logger) }),
     );
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
+    this.channels = this.use((ctx) => new AdapterChannelHub(ctx));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
     const fileOptions = logFilesOptions(options.logFiles, runDir, logger);
     this.logFiles = fileOptions && this.use((ctx) => new LogFiles(ctx, fileOptions));

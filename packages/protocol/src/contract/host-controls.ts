@@ -109,6 +109,16 @@ function fastBusDeliver(params: unknown): { batch: number; events: BusEvent[]; d
 
 export const hostToPluginPushes = methodMap({
   /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
+  /** A channel to an adapter opens (`kind`: the protocol on it, e.g. `mcp`); messages follow (docs/adapters.md). */
+  "channel.open": {
+    params: () => z.object({ channel: z.string().min(1), kind: z.string().min(1) }),
+    result: returns<void>(),
+  },
+  "channel.message": {
+    params: () => z.object({ channel: z.string().min(1), message: z.unknown() }),
+    result: returns<void>(),
+  },
+  "channel.closed": { params: () => z.object({ channel: z.string().min(1) }), result: returns<void>() },
   "bus.deliver": {
     params: () =>
       z.object({

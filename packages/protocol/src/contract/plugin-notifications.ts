@@ -86,6 +86,19 @@ export const pluginToHostNotifications = methodMap({
       }),
     result: returns<void>(),
   },
+  /** An adapter sends a message on a channel the host opened to it (docs/adapters.md#channels). */
+  "channel.send": {
+    params: () =>
+      z.object({
+        channel: z.string().min(1).max(128),
+        message: z.unknown(),
+        /** For MCP: the request a notification or response belongs to (the HTTP stream it goes on). */
+        relatedRequestId: z.union([z.string(), z.number()]).optional(),
+      }),
+    result: returns<void>(),
+  },
+  /** An adapter ends a channel. */
+  "channel.close": { params: () => z.object({ channel: z.string().min(1).max(128) }), result: returns<void>() },
   /** The plugin no longer wants the answer to its request `id`: the host stops the work it does for it. */
   "request.cancel": { params: () => z.object({ id: z.string() }), result: returns<void>() },
   /** The plugin ran one of its `autoStart` entries by itself; the host counts it as a call it made. */

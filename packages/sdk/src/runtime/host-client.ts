@@ -12,6 +12,7 @@ import {
   ErrorCode,
   type HostToPluginPushes,
   hostToPluginPushes,
+  type MethodSpec,
   type ParamsIn,
   type ParamsOut,
   PendingCalls,
@@ -164,7 +165,8 @@ export class HostClient implements HostBridge {
   deliver(topic: string, payload: unknown): void {
     const handlers = this.pushHandlers.get(topic);
     if (!handlers?.size || !Object.hasOwn(hostToPluginPushes, topic)) return;
-    const checked = checkMethodParams(hostToPluginPushes[topic as PushTopic], payload, `push '${topic}'`);
+    const spec: MethodSpec = hostToPluginPushes[topic as PushTopic];
+    const checked = checkMethodParams(spec, payload, `push '${topic}'`);
     if (!checked.ok) {
       this.options.onDropped?.(`dropped a push that breaks the contract: ${checked.error.message}`);
       return;

@@ -42,6 +42,7 @@ export function fakeHost(
       prometheus: () => '# HELP neko_up Stand-in.\n# TYPE neko_up gauge\nneko_up{plugin="p"} 1\n',
     },
     messages: {} as PluginHostApi["messages"],
+    channels: { open: () => ({ ok: false, error: { name: "SdkError", code: "PLUGIN_NOT_RUNNING", message: "no" } }) },
     extensions: {
       enable: async (...args) => {
         calls.push(["enable", ...args]);
