@@ -1,10 +1,136 @@
-/** The MCP server side of the adapter: one MCP server per session the host relays (filled in by the MCP server work). */
-import type { NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
+/**
+ * The MCP server side of the adapter (docs/mcp.md). The host relays each MCP session (Streamable HTTP at /mcp, stdio
+ * through `neko-plugin mcp`) over a channel; each gets its own MCP server from the official SDK. Every exposed, enabled
+ * entry of every running plugin is a tool `<plugin>__<entry>` with the entry's JSON Schema; a call goes to the entry
+ * (the MCP cancellation aborts it, `runUpdate` progress is sent back when the client asked for it), and the tool list
+ * follows plugins starting, stopping and changing their entries (`notifications/tools/list_changed`).
+ */
+import type { CallToolResult, JSONRPCMessage, Tool, Transport } from "@modelcontextprotocol/server";
+import { Server } from "@modelcontextprotocol/server";
+import type { AdapterChannel, NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
+import { SDK_VERSION } from "@neko/plugin-sdk/plugin";
+import { toolResult } from "./tool-result.ts";
+import { ToolCatalog } from "./tool-catalog.ts";
+
+/** The lifecycle records after which the tool list may differ (docs/bus.md). */
+const TOOL_LIST_EVENTS = [
+  "plugin_started",
+  "plugin_stopping",
+  "plugin_stopped",
+  "plugin_crashed",
+  "plugin_quarantined",
+  "plugin_frozen",
+  "plugin_disabled",
+  "plugin_refused",
+  "plugin_unreachable",
+  "plugin_entries_changed",
+];
+
+/** A channel as the MCP SDK's `Transport`: messages that arrive before the server starts are kept for it. */
+class ChannelTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private early: JSONRPCMessage[] | undefined = [];
+
+  constructor(private readonly channel: AdapterChannel) {
+    channel.onMessage((message) => {
+      if (this.early) this.early.push(message as JSONRPCMessage);
+      else this.onmessage?.(message as JSONRPCMessage);
+    });
+    channel.onClose(() => this.onclose?.());
+  }
+
+  async start(): Promise<void> {
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const message of early) this.onmessage?.(message);
+  }
+
+  async send(message: JSONRPCMessage, options?: { relatedRequestId?: string | number }): Promise<void> {
+    this.channel.send(message, { relatedRequestId: options?.relatedRequestId });
+  }
+
+  async close(): Promise<void> {
+    this.channel.close();
+  }
+}
 
 export class McpServerSide {
-  constructor(readonly plugin: NekoAdapterPlugin) {}
+  private readonly sessions = new Map<string, Server>();
+  private readonly catalog: ToolCatalog;
+  private readonly stops: Array<() => void> = [];
+  private listChangedTimer: NodeJS.Timeout | undefined;
 
-  start(): void {}
+  constructor(readonly plugin: NekoAdapterPlugin) {
+    this.catalog = new ToolCatalog(plugin);
+  }
 
-  async stop(): Promise<void> {}
+  /** Serves the sessions the host opens, and tells them when the tool list changes. */
+  start(): void {
+    const opening = this.plugin.channels.onOpen((channel) => this.open(channel));
+    this.stops.push(() => opening.dispose());
+    for (const type of TOOL_LIST_EVENTS) this.stops.push(this.plugin.bus.on(type, () => this.toolsChanged()));
+  }
+
+  async stop(): Promise<void> {
+    for (const stop of this.stops.splice(0)) stop();
+    clearTimeout(this.listChangedTimer);
+    await Promise.all([...this.sessions.values()].map((server) => server.close().catch(() => undefined)));
+    this.sessions.clear();
+  }
+
+  /** Sessions open now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private open(channel: AdapterChannel): void {
+    if (channel.kind !== "mcp") return;
+    const server = new Server(
+      { name: "neko-plugin", version: SDK_VERSION },
+      {
+        capabilities: { tools: { listChanged: true } },
+        instructions:
+          "Each tool is an entry of a neko-plugin plugin, named <plugin>__<entry>. Results carry structuredContent.",
+      },
+    );
+    server.setRequestHandler("tools/list", async () => ({ tools: (await this.catalog.tools()) as Tool[] }));
+    server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
+      const { name, arguments: args } = request.params;
+      const target = await this.catalog.resolve(name);
+      if (!target) {
+        return {
+          isError: true,
+          content: [{ type: "text", text: `unknown tool '${name}': tools/list names the tools there are` }],
+        };
+      }
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      const result = await this.plugin.plugins.callEntry(`${target.pluginId}:${target.entryId}`, args ?? {}, {
+        signal: ctx.mcpReq.signal,
+      });
+      void progressToken;
+      return toolResult(result, target.llmResultFields);
+    });
+    this.sessions.set(channel.id, server);
+    channel.onClose(() => {
+      this.sessions.delete(channel.id);
+      void server.close().catch(() => undefined);
+    });
+    server.connect(new ChannelTransport(channel)).catch((error: unknown) => {
+      this.plugin.logger.exception("an MCP session could not start", error);
+      channel.close();
+    });
+  }
+
+  /** Many changes come together (a reload): the sessions hear once, shortly after. */
+  private toolsChanged(): void {
+    this.catalog.forget();
+    clearTimeout(this.listChangedTimer);
+    this.listChangedTimer = setTimeout(() => {
+      for (const server of this.sessions.values()) {
+        server.sendToolListChanged().catch(() => undefined);
+      }
+    }, 50);
+  }
 }

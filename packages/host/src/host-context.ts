@@ -62,6 +62,8 @@ export interface HostEvents {
   readonly onStateChange: Event<PluginStateChange>;
   readonly onCall: Event<FinishedCall>;
   readonly onLog: Event<PluginLogLine>;
+  /** A running plugin's entries changed (dynamic entries, routers, extensions). */
+  readonly onEntriesChange: Event<{ pluginId: string }>;
 }
 
 /** What a feature may do to running plugins. */

@@ -72,6 +72,7 @@ function pluginInfos(ctx: HostContext): PluginInfo[] {
         kind: e.kind,
         timeout: e.timeout,
         enabled: e.enabled,
+        llmResultFields: e.llm_result_fields,
       })),
     }));
 }

@@ -301,7 +301,12 @@ export class PluginHost implements PluginHostApi {
       prepareSources: (dir) => warmPluginSources(dir, logger),
     });
     const { supervisor } = this;
-    this.events = { onStateChange: supervisor.onStateChange, onCall: supervisor.onCall, onLog: supervisor.onLog };
+    this.events = {
+      onStateChange: supervisor.onStateChange,
+      onCall: supervisor.onCall,
+      onLog: supervisor.onLog,
+      onEntriesChange: supervisor.onEntriesChange,
+    };
     const { capacity = DEFAULT_MESSAGE_CAPACITY, maxBytes = DEFAULT_MESSAGE_MAX_BYTES } = options.messages ?? {};
     this.bus = this.use(
       (ctx) =>

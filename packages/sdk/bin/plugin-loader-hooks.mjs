@@ -1,5 +1,6 @@
 // Module hooks of a plugin process (they run on Node's loader thread):
-// - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own;
+// - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own, and a bare
+//   package the plugin's folder lacks is looked for among the SDK's dependencies (zod, ws, the MCP SDK);
 // - a plugin folder's sources (and its extensions') are ES modules, whatever package.json is (or is not) around them;
 // - TypeScript (`.ts`, `.mts`) comes compiled from the host's disk cache (ts-compile-cache.mjs), or esbuild on a miss;
 // - TypeScript-style relative specifiers resolve: `./util.js` finds `util.ts`, `./util` finds `util.ts`,
@@ -34,7 +35,7 @@ export async function resolve(specifier, context, nextResolve) {
   if (specifier === SDK || specifier.startsWith(`${SDK}/`)) {
     return nextResolve(specifier, { ...context, parentURL: selfUrl });
   }
-  const resolved = await resolveTypeScriptStyle(specifier, context, nextResolve);
+  const resolved = await resolveFromSdkIfMissing(specifier, context, nextResolve);
   const { pathname } = new URL(resolved.url);
   if (resolved.url.startsWith("file:") && isTypeScript(pathname)) return { ...resolved, format: "module" };
   if (
@@ -55,6 +56,25 @@ export async function load(url, context, nextLoad) {
     return { format: "module", source: await compileTypeScript(file, source, cacheDir), shortCircuit: true };
   }
   return nextLoad(url, context);
+}
+
+/**
+ * A bare package (`zod`, `ws`, `@modelcontextprotocol/server`) that the plugin's folder does not have is looked for
+ * among the SDK's own dependencies, so a plugin anywhere on disk can use what the SDK ships (docs/getting-started.md).
+ * @type {AsyncResolveHook}
+ */
+async function resolveFromSdkIfMissing(specifier, context, nextResolve) {
+  try {
+    return await resolveTypeScriptStyle(specifier, context, nextResolve);
+  } catch (error) {
+    const bare = !/^(\.{1,2}\/|\/|[a-z]+:)/.test(specifier);
+    if (!bare || /** @type {{ code?: string }} */ (error).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    try {
+      return await nextResolve(specifier, { ...context, parentURL: selfUrl });
+    } catch {
+      throw error;
+    }
+  }
 }
 
 /**

@@ -19,6 +19,8 @@ declare module "fastify" {
     bodyTypes?: readonly string[];
     /** The body schema's fields are all optional: an empty JSON body counts as none. */
     optionalBody?: boolean;
+    /** Check `Origin` on every method, reads included (MCP's rule against DNS rebinding, for `/mcp`). */
+    checkOriginAlways?: boolean;
   }
 }
 
@@ -55,7 +57,7 @@ export function guardCrossSite(app: FastifyInstance, options: CrossSiteOptions):
     }
     const changing = !SAFE_METHODS.has(req.method);
     const upgrade = req.headers.upgrade !== undefined;
-    if (!changing && !upgrade) return;
+    if (!changing && !upgrade && !req.routeOptions.config.checkOriginAlways) return;
     const origin = req.headers.origin;
     if (origin !== undefined && !isOwnOrigin(origin, host, options.allowedHosts)) {
       const what = upgrade ? "a WebSocket upgrade" : `a ${req.method}`;
@@ -66,7 +68,7 @@ export function guardCrossSite(app: FastifyInstance, options: CrossSiteOptions):
         { origin },
       );
     }
-    if (changing && !req.is404) requireBodyType(req);
+    if (changing && !req.is404 && !bodilessDelete(req)) requireBodyType(req);
   });
 
   acceptEmptyJsonWithoutBody(app);
@@ -87,6 +89,19 @@ function isOwnOrigin(origin: string, host: string | undefined, allowed: readonly
   // A Host without a port went through the scheme's own port (a TLS proxy's 443, say).
   if (target && target.name === page.name && (target.port ?? schemePort) === page.port) return true;
   return isAllowedName(allowed, page);
+}
+
+/**
+ * A DELETE that sends no body needs no content type: no page can send one cross-site without a CORS preflight (DELETE
+ * is not a simple method), which this server never grants. MCP clients end a session this way.
+ */
+function bodilessDelete(req: FastifyRequest): boolean {
+  const length = req.headers["content-length"];
+  return (
+    req.method === "DELETE" &&
+    req.headers["transfer-encoding"] === undefined &&
+    (length === undefined || length === "0")
+  );
 }
 
 function requireBodyType(req: FastifyRequest): void {

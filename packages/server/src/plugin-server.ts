@@ -26,6 +26,7 @@ import { registerBusRoutes } from "./routes/bus-routes.ts";
 import { registerMessageRoutes } from "./routes/message-routes.ts";
 import { registerOpenApiRoutes } from "./routes/openapi-routes.ts";
 import { registerOpenApiDocument } from "./openapi/openapi-document.ts";
+import { registerMcpRoutes } from "./routes/mcp-routes.ts";
 import { registerMetricsRoutes } from "./routes/metrics-routes.ts";
 import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
@@ -139,6 +140,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   registerRunRoutes(app, options.host);
   registerLogRoutes(app, options.host);
   registerMetricsRoutes(app, options.host);
+  registerMcpRoutes(app, options.host, options.logger);
   const sse = new SseHub(app, options.sseHeartbeatMs);
   registerMessageRoutes(app, options.host, sse);
   registerBusRoutes(app, options.host, sse);

@@ -119,6 +119,7 @@ export class HostBus implements BusApi, Disposable {
     }
     this.stores = stores;
     this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.recordLifecycle(pluginId, change)));
+    this.owned.add(ctx.events.onEntriesChange(({ pluginId }) => this.recordEntriesChange(pluginId)));
     this.owned.add(ctx.events.onCall((call) => this.recordCall(call)));
     this.registerServices();
   }
@@ -261,6 +262,15 @@ export class HostBus implements BusApi, Disposable {
     const priority = ALARMING_STATES.has(change.state) ? 8 : 5;
     this.stores.lifecycle.append({ type, pluginId, source: "host", priority, data: payload, ts: change.time });
     this.fanOut({ type, payload, publisher: null, ts: change.time });
+  }
+
+  /** `plugin_entries_changed`: what lists entries (the MCP adapter's tool list) follows it. */
+  private recordEntriesChange(pluginId: string): void {
+    const ts = Date.now();
+    const type = "plugin_entries_changed";
+    const payload = { pluginId };
+    this.stores.lifecycle.append({ type, pluginId, source: "host", priority: 3, data: payload, ts });
+    this.fanOut({ type, payload, publisher: null, ts });
   }
 
   private recordCall(call: FinishedCall): void {

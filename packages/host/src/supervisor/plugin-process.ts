@@ -53,6 +53,8 @@ export interface PluginProcessOptions {
   onLog?: (record: LogRecord) => void;
   /** The plugin ran an `autoStart` entry by itself (`entry.auto_called`, already checked). */
   onAutoCalled?: (report: ParamsOut<PluginToHostNotifications, "entry.auto_called">) => void;
+  /** The running process's entries (or hooks, or extensions) changed: an accepted `entries_changed`. */
+  onEntriesChanged?: () => void;
 }
 
 export type ExitInfo = {
@@ -241,6 +243,7 @@ export class PluginProcess {
         if (message.hooks && this.hello) this.hello = { ...this.hello, hooks: message.hooks };
         // Extensions injected or taken out at run time: the host lists them from here too.
         if (message.extensions && this.hello) this.hello = { ...this.hello, extensions: message.extensions };
+        this.options.onEntriesChanged?.();
         return;
       }
       case "request":

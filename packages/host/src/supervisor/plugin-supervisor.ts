@@ -141,12 +141,15 @@ export class PluginSupervisor implements Disposable {
   private readonly stateChanges: Emitter<PluginStateChange>;
   private readonly calls: Emitter<FinishedCall>;
   private readonly logLines: Emitter<PluginLogLine>;
+  private readonly entryChanges: Emitter<{ pluginId: string }>;
   /** Every state change of every plugin, after the state has changed. */
   readonly onStateChange: Event<PluginStateChange>;
   /** Once per entry call, when its answer is known (the bus's `events` records, metrics, …). */
   readonly onCall: Event<FinishedCall>;
   /** Every line a plugin process writes (stdout and stderr). */
   readonly onLog: Event<PluginLogLine>;
+  /** A running plugin's entries changed (a dynamic entry, a router, an extension came or went). */
+  readonly onEntriesChange: Event<{ pluginId: string }>;
   /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
   droppedFrames = 0;
   private readonly dropLog: RateLimitedLog;
@@ -158,6 +161,8 @@ export class PluginSupervisor implements Disposable {
     this.stateChanges = new Emitter(listenerFailed("state"));
     this.calls = new Emitter(listenerFailed("call"));
     this.logLines = new Emitter(listenerFailed("log"));
+    this.entryChanges = new Emitter(listenerFailed("entries"));
+    this.onEntriesChange = this.entryChanges.event;
     this.onStateChange = this.stateChanges.event;
     this.onCall = this.calls.event;
     this.onLog = this.logLines.event;
@@ -310,6 +315,7 @@ export class PluginSupervisor implements Disposable {
     this.stateChanges.dispose();
     this.calls.dispose();
     this.logLines.dispose();
+    this.entryChanges.dispose();
   }
 
   /** What the supervisor holds now, for leak checks: plugins, peers, scopes, listeners, calls in flight. */
@@ -331,7 +337,7 @@ export class PluginSupervisor implements Disposable {
       scoped,
       callsInFlight: calls,
       requestsServed: serving,
-      listeners: this.stateChanges.size + this.calls.size + this.logLines.size,
+      listeners: this.stateChanges.size + this.calls.size + this.logLines.size + this.entryChanges.size,
     };
   }
 
@@ -556,6 +562,7 @@ export class PluginSupervisor implements Disposable {
       send: (peer, message) => this.options.transport.send(peer, message),
       services: this.options.services,
       onLog: (record) => this.logLines.fire({ pluginId: id, record }),
+      onEntriesChanged: () => this.entryChanges.fire({ pluginId: id }),
       onAutoCalled: ({ entryId, result, durationMs }) =>
         this.calls.fire({ pluginId: id, entryId, runId: undefined, result, durationMs }),
     });

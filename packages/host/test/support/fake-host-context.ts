@@ -45,7 +45,12 @@ export function fakeHostContext(
     logger,
     services,
     dataDir: "/nonexistent",
-    events: { onStateChange: stateChanges.event, onCall: calls.event, onLog: logs.event },
+    events: {
+      onStateChange: stateChanges.event,
+      onCall: calls.event,
+      onLog: logs.event,
+      onEntriesChange: new Emitter<{ pluginId: string }>().event,
+    },
     api: {
       listPlugins: () => [],
       info: () => {

@@ -4,7 +4,7 @@ import type { EntryDescriptor } from "../messages.ts";
 /** Another plugin's entry: the wire descriptor's public fields. */
 export type PluginEntryInfo = Pick<
   EntryDescriptor,
-  "id" | "name" | "description" | "inputSchema" | "kind" | "timeout" | "enabled"
+  "id" | "name" | "description" | "inputSchema" | "kind" | "timeout" | "enabled" | "llmResultFields"
 >;
 
 export interface PluginInfo {

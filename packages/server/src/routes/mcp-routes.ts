@@ -1,0 +1,133 @@
+/**
+ * `/mcp` (SPEC §3.7, docs/mcp.md): the MCP Streamable HTTP endpoint. The official SDK's transport speaks HTTP here,
+ * one per session, and each session is relayed to the MCP adapter's process, where the MCP server runs. The server's
+ * token rule applies as to every route; `Origin` is checked on every method, as the MCP spec asks against DNS rebinding.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { HostLogger, PluginHostApi } from "@neko/host";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import { type McpRelay, relayMcp } from "../mcp/mcp-relay.ts";
+import type { RouteDoc } from "../openapi/route-doc.ts";
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  relay: McpRelay;
+}
+
+const doc: RouteDoc = {
+  tag: "mcp",
+  summary: "MCP Streamable HTTP endpoint (POST messages, GET the server's stream, DELETE the session)",
+  description:
+    "Every exposed entry of every running plugin is an MCP tool `<plugin>__<entry>` (docs/mcp.md). Answers follow " +
+    "the MCP specification (JSON-RPC, `mcp-session-id`); 503 when the `mcp_adapter` plugin is not running.",
+  responses: { 200: { description: "an MCP answer: JSON or an event stream", schema: {} } },
+};
+
+/** A JSON-RPC error answered before a session exists (no id to answer to). */
+function rpcError(reply: FastifyReply, status: number, code: number, message: string) {
+  return reply.code(status).send({ jsonrpc: "2.0", error: { code, message }, id: null });
+}
+
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => (m as { method?: unknown } | null)?.method === "initialize");
+}
+
+export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, logger?: HostLogger): void {
+  const sessions = new Map<string, Session>();
+
+  app.route({
+    method: ["GET", "POST", "DELETE"],
+    url: "/mcp",
+    config: { doc, checkOriginAlways: true },
+    handler: async (req, reply) => {
+      const sessionId = req.headers["mcp-session-id"];
+      let session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
+      if (sessionId !== undefined && !session) return rpcError(reply, 404, -32001, "Session not found");
+      let fresh = false;
+      if (!session) {
+        if (req.method !== "POST" || !isInitialize(req.body)) {
+          return rpcError(reply, 400, -32000, "Bad Request: no mcp-session-id; a session starts with initialize");
+        }
+        const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => {
+            if (made) sessions.set(id, made);
+          },
+          onsessionclosed: (id) => {
+            sessions.delete(id);
+          },
+        });
+        const opened = relayMcp(host.channels, transport, {
+          onError: (error) => logger?.warn({ err: error }, "an MCP session failed"),
+        });
+        if (!opened.ok || !opened.relay) {
+          const why = opened.ok ? "the MCP adapter cannot be reached" : opened.error.message;
+          return rpcError(reply, 503, -32000, `MCP is unavailable: ${why}`);
+        }
+        const made: Session = { transport, relay: opened.relay };
+        const onclose = transport.onclose;
+        transport.onclose = () => {
+          if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+          onclose?.();
+        };
+        session = made;
+        fresh = true;
+      }
+      const response = await session.transport.handleRequest(webRequest(req), {
+        parsedBody: req.method === "POST" ? req.body : undefined,
+      });
+      // An initialize that failed made no session: nothing of it is kept.
+      if (fresh && session.transport.sessionId === undefined) void session.relay.close();
+      return sendWebResponse(req, reply, response);
+    },
+  });
+
+  // Open event streams would keep the server from closing: every session ends first.
+  app.addHook("preClose", async () => {
+    const open = [...sessions.values()];
+    sessions.clear();
+    await Promise.all(open.map((s) => s.relay.close().catch(() => undefined)));
+  });
+}
+
+/** The request as the SDK's web-standard transport reads it (the body, already parsed, goes beside it). */
+function webRequest(req: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: req.method, headers });
+}
+
+/** Writes a web `Response` (JSON, or an event stream that lasts) to the Node response, until either side ends. */
+async function sendWebResponse(req: FastifyRequest, reply: FastifyReply, response: Response): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  req.raw.socket.once("close", stop);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      res.write(value);
+    }
+  } catch {
+    // The client went away, or the session closed: the stream simply ends.
+  } finally {
+    req.raw.socket.off("close", stop);
+    res.end();
+  }
+}

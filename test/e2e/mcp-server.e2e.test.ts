@@ -1,0 +1,189 @@
+/**
+ * The MCP adapter as an MCP server, against the official MCP client SDK (@modelcontextprotocol/client) over
+ * Streamable HTTP at /mcp: tools of running plugins with their schemas, calls with structuredContent, invalid args,
+ * an entry's Err, cancellation reaching the entry's signal, tools/list_changed when a plugin stops, and a foreign
+ * Origin refused. Real host, real plugin processes, real HTTP.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { copyExamplePlugins, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const toolsCode = `
+import { Err, NekoPluginBase, nekoPlugin, Ok, pluginEntry, SdkError, z } from "@neko/plugin-sdk/plugin";
+
+let lastAbort: string | null = null;
+
+@nekoPlugin
+export class ToolsPlugin extends NekoPluginBase {
+  @pluginEntry({
+    id: "add",
+    description: "Adds two numbers",
+    params: z.object({ a: z.number(), b: z.number() }),
+    llmResultFields: ["sum"],
+  })
+  add({ a, b }: { a: number; b: number }) {
+    return Ok({ sum: a + b, internal: "not for the LLM" });
+  }
+
+  @pluginEntry({ id: "refuse" })
+  refuse() {
+    return Err(new SdkError("not today", { code: "NOT_TODAY" }));
+  }
+
+  @pluginEntry({ id: "slow", params: z.object({ ms: z.number() }), timeout: 60 })
+  async slow({ ms }: { ms: number }, ctx: { signal: AbortSignal }) {
+    lastAbort = null;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      ctx.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        lastAbort = String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason);
+        resolve();
+      });
+    });
+    return Ok({ done: true });
+  }
+
+  @pluginEntry({ id: "last_abort" })
+  lastAbortSeen() {
+    return Ok({ aborted: lastAbort });
+  }
+}
+`;
+
+describe("the MCP adapter over Streamable HTTP, with the official client", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+  let client: Client;
+  let listChanged = 0;
+
+  before(async () => {
+    root = makeTempDir("neko-mcp-");
+    dataDir = makeTempDir("neko-mcp-data-");
+    copyExamplePlugins(root, ["mcp_adapter", "hello_world"]);
+    writePlugin(root, { id: "tools_p", className: "ToolsPlugin", code: toolsCode });
+    t = await startTestHost({ roots: [root], dataDir });
+    await waitFor(async () => (await t.request("GET", "/plugins/mcp_adapter")).body.status === "running", {
+      what: "mcp_adapter running",
+      timeoutMs: 30_000,
+    });
+    client = new Client({ name: "neko-test", version: "1.0.0" });
+    client.setNotificationHandler("notifications/tools/list_changed", () => {
+      listChanged += 1;
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close().catch(() => undefined);
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("lists the entries of the running plugins as tools, with their schemas; its own are hidden", async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((tool) => tool.name).sort();
+    assert.deepEqual(names, [
+      "hello_world__greet",
+      "tools_p__add",
+      "tools_p__last_abort",
+      "tools_p__refuse",
+      "tools_p__slow",
+    ]);
+    const add = tools.find((tool) => tool.name === "tools_p__add");
+    assert.equal(add?.description, "Adds two numbers");
+    assert.deepEqual(add?.inputSchema.required, ["a", "b"]);
+    assert.equal((add?.inputSchema.properties as Record<string, { type: string }>).a.type, "number");
+  });
+
+  test("a call answers structuredContent (the llmResultFields) and the same as text", async () => {
+    const result = await client.callTool({ name: "tools_p__add", arguments: { a: 2, b: 3 } });
+    assert.equal(result.isError, undefined);
+    assert.deepEqual(result.structuredContent, { sum: 5 });
+    assert.deepEqual(result.content, [{ type: "text", text: '{"sum":5}' }]);
+    const greeting = await client.callTool({ name: "hello_world__greet", arguments: { name: "MCP" } });
+    assert.deepEqual(greeting.structuredContent, { message: "Hello, MCP!" });
+  });
+
+  test("invalid args are a tool error naming the field; an entry's Err is isError with its code", async () => {
+    const invalid = await client.callTool({ name: "tools_p__add", arguments: { a: "two", b: 3 } });
+    assert.equal(invalid.isError, true);
+    const text = (invalid.content as Array<{ text: string }>)[0].text;
+    assert.match(text, /^VALIDATION_ERROR: .*\ba\b/);
+    const refused = await client.callTool({ name: "tools_p__refuse", arguments: {} });
+    assert.equal(refused.isError, true);
+    assert.deepEqual((refused.structuredContent as { error: { code: string } }).error.code, "NOT_TODAY");
+    assert.match((refused.content as Array<{ text: string }>)[0].text, /^NOT_TODAY: not today$/);
+    const unknown = await client.callTool({ name: "nope__nothing", arguments: {} });
+    assert.equal(unknown.isError, true);
+  });
+
+  test("cancelling a call aborts the entry's signal", async () => {
+    const controller = new AbortController();
+    const call = client.callTool({ name: "tools_p__slow", arguments: { ms: 20_000 } }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort(new Error("the user gave up"));
+    await assert.rejects(call);
+    const seen = await waitFor(
+      async () => {
+        const answer = await client.callTool({ name: "tools_p__last_abort", arguments: {} });
+        return (answer.structuredContent as { aborted: string | null }).aborted;
+      },
+      { what: "the entry's signal aborted" },
+    );
+    assert.match(seen, /cancel/i);
+  });
+
+  test("a plugin stopping sends tools/list_changed and its tools vanish", async () => {
+    const before = listChanged;
+    assert.equal((await t.request("POST", "/plugin/hello_world/stop")).status, 200);
+    await waitFor(() => listChanged > before, { what: "notifications/tools/list_changed" });
+    const { tools } = await client.listTools();
+    assert.equal(
+      tools.some((tool) => tool.name.startsWith("hello_world__")),
+      false,
+    );
+    assert.equal((await t.request("POST", "/plugin/hello_world/start")).status, 200);
+    await waitFor(async () => (await client.listTools()).tools.some((tool) => tool.name === "hello_world__greet"), {
+      what: "hello_world's tools back",
+    });
+  });
+
+  test("a foreign Origin is refused on every method; a request without a session is a JSON-RPC error", async () => {
+    for (const method of ["GET", "POST", "DELETE"]) {
+      const res = await fetch(`${t.url}/mcp`, {
+        method,
+        headers: {
+          origin: "http://evil.example",
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: method === "POST" ? JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) : undefined,
+      });
+      assert.equal(res.status, 403, method);
+      assert.equal((await res.json()).error.code, "CROSS_ORIGIN_REFUSED");
+    }
+    const stray = await fetch(`${t.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(stray.status, 400);
+    assert.equal((await stray.json()).error.code, -32000);
+    const unknown = await fetch(`${t.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "mcp-session-id": "nope",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(unknown.status, 404);
+  });
+});
