@@ -7,9 +7,21 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { copyExamplePlugins, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import {
+  copyExamplePlugins,
+  descendantPids,
+  isAlive,
+  makeTempDir,
+  waitFor,
+  writePlugin,
+} from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/cli/bin/neko-plugin.js");
 
 const toolsCode = `
 import { Err, NekoPluginBase, nekoPlugin, Ok, pluginEntry, SdkError, z } from "@neko/plugin-sdk/plugin";
@@ -185,5 +197,61 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     assert.equal(unknown.status, 404);
+  });
+});
+
+describe("neko-plugin mcp: the same tools over stdio, with the official client", () => {
+  let root: string;
+  let dataDir: string;
+  let client: Client;
+  let transport: StdioClientTransport;
+  let stderr = "";
+
+  before(async () => {
+    root = makeTempDir("neko-mcp-stdio-");
+    dataDir = makeTempDir("neko-mcp-stdio-data-");
+    copyExamplePlugins(root, ["mcp_adapter", "hello_world"]);
+    writePlugin(root, { id: "tools_p", className: "ToolsPlugin", code: toolsCode });
+    transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "mcp", "--no-builtin", "--plugins-dir", root],
+      env: { ...(process.env as Record<string, string>), NEKO_DATA_DIR: dataDir },
+      stderr: "pipe",
+    });
+    transport.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    client = new Client({ name: "neko-stdio-test", version: "1.0.0" });
+    await client.connect(transport);
+  });
+
+  after(async () => {
+    await client?.close().catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("lists and calls the tools of two plugins; errors and invalid args as over HTTP; logs only on stderr", async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((tool) => tool.name);
+    assert.ok(names.includes("hello_world__greet") && names.includes("tools_p__add"), names.join(", "));
+    const added = await client.callTool({ name: "tools_p__add", arguments: { a: 40, b: 2 } });
+    assert.deepEqual(added.structuredContent, { sum: 42 });
+    const invalid = await client.callTool({ name: "tools_p__add", arguments: { a: 1 } });
+    assert.equal(invalid.isError, true);
+    assert.match((invalid.content as Array<{ text: string }>)[0].text, /^VALIDATION_ERROR: .*\bb\b/);
+    assert.match(stderr, /serving MCP over stdio/);
+  });
+
+  test("closing the client stops the host and every plugin process", async () => {
+    const pid = transport.pid;
+    assert.ok(pid);
+    const plugins = descendantPids(pid);
+    assert.ok(plugins.length >= 3, `plugin processes: ${plugins.join(", ")}`);
+    await client.close();
+    await waitFor(() => !isAlive(pid) && plugins.every((p) => !isAlive(p)), {
+      what: "the mcp command and its plugins gone",
+      timeoutMs: 20_000,
+    });
   });
 });

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
 import { registerKeysCommand } from "./commands/keys-command.ts";
+import { registerMcpCommand } from "./commands/mcp-command.ts";
 import { registerServeCommand } from "./commands/serve-command.ts";
 import { registerWorkerCommand } from "./commands/worker-command.ts";
 
@@ -13,5 +14,6 @@ const program = new Command()
 registerServeCommand(program);
 registerKeysCommand(program);
 registerWorkerCommand(program);
+registerMcpCommand(program);
 
 await program.parseAsync(process.argv);

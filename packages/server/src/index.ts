@@ -9,3 +9,4 @@ export {
   isLoopbackHost,
   type PluginServerOptions,
 } from "./plugin-server.ts";
+export { MCP_ADAPTER_ID, type McpRelay, relayMcp, type RelayableTransport } from "./mcp/mcp-relay.ts";
