@@ -8,7 +8,7 @@
 import type { CallToolResult, JSONRPCMessage, Tool, Transport } from "@modelcontextprotocol/server";
 import { Server } from "@modelcontextprotocol/server";
 import type { AdapterChannel, NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
-import { SDK_VERSION } from "@neko/plugin-sdk/plugin";
+import { type CallProgress, SDK_VERSION } from "@neko/plugin-sdk/plugin";
 import { toolResult } from "./tool-result.ts";
 import { ToolCatalog } from "./tool-catalog.ts";
 
@@ -54,6 +54,24 @@ class ChannelTransport implements Transport {
   async close(): Promise<void> {
     this.channel.close();
   }
+}
+
+/**
+ * The entry's `runUpdate` as MCP progress notifications for the client's token. MCP wants each notification's
+ * progress above the last one's: an update that does not move it forward is not sent.
+ */
+function progressSender(
+  notify: (notification: { method: string; params?: Record<string, unknown> }) => Promise<void>,
+  progressToken: string | number,
+): (update: CallProgress) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return ({ progress, message, stage }) => {
+    if (progress === null || progress <= last) return;
+    last = progress;
+    const text = message ?? stage;
+    const params = { progressToken, progress, total: 100, ...(text !== null && { message: text }) };
+    notify({ method: "notifications/progress", params }).catch(() => undefined);
+  };
 }
 
 export class McpServerSide {
@@ -108,8 +126,8 @@ export class McpServerSide {
       const progressToken = ctx.mcpReq._meta?.progressToken;
       const result = await this.plugin.plugins.callEntry(`${target.pluginId}:${target.entryId}`, args ?? {}, {
         signal: ctx.mcpReq.signal,
+        ...(progressToken !== undefined && { onProgress: progressSender(ctx.mcpReq.notify, progressToken) }),
       });
-      void progressToken;
       return toolResult(result, target.llmResultFields);
     });
     this.sessions.set(channel.id, server);

@@ -59,6 +59,15 @@ export class ToolsPlugin extends NekoPluginBase {
     return Ok({ done: true });
   }
 
+  @pluginEntry({ id: "work" })
+  async work() {
+    for (const progress of [25, 50, 75]) {
+      await this.runUpdate({ progress, message: "step " + progress });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return Ok({ worked: true });
+  }
+
   @pluginEntry({ id: "last_abort" })
   lastAbortSeen() {
     return Ok({ aborted: lastAbort });
@@ -106,6 +115,7 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
       "tools_p__last_abort",
       "tools_p__refuse",
       "tools_p__slow",
+      "tools_p__work",
     ]);
     const add = tools.find((tool) => tool.name === "tools_p__add");
     assert.equal(add?.description, "Adds two numbers");
@@ -133,6 +143,20 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
     assert.match((refused.content as Array<{ text: string }>)[0].text, /^NOT_TODAY: not today$/);
     const unknown = await client.callTool({ name: "nope__nothing", arguments: {} });
     assert.equal(unknown.isError, true);
+  });
+
+  test("the entry's runUpdate progress reaches the client as MCP progress notifications", async () => {
+    const seen: Array<{ progress: number; message?: string }> = [];
+    const result = await client.callTool(
+      { name: "tools_p__work", arguments: {} },
+      { onprogress: (p) => seen.push({ progress: p.progress, message: p.message }) },
+    );
+    assert.deepEqual(result.structuredContent, { worked: true });
+    assert.deepEqual(
+      seen.map((p) => p.progress),
+      [25, 50, 75],
+    );
+    assert.equal(seen[0].message, "step 25");
   });
 
   test("cancelling a call aborts the entry's signal", async () => {

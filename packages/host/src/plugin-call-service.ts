@@ -7,9 +7,10 @@ import { type Disposable, DisposableStore, ErrorCode, type PluginInfo, type Wire
 import { checkCallChain, MAX_CALL_DEPTH } from "./call-chain.ts";
 import type { HostContext, HostFeature } from "./host-context.ts";
 import type { ServiceContext } from "./host-services.ts";
+import type { RunsApi } from "./runs/run-registry.ts";
 import { failure } from "./wire-result.ts";
 
-export function pluginCallService(options: { maxDepth?: number } = {}): HostFeature {
+export function pluginCallService(options: { maxDepth?: number; runs?: () => RunsApi } = {}): HostFeature {
   const maxDepth = options.maxDepth ?? MAX_CALL_DEPTH;
   return (ctx): Disposable => {
     const { services, operations } = ctx;
@@ -22,9 +23,31 @@ export function pluginCallService(options: { maxDepth?: number } = {}): HostFeat
       })),
     );
     store.add(
-      services.handle("plugins.call", ({ pluginId, entryId, args, chain, timeoutMs }, call) => {
+      services.handle("plugins.call", async ({ pluginId, entryId, args, chain, timeoutMs, progressId }, call) => {
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
         if (!allowed.ok) return allowed;
+        const runs = options.runs?.();
+        if (progressId !== undefined && runs) {
+          // A run, so the target's runUpdate reaches the caller as it happens.
+          const { result } = await runs.execute({
+            pluginId,
+            entryId,
+            args,
+            timeoutMs,
+            deadline: call.deadline,
+            chain: allowed.value as string[],
+            cancel: call.cancel,
+            onUpdate: (run) =>
+              operations.push(call.pluginId, "call.progress", {
+                progressId,
+                runId: run.run_id,
+                progress: run.progress,
+                stage: run.stage,
+                message: run.message,
+              }),
+          });
+          return result;
+        }
         return operations.callEntry(pluginId, entryId, args, {
           timeoutMs,
           deadline: call.deadline,

@@ -318,7 +318,7 @@ export class PluginHost implements PluginHostApi {
     this.messages = this.use((ctx) => new MessageQueue(this.bus.store("messages"), ctx));
     this.use(memoryService({ bus: this.bus }));
     this.use(systemInfoService);
-    this.use(pluginCallService({ maxDepth: options.maxCallDepth }));
+    this.use(pluginCallService({ maxDepth: options.maxCallDepth, runs: () => this.runs }));
     this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
     this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
     this.config = this.use((ctx) => new PluginConfigService(ctx));

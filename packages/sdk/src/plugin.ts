@@ -43,7 +43,13 @@ export type { JsonObject, JsonValue } from "@neko/protocol";
 export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/protocol";
 export { MemoryClient } from "./memory-client.ts";
 export { MAX_STORE_KEY_LENGTH, MAX_STORE_VALUE_BYTES, PluginStore } from "./plugin-store.ts";
-export { type CallOptions, type PluginEntryInfo, type PluginInfo, PluginsClient } from "./plugins-client.ts";
+export {
+  type CallOptions,
+  type CallProgress,
+  type PluginEntryInfo,
+  type PluginInfo,
+  PluginsClient,
+} from "./plugins-client.ts";
 export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";

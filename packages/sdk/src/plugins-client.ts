@@ -17,6 +17,7 @@ import {
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
+import { randomUUID } from "node:crypto";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
 import { secondsProblem } from "./seconds-limit.ts";
@@ -34,6 +35,33 @@ export interface CallOptions {
    * inside an entry call is also canceled with it (timeout, cancel, run cancel), with or without this option.
    */
   signal?: AbortSignal;
+  /**
+   * `callEntry` only: the call runs as a run on the host, and each `runUpdate` of the target entry (progress, stage,
+   * message) is passed here as it happens.
+   */
+  onProgress?: (update: CallProgress) => void;
+}
+
+/** What a target entry reported with `runUpdate`, as `onProgress` gets it. */
+export interface CallProgress {
+  runId: string;
+  progress: number | null;
+  stage: string | null;
+  message: string | null;
+}
+
+/** The progress listeners of the calls in flight, per bridge (one push listener per process). */
+const progressListeners = new WeakMap<HostBridge, Map<string, (update: CallProgress) => void>>();
+
+function progressListenersOf(bridge: HostBridge): Map<string, (update: CallProgress) => void> {
+  let listeners = progressListeners.get(bridge);
+  if (!listeners) {
+    const made = new Map<string, (update: CallProgress) => void>();
+    bridge.onPush("call.progress", ({ progressId, ...update }) => made.get(progressId)?.(update));
+    progressListeners.set(bridge, made);
+    listeners = made;
+  }
+  return listeners;
 }
 
 export class PluginsClient {
@@ -184,14 +212,27 @@ export class PluginsClient {
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
     const along = { chain: scope?.chain ?? [this.selfId], ...(timeoutMs !== undefined && { timeoutMs }) };
     const { signal, release } = eitherSignal(scope?.signal, options.signal);
+    const { onProgress } = options;
+    if (onProgress !== undefined && typeof onProgress !== "function") {
+      release();
+      return Err(new ValidationError(`call to '${ref}': onProgress must be a function`));
+    }
+    const progressId = onProgress && call.method === "plugins.call" ? randomUUID() : undefined;
+    const listeners = progressId === undefined ? undefined : progressListenersOf(this.bridge);
+    if (progressId !== undefined && onProgress) listeners?.set(progressId, onProgress);
     try {
       const wire =
         call.method === "plugins.call"
-          ? await this.bridge.request("plugins.call", { ...call.params, ...along }, { deadline, signal })
+          ? await this.bridge.request(
+              "plugins.call",
+              { ...call.params, ...along, ...(progressId !== undefined && { progressId }) },
+              { deadline, signal },
+            )
           : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal });
       // The target's value is whatever its handler returned: the caller says what it expects.
       return toResult(wire) as Result<T, SdkError>;
     } finally {
+      if (progressId !== undefined) listeners?.delete(progressId);
       release();
     }
   }

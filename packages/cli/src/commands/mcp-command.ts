@@ -50,7 +50,9 @@ async function mcp(options: McpOptions): Promise<void> {
   await host.startAll();
   const adapter = host.getPlugin(MCP_ADAPTER_ID);
   if (adapter?.status !== "running") {
-    const why = adapter ? `it is ${adapter.status}${adapter.status_reason ? `: ${adapter.status_reason}` : ""}` : "no root holds it";
+    const why = adapter
+      ? `it is ${adapter.status}${adapter.status_reason ? `: ${adapter.status_reason}` : ""}`
+      : "no root holds it";
     logger.error(`neko-plugin mcp needs the ${MCP_ADAPTER_ID} plugin running, and ${why}`);
     await stop(1);
     return;

@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import {
   Canceler,
+  type CancelToken,
   type Disposable,
   DisposableStore,
   Emitter,
@@ -73,6 +74,12 @@ export interface StartRunRequest {
   entryId: string;
   args?: unknown;
   timeoutMs?: number;
+  /** For a run made by another plugin's call: its call chain, its deadline, and its cancel. */
+  chain?: string[];
+  deadline?: number;
+  cancel?: CancelToken;
+  /** Told every change of this run (its progress, stage and message as the entry reports them). */
+  onUpdate?: (run: RunView) => void;
 }
 
 /** What the server may ask of the runs. */
@@ -120,6 +127,7 @@ interface Run {
   cancelTimer: NodeJS.Timeout | undefined;
   /** Told the outcome once the run ends: how `execute` answers (a `POST /runs` run has none). */
   onEnd: ((result: WireResult) => void) | undefined;
+  onUpdate: ((run: RunView) => void) | undefined;
 }
 
 export class RunRegistry implements RunsApi, Disposable {
@@ -152,7 +160,16 @@ export class RunRegistry implements RunsApi, Disposable {
     // One promise per trigger, resolved by the run's end: this is every POST /plugin/trigger's path.
     return new Promise((resolve) => {
       const run = this.create(request, "trigger");
-      run.onEnd = (result) => resolve({ runId: run.id, result });
+      let listening: Disposable | undefined;
+      run.onEnd = (result) => {
+        listening?.dispose();
+        run.onUpdate = undefined;
+        resolve({ runId: run.id, result });
+      };
+      // The caller's cancel (a cross-plugin call given up) cancels the run.
+      listening = request.cancel?.onCancel(() => {
+        if (!run.machine.finished) this.cancel(run.id);
+      });
       this.dispatch(run, request);
     });
   }
@@ -254,6 +271,7 @@ export class RunRegistry implements RunsApi, Disposable {
       canceler: new Canceler(),
       cancelTimer: undefined,
       onEnd: undefined,
+      onUpdate: request.onUpdate,
     };
     this.runs.set(run.id, run);
     return run;
@@ -267,6 +285,8 @@ export class RunRegistry implements RunsApi, Disposable {
         timeoutMs: request.timeoutMs,
         runId: run.id,
         cancel: run.canceler,
+        ...(request.chain && { chain: request.chain }),
+        ...(request.deadline !== undefined && { deadline: request.deadline }),
       })
       .then((result) => this.onAnswer(run, result));
   }
@@ -307,7 +327,16 @@ export class RunRegistry implements RunsApi, Disposable {
 
   private touch(run: Run): void {
     run.updatedAt = Date.now();
-    if (this.changes.size > 0) this.changes.fire(view(run));
+    if (this.changes.size === 0 && !run.onUpdate) return;
+    const seen = view(run);
+    if (this.changes.size > 0) this.changes.fire(seen);
+    if (run.onUpdate) {
+      try {
+        run.onUpdate(seen);
+      } catch (error) {
+        this.ctx.logger.error({ err: error }, "a run's update listener failed");
+      }
+    }
   }
 
   /** Forgets the oldest finished runs beyond the limit, trigger runs before `POST /runs` ones. */

@@ -119,6 +119,18 @@ export const hostToPluginPushes = methodMap({
     result: returns<void>(),
   },
   "channel.closed": { params: () => z.object({ channel: z.string().min(1) }), result: returns<void>() },
+  /** Progress of a call the plugin made with a `progressId` (`this.plugins.callEntry(…, { onProgress })`). */
+  "call.progress": {
+    params: () =>
+      z.object({
+        progressId: z.string(),
+        runId: z.string(),
+        progress: z.number().nullable(),
+        stage: z.string().nullable(),
+        message: z.string().nullable(),
+      }),
+    result: returns<void>(),
+  },
   "bus.deliver": {
     params: () =>
       z.object({

@@ -352,6 +352,8 @@ export const pluginToHostRequests = methodMap({
         entryId: z
           .string({ error: "plugins.call needs an 'entryId' string" })
           .min(1, { error: "plugins.call needs an 'entryId' string" }),
+        /** Run the call as a run and push its progress to the caller as `call.progress` with this id. */
+        progressId: z.string().min(1).max(128).optional(),
       }),
     /** The target entry's result, passed through unchanged (an Err too). */
     result: returns<unknown>(),
