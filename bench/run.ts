@@ -6,13 +6,14 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { makeTempDir } from "../test/support/plugin-fixtures.ts";
+import { copyExamplePlugins, makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../test/support/test-host.ts";
 import { runBusFanoutBench } from "./bus-fanout.ts";
 import { measureCrossPluginCalls, writeCallerPlugin } from "./cross-plugin-call.ts";
 import { measureEntryCalls } from "./entry-call.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
 import { measureHttpTrigger } from "./http-trigger.ts";
+import { measureMcpToolCalls } from "./mcp-tool-call.ts";
 import type { LoadPlan, LoadResults } from "./load-loop.ts";
 import { measureColdStart, measurePluginFleet } from "./plugin-startup.ts";
 import { type BenchRow, type MachineInfo, renderTable, toJson } from "./report-table.ts";
@@ -62,6 +63,8 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
   try {
     writeEchoPlugin(root, ECHO_PLUGIN_ID);
     writeCallerPlugin(root, ECHO_PLUGIN_ID);
+    // The MCP adapter, for the MCP tool call row.
+    copyExamplePlugins(root, ["mcp_adapter"]);
     t = await startTestHost({ roots: [root] });
     const echo = t.host.getPlugin(ECHO_PLUGIN_ID);
     if (echo?.status !== "running") throw new Error(`the echo plugin did not start: ${echo?.status_reason}`);
@@ -84,7 +87,7 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
     floor: true,
   });
 
-  const { entry, cross, http, coldStart } = await withEchoHost(async (t) => {
+  const { entry, cross, http, mcp, coldStart } = await withEchoHost(async (t) => {
     progress("entry call: PluginHost.callEntry → echo plugin");
     const entryResults = await measureEntryCalls({ host: t.host, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
     const entry = roundTripRows({ id: "entry_call", label: "entry call host → plugin", results: entryResults });
@@ -94,9 +97,12 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
     progress("HTTP: POST /plugin/trigger with autocannon");
     const httpResults = await measureHttpTrigger({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
     const http = roundTripRows({ id: "http_trigger", label: "POST /plugin/trigger (HTTP)", results: httpResults });
+    progress("MCP: tools/call over Streamable HTTP (/mcp) with the official client → mcp_adapter → echo plugin");
+    const mcpResults = await measureMcpToolCalls({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
+    const mcp = roundTripRows({ id: "mcp_tool_call", label: "MCP tool call (Streamable HTTP)", results: mcpResults });
     progress(`cold start: stop + start the echo plugin ${COLD_STARTS} times`);
     const coldStart = await measureColdStart({ host: t.host, pluginId: ECHO_PLUGIN_ID, times: COLD_STARTS, signal });
-    return { entry, cross, http, coldStart };
+    return { entry, cross, http, mcp, coldStart };
   });
 
   progress(`fleet: start ${FLEET_SIZE} plugins at once, then read their idle RSS`);
@@ -135,6 +141,7 @@ async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
     ...entry,
     ...cross,
     ...http,
+    ...mcp,
     { kind: "startup", id: "cold_start", label: "cold start: spawn → ready", samplesMs: coldStart },
     {
       kind: "startup",
