@@ -10,6 +10,9 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { type McpRelay, relayMcp } from "../mcp/mcp-relay.ts";
 import type { RouteDoc } from "../openapi/route-doc.ts";
 
+/** Sessions kept at most; a new one beyond it ends the one unused the longest. */
+export const MAX_MCP_SESSIONS = 256;
+
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   relay: McpRelay;
@@ -45,10 +48,20 @@ export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, log
       const sessionId = req.headers["mcp-session-id"];
       let session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
       if (sessionId !== undefined && !session) return rpcError(reply, 404, -32001, "Session not found");
+      if (session && typeof sessionId === "string") {
+        // Most recently used last: the first one is the one a full table lets go.
+        sessions.delete(sessionId);
+        sessions.set(sessionId, session);
+      }
       let fresh = false;
       if (!session) {
         if (req.method !== "POST" || !isInitialize(req.body)) {
           return rpcError(reply, 400, -32000, "Bad Request: no mcp-session-id; a session starts with initialize");
+        }
+        if (sessions.size >= MAX_MCP_SESSIONS) {
+          const [oldestId, oldest] = sessions.entries().next().value as [string, Session];
+          sessions.delete(oldestId);
+          void oldest.relay.close().catch(() => undefined);
         }
         const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
