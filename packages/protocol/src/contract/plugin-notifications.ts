@@ -45,8 +45,17 @@ export const GATEWAY_STAGES = ["normalize", "policy", "route", "invoke", "serial
 export type GatewayStage = (typeof GATEWAY_STAGES)[number];
 /** Most durations of one stage in one `adapter.stage_timings` report. */
 export const MAX_STAGE_SAMPLES = 512;
-/** Most distinct outcomes (`ok` and gateway error codes) in one report. */
-const MAX_OUTCOMES = 16;
+/** The stable codes of a gateway error (the SDK's `GatewayErrorCode`). */
+export const GATEWAY_ERROR_CODES = [
+  "invalid_request",
+  "policy_denied",
+  "route_failed",
+  "invoke_failed",
+  "internal_error",
+] as const;
+export type GatewayErrorCodeName = (typeof GATEWAY_ERROR_CODES)[number];
+/** How a gateway request ended: `ok`, or its error code. */
+export const GATEWAY_OUTCOMES = ["ok", ...GATEWAY_ERROR_CODES] as const;
 
 const stageSamples = z
   .array(z.number().finite().min(0), { error: "stage timings must be lists of durations in ms" })
@@ -120,11 +129,7 @@ export const pluginToHostNotifications = methodMap({
     params: () =>
       z.object({
         stages: z.partialRecord(z.enum([...GATEWAY_STAGES, "total"]), stageSamples),
-        outcomes: z
-          .record(z.string().min(1).max(32), z.number().int().min(0))
-          .refine((outcomes) => Object.keys(outcomes).length <= MAX_OUTCOMES, {
-            error: `at most ${MAX_OUTCOMES} outcomes in one report`,
-          }),
+        outcomes: z.partialRecord(z.enum(GATEWAY_OUTCOMES), z.number().int().min(0)),
       }),
     result: returns<void>(),
   },

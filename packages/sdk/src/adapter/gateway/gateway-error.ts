@@ -3,6 +3,7 @@
  * few stable values an adapter maps to its protocol's errors; what the plugin or the stage said in detail goes in
  * `details`.
  */
+import type { GatewayErrorCodeName } from "@neko/protocol";
 
 /** The stable codes. A stage's refusal carries its stage's code; a stage that throws gives `internal_error`. */
 export const GatewayErrorCode = {
@@ -16,7 +17,7 @@ export const GatewayErrorCode = {
   InvokeFailed: "invoke_failed",
   /** A bug: a stage threw, or the result could not be serialized. */
   InternalError: "internal_error",
-} as const;
+} as const satisfies Record<string, GatewayErrorCodeName>;
 
 export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErrorCode];
 

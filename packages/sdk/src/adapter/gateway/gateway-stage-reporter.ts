@@ -4,13 +4,19 @@
  * to arrays; the arrays go to the host in one `adapter.stage_timings` notification when `maxPending` requests are
  * waiting or `flushMs` after the first one, and on `dispose()`.
  */
-import { GATEWAY_STAGES, MAX_STAGE_SAMPLES, type ParamsIn, type PluginToHostNotifications } from "@neko/protocol";
+import {
+  GATEWAY_STAGES,
+  type GatewayErrorCodeName,
+  MAX_STAGE_SAMPLES,
+  type ParamsIn,
+  type PluginToHostNotifications,
+} from "@neko/protocol";
 import type { StageTimings } from "./gateway-models.ts";
 
 /** What the core tells of every finished request. */
 export interface GatewayMetricsSink {
   /** `code`: the gateway error code, or null for a success. */
-  record(timings: StageTimings, code: string | null): void;
+  record(timings: StageTimings, code: GatewayErrorCodeName | null): void;
 }
 
 export type GatewayStageReport = ParamsIn<PluginToHostNotifications, "adapter.stage_timings">;
@@ -26,7 +32,7 @@ type Samples = Record<(typeof GATEWAY_STAGES)[number] | "total", number[]>;
 
 export class GatewayStageReporter implements GatewayMetricsSink {
   private samples: Samples = emptySamples();
-  private outcomes: Record<string, number> = {};
+  private outcomes: GatewayStageReport["outcomes"] = {};
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly maxPending: number;
@@ -41,7 +47,7 @@ export class GatewayStageReporter implements GatewayMetricsSink {
     this.flushMs = options.flushMs ?? 250;
   }
 
-  record(timings: StageTimings, code: string | null): void {
+  record(timings: StageTimings, code: GatewayErrorCodeName | null): void {
     for (const stage of GATEWAY_STAGES) {
       const ms = timings[stage];
       if (ms !== undefined) this.samples[stage].push(ms);
