@@ -32,7 +32,9 @@ export class OneBotDispatcher {
     if (!command) return undefined;
     const rule = this.options.rules.find((r) => r.matches(command.name));
     const args = commandArgs(command, rule?.textArg);
-    if (!args.ok) return args.usage;
+    // Text that is no arguments matters only to a command that takes some: an unknown command still gets the help
+    // line, a dropped one silence.
+    if (!args.ok && rule?.listed) return args.usage;
     const onebot: Record<string, unknown> = {
       message_type: event.messageType,
       self_id: event.selfId,
@@ -44,7 +46,7 @@ export class OneBotDispatcher {
       connectionId: `onebot:${event.selfId}:${event.userId}`,
       requestId: event.messageId ?? randomUUID(),
       action: command.name,
-      payload: args.args,
+      payload: args.ok ? args.args : {},
       metadata: { onebot },
     });
     if (response.ok) return resultText(response.data);
