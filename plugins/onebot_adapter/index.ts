@@ -8,6 +8,8 @@ import { type OneBotSettings, readCommandRules, readOneBotSettings } from "./one
 /** How often, at most, the status report follows the counters. */
 const STATUS_EVERY_MS = 500;
 
+type ConfigChange = { oldConfig: Record<string, unknown>; newConfig: Record<string, unknown> };
+
 /** What the configuration makes, before anything listens. */
 interface Prepared {
   settings: OneBotSettings;
@@ -43,13 +45,17 @@ export class OneBotAdapterPlugin extends NekoAdapterPlugin {
    * the change before anything closes; a port that cannot be had refuses it too, and the old endpoints come back.
    */
   @lifecycle({ id: "config_change" })
-  async configChange({
-    oldConfig,
-    newConfig,
-  }: {
-    oldConfig: Record<string, unknown>;
-    newConfig: Record<string, unknown>;
-  }) {
+  configChange(change: ConfigChange) {
+    return this.reopen(change);
+  }
+
+  /** `reload?mode=config`: the same, from the files re-read. */
+  @lifecycle({ id: "reload" })
+  reload(change: ConfigChange) {
+    return this.reopen(change);
+  }
+
+  private async reopen({ oldConfig, newConfig }: ConfigChange) {
     const same = (key: string) => JSON.stringify(oldConfig[key]) === JSON.stringify(newConfig[key]);
     if (same("onebot") && same("adapter")) return Ok();
     // `this.config` is the new configuration while this runs.

@@ -192,8 +192,29 @@ describe("OneBot v11 adapter", () => {
     });
   });
 
+  test("a config change applies at once: a new token reopens the endpoints; a wrong value is refused and nothing changes", async () => {
+    const statusOf = async () => (await t.request("GET", "/plugin/status?plugin_id=onebot_adapter")).body.status;
+    const hotUpdate = (onebot: Record<string, unknown>) =>
+      t.request("POST", "/plugin/onebot_adapter/config/hot-update", { config: { onebot }, mode: "temporary" });
+
+    const refused = await hotUpdate({ port: "not a port" });
+    assert.equal(refused.status, 409);
+    assert.match(JSON.stringify(refused.body), /onebot\.port must be a port number/);
+    assert.equal((await statusOf()).http_url, httpUrl, "the endpoints did not move");
+    assert.equal((await (await post(httpUrl, messageEvent("/greet same"))).json()).reply, "Hello, same!");
+
+    const closed = new Promise<void>((resolve) => ws?.once("close", () => resolve()));
+    assert.equal((await hotUpdate({ access_token: "rotated" })).status, 200);
+    await closed;
+    const status = await statusOf();
+    httpUrl = status.http_url;
+    wsUrl = status.ws_url;
+    assert.equal((await post(httpUrl, messageEvent("/greet old"))).status, 403);
+    assert.equal((await (await post(httpUrl, messageEvent("/greet new"), "rotated")).json()).reply, "Hello, new!");
+  });
+
   test("stopping the host closes the WebSocket and frees the port", async () => {
-    assert.ok(ws);
+    ws = await connect(wsUrl, { authorization: "Bearer rotated", "x-self-id": String(SELF_ID) });
     const closed = new Promise<number>((resolve) => ws?.once("close", (code) => resolve(code)));
     await t.close();
     assert.equal(await closed, 1001);
