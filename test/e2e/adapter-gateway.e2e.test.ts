@@ -250,11 +250,11 @@ describe("the gateway pipeline in a real adapter process", () => {
     const aborted = await waitFor(
       () => {
         const records = t.host.bus.query("events", { type: "gw_target.aborted" }).records;
-        return records.length > before && records.at(-1);
+        return records.length > before ? records.at(-1) : undefined;
       },
       { what: "the target's abort event" },
     );
-    assert.equal(aborted.data.pid, pids[1], "the abort happened in the target's process");
+    assert.equal((aborted.data as { pid: number }).pid, pids[1], "the abort happened in the target's process");
   });
 
   test("every request has one audit record on the bus: who, what, decision, code, duration", async () => {
