@@ -113,8 +113,24 @@ export class OneBotAdapterPlugin extends NekoAdapterPlugin {
       );
     }
     this.current = { ...prepared, server };
+    this.warnAboutAccess(settings);
     this.reportNow();
     return Ok({ http_url: server.httpUrl, ws_url: server.wsUrl });
+  }
+
+  /** Settings that work but leave a door open are said once, at each start. */
+  private warnAboutAccess(settings: OneBotSettings): void {
+    const loopback = /^(127\.|::1$|localhost$)/.test(settings.host);
+    if (settings.accessToken === "" && !loopback) {
+      this.logger.warn(
+        "[onebot] access_token is empty and the endpoints listen beyond this machine: anyone who reaches the port can run the routed commands",
+        { host: settings.host },
+      );
+    } else if (settings.accessToken === "" && settings.secret !== "") {
+      this.logger.warn(
+        "[onebot] secret checks HTTP POST bodies only: without an access_token the reverse WebSocket takes any client",
+      );
+    }
   }
 
   private async close(): Promise<void> {
