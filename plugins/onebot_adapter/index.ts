@@ -64,8 +64,13 @@ export class OneBotAdapterPlugin extends NekoAdapterPlugin {
     await this.close();
     const opened = await this.listen(prepared.value);
     // The runtime puts the old configuration back once this returns; then the old endpoints reopen from it.
-    if (!opened.ok) setImmediate(() => void this.open());
+    if (!opened.ok) setImmediate(() => void this.reopenOld());
     return opened;
+  }
+
+  private async reopenOld(): Promise<void> {
+    const back = await this.open();
+    if (!back.ok) this.logger.error("the OneBot endpoints could not reopen", { error: back.error.message });
   }
 
   private async open(): Promise<Result<{ http_url: string; ws_url: string }, SdkError>> {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
@@ -211,6 +212,30 @@ describe("OneBot v11 adapter", () => {
     wsUrl = status.ws_url;
     assert.equal((await post(httpUrl, messageEvent("/greet old"))).status, 403);
     assert.equal((await (await post(httpUrl, messageEvent("/greet new"), "rotated")).json()).reply, "Hello, new!");
+  });
+
+  test("a port that cannot be had refuses the change, and the endpoints come back with the old settings", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const taken = (blocker.address() as net.AddressInfo).port;
+      const refused = await t.request("POST", "/plugin/onebot_adapter/config/hot-update", {
+        config: { onebot: { port: taken } },
+        mode: "temporary",
+      });
+      assert.equal(refused.status, 409);
+      assert.match(JSON.stringify(refused.body), /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      const status = await waitFor(async () => {
+        const res = await t.request("GET", "/plugin/status?plugin_id=onebot_adapter");
+        return res.body.status.http_url !== httpUrl ? res.body.status : undefined;
+      });
+      httpUrl = status.http_url;
+      wsUrl = status.ws_url;
+      assert.notEqual(new URL(httpUrl).port, String(taken));
+      assert.equal((await (await post(httpUrl, messageEvent("/greet back"), "rotated")).json()).reply, "Hello, back!");
+    } finally {
+      blocker.close();
+    }
   });
 
   test("stopping the host closes the WebSocket and frees the port", async () => {
