@@ -61,7 +61,8 @@ const RULES: GatewayRouteRule[] = [
   { action: "notify", route: "broadcast", entry: "on_notify" },
   { action: "noise.*", route: "drop" },
   { action: "fast.*", route: "plugin", plugin: "hello_world", entry: "greet", mode: "router" },
-  { action: "raw.*", route: "plugin", plugin: "hello_world", entry: "greet", mode: "bridge" },
+  // As readGatewaySettings makes a bridge rule: to [adapter] target.
+  { action: "raw.*", route: "plugin", plugin: "echo", entry: "raw", mode: "bridge" },
 ];
 
 function setup(

@@ -38,6 +38,7 @@ test("every key, read into the settings the default stages take", () => {
       { action: "notes.*", plugin: "notes", entry: "add", mode: "router" },
       { action: "all", route: "broadcast", entry: "ping" },
       { action: "me", route: "self" },
+      { action: "raw.*", mode: "bridge" },
       { action: "*", route: "drop" },
     ],
   });
@@ -58,6 +59,7 @@ test("every key, read into the settings the default stages take", () => {
       { action: "notes.*", route: "plugin", plugin: "notes", entry: "add", mode: "router" },
       { action: "all", route: "broadcast", entry: "ping" },
       { action: "me", route: "self" },
+      { action: "raw.*", route: "plugin", plugin: "echo", entry: "raw", mode: "bridge" },
       { action: "*", route: "drop" },
     ],
   });
@@ -81,6 +83,12 @@ test("a wrong value is refused naming its key", () => {
   refuses({ routes: [{ action: "a.*", plugin: "p" }] }, "adapter.routes[0].entry", /pattern/);
   refuses({ routes: [{ action: "a", plugin: "p", args: [1] }] }, "adapter.routes[0].args", /table/);
   refuses({ routes: [{ action: "a", plugin: "p", mode: "fast" }] }, "adapter.routes[0].mode", /one of/);
+  refuses({ routes: [{ action: "a", mode: "bridge" }] }, "adapter.target", /needed by adapter\.routes\[0\]/);
+  refuses(
+    { target: "echo:raw", routes: [{ action: "a", plugin: "p", mode: "bridge" }] },
+    "adapter.routes[0].plugin",
+    /goes to \[adapter\] target/,
+  );
 });
 
 test("action patterns: exact, or '*' for any run of characters, matched against the whole action", () => {

@@ -24,7 +24,10 @@ export interface GatewayRouteRule {
   entry?: string;
   /** Arguments merged under the request's own (the request's values win). */
   args?: Record<string, unknown>;
-  /** In `hybrid` mode: the pipeline mode of the requests it matches. */
+  /**
+   * In `hybrid` mode: the pipeline mode of the requests it matches. A `bridge` rule's target is `[adapter] target`
+   * (`readGatewaySettings` fills it in).
+   */
   mode?: AdapterMode;
 }
 

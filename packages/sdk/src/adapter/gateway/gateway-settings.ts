@@ -35,7 +35,7 @@ export function readGatewaySettings(adapter: AdapterSettings): GatewaySettings {
     explicitTargets: readBoolean(adapter.explicit_targets, "adapter.explicit_targets", true),
     audit: readBoolean(adapter.audit, "adapter.audit", true),
     policy: readPolicy(adapter.policy),
-    routes: readRoutes(adapter.routes),
+    routes: [],
   };
   if (adapter.target !== undefined) {
     const target = readTarget(adapter.target);
@@ -44,6 +44,7 @@ export function readGatewaySettings(adapter: AdapterSettings): GatewaySettings {
     }
     settings.target = target.value;
   }
+  settings.routes = readRoutes(adapter.routes, settings.target);
   if (adapter.mode === "bridge" && !settings.target) {
     throw new ValidationError(`[adapter] mode = "bridge" needs target = "<plugin>:<entry>"`, {
       details: { key: "adapter.target" },
@@ -84,18 +85,25 @@ function readPolicy(value: unknown): GatewaySettings["policy"] {
   return policy;
 }
 
-function readRoutes(value: unknown): GatewayRouteRule[] {
+function readRoutes(value: unknown, bridgeTarget: GatewayTarget | undefined): GatewayRouteRule[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw bad("adapter.routes", "must be a list of tables ([[adapter.routes]])");
-  return value.map((item, i) => readRule(item, `adapter.routes[${i}]`));
+  return value.map((item, i) => readRule(item, `adapter.routes[${i}]`, bridgeTarget));
 }
 
-function readRule(value: unknown, where: string): GatewayRouteRule {
+function readRule(value: unknown, where: string, bridgeTarget: GatewayTarget | undefined): GatewayRouteRule {
   // Other keys are the adapter's own (a help text, …): they are left to it.
   const table = readTable(value, where);
   const { action, plugin, entry, args, mode } = table;
   if (typeof action !== "string" || action.length === 0 || action.length > MAX_GATEWAY_ID_LENGTH) {
     throw bad(`${where}.action`, `must be a string of 1–${MAX_GATEWAY_ID_LENGTH} characters`);
+  }
+  if (mode === "bridge") {
+    // A bridged request goes to [adapter] target: the rule names no target of its own, and routes there in any mode.
+    const own = ["route", "plugin", "entry", "args"].find((key) => table[key] !== undefined);
+    if (own) throw bad(`${where}.${own}`, `is not for a rule with mode = "bridge": it goes to [adapter] target`);
+    if (!bridgeTarget) throw bad("adapter.target", `is needed by ${where} (mode = "bridge")`);
+    return { action, route: "plugin", plugin: bridgeTarget.pluginId, entry: bridgeTarget.entryId, mode };
   }
   const route = table.route ?? (plugin === undefined ? undefined : "plugin");
   if (!ROUTES.includes(route as GatewayRouteRule["route"])) {
