@@ -308,7 +308,7 @@ describe("the gateway pipeline in a real adapter process", () => {
       const figures = metrics.stages[stage];
       assert.ok(figures.p50_ms >= 0 && figures.p50_ms <= figures.max_ms, `${stage}: ${JSON.stringify(figures)}`);
     }
-    assert.ok(metrics.stages.total.max_ms >= 300, "the canceled request took at least its 300 ms");
+    assert.ok(metrics.stages.total.max_ms >= 290, "the canceled request took about its 300 ms");
 
     const text = await (await fetch(`${t.url}/metrics`)).text();
     assert.match(text, /^neko_gateway_requests_total\{plugin="gw_adapter",outcome="ok"\} 9$/m);
