@@ -34,6 +34,13 @@ export class LoaderPlugin extends NekoPluginBase {
   children() {
     return { pid: process.pid, name: LoaderPlugin.name };
   }
+
+  @pluginEntry({ id: "packages" })
+  async packages() {
+    const ws = await import("ws");
+    const other = await import("typescript").then(() => "found", (error) => error.code);
+    return { ws: typeof ws.WebSocketServer, other };
+  }
 }
 `;
 
@@ -80,6 +87,13 @@ describe("loading a plugin's TypeScript", () => {
       plain: "js without a package.json",
       dotted: "a dot in the name",
       which: "the .ts source",
+    });
+  });
+
+  test("a package the SDK depends on (ws) imports from a folder outside the repository; another package does not", async () => {
+    assert.deepEqual((await t.trigger("loader", "packages")).body.data, {
+      ws: "function",
+      other: "ERR_MODULE_NOT_FOUND",
     });
   });
 

@@ -1,10 +1,12 @@
 // Module hooks of a plugin process (they run on Node's loader thread):
-// - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own, and a bare
-//   package the plugin's folder lacks is looked for among the SDK's dependencies (zod, ws, the MCP SDK);
+// - `@neko/plugin-sdk/*` resolves to this SDK from any folder, so a plugin needs no install of its own;
+// - a bare specifier the plugin's folder cannot resolve, naming a package the SDK itself depends on (`ws`, `zod`,
+//   the MCP SDK), resolves from the SDK: a plugin folder anywhere on disk can use them, as it may already read them;
 // - a plugin folder's sources (and its extensions') are ES modules, whatever package.json is (or is not) around them;
 // - TypeScript (`.ts`, `.mts`) comes compiled from the host's disk cache (ts-compile-cache.mjs), or esbuild on a miss;
 // - TypeScript-style relative specifiers resolve: `./util.js` finds `util.ts`, `./util` finds `util.ts`,
 //   `./lib` finds `lib/index.ts`, as tsc's NodeNext and tsx allow.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { compileTypeScript, isTypeScript, readableCacheDir } from "./ts-compile-cache.mjs";
@@ -23,6 +25,11 @@ let sourceDirUrls = [];
 /** @type {string | undefined} */
 let cacheDir;
 
+/** The packages the SDK depends on, by name: the ones a plugin may import without an install of its own. */
+const sdkDependencies = new Set(
+  Object.keys(JSON.parse(readFileSync(new URL("../package.json", selfUrl), "utf8")).dependencies ?? {}),
+);
+
 /** @type {InitializeHook<{ sourceDirUrls?: string[] } | undefined>} */
 export function initialize(data) {
   sourceDirUrls = data?.sourceDirUrls ?? [];
@@ -35,7 +42,10 @@ export async function resolve(specifier, context, nextResolve) {
   if (specifier === SDK || specifier.startsWith(`${SDK}/`)) {
     return nextResolve(specifier, { ...context, parentURL: selfUrl });
   }
-  const resolved = await resolveFromSdkIfMissing(specifier, context, nextResolve);
+  const resolved = await resolveTypeScriptStyle(specifier, context, nextResolve).catch((error) => {
+    if (error?.code !== "ERR_MODULE_NOT_FOUND" || !sdkDependencies.has(packageNameOf(specifier))) throw error;
+    return nextResolve(specifier, { ...context, parentURL: selfUrl });
+  });
   const { pathname } = new URL(resolved.url);
   if (resolved.url.startsWith("file:") && isTypeScript(pathname)) return { ...resolved, format: "module" };
   if (
@@ -56,25 +66,6 @@ export async function load(url, context, nextLoad) {
     return { format: "module", source: await compileTypeScript(file, source, cacheDir), shortCircuit: true };
   }
   return nextLoad(url, context);
-}
-
-/**
- * A bare package (`zod`, `ws`, `@modelcontextprotocol/server`) that the plugin's folder does not have is looked for
- * among the SDK's own dependencies, so a plugin anywhere on disk can use what the SDK ships (docs/getting-started.md).
- * @type {AsyncResolveHook}
- */
-async function resolveFromSdkIfMissing(specifier, context, nextResolve) {
-  try {
-    return await resolveTypeScriptStyle(specifier, context, nextResolve);
-  } catch (error) {
-    const bare = !/^(\.{1,2}\/|\/|[a-z]+:)/.test(specifier);
-    if (!bare || /** @type {{ code?: string }} */ (error).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    try {
-      return await nextResolve(specifier, { ...context, parentURL: selfUrl });
-    } catch {
-      throw error;
-    }
-  }
 }
 
 /**
@@ -124,6 +115,16 @@ async function attempt(specifier, context, nextResolve) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `ws` of `ws`, `@scope/name` of `@scope/name/sub`; "" for a relative, absolute or URL specifier.
+ * @param {string} specifier
+ */
+function packageNameOf(specifier) {
+  if (/^(\.{1,2}\/|\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) return "";
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
 /** @param {string} specifier */

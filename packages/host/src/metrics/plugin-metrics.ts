@@ -3,12 +3,14 @@
  * reports of itself with each heartbeat (CPU, memory, event-loop lag), what the host saw of its calls (counts, errors,
  * latency percentiles and a latency histogram per entry) and of its lifecycle (restarts, crashes). Call and lifecycle
  * figures outlive the plugin's processes, so counters never go down across a restart, and go when the plugin leaves
- * the host. `prometheus()` adds the host's own figures and drop counts.
+ * the host. An adapter's gateway adds its per-stage timings (`adapter.stage_timings` reports, docs/adapters.md#metrics).
+ * `prometheus()` adds the host's own figures and drop counts.
  */
 import { type Disposable, ErrorCode, PROTOCOL_VERSION } from "@neko/protocol";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import type { FinishedCall, PluginStateChange } from "../supervisor/plugin-supervisor.ts";
 import type { PluginState } from "../supervisor/plugin-state.ts";
+import { GatewayStageFigures, type GatewayMetricsView } from "./gateway-stage-figures.ts";
 import { HostProcessFigures } from "./host-process-figures.ts";
 import { LatencyHistogram } from "./latency-histogram.ts";
 import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
@@ -46,6 +48,8 @@ export interface PluginMetricsView extends ProcessFiguresView {
   restarts: number;
   crashes: number;
   entries: Record<string, EntryMetricsView>;
+  /** An adapter's gateway pipeline: requests by outcome and per-stage latency; absent until its first report. */
+  gateway?: GatewayMetricsView;
 }
 
 export interface MetricsApi {
@@ -86,6 +90,8 @@ interface PluginCalls {
   /** The state before the latest change: a move to `starting` from `crashed` is a restart. */
   state: PluginState | undefined;
   entries: Map<string, EntryCalls>;
+  /** Made on the plugin's first `adapter.stage_timings` report. */
+  gateway: GatewayStageFigures | undefined;
 }
 
 export class PluginMetrics implements MetricsApi, Disposable {
@@ -102,6 +108,12 @@ export class PluginMetrics implements MetricsApi, Disposable {
     this.subscriptions = [
       ctx.events.onCall((call) => this.record(call)),
       ctx.events.onStateChange((change) => this.recordState(change)),
+      ctx.services.onNotify("adapter.stage_timings", (report, { pluginId }) => {
+        const plugin = this.figuresOf(pluginId);
+        if (!plugin) return;
+        plugin.gateway ??= new GatewayStageFigures();
+        plugin.gateway.record(report);
+      }),
     ];
   }
 
@@ -109,7 +121,15 @@ export class PluginMetrics implements MetricsApi, Disposable {
   private figuresOf(pluginId: string): PluginCalls | undefined {
     let plugin = this.calls.get(pluginId);
     if (!plugin) {
-      plugin = { calls: 0, errors: 0, restarts: 0, crashes: 0, state: undefined, entries: new Map() };
+      plugin = {
+        calls: 0,
+        errors: 0,
+        restarts: 0,
+        crashes: 0,
+        state: undefined,
+        entries: new Map(),
+        gateway: undefined,
+      };
       // Call figures outlive the plugin's processes and go when it leaves the host.
       if (!releaseWithPlugin(this.ctx, pluginId, "lifetime", () => this.calls.delete(pluginId))) return undefined;
       this.calls.set(pluginId, plugin);
@@ -172,6 +192,7 @@ export class PluginMetrics implements MetricsApi, Disposable {
       restarts: calls?.restarts ?? 0,
       crashes: calls?.crashes ?? 0,
       entries,
+      ...(calls?.gateway && { gateway: calls.gateway.view() }),
     };
   }
 
@@ -200,6 +221,7 @@ export class PluginMetrics implements MetricsApi, Disposable {
             errors: e.errors,
             latency: e.histogram.snapshot(),
           })),
+          gateway: figures?.gateway?.snapshot(),
           process: proc && {
             uptimeSeconds: Math.max(0, now - proc.startedAt) / 1000,
             figures: proc.figures,

@@ -4,6 +4,7 @@
  * host runs: a plugin's counts are kept in the host across its restarts, and go only when it leaves the host.
  */
 import { PLUGIN_STATES, type PluginState } from "../supervisor/plugin-state.ts";
+import type { GatewaySnapshot } from "./gateway-stage-figures.ts";
 import type { HistogramSnapshot } from "./latency-histogram.ts";
 import type { HostProcessView } from "./host-process-figures.ts";
 import type { MetricFamily, MetricSample } from "./prometheus-text.ts";
@@ -26,6 +27,8 @@ export interface PluginSnapshot {
   entries: EntrySnapshot[];
   /** Undefined while no process runs. */
   process: { uptimeSeconds: number; figures: ProcessFiguresView } | undefined;
+  /** An adapter's gateway; undefined until its first report. */
+  gateway: GatewaySnapshot | undefined;
 }
 
 export interface HostSnapshot {
@@ -173,6 +176,28 @@ export function prometheusFamilies(host: HostSnapshot): MetricFamily[] {
     "histogram",
     "Duration of entry calls as the host measured them.",
     entries.flatMap(({ labels, e }) => histogramSamples("neko_plugin_call_duration_seconds", labels, e.latency)),
+  );
+
+  const gateways = plugins.flatMap((p) => (p.gateway ? [{ plugin: p.pluginId, gateway: p.gateway }] : []));
+  add(
+    "neko_gateway_requests_total",
+    "counter",
+    "Requests through an adapter's gateway pipeline, by outcome (ok or the gateway error code).",
+    gateways.flatMap(({ plugin, gateway }) =>
+      Object.entries(gateway.outcomes).map(([outcome, n]) =>
+        one("neko_gateway_requests_total", n, { plugin, outcome }),
+      ),
+    ),
+  );
+  add(
+    "neko_gateway_stage_duration_seconds",
+    "histogram",
+    "Duration of each stage of an adapter's gateway pipeline (stage total: the whole request).",
+    gateways.flatMap(({ plugin, gateway }) =>
+      gateway.stages.flatMap(({ stage, latency }) =>
+        histogramSamples("neko_gateway_stage_duration_seconds", { plugin, stage }, latency),
+      ),
+    ),
   );
 
   const running = plugins.flatMap((p) => (p.process ? [{ plugin: p.pluginId, ...p.process }] : []));

@@ -169,3 +169,35 @@ test("prometheus(): the host's drop counts come from their sources, and bad noti
   assert.ok(lines.some((l) => l.startsWith('neko_build_info{host_version="9.9.9",sdk_version="8.8.8",')));
   m.dispose();
 });
+
+test("an adapter's gateway reports: requests by outcome and latency per stage, in the view and in prometheus()", () => {
+  const { m, fake } = metrics({ gw: { status: "running", process: undefined }, plain: stopped });
+  assert.equal(m.get("gw")?.gateway, undefined, "no gateway figures before the first report");
+  const report = (params: unknown) => fake.services.notify("adapter.stage_timings", params, { pluginId: "gw" });
+  report({
+    stages: { normalize: [1, 2], policy: [3, 4], route: [5, 6], invoke: [10, 20], serialize: [1, 1], total: [20, 33] },
+    outcomes: { ok: 2 },
+  });
+  report({ stages: { normalize: [2], policy: [0.5], serialize: [1], total: [4] }, outcomes: { policy_denied: 1 } });
+  report({ stages: { total: [1] }, outcomes: { bogus: 1 } });
+  assert.equal(fake.services.droppedNotifications, 1, "an unknown outcome is refused with the whole report");
+  assert.deepEqual(m.get("gw")?.gateway, {
+    requests: 3,
+    outcomes: { ok: 2, policy_denied: 1 },
+    stages: {
+      normalize: { count: 3, p50_ms: 2, p95_ms: 2, p99_ms: 2, max_ms: 2 },
+      policy: { count: 3, p50_ms: 3, p95_ms: 4, p99_ms: 4, max_ms: 4 },
+      route: { count: 2, p50_ms: 5, p95_ms: 6, p99_ms: 6, max_ms: 6 },
+      invoke: { count: 2, p50_ms: 10, p95_ms: 20, p99_ms: 20, max_ms: 20 },
+      serialize: { count: 3, p50_ms: 1, p95_ms: 1, p99_ms: 1, max_ms: 1 },
+      total: { count: 3, p50_ms: 20, p95_ms: 33, p99_ms: 33, max_ms: 33 },
+    },
+  });
+  assert.equal(m.get("plain")?.gateway, undefined);
+  const lines = m.prometheus().split("\n");
+  assert.ok(lines.includes('neko_gateway_requests_total{plugin="gw",outcome="ok"} 2'), "ok counter");
+  assert.ok(lines.includes('neko_gateway_requests_total{plugin="gw",outcome="policy_denied"} 1'), "denied counter");
+  assert.ok(lines.includes('neko_gateway_stage_duration_seconds_count{plugin="gw",stage="invoke"} 2'));
+  assert.ok(lines.includes('neko_gateway_stage_duration_seconds_bucket{plugin="gw",stage="total",le="+Inf"} 3'));
+  assert.ok(!lines.some((l) => l.includes('plugin="plain"') && l.startsWith("neko_gateway")));
+});

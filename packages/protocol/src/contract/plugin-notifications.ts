@@ -40,6 +40,27 @@ function fastBusEmit(
   return { type, payload: payload ?? null, priority: (priority as number | undefined) ?? 5 };
 }
 
+/** The gateway pipeline's stages, in order (SPEC §3.7, docs/adapters.md#metrics). */
+export const GATEWAY_STAGES = ["normalize", "policy", "route", "invoke", "serialize"] as const;
+export type GatewayStage = (typeof GATEWAY_STAGES)[number];
+/** Most durations of one stage in one `adapter.stage_timings` report. */
+export const MAX_STAGE_SAMPLES = 512;
+/** The stable codes of a gateway error (the SDK's `GatewayErrorCode`). */
+export const GATEWAY_ERROR_CODES = [
+  "invalid_request",
+  "policy_denied",
+  "route_failed",
+  "invoke_failed",
+  "internal_error",
+] as const;
+export type GatewayErrorCodeName = (typeof GATEWAY_ERROR_CODES)[number];
+/** How a gateway request ended: `ok`, or its error code. */
+export const GATEWAY_OUTCOMES = ["ok", ...GATEWAY_ERROR_CODES] as const;
+
+const stageSamples = z
+  .array(z.number().finite().min(0), { error: "stage timings must be lists of durations in ms" })
+  .max(MAX_STAGE_SAMPLES, { error: `at most ${MAX_STAGE_SAMPLES} durations per stage in one report` });
+
 export const pluginToHostNotifications = methodMap({
   /** Publishes an event to every subscriber; the payload is bounded by MAX_BUS_PAYLOAD_BYTES (the bus checks it). */
   "bus.emit": {
@@ -99,6 +120,19 @@ export const pluginToHostNotifications = methodMap({
   },
   /** An adapter ends a channel. */
   "channel.close": { params: () => z.object({ channel: z.string().min(1).max(128) }), result: returns<void>() },
+  /**
+   * An adapter's gateway finished requests since its last report: each stage's durations in ms (`total` for the
+   * whole request) and how many ended in each outcome (`ok` or a gateway error code). The host folds them into the
+   * adapter's metrics (`GET /plugin/metrics/{id}`, `/metrics`).
+   */
+  "adapter.stage_timings": {
+    params: () =>
+      z.object({
+        stages: z.partialRecord(z.enum([...GATEWAY_STAGES, "total"]), stageSamples),
+        outcomes: z.partialRecord(z.enum(GATEWAY_OUTCOMES), z.number().int().min(0)),
+      }),
+    result: returns<void>(),
+  },
   /** The plugin no longer wants the answer to its request `id`: the host stops the work it does for it. */
   "request.cancel": { params: () => z.object({ id: z.string() }), result: returns<void>() },
   /** The plugin ran one of its `autoStart` entries by itself; the host counts it as a call it made. */

@@ -1,6 +1,7 @@
 /**
  * `GET /plugin/metrics` and `GET /plugin/metrics/{id}` (SPEC §5.1, docs/metrics.md): each plugin's process figures
- * (CPU, memory, event-loop lag; null when no process runs) and its calls, errors and latency percentiles per entry.
+ * (CPU, memory, event-loop lag; null when no process runs) and its calls, errors and latency percentiles per entry,
+ * plus an adapter's gateway stage timings.
  * `GET /metrics`: the same figures and the host's own in the Prometheus text format, for a scraper.
  */
 import type { FastifyInstance } from "fastify";
@@ -11,6 +12,7 @@ import type { JsonSchema, RouteDoc } from "../openapi/route-doc.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const nullableNumber = { type: ["number", "null"] };
+const latency = { p50_ms: nullableNumber, p95_ms: nullableNumber, p99_ms: nullableNumber, max_ms: nullableNumber };
 const pluginMetrics: JsonSchema = {
   type: "object",
   required: ["plugin_id", "pid", "calls", "errors", "entries"],
@@ -37,10 +39,22 @@ const pluginMetrics: JsonSchema = {
         properties: {
           calls: { type: "integer" },
           errors: { type: "integer" },
-          p50_ms: nullableNumber,
-          p95_ms: nullableNumber,
-          p99_ms: nullableNumber,
-          max_ms: nullableNumber,
+          ...latency,
+        },
+      },
+    },
+    gateway: {
+      type: "object",
+      description:
+        "an adapter's gateway pipeline (docs/adapters.md#metrics), once it has served a request: requests by " +
+        "outcome (`ok` or the gateway error code) and per stage (normalize, policy, route, invoke, serialize, total) " +
+        "the count and latency percentiles over its latest requests",
+      properties: {
+        requests: { type: "integer" },
+        outcomes: { type: "object", additionalProperties: { type: "integer" } },
+        stages: {
+          type: "object",
+          additionalProperties: { type: "object", properties: { count: { type: "integer" }, ...latency } },
         },
       },
     },
