@@ -118,9 +118,10 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
       "tools_p__work",
     ]);
     const add = tools.find((tool) => tool.name === "tools_p__add");
-    assert.equal(add?.description, "Adds two numbers");
-    assert.deepEqual(add?.inputSchema.required, ["a", "b"]);
-    assert.equal((add?.inputSchema.properties as Record<string, { type: string }>).a.type, "number");
+    assert.ok(add);
+    assert.equal(add.description, "Adds two numbers");
+    assert.deepEqual(add.inputSchema.required, ["a", "b"]);
+    assert.equal((add.inputSchema.properties as Record<string, { type: string }>).a.type, "number");
   });
 
   test("a call answers structuredContent (the llmResultFields) and the same as text", async () => {
