@@ -7,7 +7,7 @@
  */
 import type { CallToolResult, JSONRPCMessage, Tool, Transport } from "@modelcontextprotocol/server";
 import { Server } from "@modelcontextprotocol/server";
-import type { AdapterChannel, NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
+import { type AdapterChannel, AdapterGatewayCore, type NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
 import { type CallProgress, SDK_VERSION } from "@neko/plugin-sdk/plugin";
 import { toolResult } from "./tool-result.ts";
 import { ToolCatalog } from "./tool-catalog.ts";
@@ -76,6 +76,7 @@ function progressSender(
 
 export class McpServerSide {
   private readonly sessions = new Map<string, Server>();
+  private core: AdapterGatewayCore | undefined;
   private readonly catalog: ToolCatalog;
   private readonly stops: Array<() => void> = [];
   private listChangedTimer: NodeJS.Timeout | undefined;
@@ -93,9 +94,17 @@ export class McpServerSide {
 
   async stop(): Promise<void> {
     for (const stop of this.stops.splice(0)) stop();
+    this.core?.dispose();
+    this.core = undefined;
     clearTimeout(this.listChangedTimer);
     await Promise.all([...this.sessions.values()].map((server) => server.close().catch(() => undefined)));
     this.sessions.clear();
+  }
+
+  /** The adapter's gateway, made from its `[adapter]` settings on first use. */
+  private gateway(): AdapterGatewayCore {
+    this.core ??= AdapterGatewayCore.forPlugin(this.plugin);
+    return this.core;
   }
 
   /** Sessions open now. */
@@ -124,11 +133,22 @@ export class McpServerSide {
         };
       }
       const progressToken = ctx.mcpReq._meta?.progressToken;
-      const result = await this.plugin.plugins.callEntry(`${target.pluginId}:${target.entryId}`, args ?? {}, {
-        signal: ctx.mcpReq.signal,
-        ...(progressToken !== undefined && { onProgress: progressSender(ctx.mcpReq.notify, progressToken) }),
-      });
-      return toolResult(result, target.llmResultFields);
+      // Through the gateway: its policy (allow/deny lists, size and rate limits, the audit record) applies to MCP.
+      const response = await this.gateway().process(
+        {
+          protocol: "mcp",
+          connectionId: channel.id,
+          requestId: String(ctx.mcpReq.id),
+          action: name,
+          payload: args ?? {},
+          metadata: { target: { pluginId: target.pluginId, entryId: target.entryId } },
+        },
+        {
+          signal: ctx.mcpReq.signal,
+          ...(progressToken !== undefined && { onProgress: progressSender(ctx.mcpReq.notify, progressToken) }),
+        },
+      );
+      return toolResult(response, target.llmResultFields);
     });
     this.sessions.set(channel.id, server);
     channel.onClose(() => {

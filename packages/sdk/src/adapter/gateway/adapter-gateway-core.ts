@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 import { Err, Ok, type Result } from "../../result.ts";
 import type { PluginLogger } from "../../plugin-logger.ts";
+import type { CallProgress } from "../../plugins-client.ts";
 import type { AdapterMode, NekoAdapterPlugin } from "../neko-adapter-plugin.ts";
 import { DefaultPluginInvoker, type SelfHandler } from "./default-plugin-invoker.ts";
 import { AUDIT_EVENT_TYPE, DefaultPolicyEngine } from "./default-policy-engine.ts";
@@ -59,6 +60,8 @@ export interface GatewayCoreOptions {
 export interface ProcessOptions {
   /** Cancels the request: reaches the invoker, so the target entry's `ctx.signal` is aborted. */
   signal?: AbortSignal;
+  /** The target entry's `runUpdate`s, as they happen (a `plugin` route; docs/cross-plugin-calls.md#progress). */
+  onProgress?: (update: CallProgress) => void;
   /** Bounds the call to the target. */
   timeoutMs?: number;
 }
@@ -208,6 +211,7 @@ export class AdapterGatewayCore {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const invokeOptions = {
       ...(options.signal && { signal: options.signal }),
+      ...(options.onProgress && { onProgress: options.onProgress }),
       ...(timeoutMs !== undefined && { timeoutMs }),
     };
     return this.stage(trip, "invoke", () => invoker.invoke(request.value, decision, invokeOptions));

@@ -136,6 +136,7 @@ export class DefaultPluginInvoker implements PluginInvoker {
     const callOptions: CallOptions = {};
     if (timeoutMs !== undefined) callOptions.timeout = timeoutMs / 1000;
     if (options.signal) callOptions.signal = options.signal;
+    if (options.onProgress) callOptions.onProgress = options.onProgress;
     return this.options.plugins.callEntry(`${pluginId}:${entryId}`, args, callOptions);
   }
 }

@@ -3,6 +3,7 @@
  * of the defaults with its own. A stage answers a `Result`: `Err(GatewayError)` is a refusal the core reports as is;
  * a stage that throws is a bug the core reports as `internal_error`. Either way `process` never throws.
  */
+import type { CallProgress } from "../../plugins-client.ts";
 import type { Result } from "../../result.ts";
 import type { AdapterMode } from "../neko-adapter-plugin.ts";
 import type { GatewayError } from "./gateway-error.ts";
@@ -44,6 +45,8 @@ export interface InvokeOptions {
   signal?: AbortSignal;
   /** Bounds the call; default the target entry's own timeout. */
   timeoutMs?: number;
+  /** The target entry's `runUpdate`s (a `plugin` route). */
+  onProgress?: (update: CallProgress) => void;
 }
 
 /** Runs the decision. Fails with `invoke_failed`. */
