@@ -16,7 +16,7 @@ import {
   ValidationError,
 } from "@neko/plugin-sdk/plugin";
 import { McpClientRouter } from "./mcp-client-router.ts";
-import { McpServerConnection, type McpServerStatus, messageOf, type ToolEntries } from "./mcp-server-connection.ts";
+import { McpServerConnection, type McpServerStatus, type ToolEntries } from "./mcp-server-connection.ts";
 import {
   type McpServerSettings,
   parseServerTable,
@@ -26,7 +26,7 @@ import {
   sameSettings,
   settingsTable,
 } from "./mcp-servers-table.ts";
-import { McpClientErrorCode } from "./mcp-tool-result.ts";
+import { McpClientErrorCode, messageOf } from "./mcp-tool-result.ts";
 import { freeToolEntryId } from "./tool-entry-ids.ts";
 
 /** How long `startup` waits for the servers' first attempts before the adapter reports ready (they go on after). */
@@ -140,7 +140,6 @@ export class McpClientSide {
     this.#connections.delete(name);
     this.#invalid.delete(name);
     await connection?.close();
-    this.plugin.logger.info(`MCP server '${name}' removed`, { server: name });
     return Ok({ removed: name, servers: this.list().map((s) => s.name) });
   }
 
@@ -227,7 +226,7 @@ export class McpClientSide {
       this.#connections.delete(name);
       void connection.close();
       if (next) this.plugin.logger.info(`MCP server '${name}' changed: reconnecting`, { server: name });
-      else this.plugin.logger.info(`MCP server '${name}' is no longer configured`, { server: name });
+      else this.plugin.logger.info(`MCP server '${name}' removed`, { server: name });
     }
     this.#invalid = new Map(invalid.map((i) => [i.name, i]));
     const attempts: Promise<void>[] = [];

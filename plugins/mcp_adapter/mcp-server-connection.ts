@@ -20,7 +20,7 @@ import {
   SdkError as PluginSdkError,
 } from "@neko/plugin-sdk/plugin";
 import type { McpServerSettings, McpTransportKind } from "./mcp-servers-table.ts";
-import { McpClientErrorCode, callError, toolResult } from "./mcp-tool-result.ts";
+import { callError, McpClientErrorCode, messageOf, toolResult } from "./mcp-tool-result.ts";
 import { ReconnectBackoff } from "./reconnect-backoff.ts";
 import { ServerStderr } from "./server-stderr.ts";
 
@@ -340,22 +340,28 @@ export class McpServerConnection {
     );
   }
 
-  #applyTools(tools: Tool[]): void {
+  /** Makes the entries match `tools`: new ones added, gone ones removed, changed ones made again. */
+  #applyTools(tools: Tool[]): { added: string[]; removed: string[] } {
     const next = new Map(tools.map((tool) => [tool.name, tool]));
+    const removed: string[] = [];
+    const added: string[] = [];
     for (const [name, held] of this.#tools) {
       const tool = next.get(name);
       if (tool && JSON.stringify(tool) === JSON.stringify(held.tool)) continue;
       this.#entries.remove(held.entryId);
       this.#tools.delete(name);
+      removed.push(name);
     }
     for (const [name, tool] of next) {
       if (this.#tools.has(name)) continue;
       try {
         this.#tools.set(name, { tool, entryId: this.#entries.add(this, tool) });
+        added.push(name);
       } catch (error) {
         this.#logger.warn(`MCP server '${this.name}': its tool '${name}' was left out: ${messageOf(error)}`);
       }
     }
+    return { added, removed };
   }
 
   #dropTools(): void {
@@ -369,12 +375,13 @@ export class McpServerConnection {
       this.#logger.warn(`MCP server '${this.name}': its new tool list could not be read: ${messageOf(error)}`);
       return;
     }
-    const before = this.#tools.size;
-    this.#applyTools(tools);
-    this.#logger.info(`MCP server '${this.name}' changed its tools: ${before} → ${this.#tools.size}`, {
-      server: this.name,
-      tools: this.#tools.size,
-    });
+    const { added, removed } = this.#applyTools(tools);
+    if (added.length === 0 && removed.length === 0) return;
+    const changes = [...removed.map((name) => `-${name}`), ...added.map((name) => `+${name}`)];
+    this.#logger.info(
+      `MCP server '${this.name}' changed its tools (${changes.join(", ")}): ${this.#tools.size} tools`,
+      { server: this.name, tools: this.#tools.size },
+    );
   }
 
   #startPings(generation: number): void {
@@ -443,11 +450,6 @@ async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Prom
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
 
 function iso(ms: number | undefined): string | null {
