@@ -323,6 +323,31 @@ transport = "pigeon"
     );
   });
 
+  test("the servers follow a hand edit of plugin.toml (reload) and a hot update", async () => {
+    const everythingPid = (await server("everything")).pid;
+    fs.appendFileSync(
+      manifestPath(),
+      `\n[mcp_servers.third]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(EVERYTHING)}]\n`,
+    );
+    const reload = await t.request("POST", "/plugin/mcp_adapter/reload?mode=config");
+    assert.equal(reload.status, 200, JSON.stringify(reload.body));
+    await waitFor(async () => (await entryIds("mcp_third_")).includes("mcp_third_echo"), {
+      what: "the hand-added server's tools",
+      timeoutMs: 20_000,
+    });
+    const third = await server("third");
+    seenPids.add(third.pid as number);
+    assert.equal((await server("everything")).pid, everythingPid, "the others keep their connection");
+
+    const update = await t.request("POST", "/plugin/mcp_adapter/config/hot-update", {
+      config: { mcp_servers: { third: "__DELETE__" } },
+      mode: "temporary",
+    });
+    assert.equal(update.status, 200, JSON.stringify(update.body));
+    assert.deepEqual(await entryIds("mcp_third_"), []);
+    await waitFor(() => !isAlive(third.pid as number), { what: "the dropped server's process to end" });
+  });
+
   test("a change to [mcp_servers] that cannot be used is refused, and nothing changes", async () => {
     const res = await t.request("POST", "/plugin/mcp_adapter/config/hot-update", {
       config: { mcp_servers: { oops: { transport: "stdio", args: ["x"] } } },
