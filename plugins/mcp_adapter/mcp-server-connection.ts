@@ -146,7 +146,7 @@ export class McpServerConnection {
   async callTool(toolName: string, args: unknown, signal?: AbortSignal): Promise<Result<unknown, SdkError>> {
     const client = this.#client;
     if (this.#state !== "connected" || client === undefined) {
-      const why = this.#lastError ? `: ${this.#lastError}` : "";
+      const why = this.#state === "failed" && this.#lastError ? `: ${this.#lastError}` : "";
       return Err(
         new PluginSdkError(`MCP server '${this.name}' is not connected (${this.#state}${why})`, {
           code: McpClientErrorCode.NotConnected,
@@ -174,8 +174,9 @@ export class McpServerConnection {
       );
       return toolResult(this.name, toolName, result);
     } catch (error) {
-      // A call that failed on the way (not with an answer from the server) may mean the server is gone.
-      if (!ProtocolError.isInstance(error) && !signal?.aborted) this.#checkHealth(generation);
+      // A call that failed on the way (not with an answer from the server) may mean the server is gone: a server
+      // that does not answer a ping either is treated as lost.
+      if (!ProtocolError.isInstance(error) && !signal?.aborted) void this.#ping(generation);
       return Err(
         callError({
           server: this.name,
@@ -401,11 +402,6 @@ export class McpServerConnection {
   #stopPings(): void {
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
-  }
-
-  /** After a call failed on the way: a server that does not answer a ping either is gone. */
-  #checkHealth(generation: number): void {
-    void this.#ping(generation);
   }
 
   async #ping(generation: number): Promise<void> {
