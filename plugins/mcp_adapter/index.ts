@@ -20,6 +20,17 @@ export class McpAdapterPlugin extends NekoAdapterPlugin {
     return Ok({ sessions: 0 });
   }
 
+  /** The external MCP servers follow the manifest; an unusable [mcp_servers] table refuses the change. */
+  @lifecycle({ id: "config_change" })
+  configChange({ newConfig }: { newConfig: Record<string, unknown> }) {
+    return this.client.configChanged(newConfig);
+  }
+
+  @lifecycle({ id: "reload" })
+  reload({ newConfig }: { newConfig: Record<string, unknown> }) {
+    return this.client.configChanged(newConfig);
+  }
+
   @lifecycle({ id: "shutdown" })
   async shutdown() {
     await this.client.stop();
