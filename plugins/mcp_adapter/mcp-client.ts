@@ -4,7 +4,7 @@
  * `McpClientRouter`). It follows the manifest (start, `config_change`, `reload`) and owns every connection.
  */
 import type { NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
-import type { Tool } from "@neko/plugin-sdk/mcp-client";
+import type { Tool } from "@modelcontextprotocol/client";
 import {
   type EntryOptions,
   Err,

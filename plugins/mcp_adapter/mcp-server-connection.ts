@@ -7,11 +7,11 @@
 import {
   Client,
   ProtocolError,
-  StdioClientTransport,
   StreamableHTTPClientTransport,
   type Tool,
   type Transport,
-} from "@neko/plugin-sdk/mcp-client";
+} from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import {
   Err,
   type PluginLogger,

@@ -2,7 +2,12 @@
  * What an external MCP tool's answer becomes for the entry's caller: its structured content (else `{ content }`) as
  * `Ok`, and an `isError` answer or a failed call as an `Err` with a stable code, the server and the tool named.
  */
-import { type CallToolResult, SdkError as McpSdkError, ProtocolError, SdkErrorCode } from "@neko/plugin-sdk/mcp-client";
+import {
+  type CallToolResult,
+  SdkError as McpSdkError,
+  ProtocolError,
+  SdkErrorCode,
+} from "@modelcontextprotocol/client";
 import { Err, Ok, type Result, SdkError, TimeoutError } from "@neko/plugin-sdk/plugin";
 
 /** Error codes of the MCP client side, beside the framework's own (`TIMEOUT`, `CANCELED`, `VALIDATION_ERROR`). */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
-import type { Tool } from "@neko/plugin-sdk/mcp-client";
+import type { Tool } from "@modelcontextprotocol/client";
 import type { PluginLogger } from "@neko/plugin-sdk/plugin";
 import { z } from "@neko/plugin-sdk/plugin";
 import { McpServerConnection, type ToolEntries } from "../../plugins/mcp_adapter/mcp-server-connection.ts";
