@@ -3,6 +3,7 @@
  * `this.plugins.callEntry("<echo>:echo")`, so the figure is A → host → B → host → A and nothing else.
  * The caller plugin imports bench/load-loop.ts by absolute path: the same loop as every other round-trip row.
  */
+import { fileURLToPath } from "node:url";
 import type { PluginHostApi } from "@neko/host";
 import { writePlugin } from "../test/support/plugin-fixtures.ts";
 import { BENCH_ARGS, BENCH_CALL_TIMEOUT_MS, ECHO_ENTRY_ID } from "./bench-payload.ts";
@@ -34,7 +35,16 @@ export class BenchCaller extends NekoPluginBase {
 `;
 
 export function writeCallerPlugin(root: string, targetId: string): string {
-  return writePlugin(root, { id: CALLER_PLUGIN_ID, className: "BenchCaller", code: callerCode(targetId) });
+  // Under the permission model the caller reads only its folder: the bench's load loop is granted by name.
+  const manifest = [
+    "[plugin]",
+    `id = "${CALLER_PLUGIN_ID}"`,
+    'entry = "index.ts:BenchCaller"',
+    "[plugin.permissions]",
+    `fs_read = [${JSON.stringify(fileURLToPath(new URL(".", import.meta.url)))}]`,
+    "",
+  ].join("\n");
+  return writePlugin(root, { id: CALLER_PLUGIN_ID, manifest, code: callerCode(targetId) });
 }
 
 export async function measureCrossPluginCalls(options: {
