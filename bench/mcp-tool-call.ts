@@ -3,7 +3,7 @@
  * plugin: through the HTTP transport, the relay to the `mcp_adapter` process, its MCP server, and the cross-plugin
  * call to the echo plugin and back. One session; at concurrency 64, 64 calls in flight on it.
  */
-import { defaultMaxListeners, setMaxListeners } from "node:events";
+import { setMaxListeners } from "node:events";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { BENCH_ARGS, ECHO_ENTRY_ID } from "./bench-payload.ts";
 import { type LoadPlan, type LoadResults, runLoadPlan } from "./load-loop.ts";
@@ -16,11 +16,10 @@ export async function measureMcpToolCalls(options: {
 }): Promise<LoadResults> {
   // The SDK's client hands one long-lived AbortSignal to every fetch, and Node 20's fetch lets go of its listener on
   // that signal only when the request is collected: thousands of calls in a few seconds pass Node's warning limit.
-  // That is the client's, not what is measured; the warning is silenced for the client made here.
+  // That is the client's, not what is measured: the warning is off for the rest of the bench (the last of its rows).
   setMaxListeners(0);
   const client = new Client({ name: "neko-bench", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${options.url}/mcp`)));
-  setMaxListeners(defaultMaxListeners);
   const name = `${options.pluginId}__${ECHO_ENTRY_ID}`;
   const op = async () => {
     const result = await client.callTool({ name, arguments: BENCH_ARGS });
