@@ -16,7 +16,7 @@ export async function measureMcpToolCalls(options: {
 }): Promise<LoadResults> {
   // The SDK's client hands one long-lived AbortSignal to every fetch, and Node 20's fetch lets go of its listener on
   // that signal only when the request is collected: thousands of calls in a few seconds pass Node's warning limit.
-  // That is the client's, not what is measured: the warning is off for the rest of the bench (the last of its rows).
+  // That is the client's, not what is measured: the warning is off for the rest of the bench run.
   setMaxListeners(0);
   const client = new Client({ name: "neko-bench", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${options.url}/mcp`)));

@@ -68,12 +68,92 @@ export class ToolsPlugin extends NekoPluginBase {
     return Ok({ worked: true });
   }
 
+  @pluginEntry({ id: "quit" })
+  quit() {
+    setTimeout(() => process.exit(9), 20);
+    return Ok({ quitting: true });
+  }
+
   @pluginEntry({ id: "last_abort" })
   lastAbortSeen() {
     return Ok({ aborted: lastAbort });
   }
 }
 `;
+
+/** What an MCP client sees of the tools, whatever the transport. */
+function toolCases(mcp: () => Client): void {
+  test("lists the entries of the running plugins as tools, with their schemas; its own are hidden", async () => {
+    const { tools } = await mcp().listTools();
+    const names = tools.map((tool) => tool.name).sort();
+    assert.deepEqual(names, [
+      "hello_world__greet",
+      "tools_p__add",
+      "tools_p__last_abort",
+      "tools_p__quit",
+      "tools_p__refuse",
+      "tools_p__slow",
+      "tools_p__work",
+    ]);
+    const add = tools.find((tool) => tool.name === "tools_p__add");
+    assert.ok(add);
+    assert.equal(add.description, "Adds two numbers");
+    assert.deepEqual(add.inputSchema.required, ["a", "b"]);
+    assert.equal((add.inputSchema.properties as Record<string, { type: string }>).a.type, "number");
+  });
+
+  test("a call answers structuredContent (the llmResultFields) and the same as text", async () => {
+    const result = await mcp().callTool({ name: "tools_p__add", arguments: { a: 2, b: 3 } });
+    assert.equal(result.isError, undefined);
+    assert.deepEqual(result.structuredContent, { sum: 5 });
+    assert.deepEqual(result.content, [{ type: "text", text: '{"sum":5}' }]);
+    const greeting = await mcp().callTool({ name: "hello_world__greet", arguments: { name: "MCP" } });
+    assert.deepEqual(greeting.structuredContent, { message: "Hello, MCP!" });
+  });
+
+  test("invalid args are a tool error naming the field; an entry's Err is isError with its code", async () => {
+    const invalid = await mcp().callTool({ name: "tools_p__add", arguments: { a: "two", b: 3 } });
+    assert.equal(invalid.isError, true);
+    const text = (invalid.content as Array<{ text: string }>)[0].text;
+    assert.match(text, /^VALIDATION_ERROR: .*\ba\b/);
+    const refused = await mcp().callTool({ name: "tools_p__refuse", arguments: {} });
+    assert.equal(refused.isError, true);
+    assert.deepEqual((refused.structuredContent as { error: { code: string } }).error.code, "NOT_TODAY");
+    assert.match((refused.content as Array<{ text: string }>)[0].text, /^NOT_TODAY: not today$/);
+    const unknown = await mcp().callTool({ name: "nope__nothing", arguments: {} });
+    assert.equal(unknown.isError, true);
+  });
+
+  test("the entry's runUpdate progress reaches the client as MCP progress notifications", async () => {
+    const seen: Array<{ progress: number; message?: string }> = [];
+    const result = await mcp().callTool(
+      { name: "tools_p__work", arguments: {} },
+      { onprogress: (p) => seen.push({ progress: p.progress, message: p.message }) },
+    );
+    assert.deepEqual(result.structuredContent, { worked: true });
+    assert.deepEqual(
+      seen.map((p) => p.progress),
+      [25, 50, 75],
+    );
+    assert.equal(seen[0].message, "step 25");
+  });
+
+  test("cancelling a call aborts the entry's signal", async () => {
+    const controller = new AbortController();
+    const call = mcp().callTool({ name: "tools_p__slow", arguments: { ms: 20_000 } }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort(new Error("the user gave up"));
+    await assert.rejects(call);
+    const seen = await waitFor(
+      async () => {
+        const answer = await mcp().callTool({ name: "tools_p__last_abort", arguments: {} });
+        return (answer.structuredContent as { aborted: string | null }).aborted;
+      },
+      { what: "the entry's signal aborted" },
+    );
+    assert.match(seen, /cancel/i);
+  });
+}
 
 describe("the MCP adapter over Streamable HTTP, with the official client", () => {
   let root: string;
@@ -106,75 +186,7 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test("lists the entries of the running plugins as tools, with their schemas; its own are hidden", async () => {
-    const { tools } = await client.listTools();
-    const names = tools.map((tool) => tool.name).sort();
-    assert.deepEqual(names, [
-      "hello_world__greet",
-      "tools_p__add",
-      "tools_p__last_abort",
-      "tools_p__refuse",
-      "tools_p__slow",
-      "tools_p__work",
-    ]);
-    const add = tools.find((tool) => tool.name === "tools_p__add");
-    assert.ok(add);
-    assert.equal(add.description, "Adds two numbers");
-    assert.deepEqual(add.inputSchema.required, ["a", "b"]);
-    assert.equal((add.inputSchema.properties as Record<string, { type: string }>).a.type, "number");
-  });
-
-  test("a call answers structuredContent (the llmResultFields) and the same as text", async () => {
-    const result = await client.callTool({ name: "tools_p__add", arguments: { a: 2, b: 3 } });
-    assert.equal(result.isError, undefined);
-    assert.deepEqual(result.structuredContent, { sum: 5 });
-    assert.deepEqual(result.content, [{ type: "text", text: '{"sum":5}' }]);
-    const greeting = await client.callTool({ name: "hello_world__greet", arguments: { name: "MCP" } });
-    assert.deepEqual(greeting.structuredContent, { message: "Hello, MCP!" });
-  });
-
-  test("invalid args are a tool error naming the field; an entry's Err is isError with its code", async () => {
-    const invalid = await client.callTool({ name: "tools_p__add", arguments: { a: "two", b: 3 } });
-    assert.equal(invalid.isError, true);
-    const text = (invalid.content as Array<{ text: string }>)[0].text;
-    assert.match(text, /^VALIDATION_ERROR: .*\ba\b/);
-    const refused = await client.callTool({ name: "tools_p__refuse", arguments: {} });
-    assert.equal(refused.isError, true);
-    assert.deepEqual((refused.structuredContent as { error: { code: string } }).error.code, "NOT_TODAY");
-    assert.match((refused.content as Array<{ text: string }>)[0].text, /^NOT_TODAY: not today$/);
-    const unknown = await client.callTool({ name: "nope__nothing", arguments: {} });
-    assert.equal(unknown.isError, true);
-  });
-
-  test("the entry's runUpdate progress reaches the client as MCP progress notifications", async () => {
-    const seen: Array<{ progress: number; message?: string }> = [];
-    const result = await client.callTool(
-      { name: "tools_p__work", arguments: {} },
-      { onprogress: (p) => seen.push({ progress: p.progress, message: p.message }) },
-    );
-    assert.deepEqual(result.structuredContent, { worked: true });
-    assert.deepEqual(
-      seen.map((p) => p.progress),
-      [25, 50, 75],
-    );
-    assert.equal(seen[0].message, "step 25");
-  });
-
-  test("cancelling a call aborts the entry's signal", async () => {
-    const controller = new AbortController();
-    const call = client.callTool({ name: "tools_p__slow", arguments: { ms: 20_000 } }, { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 500));
-    controller.abort(new Error("the user gave up"));
-    await assert.rejects(call);
-    const seen = await waitFor(
-      async () => {
-        const answer = await client.callTool({ name: "tools_p__last_abort", arguments: {} });
-        return (answer.structuredContent as { aborted: string | null }).aborted;
-      },
-      { what: "the entry's signal aborted" },
-    );
-    assert.match(seen, /cancel/i);
-  });
+  toolCases(() => client);
 
   test("a plugin stopping sends tools/list_changed and its tools vanish", async () => {
     const before = listChanged;
@@ -231,6 +243,7 @@ describe("neko-plugin mcp: the same tools over stdio, with the official client",
   let client: Client;
   let transport: StdioClientTransport;
   let stderr = "";
+  let listChanged = 0;
 
   before(async () => {
     root = makeTempDir("neko-mcp-stdio-");
@@ -247,6 +260,9 @@ describe("neko-plugin mcp: the same tools over stdio, with the official client",
       stderr += chunk.toString();
     });
     client = new Client({ name: "neko-stdio-test", version: "1.0.0" });
+    client.setNotificationHandler("notifications/tools/list_changed", () => {
+      listChanged += 1;
+    });
     await client.connect(transport);
   });
 
@@ -256,15 +272,17 @@ describe("neko-plugin mcp: the same tools over stdio, with the official client",
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test("lists and calls the tools of two plugins; errors and invalid args as over HTTP; logs only on stderr", async () => {
-    const { tools } = await client.listTools();
-    const names = tools.map((tool) => tool.name);
-    assert.ok(names.includes("hello_world__greet") && names.includes("tools_p__add"), names.join(", "));
-    const added = await client.callTool({ name: "tools_p__add", arguments: { a: 40, b: 2 } });
-    assert.deepEqual(added.structuredContent, { sum: 42 });
-    const invalid = await client.callTool({ name: "tools_p__add", arguments: { a: 1 } });
-    assert.equal(invalid.isError, true);
-    assert.match((invalid.content as Array<{ text: string }>)[0].text, /^VALIDATION_ERROR: .*\bb\b/);
+  toolCases(() => client);
+
+  test("a plugin going away sends tools/list_changed; every log line went to stderr", async () => {
+    const before = listChanged;
+    const crashed = await client.callTool({ name: "tools_p__quit", arguments: {} });
+    assert.equal(crashed.isError, undefined);
+    await waitFor(() => listChanged > before, { what: "notifications/tools/list_changed" });
+    await waitFor(async () => (await client.listTools()).tools.some((tool) => tool.name === "tools_p__add"), {
+      what: "tools_p back after its restart",
+      timeoutMs: 20_000,
+    });
     assert.match(stderr, /serving MCP over stdio/);
   });
 
