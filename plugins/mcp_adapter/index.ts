@@ -22,13 +22,17 @@ export class McpAdapterPlugin extends NekoAdapterPlugin {
 
   /** The external MCP servers follow the manifest; an unusable [mcp_servers] table refuses the change. */
   @lifecycle({ id: "config_change" })
-  configChange({ newConfig }: { newConfig: Record<string, unknown> }) {
-    return this.client.configChanged(newConfig);
+  async configChange({ newConfig }: { newConfig: Record<string, unknown> }) {
+    const answer = await this.client.configChanged(newConfig);
+    this.server.configChanged();
+    return answer;
   }
 
   @lifecycle({ id: "reload" })
-  reload({ newConfig }: { newConfig: Record<string, unknown> }) {
-    return this.client.configChanged(newConfig);
+  async reload({ newConfig }: { newConfig: Record<string, unknown> }) {
+    const answer = await this.client.configChanged(newConfig);
+    this.server.configChanged();
+    return answer;
   }
 
   @lifecycle({ id: "shutdown" })

@@ -48,7 +48,13 @@ class ChannelTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: string | number }): Promise<void> {
-    this.channel.send(message, { relatedRequestId: options?.relatedRequestId });
+    if (this.channel.send(message, { relatedRequestId: options?.relatedRequestId })) return;
+    if (this.channel.isClosed) return;
+    // A response that cannot go to the host (a result over the frame limit): the client gets an error, not silence.
+    const { id, result } = message as { id?: string | number; result?: unknown };
+    if (id === undefined || result === undefined) throw new Error("an MCP message could not be sent to the host");
+    const error = { code: -32603, message: "the result is too large to send (the limit is 64 MiB)" };
+    this.channel.send({ jsonrpc: "2.0", id, error }, { relatedRequestId: options?.relatedRequestId });
   }
 
   async close(): Promise<void> {
@@ -89,7 +95,21 @@ export class McpServerSide {
   start(): void {
     const opening = this.plugin.channels.onOpen((channel) => this.open(channel));
     this.stops.push(() => opening.dispose());
-    for (const type of TOOL_LIST_EVENTS) this.stops.push(this.plugin.bus.on(type, () => this.toolsChanged()));
+    for (const type of TOOL_LIST_EVENTS) {
+      this.stops.push(
+        this.plugin.bus.on(type, (_payload, event) => {
+          // The host's own records only (no publisher): a plugin emitting the same type changes nothing here.
+          if (event.publisher === null) this.toolsChanged();
+        }),
+      );
+    }
+  }
+
+  /** The adapter's configuration changed: `[mcp]` and `[adapter]` (policy, routes) apply from the next call on. */
+  configChanged(): void {
+    this.core?.dispose();
+    this.core = undefined;
+    this.toolsChanged();
   }
 
   async stop(): Promise<void> {
@@ -138,7 +158,7 @@ export class McpServerSide {
         {
           protocol: "mcp",
           connectionId: channel.id,
-          requestId: String(ctx.mcpReq.id),
+          requestId: String(ctx.mcpReq.id).slice(0, 256),
           action: name,
           payload: args ?? {},
           metadata: { target: { pluginId: target.pluginId, entryId: target.entryId } },
@@ -161,11 +181,13 @@ export class McpServerSide {
     });
   }
 
-  /** Many changes come together (a reload): the sessions hear once, shortly after. */
+  /** Changes that come together (a reload) make one notification, at most 50 ms after the first of them. */
   private toolsChanged(): void {
     this.catalog.forget();
-    clearTimeout(this.listChangedTimer);
+    if (this.listChangedTimer) return;
     this.listChangedTimer = setTimeout(() => {
+      this.listChangedTimer = undefined;
+      this.catalog.forget();
       for (const server of this.sessions.values()) {
         server.sendToolListChanged().catch(() => undefined);
       }

@@ -24,7 +24,10 @@ const TOOL_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 /** `plugin` or `plugin:entry`, with `*` standing for any run of characters in either part. */
 export function matchesPattern(pattern: string, pluginId: string, entryId: string): boolean {
-  const [pluginPart, entryPart = "*"] = pattern.split(":", 2);
+  // Plugin ids hold no ':'; entry ids may (a router's or an extension's prefix): only the first one splits.
+  const colon = pattern.indexOf(":");
+  const pluginPart = colon < 0 ? pattern : pattern.slice(0, colon);
+  const entryPart = colon < 0 ? "*" : pattern.slice(colon + 1);
   return glob(pluginPart).test(pluginId) && glob(entryPart).test(entryId);
 }
 

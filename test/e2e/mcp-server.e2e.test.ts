@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +75,13 @@ export class ToolsPlugin extends NekoPluginBase {
     return Ok({ quitting: true });
   }
 
+  @pluginEntry({ id: "fake_lifecycle" })
+  fakeLifecycle() {
+    // A plugin publishing the host's record types: the MCP adapter must not take them for the host's.
+    for (let i = 0; i < 5; i++) this.bus.emit("plugin_started", { pluginId: "ghost" });
+    return Ok(true);
+  }
+
   @pluginEntry({ id: "last_abort" })
   lastAbortSeen() {
     return Ok({ aborted: lastAbort });
@@ -89,6 +97,7 @@ function toolCases(mcp: () => Client): void {
     assert.deepEqual(names, [
       "hello_world__greet",
       "tools_p__add",
+      "tools_p__fake_lifecycle",
       "tools_p__last_abort",
       "tools_p__quit",
       "tools_p__refuse",
@@ -201,6 +210,89 @@ describe("the MCP adapter over Streamable HTTP, with the official client", () =>
     await waitFor(async () => (await client.listTools()).tools.some((tool) => tool.name === "hello_world__greet"), {
       what: "hello_world's tools back",
     });
+  });
+
+  test("a plugin publishing the host's lifecycle record types triggers no tools/list_changed", async () => {
+    // Quiet first: the notifications of the earlier tests' restarts are all in.
+    await new Promise((r) => setTimeout(r, 400));
+    const before = listChanged;
+    await client.callTool({ name: "tools_p__fake_lifecycle", arguments: {} });
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(listChanged, before);
+  });
+
+  test("[mcp] hide changed while the adapter runs applies at once, and the sessions hear it", async () => {
+    const before = listChanged;
+    const changed = await t.request("POST", "/plugin/mcp_adapter/config/hot-update", {
+      config: { mcp: { hide: ["mcp_adapter", "tools_p:refuse"] } },
+      mode: "temporary",
+    });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    await waitFor(() => listChanged > before, { what: "list_changed after the config change" });
+    const names = (await client.listTools()).tools.map((tool) => tool.name);
+    assert.equal(names.includes("tools_p__refuse"), false);
+    assert.equal(names.includes("tools_p__add"), true);
+    const hidden = await client.callTool({ name: "tools_p__refuse", arguments: {} });
+    assert.match((hidden.content as Array<{ text: string }>)[0].text, /unknown tool/);
+  });
+
+  test("a request /mcp cannot be made of leaves no channel behind", async () => {
+    const open = () => (t.host.debugCounts()["channels.open"] ?? 0) as number;
+    const before = open();
+    const { port } = new URL(t.url);
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    });
+    // An absolute-form request target, as a proxy sends it.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => {
+        socket.write(
+          `POST http://127.0.0.1:${port}/mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+            `accept: application/json, text/event-stream\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      });
+      let text = "";
+      socket.on("data", (chunk) => {
+        text += chunk.toString();
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 \d{3}/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(open() <= before + 1, `channels: ${before} → ${open()}`);
+    // The session it may have made is a real one: ending it leaves the count where it was.
+    const id = /mcp-session-id: ([\w-]+)/i.exec(answer)?.[1];
+    if (id) {
+      await fetch(`${t.url}/mcp`, { method: "DELETE", headers: { "mcp-session-id": id } });
+      await waitFor(() => open() === before, { what: "the raw session's channel closed" });
+    }
+    assert.equal(open(), before);
+  });
+
+  test("the adapter dying during a call answers the call at once, and a new session works after its restart", async () => {
+    const adapterPid = (await t.request("GET", "/plugins/mcp_adapter")).body.pid as number;
+    const call = client.callTool({ name: "tools_p__slow", arguments: { ms: 20_000 } }, { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    process.kill(adapterPid, "SIGKILL");
+    await assert.rejects(call, /MCP adapter stopped/);
+    assert.ok(Date.now() - started < 5000, "answered long before the client's own timeout");
+    await waitFor(async () => (await t.request("GET", "/plugins/mcp_adapter")).body.status === "running", {
+      what: "mcp_adapter restarted",
+      timeoutMs: 20_000,
+    });
+    await client.close().catch(() => undefined);
+    client = new Client({ name: "neko-test-2", version: "1.0.0" });
+    client.setNotificationHandler("notifications/tools/list_changed", () => {
+      listChanged += 1;
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`)));
+    const added = await client.callTool({ name: "tools_p__add", arguments: { a: 1, b: 1 } });
+    assert.deepEqual(added.structuredContent, { sum: 2 });
   });
 
   test("a foreign Origin is refused on every method; a request without a session is a JSON-RPC error", async () => {

@@ -15,6 +15,12 @@ describe("MCP tool catalog", () => {
     assert.equal(matchesPattern("n*s", "notes", "x"), true);
   });
 
+  test("an entry id with ':' (a prefix) is matched whole: only the first ':' splits the pattern", () => {
+    assert.equal(matchesPattern("notes:admin:delete", "notes", "admin:delete"), true);
+    assert.equal(matchesPattern("notes:admin:*", "notes", "admin:wipe"), true);
+    assert.equal(matchesPattern("notes:admin:delete", "notes", "admin"), false);
+  });
+
   test("regular-expression characters in a pattern are taken literally", () => {
     assert.equal(matchesPattern("a.b", "axb", "e"), false);
     assert.equal(matchesPattern("p:e.x", "p", "e.x"), true);

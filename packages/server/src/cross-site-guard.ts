@@ -21,6 +21,11 @@ declare module "fastify" {
     optionalBody?: boolean;
     /** Check `Origin` on every method, reads included (MCP's rule against DNS rebinding, for `/mcp`). */
     checkOriginAlways?: boolean;
+    /**
+     * A DELETE without a body that carries this header needs no content type (MCP clients end a session so, with
+     * `mcp-session-id`): no page can send a header that is not CORS-safelisted cross-site without a preflight.
+     */
+    bodilessDeleteHeader?: string;
   }
 }
 
@@ -91,14 +96,14 @@ function isOwnOrigin(origin: string, host: string | undefined, allowed: readonly
   return isAllowedName(allowed, page);
 }
 
-/**
- * A DELETE that sends no body needs no content type: no page can send one cross-site without a CORS preflight (DELETE
- * is not a simple method), which this server never grants. MCP clients end a session this way.
- */
+/** A DELETE without a body, carrying the header its route names (`bodilessDeleteHeader`). */
 function bodilessDelete(req: FastifyRequest): boolean {
+  const header = req.routeOptions.config.bodilessDeleteHeader;
   const length = req.headers["content-length"];
   return (
+    header !== undefined &&
     req.method === "DELETE" &&
+    req.headers[header] !== undefined &&
     req.headers["transfer-encoding"] === undefined &&
     (length === undefined || length === "0")
   );

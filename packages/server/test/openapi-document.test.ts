@@ -89,7 +89,7 @@ describe("the OpenAPI document", () => {
     const tags = new Set(doc.tags.map((t: { name: string }) => t.name));
     assert.deepEqual(
       [...tags],
-      ["health", "plugins", "runs", "config", "status", "messages", "bus", "ui", "observability", "docs"],
+      ["health", "plugins", "runs", "config", "status", "messages", "bus", "ui", "observability", "mcp", "docs"],
       "the tags, in order",
     );
     const used = new Set<string>();

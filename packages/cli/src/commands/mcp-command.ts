@@ -66,11 +66,12 @@ async function mcp(options: McpOptions): Promise<void> {
     await stop(1);
     return;
   }
-  // The client closing stdin (or the adapter going away) ends the session and this process.
+  // The client closing stdin ends the session and this process (0); the adapter going away ends them too (1).
   const onclose = transport.onclose;
   transport.onclose = () => {
     onclose?.();
-    void stop(0);
+    if (!process.stdin.readableEnded) logger.error(`the ${MCP_ADAPTER_ID} plugin went away: the MCP session ended`);
+    void stop(process.stdin.readableEnded ? 0 : 1);
   };
   process.stdin.once("end", () => void stop(0));
   await transport.start();

@@ -60,6 +60,9 @@ export class AdapterChannelHub implements ChannelsApi, Disposable, DebugCounted 
     const state = this.ctx.plugins.state(pluginId);
     if (state === undefined)
       return failure(ErrorCode.PluginNotFound, `no plugin with id '${pluginId}'`, "NotFoundError");
+    if (this.ctx.plugins.manifest(pluginId)?.type !== "adapter") {
+      return failure(ErrorCode.PluginRefused, `'${pluginId}' is not an adapter: channels go to adapters only`);
+    }
     if (state !== "running") {
       return failure(ErrorCode.PluginNotRunning, `plugin '${pluginId}' is not running (state: ${state})`, "SdkError", {
         state,

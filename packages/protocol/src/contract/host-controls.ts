@@ -108,7 +108,6 @@ function fastBusDeliver(params: unknown): { batch: number; events: BusEvent[]; d
 }
 
 export const hostToPluginPushes = methodMap({
-  /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
   /** A channel to an adapter opens (`kind`: the protocol on it, e.g. `mcp`); messages follow (docs/adapters.md). */
   "channel.open": {
     params: () => z.object({ channel: z.string().min(1), kind: z.string().min(1) }),
@@ -131,6 +130,7 @@ export const hostToPluginPushes = methodMap({
       }),
     result: returns<void>(),
   },
+  /** A batch of bus events and watch deltas; the plugin answers `bus.ack { batch }` once it has dispatched it. */
   "bus.deliver": {
     params: () =>
       z.object({

@@ -34,8 +34,22 @@ export function relayMcp(
   options: { adapterId?: string; onError?: (error: unknown) => void } = {},
 ): WireResult & { relay?: McpRelay } {
   let closing = false;
+  /** The client's requests not answered yet: answered with an error if the relay ends first, never left hanging. */
+  const pending = new Set<string | number>();
+  const answerPending = async (why: string) => {
+    const ids = [...pending];
+    pending.clear();
+    for (const id of ids) {
+      const message = { jsonrpc: "2.0", id, error: { code: -32603, message: why } };
+      await transport.send(message as never, { relatedRequestId: id }).catch(() => undefined);
+    }
+  };
   const opened = channels.open(options.adapterId ?? MCP_ADAPTER_ID, "mcp", {
     onMessage: (message, { relatedRequestId }) => {
+      for (const one of Array.isArray(message) ? message : [message]) {
+        const { id, method } = (one ?? {}) as { id?: unknown; method?: unknown };
+        if (method === undefined && (typeof id === "string" || typeof id === "number")) pending.delete(id);
+      }
       transport
         .send(message as never, relatedRequestId === undefined ? undefined : { relatedRequestId })
         .catch((error: unknown) => options.onError?.(error));
@@ -43,17 +57,25 @@ export function relayMcp(
     onClose: () => {
       if (closing) return;
       closing = true;
-      transport.close().catch((error: unknown) => options.onError?.(error));
+      // The adapter went away (its process ended): its calls in flight get an answer, then the session ends.
+      void answerPending("the MCP adapter stopped before it answered; start a new session")
+        .then(() => transport.close())
+        .catch((error: unknown) => options.onError?.(error));
     },
   });
   if (!opened.ok || !opened.end) return opened;
   const end = opened.end;
   transport.onmessage = (message: never) => {
+    for (const one of Array.isArray(message) ? (message as unknown[]) : [message]) {
+      const { id, method } = (one ?? {}) as { id?: unknown; method?: unknown };
+      if (typeof method === "string" && (typeof id === "string" || typeof id === "number")) pending.add(id);
+    }
     end.send(message);
   };
   transport.onclose = () => {
     if (closing) return;
     closing = true;
+    pending.clear();
     end.close();
   };
   transport.onerror = (error) => options.onError?.(error);
@@ -62,6 +84,7 @@ export function relayMcp(
       if (closing) return;
       closing = true;
       end.close();
+      await answerPending("the server is closing this MCP session");
       await transport.close();
     },
   };

@@ -12,10 +12,14 @@ import type { RouteDoc } from "../openapi/route-doc.ts";
 
 /** Sessions kept at most; a new one beyond it ends the one unused the longest. */
 export const MAX_MCP_SESSIONS = 256;
+/** A session with no request for this long ends (its client may come back with a new one). */
+export const MCP_SESSION_IDLE_MS = 30 * 60_000;
+const MCP_SESSION_SWEEP_MS = 60_000;
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   relay: McpRelay;
+  lastUsed: number;
 }
 
 const doc: RouteDoc = {
@@ -38,13 +42,27 @@ function isInitialize(body: unknown): boolean {
 }
 
 export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, logger?: HostLogger): void {
+  /** The open sessions, the one used least recently first. */
   const sessions = new Map<string, Session>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const end = (id: string) => {
+    const session = sessions.get(id);
+    sessions.delete(id);
+    void session?.relay.close().catch(() => undefined);
+  };
+  /** Sessions a client left without a DELETE (the SDK's client does not send one) end after a while. */
+  const sweep = () => {
+    const idleSince = Date.now() - MCP_SESSION_IDLE_MS;
+    for (const [id, session] of sessions) if (session.lastUsed < idleSince) end(id);
+  };
 
   app.route({
     method: ["GET", "POST", "DELETE"],
     url: "/mcp",
-    config: { doc, checkOriginAlways: true },
+    config: { doc, checkOriginAlways: true, bodilessDeleteHeader: "mcp-session-id" },
     handler: async (req, reply) => {
+      // Made before anything is opened: a request it cannot be made of leaves nothing behind.
+      const request = webRequest(req);
       const sessionId = req.headers["mcp-session-id"];
       let session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
       if (sessionId !== undefined && !session) return rpcError(reply, 404, -32001, "Session not found");
@@ -52,21 +70,20 @@ export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, log
         // Most recently used last: the first one is the one a full table lets go.
         sessions.delete(sessionId);
         sessions.set(sessionId, session);
+        session.lastUsed = Date.now();
       }
       let fresh = false;
       if (!session) {
         if (req.method !== "POST" || !isInitialize(req.body)) {
           return rpcError(reply, 400, -32000, "Bad Request: no mcp-session-id; a session starts with initialize");
         }
-        if (sessions.size >= MAX_MCP_SESSIONS) {
-          const [oldestId, oldest] = sessions.entries().next().value as [string, Session];
-          sessions.delete(oldestId);
-          void oldest.relay.close().catch(() => undefined);
-        }
         const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (id) => {
+            // Only a session that really began takes a place (and may push the oldest out).
+            if (sessions.size >= MAX_MCP_SESSIONS) end(sessions.keys().next().value as string);
             if (made) sessions.set(id, made);
+            sweeper ??= setInterval(sweep, MCP_SESSION_SWEEP_MS).unref();
           },
           onsessionclosed: (id) => {
             sessions.delete(id);
@@ -79,7 +96,7 @@ export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, log
           const why = opened.ok ? "the MCP adapter cannot be reached" : opened.error.message;
           return rpcError(reply, 503, -32000, `MCP is unavailable: ${why}`);
         }
-        const made: Session = { transport, relay: opened.relay };
+        const made: Session = { transport, relay: opened.relay, lastUsed: Date.now() };
         const onclose = transport.onclose;
         transport.onclose = () => {
           if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
@@ -88,17 +105,22 @@ export function registerMcpRoutes(app: FastifyInstance, host: PluginHostApi, log
         session = made;
         fresh = true;
       }
-      const response = await session.transport.handleRequest(webRequest(req), {
-        parsedBody: req.method === "POST" ? req.body : undefined,
-      });
-      // An initialize that failed made no session: nothing of it is kept.
-      if (fresh && session.transport.sessionId === undefined) void session.relay.close();
+      let response: Response;
+      try {
+        response = await session.transport.handleRequest(request, {
+          parsedBody: req.method === "POST" ? req.body : undefined,
+        });
+      } finally {
+        // An initialize that failed (or threw) made no session: nothing of it is kept.
+        if (fresh && session.transport.sessionId === undefined) void session.relay.close().catch(() => undefined);
+      }
       return sendWebResponse(req, reply, response);
     },
   });
 
-  // Open event streams would keep the server from closing: every session ends first.
+  // Open event streams would keep the server from closing: every session ends first, its calls answered.
   app.addHook("preClose", async () => {
+    clearInterval(sweeper);
     const open = [...sessions.values()];
     sessions.clear();
     await Promise.all(open.map((s) => s.relay.close().catch(() => undefined)));
@@ -112,7 +134,9 @@ function webRequest(req: FastifyRequest): Request {
     if (value === undefined) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: req.method, headers });
+  // The path only, on a fixed origin: the Host was checked already, and an absolute-form target must not reach here.
+  const target = req.url.startsWith("/") ? req.url : "/mcp";
+  return new Request(new URL(target, "http://localhost"), { method: req.method, headers });
 }
 
 /** Writes a web `Response` (JSON, or an event stream that lasts) to the Node response, until either side ends. */
