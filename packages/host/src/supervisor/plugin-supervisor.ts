@@ -150,7 +150,10 @@ export class PluginSupervisor implements Disposable {
   readonly onLog: Event<PluginLogLine>;
   /** A running plugin's entries changed (a dynamic entry, a router, an extension came or went). */
   readonly onEntriesChange: Event<{ pluginId: string }>;
-  /** Frames dropped because their peer had not completed the handshake (or was not a valid frame). */
+  /**
+   * Frames dropped unread because their peer had not completed the handshake (a peer the host never admitted, or a
+   * launch whose first frame was not a good hello). A running plugin's malformed frames are logged, not counted here.
+   */
   droppedFrames = 0;
   private readonly dropLog: RateLimitedLog;
 
