@@ -299,6 +299,30 @@ describe("neko-plugin install", () => {
     assert.deepEqual(tree(pluginsDir), ["sample", "sample/index.ts", "sample/plugin.toml"]);
   });
 
+  test("a refused plugin leaves no plugins folder behind when install made it; a file as plugins folder is an error", async () => {
+    const parent = tempDir();
+    const archive = path.join(tempDir(), "a.neko-plugin");
+    const broken = { ...samplePluginFiles("sample"), "plugin.toml": '[plugin]\nid = "sample"\nentry = "index.ts"\n' };
+    fs.writeFileSync(archive, craftArchive(honestMembers("sample", broken)));
+    const refused = await installPluginArchive({
+      archivePath: archive,
+      pluginsDir: path.join(parent, "new", "plugins"),
+    });
+    assert.equal(refused.ok, false);
+    assert.match(refused.ok ? "" : refused.error, /\[plugin\]\.entry must look like 'index\.ts:ClassName'/);
+    assert.deepEqual(tree(parent), []);
+
+    fs.writeFileSync(archive, craftArchive(honestMembers("sample", samplePluginFiles("sample"))));
+    fs.writeFileSync(path.join(parent, "not-a-folder"), "");
+    const onFile = await installPluginArchive({ archivePath: archive, pluginsDir: path.join(parent, "not-a-folder") });
+    assert.equal(onFile.ok, false);
+    assert.match(
+      onFile.ok ? "" : onFile.error,
+      /the plugins folder .*not-a-folder is not a folder; nothing was written/,
+    );
+    assert.deepEqual(tree(parent), ["not-a-folder"]);
+  });
+
   test("--force replaces the plugin, keeps the old one as .<id>.previous, and carries data/ over", async () => {
     const pluginsDir = tempDir();
     const archive = path.join(tempDir(), "a.neko-plugin");

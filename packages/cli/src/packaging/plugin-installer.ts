@@ -4,7 +4,7 @@
  * there; only then is the folder renamed into `<plugins-dir>/<id>`. With `force`, the installed version is kept as
  * `.<id>.previous` (hidden, so discovery never sees two plugins with one id) and its data/ is copied over.
  */
-import { chmod, cp, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, lstat, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { inspectPluginFolder } from "@neko/host";
 import type { ArchiveIndex } from "./archive-index.ts";
@@ -29,17 +29,26 @@ export async function installPluginArchive(options: InstallArchiveOptions): Prom
   if (!read.ok) return read;
   const { index, files } = read.archive;
   const pluginsDir = path.resolve(options.pluginsDir);
+  const pluginsDirKind = await stat(pluginsDir).then(
+    (found) => (found.isDirectory() ? "folder" : "other"),
+    () => "missing",
+  );
+  if (pluginsDirKind === "other") {
+    return { ok: false, error: `the plugins folder ${pluginsDir} is not a folder; nothing was written` };
+  }
   const target = path.join(pluginsDir, index.id);
   const targetExists = await exists(target);
   if (targetExists && !options.force) {
     return { ok: false, error: `${target} exists already; pass --force to replace it (the old one is kept)` };
   }
 
-  await mkdir(pluginsDir, { recursive: true });
-  const temp = await mkdtemp(path.join(pluginsDir, `.${index.id}.installing-`));
-  await chmod(temp, 0o755); // mkdtemp makes it 0700; the installed folder should look like any other
+  let createdDir: string | undefined;
+  let temp: string | undefined;
   let installed = false;
   try {
+    createdDir = await mkdir(pluginsDir, { recursive: true });
+    temp = await mkdtemp(path.join(pluginsDir, `.${index.id}.installing-`));
+    await chmod(temp, 0o755); // mkdtemp makes it 0700; the installed folder should look like any other
     progress(`unpacking ${files.length} files`);
     for (const file of files) {
       const destination = path.join(temp, file.path);
@@ -82,7 +91,9 @@ export async function installPluginArchive(options: InstallArchiveOptions): Prom
   } catch (error) {
     return { ok: false, error: `cannot install into ${target}: ${(error as Error).message}` };
   } finally {
-    if (!installed) await rm(temp, { recursive: true, force: true });
+    if (!installed && temp !== undefined) await rm(temp, { recursive: true, force: true });
+    // A plugins folder made for this install goes too, so a refused install leaves nothing behind.
+    if (!installed && createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });
   }
 }
 
