@@ -66,8 +66,9 @@ export function parseArchiveIndex(text: string): { ok: true; index: ArchiveIndex
   const seen = new Set<string>();
   for (const file of raw.files as unknown[]) {
     if (!isRecord(file) || typeof file.path !== "string") return bad("every file needs a path");
-    const problem = memberPathProblem(file.path) ?? (file.path === ARCHIVE_INDEX_FILE ? "the index itself" : undefined);
+    const problem = memberPathProblem(file.path);
     if (problem !== undefined) return bad(`file '${file.path}' has ${problem}`);
+    if (file.path === ARCHIVE_INDEX_FILE) return bad("lists itself");
     if (seen.has(file.path)) return bad(`file '${file.path}' is listed twice`);
     seen.add(file.path);
     if (typeof file.size !== "number" || !Number.isSafeInteger(file.size) || file.size < 0) {

@@ -123,10 +123,13 @@ function readTarMembers(tarBytes: Buffer): Promise<{ ok: true; members: TarMembe
       return undefined;
     };
     const parser = new Parser({ strict: true, onReadEntry });
-    parser.on("error", (error: Error) => fail(`it is not a valid tar archive (${error.message})`));
-    parser.on("close", () =>
-      failure === undefined ? resolve({ ok: true, members }) : resolve({ ok: false, error: failure }),
-    );
+    const settle = () => resolve(failure === undefined ? { ok: true, members } : { ok: false, error: failure });
+    // Settling on the error too: a parser that fails need not close.
+    parser.on("error", (error: Error) => {
+      fail(`it is not a valid tar archive (${error.message})`);
+      settle();
+    });
+    parser.on("close", settle);
     parser.end(tarBytes);
   });
 }
