@@ -1,6 +1,8 @@
 /** `neko-plugin`: one binary, one sub-command per file under commands/ (SPEC §6). */
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
+import { registerBuildCommand } from "./commands/build-command.ts";
+import { registerInstallCommand } from "./commands/install-command.ts";
 import { registerKeysCommand } from "./commands/keys-command.ts";
 import { registerMcpCommand } from "./commands/mcp-command.ts";
 import { registerServeCommand } from "./commands/serve-command.ts";
@@ -15,5 +17,7 @@ registerServeCommand(program);
 registerKeysCommand(program);
 registerWorkerCommand(program);
 registerMcpCommand(program);
+registerBuildCommand(program);
+registerInstallCommand(program);
 
 await program.parseAsync(process.argv);

@@ -18,7 +18,12 @@ export {
   type LogFilesOptions,
 } from "./logs/log-files.ts";
 export type { EntryMetricsView, MetricsApi, PluginMetricsView } from "./metrics/plugin-metrics.ts";
-export { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "./manifest/plugin-discovery.ts";
+export {
+  type DiscoveredPlugin,
+  discoverPlugins,
+  inspectPluginFolder,
+  resolvePluginRoots,
+} from "./manifest/plugin-discovery.ts";
 export {
   type EntryView,
   HOST_VERSION,

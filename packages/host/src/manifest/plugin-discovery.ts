@@ -3,6 +3,7 @@
 // it never hides the others.
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { checkDependencies } from "./plugin-dependencies.ts";
 import { parseManifest, type PluginManifest } from "./plugin-manifest.ts";
 import { checkSdkCompat } from "./sdk-compat.ts";
@@ -53,6 +54,16 @@ export async function discoverPlugins(opts: { roots: string[]; sdkVersion: strin
   });
   checkDependencies(plugins);
   return plugins;
+}
+
+/**
+ * One plugin folder on its own, as `build` and `install` see it: manifest, entry module and SDK range against `sdkVersion`
+ * (default: the SDK this host ships).
+ * Duplicate ids and dependencies are not checked: they depend on the other plugins of a root.
+ */
+export async function inspectPluginFolder(dir: string, opts: { sdkVersion?: string } = {}): Promise<DiscoveredPlugin> {
+  const { declaresId, ...plugin } = await inspectPlugin(path.resolve(dir), opts.sdkVersion ?? SDK_VERSION);
+  return { ...plugin, idGuessed: !declaresId, status: plugin.problems.length > 0 ? "refused" : "ok" };
 }
 
 type InspectedPlugin = Omit<DiscoveredPlugin, "status" | "idGuessed"> & { declaresId: boolean };

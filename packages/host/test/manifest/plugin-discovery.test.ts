@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { type DiscoveredPlugin, discoverPlugins, resolvePluginRoots } from "../../src/manifest/plugin-discovery.ts";
+import {
+  type DiscoveredPlugin,
+  discoverPlugins,
+  inspectPluginFolder,
+  resolvePluginRoots,
+} from "../../src/manifest/plugin-discovery.ts";
 
 const SDK = "0.1.0";
 const tempDirs: string[] = [];
@@ -317,5 +322,24 @@ describe("resolvePluginRoots", () => {
       resolvePluginRoots({ builtinDir: "/repo/plugins", pluginDirs: [], env: { NEKO_PLUGIN_DIRS: "" } }),
       ["/repo/plugins"],
     );
+  });
+});
+
+describe("inspectPluginFolder", () => {
+  test("checks one folder's manifest, entry module and SDK range, but not its dependencies", async () => {
+    const root = makeRoot({
+      lonely: good("lonely", '[[plugin.dependency]]\nid = "absent"\n'),
+      broken: { toml: manifest("broken", "", "missing.ts:A") },
+      future: good("future", '[plugin.sdk]\nsupported = ">=9.0.0"\n'),
+    });
+    const lonely = await inspectPluginFolder(path.join(root, "lonely"), { sdkVersion: SDK });
+    assert.equal(lonely.status, "ok");
+    assert.deepEqual(lonely.problems, []);
+    const broken = await inspectPluginFolder(path.join(root, "broken"), { sdkVersion: SDK });
+    assert.equal(broken.status, "refused");
+    assert.match(broken.problems.join("\n"), /entry module 'missing\.ts' does not exist/);
+    const future = await inspectPluginFolder(path.join(root, "future"), { sdkVersion: SDK });
+    assert.equal(future.status, "refused");
+    assert.match(future.problems.join("\n"), /\[plugin\.sdk\]/);
   });
 });
