@@ -1,6 +1,7 @@
 /** `neko-plugin`: one binary, one sub-command per file under commands/ (SPEC §6). */
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
+import { registerClientCommands } from "./commands/client-commands.ts";
 import { registerKeysCommand } from "./commands/keys-command.ts";
 import { registerMcpCommand } from "./commands/mcp-command.ts";
 import { registerServeCommand } from "./commands/serve-command.ts";
@@ -15,5 +16,6 @@ registerServeCommand(program);
 registerKeysCommand(program);
 registerWorkerCommand(program);
 registerMcpCommand(program);
+registerClientCommands(program);
 
 await program.parseAsync(process.argv);
