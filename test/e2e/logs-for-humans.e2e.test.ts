@@ -37,6 +37,10 @@ describe("the log line per call", () => {
   before(async () => {
     root = makeTempDir();
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
+    writePlugin(root, {
+      id: "throws_at_load",
+      code: 'const answer = 42;\n\nthrow new Error("boom at load " + answer);\n',
+    });
     ({ t, lines } = await hostWithLines(root));
   });
   after(async () => {
@@ -74,6 +78,17 @@ describe("the log line per call", () => {
     assert.equal(line.level, 40);
     assert.equal(line.call.outcome, "TIMEOUT");
     assert.ok(line.call.ms >= 400, String(line.call.ms));
+  });
+
+  test("a load failure is logged once, with the file and line it came from", async () => {
+    const about = lines.filter((line) => line.includes("boom at load"));
+    assert.equal(about.length, 1, about.join("\n"));
+    const record = JSON.parse(about[0]);
+    assert.equal(record.level, 40);
+    assert.equal(record.msg, "plugin refused");
+    assert.equal(record.reason, "importing index.ts failed: boom at load 42 (at index.ts:3:7)");
+    const view = (await t.request("GET", "/plugins/throws_at_load")).body;
+    assert.equal(view.status_reason, record.reason);
   });
 
   test("a plugin process is named neko-plugin: <id> in ps", async () => {

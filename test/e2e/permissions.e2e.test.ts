@@ -343,10 +343,13 @@ describe("permissions", () => {
     const { status, status_reason } = (await t.request("GET", "/plugins/nosy_loader")).body;
     assert.equal(status, "refused");
     const file = path.join(outside, "other", "b.txt");
+    // Where in the plugin it happened comes last: the line of index.ts that read the file.
+    const [reason, where] = status_reason.split(" (at ");
     assert.equal(
-      status_reason,
+      reason,
       `importing index.ts failed: permission denied: fs_read '${file}' — add it to [plugin.permissions] fs_read in plugin.toml`,
     );
+    assert.match(where, /^index\.ts:2:\d+\)$/);
   });
 
   test("a plugin cannot widen its own grants through this.config", async () => {
