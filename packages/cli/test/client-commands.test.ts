@@ -153,12 +153,13 @@ describe("neko-plugin list / call / status against a live server", () => {
     const broken = (await t.request("GET", "/plugins/broken")).body.status;
     assert.match(lines[1], /^2 plugins: /);
     assert.ok(lines[1].includes("1 running"), lines[1]);
+    // Ids and states in aligned columns: "calc" padded to "broken".
     assert.ok(
-      lines.some((line) => /^ {2}calc {2}running$/.test(line)),
+      lines.some((line) => /^ {2}calc {4}running$/.test(line)),
       out.stdout,
     );
     assert.ok(
-      lines.some((line) => line.startsWith(`  broken  ${broken}  `)),
+      lines.some((line) => line.startsWith(`  broken  ${broken.padEnd("running".length)}  `)),
       out.stdout,
     );
     const json = JSON.parse((await cli(["status", "--json", "--url", t.url])).stdout);

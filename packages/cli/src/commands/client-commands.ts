@@ -215,12 +215,15 @@ async function status(options: ClientOptions): Promise<number> {
   const counts = new Map<string, number>();
   for (const p of states) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
   const summary = [...counts].map(([state, n]) => `${n} ${paint(state, stateColour(state))}`).join(", ");
+  const idWidth = Math.max(0, ...states.map((p) => p.id.length));
+  const stateWidth = Math.max(0, ...states.map((p) => p.status.length));
   const lines = [
     `${paint("server", "bold")} ${client.url}: host ${server.host_version ?? "?"}, node ${server.node_version ?? "?"}, up ${duration(server.uptime_s ?? 0)}`,
     `${paint(plural(states.length, "plugin"), "bold")}${summary ? `: ${summary}` : ""}`,
-    ...states.map(
-      (p) => `  ${p.id}  ${paint(p.status, stateColour(p.status))}${p.reason ? `  ${paint(p.reason, "dim")}` : ""}`,
-    ),
+    ...states.map((p) => {
+      const state = paint(p.status.padEnd(stateWidth), stateColour(p.status));
+      return `  ${p.id.padEnd(idWidth)}  ${state}${p.reason ? `  ${paint(p.reason, "dim")}` : ""}`.trimEnd();
+    }),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
