@@ -78,6 +78,10 @@ describe("the log line per call", () => {
     assert.equal(line.level, 40);
     assert.equal(line.call.outcome, "TIMEOUT");
     assert.ok(line.call.ms >= 400, String(line.call.ms));
+    assert.equal(
+      line.msg,
+      `call calc:sleep TIMEOUT in ${line.call.ms} ms (run ${res.body.run_id}): entry 'sleep' timed out after 0.5s`,
+    );
   });
 
   test("a load failure is logged once, with the file and line it came from", async () => {
