@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { createHostLogger } from "@neko/host";
 import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
-import { calcPluginCode } from "../support/sample-plugins.ts";
+import { calcPluginCode, crashyPluginCode } from "../support/sample-plugins.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 interface CallLine {
@@ -37,6 +37,7 @@ describe("the log line per call", () => {
   before(async () => {
     root = makeTempDir();
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
+    writePlugin(root, { id: "crashy", className: "CrashyPlugin", code: crashyPluginCode });
     writePlugin(root, {
       id: "throws_at_load",
       code: 'const answer = 42;\n\nthrow new Error("boom at load " + answer);\n',
@@ -82,6 +83,20 @@ describe("the log line per call", () => {
       line.msg,
       `call calc:sleep TIMEOUT in ${line.call.ms} ms (run ${res.body.run_id}): entry 'sleep' timed out after 0.5s`,
     );
+  });
+
+  test("a call its plugin's crash ends, and a call to a refused plugin, are warn lines", async () => {
+    const crashed = await t.trigger("crashy", "exit");
+    assert.equal(crashed.body.error.code, "PLUGIN_CRASHED", JSON.stringify(crashed.body));
+    const [crashLine] = callLines(lines).filter((l) => l.plugin === "crashy" && l.call.entry === "exit");
+    assert.equal(crashLine.level, 40);
+    assert.equal(crashLine.call.outcome, "PLUGIN_CRASHED");
+    const refused = await t.trigger("throws_at_load", "anything");
+    const code = refused.body.error.code;
+    const [refusedLine] = callLines(lines).filter((l) => l.plugin === "throws_at_load");
+    assert.ok(refusedLine, `a line for the call answered ${code}`);
+    assert.equal(refusedLine.level, 40);
+    assert.equal(refusedLine.call.outcome, code);
   });
 
   test("a load failure is logged once, with the file and line it came from", async () => {
