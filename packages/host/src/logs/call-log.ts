@@ -18,7 +18,7 @@ const WARN_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** `ok`, or the error's code. */
-export function callOutcome(result: WireResult): string {
+function callOutcome(result: WireResult): string {
   return result.ok ? "ok" : result.error.code;
 }
 
