@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { createHostLogger } from "@neko/host";
 import { copyExamplePlugins, makeTempDir, waitFor } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
@@ -13,11 +14,13 @@ describe("the bundled example plugins under the permission model", () => {
   const examples = ["api_client", "cache", "dynamic", "hello_world", "memo_reminder", "monitored", "notes"];
   let root: string;
   let t: TestHost;
+  const hostLines: string[] = [];
 
   before(async () => {
     root = makeTempDir();
     copyExamplePlugins(root, examples);
-    t = await startTestHost({ roots: [root] });
+    const logger = createHostLogger({ pretty: false, destination: { write: (line) => hostLines.push(line) } });
+    t = await startTestHost({ roots: [root], logger });
   });
   after(async () => {
     await t.close();
@@ -33,10 +36,16 @@ describe("the bundled example plugins under the permission model", () => {
     };
     const plugins = await waitFor(running, { timeoutMs: 90_000, what: "every example plugin running" });
     assert.deepEqual(plugins.map((p) => p.id).sort(), examples);
+    // /proc/<pid>/cmdline shows each process's title, not its flags: the host says which ones run unconfined.
     for (const { id, pid } of plugins) {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      assert.ok(argv.includes("--experimental-permission"), id);
+      assert.equal(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, ""), `neko-plugin: ${id}`);
     }
+    const records = hostLines.map((line) => JSON.parse(line) as { msg: string; plugin?: string });
+    assert.ok(records.some((r) => r.msg.startsWith("plugin processes run under Node's permission model")));
+    assert.deepEqual(
+      records.filter((r) => r.msg.startsWith("runs without Node's permission model")).map((r) => r.plugin),
+      [],
+    );
     const notes = await t.trigger("notes", "add", { title: "t", body: "b" });
     assert.equal(notes.status, 200, JSON.stringify(notes.body));
     assert.equal(notes.body.data.title, "t");

@@ -23,6 +23,12 @@ import { NekoPluginBase, nekoPlugin, pluginEntry, Ok, Err } from "@neko/plugin-s
 
 @nekoPlugin
 export class Probe extends NekoPluginBase {
+  /** Its flags as it was started: /proc/<pid>/cmdline shows its title ("neko-plugin: <id>") instead. */
+  @pluginEntry({ id: "argv" })
+  argv() {
+    return Ok(process.execArgv);
+  }
+
   @pluginEntry({ id: "read" })
   read({ file }: { file: string }) {
     return Ok(fs.readFileSync(file, "utf8"));
@@ -182,9 +188,9 @@ describe("permissions", () => {
       ["granted", true],
       ["unguarded", false],
     ] as const) {
-      const { pid, status } = (await t.request("GET", `/plugins/${id}`)).body;
+      const { status } = (await t.request("GET", `/plugins/${id}`)).body;
       assert.equal(status, "running", id);
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const argv = (await t.trigger(id, "argv")).body.data as string[];
       assert.equal(argv.includes("--experimental-permission"), expected, `${id}: ${argv.join(" ")}`);
     }
   });
@@ -192,10 +198,11 @@ describe("permissions", () => {
   test("a confined plugin is granted nothing of the run folder, yet it read its bootstrap and connected", async () => {
     const socket = t.host.info().transport_endpoint.replace(/^ipc:\/\//, "");
     const runDir = path.dirname(socket);
-    const { pid, status } = (await t.request("GET", "/plugins/confined")).body;
+    const { status } = (await t.request("GET", "/plugins/confined")).body;
     // Running means it read fd 4 (its secret and keys) and its ZeroMQ socket reached the host.
     assert.equal(status, "running");
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const argv = (await t.trigger("confined", "argv")).body.data as string[];
+    assert.ok(argv.includes("--experimental-permission"));
     assert.deepEqual(
       argv.filter((arg) => arg.includes(runDir)),
       [],
@@ -336,10 +343,13 @@ describe("permissions", () => {
     const { status, status_reason } = (await t.request("GET", "/plugins/nosy_loader")).body;
     assert.equal(status, "refused");
     const file = path.join(outside, "other", "b.txt");
+    // Where in the plugin it happened comes last: the line of index.ts that read the file.
+    const [reason, where] = status_reason.split(" (at ");
     assert.equal(
-      status_reason,
+      reason,
       `importing index.ts failed: permission denied: fs_read '${file}' — add it to [plugin.permissions] fs_read in plugin.toml`,
     );
+    assert.match(where, /^index\.ts:2:\d+\)$/);
   });
 
   test("a plugin cannot widen its own grants through this.config", async () => {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
 import { registerBuildCommand } from "./commands/build-command.ts";
+import { registerClientCommands } from "./commands/client-commands.ts";
 import { registerInstallCommand } from "./commands/install-command.ts";
 import { registerKeysCommand } from "./commands/keys-command.ts";
 import { registerMcpCommand } from "./commands/mcp-command.ts";
@@ -17,6 +18,7 @@ registerServeCommand(program);
 registerKeysCommand(program);
 registerWorkerCommand(program);
 registerMcpCommand(program);
+registerClientCommands(program);
 registerBuildCommand(program);
 registerInstallCommand(program);
 

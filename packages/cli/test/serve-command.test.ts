@@ -1,13 +1,13 @@
 /** `neko-plugin serve` as a user runs it: a real process, real plugins, stopped by a signal. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import readline from "node:readline";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { isAlive, makeTempDir, writePlugin } from "../../../test/support/plugin-fixtures.ts";
+import { isAlive, makeTempDir, waitFor, writePlugin } from "../../../test/support/plugin-fixtures.ts";
 import { simplePluginCode } from "../../../test/support/sample-plugins.ts";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/neko-plugin.js");
@@ -177,6 +177,38 @@ export class Slow extends NekoPluginBase {
     env.ready.catch(() => undefined);
     assert.equal(await env.exited, 1);
     assert.match(env.stderr(), /NEKO_ALLOWED_HOSTS: 'http:\/\/x' is not a host name/);
+  });
+
+  test("--log-format pretty: readable lines without colour in a pipe, '1 plugin', and one line per call", async () => {
+    const single = makeTempDir();
+    writePlugin(single, { id: "one", className: "One", code: simplePluginCode("One") });
+    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", single, "--log-format", "pretty"]);
+    try {
+      const url = await serve.ready;
+      // The real client, finding the server through NEKO_URL.
+      const called = spawnSync(process.execPath, [bin, "call", "one:ping"], {
+        env: { ...process.env, NEKO_URL: url },
+        encoding: "utf8",
+      });
+      assert.equal(called.status, 0, called.stderr);
+      assert.deepEqual(JSON.parse(called.stdout), { from: "one" });
+      await waitFor(() => serve.lines.some((line) => line.includes("call one:ping")), { what: "the call's line" });
+      const text = serve.lines.join("\n");
+      assert.ok(!text.includes("\u001b["), "no escape codes in a pipe");
+      assert.ok(!serve.lines.some((line) => line.startsWith("{")), "no JSON lines");
+      assert.match(text, /INFO: ready at http:\/\/127\.0\.0\.1:\d+: 1 plugin \(1 running\)/);
+      assert.match(text, /INFO: \[one\] call one:ping ok in [\d.]+ ms \(run [0-9a-f-]{36}\)$/m);
+    } finally {
+      serve.child.kill("SIGKILL");
+      fs.rmSync(single, { recursive: true, force: true });
+    }
+  });
+
+  test("a bad --log-format is refused, naming it", async () => {
+    const serve = startServe(["--no-builtin", "--log-format", "xml"]);
+    serve.ready.catch(() => undefined);
+    assert.equal(await serve.exited, 1);
+    assert.match(serve.stderr(), /--log-format must be pretty or json \(got 'xml'\)/);
   });
 
   test("a non-loopback bind without NEKO_API_TOKEN is refused", async () => {

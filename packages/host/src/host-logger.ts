@@ -24,8 +24,9 @@ export function createHostLogger(options: HostLoggerOptions = {}): HostLogger {
   const shown = usePretty
     ? pretty({
         sync: true,
-        colorize: true,
-        ignore: "pid,hostname,plugin",
+        // Pretty but piped (`--log-format pretty > file`): readable lines without escape codes.
+        colorize: !options.destination && process.stdout.isTTY === true,
+        ignore: "pid,hostname,plugin,call",
         messageFormat: "{if plugin}[{plugin}] {end}{msg}",
         translateTime: "SYS:HH:MM:ss.l",
         ...(options.destination && { destination: options.destination as NodeJS.WritableStream }),

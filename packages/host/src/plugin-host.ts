@@ -31,6 +31,7 @@ import {
   LogFiles,
   type LogFilesOptions,
 } from "./logs/log-files.ts";
+import { callLog, callLogEnabled } from "./logs/call-log.ts";
 import { type LogsApi, PluginLogs } from "./logs/plugin-logs.ts";
 import { conflictProblem, ownersOf, requiredIds, requirementProblem } from "./manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "./manifest/plugin-discovery.ts";
@@ -95,6 +96,8 @@ export interface PluginHostOptions {
    * (`$NEKO_LOG_KEEP`, 5); `hostLines` is the host logger's sink, for `host.ndjson`. `false`: no files.
    */
   logFiles?: Partial<LogFilesOptions> | false;
+  /** One log line per finished entry call (docs/logging.md#one-line-per-call); default: unless `NEKO_LOG_CALLS=0`. */
+  logCalls?: boolean;
   /**
    * The transport plugins connect over, already bound; default: a ZeroMQ ROUTER at `endpoint`. The host closes it
    * when it stops.
@@ -328,6 +331,7 @@ export class PluginHost implements PluginHostApi {
     this.runs = this.use((ctx) => new RunRegistry(ctx, options.runs));
     this.channels = this.use((ctx) => new AdapterChannelHub(ctx));
     this.logs = this.use((ctx) => new PluginLogs(ctx, options.logs));
+    if (options.logCalls ?? callLogEnabled()) this.use(callLog);
     const fileOptions = logFilesOptions(options.logFiles, runDir, logger);
     this.logFiles = fileOptions && this.use((ctx) => new LogFiles(ctx, fileOptions));
     this.metrics = this.use(

@@ -4,6 +4,9 @@ import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+// `ps` shows which plugin a process runs ("neko-plugin: counter") rather than a node command line.
+if (process.env.NEKO_PLUGIN_ID) process.title = `neko-plugin: ${process.env.NEKO_PLUGIN_ID}`;
+
 // Stack traces point into the TypeScript sources (the compiled code carries inline source maps).
 process.setSourceMapsEnabled(true);
 // The plugin's folder, and its extensions' folders (they load into this process): their sources are ES modules.

@@ -16,6 +16,7 @@ export function registerKeysCommand(program: Command): void {
       "write the pair to this key file (mode 600; never replaces one) and print the public key",
     )
     .option("--json", "print { public, secret } (or { public, file }) as JSON")
+    .addHelpText("after", "\nExamples:\n  $ neko-plugin keys --out host.key\n  $ neko-plugin keys --json")
     .action((options: KeysOptions) => keys(options));
 }
 

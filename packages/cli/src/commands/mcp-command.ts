@@ -20,6 +20,7 @@ export function registerMcpCommand(program: Command): void {
     .description("serve every plugin entry as an MCP tool over stdio (no HTTP server; logs go to stderr)")
     .option("-d, --plugins-dir <dir>", "an extra plugin root (repeatable)", (v: string, p: string[]) => [...p, v], [])
     .option("--no-builtin", "do not load the built-in plugins/ folder (one of the roots must hold mcp_adapter)")
+    .addHelpText("after", "\nExample (an MCP client's server command):\n  $ neko-plugin mcp --plugins-dir ./my-plugins")
     .action((options: McpOptions) => mcp(options));
 }
 

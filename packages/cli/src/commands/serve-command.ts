@@ -21,6 +21,7 @@ interface ServeOptions {
   keyFile?: string;
   workerKey: string[];
   logDir?: string;
+  logFormat?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -45,6 +46,16 @@ export function registerServeCommand(program: Command): void {
       "--log-dir <dir>",
       "keep the rotated log files here, after the host stops too (default: $NEKO_LOG_DIR, else the run folder)",
     )
+    .option(
+      "--log-format <format>",
+      "pretty (readable, coloured) or json (one object per line) (default: $NEKO_LOG_FORMAT, else pretty on a " +
+        "terminal and json otherwise)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ neko-plugin serve\n  $ neko-plugin serve --port 8080 --plugins-dir ./my-plugins\n" +
+        "  $ neko-plugin serve --log-format json > host.log",
+    )
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -63,7 +74,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const workers = readWorkerOptions(options);
   // The host's log file gets every line of its logger, from the first one on.
   const hostLines = new HostLogSink();
-  const logger = createHostLogger({ sink: hostLines });
+  const logger = createHostLogger({ sink: hostLines, pretty: readLogFormat(options.logFormat) });
   const roots = resolvePluginRoots({
     builtinDir: options.builtin ? BUILTIN_PLUGINS_DIR : undefined,
     pluginDirs: options.pluginsDir,
@@ -117,7 +128,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const summary = Object.entries(info.plugins.by_status)
     .map(([status, n]) => `${n} ${status}`)
     .join(", ");
-  logger.info(`ready at ${url}: ${info.plugins.total} plugins (${summary || "none"})`);
+  const plugins = `${info.plugins.total} plugin${info.plugins.total === 1 ? "" : "s"}`;
+  logger.info(`ready at ${url}: ${plugins} (${summary || "none"})`);
 }
 
 function readWorkerOptions(options: ServeOptions): PluginHostOptions["workers"] {
@@ -134,6 +146,15 @@ function readWorkerOptions(options: ServeOptions): PluginHostOptions["workers"] 
   } catch (error) {
     fail((error as Error).message);
   }
+}
+
+/** --log-format, else NEKO_LOG_FORMAT: true for pretty, false for JSON, undefined to decide by the terminal. */
+function readLogFormat(flag: string | undefined): boolean | undefined {
+  const fromEnv = process.env.NEKO_LOG_FORMAT || undefined;
+  const [source, format] = flag !== undefined ? ["--log-format", flag] : ["NEKO_LOG_FORMAT", fromEnv];
+  if (format === undefined) return undefined;
+  if (format !== "pretty" && format !== "json") fail(`${source} must be pretty or json (got '${format}')`);
+  return format === "pretty";
 }
 
 /** --port, else NEKO_PORT (an empty one counts as unset), else the default; a bad value names where it came from. */

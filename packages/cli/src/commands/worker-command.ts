@@ -30,6 +30,10 @@ export function registerWorkerCommand(program: Command): void {
     .requiredOption("--server-key <key>", "the host's public key (from its key file)")
     .requiredOption("--key-file <file>", "this worker's key pair (neko-plugin keys --out FILE)")
     .option("-n, --name <name>", "how the host lists this machine (default: the hostname)")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ neko-plugin worker --connect tcp://10.0.0.2:48920 --plugins-dir ./plugins --server-key <host public key> \\\n      --key-file worker.key",
+    )
     .action((options: WorkerOptions) => worker(options));
 }
 

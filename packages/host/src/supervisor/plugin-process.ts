@@ -14,6 +14,7 @@ import {
   ErrorCode,
   type Event,
   findLoadFailure,
+  LOAD_FAILURE_PREFIX,
   type HelloMessage,
   type HostToPlugin,
   type NotifyMessage,
@@ -165,6 +166,8 @@ export class PluginProcess {
       }
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
+      // The load failure's machine-readable line: its reason is logged once, with the plugin's refusal.
+      if (line.startsWith(LOAD_FAILURE_PREFIX)) return;
       log.warn({ stream: "stderr" }, line);
       options.onLog?.({ time: Date.now(), level: "warn", msg: line, stream: "stderr", pid: this.child.pid });
     });

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ErrorCode } from "@neko/protocol";
 import { permissionDenied, SdkError } from "../errors.ts";
 import { NekoExtensionBase } from "../extension-base.ts";
@@ -54,7 +54,11 @@ async function loadDecoratedClass<T>(
   } catch (error) {
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);
-    throw new PluginLoadError(`importing ${file} failed: ${reason}`, denied && { details: denied.details });
+    const where = whereInFolder(error, path.dirname(modulePath));
+    throw new PluginLoadError(
+      `importing ${file} failed: ${reason}${where ? ` (at ${where})` : ""}`,
+      denied && { details: denied.details },
+    );
   }
   const cls = mod[className];
   if (cls === undefined) {
@@ -70,4 +74,21 @@ async function loadDecoratedClass<T>(
     throw new PluginLoadError(`'${className}' in ${file} is not decorated with ${kind.decorator}`);
   }
   return cls as new () => T;
+}
+
+/**
+ * Where in the plugin's own folder an error was thrown, as `file:line:column` relative to it (plugin processes map
+ * stacks to the TypeScript sources); undefined when no frame of the stack is there.
+ */
+export function whereInFolder(error: unknown, dir: string): string | undefined {
+  const stack = (error as { stack?: unknown } | null)?.stack;
+  if (typeof stack !== "string") return undefined;
+  for (const match of stack.matchAll(/((?:file:\/\/)?\/[^\s()]+?):(\d+):(\d+)/g)) {
+    const file = match[1].startsWith("file://") ? fileURLToPath(match[1].replace(/\?.*$/, "")) : match[1];
+    const relative = path.relative(dir, file);
+    if (relative && !relative.startsWith("..") && !path.isAbsolute(relative) && !relative.startsWith("node_modules")) {
+      return `${relative}:${match[2]}:${match[3]}`;
+    }
+  }
+  return undefined;
 }
