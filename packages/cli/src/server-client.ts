@@ -5,6 +5,11 @@
  */
 import { DEFAULT_PORT } from "@neko/server";
 
+import { terminalSafe } from "./text-table.ts";
+
+/** The largest answer read (a plugin list, a call's data). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 export interface ServerAnswer {
   status: number;
   /** The parsed JSON body; undefined when the body was empty or not JSON. */
@@ -24,7 +29,8 @@ export class ServerClient {
     this.token = env.NEKO_API_TOKEN || undefined;
   }
 
-  async request(method: "GET" | "POST", route: string, body?: unknown): Promise<ServerAnswer> {
+  /** `timeoutMs`: how long to wait for the answer (default 30 s); a server that never answers is unreachable. */
+  async request(method: "GET" | "POST", route: string, body?: unknown, timeoutMs = 30_000): Promise<ServerAnswer> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (method === "POST") headers["content-type"] = "application/json";
@@ -35,11 +41,17 @@ export class ServerClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       status = res.status;
+      if (Number(res.headers.get("content-length") ?? 0) > MAX_ANSWER_BYTES) {
+        throw new Error(`its answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`);
+      }
       text = await res.text();
     } catch (error) {
-      throw new ServerUnreachable(`cannot reach the server at ${this.url} (${whyUnreachable(error)})`);
+      const why =
+        (error as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000}s` : whyUnreachable(error);
+      throw new ServerUnreachable(`cannot reach the server at ${this.url} (${why})`);
     }
     return { status, body: parseJson(text) };
   }
@@ -55,8 +67,8 @@ export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv): str
 export function answerError(answer: ServerAnswer): { code: string; message: string } {
   const error = (answer.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   return {
-    code: typeof error?.code === "string" ? error.code : `HTTP_${answer.status}`,
-    message: typeof error?.message === "string" ? error.message : "the server gave no error message",
+    code: terminalSafe(typeof error?.code === "string" ? error.code : `HTTP_${answer.status}`),
+    message: terminalSafe(typeof error?.message === "string" ? error.message : "the server gave no error message"),
   };
 }
 

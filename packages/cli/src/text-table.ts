@@ -33,13 +33,26 @@ export function stateColour(state: string): Colour {
  * Rows under a header, each column as wide as its widest cell; the last column is not padded. `paint` colours a cell
  * after the width is measured, so escape codes never shift the columns.
  */
+/**
+ * A value from the server (a plugin's name, status, reason, an error message) as text safe to print on a terminal:
+ * control characters (escape sequences, newlines that would fake rows) shown as `\xNN`.
+ */
+export function terminalSafe(value: unknown): string {
+  const text = typeof value === "string" ? value : value === undefined || value === null ? "" : String(value);
+  return text.replace(
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 export function formatTable(options: {
   header: string[];
   rows: string[][];
   paint: Paint;
   colourOf?: (column: number, cell: string) => Colour | undefined;
 }): string {
-  const { header, rows, paint, colourOf } = options;
+  const { header, paint, colourOf } = options;
+  const rows = options.rows.map((row) => row.map(terminalSafe));
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)));
   const line = (cells: string[], colour: (i: number, cell: string) => Colour | undefined) =>
     cells

@@ -260,6 +260,22 @@ describe("neko-plugin install", () => {
       ["a member declaring more than 256 MiB", () => zeroBomb(257), /it unpacks to more than 256 MiB/],
       ["a gzip stream inflating past the bound", () => zeroBomb(300), /it unpacks to more than 256 MiB/],
       ["bytes that are not gzip", () => Buffer.from("not an archive"), /it is not a gzip'd archive/],
+      [
+        // The tar parser would inflate the inner layer by itself, unbounded: a few KiB could become gigabytes.
+        "a gzip inside the gzip",
+        () => gzipSync(gzipSync(craftTar(honestMembers("sample", files)))),
+        /a compressed archive inside the compressed one/,
+      ],
+      [
+        "a member whose name holds an escape sequence",
+        () =>
+          craftArchive([
+            indexMember("sample", { ...files, "\u001b]0;PWNED\u0007.txt": "x" }),
+            ...honestMembers("sample", files).slice(1),
+            { path: "\u001b]0;PWNED\u0007.txt", body: "x" },
+          ]),
+        /a control character in the path/,
+      ],
       ["a gzip that holds no tar", () => gzipSync("x".repeat(2000)), /it is not a valid tar archive/],
       [
         "a truncated tar",

@@ -1,7 +1,7 @@
 /** Columns for `list` and `status`: aligned whatever the colour, colour only on a terminal without NO_COLOR. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatTable, paintFor, stateColour } from "../src/text-table.ts";
+import { formatTable, paintFor, stateColour, terminalSafe } from "../src/text-table.ts";
 
 const ESC = "\u001b[";
 
@@ -44,4 +44,12 @@ test("states: green when serving, red when failed, yellow in between", () => {
   assert.equal(stateColour("running"), "green");
   for (const state of ["crashed", "refused", "quarantined", "failed"]) assert.equal(stateColour(state), "red");
   assert.equal(stateColour("starting"), "yellow");
+});
+
+test("terminalSafe shows a server's control characters escaped: no escape sequence or fake row reaches a terminal", () => {
+  assert.equal(terminalSafe("running\u001b]0;TITLE\u0007"), "running\\x1b]0;TITLE\\x07");
+  assert.equal(terminalSafe("a\nFAKE  running"), "a\\x0aFAKE  running");
+  assert.equal(terminalSafe("tab\tkept"), "tab\tkept");
+  assert.equal(terminalSafe(42), "42");
+  assert.equal(terminalSafe(undefined), "");
 });

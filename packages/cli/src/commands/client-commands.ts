@@ -5,7 +5,7 @@
  */
 import type { Command, CommanderError } from "commander";
 import { answerError, type ServerAnswer, ServerClient, ServerUnreachable } from "../server-client.ts";
-import { formatTable, paintFor, stateColour } from "../text-table.ts";
+import { formatTable, paintFor, stateColour, terminalSafe } from "../text-table.ts";
 
 interface ClientOptions {
   url?: string;
@@ -181,12 +181,14 @@ async function call(target: string, options: CallOptions): Promise<number> {
   const args = parseArgs(options.args ?? "{}");
   const timeout = parseTimeout(options.timeout);
   const client = new ServerClient({ url: options.url });
-  const answer = await client.request("POST", "/plugin/trigger", {
-    plugin_id: pluginId,
-    entry_id: entryId,
-    args,
-    ...(timeout !== undefined && { timeout }),
-  });
+  // The server answers a call within its timeout (default 30 s); a little longer here, for the way back.
+  const waitMs = ((timeout ?? 30) + 10) * 1000;
+  const answer = await client.request(
+    "POST",
+    "/plugin/trigger",
+    { plugin_id: pluginId, entry_id: entryId, args, ...(timeout !== undefined && { timeout }) },
+    waitMs,
+  );
   const body = answer.body as { success?: unknown; data?: unknown } | undefined;
   const ok = answer.status >= 200 && answer.status < 300 && body?.success === true;
   if (options.json) printJson(answer.body ?? null);
@@ -205,7 +207,11 @@ async function status(options: ClientOptions): Promise<number> {
   if (reportedError(info)) return EXIT_FAILED;
   const { answer, plugins } = await fetchPlugins(client);
   if (reportedError(answer)) return EXIT_FAILED;
-  const states = plugins.map((p) => ({ id: p.id, status: p.status ?? "", reason: reasonOf(p) || null }));
+  const states = plugins.map((p) => ({
+    id: terminalSafe(p.id),
+    status: terminalSafe(p.status),
+    reason: terminalSafe(reasonOf(p)) || null,
+  }));
   if (options.json) {
     printJson({ url: client.url, server: info.body, plugins: states });
     return 0;
@@ -218,7 +224,7 @@ async function status(options: ClientOptions): Promise<number> {
   const idWidth = Math.max(0, ...states.map((p) => p.id.length));
   const stateWidth = Math.max(0, ...states.map((p) => p.status.length));
   const lines = [
-    `${paint("server", "bold")} ${client.url}: host ${server.host_version ?? "?"}, node ${server.node_version ?? "?"}, up ${duration(server.uptime_s ?? 0)}`,
+    `${paint("server", "bold")} ${client.url}: host ${terminalSafe(server.host_version ?? "?")}, node ${terminalSafe(server.node_version ?? "?")}, up ${duration(Number(server.uptime_s) || 0)}`,
     `${paint(plural(states.length, "plugin"), "bold")}${summary ? `: ${summary}` : ""}`,
     ...states.map((p) => {
       const state = paint(p.status.padEnd(stateWidth), stateColour(p.status));

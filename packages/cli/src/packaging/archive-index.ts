@@ -33,6 +33,8 @@ export interface ArchiveIndex {
 export function memberPathProblem(member: string): string | undefined {
   if (member === "") return "an empty path";
   if (member.includes("\0")) return "a NUL byte in the path";
+  // Control characters would be file names that rewrite a terminal when listed, or forge lines in a log.
+  if (/[\u0001-\u001f\u007f-\u009f]/.test(member)) return "a control character in the path";
   if (member.includes("\\")) return "a backslash in the path";
   if (posix.isAbsolute(member) || /^[a-zA-Z]:/.test(member)) return "an absolute path";
   const segments = member.split("/");
@@ -56,7 +58,9 @@ export function parseArchiveIndex(text: string): { ok: true; index: ArchiveIndex
   if (raw.format !== ARCHIVE_FORMAT)
     return bad(`format must be '${ARCHIVE_FORMAT}', not ${JSON.stringify(raw.format)}`);
   if (typeof raw.id !== "string" || !PLUGIN_ID_PATTERN.test(raw.id)) return bad("id must match ^[a-zA-Z0-9_-]{1,128}$");
-  if (typeof raw.version !== "string" || raw.version === "") return bad("version must be a non-empty string");
+  if (typeof raw.version !== "string" || !/^[0-9A-Za-z.+-]{1,64}$/.test(raw.version)) {
+    return bad("version must be a version string (digits, letters, '.', '+', '-'; at most 64)");
+  }
   const sdk = raw.sdk ?? {};
   if (!isRecord(sdk) || Object.values(sdk).some((range) => typeof range !== "string")) {
     return bad("sdk must map names to version ranges");

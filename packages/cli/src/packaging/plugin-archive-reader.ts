@@ -30,6 +30,14 @@ const MAX_TAR_BYTES = MAX_UNPACKED_BYTES + (MAX_MEMBERS + 2) * 1024;
 
 type TarMember = { path: string; kind: "file" | "folder"; data: Buffer };
 
+/** gzip, zstd, bzip2 and xz: formats the tar parser (or a later version of it) may unpack by itself. */
+const COMPRESSED_MAGIC = [
+  Buffer.from([0x1f, 0x8b]),
+  Buffer.from([0x28, 0xb5, 0x2f, 0xfd]),
+  Buffer.from("BZh"),
+  Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+];
+
 export async function readPluginArchive(archivePath: string): Promise<ReadArchiveResult> {
   let compressed: Buffer;
   try {
@@ -47,6 +55,11 @@ export async function readPluginArchive(archivePath: string): Promise<ReadArchiv
       return refused(`it unpacks to more than ${mib(MAX_UNPACKED_BYTES)}`);
     }
     return refused(`it is not a gzip'd archive (${(error as Error).message})`);
+  }
+  // The tar parser would inflate a second compressed layer by itself, with no limit: a few KiB could become
+  // gigabytes before any size check. An archive is one gzip layer over a plain tar, nothing else.
+  if (COMPRESSED_MAGIC.some((magic) => tarBytes.subarray(0, magic.length).equals(magic))) {
+    return refused("it holds a compressed archive inside the compressed one (a plain tar is expected)");
   }
   const members = await readTarMembers(tarBytes);
   if (!members.ok) return refused(members.error);

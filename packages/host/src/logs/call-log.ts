@@ -30,12 +30,24 @@ export const callLog: HostFeature = ({ logger, events }) =>
     if (!logger.isLevelEnabled(level)) return;
     const ms = Math.round(call.durationMs * 10) / 10;
     const run = call.runId ? ` (run ${call.runId})` : "";
-    const why = call.result.ok ? "" : `: ${call.result.error.message}`;
+    const why = call.result.ok ? "" : `: ${oneLine(call.result.error.message, 300)}`;
     logger[level](
       { plugin: call.pluginId, call: { entry: call.entryId, outcome, ms, run_id: call.runId ?? null } },
-      `call ${call.pluginId}:${call.entryId} ${outcome} in ${ms} ms${run}${why}`,
+      `call ${call.pluginId}:${oneLine(call.entryId, 160)} ${oneLine(outcome, 80)} in ${ms} ms${run}${why}`,
     );
   });
+
+/**
+ * Text from a caller or a plugin, as it may go in a one-line message: control characters (a newline would forge a
+ * log line on a terminal) shown escaped, and at most `max` characters. The fields beside keep the full values.
+ */
+function oneLine(text: string, max: number): string {
+  const shown = text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
+}
 
 /** Whether the host logs each call: yes unless `NEKO_LOG_CALLS` is `0`, `false` or `off`. */
 export function callLogEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
