@@ -40,6 +40,7 @@ export function stateColour(state: string): Colour {
 export function terminalSafe(value: unknown): string {
   const text = typeof value === "string" ? value : value === undefined || value === null ? "" : String(value);
   return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
     /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );

@@ -34,6 +34,7 @@ export function memberPathProblem(member: string): string | undefined {
   if (member === "") return "an empty path";
   if (member.includes("\0")) return "a NUL byte in the path";
   // Control characters would be file names that rewrite a terminal when listed, or forge lines in a log.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\u0001-\u001f\u007f-\u009f]/.test(member)) return "a control character in the path";
   if (member.includes("\\")) return "a backslash in the path";
   if (posix.isAbsolute(member) || /^[a-zA-Z]:/.test(member)) return "an absolute path";

@@ -43,6 +43,7 @@ export const callLog: HostFeature = ({ logger, events }) =>
  */
 function oneLine(text: string, max: number): string {
   const shown = text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
     /[\u0000-\u001f\u007f-\u009f]/g,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
