@@ -39,6 +39,12 @@ function helloWorldWithClutter(): string {
     "node_modules/left-pad/index.js": "module.exports = 1",
     "static/node_modules/x.js": "1",
     "hello_world-0.0.1.neko-plugin": "an older build",
+    "credentials.prod.json": "{}",
+    "secrets-dev.yaml": "a: b",
+    "service-account.json": "{}",
+    kubeconfig: "apiVersion: v1",
+    "logs/plugin.log": "line",
+    "src/cache.sqlite": "db",
   };
   for (const [file, body] of Object.entries(clutter)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -77,12 +83,18 @@ describe("neko-plugin build", () => {
       ".env",
       ".env.local",
       ".git",
+      "credentials.prod.json",
       "data",
       "hello_world-0.0.1.neko-plugin",
       "id_ed25519.pub",
       "id_rsa",
+      "kubeconfig",
+      "logs/plugin.log",
       "node_modules",
+      "secrets-dev.yaml",
       "server.pem",
+      "service-account.json",
+      "src/cache.sqlite",
       "static/node_modules",
       "tls.key",
     ]);

@@ -20,8 +20,11 @@ export interface PluginFileSelection {
 const SECRET_NAME_PATTERNS: Array<[RegExp, string]> = [
   [/\.(pem|key|p12|pfx|jks|keystore|gpg)$/i, "a key or certificate file"],
   [/^id_(rsa|dsa|ecdsa|ed25519)/i, "an SSH key"],
-  [/^(credentials|secrets?)(\.[a-z0-9]+)?$/i, "a credentials file"],
+  [/^(credentials|secrets?)([._-].*)?$/i, "a credentials file"],
   [/\.secret(s)?(\.[a-z0-9]+)?$/i, "a credentials file"],
+  [/^service[-_]?account.*\.json$/i, "a cloud service-account key"],
+  [/^kubeconfig$/i, "a Kubernetes credentials file"],
+  [/\.(log|sqlite|sqlite3|db)$/i, "a log or database file (runtime data, not code)"],
 ];
 
 export async function selectPluginFiles(dir: string): Promise<PluginFileSelection> {
