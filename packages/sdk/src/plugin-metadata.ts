@@ -131,6 +131,27 @@ export function entryIdDeclaredTwice(own: ClassPluginMetadata): string | undefin
   return undefined;
 }
 
+/** An entry id declared twice by one class of `cls`'s chain, if any (a class may still override its ancestors' ids). */
+export function entryIdDeclaredTwiceInChain(cls: abstract new (...args: never[]) => unknown): string | undefined {
+  for (const own of pluginMetadataChain(cls)) {
+    const twice = entryIdDeclaredTwice(own);
+    if (twice !== undefined) return twice;
+  }
+  return undefined;
+}
+
+/**
+ * The decorated method `name` of `target` bound to it, as the runtime calls it; a `TypeError` when it is not a method
+ * (`owner` names where it was looked for: "the router").
+ */
+export function boundMethod(target: object, name: string | symbol, owner?: string): (...args: any[]) => unknown {
+  const method = (target as Record<string | symbol, unknown>)[name];
+  if (typeof method !== "function") {
+    throw new TypeError(`'${String(name)}' is not a method${owner === undefined ? "" : ` of ${owner}`}`);
+  }
+  return method.bind(target) as (...args: any[]) => unknown;
+}
+
 /** The own records of `cls` and of each ancestor that has any, ancestors first. */
 export function pluginMetadataChain(cls: abstract new (...args: never[]) => unknown): ClassPluginMetadata[] {
   const chain: ClassPluginMetadata[] = [];

@@ -24,9 +24,9 @@ import { childLogger } from "../plugin-logger.ts";
 import {
   type ClassPluginMetadata,
   collectPluginMetadata,
-  entryIdDeclaredTwice,
   type LifecycleId,
-  pluginMetadataChain,
+  boundMethod,
+  entryIdDeclaredTwiceInChain,
 } from "../plugin-metadata.ts";
 import { errResult } from "../wire-result.ts";
 import { replaceContents } from "./config-sync.ts";
@@ -312,11 +312,7 @@ export class ExtensionMounts {
     }
 
     const calls = new CallsInFlight();
-    const bind = (methodName: string | symbol) => {
-      const method = (instance as unknown as Record<string | symbol, unknown>)[methodName];
-      if (typeof method !== "function") throw new TypeError(`'${String(methodName)}' is not a method`);
-      return method.bind(instance) as (...args: any[]) => unknown;
-    };
+    const bind = (methodName: string | symbol) => boundMethod(instance, methodName);
     try {
       const registrations = meta.entries.map(({ methodName, ...entry }) => ({
         options: { ...entry, id: `${spec.prefix}${entry.id}` },
@@ -484,10 +480,8 @@ function messageOf(error: unknown): string {
 
 /** What makes an extension class unusable, in words; undefined when it is fine. */
 function declarationProblem(cls: abstract new () => NekoExtensionBase, meta: ClassPluginMetadata): string | undefined {
-  for (const own of pluginMetadataChain(cls)) {
-    const twice = entryIdDeclaredTwice(own);
-    if (twice !== undefined) return `entry id '${twice}' is declared twice`;
-  }
+  const twice = entryIdDeclaredTwiceInChain(cls);
+  if (twice !== undefined) return `entry id '${twice}' is declared twice`;
   for (const [list, decorator] of PLUGIN_ONLY) {
     const found = meta[list] as Array<{ id: string }>;
     if (found.length > 0) {

@@ -25,7 +25,7 @@ import {
 import type { EntryContext } from "../entry-context.ts";
 import { NotFoundError, SdkError, TimeoutError, ValidationError } from "../errors.ts";
 import type { NekoPluginBase } from "../plugin-base.ts";
-import { collectPluginMetadata, type LifecycleId } from "../plugin-metadata.ts";
+import { boundMethod, collectPluginMetadata, type LifecycleId } from "../plugin-metadata.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import { SDK_VERSION } from "../version.ts";
 import { errResult, normalizeResult } from "../wire-result.ts";
@@ -100,14 +100,14 @@ export class PluginRuntime {
     this.hooks = this.instance.ctx.hooks;
     const meta = collectPluginMetadata(this.instance.constructor as abstract new () => unknown);
     for (const { methodName, ...entry } of meta.entries) {
-      this.entries.add(entry, this.boundMethod(methodName), { dynamic: false });
+      this.entries.add(entry, boundMethod(this.instance, methodName), { dynamic: false });
     }
-    for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, this.boundMethod(lc.methodName));
+    for (const lc of meta.lifecycles) this.lifecycles.set(lc.id, boundMethod(this.instance, lc.methodName));
     this.hooks.add(
-      meta.hooks.map((h) => HookPipeline.record(h, this.boundMethod(h.methodName), "plugin")),
+      meta.hooks.map((h) => HookPipeline.record(h, boundMethod(this.instance, h.methodName), "plugin")),
       { first: true },
     );
-    this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => this.boundMethod(name) });
+    this.triggers = new PluginTriggers({ runtime: this, meta, bind: (name) => boundMethod(this.instance, name) });
     // After the triggers: auto-start entries run once timers, bus subscriptions and auto events are under way.
     EntryAutoStart.install(this);
     this.extensions = new ExtensionMounts(this);
@@ -447,12 +447,6 @@ export class PluginRuntime {
       this.logger.exception(`${label} threw`, error);
       return errResult(error);
     }
-  }
-
-  private boundMethod(name: string | symbol): (...args: any[]) => unknown {
-    const method = (this.instance as unknown as Record<string | symbol, unknown>)[name];
-    if (typeof method !== "function") throw new TypeError(`'${String(name)}' is not a method`);
-    return method.bind(this.instance) as (...args: any[]) => unknown;
   }
 }
 

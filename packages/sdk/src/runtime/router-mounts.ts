@@ -8,8 +8,8 @@ import type { NekoPluginBase } from "../plugin-base.ts";
 import {
   type ClassPluginMetadata,
   collectPluginMetadata,
-  entryIdDeclaredTwice,
-  pluginMetadataChain,
+  boundMethod,
+  entryIdDeclaredTwiceInChain,
 } from "../plugin-metadata.ts";
 import { bindRouter, PluginRouter, routerBinding } from "../plugin-router.ts";
 import { Err, Ok, type Result } from "../result.ts";
@@ -72,13 +72,7 @@ export class RouterMounts {
     const problem = declarationProblem(cls, meta);
     if (problem) return refuse(`includeRouter(${name}): ${problem}`);
 
-    const bind = (methodName: string | symbol) => {
-      const method = (router as unknown as Record<string | symbol, unknown>)[methodName];
-      if (typeof method !== "function") {
-        throw new TypeError(`'${String(methodName)}' is not a method of the router`);
-      }
-      return method.bind(router) as (...args: any[]) => unknown;
-    };
+    const bind = (methodName: string | symbol) => boundMethod(router, methodName, "the router");
     let registrations: EntryRegistration[];
     let hooks: HookRecord[];
     try {
@@ -153,10 +147,8 @@ export class RouterMounts {
 
 /** What makes a router class unusable, in words; undefined when it is fine. */
 function declarationProblem(cls: abstract new () => PluginRouter, meta: ClassPluginMetadata): string | undefined {
-  for (const own of pluginMetadataChain(cls)) {
-    const twice = entryIdDeclaredTwice(own);
-    if (twice !== undefined) return `entry id '${twice}' is declared twice`;
-  }
+  const twice = entryIdDeclaredTwiceInChain(cls);
+  if (twice !== undefined) return `entry id '${twice}' is declared twice`;
   for (const [list, decorator] of PLUGIN_ONLY) {
     const found = meta[list] as Array<{ id: string }>;
     if (found.length > 0) {
