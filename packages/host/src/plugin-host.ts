@@ -71,6 +71,8 @@ const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
 export interface PluginHostOptions {
   /** Plugin roots, in priority order (see `resolvePluginRoots`). */
   roots: string[];
+  /** Single plugin folders, after the roots' (a folder holding plugin.toml itself: what `neko-plugin dev` serves). */
+  pluginFolders?: string[];
   logger?: HostLogger;
   /** ZeroMQ endpoint; default `ipc://` in a fresh run folder; `NEKO_TRANSPORT_ENDPOINT` overrides. */
   endpoint?: string;
@@ -609,20 +611,31 @@ export class PluginHost implements PluginHostApi {
     // may be fixed now).
     const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
-    await this.supervisor.stop(id);
-    if (!fresh) {
-      await this.forgetPlugin(id);
-      return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
-    }
     // Judged against the plugins as the host has them (a dependency new or changed on disk is not taken in by
     // reloading one plugin; POST /plugins/reload takes in everything).
-    if (fresh.status === "ok") {
+    if (fresh?.status === "ok") {
       const loaded = (dep: string) => (dep === id ? fresh : this.discovered.get(dep));
       const problem = requirementProblem(fresh, loaded) ?? conflictProblem(fresh, loaded);
       if (problem !== undefined) {
         fresh.status = "refused";
         fresh.problems.push(`${problem} (as loaded; POST /plugins/reload takes in changes on disk)`);
       }
+    }
+    // A running plugin that stays a runnable plugin is swapped: its old process serves until the new one is ready,
+    // and keeps serving if the new code cannot load (docs/cli.md#dev).
+    if (
+      fresh?.status === "ok" &&
+      fresh.manifest?.type !== "extension" &&
+      fresh.manifest?.runtime.enabled &&
+      this.supervisor.status(id)?.state === "running"
+    ) {
+      this.adopt(fresh);
+      return this.supervisor.swap(id);
+    }
+    await this.supervisor.stop(id);
+    if (!fresh) {
+      await this.forgetPlugin(id);
+      return failure(ErrorCode.PluginNotFound, `plugin '${id}' is no longer on disk`, "NotFoundError");
     }
     this.adopt(fresh);
     if (fresh.status !== "ok")
@@ -891,7 +904,11 @@ export class PluginHost implements PluginHostApi {
   }
 
   private async discoverAll(): Promise<DiscoveredPlugin[]> {
-    const found = await discoverPlugins({ roots: this.options.roots, sdkVersion: SDK_VERSION });
+    const found = await discoverPlugins({
+      roots: this.options.roots,
+      folders: this.options.pluginFolders,
+      sdkVersion: SDK_VERSION,
+    });
     this.refuseUnsafeWriteGrants(found);
     return found;
   }

@@ -76,13 +76,58 @@ function cacheLocation() {
  */
 export async function compileTypeScript(file, source, cacheDir) {
   if (cacheDir !== undefined) {
+    const entry = entryPath(cacheDir, file, source);
     try {
-      return await readFile(entryPath(cacheDir, file, source), "utf8");
+      return await readFile(entry, "utf8");
     } catch {
       // not in the cache: the host has not seen this file (created after the start, or outside the plugin folder)
     }
+    // The host found that this text does not compile: the same error, where it is, without compiling again.
+    const failed = await readFile(errorPath(entry), "utf8").catch(() => undefined);
+    if (failed !== undefined) throw compileError(file, failed);
   }
   return compile(file, source);
+}
+
+/**
+ * Where the host notes that a file's text does not compile (beside the entry it would have had).
+ * @param {string} entry
+ */
+function errorPath(entry) {
+  return entry.replace(/\.mjs$/, ".error.json");
+}
+
+/**
+ * A compile failure as a SyntaxError whose stack points at the place in the source (`file:line:column`), so a load
+ * failure names it the way a runtime error would.
+ * @param {string} file
+ * @param {string} noted what `describeCompileError` wrote
+ */
+function compileError(file, noted) {
+  let parsed;
+  try {
+    parsed = JSON.parse(noted);
+  } catch {
+    parsed = { text: "it does not compile" };
+  }
+  const text = typeof parsed.text === "string" ? parsed.text : "it does not compile";
+  const error = new SyntaxError(text);
+  if (Number.isInteger(parsed.line) && Number.isInteger(parsed.column)) {
+    error.stack = `SyntaxError: ${text}\n    at ${file}:${parsed.line}:${parsed.column + 1}`;
+  }
+  return error;
+}
+
+/**
+ * The first error of an esbuild failure, as the cache notes it: its text and where (1-based line, 0-based column).
+ * @param {unknown} error
+ */
+function describeCompileError(error) {
+  const first = /** @type {{ errors?: { text?: string; location?: { line?: number; column?: number } | null }[] }} */ (
+    error
+  ).errors?.[0];
+  if (first?.text === undefined) return { text: error instanceof Error ? error.message : String(error) };
+  return { text: first.text, line: first.location?.line, column: first.location?.column };
 }
 
 /**
@@ -134,7 +179,16 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
           fs.utimesSync(cached, now, now);
           return;
         }
-        writeAtomically(cached, await compile(file, source));
+        let code;
+        try {
+          code = await compile(file, source);
+        } catch (error) {
+          // Reported by the plugin process when it imports the file, with where (a process under the permission
+          // model could not compile it to find out).
+          writeAtomically(errorPath(cached), JSON.stringify(describeCompileError(error)));
+          return;
+        }
+        writeAtomically(cached, code);
         compiled += 1;
       } catch {
         // reported by the plugin process on import
@@ -180,8 +234,8 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
   return removed;
 }
 
-const ENTRY_NAME = /^[0-9a-f]{40}\.mjs$/;
-const TEMPORARY_NAME = /^[0-9a-f]{40}\.mjs\.\d+\.[0-9a-f]{8}\.tmp$/;
+const ENTRY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json)$/;
+const TEMPORARY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json)\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 /**
  * Where the compiled form of this file with this text lives: named by a hash of all that decides the output.

@@ -149,7 +149,7 @@ function readWorkerOptions(options: ServeOptions): PluginHostOptions["workers"] 
 }
 
 /** --log-format, else NEKO_LOG_FORMAT: true for pretty, false for JSON, undefined to decide by the terminal. */
-function readLogFormat(flag: string | undefined): boolean | undefined {
+export function readLogFormat(flag: string | undefined): boolean | undefined {
   const fromEnv = process.env.NEKO_LOG_FORMAT || undefined;
   const [source, format] = flag !== undefined ? ["--log-format", flag] : ["NEKO_LOG_FORMAT", fromEnv];
   if (format === undefined) return undefined;
@@ -158,7 +158,7 @@ function readLogFormat(flag: string | undefined): boolean | undefined {
 }
 
 /** --port, else NEKO_PORT (an empty one counts as unset), else the default; a bad value names where it came from. */
-function readPort(flag: string | undefined): number {
+export function readPort(flag: string | undefined): number {
   const fromEnv = process.env.NEKO_PORT || undefined;
   const [source, text] = flag !== undefined ? ["--port", flag] : fromEnv !== undefined ? ["NEKO_PORT", fromEnv] : [];
   if (source === undefined) return DEFAULT_PORT;

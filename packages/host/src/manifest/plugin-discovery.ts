@@ -38,10 +38,18 @@ export function resolvePluginRoots(opts: {
   return unique([...dirs, ...opts.pluginDirs, ...fromEnv].map((dir) => path.resolve(dir)));
 }
 
-/** One DiscoveredPlugin per plugin folder, in root order then name order. Throws only for a bad `sdkVersion`. */
-export async function discoverPlugins(opts: { roots: string[]; sdkVersion: string }): Promise<DiscoveredPlugin[]> {
-  const dirs: string[] = [];
+/**
+ * One DiscoveredPlugin per plugin folder, in root order then name order, then the single plugin `folders` (`dev`
+ * serves one folder so). Throws only for a bad `sdkVersion`.
+ */
+export async function discoverPlugins(opts: {
+  roots: string[];
+  folders?: string[];
+  sdkVersion: string;
+}): Promise<DiscoveredPlugin[]> {
+  let dirs: string[] = [];
   for (const root of unique(opts.roots.map((dir) => path.resolve(dir)))) dirs.push(...(await pluginDirs(root)));
+  dirs = unique([...dirs, ...(opts.folders ?? []).map((dir) => path.resolve(dir))]);
   const inspected = await Promise.all(dirs.map((dir) => inspectPlugin(dir, opts.sdkVersion)));
 
   // The first manifest to declare an id owns it; an id guessed from a folder name claims nothing.

@@ -192,14 +192,28 @@ export class PluginProcess {
     return this.options.admission.peer;
   }
 
+  /**
+   * Set before the handshake when the process is to wait, loaded, after its hello: it gets its `welcome` (which runs
+   * its startup) only from `welcome()` (a reload's new process, while the old one still serves).
+   */
+  holdWelcome = false;
+
   /** Called by the supervisor when the handshake from this process's peer carried its secret. */
   acceptHello(hello: HelloMessage): void {
     const peer = this.options.admission.peer;
     this.peer = peer;
     this.hello = hello;
     this.entries = hello.entries;
-    this.options.send(peer, { type: "welcome" });
+    if (!this.holdWelcome) this.options.send(peer, { type: "welcome" });
     this.handshake.settle({ result: { ok: true, value: null }, refused: false });
+  }
+
+  /** Sends the `welcome` held back by `holdWelcome`: the plugin runs its startup and reports ready. */
+  welcome(): void {
+    if (!this.holdWelcome || !this.peer) return;
+    this.holdWelcome = false;
+    this.lastPongAt = Date.now();
+    this.options.send(this.peer, { type: "welcome" });
   }
 
   /** The host refuses this process's handshake: its code could not be loaded, or its hello cannot be accepted. */

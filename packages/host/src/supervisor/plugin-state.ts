@@ -27,7 +27,8 @@ export const PLUGIN_TRANSITIONS: Readonly<Record<PluginState, readonly PluginSta
   // Ready; a failed start (crash, or refused by its own answer); stopped when the host closes mid-start.
   // Unreachable: the remote worker it was starting or running on is gone (docs/workers.md).
   starting: ["running", "crashed", "quarantined", "refused", "stopped", "unreachable"],
-  running: ["stopping", "crashed", "quarantined", "unreachable"],
+  // Itself: a reload swapped a new process in (the reason says so).
+  running: ["running", "stopping", "crashed", "quarantined", "unreachable"],
   // A stop ends `stopped`, a freeze `frozen`.
   stopping: ["stopped", "frozen"],
   // The restart; a stop by hand while the restart waits; a start refused before launch.

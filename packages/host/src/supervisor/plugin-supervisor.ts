@@ -62,6 +62,8 @@ export interface SupervisorOptions {
   startupTimeoutMs?: number;
   /** How long `shutdown` may take before the process is killed (SPEC §3.5: 5 s). */
   stopGraceMs?: number;
+  /** How long a reload waits for the old process's calls to finish before shutting it down (default 30 s). */
+  swapDrainMs?: number;
   /** Ping interval; a plugin silent for 3 intervals is unresponsive and restarted (SPEC §4.1: 5 s). */
   heartbeatIntervalMs?: number;
   /** Runs before each launch with the plugin's folder (the host compiles its TypeScript into the cache); never throws. */
@@ -360,6 +362,9 @@ export class PluginSupervisor implements Disposable {
     args: unknown,
     options: SupervisorCallOptions,
   ): Promise<WireResult> {
+    const gate = this.plugins.get(id)?.gate;
+    // A call nested in one the old process is serving goes to it: waiting would hold up its own drain.
+    if (gate && !options.chain?.includes(id)) return gate.then(() => this.dispatchCall(id, entryId, args, options));
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     const entry = proc.entries.find((e) => e.id === entryId);
@@ -402,6 +407,8 @@ export class PluginSupervisor implements Disposable {
     payload: ParamsIn<HostToPluginControls, K>,
     options: { timeoutMs?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
+    const gate = this.plugins.get(id)?.gate;
+    if (gate) return gate.then(() => this.control(id, op, payload, options));
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     return proc.request({
@@ -464,27 +471,16 @@ export class PluginSupervisor implements Disposable {
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
     // What the launch contexts set up (the configuration the process starts with) belongs to this run.
     plugin.scope.beginRun();
-    let context: Record<string, unknown>;
-    let grant: Required<LaunchGrant>;
-    try {
-      context = Object.assign(
-        { manifest: plugin.spec.manifest.raw },
-        ...[...this.launchContexts].map((launchContext) => launchContext(plugin.spec)),
-      );
-      const grants = [...this.launchGrants].map((grants) => grants(plugin.spec));
-      grant = {
-        sourceDirs: grants.flatMap((g) => g?.sourceDirs ?? []),
-        write: grants.flatMap((g) => g?.write ?? []),
-      };
-    } catch (error) {
-      const message = `plugin '${id}' cannot start: ${(error as Error).message}`;
+    const inputs = this.launchInputs(plugin);
+    if (inputs instanceof Error) {
+      const message = `plugin '${id}' cannot start: ${inputs.message}`;
       if (plugin.state === "frozen") plugin.scope.endRun();
       else this.setState(plugin, "stopped", message);
-      const code = (error as { code?: unknown }).code;
+      const code = (inputs as { code?: unknown }).code;
       return failure(isErrorCode(code) ? code : ErrorCode.PluginRefused, message);
     }
-    // The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild.
-    for (const dir of [plugin.spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+    const { context, grant } = inputs;
+    await this.prepareSources(plugin, grant);
     if (this.closed) {
       plugin.scope.endRun();
       return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
@@ -516,6 +512,38 @@ export class PluginSupervisor implements Disposable {
     if (!ready.ok) return this.failStart(plugin, proc, ready, false);
 
     this.setState(plugin, "running");
+    this.watch(plugin, proc);
+    return { ok: true, value: { pid: proc.pid } };
+  }
+
+  /** What a launch of the plugin gets from the launch contexts and grants; the error one of them threw. */
+  private launchInputs(
+    plugin: SupervisedPlugin,
+  ): { context: Record<string, unknown>; grant: Required<LaunchGrant> } | Error {
+    try {
+      const context = Object.assign(
+        { manifest: plugin.spec.manifest.raw },
+        ...[...this.launchContexts].map((launchContext) => launchContext(plugin.spec)),
+      );
+      const grants = [...this.launchGrants].map((grants) => grants(plugin.spec));
+      const grant = {
+        sourceDirs: grants.flatMap((g) => g?.sourceDirs ?? []),
+        write: grants.flatMap((g) => g?.write ?? []),
+      };
+      return { context, grant };
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
+  private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>): Promise<void> {
+    for (const dir of [plugin.spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+  }
+
+  /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
+  private watch(plugin: SupervisedPlugin, proc: PluginProcess): void {
+    const id = plugin.spec.id;
     const heartbeat = new HeartbeatMonitor({
       intervalMs: this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       missesAllowed: 3,
@@ -532,7 +560,127 @@ export class PluginSupervisor implements Disposable {
     // Handled in the same turn as the exit, so nothing sees an exited process in a `running` plugin.
     if (proc.exited) this.onExit(plugin, proc, proc.exited);
     else proc.onExit((info) => this.onExit(plugin, proc, info));
-    return { ok: true, value: { pid: proc.pid } };
+  }
+
+  /**
+   * A running plugin's reload with no call failing (docs/cli.md#dev): its code, as it is on disk now, loads in a new
+   * process while the old one serves. Code that cannot load (a syntax error, a missing export, a bad schema, a
+   * throwing constructor) is refused with the reason and the old process goes on serving. Once the new process has
+   * said hello, calls and controls wait; the old process finishes the calls it has (up to `swapDrainMs`) and shuts
+   * down; the new one runs its startup; then the waiting calls go to it. The plugin never runs twice at once (no
+   * doubled timers, bus handlers or writers). A plugin that is not running is started as `start` would.
+   */
+  swap(id: string): Promise<WireResult> {
+    const plugin = this.plugins.get(id);
+    if (!plugin) return Promise.resolve(pluginNotFound(id));
+    return this.enqueue(plugin, () => {
+      const old = plugin.process;
+      if (plugin.state === "running" && old && !old.exited) return this.doSwap(plugin, old);
+      return this.doStart(plugin, true);
+    });
+  }
+
+  private async doSwap(plugin: SupervisedPlugin, old: PluginProcess): Promise<WireResult> {
+    const id = plugin.spec.id;
+    const log = this.options.logger.child({ plugin: id });
+    const keep = (why: WireResult & { ok: false }): WireResult => {
+      log.warn({ reason: why.error.message }, "reload refused: the running version keeps serving");
+      return {
+        ok: false,
+        error: { ...why.error, message: `reload refused, the running version keeps serving: ${why.error.message}` },
+      };
+    };
+    // Computed against the old process's run; run again for the new one once it takes over.
+    const inputs = this.launchInputs(plugin);
+    if (inputs instanceof Error)
+      return keep(failure(ErrorCode.PluginRefused, inputs.message) as WireResult & { ok: false });
+    await this.prepareSources(plugin, inputs.grant);
+    let next: PluginProcess;
+    try {
+      next = this.launch(plugin, inputs.context, inputs.grant);
+    } catch (error) {
+      return keep(
+        failure(
+          ErrorCode.PluginCrashed,
+          `could not launch the new process: ${(error as Error).message}`,
+        ) as WireResult & { ok: false },
+      );
+    }
+    next.holdWelcome = true;
+    this.awaitingHello.set(next.expectedPeer, next);
+    const handshake = await withTimeout(next.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
+      result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
+      refused: false,
+    }));
+    this.awaitingHello.delete(next.expectedPeer);
+    const stillServing = plugin.process === old && plugin.state === "running" && !old.exited && !this.closed;
+    if (!handshake.result.ok || !stillServing || next.exited) {
+      await this.discard(next);
+      if (!handshake.result.ok) return keep(handshake.result);
+      return failure(ErrorCode.PluginNotRunning, `plugin '${id}' stopped while its new code was loading`);
+    }
+
+    // The switch: from here calls wait, and go to the new process once it is ready.
+    let open!: () => void;
+    plugin.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    try {
+      await this.drain(old, this.options.swapDrainMs ?? 30_000);
+      await this.retire(plugin, old);
+      if (plugin.state !== "running") {
+        // The old process crashed while it drained: no restart of it, the new one is on its way.
+        plugin.cancelRestart();
+        this.setState(plugin, "starting");
+      }
+      // The old process's run ends (its subscriptions, static UI, channels); the new one's begins.
+      plugin.scope.beginRun();
+      this.launchInputs(plugin);
+      plugin.process = next;
+      next.welcome();
+      const ready = await withTimeout(next.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
+        failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
+      );
+      if (!ready.ok) return await this.failStart(plugin, next, ready, false);
+      this.setState(plugin, "running", `reloaded: pid ${old.pid} → ${next.pid}`);
+      this.watch(plugin, next);
+      return { ok: true, value: { pid: next.pid, previous_pid: old.pid } };
+    } finally {
+      plugin.gate = undefined;
+      open();
+    }
+  }
+
+  /** A process that will not serve: killed, and forgotten once gone. */
+  private async discard(proc: PluginProcess): Promise<void> {
+    proc.expectExit();
+    proc.kill();
+    await proc.waitExit();
+    this.forget(proc);
+  }
+
+  /** Waits until the process has answered every call the host sent it, or `maxMs` has passed. */
+  private async drain(proc: PluginProcess, maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (proc.inFlight.calls > 0 && !proc.exited && Date.now() < until) await sleep(5, undefined, { ref: false });
+  }
+
+  /** An old process's end after a swap: its `shutdown`, then killed if it does not exit within the grace period. */
+  private async retire(plugin: SupervisedPlugin, proc: PluginProcess): Promise<void> {
+    proc.expectExit();
+    const grace = this.options.stopGraceMs ?? 5000;
+    if (proc.peer && !proc.exited) {
+      await proc.request({ build: (id) => ({ type: "shutdown", id }), timeoutMs: grace, label: "shutdown" });
+    }
+    const exited = await Promise.race([proc.waitExit(), sleep(timerDelay(grace), undefined, { ref: false })]);
+    if (!exited) {
+      this.options.logger
+        .child({ plugin: plugin.spec.id })
+        .warn(`the old process did not exit within ${grace / 1000}s of its shutdown; killing it`);
+      proc.kill();
+      await proc.waitExit();
+    }
+    this.forget(proc);
   }
 
   /** Launches the plugin's process; throws when it cannot be launched at all. */

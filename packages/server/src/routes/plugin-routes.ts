@@ -93,7 +93,10 @@ const lifecycleDocs: Record<
     errors: { 404: notFound },
   },
   reload: {
-    summary: "Re-read plugin.toml and restart the plugin; `?mode=config`: new configuration, no restart",
+    summary: "Re-read plugin.toml and swap in the plugin's new code; `?mode=config`: new configuration, no restart",
+    description:
+      "A running plugin's new code starts in a new process while the old one serves; calls move to it once it is " +
+      "ready, with none failing. Code that cannot load leaves the old process serving (502 `PLUGIN_LOAD_FAILED`).",
     errors: {
       ...startFailures,
       400: "`CONFIG_INVALID`: plugin.toml is not a valid manifest (mode=config), or a profile cannot be read",

@@ -1,0 +1,189 @@
+/**
+ * A running plugin's reload swaps processes with no call failing (issue 11, docs/cli.md#dev): the new code loads in a
+ * second process while the old one serves; a call in flight finishes on the old one; calls made during the switch
+ * wait and are answered by the new one; code that cannot load leaves the old process serving, with the reason and
+ * where. Real processes, real sockets, a real HTTP server.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { isAlive, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+/** Version `v` of the plugin: its entries say which version and process answered; `extra` is added to the class. */
+function versionCode(v: number, extra = ""): string {
+  return `
+import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok, z } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Swappy extends NekoPluginBase {
+  ticks = 0;
+
+  @lifecycle({ id: "startup" })
+  async onStartup() {
+    this.bus.on("swappy_ping", () => undefined);
+    await this.store.set("started_by_v${v}", true);
+  }
+
+  @pluginEntry({ id: "version" })
+  version() {
+    return Ok({ version: ${v}, pid: process.pid });
+  }
+
+  @pluginEntry({ id: "slow", params: z.object({ ms: z.number() }), timeout: 10 })
+  async slow({ ms }: { ms: number }) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return Ok({ version: ${v}, pid: process.pid });
+  }
+
+  @pluginEntry({ id: "remember", params: z.object({ value: z.string() }) })
+  async remember({ value }: { value: string }) {
+    await this.store.set("remembered", value);
+    return Ok({ version: ${v} });
+  }
+
+  @pluginEntry({ id: "recall" })
+  async recall() {
+    return Ok({ version: ${v}, value: (await this.store.get("remembered", null)).value });
+  }
+${extra}
+}
+`;
+}
+
+describe("reload of a running plugin: a process swap with no failed call", () => {
+  let root: string;
+  let dir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir();
+    dir = writePlugin(root, { id: "swappy", className: "Swappy", code: versionCode(1) });
+    t = await startTestHost({ roots: [root] });
+  });
+
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const version = async () => (await t.trigger("swappy", "version")).body;
+  const pid = () => t.host.getPlugin("swappy")?.pid;
+
+  test("calls in a loop while the code changes: every call answered, the new version appears", async () => {
+    const before = await version();
+    assert.equal(before.data.version, 1);
+    const answers: { status: number; version?: number; error?: unknown }[] = [];
+    let running = true;
+    // Four callers in a loop, over HTTP, for the whole reload.
+    const loops = Array.from({ length: 4 }, async () => {
+      while (running) {
+        const res = await t.trigger("swappy", "version");
+        answers.push({ status: res.status, version: res.body?.data?.version, error: res.body?.error });
+      }
+    });
+    await waitFor(() => answers.length >= 20, { what: "calls before the edit" });
+    fs.writeFileSync(path.join(dir, "index.ts"), versionCode(2));
+    const reload = await t.request("POST", "/plugin/swappy/reload");
+    assert.equal(reload.status, 200, JSON.stringify(reload.body));
+    assert.equal(reload.body.status, "running");
+    const seen = answers.length;
+    await waitFor(() => answers.length >= seen + 20, { what: "calls after the reload" });
+    running = false;
+    await Promise.all(loops);
+
+    const failed = answers.filter((a) => a.status !== 200);
+    assert.deepEqual(failed, [], "no call failed during the reload");
+    assert.ok(answers.some((a) => a.version === 1));
+    assert.equal(answers.at(-1)?.version, 2, "the last calls are answered by the new code");
+    // Once a call saw version 2, none saw version 1 again: calls moved over once, for good.
+    const firstNew = answers.findIndex((a) => a.version === 2);
+    assert.ok(answers.slice(firstNew + 4).every((a) => a.version === 2));
+    const after = await version();
+    assert.notEqual(after.data.pid, before.data.pid, "a new process");
+    await waitFor(() => !isAlive(before.data.pid), { what: "the old process to exit" });
+  });
+
+  test("a call in flight finishes on the old process; a call made during the switch waits for the new one", async () => {
+    const oldPid = pid();
+    assert.ok(oldPid);
+    const inFlight = t.trigger("swappy", "slow", { ms: 2500 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Version 3 says when its module has loaded in the new process (its hello follows at once).
+    fs.writeFileSync(path.join(dir, "index.ts"), `${versionCode(3)}\nconsole.log("module v3 loaded");\n`);
+    const reload = t.request("POST", "/plugin/swappy/reload");
+    await waitFor(
+      async () => {
+        const logs = await t.request("GET", "/plugin/swappy/logs?max_lines=200");
+        return JSON.stringify(logs.body).includes("module v3 loaded");
+      },
+      { what: "the new process to load" },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The switch is waiting for the slow call: a call now is held, not failed, and the new process answers it.
+    const during = t.trigger("swappy", "version");
+    const [slow, duringAnswer, reloaded] = await Promise.all([inFlight, during, reload]);
+    assert.equal(slow.status, 200, JSON.stringify(slow.body));
+    assert.deepEqual(slow.body.data, { version: 2, pid: oldPid }, "the old process finished its call");
+    assert.equal(duringAnswer.status, 200, JSON.stringify(duringAnswer.body));
+    assert.equal(duringAnswer.body.data.version, 3);
+    assert.equal(reloaded.status, 200);
+    assert.equal(reloaded.body.pid, duringAnswer.body.data.pid);
+  });
+
+  test("code that cannot load: the reload is refused with where, and the old version keeps serving", async () => {
+    const before = await version();
+    const good = fs.readFileSync(path.join(dir, "index.ts"), "utf8");
+    fs.writeFileSync(path.join(dir, "index.ts"), `${good}\nconst broken = ;\n`);
+    const syntax = await t.request("POST", "/plugin/swappy/reload");
+    assert.equal(syntax.status, 502, JSON.stringify(syntax.body));
+    assert.equal(syntax.body.error.code, "PLUGIN_LOAD_FAILED");
+    assert.match(syntax.body.error.message, /the running version keeps serving/);
+    assert.match(syntax.body.error.message, /index\.ts:\d+/);
+    assert.deepEqual((await version()).data, before.data, "same version, same process");
+
+    fs.writeFileSync(path.join(dir, "index.ts"), good.replace("export class Swappy", "export class Renamed"));
+    const missing = await t.request("POST", "/plugin/swappy/reload");
+    assert.equal(missing.body.error.code, "PLUGIN_LOAD_FAILED");
+    assert.match(missing.body.error.message, /does not export a class named 'Swappy' \(it exports: Renamed\)/);
+    assert.deepEqual((await version()).data, before.data);
+
+    fs.writeFileSync(
+      path.join(dir, "index.ts"),
+      good.replace("ticks = 0;", 'ticks = 0;\n  constructor() { super(); throw new Error("constructor says no"); }'),
+    );
+    const throwing = await t.request("POST", "/plugin/swappy/reload");
+    assert.match(throwing.body.error.message, /constructor says no/);
+    assert.deepEqual((await version()).data, before.data);
+    const status = await t.request("GET", "/plugins/swappy");
+    assert.equal(status.body.status, "running");
+
+    // Fixed: the next reload takes it in.
+    fs.writeFileSync(path.join(dir, "index.ts"), versionCode(4));
+    assert.equal((await t.request("POST", "/plugin/swappy/reload")).status, 200);
+    assert.equal((await version()).data.version, 4);
+  });
+
+  test("the store carries over, and repeated swaps leave nothing behind in the host", async () => {
+    assert.equal((await t.trigger("swappy", "remember", { value: "kept" })).status, 200);
+    const baseline = t.host.debugCounts();
+    const pids: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      pids.push(pid() as number);
+      fs.writeFileSync(path.join(dir, "index.ts"), versionCode(10 + i));
+      const res = await t.request("POST", "/plugin/swappy/reload");
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const recall = await t.trigger("swappy", "recall");
+    assert.deepEqual(recall.body.data, { version: 14, value: "kept" });
+    await waitFor(() => pids.every((p) => !isAlive(p)), { what: "every replaced process to exit" });
+    const counts = t.host.debugCounts();
+    for (const key of ["peers", "awaitingHello", "scoped", "callsInFlight", "listeners"]) {
+      assert.equal(counts[key], baseline[key], `${key}: ${JSON.stringify({ baseline, counts })}`);
+    }
+    const { history } = (await t.request("GET", "/plugins/swappy")).body;
+    const swaps = history.filter((h: { reason?: string }) => h.reason?.startsWith("reloaded: pid"));
+    assert.ok(swaps.length >= 5, "the status history records the swaps");
+  });
+});
