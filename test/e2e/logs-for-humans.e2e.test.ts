@@ -39,6 +39,22 @@ describe("the log line per call", () => {
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
     writePlugin(root, { id: "crashy", className: "CrashyPlugin", code: crashyPluginCode });
     writePlugin(root, {
+      id: "thrower",
+      className: "Thrower",
+      code: [
+        'import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";',
+        "",
+        'function deep(): never { throw new Error("kaboom"); }',
+        "",
+        "@nekoPlugin",
+        "export class Thrower extends NekoPluginBase {",
+        '  @pluginEntry({ id: "go" })',
+        "  go() { deep(); }",
+        "}",
+        "",
+      ].join("\n"),
+    });
+    writePlugin(root, {
       id: "throws_at_load",
       code: 'const answer = 42;\n\nthrow new Error("boom at load " + answer);\n',
     });
@@ -108,6 +124,23 @@ describe("the log line per call", () => {
     assert.equal(record.reason, "importing index.ts failed: boom at load 42 (at index.ts:3:7)");
     const view = (await t.request("GET", "/plugins/throws_at_load")).body;
     assert.equal(view.status_reason, record.reason);
+  });
+
+  test("an entry's throw is logged with the plugin's own frames first, the framework's hidden", async () => {
+    const res = await t.trigger("thrower", "go");
+    assert.equal(res.body.error.message, "kaboom");
+    let record: { err?: { stack?: string } } | undefined;
+    for (let i = 0; i < 50 && !record; i += 1) {
+      record = lines.map((line) => JSON.parse(line)).find((r) => r.plugin === "thrower" && r.err?.message === "kaboom");
+      if (!record) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stack = record?.err?.stack ?? "";
+    const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
+    assert.match(frames[0] ?? "", /at deep \(.*thrower[/\\]index\.ts:3:\d+\)/, stack);
+    assert.match(frames[1] ?? "", /Thrower\.go \(.*index\.ts:8:\d+\)/, stack);
+    assert.equal(frames.length, 2, stack);
+    assert.doesNotMatch(stack, /packages[/\\](sdk|protocol)[/\\]|node:internal/);
+    assert.match(stack, /… \d+ frames of neko-plugin and Node hidden \(NEKO_FULL_STACK=1 shows them\)/);
   });
 
   test("a plugin process is named neko-plugin: <id> in ps", async () => {

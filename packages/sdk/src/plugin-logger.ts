@@ -2,6 +2,8 @@
  * The plugin's structured logger. In a plugin process it writes pino JSON lines to stdout; the host reads them,
  * tags them with the plugin id and merges them into its own log (docs/logging.md).
  */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 
 export interface PluginLogger {
@@ -27,8 +29,51 @@ export function wrapPino(logger: Logger): PluginLogger {
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
-    exception: (message, error, fields) => logger.error({ ...fields, err: error }, message),
+    exception: (message, error, fields) => logger.error({ ...fields, err: withPluginStack(error) }, message),
   };
+}
+
+/** The SDK's and the protocol package's source folders: their frames are the framework's, not the plugin's. */
+const FRAMEWORK_DIRS = [
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
+  path.dirname(path.dirname(fileURLToPath(import.meta.resolve("@neko/protocol")))),
+].map((dir) => `${dir}${path.sep}`);
+
+/**
+ * A stack as a plugin author wants it: the frames of the SDK, of the protocol package and of Node's internals left out
+ * (a line says how many), so the plugin's own frames come first. A stack with no frame of the plugin's is kept whole
+ * (the fault is the framework's then), and `NEKO_FULL_STACK=1` keeps every stack whole.
+ */
+export function pluginStack(stack: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NEKO_FULL_STACK === "1") return stack;
+  const lines = stack.split("\n");
+  const isFrame = (line: string) => /^\s+at /.test(line);
+  const hidden = (line: string) =>
+    isFrame(line) &&
+    (/\(?node:internal\//.test(line) ||
+      /\(?node:(async_hooks|events|timers)\b/.test(line) ||
+      FRAMEWORK_DIRS.some((dir) => line.includes(dir) || line.includes(`file://${dir}`)));
+  const frames = lines.filter(isFrame);
+  const kept = frames.filter((line) => !hidden(line));
+  if (kept.length === 0 || kept.length === frames.length) return stack;
+  const dropped = frames.length - kept.length;
+  const out = lines.filter((line) => !hidden(line));
+  out.push(
+    `    … ${dropped} frame${dropped === 1 ? "" : "s"} of neko-plugin and Node hidden (NEKO_FULL_STACK=1 shows them)`,
+  );
+  return out.join("\n");
+}
+
+/** The error with its stack as `pluginStack` gives it; anything that is not an Error is left as it is. */
+function withPluginStack(error: unknown): unknown {
+  if (!(error instanceof Error) || typeof error.stack !== "string") return error;
+  const stack = pluginStack(error.stack);
+  if (stack === error.stack) return error;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
+  Object.defineProperty(copy, "message", { value: error.message, enumerable: false, writable: true });
+  Object.defineProperty(copy, "stack", { value: stack, enumerable: false, writable: true });
+  if (error.cause !== undefined) Object.defineProperty(copy, "cause", { value: error.cause, enumerable: false });
+  return copy;
 }
 
 /** A logger that adds `fields` to every record of `parent` (an extension's logger adds `extension: <id>`). */
