@@ -29,7 +29,7 @@ import {
   entryIdDeclaredTwiceInChain,
 } from "../plugin-metadata.ts";
 import { errResult } from "../wire-result.ts";
-import { replaceContents } from "./config-sync.ts";
+import { configChangeEvent, replaceContents } from "./config-sync.ts";
 import type { EntryRegistration } from "./entry-registry.ts";
 import { HookPipeline, type HookRecord } from "./hook-pipeline.ts";
 import { loadExtensionClass } from "./plugin-loader.ts";
@@ -234,7 +234,7 @@ export class ExtensionMounts {
     if (!handler) return { ok: true, value: { handled: false } };
     const label = `extension '${id}': lifecycle '${payload.lifecycle}'`;
     const result = await this.runtime.runHandler(label, () =>
-      handler({ oldConfig, newConfig: config.dump(), mode: payload.mode }),
+      handler(configChangeEvent(oldConfig, config.dump(), payload.mode)),
     );
     if (!result.ok) {
       config[replaceConfig](oldConfig);
