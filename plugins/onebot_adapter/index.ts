@@ -1,5 +1,14 @@
 import { AdapterGatewayCore, NekoAdapterPlugin } from "@neko/plugin-sdk/adapter";
-import { Err, lifecycle, nekoPlugin, Ok, type Result, type SdkError, ValidationError } from "@neko/plugin-sdk/plugin";
+import {
+  type ConfigChangeEvent,
+  Err,
+  lifecycle,
+  nekoPlugin,
+  Ok,
+  type Result,
+  type SdkError,
+  ValidationError,
+} from "@neko/plugin-sdk/plugin";
 import { OneBotAccess } from "./onebot-access.ts";
 import { OneBotDispatcher } from "./onebot-dispatcher.ts";
 import { OneBotServer } from "./onebot-server.ts";
@@ -7,8 +16,6 @@ import { type OneBotSettings, readCommandRules, readOneBotSettings } from "./one
 
 /** How often, at most, the status report follows the counters. */
 const STATUS_EVERY_MS = 500;
-
-type ConfigChange = { oldConfig: Record<string, unknown>; newConfig: Record<string, unknown> };
 
 /** What the configuration makes, before anything listens. */
 interface Prepared {
@@ -45,17 +52,17 @@ export class OneBotAdapterPlugin extends NekoAdapterPlugin {
    * the change before anything closes; a port that cannot be had refuses it too, and the old endpoints come back.
    */
   @lifecycle({ id: "config_change" })
-  configChange(change: ConfigChange) {
+  configChange(change: ConfigChangeEvent) {
     return this.reopen(change);
   }
 
   /** `reload?mode=config`: the same, from the files re-read. */
   @lifecycle({ id: "reload" })
-  reload(change: ConfigChange) {
+  reload(change: ConfigChangeEvent) {
     return this.reopen(change);
   }
 
-  private async reopen({ oldConfig, newConfig }: ConfigChange) {
+  private async reopen({ oldConfig, newConfig }: ConfigChangeEvent) {
     const same = (key: string) => JSON.stringify(oldConfig[key]) === JSON.stringify(newConfig[key]);
     if (same("onebot") && same("adapter")) return Ok();
     // `this.config` is the new configuration while this runs.

@@ -9,6 +9,7 @@ import {
 } from "./plugin-metadata.ts";
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
+import type { LifecycleHandler } from "./lifecycle-events.ts";
 
 type Method<A = never> = (this: unknown, args: A, ctx: EntryContext) => unknown;
 
@@ -30,7 +31,11 @@ export function markClass(decorator: string, context: ClassDecoratorContext): vo
   }
 }
 
-/** Declares an entry. `params` (Zod) types the args; `inputSchema` is plain JSON Schema. */
+/**
+ * Declares an entry. `params` (Zod) types the args: a decorator cannot give a method's parameter its type, so annotate
+ * it (`z.infer<typeof Params>`) and the compiler checks the annotation against `params`. `inputSchema` is plain JSON
+ * Schema and checks nothing at compile time.
+ */
 export function pluginEntry<S extends z.ZodType>(
   options: EntryOptions & { params: S },
 ): (method: Method<z.output<S>>, context: ClassMethodDecoratorContext) => void;
@@ -45,12 +50,17 @@ export function pluginEntry(options: EntryOptions = {}) {
   };
 }
 
-/** Declares a lifecycle handler: `startup`, `shutdown`, `reload`, `freeze`, `unfreeze` or `config_change`. */
-export function lifecycle(options: { id: LifecycleId }) {
+/**
+ * Declares a lifecycle handler: `startup`, `shutdown`, `reload`, `freeze`, `unfreeze` or `config_change`. The compiler
+ * checks the handler's parameter against what that lifecycle receives (`LifecycleEvents`: `ConfigChangeEvent`, …).
+ */
+export function lifecycle<I extends LifecycleId>(options: {
+  id: I;
+}): (method: LifecycleHandler<I>, context: ClassMethodDecoratorContext) => void {
   if (!LIFECYCLE_IDS.includes(options.id)) {
     throw new TypeError(`@lifecycle id must be one of ${LIFECYCLE_IDS.join(", ")} (got '${options.id}')`);
   }
-  return (_method: (this: unknown, ...args: any[]) => unknown, context: ClassMethodDecoratorContext): void => {
+  return (_method, context): void => {
     assertInstanceMethod("@lifecycle", context);
     ownMetadata(context.metadata).lifecycles.push({ id: options.id, methodName: context.name });
   };

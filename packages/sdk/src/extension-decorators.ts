@@ -4,11 +4,12 @@
  * plugin's decorators they only record metadata; runtime/extension-mounts.ts reads it when the extension is loaded.
  */
 import type { z } from "zod";
-import { markClass, pluginEntry } from "./decorators.ts";
+import { lifecycle, markClass, pluginEntry } from "./decorators.ts";
 import type { EntryContext } from "./entry-context.ts";
 import type { AfterHookContext, AroundHookContext, BeforeHookContext, ReplaceHookContext } from "./hook-context.ts";
 import { hook, type HookOptions } from "./hook-decorators.ts";
-import type { EntryOptions, HookTiming } from "./plugin-metadata.ts";
+import type { LifecycleHandler } from "./lifecycle-events.ts";
+import type { EntryOptions, HookTiming, LifecycleId } from "./plugin-metadata.ts";
 
 type Method<A = never> = (this: unknown, args: A, ctx: EntryContext) => unknown;
 
@@ -32,6 +33,23 @@ export function extensionEntry(
 ): (method: Method<any>, context: ClassMethodDecoratorContext) => void;
 export function extensionEntry(options: EntryOptions = {}) {
   return pluginEntry(options);
+}
+
+/**
+ * The lifecycles an extension may declare: it comes and goes with its host plugin's process, or by itself, and its
+ * own configuration may change; freezing is the plugin's.
+ */
+export const EXTENSION_LIFECYCLES = ["startup", "shutdown", "config_change", "reload"] as const satisfies LifecycleId[];
+export type ExtensionLifecycleId = (typeof EXTENSION_LIFECYCLES)[number];
+
+/**
+ * `@lifecycle` as `@neko/plugin-sdk/extension` exports it: `freeze` and `unfreeze` (which the loader would refuse) do
+ * not compile, and the handler's parameter is checked as in a plugin.
+ */
+export function extensionLifecycle<I extends ExtensionLifecycleId>(options: {
+  id: I;
+}): (method: LifecycleHandler<I>, context: ClassMethodDecoratorContext) => void {
+  return lifecycle(options);
 }
 
 interface HookContextByTiming {

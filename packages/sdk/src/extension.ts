@@ -1,9 +1,15 @@
 /** `@neko/plugin-sdk/extension`: everything an extension author imports (SPEC §3.6, docs/extensions.md). */
 import "./symbol-metadata.ts";
 
-export { extension, extensionEntry, extensionHook } from "./extension-decorators.ts";
+export {
+  extension,
+  extensionEntry,
+  extensionHook,
+  type ExtensionLifecycleId,
+  extensionLifecycle as lifecycle,
+} from "./extension-decorators.ts";
 export { NekoExtensionBase } from "./extension-base.ts";
-export { lifecycle } from "./decorators.ts";
+export type { ConfigChangeEvent, ConfigChangeMode, LifecycleEvents, ReloadEvent } from "./lifecycle-events.ts";
 export { type TimerOptions, type TimerTick, timerInterval } from "./trigger-decorators.ts";
 export type { EntryContext } from "./entry-context.ts";
 export type {

@@ -9,12 +9,13 @@ import {
   STATUS_REPORT_MAX_BYTES,
   staticUiRegistrationProblem,
 } from "@neko/protocol";
+import type { z } from "zod";
+import type { EntryContext } from "./entry-context.ts";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
 import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
-import type { EntryHandler } from "./runtime/entry-registry.ts";
 import type { PluginRouter } from "./plugin-router.ts";
 import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
 import { SystemInfoClient } from "./system-info.ts";
@@ -25,6 +26,9 @@ import { PluginBus } from "./bus/plugin-bus.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
 import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
 import { toResult } from "./wire-result.ts";
+
+/** The args of a dynamic entry: what its `params` parse to; anything (the handler says) without a schema of its own. */
+type DynamicEntryArgs<S> = S extends z.ZodType ? (unknown extends z.output<S> ? any : z.output<S>) : any;
 
 export interface StaticUiOptions {
   /** The file served for a folder's URL; default `index.html`. */
@@ -77,9 +81,14 @@ export abstract class NekoPluginBase {
 
   /**
    * Adds an entry at run time; it is listed by `/plugins` and callable at once. An id already taken is refused
-   * with a `TypeError`. The handler is called with `this` bound to the plugin.
+   * with a `TypeError`. The handler is called with `this` bound to the plugin. With `params` in `meta`, the handler's
+   * args are typed from it (`({ by }) => …` needs no annotation); without, the handler says what it takes.
    */
-  registerDynamicEntry(id: string, handler: EntryHandler, meta: Omit<EntryOptions, "id"> = {}): EntryDescriptor {
+  registerDynamicEntry<S extends z.ZodType | undefined = undefined>(
+    id: string,
+    handler: (this: this, args: NoInfer<DynamicEntryArgs<S>>, ctx: EntryContext) => unknown,
+    meta: Omit<EntryOptions, "id" | "params"> & { params?: S } = {},
+  ): EntryDescriptor {
     return this.ctx.entries.add({ ...meta, id }, handler.bind(this), { dynamic: true });
   }
 

@@ -79,8 +79,14 @@ export class PluginStore {
     return path.join(this.options.dataDir, STORE_FILE_NAME);
   }
 
-  /** The value stored under `key`, or `defaultValue` (null unless given) when there is none. */
-  async get<T = JsonValue>(key: string, defaultValue: T | null = null): Promise<Result<T | null, SdkError>> {
+  /**
+   * The value stored under `key`, or `defaultValue` (null unless given) when there is none. With a default the value
+   * has the default's type (`get("total", 0)`: a number; `get<string[]>("tags", [])` for an empty array); the store
+   * keeps what was set, so that type is the caller's word, as `T` is without one.
+   */
+  async get<T = JsonValue>(key: string): Promise<Result<T | null, SdkError>>;
+  async get<T>(key: string, defaultValue: T): Promise<Result<T, SdkError>>;
+  async get<T>(key: string, defaultValue: T | null = null): Promise<Result<T | null, SdkError>> {
     return this.run(key, (s) => {
       const row = s.get.get(key);
       return row ? (JSON.parse(row.value) as T) : defaultValue;

@@ -4,6 +4,14 @@ import "./symbol-metadata.ts";
 export { lifecycle, nekoPlugin, pluginEntry } from "./decorators.ts";
 export type { EntryContext } from "./entry-context.ts";
 export type {
+  ConfigChangeEvent,
+  ConfigChangeMode,
+  LifecycleEvents,
+  LifecycleHandler,
+  ReloadEvent,
+  UnfreezeEvent,
+} from "./lifecycle-events.ts";
+export type {
   AfterHookContext,
   AroundHookContext,
   BeforeHookContext,

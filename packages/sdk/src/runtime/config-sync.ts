@@ -5,6 +5,7 @@
  * for an extension's own configuration (`extension` in the payload), with its own lifecycle handlers.
  */
 import type { Answer } from "@neko/protocol";
+import type { ConfigChangeEvent, ConfigChangeMode } from "../lifecycle-events.ts";
 import type { ConfigRecord } from "../plugin-config.ts";
 import { replaceConfig } from "../plugin-config.ts";
 import type { PluginRuntime } from "./plugin-runtime.ts";
@@ -18,11 +19,10 @@ export function installConfigSync(runtime: PluginRuntime): void {
     plugin.config[replaceConfig](payload.config);
     if (payload.manifest) replaceContents(plugin.metadata, payload.manifest);
     if (!payload.lifecycle) return { ok: true, value: { handled: false } };
-    const result = await runtime.runLifecycle(payload.lifecycle, {
-      oldConfig,
-      newConfig: plugin.config.dump(),
-      mode: payload.mode,
-    });
+    const result = await runtime.runLifecycle(
+      payload.lifecycle,
+      configChangeEvent(oldConfig, plugin.config.dump(), payload.mode),
+    );
     if (!result.ok) {
       plugin.config[replaceConfig](oldConfig);
       replaceContents(plugin.metadata, oldManifest);
@@ -30,6 +30,14 @@ export function installConfigSync(runtime: PluginRuntime): void {
     }
     return { ok: true, value: { handled: runtime.hasLifecycle(payload.lifecycle) } };
   });
+}
+
+/**
+ * What `config_change` / `reload` receive. The mode is a plain string on the wire; the host sends `reload` with the
+ * `reload` lifecycle and `temporary`, `permanent` or `profile` with `config_change` (host/config/plugin-config-service.ts).
+ */
+export function configChangeEvent(oldConfig: ConfigRecord, newConfig: ConfigRecord, mode: string): ConfigChangeEvent {
+  return { oldConfig, newConfig, mode: mode as ConfigChangeMode };
 }
 
 /** `this.metadata` is a readonly reference the plugin may hold on to: it changes in place. */

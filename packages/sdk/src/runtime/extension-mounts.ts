@@ -19,6 +19,7 @@ import {
 import { NotFoundError } from "../errors.ts";
 import type { NekoExtensionBase } from "../extension-base.ts";
 import { constructWithExtensionContext } from "../extension-context.ts";
+import { EXTENSION_LIFECYCLES } from "../extension-decorators.ts";
 import { replaceConfig } from "../plugin-config.ts";
 import { childLogger } from "../plugin-logger.ts";
 import {
@@ -29,7 +30,7 @@ import {
   entryIdDeclaredTwiceInChain,
 } from "../plugin-metadata.ts";
 import { errResult } from "../wire-result.ts";
-import { replaceContents } from "./config-sync.ts";
+import { configChangeEvent, replaceContents } from "./config-sync.ts";
 import type { EntryRegistration } from "./entry-registry.ts";
 import { HookPipeline, type HookRecord } from "./hook-pipeline.ts";
 import { loadExtensionClass } from "./plugin-loader.ts";
@@ -42,12 +43,6 @@ export const EXTENSION_STEP_TIMEOUT_MS = 10_000;
 export const EXTENSION_SHUTDOWN_AT_STOP_MS = 2_000;
 /** How long taking an extension out waits for its calls in flight before its `shutdown` runs anyway. */
 export const EXTENSION_DRAIN_MS = 5_000;
-
-/**
- * The lifecycles an extension may declare: it comes and goes with its host plugin's process, or by itself, and its
- * own configuration may change; freezing is the plugin's.
- */
-const EXTENSION_LIFECYCLES: readonly LifecycleId[] = ["startup", "shutdown", "config_change", "reload"];
 
 /** What an extension class may not declare: these belong to a plugin class. */
 const PLUGIN_ONLY: Array<[keyof ClassPluginMetadata, string]> = [
@@ -234,7 +229,7 @@ export class ExtensionMounts {
     if (!handler) return { ok: true, value: { handled: false } };
     const label = `extension '${id}': lifecycle '${payload.lifecycle}'`;
     const result = await this.runtime.runHandler(label, () =>
-      handler({ oldConfig, newConfig: config.dump(), mode: payload.mode }),
+      handler(configChangeEvent(oldConfig, config.dump(), payload.mode)),
     );
     if (!result.ok) {
       config[replaceConfig](oldConfig);
@@ -488,7 +483,7 @@ function declarationProblem(cls: abstract new () => NekoExtensionBase, meta: Cla
       return `an extension cannot declare ${decorator} ('${found[0].id}'): subscribe with this.bus.on() instead`;
     }
   }
-  const lifecycle = meta.lifecycles.find((l) => !EXTENSION_LIFECYCLES.includes(l.id));
+  const lifecycle = meta.lifecycles.find((l) => !(EXTENSION_LIFECYCLES as readonly LifecycleId[]).includes(l.id));
   if (lifecycle) {
     return `an extension has only the ${EXTENSION_LIFECYCLES.join(", ")} lifecycles (it declares '${lifecycle.id}')`;
   }

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import { type Answer, type EntryDescriptor, ErrorCode } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
+import type { UnfreezeEvent } from "../lifecycle-events.ts";
 import type { PluginLogger } from "../plugin-logger.ts";
 import {
   type FrozenStateFile,
@@ -118,10 +119,8 @@ export class PluginFreezer {
     const resumed = this.resumed;
     if (!resumed) return;
     this.resumed = undefined;
-    const result = await this.options.runtime.runLifecycle("unfreeze", {
-      fields: Object.keys(resumed.fields),
-      savedAt: resumed.savedAt,
-    });
+    const event: UnfreezeEvent = { fields: Object.keys(resumed.fields), savedAt: resumed.savedAt };
+    const result = await this.options.runtime.runLifecycle("unfreeze", event);
     if (!result.ok) this.options.logger.warn(`unfreeze returned an error: ${result.error.message}`);
     if (this.options.persistMode !== "off") this.save(false);
     else fs.rmSync(frozenStatePath(this.options.dataDir), { force: true });
