@@ -187,3 +187,130 @@ describe("reload of a running plugin: a process swap with no failed call", () =>
     assert.ok(swaps.length >= 5, "the status history records the swaps");
   });
 });
+
+/** A plugin with configuration, whose entries report what it runs with; `top` is module code run at load. */
+function configCode(v: number, top = "", extra = ""): string {
+  return `
+import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok, unwrap, z } from "@neko/plugin-sdk/plugin";
+${top}
+@nekoPlugin
+export class Conf extends NekoPluginBase {
+  @lifecycle({ id: "startup" })
+  async startup() {
+    // A write from startup: during a swap the plugin is starting, as at any start, so it cannot wait on itself.
+    unwrap(await this.config.set("boot.count", (this.config.get("boot.count", 0) as number) + 1));
+  }
+
+  @pluginEntry({ id: "seen" })
+  seen() {
+    return Ok({ version: ${v}, max: this.config.get("limits.max"), pid: process.pid });
+  }
+
+  @pluginEntry({ id: "slow", params: z.object({ ms: z.number() }), timeout: 20 })
+  async slow({ ms }: { ms: number }) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return Ok({ version: ${v}, pid: process.pid });
+  }
+
+  @pluginEntry({ id: "slow_write", params: z.object({ ms: z.number() }), timeout: 20 })
+  async slowWrite({ ms }: { ms: number }) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    // A write of its own while the reload waits for this very call to finish.
+    unwrap(await this.config.set("limits.max", 55));
+    return Ok({ version: ${v}, pid: process.pid });
+  }
+${extra}
+}
+`;
+}
+
+describe("reload of a running plugin: configuration and failures around the switch", () => {
+  let root: string;
+  let dir: string;
+  let t: TestHost;
+  const manifest = '[plugin]\nid = "conf"\nentry = "index.ts:Conf"\n\n[boot]\ncount = 0\n\n[limits]\nmax = 10\n';
+
+  before(async () => {
+    root = makeTempDir();
+    dir = writePlugin(root, { id: "conf", manifest, code: configCode(1) });
+    t = await startTestHost({ roots: [root] });
+  });
+
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const seen = async () => (await t.trigger("conf", "seen")).body.data;
+  const save = (code: string) => fs.writeFileSync(path.join(dir, "index.ts"), code);
+
+  test("a plugin that writes its configuration in startup reloads at once, its write kept", async () => {
+    const started = Date.now();
+    save(configCode(2));
+    const reload = await t.request("POST", "/plugin/conf/reload");
+    assert.equal(reload.status, 200, JSON.stringify(reload.body));
+    assert.ok(Date.now() - started < 15_000, "not held up by its own startup write");
+    assert.equal((await seen()).version, 2);
+    assert.equal(t.host.config.get("conf").ok, true);
+    assert.match(fs.readFileSync(path.join(dir, "plugin.toml"), "utf8"), /^count = 2/m);
+    const { history } = (await t.request("GET", "/plugins/conf")).body;
+    const states = history.slice(-2).map((h: { state: string; reason?: string }) => `${h.state}: ${h.reason}`);
+    assert.match(states[0], /^starting: reloading: pid \d+ → \d+$/);
+    assert.match(states[1], /^running: reloaded: pid \d+ → \d+$/);
+  });
+
+  test("a call the old process serves may write its configuration while the reload waits for it", async () => {
+    const write = t.trigger("conf", "slow_write", { ms: 1500 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    save(configCode(3));
+    const reload = await t.request("POST", "/plugin/conf/reload");
+    const done = await write;
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.data.version, 2);
+    assert.equal(reload.status, 200, JSON.stringify(reload.body));
+    // The old process's write was permanent (it is in plugin.toml): the new process runs with it.
+    assert.deepEqual([(await seen()).version, (await seen()).max], [3, 55]);
+  });
+
+  test("a permanent write while the new code loads reaches the new process", async () => {
+    // The new module takes a while to load and says when it begins.
+    save(configCode(4, 'console.log("v4 loading");\nawait new Promise((resolve) => setTimeout(resolve, 1500));'));
+    const reload = t.request("POST", "/plugin/conf/reload");
+    await waitFor(async () =>
+      JSON.stringify((await t.request("GET", "/plugin/conf/logs")).body).includes("v4 loading"),
+    );
+    const write = await t.request("POST", "/plugin/conf/config/hot-update", {
+      config: { limits: { max: 77 } },
+      mode: "permanent",
+    });
+    assert.equal(write.status, 200, JSON.stringify(write.body));
+    assert.equal((await reload).status, 200);
+    assert.deepEqual([(await seen()).version, (await seen()).max], [4, 77]);
+    assert.equal((await t.request("GET", "/plugin/conf/config")).body.config.limits.max, 77);
+  });
+
+  test("a refused reload changes nothing the host reports: a temporary patch stays", async () => {
+    const patch = await t.request("POST", "/plugin/conf/config/hot-update", { config: { limits: { max: 60 } } });
+    assert.equal(patch.status, 200, JSON.stringify(patch.body));
+    const before = await seen();
+    assert.equal(before.max, 60);
+    save(`${configCode(5)}\nconst broken = ;\n`);
+    assert.equal((await t.request("POST", "/plugin/conf/reload")).status, 502);
+    assert.deepEqual(await seen(), before);
+    assert.equal((await t.request("GET", "/plugin/conf/config")).body.config.limits.max, 60);
+  });
+
+  test("a new process that dies after loading, while the old one drains, leaves the old one serving", async () => {
+    const before = await seen();
+    const slow = t.trigger("conf", "slow", { ms: 2500 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    save(configCode(6, "setTimeout(() => process.exit(3), 300);"));
+    const reload = await t.request("POST", "/plugin/conf/reload");
+    assert.equal(reload.status, 502, JSON.stringify(reload.body));
+    assert.match(reload.body.error.message, /the running version keeps serving: the new process exited/);
+    assert.equal((await slow).status, 200);
+    const after = await seen();
+    assert.equal(after.pid, before.pid);
+    assert.equal((await t.request("GET", "/plugins/conf")).body.status, "running");
+  });
+});

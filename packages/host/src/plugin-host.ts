@@ -625,12 +625,17 @@ export class PluginHost implements PluginHostApi {
     // and keeps serving if the new code cannot load (docs/cli.md#dev).
     if (
       fresh?.status === "ok" &&
-      fresh.manifest?.type !== "extension" &&
-      fresh.manifest?.runtime.enabled &&
+      fresh.manifest &&
+      fresh.entryModulePath &&
+      fresh.manifest.type !== "extension" &&
+      fresh.manifest.runtime.enabled &&
       this.supervisor.status(id)?.state === "running"
     ) {
-      this.adopt(fresh);
-      return this.supervisor.swap(id);
+      const spec = { id, dir: fresh.dir, manifest: fresh.manifest, entryModulePath: fresh.entryModulePath };
+      const swapped = await this.supervisor.swap(id, spec);
+      // A refused swap leaves the old process serving under the manifest it was started with.
+      if (swapped.ok || this.supervisor.status(id)?.state !== "running") this.adopt(fresh);
+      return swapped;
     }
     await this.supervisor.stop(id);
     if (!fresh) {

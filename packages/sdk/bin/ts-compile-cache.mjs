@@ -104,16 +104,19 @@ function errorPath(entry) {
  * @param {string} noted what `describeCompileError` wrote
  */
 function compileError(file, noted) {
-  let parsed;
+  /** @type {{ text?: unknown; line?: unknown; column?: unknown }} */
+  let parsed = {};
   try {
-    parsed = JSON.parse(noted);
+    const value = JSON.parse(noted);
+    if (value !== null && typeof value === "object") parsed = value;
   } catch {
-    parsed = { text: "it does not compile" };
+    // an unreadable note: the error is still that the file does not compile
   }
   const text = typeof parsed.text === "string" ? parsed.text : "it does not compile";
   const error = new SyntaxError(text);
-  if (Number.isInteger(parsed.line) && Number.isInteger(parsed.column)) {
-    error.stack = `SyntaxError: ${text}\n    at ${file}:${parsed.line}:${parsed.column + 1}`;
+  const { line, column } = parsed;
+  if (typeof line === "number" && typeof column === "number" && Number.isInteger(line) && Number.isInteger(column)) {
+    error.stack = `SyntaxError: ${text}\n    at ${file}:${line}:${column + 1}`;
   }
   return error;
 }
@@ -126,7 +129,7 @@ function describeCompileError(error) {
   const first = /** @type {{ errors?: { text?: string; location?: { line?: number; column?: number } | null }[] }} */ (
     error
   ).errors?.[0];
-  if (first?.text === undefined) return { text: error instanceof Error ? error.message : String(error) };
+  if (typeof first?.text !== "string") return undefined;
   return { text: first.text, line: first.location?.line, column: first.location?.column };
 }
 
@@ -183,9 +186,11 @@ export async function warmTypeScriptCache(dirs, cacheDir = defaultCacheDir()) {
         try {
           code = await compile(file, source);
         } catch (error) {
-          // Reported by the plugin process when it imports the file, with where (a process under the permission
-          // model could not compile it to find out).
-          writeAtomically(errorPath(cached), JSON.stringify(describeCompileError(error)));
+          // An error in the text is reported by the plugin process when it imports the file, with where (a process
+          // under the permission model could not compile it to find out). Any other failure (esbuild's service) is
+          // left for the process to meet again.
+          const noted = describeCompileError(error);
+          if (noted !== undefined) writeAtomically(errorPath(cached), JSON.stringify(noted));
           return;
         }
         writeAtomically(cached, code);

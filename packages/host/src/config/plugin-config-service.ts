@@ -107,7 +107,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   private readonly owned = new DisposableStore();
 
   constructor(private readonly ctx: HostContext) {
-    this.owned.add(ctx.operations.addLaunchContext((spec) => this.startContext(spec.id)));
+    this.owned.add(ctx.operations.addLaunchContext((spec, ask) => this.startContext(spec.id, ask.preview)));
     this.owned.add(
       ctx.services.handle("config.update", ({ patch, mode, extension }, { pluginId }) => {
         if (extension === undefined) return this.hotUpdate(pluginId, { config: patch, mode }, { byPlugin: true });
@@ -339,11 +339,14 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
-  /** The start hook: a new process starts from the files, without the old process's temporary changes. */
-  private startContext(id: string): { config: ConfigTable } {
+  /**
+   * The start hook: a new process starts from the files, without the old process's temporary changes. A preview (a
+   * reload's new process, not yet taking over) leaves what the current process runs with as it is.
+   */
+  private startContext(id: string, preview = false): { config: ConfigTable } {
     const disk = this.readDisk(id);
     const config = effective(disk, []);
-    this.setApplied(id, { config, profile: profileName(disk) });
+    if (!preview) this.setApplied(id, { config, profile: profileName(disk) });
     return { config };
   }
 

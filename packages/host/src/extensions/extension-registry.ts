@@ -68,8 +68,8 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     private readonly options: ExtensionRegistryOptions = {},
   ) {
     this.choices = ExtensionChoices.inDataDir(ctx.dataDir, ctx.logger);
-    this.owned.add(ctx.operations.addLaunchContext((spec) => this.launchContext(spec.id)));
-    this.owned.add(ctx.operations.addLaunchGrant((spec) => this.launchGrant(spec.id)));
+    this.owned.add(ctx.operations.addLaunchContext((spec, ask) => this.launchContext(spec.id, ask.preview)));
+    this.owned.add(ctx.operations.addLaunchGrant((spec, ask) => this.launchGrant(spec.id, ask.preview)));
     this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.onHostState(pluginId, change.state)));
   }
 
@@ -337,11 +337,14 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     });
   }
 
-  /** The enabled extensions of a host plugin about to start, loaded in its process before its hello. */
-  private launchContext(hostId: string): Record<string, unknown> {
+  /**
+   * The enabled extensions of a host plugin about to start, loaded in its process before its hello. A preview (a
+   * reload's new process, which may yet be refused) is not noted as a launch.
+   */
+  private launchContext(hostId: string, preview = false): Record<string, unknown> {
     const ids = this.of(hostId);
     if (ids.length === 0 || this.hostProblem(hostId)) {
-      this.noteLaunch(hostId, []);
+      if (!preview) this.noteLaunch(hostId, []);
       return {};
     }
     const extensions: ExtensionSpec[] = [];
@@ -354,10 +357,12 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       }
       extensions.push(spec);
     }
-    this.noteLaunch(
-      hostId,
-      extensions.map((e) => e.id),
-    );
+    if (!preview) {
+      this.noteLaunch(
+        hostId,
+        extensions.map((e) => e.id),
+      );
+    }
     return { extensions };
   }
 
@@ -373,13 +378,14 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
    * Every extension of the host plugin (enabled or not, so one enabled later loads without a restart): its folder
    * may be read and its sources load as the plugin's own; its `data/` folder may be written (its store).
    */
-  private launchGrant(hostId: string): { sourceDirs: string[]; write: string[] } | undefined {
+  private launchGrant(hostId: string, preview = false): { sourceDirs: string[]; write: string[] } | undefined {
     if (this.hostProblem(hostId)) return undefined;
     const dirs = this.of(hostId).flatMap((id) => {
       const location = this.ctx.plugins.location(id);
       return location ? [location.dir] : [];
     });
     if (dirs.length === 0) return undefined;
+    if (preview) return { sourceDirs: dirs, write: dirs.map((dir) => path.join(dir, "data")) };
     // What this process may read, for as long as it runs.
     const first = !this.granted.has(hostId);
     this.granted.set(hostId, new Set(dirs));

@@ -27,8 +27,8 @@ export const PLUGIN_TRANSITIONS: Readonly<Record<PluginState, readonly PluginSta
   // Ready; a failed start (crash, or refused by its own answer); stopped when the host closes mid-start.
   // Unreachable: the remote worker it was starting or running on is gone (docs/workers.md).
   starting: ["running", "crashed", "quarantined", "refused", "stopped", "unreachable"],
-  // Itself: a reload swapped a new process in (the reason says so).
-  running: ["running", "stopping", "crashed", "quarantined", "unreachable"],
+  // Starting: a reload's new process takes over from the old one, which has drained (docs/cli.md#dev).
+  running: ["starting", "stopping", "crashed", "quarantined", "unreachable"],
   // A stop ends `stopped`, a freeze `frozen`.
   stopping: ["stopped", "frozen"],
   // The restart; a stop by hand while the restart waits; a start refused before launch.

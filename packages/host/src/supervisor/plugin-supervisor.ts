@@ -116,10 +116,19 @@ export interface PluginStatus {
 }
 
 /**
+ * How a launch context or grant is asked. `preview`: for a reload's new process, which may yet be refused while the
+ * old one goes on: work out what it gets, but change nothing the host holds for the plugin's current run (that
+ * happens when it is asked again, without `preview`, as the new process takes over).
+ */
+export interface LaunchAsk {
+  preview: boolean;
+}
+
+/**
  * Adds to what a plugin process reads at launch, next to its manifest (its effective config, …), before each start;
  * a throw fails the start.
  */
-export type LaunchContext = (spec: SupervisedPluginSpec) => Record<string, unknown>;
+export type LaunchContext = (spec: SupervisedPluginSpec, ask: LaunchAsk) => Record<string, unknown>;
 
 /** More a plugin process may read and write, and load as its own sources, than its manifest grants (its extensions). */
 export interface LaunchGrant {
@@ -130,7 +139,7 @@ export interface LaunchGrant {
 }
 
 /** Asked before each start, after the launch contexts; a throw fails the start. */
-export type LaunchGrants = (spec: SupervisedPluginSpec) => LaunchGrant | undefined;
+export type LaunchGrants = (spec: SupervisedPluginSpec, ask: LaunchAsk) => LaunchGrant | undefined;
 
 export class PluginSupervisor implements Disposable {
   private readonly plugins = new Map<string, SupervisedPlugin>();
@@ -362,9 +371,10 @@ export class PluginSupervisor implements Disposable {
     args: unknown,
     options: SupervisorCallOptions,
   ): Promise<WireResult> {
+    // A reload is switching processes: the call waits for the new one. (A call nested in one the old process serves
+    // cannot target the same plugin: the call chain refuses a cycle.)
     const gate = this.plugins.get(id)?.gate;
-    // A call nested in one the old process is serving goes to it: waiting would hold up its own drain.
-    if (gate && !options.chain?.includes(id)) return gate.then(() => this.dispatchCall(id, entryId, args, options));
+    if (gate) return gate.then(() => this.dispatchCall(id, entryId, args, options));
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     const entry = proc.entries.find((e) => e.id === entryId);
@@ -407,8 +417,6 @@ export class PluginSupervisor implements Disposable {
     payload: ParamsIn<HostToPluginControls, K>,
     options: { timeoutMs?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
-    const gate = this.plugins.get(id)?.gate;
-    if (gate) return gate.then(() => this.control(id, op, payload, options));
     const proc = this.runningProcess(id);
     if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
     return proc.request({
@@ -471,7 +479,7 @@ export class PluginSupervisor implements Disposable {
     if (plugin.state === "frozen" && !manual) return { ok: true, value: null };
     // What the launch contexts set up (the configuration the process starts with) belongs to this run.
     plugin.scope.beginRun();
-    const inputs = this.launchInputs(plugin);
+    const inputs = this.launchInputs(plugin, { preview: false });
     if (inputs instanceof Error) {
       const message = `plugin '${id}' cannot start: ${inputs.message}`;
       if (plugin.state === "frozen") plugin.scope.endRun();
@@ -517,15 +525,13 @@ export class PluginSupervisor implements Disposable {
   }
 
   /** What a launch of the plugin gets from the launch contexts and grants; the error one of them threw. */
-  private launchInputs(
-    plugin: SupervisedPlugin,
-  ): { context: Record<string, unknown>; grant: Required<LaunchGrant> } | Error {
+  private launchInputs(plugin: SupervisedPlugin, ask: LaunchAsk, spec = plugin.spec): LaunchInputs | Error {
     try {
       const context = Object.assign(
-        { manifest: plugin.spec.manifest.raw },
-        ...[...this.launchContexts].map((launchContext) => launchContext(plugin.spec)),
+        { manifest: spec.manifest.raw },
+        ...[...this.launchContexts].map((launchContext) => launchContext(spec, ask)),
       );
-      const grants = [...this.launchGrants].map((grants) => grants(plugin.spec));
+      const grants = [...this.launchGrants].map((grants) => grants(spec, ask));
       const grant = {
         sourceDirs: grants.flatMap((g) => g?.sourceDirs ?? []),
         write: grants.flatMap((g) => g?.write ?? []),
@@ -537,8 +543,8 @@ export class PluginSupervisor implements Disposable {
   }
 
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
-  private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>): Promise<void> {
-    for (const dir of [plugin.spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+  private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
+    for (const dir of [spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
@@ -563,60 +569,42 @@ export class PluginSupervisor implements Disposable {
   }
 
   /**
-   * A running plugin's reload with no call failing (docs/cli.md#dev): its code, as it is on disk now, loads in a new
-   * process while the old one serves. Code that cannot load (a syntax error, a missing export, a bad schema, a
-   * throwing constructor) is refused with the reason and the old process goes on serving. Once the new process has
-   * said hello, calls and controls wait; the old process finishes the calls it has (up to `swapDrainMs`) and shuts
-   * down; the new one runs its startup; then the waiting calls go to it. The plugin never runs twice at once (no
-   * doubled timers, bus handlers or writers). A plugin that is not running is started as `start` would.
+   * A running plugin's reload with no call failing (docs/cli.md#dev), to `spec` (its manifest as on disk now). The new
+   * code loads in a new process while the old one serves; code that cannot load (a syntax error, a missing export, a
+   * bad schema, a throwing constructor) is refused with the reason, and the old process goes on as it was. Once the
+   * new process has said hello, calls wait; the old process finishes the calls it has (up to `swapDrainMs`, controls
+   * still reach it) and shuts down; the plugin is `starting` while the new process runs its startup; then the waiting
+   * calls go to it. The plugin never runs twice at once (no doubled timers, bus handlers or writers). A plugin that is
+   * not running is started as `start` would.
    */
-  swap(id: string): Promise<WireResult> {
+  swap(id: string, spec?: SupervisedPluginSpec): Promise<WireResult> {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(pluginNotFound(id));
     return this.enqueue(plugin, () => {
       const old = plugin.process;
-      if (plugin.state === "running" && old && !old.exited) return this.doSwap(plugin, old);
+      if (plugin.state === "running" && old && !old.exited) return this.doSwap(plugin, old, spec ?? plugin.spec);
+      if (spec) plugin.spec = spec;
       return this.doStart(plugin, true);
     });
   }
 
-  private async doSwap(plugin: SupervisedPlugin, old: PluginProcess): Promise<WireResult> {
+  private async doSwap(plugin: SupervisedPlugin, old: PluginProcess, spec: SupervisedPluginSpec): Promise<WireResult> {
     const id = plugin.spec.id;
     const log = this.options.logger.child({ plugin: id });
-    const keep = (why: WireResult & { ok: false }): WireResult => {
-      log.warn({ reason: why.error.message }, "reload refused: the running version keeps serving");
+    const keep = (why: WireError): WireResult => {
+      log.warn({ reason: why.message }, "reload refused: the running version keeps serving");
       return {
         ok: false,
-        error: { ...why.error, message: `reload refused, the running version keeps serving: ${why.error.message}` },
+        error: { ...why, message: `reload refused, the running version keeps serving: ${why.message}` },
       };
     };
-    // Computed against the old process's run; run again for the new one once it takes over.
-    const inputs = this.launchInputs(plugin);
-    if (inputs instanceof Error)
-      return keep(failure(ErrorCode.PluginRefused, inputs.message) as WireResult & { ok: false });
-    await this.prepareSources(plugin, inputs.grant);
-    let next: PluginProcess;
-    try {
-      next = this.launch(plugin, inputs.context, inputs.grant);
-    } catch (error) {
-      return keep(
-        failure(
-          ErrorCode.PluginCrashed,
-          `could not launch the new process: ${(error as Error).message}`,
-        ) as WireResult & { ok: false },
-      );
-    }
-    next.holdWelcome = true;
-    this.awaitingHello.set(next.expectedPeer, next);
-    const handshake = await withTimeout(next.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
-      result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
-      refused: false,
-    }));
-    this.awaitingHello.delete(next.expectedPeer);
-    const stillServing = plugin.process === old && plugin.state === "running" && !old.exited && !this.closed;
-    if (!handshake.result.ok || !stillServing || next.exited) {
+    const preview = this.launchInputs(plugin, { preview: true }, spec);
+    if (preview instanceof Error) return keep(failure(ErrorCode.PluginRefused, preview.message).error);
+    const loaded = await this.loadStandby(plugin, spec, preview);
+    if (!(loaded instanceof PluginProcess)) return keep(loaded);
+    let next = loaded;
+    if (plugin.process !== old || plugin.state !== "running" || old.exited || this.closed) {
       await this.discard(next);
-      if (!handshake.result.ok) return keep(handshake.result);
       return failure(ErrorCode.PluginNotRunning, `plugin '${id}' stopped while its new code was loading`);
     }
 
@@ -626,29 +614,84 @@ export class PluginSupervisor implements Disposable {
       open = resolve;
     });
     try {
-      await this.drain(old, this.options.swapDrainMs ?? 30_000);
-      await this.retire(plugin, old);
-      if (plugin.state !== "running") {
-        // The old process crashed while it drained: no restart of it, the new one is on its way.
-        plugin.cancelRestart();
-        this.setState(plugin, "starting");
+      await this.drain(old, next, this.options.swapDrainMs ?? 30_000);
+      if (next.exited || this.closed) {
+        await this.discard(next);
+        if (this.closed) return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+        return keep(
+          failure(
+            ErrorCode.PluginCrashed,
+            `the new process exited before it could take over${stderrSuffix(next.exited)}`,
+          ).error,
+        );
       }
-      // The old process's run ends (its subscriptions, static UI, channels); the new one's begins.
+      const oldPid = old.pid;
+      this.setState(plugin, "starting", `reloading: pid ${oldPid} → ${next.pid}`);
+      await this.retire(plugin, old);
+      plugin.cancelRestart();
+      plugin.spec = spec;
+      // The old process's run ends (its subscriptions, static UI, channels); the new one's begins, with what the
+      // launch contexts give now. A change since the preview (a configuration written meanwhile) means the waiting
+      // process would start out of date: a fresh one is launched with what holds now.
       plugin.scope.beginRun();
-      this.launchInputs(plugin);
+      const current = this.launchInputs(plugin, { preview: false });
+      if (current instanceof Error) {
+        await this.discard(next);
+        this.setState(plugin, "stopped", `plugin '${id}' cannot start: ${current.message}`);
+        return failure(ErrorCode.PluginRefused, `plugin '${id}' cannot start: ${current.message}`);
+      }
+      if (!sameInputs(current, preview)) {
+        log.info("the configuration changed while the new code loaded: starting it afresh");
+        await this.discard(next);
+        const fresh = await this.loadStandby(plugin, spec, current);
+        if (!(fresh instanceof PluginProcess)) {
+          this.onCrash(plugin, `failed to start: ${fresh.message}`);
+          return { ok: false, error: fresh };
+        }
+        next = fresh;
+      }
       plugin.process = next;
       next.welcome();
       const ready = await withTimeout(next.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
         failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
       );
       if (!ready.ok) return await this.failStart(plugin, next, ready, false);
-      this.setState(plugin, "running", `reloaded: pid ${old.pid} → ${next.pid}`);
+      this.setState(plugin, "running", `reloaded: pid ${oldPid} → ${next.pid}`);
       this.watch(plugin, next);
-      return { ok: true, value: { pid: next.pid, previous_pid: old.pid } };
+      return { ok: true, value: { pid: next.pid, previous_pid: oldPid } };
     } finally {
       plugin.gate = undefined;
       open();
     }
+  }
+
+  /**
+   * Launches a process for `spec` that loads the plugin and says hello, but waits for its `welcome` before it runs its
+   * startup; the failure that says why there is none (its code cannot load, it did not shake hands in time).
+   */
+  private async loadStandby(
+    plugin: SupervisedPlugin,
+    spec: SupervisedPluginSpec,
+    inputs: LaunchInputs,
+  ): Promise<PluginProcess | WireError> {
+    await this.prepareSources(plugin, inputs.grant, spec);
+    let next: PluginProcess;
+    try {
+      next = this.launch(plugin, inputs.context, inputs.grant, spec);
+    } catch (error) {
+      return failure(ErrorCode.PluginCrashed, `could not launch the new process: ${(error as Error).message}`).error;
+    }
+    next.holdWelcome = true;
+    this.awaitingHello.set(next.expectedPeer, next);
+    const handshake = await withTimeout(next.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
+      result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
+      refused: false,
+    }));
+    this.awaitingHello.delete(next.expectedPeer);
+    if (handshake.result.ok && !next.exited) return next;
+    await this.discard(next);
+    if (!handshake.result.ok) return handshake.result.error;
+    return failure(ErrorCode.PluginCrashed, `the new process exited after loading${stderrSuffix(next.exited)}`).error;
   }
 
   /** A process that will not serve: killed, and forgotten once gone. */
@@ -659,10 +702,15 @@ export class PluginSupervisor implements Disposable {
     this.forget(proc);
   }
 
-  /** Waits until the process has answered every call the host sent it, or `maxMs` has passed. */
-  private async drain(proc: PluginProcess, maxMs: number): Promise<void> {
+  /**
+   * Waits until the old process has answered every call the host sent it, or `maxMs` has passed, or the new process
+   * waiting to take over has exited.
+   */
+  private async drain(old: PluginProcess, next: PluginProcess, maxMs: number): Promise<void> {
     const until = Date.now() + maxMs;
-    while (proc.inFlight.calls > 0 && !proc.exited && Date.now() < until) await sleep(5, undefined, { ref: false });
+    while (old.inFlight.calls > 0 && !old.exited && !next.exited && !this.closed && Date.now() < until) {
+      await sleep(5, undefined, { ref: false });
+    }
   }
 
   /** An old process's end after a swap: its `shutdown`, then killed if it does not exit within the grace period. */
@@ -674,9 +722,8 @@ export class PluginSupervisor implements Disposable {
     }
     const exited = await Promise.race([proc.waitExit(), sleep(timerDelay(grace), undefined, { ref: false })]);
     if (!exited) {
-      this.options.logger
-        .child({ plugin: plugin.spec.id })
-        .warn(`the old process did not exit within ${grace / 1000}s of its shutdown; killing it`);
+      const log = this.options.logger.child({ plugin: plugin.spec.id });
+      log.warn(`the old process did not exit within ${grace / 1000}s of its shutdown; killing it`);
       proc.kill();
       await proc.waitExit();
     }
@@ -688,8 +735,8 @@ export class PluginSupervisor implements Disposable {
     plugin: SupervisedPlugin,
     context: Record<string, unknown>,
     grant: Required<LaunchGrant>,
+    spec = plugin.spec,
   ): PluginProcess {
-    const { spec } = plugin;
     const id = spec.id;
     const permissions = launchPermissions(spec.manifest);
     return new PluginProcess({
@@ -900,6 +947,13 @@ export class PluginSupervisor implements Disposable {
     this.droppedFrames += 1;
     this.dropLog.warn(`${source}\u0000${why}`, { source, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
+}
+
+type LaunchInputs = { context: Record<string, unknown>; grant: Required<LaunchGrant> };
+
+/** Whether two launches would get the same context and grants (JSON-like values, compared by value). */
+function sameInputs(a: LaunchInputs, b: LaunchInputs): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function handshakeError(message: string): WireError {

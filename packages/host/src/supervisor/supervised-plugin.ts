@@ -32,7 +32,7 @@ export class SupervisedPlugin implements Disposable {
   readonly scope: PluginScope;
   /** Start and stop of one plugin never interleave. */
   queue: Promise<unknown> = Promise.resolve();
-  /** While a reload switches processes: calls and controls wait for it instead of reaching the old process. */
+  /** While a reload switches processes: calls wait for the new one instead of reaching the old process. */
   gate: Promise<void> | undefined;
   private restart: Disposable | undefined;
   private readonly onIllegalMove: (error: IllegalTransitionError) => void;
