@@ -8,8 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Disposable, DisposableStore, type WireResult } from "@neko/protocol";
-import type { TestHostModule, TestHostRequest, TestLogLine, TestPlugin } from "@neko/plugin-sdk/testing";
+import { type Disposable, DisposableStore } from "@neko/protocol";
+import type {
+  TestCallResult,
+  TestHostModule,
+  TestHostRequest,
+  TestLogLine,
+  TestPlugin,
+} from "@neko/plugin-sdk/testing";
 import { parse, stringify } from "smol-toml";
 import { isTable, mergeConfig } from "../config/config-merge.ts";
 import { createSilentLogger } from "../host-logger.ts";
@@ -74,8 +80,9 @@ export const startTestPlugin: TestHostModule["startTestPlugin"] = async (request
     const plugin: TestPlugin = {
       id: under.id,
       pid,
-      call: (entryId, args = {}, options = {}) =>
-        running.callEntry(target, prefix + entryId, args, { timeoutMs: options.timeoutMs }) as Promise<never>,
+      // The value's type is the test's to say, as with `this.plugins.callEntry<T>`.
+      call: <T>(entryId: string, args = {}, options: { timeoutMs?: number } = {}) =>
+        running.callEntry(target, prefix + entryId, args, options) as Promise<TestCallResult<T>>,
       logs: () => [...lines],
       stop: () => {
         stopping ??= cleanUp();
@@ -146,7 +153,8 @@ function fakeMemory(host: PluginHost, fakes: TestHostRequest["memory"]): Disposa
       store.add(
         host.services.intercept(
           `memory.${name}`,
-          (params) => fake(params as Record<string, unknown>) as Promise<WireResult> as Promise<never>,
+          // A fake's value is the test's to shape; the plugin's SDK reads it as it would the real service's.
+          (params) => fake(params) as Promise<never>,
         ),
       );
     }
