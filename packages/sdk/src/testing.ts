@@ -54,7 +54,7 @@ export interface TestLogLine {
 export interface TestPlugin extends AsyncDisposable {
   /** The plugin's id (for an extension, the extension's). */
   readonly id: string;
-  /** The process it runs in (for an extension, its host plugin's). */
+  /** The process it was started in (for an extension, its host plugin's); a crash restart makes another. */
   readonly pid: number;
   /**
    * Calls one of its entries (an extension's by its own id; the prefix is added). Never rejects: an `Err` of the

@@ -54,6 +54,8 @@ export const startTestPlugin: TestHostModule["startTestPlugin"] = async (request
 
     host = await PluginHost.create({
       roots: [root],
+      // Its own socket, whatever NEKO_TRANSPORT_ENDPOINT the test's environment names.
+      endpoint: `ipc://${path.join(temp, "host.sock")}`,
       dataDir: path.join(temp, "host-data"),
       logger: createSilentLogger(),
       logFiles: false,
