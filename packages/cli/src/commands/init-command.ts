@@ -93,8 +93,13 @@ async function init(id: string, options: InitOptions): Promise<void> {
     compilerOptions: pluginCompilerOptions(),
   });
 
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, `.${id}.init-`));
+  let staging: string;
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+    staging = fs.mkdtempSync(path.join(parent, `.${id}.init-`));
+  } catch (error) {
+    throw new InitRefused(`cannot write in ${parent}: ${(error as Error).message}`, EXIT_FAILED);
+  }
   try {
     // mkdtemp makes it private (0700); the plugin folder gets a new folder's usual mode.
     fs.chmodSync(staging, 0o777 & ~process.umask());
