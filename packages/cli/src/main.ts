@@ -3,10 +3,12 @@ import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
 import { registerBuildCommand } from "./commands/build-command.ts";
 import { registerClientCommands } from "./commands/client-commands.ts";
+import { registerInitCommand } from "./commands/init-command.ts";
 import { registerInstallCommand } from "./commands/install-command.ts";
 import { registerKeysCommand } from "./commands/keys-command.ts";
 import { registerMcpCommand } from "./commands/mcp-command.ts";
 import { registerServeCommand } from "./commands/serve-command.ts";
+import { registerTestCommand } from "./commands/test-command.ts";
 import { registerWorkerCommand } from "./commands/worker-command.ts";
 
 const program = new Command()
@@ -21,5 +23,7 @@ registerMcpCommand(program);
 registerClientCommands(program);
 registerBuildCommand(program);
 registerInstallCommand(program);
+registerInitCommand(program);
+registerTestCommand(program);
 
 await program.parseAsync(process.argv);

@@ -38,6 +38,13 @@ export interface ServiceContext {
   cancel?: CancelToken;
 }
 
+/** A stand-in for a method's handler: answers from the checked params, or asks the handler with `next()`. */
+export type Interceptor<Req extends MethodMap, K extends MethodName<Req>> = (
+  params: Parameters<MethodHandler<Req, K, ServiceContext>>[0],
+  ctx: ServiceContext,
+  next: () => Promise<Awaited<ReturnType<MethodHandler<Req, K, ServiceContext>>>>,
+) => ReturnType<MethodHandler<Req, K, ServiceContext>>;
+
 export interface NotifyContext {
   pluginId: string;
 }
@@ -54,6 +61,8 @@ export class HostServices<
 > {
   private readonly requests: MethodRegistry<Req, ServiceContext>;
   private readonly notifications: MethodRegistry<Not, NotifyContext, "notify">;
+  /** At most one stand-in per method, run in place of its handler (`intercept`). */
+  private readonly interceptors = new Map<string, Interceptor<Req, any>>();
   private readonly dropLog: RateLimitedLog;
   /** Notifications dropped so far for an unknown method or bad params (`GET /metrics`). */
   droppedNotifications = 0;
@@ -72,6 +81,17 @@ export class HostServices<
 
   handle<K extends MethodName<Req>>(method: K, handler: MethodHandler<Req, K, ServiceContext>): Disposable {
     return this.requests.handle(method, handler);
+  }
+
+  /**
+   * Puts `interceptor` in front of `method`'s handler: it sees the checked params first and answers itself or calls
+   * `next()` for the handler's answer. The seam `@neko/plugin-sdk/testing` answers a plugin's calls with fakes through
+   * (docs/testing.md); the returned disposable takes it out. One interceptor per method.
+   */
+  intercept<K extends MethodName<Req>>(method: K, interceptor: Interceptor<Req, K>): Disposable {
+    if (this.interceptors.has(method)) throw new Error(`host service '${method}' is already intercepted`);
+    this.interceptors.set(method, interceptor);
+    return { dispose: () => this.interceptors.get(method) === interceptor && this.interceptors.delete(method) };
   }
 
   onNotify<K extends MethodName<Not>>(method: K, handler: MethodHandler<Not, K, NotifyContext, "notify">): Disposable {
@@ -108,7 +128,11 @@ export class HostServices<
     try {
       const call = this.requests.lookup(method, params);
       if (!call.ok) return { ok: false, error: call.error };
-      const answer = Promise.resolve().then(() => call.handler(call.params, ctx) as Promise<WireResult>);
+      const handler = () => call.handler(call.params, ctx) as Promise<WireResult>;
+      const interceptor = this.interceptors.get(method);
+      const answer = Promise.resolve().then(() =>
+        interceptor ? interceptor(call.params as never, ctx, async () => (await handler()) as never) : handler(),
+      ) as Promise<WireResult>;
       return await Promise.race([answer, expired]);
     } catch (error) {
       this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");

@@ -49,3 +49,17 @@ test("a request whose deadline is further away than a timer can wait is not cut 
   const result = await services.request("slow", {}, { pluginId: "p", deadline: Date.now() + month });
   assert.deepEqual(result, { ok: true, value: "done" });
 });
+
+test("an interceptor answers in place of a method's handler, or passes the call on with next()", async () => {
+  const services = new HostServices(createSilentLogger(), testContract);
+  services.handle("echo", (params) => ({ ok: true, value: params }));
+  const seam = services.intercept("echo", (params, _ctx, next) =>
+    (params as { fake?: boolean }).fake ? { ok: true, value: "faked" } : next(),
+  );
+  assert.throws(() => services.intercept("echo", (_p, _c, next) => next()), /already intercepted/);
+  const ctx = { pluginId: "p", deadline: Date.now() + 1000 };
+  assert.deepEqual(await services.request("echo", { fake: true }, ctx), { ok: true, value: "faked" });
+  assert.deepEqual(await services.request("echo", { a: 1 }, ctx), { ok: true, value: { a: 1 } });
+  seam.dispose();
+  assert.deepEqual(await services.request("echo", { fake: true }, ctx), { ok: true, value: { fake: true } });
+});
