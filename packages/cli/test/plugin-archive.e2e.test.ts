@@ -51,7 +51,10 @@ test("build → install into another plugins folder → the plugin runs; a tampe
   assert.equal(built.code, 0, built.stderr);
   const archive = path.join(fs.realpathSync(work), "hello_world-0.1.0.neko-plugin");
   assert.equal(built.stdout, `${archive}\n`, "stdout carries only the result path");
-  assert.match(built.stderr, /^checking .*\npacking 5 files \(1 excluded\)\nwrote /);
+  assert.match(
+    built.stderr,
+    /^checking .*\nloading index\.ts in a child process…\ntype-checking .*\npacking 5 files \(1 excluded\)\nwrote /,
+  );
 
   const pluginsDir = path.join(tempDir(), "plugins");
   const installed = await run(["install", archive, "--json"], { env: { NEKO_PLUGIN_DIRS: pluginsDir } });
