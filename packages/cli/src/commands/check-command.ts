@@ -1,4 +1,6 @@
 /** `neko-plugin check <dir>`: what would stop a plugin folder from loading, with the fix for each (docs/cli.md#check). */
+import fs from "node:fs";
+import path from "node:path";
 import type { Command, CommanderError } from "commander";
 import { checkPluginFolder, formatCheckReport } from "../check/plugin-check.ts";
 
@@ -48,6 +50,10 @@ export function registerCheckCommand(program: Command): void {
 }
 
 async function check(dir: string, options: CheckCommandOptions): Promise<number> {
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    process.stderr.write(`neko-plugin check: ${path.resolve(dir)} is not a folder\n`);
+    return EXIT_USAGE;
+  }
   const report = await checkPluginFolder(dir, {
     typeCheck: options.typeCheck,
     pluginsDirs: options.pluginsDir,
