@@ -85,7 +85,8 @@ describe("neko-plugin check", () => {
     }
     assert.match(outcome.stdout, /^\[OK\] sdk: SDK \d+\.\d+\.\d+ fits \[plugin\.sdk\]/m);
     assert.match(outcome.stdout, /^\[OK\] entries: 1 entry \(greet\)/m);
-    assert.doesNotMatch(outcome.stdout, /\[FAIL\]|\[WARN\]|\u001b\[/);
+    assert.doesNotMatch(outcome.stdout, /\[FAIL\]|\[WARN\]/);
+    assert.ok(!outcome.stdout.includes("\u001b["), "no colour in a pipe");
     assert.equal(outcome.stderr, "", "no progress lines when stderr is not a terminal");
     assert.deepEqual(fs.readdirSync(dir).sort(), before, "no data/ or anything else made by the check");
   });
