@@ -10,11 +10,13 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { copyExamplePlugins, makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { removeTypeCheckBuildInfo } from "../../packages/cli/test/type-check-build-info.ts";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/cli/bin/neko-plugin.js");
 
 const temps: string[] = [];
 after(() => {
+  removeTypeCheckBuildInfo(temps);
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -12,11 +12,13 @@ import { promisify } from "node:util";
 import { copyExamplePlugins, makeTempDir } from "../../../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../../../test/support/test-host.ts";
 import { tamper } from "./crafted-archive.ts";
+import { removeTypeCheckBuildInfo } from "./type-check-build-info.ts";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/neko-plugin.js");
 const temps: string[] = [];
 let host: TestHost | undefined;
 after(async () => {
+  removeTypeCheckBuildInfo(temps);
   await host?.close();
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -10,9 +10,11 @@ import { copyExamplePlugins, makeTempDir } from "../../../test/support/plugin-fi
 import { buildPluginArchive } from "../src/packaging/plugin-archive-builder.ts";
 import { installPluginArchive } from "../src/packaging/plugin-installer.ts";
 import { craftArchive, craftTar, honestMembers, indexMember, samplePluginFiles, tamper } from "./crafted-archive.ts";
+import { removeTypeCheckBuildInfo } from "./type-check-build-info.ts";
 
 const temps: string[] = [];
 after(() => {
+  removeTypeCheckBuildInfo(temps);
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
 

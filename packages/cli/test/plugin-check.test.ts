@@ -10,9 +10,11 @@ import { after, describe, test } from "node:test";
 import { descendantPids, makeTempDir, waitFor, writePlugin } from "../../../test/support/plugin-fixtures.ts";
 import { inspectModuleInChild } from "../src/check/module-inspection.ts";
 import { type CheckReport, checkPluginFolder, formatCheckReport } from "../src/check/plugin-check.ts";
+import { removeTypeCheckBuildInfo } from "./type-check-build-info.ts";
 
 const temps: string[] = [];
 after(() => {
+  removeTypeCheckBuildInfo(temps);
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
 

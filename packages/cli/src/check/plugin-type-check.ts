@@ -1,8 +1,8 @@
 /**
  * The type-check step of `neko-plugin check`: the plugin's TypeScript compiled (not emitted) by the `typescript`
  * package in this process, with the plugin's own tsconfig.json when it has one, else the settings `init` writes
- * (sdk-location.ts). Incremental: the build info lives under `<os temp>/neko-plugin-tsbuild/<sha1 of the folder>`, so
- * a second check of an unchanged plugin takes a fraction of the first.
+ * (sdk-location.ts). Incremental: the build info lives under the user's temp folder (typeCheckBuildInfoDir), so a
+ * second check of an unchanged plugin takes a fraction of the first.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -32,21 +32,32 @@ export interface TypeCheckResult {
 const SKIPPED_FOLDERS = new Set(["node_modules", "data"]);
 const SOURCE = /\.(ts|mts|cts)$/;
 
+/**
+ * Where the type-check of `dir` keeps its build info: `<os temp>/neko-plugin-tsbuild-<uid>/<sha1 of the folder>`, one
+ * folder per user so that no one else's can be in the way.
+ */
+export function typeCheckBuildInfoDir(dir: string): string {
+  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  const key = createHash("sha1").update(path.resolve(dir)).digest("hex").slice(0, 16);
+  return path.join(os.tmpdir(), `neko-plugin-tsbuild-${uid}`, key);
+}
+
 export function typeCheckPlugin(dir: string): TypeCheckResult {
   const root = path.resolve(dir);
-  const buildInfoDir = path.join(
-    os.tmpdir(),
-    "neko-plugin-tsbuild",
-    createHash("sha1").update(root).digest("hex").slice(0, 16),
-  );
-  fs.mkdirSync(buildInfoDir, { recursive: true });
+  const buildInfoDir = typeCheckBuildInfoDir(root);
+  let incremental = true;
+  try {
+    fs.mkdirSync(buildInfoDir, { recursive: true, mode: 0o700 });
+  } catch {
+    incremental = false; // only slower: every check starts from nothing
+  }
   // Only a type-check: nothing is written but the build info (TypeScript allows incremental with noEmit).
   const forced: ts.CompilerOptions = {
     noEmit: true,
-    incremental: true,
+    incremental,
     composite: false,
     declaration: false,
-    tsBuildInfoFile: path.join(buildInfoDir, "tsconfig.tsbuildinfo"),
+    ...(incremental && { tsBuildInfoFile: path.join(buildInfoDir, "tsconfig.tsbuildinfo") }),
   };
   const configPath = path.join(root, "tsconfig.json");
   const setup = fs.existsSync(configPath) ? ownSettings(configPath, forced) : defaultSettings(root, forced);
