@@ -228,6 +228,23 @@ export class TestPlugin extends NekoPluginBase {
       ],
     },
     {
+      name: "a [[plugin.entries]] schema that does not compile (and an entry the class does not declare: a warning)",
+      make: (root) =>
+        writePlugin(root, {
+          id: "listed",
+          manifest: [
+            '[plugin]\nid = "listed"\nentry = "index.ts:TestPlugin"\n',
+            '[[plugin.entries]]\nid = "ping"\ninput_schema = { type = "nmber" }\n',
+            '[[plugin.entries]]\nid = "ghost"\n',
+          ].join("\n"),
+          code: pluginCode(),
+        }),
+      expect: [
+        /^\[FAIL\] schemas: plugin\.toml \[\[plugin\.entries\]\] 'ping': its inputSchema is not a valid schema: /m,
+        /^\[WARN\] entries: plugin\.toml lists entry 'ghost' in \[\[plugin\.entries\]\], but the class declares none/m,
+      ],
+    },
+    {
       name: "an SDK range this SDK is outside of",
       make: (root) =>
         writePlugin(root, {

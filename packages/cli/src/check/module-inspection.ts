@@ -16,6 +16,7 @@ export interface ModuleInspectionRequest {
   className: string;
   type: "plugin" | "extension" | "adapter";
   prefix?: string;
+  manifestEntries?: Array<{ id: string; inputSchema?: Record<string, unknown> }>;
   timeoutMs?: number;
 }
 

@@ -84,6 +84,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
         className: manifest.entry.className,
         type: manifest.type,
         ...(manifest.host !== undefined && { prefix: manifest.host.prefix }),
+        manifestEntries: manifest.entries.map(({ id, inputSchema }) => ({ id, ...(inputSchema && { inputSchema }) })),
       })),
     );
   }

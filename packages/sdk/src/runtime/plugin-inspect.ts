@@ -41,6 +41,8 @@ export interface InspectionRequest {
   type: "plugin" | "extension" | "adapter";
   /** An extension's `[plugin.host].prefix`: its entries are served under `<prefix><id>`. */
   prefix?: string;
+  /** `[[plugin.entries]]` of the manifest: what `/plugins` shows while the plugin is stopped. */
+  manifestEntries?: Array<{ id: string; inputSchema?: Record<string, unknown> }>;
 }
 
 type AnyClass = abstract new (...args: never[]) => unknown;
@@ -200,8 +202,22 @@ function declarationFindings(cls: AnyClass, request: InspectionRequest): Inspect
     }
   }
 
-  if (!items.some((i) => i.check === "entries")) {
-    items.push({ level: "ok", check: "entries", message: declaredSummary(meta) });
+  for (const listed of request.manifestEntries ?? []) {
+    schemaOf(`plugin.toml [[plugin.entries]] '${listed.id}'`, listed);
+    // The class may still register it at run time (registerDynamicEntry): only a warning.
+    if (!meta.entries.some((e) => e.id === listed.id || `${prefix}${e.id}` === listed.id)) {
+      items.push({
+        level: "warn",
+        check: "entries",
+        message: `plugin.toml lists entry '${listed.id}' in [[plugin.entries]], but the class declares none by that id`,
+        fix: `add @pluginEntry({ id: "${listed.id}" }) to a method, or take it out of [[plugin.entries]]`,
+        file: "plugin.toml",
+      });
+    }
+  }
+
+  if (!items.some((i) => i.check === "entries" && i.level === "fail")) {
+    items.unshift({ level: "ok", check: "entries", message: declaredSummary(meta) });
   }
   if (!items.some((i) => i.check === "schemas")) {
     items.push({ level: "ok", check: "schemas", message: `${count(schemas, "schema")} compiled` });
