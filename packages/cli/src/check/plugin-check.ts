@@ -170,11 +170,20 @@ function manifestFix(text: string): { fix?: string } {
   return {};
 }
 
-/** `[[plugin.dependency]]` against the plugins of `pluginsDirs`, as the host judges them at discovery. */
+/**
+ * `[[plugin.dependency]]` against the plugins of `pluginsDirs`, as the host judges them at discovery; and for an
+ * extension, the plugin it extends (`[plugin.host].plugin_id`), which must be there too.
+ */
 async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] | undefined): Promise<CheckItem[]> {
   const dependencies = plugin.manifest?.dependencies ?? [];
-  if (dependencies.length === 0) return [{ level: "ok", check: "dependencies", message: "none declared" }];
-  const names = dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.id}`).join(", ");
+  const hostId = plugin.manifest?.host?.pluginId;
+  if (dependencies.length === 0 && hostId === undefined) {
+    return [{ level: "ok", check: "dependencies", message: "none declared" }];
+  }
+  const names = [
+    ...(hostId === undefined ? [] : [`extends ${hostId}`]),
+    ...dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.id}`),
+  ].join(", ");
   if (pluginsDirs === undefined || pluginsDirs.length === 0) {
     return [
       {
@@ -190,17 +199,31 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
   );
   const owners = ownersOf(others);
   const lookup = (id: string) => owners.get(id);
+  const where = pluginsDirs.join(" or ");
   const items: CheckItem[] = [];
+  const fail = (message: string, fix: string) =>
+    items.push({ level: "fail", check: "dependencies", message, fix, file: "plugin.toml" });
+  if (hostId !== undefined) {
+    const host = lookup(hostId);
+    if (host === undefined) {
+      fail(`the plugin it extends, '${hostId}' ([plugin.host].plugin_id), is not in ${where}`, `install '${hostId}'`);
+    } else if (host.manifest?.type === "extension") {
+      fail(`'${hostId}' ([plugin.host].plugin_id) is an extension itself`, "name a plugin, not an extension");
+    }
+  }
   for (const dep of dependencies) {
     // One dependency at a time, so every unmet one is reported, not only the first.
     const alone = { ...plugin, manifest: { ...(plugin.manifest as NonNullable<typeof plugin.manifest>) } };
     alone.manifest.dependencies = [dep];
     const problem = dep.conflicts ? conflictProblem(alone, lookup) : requirementProblem(alone, lookup);
     if (problem === undefined) continue;
-    const fix = dep.conflicts
-      ? `disable or remove plugin '${dep.id}', or drop the conflict`
-      : `install plugin '${dep.id}'${dep.version === undefined ? "" : ` ${dep.version}`} in ${pluginsDirs.join(" or ")}`;
-    items.push({ level: "fail", check: "dependencies", message: problem, fix, file: "plugin.toml" });
+    const version = dep.version === undefined ? "" : ` ${dep.version}`;
+    fail(
+      problem,
+      dep.conflicts
+        ? `disable or remove plugin '${dep.id}', or drop the conflict`
+        : `install plugin '${dep.id}'${version} in ${where}`,
+    );
   }
   if (items.length === 0) {
     items.push({ level: "ok", check: "dependencies", message: `met in ${pluginsDirs.join(", ")} (${names})` });

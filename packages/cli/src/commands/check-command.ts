@@ -7,7 +7,7 @@ import { checkPluginFolder, formatCheckReport } from "../check/plugin-check.ts";
 interface CheckCommandOptions {
   json?: boolean;
   typeCheck: boolean;
-  pluginsDir: string[];
+  pluginsDir?: string[];
 }
 
 const EXIT_FAILED = 1;
@@ -26,8 +26,7 @@ export function registerCheckCommand(program: Command): void {
     .option(
       "-d, --plugins-dir <dir>",
       "where the plugins it depends on are installed (repeatable)",
-      (dir: string, dirs: string[]) => [...dirs, dir],
-      [] as string[],
+      (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
     .addHelpText(
       "after",
