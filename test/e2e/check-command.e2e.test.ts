@@ -105,6 +105,15 @@ describe("neko-plugin check", () => {
     assert.match(outcome.stdout, /^\[OK\] class: HelloWorldExtra extends NekoExtensionBase and is decorated$/m);
     assert.match(outcome.stdout, /^\[OK\] entries: 1 entry \(shout\), 1 hook,/m);
     assert.match(outcome.stdout, /^\[OK\] types: 1 file type-check/m);
+    assert.match(outcome.stdout, /^\[OK\] dependencies: met in .* \(extends hello_world\)$/m);
+
+    const elsewhere = tempDir();
+    const alone = await check([path.join(root, "hello_world_extra"), "--no-type-check", "--plugins-dir", elsewhere]);
+    assert.equal(alone.code, 1, alone.stdout);
+    assert.match(
+      alone.stdout,
+      /^\[FAIL\] dependencies: the plugin it extends, 'hello_world' \(\[plugin\.host\]\.plugin_id\), is not in /m,
+    );
   });
 
   test("a type error fails with file:line:column, the TS code and the message", async () => {
