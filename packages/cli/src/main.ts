@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { HOST_VERSION } from "@neko/host";
 import { registerBuildCommand } from "./commands/build-command.ts";
+import { registerCheckCommand } from "./commands/check-command.ts";
 import { registerClientCommands } from "./commands/client-commands.ts";
 import { registerInitCommand } from "./commands/init-command.ts";
 import { registerInstallCommand } from "./commands/install-command.ts";
@@ -21,6 +22,7 @@ registerKeysCommand(program);
 registerWorkerCommand(program);
 registerMcpCommand(program);
 registerClientCommands(program);
+registerCheckCommand(program);
 registerBuildCommand(program);
 registerInstallCommand(program);
 registerInitCommand(program);

@@ -52,7 +52,13 @@ export function indexMember(id: string, files: Record<string, string | Buffer>, 
 export function samplePluginFiles(id: string, greeting = "hi"): Record<string, string> {
   return {
     "plugin.toml": `[plugin]\nid = "${id}"\nentry = "index.ts:Sample"\n`,
-    "index.ts": `export class Sample { greeting = ${JSON.stringify(greeting)}; }\n`,
+    // A plugin that loads: install checks its module.
+    "index.ts": [
+      'import { NekoPluginBase, nekoPlugin } from "@neko/plugin-sdk/plugin";',
+      "@nekoPlugin",
+      `export class Sample extends NekoPluginBase { greeting = ${JSON.stringify(greeting)}; }`,
+      "",
+    ].join("\n"),
   };
 }
 

@@ -12,11 +12,13 @@ import { promisify } from "node:util";
 import { copyExamplePlugins, makeTempDir } from "../../../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../../../test/support/test-host.ts";
 import { tamper } from "./crafted-archive.ts";
+import { removeTypeCheckBuildInfo } from "./type-check-build-info.ts";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/neko-plugin.js");
 const temps: string[] = [];
 let host: TestHost | undefined;
 after(async () => {
+  removeTypeCheckBuildInfo(temps);
   await host?.close();
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -51,7 +53,10 @@ test("build → install into another plugins folder → the plugin runs; a tampe
   assert.equal(built.code, 0, built.stderr);
   const archive = path.join(fs.realpathSync(work), "hello_world-0.1.0.neko-plugin");
   assert.equal(built.stdout, `${archive}\n`, "stdout carries only the result path");
-  assert.match(built.stderr, /^checking .*\npacking 5 files \(1 excluded\)\nwrote /);
+  assert.match(
+    built.stderr,
+    /^checking .*\nloading index\.ts in a child process…\ntype-checking .*\npacking 5 files \(1 excluded\)\nwrote /,
+  );
 
   const pluginsDir = path.join(tempDir(), "plugins");
   const installed = await run(["install", archive, "--json"], { env: { NEKO_PLUGIN_DIRS: pluginsDir } });

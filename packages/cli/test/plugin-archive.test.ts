@@ -10,9 +10,11 @@ import { copyExamplePlugins, makeTempDir } from "../../../test/support/plugin-fi
 import { buildPluginArchive } from "../src/packaging/plugin-archive-builder.ts";
 import { installPluginArchive } from "../src/packaging/plugin-installer.ts";
 import { craftArchive, craftTar, honestMembers, indexMember, samplePluginFiles, tamper } from "./crafted-archive.ts";
+import { removeTypeCheckBuildInfo } from "./type-check-build-info.ts";
 
 const temps: string[] = [];
 after(() => {
+  removeTypeCheckBuildInfo(temps);
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -121,11 +123,11 @@ describe("neko-plugin build", () => {
     const outDir = tempDir();
     process.chdir(outDir);
     try {
-      const first = await buildPluginArchive({ dir });
+      const first = await buildPluginArchive({ dir, typeCheck: false });
       assert.ok(first.ok);
       assert.equal(first.archivePath, path.join(fs.realpathSync(outDir), "hello_world-0.1.0.neko-plugin"));
       const bytes = fs.readFileSync(first.archivePath);
-      const second = await buildPluginArchive({ dir });
+      const second = await buildPluginArchive({ dir, typeCheck: false });
       assert.ok(second.ok);
       assert.ok(bytes.equals(fs.readFileSync(second.archivePath)), "builds of the same folder are byte-identical");
     } finally {
@@ -147,8 +149,36 @@ describe("neko-plugin build", () => {
       const dir = helloWorldWithClutter();
       breakIt(dir);
       const outDir = tempDir();
-      const result = await buildPluginArchive({ dir, out: path.join(outDir, "x.neko-plugin") });
+      const result = await buildPluginArchive({ dir, out: path.join(outDir, "x.neko-plugin"), typeCheck: false });
       assert.equal(result.ok, false, name);
+      assert.match(result.ok ? "" : result.error, reason, name);
+      assert.deepEqual(tree(outDir), [], `${name}: no archive, no partial file`);
+    }
+  });
+
+  test("refuses a plugin that fails neko-plugin check (a type error, a class not decorated) and writes no archive", async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ["a type error", "  count: number = 'x';", /types: index\.ts:\d+:\d+ TS2322 Type 'string' is not assignable/],
+      ["no @nekoPlugin", "", /class: 'HelloWorldPlugin' in index\.ts is not decorated with @nekoPlugin/],
+    ];
+    for (const [name, line, reason] of cases) {
+      const dir = helloWorldWithClutter();
+      const source = fs.readFileSync(path.join(dir, "index.ts"), "utf8");
+      const broken =
+        line === ""
+          ? source.replace("@nekoPlugin\n", "")
+          : source.replace("private counter = 0;", `private counter = 0;\n${line}`);
+      assert.notEqual(broken, source, name);
+      fs.writeFileSync(path.join(dir, "index.ts"), broken);
+      const outDir = tempDir();
+      // The type-check is asked for only where it is what fails.
+      const result = await buildPluginArchive({
+        dir,
+        out: path.join(outDir, "x.neko-plugin"),
+        typeCheck: line !== "",
+      });
+      assert.equal(result.ok, false, name);
+      assert.match(result.ok ? "" : result.error, /does not pass neko-plugin check:/, name);
       assert.match(result.ok ? "" : result.error, reason, name);
       assert.deepEqual(tree(outDir), [], `${name}: no archive, no partial file`);
     }
@@ -159,7 +189,7 @@ describe("neko-plugin install", () => {
   test("round trip: the installed folder holds exactly the packed files, byte for byte", async () => {
     const dir = helloWorldWithClutter();
     const archive = path.join(tempDir(), "hello.neko-plugin");
-    assert.ok((await buildPluginArchive({ dir, out: archive })).ok);
+    assert.ok((await buildPluginArchive({ dir, out: archive, typeCheck: false })).ok);
     const pluginsDir = tempDir();
     const result = await installPluginArchive({ archivePath: archive, pluginsDir });
     assert.ok(result.ok, result.ok ? "" : result.error);
@@ -325,6 +355,35 @@ describe("neko-plugin install", () => {
     assert.equal(result.ok, false);
     assert.match(result.ok ? "" : result.error, /does not load:\n.*entry module 'missing\.ts' does not exist/);
     assert.deepEqual(tree(pluginsDir), ["sample", "sample/index.ts", "sample/plugin.toml"]);
+  });
+
+  test("a new version that fails the check (throws at import) is not installed; the installed one stays as it was", async () => {
+    const pluginsDir = tempDir();
+    const archive = path.join(tempDir(), "a.neko-plugin");
+    fs.writeFileSync(archive, craftArchive(honestMembers("sample", samplePluginFiles("sample"))));
+    assert.ok((await installPluginArchive({ archivePath: archive, pluginsDir })).ok);
+    fs.mkdirSync(path.join(pluginsDir, "sample", "data"));
+    fs.writeFileSync(path.join(pluginsDir, "sample", "data", "kept.json"), "{}");
+    const before = fs.readFileSync(path.join(pluginsDir, "sample", "index.ts"), "utf8");
+    const broken = {
+      ...samplePluginFiles("sample"),
+      "index.ts": 'const ready = false;\nif (!ready) throw new Error("not ready");\nexport class Sample {}\n',
+    };
+    fs.writeFileSync(archive, craftArchive(honestMembers("sample", broken)));
+    const result = await installPluginArchive({ archivePath: archive, pluginsDir, force: true });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.ok ? "" : result.error,
+      /does not load:\n {2}importing index\.ts failed: not ready \(at index\.ts:2:/,
+    );
+    assert.deepEqual(tree(pluginsDir), [
+      "sample",
+      "sample/data",
+      "sample/data/kept.json",
+      "sample/index.ts",
+      "sample/plugin.toml",
+    ]);
+    assert.equal(fs.readFileSync(path.join(pluginsDir, "sample", "index.ts"), "utf8"), before);
   });
 
   test("a refused plugin leaves no plugins folder behind when install made it; a file as plugins folder is an error", async () => {

@@ -5,6 +5,7 @@ import { buildPluginArchive } from "../packaging/plugin-archive-builder.ts";
 interface BuildOptions {
   out?: string;
   json?: boolean;
+  typeCheck: boolean;
 }
 
 export function registerBuildCommand(program: Command): void {
@@ -14,10 +15,12 @@ export function registerBuildCommand(program: Command): void {
     .argument("<dir>", "the plugin folder (holding plugin.toml)")
     .option("-o, --out <file>", "where to write the archive (default: ./<id>-<version>.neko-plugin)")
     .option("--json", "print the result as JSON on stdout")
+    .option("--no-type-check", "leave the TypeScript type-check out of the check that runs first")
     .addHelpText(
       "after",
       [
         "",
+        "Runs neko-plugin check first and packs nothing when a check fails.",
         "Leaves out data/, node_modules/, dotfiles (.env, .git, …), *.pem/*.key/id_rsa-like files and other archives.",
         "",
         "Example:",
@@ -33,6 +36,7 @@ async function build(dir: string, options: BuildOptions): Promise<number> {
   const result = await buildPluginArchive({
     dir,
     out: options.out,
+    typeCheck: options.typeCheck,
     onProgress: (line) => process.stderr.write(`${line}\n`),
   });
   if (!result.ok) {

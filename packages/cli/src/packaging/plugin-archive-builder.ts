@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { inspectPluginFolder } from "@neko/host";
 import { create } from "tar";
+import { checkPluginFolder } from "../check/plugin-check.ts";
 import {
   ARCHIVE_EXTENSION,
   ARCHIVE_FORMAT,
@@ -24,6 +25,8 @@ export interface BuildArchiveOptions {
   dir: string;
   /** Default: `<id>-<version>.neko-plugin` in the current folder. */
   out?: string;
+  /** Type-check the plugin's TypeScript as part of its check (default true). */
+  typeCheck?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -44,6 +47,16 @@ export async function buildPluginArchive(options: BuildArchiveOptions): Promise<
   const progress = options.onProgress ?? (() => undefined);
   const dir = path.resolve(options.dir);
   progress(`checking ${dir}`);
+  // What does not pass `neko-plugin check` is not packed: an archive of a plugin that cannot load helps nobody.
+  const report = await checkPluginFolder(dir, { typeCheck: options.typeCheck ?? true, onProgress: progress });
+  if (!report.ok) {
+    const failures = report.items.filter((item) => item.level === "fail");
+    const lines = failures.map((item) => `${item.check}: ${item.message}${item.fix ? ` (fix: ${item.fix})` : ""}`);
+    return { ok: false, error: `${dir} does not pass neko-plugin check:\n  ${lines.join("\n  ")}` };
+  }
+  const checkWarnings = report.items
+    .filter((item) => item.level === "warn")
+    .map((item) => `${item.check}: ${item.message}`);
   const plugin = await inspectPluginFolder(dir);
   if (plugin.status === "refused" || plugin.manifest === undefined) {
     return { ok: false, error: `${dir} is not a valid plugin:\n  ${plugin.problems.join("\n  ")}` };
@@ -92,7 +105,7 @@ export async function buildPluginArchive(options: BuildArchiveOptions): Promise<
     ]);
     await rename(partial, archivePath);
     progress(`wrote ${archivePath}`);
-    return { ok: true, archivePath, index, excluded: selection.excluded, warnings: plugin.warnings };
+    return { ok: true, archivePath, index, excluded: selection.excluded, warnings: checkWarnings };
   } catch (error) {
     return { ok: false, error: `cannot write ${archivePath}: ${(error as Error).message}` };
   } finally {

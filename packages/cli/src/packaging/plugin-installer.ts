@@ -1,12 +1,12 @@
 /**
  * `install`: puts a verified archive into a plugins folder (docs/packaging.md#install). Nothing is written until the
  * whole archive is verified; the files land in a hidden temp folder beside the target and are checked as a plugin
- * there; only then is the folder renamed into `<plugins-dir>/<id>`. With `force`, the installed version is kept as
+ * there (`neko-plugin check` without the type-check); only then is the folder renamed into `<plugins-dir>/<id>`. With `force`, the installed version is kept as
  * `.<id>.previous` (hidden, so discovery never sees two plugins with one id) and its data/ is copied over.
  */
 import { chmod, cp, lstat, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { inspectPluginFolder } from "@neko/host";
+import { checkPluginFolder } from "../check/plugin-check.ts";
 import type { ArchiveIndex } from "./archive-index.ts";
 import { readPluginArchive } from "./plugin-archive-reader.ts";
 
@@ -55,14 +55,19 @@ export async function installPluginArchive(options: InstallArchiveOptions): Prom
       await mkdir(path.dirname(destination), { recursive: true });
       await writeFile(destination, file.data, { flag: "wx" });
     }
-    const plugin = await inspectPluginFolder(temp);
-    if (plugin.status === "refused") {
-      return { ok: false, error: `refused: the packed plugin does not load:\n  ${plugin.problems.join("\n  ")}` };
+    // `neko-plugin check` as build runs it, less the type-check: build type-checked the sources already, and an
+    // archive carries no node_modules/, so types a plugin takes from its own packages are not here to be found.
+    // Nothing of the installed version is touched before the check passes.
+    progress("checking the packed plugin");
+    const report = await checkPluginFolder(temp, { typeCheck: false, onProgress: progress });
+    if (!report.ok) {
+      const failures = report.items.filter((item) => item.level === "fail").map((item) => item.message);
+      return { ok: false, error: `refused: the packed plugin does not load:\n  ${failures.join("\n  ")}` };
     }
-    if (plugin.id !== index.id) {
+    if (report.id !== index.id) {
       return {
         ok: false,
-        error: `refused: plugin.toml says id '${plugin.id}' but the checksum list says '${index.id}'`,
+        error: `refused: plugin.toml says id '${report.id}' but the checksum list says '${index.id}'`,
       };
     }
     const result = { ok: true as const, id: index.id, version: index.version, dir: target, index };

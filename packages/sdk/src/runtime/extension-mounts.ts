@@ -277,7 +277,7 @@ export class ExtensionMounts {
     if (!loaded.ok) return messageOf(loaded.error);
     const cls = loaded.value;
     const meta = collectPluginMetadata(cls);
-    const problem = declarationProblem(cls, meta);
+    const problem = extensionDeclarationProblem(cls, meta);
     if (problem) return problem;
 
     const plugin = this.runtime.instance;
@@ -474,7 +474,10 @@ function messageOf(error: unknown): string {
 }
 
 /** What makes an extension class unusable, in words; undefined when it is fine. */
-function declarationProblem(cls: abstract new () => NekoExtensionBase, meta: ClassPluginMetadata): string | undefined {
+export function extensionDeclarationProblem(
+  cls: abstract new () => NekoExtensionBase,
+  meta: ClassPluginMetadata,
+): string | undefined {
   const twice = entryIdDeclaredTwiceInChain(cls);
   if (twice !== undefined) return `entry id '${twice}' is declared twice`;
   for (const [list, decorator] of PLUGIN_ONLY) {

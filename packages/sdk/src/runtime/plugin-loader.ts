@@ -42,38 +42,74 @@ export function loadExtensionClass(modulePath: string, className: string): Promi
   });
 }
 
+/** What a loaded class must be: a subclass of `base`, marked by `decorator`. */
+export interface DecoratedClassKind {
+  base: abstract new (...args: never[]) => unknown;
+  decorator: string;
+}
+
 async function loadDecoratedClass<T>(
   modulePath: string,
   className: string,
-  kind: { base: abstract new (...args: never[]) => unknown; decorator: string; query?: string },
+  kind: DecoratedClassKind & { query?: string },
 ): Promise<new () => T> {
-  const file = path.basename(modulePath);
-  let mod: Record<string, unknown>;
+  const mod = await importPluginModule(modulePath, kind.query);
+  return decoratedClassOf(mod, { file: path.basename(modulePath), className, kind }) as new () => T;
+}
+
+/**
+ * Imports a plugin's (or an extension's) module; a failure is a `PluginLoadError` that says why and, when the error was
+ * thrown inside the module's folder, where (`(at index.ts:3:7)`).
+ */
+export async function importPluginModule(modulePath: string, query = ""): Promise<Record<string, unknown>> {
   try {
-    mod = (await import(pathToFileURL(modulePath).href + (kind.query ?? ""))) as Record<string, unknown>;
+    return (await import(pathToFileURL(modulePath).href + query)) as Record<string, unknown>;
   } catch (error) {
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);
     const where = whereInFolder(error, path.dirname(modulePath));
     throw new PluginLoadError(
-      `importing ${file} failed: ${reason}${where ? ` (at ${where})` : ""}`,
+      `importing ${path.basename(modulePath)} failed: ${reason}${where ? ` (at ${where})` : ""}`,
       denied && { details: denied.details },
     );
   }
+}
+
+/**
+ * The class `className` of a loaded module, checked to extend `kind.base` and be decorated; a `PluginLoadError` if not,
+ * whose `details.problem` says which check failed (`not_exported`, `not_a_class`, `wrong_base`, `not_decorated`).
+ */
+export function decoratedClassOf(
+  mod: Record<string, unknown>,
+  options: { file: string; className: string; kind: DecoratedClassKind },
+): abstract new (
+  ...args: never[]
+) => unknown {
+  const { file, className, kind } = options;
   const cls = mod[className];
   if (cls === undefined) {
     const exported = Object.keys(mod).filter((k) => typeof mod[k] === "function");
     const hint = exported.length ? ` (it exports: ${exported.join(", ")})` : "";
-    throw new PluginLoadError(`${file} does not export a class named '${className}'${hint}`);
+    throw new PluginLoadError(`${file} does not export a class named '${className}'${hint}`, {
+      details: { problem: "not_exported", exported },
+    });
   }
-  if (typeof cls !== "function") throw new PluginLoadError(`'${className}' in ${file} is not a class`);
+  if (typeof cls !== "function") {
+    throw new PluginLoadError(`'${className}' in ${file} is not a class`, { details: { problem: "not_a_class" } });
+  }
   if (!(cls.prototype instanceof kind.base)) {
-    throw new PluginLoadError(`'${className}' in ${file} does not extend ${kind.base.name}`);
+    throw new PluginLoadError(`'${className}' in ${file} does not extend ${kind.base.name}`, {
+      details: { problem: "wrong_base" },
+    });
   }
   if (!collectPluginMetadata(cls as new () => unknown).marked) {
-    throw new PluginLoadError(`'${className}' in ${file} is not decorated with ${kind.decorator}`);
+    throw new PluginLoadError(`'${className}' in ${file} is not decorated with ${kind.decorator}`, {
+      details: { problem: "not_decorated" },
+    });
   }
-  return cls as new () => T;
+  return cls as abstract new (
+    ...args: never[]
+  ) => unknown;
 }
 
 /**

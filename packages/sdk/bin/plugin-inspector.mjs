@@ -1,0 +1,20 @@
+// `neko-plugin check` runs this in a child process: it loads a plugin's module as a plugin process would (the same
+// module hooks as plugin-runner.mjs), without starting it, and writes what src/runtime/plugin-inspect.ts found as one
+// JSON line on file descriptor 3, so what the plugin's code prints on stdout or stderr cannot be taken for it.
+// Usage: node plugin-inspector.mjs '<InspectionRequest as JSON>' '<the plugin folder>'
+import { writeSync } from "node:fs";
+import { register } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+process.setSourceMapsEnabled(true);
+const request = JSON.parse(process.argv[2] ?? "{}");
+const pluginDir = path.resolve(process.argv[3] ?? path.dirname(request.modulePath ?? "."));
+register("./plugin-loader-hooks.mjs", import.meta.url, {
+  data: { sourceDirUrls: [`${pathToFileURL(pluginDir).href}/`] },
+});
+const { inspectPluginModule } = await import("../src/runtime/plugin-inspect.ts");
+const items = await inspectPluginModule(request);
+writeSync(3, `${JSON.stringify({ items })}\n`);
+// The module may have left timers or sockets open at import: they are not waited for.
+process.exit(0);
