@@ -128,7 +128,7 @@ describe("neko-plugin dev", () => {
       timeoutMs: 60_000,
       what: "the refused reload",
     });
-    assert.match(output.slice(seen).join("\n"), /index\.ts:1[45]:\d+/);
+    assert.match(output.slice(seen).join("\n"), /\[FAIL\] load: index\.ts:13:\d+ syntax error/);
     assert.equal((await greet()).body.data?.message, "Bonjour, Neko!");
 
     // Fixed: the next save takes it in.
