@@ -17,7 +17,7 @@ import {
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { paintFor, terminalSafe } from "../text-table.ts";
 import { inspectModuleInChild } from "./module-inspection.ts";
-import { typeCheckPlugin } from "./plugin-type-check.ts";
+import type { TypeCheckResult } from "./plugin-type-check.ts";
 
 export type CheckLevel = "ok" | "warn" | "fail";
 
@@ -95,7 +95,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
     items.push({ level: "ok", check: "types", message: `not type-checked: ${manifest.entry.module} is JavaScript` });
   } else {
     options.onProgress?.("type-checking (the first check of a folder takes a few seconds)…");
-    items.push(...typeItems(root));
+    items.push(...(await typeItems(root)));
   }
   return done(manifest.id);
 }
@@ -231,9 +231,12 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
   return items;
 }
 
-function typeItems(root: string): CheckItem[] {
-  let result: ReturnType<typeof typeCheckPlugin>;
+async function typeItems(root: string): Promise<CheckItem[]> {
+  let result: TypeCheckResult;
   try {
+    // Loaded only when it runs: the typescript package takes half a second to load, which every other command of
+    // the CLI (they all register at start) would pay.
+    const { typeCheckPlugin } = await import("./plugin-type-check.ts");
     result = typeCheckPlugin(root);
   } catch (error) {
     return [{ level: "fail", check: "types", message: `the type-check failed: ${(error as Error).message}` }];
