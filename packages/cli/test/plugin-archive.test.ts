@@ -412,23 +412,32 @@ describe("neko-plugin install", () => {
     assert.deepEqual(tree(parent), ["not-a-folder"]);
   });
 
-  test("--force replaces the plugin, keeps the old one as .<id>.previous, and carries data/ over", async () => {
+  test("--force replaces the plugin, keeps the old one as .<id>.previous, and moves data/ over", async () => {
     const pluginsDir = tempDir();
     const archive = path.join(tempDir(), "a.neko-plugin");
     fs.writeFileSync(archive, craftArchive(honestMembers("sample", samplePluginFiles("sample", "v1"))));
     assert.ok((await installPluginArchive({ archivePath: archive, pluginsDir })).ok);
     fs.mkdirSync(path.join(pluginsDir, "sample", "data"));
     fs.writeFileSync(path.join(pluginsDir, "sample", "data", "store.json"), '{"kept":true}');
+    // The running plugin has its journal open, and writes on during and after the install.
+    const journal = fs.openSync(path.join(pluginsDir, "sample", "data", "journal.log"), "a");
 
     fs.writeFileSync(archive, craftArchive(honestMembers("sample", samplePluginFiles("sample", "v2"))));
     const result = await installPluginArchive({ archivePath: archive, pluginsDir, force: true });
+    fs.writeSync(journal, "written after the install\n");
+    fs.closeSync(journal);
     assert.ok(result.ok, result.ok ? "" : result.error);
     const previous = path.join(pluginsDir, ".sample.previous");
     assert.equal(result.previousDir, previous);
     assert.match(fs.readFileSync(path.join(pluginsDir, "sample", "index.ts"), "utf8"), /"v2"/);
     assert.match(fs.readFileSync(path.join(previous, "index.ts"), "utf8"), /"v1"/);
     assert.equal(fs.readFileSync(path.join(pluginsDir, "sample", "data", "store.json"), "utf8"), '{"kept":true}');
-    assert.equal(fs.readFileSync(path.join(previous, "data", "store.json"), "utf8"), '{"kept":true}');
+    assert.equal(
+      fs.readFileSync(path.join(pluginsDir, "sample", "data", "journal.log"), "utf8"),
+      "written after the install\n",
+      "a write through a file the plugin had open lands in the installed version's data",
+    );
+    assert.equal(fs.existsSync(path.join(previous, "data")), false, "moved, not copied");
 
     // A third install replaces the kept version with v2; a rollback is two renames (docs/packaging.md#rollback).
     fs.writeFileSync(archive, craftArchive(honestMembers("sample", samplePluginFiles("sample", "v3"))));

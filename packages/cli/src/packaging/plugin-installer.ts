@@ -2,9 +2,9 @@
  * `install`: puts a verified archive into a plugins folder (docs/packaging.md#install). Nothing is written until the
  * whole archive is verified; the files land in a hidden temp folder beside the target and are checked as a plugin
  * there (`neko-plugin check` without the type-check); only then is the folder renamed into `<plugins-dir>/<id>`. With `force`, the installed version is kept as
- * `.<id>.previous` (hidden, so discovery never sees two plugins with one id) and its data/ is copied over.
+ * `.<id>.previous` (hidden, so discovery never sees two plugins with one id) and its data/ moves to the new version.
  */
-import { chmod, cp, lstat, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkPluginFolder } from "../check/plugin-check.ts";
 import type { ArchiveIndex } from "./archive-index.ts";
@@ -78,16 +78,30 @@ export async function installPluginArchive(options: InstallArchiveOptions): Prom
       return result;
     }
     const previousDir = path.join(pluginsDir, `.${index.id}.previous`);
-    if (await exists(path.join(target, "data"))) {
-      progress(`copying ${path.join(target, "data")}`);
-      await cp(path.join(target, "data"), path.join(temp, "data"), { recursive: true, errorOnExist: true });
+    // The data moves (a rename, never a copy): a plugin still running keeps writing to the same files, so nothing it
+    // writes meanwhile is lost or torn (a copy of a store being written is not a store).
+    const oldData = path.join(target, "data");
+    const newData = path.join(temp, "data");
+    const movedData = await exists(oldData);
+    if (movedData) {
+      progress(`moving ${oldData} to the new version`);
+      await rename(oldData, newData);
     }
-    await rm(previousDir, { recursive: true, force: true });
-    await rename(target, previousDir);
+    const putDataBack = async () => {
+      if (movedData) await rename(newData, oldData);
+    };
+    try {
+      await rm(previousDir, { recursive: true, force: true });
+      await rename(target, previousDir);
+    } catch (error) {
+      await putDataBack();
+      throw error;
+    }
     try {
       await rename(temp, target);
     } catch (error) {
-      await rename(previousDir, target); // put the old version back where it was
+      await rename(previousDir, target); // put the old version back where it was, with its data
+      await putDataBack();
       throw error;
     }
     installed = true;
