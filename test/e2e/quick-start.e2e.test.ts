@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { after, test } from "node:test";
@@ -30,12 +31,15 @@ async function freePort(): Promise<number> {
 
 const temp = makeTempDir("neko-quick-start-");
 let dev: ChildProcess | undefined;
+/** The folder the page's `mktemp -d` made. */
+let workDir: string | undefined;
 after(async () => {
   if (dev && dev.exitCode === null) {
     dev.kill("SIGKILL");
     await new Promise((resolve) => dev?.once("exit", resolve));
   }
   fs.rmSync(temp, { recursive: true, force: true });
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 test("the quick start works as written, from an empty folder", { timeout: 240_000 }, async () => {
@@ -43,8 +47,9 @@ test("the quick start works as written, from an empty folder", { timeout: 240_00
   assert.equal(sh.length, 8, "the page's shell blocks: setup, init, check+test, dev, call, edit, call, build+install");
   const port = await freePort();
   const stateFile = path.join(temp, "cwd");
-  // The reader's shell: the repository is where they start; TMPDIR keeps `mktemp -d` inside this test's folder.
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: temp, HOME: temp, NO_COLOR: "1", NEKO_LOG_FORMAT: "json" };
+  // The reader's shell: the repository is where they start. (The machine's temp folder is left as it is, so the
+  // TypeScript caches there are warm, as on a reader's machine after a first run.)
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: temp, NO_COLOR: "1", NEKO_LOG_FORMAT: "json" };
   delete env.NODE_TEST_CONTEXT;
   let cwd = repo;
   let shellPath = env.PATH ?? "";
@@ -81,7 +86,9 @@ test("the quick start works as written, from an empty folder", { timeout: 240_00
 
   // 2. An empty folder, and the plugin in it.
   run(init.text, "init");
-  assert.ok(cwd.startsWith(temp), `mktemp -d made ${cwd} inside TMPDIR`);
+  workDir = cwd;
+  assert.ok(cwd.startsWith(os.tmpdir()) && cwd !== repo, `mktemp -d made ${cwd}`);
+  assert.deepEqual(fs.readdirSync(cwd), ["greeter"], "an empty folder, with only the new plugin in it");
   for (const file of ["plugin.toml", "index.ts", "index.test.ts", "tsconfig.json", "README.md"]) {
     assert.ok(fs.existsSync(path.join(cwd, "greeter", file)), file);
   }

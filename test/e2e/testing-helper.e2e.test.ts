@@ -1,5 +1,6 @@
 /** `@neko/plugin-sdk/testing`: a real plugin process under a throw-away host, called, faked, stopped (docs/testing.md). */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -135,5 +136,54 @@ describe("startTestPlugin", () => {
       startTestPlugin(dir, { config: { plugin: { id: "other" } } }),
       /config cannot change the \[plugin\] table/,
     );
+  });
+});
+
+describe("neko-plugin test", () => {
+  test("a failing test that never stops its plugin ends the run: exit 1, no process and no temp folder left", async () => {
+    const root = makeTempDir();
+    const tmp = makeTempDir("neko-test-tmp-");
+    try {
+      const dir = writePlugin(root, {
+        id: "forgotten",
+        className: "Forgotten",
+        code: askerCode.replace("Asker", "Forgotten"),
+      });
+      fs.writeFileSync(
+        path.join(dir, "index.test.ts"),
+        [
+          'import assert from "node:assert/strict";',
+          'import { test } from "node:test";',
+          'import { startTestPlugin } from "@neko/plugin-sdk/testing";',
+          "",
+          'test("forgets to stop its plugin, then fails", async () => {',
+          "  const plugin = await startTestPlugin(import.meta.dirname);",
+          "  console.log(`pid=${plugin.pid}`);",
+          "  assert.equal(1, 2);",
+          "});",
+          "",
+        ].join("\n"),
+      );
+      const bin = path.resolve(import.meta.dirname, "../../packages/cli/bin/neko-plugin.js");
+      const started = Date.now();
+      const run = spawnSync(process.execPath, [bin, "test", dir], {
+        env: { ...process.env, TMPDIR: tmp, NODE_TEST_CONTEXT: undefined },
+        encoding: "utf8",
+        timeout: 100_000,
+      });
+      assert.equal(run.status, 1, `${run.stdout}\n${run.stderr}`);
+      assert.ok(Date.now() - started < 90_000);
+      const pid = Number(/pid=(\d+)/.exec(run.stdout)?.[1]);
+      assert.ok(pid > 0, run.stdout);
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((name) => name.startsWith("neko-test-plugin-")),
+        [],
+        "its temp folder went with the test process",
+      );
+      await waitFor(() => !isAlive(pid), { what: "the forgotten plugin process to exit" });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

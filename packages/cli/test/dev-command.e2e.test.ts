@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import readline from "node:readline";
 import { after, before, describe, test } from "node:test";
@@ -61,14 +62,28 @@ describe("neko-plugin dev", () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const greet = async () => {
-    const res = await fetch(`${url}/plugin/trigger`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ plugin_id: "greeter", entry_id: "greet", args: { name: "Neko" } }),
+  /**
+   * One call, on a connection of its own: a reused keep-alive connection that the server closes as idle just as it is
+   * reused fails with ECONNRESET, whatever the plugin does (a loaded machine makes that race likely).
+   */
+  const greet = () =>
+    new Promise<{ status: number; body: { data?: { message: string; pid: number } } }>((resolve, reject) => {
+      const payload = JSON.stringify({ plugin_id: "greeter", entry_id: "greet", args: { name: "Neko" } });
+      const req = http.request(
+        `${url}/plugin/trigger`,
+        { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
     });
-    return { status: res.status, body: (await res.json()) as { data?: { message: string; pid: number } } };
-  };
 
   /** Saves `code`, keeps calling until `done` says so, and answers every call's result. */
   async function editWhileCalling(code: string, done: (answers: { status: number; message?: string }[]) => boolean) {

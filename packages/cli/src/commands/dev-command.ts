@@ -84,9 +84,12 @@ async function dev(dirArg: string, options: DevOptions): Promise<void> {
     debounceMs,
     onError: (error) => logger.error({ err: error }, "the reload failed"),
   });
+  // Counts saves: a save during a check means the checked text is not the one on disk any more.
+  let saves = 0;
   const watcher = watchFolder(
     dir,
     (file) => {
+      saves += 1;
       logger.info(`changed: ${file}`);
       reloader.schedule();
     },
@@ -119,7 +122,10 @@ async function dev(dirArg: string, options: DevOptions): Promise<void> {
 
   reload = async () => {
     const started = performance.now();
+    const savesBefore = saves;
     const report = await check();
+    // Saved again meanwhile: what was checked is not what would load. The next reload checks the newest.
+    if (saves !== savesBefore) return;
     if (!report.ok) {
       process.stderr.write(`${formatCheckReport(report, { color })}\n`);
       logger.warn(`not reloaded: the check failed${runningNote(host, report.id ?? id)}`);

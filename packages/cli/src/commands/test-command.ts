@@ -18,17 +18,27 @@ export function registerTestCommand(program: Command): void {
     .command("test")
     .description("run a plugin folder's *.test.ts files with node:test (see docs/testing.md)")
     .argument("[dir]", "the plugin folder", ".")
+    .option("--timeout <seconds>", "fail a test that runs longer than this", "120")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ neko-plugin test\n  $ neko-plugin test ./plugins/weather\n\n" +
-        "Exit code: node --test's (0 when every test passed); 1 when the folder has no plugin.toml or no test files.",
+      "\nExamples:\n  $ neko-plugin test\n  $ neko-plugin test ./plugins/weather --timeout 30\n\n" +
+        "Exit code: node --test's (0 when every test passed); 1 when the folder has no plugin.toml or no test files;\n" +
+        "2 for a bad option. The run ends when the tests do, even if a test forgot to stop its plugin.",
     )
-    .action(async (dir: string) => {
-      process.exitCode = await runTests(path.resolve(dir));
+    .action(async (dir: string, options: { timeout: string }) => {
+      const seconds = Number(options.timeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        process.stderr.write(
+          `neko-plugin test: --timeout must be a number of seconds above 0 (got '${options.timeout}')\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = await runTests(path.resolve(dir), Math.round(seconds * 1000));
     });
 }
 
-async function runTests(dir: string): Promise<number> {
+async function runTests(dir: string, timeoutMs: number): Promise<number> {
   if (!fs.existsSync(path.join(dir, "plugin.toml"))) {
     process.stderr.write(`neko-plugin test: ${dir} is not a plugin folder (it has no plugin.toml)\n`);
     return 1;
@@ -42,7 +52,10 @@ async function runTests(dir: string): Promise<number> {
   // Node 20's --test takes no globs: the files are named one by one.
   // A run of its own even when started from inside another node:test run (which would take its output otherwise).
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const child = spawn(process.execPath, ["--import", hooks, "--test", ...files], { cwd: dir, env, stdio: "inherit" });
+  // --test-force-exit: a test plugin a failed test never stopped does not keep the run open (its process and temp
+  // folder go when the test process exits).
+  const args = ["--import", hooks, "--test", "--test-force-exit", `--test-timeout=${timeoutMs}`, ...files];
+  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward).on("SIGTERM", forward);
   try {

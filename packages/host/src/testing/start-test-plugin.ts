@@ -28,14 +28,25 @@ const FRAMEWORK_PLUGINS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 /** What is never copied: runtime data, and what a folder under version control keeps beside its code. */
 const LEFT_OUT = new Set(["data", ".git"]);
 
+/**
+ * The temp folders of test plugins not stopped yet: a test that fails before its `stop()` leaves none behind when its
+ * process exits (its plugin processes end with it: they exit when their parent goes).
+ */
+const liveTemps = new Set<string>();
+process.on("exit", () => {
+  for (const temp of liveTemps) fs.rmSync(temp, { recursive: true, force: true });
+});
+
 export const startTestPlugin: TestHostModule["startTestPlugin"] = async (request) => {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), "neko-test-plugin-"));
+  liveTemps.add(temp);
   const owned = new DisposableStore();
   let host: PluginHost | undefined;
   const cleanUp = async () => {
     owned.dispose();
     await host?.stop();
     fs.rmSync(temp, { recursive: true, force: true });
+    liveTemps.delete(temp);
   };
   try {
     const root = path.join(temp, "plugins");
