@@ -58,6 +58,9 @@ describe("neko-plugin init", () => {
       const reserved = await run(bin, ["init", "metrics", "--dir", parent]);
       assert.equal(reserved.code, 2);
       assert.match(reserved.stderr, /'metrics' is reserved/);
+      const name = await run(bin, ["init", "fine", "--name", "two\nlines", "--dir", parent]);
+      assert.equal(name.code, 2);
+      assert.match(name.stderr, /--name must be some text on one line, without control characters/);
       const type = await run(bin, ["init", "fine", "--type", "widget", "--dir", parent]);
       assert.equal(type.code, 2);
       assert.match(type.stderr, /--type must be one of plugin, extension, adapter/);

@@ -79,6 +79,10 @@ async function init(id: string, options: InitOptions): Promise<void> {
   if (type === "extension" && !PLUGIN_ID_PATTERN.test(options.host)) {
     throw new InitRefused(`--host '${options.host}' must be a plugin id: ${ID_RULE}`, EXIT_USAGE);
   }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what a display name may not hold
+  if (options.name !== undefined && (options.name.trim() === "" || /[\u0000-\u001f\u007f]/.test(options.name))) {
+    throw new InitRefused("--name must be some text on one line, without control characters", EXIT_USAGE);
+  }
   const parent = path.resolve(options.dir ?? ".");
   const target = path.join(parent, id);
   if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {

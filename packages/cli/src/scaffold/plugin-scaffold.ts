@@ -126,13 +126,14 @@ neko-plugin test .
 \`\`\`
 
 runs \`index.test.ts\` with \`node:test\`: \`startTestPlugin\` starts the plugin in a real process under a throw-away host
-and calls its entries (docs/testing.md). Type-check with \`npx tsc -p .\` (the framework's TypeScript).
+and calls its entries (docs/testing.md). \`neko-plugin check .\` type-checks it with this folder's tsconfig.json (so does
+your editor).
 
 ## Check, develop, serve, call
 
 \`\`\`sh
 neko-plugin check .                                   # the manifest, the entry module, its decorators and schemas
-neko-plugin dev .                                     # run it, restarted on every edit
+neko-plugin dev .                                     # serve it, reloaded on every save (no call fails)
 neko-plugin serve --plugins-dir ..                    # a server with every plugin of the parent folder
 neko-plugin call ${target.pluginId}:${target.entryId} --args '${args}'
 \`\`\`
