@@ -35,7 +35,11 @@ export function runnerPackagePaths(runnerPath: string): string[] {
   return runnerPackage === undefined ? [runnerPath] : dependencyClosure(runnerPackage);
 }
 
-/** A package folder and every one it depends on (dependencies, optional and peer ones), links and real paths. */
+/**
+ * A package folder and every one it depends on (dependencies, optional and peer ones), links and real paths. An
+ * optional peer is left out: nothing a plugin process runs needs it (the SDK's `@neko/host`, which only its test
+ * helper loads, in a test's own process), and its folder would be readable by every plugin.
+ */
 export function dependencyClosure(packageDir: string): string[] {
   const found = new Set<string>();
   const visited = new Set<string>();
@@ -47,11 +51,11 @@ export function dependencyClosure(packageDir: string): string[] {
     if (visited.has(real)) continue;
     visited.add(real);
     const manifest = readPackageJson(real);
-    const names = Object.keys({
-      ...manifest?.dependencies,
-      ...manifest?.optionalDependencies,
-      ...manifest?.peerDependencies,
-    });
+    const optionalPeers = manifest?.peerDependenciesMeta ?? {};
+    const peers = Object.keys(manifest?.peerDependencies ?? {}).filter(
+      (name) => optionalPeers[name]?.optional !== true,
+    );
+    const names = [...Object.keys({ ...manifest?.dependencies, ...manifest?.optionalDependencies }), ...peers];
     for (const name of names) {
       const dependency = resolvePackageDir(real, name);
       if (dependency !== undefined) queue.push(dependency);
@@ -77,7 +81,14 @@ function resolvePackageDir(fromDir: string, name: string): string | undefined {
   }
 }
 
-function readPackageJson(dir: string): Record<string, Record<string, string> | undefined> | undefined {
+interface PackageJson {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean } | undefined>;
+}
+
+function readPackageJson(dir: string): PackageJson | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
   } catch {
