@@ -302,7 +302,9 @@ describe("reload of a running plugin: configuration and failures around the swit
 
   test("a new process that dies after loading, while the old one drains, leaves the old one serving", async () => {
     const before = await seen();
-    const slow = t.trigger("conf", "slow", { ms: 2500 });
+    // Long enough that the new process has surely loaded, and died, while the old one drains (a loaded machine may
+    // take seconds to start a process).
+    const slow = t.trigger("conf", "slow", { ms: 8000 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     save(configCode(6, "setTimeout(() => process.exit(3), 300);"));
     const reload = await t.request("POST", "/plugin/conf/reload");
