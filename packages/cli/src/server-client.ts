@@ -3,7 +3,7 @@
  * `$NEKO_PORT`, the token from `$NEKO_API_TOKEN`, and one request that answers `{ status, body }` or says in one line
  * why the server could not be reached.
  */
-import { DEFAULT_PORT } from "@neko/server";
+import { DEFAULT_PORT } from "@neko/server/defaults";
 
 import { terminalSafe } from "./text-table.ts";
 

@@ -65,7 +65,8 @@ import { RoutedHostTransport, RoutedLauncher } from "./workers/routed.ts";
 import { WorkerHub, type WorkerHubOptions, type WorkerView } from "./workers/worker-hub.ts";
 import type { RemotePluginInfo } from "./workers/worker-wire.ts";
 
-export const HOST_VERSION = "0.1.0";
+export { HOST_VERSION } from "./host-version.ts";
+import { HOST_VERSION } from "./host-version.ts";
 const DEFAULT_EVENT_TIMEOUT_SECONDS = 30;
 
 export interface PluginHostOptions {

@@ -32,8 +32,7 @@ import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
 import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
 
-export const DEFAULT_PORT = 48916;
-export const DEFAULT_HOST = "127.0.0.1";
+export { DEFAULT_HOST, DEFAULT_PORT } from "./server-defaults.ts";
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface PluginServerOptions {

@@ -7,7 +7,6 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { PLUGIN_ID_PATTERN } from "@neko/protocol";
-import { inspectPluginFolder } from "@neko/host";
 import type { PluginKind } from "../scaffold/code-templates.ts";
 import { pluginScaffold } from "../scaffold/plugin-scaffold.ts";
 import { pluginCompilerOptions } from "../sdk-location.ts";
@@ -109,6 +108,8 @@ async function init(id: string, options: InitOptions): Promise<void> {
     fs.chmodSync(staging, 0o777 & ~process.umask());
     for (const [name, text] of Object.entries(scaffold.files)) fs.writeFileSync(path.join(staging, name), text);
     // The host reads the manifest as it will at start-up: what it refuses (a reserved id, say) is refused here.
+    // The host's code is loaded only here, once the files are written (`init --help` and refusals stay quick).
+    const { inspectPluginFolder } = await import("@neko/host");
     const { problems } = await inspectPluginFolder(staging);
     if (problems.length > 0) throw new InitRefused(problems.join("; "), EXIT_USAGE);
     fs.renameSync(staging, target);
