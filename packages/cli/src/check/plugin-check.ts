@@ -85,6 +85,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
         type: manifest.type,
         ...(manifest.host !== undefined && { prefix: manifest.host.prefix }),
         manifestEntries: manifest.entries.map(({ id, inputSchema }) => ({ id, ...(inputSchema && { inputSchema }) })),
+        readGrants: manifest.permissions.fsRead,
       })),
     );
   }

@@ -42,15 +42,29 @@ export function typeCheckBuildInfoDir(dir: string): string {
   return path.join(os.tmpdir(), `neko-plugin-tsbuild-${uid}`, key);
 }
 
+/**
+ * Makes `dir` if needed and says whether it is safe to keep build info in: a real folder (not a link) of this user,
+ * closed to others. In a shared temp folder another user could have made it first, to hide type errors from the check
+ * by editing the build info, or to have it written through a link; such a folder is not used.
+ */
+function privateFolder(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory()) return false;
+    if (typeof process.getuid === "function" && stat.uid !== process.getuid()) return false;
+    if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function typeCheckPlugin(dir: string): TypeCheckResult {
   const root = path.resolve(dir);
   const buildInfoDir = typeCheckBuildInfoDir(root);
-  let incremental = true;
-  try {
-    fs.mkdirSync(buildInfoDir, { recursive: true, mode: 0o700 });
-  } catch {
-    incremental = false; // only slower: every check starts from nothing
-  }
+  // Only slower without it: every check starts from nothing.
+  const incremental = privateFolder(path.dirname(buildInfoDir)) && privateFolder(buildInfoDir);
   // Only a type-check: nothing is written but the build info (TypeScript allows incremental with noEmit).
   const forced: ts.CompilerOptions = {
     noEmit: true,

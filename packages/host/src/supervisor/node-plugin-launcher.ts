@@ -11,6 +11,7 @@ import type { Writable } from "node:stream";
 import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
+import { pluginProcessEnv } from "./inspection-sandbox.ts";
 import { permissionFlags } from "./permission-flags.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
@@ -31,9 +32,8 @@ export class NodePluginLauncher implements PluginLauncher {
 
   launch(request: LaunchRequest): PluginChild {
     // The server's API token is the host's secret, not the plugin's.
-    const { NEKO_API_TOKEN: _token, NEKO_PLUGIN_SECRET: _secret, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...inherited,
+      ...pluginProcessEnv(process.env),
       NEKO_PLUGIN_ID: request.pluginId,
       NEKO_PLUGIN_DIR: request.pluginDir,
       NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,

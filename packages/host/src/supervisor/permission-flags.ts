@@ -50,7 +50,10 @@ export function permissionsOffByEnv(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 /** The flags for this launch, to go before the runner's path; none when the plugin runs without the model. */
-export function permissionFlags(request: LaunchRequest, runtime: RuntimeAccess): string[] {
+export function permissionFlags(
+  request: Pick<LaunchRequest, "permissions" | "pluginDir">,
+  runtime: RuntimeAccess,
+): string[] {
   const { permissions, pluginDir } = request;
   if (permissions === undefined) return [];
   const granted = (paths: string[]) => paths.map((p) => path.resolve(pluginDir, p));

@@ -98,6 +98,20 @@ function loadFailure(error: unknown, modulePath: string): InspectionItem {
   }
   // importPluginModule ends its message with where in the plugin's folder the error was thrown.
   const at = /\(at (.+):(\d+):(\d+)\)$/.exec(message);
+  const problem = (error as { details?: { problem?: unknown } } | null)?.details?.problem;
+  if (problem === "syntax_error" && at) {
+    const where = `${at[1]}:${at[2]}:${at[3]}`;
+    const text = message.replace(/^importing .+? failed: /, "").replace(/\s*\(at [^)]*\)$/, "");
+    return {
+      level: "fail",
+      check: "load",
+      message: `${where} syntax error: ${text}`,
+      fix: `fix the syntax at ${where}`,
+      file: at[1],
+      line: Number(at[2]),
+      column: Number(at[3]),
+    };
+  }
   const where = at ? { file: at[1], line: Number(at[2]), column: Number(at[3]) } : {};
   const notFound = /Cannot find (module|package)/.test(message);
   const fix = at

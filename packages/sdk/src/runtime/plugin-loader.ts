@@ -68,9 +68,11 @@ export async function importPluginModule(modulePath: string, query = ""): Promis
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);
     const where = whereInFolder(error, path.dirname(modulePath));
+    // A syntax error (V8's, or the compile cache's note of esbuild's) says so in `details.problem`.
+    const syntax = (error as { name?: unknown } | null)?.name === "SyntaxError";
     throw new PluginLoadError(
       `importing ${path.basename(modulePath)} failed: ${reason}${where ? ` (at ${where})` : ""}`,
-      denied && { details: denied.details },
+      denied ? { details: denied.details } : syntax ? { details: { problem: "syntax_error" } } : undefined,
     );
   }
 }
