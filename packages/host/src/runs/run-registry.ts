@@ -278,8 +278,9 @@ export class RunRegistry implements RunsApi, Disposable {
   }
 
   private dispatch(run: Run, request: StartRunRequest): void {
-    if (!this.move(run, "running")) return;
+    if (!run.machine.moveTo("running")) return;
     run.startedAt = Date.now();
+    this.touch(run, run.startedAt);
     void this.ctx.operations
       .callEntry(run.pluginId, run.entryId, request.args ?? {}, {
         timeoutMs: request.timeoutMs,
@@ -307,12 +308,14 @@ export class RunRegistry implements RunsApi, Disposable {
   }
 
   private end(run: Run, state: RunState, outcome: { result?: unknown; reply?: unknown; error?: WireError }): boolean {
-    if (!this.move(run, state)) return false;
+    if (!run.machine.moveTo(state)) return false;
     clearTimeout(run.cancelTimer);
-    run.finishedAt = run.updatedAt;
+    // The outcome is set before listeners hear of the change: the change that says `succeeded` carries the result.
+    run.finishedAt = Date.now();
     if (outcome.result !== undefined) run.result = outcome.result;
     if (outcome.reply !== undefined) run.reply = outcome.reply;
     if (outcome.error) run.error = outcome.error;
+    this.touch(run, run.finishedAt);
     run.onEnd?.(outcome.error ? { ok: false, error: outcome.error } : { ok: true, value: run.result });
     run.onEnd = undefined;
     this.keepFinished(run);
@@ -325,8 +328,8 @@ export class RunRegistry implements RunsApi, Disposable {
     return true;
   }
 
-  private touch(run: Run): void {
-    run.updatedAt = Date.now();
+  private touch(run: Run, now = Date.now()): void {
+    run.updatedAt = now;
     if (this.changes.size === 0 && !run.onUpdate) return;
     const seen = view(run);
     if (this.changes.size > 0) this.changes.fire(seen);
