@@ -209,6 +209,8 @@ export interface PluginHostApi {
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options?: { timeoutMs?: number; deadline?: number; cancel?: CancelToken },
   ): Promise<WireResult>;
+  /** Plugins' state changes, for the admin WebSocket. */
+  readonly events: Pick<HostEvents, "onStateChange">;
   readonly bus: BusApi;
   readonly messages: MessagesApi;
   readonly runs: RunsApi;

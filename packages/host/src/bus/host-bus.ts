@@ -58,6 +58,8 @@ export interface BusApi {
   query(namespace: BusNamespaceName, filters?: BusFilters): { revision: number; records: BusRecord[] };
   /** Every published event, for the server's live streams; dispose to stop. */
   onEvent(listener: (event: BusEvent) => void): Disposable;
+  /** Every record added to any namespace (published events, lifecycle, messages, …), for the admin WebSocket. */
+  onRecord(listener: (record: BusRecord) => void): Disposable;
   stats(): BusStats;
 }
 
@@ -91,6 +93,7 @@ export class HostBus implements BusApi, Disposable {
   private readonly channels = new Map<string, SubscriberChannel>();
   private readonly watches = new Map<BusNamespaceName, Map<string, Watch>>();
   private readonly events: Emitter<BusEvent>;
+  private readonly records: Emitter<BusRecord>;
   private readonly owned = new DisposableStore();
   private published = 0;
   /** Drops counted by channels that have since closed. */
@@ -102,6 +105,7 @@ export class HostBus implements BusApi, Disposable {
   ) {
     const { logger } = ctx;
     this.events = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus event listener failed")));
+    this.records = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus record listener failed")));
     const stores = {} as Record<BusNamespaceName, BusRecordStore>;
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
@@ -114,7 +118,10 @@ export class HostBus implements BusApi, Disposable {
       stores[namespace] = store;
       this.watches.set(namespace, new Map());
       this.owned.add(
-        store.onChange((change) => this.feedWatches(namespace, change.revision, change.added, change.removed)),
+        store.onChange((change) => {
+          this.feedWatches(namespace, change.revision, change.added, change.removed);
+          for (const record of change.added) this.records.fire(record);
+        }),
       );
     }
     this.stores = stores;
@@ -151,6 +158,10 @@ export class HostBus implements BusApi, Disposable {
     return this.events.event(listener);
   }
 
+  onRecord(listener: (record: BusRecord) => void): Disposable {
+    return this.records.event(listener);
+  }
+
   stats(): BusStats {
     const subscribers = [...this.channels.values()].map((c) => c.stats());
     const namespaces = {} as Record<BusNamespaceName, BusNamespaceStats>;
@@ -181,7 +192,11 @@ export class HostBus implements BusApi, Disposable {
   debugCounts(): Record<string, number> {
     let watches = 0;
     for (const byKey of this.watches.values()) watches += byKey.size;
-    return { "bus.channels": this.channels.size, "bus.watches": watches, "bus.listeners": this.events.size };
+    return {
+      "bus.channels": this.channels.size,
+      "bus.watches": watches,
+      "bus.listeners": this.events.size + this.records.size,
+    };
   }
 
   dispose(): void {

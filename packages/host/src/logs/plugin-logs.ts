@@ -3,7 +3,7 @@
  * (pino JSON, plain stdout, stderr) and the host's own lines about its state changes. A plugin's records outlive its
  * processes (a crash is when they are wanted) and go when the plugin leaves the host.
  */
-import { type Disposable, DisposableStore } from "@neko/protocol";
+import { type Disposable, DisposableStore, Emitter } from "@neko/protocol";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { type LogLevel, type LogRecord, logLevelRank } from "../host-logger.ts";
 import { type StateChange, stateChangeLine } from "../supervisor/plugin-state.ts";
@@ -45,6 +45,11 @@ export interface LogsApi {
   readonly capacity: number;
   /** Undefined for a plugin the host does not know. */
   read(pluginId: string, query?: LogQuery): LogPage | undefined;
+  /**
+   * Each record the plugin writes from now on that `query` keeps (its `lines` is not used), for the log WebSocket;
+   * undefined for a plugin the host does not know. Read and follow in one synchronous stretch and none is missed.
+   */
+  follow(pluginId: string, query: LogQuery, listener: (record: LogRecordView) => void): Disposable | undefined;
 }
 
 export interface PluginLogsOptions {
@@ -59,6 +64,7 @@ export class PluginLogs implements LogsApi, Disposable {
   private readonly maxBytes: number;
   private readonly rings = new Map<string, LogRing>();
   private readonly owned = new DisposableStore();
+  private readonly added: Emitter<{ ringId: string; record: LogRecord }>;
 
   constructor(
     private readonly ctx: HostContext,
@@ -66,6 +72,7 @@ export class PluginLogs implements LogsApi, Disposable {
   ) {
     this.capacity = options.capacity ?? DEFAULT_LOG_RECORDS_KEPT;
     this.maxBytes = options.maxBytes ?? DEFAULT_LOG_BYTES_KEPT;
+    this.added = this.owned.add(new Emitter((error) => ctx.logger.error({ err: error }, "a log listener failed")));
     this.owned.add(ctx.events.onLog(({ pluginId, record }) => this.add(pluginId, record)));
     this.owned.add(ctx.events.onStateChange(({ pluginId, change }) => this.addStateChange(pluginId, change)));
   }
@@ -84,6 +91,7 @@ export class PluginLogs implements LogsApi, Disposable {
       }
     }
     ring.push(record);
+    this.added.fire({ ringId: pluginId, record });
   }
 
   /** The host's line about a state change of the plugin (`plugin running`, `plugin crashed` with its reason, …). */
@@ -93,18 +101,33 @@ export class PluginLogs implements LogsApi, Disposable {
 
   /** An extension's records are those of its host plugin's process tagged with its id (docs/extensions.md). */
   read(pluginId: string, query: LogQuery = {}): LogPage | undefined {
+    const selection = this.select(pluginId, query);
+    if (!selection) return undefined;
+    const ring = this.rings.get(selection.ringId);
+    const records = ring?.newest(Math.min(query.lines ?? DEFAULT_LOG_LINES, this.capacity), selection.wanted) ?? [];
+    return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
+  }
+
+  follow(pluginId: string, query: LogQuery, listener: (record: LogRecordView) => void): Disposable | undefined {
+    const selection = this.select(pluginId, query);
+    if (!selection) return undefined;
+    return this.added.event(({ ringId, record }) => {
+      if (ringId === selection.ringId && selection.wanted(record)) listener(recordView(record));
+    });
+  }
+
+  /** The ring that holds the plugin's records (its host plugin's, for an extension) and which of them `query` keeps. */
+  private select(pluginId: string, query: LogQuery): { ringId: string; wanted: (r: LogRecord) => boolean } | undefined {
     if (!this.ctx.plugins.has(pluginId)) return undefined;
     const manifest = this.ctx.plugins.manifest(pluginId);
     const extensionOf = manifest?.type === "extension" ? manifest.host?.pluginId : undefined;
-    const ring = this.rings.get(extensionOf ?? pluginId);
     const minRank = query.level === undefined ? 0 : logLevelRank(query.level);
     const needle = query.search?.toLowerCase();
     const wanted = (r: LogRecord) =>
       logLevelRank(r.level) >= minRank &&
       (needle === undefined || r.msg.toLowerCase().includes(needle)) &&
       (extensionOf === undefined || r.extension === pluginId);
-    const records = ring?.newest(Math.min(query.lines ?? DEFAULT_LOG_LINES, this.capacity), wanted) ?? [];
-    return { plugin_id: pluginId, records: records.map(recordView), dropped: ring?.dropped ?? 0 };
+    return { ringId: extensionOf ?? pluginId, wanted };
   }
 
   /** Records of the plugin pushed out of its buffer so far (0 for one that never logged). */
@@ -113,7 +136,7 @@ export class PluginLogs implements LogsApi, Disposable {
   }
 
   debugCounts(): Record<string, number> {
-    return { "logs.rings": this.rings.size };
+    return { "logs.rings": this.rings.size, "logs.listeners": this.added.size };
   }
 
   dispose(): void {

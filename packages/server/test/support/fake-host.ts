@@ -27,6 +27,7 @@ export function fakeHost(
     deliverMessage: async () => answer,
     staticUi: () => undefined,
     callEvent: async () => answer,
+    events: { onStateChange: () => ({ dispose: () => undefined }) },
     bus: {} as PluginHostApi["bus"],
     // Known plugin: "p". The stand-ins record what the routes ask for.
     logs: {
@@ -35,6 +36,7 @@ export function fakeHost(
         calls.push(["logs", id, query]);
         return id === "p" ? { plugin_id: id, records: [], dropped: 0 } : undefined;
       },
+      follow: (id) => (id === "p" ? { dispose: () => undefined } : undefined),
     },
     metrics: {
       list: () => [],
