@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { type BrowserContext, chromium } from "playwright-core";
@@ -152,18 +153,30 @@ describe("a real browser cannot drive the API from another site", { skip }, () =
     writePlugin(root, { id: "spare", className: "Spare", code: simplePluginCode("Spare") });
     t = await startTestHost({ roots: [root] });
     port = Number(new URL(t.url).port);
-    // Observes every answer the server gives, WebSocket upgrades included (no upgrade listener: they are requests).
+    // Observes every answer the server gives: to requests, and to WebSocket upgrades (their status line, as written).
+    const observe = (req: http.IncomingMessage, status: number) =>
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        origin: req.headers.origin,
+        contentType: req.headers["content-type"],
+        upgrade: req.headers.upgrade !== undefined,
+        status,
+      });
     t.server.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.on("finish", () =>
-        seen.push({
-          method: req.method ?? "",
-          url: req.url ?? "",
-          origin: req.headers.origin,
-          contentType: req.headers["content-type"],
-          upgrade: req.headers.upgrade !== undefined,
-          status: res.statusCode,
-        }),
-      );
+      res.on("finish", () => observe(req, res.statusCode));
+    });
+    t.server.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
+      const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+      let observed = false;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(String(chunk))?.[1];
+        if (status && !observed) {
+          observed = true;
+          observe(req, Number(status));
+        }
+        return write(chunk, ...rest);
+      }) as Duplex["write"];
     });
     site = await startHostileSite(t.url);
     browser = await chromium.launchPersistentContext(profile, {

@@ -1,7 +1,7 @@
 /** A real host and a real HTTP server on a free port, for end-to-end tests; `close()` stops both. */
 import type { FastifyInstance } from "fastify";
 import { createSilentLogger, type LogRecord, PluginHost, type PluginHostOptions } from "@neko/host";
-import { createPluginServer } from "@neko/server";
+import { createPluginServer, type PluginServerOptions } from "@neko/server";
 
 export interface TestHost {
   host: PluginHost;
@@ -16,6 +16,8 @@ export interface TestHost {
 export interface TestHostHooks {
   /** Every line a plugin process writes, from the first start on. */
   onLog?: (pluginId: string, record: LogRecord) => void;
+  /** Options of the server besides its host (a token, WebSocket limits, …). */
+  server?: Omit<PluginServerOptions, "host">;
 }
 
 export async function startTestHost(
@@ -25,7 +27,7 @@ export async function startTestHost(
   const host = await PluginHost.create({ logger: createSilentLogger(), ...options });
   const { onLog } = hooks;
   if (onLog) host.events.onLog(({ pluginId, record }) => onLog(pluginId, record));
-  const server = await createPluginServer({ host });
+  const server = await createPluginServer({ ...hooks.server, host });
   try {
     await server.listen({ port: 0, host: "127.0.0.1" });
     await host.startAll();

@@ -61,6 +61,8 @@ export const ErrorCode = {
   HeadersTooLarge: "HEADERS_TOO_LARGE",
   /** The server is closing: requests still arriving on open connections are turned away. */
   ShuttingDown: "SHUTTING_DOWN",
+  /** The server has as many WebSocket clients as it accepts: the upgrade is refused. */
+  TooManyClients: "TOO_MANY_CLIENTS",
   /** The `Host` header names no address or name of this server (DNS rebinding). */
   HostNotAllowed: "HOST_NOT_ALLOWED",
   /** A state-changing request or a WebSocket upgrade from another site's page. */

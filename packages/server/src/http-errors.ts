@@ -59,6 +59,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.PluginCall]: 502,
   [ErrorCode.Transport]: 502,
   [ErrorCode.ShuttingDown]: 503,
+  [ErrorCode.TooManyClients]: 503,
   [ErrorCode.Timeout]: 504,
   [ErrorCode.CircularCall]: 508,
 };

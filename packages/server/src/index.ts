@@ -10,3 +10,4 @@ export {
   type PluginServerOptions,
 } from "./plugin-server.ts";
 export { MCP_ADAPTER_ID, type McpRelay, relayMcp, type RelayableTransport } from "./mcp/mcp-relay.ts";
+export { BEARER_PROTOCOL, DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits, WS_CLOSE } from "./websocket-hub.ts";

@@ -31,6 +31,8 @@ import { registerMetricsRoutes } from "./routes/metrics-routes.ts";
 import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
 import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
+import { registerAdminWsRoutes, DEFAULT_ADMIN_METRICS_INTERVAL_MS } from "./routes/admin-ws-routes.ts";
+import { DEFAULT_WEBSOCKET_LIMITS, WebSocketHub, type WebSocketLimits, webSocketTokenGrants } from "./websocket-hub.ts";
 
 export { DEFAULT_HOST, DEFAULT_PORT } from "./server-defaults.ts";
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -44,6 +46,10 @@ export interface PluginServerOptions {
   sseHeartbeatMs?: number;
   /** Timeouts and caps for slow or greedy clients; each one not given is its `DEFAULT_CLIENT_LIMITS` value. */
   limits?: Partial<ClientLimits>;
+  /** Caps of the WebSockets; each one not given is its `DEFAULT_WEBSOCKET_LIMITS` value. */
+  webSocketLimits?: Partial<WebSocketLimits>;
+  /** Interval of the `metrics` messages of `/ws/admin` (default 5 s). */
+  adminMetricsIntervalMs?: number;
   /**
    * Host names (each optionally with `:port`) the server answers to besides its bound address: a name in /etc/hosts,
    * a reverse proxy's (docs/http-api.md#cross-site-requests). Throws for one that is not a host name.
@@ -75,13 +81,19 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
 
   guardCrossSite(app, { allowedHosts });
   refuseRequestsWhileClosing(app);
-  if (options.apiToken) {
-    const expected = Buffer.from(`Bearer ${options.apiToken}`);
+  const { apiToken } = options;
+  if (apiToken) {
+    const expected = Buffer.from(`Bearer ${apiToken}`);
     app.addHook("onRequest", async (req) => {
       const given = Buffer.from(req.headers.authorization ?? "");
-      const admin = given.length === expected.length && timingSafeEqual(given, expected);
+      const admin =
+        (given.length === expected.length && timingSafeEqual(given, expected)) || webSocketTokenGrants(req, apiToken);
       if (!admin && !runTokenGrants(req, options.host)) {
-        throw new HttpError(ErrorCode.Unauthorized, "a valid 'Authorization: Bearer <token>' header is required");
+        throw new HttpError(
+          ErrorCode.Unauthorized,
+          "a valid 'Authorization: Bearer <token>' header is required (a WebSocket may offer the subprotocols " +
+            "'neko.bearer, <token>' instead)",
+        );
       }
     });
   }
@@ -130,6 +142,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
     bodyLimitBytes: BODY_LIMIT_BYTES,
   });
   registerOpenApiRoutes(app);
+  const webSockets = await WebSocketHub.register(app, { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocketLimits });
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);
@@ -137,7 +150,11 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   registerStaticUiRoutes(app, options.host);
   registerMessageDeliveryRoutes(app, options.host);
   registerRunRoutes(app, options.host);
-  registerLogRoutes(app, options.host);
+  registerLogRoutes(app, options.host, webSockets);
+  registerAdminWsRoutes(webSockets, options.host, {
+    startedAt,
+    metricsIntervalMs: options.adminMetricsIntervalMs ?? DEFAULT_ADMIN_METRICS_INTERVAL_MS,
+  });
   registerMetricsRoutes(app, options.host);
   registerMcpRoutes(app, options.host, options.logger);
   const sse = new SseHub(app, options.sseHeartbeatMs);

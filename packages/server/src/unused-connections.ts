@@ -13,6 +13,8 @@ export function dropUnusedConnectionsOnClose(app: FastifyInstance): void {
     socket.once("close", () => unused.delete(socket));
   });
   app.server.on("request", (req: { socket: Socket }) => unused.delete(req.socket));
+  // An upgraded socket is a WebSocket's: the server closes it with a close frame (websocket-hub.ts).
+  app.server.on("upgrade", (_req: unknown, socket: Socket) => unused.delete(socket));
   app.addHook("preClose", async () => {
     for (const socket of unused) socket.destroy();
     unused.clear();

@@ -41,6 +41,7 @@ const HTTP_ONLY = new Set<string>([
   ErrorCode.RequestTimeout,
   ErrorCode.HeadersTooLarge,
   ErrorCode.ShuttingDown,
+  ErrorCode.TooManyClients,
   ErrorCode.HostNotAllowed,
   ErrorCode.CrossOriginRefused,
 ]);

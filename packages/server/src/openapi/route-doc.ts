@@ -18,6 +18,9 @@ export const API_TAGS = {
   bus: "Bus statistics, namespaces and live events (docs/bus.md)",
   ui: "A plugin's static UI (docs/static-ui.md)",
   observability: "A plugin's recent logs and its metrics (docs/logging.md, docs/metrics.md)",
+  websockets:
+    "Live plugin states, runs, bus records and metrics for the manager page, and a plugin's log stream: " +
+    "WebSocket upgrades of a GET (docs/http-api.md#websockets)",
   mcp: "The Model Context Protocol endpoint of the MCP adapter (docs/mcp.md)",
   docs: "This document and its viewer",
 } as const;

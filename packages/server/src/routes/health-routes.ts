@@ -79,8 +79,10 @@ const serverInfoDoc: RouteDoc = {
 export function registerHealthRoutes(app: FastifyInstance, host: PluginHostApi, startedAt: number): void {
   app.get("/health", { config: { doc: healthDoc } }, async () => ({ status: "ok", time: new Date().toISOString() }));
 
-  app.get("/server/info", { config: { doc: serverInfoDoc } }, async () => {
-    const info = host.info();
-    return { ...info, server: { started_at: new Date(startedAt).toISOString() } };
-  });
+  app.get("/server/info", { config: { doc: serverInfoDoc } }, async () => serverInfo(host, startedAt));
+}
+
+/** The body of `GET /server/info` (the admin WebSocket's `hello` carries it too). */
+export function serverInfo(host: PluginHostApi, startedAt: number) {
+  return { ...host.info(), server: { started_at: new Date(startedAt).toISOString() } };
 }
