@@ -128,3 +128,24 @@ test("a log line's fields are bounded in depth and size: a hostile line cannot b
   assert.equal(a[256], "[20744 more omitted]");
   assert.ok(a.filter((item) => typeof item === "object").length <= 256);
 });
+
+test("follow sends each new record of the plugin that the query keeps, until disposed; undefined for an unknown one", () => {
+  const store = logs();
+  store.add("a", line("before"));
+  const seen: string[] = [];
+  const following = store.follow("a", { level: "warn", search: "disk" }, (r) => seen.push(`${r.level} ${r.msg}`));
+  assert.ok(following);
+  store.add("a", line("disk info", "info"));
+  store.add("a", line("disk warning", "warn"));
+  store.add("b", line("disk warning of another plugin", "warn"));
+  store.add("a", line("other warning", "warn"));
+  store.add("a", line("disk error", "error"));
+  following.dispose();
+  store.add("a", line("disk error after", "error"));
+  assert.deepEqual(seen, ["warn disk warning", "error disk error"]);
+  assert.equal(store.debugCounts()["logs.listeners"], 0);
+  assert.equal(
+    store.follow("nobody", {}, () => assert.fail("no records")),
+    undefined,
+  );
+});
