@@ -251,6 +251,11 @@ describe("WebSockets", () => {
         assert.equal(res.status, 401, `protocols ${wrong.join(", ")}`);
       }
       assert.equal((await refusedUpgrade(`${url}?token=${token}`)).status, 401, "no token in the URL");
+      // A refused upgrade's connection is closed by the server once it has answered, not left open.
+      await waitFor(
+        () => new Promise<boolean>((resolve) => server.server.getConnections((_error, n) => resolve(n === 0))),
+        { what: "the refused upgrades' connections to close" },
+      );
       const bySubprotocol = await open("/ws/admin", { protocols: ["neko.bearer", token] }, server.listeningOrigin);
       assert.equal(bySubprotocol.socket.protocol, "neko.bearer", "the server names the protocol, never the token");
       assert.equal((await bySubprotocol.next()).type, "hello");
