@@ -4,7 +4,6 @@
  * clients are bounded (client-limits.ts); a non-loopback bind requires `NEKO_API_TOKEN`. `/openapi.json` describes
  * every route (`/docs` shows it).
  */
-import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
@@ -32,7 +31,13 @@ import { registerRunRoutes, runTokenGrants } from "./routes/run-routes.ts";
 import { SseHub } from "./sse-hub.ts";
 import { dropUnusedConnectionsOnClose } from "./unused-connections.ts";
 import { registerAdminWsRoutes, DEFAULT_ADMIN_METRICS_INTERVAL_MS } from "./routes/admin-ws-routes.ts";
-import { DEFAULT_WEBSOCKET_LIMITS, WebSocketHub, type WebSocketLimits, webSocketTokenGrants } from "./websocket-hub.ts";
+import {
+  DEFAULT_WEBSOCKET_LIMITS,
+  sameSecret,
+  WebSocketHub,
+  type WebSocketLimits,
+  webSocketTokenGrants,
+} from "./websocket-hub.ts";
 
 export { DEFAULT_HOST, DEFAULT_PORT } from "./server-defaults.ts";
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -83,11 +88,9 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   refuseRequestsWhileClosing(app);
   const { apiToken } = options;
   if (apiToken) {
-    const expected = Buffer.from(`Bearer ${apiToken}`);
+    const expected = `Bearer ${apiToken}`;
     app.addHook("onRequest", async (req) => {
-      const given = Buffer.from(req.headers.authorization ?? "");
-      const admin =
-        (given.length === expected.length && timingSafeEqual(given, expected)) || webSocketTokenGrants(req, apiToken);
+      const admin = sameSecret(req.headers.authorization ?? "", expected) || webSocketTokenGrants(req, apiToken);
       if (!admin && !runTokenGrants(req, options.host)) {
         throw new HttpError(
           ErrorCode.Unauthorized,

@@ -5,7 +5,7 @@
  * frames (1009) and answers any message with an error; and closes every socket when the server closes, so `close()`
  * never waits on one. A browser cannot set `Authorization` on a WebSocket: it offers the token as a subprotocol.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import websocket, { type WebSocket } from "@fastify/websocket";
@@ -205,7 +205,14 @@ export function webSocketTokenGrants(req: FastifyRequest, apiToken: string): boo
   const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
   const at = offered.indexOf(BEARER_PROTOCOL);
   if (at < 0 || at + 1 >= offered.length) return false;
-  const given = Buffer.from(offered[at + 1]);
-  const expected = Buffer.from(apiToken);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return sameSecret(offered[at + 1], apiToken);
+}
+
+/**
+ * Whether `given` is `expected`, in a time that tells nothing of either, their lengths included: the SHA-256 digests
+ * (always 32 bytes) are compared in constant time.
+ */
+export function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

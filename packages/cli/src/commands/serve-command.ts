@@ -81,6 +81,13 @@ async function serve(options: ServeOptions): Promise<void> {
     env: process.env,
   });
   logger.info({ roots }, "plugin roots");
+  // A browser sends the token to a WebSocket as a subprotocol, which takes only these characters (RFC 7230 tokens).
+  if (apiToken !== undefined && !/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(apiToken)) {
+    logger.warn(
+      "NEKO_API_TOKEN has characters a browser cannot send to the WebSockets (/ws/*): use only letters, digits and " +
+        "!#$%&'*+-.^_`|~ (scripts sending the Authorization header are not affected)",
+    );
+  }
   let host: PluginHost;
   try {
     host = await PluginHost.create({ roots, logger, workers, logFiles: { dir: options.logDir, hostLines } });
