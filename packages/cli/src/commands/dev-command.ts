@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { createHostLogger, type HostLogger, PluginHost } from "@neko/host";
 import { createPluginServer, DEFAULT_HOST } from "@neko/server";
 import { checkPluginFolder, formatCheckReport } from "../check/plugin-check.ts";
-import { readLogFormat, readPort } from "./serve-command.ts";
+import { readLogFormat, readPort, stopOnSignals } from "./serve-command.ts";
 
 interface DevOptions {
   port?: string;
@@ -155,23 +155,15 @@ async function dev(dirArg: string, options: DevOptions): Promise<void> {
   };
   reloader.release();
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: stopping…`);
-    watcher.close();
-    reloader.dispose();
-    const closing = server.close().catch(() => undefined);
-    await host.stop();
-    const cut = setTimeout(() => server.server.closeAllConnections(), 1000);
-    await closing;
-    clearTimeout(cut);
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  stopOnSignals({
+    server,
+    host,
+    logger,
+    beforeStop: () => {
+      watcher.close();
+      reloader.dispose();
+    },
+  });
 }
 
 function runningNote(host: PluginHost, id: string | undefined): string {

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import {
   createHostLogger,
+  type HostLogger,
   HostLogSink,
   PluginHost,
   type PluginHostOptions,
@@ -99,28 +100,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const server = await createPluginServer({ host, logger, apiToken, allowedHosts });
 
-  let stoppingSince = 0;
-  const shutdown = async (signal: string) => {
-    if (stoppingSince) {
-      // npm forwards Ctrl-C to us while the terminal sends it too: only a later, deliberate repeat forces the exit.
-      if (Date.now() - stoppingSince < 1500) return;
-      logger.warn(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stoppingSince = Date.now();
-    logger.info(`${signal}: stopping every plugin…`);
-    // Plugins stop without waiting for calls in flight (those fail fast instead of holding the stop up), dependents
-    // before their dependencies; open HTTP connections get a moment to receive those answers, then they are cut.
-    const closing = server.close().catch(() => undefined);
-    await host.stop();
-    const cut = setTimeout(() => server.server.closeAllConnections(), 1000);
-    await closing;
-    clearTimeout(cut);
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  stopOnSignals({ server, host, logger });
 
   try {
     await server.listen({ port, host: options.host });
@@ -194,4 +174,39 @@ function readAllowedHosts(flags: string[]): string[] {
 function fail(message: string): never {
   process.stderr.write(`neko-plugin serve: ${message}\n`);
   process.exit(1);
+}
+
+/**
+ * Ctrl-C and SIGTERM stop every plugin and the server, then exit (`serve`, `dev`). Plugins stop without waiting for
+ * calls in flight (those fail fast instead of holding the stop up), dependents before their dependencies; open HTTP
+ * connections get a moment to receive those answers, then they are cut. `beforeStop` runs first (dev's watcher).
+ */
+export function stopOnSignals(options: {
+  server: Awaited<ReturnType<typeof createPluginServer>>;
+  host: PluginHost;
+  logger: HostLogger;
+  beforeStop?: () => void;
+}): void {
+  const { server, host, logger } = options;
+  let stoppingSince = 0;
+  const shutdown = async (signal: string) => {
+    if (stoppingSince) {
+      // npm forwards Ctrl-C to us while the terminal sends it too: only a later, deliberate repeat forces the exit.
+      if (Date.now() - stoppingSince < 1500) return;
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    logger.info(`${signal}: stopping every plugin…`);
+    options.beforeStop?.();
+    const closing = server.close().catch(() => undefined);
+    await host.stop();
+    const cut = setTimeout(() => server.server.closeAllConnections(), 1000);
+    await closing;
+    clearTimeout(cut);
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
