@@ -5,6 +5,7 @@
  * frame; and `server.close()` ending every socket at once.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
@@ -49,8 +50,9 @@ describe("WebSockets", () => {
     return server;
   }
 
+  let root: string;
   before(async () => {
-    const root = makeTempDir();
+    root = makeTempDir();
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
     writePlugin(root, { id: "crashy", className: "CrashyPlugin", code: crashyPluginCode });
     writePlugin(root, { id: "chatty", className: "ChattyPlugin", code: chattyPluginCode });
@@ -62,6 +64,7 @@ describe("WebSockets", () => {
     for (const socket of sockets) await socket.close();
     for (const server of servers) await server.close();
     await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
   });
 
   describe("/ws/admin", () => {
