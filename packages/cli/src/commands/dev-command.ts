@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { createHostLogger, type HostLogger, PluginHost } from "@neko/host";
 import { createPluginServer, DEFAULT_HOST } from "@neko/server";
 import { checkPluginFolder, formatCheckReport } from "../check/plugin-check.ts";
-import { readLogFormat, readPort, stopOnSignals } from "./serve-command.ts";
+import { listenOrExit, readLogFormat, readPort, stopOnSignals } from "./serve-command.ts";
 
 interface DevOptions {
   port?: string;
@@ -68,14 +68,12 @@ async function dev(dirArg: string, options: DevOptions): Promise<void> {
   }
   const logger = createHostLogger({ pretty: readLogFormat(options.logFormat) });
   const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
-  const check = async () => {
-    const report = await checkPluginFolder(dir, {
+  const check = () =>
+    checkPluginFolder(dir, {
       typeCheck: options.typeCheck,
       pluginsDirs: options.pluginsDir,
       onProgress: (line) => logger.info(line),
     });
-    return report;
-  };
 
   // Watched from the start: a save while the first check or start runs is reloaded once the plugin is up.
   let reload: () => Promise<void> = async () => undefined;
@@ -104,13 +102,7 @@ async function dev(dirArg: string, options: DevOptions): Promise<void> {
   }
   const host = await PluginHost.create({ roots: options.pluginsDir, pluginFolders: [dir], logger });
   const server = await createPluginServer({ host, logger });
-  try {
-    await server.listen({ port, host: options.host });
-  } catch (error) {
-    await host.stop();
-    fail(`could not listen on ${options.host}:${port}: ${(error as Error).message}`);
-  }
-  const url = server.listeningOrigin;
+  const url = await listenOrExit({ server, host, address: options.host, port, command: "dev" });
   logger.info(`listening on ${url} — starting the plugin…`);
   await host.startAll();
   const id = host.listPlugins().find((p) => path.resolve(p.dir) === dir)?.id ?? first.id;
@@ -236,9 +228,4 @@ function watchFolder(dir: string, onChange: (file: string) => void, logger: Host
 function usage(message: string): never {
   process.stderr.write(`neko-plugin dev: ${message}\n`);
   process.exit(2);
-}
-
-function fail(message: string): never {
-  process.stderr.write(`neko-plugin dev: ${message}\n`);
-  process.exit(1);
 }

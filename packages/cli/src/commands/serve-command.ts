@@ -102,13 +102,7 @@ async function serve(options: ServeOptions): Promise<void> {
 
   stopOnSignals({ server, host, logger });
 
-  try {
-    await server.listen({ port, host: options.host });
-  } catch (error) {
-    await host.stop();
-    fail(`could not listen on ${options.host}:${port}: ${(error as Error).message}`);
-  }
-  const url = server.listeningOrigin;
+  const url = await listenOrExit({ server, host, address: options.host, port, command: "serve" });
   logger.info(`listening on ${url} — starting plugins…`);
   await host.startAll();
   const info = host.info();
@@ -209,4 +203,25 @@ export function stopOnSignals(options: {
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+/** Listens, answering the origin; a port that cannot be had stops the host and exits 1 with the reason. */
+export async function listenOrExit(options: {
+  server: Awaited<ReturnType<typeof createPluginServer>>;
+  host: PluginHost;
+  address: string;
+  port: number;
+  command: string;
+}): Promise<string> {
+  const { server, host, address, port } = options;
+  try {
+    await server.listen({ port, host: address });
+  } catch (error) {
+    await host.stop();
+    process.stderr.write(
+      `neko-plugin ${options.command}: could not listen on ${address}:${port}: ${(error as Error).message}\n`,
+    );
+    process.exit(1);
+  }
+  return server.listeningOrigin;
 }
