@@ -2,7 +2,7 @@
  * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
  * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
  * plugin processes), its plugin state file (whose frozen mark the host reads) and its atomic file write; the server
- * on the host's public interface; the CLI on anything. And each package's own code (src, bin) imports only the npm
+ * on the host's public interface and the manager page's build (which depends on nothing of ours); the CLI on anything. And each package's own code (src, bin) imports only the npm
  * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
  * installed alone.
  *
@@ -35,7 +35,9 @@ const allowed: Record<string, RegExp[]> = {
     /^@neko\/protocol$/,
     /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|testing|package\.json)$/,
   ],
-  server: [/^@neko\/protocol$/, /^@neko\/host$/],
+  // The manager page is a browser app that speaks only HTTP: it depends on nothing of ours.
+  manager: [],
+  server: [/^@neko\/protocol$/, /^@neko\/host$/, /^@neko\/manager$/],
   cli: [/^@neko\//, /^neko-plugin$/],
 };
 
@@ -44,7 +46,7 @@ function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const full = path.join(dir, d.name);
     if (d.isDirectory()) return sources(full);
-    return /\.(ts|mts|mjs|js)$/.test(d.name) ? [full] : [];
+    return /\.(ts|tsx|mts|mjs|js)$/.test(d.name) ? [full] : [];
   });
 }
 

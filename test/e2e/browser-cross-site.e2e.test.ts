@@ -14,14 +14,13 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
+import { CHROMIUM_SKIP, launchChromium } from "../support/chromium.ts";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { simplePluginCode } from "../support/sample-plugins.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const REBIND = "rebind.test";
-const skip = fs.existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (CI installs the chromium package)`;
 
 /** A request as the plugin server saw it and answered it. */
 interface Seen {
@@ -134,7 +133,7 @@ async function startHostileSite(
   };
 }
 
-describe("a real browser cannot drive the API from another site", { skip }, () => {
+describe("a real browser cannot drive the API from another site", { skip: CHROMIUM_SKIP }, () => {
   let root: string;
   let profile: string;
   let t: TestHost;
@@ -179,23 +178,8 @@ describe("a real browser cannot drive the API from another site", { skip }, () =
       }) as Duplex["write"];
     });
     site = await startHostileSite(t.url);
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        // DNS rebinding without DNS: the attacker's name answers with the loopback address.
-        `--host-resolver-rules=MAP ${REBIND} 127.0.0.1`,
-      ],
-    });
-    // A loaded machine can be slow; nothing here measures speed.
+    // DNS rebinding without DNS: the attacker's name answers with the loopback address.
+    browser = await launchChromium(profile, { args: [`--host-resolver-rules=MAP ${REBIND} 127.0.0.1`] });
     browser.setDefaultTimeout(120_000);
     const start = await plugin("victim");
     assert.equal(start.status, "running");

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { HostLogger, PluginHostApi } from "@neko/host";
+import { loadManagerAssets } from "@neko/manager";
 import { ErrorCode } from "@neko/protocol";
 import { parseAllowedHosts } from "./allowed-hosts.ts";
 import { answerClientError } from "./client-error-answer.ts";
@@ -17,6 +18,7 @@ import { refuseRequestsWhileClosing } from "./server-closing.ts";
 import { registerConfigRoutes } from "./routes/config-routes.ts";
 import { registerHealthRoutes } from "./routes/health-routes.ts";
 import { registerLogRoutes } from "./routes/log-routes.ts";
+import { registerManagerRoutes } from "./routes/manager-routes.ts";
 import { registerMessageDeliveryRoutes } from "./routes/message-delivery-routes.ts";
 import { registerPluginRoutes } from "./routes/plugin-routes.ts";
 import { registerStaticUiRoutes } from "./routes/static-ui-routes.ts";
@@ -60,6 +62,8 @@ export interface PluginServerOptions {
    * a reverse proxy's (docs/http-api.md#cross-site-requests). Throws for one that is not a host name.
    */
   allowedHosts?: readonly string[];
+  /** Serve the plugin manager page at `/` and `/ui/` (default true). */
+  managerPage?: boolean;
 }
 
 export async function createPluginServer(options: PluginServerOptions): Promise<FastifyInstance> {
@@ -90,6 +94,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   if (apiToken) {
     const expected = `Bearer ${apiToken}`;
     app.addHook("onRequest", async (req) => {
+      if (req.routeOptions.config.publicPage) return;
       const admin = sameSecret(req.headers.authorization ?? "", expected) || webSocketTokenGrants(req, apiToken);
       if (!admin && !runTokenGrants(req, options.host)) {
         throw new HttpError(
@@ -146,6 +151,7 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   });
   registerOpenApiRoutes(app);
   const webSockets = await WebSocketHub.register(app, { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocketLimits });
+  if (options.managerPage !== false) registerManagerRoutes(app, await loadManagerAssets());
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);
   registerConfigRoutes(app, options.host);

@@ -1,0 +1,78 @@
+/**
+ * A plugin's log, live: `WS /ws/logs/{id}` sends the recent lines that pass the level and search filters, then each
+ * new one. Changing a filter opens the socket again with it (the server filters, so history and live agree).
+ */
+import { useEffect, useState } from "preact/hooks";
+import type { LogRecord } from "../api-types.ts";
+import { openSocket } from "../server-api.ts";
+import { t } from "../strings.ts";
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+const MAX_LINES = 500;
+
+export function LogsPanel({ pluginId }: { pluginId: string }) {
+  const [level, setLevel] = useState("trace");
+  const [search, setSearch] = useState("");
+  const [query, setQuery] = useState("");
+  const [records, setRecords] = useState<LogRecord[]>([]);
+  const [open, setOpen] = useState(false);
+  // Typing settles before the socket is opened again.
+  useEffect(() => {
+    const timer = setTimeout(() => setQuery(search), 300);
+    return () => clearTimeout(timer);
+  }, [search]);
+  useEffect(() => {
+    const params = new URLSearchParams({ lines: "200", level });
+    if (query) params.set("search", query);
+    const socket = openSocket(`/ws/logs/${encodeURIComponent(pluginId)}?${params}`);
+    socket.onopen = () => setOpen(true);
+    socket.onclose = () => setOpen(false);
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as
+        | { type: "history"; records: LogRecord[] }
+        | { type: "log"; record: LogRecord };
+      if (message.type === "history") setRecords(message.records.slice(-MAX_LINES));
+      else if (message.type === "log") setRecords((old) => [...old, message.record].slice(-MAX_LINES));
+    };
+    return () => socket.close();
+  }, [pluginId, level, query]);
+  return (
+    <>
+      <h2>{t("detail.logs")}</h2>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="log-level">{t("logs.level")}</label>
+          <select id="log-level" value={level} onChange={(e) => setLevel((e.currentTarget as HTMLSelectElement).value)}>
+            {LEVELS.map((l) => (
+              <option key={l} value={l}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="log-search">{t("logs.search")}</label>
+          <input
+            id="log-search"
+            type="search"
+            value={search}
+            onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
+          />
+        </div>
+      </form>
+      <p class="muted">{open ? t("logs.live") : t("live.connecting")}</p>
+      {records.length === 0 ? (
+        <p class="muted">{t("logs.empty")}</p>
+      ) : (
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; the keyboard must be able to scroll it
+        <ol class="log-lines" role="log" aria-label={t("logs.region", { id: pluginId })} tabIndex={0}>
+          {records.map((r, i) => (
+            <li key={i} class={`level-${r.level}`}>
+              <time>{r.time.slice(11, 23)}</time> <span class="level">{r.level}</span> <span class="msg">{r.msg}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}

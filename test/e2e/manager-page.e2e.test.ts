@@ -1,0 +1,332 @@
+/**
+ * The plugin manager page (SPEC §5.2, docs/manager.md) in Debian's Chromium, against a real server with real plugin
+ * processes, found by visible text, labels and roles: the list and its states, stop/start from the page (and by
+ * keyboard), an entry's generated form (a control per schema type, the result, a field's error), a run's progress and
+ * cancel, live logs, a crash shown without reload, messages and events, the plugin's UI in a sandboxed frame, the
+ * token form, the narrow window and dark mode. Through all of it: no request leaves the origin and the console stays
+ * clean. Screenshots of every view go to the test's temp folder (kept with NEKO_KEEP_SCREENSHOTS=1).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { BrowserContext, Locator, Page } from "playwright-core";
+import { createPluginServer } from "@neko/server";
+import type { FastifyInstance } from "fastify";
+import { CHROMIUM_SKIP, launchChromium } from "../support/chromium.ts";
+import { shopPluginCode } from "../support/manager-test-plugins.ts";
+import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const HELLO_WORLD = path.resolve(import.meta.dirname, "../../plugins/hello_world");
+
+describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
+  let root: string;
+  let profile: string;
+  let shots: string;
+  let t: TestHost;
+  let browser: BrowserContext;
+  let page: Page;
+  const offOrigin: string[] = [];
+  const consoleErrors: string[] = [];
+  /** Answers a test provokes on purpose (a 400 for bad arguments): Chromium logs every 4xx fetch as an error. */
+  const expectedFailures: { url: RegExp; status: number }[] = [];
+  let navigations = 0;
+
+  const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  const open = async (hash: string) => {
+    await page.goto(`${t.url}/${hash}`);
+    await page.getByText("Live", { exact: true }).waitFor();
+  };
+  const plugin = async (id: string) => (await t.request("GET", `/plugins/${id}`)).body;
+  const row = (name: string) => page.getByRole("row").filter({ has: page.getByRole("link", { name, exact: true }) });
+  const hasText = (locator: Locator, text: string | RegExp) => locator.filter({ hasText: text }).first().waitFor();
+
+  before(async () => {
+    root = makeTempDir("neko-manager-");
+    profile = makeTempDir("neko-manager-profile-");
+    shots = makeTempDir("neko-manager-screenshots-");
+    writePlugin(root, { id: "shop", className: "ShopPlugin", code: shopPluginCode, manifest: shopManifest() });
+    fs.cpSync(HELLO_WORLD, path.join(root, "hello_world"), { recursive: true });
+    t = await startTestHost({ roots: [root] }, { server: { adminMetricsIntervalMs: 300 } });
+    browser = await launchChromium(profile);
+    page = await browser.newPage();
+    page.on("request", (req) => {
+      const url = req.url();
+      if (!url.startsWith(`${t.url}/`) && !url.startsWith("data:")) offOrigin.push(url);
+    });
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const { url } = message.location();
+      const status = Number(/status of (\d+)/.exec(message.text())?.[1]);
+      if (expectedFailures.some((f) => f.url.test(url) && f.status === status)) return;
+      consoleErrors.push(`${message.text()} (${url})`);
+    });
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    page.on("framenavigated", (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+  });
+
+  after(async () => {
+    const closed = await Promise.allSettled([browser?.close(), t?.close()]);
+    for (const dir of [root, profile]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (shots && process.env.NEKO_KEEP_SCREENSHOTS !== "1") fs.rmSync(shots, { recursive: true, force: true });
+    else if (shots) console.log(`manager page screenshots: ${shots}`);
+    for (const result of closed) if (result.status === "rejected") throw result.reason;
+  });
+
+  test("the page is served with its security headers and its assets are cacheable", async () => {
+    const res = await fetch(`${t.url}/`);
+    assert.equal(res.status, 200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get("cache-control"), "no-cache");
+    const html = await res.text();
+    const script = /src="(\/ui\/assets\/manager-[\w-]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, html);
+    const asset = await fetch(t.url + script);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get("content-type") ?? "", /^text\/javascript/);
+    assert.match(asset.headers.get("cache-control") ?? "", /immutable/);
+    assert.equal((await fetch(`${t.url}/ui/`)).status, 200);
+    const missing = await fetch(`${t.url}/ui/assets/..%2Fpackage.json`);
+    assert.equal(missing.status, 404);
+  });
+
+  test("the dashboard counts the plugins by state and shows the server", async () => {
+    await open("#/");
+    const states = page.getByRole("region", { name: "Plugins by state" });
+    await hasText(states, /running\s*2/);
+    const server = page.getByRole("region", { name: "Server" });
+    await hasText(server, process.version);
+    await hasText(page.getByRole("region", { name: "Resources" }), /MiB/);
+    await shot("dashboard");
+  });
+
+  test("the list shows every plugin with its state, type and version, and filters them", async () => {
+    await open("#/plugins");
+    for (const name of ["Shop", "Hello World"]) await hasText(row(name), "running");
+    const listed = (await t.request("GET", "/plugins")).body.plugins as { name: string; status: string }[];
+    const rows = await page.getByRole("row").count();
+    assert.equal(rows, listed.length + 1, "a row per plugin and the header row");
+    await hasText(row("Shop"), "0.3.0");
+    await hasText(row("Shop"), /MiB/);
+    await page.getByLabel("Name or id").fill("hello");
+    await page.getByText("1 of 2 plugins").waitFor();
+    assert.equal(await row("Shop").count(), 0);
+    await page.getByLabel("Name or id").fill("");
+    await page.getByLabel("State").selectOption("running");
+    await page.getByText("2 of 2 plugins").waitFor();
+    await page.getByLabel("State").selectOption("");
+    await shot("plugins");
+  });
+
+  test("stopping and starting a plugin from the page changes its state in the page and in /plugins", async () => {
+    await open("#/plugins");
+    const pidBefore = (await plugin("shop")).pid;
+    await page.getByRole("button", { name: "Stop Shop" }).click();
+    await hasText(row("Shop"), "stopped");
+    await page.getByText("Stop shop: stopped").waitFor();
+    assert.equal((await plugin("shop")).status, "stopped");
+    // By keyboard: the start button takes focus and Enter presses it.
+    await page.getByRole("button", { name: "Start Shop" }).focus();
+    await page.keyboard.press("Enter");
+    await hasText(row("Shop"), "running");
+    const after = await plugin("shop");
+    assert.equal(after.status, "running");
+    assert.notEqual(after.pid, pidBefore);
+  });
+
+  test("an entry's generated form has a control per schema type, shows the result and a field's error", async () => {
+    await open("#/plugins/shop/entries");
+    const card = page.getByRole("article", { name: /Place an order/ });
+    await card.waitFor();
+    const item = card.getByRole("textbox", { name: /item/ });
+    assert.equal(await item.getAttribute("aria-required"), "true");
+    assert.match((await card.getByText("What to order").textContent()) ?? "", /What to order/);
+    const quantity = card.getByRole("spinbutton", { name: /quantity/ });
+    assert.equal(await quantity.inputValue(), "1", "the default");
+    assert.equal(await quantity.getAttribute("min"), "1");
+    assert.equal(await quantity.getAttribute("max"), "10");
+    const express = card.getByRole("checkbox", { name: "express" });
+    const size = card.getByRole("combobox", { name: /size/ });
+    assert.deepEqual(await size.locator("option").allTextContents(), ["(not set)", "small", "medium", "large"]);
+    const tags = card.getByRole("group", { name: "tags" });
+    const address = card.getByRole("group", { name: "address" });
+    assert.equal(await address.getByRole("textbox", { name: /city/ }).getAttribute("aria-required"), "true");
+
+    await item.fill("tea");
+    await quantity.fill("3");
+    await express.check();
+    await size.selectOption("large");
+    await tags.getByRole("button", { name: "Add item" }).click();
+    await tags.getByRole("textbox", { name: "Item 1" }).fill("green");
+    await address.getByRole("textbox", { name: /city/ }).fill("Kyoto");
+    await card.getByRole("button", { name: "Run Place an order" }).click();
+    const result = card.getByRole("region", { name: "Result: Place an order" });
+    await hasText(result, "3 x large tea, express=true, tags=green");
+    await shot("entry-result");
+
+    await quantity.fill("50");
+    expectedFailures.push({ url: /\/plugin\/trigger$/, status: 400 });
+    await card.getByRole("button", { name: "Run Place an order" }).click();
+    const error = card.locator("#entry-order-quantity-error");
+    await hasText(error, /10/);
+    assert.equal(await quantity.getAttribute("aria-invalid"), "true");
+    assert.match((await quantity.getAttribute("aria-describedby")) ?? "", /entry-order-quantity-error/);
+    await hasText(card.getByRole("alert").filter({ hasText: "VALIDATION_ERROR" }), "quantity");
+    await shot("entry-field-error");
+  });
+
+  test("a run in the background shows its progress live and can be canceled", async () => {
+    await open("#/plugins/shop/entries");
+    const card = page.getByRole("article", { name: "slow" });
+    await card.getByRole("button", { name: "Run in background" }).click();
+    const progress = card.getByRole("progressbar");
+    await page.waitForFunction((el) => Number((el as HTMLProgressElement).value) >= 10, await progress.elementHandle());
+    await hasText(card, "running");
+    await card.getByRole("button", { name: "Cancel" }).click();
+    await hasText(card, "canceled");
+    await page.getByRole("link", { name: "Runs" }).click();
+    await hasText(page.getByRole("row").filter({ hasText: "slow" }), "canceled");
+    await shot("runs");
+  });
+
+  test("a plugin's log line appears live", async () => {
+    await open("#/plugins/shop/logs");
+    const log = page.getByRole("log", { name: "Log lines of shop" });
+    await page.getByText("Following live").waitFor();
+    const word = `word-${Date.now()}`;
+    const said = await t.trigger("shop", "say", { word });
+    assert.equal(said.status, 200);
+    await hasText(log, `the page should see ${word}`);
+    await page.getByLabel("Search in messages").fill("no-such-line-anywhere");
+    await page.getByText("No log lines match.").waitFor();
+    await page.getByLabel("Search in messages").fill(word);
+    await hasText(page.getByRole("log", { name: "Log lines of shop" }), word);
+    await shot("logs");
+  });
+
+  test("metrics, overview and the plugin's own UI in a sandboxed frame", async () => {
+    await open("#/plugins/shop/metrics");
+    await page.getByRole("img", { name: /CPU and memory over the last/ }).waitFor();
+    await hasText(page.getByRole("table"), "order");
+    await shot("metrics");
+    await page.getByRole("link", { name: "Overview" }).click();
+    await hasText(page.getByRole("region", { name: "Reported status" }), '"mood": "open"');
+    await shot("overview");
+    await open("#/plugins/hello_world/ui");
+    const frame = page.getByTitle("The web UI of hello_world");
+    assert.equal(await frame.getAttribute("sandbox"), "allow-scripts allow-forms");
+    await page
+      .frameLocator('iframe[title="The web UI of hello_world"]')
+      .getByRole("heading", { name: "Hello World" })
+      .waitFor();
+    await shot("plugin-ui");
+  });
+
+  test("messages and events arrive live", async () => {
+    await open("#/messages");
+    const text = `note-${Date.now()}`;
+    assert.equal((await t.trigger("shop", "notify", { text })).status, 200);
+    await hasText(page.getByRole("log", { name: "Messages" }), text);
+    await shot("messages");
+    await page.getByRole("link", { name: "Events" }).click();
+    await hasText(page.getByRole("log", { name: "Events" }), "shop.noted");
+    await page.getByLabel("Namespace").selectOption("lifecycle");
+    await hasText(page.getByRole("log", { name: "Events" }), "lifecycle");
+    await shot("events");
+  });
+
+  test("a crash shows live, without reloading the page", async () => {
+    await open("#/");
+    const before = navigations;
+    const pid = (await plugin("shop")).pid;
+    await t.trigger("shop", "crash");
+    await hasText(page.getByRole("region", { name: "Recent crashes" }), "shop");
+    await hasText(page.getByRole("region", { name: "Recent crashes" }), /exited with code 3/);
+    await shot("crash");
+    assert.equal(navigations, before, "the page was not reloaded");
+    await waitFor(async () => (await plugin("shop")).status === "running" && (await plugin("shop")).pid !== pid, {
+      timeoutMs: 30_000,
+      what: "shop restarted",
+    });
+  });
+
+  test("every input has a label, and the narrow window does not scroll sideways", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const view of ["#/", "#/plugins", "#/plugins/shop/entries", "#/plugins/shop/config", "#/events"]) {
+        await open(view);
+        await page.getByRole("heading", { level: 1 }).first().waitFor();
+        const unlabeled = await page.evaluate(() =>
+          Array.from(document.querySelectorAll("input, select, textarea"))
+            .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute("aria-label"))
+            .map((el) => el.outerHTML),
+        );
+        assert.deepEqual(unlabeled, [], `unlabeled controls on ${view}`);
+        const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert.ok(widths[0] <= widths[1], `${view} scrolls sideways: ${widths[0]} > ${widths[1]}`);
+        await shot(`narrow-${view.replace(/\W+/g, "-")}`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  test("dark mode follows the system", async () => {
+    await page.emulateMedia({ colorScheme: "light" });
+    await open("#/plugins");
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: "dark" });
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(light, dark);
+    assert.equal(dark, "rgb(17, 20, 24)");
+    await shot("dark");
+    await page.emulateMedia({ colorScheme: "light" });
+  });
+
+  test("with an API token the page asks for it, and then works", async () => {
+    const token = "s3cret-token-for-the-page";
+    const guarded: FastifyInstance = await createPluginServer({ host: t.host, apiToken: token });
+    await guarded.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const tokenPage = await browser.newPage();
+      try {
+        tokenPage.on("console", (message) => {
+          // The first requests are refused before the token is given; those 401s are expected.
+          if (message.type() === "error" && !/401|Unauthorized|WebSocket/.test(message.text())) {
+            consoleErrors.push(message.text());
+          }
+        });
+        await tokenPage.goto(`${guarded.listeningOrigin}/#/plugins`);
+        await tokenPage.getByRole("heading", { name: "This server needs its API token" }).waitFor();
+        await tokenPage.getByLabel("API token", { exact: true }).fill(token);
+        await tokenPage.getByRole("button", { name: "Use token" }).click();
+        await tokenPage.getByRole("link", { name: "Shop", exact: true }).waitFor();
+        await tokenPage.getByText("Live", { exact: true }).waitFor();
+      } finally {
+        await tokenPage.close();
+      }
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test("no request left the origin and the console stayed clean", () => {
+    assert.deepEqual(offOrigin, []);
+    assert.deepEqual(consoleErrors, []);
+  });
+});
+
+function shopManifest(): string {
+  return `[plugin]
+id = "shop"
+name = "Shop"
+version = "0.3.0"
+entry = "index.ts:ShopPlugin"
+`;
+}
