@@ -93,6 +93,10 @@ export class Slow extends NekoPluginBase {
           body: JSON.stringify({ plugin_id: "two", entry_id: "ping" }),
         });
         assert.deepEqual(((await res.json()) as { data: unknown }).data, { from: "two" });
+        // What `npm start` serves at its address: the manager page, built on first use with no step of its own.
+        const page = await fetch(`${url}/`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<title>neko-plugin manager<\/title>/);
         serve.child.kill(signal);
         assert.equal(await serve.exited, 0);
         for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);

@@ -16,7 +16,7 @@ export const API_TAGS = {
   status: "The latest reportStatus of each plugin (docs/plugin-status.md)",
   messages: "Messages to plugins and the message queue (docs/bus.md)",
   bus: "Bus statistics, namespaces and live events (docs/bus.md)",
-  ui: "A plugin's static UI (docs/static-ui.md)",
+  ui: "The plugin manager page (docs/manager.md) and a plugin's static UI (docs/static-ui.md)",
   observability: "A plugin's recent logs and its metrics (docs/logging.md, docs/metrics.md)",
   websockets:
     "Live plugin states, runs, bus records and metrics for the manager page, and a plugin's log stream: " +
