@@ -18,7 +18,7 @@ import { shopPluginCode } from "../support/manager-test-plugins.ts";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
-const HELLO_WORLD = path.resolve(import.meta.dirname, "../../plugins/hello_world");
+const EXAMPLES = path.resolve(import.meta.dirname, "../../plugins");
 
 describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
   let root: string;
@@ -47,7 +47,9 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     profile = makeTempDir("neko-manager-profile-");
     shots = makeTempDir("neko-manager-screenshots-");
     writePlugin(root, { id: "shop", className: "ShopPlugin", code: shopPluginCode, manifest: shopManifest() });
-    fs.cpSync(HELLO_WORLD, path.join(root, "hello_world"), { recursive: true });
+    for (const example of ["hello_world", "hello_world_extra"]) {
+      fs.cpSync(path.join(EXAMPLES, example), path.join(root, example), { recursive: true });
+    }
     t = await startTestHost({ roots: [root] }, { server: { adminMetricsIntervalMs: 300 } });
     browser = await launchChromium(profile);
     page = await browser.newPage();
@@ -100,6 +102,7 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     await open("#/");
     const states = page.getByRole("region", { name: "Plugins by state" });
     await hasText(states, /running\s*2/);
+    await hasText(states, /injected\s*1/);
     const server = page.getByRole("region", { name: "Server" });
     await hasText(server, process.version);
     await hasText(page.getByRole("region", { name: "Resources" }), /MiB/);
@@ -115,12 +118,16 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     await hasText(row("Shop"), "0.3.0");
     await hasText(row("Shop"), /MiB/);
     await page.getByLabel("Name or id").fill("hello");
-    await page.getByText("1 of 2 plugins").waitFor();
+    await page.getByText("2 of 3 plugins").waitFor();
     assert.equal(await row("Shop").count(), 0);
     await page.getByLabel("Name or id").fill("");
     await page.getByLabel("State").selectOption("running");
-    await page.getByText("2 of 2 plugins").waitFor();
+    await page.getByText("2 of 3 plugins").waitFor();
     await page.getByLabel("State").selectOption("");
+    await page.getByLabel("Type").selectOption("extension");
+    await page.getByText("1 of 3 plugins").waitFor();
+    await hasText(row("Hello World Extra"), "injected");
+    await page.getByLabel("Type").selectOption("");
     await shot("plugins");
   });
 
@@ -226,6 +233,19 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
       .getByRole("heading", { name: "Hello World" })
       .waitFor();
     await shot("plugin-ui");
+  });
+
+  test("an extension is disabled and enabled from its host plugin's page", async () => {
+    await open("#/plugins/hello_world/extensions");
+    const item = page.getByRole("listitem").filter({ hasText: "hello_world_extra" });
+    await hasText(item, "injected");
+    await item.getByRole("button", { name: "Disable hello_world_extra" }).click();
+    await hasText(item, "disabled");
+    assert.equal((await plugin("hello_world_extra")).status, "disabled");
+    await shot("extensions");
+    await item.getByRole("button", { name: "Enable hello_world_extra" }).click();
+    await hasText(item, "injected");
+    assert.equal((await plugin("hello_world_extra")).status, "injected");
   });
 
   test("messages and events arrive live", async () => {
