@@ -1,10 +1,11 @@
 /**
  * What the page knows and keeps current: the plugin list (`GET /plugins`, read again when a state change may have
- * changed it), and everything `WS /ws/admin` pushes — states, runs, bus records, metrics — kept in bounded rings. No
- * polling: the socket says when something changed, and reconnects with a growing delay when it drops.
+ * changed it), and everything `WS /ws/admin` pushes — states, runs, bus records, metrics — kept in bounded rings (one
+ * per bus namespace, so a flood of events never pushes the messages out). No polling: the socket says when something
+ * changed, and reconnects with a growing delay when it drops. Views redraw at most once per frame.
  */
 import type { AdminMessage, BusRecord, PluginInfo, PluginMetrics, RunInfo, ServerInfo } from "./api-types.ts";
-import { ApiError, api, openSocket } from "./server-api.ts";
+import { api, errorText, openSocket } from "./server-api.ts";
 
 export type Connection = "connecting" | "open" | "lost";
 
@@ -20,10 +21,13 @@ export interface CrashNote {
   time: string;
 }
 
-const MAX_BUS = 500;
+const MAX_RECORDS_PER_NAMESPACE = 500;
 const MAX_RUNS = 200;
 const MAX_SAMPLES = 60;
 const MAX_CRASHES = 20;
+/** A burst of state changes reads the plugin list once, at most this long after the first of them. */
+const REFRESH_DELAY_MS = 150;
+export const ENDED_RUN_STATES: ReadonlySet<string> = new Set(["succeeded", "failed", "canceled", "timeout"]);
 
 export class LiveStore {
   connection: Connection = "connecting";
@@ -34,18 +38,18 @@ export class LiveStore {
   metrics = new Map<string, PluginMetrics>();
   samples = new Map<string, MetricsSample[]>();
   runs = new Map<string, RunInfo>();
-  bus: BusRecord[] = [];
   crashes: CrashNote[] = [];
-  /** Grows with every change; views compare it to know that they should draw again. */
-  revision = 0;
 
+  readonly #bus = new Map<string, BusRecord[]>();
   readonly #listeners = new Set<() => void>();
   #socket: WebSocket | null = null;
   #retryMs = 500;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  #notifyScheduled = false;
-  #stopped = false;
+  /** Numbers the reads of the plugin list: an answer older than the last one applied is dropped. */
+  #refreshSeq = 0;
+  #appliedSeq = 0;
+  #redrawScheduled = false;
 
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener);
@@ -53,14 +57,15 @@ export class LiveStore {
   }
 
   start(): void {
-    this.#stopped = false;
     this.#connect();
     void this.refreshPlugins();
   }
 
   /** Connect again now (after the token was given). */
   restart(): void {
-    this.#socket?.close();
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close();
     clearTimeout(this.#retryTimer);
     this.#retryMs = 500;
     this.start();
@@ -70,42 +75,58 @@ export class LiveStore {
     return this.plugins.find((p) => p.id === id);
   }
 
+  /** The bus records kept of these namespaces (all when none is named), oldest first. */
+  records(namespaces?: readonly string[]): BusRecord[] {
+    const chosen = namespaces ?? [...this.#bus.keys()];
+    const out = chosen.flatMap((ns) => this.#bus.get(ns) ?? []);
+    return chosen.length > 1 ? out.sort((a, b) => a.ts - b.ts || a.id - b.id) : out;
+  }
+
   async refreshPlugins(): Promise<void> {
+    const seq = ++this.#refreshSeq;
     try {
       const { plugins } = await api<{ plugins: PluginInfo[] }>("GET", "/plugins");
+      if (seq < this.#appliedSeq) return;
+      this.#appliedSeq = seq;
       this.plugins = plugins;
       this.pluginsError = null;
     } catch (error) {
-      this.pluginsError = error instanceof ApiError ? error.message : String(error);
+      if (seq < this.#appliedSeq) return;
+      this.pluginsError = errorText(error);
     }
     this.pluginsLoaded = true;
     this.#changed();
   }
 
-  /** Records read with `GET /bus/{namespace}`, merged with those the socket brought (by namespace and id). */
-  mergeBus(records: readonly BusRecord[]): void {
-    const seen = new Set(this.bus.map((r) => `${r.namespace}:${r.id}`));
-    const added = records.filter((r) => !seen.has(`${r.namespace}:${r.id}`));
+  /** Records read with `GET /bus/{namespace}`, merged with those the socket brought (by id). */
+  mergeBus(namespace: string, records: readonly BusRecord[]): void {
+    const kept = this.#bus.get(namespace) ?? [];
+    const seen = new Set(kept.map((r) => r.id));
+    const added = records.filter((r) => !seen.has(r.id));
     if (added.length === 0) return;
-    this.bus = [...added, ...this.bus].sort((a, b) => a.ts - b.ts || a.id - b.id).slice(-MAX_BUS);
+    const merged = [...kept, ...added].sort((a, b) => a.id - b.id);
+    this.#bus.set(namespace, merged.slice(-MAX_RECORDS_PER_NAMESPACE));
     this.#changed();
   }
 
-  /** A run the page started itself, shown before the socket reports it. */
+  /** A run the page started or read itself. */
   noteRun(run: RunInfo): void {
     this.#keepRun(run);
     this.#changed();
   }
 
   #connect(): void {
-    if (this.#stopped) return;
-    this.connection = this.connection === "open" ? "lost" : this.connection;
     const socket = openSocket("/ws/admin");
     this.#socket = socket;
+    if (!socket) {
+      this.#lost();
+      return;
+    }
     socket.onopen = () => {
       this.#retryMs = 500;
     };
     socket.onmessage = (event) => {
+      if (this.#socket !== socket) return;
       let message: AdminMessage;
       try {
         message = JSON.parse(String(event.data)) as AdminMessage;
@@ -117,11 +138,16 @@ export class LiveStore {
     socket.onclose = () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.connection = "lost";
-      this.#changed();
-      this.#retryTimer = setTimeout(() => this.#connect(), this.#retryMs);
-      this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
+      this.#lost();
     };
+  }
+
+  #lost(): void {
+    this.connection = "lost";
+    this.#changed();
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#connect(), this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
   }
 
   #receive(message: AdminMessage): void {
@@ -130,8 +156,9 @@ export class LiveStore {
         this.connection = "open";
         this.server = message.server;
         for (const p of message.plugins) this.#setState(p.id, p.status, p.status_reason);
-        // Whatever changed while the socket was down (a plugin added, entries) is read again.
+        // What changed while the socket was down: the plugin list, and the runs the page still shows as going.
         this.#refreshSoon();
+        this.#rereadUnfinishedRuns();
         break;
       case "status":
         this.#setState(message.plugin_id, message.status, message.reason);
@@ -147,10 +174,13 @@ export class LiveStore {
       case "run":
         this.#keepRun(message.run);
         break;
-      case "bus":
-        this.bus.push(message.record);
-        if (this.bus.length > MAX_BUS) this.bus.splice(0, this.bus.length - MAX_BUS);
+      case "bus": {
+        const ring = this.#bus.get(message.namespace) ?? [];
+        ring.push(message.record);
+        if (ring.length > MAX_RECORDS_PER_NAMESPACE) ring.splice(0, ring.length - MAX_RECORDS_PER_NAMESPACE);
+        this.#bus.set(message.namespace, ring);
         break;
+      }
       case "metrics": {
         const now = Date.now();
         for (const m of message.plugins) {
@@ -170,7 +200,7 @@ export class LiveStore {
 
   #setState(id: string, status: string, reason: string | null): void {
     const plugin = this.plugin(id);
-    if (!plugin) return;
+    if (!plugin) return; // the next listing brings it
     plugin.status = status;
     plugin.status_reason = reason;
     if (status !== "running") plugin.pid = null;
@@ -182,18 +212,30 @@ export class LiveStore {
     if (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value as string);
   }
 
+  #rereadUnfinishedRuns(): void {
+    for (const run of this.runs.values()) {
+      if (ENDED_RUN_STATES.has(run.status)) continue;
+      api<RunInfo>("GET", `/runs/${encodeURIComponent(run.run_id)}`).then(
+        (fresh) => this.noteRun(fresh),
+        () => {},
+      );
+    }
+  }
+
   #refreshSoon(): void {
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(() => void this.refreshPlugins(), 150);
+    // Not pushed back by each new change: a steady stream of changes still reads the list every REFRESH_DELAY_MS.
+    if (this.#refreshTimer !== undefined) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = undefined;
+      void this.refreshPlugins();
+    }, REFRESH_DELAY_MS);
   }
 
   #changed(): void {
-    this.revision += 1;
-    if (this.#notifyScheduled) return;
-    this.#notifyScheduled = true;
-    // One redraw per burst of messages.
-    queueMicrotask(() => {
-      this.#notifyScheduled = false;
+    if (this.#redrawScheduled) return;
+    this.#redrawScheduled = true;
+    requestAnimationFrame(() => {
+      this.#redrawScheduled = false;
       for (const listener of this.#listeners) listener();
     });
   }

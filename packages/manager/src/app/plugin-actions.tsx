@@ -5,7 +5,8 @@
 import { useState } from "preact/hooks";
 import type { PluginInfo } from "./api-types.ts";
 import { live } from "./live-store.ts";
-import { ApiError, api } from "./server-api.ts";
+import { type Feedback, FeedbackLine } from "./feedback-line.tsx";
+import { api, errorText } from "./server-api.ts";
 import { type StringKey, t } from "./strings.ts";
 
 type Action = "start" | "stop" | "reload" | "freeze" | "unfreeze";
@@ -19,7 +20,7 @@ const LABELS: Record<Action, StringKey> = {
 };
 
 /** What makes sense in each state; an extension is controlled through its host plugin instead. */
-export function actionsFor(plugin: PluginInfo): Action[] {
+function actionsFor(plugin: PluginInfo): Action[] {
   if (plugin.type === "extension") return [];
   switch (plugin.status) {
     case "running":
@@ -36,11 +37,6 @@ export function actionsFor(plugin: PluginInfo): Action[] {
   }
 }
 
-export interface Feedback {
-  kind: "ok" | "error" | "working";
-  text: string;
-}
-
 export function PluginActions({ plugin, compact = false }: { plugin: PluginInfo; compact?: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [feedback, setFeedback] = useState<Feedback | null>(null);
@@ -52,8 +48,10 @@ export function PluginActions({ plugin, compact = false }: { plugin: PluginInfo;
       const answer = await api<{ status: string }>("POST", `/plugin/${encodeURIComponent(plugin.id)}/${action}`);
       setFeedback({ kind: "ok", text: t("action.done", { action: name, id: plugin.id, status: answer.status }) });
     } catch (error) {
-      const message = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
-      setFeedback({ kind: "error", text: t("action.failed", { action: name, id: plugin.id, message }) });
+      setFeedback({
+        kind: "error",
+        text: t("action.failed", { action: name, id: plugin.id, message: errorText(error) }),
+      });
     } finally {
       setBusy(null);
       void live.refreshPlugins();
@@ -77,14 +75,5 @@ export function PluginActions({ plugin, compact = false }: { plugin: PluginInfo;
       </div>
       <FeedbackLine feedback={feedback} />
     </div>
-  );
-}
-
-export function FeedbackLine({ feedback }: { feedback: Feedback | null }) {
-  // Always in the page, so a screen reader hears what is put in it.
-  return (
-    <p class={`feedback ${feedback?.kind ?? ""}`} role={feedback?.kind === "error" ? "alert" : "status"}>
-      {feedback?.text ?? ""}
-    </p>
   );
 }

@@ -3,10 +3,11 @@
  * text inputs for strings, number inputs with min/max, checkboxes for booleans, selects for enums, lists with add and
  * remove for arrays, fieldsets for nested objects, a JSON text area for anything else — with defaults, required
  * marks, descriptions as hints and each field's error from the server beside it (errors are keyed by dot paths, as
- * the server's `details.issues[].field`).
+ * the server's `details.issues[].field`). The schema is expected through `safeSchema` (schema-values.ts).
  */
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { JsonSchema } from "./api-types.ts";
+import { fieldId, getOwn, isRecord, newItemValue, setOwn, typeOf } from "./schema-values.ts";
 import { t } from "./strings.ts";
 
 export type FieldErrors = ReadonlyMap<string, string>;
@@ -17,95 +18,58 @@ interface FieldProps {
   onChange: (value: unknown) => void;
   /** Dot path of this field ("" for the root). */
   path: string;
-  /** Unique per form: the DOM ids of the controls start with it. */
-  idPrefix: string;
+  /** Unique per form on the page: the DOM ids of its controls start with it. */
+  formId: string;
   label: string;
   required: boolean;
   errors: FieldErrors;
-}
-
-/** The value a schema starts with: its default, else its properties' defaults (an object), else nothing. */
-export function initialValue(schema: JsonSchema | null | undefined): unknown {
-  if (!schema) return {};
-  if (schema.default !== undefined) return structuredClone(schema.default);
-  if (typeOf(schema) === "object" || schema.properties) {
-    const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(schema.properties ?? {})) {
-      const value = initialValue(child);
-      if (value !== undefined && !(isObject(value) && Object.keys(value).length === 0 && child.default === undefined)) {
-        out[key] = value;
-      }
-    }
-    return out;
-  }
-  return undefined;
 }
 
 export function SchemaForm(props: {
   schema: JsonSchema;
   value: Record<string, unknown>;
   onChange: (value: Record<string, unknown>) => void;
-  idPrefix: string;
+  formId: string;
   errors: FieldErrors;
 }) {
-  const properties = Object.entries(props.schema.properties ?? {});
-  if (properties.length === 0 && typeOf(props.schema) === "object" && !props.schema.additionalProperties) {
+  const root = {
+    schema: props.schema,
+    value: props.value,
+    path: "",
+    formId: props.formId,
+    errors: props.errors,
+    onChange: (v: unknown) => props.onChange(isRecord(v) ? v : {}),
+  };
+  if (Object.keys(props.schema.properties ?? {}).length > 0) return <ObjectFields {...root} />;
+  if (typeOf(props.schema) === "object" && props.schema.additionalProperties !== true) {
     return <p class="muted">{t("entries.noArgs")}</p>;
   }
-  if (properties.length === 0) {
-    return (
-      <JsonField
-        {...{ ...fieldBase(props, "", props.idPrefix), label: t("form.jsonHint"), required: false }}
-        onChange={(v) => props.onChange(isObject(v) ? v : {})}
-      />
-    );
-  }
-  return (
-    <ObjectFields
-      schema={props.schema}
-      value={props.value}
-      onChange={(v) => props.onChange(v as Record<string, unknown>)}
-      path=""
-      idPrefix={props.idPrefix}
-      errors={props.errors}
-    />
-  );
-}
-
-function fieldBase(
-  props: { schema: JsonSchema; value: unknown; errors: FieldErrors },
-  path: string,
-  idPrefix: string,
-): Omit<FieldProps, "onChange" | "label" | "required"> {
-  return { schema: props.schema, value: props.value, path, idPrefix, errors: props.errors };
+  return <JsonField {...root} label={t("form.jsonHint")} required={false} />;
 }
 
 function ObjectFields(props: Omit<FieldProps, "label" | "required">) {
-  const value = isObject(props.value) ? props.value : {};
+  const value = isRecord(props.value) ? props.value : {};
   const required = new Set(props.schema.required ?? []);
   return (
     <>
-      {Object.entries(props.schema.properties ?? {}).map(([key, child]) => {
-        const path = props.path ? `${props.path}.${key}` : key;
-        return (
-          <Field
-            key={key}
-            schema={child}
-            value={value[key]}
-            path={path}
-            idPrefix={props.idPrefix}
-            label={child.title ?? key}
-            required={required.has(key)}
-            errors={props.errors}
-            onChange={(next) => {
-              const copy = { ...value };
-              if (next === undefined) delete copy[key];
-              else copy[key] = next;
-              props.onChange(copy);
-            }}
-          />
-        );
-      })}
+      {Object.entries(props.schema.properties ?? {}).map(([key, child]) => (
+        <Field
+          key={key}
+          schema={child}
+          value={getOwn(value, key)}
+          path={props.path ? `${props.path}.${key}` : key}
+          formId={props.formId}
+          label={child.title ?? key}
+          required={required.has(key)}
+          errors={props.errors}
+          onChange={(next) => {
+            const copy: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(value)) if (k !== key) setOwn(copy, k, v);
+            if (next !== undefined) setOwn(copy, key, next);
+            props.onChange(copy);
+          }}
+        />
+      ))}
     </>
   );
 }
@@ -134,14 +98,17 @@ function Field(props: FieldProps) {
   return <JsonField {...props} />;
 }
 
-function controlId(props: FieldProps): string {
-  return `${props.idPrefix}-${props.path.replace(/[^\w-]/g, "_") || "root"}`;
-}
-
-function describedBy(props: FieldProps): string | undefined {
-  const id = controlId(props);
-  const ids = [props.schema.description ? `${id}-hint` : "", props.errors.has(props.path) ? `${id}-error` : ""];
-  return ids.filter(Boolean).join(" ") || undefined;
+/** The attributes every control shares: its id, what describes it, and whether it is required or wrong. */
+function controlAttributes(props: FieldProps) {
+  const id = fieldId(props.formId, props.path);
+  const described = [props.schema.description ? `${id}-hint` : "", props.errors.has(props.path) ? `${id}-error` : ""];
+  return {
+    id,
+    name: props.path,
+    "aria-describedby": described.filter(Boolean).join(" ") || undefined,
+    "aria-invalid": props.errors.has(props.path) ? ("true" as const) : undefined,
+    "aria-required": props.required ? ("true" as const) : undefined,
+  };
 }
 
 function RequiredMark({ required }: { required: boolean }) {
@@ -156,7 +123,7 @@ function RequiredMark({ required }: { required: boolean }) {
 
 function Label(props: FieldProps) {
   return (
-    <label for={controlId(props)}>
+    <label for={fieldId(props.formId, props.path)}>
       {props.label}
       <RequiredMark required={props.required} />
     </label>
@@ -166,7 +133,7 @@ function Label(props: FieldProps) {
 function Hint(props: FieldProps) {
   if (!props.schema.description) return null;
   return (
-    <p class="hint" id={`${controlId(props)}-hint`}>
+    <p class="hint" id={`${fieldId(props.formId, props.path)}-hint`}>
       {props.schema.description}
     </p>
   );
@@ -176,7 +143,7 @@ function FieldError(props: FieldProps) {
   const message = props.errors.get(props.path);
   if (!message) return null;
   return (
-    <p class="field-error" id={`${controlId(props)}-error`} role="alert">
+    <p class="field-error" id={`${fieldId(props.formId, props.path)}-error`} role="alert">
       {message}
     </p>
   );
@@ -185,12 +152,8 @@ function FieldError(props: FieldProps) {
 function StringField(props: FieldProps) {
   const long = (props.schema.maxLength ?? 0) > 200 || props.schema.format === "textarea";
   const common = {
-    id: controlId(props),
-    name: props.path,
+    ...controlAttributes(props),
     value: typeof props.value === "string" ? props.value : "",
-    "aria-describedby": describedBy(props),
-    "aria-invalid": props.errors.has(props.path) ? ("true" as const) : undefined,
-    "aria-required": props.required ? ("true" as const) : undefined,
     maxLength: props.schema.maxLength,
     onInput: (e: Event) => props.onChange((e.currentTarget as HTMLInputElement).value),
   };
@@ -212,30 +175,27 @@ function inputType(format: string | undefined): string {
 
 function NumberField(props: FieldProps) {
   const s = props.schema;
-  // What the user typed, kept while it is not a number yet ("-", "1e"), so typing is never fought.
-  const [text, setText] = useState<string | null>(null);
-  const shown = text ?? (typeof props.value === "number" ? String(props.value) : "");
+  // While what is typed is not a number yet ("-", "1e"), the browser reports an empty value and badInput: the value
+  // is then left unset rather than cleared under the user's fingers.
+  const [typing, setTyping] = useState(false);
   return (
     <div class="field">
       <Label {...props} />
       <input
         type="number"
-        id={controlId(props)}
-        name={props.path}
-        value={shown}
-        min={s.minimum ?? s.exclusiveMinimum}
-        max={s.maximum ?? s.exclusiveMaximum}
+        {...controlAttributes(props)}
+        value={typing ? undefined : typeof props.value === "number" ? String(props.value) : ""}
+        min={s.minimum}
+        max={s.maximum}
         step={typeOf(s) === "integer" ? 1 : "any"}
-        aria-describedby={describedBy(props)}
-        aria-invalid={props.errors.has(props.path) ? "true" : undefined}
-        aria-required={props.required ? "true" : undefined}
         onInput={(e) => {
-          const raw = (e.currentTarget as HTMLInputElement).value;
-          setText(raw);
-          if (raw.trim() === "") props.onChange(undefined);
-          else if (Number.isFinite(Number(raw))) props.onChange(Number(raw));
+          const input = e.currentTarget as HTMLInputElement;
+          setTyping(true);
+          if (input.validity.badInput) props.onChange(undefined);
+          else if (input.value.trim() === "") props.onChange(undefined);
+          else props.onChange(Number(input.value));
         }}
-        onBlur={() => setText(null)}
+        onBlur={() => setTyping(false)}
       />
       <Hint {...props} />
       <FieldError {...props} />
@@ -248,11 +208,8 @@ function BooleanField(props: FieldProps) {
     <div class="field field-check">
       <input
         type="checkbox"
-        id={controlId(props)}
-        name={props.path}
+        {...controlAttributes(props)}
         checked={props.value === true}
-        aria-describedby={describedBy(props)}
-        aria-invalid={props.errors.has(props.path) ? "true" : undefined}
         onChange={(e) => props.onChange((e.currentTarget as HTMLInputElement).checked)}
       />
       <Label {...props} />
@@ -269,11 +226,7 @@ function EnumField(props: FieldProps) {
     <div class="field">
       <Label {...props} />
       <select
-        id={controlId(props)}
-        name={props.path}
-        aria-describedby={describedBy(props)}
-        aria-invalid={props.errors.has(props.path) ? "true" : undefined}
-        aria-required={props.required ? "true" : undefined}
+        {...controlAttributes(props)}
         value={index >= 0 ? String(index) : ""}
         onChange={(e) => {
           const raw = (e.currentTarget as HTMLSelectElement).value;
@@ -296,7 +249,15 @@ function EnumField(props: FieldProps) {
 function ArrayField(props: FieldProps) {
   const items = Array.isArray(props.value) ? props.value : [];
   const itemSchema = props.schema.items as JsonSchema;
-  const set = (next: unknown[]) => props.onChange(next);
+  // Each item keeps its key when another is removed, so its control keeps showing it (not its neighbour's text).
+  const keys = useRef<number[]>([]);
+  const nextKey = useRef(0);
+  while (keys.current.length < items.length) keys.current.push(nextKey.current++);
+  keys.current.length = items.length;
+  const set = (next: unknown[], keyOrder: number[]) => {
+    keys.current = keyOrder;
+    props.onChange(next);
+  };
   return (
     <fieldset class="field-group">
       <legend>
@@ -305,18 +266,32 @@ function ArrayField(props: FieldProps) {
       </legend>
       <Hint {...props} />
       {items.map((item, i) => (
-        <div class="array-item" key={i}>
+        <div class="array-item" key={keys.current[i]}>
           <Field
             schema={itemSchema}
             value={item}
             path={`${props.path}.${i}`}
-            idPrefix={props.idPrefix}
+            formId={props.formId}
             label={t("form.item", { index: i + 1 })}
             required={false}
             errors={props.errors}
-            onChange={(next) => set(items.map((old, j) => (j === i ? next : old)))}
+            onChange={(next) =>
+              set(
+                items.map((old, j) => (j === i ? next : old)),
+                keys.current,
+              )
+            }
           />
-          <button type="button" class="small" onClick={() => set(items.filter((_, j) => j !== i))}>
+          <button
+            type="button"
+            class="small"
+            onClick={() =>
+              set(
+                items.filter((_, j) => j !== i),
+                keys.current.filter((_, j) => j !== i),
+              )
+            }
+          >
             {t("form.remove", { index: i + 1 })}
           </button>
         </div>
@@ -324,7 +299,8 @@ function ArrayField(props: FieldProps) {
       <button
         type="button"
         class="small"
-        onClick={() => set([...items, initialValue(itemSchema) ?? emptyOf(itemSchema)])}
+        aria-label={t("form.addTo", { field: props.label })}
+        onClick={() => set([...items, newItemValue(itemSchema)], [...keys.current, nextKey.current++])}
       >
         {t("form.add")}
       </button>
@@ -333,50 +309,46 @@ function ArrayField(props: FieldProps) {
   );
 }
 
-function emptyOf(schema: JsonSchema): unknown {
-  switch (typeOf(schema)) {
-    case "string":
-      return "";
-    case "boolean":
-      return false;
-    case "object":
-      return {};
-    case "array":
-      return [];
-    default:
-      return undefined;
-  }
-}
-
-/** Any schema the other controls cannot show (unions, free objects): its value as JSON text. */
+/** Any schema the other controls cannot show (unions, free objects, deep nesting): its value as JSON text. */
 function JsonField(props: FieldProps) {
-  const [text, setText] = useState<string>(props.value === undefined ? "" : JSON.stringify(props.value, null, 2));
+  const show = (value: unknown) => (value === undefined ? "" : JSON.stringify(value, null, 2));
+  const [text, setText] = useState(() => show(props.value));
   const [problem, setProblem] = useState<string | null>(null);
+  // A value changed from outside (a reset, a neighbour removed) replaces what is shown; the user's own edits do not.
+  const shownValue = useRef(props.value);
+  if (JSON.stringify(shownValue.current) !== JSON.stringify(props.value)) {
+    shownValue.current = props.value;
+    const fresh = show(props.value);
+    if (fresh !== text) {
+      setText(fresh);
+      setProblem(null);
+    }
+  }
   const errors = problem ? new Map([...props.errors, [props.path, problem]]) : props.errors;
   const shown = { ...props, errors };
   return (
     <div class="field">
       <Label {...shown} />
       <textarea
-        id={controlId(shown)}
-        name={props.path}
+        {...controlAttributes(shown)}
         rows={4}
         class="code"
         value={text}
         spellcheck={false}
-        aria-describedby={describedBy(shown)}
-        aria-invalid={errors.has(props.path) ? "true" : undefined}
         onInput={(e) => {
           const raw = (e.currentTarget as HTMLTextAreaElement).value;
           setText(raw);
           if (raw.trim() === "") {
             setProblem(null);
+            shownValue.current = undefined;
             props.onChange(undefined);
             return;
           }
           try {
-            props.onChange(JSON.parse(raw));
+            const parsed: unknown = JSON.parse(raw);
             setProblem(null);
+            shownValue.current = parsed;
+            props.onChange(parsed);
           } catch (error) {
             setProblem(t("form.badJson", { message: (error as Error).message }));
           }
@@ -386,29 +358,4 @@ function JsonField(props: FieldProps) {
       <FieldError {...shown} />
     </div>
   );
-}
-
-function typeOf(schema: JsonSchema): string | undefined {
-  if (Array.isArray(schema.type)) return schema.type.find((t) => t !== "null");
-  if (schema.type) return schema.type;
-  if (schema.properties) return "object";
-  return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** `details.issues` of a VALIDATION_ERROR (or the `path`/`key` of a config refusal) as errors by field. */
-export function fieldErrorsOf(details: unknown): Map<string, string> {
-  const errors = new Map<string, string>();
-  const d = details as { issues?: unknown; path?: unknown; key?: unknown } | null;
-  if (d && Array.isArray(d.issues)) {
-    for (const issue of d.issues as { field?: unknown; path?: unknown; message?: unknown }[]) {
-      const field =
-        typeof issue.field === "string" ? issue.field : Array.isArray(issue.path) ? issue.path.join(".") : null;
-      if (field !== null && typeof issue.message === "string" && !errors.has(field)) errors.set(field, issue.message);
-    }
-  }
-  return errors;
 }

@@ -26,18 +26,28 @@ export class ApiError extends Error {
 }
 
 const TOKEN_KEY = "neko.apiToken";
-const unauthorizedListeners = new Set<() => void>();
+const unauthorizedListeners = new Set<(refusedToken: boolean) => void>();
+/** What a WebSocket subprotocol may hold (RFC 6455: an HTTP token), so the page can offer the API token as one. */
+const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function apiToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-export function setApiToken(token: string): void {
+/**
+ * Keeps `token` for this tab, or says why it cannot be used: a browser can offer it to a WebSocket only as a
+ * subprotocol, which allows letters, digits and ``!#$%&'*+-.^_`|~`` (`openssl rand -hex 32` makes such a token).
+ */
+export function setApiToken(input: string): { ok: true } | { ok: false; reason: "empty" | "characters" } {
+  const token = input.trim().replace(/^Bearer\s+/i, "");
+  if (!token) return { ok: false, reason: "empty" };
+  if (!SUBPROTOCOL_SAFE.test(token)) return { ok: false, reason: "characters" };
   sessionStorage.setItem(TOKEN_KEY, token);
+  return { ok: true };
 }
 
-/** Called when the server answers 401: the page then asks for the token. */
-export function onUnauthorized(listener: () => void): () => void {
+/** Called when the server answers 401 (`refusedToken`: the page had sent a token): the page asks for one. */
+export function onUnauthorized(listener: (refusedToken: boolean) => void): () => void {
   unauthorizedListeners.add(listener);
   return () => unauthorizedListeners.delete(listener);
 }
@@ -78,7 +88,11 @@ export async function api<T>(method: string, path: string, options: RequestOptio
     parsed = text;
   }
   if (response.ok) return parsed as T;
-  if (response.status === 401) for (const listener of unauthorizedListeners) listener();
+  if (response.status === 401) {
+    const refused = apiToken() !== null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    for (const listener of unauthorizedListeners) listener(refused);
+  }
   throw new ApiError(response.status, errorOf(parsed, response), parsed);
 }
 
@@ -91,10 +105,22 @@ function errorOf(body: unknown, response: Response): ErrorBody {
   return { code: `HTTP_${response.status}`, message: `${response.status} ${response.statusText}` };
 }
 
-/** A WebSocket URL of this server, with the token offered as a subprotocol (browsers cannot set headers on one). */
-export function openSocket(path: string): WebSocket {
+/** The server's error as one line: its code and message. */
+export function errorText(error: unknown): string {
+  return error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
+}
+
+/**
+ * A WebSocket to this server, with the token offered as a subprotocol (browsers cannot set headers on one); `null`
+ * when the browser refuses to open it (a stored token it cannot send), which callers treat as a lost connection.
+ */
+export function openSocket(path: string): WebSocket | null {
   const url = new URL(path, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const token = apiToken();
-  return token ? new WebSocket(url, ["neko.bearer", token]) : new WebSocket(url);
+  try {
+    return token ? new WebSocket(url, ["neko.bearer", token]) : new WebSocket(url);
+  } catch {
+    return null;
+  }
 }

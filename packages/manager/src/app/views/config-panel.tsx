@@ -4,12 +4,13 @@
  * plugin.toml as text for everything else; the profiles with the active one switchable; and the effective
  * configuration the plugin runs with.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { JsonSchema } from "../api-types.ts";
-import { JsonBlock } from "../page-parts.tsx";
-import { FeedbackLine, type Feedback } from "../plugin-actions.tsx";
-import { fieldErrorsOf, SchemaForm } from "../schema-form.tsx";
-import { ApiError, api } from "../server-api.ts";
+import { type Feedback, FeedbackLine } from "../feedback-line.tsx";
+import { JsonBlock } from "../json-block.tsx";
+import { SchemaForm } from "../schema-form.tsx";
+import { fieldErrorsOf, getOwn, idSafe, safeSchema, setOwn } from "../schema-values.ts";
+import { ApiError, api, errorText } from "../server-api.ts";
 import { t } from "../strings.ts";
 
 interface ConfigAnswer {
@@ -30,11 +31,25 @@ export function ConfigPanel({ pluginId }: { pluginId: string }) {
   const [schema, setSchema] = useState<JsonSchema | null | undefined>(undefined);
   const [loadProblem, setLoadProblem] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  // Bumped by a change the form did not make (plugin.toml saved, a profile switched): the form starts over from it.
+  const [formVersion, setFormVersion] = useState(0);
   const reload = () => setVersion((v) => v + 1);
+  const resetForm = useRef(false);
+  const reloadAll = () => {
+    resetForm.current = true;
+    reload();
+  };
   useEffect(() => {
-    api<ConfigAnswer>("GET", base).then(setConfig, (e: unknown) => setLoadProblem(messageOf(e)));
-    api<{ schema: JsonSchema | null }>("GET", `${base}/schema`).then(
-      (answer) => setSchema(answer.schema ?? null),
+    api<ConfigAnswer>("GET", base).then(
+      (answer) => {
+        setConfig(answer);
+        if (resetForm.current) setFormVersion((v) => v + 1);
+        resetForm.current = false;
+      },
+      (e: unknown) => setLoadProblem(errorText(e)),
+    );
+    api<{ schema: unknown }>("GET", `${base}/schema`).then(
+      (answer) => setSchema(safeSchema(answer.schema)),
       () => setSchema(null),
     );
   }, [pluginId, version]);
@@ -45,12 +60,19 @@ export function ConfigPanel({ pluginId }: { pluginId: string }) {
       <h2>{t("detail.config")}</h2>
       {config.temporary && <p class="notice">{t("config.temporaryActive")}</p>}
       {schema ? (
-        <SchemaConfigForm base={base} pluginId={pluginId} schema={schema} config={config.config} onSaved={reload} />
+        <SchemaConfigForm
+          key={formVersion}
+          base={base}
+          pluginId={pluginId}
+          schema={schema}
+          config={config.config}
+          onSaved={reload}
+        />
       ) : (
         <p class="muted">{t("config.noSchema")}</p>
       )}
-      <TomlEditor base={base} pluginId={pluginId} version={version} onSaved={reload} />
-      <Profiles base={base} version={version} onChanged={reload} />
+      <TomlEditor base={base} pluginId={pluginId} version={version} onSaved={reloadAll} />
+      <Profiles base={base} version={version} onChanged={reloadAll} />
       <h3>{t("config.effective")}</h3>
       <JsonBlock value={config.config} label={t("config.effective")} />
     </>
@@ -65,12 +87,14 @@ function SchemaConfigForm(props: {
   onSaved: () => void;
 }) {
   // The form holds the keys the schema describes; the manifest's own tables are not the form's business.
-  const pick = () =>
-    Object.fromEntries(
-      Object.keys(props.schema.properties ?? {})
-        .filter((k) => k in props.config)
-        .map((k) => [k, props.config[k]]),
-    );
+  const pick = () => {
+    const picked: Record<string, unknown> = {};
+    for (const key of Object.keys(props.schema.properties ?? {})) {
+      const value = getOwn(props.config, key);
+      if (value !== undefined) setOwn(picked, key, value);
+    }
+    return picked;
+  };
   const [value, setValue] = useState<Record<string, unknown>>(pick);
   const [temporary, setTemporary] = useState(false);
   const [errors, setErrors] = useState<Map<string, string>>(new Map());
@@ -86,7 +110,7 @@ function SchemaConfigForm(props: {
       props.onSaved();
     } catch (error) {
       setErrors(error instanceof ApiError ? fieldErrorsOf(error.details) : new Map());
-      setFeedback({ kind: "error", text: t("config.refused", { message: messageOf(error) }) });
+      setFeedback({ kind: "error", text: t("config.refused", { message: errorText(error) }) });
     }
   };
   return (
@@ -105,7 +129,7 @@ function SchemaConfigForm(props: {
           schema={props.schema}
           value={value}
           onChange={setValue}
-          idPrefix={`config-${props.pluginId}`}
+          formId={`config-${idSafe(props.pluginId)}`}
           errors={errors}
         />
         <div class="field field-check">
@@ -142,7 +166,7 @@ function TomlEditor({
   useEffect(() => {
     api<{ toml: string }>("GET", `${base}/toml`).then(
       (a) => setText(a.toml),
-      (e: unknown) => setFeedback({ kind: "error", text: messageOf(e) }),
+      (e: unknown) => setFeedback({ kind: "error", text: errorText(e) }),
     );
   }, [pluginId, version]);
   const save = async () => {
@@ -152,7 +176,7 @@ function TomlEditor({
       setFeedback({ kind: "ok", text: t("config.saved") });
       onSaved();
     } catch (error) {
-      setFeedback({ kind: "error", text: t("config.refused", { message: messageOf(error) }) });
+      setFeedback({ kind: "error", text: t("config.refused", { message: errorText(error) }) });
     }
   };
   return (
@@ -207,7 +231,7 @@ function Profiles({ base, version, onChanged }: { base: string; version: number;
       setFeedback({ kind: "ok", text: t("config.saved") });
       onChanged();
     } catch (error) {
-      setFeedback({ kind: "error", text: t("config.refused", { message: messageOf(error) }) });
+      setFeedback({ kind: "error", text: t("config.refused", { message: errorText(error) }) });
     }
   };
   return (
@@ -243,8 +267,4 @@ function Profiles({ base, version, onChanged }: { base: string; version: number;
       )}
     </section>
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
 }

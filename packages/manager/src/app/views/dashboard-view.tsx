@@ -3,7 +3,8 @@
  * the crashes seen since the page opened (with the plugins that are crashed or quarantined now).
  */
 import type { LiveStore } from "../live-store.ts";
-import { formatBytes, formatDuration, formatPercent, formatTime, StateBadge } from "../page-parts.tsx";
+import { formatBytes, formatDuration, formatPercent, formatTime } from "../figure-format.ts";
+import { StateBadge } from "../state-badge.tsx";
 import { t } from "../strings.ts";
 
 export function DashboardView({ store }: { store: LiveStore }) {

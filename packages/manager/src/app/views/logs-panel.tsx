@@ -24,17 +24,47 @@ export function LogsPanel({ pluginId }: { pluginId: string }) {
   useEffect(() => {
     const params = new URLSearchParams({ lines: "200", level });
     if (query) params.set("search", query);
-    const socket = openSocket(`/ws/logs/${encodeURIComponent(pluginId)}?${params}`);
-    socket.onopen = () => setOpen(true);
-    socket.onclose = () => setOpen(false);
-    socket.onmessage = (event) => {
-      const message = JSON.parse(String(event.data)) as
-        | { type: "history"; records: LogRecord[] }
-        | { type: "log"; record: LogRecord };
-      if (message.type === "history") setRecords(message.records.slice(-MAX_LINES));
-      else if (message.type === "log") setRecords((old) => [...old, message.record].slice(-MAX_LINES));
+    const url = `/ws/logs/${encodeURIComponent(pluginId)}?${params}`;
+    let socket: WebSocket | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let retryMs = 500;
+    let done = false;
+    // Each opening sends the history again, so a reconnect after the server went away misses nothing.
+    const connect = () => {
+      const current = openSocket(url);
+      socket = current;
+      const reconnect = () => {
+        if (done || socket !== current) return;
+        setOpen(false);
+        retry = setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 10_000);
+      };
+      if (!current) return reconnect();
+      current.onopen = () => {
+        if (socket !== current) return;
+        retryMs = 500;
+        setOpen(true);
+      };
+      current.onclose = reconnect;
+      current.onmessage = (event) => {
+        if (socket !== current) return;
+        let message: { type: "history"; records: LogRecord[] } | { type: "log"; record: LogRecord };
+        try {
+          message = JSON.parse(String(event.data));
+        } catch {
+          return;
+        }
+        if (message.type === "history") setRecords(message.records.slice(-MAX_LINES));
+        else if (message.type === "log") setRecords((old) => [...old, message.record].slice(-MAX_LINES));
+      };
     };
-    return () => socket.close();
+    setOpen(false);
+    connect();
+    return () => {
+      done = true;
+      clearTimeout(retry);
+      socket?.close();
+    };
   }, [pluginId, level, query]);
   return (
     <>

@@ -3,7 +3,8 @@
  * chart of CPU and memory over the samples seen since the page opened, and latency per entry.
  */
 import type { LiveStore } from "../live-store.ts";
-import { formatBytes, formatMs, formatPercent, MetricsChart } from "../page-parts.tsx";
+import { formatBytes, formatMs, formatPercent } from "../figure-format.ts";
+import { MetricsChart } from "../metrics-chart.tsx";
 import { t } from "../strings.ts";
 
 export function MetricsPanel({ store, pluginId }: { store: LiveStore; pluginId: string }) {

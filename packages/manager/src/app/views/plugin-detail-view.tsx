@@ -5,12 +5,17 @@
 import { useEffect, useState } from "preact/hooks";
 import type { PluginDetail } from "../api-types.ts";
 import type { LiveStore } from "../live-store.ts";
-import { formatTime, JsonBlock, StateBadge } from "../page-parts.tsx";
-import { FeedbackLine, type Feedback, PluginActions } from "../plugin-actions.tsx";
-import { ApiError, api } from "../server-api.ts";
+import { ErrorBoundary } from "../error-boundary.tsx";
+import { type Feedback, FeedbackLine } from "../feedback-line.tsx";
+import { formatTime } from "../figure-format.ts";
+import { JsonBlock } from "../json-block.tsx";
+import { PluginActions } from "../plugin-actions.tsx";
+import { ApiError, api, apiToken, errorText } from "../server-api.ts";
+import { StateBadge } from "../state-badge.tsx";
 import { type StringKey, t } from "../strings.ts";
 import { ConfigPanel } from "./config-panel.tsx";
-import { EntriesPanel, RunsPanel } from "./entries-panel.tsx";
+import { EntriesPanel } from "./entries-panel.tsx";
+import { RunsPanel } from "./runs-panel.tsx";
 import { LogsPanel } from "./logs-panel.tsx";
 import { MetricsPanel } from "./metrics-panel.tsx";
 
@@ -35,7 +40,7 @@ export function PluginDetailView({ store, id, section }: { store: LiveStore; id:
       },
       (error: unknown) => {
         if (!current) return;
-        setProblem(error instanceof ApiError && error.status === 404 ? t("detail.notFound", { id }) : String(error));
+        setProblem(error instanceof ApiError && error.status === 404 ? t("detail.notFound", { id }) : errorText(error));
       },
     );
     return () => {
@@ -80,14 +85,16 @@ export function PluginDetailView({ store, id, section }: { store: LiveStore; id:
         ))}
       </nav>
       <div class="panel">
-        {active === "overview" && <Overview plugin={plugin} />}
-        {active === "entries" && <EntriesPanel store={store} plugin={plugin} />}
-        {active === "runs" && <RunsPanel store={store} pluginId={id} />}
-        {active === "config" && <ConfigPanel pluginId={id} />}
-        {active === "logs" && <LogsPanel pluginId={id} />}
-        {active === "metrics" && <MetricsPanel store={store} pluginId={id} />}
-        {active === "extensions" && <Extensions plugin={plugin} onChanged={() => setVersion((v) => v + 1)} />}
-        {active === "ui" && plugin.ui && <PluginUi id={id} path={plugin.ui.path} />}
+        <ErrorBoundary key={active} what={t(`detail.${active}` as StringKey)}>
+          {active === "overview" && <Overview plugin={plugin} />}
+          {active === "entries" && <EntriesPanel store={store} plugin={plugin} />}
+          {active === "runs" && <RunsPanel store={store} pluginId={id} />}
+          {active === "config" && <ConfigPanel pluginId={id} />}
+          {active === "logs" && <LogsPanel pluginId={id} />}
+          {active === "metrics" && <MetricsPanel store={store} pluginId={id} />}
+          {active === "extensions" && <Extensions plugin={plugin} onChanged={() => setVersion((v) => v + 1)} />}
+          {active === "ui" && plugin.ui && <PluginUi id={id} />}
+        </ErrorBoundary>
       </div>
     </section>
   );
@@ -173,20 +180,12 @@ function Overview({ plugin }: { plugin: PluginDetail }) {
 function Extensions({ plugin, onChanged }: { plugin: PluginDetail; onChanged: () => void }) {
   const [feedback, setFeedback] = useState<Feedback | null>(null);
   const toggle = async (ext: string, action: "enable" | "disable") => {
+    const label = t(action === "enable" ? "action.enable" : "action.disable");
     try {
-      const answer = await api<{ state?: string; status?: string }>(
-        "POST",
-        `/plugin/${encodeURIComponent(ext)}/extension/${action}`,
-      );
-      const label = t(action === "enable" ? "action.enable" : "action.disable");
-      setFeedback({
-        kind: "ok",
-        text: t("action.done", { action: label, id: ext, status: answer.state ?? answer.status ?? "ok" }),
-      });
+      const answer = await api<{ state?: string }>("POST", `/plugin/${encodeURIComponent(ext)}/extension/${action}`);
+      setFeedback({ kind: "ok", text: t("action.done", { action: label, id: ext, status: answer.state ?? "ok" }) });
     } catch (error) {
-      const label = t(action === "enable" ? "action.enable" : "action.disable");
-      const message = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
-      setFeedback({ kind: "error", text: t("action.failed", { action: label, id: ext, message }) });
+      setFeedback({ kind: "error", text: t("action.failed", { action: label, id: ext, message: errorText(error) }) });
     }
     onChanged();
   };
@@ -194,29 +193,19 @@ function Extensions({ plugin, onChanged }: { plugin: PluginDetail; onChanged: ()
     <>
       <h2>{t("detail.extensions")}</h2>
       <ul class="extension-list">
-        {plugin.extensions.map((ext) => (
-          <li key={ext.id}>
-            <a href={`#/plugins/${encodeURIComponent(ext.id)}`}>{ext.id}</a> <StateBadge state={ext.state} />
-            {ext.reason && <span class="reason"> {ext.reason}</span>}{" "}
-            {ext.state === "disabled" ? (
-              <button
-                type="button"
-                onClick={() => void toggle(ext.id, "enable")}
-                aria-label={`${t("action.enable")} ${ext.id}`}
-              >
-                {t("action.enable")}
+        {plugin.extensions.map((ext) => {
+          const action = ext.state === "disabled" ? "enable" : "disable";
+          const label = t(action === "enable" ? "action.enable" : "action.disable");
+          return (
+            <li key={ext.id}>
+              <a href={`#/plugins/${encodeURIComponent(ext.id)}`}>{ext.id}</a> <StateBadge state={ext.state} />
+              {ext.reason && <span class="reason"> {ext.reason}</span>}{" "}
+              <button type="button" onClick={() => void toggle(ext.id, action)} aria-label={`${label} ${ext.id}`}>
+                {label}
               </button>
-            ) : (
-              <button
-                type="button"
-                onClick={() => void toggle(ext.id, "disable")}
-                aria-label={`${t("action.disable")} ${ext.id}`}
-              >
-                {t("action.disable")}
-              </button>
-            )}
-          </li>
-        ))}
+            </li>
+          );
+        })}
       </ul>
       <FeedbackLine feedback={feedback} />
     </>
@@ -225,9 +214,19 @@ function Extensions({ plugin, onChanged }: { plugin: PluginDetail; onChanged: ()
 
 /**
  * The plugin's own page runs without this page's origin (no allow-same-origin): it cannot read the manager's token
- * or call the API as the manager, and the server refuses its state-changing requests (their Origin is `null`).
+ * or call the API as the manager, and the server refuses its state-changing requests (their Origin is `null`). With
+ * an API token it cannot be shown at all: a frame's navigation carries no Authorization header.
  */
-function PluginUi({ id, path }: { id: string; path: string }) {
+function PluginUi({ id }: { id: string }) {
+  const path = `/plugin/${encodeURIComponent(id)}/ui/`;
+  if (apiToken() !== null) {
+    return (
+      <>
+        <h2>{t("detail.ui")}</h2>
+        <p class="notice">{t("ui.tokenMode")}</p>
+      </>
+    );
+  }
   return (
     <>
       <h2>{t("detail.ui")}</h2>

@@ -4,7 +4,8 @@
  */
 import { useState } from "preact/hooks";
 import type { LiveStore } from "../live-store.ts";
-import { formatBytes, formatPercent, StateBadge } from "../page-parts.tsx";
+import { formatBytes, formatPercent } from "../figure-format.ts";
+import { StateBadge } from "../state-badge.tsx";
 import { PluginActions } from "../plugin-actions.tsx";
 import { t } from "../strings.ts";
 
