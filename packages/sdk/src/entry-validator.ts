@@ -29,6 +29,8 @@ addFormats(ajv);
  * registration of a dynamic entry would grow without bound.
  */
 const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+/** The host compiles the configSchema each plugin sends: past this many distinct schemas, the cache starts over. */
+const MAX_COMPILED = 512;
 
 export type ArgsValidator = (args: unknown) => Result<Record<string, unknown>, ValidationError>;
 
@@ -66,6 +68,11 @@ function jsonSchemaValidator(inputSchema: Record<string, unknown>): ArgsValidato
   let validate = compiled.get(key);
   if (!validate) {
     validate = ajv.compile(schema);
+    if (compiled.size >= MAX_COMPILED) {
+      // Without an argument Ajv forgets every schema it compiled (its meta-schemas stay).
+      ajv.removeSchema();
+      compiled.clear();
+    }
     compiled.set(key, validate);
   }
   const check = validate;
@@ -75,22 +82,35 @@ function jsonSchemaValidator(inputSchema: Record<string, unknown>): ArgsValidato
     if (check(copy)) return Ok(copy as Record<string, unknown>);
     const issues: ValidationIssue[] = (check.errors ?? []).map((e: ErrorObject) => {
       const missing = e.keyword === "required" ? (e.params as { missingProperty?: string }).missingProperty : undefined;
-      const path = e.instancePath.split("/").filter(Boolean);
+      // An unknown key is named itself, not the object that holds it.
+      const extra =
+        e.keyword === "additionalProperties"
+          ? (e.params as { additionalProperty?: string }).additionalProperty
+          : undefined;
+      const path = e.instancePath.split("/").filter(Boolean).map(unescapePointer);
       if (missing) path.push(missing);
-      return { field: path.join(".") || "(args)", message: missing ? "is required" : (e.message ?? "is invalid") };
+      if (extra) path.push(extra);
+      const message = missing ? "is required" : extra ? "is not an allowed key" : (e.message ?? "is invalid");
+      return { field: path.join(".") || "(args)", message };
     });
     return Err(validationError(issues));
   });
+}
+
+/** A JSON Pointer segment as the key it names (`~1` is `/`, `~0` is `~`). */
+function unescapePointer(segment: string): string {
+  return segment.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
 function zodValidator(params: z.ZodType): ArgsValidator {
   return guarded((args) => {
     const parsed = params.safeParse(args ?? {});
     if (parsed.success) return Ok(parsed.data as Record<string, unknown>);
-    const issues = parsed.error.issues.map((i) => ({
-      field: i.path.map(String).join(".") || "(args)",
-      message: i.message,
-    }));
+    const issues = parsed.error.issues.map((i) => {
+      // An unknown key (a strict object) is named itself, not the object that holds it.
+      const path = i.code === "unrecognized_keys" && i.keys.length > 0 ? [...i.path, i.keys[0]] : i.path;
+      return { field: path.map(String).join(".") || "(args)", message: i.message };
+    });
     return Err(validationError(issues));
   });
 }
