@@ -1,7 +1,8 @@
 /**
  * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
  * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
- * plugin processes), its plugin state file (whose frozen mark the host reads) and its atomic file write; the server
+ * plugin processes), its plugin state file (whose frozen mark the host reads), its atomic file write and its
+ * configSchema check (the host validates configuration writes with the plugin's schema); the server
  * on the host's public interface; the CLI on anything. And each package's own code (src, bin) imports only the npm
  * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
  * installed alone.
@@ -33,7 +34,7 @@ const allowed: Record<string, RegExp[]> = {
   // the types of `@neko/plugin-sdk/testing`.
   host: [
     /^@neko\/protocol$/,
-    /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|testing|package\.json)$/,
+    /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|config-schema|testing|package\.json)$/,
   ],
   server: [/^@neko\/protocol$/, /^@neko\/host$/],
   cli: [/^@neko\//, /^neko-plugin$/],
