@@ -61,7 +61,15 @@ export function describeConfigSchema(schema: unknown): JsonSchemaObject {
   let json: unknown;
   if (isZodSchema(schema)) {
     try {
-      json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+      json = z.toJSONSchema(schema, {
+        io: "input",
+        unrepresentable: "any",
+        // Zod writes its own regular expression beside a `format` (email, uuid, …); the format says the same, and
+        // the host checks it with Ajv's own, where Zod's (lookarounds) could not run in linear time.
+        override: ({ jsonSchema }) => {
+          if (typeof jsonSchema.format === "string") delete jsonSchema.pattern;
+        },
+      });
     } catch (error) {
       throw new TypeError(`configSchema cannot be converted to JSON Schema: ${(error as Error).message}`);
     }
@@ -92,7 +100,7 @@ export function configSchemaProblem(json: unknown): string | undefined {
     return `is larger than ${MAX_CONFIG_SCHEMA_BYTES} bytes as JSON`;
   }
   try {
-    compileArgsValidator({ inputSchema: json as JsonSchemaObject });
+    compileArgsValidator({ inputSchema: json as JsonSchemaObject }, { linearPatterns: true });
   } catch (error) {
     return `is not a valid JSON Schema: ${(error as Error).message}`;
   }
@@ -112,10 +120,16 @@ export type ConfigValidator = (
   config: Record<string, unknown>,
 ) => { ok: true; value: Record<string, unknown> } | { ok: false; violation: ConfigViolation };
 
-/** The check for a schema (Zod as itself, so its refinements hold in the plugin; JSON Schema through Ajv). */
+/**
+ * The check for a schema (Zod as itself, so its refinements hold in the plugin; JSON Schema through Ajv, its `pattern`s
+ * on V8's linear-time engine: one that engine cannot run — a backreference, a lookaround — is not checked).
+ */
 export function compileConfigValidator(schema: ConfigSchema): ConfigValidator {
+  // A JSON Schema may come from another process (the host checks what a plugin sent): its patterns run in linear time.
   const validate = (
-    isZodSchema(schema) ? compileArgsValidator({ params: schema }) : compileArgsValidator({ inputSchema: schema })
+    isZodSchema(schema)
+      ? compileArgsValidator({ params: schema })
+      : compileArgsValidator({ inputSchema: schema }, { linearPatterns: true })
   ) as ArgsValidator;
   return (config) => {
     const checked = validate(ownConfig(config));

@@ -135,6 +135,26 @@ describe("compileConfigValidator", () => {
     assert.equal(!zod.ok && zod.violation.path, "server.prot");
   });
 
+  test("a JSON Schema's patterns run in linear time; one that cannot is refused with the reason", () => {
+    const evil = compileConfigValidator({ type: "object", properties: { s: { type: "string", pattern: "^(a+)+$" } } });
+    const started = Date.now();
+    assert.equal(evil({ s: `${"a".repeat(5000)}!` }).ok, false);
+    assert.equal(evil({ s: "aaa" }).ok, true);
+    assert.ok(Date.now() - started < 1000, "no backtracking");
+    const keys = compileConfigValidator({ type: "object", patternProperties: { "^x_(a+)+$": { type: "number" } } });
+    assert.equal(keys({ [`x_${"a".repeat(5000)}!`]: "not checked: the key does not match" }).ok, true);
+    assert.equal(keys({ x_aa: "checked" }).ok, false);
+    assert.match(
+      configSchemaProblem({ properties: { s: { pattern: "^(a)\\1$" } } }) ?? "",
+      /not a valid JSON Schema: .*Cannot be executed in linear time/,
+    );
+    assert.match(configSchemaProblem({ properties: { s: { pattern: "^\\p{L}+$" } } }) ?? "", /needs Unicode mode/);
+    // Zod's own expression beside a format (lookarounds) is left to the format.
+    const email = describeConfigSchema(z.object({ mail: z.email() })) as any;
+    assert.deepEqual(email.properties.mail, { type: "string", format: "email" });
+    assert.equal(compileConfigValidator(email)({ mail: "nope" }).ok, false);
+  });
+
   test("the JSON Schema form of a Zod schema refuses what the Zod schema refuses (what the host checks with)", () => {
     const viaJson = compileConfigValidator(describeConfigSchema(Settings));
     const viaZod = compileConfigValidator(Settings);
