@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 const zodCode = `
@@ -131,6 +131,9 @@ const HOSTILE_SCHEMAS: Record<string, { schema: string; problem: RegExp }> = {
   },
 };
 
+/** A pattern that backtracks for ever on "aaa…!" in a backtracking engine; the host runs patterns in linear time. */
+const CATASTROPHIC_PATTERN = `() => ({ type: "object", properties: { t: { type: "object", properties: { s: { type: "string", pattern: "^(a+)+$" } } } } })`;
+
 describe("configSchema", () => {
   let root: string;
   let dataDir: string;
@@ -156,10 +159,27 @@ describe("configSchema", () => {
       className: "Free",
       code: `import { NekoPluginBase, nekoPlugin } from "@neko/plugin-sdk/plugin";\n@nekoPlugin\nexport class Free extends NekoPluginBase {}\n`,
     });
+    // Started by hand, one at a time, by their tests: fewer processes starting at once on a loaded machine.
+    const byHand = (id: string, extra = "") =>
+      `[plugin]\nid = "${id}"\nentry = "index.ts:Hostile"\n\n[plugin_runtime]\nauto_start = false\n${extra}`;
     for (const [id, { schema }] of Object.entries(HOSTILE_SCHEMAS)) {
-      writePlugin(root, { id, className: "Hostile", code: hostileCode(schema) });
+      writePlugin(root, { id, className: "Hostile", manifest: byHand(id), code: hostileCode(schema) });
     }
+    writePlugin(root, {
+      id: "hostile_pattern",
+      className: "Hostile",
+      manifest: byHand("hostile_pattern", `\n[t]\ns = "${"a".repeat(64)}!"\n`),
+      code: hostileCode(CATASTROPHIC_PATTERN),
+    });
     t = await startTestHost({ roots: [root], dataDir });
+    // startAll has tried each once; on a loaded machine a slow handshake may still be retrying.
+    const settled = { zcfg: "running", jcfg: "running", free: "running", zbad: "refused" };
+    for (const [id, state] of Object.entries(settled)) {
+      await waitFor(async () => (await t.request("GET", `/plugins/${id}`)).body.status === state, {
+        timeoutMs: 90_000,
+        what: `${id} ${state}`,
+      });
+    }
   });
   after(async () => {
     await t?.close();
@@ -334,17 +354,32 @@ describe("configSchema", () => {
 
   test("a huge, deep or malformed schema from a plugin is refused at its hello, and the host goes on", async () => {
     for (const [id, { problem }] of Object.entries(HOSTILE_SCHEMAS)) {
-      const listed = (await t.request("GET", `/plugins/${id}`)).body;
-      assert.equal(listed.status, "refused", `${id}: ${JSON.stringify(listed)}`);
-      assert.match(listed.status_reason, problem, id);
       const start = await t.request("POST", `/plugin/${id}/start`);
       assert.equal(start.status, 502, id);
       assert.equal(start.body.error.code, "HANDSHAKE_FAILED", `${id}: ${JSON.stringify(start.body)}`);
       assert.match(start.body.error.message, problem, id);
+      const listed = (await t.request("GET", `/plugins/${id}`)).body;
+      assert.equal(listed.status, "refused", `${id}: ${JSON.stringify(listed)}`);
+      assert.match(listed.status_reason, problem, id);
       const schema = await t.request("GET", `/plugin/${id}/config/schema`);
       assert.equal(schema.body.schema, null, `${id}: nothing of it is kept`);
     }
     assert.equal((await t.request("GET", "/health")).status, 200);
     assert.equal((await pluginSees("zcfg")).value.limits.max, 42, "the other plugins go on");
+  });
+
+  test("a pattern that would backtrack for ever is checked in linear time: the host answers at once", async () => {
+    const start = await t.request("POST", "/plugin/hostile_pattern/start");
+    assert.equal(start.status, 400, JSON.stringify(start.body));
+    assert.match(start.body.error.message, /'t\.s': must match pattern/);
+    assert.equal((await t.request("GET", "/plugins/hostile_pattern")).body.status, "refused");
+    const started = Date.now();
+    const write = await t.request("POST", "/plugin/hostile_pattern/config/hot-update", {
+      config: { t: { s: `${"a".repeat(100)}!` } },
+      mode: "permanent",
+    });
+    assert.equal(write.status, 400);
+    assert.match(write.body.error.message, /'t\.s': must match pattern/);
+    assert.ok(Date.now() - started < 2000, "no backtracking");
   });
 });
