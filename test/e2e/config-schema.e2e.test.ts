@@ -382,4 +382,18 @@ describe("configSchema", () => {
     assert.match(write.body.error.message, /'t\.s': must match pattern/);
     assert.ok(Date.now() - started < 2000, "no backtracking");
   });
+
+  test("a reload whose new code's schema refuses the configuration leaves the old version serving, with its schema", async () => {
+    const before = (await t.trigger("zcfg", "read")).body.data;
+    assert.equal(before.value.limits.max, 42);
+    fs.writeFileSync(path.join(root, "zcfg", "index.ts"), zodCode.replace(".max(100)", ".max(20)"));
+    const reload = await t.request("POST", "/plugin/zcfg/reload");
+    assert.equal(reload.status, 400, JSON.stringify(reload.body));
+    assert.equal(reload.body.error.code, "CONFIG_INVALID");
+    assert.match(reload.body.error.message, /running version keeps serving: .*'limits\.max': .*20/);
+    assert.equal((await t.request("GET", "/plugins/zcfg")).body.status, "running");
+    assert.deepEqual((await t.trigger("zcfg", "read")).body.data, before);
+    const schema = (await t.request("GET", "/plugin/zcfg/config/schema")).body.schema;
+    assert.equal(schema.properties.limits.properties.max.maximum, 100, "the schema of the code that runs");
+  });
 });

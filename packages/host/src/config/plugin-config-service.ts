@@ -23,7 +23,7 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { configSchemaProblem } from "@neko/plugin-sdk/config-schema";
+import { type ConfigViolation, compileConfigValidator, configSchemaProblem } from "@neko/plugin-sdk/config-schema";
 import { parse, stringify } from "smol-toml";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
@@ -400,8 +400,9 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
 
   /**
    * A plugin process's hello: its `configSchema` is kept (and the configuration it starts with checked against it), or
-   * the one kept from before forgotten. The schema is kept even when the configuration fails it, so the manager page
-   * has the form to fix it with.
+   * the one kept from before forgotten. A start refused by the schema still keeps it, so the manager page has the form
+   * to fix the configuration with; a reload's new process refused by it does not (the old code, still serving, keeps
+   * its own schema).
    */
   private checkHello(id: string, hello: HelloMessage): WireError | undefined {
     const json = hello.configSchema;
@@ -413,23 +414,26 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     if (problem) {
       return failure(ErrorCode.HandshakeFailed, `the plugin's hello is malformed: its configSchema ${problem}`).error;
     }
-    this.schemas.record(id, json);
-    this.watchLifetime(id);
+    const swapping = this.isRunning(id);
+    let refusal: WireError | undefined;
     try {
-      this.checkSchema(id, effective(this.readDisk(id), []));
+      const checked = compileConfigValidator(json)(effective(this.readDisk(id), []));
+      if (!checked.ok) throw schemaViolation(checked.violation);
     } catch (error) {
       const refused = errorResult(error).error;
-      return { ...refused, message: `plugin '${id}' cannot start: ${refused.message}` };
+      refusal = { ...refused, message: `plugin '${id}' cannot start: ${refused.message}` };
     }
-    return undefined;
+    if (!refusal || !swapping) {
+      this.schemas.record(id, json);
+      this.watchLifetime(id);
+    }
+    return refusal;
   }
 
   /** Refuses a configuration that fails the plugin's configSchema, naming the first offending key. */
   private checkSchema(id: string, config: ConfigTable): void {
     const checked = this.schemaOf(id)?.validate(config);
-    if (!checked || checked.ok) return;
-    const { violation } = checked;
-    throw ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
+    if (checked && !checked.ok) throw schemaViolation(checked.violation);
   }
 
   private schemaOf(id: string): KnownConfigSchema | undefined {
@@ -615,6 +619,11 @@ function effective(disk: DiskConfig, temporary: ConfigTable[]): ConfigTable {
 
 function profileName(disk: DiskConfig): string | null {
   return disk.profile?.name ?? null;
+}
+
+/** A configuration the plugin's configSchema refuses: 400, naming the first offending key. */
+function schemaViolation(violation: ConfigViolation): ConfigError {
+  return ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
 }
 
 /** `plugin.id` is always the plugin's id and `plugin.entry` never changes (SPEC §2.1). */
