@@ -1,8 +1,10 @@
 /**
  * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
  * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
- * plugin processes), its plugin state file (whose frozen mark the host reads) and its atomic file write; the server
- * on the host's public interface and the manager page's build (which depends on nothing of ours); the CLI on anything. And each package's own code (src, bin) imports only the npm
+ * plugin processes), its plugin state file (whose frozen mark the host reads), its atomic file write and its
+ * configSchema check (the host validates configuration writes with the plugin's schema); the server on the host's
+ * public interface and the manager page's build (which depends on nothing of ours); the CLI on anything. And each
+ * package's own code (src, bin) imports only the npm
  * packages its own package.json declares: hoisting in node_modules would hide a missing one until the package is
  * installed alone.
  *
@@ -33,7 +35,7 @@ const allowed: Record<string, RegExp[]> = {
   // the types of `@neko/plugin-sdk/testing`.
   host: [
     /^@neko\/protocol$/,
-    /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|testing|package\.json)$/,
+    /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|atomic-write|config-schema|testing|package\.json)$/,
   ],
   // The manager page is a browser app that speaks only HTTP: it depends on nothing of ours.
   manager: [],

@@ -1,7 +1,8 @@
 /**
  * Memo Reminder: memos kept in `this.store` (so they survive restarts), a timer that looks for the ones that fell
  * due, and `this.pushMessage` to put a reminder on the host's message queue. Timers, store and message queue
- * together, as SPEC §7 asks.
+ * together, as SPEC §7 asks. Its `[reminders]` table is described by a `configSchema`, so a bad value is refused
+ * before it reaches the timer and the manager page can draw a form for it (docs/config.md).
  */
 import { randomUUID } from "node:crypto";
 import { NekoPluginBase, nekoPlugin, NotFoundError, Ok, pluginEntry, timerInterval, z } from "@neko/plugin-sdk/plugin";
@@ -17,8 +18,34 @@ interface Memo {
 
 const PREFIX = "memo:";
 
+const REMINDER_DEFAULTS = { enabled: true, priority: 7, title: "Reminder", content: "text" } as const;
+
+/** The plugin's own configuration: the `[reminders]` table of plugin.toml. */
+const Settings = z.object({
+  reminders: z
+    .object({
+      enabled: z.boolean().default(true).describe("Push reminders; off, memos are kept but nothing is pushed"),
+      priority: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .default(7)
+        .describe("Priority of each reminder on the host message queue (0-10)"),
+      title: z.string().min(1).max(80).default("Reminder").describe("The description of each reminder message"),
+      content: z
+        .enum(["text", "text_with_due_time"])
+        .default("text")
+        .describe("What a reminder says: the memo's text, or the text and when it was due"),
+    })
+    .default(REMINDER_DEFAULTS)
+    .describe("How reminders are pushed"),
+});
+
 @nekoPlugin
-export class MemoReminderPlugin extends NekoPluginBase {
+export class MemoReminderPlugin extends NekoPluginBase<typeof Settings> {
+  static override configSchema = Settings;
+
   @pluginEntry({
     id: "add_memo",
     description: "Remember a memo and push a reminder when it falls due",
@@ -70,15 +97,15 @@ export class MemoReminderPlugin extends NekoPluginBase {
       return;
     }
     const now = Date.now();
-    const priority = this.config.get("reminders.priority", 7) as number;
+    const { enabled, priority, title, content } = this.config.value.reminders;
     for (const memo of memos.value) {
-      if (memo.remindedAt !== null || memo.dueAt > now) continue;
+      if (!enabled || memo.remindedAt !== null || memo.dueAt > now) continue;
       const pushed = await this.pushMessage({
         source: this.pluginId,
         messageType: "text",
-        description: "Reminder",
+        description: title,
         priority,
-        content: memo.text,
+        content: content === "text" ? memo.text : `${memo.text} (due ${new Date(memo.dueAt).toISOString()})`,
         metadata: { memoId: memo.id, dueAt: new Date(memo.dueAt).toISOString() },
       });
       if (!pushed.ok) {

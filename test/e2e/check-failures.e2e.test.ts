@@ -122,6 +122,23 @@ export class TestPlugin extends NekoPluginBase {
       ],
     },
     {
+      name: "a configSchema that does not compile",
+      make: (root) =>
+        writePlugin(root, {
+          id: "bad_config_schema",
+          code: pluginCode(`
+@nekoPlugin
+export class TestPlugin extends NekoPluginBase {
+  static override configSchema = { type: "object", properties: { port: { type: "integr" } } };
+}
+`),
+        }),
+      expect: [
+        /^\[FAIL\] schemas: configSchema is not a valid JSON Schema: .*must be equal to one of the allowed values/m,
+        /^ {4}fix: make configSchema a Zod schema/m,
+      ],
+    },
+    {
       name: "a [[plugin.entries]] schema that does not compile (and an entry the class does not declare: a warning)",
       make: (root) =>
         writePlugin(root, {

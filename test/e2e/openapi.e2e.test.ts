@@ -118,6 +118,10 @@ describe("the OpenAPI document over HTTP", () => {
     await check("get", "/plugin/{id}/config/toml", "/plugin/hello_world/config/toml", 200);
     await check("get", "/plugin/{id}/config/profiles", "/plugin/hello_world/config/profiles", 200);
     await check("get", "/plugin/{id}/config/profiles/{name}", "/plugin/hello_world/config/profiles/zzz", 404);
+    await check("get", "/plugin/{id}/config/schema", "/plugin/hello_world/config/schema", 200);
+    await check("get", "/plugin/{id}/config/schema", "/plugin/ghost/config/schema", 404);
+    await check("get", "/plugin/{id}/ui-info", "/plugin/hello_world/ui-info", 200);
+    await check("get", "/plugin/{id}/ui-info", "/plugin/ghost/ui-info", 404);
     await check("post", "/plugin/{id}/config/hot-update", "/plugin/hello_world/config/hot-update", 200, {
       config: { greeting: { punctuation: "?" } },
     });

@@ -286,6 +286,32 @@ describe("static plugin UIs", () => {
     assert.deepEqual(byId.get("early"), { path: "/plugin/early/ui/", dir: "static" });
   });
 
+  test("GET ui-info says whether a plugin serves a UI now, and where; 404 for an unknown plugin", async () => {
+    const webui = await t.request("GET", "/plugin/webui/ui-info");
+    assert.equal(webui.status, 200);
+    assert.deepEqual(webui.body, {
+      plugin_id: "webui",
+      has_ui: true,
+      url: "/plugin/webui/ui/",
+      static_dir: "static",
+      index_file: "index.html",
+      status: "running",
+    });
+    const plain = await t.request("GET", "/plugin/plain/ui-info");
+    assert.equal(plain.status, 200);
+    assert.deepEqual(plain.body, {
+      plugin_id: "plain",
+      has_ui: false,
+      url: null,
+      static_dir: null,
+      index_file: null,
+      status: "running",
+    });
+    const ghost = await t.request("GET", "/plugin/ghost/ui-info");
+    assert.equal(ghost.status, 404);
+    assert.equal(ghost.body.error.code, "PLUGIN_NOT_FOUND");
+  });
+
   test("a UI registered in the constructor is served; it goes with the plugin's process and comes back with it", async () => {
     const registration = await t.trigger("early", "registration");
     assert.equal(registration.body.data.path, "/plugin/early/ui/");
@@ -301,6 +327,9 @@ describe("static plugin UIs", () => {
     assert.equal(stopped.body.error.details.status, "stopped");
     assert.match(stopped.body.error.message, /served only while it runs/);
     assert.equal((await t.request("GET", "/plugins/early")).body.ui, null);
+    const info = (await t.request("GET", "/plugin/early/ui-info")).body;
+    assert.equal(info.has_ui, false, "a stopped plugin serves no UI until it registers one again");
+    assert.equal(info.status, "stopped");
 
     await t.request("POST", "/plugin/early/start");
     assert.equal((await fetch(`${t.url}/plugin/early/ui/`)).status, 200);

@@ -26,6 +26,7 @@ import type { PluginScope } from "./supervisor/plugin-scope.ts";
 import type { PluginState } from "./supervisor/plugin-state.ts";
 import type {
   FinishedCall,
+  HelloCheck,
   LaunchContext,
   LaunchGrants,
   PluginLogLine,
@@ -85,6 +86,8 @@ export interface PluginOperations {
   addLaunchContext(context: LaunchContext): Disposable;
   /** Adds to what every plugin process may read, write and load as its own sources (its extensions' folders). */
   addLaunchGrant(grants: LaunchGrants): Disposable;
+  /** Adds a check of each plugin process's hello, which may refuse its start (docs/config.md: its configSchema). */
+  addHelloCheck(check: HelloCheck): Disposable;
 }
 
 export interface HostContext {

@@ -417,6 +417,7 @@ export class PluginHost implements PluginHostApi {
         push: (pluginId, topic, payload) => supervisor.push(pluginId, topic, payload),
         addLaunchContext: (context) => supervisor.addLaunchContext(context),
         addLaunchGrant: (grants) => supervisor.addLaunchGrant(grants),
+        addHelloCheck: (check) => supervisor.addHelloCheck(check),
       },
     };
   }

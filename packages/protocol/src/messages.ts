@@ -73,6 +73,11 @@ export interface HelloMessage {
   messages?: Array<{ id: string; source: string | null; autoStart: boolean }>;
   /** The extensions the host asked the process to load, and how each went (absent: none asked). */
   extensions?: ExtensionStatus[];
+  /**
+   * The JSON Schema of the plugin's own configuration tables (its `static configSchema`; docs/config.md); absent or
+   * null: free-form configuration.
+   */
+  configSchema?: Record<string, unknown> | null;
 }
 
 /** Sent instead of hello when the plugin's code cannot be loaded; authenticated by the same secret. */

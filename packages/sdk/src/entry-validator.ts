@@ -1,7 +1,9 @@
 /**
  * Argument validation for entries: JSON Schema through Ajv (compiled once per entry) or a Zod schema.
- * A violation becomes a `ValidationError` whose message names the failing field.
+ * A violation becomes a `ValidationError` whose message names the failing field. The host checks plugins'
+ * configSchemas with it too, in the linear-time mode below.
  */
+import v8 from "node:v8";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { ErrorObject } from "ajv";
@@ -15,20 +17,50 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 // addUsedSchema false: an entry's schema is never registered by its `$id`, so two entries (or a dynamic entry
 // registered again) may share one without a clash.
-const ajv = new Ajv2020({
-  allErrors: true,
-  useDefaults: true,
-  strict: false,
-  coerceTypes: false,
-  addUsedSchema: false,
-});
-addFormats(ajv);
+function makeAjv(regExp?: (pattern: string, flags: string) => RegExp): Ajv2020 {
+  const made = new Ajv2020({
+    allErrors: true,
+    useDefaults: true,
+    strict: false,
+    coerceTypes: false,
+    addUsedSchema: false,
+    ...(regExp && { code: { regExp: Object.assign(regExp, { code: "linearRegExp" }) } }),
+  });
+  addFormats(made);
+  return made;
+}
+
+const ajv = makeAjv();
+let linearAjv: Ajv2020 | undefined;
 
 /**
- * Compiled validators by schema text: Ajv keeps every schema object it compiled, so compiling a fresh copy for each
- * registration of a dynamic entry would grow without bound.
+ * A schema's `pattern` (and `patternProperties`) on V8's linear-time engine: no pattern a plugin sends can make the
+ * host backtrack for ever. That engine has no Unicode mode (the `u` flag), backreferences or lookarounds: a pattern
+ * that needs them fails to compile, and the schema is refused with the reason.
+ */
+function linearRegExp(pattern: string, flags: string): RegExp {
+  if (/\\[pP]\{|\\u\{/.test(pattern)) {
+    throw new SyntaxError(`pattern /${pattern}/ needs Unicode mode, which cannot be executed in linear time`);
+  }
+  return new RegExp(pattern, `${flags.replace("u", "")}l`);
+}
+
+function linearEngine(): Ajv2020 {
+  if (!linearAjv) {
+    // The engine is behind a V8 flag; it serves only regular expressions made with the `l` flag.
+    v8.setFlagsFromString("--enable-experimental-regexp-engine");
+    linearAjv = makeAjv(linearRegExp);
+  }
+  return linearAjv;
+}
+
+/**
+ * Compiled validators by mode and schema text: Ajv keeps every schema object it compiled, so compiling a fresh copy
+ * for each registration of a dynamic entry would grow without bound.
  */
 const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+/** The host compiles the configSchema each plugin sends: past this many distinct schemas, the cache starts over. */
+const MAX_COMPILED = 512;
 
 export type ArgsValidator = (args: unknown) => Result<Record<string, unknown>, ValidationError>;
 
@@ -37,13 +69,17 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** Builds the validator for an entry, or undefined when it has no schema. Throws if the schema itself is invalid. */
-export function compileArgsValidator(schema: {
-  inputSchema?: Record<string, unknown>;
-  params?: z.ZodType;
-}): ArgsValidator | undefined {
+/**
+ * Builds the validator for an entry, or undefined when it has no schema. Throws if the schema itself is invalid.
+ * `linearPatterns`: for a JSON Schema from another process (the host checking a plugin's configSchema), `pattern`s
+ * run in linear time (see `linearRegExp`).
+ */
+export function compileArgsValidator(
+  schema: { inputSchema?: Record<string, unknown>; params?: z.ZodType },
+  options: { linearPatterns?: boolean } = {},
+): ArgsValidator | undefined {
   if (schema.params) return zodValidator(schema.params);
-  if (schema.inputSchema) return jsonSchemaValidator(schema.inputSchema);
+  if (schema.inputSchema) return jsonSchemaValidator(schema.inputSchema, options.linearPatterns === true);
   return undefined;
 }
 
@@ -57,15 +93,22 @@ export function describeArgsSchema(schema: {
   return schema.inputSchema ?? null;
 }
 
-function jsonSchemaValidator(inputSchema: Record<string, unknown>): ArgsValidator {
+function jsonSchemaValidator(inputSchema: Record<string, unknown>, linear: boolean): ArgsValidator {
   const { $schema: _ignored, ...schema } = inputSchema;
   if (JSON.stringify(schema).includes('"$async"')) {
     throw new TypeError("inputSchema: asynchronous schemas ($async) are not supported; validation must be synchronous");
   }
-  const key = JSON.stringify(schema);
+  const key = `${linear ? "linear" : "full"}:${JSON.stringify(schema)}`;
   let validate = compiled.get(key);
   if (!validate) {
-    validate = ajv.compile(schema);
+    const engine = linear ? linearEngine() : ajv;
+    validate = engine.compile(schema);
+    if (compiled.size >= MAX_COMPILED) {
+      // Without an argument Ajv forgets every schema it compiled (its meta-schemas stay).
+      ajv.removeSchema();
+      linearAjv?.removeSchema();
+      compiled.clear();
+    }
     compiled.set(key, validate);
   }
   const check = validate;
@@ -75,22 +118,35 @@ function jsonSchemaValidator(inputSchema: Record<string, unknown>): ArgsValidato
     if (check(copy)) return Ok(copy as Record<string, unknown>);
     const issues: ValidationIssue[] = (check.errors ?? []).map((e: ErrorObject) => {
       const missing = e.keyword === "required" ? (e.params as { missingProperty?: string }).missingProperty : undefined;
-      const path = e.instancePath.split("/").filter(Boolean);
+      // An unknown key is named itself, not the object that holds it.
+      const extra =
+        e.keyword === "additionalProperties"
+          ? (e.params as { additionalProperty?: string }).additionalProperty
+          : undefined;
+      const path = e.instancePath.split("/").filter(Boolean).map(unescapePointer);
       if (missing) path.push(missing);
-      return { field: path.join(".") || "(args)", message: missing ? "is required" : (e.message ?? "is invalid") };
+      if (extra) path.push(extra);
+      const message = missing ? "is required" : extra ? "is not an allowed key" : (e.message ?? "is invalid");
+      return { field: path.join(".") || "(args)", message };
     });
     return Err(validationError(issues));
   });
+}
+
+/** A JSON Pointer segment as the key it names (`~1` is `/`, `~0` is `~`). */
+function unescapePointer(segment: string): string {
+  return segment.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
 function zodValidator(params: z.ZodType): ArgsValidator {
   return guarded((args) => {
     const parsed = params.safeParse(args ?? {});
     if (parsed.success) return Ok(parsed.data as Record<string, unknown>);
-    const issues = parsed.error.issues.map((i) => ({
-      field: i.path.map(String).join(".") || "(args)",
-      message: i.message,
-    }));
+    const issues = parsed.error.issues.map((i) => {
+      // An unknown key (a strict object) is named itself, not the object that holds it.
+      const path = i.code === "unrecognized_keys" && i.keys.length > 0 ? [...i.path, i.keys[0]] : i.path;
+      return { field: path.map(String).join(".") || "(args)", message: i.message };
+    });
     return Err(validationError(issues));
   });
 }

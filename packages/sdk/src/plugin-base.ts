@@ -14,6 +14,7 @@ import type { EntryContext } from "./entry-context.ts";
 import type { EntryOptions } from "./plugin-metadata.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
+import type { ConfigOf, ConfigSchema, ConfigSource } from "./config-schema.ts";
 import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { PluginRouter } from "./plugin-router.ts";
@@ -40,7 +41,16 @@ export interface StaticUiOptions {
 /** Where and how the host serves the UI (the `Ok` of `registerStaticUi`). */
 export type { StaticUiInfo };
 
-export abstract class NekoPluginBase {
+/**
+ * `C` types `this.config.value`: the plugin's `configSchema` when it is Zod (`NekoPluginBase<typeof Settings>`), or the
+ * shape of its own tables written as a type.
+ */
+export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
+  /**
+   * The plugin's own configuration tables (not `[plugin]` and the other manifest tables), as a Zod schema or a JSON
+   * Schema object: checked at start and on every write, served at `GET /plugin/{id}/config/schema` (docs/config.md).
+   */
+  static configSchema?: ConfigSchema;
   readonly pluginId: string;
   readonly metadata: Record<string, unknown>;
   readonly configDir: string;
@@ -55,7 +65,7 @@ export abstract class NekoPluginBase {
   /** The host's shared memory store with full-text search (SPEC §5.3). */
   readonly memory: MemoryClient;
   /** The effective configuration: `get`, `require`, `dump`, `set`, `update` (SPEC §3.4, docs/config.md). */
-  readonly config: PluginConfig;
+  readonly config: PluginConfig<ConfigOf<C>>;
   /** Events across plugins and the host's queryable namespaces (SPEC §4.4, docs/bus.md). */
   readonly bus: PluginBus;
   private readonly runReporter: RunReporter;
@@ -73,7 +83,9 @@ export abstract class NekoPluginBase {
     this.plugins = new PluginsClient(ctx.bridge, ctx.pluginId);
     this.store = new PluginStore({ pluginId: ctx.pluginId, dataDir: ctx.dataDir, enabled: storeEnabled(ctx.metadata) });
     this.memory = new MemoryClient(ctx.bridge);
-    this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge);
+    this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge, {
+      schema: (new.target as { configSchema?: ConfigSchema }).configSchema,
+    });
     this.bus = new PluginBus(ctx.bridge, ctx.logger);
     this.runReporter = new RunReporter(ctx.bridge);
     this.routers = new RouterMounts(this);

@@ -4,7 +4,8 @@
  * runs `config_change`, and keeps plugin.toml the source of truth (docs/config.md).
  */
 import { ErrorCode } from "@neko/protocol";
-import { NotFoundError, SdkError } from "./errors.ts";
+import { type ConfigSchema, type ConfigValidator, compileConfigValidator, ownConfig } from "./config-schema.ts";
+import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { HostBridge } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
@@ -20,17 +21,47 @@ export const replaceConfig = Symbol("neko.config.replace");
 /** Used when an extension is taken out: its configuration can no longer be written. */
 export const closeConfig = Symbol("neko.config.close");
 
-export class PluginConfig {
+/**
+ * `Own` is the type of the plugin's own tables (`value`): what its `static configSchema` parses to, when the plugin
+ * names it (`extends NekoPluginBase<typeof Settings>`).
+ */
+export class PluginConfig<Own extends ConfigRecord = ConfigRecord> {
   #current: ConfigRecord;
   readonly #bridge: HostBridge;
   readonly #extension: string | undefined;
+  readonly #validate: ConfigValidator | undefined;
   #closedBecause: string | undefined;
 
-  /** `extension`: the configuration of that extension (its own plugin.toml), written through its host plugin. */
-  constructor(initial: ConfigRecord, bridge: HostBridge, options: { extension?: string } = {}) {
+  /**
+   * `extension`: the configuration of that extension (its own plugin.toml), written through its host plugin.
+   * `schema`: the class's `configSchema`, which `value` parses with.
+   */
+  constructor(
+    initial: ConfigRecord,
+    bridge: HostBridge,
+    options: { extension?: string; schema?: ConfigSchema | undefined } = {},
+  ) {
     this.#current = structuredClone(initial);
     this.#bridge = bridge;
     this.#extension = options.extension;
+    this.#validate = options.schema === undefined ? undefined : compileConfigValidator(options.schema);
+  }
+
+  /**
+   * The plugin's own tables (everything but `[plugin]`, `[plugin_runtime]` and the other manifest tables), parsed by
+   * the `configSchema`: typed, with its defaults filled in. Without a schema, the tables as they are. Throws a
+   * `ValidationError` naming the key if they do not match (the host refuses such a configuration, so only a plugin
+   * constructed by hand in a unit test sees this).
+   */
+  get value(): Own {
+    if (!this.#validate) return structuredClone(ownConfig(this.#current)) as Own;
+    const checked = this.#validate(this.#current);
+    if (checked.ok) return checked.value as Own;
+    const { violation } = checked;
+    throw new ValidationError(violation.message, {
+      code: ErrorCode.ConfigInvalid,
+      details: { path: violation.path, issues: violation.issues },
+    });
   }
 
   /** The value at `path` (a copy), or `fallback` when it is not set. */

@@ -59,6 +59,7 @@ export {
   PluginsClient,
 } from "./plugins-client.ts";
 export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
+export type { ConfigOf, ConfigSchema, ConfigSource, JsonSchemaObject } from "./config-schema.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";
 export type { EntryOptions, HookTiming, LifecycleId } from "./plugin-metadata.ts";

@@ -4,7 +4,8 @@
  * `this.config.set`), and keeps a running plugin in step. Every change goes the same way: validate (manifest parser,
  * protected `plugin.id` / `plugin.entry`; a plugin's own write may not touch its permissions), push to the running
  * plugin, whose `config_change` (or `reload`) may refuse
- * it — then nothing changes, neither in the plugin nor on disk — and only then write the file atomically.
+ * it — then nothing changes, neither in the plugin nor on disk — and only then write the file atomically. A plugin
+ * with a `configSchema` has its configuration checked against it at start (its hello) and before every change.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -14,17 +15,21 @@ import {
   type Disposable,
   DisposableStore,
   ErrorCode,
+  type HelloMessage,
   MAX_VALUE_DEPTH,
   nestsDeeperThan,
   type PluginToHostRequests,
   type ResultOf,
+  type WireError,
   type WireResult,
 } from "@neko/protocol";
+import { type ConfigViolation, compileConfigValidator, configSchemaProblem } from "@neko/plugin-sdk/config-schema";
 import { parse, stringify } from "smol-toml";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
 import { failure, type WireFailure } from "../wire-result.ts";
 import { ConfigError } from "./config-error.ts";
+import { ConfigSchemaStore, type KnownConfigSchema } from "./config-schema-store.ts";
 import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";
 import {
   type ActiveProfile,
@@ -55,6 +60,8 @@ export interface PluginConfigApi {
   reload(id: string): Promise<WireResult>;
   profiles(id: string): WireResult;
   profile(id: string, name: string): WireResult;
+  /** `{ plugin_id, schema }`: the JSON Schema of the plugin's own tables, as its process last sent it; null: none. */
+  schema(id: string): WireResult;
   /** Switches the active profile (null: none) in the file that declares the profiles. */
   setActiveProfile(id: string, name: unknown): Promise<WireResult>;
 }
@@ -105,9 +112,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   /** Changes to one plugin's configuration never interleave; the queue goes when the plugin leaves the host. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly owned = new DisposableStore();
+  private readonly schemas: ConfigSchemaStore;
+  private readonly schemaWatched = new Set<string>();
 
   constructor(private readonly ctx: HostContext) {
+    this.schemas = new ConfigSchemaStore(path.join(ctx.dataDir, "config-schemas"), (plugin, problem) =>
+      ctx.logger.warn({ plugin }, problem),
+    );
     this.owned.add(ctx.operations.addLaunchContext((spec, ask) => this.startContext(spec.id, ask.preview)));
+    this.owned.add(ctx.operations.addHelloCheck((id, hello) => this.checkHello(id, hello)));
     this.owned.add(
       ctx.services.handle("config.update", ({ patch, mode, extension }, { pluginId }) => {
         if (extension === undefined) return this.hotUpdate(pluginId, { config: patch, mode }, { byPlugin: true });
@@ -121,6 +134,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       "config.applied": this.applied.size,
       "config.temporary": this.temporary.size,
       "config.queues": this.queues.size,
+      "config.schemas": this.schemas.size,
     };
   }
 
@@ -306,6 +320,13 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
+  schema(id: string): WireResult {
+    return attempt(() => {
+      this.locate(id);
+      return { plugin_id: id, schema: this.schemaOf(id)?.json ?? null };
+    });
+  }
+
   setActiveProfile(id: string, name: unknown): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (name !== null && (typeof name !== "string" || name === "")) {
@@ -377,8 +398,67 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
+  /**
+   * A plugin process's hello: its `configSchema` is kept (and the configuration it starts with checked against it), or
+   * the one kept from before forgotten. A start refused by the schema still keeps it, so the manager page has the form
+   * to fix the configuration with; a reload's new process refused by it does not (the old code, still serving, keeps
+   * its own schema).
+   */
+  private checkHello(id: string, hello: HelloMessage): WireError | undefined {
+    const json = hello.configSchema;
+    if (json === undefined || json === null) {
+      this.schemas.forget(id);
+      return undefined;
+    }
+    const problem = configSchemaProblem(json);
+    if (problem) {
+      return failure(ErrorCode.HandshakeFailed, `the plugin's hello is malformed: its configSchema ${problem}`).error;
+    }
+    const swapping = this.isRunning(id);
+    let refusal: WireError | undefined;
+    try {
+      const checked = compileConfigValidator(json)(effective(this.readDisk(id), []));
+      if (!checked.ok) throw schemaViolation(checked.violation);
+    } catch (error) {
+      const refused = errorResult(error).error;
+      refusal = { ...refused, message: `plugin '${id}' cannot start: ${refused.message}` };
+    }
+    if (!refusal || !swapping) {
+      this.schemas.record(id, json);
+      this.watchLifetime(id);
+    }
+    return refusal;
+  }
+
+  /** Refuses a configuration that fails the plugin's configSchema, naming the first offending key. */
+  private checkSchema(id: string, config: ConfigTable): void {
+    const checked = this.schemaOf(id)?.validate(config);
+    if (checked && !checked.ok) throw schemaViolation(checked.violation);
+  }
+
+  private schemaOf(id: string): KnownConfigSchema | undefined {
+    const known = this.schemas.get(id);
+    // Not held for a plugin the host does not supervise (an extension): read again next time.
+    if (!this.watchLifetime(id)) this.schemas.release(id);
+    return known;
+  }
+
+  /** What is held of a plugin's schema in memory goes when the plugin leaves the host. */
+  private watchLifetime(id: string): boolean {
+    if (this.schemaWatched.has(id)) return true;
+    if (!releaseWithPlugin(this.ctx, id, "lifetime", () => this.forgetSchema(id))) return false;
+    this.schemaWatched.add(id);
+    return true;
+  }
+
+  private forgetSchema(id: string): void {
+    this.schemaWatched.delete(id);
+    this.schemas.release(id);
+  }
+
   /** The running plugin accepts (or refuses) first; files are written only after it accepted. */
   private async apply(id: string, change: Change): Promise<ConfigWrite> {
+    this.checkSchema(id, change.next);
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
     const extensionHost = running ? undefined : this.injectedInto(id);
@@ -539,6 +619,11 @@ function effective(disk: DiskConfig, temporary: ConfigTable[]): ConfigTable {
 
 function profileName(disk: DiskConfig): string | null {
   return disk.profile?.name ?? null;
+}
+
+/** A configuration the plugin's configSchema refuses: 400, naming the first offending key. */
+function schemaViolation(violation: ConfigViolation): ConfigError {
+  return ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
 }
 
 /** `plugin.id` is always the plugin's id and `plugin.entry` never changes (SPEC §2.1). */

@@ -141,12 +141,19 @@ export interface LaunchGrant {
 /** Asked before each start, after the launch contexts; a throw fails the start. */
 export type LaunchGrants = (spec: SupervisedPluginSpec, ask: LaunchAsk) => LaunchGrant | undefined;
 
+/**
+ * Asked about each hello that passed the supervisor's own checks, before the plugin is welcomed (its startup runs):
+ * an error refuses the start with it (the plugin becomes `refused`, a reload's new process is dropped). Never throws.
+ */
+export type HelloCheck = (pluginId: string, hello: HelloMessage) => WireError | undefined;
+
 export class PluginSupervisor implements Disposable {
   private readonly plugins = new Map<string, SupervisedPlugin>();
   private readonly byPeer = new Map<string, PluginProcess>();
   private readonly awaitingHello = new Map<string, PluginProcess>();
   private readonly launchContexts = new Set<LaunchContext>();
   private readonly launchGrants = new Set<LaunchGrants>();
+  private readonly helloChecks = new Set<HelloCheck>();
   private readonly launcher: PluginLauncher;
   private closed = false;
   private readonly stateChanges: Emitter<PluginStateChange>;
@@ -238,6 +245,12 @@ export class PluginSupervisor implements Disposable {
     return toDisposable(() => this.launchContexts.delete(context));
   }
 
+  /** Adds a check of every plugin's hello (its configuration against its configSchema, …); dispose to drop it. */
+  addHelloCheck(check: HelloCheck): Disposable {
+    this.helloChecks.add(check);
+    return toDisposable(() => this.helloChecks.delete(check));
+  }
+
   /** Adds to what every plugin process may read, write and load at launch; dispose to stop adding it. */
   addLaunchGrant(grants: LaunchGrants): Disposable {
     this.launchGrants.add(grants);
@@ -326,6 +339,7 @@ export class PluginSupervisor implements Disposable {
     this.plugins.clear();
     this.launchContexts.clear();
     this.launchGrants.clear();
+    this.helloChecks.clear();
     this.stateChanges.dispose();
     this.calls.dispose();
     this.logLines.dispose();
@@ -347,7 +361,7 @@ export class PluginSupervisor implements Disposable {
       plugins: this.plugins.size,
       peers: this.byPeer.size,
       awaitingHello: this.awaitingHello.size,
-      launchContexts: this.launchContexts.size + this.launchGrants.size,
+      launchContexts: this.launchContexts.size + this.launchGrants.size + this.helloChecks.size,
       scoped,
       callsInFlight: calls,
       requestsServed: serving,
@@ -938,6 +952,13 @@ export class PluginSupervisor implements Disposable {
       return;
     }
     const hello = message as unknown as HelloMessage;
+    for (const check of this.helloChecks) {
+      const refusal = check(proc.pluginId, hello);
+      if (refusal) {
+        proc.rejectHello(refusal);
+        return;
+      }
+    }
     this.byPeer.set(peer, proc);
     proc.acceptHello(hello);
   }

@@ -81,6 +81,7 @@ export function fakeHostContext(
       push: () => false,
       addLaunchContext: () => ({ dispose: () => undefined }),
       addLaunchGrant: () => ({ dispose: () => undefined }),
+      addHelloCheck: () => ({ dispose: () => undefined }),
       ...options.operations,
     },
   };

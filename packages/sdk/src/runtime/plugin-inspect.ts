@@ -2,10 +2,11 @@
  * What `neko-plugin check` learns of a plugin's module without starting it (bin/plugin-inspector.mjs runs this in a
  * child process of its own): the module imports as the runtime imports it, the manifest's class is exported, extends
  * the right base and is decorated, and every entry, event, timer and hook it declares passes the checks the runtime
- * applies when it takes them in (ids, timeouts, each schema compiled by Ajv or converted from Zod). No instance is
- * made and no lifecycle runs, so nothing of the plugin's (data/, connections) is touched.
+ * applies when it takes them in (ids, timeouts, each schema — the configSchema too — compiled by Ajv or converted
+ * from Zod). No instance is made and no lifecycle runs, so nothing of the plugin's (data/, connections) is touched.
  */
 import path from "node:path";
+import { describeConfigSchema } from "../config-schema.ts";
 import { compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
 import { NekoExtensionBase } from "../extension-base.ts";
 import { NekoPluginBase } from "../plugin-base.ts";
@@ -186,6 +187,21 @@ function declarationFindings(cls: AnyClass, request: InspectionRequest): Inspect
       return false;
     }
   };
+
+  // The plugin's configSchema, as the runtime converts it before the hello (docs/config.md).
+  const configSchema = (cls as { configSchema?: unknown }).configSchema;
+  if (configSchema !== undefined) {
+    try {
+      describeConfigSchema(configSchema);
+      schemas += 1;
+    } catch (error) {
+      fail(
+        "schemas",
+        (error as Error).message,
+        "make configSchema a Zod schema (z.object({ … })) or a JSON Schema object that Ajv compiles",
+      );
+    }
+  }
 
   const registry = new EntryRegistry();
   const prefix = request.prefix ?? "";

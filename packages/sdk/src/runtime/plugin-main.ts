@@ -15,6 +15,7 @@ import {
   PROTOCOL_VERSION,
   parseBootstrap,
 } from "@neko/protocol";
+import { describeConfigSchema } from "../config-schema.ts";
 import { toWireError } from "../errors.ts";
 import { constructWithContext, createPluginContext } from "../plugin-context.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
@@ -93,8 +94,12 @@ process.on("unhandledRejection", (error) => logger.exception("unhandled rejectio
 guardWorkerThreads(metadata);
 
 let runtime: PluginRuntime;
+let configSchema: Record<string, unknown> | undefined;
 try {
   const PluginClass = await loadPluginClass(path.resolve(pluginDir, modulePath), className);
+  // Sent with the hello; the host checks the configuration against it before the plugin's startup runs.
+  const declared = (PluginClass as { configSchema?: unknown }).configSchema;
+  if (declared !== undefined) configSchema = describeConfigSchema(declared);
   const entries = new EntryRegistry();
   const instance = constructWithContext(
     createPluginContext({
@@ -128,4 +133,4 @@ await runtime.extensions.loadAtStart(Array.isArray(context.extensions) ? context
 // Sampling lasts as long as the process: `exit` ends both.
 const stats = new ProcessStatsSampler();
 runtime.attach(transport, { client, onShutdown: () => void exit(0), sampleStats: () => stats.sample() });
-transport.send(runtime.hello({ pluginId, secret }));
+transport.send(runtime.hello({ pluginId, secret, ...(configSchema && { configSchema }) }));

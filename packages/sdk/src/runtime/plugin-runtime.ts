@@ -133,7 +133,8 @@ export class PluginRuntime {
     };
   }
 
-  hello(options: { pluginId: string; secret: string }): HelloMessage {
+  /** `configSchema`: the JSON Schema of the class's `configSchema`, made (and checked) before the instance was. */
+  hello(options: { pluginId: string; secret: string; configSchema?: Record<string, unknown> }): HelloMessage {
     return {
       type: "hello",
       protocol: PROTOCOL_VERSION,
@@ -145,6 +146,7 @@ export class PluginRuntime {
       ...this.triggers.describe(),
       hooks: this.hooks.list(),
       extensions: this.extensions.statuses(),
+      ...(options.configSchema && { configSchema: options.configSchema }),
     };
   }
 

@@ -42,7 +42,9 @@ const notFound = "`PLUGIN_NOT_FOUND`: no plugin with that id";
 
 /** The errors of a configuration write (docs/http-api.md#configuration-routes). */
 const writeErrors = {
-  400: "`CONFIG_INVALID`: not a valid manifest (`details.problems`), a `null` value, or a bad profile",
+  400:
+    "`CONFIG_INVALID`: not a valid manifest (`details.problems`), a `null` value, a bad profile, or a value the " +
+    "plugin's configSchema refuses (`details.path`, `details.issues`)",
   403: "`CONFIG_PROTECTED_FIELD`: the change would alter `plugin.id` or `plugin.entry`",
   404: notFound,
   409: "`CONFIG_CHANGE_REFUSED`: the plugin's config_change handler returned Err (`details.cause`)",
@@ -122,6 +124,20 @@ const oneProfile = {
   },
 };
 
+const configSchema = {
+  type: "object",
+  required: ["plugin_id", "schema"],
+  properties: {
+    plugin_id: { type: "string" },
+    schema: {
+      type: ["object", "null"],
+      description:
+        "the JSON Schema of the plugin's own tables (its `static configSchema`), as its process last sent it; null: " +
+        "free-form configuration, or the plugin has not run since it declared one",
+    },
+  },
+};
+
 export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi): void {
   // plugin.toml may be sent as it is: `content-type: application/toml`. Not text/plain, which a form could send.
   app.addContentTypeParser("application/toml", { parseAs: "string" }, (_req, body, done) => done(null, body));
@@ -139,6 +155,15 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
       config: { doc: writeDoc("Replace plugin.toml with a JSON document") },
     },
     async (req, reply) => written(reply, await host.config.replace(req.params.id, req.body.config)),
+  );
+
+  app.get<Id>(
+    "/plugin/:id/config/schema",
+    {
+      schema: { params: pluginIdParams },
+      config: { doc: configDoc("The JSON Schema of the plugin's configuration, for a form", configSchema) },
+    },
+    async (req, reply) => answer(reply, host.config.schema(req.params.id)),
   );
 
   app.get<Id>(

@@ -1,5 +1,6 @@
 /**
- * `GET /plugin/{id}/ui/…`: the static UI a running plugin registered with `this.registerStaticUi` (SPEC §5.1). Which
+ * `GET /plugin/{id}/ui/…`: the static UI a running plugin registered with `this.registerStaticUi` (SPEC §5.1), and
+ * `GET /plugin/{id}/ui-info`: whether it has one, and where. Which
  * file a path names is decided by `locateUiFile`; `@fastify/send` sends it (content type, ETag, Last-Modified,
  * conditional and range requests, HEAD). Every refusal is a JSON error body (docs/static-ui.md).
  */
@@ -54,7 +55,36 @@ const fileDoc: RouteDoc = {
   },
 };
 
+const uiInfoDoc: RouteDoc = {
+  tag: "ui",
+  summary: "Whether the plugin serves a static UI now, and its URL",
+  responses: {
+    200: {
+      description: "the plugin's UI, or `has_ui: false` (and null fields) while it has none",
+      schema: {
+        type: "object",
+        required: ["plugin_id", "has_ui", "url", "static_dir", "index_file", "status"],
+        properties: {
+          plugin_id: { type: "string" },
+          has_ui: { type: "boolean", description: "the running plugin registered a UI (this.registerStaticUi)" },
+          url: { type: ["string", "null"], description: "`/plugin/<id>/ui/`" },
+          static_dir: { type: ["string", "null"], description: "the folder, relative to the plugin folder" },
+          index_file: { type: ["string", "null"] },
+          status: { type: "string", description: "the plugin's state: a UI is served only while it runs" },
+        },
+      },
+    },
+  },
+  errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
+};
+
 export function registerStaticUiRoutes(app: FastifyInstance, host: PluginHostApi): void {
+  app.get<{ Params: { id: string } }>(
+    "/plugin/:id/ui-info",
+    { schema: { params: pluginIdParams }, config: { doc: uiInfoDoc } },
+    async (req) => uiInfo(host, req.params.id),
+  );
+
   // Relative links in the index page resolve against the folder only with the trailing slash.
   app.get<{ Params: { id: string } }>(
     "/plugin/:id/ui",
@@ -131,6 +161,21 @@ async function sendUiFile(
     .header("cache-control", ui.cacheControl)
     .header("x-content-type-options", "nosniff")
     .send(sent.stream);
+}
+
+/** A registration lasts as long as the process that made it: a stopped plugin has no UI until it registers again. */
+function uiInfo(host: PluginHostApi, id: string) {
+  const plugin = host.getPlugin(id);
+  if (!plugin) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);
+  const ui = host.staticUi(id);
+  return {
+    plugin_id: id,
+    has_ui: ui !== undefined,
+    url: ui?.path ?? null,
+    static_dir: ui?.dir ?? null,
+    index_file: ui?.indexFile ?? null,
+    status: plugin.status,
+  };
 }
 
 /** Why there is no UI to serve: an unknown plugin, or one that is not running or never registered one. */
