@@ -14,7 +14,7 @@ import type { BrowserContext, Locator, Page } from "playwright-core";
 import { createPluginServer } from "@neko/server";
 import type { FastifyInstance } from "fastify";
 import { CHROMIUM_SKIP, launchChromium } from "../support/chromium.ts";
-import { shopPluginCode } from "../support/manager-test-plugins.ts";
+import { shopManifest, shopPluginCode } from "../support/manager-test-plugins.ts";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
@@ -46,7 +46,7 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     root = makeTempDir("neko-manager-");
     profile = makeTempDir("neko-manager-profile-");
     shots = makeTempDir("neko-manager-screenshots-");
-    writePlugin(root, { id: "shop", className: "ShopPlugin", code: shopPluginCode, manifest: shopManifest() });
+    writePlugin(root, { id: "shop", className: "ShopPlugin", code: shopPluginCode, manifest: shopManifest });
     for (const example of ["hello_world", "hello_world_extra"]) {
       fs.cpSync(path.join(EXAMPLES, example), path.join(root, example), { recursive: true });
     }
@@ -169,33 +169,73 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     await quantity.fill("3");
     await express.check();
     await size.selectOption("large");
-    await tags.getByRole("button", { name: "Add item" }).click();
+    await tags.getByRole("button", { name: "Add an item to tags" }).click();
     await tags.getByRole("textbox", { name: "Item 1" }).fill("green");
     await address.getByRole("textbox", { name: /city/ }).fill("Kyoto");
-    await card.getByRole("button", { name: "Run Place an order" }).click();
-    const result = card.getByRole("region", { name: "Result: Place an order" });
+    await card.getByRole("button", { name: "Run Place an order", exact: true }).click();
+    const result = card.getByRole("region", { name: "Result of Place an order" });
     await hasText(result, "3 x large tea, express=true, tags=green");
     await shot("entry-result");
 
     await quantity.fill("50");
     expectedFailures.push({ url: /\/plugin\/trigger$/, status: 400 });
-    await card.getByRole("button", { name: "Run Place an order" }).click();
-    const error = card.locator("#entry-order-quantity-error");
+    await card.getByRole("button", { name: "Run Place an order", exact: true }).click();
+    const error = card.locator("#entry-order-f-quantity-error");
     await hasText(error, /10/);
     assert.equal(await quantity.getAttribute("aria-invalid"), "true");
-    assert.match((await quantity.getAttribute("aria-describedby")) ?? "", /entry-order-quantity-error/);
+    assert.match((await quantity.getAttribute("aria-describedby")) ?? "", /entry-order-f-quantity-error/);
     await hasText(card.getByRole("alert").filter({ hasText: "VALIDATION_ERROR" }), "quantity");
     await shot("entry-field-error");
+
+    // A nested field's error lands under that field.
+    await quantity.fill("2");
+    await address.getByRole("textbox", { name: /city/ }).fill("");
+    await card.getByRole("button", { name: "Run Place an order", exact: true }).click();
+    const city = address.getByRole("textbox", { name: /city/ });
+    await page.waitForFunction((el) => el?.getAttribute("aria-invalid") === "true", await city.elementHandle());
+    const describedBy = (await city.getAttribute("aria-describedby")) ?? "";
+    const cityError = page.locator(`[id="${describedBy.split(" ").find((id) => id.endsWith("-error"))}"]`);
+    await hasText(cityError, /required/);
+  });
+
+  test("the config form generated from the config schema saves a valid change and shows a refusal", async () => {
+    await open("#/plugins/shop/config");
+    const form = page.getByRole("form", { name: "Settings" });
+    const maxItems = form.getByRole("spinbutton", { name: /max_items/ });
+    assert.equal(await maxItems.inputValue(), "10");
+    assert.equal(await maxItems.getAttribute("max"), "100");
+    await hasText(form, "Most items in one order");
+    const currency = form.getByRole("combobox", { name: /currency/ });
+    assert.deepEqual(await currency.locator("option").allTextContents(), ["(not set)", "EUR", "JPY", "USD"]);
+    assert.equal(await form.getByRole("checkbox", { name: "open" }).isChecked(), true);
+    const manifest = path.join(root, "shop", "plugin.toml");
+
+    await maxItems.fill("20");
+    await currency.selectOption("JPY");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByText("Saved.").waitFor();
+    const saved = (await t.request("GET", "/plugin/shop/config")).body.config.shop;
+    assert.deepEqual(saved, { max_items: 20, currency: "JPY", open: true });
+    assert.match(fs.readFileSync(manifest, "utf8"), /max_items = 20/);
+
+    expectedFailures.push({ url: /\/plugin\/shop\/config\/hot-update$/, status: 400 });
+    await maxItems.fill("1000");
+    await form.getByRole("button", { name: "Save" }).click();
+    await hasText(form.getByRole("alert"), /Refused: CONFIG_INVALID.*shop\.max_items/);
+    assert.equal(await maxItems.getAttribute("aria-invalid"), "true");
+    assert.equal((await t.request("GET", "/plugin/shop/config")).body.config.shop.max_items, 20);
+    assert.match(fs.readFileSync(manifest, "utf8"), /max_items = 20/);
+    await shot("config");
   });
 
   test("a run in the background shows its progress live and can be canceled", async () => {
     await open("#/plugins/shop/entries");
     const card = page.getByRole("article", { name: "slow" });
-    await card.getByRole("button", { name: "Run in background" }).click();
+    await card.getByRole("button", { name: "Run slow in background" }).click();
     const progress = card.getByRole("progressbar");
     await page.waitForFunction((el) => Number((el as HTMLProgressElement).value) >= 10, await progress.elementHandle());
     await hasText(card, "running");
-    await card.getByRole("button", { name: "Cancel" }).click();
+    await card.getByRole("button", { name: "Cancel slow" }).click();
     await hasText(card, "canceled");
     await page.getByRole("link", { name: "Runs" }).click();
     await hasText(page.getByRole("row").filter({ hasText: "slow" }), "canceled");
@@ -316,11 +356,15 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     try {
       const tokenPage = await browser.newPage();
       try {
-        tokenPage.on("console", (message) => {
-          // The first requests are refused before the token is given; those 401s are expected.
-          if (message.type() === "error" && !/401|Unauthorized|WebSocket/.test(message.text())) {
-            consoleErrors.push(message.text());
+        tokenPage.on("request", (req) => {
+          if (!req.url().startsWith(`${guarded.listeningOrigin}/`) && !req.url().startsWith("data:")) {
+            offOrigin.push(req.url());
           }
+        });
+        tokenPage.on("console", (message) => {
+          // The requests and the socket before the token is given are refused with 401, as they should be.
+          const refused = /status of 401|HTTP Authentication failed/.test(message.text());
+          if (message.type() === "error" && !refused) consoleErrors.push(`${message.text()} (token page)`);
         });
         await tokenPage.goto(`${guarded.listeningOrigin}/#/plugins`);
         await tokenPage.getByRole("heading", { name: "This server needs its API token" }).waitFor();
@@ -328,6 +372,10 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
         await tokenPage.getByRole("button", { name: "Use token" }).click();
         await tokenPage.getByRole("link", { name: "Shop", exact: true }).waitFor();
         await tokenPage.getByText("Live", { exact: true }).waitFor();
+        // A frame cannot send the token: the plugin UI section says so instead of showing a 401.
+        await tokenPage.goto(`${guarded.listeningOrigin}/#/plugins/hello_world/ui`);
+        await tokenPage.getByText(/cannot send with the plugin's page/).waitFor();
+        assert.equal(await tokenPage.locator("iframe").count(), 0);
       } finally {
         await tokenPage.close();
       }
@@ -341,12 +389,3 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     assert.deepEqual(consoleErrors, []);
   });
 });
-
-function shopManifest(): string {
-  return `[plugin]
-id = "shop"
-name = "Shop"
-version = "0.3.0"
-entry = "index.ts:ShopPlugin"
-`;
-}

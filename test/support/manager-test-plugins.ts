@@ -1,10 +1,28 @@
-/** The plugin the manager page's browser test drives: one entry per kind of form control, and entries that act. */
+/**
+ * The plugin the manager page's browser test drives: one entry with every kind of form control, entries that act
+ * (log, push a message, report progress, crash), and a config schema for the generated config form.
+ */
 
 export const shopPluginCode = `
 import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok, type EntryContext } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
 export class ShopPlugin extends NekoPluginBase {
+  static override configSchema = {
+    type: "object",
+    properties: {
+      shop: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          max_items: { type: "integer", minimum: 1, maximum: 100, default: 10, description: "Most items in one order" },
+          currency: { enum: ["EUR", "JPY", "USD"], default: "EUR" },
+          open: { type: "boolean", default: true, description: "Take orders" },
+        },
+      },
+    },
+  };
+
   @lifecycle({ id: "startup" })
   onStartup() {
     this.reportStatus({ orders: 0, mood: "open" });
@@ -66,4 +84,16 @@ export class ShopPlugin extends NekoPluginBase {
     return Ok({ exiting: true });
   }
 }
+`;
+
+export const shopManifest = `[plugin]
+id = "shop"
+name = "Shop"
+version = "0.3.0"
+entry = "index.ts:ShopPlugin"
+
+[shop]
+max_items = 10
+currency = "EUR"
+open = true
 `;

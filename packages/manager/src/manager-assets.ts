@@ -1,8 +1,10 @@
 /**
  * The manager page's files (SPEC §5.2): the Preact app of src/app bundled by esbuild into one script and one
  * stylesheet with content-hashed names, and the index.html that names them. Built the first time a server asks for
- * them and kept under dist/<hash of the sources>/, so `npm start` serves the page with no build step of its own, an
- * edited source builds again, and an unwritable package folder only costs a build per process (kept in memory).
+ * them and kept under dist/<hash of the sources and this builder>/, so `npm start` serves the page with no build step
+ * of its own, an edited source builds again, and an unwritable package folder only costs a build per process (kept in
+ * memory). A kept build is used only as its own record (build.json) lists it, each file matching its SHA-256, in
+ * folders of this user's that no one else may write; anything else is built again.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -34,6 +36,14 @@ const TYPES: Record<string, string> = {
   ".css": "text/css; charset=utf-8",
 };
 
+const RECORD = "build.json";
+
+/** What a kept build holds: each file's SHA-256, so a file changed or added since is noticed. */
+interface BuildRecord {
+  index: string;
+  assets: Record<string, string>;
+}
+
 let loading: Promise<ManagerAssets> | undefined;
 
 /** The page's files, built once per process (and once per source change on disk). */
@@ -48,10 +58,10 @@ export function loadManagerAssets(): Promise<ManagerAssets> {
 async function readOrBuild(): Promise<ManagerAssets> {
   const hash = sourceHash();
   const cacheDir = path.join(packageDir, "dist", hash);
-  const cached = readBuilt(cacheDir);
+  const cached = readKeptBuild(cacheDir);
   if (cached) return cached;
-  const built = await build();
-  writeBuilt(path.join(packageDir, "dist"), hash, built);
+  const built = await buildManagerAssets();
+  keepBuild(path.join(packageDir, "dist"), hash, built);
   return built;
 }
 
@@ -62,8 +72,9 @@ function sourceHash(): string {
   for (const name of ["esbuild", "preact"]) {
     digest.update(`${name}@${(require(`${name}/package.json`) as { version: string }).version}\n`);
   }
-  for (const file of filesUnder(appDir)) {
-    digest.update(`${path.relative(appDir, file)}\n`);
+  // This file decides how the sources are bundled and what index.html says: a change to it is a new build too.
+  for (const file of [fileURLToPath(import.meta.url), path.join(packageDir, "package.json"), ...filesUnder(appDir)]) {
+    digest.update(`${path.relative(packageDir, file)}\n`);
     digest.update(fs.readFileSync(file));
   }
   return digest.digest("hex").slice(0, 16);
@@ -76,7 +87,8 @@ function filesUnder(dir: string): string[] {
     .flatMap((d) => (d.isDirectory() ? filesUnder(path.join(dir, d.name)) : [path.join(dir, d.name)]));
 }
 
-async function build(): Promise<ManagerAssets> {
+/** A fresh build, in memory. */
+export async function buildManagerAssets(): Promise<ManagerAssets> {
   const esbuild = await import("esbuild");
   const outdir = path.join(packageDir, "dist", "out");
   const result = await esbuild.build({
@@ -129,19 +141,45 @@ function url(name: string): string {
   return `${MANAGER_ASSETS_PATH}${name}`;
 }
 
-function readBuilt(dir: string): ManagerAssets | undefined {
+/** The build kept in `dir`, if it passes every check (see the top comment); otherwise undefined. */
+export function readKeptBuild(dir: string): ManagerAssets | undefined {
   try {
-    const index = fs.readFileSync(path.join(dir, "index.html"));
-    const assets = new Map<string, ManagerAsset>();
-    for (const name of fs.readdirSync(path.join(dir, "assets"))) {
-      const contentType = TYPES[path.extname(name)];
-      if (!contentType) continue;
-      assets.set(name, { body: fs.readFileSync(path.join(dir, "assets", name)), contentType, immutable: true });
+    if (!ownedAndClosed(path.dirname(dir)) || !ownedAndClosed(dir) || !ownedAndClosed(path.join(dir, "assets"))) {
+      return undefined;
     }
-    return assets.size > 0 ? { index, assets } : undefined;
+    const record = JSON.parse(readChecked(path.join(dir, RECORD)).toString("utf8")) as BuildRecord;
+    const index = readChecked(path.join(dir, "index.html"), record.index);
+    const assets = new Map<string, ManagerAsset>();
+    for (const [name, sha256] of Object.entries(record.assets)) {
+      const contentType = TYPES[path.extname(name)];
+      if (!contentType || path.basename(name) !== name) return undefined;
+      assets.set(name, { body: readChecked(path.join(dir, "assets", name), sha256), contentType, immutable: true });
+    }
+    const listed = fs.readdirSync(path.join(dir, "assets"));
+    if (assets.size === 0 || listed.length !== assets.size) return undefined;
+    return { index, assets };
   } catch {
     return undefined;
   }
+}
+
+/** A regular file (not a link) of this user's that no one else may write, with the expected SHA-256 if given. */
+function readChecked(file: string, sha256?: string): Buffer {
+  const stat = fs.lstatSync(file);
+  if (!stat.isFile() || !ownedAndClosed(file, stat)) throw new Error(`${file} is not this user's own file`);
+  const body = fs.readFileSync(file);
+  if (sha256 !== undefined && digestOf(body) !== sha256) throw new Error(`${file} changed since it was built`);
+  return body;
+}
+
+function ownedAndClosed(file: string, stat: fs.Stats = fs.lstatSync(file)): boolean {
+  if (stat.isSymbolicLink()) return false;
+  const uid = process.getuid?.();
+  return (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+}
+
+function digestOf(body: Buffer): string {
+  return crypto.createHash("sha256").update(body).digest("hex");
 }
 
 /**
@@ -149,13 +187,24 @@ function readBuilt(dir: string): ManagerAssets | undefined {
  * rename finds the first one's folder and leaves it. Older builds are removed. A folder that cannot be written only
  * means the next process builds again.
  */
-function writeBuilt(distDir: string, hash: string, built: ManagerAssets): void {
+export function keepBuild(distDir: string, hash: string, built: ManagerAssets): void {
   const staging = path.join(distDir, `.staging-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   try {
-    fs.mkdirSync(path.join(staging, "assets"), { recursive: true });
-    fs.writeFileSync(path.join(staging, "index.html"), built.index);
-    for (const [name, asset] of built.assets) fs.writeFileSync(path.join(staging, "assets", name), asset.body);
-    fs.renameSync(staging, path.join(distDir, hash));
+    fs.mkdirSync(path.join(staging, "assets"), { recursive: true, mode: 0o755 });
+    fs.chmodSync(distDir, fs.statSync(distDir).mode & ~0o022);
+    const record: BuildRecord = { index: digestOf(built.index), assets: {} };
+    fs.writeFileSync(path.join(staging, "index.html"), built.index, { mode: 0o644 });
+    for (const [name, asset] of built.assets) {
+      fs.writeFileSync(path.join(staging, "assets", name), asset.body, { mode: 0o644 });
+      record.assets[name] = digestOf(asset.body);
+    }
+    fs.writeFileSync(path.join(staging, RECORD), JSON.stringify(record), { mode: 0o644 });
+    const target = path.join(distDir, hash);
+    // Another process's build that passes the checks stays; one that does not is replaced.
+    if (!readKeptBuild(target)) {
+      fs.rmSync(target, { recursive: true, force: true });
+      fs.renameSync(staging, target);
+    }
     for (const old of fs.readdirSync(distDir)) {
       if (old !== hash && !old.startsWith(".staging-"))
         fs.rmSync(path.join(distDir, old), { recursive: true, force: true });

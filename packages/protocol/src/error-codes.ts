@@ -63,6 +63,8 @@ export const ErrorCode = {
   ShuttingDown: "SHUTTING_DOWN",
   /** The server has as many WebSocket clients as it accepts: the upgrade is refused. */
   TooManyClients: "TOO_MANY_CLIENTS",
+  /** The manager page could not be built (docs/manager.md); the API is not affected. */
+  PageUnavailable: "PAGE_UNAVAILABLE",
   /** The `Host` header names no address or name of this server (DNS rebinding). */
   HostNotAllowed: "HOST_NOT_ALLOWED",
   /** A state-changing request or a WebSocket upgrade from another site's page. */

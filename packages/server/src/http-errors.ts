@@ -60,6 +60,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Transport]: 502,
   [ErrorCode.ShuttingDown]: 503,
   [ErrorCode.TooManyClients]: 503,
+  [ErrorCode.PageUnavailable]: 503,
   [ErrorCode.Timeout]: 504,
   [ErrorCode.CircularCall]: 508,
 };

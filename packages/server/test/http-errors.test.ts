@@ -39,6 +39,7 @@ const HTTP_ONLY = new Set<string>([
   ErrorCode.PreconditionFailed,
   ErrorCode.RangeNotSatisfiable,
   ErrorCode.RequestTimeout,
+  ErrorCode.PageUnavailable,
   ErrorCode.HeadersTooLarge,
   ErrorCode.ShuttingDown,
   ErrorCode.TooManyClients,

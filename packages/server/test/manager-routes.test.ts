@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPluginServer } from "../src/index.ts";
-import { MANAGER_CONTENT_SECURITY_POLICY } from "../src/routes/manager-routes.ts";
+import { MANAGER_CONTENT_SECURITY_POLICY, registerManagerRoutes } from "../src/routes/manager-routes.ts";
 import { fakeHost } from "./support/fake-host.ts";
 
 describe("the manager page's routes", () => {
@@ -51,6 +51,19 @@ describe("the manager page's routes", () => {
       (await app.inject({ method: "GET", url: "/plugins", headers: { authorization: "Bearer t0ken" } })).statusCode,
       200,
     );
+    await app.close();
+  });
+
+  test("a page that could not be built answers 503 with the reason, and the API goes on", async () => {
+    const app = await createPluginServer({ host: fakeHost({ ok: true, value: 1 }), managerPage: false });
+    registerManagerRoutes(app, new Error("Build failed with 1 error:\nsrc/app/main.tsx:3:1: ERROR: Unexpected '}'"));
+    for (const url of ["/", "/ui/", "/ui/assets/manager-X.js"]) {
+      const res = await app.inject({ method: "GET", url });
+      assert.equal(res.statusCode, 503, url);
+      assert.equal(res.json().error.code, "PAGE_UNAVAILABLE");
+      assert.equal(res.json().error.message, "the manager page could not be built: Build failed with 1 error:");
+    }
+    assert.equal((await app.inject({ method: "GET", url: "/health" })).statusCode, 200);
     await app.close();
   });
 

@@ -155,7 +155,8 @@ function StringField(props: FieldProps) {
     ...controlAttributes(props),
     value: typeof props.value === "string" ? props.value : "",
     maxLength: props.schema.maxLength,
-    onInput: (e: Event) => props.onChange((e.currentTarget as HTMLInputElement).value),
+    // Empty is "not set", as for the other controls: a required field left empty is reported as missing.
+    onInput: (e: Event) => props.onChange((e.currentTarget as HTMLInputElement).value || undefined),
   };
   return (
     <div class="field">

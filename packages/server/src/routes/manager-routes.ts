@@ -38,6 +38,7 @@ const pageDoc: RouteDoc = {
     "A single-page app (docs/manager.md) that talks to this API and to `WS /ws/admin`. Served without the API " +
     "token (it holds no data); it asks for the token when the API answers 401.",
   responses: { 200: { description: "the page", contentType: "text/html", schema: { type: "string" } } },
+  errors: { 503: "`PAGE_UNAVAILABLE`: the page could not be built (the reason is in the message); the API works" },
 };
 
 const uiFolderDoc: RouteDoc = {
@@ -56,12 +57,27 @@ const assetDoc: RouteDoc = {
   summary: "A script or stylesheet of the manager page",
   description: "Its name holds a hash of its content, so it may be cached for good (`immutable`).",
   responses: { 200: { description: "the file", contentType: "*/*", schema: { type: "string" } } },
-  errors: { 404: "`NOT_FOUND`: no such file of the page" },
+  errors: {
+    404: "`NOT_FOUND`: no such file of the page",
+    503: "`PAGE_UNAVAILABLE`: the page could not be built",
+  },
 };
 
-export function registerManagerRoutes(app: FastifyInstance, assets: ManagerAssets): void {
-  const page = (_req: unknown, reply: FastifyReply) =>
-    securityHeaders(reply).type("text/html; charset=utf-8").header("cache-control", "no-cache").send(assets.index);
+/** `assets`, or why they could not be built: then each of the page's routes answers 503 with that reason. */
+export function registerManagerRoutes(app: FastifyInstance, built: ManagerAssets | Error): void {
+  const assets = built instanceof Error ? undefined : built;
+  const unavailable = () =>
+    new HttpError(
+      ErrorCode.PageUnavailable,
+      `the manager page could not be built: ${(built as Error).message.split("\n")[0]}`,
+    );
+  const page = (_req: unknown, reply: FastifyReply) => {
+    if (!assets) throw unavailable();
+    return securityHeaders(reply)
+      .type("text/html; charset=utf-8")
+      .header("cache-control", "no-cache")
+      .send(assets.index);
+  };
   app.get("/", { config: { doc: pageDoc, publicPage: true } }, page);
   app.get("/ui/", { config: { doc: pageDoc, publicPage: true } }, page);
   app.get("/ui", { config: { doc: uiFolderDoc, publicPage: true } }, (_req, reply) => reply.redirect("/ui/", 301));
@@ -69,6 +85,7 @@ export function registerManagerRoutes(app: FastifyInstance, assets: ManagerAsset
     "/ui/assets/:name",
     { config: { doc: assetDoc, publicPage: true } },
     (req, reply) => {
+      if (!assets) throw unavailable();
       const asset = assets.assets.get(req.params.name);
       if (!asset) throw new HttpError(ErrorCode.NotFound, `the manager page has no file '${req.params.name}'`);
       return securityHeaders(reply)
