@@ -5,66 +5,85 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const filters = process.argv.slice(2);
-
-function walk(dir) {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
-    const full = path.join(dir, d.name);
-    if (d.isDirectory()) return d.name === "node_modules" ? [] : walk(full);
-    return d.name.endsWith(".test.ts") ? [full] : [];
+// The runner itself: this script started again by the code at the end, with tsx loaded and the files in order as its
+// arguments. `node --test file…` sorts the files by name whatever order they are given in; run() keeps the order.
+// Its children get this process's flags (tsx, the concurrency and the timeout), as under `node --test`.
+if (process.env.NEKO_RUN_TESTS_RUNNER === "1") {
+  delete process.env.NEKO_RUN_TESTS_RUNNER;
+  const { run } = await import("node:test");
+  const { spec } = await import("node:test/reporters");
+  const stream = run({ files: process.argv.slice(2), concurrency: 2, timeout: 120_000 });
+  stream.on("test:fail", (data) => {
+    if (!data.todo) process.exitCode = 1;
   });
+  stream.compose(new spec()).pipe(process.stdout);
+  await new Promise((resolve) => stream.once("end", resolve));
+} else {
+  main();
 }
 
-const dirs = [
-  ...fs.readdirSync(path.join(root, "packages")).map((p) => path.join(root, "packages", p, "test")),
-  path.join(root, "test"),
-];
-// node:test starts the files in the order given, two at a time. The longest ones go first so that none of them is
-// left running alone at the end while the other slot has nothing to do (alphabetically, the 60 s soak came last).
-// Measured on the 2-core CI machine, longest first; the rest follow alphabetically. A file missing here only costs
-// the tail some seconds.
-const LONGEST_FIRST = [
-  "test/e2e/init-command.e2e.test.ts",
-  "test/e2e/quick-start.e2e.test.ts",
-  "test/e2e/hot-reload.e2e.test.ts",
-  "test/soak.test.ts",
-  "test/e2e/extensions.e2e.test.ts",
-  "test/e2e/check-command.e2e.test.ts",
-  "test/e2e/mcp-server.e2e.test.ts",
-  "test/e2e/mcp-client.e2e.test.ts",
-  "packages/cli/test/serve-command.test.ts",
-  "test/e2e/init-extension.e2e.test.ts",
-  "packages/cli/test/dev-command.e2e.test.ts",
-  "packages/cli/test/plugin-archive.test.ts",
-  "test/e2e/remote-workers.e2e.test.ts",
-  "test/e2e/check-failures.e2e.test.ts",
-  "packages/cli/test/plugin-archive.e2e.test.ts",
-  "test/e2e/supervisor.e2e.test.ts",
-  "packages/cli/test/client-commands.test.ts",
-  "test/e2e/browser-cross-site.e2e.test.ts",
-  "packages/cli/test/worker-commands.test.ts",
-];
-const rank = (f) => {
-  const i = LONGEST_FIRST.indexOf(f);
-  return i === -1 ? LONGEST_FIRST.length : i;
-};
-const files = dirs
-  .flatMap(walk)
-  .map((f) => path.relative(root, f))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort()
-  .sort((a, b) => rank(a) - rank(b));
-if (files.length === 0) {
-  console.error("no test files matched");
-  process.exit(1);
+function main() {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const filters = process.argv.slice(2);
+
+  function walk(dir) {
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+      const full = path.join(dir, d.name);
+      if (d.isDirectory()) return d.name === "node_modules" ? [] : walk(full);
+      return d.name.endsWith(".test.ts") ? [full] : [];
+    });
+  }
+
+  const dirs = [
+    ...fs.readdirSync(path.join(root, "packages")).map((p) => path.join(root, "packages", p, "test")),
+    path.join(root, "test"),
+  ];
+  // node:test starts the files in the order given, two at a time. The longest ones go first so that none of them is
+  // left running alone at the end while the other slot has nothing to do (alphabetically, the 60 s soak came last).
+  // Measured on the 2-core CI machine, longest first; the rest follow alphabetically. A file missing here only costs
+  // the tail some seconds.
+  const LONGEST_FIRST = [
+    "test/e2e/init-command.e2e.test.ts",
+    "test/e2e/quick-start.e2e.test.ts",
+    "test/e2e/hot-reload.e2e.test.ts",
+    "test/soak.test.ts",
+    "test/e2e/extensions.e2e.test.ts",
+    "test/e2e/check-command.e2e.test.ts",
+    "test/e2e/mcp-server.e2e.test.ts",
+    "test/e2e/mcp-client.e2e.test.ts",
+    "packages/cli/test/serve-command.test.ts",
+    "test/e2e/init-extension.e2e.test.ts",
+    "packages/cli/test/dev-command.e2e.test.ts",
+    "packages/cli/test/plugin-archive.test.ts",
+    "test/e2e/remote-workers.e2e.test.ts",
+    "test/e2e/check-failures.e2e.test.ts",
+    "packages/cli/test/plugin-archive.e2e.test.ts",
+    "test/e2e/supervisor.e2e.test.ts",
+    "packages/cli/test/client-commands.test.ts",
+    "test/e2e/browser-cross-site.e2e.test.ts",
+    "packages/cli/test/worker-commands.test.ts",
+  ];
+  const rank = (f) => {
+    const i = LONGEST_FIRST.indexOf(f);
+    return i === -1 ? LONGEST_FIRST.length : i;
+  };
+  const files = dirs
+    .flatMap(walk)
+    .map((f) => path.relative(root, f))
+    .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+    .sort()
+    .sort((a, b) => rank(a) - rank(b));
+  if (files.length === 0) {
+    console.error("no test files matched");
+    process.exit(1);
+  }
+  console.log(`running ${files.length} test files`);
+  const result = spawnSync(
+    process.execPath,
+    // A test that hangs (a socket left open after a failure) fails after 2 minutes instead of holding CI up.
+    ["--import", "tsx", "--test-concurrency=2", "--test-timeout=120000", fileURLToPath(import.meta.url), ...files],
+    { cwd: root, stdio: "inherit", env: { ...process.env, NEKO_RUN_TESTS_RUNNER: "1" } },
+  );
+  process.exit(result.status ?? 1);
 }
-console.log(`running ${files.length} test files`);
-const result = spawnSync(
-  process.execPath,
-  // A test that hangs (a socket left open after a failure) fails after 2 minutes instead of holding CI up.
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...files],
-  { cwd: root, stdio: "inherit" },
-);
-process.exit(result.status ?? 1);
