@@ -175,12 +175,17 @@ describe("log files", () => {
   });
 
   test("files in the chosen folder outlive the host; the default folder, in the run folder, goes with it", async () => {
-    const other = await startTestHost({ roots: [makeTempDir()] });
-    const defaultDir = other.host.logFiles?.dir as string;
-    assert.ok(defaultDir.includes(`${path.sep}neko-plugin-`) && defaultDir.endsWith(`${path.sep}logs`), defaultDir);
-    await other.host.logFiles?.flushed();
-    await other.close();
-    assert.equal(fs.existsSync(defaultDir), false, "removed with the run folder");
+    const empty = makeTempDir();
+    try {
+      const other = await startTestHost({ roots: [empty] });
+      const defaultDir = other.host.logFiles?.dir as string;
+      assert.ok(defaultDir.includes(`${path.sep}neko-plugin-`) && defaultDir.endsWith(`${path.sep}logs`), defaultDir);
+      await other.host.logFiles?.flushed();
+      await other.close();
+      assert.equal(fs.existsSync(defaultDir), false, "removed with the run folder");
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
 
     await t.close();
     assert.ok(fs.statSync(path.join(logDir, "host.ndjson")).size > 0, "kept after the host stopped");

@@ -4,6 +4,7 @@
  * and status (a status the document does not list fails too).
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { copyExamplePlugins, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
@@ -16,10 +17,11 @@ type Method = "get" | "post" | "put";
 describe("the OpenAPI document over HTTP", () => {
   let t: TestHost;
   let doc: any;
+  let root: string;
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 
   before(async () => {
-    const root = makeTempDir();
+    root = makeTempDir();
     copyExamplePlugins(root, ["hello_world", "hello_world_extra"]);
     writePlugin(root, { id: "calc", className: "CalcPlugin", code: calcPluginCode });
     writePlugin(root, { id: "broken", manifest: '[plugin]\nid = "broken"\n' });
@@ -30,7 +32,10 @@ describe("the OpenAPI document over HTTP", () => {
     doc = await res.json();
   });
 
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
 
   /** The schema the document gives `method path` for `status` in `mediaType`; fails when it lists none. */
   function documented(method: Method, path: string, status: number, mediaType = "application/json") {

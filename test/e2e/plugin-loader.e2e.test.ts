@@ -76,6 +76,7 @@ describe("loading a plugin's TypeScript", () => {
     delete process.env.NEKO_TS_COMPILE_LOG;
     await t.close();
     fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(path.dirname(compileLog), { recursive: true, force: true });
   });
 
   test("TypeScript-style specifiers resolve: ./util.js → util.ts, ./helpers → helpers.ts, ./lib → lib/index.ts, ./user.service → user.service.ts", async () => {

@@ -92,7 +92,12 @@ function startWorker(keyFile: string, name = "w1"): ChildProcess {
       "--name",
       name,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEKO_LOG_LEVEL: "warn" } },
+    // Its temp folder is the test's own: a worker killed with SIGKILL cannot remove its run folder (neko-worker-*),
+    // and the test's folder goes in after().
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NEKO_LOG_LEVEL: "warn", TMPDIR: path.join(dir, "tmp") },
+    },
   );
   child.stdout?.resume();
   child.stderr?.resume();
@@ -124,6 +129,7 @@ async function killWorker(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL
 
 before(async () => {
   dir = makeTempDir("neko-workers-");
+  fs.mkdirSync(path.join(dir, "tmp"));
   hostKeys = makeKeyPair();
   const workerKeys = makeKeyPair();
   workerKeyFile = path.join(dir, "w1.key");

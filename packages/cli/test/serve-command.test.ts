@@ -43,7 +43,36 @@ function startServe(args: string[], env: NodeJS.ProcessEnv = {}) {
       }, 60_000).unref(),
     ),
   ]);
-  return { child, ready, exited, lines, stderr: () => stderr };
+  /**
+   * Stops a serve still running as a user would (SIGTERM) and waits for it: a SIGKILL leaves the host's run folder
+   * (neko-plugin-*) behind in the temp folder. The 60 s limit above still kills one that does not exit.
+   */
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited.catch(() => undefined);
+  };
+  return { child, ready, exited, lines, stderr: () => stderr, stop };
+}
+
+/**
+ * GET /plugins lists one, two and slow, each in a live process, two answers a call, and `/` is the manager page (built
+ * on first use, with no step of its own, as `npm start` serves it): the plugins' pids.
+ */
+async function servesThePlugins(url: string): Promise<number[]> {
+  const plugins = (await (await fetch(`${url}/plugins`)).json()) as { plugins: { id: string; pid: number }[] };
+  assert.deepEqual(plugins.plugins.map((p) => p.id).sort(), ["one", "slow", "two"]);
+  const pids = plugins.plugins.map((p) => p.pid);
+  assert.ok(pids.every((pid) => isAlive(pid)));
+  const res = await fetch(`${url}/plugin/trigger`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ plugin_id: "two", entry_id: "ping" }),
+  });
+  assert.deepEqual(((await res.json()) as { data: unknown }).data, { from: "two" });
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<title>neko-plugin manager<\/title>/);
+  return pids;
 }
 
 /** The status of `GET /health` sent to `url` with `Host: host` (fetch cannot set that header). */
@@ -78,77 +107,15 @@ export class Slow extends NekoPluginBase {
 `,
   });
 
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    test(`serves the plugins of --plugins-dir, and ${signal} stops every child process`, async () => {
-      const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
-      try {
-        const url = await serve.ready;
-        const plugins = (await (await fetch(`${url}/plugins`)).json()) as { plugins: { id: string; pid: number }[] };
-        assert.deepEqual(plugins.plugins.map((p) => p.id).sort(), ["one", "slow", "two"]);
-        const pids = plugins.plugins.map((p) => p.pid);
-        assert.ok(pids.every((pid) => isAlive(pid)));
-        const res = await fetch(`${url}/plugin/trigger`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ plugin_id: "two", entry_id: "ping" }),
-        });
-        assert.deepEqual(((await res.json()) as { data: unknown }).data, { from: "two" });
-        // What `npm start` serves at its address: the manager page, built on first use with no step of its own.
-        const page = await fetch(`${url}/`);
-        assert.equal(page.status, 200);
-        assert.match(await page.text(), /<title>neko-plugin manager<\/title>/);
-        serve.child.kill(signal);
-        assert.equal(await serve.exited, 0);
-        for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
-        assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
-      } finally {
-        serve.child.kill("SIGKILL");
-      }
-    });
-  }
-
-  test("SIGTERM during a slow call stops at once: the call is answered, not waited for", async () => {
-    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
-    try {
-      const url = await serve.ready;
-      const call = fetch(`${url}/plugin/trigger`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ plugin_id: "slow", entry_id: "nap" }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string } } }));
-      await new Promise((r) => setTimeout(r, 300));
-      const started = Date.now();
-      serve.child.kill("SIGTERM");
-      assert.equal(await serve.exited, 0);
-      assert.ok(Date.now() - started < 8000, `stopped after ${Date.now() - started} ms, not after the 30 s call`);
-      const answer = await call;
-      assert.equal(answer.status, 409);
-      assert.equal(answer.body.error.code, "CANCELED");
-    } finally {
-      serve.child.kill("SIGKILL");
-    }
-  });
-
-  test("a bad --port or NEKO_PORT is refused, naming which", async () => {
-    const env = startServe(["--no-builtin"], { NEKO_PORT: "abc" });
-    env.ready.catch(() => undefined);
-    assert.equal(await env.exited, 1);
-    assert.match(env.stderr(), /NEKO_PORT must be a whole number from 0 to 65535 \(got 'abc'\)/);
-  });
-
-  test("a bad --port is refused with a clear message", async () => {
-    const serve = startServe(["--port", "99999", "--no-builtin"]);
-    serve.ready.catch(() => undefined);
-    assert.equal(await serve.exited, 1);
-    assert.match(serve.stderr(), /--port must be a whole number from 0 to 65535/);
-  });
-
-  test("--allowed-host and NEKO_ALLOWED_HOSTS add the names the server answers to; other names are 421", async () => {
+  // One serve per signal, each also carrying a check of its own so that no third serve of the three plugins is needed:
+  // SIGINT's answers the names of --allowed-host and NEKO_ALLOWED_HOSTS, SIGTERM's comes during a slow call.
+  test("serves the plugins of --plugins-dir, answers the names of --allowed-host and NEKO_ALLOWED_HOSTS (others 421), and SIGINT stops every child process", async () => {
     const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root, "--allowed-host", "neko.test"], {
       NEKO_ALLOWED_HOSTS: "other.test:1234, third.test",
     });
     try {
       const url = await serve.ready;
+      const pids = await servesThePlugins(url);
       const port = new URL(url).port;
       const statuses = Object.fromEntries(
         await Promise.all(
@@ -167,9 +134,52 @@ export class Slow extends NekoPluginBase {
         "rebind.evil.example": 421,
         [`rebind.evil.example:${port}`]: 421,
       });
+      serve.child.kill("SIGINT");
+      assert.equal(await serve.exited, 0);
+      for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
+      assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
     } finally {
-      serve.child.kill("SIGKILL");
+      await serve.stop();
     }
+  });
+
+  test("serves the plugins; SIGTERM during a slow call stops at once (the call is answered, not waited for) and stops every child process", async () => {
+    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
+    try {
+      const url = await serve.ready;
+      const pids = await servesThePlugins(url);
+      const call = fetch(`${url}/plugin/trigger`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ plugin_id: "slow", entry_id: "nap" }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string } } }));
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      serve.child.kill("SIGTERM");
+      assert.equal(await serve.exited, 0);
+      assert.ok(Date.now() - started < 8000, `stopped after ${Date.now() - started} ms, not after the 30 s call`);
+      const answer = await call;
+      assert.equal(answer.status, 409);
+      assert.equal(answer.body.error.code, "CANCELED");
+      for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
+      assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  test("a bad --port or NEKO_PORT is refused, naming which", async () => {
+    const env = startServe(["--no-builtin"], { NEKO_PORT: "abc" });
+    env.ready.catch(() => undefined);
+    assert.equal(await env.exited, 1);
+    assert.match(env.stderr(), /NEKO_PORT must be a whole number from 0 to 65535 \(got 'abc'\)/);
+  });
+
+  test("a bad --port is refused with a clear message", async () => {
+    const serve = startServe(["--port", "99999", "--no-builtin"]);
+    serve.ready.catch(() => undefined);
+    assert.equal(await serve.exited, 1);
+    assert.match(serve.stderr(), /--port must be a whole number from 0 to 65535/);
   });
 
   test("a malformed --allowed-host or NEKO_ALLOWED_HOSTS is refused, naming which", async () => {
@@ -203,7 +213,7 @@ export class Slow extends NekoPluginBase {
       assert.match(text, /INFO: ready at http:\/\/127\.0\.0\.1:\d+: 1 plugin \(1 running\)/);
       assert.match(text, /INFO: \[one\] call one:ping ok in [\d.]+ ms \(run [0-9a-f-]{36}\)$/m);
     } finally {
-      serve.child.kill("SIGKILL");
+      await serve.stop();
       fs.rmSync(single, { recursive: true, force: true });
     }
   });
