@@ -115,7 +115,16 @@ const HOSTILE_SCHEMAS: Record<string, { schema: string; problem: RegExp }> = {
   hostile_huge: {
     // About 1 MB of properties.
     schema: `() => ({ type: "object", properties: Object.fromEntries(Array.from({ length: 20000 }, (_, i) => ["key_" + i, { type: "string", description: "x".repeat(30) }])) })`,
-    problem: /configSchema is larger than 262144 bytes/,
+    problem: /configSchema is larger than 65536 bytes/,
+  },
+  hostile_ref: {
+    // References fan out: a 2 KB schema of $refs to $refs can cost the host seconds per check.
+    schema: `() => ({ $defs: { d: { type: "string" } }, type: "object", properties: { a: { $ref: "#/$defs/d" } } })`,
+    problem: /configSchema uses \$ref: a config schema is written out in full/,
+  },
+  hostile_patterns: {
+    schema: `() => ({ type: "object", properties: { a: { type: "string", pattern: "^(?:" + "ab|".repeat(500) + "c)*$" } } })`,
+    problem: /configSchema has patterns of 1508 characters together, more than 1024/,
   },
   hostile_deep: {
     schema: `() => { let s = { type: "string" }; for (let i = 0; i < 200; i++) s = { type: "object", properties: { a: s } }; return s; }`,
@@ -350,6 +359,47 @@ describe("configSchema", () => {
     assert.equal(fileText("jcfg"), before);
     assert.ok(fs.existsSync(path.join(dataDir, "config-schemas", "jcfg.json")), "kept for the next host too");
     assert.equal((await t.request("POST", "/plugin/jcfg/start")).status, 200);
+  });
+
+  test("a permanent write is checked as the next start reads it: a temporary change in force does not hide it", async () => {
+    const temporary = await t.request("POST", "/plugin/zcfg/config/hot-update", {
+      config: { limits: { max: 5 } },
+      mode: "temporary",
+    });
+    assert.equal(temporary.status, 200, JSON.stringify(temporary.body));
+    const before = fileText("zcfg");
+    const res = await t.request("PUT", "/plugin/zcfg/config/toml", {
+      toml: before.replace(/^max = \d+$/m, "max = 1000"),
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.match(res.body.error.message, /'limits\.max'/);
+    assert.equal(fileText("zcfg"), before);
+    // The temporary change goes with a reload of the files.
+    assert.equal((await t.request("POST", "/plugin/zcfg/reload?mode=config")).status, 200);
+  });
+
+  test("a write that leaves the plugin's own tables as they are is not refused for them: the repair of a manifest table", async () => {
+    assert.equal((await t.request("POST", "/plugin/zcfg/stop")).status, 200);
+    const good = fileText("zcfg");
+    // Edited by hand into a configuration the kept schema refuses.
+    fs.writeFileSync(fileOf("zcfg"), good.replace(/^max = \d+$/m, "max = 1000"));
+    try {
+      const manifestOnly = await t.request("POST", "/plugin/zcfg/config/hot-update", {
+        config: { plugin: { description: "repaired by hand" } },
+        mode: "permanent",
+      });
+      assert.equal(manifestOnly.status, 200, JSON.stringify(manifestOnly.body));
+      assert.match(fileText("zcfg"), /repaired by hand/);
+      const stillBad = await t.request("POST", "/plugin/zcfg/config/hot-update", {
+        config: { limits: { max: 999 } },
+        mode: "permanent",
+      });
+      assert.equal(stillBad.status, 400);
+      assert.match(stillBad.body.error.message, /'limits\.max'/);
+    } finally {
+      fs.writeFileSync(fileOf("zcfg"), good);
+    }
+    assert.equal((await t.request("POST", "/plugin/zcfg/start")).status, 200);
   });
 
   test("a huge, deep or malformed schema from a plugin is refused at its hello, and the host goes on", async () => {

@@ -180,10 +180,10 @@ describe("the manager page in a real browser", { skip: CHROMIUM_SKIP }, () => {
     await quantity.fill("50");
     expectedFailures.push({ url: /\/plugin\/trigger$/, status: 400 });
     await card.getByRole("button", { name: "Run Place an order", exact: true }).click();
-    const error = card.locator("#entry-order-f-quantity-error");
+    const error = card.locator("#entry-order-f-quantity--error");
     await hasText(error, /10/);
     assert.equal(await quantity.getAttribute("aria-invalid"), "true");
-    assert.match((await quantity.getAttribute("aria-describedby")) ?? "", /entry-order-f-quantity-error/);
+    assert.match((await quantity.getAttribute("aria-describedby")) ?? "", /entry-order-f-quantity--error/);
     await hasText(card.getByRole("alert").filter({ hasText: "VALIDATION_ERROR" }), "quantity");
     await shot("entry-field-error");
 

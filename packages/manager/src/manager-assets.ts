@@ -148,6 +148,10 @@ export function readKeptBuild(dir: string): ManagerAssets | undefined {
       return undefined;
     }
     const record = JSON.parse(readChecked(path.join(dir, RECORD)).toString("utf8")) as BuildRecord;
+    const sha256 = /^[0-9a-f]{64}$/;
+    if (typeof record.index !== "string" || !sha256.test(record.index)) return undefined;
+    if (typeof record.assets !== "object" || record.assets === null) return undefined;
+    if (!Object.values(record.assets).every((v) => typeof v === "string" && sha256.test(v))) return undefined;
     const index = readChecked(path.join(dir, "index.html"), record.index);
     const assets = new Map<string, ManagerAsset>();
     for (const [name, sha256] of Object.entries(record.assets)) {

@@ -103,12 +103,40 @@ describe("schema values", () => {
     assert.equal(getOwn({}, "constructor"), undefined);
   });
 
-  test("field ids differ for different paths and never meet the -hint and -error suffixes of another", () => {
-    const paths = ["a.b", "a_b", "a-b", "x", "x-hint", "title", "", "ü", "a b"];
-    const ids = paths.map((p) => fieldId("entry-e", p));
+  test("field ids differ for different fields and never meet the --hint and --error suffixes of another", () => {
+    const fields = [
+      ["a.b"],
+      ["a", "b"],
+      ["a_b"],
+      ["a-b"],
+      ["x"],
+      ["x", "hint"],
+      ["x-hint"],
+      ["title"],
+      [],
+      ["ü"],
+      ["a b"],
+    ];
+    const ids = fields.map((keys) => fieldId("entry-e", keys));
     assert.equal(new Set(ids).size, ids.length);
-    const all = new Set(ids.flatMap((id) => [id, `${id}-hint`, `${id}-error`]));
+    const all = new Set(ids.flatMap((id) => [id, `${id}--hint`, `${id}--error`]));
     assert.equal(all.size, ids.length * 3);
-    for (const id of ids) assert.match(id, /^entry-e-f-[A-Za-z0-9_]+$/);
+    for (const id of ids) assert.match(id, /^entry-e-f-[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*$/);
+  });
+
+  test("a boolean schema: true is a field edited as JSON, false no field; a default of the wrong type is left out", () => {
+    const safe = safeSchema({
+      type: "object",
+      properties: {
+        any: true,
+        none: false,
+        s: { type: "string", default: 5 },
+        n: { type: "number", default: 2 },
+        b: { type: "boolean", default: "yes" },
+      },
+    });
+    assert.deepEqual(Object.keys(safe?.properties ?? {}), ["any", "s", "n", "b"]);
+    assert.deepEqual(safe?.properties?.any, {});
+    assert.deepEqual(initialValue(safe), { n: 2 });
   });
 });

@@ -39,7 +39,19 @@ export type ConfigOf<C> = C extends z.ZodType
 export const HOST_CONFIG_TABLES: readonly string[] = ["plugin", "plugin_runtime", "plugin_state", "adapter", "entries"];
 
 /** A schema from a plugin is held by the host: its JSON text may take this much. */
-export const MAX_CONFIG_SCHEMA_BYTES = 256 * 1024;
+export const MAX_CONFIG_SCHEMA_BYTES = 64 * 1024;
+/**
+ * All its `pattern`s and `patternProperties` keys together may be this long: the host's work to check a value is the
+ * patterns' length times the value's, on its main thread.
+ */
+export const MAX_CONFIG_SCHEMA_PATTERN_CHARS = 1024;
+/** Keywords that make the host follow references: the work they cause is not bounded by the schema's size. */
+const REFERENCE_KEYWORDS = ["$ref", "$dynamicRef", "$recursiveRef"];
+/**
+ * Formats that Ajv checks itself at least as strictly as Zod's own expression: beside them Zod's expression goes.
+ * Beside any other format (cuid, nanoid, uuid's variants, …) it stays, so the host refuses what the plugin would.
+ */
+const FORMATS_AJV_CHECKS = new Set(["email", "ipv4", "ipv6", "uri", "url", "hostname", "date", "time", "date-time"]);
 /** And nest this deep (a form generated from it is no deeper; Ajv compiles it recursively). */
 export const MAX_CONFIG_SCHEMA_DEPTH = 32;
 
@@ -64,10 +76,12 @@ export function describeConfigSchema(schema: unknown): JsonSchemaObject {
       json = z.toJSONSchema(schema, {
         io: "input",
         unrepresentable: "any",
-        // Zod writes its own regular expression beside a `format` (email, uuid, …); the format says the same, and
-        // the host checks it with Ajv's own, where Zod's (lookarounds) could not run in linear time.
+        // Zod writes its own regular expression beside a `format`; where Ajv checks the format itself, Zod's
+        // (often with lookarounds, which cannot run in linear time) goes.
         override: ({ jsonSchema }) => {
-          if (typeof jsonSchema.format === "string") delete jsonSchema.pattern;
+          if (typeof jsonSchema.format === "string" && FORMATS_AJV_CHECKS.has(jsonSchema.format)) {
+            delete jsonSchema.pattern;
+          }
         },
       });
     } catch (error) {
@@ -99,10 +113,40 @@ export function configSchemaProblem(json: unknown): string | undefined {
   if (Buffer.byteLength(text) > MAX_CONFIG_SCHEMA_BYTES) {
     return `is larger than ${MAX_CONFIG_SCHEMA_BYTES} bytes as JSON`;
   }
+  const walked = walkProblem(json);
+  if (walked) return walked;
   try {
     compileArgsValidator({ inputSchema: json as JsonSchemaObject }, { linearPatterns: true });
   } catch (error) {
     return `is not a valid JSON Schema: ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+/** A reference keyword anywhere, or patterns longer together than the bound. */
+function walkProblem(root: object): string | undefined {
+  let patternChars = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (Array.isArray(node)) {
+      stack.push(...node);
+      continue;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (REFERENCE_KEYWORDS.includes(key)) {
+        return `uses ${key}: a config schema is written out in full (no references), so checking it stays bounded`;
+      }
+      if (key === "pattern" && typeof value === "string") patternChars += value.length;
+      if (key === "patternProperties" && typeof value === "object" && value !== null) {
+        for (const name of Object.keys(value)) patternChars += name.length;
+      }
+      stack.push(value);
+    }
+  }
+  if (patternChars > MAX_CONFIG_SCHEMA_PATTERN_CHARS) {
+    return `has patterns of ${patternChars} characters together, more than ${MAX_CONFIG_SCHEMA_PATTERN_CHARS}`;
   }
   return undefined;
 }

@@ -24,6 +24,8 @@ function makeAjv(regExp?: (pattern: string, flags: string) => RegExp): Ajv2020 {
     strict: false,
     coerceTypes: false,
     addUsedSchema: false,
+    // A property named `toString` or `constructor` is read from the arguments themselves, never from Object.prototype.
+    ownProperties: true,
     ...(regExp && { code: { regExp: Object.assign(regExp, { code: "linearRegExp" }) } }),
   });
   addFormats(made);

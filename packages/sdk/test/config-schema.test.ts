@@ -79,7 +79,7 @@ describe("describeConfigSchema", () => {
     for (let i = 0; i < 40; i++) deep = { type: "object", properties: { a: deep } };
     assert.throws(() => describeConfigSchema(deep), /configSchema nests deeper than 32 levels/);
     const huge = { type: "object", description: "x".repeat(MAX_CONFIG_SCHEMA_BYTES) };
-    assert.throws(() => describeConfigSchema(huge), /configSchema is larger than 262144 bytes/);
+    assert.throws(() => describeConfigSchema(huge), /configSchema is larger than 65536 bytes/);
     assert.throws(() => describeConfigSchema({ type: "nope" }), /configSchema is not a valid JSON Schema/);
     assert.throws(() => describeConfigSchema({ $async: true, type: "object" }), /not a valid JSON Schema/);
     // Never throws on what a process sent: a cycle is a problem, not an exception.

@@ -34,3 +34,28 @@ test("two entries may share a schema $id, and compiling the same schema again re
   assert.equal(b?.({ n: "x" }).ok, false);
   assert.equal(c?.({}).ok, false);
 });
+
+test("an unknown argument is named itself, in JSON Schema and Zod alike", () => {
+  const json = compileArgsValidator({
+    inputSchema: { type: "object", properties: { a: { type: "string" } }, additionalProperties: false },
+  });
+  const zod = compileArgsValidator({ params: z.object({ a: z.string() }).strict() });
+  for (const check of [json, zod]) {
+    const result = check?.({ a: "x", include_done: true });
+    assert.equal(result?.ok, false);
+    const details = result?.ok === false ? (result.error.details as { issues: { field: string }[] }) : undefined;
+    assert.equal(details?.issues[0]?.field, "include_done");
+  }
+});
+
+test("optional properties named like Object.prototype's members are read from the arguments only", () => {
+  const check = compileArgsValidator({
+    inputSchema: {
+      type: "object",
+      properties: { toString: { type: "boolean" }, constructor: { type: "number" }, valueOf: { type: "string" } },
+    },
+  });
+  assert.equal(check?.({ constructor: 3 }).ok, true);
+  assert.equal(check?.({}).ok, true);
+  assert.equal(check?.({ toString: "no" }).ok, false);
+});

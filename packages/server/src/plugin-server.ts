@@ -153,11 +153,13 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
   const webSockets = await WebSocketHub.register(app, { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocketLimits });
   if (options.managerPage !== false) {
     // A page that cannot be built (a broken source, a missing esbuild binary) must not take the API down with it.
-    const assets = await loadManagerAssets().catch((error: unknown) => {
-      options.logger?.error({ err: error }, "the manager page could not be built; the API is served without it");
-      return error instanceof Error ? error : new Error(String(error));
-    });
-    registerManagerRoutes(app, assets);
+    const load = () =>
+      loadManagerAssets().catch((error: unknown) => {
+        options.logger?.error({ err: error }, "the manager page could not be built; the API is served without it");
+        throw error;
+      });
+    const assets = await load().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    registerManagerRoutes(app, assets, load);
   }
   registerHealthRoutes(app, options.host, startedAt);
   registerPluginRoutes(app, options.host);

@@ -11,6 +11,7 @@ import {
   type ConfigValidator,
   compileConfigValidator,
   configSchemaProblem,
+  MAX_CONFIG_SCHEMA_BYTES,
   type JsonSchemaObject,
 } from "@neko/plugin-sdk/config-schema";
 
@@ -78,7 +79,7 @@ export class ConfigSchemaStore {
   private load(pluginId: string): KnownConfigSchema | undefined {
     let json: unknown;
     try {
-      json = JSON.parse(fs.readFileSync(this.fileOf(pluginId), "utf8"));
+      json = JSON.parse(readKeptFile(this.fileOf(pluginId)));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
         this.onProblem(pluginId, `its kept configSchema cannot be read: ${(error as Error).message}`);
@@ -96,5 +97,21 @@ export class ConfigSchemaStore {
   /** Plugin ids are `^[a-zA-Z0-9_-]{1,128}$` (checked at discovery), so one names a file safely. */
   private fileOf(pluginId: string): string {
     return path.join(this.dir, `${pluginId}.json`);
+  }
+}
+
+/**
+ * The kept file's text: a regular file (not a link, a FIFO or a device, which could hang or flood the host) no larger
+ * than a schema may be, opened without following a link.
+ */
+function readKeptFile(file: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error("it is not a regular file");
+    if (stat.size > MAX_CONFIG_SCHEMA_BYTES) throw new Error(`it is larger than ${MAX_CONFIG_SCHEMA_BYTES} bytes`);
+    return fs.readFileSync(fd, "utf8");
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -9,6 +9,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { writeFileAtomic } from "@neko/plugin-sdk/atomic-write";
 import {
   type Answer,
@@ -23,7 +24,12 @@ import {
   type WireError,
   type WireResult,
 } from "@neko/protocol";
-import { type ConfigViolation, compileConfigValidator, configSchemaProblem } from "@neko/plugin-sdk/config-schema";
+import {
+  type ConfigViolation,
+  compileConfigValidator,
+  configSchemaProblem,
+  ownConfig,
+} from "@neko/plugin-sdk/config-schema";
 import { parse, stringify } from "smol-toml";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
 import { parseManifest } from "../manifest/plugin-manifest.ts";
@@ -100,6 +106,8 @@ interface Change {
   manifestChanged?: boolean;
   /** The temporary patches in force afterwards (unchanged when absent). */
   temporary?: ConfigTable[];
+  /** For a change written to the files: what the plugin's next start reads from them (no temporary patch). */
+  nextStart?: ConfigTable;
 }
 
 const PROTECTED_KEYS = ["id", "entry"] as const;
@@ -351,6 +359,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       const base = source === "plugin.toml" ? validateManifest(written) : disk.base;
       return this.apply(id, {
         next: effective({ ...disk, base, profile }, this.temporaryOf(id)),
+        nextStart: effective({ ...disk, base, profile }, []),
         profile: profile?.name ?? null,
         mode: "profile",
         lifecycle: "config_change",
@@ -390,6 +399,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
     return this.apply(id, {
       next: effective(disk, this.temporaryOf(id)),
+      nextStart: effective(disk, []),
       profile: profileName(disk),
       mode: "permanent",
       lifecycle: "config_change",
@@ -430,10 +440,31 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return refusal;
   }
 
-  /** Refuses a configuration that fails the plugin's configSchema, naming the first offending key. */
-  private checkSchema(id: string, config: ConfigTable): void {
-    const checked = this.schemaOf(id)?.validate(config);
-    if (checked && !checked.ok) throw schemaViolation(checked.violation);
+  /**
+   * Refuses a change that fails the plugin's configSchema, naming the first offending key: what the plugin runs with
+   * afterwards, and for a change to the files also what its next start reads (a temporary patch in force must not
+   * hide a file the next start refuses). A change that leaves the plugin's own tables as they are is never refused
+   * for them: it may be the repair of a manifest table, and a violation there was not made by it.
+   */
+  private checkSchema(id: string, change: Change): void {
+    const schema = this.schemaOf(id);
+    if (!schema) return;
+    const before = this.applied.get(id)?.config ?? this.currentFromFiles(id);
+    const candidates = [change.next, ...(change.nextStart ? [change.nextStart] : [])];
+    for (const config of candidates) {
+      if (before !== undefined && sameOwnTables(before, config)) continue;
+      const checked = schema.validate(config);
+      if (!checked.ok) throw schemaViolation(checked.violation);
+    }
+  }
+
+  /** What the files say now, or undefined when they cannot be read (the write may be their repair). */
+  private currentFromFiles(id: string): ConfigTable | undefined {
+    try {
+      return effective(this.readDisk(id), this.temporaryOf(id));
+    } catch {
+      return undefined;
+    }
   }
 
   private schemaOf(id: string): KnownConfigSchema | undefined {
@@ -458,7 +489,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
 
   /** The running plugin accepts (or refuses) first; files are written only after it accepted. */
   private async apply(id: string, change: Change): Promise<ConfigWrite> {
-    this.checkSchema(id, change.next);
+    this.checkSchema(id, change);
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
     const extensionHost = running ? undefined : this.injectedInto(id);
@@ -772,4 +803,8 @@ function attempt(read: () => unknown): WireResult {
 function errorResult(error: unknown): WireFailure {
   if (error instanceof ConfigError) return error.toResult();
   return failure(ErrorCode.Internal, `configuration: ${(error as Error)?.message ?? String(error)}`);
+}
+
+function sameOwnTables(a: ConfigTable, b: ConfigTable): boolean {
+  return isDeepStrictEqual(ownConfig(a), ownConfig(b));
 }

@@ -4,6 +4,7 @@
  * bounds is ignored with a warning, never trusted.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -57,5 +58,19 @@ describe("ConfigSchemaStore", () => {
     assert.equal(problems.length, 2);
     assert.match(problems[0], /^torn: its kept configSchema cannot be read/);
     assert.match(problems[1], /^odd: its kept configSchema is not a valid JSON Schema/);
+  });
+
+  test("a kept file that is a FIFO, a link or too large is not read: the host cannot be made to hang on it", () => {
+    fs.mkdirSync(dir, { recursive: true });
+    const outside = path.join(path.dirname(dir), "outside.json");
+    fs.writeFileSync(outside, JSON.stringify(schema));
+    fs.symlinkSync(outside, path.join(dir, "linked.json"));
+    fs.writeFileSync(path.join(dir, "big.json"), JSON.stringify({ description: "x".repeat(70 * 1024) }));
+    execFileSync("mkfifo", [path.join(dir, "fifo.json")]);
+    const s = store();
+    for (const id of ["linked", "big", "fifo"]) assert.equal(s.get(id), undefined, id);
+    assert.equal(problems.length, 3, problems.join("\n"));
+    assert.match(problems.join("\n"), /fifo: .*not a regular file/);
+    assert.match(problems.join("\n"), /big: .*larger than 65536 bytes/);
   });
 });

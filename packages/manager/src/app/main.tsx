@@ -44,20 +44,30 @@ function useLiveStore(): typeof live {
 
 /**
  * A new view moves the focus to its heading, where keyboard and screen-reader users expect to land; a view that is
- * still loading gets it when its heading appears.
+ * still loading gets it when its heading appears — unless the user has put the focus somewhere else meanwhile. The
+ * first view of a visit leaves the focus where the browser put it (the skip link comes first).
  */
 function useFocusOnNewView(view: string): void {
-  const focused = useRef<string | null>(null);
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const main = document.querySelector("main")!;
+    const leftAt = document.activeElement;
     const focusHeading = () => {
-      const heading = document.querySelector<HTMLElement>("main h1");
-      if (!heading || focused.current === view) return;
-      focused.current = view;
-      heading.focus();
+      const heading = main.querySelector<HTMLElement>("h1");
+      if (!heading) return false;
+      const active = document.activeElement;
+      if (active === leftAt || active === document.body || active === main || active === null) heading.focus();
+      return true;
     };
-    focusHeading();
-    const observer = new MutationObserver(focusHeading);
-    observer.observe(document.querySelector("main")!, { childList: true, subtree: true });
+    if (focusHeading()) return;
+    const observer = new MutationObserver(() => {
+      if (focusHeading()) observer.disconnect();
+    });
+    observer.observe(main, { childList: true, subtree: true });
     return () => observer.disconnect();
   }, [view]);
 }
@@ -121,9 +131,25 @@ function App() {
           )}
           {top === "messages" && <MessagesView store={store} />}
           {top === "events" && <EventsView store={store} />}
+          {top !== undefined && !KNOWN_VIEWS.has(top) && <NotFoundView />}
         </ErrorBoundary>
       </main>
     </>
+  );
+}
+
+const KNOWN_VIEWS = new Set(["plugins", "messages", "events"]);
+
+function NotFoundView() {
+  return (
+    <section aria-labelledby="not-found-title">
+      <h1 tabIndex={-1} id="not-found-title">
+        {t("notFound.title")}
+      </h1>
+      <p>
+        <a href="#/">{t("nav.dashboard")}</a>
+      </p>
+    </section>
   );
 }
 
@@ -155,6 +181,9 @@ function TokenForm({ refused, onDone }: { refused: boolean; onDone: () => void }
       <div class="field">
         <label for="api-token">{t("auth.label")}</label>
         <input
+          // The form appears above the view the user was reading: it takes the focus so that it is noticed.
+          // biome-ignore lint/a11y/noAutofocus: the page cannot go on without the token
+          autoFocus
           id="api-token"
           type="password"
           autocomplete="off"

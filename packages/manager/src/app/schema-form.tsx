@@ -16,8 +16,8 @@ interface FieldProps {
   schema: JsonSchema;
   value: unknown;
   onChange: (value: unknown) => void;
-  /** Dot path of this field ("" for the root). */
-  path: string;
+  /** The keys from the form's root to this field ([] for the root); `keys.join(".")` is its path in errors. */
+  keys: readonly string[];
   /** Unique per form on the page: the DOM ids of its controls start with it. */
   formId: string;
   label: string;
@@ -35,10 +35,11 @@ export function SchemaForm(props: {
   const root = {
     schema: props.schema,
     value: props.value,
-    path: "",
+    keys: [],
     formId: props.formId,
     errors: props.errors,
-    onChange: (v: unknown) => props.onChange(isRecord(v) ? v : {}),
+    // Whatever the root holds goes as it is: the server says what is wrong with a value that is not an object.
+    onChange: (v: unknown) => props.onChange(v as Record<string, unknown>),
   };
   if (Object.keys(props.schema.properties ?? {}).length > 0) return <ObjectFields {...root} />;
   if (typeOf(props.schema) === "object" && props.schema.additionalProperties !== true) {
@@ -57,7 +58,7 @@ function ObjectFields(props: Omit<FieldProps, "label" | "required">) {
           key={key}
           schema={child}
           value={getOwn(value, key)}
-          path={props.path ? `${props.path}.${key}` : key}
+          keys={[...props.keys, key]}
           formId={props.formId}
           label={child.title ?? key}
           required={required.has(key)}
@@ -100,15 +101,19 @@ function Field(props: FieldProps) {
 
 /** The attributes every control shares: its id, what describes it, and whether it is required or wrong. */
 function controlAttributes(props: FieldProps) {
-  const id = fieldId(props.formId, props.path);
-  const described = [props.schema.description ? `${id}-hint` : "", props.errors.has(props.path) ? `${id}-error` : ""];
+  const id = fieldId(props.formId, props.keys);
+  const error = errorOf(props);
+  const described = [props.schema.description ? `${id}--hint` : "", error ? `${id}--error` : ""];
   return {
     id,
-    name: props.path,
     "aria-describedby": described.filter(Boolean).join(" ") || undefined,
-    "aria-invalid": props.errors.has(props.path) ? ("true" as const) : undefined,
+    "aria-invalid": error ? ("true" as const) : undefined,
     "aria-required": props.required ? ("true" as const) : undefined,
   };
+}
+
+function errorOf(props: FieldProps): string | undefined {
+  return props.errors.get(props.keys.join("."));
 }
 
 function RequiredMark({ required }: { required: boolean }) {
@@ -123,7 +128,7 @@ function RequiredMark({ required }: { required: boolean }) {
 
 function Label(props: FieldProps) {
   return (
-    <label for={fieldId(props.formId, props.path)}>
+    <label for={fieldId(props.formId, props.keys)}>
       {props.label}
       <RequiredMark required={props.required} />
     </label>
@@ -133,17 +138,17 @@ function Label(props: FieldProps) {
 function Hint(props: FieldProps) {
   if (!props.schema.description) return null;
   return (
-    <p class="hint" id={`${fieldId(props.formId, props.path)}-hint`}>
+    <p class="hint" id={`${fieldId(props.formId, props.keys)}--hint`}>
       {props.schema.description}
     </p>
   );
 }
 
 function FieldError(props: FieldProps) {
-  const message = props.errors.get(props.path);
+  const message = errorOf(props);
   if (!message) return null;
   return (
-    <p class="field-error" id={`${fieldId(props.formId, props.path)}-error`} role="alert">
+    <p class="field-error" id={`${fieldId(props.formId, props.keys)}--error`} role="alert">
       {message}
     </p>
   );
@@ -271,7 +276,7 @@ function ArrayField(props: FieldProps) {
           <Field
             schema={itemSchema}
             value={item}
-            path={`${props.path}.${i}`}
+            keys={[...props.keys, String(i)]}
             formId={props.formId}
             label={t("form.item", { index: i + 1 })}
             required={false}
@@ -325,7 +330,7 @@ function JsonField(props: FieldProps) {
       setProblem(null);
     }
   }
-  const errors = problem ? new Map([...props.errors, [props.path, problem]]) : props.errors;
+  const errors = problem ? new Map([...props.errors, [props.keys.join("."), problem]]) : props.errors;
   const shown = { ...props, errors };
   return (
     <div class="field">

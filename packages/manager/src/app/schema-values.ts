@@ -11,8 +11,12 @@ export const MAX_FORM_DEPTH = 12;
 /** A schema with more properties or enum values than this is cut to it (the rest is edited as JSON). */
 export const MAX_FORM_ITEMS = 200;
 
-/** A copy of `raw` with only well-typed keywords, or `null` when it is not a schema object. */
+/**
+ * A copy of `raw` with only well-typed keywords, or `null` when it is not a schema. `true` (anything goes) is a field
+ * edited as JSON; `false` (nothing goes) is no field at all.
+ */
 export function safeSchema(raw: unknown, depth = 0): JsonSchema | null {
+  if (raw === true) return {};
   if (!isRecord(raw)) return null;
   const out: JsonSchema = {};
   const text = (key: "title" | "description" | "format") => {
@@ -26,7 +30,8 @@ export function safeSchema(raw: unknown, depth = 0): JsonSchema | null {
   for (const key of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "maxLength"] as const) {
     if (typeof raw[key] === "number" && Number.isFinite(raw[key])) out[key] = raw[key] as number;
   }
-  if (Object.hasOwn(raw, "default")) out.default = raw.default;
+  // A default the field's own control cannot show would be sent unseen: it is left out.
+  if (Object.hasOwn(raw, "default") && fitsType(raw.default, out)) out.default = raw.default;
   if (Array.isArray(raw.enum)) out.enum = raw.enum.slice(0, MAX_FORM_ITEMS);
   if (Array.isArray(raw.required)) out.required = raw.required.filter((r): r is string => typeof r === "string");
   if (typeof raw.additionalProperties === "boolean") out.additionalProperties = raw.additionalProperties;
@@ -45,6 +50,25 @@ export function safeSchema(raw: unknown, depth = 0): JsonSchema | null {
     if (items) out.items = items;
   }
   return out;
+}
+
+function fitsType(value: unknown, schema: JsonSchema): boolean {
+  switch (typeOf(schema)) {
+    case "string":
+      return typeof value === "string";
+    case "integer":
+      return Number.isInteger(value);
+    case "number":
+      return typeof value === "number";
+    case "boolean":
+      return typeof value === "boolean";
+    case "array":
+      return Array.isArray(value);
+    case "object":
+      return isRecord(value);
+    default:
+      return true;
+  }
 }
 
 /** The type a control is chosen by: the first non-null one, or `object` for a schema with properties. */
@@ -116,11 +140,12 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * A DOM id for a field: the form's prefix and the field's path with every character but a letter or digit written
- * as `_<hex>`, so two paths never share an id, and the `-hint` / `-error` suffixes never meet another field's id.
+ * A DOM id for a field: the form's prefix and the field's keys, each written with `idSafe` and joined by `-`, so two
+ * fields never share an id (not even a key `a.b` and a key `b` inside `a`), and the `--hint` / `--error` suffixes never
+ * meet another field's id.
  */
-export function fieldId(formId: string, path: string): string {
-  return `${formId}-f-${idSafe(path) || "root"}`;
+export function fieldId(formId: string, keys: readonly string[]): string {
+  return `${formId}-f-${keys.map(idSafe).join("-") || "root"}`;
 }
 
 /** `text` with every character but a letter or digit written as `_<hex>_`: different texts stay different. */

@@ -41,7 +41,8 @@ export function apiToken(): string | null {
 export function setApiToken(input: string): { ok: true } | { ok: false; reason: "empty" | "characters" } {
   const token = input.trim().replace(/^Bearer\s+/i, "");
   if (!token) return { ok: false, reason: "empty" };
-  if (!SUBPROTOCOL_SAFE.test(token)) return { ok: false, reason: "characters" };
+  // The first subprotocol is `neko.bearer`: a browser refuses the same one twice.
+  if (!SUBPROTOCOL_SAFE.test(token) || token === "neko.bearer") return { ok: false, reason: "characters" };
   sessionStorage.setItem(TOKEN_KEY, token);
   return { ok: true };
 }

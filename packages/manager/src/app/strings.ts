@@ -35,6 +35,7 @@ const en = {
   "common.json": "JSON",
   "common.drawFailed": "{what} could not be shown: {message}",
   "common.retry": "Try again",
+  "notFound.title": "There is no such page here",
   "dashboard.title": "Dashboard",
   "dashboard.states": "Plugins by state",
   "dashboard.resources": "Resources",

@@ -63,14 +63,36 @@ const assetDoc: RouteDoc = {
   },
 };
 
-/** `assets`, or why they could not be built: then each of the page's routes answers 503 with that reason. */
-export function registerManagerRoutes(app: FastifyInstance, built: ManagerAssets | Error): void {
-  const assets = built instanceof Error ? undefined : built;
-  const unavailable = () =>
-    new HttpError(
+/** After a failed build, how long before a request for the page tries again (a source may have been mid-save). */
+export const PAGE_RETRY_MS = 10_000;
+
+/**
+ * `built`: the page's files, or the error of their build. After an error each of the page's routes answers 503
+ * (the reason is in the server's log, not told to clients that have shown no token), and a request at least
+ * `PAGE_RETRY_MS` after the last attempt starts `retry` in the background.
+ */
+export function registerManagerRoutes(
+  app: FastifyInstance,
+  built: ManagerAssets | Error,
+  retry?: () => Promise<ManagerAssets>,
+): void {
+  let assets = built instanceof Error ? undefined : built;
+  let lastAttempt = Date.now();
+  const unavailable = () => {
+    if (retry && Date.now() - lastAttempt >= PAGE_RETRY_MS) {
+      lastAttempt = Date.now();
+      retry().then(
+        (fresh) => {
+          assets = fresh;
+        },
+        () => {},
+      );
+    }
+    return new HttpError(
       ErrorCode.PageUnavailable,
-      `the manager page could not be built: ${(built as Error).message.split("\n")[0]}`,
+      "the manager page could not be built: the reason is in the server's log; the API works",
     );
+  };
   const page = (_req: unknown, reply: FastifyReply) => {
     if (!assets) throw unavailable();
     return securityHeaders(reply)

@@ -99,7 +99,9 @@ function SchemaConfigForm(props: {
   const [temporary, setTemporary] = useState(false);
   const [errors, setErrors] = useState<Map<string, string>>(new Map());
   const [feedback, setFeedback] = useState<Feedback | null>(null);
+  const busy = feedback?.kind === "working";
   const save = async () => {
+    if (busy) return;
     setFeedback({ kind: "working", text: t("common.loading") });
     try {
       await api("POST", `${props.base}/hot-update`, {
@@ -142,7 +144,9 @@ function SchemaConfigForm(props: {
           <label for="config-temporary">{t("config.temporary")}</label>
         </div>
         <div class="buttons">
-          <button type="submit">{t("common.save")}</button>
+          <button type="submit" disabled={busy}>
+            {t("common.save")}
+          </button>
         </div>
         <FeedbackLine feedback={feedback} />
       </form>
@@ -169,8 +173,10 @@ function TomlEditor({
       (e: unknown) => setFeedback({ kind: "error", text: errorText(e) }),
     );
   }, [pluginId, version]);
+  const busy = feedback?.kind === "working";
   const save = async () => {
-    if (text === null) return;
+    if (text === null || busy) return;
+    setFeedback({ kind: "working", text: t("common.loading") });
     try {
       await api("PUT", `${base}/toml`, { body: { toml: text } });
       setFeedback({ kind: "ok", text: t("config.saved") });
@@ -201,7 +207,7 @@ function TomlEditor({
           onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
         />
         <div class="buttons">
-          <button type="submit" disabled={text === null}>
+          <button type="submit" disabled={text === null || busy}>
             {t("config.saveToml")}
           </button>
         </div>
@@ -225,7 +231,10 @@ function Profiles({ base, version, onChanged }: { base: string; version: number;
     );
   }, [base, version]);
   if (!profiles) return null;
+  const busy = feedback?.kind === "working";
   const activate = async () => {
+    if (busy) return;
+    setFeedback({ kind: "working", text: t("common.loading") });
     try {
       await api("PUT", `${base}/profiles/active`, { body: { name: chosen === "" ? null : chosen } });
       setFeedback({ kind: "ok", text: t("config.saved") });
@@ -261,7 +270,9 @@ function Profiles({ base, version, onChanged }: { base: string; version: number;
               </option>
             ))}
           </select>
-          <button type="submit">{t("config.activate")}</button>
+          <button type="submit" disabled={busy}>
+            {t("config.activate")}
+          </button>
           <FeedbackLine feedback={feedback} />
         </form>
       )}
