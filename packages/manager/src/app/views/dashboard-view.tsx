@@ -95,8 +95,7 @@ export function DashboardView({ store }: { store: LiveStore }) {
             {store.crashes.map((c) => (
               <li key={`${c.pluginId}-${c.time}`}>
                 <a href={`#/plugins/${encodeURIComponent(c.pluginId)}`}>{c.pluginId}</a>{" "}
-                <time>{formatTime(c.time)}</time>
-                <span class="reason">{c.reason ?? ""}</span>
+                <time>{formatTime(c.time)}</time> <span class="reason">{c.reason ?? ""}</span>
               </li>
             ))}
             {crashedNow.map((p) => (

@@ -1,5 +1,6 @@
 /** Every bus record as it happens, any namespace, newest first, filtered by namespace and text. */
 import { useState } from "preact/hooks";
+import { FilterChoice, FilterText } from "../filter-fields.tsx";
 import type { LiveStore } from "../live-store.ts";
 import { t } from "../strings.ts";
 import { BusRecordList, recordMatches, useRecentRecords } from "./bus-record-list.tsx";
@@ -18,30 +19,14 @@ export function EventsView({ store }: { store: LiveStore }) {
         {t("events.title")}
       </h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="events-namespace">{t("events.namespace")}</label>
-          <select
-            id="events-namespace"
-            value={namespace}
-            onChange={(e) => setNamespace((e.currentTarget as HTMLSelectElement).value)}
-          >
-            <option value="">{t("common.all")}</option>
-            {NAMESPACES.map((ns) => (
-              <option key={ns} value={ns}>
-                {ns}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="events-search">{t("common.search")}</label>
-          <input
-            id="events-search"
-            type="search"
-            value={text}
-            onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
-          />
-        </div>
+        <FilterChoice
+          id="events-namespace"
+          label={t("events.namespace")}
+          value={namespace}
+          options={NAMESPACES}
+          onChange={setNamespace}
+        />
+        <FilterText id="events-search" label={t("common.search")} value={text} onChange={setText} />
       </form>
       <BusRecordList records={shown} empty={t("events.empty")} label={t("events.title")} />
     </section>

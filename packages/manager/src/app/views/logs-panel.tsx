@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { LogRecord } from "../api-types.ts";
+import { FilterChoice, FilterText } from "../filter-fields.tsx";
 import { openSocket } from "../server-api.ts";
 import { t } from "../strings.ts";
 
@@ -70,25 +71,15 @@ export function LogsPanel({ pluginId }: { pluginId: string }) {
     <>
       <h2>{t("detail.logs")}</h2>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="log-level">{t("logs.level")}</label>
-          <select id="log-level" value={level} onChange={(e) => setLevel((e.currentTarget as HTMLSelectElement).value)}>
-            {LEVELS.map((l) => (
-              <option key={l} value={l}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="log-search">{t("logs.search")}</label>
-          <input
-            id="log-search"
-            type="search"
-            value={search}
-            onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
-          />
-        </div>
+        <FilterChoice
+          id="log-level"
+          label={t("logs.level")}
+          value={level}
+          options={LEVELS}
+          onChange={setLevel}
+          required
+        />
+        <FilterText id="log-search" label={t("logs.search")} value={search} onChange={setSearch} />
       </form>
       <p class="muted">{open ? t("logs.live") : t("live.connecting")}</p>
       {records.length === 0 ? (

@@ -1,5 +1,6 @@
 /** What plugins pushed with `pushMessage` (the bus's `messages` namespace), newest first, filtered in the page. */
 import { useState } from "preact/hooks";
+import { FilterChoice, FilterText } from "../filter-fields.tsx";
 import type { LiveStore } from "../live-store.ts";
 import { t } from "../strings.ts";
 import { BusRecordList, recordMatches, useRecentRecords } from "./bus-record-list.tsx";
@@ -22,21 +23,13 @@ export function MessagesView({ store }: { store: LiveStore }) {
         {t("messages.title")}
       </h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="messages-plugin">{t("messages.plugin")}</label>
-          <select
-            id="messages-plugin"
-            value={plugin}
-            onChange={(e) => setPlugin((e.currentTarget as HTMLSelectElement).value)}
-          >
-            <option value="">{t("common.all")}</option>
-            {plugins.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterChoice
+          id="messages-plugin"
+          label={t("messages.plugin")}
+          value={plugin}
+          options={plugins}
+          onChange={setPlugin}
+        />
         <div class="field">
           <label for="messages-priority">{t("messages.minPriority")}</label>
           <input
@@ -48,15 +41,7 @@ export function MessagesView({ store }: { store: LiveStore }) {
             onInput={(e) => setPriority(Number((e.currentTarget as HTMLInputElement).value) || 0)}
           />
         </div>
-        <div class="field">
-          <label for="messages-search">{t("common.search")}</label>
-          <input
-            id="messages-search"
-            type="search"
-            value={text}
-            onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
-          />
-        </div>
+        <FilterText id="messages-search" label={t("common.search")} value={text} onChange={setText} />
       </form>
       <BusRecordList records={shown} empty={t("messages.empty")} label={t("messages.title")} />
     </section>

@@ -4,6 +4,7 @@
  */
 import { useState } from "preact/hooks";
 import type { LiveStore } from "../live-store.ts";
+import { FilterChoice, FilterText } from "../filter-fields.tsx";
 import { formatBytes, formatPercent } from "../figure-format.ts";
 import { StateBadge } from "../state-badge.tsx";
 import { PluginActions } from "../plugin-actions.tsx";
@@ -28,45 +29,21 @@ export function PluginsView({ store }: { store: LiveStore }) {
         {t("plugins.title")}
       </h1>
       <form class="filters" aria-label={t("plugins.filter")} onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="plugin-filter-text">{t("plugins.filterText")}</label>
-          <input
-            id="plugin-filter-text"
-            type="search"
-            value={text}
-            onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
-          />
-        </div>
-        <div class="field">
-          <label for="plugin-filter-type">{t("plugins.type")}</label>
-          <select
-            id="plugin-filter-type"
-            value={type}
-            onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)}
-          >
-            <option value="">{t("common.all")}</option>
-            {types.map((v) => (
-              <option key={v} value={v}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="plugin-filter-state">{t("plugins.state")}</label>
-          <select
-            id="plugin-filter-state"
-            value={state}
-            onChange={(e) => setState((e.currentTarget as HTMLSelectElement).value)}
-          >
-            <option value="">{t("common.all")}</option>
-            {states.map((v) => (
-              <option key={v} value={v}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterText id="plugin-filter-text" label={t("plugins.filterText")} value={text} onChange={setText} />
+        <FilterChoice
+          id="plugin-filter-type"
+          label={t("plugins.type")}
+          value={type}
+          options={types}
+          onChange={setType}
+        />
+        <FilterChoice
+          id="plugin-filter-state"
+          label={t("plugins.state")}
+          value={state}
+          options={states}
+          onChange={setState}
+        />
       </form>
       {store.pluginsError && (
         <p role="alert" class="feedback error">
