@@ -132,6 +132,12 @@ describe("plugin logs and metrics", () => {
       assert.ok(msgs(warnings).includes(m), m);
     }
     assert.deepEqual(msgs((await logs("?level=error")).body.records), ["could not write the report"]);
+    // The original's spellings, in any case, mean the same levels.
+    assert.deepEqual((await logs("?level=WARNING")).body.records, warnings);
+    assert.deepEqual((await logs("?level=Warn")).body.records, warnings);
+    assert.deepEqual(msgs((await logs("?level=ERROR")).body.records), ["could not write the report"]);
+    assert.deepEqual((await logs("?level=CRITICAL")).body.records, []);
+    assert.deepEqual((await logs("?level=INFO")).body.records, (await logs("?level=info")).body.records);
     assert.deepEqual(msgs((await logs("?search=DISK")).body.records), ["Disk check started", "disk almost full"]);
     assert.deepEqual(msgs((await logs("?search=disk&level=warn")).body.records), ["disk almost full"]);
     const lastTwo = (await logs("?lines=2")).body.records;
@@ -144,7 +150,7 @@ describe("plugin logs and metrics", () => {
     assert.equal(loud.body.error.code, "VALIDATION_ERROR");
     assert.match(
       loud.body.error.message,
-      /'level' must be one of trace, debug, info, warn, error, fatal \(got 'loud'\)/,
+      /'level' must be one of trace, debug, info, warn, error, fatal \(or WARNING, CRITICAL; any case\) \(got 'loud'\)/,
     );
     for (const lines of ["0", "201", "many"]) {
       const bad = await logs(`?lines=${lines}`);

@@ -112,6 +112,18 @@ export function isLogLevel(name: string): name is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(name);
 }
 
+/** The original N.E.K.O.'s level names (Python's logging) that differ from pino's. */
+const LEVEL_ALIASES: Record<string, LogLevel> = { warning: "warn", critical: "fatal" };
+
+/**
+ * The level a name given by a user means: pino's names and Python's (`INFO`, `WARNING`, `CRITICAL`, as the original's
+ * API takes them), in any case; undefined for another word.
+ */
+export function logLevelNamed(name: string): LogLevel | undefined {
+  const lower = name.toLowerCase();
+  return isLogLevel(lower) ? lower : LEVEL_ALIASES[lower];
+}
+
 /** A level's place in LOG_LEVELS (trace 0 … fatal 5); a name pino does not know ranks as info. */
 export function logLevelRank(name: string): number {
   const rank = (LOG_LEVELS as readonly string[]).indexOf(name);

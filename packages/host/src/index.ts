@@ -6,6 +6,7 @@ export {
   type HostLoggerOptions,
   HostLogSink,
   isLogLevel,
+  logLevelNamed,
   LOG_LEVELS,
   type LogLevel,
   type LogRecord,

@@ -105,12 +105,16 @@ describe("plugin server routes", () => {
     await get("/plugin/p/logs");
     assert.deepEqual(host.calls.at(-1), ["logs", "p", { lines: undefined, level: undefined, search: undefined }]);
 
+    await get("/plugin/p/logs?level=WARNING");
+    assert.deepEqual(host.calls.at(-1), ["logs", "p", { lines: undefined, level: "warn", search: undefined }]);
+    await get("/plugin/p/logs?level=Critical");
+    assert.equal((host.calls.at(-1) as [string, string, { level: string }])[2].level, "fatal");
     const loud = await get("/plugin/p/logs?level=loud");
     assert.equal(loud.status, 400);
     assert.equal(loud.body.error.code, "VALIDATION_ERROR");
     assert.match(
       loud.body.error.message,
-      /'level' must be one of trace, debug, info, warn, error, fatal \(got 'loud'\)/,
+      /'level' must be one of trace, debug, info, warn, error, fatal \(or WARNING, CRITICAL; any case\) \(got 'loud'\)/,
     );
     for (const lines of ["0", "51", "ten", "1.5"]) {
       const bad = await get(`/plugin/p/logs?lines=${lines}`);

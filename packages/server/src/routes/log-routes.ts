@@ -3,7 +3,7 @@
  * minimum level and message text. `WS /ws/logs/{id}`: the same records, then each new one live.
  */
 import type { FastifyInstance } from "fastify";
-import { isLogLevel, LOG_LEVELS, type LogQuery, type PluginHostApi } from "@neko/host";
+import { LOG_LEVELS, type LogQuery, logLevelNamed, type PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError } from "../http-errors.ts";
 import type { RouteDoc } from "../openapi/route-doc.ts";
@@ -24,7 +24,12 @@ const logsDoc: RouteDoc = {
       default: 100,
       description: "at most this many records (the newest); at most the buffer's capacity (default 1000)",
     },
-    level: { type: "string", enum: [...LOG_LEVELS], description: "only records of at least this level" },
+    level: {
+      type: "string",
+      description:
+        `only records of at least this level: ${LOG_LEVELS.join(", ")}, or the original's WARNING and CRITICAL; ` +
+        "any case",
+    },
     search: { type: "string", description: "only records whose msg contains this text (case-insensitive)" },
   },
   responses: {
@@ -115,11 +120,14 @@ export function registerLogRoutes(app: FastifyInstance, host: PluginHostApi, hub
 /** `?lines`, `?level` and `?search`, as both log routes read them. */
 function readLogQuery(query: Record<string, unknown>, host: PluginHostApi): LogQuery {
   const lines = readIntParam(query, "lines", { min: 1, max: host.logs.capacity });
-  const level = readStringParam(query, "level");
-  if (level !== undefined && !isLogLevel(level)) {
-    throw new HttpError(ErrorCode.Validation, `'level' must be one of ${LOG_LEVELS.join(", ")} (got '${level}')`, {
-      field: "level",
-    });
+  const given = readStringParam(query, "level");
+  const level = given === undefined ? undefined : logLevelNamed(given);
+  if (given !== undefined && level === undefined) {
+    throw new HttpError(
+      ErrorCode.Validation,
+      `'level' must be one of ${LOG_LEVELS.join(", ")} (or WARNING, CRITICAL; any case) (got '${given}')`,
+      { field: "level" },
+    );
   }
   return { lines, level, search: readStringParam(query, "search") };
 }
