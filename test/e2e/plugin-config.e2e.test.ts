@@ -40,6 +40,12 @@ export class CfgPlugin extends NekoPluginBase {
     return Ok(this.config.require(path));
   }
 
+  @pluginEntry({ id: "typed" })
+  typed({ path, as }: { path: string; as: "int" | "str" | "bool" }) {
+    if (as === "int") return Ok(this.config.getInt(path));
+    return Ok(as === "str" ? this.config.getStr(path) : this.config.getBool(path));
+  }
+
   @pluginEntry({ id: "dump" })
   dump() {
     return Ok({ config: this.config.dump(), name: (this.metadata.plugin as any).name });
@@ -142,6 +148,15 @@ describe("plugin configuration", () => {
     assert.equal(missing.body.success, false);
     assert.equal(missing.body.error.code, "CONFIG_KEY_MISSING");
     assert.match(missing.body.error.message, /config key 'limits\.window\.size' is required but not set/);
+  });
+
+  test("the typed getters read in the plugin process, and a wrong type is refused naming the key", async () => {
+    assert.equal((await t.trigger("cfg", "typed", { path: "limits.max", as: "int" })).body.data, 50);
+    assert.equal((await t.trigger("cfg", "typed", { path: "greeting.text", as: "str" })).body.data, "hello");
+    const wrong = await t.trigger("cfg", "typed", { path: "greeting.text", as: "int" });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.error.code, "CONFIG_INVALID");
+    assert.equal(wrong.body.error.message, "config key 'greeting.text' must be a whole number, but it holds string");
   });
 
   test("a temporary hot update reaches the plugin and config_change, but not the file, and ends with the process", async () => {

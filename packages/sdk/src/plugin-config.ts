@@ -83,6 +83,37 @@ export class PluginConfig<Own extends ConfigRecord = ConfigRecord> {
     return structuredClone(found.value) as T;
   }
 
+  /**
+   * The boolean at `path`, or `fallback` when it is not set. A value of another type throws a `ValidationError`
+   * (code `CONFIG_INVALID`) naming the key and what it holds; not set and no fallback is `require`'s error. The
+   * original N.E.K.O.'s typed getters, for porting; a `configSchema` types `value` instead.
+   */
+  getBool(path: ConfigPath, fallback?: boolean): boolean {
+    return this.#typed(path, fallback, "a boolean", (v): v is boolean => typeof v === "boolean");
+  }
+
+  /** The whole number at `path` (TOML's integers), or `fallback`; see `getBool`. */
+  getInt(path: ConfigPath, fallback?: number): number {
+    return this.#typed(path, fallback, "a whole number", (v): v is number => Number.isSafeInteger(v));
+  }
+
+  /** The string at `path`, or `fallback`; see `getBool`. */
+  getStr(path: ConfigPath, fallback?: string): string {
+    return this.#typed(path, fallback, "a string", (v): v is string => typeof v === "string");
+  }
+
+  #typed<T>(path: ConfigPath, fallback: T | undefined, what: string, is: (value: unknown) => value is T): T {
+    const keys = keysOf(path);
+    const found = lookup(this.#current, keys);
+    if (!found.present) return fallback !== undefined ? fallback : this.require<T>(keys);
+    if (is(found.value)) return found.value;
+    const held = found.value === null ? "null" : Array.isArray(found.value) ? "an array" : typeof found.value;
+    throw new ValidationError(`config key '${keys.join(".")}' must be ${what}, but it holds ${held}`, {
+      code: ErrorCode.ConfigInvalid,
+      details: { path: keys.join("."), expected: what, got: held },
+    });
+  }
+
   has(path: ConfigPath): boolean {
     return lookup(this.#current, keysOf(path)).present;
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { WireResult } from "@neko/protocol";
-import { NotFoundError } from "../src/errors.ts";
+import { NotFoundError, ValidationError } from "../src/errors.ts";
 import { PluginConfig, replaceConfig } from "../src/plugin-config.ts";
 import type { HostBridge } from "../src/runtime/host-client.ts";
 
@@ -20,6 +20,34 @@ function recordingBridge(answer: WireResult): HostBridge & { requests: Array<{ m
 
 describe("this.config", () => {
   const initial = { plugin: { id: "p" }, server: { port: 80, "a.b": { c: 1 } } };
+
+  test("getBool, getInt and getStr give the value of their type, the fallback when unset, and name a wrong type", () => {
+    const config = new PluginConfig(
+      { check: { on: true, interval: 30, ratio: 0.5, name: "disk", list: [1] } },
+      recordingBridge({ ok: true, value: null }),
+    );
+    assert.equal(config.getBool("check.on"), true);
+    assert.equal(config.getInt("check.interval"), 30);
+    assert.equal(config.getStr("check.name"), "disk");
+    assert.equal(config.getBool("check.missing", false), false);
+    assert.equal(config.getInt("check.missing", 7), 7);
+    assert.equal(config.getStr(["check", "missing"], "x"), "x");
+    assert.throws(
+      () => config.getInt("check.ratio"),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.equal(error.code, "CONFIG_INVALID");
+        assert.equal(error.message, "config key 'check.ratio' must be a whole number, but it holds number");
+        return true;
+      },
+    );
+    assert.throws(() => config.getStr("check.interval"), /'check.interval' must be a string, but it holds number/);
+    assert.throws(() => config.getBool("check.list"), /'check.list' must be a boolean, but it holds an array/);
+    assert.throws(
+      () => config.getBool("check.missing"),
+      (error: unknown) => error instanceof NotFoundError,
+    );
+  });
 
   test("get, has, require and dump read the effective configuration; results are copies", () => {
     const config = new PluginConfig(initial, recordingBridge({ ok: true, value: null }));
