@@ -5,6 +5,7 @@
  * marks, descriptions as hints and each field's error from the server beside it (errors are keyed by dot paths, as
  * the server's `details.issues[].field`). The schema is expected through `safeSchema` (schema-values.ts).
  */
+import type { ComponentChildren } from "preact";
 import { useRef, useState } from "preact/hooks";
 import type { JsonSchema } from "./api-types.ts";
 import { fieldId, getOwn, isRecord, newItemValue, setOwn, typeOf } from "./schema-values.ts";
@@ -84,19 +85,28 @@ function Field(props: FieldProps) {
   if (type === "string") return <StringField {...props} />;
   if (type === "object" && schema.properties) {
     return (
-      <fieldset class="field-group">
-        <legend>
-          {props.label}
-          <RequiredMark required={props.required} />
-        </legend>
-        <Hint {...props} />
+      <FieldGroup field={props}>
         <ObjectFields {...props} />
-        <FieldError {...props} />
-      </fieldset>
+      </FieldGroup>
     );
   }
   if (type === "array" && schema.items && typeOf(schema.items) !== undefined) return <ArrayField {...props} />;
   return <JsonField {...props} />;
+}
+
+/** A field made of fields (an object's, a list's items): a fieldset named by its legend, its hint and its error. */
+function FieldGroup({ field, children }: { field: FieldProps; children: ComponentChildren }) {
+  return (
+    <fieldset class="field-group">
+      <legend>
+        {field.label}
+        <RequiredMark required={field.required} />
+      </legend>
+      <Hint {...field} />
+      {children}
+      <FieldError {...field} />
+    </fieldset>
+  );
 }
 
 /** The attributes every control shares: its id, what describes it, and whether it is required or wrong. */
@@ -265,12 +275,7 @@ function ArrayField(props: FieldProps) {
     props.onChange(next);
   };
   return (
-    <fieldset class="field-group">
-      <legend>
-        {props.label}
-        <RequiredMark required={props.required} />
-      </legend>
-      <Hint {...props} />
+    <FieldGroup field={props}>
       {items.map((item, i) => (
         <div class="array-item" key={keys.current[i]}>
           <Field
@@ -310,8 +315,7 @@ function ArrayField(props: FieldProps) {
       >
         {t("form.add")}
       </button>
-      <FieldError {...props} />
-    </fieldset>
+    </FieldGroup>
   );
 }
 
