@@ -89,8 +89,11 @@ export interface PluginHostOptions {
   bus?: HostBusOptions;
   /** Message queue bounds: messages kept (default 10 000) and their total size (default 64 MiB). */
   messages?: { capacity?: number; maxBytes?: number };
-  /** Finished runs kept (default 500) and the cancel grace period (default 5 s) (docs/runs.md). */
-  runs?: { keepFinished?: number; cancelGraceMs?: number };
+  /**
+   * Finished runs kept (default 500), the cancel grace period (default 5 s) and the bytes of `binary` exports a run
+   * may hold (default 64 MiB) (docs/runs.md).
+   */
+  runs?: { keepFinished?: number; cancelGraceMs?: number; maxBinaryBytes?: number };
   /** Log records kept per plugin for `GET /plugin/{id}/logs`: how many (default 1000) and their size (default 1 MiB). */
   logs?: { capacity?: number; maxBytes?: number };
   /**

@@ -47,6 +47,8 @@ export const ErrorCode = {
   RunExportLimit: "RUN_EXPORT_LIMIT",
   // Answered by the HTTP server only.
   BadRequest: "BAD_REQUEST",
+  /** `POST /runs` with an `idempotency_key` already used for that plugin's entry, but with other arguments. */
+  IdempotencyConflict: "IDEMPOTENCY_CONFLICT",
   InvalidJson: "INVALID_JSON",
   Unauthorized: "UNAUTHORIZED",
   UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",

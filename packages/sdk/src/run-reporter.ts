@@ -15,12 +15,21 @@ export interface RunUpdate {
   progress?: number;
   stage?: string;
   message?: string;
+  /** Step `step` of `stepTotal` (whole numbers, `step` ≤ `stepTotal`). */
+  step?: number;
+  stepTotal?: number;
+  /** Seconds still to go, as the entry estimates them. */
+  eta?: number;
 }
 
 export type RunExport =
   | { type: "text"; text: string; label?: string }
   | { type: "json"; json: unknown; label?: string }
-  | { type: "url"; url: string; label?: string };
+  | { type: "url"; url: string; label?: string }
+  /** Bytes kept as a file with the run (16 MiB per item, 64 MiB per run); served as a download. */
+  | { type: "binary"; binary: Uint8Array; mime?: string; name?: string; label?: string }
+  /** A large file the run made, by URL (nothing is stored). */
+  | { type: "binary_url"; url: string; mime?: string; name?: string; label?: string };
 
 export interface RunFinish {
   /** The run's result (what `GET /runs/{id}` shows and a trigger answers with). */

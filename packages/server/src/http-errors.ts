@@ -38,6 +38,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.NotFrozen]: 409,
   [ErrorCode.NotInRun]: 409,
   [ErrorCode.RunFinished]: 409,
+  [ErrorCode.IdempotencyConflict]: 409,
   [ErrorCode.PreconditionFailed]: 412,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,

@@ -29,6 +29,7 @@ function codeTable(file: string, heading: string): Map<string, string> {
 /** Codes only the HTTP server answers with: they never appear in a message between host and plugin. */
 const HTTP_ONLY = new Set<string>([
   ErrorCode.BadRequest,
+  ErrorCode.IdempotencyConflict,
   ErrorCode.InvalidJson,
   ErrorCode.Unauthorized,
   ErrorCode.UnsupportedMediaType,

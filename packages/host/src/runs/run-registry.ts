@@ -3,9 +3,13 @@
  * through its states, with progress, stage and message (`this.runUpdate`), exported items (`this.exportPush`)
  * and an early result (`this.finish`). Cancel aborts the handler's signal. The latest finished runs are kept
  * (500 by default; trigger runs go first). Each run has a `run_token`: a bearer secret good for that run's routes
- * only. Documented in docs/runs.md.
+ * only. A `POST /runs` may carry an `idempotency_key`: a repeat of it answers with the first run instead of starting
+ * another. `binary` exports are files under `<dataDir>/runs/<run_id>/`, deleted with the run. Documented in
+ * docs/runs.md.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import {
   Canceler,
   type CancelToken,
@@ -13,6 +17,7 @@ import {
   DisposableStore,
   Emitter,
   ErrorCode,
+  MAX_RUN_BINARY_BYTES,
   type RunExportInput,
   timerDelay,
   type WireError,
@@ -20,7 +25,7 @@ import {
 } from "@neko/protocol";
 import type { HostContext } from "../host-context.ts";
 import type { ServiceContext } from "../host-services.ts";
-import { failure, pluginNotFound, type WireFailure } from "../wire-result.ts";
+import { failure, pluginNotFound, validationFailure, type WireFailure } from "../wire-result.ts";
 import { type RunState, RunStateMachine } from "./run-state-machine.ts";
 
 export const DEFAULT_FINISHED_RUNS_KEPT = 500;
@@ -32,12 +37,27 @@ export type RunKind = "run" | "trigger";
 
 export interface RunExportItem {
   seq: number;
-  type: "text" | "json" | "url";
+  type: "text" | "json" | "url" | "binary" | "binary_url";
   text?: string;
   json?: unknown;
+  /** For `url` and `binary_url`. */
   url?: string;
+  /** For `binary` and `binary_url`: the media type and file name the plugin gave (if any). */
+  mime?: string;
+  name?: string;
+  /** For `binary`: its size in bytes and where to fetch it (`GET /runs/{id}/export/{seq}/content`). */
+  size?: number;
+  content_url?: string;
   label?: string;
   time: string;
+}
+
+/** A `binary` export's bytes as a file on disk, for `GET /runs/{id}/export/{seq}/content`. */
+export interface RunExportContent {
+  path: string;
+  mime: string | null;
+  name: string | null;
+  size: number;
 }
 
 /** A run as the HTTP API shows it. */
@@ -46,11 +66,19 @@ export interface RunView {
   kind: RunKind;
   plugin_id: string;
   entry_id: string;
+  /** What the client that started it gave to `POST /runs` (null when not given). */
+  task_id: string | null;
+  trace_id: string | null;
+  idempotency_key: string | null;
   status: RunState;
-  /** Percent, 0–100, as last reported by `runUpdate`. */
+  /** Percent, 0–100, as last reported by `runUpdate`; 100 once the run has succeeded. */
   progress: number | null;
   stage: string | null;
   message: string | null;
+  /** `runUpdate({ step, stepTotal, eta })`: step n of step_total, and the seconds still to go. */
+  step: number | null;
+  step_total: number | null;
+  eta_seconds: number | null;
   result: unknown;
   reply: unknown;
   error: { code: string; message: string; details: unknown } | null;
@@ -80,11 +108,27 @@ export interface StartRunRequest {
   cancel?: CancelToken;
   /** Told every change of this run (its progress, stage and message as the entry reports them). */
   onUpdate?: (run: RunView) => void;
+  /** `POST /runs` only: kept on the run and shown with it. */
+  taskId?: string;
+  traceId?: string;
+  /** `POST /runs` only: a repeat for the same plugin and entry answers with the first run (docs/runs.md). */
+  idempotencyKey?: string;
+}
+
+/** What `start` answers: the run made, or the run an earlier request with the same idempotency key made. */
+export interface StartedRun {
+  run_id: string;
+  status: RunState;
+  run_token: string | null;
+  deduplicated: boolean;
 }
 
 /** What the server may ask of the runs. */
 export interface RunsApi {
-  /** Starts the entry and answers at once; `Err` only when there is no such plugin. */
+  /**
+   * Starts the entry and answers at once (`StartedRun`); `Err` when there is no such plugin, or
+   * `IDEMPOTENCY_CONFLICT` when the idempotency key was used for that entry with other arguments.
+   */
   start(request: StartRunRequest): WireResult;
   /** Runs the entry as a `trigger` run and resolves with its outcome (`runId` null when no run was made). */
   execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }>;
@@ -92,6 +136,8 @@ export interface RunsApi {
   list(query?: { pluginId?: string; status?: RunState; limit?: number }): RunView[];
   cancel(runId: string): WireResult;
   exports(runId: string, page?: { after?: number; limit?: number }): ExportPage | undefined;
+  /** A `binary` export's file; undefined when the run or that item is not there, or the item is not `binary`. */
+  exportContent(runId: string, seq: number): RunExportContent | undefined;
   /** True when `token` is the run's token (compared in constant time). */
   checkToken(runId: string, token: string): boolean;
   /** Every change of every run; dispose to stop. */
@@ -102,6 +148,8 @@ export interface RunRegistryOptions {
   keepFinished?: number;
   /** How long a canceled run waits for the plugin to confirm before it is marked `canceled` anyway. */
   cancelGraceMs?: number;
+  /** Bytes of `binary` exports one run may hold together (default 64 MiB; one item is at most 16 MiB). */
+  maxBinaryBytes?: number;
 }
 
 interface Run {
@@ -110,10 +158,19 @@ interface Run {
   kind: RunKind;
   pluginId: string;
   entryId: string;
+  taskId: string | null;
+  traceId: string | null;
+  idempotencyKey: string | null;
+  /** The key in `idempotency` this run holds, and what its request was (args, timeout, task id). */
+  idempotencySlot: string | null;
+  fingerprint: string;
   machine: RunStateMachine;
   progress: number | null;
   stage: string | null;
   message: string | null;
+  step: number | null;
+  stepTotal: number | null;
+  eta: number | null;
   result: unknown;
   reply: unknown;
   error: WireError | null;
@@ -123,6 +180,11 @@ interface Run {
   updatedAt: number;
   exports: RunExportItem[];
   exportBytes: number;
+  /** Bytes of `binary` exports, written or being written, and items being written (they count as pushed). */
+  binaryBytes: number;
+  pendingExports: number;
+  /** `binary` exports' files by seq. */
+  files: Map<number, RunExportContent>;
   canceler: Canceler;
   cancelTimer: NodeJS.Timeout | undefined;
   /** Told the outcome once the run ends: how `execute` answers (a `POST /runs` run has none). */
@@ -132,6 +194,10 @@ interface Run {
 
 export class RunRegistry implements RunsApi, Disposable {
   private readonly runs = new Map<string, Run>();
+  /** Idempotency slot (plugin, entry, key) → the run that holds it, for as long as that run is kept. */
+  private readonly idempotency = new Map<string, string>();
+  /** `<dataDir>/runs`: one folder per run with files (`binary` exports). */
+  private readonly filesDir: string;
   private readonly finished: Record<RunKind, string[]> = { run: [], trigger: [] };
   private readonly changes: Emitter<RunView>;
   private readonly owned = new DisposableStore();
@@ -141,6 +207,9 @@ export class RunRegistry implements RunsApi, Disposable {
     private readonly options: RunRegistryOptions = {},
   ) {
     this.changes = this.owned.add(new Emitter((error) => ctx.logger.error({ err: error }, "a run listener failed")));
+    this.filesDir = path.join(ctx.dataDir, "runs");
+    // Runs live in memory: files of a previous host's runs belong to no run any more.
+    this.removeFiles(this.filesDir);
     this.registerServices();
   }
 
@@ -148,9 +217,32 @@ export class RunRegistry implements RunsApi, Disposable {
     if (!this.ctx.plugins.has(request.pluginId)) {
       return pluginNotFound(request.pluginId);
     }
+    // Checked and claimed in one synchronous step: two requests at once cannot both start a run.
+    const slot =
+      request.idempotencyKey === undefined
+        ? null
+        : JSON.stringify([request.pluginId, request.entryId, request.idempotencyKey]);
+    const fingerprint = requestFingerprint(request);
+    const earlier = slot === null ? undefined : this.runs.get(this.idempotency.get(slot) ?? "");
+    if (earlier) {
+      if (earlier.fingerprint !== fingerprint) {
+        return failure(
+          ErrorCode.IdempotencyConflict,
+          `idempotency_key '${request.idempotencyKey}' was already used for ${request.pluginId}:${request.entryId} (run '${earlier.id}') with other args, timeout or task_id`,
+          "SdkError",
+          { idempotency_key: request.idempotencyKey, run_id: earlier.id },
+        );
+      }
+      return { ok: true, value: started(earlier, true) };
+    }
     const run = this.create(request, "run");
+    run.fingerprint = fingerprint;
+    if (slot !== null) {
+      run.idempotencySlot = slot;
+      this.idempotency.set(slot, run.id);
+    }
     this.dispatch(run, request);
-    return { ok: true, value: { run_id: run.id, status: run.machine.state, run_token: run.token?.toString() ?? null } };
+    return { ok: true, value: started(run, false) };
   }
 
   execute(request: StartRunRequest): Promise<{ runId: string | null; result: WireResult }> {
@@ -225,6 +317,10 @@ export class RunRegistry implements RunsApi, Disposable {
     return { run_id: run.id, items, next_cursor: last, has_more: last < run.exports.length, total: run.exports.length };
   }
 
+  exportContent(runId: string, seq: number): RunExportContent | undefined {
+    return this.runs.get(runId)?.files.get(seq);
+  }
+
   checkToken(runId: string, token: string): boolean {
     const run = this.runs.get(runId);
     if (!run?.token) return false;
@@ -240,10 +336,11 @@ export class RunRegistry implements RunsApi, Disposable {
     return { "runs.kept": this.runs.size, "runs.listeners": this.changes.size };
   }
 
-  /** Clears timers; runs still going end when their plugins stop. */
+  /** Clears timers and the runs' files; runs still going end when their plugins stop. */
   dispose(): void {
     for (const run of this.runs.values()) clearTimeout(run.cancelTimer);
     this.owned.dispose();
+    this.removeFiles(this.filesDir);
   }
 
   private create(request: StartRunRequest, kind: RunKind): Run {
@@ -255,10 +352,18 @@ export class RunRegistry implements RunsApi, Disposable {
       kind,
       pluginId: request.pluginId,
       entryId: request.entryId,
+      taskId: request.taskId ?? null,
+      traceId: request.traceId ?? null,
+      idempotencyKey: request.idempotencyKey ?? null,
+      idempotencySlot: null,
+      fingerprint: "",
       machine: new RunStateMachine(),
       progress: null,
       stage: null,
       message: null,
+      step: null,
+      stepTotal: null,
+      eta: null,
       result: null,
       reply: null,
       error: null,
@@ -268,6 +373,9 @@ export class RunRegistry implements RunsApi, Disposable {
       updatedAt: now,
       exports: [],
       exportBytes: 0,
+      binaryBytes: 0,
+      pendingExports: 0,
+      files: new Map(),
       canceler: new Canceler(),
       cancelTimer: undefined,
       onEnd: undefined,
@@ -312,6 +420,7 @@ export class RunRegistry implements RunsApi, Disposable {
     clearTimeout(run.cancelTimer);
     // The outcome is set before listeners hear of the change: the change that says `succeeded` carries the result.
     run.finishedAt = Date.now();
+    if (state === "succeeded") run.progress = 100;
     if (outcome.result !== undefined) run.result = outcome.result;
     if (outcome.reply !== undefined) run.reply = outcome.reply;
     if (outcome.error) run.error = outcome.error;
@@ -348,8 +457,47 @@ export class RunRegistry implements RunsApi, Disposable {
     const limit = this.options.keepFinished ?? DEFAULT_FINISHED_RUNS_KEPT;
     while (this.finished.run.length + this.finished.trigger.length > limit) {
       const pool = this.finished.trigger.length > 0 ? this.finished.trigger : this.finished.run;
-      this.runs.delete(pool.shift() as string);
+      this.forget(pool.shift() as string);
     }
+  }
+
+  /** Drops a run, its idempotency key and its files. */
+  private forget(runId: string): void {
+    const run = this.runs.get(runId);
+    this.runs.delete(runId);
+    if (!run) return;
+    if (run.idempotencySlot !== null && this.idempotency.get(run.idempotencySlot) === run.id) {
+      this.idempotency.delete(run.idempotencySlot);
+    }
+    if (run.files.size > 0 || run.pendingExports > 0) this.removeFiles(this.runDir(run.id));
+  }
+
+  private runDir(runId: string): string {
+    return path.join(this.filesDir, runId);
+  }
+
+  private removeFiles(dir: string): void {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      this.ctx.logger.warn({ err: error, dir }, "could not remove a run's files");
+    }
+  }
+
+  /** Writes a `binary` export's bytes: to a temporary name first, so a failed write leaves no half file behind. */
+  private async writeExportFile(run: Run, bytes: Uint8Array): Promise<string> {
+    const dir = this.runDir(run.id);
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, `${randomUUID()}.bin`);
+    const partial = `${file}.part`;
+    try {
+      await fs.promises.writeFile(partial, bytes, { flag: "wx", mode: 0o600 });
+      await fs.promises.rename(partial, file);
+    } catch (error) {
+      await fs.promises.rm(partial, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    return file;
   }
 
   /** The plugin's own active run, or an Err saying why not. */
@@ -378,34 +526,93 @@ export class RunRegistry implements RunsApi, Disposable {
   private registerServices(): void {
     const { services } = this.ctx;
     this.owned.add(
-      services.handle("run.update", ({ runId, progress, stage, message }, ctx) => {
+      services.handle("run.update", ({ runId, progress, stage, message, step, stepTotal, eta }, ctx) => {
         const found = this.activeRun(runId, ctx);
         if ("error" in found) return found.error;
         const { run } = found;
+        const nextStep = step ?? run.step;
+        const nextTotal = stepTotal ?? run.stepTotal;
+        if (nextStep !== null && nextTotal !== null && nextStep > nextTotal) {
+          return validationFailure(
+            `runUpdate: 'step' (${nextStep}) must not be greater than 'stepTotal' (${nextTotal})`,
+            step !== undefined ? "step" : "stepTotal",
+          );
+        }
         if (progress !== undefined) run.progress = progress;
         if (stage !== undefined) run.stage = stage;
         if (message !== undefined) run.message = message;
+        if (step !== undefined) run.step = step;
+        if (stepTotal !== undefined) run.stepTotal = stepTotal;
+        if (eta !== undefined) run.eta = eta;
         this.touch(run);
         return { ok: true, value: { runId: run.id, status: run.machine.state } };
       }),
     );
     this.owned.add(
-      services.handle("run.export", ({ runId, item }, ctx) => {
+      services.handle("run.export", async ({ runId, item }, ctx) => {
         const found = this.activeRun(runId, ctx);
         if ("error" in found) return found.error;
         const { run } = found;
         const bytes = exportBytes(item);
-        if (run.exports.length >= MAX_EXPORTS_PER_RUN || run.exportBytes + bytes > MAX_EXPORT_BYTES_PER_RUN) {
+        if (
+          run.exports.length + run.pendingExports >= MAX_EXPORTS_PER_RUN ||
+          run.exportBytes + bytes > MAX_EXPORT_BYTES_PER_RUN
+        ) {
           return failure(
             ErrorCode.RunExportLimit,
             `exportPush: run '${run.id}' already holds the most a run may (${MAX_EXPORTS_PER_RUN} items, ${MAX_EXPORT_BYTES_PER_RUN} bytes)`,
           );
         }
-        const exported: RunExportItem = { seq: run.exports.length + 1, ...item, time: new Date().toISOString() };
-        run.exports.push(exported);
+        if (item.type !== "binary") {
+          const exported: RunExportItem = { seq: run.exports.length + 1, ...item, time: new Date().toISOString() };
+          run.exports.push(exported);
+          run.exportBytes += bytes;
+          this.touch(run);
+          return { ok: true, value: { runId: run.id, seq: exported.seq } };
+        }
+        const size = item.binary.byteLength;
+        const budget = this.options.maxBinaryBytes ?? MAX_RUN_BINARY_BYTES;
+        if (run.binaryBytes + size > budget) {
+          return failure(
+            ErrorCode.RunExportLimit,
+            `exportPush: ${size} more bytes would pass the ${budget} bytes of binary exports a run may hold (it holds ${run.binaryBytes})`,
+            "SdkError",
+            { limit: budget, held: run.binaryBytes, size },
+          );
+        }
+        // Claimed before the write, so pushes made at once cannot pass the limits together.
+        run.binaryBytes += size;
         run.exportBytes += bytes;
+        run.pendingExports += 1;
+        let file: string;
+        try {
+          file = await this.writeExportFile(run, item.binary);
+        } catch (error) {
+          run.binaryBytes -= size;
+          run.exportBytes -= bytes;
+          this.ctx.logger.error({ err: error, runId: run.id }, "could not write a run's binary export");
+          return failure(ErrorCode.Internal, `exportPush: the host could not store the bytes (${describe(error)})`);
+        } finally {
+          run.pendingExports -= 1;
+        }
+        if (this.runs.get(run.id) !== run) {
+          // The run was forgotten while its file was written.
+          this.removeFiles(this.runDir(run.id));
+          return failure(ErrorCode.NotFound, `run '${run.id}' is no longer kept`, "NotFoundError");
+        }
+        const { binary: _bytes, ...rest } = item;
+        const seq = run.exports.length + 1;
+        const exported: RunExportItem = {
+          seq,
+          ...rest,
+          size,
+          content_url: `/runs/${run.id}/export/${seq}/content`,
+          time: new Date().toISOString(),
+        };
+        run.exports.push(exported);
+        run.files.set(seq, { path: file, mime: item.mime ?? null, name: item.name ?? null, size });
         this.touch(run);
-        return { ok: true, value: { runId: run.id, seq: exported.seq } };
+        return { ok: true, value: { runId: run.id, seq } };
       }),
     );
     this.owned.add(
@@ -429,7 +636,36 @@ function exportBytes(item: RunExportInput): number {
       return Buffer.byteLength(JSON.stringify(item.json));
     case "url":
       return item.url.length;
+    case "binary_url":
+      return item.url.length + (item.name?.length ?? 0) + (item.mime?.length ?? 0);
+    case "binary":
+      // The bytes count against the binary budget; the item itself (name, mime) against this one.
+      return (item.name?.length ?? 0) + (item.mime?.length ?? 0);
   }
+}
+
+function started(run: Run, deduplicated: boolean): StartedRun {
+  return { run_id: run.id, status: run.machine.state, run_token: run.token?.toString() ?? null, deduplicated };
+}
+
+/** What must match for a repeated idempotency key to be the same request: the args, the timeout and the task id. */
+function requestFingerprint(request: StartRunRequest): string {
+  return stableJson([request.args ?? {}, request.timeoutMs ?? null, request.taskId ?? null]);
+}
+
+/** JSON with every object's keys sorted, so `{a,b}` and `{b,a}` are the same request. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+function describe(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
 function view(run: Run): RunView {
@@ -439,10 +675,16 @@ function view(run: Run): RunView {
     kind: run.kind,
     plugin_id: run.pluginId,
     entry_id: run.entryId,
+    task_id: run.taskId,
+    trace_id: run.traceId,
+    idempotency_key: run.idempotencyKey,
     status: run.machine.state,
     progress: run.progress,
     stage: run.stage,
     message: run.message,
+    step: run.step,
+    step_total: run.stepTotal,
+    eta_seconds: run.eta,
     result: run.result,
     reply: run.reply,
     error: run.error ? { code: run.error.code, message: run.error.message, details: run.error.details ?? null } : null,

@@ -25,6 +25,12 @@ export const MEMORY_GET_LIMIT = { default: 20, max: 1000 } as const;
 export const MAX_EVENT_TYPE_LENGTH = 256;
 export const MAX_RUN_STAGE_LENGTH = 256;
 export const MAX_RUN_MESSAGE_LENGTH = 4096;
+/** A `binary` export's bytes at most (docs/runs.md); a run holds at most MAX_RUN_BINARY_BYTES of them together. */
+export const MAX_RUN_BINARY_ITEM_BYTES = 16 * 1024 * 1024;
+export const MAX_RUN_BINARY_BYTES = 64 * 1024 * 1024;
+/** A `binary` / `binary_url` export's `mime` and `name`. */
+export const RUN_EXPORT_MIME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
+export const MAX_RUN_EXPORT_NAME_LENGTH = 255;
 
 export const MESSAGE_TYPES = ["text", "url", "binary", "binary_url"] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -293,6 +299,24 @@ const runId = () => z.string({ error: "runId must be a string" });
 const badProgress = (issue: { input?: unknown }) =>
   `runUpdate: 'progress' must be a number from 0 to 100 (percent), got ${showValue(issue.input)}`;
 
+const exportMime = () =>
+  z
+    .string({ error: "exportPush: 'mime' must be a media type like 'image/png'" })
+    .regex(RUN_EXPORT_MIME_PATTERN, { error: "exportPush: 'mime' must be a media type like 'image/png'" })
+    .optional();
+const exportName = () =>
+  z
+    .string({ error: `exportPush: 'name' must be a file name of 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters` })
+    .min(1, { error: `exportPush: 'name' must be a file name of 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters` })
+    .max(MAX_RUN_EXPORT_NAME_LENGTH, {
+      error: `exportPush: 'name' must be a file name of 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`,
+    })
+    .optional();
+const badCount = (field: string) => (issue: { input?: unknown }) =>
+  `runUpdate: '${field}' must be a whole number, 0 or more, got ${showValue(issue.input)}`;
+const badEta = (issue: { input?: unknown }) =>
+  `runUpdate: 'eta' must be a number of seconds, 0 or more, got ${showValue(issue.input)}`;
+
 /** One item `exportPush` attaches to a run. */
 const runExport = () =>
   z.discriminatedUnion(
@@ -320,11 +344,34 @@ const runExport = () =>
           .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'url'" }),
         label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
       }),
+      z.object({
+        type: z.literal("binary"),
+        binary: z
+          .custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength > 0, {
+            error: "exportPush: 'binary' (non-empty bytes, a Uint8Array) is required for type 'binary'",
+          })
+          .refine((v) => v.byteLength <= MAX_RUN_BINARY_ITEM_BYTES, {
+            error: (issue) =>
+              `exportPush: 'binary' is ${(issue.input as Uint8Array).byteLength} bytes; the limit is ${MAX_RUN_BINARY_ITEM_BYTES} (16 MiB) per item`,
+          }),
+        mime: exportMime(),
+        name: exportName(),
+        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+      }),
+      z.object({
+        type: z.literal("binary_url"),
+        url: z
+          .string({ error: "exportPush: 'url' must be an http(s) URL for type 'binary_url'" })
+          .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'binary_url'" }),
+        mime: exportMime(),
+        name: exportName(),
+        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+      }),
     ],
     {
       error: (issue) =>
         typeof issue.input === "object" && issue.input !== null
-          ? `exportPush: 'type' must be 'text', 'json' or 'url' (got ${showValue((issue.input as { type?: unknown }).type)})`
+          ? `exportPush: 'type' must be 'text', 'json', 'url', 'binary' or 'binary_url' (got ${showValue((issue.input as { type?: unknown }).type)})`
           : "exportPush: the item must be an object like { type: 'text', text }",
     },
   );
@@ -506,10 +553,40 @@ export const pluginToHostRequests = methodMap({
               error: `runUpdate: 'message' must be a string of at most ${MAX_RUN_MESSAGE_LENGTH} characters`,
             })
             .optional(),
+          step: z
+            .number({ error: badCount("step") })
+            .int({ error: badCount("step") })
+            .min(0, { error: badCount("step") })
+            .max(Number.MAX_SAFE_INTEGER, { error: badCount("step") })
+            .optional(),
+          stepTotal: z
+            .number({ error: badCount("stepTotal") })
+            .int({ error: badCount("stepTotal") })
+            .min(0, { error: badCount("stepTotal") })
+            .max(Number.MAX_SAFE_INTEGER, { error: badCount("stepTotal") })
+            .optional(),
+          eta: z
+            .number({ error: badEta })
+            .min(0, { error: badEta })
+            .max(Number.MAX_SAFE_INTEGER, { error: badEta })
+            .optional(),
         })
-        .refine((u) => u.progress !== undefined || u.stage !== undefined || u.message !== undefined, {
-          path: ["progress"],
-          error: "runUpdate: give at least one of progress, stage, message",
+        .refine(
+          (u) =>
+            u.progress !== undefined ||
+            u.stage !== undefined ||
+            u.message !== undefined ||
+            u.step !== undefined ||
+            u.stepTotal !== undefined ||
+            u.eta !== undefined,
+          {
+            path: ["progress"],
+            error: "runUpdate: give at least one of progress, stage, message, step, stepTotal, eta",
+          },
+        )
+        .refine((u) => u.step === undefined || u.stepTotal === undefined || u.step <= u.stepTotal, {
+          path: ["step"],
+          error: "runUpdate: 'step' must not be greater than 'stepTotal'",
         }),
     result: returns<RunStatusAnswer>(),
   },

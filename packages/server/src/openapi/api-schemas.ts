@@ -155,10 +155,16 @@ const run = object({
   kind: { type: "string", enum: ["run", "trigger"] },
   plugin_id: str,
   entry_id: str,
+  task_id: { type: ["string", "null"], description: "as given to POST /runs" },
+  trace_id: { type: ["string", "null"], description: "as given to POST /runs" },
+  idempotency_key: { type: ["string", "null"], description: "as given to POST /runs" },
   status: { type: "string", enum: [...RUN_STATES] },
-  progress: { type: ["number", "null"], description: "percent, 0–100" },
+  progress: { type: ["number", "null"], description: "percent, 0–100; 100 once the run has succeeded" },
   stage: nullableStr,
   message: nullableStr,
+  step: { type: ["integer", "null"], description: "step `step` of `step_total`, as the entry reports it" },
+  step_total: { type: ["integer", "null"] },
+  eta_seconds: { type: ["number", "null"], description: "seconds still to go, as the entry estimates them" },
   result: anyValue("the entry's value once it succeeded"),
   reply: anyValue("what the entry passed to this.finish"),
   error: nullOr(schemaRef("Error")),
@@ -167,6 +173,13 @@ const run = object({
   finished_at: { type: ["string", "null"], format: "date-time" },
   updated_at: isoTime,
   exports: { type: "integer", description: "how many items the run exported" },
+});
+
+const startedRun = object({
+  run_id: str,
+  status: { type: "string", enum: [...RUN_STATES] },
+  run_token: { type: ["string", "null"], description: "a bearer secret that opens this run's own routes" },
+  deduplicated: { type: "boolean", description: "true when an earlier request with this idempotency_key made it" },
 });
 
 const message = object({
@@ -273,6 +286,7 @@ export const API_SCHEMAS: Record<string, JsonSchema> = {
   LifecycleResult: lifecycleResult,
   ExtensionResult: extensionResult,
   Run: run,
+  StartedRun: startedRun,
   Message: message,
   BusRecord: busRecord,
   BusNamespaceStats: namespaceStats,

@@ -1,22 +1,54 @@
 /**
  * Runs over HTTP (SPEC §5.1): `POST /runs` starts an entry and answers at once; `GET /runs/{id}`,
  * `POST /runs/{id}/cancel` and `GET /runs/{id}/export` follow it. When the server has an API token, a run's own
- * `run_token` (as `Authorization: Bearer <run_token>`) also opens that run's routes. Documented in docs/runs.md.
+ * `run_token` (as `Authorization: Bearer <run_token>`) also opens that run's routes. A `binary` export's bytes are
+ * served by `GET /runs/{id}/export/{seq}/content`, always as a download. Documented in docs/runs.md.
  */
+import fs from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type PluginHostApi, RUN_STATES, type RunState } from "@neko/host";
+import { type PluginHostApi, RUN_STATES, type RunState, type StartedRun } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError, sendWireError } from "../http-errors.ts";
 import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { QUERY_PARAM_ERRORS, readIntParam, readStringParam } from "../query-params.ts";
 import { entryCallProperties } from "./route-schemas.ts";
 
+/** `task_id`, `trace_id`, `idempotency_key`: 1–128 characters, letters, digits and `. _ : / + = @ -`. */
+const runLabel = (description: string) =>
+  ({
+    type: "string",
+    minLength: 1,
+    maxLength: 128,
+    pattern: "^[A-Za-z0-9._:/+=@-]+$",
+    description,
+  }) as const;
+
 const startBody = {
   type: "object",
   required: ["plugin_id", "entry_id"],
   additionalProperties: false,
-  properties: entryCallProperties,
+  properties: {
+    ...entryCallProperties,
+    task_id: runLabel("the caller's own task id, kept on the run"),
+    trace_id: runLabel("a trace id for following the run across services, kept on the run"),
+    idempotency_key: runLabel(
+      "a repeat with the same key for the same plugin and entry answers with the first run (while it is kept)",
+    ),
+  },
 } as const;
+
+const contentParams = {
+  type: "object",
+  required: ["id", "seq"],
+  properties: {
+    id: { type: "string", minLength: 1, maxLength: 128 },
+    seq: { type: "string", pattern: "^[1-9][0-9]{0,6}$", description: "the item's `seq`" },
+  },
+} as const;
+
+/** Media types served as themselves; any other (HTML, SVG, XML, scripts …) is served as application/octet-stream. */
+const SERVED_AS_IS =
+  /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|application\/(?:pdf|zip|gzip|json|octet-stream)|text\/(?:plain|csv))$/;
 
 const runParams = {
   type: "object",
@@ -31,22 +63,18 @@ const startDoc: RouteDoc = {
   tag: "runs",
   summary: "Start an entry and answer at once",
   description:
-    "Failures after the start (unknown entry, plugin not running) end the run `failed` with that error's code.",
+    "Failures after the start (unknown entry, plugin not running) end the run `failed` with that error's code. " +
+    "With an `idempotency_key` already used for the same plugin and entry (while that run is kept), no run is " +
+    "started: the answer is that first run, 200 with `deduplicated: true`.",
   responses: {
-    202: {
-      description: "the run is made",
-      schema: {
-        type: "object",
-        required: ["run_id", "status", "run_token"],
-        properties: {
-          run_id: { type: "string" },
-          status: { type: "string", enum: [...RUN_STATES] },
-          run_token: { type: ["string", "null"], description: "a bearer secret that opens this run's own routes" },
-        },
-      },
-    },
+    200: { description: "a repeat of an idempotency key: the first run", schema: schemaRef("StartedRun") },
+    202: { description: "the run is made", schema: schemaRef("StartedRun") },
   },
-  errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id (no run is made)" },
+  errors: {
+    400: "`VALIDATION_ERROR`: a bad field (`task_id`, `trace_id`, `idempotency_key`: 1–128 of `A-Z a-z 0-9 . _ : / + = @ -`)",
+    404: "`PLUGIN_NOT_FOUND`: no plugin with that id (no run is made)",
+    409: "`IDEMPOTENCY_CONFLICT`: the key was used for this plugin and entry with other `args`, `timeout` or `task_id` (`details.run_id` is that run)",
+  },
 };
 
 const listDoc: RouteDoc = {
@@ -111,10 +139,14 @@ const exportDoc: RouteDoc = {
               required: ["seq", "type", "time"],
               properties: {
                 seq: { type: "integer" },
-                type: { type: "string", enum: ["text", "json", "url"] },
+                type: { type: "string", enum: ["text", "json", "url", "binary", "binary_url"] },
                 text: { type: "string" },
                 json: { description: "any JSON value" },
-                url: { type: "string" },
+                url: { type: "string", description: "for `url` and `binary_url`" },
+                mime: { type: "string", description: "for `binary` and `binary_url`, as the plugin gave it" },
+                name: { type: "string", description: "for `binary` and `binary_url`, as the plugin gave it" },
+                size: { type: "integer", description: "for `binary`: bytes" },
+                content_url: { type: "string", description: "for `binary`: where to download the bytes" },
                 label: { type: "string" },
                 time: { type: "string", format: "date-time" },
               },
@@ -130,14 +162,28 @@ const exportDoc: RouteDoc = {
   errors: { 400: QUERY_PARAM_ERRORS, 404: runNotFoundDoc },
 };
 
+const contentDoc: RouteDoc = {
+  tag: "runs",
+  summary: "The bytes of one `binary` export, as a download",
+  description:
+    "Always `content-disposition: attachment` with `x-content-type-options: nosniff` and a sandboxing CSP; the " +
+    "plugin's media type is kept only for plain types (images, audio, video, PDF, zip, JSON, plain text, CSV) — " +
+    `HTML, SVG, XML and the rest are served as \`application/octet-stream\`. ${runTokenNote}`,
+  responses: { 200: { description: "the bytes", schema: { type: "string", format: "binary" } } },
+  errors: { 404: "`NOT_FOUND`: no such run, no item with that `seq`, or that item is not a `binary` export" },
+};
+
 interface StartBody {
   plugin_id: string;
   entry_id: string;
   args?: Record<string, unknown>;
   timeout?: number;
+  task_id?: string;
+  trace_id?: string;
+  idempotency_key?: string;
 }
 
-const RUN_ROUTE = /^\/runs\/([^/?#]+)(?:\/(?:cancel|export))?\/?(?:[?#]|$)/;
+const RUN_ROUTE = /^\/runs\/([^/?#]+)(?:\/(?:cancel|export(?:\/\d+\/content)?))?\/?(?:[?#]|$)/;
 
 /** True when the request carries the run token of the run its path names (one of that run's own routes). */
 export function runTokenGrants(req: FastifyRequest, host: PluginHostApi): boolean {
@@ -158,15 +204,19 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
     "/runs",
     { schema: { body: startBody }, config: { doc: startDoc } },
     async (req, reply) => {
-      const { plugin_id, entry_id, args = {}, timeout } = req.body;
+      const { plugin_id, entry_id, args = {}, timeout, task_id, trace_id, idempotency_key } = req.body;
       const started = host.runs.start({
         pluginId: plugin_id,
         entryId: entry_id,
         args,
         timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+        ...(task_id !== undefined && { taskId: task_id }),
+        ...(trace_id !== undefined && { traceId: trace_id }),
+        ...(idempotency_key !== undefined && { idempotencyKey: idempotency_key }),
       });
       if (!started.ok) return sendWireError(reply, started.error);
-      return reply.code(202).send(started.value);
+      const value = started.value as StartedRun;
+      return reply.code(value.deduplicated ? 200 : 202).send(value);
     },
   );
 
@@ -220,6 +270,49 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
       return page;
     },
   );
+
+  app.get<{ Params: { id: string; seq: string } }>(
+    "/runs/:id/export/:seq/content",
+    { schema: { params: contentParams }, config: { doc: contentDoc } },
+    async (req, reply) => {
+      const { id } = req.params;
+      const seq = Number(req.params.seq);
+      const content = host.runs.exportContent(id, seq);
+      if (!content) {
+        throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
+      }
+      let stream: fs.ReadStream;
+      try {
+        // Opened before answering: a file gone with its run (forgotten meanwhile) is a 404, not a broken 200.
+        const handle = await fs.promises.open(content.path, "r");
+        stream = handle.createReadStream();
+      } catch {
+        throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
+      }
+      const mime = content.mime?.toLowerCase() ?? "";
+      const name = content.name ?? `export-${seq}.bin`;
+      return reply
+        .header("content-type", SERVED_AS_IS.test(mime) ? mime : "application/octet-stream")
+        .header("content-length", content.size)
+        .header("content-disposition", attachment(name))
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", "default-src 'none'; sandbox")
+        .header("cache-control", "private, no-store")
+        .send(stream);
+    },
+  );
+}
+
+/** `attachment; filename="…"; filename*=UTF-8''…`: the name with quotes, slashes and controls replaced. */
+function attachment(name: string): string {
+  const unsafe = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || '\\/"'.includes(c);
+  const safe = [...name]
+    .map((c) => (unsafe(c) ? "_" : c))
+    .join("")
+    .replace(/^\.+/, "_");
+  const ascii = [...safe].map((c) => (c.charCodeAt(0) > 0x7e ? "_" : c)).join("");
+  const encoded = encodeURIComponent(safe).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 function runNotFound(id: string): HttpError {

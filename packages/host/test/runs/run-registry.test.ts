@@ -1,0 +1,196 @@
+/**
+ * The run registry's own logic, with a fake host: idempotency keys (scope, conflicts, forgotten with the run),
+ * steps and eta, progress 100 on success, and `binary` exports written under `<dataDir>/runs/<run_id>/` within
+ * their budget and deleted with the run.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, test } from "node:test";
+import type { WireResult } from "@neko/protocol";
+import { RunRegistry, type StartedRun } from "../../src/runs/run-registry.ts";
+import { fakeHostContext } from "../support/fake-host-context.ts";
+
+let dataDir: string;
+let registry: RunRegistry | undefined;
+/** Entry calls the fake plugin has been asked for, each answered when the test says so. */
+let pending: { entryId: string; args: unknown; answer: (r: WireResult) => void }[];
+
+beforeEach(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-runs-unit-"));
+  pending = [];
+});
+afterEach(() => {
+  registry?.dispose();
+  registry = undefined;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function makeRegistry(options: { keepFinished?: number; maxBinaryBytes?: number } = {}) {
+  const fake = fakeHostContext(
+    { p: { state: "running" } },
+    {
+      operations: {
+        callEntry: (_pluginId, entryId, args) =>
+          new Promise<WireResult>((resolve) => pending.push({ entryId, args, answer: resolve })),
+      },
+    },
+  );
+  registry = new RunRegistry({ ...fake.ctx, dataDir }, options);
+  const request = (method: string, params: object) =>
+    fake.services.request(method, params, { pluginId: "p", deadline: Date.now() + 5000 });
+  return { registry, request };
+}
+
+const startedOf = (r: WireResult): StartedRun => {
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.value as StartedRun;
+};
+const tick = () => new Promise((r) => setImmediate(r));
+
+test("a repeated key for the same plugin and entry answers with the first run; the scope is plugin + entry", () => {
+  const { registry } = makeRegistry();
+  const first = startedOf(registry.start({ pluginId: "p", entryId: "e", args: { a: 1, b: [2] }, idempotencyKey: "k" }));
+  assert.equal(first.deduplicated, false);
+  const again = startedOf(
+    registry.start({ pluginId: "p", entryId: "e", args: { b: [2], a: 1 }, idempotencyKey: "k", traceId: "other" }),
+  );
+  assert.deepEqual(again, { ...first, deduplicated: true }, "same args in another key order, another trace id");
+  assert.equal(pending.length, 1, "the entry was called once");
+  const otherEntry = startedOf(registry.start({ pluginId: "p", entryId: "f", idempotencyKey: "k" }));
+  assert.notEqual(otherEntry.run_id, first.run_id);
+  const noKey = startedOf(registry.start({ pluginId: "p", entryId: "e", args: { a: 1, b: [2] } }));
+  assert.notEqual(noKey.run_id, first.run_id);
+  assert.equal(pending.length, 3);
+});
+
+test("a repeated key with other args, timeout or task_id is IDEMPOTENCY_CONFLICT naming the first run", () => {
+  const { registry } = makeRegistry();
+  const first = startedOf(
+    registry.start({ pluginId: "p", entryId: "e", args: { a: 1 }, timeoutMs: 1000, taskId: "t", idempotencyKey: "k" }),
+  );
+  for (const change of [{ args: { a: 2 } }, { timeoutMs: 2000 }, { taskId: "u" }, { args: {} }]) {
+    const r = registry.start({
+      pluginId: "p",
+      entryId: "e",
+      args: { a: 1 },
+      timeoutMs: 1000,
+      taskId: "t",
+      idempotencyKey: "k",
+      ...change,
+    });
+    assert.equal(r.ok, false, JSON.stringify(change));
+    if (r.ok) continue;
+    assert.equal(r.error.code, "IDEMPOTENCY_CONFLICT");
+    assert.deepEqual(r.error.details, { idempotency_key: "k", run_id: first.run_id });
+  }
+  assert.equal(pending.length, 1);
+  assert.equal(registry.list().length, 1);
+});
+
+test("a key is remembered while its run is kept, finished or not, and forgotten with it", async () => {
+  const { registry } = makeRegistry({ keepFinished: 2 });
+  const first = startedOf(registry.start({ pluginId: "p", entryId: "e", idempotencyKey: "k" }));
+  pending[0].answer({ ok: true, value: "done" });
+  await tick();
+  const whileKept = startedOf(registry.start({ pluginId: "p", entryId: "e", idempotencyKey: "k" }));
+  assert.deepEqual([whileKept.run_id, whileKept.status, whileKept.deduplicated], [first.run_id, "succeeded", true]);
+  for (let i = 0; i < 2; i++) {
+    registry.start({ pluginId: "p", entryId: "other" });
+    pending.at(-1)?.answer({ ok: true, value: i });
+    await tick();
+  }
+  assert.equal(registry.get(first.run_id), undefined, "the first run is no longer kept");
+  const fresh = startedOf(registry.start({ pluginId: "p", entryId: "e", idempotencyKey: "k" }));
+  assert.notEqual(fresh.run_id, first.run_id);
+  assert.equal(fresh.deduplicated, false);
+});
+
+test("an unknown plugin makes no run and claims no key", () => {
+  const { registry } = makeRegistry();
+  const r = registry.start({ pluginId: "ghost", entryId: "e", idempotencyKey: "k" });
+  assert.equal(r.ok, false);
+  assert.equal(startedOf(registry.start({ pluginId: "p", entryId: "e", idempotencyKey: "k" })).deduplicated, false);
+});
+
+test("task_id, trace_id and idempotency_key show on the run; steps and eta are kept; success puts progress at 100", async () => {
+  const { registry, request } = makeRegistry();
+  const { run_id } = startedOf(
+    registry.start({ pluginId: "p", entryId: "e", taskId: "t1", traceId: "tr", idempotencyKey: "k1" }),
+  );
+  assert.deepEqual(await request("run.update", { runId: run_id, step: 1, stepTotal: 4, eta: 12.5, progress: 25 }), {
+    ok: true,
+    value: { runId: run_id, status: "running" },
+  });
+  const bad = await request("run.update", { runId: run_id, step: 5 });
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.equal(bad.error.code, "VALIDATION_ERROR");
+    assert.deepEqual(bad.error.details, { field: "step" });
+  }
+  const badTotal = await request("run.update", { runId: run_id, stepTotal: 0 });
+  assert.ok(!badTotal.ok && (badTotal.error.details as { field: string }).field === "stepTotal");
+  let run = registry.get(run_id);
+  assert.deepEqual(
+    [run?.task_id, run?.trace_id, run?.idempotency_key, run?.step, run?.step_total, run?.eta_seconds, run?.progress],
+    ["t1", "tr", "k1", 1, 4, 12.5, 25],
+  );
+  pending[0].answer({ ok: true, value: null });
+  await tick();
+  run = registry.get(run_id);
+  assert.equal(run?.status, "succeeded");
+  assert.equal(run?.progress, 100);
+});
+
+test("binary exports: one file each under <dataDir>/runs/<run_id>/, within the run's budget, deleted with the run", async () => {
+  const { registry, request } = makeRegistry({ keepFinished: 1, maxBinaryBytes: 10 });
+  const { run_id } = startedOf(registry.start({ pluginId: "p", entryId: "e" }));
+  const push = (binary: Uint8Array, extra: object = {}) =>
+    request("run.export", { runId: run_id, item: { type: "binary", binary, ...extra } });
+  // Two pushes at once: both claim their bytes before either is written.
+  const [a, b] = await Promise.all([push(new Uint8Array(6).fill(1)), push(new Uint8Array(6).fill(2))]);
+  assert.deepEqual(
+    [a.ok, b.ok].sort(),
+    [false, true],
+    "the budget holds for pushes made at once (one of 6 + 6 > 10 bytes is refused)",
+  );
+  const refused = (a.ok ? b : a) as Extract<WireResult, { ok: false }>;
+  assert.equal(refused.error.code, "RUN_EXPORT_LIMIT");
+  assert.deepEqual(refused.error.details, { limit: 10, held: 6, size: 6 });
+  const small = await push(new Uint8Array([9, 9, 9, 9]), { mime: "image/png", name: "x.png" });
+  assert.deepEqual(small, { ok: true, value: { runId: run_id, seq: 2 } });
+  const dir = path.join(dataDir, "runs", run_id);
+  assert.equal(fs.readdirSync(dir).length, 2);
+  const content = registry.exportContent(run_id, 2);
+  assert.deepEqual(content && { ...content, path: path.dirname(content.path) }, {
+    path: dir,
+    mime: "image/png",
+    name: "x.png",
+    size: 4,
+  });
+  assert.deepEqual([...fs.readFileSync(content?.path ?? "")], [9, 9, 9, 9]);
+  assert.equal(registry.exportContent(run_id, 3), undefined);
+  const items = registry.exports(run_id)?.items ?? [];
+  assert.equal(items[1].content_url, `/runs/${run_id}/export/2/content`);
+  assert.ok(!("binary" in items[1]), "the bytes are not kept in memory");
+
+  pending[0].answer({ ok: true, value: null });
+  await tick();
+  registry.start({ pluginId: "p", entryId: "e" });
+  pending[1].answer({ ok: true, value: null });
+  await tick();
+  assert.equal(registry.get(run_id), undefined);
+  assert.ok(!fs.existsSync(dir), "the run's folder went with it");
+});
+
+test("files of a previous host's runs are removed at start and when the registry is disposed", () => {
+  const stale = path.join(dataDir, "runs", "old-run");
+  fs.mkdirSync(stale, { recursive: true });
+  fs.writeFileSync(path.join(stale, "x.bin"), "x");
+  const { registry } = makeRegistry();
+  assert.ok(!fs.existsSync(stale));
+  fs.mkdirSync(stale, { recursive: true });
+  registry.dispose();
+  assert.ok(!fs.existsSync(path.join(dataDir, "runs")));
+});

@@ -1,0 +1,418 @@
+/**
+ * Runs through a real plugin process and the real HTTP server, for what a client and a plugin add to a run:
+ * `task_id` / `trace_id` / `idempotency_key` on `POST /runs` (a repeated key answers with the first run, even when
+ * the requests arrive at once), `runUpdate({ step, stepTotal, eta })`, and `binary` / `binary_url` exports stored
+ * under the run's folder and served only as downloads (docs/runs.md).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createPluginServer } from "@neko/server";
+import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+import { openWs } from "../support/ws-client.ts";
+
+const code = `
+import { NekoPluginBase, nekoPlugin, pluginEntry, Ok, unwrap } from "@neko/plugin-sdk/plugin";
+
+const fail = (r: any) => (r.ok ? "ok" : { code: r.error.code, field: r.error.details?.field ?? null, message: r.error.message });
+
+@nekoPlugin
+export class Files extends NekoPluginBase {
+  @pluginEntry({ id: "slow" })
+  async slow({ ms }: { ms: number }) {
+    await new Promise((r) => setTimeout(r, ms));
+    return Ok("slept");
+  }
+
+  @pluginEntry({ id: "quick" })
+  quick({ n }: { n: number }) {
+    return Ok(n);
+  }
+
+  @pluginEntry({ id: "steps" })
+  async steps({ holdMs }: { holdMs: number }) {
+    unwrap(await this.runUpdate({ step: 2, stepTotal: 5, eta: 3.5, stage: "counting" }));
+    await new Promise((r) => setTimeout(r, holdMs));
+    unwrap(await this.runUpdate({ step: 5 }));
+    return Ok("counted");
+  }
+
+  @pluginEntry({ id: "bad_steps" })
+  async badSteps() {
+    const out = [
+      await this.runUpdate({ step: -1 }),
+      await this.runUpdate({ step: 1.5 }),
+      await this.runUpdate({ stepTotal: "3" as any }),
+      await this.runUpdate({ eta: -2 }),
+      await this.runUpdate({ eta: Number.NaN }),
+      await this.runUpdate({ step: 4, stepTotal: 3 }),
+      await this.runUpdate({ stepTotal: 3 }),
+      await this.runUpdate({ step: 4 }),
+      await this.runUpdate({ step: 3 }),
+    ];
+    return Ok(out.map(fail));
+  }
+
+  @pluginEntry({ id: "binaries" })
+  async binaries() {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const html = new TextEncoder().encode("<script>alert(document.cookie)</script>");
+    return Ok([
+      unwrap(await this.exportPush({ type: "binary", binary: png, mime: "image/png", name: "chart.png", label: "chart" })).seq,
+      unwrap(await this.exportPush({ type: "binary", binary: html, mime: "text/html", name: "../../evil.html" })).seq,
+      unwrap(await this.exportPush({ type: "binary_url", url: "https://example.com/big.zip", mime: "application/zip", name: "big.zip" })).seq,
+      unwrap(await this.exportPush({ type: "binary", binary: new Uint8Array([7]) })).seq,
+    ]);
+  }
+
+  @pluginEntry({ id: "bad_binaries" })
+  async badBinaries() {
+    return Ok([
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array(16 * 1024 * 1024 + 1) })),
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array(0) })),
+      fail(await this.exportPush({ type: "binary", binary: "aGVsbG8=" as any })),
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array([1]), mime: "text/html; charset=utf-8" })),
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array([1]), name: "" })),
+      fail(await this.exportPush({ type: "binary_url", url: "file:///etc/passwd" })),
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array(600 * 1024) })),
+      fail(await this.exportPush({ type: "binary", binary: new Uint8Array(600 * 1024) })),
+    ]);
+  }
+}
+`;
+
+describe("run keys, steps and binary exports", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+  const startRun = (entry_id: string, args: object = {}, extra: object = {}) =>
+    t.request("POST", "/runs", { plugin_id: "files", entry_id, args, ...extra });
+  const getRun = async (id: string) => (await t.request("GET", `/runs/${id}`)).body;
+  const untilDone = (id: string) =>
+    waitFor(
+      async () => {
+        const run = await getRun(id);
+        return ["succeeded", "failed", "canceled", "timeout"].includes(run.status) ? run : undefined;
+      },
+      { what: `run ${id} to end` },
+    );
+  const runsDir = () => path.join(dataDir, "runs");
+  /** Runs an entry with POST /runs (a finished trigger run is the first to be forgotten) and waits for its end. */
+  const runToEnd = async (entry_id: string) => {
+    const started = await startRun(entry_id);
+    assert.equal(started.status, 202);
+    const run = await untilDone(started.body.run_id);
+    assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    return { run_id: run.run_id as string, data: run.result, token: started.body.run_token as string };
+  };
+
+  before(async () => {
+    root = makeTempDir();
+    dataDir = makeTempDir();
+    writePlugin(root, { id: "files", className: "Files", code });
+    t = await startTestHost({ roots: [root], dataDir, runs: { keepFinished: 6, maxBinaryBytes: 1024 * 1024 } });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("task_id, trace_id and idempotency_key are kept on the run and shown by GET, the list and /ws/admin", async () => {
+    const admin = await openWs(`${t.url.replace(/^http/, "ws")}/ws/admin`);
+    try {
+      const started = await startRun(
+        "quick",
+        { n: 1 },
+        { task_id: "task-1", trace_id: "00-4bf92f3577b34da6-01", idempotency_key: "k:fields/1" },
+      );
+      assert.equal(started.status, 202);
+      assert.equal(started.body.deduplicated, false);
+      const run = await untilDone(started.body.run_id);
+      assert.equal(run.task_id, "task-1");
+      assert.equal(run.trace_id, "00-4bf92f3577b34da6-01");
+      assert.equal(run.idempotency_key, "k:fields/1");
+      const listed = (await t.request("GET", "/runs?plugin_id=files")).body.runs.find(
+        (r: any) => r.run_id === started.body.run_id,
+      );
+      assert.equal(listed.task_id, "task-1");
+      const live = await admin.next((m) => m.type === "run" && m.run.run_id === started.body.run_id);
+      assert.equal(live.run.task_id, "task-1");
+      assert.equal(live.run.trace_id, "00-4bf92f3577b34da6-01");
+      assert.equal(live.run.idempotency_key, "k:fields/1");
+      const plain = await untilDone((await startRun("quick", { n: 2 })).body.run_id);
+      assert.deepEqual([plain.task_id, plain.trace_id, plain.idempotency_key], [null, null, null]);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test("bad task_id / trace_id / idempotency_key: 400 naming the field, and no run is made", async () => {
+    const before = (await t.request("GET", "/runs?limit=500")).body.runs.length;
+    const cases: [object, string][] = [
+      [{ task_id: "" }, "task_id"],
+      [{ task_id: "x".repeat(129) }, "task_id"],
+      [{ trace_id: "../etc passwd" }, "trace_id"],
+      [{ trace_id: 42 }, "trace_id"],
+      [{ idempotency_key: "<script>" }, "idempotency_key"],
+      [{ idempotency_key: ["a"] }, "idempotency_key"],
+    ];
+    for (const [extra, field] of cases) {
+      const res = await startRun("quick", { n: 1 }, extra);
+      assert.equal(res.status, 400, JSON.stringify(extra));
+      assert.equal(res.body.error.code, "VALIDATION_ERROR");
+      assert.match(res.body.error.message, new RegExp(field), JSON.stringify(res.body));
+    }
+    const ok = await startRun("quick", { n: 1 }, { task_id: "x".repeat(128) });
+    assert.equal(ok.status, 202);
+    await untilDone(ok.body.run_id);
+    assert.equal((await t.request("GET", "/runs?limit=500")).body.runs.length, Math.min(before + 1, 6));
+  });
+
+  test("a repeated idempotency_key answers 200 with the first run; other args are a 409; the scope is plugin + entry", async () => {
+    const first = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "t" });
+    assert.equal(first.status, 202);
+    const again = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "t", trace_id: "new" });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, { ...first.body, deduplicated: true, status: again.body.status });
+    const reordered = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "t" });
+    assert.equal(reordered.body.run_id, first.body.run_id);
+
+    const otherArgs = await startRun("slow", { ms: 301 }, { idempotency_key: "repeat-1", task_id: "t" });
+    assert.equal(otherArgs.status, 409);
+    assert.equal(otherArgs.body.error.code, "IDEMPOTENCY_CONFLICT");
+    assert.equal(otherArgs.body.error.details.run_id, first.body.run_id);
+    assert.match(otherArgs.body.error.message, /repeat-1/);
+    const otherTask = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "u" });
+    assert.equal(otherTask.status, 409);
+    const otherTimeout = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "t", timeout: 9 });
+    assert.equal(otherTimeout.status, 409);
+
+    const otherEntry = await startRun("quick", { n: 3 }, { idempotency_key: "repeat-1" });
+    assert.equal(otherEntry.status, 202, "the same key for another entry is another request");
+    assert.notEqual(otherEntry.body.run_id, first.body.run_id);
+
+    const done = await untilDone(first.body.run_id);
+    assert.equal(done.result, "slept");
+    const afterEnd = await startRun("slow", { ms: 300 }, { idempotency_key: "repeat-1", task_id: "t" });
+    assert.equal(afterEnd.status, 200, "a finished run still answers for its key while it is kept");
+    assert.equal(afterEnd.body.status, "succeeded");
+    const kept = (await t.request("GET", "/runs?limit=500")).body.runs.filter(
+      (r: any) => r.idempotency_key === "repeat-1" && r.entry_id === "slow",
+    );
+    assert.equal(kept.length, 1, "one run was started for the key");
+  });
+
+  test("twenty POSTs at once with one idempotency_key start exactly one run", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => startRun("slow", { ms: 200 }, { idempotency_key: "at-once" })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [200, ...Array(18).fill(200), 202].sort());
+    assert.equal(answers.filter((a) => a.status === 202).length, 1);
+    assert.equal(new Set(answers.map((a) => a.body.run_id)).size, 1);
+    assert.equal(answers.filter((a) => a.body.deduplicated === true).length, 19);
+    await untilDone(answers[0].body.run_id);
+    const runs = (await t.request("GET", "/runs?limit=500")).body.runs.filter(
+      (r: any) => r.idempotency_key === "at-once",
+    );
+    assert.equal(runs.length, 1);
+  });
+
+  test("a key is forgotten with its run: once the run is no longer kept, the key starts a new run", async () => {
+    const first = await startRun("quick", { n: 1 }, { idempotency_key: "short-lived" });
+    await untilDone(first.body.run_id);
+    for (let n = 0; n < 6; n++) await untilDone((await startRun("quick", { n })).body.run_id);
+    assert.equal((await t.request("GET", `/runs/${first.body.run_id}`)).status, 404);
+    const again = await startRun("quick", { n: 1 }, { idempotency_key: "short-lived" });
+    assert.equal(again.status, 202);
+    assert.notEqual(again.body.run_id, first.body.run_id);
+  });
+
+  test("runUpdate({ step, stepTotal, eta }) shows on the run while it goes; a succeeded run's progress is 100", async () => {
+    const { body } = await startRun("steps", { holdMs: 400 });
+    const midway = await waitFor(async () => {
+      const run = await getRun(body.run_id);
+      return run.step === 2 ? run : undefined;
+    });
+    assert.equal(midway.status, "running");
+    assert.equal(midway.step_total, 5);
+    assert.equal(midway.eta_seconds, 3.5);
+    assert.equal(midway.stage, "counting");
+    assert.equal(midway.progress, null, "no progress was reported yet");
+    const done = await untilDone(body.run_id);
+    assert.equal(done.status, "succeeded");
+    assert.deepEqual([done.step, done.step_total, done.eta_seconds], [5, 5, 3.5]);
+    assert.equal(done.progress, 100, "a succeeded run's progress is 100 even if the entry never said so");
+    const quick = await untilDone((await startRun("quick", { n: 1 })).body.run_id);
+    assert.equal(quick.progress, 100);
+    const failed = await untilDone((await startRun("ghost")).body.run_id);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.progress, null, "only a succeeded run is put at 100");
+  });
+
+  test("bad steps and etas: a clear Err naming the field, and the run keeps its last good values", async () => {
+    const res = await runToEnd("bad_steps");
+    const out = res.data;
+    assert.deepEqual(
+      out.map((r: any) => (r === "ok" ? r : [r.code, r.field])),
+      [
+        ["VALIDATION_ERROR", "step"],
+        ["VALIDATION_ERROR", "step"],
+        ["VALIDATION_ERROR", "stepTotal"],
+        ["VALIDATION_ERROR", "eta"],
+        ["VALIDATION_ERROR", "eta"],
+        ["VALIDATION_ERROR", "step"],
+        "ok",
+        ["VALIDATION_ERROR", "step"],
+        "ok",
+      ],
+    );
+    assert.match(out[0].message, /'step' must be a whole number, 0 or more, got -1/);
+    assert.match(out[7].message, /'step' \(4\) must not be greater than 'stepTotal' \(3\)/);
+    const run = await getRun(res.run_id);
+    assert.deepEqual([run.step, run.step_total, run.eta_seconds], [3, 3, null]);
+  });
+
+  test("binary exports: stored under <dataDir>/runs/<run_id>/, listed with their metadata, downloaded as attachments", async () => {
+    const res = await runToEnd("binaries");
+    assert.deepEqual(res.data, [1, 2, 3, 4]);
+    const id = res.run_id;
+    const page = (await t.request("GET", `/runs/${id}/export`)).body;
+    const strip = ({ time, ...rest }: any) => {
+      assert.ok(!Number.isNaN(Date.parse(time)));
+      return rest;
+    };
+    assert.deepEqual(page.items.map(strip), [
+      {
+        seq: 1,
+        type: "binary",
+        mime: "image/png",
+        name: "chart.png",
+        label: "chart",
+        size: 11,
+        content_url: `/runs/${id}/export/1/content`,
+      },
+      {
+        seq: 2,
+        type: "binary",
+        mime: "text/html",
+        name: "../../evil.html",
+        size: 39,
+        content_url: `/runs/${id}/export/2/content`,
+      },
+      { seq: 3, type: "binary_url", url: "https://example.com/big.zip", mime: "application/zip", name: "big.zip" },
+      { seq: 4, type: "binary", size: 1, content_url: `/runs/${id}/export/4/content` },
+    ]);
+
+    const png = await fetch(`${t.url}/runs/${id}/export/1/content`);
+    assert.equal(png.status, 200);
+    assert.equal(png.headers.get("content-type"), "image/png");
+    assert.equal(
+      png.headers.get("content-disposition"),
+      `attachment; filename="chart.png"; filename*=UTF-8''chart.png`,
+    );
+    assert.equal(png.headers.get("x-content-type-options"), "nosniff");
+    assert.deepEqual(
+      [...new Uint8Array(await png.arrayBuffer())],
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3],
+    );
+    const plain = await fetch(`${t.url}/runs/${id}/export/4/content`);
+    assert.equal(plain.headers.get("content-type"), "application/octet-stream");
+    assert.match(plain.headers.get("content-disposition") ?? "", /^attachment; filename="export-4\.bin"/);
+
+    // Only this run's folder holds files, named by the host: the plugin's name never reaches the disk.
+    const files = fs.readdirSync(path.join(runsDir(), id));
+    assert.equal(files.length, 3);
+    assert.ok(
+      files.every((f) => /^[0-9a-f-]{36}\.bin$/.test(f)),
+      files.join(),
+    );
+    assert.ok(fs.readdirSync(runsDir()).includes(id));
+    assert.ok(!fs.existsSync(path.join(dataDir, "evil.html")));
+  });
+
+  test("attacker: an export with mime text/html is never served as HTML, nor inline, and its name cannot climb", async () => {
+    const res = await runToEnd("binaries");
+    const evil = await fetch(`${t.url}/runs/${res.run_id}/export/2/content`);
+    assert.equal(evil.status, 200);
+    assert.equal(evil.headers.get("content-type"), "application/octet-stream");
+    const disposition = evil.headers.get("content-disposition") ?? "";
+    assert.ok(disposition.startsWith("attachment;"), disposition);
+    assert.ok(!disposition.includes("/"), disposition);
+    assert.equal(disposition, `attachment; filename="__.._evil.html"; filename*=UTF-8''__.._evil.html`);
+    assert.equal(evil.headers.get("x-content-type-options"), "nosniff");
+    assert.match(evil.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.equal(await evil.text(), "<script>alert(document.cookie)</script>");
+    for (const bad of ["3", "9", "0", "-1", "x", "1/../../2"]) {
+      const r = await fetch(`${t.url}/runs/${res.run_id}/export/${bad}/content`);
+      assert.ok([400, 404].includes(r.status), `${bad}: ${r.status}`);
+      assert.notEqual(r.headers.get("content-type"), "text/html");
+    }
+    assert.equal((await fetch(`${t.url}/runs/no-such-run/export/1/content`)).status, 404);
+    assert.equal((await fetch(`${t.url}/runs/..%2F..%2Fetc/export/1/content`)).status, 404);
+  });
+
+  test("bad and over-limit binary exports: a clear Err, nothing half-written", async () => {
+    const res = await runToEnd("bad_binaries");
+    const out = res.data;
+    assert.deepEqual(
+      out.map((r: any) => (r === "ok" ? r : [r.code, r.field])),
+      [
+        ["VALIDATION_ERROR", "binary"],
+        ["VALIDATION_ERROR", "binary"],
+        ["VALIDATION_ERROR", "binary"],
+        ["VALIDATION_ERROR", "mime"],
+        ["VALIDATION_ERROR", "name"],
+        ["VALIDATION_ERROR", "url"],
+        "ok",
+        ["RUN_EXPORT_LIMIT", null],
+      ],
+    );
+    assert.match(out[0].message, /'binary' is 16777217 bytes; the limit is 16777216 \(16 MiB\) per item/);
+    assert.match(out[7].message, /would pass the 1048576 bytes of binary exports a run may hold \(it holds 614400\)/);
+    const files = fs.readdirSync(path.join(runsDir(), res.run_id));
+    assert.equal(files.length, 1, files.join());
+    assert.equal(fs.statSync(path.join(runsDir(), res.run_id, files[0])).size, 600 * 1024);
+    assert.equal((await getRun(res.run_id)).exports, 1);
+  });
+
+  test("a run's files are deleted when the run is no longer kept", async () => {
+    const res = await runToEnd("binaries");
+    const dir = path.join(runsDir(), res.run_id);
+    assert.ok(fs.existsSync(dir));
+    for (let n = 0; n < 6; n++) await untilDone((await startRun("quick", { n })).body.run_id);
+    assert.equal((await t.request("GET", `/runs/${res.run_id}`)).status, 404);
+    assert.ok(!fs.existsSync(dir), "its folder went with it");
+    assert.equal((await fetch(`${t.url}/runs/${res.run_id}/export/1/content`)).status, 404);
+  });
+
+  test("with an API token, a run's own token downloads its binary exports; another run's does not", async () => {
+    const server = await createPluginServer({ host: t.host, apiToken: "admin-secret" });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const post = (body: object) =>
+        fetch(`${server.listeningOrigin}/runs`, {
+          method: "POST",
+          headers: { authorization: "Bearer admin-secret", "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }).then((r) => r.json() as Promise<{ run_id: string; run_token: string }>);
+      const mine = await post({ plugin_id: "files", entry_id: "binaries" });
+      const other = await post({ plugin_id: "files", entry_id: "quick", args: { n: 1 } });
+      await untilDone(mine.run_id);
+      const get = (token?: string) =>
+        fetch(`${server.listeningOrigin}/runs/${mine.run_id}/export/1/content`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        });
+      assert.equal((await get()).status, 401);
+      assert.equal((await get(other.run_token)).status, 401);
+      const ok = await get(mine.run_token);
+      assert.equal(ok.status, 200);
+      assert.equal((await ok.arrayBuffer()).byteLength, 11);
+    } finally {
+      await server.close();
+    }
+  });
+});
