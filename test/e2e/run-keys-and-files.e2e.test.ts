@@ -2,7 +2,8 @@
  * Runs through a real plugin process and the real HTTP server, for what a client and a plugin add to a run:
  * `task_id` / `trace_id` / `idempotency_key` on `POST /runs` (a repeated key answers with the first run, even when
  * the requests arrive at once), `runUpdate({ step, stepTotal, eta })`, and `binary` / `binary_url` exports stored
- * under the run's folder and served only as downloads (docs/runs.md).
+ * under the run's folder and served only as downloads, and files a client uploads to a run for its plugin to read
+ * (docs/runs.md).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -65,6 +66,22 @@ export class Files extends NekoPluginBase {
       unwrap(await this.exportPush({ type: "binary_url", url: "https://example.com/big.zip", mime: "application/zip", name: "big.zip" })).seq,
       unwrap(await this.exportPush({ type: "binary", binary: new Uint8Array([7]) })).seq,
     ]);
+  }
+
+  @pluginEntry({ id: "receive" })
+  async receive({ count }: { count: number }) {
+    await this.runUpdate({ stage: "waiting" });
+    let list = unwrap(await this.runUploads());
+    while (list.length < count) {
+      await new Promise((r) => setTimeout(r, 25));
+      list = unwrap(await this.runUploads());
+    }
+    const out = [];
+    for (const u of list) {
+      const file = unwrap(await this.readRunUpload(u.uploadId));
+      out.push({ name: file.name, mime: file.mime, size: file.size, length: file.data.length, head: [...file.data.slice(0, 4)] });
+    }
+    return Ok({ out, missing: fail(await this.readRunUpload("nope")) });
   }
 
   @pluginEntry({ id: "bad_binaries" })
@@ -389,6 +406,127 @@ describe("run keys, steps and binary exports", () => {
     assert.equal((await fetch(`${t.url}/runs/${res.run_id}/export/1/content`)).status, 404);
   });
 
+  const upload = (runId: string, body: Uint8Array | string, query = "", headers: Record<string, string> = {}) =>
+    fetch(`${t.url}/runs/${runId}/uploads${query}`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", ...headers },
+      body: typeof body === "string" ? body : new Uint8Array(body),
+    });
+
+  test("uploads: a client uploads files to a running run; its plugin lists and reads them; the names are made safe", async () => {
+    const { body } = await startRun("receive", { count: 2 });
+    await waitFor(async () => (await getRun(body.run_id)).stage === "waiting", { what: "the entry to wait" });
+    const first = await upload(
+      body.run_id,
+      new Uint8Array([1, 2, 3, 4, 5]),
+      "?name=..%2F..%2Fetc%2Fpasswd&mime=image/png",
+    );
+    assert.equal(first.status, 201);
+    const stored = (await first.json()) as any;
+    assert.match(stored.upload_id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(
+      { ...stored, upload_id: "-", time: "-" },
+      {
+        upload_id: "-",
+        name: "__.._etc_passwd",
+        mime: "image/png",
+        size: 5,
+        time: "-",
+        content_url: `/runs/${body.run_id}/uploads/${stored.upload_id}`,
+      },
+    );
+    const second = await upload(body.run_id, "<script>alert(1)</script>", "?name=page.html&mime=text/html");
+    assert.equal(second.status, 201);
+    const secondId = ((await second.json()) as any).upload_id;
+    const done = await untilDone(body.run_id);
+    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+    assert.deepEqual(done.result.out, [
+      { name: "__.._etc_passwd", mime: "image/png", size: 5, length: 5, head: [1, 2, 3, 4] },
+      { name: "page.html", mime: "text/html", size: 25, length: 25, head: [60, 115, 99, 114] },
+    ]);
+    assert.equal(done.result.missing.code, "NOT_FOUND");
+
+    const listed = (await t.request("GET", `/runs/${body.run_id}/uploads`)).body;
+    assert.deepEqual(
+      listed.uploads.map((u: any) => [u.name, u.size]),
+      [
+        ["__.._etc_passwd", 5],
+        ["page.html", 25],
+      ],
+    );
+    // Stored under the run's folder with names the host made; nothing climbed out of it.
+    const files = fs.readdirSync(path.join(runsDir(), body.run_id));
+    assert.equal(files.length, 2);
+    assert.ok(
+      files.every((f) => /^[0-9a-f-]{36}\.bin$/.test(f)),
+      files.join(),
+    );
+    assert.ok(!fs.existsSync(path.join(dataDir, "etc")));
+    assert.ok(!fs.existsSync(path.join(runsDir(), "etc")));
+
+    const html = await fetch(`${t.url}/runs/${body.run_id}/uploads/${secondId}`);
+    assert.equal(html.status, 200);
+    assert.equal(html.headers.get("content-type"), "application/octet-stream", "never served as HTML");
+    assert.equal(
+      html.headers.get("content-disposition"),
+      `attachment; filename="page.html"; filename*=UTF-8''page.html`,
+    );
+    assert.equal(html.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(await html.text(), "<script>alert(1)</script>");
+    assert.equal((await fetch(`${t.url}/runs/${body.run_id}/uploads/nope`)).status, 404);
+  });
+
+  test("bad uploads: clear 4xx naming the problem, nothing stored", async () => {
+    const { body } = await startRun("receive", { count: 1 });
+    await waitFor(async () => (await getRun(body.run_id)).stage === "waiting", { what: "the entry to wait" });
+    const refuse = async (res: Response, status: number, code: string) => {
+      assert.equal(res.status, status);
+      const answer = (await res.json()) as any;
+      assert.equal(answer.error.code, code, JSON.stringify(answer));
+      return answer.error;
+    };
+    assert.equal(
+      (await refuse(await upload(body.run_id, new Uint8Array(0)), 400, "VALIDATION_ERROR")).details.field,
+      "body",
+    );
+    assert.equal(
+      (await refuse(await upload(body.run_id, "x", "?mime=text/html;charset=utf-8"), 400, "VALIDATION_ERROR")).details
+        .field,
+      "mime",
+    );
+    assert.equal(
+      (await refuse(await upload(body.run_id, "x", `?name=${"n".repeat(256)}`), 400, "VALIDATION_ERROR")).details.field,
+      "name",
+    );
+    await refuse(await upload(body.run_id, "x", "", { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    await refuse(
+      await upload(body.run_id, "{}", "", { "content-type": "application/json" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    const huge = await refuse(
+      await upload(body.run_id, new Uint8Array(16 * 1024 * 1024 + 1)),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
+    assert.equal(huge.details.limit, 16 * 1024 * 1024);
+    await refuse(await upload("no-such-run", "x"), 404, "NOT_FOUND");
+    assert.ok(!fs.existsSync(path.join(runsDir(), body.run_id)), "nothing was stored");
+
+    // The run's budget (1 MiB in this suite) covers uploads and binary exports together.
+    assert.equal((await upload(body.run_id, new Uint8Array(600 * 1024))).status, 201);
+    const over = await refuse(await upload(body.run_id, new Uint8Array(600 * 1024)), 413, "PAYLOAD_TOO_LARGE");
+    assert.deepEqual(over.details, { limit: 1024 * 1024, held: 600 * 1024, size: 600 * 1024 });
+    await untilDone(body.run_id);
+    assert.equal(fs.readdirSync(path.join(runsDir(), body.run_id)).length, 1);
+    await refuse(await upload(body.run_id, "late"), 409, "RUN_FINISHED");
+
+    // Gone with the run.
+    for (let n = 0; n < 6; n++) await untilDone((await startRun("quick", { n })).body.run_id);
+    assert.ok(!fs.existsSync(path.join(runsDir(), body.run_id)));
+    assert.equal((await t.request("GET", `/runs/${body.run_id}/uploads`)).status, 404);
+  });
+
   test("with an API token, a run's own token downloads its binary exports; another run's does not", async () => {
     const server = await createPluginServer({ host: t.host, apiToken: "admin-secret" });
     await server.listen({ port: 0, host: "127.0.0.1" });
@@ -411,6 +549,16 @@ describe("run keys, steps and binary exports", () => {
       const ok = await get(mine.run_token);
       assert.equal(ok.status, 200);
       assert.equal((await ok.arrayBuffer()).byteLength, 11);
+      const waiting = await post({ plugin_id: "files", entry_id: "receive", args: { count: 1 } });
+      const put = (token: string) =>
+        fetch(`${server.listeningOrigin}/runs/${waiting.run_id}/uploads?name=a.txt`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+          body: "hello",
+        });
+      assert.equal((await put(other.run_token)).status, 401, "another run's token cannot upload");
+      assert.equal((await put(waiting.run_token)).status, 201, "the run's own token can");
+      assert.equal((await untilDone(waiting.run_id)).result.out[0].name, "a.txt");
     } finally {
       await server.close();
     }

@@ -125,6 +125,16 @@ export abstract class NekoExtensionBase<H extends NekoPluginBase = NekoPluginBas
     return this.#runReporter.finish(outcome);
   }
 
+  /** The files clients uploaded to the current run (`POST /runs/{id}/uploads`): `{ uploadId, name, mime, size, time }`. */
+  runUploads() {
+    return this.#runReporter.uploads();
+  }
+
+  /** One file uploaded to the current run, with its bytes (`data`). */
+  readRunUpload(uploadId: string) {
+    return this.#runReporter.readUpload(uploadId);
+  }
+
   /** A path under the extension's own `data/` folder; the folder is created on first use. */
   dataPath(...parts: string[]): string {
     return dataPathUnder(this.#context.dataDir, parts, "extension");

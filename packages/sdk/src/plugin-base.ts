@@ -224,12 +224,12 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
     return pushMessage(this.ctx.bridge, message);
   }
 
-  /** Reports progress (percent), stage and message of the current run (docs/runs.md). */
+  /** Reports progress (percent), stage, message, step and eta of the current run (docs/runs.md). */
   runUpdate(update: RunUpdate) {
     return this.runReporter.update(update);
   }
 
-  /** Attaches an item (`text`, `json` or `url`) to the current run's exports. */
+  /** Attaches an item (`text`, `json`, `url`, `binary` or `binary_url`) to the current run's exports. */
   exportPush(item: RunExport) {
     return this.runReporter.exportPush(item);
   }
@@ -237,6 +237,16 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
   /** Finishes the current run as `succeeded` with `data` (and an optional `reply`). */
   finish(outcome: RunFinish = {}) {
     return this.runReporter.finish(outcome);
+  }
+
+  /** The files clients uploaded to the current run (`POST /runs/{id}/uploads`): `{ uploadId, name, mime, size, time }`. */
+  runUploads() {
+    return this.runReporter.uploads();
+  }
+
+  /** One file uploaded to the current run, with its bytes (`data`). */
+  readRunUpload(uploadId: string) {
+    return this.runReporter.readUpload(uploadId);
   }
 
   /** A path under the plugin's `data/` folder; the folder is created on first use. */

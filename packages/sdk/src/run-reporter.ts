@@ -3,7 +3,7 @@
  * belongs to (`POST /runs`, `POST /plugin/trigger`). The run comes from the call scope, so these work from any
  * async code the entry started; outside a run they answer `Err` with code `NOT_IN_RUN`. Documented in docs/runs.md.
  */
-import { ErrorCode, type RunStatusAnswer } from "@neko/protocol";
+import { ErrorCode, type RunStatusAnswer, type RunUploadInfo } from "@neko/protocol";
 import { SdkError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
@@ -51,6 +51,20 @@ export class RunReporter {
     const runId = this.runId("exportPush");
     if (!runId.ok) return runId;
     return toResult(await this.bridge.request("run.export", { item, runId: runId.value }));
+  }
+
+  /** The files clients uploaded to the current run (`POST /runs/{id}/uploads`), oldest first. */
+  async uploads(): Promise<Result<RunUploadInfo[], SdkError>> {
+    const runId = this.runId("runUploads");
+    if (!runId.ok) return runId;
+    return toResult(await this.bridge.request("run.uploads", { runId: runId.value }));
+  }
+
+  /** One uploaded file of the current run, with its bytes; `NOT_FOUND` for an id the run does not have. */
+  async readUpload(uploadId: string): Promise<Result<RunUploadInfo & { data: Uint8Array }, SdkError>> {
+    const runId = this.runId("readRunUpload");
+    if (!runId.ok) return runId;
+    return toResult(await this.bridge.request("run.upload.read", { uploadId, runId: runId.value }));
   }
 
   /** Ends the run as `succeeded` with `data` now; what the entry returns afterwards no longer changes it. */

@@ -117,14 +117,12 @@ export async function createPluginServer(options: PluginServerOptions): Promise<
       // Read what the client is still sending first, or it fails on EPIPE instead of reading this answer.
       await drainOversizedBody(req.raw);
       if (req.raw.socket?.destroyed) return reply.hijack();
+      // A route may take more than the default (a run's upload: 16 MiB).
+      const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES;
       return reply
         .code(413)
         .header("connection", "close")
-        .send(
-          errorBody(ErrorCode.PayloadTooLarge, `the request body is larger than ${BODY_LIMIT_BYTES} bytes`, {
-            limit: BODY_LIMIT_BYTES,
-          }),
-        );
+        .send(errorBody(ErrorCode.PayloadTooLarge, `the request body is larger than ${limit} bytes`, { limit }));
     }
     if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
       return reply.code(415).send(errorBody(ErrorCode.UnsupportedMediaType, fe.message));

@@ -18,7 +18,9 @@ import {
   Emitter,
   ErrorCode,
   MAX_RUN_BINARY_BYTES,
+  MAX_RUN_UPLOADS,
   type RunExportInput,
+  type RunUploadInfo,
   timerDelay,
   type WireError,
   type WireResult,
@@ -115,6 +117,16 @@ export interface StartRunRequest {
   idempotencyKey?: string;
 }
 
+/** A file a client uploaded to a run, as the HTTP API shows it. */
+export interface RunUploadView {
+  upload_id: string;
+  name: string;
+  mime: string;
+  size: number;
+  time: string;
+  content_url: string;
+}
+
 /** What `start` answers: the run made, or the run an earlier request with the same idempotency key made. */
 export interface StartedRun {
   run_id: string;
@@ -138,6 +150,14 @@ export interface RunsApi {
   exports(runId: string, page?: { after?: number; limit?: number }): ExportPage | undefined;
   /** A `binary` export's file; undefined when the run or that item is not there, or the item is not `binary`. */
   exportContent(runId: string, seq: number): RunExportContent | undefined;
+  /**
+   * Stores a file for an active run (`POST /runs/{id}/uploads`): its plugin can list and read it. `Err` `NOT_FOUND`,
+   * `RUN_FINISHED`, or `PAYLOAD_TOO_LARGE` past the run's count or bytes.
+   */
+  upload(runId: string, file: { name: string; mime: string; bytes: Uint8Array }): Promise<WireResult>;
+  /** The run's uploads, oldest first; undefined when there is no such run. */
+  uploads(runId: string): RunUploadView[] | undefined;
+  uploadContent(runId: string, uploadId: string): RunExportContent | undefined;
   /** True when `token` is the run's token (compared in constant time). */
   checkToken(runId: string, token: string): boolean;
   /** Every change of every run; dispose to stop. */
@@ -185,6 +205,8 @@ interface Run {
   pendingExports: number;
   /** `binary` exports' files by seq. */
   files: Map<number, RunExportContent>;
+  /** Uploaded files by id, oldest first. */
+  uploads: Map<string, { view: RunUploadView; content: RunExportContent }>;
   canceler: Canceler;
   cancelTimer: NodeJS.Timeout | undefined;
   /** Told the outcome once the run ends: how `execute` answers (a `POST /runs` run has none). */
@@ -321,6 +343,64 @@ export class RunRegistry implements RunsApi, Disposable {
     return this.runs.get(runId)?.files.get(seq);
   }
 
+  async upload(runId: string, file: { name: string; mime: string; bytes: Uint8Array }): Promise<WireResult> {
+    const run = this.runs.get(runId);
+    if (!run) return failure(ErrorCode.NotFound, `no run '${runId}'`, "NotFoundError");
+    if (run.machine.finished) {
+      return failure(ErrorCode.RunFinished, `run '${runId}' has already finished (${run.machine.state})`, "SdkError", {
+        status: run.machine.state,
+      });
+    }
+    const size = file.bytes.byteLength;
+    const budget = this.options.maxBinaryBytes ?? MAX_RUN_BINARY_BYTES;
+    if (run.uploads.size + run.pendingExports >= MAX_RUN_UPLOADS || run.binaryBytes + size > budget) {
+      return failure(
+        ErrorCode.PayloadTooLarge,
+        `run '${runId}' holds the most files it may: ${MAX_RUN_UPLOADS} uploads, ${budget} bytes of uploads and binary exports together (it holds ${run.binaryBytes})`,
+        "SdkError",
+        { limit: budget, held: run.binaryBytes, size },
+      );
+    }
+    run.binaryBytes += size;
+    run.pendingExports += 1;
+    let path: string;
+    try {
+      path = await this.writeRunFile(run, file.bytes);
+    } catch (error) {
+      run.binaryBytes -= size;
+      this.ctx.logger.error({ err: error, runId }, "could not write a run's upload");
+      return failure(ErrorCode.Internal, `the host could not store the upload (${describe(error)})`);
+    } finally {
+      run.pendingExports -= 1;
+    }
+    if (this.runs.get(run.id) !== run) {
+      this.removeFiles(this.runDir(run.id));
+      return failure(ErrorCode.NotFound, `run '${runId}' is no longer kept`, "NotFoundError");
+    }
+    const id = randomUUID();
+    const name = safeFileName(file.name);
+    const view: RunUploadView = {
+      upload_id: id,
+      name,
+      mime: file.mime,
+      size,
+      time: new Date().toISOString(),
+      content_url: `/runs/${run.id}/uploads/${id}`,
+    };
+    run.uploads.set(id, { view, content: { path, mime: file.mime, name, size } });
+    this.touch(run);
+    return { ok: true, value: view };
+  }
+
+  uploads(runId: string): RunUploadView[] | undefined {
+    const run = this.runs.get(runId);
+    return run && [...run.uploads.values()].map((u) => u.view);
+  }
+
+  uploadContent(runId: string, uploadId: string): RunExportContent | undefined {
+    return this.runs.get(runId)?.uploads.get(uploadId)?.content;
+  }
+
   checkToken(runId: string, token: string): boolean {
     const run = this.runs.get(runId);
     if (!run?.token) return false;
@@ -376,6 +456,7 @@ export class RunRegistry implements RunsApi, Disposable {
       binaryBytes: 0,
       pendingExports: 0,
       files: new Map(),
+      uploads: new Map(),
       canceler: new Canceler(),
       cancelTimer: undefined,
       onEnd: undefined,
@@ -469,7 +550,7 @@ export class RunRegistry implements RunsApi, Disposable {
     if (run.idempotencySlot !== null && this.idempotency.get(run.idempotencySlot) === run.id) {
       this.idempotency.delete(run.idempotencySlot);
     }
-    if (run.files.size > 0 || run.pendingExports > 0) this.removeFiles(this.runDir(run.id));
+    if (run.files.size > 0 || run.uploads.size > 0 || run.pendingExports > 0) this.removeFiles(this.runDir(run.id));
   }
 
   private runDir(runId: string): string {
@@ -484,8 +565,11 @@ export class RunRegistry implements RunsApi, Disposable {
     }
   }
 
-  /** Writes a `binary` export's bytes: to a temporary name first, so a failed write leaves no half file behind. */
-  private async writeExportFile(run: Run, bytes: Uint8Array): Promise<string> {
+  /**
+   * Writes a `binary` export's or an upload's bytes under the run's folder, with a name the host makes: to a
+   * temporary name first, so a failed write leaves no half file behind.
+   */
+  private async writeRunFile(run: Run, bytes: Uint8Array): Promise<string> {
     const dir = this.runDir(run.id);
     await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${randomUUID()}.bin`);
@@ -586,7 +670,7 @@ export class RunRegistry implements RunsApi, Disposable {
         run.pendingExports += 1;
         let file: string;
         try {
-          file = await this.writeExportFile(run, item.binary);
+          file = await this.writeRunFile(run, item.binary);
         } catch (error) {
           run.binaryBytes -= size;
           run.exportBytes -= bytes;
@@ -616,6 +700,29 @@ export class RunRegistry implements RunsApi, Disposable {
       }),
     );
     this.owned.add(
+      services.handle("run.uploads", ({ runId }, ctx) => {
+        const found = this.activeRun(runId, ctx);
+        if ("error" in found) return found.error;
+        return { ok: true, value: [...found.run.uploads.values()].map((u) => uploadInfo(u.view)) };
+      }),
+    );
+    this.owned.add(
+      services.handle("run.upload.read", async ({ runId, uploadId }, ctx) => {
+        const found = this.activeRun(runId, ctx);
+        if ("error" in found) return found.error;
+        const upload = found.run.uploads.get(uploadId);
+        if (!upload) {
+          return failure(ErrorCode.NotFound, `run '${found.run.id}' has no upload '${uploadId}'`, "NotFoundError");
+        }
+        try {
+          const data = await fs.promises.readFile(upload.content.path);
+          return { ok: true, value: { ...uploadInfo(upload.view), data } };
+        } catch (error) {
+          return failure(ErrorCode.NotFound, `the upload '${uploadId}' could not be read (${describe(error)})`);
+        }
+      }),
+    );
+    this.owned.add(
       services.handle("run.finish", ({ runId, data, reply }, ctx) => {
         const found = this.activeRun(runId, ctx);
         if ("error" in found) return found.error;
@@ -642,6 +749,24 @@ function exportBytes(item: RunExportInput): number {
       // The bytes count against the binary budget; the item itself (name, mime) against this one.
       return (item.name?.length ?? 0) + (item.mime?.length ?? 0);
   }
+}
+
+function uploadInfo(view: RunUploadView): RunUploadInfo {
+  return { uploadId: view.upload_id, name: view.name, mime: view.mime, size: view.size, time: view.time };
+}
+
+/**
+ * An uploaded file's name as shown and handed to the plugin: `/ \ "` and control characters replaced, leading dots
+ * dropped, at most 255 characters. It is never a path on disk.
+ */
+export function safeFileName(name: string): string {
+  const unsafe = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || '\\/"'.includes(c);
+  const safe = [...name]
+    .map((c) => (unsafe(c) ? "_" : c))
+    .join("")
+    .replace(/^\.+/, "_")
+    .slice(0, 255);
+  return safe === "" ? "upload.bin" : safe;
 }
 
 function started(run: Run, deduplicated: boolean): StartedRun {

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { WireResult } from "@neko/protocol";
-import { RunRegistry, type StartedRun } from "../../src/runs/run-registry.ts";
+import { RunRegistry, type StartedRun, safeFileName } from "../../src/runs/run-registry.ts";
 import { fakeHostContext } from "../support/fake-host-context.ts";
 
 let dataDir: string;
@@ -193,4 +193,44 @@ test("files of a previous host's runs are removed at start and when the registry
   fs.mkdirSync(stale, { recursive: true });
   registry.dispose();
   assert.ok(!fs.existsSync(path.join(dataDir, "runs")));
+});
+
+test("uploads: stored for an active run under its folder, named safely, read by its own plugin only", async () => {
+  const { registry, request } = makeRegistry({ maxBinaryBytes: 8 });
+  const { run_id } = startedOf(registry.start({ pluginId: "p", entryId: "e" }));
+  const stored = await registry.upload(run_id, { name: "../../x", mime: "text/plain", bytes: new Uint8Array([1, 2]) });
+  assert.ok(stored.ok);
+  const view = stored.value as { upload_id: string; name: string; size: number };
+  assert.deepEqual([view.name, view.size], ["__.._x", 2]);
+  assert.equal(
+    path.dirname(registry.uploadContent(run_id, view.upload_id)?.path ?? ""),
+    path.join(dataDir, "runs", run_id),
+  );
+  const over = await registry.upload(run_id, { name: "y", mime: "text/plain", bytes: new Uint8Array(7) });
+  assert.ok(!over.ok && over.error.code === "PAYLOAD_TOO_LARGE");
+  const listed = await request("run.uploads", { runId: run_id });
+  assert.ok(listed.ok);
+  assert.deepEqual(
+    (listed.value as { uploadId: string; name: string }[]).map((u) => [u.uploadId, u.name]),
+    [[view.upload_id, "__.._x"]],
+  );
+  const read = await request("run.upload.read", { runId: run_id, uploadId: view.upload_id });
+  assert.ok(read.ok);
+  assert.deepEqual([...(read.value as { data: Uint8Array }).data], [1, 2]);
+  const missing = await request("run.upload.read", { runId: run_id, uploadId: "nope" });
+  assert.ok(!missing.ok && missing.error.code === "NOT_FOUND");
+  pending[0].answer({ ok: true, value: null });
+  await tick();
+  const late = await registry.upload(run_id, { name: "z", mime: "text/plain", bytes: new Uint8Array(1) });
+  assert.ok(!late.ok && late.error.code === "RUN_FINISHED");
+  assert.equal((await registry.upload("ghost", { name: "z", mime: "x/y", bytes: new Uint8Array(1) })).ok, false);
+});
+
+test("safeFileName: no path separators, quotes, controls or leading dots; never empty", () => {
+  assert.equal(safeFileName("../../etc/passwd"), "__.._etc_passwd");
+  assert.equal(safeFileName('a\\b"c\u0000d\u007f'), "a_b_c_d_");
+  assert.equal(safeFileName(".hidden"), "_hidden");
+  assert.equal(safeFileName(""), "upload.bin");
+  assert.equal(safeFileName("x".repeat(300)).length, 255);
+  assert.equal(safeFileName("résumé.pdf"), "résumé.pdf");
 });

@@ -31,6 +31,8 @@ export const MAX_RUN_BINARY_BYTES = 64 * 1024 * 1024;
 /** A `binary` / `binary_url` export's `mime` and `name`. */
 export const RUN_EXPORT_MIME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
 export const MAX_RUN_EXPORT_NAME_LENGTH = 255;
+/** Files uploaded to one run (`POST /runs/{id}/uploads`) at most; each is at most MAX_RUN_BINARY_ITEM_BYTES. */
+export const MAX_RUN_UPLOADS = 100;
 
 export const MESSAGE_TYPES = ["text", "url", "binary", "binary_url"] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -377,6 +379,16 @@ const runExport = () =>
   );
 export type RunExportInput = z.output<ReturnType<typeof runExport>>;
 
+/** A file a client uploaded to a run (`POST /runs/{id}/uploads`), as the run's plugin sees it. */
+export interface RunUploadInfo {
+  uploadId: string;
+  name: string;
+  mime: string;
+  size: number;
+  /** ISO time of the upload. */
+  time: string;
+}
+
 export interface RunStatusAnswer {
   runId: string;
   status: string;
@@ -593,6 +605,20 @@ export const pluginToHostRequests = methodMap({
   "run.export": {
     params: () => z.object({ runId: runId(), item: runExport() }),
     result: returns<{ runId: string; seq: number }>(),
+  },
+  "run.uploads": {
+    params: () => z.object({ runId: runId() }),
+    result: returns<RunUploadInfo[]>(),
+  },
+  "run.upload.read": {
+    params: () =>
+      z.object({
+        runId: runId(),
+        uploadId: z.string({ error: "readRunUpload: 'uploadId' must be a string" }).max(64, {
+          error: "readRunUpload: 'uploadId' must be a string",
+        }),
+      }),
+    result: returns<RunUploadInfo & { data: Uint8Array }>(),
   },
   "run.finish": {
     params: () =>

@@ -5,9 +5,9 @@
  * served by `GET /runs/{id}/export/{seq}/content`, always as a download. Documented in docs/runs.md.
  */
 import fs from "node:fs";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type PluginHostApi, RUN_STATES, type RunState, type StartedRun } from "@neko/host";
-import { ErrorCode } from "@neko/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type PluginHostApi, RUN_STATES, type RunExportContent, type RunState, type StartedRun } from "@neko/host";
+import { ErrorCode, MAX_RUN_EXPORT_NAME_LENGTH, RUN_EXPORT_MIME_PATTERN } from "@neko/protocol";
 import { HttpError, sendWireError } from "../http-errors.ts";
 import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { QUERY_PARAM_ERRORS, readIntParam, readStringParam } from "../query-params.ts";
@@ -46,6 +46,84 @@ const contentParams = {
   },
 } as const;
 
+const runNotFoundDoc = "`NOT_FOUND`: no such run (finished runs are kept only up to a limit)";
+const runTokenNote = "With an API token, the run's own `run_token` also opens this route.";
+
+const uploadParams = {
+  type: "object",
+  required: ["id", "upload_id"],
+  properties: {
+    id: { type: "string", minLength: 1, maxLength: 128 },
+    upload_id: { type: "string", minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+const uploadView = {
+  type: "object",
+  required: ["upload_id", "name", "mime", "size", "time", "content_url"],
+  properties: {
+    upload_id: { type: "string" },
+    name: { type: "string", description: "the file name given, made safe (never a path)" },
+    mime: { type: "string" },
+    size: { type: "integer" },
+    time: { type: "string", format: "date-time" },
+    content_url: { type: "string" },
+  },
+} as const;
+
+const uploadDoc: RouteDoc = {
+  tag: "runs",
+  summary: "Upload a file for a running run to read",
+  description:
+    "The body is the file's bytes (`content-type: application/octet-stream`, 1 byte to 16 MiB); `?name=` its file " +
+    'name (made safe: `/ \\ "` and control characters replaced, leading dots dropped), `?mime=` its media type. The ' +
+    "run's plugin lists and reads it with `this.runUploads()` / `this.readRunUpload(id)`. A run holds at most 100 " +
+    `uploads and 64 MiB of uploads and binary exports together; they are deleted with the run. ${runTokenNote}`,
+  query: {
+    name: { type: "string", minLength: 1, maxLength: 255, description: "the file name; default `upload.bin`" },
+    mime: { type: "string", description: "a media type `type/subtype`; default `application/octet-stream`" },
+  },
+  body: {
+    description: "the file's bytes",
+    content: { "application/octet-stream": { type: "string", format: "binary" } },
+  },
+  responses: { 201: { description: "the file is stored", schema: uploadView } },
+  errors: {
+    400: "`VALIDATION_ERROR`: an empty body, or a bad `name` / `mime`",
+    404: runNotFoundDoc,
+    409: "`RUN_FINISHED`: the run has finished",
+    413: "`PAYLOAD_TOO_LARGE`: the body is over 16 MiB, or the run holds the most files it may (`details.limit`)",
+  },
+};
+
+const uploadsDoc: RouteDoc = {
+  tag: "runs",
+  summary: "The files uploaded to a run, oldest first",
+  description: runTokenNote,
+  responses: {
+    200: {
+      description: "the uploads",
+      schema: {
+        type: "object",
+        required: ["run_id", "uploads"],
+        properties: { run_id: { type: "string" }, uploads: { type: "array", items: uploadView } },
+      },
+    },
+  },
+  errors: { 404: runNotFoundDoc },
+};
+
+const uploadContentDoc: RouteDoc = {
+  tag: "runs",
+  summary: "One uploaded file's bytes, as a download",
+  description: `Served as \`GET /runs/{id}/export/{seq}/content\` serves a binary export. ${runTokenNote}`,
+  responses: { 200: { description: "the bytes", schema: { type: "string", format: "binary" } } },
+  errors: { 404: "`NOT_FOUND`: no such run or upload" },
+};
+
+/** One upload's body at most. */
+const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+
 /** Media types served as themselves; any other (HTML, SVG, XML, scripts …) is served as application/octet-stream. */
 const SERVED_AS_IS =
   /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|application\/(?:pdf|zip|gzip|json|octet-stream)|text\/(?:plain|csv))$/;
@@ -55,9 +133,6 @@ const runParams = {
   required: ["id"],
   properties: { id: { type: "string", minLength: 1, maxLength: 128 } },
 } as const;
-
-const runNotFoundDoc = "`NOT_FOUND`: no such run (finished runs are kept only up to a limit)";
-const runTokenNote = "With an API token, the run's own `run_token` also opens this route.";
 
 const startDoc: RouteDoc = {
   tag: "runs",
@@ -183,7 +258,7 @@ interface StartBody {
   idempotency_key?: string;
 }
 
-const RUN_ROUTE = /^\/runs\/([^/?#]+)(?:\/(?:cancel|export(?:\/\d+\/content)?))?\/?(?:[?#]|$)/;
+const RUN_ROUTE = /^\/runs\/([^/?#]+)(?:\/(?:cancel|export(?:\/\d+\/content)?|uploads(?:\/[^/?#]+)?))?\/?(?:[?#]|$)/;
 
 /** True when the request carries the run token of the run its path names (one of that run's own routes). */
 export function runTokenGrants(req: FastifyRequest, host: PluginHostApi): boolean {
@@ -281,26 +356,97 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
       if (!content) {
         throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
       }
-      let stream: fs.ReadStream;
-      try {
-        // Opened before answering: a file gone with its run (forgotten meanwhile) is a 404, not a broken 200.
-        const handle = await fs.promises.open(content.path, "r");
-        stream = handle.createReadStream();
-      } catch {
+      return sendDownload(reply, content, `export-${seq}.bin`, () => {
         throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
-      }
-      const mime = content.mime?.toLowerCase() ?? "";
-      const name = content.name ?? `export-${seq}.bin`;
-      return reply
-        .header("content-type", SERVED_AS_IS.test(mime) ? mime : "application/octet-stream")
-        .header("content-length", content.size)
-        .header("content-disposition", attachment(name))
-        .header("x-content-type-options", "nosniff")
-        .header("content-security-policy", "default-src 'none'; sandbox")
-        .header("cache-control", "private, no-store")
-        .send(stream);
+      });
     },
   );
+
+  // Only this route reads raw bytes: every other state-changing route still refuses anything but JSON.
+  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { id: string } }>(
+    "/runs/:id/uploads",
+    {
+      schema: { params: runParams },
+      bodyLimit: MAX_UPLOAD_BYTES,
+      config: { doc: uploadDoc, bodyTypes: ["application/octet-stream"] },
+    },
+    async (req, reply) => {
+      const query = req.query as Record<string, unknown>;
+      const name = readStringParam(query, "name") ?? "upload.bin";
+      if (name.length < 1 || name.length > MAX_RUN_EXPORT_NAME_LENGTH) {
+        throw new HttpError(ErrorCode.Validation, `'name' must be 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`, {
+          field: "name",
+        });
+      }
+      const mime = readStringParam(query, "mime") ?? "application/octet-stream";
+      if (!RUN_EXPORT_MIME_PATTERN.test(mime)) {
+        throw new HttpError(ErrorCode.Validation, "'mime' must be a media type like 'image/png'", { field: "mime" });
+      }
+      const bytes = req.body;
+      if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
+        throw new HttpError(ErrorCode.Validation, "the body must be the file's bytes (at least one)", {
+          field: "body",
+        });
+      }
+      const stored = await host.runs.upload(req.params.id, { name, mime, bytes });
+      if (!stored.ok) return sendWireError(reply, stored.error);
+      return reply.code(201).send(stored.value);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/runs/:id/uploads",
+    { schema: { params: runParams }, config: { doc: uploadsDoc } },
+    async (req) => {
+      const uploads = host.runs.uploads(req.params.id);
+      if (!uploads) throw runNotFound(req.params.id);
+      return { run_id: req.params.id, uploads };
+    },
+  );
+
+  app.get<{ Params: { id: string; upload_id: string } }>(
+    "/runs/:id/uploads/:upload_id",
+    { schema: { params: uploadParams }, config: { doc: uploadContentDoc } },
+    async (req, reply) => {
+      const { id, upload_id } = req.params;
+      const notFound = () => {
+        throw new HttpError(ErrorCode.NotFound, `run '${id}' has no upload '${upload_id}'`, { run_id: id, upload_id });
+      };
+      const content = host.runs.uploadContent(id, upload_id);
+      if (!content) notFound();
+      return sendDownload(reply, content as RunExportContent, "upload.bin", notFound);
+    },
+  );
+}
+
+/**
+ * A stored file as a download: opened before answering (a file gone with its run is a 404, not a broken 200), always
+ * an attachment, its media type kept only when it is a plain one, never sniffed, sandboxed if opened anyway.
+ */
+async function sendDownload(
+  reply: FastifyReply,
+  content: RunExportContent,
+  fallbackName: string,
+  gone: () => never,
+): Promise<FastifyReply> {
+  let stream: fs.ReadStream;
+  try {
+    const handle = await fs.promises.open(content.path, "r");
+    stream = handle.createReadStream();
+  } catch {
+    gone();
+  }
+  const mime = content.mime?.toLowerCase() ?? "";
+  return reply
+    .header("content-type", SERVED_AS_IS.test(mime) ? mime : "application/octet-stream")
+    .header("content-length", content.size)
+    .header("content-disposition", attachment(content.name ?? fallbackName))
+    .header("x-content-type-options", "nosniff")
+    .header("content-security-policy", "default-src 'none'; sandbox")
+    .header("cache-control", "private, no-store")
+    .send(stream);
 }
 
 /** `attachment; filename="…"; filename*=UTF-8''…`: the name with quotes, slashes and controls replaced. */
