@@ -36,6 +36,20 @@ describe("neko-plugin check fails with exit 1 and the reason", { concurrency: 3 
       ],
     },
     {
+      name: "an invalid manifest still shows its unknown-key warnings",
+      make: (root) =>
+        writePlugin(root, {
+          id: "typo_and_error",
+          manifest:
+            '[plugin]\nid = "typo_and_error"\nentry = "index.ts:TestPlugin"\nversion = "one"\n[plugin.sotre]\nenabled = false\n',
+          code: pluginCode(),
+        }),
+      expect: [
+        /^\[FAIL\] manifest: plugin\.toml: \[plugin\]\.version must be a semver version like '1\.2\.3', not 'one'$/m,
+        /^\[WARN\] manifest: plugin\.toml: \[plugin\]\.sotre is not a known key and is ignored$/m,
+      ],
+    },
+    {
       name: "a missing entry module",
       make: (root) =>
         writePlugin(root, {

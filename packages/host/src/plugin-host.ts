@@ -1097,6 +1097,7 @@ function remotePlugin(dir: string, manifestPath: string, text: string, info: Rem
     if (manifest.id !== info.id) problems.push(`the manifest's id '${manifest.id}' is not the worker's '${info.id}'`);
   } else if (info.status === "ok") {
     problems.push(...parsed.problems.map((p) => p.message));
+    warnings.push(...parsed.warnings.map((w) => w.message));
   }
   return {
     id: info.id,

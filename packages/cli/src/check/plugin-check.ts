@@ -129,7 +129,9 @@ function manifestItems(plugin: DiscoveredPlugin): CheckItem[] {
       fix: `add [plugin.sdk] with supported = ">=${SDK_VERSION}"`,
     });
   } else if (!items.some((item) => item.check === "sdk")) {
-    const ranges = Object.entries(manifest.sdk).map(([name, range]) => `${name} ${range}`);
+    const ranges = Object.entries(manifest.sdk).map(
+      ([name, range]) => `${name} ${Array.isArray(range) ? `[${range.map((r) => `'${r}'`).join(", ")}]` : range}`,
+    );
     items.push({ level: "ok", check: "sdk", message: `SDK ${SDK_VERSION} fits [plugin.sdk] (${ranges.join(", ")})` });
   }
   return items;
@@ -183,7 +185,7 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
   }
   const names = [
     ...(hostId === undefined ? [] : [`extends ${hostId}`]),
-    ...dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.id}`),
+    ...dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.providers.join(" or ")}`),
   ].join(", ");
   if (pluginsDirs === undefined || pluginsDirs.length === 0) {
     return [
