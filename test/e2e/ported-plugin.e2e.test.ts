@@ -66,7 +66,7 @@ describe("a plugin ported from N.E.K.O.", () => {
     assert.equal(recorder?.status, "running");
     assert.deepEqual(recorder?.errors, []);
     assert.deepEqual(recorder?.warnings, []);
-    assert.deepEqual((recorder?.entries as Array<{ id: string }>).map((e) => e.id).sort(), [
+    assert.deepEqual(((recorder?.entries ?? []) as Array<{ id: string }>).map((e) => e.id).sort(), [
       "pid",
       "raw_query",
       "record",
