@@ -25,6 +25,22 @@ export class NoDb extends NekoPluginBase {
   }
 }
 `;
+const bareTimerCode = `
+import { customEvent, NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class BareTimer extends NekoPluginBase {
+  @pluginEntry({ id: "now" })
+  now() {
+    return Ok({ now: Date.now() });
+  }
+
+  @customEvent({ eventType: "tick", id: "each_second" })
+  tick() {
+    return Ok(null);
+  }
+}
+`;
 const manifest = (id: string, extra: string) =>
   `[plugin]\nid = "${id}"\nentry = "index.ts:PortedRecorderPlugin"\n${extra}`;
 
@@ -51,6 +67,17 @@ describe("a plugin ported from N.E.K.O.", () => {
       manifest: `[plugin]\nid = "no_db"\nentry = "index.ts:NoDb"\n[plugin.database]\nenabled = false\n`,
       code: noDbCode,
     });
+    // A provider whose manifest declares no entries: what it has is known only once it runs.
+    writePlugin(root, { id: "bare_timer", className: "BareTimer", code: bareTimerCode });
+    const needs: Array<[string, string]> = [
+      ["wants_now", `entry = "bare_timer:now"`],
+      ["wants_alarm", `entry = "bare_timer:alarm"`],
+      ["wants_tick", `custom_event = "bare_timer:tick:each_second"`],
+      ["wants_tock", `custom_event = "bare_timer:tock:each_second"`],
+    ];
+    for (const [id, need] of needs) {
+      writePlugin(root, { id, manifest: `${manifest(id, `[[plugin.dependency]]\n${need}\n`)}`, code: recorderCode });
+    }
     t = await startTestHost({
       roots: [root],
       restartPolicy: { baseDelayMs: 100, maxDelayMs: 400, maxCrashes: 5, windowMs: 60_000 },
@@ -165,5 +192,30 @@ describe("a plugin ported from N.E.K.O.", () => {
       "plugin.toml: [plugin].databse is not a known key and is ignored",
     ]);
     assert.equal(fs.existsSync(path.join(root, "x")), false);
+  });
+
+  test("an entry or custom-event dependency on a plugin that declares none in its manifest is judged once it runs", async () => {
+    const notChecked = (need: string, why: string) =>
+      `plugin.toml: [[plugin.dependency]]: needs ${need}: not checked before 'bare_timer' runs (${why})`;
+    const noEntries = "its manifest declares no [[plugin.entries]]";
+    const noEvents = "a manifest does not declare custom events";
+    const expected: Record<string, string[]> = {
+      wants_now: [notChecked("entry 'bare_timer:now'", noEntries)],
+      wants_alarm: [
+        notChecked("entry 'bare_timer:alarm'", noEntries),
+        "plugin.toml: [[plugin.dependency]]: 'bare_timer' is running without entry 'alarm', which this plugin needs",
+      ],
+      wants_tick: [notChecked("custom event 'bare_timer:tick:each_second'", noEvents)],
+      wants_tock: [
+        notChecked("custom event 'bare_timer:tock:each_second'", noEvents),
+        "plugin.toml: [[plugin.dependency]]: 'bare_timer' is running without custom event 'tock:each_second', which this plugin needs",
+      ],
+    };
+    assert.equal((await plugin("bare_timer"))?.status, "running");
+    for (const [id, warnings] of Object.entries(expected)) {
+      const p = await plugin(id);
+      assert.equal(p?.status, "running", id);
+      assert.deepEqual(p?.warnings, warnings, id);
+    }
   });
 });
