@@ -365,7 +365,8 @@ export class PluginHost implements PluginHostApi {
       supervisor.onStateChange(({ pluginId, change }) => {
         if (change.state === "unreachable") this.restartIfReachable(pluginId);
       });
-    }    supervisor.onStateChange(({ pluginId, change }) => {
+    }
+    supervisor.onStateChange(({ pluginId, change }) => {
       if (change.state === "running") this.checkRunTimeDependencies(pluginId);
     });
   }
