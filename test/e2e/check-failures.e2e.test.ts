@@ -36,6 +36,20 @@ describe("neko-plugin check fails with exit 1 and the reason", { concurrency: 3 
       ],
     },
     {
+      name: "an invalid manifest still shows its unknown-key warnings",
+      make: (root) =>
+        writePlugin(root, {
+          id: "typo_and_error",
+          manifest:
+            '[plugin]\nid = "typo_and_error"\nentry = "index.ts:TestPlugin"\nversion = "one"\n[plugin.sotre]\nenabled = false\n',
+          code: pluginCode(),
+        }),
+      expect: [
+        /^\[FAIL\] manifest: plugin\.toml: \[plugin\]\.version must be a semver version like '1\.2\.3', not 'one'$/m,
+        /^\[WARN\] manifest: plugin\.toml: \[plugin\]\.sotre is not a known key and is ignored$/m,
+      ],
+    },
+    {
       name: "a missing entry module",
       make: (root) =>
         writePlugin(root, {
@@ -218,5 +232,36 @@ export class TestPlugin extends NekoPluginBase {
     assert.equal(unchecked.code, 0, unchecked.stdout);
     assert.match(unchecked.stdout, /^\[WARN\] dependencies: not checked \(needed\): no plugins folder was given$/m);
     assert.match(unchecked.stdout, /^ {4}fix: pass --plugins-dir DIR/m);
+  });
+
+  test("the original's dependency forms: a missing entry and a missing provider fail with their fix; an untested version warns", async () => {
+    const root = tempDir();
+    const manifest = `[plugin]\nid = "ported"\nentry = "index.ts:TestPlugin"\n
+[[plugin.dependency]]\nentry = "timer:alarm"\n
+[[plugin.dependency]]\nproviders = ["tts_one", "tts_two"]\n
+[[plugin.dependency]]\nid = "timer"\nsupported = "^2"\nuntested = "^1"\n`;
+    const dir = writePlugin(root, { id: "ported", manifest, code: pluginCode() });
+    const others = tempDir();
+    writePlugin(others, {
+      id: "timer",
+      manifest: '[plugin]\nid = "timer"\nversion = "1.5.0"\nentry = "index.ts:TestPlugin"\n[[entries]]\nid = "now"\n',
+      code: pluginCode(),
+    });
+    const outcome = await check([dir, "--no-type-check", "--plugins-dir", others]);
+    assert.equal(outcome.code, 1, outcome.stdout);
+    assert.match(
+      outcome.stdout,
+      /^\[FAIL\] dependencies: plugin\.toml: \[\[plugin\.dependency\]\]: needs entry 'timer:alarm', but it declares no entry 'alarm' \(only 'now'\)$/m,
+    );
+    assert.match(outcome.stdout, /^ {4}fix: install plugin 'timer' with entry 'alarm' in /m);
+    assert.match(
+      outcome.stdout,
+      /^\[FAIL\] dependencies: .*needs one of the providers 'tts_one', 'tts_two', and none fits: 'tts_one' is not installed; 'tts_two' is not installed$/m,
+    );
+    assert.match(outcome.stdout, /^ {4}fix: install one of 'tts_one', 'tts_two' in /m);
+    assert.match(
+      outcome.stdout,
+      /^\[WARN\] dependencies: plugin\.toml: \[\[plugin\.dependency\]\]: needs plugin 'timer': version 1\.5\.0 is inside the untested range '\^1' only$/m,
+    );
   });
 });

@@ -119,6 +119,20 @@ describe("neko-plugin build", () => {
     assert.ok(progress.some((line) => line.startsWith("packing 5 files")));
   });
 
+  test("a [plugin.sdk] conflicts list goes into the index as one range joined with ||, as the list means", async () => {
+    const root = tempDir();
+    copyExamplePlugins(root, ["hello_world"]);
+    const dir = path.join(root, "hello_world");
+    const manifest = fs.readFileSync(path.join(dir, "plugin.toml"), "utf8");
+    fs.writeFileSync(
+      path.join(dir, "plugin.toml"),
+      manifest.replace(/\[plugin\.sdk\]\n/, '[plugin.sdk]\nconflicts = ["<0.0.5", ">=9.0.0"]\n'),
+    );
+    const result = await buildPluginArchive({ dir, out: path.join(tempDir(), "x.neko-plugin"), typeCheck: false });
+    assert.ok(result.ok, result.ok ? "" : result.error);
+    assert.equal(result.index.sdk.conflicts, "<0.0.5 || >=9.0.0");
+  });
+
   test("the default output is <id>-<version>.neko-plugin in the current folder, and two builds are identical", async () => {
     const dir = helloWorldWithClutter();
     const cwd = process.cwd();

@@ -19,7 +19,7 @@ export {
   type LogFilesOptions,
 } from "./logs/log-files.ts";
 export type { EntryMetricsView, MetricsApi, PluginMetricsView } from "./metrics/plugin-metrics.ts";
-export { conflictProblem, ownersOf, requirementProblem } from "./manifest/plugin-dependencies.ts";
+export { conflictProblem, dependencyWarnings, ownersOf, requirementProblem } from "./manifest/plugin-dependencies.ts";
 export {
   type DiscoveredPlugin,
   discoverPlugins,

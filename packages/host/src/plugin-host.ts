@@ -369,6 +369,36 @@ export class PluginHost implements PluginHostApi {
         if (change.state === "unreachable") this.restartIfReachable(pluginId);
       });
     }
+    supervisor.onStateChange(({ pluginId, change }) => {
+      if (change.state === "running") this.checkRunTimeDependencies(pluginId);
+    });
+  }
+
+  /**
+   * The entry and custom-event dependencies on `providerId` that its manifest could not show (a manifest never declares
+   * custom events, and may declare no entries): judged once it runs, from the entries and events it declared in its
+   * hello. A dependent whose need is missing keeps running (a later dynamic entry may still come) and gets a warning
+   * in `/plugins`, logged once.
+   */
+  private checkRunTimeDependencies(providerId: string): void {
+    const hello = this.supervisor.status(providerId)?.hello;
+    if (hello === undefined) return;
+    for (const d of this.discovered.values()) {
+      for (const dep of d.manifest?.dependencies ?? []) {
+        if (dep.conflicts || !dep.providers.includes(providerId)) continue;
+        let missing: string | undefined;
+        if (dep.entry !== undefined && !hello.entries.some((e) => e.id === dep.entry)) missing = `entry '${dep.entry}'`;
+        const event = dep.customEvent;
+        if (event && !hello.events.some((e) => e.eventType === event.eventType && e.id === event.eventId)) {
+          missing = `custom event '${event.eventType}:${event.eventId}'`;
+        }
+        if (missing === undefined) continue;
+        const warning = `plugin.toml: [[plugin.dependency]]: '${providerId}' is running without ${missing}, which this plugin needs`;
+        if (d.warnings.includes(warning)) continue;
+        d.warnings.push(warning);
+        this.logger.warn({ plugin: d.id }, warning);
+      }
+    }
   }
 
   /** Where a plugin runs: the name of its worker, or undefined for this machine. */
@@ -1100,6 +1130,7 @@ function remotePlugin(dir: string, manifestPath: string, text: string, info: Rem
     if (manifest.id !== info.id) problems.push(`the manifest's id '${manifest.id}' is not the worker's '${info.id}'`);
   } else if (info.status === "ok") {
     problems.push(...parsed.problems.map((p) => p.message));
+    warnings.push(...parsed.warnings.map((w) => w.message));
   }
   return {
     id: info.id,

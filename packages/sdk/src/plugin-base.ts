@@ -22,6 +22,7 @@ import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
+import { databaseOptions, PluginDatabase } from "./plugin-database.ts";
 import { dataPathUnder, PluginStore, storeEnabled } from "./plugin-store.ts";
 import { PluginBus } from "./bus/plugin-bus.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
@@ -62,6 +63,8 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
   readonly plugins: PluginsClient;
   /** This plugin's persistent key-value store, `data/store.sqlite` (SPEC §4.5). */
   readonly store: PluginStore;
+  /** This plugin's own SQLite database, `data/<[plugin.database].name>`: `kv`, `sql`, `query` (the original's `db`). */
+  readonly db: PluginDatabase;
   /** The host's shared memory store with full-text search (SPEC §5.3). */
   readonly memory: MemoryClient;
   /** The effective configuration: `get`, `require`, `dump`, `set`, `update` (SPEC §3.4, docs/config.md). */
@@ -82,6 +85,11 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
     this.systemInfo = new SystemInfoClient(ctx.bridge);
     this.plugins = new PluginsClient(ctx.bridge, ctx.pluginId);
     this.store = new PluginStore({ pluginId: ctx.pluginId, dataDir: ctx.dataDir, enabled: storeEnabled(ctx.metadata) });
+    this.db = new PluginDatabase({
+      pluginId: ctx.pluginId,
+      dataDir: ctx.dataDir,
+      ...databaseOptions(ctx.metadata, ctx.pluginId),
+    });
     this.memory = new MemoryClient(ctx.bridge);
     this.config = new PluginConfig(ctx.config ?? ctx.metadata, ctx.bridge, {
       schema: (new.target as { configSchema?: ConfigSchema }).configSchema,

@@ -44,6 +44,14 @@ export interface PluginStoreOptions {
   dataDir: string;
   /** `[plugin.store] enabled` from the manifest. */
   enabled: boolean;
+  /** The file in `dataDir`; `store.sqlite` unless given (`this.db.kv` keeps its table in the plugin's database). */
+  fileName?: string;
+  /** The table of keys and values; `kv` unless given. */
+  table?: string;
+  /** How messages name it: `store` unless given (`db.kv`). */
+  label?: string;
+  /** The sentence of the Err answered when `enabled` is false. */
+  disabledMessage?: string;
 }
 
 interface Statements {
@@ -76,7 +84,7 @@ export class PluginStore {
 
   /** The SQLite file behind the store. */
   get file(): string {
-    return path.join(this.options.dataDir, STORE_FILE_NAME);
+    return path.join(this.options.dataDir, this.options.fileName ?? STORE_FILE_NAME);
   }
 
   /**
@@ -99,7 +107,7 @@ export class PluginStore {
     if (problem) {
       return Err(
         new ValidationError(
-          `store: the value for key '${key}' is not JSON-compatible: ${problem.path} is ${problem.problem}`,
+          `${this.label}: the value for key '${key}' is not JSON-compatible: ${problem.path} is ${problem.problem}`,
           { details: { key, path: problem.path, problem: problem.problem } },
         ),
       );
@@ -109,7 +117,7 @@ export class PluginStore {
     if (bytes > MAX_STORE_VALUE_BYTES) {
       return Err(
         new ValidationError(
-          `store: the value for key '${key}' is ${bytes} bytes of JSON; the limit is ${MAX_STORE_VALUE_BYTES}`,
+          `${this.label}: the value for key '${key}' is ${bytes} bytes of JSON; the limit is ${MAX_STORE_VALUE_BYTES}`,
           { details: { key, bytes, limit: MAX_STORE_VALUE_BYTES } },
         ),
       );
@@ -133,7 +141,9 @@ export class PluginStore {
   async keys(prefix = ""): Promise<Result<string[], SdkError>> {
     if (typeof prefix !== "string" || prefix.length > MAX_STORE_KEY_LENGTH) {
       return Err(
-        new ValidationError(`store: the key prefix must be a string of at most ${MAX_STORE_KEY_LENGTH} characters`),
+        new ValidationError(
+          `${this.label}: the key prefix must be a string of at most ${MAX_STORE_KEY_LENGTH} characters`,
+        ),
       );
     }
     return this.run(undefined, (s) => s.keys.all({ prefix }).map((row) => row.key));
@@ -162,30 +172,38 @@ export class PluginStore {
     if (!this.options.enabled) {
       return Err(
         new SdkError(
-          `the store of plugin '${this.options.pluginId}' is disabled ([plugin.store] enabled = false in plugin.toml)`,
+          this.options.disabledMessage ??
+            `the store of plugin '${this.options.pluginId}' is disabled ([plugin.store] enabled = false in plugin.toml)`,
           { code: ErrorCode.StoreDisabled },
         ),
       );
     }
     if (this.disposedBecause !== undefined) {
       return Err(
-        new SdkError(`store: ${this.disposedBecause}`, { code: ErrorCode.StoreFailed, details: { file: this.file } }),
-      );
-    }
-    if (key !== undefined) {
-      const problem = keyProblem(key);
-      if (problem) return Err(new ValidationError(`store: ${problem}`, { details: { key } }));
-    }
-    try {
-      return Ok(op(this.open()));
-    } catch (error) {
-      return Err(
-        new SdkError(`store: ${key === undefined ? "" : `key '${key}': `}${(error as Error).message}`, {
+        new SdkError(`${this.label}: ${this.disposedBecause}`, {
           code: ErrorCode.StoreFailed,
           details: { file: this.file },
         }),
       );
     }
+    if (key !== undefined) {
+      const problem = keyProblem(key);
+      if (problem) return Err(new ValidationError(`${this.label}: ${problem}`, { details: { key } }));
+    }
+    try {
+      return Ok(op(this.open()));
+    } catch (error) {
+      return Err(
+        new SdkError(`${this.label}: ${key === undefined ? "" : `key '${key}': `}${(error as Error).message}`, {
+          code: ErrorCode.StoreFailed,
+          details: { file: this.file },
+        }),
+      );
+    }
+  }
+
+  private get label(): string {
+    return this.options.label ?? "store";
   }
 
   private open(): Statements {
@@ -198,22 +216,24 @@ export class PluginStore {
       // FULL: every commit syncs the log, so an acknowledged write survives even a power cut, not only a kill.
       db.pragma("synchronous = FULL");
       db.pragma("busy_timeout = 5000");
+      // The table name is one of two constants (`kv`, `_kv_store`), never the caller's text.
+      const kv = this.options.table ?? "kv";
       db.exec(
-        "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID",
+        `CREATE TABLE IF NOT EXISTS ${kv} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`,
       );
       this.statements = {
-        get: db.prepare("SELECT value FROM kv WHERE key = ?"),
+        get: db.prepare(`SELECT value FROM ${kv} WHERE key = ?`),
         set: db.prepare(
-          "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+          `INSERT INTO ${kv} (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
         ),
-        delete: db.prepare("DELETE FROM kv WHERE key = ?"),
-        exists: db.prepare("SELECT 1 AS one FROM kv WHERE key = ?"),
+        delete: db.prepare(`DELETE FROM ${kv} WHERE key = ?`),
+        exists: db.prepare(`SELECT 1 AS one FROM ${kv} WHERE key = ?`),
         // `key >= prefix` lets the primary key index start at the prefix; substr compares in SQLite's own characters.
         keys: db.prepare(
-          "SELECT key FROM kv WHERE key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix ORDER BY key",
+          `SELECT key FROM ${kv} WHERE key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix ORDER BY key`,
         ),
-        count: db.prepare("SELECT count(*) AS n FROM kv"),
-        clear: db.prepare("DELETE FROM kv"),
+        count: db.prepare(`SELECT count(*) AS n FROM ${kv}`),
+        clear: db.prepare(`DELETE FROM ${kv}`),
       };
     } catch (error) {
       db.close();

@@ -52,6 +52,13 @@ export { DEFAULT_MEMORY_BUCKET, type MemoryHit, type MemoryRecord } from "@neko/
 export { MemoryClient } from "./memory-client.ts";
 export { MAX_STORE_KEY_LENGTH, MAX_STORE_VALUE_BYTES, PluginStore } from "./plugin-store.ts";
 export {
+  DATABASE_KV_TABLE,
+  PluginDatabase,
+  type SqlParams,
+  type SqlRow,
+  type SqlValue,
+} from "./plugin-database.ts";
+export {
   type CallOptions,
   type CallProgress,
   type PluginEntryInfo,

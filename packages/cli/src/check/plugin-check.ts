@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   conflictProblem,
+  dependencyWarnings,
   type DiscoveredPlugin,
   discoverPlugins,
   inspectPluginFolder,
@@ -129,7 +130,9 @@ function manifestItems(plugin: DiscoveredPlugin): CheckItem[] {
       fix: `add [plugin.sdk] with supported = ">=${SDK_VERSION}"`,
     });
   } else if (!items.some((item) => item.check === "sdk")) {
-    const ranges = Object.entries(manifest.sdk).map(([name, range]) => `${name} ${range}`);
+    const ranges = Object.entries(manifest.sdk).map(
+      ([name, range]) => `${name} ${Array.isArray(range) ? `[${range.map((r) => `'${r}'`).join(", ")}]` : range}`,
+    );
     items.push({ level: "ok", check: "sdk", message: `SDK ${SDK_VERSION} fits [plugin.sdk] (${ranges.join(", ")})` });
   }
   return items;
@@ -183,7 +186,7 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
   }
   const names = [
     ...(hostId === undefined ? [] : [`extends ${hostId}`]),
-    ...dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.id}`),
+    ...dependencies.map((dep) => `${dep.conflicts ? "conflicts with " : ""}${dep.providers.join(" or ")}`),
   ].join(", ");
   if (pluginsDirs === undefined || pluginsDirs.length === 0) {
     return [
@@ -217,13 +220,22 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
     const alone = { ...plugin, manifest: { ...(plugin.manifest as NonNullable<typeof plugin.manifest>) } };
     alone.manifest.dependencies = [dep];
     const problem = dep.conflicts ? conflictProblem(alone, lookup) : requirementProblem(alone, lookup);
-    if (problem === undefined) continue;
+    if (problem === undefined) {
+      // Met, but inside an `untested` range only, or an entry / custom event that only the running plugin can show.
+      for (const warning of dependencyWarnings(alone, lookup)) {
+        items.push({ level: "warn", check: "dependencies", message: warning, file: "plugin.toml" });
+      }
+      continue;
+    }
     const version = dep.version === undefined ? "" : ` ${dep.version}`;
+    const which =
+      dep.providers.length > 1 ? `one of ${dep.providers.map((id) => `'${id}'`).join(", ")}` : `plugin '${dep.id}'`;
+    const having = dep.entry === undefined ? "" : ` with entry '${dep.entry}'`;
     fail(
       problem,
       dep.conflicts
         ? `disable or remove plugin '${dep.id}', or drop the conflict`
-        : `install plugin '${dep.id}'${version} in ${where}`,
+        : `install ${which}${version}${having} in ${where}`,
     );
   }
   if (items.length === 0) {

@@ -114,8 +114,11 @@ export async function buildPluginArchive(options: BuildArchiveOptions): Promise<
   }
 }
 
-function definedRanges(sdk: Record<string, string | undefined> | undefined): Record<string, string> {
+/** The ranges as written; a `conflicts` list becomes one range with `||` (any of them matches, as the list means). */
+function definedRanges(sdk: Record<string, string | string[] | undefined> | undefined): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(sdk ?? {}).filter((pair): pair is [string, string] => pair[1] !== undefined),
+    Object.entries(sdk ?? {}).flatMap(([name, range]) =>
+      range === undefined ? [] : [[name, Array.isArray(range) ? range.join(" || ") : range]],
+    ),
   );
 }

@@ -42,6 +42,16 @@ export class ManifestTable {
     this.#report.warnings.push(this.#entry(key, sentence));
   }
 
+  /** The value at `key` as parsed, unchecked (not marked as read). */
+  raw(key: string): unknown {
+    return this.#values[key];
+  }
+
+  /** How many problems the whole manifest has so far. */
+  problemCount(): number {
+    return this.#report.problems.length;
+  }
+
   has(key: string): boolean {
     return this.#values[key] !== undefined;
   }
@@ -66,6 +76,16 @@ export class ManifestTable {
   }
 
   stringArray(key: string): string[] | undefined {
+    return this.#array(key, "strings", (item) => typeof item === "string") as string[] | undefined;
+  }
+
+  /** A string or an array of strings (the original's `conflicts = "<1"` and `conflicts = ["<1", ">=3"]`), as a list. */
+  strings(key: string): string[] | undefined {
+    const value = this.#values[key];
+    if (typeof value === "string") return [this.string(key) as string];
+    if (value !== undefined && !Array.isArray(value)) {
+      return this.#typed(key, "a string or an array of strings", () => false) as undefined;
+    }
     return this.#array(key, "strings", (item) => typeof item === "string") as string[] | undefined;
   }
 

@@ -2,6 +2,7 @@
 // or that conflicts with a plugin that would run, is refused with a reason naming the other plugin.
 import { satisfies } from "semver";
 import type { DiscoveredPlugin } from "./plugin-discovery.ts";
+import type { PluginDependency } from "./plugin-manifest.ts";
 import { parseSdkRange } from "./sdk-compat.ts";
 
 const FILE = "plugin.toml: [[plugin.dependency]]";
@@ -34,6 +35,10 @@ export function checkDependencies(plugins: DiscoveredPlugin[]): void {
     if (conflicted.length > 0) changed = true;
   }
 
+  for (const p of plugins) {
+    if (p.status === "ok") p.warnings.push(...dependencyWarnings(p, (id) => owners.get(id)));
+  }
+
   for (const cycle of dependencyCycles(plugins.filter((p) => p.status === "ok"))) {
     const text = `${cycle.join(" → ")} → ${cycle[0]}`;
     for (const id of cycle) {
@@ -64,10 +69,28 @@ export function requirementProblem(
 ): string | undefined {
   for (const dep of p.manifest?.dependencies ?? []) {
     if (dep.conflicts) continue;
-    const problem = unmet(p, dep, lookup(dep.id));
+    const problem = unmet(p, dep, lookup);
     if (problem !== undefined) return problem;
   }
   return undefined;
+}
+
+/**
+ * What `p` loads with a warning about its met dependencies: a provider inside `untested` only, or an entry / a custom
+ * event that cannot be checked before the provider runs (its manifest declares no `[[plugin.entries]]`, or the
+ * dependency is on a custom event, which a manifest never declares).
+ */
+export function dependencyWarnings(
+  p: DiscoveredPlugin,
+  lookup: (id: string) => DiscoveredPlugin | undefined,
+): string[] {
+  return (p.manifest?.dependencies ?? []).flatMap((dep) => {
+    if (dep.conflicts) return [];
+    const provider = dep.providers
+      .map(lookup)
+      .find((other) => other !== undefined && judge(p, dep, other).problem === undefined);
+    return provider === undefined ? [] : judge(p, dep, provider).warnings.map((warning) => `${FILE}: ${warning}`);
+  });
 }
 
 /** Why `p` conflicts with a plugin `lookup` finds that would run, or undefined. */
@@ -85,25 +108,93 @@ export function conflictProblem(
   return undefined;
 }
 
-/** The ids of the plugins `p` needs (not those it conflicts with). */
+/** The ids of the plugins `p` needs (not those it conflicts with): every provider, so it starts after them. */
 export function requiredIds(p: DiscoveredPlugin | undefined): string[] {
-  return (p?.manifest?.dependencies ?? []).filter((dep) => !dep.conflicts).map((dep) => dep.id);
+  return [
+    ...new Set((p?.manifest?.dependencies ?? []).filter((dep) => !dep.conflicts).flatMap((dep) => dep.providers)),
+  ];
+}
+
+/** What `dep` asks for, as a reason begins: "needs plugin 'a' ^1", "needs entry 'a:greet'", "needs one of …". */
+function describeNeed(dep: PluginDependency, provider: string): string {
+  const version = dep.version === undefined ? "" : ` ${dep.version}`;
+  if (dep.entry !== undefined) return `needs entry '${provider}:${dep.entry}'${version}`;
+  if (dep.customEvent !== undefined) {
+    return `needs custom event '${provider}:${dep.customEvent.eventType}:${dep.customEvent.eventId}'${version}`;
+  }
+  return `needs plugin '${provider}'${version}`;
 }
 
 function unmet(
   p: DiscoveredPlugin,
-  dep: { id: string; version?: string },
-  other: DiscoveredPlugin | undefined,
+  dep: PluginDependency,
+  lookup: (id: string) => DiscoveredPlugin | undefined,
 ): string | undefined {
-  const name = `needs plugin '${dep.id}'${dep.version === undefined ? "" : ` ${dep.version}`}`;
-  if (other === p) return `${FILE}: a plugin cannot depend on itself ('${dep.id}')`;
-  if (other === undefined) return `${FILE}: ${name}, which is not installed`;
-  if (other.status !== "ok") return `${FILE}: ${name}, which is refused (${other.problems.join("; ")})`;
-  if (!other.manifest?.runtime.enabled) return `${FILE}: ${name}, which is disabled ([plugin_runtime].enabled = false)`;
-  if (dep.version !== undefined && !inRange(other.manifest.version, dep.version)) {
-    return `${FILE}: ${name}, but version ${other.manifest.version} is installed`;
+  if (dep.providers.length === 1) {
+    const [id] = dep.providers;
+    if (lookup(id) === p) return `${FILE}: a plugin cannot depend on itself ('${id}')`;
+    const problem = judge(p, dep, lookup(id)).problem;
+    return problem === undefined ? undefined : `${FILE}: ${describeNeed(dep, id)}, ${problem}`;
   }
-  return undefined;
+  const reasons: string[] = [];
+  for (const id of dep.providers) {
+    const other = lookup(id);
+    const problem = other === p ? "which is this plugin itself" : judge(p, dep, other).problem;
+    if (problem === undefined) return undefined;
+    reasons.push(`'${id}' ${problem.replace(/^(which|but it|but) /, "")}`);
+  }
+  const what = dep.entry ?? (dep.customEvent && `${dep.customEvent.eventType}:${dep.customEvent.eventId}`);
+  const names = dep.providers.map((id) => `'${id}'`).join(", ");
+  return `${FILE}: needs one of the providers ${names}${what === undefined ? "" : ` with '${what}'`}, and none fits: ${reasons.join("; ")}`;
+}
+
+/** Whether `other` satisfies `dep` (a reason starting "which …" / "but …" when not), and the warnings if it does. */
+function judge(
+  p: DiscoveredPlugin,
+  dep: PluginDependency,
+  other: DiscoveredPlugin | undefined,
+): { problem?: string; warnings: string[] } {
+  const warnings: string[] = [];
+  if (other === undefined) return { problem: "which is not installed", warnings };
+  if (other === p) return { problem: "which is this plugin itself", warnings };
+  if (other.status !== "ok") return { problem: `which is refused (${other.problems.join("; ")})`, warnings };
+  if (!other.manifest?.runtime.enabled)
+    return { problem: "which is disabled ([plugin_runtime].enabled = false)", warnings };
+  const installed = other.manifest.version;
+  if (dep.version !== undefined && !inRange(installed, dep.version)) {
+    return { problem: `but version ${installed} is installed`, warnings };
+  }
+  const hit = dep.conflictRanges.find((range) => inRange(installed, range));
+  if (hit !== undefined)
+    return { problem: `but version ${installed} is inside its conflicts range '${hit}'`, warnings };
+  const supported = dep.supported === undefined ? undefined : inRange(installed, dep.supported);
+  const untested = dep.untested === undefined ? undefined : inRange(installed, dep.untested);
+  if (supported === false && untested !== true) {
+    const also = untested === false ? ` and untested range '${dep.untested}'` : "";
+    return { problem: `but version ${installed} is outside its supported range '${dep.supported}'${also}`, warnings };
+  }
+  if (supported === undefined && untested === false) {
+    return { problem: `but version ${installed} is outside its untested range '${dep.untested}'`, warnings };
+  }
+  const need = describeNeed(dep, other.id);
+  if (untested === true && supported !== true) {
+    warnings.push(`${need}: version ${installed} is inside the untested range '${dep.untested}' only`);
+  }
+  const declared = other.manifest.entries.map((entry) => entry.id);
+  if (dep.entry !== undefined) {
+    if (declared.length === 0) {
+      warnings.push(`${need}: not checked before '${other.id}' runs (its manifest declares no [[plugin.entries]])`);
+    } else if (!declared.includes(dep.entry)) {
+      return {
+        problem: `but it declares no entry '${dep.entry}' (only ${declared.map((id) => `'${id}'`).join(", ")})`,
+        warnings,
+      };
+    }
+  }
+  if (dep.customEvent !== undefined) {
+    warnings.push(`${need}: not checked before '${other.id}' runs (a manifest does not declare custom events)`);
+  }
+  return { warnings };
 }
 
 function refuse(p: DiscoveredPlugin, problem: string): void {

@@ -94,6 +94,8 @@ async function inspectPlugin(dir: string, sdkVersion: string): Promise<Inspected
   if (id !== undefined && id !== folder) {
     plugin.warnings.push(`${MANIFEST_FILE}: folder name '${folder}' differs from [plugin].id '${id}'`);
   }
+  // Warnings (unknown keys: often the typo behind a problem) are kept whether or not the manifest is valid.
+  plugin.warnings.push(...parsed.warnings.map((warning) => warning.message));
   if (!parsed.ok) {
     plugin.problems.push(...parsed.problems.map((problem) => problem.message));
     return plugin;
@@ -101,7 +103,6 @@ async function inspectPlugin(dir: string, sdkVersion: string): Promise<Inspected
 
   const { manifest } = parsed;
   plugin.manifest = manifest;
-  plugin.warnings.push(...parsed.warnings.map((warning) => warning.message));
   plugin.entryModulePath = path.join(dir, manifest.entry.module);
   if (!(await isFile(plugin.entryModulePath))) {
     plugin.problems.push(`${MANIFEST_FILE}: [plugin].entry module '${manifest.entry.module}' does not exist in ${dir}`);

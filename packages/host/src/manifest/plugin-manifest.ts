@@ -10,6 +10,10 @@ import { parseSdkRange } from "./sdk-compat.ts";
 export const PLUGIN_TYPES = ["plugin", "extension", "adapter"] as const;
 export const ADAPTER_MODES = ["gateway", "router", "bridge", "hybrid"] as const;
 export const PERSIST_MODES = ["off", "auto", "manual"] as const;
+/** `[plugin_state].backend` values of the original: `file` is what this host does; `memory` is read as `file`. */
+export const STATE_BACKENDS = ["file", "memory"] as const;
+/** `[plugin.database].name` when absent: `data/<plugin id>.db`, as the original names it. */
+export const DATABASE_NAME_SUFFIX = ".db";
 /** Ids a plugin may not take: the server has routes `/plugin/<id>/…` of its own under them. */
 export const RESERVED_PLUGIN_IDS = new Set(["metrics"]);
 export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
@@ -27,13 +31,15 @@ export type PluginManifest = {
   version: string;
   type: PluginType;
   author?: { name?: string; email?: string };
-  /** Version ranges as written; see parseSdkRange. */
-  sdk?: { recommended?: string; supported?: string; untested?: string; conflicts?: string };
+  /** Version ranges as written; see parseSdkRange. `conflicts` may be a list: any range of it refuses. */
+  sdk?: { recommended?: string; supported?: string; untested?: string; conflicts?: string | string[] };
   /** Set for extensions only. */
   host?: { pluginId: string; prefix: string };
   /** From `[[plugin.dependency]]`. */
-  dependencies: Array<{ id: string; version?: string; conflicts: boolean }>;
+  dependencies: PluginDependency[];
   store: { enabled: boolean };
+  /** `[plugin.database]`: the plugin's own SQLite file `data/<name>`, `this.db`. */
+  database: { enabled: boolean; name: string };
   permissions: {
     /** Extra paths the process may read / write, as written: relative to the plugin folder, or absolute. */
     fsRead: string[];
@@ -61,11 +67,34 @@ export type PluginManifest = {
   raw: Record<string, unknown>;
 };
 
+/**
+ * One `[[plugin.dependency]]`, in any of the original's forms: `id` (that plugin), `entry = "plugin:entry"`,
+ * `custom_event = "plugin:event_type:event_id"`, or `providers = [ids]` (any one of them, optionally with an `entry` /
+ * `custom_event` written without the plugin part). `id` is the plugin it names (the first provider for `providers`).
+ */
+export type PluginDependency = {
+  id: string;
+  /** The plugins any one of which satisfies it: `[id]` unless `providers` is given. */
+  providers: string[];
+  /** `entry`: the entry id the provider must declare. */
+  entry?: string;
+  /** `custom_event`: the event the provider must have. */
+  customEvent?: { eventType: string; eventId: string };
+  /** Version ranges for the provider: `version` (this host's key), and the original's `supported` / `untested`. */
+  version?: string;
+  supported?: string;
+  untested?: string;
+  /** The original's `conflicts = ["<1.0", …]`: a provider version inside any of them does not satisfy it. */
+  conflictRanges: string[];
+  /** `conflicts = true`: the plugin must be absent (or outside `version`). */
+  conflicts: boolean;
+};
+
 export type ManifestProblem = { file: string; key?: string; message: string };
 
 export type ParseManifestResult =
   | { ok: true; manifest: PluginManifest; warnings: ManifestProblem[] }
-  | { ok: false; problems: ManifestProblem[]; partialId?: string };
+  | { ok: false; problems: ManifestProblem[]; warnings: ManifestProblem[]; partialId?: string };
 
 const CLASS_NAME_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const PREFIX_PATTERN = /^[a-zA-Z0-9_-]*$/;
@@ -78,12 +107,12 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
   try {
     raw = parse(text);
   } catch (error) {
-    return { ok: false, problems: [tomlSyntaxProblem(file, error)] };
+    return { ok: false, problems: [tomlSyntaxProblem(file, error)], warnings: [] };
   }
   const report: ManifestReport = { file, problems: [], warnings: [] };
   const doc = ManifestTable.document(report, raw);
   const plugin = doc.table("plugin", { required: true });
-  if (plugin === undefined) return { ok: false, problems: report.problems };
+  if (plugin === undefined) return { ok: false, problems: report.problems, warnings: report.warnings };
 
   let id = readId(plugin, "id", { required: true });
   if (id !== undefined && RESERVED_PLUGIN_IDS.has(id)) {
@@ -103,8 +132,9 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
   const host = readHost(plugin, { type, id });
   const dependencies = readDependencies(plugin);
   const store = readStore(plugin);
+  const database = readDatabase(plugin, id);
   const permissions = readPermissions(plugin);
-  const entries = readEntries(plugin);
+  const entries = readAllEntries(doc, plugin);
   plugin.allow("config_profiles"); // owned by the config-profile loader
   plugin.warnUnknownKeys();
   const runtime = readRuntime(doc);
@@ -112,7 +142,12 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
   const adapter = type === "adapter" ? readAdapter(doc) : undefined;
 
   if (report.problems.length > 0 || id === undefined || entry === undefined) {
-    return { ok: false, problems: report.problems, ...(id !== undefined && { partialId: id }) };
+    return {
+      ok: false,
+      problems: report.problems,
+      warnings: report.warnings,
+      ...(id !== undefined && { partialId: id }),
+    };
   }
   const manifest: PluginManifest = {
     id,
@@ -124,6 +159,7 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
     ...definedOnly({ author, sdk, host, adapter }),
     dependencies,
     store,
+    database,
     permissions,
     runtime,
     state,
@@ -193,6 +229,17 @@ function readRange(table: ManifestTable, key: string): string | undefined {
   return text;
 }
 
+/** A range or a list of ranges (the original's `conflicts = [">=0.3", "<0.1"]`), each checked. */
+function readRanges(table: ManifestTable, key: string): string[] | undefined {
+  const texts = table.strings(key);
+  for (const text of texts ?? []) {
+    const parsed = parseSdkRange(text);
+    if (!parsed.ok) table.problem(key, parsed.message);
+  }
+  if (texts !== undefined && texts.length === 0) table.problem(key, "is an empty list: give at least one range");
+  return texts;
+}
+
 function readAuthor(plugin: ManifestTable): PluginManifest["author"] {
   const author = plugin.table("author");
   if (author === undefined) return undefined;
@@ -204,11 +251,26 @@ function readAuthor(plugin: ManifestTable): PluginManifest["author"] {
 function readSdk(plugin: ManifestTable): PluginManifest["sdk"] {
   const sdk = plugin.table("sdk");
   if (sdk === undefined) return undefined;
+  const recommended = readRange(sdk, "recommended");
+  let supported = readRange(sdk, "supported");
+  // `compatible` is the original's older name of `supported`; both at once would leave one of them ignored.
+  const compatible = readRange(sdk, "compatible");
+  if (compatible !== undefined && sdk.has("supported")) {
+    sdk.problem(
+      "compatible",
+      "and [plugin.sdk].supported are both given: `compatible` is the old name of `supported`; keep one",
+    );
+  } else if (compatible !== undefined) {
+    sdk.warning("compatible", "is read as [plugin.sdk].supported (its older name); rename it to `supported`");
+    supported = compatible;
+  }
+  const untested = readRange(sdk, "untested");
+  const conflicts = readRanges(sdk, "conflicts");
   const result = definedOnly({
-    recommended: readRange(sdk, "recommended"),
-    supported: readRange(sdk, "supported"),
-    untested: readRange(sdk, "untested"),
-    conflicts: readRange(sdk, "conflicts"),
+    recommended,
+    supported,
+    untested,
+    conflicts: conflicts?.length === 1 && typeof sdk.raw("conflicts") === "string" ? conflicts[0] : conflicts,
   });
   sdk.warnUnknownKeys();
   return result;
@@ -234,12 +296,103 @@ function readHost(plugin: ManifestTable, self: { type: PluginType; id: string | 
 
 function readDependencies(plugin: ManifestTable): PluginManifest["dependencies"] {
   return plugin.tableArray("dependency").flatMap((dependency) => {
-    const id = readId(dependency, "id", { required: true });
-    const version = readRange(dependency, "version");
-    const conflicts = dependency.boolean("conflicts") ?? false;
+    const result = readDependency(dependency);
     dependency.warnUnknownKeys();
-    return id === undefined ? [] : [{ id, ...definedOnly({ version }), conflicts }];
+    return result === undefined ? [] : [result];
   });
+}
+
+/** One `[[plugin.dependency]]`: exactly one of `id`, `entry`, `custom_event`, `providers` names the plugin(s). */
+function readDependency(dependency: ManifestTable): PluginDependency | undefined {
+  const problemsBefore = dependency.problemCount();
+  const id = dependency.has("id") ? readId(dependency, "id") : undefined;
+  const entrySpec = dependency.string("entry");
+  const eventSpec = dependency.string("custom_event");
+  const providers = dependency.stringArray("providers");
+  for (const provider of providers ?? []) {
+    if (!PLUGIN_ID_PATTERN.test(provider))
+      dependency.problem("providers", `contains '${provider}', which is not a plugin id`);
+  }
+  if (providers !== undefined && providers.length === 0) dependency.problem("providers", "is an empty list");
+  const version = readRange(dependency, "version");
+  const supported = readRange(dependency, "supported");
+  const untested = readRange(dependency, "untested");
+  // `conflicts = true`: must be absent; a range or a list of ranges: those versions do not satisfy it.
+  const conflictsValue = dependency.raw("conflicts");
+  let conflicts = false;
+  let conflictRanges: string[] = [];
+  if (typeof conflictsValue === "boolean") conflicts = dependency.boolean("conflicts") ?? false;
+  else if (conflictsValue !== undefined) {
+    if (typeof conflictsValue !== "string" && !Array.isArray(conflictsValue)) {
+      dependency.problem("conflicts", "must be true / false, a version range or a list of version ranges");
+      dependency.allow("conflicts");
+    } else conflictRanges = readRanges(dependency, "conflicts") ?? [];
+  }
+
+  const forms = [
+    dependency.has("id") && "id",
+    entrySpec !== undefined && "entry",
+    eventSpec !== undefined && "custom_event",
+  ].filter((form) => form !== false);
+  if (forms.length > 1) {
+    dependency.problem(forms[1], `cannot be given with ${forms[0]}: one dependency names one thing`);
+  } else if (forms.includes("id") && providers !== undefined) {
+    dependency.problem("providers", "cannot be given with id: list every acceptable plugin in providers");
+  } else if (forms.length === 0 && providers === undefined && !dependency.has("providers")) {
+    dependency.problem("id", "is required (or the original's entry, custom_event or providers)");
+  }
+  if (conflicts && (entrySpec !== undefined || eventSpec !== undefined || providers !== undefined)) {
+    dependency.problem("conflicts", "= true goes with id only (a plugin that must be absent)");
+  }
+
+  let target: string | undefined = id;
+  let entry: string | undefined;
+  let customEvent: PluginDependency["customEvent"];
+  if (entrySpec !== undefined) {
+    const parts = entrySpec.split(":");
+    const shape =
+      providers === undefined ? "'plugin_id:entry_id'" : "'entry_id' (with providers) or 'plugin_id:entry_id'";
+    if (
+      parts.length > 2 ||
+      parts.some((part) => !PLUGIN_ID_PATTERN.test(part)) ||
+      (parts.length === 1 && providers === undefined)
+    ) {
+      dependency.problem("entry", `must look like ${shape}, not '${entrySpec}'`);
+    } else {
+      [target, entry] = parts.length === 2 ? parts : [undefined, parts[0]];
+    }
+  }
+  if (eventSpec !== undefined) {
+    const parts = eventSpec.split(":");
+    const shape =
+      providers === undefined
+        ? "'plugin_id:event_type:event_id'"
+        : "'event_type:event_id' (with providers) or 'plugin_id:event_type:event_id'";
+    if (
+      parts.length < 2 ||
+      parts.length > 3 ||
+      parts.some((part) => !PLUGIN_ID_PATTERN.test(part)) ||
+      (parts.length === 2 && providers === undefined)
+    ) {
+      dependency.problem("custom_event", `must look like ${shape}, not '${eventSpec}'`);
+    } else {
+      if (parts.length === 3) target = parts.shift();
+      customEvent = { eventType: parts[0], eventId: parts[1] };
+    }
+  }
+  if (target !== undefined && providers !== undefined && !forms.includes("id")) {
+    dependency.problem("providers", `cannot be given with a plugin id in ${forms[0]} ('${target}')`);
+  }
+  if (dependency.problemCount() > problemsBefore) return undefined;
+  const candidates = providers ?? (target === undefined ? [] : [target]);
+  if (candidates.length === 0) return undefined;
+  return {
+    id: candidates[0],
+    providers: candidates,
+    ...definedOnly({ entry, customEvent, version, supported, untested }),
+    conflictRanges,
+    conflicts,
+  };
 }
 
 function readStore(plugin: ManifestTable): PluginManifest["store"] {
@@ -247,6 +400,35 @@ function readStore(plugin: ManifestTable): PluginManifest["store"] {
   const result = { enabled: store.boolean("enabled") ?? true };
   store.warnUnknownKeys();
   return result;
+}
+
+/** `[plugin.database]`: on unless `enabled = false`; `name` is a plain file name inside `data/`. */
+function readDatabase(plugin: ManifestTable, id: string | undefined): PluginManifest["database"] {
+  const database = plugin.section("database");
+  const enabled = database.boolean("enabled") ?? true;
+  let name = database.string("name");
+  if (name !== undefined) {
+    const problem = databaseNameProblem(name);
+    if (problem !== undefined) {
+      database.problem("name", problem);
+      name = undefined;
+    }
+  }
+  database.warnUnknownKeys();
+  return { enabled, name: name ?? `${id ?? "plugin"}${DATABASE_NAME_SUFFIX}` };
+}
+
+/** Why `name` cannot be the database's file name in `data/`, or undefined. */
+export function databaseNameProblem(name: string): string | undefined {
+  if (name.trim() === "") return "must be a file name, not empty";
+  if (/[/\\]/.test(name)) return `'${name}' must be a plain file name inside data/, without '/' or '\\'`;
+  if (name.includes("..")) return `'${name}' must not contain '..'`;
+  if (name === ".") return "'.' is not a file name";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f]/.test(name)) return "must not contain control characters";
+  if (name.length > 200) return `is ${name.length} characters long; the limit is 200`;
+  if (name === "store.sqlite" || name.startsWith("store.sqlite-")) return `'${name}' is the store's file (this.store)`;
+  return undefined;
 }
 
 function readPermissions(plugin: ManifestTable): PluginManifest["permissions"] {
@@ -286,9 +468,25 @@ function readGrantedPaths(permissions: ManifestTable, key: "fs_read" | "fs_write
   return paths;
 }
 
-function readEntries(plugin: ManifestTable): PluginManifest["entries"] {
+/**
+ * `[[plugin.entries]]`, or the original's top-level `[[entries]]` read the same way (never as configuration); a
+ * manifest with both is refused, so neither list is silently dropped.
+ */
+function readAllEntries(doc: ManifestTable, plugin: ManifestTable): PluginManifest["entries"] {
+  if (doc.has("entries") && plugin.has("entries")) {
+    doc.problem(
+      "entries",
+      "and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
+    );
+    plugin.allow("entries");
+    return [];
+  }
+  return readEntries(doc.has("entries") ? doc : plugin);
+}
+
+function readEntries(owner: ManifestTable): PluginManifest["entries"] {
   const firstLabel = new Map<string, string>();
-  return plugin.tableArray("entries").flatMap((entry) => {
+  return owner.tableArray("entries").flatMap((entry) => {
     const id = readId(entry, "id", { required: true });
     const result = definedOnly({
       name: entry.string("name"),
@@ -319,6 +517,12 @@ function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
 function readState(doc: ManifestTable): PluginManifest["state"] {
   const state = doc.section("plugin_state");
   const result = { persistMode: state.oneOf("persist_mode", PERSIST_MODES) ?? "off" };
+  // The original's storage of frozen state: `file` is what this host does; `memory` (kept in the host only, lost
+  // with it) is not offered, and the state goes to the file instead, said so.
+  const backend = state.oneOf("backend", STATE_BACKENDS);
+  if (backend === "memory") {
+    state.warning("backend", "= 'memory' is not supported: frozen state is saved to data/ as with 'file'");
+  }
   state.warnUnknownKeys();
   return result;
 }

@@ -22,7 +22,7 @@ export function parseSdkRange(text: string): { ok: true; range: Range } | { ok: 
 }
 
 /**
- * Applies SPEC §2.1: inside `conflicts` → refuse; `supported` given and inside neither `supported` nor `untested` →
+ * Applies SPEC §2.1: inside `conflicts` (any range of a list) → refuse; `supported` given and inside neither `supported` nor `untested` →
  * refuse; inside `untested` only → warn; outside `recommended` → warn. Only the reasons for the final verdict are
  * returned, so a refusal is not diluted by warnings that no longer matter.
  */
@@ -33,7 +33,7 @@ export function checkSdkCompat(sdk: PluginManifest["sdk"], hostSdkVersion: strin
   const refusals: string[] = [];
   const warnings: string[] = [];
   // includePrerelease: a pre-release host (0.2.0-dev) is judged by its numbers, not excluded from every range.
-  const inside = (name: keyof NonNullable<PluginManifest["sdk"]>): boolean | undefined => {
+  const inside = (name: "recommended" | "supported" | "untested"): boolean | undefined => {
     const text = sdk?.[name];
     if (text === undefined) return undefined;
     const parsed = parseSdkRange(text);
@@ -43,12 +43,19 @@ export function checkSdkCompat(sdk: PluginManifest["sdk"], hostSdkVersion: strin
     }
     return satisfies(version, parsed.range, { includePrerelease: true });
   };
-  const conflicts = inside("conflicts");
+  // A list of conflicts ranges: each that holds the version is named.
+  const conflictRanges = sdk?.conflicts === undefined ? [] : [sdk.conflicts].flat();
+  for (const text of conflictRanges) {
+    const parsed = parseSdkRange(text);
+    if (!parsed.ok) refusals.push(`[plugin.sdk].conflicts ${parsed.message}`);
+    else if (satisfies(version, parsed.range, { includePrerelease: true })) {
+      refusals.push(`SDK ${version} is inside conflicts range '${text}'`);
+    }
+  }
   const supported = inside("supported");
   const untested = inside("untested");
   const recommended = inside("recommended");
 
-  if (conflicts === true) refusals.push(`SDK ${version} is inside conflicts range '${sdk?.conflicts}'`);
   if (supported === false && untested !== true) {
     const alsoUntested = untested === false ? ` and untested range '${sdk?.untested}'` : "";
     refusals.push(`SDK ${version} is outside supported range '${sdk?.supported}'${alsoUntested}`);

@@ -205,3 +205,99 @@ describe("inDependencyOrder", () => {
     assert.ok(rejected.log.includes("start app"), "app started though db's step threw");
   });
 });
+
+describe("[[plugin.dependency]]: the original's forms", () => {
+  const timer = ["timer", `version = "1.3.0"\n[[plugin.entries]]\nid = "start"\n[[plugin.entries]]\nid = "stop"\n`] as [
+    string,
+    string,
+  ];
+  const raw = (body: string) => `[[plugin.dependency]]\n${body}\n`;
+
+  test("by entry: the entry must be declared by the plugin; a plugin that declares none is checked at run time", async () => {
+    const found = await discover([
+      timer,
+      ["bare", `version = "2.0.0"\n`],
+      ["uses_start", raw(`entry = "timer:start"`)],
+      ["uses_pause", raw(`entry = "timer:pause"`)],
+      ["uses_bare", raw(`entry = "bare:anything"`)],
+      ["uses_ghost", raw(`entry = "ghost:start"`)],
+    ]);
+    assert.deepEqual(found.get("uses_start")?.problems, []);
+    assert.deepEqual(found.get("uses_start")?.warnings, []);
+    assert.deepEqual(found.get("uses_pause")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'timer:pause', but it declares no entry 'pause' (only 'start', 'stop')",
+    ]);
+    assert.deepEqual(found.get("uses_ghost")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'ghost:start', which is not installed",
+    ]);
+    assert.equal(found.get("uses_bare")?.status, "ok");
+    assert.deepEqual(found.get("uses_bare")?.warnings, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'bare:anything': not checked before 'bare' runs (its manifest declares no [[plugin.entries]])",
+    ]);
+  });
+
+  test("by custom_event: the plugin must be there; the event itself is checked at run time (a warning)", async () => {
+    const found = await discover([
+      timer,
+      ["a", raw(`custom_event = "timer:tick:each_second"`)],
+      ["b", raw(`custom_event = "nope:tick:x"`)],
+    ]);
+    assert.equal(found.get("a")?.status, "ok");
+    assert.deepEqual(found.get("a")?.warnings, [
+      "plugin.toml: [[plugin.dependency]]: needs custom event 'timer:tick:each_second': not checked before 'timer' runs (a manifest does not declare custom events)",
+    ]);
+    assert.deepEqual(found.get("b")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs custom event 'nope:tick:x', which is not installed",
+    ]);
+  });
+
+  test("providers: any one fits; none fitting names each with its reason", async () => {
+    const found = await discover([
+      timer,
+      ["off", `[plugin_runtime]\nenabled = false\n`],
+      ["one_of", raw(`providers = ["ghost", "timer"]`)],
+      ["none_of", raw(`providers = ["ghost", "off"]`)],
+      ["with_entry", raw(`providers = ["off", "timer"]\nentry = "stop"`)],
+      ["without_entry", raw(`providers = ["timer"]\nentry = "pause"`)],
+      ["neither", raw(`providers = ["ghost", "timer"]\nentry = "pause"`)],
+    ]);
+    assert.deepEqual(found.get("one_of")?.problems, []);
+    assert.deepEqual(found.get("with_entry")?.problems, []);
+    assert.deepEqual(found.get("none_of")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs one of the providers 'ghost', 'off', and none fits: 'ghost' is not installed; 'off' is disabled ([plugin_runtime].enabled = false)",
+    ]);
+    assert.deepEqual(found.get("neither")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs one of the providers 'ghost', 'timer' with 'pause', and none fits: 'ghost' is not installed; 'timer' declares no entry 'pause' (only 'start', 'stop')",
+    ]);
+    assert.deepEqual(found.get("without_entry")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'timer:pause', but it declares no entry 'pause' (only 'start', 'stop')",
+    ]);
+  });
+
+  test("untested / supported / conflicts ranges of the provider's version", async () => {
+    const found = await discover([
+      timer,
+      ["in_supported", raw(`id = "timer"\nsupported = "^1.0.0"\nuntested = ">=1.0.0 <3"`)],
+      ["in_untested", raw(`id = "timer"\nsupported = "~1.2.0"\nuntested = ">=1.0.0 <3"`)],
+      ["untested_only", raw(`id = "timer"\nuntested = ">=2"`)],
+      ["outside", raw(`id = "timer"\nsupported = ">=2"`)],
+      ["conflict_hit", raw(`entry = "timer:start"\nconflicts = ["<1.0.0", ">=1.3.0 <1.4.0"]`)],
+      ["conflict_miss", raw(`id = "timer"\nconflicts = ["<1.0.0", ">=2"]`)],
+    ]);
+    assert.deepEqual(found.get("in_supported")?.warnings, []);
+    assert.equal(found.get("in_untested")?.status, "ok");
+    assert.deepEqual(found.get("in_untested")?.warnings, [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'timer': version 1.3.0 is inside the untested range '>=1.0.0 <3' only",
+    ]);
+    assert.deepEqual(found.get("untested_only")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'timer', but version 1.3.0 is outside its untested range '>=2'",
+    ]);
+    assert.deepEqual(found.get("outside")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs plugin 'timer', but version 1.3.0 is outside its supported range '>=2'",
+    ]);
+    assert.deepEqual(found.get("conflict_hit")?.problems, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'timer:start', but version 1.3.0 is inside its conflicts range '>=1.3.0 <1.4.0'",
+    ]);
+    assert.deepEqual(found.get("conflict_miss")?.problems, []);
+  });
+});

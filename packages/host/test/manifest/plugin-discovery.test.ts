@@ -188,6 +188,16 @@ describe("discoverPlugins", () => {
     ]);
   });
 
+  test("manifest warnings are kept beside the problems of a manifest that is refused", async () => {
+    const root = makeRoot({ hello: good("hello", `nmae = "typo"\nversion = "one"\n`) });
+    const plugin = only(await discoverPlugins({ roots: [root], sdkVersion: SDK }));
+    assert.equal(plugin.status, "refused");
+    assert.deepEqual(plugin.problems, [
+      "plugin.toml: [plugin].version must be a semver version like '1.2.3', not 'one'",
+    ]);
+    assert.deepEqual(plugin.warnings, ["plugin.toml: [plugin].nmae is not a known key and is ignored"]);
+  });
+
   test("duplicate ids across two roots: the first root wins, the later one is refused", async () => {
     const first = makeRoot({ shared: good("shared") });
     const second = makeRoot({ other: good("other"), shared: good("shared") });

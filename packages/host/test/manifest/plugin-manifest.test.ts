@@ -42,6 +42,7 @@ describe("parseManifest: a valid manifest", () => {
       type: "plugin",
       dependencies: [],
       store: { enabled: true },
+      database: { enabled: true, name: "hello.db" },
       permissions: { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false, maxHeapMb: 256 },
       runtime: { enabled: true, autoStart: true, permissions: true },
       state: { persistMode: "off" },
@@ -127,10 +128,11 @@ greeting = "hi"
         conflicts: "<0.0.5 || >=9.0.0",
       },
       dependencies: [
-        { id: "hello_world", version: "^1.0.0", conflicts: false },
-        { id: "legacy", conflicts: true },
+        { id: "hello_world", providers: ["hello_world"], version: "^1.0.0", conflictRanges: [], conflicts: false },
+        { id: "legacy", providers: ["legacy"], conflictRanges: [], conflicts: true },
       ],
       store: { enabled: false },
+      database: { enabled: true, name: "full.db" },
       permissions: {
         fsRead: ["/etc/hosts"],
         fsWrite: ["/tmp/out"],
@@ -354,10 +356,13 @@ describe("parseManifest: problems", () => {
       [`[plugin.sdk]\nuntested = ["^1.0.0"]`, "[plugin.sdk].untested must be a string, not an array"],
       [`dependency = { id = "a" }`, "[plugin].dependency must be an array of tables, not a table"],
       [`dependency = ["a"]`, "[plugin].dependency must contain only tables, not a string ('a')"],
-      [`[[plugin.dependency]]\nversion = "^1.0.0"`, "[[plugin.dependency]]#1.id is required"],
       [
-        `[[plugin.dependency]]\nid = "a"\nconflicts = "yes"`,
-        "[[plugin.dependency]]#1.conflicts must be a boolean, not a string ('yes')",
+        `[[plugin.dependency]]\nversion = "^1.0.0"`,
+        "[[plugin.dependency]]#1.id is required (or the original's entry, custom_event or providers)",
+      ],
+      [
+        `[[plugin.dependency]]\nid = "a"\nconflicts = 3`,
+        "[[plugin.dependency]]#1.conflicts must be true / false, a version range or a list of version ranges",
       ],
       [`store = true`, "[plugin].store must be a table, not a boolean"],
       [`[plugin.store]\nenabled = "no"`, "[plugin.store].enabled must be a boolean, not a string ('no')"],
@@ -478,5 +483,163 @@ persist_mode = "sometimes"
       "[plugin_state].persist_mode",
     ]);
     assert.equal(partialId, "many");
+  });
+});
+
+describe("parseManifest: the original's keys", () => {
+  test("[plugin.sdk] conflicts may be a list; compatible is read as supported with a warning", () => {
+    const { manifest, warnings } = valid(
+      `${HEADER}[plugin.sdk]\ncompatible = ">=0.1.0,<0.3.0"\nconflicts = ["<0.0.5", ">=9"]\n`,
+    );
+    assert.deepEqual(plain(manifest.sdk ?? {}), plain({ supported: ">=0.1.0,<0.3.0", conflicts: ["<0.0.5", ">=9"] }));
+    assert.deepEqual(warnings, [
+      "plugin.toml: [plugin.sdk].compatible is read as [plugin.sdk].supported (its older name); rename it to `supported`",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\ncompatible = "^0.1"\nsupported = "^0.1"\n`).messages, [
+      "plugin.toml: [plugin.sdk].compatible and [plugin.sdk].supported are both given: `compatible` is the old name of `supported`; keep one",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\nconflicts = ["<1", "nope!", 3]\n`).messages, [
+      "plugin.toml: [plugin.sdk].conflicts must contain only strings, not 3",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\nconflicts = ["<1", "nope!"]\n`).messages, [
+      "plugin.toml: [plugin.sdk].conflicts 'nope!' is not a version range",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin.sdk]\nconflicts = []\n`).messages, [
+      "plugin.toml: [plugin.sdk].conflicts is an empty list: give at least one range",
+    ]);
+  });
+
+  test("[[plugin.dependency]] by entry, custom_event and providers, with untested / supported / conflicts", () => {
+    const { manifest, warnings } = valid(`${HEADER}
+[[plugin.dependency]]
+entry = "timer:start"
+untested = ">=1.0.0,<2.0.0"
+supported = ">=1.0.0,<1.5.0"
+conflicts = ["1.2.0", ">=1.4.0 <1.4.3"]
+
+[[plugin.dependency]]
+custom_event = "timer:tick:every_second"
+
+[[plugin.dependency]]
+providers = ["tts_a", "tts_b"]
+
+[[plugin.dependency]]
+providers = ["tts_a", "tts_b"]
+entry = "speak"
+conflicts = "<0.2"
+`);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(manifest.dependencies, [
+      {
+        id: "timer",
+        providers: ["timer"],
+        entry: "start",
+        supported: ">=1.0.0,<1.5.0",
+        untested: ">=1.0.0,<2.0.0",
+        conflictRanges: ["1.2.0", ">=1.4.0 <1.4.3"],
+        conflicts: false,
+      },
+      {
+        id: "timer",
+        providers: ["timer"],
+        customEvent: { eventType: "tick", eventId: "every_second" },
+        conflictRanges: [],
+        conflicts: false,
+      },
+      { id: "tts_a", providers: ["tts_a", "tts_b"], conflictRanges: [], conflicts: false },
+      { id: "tts_a", providers: ["tts_a", "tts_b"], entry: "speak", conflictRanges: ["<0.2"], conflicts: false },
+    ]);
+  });
+
+  test("a [[plugin.dependency]] of the wrong shape names the key", () => {
+    const dep = (body: string) => invalid(`${HEADER}[[plugin.dependency]]\n${body}\n`).messages;
+    assert.deepEqual(dep(`entry = "greet"`), [
+      "plugin.toml: [[plugin.dependency]]#1.entry must look like 'plugin_id:entry_id', not 'greet'",
+    ]);
+    assert.deepEqual(dep(`entry = "a:b:c"`), [
+      "plugin.toml: [[plugin.dependency]]#1.entry must look like 'plugin_id:entry_id', not 'a:b:c'",
+    ]);
+    assert.deepEqual(dep(`custom_event = "a:tick"`), [
+      "plugin.toml: [[plugin.dependency]]#1.custom_event must look like 'plugin_id:event_type:event_id', not 'a:tick'",
+    ]);
+    assert.deepEqual(dep(`id = "a"\nentry = "a:b"`), [
+      "plugin.toml: [[plugin.dependency]]#1.entry cannot be given with id: one dependency names one thing",
+    ]);
+    assert.deepEqual(dep(`id = "a"\nproviders = ["b"]`), [
+      "plugin.toml: [[plugin.dependency]]#1.providers cannot be given with id: list every acceptable plugin in providers",
+    ]);
+    assert.deepEqual(dep(`providers = []`), ["plugin.toml: [[plugin.dependency]]#1.providers is an empty list"]);
+    assert.deepEqual(dep(`providers = ["a b"]`), [
+      "plugin.toml: [[plugin.dependency]]#1.providers contains 'a b', which is not a plugin id",
+    ]);
+    assert.deepEqual(dep(`providers = ["a"]\nentry = "x:greet"`), [
+      "plugin.toml: [[plugin.dependency]]#1.providers cannot be given with a plugin id in entry ('x')",
+    ]);
+    assert.deepEqual(dep(`entry = "a:b"\nconflicts = true`), [
+      "plugin.toml: [[plugin.dependency]]#1.conflicts = true goes with id only (a plugin that must be absent)",
+    ]);
+    assert.deepEqual(dep(`id = "a"\nuntested = "banana"`), [
+      "plugin.toml: [[plugin.dependency]]#1.untested 'banana' is not a version range",
+    ]);
+  });
+
+  test("top-level [[entries]] is read as [[plugin.entries]]; both at once is an error naming both", () => {
+    const { manifest, warnings } = valid(
+      `${HEADER}[[entries]]\nid = "greet"\ntimeout = 3\n\n[[entries]]\nid = "ping"\n`,
+    );
+    assert.deepEqual(
+      manifest.entries.map((entry) => ({ ...entry })),
+      [{ id: "greet", timeout: 3 }, { id: "ping" }],
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(invalid(`${HEADER}[[plugin.entries]]\nid = "a"\n[[entries]]\nid = "b"\n`).messages, [
+      "plugin.toml: [entries] and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[[entries]]\nid = "a"\n[[entries]]\nid = "a"\n`).messages, [
+      "plugin.toml: [[entries]]#2.id 'a' is already declared by [[entries]]#1",
+    ]);
+  });
+
+  test("[plugin.database]: enabled and name; a name that leaves data/ is refused", () => {
+    assert.deepEqual(valid(`${HEADER}[plugin.database]\nenabled = false\nname = "notes.sqlite"\n`).manifest.database, {
+      enabled: false,
+      name: "notes.sqlite",
+    });
+    const name = (value: string) => invalid(`${HEADER}[plugin.database]\nname = ${JSON.stringify(value)}\n`).messages;
+    assert.deepEqual(name("../x"), [
+      "plugin.toml: [plugin.database].name '../x' must be a plain file name inside data/, without '/' or '\\'",
+    ]);
+    assert.deepEqual(name(".."), ["plugin.toml: [plugin.database].name '..' must not contain '..'"]);
+    assert.deepEqual(name("a\\b.db"), [
+      "plugin.toml: [plugin.database].name 'a\\b.db' must be a plain file name inside data/, without '/' or '\\'",
+    ]);
+    assert.deepEqual(name(""), ["plugin.toml: [plugin.database].name must be a file name, not empty"]);
+    assert.deepEqual(name("store.sqlite"), [
+      "plugin.toml: [plugin.database].name 'store.sqlite' is the store's file (this.store)",
+    ]);
+  });
+
+  test("[plugin_state] backend: the original's values; 'memory' warns, anything else is refused", () => {
+    assert.deepEqual(valid(`${HEADER}[plugin_state]\nbackend = "file"\n`).warnings, []);
+    assert.deepEqual(valid(`${HEADER}[plugin_state]\nbackend = "memory"\n`).warnings, [
+      "plugin.toml: [plugin_state].backend = 'memory' is not supported: frozen state is saved to data/ as with 'file'",
+    ]);
+    assert.deepEqual(invalid(`${HEADER}[plugin_state]\nbackend = "redis"\n`).messages, [
+      "plugin.toml: [plugin_state].backend must be one of 'file', 'memory', not 'redis'",
+    ]);
+  });
+
+  test("unknown-key warnings are kept when the manifest also has problems", () => {
+    const result = parseManifest(`${HEADER}colour = "red"\nversion = "x"\n[plugin.store]\nenabeld = false\n`, {
+      file: FILE,
+    });
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.warnings.map((w) => w.message),
+      [
+        "plugin.toml: [plugin.store].enabeld is not a known key and is ignored",
+        "plugin.toml: [plugin].colour is not a known key and is ignored",
+      ],
+    );
   });
 });
