@@ -42,18 +42,30 @@ import {
   type ConfigProfiles,
   loadActiveProfile,
   loadProfile,
+  newProfilePath,
   PROFILES_FILE,
+  profileNameProblem,
   readConfigProfiles,
+  resolveInsidePluginDir,
 } from "./config-profiles.ts";
+import { leafPaths, withoutPaths, changedPaths, type KeyPath } from "./temporary-paths.ts";
 import { rewriteToml } from "./toml-rewrite.ts";
 
 export const HOT_UPDATE_MODES = ["temporary", "permanent"] as const;
 export type HotUpdateMode = (typeof HOT_UPDATE_MODES)[number];
 
+/** The largest TOML text (and JSON configuration) `parseToml` / `renderToml` take, in bytes. */
+export const MAX_TOML_CONVERT_BYTES = 256 * 1024;
+
 /** What the server may ask about and change in a plugin's configuration. Every answer is a WireResult. */
 export interface PluginConfigApi {
-  /** `{ plugin_id, config, profile, temporary, running }`: what the plugin runs with (or will, when stopped). */
+  /**
+   * `{ plugin_id, config, profile, temporary, temporary_keys, running }`: what the plugin runs with (or will, when
+   * stopped); `temporary_keys` are the dotted key paths a temporary change overlays now.
+   */
   get(id: string): WireResult;
+  /** `{ plugin_id, path, config }`: plugin.toml alone, without the active profile or temporary changes. */
+  base(id: string): WireResult;
   /** Replaces plugin.toml with `config` (the whole document as JSON). */
   replace(id: string, config: unknown): Promise<WireResult>;
   /** `{ plugin_id, path, toml }`: plugin.toml as written, comments and all; works for a refused plugin too. */
@@ -70,6 +82,17 @@ export interface PluginConfigApi {
   schema(id: string): WireResult;
   /** Switches the active profile (null: none) in the file that declares the profiles. */
   setActiveProfile(id: string, name: unknown): Promise<WireResult>;
+  /**
+   * Writes profile `name`'s file with `config` (its whole content); a new profile gets `profiles/<name>.toml` and is
+   * declared where the plugin declares its profiles (a new profiles.toml when it declares none).
+   */
+  writeProfile(id: string, name: string, config: unknown): Promise<WireResult>;
+  /** Removes a profile that is not the active one: its declaration, and its file. */
+  deleteProfile(id: string, name: string): Promise<WireResult>;
+  /** `{ config }`: TOML text as JSON; touches no file. */
+  parseToml(text: unknown): WireResult;
+  /** `{ toml }`: a JSON table as TOML text; touches no file. */
+  renderToml(config: unknown): WireResult;
 }
 
 /** What a configuration write answers: the same as `config.update`. */
@@ -135,6 +158,17 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         return this.extensionUpdate(pluginId, extension, { config: patch, mode });
       }),
     );
+    // Reading its own profiles (or an extension's of it): the same answers as the HTTP routes.
+    this.owned.add(
+      ctx.services.handle("config.profiles", (params, { pluginId }) =>
+        this.ownRead(pluginId, params.extension, (id) => this.profiles(id)),
+      ),
+    );
+    this.owned.add(
+      ctx.services.handle("config.profile", ({ name, extension }, { pluginId }) =>
+        this.ownRead(pluginId, extension, (id) => this.profile(id, name)),
+      ),
+    );
   }
 
   debugCounts(): Record<string, number> {
@@ -154,8 +188,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return attempt(() => {
       const applied = this.isRunning(id) ? this.applied.get(id) : undefined;
       if (applied) {
-        const temporary = (this.temporary.get(id)?.length ?? 0) > 0;
-        return { plugin_id: id, config: applied.config, profile: applied.profile, temporary, running: true };
+        const keys = temporaryKeys(this.temporary.get(id) ?? []);
+        return {
+          plugin_id: id,
+          config: applied.config,
+          profile: applied.profile,
+          temporary: keys.length > 0,
+          temporary_keys: keys,
+          running: true,
+        };
       }
       const disk = this.readDisk(id);
       return {
@@ -163,7 +204,19 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         config: effective(disk, []),
         profile: profileName(disk),
         temporary: false,
+        temporary_keys: [],
         running: false,
+      };
+    });
+  }
+
+  base(id: string): WireResult {
+    return attempt(() => {
+      const { manifestPath } = this.locate(id);
+      return {
+        plugin_id: id,
+        path: manifestPath,
+        config: plainData(parseBase(fs.readFileSync(manifestPath, "utf8"), manifestPath)),
       };
     });
   }
@@ -217,7 +270,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
         if (origin.byPlugin) checkPermissionsKept(disk.base, document, { extension: origin.byExtension });
-        return this.applyManifest(id, disk, manifestText(disk.text, document));
+        return this.applyManifest(id, disk, manifestText(disk.text, document), leafPaths(patch));
       }
       if (!this.isRunning(id)) {
         throw new ConfigError(
@@ -263,6 +316,17 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       );
     }
     return this.hotUpdate(extension, update, { byPlugin: true, byExtension: true });
+  }
+
+  /** A read of the calling plugin's configuration, or of an extension loaded into it (no other plugin's). */
+  private ownRead<T>(pluginId: string, extension: string | undefined, read: (id: string) => WireResult): Answer<T> {
+    if (extension !== undefined) {
+      const manifest = this.ctx.plugins.manifest(extension);
+      if (manifest?.type !== "extension" || manifest.host?.pluginId !== pluginId) {
+        return failure(ErrorCode.PermissionDenied, `plugin '${pluginId}' holds no extension '${extension}'`);
+      }
+    }
+    return read(extension ?? pluginId) as Answer<T>;
   }
 
   reload(id: string): Promise<ConfigWrite> {
@@ -358,8 +422,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       const written = rewriteToml(text, document);
       const base = source === "plugin.toml" ? validateManifest(written) : disk.base;
       return this.apply(id, {
-        next: effective({ ...disk, base, profile }, this.temporaryOf(id)),
-        nextStart: effective({ ...disk, base, profile }, []),
+        ...this.fileChange(id, { ...disk, base, profile }),
         profile: profile?.name ?? null,
         mode: "profile",
         lifecycle: "config_change",
@@ -392,20 +455,233 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     }
   }
 
-  /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
-  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<ConfigWrite> {
+  /**
+   * Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. `touched`:
+   * the key paths a patch wrote, whose temporary values go even where the file already held the same value.
+   */
+  private applyManifest(
+    id: string,
+    where: { dir: string; manifestPath: string },
+    text: string,
+    touched: KeyPath[] = [],
+  ): Promise<ConfigWrite> {
     const base = validateManifest(text);
     const profiles = readConfigProfiles(where.dir, base);
-    const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
+    const disk: DiskConfig = {
+      dir: where.dir,
+      manifestPath: where.manifestPath,
+      text,
+      base,
+      profiles,
+      profile: loadActiveProfile(profiles),
+    };
     return this.apply(id, {
-      next: effective(disk, this.temporaryOf(id)),
-      nextStart: effective(disk, []),
+      ...this.fileChange(id, disk, touched),
       profile: profileName(disk),
       mode: "permanent",
       lifecycle: "config_change",
       persist: () => writeFileAtomic(where.manifestPath, text),
       manifestChanged: true,
     });
+  }
+
+  /**
+   * What a change to the files makes of the configuration: what the next start reads (`nextStart`), and what the
+   * running plugin runs with (`next`) — the files with the temporary values the change does not touch. A permanent
+   * change wins over an earlier temporary one on every key it touches: a key the patch names (`touched`), or whose
+   * value in plugin.toml or in the files' effective configuration changes. Temporary values on other keys stay.
+   */
+  private fileChange(
+    id: string,
+    after: DiskConfig,
+    touched: KeyPath[] = [],
+  ): Pick<Change, "next" | "nextStart" | "temporary"> {
+    const nextStart = effective(after, []);
+    const current = this.temporaryOf(id);
+    let temporary: ConfigTable[] = [];
+    if (current.length > 0) {
+      const before = this.tryReadDisk(id);
+      // Files that cannot be read now: nothing tells what the change touches, so no temporary value stays.
+      if (before !== undefined) {
+        const changed = [
+          ...touched,
+          ...changedPaths(plainData(before.base), plainData(after.base)),
+          ...changedPaths(effective(before, []), nextStart),
+        ];
+        temporary = withoutPaths(current, changed);
+      }
+    }
+    return { next: effective(after, temporary), nextStart, temporary };
+  }
+
+  private tryReadDisk(id: string): DiskConfig | undefined {
+    try {
+      return this.readDisk(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeProfile(id: string, name: string, config: unknown): Promise<WireResult> {
+    return this.serialize(id, async (): Promise<WireResult> => {
+      if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: the profile's tables");
+      assertShallow(config);
+      if ("plugin" in config) {
+        throw ConfigError.invalid(
+          `profile '${name}' may not contain a [plugin] table: a profile changes the plugin's own settings only`,
+          { profile: name, path: "plugin" },
+        );
+      }
+      const overlay = assertTomlValues(config);
+      const disk = this.readDisk(id, { activeProfile: false });
+      const declared = disk.profiles.files.find((f) => f.name === name);
+      let relative: string;
+      let target: string | undefined;
+      if (declared) {
+        relative = declared.path;
+        target = declared.resolvedPath ?? undefined;
+      } else {
+        const problem = profileNameProblem(name);
+        if (problem) throw ConfigError.invalid(problem, { profile: name });
+        relative = newProfilePath(name);
+        target = resolveInsidePluginDir(disk.dir, relative);
+      }
+      if (target === undefined) {
+        throw ConfigError.invalid(`profile '${name}': path '${relative}' leaves the plugin folder`, {
+          profile: name,
+          path: relative,
+        });
+      }
+      const oldText = readProfileText(target, name, relative, { declared: declared !== undefined });
+      const text = profileText(oldText, overlay);
+      const declaration = declared ? undefined : declareProfile(disk, name, relative);
+      const created = oldText === undefined;
+      const persist = () => {
+        writeFileAtomic(target, text);
+        if (!declaration) return;
+        try {
+          writeFileAtomic(declaration.file, declaration.text);
+        } catch (error) {
+          if (created) fs.rmSync(target, { force: true });
+          throw error;
+        }
+      };
+      const profile: ActiveProfile = { name, path: relative, overlay };
+      const asActive: DiskConfig = { ...disk, base: declaration?.base ?? disk.base, profile };
+      this.checkAsActive(id, asActive);
+      const about = { name, path: relative, created };
+      if (disk.profiles.active === name) {
+        const result = await this.apply(id, {
+          ...this.fileChange(id, asActive),
+          profile: name,
+          mode: "permanent",
+          lifecycle: "config_change",
+          persist,
+        });
+        return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
+      }
+      persist();
+      if (declaration?.manifest) await this.ctx.plugins.refreshManifest(id);
+      return { ok: true, value: { ...this.unchanged(id), ...about } };
+    });
+  }
+
+  deleteProfile(id: string, name: string): Promise<WireResult> {
+    return this.serialize(id, async (): Promise<WireResult> => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      const declared = disk.profiles.files.find((f) => f.name === name);
+      if (!declared) {
+        throw new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
+          profiles: disk.profiles.files.map((f) => f.name),
+        });
+      }
+      if (disk.profiles.active === name) {
+        throw new ConfigError(
+          ErrorCode.ConfigProfileActive,
+          `profile '${name}' is the active profile of plugin '${id}': switch to another profile, or none ` +
+            `(PUT /plugin/${id}/config/profiles/active), before deleting it`,
+          { profile: name },
+        );
+      }
+      const declaration = undeclareProfile(disk, name);
+      writeFileAtomic(declaration.file, declaration.text);
+      // The file goes too, when it is inside the plugin folder, a file (or a link) and no other profile's.
+      const target = declared.resolvedPath;
+      const shared = disk.profiles.files.some((f) => f.name !== name && f.resolvedPath === target);
+      let removed = false;
+      if (target !== null && !shared) {
+        const stat = fs.lstatSync(target, { throwIfNoEntry: false });
+        if (stat?.isFile() || stat?.isSymbolicLink()) {
+          fs.rmSync(target, { force: true });
+          removed = true;
+        }
+      }
+      if (declaration.manifest) await this.ctx.plugins.refreshManifest(id);
+      return {
+        ok: true,
+        value: {
+          plugin_id: id,
+          name,
+          path: declared.path,
+          file_removed: removed,
+          profiles: disk.profiles.files.filter((f) => f.name !== name).map((f) => f.name),
+        },
+      };
+    });
+  }
+
+  parseToml(text: unknown): WireResult {
+    return attempt(() => {
+      if (typeof text !== "string") throw ConfigError.invalid("toml must be a string: the TOML text");
+      assertConvertible(Buffer.byteLength(text), "TOML text");
+      let parsed: ConfigTable;
+      try {
+        parsed = parse(text);
+      } catch (error) {
+        const { line, column } = error as { line?: number; column?: number };
+        const first = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+        throw ConfigError.invalid(`invalid TOML at line ${line ?? "?"}, column ${column ?? "?"}: ${first}`, {
+          line: line ?? null,
+          column: column ?? null,
+        });
+      }
+      return { config: plainData(parsed) };
+    });
+  }
+
+  renderToml(config: unknown): WireResult {
+    return attempt(() => {
+      if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: a TOML document is a table");
+      assertShallow(config);
+      assertConvertible(Buffer.byteLength(JSON.stringify(config)), "configuration (as JSON)");
+      return { toml: tomlText(config) };
+    });
+  }
+
+  /** A write that leaves the effective configuration as it is: the answer says what it is. */
+  private unchanged(id: string) {
+    const current = this.get(id);
+    const value = current.ok ? (current.value as { config: ConfigTable; profile: string | null }) : undefined;
+    return {
+      plugin_id: id,
+      mode: "permanent",
+      config: value?.config ?? null,
+      profile: value?.profile ?? null,
+      applied: false,
+    };
+  }
+
+  /**
+   * A profile's content is checked as the configuration it makes when active — a manifest, and what the plugin's
+   * configSchema accepts — also when it is not active: a profile that could never be switched to is refused now.
+   */
+  private checkAsActive(id: string, disk: DiskConfig): void {
+    const config = effective(disk, []);
+    validateManifest(tomlText(config));
+    const schema = this.schemaOf(id);
+    if (!schema) return;
+    const checked = schema.validate(config);
+    if (!checked.ok) throw schemaViolation(checked.violation);
   }
 
   /**
@@ -575,12 +851,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   private readDisk(id: string, options: { activeProfile?: boolean } = {}): DiskConfig {
     const { dir, manifestPath } = this.locate(id);
     const text = fs.readFileSync(manifestPath, "utf8");
-    const base = tryParse(text);
-    if (!base) {
-      const parsed = parseManifest(text, { file: manifestPath });
-      const reason = parsed.ok ? "invalid TOML" : parsed.problems.map((p) => p.message).join("; ");
-      throw ConfigError.invalid(reason);
-    }
+    const base = parseBase(text, manifestPath);
     const profiles = readConfigProfiles(dir, base);
     const profile = options.activeProfile === false ? undefined : loadActiveProfile(profiles);
     return { dir, manifestPath, text, base, profiles, profile };
@@ -609,8 +880,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return this.isRunning(id) ? (this.temporary.get(id) ?? []) : [];
   }
 
-  private serialize(id: string, op: () => ConfigWrite | Promise<ConfigWrite>): Promise<ConfigWrite> {
-    const run = async () => {
+  private serialize<T extends WireResult>(id: string, op: () => T | Promise<T>): Promise<T | WireFailure> {
+    const run = async (): Promise<T | WireFailure> => {
       try {
         return await op();
       } catch (error) {
@@ -640,6 +911,103 @@ const UNANSWERED = new Set<string>([
 function profilesTable(document: ConfigTable, source: "profiles.toml" | "plugin.toml"): ConfigTable {
   if (source === "plugin.toml") return (document.plugin as ConfigTable).config_profiles as ConfigTable;
   return isTable(document.config_profiles) ? document.config_profiles : document;
+}
+
+/** A change to the file declaring the profiles; `base`: the new plugin.toml, when that is the file. */
+interface Declaration {
+  file: string;
+  text: string;
+  manifest: boolean;
+  base?: ConfigTable;
+}
+
+/** Declares profile `name` at `relative` where the plugin declares its profiles; a new profiles.toml when nowhere. */
+function declareProfile(disk: DiskConfig, name: string, relative: string): Declaration {
+  return editDeclaration(disk, (files) => {
+    files[name] = relative;
+  });
+}
+
+function undeclareProfile(disk: DiskConfig, name: string): Declaration {
+  return editDeclaration(disk, (files) => {
+    delete files[name];
+  });
+}
+
+function editDeclaration(disk: DiskConfig, edit: (files: ConfigTable) => void): Declaration {
+  const { source } = disk.profiles;
+  if (source === null) {
+    const files: ConfigTable = {};
+    edit(files);
+    return { file: path.join(disk.dir, PROFILES_FILE), text: stringify({ files }), manifest: false };
+  }
+  const file = source === "profiles.toml" ? path.join(disk.dir, PROFILES_FILE) : disk.manifestPath;
+  const text = source === "profiles.toml" ? fs.readFileSync(file, "utf8") : disk.text;
+  const document = parse(text);
+  const table = profilesTable(document, source);
+  if (!isTable(table.files)) table.files = {};
+  edit(table.files as ConfigTable);
+  const written = rewriteToml(text, document);
+  if (source === "profiles.toml") return { file, text: written, manifest: false };
+  return { file, text: written, manifest: true, base: validateManifest(written) };
+}
+
+/**
+ * A profile file's current text, or undefined when there is none yet. Only a regular file is read, of bounded size; a
+ * new profile may not take over a file nobody declared.
+ */
+function readProfileText(
+  target: string,
+  name: string,
+  relative: string,
+  options: { declared: boolean },
+): string | undefined {
+  const stat = fs.statSync(target, { throwIfNoEntry: false });
+  if (stat === undefined) return undefined;
+  if (!options.declared) {
+    throw ConfigError.invalid(
+      `profile '${name}': '${relative}' already exists but no profile declares it: declare it, or remove the file`,
+      { profile: name, path: relative },
+    );
+  }
+  if (!stat.isFile() || stat.size > MAX_PROFILE_FILE_BYTES) {
+    throw ConfigError.invalid(`profile '${name}': '${relative}' is not a regular file of at most 1 MiB`, {
+      profile: name,
+      path: relative,
+    });
+  }
+  return fs.readFileSync(target, "utf8");
+}
+
+const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+
+/** The new text of a profile file: its comments kept where the old text parses. */
+function profileText(oldText: string | undefined, overlay: ConfigTable): string {
+  if (oldText === undefined || tryParse(oldText) === undefined) return tomlText(overlay);
+  return rewriteToml(oldText, overlay);
+}
+
+/** Text bigger than the conversion routes take: 413. */
+function assertConvertible(bytes: number, what: string): void {
+  if (bytes <= MAX_TOML_CONVERT_BYTES) return;
+  throw new ConfigError(
+    ErrorCode.PayloadTooLarge,
+    `the ${what} is ${bytes} bytes, more than the ${MAX_TOML_CONVERT_BYTES} this route converts`,
+    { limit: MAX_TOML_CONVERT_BYTES, size: bytes },
+  );
+}
+
+/** The dotted key paths the temporary patches overlay, in the order they came, each once. */
+function temporaryKeys(patches: ConfigTable[]): string[] {
+  return [...new Set(patches.flatMap((patch) => leafPaths(patch).map((keys) => keys.join("."))))];
+}
+
+/** plugin.toml alone, parsed; a ConfigError naming the problem when it does not parse. */
+function parseBase(text: string, manifestPath: string): ConfigTable {
+  const base = tryParse(text);
+  if (base) return base;
+  const parsed = parseManifest(text, { file: manifestPath });
+  throw ConfigError.invalid(parsed.ok ? "invalid TOML" : parsed.problems.map((p) => p.message).join("; "));
 }
 
 /** plugin.toml ⊕ active profile ⊕ temporary patches, as plain JSON data. */

@@ -3,7 +3,7 @@
  * text (comments kept), config profiles, and hot updates. Writes answer `{ success: true, … }`.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { HOT_UPDATE_MODES, type PluginHostApi } from "@neko/host";
+import { HOT_UPDATE_MODES, MAX_TOML_CONVERT_BYTES, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { sendWireError } from "../http-errors.ts";
 import { type JsonSchema, type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
@@ -27,6 +27,28 @@ const hotUpdateBody = {
   properties: {
     config: { type: "object", description: 'the keys to change, deep-merged; "__DELETE__" removes a key' },
     mode: { type: "string", enum: [...HOT_UPDATE_MODES], default: "temporary" },
+  },
+} as const;
+
+const profileBody = {
+  type: "object",
+  required: ["config"],
+  properties: {
+    config: { type: "object", description: "the profile file's whole content, as JSON (no [plugin] table)" },
+  },
+} as const;
+
+const parseTomlBody = {
+  type: "object",
+  required: ["toml"],
+  properties: { toml: { type: "string", description: `TOML text, at most ${MAX_TOML_CONVERT_BYTES} bytes` } },
+} as const;
+
+const renderTomlBody = {
+  type: "object",
+  required: ["config"],
+  properties: {
+    config: { type: "object", description: `a table, at most ${MAX_TOML_CONVERT_BYTES} bytes as JSON` },
   },
 } as const;
 
@@ -74,9 +96,67 @@ const effectiveConfig = {
     config: { type: "object", description: "plugin.toml merged with the active profile and any temporary change" },
     profile: { type: ["string", "null"], description: "the active profile" },
     temporary: { type: "boolean", description: "a temporary change is in force" },
+    temporary_keys: {
+      type: "array",
+      items: { type: "string" },
+      description: "the dotted key paths a temporary change overlays (e.g. `shop.max_items`)",
+    },
     running: { type: "boolean" },
   },
 };
+
+const baseConfig = {
+  type: "object",
+  required: ["plugin_id", "path", "config"],
+  properties: {
+    plugin_id: { type: "string" },
+    path: { type: "string" },
+    config: { type: "object", description: "plugin.toml alone: no profile, no temporary change" },
+  },
+};
+
+const profileWrite = {
+  type: "object",
+  required: ["success", "plugin_id", "mode", "config", "profile", "applied", "name", "path", "created"],
+  properties: {
+    success: { type: "boolean" },
+    plugin_id: { type: "string" },
+    mode: { type: "string", enum: ["permanent"] },
+    config: { type: ["object", "null"], description: "the effective configuration afterwards" },
+    profile: { type: ["string", "null"], description: "the active profile" },
+    applied: { type: "boolean", description: "the running plugin took the change (the profile is the active one)" },
+    name: { type: "string" },
+    path: { type: "string", description: "the profile file, relative to the plugin folder" },
+    created: { type: "boolean", description: "the profile is new" },
+  },
+};
+
+const profileDeleted = {
+  type: "object",
+  required: ["success", "plugin_id", "name", "path", "file_removed", "profiles"],
+  properties: {
+    success: { type: "boolean" },
+    plugin_id: { type: "string" },
+    name: { type: "string" },
+    path: { type: "string" },
+    file_removed: { type: "boolean", description: "false: the file was missing, or another profile's too" },
+    profiles: { type: "array", items: { type: "string" }, description: "the profiles still declared" },
+  },
+};
+
+const parsedToml = {
+  type: "object",
+  required: ["config"],
+  properties: { config: { type: "object", description: "the TOML as JSON (dates as their text)" } },
+};
+
+const renderedToml = {
+  type: "object",
+  required: ["toml"],
+  properties: { toml: { type: "string" } },
+};
+
+const tooLarge = `\`PAYLOAD_TOO_LARGE\`: more than ${MAX_TOML_CONVERT_BYTES} bytes (\`details.limit\`)`;
 
 const tomlFile = {
   type: "object",
@@ -155,6 +235,58 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
       config: { doc: writeDoc("Replace plugin.toml with a JSON document") },
     },
     async (req, reply) => written(reply, await host.config.replace(req.params.id, req.body.config)),
+  );
+
+  app.get<Id>(
+    "/plugin/:id/config/base",
+    {
+      schema: { params: pluginIdParams },
+      config: {
+        doc: configDoc("plugin.toml alone, without the active profile or temporary changes", baseConfig, {
+          400: "`CONFIG_INVALID`: plugin.toml is not valid TOML",
+          404: notFound,
+        }),
+      },
+    },
+    async (req, reply) => answer(reply, host.config.base(req.params.id)),
+  );
+
+  app.post<{ Body: { toml: string } }>(
+    "/plugin/config/parse_toml",
+    {
+      schema: { body: parseTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "TOML text as JSON (touches no file)",
+          responses: { 200: { description: "the parsed document", schema: parsedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: not valid TOML, naming the line and column (`details.line`, `details.column`)",
+            413: tooLarge,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.parseToml(req.body.toml)),
+  );
+
+  app.post<{ Body: { config: Record<string, unknown> } }>(
+    "/plugin/config/render_toml",
+    {
+      schema: { body: renderTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "A JSON table as TOML text (touches no file)",
+          responses: { 200: { description: "the TOML text", schema: renderedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: a value TOML cannot hold (`null`, naming its key in `details.path`), or nesting too deep",
+            413: tooLarge,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.renderToml(req.body.config)),
   );
 
   app.get<Id>(
@@ -249,6 +381,51 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
       config: { doc: writeDoc("Switch the active profile (null: none)") },
     },
     async (req, reply) => written(reply, await host.config.setActiveProfile(req.params.id, req.body.name)),
+  );
+
+  app.put<{ Params: { id: string; name: string }; Body: { config: Record<string, unknown> } }>(
+    "/plugin/:id/config/profiles/:name",
+    {
+      schema: { params: profileParams, body: profileBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "Create a profile, or replace a profile file's content",
+          responses: {
+            200: { description: "written (and offered to the running plugin when active)", schema: profileWrite },
+          },
+          errors: {
+            ...writeErrors,
+            400:
+              "`CONFIG_INVALID`: a name not allowed for a new profile, a path leaving the plugin folder, a [plugin] " +
+              "table, a `null`, an undeclared file in the way, or a value the plugin's configSchema refuses " +
+              "(`details.path`)",
+          },
+        },
+      },
+    },
+    async (req, reply) =>
+      written(reply, await host.config.writeProfile(req.params.id, req.params.name, req.body.config)),
+  );
+
+  app.delete<{ Params: { id: string; name: string } }>(
+    "/plugin/:id/config/profiles/:name",
+    {
+      schema: { params: profileParams },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "Delete a profile that is not the active one: its declaration and its file",
+          responses: { 200: { description: "deleted", schema: profileDeleted } },
+          errors: {
+            400: "`CONFIG_INVALID`: the profile declarations are malformed",
+            404: `${notFound}; \`NOT_FOUND\`: the plugin declares no such profile (\`details.profiles\`)`,
+            409: "`CONFIG_PROFILE_ACTIVE`: it is the active profile: switch to another (or none) first",
+          },
+        },
+      },
+    },
+    async (req, reply) => written(reply, await host.config.deleteProfile(req.params.id, req.params.name)),
   );
 }
 
