@@ -227,6 +227,19 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
     assert.equal(unknown.message, "plugin 'shop' declares no profile 'nope'");
   });
 
+  test("a plugin cannot read another plugin's profiles by calling it its extension", async () => {
+    const ctx = { pluginId: "bare", deadline: Date.now() + 5000 };
+    for (const [method, params] of [
+      ["config.profiles", { extension: "shop" }],
+      ["config.profile", { name: "busy", extension: "shop" }],
+    ] as const) {
+      const answer = await t.host.services.request(method, params, ctx);
+      assert.equal(answer.ok, false, method);
+      assert.equal(!answer.ok && answer.error.code, "PERMISSION_DENIED");
+      assert.equal(!answer.ok && answer.error.message, "plugin 'bare' holds no extension 'shop'");
+    }
+  });
+
   test("GET /config/base is plugin.toml without the profile overlay", async () => {
     const base = await t.request("GET", "/plugin/shop/config/base");
     assert.equal(base.status, 200);
