@@ -23,6 +23,8 @@ export interface ConfigProfileContent {
   /** As declared, relative to the plugin folder. */
   path: string;
   active: boolean;
+  /** The same, as the original N.E.K.O. answers it: `resolved_path` is absolute (null: it leaves the folder). */
+  profile: { name: string; path: string; resolved_path: string | null; exists: boolean };
   /** The file's own content. */
   config: ConfigRecord;
 }

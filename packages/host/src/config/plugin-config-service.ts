@@ -66,14 +66,22 @@ export interface PluginConfigApi {
   get(id: string): WireResult;
   /** `{ plugin_id, path, config }`: plugin.toml alone, without the active profile or temporary changes. */
   base(id: string): WireResult;
+  /**
+   * `{ plugin_id, path, config, temporary, temporary_keys, running }`: plugin.toml with the temporary changes in force
+   * (while the plugin runs), without the active profile — what the plugin would run with if no profile were active.
+   */
+  effectiveBase(id: string): WireResult;
   /** Replaces plugin.toml with `config` (the whole document as JSON). */
   replace(id: string, config: unknown): Promise<WireResult>;
   /** `{ plugin_id, path, toml }`: plugin.toml as written, comments and all; works for a refused plugin too. */
   getToml(id: string): WireResult;
   /** Writes exactly `text` to plugin.toml once it parses as a valid manifest that keeps `plugin.id` / `entry`. */
   replaceToml(id: string, text: unknown): Promise<WireResult>;
-  /** Deep-merges `config` (a patch); `temporary` lives in the running plugin only, `permanent` goes to plugin.toml. */
-  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<WireResult>;
+  /**
+   * Deep-merges `config` (a patch); `temporary` lives in the running plugin only, `permanent` goes to plugin.toml — or,
+   * with `profile`, into that declared profile's file (permanent only).
+   */
+  hotUpdate(id: string, update: { config: unknown; mode: unknown; profile?: unknown }): Promise<WireResult>;
   /** Re-reads plugin.toml and the profiles and hands them to the running plugin's `reload` (no restart). */
   reload(id: string): Promise<WireResult>;
   profiles(id: string): WireResult;
@@ -83,16 +91,25 @@ export interface PluginConfigApi {
   /** Switches the active profile (null: none) in the file that declares the profiles. */
   setActiveProfile(id: string, name: unknown): Promise<WireResult>;
   /**
-   * Writes profile `name`'s file with `config` (its whole content); a new profile gets `profiles/<name>.toml` and is
-   * declared where the plugin declares its profiles (a new profiles.toml when it declares none).
+   * Makes declared profile `name` the active one (404 `NOT_FOUND` when it is not declared): the write's answer with
+   * the profile listing afterwards (`profiles_path`, `profiles_exists`, `config_profiles`).
    */
-  writeProfile(id: string, name: string, config: unknown): Promise<WireResult>;
+  activateProfile(id: string, name: string): Promise<WireResult>;
+  /**
+   * Writes profile `name`'s file with `config` (its whole content); a new profile gets `profiles/<name>.toml` and is
+   * declared where the plugin declares its profiles (a new profiles.toml when it declares none). `makeActive: true`
+   * also makes it the active profile, in the same operation (refused: nothing is written).
+   */
+  writeProfile(id: string, name: string, config: unknown, options?: { makeActive?: unknown }): Promise<WireResult>;
   /** Removes a profile that is not the active one: its declaration, and its file. */
   deleteProfile(id: string, name: string): Promise<WireResult>;
-  /** `{ config }`: TOML text as JSON; touches no file. */
-  parseToml(text: unknown): WireResult;
-  /** `{ toml }`: a JSON table as TOML text; touches no file. */
-  renderToml(config: unknown): WireResult;
+  /**
+   * `{ config }`: TOML text as JSON; touches no file. With a plugin `id`: `{ plugin_id, config }`, 404 for an unknown
+   * plugin, and a `plugin.id` / `plugin.entry` other than the plugin's refused (CONFIG_PROTECTED_FIELD).
+   */
+  parseToml(text: unknown, id?: string): WireResult;
+  /** `{ toml }`: a JSON table as TOML text; touches no file. With a plugin `id`: as `parseToml`. */
+  renderToml(config: unknown, id?: string): WireResult;
 }
 
 /** What a configuration write answers: the same as `config.update`. */
@@ -221,6 +238,22 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
+  effectiveBase(id: string): WireResult {
+    return attempt(() => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      const temporary = this.temporaryOf(id);
+      const keys = temporaryKeys(temporary);
+      return {
+        plugin_id: id,
+        path: disk.manifestPath,
+        config: effective(disk, temporary),
+        temporary: keys.length > 0,
+        temporary_keys: keys,
+        running: this.isRunning(id),
+      };
+    });
+  }
+
   replace(id: string, config: unknown): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (!isTable(config)) {
@@ -255,16 +288,28 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   /** `byPlugin`: the plugin's own `this.config.set` / `update`, which may not change what it is allowed to do. */
   hotUpdate(
     id: string,
-    update: { config: unknown; mode: unknown },
+    update: { config: unknown; mode: unknown; profile?: unknown },
     origin: { byPlugin?: boolean; byExtension?: boolean } = {},
   ): Promise<ConfigWrite> {
-    return this.serialize(id, () => {
-      const { config: patch, mode } = update;
+    return this.serialize(id, (): ConfigWrite | Promise<ConfigWrite> => {
+      const { config: patch, mode, profile } = update;
       if (!HOT_UPDATE_MODES.includes(mode as HotUpdateMode)) {
         throw ConfigError.invalid(`mode must be 'temporary' or 'permanent', not ${JSON.stringify(mode)}`);
       }
       if (!isTable(patch)) throw ConfigError.invalid("config must be a JSON object of the keys to change");
       assertShallow(patch);
+      if (profile !== undefined && profile !== null) {
+        if (typeof profile !== "string" || profile === "") {
+          throw ConfigError.invalid("profile must be the name of a declared profile, or null");
+        }
+        if (mode !== "permanent") {
+          throw ConfigError.invalid(
+            `a temporary change lives in the running plugin only, not in profile '${profile}': use mode 'permanent' to write the profile's file`,
+            { profile },
+          );
+        }
+        return this.patchProfile(id, profile, patch) as Promise<ConfigWrite>;
+      }
       const disk = this.readDisk(id);
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
@@ -369,6 +414,20 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           exists: f.exists,
           problem: f.problem,
         })),
+        profiles_path: path.join(disk.dir, PROFILES_FILE),
+        profiles_exists: fs.existsSync(path.join(disk.dir, PROFILES_FILE)),
+        config_profiles:
+          disk.profiles.source === null
+            ? null
+            : {
+                active: disk.profiles.active,
+                files: Object.fromEntries(
+                  disk.profiles.files.map((f) => [
+                    f.name,
+                    { path: f.path, resolved_path: f.resolvedPath, exists: f.exists },
+                  ]),
+                ),
+              },
       };
     });
   }
@@ -376,17 +435,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   profile(id: string, name: string): WireResult {
     return attempt(() => {
       const disk = this.readDisk(id, { activeProfile: false });
-      if (!disk.profiles.files.some((f) => f.name === name)) {
-        throw new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
-          profiles: disk.profiles.files.map((f) => f.name),
-        });
-      }
+      const file = disk.profiles.files.find((f) => f.name === name);
+      if (!file) throw notDeclared(id, name, disk.profiles);
       const loaded = loadProfile(disk.profiles, name);
       return {
         plugin_id: id,
         name,
         path: loaded.path,
         active: disk.profiles.active === name,
+        profile: { name, path: file.path, resolved_path: file.resolvedPath, exists: file.exists },
         config: plainData(loaded.overlay),
       };
     });
@@ -399,12 +456,16 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
-  setActiveProfile(id: string, name: unknown): Promise<ConfigWrite> {
+  /** `undeclared: "not-found"`: a profile the plugin does not declare is 404 NOT_FOUND (the activate route's answer). */
+  setActiveProfile(id: string, name: unknown, options: { undeclared?: "not-found" } = {}): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (name !== null && (typeof name !== "string" || name === "")) {
         throw ConfigError.invalid("name must be a profile name, or null for no profile");
       }
       const disk = this.readDisk(id, { activeProfile: false });
+      if (options.undeclared === "not-found" && !disk.profiles.files.some((f) => f.name === name)) {
+        throw notDeclared(id, String(name), disk.profiles);
+      }
       const { source } = disk.profiles;
       if (source === null) {
         throw ConfigError.invalid(
@@ -430,6 +491,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         manifestChanged: source === "plugin.toml",
       });
     });
+  }
+
+  async activateProfile(id: string, name: string): Promise<WireResult> {
+    const written = await this.setActiveProfile(id, name, { undeclared: "not-found" });
+    if (!written.ok) return written;
+    const listed = this.profiles(id);
+    if (!listed.ok) return written;
+    const { profiles_path, profiles_exists, config_profiles } = listed.value as Record<string, unknown>;
+    return { ok: true, value: { ...written.value, profiles_path, profiles_exists, config_profiles } };
   }
 
   /**
@@ -522,79 +592,111 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     }
   }
 
-  writeProfile(id: string, name: string, config: unknown): Promise<WireResult> {
-    return this.serialize(id, async (): Promise<WireResult> => {
+  writeProfile(id: string, name: string, config: unknown, options: { makeActive?: unknown } = {}): Promise<WireResult> {
+    return this.serialize(id, (): Promise<WireResult> => {
+      const { makeActive } = options;
+      if (makeActive !== undefined && makeActive !== null && typeof makeActive !== "boolean") {
+        throw ConfigError.invalid(`make_active must be a boolean, not ${JSON.stringify(makeActive)}`);
+      }
       if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: the profile's tables");
       assertShallow(config);
-      if ("plugin" in config) {
-        throw ConfigError.invalid(
-          `profile '${name}' may not contain a [plugin] table: a profile changes the plugin's own settings only`,
-          { profile: name, path: "plugin" },
-        );
-      }
-      const overlay = assertTomlValues(config);
-      const disk = this.readDisk(id, { activeProfile: false });
-      const declared = disk.profiles.files.find((f) => f.name === name);
-      let relative: string;
-      let target: string | undefined;
-      if (declared) {
-        relative = declared.path;
-        target = declared.resolvedPath ?? undefined;
-      } else {
-        const problem = profileNameProblem(name);
-        if (problem) throw ConfigError.invalid(problem, { profile: name });
-        relative = newProfilePath(name);
-        target = resolveInsidePluginDir(disk.dir, relative);
-      }
-      if (target === undefined) {
-        throw ConfigError.invalid(`profile '${name}': path '${relative}' leaves the plugin folder`, {
-          profile: name,
-          path: relative,
-        });
-      }
-      const oldText = readProfileText(target, name, relative, { declared: declared !== undefined });
-      const text = profileText(oldText, overlay);
-      const declaration = declared ? undefined : declareProfile(disk, name, relative);
-      const created = oldText === undefined;
-      const persist = () => {
-        writeFileAtomic(target, text);
-        if (!declaration) return;
-        try {
-          writeFileAtomic(declaration.file, declaration.text);
-        } catch (error) {
-          if (created) fs.rmSync(target, { force: true });
-          throw error;
-        }
-      };
-      const profile: ActiveProfile = { name, path: relative, overlay };
-      const asActive: DiskConfig = { ...disk, base: declaration?.base ?? disk.base, profile };
-      this.checkAsActive(id, asActive);
-      const about = { name, path: relative, created };
-      if (disk.profiles.active === name) {
-        const result = await this.apply(id, {
-          ...this.fileChange(id, asActive),
-          profile: name,
-          mode: "permanent",
-          lifecycle: "config_change",
-          persist,
-        });
-        return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
-      }
-      persist();
-      if (declaration?.manifest) await this.ctx.plugins.refreshManifest(id);
-      return { ok: true, value: { ...this.unchanged(id), ...about } };
+      return this.writeProfileNow(id, name, config, { makeActive: makeActive === true });
     });
+  }
+
+  /**
+   * A permanent hot update aimed at a profile: `patch` deep-merged into declared profile `name`'s file, with the same
+   * checks as a profile write; when the profile is active, the temporary values on the keys it sets end.
+   */
+  private patchProfile(id: string, name: string, patch: ConfigTable): Promise<WireResult> {
+    const disk = this.readDisk(id, { activeProfile: false });
+    const declared = disk.profiles.files.find((f) => f.name === name);
+    if (!declared) throw notDeclared(id, name, disk.profiles);
+    const current = declared.exists ? loadProfile(disk.profiles, name).overlay : {};
+    return this.writeProfileNow(id, name, mergeConfig(current, patch), { touched: leafPaths(patch) });
+  }
+
+  /** Writes profile `name`'s whole content (inside the plugin's queue); see `writeProfile`. */
+  private async writeProfileNow(
+    id: string,
+    name: string,
+    config: ConfigTable,
+    options: { makeActive?: boolean; touched?: KeyPath[] },
+  ): Promise<WireResult> {
+    if ("plugin" in config) {
+      throw ConfigError.invalid(
+        `profile '${name}' may not contain a [plugin] table: a profile changes the plugin's own settings only`,
+        { profile: name, path: "plugin" },
+      );
+    }
+    const overlay = assertTomlValues(config);
+    const disk = this.readDisk(id, { activeProfile: false });
+    const declared = disk.profiles.files.find((f) => f.name === name);
+    let relative: string;
+    let target: string | undefined;
+    if (declared) {
+      relative = declared.path;
+      target = declared.resolvedPath ?? undefined;
+    } else {
+      const problem = profileNameProblem(name);
+      if (problem) throw ConfigError.invalid(problem, { profile: name });
+      relative = newProfilePath(name);
+      target = resolveInsidePluginDir(disk.dir, relative);
+    }
+    if (target === undefined) {
+      throw ConfigError.invalid(`profile '${name}': path '${relative}' leaves the plugin folder`, {
+        profile: name,
+        path: relative,
+      });
+    }
+    const oldText = readProfileText(target, name, relative, { declared: declared !== undefined });
+    const text = profileText(oldText, overlay);
+    const wasActive = disk.profiles.active === name;
+    const activate = options.makeActive === true && !wasActive;
+    // One change to the declaring file: the new profile's declaration and/or `active`.
+    const declaration =
+      declared && !activate
+        ? undefined
+        : editDeclaration(disk, (table) => {
+            if (!declared) (table.files as ConfigTable)[name] = relative;
+            if (activate) table.active = name;
+          });
+    const created = oldText === undefined;
+    const persist = () => {
+      writeFileAtomic(target, text);
+      if (!declaration) return;
+      try {
+        writeFileAtomic(declaration.file, declaration.text);
+      } catch (error) {
+        if (created) fs.rmSync(target, { force: true });
+        throw error;
+      }
+    };
+    const profile: ActiveProfile = { name, path: relative, overlay };
+    const asActive: DiskConfig = { ...disk, base: declaration?.base ?? disk.base, profile };
+    this.checkAsActive(id, asActive);
+    const about = { name, path: relative, created };
+    if (wasActive || activate) {
+      const result = await this.apply(id, {
+        ...this.fileChange(id, asActive, options.touched),
+        profile: name,
+        mode: activate ? "profile" : "permanent",
+        lifecycle: "config_change",
+        persist,
+        manifestChanged: declaration?.manifest === true,
+      });
+      return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
+    }
+    persist();
+    if (declaration?.manifest) await this.ctx.plugins.refreshManifest(id);
+    return { ok: true, value: { ...this.unchanged(id), ...about } };
   }
 
   deleteProfile(id: string, name: string): Promise<WireResult> {
     return this.serialize(id, async (): Promise<WireResult> => {
       const disk = this.readDisk(id, { activeProfile: false });
       const declared = disk.profiles.files.find((f) => f.name === name);
-      if (!declared) {
-        throw new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
-          profiles: disk.profiles.files.map((f) => f.name),
-        });
-      }
+      if (!declared) throw notDeclared(id, name, disk.profiles);
       if (disk.profiles.active === name) {
         throw new ConfigError(
           ErrorCode.ConfigProfileActive,
@@ -622,6 +724,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         value: {
           plugin_id: id,
           name,
+          profile: name,
+          removed: true,
           path: declared.path,
           file_removed: removed,
           profiles: disk.profiles.files.filter((f) => f.name !== name).map((f) => f.name),
@@ -630,8 +734,9 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
-  parseToml(text: unknown): WireResult {
+  parseToml(text: unknown, id?: string): WireResult {
     return attempt(() => {
+      const current = id === undefined ? undefined : this.protectedFieldsOf(id);
       if (typeof text !== "string") throw ConfigError.invalid("toml must be a string: the TOML text");
       assertConvertible(Buffer.byteLength(text), "TOML text");
       let parsed: ConfigTable;
@@ -645,17 +750,31 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           column: column ?? null,
         });
       }
-      return { config: plainData(parsed) };
+      const config = plainData(parsed);
+      if (id === undefined || current === undefined) return { config };
+      checkProtectedIfPresent(current, config);
+      return { plugin_id: id, config };
     });
   }
 
-  renderToml(config: unknown): WireResult {
+  renderToml(config: unknown, id?: string): WireResult {
     return attempt(() => {
+      const current = id === undefined ? undefined : this.protectedFieldsOf(id);
       if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: a TOML document is a table");
       assertShallow(config);
       assertConvertible(Buffer.byteLength(JSON.stringify(config)), "configuration (as JSON)");
-      return { toml: tomlText(config) };
+      const toml = tomlText(config);
+      if (id === undefined || current === undefined) return { toml };
+      checkProtectedIfPresent(current, config);
+      return { plugin_id: id, toml };
     });
+  }
+
+  /** The plugin's `plugin.id` and `plugin.entry` (as plugin.toml says, when it parses); 404 for an unknown plugin. */
+  private protectedFieldsOf(id: string): { id: string; entry: unknown } {
+    const { manifestPath } = this.locate(id);
+    const base = tryParse(fs.readFileSync(manifestPath, "utf8"));
+    return { id, entry: isTable(base?.plugin) ? base.plugin.entry : undefined };
   }
 
   /** A write that leaves the effective configuration as it is: the answer says what it is. */
@@ -922,31 +1041,28 @@ interface Declaration {
 }
 
 /** Declares profile `name` at `relative` where the plugin declares its profiles; a new profiles.toml when nowhere. */
-function declareProfile(disk: DiskConfig, name: string, relative: string): Declaration {
-  return editDeclaration(disk, (files) => {
-    files[name] = relative;
-  });
-}
-
 function undeclareProfile(disk: DiskConfig, name: string): Declaration {
-  return editDeclaration(disk, (files) => {
-    delete files[name];
+  return editDeclaration(disk, (table) => {
+    delete (table.files as ConfigTable)[name];
   });
 }
 
-function editDeclaration(disk: DiskConfig, edit: (files: ConfigTable) => void): Declaration {
+/** `edit` gets the table holding `active` and `files` (a table by then) in the file that declares the profiles. */
+function editDeclaration(disk: DiskConfig, edit: (table: ConfigTable) => void): Declaration {
   const { source } = disk.profiles;
   if (source === null) {
-    const files: ConfigTable = {};
-    edit(files);
-    return { file: path.join(disk.dir, PROFILES_FILE), text: stringify({ files }), manifest: false };
+    const table: ConfigTable = { files: {} };
+    edit(table);
+    const { active, files } = table;
+    const text = stringify({ ...(active !== undefined && { active }), files });
+    return { file: path.join(disk.dir, PROFILES_FILE), text, manifest: false };
   }
   const file = source === "profiles.toml" ? path.join(disk.dir, PROFILES_FILE) : disk.manifestPath;
   const text = source === "profiles.toml" ? fs.readFileSync(file, "utf8") : disk.text;
   const document = parse(text);
   const table = profilesTable(document, source);
   if (!isTable(table.files)) table.files = {};
-  edit(table.files as ConfigTable);
+  edit(table);
   const written = rewriteToml(text, document);
   if (source === "profiles.toml") return { file, text: written, manifest: false };
   return { file, text: written, manifest: true, base: validateManifest(written) };
@@ -1023,6 +1139,29 @@ function profileName(disk: DiskConfig): string | null {
 /** A configuration the plugin's configSchema refuses: 400, naming the first offending key. */
 function schemaViolation(violation: ConfigViolation): ConfigError {
   return ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
+}
+
+/** 404 NOT_FOUND: the plugin declares no profile `name`; `details.profiles` lists those it does. */
+function notDeclared(id: string, name: string, profiles: ConfigProfiles): ConfigError {
+  return new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
+    profiles: profiles.files.map((f) => f.name),
+  });
+}
+
+/**
+ * For the per-plugin TOML conversions: a document naming a `plugin.id` or `plugin.entry` other than the plugin's is
+ * refused (one that leaves them out is not: it may be a fragment).
+ */
+function checkProtectedIfPresent(current: { id: string; entry: unknown }, next: ConfigTable): void {
+  const after = isTable(next.plugin) ? next.plugin : {};
+  for (const key of PROTECTED_KEYS) {
+    if (after[key] === undefined || current[key] === undefined || after[key] === current[key]) continue;
+    throw new ConfigError(
+      ErrorCode.ConfigProtectedField,
+      `plugin.${key} can never be changed: it is ${JSON.stringify(current[key])}, not ${JSON.stringify(after[key])}`,
+      { field: `plugin.${key}`, current: current[key], requested: after[key] },
+    );
+  }
 }
 
 /** `plugin.id` is always the plugin's id and `plugin.entry` never changes (SPEC §2.1). */

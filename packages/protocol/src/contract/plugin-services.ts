@@ -46,6 +46,13 @@ export interface ConfigProfileList {
     exists: boolean;
     problem: string | null;
   }>;
+  /** The original N.E.K.O.'s fields: where profiles.toml is (or would be), and the declarations keyed by name. */
+  profiles_path: string;
+  profiles_exists: boolean;
+  config_profiles: {
+    active: string | null;
+    files: Record<string, { path: string; resolved_path: string | null; exists: boolean }>;
+  } | null;
 }
 
 /** No params: anything a plugin sends is ignored, as long as it is a map, or nothing at all. */
@@ -454,6 +461,7 @@ export const pluginToHostRequests = methodMap({
       name: string;
       path: string;
       active: boolean;
+      profile: { name: string; path: string; resolved_path: string | null; exists: boolean };
       config: Record<string, unknown>;
     }>(),
   },
