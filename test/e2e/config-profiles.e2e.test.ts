@@ -125,6 +125,17 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
         "own.toml": '[other]\nnote = "own"\n',
       },
     });
+    // profiles.toml with one profile, none active: for the original N.E.K.O.'s routes and fields.
+    writePlugin(root, {
+      id: "cafe",
+      className: "ShopPlugin",
+      code,
+      manifest: shopManifest("cafe"),
+      files: {
+        "profiles.toml": '[files]\ncalm = "profiles/calm.toml"\n',
+        "profiles/calm.toml": "[shop]\nmax_items = 6\n",
+      },
+    });
     fs.symlinkSync(path.join(outside, "secret.toml"), path.join(dirOf("links"), "linked.toml"));
     fs.symlinkSync(outside, path.join(dirOf("links"), "profiles"));
     t = await startTestHost({ roots: [root] });
@@ -220,6 +231,12 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
       name: "quiet",
       path: "profiles/quiet.toml",
       active: false,
+      profile: {
+        name: "quiet",
+        path: "profiles/quiet.toml",
+        resolved_path: path.join(fs.realpathSync(dirOf("shop")), "profiles/quiet.toml"),
+        exists: true,
+      },
       config: { shop: { max_items: 5 } },
     });
     const unknown = (await t.trigger("shop", "profiles", { name: "nope" })).body.data.one;
@@ -390,6 +407,8 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
       success: true,
       plugin_id: "shop",
       name: "quiet",
+      profile: "quiet",
+      removed: true,
       path: "profiles/quiet.toml",
       file_removed: true,
       profiles: ["busy", "sale"],
@@ -409,5 +428,338 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
     assert.equal(linked.body.file_removed, false, "a link out of the folder is not followed");
     assert.ok(fs.existsSync(path.join(outside, "secret.toml")));
     assert.deepEqual({ ...(parse(read("links", "profiles.toml")) as any).files }, { own: "own.toml" });
+  });
+  // ---- the original N.E.K.O.'s paths and fields --------------------------------------------------------------------
+
+  test("POST /plugin/{id}/config/parse_toml and render_toml: per plugin, its plugin.id and plugin.entry kept", async () => {
+    const parsed = await t.request("POST", "/plugin/cafe/config/parse_toml", {
+      toml: '[plugin]\nid = "cafe"\nentry = "index.ts:ShopPlugin"\n\n[shop]\nmax_items = 3\n',
+    });
+    assert.equal(parsed.status, 200, JSON.stringify(parsed.body));
+    assert.deepEqual(parsed.body, {
+      plugin_id: "cafe",
+      config: { plugin: { id: "cafe", entry: "index.ts:ShopPlugin" }, shop: { max_items: 3 } },
+    });
+    const fragment = await t.request("POST", "/plugin/cafe/config/parse_toml", { toml: "[shop]\nmax_items = 4\n" });
+    assert.deepEqual(fragment.body, { plugin_id: "cafe", config: { shop: { max_items: 4 } } });
+    const rendered = await t.request("POST", "/plugin/cafe/config/render_toml", { config: { shop: { max_items: 3 } } });
+    assert.equal(rendered.status, 200);
+    assert.deepEqual(Object.keys(rendered.body), ["plugin_id", "toml"]);
+    assert.equal(rendered.body.plugin_id, "cafe");
+    assert.deepEqual(plain(rendered.body.toml), { shop: { max_items: 3 } });
+
+    const otherId = await t.request("POST", "/plugin/cafe/config/parse_toml", { toml: '[plugin]\nid = "shop"\n' });
+    assert.equal(otherId.status, 403);
+    assert.equal(otherId.body.error.code, "CONFIG_PROTECTED_FIELD");
+    assert.equal(otherId.body.error.details.field, "plugin.id");
+    const otherEntry = await t.request("POST", "/plugin/cafe/config/render_toml", {
+      config: { plugin: { entry: "evil.ts:Evil" } },
+    });
+    assert.equal(otherEntry.status, 403);
+    assert.deepEqual(otherEntry.body.error.details, {
+      field: "plugin.entry",
+      current: "index.ts:ShopPlugin",
+      requested: "evil.ts:Evil",
+    });
+    for (const route of ["parse_toml", "render_toml"]) {
+      const body = route === "parse_toml" ? { toml: "a = 1" } : { config: { a: 1 } };
+      const unknown = await t.request("POST", `/plugin/nope/config/${route}`, body);
+      assert.equal(unknown.status, 404, route);
+      assert.equal(unknown.body.error.code, "PLUGIN_NOT_FOUND", route);
+    }
+    const bad = await t.request("POST", "/plugin/cafe/config/parse_toml", { toml: "a = \n" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.details.line, 1);
+    assert.equal((await t.request("POST", "/plugin/cafe/config/parse_toml", { toml: ["x"] })).status, 400);
+  });
+
+  test("PUT …/profiles/{name} with make_active: written and activated in one write; refused, nothing written", async () => {
+    const files = snapshot("cafe");
+    const wrongType = await t.request("PUT", "/plugin/cafe/config/profiles/rush", {
+      config: { shop: { max_items: 30 } },
+      make_active: "yes",
+    });
+    assert.equal(wrongType.status, 400);
+    assert.equal(wrongType.body.error.code, "VALIDATION_ERROR");
+    const refused = await t.request("PUT", "/plugin/cafe/config/profiles/rush", {
+      config: { shop: { max_items: 0 } },
+      make_active: true,
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.details.path, "shop.max_items");
+    assert.deepEqual(snapshot("cafe"), files, "refused: no profile file, no declaration, no switch");
+    assert.equal(await sees("cafe", "shop.max_items"), 10);
+
+    const made = await t.request("PUT", "/plugin/cafe/config/profiles/rush", {
+      config: { shop: { max_items: 30 } },
+      make_active: true,
+    });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const { config, ...rest } = made.body;
+    assert.deepEqual(rest, {
+      success: true,
+      plugin_id: "cafe",
+      mode: "profile",
+      profile: "rush",
+      applied: true,
+      name: "rush",
+      path: "profiles/rush.toml",
+      created: true,
+    });
+    assert.equal(config.shop.max_items, 30);
+    assert.deepEqual(plain(read("cafe", "profiles.toml")), {
+      active: "rush",
+      files: { calm: "profiles/calm.toml", rush: "profiles/rush.toml" },
+    });
+    assert.deepEqual(plain(read("cafe", "profiles/rush.toml")), { shop: { max_items: 30 } });
+    const seen = (await t.trigger("cafe", "read", { path: "shop.max_items" })).body.data;
+    assert.deepEqual([seen.value, seen.changes.at(-1)], [30, "profile"]);
+
+    // make_active: false on the active profile does not switch it off.
+    const again = await t.request("PUT", "/plugin/cafe/config/profiles/rush", {
+      config: { shop: { max_items: 32 } },
+      make_active: false,
+    });
+    assert.deepEqual([again.status, again.body.mode, again.body.profile], [200, "permanent", "rush"]);
+    assert.equal(await sees("cafe", "shop.max_items"), 32);
+  });
+
+  test("POST …/profiles/{name}/activate switches and answers the listing; an undeclared name is 404", async () => {
+    const files = snapshot("cafe");
+    const ghost = await t.request("POST", "/plugin/cafe/config/profiles/ghost/activate");
+    assert.equal(ghost.status, 404);
+    assert.equal(ghost.body.error.code, "NOT_FOUND");
+    assert.deepEqual(ghost.body.error.details, { profiles: ["calm", "rush"] });
+    assert.equal(
+      (await t.request("POST", "/plugin/nope/config/profiles/calm/activate")).body.error.code,
+      "PLUGIN_NOT_FOUND",
+    );
+    assert.deepEqual(snapshot("cafe"), files);
+
+    const activated = await t.request("POST", "/plugin/cafe/config/profiles/calm/activate");
+    assert.equal(activated.status, 200, JSON.stringify(activated.body));
+    const { config, ...rest } = activated.body;
+    const real = fs.realpathSync(dirOf("cafe"));
+    assert.deepEqual(rest, {
+      success: true,
+      plugin_id: "cafe",
+      mode: "profile",
+      profile: "calm",
+      applied: true,
+      profiles_path: path.join(dirOf("cafe"), "profiles.toml"),
+      profiles_exists: true,
+      config_profiles: {
+        active: "calm",
+        files: {
+          calm: { path: "profiles/calm.toml", resolved_path: path.join(real, "profiles/calm.toml"), exists: true },
+          rush: { path: "profiles/rush.toml", resolved_path: path.join(real, "profiles/rush.toml"), exists: true },
+        },
+      },
+    });
+    assert.equal(config.shop.max_items, 6);
+    assert.equal(await sees("cafe", "shop.max_items"), 6);
+    assert.equal((parse(read("cafe", "profiles.toml")) as any).active, "calm");
+  });
+
+  test("GET …/config/base/effective: plugin.toml with the temporary changes, without the profile", async () => {
+    await t.request("POST", "/plugin/cafe/config/hot-update", { config: { other: { note: "for now" } } });
+    const res = await t.request("GET", "/plugin/cafe/config/base/effective");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, {
+      plugin_id: "cafe",
+      path: path.join(dirOf("cafe"), "plugin.toml"),
+      config: { ...plain(read("cafe", "plugin.toml")), other: { note: "for now" } },
+      temporary: true,
+      temporary_keys: ["other.note"],
+      running: true,
+    });
+    assert.equal(res.body.config.shop.max_items, 10, "not the active profile's 6");
+    assert.equal((await t.request("GET", "/plugin/cafe/config")).body.config.shop.max_items, 6);
+    const unknown = await t.request("GET", "/plugin/nope/config/base/effective");
+    assert.deepEqual([unknown.status, unknown.body.error.code], [404, "PLUGIN_NOT_FOUND"]);
+  });
+
+  test("POST …/hot-update with profile merges into that profile's file, with every write's checks", async () => {
+    await t.request("POST", "/plugin/cafe/config/hot-update", { config: { shop: { max_items: 2 } } });
+    assert.equal(await sees("cafe", "shop.max_items"), 2);
+    const manifest = read("cafe", "plugin.toml");
+    const active = await t.request("POST", "/plugin/cafe/config/hot-update", {
+      config: { shop: { max_items: 7 }, other: { extra: true } },
+      mode: "permanent",
+      profile: "calm",
+    });
+    assert.equal(active.status, 200, JSON.stringify(active.body));
+    const { config, ...rest } = active.body;
+    assert.deepEqual(rest, {
+      success: true,
+      plugin_id: "cafe",
+      mode: "permanent",
+      profile: "calm",
+      applied: true,
+      name: "calm",
+      path: "profiles/calm.toml",
+      created: false,
+    });
+    assert.deepEqual([config.shop.max_items, config.other], [7, { note: "for now", extra: true }]);
+    assert.equal(read("cafe", "profiles/calm.toml"), "[shop]\nmax_items = 7\n\n[other]\nextra = true\n");
+    assert.equal(read("cafe", "plugin.toml"), manifest, "plugin.toml untouched");
+    assert.equal(await sees("cafe", "shop.max_items"), 7, "the temporary 2 ended");
+    assert.deepEqual((await t.request("GET", "/plugin/cafe/config")).body.temporary_keys, ["other.note"]);
+
+    const other = await t.request("POST", "/plugin/cafe/config/hot-update", {
+      config: { shop: { max_items: 31 }, other: "__DELETE__" },
+      mode: "permanent",
+      profile: "rush",
+    });
+    assert.deepEqual([other.status, other.body.applied, other.body.profile], [200, false, "calm"]);
+    assert.deepEqual(plain(read("cafe", "profiles/rush.toml")), { shop: { max_items: 31 } });
+    assert.equal(await sees("cafe", "shop.max_items"), 7, "not the active profile: the plugin is untouched");
+
+    // Bad input: nothing changes anywhere.
+    const links = path.join(dirOf("links"), "profiles.toml");
+    fs.writeFileSync(links, '[files]\nown = "own.toml"\nevil = "../../outside.toml"\n');
+    const before = { cafe: snapshot("cafe"), links: snapshot("links") };
+    const secret = fs.readFileSync(path.join(outside, "secret.toml"), "utf8");
+    const cases: Array<[string, unknown, number, string, RegExp]> = [
+      [
+        "cafe",
+        { config: { shop: { max_items: 8 } }, mode: "permanent", profile: "ghost" },
+        404,
+        "NOT_FOUND",
+        /declares no profile 'ghost'/,
+      ],
+      ["cafe", { config: { shop: { max_items: 8 } }, profile: "calm" }, 400, "CONFIG_INVALID", /use mode 'permanent'/],
+      [
+        "cafe",
+        { config: { shop: { max_items: 0 } }, mode: "permanent", profile: "calm" },
+        400,
+        "CONFIG_INVALID",
+        /max_items/,
+      ],
+      [
+        "cafe",
+        { config: { plugin: { id: "x" } }, mode: "permanent", profile: "calm" },
+        400,
+        "CONFIG_INVALID",
+        /\[plugin\] table/,
+      ],
+      [
+        "cafe",
+        { config: { shop: { a: null } }, mode: "permanent", profile: "calm" },
+        400,
+        "CONFIG_INVALID",
+        /'shop\.a' is null/,
+      ],
+      ["cafe", { config: {}, mode: "permanent", profile: 5 }, 400, "VALIDATION_ERROR", /profile/],
+      [
+        "links",
+        { config: { shop: { max_items: 9 } }, mode: "permanent", profile: "evil" },
+        400,
+        "CONFIG_INVALID",
+        /leaves the plugin folder/,
+      ],
+    ];
+    for (const [id, body, status, code, message] of cases) {
+      const res = await t.request("POST", `/plugin/${id}/config/hot-update`, body);
+      assert.deepEqual([res.status, res.body.error?.code], [status, code], JSON.stringify([body, res.body]));
+      assert.match(res.body.error.message, message);
+    }
+    assert.deepEqual({ cafe: snapshot("cafe"), links: snapshot("links") }, before);
+    assert.equal(fs.readFileSync(path.join(outside, "secret.toml"), "utf8"), secret);
+    assert.equal(await sees("cafe", "shop.max_items"), 7);
+  });
+
+  test("GET …/profiles, GET …/profiles/{name} and DELETE carry the original N.E.K.O.'s fields too", async () => {
+    const real = fs.realpathSync(dirOf("cafe"));
+    const listed = await t.request("GET", "/plugin/cafe/config/profiles");
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body, {
+      plugin_id: "cafe",
+      source: "profiles.toml",
+      active: "calm",
+      profiles: [
+        {
+          name: "calm",
+          path: "profiles/calm.toml",
+          resolved_path: path.join(real, "profiles/calm.toml"),
+          exists: true,
+          problem: null,
+        },
+        {
+          name: "rush",
+          path: "profiles/rush.toml",
+          resolved_path: path.join(real, "profiles/rush.toml"),
+          exists: true,
+          problem: null,
+        },
+      ],
+      profiles_path: path.join(dirOf("cafe"), "profiles.toml"),
+      profiles_exists: true,
+      config_profiles: {
+        active: "calm",
+        files: {
+          calm: { path: "profiles/calm.toml", resolved_path: path.join(real, "profiles/calm.toml"), exists: true },
+          rush: { path: "profiles/rush.toml", resolved_path: path.join(real, "profiles/rush.toml"), exists: true },
+        },
+      },
+    });
+    const one = await t.request("GET", "/plugin/cafe/config/profiles/rush");
+    assert.deepEqual(one.body, {
+      plugin_id: "cafe",
+      name: "rush",
+      path: "profiles/rush.toml",
+      active: false,
+      profile: {
+        name: "rush",
+        path: "profiles/rush.toml",
+        resolved_path: path.join(real, "profiles/rush.toml"),
+        exists: true,
+      },
+      config: { shop: { max_items: 31 } },
+    });
+    const deleted = await t.request("DELETE", "/plugin/cafe/config/profiles/rush");
+    assert.deepEqual(deleted.body, {
+      success: true,
+      plugin_id: "cafe",
+      name: "rush",
+      profile: "rush",
+      removed: true,
+      path: "profiles/rush.toml",
+      file_removed: true,
+      profiles: ["calm"],
+    });
+    // A plugin declaring no profiles: config_profiles is null, as in the original.
+    fs.rmSync(path.join(dirOf("cafe"), "profiles.toml"));
+    const none = (await t.request("GET", "/plugin/cafe/config/profiles")).body;
+    assert.deepEqual([none.source, none.profiles, none.profiles_exists, none.config_profiles], [null, [], false, null]);
+    const gone = await t.request("GET", "/plugin/cafe/config/profiles/calm");
+    assert.deepEqual([gone.status, gone.body.error.code], [404, "NOT_FOUND"]);
+  });
+
+  test("make_active declares and activates where the plugin declares its profiles: a new profiles.toml, or plugin.toml", async () => {
+    // cafe declares none now: a new profiles.toml, with `active`.
+    const fresh = await t.request("PUT", "/plugin/cafe/config/profiles/fresh", {
+      config: { shop: { max_items: 11 } },
+      make_active: true,
+    });
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    assert.deepEqual(plain(read("cafe", "profiles.toml")), {
+      active: "fresh",
+      files: { fresh: "profiles/fresh.toml" },
+    });
+    assert.equal(await sees("cafe", "shop.max_items"), 11);
+
+    // shop declares them in plugin.toml: `active` changes there, its comments kept.
+    const sale = await t.request("PUT", "/plugin/shop/config/profiles/sale", {
+      config: { shop: { max_items: 45 } },
+      make_active: true,
+    });
+    assert.equal(sale.status, 200, JSON.stringify(sale.body));
+    assert.deepEqual([sale.body.mode, sale.body.profile, sale.body.created], ["profile", "sale", false]);
+    const manifest = read("shop", "plugin.toml");
+    assert.ok(manifest.startsWith("# the shop's manifest\n"));
+    assert.equal((parse(manifest) as any).plugin.config_profiles.active, "sale");
+    assert.equal(await sees("shop", "shop.max_items"), 45);
+    assert.equal((await t.request("GET", "/plugins/shop")).body.status, "running");
   });
 });
