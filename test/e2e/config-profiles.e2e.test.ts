@@ -28,8 +28,10 @@ export class ShopPlugin extends NekoPluginBase {
   };
   changes: string[] = [];
 
+  /** Refuses 13 items per cart, so a test can see a refused change leave everything as it was. */
   @lifecycle({ id: "config_change" })
-  onConfigChange({ mode }: { mode: string }) {
+  onConfigChange({ mode, newConfig }: { mode: string; newConfig: any }) {
+    if (newConfig.shop?.max_items === 13) return Err("13 is unlucky");
     this.changes.push(mode);
   }
 
@@ -487,6 +489,12 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
     });
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error.details.path, "shop.max_items");
+    const unlucky = await t.request("PUT", "/plugin/cafe/config/profiles/rush", {
+      config: { shop: { max_items: 13 } },
+      make_active: true,
+    });
+    assert.equal(unlucky.status, 409, JSON.stringify(unlucky.body));
+    assert.equal(unlucky.body.error.code, "CONFIG_CHANGE_REFUSED");
     assert.deepEqual(snapshot("cafe"), files, "refused: no profile file, no declaration, no switch");
     assert.equal(await sees("cafe", "shop.max_items"), 10);
 
@@ -635,6 +643,13 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
         400,
         "CONFIG_INVALID",
         /max_items/,
+      ],
+      [
+        "cafe",
+        { config: { shop: { max_items: 13 } }, mode: "permanent", profile: "calm" },
+        409,
+        "CONFIG_CHANGE_REFUSED",
+        /13 is unlucky/,
       ],
       [
         "cafe",
