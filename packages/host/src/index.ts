@@ -1,4 +1,9 @@
-export { HOT_UPDATE_MODES, type HotUpdateMode, type PluginConfigApi } from "./config/plugin-config-service.ts";
+export {
+  HOT_UPDATE_MODES,
+  type HotUpdateMode,
+  MAX_TOML_CONVERT_BYTES,
+  type PluginConfigApi,
+} from "./config/plugin-config-service.ts";
 export {
   createHostLogger,
   createSilentLogger,

@@ -33,6 +33,8 @@ export const ErrorCode = {
   ConfigInvalid: "CONFIG_INVALID",
   ConfigProtectedField: "CONFIG_PROTECTED_FIELD",
   ConfigChangeRefused: "CONFIG_CHANGE_REFUSED",
+  /** The active configuration profile cannot be deleted: another one (or none) must be switched to first. */
+  ConfigProfileActive: "CONFIG_PROFILE_ACTIVE",
   FreezeRefused: "FREEZE_REFUSED",
   NotFrozen: "NOT_FROZEN",
   FreezeFailed: "FREEZE_FAILED",

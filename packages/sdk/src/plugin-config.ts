@@ -3,7 +3,7 @@
  * and any temporary hot update. Reads are local and synchronous; writes go through the host, which validates them,
  * runs `config_change`, and keeps plugin.toml the source of truth (docs/config.md).
  */
-import { ErrorCode } from "@neko/protocol";
+import { type ConfigProfileList, ErrorCode } from "@neko/protocol";
 import { type ConfigSchema, type ConfigValidator, compileConfigValidator, ownConfig } from "./config-schema.ts";
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
@@ -15,6 +15,19 @@ export type ConfigPath = string | readonly string[];
 /** `permanent` writes plugin.toml; `temporary` lasts until the plugin process restarts. */
 export type ConfigWriteMode = "permanent" | "temporary";
 export type ConfigRecord = Record<string, unknown>;
+export type { ConfigProfileList };
+/** One profile as `this.config.profile(name)` answers it. */
+export interface ConfigProfileContent {
+  plugin_id: string;
+  name: string;
+  /** As declared, relative to the plugin folder. */
+  path: string;
+  active: boolean;
+  /** The same, as the original N.E.K.O. answers it: `resolved_path` is absolute (null: it leaves the folder). */
+  profile: { name: string; path: string; resolved_path: string | null; exists: boolean };
+  /** The file's own content. */
+  config: ConfigRecord;
+}
 
 /** Used by the runtime when the host pushes a new configuration; not part of the plugin author's API. */
 export const replaceConfig = Symbol("neko.config.replace");
@@ -163,6 +176,26 @@ export class PluginConfig<Own extends ConfigRecord = ConfigRecord> {
     // A running plugin already has it (the host's config.apply came first); one still in `startup` does not.
     this.#current = structuredClone(written.value.config);
     return Ok(written.value.config);
+  }
+
+  /**
+   * The plugin's configuration profiles, as the host reads them now: where they are declared (`source`), the `active`
+   * one, and each declared file with its `problem` if it cannot be used. Read-only: switching, creating and deleting
+   * profiles is the user's (the HTTP routes, docs/config.md#profiles).
+   */
+  async profiles(): Promise<Result<ConfigProfileList, SdkError>> {
+    const extension = this.#extension;
+    return toResult<ConfigProfileList>(
+      await this.#bridge.request("config.profiles", extension === undefined ? {} : { extension }),
+    );
+  }
+
+  /** One profile file's own content (`config`: the overlay, not merged), and whether it is the active one. */
+  async profile(name: string): Promise<Result<ConfigProfileContent, SdkError>> {
+    const extension = this.#extension;
+    return toResult<ConfigProfileContent>(
+      await this.#bridge.request("config.profile", extension === undefined ? { name } : { name, extension }),
+    );
   }
 
   /** Writes are refused from now on, with `reason` (an extension taken out of its plugin); reads go on. */

@@ -65,7 +65,14 @@ export {
   type PluginInfo,
   PluginsClient,
 } from "./plugins-client.ts";
-export type { ConfigPath, ConfigRecord, ConfigWriteMode, PluginConfig } from "./plugin-config.ts";
+export type {
+  ConfigPath,
+  ConfigProfileContent,
+  ConfigProfileList,
+  ConfigRecord,
+  ConfigWriteMode,
+  PluginConfig,
+} from "./plugin-config.ts";
 export type { ConfigOf, ConfigSchema, ConfigSource, JsonSchemaObject } from "./config-schema.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";

@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Canceled]: 409,
   [ErrorCode.StoreDisabled]: 409,
   [ErrorCode.ConfigChangeRefused]: 409,
+  [ErrorCode.ConfigProfileActive]: 409,
   [ErrorCode.FreezeRefused]: 409,
   [ErrorCode.NotFrozen]: 409,
   [ErrorCode.NotInRun]: 409,

@@ -91,12 +91,44 @@ export function loadProfile(profiles: ConfigProfiles, name: string): ActiveProfi
   return { name, path: file.path, overlay };
 }
 
-/** `target` resolved against the plugin folder, or undefined when it leaves the folder (also through a symlink). */
+/**
+ * `target` resolved against the plugin folder, or undefined when it leaves the folder — also through a symlink, the
+ * file's own or one of its folders' (a file not there yet is judged by the nearest folder that is).
+ */
 export function resolveInsidePluginDir(dir: string, target: string): string | undefined {
   const root = fs.realpathSync(dir);
   const resolved = path.resolve(root, target);
-  const real = fs.existsSync(resolved) ? fs.realpathSync(resolved) : resolved;
-  return isInside(root, resolved) && isInside(root, real) ? resolved : undefined;
+  if (!isInside(root, resolved)) return undefined;
+  let existing = resolved;
+  while (!fs.existsSync(existing) && isInside(root, path.dirname(existing))) existing = path.dirname(existing);
+  const real = fs.existsSync(existing) ? fs.realpathSync(existing) : existing;
+  return isInside(root, real) ? resolved : undefined;
+}
+
+/** Names a new profile may not take: `active` is the switch's route; the rest are device names on Windows. */
+const RESERVED_PROFILE_NAMES = new Set([
+  "active",
+  "con",
+  "prn",
+  "aux",
+  "nul",
+  ...Array.from({ length: 9 }, (_, i) => `com${i + 1}`),
+  ...Array.from({ length: 9 }, (_, i) => `lpt${i + 1}`),
+]);
+const PROFILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
+
+/** Why `name` cannot be a new profile's name (it becomes a file name), or undefined when it can. */
+export function profileNameProblem(name: string): string | undefined {
+  if (!PROFILE_NAME.test(name)) {
+    return `profile name ${JSON.stringify(name)} is not allowed: 1 to 64 letters, digits, '_' or '-' (no '.', '/' or '\\'), not starting with '-'`;
+  }
+  if (RESERVED_PROFILE_NAMES.has(name.toLowerCase())) return `profile name '${name}' is reserved`;
+  return undefined;
+}
+
+/** Where a new profile's file goes, relative to the plugin folder. */
+export function newProfilePath(name: string): string {
+  return `profiles/${name}.toml`;
 }
 
 function declaredProfiles(

@@ -42,26 +42,46 @@ import {
   type ConfigProfiles,
   loadActiveProfile,
   loadProfile,
+  newProfilePath,
   PROFILES_FILE,
+  profileNameProblem,
   readConfigProfiles,
+  resolveInsidePluginDir,
 } from "./config-profiles.ts";
+import { leafPaths, withoutPaths, changedPaths, type KeyPath } from "./temporary-paths.ts";
 import { rewriteToml } from "./toml-rewrite.ts";
 
 export const HOT_UPDATE_MODES = ["temporary", "permanent"] as const;
 export type HotUpdateMode = (typeof HOT_UPDATE_MODES)[number];
 
+/** The largest TOML text (and JSON configuration) `parseToml` / `renderToml` take, in bytes. */
+export const MAX_TOML_CONVERT_BYTES = 256 * 1024;
+
 /** What the server may ask about and change in a plugin's configuration. Every answer is a WireResult. */
 export interface PluginConfigApi {
-  /** `{ plugin_id, config, profile, temporary, running }`: what the plugin runs with (or will, when stopped). */
+  /**
+   * `{ plugin_id, config, profile, temporary, temporary_keys, running }`: what the plugin runs with (or will, when
+   * stopped); `temporary_keys` are the dotted key paths a temporary change overlays now.
+   */
   get(id: string): WireResult;
+  /** `{ plugin_id, path, config }`: plugin.toml alone, without the active profile or temporary changes. */
+  base(id: string): WireResult;
+  /**
+   * `{ plugin_id, path, config, temporary, temporary_keys, running }`: plugin.toml with the temporary changes in force
+   * (while the plugin runs), without the active profile — what the plugin would run with if no profile were active.
+   */
+  effectiveBase(id: string): WireResult;
   /** Replaces plugin.toml with `config` (the whole document as JSON). */
   replace(id: string, config: unknown): Promise<WireResult>;
   /** `{ plugin_id, path, toml }`: plugin.toml as written, comments and all; works for a refused plugin too. */
   getToml(id: string): WireResult;
   /** Writes exactly `text` to plugin.toml once it parses as a valid manifest that keeps `plugin.id` / `entry`. */
   replaceToml(id: string, text: unknown): Promise<WireResult>;
-  /** Deep-merges `config` (a patch); `temporary` lives in the running plugin only, `permanent` goes to plugin.toml. */
-  hotUpdate(id: string, update: { config: unknown; mode: unknown }): Promise<WireResult>;
+  /**
+   * Deep-merges `config` (a patch); `temporary` lives in the running plugin only, `permanent` goes to plugin.toml — or,
+   * with `profile`, into that declared profile's file (permanent only).
+   */
+  hotUpdate(id: string, update: { config: unknown; mode: unknown; profile?: unknown }): Promise<WireResult>;
   /** Re-reads plugin.toml and the profiles and hands them to the running plugin's `reload` (no restart). */
   reload(id: string): Promise<WireResult>;
   profiles(id: string): WireResult;
@@ -70,6 +90,26 @@ export interface PluginConfigApi {
   schema(id: string): WireResult;
   /** Switches the active profile (null: none) in the file that declares the profiles. */
   setActiveProfile(id: string, name: unknown): Promise<WireResult>;
+  /**
+   * Makes declared profile `name` the active one (404 `NOT_FOUND` when it is not declared): the write's answer with
+   * the profile listing afterwards (`profiles_path`, `profiles_exists`, `config_profiles`).
+   */
+  activateProfile(id: string, name: string): Promise<WireResult>;
+  /**
+   * Writes profile `name`'s file with `config` (its whole content); a new profile gets `profiles/<name>.toml` and is
+   * declared where the plugin declares its profiles (a new profiles.toml when it declares none). `makeActive: true`
+   * also makes it the active profile, in the same operation (refused: nothing is written).
+   */
+  writeProfile(id: string, name: string, config: unknown, options?: { makeActive?: unknown }): Promise<WireResult>;
+  /** Removes a profile that is not the active one: its declaration, and its file. */
+  deleteProfile(id: string, name: string): Promise<WireResult>;
+  /**
+   * `{ config }`: TOML text as JSON; touches no file. With a plugin `id`: `{ plugin_id, config }`, 404 for an unknown
+   * plugin, and a `plugin.id` / `plugin.entry` other than the plugin's refused (CONFIG_PROTECTED_FIELD).
+   */
+  parseToml(text: unknown, id?: string): WireResult;
+  /** `{ toml }`: a JSON table as TOML text; touches no file. With a plugin `id`: as `parseToml`. */
+  renderToml(config: unknown, id?: string): WireResult;
 }
 
 /** What a configuration write answers: the same as `config.update`. */
@@ -135,6 +175,17 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         return this.extensionUpdate(pluginId, extension, { config: patch, mode });
       }),
     );
+    // Reading its own profiles (or an extension's of it): the same answers as the HTTP routes.
+    this.owned.add(
+      ctx.services.handle("config.profiles", (params, { pluginId }) =>
+        this.ownRead(pluginId, params.extension, (id) => this.profiles(id)),
+      ),
+    );
+    this.owned.add(
+      ctx.services.handle("config.profile", ({ name, extension }, { pluginId }) =>
+        this.ownRead(pluginId, extension, (id) => this.profile(id, name)),
+      ),
+    );
   }
 
   debugCounts(): Record<string, number> {
@@ -154,8 +205,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return attempt(() => {
       const applied = this.isRunning(id) ? this.applied.get(id) : undefined;
       if (applied) {
-        const temporary = (this.temporary.get(id)?.length ?? 0) > 0;
-        return { plugin_id: id, config: applied.config, profile: applied.profile, temporary, running: true };
+        const keys = temporaryKeys(this.temporary.get(id) ?? []);
+        return {
+          plugin_id: id,
+          config: applied.config,
+          profile: applied.profile,
+          temporary: keys.length > 0,
+          temporary_keys: keys,
+          running: true,
+        };
       }
       const disk = this.readDisk(id);
       return {
@@ -163,7 +221,35 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         config: effective(disk, []),
         profile: profileName(disk),
         temporary: false,
+        temporary_keys: [],
         running: false,
+      };
+    });
+  }
+
+  base(id: string): WireResult {
+    return attempt(() => {
+      const { manifestPath } = this.locate(id);
+      return {
+        plugin_id: id,
+        path: manifestPath,
+        config: plainData(parseBase(fs.readFileSync(manifestPath, "utf8"), manifestPath)),
+      };
+    });
+  }
+
+  effectiveBase(id: string): WireResult {
+    return attempt(() => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      const temporary = this.temporaryOf(id);
+      const keys = temporaryKeys(temporary);
+      return {
+        plugin_id: id,
+        path: disk.manifestPath,
+        config: effective(disk, temporary),
+        temporary: keys.length > 0,
+        temporary_keys: keys,
+        running: this.isRunning(id),
       };
     });
   }
@@ -202,22 +288,34 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   /** `byPlugin`: the plugin's own `this.config.set` / `update`, which may not change what it is allowed to do. */
   hotUpdate(
     id: string,
-    update: { config: unknown; mode: unknown },
+    update: { config: unknown; mode: unknown; profile?: unknown },
     origin: { byPlugin?: boolean; byExtension?: boolean } = {},
   ): Promise<ConfigWrite> {
-    return this.serialize(id, () => {
-      const { config: patch, mode } = update;
+    return this.serialize(id, (): ConfigWrite | Promise<ConfigWrite> => {
+      const { config: patch, mode, profile } = update;
       if (!HOT_UPDATE_MODES.includes(mode as HotUpdateMode)) {
         throw ConfigError.invalid(`mode must be 'temporary' or 'permanent', not ${JSON.stringify(mode)}`);
       }
       if (!isTable(patch)) throw ConfigError.invalid("config must be a JSON object of the keys to change");
       assertShallow(patch);
+      if (profile !== undefined && profile !== null) {
+        if (typeof profile !== "string" || profile === "") {
+          throw ConfigError.invalid("profile must be the name of a declared profile, or null");
+        }
+        if (mode !== "permanent") {
+          throw ConfigError.invalid(
+            `a temporary change lives in the running plugin only, not in profile '${profile}': use mode 'permanent' to write the profile's file`,
+            { profile },
+          );
+        }
+        return this.patchProfile(id, profile, patch) as Promise<ConfigWrite>;
+      }
       const disk = this.readDisk(id);
       if (mode === "permanent") {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
         if (origin.byPlugin) checkPermissionsKept(disk.base, document, { extension: origin.byExtension });
-        return this.applyManifest(id, disk, manifestText(disk.text, document));
+        return this.applyManifest(id, disk, manifestText(disk.text, document), leafPaths(patch));
       }
       if (!this.isRunning(id)) {
         throw new ConfigError(
@@ -265,6 +363,17 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return this.hotUpdate(extension, update, { byPlugin: true, byExtension: true });
   }
 
+  /** A read of the calling plugin's configuration, or of an extension loaded into it (no other plugin's). */
+  private ownRead<T>(pluginId: string, extension: string | undefined, read: (id: string) => WireResult): Answer<T> {
+    if (extension !== undefined) {
+      const manifest = this.ctx.plugins.manifest(extension);
+      if (manifest?.type !== "extension" || manifest.host?.pluginId !== pluginId) {
+        return failure(ErrorCode.PermissionDenied, `plugin '${pluginId}' holds no extension '${extension}'`);
+      }
+    }
+    return read(extension ?? pluginId) as Answer<T>;
+  }
+
   reload(id: string): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       const disk = this.readDisk(id);
@@ -305,6 +414,20 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           exists: f.exists,
           problem: f.problem,
         })),
+        profiles_path: path.join(disk.dir, PROFILES_FILE),
+        profiles_exists: fs.existsSync(path.join(disk.dir, PROFILES_FILE)),
+        config_profiles:
+          disk.profiles.source === null
+            ? null
+            : {
+                active: disk.profiles.active,
+                files: Object.fromEntries(
+                  disk.profiles.files.map((f) => [
+                    f.name,
+                    { path: f.path, resolved_path: f.resolvedPath, exists: f.exists },
+                  ]),
+                ),
+              },
       };
     });
   }
@@ -312,17 +435,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   profile(id: string, name: string): WireResult {
     return attempt(() => {
       const disk = this.readDisk(id, { activeProfile: false });
-      if (!disk.profiles.files.some((f) => f.name === name)) {
-        throw new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
-          profiles: disk.profiles.files.map((f) => f.name),
-        });
-      }
+      const file = disk.profiles.files.find((f) => f.name === name);
+      if (!file) throw notDeclared(id, name, disk.profiles);
       const loaded = loadProfile(disk.profiles, name);
       return {
         plugin_id: id,
         name,
         path: loaded.path,
         active: disk.profiles.active === name,
+        profile: { name, path: file.path, resolved_path: file.resolvedPath, exists: file.exists },
         config: plainData(loaded.overlay),
       };
     });
@@ -335,12 +456,16 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     });
   }
 
-  setActiveProfile(id: string, name: unknown): Promise<ConfigWrite> {
+  /** `undeclared: "not-found"`: a profile the plugin does not declare is 404 NOT_FOUND (the activate route's answer). */
+  setActiveProfile(id: string, name: unknown, options: { undeclared?: "not-found" } = {}): Promise<ConfigWrite> {
     return this.serialize(id, () => {
       if (name !== null && (typeof name !== "string" || name === "")) {
         throw ConfigError.invalid("name must be a profile name, or null for no profile");
       }
       const disk = this.readDisk(id, { activeProfile: false });
+      if (options.undeclared === "not-found" && !disk.profiles.files.some((f) => f.name === name)) {
+        throw notDeclared(id, String(name), disk.profiles);
+      }
       const { source } = disk.profiles;
       if (source === null) {
         throw ConfigError.invalid(
@@ -358,8 +483,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       const written = rewriteToml(text, document);
       const base = source === "plugin.toml" ? validateManifest(written) : disk.base;
       return this.apply(id, {
-        next: effective({ ...disk, base, profile }, this.temporaryOf(id)),
-        nextStart: effective({ ...disk, base, profile }, []),
+        ...this.fileChange(id, { ...disk, base, profile }),
         profile: profile?.name ?? null,
         mode: "profile",
         lifecycle: "config_change",
@@ -367,6 +491,15 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         manifestChanged: source === "plugin.toml",
       });
     });
+  }
+
+  async activateProfile(id: string, name: string): Promise<WireResult> {
+    const written = await this.setActiveProfile(id, name, { undeclared: "not-found" });
+    if (!written.ok) return written;
+    const listed = this.profiles(id);
+    if (!listed.ok) return written;
+    const { profiles_path, profiles_exists, config_profiles } = listed.value as Record<string, unknown>;
+    return { ok: true, value: { ...written.value, profiles_path, profiles_exists, config_profiles } };
   }
 
   /**
@@ -392,20 +525,282 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     }
   }
 
-  /** Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. */
-  private applyManifest(id: string, where: { dir: string; manifestPath: string }, text: string): Promise<ConfigWrite> {
+  /**
+   * Applies `text` as the new plugin.toml: validated, with the profiles it declares, written once accepted. `touched`:
+   * the key paths a patch wrote, whose temporary values go even where the file already held the same value.
+   */
+  private applyManifest(
+    id: string,
+    where: { dir: string; manifestPath: string },
+    text: string,
+    touched: KeyPath[] = [],
+  ): Promise<ConfigWrite> {
     const base = validateManifest(text);
     const profiles = readConfigProfiles(where.dir, base);
-    const disk: DiskConfig = { ...where, text, base, profiles, profile: loadActiveProfile(profiles) };
+    const disk: DiskConfig = {
+      dir: where.dir,
+      manifestPath: where.manifestPath,
+      text,
+      base,
+      profiles,
+      profile: loadActiveProfile(profiles),
+    };
     return this.apply(id, {
-      next: effective(disk, this.temporaryOf(id)),
-      nextStart: effective(disk, []),
+      ...this.fileChange(id, disk, touched),
       profile: profileName(disk),
       mode: "permanent",
       lifecycle: "config_change",
       persist: () => writeFileAtomic(where.manifestPath, text),
       manifestChanged: true,
     });
+  }
+
+  /**
+   * What a change to the files makes of the configuration: what the next start reads (`nextStart`), and what the
+   * running plugin runs with (`next`) — the files with the temporary values the change does not touch. A permanent
+   * change wins over an earlier temporary one on every key it touches: a key the patch names (`touched`), or whose
+   * value in plugin.toml or in the files' effective configuration changes. Temporary values on other keys stay.
+   */
+  private fileChange(
+    id: string,
+    after: DiskConfig,
+    touched: KeyPath[] = [],
+  ): Pick<Change, "next" | "nextStart" | "temporary"> {
+    const nextStart = effective(after, []);
+    const current = this.temporaryOf(id);
+    let temporary: ConfigTable[] = [];
+    if (current.length > 0) {
+      const before = this.tryReadDisk(id);
+      // Files that cannot be read now: nothing tells what the change touches, so no temporary value stays.
+      if (before !== undefined) {
+        const changed = [
+          ...touched,
+          ...changedPaths(plainData(before.base), plainData(after.base)),
+          ...changedPaths(effective(before, []), nextStart),
+        ];
+        temporary = withoutPaths(current, changed);
+      }
+    }
+    return { next: effective(after, temporary), nextStart, temporary };
+  }
+
+  private tryReadDisk(id: string): DiskConfig | undefined {
+    try {
+      return this.readDisk(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeProfile(id: string, name: string, config: unknown, options: { makeActive?: unknown } = {}): Promise<WireResult> {
+    return this.serialize(id, (): Promise<WireResult> => {
+      const { makeActive } = options;
+      if (makeActive !== undefined && makeActive !== null && typeof makeActive !== "boolean") {
+        throw ConfigError.invalid(`make_active must be a boolean, not ${JSON.stringify(makeActive)}`);
+      }
+      if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: the profile's tables");
+      assertShallow(config);
+      return this.writeProfileNow(id, name, config, { makeActive: makeActive === true });
+    });
+  }
+
+  /**
+   * A permanent hot update aimed at a profile: `patch` deep-merged into declared profile `name`'s file, with the same
+   * checks as a profile write; when the profile is active, the temporary values on the keys it sets end.
+   */
+  private patchProfile(id: string, name: string, patch: ConfigTable): Promise<WireResult> {
+    const disk = this.readDisk(id, { activeProfile: false });
+    const declared = disk.profiles.files.find((f) => f.name === name);
+    if (!declared) throw notDeclared(id, name, disk.profiles);
+    const current = declared.exists ? loadProfile(disk.profiles, name).overlay : {};
+    return this.writeProfileNow(id, name, mergeConfig(current, patch), { touched: leafPaths(patch) });
+  }
+
+  /** Writes profile `name`'s whole content (inside the plugin's queue); see `writeProfile`. */
+  private async writeProfileNow(
+    id: string,
+    name: string,
+    config: ConfigTable,
+    options: { makeActive?: boolean; touched?: KeyPath[] },
+  ): Promise<WireResult> {
+    if ("plugin" in config) {
+      throw ConfigError.invalid(
+        `profile '${name}' may not contain a [plugin] table: a profile changes the plugin's own settings only`,
+        { profile: name, path: "plugin" },
+      );
+    }
+    const overlay = assertTomlValues(config);
+    const disk = this.readDisk(id, { activeProfile: false });
+    const declared = disk.profiles.files.find((f) => f.name === name);
+    let relative: string;
+    let target: string | undefined;
+    if (declared) {
+      relative = declared.path;
+      target = declared.resolvedPath ?? undefined;
+    } else {
+      const problem = profileNameProblem(name);
+      if (problem) throw ConfigError.invalid(problem, { profile: name });
+      relative = newProfilePath(name);
+      target = resolveInsidePluginDir(disk.dir, relative);
+    }
+    if (target === undefined) {
+      throw ConfigError.invalid(`profile '${name}': path '${relative}' leaves the plugin folder`, {
+        profile: name,
+        path: relative,
+      });
+    }
+    const oldText = readProfileText(target, name, relative, { declared: declared !== undefined });
+    const text = profileText(oldText, overlay);
+    const wasActive = disk.profiles.active === name;
+    const activate = options.makeActive === true && !wasActive;
+    // One change to the declaring file: the new profile's declaration and/or `active`.
+    const declaration =
+      declared && !activate
+        ? undefined
+        : editDeclaration(disk, (table) => {
+            if (!declared) (table.files as ConfigTable)[name] = relative;
+            if (activate) table.active = name;
+          });
+    const created = oldText === undefined;
+    const persist = () => {
+      writeFileAtomic(target, text);
+      if (!declaration) return;
+      try {
+        writeFileAtomic(declaration.file, declaration.text);
+      } catch (error) {
+        if (created) fs.rmSync(target, { force: true });
+        throw error;
+      }
+    };
+    const profile: ActiveProfile = { name, path: relative, overlay };
+    const asActive: DiskConfig = { ...disk, base: declaration?.base ?? disk.base, profile };
+    this.checkAsActive(id, asActive);
+    const about = { name, path: relative, created };
+    if (wasActive || activate) {
+      const result = await this.apply(id, {
+        ...this.fileChange(id, asActive, options.touched),
+        profile: name,
+        mode: activate ? "profile" : "permanent",
+        lifecycle: "config_change",
+        persist,
+        manifestChanged: declaration?.manifest === true,
+      });
+      return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
+    }
+    persist();
+    if (declaration?.manifest) await this.ctx.plugins.refreshManifest(id);
+    return { ok: true, value: { ...this.unchanged(id), ...about } };
+  }
+
+  deleteProfile(id: string, name: string): Promise<WireResult> {
+    return this.serialize(id, async (): Promise<WireResult> => {
+      const disk = this.readDisk(id, { activeProfile: false });
+      const declared = disk.profiles.files.find((f) => f.name === name);
+      if (!declared) throw notDeclared(id, name, disk.profiles);
+      if (disk.profiles.active === name) {
+        throw new ConfigError(
+          ErrorCode.ConfigProfileActive,
+          `profile '${name}' is the active profile of plugin '${id}': switch to another profile, or none ` +
+            `(PUT /plugin/${id}/config/profiles/active), before deleting it`,
+          { profile: name },
+        );
+      }
+      const declaration = undeclareProfile(disk, name);
+      writeFileAtomic(declaration.file, declaration.text);
+      // The file goes too, when it is inside the plugin folder, a file (or a link) and no other profile's.
+      const target = declared.resolvedPath;
+      const shared = disk.profiles.files.some((f) => f.name !== name && f.resolvedPath === target);
+      let removed = false;
+      if (target !== null && !shared) {
+        const stat = fs.lstatSync(target, { throwIfNoEntry: false });
+        if (stat?.isFile() || stat?.isSymbolicLink()) {
+          fs.rmSync(target, { force: true });
+          removed = true;
+        }
+      }
+      if (declaration.manifest) await this.ctx.plugins.refreshManifest(id);
+      return {
+        ok: true,
+        value: {
+          plugin_id: id,
+          name,
+          profile: name,
+          removed: true,
+          path: declared.path,
+          file_removed: removed,
+          profiles: disk.profiles.files.filter((f) => f.name !== name).map((f) => f.name),
+        },
+      };
+    });
+  }
+
+  parseToml(text: unknown, id?: string): WireResult {
+    return attempt(() => {
+      const current = id === undefined ? undefined : this.protectedFieldsOf(id);
+      if (typeof text !== "string") throw ConfigError.invalid("toml must be a string: the TOML text");
+      assertConvertible(Buffer.byteLength(text), "TOML text");
+      let parsed: ConfigTable;
+      try {
+        parsed = parse(text);
+      } catch (error) {
+        const { line, column } = error as { line?: number; column?: number };
+        const first = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+        throw ConfigError.invalid(`invalid TOML at line ${line ?? "?"}, column ${column ?? "?"}: ${first}`, {
+          line: line ?? null,
+          column: column ?? null,
+        });
+      }
+      const config = plainData(parsed);
+      if (id === undefined || current === undefined) return { config };
+      checkProtectedIfPresent(current, config);
+      return { plugin_id: id, config };
+    });
+  }
+
+  renderToml(config: unknown, id?: string): WireResult {
+    return attempt(() => {
+      const current = id === undefined ? undefined : this.protectedFieldsOf(id);
+      if (!isTable(config)) throw ConfigError.invalid("config must be a JSON object: a TOML document is a table");
+      assertShallow(config);
+      assertConvertible(Buffer.byteLength(JSON.stringify(config)), "configuration (as JSON)");
+      const toml = tomlText(config);
+      if (id === undefined || current === undefined) return { toml };
+      checkProtectedIfPresent(current, config);
+      return { plugin_id: id, toml };
+    });
+  }
+
+  /** The plugin's `plugin.id` and `plugin.entry` (as plugin.toml says, when it parses); 404 for an unknown plugin. */
+  private protectedFieldsOf(id: string): { id: string; entry: unknown } {
+    const { manifestPath } = this.locate(id);
+    const base = tryParse(fs.readFileSync(manifestPath, "utf8"));
+    return { id, entry: isTable(base?.plugin) ? base.plugin.entry : undefined };
+  }
+
+  /** A write that leaves the effective configuration as it is: the answer says what it is. */
+  private unchanged(id: string) {
+    const current = this.get(id);
+    const value = current.ok ? (current.value as { config: ConfigTable; profile: string | null }) : undefined;
+    return {
+      plugin_id: id,
+      mode: "permanent",
+      config: value?.config ?? null,
+      profile: value?.profile ?? null,
+      applied: false,
+    };
+  }
+
+  /**
+   * A profile's content is checked as the configuration it makes when active — a manifest, and what the plugin's
+   * configSchema accepts — also when it is not active: a profile that could never be switched to is refused now.
+   */
+  private checkAsActive(id: string, disk: DiskConfig): void {
+    const config = effective(disk, []);
+    validateManifest(tomlText(config));
+    const schema = this.schemaOf(id);
+    if (!schema) return;
+    const checked = schema.validate(config);
+    if (!checked.ok) throw schemaViolation(checked.violation);
   }
 
   /**
@@ -575,12 +970,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   private readDisk(id: string, options: { activeProfile?: boolean } = {}): DiskConfig {
     const { dir, manifestPath } = this.locate(id);
     const text = fs.readFileSync(manifestPath, "utf8");
-    const base = tryParse(text);
-    if (!base) {
-      const parsed = parseManifest(text, { file: manifestPath });
-      const reason = parsed.ok ? "invalid TOML" : parsed.problems.map((p) => p.message).join("; ");
-      throw ConfigError.invalid(reason);
-    }
+    const base = parseBase(text, manifestPath);
     const profiles = readConfigProfiles(dir, base);
     const profile = options.activeProfile === false ? undefined : loadActiveProfile(profiles);
     return { dir, manifestPath, text, base, profiles, profile };
@@ -609,8 +999,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return this.isRunning(id) ? (this.temporary.get(id) ?? []) : [];
   }
 
-  private serialize(id: string, op: () => ConfigWrite | Promise<ConfigWrite>): Promise<ConfigWrite> {
-    const run = async () => {
+  private serialize<T extends WireResult>(id: string, op: () => T | Promise<T>): Promise<T | WireFailure> {
+    const run = async (): Promise<T | WireFailure> => {
       try {
         return await op();
       } catch (error) {
@@ -642,6 +1032,100 @@ function profilesTable(document: ConfigTable, source: "profiles.toml" | "plugin.
   return isTable(document.config_profiles) ? document.config_profiles : document;
 }
 
+/** A change to the file declaring the profiles; `base`: the new plugin.toml, when that is the file. */
+interface Declaration {
+  file: string;
+  text: string;
+  manifest: boolean;
+  base?: ConfigTable;
+}
+
+/** Declares profile `name` at `relative` where the plugin declares its profiles; a new profiles.toml when nowhere. */
+function undeclareProfile(disk: DiskConfig, name: string): Declaration {
+  return editDeclaration(disk, (table) => {
+    delete (table.files as ConfigTable)[name];
+  });
+}
+
+/** `edit` gets the table holding `active` and `files` (a table by then) in the file that declares the profiles. */
+function editDeclaration(disk: DiskConfig, edit: (table: ConfigTable) => void): Declaration {
+  const { source } = disk.profiles;
+  if (source === null) {
+    const table: ConfigTable = { files: {} };
+    edit(table);
+    const { active, files } = table;
+    const text = stringify({ ...(active !== undefined && { active }), files });
+    return { file: path.join(disk.dir, PROFILES_FILE), text, manifest: false };
+  }
+  const file = source === "profiles.toml" ? path.join(disk.dir, PROFILES_FILE) : disk.manifestPath;
+  const text = source === "profiles.toml" ? fs.readFileSync(file, "utf8") : disk.text;
+  const document = parse(text);
+  const table = profilesTable(document, source);
+  if (!isTable(table.files)) table.files = {};
+  edit(table);
+  const written = rewriteToml(text, document);
+  if (source === "profiles.toml") return { file, text: written, manifest: false };
+  return { file, text: written, manifest: true, base: validateManifest(written) };
+}
+
+/**
+ * A profile file's current text, or undefined when there is none yet. Only a regular file is read, of bounded size; a
+ * new profile may not take over a file nobody declared.
+ */
+function readProfileText(
+  target: string,
+  name: string,
+  relative: string,
+  options: { declared: boolean },
+): string | undefined {
+  const stat = fs.statSync(target, { throwIfNoEntry: false });
+  if (stat === undefined) return undefined;
+  if (!options.declared) {
+    throw ConfigError.invalid(
+      `profile '${name}': '${relative}' already exists but no profile declares it: declare it, or remove the file`,
+      { profile: name, path: relative },
+    );
+  }
+  if (!stat.isFile() || stat.size > MAX_PROFILE_FILE_BYTES) {
+    throw ConfigError.invalid(`profile '${name}': '${relative}' is not a regular file of at most 1 MiB`, {
+      profile: name,
+      path: relative,
+    });
+  }
+  return fs.readFileSync(target, "utf8");
+}
+
+const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+
+/** The new text of a profile file: its comments kept where the old text parses. */
+function profileText(oldText: string | undefined, overlay: ConfigTable): string {
+  if (oldText === undefined || tryParse(oldText) === undefined) return tomlText(overlay);
+  return rewriteToml(oldText, overlay);
+}
+
+/** Text bigger than the conversion routes take: 413. */
+function assertConvertible(bytes: number, what: string): void {
+  if (bytes <= MAX_TOML_CONVERT_BYTES) return;
+  throw new ConfigError(
+    ErrorCode.PayloadTooLarge,
+    `the ${what} is ${bytes} bytes, more than the ${MAX_TOML_CONVERT_BYTES} this route converts`,
+    { limit: MAX_TOML_CONVERT_BYTES, size: bytes },
+  );
+}
+
+/** The dotted key paths the temporary patches overlay, in the order they came, each once. */
+function temporaryKeys(patches: ConfigTable[]): string[] {
+  return [...new Set(patches.flatMap((patch) => leafPaths(patch).map((keys) => keys.join("."))))];
+}
+
+/** plugin.toml alone, parsed; a ConfigError naming the problem when it does not parse. */
+function parseBase(text: string, manifestPath: string): ConfigTable {
+  const base = tryParse(text);
+  if (base) return base;
+  const parsed = parseManifest(text, { file: manifestPath });
+  throw ConfigError.invalid(parsed.ok ? "invalid TOML" : parsed.problems.map((p) => p.message).join("; "));
+}
+
 /** plugin.toml ⊕ active profile ⊕ temporary patches, as plain JSON data. */
 function effective(disk: DiskConfig, temporary: ConfigTable[]): ConfigTable {
   const withProfile = disk.profile ? mergeConfig(disk.base, disk.profile.overlay) : disk.base;
@@ -655,6 +1139,29 @@ function profileName(disk: DiskConfig): string | null {
 /** A configuration the plugin's configSchema refuses: 400, naming the first offending key. */
 function schemaViolation(violation: ConfigViolation): ConfigError {
   return ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
+}
+
+/** 404 NOT_FOUND: the plugin declares no profile `name`; `details.profiles` lists those it does. */
+function notDeclared(id: string, name: string, profiles: ConfigProfiles): ConfigError {
+  return new ConfigError(ErrorCode.NotFound, `plugin '${id}' declares no profile '${name}'`, {
+    profiles: profiles.files.map((f) => f.name),
+  });
+}
+
+/**
+ * For the per-plugin TOML conversions: a document naming a `plugin.id` or `plugin.entry` other than the plugin's is
+ * refused (one that leaves them out is not: it may be a fragment).
+ */
+function checkProtectedIfPresent(current: { id: string; entry: unknown }, next: ConfigTable): void {
+  const after = isTable(next.plugin) ? next.plugin : {};
+  for (const key of PROTECTED_KEYS) {
+    if (after[key] === undefined || current[key] === undefined || after[key] === current[key]) continue;
+    throw new ConfigError(
+      ErrorCode.ConfigProtectedField,
+      `plugin.${key} can never be changed: it is ${JSON.stringify(current[key])}, not ${JSON.stringify(after[key])}`,
+      { field: `plugin.${key}`, current: current[key], requested: after[key] },
+    );
+  }
 }
 
 /** `plugin.id` is always the plugin's id and `plugin.entry` never changes (SPEC §2.1). */

@@ -4,7 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { ConfigError } from "../../src/config/config-error.ts";
-import { loadActiveProfile, loadProfile, readConfigProfiles } from "../../src/config/config-profiles.ts";
+import {
+  loadActiveProfile,
+  loadProfile,
+  newProfilePath,
+  profileNameProblem,
+  readConfigProfiles,
+  resolveInsidePluginDir,
+} from "../../src/config/config-profiles.ts";
 
 const tempDirs: string[] = [];
 after(() => {
@@ -115,5 +122,33 @@ describe("config profiles", () => {
       () => readConfigProfiles(pluginDir({ "profiles.toml": '[files]\ndev = ""\n' }), {}),
       /profiles\.toml: files\.dev must be a path/,
     );
+  });
+});
+
+describe("new profiles", () => {
+  test("profileNameProblem: letters, digits, '_' and '-'; no dots, separators or reserved names", () => {
+    for (const good of ["dev", "Prod_2", "a-b", "_x", "x".repeat(64)])
+      assert.equal(profileNameProblem(good), undefined);
+    for (const bad of ["", "..", ".env", "a/b", "a\\b", "a.b", "-x", "x".repeat(65), "a b", "é"]) {
+      assert.match(profileNameProblem(bad) ?? "", /is not allowed/, bad);
+    }
+    for (const reserved of ["active", "ACTIVE", "con", "Nul", "com1", "lpt9"]) {
+      assert.equal(profileNameProblem(reserved), `profile name '${reserved}' is reserved`);
+    }
+    assert.equal(newProfilePath("dev"), "profiles/dev.toml");
+  });
+
+  test("resolveInsidePluginDir: a file not there yet is judged by its nearest folder, links included", () => {
+    const dir = pluginDir({ "plugin.toml": "" });
+    const parent = path.dirname(dir);
+    fs.mkdirSync(path.join(parent, "elsewhere"));
+    fs.symlinkSync(path.join(parent, "elsewhere"), path.join(dir, "linked"));
+    assert.equal(
+      resolveInsidePluginDir(dir, "profiles/new.toml"),
+      path.join(fs.realpathSync(dir), "profiles/new.toml"),
+    );
+    assert.equal(resolveInsidePluginDir(dir, "linked/new.toml"), undefined);
+    assert.equal(resolveInsidePluginDir(dir, "linked/deeper/new.toml"), undefined);
+    assert.equal(resolveInsidePluginDir(dir, "../outside.toml"), undefined);
   });
 });

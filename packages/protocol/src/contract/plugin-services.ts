@@ -42,6 +42,27 @@ export const MAX_MESSAGE_DESCRIPTION_LENGTH = 4096;
 export const MAX_MESSAGE_SOURCE_LENGTH = 128;
 export const MAX_MESSAGE_METADATA_BYTES = 64 * 1024;
 
+/** A plugin's configuration profiles: where they are declared, the active one, and each file. */
+export interface ConfigProfileList {
+  plugin_id: string;
+  source: "profiles.toml" | "plugin.toml" | null;
+  active: string | null;
+  profiles: Array<{
+    name: string;
+    path: string;
+    resolved_path: string | null;
+    exists: boolean;
+    problem: string | null;
+  }>;
+  /** The original N.E.K.O.'s fields: where profiles.toml is (or would be), and the declarations keyed by name. */
+  profiles_path: string;
+  profiles_exists: boolean;
+  config_profiles: {
+    active: string | null;
+    files: Record<string, { path: string; resolved_path: string | null; exists: boolean }>;
+  } | null;
+}
+
 /** No params: anything a plugin sends is ignored, as long as it is a map, or nothing at all. */
 const empty = () => z.object({}).nullish();
 const plainObject = (message: string) =>
@@ -479,6 +500,28 @@ export const pluginToHostRequests = methodMap({
       config: Record<string, unknown>;
       profile: string | null;
       applied: boolean;
+    }>(),
+  },
+
+  /** The calling plugin's configuration profiles (or an extension's of it), as `GET /plugin/{id}/config/profiles`. */
+  "config.profiles": {
+    params: () => z.object({ extension: z.string().min(1).optional() }),
+    result: returns<ConfigProfileList>(),
+  },
+  /** One profile file's own content, as `GET /plugin/{id}/config/profiles/{name}`. */
+  "config.profile": {
+    params: () =>
+      z.object({
+        name: z.string({ error: "config.profile: the name must be a string" }).min(1),
+        extension: z.string().min(1).optional(),
+      }),
+    result: returns<{
+      plugin_id: string;
+      name: string;
+      path: string;
+      active: boolean;
+      profile: { name: string; path: string; resolved_path: string | null; exists: boolean };
+      config: Record<string, unknown>;
     }>(),
   },
 

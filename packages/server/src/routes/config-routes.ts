@@ -3,7 +3,7 @@
  * text (comments kept), config profiles, and hot updates. Writes answer `{ success: true, … }`.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { HOT_UPDATE_MODES, type PluginHostApi } from "@neko/host";
+import { HOT_UPDATE_MODES, MAX_TOML_CONVERT_BYTES, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { sendWireError } from "../http-errors.ts";
 import { type JsonSchema, type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
@@ -27,6 +27,36 @@ const hotUpdateBody = {
   properties: {
     config: { type: "object", description: 'the keys to change, deep-merged; "__DELETE__" removes a key' },
     mode: { type: "string", enum: [...HOT_UPDATE_MODES], default: "temporary" },
+    profile: {
+      type: ["string", "null"],
+      description: "a declared profile: the patch is merged into its file instead of plugin.toml (mode permanent only)",
+    },
+  },
+} as const;
+
+const profileBody = {
+  type: "object",
+  required: ["config"],
+  properties: {
+    config: { type: "object", description: "the profile file's whole content, as JSON (no [plugin] table)" },
+    make_active: {
+      type: ["boolean", "null"],
+      description: "true: also make it the active profile, in the same write",
+    },
+  },
+} as const;
+
+const parseTomlBody = {
+  type: "object",
+  required: ["toml"],
+  properties: { toml: { type: "string", description: `TOML text, at most ${MAX_TOML_CONVERT_BYTES} bytes` } },
+} as const;
+
+const renderTomlBody = {
+  type: "object",
+  required: ["config"],
+  properties: {
+    config: { type: "object", description: `a table, at most ${MAX_TOML_CONVERT_BYTES} bytes as JSON` },
   },
 } as const;
 
@@ -74,9 +104,117 @@ const effectiveConfig = {
     config: { type: "object", description: "plugin.toml merged with the active profile and any temporary change" },
     profile: { type: ["string", "null"], description: "the active profile" },
     temporary: { type: "boolean", description: "a temporary change is in force" },
+    temporary_keys: {
+      type: "array",
+      items: { type: "string" },
+      description: "the dotted key paths a temporary change overlays (e.g. `shop.max_items`)",
+    },
     running: { type: "boolean" },
   },
 };
+
+const baseConfig = {
+  type: "object",
+  required: ["plugin_id", "path", "config"],
+  properties: {
+    plugin_id: { type: "string" },
+    path: { type: "string" },
+    config: { type: "object", description: "plugin.toml alone: no profile, no temporary change" },
+  },
+};
+
+const effectiveBaseConfig = {
+  type: "object",
+  required: ["plugin_id", "path", "config", "temporary", "temporary_keys", "running"],
+  properties: {
+    plugin_id: { type: "string" },
+    path: { type: "string" },
+    config: {
+      type: "object",
+      description: "plugin.toml with the temporary changes in force, without the active profile",
+    },
+    temporary: { type: "boolean" },
+    temporary_keys: { type: "array", items: { type: "string" } },
+    running: { type: "boolean" },
+  },
+};
+
+const profileActivated = {
+  type: "object",
+  required: ["success", "plugin_id", "mode", "config", "profile", "applied", "profiles_path", "profiles_exists"],
+  properties: {
+    success: { type: "boolean" },
+    plugin_id: { type: "string" },
+    mode: { type: "string", enum: ["profile"] },
+    config: { type: "object", description: "the effective configuration afterwards" },
+    profile: { type: "string", description: "the active profile: this one" },
+    applied: { type: "boolean", description: "the running plugin took the change" },
+    profiles_path: { type: "string" },
+    profiles_exists: { type: "boolean" },
+    config_profiles: { type: ["object", "null"], description: "as in GET /plugin/{id}/config/profiles" },
+  },
+};
+
+const profileWrite = {
+  type: "object",
+  required: ["success", "plugin_id", "mode", "config", "profile", "applied", "name", "path", "created"],
+  properties: {
+    success: { type: "boolean" },
+    plugin_id: { type: "string" },
+    mode: {
+      type: "string",
+      enum: ["permanent", "profile"],
+      description: "`profile`: the write also made it the active profile",
+    },
+    config: { type: ["object", "null"], description: "the effective configuration afterwards" },
+    profile: { type: ["string", "null"], description: "the active profile" },
+    applied: { type: "boolean", description: "the running plugin took the change (the profile is the active one)" },
+    name: { type: "string" },
+    path: { type: "string", description: "the profile file, relative to the plugin folder" },
+    created: { type: "boolean", description: "the profile is new" },
+  },
+};
+
+const profileDeleted = {
+  type: "object",
+  required: ["success", "plugin_id", "name", "profile", "removed", "path", "file_removed", "profiles"],
+  properties: {
+    success: { type: "boolean" },
+    plugin_id: { type: "string" },
+    name: { type: "string" },
+    profile: { type: "string", description: "the same name (the original N.E.K.O.'s field)" },
+    removed: { type: "boolean", description: "the declaration was removed (always true on success)" },
+    path: { type: "string" },
+    file_removed: { type: "boolean", description: "false: the file was missing, or another profile's too" },
+    profiles: { type: "array", items: { type: "string" }, description: "the profiles still declared" },
+  },
+};
+
+const parsedToml = {
+  type: "object",
+  required: ["config"],
+  properties: { config: { type: "object", description: "the TOML as JSON (dates as their text)" } },
+};
+
+const renderedToml = {
+  type: "object",
+  required: ["toml"],
+  properties: { toml: { type: "string" } },
+};
+
+const pluginParsedToml = {
+  type: "object",
+  required: ["plugin_id", "config"],
+  properties: { plugin_id: { type: "string" }, ...parsedToml.properties },
+};
+
+const pluginRenderedToml = {
+  type: "object",
+  required: ["plugin_id", "toml"],
+  properties: { plugin_id: { type: "string" }, ...renderedToml.properties },
+};
+
+const tooLarge = `\`PAYLOAD_TOO_LARGE\`: more than ${MAX_TOML_CONVERT_BYTES} bytes (\`details.limit\`)`;
 
 const tomlFile = {
   type: "object",
@@ -88,9 +226,19 @@ const tomlFile = {
   },
 };
 
+const profileFileInfo = {
+  type: "object",
+  required: ["path", "resolved_path", "exists"],
+  properties: {
+    path: { type: "string" },
+    resolved_path: { type: ["string", "null"] },
+    exists: { type: "boolean" },
+  },
+};
+
 const profileList = {
   type: "object",
-  required: ["plugin_id", "source", "active", "profiles"],
+  required: ["plugin_id", "source", "active", "profiles", "profiles_path", "profiles_exists", "config_profiles"],
   properties: {
     plugin_id: { type: "string" },
     source: { type: ["string", "null"], enum: ["profiles.toml", "plugin.toml", null] },
@@ -109,17 +257,33 @@ const profileList = {
         },
       },
     },
+    profiles_path: { type: "string", description: "where profiles.toml is, or would be (absolute)" },
+    profiles_exists: { type: "boolean" },
+    config_profiles: {
+      type: ["object", "null"],
+      description: "the declarations keyed by name (the original N.E.K.O.'s shape); null: the plugin declares none",
+      properties: {
+        active: { type: ["string", "null"] },
+        files: { type: "object", additionalProperties: profileFileInfo },
+      },
+    },
   },
 };
 
 const oneProfile = {
   type: "object",
-  required: ["plugin_id", "name", "path", "active", "config"],
+  required: ["plugin_id", "name", "path", "active", "profile", "config"],
   properties: {
     plugin_id: { type: "string" },
     name: { type: "string" },
     path: { type: "string" },
     active: { type: "boolean" },
+    profile: {
+      type: "object",
+      description: "the profile as the original N.E.K.O. describes it",
+      required: ["name", ...profileFileInfo.required],
+      properties: { name: { type: "string" }, ...profileFileInfo.properties },
+    },
     config: { type: "object" },
   },
 };
@@ -155,6 +319,117 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
       config: { doc: writeDoc("Replace plugin.toml with a JSON document") },
     },
     async (req, reply) => written(reply, await host.config.replace(req.params.id, req.body.config)),
+  );
+
+  app.get<Id>(
+    "/plugin/:id/config/base",
+    {
+      schema: { params: pluginIdParams },
+      config: {
+        doc: configDoc("plugin.toml alone, without the active profile or temporary changes", baseConfig, {
+          400: "`CONFIG_INVALID`: plugin.toml is not valid TOML",
+          404: notFound,
+        }),
+      },
+    },
+    async (req, reply) => answer(reply, host.config.base(req.params.id)),
+  );
+
+  app.get<Id>(
+    "/plugin/:id/config/base/effective",
+    {
+      schema: { params: pluginIdParams },
+      config: {
+        doc: configDoc(
+          "plugin.toml with the temporary changes in force, without the active profile",
+          effectiveBaseConfig,
+          { 400: "`CONFIG_INVALID`: plugin.toml or the profile declarations cannot be read", 404: notFound },
+        ),
+      },
+    },
+    async (req, reply) => answer(reply, host.config.effectiveBase(req.params.id)),
+  );
+
+  app.post<{ Body: { toml: string } }>(
+    "/plugin/config/parse_toml",
+    {
+      schema: { body: parseTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "TOML text as JSON (touches no file)",
+          responses: { 200: { description: "the parsed document", schema: parsedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: not valid TOML, naming the line and column (`details.line`, `details.column`)",
+            413: tooLarge,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.parseToml(req.body.toml)),
+  );
+
+  app.post<{ Body: { config: Record<string, unknown> } }>(
+    "/plugin/config/render_toml",
+    {
+      schema: { body: renderTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "A JSON table as TOML text (touches no file)",
+          responses: { 200: { description: "the TOML text", schema: renderedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: a value TOML cannot hold (`null`, naming its key in `details.path`), or nesting too deep",
+            413: tooLarge,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.renderToml(req.body.config)),
+  );
+
+  const pluginConversionErrors = {
+    403: "`CONFIG_PROTECTED_FIELD`: the document names a `plugin.id` or `plugin.entry` other than the plugin's",
+    404: notFound,
+    413: tooLarge,
+  };
+
+  app.post<Id & { Body: { toml: string } }>(
+    "/plugin/:id/config/parse_toml",
+    {
+      schema: { params: pluginIdParams, body: parseTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "TOML text as JSON, for this plugin (touches no file)",
+          responses: { 200: { description: "the parsed document", schema: pluginParsedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: not valid TOML, naming the line and column (`details.line`, `details.column`)",
+            ...pluginConversionErrors,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.parseToml(req.body.toml, req.params.id)),
+  );
+
+  app.post<Id & { Body: { config: Record<string, unknown> } }>(
+    "/plugin/:id/config/render_toml",
+    {
+      schema: { params: pluginIdParams, body: renderTomlBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "A JSON table as TOML text, for this plugin (touches no file)",
+          responses: { 200: { description: "the TOML text", schema: pluginRenderedToml } },
+          errors: {
+            400: "`CONFIG_INVALID`: a value TOML cannot hold (`null`, naming its key in `details.path`), or nesting too deep",
+            ...pluginConversionErrors,
+          },
+        },
+      },
+    },
+    async (req, reply) => answer(reply, host.config.renderToml(req.body.config, req.params.id)),
   );
 
   app.get<Id>(
@@ -198,14 +473,18 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
     },
   );
 
-  app.post<Id & { Body: { config: Record<string, unknown>; mode: string } }>(
+  app.post<Id & { Body: { config: Record<string, unknown>; mode: string; profile?: string | null } }>(
     "/plugin/:id/config/hot-update",
     {
       schema: { params: pluginIdParams, body: hotUpdateBody },
       config: {
-        doc: writeDoc("Merge a patch into the configuration, temporarily or permanently", {
+        doc: writeDoc("Merge a patch into the configuration, temporarily or permanently (or into a profile)", {
           errors: {
             ...writeErrors,
+            400:
+              `${writeErrors[400]}; with \`profile\`: mode \`temporary\`, a path leaving the plugin folder, or a ` +
+              "`[plugin]` table",
+            404: `${notFound}; \`NOT_FOUND\`: \`profile\` names no declared profile (\`details.profiles\`)`,
             409: `${writeErrors[409]}; \`PLUGIN_NOT_RUNNING\`: a temporary change needs a running plugin`,
           },
         }),
@@ -249,6 +528,81 @@ export function registerConfigRoutes(app: FastifyInstance, host: PluginHostApi):
       config: { doc: writeDoc("Switch the active profile (null: none)") },
     },
     async (req, reply) => written(reply, await host.config.setActiveProfile(req.params.id, req.body.name)),
+  );
+
+  app.post<{ Params: { id: string; name: string } }>(
+    "/plugin/:id/config/profiles/:name/activate",
+    {
+      schema: { params: profileParams },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "Make a declared profile the active one (the original N.E.K.O.'s route)",
+          responses: {
+            200: { description: "switched, with the profile listing afterwards", schema: profileActivated },
+          },
+          errors: {
+            ...writeErrors,
+            400: "`CONFIG_INVALID`: the profile file is missing, invalid or leaves the plugin folder, or the plugin's configSchema refuses it (`details.path`)",
+            404: `${notFound}; \`NOT_FOUND\`: the plugin declares no such profile (\`details.profiles\`)`,
+          },
+        },
+      },
+    },
+    async (req, reply) => written(reply, await host.config.activateProfile(req.params.id, req.params.name)),
+  );
+
+  app.put<{
+    Params: { id: string; name: string };
+    Body: { config: Record<string, unknown>; make_active?: boolean | null };
+  }>(
+    "/plugin/:id/config/profiles/:name",
+    {
+      schema: { params: profileParams, body: profileBody },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "Create a profile, or replace a profile file's content",
+          responses: {
+            200: { description: "written (and offered to the running plugin when active)", schema: profileWrite },
+          },
+          errors: {
+            ...writeErrors,
+            400:
+              "`CONFIG_INVALID`: a name not allowed for a new profile, a path leaving the plugin folder, a [plugin] " +
+              "table, a `null`, an undeclared file in the way, or a value the plugin's configSchema refuses " +
+              "(`details.path`)",
+          },
+        },
+      },
+    },
+    async (req, reply) =>
+      written(
+        reply,
+        await host.config.writeProfile(req.params.id, req.params.name, req.body.config, {
+          makeActive: req.body.make_active,
+        }),
+      ),
+  );
+
+  app.delete<{ Params: { id: string; name: string } }>(
+    "/plugin/:id/config/profiles/:name",
+    {
+      schema: { params: profileParams },
+      config: {
+        doc: {
+          tag: "config",
+          summary: "Delete a profile that is not the active one: its declaration and its file",
+          responses: { 200: { description: "deleted", schema: profileDeleted } },
+          errors: {
+            400: "`CONFIG_INVALID`: the profile declarations are malformed",
+            404: `${notFound}; \`NOT_FOUND\`: the plugin declares no such profile (\`details.profiles\`)`,
+            409: "`CONFIG_PROFILE_ACTIVE`: it is the active profile: switch to another (or none) first",
+          },
+        },
+      },
+    },
+    async (req, reply) => written(reply, await host.config.deleteProfile(req.params.id, req.params.name)),
   );
 }
 
