@@ -19,6 +19,7 @@ import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { PluginRouter } from "./plugin-router.ts";
 import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
+import type { TimerStartOptions } from "./runtime/timer-scheduler.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -200,9 +201,13 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
     return toResult(await this.ctx.bridge.request("static_ui.register", registration));
   }
 
-  /** Starts a `@timerInterval` timer (its first tick comes one interval later); false for an unknown id. */
-  startTimer(id: string): boolean {
-    return this.ctx.timers.start(id);
+  /**
+   * Starts a `@timerInterval` timer: its first tick comes one interval later, or at once with `runImmediately`. With
+   * `seconds`, that interval instead of the declared or configured one until the timer stops; a running timer given
+   * options starts over with them. False for an unknown id; a TypeError for a bad `seconds`.
+   */
+  startTimer(id: string, options?: TimerStartOptions): boolean {
+    return this.ctx.timers.start(id, options);
   }
 
   /** Stops a timer (a tick in progress finishes); false for an unknown id. */
