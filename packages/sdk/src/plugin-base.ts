@@ -12,7 +12,8 @@ import {
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
 import type { EntryOptions } from "./plugin-metadata.ts";
-import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { createPluginLogger } from "./plugin-logger.ts";
+import type { PluginFileLogger } from "./plugin-file-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
 import type { ConfigOf, ConfigSchema, ConfigSource } from "./config-schema.ts";
 import { type SdkError, ValidationError } from "./errors.ts";
@@ -55,7 +56,7 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
   readonly pluginId: string;
   readonly metadata: Record<string, unknown>;
   readonly configDir: string;
-  readonly logger: PluginLogger;
+  readonly logger: PluginFileLogger;
   readonly ctx: PluginContext;
   /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
   readonly systemInfo: SystemInfoClient;
@@ -199,6 +200,14 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
       return Err(new ValidationError(`registerStaticUi: ${problem.message}`, { details: { field: problem.field } }));
     }
     return toResult(await this.ctx.bridge.request("static_ui.register", registration));
+  }
+
+  /**
+   * The original's `self.file_logger`: the same logger as `this.logger` (its lines go to the host's log and, once
+   * `this.logger.enableFileLogging(...)` was called, to the plugin's own file too).
+   */
+  get fileLogger(): PluginFileLogger {
+    return this.logger;
   }
 
   /**
