@@ -29,6 +29,7 @@ import {
   DEFAULT_LOG_FILE_MAX_BYTES,
   DEFAULT_LOG_FILES_KEPT,
   LogFiles,
+  type LogFilesApi,
   type LogFilesOptions,
 } from "./logs/log-files.ts";
 import { callLog, callLogEnabled } from "./logs/call-log.ts";
@@ -44,6 +45,7 @@ import {
   MessageQueue,
   type MessagesApi,
 } from "./messages/message-queue.ts";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./supervisor/heartbeat-monitor.ts";
 import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
 import { pluginCallService } from "./plugin-call-service.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
@@ -221,6 +223,8 @@ export interface PluginHostApi {
   readonly logs: LogsApi;
   /** Each plugin's process and call figures (docs/metrics.md). */
   readonly metrics: MetricsApi;
+  /** Each plugin's rotated log files (docs/logging.md#log-files); undefined when the host writes none. */
+  readonly logFiles: LogFilesApi | undefined;
   /** Enabling and disabling extensions in running plugins (docs/extensions.md). */
   readonly extensions: ExtensionsApi;
   /** Connections relayed to adapters (MCP sessions, …; docs/adapters.md#channels). */
@@ -351,6 +355,7 @@ export class PluginHost implements PluginHostApi {
           bus: () => this.bus.stats(),
           logRecordsDropped: (id) => this.logs.droppedRecords(id),
           logFileLinesDropped: () => this.logFiles?.linesDropped ?? 0,
+          history: { intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS },
         }),
     );
     hub?.onWorkerUp(({ name, plugins }) => {

@@ -18,7 +18,7 @@ import { PluginsClient } from "./plugins-client.ts";
 import { type PushMessageInput, pushMessage } from "./push-message.ts";
 import { type RunExport, type RunFinish, RunReporter, type RunUpdate } from "./run-reporter.ts";
 import { detachedBridge, type HostBridge } from "./runtime/host-client.ts";
-import { TimerScheduler } from "./runtime/timer-scheduler.ts";
+import { TimerScheduler, type TimerStartOptions } from "./runtime/timer-scheduler.ts";
 import { SystemInfoClient } from "./system-info.ts";
 
 export abstract class NekoExtensionBase<H extends NekoPluginBase = NekoPluginBase> {
@@ -98,9 +98,9 @@ export abstract class NekoExtensionBase<H extends NekoPluginBase = NekoPluginBas
     return () => this.#context.scope.delete(held);
   }
 
-  /** Starts one of its `@timerInterval` timers; false for an unknown id. */
-  startTimer(id: string): boolean {
-    return this.#context.timers.start(id);
+  /** Starts one of its `@timerInterval` timers (options as the plugin's `startTimer`); false for an unknown id. */
+  startTimer(id: string, options?: TimerStartOptions): boolean {
+    return this.#context.timers.start(id, options);
   }
 
   stopTimer(id: string): boolean {

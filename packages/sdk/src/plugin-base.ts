@@ -12,13 +12,15 @@ import {
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
 import type { EntryOptions } from "./plugin-metadata.ts";
-import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
+import { createPluginLogger } from "./plugin-logger.ts";
+import type { PluginFileLogger } from "./plugin-file-logger.ts";
 import { PluginConfig } from "./plugin-config.ts";
 import type { ConfigOf, ConfigSchema, ConfigSource } from "./config-schema.ts";
 import { type SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import type { PluginRouter } from "./plugin-router.ts";
 import { type RouterInfo, RouterMounts } from "./runtime/router-mounts.ts";
+import type { TimerStartOptions } from "./runtime/timer-scheduler.ts";
 import { SystemInfoClient } from "./system-info.ts";
 import { MemoryClient } from "./memory-client.ts";
 import { PluginsClient } from "./plugins-client.ts";
@@ -55,7 +57,7 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
   readonly pluginId: string;
   readonly metadata: Record<string, unknown>;
   readonly configDir: string;
-  readonly logger: PluginLogger;
+  readonly logger: PluginFileLogger;
   readonly ctx: PluginContext;
   /** Host name, versions, platform, uptime, plugin counts and resources (SPEC §3.4). */
   readonly systemInfo: SystemInfoClient;
@@ -208,9 +210,21 @@ export abstract class NekoPluginBase<C extends ConfigSource = ConfigSource> {
     return toResult(await this.ctx.bridge.request("static_ui.register", registration));
   }
 
-  /** Starts a `@timerInterval` timer (its first tick comes one interval later); false for an unknown id. */
-  startTimer(id: string): boolean {
-    return this.ctx.timers.start(id);
+  /**
+   * The original's `self.file_logger`: the same logger as `this.logger` (its lines go to the host's log and, once
+   * `this.logger.enableFileLogging(...)` was called, to the plugin's own file too).
+   */
+  get fileLogger(): PluginFileLogger {
+    return this.logger;
+  }
+
+  /**
+   * Starts a `@timerInterval` timer: its first tick comes one interval later, or at once with `runImmediately`. With
+   * `seconds`, that interval instead of the declared or configured one until the timer stops; a running timer given
+   * options starts over with them. False for an unknown id; a TypeError for a bad `seconds`.
+   */
+  startTimer(id: string, options?: TimerStartOptions): boolean {
+    return this.ctx.timers.start(id, options);
   }
 
   /** Stops a timer (a tick in progress finishes); false for an unknown id. */

@@ -3,6 +3,7 @@
  * so a subclass with its own constructor does not have to pass anything to `super()`.
  */
 import path from "node:path";
+import { type PluginFileLogger, withFileLogging } from "./plugin-file-logger.ts";
 import { createPluginLogger, type PluginLogger } from "./plugin-logger.ts";
 import { EntryRegistry } from "./runtime/entry-registry.ts";
 import { HookPipeline } from "./runtime/hook-pipeline.ts";
@@ -20,7 +21,8 @@ export interface PluginContext {
   configDir: string;
   /** The plugin's `data/` folder. */
   dataDir: string;
-  logger: PluginLogger;
+  /** The plugin's logger, with its own file switch (`enableFileLogging`). */
+  logger: PluginFileLogger;
   /** The plugin's entries, decorated and dynamic. */
   entries: EntryRegistry;
   /** The hooks every entry call goes through: the class's own, its routers', extensions'. */
@@ -38,12 +40,17 @@ export interface PluginContext {
  * Without a bridge, every host request fails with a clear "not running inside a plugin process" error.
  */
 export function createPluginContext(
-  options: Pick<PluginContext, "pluginId" | "configDir"> & Partial<Omit<PluginContext, "pluginId" | "configDir">>,
+  options: Pick<PluginContext, "pluginId" | "configDir"> &
+    Partial<Omit<PluginContext, "pluginId" | "configDir" | "logger">> & { logger?: PluginLogger },
 ): PluginContext {
-  const logger = options.logger ?? createPluginLogger(options.pluginId);
+  const dataDir = options.dataDir ?? path.join(options.configDir, "data");
+  const logger = withFileLogging(options.logger ?? createPluginLogger(options.pluginId), {
+    pluginId: options.pluginId,
+    dataDir,
+  });
   return {
     metadata: {},
-    dataDir: path.join(options.configDir, "data"),
+    dataDir,
     entries: new EntryRegistry(),
     hooks: new HookPipeline(),
     bridge: detachedBridge,

@@ -54,9 +54,11 @@ export interface HookMeta {
 
 export interface TimerMeta {
   id: string;
-  seconds: number;
+  /** Seconds, or `"config:<key>"`. */
+  seconds: number | string;
   name: string;
   autoStart: boolean;
+  runImmediately?: boolean;
   methodName: string | symbol;
 }
 

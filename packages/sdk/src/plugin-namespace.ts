@@ -1,7 +1,10 @@
-/** The namespace style of the decorators (SPEC §3.1): `@plugin.entry(...)` is `@pluginEntry(...)`, and so on. */
+/**
+ * The namespace style of the decorators (SPEC §3.1), as the original's `plugin.*`: `@plugin.entry(...)` is
+ * `@pluginEntry(...)`, `@plugin.event(...)` is `@onEvent(...)`, `@plugin.customEvent(...)` is `@customEvent(...)`.
+ */
 import { lifecycle, pluginEntry } from "./decorators.ts";
 import { hook } from "./hook-decorators.ts";
-import { message, timerInterval } from "./trigger-decorators.ts";
+import { customEvent, message, onEvent, timerInterval } from "./trigger-decorators.ts";
 
 export const plugin = Object.freeze({
   entry: pluginEntry,
@@ -9,4 +12,6 @@ export const plugin = Object.freeze({
   hook,
   timer: timerInterval,
   message,
+  event: onEvent,
+  customEvent,
 });

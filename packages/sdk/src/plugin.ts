@@ -76,6 +76,8 @@ export type {
 export type { ConfigOf, ConfigSchema, ConfigSource, JsonSchemaObject } from "./config-schema.ts";
 export type { PluginContext } from "./plugin-context.ts";
 export type { PluginLogger } from "./plugin-logger.ts";
+export type { FileLoggingInfo, FileLoggingOptions, PluginFileLogger } from "./plugin-file-logger.ts";
+export type { TimerStartOptions } from "./runtime/timer-scheduler.ts";
 export type { EntryOptions, HookTiming, LifecycleId } from "./plugin-metadata.ts";
 export { Err, isErr, isOk, Ok, type Result, unwrap, unwrapOr } from "./result.ts";
 export { SDK_VERSION } from "./version.ts";

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import type { EntryContext } from "./entry-context.ts";
 import { assertInstanceMethod, type EventTriggerMethod, ownMetadata } from "./plugin-metadata.ts";
-import { assertSeconds } from "./seconds-limit.ts";
+import { assertSeconds, configKeyOf } from "./seconds-limit.ts";
 
 /** What a timer's method receives on each tick. */
 export interface TimerTick {
@@ -25,11 +25,16 @@ export interface PluginMessage {
 export interface TimerOptions {
   /** Default: the method name. */
   id?: string;
-  /** Interval in seconds; the first tick comes `seconds` after startup. */
-  seconds: number;
+  /**
+   * Interval in seconds; the first tick comes `seconds` after startup. Or `"config:<key>"`: the number at that key of
+   * the plugin's configuration, read at load and again after every accepted change (docs/timers-messages-events.md).
+   */
+  seconds: number | `config:${string}`;
   name?: string;
   /** Start after startup (default true); otherwise `this.startTimer(id)` starts it. */
   autoStart?: boolean;
+  /** The first tick at once when the timer starts, as the original does (default false: one interval later). */
+  runImmediately?: boolean;
 }
 
 export interface MessageOptions {
@@ -82,7 +87,7 @@ export function timerInterval(options: TimerOptions): Decorator<TimerMethod> {
     const id = handlerId("@timerInterval", options.id, context);
     const where = `@timerInterval '${id}'`;
     const { seconds } = options;
-    assertSeconds(`${where}: seconds`, seconds);
+    if (configKeyOf(`${where}: seconds`, seconds) === undefined) assertSeconds(`${where}: seconds`, seconds);
     const own = ownMetadata(context.metadata);
     if (own.timers.some((t) => t.id === id)) throw new TypeError(`${where}: timer id '${id}' is declared twice`);
     own.timers.push({
@@ -90,6 +95,7 @@ export function timerInterval(options: TimerOptions): Decorator<TimerMethod> {
       seconds,
       name: options.name ?? id,
       autoStart: options.autoStart ?? true,
+      runImmediately: options.runImmediately ?? false,
       methodName: context.name,
     });
   };

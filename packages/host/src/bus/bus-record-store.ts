@@ -51,10 +51,14 @@ export interface BusNamespaceStats {
   max_bytes: number;
 }
 
-/** A record and its size, measured once when it was added. */
+/**
+ * A record and its size, measured once when it was added. A deleted record stays as a tombstone (its size freed, left
+ * out of every read) until it is evicted, so ids stay contiguous and cursor reads stay simple.
+ */
 interface Stored {
   record: BusRecord;
   bytes: number;
+  deleted?: boolean;
 }
 
 export class BusRecordStore {
@@ -65,6 +69,11 @@ export class BusRecordStore {
   private nextId = 1;
   private bytes = 0;
   private evictedBySize = 0;
+  private tombstones = 0;
+  /** Tombstones the ring pushed out: not evictions of records. */
+  private tombstonesPushedOut = 0;
+  /** Records deleted by their owners so far. */
+  deletedTotal = 0;
   revision = 0;
 
   constructor(options: BusRecordStoreOptions) {
@@ -77,13 +86,14 @@ export class BusRecordStore {
     this.maxBytes = options.maxBytes ?? DEFAULT_NAMESPACE_MAX_BYTES;
   }
 
+  /** Records kept (deleted ones not counted). */
   get size(): number {
-    return this.records.size;
+    return this.records.size - this.tombstones;
   }
 
   /** Records dropped so far to keep within the bounds (count or bytes). */
   get evicted(): number {
-    return this.records.dropped + this.evictedBySize;
+    return this.records.dropped - this.tombstonesPushedOut + this.evictedBySize;
   }
 
   /** The id the newest record got (0 before the first). */
@@ -91,7 +101,7 @@ export class BusRecordStore {
     return this.nextId - 1;
   }
 
-  /** The oldest id still kept, or the next id when empty. */
+  /** The oldest id still in the ring (a deleted one too), or the next id when empty. */
   get oldestId(): number {
     return this.records.peekOldest()?.record.id ?? this.nextId;
   }
@@ -117,18 +127,55 @@ export class BusRecordStore {
     const pushedOut = this.records.push({ record, bytes });
     this.bytes += bytes;
     if (pushedOut) {
-      this.bytes -= pushedOut.bytes;
-      removed.push(pushedOut.record);
+      if (pushedOut.deleted) this.tombstonesPushedOut += 1;
+      this.letGo(pushedOut, removed);
     }
     while (this.bytes > this.maxBytes && this.records.size > 1) {
       const old = this.records.shift() as Stored;
-      this.bytes -= old.bytes;
-      this.evictedBySize += 1;
-      removed.push(old.record);
+      if (!old.deleted) this.evictedBySize += 1;
+      this.letGo(old, removed);
     }
     this.revision += 1;
     this.changes.fire({ revision: this.revision, added: [record], removed });
     return record;
+  }
+
+  /** An evicted record: its size back (a tombstone's was already), and a live one reported removed. */
+  private letGo(old: Stored, removed: BusRecord[]): void {
+    if (old.deleted) {
+      this.tombstones -= 1;
+      return;
+    }
+    this.bytes -= old.bytes;
+    removed.push(old.record);
+  }
+
+  /** The kept record with this id (not a deleted one), if any. */
+  get(id: number): BusRecord | undefined {
+    const stored = this.records.at(id - this.oldestId);
+    return stored && !stored.deleted && stored.record.id === id ? stored.record : undefined;
+  }
+
+  /**
+   * Deletes the kept records with these ids (ids not kept are skipped); one change with them as removed. Who may
+   * delete what is the caller's to check (`HostBus`).
+   */
+  delete(ids: readonly number[]): BusRecord[] {
+    const removed: BusRecord[] = [];
+    const oldest = this.oldestId;
+    for (const id of new Set(ids)) {
+      const stored = this.records.at(id - oldest);
+      if (!stored || stored.deleted || stored.record.id !== id) continue;
+      stored.deleted = true;
+      this.tombstones += 1;
+      this.bytes -= stored.bytes;
+      removed.push(stored.record);
+    }
+    if (removed.length === 0) return removed;
+    this.deletedTotal += removed.length;
+    this.revision += 1;
+    this.changes.fire({ revision: this.revision, added: [], removed });
+    return removed;
   }
 
   /** The latest `maxCount` records matching the filters (all when omitted), oldest first. */
@@ -136,8 +183,8 @@ export class BusRecordStore {
     const max = filters.maxCount ?? Number.POSITIVE_INFINITY;
     const out: BusRecord[] = [];
     for (let i = this.records.size - 1; i >= 0 && out.length < max; i--) {
-      const { record } = this.records.at(i) as Stored;
-      if (matchesBusFilters(record, filters)) out.push(record);
+      const { record, deleted } = this.records.at(i) as Stored;
+      if (!deleted && matchesBusFilters(record, filters)) out.push(record);
     }
     return out.reverse();
   }
@@ -157,8 +204,8 @@ export class BusRecordStore {
     const records: BusRecord[] = [];
     let scannedTo = Math.max(cursor, oldest - 1);
     for (let i = Math.max(0, cursor + 1 - oldest); i < this.records.size; i++) {
-      const { record } = this.records.at(i) as Stored;
-      if (matchesBusFilters(record, filters)) {
+      const { record, deleted } = this.records.at(i) as Stored;
+      if (!deleted && matchesBusFilters(record, filters)) {
         if (records.length === limit) break;
         records.push(record);
       }
@@ -174,7 +221,7 @@ export class BusRecordStore {
 
   stats(): BusNamespaceStats {
     return {
-      size: this.records.size,
+      size: this.size,
       capacity: this.records.capacity,
       revision: this.revision,
       evicted: this.evicted,

@@ -306,6 +306,39 @@ export class HostBus implements BusApi, Disposable {
     });
   }
 
+  /**
+   * `bus.<namespace>.delete(ids)`: all or nothing. One id of another's record (or of the host's) refuses the whole
+   * call with `PERMISSION_DENIED`, naming it; ids not kept (evicted, deleted already, never) are answered `missing`.
+   */
+  private deleteOwn(
+    pluginId: string,
+    namespace: BusNamespaceName,
+    ids: number[],
+  ): { ok: true; value: { deleted: number[]; missing: number[] } } | WireFailure {
+    const store = this.stores[namespace];
+    const missing: number[] = [];
+    const own: number[] = [];
+    for (const id of new Set(ids)) {
+      const record = store.get(id);
+      if (!record) {
+        missing.push(id);
+        continue;
+      }
+      if (!ownsBusRecord(pluginId, record)) {
+        const owner = record.source === "host" ? "the host" : `plugin '${record.pluginId ?? record.source}'`;
+        return failure(
+          ErrorCode.PermissionDenied,
+          `bus delete: record ${id} of '${namespace}' was written by ${owner}; a plugin deletes only its own records`,
+          "PermissionDeniedError",
+          { id, namespace },
+        );
+      }
+      own.push(id);
+    }
+    const deleted = store.delete(own).map((r) => r.id);
+    return { ok: true, value: { deleted, missing } };
+  }
+
   private registerServices(): void {
     const { services, logger } = this.ctx;
     this.owned.add(
@@ -356,6 +389,9 @@ export class HostBus implements BusApi, Disposable {
       }),
     );
     this.owned.add(
+      services.handle("bus.delete", ({ namespace, ids }, { pluginId }) => this.deleteOwn(pluginId, namespace, ids)),
+    );
+    this.owned.add(
       services.handle("bus.append", ({ record }, { pluginId }) => {
         const size = payloadBytes(record.data);
         const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
@@ -372,6 +408,15 @@ export class HostBus implements BusApi, Disposable {
       }),
     );
   }
+}
+
+/**
+ * Is the record the plugin's own, to delete? An event it emitted (not one the host recorded about it, such as an
+ * `entry_call`), a message it pushed, a conversation record it added. (`lifecycle` and `memory` are never deletable.)
+ */
+export function ownsBusRecord(pluginId: string, record: BusRecord): boolean {
+  if (record.pluginId !== pluginId) return false;
+  return record.namespace !== "events" || record.source === pluginId;
 }
 
 /** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */

@@ -4,6 +4,7 @@
  * that plugin's processes and the host's lines about its states. The folder is the host's run folder by default
  * (removed when the host stops; left behind if the host itself dies), or `NEKO_LOG_DIR` / `--log-dir`, which stays.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Disposable } from "@neko/protocol";
 import { type HostContext, releaseWithPlugin } from "../host-context.ts";
@@ -17,6 +18,36 @@ export const DEFAULT_LOG_FILES_KEPT = 5;
 export const MAX_LINE_CHARS = 64 * 1024;
 const MAX_MSG_CHARS = 8 * 1024;
 
+/** One of a plugin's log files: its name only (never a path), size in bytes and last change. */
+export interface LogFileView {
+  name: string;
+  size: number;
+  /** ISO time of its last write. */
+  mtime: string;
+}
+
+/** What reading one file gives: its open handle to stream, or why not. */
+export type LogFileRead =
+  | { ok: true; name: string; size: number; handle: fs.promises.FileHandle }
+  | { ok: false; problem: "bad-name" | "not-found" };
+
+/** Each plugin's own log files, for `GET /plugin/{id}/logs/files` (docs/logging.md#log-files). */
+export interface LogFilesApi {
+  /** The plugin's current file and its rotated ones, newest first; only regular files, never a link. */
+  listPluginFiles(pluginId: string): Promise<LogFileView[]>;
+  /**
+   * Opens one of them by name: only `<id>.ndjson` or `<id>.ndjson.<n>` of that plugin, a regular file in the
+   * plugins' log folder (a link is refused, not followed). The caller closes the handle.
+   */
+  openPluginFile(pluginId: string, name: string): Promise<LogFileRead>;
+}
+
+/** Is `name` one of this plugin's log file names (`<id>.ndjson`, `<id>.ndjson.1`, …)? Ids hold no `.`. */
+export function isPluginLogFileName(pluginId: string, name: string): boolean {
+  const base = `${pluginId}.ndjson`;
+  return name === base || (name.startsWith(`${base}.`) && /^[1-9][0-9]{0,5}$/.test(name.slice(base.length + 1)));
+}
+
 export interface LogFilesOptions {
   dir: string;
   /** Size at which a file is rotated (default 10 MiB). */
@@ -27,7 +58,7 @@ export interface LogFilesOptions {
   hostLines?: HostLogSink;
 }
 
-export class LogFiles implements Disposable {
+export class LogFiles implements LogFilesApi, Disposable {
   readonly dir: string;
   private readonly maxBytes: number;
   private readonly keep: number;
@@ -64,6 +95,44 @@ export class LogFiles implements Disposable {
   /** The plugin's file (its id is a safe file name: `^[a-zA-Z0-9_-]{1,128}$`). */
   pluginFilePath(pluginId: string): string {
     return path.join(this.dir, "plugins", `${pluginId}.ndjson`);
+  }
+
+  async listPluginFiles(pluginId: string): Promise<LogFileView[]> {
+    const folder = path.join(this.dir, "plugins");
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(folder);
+    } catch {
+      return [];
+    }
+    const views: LogFileView[] = [];
+    for (const name of names) {
+      if (!isPluginLogFileName(pluginId, name)) continue;
+      const stat = await fs.promises.lstat(path.join(folder, name)).catch(() => undefined);
+      if (!stat?.isFile()) continue;
+      views.push({ name, size: stat.size, mtime: stat.mtime.toISOString() });
+    }
+    return views.sort((a, b) => rotationIndex(a.name) - rotationIndex(b.name));
+  }
+
+  async openPluginFile(pluginId: string, name: string): Promise<LogFileRead> {
+    if (!isPluginLogFileName(pluginId, name)) return { ok: false, problem: "bad-name" };
+    let handle: fs.promises.FileHandle;
+    try {
+      // O_NOFOLLOW: a link put in the folder is refused, whatever it points at.
+      handle = await fs.promises.open(
+        path.join(this.dir, "plugins", name),
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+      );
+    } catch {
+      return { ok: false, problem: "not-found" };
+    }
+    const stat = await handle.stat().catch(() => undefined);
+    if (!stat?.isFile()) {
+      await handle.close().catch(() => {});
+      return { ok: false, problem: "not-found" };
+    }
+    return { ok: true, name, size: stat.size, handle };
   }
 
   private add(pluginId: string, record: LogRecord): void {
@@ -122,6 +191,12 @@ export class LogFiles implements Disposable {
   debugCounts(): Record<string, number> {
     return { "logFiles.plugins": this.pluginFiles.size };
   }
+}
+
+/** 0 for the current file, n for `.n`. */
+function rotationIndex(name: string): number {
+  const match = /\.ndjson\.(\d+)$/.exec(name);
+  return match ? Number(match[1]) : 0;
 }
 
 /** `{ time, level, plugin, msg, pid?, …fields }`, cut when too long. */

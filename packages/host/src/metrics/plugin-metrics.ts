@@ -14,6 +14,7 @@ import { GatewayStageFigures, type GatewayMetricsView } from "./gateway-stage-fi
 import { HostProcessFigures } from "./host-process-figures.ts";
 import { LatencyHistogram } from "./latency-histogram.ts";
 import { LatencyWindow, type LatencySummary } from "./latency-window.ts";
+import { MetricsHistory, type MetricsHistoryView } from "./metrics-history.ts";
 import { NO_PROCESS_FIGURES, type ProcessFiguresView } from "./process-figures.ts";
 import { type HostSnapshot, type PluginSnapshot, prometheusFamilies } from "./prometheus-families.ts";
 import { renderPrometheusText } from "./prometheus-text.ts";
@@ -56,6 +57,13 @@ export interface MetricsApi {
   list(): PluginMetricsView[];
   /** Undefined for a plugin the host does not know. */
   get(pluginId: string): PluginMetricsView | undefined;
+  /**
+   * The plugin's latest process samples, one per heartbeat report, oldest first (`limit`: the newest that many);
+   * undefined for a plugin the host does not know.
+   */
+  history(pluginId: string, limit?: number): MetricsHistoryView | undefined;
+  /** The most samples `history` keeps per plugin. */
+  readonly historyCapacity: number;
   /** Every figure of the host and its plugins in the Prometheus text format (`GET /metrics`). */
   prometheus(): string;
 }
@@ -71,6 +79,8 @@ export interface MetricsSources {
   logRecordsDropped?: (pluginId: string) => number;
   /** Lines the log files could not take. */
   logFileLinesDropped?: () => number;
+  /** How often plugin processes report their figures (the heartbeat interval; default 5 s), and samples kept. */
+  history?: { intervalMs: number; capacity?: number };
 }
 
 interface EntryCalls {
@@ -100,11 +110,13 @@ export class PluginMetrics implements MetricsApi, Disposable {
   private readonly subscriptions: Disposable[];
   private readonly hostProcess = new HostProcessFigures();
   private readonly startedAt = Date.now();
+  private readonly samples: MetricsHistory;
 
   constructor(
     private readonly ctx: HostContext,
     private readonly sources: MetricsSources = {},
   ) {
+    this.samples = new MetricsHistory(ctx, sources.history ?? { intervalMs: 5000 });
     this.subscriptions = [
       ctx.events.onCall((call) => this.record(call)),
       ctx.events.onStateChange((change) => this.recordState(change)),
@@ -196,6 +208,14 @@ export class PluginMetrics implements MetricsApi, Disposable {
     };
   }
 
+  history(pluginId: string, limit?: number): MetricsHistoryView | undefined {
+    return this.samples.read(pluginId, limit);
+  }
+
+  get historyCapacity(): number {
+    return this.samples.capacity;
+  }
+
   prometheus(): string {
     return renderPrometheusText(prometheusFamilies(this.snapshot()));
   }
@@ -255,12 +275,13 @@ export class PluginMetrics implements MetricsApi, Disposable {
   }
 
   debugCounts(): Record<string, number> {
-    return { "metrics.plugins": this.calls.size };
+    return { "metrics.plugins": this.calls.size, ...this.samples.debugCounts() };
   }
 
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
     this.hostProcess.dispose();
+    this.samples.dispose();
     this.calls.clear();
   }
 }

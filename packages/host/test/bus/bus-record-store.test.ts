@@ -136,3 +136,45 @@ test("a throwing change listener is logged; the append still succeeds and later 
   assert.equal(store.size, 1);
   assert.match(String(errors[0]), /listener bug/);
 });
+
+test("delete leaves a tombstone: reads skip it, ids stay contiguous for cursors, evictions are not miscounted", () => {
+  const store = new BusRecordStore({ logger, namespace: "messages", capacity: 4 });
+  const changes: BusRecordChange[] = [];
+  store.onChange((change) => changes.push(change));
+  const ids = [1, 2, 3].map((n) => store.append({ type: "t", pluginId: "p", source: "p", data: { n } }).id);
+  const revision = store.revision;
+  assert.deepEqual(
+    store.delete([ids[1], ids[1], 99]).map((r) => r.id),
+    [ids[1]],
+  );
+  assert.equal(store.revision, revision + 1);
+  assert.deepEqual(changes.at(-1)?.added, []);
+  assert.deepEqual(
+    changes.at(-1)?.removed.map((r) => r.id),
+    [ids[1]],
+  );
+  assert.equal(store.get(ids[1]), undefined);
+  assert.equal(store.get(ids[0])?.id, ids[0]);
+  assert.equal(store.size, 2);
+  assert.deepEqual(
+    store.query().map((r) => r.id),
+    [ids[0], ids[2]],
+  );
+  const page = store.after(ids[0], {}, 10);
+  assert.deepEqual(
+    page.records.map((r) => r.id),
+    [ids[2]],
+  );
+  assert.equal(page.missed, 0);
+  // Nothing to delete: no change, no new revision.
+  assert.deepEqual(store.delete([ids[1]]), []);
+  assert.equal(store.revision, revision + 1);
+  // Filling the ring pushes the tombstone out first: not an eviction, not reported removed again.
+  store.append({ type: "t", pluginId: "p", source: "p" });
+  store.append({ type: "t", pluginId: "p", source: "p" });
+  assert.equal(store.evicted, 1, "only the first record was evicted");
+  store.append({ type: "t", pluginId: "p", source: "p" });
+  assert.equal(store.evicted, 1, "the tombstone went without counting");
+  assert.ok(changes.at(-1)?.removed.every((r) => r.id !== ids[1]));
+  assert.equal(store.size, 4);
+});

@@ -153,6 +153,17 @@ const busFilters = (): z.ZodType<BusFilters> =>
     });
 
 /** A bus query's answer: the namespace's revision when it was read, and the matching records. */
+/** The namespaces whose records a plugin may delete (its own ones); `lifecycle` and `memory` are the host's record. */
+export const BUS_DELETABLE_NAMESPACES = ["events", "messages", "conversations"] as const;
+/** The most ids one `delete` takes. */
+export const MAX_BUS_DELETE_IDS = 1000;
+
+/** What `bus.<namespace>.delete(ids)` answers: the ids deleted, and those not kept (evicted, deleted, never). */
+export interface BusDeleteAnswer {
+  deleted: number[];
+  missing: number[];
+}
+
 export interface BusQueryAnswer {
   revision: number;
   records: BusRecord[];
@@ -559,6 +570,27 @@ export const pluginToHostRequests = methodMap({
         filters: busFilters(),
       }),
     result: returns<BusQueryAnswer>(),
+  },
+  "bus.delete": {
+    params: () =>
+      z.object({
+        namespace: z.enum(BUS_DELETABLE_NAMESPACES, {
+          error: (issue) =>
+            `bus delete: records of ${showValue(issue.input)} cannot be deleted; a plugin deletes its own records of ` +
+            `${BUS_DELETABLE_NAMESPACES.join(", ")}`,
+        }),
+        ids: z
+          .array(
+            z
+              .number({ error: "bus delete: ids must be whole numbers ≥ 1" })
+              .int({ error: "bus delete: ids must be whole numbers ≥ 1" })
+              .min(1, { error: "bus delete: ids must be whole numbers ≥ 1" }),
+            { error: "bus delete: ids must be an array of record ids" },
+          )
+          .min(1, { error: "bus delete: give at least one id" })
+          .max(MAX_BUS_DELETE_IDS, { error: `bus delete: at most ${MAX_BUS_DELETE_IDS} ids at once` }),
+      }),
+    result: returns<BusDeleteAnswer>(),
   },
   "bus.append": {
     params: () =>

@@ -1,5 +1,14 @@
-/** `this.bus.<namespace>`: queries one of the host's bounded record stores; `conversations` also takes records. */
-import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
+/**
+ * `this.bus.<namespace>`: queries one of the host's bounded record stores and deletes the plugin's own records in it;
+ * `conversations` also takes records.
+ */
+import type {
+  BUS_DELETABLE_NAMESPACES,
+  BusDeleteAnswer,
+  BusFilters,
+  BusNamespaceName,
+  BusRecord,
+} from "@neko/protocol";
 import { ValidationError, type SdkError } from "../errors.ts";
 import { Err, Ok, type Result } from "../result.ts";
 import { toResult } from "../wire-result.ts";
@@ -34,6 +43,35 @@ export class BusNamespace {
     };
     return Ok(new BusRecordList(origin));
   }
+
+  /**
+   * Deletes records of this namespace that this plugin wrote: events it emitted, messages it pushed, conversation
+   * records it added (by id, or the records or a list themselves). All or nothing: one record of another plugin or of
+   * the host refuses the call with `PermissionDeniedError` and deletes none. `lifecycle` and `memory` are the host's
+   * record and are never deleted. Ids no longer kept come back in `missing`. Watchers see the records go (`del`).
+   */
+  async delete(records: number | BusRecord | Iterable<number | BusRecord>): Promise<Result<BusDeleteAnswer, SdkError>> {
+    const items = typeof records === "number" || isRecord(records) ? [records] : records;
+    if (items === null || typeof items !== "object" || !(Symbol.iterator in items)) {
+      return Err(
+        new ValidationError("delete(records): give a record id, a record, or a list of them", {
+          details: { field: "records" },
+        }),
+      );
+    }
+    const ids = [...items].map((item) => (isRecord(item) ? item.id : item));
+    return toResult<BusDeleteAnswer>(
+      await this.connection.request("bus.delete", {
+        // `lifecycle` and `memory` are refused by the host, with the reason.
+        namespace: this.name as (typeof BUS_DELETABLE_NAMESPACES)[number],
+        ids,
+      }),
+    );
+  }
+}
+
+function isRecord(value: unknown): value is BusRecord {
+  return typeof value === "object" && value !== null && !(Symbol.iterator in value) && "id" in value;
 }
 
 export interface ConversationRecordInput {

@@ -1,6 +1,6 @@
 /**
  * What `this.bus.<namespace>.get()` returns: an immutable list of bus records with chainable `filter`, `where`,
- * `sort` and `limit` (each returns a new list), and `watch()` to follow the same query as records come and go.
+ * `whereIn`, `sort` and `limit` (each returns a new list), and `watch()` to follow the same query as records come and go.
  */
 import type { BusFilters, BusNamespaceName, BusRecord } from "@neko/protocol";
 import type { BusWatcher } from "./bus-watcher.ts";
@@ -69,6 +69,24 @@ export class BusRecordList implements Iterable<BusRecord> {
     return this.withStep({
       kind: "filter",
       keep: (r) => pairs.every(([path, value]) => sameValue(readPath(r, path), value)),
+    });
+  }
+
+  /**
+   * Keeps records whose field (a path like `"data.entryId"`) equals one of `values` (compared as `where` does); an
+   * empty `values` keeps none.
+   */
+  whereIn(field: string, values: readonly unknown[]): BusRecordList {
+    if (typeof field !== "string" || field.length === 0)
+      throw new TypeError("whereIn(field, values): field must be a path");
+    if (!Array.isArray(values)) throw new TypeError("whereIn(field, values): values must be an array");
+    const wanted = [...values];
+    return this.withStep({
+      kind: "filter",
+      keep: (r) => {
+        const value = readPath(r, field);
+        return wanted.some((v) => sameValue(value, v));
+      },
     });
   }
 

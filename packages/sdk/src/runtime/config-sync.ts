@@ -4,7 +4,9 @@
  * configuration (and manifest) comes back and the `Err` goes to the host, which then keeps the old one too. The same
  * for an extension's own configuration (`extension` in the payload), with its own lifecycle handlers.
  */
-import type { Answer } from "@neko/protocol";
+import { type Answer, ErrorCode, type WireError } from "@neko/protocol";
+import { ValidationError } from "../errors.ts";
+import { errResult } from "../wire-result.ts";
 import type { ConfigChangeEvent, ConfigChangeMode } from "../lifecycle-events.ts";
 import type { ConfigRecord } from "../plugin-config.ts";
 import { replaceConfig } from "../plugin-config.ts";
@@ -18,7 +20,17 @@ export function installConfigSync(runtime: PluginRuntime): void {
     const oldManifest = { ...plugin.metadata };
     plugin.config[replaceConfig](payload.config);
     if (payload.manifest) replaceContents(plugin.metadata, payload.manifest);
-    if (!payload.lifecycle) return { ok: true, value: { handled: false } };
+    // A timer's configured interval must still be there: refused like a config_change that returns Err.
+    const timerProblem = runtime.triggers.timers.configProblem();
+    if (timerProblem) {
+      plugin.config[replaceConfig](oldConfig);
+      replaceContents(plugin.metadata, oldManifest);
+      return timerConfigRefusal(timerProblem);
+    }
+    if (!payload.lifecycle) {
+      runtime.triggers.timers.applyConfig();
+      return { ok: true, value: { handled: false } };
+    }
     const result = await runtime.runLifecycle(
       payload.lifecycle,
       configChangeEvent(oldConfig, plugin.config.dump(), payload.mode),
@@ -28,8 +40,18 @@ export function installConfigSync(runtime: PluginRuntime): void {
       replaceContents(plugin.metadata, oldManifest);
       return result;
     }
+    runtime.triggers.timers.applyConfig();
     return { ok: true, value: { handled: runtime.hasLifecycle(payload.lifecycle) } };
   });
+}
+
+/** The answer refusing a configuration that leaves a `"config:<key>"` timer without its interval. */
+export function timerConfigRefusal(problem: string): { ok: false; error: WireError } {
+  return {
+    ok: false,
+    error: errResult(new ValidationError(problem, { code: ErrorCode.ConfigInvalid, details: { field: "seconds" } }))
+      .error,
+  };
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   entryIdDeclaredTwiceInChain,
 } from "../plugin-metadata.ts";
 import { errResult } from "../wire-result.ts";
-import { configChangeEvent, replaceContents } from "./config-sync.ts";
+import { configChangeEvent, replaceContents, timerConfigRefusal } from "./config-sync.ts";
 import type { EntryRegistration } from "./entry-registry.ts";
 import { HookPipeline, type HookRecord } from "./hook-pipeline.ts";
 import { loadExtensionClass } from "./plugin-loader.ts";
@@ -225,8 +225,17 @@ export class ExtensionMounts {
     const oldManifest = { ...metadata };
     config[replaceConfig](payload.config);
     if (payload.manifest) replaceContents(metadata, payload.manifest);
+    const timerProblem = mounted.timers.configProblem();
+    if (timerProblem) {
+      config[replaceConfig](oldConfig);
+      replaceContents(metadata, oldManifest);
+      return timerConfigRefusal(timerProblem);
+    }
     const handler = payload.lifecycle ? mounted.lifecycles.get(payload.lifecycle) : undefined;
-    if (!handler) return { ok: true, value: { handled: false } };
+    if (!handler) {
+      mounted.timers.applyConfig();
+      return { ok: true, value: { handled: false } };
+    }
     const label = `extension '${id}': lifecycle '${payload.lifecycle}'`;
     const result = await this.runtime.runHandler(label, () =>
       handler(configChangeEvent(oldConfig, config.dump(), payload.mode)),
@@ -236,6 +245,7 @@ export class ExtensionMounts {
       replaceContents(metadata, oldManifest);
       return { ok: false, error: result.error };
     }
+    mounted.timers.applyConfig();
     return { ok: true, value: { handled: true } };
   }
 
@@ -322,6 +332,11 @@ export class ExtensionMounts {
         ),
       );
       for (const { methodName, ...timer } of meta.timers) timers.add({ ...timer, tick: bind(methodName) });
+      // An extension's configured intervals come from its own configuration.
+      const extensionConfig = instance.config;
+      timers.useConfig((path) => extensionConfig.get(path));
+      const timerProblem = timers.applyConfig();
+      if (timerProblem) throw new TypeError(timerProblem);
       const lifecycles = new Map<LifecycleId, (arg?: unknown) => unknown>();
       for (const lc of meta.lifecycles) lifecycles.set(lc.id, bind(lc.methodName));
       const taken = registrations.map((r) => [r.options.id, plugin.ctx.entries.takenBy(r.options.id)] as const);

@@ -63,6 +63,11 @@ export class PluginTriggers {
     this.timers = runtime.instance.ctx.timers;
     this.messages = runtime.instance.ctx.messageHandlers;
     for (const { methodName, ...timer } of meta.timers) this.timers.add({ ...timer, tick: bind(methodName) });
+    // Configured intervals are read now: a missing or bad one stops the plugin from loading, naming the key.
+    const config = runtime.instance.config;
+    this.timers.useConfig((path) => config.get(path));
+    const timerProblem = this.timers.applyConfig();
+    if (timerProblem) throw new TypeError(timerProblem);
     for (const { methodName, ...handler } of meta.messages) this.messages.add({ ...handler, handle: bind(methodName) });
     for (const event of meta.events) {
       this.events.add({

@@ -1,4 +1,4 @@
-/** `GET /health` and `GET /server/info`. */
+/** `GET /health`, `GET /available` (the original's) and `GET /server/info`. */
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
 import type { RouteDoc } from "../openapi/route-doc.ts";
@@ -19,6 +19,30 @@ const healthDoc: RouteDoc = {
 };
 
 const count = { type: "integer" } as const;
+
+const availableDoc: RouteDoc = {
+  tag: "health",
+  summary: "Whether the server accepts work (the original's route)",
+  description:
+    "The original N.E.K.O.'s fields (`status`, `available`, `plugins_count`, `time`) and how many plugins run. A " +
+    "server that is closing answers 503 `SHUTTING_DOWN` instead, like every route.",
+  responses: {
+    200: {
+      description: "the server takes calls",
+      schema: {
+        type: "object",
+        required: ["status", "available", "plugins_count", "plugins_running", "time"],
+        properties: {
+          status: { type: "string", enum: ["ok"] },
+          available: { type: "boolean", enum: [true] },
+          plugins_count: { type: "integer", description: "plugins the host knows (any state)" },
+          plugins_running: { type: "integer", description: "of those, how many run now" },
+          time: { type: "string", format: "date-time" },
+        },
+      },
+    },
+  },
+};
 
 const serverInfoDoc: RouteDoc = {
   tag: "health",
@@ -78,6 +102,17 @@ const serverInfoDoc: RouteDoc = {
 
 export function registerHealthRoutes(app: FastifyInstance, host: PluginHostApi, startedAt: number): void {
   app.get("/health", { config: { doc: healthDoc } }, async () => ({ status: "ok", time: new Date().toISOString() }));
+
+  app.get("/available", { config: { doc: availableDoc } }, async () => {
+    const { plugins } = host.info();
+    return {
+      status: "ok",
+      available: true,
+      plugins_count: plugins.total,
+      plugins_running: plugins.running,
+      time: new Date().toISOString(),
+    };
+  });
 
   app.get("/server/info", { config: { doc: serverInfoDoc } }, async () => serverInfo(host, startedAt));
 }

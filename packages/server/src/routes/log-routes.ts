@@ -1,9 +1,10 @@
 /**
  * `GET /plugin/{id}/logs` (SPEC §5.1, docs/logging.md): a plugin's recent log records, newest last, filtered by
  * minimum level and message text. `WS /ws/logs/{id}`: the same records, then each new one live.
+ * `GET /plugin/{id}/logs/files` and `…/files/{name}`: the plugin's rotated log files, listed and read by name.
  */
 import type { FastifyInstance } from "fastify";
-import { LOG_LEVELS, type LogQuery, logLevelNamed, type PluginHostApi } from "@neko/host";
+import { isPluginLogFileName, LOG_LEVELS, type LogQuery, logLevelNamed, type PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError } from "../http-errors.ts";
 import type { RouteDoc } from "../openapi/route-doc.ts";
@@ -65,6 +66,59 @@ const logsDoc: RouteDoc = {
   },
 };
 
+const logFilesDoc: RouteDoc = {
+  tag: "observability",
+  summary: "The plugin's log files: the current one and the rotated ones, newest first",
+  description:
+    "Names only (never a path): `<id>.ndjson`, then `<id>.ndjson.1` … (docs/logging.md#log-files). Only regular " +
+    "files of this plugin in the plugins' log folder are listed; a link there is left out. An empty list when the " +
+    "host writes no log files or the plugin has written nothing yet.",
+  responses: {
+    200: {
+      description: "the plugin's files",
+      schema: {
+        type: "object",
+        required: ["plugin_id", "log_files", "count", "time"],
+        properties: {
+          plugin_id: { type: "string" },
+          log_files: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["name", "size", "mtime"],
+              properties: {
+                name: { type: "string" },
+                size: { type: "integer", description: "bytes" },
+                mtime: { type: "string", format: "date-time", description: "its last write" },
+              },
+            },
+          },
+          count: { type: "integer", description: "how many `log_files` holds" },
+          time: { type: "string", format: "date-time", description: "when this answer was made" },
+        },
+      },
+    },
+  },
+  errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
+};
+
+const logFileDoc: RouteDoc = {
+  tag: "observability",
+  summary: "One of the plugin's log files, as NDJSON",
+  description:
+    "`name` is one of the names `GET /plugin/{id}/logs/files` lists: `<id>.ndjson` or `<id>.ndjson.<n>` of this " +
+    "plugin. Any other name (another plugin's file, a path, `..`) is refused; a link in the folder is not followed.",
+  responses: {
+    200: { description: "the file's lines", contentType: "application/x-ndjson", schema: { type: "string" } },
+  },
+  errors: {
+    400: "`VALIDATION_ERROR`: `name` is not one of this plugin's log file names",
+    404:
+      "`PLUGIN_NOT_FOUND`: no plugin with that id; `NOT_FOUND`: no such file (rotated away, never written, not a " +
+      "regular file, or the host writes no log files)",
+  },
+};
+
 const streamDoc: RouteDoc = {
   tag: "websockets",
   summary: "The plugin's recent log records, then each new one live (a WebSocket)",
@@ -90,6 +144,42 @@ export function registerLogRoutes(app: FastifyInstance, host: PluginHostApi, hub
       const page = host.logs.read(req.params.id, readLogQuery(req.query as Record<string, unknown>, host));
       if (!page) throw pluginNotFound(req.params.id);
       return page;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/plugin/:id/logs/files",
+    { schema: { params: pluginIdParams }, config: { doc: logFilesDoc } },
+    async (req) => {
+      const { id } = req.params;
+      if (!host.getPlugin(id)) throw pluginNotFound(id);
+      const files = (await host.logFiles?.listPluginFiles(id)) ?? [];
+      return { plugin_id: id, log_files: files, count: files.length, time: new Date().toISOString() };
+    },
+  );
+
+  app.get<{ Params: { id: string; name: string } }>(
+    "/plugin/:id/logs/files/:name",
+    { schema: { params: logFileParams }, config: { doc: logFileDoc } },
+    async (req, reply) => {
+      const { id, name } = req.params;
+      if (!host.getPlugin(id)) throw pluginNotFound(id);
+      if (!isPluginLogFileName(id, name)) {
+        throw new HttpError(
+          ErrorCode.Validation,
+          `'${name}' is not one of plugin '${id}''s log files (${id}.ndjson or ${id}.ndjson.<n>)`,
+          { field: "name" },
+        );
+      }
+      const opened = host.logFiles ? await host.logFiles.openPluginFile(id, name) : undefined;
+      if (!opened?.ok) throw new HttpError(ErrorCode.NotFound, `plugin '${id}' has no log file '${name}'`);
+      // Only what the file held when opened: a file still being written is not followed.
+      const stream = opened.handle.createReadStream({ start: 0, end: Math.max(0, opened.size - 1), autoClose: true });
+      if (opened.size === 0) {
+        stream.destroy();
+        return reply.type("application/x-ndjson").send("");
+      }
+      return reply.type("application/x-ndjson").header("content-length", opened.size).send(stream);
     },
   );
 
@@ -131,6 +221,12 @@ function readLogQuery(query: Record<string, unknown>, host: PluginHostApi): LogQ
   }
   return { lines, level, search: readStringParam(query, "search") };
 }
+
+const logFileParams = {
+  type: "object",
+  required: ["id", "name"],
+  properties: { id: pluginIdParams.properties.id, name: { type: "string", minLength: 1, maxLength: 200 } },
+} as const;
 
 function pluginNotFound(id: string): HttpError {
   return new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${id}'`);

@@ -1,7 +1,7 @@
 /**
  * `GET /plugin/metrics` and `GET /plugin/metrics/{id}` (SPEC §5.1, docs/metrics.md): each plugin's process figures
  * (CPU, memory, event-loop lag; null when no process runs) and its calls, errors and latency percentiles per entry,
- * plus an adapter's gateway stage timings.
+ * plus an adapter's gateway stage timings. `GET /plugin/metrics/{id}/history`: its latest process samples.
  * `GET /metrics`: the same figures and the host's own in the Prometheus text format, for a scraper.
  */
 import type { FastifyInstance } from "fastify";
@@ -9,6 +9,7 @@ import type { PluginHostApi } from "@neko/host";
 import { ErrorCode } from "@neko/protocol";
 import { HttpError } from "../http-errors.ts";
 import type { JsonSchema, RouteDoc } from "../openapi/route-doc.ts";
+import { QUERY_PARAM_ERRORS, readIntParam } from "../query-params.ts";
 import { pluginIdParams } from "./route-schemas.ts";
 
 const nullableNumber = { type: ["number", "null"] };
@@ -84,6 +85,49 @@ const oneDoc: RouteDoc = {
   errors: { 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
 };
 
+const sample: JsonSchema = {
+  type: "object",
+  required: ["time", "pid", "cpu_percent", "rss_bytes", "heap_used_bytes", "heap_total_bytes", "event_loop_lag_ms"],
+  properties: {
+    time: { type: "string", format: "date-time", description: "when the process reported it" },
+    pid: { type: ["integer", "null"], description: "the process that reported it" },
+    cpu_percent: nullableNumber,
+    rss_bytes: nullableNumber,
+    heap_used_bytes: nullableNumber,
+    heap_total_bytes: nullableNumber,
+    event_loop_lag_ms: nullableNumber,
+    event_loop_lag_max_ms: nullableNumber,
+  },
+};
+
+const historyDoc: RouteDoc = {
+  tag: "observability",
+  summary: "One plugin's latest process samples, oldest first",
+  description:
+    "One sample per heartbeat report of its running process (every `interval_ms`), the fields named as in " +
+    "`GET /plugin/metrics/{id}`; the latest `capacity` (120: ten minutes at the default 5 s) are kept across " +
+    "restarts and crashes (`pid` tells the processes apart) until the plugin leaves the host (docs/metrics.md#history).",
+  query: { limit: { type: "integer", minimum: 1, description: "only the newest this many (at most `capacity`)" } },
+  responses: {
+    200: {
+      description: "the samples kept",
+      schema: {
+        type: "object",
+        required: ["plugin_id", "interval_ms", "capacity", "history", "count", "time"],
+        properties: {
+          plugin_id: { type: "string" },
+          interval_ms: { type: "integer" },
+          capacity: { type: "integer" },
+          history: { type: "array", items: sample, description: "oldest first" },
+          count: { type: "integer", description: "how many `history` holds" },
+          time: { type: "string", format: "date-time", description: "when this answer was made" },
+        },
+      },
+    },
+  },
+  errors: { 400: QUERY_PARAM_ERRORS, 404: "`PLUGIN_NOT_FOUND`: no plugin with that id" },
+};
+
 /** The exposition format's media type (version 0.0.4 of the text format). */
 const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -117,6 +161,20 @@ export function registerMetricsRoutes(app: FastifyInstance, host: PluginHostApi)
       const metrics = host.metrics.get(req.params.id);
       if (!metrics) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
       return metrics;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/plugin/metrics/:id/history",
+    { schema: { params: pluginIdParams }, config: { doc: historyDoc } },
+    async (req) => {
+      const limit = readIntParam(req.query as Record<string, unknown>, "limit", {
+        min: 1,
+        max: host.metrics.historyCapacity,
+      });
+      const history = host.metrics.history(req.params.id, limit);
+      if (!history) throw new HttpError(ErrorCode.PluginNotFound, `no plugin with id '${req.params.id}'`);
+      return history;
     },
   );
 }

@@ -42,7 +42,13 @@ export function fakeHost(
       list: () => [],
       get: (id) => (id === "p" ? ({ plugin_id: id } as ReturnType<PluginHostApi["metrics"]["get"]>) : undefined),
       prometheus: () => '# HELP neko_up Stand-in.\n# TYPE neko_up gauge\nneko_up{plugin="p"} 1\n',
+      history: (id) =>
+        id === "p"
+          ? { plugin_id: id, interval_ms: 5000, capacity: 120, history: [], count: 0, time: "2026-12-02T00:00:00.000Z" }
+          : undefined,
+      historyCapacity: 120,
     },
+    logFiles: undefined,
     messages: {} as PluginHostApi["messages"],
     channels: { open: () => ({ ok: false, error: { name: "SdkError", code: "PLUGIN_NOT_RUNNING", message: "no" } }) },
     extensions: {
