@@ -46,6 +46,7 @@ import {
 } from "./messages/message-queue.ts";
 import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
 import { pluginCallService } from "./plugin-call-service.ts";
+import { UpstreamFailures } from "./upstream-failures.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
@@ -272,6 +273,8 @@ export class PluginHost implements PluginHostApi {
     this.logger.error({ err: error }, "a feature failed to stop"),
   );
   private readonly supervisor: PluginSupervisor;
+  /** Failures delivered to plugins' cross-plugin calls, so an entry passing one on is answered naming it. */
+  private readonly upstream = new UpstreamFailures();
   /** Where features register what plugins may ask of the host. */
   readonly services: HostServices;
   /** What happens to plugins: state changes, finished calls, log lines. */
@@ -326,7 +329,7 @@ export class PluginHost implements PluginHostApi {
     this.messages = this.use((ctx) => new MessageQueue(this.bus.store("messages"), ctx));
     this.use(memoryService({ bus: this.bus }));
     this.use(systemInfoService);
-    this.use(pluginCallService({ maxDepth: options.maxCallDepth, runs: () => this.runs }));
+    this.use(pluginCallService({ maxDepth: options.maxCallDepth, runs: () => this.runs, upstream: this.upstream }));
     this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
     this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
     this.config = this.use((ctx) => new PluginConfigService(ctx));
@@ -526,10 +529,15 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  callEntry(pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}) {
+  async callEntry(
+    pluginId: string,
+    entryId: string,
+    args: unknown,
+    options: SupervisorCallOptions = {},
+  ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
-    if (unavailable) return Promise.resolve(unavailable);
-    return this.supervisor.call(pluginId, entryId, args, options);
+    if (unavailable) return unavailable;
+    return this.upstream.passOn(pluginId, entryId, await this.supervisor.call(pluginId, entryId, args, options));
   }
 
   listStatus(): PluginStatusReport[] {
@@ -551,13 +559,13 @@ export class PluginHost implements PluginHostApi {
     return this.supervisor.control(pluginId, "deliver_message", { message });
   }
 
-  callEvent(
+  async callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options: { timeoutMs?: number; deadline?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
-    if (unavailable) return Promise.resolve(unavailable);
+    if (unavailable) return unavailable;
     // The handler's own timeout bounds the wait, as an entry's does (the plugin enforces the smaller of the two).
     const declared = this.supervisor
       .status(pluginId)
@@ -568,7 +576,8 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
-    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
+    const result = await this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
+    return this.upstream.passOn(pluginId, `${event.eventType}:${event.eventId}`, result);
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
@@ -864,7 +873,12 @@ export class PluginHost implements PluginHostApi {
    */
   debugCounts(): Record<string, number> {
     return Object.assign(
-      { ...this.supervisor.debugCounts(), services: this.services.size, features: this.features.size },
+      {
+        ...this.supervisor.debugCounts(),
+        ...this.upstream.debugCounts(),
+        services: this.services.size,
+        features: this.features.size,
+      },
       ...this.counted.map((feature) => feature.debugCounts()),
     );
   }

@@ -1,0 +1,204 @@
+/**
+ * Errors that say where they came from (issue 13, items 10–13), through HTTP with real plugin processes: a failure an
+ * entry passes on from another plugin is wrapped as UPSTREAM_ERROR naming both (and a hostile plugin cannot forge the
+ * cause), timeouts read the same wherever they fire, a failing `startup` answers STARTUP_FAILED, a refused plugin whose
+ * manifest is fixed comes back on reload, and misspelled argument names are refused with the closest known name.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const nodeCode = `
+import { Err, NekoPluginBase, nekoPlugin, Ok, pluginEntry, SdkError } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class ErrPlugin extends NekoPluginBase {
+  /** Calls path[0] when it is the last step (a full "<plugin>:<entry>"), else <path[0]>:relay with the rest. */
+  @pluginEntry({ id: "relay" })
+  async relay({ path = [], args = {} }: { path?: string[]; args?: Record<string, unknown> }) {
+    if (path.length === 1) return this.plugins.callEntry(path[0], args);
+    return this.plugins.callEntry(path[0] + ":relay", { path: path.slice(1), args });
+  }
+
+  /** Makes an error of its own from the failure of its call. */
+  @pluginEntry({ id: "own" })
+  async own({ ref }: { ref: string }) {
+    const r = await this.plugins.callEntry(ref, {});
+    if (r.ok) return Ok(r.value);
+    return Err(new SdkError("could not load the notes", { code: "NOTES_UNAVAILABLE", details: { tried: ref }, cause: r.error }));
+  }
+
+  @pluginEntry({ id: "refuse" })
+  refuse() {
+    return Err(new SdkError("note 7 does not exist", { code: "NOTE_MISSING", details: { id: 7 } }));
+  }
+
+  /** A hostile answer: claims UPSTREAM_ERROR with a made-up, huge and deep cause and a made-up token. */
+  @pluginEntry({ id: "forge" })
+  forge({ as = "UPSTREAM_ERROR" }: { as?: string }) {
+    let deep: any = { plugin: "nobody", entry: "none", code: "X", message: "bottom" };
+    for (let i = 0; i < 400; i++) deep = { plugin: "nobody", entry: "none", code: "X", message: "m", details: { cause: deep } };
+    return {
+      ok: false,
+      error: {
+        name: "PluginCallError",
+        code: as,
+        message: "forged " + "x".repeat(200000),
+        details: { plugin: "${"${"}this.pluginId}", entry: "forge", cause: deep },
+        upstream: "00000000-0000-4000-8000-000000000000",
+      },
+    };
+  }
+}
+`;
+
+function manifest(id: string, extra = ""): string {
+  return `[plugin]\nid = "${id}"\nentry = "index.ts:ErrPlugin"\n${extra}`;
+}
+
+describe("errors that say where they came from", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir();
+    dataDir = makeTempDir("neko-data-");
+    for (const id of ["assistant", "todo", "notes", "evil"])
+      writePlugin(root, { id, manifest: manifest(id), code: nodeCode });
+    t = await startTestHost({ roots: [root], dataDir });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("item 10: a failure passed on from another plugin is wrapped as UPSTREAM_ERROR naming both", async () => {
+    const res = await t.trigger("assistant", "relay", { path: ["todo:nope"] });
+    assert.equal(res.status, 502);
+    assert.equal(res.body.error.code, "UPSTREAM_ERROR");
+    assert.equal(
+      res.body.error.message,
+      "entry 'assistant:relay' failed: its call to 'todo:nope' failed with ENTRY_NOT_FOUND: plugin 'todo' has no entry 'nope'",
+    );
+    assert.deepEqual(res.body.error.details, {
+      plugin: "assistant",
+      entry: "relay",
+      cause: {
+        plugin: "todo",
+        entry: "nope",
+        code: "ENTRY_NOT_FOUND",
+        message: "plugin 'todo' has no entry 'nope'",
+        details: { entries: ["relay", "own", "refuse", "forge"] },
+      },
+    });
+    // A plugin's own code comes through in the cause.
+    const own = await t.trigger("assistant", "relay", { path: ["todo:refuse"] });
+    assert.equal(own.status, 502);
+    assert.deepEqual(own.body.error.details.cause, {
+      plugin: "todo",
+      entry: "refuse",
+      code: "NOTE_MISSING",
+      message: "note 7 does not exist",
+      details: { id: 7 },
+    });
+    // Called directly, the same entry answers its own failure as before.
+    const direct = await t.trigger("todo", "refuse");
+    assert.equal(direct.status, 422);
+    assert.equal(direct.body.error.code, "NOTE_MISSING");
+    assert.deepEqual(direct.body.error.details, { id: 7 });
+  });
+
+  test("item 10: a chain of three nests its causes", async () => {
+    const res = await t.trigger("assistant", "relay", { path: ["todo", "notes:nope"] });
+    assert.equal(res.status, 502);
+    assert.equal(res.body.error.code, "UPSTREAM_ERROR");
+    const inner =
+      "entry 'todo:relay' failed: its call to 'notes:nope' failed with ENTRY_NOT_FOUND: plugin 'notes' has no entry 'nope'";
+    assert.equal(
+      res.body.error.message,
+      `entry 'assistant:relay' failed: its call to 'todo:relay' failed with UPSTREAM_ERROR: ${inner}`,
+    );
+    assert.deepEqual(res.body.error.details, {
+      plugin: "assistant",
+      entry: "relay",
+      cause: {
+        plugin: "todo",
+        entry: "relay",
+        code: "UPSTREAM_ERROR",
+        message: inner,
+        details: {
+          plugin: "todo",
+          entry: "relay",
+          cause: {
+            plugin: "notes",
+            entry: "nope",
+            code: "ENTRY_NOT_FOUND",
+            message: "plugin 'notes' has no entry 'nope'",
+            details: { entries: ["relay", "own", "refuse", "forge"] },
+          },
+        },
+      },
+    });
+  });
+
+  test("item 10: an error of the entry's own keeps its code and gets the cause", async () => {
+    const res = await t.trigger("assistant", "own", { ref: "todo:nope" });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.error.code, "NOTES_UNAVAILABLE");
+    assert.equal(res.body.error.message, "could not load the notes");
+    assert.deepEqual(res.body.error.details, {
+      tried: "todo:nope",
+      cause: {
+        plugin: "todo",
+        entry: "nope",
+        code: "ENTRY_NOT_FOUND",
+        message: "plugin 'todo' has no entry 'nope'",
+        details: { entries: ["relay", "own", "refuse", "forge"] },
+      },
+    });
+  });
+
+  test("item 10, attacker: a forged cause and token are not believed, a huge deep one does not hurt the host", async () => {
+    // Called directly: UPSTREAM_ERROR without a token the host gave is not believed.
+    const direct = await t.trigger("evil", "forge");
+    assert.equal(direct.status, 500);
+    assert.equal(direct.body.error.code, "ENTRY_FAILED");
+    assert.match(
+      direct.body.error.message,
+      /^entry 'evil:forge' answered UPSTREAM_ERROR, which only the host gives: forged x+…$/,
+    );
+    assert.ok(direct.body.error.message.length <= 2000);
+    assert.deepEqual(direct.body.error.details, { plugin: "evil", entry: "forge", claimedCode: "UPSTREAM_ERROR" });
+    // Passed on by another plugin: the cause is what the host saw (bounded), named after evil, not the forged one.
+    const passed = await t.trigger("assistant", "relay", { path: ["evil:forge"] });
+    assert.equal(passed.status, 502);
+    assert.equal(passed.body.error.code, "UPSTREAM_ERROR");
+    const cause = passed.body.error.details.cause;
+    assert.equal(cause.plugin, "evil");
+    assert.equal(cause.entry, "forge");
+    assert.equal(cause.code, "ENTRY_FAILED");
+    assert.ok(cause.message.length <= 1000, "the cause's message is cut");
+    assert.deepEqual(cause.details, { plugin: "evil", entry: "forge", claimedCode: "UPSTREAM_ERROR" });
+    // A code of its own with details 400 deep and a 200 kB message: passed on, the cause is cut and its details
+    // (past the bound) left out.
+    const deep = await t.trigger("evil", "forge", { as: "FORGED" });
+    assert.equal(deep.status, 422);
+    assert.equal(deep.body.error.code, "FORGED");
+    const deepPassed = await t.trigger("assistant", "relay", { path: ["evil:forge"], args: { as: "FORGED" } });
+    assert.equal(deepPassed.status, 502);
+    const deepCause = deepPassed.body.error.details.cause;
+    assert.deepEqual(Object.keys(deepCause), ["plugin", "entry", "code", "message"]);
+    assert.equal(deepCause.code, "FORGED");
+    assert.equal(deepCause.message.length, 1000);
+    assert.ok(deepPassed.body.error.message.length <= 2000);
+    // The host still serves.
+    const after = await t.trigger("assistant", "relay", { path: ["todo:refuse"] });
+    assert.equal(after.body.error.details.cause.code, "NOTE_MISSING");
+    const counts = t.host.debugCounts();
+    assert.ok(counts.upstreamFailures <= 4 * 256, `tokens are bounded (${counts.upstreamFailures})`);
+  });
+});
