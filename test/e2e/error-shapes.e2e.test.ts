@@ -35,6 +35,23 @@ export class ErrPlugin extends NekoPluginBase {
     return Err(new SdkError("note 7 does not exist", { code: "NOTE_MISSING", details: { id: 7 } }));
   }
 
+  @pluginEntry({ id: "sleepy", timeout: 0.3 })
+  async sleepy(_args: unknown, ctx: { signal: AbortSignal }) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      ctx.signal.addEventListener("abort", () => { clearTimeout(timer); resolve(null); });
+    });
+    return Ok("woke");
+  }
+
+  /** Blocks the plugin's event loop: its own timer cannot fire, the host's does. */
+  @pluginEntry({ id: "busy", timeout: 0.3 })
+  busy() {
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {}
+    return Ok("done");
+  }
+
   /** A hostile answer: claims UPSTREAM_ERROR with a made-up, huge and deep cause and a made-up token. */
   @pluginEntry({ id: "forge" })
   forge({ as = "UPSTREAM_ERROR" }: { as?: string }) {
@@ -92,7 +109,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
       },
     });
     // A plugin's own code comes through in the cause.
@@ -138,7 +155,7 @@ describe("errors that say where they came from", () => {
             entry: "nope",
             code: "ENTRY_NOT_FOUND",
             message: "plugin 'notes' has no entry 'nope'",
-            details: { entries: ["relay", "own", "refuse", "forge"] },
+            details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
           },
         },
       },
@@ -157,7 +174,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
       },
     });
   });
@@ -200,5 +217,31 @@ describe("errors that say where they came from", () => {
     assert.equal(after.body.error.details.cause.code, "NOTE_MISSING");
     const counts = t.host.debugCounts();
     assert.ok(counts.upstreamFailures <= 4 * 256, `tokens are bounded (${counts.upstreamFailures})`);
+  });
+
+  test("item 11: a timeout reads the same whether the plugin's runtime or the host fired it", async () => {
+    const plugin = await t.trigger("todo", "sleepy");
+    assert.equal(plugin.status, 504);
+    assert.equal(plugin.body.error.code, "TIMEOUT");
+    assert.equal(plugin.body.error.message, "entry 'todo:sleepy' timed out after 0.3s");
+    assert.deepEqual(plugin.body.error.details, { plugin: "todo", entry: "sleepy", timeoutMs: 300, firedBy: "plugin" });
+    // Passed on by another plugin, the same shape is the cause.
+    const nested = await t.trigger("assistant", "relay", { path: ["todo:sleepy"] });
+    assert.equal(nested.status, 502);
+    assert.deepEqual(nested.body.error.details.cause, {
+      plugin: "todo",
+      entry: "sleepy",
+      code: "TIMEOUT",
+      message: "entry 'todo:sleepy' timed out after 0.3s",
+      details: { plugin: "todo", entry: "sleepy", timeoutMs: 300, firedBy: "plugin" },
+    });
+    const host = await t.trigger("todo", "busy");
+    assert.equal(host.status, 504);
+    assert.equal(host.body.error.code, "TIMEOUT");
+    assert.equal(host.body.error.message, "entry 'todo:busy' timed out after 0.3s");
+    assert.deepEqual(host.body.error.details, { plugin: "todo", entry: "busy", timeoutMs: 300, firedBy: "host" });
+    // The plugin goes on once its loop is free.
+    const after = await t.trigger("todo", "refuse");
+    assert.equal(after.body.error.code, "NOTE_MISSING");
   });
 });

@@ -54,7 +54,7 @@ import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { PluginSupervisor, type SupervisorCallOptions } from "./supervisor/plugin-supervisor.ts";
+import { PluginSupervisor, type SupervisorCallOptions, timeoutNamed } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-paths.ts";
 import { systemInfoService } from "./system-info-service.ts";
@@ -576,8 +576,9 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
+    const subject = `${event.eventType}:${event.eventId}`;
     const result = await this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
-    return this.upstream.passOn(pluginId, `${event.eventType}:${event.eventId}`, result);
+    return this.upstream.passOn(pluginId, subject, timeoutNamed(result, pluginId, subject, "event"));
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
