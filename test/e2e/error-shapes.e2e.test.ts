@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
@@ -71,6 +72,23 @@ export class ErrPlugin extends NekoPluginBase {
 }
 `;
 
+const shakyCode = `
+import { Err, lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry, SdkError } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class ShakyPlugin extends NekoPluginBase {
+  @lifecycle({ id: "startup" })
+  startup() {
+    return Err(new SdkError("the database is unreachable", { code: "DB_DOWN", details: { host: "db.local" } }));
+  }
+
+  @pluginEntry({ id: "ping" })
+  ping() {
+    return Ok("pong");
+  }
+}
+`;
+
 function manifest(id: string, extra = ""): string {
   return `[plugin]\nid = "${id}"\nentry = "index.ts:ErrPlugin"\n${extra}`;
 }
@@ -85,6 +103,13 @@ describe("errors that say where they came from", () => {
     dataDir = makeTempDir("neko-data-");
     for (const id of ["assistant", "todo", "notes", "evil"])
       writePlugin(root, { id, manifest: manifest(id), code: nodeCode });
+    writePlugin(root, {
+      id: "shaky",
+      manifest: manifest("shaky", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
+      code: shakyCode,
+    });
+    // Refused for its manifest (not TOML) until a test fixes it.
+    writePlugin(root, { id: "broken", manifest: "[plugin\nid = ", code: nodeCode });
     t = await startTestHost({ roots: [root], dataDir });
   });
   after(async () => {
@@ -243,5 +268,42 @@ describe("errors that say where they came from", () => {
     // The plugin goes on once its loop is free.
     const after = await t.trigger("todo", "refuse");
     assert.equal(after.body.error.code, "NOTE_MISSING");
+  });
+
+  test("item 12: a start whose startup hook fails answers STARTUP_FAILED naming the hook and its error", async () => {
+    const res = await t.request("POST", "/plugin/shaky/start");
+    assert.equal(res.status, 502);
+    assert.deepEqual(res.body, {
+      error: {
+        code: "STARTUP_FAILED",
+        message: "plugin 'shaky' failed to start: its startup hook failed with DB_DOWN: the database is unreachable",
+        details: {
+          plugin: "shaky",
+          hook: "startup",
+          cause: { code: "DB_DOWN", message: "the database is unreachable", details: { host: "db.local" } },
+        },
+      },
+    });
+    // No restart loop left behind.
+    const stop = await t.request("POST", "/plugin/shaky/stop");
+    assert.equal(stop.status, 200);
+    assert.equal(stop.body.status, "stopped");
+  });
+
+  test("item 12: reload of a plugin refused for its manifest re-reads it, and starts it once it is fixed", async () => {
+    assert.equal(t.host.getPlugin("broken")?.status, "refused");
+    const still = await t.request("POST", "/plugin/broken/reload");
+    assert.equal(still.status, 409);
+    assert.equal(still.body.error.code, "PLUGIN_REFUSED");
+    assert.match(still.body.error.message, /^plugin 'broken' is refused: /);
+    fs.writeFileSync(path.join(root, "broken", "plugin.toml"), manifest("broken"));
+    const fixed = await t.request("POST", "/plugin/broken/reload");
+    assert.equal(fixed.status, 200);
+    assert.equal(fixed.body.success, true);
+    assert.equal(fixed.body.plugin_id, "broken");
+    assert.equal(fixed.body.status, "running");
+    assert.equal(typeof fixed.body.pid, "number");
+    const call = await t.trigger("broken", "refuse");
+    assert.equal(call.body.error.code, "NOTE_MISSING", "its entries answer");
   });
 });

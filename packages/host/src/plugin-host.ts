@@ -622,8 +622,9 @@ export class PluginHost implements PluginHostApi {
     if (this.remote.has(id)) return this.reloadRemote(id);
     if (old.manifest?.type === "extension") return this.reloadExtension(id);
     // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
-    // may be fixed now).
-    const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
+    // may be fixed now). A plugin refused for its manifest never ran: fixed on disk, it is started (when enabled).
+    const wasRunning =
+      this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused" || old.status === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     // Judged against the plugins as the host has them (a dependency new or changed on disk is not taken in by
     // reloading one plugin; POST /plugins/reload takes in everything).
@@ -661,7 +662,9 @@ export class PluginHost implements PluginHostApi {
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
     // A folder whose manifest could not be read before may turn out to be an extension now.
     if (fresh.manifest?.type === "extension") return this.extensions.reinject(id);
-    return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+    return wasRunning && fresh.manifest?.runtime.enabled !== false
+      ? this.supervisor.start(id)
+      : { ok: true, value: null };
   }
 
   /** An extension's reload: its manifest re-read, then taken out of its running host plugin and loaded again. */

@@ -533,7 +533,7 @@ export class PluginSupervisor implements Disposable {
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
       failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
     );
-    if (!ready.ok) return this.failStart(plugin, proc, ready, false);
+    if (!ready.ok) return startupFailed(plugin.spec.id, await this.failStart(plugin, proc, ready, false));
 
     this.setState(plugin, "running");
     this.watch(plugin, proc);
@@ -671,7 +671,7 @@ export class PluginSupervisor implements Disposable {
       const ready = await withTimeout(next.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
         failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
       );
-      if (!ready.ok) return await this.failStart(plugin, next, ready, false);
+      if (!ready.ok) return startupFailed(plugin.spec.id, await this.failStart(plugin, next, ready, false));
       this.setState(plugin, "running", `reloaded: pid ${oldPid} → ${next.pid}`);
       this.watch(plugin, next);
       return { ok: true, value: { pid: next.pid, previous_pid: oldPid } };
@@ -986,6 +986,25 @@ function handshakeError(message: string): WireError {
 function stderrSuffix(info: ExitInfo | undefined): string {
   const lines = info?.stderr.filter((l) => l.trim()).slice(-3) ?? [];
   return lines.length ? ` — stderr: ${lines.join(" | ")}` : "";
+}
+
+/** What the start of a process answers but the startup hook's own failure: the process, not the hook, failed. */
+const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.HandshakeFailed, ErrorCode.PluginUnreachable]);
+
+/**
+ * A start whose `startup` lifecycle answered Err, threw or ran out of time, as `STARTUP_FAILED` naming the hook, with
+ * the hook's error as `details.cause` (docs/http-api.md#status-codes).
+ */
+export function startupFailed(plugin: string, result: WireResult): WireResult {
+  if (result.ok || NOT_THE_HOOK.has(result.error.code)) return result;
+  const { code, message, details } = result.error;
+  const cause = { code, message, ...(details !== undefined && details !== null && { details }) };
+  return failure(
+    ErrorCode.StartupFailed,
+    `plugin '${plugin}' failed to start: its startup hook failed with ${code}: ${message}`,
+    "SdkError",
+    { plugin, hook: "startup", cause },
+  );
 }
 
 /**
