@@ -89,6 +89,50 @@ export class ShakyPlugin extends NekoPluginBase {
 }
 `;
 
+const argsCode = `
+import { NekoPluginBase, nekoPlugin, Ok, onEvent, pluginEntry, z } from "@neko/plugin-sdk/plugin";
+
+const props = { includeDone: { type: "boolean" }, limit: { type: "integer" } };
+
+@nekoPlugin
+export class ArgsPlugin extends NekoPluginBase {
+  @pluginEntry({ id: "list", inputSchema: { type: "object", properties: props } })
+  list(args: object) {
+    return Ok(args);
+  }
+
+  @pluginEntry({ id: "zlist", params: z.object({ includeDone: z.boolean().optional() }) })
+  zlist(args: object) {
+    return Ok(args);
+  }
+
+  @pluginEntry({ id: "loose", params: z.object({ includeDone: z.boolean().optional() }).loose() })
+  loose(args: object) {
+    return Ok(args);
+  }
+
+  @pluginEntry({ id: "open", inputSchema: { type: "object", properties: props, additionalProperties: true } })
+  open(args: object) {
+    return Ok(args);
+  }
+
+  @pluginEntry({ id: "optout", inputSchema: { type: "object", properties: props }, allowExtraArgs: true })
+  optout(args: object) {
+    return Ok(args);
+  }
+
+  @pluginEntry({ id: "free" })
+  free(args: object) {
+    return Ok(args);
+  }
+
+  @onEvent({ eventType: "order", id: "placed", inputSchema: { type: "object", properties: { amount: { type: "number" } } } })
+  placed(args: object) {
+    return Ok(args);
+  }
+}
+`;
+
 function manifest(id: string, extra = ""): string {
   return `[plugin]\nid = "${id}"\nentry = "index.ts:ErrPlugin"\n${extra}`;
 }
@@ -107,6 +151,11 @@ describe("errors that say where they came from", () => {
       id: "shaky",
       manifest: manifest("shaky", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
       code: shakyCode,
+    });
+    writePlugin(root, {
+      id: "lister",
+      manifest: manifest("lister").replace("ErrPlugin", "ArgsPlugin"),
+      code: argsCode,
     });
     // Refused for its manifest (not TOML) until a test fixes it.
     writePlugin(root, { id: "broken", manifest: "[plugin\nid = ", code: nodeCode });
@@ -305,5 +354,67 @@ describe("errors that say where they came from", () => {
     assert.equal(typeof fixed.body.pid, "number");
     const call = await t.trigger("broken", "refuse");
     assert.equal(call.body.error.code, "NOTE_MISSING", "its entries answer");
+  });
+
+  test("item 13: misspelled argument names are refused with the closest known name, wherever the call comes from", async () => {
+    const message = "invalid arguments: include_done: is not an allowed argument; did you mean 'includeDone'?";
+    const issue = {
+      field: "include_done",
+      message: "is not an allowed argument; did you mean 'includeDone'?",
+      suggestion: "includeDone",
+    };
+    for (const entry of ["list", "zlist"]) {
+      const res = await t.trigger("lister", entry, { include_done: true });
+      assert.equal(res.status, 400, entry);
+      assert.equal(res.body.error.code, "VALIDATION_ERROR");
+      assert.equal(res.body.error.message, message);
+      assert.deepEqual(res.body.error.details, { issues: [issue] });
+    }
+    // Each unknown name is named; one too far from any known name gets no suggestion.
+    const two = await t.trigger("lister", "list", { limt: 2, colour: "red" });
+    assert.equal(
+      two.body.error.message,
+      "invalid arguments: limt: is not an allowed argument; did you mean 'limit'?; colour: is not an allowed argument",
+    );
+    // Let through: a loose Zod object, additionalProperties true, the entry's opt-out, an entry without a schema.
+    for (const entry of ["loose", "open", "optout", "free"]) {
+      const res = await t.trigger("lister", entry, { include_done: true });
+      assert.equal(res.status, 200, entry);
+      assert.deepEqual(res.body.data, { include_done: true });
+    }
+    // The right name passes.
+    assert.deepEqual((await t.trigger("lister", "list", { includeDone: true })).body.data, { includeDone: true });
+    // An event trigger: the same check.
+    const event = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "lister",
+      event_type: "order",
+      event_id: "placed",
+      args: { amout: 3 },
+    });
+    assert.equal(event.status, 400);
+    assert.equal(
+      event.body.error.message,
+      "invalid arguments: amout: is not an allowed argument; did you mean 'amount'?",
+    );
+    // A run: it ends failed with the same error.
+    const started = await t.request("POST", "/runs", {
+      plugin_id: "lister",
+      entry_id: "list",
+      args: { include_done: true },
+    });
+    assert.equal(started.status, 202);
+    let run: any;
+    for (let i = 0; i < 100; i++) {
+      run = (await t.request("GET", `/runs/${started.body.run_id}`)).body;
+      if (run.status !== "queued" && run.status !== "running") break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(run.status, "failed");
+    assert.equal(run.error.code, "VALIDATION_ERROR");
+    assert.equal(run.error.message, message);
+    // Another plugin's call: the same error, wrapped when passed on.
+    const nested = await t.trigger("assistant", "relay", { path: ["lister:list"], args: { include_done: true } });
+    assert.equal(nested.status, 502);
+    assert.equal(nested.body.error.details.cause.message, message);
   });
 });

@@ -74,7 +74,7 @@ export class PluginTriggers {
         name: event.name ?? event.id,
         description: event.description ?? "",
         inputSchema: describeArgsSchema(event),
-        validator: compileArgsValidator(event),
+        validator: compileArgsValidator(event, { unknownArgs: "refuse" }),
         timeout: event.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS,
         handle: bind(event.methodName),
       });
