@@ -232,24 +232,35 @@ describe("cross-plugin calls", () => {
   });
 
   test("a cycle A → B → A fails at once with CircularCallError naming the cycle", async () => {
+    // b's relay gets the CircularCallError and passes it on: a sees it wrapped, naming b's entry.
     const res = await call("a", "b:relay", { path: ["a"] });
     assert.equal(res.ok, false);
-    assert.equal(res.code, "CIRCULAR_CALL");
-    assert.equal(res.name, "CircularCallError");
-    assert.deepEqual(res.classes, ["SdkError", "PluginCallError", "CircularCallError"]);
-    assert.match(res.message, /circular call a → b → a/);
-    assert.deepEqual(res.details.chain, ["a", "b", "a"]);
+    assert.equal(res.code, "UPSTREAM_ERROR");
+    assert.equal(res.name, "PluginCallError");
+    assert.deepEqual(res.classes, ["SdkError", "PluginCallError"]);
+    assert.match(
+      res.message,
+      /^entry 'b:relay' failed: its call to 'a:relay' failed with CIRCULAR_CALL: circular call a → b → a/,
+    );
+    assert.equal(res.details.cause.code, "CIRCULAR_CALL");
+    assert.deepEqual(res.details.cause.details.chain, ["a", "b", "a"]);
     assert.ok(res.elapsed < 5000, `failed at once, not at a timeout (${res.elapsed} ms)`);
-    // Over HTTP the Err passes through both hops unchanged.
+    // Over HTTP each entry that passed it on is named: a's relay, then b's, then the refused call itself.
     const http = await t.trigger("a", "relay", { path: ["b", "a"] });
-    assert.equal(http.status, 508);
-    assert.equal(http.body.error.code, "CIRCULAR_CALL");
-    assert.deepEqual(http.body.error.details.chain, ["a", "b", "a"]);
+    assert.equal(http.status, 502);
+    assert.equal(http.body.error.code, "UPSTREAM_ERROR");
+    const viaB = http.body.error.details.cause;
+    assert.deepEqual([viaB.plugin, viaB.entry, viaB.code], ["b", "relay", "UPSTREAM_ERROR"]);
+    const refused = viaB.details.cause;
+    assert.deepEqual([refused.plugin, refused.entry, refused.code], ["a", "relay", "CIRCULAR_CALL"]);
+    assert.deepEqual(refused.details.chain, ["a", "b", "a"]);
   });
 
   test("a plugin calling itself through the host is a cycle too", async () => {
     const res = await call("a", "a:echo");
     assert.equal(res.code, "CIRCULAR_CALL");
+    assert.equal(res.name, "CircularCallError");
+    assert.deepEqual(res.classes, ["SdkError", "PluginCallError", "CircularCallError"]);
     assert.match(res.message, /plugin 'a' called itself/);
   });
 
@@ -258,17 +269,21 @@ describe("cross-plugin calls", () => {
     assert.deepEqual(ok.body.data, { end: "c" }, "3 plugins: at the limit");
     const res = await t.trigger("a", "relay", { path: ["b", "c", "restricted"] });
     assert.equal(res.status, 502);
-    assert.equal(res.body.error.code, "PLUGIN_CALL_ERROR");
+    assert.equal(res.body.error.code, "UPSTREAM_ERROR", "passed on by c's relay, then b's, then a's");
     assert.match(res.body.error.message, /call chain too deep: a → b → c → restricted holds 4 plugins; the limit is 3/);
-    assert.equal(res.body.error.details.maxDepth, 3);
+    const tooDeep = res.body.error.details.cause.details.cause.details.cause;
+    assert.deepEqual([tooDeep.plugin, tooDeep.entry, tooDeep.code], ["restricted", "relay", "PLUGIN_CALL_ERROR"]);
+    assert.equal(tooDeep.details.maxDepth, 3);
   });
 
   test("calls from outside an entry (a timer) start their chain with the caller", async () => {
     const plain = await t.trigger("a", "call_from_timer", { ref: "b:echo", args: { x: 1 } });
     assert.deepEqual(plain.body.data.value, { args: { x: 1 }, from: "b" });
     const cycle = await t.trigger("a", "call_from_timer", { ref: "b:relay", args: { path: ["a"] } });
-    assert.equal(cycle.body.data.code, "CIRCULAR_CALL");
-    assert.deepEqual(cycle.body.data.details.chain, ["a", "b", "a"]);
+    // b's relay passed the refusal on: the timer's call gets it wrapped, naming b's entry.
+    assert.equal(cycle.body.data.code, "UPSTREAM_ERROR");
+    assert.equal(cycle.body.data.details.cause.code, "CIRCULAR_CALL");
+    assert.deepEqual(cycle.body.data.details.cause.details.chain, ["a", "b", "a"]);
   });
 
   test("a target's Err comes back with its class, code, message and details", async () => {
@@ -345,9 +360,12 @@ describe("cross-plugin calls", () => {
     assert.equal(denied.name, "PluginCallError");
     assert.match(denied.message, /plugin 'restricted' may not call plugin 'c': \[plugin.permissions\].allow_calls/);
     assert.deepEqual(denied.details.allowCalls, ["b"]);
+    // Passed on by the entry, the refusal names it: the HTTP caller itself was not refused anything.
     const http = await t.trigger("restricted", "relay", { path: ["c"] });
-    assert.equal(http.status, 403);
-    assert.equal(http.body.error.code, "PERMISSION_DENIED");
+    assert.equal(http.status, 502);
+    assert.equal(http.body.error.code, "UPSTREAM_ERROR");
+    assert.equal(http.body.error.details.cause.code, "PERMISSION_DENIED");
+    assert.deepEqual([http.body.error.details.cause.plugin, http.body.error.details.cause.entry], ["c", "relay"]);
     const event = (await t.trigger("restricted", "call_event", { ref: "c:custom:x" })).body.data;
     assert.equal(event.code, "PERMISSION_DENIED", "events are calls too");
   });

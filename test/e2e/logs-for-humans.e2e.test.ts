@@ -97,7 +97,7 @@ describe("the log line per call", () => {
     assert.ok(line.call.ms >= 400, String(line.call.ms));
     assert.equal(
       line.msg,
-      `call calc:sleep TIMEOUT in ${line.call.ms} ms (run ${res.body.run_id}): entry 'sleep' timed out after 0.5s`,
+      `call calc:sleep TIMEOUT in ${line.call.ms} ms (run ${res.body.run_id}): entry 'calc:sleep' timed out after 0.5s`,
     );
   });
 

@@ -249,7 +249,13 @@ describe("messages, events and status through a real plugin", () => {
     assert.match(unknown.body.error.message, /plugin 'inbox' has no event handler 'order_placed:nope'/);
     const slow = await event("job", "slow_job");
     assert.equal(slow.status, 504);
-    assert.equal(slow.body.error.message, "event 'job:slow_job' timed out after 0.3s");
+    assert.equal(slow.body.error.message, "event 'inbox:job:slow_job' timed out after 0.3s");
+    assert.deepEqual(slow.body.error.details, {
+      plugin: "inbox",
+      entry: "job:slow_job",
+      timeoutMs: 300,
+      firedBy: "plugin",
+    });
   });
 
   test("an event reference must be complete and not mixed with an entry id", async () => {

@@ -114,7 +114,7 @@ describe("neko-plugin list / call / status against a live server", () => {
   test("--timeout shortens the call: TIMEOUT and exit 1", async () => {
     const out = await cli(["call", "calc:sleep", "--args", '{"ms":3000}', "--timeout", "0.2", "--url", t.url]);
     assert.equal(out.code, 1);
-    assert.equal(out.stderr, "TIMEOUT: entry 'sleep' timed out after 0.2s\n");
+    assert.equal(out.stderr, "TIMEOUT: entry 'calc:sleep' timed out after 0.2s\n");
   });
 
   test("an unknown plugin or entry is an error with its code, exit 1", async () => {

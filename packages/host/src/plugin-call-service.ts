@@ -5,14 +5,25 @@
  */
 import { type Disposable, DisposableStore, ErrorCode, type PluginInfo, type WireResult } from "@neko/protocol";
 import { checkCallChain, MAX_CALL_DEPTH } from "./call-chain.ts";
-import type { HostContext, HostFeature } from "./host-context.ts";
+import { type HostContext, type HostFeature, releaseWithPlugin } from "./host-context.ts";
 import type { ServiceContext } from "./host-services.ts";
 import type { RunsApi } from "./runs/run-registry.ts";
+import type { UpstreamFailures } from "./upstream-failures.ts";
 import { failure } from "./wire-result.ts";
 
-export function pluginCallService(options: { maxDepth?: number; runs?: () => RunsApi } = {}): HostFeature {
+export function pluginCallService(
+  options: { maxDepth?: number; runs?: () => RunsApi; upstream?: UpstreamFailures } = {},
+): HostFeature {
   const maxDepth = options.maxDepth ?? MAX_CALL_DEPTH;
+  /** A failure the caller gets is recorded, so an entry passing it on is answered naming it (upstream-failures.ts). */
   return (ctx): Disposable => {
+    const delivered = (caller: string, plugin: string, entry: string, result: WireResult): WireResult => {
+      const { upstream } = options;
+      if (result.ok || !upstream) return result;
+      // The caller's tokens last as long as its process.
+      if (!upstream.holds(caller)) releaseWithPlugin(ctx, caller, "run", () => upstream.forget(caller));
+      return { ok: false, error: upstream.record(caller, { plugin, entry }, result.error) };
+    };
     const { services, operations } = ctx;
     const store = new DisposableStore();
     store.add(services.handle("plugins.list", () => ({ ok: true, value: pluginInfos(ctx) })));
@@ -24,8 +35,9 @@ export function pluginCallService(options: { maxDepth?: number; runs?: () => Run
     );
     store.add(
       services.handle("plugins.call", async ({ pluginId, entryId, args, chain, timeoutMs, progressId }, call) => {
+        const answer = (result: WireResult) => delivered(call.pluginId, pluginId, entryId, result);
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
-        if (!allowed.ok) return allowed;
+        if (!allowed.ok) return answer(allowed);
         const runs = options.runs?.();
         if (progressId !== undefined && runs) {
           // A run, so the target's runUpdate reaches the caller as it happens.
@@ -46,25 +58,30 @@ export function pluginCallService(options: { maxDepth?: number; runs?: () => Run
                 message: run.message,
               }),
           });
-          return result;
+          return answer(result);
         }
-        return operations.callEntry(pluginId, entryId, args, {
-          timeoutMs,
-          deadline: call.deadline,
-          chain: allowed.value as string[],
-          cancel: call.cancel,
-        });
+        return answer(
+          await operations.callEntry(pluginId, entryId, args, {
+            timeoutMs,
+            deadline: call.deadline,
+            chain: allowed.value as string[],
+            cancel: call.cancel,
+          }),
+        );
       }),
     );
     store.add(
-      services.handle("plugins.callEvent", ({ pluginId, eventType, eventId, args, chain, timeoutMs }, call) => {
+      services.handle("plugins.callEvent", async ({ pluginId, eventType, eventId, args, chain, timeoutMs }, call) => {
+        const answer = (result: WireResult) => delivered(call.pluginId, pluginId, `${eventType}:${eventId}`, result);
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
-        if (!allowed.ok) return allowed;
+        if (!allowed.ok) return answer(allowed);
         // The target runs the handler inside a call scope with this chain, so its own calls are checked too.
-        return operations.callEvent(
-          pluginId,
-          { eventType, eventId, args, chain: allowed.value as string[] },
-          { timeoutMs, deadline: call.deadline, cancel: call.cancel },
+        return answer(
+          await operations.callEvent(
+            pluginId,
+            { eventType, eventId, args, chain: allowed.value as string[] },
+            { timeoutMs, deadline: call.deadline, cancel: call.cancel },
+          ),
         );
       }),
     );

@@ -48,6 +48,7 @@ import {
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./supervisor/heartbeat-monitor.ts";
 import { type MetricsApi, PluginMetrics } from "./metrics/plugin-metrics.ts";
 import { pluginCallService } from "./plugin-call-service.ts";
+import { UpstreamFailures } from "./upstream-failures.ts";
 import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-board.ts";
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
@@ -55,7 +56,7 @@ import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { PluginSupervisor, type SupervisorCallOptions } from "./supervisor/plugin-supervisor.ts";
+import { PluginSupervisor, type SupervisorCallOptions, timeoutNamed } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-paths.ts";
 import { systemInfoService } from "./system-info-service.ts";
@@ -279,6 +280,8 @@ export class PluginHost implements PluginHostApi {
     this.logger.error({ err: error }, "a feature failed to stop"),
   );
   private readonly supervisor: PluginSupervisor;
+  /** Failures delivered to plugins' cross-plugin calls, so an entry passing one on is answered naming it. */
+  private readonly upstream = new UpstreamFailures();
   /** Where features register what plugins may ask of the host. */
   readonly services: HostServices;
   /** What happens to plugins: state changes, finished calls, log lines. */
@@ -333,7 +336,7 @@ export class PluginHost implements PluginHostApi {
     this.messages = this.use((ctx) => new MessageQueue(this.bus.store("messages"), ctx));
     this.use(memoryService({ bus: this.bus }));
     this.use(systemInfoService);
-    this.use(pluginCallService({ maxDepth: options.maxCallDepth, runs: () => this.runs }));
+    this.use(pluginCallService({ maxDepth: options.maxCallDepth, runs: () => this.runs, upstream: this.upstream }));
     this.statusBoard = this.use((ctx) => new PluginStatusBoard(ctx));
     this.staticUis = this.use((ctx) => new StaticUiRegistry(ctx));
     this.config = this.use((ctx) => new PluginConfigService(ctx));
@@ -564,10 +567,15 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  callEntry(pluginId: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}) {
+  async callEntry(
+    pluginId: string,
+    entryId: string,
+    args: unknown,
+    options: SupervisorCallOptions = {},
+  ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
-    if (unavailable) return Promise.resolve(unavailable);
-    return this.supervisor.call(pluginId, entryId, args, options);
+    if (unavailable) return unavailable;
+    return this.upstream.passOn(pluginId, entryId, await this.supervisor.call(pluginId, entryId, args, options));
   }
 
   listStatus(): PluginStatusReport[] {
@@ -589,13 +597,13 @@ export class PluginHost implements PluginHostApi {
     return this.supervisor.control(pluginId, "deliver_message", { message });
   }
 
-  callEvent(
+  async callEvent(
     pluginId: string,
     event: { eventType: string; eventId: string; args?: unknown; chain?: string[]; runId?: string },
     options: { timeoutMs?: number; deadline?: number; cancel?: CancelToken } = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
-    if (unavailable) return Promise.resolve(unavailable);
+    if (unavailable) return unavailable;
     // The handler's own timeout bounds the wait, as an entry's does (the plugin enforces the smaller of the two).
     const declared = this.supervisor
       .status(pluginId)
@@ -606,7 +614,9 @@ export class PluginHost implements PluginHostApi {
       options.deadline === undefined ? ownMs : Math.min(ownMs, options.deadline - Date.now()),
     );
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
-    return this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
+    const subject = `${event.eventType}:${event.eventId}`;
+    const result = await this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
+    return this.upstream.passOn(pluginId, subject, timeoutNamed(result, pluginId, subject, "event"));
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
@@ -650,8 +660,9 @@ export class PluginHost implements PluginHostApi {
     if (this.remote.has(id)) return this.reloadRemote(id);
     if (old.manifest?.type === "extension") return this.reloadExtension(id);
     // A running plugin (or one on its way there) comes back with the new manifest; a refused one is retried (its code
-    // may be fixed now).
-    const wasRunning = this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused";
+    // may be fixed now). A plugin refused for its manifest never ran: fixed on disk, it is started (when enabled).
+    const wasRunning =
+      this.supervisor.isUp(id) || this.supervisor.status(id)?.state === "refused" || old.status === "refused";
     const fresh = (await this.discoverAll()).find((d) => d.id === id && d.manifestPath === old.manifestPath);
     // Judged against the plugins as the host has them (a dependency new or changed on disk is not taken in by
     // reloading one plugin; POST /plugins/reload takes in everything).
@@ -689,7 +700,9 @@ export class PluginHost implements PluginHostApi {
       return failure(ErrorCode.PluginRefused, `plugin '${id}' is refused: ${fresh.problems.join("; ")}`);
     // A folder whose manifest could not be read before may turn out to be an extension now.
     if (fresh.manifest?.type === "extension") return this.extensions.reinject(id);
-    return wasRunning ? this.supervisor.start(id) : { ok: true, value: null };
+    return wasRunning && fresh.manifest?.runtime.enabled !== false
+      ? this.supervisor.start(id)
+      : { ok: true, value: null };
   }
 
   /** An extension's reload: its manifest re-read, then taken out of its running host plugin and loaded again. */
@@ -902,7 +915,12 @@ export class PluginHost implements PluginHostApi {
    */
   debugCounts(): Record<string, number> {
     return Object.assign(
-      { ...this.supervisor.debugCounts(), services: this.services.size, features: this.features.size },
+      {
+        ...this.supervisor.debugCounts(),
+        ...this.upstream.debugCounts(),
+        services: this.services.size,
+        features: this.features.size,
+      },
       ...this.counted.map((feature) => feature.debugCounts()),
     );
   }

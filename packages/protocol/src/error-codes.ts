@@ -11,6 +11,11 @@ export const ErrorCode = {
   Timeout: "TIMEOUT",
   PluginCall: "PLUGIN_CALL_ERROR",
   CircularCall: "CIRCULAR_CALL",
+  /**
+   * An entry answered with the failure of a call it made to another plugin, passed on as is: the host wraps it, and
+   * `details.cause` says which plugin and entry failed and how (docs/cross-plugin-calls.md#errors-passed-on).
+   */
+  UpstreamError: "UPSTREAM_ERROR",
   EntryFailed: "ENTRY_FAILED",
   EntryDisabled: "ENTRY_DISABLED",
   PluginCrashed: "PLUGIN_CRASHED",
@@ -41,6 +46,8 @@ export const ErrorCode = {
   NotInRun: "NOT_IN_RUN",
   ConfigKeyMissing: "CONFIG_KEY_MISSING",
   HookFailed: "HOOK_FAILED",
+  /** A lifecycle hook (`startup`) of the plugin failed: the start is undone; `details.hook` names it. */
+  StartupFailed: "STARTUP_FAILED",
   EventNotFound: "EVENT_NOT_FOUND",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
   /** A bug in the host or the server, or a file that could not be written. */

@@ -23,3 +23,4 @@ export * from "./plugin-id.ts";
 export * from "./result-problem.ts";
 export * from "./plugin-bootstrap.ts";
 export * from "./extension-spec.ts";
+export * from "./timeout-error.ts";

@@ -14,6 +14,12 @@ export interface WireError {
   code: string;
   message: string;
   details?: unknown;
+  /**
+   * Set by the host on a failure it delivers to a plugin's cross-plugin call: a token naming that failure. An entry
+   * that answers with it (or with an error caused by it) carries it back, and the host names the failing call in its
+   * answer (docs/cross-plugin-calls.md#errors-passed-on). The host trusts only the tokens it gave that plugin.
+   */
+  upstream?: string;
 }
 
 export type WireResult = { ok: true; value: unknown } | { ok: false; error: WireError };

@@ -69,6 +69,8 @@ export type ArgsValidator = (args: unknown) => Result<Record<string, unknown>, V
 export interface ValidationIssue {
   field: string;
   message: string;
+  /** For an unknown argument name: the closest known one. */
+  suggestion?: string;
 }
 
 /**
@@ -78,11 +80,114 @@ export interface ValidationIssue {
  */
 export function compileArgsValidator(
   schema: { inputSchema?: Record<string, unknown>; params?: z.ZodType },
-  options: { linearPatterns?: boolean } = {},
+  options: { linearPatterns?: boolean; unknownArgs?: "refuse" | "allow" } = {},
 ): ArgsValidator | undefined {
-  if (schema.params) return zodValidator(schema.params);
-  if (schema.inputSchema) return jsonSchemaValidator(schema.inputSchema, options.linearPatterns === true);
-  return undefined;
+  let validator: ArgsValidator | undefined;
+  if (schema.params) validator = zodValidator(schema.params);
+  else if (schema.inputSchema) validator = jsonSchemaValidator(schema.inputSchema, options.linearPatterns === true);
+  if (!validator || options.unknownArgs !== "refuse") return validator;
+  const names = argumentNames(describeArgsSchema(schema));
+  return names ? refusingUnknown(validator, names) : validator;
+}
+
+/**
+ * The argument names a schema declares, or undefined when it lets other names through or cannot say: an explicit
+ * `additionalProperties` other than `false` (`true`, a schema; Zod's `.loose()` / `.passthrough()` / `.catchall()`),
+ * `patternProperties`, `unevaluatedProperties` other than `false`, or no `properties` at all (a `$ref`, an empty
+ * schema). Names from `allOf` / `anyOf` / `oneOf` members count too.
+ */
+export function argumentNames(schema: Record<string, unknown> | null): string[] | undefined {
+  if (!schema || typeof schema !== "object") return undefined;
+  const names = new Set<string>();
+  let declared = false;
+  const parts = [schema];
+  for (const key of ["allOf", "anyOf", "oneOf"]) {
+    const list = schema[key];
+    if (Array.isArray(list)) parts.push(...list.filter((p): p is Record<string, unknown> => isTable(p)));
+  }
+  for (const part of parts) {
+    if ("additionalProperties" in part && part.additionalProperties !== false) return undefined;
+    if ("patternProperties" in part) return undefined;
+    if ("unevaluatedProperties" in part && part.unevaluatedProperties !== false) return undefined;
+    if (isTable(part.properties)) {
+      declared = true;
+      for (const name of Object.keys(part.properties)) names.add(name);
+    }
+  }
+  return declared ? [...names] : undefined;
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `validate`, and every argument name that is not one of `names` refused with the closest known one:
+ * `include_done: is not an allowed argument; did you mean 'includeDone'?`. The schema's own complaint about the same
+ * key (`additionalProperties: false`, a strict Zod object) is replaced by this one.
+ */
+function refusingUnknown(validate: ArgsValidator, names: string[]): ArgsValidator {
+  const known = new Set(names);
+  return (args) => {
+    const given = isTable(args) ? Object.keys(args) : [];
+    const unknown = given.filter((key) => !known.has(key));
+    if (unknown.length === 0) return validate(args);
+    const checked = validate(args);
+    const others = checked.ok
+      ? []
+      : ((checked.error.details as { issues?: ValidationIssue[] } | undefined)?.issues ?? []).filter(
+          (issue) => !unknown.includes(issue.field),
+        );
+    const issues: ValidationIssue[] = unknown.map((key) => {
+      const near = closestName(key, names);
+      const issue: ValidationIssue = {
+        field: key,
+        message: `is not an allowed argument${near === undefined ? "" : `; did you mean '${near}'?`}`,
+      };
+      if (near !== undefined) issue.suggestion = near;
+      return issue;
+    });
+    return Err(validationError([...issues, ...others]));
+  };
+}
+
+/**
+ * The known name closest to `key`: the smallest Damerau–Levenshtein distance once case, `_` and `-` are set aside
+ * (`include_done` → `includeDone` is 0), at most a third of the longer name (and at least 1); ties go to the first.
+ */
+export function closestName(key: string, names: readonly string[]): string | undefined {
+  const fold = (text: string) => text.toLowerCase().replace(/[_-]/g, "");
+  const folded = fold(key);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const other = fold(name);
+    const limit = Math.max(1, Math.floor(Math.max(folded.length, other.length) / 3));
+    // Names far apart in length cannot be close: not worth the table.
+    if (Math.abs(folded.length - other.length) > limit || folded.length > 256 || other.length > 256) continue;
+    const distance = damerauLevenshtein(folded, other);
+    if (distance <= limit && distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Edits (insert, delete, replace, swap of two neighbours) from `a` to `b`: optimal string alignment distance. */
+function damerauLevenshtein(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
+      rows[i][j] = d;
+    }
+  }
+  return rows[a.length][b.length];
 }
 
 /** The JSON Schema shown to callers: the entry's own, or the one derived from its Zod `params`. */

@@ -64,11 +64,34 @@ const errorClasses: Record<string, typeof SdkError> = {
   PermissionDeniedError,
 };
 
+/**
+ * The host's token for a failure it delivered to a cross-plugin call (`WireError.upstream`), kept on the error rebuilt
+ * from it: not enumerable, so it shows in no log or JSON of the error.
+ */
+const UPSTREAM = Symbol("neko.upstream");
+
+/** The token of the cross-plugin failure `error` is, or was caused by (its `cause` chain, a few links deep). */
+function upstreamOf(error: unknown): string | undefined {
+  let found: unknown = error;
+  for (let depth = 0; depth < 8 && typeof found === "object" && found !== null; depth += 1) {
+    const token = (found as { [UPSTREAM]?: unknown })[UPSTREAM];
+    if (typeof token === "string") return token;
+    found = (found as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Any thrown or returned error value, as it goes on the wire. */
 export function toWireError(error: unknown): WireError {
   // An SdkError is worded by whoever made it; anything else Node's permission model refused is worded here.
   const denied = error instanceof SdkError ? undefined : permissionDenied(error);
   if (denied) return toWireError(denied);
+  const upstream = upstreamOf(error);
+  const wire = plainWireError(error);
+  return upstream === undefined ? wire : { ...wire, upstream };
+}
+
+function plainWireError(error: unknown): WireError {
   if (error instanceof SdkError) {
     const wire: WireError = { name: error.name, code: error.code, message: error.message };
     if (error.details !== undefined) wire.details = error.details;
@@ -86,6 +109,7 @@ export function fromWireError(wire: WireError): SdkError {
   const Cls = errorClasses[wire.name] ?? SdkError;
   const error = new Cls(wire.message, { code: wire.code, details: wire.details });
   if (!(wire.name in errorClasses)) error.name = wire.name;
+  if (typeof wire.upstream === "string") Object.defineProperty(error, UPSTREAM, { value: wire.upstream });
   return error;
 }
 

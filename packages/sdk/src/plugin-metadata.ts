@@ -22,6 +22,11 @@ export interface EntryOptions {
   persist?: boolean;
   /** Validate args before the handler runs (default true). */
   modelValidate?: boolean;
+  /**
+   * `true`: argument names the schema does not declare are let through (default false: refused with the closest
+   * known name). For a schema that cannot say so itself; `additionalProperties: true` or Zod's `.loose()` do the same.
+   */
+  allowExtraArgs?: boolean;
   /** Seconds (default 30). */
   timeout?: number;
   llmResultFields?: string[];

@@ -13,6 +13,8 @@ import {
   type PluginEntryInfo,
   type PluginInfo,
   type PluginToHostRequests,
+  timeoutError,
+  type WireResult,
 } from "@neko/protocol";
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
@@ -230,12 +232,27 @@ export class PluginsClient {
             )
           : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal });
       // The target's value is whatever its handler returned: the caller says what it expects.
-      return toResult(wire) as Result<T, SdkError>;
+      return toResult(callerTimeoutNamed(wire, call)) as Result<T, SdkError>;
     } finally {
       if (progressId !== undefined) listeners?.delete(progressId);
       release();
     }
   }
+}
+
+/** A timeout this process's own deadline fired, named as the host names one (`firedBy: "caller"`). */
+function callerTimeoutNamed(wire: WireResult, call: TargetCall): WireResult {
+  if (wire.ok || wire.error.code !== ErrorCode.Timeout) return wire;
+  const details = wire.error.details as { firedBy?: unknown; timeoutMs?: unknown } | undefined;
+  if (details?.firedBy !== "caller" || typeof details.timeoutMs !== "number") return wire;
+  const { pluginId } = call.params;
+  const entry =
+    call.method === "plugins.call" ? call.params.entryId : `${call.params.eventType}:${call.params.eventId}`;
+  const kind = call.method === "plugins.call" ? "entry" : "event";
+  return {
+    ok: false,
+    error: timeoutError({ plugin: pluginId, entry, timeoutMs: details.timeoutMs, firedBy: "caller" }, kind),
+  };
 }
 
 /** A cross-plugin call without what `send` adds to every one (the chain, the time budget). */

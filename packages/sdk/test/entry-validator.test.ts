@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
-import { compileArgsValidator } from "../src/entry-validator.ts";
+import { closestName, compileArgsValidator } from "../src/entry-validator.ts";
 
 test("a Zod schema whose refine throws, or is async, fails validation instead of throwing", () => {
   const throwing = compileArgsValidator({
@@ -58,4 +58,79 @@ test("optional properties named like Object.prototype's members are read from th
   assert.equal(check?.({ constructor: 3 }).ok, true);
   assert.equal(check?.({}).ok, true);
   assert.equal(check?.({ toString: "no" }).ok, false);
+});
+
+test("unknown argument names are refused with the closest known name, unless the schema or the entry allows them", () => {
+  const props = { includeDone: { type: "boolean" }, limit: { type: "integer" } };
+  const refuse = { unknownArgs: "refuse" } as const;
+  const open = compileArgsValidator({ inputSchema: { type: "object", properties: props } }, refuse);
+  const strict = compileArgsValidator(
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    refuse,
+  );
+  const zod = compileArgsValidator(
+    { params: z.object({ includeDone: z.boolean().optional(), limit: z.number().optional() }) },
+    refuse,
+  );
+  for (const check of [open, strict, zod]) {
+    const result = check?.({ include_done: true, limt: 3, zzz: 1 });
+    assert.equal(result?.ok, false);
+    if (result?.ok !== false) continue;
+    assert.equal(
+      result.error.message,
+      "invalid arguments: include_done: is not an allowed argument; did you mean 'includeDone'?; " +
+        "limt: is not an allowed argument; did you mean 'limit'?; zzz: is not an allowed argument",
+    );
+    assert.deepEqual((result.error.details as { issues: unknown[] }).issues, [
+      {
+        field: "include_done",
+        message: "is not an allowed argument; did you mean 'includeDone'?",
+        suggestion: "includeDone",
+      },
+      { field: "limt", message: "is not an allowed argument; did you mean 'limit'?", suggestion: "limit" },
+      { field: "zzz", message: "is not an allowed argument" },
+    ]);
+    assert.equal(check?.({ includeDone: true }).ok, true);
+  }
+  // Other problems are reported beside the unknown names.
+  const both = open?.({ includeDone: "yes", limitt: 1 });
+  assert.equal(
+    both?.ok === false ? both.error.message : "",
+    "invalid arguments: limitt: is not an allowed argument; did you mean 'limit'?; includeDone: must be boolean",
+  );
+  // Let through: additionalProperties true or a schema, Zod's loose/passthrough/catchall, patternProperties, the
+  // entry's own opt-out (unknownArgs "allow"), no properties declared, and the config-schema default.
+  const allowing = [
+    compileArgsValidator({ inputSchema: { type: "object", properties: props, additionalProperties: true } }, refuse),
+    compileArgsValidator({ inputSchema: { type: "object", properties: props, additionalProperties: {} } }, refuse),
+    compileArgsValidator({ params: z.object({ includeDone: z.boolean().optional() }).loose() }, refuse),
+    compileArgsValidator({ params: z.object({ includeDone: z.boolean().optional() }).passthrough() }, refuse),
+    compileArgsValidator(
+      { inputSchema: { type: "object", properties: props, patternProperties: { "^x": {} } } },
+      refuse,
+    ),
+    compileArgsValidator({ inputSchema: { type: "object", properties: props } }, { unknownArgs: "allow" }),
+    compileArgsValidator({ inputSchema: { type: "object" } }, refuse),
+    compileArgsValidator({ inputSchema: { type: "object", properties: props } }),
+  ];
+  for (const check of allowing) assert.equal(check?.({ include_done: true }).ok, true);
+  // Names from allOf members count.
+  const composed = compileArgsValidator(
+    { inputSchema: { type: "object", allOf: [{ properties: { a: {} } }, { properties: { b: {} } }] } },
+    refuse,
+  );
+  assert.equal(composed?.({ a: 1, b: 2 }).ok, true);
+  assert.equal(composed?.({ c: 1 }).ok, false);
+});
+
+test("closestName: case, '_' and '-' set aside, then at most a third of the name's edits", () => {
+  const names = ["includeDone", "limit", "query", "pageSize"];
+  assert.equal(closestName("include_done", names), "includeDone");
+  assert.equal(closestName("INCLUDE-DONE", names), "includeDone");
+  assert.equal(closestName("limti", names), "limit", "a swap of two neighbours is one edit");
+  assert.equal(closestName("page_sise", names), "pageSize");
+  assert.equal(closestName("qurey", names), "query");
+  assert.equal(closestName("colour", names), undefined);
+  assert.equal(closestName("x", names), undefined);
+  assert.equal(closestName("a".repeat(100_000), names), undefined, "a huge key is not compared");
 });

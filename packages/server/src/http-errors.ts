@@ -59,6 +59,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.HandshakeFailed]: 502,
   [ErrorCode.PluginLoadFailed]: 502,
   [ErrorCode.PluginCall]: 502,
+  [ErrorCode.UpstreamError]: 502,
+  [ErrorCode.StartupFailed]: 502,
   [ErrorCode.Transport]: 502,
   [ErrorCode.ShuttingDown]: 503,
   [ErrorCode.TooManyClients]: 503,

@@ -96,6 +96,14 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** How long past a call's deadline the host waits for the plugin's own TIMEOUT before answering it itself. */
 const ANSWER_GRACE_MS = 250;
 
+/** The timeouts the host's own timers fired (a plugin's answer saying `firedBy: "host"` is not one of them). */
+const hostTimeouts = new WeakSet<object>();
+
+/** Whether `error` is a timeout a host timer fired, not a plugin's answer. */
+export function firedByHost(error: object): boolean {
+  return hostTimeouts.has(error);
+}
+
 export class PluginProcess {
   readonly secret = randomBytes(24).toString("hex");
   readonly child: PluginChild;
@@ -131,10 +139,16 @@ export class PluginProcess {
       graceMs: ANSWER_GRACE_MS,
       onCancel: "await",
       errors: {
-        timedOut: (label, budgetMs) =>
-          failure(ErrorCode.Timeout, `${label} timed out after ${budgetMs / 1000}s`, "TimeoutError", {
-            timeoutMs: budgetMs,
-          }).error,
+        timedOut: (label, budgetMs) => {
+          const { error } = failure(
+            ErrorCode.Timeout,
+            `${label} timed out after ${Number((budgetMs / 1000).toFixed(3))}s`,
+            "TimeoutError",
+            { timeoutMs: budgetMs, firedBy: "host" },
+          );
+          hostTimeouts.add(error);
+          return error;
+        },
         unsendable: (label, error) => unsendableError(`${label} cannot be sent to the plugin`, error),
         canceled: (label) => failure(ErrorCode.Canceled, `${label} was canceled before it was sent`).error,
       },

@@ -28,6 +28,7 @@ import {
   toDisposable,
   type WireError,
   type WireResult,
+  timeoutError,
 } from "@neko/protocol";
 import { isFrozenOnDisk } from "@neko/plugin-sdk/frozen-state-file";
 import type { HostLogger, LogRecord } from "../host-logger.ts";
@@ -42,7 +43,7 @@ import { NodePluginLauncher } from "./node-plugin-launcher.ts";
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
-import { type ExitInfo, PluginProcess } from "./plugin-process.ts";
+import { type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
 import type { PluginScope } from "./plugin-scope.ts";
 import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -405,7 +406,7 @@ export class PluginSupervisor implements Disposable {
     let timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
     if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
     const { chain, runId } = options;
-    return proc.request({
+    const answer = proc.request({
       build(callId, deadline) {
         return {
           type: "call",
@@ -422,6 +423,7 @@ export class PluginSupervisor implements Disposable {
       label: `entry '${id}:${entryId}'`,
       cancel: options.cancel,
     });
+    return answer.then((result) => timeoutNamed(result, id, entryId, "entry"));
   }
 
   /** Asks the running plugin's runtime for a control operation of the contract (lifecycle, config, freeze, …). */
@@ -531,7 +533,7 @@ export class PluginSupervisor implements Disposable {
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
       failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
     );
-    if (!ready.ok) return this.failStart(plugin, proc, ready, false);
+    if (!ready.ok) return startupFailed(plugin.spec.id, await this.failStart(plugin, proc, ready, false));
 
     this.setState(plugin, "running");
     this.watch(plugin, proc);
@@ -669,7 +671,7 @@ export class PluginSupervisor implements Disposable {
       const ready = await withTimeout(next.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
         failure(ErrorCode.Timeout, "the startup lifecycle did not finish in time"),
       );
-      if (!ready.ok) return await this.failStart(plugin, next, ready, false);
+      if (!ready.ok) return startupFailed(plugin.spec.id, await this.failStart(plugin, next, ready, false));
       this.setState(plugin, "running", `reloaded: pid ${oldPid} → ${next.pid}`);
       this.watch(plugin, next);
       return { ok: true, value: { pid: next.pid, previous_pid: oldPid } };
@@ -984,6 +986,36 @@ function handshakeError(message: string): WireError {
 function stderrSuffix(info: ExitInfo | undefined): string {
   const lines = info?.stderr.filter((l) => l.trim()).slice(-3) ?? [];
   return lines.length ? ` — stderr: ${lines.join(" | ")}` : "";
+}
+
+/** What the start of a process answers but the startup hook's own failure: the process, not the hook, failed. */
+const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.HandshakeFailed, ErrorCode.PluginUnreachable]);
+
+/**
+ * A start whose `startup` lifecycle answered Err, threw or ran out of time, as `STARTUP_FAILED` naming the hook, with
+ * the hook's error as `details.cause` (docs/http-api.md#status-codes).
+ */
+export function startupFailed(plugin: string, result: WireResult): WireResult {
+  if (result.ok || NOT_THE_HOOK.has(result.error.code)) return result;
+  const { code, message, details } = result.error;
+  const cause = { code, message, ...(details !== undefined && details !== null && { details }) };
+  return failure(
+    ErrorCode.StartupFailed,
+    `plugin '${plugin}' failed to start: its startup hook failed with ${code}: ${message}`,
+    "SdkError",
+    { plugin, hook: "startup", cause },
+  );
+}
+
+/**
+ * A timeout the host's own timer fired for a call of `plugin:entry`, in the one shape of a timeout (protocol
+ * timeout-error.ts); any other answer as it is.
+ */
+export function timeoutNamed(result: WireResult, plugin: string, entry: string, kind: "entry" | "event"): WireResult {
+  if (result.ok || !firedByHost(result.error)) return result;
+  const details = result.error.details as { timeoutMs?: unknown } | undefined;
+  if (typeof details?.timeoutMs !== "number") return result;
+  return { ok: false, error: timeoutError({ plugin, entry, timeoutMs: details.timeoutMs, firedBy: "host" }, kind) };
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {

@@ -112,11 +112,19 @@ describe("supervisor over the memory transport", () => {
     assert.deepEqual(await supervisor.call("p", "echo", "real"), { ok: true, value: "real" });
   });
 
-  test("a startup Err fails the start with that error; the plugin is restarted by the policy", async () => {
+  test("a startup Err fails the start with STARTUP_FAILED naming the hook and its error; the plugin is restarted by the policy", async () => {
     const refused: WireResult = { ok: false, error: { name: "SdkError", code: "NOPE", message: "not today" } };
     const { supervisor, launcher } = setup({ p: { ready: refused } });
     const result = await supervisor.start("p");
-    assert.deepEqual(result, refused);
+    assert.deepEqual(result, {
+      ok: false,
+      error: {
+        name: "SdkError",
+        code: "STARTUP_FAILED",
+        message: "plugin 'p' failed to start: its startup hook failed with NOPE: not today",
+        details: { plugin: "p", hook: "startup", cause: { code: "NOPE", message: "not today" } },
+      },
+    });
     await until(() => launcher.launched.length >= 2, "the restart");
   });
 

@@ -154,7 +154,10 @@ function prepare(options: EntryOptions & { id: string }, handler: EntryHandler, 
   };
   let validator: ArgsValidator | undefined;
   try {
-    validator = options.modelValidate === false ? undefined : compileArgsValidator(options);
+    validator =
+      options.modelValidate === false
+        ? undefined
+        : compileArgsValidator(options, { unknownArgs: options.allowExtraArgs === true ? "allow" : "refuse" });
   } catch (error) {
     throw new TypeError(`entry '${id}': ${(error as Error).message}`);
   }

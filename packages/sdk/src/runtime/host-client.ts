@@ -78,7 +78,11 @@ export class HostClient implements HostBridge {
       graceMs: ANSWER_GRACE_MS,
       onCancel: "answer",
       errors: {
-        timedOut: (label) => error("TimeoutError", ErrorCode.Timeout, `host request '${label}' timed out`),
+        timedOut: (label, budgetMs) => ({
+          ...error("TimeoutError", ErrorCode.Timeout, `host request '${label}' timed out`),
+          // The caller's own deadline passed before the host answered (a cross-plugin call names its target).
+          details: { timeoutMs: budgetMs, firedBy: "caller" },
+        }),
         unsendable: (label, cause) => unsendableError(`'${label}' cannot be sent`, cause),
         canceled: (label) => error("SdkError", ErrorCode.Canceled, `host request '${label}' was canceled`),
       },

@@ -18,6 +18,7 @@ import {
   type ProcessStats,
   PROTOCOL_VERSION,
   ServedRequests,
+  timeoutError,
   unsendableError,
   type WireError,
   type WireResult,
@@ -335,7 +336,7 @@ export class PluginRuntime {
    */
   async runBounded(
     call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
-    options: { timeoutSeconds: number; label: string; entry?: EntryDescriptor },
+    options: { timeoutSeconds: number; label: string; entry?: EntryDescriptor; kind?: "event" },
     work: (ctx: EntryContext) => Promise<WireResult>,
   ): Promise<WireResult> {
     const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
@@ -352,7 +353,14 @@ export class PluginRuntime {
       });
     });
     const timer = setTimeout(() => {
-      this.served.stop(call.id, new TimeoutError(`${options.label} timed out after ${formatSeconds(budgetMs)}`));
+      const kind = options.entry ? "entry" : options.kind;
+      const wire = timeoutError(
+        { plugin: this.instance.pluginId, entry: call.entryId, timeoutMs: budgetMs, firedBy: "plugin" },
+        kind,
+      );
+      // An entry or an event is named `<plugin>:<id>`, as the host names it; a message handler by its label.
+      const message = kind ? wire.message : `${options.label} timed out after ${formatSeconds(budgetMs)}`;
+      this.served.stop(call.id, new TimeoutError(message, { details: wire.details }));
     }, timeoutMs);
     const ctx: EntryContext = {
       get signal() {

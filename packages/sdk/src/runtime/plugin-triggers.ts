@@ -79,7 +79,7 @@ export class PluginTriggers {
         name: event.name ?? event.id,
         description: event.description ?? "",
         inputSchema: describeArgsSchema(event),
-        validator: compileArgsValidator(event),
+        validator: compileArgsValidator(event, { unknownArgs: "refuse" }),
         timeout: event.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS,
         handle: bind(event.methodName),
       });
@@ -117,8 +117,13 @@ export class PluginTriggers {
     const delivery: MessageDelivery = { handlers: [] };
     for (const handler of handlers) {
       const label = `message handler '${handler.id}'`;
-      const result = await this.bounded(call, `message:${handler.id}`, DEFAULT_ENTRY_TIMEOUT_SECONDS, label, (ctx) =>
-        handler.handle(message as PluginMessage, ctx),
+      const result = await this.bounded(
+        call,
+        `message:${handler.id}`,
+        DEFAULT_ENTRY_TIMEOUT_SECONDS,
+        label,
+        undefined,
+        (ctx) => handler.handle(message as PluginMessage, ctx),
       );
       delivery.handlers.push({ id: handler.id, result });
     }
@@ -161,7 +166,7 @@ export class PluginTriggers {
       if (!result.ok) return Promise.resolve(errResult(result.error));
       checked = result.value;
     }
-    return this.bounded(call, `${handler.eventType}:${handler.id}`, handler.timeout, label, (ctx) =>
+    return this.bounded(call, `${handler.eventType}:${handler.id}`, handler.timeout, label, "event", (ctx) =>
       handler.handle(checked, ctx),
     );
   }
@@ -171,6 +176,7 @@ export class PluginTriggers {
     entryId: string,
     timeoutSeconds: number,
     label: string,
+    kind: "event" | undefined,
     fn: (ctx: EntryContext) => unknown,
   ): Promise<WireResult> {
     const deadline = call.deadline ?? Date.now() + timeoutSeconds * 1000;
@@ -182,7 +188,7 @@ export class PluginTriggers {
       chain: call.chain,
       runId: call.runId,
     };
-    return this.runtime.runBounded(bounded, { timeoutSeconds, label }, (ctx) =>
+    return this.runtime.runBounded(bounded, { timeoutSeconds, label, ...(kind && { kind }) }, (ctx) =>
       this.runtime.runHandler(label, () => fn(ctx)),
     );
   }

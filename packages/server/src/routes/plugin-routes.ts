@@ -72,9 +72,9 @@ const startFailures = {
   409:
     "`PLUGIN_REFUSED`: refused for its manifest, or disabled; `EXTENSION_CANNOT_START_INDEPENDENT`: an extension " +
     "(it loads with its host plugin)",
-  422: "the `startup` handler returned `Err` (`SDK_ERROR` or its own code)",
-  502: "`PLUGIN_CRASHED`, `HANDSHAKE_FAILED`, `PLUGIN_LOAD_FAILED`: the process did not come up",
-  504: "`TIMEOUT`: `startup` took longer than 30 s",
+  502:
+    "`STARTUP_FAILED`: the `startup` handler returned `Err`, threw or took longer than 30 s (`details: { plugin, " +
+    "hook, cause }`); `PLUGIN_CRASHED`, `HANDSHAKE_FAILED`, `PLUGIN_LOAD_FAILED`: the process did not come up",
 };
 
 const lifecycleDocs: Record<
@@ -96,7 +96,8 @@ const lifecycleDocs: Record<
     summary: "Re-read plugin.toml and swap in the plugin's new code; `?mode=config`: new configuration, no restart",
     description:
       "A running plugin's new code starts in a new process while the old one serves; calls move to it once it is " +
-      "ready, with none failing. Code that cannot load leaves the old process serving (502 `PLUGIN_LOAD_FAILED`).",
+      "ready, with none failing. Code that cannot load leaves the old process serving (502 `PLUGIN_LOAD_FAILED`). " +
+      "A plugin refused for its manifest is read again: fixed, it is started and the answer says the state it reached.",
     errors: {
       ...startFailures,
       400: "`CONFIG_INVALID`: plugin.toml is not a valid manifest (mode=config), or a profile cannot be read",
