@@ -403,7 +403,8 @@ export class PluginProcess {
     const { code, signal } = exit;
     // Its credentials die with it: a process that takes its pid later cannot connect with them.
     this.options.admission.dispose();
-    const how = exit.refusal ?? exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    const how =
+      exit.refusal ?? exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     this.exited = { code, signal, stderr: this.stderrTail, expected: this.exitExpected };
     if (this.killReason !== undefined) this.exited.killReason = this.killReason;
     if (exit.unreachable !== undefined) this.exited.unreachable = exit.unreachable;

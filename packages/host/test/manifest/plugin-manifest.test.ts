@@ -287,10 +287,28 @@ describe("parseManifest: problems", () => {
 
   test("entry module must be a .ts/.mts/.js/.mjs/.py path relative to and inside the folder", () => {
     const cases: Array<[string, string[]]> = [
-      ["index.txt:A", ["module 'index.txt' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"]],
-      ["index:A", ["module 'index' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"]],
-      ["plugins.a-b:A", ["module 'plugins.a-b' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"]],
-      ["other.plugins.a:A", ["module 'other.plugins.a' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"]],
+      [
+        "index.txt:A",
+        [
+          "module 'index.txt' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
+      [
+        "index:A",
+        ["module 'index' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"],
+      ],
+      [
+        "plugins.a-b:A",
+        [
+          "module 'plugins.a-b' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
+      [
+        "other.plugins.a:A",
+        [
+          "module 'other.plugins.a' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
       ["/abs/index.ts:A", ["module '/abs/index.ts' must be a path relative to the plugin folder"]],
       ["C:\\\\p\\\\index.ts:A", ["module 'C:\\p\\index.ts' must be a path relative to the plugin folder"]],
       ["../index.ts:A", ["module '../index.ts' must stay inside the plugin folder"]],

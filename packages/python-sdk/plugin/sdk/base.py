@@ -1,0 +1,275 @@
+"""`NekoPluginBase` and what a plugin reaches through it: `self.ctx`, `self.store`, `self.config`, `self.plugins`,
+`self.bus`, `self.memory`, `self.system_info`, `self.logger`. Everything that is not the store goes through the host's
+services (docs/wire-protocol.md#host-services-plugin--host), as for a TypeScript plugin."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._logger import PluginLogger
+from .errors import NotFoundError, SdkError, ValidationError, from_wire
+from .result import Err, Ok
+
+if TYPE_CHECKING:
+    from ._runner import PluginRuntime
+
+_MISSING = object()
+
+
+def to_result(wire: dict) -> Ok | Err:
+    """A WireResult as `Ok(value)` or `Err(SdkError)`."""
+    if wire.get("ok"):
+        return Ok(wire.get("value"))
+    return Err(from_wire(wire.get("error") or {}))
+
+
+class PluginContext:
+    """`ctx`: what the host gives the plugin's constructor."""
+
+    def __init__(self, runtime: "PluginRuntime", *, plugin_id: str, plugin_dir: str, metadata: dict, config: dict,
+                 store_enabled: bool) -> None:
+        from ._store import SyncPluginStore
+
+        self._runtime = runtime
+        self.plugin_id = plugin_id
+        self.config_dir = Path(plugin_dir)
+        self.config_path = Path(plugin_dir) / "plugin.toml"
+        self.metadata = metadata
+        self.logger = PluginLogger(plugin_id)
+        self.file_logger = self.logger
+        self._config = config
+        self._store = SyncPluginStore(os.path.join(plugin_dir, "data"), enabled=store_enabled)
+        self.bus = Bus(runtime)
+
+    def push_message(self, **kwargs: Any) -> Ok | Err:
+        """Pushes a message to the host (`messages.push`): `source`, `message_type`, `description`, `priority`,
+        `content`, `binary_data`, `binary_url`, `metadata`. Returns `Ok({"id": …})` or the host's `Err`."""
+        names = {"message_type": "messageType", "binary_data": "binaryData", "binary_url": "binaryUrl"}
+        params = {names.get(k, k): v for k, v in kwargs.items() if v is not None}
+        unknown = set(params) - {"messageType", "source", "description", "priority", "content", "binaryData",
+                                 "binaryUrl", "metadata"}
+        if unknown:
+            return Err(ValidationError(f"push_message: unknown argument(s) {', '.join(sorted(unknown))}"))
+        return to_result(self._runtime.request_sync("messages.push", params))
+
+    def report_status(self, status: dict) -> None:
+        """The plugin's latest status, shown by `GET /plugin/status` (`status.report`)."""
+        if not isinstance(status, dict):
+            raise ValidationError("report_status: the status must be a dict")
+        self._runtime.notify("status.report", {"status": status})
+
+
+class PluginConfig:
+    """`self.config`: the effective configuration (plugin.toml with the active profile), kept current by the host."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    @staticmethod
+    def _keys(path: Any) -> list[str]:
+        if path is None or path == "":
+            return []
+        return [str(k) for k in path] if isinstance(path, (list, tuple)) else str(path).split(".")
+
+    def _lookup(self, path: Any) -> Any:
+        node: Any = self._ctx._config
+        for key in self._keys(path):
+            if not isinstance(node, dict) or key not in node:
+                return _MISSING
+            node = node[key]
+        return copy.deepcopy(node)
+
+    async def dump(self) -> dict:
+        return copy.deepcopy(self._ctx._config)
+
+    async def get(self, path: Any = None, default: Any = None) -> Any:
+        found = self._lookup(path)
+        return default if found is _MISSING else found
+
+    async def require(self, path: Any) -> Any:
+        found = self._lookup(path)
+        if found is _MISSING:
+            key = ".".join(self._keys(path))
+            raise NotFoundError(
+                f"config key '{key}' is required but not set (in plugin.toml or the active profile)",
+                code="CONFIG_KEY_MISSING",
+                details={"path": key},
+            )
+        return found
+
+    async def has(self, path: Any) -> bool:
+        return self._lookup(path) is not _MISSING
+
+    async def update(self, patch: dict, mode: str = "permanent") -> Ok | Err:
+        """Deep-merges `patch` through the host (`config.update`); the new configuration is visible at once."""
+        result = to_result(await self._ctx._runtime.request_async("config.update", {"patch": patch, "mode": mode}))
+        if isinstance(result, Ok) and isinstance(result.value, dict) and isinstance(result.value.get("config"), dict):
+            self._ctx._config = result.value["config"]
+            return Ok(copy.deepcopy(result.value["config"]))
+        return result
+
+    async def set(self, path: Any, value: Any, mode: str = "permanent") -> Ok | Err:
+        keys = self._keys(path)
+        patch: Any = value
+        for key in reversed(keys):
+            patch = {key: patch}
+        return await self.update(patch, mode)
+
+
+class Plugins:
+    """`self.plugins`: the other plugins (`plugins.list`, `plugins.get`, `plugins.call`)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def list(self, enabled: bool | None = None) -> Ok | Err:
+        result = to_result(await self._ctx._runtime.request_async("plugins.list", {}))
+        if isinstance(result, Ok) and enabled is not None:
+            return Ok([p for p in result.value if bool(p.get("enabled")) == enabled])
+        return result
+
+    async def list_ids(self) -> Ok | Err:
+        result = await self.list()
+        return Ok([p["id"] for p in result.value]) if isinstance(result, Ok) else result
+
+    async def get(self, plugin_id: str) -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("plugins.get", {"id": plugin_id}))
+
+    async def exists(self, plugin_id: str) -> Ok | Err:
+        result = await self.get(plugin_id)
+        return Ok(result.value is not None) if isinstance(result, Ok) else result
+
+    async def require_enabled(self, plugin_id: str) -> Ok | Err:
+        result = await self.get(plugin_id)
+        if isinstance(result, Err):
+            return result
+        if result.value is None:
+            return Err(SdkError(f"plugin '{plugin_id}' is not installed", code="PLUGIN_NOT_FOUND"))
+        if not result.value.get("enabled"):
+            return Err(SdkError(f"plugin '{plugin_id}' is not enabled", code="PLUGIN_REFUSED"))
+        return Ok(result.value)
+
+    async def call_entry(self, target: str, args: dict | None = None, timeout: float | None = None,
+                         **_: Any) -> Ok | Err:
+        """Calls `"<plugin_id>:<entry_id>"` with `args`; the target's result, `Ok` or `Err`."""
+        if not isinstance(target, str) or ":" not in target:
+            return Err(ValidationError(f"call_entry: the target must be '<plugin_id>:<entry_id>', not {target!r}"))
+        plugin_id, entry_id = target.split(":", 1)
+        runtime = self._ctx._runtime
+        params: dict = {"pluginId": plugin_id, "entryId": entry_id, "args": args or {}, "chain": runtime.chain()}
+        if timeout is not None:
+            params["timeoutMs"] = float(timeout) * 1000.0
+        return to_result(await runtime.request_async("plugins.call", params))
+
+    async def call_entry_json(self, target: str, args: dict | None = None, **kwargs: Any) -> Ok | Err:
+        result = await self.call_entry(target, args, **kwargs)
+        if isinstance(result, Ok) and not isinstance(result.value, dict):
+            return Err(SdkError(f"{target} answered {type(result.value).__name__}, not a JSON object"))
+        return result
+
+    async def call_event(self, plugin_id: str, event_type: str, event_id: str, args: dict | None = None) -> Ok | Err:
+        runtime = self._ctx._runtime
+        params = {"pluginId": plugin_id, "eventType": event_type, "eventId": event_id, "args": args or {},
+                  "chain": runtime.chain()}
+        return to_result(await runtime.request_async("plugins.callEvent", params))
+
+
+class Bus:
+    """`self.bus`: events to every subscribed plugin and the server's streams (docs/bus.md)."""
+
+    def __init__(self, runtime: "PluginRuntime") -> None:
+        self._runtime = runtime
+
+    def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> None:
+        params: dict = {"type": event_type, "payload": payload}
+        if priority is not None:
+            params["priority"] = priority
+        self._runtime.notify("bus.emit", params)
+
+    publish = emit
+
+
+class MemoryClient:
+    """`self.memory`: the host's memory (docs/store-and-memory.md)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def store(self, key: str, value: Any, bucket: str = "default") -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("memory.store", {"key": key, "value": value,
+                                                                                 "bucket": bucket}))
+
+    async def search(self, query: str, bucket: str | None = None, limit: int | None = None) -> Ok | Err:
+        params: dict = {"query": query}
+        if bucket is not None:
+            params["bucket"] = bucket
+        if limit is not None:
+            params["limit"] = limit
+        return to_result(await self._ctx._runtime.request_async("memory.search", params))
+
+    async def get(self, bucket: str = "default", limit: int | None = None) -> Ok | Err:
+        params: dict = {"bucket": bucket}
+        if limit is not None:
+            params["limit"] = limit
+        return to_result(await self._ctx._runtime.request_async("memory.get", params))
+
+
+class SystemInfo:
+    """`self.system_info`: the host's `system.info`."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def get(self) -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("system.info", {}))
+
+
+class NekoPluginBase:
+    """The base of every plugin: `__init__(self, ctx)` must call `super().__init__(ctx)`."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.plugin_id = ctx.plugin_id
+        self.config_dir = ctx.config_dir
+        self.metadata = ctx.metadata
+        self.logger = ctx.logger
+        self.file_logger = ctx.file_logger
+        self.store = ctx._store
+        self.config = PluginConfig(ctx)
+        self.plugins = Plugins(ctx)
+        self.bus = ctx.bus
+        self.memory = MemoryClient(ctx)
+        self.system_info = SystemInfo(ctx)
+
+    def report_status(self, status: dict) -> None:
+        self.ctx.report_status(status)
+
+    def push_message(self, **kwargs: Any) -> Ok | Err:
+        return self.ctx.push_message(**kwargs)
+
+    def data_path(self, *parts: str) -> Path:
+        """A path under the plugin's `data/` folder (created); one that would leave it raises ValueError."""
+        data = (Path(self.ctx.config_dir) / "data").resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        target = data.joinpath(*parts).resolve()
+        if target != data and data not in target.parents:
+            raise ValueError(f"data_path: '{'/'.join(parts)}' leaves the plugin's data folder")
+        return target
+
+    async def run_update(self, progress: float | None = None, stage: str | None = None,
+                         message: str | None = None, **_: Any) -> Ok | Err:
+        """Progress of the run this call belongs to (`run.update`, docs/runs.md)."""
+        params = {k: v for k, v in {"progress": progress, "stage": stage, "message": message}.items() if v is not None}
+        return await self.ctx._runtime.run_request("run.update", params)
+
+    async def export_push(self, **item: Any) -> Ok | Err:
+        """An item exported by the run (`run.export`): `type` "text" | "json" | "url", with `text` / `json` / `url`."""
+        return await self.ctx._runtime.run_request("run.export", {"item": item})
+
+    async def finish(self, data: Any = None, reply: Any = None, **_: Any) -> Ok | Err:
+        """Ends the run this call belongs to, succeeded with `data` (`run.finish`)."""
+        params = {k: v for k, v in {"data": data, "reply": reply}.items() if v is not None}
+        return await self.ctx._runtime.run_request("run.finish", params)

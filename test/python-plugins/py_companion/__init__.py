@@ -1,0 +1,159 @@
+import asyncio
+import os
+import time
+from typing import Any
+
+from plugin.sdk.plugin import (
+    NekoPluginBase, neko_plugin, plugin_entry, lifecycle, timer_interval, message, on_event,
+    Ok, Err, SdkError, unwrap_or,
+)
+
+from .helpers import shout
+
+
+@neko_plugin
+class CompanionPlugin(NekoPluginBase):
+    def __init__(self, ctx: Any):
+        super().__init__(ctx)
+        self.logger = ctx.logger
+        self.counter = 0
+        self.ticks = 0
+        self.config_changes = []
+
+    @lifecycle(id="startup")
+    async def on_startup(self, **_):
+        prefix = await self.config.get("greeting.prefix", default="Hi")
+        self.logger.info("CompanionPlugin started with prefix {}", prefix)
+        self.report_status({"status": "ready", "prefix": prefix})
+        return Ok({"status": "ready"})
+
+    @lifecycle(id="shutdown")
+    def on_shutdown(self, **_):
+        self.store.set("said_goodbye", True)
+        return Ok({"status": "stopped"})
+
+    @lifecycle(id="config_change")
+    def on_config_change(self, old_config=None, new_config=None, mode=None, **_):
+        if (new_config or {}).get("greeting", {}).get("prefix") == "refuse":
+            return Err(SdkError("that prefix is not allowed"))
+        self.config_changes.append(mode)
+        return Ok({"applied": True})
+
+    @plugin_entry(
+        id="greet",
+        name="Greet",
+        description="Return a greeting message",
+        input_schema={
+            "type": "object",
+            "properties": {"name": {"type": "string", "default": "World"}},
+        },
+        llm_result_fields=["message"],
+    )
+    def greet(self, name: str = "World", **_):
+        self.counter += 1
+        return Ok({"message": f"Hello, {name}!", "count": self.counter})
+
+    @plugin_entry(
+        id="add",
+        input_schema={
+            "type": "object",
+            "properties": {"a": {"type": "number"}, "b": {"type": "number", "minimum": 0}},
+            "required": ["a", "b"],
+        },
+        timeout=5,
+    )
+    async def add(self, a: float, b: float, **_):
+        await asyncio.sleep(0)
+        return Ok({"sum": a + b, "helper": shout("ok")})
+
+    @plugin_entry(id="slow", timeout=0.5)
+    async def slow(self, seconds: float = 5, **_):
+        await asyncio.sleep(seconds)
+        return Ok({"slept": seconds})
+
+    @plugin_entry(id="slow_sync", timeout=0.5)
+    def slow_sync(self, seconds: float = 2, **_):
+        time.sleep(seconds)
+        return Ok({"slept": seconds})
+
+    @plugin_entry(id="fail")
+    def fail(self, how: str = "err", **_):
+        if how == "raise":
+            raise RuntimeError("kaboom")
+        if how == "sdk":
+            raise SdkError("not today", code="NOT_TODAY")
+        return Err(SdkError("refused on purpose"))
+
+    @plugin_entry(id="crash")
+    def crash(self, **_):
+        os._exit(3)
+
+    @plugin_entry(id="pid")
+    def pid(self, **_):
+        return {"pid": os.getpid()}
+
+    @plugin_entry(id="store_set")
+    def store_set(self, key: str, value: Any = None, **_):
+        self.store.set(key, value)
+        return Ok({"saved": key})
+
+    @plugin_entry(id="store_get")
+    def store_get(self, key: str, **_):
+        return Ok({"key": key, "value": self.store.get(key), "exists": self.store.exists(key)})
+
+    @plugin_entry(id="push")
+    def push(self, text: str = "hi", **_):
+        return self.push_message(source="py_companion", message_type="text", description="from Python",
+                                 priority=5, content=text)
+
+    @plugin_entry(id="status")
+    def status(self, progress: int = 50, **_):
+        self.report_status({"status": "processing", "progress": progress})
+        return Ok(None)
+
+    @plugin_entry(id="config")
+    async def config_read(self, **_):
+        prefix = await self.config.get("greeting.prefix")
+        whole = await self.config.dump()
+        try:
+            await self.config.require("greeting.missing")
+            missing = None
+        except SdkError as error:
+            missing = {"code": error.code, "message": str(error)}
+        return Ok({"prefix": prefix, "punctuation": whole["greeting"]["punctuation"], "missing": missing,
+                   "changes": self.config_changes})
+
+    @plugin_entry(id="call_ts")
+    async def call_ts(self, target: str, args: dict = None, **_):
+        result = await self.plugins.call_entry(target, args or {})
+        if isinstance(result, Ok):
+            return Ok({"via": "python", "answer": result.value})
+        return Err(result.error)
+
+    @plugin_entry(id="info")
+    async def info(self, **_):
+        info = unwrap_or(await self.system_info.get(), {})
+        ids = unwrap_or(await self.plugins.list_ids(), [])
+        await self.memory.store("py-key", {"from": "python"}, bucket="py")
+        found = unwrap_or(await self.memory.get("py"), [])
+        self.bus.emit("py_event", {"n": 1})
+        return Ok({"protocol": info.get("versions", {}).get("protocol"), "plugins": sorted(ids),
+                   "memory": [r["value"] for r in found], "data": str(self.data_path("x.txt"))})
+
+    @timer_interval(id="tick", seconds=0.2, auto_start=True)
+    def tick(self, **_):
+        self.ticks += 1
+        return Ok({"ticks": self.ticks})
+
+    @plugin_entry(id="ticks")
+    def get_ticks(self, **_):
+        return Ok({"ticks": self.ticks})
+
+    @message(id="on_chat", source="chat")
+    def on_chat(self, text: str, sender: str = "?", **_):
+        return Ok({"echo": text.upper(), "sender": sender})
+
+    @on_event(event_type="order_placed", id="count_order", input_schema={
+        "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})
+    def count_order(self, n: int, **_):
+        return Ok({"orders": n})
