@@ -117,8 +117,15 @@ def _err(error: Any) -> dict:
     return {"ok": False, "error": to_wire(error)}
 
 
-def _last_line(error: BaseException) -> str:
-    return traceback.format_exception_only(type(error), error)[-1].strip()
+def _last_line(error: BaseException, plugin_dir: str) -> str:
+    """The last line of Python's traceback; for a syntax error, with the file (relative to the plugin) and line."""
+    line = traceback.format_exception_only(type(error), error)[-1].strip()
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        where = os.path.relpath(error.filename, plugin_dir) if os.path.isabs(error.filename) else error.filename
+        suffix = f" ({where}, line {error.lineno})"
+        if not line.endswith(suffix) and f"({os.path.basename(error.filename)}, line" not in line:
+            line += suffix
+    return line
 
 
 class PluginRuntime:
@@ -346,7 +353,7 @@ class PluginRuntime:
             wire = error.wire if isinstance(error, LoadFailure) else {
                 "name": type(error).__name__,
                 "code": "PLUGIN_LOAD_FAILED",
-                "message": _last_line(error),
+                "message": _last_line(error, self.plugin_dir),
                 "details": {"traceback": traceback.format_exc()},
             }
             if not isinstance(error, LoadFailure):

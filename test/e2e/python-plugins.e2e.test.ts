@@ -1,0 +1,450 @@
+/**
+ * Python plugins written for the original N.E.K.O. (SPEC §3.8, docs/python-plugins.md), run unchanged by the host:
+ * test/python-plugins/py_companion imports `plugin.sdk.plugin` and names `plugin.plugins.py_companion:CompanionPlugin`
+ * in its manifest. Every feature through HTTP with real processes, cross-plugin calls both ways with a TypeScript
+ * plugin, and the refusals: no usable Python, a syntax error, a missing class, an import error.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import type { LogRecord } from "@neko/host";
+import { isAlive, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { PYTHON_SKIP } from "../support/python.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const COMPANION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../python-plugins/py_companion");
+
+const tsCallerCode = `
+import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class TsCaller extends NekoPluginBase {
+  @pluginEntry({ id: "ask_python" })
+  async askPython({ name }: { name: string }) {
+    const answer = await this.plugins.callEntry("py_companion:greet", { name });
+    return answer.ok ? Ok({ via: "typescript", answer: answer.value }) : answer;
+  }
+
+  @pluginEntry({ id: "ask_python_badly" })
+  async askPythonBadly() {
+    const answer = await this.plugins.callEntry("py_companion:add", { a: "nope", b: 1 });
+    return Ok({ ok: answer.ok, code: answer.ok ? null : answer.error.code, name: answer.ok ? null : answer.error.name });
+  }
+
+  @pluginEntry({ id: "double" })
+  double({ n }: { n: number }) {
+    return Ok({ n: n * 2 });
+  }
+}
+`;
+
+function copyCompanion(root: string): void {
+  fs.cpSync(COMPANION, path.join(root, "py_companion"), { recursive: true, filter: (src) => !src.includes("data") });
+}
+
+describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost;
+  const logs: LogRecord[] = [];
+  const pidOf = () => t.host.getPlugin("py_companion")?.pid as number;
+
+  before(async () => {
+    root = makeTempDir();
+    copyCompanion(root);
+    writePlugin(root, { id: "ts_caller", className: "TsCaller", code: tsCallerCode });
+    t = await startTestHost(
+      {
+        roots: [root],
+        heartbeatIntervalMs: 500,
+        restartPolicy: { baseDelayMs: 100, maxDelayMs: 400, maxCrashes: 10, windowMs: 60_000 },
+      },
+      { onLog: (pluginId, record) => pluginId === "py_companion" && logs.push(record) },
+    );
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("it runs and lists its entries as the manifest and decorators say", async () => {
+    const detail = (await t.request("GET", "/plugins/py_companion")).body;
+    assert.equal(detail.status, "running");
+    assert.equal(detail.sdk_version, "0.1.0");
+    const greet = detail.entries.find((e: { id: string }) => e.id === "greet");
+    assert.deepEqual(
+      {
+        name: greet.name,
+        description: greet.description,
+        input_schema: greet.input_schema,
+        timeout: greet.timeout,
+        llm_result_fields: greet.llm_result_fields,
+      },
+      {
+        name: "Greet",
+        description: "Return a greeting message",
+        input_schema: { type: "object", properties: { name: { type: "string", default: "World" } } },
+        timeout: 30,
+        llm_result_fields: ["message"],
+      },
+    );
+    assert.equal(detail.entries.find((e: { id: string }) => e.id === "slow").timeout, 0.5);
+    assert.deepEqual(
+      detail.timers.map((timer: { id: string }) => timer.id),
+      ["tick"],
+    );
+  });
+
+  test("a sync entry with keyword arguments, the schema's default filled in", async () => {
+    const first = await t.trigger("py_companion", "greet");
+    assert.equal(first.status, 200);
+    assert.equal(first.body.data.message, "Hello, World!");
+    const second = await t.trigger("py_companion", "greet", { name: "N.E.K.O" });
+    assert.deepEqual(second.body.data, { message: "Hello, N.E.K.O!", count: first.body.data.count + 1 });
+  });
+
+  test("an async entry, using a module of its own package (a relative import)", async () => {
+    const res = await t.trigger("py_companion", "add", { a: 2, b: 3.5 });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.data, { sum: 5.5, helper: "OK" });
+  });
+
+  test("arguments against input_schema: 400 VALIDATION_ERROR worded as for a TypeScript plugin", async () => {
+    const res = await t.trigger("py_companion", "add", { a: "two", b: -1 });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.error, {
+      code: "VALIDATION_ERROR",
+      message: "invalid arguments: a: must be number; b: must be >= 0",
+      details: {
+        issues: [
+          { field: "a", message: "must be number" },
+          { field: "b", message: "must be >= 0" },
+        ],
+      },
+    });
+    const missing = await t.trigger("py_companion", "add", { a: 1 });
+    assert.deepEqual(missing.body.error.details, { issues: [{ field: "b", message: "is required" }] });
+  });
+
+  test("timeouts: an async entry and a sync one answer 504 TIMEOUT after their own timeout; the plugin goes on", async () => {
+    for (const entry of ["slow", "slow_sync"]) {
+      const started = Date.now();
+      const res = await t.trigger("py_companion", entry);
+      assert.equal(res.status, 504, entry);
+      assert.equal(res.body.error.code, "TIMEOUT");
+      assert.equal(res.body.error.message, `entry '${entry}' timed out after 0.5s`);
+      assert.ok(Date.now() - started < 1900, `${entry} answered in time`);
+    }
+    assert.equal((await t.trigger("py_companion", "greet")).status, 200);
+  });
+
+  test("errors: Err(SdkError) is 422 SDK_ERROR, a raise 500 ENTRY_FAILED, a coded SdkError keeps its code", async () => {
+    const err = await t.trigger("py_companion", "fail");
+    assert.equal(err.status, 422);
+    assert.deepEqual(err.body.error, { code: "SDK_ERROR", message: "refused on purpose", details: null });
+    const raised = await t.trigger("py_companion", "fail", { how: "raise" });
+    assert.equal(raised.status, 500);
+    assert.deepEqual(raised.body.error, { code: "ENTRY_FAILED", message: "kaboom", details: null });
+    const coded = await t.trigger("py_companion", "fail", { how: "sdk" });
+    assert.equal(coded.body.error.code, "NOT_TODAY");
+    assert.ok(
+      logs.some((r) => r.level === "error" && /entry 'fail' raised RuntimeError: kaboom/.test(String(r.msg))),
+      "the traceback is in the plugin's log",
+    );
+  });
+
+  test("self.logger with the original's {} formatting reaches the host log", () => {
+    const line = logs.find((r) => r.msg === "CompanionPlugin started with prefix Hello");
+    assert.ok(line, "the startup line");
+    assert.equal(line.level, "info");
+  });
+
+  test("push_message lands in GET /plugin/messages; report_status in GET /plugin/status", async () => {
+    const pushed = await t.trigger("py_companion", "push", { text: "from python" });
+    assert.equal(pushed.status, 200);
+    const id = pushed.body.data.id;
+    assert.equal(typeof id, "number");
+    const listed = (await t.request("GET", "/plugin/messages?plugin_id=py_companion")).body.messages;
+    const message = listed.find((m: { id: number }) => m.id === id);
+    assert.deepEqual(
+      {
+        source: message.source,
+        message_type: message.message_type,
+        description: message.description,
+        priority: message.priority,
+        content: message.content,
+      },
+      { source: "py_companion", message_type: "text", description: "from Python", priority: 5, content: "from python" },
+    );
+
+    const startup = (await t.request("GET", "/plugin/status?plugin_id=py_companion")).body;
+    assert.ok(startup.status, "the status reported at startup");
+    await t.trigger("py_companion", "status", { progress: 70 });
+    await waitFor(
+      async () =>
+        (await t.request("GET", "/plugin/status?plugin_id=py_companion")).body.status?.progress === 70 || undefined,
+      { what: "the reported status" },
+    );
+    const status = (await t.request("GET", "/plugin/status?plugin_id=py_companion")).body.status;
+    assert.deepEqual(status, { status: "processing", progress: 70 });
+  });
+
+  test("self.config: get, dump, require; a hot update runs config_change, which may refuse it", async () => {
+    const read = (await t.trigger("py_companion", "config")).body.data;
+    assert.equal(read.prefix, "Hello");
+    assert.equal(read.punctuation, "!");
+    assert.deepEqual(read.missing, {
+      code: "CONFIG_KEY_MISSING",
+      message: "config key 'greeting.missing' is required but not set (in plugin.toml or the active profile)",
+    });
+    const update = await t.request("POST", "/plugin/py_companion/config/hot-update", {
+      config: { greeting: { prefix: "Howdy" } },
+      mode: "temporary",
+    });
+    assert.equal(update.status, 200, JSON.stringify(update.body));
+    const after = (await t.trigger("py_companion", "config")).body.data;
+    assert.equal(after.prefix, "Howdy");
+    assert.deepEqual(after.changes, ["temporary"]);
+    const refused = await t.request("POST", "/plugin/py_companion/config/hot-update", {
+      config: { greeting: { prefix: "refuse" } },
+      mode: "temporary",
+    });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, "CONFIG_CHANGE_REFUSED");
+    assert.equal((await t.trigger("py_companion", "config")).body.data.prefix, "Howdy", "the old one is kept");
+  });
+
+  test("system_info, plugins, memory and the data folder through the host's services", async () => {
+    const res = await t.trigger("py_companion", "info");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.data, {
+      protocol: 1,
+      plugins: ["py_companion", "ts_caller"],
+      memory: [{ from: "python" }],
+      data: path.join(root, "py_companion", "data", "x.txt"),
+    });
+  });
+
+  test("a timer runs every 0.2 s; a @message handler and an @on_event handler answer", async () => {
+    const first = (await t.trigger("py_companion", "ticks")).body.data.ticks;
+    await waitFor(async () => (await t.trigger("py_companion", "ticks")).body.data.ticks >= first + 2, {
+      what: "two more ticks",
+    });
+    const delivered = await t.request("POST", "/plugin/py_companion/message", {
+      source: "chat",
+      text: "hi",
+      sender: "ann",
+    });
+    assert.equal(delivered.status, 200);
+    assert.equal(delivered.body.delivered, 1);
+    assert.deepEqual(delivered.body.handlers, [
+      { id: "on_chat", success: true, data: { echo: "HI", sender: "ann" }, error: null },
+    ]);
+    const other = await t.request("POST", "/plugin/py_companion/message", { source: "mail", text: "x" });
+    assert.equal(other.body.delivered, 0);
+    const event = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "order_placed",
+      event_id: "count_order",
+      args: { n: 2 },
+    });
+    assert.equal(event.status, 200, JSON.stringify(event.body));
+    assert.deepEqual(event.body.data, { orders: 2 });
+    const badEvent = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "order_placed",
+      event_id: "count_order",
+      args: {},
+    });
+    assert.equal(badEvent.status, 400);
+    assert.equal(badEvent.body.error.message, "invalid arguments: n: is required");
+  });
+
+  test("cross-plugin calls: TypeScript → Python and Python → TypeScript, errors passed through", async () => {
+    const fromTs = await t.trigger("ts_caller", "ask_python", { name: "TS" });
+    assert.equal(fromTs.status, 200, JSON.stringify(fromTs.body));
+    assert.equal(fromTs.body.data.via, "typescript");
+    assert.equal(fromTs.body.data.answer.message, "Hello, TS!");
+    const badly = await t.trigger("ts_caller", "ask_python_badly");
+    assert.deepEqual(badly.body.data, { ok: false, code: "VALIDATION_ERROR", name: "ValidationError" });
+
+    const fromPy = await t.trigger("py_companion", "call_ts", { target: "ts_caller:double", args: { n: 21 } });
+    assert.equal(fromPy.status, 200, JSON.stringify(fromPy.body));
+    assert.deepEqual(fromPy.body.data, { via: "python", answer: { n: 42 } });
+    const missing = await t.trigger("py_companion", "call_ts", { target: "ts_caller:nope" });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, "ENTRY_NOT_FOUND");
+    const self = await t.trigger("py_companion", "call_ts", { target: "py_companion:greet" });
+    assert.equal(self.body.error.code, "CIRCULAR_CALL");
+  });
+
+  test("a store write survives kill -9 of the process; the host restarts it", async () => {
+    const saved = await t.trigger("py_companion", "store_set", { key: "k1", value: { n: 1, list: [1, "two"] } });
+    assert.equal(saved.status, 200);
+    const pid = pidOf();
+    process.kill(pid, "SIGKILL");
+    await waitFor(() => !isAlive(pid), { what: "the kill" });
+    await waitFor(() => t.host.getPlugin("py_companion")?.status === "running" && pidOf() !== pid, {
+      what: "the restart",
+    });
+    const read = await t.trigger("py_companion", "store_get", { key: "k1" });
+    assert.deepEqual(read.body.data, { key: "k1", value: { n: 1, list: [1, "two"] }, exists: true });
+    assert.ok(fs.existsSync(path.join(root, "py_companion", "data", "store.sqlite")), "the TypeScript SDK's file");
+  });
+
+  test("a crash during a call: 502 PLUGIN_CRASHED, then a restart", async () => {
+    const pid = pidOf();
+    const res = await t.trigger("py_companion", "crash");
+    assert.equal(res.status, 502);
+    assert.equal(res.body.error.code, "PLUGIN_CRASHED");
+    assert.deepEqual(res.body.error.details, { exitCode: 3, signal: null });
+    await waitFor(() => t.host.getPlugin("py_companion")?.status === "running" && pidOf() !== pid, {
+      what: "the restart",
+    });
+    assert.equal((await t.trigger("py_companion", "greet")).status, 200);
+  });
+
+  test("a stop runs the shutdown lifecycle (which writes the store) and the process exits by itself", async () => {
+    const pid = pidOf();
+    const stop = await t.request("POST", "/plugin/py_companion/stop");
+    assert.equal(stop.status, 200, JSON.stringify(stop.body));
+    assert.equal(stop.body.forced, false);
+    assert.equal(isAlive(pid), false);
+    assert.equal((await t.request("POST", "/plugin/py_companion/start")).status, 200);
+    const read = await t.trigger("py_companion", "store_get", { key: "said_goodbye" });
+    assert.equal(read.body.data.value, true);
+  });
+});
+
+describe("Python plugins that cannot run are refused with the reason", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost;
+  const manifest = (id: string, entry: string) => `[plugin]\nid = "${id}"\nentry = "${entry}"\n`;
+  const imports = "from plugin.sdk.plugin import NekoPluginBase, neko_plugin, plugin_entry, Ok\n";
+
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, {
+      id: "py_syntax",
+      manifest: manifest("py_syntax", "plugin.plugins.py_syntax:Broken"),
+      files: { "__init__.py": `${imports}\nclass Broken(NekoPluginBase)\n    pass\n` },
+    });
+    writePlugin(root, {
+      id: "py_noclass",
+      manifest: manifest("py_noclass", "plugins.py_noclass:Missing"),
+      files: { "__init__.py": `${imports}\n@neko_plugin\nclass Present(NekoPluginBase):\n    pass\n` },
+    });
+    writePlugin(root, {
+      id: "py_import",
+      manifest: manifest("py_import", "__init__.py:Importer"),
+      files: { "__init__.py": `${imports}import not_a_real_module_xyz\n` },
+    });
+    writePlugin(root, {
+      id: "py_ok",
+      manifest: manifest("py_ok", "__init__.py:Fine"),
+      files: {
+        "__init__.py": `${imports}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n`,
+      },
+    });
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const reasonOf = async (id: string) => {
+    const detail = (await t.request("GET", `/plugins/${id}`)).body;
+    assert.equal(detail.status, "refused", `${id}: ${detail.status_reason}`);
+    return detail.status_reason as string;
+  };
+
+  test("a syntax error: the refusal is Python's own last line", async () => {
+    assert.match(await reasonOf("py_syntax"), /^SyntaxError: expected ':' \(__init__\.py, line 3\)$/);
+  });
+
+  test("a missing class: named, with its module", async () => {
+    assert.equal(await reasonOf("py_noclass"), "__init__.py has no class 'Missing'");
+  });
+
+  test("an import error: the missing module named", async () => {
+    assert.equal(await reasonOf("py_import"), "ModuleNotFoundError: No module named 'not_a_real_module_xyz'");
+  });
+
+  test("a refused plugin is not restarted, and the others run", async () => {
+    assert.equal((await t.trigger("py_ok", "ping")).body.data, "pong");
+    const call = await t.trigger("py_import", "anything");
+    assert.equal(call.status, 409);
+    assert.equal(call.body.error.code, "PLUGIN_NOT_RUNNING");
+  });
+});
+
+describe("a host without a usable Python", () => {
+  let root: string;
+  let t: TestHost | undefined;
+
+  before(() => {
+    root = makeTempDir();
+    writePlugin(root, {
+      id: "py_plugin",
+      manifest: `[plugin]\nid = "py_plugin"\nentry = "plugin.plugins.py_plugin:P"\n`,
+      files: { "__init__.py": "from plugin.sdk.plugin import NekoPluginBase\nclass P(NekoPluginBase):\n    pass\n" },
+    });
+    writePlugin(root, {
+      id: "ts_plugin",
+      className: "T",
+      code: `import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";
+@nekoPlugin
+export class T extends NekoPluginBase {
+  @pluginEntry({ id: "ping" })
+  ping() { return "pong"; }
+}
+`,
+    });
+    // An interpreter without pyzmq: it says so, as Python does, and fails.
+    const fake = path.join(root, "python3-without-zmq");
+    fs.writeFileSync(fake, `#!/bin/sh\necho "ModuleNotFoundError: No module named 'zmq'" >&2\nexit 1\n`, {
+      mode: 0o755,
+    });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("a missing interpreter: the Python plugin is refused with the requirement; the host and the others run", async () => {
+    t = await startTestHost({ roots: [root], python: [path.join(root, "no-such-python3")] });
+    const detail = (await t.request("GET", "/plugins/py_plugin")).body;
+    assert.equal(detail.status, "refused");
+    assert.ok(
+      detail.status_reason.startsWith(
+        "Python plugins need python3 (3.11 or newer) with python3-zmq, python3-msgpack and python3-jsonschema " +
+          "(apt-get install python3-zmq python3-msgpack python3-jsonschema), or NEKO_PYTHON naming such an interpreter",
+      ),
+      detail.status_reason,
+    );
+    assert.match(detail.status_reason, /no-such-python3: spawnSync .*no-such-python3 ENOENT\)$/);
+    assert.equal((await t.trigger("ts_plugin", "ping")).body.data, "pong");
+    const start = await t.request("POST", "/plugin/py_plugin/start");
+    assert.equal(start.status, 502, "a start by hand says the same again");
+    assert.equal(start.body.error.code, "PLUGIN_LOAD_FAILED");
+    assert.match(start.body.error.message, /^Python plugins need python3/);
+    await t.close();
+    t = undefined;
+  });
+
+  test("NEKO_PYTHON naming an interpreter without pyzmq: refused, naming what it lacks", async () => {
+    const saved = process.env.NEKO_PYTHON;
+    process.env.NEKO_PYTHON = path.join(root, "python3-without-zmq");
+    try {
+      t = await startTestHost({ roots: [root] });
+    } finally {
+      if (saved === undefined) delete process.env.NEKO_PYTHON;
+      else process.env.NEKO_PYTHON = saved;
+    }
+    const reason = (await t.request("GET", "/plugins/py_plugin")).body.status_reason;
+    assert.match(reason, /python3-without-zmq: ModuleNotFoundError: No module named 'zmq'\)$/);
+    assert.equal((await t.trigger("ts_plugin", "ping")).body.data, "pong");
+  });
+});
