@@ -279,6 +279,46 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.equal(self.body.error.code, "CIRCULAR_CALL");
   });
 
+  test("dynamic entries: registered, listed, called, disabled, enabled, removed", async () => {
+    const made = await t.trigger("py_companion", "make_command", { command: "deploy", template: "Deployed {cmd}" });
+    assert.deepEqual(made.body.data, { registered: true, entries: ["deploy"] });
+    const listed = (await t.request("GET", "/plugins/py_companion")).body.entries.find(
+      (e: { id: string }) => e.id === "deploy",
+    );
+    assert.deepEqual(
+      { name: listed.name, dynamic: listed.dynamic, enabled: listed.enabled, input_schema: listed.input_schema },
+      {
+        name: "Deploy",
+        dynamic: true,
+        enabled: true,
+        input_schema: { type: "object", properties: { cmd: { type: "string" } } },
+      },
+    );
+    assert.deepEqual((await t.trigger("py_companion", "deploy", { cmd: "v2" })).body.data, { output: "Deployed v2" });
+    assert.equal((await t.trigger("py_companion", "deploy", { cmd: 2 })).status, 400, "its schema applies");
+    const taken = await t.trigger("py_companion", "make_command", { command: "greet" });
+    assert.equal(taken.body.data.registered, false, "a decorated entry's id is not taken over");
+
+    const off = await t.trigger("py_companion", "toggle_command", { command: "deploy", enabled: false });
+    assert.deepEqual(off.body.data, { done: true, listed: [], all: ["deploy"] });
+    const disabled = await t.trigger("py_companion", "deploy", { cmd: "x" });
+    assert.equal(disabled.body.error.code, "ENTRY_DISABLED");
+    await t.trigger("py_companion", "toggle_command", { command: "deploy", enabled: true });
+    assert.equal((await t.trigger("py_companion", "deploy", { cmd: "y" })).status, 200);
+    const removed = await t.trigger("py_companion", "toggle_command", { command: "deploy", remove: true });
+    assert.deepEqual(removed.body.data, { removed: true });
+    assert.equal((await t.trigger("py_companion", "deploy")).body.error.code, "ENTRY_NOT_FOUND");
+  });
+
+  test("register_static_ui serves the plugin's folder at /plugin/{id}/ui/; a path outside it is refused", async () => {
+    assert.deepEqual((await t.trigger("py_companion", "serve_ui")).body.data, { registered: true });
+    const page = await fetch(`${t.url}/plugin/py_companion/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Served for a Python plugin\./);
+    const outside = await t.trigger("py_companion", "serve_ui", { directory: "../.." });
+    assert.deepEqual(outside.body.data, { registered: false });
+  });
+
   test("a store write survives kill -9 of the process; the host restarts it", async () => {
     const saved = await t.trigger("py_companion", "store_set", { key: "k1", value: { n: 1, list: [1, "two"] } });
     assert.equal(saved.status, 200);

@@ -157,3 +157,29 @@ class CompanionPlugin(NekoPluginBase):
         "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})
     def count_order(self, n: int, **_):
         return Ok({"orders": n})
+
+    @plugin_entry(id="make_command")
+    def make_command(self, command: str, template: str = "Executed: {cmd}", **_):
+        def handler(cmd: str = "", **_):
+            return Ok({"output": template.format(cmd=cmd)})
+
+        registered = self.register_dynamic_entry(
+            entry_id=command,
+            handler=handler,
+            name=command.title(),
+            description="A dynamically registered command",
+            input_schema={"type": "object", "properties": {"cmd": {"type": "string"}}},
+        )
+        return Ok({"registered": registered, "entries": [e["id"] for e in self.list_entries() if e["dynamic"]]})
+
+    @plugin_entry(id="toggle_command")
+    def toggle_command(self, command: str, enabled: bool = True, remove: bool = False, **_):
+        if remove:
+            return Ok({"removed": self.unregister_dynamic_entry(command)})
+        done = self.enable_entry(command) if enabled else self.disable_entry(command)
+        return Ok({"done": done, "listed": [e["id"] for e in self.list_entries() if e["dynamic"]],
+                   "all": [e["id"] for e in self.list_entries(include_disabled=True) if e["dynamic"]]})
+
+    @plugin_entry(id="serve_ui")
+    def serve_ui(self, directory: str = "static", **_):
+        return Ok({"registered": self.register_static_ui(directory)})

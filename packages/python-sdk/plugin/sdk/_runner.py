@@ -147,6 +147,8 @@ class PluginRuntime:
         self.entries: dict[str, Handler] = {}
         self.enabled: dict[str, bool] = {}
         self.dynamic: set[str] = set()
+        self.registry_lock = threading.RLock()
+        self.hello_sent = False
         self.lifecycles: dict[str, list[Handler]] = {}
         self.timers: list[Handler] = []
         self.messages: list[Handler] = []
@@ -304,7 +306,7 @@ class PluginRuntime:
             "secret": self.secret,
             "sdkVersion": SDK_VERSION,
             "pid": os.getpid(),
-            "entries": [self._descriptor(entry_id) for entry_id in self.entries],
+            "entries": [self._descriptor(entry_id) for entry_id in list(self.entries)],
             "events": [
                 {
                     "id": h.meta["id"],
@@ -329,8 +331,45 @@ class PluginRuntime:
             ],
         }
 
-    def entries_changed(self) -> None:
-        self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries]})
+    def entry_descriptors(self) -> list[dict]:
+        with self.registry_lock:
+            return [self._descriptor(e) for e in self.entries]
+
+    def _entries_changed(self) -> None:
+        """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
+        if self.hello_sent:
+            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries]})
+
+    def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
+        with self.registry_lock:
+            entry_id = meta["id"]
+            if entry_id in self.entries and entry_id not in self.dynamic:
+                self.logger.warning("register_dynamic_entry('{}') refused: a decorated entry has that id", entry_id)
+                return False
+            self.entries[entry_id] = Handler(fn, meta)
+            self.enabled[entry_id] = True
+            self.dynamic.add(entry_id)
+            self._entries_changed()
+            return True
+
+    def remove_dynamic_entry(self, entry_id: str) -> bool:
+        with self.registry_lock:
+            if entry_id not in self.dynamic:
+                return False
+            self.dynamic.discard(entry_id)
+            self.entries.pop(entry_id, None)
+            self.enabled.pop(entry_id, None)
+            self._entries_changed()
+            return True
+
+    def set_entry_enabled(self, entry_id: str, enabled: bool) -> bool:
+        with self.registry_lock:
+            if entry_id not in self.entries:
+                return False
+            if self.enabled.get(entry_id, True) != enabled:
+                self.enabled[entry_id] = enabled
+                self._entries_changed()
+            return True
 
     # -- the process -----------------------------------------------------------------------------------------------
 
@@ -365,7 +404,9 @@ class PluginRuntime:
             self.link.close()
             self.exit_code = 1
             return
-        self.link.send(self._hello())
+        with self.registry_lock:
+            self.link.send(self._hello())
+            self.hello_sent = True
         await self.finished.wait()
         self.link.close()
 

@@ -269,6 +269,53 @@ class NekoPluginBase:
         """An item exported by the run (`run.export`): `type` "text" | "json" | "url", with `text` / `json` / `url`."""
         return await self.ctx._runtime.run_request("run.export", {"item": item})
 
+    # -- dynamic entries and the static UI ------------------------------------------------------------------------
+
+    def register_dynamic_entry(self, entry_id: str, handler: Any, name: str | None = None, description: str = "",
+                               input_schema: dict | None = None, kind: str = "action", timeout: float | None = None,
+                               llm_result_fields: list | None = None, metadata: dict | None = None,
+                               **_: Any) -> bool:
+        """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
+        by a decorated entry or the arguments are bad (the reason is logged)."""
+        from .decorators import plugin_entry
+
+        try:
+            if not callable(handler):
+                raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
+
+            def described() -> None:  # carries the mark, so the handler itself is left as it is
+                pass
+
+            plugin_entry(id=entry_id, name=name, description=description, input_schema=input_schema, kind=kind,
+                         timeout=timeout, llm_result_fields=llm_result_fields, metadata=metadata)(described)
+            return self.ctx._runtime.add_dynamic_entry(handler, described.__neko_meta__[-1])
+        except (TypeError, ValueError) as error:
+            self.logger.warning("register_dynamic_entry('{}') refused: {}", entry_id, error)
+            return False
+
+    def unregister_dynamic_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.remove_dynamic_entry(entry_id)
+
+    def enable_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.set_entry_enabled(entry_id, True)
+
+    def disable_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.set_entry_enabled(entry_id, False)
+
+    def list_entries(self, include_disabled: bool = False) -> list[dict]:
+        """Every entry (decorated and dynamic) as its descriptor: `id`, `name`, `description`, `enabled`, `dynamic`, …"""
+        return [d for d in self.ctx._runtime.entry_descriptors() if include_disabled or d["enabled"]]
+
+    def register_static_ui(self, directory: str = "static", *, index_file: str = "index.html",
+                           cache_control: str = "no-cache") -> bool:
+        """Serves `<plugin>/<directory>` at `/plugin/<id>/ui/` (`static_ui.register`); False with the reason logged."""
+        result = to_result(self.ctx._runtime.request_sync(
+            "static_ui.register", {"dir": directory, "indexFile": index_file, "cacheControl": cache_control}))
+        if isinstance(result, Err):
+            self.logger.warning("register_static_ui('{}') refused: {}", directory, result.error)
+            return False
+        return True
+
     async def finish(self, data: Any = None, reply: Any = None, **_: Any) -> Ok | Err:
         """Ends the run this call belongs to, succeeded with `data` (`run.finish`)."""
         params = {k: v for k, v in {"data": data, "reply": reply}.items() if v is not None}
