@@ -319,6 +319,38 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.deepEqual(outside.body.data, { registered: false });
   });
 
+  test("hooks: before (abort, new args re-validated), around (proceed, twice), replace, after; conditions", async () => {
+    const hooks = (await t.request("GET", "/plugins/py_companion")).body.hooks;
+    assert.deepEqual(
+      hooks.find((h: { id: string }) => h.id === "too_many"),
+      { id: "too_many", source: "plugin", timing: "before", target: "order", priority: 0, condition: "args.qty > 100" },
+    );
+    const plain = await t.trigger("py_companion", "order", { qty: 3 });
+    assert.deepEqual(plain.body.data, { qty: 3, mode: "normal", wrapped: true, audited: "order" });
+    const tooMany = await t.trigger("py_companion", "order", { qty: 101 });
+    assert.equal(tooMany.status, 422);
+    assert.equal(tooMany.body.error.message, "at most 100 per order, not 101");
+    assert.deepEqual((await t.trigger("py_companion", "order", { qty: 7 })).body.data.qty, 77, "new args");
+    const invalid = await t.trigger("py_companion", "order", { qty: 13 });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.message, "before hook 'unlucky' returned invalid arguments: qty: must be integer");
+    const fast = await t.trigger("py_companion", "order", { qty: 2, mode: "fast" });
+    assert.deepEqual(fast.body.data, { qty: 2, mode: "replaced", wrapped: true, audited: "order" });
+    const twice = await t.trigger("py_companion", "order", { qty: 1, mode: "twice" });
+    assert.deepEqual(twice.body.data, {
+      first: { qty: 1, mode: "twice" },
+      second: { qty: 2, mode: "again" },
+      wrapped: true,
+    });
+    const broken = await t.trigger("py_companion", "fragile");
+    assert.equal(broken.status, 500);
+    assert.deepEqual(broken.body.error, {
+      code: "HOOK_FAILED",
+      message: "before hook 'breaks' threw: disk full",
+      details: null,
+    });
+  });
+
   test("a store write survives kill -9 of the process; the host restarts it", async () => {
     const saved = await t.trigger("py_companion", "store_set", { key: "k1", value: { n: 1, list: [1, "two"] } });
     assert.equal(saved.status, 200);
@@ -381,6 +413,13 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
       files: { "__init__.py": `${imports}import not_a_real_module_xyz\n` },
     });
     writePlugin(root, {
+      id: "py_badhook",
+      manifest: manifest("py_badhook", "plugins.py_badhook:BadHook"),
+      files: {
+        "__init__.py": `from plugin.sdk.plugin import NekoPluginBase, before_entry\n\nclass BadHook(NekoPluginBase):\n    @before_entry(target="x", condition="args.mode = 'fast'")\n    def check(self, **_):\n        pass\n`,
+      },
+    });
+    writePlugin(root, {
       id: "py_ok",
       manifest: manifest("py_ok", "__init__.py:Fine"),
       files: {
@@ -410,6 +449,13 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
 
   test("an import error: the missing module named", async () => {
     assert.equal(await reasonOf("py_import"), "ModuleNotFoundError: No module named 'not_a_real_module_xyz'");
+  });
+
+  test("a malformed hook condition: refused when the class is defined, naming the hook", async () => {
+    assert.equal(
+      await reasonOf("py_badhook"),
+      `ValueError: @before_entry 'check': invalid condition "args.mode = 'fast'": assignment is not allowed`,
+    );
   });
 
   test("a refused plugin is not restarted, and the others run", async () => {

@@ -5,6 +5,7 @@ from typing import Any
 
 from plugin.sdk.plugin import (
     NekoPluginBase, neko_plugin, plugin_entry, lifecycle, timer_interval, message, on_event,
+    before_entry, after_entry, around_entry, replace_entry,
     Ok, Err, SdkError, unwrap_or,
 )
 
@@ -183,3 +184,56 @@ class CompanionPlugin(NekoPluginBase):
     @plugin_entry(id="serve_ui")
     def serve_ui(self, directory: str = "static", **_):
         return Ok({"registered": self.register_static_ui(directory)})
+
+    # --- Hooks (on their own entries, so the other entries run bare) ---
+
+    @plugin_entry(id="order", input_schema={
+        "type": "object",
+        "properties": {"qty": {"type": "integer"}, "mode": {"type": "string", "default": "normal"}},
+        "required": ["qty"],
+    })
+    def order(self, qty: int, mode: str, **_):
+        return Ok({"qty": qty, "mode": mode})
+
+    @before_entry(target="order", condition="args.qty > 100")
+    def too_many(self, *, args, entry_id, **_):
+        return Err(SdkError(f"at most 100 per {entry_id}, not {args['qty']}"))
+
+    @before_entry(target="order", priority=5, condition="args.qty == 7")
+    def lucky(self, *, args, **_):
+        return {**args, "qty": 77}
+
+    @before_entry(target="order", priority=6, condition="args.qty == 13")
+    def unlucky(self, *, args, **_):
+        return {**args, "qty": "thirteen"}
+
+    @around_entry(target="order", priority=-10)
+    async def timed(self, *, proceed, args, **_):
+        result = await proceed()
+        if isinstance(result, Ok):
+            return Ok({**result.value, "wrapped": True})
+        return result
+
+    @around_entry(target="order", priority=0, condition="args.mode == 'twice'")
+    def twice(self, *, proceed, args, **_):
+        first = proceed()
+        second = proceed(qty=args["qty"] + 1, mode="again")
+        return Ok({"first": first.value, "second": second.value})
+
+    @replace_entry(target="order", condition="args.mode == 'fast'")
+    def fast_order(self, *, args, **_):
+        return Ok({"qty": args["qty"], "mode": "replaced"})
+
+    @after_entry(target="order")
+    def audit(self, *, result, entry_id, **_):
+        if isinstance(result, Ok) and "qty" in result.value:
+            return Ok({**result.value, "audited": entry_id})
+        return None
+
+    @plugin_entry(id="fragile")
+    def fragile(self, **_):
+        return Ok("never")
+
+    @before_entry(target="fragile")
+    def breaks(self, **_):
+        raise ValueError("disk full")

@@ -40,6 +40,23 @@ PACKAGE_PATH = re.compile(r"^(?:plugin\.)?plugins\.([A-Za-z_][A-Za-z0-9_]*)$")
 _scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("neko_call_scope", default=None)
 
 
+class _Wire:
+    """A pipeline's result, already a WireResult (not to be wrapped in `Ok` again)."""
+
+    def __init__(self, result: dict) -> None:
+        self.result = result
+
+
+class _HookFailed(Exception):
+    pass
+
+
+class _HookValidation(Exception):
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class LoadFailure(Exception):
     def __init__(self, wire: dict) -> None:
         super().__init__(wire["message"])
@@ -106,6 +123,8 @@ def _format_seconds(ms: float) -> str:
 
 def _normalize(value: Any) -> dict:
     """A handler's return value as a WireResult: `Ok` / `Err` as they are, anything else as `Ok`."""
+    if isinstance(value, _Wire):
+        return value.result
     if isinstance(value, Ok):
         return {"ok": True, "value": value.value}
     if isinstance(value, Err):
@@ -151,6 +170,7 @@ class PluginRuntime:
         self.hello_sent = False
         self.lifecycles: dict[str, list[Handler]] = {}
         self.timers: list[Handler] = []
+        self.hooks: list[Handler] = []
         self.messages: list[Handler] = []
         self.events: dict[tuple[str, str], Handler] = {}
         self.inflight: dict[str, Callable[[Any], None]] = {}
@@ -277,7 +297,9 @@ class PluginRuntime:
         elif kind == "event":
             self.events[(meta["eventType"], meta["id"])] = handler
         elif kind == "hook":
-            self.logger.warning("hook '{}' ({}) is not run yet by the Python runtime", meta["id"], meta["timing"])
+            if any(h.meta["id"] == meta["id"] for h in self.hooks):
+                raise ValueError(f"hook id '{meta['id']}' is declared twice")
+            self.hooks.append(Handler(fn, {**meta, "inputSchema": None}))
 
     def _descriptor(self, entry_id: str) -> dict:
         meta = self.entries[entry_id].meta
@@ -321,7 +343,11 @@ class PluginRuntime:
                 }
                 for h in self.events.values()
             ],
-            "hooks": [],
+            "hooks": [
+                {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
+                 "priority": h.meta["priority"], "condition": h.meta["condition"]}
+                for h in self.hooks
+            ],
             "timers": [
                 {"id": h.meta["id"], "seconds": h.meta["seconds"], "name": h.meta["name"], "autoStart": h.meta["autoStart"]}
                 for h in self.timers
@@ -559,7 +585,121 @@ class PluginRuntime:
         if isinstance(checked, dict) and checked.get("ok") is False:
             return checked
         timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+        hooks = [h for h in self.hooks if h.meta["target"] in ("*", entry_id)]
+        if hooks:
+            pipeline = self._pipeline(entry_id, handler, hooks)
+            return await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})
         return await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked)
+
+    def _pipeline(self, entry_id: str, handler: Handler, hooks: list[Handler]) -> Callable:
+        """The hook chain of one call (docs/hooks.md): before hooks, around hooks wrapping a replace hook or the
+        entry, after hooks; lowest priority first, declaration order among equals."""
+        ordered = sorted(hooks, key=lambda h: h.meta["priority"])
+        befores, arounds, replaces, afters = (
+            [h for h in ordered if h.meta["timing"] == timing] for timing in ("before", "around", "replace", "after")
+        )
+
+        def applies(hook: Handler, args: dict) -> bool:
+            test = hook.meta.get("test")
+            return test is None or test(args, entry_id)
+
+        def label(hook: Handler) -> str:
+            return f"{hook.meta['timing']} hook '{hook.meta['id']}'"
+
+        async def call_hook(hook: Handler, **kwargs: Any) -> Any:
+            try:
+                return await self._invoke(hook.fn, {"entry_id": entry_id, **kwargs})
+            except (_HookFailed, _HookValidation, asyncio.CancelledError):
+                raise
+            except Exception as error:  # noqa: BLE001
+                raise _HookFailed(f"{label(hook)} threw: {error}") from error
+
+        def revalidate(hook: Handler, new_args: Any, verb: str) -> dict:
+            if not isinstance(new_args, dict):
+                raise _HookFailed(f"{label(hook)} {verb} {type(new_args).__name__}, which it may not")
+            if handler.validator is None:
+                return new_args
+            try:
+                return handler.validator(new_args)
+            except ValidationError as error:
+                reason = error.message.removeprefix("invalid arguments: ")
+                raise _HookValidation(ValidationError(f"{label(hook)} {verb} invalid arguments: {reason}",
+                                                      details=error.details)) from None
+
+        async def center(args: dict) -> dict:
+            for hook in replaces:
+                if applies(hook, args):
+                    return _normalize(await call_hook(hook, args=args))
+            try:
+                return _normalize(await self._invoke(handler.fn, args))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001
+                if not isinstance(error, SdkError):
+                    self.logger.error("entry '{}' raised {}: {}", entry_id, type(error).__name__, error)
+                return _err(error)
+
+        def layer(hook: Handler, inner: Callable) -> Callable:
+            async def run_layer(args: dict) -> dict:
+                if not applies(hook, args):
+                    return await inner(args)
+                results: list[dict] = []
+                scope = _scope.get()
+
+                def proceed(**new_args: Any) -> Any:
+                    async def go() -> Any:
+                        token = _scope.set(scope)
+                        try:
+                            given = revalidate(hook, new_args, "passed") if new_args else args
+                            result = await inner(given)
+                            results.append(result)
+                            return to_result(result)
+                        finally:
+                            _scope.reset(token)
+
+                    try:
+                        asyncio.get_running_loop()
+                    except RuntimeError:  # a sync hook, in a worker thread: wait here
+                        return asyncio.run_coroutine_threadsafe(go(), self.loop).result()
+                    return go()
+
+                value = await call_hook(hook, args=args, proceed=proceed)
+                if value is None and results:
+                    return results[-1]
+                return _normalize(value)
+
+            return run_layer
+
+        chain: Callable = center
+        for hook in reversed(arounds):
+            chain = layer(hook, chain)
+
+        async def pipeline(args: dict) -> _Wire:
+            try:
+                for hook in befores:
+                    if not applies(hook, args):
+                        continue
+                    value = await call_hook(hook, args=args)
+                    if isinstance(value, Ok):
+                        value = value.value
+                    if value is None:
+                        continue
+                    if isinstance(value, Err):
+                        return _Wire(_err(value.error))
+                    args = revalidate(hook, value, "returned")
+                result = await chain(args)
+                for hook in afters:
+                    if applies(hook, args):
+                        value = await call_hook(hook, args=args, result=to_result(result))
+                        if value is not None:
+                            result = _normalize(value)
+                return _Wire(result)
+            except _HookFailed as failure:
+                return _Wire(_err(SdkError(str(failure), code="HOOK_FAILED")))
+            except _HookValidation as invalid:
+                return _Wire(_err(invalid.error))
+
+        return pipeline
 
     def _check_args(self, handler: Handler, args: Any) -> Any:
         args = {} if args is None else args

@@ -189,17 +189,35 @@ def hook(
     """A hook around entry calls (`before`, `after`, `around`, `replace`) of `target` (an entry id, or `*`)."""
     if timing not in ("before", "after", "around", "replace"):
         raise ValueError(f"hook timing must be before, after, around or replace, not '{timing}'")
-    return lambda fn: _mark(
-        fn,
-        {
-            "kind": "hook",
-            "id": id or fn.__name__,
-            "timing": timing,
-            "target": target,
-            "priority": priority,
-            "condition": condition,
-        },
-    )
+    if not isinstance(target, str) or not (target == "*" or ENTRY_ID.match(target)):
+        raise ValueError(f"hook target must be an entry id or '*', not {target!r}")
+    if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+        raise ValueError(f"hook priority must be a number, not {priority!r}")
+
+    def decorate(fn: Callable) -> Callable:
+        hook_id = id or fn.__name__
+        test = None
+        if condition is not None:
+            from ._condition import compile_condition
+
+            try:
+                test = compile_condition(condition)
+            except ValueError as error:
+                raise ValueError(f"@{timing}_entry '{hook_id}': {error}") from None
+        return _mark(
+            fn,
+            {
+                "kind": "hook",
+                "id": hook_id,
+                "timing": timing,
+                "target": target,
+                "priority": priority,
+                "condition": condition,
+                "test": test,
+            },
+        )
+
+    return decorate
 
 
 def before_entry(target: str = "*", priority: int = 0, condition: str | None = None, **kw: Any):

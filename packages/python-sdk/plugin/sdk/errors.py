@@ -19,7 +19,9 @@ class SdkError(Exception):
         return self.message
 
     def to_wire(self) -> dict:
-        wire = {"name": type(self).__name__, "code": self.code, "message": self.message}
+        # An error rebuilt from the wire keeps the name it came with (a TypeScript `TypeError` stays one).
+        wire = {"name": getattr(self, "wire_name", None) or type(self).__name__, "code": self.code,
+                "message": self.message}
         if self.details is not None:
             wire["details"] = self.details
         return wire
@@ -73,7 +75,10 @@ _CLASSES = {
 def from_wire(wire: dict) -> SdkError:
     """The SDK class named on the wire; another name becomes an `SdkError` that keeps the code."""
     cls = _CLASSES.get(wire.get("name"), SdkError)
-    return cls(str(wire.get("message", "")), code=wire.get("code"), details=wire.get("details"))
+    error = cls(str(wire.get("message", "")), code=wire.get("code"), details=wire.get("details"))
+    if isinstance(wire.get("name"), str) and wire["name"] not in _CLASSES:
+        error.wire_name = wire["name"]
+    return error
 
 
 def to_wire(error: Any) -> dict:
