@@ -17,7 +17,7 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 const COMPANION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../python-plugins/py_companion");
 
 const tsCallerCode = `
-import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
 export class TsCaller extends NekoPluginBase {
@@ -31,6 +31,25 @@ export class TsCaller extends NekoPluginBase {
   async askPythonBadly() {
     const answer = await this.plugins.callEntry("py_companion:add", { a: "nope", b: 1 });
     return Ok({ ok: answer.ok, code: answer.ok ? null : answer.error.code, name: answer.ok ? null : answer.error.name });
+  }
+
+  heard: unknown[] = [];
+
+  @lifecycle({ id: "startup" })
+  async startup() {
+    this.bus.on("py_news", (payload, event) => this.heard.push({ payload, publisher: event.publisher }));
+    await this.bus.flush();
+    return Ok(null);
+  }
+
+  @pluginEntry({ id: "heard" })
+  getHeard() {
+    return Ok({ heard: this.heard });
+  }
+
+  @pluginEntry({ id: "announce" })
+  announce({ text }: { text: string }) {
+    return this.bus.emit("ts_news", { text });
   }
 
   @pluginEntry({ id: "double" })
@@ -277,6 +296,29 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.equal(missing.body.error.code, "ENTRY_NOT_FOUND");
     const self = await t.trigger("py_companion", "call_ts", { target: "py_companion:greet" });
     assert.equal(self.body.error.code, "CIRCULAR_CALL");
+  });
+
+  test("the bus: events from TypeScript reach self.bus.on, and self.bus.emit reaches TypeScript", async () => {
+    assert.equal((await t.trigger("ts_caller", "announce", { text: "from ts" })).status, 200);
+    await waitFor(async () => (await t.trigger("py_companion", "heard")).body.data.heard.length > 0, {
+      what: "the event in Python",
+    });
+    assert.deepEqual((await t.trigger("py_companion", "heard")).body.data.heard, [
+      { payload: { text: "from ts" }, publisher: "ts_caller" },
+    ]);
+    const emitted = await t.trigger("py_companion", "shout_event", { text: "from python" });
+    assert.deepEqual(emitted.body.data, { sent: true, bad: "VALIDATION_ERROR" });
+    await waitFor(async () => (await t.trigger("ts_caller", "heard")).body.data.heard.length > 0, {
+      what: "the event in TypeScript",
+    });
+    assert.deepEqual((await t.trigger("ts_caller", "heard")).body.data.heard, [
+      { payload: { text: "from python" }, publisher: "py_companion" },
+    ]);
+    const recorded = (await t.request("GET", "/bus/events?plugin_id=py_companion")).body;
+    assert.ok(
+      JSON.stringify(recorded).includes("from python"),
+      `the events namespace records it: ${JSON.stringify(recorded).slice(0, 300)}`,
+    );
   });
 
   test("dynamic entries: registered, listed, called, disabled, enabled, removed", async () => {

@@ -26,6 +26,10 @@ class CompanionPlugin(NekoPluginBase):
         prefix = await self.config.get("greeting.prefix", default="Hi")
         self.logger.info("CompanionPlugin started with prefix {}", prefix)
         self.report_status({"status": "ready", "prefix": prefix})
+        self.heard = []
+        self.bus.on("ts_news", lambda payload, event: self.heard.append({"payload": payload,
+                                                                         "publisher": event["publisher"]}))
+        await self.bus.flush()
         return Ok({"status": "ready"})
 
     @lifecycle(id="shutdown")
@@ -237,3 +241,13 @@ class CompanionPlugin(NekoPluginBase):
     @before_entry(target="fragile")
     def breaks(self, **_):
         raise ValueError("disk full")
+
+    @plugin_entry(id="heard")
+    def get_heard(self, **_):
+        return Ok({"heard": self.heard})
+
+    @plugin_entry(id="shout_event")
+    def shout_event(self, text: str = "", **_):
+        sent = self.bus.emit("py_news", {"text": text}, priority=7)
+        bad = self.bus.emit("*", {})
+        return Ok({"sent": isinstance(sent, Ok), "bad": bad.error.code if isinstance(bad, Err) else None})

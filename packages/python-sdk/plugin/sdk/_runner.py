@@ -171,6 +171,7 @@ class PluginRuntime:
         self.lifecycles: dict[str, list[Handler]] = {}
         self.timers: list[Handler] = []
         self.hooks: list[Handler] = []
+        self.bus_handlers: dict[str, list[Callable]] = {}
         self.messages: list[Handler] = []
         self.events: dict[tuple[str, str], Handler] = {}
         self.inflight: dict[str, Callable[[Any], None]] = {}
@@ -208,6 +209,53 @@ class PluginRuntime:
         if not scope or not scope.get("runId"):
             return Err(SdkError(f"{method}: this code is not running in a run", code="NOT_IN_RUN"))
         return to_result(await self.request_async(method, {"runId": scope["runId"], **params}))
+
+    # -- the bus ----------------------------------------------------------------------------------------------------
+
+    def bus_subscribe(self, event_type: str, handler: Callable) -> Callable[[], None]:
+        with self.registry_lock:
+            handlers = self.bus_handlers.setdefault(event_type, [])
+            if not handlers:
+                self.notify("bus.subscribe", {"type": event_type})
+            handlers.append(handler)
+
+        def off() -> None:
+            with self.registry_lock:
+                handlers = self.bus_handlers.get(event_type, [])
+                if handler in handlers:
+                    handlers.remove(handler)
+                    if not handlers:
+                        del self.bus_handlers[event_type]
+                        self.notify("bus.unsubscribe", {"type": event_type})
+
+        return off
+
+    def _bus_deliver(self, payload: dict) -> None:
+        """One `bus.deliver` batch: each event to the handlers of its type and of `*`, in order; then `bus.ack`."""
+        self._spawn(self._bus_batch(payload))
+
+    async def _bus_batch(self, payload: dict) -> None:
+        for event in payload.get("events") or []:
+            if not isinstance(event, dict):
+                continue
+            with self.registry_lock:
+                handlers = [*self.bus_handlers.get(str(event.get("type")), []), *self.bus_handlers.get("*", [])]
+            for handler in handlers:
+                await self._bus_handler(handler, event)
+        if isinstance(payload.get("batch"), (int, float)):
+            self.notify("bus.ack", {"batch": payload["batch"]})
+
+    async def _bus_handler(self, handler: Callable, event: dict) -> None:
+        try:
+            if inspect.iscoroutinefunction(handler):
+                await handler(event.get("payload"), event)
+            else:
+                context = contextvars.copy_context()
+                await self.loop.run_in_executor(
+                    self.executor, functools.partial(context.run, handler, event.get("payload"), event)
+                )
+        except Exception:  # noqa: BLE001 - logged; the other handlers still run
+            self.logger.exception("a bus handler for '{}' failed", event.get("type"))
 
     # -- loading -------------------------------------------------------------------------------------------------
 
@@ -463,7 +511,9 @@ class PluginRuntime:
                 stop(SdkError("the call was canceled", code="CANCELED"))
         elif kind == "shutdown":
             self._spawn(self._shutdown(message["id"]))
-        # push and unknown types: nothing to do yet
+        elif kind == "push" and message.get("topic") == "bus.deliver":
+            self._bus_deliver(message.get("payload") or {})
+        # other pushes and unknown types: nothing to do
 
     async def _answer(self, call_id: str, work: Any) -> None:
         try:

@@ -178,18 +178,49 @@ class Plugins:
 
 
 class Bus:
-    """`self.bus`: events to every subscribed plugin and the server's streams (docs/bus.md)."""
+    """`self.bus`: events to and from every plugin and the server's streams (docs/bus.md)."""
 
     def __init__(self, runtime: "PluginRuntime") -> None:
         self._runtime = runtime
 
-    def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> None:
+    def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> Ok | Err:
+        """Publishes an event (`bus.emit`); `Err(ValidationError)` for a bad type or priority."""
+        if not isinstance(event_type, str) or not 0 < len(event_type) <= 256 or event_type == "*":
+            return Err(ValidationError(f"bus.emit: the type must be 1 to 256 characters and not '*', not {event_type!r}"))
         params: dict = {"type": event_type, "payload": payload}
         if priority is not None:
+            if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
+                return Err(ValidationError(f"bus.emit: priority must be a whole number 0 to 10, not {priority!r}"))
             params["priority"] = priority
         self._runtime.notify("bus.emit", params)
+        return Ok(None)
 
     publish = emit
+
+    def on(self, event_type: str, handler: Any) -> Any:
+        """Calls `handler(payload, event)` for every event of `event_type` (`*`: every type) from any plugin or the
+        host; returns a function that unsubscribes. A plain handler runs in the thread pool, an `async def` one on
+        the loop; one that raises is logged."""
+        if not isinstance(event_type, str) or not 0 < len(event_type) <= 256:
+            raise ValidationError(f"bus.on: the type must be 1 to 256 characters, not {event_type!r}")
+        if not callable(handler):
+            raise TypeError("bus.on: the handler must be callable")
+        return self._runtime.bus_subscribe(event_type, handler)
+
+    subscribe = on
+
+    async def flush(self) -> Ok | Err:
+        """Resolves once the host has everything this process sent before it (subscriptions, emits)."""
+        return to_result(await self._runtime.request_async("bus.flush", {}))
+
+    async def query(self, namespace: str, **filters: Any) -> Ok | Err:
+        """`bus.query`: the records of a namespace (`events`, `messages`, `conversations`, …), with docs/bus.md's
+        filters in camelCase or snake_case (`plugin_id`, `priority_min`, `since_ts`, `max_count`)."""
+        names = {"plugin_id": "pluginId", "priority_min": "priorityMin", "since_ts": "sinceTs", "max_count": "maxCount"}
+        params: dict = {"namespace": namespace}
+        if filters:
+            params["filters"] = {names.get(k, k): v for k, v in filters.items() if v is not None}
+        return to_result(await self._runtime.request_async("bus.query", params))
 
 
 class MemoryClient:
