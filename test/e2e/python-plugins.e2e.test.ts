@@ -5,6 +5,7 @@
  * plugin, and the refusals: no usable Python, a syntax error, a missing class, an import error.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -419,6 +420,29 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.equal((await t.trigger("py_companion", "greet")).status, 200);
   });
 
+  test("an async entry that blocks the asyncio loop misses its pings: killed as unresponsive, then restarted", async () => {
+    const pid = pidOf();
+    const res = await t.trigger("py_companion", "block_loop");
+    assert.equal(res.body.error.code, "PLUGIN_CRASHED");
+    assert.match(res.body.error.message, /unresponsive/);
+    await waitFor(() => t.host.getPlugin("py_companion")?.status === "running" && pidOf() !== pid, {
+      what: "the restart",
+    });
+    assert.equal(isAlive(pid), false);
+  });
+
+  test("data_path refuses a path that leaves the data folder", async () => {
+    const res = await t.trigger("py_companion", "escape", { path: "../../etc" });
+    assert.equal(res.status, 500);
+    assert.deepEqual(res.body.error, {
+      code: "ENTRY_FAILED",
+      message: "data_path: '../../etc' leaves the plugin's data folder",
+      details: null,
+    });
+    const inside = await t.trigger("py_companion", "escape", { path: "a/../b.txt" });
+    assert.equal(inside.body.data, path.join(root, "py_companion", "data", "b.txt"));
+  });
+
   test("a stop runs the shutdown lifecycle (which writes the store) and the process exits by itself", async () => {
     const pid = pidOf();
     const stop = await t.request("POST", "/plugin/py_companion/stop");
@@ -505,6 +529,51 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
     const call = await t.trigger("py_import", "anything");
     assert.equal(call.status, 409);
     assert.equal(call.body.error.code, "PLUGIN_NOT_RUNNING");
+  });
+});
+
+describe("when the host dies", { skip: PYTHON_SKIP }, () => {
+  test("kill -9 of the host: the Python process sees its stdin close and exits", async () => {
+    const root = makeTempDir();
+    try {
+      copyCompanion(root);
+      const hostIndex = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/host/src/index.ts");
+      const script = path.join(root, "host.mts");
+      fs.writeFileSync(
+        script,
+        `import { createSilentLogger, PluginHost } from ${JSON.stringify(hostIndex)};
+const host = await PluginHost.create({ logger: createSilentLogger(), roots: [${JSON.stringify(root)}] });
+await host.startAll();
+console.log(JSON.stringify({ pid: host.getPlugin("py_companion")?.pid, status: host.getPlugin("py_companion")?.status }));
+setInterval(() => {}, 1000);
+`,
+      );
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."),
+        stdio: ["ignore", "pipe", "inherit"],
+        // The host's run folder (its socket) is made under TMPDIR: inside root, so it goes with root.
+        env: { ...process.env, TMPDIR: root },
+      });
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let text = "";
+          child.stdout.on("data", (chunk) => {
+            text += chunk;
+            if (text.includes("\n")) resolve(text.split("\n")[0]);
+          });
+          child.on("exit", (code) => reject(new Error(`the host exited (${code})`)));
+        });
+        const { pid, status } = JSON.parse(line) as { pid: number; status: string };
+        assert.equal(status, "running");
+        assert.equal(isAlive(pid), true);
+        child.kill("SIGKILL");
+        await waitFor(() => !isAlive(pid), { what: "the Python process to exit", timeoutMs: 10_000 });
+      } finally {
+        child.kill("SIGKILL");
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

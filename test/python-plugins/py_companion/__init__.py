@@ -251,3 +251,12 @@ class CompanionPlugin(NekoPluginBase):
         sent = self.bus.emit("py_news", {"text": text}, priority=7)
         bad = self.bus.emit("*", {})
         return Ok({"sent": isinstance(sent, Ok), "bad": bad.error.code if isinstance(bad, Err) else None})
+
+    @plugin_entry(id="block_loop", timeout=60)
+    async def block_loop(self, seconds: float = 30, **_):
+        time.sleep(seconds)  # blocks the asyncio loop: the host's pings go unanswered
+        return Ok(None)
+
+    @plugin_entry(id="escape")
+    def escape(self, path: str = "../..", **_):
+        return Ok(str(self.data_path(*path.split("/"))))
