@@ -443,6 +443,37 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.equal(inside.body.data, path.join(root, "py_companion", "data", "b.txt"));
   });
 
+  test("freeze saves the freezable fields and stops; unfreeze starts a new process with them back", async () => {
+    await t.trigger("py_companion", "note", { text: "keep me" });
+    const counter = (await t.trigger("py_companion", "greet")).body.data.count;
+    const pid = pidOf();
+    const frozen = await t.request("POST", "/plugin/py_companion/freeze");
+    assert.equal(frozen.status, 200, JSON.stringify(frozen.body));
+    assert.equal(t.host.getPlugin("py_companion")?.status, "frozen");
+    const file = JSON.parse(fs.readFileSync(path.join(root, "py_companion", "data", ".neko-state.json"), "utf8"));
+    assert.deepEqual(
+      { version: file.version, frozen: file.frozen, fields: file.fields },
+      {
+        version: 1,
+        frozen: true,
+        fields: { counter, notes: ["keep me"] },
+      },
+    );
+    assert.equal((await t.request("POST", "/plugin/py_companion/unfreeze")).status, 200);
+    assert.notEqual(pidOf(), pid);
+    const back = (await t.trigger("py_companion", "note", { text: "again" })).body.data;
+    assert.deepEqual(back, {
+      notes: ["keep me", "again"],
+      counter,
+      thawed: { fields: ["counter", "notes"], has_time: true },
+    });
+    await t.trigger("py_companion", "note", { text: "no freeze" });
+    const refused = await t.request("POST", "/plugin/py_companion/freeze");
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, "FREEZE_REFUSED");
+    assert.equal(t.host.getPlugin("py_companion")?.status, "running");
+  });
+
   test("a stop runs the shutdown lifecycle (which writes the store) and the process exits by itself", async () => {
     const pid = pidOf();
     const stop = await t.request("POST", "/plugin/py_companion/stop");

@@ -14,12 +14,16 @@ from .helpers import shout
 
 @neko_plugin
 class CompanionPlugin(NekoPluginBase):
+    freezable = ["counter", "notes"]
+
     def __init__(self, ctx: Any):
         super().__init__(ctx)
         self.logger = ctx.logger
         self.counter = 0
         self.ticks = 0
         self.config_changes = []
+        self.notes = []
+        self.thawed = None
 
     @lifecycle(id="startup")
     async def on_startup(self, **_):
@@ -260,3 +264,19 @@ class CompanionPlugin(NekoPluginBase):
     @plugin_entry(id="escape")
     def escape(self, path: str = "../..", **_):
         return Ok(str(self.data_path(*path.split("/"))))
+
+    @plugin_entry(id="note")
+    def note(self, text: str, **_):
+        self.notes.append(text)
+        return Ok({"notes": self.notes, "counter": self.counter, "thawed": self.thawed})
+
+    @lifecycle(id="freeze")
+    def on_freeze(self, **_):
+        if "no freeze" in self.notes:
+            return Err(SdkError("not now"))
+        return Ok(None)
+
+    @lifecycle(id="unfreeze")
+    def on_unfreeze(self, fields=None, saved_at=None, **_):
+        self.thawed = {"fields": sorted(fields or []), "has_time": isinstance(saved_at, str)}
+        return Ok(None)

@@ -579,8 +579,84 @@ class PluginRuntime:
                 break
         return result
 
+    # -- freeze (docs/freeze.md; the class's `freezable` fields, in the TypeScript SDK's state file) ------------------
+
+    def _freezable(self) -> list[str]:
+        names = getattr(type(self.instance), "freezable", None) or []
+        return [n for n in names if isinstance(n, str)]
+
+    def _state_file(self) -> str:
+        return os.path.join(self.plugin_dir, "data", ".neko-state.json")
+
+    async def _freeze(self) -> dict:
+        result = await self._lifecycle("freeze")
+        if not result["ok"]:
+            return result
+        fields = {}
+        for name in self._freezable():
+            if not hasattr(self.instance, name):
+                continue
+            value = getattr(self.instance, name)
+            try:
+                fields[name] = json.loads(json.dumps(value, allow_nan=False))
+            except (TypeError, ValueError) as error:
+                return _err(SdkError(f"{name} cannot be saved: {error} (only JSON values are kept)", code="FREEZE_FAILED"))
+        state = {"version": 1, "frozen": True,
+                 "savedAt": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z", "fields": fields}
+        target = self._state_file()
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            temporary = f"{target}.{os.getpid()}.tmp"
+            with open(temporary, "w", encoding="utf-8") as file:
+                file.write(json.dumps(state, indent=2) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except OSError as error:
+            return _err(SdkError(f"the state could not be saved: {error}", code="FREEZE_FAILED"))
+        return {"ok": True, "value": {"fields": list(fields), "file": target}}
+
+    def _restore(self) -> dict | None:
+        """The frozen state, put back on the instance before `startup`; None when there is none."""
+        target = self._state_file()
+        try:
+            with open(target, encoding="utf-8") as file:
+                state = json.load(file)
+            if not isinstance(state, dict) or state.get("version") != 1 or not isinstance(state.get("fields"), dict):
+                raise ValueError("not a state file of this SDK")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            aside = f"{target}.damaged-{int(time.time() * 1000)}"
+            self.logger.warning("the state file is damaged ({}); moved to {}", error, aside)
+            try:
+                os.replace(target, aside)
+            except OSError:
+                pass
+            return None
+        if state.get("frozen") is not True:
+            return None
+        freezable = set(self._freezable())
+        restored = []
+        for name, value in state["fields"].items():
+            if name in freezable:
+                setattr(self.instance, name, value)
+                restored.append(name)
+            else:
+                self.logger.warning("saved field '{}' is no longer freezable; ignored", name)
+        return {"fields": restored, "savedAt": state.get("savedAt")}
+
     async def _startup(self) -> None:
+        thawed = self._restore()
         result = await self._lifecycle("startup")
+        if result["ok"] and thawed is not None:
+            after = await self._lifecycle("unfreeze", fields=thawed["fields"], saved_at=thawed["savedAt"])
+            if not after["ok"]:
+                self.logger.warning("unfreeze answered {}", after["error"]["message"])
+            try:
+                os.remove(self._state_file())
+            except OSError:
+                pass
         self.link.send({"type": "ready", "startup": result})
         if not result["ok"]:
             return
@@ -818,6 +894,8 @@ class PluginRuntime:
             return await self._deliver(control, payload)
         if op == "run_event":
             return await self._run_event(control, payload)
+        if op == "freeze":
+            return await self._freeze()
         if op == "lifecycle" and isinstance(payload, dict):
             return await self._lifecycle(str(payload.get("id")), **({"arg": payload["arg"]} if "arg" in payload else {}))
         return _err(NotFoundError(f"unknown control operation '{op}'"))
