@@ -520,7 +520,7 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
       id: "py_ok",
       manifest: manifest("py_ok", "__init__.py:Fine"),
       files: {
-        "__init__.py": `${imports}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n`,
+        "__init__.py": `${imports}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    def __init__(self, ctx):\n        super().__init__(ctx)\n        self.early = self.push_message(source="py_ok", content="too early")\n\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n\n    @plugin_entry(id="early")\n    def get_early(self, **_):\n        return Ok({"code": self.early.error.code, "message": str(self.early.error)})\n`,
       },
     });
     t = await startTestHost({ roots: [root] });
@@ -557,6 +557,10 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
 
   test("a refused plugin is not restarted, and the others run", async () => {
     assert.equal((await t.trigger("py_ok", "ping")).body.data, "pong");
+    assert.deepEqual((await t.trigger("py_ok", "early")).body.data, {
+      code: "TRANSPORT_ERROR",
+      message: "messages.push cannot be asked for before the plugin has started: call it from startup or later",
+    });
     const call = await t.trigger("py_import", "anything");
     assert.equal(call.status, 409);
     assert.equal(call.body.error.code, "PLUGIN_NOT_RUNNING");

@@ -122,6 +122,10 @@ class HostLink:
         for rid in ids:
             self.notify("request.cancel", {"id": rid})
 
+    @property
+    def is_welcomed(self) -> bool:
+        return self._welcomed
+
     def welcomed(self) -> None:
         with self._lock:
             self._welcomed = True

@@ -191,6 +191,10 @@ class PluginRuntime:
         return scope["deadline"] if scope else None
 
     def request_sync(self, method: str, params: Any) -> dict:
+        if not self.link.is_welcomed and threading.current_thread() is threading.main_thread():
+            # The answer could only come after the handshake, which this very code (the constructor) holds up.
+            return {"ok": False, "error": {"name": "TransportError", "code": "TRANSPORT_ERROR", "message":
+                    f"{method} cannot be asked for before the plugin has started: call it from startup or later"}}
         return self.link.request(method, params, self._deadline()).result()
 
     async def request_async(self, method: str, params: Any) -> dict:
@@ -481,6 +485,8 @@ class PluginRuntime:
         with self.registry_lock:
             self.link.send(self._hello())
             self.hello_sent = True
+        # Used up by the hello: nothing for the plugin's code to find (it is in this process, as the plugin's code is).
+        self.secret = ""
         await self.finished.wait()
         self.link.close()
 
@@ -959,6 +965,7 @@ def main() -> None:
     install_stdlib_logging()
     _exit_when_the_host_dies()
     runtime = PluginRuntime(bootstrap)
+    bootstrap.clear()  # the secret and the keys: the runtime holds what it needs
     try:
         asyncio.run(runtime.run())
     finally:
