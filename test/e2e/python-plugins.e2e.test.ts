@@ -49,8 +49,8 @@ export class TsCaller extends NekoPluginBase {
   }
 
   @pluginEntry({ id: "announce" })
-  announce({ text }: { text: string }) {
-    return this.bus.emit("ts_news", { text });
+  announce({ text, type = "ts_news" }: { text?: string; type?: string; n?: number }) {
+    return this.bus.emit(type, type === "ts_news" ? { text } : { n: 5 });
   }
 
   @pluginEntry({ id: "double" })
@@ -315,6 +315,11 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.deepEqual((await t.trigger("ts_caller", "heard")).body.data.heard, [
       { payload: { text: "from python" }, publisher: "py_companion" },
     ]);
+    // An @on_event handler listens to bus events of its type, with the payload as its arguments.
+    await t.trigger("ts_caller", "announce", { type: "order_placed" });
+    await waitFor(async () => (await t.trigger("py_companion", "orders_seen")).body.data.seen.includes(5), {
+      what: "the order event in Python",
+    });
     const recorded = (await t.request("GET", "/bus/events?plugin_id=py_companion")).body;
     assert.ok(
       JSON.stringify(recorded).includes("from python"),

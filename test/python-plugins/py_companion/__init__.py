@@ -23,6 +23,7 @@ class CompanionPlugin(NekoPluginBase):
         self.ticks = 0
         self.config_changes = []
         self.notes = []
+        self.orders_seen = []
         self.thawed = None
 
     @lifecycle(id="startup")
@@ -165,7 +166,12 @@ class CompanionPlugin(NekoPluginBase):
     @on_event(event_type="order_placed", id="count_order", input_schema={
         "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})
     def count_order(self, n: int, **_):
+        self.orders_seen.append(n)
         return Ok({"orders": n})
+
+    @plugin_entry(id="orders_seen")
+    def get_orders_seen(self, **_):
+        return Ok({"seen": self.orders_seen})
 
     @plugin_entry(id="make_command")
     def make_command(self, command: str, template: str = "Executed: {cmd}", **_):

@@ -669,6 +669,9 @@ class PluginRuntime:
         for handler in self.timers:
             if handler.meta["autoStart"]:
                 self._spawn(self._timer(handler))
+        # `@on_event` / `@custom_event` handlers listen to bus events of their type too (docs/bus.md).
+        for event_type in dict.fromkeys(t for t, _ in self.events):
+            self.bus_subscribe(event_type, functools.partial(self._bus_event, event_type))
         for entry_id, handler in self.entries.items():
             if handler.meta["autoStart"]:
                 self._spawn(self._auto_call(entry_id))
@@ -682,6 +685,25 @@ class PluginRuntime:
                     self.logger.warning("timer '{}' answered {}", handler.meta["id"], result["error"]["message"])
             except Exception:  # noqa: BLE001 - logged; the timer goes on
                 self.logger.exception("timer '{}' failed", handler.meta["id"])
+
+    async def _bus_event(self, event_type: str, payload: Any, event: dict) -> None:
+        """A bus event of a type the plugin's event handlers name: each runs with the payload as its arguments."""
+        self._spawn(self._bus_event_handlers(event_type, payload))
+
+    async def _bus_event_handlers(self, event_type: str, payload: Any) -> None:
+        for (kind, event_id), handler in list(self.events.items()):
+            if kind != event_type:
+                continue
+            label = f"event '{kind}:{event_id}'"
+            checked = self._check_args(handler, payload if payload is not None else {})
+            if isinstance(checked, dict) and checked.get("ok") is False:
+                result = checked
+            else:
+                timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+                call = {"id": f"bus:{kind}:{event_id}:{time.monotonic()}", "timeoutMs": timeout * 1000.0}
+                result = await self._bounded(call, timeout, label, handler.fn, checked)
+            if not result["ok"]:
+                self.logger.warning("{} failed on a bus event: {}", label, result["error"]["message"])
 
     async def _auto_call(self, entry_id: str) -> None:
         started = time.monotonic()
