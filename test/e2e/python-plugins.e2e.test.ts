@@ -399,6 +399,31 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     });
   });
 
+  test("a PluginRouter: its entries with the prefix, its hooks on its own entries only; excluded again", async () => {
+    const detail = (await t.request("GET", "/plugins/py_companion")).body;
+    assert.ok(detail.entries.some((e: { id: string }) => e.id === "notes_add"));
+    assert.ok(
+      detail.hooks.some(
+        (h: { id: string; target: string }) => h.id === "notes_not_too_long" && h.target === "notes_add",
+      ),
+    );
+    const added = await t.trigger("py_companion", "notes_add", { text: "hi" });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    assert.equal(added.body.data.plugin, "py_companion");
+    const long = await t.trigger("py_companion", "notes_add", { text: "far too long a note" });
+    assert.equal(long.status, 422);
+    assert.equal(long.body.error.message, "at most 10 characters");
+    assert.equal((await t.trigger("py_companion", "greet")).status, 200, "the router's '*' hook is not the plugin's");
+    const off = await t.trigger("py_companion", "router_off");
+    assert.deepEqual(off.body.data, { excluded: true, again: false });
+    assert.equal((await t.trigger("py_companion", "notes_add", { text: "x" })).body.error.code, "ENTRY_NOT_FOUND");
+    const after = (await t.request("GET", "/plugins/py_companion")).body;
+    assert.equal(
+      after.hooks.some((h: { id: string }) => h.id.startsWith("notes_")),
+      false,
+    );
+  });
+
   test("a store write survives kill -9 of the process; the host restarts it", async () => {
     const saved = await t.trigger("py_companion", "store_set", { key: "k1", value: { n: 1, list: [1, "two"] } });
     assert.equal(saved.status, 200);

@@ -10,6 +10,7 @@ from plugin.sdk.plugin import (
 )
 
 from .helpers import shout
+from .routers import NotesRouter
 
 
 @neko_plugin
@@ -32,6 +33,8 @@ class CompanionPlugin(NekoPluginBase):
         self.logger.info("CompanionPlugin started with prefix {}", prefix)
         self.report_status({"status": "ready", "prefix": prefix})
         self.heard = []
+        self.router = NotesRouter()
+        self.include_router(self.router, prefix="notes_")
         self.bus.on("ts_news", lambda payload, event: self.heard.append({"payload": payload,
                                                                          "publisher": event["publisher"]}))
         await self.bus.flush()
@@ -286,3 +289,7 @@ class CompanionPlugin(NekoPluginBase):
     def on_unfreeze(self, fields=None, saved_at=None, **_):
         self.thawed = {"fields": sorted(fields or []), "has_time": isinstance(saved_at, str)}
         return Ok(None)
+
+    @plugin_entry(id="router_off")
+    def router_off(self, **_):
+        return Ok({"excluded": self.exclude_router(self.router), "again": self.exclude_router(self.router)})

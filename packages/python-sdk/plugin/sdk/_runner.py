@@ -395,11 +395,7 @@ class PluginRuntime:
                 }
                 for h in self.events.values()
             ],
-            "hooks": [
-                {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
-                 "priority": h.meta["priority"], "condition": h.meta["condition"]}
-                for h in self.hooks
-            ],
+            "hooks": self._hook_descriptors(),
             "timers": [
                 {"id": h.meta["id"], "seconds": h.meta["seconds"], "name": h.meta["name"], "autoStart": h.meta["autoStart"]}
                 for h in self.timers
@@ -409,6 +405,68 @@ class PluginRuntime:
             ],
         }
 
+    def _hook_descriptors(self) -> list[dict]:
+        return [
+            {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
+             "priority": h.meta["priority"], "condition": h.meta["condition"]}
+            for h in self.hooks
+        ]
+
+    @staticmethod
+    def _hook_applies(hook: Handler, entry_id: str) -> bool:
+        scope = hook.meta.get("scope")
+        if scope is not None and entry_id not in scope:
+            return False
+        return hook.meta["target"] in ("*", entry_id)
+
+    def mount_router(self, router: Any, prefix: str) -> None:
+        """A router's entries (ids with `prefix`) and hooks (on its own entries only) join the plugin's."""
+        marked = []
+        seen: set[str] = set()
+        for klass in type(router).__mro__:
+            for attr, raw in vars(klass).items():
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                marks = getattr(raw, "__neko_meta__", None)
+                for meta in marks or []:
+                    marked.append((getattr(router, attr), meta))
+        with self.registry_lock:
+            entries = {prefix + m["id"]: (fn, m) for fn, m in marked if m["kind"] == "entry"}
+            for entry_id in entries:
+                if entry_id in self.entries:
+                    raise ValueError(f"include_router: entry '{entry_id}' already exists")
+            hook_ids = {h.meta["id"] for h in self.hooks}
+            for _, m in marked:
+                if m["kind"] == "hook" and prefix + m["id"] in hook_ids:
+                    raise ValueError(f"include_router: hook '{prefix + m['id']}' already exists")
+            for _, m in marked:
+                if m["kind"] not in ("entry", "hook"):
+                    raise ValueError(f"include_router: a router holds entries and hooks only, not a {m['kind']}")
+            scope = set(entries)
+            for entry_id, (fn, m) in entries.items():
+                self.entries[entry_id] = Handler(fn, {**m, "id": entry_id, "router": id(router)})
+                self.enabled[entry_id] = True
+            for fn, m in marked:
+                if m["kind"] == "hook":
+                    target = m["target"] if m["target"] == "*" else prefix + m["target"]
+                    self.hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
+                                                   "router": id(router), "inputSchema": None}))
+            self._entries_changed()
+
+    def unmount_router(self, router: Any) -> bool:
+        with self.registry_lock:
+            mine = [e for e, h in self.entries.items() if h.meta.get("router") == id(router)]
+            hooks = [h for h in self.hooks if h.meta.get("router") == id(router)]
+            if not mine and not hooks:
+                return False
+            for entry_id in mine:
+                self.entries.pop(entry_id, None)
+                self.enabled.pop(entry_id, None)
+            self.hooks = [h for h in self.hooks if h.meta.get("router") != id(router)]
+            self._entries_changed()
+            return True
+
     def entry_descriptors(self) -> list[dict]:
         with self.registry_lock:
             return [self._descriptor(e) for e in self.entries]
@@ -416,7 +474,8 @@ class PluginRuntime:
     def _entries_changed(self) -> None:
         """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
         if self.hello_sent:
-            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries]})
+            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
+                            "hooks": self._hook_descriptors()})
 
     def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
         with self.registry_lock:
@@ -739,7 +798,7 @@ class PluginRuntime:
         if isinstance(checked, dict) and checked.get("ok") is False:
             return checked
         timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
-        hooks = [h for h in self.hooks if h.meta["target"] in ("*", entry_id)]
+        hooks = [h for h in self.hooks if self._hook_applies(h, entry_id)]
         if hooks:
             pipeline = self._pipeline(entry_id, handler, hooks)
             return await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})

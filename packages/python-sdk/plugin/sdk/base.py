@@ -258,6 +258,21 @@ class SystemInfo:
         return to_result(await self._ctx._runtime.request_async("system.info", {}))
 
 
+class PluginRouter:
+    """Entries and hooks grouped in a class of their own (docs/routers.md): `self.include_router(router, prefix=…)`
+    makes them the plugin's, the entry ids with the prefix; `self.plugin` (also `self.main_plugin`) is that plugin.
+    A router's hooks apply to its own entries only."""
+
+    def __init__(self, prefix: str = "", name: str | None = None) -> None:
+        self.prefix = prefix
+        self.name = name or type(self).__name__
+        self.plugin: Any = None
+
+    @property
+    def main_plugin(self) -> Any:
+        return self.plugin
+
+
 class NekoPluginBase:
     """The base of every plugin: `__init__(self, ctx)` must call `super().__init__(ctx)`."""
 
@@ -346,6 +361,26 @@ class NekoPluginBase:
             self.logger.warning("register_static_ui('{}') refused: {}", directory, result.error)
             return False
         return True
+
+    def include_router(self, router: PluginRouter, *, prefix: str | None = None) -> None:
+        """Mounts a `PluginRouter`: its entries become the plugin's (ids with `prefix`, default the router's own)."""
+        if not isinstance(router, PluginRouter):
+            raise TypeError(f"include_router: expected a PluginRouter, not {type(router).__name__}")
+        if router.plugin is not None:
+            raise ValueError(f"include_router: router '{router.name}' is already included")
+        router.plugin = self
+        try:
+            self.ctx._runtime.mount_router(router, router.prefix if prefix is None else prefix)
+        except Exception:
+            router.plugin = None
+            raise
+
+    def exclude_router(self, router: PluginRouter) -> bool:
+        """Takes a router's entries and hooks out again; False if it was not included."""
+        removed = self.ctx._runtime.unmount_router(router)
+        if removed:
+            router.plugin = None
+        return removed
 
     async def finish(self, data: Any = None, reply: Any = None, **_: Any) -> Ok | Err:
         """Ends the run this call belongs to, succeeded with `data` (`run.finish`)."""

@@ -9,6 +9,7 @@ from .base import (
     NekoPluginBase,
     PluginConfig,
     PluginContext,
+    PluginRouter,
     Plugins,
     SystemInfo,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "PluginContext",
     "PluginLogger",
     "PluginMeta",
+    "PluginRouter",
     "PluginStore",
     "Plugins",
     "Result",
