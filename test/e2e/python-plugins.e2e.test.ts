@@ -521,6 +521,23 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
   let t: TestHost;
   const manifest = (id: string, entry: string) => `[plugin]\nid = "${id}"\nentry = "${entry}"\n`;
   const imports = "from plugin.sdk.plugin import NekoPluginBase, neko_plugin, plugin_entry, Ok\n";
+  // The original's SDK reference imports, name for name, and the other two paradigms' modules.
+  const everyName = [
+    "from plugin.sdk.plugin import (",
+    "    NekoPluginBase, PluginMeta,",
+    "    neko_plugin, plugin_entry, lifecycle, timer_interval, message, on_event,",
+    "    custom_event, hook, before_entry, after_entry, around_entry, replace_entry,",
+    "    Ok, Err, Result, unwrap, unwrap_or,",
+    "    Plugins, PluginRouter, PluginConfig, PluginStore,",
+    "    SystemInfo, MemoryClient,",
+    "    SdkError, TransportError,",
+    "    get_plugin_logger,",
+    "    plugin,",
+    ")",
+    "from plugin.sdk.extension import NekoExtensionBase",
+    "from plugin.sdk.adapter import NekoAdapterPlugin",
+    "",
+  ].join("\n");
 
   before(async () => {
     root = makeTempDir();
@@ -550,7 +567,7 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
       id: "py_ok",
       manifest: manifest("py_ok", "__init__.py:Fine"),
       files: {
-        "__init__.py": `${imports}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    def __init__(self, ctx):\n        super().__init__(ctx)\n        self.early = self.push_message(source="py_ok", content="too early")\n\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n\n    @plugin_entry(id="early")\n    def get_early(self, **_):\n        return Ok({"code": self.early.error.code, "message": str(self.early.error)})\n`,
+        "__init__.py": `${everyName}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    def __init__(self, ctx):\n        super().__init__(ctx)\n        self.early = self.push_message(source="py_ok", content="too early")\n\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n\n    @plugin_entry(id="early")\n    def get_early(self, **_):\n        return Ok({"code": self.early.error.code, "message": str(self.early.error)})\n`,
       },
     });
     t = await startTestHost({ roots: [root] });
