@@ -614,6 +614,67 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
   });
 });
 
+describe('persist_mode = "auto": the freezable fields survive a crash', { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, {
+      id: "py_persist",
+      manifest: `[plugin]\nid = "py_persist"\nentry = "plugins.py_persist:Counter"\n\n[plugin_state]\npersist_mode = "auto"\n`,
+      files: {
+        "__init__.py": [
+          "import os",
+          "from plugin.sdk.plugin import NekoPluginBase, neko_plugin, plugin_entry, Ok",
+          "",
+          "@neko_plugin",
+          "class Counter(NekoPluginBase):",
+          '    freezable = ["count"]',
+          "",
+          "    def __init__(self, ctx):",
+          "        super().__init__(ctx)",
+          "        self.count = 0",
+          "",
+          '    @plugin_entry(id="bump")',
+          "    def bump(self, **_):",
+          "        self.count += 1",
+          '        return Ok({"count": self.count, "pid": os.getpid()})',
+          "",
+          '    @plugin_entry(id="bump_quietly", persist=False)',
+          "    def bump_quietly(self, **_):",
+          "        self.count += 100",
+          '        return Ok({"count": self.count})',
+          "",
+        ].join("\n"),
+      },
+    });
+    t = await startTestHost({
+      roots: [root],
+      restartPolicy: { baseDelayMs: 100, maxDelayMs: 400, maxCrashes: 10, windowMs: 60_000 },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("saved after each call (not a persist=False one) and restored at the restart after kill -9", async () => {
+    await t.trigger("py_persist", "bump");
+    const second = (await t.trigger("py_persist", "bump")).body.data;
+    assert.equal(second.count, 2);
+    assert.equal((await t.trigger("py_persist", "bump_quietly")).body.data.count, 102);
+    process.kill(second.pid, "SIGKILL");
+    await waitFor(
+      () => t.host.getPlugin("py_persist")?.status === "running" && t.host.getPlugin("py_persist")?.pid !== second.pid,
+      { what: "the restart" },
+    );
+    assert.equal((await t.trigger("py_persist", "bump")).body.data.count, 3, "2 came back; the quiet 100 did not");
+    const file = JSON.parse(fs.readFileSync(path.join(root, "py_persist", "data", ".neko-state.json"), "utf8"));
+    assert.deepEqual({ frozen: file.frozen, fields: file.fields }, { frozen: false, fields: { count: 3 } });
+  });
+});
+
 describe("when the host dies", { skip: PYTHON_SKIP }, () => {
   test("kill -9 of the host: the Python process sees its stdin close and exits", async () => {
     const root = makeTempDir();

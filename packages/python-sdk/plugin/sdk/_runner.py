@@ -168,6 +168,7 @@ class PluginRuntime:
         self.dynamic: set[str] = set()
         self.registry_lock = threading.RLock()
         self.hello_sent = False
+        self.last_saved: dict | None = None
         self.lifecycles: dict[str, list[Handler]] = {}
         self.timers: list[Handler] = []
         self.hooks: list[Handler] = []
@@ -525,6 +526,11 @@ class PluginRuntime:
                                    "message": f"{self.class_name}.__init__ did not call super().__init__(ctx)"})
             self.instance = instance
             self._collect(instance)
+            if self._persist_mode() == "off":
+                for entry_id, handler in self.entries.items():
+                    if handler.meta.get("persist") is True:
+                        self.logger.warning("entry '{}' has persist: true but [plugin_state].persist_mode is off; "
+                                            "nothing is saved after its calls", entry_id)
         except BaseException as error:  # noqa: BLE001 - any failure to load is the plugin's refusal
             wire = error.wire if isinstance(error, LoadFailure) else {
                 "name": type(error).__name__,
@@ -653,30 +659,58 @@ class PluginRuntime:
     def _state_file(self) -> str:
         return os.path.join(self.plugin_dir, "data", ".neko-state.json")
 
-    async def _freeze(self) -> dict:
-        result = await self._lifecycle("freeze")
-        if not result["ok"]:
-            return result
+    def _persist_mode(self) -> str:
+        mode = (self.manifest.get("plugin_state") or {}).get("persist_mode", "off")
+        return mode if mode in ("off", "auto", "manual") else "off"
+
+    def _fields(self) -> dict:
+        """The freezable fields as JSON values; raises ValueError naming one that is not."""
         fields = {}
         for name in self._freezable():
             if not hasattr(self.instance, name):
                 continue
-            value = getattr(self.instance, name)
             try:
-                fields[name] = json.loads(json.dumps(value, allow_nan=False))
+                fields[name] = json.loads(json.dumps(getattr(self.instance, name), allow_nan=False))
             except (TypeError, ValueError) as error:
-                return _err(SdkError(f"{name} cannot be saved: {error} (only JSON values are kept)", code="FREEZE_FAILED"))
-        state = {"version": 1, "frozen": True,
+                raise ValueError(f"{name} cannot be saved: {error} (only JSON values are kept)") from None
+        return fields
+
+    def _save(self, fields: dict, *, frozen: bool) -> str:
+        state = {"version": 1, "frozen": frozen,
                  "savedAt": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z", "fields": fields}
         target = self._state_file()
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temporary = f"{target}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(json.dumps(state, indent=2) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+        self.last_saved = fields
+        return target
+
+    def _persist_after(self, persist: Any) -> None:
+        """`persist_mode` "auto" / "manual": the fields saved after a call (when they changed), before its answer."""
+        mode = self._persist_mode()
+        if not self._freezable() or not ((mode == "auto" and persist is not False) or (mode == "manual" and persist is True)):
+            return
         try:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            temporary = f"{target}.{os.getpid()}.tmp"
-            with open(temporary, "w", encoding="utf-8") as file:
-                file.write(json.dumps(state, indent=2) + "\n")
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
+            fields = self._fields()
+            if fields != self.last_saved:
+                self._save(fields, frozen=False)
+        except (OSError, ValueError) as error:
+            self.logger.warning("the state was not saved after the call: {}", error)
+
+    async def _freeze(self) -> dict:
+        result = await self._lifecycle("freeze")
+        if not result["ok"]:
+            return result
+        try:
+            fields = self._fields()
+        except ValueError as error:
+            return _err(SdkError(str(error), code="FREEZE_FAILED"))
+        try:
+            target = self._save(fields, frozen=True)
         except OSError as error:
             return _err(SdkError(f"the state could not be saved: {error}", code="FREEZE_FAILED"))
         return {"ok": True, "value": {"fields": list(fields), "file": target}}
@@ -699,7 +733,8 @@ class PluginRuntime:
             except OSError:
                 pass
             return None
-        if state.get("frozen") is not True:
+        frozen = state.get("frozen") is True
+        if not frozen and self._persist_mode() == "off":
             return None
         freezable = set(self._freezable())
         restored = []
@@ -709,19 +744,23 @@ class PluginRuntime:
                 restored.append(name)
             else:
                 self.logger.warning("saved field '{}' is no longer freezable; ignored", name)
-        return {"fields": restored, "savedAt": state.get("savedAt")}
+        self.last_saved = {k: v for k, v in state["fields"].items() if k in freezable}
+        return {"fields": restored, "savedAt": state.get("savedAt"), "frozen": frozen}
 
     async def _startup(self) -> None:
         thawed = self._restore()
         result = await self._lifecycle("startup")
-        if result["ok"] and thawed is not None:
+        if result["ok"] and thawed is not None and thawed["frozen"]:
             after = await self._lifecycle("unfreeze", fields=thawed["fields"], saved_at=thawed["savedAt"])
             if not after["ok"]:
                 self.logger.warning("unfreeze answered {}", after["error"]["message"])
             try:
-                os.remove(self._state_file())
-            except OSError:
-                pass
+                if self._persist_mode() == "off":
+                    os.remove(self._state_file())
+                else:  # kept, unmarked: a later restart resumes the same state
+                    self._save(self._fields(), frozen=False)
+            except (OSError, ValueError) as error:
+                self.logger.warning("the frozen mark could not be taken off: {}", error)
         self.link.send({"type": "ready", "startup": result})
         if not result["ok"]:
             return
@@ -779,6 +818,8 @@ class PluginRuntime:
             result = await asyncio.wait_for(self._lifecycle("shutdown"), timeout=4.5)
         except asyncio.TimeoutError:
             result = _err(TimeoutError("shutdown timed out"))
+        if self._persist_mode() == "auto" and self.instance is not None:
+            self._persist_after(None)
         self._send_result(shutdown_id, result)
         if self.ctx is not None:
             self.ctx._store.close()
@@ -801,8 +842,11 @@ class PluginRuntime:
         hooks = [h for h in self.hooks if self._hook_applies(h, entry_id)]
         if hooks:
             pipeline = self._pipeline(entry_id, handler, hooks)
-            return await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})
-        return await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked)
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})
+        else:
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked)
+        self._persist_after(handler.meta.get("persist"))
+        return result
 
     def _pipeline(self, entry_id: str, handler: Handler, hooks: list[Handler]) -> Callable:
         """The hook chain of one call (docs/hooks.md): before hooks, around hooks wrapping a replace hook or the
@@ -1018,6 +1062,8 @@ class PluginRuntime:
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
                                          handler.fn, dict(message))
             handlers.append({"id": handler.meta["id"], "result": result})
+        if handlers:
+            self._persist_after(None)
         return {"ok": True, "value": {"handlers": handlers}}
 
     async def _run_event(self, control: dict, payload: dict) -> dict:
@@ -1035,7 +1081,9 @@ class PluginRuntime:
         timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
         call = {"id": control["id"], "timeoutMs": payload.get("timeoutMs"), "deadline": control.get("deadline"),
                 "chain": payload.get("chain"), "runId": payload.get("runId")}
-        return await self._bounded(call, timeout, f"event '{key[0]}:{key[1]}'", handler.fn, checked)
+        result = await self._bounded(call, timeout, f"event '{key[0]}:{key[1]}'", handler.fn, checked)
+        self._persist_after(None)
+        return result
 
 
 _STARTED = time.monotonic()
