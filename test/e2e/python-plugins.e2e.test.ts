@@ -53,6 +53,11 @@ export class TsCaller extends NekoPluginBase {
     return this.bus.emit(type, type === "ts_news" ? { text } : { n: 5 });
   }
 
+  @pluginEntry({ id: "chat" })
+  chat({ text }: { text: string }) {
+    return this.pushMessage({ source: "chat", messageType: "text", content: text });
+  }
+
   @pluginEntry({ id: "double" })
   double({ n }: { n: number }) {
     return Ok({ n: n * 2 });
@@ -320,6 +325,14 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     await waitFor(async () => (await t.trigger("py_companion", "orders_seen")).body.data.seen.includes(5), {
       what: "the order event in Python",
     });
+    // A @message handler naming a source gets the messages other plugins push with it.
+    assert.equal((await t.trigger("ts_caller", "chat", { text: "hello python" })).status, 200);
+    const fromTs = async () =>
+      ((await t.trigger("py_companion", "chats")).body.data.chats as Array<{ sender: string }>).filter(
+        (c) => c.sender === "ts_caller",
+      );
+    await waitFor(async () => (await fromTs()).length > 0, { what: "the pushed message in Python" });
+    assert.deepEqual(await fromTs(), [{ text: "hello python", sender: "ts_caller" }]);
     const recorded = (await t.request("GET", "/bus/events?plugin_id=py_companion")).body;
     assert.ok(
       JSON.stringify(recorded).includes("from python"),

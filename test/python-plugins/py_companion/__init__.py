@@ -25,6 +25,7 @@ class CompanionPlugin(NekoPluginBase):
         self.config_changes = []
         self.notes = []
         self.orders_seen = []
+        self.chats = []
         self.thawed = None
 
     @lifecycle(id="startup")
@@ -164,7 +165,12 @@ class CompanionPlugin(NekoPluginBase):
 
     @message(id="on_chat", source="chat")
     def on_chat(self, text: str, sender: str = "?", **_):
+        self.chats.append({"text": text, "sender": sender})
         return Ok({"echo": text.upper(), "sender": sender})
+
+    @plugin_entry(id="chats")
+    def get_chats(self, **_):
+        return Ok({"chats": self.chats})
 
     @on_event(event_type="order_placed", id="count_order", input_schema={
         "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]})

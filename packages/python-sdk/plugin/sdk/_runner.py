@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 import types
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -173,6 +174,7 @@ class PluginRuntime:
         self.timers: list[Handler] = []
         self.hooks: list[Handler] = []
         self.bus_handlers: dict[str, list[Callable]] = {}
+        self.watches: dict[str, str] = {}
         self.messages: list[Handler] = []
         self.events: dict[tuple[str, str], Handler] = {}
         self.inflight: dict[str, Callable[[Any], None]] = {}
@@ -240,6 +242,9 @@ class PluginRuntime:
         self._spawn(self._bus_batch(payload))
 
     async def _bus_batch(self, payload: dict) -> None:
+        for delta in payload.get("deltas") or []:
+            if isinstance(delta, dict):
+                self._spawn(self._watched_messages(delta))
         for event in payload.get("events") or []:
             if not isinstance(event, dict):
                 continue
@@ -767,6 +772,7 @@ class PluginRuntime:
         for handler in self.timers:
             if handler.meta["autoStart"]:
                 self._spawn(self._timer(handler))
+        self._spawn(self._watch_message_sources())
         # `@on_event` / `@custom_event` handlers listen to bus events of their type too (docs/bus.md).
         for event_type in dict.fromkeys(t for t, _ in self.events):
             self.bus_subscribe(event_type, functools.partial(self._bus_event, event_type))
@@ -1053,18 +1059,62 @@ class PluginRuntime:
         message = payload.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("source"), str) or not isinstance(message.get("text"), str):
             return _err(ValidationError("invalid message: source and text must be strings"))
+        handlers = await self._message_handlers(message, control["id"], control.get("deadline"), any_source=True)
+        return {"ok": True, "value": {"handlers": handlers}}
+
+    async def _message_handlers(self, message: dict, call_id: str, deadline: Any, *, any_source: bool) -> list[dict]:
+        """Runs the `@message` handlers that take `message`, in order. `any_source`: also those without a `source`
+        (a delivery to this plugin, not a message seen on the bus)."""
         handlers = []
         for handler in self.messages:
-            if handler.meta["source"] not in (None, message["source"]):
+            wanted = handler.meta["source"]
+            if wanted != message["source"] and not (any_source and wanted is None):
                 continue
-            call = {"id": f"{control['id']}:{handler.meta['id']}", "timeoutMs": 30000.0,
-                    "deadline": control.get("deadline")}
+            call = {"id": f"{call_id}:{handler.meta['id']}", "timeoutMs": 30000.0, "deadline": deadline}
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
                                          handler.fn, dict(message))
             handlers.append({"id": handler.meta["id"], "result": result})
         if handlers:
             self._persist_after(None)
-        return {"ok": True, "value": {"handlers": handlers}}
+        return handlers
+
+    async def _watch_message_sources(self) -> None:
+        """A `@message` handler that names a `source` also gets the messages other plugins push with that source:
+        one watch of the `messages` namespace per source (docs/bus.md)."""
+        for source in dict.fromkeys(h.meta["source"] for h in self.messages if h.meta["source"] is not None):
+            watch_id = f"messages:{uuid.uuid4().hex}"
+            self.watches[watch_id] = source
+            params = {"watchId": watch_id, "namespace": "messages",
+                      "filters": {"source": source, "sinceTs": time.time() * 1000.0}}
+            opened = await self.request_async("bus.watch", params)
+            if not opened.get("ok"):
+                self.watches.pop(watch_id, None)
+                self.logger.warning("could not follow bus messages from source '{}': {}", source,
+                                    (opened.get("error") or {}).get("message"))
+
+    async def _watched_messages(self, delta: dict) -> None:
+        source = self.watches.get(str(delta.get("watchId")))
+        if source is None:
+            return
+        for record in delta.get("added") or []:
+            if not isinstance(record, dict) or record.get("pluginId") == self.plugin_id or record.get("source") != source:
+                continue
+            data = record.get("data") if isinstance(record.get("data"), dict) else {}
+            content = data.get("content")
+            message = {
+                "source": record.get("source"),
+                "text": content if isinstance(content, str) else str(data.get("description") or ""),
+                "sender": record.get("pluginId") or "host",
+                "messageType": record.get("type"),
+                "description": data.get("description") or "",
+                "priority": record.get("priority"),
+                "metadata": data.get("metadata") or {},
+                "busRecordId": record.get("id"),
+            }
+            for item in await self._message_handlers(message, f"bus:{record.get('id')}", None, any_source=False):
+                if not item["result"]["ok"]:
+                    self.logger.warning("message handler '{}' failed on a bus message: {}", item["id"],
+                                        item["result"]["error"]["message"])
 
     async def _run_event(self, control: dict, payload: dict) -> dict:
         key = (str(payload.get("eventType")), str(payload.get("eventId")))
