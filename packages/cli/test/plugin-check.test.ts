@@ -110,6 +110,34 @@ describe("checkPluginFolder", () => {
     });
   });
 
+  test("a Python plugin: the manifest is checked, the module neither loaded nor type-checked, saying so", async () => {
+    const dir = writePlugin(tempDir(), {
+      id: "py_plain",
+      manifest: '[plugin]\nid = "py_plain"\nentry = "plugin.plugins.py_plain:PyPlugin"\n',
+      files: { "__init__.py": "this is not even Python (\n" },
+    });
+    const report = await checkPluginFolder(dir);
+    assert.equal(report.ok, true, JSON.stringify(report.items));
+    const byCheck = Object.fromEntries(report.items.map((item) => [item.check, item]));
+    assert.deepEqual(byCheck.load, {
+      level: "warn",
+      check: "load",
+      message:
+        "not loaded: __init__.py is a Python plugin, which check does not load yet (the host does, and refuses it with Python's reason)",
+    });
+    assert.deepEqual(byCheck.types, {
+      level: "ok",
+      check: "types",
+      message: "not type-checked: __init__.py is Python",
+    });
+    const missing = writePlugin(tempDir(), {
+      id: "py_missing",
+      manifest: '[plugin]\nid = "py_missing"\nentry = "plugins.py_missing:PyPlugin"\n',
+    });
+    const refused = await checkPluginFolder(missing);
+    assert.equal(refused.ok, false, "a Python plugin without __init__.py fails the check");
+  });
+
   test("the plugin's own tsconfig.json is used, and its problems are reported as failures", async () => {
     const dir = writePlugin(tempDir(), {
       id: "own_config",

@@ -65,6 +65,13 @@ export type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
 export type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./supervisor/plugin-launcher.ts";
 export type { HostTransport, IncomingFrame, PeerAdmission } from "./transport/host-transport.ts";
 export { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
+export { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
+export {
+  findPythonInterpreter,
+  PYTHON_REQUIREMENT,
+  type PythonInterpreter,
+  pythonCandidates,
+} from "./supervisor/python-interpreter.ts";
 export { inspectionFlags, pluginProcessEnv } from "./supervisor/inspection-sandbox.ts";
 export { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-host-transport.ts";

@@ -53,8 +53,10 @@ import { PluginStatusBoard, type PluginStatusReport } from "./plugin-status-boar
 import { RunRegistry, type RunsApi } from "./runs/run-registry.ts";
 import { type StaticUi, StaticUiRegistry } from "./static-ui/static-ui-registry.ts";
 import { inDependencyOrder } from "./supervisor/dependency-order.ts";
+import { LanguageLauncher } from "./supervisor/language-launcher.ts";
 import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
+import { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import { PluginSupervisor, type SupervisorCallOptions, timeoutNamed } from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
@@ -112,8 +114,16 @@ export interface PluginHostOptions {
    * when it stops.
    */
   transport?: HostTransport;
-  /** How plugin processes are launched; default: Node processes running the SDK's runner. */
+  /**
+   * How plugin processes are launched; default: Node processes running the SDK's runner, and Python processes running
+   * packages/python-sdk's runner for Python plugins (docs/python-plugins.md).
+   */
   launcher?: PluginLauncher;
+  /**
+   * The Python interpreters to try for Python plugins, in order; default: `NEKO_PYTHON` when set, else
+   * /usr/bin/python3, else python3 on PATH. The first that can import zmq, msgpack and jsonschema is used.
+   */
+  python?: string[];
   /**
    * Accept remote workers (docs/workers.md): where they connect (`tcp://…`), the host's CURVE key pair and the
    * workers' public keys. Their plugins are listed with their machine and supervised like local ones.
@@ -306,7 +316,12 @@ export class PluginHost implements PluginHostApi {
     private readonly hub: WorkerHub | undefined,
   ) {
     this.services = new HostServices(logger);
-    const local = options.launcher ?? new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger });
+    const local =
+      options.launcher ??
+      new LanguageLauncher({
+        node: new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger }),
+        python: new PythonPluginLauncher({ logger, ...(options.python && { candidates: options.python }) }),
+      });
     this.supervisor = new PluginSupervisor({
       transport,
       services: this.services,

@@ -75,6 +75,17 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
   if (manifest === undefined) return done(plugin.idGuessed ? undefined : plugin.id);
   items.push(...(await dependencyItems(plugin, options.pluginsDirs)));
 
+  if (manifest.entry.language === "python") {
+    // The Python runtime loads the module when the host starts it (docs/python-plugins.md); check does not run Python.
+    items.push({
+      level: "warn",
+      check: "load",
+      message: `not loaded: ${manifest.entry.module} is a Python plugin, which check does not load yet (the host does, and refuses it with Python's reason)`,
+    });
+    items.push({ level: "ok", check: "types", message: `not type-checked: ${manifest.entry.module} is Python` });
+    return done(manifest.id);
+  }
+
   const modulePath = plugin.entryModulePath;
   if (modulePath !== undefined && fs.existsSync(modulePath)) {
     options.onProgress?.(`loading ${manifest.entry.module} in a child process…`);

@@ -17,6 +17,11 @@ export const DATABASE_NAME_SUFFIX = ".db";
 /** Ids a plugin may not take: the server has routes `/plugin/<id>/…` of its own under them. */
 export const RESERVED_PLUGIN_IDS = new Set(["metrics"]);
 export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
+/**
+ * The original N.E.K.O.'s module path of a plugin package (SPEC §3.8): `plugin.plugins.<dir>` or `plugins.<dir>`,
+ * the package whose code is the plugin folder's `__init__.py`.
+ */
+const PYTHON_PACKAGE_PATH = /^(?:plugin\.)?plugins\.[A-Za-z_][A-Za-z0-9_]*$/;
 
 export type PluginType = (typeof PLUGIN_TYPES)[number];
 export type AdapterMode = (typeof ADAPTER_MODES)[number];
@@ -24,8 +29,12 @@ export type PersistMode = (typeof PERSIST_MODES)[number];
 
 export type PluginManifest = {
   id: string;
-  /** `module` is normalized and relative to the plugin folder (`./src/../index.ts` → `index.ts`). */
-  entry: { module: string; className: string };
+  /**
+   * `module` is normalized and relative to the plugin folder (`./src/../index.ts` → `index.ts`). `language` is set
+   * for a Python plugin (a `.py` module or the original's `plugins.<dir>` module path, whose module is `__init__.py`);
+   * absent for a Node one.
+   */
+  entry: { module: string; className: string; language?: "python" };
   name: string;
   description: string;
   version: string;
@@ -196,6 +205,7 @@ function readEntry(plugin: ManifestTable): PluginManifest["entry"] | undefined {
     plugin.problem("entry", `must look like 'index.ts:ClassName', not '${spec}'`);
     return undefined;
   }
+  if (PYTHON_PACKAGE_PATH.test(module)) return { module: "__init__.py", className, language: "python" };
   const moduleProblem = (reason: string) => plugin.problem("entry", `module '${module}' ${reason}`);
   const normalized = posix.normalize(module.replaceAll("\\", "/"));
   let ok = true;
@@ -206,11 +216,14 @@ function readEntry(plugin: ManifestTable): PluginManifest["entry"] | undefined {
     moduleProblem("must stay inside the plugin folder");
     ok = false;
   }
-  if (!ENTRY_MODULE_EXTENSIONS.some((extension) => normalized.endsWith(extension))) {
-    moduleProblem(`must end in ${ENTRY_MODULE_EXTENSIONS.join(", ").replace(/, (?=[^,]*$)/, " or ")}`);
+  const python = normalized.endsWith(".py");
+  if (!python && !ENTRY_MODULE_EXTENSIONS.some((extension) => normalized.endsWith(extension))) {
+    const endings = [...ENTRY_MODULE_EXTENSIONS, ".py"].join(", ").replace(/, (?=[^,]*$)/, " or ");
+    moduleProblem(`must end in ${endings}, or be the original's 'plugins.<folder>' module path`);
     ok = false;
   }
-  return ok ? { module: normalized, className } : undefined;
+  if (!ok) return undefined;
+  return python ? { module: normalized, className, language: "python" } : { module: normalized, className };
 }
 
 function readVersion(plugin: ManifestTable): string {

@@ -5,19 +5,16 @@
  * fd `BOOTSTRAP_FD`, on which the host writes one JSON document and closes it. The environment and argv, which any
  * process of the same user can read in /proc for as long as the plugin lives, carry nothing secret.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import type { Writable } from "node:stream";
-import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
+import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
-import { onBoundedLines } from "./bounded-lines.ts";
 import { pluginProcessEnv } from "./inspection-sandbox.ts";
 import { permissionFlags } from "./permission-flags.ts";
-import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
+import type { LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
-
-/** How long after its exit a process's pipes may stay open before its output is taken as complete. */
-const OUTPUT_GRACE_MS = 2000;
+import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
 
 export class NodePluginLauncher implements PluginLauncher {
   private runtimeRead: string[] | undefined;
@@ -67,7 +64,7 @@ export class NodePluginLauncher implements PluginLauncher {
       channel.on("error", () => undefined);
       channel.end(document);
     }
-    return new NodePluginChild(child, logger);
+    return new SpawnedPluginChild(child, logger);
   }
 
   /** Node's permission model for this process (permission-flags.ts): what it may read, write and start. */
@@ -89,55 +86,5 @@ export class NodePluginLauncher implements PluginLauncher {
       );
     }
     return permissionFlags(request, { read: this.runtimeRead, realpath: realpathOrSelf });
-  }
-}
-
-class NodePluginChild implements PluginChild {
-  private readonly lines = new Emitter<ChildLine>();
-  private readonly exits = new Emitter<ChildExit>();
-  readonly onLine = this.lines.event;
-  readonly onExit = this.exits.event;
-  private exited = false;
-  private readonly closed: Promise<void>;
-
-  constructor(
-    private readonly child: ChildProcess,
-    logger: HostLogger,
-  ) {
-    // The IPC channel only signals our death to the child; keep it from holding our event loop open.
-    child.unref();
-    child.channel?.unref();
-    this.closed = new Promise((resolve) => child.once("close", () => resolve()));
-    if (child.stdout) onBoundedLines(child.stdout, (line) => this.lines.fire({ stream: "stdout", line }));
-    if (child.stderr) onBoundedLines(child.stderr, (line) => this.lines.fire({ stream: "stderr", line }));
-    const exit = (info: ChildExit) => {
-      if (this.exited) return;
-      this.exited = true;
-      // Lines may still come after the exit (the pipes drain later): only the exit listeners go.
-      this.exits.fire(info);
-      this.exits.dispose();
-    };
-    child.on("error", (error) => {
-      if (child.pid !== undefined) {
-        logger.error({ err: error }, "plugin process error");
-        return;
-      }
-      // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
-      exit({ code: null, signal: null, launchFailure: `could not launch the plugin process: ${error.message}` });
-    });
-    child.on("exit", (code, signal) => exit({ code, signal }));
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  outputDone(): Promise<void> {
-    if (!this.child.stderr || this.child.stderr.readableEnded) return Promise.resolve();
-    return Promise.race([this.closed, new Promise<void>((resolve) => setTimeout(resolve, OUTPUT_GRACE_MS).unref())]);
-  }
-
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    if (!this.exited) this.child.kill(signal);
   }
 }

@@ -13,6 +13,8 @@ export interface LaunchRequest {
   /** Absolute path of the entry module, and the exported class name. */
   entryModule: string;
   className: string;
+  /** The plugin's language: `python` for a Python plugin (SPEC §3.8), absent for a Node one. */
+  language?: "python";
   /** The one-time secret the process must present in its hello. */
   secret: string;
   /** Where and how the process connects to the host: the endpoint and this launch's own credentials. */
@@ -31,6 +33,11 @@ export interface ChildExit {
   signal: NodeJS.Signals | null;
   /** Set when the operating system never started the process (ENOENT, EAGAIN, EMFILE, …). */
   launchFailure?: string;
+  /**
+   * Set when the process was never started because this machine cannot run it (no usable Python, say): trying again
+   * would fail the same, so the plugin is `refused` with this reason, not restarted.
+   */
+  refusal?: string;
   /**
    * Set when the process's machine is out of reach (its remote worker is gone): whether it still runs is unknown,
    * and it is not a crash — the plugin is `unreachable` until the worker is back, with this reason.

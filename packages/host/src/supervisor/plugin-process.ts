@@ -417,7 +417,8 @@ export class PluginProcess {
     const { code, signal } = exit;
     // Its credentials die with it: a process that takes its pid later cannot connect with them.
     this.options.admission.dispose();
-    const how = exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
+    const how =
+      exit.refusal ?? exit.launchFailure ?? this.killReason ?? (signal ? `signal ${signal}` : `exit code ${code}`);
     this.exited = { code, signal, stderr: this.stderrTail, expected: this.exitExpected };
     if (this.killReason !== undefined) this.exited.killReason = this.killReason;
     if (exit.unreachable !== undefined) this.exited.unreachable = exit.unreachable;
@@ -444,7 +445,10 @@ export class PluginProcess {
     // The exit can overtake the process's last frame (a load_failed) on its way through the socket; its stderr line
     // says the same and is complete once the pipes close, so read that before calling the start a crash.
     void this.child.outputDone().then(() => {
-      const loadFailure = findLoadFailure(this.stderrTail);
+      const loadFailure =
+        exit.refusal !== undefined
+          ? ({ name: "SdkError", code: ErrorCode.PluginLoadFailed, message: exit.refusal } satisfies WireError)
+          : findLoadFailure(this.stderrTail);
       this.handshake.settle(
         loadFailure ? { result: { ok: false, error: loadFailure }, refused: true } : { result: early, refused: false },
       );

@@ -762,6 +762,7 @@ export class PluginSupervisor implements Disposable {
         pluginDir: spec.dir,
         entryModule: spec.entryModulePath,
         className: spec.manifest.entry.className,
+        ...(spec.manifest.entry.language && { language: spec.manifest.entry.language }),
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
         permissions: permissions && {

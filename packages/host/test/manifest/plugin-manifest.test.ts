@@ -264,6 +264,19 @@ describe("parseManifest: problems", () => {
     assert.equal(partialId, "hello");
   });
 
+  test("a Python entry: the original's module paths and __init__.py are Python, their module __init__.py (SPEC §3.8)", () => {
+    const cases: Array<[string, { module: string; className: string; language?: "python" }]> = [
+      ["plugin.plugins.notes:NotesPlugin", { module: "__init__.py", className: "NotesPlugin", language: "python" }],
+      ["plugins.notes:NotesPlugin", { module: "__init__.py", className: "NotesPlugin", language: "python" }],
+      ["__init__.py:NotesPlugin", { module: "__init__.py", className: "NotesPlugin", language: "python" }],
+      ["./src/main.py:Main", { module: "src/main.py", className: "Main", language: "python" }],
+      ["index.ts:Hello", { module: "index.ts", className: "Hello" }],
+    ];
+    for (const [entry, expected] of cases) {
+      assert.deepEqual(valid(`[plugin]\nid = "x"\nentry = "${entry}"\n`).manifest.entry, expected, entry);
+    }
+  });
+
   test("entry must be <path>:<ClassName>", () => {
     for (const entry of ["index.ts", "index.ts:", ":Hello", "index.ts:1Hello", "index.ts:Hel-lo", ""]) {
       assert.deepEqual(
@@ -274,20 +287,40 @@ describe("parseManifest: problems", () => {
     }
   });
 
-  test("entry module must be a .ts/.mts/.js/.mjs path relative to and inside the folder", () => {
+  test("entry module must be a .ts/.mts/.js/.mjs/.py path relative to and inside the folder", () => {
     const cases: Array<[string, string[]]> = [
-      ["index.py:A", ["module 'index.py' must end in .ts, .mts, .js or .mjs"]],
-      ["index:A", ["module 'index' must end in .ts, .mts, .js or .mjs"]],
+      [
+        "index.txt:A",
+        [
+          "module 'index.txt' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
+      [
+        "index:A",
+        ["module 'index' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path"],
+      ],
+      [
+        "plugins.a-b:A",
+        [
+          "module 'plugins.a-b' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
+      [
+        "other.plugins.a:A",
+        [
+          "module 'other.plugins.a' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
+        ],
+      ],
       ["/abs/index.ts:A", ["module '/abs/index.ts' must be a path relative to the plugin folder"]],
       ["C:\\\\p\\\\index.ts:A", ["module 'C:\\p\\index.ts' must be a path relative to the plugin folder"]],
       ["../index.ts:A", ["module '../index.ts' must stay inside the plugin folder"]],
       ["lib/../../index.ts:A", ["module 'lib/../../index.ts' must stay inside the plugin folder"]],
       ["..\\\\index.ts:A", ["module '..\\index.ts' must stay inside the plugin folder"]],
       [
-        "../index.py:A",
+        "../index.txt:A",
         [
-          "module '../index.py' must stay inside the plugin folder",
-          "module '../index.py' must end in .ts, .mts, .js or .mjs",
+          "module '../index.txt' must stay inside the plugin folder",
+          "module '../index.txt' must end in .ts, .mts, .js, .mjs or .py, or be the original's 'plugins.<folder>' module path",
         ],
       ],
     ];

@@ -1,0 +1,114 @@
+/**
+ * Launches a Python plugin (SPEC §3.8) as `python3 -u -B <python-sdk>/neko_plugin_runner.py`: the same environment
+ * and bootstrap descriptor as a Node plugin (node-plugin-launcher.ts), so the runner speaks the same wire protocol.
+ * Its stdin is a pipe the host never writes: when the host dies, even by kill -9, the runner reads its end and exits
+ * (what the IPC channel does for a Node plugin). Without a usable interpreter (python-interpreter.ts) the plugin is
+ * refused with the reason and nothing is spawned.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
+import type { HostLogger } from "../host-logger.ts";
+import { pluginProcessEnv } from "./inspection-sandbox.ts";
+import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
+import { findPythonInterpreter, type PythonInterpreter, pythonCandidates } from "./python-interpreter.ts";
+import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
+
+/** The Python runtime this repository ships: packages/python-sdk. */
+export const PYTHON_SDK_DIR = fileURLToPath(new URL("../../../python-sdk", import.meta.url));
+export const PYTHON_RUNNER_PATH = path.join(PYTHON_SDK_DIR, "neko_plugin_runner.py");
+
+export class PythonPluginLauncher implements PluginLauncher {
+  private interpreter: PythonInterpreter | undefined;
+  private warned = false;
+
+  constructor(
+    private readonly options: {
+      logger: HostLogger;
+      /** Interpreters to try, in order; default: `NEKO_PYTHON`, else /usr/bin/python3, else python3 on PATH. */
+      candidates?: string[];
+    },
+  ) {}
+
+  /** The interpreter found at the first Python launch (asked once), or why there is none. */
+  findInterpreter(): PythonInterpreter {
+    if (this.interpreter === undefined) {
+      this.interpreter = findPythonInterpreter(this.options.candidates ?? pythonCandidates(process.env));
+      if (this.interpreter.ok) {
+        this.options.logger.info(
+          { python: this.interpreter.executable, version: this.interpreter.version },
+          "Python plugins run with this interpreter",
+        );
+      } else {
+        this.options.logger.warn(this.interpreter.reason);
+      }
+    }
+    return this.interpreter;
+  }
+
+  launch(request: LaunchRequest): PluginChild {
+    const interpreter = this.findInterpreter();
+    if (!interpreter.ok) return new RefusedPluginChild(interpreter.reason);
+    const logger = this.options.logger.child({ plugin: request.pluginId });
+    if (request.permissions !== undefined && !this.warned) {
+      this.warned = true;
+      this.options.logger.warn(
+        "Python plugins run without a permission model (Node's applies to Node processes only): a Python plugin may " +
+          "read, write and start whatever this user may; see docs/python-plugins.md",
+      );
+    }
+    const env: NodeJS.ProcessEnv = {
+      ...pluginProcessEnv(process.env),
+      NEKO_PLUGIN_ID: request.pluginId,
+      NEKO_PLUGIN_DIR: request.pluginDir,
+      NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
+      [BOOTSTRAP_FD_ENV]: String(BOOTSTRAP_FD),
+      PYTHONDONTWRITEBYTECODE: "1",
+      PYTHONUNBUFFERED: "1",
+    };
+    const bootstrap: PluginBootstrap = {
+      protocol: PROTOCOL_VERSION,
+      pluginId: request.pluginId,
+      secret: request.secret,
+      connection: request.connection,
+      context: request.context,
+    };
+    const document = JSON.stringify(bootstrap);
+    // stdin: the host-death pipe; stdout, stderr; fd 3 unused; fd 4 the bootstrap socket.
+    const child = spawn(interpreter.executable, ["-u", "-B", PYTHON_RUNNER_PATH], {
+      cwd: request.pluginDir,
+      env,
+      stdio: ["pipe", "pipe", "pipe", "ignore", "pipe"],
+    });
+    child.stdin?.on("error", () => undefined);
+    const channel = child.stdio[BOOTSTRAP_FD];
+    if (channel && "end" in channel) {
+      channel.on("error", () => undefined);
+      channel.end(document);
+    }
+    return new SpawnedPluginChild(child, logger);
+  }
+}
+
+/** A Python plugin this machine cannot run: it "exits" at once with the refusal, and was never started. */
+class RefusedPluginChild implements PluginChild {
+  private readonly lines = new Emitter<ChildLine>();
+  private readonly exits = new Emitter<ChildExit>();
+  readonly onLine = this.lines.event;
+  readonly onExit = this.exits.event;
+  readonly pid = undefined;
+
+  constructor(reason: string) {
+    setImmediate(() => {
+      this.exits.fire({ code: null, signal: null, refusal: reason });
+      this.exits.dispose();
+    });
+  }
+
+  outputDone(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  kill(): void {}
+}

@@ -1,0 +1,1 @@
+"""`plugin.plugins.<id>`: the runner registers the plugin's folder here (and as `plugins.<id>`), as the original did."""

@@ -1,0 +1,1154 @@
+"""The Python plugin process (docs/python-plugins.md): reads the bootstrap descriptor, loads the plugin as the
+original did (`plugin.plugins.<id>`), says `hello`, and serves the host — calls (sync handlers in a thread pool, async
+ones on the asyncio loop), cancel, controls, heartbeat — over docs/wire-protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import re
+import stat
+import sys
+import threading
+import time
+import traceback
+import types
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from . import SDK_VERSION
+from ._host import HostLink, PayloadTooLarge
+from ._logger import PluginLogger, install_stdlib_logging
+from ._validation import compile_validator
+from .base import NekoPluginBase, PluginContext, to_result
+from .errors import NotFoundError, SdkError, TimeoutError, ValidationError, to_wire
+from .result import Err, Ok
+
+PROTOCOL_VERSION = 1
+LOAD_FAILURE_PREFIX = "neko-plugin: could not load the plugin: "
+DEFAULT_ENTRY_TIMEOUT_SECONDS = 30.0
+MAX_BOOTSTRAP_BYTES = 64 * 1024 * 1024
+PACKAGE_PATH = re.compile(r"^(?:plugin\.)?plugins\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+# The entry call (or event, or message) the running code belongs to: its chain, deadline and run.
+_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("neko_call_scope", default=None)
+
+
+class _Wire:
+    """A pipeline's result, already a WireResult (not to be wrapped in `Ok` again)."""
+
+    def __init__(self, result: dict) -> None:
+        self.result = result
+
+
+class _HookFailed(Exception):
+    pass
+
+
+class _HookValidation(Exception):
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class LoadFailure(Exception):
+    def __init__(self, wire: dict) -> None:
+        super().__init__(wire["message"])
+        self.wire = wire
+
+
+class Handler:
+    """One decorated method, bound to the instance, with its mark."""
+
+    def __init__(self, fn: Callable, meta: dict) -> None:
+        self.fn = fn
+        self.meta = meta
+        self.validator = compile_validator(meta["inputSchema"]) if meta.get("inputSchema") else None
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"plugin runner: {message}; this process must be started by the neko-plugin host\n")
+    sys.exit(2)
+
+
+def _read_bootstrap() -> dict:
+    fd_text = os.environ.get("NEKO_BOOTSTRAP_FD")
+    if not fd_text:
+        _fail("NEKO_BOOTSTRAP_FD is not set")
+    try:
+        with os.fdopen(int(fd_text), "rb") as channel:
+            data = channel.read(MAX_BOOTSTRAP_BYTES + 1)
+    except (OSError, ValueError) as error:
+        _fail(f"could not read the bootstrap descriptor {fd_text} ({error})")
+    if len(data) > MAX_BOOTSTRAP_BYTES:
+        _fail("the bootstrap is larger than MAX_BOOTSTRAP_BYTES")
+    bootstrap = json.loads(data)
+    if not isinstance(bootstrap, dict) or bootstrap.get("protocol") != PROTOCOL_VERSION:
+        _fail("the bootstrap is not a protocol 1 document")
+    return bootstrap
+
+
+def _exit_when_the_host_dies() -> None:
+    """The host holds our stdin's other end and never writes: end of file means it is gone (even by kill -9)."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(0, 4096):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="neko-host-watch", daemon=True).start()
+
+
+def _format_seconds(ms: float) -> str:
+    return (f"{ms / 1000:.3f}").rstrip("0").rstrip(".") + "s"
+
+
+def _normalize(value: Any) -> dict:
+    """A handler's return value as a WireResult: `Ok` / `Err` as they are, anything else as `Ok`."""
+    if isinstance(value, _Wire):
+        return value.result
+    if isinstance(value, Ok):
+        return {"ok": True, "value": value.value}
+    if isinstance(value, Err):
+        return {"ok": False, "error": to_wire(value.error)}
+    return {"ok": True, "value": value}
+
+
+def _err(error: Any) -> dict:
+    return {"ok": False, "error": to_wire(error)}
+
+
+def _last_line(error: BaseException, plugin_dir: str) -> str:
+    """The last line of Python's traceback; for a syntax error, with the file (relative to the plugin) and line."""
+    line = traceback.format_exception_only(type(error), error)[-1].strip()
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        where = os.path.relpath(error.filename, plugin_dir) if os.path.isabs(error.filename) else error.filename
+        suffix = f" ({where}, line {error.lineno})"
+        if not line.endswith(suffix) and f"({os.path.basename(error.filename)}, line" not in line:
+            line += suffix
+    return line
+
+
+class PluginRuntime:
+    def __init__(self, bootstrap: dict) -> None:
+        self.plugin_id: str = bootstrap["pluginId"]
+        self.secret: str = bootstrap["secret"]
+        self.plugin_dir = os.environ.get("NEKO_PLUGIN_DIR") or os.getcwd()
+        entry = os.environ.get("NEKO_PLUGIN_ENTRY", "")
+        self.module_path, _, self.class_name = entry.partition("::")
+        context = bootstrap.get("context") or {}
+        self.manifest: dict = context.get("manifest") or {}
+        self.config: dict = context.get("config") or self.manifest
+        self.link = HostLink(bootstrap["connection"], self._from_host)
+        self.logger = PluginLogger(self.plugin_id)
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="neko-entry")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.instance: NekoPluginBase | None = None
+        self.ctx: PluginContext | None = None
+        self.entries: dict[str, Handler] = {}
+        self.enabled: dict[str, bool] = {}
+        self.dynamic: set[str] = set()
+        self.registry_lock = threading.RLock()
+        self.hello_sent = False
+        self.last_saved: dict | None = None
+        self.lifecycles: dict[str, list[Handler]] = {}
+        self.timers: list[Handler] = []
+        self.hooks: list[Handler] = []
+        self.bus_handlers: dict[str, list[Callable]] = {}
+        self.watches: dict[str, str] = {}
+        self.messages: list[Handler] = []
+        self.events: dict[tuple[str, str], Handler] = {}
+        self.inflight: dict[str, Callable[[Any], None]] = {}
+        self.background: set[asyncio.Task] = set()
+        self.finished: asyncio.Event | None = None
+        self.exit_code = 0
+        self.last_pong = time.monotonic()
+
+    # -- host services, for the SDK's facades --------------------------------------------------------------------
+
+    def chain(self) -> list[str]:
+        scope = _scope.get()
+        return list(scope["chain"][:-1]) if scope else []
+
+    def _deadline(self) -> float | None:
+        scope = _scope.get()
+        return scope["deadline"] if scope else None
+
+    def request_sync(self, method: str, params: Any) -> dict:
+        if not self.link.is_welcomed and threading.current_thread() is threading.main_thread():
+            # The answer could only come after the handshake, which this very code (the constructor) holds up.
+            return {"ok": False, "error": {"name": "TransportError", "code": "TRANSPORT_ERROR", "message":
+                    f"{method} cannot be asked for before the plugin has started: call it from startup or later"}}
+        return self.link.request(method, params, self._deadline()).result()
+
+    async def request_async(self, method: str, params: Any) -> dict:
+        future = self.link.request(method, params, self._deadline())
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self.link.cancel_request(future)
+            raise
+
+    def notify(self, method: str, params: Any) -> None:
+        self.link.notify(method, params)
+
+    async def run_request(self, method: str, params: dict) -> Ok | Err:
+        scope = _scope.get()
+        if not scope or not scope.get("runId"):
+            return Err(SdkError(f"{method}: this code is not running in a run", code="NOT_IN_RUN"))
+        return to_result(await self.request_async(method, {"runId": scope["runId"], **params}))
+
+    # -- the bus ----------------------------------------------------------------------------------------------------
+
+    def bus_subscribe(self, event_type: str, handler: Callable) -> Callable[[], None]:
+        with self.registry_lock:
+            handlers = self.bus_handlers.setdefault(event_type, [])
+            if not handlers:
+                self.notify("bus.subscribe", {"type": event_type})
+            handlers.append(handler)
+
+        def off() -> None:
+            with self.registry_lock:
+                handlers = self.bus_handlers.get(event_type, [])
+                if handler in handlers:
+                    handlers.remove(handler)
+                    if not handlers:
+                        del self.bus_handlers[event_type]
+                        self.notify("bus.unsubscribe", {"type": event_type})
+
+        return off
+
+    def _bus_deliver(self, payload: dict) -> None:
+        """One `bus.deliver` batch: each event to the handlers of its type and of `*`, in order; then `bus.ack`."""
+        self._spawn(self._bus_batch(payload))
+
+    async def _bus_batch(self, payload: dict) -> None:
+        for delta in payload.get("deltas") or []:
+            if isinstance(delta, dict):
+                self._spawn(self._watched_messages(delta))
+        for event in payload.get("events") or []:
+            if not isinstance(event, dict):
+                continue
+            with self.registry_lock:
+                handlers = [*self.bus_handlers.get(str(event.get("type")), []), *self.bus_handlers.get("*", [])]
+            for handler in handlers:
+                await self._bus_handler(handler, event)
+        if isinstance(payload.get("batch"), (int, float)):
+            self.notify("bus.ack", {"batch": payload["batch"]})
+
+    async def _bus_handler(self, handler: Callable, event: dict) -> None:
+        try:
+            if inspect.iscoroutinefunction(handler):
+                await handler(event.get("payload"), event)
+            else:
+                context = contextvars.copy_context()
+                await self.loop.run_in_executor(
+                    self.executor, functools.partial(context.run, handler, event.get("payload"), event)
+                )
+        except Exception:  # noqa: BLE001 - logged; the other handlers still run
+            self.logger.exception("a bus handler for '{}' failed", event.get("type"))
+
+    # -- loading -------------------------------------------------------------------------------------------------
+
+    def _package_name(self) -> str:
+        spec = str((self.manifest.get("plugin") or {}).get("entry", ""))
+        match = PACKAGE_PATH.match(spec.rpartition(":")[0])
+        if match:
+            return match.group(1)
+        name = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(self.plugin_dir.rstrip(os.sep)))
+        return name if re.match(r"^[A-Za-z_]", name) else f"_{name}"
+
+    def _load_class(self) -> type:
+        """The plugin's package as `plugin.plugins.<id>` (and `plugins.<id>`), then its class."""
+        name = self._package_name()
+        full = f"plugin.plugins.{name}"
+        init = os.path.join(self.plugin_dir, "__init__.py")
+        if "plugins" not in sys.modules:
+            alias_root = types.ModuleType("plugins")
+            alias_root.__path__ = []  # type: ignore[attr-defined]
+            sys.modules["plugins"] = alias_root
+        import plugin.plugins as parent
+
+        if os.path.isfile(init):
+            spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[self.plugin_dir])
+            assert spec and spec.loader
+            package = importlib.util.module_from_spec(spec)
+        else:
+            package = types.ModuleType(full)
+            package.__path__ = [self.plugin_dir]  # type: ignore[attr-defined]
+            spec = None
+        sys.modules[full] = package
+        sys.modules[f"plugins.{name}"] = package
+        setattr(parent, name, package)
+        setattr(sys.modules["plugins"], name, package)
+        if spec is not None:
+            spec.loader.exec_module(package)  # type: ignore[union-attr]
+        module = package
+        relative = os.path.relpath(self.module_path, self.plugin_dir)
+        if relative != "__init__.py":
+            dotted = relative[: -len(".py")].replace(os.sep, ".")
+            module = importlib.import_module(f"{full}.{dotted}")
+        cls = getattr(module, self.class_name, None)
+        if not isinstance(cls, type):
+            raise LoadFailure({
+                "name": "SdkError",
+                "code": "PLUGIN_LOAD_FAILED",
+                "message": f"{relative} has no class '{self.class_name}'"
+                + ("" if cls is None else f" ('{self.class_name}' is a {type(cls).__name__})"),
+            })
+        if not issubclass(cls, NekoPluginBase):
+            raise LoadFailure({
+                "name": "SdkError",
+                "code": "PLUGIN_LOAD_FAILED",
+                "message": f"class '{self.class_name}' does not inherit NekoPluginBase (from plugin.sdk.plugin)",
+            })
+        return cls
+
+    def _collect(self, instance: NekoPluginBase) -> None:
+        cls = type(instance)
+        seen: set[str] = set()
+        for klass in cls.__mro__:
+            for attr, raw in vars(klass).items():
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                marks = getattr(raw, "__neko_meta__", None) or getattr(getattr(raw, "__func__", None), "__neko_meta__", None)
+                if not marks:
+                    continue
+                bound = getattr(instance, attr)
+                for meta in marks:
+                    self._register(bound, meta)
+
+    def _register(self, fn: Callable, meta: dict) -> None:
+        kind = meta["kind"]
+        handler = Handler(fn, meta)
+        if kind == "entry":
+            if meta["id"] in self.entries:
+                raise ValueError(f"entry id '{meta['id']}' is declared twice")
+            self.entries[meta["id"]] = handler
+            self.enabled[meta["id"]] = True
+        elif kind == "lifecycle":
+            self.lifecycles.setdefault(meta["id"], []).append(handler)
+        elif kind == "timer":
+            self.timers.append(handler)
+        elif kind == "message":
+            self.messages.append(handler)
+        elif kind == "event":
+            self.events[(meta["eventType"], meta["id"])] = handler
+        elif kind == "hook":
+            if any(h.meta["id"] == meta["id"] for h in self.hooks):
+                raise ValueError(f"hook id '{meta['id']}' is declared twice")
+            self.hooks.append(Handler(fn, {**meta, "inputSchema": None}))
+
+    def _descriptor(self, entry_id: str) -> dict:
+        meta = self.entries[entry_id].meta
+        descriptor = {
+            "id": entry_id,
+            "name": meta["name"],
+            "description": meta["description"],
+            "inputSchema": meta["inputSchema"],
+            "kind": meta["entryKind"],
+            "timeout": meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS,
+            "llmResultFields": meta["llmResultFields"],
+            "autoStart": meta["autoStart"],
+            "enabled": self.enabled.get(entry_id, True),
+            "dynamic": entry_id in self.dynamic,
+            "metadata": meta["metadata"],
+        }
+        if meta["persist"] is not None:
+            descriptor["persist"] = bool(meta["persist"])
+        return descriptor
+
+    def _hello(self) -> dict:
+        return {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "pluginId": self.plugin_id,
+            "secret": self.secret,
+            "sdkVersion": SDK_VERSION,
+            "pid": os.getpid(),
+            "entries": [self._descriptor(entry_id) for entry_id in list(self.entries)],
+            "events": [
+                {
+                    "id": h.meta["id"],
+                    "eventType": h.meta["eventType"],
+                    "kind": h.meta["eventKind"],
+                    "triggerMethod": h.meta["triggerMethod"],
+                    "custom": h.meta["custom"],
+                    "name": h.meta["name"],
+                    "description": h.meta["description"],
+                    "inputSchema": h.meta["inputSchema"],
+                    "timeout": h.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS,
+                }
+                for h in self.events.values()
+            ],
+            "hooks": self._hook_descriptors(),
+            "timers": [
+                {"id": h.meta["id"], "seconds": h.meta["seconds"], "name": h.meta["name"], "autoStart": h.meta["autoStart"]}
+                for h in self.timers
+            ],
+            "messages": [
+                {"id": h.meta["id"], "source": h.meta["source"], "autoStart": h.meta["autoStart"]} for h in self.messages
+            ],
+        }
+
+    def _hook_descriptors(self) -> list[dict]:
+        return [
+            {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
+             "priority": h.meta["priority"], "condition": h.meta["condition"]}
+            for h in self.hooks
+        ]
+
+    @staticmethod
+    def _hook_applies(hook: Handler, entry_id: str) -> bool:
+        scope = hook.meta.get("scope")
+        if scope is not None and entry_id not in scope:
+            return False
+        return hook.meta["target"] in ("*", entry_id)
+
+    def mount_router(self, router: Any, prefix: str) -> None:
+        """A router's entries (ids with `prefix`) and hooks (on its own entries only) join the plugin's."""
+        marked = []
+        seen: set[str] = set()
+        for klass in type(router).__mro__:
+            for attr, raw in vars(klass).items():
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                marks = getattr(raw, "__neko_meta__", None)
+                for meta in marks or []:
+                    marked.append((getattr(router, attr), meta))
+        with self.registry_lock:
+            entries = {prefix + m["id"]: (fn, m) for fn, m in marked if m["kind"] == "entry"}
+            for entry_id in entries:
+                if entry_id in self.entries:
+                    raise ValueError(f"include_router: entry '{entry_id}' already exists")
+            hook_ids = {h.meta["id"] for h in self.hooks}
+            for _, m in marked:
+                if m["kind"] == "hook" and prefix + m["id"] in hook_ids:
+                    raise ValueError(f"include_router: hook '{prefix + m['id']}' already exists")
+            for _, m in marked:
+                if m["kind"] not in ("entry", "hook"):
+                    raise ValueError(f"include_router: a router holds entries and hooks only, not a {m['kind']}")
+            scope = set(entries)
+            for entry_id, (fn, m) in entries.items():
+                self.entries[entry_id] = Handler(fn, {**m, "id": entry_id, "router": id(router)})
+                self.enabled[entry_id] = True
+            for fn, m in marked:
+                if m["kind"] == "hook":
+                    target = m["target"] if m["target"] == "*" else prefix + m["target"]
+                    self.hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
+                                                   "router": id(router), "inputSchema": None}))
+            self._entries_changed()
+
+    def unmount_router(self, router: Any) -> bool:
+        with self.registry_lock:
+            mine = [e for e, h in self.entries.items() if h.meta.get("router") == id(router)]
+            hooks = [h for h in self.hooks if h.meta.get("router") == id(router)]
+            if not mine and not hooks:
+                return False
+            for entry_id in mine:
+                self.entries.pop(entry_id, None)
+                self.enabled.pop(entry_id, None)
+            self.hooks = [h for h in self.hooks if h.meta.get("router") != id(router)]
+            self._entries_changed()
+            return True
+
+    def entry_descriptors(self) -> list[dict]:
+        with self.registry_lock:
+            return [self._descriptor(e) for e in self.entries]
+
+    def _entries_changed(self) -> None:
+        """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
+        if self.hello_sent:
+            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
+                            "hooks": self._hook_descriptors()})
+
+    def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
+        with self.registry_lock:
+            entry_id = meta["id"]
+            if entry_id in self.entries and entry_id not in self.dynamic:
+                self.logger.warning("register_dynamic_entry('{}') refused: a decorated entry has that id", entry_id)
+                return False
+            self.entries[entry_id] = Handler(fn, meta)
+            self.enabled[entry_id] = True
+            self.dynamic.add(entry_id)
+            self._entries_changed()
+            return True
+
+    def remove_dynamic_entry(self, entry_id: str) -> bool:
+        with self.registry_lock:
+            if entry_id not in self.dynamic:
+                return False
+            self.dynamic.discard(entry_id)
+            self.entries.pop(entry_id, None)
+            self.enabled.pop(entry_id, None)
+            self._entries_changed()
+            return True
+
+    def set_entry_enabled(self, entry_id: str, enabled: bool) -> bool:
+        with self.registry_lock:
+            if entry_id not in self.entries:
+                return False
+            if self.enabled.get(entry_id, True) != enabled:
+                self.enabled[entry_id] = enabled
+                self._entries_changed()
+            return True
+
+    # -- the process -----------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.finished = asyncio.Event()
+        self.link.start()
+        try:
+            cls = self._load_class()
+            store_enabled = ((self.manifest.get("plugin") or {}).get("store") or {}).get("enabled", True) is not False
+            self.ctx = PluginContext(self, plugin_id=self.plugin_id, plugin_dir=self.plugin_dir,
+                                     metadata=self.manifest, config=self.config, store_enabled=store_enabled)
+            instance = cls(self.ctx)
+            if not isinstance(getattr(instance, "ctx", None), PluginContext):
+                raise LoadFailure({"name": "SdkError", "code": "PLUGIN_LOAD_FAILED",
+                                   "message": f"{self.class_name}.__init__ did not call super().__init__(ctx)"})
+            self.instance = instance
+            self._collect(instance)
+            if self._persist_mode() == "off":
+                for entry_id, handler in self.entries.items():
+                    if handler.meta.get("persist") is True:
+                        self.logger.warning("entry '{}' has persist: true but [plugin_state].persist_mode is off; "
+                                            "nothing is saved after its calls", entry_id)
+        except BaseException as error:  # noqa: BLE001 - any failure to load is the plugin's refusal
+            wire = error.wire if isinstance(error, LoadFailure) else {
+                "name": type(error).__name__,
+                "code": "PLUGIN_LOAD_FAILED",
+                "message": _last_line(error, self.plugin_dir),
+                "details": {"traceback": traceback.format_exc()},
+            }
+            if not isinstance(error, LoadFailure):
+                sys.stderr.write(traceback.format_exc())
+            self.link.send({"type": "load_failed", "protocol": PROTOCOL_VERSION, "pluginId": self.plugin_id,
+                            "secret": self.secret, "error": wire})
+            sys.stderr.write(LOAD_FAILURE_PREFIX + json.dumps(wire) + "\n")
+            sys.stderr.flush()
+            self.link.close()
+            self.exit_code = 1
+            return
+        with self.registry_lock:
+            self.link.send(self._hello())
+            self.hello_sent = True
+        # Used up by the hello: nothing for the plugin's code to find (it is in this process, as the plugin's code is).
+        self.secret = ""
+        await self.finished.wait()
+        self.link.close()
+
+    def _from_host(self, message: dict) -> None:
+        """Called in the I/O thread: everything is handled on the loop."""
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(self._dispatch, message, time.monotonic())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def _dispatch(self, message: dict, received: float) -> None:
+        kind = message.get("type")
+        if kind == "welcome":
+            self.link.welcomed()
+            self._spawn(self._startup())
+        elif kind == "ping":
+            self._pong(message.get("id"), received)
+        elif kind == "call":
+            self._spawn(self._answer(message["id"], self._call(message)))
+        elif kind == "control":
+            self._spawn(self._answer(message["id"], self._control(message)))
+        elif kind == "cancel":
+            stop = self.inflight.get(str(message.get("id")))
+            if stop:
+                stop(SdkError("the call was canceled", code="CANCELED"))
+        elif kind == "shutdown":
+            self._spawn(self._shutdown(message["id"]))
+        elif kind == "push" and message.get("topic") == "bus.deliver":
+            self._bus_deliver(message.get("payload") or {})
+        # other pushes and unknown types: nothing to do
+
+    async def _answer(self, call_id: str, work: Any) -> None:
+        try:
+            result = await work
+        except Exception as error:  # noqa: BLE001
+            result = _err(error)
+        self._send_result(call_id, result)
+
+    def _send_result(self, call_id: str, result: dict) -> None:
+        try:
+            self.link.send({"type": "result", "id": call_id, "result": result})
+        except PayloadTooLarge as error:
+            self.link.send({"type": "result", "id": call_id, "result": {"ok": False, "error": {
+                "name": "SdkError", "code": "PAYLOAD_TOO_LARGE", "message": f"the result cannot be sent to the host: {error}"}}})
+        except (TypeError, ValueError) as error:
+            self.link.send({"type": "result", "id": call_id, "result": {"ok": False, "error": {
+                "name": "SdkError", "code": "ENTRY_FAILED", "message": f"the result cannot be sent to the host: {error}"}}})
+
+    def _pong(self, ping_id: Any, received: float) -> None:
+        lag = max(0.0, (time.monotonic() - received) * 1000.0)
+        times = os.times()
+        try:
+            with open("/proc/self/statm") as statm:
+                fields = statm.read().split()
+            page = os.sysconf("SC_PAGE_SIZE")
+            rss, data = int(fields[1]) * page, int(fields[5]) * page
+        except (OSError, ValueError, IndexError):
+            rss = data = 0
+        stats = {
+            "rssBytes": rss,
+            "heapUsedBytes": data,
+            "heapTotalBytes": data,
+            "cpuUserUs": times.user * 1e6,
+            "cpuSystemUs": times.system * 1e6,
+            "uptimeMs": (time.monotonic() - _STARTED) * 1000.0,
+            "loopLagP50Ms": lag,
+            "loopLagMaxMs": lag,
+        }
+        self.link.send({"type": "pong", "id": ping_id, "stats": stats})
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def _invoke(self, fn: Callable, kwargs: dict) -> Any:
+        """Runs a handler: a coroutine function on the loop, anything else in the thread pool (with the call scope)."""
+        if inspect.iscoroutinefunction(fn):
+            value = await fn(**kwargs)
+        else:
+            context = contextvars.copy_context()
+            value = await self.loop.run_in_executor(self.executor, functools.partial(context.run, fn, **kwargs))
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    async def _lifecycle(self, lifecycle_id: str, **kwargs: Any) -> dict:
+        result: dict = {"ok": True, "value": None}
+        for handler in self.lifecycles.get(lifecycle_id, []):
+            try:
+                result = _normalize(await self._invoke(handler.fn, kwargs))
+            except Exception as error:  # noqa: BLE001
+                self.logger.exception("lifecycle '{}' failed", lifecycle_id)
+                result = _err(error)
+            if not result["ok"]:
+                break
+        return result
+
+    # -- freeze (docs/freeze.md; the class's `freezable` fields, in the TypeScript SDK's state file) ------------------
+
+    def _freezable(self) -> list[str]:
+        names = getattr(type(self.instance), "freezable", None) or []
+        return [n for n in names if isinstance(n, str)]
+
+    def _state_file(self) -> str:
+        return os.path.join(self.plugin_dir, "data", ".neko-state.json")
+
+    def _persist_mode(self) -> str:
+        mode = (self.manifest.get("plugin_state") or {}).get("persist_mode", "off")
+        return mode if mode in ("off", "auto", "manual") else "off"
+
+    def _fields(self) -> dict:
+        """The freezable fields as JSON values; raises ValueError naming one that is not."""
+        fields = {}
+        for name in self._freezable():
+            if not hasattr(self.instance, name):
+                continue
+            try:
+                fields[name] = json.loads(json.dumps(getattr(self.instance, name), allow_nan=False))
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{name} cannot be saved: {error} (only JSON values are kept)") from None
+        return fields
+
+    def _save(self, fields: dict, *, frozen: bool) -> str:
+        state = {"version": 1, "frozen": frozen,
+                 "savedAt": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z", "fields": fields}
+        target = self._state_file()
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temporary = f"{target}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(json.dumps(state, indent=2) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+        self.last_saved = fields
+        return target
+
+    def _persist_after(self, persist: Any) -> None:
+        """`persist_mode` "auto" / "manual": the fields saved after a call (when they changed), before its answer."""
+        mode = self._persist_mode()
+        if not self._freezable() or not ((mode == "auto" and persist is not False) or (mode == "manual" and persist is True)):
+            return
+        try:
+            fields = self._fields()
+            if fields != self.last_saved:
+                self._save(fields, frozen=False)
+        except (OSError, ValueError) as error:
+            self.logger.warning("the state was not saved after the call: {}", error)
+
+    async def _freeze(self) -> dict:
+        result = await self._lifecycle("freeze")
+        if not result["ok"]:
+            return result
+        try:
+            fields = self._fields()
+        except ValueError as error:
+            return _err(SdkError(str(error), code="FREEZE_FAILED"))
+        try:
+            target = self._save(fields, frozen=True)
+        except OSError as error:
+            return _err(SdkError(f"the state could not be saved: {error}", code="FREEZE_FAILED"))
+        return {"ok": True, "value": {"fields": list(fields), "file": target}}
+
+    def _restore(self) -> dict | None:
+        """The frozen state, put back on the instance before `startup`; None when there is none."""
+        target = self._state_file()
+        try:
+            with open(target, encoding="utf-8") as file:
+                state = json.load(file)
+            if not isinstance(state, dict) or state.get("version") != 1 or not isinstance(state.get("fields"), dict):
+                raise ValueError("not a state file of this SDK")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            aside = f"{target}.damaged-{int(time.time() * 1000)}"
+            self.logger.warning("the state file is damaged ({}); moved to {}", error, aside)
+            try:
+                os.replace(target, aside)
+            except OSError:
+                pass
+            return None
+        frozen = state.get("frozen") is True
+        if not frozen and self._persist_mode() == "off":
+            return None
+        freezable = set(self._freezable())
+        restored = []
+        for name, value in state["fields"].items():
+            if name in freezable:
+                setattr(self.instance, name, value)
+                restored.append(name)
+            else:
+                self.logger.warning("saved field '{}' is no longer freezable; ignored", name)
+        self.last_saved = {k: v for k, v in state["fields"].items() if k in freezable}
+        return {"fields": restored, "savedAt": state.get("savedAt"), "frozen": frozen}
+
+    async def _startup(self) -> None:
+        thawed = self._restore()
+        result = await self._lifecycle("startup")
+        if result["ok"] and thawed is not None and thawed["frozen"]:
+            after = await self._lifecycle("unfreeze", fields=thawed["fields"], saved_at=thawed["savedAt"])
+            if not after["ok"]:
+                self.logger.warning("unfreeze answered {}", after["error"]["message"])
+            try:
+                if self._persist_mode() == "off":
+                    os.remove(self._state_file())
+                else:  # kept, unmarked: a later restart resumes the same state
+                    self._save(self._fields(), frozen=False)
+            except (OSError, ValueError) as error:
+                self.logger.warning("the frozen mark could not be taken off: {}", error)
+        self.link.send({"type": "ready", "startup": result})
+        if not result["ok"]:
+            return
+        for handler in self.timers:
+            if handler.meta["autoStart"]:
+                self._spawn(self._timer(handler))
+        self._spawn(self._watch_message_sources())
+        # `@on_event` / `@custom_event` handlers listen to bus events of their type too (docs/bus.md).
+        for event_type in dict.fromkeys(t for t, _ in self.events):
+            self.bus_subscribe(event_type, functools.partial(self._bus_event, event_type))
+        for entry_id, handler in self.entries.items():
+            if handler.meta["autoStart"]:
+                self._spawn(self._auto_call(entry_id))
+
+    async def _timer(self, handler: Handler) -> None:
+        while True:
+            await asyncio.sleep(handler.meta["seconds"])
+            try:
+                result = _normalize(await self._invoke(handler.fn, {}))
+                if not result["ok"]:
+                    self.logger.warning("timer '{}' answered {}", handler.meta["id"], result["error"]["message"])
+            except Exception:  # noqa: BLE001 - logged; the timer goes on
+                self.logger.exception("timer '{}' failed", handler.meta["id"])
+
+    async def _bus_event(self, event_type: str, payload: Any, event: dict) -> None:
+        """A bus event of a type the plugin's event handlers name: each runs with the payload as its arguments."""
+        self._spawn(self._bus_event_handlers(event_type, payload))
+
+    async def _bus_event_handlers(self, event_type: str, payload: Any) -> None:
+        for (kind, event_id), handler in list(self.events.items()):
+            if kind != event_type:
+                continue
+            label = f"event '{kind}:{event_id}'"
+            checked = self._check_args(handler, payload if payload is not None else {})
+            if isinstance(checked, dict) and checked.get("ok") is False:
+                result = checked
+            else:
+                timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+                call = {"id": f"bus:{kind}:{event_id}:{time.monotonic()}", "timeoutMs": timeout * 1000.0}
+                result = await self._bounded(call, timeout, label, handler.fn, checked)
+            if not result["ok"]:
+                self.logger.warning("{} failed on a bus event: {}", label, result["error"]["message"])
+
+    async def _auto_call(self, entry_id: str) -> None:
+        started = time.monotonic()
+        budget = self.entries[entry_id].meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+        result = await self._call({"id": f"auto:{entry_id}", "entryId": entry_id, "args": {},
+                                   "timeoutMs": budget * 1000.0, "deadline": time.time() * 1000.0 + budget * 1000.0})
+        self.notify("entry.auto_called", {"entryId": entry_id, "result": result,
+                                          "durationMs": (time.monotonic() - started) * 1000.0})
+
+    async def _shutdown(self, shutdown_id: str) -> None:
+        for stop in list(self.inflight.values()):
+            stop(SdkError("the plugin is shutting down", code="CANCELED"))
+        try:
+            result = await asyncio.wait_for(self._lifecycle("shutdown"), timeout=4.5)
+        except asyncio.TimeoutError:
+            result = _err(TimeoutError("shutdown timed out"))
+        if self._persist_mode() == "auto" and self.instance is not None:
+            self._persist_after(None)
+        self._send_result(shutdown_id, result)
+        if self.ctx is not None:
+            self.ctx._store.close()
+        assert self.finished is not None
+        self.finished.set()
+
+    # -- calls ---------------------------------------------------------------------------------------------------
+
+    async def _call(self, call: dict) -> dict:
+        entry_id = call.get("entryId")
+        handler = self.entries.get(entry_id)
+        if handler is None:
+            return _err(NotFoundError(f"plugin '{self.plugin_id}' has no entry '{entry_id}'", code="ENTRY_NOT_FOUND"))
+        if not self.enabled.get(entry_id, True):
+            return _err(SdkError(f"entry '{entry_id}' is disabled", code="ENTRY_DISABLED"))
+        checked = self._check_args(handler, call.get("args"))
+        if isinstance(checked, dict) and checked.get("ok") is False:
+            return checked
+        timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+        hooks = [h for h in self.hooks if self._hook_applies(h, entry_id)]
+        if hooks:
+            pipeline = self._pipeline(entry_id, handler, hooks)
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})
+        else:
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked)
+        self._persist_after(handler.meta.get("persist"))
+        return result
+
+    def _pipeline(self, entry_id: str, handler: Handler, hooks: list[Handler]) -> Callable:
+        """The hook chain of one call (docs/hooks.md): before hooks, around hooks wrapping a replace hook or the
+        entry, after hooks; lowest priority first, declaration order among equals."""
+        ordered = sorted(hooks, key=lambda h: h.meta["priority"])
+        befores, arounds, replaces, afters = (
+            [h for h in ordered if h.meta["timing"] == timing] for timing in ("before", "around", "replace", "after")
+        )
+
+        def applies(hook: Handler, args: dict) -> bool:
+            test = hook.meta.get("test")
+            return test is None or test(args, entry_id)
+
+        def label(hook: Handler) -> str:
+            return f"{hook.meta['timing']} hook '{hook.meta['id']}'"
+
+        async def call_hook(hook: Handler, **kwargs: Any) -> Any:
+            try:
+                return await self._invoke(hook.fn, {"entry_id": entry_id, **kwargs})
+            except (_HookFailed, _HookValidation, asyncio.CancelledError):
+                raise
+            except Exception as error:  # noqa: BLE001
+                raise _HookFailed(f"{label(hook)} threw: {error}") from error
+
+        def revalidate(hook: Handler, new_args: Any, verb: str) -> dict:
+            if not isinstance(new_args, dict):
+                raise _HookFailed(f"{label(hook)} {verb} {type(new_args).__name__}, which it may not")
+            if handler.validator is None:
+                return new_args
+            try:
+                return handler.validator(new_args)
+            except ValidationError as error:
+                reason = error.message.removeprefix("invalid arguments: ")
+                raise _HookValidation(ValidationError(f"{label(hook)} {verb} invalid arguments: {reason}",
+                                                      details=error.details)) from None
+
+        async def center(args: dict) -> dict:
+            for hook in replaces:
+                if applies(hook, args):
+                    return _normalize(await call_hook(hook, args=args))
+            try:
+                return _normalize(await self._invoke(handler.fn, args))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001
+                if not isinstance(error, SdkError):
+                    self.logger.error("entry '{}' raised {}: {}", entry_id, type(error).__name__, error)
+                return _err(error)
+
+        def layer(hook: Handler, inner: Callable) -> Callable:
+            async def run_layer(args: dict) -> dict:
+                if not applies(hook, args):
+                    return await inner(args)
+                results: list[dict] = []
+                scope = _scope.get()
+
+                def proceed(**new_args: Any) -> Any:
+                    async def go() -> Any:
+                        token = _scope.set(scope)
+                        try:
+                            given = revalidate(hook, new_args, "passed") if new_args else args
+                            result = await inner(given)
+                            results.append(result)
+                            return to_result(result)
+                        finally:
+                            _scope.reset(token)
+
+                    try:
+                        asyncio.get_running_loop()
+                    except RuntimeError:  # a sync hook, in a worker thread: wait here
+                        return asyncio.run_coroutine_threadsafe(go(), self.loop).result()
+                    return go()
+
+                value = await call_hook(hook, args=args, proceed=proceed)
+                if value is None and results:
+                    return results[-1]
+                return _normalize(value)
+
+            return run_layer
+
+        chain: Callable = center
+        for hook in reversed(arounds):
+            chain = layer(hook, chain)
+
+        async def pipeline(args: dict) -> _Wire:
+            try:
+                for hook in befores:
+                    if not applies(hook, args):
+                        continue
+                    value = await call_hook(hook, args=args)
+                    if isinstance(value, Ok):
+                        value = value.value
+                    if value is None:
+                        continue
+                    if isinstance(value, Err):
+                        return _Wire(_err(value.error))
+                    args = revalidate(hook, value, "returned")
+                result = await chain(args)
+                for hook in afters:
+                    if applies(hook, args):
+                        value = await call_hook(hook, args=args, result=to_result(result))
+                        if value is not None:
+                            result = _normalize(value)
+                return _Wire(result)
+            except _HookFailed as failure:
+                return _Wire(_err(SdkError(str(failure), code="HOOK_FAILED")))
+            except _HookValidation as invalid:
+                return _Wire(_err(invalid.error))
+
+        return pipeline
+
+    def _check_args(self, handler: Handler, args: Any) -> Any:
+        args = {} if args is None else args
+        if not isinstance(args, dict):
+            return _err(ValidationError("invalid arguments: args must be an object"))
+        if handler.validator is not None:
+            try:
+                args = handler.validator(args)
+            except ValidationError as error:
+                return _err(error)
+        model = handler.meta.get("model")
+        if model is not None and hasattr(model, "model_validate"):
+            try:
+                model.model_validate(args)
+            except Exception as error:  # noqa: BLE001 - Pydantic's ValidationError
+                issues = [{"field": ".".join(map(str, e.get("loc", ()))) or "(args)", "message": e.get("msg", "")}
+                          for e in getattr(error, "errors", lambda: [])()]
+                text = "; ".join(f"{i['field']}: {i['message']}" for i in issues) or str(error)
+                return _err(ValidationError(f"invalid arguments: {text}", details={"issues": issues}))
+        return args
+
+    async def _bounded(self, call: dict, timeout_s: float, label: str, fn: Callable, kwargs: dict) -> dict:
+        """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable."""
+        budget_ms = min(timeout_s * 1000.0, float(call.get("timeoutMs") or timeout_s * 1000.0))
+        deadline = float(call.get("deadline") or time.time() * 1000.0 + budget_ms)
+        wait_ms = max(0.0, min(budget_ms, deadline - time.time() * 1000.0))
+        scope = {"chain": [*(call.get("chain") or []), self.plugin_id], "deadline": deadline, "runId": call.get("runId"),
+                 "callId": call["id"]}
+        stopped: asyncio.Future = self.loop.create_future()
+
+        def stop(reason: Any) -> None:
+            if not stopped.done():
+                stopped.set_result(reason)
+
+        self.inflight[call["id"]] = stop
+        token = _scope.set(scope)
+        try:
+            task = asyncio.ensure_future(self._invoke(fn, kwargs))
+        finally:
+            _scope.reset(token)
+        try:
+            done, _ = await asyncio.wait({task, stopped}, timeout=wait_ms / 1000.0, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                try:
+                    return _normalize(task.result())
+                except Exception as error:  # noqa: BLE001
+                    if not isinstance(error, SdkError):
+                        self.logger.error("{} raised {}: {}\n{}", label, type(error).__name__, error,
+                                          "".join(traceback.format_exception(error)))
+                    return _err(error)
+            task.cancel()
+            if stopped in done:
+                return _err(stopped.result())
+            return _err(TimeoutError(f"{label} timed out after {_format_seconds(budget_ms)}"))
+        finally:
+            self.inflight.pop(call["id"], None)
+
+    # -- controls ------------------------------------------------------------------------------------------------
+
+    async def _control(self, control: dict) -> dict:
+        op = control.get("op")
+        payload = control.get("payload") or {}
+        if op == "config.apply":
+            return await self._config_apply(payload)
+        if op == "deliver_message":
+            return await self._deliver(control, payload)
+        if op == "run_event":
+            return await self._run_event(control, payload)
+        if op == "freeze":
+            return await self._freeze()
+        if op == "lifecycle" and isinstance(payload, dict):
+            return await self._lifecycle(str(payload.get("id")), **({"arg": payload["arg"]} if "arg" in payload else {}))
+        return _err(NotFoundError(f"unknown control operation '{op}'"))
+
+    async def _config_apply(self, payload: dict) -> dict:
+        assert self.ctx is not None
+        old = self.ctx._config
+        new = payload.get("config") if isinstance(payload.get("config"), dict) else old
+        lifecycle = payload.get("lifecycle")
+        if payload.get("extension"):
+            return _err(NotFoundError("this plugin has no extensions"))
+        self.ctx._config = new
+        if isinstance(payload.get("manifest"), dict):
+            self.ctx.metadata = payload["manifest"]
+        if lifecycle not in ("config_change", "reload") or not self.lifecycles.get(lifecycle):
+            return {"ok": True, "value": {"handled": False}}
+        result = await self._lifecycle(lifecycle, old_config=old, new_config=new, mode=payload.get("mode"))
+        if not result["ok"]:
+            self.ctx._config = old
+            return result
+        return {"ok": True, "value": {"handled": True}}
+
+    async def _deliver(self, control: dict, payload: dict) -> dict:
+        message = payload.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("source"), str) or not isinstance(message.get("text"), str):
+            return _err(ValidationError("invalid message: source and text must be strings"))
+        handlers = await self._message_handlers(message, control["id"], control.get("deadline"), any_source=True)
+        return {"ok": True, "value": {"handlers": handlers}}
+
+    async def _message_handlers(self, message: dict, call_id: str, deadline: Any, *, any_source: bool) -> list[dict]:
+        """Runs the `@message` handlers that take `message`, in order. `any_source`: also those without a `source`
+        (a delivery to this plugin, not a message seen on the bus)."""
+        handlers = []
+        for handler in self.messages:
+            wanted = handler.meta["source"]
+            if wanted != message["source"] and not (any_source and wanted is None):
+                continue
+            call = {"id": f"{call_id}:{handler.meta['id']}", "timeoutMs": 30000.0, "deadline": deadline}
+            result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
+                                         handler.fn, dict(message))
+            handlers.append({"id": handler.meta["id"], "result": result})
+        if handlers:
+            self._persist_after(None)
+        return handlers
+
+    async def _watch_message_sources(self) -> None:
+        """A `@message` handler that names a `source` also gets the messages other plugins push with that source:
+        one watch of the `messages` namespace per source (docs/bus.md)."""
+        for source in dict.fromkeys(h.meta["source"] for h in self.messages if h.meta["source"] is not None):
+            watch_id = f"messages:{uuid.uuid4().hex}"
+            self.watches[watch_id] = source
+            params = {"watchId": watch_id, "namespace": "messages",
+                      "filters": {"source": source, "sinceTs": time.time() * 1000.0}}
+            opened = await self.request_async("bus.watch", params)
+            if not opened.get("ok"):
+                self.watches.pop(watch_id, None)
+                self.logger.warning("could not follow bus messages from source '{}': {}", source,
+                                    (opened.get("error") or {}).get("message"))
+
+    async def _watched_messages(self, delta: dict) -> None:
+        source = self.watches.get(str(delta.get("watchId")))
+        if source is None:
+            return
+        for record in delta.get("added") or []:
+            if not isinstance(record, dict) or record.get("pluginId") == self.plugin_id or record.get("source") != source:
+                continue
+            data = record.get("data") if isinstance(record.get("data"), dict) else {}
+            content = data.get("content")
+            message = {
+                "source": record.get("source"),
+                "text": content if isinstance(content, str) else str(data.get("description") or ""),
+                "sender": record.get("pluginId") or "host",
+                "messageType": record.get("type"),
+                "description": data.get("description") or "",
+                "priority": record.get("priority"),
+                "metadata": data.get("metadata") or {},
+                "busRecordId": record.get("id"),
+            }
+            for item in await self._message_handlers(message, f"bus:{record.get('id')}", None, any_source=False):
+                if not item["result"]["ok"]:
+                    self.logger.warning("message handler '{}' failed on a bus message: {}", item["id"],
+                                        item["result"]["error"]["message"])
+
+    async def _run_event(self, control: dict, payload: dict) -> dict:
+        key = (str(payload.get("eventType")), str(payload.get("eventId")))
+        handler = self.events.get(key)
+        if handler is None:
+            return _err(NotFoundError(
+                f"plugin '{self.plugin_id}' has no event handler '{key[0]}:{key[1]}'",
+                code="EVENT_NOT_FOUND",
+                details={"events": [f"{t}:{i}" for t, i in self.events]},
+            ))
+        checked = self._check_args(handler, payload.get("args"))
+        if isinstance(checked, dict) and checked.get("ok") is False:
+            return checked
+        timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
+        call = {"id": control["id"], "timeoutMs": payload.get("timeoutMs"), "deadline": control.get("deadline"),
+                "chain": payload.get("chain"), "runId": payload.get("runId")}
+        result = await self._bounded(call, timeout, f"event '{key[0]}:{key[1]}'", handler.fn, checked)
+        self._persist_after(None)
+        return result
+
+
+_STARTED = time.monotonic()
+
+
+def main() -> None:
+    bootstrap = _read_bootstrap()
+    install_stdlib_logging()
+    _exit_when_the_host_dies()
+    runtime = PluginRuntime(bootstrap)
+    bootstrap.clear()  # the secret and the keys: the runtime holds what it needs
+    try:
+        asyncio.run(runtime.run())
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Handler threads that never returned (a sync entry past its timeout) must not keep the process alive.
+    os._exit(runtime.exit_code)

@@ -1,0 +1,388 @@
+"""`NekoPluginBase` and what a plugin reaches through it: `self.ctx`, `self.store`, `self.config`, `self.plugins`,
+`self.bus`, `self.memory`, `self.system_info`, `self.logger`. Everything that is not the store goes through the host's
+services (docs/wire-protocol.md#host-services-plugin--host), as for a TypeScript plugin."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._logger import PluginLogger
+from .errors import NotFoundError, SdkError, ValidationError, from_wire
+from .result import Err, Ok
+
+if TYPE_CHECKING:
+    from ._runner import PluginRuntime
+
+_MISSING = object()
+
+
+def to_result(wire: dict) -> Ok | Err:
+    """A WireResult as `Ok(value)` or `Err(SdkError)`."""
+    if wire.get("ok"):
+        return Ok(wire.get("value"))
+    return Err(from_wire(wire.get("error") or {}))
+
+
+class PluginContext:
+    """`ctx`: what the host gives the plugin's constructor."""
+
+    def __init__(self, runtime: "PluginRuntime", *, plugin_id: str, plugin_dir: str, metadata: dict, config: dict,
+                 store_enabled: bool) -> None:
+        from ._store import SyncPluginStore
+
+        self._runtime = runtime
+        self.plugin_id = plugin_id
+        self.config_dir = Path(plugin_dir)
+        self.config_path = Path(plugin_dir) / "plugin.toml"
+        self.metadata = metadata
+        self.logger = PluginLogger(plugin_id)
+        self.file_logger = self.logger
+        self._config = config
+        self._store = SyncPluginStore(os.path.join(plugin_dir, "data"), enabled=store_enabled)
+        self.bus = Bus(runtime)
+
+    def push_message(self, **kwargs: Any) -> Ok | Err:
+        """Pushes a message to the host (`messages.push`): `source`, `message_type`, `description`, `priority`,
+        `content`, `binary_data`, `binary_url`, `metadata`. Returns `Ok({"id": …})` or the host's `Err`."""
+        names = {"message_type": "messageType", "binary_data": "binaryData", "binary_url": "binaryUrl"}
+        params = {names.get(k, k): v for k, v in kwargs.items() if v is not None}
+        unknown = set(params) - {"messageType", "source", "description", "priority", "content", "binaryData",
+                                 "binaryUrl", "metadata"}
+        if unknown:
+            return Err(ValidationError(f"push_message: unknown argument(s) {', '.join(sorted(unknown))}"))
+        return to_result(self._runtime.request_sync("messages.push", params))
+
+    def report_status(self, status: dict) -> None:
+        """The plugin's latest status, shown by `GET /plugin/status` (`status.report`)."""
+        if not isinstance(status, dict):
+            raise ValidationError("report_status: the status must be a dict")
+        self._runtime.notify("status.report", {"status": status})
+
+
+class PluginConfig:
+    """`self.config`: the effective configuration (plugin.toml with the active profile), kept current by the host."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    @staticmethod
+    def _keys(path: Any) -> list[str]:
+        if path is None or path == "":
+            return []
+        return [str(k) for k in path] if isinstance(path, (list, tuple)) else str(path).split(".")
+
+    def _lookup(self, path: Any) -> Any:
+        node: Any = self._ctx._config
+        for key in self._keys(path):
+            if not isinstance(node, dict) or key not in node:
+                return _MISSING
+            node = node[key]
+        return copy.deepcopy(node)
+
+    async def dump(self) -> dict:
+        return copy.deepcopy(self._ctx._config)
+
+    async def get(self, path: Any = None, default: Any = None) -> Any:
+        found = self._lookup(path)
+        return default if found is _MISSING else found
+
+    async def require(self, path: Any) -> Any:
+        found = self._lookup(path)
+        if found is _MISSING:
+            key = ".".join(self._keys(path))
+            raise NotFoundError(
+                f"config key '{key}' is required but not set (in plugin.toml or the active profile)",
+                code="CONFIG_KEY_MISSING",
+                details={"path": key},
+            )
+        return found
+
+    async def has(self, path: Any) -> bool:
+        return self._lookup(path) is not _MISSING
+
+    async def update(self, patch: dict, mode: str = "permanent") -> Ok | Err:
+        """Deep-merges `patch` through the host (`config.update`); the new configuration is visible at once."""
+        result = to_result(await self._ctx._runtime.request_async("config.update", {"patch": patch, "mode": mode}))
+        if isinstance(result, Ok) and isinstance(result.value, dict) and isinstance(result.value.get("config"), dict):
+            self._ctx._config = result.value["config"]
+            return Ok(copy.deepcopy(result.value["config"]))
+        return result
+
+    async def set(self, path: Any, value: Any, mode: str = "permanent") -> Ok | Err:
+        keys = self._keys(path)
+        patch: Any = value
+        for key in reversed(keys):
+            patch = {key: patch}
+        return await self.update(patch, mode)
+
+
+class Plugins:
+    """`self.plugins`: the other plugins (`plugins.list`, `plugins.get`, `plugins.call`)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def list(self, enabled: bool | None = None) -> Ok | Err:
+        result = to_result(await self._ctx._runtime.request_async("plugins.list", {}))
+        if isinstance(result, Ok) and enabled is not None:
+            return Ok([p for p in result.value if bool(p.get("enabled")) == enabled])
+        return result
+
+    async def list_ids(self) -> Ok | Err:
+        result = await self.list()
+        return Ok([p["id"] for p in result.value]) if isinstance(result, Ok) else result
+
+    async def get(self, plugin_id: str) -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("plugins.get", {"id": plugin_id}))
+
+    async def exists(self, plugin_id: str) -> Ok | Err:
+        result = await self.get(plugin_id)
+        return Ok(result.value is not None) if isinstance(result, Ok) else result
+
+    async def require_enabled(self, plugin_id: str) -> Ok | Err:
+        result = await self.get(plugin_id)
+        if isinstance(result, Err):
+            return result
+        if result.value is None:
+            return Err(SdkError(f"plugin '{plugin_id}' is not installed", code="PLUGIN_NOT_FOUND"))
+        if not result.value.get("enabled"):
+            return Err(SdkError(f"plugin '{plugin_id}' is not enabled", code="PLUGIN_REFUSED"))
+        return Ok(result.value)
+
+    async def call_entry(self, target: str, args: dict | None = None, timeout: float | None = None,
+                         **_: Any) -> Ok | Err:
+        """Calls `"<plugin_id>:<entry_id>"` with `args`; the target's result, `Ok` or `Err`."""
+        if not isinstance(target, str) or ":" not in target:
+            return Err(ValidationError(f"call_entry: the target must be '<plugin_id>:<entry_id>', not {target!r}"))
+        plugin_id, entry_id = target.split(":", 1)
+        runtime = self._ctx._runtime
+        params: dict = {"pluginId": plugin_id, "entryId": entry_id, "args": args or {}, "chain": runtime.chain()}
+        if timeout is not None:
+            params["timeoutMs"] = float(timeout) * 1000.0
+        return to_result(await runtime.request_async("plugins.call", params))
+
+    async def call_entry_json(self, target: str, args: dict | None = None, **kwargs: Any) -> Ok | Err:
+        result = await self.call_entry(target, args, **kwargs)
+        if isinstance(result, Ok) and not isinstance(result.value, dict):
+            return Err(SdkError(f"{target} answered {type(result.value).__name__}, not a JSON object"))
+        return result
+
+    async def call_event(self, plugin_id: str, event_type: str, event_id: str, args: dict | None = None) -> Ok | Err:
+        runtime = self._ctx._runtime
+        params = {"pluginId": plugin_id, "eventType": event_type, "eventId": event_id, "args": args or {},
+                  "chain": runtime.chain()}
+        return to_result(await runtime.request_async("plugins.callEvent", params))
+
+
+class Bus:
+    """`self.bus`: events to and from every plugin and the server's streams (docs/bus.md)."""
+
+    def __init__(self, runtime: "PluginRuntime") -> None:
+        self._runtime = runtime
+
+    def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> Ok | Err:
+        """Publishes an event (`bus.emit`); `Err(ValidationError)` for a bad type or priority."""
+        if not isinstance(event_type, str) or not 0 < len(event_type) <= 256 or event_type == "*":
+            return Err(ValidationError(f"bus.emit: the type must be 1 to 256 characters and not '*', not {event_type!r}"))
+        params: dict = {"type": event_type, "payload": payload}
+        if priority is not None:
+            if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
+                return Err(ValidationError(f"bus.emit: priority must be a whole number 0 to 10, not {priority!r}"))
+            params["priority"] = priority
+        self._runtime.notify("bus.emit", params)
+        return Ok(None)
+
+    publish = emit
+
+    def on(self, event_type: str, handler: Any) -> Any:
+        """Calls `handler(payload, event)` for every event of `event_type` (`*`: every type) from any plugin or the
+        host; returns a function that unsubscribes. A plain handler runs in the thread pool, an `async def` one on
+        the loop; one that raises is logged."""
+        if not isinstance(event_type, str) or not 0 < len(event_type) <= 256:
+            raise ValidationError(f"bus.on: the type must be 1 to 256 characters, not {event_type!r}")
+        if not callable(handler):
+            raise TypeError("bus.on: the handler must be callable")
+        return self._runtime.bus_subscribe(event_type, handler)
+
+    subscribe = on
+
+    async def flush(self) -> Ok | Err:
+        """Resolves once the host has everything this process sent before it (subscriptions, emits)."""
+        return to_result(await self._runtime.request_async("bus.flush", {}))
+
+    async def query(self, namespace: str, **filters: Any) -> Ok | Err:
+        """`bus.query`: the records of a namespace (`events`, `messages`, `conversations`, …), with docs/bus.md's
+        filters in camelCase or snake_case (`plugin_id`, `priority_min`, `since_ts`, `max_count`)."""
+        names = {"plugin_id": "pluginId", "priority_min": "priorityMin", "since_ts": "sinceTs", "max_count": "maxCount"}
+        params: dict = {"namespace": namespace}
+        if filters:
+            params["filters"] = {names.get(k, k): v for k, v in filters.items() if v is not None}
+        return to_result(await self._runtime.request_async("bus.query", params))
+
+
+class MemoryClient:
+    """`self.memory`: the host's memory (docs/store-and-memory.md)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def store(self, key: str, value: Any, bucket: str = "default") -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("memory.store", {"key": key, "value": value,
+                                                                                 "bucket": bucket}))
+
+    async def search(self, query: str, bucket: str | None = None, limit: int | None = None) -> Ok | Err:
+        params: dict = {"query": query}
+        if bucket is not None:
+            params["bucket"] = bucket
+        if limit is not None:
+            params["limit"] = limit
+        return to_result(await self._ctx._runtime.request_async("memory.search", params))
+
+    async def get(self, bucket: str = "default", limit: int | None = None) -> Ok | Err:
+        params: dict = {"bucket": bucket}
+        if limit is not None:
+            params["limit"] = limit
+        return to_result(await self._ctx._runtime.request_async("memory.get", params))
+
+
+class SystemInfo:
+    """`self.system_info`: the host's `system.info`."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx if isinstance(ctx, PluginContext) else getattr(ctx, "ctx", ctx)
+
+    async def get(self) -> Ok | Err:
+        return to_result(await self._ctx._runtime.request_async("system.info", {}))
+
+
+class PluginRouter:
+    """Entries and hooks grouped in a class of their own (docs/routers.md): `self.include_router(router, prefix=…)`
+    makes them the plugin's, the entry ids with the prefix; `self.plugin` (also `self.main_plugin`) is that plugin.
+    A router's hooks apply to its own entries only."""
+
+    def __init__(self, prefix: str = "", name: str | None = None) -> None:
+        self.prefix = prefix
+        self.name = name or type(self).__name__
+        self.plugin: Any = None
+
+    @property
+    def main_plugin(self) -> Any:
+        return self.plugin
+
+
+class NekoPluginBase:
+    """The base of every plugin: `__init__(self, ctx)` must call `super().__init__(ctx)`."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.plugin_id = ctx.plugin_id
+        self.config_dir = ctx.config_dir
+        self.metadata = ctx.metadata
+        self.logger = ctx.logger
+        self.file_logger = ctx.file_logger
+        self.store = ctx._store
+        self.config = PluginConfig(ctx)
+        self.plugins = Plugins(ctx)
+        self.bus = ctx.bus
+        self.memory = MemoryClient(ctx)
+        self.system_info = SystemInfo(ctx)
+
+    def report_status(self, status: dict) -> None:
+        self.ctx.report_status(status)
+
+    def push_message(self, **kwargs: Any) -> Ok | Err:
+        return self.ctx.push_message(**kwargs)
+
+    def data_path(self, *parts: str) -> Path:
+        """A path under the plugin's `data/` folder (created); one that would leave it raises ValueError."""
+        data = (Path(self.ctx.config_dir) / "data").resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        target = data.joinpath(*parts).resolve()
+        if target != data and data not in target.parents:
+            raise ValueError(f"data_path: '{'/'.join(parts)}' leaves the plugin's data folder")
+        return target
+
+    async def run_update(self, progress: float | None = None, stage: str | None = None,
+                         message: str | None = None, **_: Any) -> Ok | Err:
+        """Progress of the run this call belongs to (`run.update`, docs/runs.md)."""
+        params = {k: v for k, v in {"progress": progress, "stage": stage, "message": message}.items() if v is not None}
+        return await self.ctx._runtime.run_request("run.update", params)
+
+    async def export_push(self, **item: Any) -> Ok | Err:
+        """An item exported by the run (`run.export`): `type` "text" | "json" | "url", with `text` / `json` / `url`."""
+        return await self.ctx._runtime.run_request("run.export", {"item": item})
+
+    # -- dynamic entries and the static UI ------------------------------------------------------------------------
+
+    def register_dynamic_entry(self, entry_id: str, handler: Any, name: str | None = None, description: str = "",
+                               input_schema: dict | None = None, kind: str = "action", timeout: float | None = None,
+                               llm_result_fields: list | None = None, metadata: dict | None = None,
+                               **_: Any) -> bool:
+        """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
+        by a decorated entry or the arguments are bad (the reason is logged)."""
+        from .decorators import plugin_entry
+
+        try:
+            if not callable(handler):
+                raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
+
+            def described() -> None:  # carries the mark, so the handler itself is left as it is
+                pass
+
+            plugin_entry(id=entry_id, name=name, description=description, input_schema=input_schema, kind=kind,
+                         timeout=timeout, llm_result_fields=llm_result_fields, metadata=metadata)(described)
+            return self.ctx._runtime.add_dynamic_entry(handler, described.__neko_meta__[-1])
+        except (TypeError, ValueError) as error:
+            self.logger.warning("register_dynamic_entry('{}') refused: {}", entry_id, error)
+            return False
+
+    def unregister_dynamic_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.remove_dynamic_entry(entry_id)
+
+    def enable_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.set_entry_enabled(entry_id, True)
+
+    def disable_entry(self, entry_id: str) -> bool:
+        return self.ctx._runtime.set_entry_enabled(entry_id, False)
+
+    def list_entries(self, include_disabled: bool = False) -> list[dict]:
+        """Every entry (decorated and dynamic) as its descriptor: `id`, `name`, `description`, `enabled`, `dynamic`, …"""
+        return [d for d in self.ctx._runtime.entry_descriptors() if include_disabled or d["enabled"]]
+
+    def register_static_ui(self, directory: str = "static", *, index_file: str = "index.html",
+                           cache_control: str = "no-cache") -> bool:
+        """Serves `<plugin>/<directory>` at `/plugin/<id>/ui/` (`static_ui.register`); False with the reason logged."""
+        result = to_result(self.ctx._runtime.request_sync(
+            "static_ui.register", {"dir": directory, "indexFile": index_file, "cacheControl": cache_control}))
+        if isinstance(result, Err):
+            self.logger.warning("register_static_ui('{}') refused: {}", directory, result.error)
+            return False
+        return True
+
+    def include_router(self, router: PluginRouter, *, prefix: str | None = None) -> None:
+        """Mounts a `PluginRouter`: its entries become the plugin's (ids with `prefix`, default the router's own)."""
+        if not isinstance(router, PluginRouter):
+            raise TypeError(f"include_router: expected a PluginRouter, not {type(router).__name__}")
+        if router.plugin is not None:
+            raise ValueError(f"include_router: router '{router.name}' is already included")
+        router.plugin = self
+        try:
+            self.ctx._runtime.mount_router(router, router.prefix if prefix is None else prefix)
+        except Exception:
+            router.plugin = None
+            raise
+
+    def exclude_router(self, router: PluginRouter) -> bool:
+        """Takes a router's entries and hooks out again; False if it was not included."""
+        removed = self.ctx._runtime.unmount_router(router)
+        if removed:
+            router.plugin = None
+        return removed
+
+    async def finish(self, data: Any = None, reply: Any = None, **_: Any) -> Ok | Err:
+        """Ends the run this call belongs to, succeeded with `data` (`run.finish`)."""
+        params = {k: v for k, v in {"data": data, "reply": reply}.items() if v is not None}
+        return await self.ctx._runtime.run_request("run.finish", params)
