@@ -115,7 +115,8 @@ describe("run keys, steps and binary exports", () => {
       },
       { what: `run ${id} to end` },
     );
-  const runsDir = () => path.join(dataDir, "runs");
+  /** This host's own folder for run files: `<dataDir>/runs/<host instance>/`. */
+  const runsDir = () => t.host.runs.filesDir;
   /** Runs an entry with POST /runs (a finished trigger run is the first to be forgotten) and waits for its end. */
   const runToEnd = async (entry_id: string) => {
     const started = await startRun(entry_id);
@@ -389,7 +390,10 @@ describe("run keys, steps and binary exports", () => {
       ],
     );
     assert.match(out[0].message, /'binary' is 16777217 bytes; the limit is 16777216 \(16 MiB\) per item/);
-    assert.match(out[7].message, /would pass the 1048576 bytes of binary exports a run may hold \(it holds 614400\)/);
+    assert.match(
+      out[7].message,
+      /would pass the 1048576 bytes of uploads and binary exports a run may hold \(it holds 614400\)/,
+    );
     const files = fs.readdirSync(path.join(runsDir(), res.run_id));
     assert.equal(files.length, 1, files.join());
     assert.equal(fs.statSync(path.join(runsDir(), res.run_id, files[0])).size, 600 * 1024);

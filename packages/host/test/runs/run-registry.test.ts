@@ -9,7 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import type { WireResult } from "@neko/protocol";
-import { RunRegistry, type StartedRun, safeFileName } from "../../src/runs/run-registry.ts";
+import {
+  type RunExportContent,
+  type RunFileLookup,
+  RunRegistry,
+  type StartedRun,
+  safeFileName,
+} from "../../src/runs/run-registry.ts";
 import { fakeHostContext } from "../support/fake-host-context.ts";
 
 let dataDir: string;
@@ -48,6 +54,11 @@ const startedOf = (r: WireResult): StartedRun => {
   return r.value as StartedRun;
 };
 const tick = () => new Promise((r) => setImmediate(r));
+/** A file lookup that must be a file (not `{ gone }`). */
+const fileOf = (found: RunFileLookup): RunExportContent | undefined => {
+  assert.ok(!(found && "gone" in found), JSON.stringify(found));
+  return found as RunExportContent | undefined;
+};
 
 test("a repeated key for the same plugin and entry answers with the first run; the scope is plugin + entry", () => {
   const { registry } = makeRegistry();
@@ -160,9 +171,10 @@ test("binary exports: one file each under <dataDir>/runs/<run_id>/, within the r
   assert.deepEqual(refused.error.details, { limit: 10, held: 6, size: 6 });
   const small = await push(new Uint8Array([9, 9, 9, 9]), { mime: "image/png", name: "x.png" });
   assert.deepEqual(small, { ok: true, value: { runId: run_id, seq: 2 } });
-  const dir = path.join(dataDir, "runs", run_id);
+  const dir = path.join(registry.filesDir, run_id);
+  assert.equal(path.dirname(registry.filesDir), path.join(dataDir, "runs"), "the host's own folder under runs/");
   assert.equal(fs.readdirSync(dir).length, 2);
-  const content = registry.exportContent(run_id, 2);
+  const content = fileOf(registry.exportContent(run_id, 2));
   assert.deepEqual(content && { ...content, path: path.dirname(content.path) }, {
     path: dir,
     mime: "image/png",
@@ -184,29 +196,50 @@ test("binary exports: one file each under <dataDir>/runs/<run_id>/, within the r
   assert.ok(!fs.existsSync(dir), "the run's folder went with it");
 });
 
-test("files of a previous host's runs are removed at start and when the registry is disposed", () => {
-  const stale = path.join(dataDir, "runs", "old-run");
-  fs.mkdirSync(stale, { recursive: true });
-  fs.writeFileSync(path.join(stale, "x.bin"), "x");
-  const { registry } = makeRegistry();
-  assert.ok(!fs.existsSync(stale));
-  fs.mkdirSync(stale, { recursive: true });
-  registry.dispose();
-  assert.ok(!fs.existsSync(path.join(dataDir, "runs")));
+test("attacker: a second host on the same data folder deletes only the folders of hosts that are gone, and at stop only its own", () => {
+  const runs = path.join(dataDir, "runs");
+  const folder = (name: string, owner?: object) => {
+    const dir = path.join(runs, name);
+    fs.mkdirSync(path.join(dir, "some-run"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "some-run", "x.bin"), "x");
+    if (owner) fs.writeFileSync(path.join(dir, "owner.json"), JSON.stringify(owner));
+    return dir;
+  };
+  const live = folder("1-live", { pid: process.pid });
+  const dead = folder("2-dead", { pid: 2 ** 30 }); // no such process
+  const legacy = folder("old-run-id"); // the layout before per-host folders: no owner
+  const starting = folder("3-starting"); // a host between making its folder and writing its owner file
+  const garbled = folder("4-garbled", { pid: "1" });
+  const first = makeRegistry().registry;
+  assert.ok(fs.existsSync(path.join(live, "some-run", "x.bin")), "a live host's files are kept");
+  assert.ok(fs.existsSync(starting), "a new folder without an owner yet is left alone");
+  for (const gone of [dead, legacy, garbled]) assert.ok(!fs.existsSync(gone), gone);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(first.filesDir, "owner.json"), "utf8")).pid, process.pid);
+  // A second registry (another host) on the same folder, started and stopped: the first's folder stays.
+  const second = new RunRegistry({ ...fakeHostContext({}).ctx, dataDir });
+  assert.notEqual(second.filesDir, first.filesDir);
+  assert.ok(fs.existsSync(first.filesDir), "a second host's start keeps the first's folder");
+  second.dispose();
+  assert.ok(!fs.existsSync(second.filesDir), "its own folder went at stop");
+  assert.ok(fs.existsSync(first.filesDir), "a second host's stop keeps the first's folder");
+  assert.ok(fs.existsSync(live));
+  first.dispose();
+  assert.ok(!fs.existsSync(first.filesDir));
+  assert.ok(fs.existsSync(live), "stopping never deletes another host's folder");
 });
 
 test("uploads: stored for an active run under its folder, named safely, read by its own plugin only", async () => {
   const { registry, request } = makeRegistry({ maxBinaryBytes: 8 });
   const { run_id } = startedOf(registry.start({ pluginId: "p", entryId: "e" }));
-  const stored = await registry.upload(run_id, { name: "../../x", mime: "text/plain", bytes: new Uint8Array([1, 2]) });
+  const stored = await registry.upload(run_id, { name: "../../x", mime: "text/plain", body: new Uint8Array([1, 2]) });
   assert.ok(stored.ok);
   const view = stored.value as { upload_id: string; name: string; size: number };
   assert.deepEqual([view.name, view.size], ["__.._x", 2]);
   assert.equal(
-    path.dirname(registry.uploadContent(run_id, view.upload_id)?.path ?? ""),
-    path.join(dataDir, "runs", run_id),
+    path.dirname(fileOf(registry.uploadContent(run_id, view.upload_id))?.path ?? ""),
+    path.join(registry.filesDir, run_id),
   );
-  const over = await registry.upload(run_id, { name: "y", mime: "text/plain", bytes: new Uint8Array(7) });
+  const over = await registry.upload(run_id, { name: "y", mime: "text/plain", body: new Uint8Array(7) });
   assert.ok(!over.ok && over.error.code === "PAYLOAD_TOO_LARGE");
   const listed = await request("run.uploads", { runId: run_id });
   assert.ok(listed.ok);
@@ -221,9 +254,9 @@ test("uploads: stored for an active run under its folder, named safely, read by 
   assert.ok(!missing.ok && missing.error.code === "NOT_FOUND");
   pending[0].answer({ ok: true, value: null });
   await tick();
-  const late = await registry.upload(run_id, { name: "z", mime: "text/plain", bytes: new Uint8Array(1) });
+  const late = await registry.upload(run_id, { name: "z", mime: "text/plain", body: new Uint8Array(1) });
   assert.ok(!late.ok && late.error.code === "RUN_FINISHED");
-  assert.equal((await registry.upload("ghost", { name: "z", mime: "x/y", bytes: new Uint8Array(1) })).ok, false);
+  assert.equal((await registry.upload("ghost", { name: "z", mime: "x/y", body: new Uint8Array(1) })).ok, false);
 });
 
 test("safeFileName: no path separators, quotes, controls or leading dots; never empty", () => {
