@@ -394,6 +394,7 @@ export class RunRegistry implements RunsApi, Disposable {
   }
 
   async upload(runId: string, file: RunUploadInput): Promise<WireResult> {
+    if (this.disposed) return failure(ErrorCode.ShuttingDown, "the host is stopping: no file is stored");
     const run = this.runs.get(runId);
     if (!run) return failure(ErrorCode.NotFound, `no run '${runId}'`, "NotFoundError");
     if (run.machine.finished) return runFinished(run);
@@ -737,7 +738,11 @@ export class RunRegistry implements RunsApi, Disposable {
   }
 
   private dropFile(file: string): void {
-    fs.promises.rm(file, { force: true }).catch(() => undefined);
+    try {
+      fs.rmSync(file, { force: true });
+    } catch (error) {
+      this.ctx.logger.warn({ err: error, file }, "could not remove a run's file");
+    }
   }
 
   /** Deletes the folders of hosts whose process is gone (and files of the layout before per-host folders). */
