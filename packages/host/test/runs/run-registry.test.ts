@@ -308,7 +308,6 @@ test("idempotency: a run keeps a SHA-256 of its request only when it has a key, 
   const big = { text: "x".repeat(10_000) };
   const plain = startedOf(registry.start({ pluginId: "p", entryId: "e", args: big }));
   const keyed = startedOf(registry.start({ pluginId: "p", entryId: "e", args: big, idempotencyKey: "k" }));
-  // biome-ignore lint/suspicious/noExplicitAny: the test looks at what the registry holds
   const held = (registry as any).runs as Map<string, { fingerprint: string | null }>;
   assert.equal(held.get(plain.run_id)?.fingerprint, null, "no key: nothing kept");
   assert.match(held.get(keyed.run_id)?.fingerprint ?? "", /^[0-9a-f]{64}$/);
