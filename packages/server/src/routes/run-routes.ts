@@ -16,6 +16,7 @@ import {
 } from "@neko/host";
 import { ErrorCode, MAX_RUN_EXPORT_NAME_LENGTH, RUN_EXPORT_MIME_PATTERN } from "@neko/protocol";
 import { HttpError, sendWireError } from "../http-errors.ts";
+import { drainOversizedBody } from "../oversized-body.ts";
 import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { QUERY_PARAM_ERRORS, readIntParam, readStringParam } from "../query-params.ts";
 import { entryCallProperties } from "./route-schemas.ts";
@@ -385,44 +386,62 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
       config: { doc: uploadDoc, bodyTypes: ["application/octet-stream"] },
     },
     async (req, reply) => {
-      // Every refusal below is answered before the body is read; the connection is then closed, not drained.
-      reply.header("connection", "close");
-      const query = req.query as Record<string, unknown>;
-      const rawQuery = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
-      for (const field of ["name", "mime"]) {
-        if (!percentEncodingValid(rawQuery, field)) {
-          throw new HttpError(ErrorCode.Validation, `'${field}' has invalid percent-encoding`, { field });
-        }
-      }
-      const name = readStringParam(query, "name") ?? "upload.bin";
-      if (name.length < 1 || name.length > MAX_RUN_EXPORT_NAME_LENGTH) {
-        throw new HttpError(ErrorCode.Validation, `'name' must be 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`, {
-          field: "name",
+      // Every refusal is answered before the body is read (see `refuseUpload`).
+      let touched = false;
+      try {
+        const stored = await storeUpload(req, () => {
+          touched = true;
         });
+        if (stored.ok) return reply.code(201).send(stored.value);
+        refuseUpload(req, reply, touched);
+        return sendWireError(reply, stored.error);
+      } catch (error) {
+        refuseUpload(req, reply, touched);
+        throw error;
       }
-      const mime = readStringParam(query, "mime") ?? "application/octet-stream";
-      if (!RUN_EXPORT_MIME_PATTERN.test(mime)) {
-        throw new HttpError(ErrorCode.Validation, "'mime' must be a media type like 'image/png'", { field: "mime" });
-      }
-      const declared = req.headers["content-length"];
-      const size = declared === undefined ? undefined : Number(declared);
-      const body = req.body as AsyncIterable<Uint8Array> | undefined;
-      if (size === 0 || body === undefined || body === null || typeof body[Symbol.asyncIterator] !== "function") {
-        throw new HttpError(ErrorCode.Validation, "the body must be the file's bytes (at least one)", {
-          field: "body",
-        });
-      }
-      const stored = await host.runs.upload(req.params.id, {
-        name,
-        mime,
-        ...(size !== undefined && Number.isSafeInteger(size) && { size }),
-        body,
-      });
-      if (!stored.ok) return sendWireError(reply, stored.error);
-      reply.removeHeader("connection");
-      return reply.code(201).send(stored.value);
     },
   );
+
+  /** Checks the query and the declared size, then hands the body, unread, to the host to stream to disk. */
+  async function storeUpload(req: FastifyRequest<{ Params: { id: string } }>, onRead: () => void) {
+    const query = req.query as Record<string, unknown>;
+    const rawQuery = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
+    for (const field of ["name", "mime"]) {
+      if (!percentEncodingValid(rawQuery, field)) {
+        throw new HttpError(ErrorCode.Validation, `'${field}' has invalid percent-encoding`, { field });
+      }
+    }
+    const name = readStringParam(query, "name") ?? "upload.bin";
+    if (name.length < 1 || name.length > MAX_RUN_EXPORT_NAME_LENGTH) {
+      throw new HttpError(ErrorCode.Validation, `'name' must be 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`, {
+        field: "name",
+      });
+    }
+    const mime = readStringParam(query, "mime") ?? "application/octet-stream";
+    if (!RUN_EXPORT_MIME_PATTERN.test(mime)) {
+      throw new HttpError(ErrorCode.Validation, "'mime' must be a media type like 'image/png'", { field: "mime" });
+    }
+    const declared = req.headers["content-length"];
+    const size = declared === undefined ? undefined : Number(declared);
+    const stream = req.body as AsyncIterable<Uint8Array> | undefined;
+    if (size === 0 || stream === undefined || stream === null || typeof stream[Symbol.asyncIterator] !== "function") {
+      throw new HttpError(ErrorCode.Validation, "the body must be the file's bytes (at least one)", {
+        field: "body",
+      });
+    }
+    const body: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        onRead();
+        return stream[Symbol.asyncIterator]();
+      },
+    };
+    return host.runs.upload(req.params.id, {
+      name,
+      mime,
+      ...(size !== undefined && Number.isSafeInteger(size) && { size }),
+      body,
+    });
+  }
 
   app.get<{ Params: { id: string } }>(
     "/runs/:id/uploads",
@@ -477,6 +496,22 @@ async function sendDownload(
     .header("content-security-policy", "default-src 'none'; sandbox")
     .header("cache-control", "private, no-store")
     .send(stream);
+}
+
+/**
+ * After a refused upload: a body never read is answered at once and then read and thrown away in the background (up
+ * to 32 MiB, then the connection is closed), so a client still sending can read the answer and nothing is kept in
+ * memory; a body read part way (it was larger than it may be) closes the connection after the answer.
+ */
+function refuseUpload(req: FastifyRequest, reply: FastifyReply, touched: boolean): void {
+  if (req.raw.readableEnded) return;
+  if (touched) {
+    reply.header("connection", "close");
+    return;
+  }
+  void drainOversizedBody(req.raw).then((whole) => {
+    if (!whole) req.raw.destroy();
+  });
 }
 
 /**
