@@ -308,7 +308,7 @@ describe("run keys, steps and binary exports", () => {
     assert.deepEqual([run.step, run.step_total, run.eta_seconds], [3, 3, null]);
   });
 
-  test("binary exports: stored under <dataDir>/runs/<run_id>/, listed with their metadata, downloaded as attachments", async () => {
+  test("binary exports: stored under <dataDir>/runs/<host>/<run_id>/, listed with their metadata, downloaded as attachments", async () => {
     const res = await runToEnd("binaries");
     assert.deepEqual(res.data, [1, 2, 3, 4]);
     const id = res.run_id;
@@ -762,5 +762,56 @@ describe("run keys, steps and binary exports", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("runs.maxTotalFileBytes", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir();
+    dataDir = makeTempDir();
+    writePlugin(root, { id: "files", className: "Files", code });
+    // The `binaries` entry stores 51 bytes: a second run of it does not fit beside the first.
+    t = await startTestHost({ roots: [root], dataDir, runs: { maxTotalFileBytes: 60 } });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("past the host's cap the oldest finished run's files are deleted; its downloads say why, its listing stays", async () => {
+    const runToEnd = async () => {
+      const started = await t.request("POST", "/runs", { plugin_id: "files", entry_id: "binaries" });
+      const run = await waitFor(
+        async () => {
+          const got = (await t.request("GET", `/runs/${started.body.run_id}`)).body;
+          return got.status === "running" ? undefined : got;
+        },
+        { what: "the run to end" },
+      );
+      assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+      return run.run_id as string;
+    };
+    const first = await runToEnd();
+    assert.equal((await fetch(`${t.url}/runs/${first}/export/1/content`)).status, 200);
+    const second = await runToEnd();
+    const gone = await fetch(`${t.url}/runs/${first}/export/1/content`);
+    assert.equal(gone.status, 404);
+    const answer = (await gone.json()) as any;
+    assert.equal(answer.error.code, "NOT_FOUND");
+    assert.deepEqual(answer.error.details, { reason: "files_deleted", limit: "runs.maxTotalFileBytes" });
+    assert.match(
+      answer.error.message,
+      /deleted to keep the host's run files under runs.maxTotalFileBytes \(60 bytes\)/,
+    );
+    assert.ok(!fs.existsSync(path.join(t.host.runs.filesDir, first)), "its folder is gone");
+    assert.equal((await t.request("GET", `/runs/${first}/export`)).body.total, 4, "its listing stays");
+    const kept = await fetch(`${t.url}/runs/${second}/export/1/content`);
+    assert.equal(kept.status, 200);
+    assert.equal((await kept.arrayBuffer()).byteLength, 11);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The run registry's own logic, with a fake host: idempotency keys (scope, conflicts, forgotten with the run),
- * steps and eta, progress 100 on success, and `binary` exports written under `<dataDir>/runs/<run_id>/` within
+ * steps and eta, progress 100 on success, and `binary` exports written under `<dataDir>/runs/<host>/<run_id>/` within
  * their budget and deleted with the run.
  */
 import assert from "node:assert/strict";
@@ -155,7 +155,7 @@ test("task_id, trace_id and idempotency_key show on the run; steps and eta are k
   assert.equal(run?.progress, 100);
 });
 
-test("binary exports: one file each under <dataDir>/runs/<run_id>/, within the run's budget, deleted with the run", async () => {
+test("binary exports: one file each under <dataDir>/runs/<host>/<run_id>/, within the run's budget, deleted with the run", async () => {
   const { registry, request } = makeRegistry({ keepFinished: 1, maxBinaryBytes: 10 });
   const { run_id } = startedOf(registry.start({ pluginId: "p", entryId: "e" }));
   const push = (binary: Uint8Array, extra: object = {}) =>
