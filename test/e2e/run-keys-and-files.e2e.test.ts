@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createPluginServer } from "@neko/server";
@@ -84,6 +85,19 @@ export class Files extends NekoPluginBase {
     return Ok({ out, missing: fail(await this.readRunUpload("nope")) });
   }
 
+  @pluginEntry({ id: "read_many" })
+  async readMany() {
+    await this.runUpdate({ stage: "waiting" });
+    let list = unwrap(await this.runUploads());
+    while (list.length < 1) {
+      await new Promise((r) => setTimeout(r, 25));
+      list = unwrap(await this.runUploads());
+    }
+    // Forty reads at once of one upload: the SDK reads in 1 MiB chunks, a few at a time, so none is refused.
+    const reads = await Promise.all(Array.from({ length: 40 }, () => this.readRunUpload(list[0].uploadId)));
+    return Ok(reads.map((r) => (r.ok ? r.value.data.length + ":" + r.value.data[1000] : r.error.code)));
+  }
+
   @pluginEntry({ id: "bad_binaries" })
   async badBinaries() {
     return Ok([
@@ -115,7 +129,8 @@ describe("run keys, steps and binary exports", () => {
       },
       { what: `run ${id} to end` },
     );
-  const runsDir = () => path.join(dataDir, "runs");
+  /** This host's own folder for run files: `<dataDir>/runs/<host instance>/`. */
+  const runsDir = () => t.host.runs.filesDir;
   /** Runs an entry with POST /runs (a finished trigger run is the first to be forgotten) and waits for its end. */
   const runToEnd = async (entry_id: string) => {
     const started = await startRun(entry_id);
@@ -293,7 +308,7 @@ describe("run keys, steps and binary exports", () => {
     assert.deepEqual([run.step, run.step_total, run.eta_seconds], [3, 3, null]);
   });
 
-  test("binary exports: stored under <dataDir>/runs/<run_id>/, listed with their metadata, downloaded as attachments", async () => {
+  test("binary exports: stored under <dataDir>/runs/<host>/<run_id>/, listed with their metadata, downloaded as attachments", async () => {
     const res = await runToEnd("binaries");
     assert.deepEqual(res.data, [1, 2, 3, 4]);
     const id = res.run_id;
@@ -389,7 +404,10 @@ describe("run keys, steps and binary exports", () => {
       ],
     );
     assert.match(out[0].message, /'binary' is 16777217 bytes; the limit is 16777216 \(16 MiB\) per item/);
-    assert.match(out[7].message, /would pass the 1048576 bytes of binary exports a run may hold \(it holds 614400\)/);
+    assert.match(
+      out[7].message,
+      /would pass the 1048576 bytes of uploads and binary exports a run may hold \(it holds 614400\)/,
+    );
     const files = fs.readdirSync(path.join(runsDir(), res.run_id));
     assert.equal(files.length, 1, files.join());
     assert.equal(fs.statSync(path.join(runsDir(), res.run_id, files[0])).size, 600 * 1024);
@@ -527,6 +545,188 @@ describe("run keys, steps and binary exports", () => {
     assert.equal((await t.request("GET", `/runs/${body.run_id}/uploads`)).status, 404);
   });
 
+  test("attacker: a second host on the same data folder (serve, dev and mcp share .neko) leaves the first's run files alone", async () => {
+    const res = await runToEnd("binaries");
+    const download = async () => {
+      const got = await fetch(`${t.url}/runs/${res.run_id}/export/1/content`);
+      return [got.status, [...new Uint8Array(await got.arrayBuffer())]];
+    };
+    const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3];
+    const emptyRoot = makeTempDir();
+    const second = await startTestHost({ roots: [emptyRoot], dataDir });
+    try {
+      assert.notEqual(second.host.runs.filesDir, runsDir());
+      assert.deepEqual(await download(), [200, png], "after the second host started");
+    } finally {
+      await second.close();
+      fs.rmSync(emptyRoot, { recursive: true, force: true });
+    }
+    assert.ok(!fs.existsSync(second.host.runs.filesDir), "the second host deleted its own folder");
+    assert.deepEqual(await download(), [200, png], "after the second host stopped");
+  });
+
+  /** An upload sent by hand: headers at once, the body only as the test writes it. */
+  const rawUpload = (runId: string, declared: number | undefined, query = "") => {
+    const url = new URL(`${t.url}/runs/${runId}/uploads${query}`);
+    const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
+    if (declared !== undefined) headers["content-length"] = declared;
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: "POST",
+      headers,
+    });
+    const response = new Promise<{ status: number; body: any }>((resolve, reject) => {
+      req.on("response", (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => {
+          text += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+      });
+      req.on("error", reject);
+    });
+    response.catch(() => undefined);
+    req.flushHeaders();
+    const answered = (ms = 3000) =>
+      Promise.race([
+        response,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+      ]);
+    return { req, response, answered };
+  };
+  const partFiles = (runId: string) => {
+    const dir = path.join(runsDir(), runId);
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".part")) : [];
+  };
+
+  test("attacker: an upload is refused before its body is read — unknown run 404, finished run 409, too large 413", async () => {
+    const finished = await runToEnd("quick");
+    const { body } = await startRun("slow", { ms: 4000 });
+    const cases: [string, number, number, string][] = [
+      ["no-such-run", 10 * 1024 * 1024, 404, "NOT_FOUND"],
+      [finished.run_id, 10 * 1024 * 1024, 409, "RUN_FINISHED"],
+      [body.run_id, 16 * 1024 * 1024 + 1, 413, "PAYLOAD_TOO_LARGE"],
+      [body.run_id, 2 * 1024 * 1024, 413, "PAYLOAD_TOO_LARGE"], // over the run's 1 MiB in this suite
+    ];
+    for (const [runId, declared, status, code] of cases) {
+      const up = rawUpload(runId, declared);
+      up.req.write(new Uint8Array(1024)); // a sliver of the body; the rest never comes
+      const answer = await up.answered();
+      up.req.destroy();
+      assert.equal(answer.status, status, `${runId} ${declared}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error.code, code);
+    }
+    const up = rawUpload(body.run_id, 2 * 1024 * 1024);
+    const answer = await up.answered();
+    up.req.destroy();
+    assert.deepEqual(answer.body.error.details, { limit: 1024 * 1024, held: 0, size: 2 * 1024 * 1024 });
+    assert.ok(!fs.existsSync(path.join(runsDir(), body.run_id)), "nothing was written");
+  });
+
+  test("uploads are written to disk as they arrive, never held whole in memory", async () => {
+    const { body } = await startRun("receive", { count: 1 });
+    await waitFor(async () => (await getRun(body.run_id)).stage === "waiting", { what: "the entry to wait" });
+    const up = rawUpload(body.run_id, 900 * 1024, "?name=big.bin");
+    up.req.write(new Uint8Array(300 * 1024).fill(5));
+    const part = await waitFor(
+      () => {
+        const [name] = partFiles(body.run_id);
+        const size = name ? fs.statSync(path.join(runsDir(), body.run_id, name)).size : 0;
+        return size >= 300 * 1024 ? size : undefined;
+      },
+      { what: "the first 300 KiB on disk before the rest is sent" },
+    );
+    assert.equal(part, 300 * 1024);
+    up.req.end(new Uint8Array(600 * 1024).fill(6));
+    const answer = await up.answered();
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    assert.equal(answer.body.size, 900 * 1024);
+    const run = await untilDone(body.run_id);
+    assert.deepEqual(run.result.out[0], {
+      name: "big.bin",
+      mime: "application/octet-stream",
+      size: 921600,
+      length: 921600,
+      head: [5, 5, 5, 5],
+    });
+    assert.deepEqual(partFiles(body.run_id), [], "no temporary file stays");
+  });
+
+  test("attacker: uploads arriving at once are capped — 2 per run, 4 in all — with 429 BUSY naming the limit", async () => {
+    const runs = await Promise.all([0, 1, 2].map(async () => (await startRun("slow", { ms: 4000 })).body.run_id));
+    const open: ReturnType<typeof rawUpload>[] = [];
+    const hold = async (runId: string) => {
+      const up = rawUpload(runId, 10);
+      up.req.write(new Uint8Array([1]));
+      open.push(up);
+      const before = partFiles(runId).length;
+      await waitFor(() => partFiles(runId).length > before || undefined, { what: "the upload to be arriving" });
+    };
+    try {
+      await hold(runs[0]);
+      await hold(runs[0]);
+      const third = rawUpload(runs[0], 10);
+      const perRun = await third.answered();
+      third.req.destroy();
+      assert.equal(perRun.status, 429, JSON.stringify(perRun.body));
+      assert.equal(perRun.body.error.code, "BUSY");
+      assert.deepEqual(perRun.body.error.details, { limit: 2 });
+      assert.match(perRun.body.error.message, /already has 2 uploads arriving/);
+      await hold(runs[1]);
+      await hold(runs[1]);
+      const fifth = rawUpload(runs[2], 10);
+      const global = await fifth.answered();
+      fifth.req.destroy();
+      assert.equal(global.status, 429);
+      assert.deepEqual([global.body.error.code, global.body.error.details], ["BUSY", { limit: 4 }]);
+      for (const up of open) up.req.end(new Uint8Array(9));
+      assert.deepEqual(
+        (await Promise.all(open.map((up) => up.answered()))).map((a) => [a.status, a.body.size]),
+        Array(4).fill([201, 10]),
+      );
+      const after = rawUpload(runs[2], 1);
+      after.req.end(new Uint8Array([1]));
+      assert.equal((await after.answered()).status, 201, "the slots are free again");
+    } finally {
+      for (const up of open) up.req.destroy();
+      for (const id of runs) await t.request("POST", `/runs/${id}/cancel`);
+    }
+  });
+
+  test("upload names: invalid percent-encoding is a 400; format characters are dropped from the name and the download", async () => {
+    const { body } = await startRun("slow", { ms: 3000 });
+    for (const query of ["?name=%ZZ.txt", "?name=a%E0%A4.txt", "?mime=%G1"]) {
+      const res = await upload(body.run_id, "x", query);
+      const answer = (await res.json()) as any;
+      assert.equal(res.status, 400, query);
+      assert.equal(answer.error.code, "VALIDATION_ERROR");
+      assert.equal(answer.error.details.field, query.startsWith("?name") ? "name" : "mime");
+    }
+    const res = await upload(body.run_id, "x", `?name=${encodeURIComponent("invoice\u202Efdp.exe. ")}`);
+    const stored = (await res.json()) as any;
+    assert.equal(stored.name, "invoicefdp.exe");
+    const got = await fetch(`${t.url}${stored.content_url}`);
+    assert.equal(
+      got.headers.get("content-disposition"),
+      `attachment; filename="invoicefdp.exe"; filename*=UTF-8''invoicefdp.exe`,
+    );
+    await got.arrayBuffer();
+    await t.request("POST", `/runs/${body.run_id}/cancel`);
+  });
+
+  test("attacker: forty readRunUpload calls at once in a plugin all succeed, read in bounded chunks", async () => {
+    const { body } = await startRun("read_many");
+    await waitFor(async () => (await getRun(body.run_id)).stage === "waiting", { what: "the entry to wait" });
+    const bytes = new Uint8Array(700 * 1024).map((_, i) => i % 7);
+    assert.equal((await upload(body.run_id, bytes)).status, 201);
+    const run = await untilDone(body.run_id);
+    assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    assert.deepEqual(run.result, Array(40).fill(`${700 * 1024}:${1000 % 7}`));
+  });
+
   test("with an API token, a run's own token downloads its binary exports; another run's does not", async () => {
     const server = await createPluginServer({ host: t.host, apiToken: "admin-secret" });
     await server.listen({ port: 0, host: "127.0.0.1" });
@@ -562,5 +762,56 @@ describe("run keys, steps and binary exports", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("runs.maxTotalFileBytes", () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+
+  before(async () => {
+    root = makeTempDir();
+    dataDir = makeTempDir();
+    writePlugin(root, { id: "files", className: "Files", code });
+    // The `binaries` entry stores 51 bytes: a second run of it does not fit beside the first.
+    t = await startTestHost({ roots: [root], dataDir, runs: { maxTotalFileBytes: 60 } });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("past the host's cap the oldest finished run's files are deleted; its downloads say why, its listing stays", async () => {
+    const runToEnd = async () => {
+      const started = await t.request("POST", "/runs", { plugin_id: "files", entry_id: "binaries" });
+      const run = await waitFor(
+        async () => {
+          const got = (await t.request("GET", `/runs/${started.body.run_id}`)).body;
+          return got.status === "running" ? undefined : got;
+        },
+        { what: "the run to end" },
+      );
+      assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+      return run.run_id as string;
+    };
+    const first = await runToEnd();
+    assert.equal((await fetch(`${t.url}/runs/${first}/export/1/content`)).status, 200);
+    const second = await runToEnd();
+    const gone = await fetch(`${t.url}/runs/${first}/export/1/content`);
+    assert.equal(gone.status, 404);
+    const answer = (await gone.json()) as any;
+    assert.equal(answer.error.code, "NOT_FOUND");
+    assert.deepEqual(answer.error.details, { reason: "files_deleted", limit: "runs.maxTotalFileBytes" });
+    assert.match(
+      answer.error.message,
+      /deleted to keep the host's run files under runs.maxTotalFileBytes \(60 bytes\)/,
+    );
+    assert.ok(!fs.existsSync(path.join(t.host.runs.filesDir, first)), "its folder is gone");
+    assert.equal((await t.request("GET", `/runs/${first}/export`)).body.total, 4, "its listing stays");
+    const kept = await fetch(`${t.url}/runs/${second}/export/1/content`);
+    assert.equal(kept.status, 200);
+    assert.equal((await kept.arrayBuffer()).byteLength, 11);
   });
 });

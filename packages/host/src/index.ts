@@ -51,13 +51,16 @@ export type { PluginState } from "./supervisor/plugin-state.ts";
 export type { EventView, HookView, MessageHandlerView, TimerView } from "./trigger-views.ts";
 export type { BusApi, BusStats, HostBusOptions } from "./bus/host-bus.ts";
 export type { MessagePage, MessageQuery, MessagesApi, MessageView } from "./messages/message-queue.ts";
-export type {
-  ExportPage,
-  RunExportContent,
-  RunExportItem,
-  RunsApi,
-  RunView,
-  StartedRun,
+export {
+  type ExportPage,
+  type RunExportContent,
+  type RunExportItem,
+  type RunFileLookup,
+  type RunsApi,
+  type RunUploadInput,
+  type RunView,
+  type StartedRun,
+  safeFileName,
 } from "./runs/run-registry.ts";
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
 export type { PluginStateChange, PluginLogLine, FinishedCall } from "./supervisor/plugin-supervisor.ts";

@@ -95,10 +95,10 @@ export interface PluginHostOptions {
   /** Message queue bounds: messages kept (default 10 000) and their total size (default 64 MiB). */
   messages?: { capacity?: number; maxBytes?: number };
   /**
-   * Finished runs kept (default 500), the cancel grace period (default 5 s) and the bytes of `binary` exports a run
-   * may hold (default 64 MiB) (docs/runs.md).
+   * Finished runs kept (default 500), the cancel grace period (default 5 s), the bytes of files (`binary` exports,
+   * uploads) a run may hold (default 64 MiB) and all runs together (default 1 GiB) (docs/runs.md).
    */
-  runs?: { keepFinished?: number; cancelGraceMs?: number; maxBinaryBytes?: number };
+  runs?: { keepFinished?: number; cancelGraceMs?: number; maxBinaryBytes?: number; maxTotalFileBytes?: number };
   /** Log records kept per plugin for `GET /plugin/{id}/logs`: how many (default 1000) and their size (default 1 MiB). */
   logs?: { capacity?: number; maxBytes?: number };
   /**

@@ -54,6 +54,8 @@ export const ErrorCode = {
   Internal: "INTERNAL_ERROR",
   RunFinished: "RUN_FINISHED",
   RunExportLimit: "RUN_EXPORT_LIMIT",
+  /** As many of one kind of work at once as the host takes (run uploads, upload reads): try again shortly. */
+  Busy: "BUSY",
   // Answered by the HTTP server only.
   BadRequest: "BAD_REQUEST",
   /** `POST /runs` with an `idempotency_key` already used for that plugin's entry, but with other arguments. */

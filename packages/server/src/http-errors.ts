@@ -47,6 +47,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   // Misdirected Request: this server will not answer for that name (RFC 9110 §15.5.20), whoever the client is.
   [ErrorCode.HostNotAllowed]: 421,
   [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.Busy]: 429,
   // The request was understood and refused: the same as a plugin's own codes.
   [ErrorCode.SdkError]: 422,
   [ErrorCode.RunExportLimit]: 422,

@@ -33,6 +33,10 @@ export const RUN_EXPORT_MIME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/
 export const MAX_RUN_EXPORT_NAME_LENGTH = 255;
 /** Files uploaded to one run (`POST /runs/{id}/uploads`) at most; each is at most MAX_RUN_BINARY_ITEM_BYTES. */
 export const MAX_RUN_UPLOADS = 100;
+/** `run.upload.read` answers at most this many bytes at once: the SDK reads a larger upload in such chunks. */
+export const MAX_RUN_UPLOAD_READ_BYTES = 1024 * 1024;
+/** An export item's `label` at most, in characters (it counts against the run's 8 MiB of items). */
+export const MAX_RUN_EXPORT_LABEL_LENGTH = 1024;
 
 export const MESSAGE_TYPES = ["text", "url", "binary", "binary_url"] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -346,6 +350,14 @@ const exportName = () =>
       error: `exportPush: 'name' must be a file name of 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`,
     })
     .optional();
+const exportLabel = () =>
+  z
+    .string({ error: `exportPush: 'label' must be a string of at most ${MAX_RUN_EXPORT_LABEL_LENGTH} characters` })
+    .max(MAX_RUN_EXPORT_LABEL_LENGTH, {
+      error: (issue) =>
+        `exportPush: 'label' is ${(issue.input as string).length} characters; at most ${MAX_RUN_EXPORT_LABEL_LENGTH}`,
+    })
+    .optional();
 const badCount = (field: string) => (issue: { input?: unknown }) =>
   `runUpdate: '${field}' must be a whole number, 0 or more, got ${showValue(issue.input)}`;
 const badEta = (issue: { input?: unknown }) =>
@@ -359,7 +371,7 @@ const runExport = () =>
       z.object({
         type: z.literal("text"),
         text: z.string({ error: "exportPush: 'text' (a string) is required for type 'text'" }),
-        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+        label: exportLabel(),
       }),
       z.object({
         type: z.literal("json"),
@@ -369,14 +381,14 @@ const runExport = () =>
           .refine((v) => !nestsDeeperThan(v) && jsonBytes(v) !== Number.POSITIVE_INFINITY, {
             error: `exportPush: 'json' must be a JSON-compatible value, nested at most ${MAX_VALUE_DEPTH} deep`,
           }),
-        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+        label: exportLabel(),
       }),
       z.object({
         type: z.literal("url"),
         url: z
           .string({ error: "exportPush: 'url' must be an http(s) URL for type 'url'" })
           .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'url'" }),
-        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+        label: exportLabel(),
       }),
       z.object({
         type: z.literal("binary"),
@@ -390,7 +402,7 @@ const runExport = () =>
           }),
         mime: exportMime(),
         name: exportName(),
-        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+        label: exportLabel(),
       }),
       z.object({
         type: z.literal("binary_url"),
@@ -399,7 +411,7 @@ const runExport = () =>
           .refine(isWebUrl, { error: "exportPush: 'url' must be an http(s) URL for type 'binary_url'" }),
         mime: exportMime(),
         name: exportName(),
-        label: z.string({ error: "exportPush: 'label' must be a string" }).optional(),
+        label: exportLabel(),
       }),
     ],
     {
@@ -690,10 +702,24 @@ export const pluginToHostRequests = methodMap({
       z.object({
         runId: runId(),
         uploadId: z.string({ error: "readRunUpload: 'uploadId' must be a string" }).max(64, {
-          error: "readRunUpload: 'uploadId' must be a string",
+          error: "readRunUpload: 'uploadId' is too long (at most 64 characters)",
         }),
+        offset: z
+          .number({ error: "readRunUpload: 'offset' must be a whole number, 0 or more" })
+          .int({ error: "readRunUpload: 'offset' must be a whole number, 0 or more" })
+          .min(0, { error: "readRunUpload: 'offset' must be a whole number, 0 or more" })
+          .optional(),
+        length: z
+          .number({ error: `readRunUpload: 'length' must be a whole number from 1 to ${MAX_RUN_UPLOAD_READ_BYTES}` })
+          .int({ error: `readRunUpload: 'length' must be a whole number from 1 to ${MAX_RUN_UPLOAD_READ_BYTES}` })
+          .min(1, { error: `readRunUpload: 'length' must be a whole number from 1 to ${MAX_RUN_UPLOAD_READ_BYTES}` })
+          .max(MAX_RUN_UPLOAD_READ_BYTES, {
+            error: `readRunUpload: 'length' must be a whole number from 1 to ${MAX_RUN_UPLOAD_READ_BYTES}`,
+          })
+          .optional(),
       }),
-    result: returns<RunUploadInfo & { data: Uint8Array }>(),
+    /** One chunk: `data` is the bytes from `offset` on, at most `length` (default and most: 1 MiB). */
+    result: returns<RunUploadInfo & { offset: number; data: Uint8Array }>(),
   },
   "run.finish": {
     params: () =>

@@ -6,9 +6,17 @@
  */
 import fs from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type PluginHostApi, RUN_STATES, type RunExportContent, type RunState, type StartedRun } from "@neko/host";
+import {
+  type PluginHostApi,
+  RUN_STATES,
+  type RunFileLookup,
+  type RunState,
+  type StartedRun,
+  safeFileName,
+} from "@neko/host";
 import { ErrorCode, MAX_RUN_EXPORT_NAME_LENGTH, RUN_EXPORT_MIME_PATTERN } from "@neko/protocol";
 import { HttpError, sendWireError } from "../http-errors.ts";
+import { drainOversizedBody } from "../oversized-body.ts";
 import { type RouteDoc, schemaRef } from "../openapi/route-doc.ts";
 import { QUERY_PARAM_ERRORS, readIntParam, readStringParam } from "../query-params.ts";
 import { entryCallProperties } from "./route-schemas.ts";
@@ -75,10 +83,13 @@ const uploadDoc: RouteDoc = {
   tag: "runs",
   summary: "Upload a file for a running run to read",
   description:
-    "The body is the file's bytes (`content-type: application/octet-stream`, 1 byte to 16 MiB); `?name=` its file " +
-    'name (made safe: `/ \\ "` and control characters replaced, leading dots dropped), `?mime=` its media type. The ' +
-    "run's plugin lists and reads it with `this.runUploads()` / `this.readRunUpload(id)`. A run holds at most 100 " +
-    `uploads and 64 MiB of uploads and binary exports together; they are deleted with the run. ${runTokenNote}`,
+    "The body is the file's bytes (`content-type: application/octet-stream`, 1 byte to 16 MiB), written to disk as " +
+    "it arrives; the run, its limits and `content-length` are checked before any byte is read. `?name=` is its file " +
+    'name (made safe: control and format characters dropped, `/ \\ " : * ? < > |` replaced by `_`, leading dots by ' +
+    "one `_`, trailing dots and spaces dropped), `?mime=` its media type. The run's plugin lists and reads it with " +
+    "`this.runUploads()` / `this.readRunUpload(id)`. A run holds at most 100 uploads and 64 MiB of uploads and " +
+    "binary exports together; they are deleted with the run. At most 4 uploads arrive at once (2 per run). " +
+    runTokenNote,
   query: {
     name: { type: "string", minLength: 1, maxLength: 255, description: "the file name; default `upload.bin`" },
     mime: { type: "string", description: "a media type `type/subtype`; default `application/octet-stream`" },
@@ -89,10 +100,11 @@ const uploadDoc: RouteDoc = {
   },
   responses: { 201: { description: "the file is stored", schema: uploadView } },
   errors: {
-    400: "`VALIDATION_ERROR`: an empty body, or a bad `name` / `mime`",
+    400: "`VALIDATION_ERROR`: an empty body, or a bad `name` / `mime` (invalid percent-encoding included)",
     404: runNotFoundDoc,
-    409: "`RUN_FINISHED`: the run has finished",
-    413: "`PAYLOAD_TOO_LARGE`: the body is over 16 MiB, or the run holds the most files it may (`details.limit`)",
+    409: "`RUN_FINISHED`: the run has finished (or finished while the file arrived: nothing is kept)",
+    413: "`PAYLOAD_TOO_LARGE`: the body is over 16 MiB, or the run (or the host, `runs.maxTotalFileBytes`) has no room for it (`details.limit`)",
+    429: "`BUSY`: 4 uploads are arriving already (2 for this run): try again shortly (`details.limit`)",
   },
 };
 
@@ -118,7 +130,9 @@ const uploadContentDoc: RouteDoc = {
   summary: "One uploaded file's bytes, as a download",
   description: `Served as \`GET /runs/{id}/export/{seq}/content\` serves a binary export. ${runTokenNote}`,
   responses: { 200: { description: "the bytes", schema: { type: "string", format: "binary" } } },
-  errors: { 404: "`NOT_FOUND`: no such run or upload" },
+  errors: {
+    404: "`NOT_FOUND`: no such run or upload, or its files were deleted to make room (`runs.maxTotalFileBytes`)",
+  },
 };
 
 /** One upload's body at most. */
@@ -245,7 +259,9 @@ const contentDoc: RouteDoc = {
     "plugin's media type is kept only for plain types (images, audio, video, PDF, zip, JSON, plain text, CSV) — " +
     `HTML, SVG, XML and the rest are served as \`application/octet-stream\`. ${runTokenNote}`,
   responses: { 200: { description: "the bytes", schema: { type: "string", format: "binary" } } },
-  errors: { 404: "`NOT_FOUND`: no such run, no item with that `seq`, or that item is not a `binary` export" },
+  errors: {
+    404: "`NOT_FOUND`: no such run, no item with that `seq`, that item is not a `binary` export, or the run's files were deleted to make room (`runs.maxTotalFileBytes`)",
+  },
 };
 
 interface StartBody {
@@ -352,18 +368,15 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
     async (req, reply) => {
       const { id } = req.params;
       const seq = Number(req.params.seq);
-      const content = host.runs.exportContent(id, seq);
-      if (!content) {
+      const notFound = (): never => {
         throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
-      }
-      return sendDownload(reply, content, `export-${seq}.bin`, () => {
-        throw new HttpError(ErrorCode.NotFound, `run '${id}' has no binary export ${seq}`, { run_id: id, seq });
-      });
+      };
+      return sendDownload(reply, host.runs.exportContent(id, seq), `export-${seq}.bin`, notFound);
     },
   );
 
-  // Only this route reads raw bytes: every other state-changing route still refuses anything but JSON.
-  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  // Only this route reads raw bytes, and it streams them to disk: the body is handed on unread (no buffer).
+  app.addContentTypeParser("application/octet-stream", (_req, payload, done) => done(null, payload));
 
   app.post<{ Params: { id: string } }>(
     "/runs/:id/uploads",
@@ -373,28 +386,62 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
       config: { doc: uploadDoc, bodyTypes: ["application/octet-stream"] },
     },
     async (req, reply) => {
-      const query = req.query as Record<string, unknown>;
-      const name = readStringParam(query, "name") ?? "upload.bin";
-      if (name.length < 1 || name.length > MAX_RUN_EXPORT_NAME_LENGTH) {
-        throw new HttpError(ErrorCode.Validation, `'name' must be 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`, {
-          field: "name",
+      // Every refusal is answered before the body is read (see `refuseUpload`).
+      let touched = false;
+      try {
+        const stored = await storeUpload(req, () => {
+          touched = true;
         });
+        if (stored.ok) return reply.code(201).send(stored.value);
+        refuseUpload(req, reply, touched);
+        return sendWireError(reply, stored.error);
+      } catch (error) {
+        refuseUpload(req, reply, touched);
+        throw error;
       }
-      const mime = readStringParam(query, "mime") ?? "application/octet-stream";
-      if (!RUN_EXPORT_MIME_PATTERN.test(mime)) {
-        throw new HttpError(ErrorCode.Validation, "'mime' must be a media type like 'image/png'", { field: "mime" });
-      }
-      const bytes = req.body;
-      if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
-        throw new HttpError(ErrorCode.Validation, "the body must be the file's bytes (at least one)", {
-          field: "body",
-        });
-      }
-      const stored = await host.runs.upload(req.params.id, { name, mime, bytes });
-      if (!stored.ok) return sendWireError(reply, stored.error);
-      return reply.code(201).send(stored.value);
     },
   );
+
+  /** Checks the query and the declared size, then hands the body, unread, to the host to stream to disk. */
+  async function storeUpload(req: FastifyRequest<{ Params: { id: string } }>, onRead: () => void) {
+    const query = req.query as Record<string, unknown>;
+    const rawQuery = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
+    for (const field of ["name", "mime"]) {
+      if (!percentEncodingValid(rawQuery, field)) {
+        throw new HttpError(ErrorCode.Validation, `'${field}' has invalid percent-encoding`, { field });
+      }
+    }
+    const name = readStringParam(query, "name") ?? "upload.bin";
+    if (name.length < 1 || name.length > MAX_RUN_EXPORT_NAME_LENGTH) {
+      throw new HttpError(ErrorCode.Validation, `'name' must be 1 to ${MAX_RUN_EXPORT_NAME_LENGTH} characters`, {
+        field: "name",
+      });
+    }
+    const mime = readStringParam(query, "mime") ?? "application/octet-stream";
+    if (!RUN_EXPORT_MIME_PATTERN.test(mime)) {
+      throw new HttpError(ErrorCode.Validation, "'mime' must be a media type like 'image/png'", { field: "mime" });
+    }
+    const declared = req.headers["content-length"];
+    const size = declared === undefined ? undefined : Number(declared);
+    const stream = req.body as AsyncIterable<Uint8Array> | undefined;
+    if (size === 0 || stream === undefined || stream === null || typeof stream[Symbol.asyncIterator] !== "function") {
+      throw new HttpError(ErrorCode.Validation, "the body must be the file's bytes (at least one)", {
+        field: "body",
+      });
+    }
+    const body: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        onRead();
+        return stream[Symbol.asyncIterator]();
+      },
+    };
+    return host.runs.upload(req.params.id, {
+      name,
+      mime,
+      ...(size !== undefined && Number.isSafeInteger(size) && { size }),
+      body,
+    });
+  }
 
   app.get<{ Params: { id: string } }>(
     "/runs/:id/uploads",
@@ -411,12 +458,10 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
     { schema: { params: uploadParams }, config: { doc: uploadContentDoc } },
     async (req, reply) => {
       const { id, upload_id } = req.params;
-      const notFound = () => {
+      const notFound = (): never => {
         throw new HttpError(ErrorCode.NotFound, `run '${id}' has no upload '${upload_id}'`, { run_id: id, upload_id });
       };
-      const content = host.runs.uploadContent(id, upload_id);
-      if (!content) notFound();
-      return sendDownload(reply, content as RunExportContent, "upload.bin", notFound);
+      return sendDownload(reply, host.runs.uploadContent(id, upload_id), "upload.bin", notFound);
     },
   );
 }
@@ -427,10 +472,14 @@ export function registerRunRoutes(app: FastifyInstance, host: PluginHostApi): vo
  */
 async function sendDownload(
   reply: FastifyReply,
-  content: RunExportContent,
+  content: RunFileLookup,
   fallbackName: string,
   gone: () => never,
 ): Promise<FastifyReply> {
+  if (!content) return gone();
+  if ("gone" in content) {
+    throw new HttpError(ErrorCode.NotFound, content.gone, { reason: "files_deleted", limit: "runs.maxTotalFileBytes" });
+  }
   let stream: fs.ReadStream;
   try {
     const handle = await fs.promises.open(content.path, "r");
@@ -442,23 +491,52 @@ async function sendDownload(
   return reply
     .header("content-type", SERVED_AS_IS.test(mime) ? mime : "application/octet-stream")
     .header("content-length", content.size)
-    .header("content-disposition", attachment(content.name ?? fallbackName))
+    .header("content-disposition", attachment(content.name ?? fallbackName, fallbackName))
     .header("x-content-type-options", "nosniff")
     .header("content-security-policy", "default-src 'none'; sandbox")
     .header("cache-control", "private, no-store")
     .send(stream);
 }
 
-/** `attachment; filename="…"; filename*=UTF-8''…`: the name with quotes, slashes and controls replaced. */
-function attachment(name: string): string {
-  const unsafe = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || '\\/"'.includes(c);
-  const safe = [...name]
-    .map((c) => (unsafe(c) ? "_" : c))
-    .join("")
-    .replace(/^\.+/, "_");
+/**
+ * After a refused upload: a body never read is answered at once and then read and thrown away in the background (up
+ * to 32 MiB, then the connection is closed), so a client still sending can read the answer and nothing is kept in
+ * memory; a body read part way (it was larger than it may be) closes the connection after the answer.
+ */
+function refuseUpload(req: FastifyRequest, reply: FastifyReply, touched: boolean): void {
+  if (req.raw.readableEnded) return;
+  if (touched) {
+    reply.header("connection", "close");
+    return;
+  }
+  void drainOversizedBody(req.raw).then((whole) => {
+    if (!whole) req.raw.destroy();
+  });
+}
+
+/**
+ * `attachment; filename="…"; filename*=UTF-8''…`: the name made safe as an upload's is (`safeFileName`: no control or
+ * format characters, no `/ \\ " : * ? < > |`), non-ASCII replaced in the plain `filename`.
+ */
+function attachment(name: string, fallbackName: string): string {
+  const safe = safeFileName(name, fallbackName);
   const ascii = [...safe].map((c) => (c.charCodeAt(0) > 0x7e ? "_" : c)).join("");
   const encoded = encodeURIComponent(safe).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** False when the raw query's `field` holds a `%` not followed by a valid UTF-8 escape (`%ZZ`, `%E0%A4`). */
+function percentEncodingValid(rawQuery: string, field: string): boolean {
+  for (const pair of rawQuery.split("&")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0 || pair.slice(0, eq) !== field) continue;
+    try {
+      decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, " "));
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 function runNotFound(id: string): HttpError {
