@@ -606,6 +606,27 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     );
   });
 
+  test("self.bus.messages.delete: the plugin's own records only, all or nothing", async () => {
+    const own = (await t.trigger("py_companion", "push", { text: "delete me" })).body.data.id;
+    const theirs = (await t.trigger("ts_caller", "chat", { text: "keep me" })).body.data.id;
+    assert.equal(typeof own, "number");
+    const refused = await t.trigger("py_companion", "bus_delete", { ids: [own, theirs] });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body.error, {
+      code: "PERMISSION_DENIED",
+      message: `bus delete: record ${theirs} of 'messages' was written by plugin 'ts_caller'; a plugin deletes only its own records`,
+      details: { id: theirs, namespace: "messages" },
+    });
+    const deleted = await t.trigger("py_companion", "bus_delete", { ids: [own] });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    assert.deepEqual(deleted.body.data, { deleted: [own], missing: [] });
+    const again = await t.trigger("py_companion", "bus_delete", { ids: [{ id: own }] });
+    assert.deepEqual(again.body.data, { deleted: [], missing: [own] });
+    const bad = await t.trigger("py_companion", "bus_delete", { ids: ["x"] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.message, "bus delete: give record ids or records, not 'x'");
+  });
+
   test("dynamic entries: registered, listed, called, disabled, enabled, removed", async () => {
     const made = await t.trigger("py_companion", "make_command", { command: "deploy", template: "Deployed {cmd}" });
     assert.deepEqual(made.body.data, { registered: true, entries: ["deploy"] });

@@ -365,3 +365,7 @@ class CompanionPlugin(NekoPluginBase):
                         "bytes": isinstance(file["data"], bytes)})
         missing = await self.read_run_upload("nope")
         return Ok({"out": out, "missing": missing.error.code})
+
+    @plugin_entry(id="bus_delete")
+    async def bus_delete(self, ids: list, namespace: str = "messages", **_):
+        return await getattr(self.bus, namespace).delete(ids)

@@ -208,6 +208,9 @@ class Bus:
 
     def __init__(self, runtime: "PluginRuntime") -> None:
         self._runtime = runtime
+        self.events = BusNamespace(self, "events")
+        self.messages = BusNamespace(self, "messages")
+        self.conversations = BusNamespace(self, "conversations")
 
     def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> Ok | Err:
         """Publishes an event (`bus.emit`); `Err(ValidationError)` for a bad type or priority."""
@@ -247,6 +250,31 @@ class Bus:
         if filters:
             params["filters"] = {names.get(k, k): v for k, v in filters.items() if v is not None}
         return to_result(await self._runtime.request_async("bus.query", params))
+
+
+class BusNamespace:
+    """`self.bus.events`, `.messages`, `.conversations`: one namespace of the bus's records (docs/bus.md)."""
+
+    def __init__(self, bus: Bus, namespace: str) -> None:
+        self._bus = bus
+        self._namespace = namespace
+
+    async def query(self, **filters: Any) -> Ok | Err:
+        return await self._bus.query(self._namespace, **filters)
+
+    async def delete(self, records: Any) -> Ok | Err:
+        """Deletes records the plugin wrote itself (`bus.delete`): an id, a record (a dict with `id`), or a list of
+        them. All or nothing: a record of another plugin or of the host is `Err(PERMISSION_DENIED)` naming its writer.
+        `Ok({"deleted": [...], "missing": [...]})`: the ids deleted, and those not kept (evicted, deleted already)."""
+        items = list(records) if isinstance(records, (list, tuple)) else [records]
+        ids = []
+        for item in items:
+            found = item.get("id") if isinstance(item, dict) else item
+            if isinstance(found, bool) or not isinstance(found, int):
+                return Err(ValidationError(f"bus delete: give record ids or records, not {item!r}"))
+            ids.append(found)
+        return to_result(await self._bus._runtime.request_async("bus.delete", {"namespace": self._namespace,
+                                                                                "ids": ids}))
 
 
 class MemoryClient:
