@@ -407,6 +407,30 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     });
     assert.equal(badEvent.status, 400);
     assert.equal(badEvent.body.error.message, "invalid arguments: n: is required");
+    // An event handler refuses unknown argument names too, and times out in the one shape, named as an event.
+    const misnamed = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "order_placed",
+      event_id: "count_order",
+      args: { N: 2, n: 2, extra: true },
+    });
+    assert.equal(misnamed.status, 400);
+    assert.deepEqual(misnamed.body.error.details.issues, [
+      { field: "N", message: "is not an allowed argument; did you mean 'n'?", suggestion: "n" },
+      { field: "extra", message: "is not an allowed argument" },
+    ]);
+    const napped = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "slow_event",
+      event_id: "nap",
+      args: {},
+    });
+    assert.equal(napped.status, 504);
+    assert.deepEqual(napped.body.error, {
+      code: "TIMEOUT",
+      message: "event 'py_companion:slow_event:nap' timed out after 0.3s",
+      details: { plugin: "py_companion", entry: "slow_event:nap", timeoutMs: 300, firedBy: "plugin" },
+    });
   });
 
   test("cross-plugin calls: TypeScript → Python and Python → TypeScript, errors passed through", async () => {

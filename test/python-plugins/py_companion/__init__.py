@@ -178,6 +178,11 @@ class CompanionPlugin(NekoPluginBase):
         self.orders_seen.append(n)
         return Ok({"orders": n})
 
+    @on_event(event_type="slow_event", id="nap", timeout=0.3)
+    async def nap(self, **_):
+        await asyncio.sleep(3)
+        return Ok(None)
+
     @plugin_entry(id="orders_seen")
     def get_orders_seen(self, **_):
         return Ok({"seen": self.orders_seen})
