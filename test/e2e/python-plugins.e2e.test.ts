@@ -18,7 +18,7 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 const COMPANION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../python-plugins/py_companion");
 
 const tsCallerCode = `
-import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok } from "@neko/plugin-sdk/plugin";
+import { Err, NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok, SdkError } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
 export class TsCaller extends NekoPluginBase {
@@ -62,6 +62,30 @@ export class TsCaller extends NekoPluginBase {
   double({ n }: { n: number }) {
     return Ok({ n: n * 2 });
   }
+
+  @pluginEntry({ id: "refuse" })
+  refuse() {
+    return Err(new SdkError("note 7 does not exist", { code: "NOTE_MISSING", details: { id: 7 } }));
+  }
+
+  @pluginEntry({ id: "sleepy", timeout: 0.3 })
+  async sleepy() {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return Ok(null);
+  }
+}
+`;
+
+/** A TypeScript plugin in front of the Python one: passes on whatever its call answers. */
+const tsFrontCode = `
+import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class TsFront extends NekoPluginBase {
+  @pluginEntry({ id: "relay" })
+  relay({ ref, args = {} }: { ref: string; args?: Record<string, unknown> }) {
+    return this.plugins.callEntry(ref, args);
+  }
 }
 `;
 
@@ -79,6 +103,7 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     root = makeTempDir();
     copyCompanion(root);
     writePlugin(root, { id: "ts_caller", className: "TsCaller", code: tsCallerCode });
+    writePlugin(root, { id: "ts_front", className: "TsFront", code: tsFrontCode });
     t = await startTestHost(
       {
         roots: [root],
@@ -157,11 +182,109 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
       const started = Date.now();
       const res = await t.trigger("py_companion", entry);
       assert.equal(res.status, 504, entry);
-      assert.equal(res.body.error.code, "TIMEOUT");
-      assert.equal(res.body.error.message, `entry '${entry}' timed out after 0.5s`);
+      // The one shape of a timeout (docs/wire-protocol.md#timeouts), as a TypeScript plugin's runtime gives it.
+      assert.deepEqual(res.body.error, {
+        code: "TIMEOUT",
+        message: `entry 'py_companion:${entry}' timed out after 0.5s`,
+        details: { plugin: "py_companion", entry, timeoutMs: 500, firedBy: "plugin" },
+      });
       assert.ok(Date.now() - started < 1900, `${entry} answered in time`);
     }
     assert.equal((await t.trigger("py_companion", "greet")).status, 200);
+    // A caller's shorter budget is the one that ran out, and the one named.
+    const short = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      entry_id: "slow",
+      args: {},
+      timeout: 0.2,
+    });
+    assert.equal(short.status, 504);
+    assert.deepEqual(short.body.error.details, {
+      plugin: "py_companion",
+      entry: "slow",
+      timeoutMs: 200,
+      firedBy: "plugin",
+    });
+    assert.equal(short.body.error.message, "entry 'py_companion:slow' timed out after 0.2s");
+  });
+
+  test("a Python timeout passed on by a TypeScript entry is the cause of its UPSTREAM_ERROR, in the same shape", async () => {
+    const res = await t.trigger("ts_front", "relay", { ref: "py_companion:slow" });
+    assert.equal(res.status, 502);
+    assert.deepEqual(res.body.error, {
+      code: "UPSTREAM_ERROR",
+      message:
+        "entry 'ts_front:relay' failed: its call to 'py_companion:slow' failed with TIMEOUT: entry 'py_companion:slow' timed out after 0.5s",
+      details: {
+        plugin: "ts_front",
+        entry: "relay",
+        cause: {
+          plugin: "py_companion",
+          entry: "slow",
+          code: "TIMEOUT",
+          message: "entry 'py_companion:slow' timed out after 0.5s",
+          details: { plugin: "py_companion", entry: "slow", timeoutMs: 500, firedBy: "plugin" },
+        },
+      },
+    });
+  });
+
+  test("unknown argument names: 400 VALIDATION_ERROR naming each with the closest declared name", async () => {
+    const misspelt = await t.trigger("py_companion", "search", { include_done: true });
+    assert.equal(misspelt.status, 400);
+    assert.deepEqual(misspelt.body.error, {
+      code: "VALIDATION_ERROR",
+      message: "invalid arguments: include_done: is not an allowed argument; did you mean 'includeDone'?",
+      details: {
+        issues: [
+          {
+            field: "include_done",
+            message: "is not an allowed argument; did you mean 'includeDone'?",
+            suggestion: "includeDone",
+          },
+        ],
+      },
+    });
+    // A name near none gets no suggestion; the schema's own complaints follow the unknown names.
+    const far = await t.trigger("py_companion", "search", { colour: "red", limit: 0 });
+    assert.equal(far.status, 400);
+    assert.deepEqual(far.body.error, {
+      code: "VALIDATION_ERROR",
+      message: "invalid arguments: colour: is not an allowed argument; limit: must be >= 1",
+      details: {
+        issues: [
+          { field: "colour", message: "is not an allowed argument" },
+          { field: "limit", message: "must be >= 1" },
+        ],
+      },
+    });
+    const fine = await t.trigger("py_companion", "search", { includeDone: true, limit: 3 });
+    assert.deepEqual(fine.body.data, { args: ["includeDone", "limit"] });
+    // The opt-outs: allow_extra_args=True, additionalProperties, patternProperties, no properties, model_validate=False.
+    for (const [entry, args] of [
+      ["search_loose", { include_done: true }],
+      ["search_open", { include_done: true }],
+      ["search_pattern", { include_done: true }],
+      ["search_any", { include_done: true }],
+      ["search_unchecked", { include_done: true, limit: "many" }],
+    ] as const) {
+      const res = await t.trigger("py_companion", entry, args);
+      assert.equal(res.status, 200, `${entry}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body.data.args, Object.keys(args).sort(), entry);
+    }
+    // Another plugin's call gets the same refusal; passed on, it is the cause of an UPSTREAM_ERROR.
+    const viaTs = await t.trigger("ts_front", "relay", { ref: "py_companion:search", args: { includedone: true } });
+    assert.equal(viaTs.status, 502);
+    assert.equal(viaTs.body.error.code, "UPSTREAM_ERROR");
+    assert.deepEqual(viaTs.body.error.details.cause.details, {
+      issues: [
+        {
+          field: "includedone",
+          message: "is not an allowed argument; did you mean 'includeDone'?",
+          suggestion: "includeDone",
+        },
+      ],
+    });
   });
 
   test("errors: Err(SdkError) is 422 SDK_ERROR, a raise 500 ENTRY_FAILED, a coded SdkError keeps its code", async () => {
@@ -245,7 +368,7 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.data, {
       protocol: 1,
-      plugins: ["py_companion", "ts_caller"],
+      plugins: ["py_companion", "ts_caller", "ts_front"],
       memory: [{ from: "python" }],
       data: path.join(root, "py_companion", "data", "x.txt"),
     });
@@ -284,6 +407,30 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     });
     assert.equal(badEvent.status, 400);
     assert.equal(badEvent.body.error.message, "invalid arguments: n: is required");
+    // An event handler refuses unknown argument names too, and times out in the one shape, named as an event.
+    const misnamed = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "order_placed",
+      event_id: "count_order",
+      args: { N: 2, n: 2, extra: true },
+    });
+    assert.equal(misnamed.status, 400);
+    assert.deepEqual(misnamed.body.error.details.issues, [
+      { field: "N", message: "is not an allowed argument; did you mean 'n'?", suggestion: "n" },
+      { field: "extra", message: "is not an allowed argument" },
+    ]);
+    const napped = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "py_companion",
+      event_type: "slow_event",
+      event_id: "nap",
+      args: {},
+    });
+    assert.equal(napped.status, 504);
+    assert.deepEqual(napped.body.error, {
+      code: "TIMEOUT",
+      message: "event 'py_companion:slow_event:nap' timed out after 0.3s",
+      details: { plugin: "py_companion", entry: "slow_event:nap", timeoutMs: 300, firedBy: "plugin" },
+    });
   });
 
   test("cross-plugin calls: TypeScript → Python and Python → TypeScript, errors passed through", async () => {
@@ -297,11 +444,154 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
     const fromPy = await t.trigger("py_companion", "call_ts", { target: "ts_caller:double", args: { n: 21 } });
     assert.equal(fromPy.status, 200, JSON.stringify(fromPy.body));
     assert.deepEqual(fromPy.body.data, { via: "python", answer: { n: 42 } });
+    // Passed on (`return Err(result.error)`), a failure is the cause of an UPSTREAM_ERROR naming the Python entry.
     const missing = await t.trigger("py_companion", "call_ts", { target: "ts_caller:nope" });
-    assert.equal(missing.status, 404);
-    assert.equal(missing.body.error.code, "ENTRY_NOT_FOUND");
+    assert.equal(missing.status, 502);
+    assert.equal(missing.body.error.code, "UPSTREAM_ERROR");
+    assert.deepEqual(
+      [missing.body.error.details.cause.plugin, missing.body.error.details.cause.entry],
+      ["ts_caller", "nope"],
+    );
+    assert.equal(missing.body.error.details.cause.code, "ENTRY_NOT_FOUND");
     const self = await t.trigger("py_companion", "call_ts", { target: "py_companion:greet" });
-    assert.equal(self.body.error.code, "CIRCULAR_CALL");
+    assert.equal(self.body.error.code, "UPSTREAM_ERROR");
+    assert.equal(self.body.error.details.cause.code, "CIRCULAR_CALL");
+  });
+
+  test("errors passed on: returned, raised or chained with `from`, the host names the TypeScript failure", async () => {
+    const cause = {
+      plugin: "ts_caller",
+      entry: "refuse",
+      code: "NOTE_MISSING",
+      message: "note 7 does not exist",
+      details: { id: 7 },
+    };
+    const wrapped = {
+      code: "UPSTREAM_ERROR",
+      message:
+        "entry 'py_companion:pass_on' failed: its call to 'ts_caller:refuse' failed with NOTE_MISSING: note 7 does not exist",
+      details: { plugin: "py_companion", entry: "pass_on", cause },
+    };
+    for (const how of ["return", "raise"]) {
+      const res = await t.trigger("py_companion", "pass_on", { target: "ts_caller:refuse", how });
+      assert.equal(res.status, 502, how);
+      assert.deepEqual(res.body.error, wrapped, how);
+    }
+    // An error of its own raised `from` the failure keeps its code and message; the cause is the host's record.
+    const chained = await t.trigger("py_companion", "pass_on", { target: "ts_caller:refuse", how: "chain" });
+    assert.deepEqual(chained.body.error, {
+      code: "LOOKUP_FAILED",
+      message: "the lookup failed",
+      details: { target: "ts_caller:refuse", cause },
+    });
+    // An unrelated error carries no cause.
+    const own = await t.trigger("py_companion", "pass_on", { target: "ts_caller:refuse", how: "own" });
+    assert.deepEqual(own.body.error, { code: "MINE", message: "unrelated", details: null });
+    // A TypeScript timeout passed on by Python: the cause in the one shape of a timeout.
+    const slow = await t.trigger("py_companion", "pass_on", { target: "ts_caller:sleepy" });
+    assert.equal(slow.status, 502);
+    assert.deepEqual(slow.body.error.details.cause, {
+      plugin: "ts_caller",
+      entry: "sleepy",
+      code: "TIMEOUT",
+      message: "entry 'ts_caller:sleepy' timed out after 0.3s",
+      details: { plugin: "ts_caller", entry: "sleepy", timeoutMs: 300, firedBy: "plugin" },
+    });
+  });
+
+  test("errors passed on three deep: TypeScript → Python → TypeScript, each entry named along the chain", async () => {
+    const res = await t.trigger("ts_front", "relay", {
+      ref: "py_companion:pass_on",
+      args: { target: "ts_caller:refuse", how: "raise" },
+    });
+    assert.equal(res.status, 502);
+    assert.deepEqual(res.body.error, {
+      code: "UPSTREAM_ERROR",
+      message:
+        "entry 'ts_front:relay' failed: its call to 'py_companion:pass_on' failed with UPSTREAM_ERROR: entry 'py_companion:pass_on' failed: its call to 'ts_caller:refuse' failed with NOTE_MISSING: note 7 does not exist",
+      details: {
+        plugin: "ts_front",
+        entry: "relay",
+        cause: {
+          plugin: "py_companion",
+          entry: "pass_on",
+          code: "UPSTREAM_ERROR",
+          message:
+            "entry 'py_companion:pass_on' failed: its call to 'ts_caller:refuse' failed with NOTE_MISSING: note 7 does not exist",
+          details: {
+            plugin: "py_companion",
+            entry: "pass_on",
+            cause: {
+              plugin: "ts_caller",
+              entry: "refuse",
+              code: "NOTE_MISSING",
+              message: "note 7 does not exist",
+              details: { id: 7 },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  test("run_update(step, step_total, eta) and export_push(type='binary'): shown on the run, downloaded as sent", async () => {
+    const started = await t.request("POST", "/runs", { plugin_id: "py_companion", entry_id: "progress", args: {} });
+    assert.equal(started.status, 202);
+    const run = await waitFor(async () => {
+      const r = (await t.request("GET", `/runs/${started.body.run_id}`)).body;
+      return ["succeeded", "failed", "canceled", "timeout"].includes(r.status) ? r : undefined;
+    });
+    assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    assert.deepEqual([run.step, run.step_total, run.eta_seconds, run.stage], [2, 5, 3.5, "counting"]);
+    assert.deepEqual(run.result, {
+      steps: true,
+      bad: ["VALIDATION_ERROR", "runUpdate: 'step' must not be greater than 'stepTotal'"],
+      png: 1,
+      empty: ["VALIDATION_ERROR", "exportPush: 'binary' (non-empty bytes, a Uint8Array) is required for type 'binary'"],
+    });
+    const page = (await t.request("GET", `/runs/${run.run_id}/export`)).body;
+    const { time, ...item } = page.items[0];
+    assert.ok(!Number.isNaN(Date.parse(time)));
+    assert.deepEqual(item, {
+      seq: 1,
+      type: "binary",
+      mime: "image/png",
+      name: "dot.png",
+      label: "dot",
+      size: 6,
+      content_url: `/runs/${run.run_id}/export/1/content`,
+    });
+    const png = await fetch(`${t.url}/runs/${run.run_id}/export/1/content`);
+    assert.equal(png.headers.get("content-type"), "image/png");
+    assert.deepEqual([...new Uint8Array(await png.arrayBuffer())], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]);
+  });
+
+  test("run_uploads() and read_run_upload(id): the files a client uploads to the run, with their bytes", async () => {
+    const started = await t.request("POST", "/runs", {
+      plugin_id: "py_companion",
+      entry_id: "receive",
+      args: { count: 1 },
+    });
+    assert.equal(started.status, 202);
+    const id = started.body.run_id;
+    await waitFor(async () => (await t.request("GET", `/runs/${id}`)).body.stage === "waiting", {
+      what: "the entry to wait",
+    });
+    const sent = await fetch(`${t.url}/runs/${id}/uploads?name=photo.png&mime=image/png`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array([1, 2, 3, 4, 5]),
+    });
+    assert.equal(sent.status, 201);
+    const run = await waitFor(async () => {
+      const r = (await t.request("GET", `/runs/${id}`)).body;
+      return ["succeeded", "failed", "canceled", "timeout"].includes(r.status) ? r : undefined;
+    });
+    assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    assert.deepEqual(run.result, {
+      out: [{ name: "photo.png", mime: "image/png", size: 5, head: [1, 2, 3, 4], bytes: true }],
+      missing: "NOT_FOUND",
+    });
   });
 
   test("the bus: events from TypeScript reach self.bus.on, and self.bus.emit reaches TypeScript", async () => {
@@ -338,6 +628,27 @@ describe("a Python plugin in the original's style", { skip: PYTHON_SKIP }, () =>
       JSON.stringify(recorded).includes("from python"),
       `the events namespace records it: ${JSON.stringify(recorded).slice(0, 300)}`,
     );
+  });
+
+  test("self.bus.messages.delete: the plugin's own records only, all or nothing", async () => {
+    const own = (await t.trigger("py_companion", "push", { text: "delete me" })).body.data.id;
+    const theirs = (await t.trigger("ts_caller", "chat", { text: "keep me" })).body.data.id;
+    assert.equal(typeof own, "number");
+    const refused = await t.trigger("py_companion", "bus_delete", { ids: [own, theirs] });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body.error, {
+      code: "PERMISSION_DENIED",
+      message: `bus delete: record ${theirs} of 'messages' was written by plugin 'ts_caller'; a plugin deletes only its own records`,
+      details: { id: theirs, namespace: "messages" },
+    });
+    const deleted = await t.trigger("py_companion", "bus_delete", { ids: [own] });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    assert.deepEqual(deleted.body.data, { deleted: [own], missing: [] });
+    const again = await t.trigger("py_companion", "bus_delete", { ids: [{ id: own }] });
+    assert.deepEqual(again.body.data, { deleted: [], missing: [own] });
+    const bad = await t.trigger("py_companion", "bus_delete", { ids: ["x"] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.message, "bus delete: give record ids or records, not 'x'");
   });
 
   test("dynamic entries: registered, listed, called, disabled, enabled, removed", async () => {
@@ -583,11 +894,58 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
         "__init__.py": `${everyName}\n@neko_plugin\nclass Fine(NekoPluginBase):\n    def __init__(self, ctx):\n        super().__init__(ctx)\n        self.early = self.push_message(source="py_ok", content="too early")\n\n    @plugin_entry(id="ping")\n    def ping(self, **_):\n        return Ok("pong")\n\n    @plugin_entry(id="early")\n    def get_early(self, **_):\n        return Ok({"code": self.early.error.code, "message": str(self.early.error)})\n`,
       },
     });
+    writePlugin(root, {
+      id: "py_shaky",
+      manifest: manifest("py_shaky", "__init__.py:Shaky"),
+      files: {
+        "__init__.py": `from plugin.sdk.plugin import NekoPluginBase, lifecycle, Err, SdkError\n\nclass Shaky(NekoPluginBase):\n    @lifecycle(id="startup")\n    async def startup(self, **_):\n        return Err(SdkError("the database is unreachable", code="DB_DOWN", details={"host": "db.local"}))\n`,
+      },
+    });
+    writePlugin(root, {
+      id: "py_profiles",
+      manifest: manifest("py_profiles", "__init__.py:Profiles"),
+      files: {
+        "profiles.toml": '[files]\ncalm = "profiles/calm.toml"\n',
+        "profiles/calm.toml": "[shop]\nmax_items = 6\n",
+        "__init__.py": `${imports}\nclass Profiles(NekoPluginBase):\n    @plugin_entry(id="read")\n    async def read(self, **_):\n        listed = await self.config.profiles()\n        one = await self.config.profile("calm")\n        missing = await self.config.profile("nope")\n        return Ok({"list": listed.value, "one": one.value, "missing": missing.error.code})\n`,
+      },
+    });
     t = await startTestHost({ roots: [root] });
   });
   after(async () => {
     await t?.close();
     fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("self.config.profiles() and profile(name) read the plugin's own profiles", async () => {
+    const res = await t.trigger("py_profiles", "read");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { list, one, missing } = res.body.data;
+    assert.deepEqual(
+      [list.plugin_id, list.active, list.profiles.map((p: any) => [p.name, p.path, p.exists, p.problem])],
+      ["py_profiles", null, [["calm", "profiles/calm.toml", true, null]]],
+    );
+    assert.deepEqual([one.name, one.active, one.config], ["calm", false, { shop: { max_items: 6 } }]);
+    assert.equal(missing, "NOT_FOUND");
+  });
+
+  test("a startup hook that fails: POST /plugin/{id}/start answers 502 STARTUP_FAILED naming the hook", async () => {
+    const res = await t.request("POST", "/plugin/py_shaky/start");
+    assert.equal(res.status, 502);
+    assert.deepEqual(res.body, {
+      error: {
+        code: "STARTUP_FAILED",
+        message: "plugin 'py_shaky' failed to start: its startup hook failed with DB_DOWN: the database is unreachable",
+        details: {
+          plugin: "py_shaky",
+          hook: "startup",
+          cause: { code: "DB_DOWN", message: "the database is unreachable", details: { host: "db.local" } },
+        },
+      },
+    });
+    const stop = await t.request("POST", "/plugin/py_shaky/stop");
+    assert.equal(stop.status, 200);
+    assert.equal(stop.body.status, "stopped");
   });
 
   const reasonOf = async (id: string) => {

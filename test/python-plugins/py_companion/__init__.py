@@ -178,6 +178,11 @@ class CompanionPlugin(NekoPluginBase):
         self.orders_seen.append(n)
         return Ok({"orders": n})
 
+    @on_event(event_type="slow_event", id="nap", timeout=0.3)
+    async def nap(self, **_):
+        await asyncio.sleep(3)
+        return Ok(None)
+
     @plugin_entry(id="orders_seen")
     def get_orders_seen(self, **_):
         return Ok({"seen": self.orders_seen})
@@ -299,3 +304,73 @@ class CompanionPlugin(NekoPluginBase):
     @plugin_entry(id="router_off")
     def router_off(self, **_):
         return Ok({"excluded": self.exclude_router(self.router), "again": self.exclude_router(self.router)})
+
+    # -- errors passed on, unknown argument names, run progress (docs/python-plugins.md) ---------------------------
+
+    @plugin_entry(id="pass_on")
+    async def pass_on(self, target: str, args: dict = None, how: str = "return", **_):
+        """Calls `target` and, when it fails, passes the failure on: returned as it is, raised, raised as the cause of
+        an error of its own, or replaced by an unrelated one."""
+        result = await self.plugins.call_entry(target, args or {})
+        if isinstance(result, Ok):
+            return Ok({"passed": result.value})
+        if how == "raise":
+            result.unwrap()
+        if how == "chain":
+            try:
+                result.unwrap()
+            except SdkError as error:
+                raise SdkError("the lookup failed", code="LOOKUP_FAILED", details={"target": target}) from error
+        if how == "own":
+            return Err(SdkError("unrelated", code="MINE"))
+        return result
+
+    @plugin_entry(id="search", input_schema={
+        "type": "object",
+        "properties": {"includeDone": {"type": "boolean"}, "limit": {"type": "integer", "minimum": 1}},
+    })
+    @plugin_entry(id="search_loose", allow_extra_args=True, input_schema={
+        "type": "object",
+        "properties": {"includeDone": {"type": "boolean"}, "limit": {"type": "integer", "minimum": 1}},
+    })
+    @plugin_entry(id="search_open", input_schema={
+        "type": "object", "properties": {"limit": {"type": "integer"}}, "additionalProperties": True,
+    })
+    @plugin_entry(id="search_pattern", input_schema={
+        "type": "object", "properties": {"limit": {"type": "integer"}}, "patternProperties": {"^x_": {}},
+    })
+    @plugin_entry(id="search_any", input_schema={"type": "object"})
+    @plugin_entry(id="search_unchecked", model_validate=False, input_schema={
+        "type": "object", "properties": {"limit": {"type": "integer"}},
+    })
+    def search(self, **kwargs):
+        return Ok({"args": sorted(kwargs)})
+
+    @plugin_entry(id="progress")
+    async def progress(self, **_):
+        steps = await self.run_update(step=2, step_total=5, eta=3.5, stage="counting")
+        bad = await self.run_update(step=4, step_total=3)
+        png = await self.export_push(type="binary", binary=b"\x89PNG\r\n", mime="image/png", name="dot.png",
+                                     label="dot")
+        empty = await self.export_push(type="binary", binary=b"")
+        return Ok({"steps": steps.is_ok(), "bad": [bad.error.code, str(bad.error)], "png": png.value["seq"],
+                   "empty": [empty.error.code, str(empty.error)]})
+
+    @plugin_entry(id="receive")
+    async def receive(self, count: int = 1, **_):
+        await self.run_update(stage="waiting")
+        listed = (await self.run_uploads()).unwrap()
+        while len(listed) < count:
+            await asyncio.sleep(0.025)
+            listed = (await self.run_uploads()).unwrap()
+        out = []
+        for upload in listed:
+            file = (await self.read_run_upload(upload["uploadId"])).unwrap()
+            out.append({"name": file["name"], "mime": file["mime"], "size": file["size"], "head": list(file["data"][:4]),
+                        "bytes": isinstance(file["data"], bytes)})
+        missing = await self.read_run_upload("nope")
+        return Ok({"out": out, "missing": missing.error.code})
+
+    @plugin_entry(id="bus_delete")
+    async def bus_delete(self, ids: list, namespace: str = "messages", **_):
+        return await getattr(self.bus, namespace).delete(ids)

@@ -66,7 +66,7 @@ class HostLink:
         self._held: list[bytes] = []
         self._welcomed = False
         self._pending: dict[str, concurrent.futures.Future] = {}
-        self._expiries: list[tuple[float, str]] = []
+        self._expiries: list[tuple[float, str, float]] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -110,7 +110,8 @@ class HostLink:
                 future.set_result(_err("TransportError", "TRANSPORT_ERROR", "the plugin is shutting down"))
                 return future
             self._pending[request_id] = future
-            heapq.heappush(self._expiries, (deadline + LATE_RESPONSE_GRACE_MS, request_id))
+            budget = max(0.0, deadline - time.time() * 1000.0)
+            heapq.heappush(self._expiries, (deadline + LATE_RESPONSE_GRACE_MS, request_id, budget))
             (self._outbox if self._welcomed else self._held).append(data)
         self._wake()
         return future
@@ -211,10 +212,13 @@ class HostLink:
         now = time.time() * 1000.0
         with self._lock:
             while self._expiries and self._expiries[0][0] <= now:
-                _, request_id = heapq.heappop(self._expiries)
+                _, request_id, budget = heapq.heappop(self._expiries)
                 future = self._pending.pop(request_id, None)
                 if future is not None and not future.done():
-                    future.set_result(_err("TimeoutError", "TIMEOUT", "the host did not answer before the deadline"))
+                    # This process's own deadline passed first (a cross-plugin call names its target: base.py).
+                    timed_out = _err("TimeoutError", "TIMEOUT", "the host did not answer before the deadline")
+                    timed_out["error"]["details"] = {"timeoutMs": budget, "firedBy": "caller"}
+                    future.set_result(timed_out)
             nearest = self._expiries[0][0] if self._expiries else now + 1000.0
         return max(1, min(1000, int(nearest - now) + 1))
 

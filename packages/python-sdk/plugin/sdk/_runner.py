@@ -70,7 +70,11 @@ class Handler:
     def __init__(self, fn: Callable, meta: dict) -> None:
         self.fn = fn
         self.meta = meta
-        self.validator = compile_validator(meta["inputSchema"]) if meta.get("inputSchema") else None
+        # `model_validate=False`: no check at all, as `modelValidate: false` in TypeScript; `allow_extra_args=True`:
+        # argument names the schema does not declare are let through (docs/python-plugins.md#validation).
+        checked = meta.get("inputSchema") and meta.get("modelValidate", True) is not False
+        self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True) \
+            if checked else None
 
 
 def _fail(message: str) -> None:
@@ -200,8 +204,13 @@ class PluginRuntime:
                     f"{method} cannot be asked for before the plugin has started: call it from startup or later"}}
         return self.link.request(method, params, self._deadline()).result()
 
-    async def request_async(self, method: str, params: Any) -> dict:
-        future = self.link.request(method, params, self._deadline())
+    async def request_async(self, method: str, params: Any, timeout_s: float | None = None) -> dict:
+        """A host service; its deadline is the call scope's, or sooner with `timeout_s`."""
+        deadline = self._deadline()
+        if timeout_s is not None:
+            mine = time.time() * 1000.0 + timeout_s * 1000.0
+            deadline = mine if deadline is None else min(deadline, mine)
+        future = self.link.request(method, params, deadline)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -805,7 +814,7 @@ class PluginRuntime:
             else:
                 timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
                 call = {"id": f"bus:{kind}:{event_id}:{time.monotonic()}", "timeoutMs": timeout * 1000.0}
-                result = await self._bounded(call, timeout, label, handler.fn, checked)
+                result = await self._bounded(call, timeout, label, handler.fn, checked, ("event", f"{kind}:{event_id}"))
             if not result["ok"]:
                 self.logger.warning("{} failed on a bus event: {}", label, result["error"]["message"])
 
@@ -848,9 +857,10 @@ class PluginRuntime:
         hooks = [h for h in self.hooks if self._hook_applies(h, entry_id)]
         if hooks:
             pipeline = self._pipeline(entry_id, handler, hooks)
-            result = await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked})
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", pipeline, {"args": checked},
+                                         ("entry", entry_id))
         else:
-            result = await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked)
+            result = await self._bounded(call, timeout, f"entry '{entry_id}'", handler.fn, checked, ("entry", entry_id))
         self._persist_after(handler.meta.get("persist"))
         return result
 
@@ -984,8 +994,11 @@ class PluginRuntime:
                 return _err(ValidationError(f"invalid arguments: {text}", details={"issues": issues}))
         return args
 
-    async def _bounded(self, call: dict, timeout_s: float, label: str, fn: Callable, kwargs: dict) -> dict:
-        """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable."""
+    async def _bounded(self, call: dict, timeout_s: float, label: str, fn: Callable, kwargs: dict,
+                       named: tuple[str, str] | None = None) -> dict:
+        """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable.
+        `named`: ("entry", entry id) or ("event", "<type>:<id>"), for the one shape of a timeout
+        (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`."""
         budget_ms = min(timeout_s * 1000.0, float(call.get("timeoutMs") or timeout_s * 1000.0))
         deadline = float(call.get("deadline") or time.time() * 1000.0 + budget_ms)
         wait_ms = max(0.0, min(budget_ms, deadline - time.time() * 1000.0))
@@ -1016,7 +1029,10 @@ class PluginRuntime:
             task.cancel()
             if stopped in done:
                 return _err(stopped.result())
-            return _err(TimeoutError(f"{label} timed out after {_format_seconds(budget_ms)}"))
+            kind, entry = named or ("", call["id"])
+            details = {"plugin": self.plugin_id, "entry": entry, "timeoutMs": budget_ms, "firedBy": "plugin"}
+            what = f"{kind} '{self.plugin_id}:{entry}'" if kind in ("entry", "event") else label
+            return _err(TimeoutError(f"{what} timed out after {_format_seconds(budget_ms)}", details=details))
         finally:
             self.inflight.pop(call["id"], None)
 
@@ -1072,7 +1088,7 @@ class PluginRuntime:
                 continue
             call = {"id": f"{call_id}:{handler.meta['id']}", "timeoutMs": 30000.0, "deadline": deadline}
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
-                                         handler.fn, dict(message))
+                                         handler.fn, dict(message), ("message", handler.meta["id"]))
             handlers.append({"id": handler.meta["id"], "result": result})
         if handlers:
             self._persist_after(None)
@@ -1131,7 +1147,8 @@ class PluginRuntime:
         timeout = handler.meta["timeout"] or DEFAULT_ENTRY_TIMEOUT_SECONDS
         call = {"id": control["id"], "timeoutMs": payload.get("timeoutMs"), "deadline": control.get("deadline"),
                 "chain": payload.get("chain"), "runId": payload.get("runId")}
-        result = await self._bounded(call, timeout, f"event '{key[0]}:{key[1]}'", handler.fn, checked)
+        result = await self._bounded(call, timeout, f"event '{key[0]}:{key[1]}'", handler.fn, checked,
+                                     ("event", f"{key[0]}:{key[1]}"))
         self._persist_after(None)
         return result
 

@@ -26,6 +26,21 @@ def to_result(wire: dict) -> Ok | Err:
     return Err(from_wire(wire.get("error") or {}))
 
 
+def _caller_timeout_named(wire: dict, plugin: str, entry: str, kind: str) -> dict:
+    """A timeout this process's own deadline fired, named as the host names one (`firedBy: "caller"`)."""
+    error = wire.get("error") if not wire.get("ok") else None
+    details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, dict) or error.get("code") != "TIMEOUT" or details.get("firedBy") != "caller":
+        return wire
+    timeout_ms = details.get("timeoutMs")
+    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float)):
+        return wire
+    seconds = (f"{timeout_ms / 1000:.3f}").rstrip("0").rstrip(".")
+    return {"ok": False, "error": {
+        "name": "TimeoutError", "code": "TIMEOUT", "message": f"{kind} '{plugin}:{entry}' timed out after {seconds}s",
+        "details": {"plugin": plugin, "entry": entry, "timeoutMs": timeout_ms, "firedBy": "caller"}}}
+
+
 class PluginContext:
     """`ctx`: what the host gives the plugin's constructor."""
 
@@ -111,6 +126,15 @@ class PluginConfig:
             return Ok(copy.deepcopy(result.value["config"]))
         return result
 
+    async def profiles(self) -> Ok | Err:
+        """The plugin's configuration profiles as the host reads them now (`config.profiles`, docs/config.md): where
+        they are declared, the active one, each file with its problem if it cannot be used. Read-only."""
+        return to_result(await self._ctx._runtime.request_async("config.profiles", {}))
+
+    async def profile(self, name: str) -> Ok | Err:
+        """One profile file's own content (the overlay, not merged) and whether it is active (`config.profile`)."""
+        return to_result(await self._ctx._runtime.request_async("config.profile", {"name": name}))
+
     async def set(self, path: Any, value: Any, mode: str = "permanent") -> Ok | Err:
         keys = self._keys(path)
         patch: Any = value
@@ -162,7 +186,8 @@ class Plugins:
         params: dict = {"pluginId": plugin_id, "entryId": entry_id, "args": args or {}, "chain": runtime.chain()}
         if timeout is not None:
             params["timeoutMs"] = float(timeout) * 1000.0
-        return to_result(await runtime.request_async("plugins.call", params))
+        wire = await runtime.request_async("plugins.call", params, None if timeout is None else float(timeout))
+        return to_result(_caller_timeout_named(wire, plugin_id, entry_id, "entry"))
 
     async def call_entry_json(self, target: str, args: dict | None = None, **kwargs: Any) -> Ok | Err:
         result = await self.call_entry(target, args, **kwargs)
@@ -174,7 +199,8 @@ class Plugins:
         runtime = self._ctx._runtime
         params = {"pluginId": plugin_id, "eventType": event_type, "eventId": event_id, "args": args or {},
                   "chain": runtime.chain()}
-        return to_result(await runtime.request_async("plugins.callEvent", params))
+        wire = await runtime.request_async("plugins.callEvent", params)
+        return to_result(_caller_timeout_named(wire, plugin_id, f"{event_type}:{event_id}", "event"))
 
 
 class Bus:
@@ -182,6 +208,9 @@ class Bus:
 
     def __init__(self, runtime: "PluginRuntime") -> None:
         self._runtime = runtime
+        self.events = BusNamespace(self, "events")
+        self.messages = BusNamespace(self, "messages")
+        self.conversations = BusNamespace(self, "conversations")
 
     def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> Ok | Err:
         """Publishes an event (`bus.emit`); `Err(ValidationError)` for a bad type or priority."""
@@ -221,6 +250,31 @@ class Bus:
         if filters:
             params["filters"] = {names.get(k, k): v for k, v in filters.items() if v is not None}
         return to_result(await self._runtime.request_async("bus.query", params))
+
+
+class BusNamespace:
+    """`self.bus.events`, `.messages`, `.conversations`: one namespace of the bus's records (docs/bus.md)."""
+
+    def __init__(self, bus: Bus, namespace: str) -> None:
+        self._bus = bus
+        self._namespace = namespace
+
+    async def query(self, **filters: Any) -> Ok | Err:
+        return await self._bus.query(self._namespace, **filters)
+
+    async def delete(self, records: Any) -> Ok | Err:
+        """Deletes records the plugin wrote itself (`bus.delete`): an id, a record (a dict with `id`), or a list of
+        them. All or nothing: a record of another plugin or of the host is `Err(PERMISSION_DENIED)` naming its writer.
+        `Ok({"deleted": [...], "missing": [...]})`: the ids deleted, and those not kept (evicted, deleted already)."""
+        items = list(records) if isinstance(records, (list, tuple)) else [records]
+        ids = []
+        for item in items:
+            found = item.get("id") if isinstance(item, dict) else item
+            if isinstance(found, bool) or not isinstance(found, int):
+                return Err(ValidationError(f"bus delete: give record ids or records, not {item!r}"))
+            ids.append(found)
+        return to_result(await self._bus._runtime.request_async("bus.delete", {"namespace": self._namespace,
+                                                                                "ids": ids}))
 
 
 class MemoryClient:
@@ -306,21 +360,38 @@ class NekoPluginBase:
         return target
 
     async def run_update(self, progress: float | None = None, stage: str | None = None,
-                         message: str | None = None, **_: Any) -> Ok | Err:
-        """Progress of the run this call belongs to (`run.update`, docs/runs.md)."""
-        params = {k: v for k, v in {"progress": progress, "stage": stage, "message": message}.items() if v is not None}
+                         message: str | None = None, step: int | None = None, step_total: int | None = None,
+                         eta: float | None = None, **_: Any) -> Ok | Err:
+        """Progress of the run this call belongs to (`run.update`, docs/runs.md): `progress` 0–100, `stage`,
+        `message`, `step` of `step_total`, `eta` in seconds (shown as step / step_total / eta_seconds)."""
+        given = {"progress": progress, "stage": stage, "message": message, "step": step, "stepTotal": step_total,
+                 "eta": eta}
+        params = {k: v for k, v in given.items() if v is not None}
         return await self.ctx._runtime.run_request("run.update", params)
 
     async def export_push(self, **item: Any) -> Ok | Err:
-        """An item exported by the run (`run.export`): `type` "text" | "json" | "url", with `text` / `json` / `url`."""
+        """An item exported by the run (`run.export`, docs/runs.md): `type` "text" | "json" | "url" | "binary" |
+        "binary_url", with `text` / `json` / `url` / `binary` (bytes) and, for the binary ones, `mime` and `name`;
+        `label` for any. `Ok({"runId", "seq"})`."""
+        if isinstance(item.get("binary"), (bytearray, memoryview)):
+            item["binary"] = bytes(item["binary"])
         return await self.ctx._runtime.run_request("run.export", {"item": item})
+
+    async def run_uploads(self) -> Ok | Err:
+        """The files clients uploaded to the run this call belongs to (`run.uploads`, docs/runs.md): a list of
+        `{ uploadId, name, mime, size, time }`."""
+        return await self.ctx._runtime.run_request("run.uploads", {})
+
+    async def read_run_upload(self, upload_id: str) -> Ok | Err:
+        """One uploaded file of the current run, with its bytes as `data` (`run.upload.read`)."""
+        return await self.ctx._runtime.run_request("run.upload.read", {"uploadId": upload_id})
 
     # -- dynamic entries and the static UI ------------------------------------------------------------------------
 
     def register_dynamic_entry(self, entry_id: str, handler: Any, name: str | None = None, description: str = "",
                                input_schema: dict | None = None, kind: str = "action", timeout: float | None = None,
                                llm_result_fields: list | None = None, metadata: dict | None = None,
-                               **_: Any) -> bool:
+                               allow_extra_args: bool = False, **_: Any) -> bool:
         """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
         by a decorated entry or the arguments are bad (the reason is logged)."""
         from .decorators import plugin_entry
@@ -333,7 +404,8 @@ class NekoPluginBase:
                 pass
 
             plugin_entry(id=entry_id, name=name, description=description, input_schema=input_schema, kind=kind,
-                         timeout=timeout, llm_result_fields=llm_result_fields, metadata=metadata)(described)
+                         timeout=timeout, llm_result_fields=llm_result_fields, metadata=metadata,
+                         allow_extra_args=allow_extra_args)(described)
             return self.ctx._runtime.add_dynamic_entry(handler, described.__neko_meta__[-1])
         except (TypeError, ValueError) as error:
             self.logger.warning("register_dynamic_entry('{}') refused: {}", entry_id, error)

@@ -64,9 +64,11 @@ def plugin_entry(
     llm_result_model: Any = None,
     fields: Any = None,
     metadata: dict | None = None,
+    allow_extra_args: bool = False,
     **_: Any,
 ) -> Callable[[Callable], Callable]:
-    """An entry other code may call: `POST /plugin/trigger`, another plugin, an LLM tool."""
+    """An entry other code may call: `POST /plugin/trigger`, another plugin, an LLM tool. Argument names its schema
+    does not declare are refused unless `allow_extra_args=True` (or the schema lets them through)."""
 
     def decorate(fn: Callable) -> Callable:
         entry_id = id or fn.__name__
@@ -82,6 +84,8 @@ def plugin_entry(
                 "description": description or "",
                 "inputSchema": schema,
                 "model": model if model_validate else None,
+                "modelValidate": bool(model_validate),
+                "allowExtraArgs": bool(allow_extra_args),
                 "entryKind": kind,
                 "timeout": _timeout(timeout, f"entry '{entry_id}'"),
                 "llmResultFields": list(llm_result_fields) if llm_result_fields else None,
@@ -142,6 +146,7 @@ def on_event(
     timeout: float | None = None,
     trigger_method: str = "message",
     custom: bool = False,
+    allow_extra_args: bool = False,
     **_: Any,
 ) -> Callable[[Callable], Callable]:
     """A handler of events of `event_type`, called as `POST /plugin/trigger` with an event reference."""
@@ -161,6 +166,7 @@ def on_event(
                 "description": description,
                 "inputSchema": input_schema,
                 "timeout": _timeout(timeout, f"event '{event_id}'"),
+                "allowExtraArgs": bool(allow_extra_args),
             },
         )
 

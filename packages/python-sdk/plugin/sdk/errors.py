@@ -72,17 +72,46 @@ _CLASSES = {
 }
 
 
+# The host's token for a failure it delivered to a cross-plugin call (`WireError.upstream`), kept on the error rebuilt
+# from it (docs/cross-plugin-calls.md#errors-passed-on): never in its message, details or repr.
+_UPSTREAM = "_neko_upstream"
+# How many `__cause__` links are followed to find one.
+_MAX_CAUSE_DEPTH = 8
+
+
 def from_wire(wire: dict) -> SdkError:
     """The SDK class named on the wire; another name becomes an `SdkError` that keeps the code."""
     cls = _CLASSES.get(wire.get("name"), SdkError)
     error = cls(str(wire.get("message", "")), code=wire.get("code"), details=wire.get("details"))
     if isinstance(wire.get("name"), str) and wire["name"] not in _CLASSES:
         error.wire_name = wire["name"]
+    if isinstance(wire.get("upstream"), str):
+        setattr(error, _UPSTREAM, wire["upstream"])
     return error
 
 
+def upstream_of(error: Any) -> str | None:
+    """The token of the cross-plugin failure `error` is, or was caused by (`raise … from it`, a few links deep)."""
+    found = error
+    for _ in range(_MAX_CAUSE_DEPTH):
+        if not isinstance(found, BaseException):
+            return None
+        token = getattr(found, _UPSTREAM, None)
+        if isinstance(token, str):
+            return token
+        found = found.__cause__
+    return None
+
+
 def to_wire(error: Any) -> dict:
-    """Any raised or returned error as it goes on the wire (as the TypeScript SDK's toWireError)."""
+    """Any raised or returned error as it goes on the wire (as the TypeScript SDK's toWireError), with the host's
+    token when it is, or was caused by, a failure another plugin's entry answered (the host then names that call)."""
+    wire = _plain_wire(error)
+    token = upstream_of(error)
+    return wire if token is None else {**wire, "upstream": token}
+
+
+def _plain_wire(error: Any) -> dict:
     if isinstance(error, SdkError):
         return error.to_wire()
     if isinstance(error, BaseException):
