@@ -295,9 +295,11 @@ describe("configuration profiles and writes under attack", () => {
     const took = performance.now() - started;
     clearInterval(ticker);
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
-    // Line by line each key was looked up in the whole document again: 6,000 keys held the loop 3.9 s, 20,000 ~40 s.
-    assert.ok(took < 5000, `the write took ${took} ms`);
-    assert.ok(longest < 2000, `the event loop was held ${longest} ms`);
+    // Line by line each key was looked up in the whole document again: 6,000 keys held the loop 3.9 s, 20,000 more
+    // than a minute. Now it is linear work, well under a second on an idle machine; the bounds are generous because
+    // the test machine is shared (its tighter counterpart is packages/host/test/config/toml-rewrite.test.ts).
+    assert.ok(took < 20_000, `the write took ${took} ms`);
+    assert.ok(longest < 10_000, `the event loop was held ${longest} ms`);
     const written = plain(read("bulk", "plugin.toml"));
     assert.equal(Object.keys(written.other).length, 20_001);
     assert.equal(written.other.k19999, 19_999);
