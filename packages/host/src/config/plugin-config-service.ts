@@ -1198,7 +1198,8 @@ function assertStillInside(dir: string, manifest: ConfigTable, target: string, n
  * `__replace__ = true` act when the profile overlays plugin.toml, on the effective configuration.
  */
 function overlayPatch(current: ConfigTable, patch: ConfigTable): ConfigTable {
-  const result: ConfigTable = { ...current };
+  // No prototype: a key named `__proto__` is a key like any other.
+  const result: ConfigTable = Object.assign(Object.create(null), current);
   for (const [key, value] of Object.entries(patch)) {
     const now = result[key];
     // A table merges into the profile's (which keeps its own `__replace__`); a replacing table or a value replaces.
