@@ -620,7 +620,8 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
       profile: "rush",
     });
     assert.deepEqual([other.status, other.body.applied, other.body.profile], [200, false, "calm"]);
-    assert.deepEqual(plain(read("cafe", "profiles/rush.toml")), { shop: { max_items: 31 } });
+    // The marker is kept in the profile: it removes `other` from the effective configuration when rush is active.
+    assert.deepEqual(plain(read("cafe", "profiles/rush.toml")), { shop: { max_items: 31 }, other: "__DELETE__" });
     assert.equal(await sees("cafe", "shop.max_items"), 7, "not the active profile: the plugin is untouched");
 
     // Bad input: nothing changes anywhere.
@@ -730,7 +731,7 @@ describe("configuration profiles over HTTP, TOML conversion, temporary and perma
         resolved_path: path.join(real, "profiles/rush.toml"),
         exists: true,
       },
-      config: { shop: { max_items: 31 } },
+      config: { shop: { max_items: 31 }, other: "__DELETE__" },
     });
     const deleted = await t.request("DELETE", "/plugin/cafe/config/profiles/rush");
     assert.deepEqual(deleted.body, {

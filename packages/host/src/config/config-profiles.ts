@@ -20,6 +20,11 @@ export interface ConfigProfileFile {
   exists: boolean;
   /** Why this profile cannot be used, if it cannot. */
   problem: string | null;
+  /**
+   * True when its real path is a file the host or the plugin owns — plugin.toml, profiles.toml, the entry module, or
+   * anything under `data/`: such a profile is never read, written or deleted.
+   */
+  forbidden: boolean;
 }
 
 export interface ConfigProfiles {
@@ -51,7 +56,7 @@ export function readConfigProfiles(dir: string, manifest: ConfigTable): ConfigPr
     if (typeof value !== "string" || value === "") {
       throw ConfigError.invalid(`${where}: files.${name} must be a path (a non-empty string)`);
     }
-    return describeProfileFile(dir, name, value);
+    return describeProfileFile(dir, manifest, name, value);
   });
   return { source, active: active ? active : null, files: list };
 }
@@ -72,6 +77,13 @@ export function loadProfile(profiles: ConfigProfiles, name: string): ActiveProfi
   if (file.problem || file.resolvedPath === null) {
     throw ConfigError.invalid(`profile '${name}': ${file.problem}`, { profile: name, path: file.path });
   }
+  const stat = fs.statSync(file.resolvedPath, { throwIfNoEntry: false });
+  if (!stat?.isFile() || stat.size > MAX_PROFILE_FILE_BYTES) {
+    throw ConfigError.invalid(`profile '${name}': '${file.path}' is not a regular file of at most 1 MiB`, {
+      profile: name,
+      path: file.path,
+    });
+  }
   let overlay: unknown;
   try {
     overlay = parse(fs.readFileSync(file.resolvedPath, "utf8"));
@@ -91,23 +103,76 @@ export function loadProfile(profiles: ConfigProfiles, name: string): ActiveProfi
   return { name, path: file.path, overlay };
 }
 
+/** The largest profile file the host reads. */
+export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+
 /**
  * `target` resolved against the plugin folder, or undefined when it leaves the folder — also through a symlink, the
- * file's own or one of its folders' (a file not there yet is judged by the nearest folder that is).
+ * file's own or one of its folders' (a file not there yet is judged by the nearest folder that is), and when a
+ * symlink on the way leads nowhere (a dangling link could be pointed out of the folder later).
  */
 export function resolveInsidePluginDir(dir: string, target: string): string | undefined {
   const root = fs.realpathSync(dir);
   const resolved = path.resolve(root, target);
   if (!isInside(root, resolved)) return undefined;
-  let existing = resolved;
-  while (!fs.existsSync(existing) && isInside(root, path.dirname(existing))) existing = path.dirname(existing);
-  const real = fs.existsSync(existing) ? fs.realpathSync(existing) : existing;
-  return isInside(root, real) ? resolved : undefined;
+  const real = realPathOf(resolved);
+  return real !== undefined && isInside(root, real) ? resolved : undefined;
+}
+
+/**
+ * The real path `target` has or would have: the nearest part of it that exists (a link itself counts, found with
+ * lstat) resolved through its links, with the rest appended; undefined when a link on the way leads nowhere.
+ */
+export function realPathOf(target: string): string | undefined {
+  let existing = target;
+  const rest: string[] = [];
+  while (fs.lstatSync(existing, { throwIfNoEntry: false }) === undefined) {
+    const parent = path.dirname(existing);
+    if (parent === existing) return target;
+    rest.unshift(path.basename(existing));
+    existing = parent;
+  }
+  try {
+    return path.join(fs.realpathSync(existing), ...rest);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the file at `target` (inside the plugin folder `dir`) may never be a profile, or undefined: its real path is
+ * plugin.toml, profiles.toml, the plugin's entry module, or under its `data/` folder — a profile write would overwrite
+ * it, a profile delete remove it.
+ */
+export function ownedFileProblem(dir: string, manifest: ConfigTable, target: string): string | undefined {
+  const root = fs.realpathSync(dir);
+  const real = realPathOf(target);
+  if (real === undefined) return "it is a symbolic link that leads nowhere";
+  const plugin = isTable(manifest.plugin) ? manifest.plugin : {};
+  const entry =
+    typeof plugin.entry === "string" ? plugin.entry.slice(0, Math.max(0, plugin.entry.lastIndexOf(":"))) : "";
+  const owned: Array<[string, string]> = [
+    [path.join(root, "plugin.toml"), "plugin.toml"],
+    [path.join(root, PROFILES_FILE), PROFILES_FILE],
+    ...(entry
+      ? [[realPathOf(path.resolve(root, entry)) ?? path.resolve(root, entry), "the entry module"] as [string, string]]
+      : []),
+  ];
+  for (const [file, what] of owned) {
+    if (samePath(real, file)) return `it is ${what}, not a profile`;
+  }
+  const data = realPathOf(path.join(root, "data")) ?? path.join(root, "data");
+  if (samePath(real, data) || isInside(data, real)) return "it is in the plugin's data/ folder, not a profile";
+  return undefined;
 }
 
 /** Names a new profile may not take: `active` is the switch's route; the rest are device names on Windows. */
 const RESERVED_PROFILE_NAMES = new Set([
   "active",
+  // Names of JavaScript's object machinery: a table keyed by them would not hold them as declarations.
+  "__proto__",
+  "prototype",
+  "constructor",
   "con",
   "prn",
   "aux",
@@ -153,16 +218,27 @@ function declaredProfiles(
   return { table, source: "plugin.toml" };
 }
 
-function describeProfileFile(dir: string, name: string, declared: string): ConfigProfileFile {
+function describeProfileFile(dir: string, manifest: ConfigTable, name: string, declared: string): ConfigProfileFile {
   const resolvedPath = resolveInsidePluginDir(dir, declared) ?? null;
   const exists = resolvedPath !== null && fs.existsSync(resolvedPath);
+  const owned = resolvedPath === null ? undefined : ownedFileProblem(dir, manifest, resolvedPath);
   const problem =
     resolvedPath === null
       ? `path '${declared}' leaves the plugin folder`
-      : exists
-        ? null
-        : `file '${declared}' does not exist`;
-  return { name, path: declared, resolvedPath, exists, problem };
+      : owned !== undefined
+        ? `path '${declared}' cannot be a profile: ${owned}`
+        : exists
+          ? null
+          : `file '${declared}' does not exist`;
+  return { name, path: declared, resolvedPath, exists, problem, forbidden: owned !== undefined };
+}
+
+/** The same file, for a case-insensitive file system too (where the two spellings name one file). */
+function samePath(a: string, b: string): boolean {
+  if (a === b) return true;
+  const sa = fs.statSync(a, { throwIfNoEntry: false });
+  const sb = fs.statSync(b, { throwIfNoEntry: false });
+  return sa !== undefined && sb !== undefined && sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
 function isInside(root: string, target: string): boolean {

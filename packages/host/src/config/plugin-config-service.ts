@@ -36,16 +36,19 @@ import { parseManifest } from "../manifest/plugin-manifest.ts";
 import { failure, type WireFailure } from "../wire-result.ts";
 import { ConfigError } from "./config-error.ts";
 import { ConfigSchemaStore, type KnownConfigSchema } from "./config-schema-store.ts";
-import { type ConfigTable, isTable, mergeConfig } from "./config-merge.ts";
+import { type ConfigTable, isTable, mergeConfig, REPLACE_MARKER } from "./config-merge.ts";
 import {
   type ActiveProfile,
   type ConfigProfiles,
   loadActiveProfile,
   loadProfile,
+  MAX_PROFILE_FILE_BYTES,
   newProfilePath,
+  ownedFileProblem,
   PROFILES_FILE,
   profileNameProblem,
   readConfigProfiles,
+  realPathOf,
   resolveInsidePluginDir,
 } from "./config-profiles.ts";
 import { leafPaths, withoutPaths, changedPaths, type KeyPath } from "./temporary-paths.ts";
@@ -148,6 +151,8 @@ interface Change {
   temporary?: ConfigTable[];
   /** For a change written to the files: what the plugin's next start reads from them (no temporary patch). */
   nextStart?: ConfigTable;
+  /** The plugin's own write (`this.config.set/update`), which may be made from its `startup`. */
+  byPlugin?: boolean;
 }
 
 const PROTECTED_KEYS = ["id", "entry"] as const;
@@ -315,7 +320,19 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         const document = mergeConfig(disk.base, patch);
         checkProtected(id, disk.base, document);
         if (origin.byPlugin) checkPermissionsKept(disk.base, document, { extension: origin.byExtension });
-        return this.applyManifest(id, disk, manifestText(disk.text, document), leafPaths(patch));
+        const touched = leafPaths(patch);
+        const written = this.applyManifest(id, disk, manifestText(disk.text, document), touched, {
+          byPlugin: origin.byPlugin === true,
+        });
+        if (origin.byPlugin) return written;
+        // Keys the active profile also sets: the plugin goes on seeing the profile's value (docs/config.md).
+        return written.then((result): ConfigWrite => {
+          if (!result.ok) return result;
+          const overlay = loadActiveProfile(readConfigProfiles(disk.dir, document))?.overlay;
+          const shadowed = overlay === undefined ? [] : touched.filter((keys) => overlaySets(overlay, keys));
+          const value = { ...result.value, shadowed_by_profile: shadowed.map((keys) => keys.join(".")) };
+          return { ok: true, value } as ConfigWrite;
+        });
       }
       if (!this.isRunning(id)) {
         throw new ConfigError(
@@ -336,6 +353,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         mode: "temporary",
         lifecycle: "config_change",
         temporary,
+        byPlugin: origin.byPlugin === true,
       });
     });
   }
@@ -534,6 +552,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     where: { dir: string; manifestPath: string },
     text: string,
     touched: KeyPath[] = [],
+    options: { byPlugin?: boolean } = {},
   ): Promise<ConfigWrite> {
     const base = validateManifest(text);
     const profiles = readConfigProfiles(where.dir, base);
@@ -552,6 +571,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       lifecycle: "config_change",
       persist: () => writeFileAtomic(where.manifestPath, text),
       manifestChanged: true,
+      byPlugin: options.byPlugin,
     });
   }
 
@@ -612,8 +632,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     const disk = this.readDisk(id, { activeProfile: false });
     const declared = disk.profiles.files.find((f) => f.name === name);
     if (!declared) throw notDeclared(id, name, disk.profiles);
-    const current = declared.exists ? loadProfile(disk.profiles, name).overlay : {};
-    return this.writeProfileNow(id, name, mergeConfig(current, patch), { touched: leafPaths(patch) });
+    const current = declared.exists && !declared.forbidden ? loadProfile(disk.profiles, name).overlay : {};
+    return this.writeProfileNow(id, name, overlayPatch(current, patch), { touched: leafPaths(patch) });
   }
 
   /** Writes profile `name`'s whole content (inside the plugin's queue); see `writeProfile`. */
@@ -637,6 +657,8 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     if (declared) {
       relative = declared.path;
       target = declared.resolvedPath ?? undefined;
+      if (declared.forbidden)
+        throw ConfigError.invalid(`profile '${name}': ${declared.problem}`, { profile: name, path: relative });
     } else {
       const problem = profileNameProblem(name);
       if (problem) throw ConfigError.invalid(problem, { profile: name });
@@ -645,6 +667,13 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     }
     if (target === undefined) {
       throw ConfigError.invalid(`profile '${name}': path '${relative}' leaves the plugin folder`, {
+        profile: name,
+        path: relative,
+      });
+    }
+    const owned = ownedFileProblem(disk.dir, disk.base, target);
+    if (owned !== undefined) {
+      throw ConfigError.invalid(`profile '${name}': path '${relative}' cannot be a profile: ${owned}`, {
         profile: name,
         path: relative,
       });
@@ -663,12 +692,16 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           });
     const created = oldText === undefined;
     const persist = () => {
+      // The folders may have changed since the checks (a link swapped in): judged again just before the write.
+      assertStillInside(disk.dir, disk.base, target, name, relative);
       writeFileAtomic(target, text);
       if (!declaration) return;
       try {
         writeFileAtomic(declaration.file, declaration.text);
       } catch (error) {
+        // All or nothing: the profile file as it was (gone again when it is new).
         if (created) fs.rmSync(target, { force: true });
+        else writeFileAtomic(target, oldText);
         throw error;
       }
     };
@@ -687,9 +720,30 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       });
       return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
     }
+    if (declaration?.manifest) {
+      // plugin.toml changes (the new declaration): the running plugin gets it, as any change to plugin.toml.
+      const result = await this.applyDeclaration(id, disk, declaration.base as ConfigTable, persist);
+      return result.ok ? { ok: true, value: { ...result.value, ...about } } : result;
+    }
     persist();
-    if (declaration?.manifest) await this.ctx.plugins.refreshManifest(id);
     return { ok: true, value: { ...this.unchanged(id), ...about } };
+  }
+
+  /**
+   * A change to the profile declarations in plugin.toml that leaves the active profile as it is: applied as any change
+   * to plugin.toml, so the running plugin's `plugin.config_profiles` and GET /config follow.
+   */
+  private applyDeclaration(id: string, disk: DiskConfig, base: ConfigTable, persist: () => void): Promise<ConfigWrite> {
+    const profiles = readConfigProfiles(disk.dir, base);
+    const after: DiskConfig = { ...disk, base, profiles, profile: loadActiveProfile(profiles) };
+    return this.apply(id, {
+      ...this.fileChange(id, after),
+      profile: profileName(after),
+      mode: "permanent",
+      lifecycle: "config_change",
+      persist,
+      manifestChanged: true,
+    });
   }
 
   deleteProfile(id: string, name: string): Promise<WireResult> {
@@ -706,19 +760,25 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
         );
       }
       const declaration = undeclareProfile(disk, name);
-      writeFileAtomic(declaration.file, declaration.text);
-      // The file goes too, when it is inside the plugin folder, a file (or a link) and no other profile's.
+      // The file goes too only when it is a profile's own: a regular `.toml` file in the plugin's profiles/ folder,
+      // declared by no other profile. Anything else (plugin.toml, the code, data/, a link) keeps its file.
       const target = declared.resolvedPath;
       const shared = disk.profiles.files.some((f) => f.name !== name && f.resolvedPath === target);
+      const removable = target !== null && !shared && !declared.forbidden && isOwnProfileFile(disk.dir, target);
       let removed = false;
-      if (target !== null && !shared) {
-        const stat = fs.lstatSync(target, { throwIfNoEntry: false });
-        if (stat?.isFile() || stat?.isSymbolicLink()) {
+      const persist = () => {
+        writeFileAtomic(declaration.file, declaration.text);
+        if (removable && isOwnProfileFile(disk.dir, target)) {
           fs.rmSync(target, { force: true });
           removed = true;
         }
+      };
+      if (declaration.manifest) {
+        const result = await this.applyDeclaration(id, disk, declaration.base as ConfigTable, persist);
+        if (!result.ok) return result;
+      } else {
+        persist();
       }
-      if (declaration.manifest) await this.ctx.plugins.refreshManifest(id);
       return {
         ok: true,
         value: {
@@ -743,6 +803,11 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
       try {
         parsed = parse(text);
       } catch (error) {
+        if (error instanceof RangeError) {
+          throw ConfigError.invalid(`the TOML nests too deep to read (more than ${MAX_VALUE_DEPTH} levels)`, {
+            max_depth: MAX_VALUE_DEPTH,
+          });
+        }
         const { line, column } = error as { line?: number; column?: number };
         const first = (error instanceof Error ? error.message : String(error)).split("\n")[0];
         throw ConfigError.invalid(`invalid TOML at line ${line ?? "?"}, column ${column ?? "?"}: ${first}`, {
@@ -750,7 +815,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           column: column ?? null,
         });
       }
-      const config = plainData(parsed);
+      const config = plainData(assertShallow(parsed));
       if (id === undefined || current === undefined) return { config };
       checkProtectedIfPresent(current, config);
       return { plugin_id: id, config };
@@ -884,6 +949,16 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
 
   /** The running plugin accepts (or refuses) first; files are written only after it accepted. */
   private async apply(id: string, change: Change): Promise<ConfigWrite> {
+    const state = this.ctx.plugins.state(id);
+    // A process still in its `startup` takes no config.apply: a write from outside would be recorded but never reach
+    // it. Only the plugin's own write (from its `startup`) is already in the process.
+    if (state === "starting" && !change.byPlugin) {
+      throw new ConfigError(
+        ErrorCode.PluginNotRunning,
+        `plugin '${id}' is starting: its configuration can be changed once it is running (try again then)`,
+        { state },
+      );
+    }
     this.checkSchema(id, change);
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
@@ -946,7 +1021,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     if (change.temporary && running) this.temporary.set(id, change.temporary);
     // A plugin still starting gets no config.apply (it cannot answer yet); a write from its `startup`
     // (`this.config.set`) is already in the plugin, so it is what the plugin runs with from now on.
-    if (running || this.ctx.plugins.state(id) === "starting") {
+    if (running || (change.byPlugin && this.ctx.plugins.state(id) === "starting")) {
       this.setApplied(id, { config: change.next, profile: change.profile });
     }
     if (change.manifestChanged) await this.ctx.plugins.refreshManifest(id);
@@ -1051,7 +1126,7 @@ function undeclareProfile(disk: DiskConfig, name: string): Declaration {
 function editDeclaration(disk: DiskConfig, edit: (table: ConfigTable) => void): Declaration {
   const { source } = disk.profiles;
   if (source === null) {
-    const table: ConfigTable = { files: {} };
+    const table: ConfigTable = Object.assign(Object.create(null), { files: Object.create(null) });
     edit(table);
     const { active, files } = table;
     const text = stringify({ ...(active !== undefined && { active }), files });
@@ -1061,7 +1136,7 @@ function editDeclaration(disk: DiskConfig, edit: (table: ConfigTable) => void): 
   const text = source === "profiles.toml" ? fs.readFileSync(file, "utf8") : disk.text;
   const document = parse(text);
   const table = profilesTable(document, source);
-  if (!isTable(table.files)) table.files = {};
+  if (!isTable(table.files)) table.files = Object.create(null);
   edit(table);
   const written = rewriteToml(text, document);
   if (source === "profiles.toml") return { file, text: written, manifest: false };
@@ -1095,7 +1170,59 @@ function readProfileText(
   return fs.readFileSync(target, "utf8");
 }
 
-const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+/** A regular `.toml` file (not a link) whose real folder is the plugin's `profiles/` folder or one inside it. */
+function isOwnProfileFile(dir: string, target: string): boolean {
+  const stat = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (!stat?.isFile() || !target.endsWith(".toml")) return false;
+  const folder = realPathOf(path.dirname(target));
+  const profiles = realPathOf(path.join(fs.realpathSync(dir), "profiles"));
+  if (folder === undefined || profiles === undefined) return false;
+  const relative = path.relative(profiles, folder);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
+
+/** Refuses the write when `target` has left the plugin folder, or become a file the plugin owns, since it was checked. */
+function assertStillInside(dir: string, manifest: ConfigTable, target: string, name: string, relative: string): void {
+  const inside = resolveInsidePluginDir(dir, path.relative(fs.realpathSync(dir), target));
+  const owned = inside === undefined ? "it leaves the plugin folder" : ownedFileProblem(dir, manifest, target);
+  if (owned !== undefined) {
+    throw ConfigError.invalid(`profile '${name}': path '${relative}' cannot be written: ${owned}`, {
+      profile: name,
+      path: relative,
+    });
+  }
+}
+
+/**
+ * A hot update's patch merged into a profile file's own content, its markers kept: `"__DELETE__"` and a table with
+ * `__replace__ = true` act when the profile overlays plugin.toml, on the effective configuration.
+ */
+function overlayPatch(current: ConfigTable, patch: ConfigTable): ConfigTable {
+  // No prototype: a key named `__proto__` is a key like any other.
+  const result: ConfigTable = Object.assign(Object.create(null), current);
+  for (const [key, value] of Object.entries(patch)) {
+    const now = result[key];
+    // A table merges into the profile's (which keeps its own `__replace__`); a replacing table or a value replaces.
+    if (isTable(value) && value[REPLACE_MARKER] !== true && isTable(now)) {
+      result[key] = overlayPatch(now, value);
+    } else {
+      result[key] = value;
+    }
+  }
+  return result;
+}
+
+/** True when the profile `overlay` sets the value at `keys` (or replaces or removes a table holding it). */
+function overlaySets(overlay: ConfigTable, keys: KeyPath): boolean {
+  let table: ConfigTable = overlay;
+  for (const [i, key] of keys.entries()) {
+    if (!Object.hasOwn(table, key)) return false;
+    const value = table[key];
+    if (i === keys.length - 1 || !isTable(value) || value[REPLACE_MARKER] === true) return true;
+    table = value;
+  }
+  return false;
+}
 
 /** The new text of a profile file: its comments kept where the old text parses. */
 function profileText(oldText: string | undefined, overlay: ConfigTable): string {
@@ -1186,8 +1313,8 @@ function checkProtected(id: string, current: ConfigTable | undefined, next: Conf
  */
 /**
  * What a plugin's own write (`this.config.set/update`) may not change, because it decides what the plugin may do:
- * its permissions, its type and host (which would move an extension's code into another plugin's process), and for
- * an extension's write, whether it is enabled (the user's choice).
+ * its permissions, its type and host (which would move an extension's code into another plugin's process), its profile
+ * declarations and active profile, and for an extension's write, whether it is enabled (the user's choice).
  */
 function checkPermissionsKept(current: ConfigTable, next: ConfigTable, options: { extension?: boolean } = {}): void {
   const guarded = (document: ConfigTable) => {
@@ -1198,6 +1325,8 @@ function checkPermissionsKept(current: ConfigTable, next: ConfigTable, options: 
       "plugin_runtime.permissions": runtime.permissions,
       "plugin.type": plugin.type,
       "plugin.host": plugin.host,
+      // Which profile applies, and which files are profiles, is the user's choice (docs/config.md#profiles).
+      "plugin.config_profiles": plugin.config_profiles,
       ...(options.extension && { plugin_runtime: document.plugin_runtime }),
     };
   };

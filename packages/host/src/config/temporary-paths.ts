@@ -10,16 +10,15 @@ import { type ConfigTable, isTable, REPLACE_MARKER } from "./config-merge.ts";
 export type KeyPath = readonly string[];
 
 /**
- * The paths a patch sets: each value that is not a table, each empty table, and each table with `__replace__ = true`
- * (which replaces the table as a whole). `"__DELETE__"` counts as a value.
+ * The paths a patch sets: each value that is not a table, and each table with `__replace__ = true` (which replaces
+ * the table as a whole). `"__DELETE__"` counts as a value. An empty table sets nothing (merged, it changes nothing).
  */
-export function leafPaths(patch: ConfigTable, prefix: KeyPath = []): KeyPath[] {
-  const paths: KeyPath[] = [];
+export function leafPaths(patch: ConfigTable, prefix: KeyPath = [], paths: KeyPath[] = []): KeyPath[] {
   for (const [key, value] of Object.entries(patch)) {
     if (key === REPLACE_MARKER) continue;
     const at = [...prefix, key];
     if (isLeaf(value)) paths.push(at);
-    else paths.push(...leafPaths(value as ConfigTable, at));
+    else leafPaths(value as ConfigTable, at, paths);
   }
   return paths;
 }
@@ -28,13 +27,17 @@ export function leafPaths(patch: ConfigTable, prefix: KeyPath = []): KeyPath[] {
  * The paths where `before` and `after` differ: a key added, removed or given another value; tables are compared key
  * by key.
  */
-export function changedPaths(before: ConfigTable, after: ConfigTable, prefix: KeyPath = []): KeyPath[] {
-  const paths: KeyPath[] = [];
+export function changedPaths(
+  before: ConfigTable,
+  after: ConfigTable,
+  prefix: KeyPath = [],
+  paths: KeyPath[] = [],
+): KeyPath[] {
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const at = [...prefix, key];
     const was = before[key];
     const now = after[key];
-    if (isTable(was) && isTable(now)) paths.push(...changedPaths(was, now, at));
+    if (isTable(was) && isTable(now)) changedPaths(was, now, at, paths);
     else if (!isDeepStrictEqual(was, now)) paths.push(at);
   }
   return paths;
@@ -46,36 +49,48 @@ export function changedPaths(before: ConfigTable, after: ConfigTable, prefix: Ke
  */
 export function withoutPaths(patches: ConfigTable[], touched: KeyPath[]): ConfigTable[] {
   if (touched.length === 0) return patches;
-  return patches.map((patch) => prune(patch, [], touched)).filter((patch) => Object.keys(patch).length > 0);
+  // The touched paths as a tree, so each key of a patch is looked up once, not against every touched path.
+  const tree: TouchedNode = new Map();
+  for (const keys of touched) {
+    let node = tree;
+    for (const key of keys) {
+      let child = node.get(key);
+      if (child === undefined) {
+        child = new Map();
+        node.set(key, child);
+      }
+      node = child;
+    }
+    node.set(TOUCHED, new Map());
+  }
+  return patches.map((patch) => prune(patch, tree)).filter((patch) => Object.keys(patch).length > 0);
 }
 
-function prune(table: ConfigTable, prefix: KeyPath, touched: KeyPath[]): ConfigTable {
+/** A key path's children; `TOUCHED` among them marks the path itself as touched. */
+type TouchedNode = Map<string | typeof TOUCHED, TouchedNode>;
+const TOUCHED = Symbol("touched");
+
+/** `node`: the touched paths below the table's own path (none of them touches the table or a table holding it). */
+function prune(table: ConfigTable, node: TouchedNode): ConfigTable {
   const kept: ConfigTable = {};
   for (const [key, value] of Object.entries(table)) {
     if (key === REPLACE_MARKER) {
       kept[key] = value;
       continue;
     }
-    const at = [...prefix, key];
-    // Touched here or above: the whole value goes.
-    if (touched.some((t) => startsWith(at, t))) continue;
-    if (isLeaf(value)) {
-      // Touched below a value that sets (or replaces) the whole table: it goes too.
-      if (touched.some((t) => startsWith(t, at))) continue;
+    const below = node.get(key);
+    if (below === undefined) {
       kept[key] = value;
       continue;
     }
-    const inner = prune(value as ConfigTable, at, touched);
+    // Touched here: the whole value goes. Touched below a value that sets (or replaces) the whole table: it goes too.
+    if (below.has(TOUCHED) || isLeaf(value)) continue;
+    const inner = prune(value as ConfigTable, below);
     if (Object.keys(inner).length > 0) kept[key] = inner;
   }
   return kept;
 }
 
 function isLeaf(value: unknown): boolean {
-  return !isTable(value) || Object.keys(value).length === 0 || value[REPLACE_MARKER] === true;
-}
-
-/** True when `path` begins with `prefix` (or is it). */
-function startsWith(path: KeyPath, prefix: KeyPath): boolean {
-  return prefix.length <= path.length && prefix.every((key, i) => path[i] === key);
+  return !isTable(value) || value[REPLACE_MARKER] === true;
 }

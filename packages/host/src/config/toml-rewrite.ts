@@ -1,12 +1,16 @@
 /**
  * Writes a changed TOML document back over its old text while keeping the author's comments and layout: each
  * changed, added or removed value is edited on its own line. When a change cannot be made that way (a new or removed
- * table, a value spanning lines, a table written inline or with dotted keys) the document is serialized afresh.
+ * table, a value spanning lines, a table written inline or with dotted keys), or when more than MAX_LINE_EDITS values
+ * change at once, the document is serialized afresh.
  * Either way the result is checked to parse to exactly `next`.
  */
 import { isDeepStrictEqual } from "node:util";
 import { parse, stringify } from "smol-toml";
 import { type ConfigTable, isTable } from "./config-merge.ts";
+
+/** The most value edits made line by line, keeping comments; a bigger change writes the document afresh. */
+export const MAX_LINE_EDITS = 200;
 
 interface ValueEdit {
   table: string[];
@@ -18,7 +22,9 @@ interface ValueEdit {
 /** The text of `next`, as close to `text` (which parses to the old document) as possible. */
 export function rewriteToml(text: string, next: ConfigTable): string {
   const edits = diff(parse(text), next, []);
-  if (edits) {
+  // Each edit looks its table and key up in the lines: past MAX_LINE_EDITS that would grow with the square of the
+  // edits (thousands of keys in one write held the host's event loop for seconds), so the document is written afresh.
+  if (edits && edits.length <= MAX_LINE_EDITS) {
     const newline = text.includes("\r\n") ? "\r\n" : "\n";
     let lines: string[] | undefined = text.split(/\r?\n/);
     for (const edit of edits) {
@@ -42,7 +48,7 @@ function diff(before: ConfigTable, after: ConfigTable, table: string[]): ValueEd
     if (isTable(old) && isTable(now)) {
       const inner = diff(old, now, [...table, key]);
       if (!inner) return undefined;
-      edits.push(...inner);
+      for (const edit of inner) edits.push(edit);
     } else if (isTable(old) || isTable(now)) {
       return undefined;
     } else {

@@ -132,7 +132,17 @@ describe("new profiles", () => {
     for (const bad of ["", "..", ".env", "a/b", "a\\b", "a.b", "-x", "x".repeat(65), "a b", "é"]) {
       assert.match(profileNameProblem(bad) ?? "", /is not allowed/, bad);
     }
-    for (const reserved of ["active", "ACTIVE", "con", "Nul", "com1", "lpt9"]) {
+    for (const reserved of [
+      "active",
+      "ACTIVE",
+      "con",
+      "Nul",
+      "com1",
+      "lpt9",
+      "__proto__",
+      "prototype",
+      "constructor",
+    ]) {
       assert.equal(profileNameProblem(reserved), `profile name '${reserved}' is reserved`);
     }
     assert.equal(newProfilePath("dev"), "profiles/dev.toml");
@@ -150,5 +160,69 @@ describe("new profiles", () => {
     assert.equal(resolveInsidePluginDir(dir, "linked/new.toml"), undefined);
     assert.equal(resolveInsidePluginDir(dir, "linked/deeper/new.toml"), undefined);
     assert.equal(resolveInsidePluginDir(dir, "../outside.toml"), undefined);
+  });
+
+  test("resolveInsidePluginDir refuses a dangling link, as the file or as a folder on the way", () => {
+    const dir = pluginDir({ "plugin.toml": "" });
+    const parent = path.dirname(dir);
+    // Links to nothing yet: pointed out of the folder later, a write through them would land outside.
+    fs.symlinkSync(path.join(parent, "not-yet.toml"), path.join(dir, "dangling.toml"));
+    fs.symlinkSync(path.join(parent, "not-yet-dir"), path.join(dir, "dangling-dir"));
+    fs.symlinkSync("missing-inside.toml", path.join(dir, "dangling-inside.toml"));
+    assert.equal(resolveInsidePluginDir(dir, "dangling.toml"), undefined);
+    assert.equal(resolveInsidePluginDir(dir, "dangling-dir/new.toml"), undefined);
+    assert.equal(resolveInsidePluginDir(dir, "dangling-inside.toml"), undefined);
+    const profiles = readConfigProfiles(dir, { plugin: { config_profiles: { files: { d: "dangling.toml" } } } });
+    assert.match(profiles.files[0].problem ?? "", /leaves the plugin folder/);
+  });
+
+  test("a profile whose real path is plugin.toml, profiles.toml, the entry module or under data/ is unusable", () => {
+    const dir = pluginDir({
+      "plugin.toml": '[plugin]\nid = "p"\nentry = "src/index.ts:P"\n',
+      "src/index.ts": "export class P {}\n",
+      "data/state.toml": "x = 1\n",
+      "profiles/ok.toml": "a = 1\n",
+    });
+    fs.symlinkSync("plugin.toml", path.join(dir, "alias.toml"));
+    const manifest = {
+      plugin: {
+        id: "p",
+        entry: "src/index.ts:P",
+        config_profiles: {
+          files: {
+            manifest: "plugin.toml",
+            decl: "profiles.toml",
+            code: "src/index.ts",
+            dotted: "./src/../plugin.toml",
+            state: "data/state.toml",
+            fresh: "data/new.toml",
+            alias: "alias.toml",
+            ok: "profiles/ok.toml",
+          },
+        },
+      },
+    };
+    const profiles = readConfigProfiles(dir, manifest);
+    const problems = Object.fromEntries(profiles.files.map((f) => [f.name, [f.forbidden, f.problem]]));
+    assert.deepEqual(problems, {
+      manifest: [true, "path 'plugin.toml' cannot be a profile: it is plugin.toml, not a profile"],
+      decl: [true, "path 'profiles.toml' cannot be a profile: it is profiles.toml, not a profile"],
+      code: [true, "path 'src/index.ts' cannot be a profile: it is the entry module, not a profile"],
+      dotted: [true, "path './src/../plugin.toml' cannot be a profile: it is plugin.toml, not a profile"],
+      state: [true, "path 'data/state.toml' cannot be a profile: it is in the plugin's data/ folder, not a profile"],
+      fresh: [true, "path 'data/new.toml' cannot be a profile: it is in the plugin's data/ folder, not a profile"],
+      alias: [true, "path 'alias.toml' cannot be a profile: it is plugin.toml, not a profile"],
+      ok: [false, null],
+    });
+    configError(() => loadProfile(profiles, "manifest"), /profile 'manifest': path 'plugin.toml' cannot be a profile/);
+  });
+
+  test("loadProfile reads only a regular file of at most 1 MiB", () => {
+    const dir = pluginDir({ "big.toml": `x = "${"a".repeat(1024 * 1024)}"\n`, "folder.toml/inner": "" });
+    const profiles = readConfigProfiles(dir, {
+      plugin: { config_profiles: { files: { big: "big.toml", folder: "folder.toml" } } },
+    });
+    configError(() => loadProfile(profiles, "big"), /profile 'big': 'big.toml' is not a regular file of at most 1 MiB/);
+    configError(() => loadProfile(profiles, "folder"), /profile 'folder': 'folder.toml' is not a regular file/);
   });
 });

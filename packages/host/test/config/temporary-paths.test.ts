@@ -3,11 +3,36 @@ import { describe, test } from "node:test";
 import { changedPaths, leafPaths, withoutPaths } from "../../src/config/temporary-paths.ts";
 
 describe("temporary paths", () => {
-  test("leafPaths: values, empty tables and replaced tables; markers are not keys", () => {
+  test("leafPaths: values and replaced tables; markers are not keys; an empty table sets nothing", () => {
     assert.deepEqual(
-      leafPaths({ shop: { max_items: 3, tags: ["a"] }, gone: "__DELETE__", win: { __replace__: true, s: 1 }, e: {} }),
-      [["shop", "max_items"], ["shop", "tags"], ["gone"], ["win"], ["e"]],
+      leafPaths({
+        shop: { max_items: 3, tags: ["a"] },
+        gone: "__DELETE__",
+        win: { __replace__: true, s: 1 },
+        e: {},
+        f: { g: {} },
+        r: { __replace__: true },
+      }),
+      [["shop", "max_items"], ["shop", "tags"], ["gone"], ["win"], ["r"]],
     );
+    // `{ shop: {} }` written permanently ends no temporary value under shop.
+    assert.deepEqual(withoutPaths([{ shop: { max_items: 3 } }], leafPaths({ shop: {} })), [{ shop: { max_items: 3 } }]);
+  });
+
+  test("withoutPaths is not quadratic: 20,000 temporary keys against 20,000 touched paths", () => {
+    const patch: Record<string, number> = {};
+    const touched: string[][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      patch[`k${i}`] = i;
+      touched.push(["bulk", `t${i}`]);
+    }
+    touched.push(["bulk", "k7"]);
+    const started = performance.now();
+    const [left] = withoutPaths([{ bulk: patch }], touched) as Array<{ bulk: Record<string, number> }>;
+    // Compared pair by pair this took minutes; by the tree it is a few milliseconds.
+    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+    assert.equal(Object.keys(left.bulk).length, 19_999);
+    assert.equal(left.bulk.k7, undefined);
   });
 
   test("changedPaths: added, removed and changed keys, tables compared key by key", () => {

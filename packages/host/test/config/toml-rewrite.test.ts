@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "smol-toml";
-import { rewriteToml } from "../../src/config/toml-rewrite.ts";
+import { MAX_LINE_EDITS, rewriteToml } from "../../src/config/toml-rewrite.ts";
 
 /** Parsed TOML tables have no prototype; compare them as plain data. */
 const plain = (value: unknown) => JSON.parse(JSON.stringify(value));
@@ -56,5 +56,23 @@ describe("rewriteToml", () => {
     doc.list = [3];
     const out = rewriteToml(multi, doc);
     assert.deepEqual(plain(parse(out)), plain(doc));
+  });
+
+  test("20,000 changed keys are written quickly, afresh; up to MAX_LINE_EDITS keep the comments", () => {
+    const doc = parse(text) as any;
+    for (let i = 0; i < 20_000; i++) doc.server[`k${i}`] = i;
+    const started = performance.now();
+    const out = rewriteToml(text, doc);
+    const took = performance.now() - started;
+    // Line by line this grew with the square of the keys (6,000 took 3.9 s, 20,000 would take ~40 s).
+    assert.ok(took < 5000, `took ${took} ms`);
+    assert.deepEqual(plain(parse(out)), plain(doc));
+    assert.ok(!out.includes("# Top comment"), "written afresh");
+
+    const few = parse(text) as any;
+    for (let i = 0; i < MAX_LINE_EDITS; i++) few.server[`k${i}`] = i;
+    const kept = rewriteToml(text, few);
+    assert.ok(kept.startsWith("# Top comment\n"), "line by line: comments kept");
+    assert.deepEqual(plain(parse(kept)), plain(few));
   });
 });
