@@ -205,6 +205,15 @@ greeting = "hi"
     assert.equal(manifest.host, undefined);
     assert.deepEqual(warnings, ["plugin.toml: [plugin].host is ignored: only an extension has a host plugin"]);
   });
+
+  test("[plugin.database] in an extension's manifest is accepted with a warning: an extension has no this.db", () => {
+    const { warnings } = valid(
+      `${HEADER}type = "extension"\n[plugin.host]\nplugin_id = "hw"\n[plugin.database]\nname = "x.db"\n`,
+    );
+    assert.deepEqual(warnings, [
+      "plugin.toml: [plugin].database is ignored: an extension has no this.db (it has its own store)",
+    ]);
+  });
 });
 
 describe("parseManifest: problems", () => {
@@ -617,6 +626,25 @@ conflicts = "<0.2"
     assert.deepEqual(name("store.sqlite"), [
       "plugin.toml: [plugin.database].name 'store.sqlite' is the store's file (this.store)",
     ]);
+    assert.deepEqual(name(".neko-state.json"), [
+      "plugin.toml: [plugin.database].name '.neko-state.json' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name(".NEKO-STATE.json. "), [
+      "plugin.toml: [plugin.database].name '.NEKO-STATE.json. ' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name(".neko-state.json.4242.0a0b0c0d.tmp"), [
+      "plugin.toml: [plugin.database].name '.neko-state.json.4242.0a0b0c0d.tmp' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name("Store.SQLITE-wal"), [
+      "plugin.toml: [plugin.database].name 'Store.SQLITE-wal' is the store's file (this.store)",
+    ]);
+    assert.deepEqual(name("logs"), [
+      "plugin.toml: [plugin.database].name 'logs' is the folder of this.fileLogger's files",
+    ]);
+    assert.equal(
+      valid(`${HEADER}[plugin.database]\nname = "neko-state.json"\n`).manifest.database.name,
+      "neko-state.json",
+    );
   });
 
   test("[plugin_state] backend: the original's values; 'memory' warns, anything else is refused", () => {
