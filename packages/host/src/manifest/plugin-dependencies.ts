@@ -155,6 +155,15 @@ function reaches(from: string, target: string, lookup: (id: string) => Discovere
   return false;
 }
 
+/** Why `other` (the plugin that provider id names, or undefined when none) does not satisfy `p`'s `dep`, or undefined. */
+export function providerProblem(
+  p: DiscoveredPlugin,
+  dep: PluginDependency,
+  other: DiscoveredPlugin | undefined,
+): string | undefined {
+  return judge(p, dep, other).problem;
+}
+
 /** What `dep` asks for, as a reason begins: "needs plugin 'a' ^1", "needs entry 'a:greet'", "needs one of …". */
 function describeNeed(dep: PluginDependency, provider: string): string {
   const version = dep.version === undefined ? "" : ` ${dep.version}`;

@@ -345,6 +345,14 @@ function readDependency(dependency: ManifestTable): PluginDependency | undefined
   if (conflicts && (entrySpec !== undefined || eventSpec !== undefined || providers !== undefined)) {
     dependency.problem("conflicts", "= true goes with id only (a plugin that must be absent)");
   }
+  for (const key of ["supported", "untested"]) {
+    if (conflicts && dependency.has(key)) {
+      dependency.problem(
+        key,
+        "cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+      );
+    }
+  }
 
   let target: string | undefined = id;
   let entry: string | undefined;
@@ -463,11 +471,18 @@ function readGrantedPaths(permissions: ManifestTable, key: "fs_read" | "fs_write
 }
 
 /**
- * `[[plugin.entries]]`, or the original's top-level `[[entries]]` read the same way (never as configuration); a
- * manifest with both is refused, so neither list is silently dropped.
+ * `[[plugin.entries]]`, or the original's top-level `[[entries]]` read the same way; a manifest with both is refused,
+ * so neither list is silently dropped. A top-level `entries` that is not an array of tables (an `[entries]` table, a
+ * value) is the plugin's configuration, like any other top-level table.
  */
 function readAllEntries(doc: ManifestTable, plugin: ManifestTable): PluginManifest["entries"] {
-  if (doc.has("entries") && plugin.has("entries")) {
+  const topLevel = doc.raw("entries");
+  const topLevelList =
+    Array.isArray(topLevel) &&
+    topLevel.length > 0 &&
+    topLevel.every((item) => typeof item === "object" && item !== null && !Array.isArray(item));
+  if (!topLevelList) return readEntries(plugin);
+  if (plugin.has("entries")) {
     doc.problem(
       "entries",
       "and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
@@ -475,7 +490,7 @@ function readAllEntries(doc: ManifestTable, plugin: ManifestTable): PluginManife
     plugin.allow("entries");
     return [];
   }
-  return readEntries(doc.has("entries") ? doc : plugin);
+  return readEntries(doc);
 }
 
 function readEntries(owner: ManifestTable): PluginManifest["entries"] {

@@ -587,6 +587,15 @@ conflicts = "<0.2"
     assert.deepEqual(dep(`entry = "a:b"\nconflicts = true`), [
       "plugin.toml: [[plugin.dependency]]#1.conflicts = true goes with id only (a plugin that must be absent)",
     ]);
+    assert.deepEqual(dep(`id = "a"\nconflicts = true\nsupported = "^1"\nuntested = "^2"`), [
+      "plugin.toml: [[plugin.dependency]]#1.supported cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+      "plugin.toml: [[plugin.dependency]]#1.untested cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+    ]);
+    assert.equal(
+      valid(`${HEADER}[[plugin.dependency]]\nid = "a"\nconflicts = true\nversion = "<2"\n`).manifest.dependencies[0]
+        .conflicts,
+      true,
+    );
     assert.deepEqual(dep(`id = "a"\nuntested = "banana"`), [
       "plugin.toml: [[plugin.dependency]]#1.untested 'banana' is not a version range",
     ]);
@@ -604,6 +613,15 @@ conflicts = "<0.2"
     assert.deepEqual(invalid(`${HEADER}[[plugin.entries]]\nid = "a"\n[[entries]]\nid = "b"\n`).messages, [
       "plugin.toml: [entries] and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
     ]);
+    // A top-level [entries] *table* is the plugin's configuration, like any other top-level table.
+    const configured = valid(`${HEADER}[[plugin.entries]]\nid = "greet"\n[entries]\nmax = 3\n`);
+    assert.deepEqual(configured.warnings, []);
+    assert.deepEqual(
+      configured.manifest.entries.map((entry) => entry.id),
+      ["greet"],
+    );
+    assert.deepEqual({ ...(configured.manifest.raw.entries as object) }, { max: 3 });
+    assert.deepEqual(valid(`${HEADER}[entries]\nmax = 3\n`).manifest.entries, []);
     assert.deepEqual(invalid(`${HEADER}[[entries]]\nid = "a"\n[[entries]]\nid = "a"\n`).messages, [
       "plugin.toml: [[entries]]#2.id 'a' is already declared by [[entries]]#1",
     ]);
