@@ -71,13 +71,28 @@ export class ${className} extends NekoPluginBase {
 }
 `;
 const dbAttackCode = `
-import { NekoPluginBase, nekoPlugin, pluginEntry } from "@neko/plugin-sdk/plugin";
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
 export class DbAttack extends NekoPluginBase {
   @pluginEntry({ id: "run" })
   run(args: { sql: string }) {
     return this.db.sql(args.sql);
+  }
+
+  @pluginEntry({ id: "query" })
+  query(args: { sql: string }) {
+    return this.db.query(args.sql);
+  }
+
+  // kv inside a transaction begun through sql: one connection, so it neither waits nor fails.
+  @pluginEntry({ id: "tx" })
+  async tx() {
+    const started = Date.now();
+    const begun = await this.db.sql("BEGIN IMMEDIATE");
+    const set = await this.db.kv.set("in_tx", true);
+    const committed = await this.db.sql("COMMIT");
+    return Ok({ begun: begun.ok, set: set.ok, committed: committed.ok, waitedMs: Date.now() - started });
   }
 }
 `;
@@ -276,6 +291,11 @@ describe("a ported plugin's run-time dependencies and a hostile this.db", () => 
     writePlugin(root, { id: "tts_a", className: "TtsA", code: ttsCode("TtsA", false) });
     writePlugin(root, { id: "tts_b", className: "TtsB", code: ttsCode("TtsB", true) });
     writePlugin(root, { id: "db_attack", className: "DbAttack", code: dbAttackCode });
+    // A database file planted as a symbolic link to a file outside the plugin.
+    writePlugin(root, { id: "db_linked", className: "DbAttack", code: dbAttackCode });
+    fs.mkdirSync(path.join(root, "outside"));
+    fs.mkdirSync(path.join(root, "db_linked", "data"), { recursive: true });
+    fs.symlinkSync(path.join(root, "outside", "victim.db"), path.join(root, "db_linked", "data", "db_linked.db"));
     const liveNeeds: Array<[string, string]> = [
       ["wants_dyn_alarm", `entry = "dyn_timer:alarm"`],
       ["wants_snooze", `entry = "dyn_timer:snooze"`],
@@ -332,5 +352,40 @@ describe("a ported plugin's run-time dependencies and a hostile this.db", () => 
     assert.equal(fs.existsSync(path.join(root, "copy.db")), false);
     const made = await t.trigger("db_attack", "run", { sql: "CREATE TABLE t (a); INSERT INTO t VALUES (1)" });
     assert.deepEqual(made.body.data, { changes: 1, lastInsertRowid: 1 });
+  });
+
+  test("this.db: a script is all or nothing, kv joins a transaction begun through sql, a planted symlink is not opened", async () => {
+    const partial = await t.trigger("db_attack", "run", {
+      sql: "CREATE TABLE u (a); INSERT INTO u VALUES (1); INSERT INTO nosuch VALUES (2)",
+    });
+    assert.equal(partial.status, 500);
+    assert.match(partial.body.error.message, /^db: no such table: nosuch/);
+    const gone = await t.trigger("db_attack", "query", { sql: "SELECT name FROM sqlite_master WHERE name = 'u'" });
+    assert.deepEqual(gone.body.data, []);
+
+    const tx = await t.trigger("db_attack", "tx");
+    assert.equal(tx.status, 200, JSON.stringify(tx.body));
+    assert.deepEqual(
+      { ...tx.body.data, waitedMs: tx.body.data.waitedMs < 1000 },
+      {
+        begun: true,
+        set: true,
+        committed: true,
+        waitedMs: true,
+      },
+    );
+    assert.deepEqual(
+      (await t.trigger("db_attack", "query", { sql: "SELECT value FROM _kv_store WHERE key = 'in_tx'" })).body.data,
+      [{ value: "true" }],
+    );
+
+    const linked = await t.trigger("db_linked", "run", { sql: "CREATE TABLE t (a)" });
+    assert.equal(linked.status, 500);
+    assert.equal(linked.body.error.code, "STORE_ERROR");
+    assert.equal(
+      linked.body.error.message,
+      "db: db_linked.db in data/ is a symbolic link; it is not opened (in: CREATE TABLE t (a))",
+    );
+    assert.deepEqual(fs.readdirSync(path.join(root, "outside")), []);
   });
 });
