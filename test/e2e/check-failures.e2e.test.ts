@@ -227,6 +227,7 @@ export class TestPlugin extends NekoPluginBase {
       old.stdout,
       /^\[FAIL\] dependencies: .*needs plugin 'needed' >=1\.0\.0, but version 0\.9\.0 is installed$/m,
     );
+    assert.match(old.stdout, /^ {4}fix: update 'needed' to >=1\.0\.0$/m);
 
     const unchecked = await check([dir, "--no-type-check"]);
     assert.equal(unchecked.code, 0, unchecked.stdout);
@@ -253,7 +254,12 @@ export class TestPlugin extends NekoPluginBase {
       outcome.stdout,
       /^\[FAIL\] dependencies: plugin\.toml: \[\[plugin\.dependency\]\]: needs entry 'timer:alarm', but it declares no entry 'alarm' \(only 'now'\)$/m,
     );
-    assert.match(outcome.stdout, /^ {4}fix: install plugin 'timer' with entry 'alarm' in /m);
+    // 'timer' is installed: the fix names what it lacks, not an install.
+    assert.match(
+      outcome.stdout,
+      /^ {4}fix: add entry 'alarm' to 'timer', or update 'timer' to a version that declares it$/m,
+    );
+    assert.doesNotMatch(outcome.stdout, /fix: install plugin 'timer'/);
     assert.match(
       outcome.stdout,
       /^\[FAIL\] dependencies: .*needs one of the providers 'tts_one', 'tts_two', and none fits: 'tts_one' is not installed; 'tts_two' is not installed$/m,
@@ -263,5 +269,23 @@ export class TestPlugin extends NekoPluginBase {
       outcome.stdout,
       /^\[WARN\] dependencies: plugin\.toml: \[\[plugin\.dependency\]\]: needs plugin 'timer': version 1\.5\.0 is inside the untested range '\^1' only$/m,
     );
+  });
+
+  test("an installed provider outside the range: the fix names the range, per provider", async () => {
+    const root = tempDir();
+    const manifest = `[plugin]\nid = "ported"\nentry = "index.ts:TestPlugin"\n
+[[plugin.dependency]]\nid = "timer"\nsupported = "^2"\n
+[[plugin.dependency]]\nproviders = ["timer", "ghost"]\nconflicts = ["<1.6"]\n`;
+    const dir = writePlugin(root, { id: "ported", manifest, code: pluginCode() });
+    const others = tempDir();
+    writePlugin(others, {
+      id: "timer",
+      manifest: '[plugin]\nid = "timer"\nversion = "1.5.0"\nentry = "index.ts:TestPlugin"\n',
+      code: pluginCode(),
+    });
+    const outcome = await check([dir, "--no-type-check", "--plugins-dir", others]);
+    assert.equal(outcome.code, 1, outcome.stdout);
+    assert.match(outcome.stdout, /^ {4}fix: update 'timer' to \^2$/m);
+    assert.match(outcome.stdout, /^ {4}fix: update 'timer' to a version outside '<1\.6'; or install 'ghost'$/m);
   });
 });

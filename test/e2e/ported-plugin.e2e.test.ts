@@ -41,6 +41,61 @@ export class BareTimer extends NekoPluginBase {
   }
 }
 `;
+// A provider with no entries in its manifest: `alarm` comes as a dynamic entry in startup, `snooze` on request.
+const dynTimerCode = `
+import { lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class DynTimer extends NekoPluginBase {
+  @lifecycle({ id: "startup" })
+  onStartup() {
+    this.registerDynamicEntry("alarm", () => Ok("ring"), {});
+  }
+
+  @pluginEntry({ id: "add_snooze" })
+  addSnooze() {
+    this.registerDynamicEntry("snooze", () => Ok("zzz"), {});
+    return Ok(true);
+  }
+}
+`;
+const ttsCode = (className: string, speaks: boolean) => `
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class ${className} extends NekoPluginBase {
+  @pluginEntry({ id: "${speaks ? "speak" : "hum"}" })
+  run() {
+    return Ok("${speaks ? "hello" : "hmm"}");
+  }
+}
+`;
+const dbAttackCode = `
+import { NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class DbAttack extends NekoPluginBase {
+  @pluginEntry({ id: "run" })
+  run(args: { sql: string }) {
+    return this.db.sql(args.sql);
+  }
+
+  @pluginEntry({ id: "query" })
+  query(args: { sql: string }) {
+    return this.db.query(args.sql);
+  }
+
+  // kv inside a transaction begun through sql: one connection, so it neither waits nor fails.
+  @pluginEntry({ id: "tx" })
+  async tx() {
+    const started = Date.now();
+    const begun = await this.db.sql("BEGIN IMMEDIATE");
+    const set = await this.db.kv.set("in_tx", true);
+    const committed = await this.db.sql("COMMIT");
+    return Ok({ begun: begun.ok, set: set.ok, committed: committed.ok, waitedMs: Date.now() - started });
+  }
+}
+`;
 const manifest = (id: string, extra: string) =>
   `[plugin]\nid = "${id}"\nentry = "index.ts:PortedRecorderPlugin"\n${extra}`;
 
@@ -60,6 +115,7 @@ describe("a plugin ported from N.E.K.O.", () => {
       ["missing_entry", `[[plugin.dependency]]\nentry = "ported_timer:alarm"\n`],
       ["missing_provider", `[[plugin.dependency]]\nproviders = ["tts_one", "tts_two"]\n`],
       ["escaping_db", `[plugin.database]\nname = "../x"\n[plugin.databse]\nenabled = true\n`],
+      ["state_db", `[plugin.database]\nname = ".Neko-State.json."\n`],
     ];
     for (const [id, extra] of refused) writePlugin(root, { id, manifest: manifest(id, extra), code: recorderCode });
     writePlugin(root, {
@@ -180,6 +236,9 @@ describe("a plugin ported from N.E.K.O.", () => {
       escaping_db: [
         "plugin.toml: [plugin.database].name '../x' must be a plain file name inside data/, without '/' or '\\'",
       ],
+      state_db: [
+        "plugin.toml: [plugin.database].name '.Neko-State.json.' is the frozen-state file (freeze / persist_mode)",
+      ],
     };
     for (const [id, errors] of Object.entries(expectations)) {
       const p = await plugin(id);
@@ -217,5 +276,116 @@ describe("a plugin ported from N.E.K.O.", () => {
       assert.equal(p?.status, "running", id);
       assert.deepEqual(p?.warnings, warnings, id);
     }
+  });
+});
+
+describe("a ported plugin's run-time dependencies and a hostile this.db", () => {
+  let root: string;
+  let t: TestHost;
+  const plugin = async (id: string) =>
+    ((await t.request("GET", "/plugins")).body.plugins as Array<Record<string, any>>).find((p) => p.id === id);
+
+  before(async () => {
+    root = makeTempDir("neko-ported-live-");
+    writePlugin(root, { id: "dyn_timer", className: "DynTimer", code: dynTimerCode });
+    writePlugin(root, { id: "tts_a", className: "TtsA", code: ttsCode("TtsA", false) });
+    writePlugin(root, { id: "tts_b", className: "TtsB", code: ttsCode("TtsB", true) });
+    writePlugin(root, { id: "db_attack", className: "DbAttack", code: dbAttackCode });
+    // A database file planted as a symbolic link to a file outside the plugin.
+    writePlugin(root, { id: "db_linked", className: "DbAttack", code: dbAttackCode });
+    fs.mkdirSync(path.join(root, "outside"));
+    fs.mkdirSync(path.join(root, "db_linked", "data"), { recursive: true });
+    fs.symlinkSync(path.join(root, "outside", "victim.db"), path.join(root, "db_linked", "data", "db_linked.db"));
+    const liveNeeds: Array<[string, string]> = [
+      ["wants_dyn_alarm", `entry = "dyn_timer:alarm"`],
+      ["wants_snooze", `entry = "dyn_timer:snooze"`],
+      ["wants_speak", `providers = ["tts_a", "tts_b"]\nentry = "speak"`],
+      ["wants_sing", `providers = ["tts_a", "tts_b"]\nentry = "sing"`],
+    ];
+    for (const [id, need] of liveNeeds) {
+      writePlugin(root, { id, manifest: `${manifest(id, `[[plugin.dependency]]\n${need}\n`)}`, code: recorderCode });
+    }
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("run-time needs are judged on the providers' live entries: a dynamic entry meets one, and its warning goes", async () => {
+    const notChecked = (provider: string, need: string) =>
+      `plugin.toml: [[plugin.dependency]]: needs entry '${provider}:${need}': not checked before '${provider}' runs (its manifest declares no [[plugin.entries]])`;
+    const running = async (id: string) => {
+      await waitFor(async () => (await plugin(id))?.status === "running", { what: `${id} running` });
+      return plugin(id);
+    };
+    assert.deepEqual((await running("wants_dyn_alarm"))?.warnings, [notChecked("dyn_timer", "alarm")]);
+    // With providers, only a need no running provider meets is warned about, and never about one that lacks it.
+    assert.deepEqual((await running("wants_speak"))?.warnings, [notChecked("tts_a", "speak")]);
+    assert.deepEqual((await running("wants_sing"))?.warnings, [
+      notChecked("tts_a", "sing"),
+      "plugin.toml: [[plugin.dependency]]: none of the running providers 'tts_a', 'tts_b' has entry 'sing', which this plugin needs",
+    ]);
+    const missing =
+      "plugin.toml: [[plugin.dependency]]: 'dyn_timer' is running without entry 'snooze', which this plugin needs";
+    assert.deepEqual((await running("wants_snooze"))?.warnings, [notChecked("dyn_timer", "snooze"), missing]);
+    assert.equal((await t.trigger("dyn_timer", "add_snooze")).status, 200);
+    await waitFor(async () => !(await plugin("wants_snooze"))?.warnings.includes(missing), {
+      what: "the warning to go once the entry is there",
+    });
+    assert.deepEqual((await plugin("wants_snooze"))?.warnings, [notChecked("dyn_timer", "snooze")]);
+  });
+
+  test("a hostile this.db: ATTACH, VACUUM INTO and PRAGMA synchronous = OFF are refused; no file appears", async () => {
+    const before = fs.readdirSync(path.join(root, "db_attack")).sort();
+    for (const [sql, message] of [
+      ["ATTACH 'stolen.db' AS s; CREATE TABLE s.t (a)", /^db: ATTACH is refused/],
+      ["VACUUM INTO '../copy.db'", /^db: VACUUM INTO is refused/],
+      ["PRAGMA synchronous = OFF", /^db: PRAGMA synchronous cannot be set/],
+    ] as const) {
+      const res = await t.trigger("db_attack", "run", { sql });
+      assert.equal(res.status, 400, sql);
+      assert.equal(res.body.error.code, "VALIDATION_ERROR", sql);
+      assert.match(res.body.error.message, message, sql);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(root, "db_attack")).sort(), before);
+    assert.equal(fs.existsSync(path.join(root, "copy.db")), false);
+    const made = await t.trigger("db_attack", "run", { sql: "CREATE TABLE t (a); INSERT INTO t VALUES (1)" });
+    assert.deepEqual(made.body.data, { changes: 1, lastInsertRowid: 1 });
+  });
+
+  test("this.db: a script is all or nothing, kv joins a transaction begun through sql, a planted symlink is not opened", async () => {
+    const partial = await t.trigger("db_attack", "run", {
+      sql: "CREATE TABLE u (a); INSERT INTO u VALUES (1); INSERT INTO nosuch VALUES (2)",
+    });
+    assert.equal(partial.status, 500);
+    assert.match(partial.body.error.message, /^db: no such table: nosuch/);
+    const gone = await t.trigger("db_attack", "query", { sql: "SELECT name FROM sqlite_master WHERE name = 'u'" });
+    assert.deepEqual(gone.body.data, []);
+
+    const tx = await t.trigger("db_attack", "tx");
+    assert.equal(tx.status, 200, JSON.stringify(tx.body));
+    assert.deepEqual(
+      { ...tx.body.data, waitedMs: tx.body.data.waitedMs < 1000 },
+      {
+        begun: true,
+        set: true,
+        committed: true,
+        waitedMs: true,
+      },
+    );
+    assert.deepEqual(
+      (await t.trigger("db_attack", "query", { sql: "SELECT value FROM _kv_store WHERE key = 'in_tx'" })).body.data,
+      [{ value: "true" }],
+    );
+
+    const linked = await t.trigger("db_linked", "run", { sql: "CREATE TABLE t (a)" });
+    assert.equal(linked.status, 500);
+    assert.equal(linked.body.error.code, "STORE_ERROR");
+    assert.equal(
+      linked.body.error.message,
+      "db: db_linked.db in data/ is a symbolic link; it is not opened (in: CREATE TABLE t (a))",
+    );
+    assert.deepEqual(fs.readdirSync(path.join(root, "outside")), []);
   });
 });

@@ -26,7 +26,13 @@ export {
 export type { EntryMetricsView, MetricsApi, PluginMetricsView } from "./metrics/plugin-metrics.ts";
 export type { MetricsHistoryView, MetricsSample } from "./metrics/metrics-history.ts";
 export { isPluginLogFileName, type LogFileRead, type LogFilesApi, type LogFileView } from "./logs/log-files.ts";
-export { conflictProblem, dependencyWarnings, ownersOf, requirementProblem } from "./manifest/plugin-dependencies.ts";
+export {
+  conflictProblem,
+  dependencyWarnings,
+  ownersOf,
+  providerProblem,
+  requirementProblem,
+} from "./manifest/plugin-dependencies.ts";
 export {
   type DiscoveredPlugin,
   discoverPlugins,

@@ -271,6 +271,8 @@ export const PLUGIN_RUNNER_PATH = path.join(
 export class PluginHost implements PluginHostApi {
   /** The plugin that owns each id (the first manifest found with it). */
   private discovered = new Map<string, DiscoveredPlugin>();
+  /** The warnings `judgeRunTimeDependencies` last added to each dependent, so they can go once the need is met. */
+  private readonly runTimeWarnings = new Map<string, string[]>();
   /** Later manifests with an id already owned: refused, but listed so the user sees why. */
   private shadowed: DiscoveredPlugin[] = [];
   /** The plugins of remote workers, with their worker: they are in `discovered` too, but not on this machine's disk. */
@@ -392,36 +394,62 @@ export class PluginHost implements PluginHostApi {
         if (change.state === "unreachable") this.restartIfReachable(pluginId);
       });
     }
-    supervisor.onStateChange(({ pluginId, change }) => {
-      if (change.state === "running") this.checkRunTimeDependencies(pluginId);
-    });
+    // A provider that starts, stops or changes its entries (a dynamic entry) may meet a dependent's need, or stop to.
+    supervisor.onStateChange(({ pluginId }) => this.checkRunTimeDependencies(pluginId));
+    supervisor.onEntriesChange(({ pluginId }) => this.checkRunTimeDependencies(pluginId));
+  }
+
+  /** Re-judges the run-time needs of every plugin that lists `providerId` among its providers. */
+  private checkRunTimeDependencies(providerId: string): void {
+    for (const d of this.discovered.values()) {
+      if (d.manifest?.dependencies.some((dep) => !dep.conflicts && dep.providers.includes(providerId))) {
+        this.judgeRunTimeDependencies(d);
+      }
+    }
   }
 
   /**
-   * The entry and custom-event dependencies on `providerId` that its manifest could not show (a manifest never declares
-   * custom events, and may declare no entries): judged once it runs, from the entries and events it declared in its
-   * hello. A dependent whose need is missing keeps running (a later dynamic entry may still come) and gets a warning
-   * in `/plugins`, logged once.
+   * The entry and custom-event dependencies of `d` that a manifest could not show (a manifest never declares custom
+   * events, and may declare no entries): judged against the providers as they run now — their live entries (dynamic
+   * ones included) and the events of their hello. A need is warned about only when some provider runs and none of the
+   * running ones meets it; the warning goes once the need is met. A dependent whose need is missing keeps running (a
+   * later dynamic entry may still come) and gets the warning in `/plugins`, logged when it first appears.
    */
-  private checkRunTimeDependencies(providerId: string): void {
-    const hello = this.supervisor.status(providerId)?.hello;
-    if (hello === undefined) return;
-    for (const d of this.discovered.values()) {
-      for (const dep of d.manifest?.dependencies ?? []) {
-        if (dep.conflicts || !dep.providers.includes(providerId)) continue;
-        let missing: string | undefined;
-        if (dep.entry !== undefined && !hello.entries.some((e) => e.id === dep.entry)) missing = `entry '${dep.entry}'`;
+  private judgeRunTimeDependencies(d: DiscoveredPlugin): void {
+    const warnings: string[] = [];
+    for (const dep of d.manifest?.dependencies ?? []) {
+      if (dep.conflicts || (dep.entry === undefined && dep.customEvent === undefined)) continue;
+      const running = dep.providers.flatMap((id) => {
+        const status = this.supervisor.status(id);
+        return status?.state === "running" && status.hello !== undefined ? [{ id, status }] : [];
+      });
+      if (running.length === 0) continue;
+      const lacks = running.map(({ status }) => {
         const event = dep.customEvent;
-        if (event && !hello.events.some((e) => e.eventType === event.eventType && e.id === event.eventId)) {
-          missing = `custom event '${event.eventType}:${event.eventId}'`;
+        if (dep.entry !== undefined && !(status.entries ?? []).some((e) => e.id === dep.entry)) {
+          return `entry '${dep.entry}'`;
         }
-        if (missing === undefined) continue;
-        const warning = `plugin.toml: [[plugin.dependency]]: '${providerId}' is running without ${missing}, which this plugin needs`;
-        if (d.warnings.includes(warning)) continue;
-        d.warnings.push(warning);
-        this.logger.warn({ plugin: d.id }, warning);
-      }
+        if (event && !status.hello?.events.some((e) => e.eventType === event.eventType && e.id === event.eventId)) {
+          return `custom event '${event.eventType}:${event.eventId}'`;
+        }
+        return undefined;
+      });
+      if (lacks.some((missing) => missing === undefined)) continue;
+      const what = lacks[0];
+      warnings.push(
+        running.length === 1
+          ? `plugin.toml: [[plugin.dependency]]: '${running[0].id}' is running without ${what}, which this plugin needs`
+          : `plugin.toml: [[plugin.dependency]]: none of the running providers ${running.map(({ id }) => `'${id}'`).join(", ")} has ${what}, which this plugin needs`,
+      );
     }
+    const before = this.runTimeWarnings.get(d.id) ?? [];
+    const kept = d.warnings.filter((warning) => !before.includes(warning));
+    for (const warning of warnings) {
+      if (!before.includes(warning)) this.logger.warn({ plugin: d.id }, warning);
+    }
+    d.warnings.splice(0, d.warnings.length, ...kept, ...warnings.filter((warning) => !kept.includes(warning)));
+    if (warnings.length > 0) this.runTimeWarnings.set(d.id, warnings);
+    else this.runTimeWarnings.delete(d.id);
   }
 
   /** Where a plugin runs: the name of its worker, or undefined for this machine. */
@@ -556,13 +584,16 @@ export class PluginHost implements PluginHostApi {
   }
 
   private startInOrder(ids: string[]): Promise<WireResult[]> {
-    const dependencies = (id: string) => requiredIds(this.discovered.get(id));
+    const lookup = (id: string) => this.discovered.get(id);
+    const dependencies = (id: string) => requiredIds(lookup(id), lookup);
     return inDependencyOrder(ids, dependencies, (id) => this.supervisor.start(id, { manual: false }));
   }
 
   /** The plugins that name `id` as a dependency. */
   private dependentsOf(id: string): string[] {
-    return [...this.discovered.values()].filter((d) => requiredIds(d).includes(id)).map((d) => d.id);
+    return [...this.discovered.values()]
+      .filter((d) => requiredIds(d, (other) => this.discovered.get(other)).includes(id))
+      .map((d) => d.id);
   }
 
   listPlugins(): PluginView[] {
@@ -1014,6 +1045,8 @@ export class PluginHost implements PluginHostApi {
     if (d.status !== "ok") log.warn({ problems: d.problems }, `refused: ${d.problems.join("; ")}`);
     const extension = d.manifest?.type === "extension" || this.discovered.get(d.id)?.manifest?.type === "extension";
     this.discovered.set(d.id, d);
+    this.runTimeWarnings.delete(d.id);
+    this.judgeRunTimeDependencies(d);
     // Its host, its enabled flag or its code may have changed: the plugins holding or wanting it follow.
     if (extension) this.extensions.resync();
     if (d.status === "ok" && d.manifest && d.entryModulePath) {

@@ -4,20 +4,17 @@
  * log on disk, so it survives `kill -9` of the plugin or the host (and a power cut). Docs: docs/store-and-memory.md.
  */
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { ErrorCode, findJsonProblem, type JsonValue } from "@neko/protocol";
 import { SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
+import { openSqliteFile } from "./sqlite-file.ts";
 
 export const MAX_STORE_KEY_LENGTH = 512;
 /** The JSON text of one value, in UTF-8 bytes. */
 export const MAX_STORE_VALUE_BYTES = 16 * 1024 * 1024;
 export const STORE_FILE_NAME = "store.sqlite";
-
-// better-sqlite3 is required on the store's first use (open), so a plugin process that never uses its store never loads it.
-const require = createRequire(import.meta.url);
 
 /** `[plugin.store] enabled` of a manifest (a plugin's or an extension's); on unless it says false. */
 export function storeEnabled(metadata: Record<string, unknown>): boolean {
@@ -52,6 +49,12 @@ export interface PluginStoreOptions {
   label?: string;
   /** The sentence of the Err answered when `enabled` is false. */
   disabledMessage?: string;
+  /**
+   * An already-open database to keep the table in, asked on each use (`this.db.kv` runs on the connection of
+   * `this.db.sql`, so a transaction begun there includes its writes and never waits for them). The store then neither
+   * opens nor closes a file of its own.
+   */
+  connection?: () => Database.Database;
 }
 
 interface Statements {
@@ -158,13 +161,16 @@ export class PluginStore {
     return this.run(undefined, (s) => s.count.get()?.n ?? 0);
   }
 
-  /** Closes the database (checkpointing the log); the next call opens it again. Runs by itself at process exit. */
+  /**
+   * Closes the database (checkpointing the log); the next call opens it again. Runs by itself at process exit. A
+   * store on a given `connection` only forgets its statements: the connection is its owner's to close.
+   */
   close(): void {
     process.off("exit", this.closeOnExit);
     const db = this.db;
     this.db = undefined;
     this.statements = undefined;
-    if (db?.open) db.close();
+    if (db?.open && this.options.connection === undefined) db.close();
   }
 
   /** Checks the key, opens the database if needed and runs `op`; a SQLite failure is an Err, never a throw. */
@@ -207,15 +213,11 @@ export class PluginStore {
   }
 
   private open(): Statements {
-    if (this.statements) return this.statements;
-    fs.mkdirSync(this.options.dataDir, { recursive: true });
-    const SqliteDatabase: typeof Database = require("better-sqlite3");
-    const db = new SqliteDatabase(this.file);
+    const given = this.options.connection?.();
+    if (this.statements && this.db?.open && (given === undefined || given === this.db)) return this.statements;
+    this.statements = undefined;
+    const db = given ?? openSqliteFile(this.file);
     try {
-      db.pragma("journal_mode = WAL");
-      // FULL: every commit syncs the log, so an acknowledged write survives even a power cut, not only a kill.
-      db.pragma("synchronous = FULL");
-      db.pragma("busy_timeout = 5000");
       // The table name is one of two constants (`kv`, `_kv_store`), never the caller's text.
       const kv = this.options.table ?? "kv";
       db.exec(
@@ -236,11 +238,11 @@ export class PluginStore {
         clear: db.prepare(`DELETE FROM ${kv}`),
       };
     } catch (error) {
-      db.close();
+      if (given === undefined) db.close();
       throw error;
     }
     this.db = db;
-    process.on("exit", this.closeOnExit);
+    if (given === undefined) process.on("exit", this.closeOnExit);
     return this.statements;
   }
 }

@@ -53,7 +53,10 @@ export { MemoryClient } from "./memory-client.ts";
 export { MAX_STORE_KEY_LENGTH, MAX_STORE_VALUE_BYTES, PluginStore } from "./plugin-store.ts";
 export {
   DATABASE_KV_TABLE,
+  DEFAULT_QUERY_ROW_LIMIT,
   PluginDatabase,
+  type QueryOptions,
+  READ_ONLY_PRAGMAS,
   type SqlParams,
   type SqlRow,
   type SqlValue,

@@ -131,6 +131,24 @@ describe("PluginStore", () => {
     assert.deepEqual(await store.get("after-close"), { ok: true, value: 1 });
   });
 
+  test("a store.sqlite planted in data/ as a symbolic link is not followed: Err, and nothing is written through it", async () => {
+    const outside = path.join(dir, "outside");
+    fs.mkdirSync(outside);
+    const dataDir = path.join(dir, "linked");
+    fs.mkdirSync(dataDir);
+    fs.symlinkSync(path.join(outside, "victim.sqlite"), path.join(dataDir, "store.sqlite"));
+    const linked = new PluginStore({ pluginId: "linked", dataDir, enabled: true });
+    const result = await linked.set("a", 1);
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? "" : result.error.code, "STORE_ERROR");
+    assert.equal(
+      result.ok ? "" : result.error.message,
+      "store: key 'a': store.sqlite in data/ is a symbolic link; it is not opened",
+    );
+    assert.deepEqual(fs.readdirSync(outside), []);
+    linked.close();
+  });
+
   test("a disabled store answers every call with STORE_DISABLED", async () => {
     const off = new PluginStore({ pluginId: "off", dataDir: path.join(dir, "off"), enabled: false });
     const results = [

@@ -13,6 +13,7 @@ import {
   discoverPlugins,
   inspectPluginFolder,
   ownersOf,
+  providerProblem,
   requirementProblem,
 } from "@neko/host";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
@@ -238,15 +239,11 @@ async function dependencyItems(plugin: DiscoveredPlugin, pluginsDirs: string[] |
       }
       continue;
     }
-    const version = dep.version === undefined ? "" : ` ${dep.version}`;
-    const which =
-      dep.providers.length > 1 ? `one of ${dep.providers.map((id) => `'${id}'`).join(", ")}` : `plugin '${dep.id}'`;
-    const having = dep.entry === undefined ? "" : ` with entry '${dep.entry}'`;
     fail(
       problem,
       dep.conflicts
         ? `disable or remove plugin '${dep.id}', or drop the conflict`
-        : `install ${which}${version}${having} in ${where}`,
+        : requirementFix(alone, dep, lookup, where),
     );
   }
   if (items.length === 0) {
@@ -285,6 +282,52 @@ const LABELS: Record<CheckLevel, { text: string; colour: "green" | "yellow" | "r
   warn: { text: "[WARN]", colour: "yellow" },
   fail: { text: "[FAIL]", colour: "red" },
 };
+
+type PluginDependency = NonNullable<DiscoveredPlugin["manifest"]>["dependencies"][number];
+
+/**
+ * What to do about an unmet dependency: install the provider when none is installed; otherwise, per provider, what
+ * keeps it from fitting — update it to the range, add the missing entry, enable it, fix its own refusal.
+ */
+function requirementFix(
+  plugin: DiscoveredPlugin,
+  dep: PluginDependency,
+  lookup: (id: string) => DiscoveredPlugin | undefined,
+  where: string,
+): string {
+  const range = dep.version ?? dep.supported ?? dep.untested;
+  const having = dep.entry === undefined ? "" : ` with entry '${dep.entry}'`;
+  const missing = dep.providers.filter((id) => lookup(id) === undefined);
+  if (missing.length === dep.providers.length) {
+    const which = missing.length > 1 ? `one of ${missing.map((id) => `'${id}'`).join(", ")}` : `plugin '${dep.id}'`;
+    return `install ${which}${range === undefined ? "" : ` ${range}`}${having} in ${where}`;
+  }
+  const fixes = dep.providers.flatMap((id) => {
+    const other = lookup(id);
+    const problem = providerProblem(plugin, dep, other) ?? "";
+    if (other === undefined) return [`install '${id}'${range === undefined ? "" : ` ${range}`}${having}`];
+    if (other === plugin || problem.startsWith("which is this plugin")) return [`drop '${id}' (this plugin) from it`];
+    if (problem.startsWith("which is refused")) return [`fix plugin '${id}', which is refused (see its own check)`];
+    if (problem.startsWith("which is disabled")) return [`enable plugin '${id}' ([plugin_runtime].enabled = true)`];
+    const conflict = /inside its conflicts range '(.*)'$/.exec(problem);
+    if (conflict) return [`update '${id}' to a version outside '${conflict[1]}'`];
+    const untestedOnly = /outside its untested range '(.*)'$/.exec(problem);
+    if (untestedOnly) return [`update '${id}' to ${untestedOnly[1]}`];
+    if (/^but version \S+ is installed$/.test(problem) && dep.version !== undefined) {
+      return [`update '${id}' to ${dep.version}`];
+    }
+    if (/outside its supported range/.test(problem) && dep.supported !== undefined) {
+      return [
+        `update '${id}' to ${dep.supported}${dep.untested === undefined ? "" : ` (or ${dep.untested}, untested)`}`,
+      ];
+    }
+    if (/declares no entry/.test(problem) && dep.entry !== undefined) {
+      return [`add entry '${dep.entry}' to '${id}', or update '${id}' to a version that declares it`];
+    }
+    return problem === "" ? [] : [`make '${id}' fit (${problem})`];
+  });
+  return fixes.join("; or ");
+}
 
 /**
  * The report for a person: one line per item (`[FAIL] types: index.ts:12:5 TS2322 …`), its fix indented below, then

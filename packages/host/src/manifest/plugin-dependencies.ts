@@ -39,7 +39,10 @@ export function checkDependencies(plugins: DiscoveredPlugin[]): void {
     if (p.status === "ok") p.warnings.push(...dependencyWarnings(p, (id) => owners.get(id)));
   }
 
-  for (const cycle of dependencyCycles(plugins.filter((p) => p.status === "ok"))) {
+  for (const cycle of dependencyCycles(
+    plugins.filter((p) => p.status === "ok"),
+    (id) => owners.get(id),
+  )) {
     const text = `${cycle.join(" → ")} → ${cycle[0]}`;
     for (const id of cycle) {
       owners
@@ -86,10 +89,12 @@ export function dependencyWarnings(
 ): string[] {
   return (p.manifest?.dependencies ?? []).flatMap((dep) => {
     if (dep.conflicts) return [];
-    const provider = dep.providers
-      .map(lookup)
-      .find((other) => other !== undefined && judge(p, dep, other).problem === undefined);
-    return provider === undefined ? [] : judge(p, dep, provider).warnings.map((warning) => `${FILE}: ${warning}`);
+    // Any fitting provider will do, so the warnings are those of the one that fits best: none when one fits cleanly.
+    const fits = dep.providers
+      .map((id) => judge(p, dep, lookup(id)))
+      .filter((judged) => judged.problem === undefined)
+      .sort((a, b) => a.warnings.length - b.warnings.length);
+    return (fits[0]?.warnings ?? []).map((warning) => `${FILE}: ${warning}`);
   });
 }
 
@@ -108,11 +113,55 @@ export function conflictProblem(
   return undefined;
 }
 
-/** The ids of the plugins `p` needs (not those it conflicts with): every provider, so it starts after them. */
-export function requiredIds(p: DiscoveredPlugin | undefined): string[] {
-  return [
-    ...new Set((p?.manifest?.dependencies ?? []).filter((dep) => !dep.conflicts).flatMap((dep) => dep.providers)),
-  ];
+/**
+ * The ids of the plugins `p` waits for at start (not those it conflicts with): a dependency's provider, or with
+ * `providers` each one that fits (all of them when none does), never `p` itself, and without a provider that itself
+ * needs `p` (it would close a cycle) when another one fits. `lookup` finds the plugins as the host has them.
+ */
+export function requiredIds(
+  p: DiscoveredPlugin | undefined,
+  lookup: (id: string) => DiscoveredPlugin | undefined = () => undefined,
+): string[] {
+  if (p === undefined) return [];
+  const ids = new Set<string>();
+  for (const dep of p.manifest?.dependencies ?? []) {
+    if (dep.conflicts) continue;
+    const candidates = dep.providers.filter((id) => id !== p.id);
+    if (candidates.length <= 1) {
+      for (const id of candidates) ids.add(id);
+      continue;
+    }
+    const fitting = candidates.filter((id) => judge(p, dep, lookup(id)).problem === undefined);
+    const pool = fitting.length > 0 ? fitting : candidates;
+    const acyclic = pool.filter((id) => !reaches(id, p.id, lookup));
+    for (const id of acyclic.length > 0 ? acyclic : pool) ids.add(id);
+  }
+  return [...ids];
+}
+
+/** True when `from` needs `target`, directly or through other plugins (any provider of any dependency counts). */
+function reaches(from: string, target: string, lookup: (id: string) => DiscoveredPlugin | undefined): boolean {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (id === target) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const dep of lookup(id)?.manifest?.dependencies ?? []) {
+      if (!dep.conflicts) stack.push(...dep.providers.filter((provider) => provider !== id));
+    }
+  }
+  return false;
+}
+
+/** Why `other` (the plugin that provider id names, or undefined when none) does not satisfy `p`'s `dep`, or undefined. */
+export function providerProblem(
+  p: DiscoveredPlugin,
+  dep: PluginDependency,
+  other: DiscoveredPlugin | undefined,
+): string | undefined {
+  return judge(p, dep, other).problem;
 }
 
 /** What `dep` asks for, as a reason begins: "needs plugin 'a' ^1", "needs entry 'a:greet'", "needs one of …". */
@@ -208,7 +257,10 @@ function inRange(version: string, range: string): boolean {
 }
 
 /** Each cycle of required dependencies among `plugins`, as the ids along it, found once. */
-function dependencyCycles(plugins: DiscoveredPlugin[]): string[][] {
+function dependencyCycles(
+  plugins: DiscoveredPlugin[],
+  lookup: (id: string) => DiscoveredPlugin | undefined,
+): string[][] {
   const byId = new Map(plugins.map((p) => [p.id, p]));
   const cycles: string[][] = [];
   const done = new Set<string>();
@@ -219,7 +271,7 @@ function dependencyCycles(plugins: DiscoveredPlugin[]): string[][] {
       return;
     }
     if (done.has(id) || !byId.has(id)) return;
-    for (const dep of requiredIds(byId.get(id))) walk(dep, [...stack, id]);
+    for (const dep of requiredIds(byId.get(id), lookup)) walk(dep, [...stack, id]);
     done.add(id);
   };
   for (const p of plugins) walk(p.id, []);

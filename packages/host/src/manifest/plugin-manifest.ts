@@ -2,6 +2,7 @@
 // it has at once, each naming the file, the key and what is wrong in a plain sentence.
 import { posix, win32 } from "node:path";
 import { PLUGIN_ID_PATTERN } from "@neko/protocol";
+import { databaseNameProblem } from "@neko/plugin-sdk/database-name";
 import { valid as validSemver } from "semver";
 import { parse, TomlError } from "smol-toml";
 import { ManifestTable, type ManifestReport } from "./manifest-table.ts";
@@ -141,7 +142,7 @@ export function parseManifest(text: string, opts: { file: string }): ParseManife
   const host = readHost(plugin, { type, id });
   const dependencies = readDependencies(plugin);
   const store = readStore(plugin);
-  const database = readDatabase(plugin, id);
+  const database = readDatabase(plugin, { id, type });
   const permissions = readPermissions(plugin);
   const entries = readAllEntries(doc, plugin);
   plugin.allow("config_profiles"); // owned by the config-profile loader
@@ -357,6 +358,14 @@ function readDependency(dependency: ManifestTable): PluginDependency | undefined
   if (conflicts && (entrySpec !== undefined || eventSpec !== undefined || providers !== undefined)) {
     dependency.problem("conflicts", "= true goes with id only (a plugin that must be absent)");
   }
+  for (const key of ["supported", "untested"]) {
+    if (conflicts && dependency.has(key)) {
+      dependency.problem(
+        key,
+        "cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+      );
+    }
+  }
 
   let target: string | undefined = id;
   let entry: string | undefined;
@@ -416,7 +425,13 @@ function readStore(plugin: ManifestTable): PluginManifest["store"] {
 }
 
 /** `[plugin.database]`: on unless `enabled = false`; `name` is a plain file name inside `data/`. */
-function readDatabase(plugin: ManifestTable, id: string | undefined): PluginManifest["database"] {
+function readDatabase(
+  plugin: ManifestTable,
+  { id, type }: { id: string | undefined; type: PluginType },
+): PluginManifest["database"] {
+  if (type === "extension" && plugin.has("database")) {
+    plugin.warning("database", "is ignored: an extension has no this.db (it has its own store)");
+  }
   const database = plugin.section("database");
   const enabled = database.boolean("enabled") ?? true;
   let name = database.string("name");
@@ -429,19 +444,6 @@ function readDatabase(plugin: ManifestTable, id: string | undefined): PluginMani
   }
   database.warnUnknownKeys();
   return { enabled, name: name ?? `${id ?? "plugin"}${DATABASE_NAME_SUFFIX}` };
-}
-
-/** Why `name` cannot be the database's file name in `data/`, or undefined. */
-export function databaseNameProblem(name: string): string | undefined {
-  if (name.trim() === "") return "must be a file name, not empty";
-  if (/[/\\]/.test(name)) return `'${name}' must be a plain file name inside data/, without '/' or '\\'`;
-  if (name.includes("..")) return `'${name}' must not contain '..'`;
-  if (name === ".") return "'.' is not a file name";
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f]/.test(name)) return "must not contain control characters";
-  if (name.length > 200) return `is ${name.length} characters long; the limit is 200`;
-  if (name === "store.sqlite" || name.startsWith("store.sqlite-")) return `'${name}' is the store's file (this.store)`;
-  return undefined;
 }
 
 function readPermissions(plugin: ManifestTable): PluginManifest["permissions"] {
@@ -482,11 +484,18 @@ function readGrantedPaths(permissions: ManifestTable, key: "fs_read" | "fs_write
 }
 
 /**
- * `[[plugin.entries]]`, or the original's top-level `[[entries]]` read the same way (never as configuration); a
- * manifest with both is refused, so neither list is silently dropped.
+ * `[[plugin.entries]]`, or the original's top-level `[[entries]]` read the same way; a manifest with both is refused,
+ * so neither list is silently dropped. A top-level `entries` that is not an array of tables (an `[entries]` table, a
+ * value) is the plugin's configuration, like any other top-level table.
  */
 function readAllEntries(doc: ManifestTable, plugin: ManifestTable): PluginManifest["entries"] {
-  if (doc.has("entries") && plugin.has("entries")) {
+  const topLevel = doc.raw("entries");
+  const topLevelList =
+    Array.isArray(topLevel) &&
+    topLevel.length > 0 &&
+    topLevel.every((item) => typeof item === "object" && item !== null && !Array.isArray(item));
+  if (!topLevelList) return readEntries(plugin);
+  if (plugin.has("entries")) {
     doc.problem(
       "entries",
       "and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
@@ -494,7 +503,7 @@ function readAllEntries(doc: ManifestTable, plugin: ManifestTable): PluginManife
     plugin.allow("entries");
     return [];
   }
-  return readEntries(doc.has("entries") ? doc : plugin);
+  return readEntries(doc);
 }
 
 function readEntries(owner: ManifestTable): PluginManifest["entries"] {

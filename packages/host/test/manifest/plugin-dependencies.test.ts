@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { ownersOf } from "../../src/manifest/plugin-dependencies.ts";
+import { ownersOf, requiredIds } from "../../src/manifest/plugin-dependencies.ts";
 import { type DiscoveredPlugin, discoverPlugins } from "../../src/manifest/plugin-discovery.ts";
 import { inDependencyOrder } from "../../src/supervisor/dependency-order.ts";
 
@@ -272,6 +272,50 @@ describe("[[plugin.dependency]]: the original's forms", () => {
     assert.deepEqual(found.get("without_entry")?.problems, [
       "plugin.toml: [[plugin.dependency]]: needs entry 'timer:pause', but it declares no entry 'pause' (only 'start', 'stop')",
     ]);
+  });
+
+  test("providers: the warnings are those of the provider that fits best (none when one fits cleanly)", async () => {
+    const found = await discover([
+      ["bare"],
+      ["declares", `[[plugin.entries]]\nid = "speak"\n`],
+      ["clean", raw(`providers = ["bare", "declares"]\nentry = "speak"`)],
+      ["only_bare", raw(`providers = ["bare", "ghost"]\nentry = "speak"`)],
+    ]);
+    assert.deepEqual(found.get("clean")?.warnings, []);
+    assert.deepEqual(found.get("only_bare")?.warnings, [
+      "plugin.toml: [[plugin.dependency]]: needs entry 'bare:speak': not checked before 'bare' runs (its manifest declares no [[plugin.entries]])",
+    ]);
+  });
+
+  test("providers: no false cycle (a provider that needs this plugin is left out when another fits), no self-cycle", async () => {
+    const found = await discover([
+      ["c1", raw(`providers = ["c2", "c3"]`)],
+      ["c2", dependency("c1")],
+      ["c3"],
+      ["selfish", raw(`providers = ["selfish", "c3"]`)],
+      ["loop_a", raw(`providers = ["loop_b"]`)],
+      ["loop_b", raw(`providers = ["loop_a", "ghost"]`)],
+    ]);
+    const lookup = (id: string) => found.get(id);
+    for (const id of ["c1", "c2", "c3", "selfish"]) {
+      assert.equal(found.get(id)?.status, "ok", id);
+      assert.deepEqual(found.get(id)?.warnings, [], id);
+    }
+    assert.deepEqual(requiredIds(found.get("c1"), lookup), ["c3"]);
+    assert.deepEqual(requiredIds(found.get("c2"), lookup), ["c1"]);
+    assert.deepEqual(requiredIds(found.get("selfish"), lookup), ["c3"]);
+    // A real cycle (the only fitting provider closes it) is still one, warned on both.
+    assert.match(found.get("loop_a")?.warnings.join("\n") ?? "", /dependency cycle loop_a → loop_b → loop_a/);
+    assert.match(found.get("loop_b")?.warnings.join("\n") ?? "", /dependency cycle loop_a → loop_b → loop_a/);
+    const order: string[] = [];
+    await inDependencyOrder(
+      ["c2", "c1", "c3", "selfish"],
+      (id) => requiredIds(found.get(id), lookup),
+      async (id) => {
+        order.push(id);
+      },
+    );
+    assert.deepEqual(order.indexOf("c3") < order.indexOf("c1") && order.indexOf("c1") < order.indexOf("c2"), true);
   });
 
   test("untested / supported / conflicts ranges of the provider's version", async () => {

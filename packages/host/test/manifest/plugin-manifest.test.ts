@@ -205,6 +205,15 @@ greeting = "hi"
     assert.equal(manifest.host, undefined);
     assert.deepEqual(warnings, ["plugin.toml: [plugin].host is ignored: only an extension has a host plugin"]);
   });
+
+  test("[plugin.database] in an extension's manifest is accepted with a warning: an extension has no this.db", () => {
+    const { warnings } = valid(
+      `${HEADER}type = "extension"\n[plugin.host]\nplugin_id = "hw"\n[plugin.database]\nname = "x.db"\n`,
+    );
+    assert.deepEqual(warnings, [
+      "plugin.toml: [plugin].database is ignored: an extension has no this.db (it has its own store)",
+    ]);
+  });
 });
 
 describe("parseManifest: problems", () => {
@@ -611,6 +620,15 @@ conflicts = "<0.2"
     assert.deepEqual(dep(`entry = "a:b"\nconflicts = true`), [
       "plugin.toml: [[plugin.dependency]]#1.conflicts = true goes with id only (a plugin that must be absent)",
     ]);
+    assert.deepEqual(dep(`id = "a"\nconflicts = true\nsupported = "^1"\nuntested = "^2"`), [
+      "plugin.toml: [[plugin.dependency]]#1.supported cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+      "plugin.toml: [[plugin.dependency]]#1.untested cannot be given with conflicts = true (a plugin that must be absent): use version to say which versions conflict",
+    ]);
+    assert.equal(
+      valid(`${HEADER}[[plugin.dependency]]\nid = "a"\nconflicts = true\nversion = "<2"\n`).manifest.dependencies[0]
+        .conflicts,
+      true,
+    );
     assert.deepEqual(dep(`id = "a"\nuntested = "banana"`), [
       "plugin.toml: [[plugin.dependency]]#1.untested 'banana' is not a version range",
     ]);
@@ -628,6 +646,15 @@ conflicts = "<0.2"
     assert.deepEqual(invalid(`${HEADER}[[plugin.entries]]\nid = "a"\n[[entries]]\nid = "b"\n`).messages, [
       "plugin.toml: [entries] and [[plugin.entries]] are both given: keep one list (the top-level one is the original's place)",
     ]);
+    // A top-level [entries] *table* is the plugin's configuration, like any other top-level table.
+    const configured = valid(`${HEADER}[[plugin.entries]]\nid = "greet"\n[entries]\nmax = 3\n`);
+    assert.deepEqual(configured.warnings, []);
+    assert.deepEqual(
+      configured.manifest.entries.map((entry) => entry.id),
+      ["greet"],
+    );
+    assert.deepEqual({ ...(configured.manifest.raw.entries as object) }, { max: 3 });
+    assert.deepEqual(valid(`${HEADER}[entries]\nmax = 3\n`).manifest.entries, []);
     assert.deepEqual(invalid(`${HEADER}[[entries]]\nid = "a"\n[[entries]]\nid = "a"\n`).messages, [
       "plugin.toml: [[entries]]#2.id 'a' is already declared by [[entries]]#1",
     ]);
@@ -650,6 +677,25 @@ conflicts = "<0.2"
     assert.deepEqual(name("store.sqlite"), [
       "plugin.toml: [plugin.database].name 'store.sqlite' is the store's file (this.store)",
     ]);
+    assert.deepEqual(name(".neko-state.json"), [
+      "plugin.toml: [plugin.database].name '.neko-state.json' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name(".NEKO-STATE.json. "), [
+      "plugin.toml: [plugin.database].name '.NEKO-STATE.json. ' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name(".neko-state.json.4242.0a0b0c0d.tmp"), [
+      "plugin.toml: [plugin.database].name '.neko-state.json.4242.0a0b0c0d.tmp' is the frozen-state file (freeze / persist_mode)",
+    ]);
+    assert.deepEqual(name("Store.SQLITE-wal"), [
+      "plugin.toml: [plugin.database].name 'Store.SQLITE-wal' is the store's file (this.store)",
+    ]);
+    assert.deepEqual(name("logs"), [
+      "plugin.toml: [plugin.database].name 'logs' is the folder of this.fileLogger's files",
+    ]);
+    assert.equal(
+      valid(`${HEADER}[plugin.database]\nname = "neko-state.json"\n`).manifest.database.name,
+      "neko-state.json",
+    );
   });
 
   test("[plugin_state] backend: the original's values; 'memory' warns, anything else is refused", () => {
