@@ -262,6 +262,13 @@ export class HostBus implements BusApi, Disposable {
       const mine = added.filter((r) => matchesBusFilters(r, watch.filters));
       const gone = removed.filter((r) => matchesBusFilters(r, watch.filters)).map((r) => r.id);
       if (mine.length === 0 && gone.length === 0) continue;
+      const max = watch.filters.maxCount;
+      if (gone.length > 0 && added.length === 0 && max !== undefined) {
+        // A delete inside a `maxCount` window: older records move into it. They are the oldest of the window now
+        // (at most one per record gone); the watcher already holding some of them keeps one copy.
+        const window = this.stores[namespace].query(watch.filters);
+        mine.push(...window.slice(0, Math.min(gone.length, window.length)));
+      }
       this.channels.get(watch.pluginId)?.enqueueDelta(watch.watchId, revision, mine, gone);
     }
   }
@@ -325,7 +332,8 @@ export class HostBus implements BusApi, Disposable {
         continue;
       }
       if (!ownsBusRecord(pluginId, record)) {
-        const owner = record.source === "host" ? "the host" : `plugin '${record.pluginId ?? record.source}'`;
+        const writer = busRecordWriter(record);
+        const owner = writer === null ? "the host" : `plugin '${writer}'`;
         return failure(
           ErrorCode.PermissionDenied,
           `bus delete: record ${id} of '${namespace}' was written by ${owner}; a plugin deletes only its own records`,
@@ -417,6 +425,17 @@ export class HostBus implements BusApi, Disposable {
 export function ownsBusRecord(pluginId: string, record: BusRecord): boolean {
   if (record.pluginId !== pluginId) return false;
   return record.namespace !== "events" || record.source === pluginId;
+}
+
+/**
+ * Who wrote a record, from what the host set (never from `source`, which a plugin chooses for its messages and
+ * conversations): its `pluginId`, or null for the host. In `events` a plugin's own emits carry its id as the source
+ * too; a record there about a plugin with another source (`entry_call`) was the host's.
+ */
+export function busRecordWriter(record: BusRecord): string | null {
+  if (record.pluginId === null) return null;
+  if (record.namespace === "events" && record.source !== record.pluginId) return null;
+  return record.pluginId;
 }
 
 /** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */
