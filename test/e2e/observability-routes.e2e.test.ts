@@ -177,6 +177,33 @@ describe("observability routes", () => {
     assert.equal((await t.request("GET", "/health")).status, 200);
   });
 
+  test("attacker: a link put in place of the plugins log folder is not followed", async () => {
+    const plugins = path.join(logDir, "plugins");
+    const moved = path.join(logDir, "plugins-moved");
+    const planted = path.join(secretDir, "planted");
+    fs.mkdirSync(planted);
+    fs.writeFileSync(path.join(planted, "alpha.ndjson"), "top secret\n");
+    fs.writeFileSync(path.join(planted, "alpha.ndjson.1"), "top secret\n");
+    fs.renameSync(plugins, moved);
+    fs.symlinkSync(planted, plugins);
+    try {
+      const listed = await t.request("GET", "/plugin/alpha/logs/files");
+      assert.equal(listed.status, 200);
+      assert.deepEqual(listed.body.log_files, []);
+      assert.equal(listed.body.count, 0);
+      for (const name of ["alpha.ndjson", "alpha.ndjson.1"]) {
+        const read = await raw(`/plugin/alpha/logs/files/${name}`);
+        assert.equal(read.status, 404, name);
+        assert.equal(JSON.parse(read.text).error.code, "NOT_FOUND");
+        assert.ok(!read.text.includes("top secret"));
+      }
+    } finally {
+      fs.unlinkSync(plugins);
+      fs.renameSync(moved, plugins);
+    }
+    assert.equal((await t.request("GET", "/plugin/alpha/logs/files")).body.count, 3);
+  });
+
   test("metrics history: one sample per heartbeat, bounded by ?limit, kept across a crash", async () => {
     const history = await waitFor(
       async () => {
