@@ -272,3 +272,32 @@ describe("observability routes", () => {
     assert.equal(unknown.body.error.code, "PLUGIN_NOT_FOUND");
   });
 });
+
+describe("GET /available: shadowed folders and a stopping host", () => {
+  test("plugins_count leaves out a shadowed folder; once the host stops, 503 SHUTTING_DOWN", async () => {
+    const first = makeTempDir();
+    const second = makeTempDir();
+    writePlugin(first, { id: "twin", className: "Talker", code });
+    writePlugin(first, { id: "other", className: "Talker", code });
+    writePlugin(second, { id: "twin", className: "Talker", code });
+    const t = await startTestHost({ roots: [first, second] });
+    try {
+      const info = t.host.info();
+      assert.equal(info.plugins.shadowed, 1);
+      assert.equal(info.plugins.total, 3);
+      const res = await t.request("GET", "/available");
+      assert.equal(res.status, 200);
+      assert.equal(res.body.plugins_count, 2);
+      assert.equal(res.body.available, true);
+      // The host stopped on its own (embedded), the server still open.
+      await t.host.stop();
+      const stopped = await t.request("GET", "/available");
+      assert.equal(stopped.status, 503, JSON.stringify(stopped.body));
+      assert.equal(stopped.body.error.code, "SHUTTING_DOWN");
+      assert.equal(stopped.body.error.message, "the plugin host is stopping or stopped");
+    } finally {
+      await t.close();
+      for (const dir of [first, second]) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
