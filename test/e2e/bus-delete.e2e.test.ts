@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
+import { openWs } from "../support/ws-client.ts";
 
 const code = `
 import { NekoPluginBase, nekoPlugin, pluginEntry, plugin, Ok, unwrap } from "@neko/plugin-sdk/plugin";
@@ -246,6 +247,20 @@ describe("bus: delete, whereIn, plugin.event / plugin.customEvent", () => {
       { what: "beta's watcher refilled to three records", timeoutMs: 3000 },
     );
     assert.deepEqual(seen, expected);
+  });
+
+  test("the admin WebSocket reports a deletion as bus_delete with the ids", async () => {
+    const admin = await openWs(`${t.url.replace(/^http/, "ws")}/ws/admin`);
+    try {
+      await admin.next((m) => m.type === "hello");
+      await call("alpha", "emit", { type: "ws_gone", count: 2 });
+      const ids = await idsOf("alpha", "events", { type: "ws_gone" });
+      await call("alpha", "delete", { namespace: "events", ids });
+      const deletion = await admin.next((m) => m.type === "bus_delete");
+      assert.deepEqual(deletion, { type: "bus_delete", namespace: "events", ids });
+    } finally {
+      await admin.close();
+    }
   });
 
   test("a message deleted by its plugin leaves the queue", async () => {

@@ -60,6 +60,8 @@ export interface BusApi {
   onEvent(listener: (event: BusEvent) => void): Disposable;
   /** Every record added to any namespace (published events, lifecycle, messages, …), for the admin WebSocket. */
   onRecord(listener: (record: BusRecord) => void): Disposable;
+  /** Records deleted by their writers (`bus.<namespace>.delete`), for the admin WebSocket; dispose to stop. */
+  onDelete(listener: (deletion: { namespace: BusNamespaceName; ids: number[] }) => void): Disposable;
   stats(): BusStats;
 }
 
@@ -94,6 +96,7 @@ export class HostBus implements BusApi, Disposable {
   private readonly watches = new Map<BusNamespaceName, Map<string, Watch>>();
   private readonly events: Emitter<BusEvent>;
   private readonly records: Emitter<BusRecord>;
+  private readonly deletions: Emitter<{ namespace: BusNamespaceName; ids: number[] }>;
   private readonly owned = new DisposableStore();
   private published = 0;
   /** Drops counted by channels that have since closed. */
@@ -106,6 +109,9 @@ export class HostBus implements BusApi, Disposable {
     const { logger } = ctx;
     this.events = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus event listener failed")));
     this.records = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus record listener failed")));
+    this.deletions = this.owned.add(
+      new Emitter((error) => logger.error({ err: error }, "a bus deletion listener failed")),
+    );
     const stores = {} as Record<BusNamespaceName, BusRecordStore>;
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
@@ -121,6 +127,10 @@ export class HostBus implements BusApi, Disposable {
         store.onChange((change) => {
           this.feedWatches(namespace, change.revision, change.added, change.removed);
           for (const record of change.added) this.records.fire(record);
+          // A change with nothing added is a delete (an eviction always comes with the record that caused it).
+          if (change.added.length === 0 && change.removed.length > 0) {
+            this.deletions.fire({ namespace, ids: change.removed.map((r) => r.id) });
+          }
         }),
       );
     }
@@ -156,6 +166,10 @@ export class HostBus implements BusApi, Disposable {
 
   onEvent(listener: (event: BusEvent) => void): Disposable {
     return this.events.event(listener);
+  }
+
+  onDelete(listener: (deletion: { namespace: BusNamespaceName; ids: number[] }) => void): Disposable {
+    return this.deletions.event(listener);
   }
 
   onRecord(listener: (record: BusRecord) => void): Disposable {
@@ -195,7 +209,7 @@ export class HostBus implements BusApi, Disposable {
     return {
       "bus.channels": this.channels.size,
       "bus.watches": watches,
-      "bus.listeners": this.events.size + this.records.size,
+      "bus.listeners": this.events.size + this.records.size + this.deletions.size,
     };
   }
 
