@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
+import { openWs } from "../support/ws-client.ts";
 
 const code = `
 import { NekoPluginBase, nekoPlugin, pluginEntry, plugin, Ok, unwrap } from "@neko/plugin-sdk/plugin";
@@ -24,13 +25,29 @@ export class BusUser extends NekoPluginBase {
   }
 
   @pluginEntry({ id: "push" })
-  async push({ text }: { text: string }) {
-    return await this.pushMessage({ messageType: "text", content: text, description: "d", priority: 1 });
+  async push({ text, source }: { text: string; source?: string }) {
+    return await this.pushMessage({ messageType: "text", content: text, description: "d", priority: 1, source });
   }
 
   @pluginEntry({ id: "converse" })
-  async converse({ data }: { data: unknown }) {
-    return await this.bus.conversations.add({ data });
+  async converse({ data, source }: { data: unknown; source?: string }) {
+    return await this.bus.conversations.add({ data, ...(source && { source }) } as any);
+  }
+
+  windowWatcher: any;
+
+  @pluginEntry({ id: "watch_window" })
+  async watchWindow({ filters }: { filters: any }) {
+    const list = unwrap(await this.bus.events.get(filters));
+    this.windowWatcher = list.watch();
+    this.windowWatcher.subscribe({ on: "change" }, () => {});
+    unwrap(await this.windowWatcher.ready);
+    return Ok(list.toArray().map((r: any) => r.id));
+  }
+
+  @pluginEntry({ id: "window" })
+  window() {
+    return Ok(this.windowWatcher.current.map((r: any) => r.id));
   }
 
   @pluginEntry({ id: "ids" })
@@ -196,6 +213,54 @@ describe("bus: delete, whereIn, plugin.event / plugin.customEvent", () => {
     const none = await call("alpha", "delete", { namespace: "events", ids: [] });
     assert.equal(none.code, "VALIDATION_ERROR");
     assert.equal((await t.request("GET", "/health")).status, 200);
+  });
+
+  test("attacker: a record's writer is named from who wrote it, not from the source it claims", async () => {
+    const forged = (await call("beta", "push", { text: "not the host", source: "host" })).id as number;
+    const refused = await call("alpha", "delete", { namespace: "messages", ids: [forged] });
+    assert.equal(
+      refused.message,
+      `bus delete: record ${forged} of 'messages' was written by plugin 'beta'; a plugin deletes only its own records`,
+    );
+    const posing = (await call("beta", "converse", { data: 1, source: "alpha" })).id as number;
+    const refusedToo = await call("alpha", "delete", { namespace: "conversations", ids: [posing] });
+    assert.equal(
+      refusedToo.message,
+      `bus delete: record ${posing} of 'conversations' was written by plugin 'beta'; a plugin deletes only its own records`,
+    );
+    assert.deepEqual(await idsOf("alpha", "messages", {}, "id", [forged]), [forged]);
+  });
+
+  test("a watch with maxCount refills its window from older records after a delete inside it", async () => {
+    await call("alpha", "emit", { type: "window", count: 6 });
+    const all = await idsOf("alpha", "events", { type: "window" });
+    const first = await call("beta", "watch_window", { filters: { type: "window", maxCount: 3 } });
+    assert.deepEqual(first, all.slice(3));
+    await call("alpha", "delete", { namespace: "events", ids: [all[5], all[4]] });
+    const expected = [all[1], all[2], all[3]];
+    assert.deepEqual(await idsOf("beta", "events", { type: "window", maxCount: 3 }), expected);
+    const seen = await waitFor(
+      async () => {
+        const now = (await call("beta", "window")) as number[];
+        return now.length === 3 && now[0] === all[1] ? now : undefined;
+      },
+      { what: "beta's watcher refilled to three records", timeoutMs: 3000 },
+    );
+    assert.deepEqual(seen, expected);
+  });
+
+  test("the admin WebSocket reports a deletion as bus_delete with the ids", async () => {
+    const admin = await openWs(`${t.url.replace(/^http/, "ws")}/ws/admin`);
+    try {
+      await admin.next((m) => m.type === "hello");
+      await call("alpha", "emit", { type: "ws_gone", count: 2 });
+      const ids = await idsOf("alpha", "events", { type: "ws_gone" });
+      await call("alpha", "delete", { namespace: "events", ids });
+      const deletion = await admin.next((m) => m.type === "bus_delete");
+      assert.deepEqual(deletion, { type: "bus_delete", namespace: "events", ids });
+    } finally {
+      await admin.close();
+    }
   });
 
   test("a message deleted by its plugin leaves the queue", async () => {

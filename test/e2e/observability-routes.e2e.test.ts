@@ -177,6 +177,33 @@ describe("observability routes", () => {
     assert.equal((await t.request("GET", "/health")).status, 200);
   });
 
+  test("attacker: a link put in place of the plugins log folder is not followed", async () => {
+    const plugins = path.join(logDir, "plugins");
+    const moved = path.join(logDir, "plugins-moved");
+    const planted = path.join(secretDir, "planted");
+    fs.mkdirSync(planted);
+    fs.writeFileSync(path.join(planted, "alpha.ndjson"), "top secret\n");
+    fs.writeFileSync(path.join(planted, "alpha.ndjson.1"), "top secret\n");
+    fs.renameSync(plugins, moved);
+    fs.symlinkSync(planted, plugins);
+    try {
+      const listed = await t.request("GET", "/plugin/alpha/logs/files");
+      assert.equal(listed.status, 200);
+      assert.deepEqual(listed.body.log_files, []);
+      assert.equal(listed.body.count, 0);
+      for (const name of ["alpha.ndjson", "alpha.ndjson.1"]) {
+        const read = await raw(`/plugin/alpha/logs/files/${name}`);
+        assert.equal(read.status, 404, name);
+        assert.equal(JSON.parse(read.text).error.code, "NOT_FOUND");
+        assert.ok(!read.text.includes("top secret"));
+      }
+    } finally {
+      fs.unlinkSync(plugins);
+      fs.renameSync(moved, plugins);
+    }
+    assert.equal((await t.request("GET", "/plugin/alpha/logs/files")).body.count, 3);
+  });
+
   test("metrics history: one sample per heartbeat, bounded by ?limit, kept across a crash", async () => {
     const history = await waitFor(
       async () => {
@@ -243,5 +270,34 @@ describe("observability routes", () => {
     const unknown = await t.request("GET", "/plugin/metrics/nobody/history");
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, "PLUGIN_NOT_FOUND");
+  });
+});
+
+describe("GET /available: shadowed folders and a stopping host", () => {
+  test("plugins_count leaves out a shadowed folder; once the host stops, 503 SHUTTING_DOWN", async () => {
+    const first = makeTempDir();
+    const second = makeTempDir();
+    writePlugin(first, { id: "twin", className: "Talker", code });
+    writePlugin(first, { id: "other", className: "Talker", code });
+    writePlugin(second, { id: "twin", className: "Talker", code });
+    const t = await startTestHost({ roots: [first, second] });
+    try {
+      const info = t.host.info();
+      assert.equal(info.plugins.shadowed, 1);
+      assert.equal(info.plugins.total, 3);
+      const res = await t.request("GET", "/available");
+      assert.equal(res.status, 200);
+      assert.equal(res.body.plugins_count, 2);
+      assert.equal(res.body.available, true);
+      // The host stopped on its own (embedded), the server still open.
+      await t.host.stop();
+      const stopped = await t.request("GET", "/available");
+      assert.equal(stopped.status, 503, JSON.stringify(stopped.body));
+      assert.equal(stopped.body.error.code, "SHUTTING_DOWN");
+      assert.equal(stopped.body.error.message, "the plugin host is stopping or stopped");
+    } finally {
+      await t.close();
+      for (const dir of [first, second]) fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 const code = `
@@ -33,6 +33,17 @@ export class Scribe extends NekoPluginBase {
     this.fileLogger.warn("warn " + tag, { n: 1 });
     this.logger.exception("boom " + tag, new Error("it broke"));
     return Ok(this.fileLogger === this.logger);
+  }
+
+  @pluginEntry({ id: "explode" })
+  explode() {
+    throw new Error("kaboom");
+  }
+
+  @pluginEntry({ id: "reject_later" })
+  rejectLater() {
+    void Promise.reject(new Error("nobody caught me"));
+    return Ok(true);
   }
 
   @pluginEntry({ id: "flood" })
@@ -118,6 +129,29 @@ describe("the plugin's own log file", () => {
     await call("write", { tag: "three" });
     assert.ok(!readLines(file).some((l) => l.msg.endsWith("three")));
     assert.deepEqual(await call("disable"), { was: false, now: null });
+  });
+
+  test("the SDK's own lines about the plugin (a failing entry, an unhandled rejection) reach the file too", async () => {
+    const file = path.join(dir, "data", "logs", "scribe.ndjson");
+    fs.rmSync(path.join(dir, "data", "logs"), { recursive: true, force: true });
+    await call("enable", { level: "warn" });
+    assert.equal((await t.trigger("scribe", "explode", {})).status, 500);
+    await call("reject_later");
+    const lines = await waitFor(
+      () => {
+        const now = fs.existsSync(file) ? readLines(file) : [];
+        return now.some((l) => l.msg === "unhandled rejection") ? now : undefined;
+      },
+      { what: "the unhandled rejection in the plugin's file", timeoutMs: 5000 },
+    );
+    const thrown = lines.find((l) => l.msg.startsWith("entry 'explode' threw"));
+    assert.ok(thrown, JSON.stringify(lines));
+    assert.equal(thrown.level, "error");
+    assert.equal(thrown.plugin, "scribe");
+    const rejection = lines.find((l) => l.msg === "unhandled rejection") as Line;
+    assert.equal(rejection.level, "error");
+    assert.equal((rejection.err as { message: string }).message, "nobody caught me");
+    await call("disable");
   });
 
   test("rotated by size, at most keep old files, each within maxBytes", async () => {

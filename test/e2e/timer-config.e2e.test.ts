@@ -51,6 +51,15 @@ export class Clock extends NekoPluginBase {
     }
   }
 
+  @pluginEntry({ id: "start_raw" })
+  startRaw({ id, options }: { id: string; options: any }) {
+    try {
+      return Ok(this.startTimer(id, options));
+    } catch (error) {
+      return Ok({ threw: (error as Error).message, name: (error as Error).name });
+    }
+  }
+
   @pluginEntry({ id: "stop" })
   stop({ id }: { id: string }) {
     return Ok(this.stopTimer(id));
@@ -120,8 +129,17 @@ describe("timers: configured intervals, runImmediately, startTimer overrides", (
     const fast = meanGap((await stats()).ticks.configured, 5);
     assert.ok(fast >= 90 && fast < 400, `about 100 ms between ticks (got ${fast})`);
 
+    const timerView = async () =>
+      (await t.request("GET", "/plugins/clock")).body.timers.find((v: { id: string }) => v.id === "configured");
+    assert.equal((await timerView()).seconds, 0.1);
     const res = await t.request("POST", "/plugin/clock/config/hot-update", { config: { check: { interval: 0.5 } } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    // `/plugins` shows the interval the timer runs at now.
+    const shown = await waitFor(async () => ((await timerView()).seconds === 0.5 ? true : undefined), {
+      what: "/plugins showing the new interval",
+      timeoutMs: 3000,
+    });
+    assert.equal(shown, true);
     const count = (await stats()).ticks.configured.length;
     await waitFor(async () => ((await stats()).ticks.configured.length >= count + 4 ? true : undefined), {
       what: "four ticks at the new interval",
@@ -138,7 +156,11 @@ describe("timers: configured intervals, runImmediately, startTimer overrides", (
       assert.equal(res.status, 409, JSON.stringify(res.body));
       assert.equal(res.body.error.code, "CONFIG_CHANGE_REFUSED");
       assert.equal(res.body.error.details.cause.code, "CONFIG_INVALID");
-      assert.deepEqual(res.body.error.details.cause.details, { field: "seconds" });
+      assert.deepEqual(res.body.error.details.cause.details, { field: "seconds", check: "timer" });
+      assert.match(
+        res.body.error.message,
+        /^plugin 'clock' refused the configuration change: its timer check refused it: timer 'configured': /,
+      );
       assert.match(
         res.body.error.details.cause.message,
         /^timer 'configured': seconds "config:check\.interval" must be above 0 and at most 2147483 seconds \(about 24 days\); got /,
@@ -191,5 +213,57 @@ describe("timers: configured intervals, runImmediately, startTimer overrides", (
     const bad = (await t.trigger("clock", "start", { id: "manual", seconds: -2 })).body.data;
     assert.match(bad.threw, /^startTimer\('manual'\): seconds must be above 0/);
     assert.equal((await t.trigger("clock", "start", { id: "nothing" })).body.data, false);
+    // Options of the wrong type are named, never taken for something else.
+    const quoted = (await t.trigger("clock", "start_raw", { id: "manual", options: { runImmediately: "false" } })).body
+      .data;
+    assert.deepEqual(quoted, {
+      name: "TypeError",
+      threw: `startTimer('manual'): runImmediately must be true or false; got "false"`,
+    });
+    const none = (await t.trigger("clock", "start_raw", { id: "manual", options: null })).body.data;
+    assert.deepEqual(none, {
+      name: "TypeError",
+      threw: "startTimer('manual', options): options must be an object like { seconds, runImmediately }; got null",
+    });
+    assert.equal((await t.trigger("clock", "stop", { id: "manual" })).body.data, true);
+  });
+
+  test("a stopped plugin: a change leaving a configured timer without its interval is refused, and it still starts", async () => {
+    assert.equal((await t.request("POST", "/plugin/clock/stop")).status, 200);
+    const before = (await t.request("GET", "/plugin/clock/config")).body.config.check.interval;
+    for (const interval of [-5, "soon"]) {
+      const res = await t.request("POST", "/plugin/clock/config/hot-update", {
+        config: { check: { interval } },
+        mode: "permanent",
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, "CONFIG_INVALID");
+      assert.equal(
+        res.body.error.message,
+        `plugin 'clock' would not start with this configuration: timer 'configured': seconds "config:check.interval" must be above 0 and at most 2147483 seconds (about 24 days); got ${interval}`,
+      );
+      assert.deepEqual(res.body.error.details, {
+        field: "seconds",
+        check: "timer",
+        timer: "configured",
+        key: "check.interval",
+      });
+    }
+    const removed = await t.request("PUT", "/plugin/clock/config", { config: { check: { other: 1 } } });
+    assert.equal(removed.status, 400, JSON.stringify(removed.body));
+    assert.match(removed.body.error.message, /the configuration has no key 'check\.interval'$/);
+    assert.equal((await t.request("GET", "/plugin/clock/config")).body.config.check.interval, before);
+    // A good value is taken, and the plugin starts with it.
+    const good = await t.request("POST", "/plugin/clock/config/hot-update", {
+      config: { check: { interval: 0.25 } },
+      mode: "permanent",
+    });
+    assert.equal(good.status, 200, JSON.stringify(good.body));
+    const started = await t.request("POST", "/plugin/clock/start");
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const timer = (await t.request("GET", "/plugins/clock")).body.timers.find(
+      (v: { id: string }) => v.id === "configured",
+    );
+    assert.equal(timer.seconds, 0.25);
   });
 });

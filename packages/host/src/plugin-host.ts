@@ -186,7 +186,10 @@ export interface HostInfo {
   node_version: string;
   platform: string;
   uptime_s: number;
-  plugins: { total: number; running: number; by_status: Record<string, number> };
+  /** `shadowed`: of `total`, the folders another folder with the same plugin id shadows (not plugins of their own). */
+  plugins: { total: number; running: number; by_status: Record<string, number>; shadowed: number };
+  /** True once `stop()` began: the host takes no more work. */
+  stopping: boolean;
   dropped_frames: number;
   refused_connections: number;
   transport_endpoint: string;
@@ -933,7 +936,9 @@ export class PluginHost implements PluginHostApi {
         total: this.discovered.size + this.shadowed.length,
         running: byStatus.running ?? 0,
         by_status: byStatus,
+        shadowed: this.shadowed.length,
       },
+      stopping: this.stopped,
       dropped_frames: this.supervisor.droppedFrames,
       refused_connections: this.transport.refusedConnections,
       transport_endpoint: this.transport.endpoint,

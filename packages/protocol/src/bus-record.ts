@@ -47,8 +47,9 @@ export interface BusEvent {
 export interface BusWatchDelta {
   watchId: string;
   revision: number;
+  /** New records; after a delete inside a `maxCount` window, also the older records that move into it. */
   added: BusRecord[];
-  /** Ids of records that left the namespace (evicted by its bound). */
+  /** Ids of records that left the namespace (evicted by its bound, or deleted). */
   removed: number[];
 }
 

@@ -74,7 +74,8 @@ export interface HelloMessage {
     source?: string;
     condition?: string | null;
   }>;
-  timers: Array<{ id: string; seconds: number; name?: string; autoStart?: boolean }>;
+  /** `secondsFrom`: the configuration key the interval is read from (`seconds: "config:<key>"`), when it is. */
+  timers: Array<{ id: string; seconds: number; name?: string; autoStart?: boolean; secondsFrom?: string }>;
   /** `@message` handlers. */
   messages?: Array<{ id: string; source: string | null; autoStart: boolean }>;
   /** The extensions the host asked the process to load, and how each went (absent: none asked). */
@@ -140,6 +141,8 @@ export interface EntriesChangedMessage {
   hooks?: HelloMessage["hooks"];
   /** The extensions it holds now; absent: as before. */
   extensions?: ExtensionStatus[];
+  /** Its timers now (an accepted configuration change may change a configured interval); absent: as before. */
+  timers?: HelloMessage["timers"];
 }
 
 /** A plugin asks the host for a service (cross-plugin call, bus, memory, …); answered by `response`. */

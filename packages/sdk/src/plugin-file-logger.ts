@@ -145,12 +145,16 @@ function checkOptions(options: FileLoggingOptions): Result<Omit<FileLoggingInfo,
   return Ok({ level, maxBytes, keep });
 }
 
-/** `{ time, level, plugin, msg, …fields }`; a line too long keeps its message's start and says how long it was. */
+/**
+ * `{ time, level, plugin, msg, …fields }`: a field named like one of the first four does not replace it. A line too
+ * long keeps its message's start and says how long it was.
+ */
 function lineOf(pluginId: string, level: FileLogLevel, msg: string, fields?: Record<string, unknown>): string {
   const time = new Date().toISOString();
+  const framework = { time, level, plugin: pluginId, msg };
   let line: string;
   try {
-    line = JSON.stringify({ time, level, plugin: pluginId, msg, ...fields });
+    line = JSON.stringify(Object.assign({ ...framework }, fields, framework));
   } catch {
     line = JSON.stringify({ time, level, plugin: pluginId, msg, fields_dropped: "not serializable" });
   }
@@ -164,11 +168,14 @@ function errorFields(error: unknown): unknown {
 }
 
 class RotatingFile {
+  /** -1 once closed, so a failed rotation does not close it twice (the number may be another file's by then). */
   private fd: number;
   private size: number;
 
   constructor(readonly info: FileLoggingInfo) {
     fs.mkdirSync(path.dirname(info.path), { recursive: true });
+    // A lower `keep` than before: the rotated files above it go now, not never.
+    for (let i = info.keep + 1; i <= MAX_FILES_KEPT; i++) fs.rmSync(`${info.path}.${i}`, { force: true });
     this.fd = fs.openSync(info.path, "a");
     this.size = fs.fstatSync(this.fd).size;
   }
@@ -188,7 +195,7 @@ class RotatingFile {
   }
 
   private rotate(): void {
-    fs.closeSync(this.fd);
+    this.close();
     const { path: current, keep } = this.info;
     if (keep === 0) fs.rmSync(current, { force: true });
     else {
@@ -203,8 +210,11 @@ class RotatingFile {
   }
 
   close(): void {
+    if (this.fd === -1) return;
+    const fd = this.fd;
+    this.fd = -1;
     try {
-      fs.closeSync(this.fd);
+      fs.closeSync(fd);
     } catch {
       // closed already
     }

@@ -1,13 +1,9 @@
 /** Time spans in seconds (entry, event and call timeouts, timer intervals): one rule for all of them. */
 
-/** The longest delay a Node timer can wait (2^31-1 ms, about 24.8 days); a longer one fires at once. */
-export const MAX_SECONDS = 2_147_483;
+import { MAX_SECONDS, secondsProblem } from "@neko/protocol";
 
-/** What is wrong with `value` as a span of seconds (undefined when it is fine), naming `what`. */
-export function secondsProblem(what: string, value: unknown): string | undefined {
-  if (typeof value === "number" && Number.isFinite(value) && value > 0 && value <= MAX_SECONDS) return undefined;
-  return `${what} must be above 0 and at most ${MAX_SECONDS} seconds (about 24 days); got ${String(value)}`;
-}
+// The rule lives in the protocol package, so the host checks the same one (a stopped plugin's configured intervals).
+export { MAX_SECONDS, secondsProblem };
 
 /** Throws a TypeError naming `what` unless `value` is a usable span of seconds. */
 export function assertSeconds(what: string, value: unknown): asserts value is number {

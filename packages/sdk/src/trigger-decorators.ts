@@ -88,6 +88,12 @@ export function timerInterval(options: TimerOptions): Decorator<TimerMethod> {
     const where = `@timerInterval '${id}'`;
     const { seconds } = options;
     if (configKeyOf(`${where}: seconds`, seconds) === undefined) assertSeconds(`${where}: seconds`, seconds);
+    for (const flag of ["autoStart", "runImmediately"] as const) {
+      const value = options[flag];
+      if (value !== undefined && typeof value !== "boolean") {
+        throw new TypeError(`${where}: ${flag} must be true or false; got ${JSON.stringify(value)}`);
+      }
+    }
     const own = ownMetadata(context.metadata);
     if (own.timers.some((t) => t.id === id)) throw new TypeError(`${where}: timer id '${id}' is declared twice`);
     own.timers.push({

@@ -52,18 +52,23 @@ export interface BusNamespaceStats {
 }
 
 /**
- * A record and its size, measured once when it was added. A deleted record stays as a tombstone (its size freed, left
- * out of every read) until it is evicted, so ids stay contiguous and cursor reads stay simple.
+ * A record and its size, measured once when it was added. A deleted record stays as a tombstone until it is evicted,
+ * so ids stay contiguous and cursor reads stay simple: only its id is kept (`record` let go, its size freed), and it
+ * is left out of every read.
  */
-interface Stored {
-  record: BusRecord;
+export interface StoredBusRecord {
+  id: number;
+  /** Undefined once deleted. */
+  record: BusRecord | undefined;
   bytes: number;
-  deleted?: boolean;
 }
+
+/** Ids of evicted tombstones remembered, so `missed` does not count them (older ones are counted as missed). */
+const EVICTED_TOMBSTONES_KEPT = 100_000;
 
 export class BusRecordStore {
   readonly namespace: BusNamespaceName;
-  private readonly records: BoundedQueue<Stored>;
+  private readonly records: BoundedQueue<StoredBusRecord>;
   private readonly maxBytes: number;
   private readonly changes: Emitter<BusRecordChange>;
   private nextId = 1;
@@ -72,6 +77,8 @@ export class BusRecordStore {
   private tombstones = 0;
   /** Tombstones the ring pushed out: not evictions of records. */
   private tombstonesPushedOut = 0;
+  /** Ids of tombstones the ring pushed out, ascending (at least the latest `EVICTED_TOMBSTONES_KEPT`). */
+  private readonly evictedTombstoneIds: number[] = [];
   /** Records deleted by their owners so far. */
   deletedTotal = 0;
   revision = 0;
@@ -103,7 +110,7 @@ export class BusRecordStore {
 
   /** The oldest id still in the ring (a deleted one too), or the next id when empty. */
   get oldestId(): number {
-    return this.records.peekOldest()?.record.id ?? this.nextId;
+    return this.records.peekOldest()?.id ?? this.nextId;
   }
 
   append(input: BusRecordInput): BusRecord {
@@ -124,15 +131,15 @@ export class BusRecordStore {
       (record.pluginId?.length ?? 0) +
       (input.dataBytes ?? payloadBytes(record.data));
     const removed: BusRecord[] = [];
-    const pushedOut = this.records.push({ record, bytes });
+    const pushedOut = this.records.push({ id: record.id, record, bytes });
     this.bytes += bytes;
     if (pushedOut) {
-      if (pushedOut.deleted) this.tombstonesPushedOut += 1;
+      if (!pushedOut.record) this.tombstonesPushedOut += 1;
       this.letGo(pushedOut, removed);
     }
     while (this.bytes > this.maxBytes && this.records.size > 1) {
-      const old = this.records.shift() as Stored;
-      if (!old.deleted) this.evictedBySize += 1;
+      const old = this.records.shift() as StoredBusRecord;
+      if (old.record) this.evictedBySize += 1;
       this.letGo(old, removed);
     }
     this.revision += 1;
@@ -141,19 +148,27 @@ export class BusRecordStore {
   }
 
   /** An evicted record: its size back (a tombstone's was already), and a live one reported removed. */
-  private letGo(old: Stored, removed: BusRecord[]): void {
-    if (old.deleted) {
+  private letGo(old: StoredBusRecord, removed: BusRecord[]): void {
+    if (!old.record) {
       this.tombstones -= 1;
+      this.evictedTombstoneIds.push(old.id);
+      if (this.evictedTombstoneIds.length > 2 * EVICTED_TOMBSTONES_KEPT)
+        this.evictedTombstoneIds.splice(0, EVICTED_TOMBSTONES_KEPT);
       return;
     }
     this.bytes -= old.bytes;
     removed.push(old.record);
   }
 
+  /** The slot kept for this id (a tombstone too), if the ring still holds it; for tests and reads. */
+  slot(id: number): StoredBusRecord | undefined {
+    const stored = this.records.at(id - this.oldestId);
+    return stored?.id === id ? stored : undefined;
+  }
+
   /** The kept record with this id (not a deleted one), if any. */
   get(id: number): BusRecord | undefined {
-    const stored = this.records.at(id - this.oldestId);
-    return stored && !stored.deleted && stored.record.id === id ? stored.record : undefined;
+    return this.slot(id)?.record;
   }
 
   /**
@@ -162,14 +177,14 @@ export class BusRecordStore {
    */
   delete(ids: readonly number[]): BusRecord[] {
     const removed: BusRecord[] = [];
-    const oldest = this.oldestId;
     for (const id of new Set(ids)) {
-      const stored = this.records.at(id - oldest);
-      if (!stored || stored.deleted || stored.record.id !== id) continue;
-      stored.deleted = true;
+      const stored = this.slot(id);
+      if (!stored?.record) continue;
+      // Watchers get the whole record; the slot keeps its id only, so a deleted record's data is freed now.
+      removed.push(stored.record);
+      stored.record = undefined;
       this.tombstones += 1;
       this.bytes -= stored.bytes;
-      removed.push(stored.record);
     }
     if (removed.length === 0) return removed;
     this.deletedTotal += removed.length;
@@ -183,8 +198,8 @@ export class BusRecordStore {
     const max = filters.maxCount ?? Number.POSITIVE_INFINITY;
     const out: BusRecord[] = [];
     for (let i = this.records.size - 1; i >= 0 && out.length < max; i--) {
-      const { record, deleted } = this.records.at(i) as Stored;
-      if (!deleted && matchesBusFilters(record, filters)) out.push(record);
+      const { record } = this.records.at(i) as StoredBusRecord;
+      if (record && matchesBusFilters(record, filters)) out.push(record);
     }
     return out.reverse();
   }
@@ -192,7 +207,7 @@ export class BusRecordStore {
   /**
    * Up to `limit` records with an id above `cursor` that match, oldest first. `scannedTo` is the id a follow-up
    * read can continue after (past records the filters skipped); `missed` counts records after the cursor that
-   * were evicted before they could be read.
+   * were evicted before they could be read (records deleted by their owners are not missed).
    */
   after(
     cursor: number,
@@ -200,18 +215,34 @@ export class BusRecordStore {
     limit: number,
   ): { records: BusRecord[]; scannedTo: number; missed: number } {
     const oldest = this.oldestId;
-    const missed = Math.max(0, oldest - cursor - 1);
+    const missed = Math.max(0, oldest - cursor - 1 - this.evictedTombstonesBetween(cursor, oldest));
     const records: BusRecord[] = [];
     let scannedTo = Math.max(cursor, oldest - 1);
     for (let i = Math.max(0, cursor + 1 - oldest); i < this.records.size; i++) {
-      const { record, deleted } = this.records.at(i) as Stored;
-      if (!deleted && matchesBusFilters(record, filters)) {
+      const { id, record } = this.records.at(i) as StoredBusRecord;
+      if (record && matchesBusFilters(record, filters)) {
         if (records.length === limit) break;
         records.push(record);
       }
-      scannedTo = record.id;
+      scannedTo = id;
     }
     return { records, scannedTo, missed };
+  }
+
+  /** How many remembered evicted tombstones have an id in (`cursor`, `oldest`). */
+  private evictedTombstonesBetween(cursor: number, oldest: number): number {
+    const ids = this.evictedTombstoneIds;
+    const firstAbove = (bound: number) => {
+      let lo = 0;
+      let hi = ids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((ids[mid] as number) <= bound) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return firstAbove(oldest - 1) - firstAbove(cursor);
   }
 
   /** Called after every change, synchronously; dispose to stop. */

@@ -60,6 +60,8 @@ export interface BusApi {
   onEvent(listener: (event: BusEvent) => void): Disposable;
   /** Every record added to any namespace (published events, lifecycle, messages, …), for the admin WebSocket. */
   onRecord(listener: (record: BusRecord) => void): Disposable;
+  /** Records deleted by their writers (`bus.<namespace>.delete`), for the admin WebSocket; dispose to stop. */
+  onDelete(listener: (deletion: { namespace: BusNamespaceName; ids: number[] }) => void): Disposable;
   stats(): BusStats;
 }
 
@@ -94,6 +96,7 @@ export class HostBus implements BusApi, Disposable {
   private readonly watches = new Map<BusNamespaceName, Map<string, Watch>>();
   private readonly events: Emitter<BusEvent>;
   private readonly records: Emitter<BusRecord>;
+  private readonly deletions: Emitter<{ namespace: BusNamespaceName; ids: number[] }>;
   private readonly owned = new DisposableStore();
   private published = 0;
   /** Drops counted by channels that have since closed. */
@@ -106,6 +109,9 @@ export class HostBus implements BusApi, Disposable {
     const { logger } = ctx;
     this.events = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus event listener failed")));
     this.records = this.owned.add(new Emitter((error) => logger.error({ err: error }, "a bus record listener failed")));
+    this.deletions = this.owned.add(
+      new Emitter((error) => logger.error({ err: error }, "a bus deletion listener failed")),
+    );
     const stores = {} as Record<BusNamespaceName, BusRecordStore>;
     for (const namespace of BUS_NAMESPACES) {
       const store = new BusRecordStore({
@@ -121,6 +127,10 @@ export class HostBus implements BusApi, Disposable {
         store.onChange((change) => {
           this.feedWatches(namespace, change.revision, change.added, change.removed);
           for (const record of change.added) this.records.fire(record);
+          // A change with nothing added is a delete (an eviction always comes with the record that caused it).
+          if (change.added.length === 0 && change.removed.length > 0) {
+            this.deletions.fire({ namespace, ids: change.removed.map((r) => r.id) });
+          }
         }),
       );
     }
@@ -156,6 +166,10 @@ export class HostBus implements BusApi, Disposable {
 
   onEvent(listener: (event: BusEvent) => void): Disposable {
     return this.events.event(listener);
+  }
+
+  onDelete(listener: (deletion: { namespace: BusNamespaceName; ids: number[] }) => void): Disposable {
+    return this.deletions.event(listener);
   }
 
   onRecord(listener: (record: BusRecord) => void): Disposable {
@@ -195,7 +209,7 @@ export class HostBus implements BusApi, Disposable {
     return {
       "bus.channels": this.channels.size,
       "bus.watches": watches,
-      "bus.listeners": this.events.size + this.records.size,
+      "bus.listeners": this.events.size + this.records.size + this.deletions.size,
     };
   }
 
@@ -262,6 +276,13 @@ export class HostBus implements BusApi, Disposable {
       const mine = added.filter((r) => matchesBusFilters(r, watch.filters));
       const gone = removed.filter((r) => matchesBusFilters(r, watch.filters)).map((r) => r.id);
       if (mine.length === 0 && gone.length === 0) continue;
+      const max = watch.filters.maxCount;
+      if (gone.length > 0 && added.length === 0 && max !== undefined) {
+        // A delete inside a `maxCount` window: older records move into it. They are the oldest of the window now
+        // (at most one per record gone); the watcher already holding some of them keeps one copy.
+        const window = this.stores[namespace].query(watch.filters);
+        mine.push(...window.slice(0, Math.min(gone.length, window.length)));
+      }
       this.channels.get(watch.pluginId)?.enqueueDelta(watch.watchId, revision, mine, gone);
     }
   }
@@ -325,7 +346,8 @@ export class HostBus implements BusApi, Disposable {
         continue;
       }
       if (!ownsBusRecord(pluginId, record)) {
-        const owner = record.source === "host" ? "the host" : `plugin '${record.pluginId ?? record.source}'`;
+        const writer = busRecordWriter(record);
+        const owner = writer === null ? "the host" : `plugin '${writer}'`;
         return failure(
           ErrorCode.PermissionDenied,
           `bus delete: record ${id} of '${namespace}' was written by ${owner}; a plugin deletes only its own records`,
@@ -417,6 +439,17 @@ export class HostBus implements BusApi, Disposable {
 export function ownsBusRecord(pluginId: string, record: BusRecord): boolean {
   if (record.pluginId !== pluginId) return false;
   return record.namespace !== "events" || record.source === pluginId;
+}
+
+/**
+ * Who wrote a record, from what the host set (never from `source`, which a plugin chooses for its messages and
+ * conversations): its `pluginId`, or null for the host. In `events` a plugin's own emits carry its id as the source
+ * too; a record there about a plugin with another source (`entry_call`) was the host's.
+ */
+export function busRecordWriter(record: BusRecord): string | null {
+  if (record.pluginId === null) return null;
+  if (record.namespace === "events" && record.source !== record.pluginId) return null;
+  return record.pluginId;
 }
 
 /** A plugin's payload over the limit, as the ValidationError it gets; undefined when it fits. */

@@ -15,6 +15,7 @@ import {
   type Answer,
   type Disposable,
   DisposableStore,
+  configuredSecondsProblem,
   ErrorCode,
   type HelloMessage,
   MAX_VALUE_DEPTH,
@@ -167,6 +168,11 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   private readonly owned = new DisposableStore();
   private readonly schemas: ConfigSchemaStore;
   private readonly schemaWatched = new Set<string>();
+  /**
+   * The configured timers (`seconds: "config:<key>"`) of each plugin's last hello, by plugin id: a plugin that is not
+   * running cannot check a change against them itself, so the host does (kept while the plugin is known to the host).
+   */
+  private readonly timerKeys = new Map<string, Array<{ timer: string; key: string }>>();
 
   constructor(private readonly ctx: HostContext) {
     this.schemas = new ConfigSchemaStore(path.join(ctx.dataDir, "config-schemas"), (plugin, problem) =>
@@ -875,6 +881,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
    * its own schema).
    */
   private checkHello(id: string, hello: HelloMessage): WireError | undefined {
+    this.recordTimerKeys(id, hello);
     const json = hello.configSchema;
     if (json === undefined || json === null) {
       this.schemas.forget(id);
@@ -934,6 +941,40 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     return known;
   }
 
+  private recordTimerKeys(id: string, hello: HelloMessage): void {
+    const keys = (Array.isArray(hello.timers) ? hello.timers : []).flatMap((t) =>
+      typeof t.secondsFrom === "string" ? [{ timer: t.id, key: t.secondsFrom }] : [],
+    );
+    if (keys.length === 0) {
+      this.timerKeys.delete(id);
+      return;
+    }
+    if (this.watchLifetime(id)) this.timerKeys.set(id, keys);
+  }
+
+  /**
+   * A plugin that is not running: refuses a change leaving one of its configured timers (as its last hello told them)
+   * without a usable interval, by the plugin's own rule, so that it does not fail at its next start. A running plugin
+   * checks the change itself (it refuses it like a `config_change` returning Err).
+   */
+  private checkTimerKeys(id: string, change: Change): void {
+    const keys = this.timerKeys.get(id);
+    if (!keys) return;
+    for (const config of [change.next, ...(change.nextStart ? [change.nextStart] : [])]) {
+      for (const { timer, key } of keys) {
+        const problem = configuredSecondsProblem(timer, key, readDotted(config, key));
+        if (problem) {
+          throw ConfigError.invalid(`plugin '${id}' would not start with this configuration: ${problem}`, {
+            field: "seconds",
+            check: "timer",
+            timer,
+            key,
+          });
+        }
+      }
+    }
+  }
+
   /** What is held of a plugin's schema in memory goes when the plugin leaves the host. */
   private watchLifetime(id: string): boolean {
     if (this.schemaWatched.has(id)) return true;
@@ -943,6 +984,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
   }
 
   private forgetSchema(id: string): void {
+    this.timerKeys.delete(id);
     this.schemaWatched.delete(id);
     this.schemas.release(id);
   }
@@ -963,6 +1005,7 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
     const running = this.isRunning(id);
     const previous = this.applied.get(id);
     const extensionHost = running ? undefined : this.injectedInto(id);
+    if (!running && extensionHost === undefined) this.checkTimerKeys(id, change);
     // What the injected extension runs with now, to put back if the files cannot be written.
     const extensionBefore = extensionHost === undefined ? undefined : effective(this.readDisk(id), []);
     if (extensionHost !== undefined) {
@@ -999,9 +1042,12 @@ export class PluginConfigService implements PluginConfigApi, Disposable {
           if (previous) await this.rollback(id, previous.config);
           return { ok: false, error };
         }
+        const byTimers = (error.details as { check?: unknown } | undefined)?.check === "timer";
         return failure(
           ErrorCode.ConfigChangeRefused,
-          `plugin '${id}' refused the configuration change in its ${change.lifecycle} handler: ${error.message}`,
+          byTimers
+            ? `plugin '${id}' refused the configuration change: its timer check refused it: ${error.message}`
+            : `plugin '${id}' refused the configuration change in its ${change.lifecycle} handler: ${error.message}`,
           "ConfigError",
           { cause: error },
         );
@@ -1264,6 +1310,16 @@ function profileName(disk: DiskConfig): string | null {
 }
 
 /** A configuration the plugin's configSchema refuses: 400, naming the first offending key. */
+/** The value at a dotted key (`check.interval`) of a configuration; undefined when a step is missing. */
+function readDotted(config: ConfigTable, key: string): unknown {
+  let at: unknown = config;
+  for (const step of key.split(".")) {
+    if (!isTable(at)) return undefined;
+    at = (at as ConfigTable)[step];
+  }
+  return at;
+}
+
 function schemaViolation(violation: ConfigViolation): ConfigError {
   return ConfigError.invalid(violation.message, { path: violation.path, issues: violation.issues });
 }

@@ -97,8 +97,16 @@ export class LogFiles implements LogFilesApi, Disposable {
     return path.join(this.dir, "plugins", `${pluginId}.ndjson`);
   }
 
-  async listPluginFiles(pluginId: string): Promise<LogFileView[]> {
+  /** `<logDir>/plugins` when it is a real folder; a link put in its place is not followed (undefined). */
+  private async pluginsFolder(): Promise<string | undefined> {
     const folder = path.join(this.dir, "plugins");
+    const stat = await fs.promises.lstat(folder).catch(() => undefined);
+    return stat?.isDirectory() ? folder : undefined;
+  }
+
+  async listPluginFiles(pluginId: string): Promise<LogFileView[]> {
+    const folder = await this.pluginsFolder();
+    if (!folder) return [];
     let names: string[];
     try {
       names = await fs.promises.readdir(folder);
@@ -117,13 +125,12 @@ export class LogFiles implements LogFilesApi, Disposable {
 
   async openPluginFile(pluginId: string, name: string): Promise<LogFileRead> {
     if (!isPluginLogFileName(pluginId, name)) return { ok: false, problem: "bad-name" };
+    const folder = await this.pluginsFolder();
+    if (!folder) return { ok: false, problem: "not-found" };
     let handle: fs.promises.FileHandle;
     try {
       // O_NOFOLLOW: a link put in the folder is refused, whatever it points at.
-      handle = await fs.promises.open(
-        path.join(this.dir, "plugins", name),
-        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
-      );
+      handle = await fs.promises.open(path.join(folder, name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch {
       return { ok: false, problem: "not-found" };
     }

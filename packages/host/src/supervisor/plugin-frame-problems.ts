@@ -37,7 +37,10 @@ const ENTRY: Checks = {
   extensionId: optional(isString),
 };
 const EVENT: Checks = { eventType: isString, timeout: optional(isTimeout) };
-const TIMER: Checks = { seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0 };
+const TIMER: Checks = {
+  seconds: (v) => typeof v === "number" && Number.isFinite(v) && v > 0,
+  secondsFrom: optional((v) => typeof v === "string" && v.length > 0 && v.length <= 256),
+};
 const NONE: Checks = {};
 const isAmount = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
 const STATS: Checks = {
@@ -51,15 +54,19 @@ const STATS: Checks = {
   loopLagMaxMs: optional(isAmount),
 };
 
-/** The whole entry list of an `entries_changed`, and its hook and extension lists when it has them. */
+/** The whole entry list of an `entries_changed`, and its hook, extension and timer lists when it has them. */
 export function entriesChangedProblem(message: {
   entries: unknown;
   hooks?: unknown;
   extensions?: unknown;
+  timers?: unknown;
 }): string | undefined {
   return (
     listProblem("entries", message.entries, ENTRY) ??
     (message.hooks === undefined || message.hooks === null ? undefined : listProblem("hooks", message.hooks, NONE)) ??
+    (message.timers === undefined || message.timers === null
+      ? undefined
+      : listProblem("timers", message.timers, TIMER)) ??
     extensionsProblem(message.extensions)
   );
 }

@@ -274,6 +274,8 @@ export class PluginProcess {
         if (message.hooks && this.hello) this.hello = { ...this.hello, hooks: message.hooks };
         // Extensions injected or taken out at run time: the host lists them from here too.
         if (message.extensions && this.hello) this.hello = { ...this.hello, extensions: message.extensions };
+        // A configuration change the plugin accepted may change a configured timer's interval.
+        if (message.timers && this.hello) this.hello = { ...this.hello, timers: message.timers };
         this.options.onEntriesChanged?.();
         return;
       }

@@ -178,3 +178,36 @@ test("delete leaves a tombstone: reads skip it, ids stay contiguous for cursors,
   assert.ok(changes.at(-1)?.removed.every((r) => r.id !== ids[1]));
   assert.equal(store.size, 4);
 });
+
+test("a deleted record's slot keeps its id only: the record and its data are let go, watchers still get it whole", () => {
+  const store = new BusRecordStore({ logger, namespace: "conversations", capacity: 10 });
+  const big = store.append({ type: "c", pluginId: "a", source: "a", data: { blob: "y".repeat(100_000) } });
+  const changes: BusRecordChange[] = [];
+  store.onChange((change) => changes.push(change));
+  assert.deepEqual(
+    store.delete([big.id]).map((r) => r.id),
+    [big.id],
+  );
+  assert.deepEqual(store.slot(big.id), { id: big.id, record: undefined, bytes: store.slot(big.id)?.bytes });
+  assert.equal(store.slot(big.id)?.record, undefined);
+  assert.equal(JSON.stringify(store.slot(big.id)).includes("yyyy"), false);
+  assert.equal((changes[0]?.removed[0]?.data as { blob: string } | undefined)?.blob.length, 100_000);
+  assert.equal(store.stats().bytes, 0);
+});
+
+test("after() does not count records deleted before they were evicted as missed", () => {
+  const store = new BusRecordStore({ logger, namespace: "messages", capacity: 3 });
+  for (let i = 0; i < 6; i++) store.append({ type: "m", pluginId: "a", source: "a" });
+  // ids 4, 5, 6 kept; delete 4 and 5, then push them out with 7 and 8.
+  store.delete([4, 5]);
+  store.append({ type: "m", pluginId: "a", source: "a" });
+  store.append({ type: "m", pluginId: "a", source: "a" });
+  const page = store.after(3, {}, 10);
+  assert.deepEqual(
+    page.records.map((r) => r.id),
+    [6, 7, 8],
+  );
+  assert.equal(page.missed, 0);
+  // From cursor 0: ids 1, 2, 3 were evicted live (missed), 4 and 5 were deleted (not missed).
+  assert.equal(store.after(0, {}, 10).missed, 3);
+});

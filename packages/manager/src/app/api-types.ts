@@ -130,5 +130,6 @@ export type AdminMessage =
   | { type: "status"; plugin_id: string; status: string; reason: string | null; time: string }
   | { type: "run"; run: RunInfo }
   | { type: "bus"; namespace: string; record: BusRecord }
+  | { type: "bus_delete"; namespace: string; ids: number[] }
   | { type: "metrics"; plugins: PluginMetrics[] }
   | { type: "error"; error: { code: string; message: string } };

@@ -181,6 +181,16 @@ export class LiveStore {
         this.#bus.set(message.namespace, ring);
         break;
       }
+      case "bus_delete": {
+        const ring = this.#bus.get(message.namespace);
+        if (!ring) return;
+        const gone = new Set(message.ids);
+        this.#bus.set(
+          message.namespace,
+          ring.filter((r) => !gone.has(r.id)),
+        );
+        break;
+      }
       case "metrics": {
         const now = Date.now();
         for (const m of message.plugins) {

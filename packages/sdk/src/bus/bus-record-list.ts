@@ -80,12 +80,15 @@ export class BusRecordList implements Iterable<BusRecord> {
     if (typeof field !== "string" || field.length === 0)
       throw new TypeError("whereIn(field, values): field must be a path");
     if (!Array.isArray(values)) throw new TypeError("whereIn(field, values): values must be an array");
-    const wanted = [...values];
+    // Primitives are looked up in a Set (a long `values` stays cheap); objects are compared one by one.
+    const primitives = new Set(values.filter((v) => !isObject(v) && v !== 0));
+    const rest = values.filter((v) => isObject(v) || v === 0);
     return this.withStep({
       kind: "filter",
       keep: (r) => {
         const value = readPath(r, field);
-        return wanted.some((v) => sameValue(value, v));
+        if (!isObject(value) && value !== 0 && primitives.has(value)) return true;
+        return rest.some((v) => sameValue(value, v));
       },
     });
   }
@@ -137,6 +140,10 @@ function readPath(record: BusRecord, path: string): unknown {
     value = (value as Record<string, unknown>)[key];
   }
   return value;
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

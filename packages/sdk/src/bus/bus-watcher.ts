@@ -15,7 +15,11 @@ export type BusWatchEvent = "add" | "del" | "change";
 export interface BusWatchChange {
   /** Records that entered the result. */
   added: BusRecord[];
-  /** Records that left it (evicted from the namespace, or pushed out by `limit`). */
+  /**
+   * Records that left it: evicted from the namespace, deleted by their writer, or pushed out by `limit` / `maxCount`.
+   * When records inside a `maxCount` window are deleted, older ones matching the query move in (as `added`), so the
+   * result stays what `get()` would answer now.
+   */
   removed: BusRecord[];
   /** The whole result now. */
   current: BusRecord[];
@@ -131,18 +135,20 @@ export class BusWatcher {
     for (const id of delta.removed) this.base.delete(id);
     for (const record of delta.added) this.base.set(record.id, record);
     const max = this.origin.filters.maxCount;
-    if (max !== undefined) {
-      for (const id of this.base.keys()) {
-        if (this.base.size <= max) break;
-        this.base.delete(id);
-      }
+    if (max !== undefined && this.base.size > max) {
+      // The latest `max` by id (a refill after a delete arrives after newer records).
+      const ids = [...this.base.keys()].sort((a, b) => a - b);
+      for (const id of ids.slice(0, ids.length - max)) this.base.delete(id);
     }
     this.revision = Math.max(this.revision, delta.revision);
   }
 
   /** Recomputes the result and tells the subscribers what changed. */
   private publish(): void {
-    const next = applyBusListSteps([...this.base.values()], this.steps);
+    const next = applyBusListSteps(
+      [...this.base.values()].sort((a, b) => a.id - b.id),
+      this.steps,
+    );
     const before = new Set(this.result.map((r) => r.id));
     const after = new Set(next.map((r) => r.id));
     const added = next.filter((r) => !before.has(r.id));

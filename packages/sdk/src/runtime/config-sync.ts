@@ -28,7 +28,7 @@ export function installConfigSync(runtime: PluginRuntime): void {
       return timerConfigRefusal(timerProblem);
     }
     if (!payload.lifecycle) {
-      runtime.triggers.timers.applyConfig();
+      applyTimers(runtime);
       return { ok: true, value: { handled: false } };
     }
     const result = await runtime.runLifecycle(
@@ -40,17 +40,25 @@ export function installConfigSync(runtime: PluginRuntime): void {
       replaceContents(plugin.metadata, oldManifest);
       return result;
     }
-    runtime.triggers.timers.applyConfig();
+    applyTimers(runtime);
     return { ok: true, value: { handled: runtime.hasLifecycle(payload.lifecycle) } };
   });
+}
+
+/** The configured intervals read again; the host is told the timers' new intervals (`/plugins` shows them). */
+function applyTimers(runtime: PluginRuntime): void {
+  const before = JSON.stringify(runtime.triggers.timers.describe());
+  runtime.triggers.timers.applyConfig();
+  if (JSON.stringify(runtime.triggers.timers.describe()) !== before) runtime.announce();
 }
 
 /** The answer refusing a configuration that leaves a `"config:<key>"` timer without its interval. */
 export function timerConfigRefusal(problem: string): { ok: false; error: WireError } {
   return {
     ok: false,
-    error: errResult(new ValidationError(problem, { code: ErrorCode.ConfigInvalid, details: { field: "seconds" } }))
-      .error,
+    error: errResult(
+      new ValidationError(problem, { code: ErrorCode.ConfigInvalid, details: { field: "seconds", check: "timer" } }),
+    ).error,
   };
 }
 

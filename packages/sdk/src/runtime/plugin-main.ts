@@ -18,6 +18,7 @@ import {
 import { describeConfigSchema } from "../config-schema.ts";
 import { toWireError } from "../errors.ts";
 import { constructWithContext, createPluginContext } from "../plugin-context.ts";
+import { withFileLogging } from "../plugin-file-logger.ts";
 import { createPluginLogger } from "../plugin-logger.ts";
 import { installConfigSync } from "./config-sync.ts";
 import { EntryRegistry } from "./entry-registry.ts";
@@ -71,7 +72,9 @@ const metadata = context.manifest ?? {};
 // `this.config` falls back to the manifest.
 const config = context.config ?? null;
 
-const logger = createPluginLogger(pluginId);
+// One logger for the plugin and the SDK's own lines (a failing entry, an unhandled rejection): once the plugin turns on
+// its own log file (docs/logging.md), they all go there too.
+const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
 const transport = new ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 

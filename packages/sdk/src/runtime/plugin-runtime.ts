@@ -92,6 +92,8 @@ export class PluginRuntime {
   /** The extensions loaded into this plugin (served once `extensions.install()` has run). */
   readonly extensions: ExtensionMounts;
   private shuttingDown = false;
+  /** Sends `entries_changed` (entries, hooks, extensions, timers) soon; set once attached. */
+  private announceChanges: (() => void) | undefined;
 
   constructor(options: PluginRuntimeOptions) {
     this.instance = options.instance;
@@ -151,6 +153,11 @@ export class PluginRuntime {
     };
   }
 
+  /** Tells the host the plugin's lists again (after an accepted configuration change changed a timer's interval). */
+  announce(): void {
+    this.announceChanges?.();
+  }
+
   /** Serves a control operation of the contract; its params are checked before the handler runs. */
   registerControl<K extends ControlOp>(
     op: K,
@@ -193,6 +200,7 @@ export class PluginRuntime {
           entries: this.entries.list({ includeDisabled: true }),
           hooks: this.hooks.list(),
           extensions: this.extensions.statuses(),
+          timers: this.triggers.timers.describe(),
         });
       } catch (error) {
         // The entries changed here all the same; the host keeps the list it had until the next change.
@@ -210,6 +218,7 @@ export class PluginRuntime {
         announce();
       });
     };
+    this.announceChanges = announceSoon;
     this.entries.onChange(announceSoon);
     this.hooks.onChange(announceSoon);
     this.extensions.onChange(announceSoon);

@@ -8,7 +8,8 @@
 import type { PluginLogger } from "../plugin-logger.ts";
 import { isResult } from "../result.ts";
 import type { TimerTick } from "../trigger-decorators.ts";
-import { assertSeconds, configKeyOf, secondsProblem } from "../seconds-limit.ts";
+import { configuredSecondsProblem } from "@neko/protocol";
+import { assertSeconds, configKeyOf } from "../seconds-limit.ts";
 
 export interface TimerSpec {
   id: string;
@@ -36,6 +37,8 @@ export interface TimerDescriptor {
   seconds: number;
   name: string;
   autoStart: boolean;
+  /** The configuration key its interval is read from (`seconds: "config:<key>"`), so the host can check it too. */
+  secondsFrom?: string;
 }
 
 interface TimerState {
@@ -95,6 +98,7 @@ export class TimerScheduler {
       seconds: secondsOf(state) ?? 0,
       name: state.spec.name,
       autoStart: state.spec.autoStart,
+      ...(state.configKey !== undefined && { secondsFrom: state.configKey }),
     }));
   }
 
@@ -110,7 +114,7 @@ export class TimerScheduler {
   configProblem(read: ConfigReader | undefined = this.readConfig): string | undefined {
     for (const state of this.timers.values()) {
       if (state.configKey === undefined) continue;
-      const problem = configuredSecondsProblem(state, read);
+      const problem = configuredProblem(state, read);
       if (problem) return problem;
     }
     return undefined;
@@ -146,9 +150,20 @@ export class TimerScheduler {
   /**
    * Starts a timer: its first tick comes one interval later, or at once with `runImmediately`. With `seconds`, that
    * interval until it stops; a running timer given options starts over with them. False for an unknown id or once
-   * stopped for good; a TypeError for a bad `seconds`.
+   * stopped for good; a TypeError naming the problem for bad options (not an object, a bad `seconds`, a
+   * `runImmediately` that is not a boolean).
    */
   start(id: string, options: TimerStartOptions = {}): boolean {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new TypeError(
+        `startTimer('${id}', options): options must be an object like { seconds, runImmediately }; got ${JSON.stringify(options)}`,
+      );
+    }
+    if (options.runImmediately !== undefined && typeof options.runImmediately !== "boolean") {
+      throw new TypeError(
+        `startTimer('${id}'): runImmediately must be true or false; got ${JSON.stringify(options.runImmediately)}`,
+      );
+    }
     const state = this.timers.get(id);
     if (!state || this.closed) return false;
     if (options.seconds !== undefined) assertSeconds(`startTimer('${id}'): seconds`, options.seconds);
@@ -195,9 +210,7 @@ export class TimerScheduler {
     state.startNow = undefined;
     const seconds = secondsOf(state);
     if (seconds === undefined) {
-      this.logger.error(
-        `timer '${state.spec.id}' has no interval: ${configuredSecondsProblem(state, this.readConfig)}`,
-      );
+      this.logger.error(`timer '${state.spec.id}' has no interval: ${configuredProblem(state, this.readConfig)}`);
       return;
     }
     state.since = Date.now();
@@ -256,9 +269,7 @@ function secondsOf(state: TimerState): number | undefined {
   return state.overrideSeconds ?? state.baseSeconds;
 }
 
-function configuredSecondsProblem(state: TimerState, read: ConfigReader | undefined): string | undefined {
-  const where = `timer '${state.spec.id}': seconds "config:${state.configKey}"`;
-  const value = read?.(state.configKey as string);
-  if (value === undefined || value === null) return `${where}: the configuration has no key '${state.configKey}'`;
-  return secondsProblem(where, value);
+function configuredProblem(state: TimerState, read: ConfigReader | undefined): string | undefined {
+  const key = state.configKey as string;
+  return configuredSecondsProblem(state.spec.id, key, read?.(key));
 }

@@ -16,7 +16,8 @@ const adminDoc: RouteDoc = {
   description:
     "JSON text frames: first `{ type: 'hello', server, plugins: [{ id, status, status_reason }] }`, then " +
     "`{ type: 'status', plugin_id, status, reason, time }`, `{ type: 'run', run }` (as `GET /runs/{id}`), " +
-    "`{ type: 'bus', namespace, record }` and every few seconds `{ type: 'metrics', plugins }` (as " +
+    "`{ type: 'bus', namespace, record }`, `{ type: 'bus_delete', namespace, ids }` (records deleted by their " +
+    "writers) and every few seconds `{ type: 'metrics', plugins }` (as " +
     "`GET /plugin/metrics`). With an API token, a browser offers `Sec-WebSocket-Protocol: neko.bearer, <token>`. " +
     "A client that leaves more than 1 MiB unread is closed with 1013; messages from the client are answered " +
     "with `{ type: 'error' }`.",
@@ -52,6 +53,7 @@ export function registerAdminWsRoutes(
       );
       client.own(host.runs.onChange((run) => client.send({ type: "run", run })));
       client.own(host.bus.onRecord((record) => client.send({ type: "bus", namespace: record.namespace, record })));
+      client.own(host.bus.onDelete(({ namespace, ids }) => client.send({ type: "bus_delete", namespace, ids })));
       const metrics = setInterval(
         () => client.send({ type: "metrics", plugins: host.metrics.list() }),
         options.metricsIntervalMs,

@@ -1,6 +1,8 @@
 /** `GET /health`, `GET /available` (the original's) and `GET /server/info`. */
 import type { FastifyInstance } from "fastify";
 import type { PluginHostApi } from "@neko/host";
+import { ErrorCode } from "@neko/protocol";
+import { HttpError } from "../http-errors.ts";
 import type { RouteDoc } from "../openapi/route-doc.ts";
 
 const healthDoc: RouteDoc = {
@@ -24,8 +26,10 @@ const availableDoc: RouteDoc = {
   tag: "health",
   summary: "Whether the server accepts work (the original's route)",
   description:
-    "The original N.E.K.O.'s fields (`status`, `available`, `plugins_count`, `time`) and how many plugins run. A " +
-    "server that is closing answers 503 `SHUTTING_DOWN` instead, like every route.",
+    "The original N.E.K.O.'s fields (`status`, `available`, `plugins_count`, `time`) and how many plugins run " +
+    "(`plugins_count` leaves out folders shadowed by another with the same id). A server that is closing, or whose " +
+    "host is stopping or stopped (also when the host is embedded and stopped on its own), answers 503 " +
+    "`SHUTTING_DOWN` instead.",
   responses: {
     200: {
       description: "the server takes calls",
@@ -42,6 +46,7 @@ const availableDoc: RouteDoc = {
       },
     },
   },
+  errors: { 503: "`SHUTTING_DOWN`: the server is closing, or its plugin host is stopping or stopped" },
 };
 
 const serverInfoDoc: RouteDoc = {
@@ -66,8 +71,13 @@ const serverInfoDoc: RouteDoc = {
               total: count,
               running: count,
               by_status: { type: "object", additionalProperties: count, description: "plugins in each state" },
+              shadowed: {
+                type: "integer",
+                description: "of total, folders shadowed by another with the same plugin id",
+              },
             },
           },
+          stopping: { type: "boolean", description: "true once the host began to stop" },
           dropped_frames: { type: "integer", description: "frames from peers that had not completed the handshake" },
           refused_connections: {
             type: "integer",
@@ -104,11 +114,12 @@ export function registerHealthRoutes(app: FastifyInstance, host: PluginHostApi, 
   app.get("/health", { config: { doc: healthDoc } }, async () => ({ status: "ok", time: new Date().toISOString() }));
 
   app.get("/available", { config: { doc: availableDoc } }, async () => {
-    const { plugins } = host.info();
+    const { plugins, stopping } = host.info();
+    if (stopping) throw new HttpError(ErrorCode.ShuttingDown, "the plugin host is stopping or stopped");
     return {
       status: "ok",
       available: true,
-      plugins_count: plugins.total,
+      plugins_count: plugins.total - plugins.shadowed,
       plugins_running: plugins.running,
       time: new Date().toISOString(),
     };
