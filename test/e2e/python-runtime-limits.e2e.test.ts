@@ -1,0 +1,109 @@
+/**
+ * The Python runtime under load (docs/python-plugins.md#sync-handlers-and-the-thread-pool), with the real plugin
+ * test/python-plugins/py_limits: a sync around hook with more concurrent calls than worker threads does not deadlock
+ * the pool, and sync handlers stuck past their timeout end in an exit the host's restart policy answers, not in a
+ * plugin that answers pings and nothing else.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import type { LogRecord } from "@neko/host";
+import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
+import { PYTHON_SKIP } from "../support/python.ts";
+import { startTestHost, type TestHost } from "../support/test-host.ts";
+
+const LIMITS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../python-plugins/py_limits");
+
+describe("the Python runtime's thread pool", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost;
+  const logs: LogRecord[] = [];
+  const pidOf = () => t.host.getPlugin("py_limits")?.pid as number;
+
+  before(async () => {
+    root = makeTempDir();
+    fs.cpSync(LIMITS, path.join(root, "py_limits"), { recursive: true });
+    // An entry whose metadata msgpack cannot carry: the hello cannot be packed.
+    writePlugin(root, {
+      id: "py_badmeta",
+      manifest: `[plugin]\nid = "py_badmeta"\nentry = "plugins.py_badmeta:BadMeta"\n`,
+      files: {
+        "__init__.py": [
+          "from plugin.sdk.plugin import NekoPluginBase, neko_plugin, plugin_entry, Ok",
+          "@neko_plugin",
+          "class BadMeta(NekoPluginBase):",
+          '    @plugin_entry(id="x", metadata={"f": object()})',
+          "    def x(self, **_):",
+          "        return Ok(1)",
+        ].join("\n"),
+      },
+    });
+    t = await startTestHost(
+      {
+        roots: [root],
+        heartbeatIntervalMs: 500,
+        restartPolicy: { baseDelayMs: 100, maxDelayMs: 400, maxCrashes: 10, windowMs: 60_000 },
+      },
+      { onLog: (pluginId, record) => pluginId === "py_limits" && logs.push(record) },
+    );
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("40 concurrent calls through a sync around hook all finish: proceed() runs the sync entry in its own thread", async () => {
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 40 }, () => t.trigger("py_limits", "hooked")));
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body?.data ?? a.body?.error?.code]),
+      Array.from({ length: 40 }, () => [200, { ran: "entry" }]),
+    );
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    const quick = await t.trigger("py_limits", "quick");
+    assert.equal(quick.status, 200);
+  });
+
+  test("a sync around hook over an async entry: proceed() waits on the loop, 40 calls at once all finish", async () => {
+    const answers = await Promise.all(Array.from({ length: 40 }, () => t.trigger("py_limits", "hooked_async")));
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body?.data ?? a.body?.error?.code]),
+      Array.from({ length: 40 }, () => [200, { ran: "async entry" }]),
+    );
+  });
+
+  test("an entry whose metadata cannot be sent: refused naming the entry and field, not restarted", async () => {
+    const detail = (await t.request("GET", "/plugins/py_badmeta")).body;
+    assert.equal(detail.status, "refused", detail.status_reason);
+    assert.match(detail.status_reason, /^entry 'x': its metadata cannot be sent to the host: /);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const again = (await t.request("GET", "/plugins/py_badmeta")).body;
+    assert.deepEqual([again.status, again.history.length], ["refused", detail.history.length]);
+    const start = await t.request("POST", "/plugin/py_badmeta/start");
+    assert.equal(start.body.error.code, "PLUGIN_LOAD_FAILED");
+    assert.match(start.body.error.message, /entry 'x': its metadata cannot be sent to the host/);
+  });
+
+  test("sync handlers stuck past their timeout: at 28 of 32 threads the process exits with code 70 and restarts", async () => {
+    const pid = pidOf();
+    const stuck = await Promise.all(Array.from({ length: 27 }, () => t.trigger("py_limits", "stuck")));
+    assert.deepEqual(new Set(stuck.map((a) => a.body?.error?.code)), new Set(["TIMEOUT"]));
+    assert.equal(pidOf(), pid, "27 overdue threads: still the same process");
+    assert.equal((await t.trigger("py_limits", "quick")).status, 200);
+    const last = await t.trigger("py_limits", "stuck");
+    assert.equal(last.body?.error?.code, "TIMEOUT");
+    await waitFor(() => t.host.getPlugin("py_limits")?.status === "running" && pidOf() !== pid, {
+      what: "a restart after the exit",
+    });
+    assert.equal(t.host.getPlugin("py_limits")?.last_exit?.code, 70);
+    const exitLog = logs.find((r) =>
+      /28 of 32 worker threads still run handlers past their deadline/.test(String(r.msg)),
+    );
+    assert.ok(exitLog, "the plugin said why it exits");
+    assert.equal(exitLog.level, "error");
+    const quick = await t.trigger("py_limits", "quick");
+    assert.equal(quick.status, 200);
+  });
+});

@@ -1,0 +1,36 @@
+"""Entries that push the Python runtime to its limits (test/e2e/python-runtime-limits.e2e.test.ts)."""
+import threading
+import time
+
+from plugin.sdk.plugin import NekoPluginBase, Ok, around_entry, neko_plugin, plugin_entry
+
+
+@neko_plugin
+class LimitsPlugin(NekoPluginBase):
+    @plugin_entry(id="hooked", timeout=5)
+    def hooked(self, **_):
+        time.sleep(0.05)
+        return Ok({"ran": "entry"})
+
+    @around_entry(target="hooked")
+    def wrap(self, *, proceed, args, **_):
+        time.sleep(0.3)  # every call holds a worker thread before it proceeds
+        return proceed()
+
+    @plugin_entry(id="hooked_async", timeout=5)
+    async def hooked_async(self, **_):
+        return Ok({"ran": "async entry"})
+
+    @around_entry(target="hooked_async")
+    def wrap_async(self, *, proceed, args, **_):
+        time.sleep(0.3)
+        return proceed()
+
+    @plugin_entry(id="quick", timeout=2)
+    def quick(self, **_):
+        return Ok({"threads": threading.active_count()})
+
+    @plugin_entry(id="stuck", timeout=0.2)
+    def stuck(self, **_):
+        time.sleep(600)
+        return Ok(None)
