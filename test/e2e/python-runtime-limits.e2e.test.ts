@@ -107,3 +107,55 @@ describe("the Python runtime's thread pool", { skip: PYTHON_SKIP }, () => {
     assert.equal(quick.status, 200);
   });
 });
+
+describe("finding the interpreter: a probe must run to the end and print its marker", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost | undefined;
+
+  before(() => {
+    root = makeTempDir();
+    fs.cpSync(LIMITS, path.join(root, "py_limits"), { recursive: true });
+    // Exits 0 on the probe's SIGTERM: a timed-out probe that looked like a success.
+    fs.writeFileSync(path.join(root, "hangs"), "#!/bin/sh\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n", {
+      mode: 0o755,
+    });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  async function reasonWith(python: string): Promise<string> {
+    const saved = process.env.NEKO_PYTHON;
+    process.env.NEKO_PYTHON = python;
+    try {
+      t = await startTestHost({ roots: [root] });
+    } finally {
+      if (saved === undefined) delete process.env.NEKO_PYTHON;
+      else process.env.NEKO_PYTHON = saved;
+    }
+    const detail = (await t.request("GET", "/plugins/py_limits")).body;
+    await t.close();
+    t = undefined;
+    assert.equal(detail.status, "refused", detail.status_reason);
+    assert.ok(detail.status_reason.startsWith("Python plugins need python3 (3.11 or newer)"), detail.status_reason);
+    return detail.status_reason;
+  }
+
+  test("NEKO_PYTHON=/bin/true exits 0 without the marker: refused with the requirement", async () => {
+    assert.match(
+      await reasonWith("/bin/true"),
+      / \(\/bin\/true: it exited 0 without printing "NEKO_PY_OK <executable> <version>": not a Python that ran the probe\)$/,
+    );
+  });
+
+  test("a relative NEKO_PYTHON is resolved against the host's working directory", async () => {
+    assert.match(await reasonWith(path.relative(process.cwd(), "/bin/true")), / \(\/bin\/true: it exited 0 without/);
+  });
+
+  test("an interpreter that hangs: killed after the probe timeout and refused, even if it would exit 0", async () => {
+    const started = Date.now();
+    assert.match(await reasonWith(path.join(root, "hangs")), /hangs: its probe did not finish within 10 s\)$/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+});
