@@ -86,6 +86,26 @@ describe("the Python runtime's thread pool", { skip: PYTHON_SKIP }, () => {
     assert.match(start.body.error.message, /entry 'x': its metadata cannot be sent to the host/);
   });
 
+  test("bus.emit of a payload msgpack cannot carry answers Err(VALIDATION_ERROR), as call_entry does", async () => {
+    const emit = await t.trigger("py_limits", "emit_unsendable");
+    assert.equal(emit.status, 200, JSON.stringify(emit.body));
+    assert.deepEqual(emit.body.data, {
+      object: [
+        "VALIDATION_ERROR",
+        "bus.emit: the payload cannot be sent to the host: object cannot be sent to the host",
+      ],
+      big_int: ["VALIDATION_ERROR", "bus.emit: the payload cannot be sent to the host: int cannot be sent to the host"],
+    });
+    const call = await t.trigger("py_limits", "call_unsendable");
+    assert.deepEqual(call.body.data, ["VALIDATION_ERROR", "plugins.call: int cannot be sent to the host"]);
+  });
+
+  test("a log format that fails (an attribute lookup) still logs the line; the entry is not failed", async () => {
+    const res = await t.trigger("py_limits", "log_bad_format");
+    assert.deepEqual([res.status, res.body.data], [200, "logged"]);
+    await waitFor(() => logs.some((r) => r.msg === "value {0.missing_attribute} 1"), { what: "the log line" });
+  });
+
   test("sync handlers stuck past their timeout: at 28 of 32 threads the process exits with code 70 and restarts", async () => {
     const pid = pidOf();
     const stuck = await Promise.all(Array.from({ length: 27 }, () => t.trigger("py_limits", "stuck")));

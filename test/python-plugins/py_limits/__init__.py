@@ -30,6 +30,24 @@ class LimitsPlugin(NekoPluginBase):
     def quick(self, **_):
         return Ok({"threads": threading.active_count()})
 
+    @plugin_entry(id="emit_unsendable")
+    def emit_unsendable(self, **_):
+        answers = {}
+        for name, payload in (("object", {"f": object()}), ("big_int", {"n": 2 ** 70})):
+            answer = self.bus.emit("limits_news", payload)
+            answers[name] = [answer.error.code, answer.error.message] if answer.is_err() else "ok"
+        return Ok(answers)
+
+    @plugin_entry(id="call_unsendable")
+    async def call_unsendable(self, **_):
+        answer = await self.plugins.call_entry("py_limits:quick", {"n": 2 ** 70})
+        return Ok([answer.error.code, answer.error.message] if answer.is_err() else "ok")
+
+    @plugin_entry(id="log_bad_format")
+    def log_bad_format(self, **_):
+        self.logger.info("value {0.missing_attribute}", 1)
+        return Ok("logged")
+
     @plugin_entry(id="stuck", timeout=0.2)
     def stuck(self, **_):
         time.sleep(600)
