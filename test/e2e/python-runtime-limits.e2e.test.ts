@@ -25,6 +25,27 @@ describe("the Python runtime's thread pool", { skip: PYTHON_SKIP }, () => {
   before(async () => {
     root = makeTempDir();
     fs.cpSync(LIMITS, path.join(root, "py_limits"), { recursive: true });
+    // A store file planted as a symbolic link to a file outside the plugin's folder.
+    writePlugin(root, {
+      id: "py_planted",
+      manifest: `[plugin]\nid = "py_planted"\nentry = "plugins.py_planted:Planted"\n`,
+      files: {
+        "__init__.py": [
+          "from plugin.sdk.plugin import NekoPluginBase, neko_plugin, plugin_entry, Ok, SdkError",
+          "@neko_plugin",
+          "class Planted(NekoPluginBase):",
+          '    @plugin_entry(id="write")',
+          "    def write(self, **_):",
+          "        try:",
+          '            self.store.set("k", "v")',
+          '            return Ok("stored")',
+          "        except SdkError as error:",
+          "            return Ok([error.code, str(error)])",
+        ].join("\n"),
+      },
+    });
+    fs.mkdirSync(path.join(root, "py_planted", "data"));
+    fs.symlinkSync(path.join(root, "outside.sqlite"), path.join(root, "py_planted", "data", "store.sqlite"));
     // An entry whose metadata msgpack cannot carry: the hello cannot be packed.
     writePlugin(root, {
       id: "py_badmeta",
@@ -104,6 +125,27 @@ describe("the Python runtime's thread pool", { skip: PYTHON_SKIP }, () => {
     const res = await t.trigger("py_limits", "log_bad_format");
     assert.deepEqual([res.status, res.body.data], [200, "logged"]);
     await waitFor(() => logs.some((r) => r.msg === "value {0.missing_attribute} 1"), { what: "the log line" });
+  });
+
+  test("a store file planted as a symbolic link is not opened; nothing is written through it", async () => {
+    const res = await t.trigger("py_planted", "write");
+    assert.deepEqual(res.body.data, [
+      "STORE_ERROR",
+      "store: store.sqlite in data/ is a symbolic link; it is not opened",
+    ]);
+    assert.equal(fs.existsSync(path.join(root, "outside.sqlite")), false);
+  });
+
+  test("a store value past 16 MiB: VALIDATION_ERROR with details { key, bytes, limit }; trusted_schema off", async () => {
+    const res = await t.trigger("py_limits", "store_limits");
+    assert.deepEqual(res.body.data, {
+      oversize: [
+        "VALIDATION_ERROR",
+        "store: the value for key 'big' is 16777218 bytes of JSON; the limit is 16777216",
+        { key: "big", bytes: 16777218, limit: 16777216 },
+      ],
+      trusted_schema: 0,
+    });
   });
 
   test("sync handlers stuck past their timeout: at 28 of 32 threads the process exits with code 70 and restarts", async () => {

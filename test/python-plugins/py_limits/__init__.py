@@ -2,7 +2,7 @@
 import threading
 import time
 
-from plugin.sdk.plugin import NekoPluginBase, Ok, around_entry, neko_plugin, plugin_entry
+from plugin.sdk.plugin import NekoPluginBase, Ok, SdkError, around_entry, neko_plugin, plugin_entry
 
 
 @neko_plugin
@@ -47,6 +47,17 @@ class LimitsPlugin(NekoPluginBase):
     def log_bad_format(self, **_):
         self.logger.info("value {0.missing_attribute}", 1)
         return Ok("logged")
+
+    @plugin_entry(id="store_limits")
+    def store_limits(self, **_):
+        self.store.set("small", 1)
+        try:
+            self.store.set("big", "x" * (16 * 1024 * 1024))
+            oversize = "stored"
+        except SdkError as error:
+            oversize = [error.code, str(error), error.details]
+        trusted_schema = self.store._open().execute("PRAGMA trusted_schema").fetchone()[0]
+        return Ok({"oversize": oversize, "trusted_schema": trusted_schema})
 
     @plugin_entry(id="stuck", timeout=0.2)
     def stuck(self, **_):
