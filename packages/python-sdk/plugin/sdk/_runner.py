@@ -600,7 +600,8 @@ class PluginRuntime:
         with self.registry_lock:
             self.link.send(self._hello())
             self.hello_sent = True
-        # Used up by the hello: nothing for the plugin's code to find (it is in this process, as the plugin's code is).
+        # Used up by the hello, so forgotten. This is no secrecy: the plugin's constructor ran before the hello and
+        # could read it (docs/python-plugins.md, "No private state").
         self.secret = ""
         await self.finished.wait()
         self.link.close()
