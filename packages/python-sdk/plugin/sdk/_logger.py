@@ -47,7 +47,7 @@ class PluginLogger:
         if args or kwargs:
             try:
                 text = text.format(*args, **kwargs)
-            except (IndexError, KeyError, ValueError):
+            except Exception:  # noqa: BLE001 - any bad format (an attribute lookup, a bad spec) still logs the line
                 text = " ".join([text, *map(str, args)])
         fields = dict(self._bound)
         if exc:

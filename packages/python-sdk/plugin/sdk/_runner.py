@@ -20,11 +20,12 @@ import time
 import traceback
 import types
 import uuid
+import concurrent.futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from . import SDK_VERSION
-from ._host import HostLink, PayloadTooLarge
+from ._host import HostLink, PayloadTooLarge, pack
 from ._logger import PluginLogger, install_stdlib_logging
 from ._validation import compile_validator
 from .base import NekoPluginBase, PluginContext, to_result
@@ -38,6 +39,13 @@ MAX_BOOTSTRAP_BYTES = 64 * 1024 * 1024
 PACKAGE_PATH = re.compile(r"^(?:plugin\.)?plugins\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 # The entry call (or event, or message) the running code belongs to: its chain, deadline and run.
+POOL_SIZE = 32
+"""The worker threads that run sync handlers."""
+OVERDUE_LIMIT = POOL_SIZE - 4
+"""When this many worker threads still run a handler past its deadline, the process exits with EXIT_POOL_EXHAUSTED
+(docs/python-plugins.md#sync-handlers-and-the-thread-pool): the host's restart policy gives a fresh pool."""
+EXIT_POOL_EXHAUSTED = 70
+
 _scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("neko_call_scope", default=None)
 
 
@@ -164,7 +172,10 @@ class PluginRuntime:
         self.config: dict = context.get("config") or self.manifest
         self.link = HostLink(bootstrap["connection"], self._from_host)
         self.logger = PluginLogger(self.plugin_id)
-        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="neko-entry")
+        self.executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="neko-entry")
+        self.overdue = 0  # worker threads still running a sync handler past its call's deadline
+        self.overdue_lock = threading.Lock()
+        self.exhausted = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.instance: NekoPluginBase | None = None
         self.ctx: PluginContext | None = None
@@ -420,6 +431,30 @@ class PluginRuntime:
             ],
         }
 
+    def _check_hello(self, hello: dict) -> None:
+        """A hello that cannot be packed (metadata holding an object, say) is a refusal naming what cannot go, not an
+        exit before the handshake (which the host would restart, forever)."""
+        try:
+            pack(hello)
+            return
+        except Exception as error:  # noqa: BLE001 - msgpack's TypeError, PayloadTooLarge, …
+            cause = error
+        kinds = {"entries": "entry", "events": "event", "hooks": "hook", "timers": "timer", "messages": "message handler"}
+        for key, kind in kinds.items():
+            for item in hello.get(key) or []:
+                for field, value in item.items():
+                    try:
+                        pack({"value": value})
+                    except Exception as error:  # noqa: BLE001
+                        name = item.get("id")
+                        raise LoadFailure({
+                            "name": "SdkError", "code": "PLUGIN_LOAD_FAILED",
+                            "message": f"{kind} '{name}': its {field} cannot be sent to the host: {error}",
+                            "details": {"kind": kind, "id": name, "field": field},
+                        }) from None
+        raise LoadFailure({"name": "SdkError", "code": "PLUGIN_LOAD_FAILED",
+                           "message": f"the plugin's description (hello) cannot be sent to the host: {cause}"})
+
     def _hook_descriptors(self) -> list[dict]:
         return [
             {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
@@ -540,6 +575,7 @@ class PluginRuntime:
                                    "message": f"{self.class_name}.__init__ did not call super().__init__(ctx)"})
             self.instance = instance
             self._collect(instance)
+            self._check_hello(self._hello())
             if self._persist_mode() == "off":
                 for entry_id, handler in self.entries.items():
                     if handler.meta.get("persist") is True:
@@ -564,7 +600,8 @@ class PluginRuntime:
         with self.registry_lock:
             self.link.send(self._hello())
             self.hello_sent = True
-        # Used up by the hello: nothing for the plugin's code to find (it is in this process, as the plugin's code is).
+        # Used up by the hello, so forgotten. This is no secrecy: the plugin's constructor ran before the hello and
+        # could read it (docs/python-plugins.md, "No private state").
         self.secret = ""
         await self.finished.wait()
         self.link.close()
@@ -631,9 +668,9 @@ class PluginRuntime:
             "rssBytes": rss,
             "heapUsedBytes": data,
             "heapTotalBytes": data,
-            "cpuUserUs": times.user * 1e6,
-            "cpuSystemUs": times.system * 1e6,
-            "uptimeMs": (time.monotonic() - _STARTED) * 1000.0,
+            "cpuUserUs": round(times.user * 1e6),
+            "cpuSystemUs": round(times.system * 1e6),
+            "uptimeMs": round((time.monotonic() - _STARTED) * 1000.0),
             "loopLagP50Ms": lag,
             "loopLagMaxMs": lag,
         }
@@ -641,13 +678,76 @@ class PluginRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
+    def _count_overdue(self, scope: dict) -> None:
+        """A call ended by its deadline or a cancel: its worker threads still running are overdue. Too many of them
+        and the pool can no longer serve calls while pings still answer, so the process exits (EXIT_POOL_EXHAUSTED)."""
+        with self.overdue_lock:
+            for record in scope.get("threads", ()):
+                if record["running"] and not record["overdue"]:
+                    record["overdue"] = True
+                    self.overdue += 1
+            overdue = self.overdue
+        if overdue >= OVERDUE_LIMIT and not self.exhausted:
+            self.exhausted = True
+            self.logger.error("{} of {} worker threads still run handlers past their deadline; exiting with code {} "
+                              "so the host restarts the plugin", overdue, POOL_SIZE, EXIT_POOL_EXHAUSTED)
+
+            def leave() -> None:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(EXIT_POOL_EXHAUSTED)
+
+            # The call that tipped it still gets its timeout answer: the link sends it within the moment.
+            self.loop.call_later(0.2, leave)
+
+    def _wait_on_loop(self, coro: Any, scope: dict | None) -> Any:
+        """From a worker thread: runs `coro` on the loop and waits for it, never past the call's deadline. The future
+        is recorded in the call scope, so a timeout or a cancel of the call cancels it too."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        pending = scope.setdefault("pending", set()) if scope is not None else None
+        if pending is not None:
+            pending.add(future)
+        deadline = scope.get("deadline") if scope is not None else None
+        left = None if deadline is None else max(0.0, (float(deadline) - time.time() * 1000.0) / 1000.0)
+        try:
+            return future.result(timeout=left)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError("the call's deadline passed while waiting on the event loop") from None
+        finally:
+            if pending is not None:
+                pending.discard(future)
+
+    def _await_here(self, value: Any) -> Any:
+        """A sync function's return value, in its worker thread: an awaitable is awaited on the loop."""
+        if inspect.isawaitable(value):
+            async def wait() -> Any:
+                return await value
+
+            return self._wait_on_loop(wait(), _scope.get())
+        return value
+
     async def _invoke(self, fn: Callable, kwargs: dict) -> Any:
         """Runs a handler: a coroutine function on the loop, anything else in the thread pool (with the call scope)."""
         if inspect.iscoroutinefunction(fn):
             value = await fn(**kwargs)
         else:
             context = contextvars.copy_context()
-            value = await self.loop.run_in_executor(self.executor, functools.partial(context.run, fn, **kwargs))
+            scope = _scope.get()
+            record = {"running": True, "overdue": False}
+            if scope is not None:
+                scope.setdefault("threads", []).append(record)
+
+            def run() -> Any:
+                try:
+                    return context.run(fn, **kwargs)
+                finally:
+                    with self.overdue_lock:
+                        record["running"] = False
+                        if record["overdue"]:
+                            self.overdue -= 1
+
+            value = await self.loop.run_in_executor(self.executor, run)
         if inspect.isawaitable(value):
             value = await value
         return value
@@ -912,18 +1012,42 @@ class PluginRuntime:
                     self.logger.error("entry '{}' raised {}: {}", entry_id, type(error).__name__, error)
                 return _err(error)
 
-        def layer(hook: Handler, inner: Callable) -> Callable:
-            async def run_layer(args: dict) -> dict:
-                if not applies(hook, args):
-                    return await inner(args)
-                results: list[dict] = []
-                scope = _scope.get()
+        def center_here(args: dict) -> Callable[[], dict] | None:
+            """The innermost layer run in the calling worker thread, when it is a sync function; None otherwise."""
+            for hook in replaces:
+                if applies(hook, args):
+                    if inspect.iscoroutinefunction(hook.fn):
+                        return None
+                    return lambda: _normalize(call_hook_here(hook, args=args))
+            if inspect.iscoroutinefunction(handler.fn):
+                return None
 
+            def run() -> dict:
+                try:
+                    return _normalize(self._await_here(handler.fn(**args)))
+                except Exception as error:  # noqa: BLE001
+                    if not isinstance(error, SdkError):
+                        self.logger.error("entry '{}' raised {}: {}", entry_id, type(error).__name__, error)
+                    return _err(error)
+
+            return run
+
+        def call_hook_here(hook: Handler, **kwargs: Any) -> Any:
+            try:
+                return self._await_here(hook.fn(**{"entry_id": entry_id, **kwargs}))
+            except (_HookFailed, _HookValidation):
+                raise
+            except Exception as error:  # noqa: BLE001
+                raise _HookFailed(f"{label(hook)} threw: {error}") from error
+
+        def layer(hook: Handler, inner: Callable, inner_here: Callable[[dict], Callable[[], dict] | None]):
+            def make_proceed(args: dict, results: list[dict], scope: dict | None) -> Callable:
                 def proceed(**new_args: Any) -> Any:
+                    given = revalidate(hook, new_args, "passed") if new_args else args
+
                     async def go() -> Any:
                         token = _scope.set(scope)
                         try:
-                            given = revalidate(hook, new_args, "passed") if new_args else args
                             result = await inner(given)
                             results.append(result)
                             return to_result(result)
@@ -932,20 +1056,47 @@ class PluginRuntime:
 
                     try:
                         asyncio.get_running_loop()
-                    except RuntimeError:  # a sync hook, in a worker thread: wait here
-                        return asyncio.run_coroutine_threadsafe(go(), self.loop).result()
+                    except RuntimeError:  # a sync hook, in a worker thread
+                        here = inner_here(given)
+                        if here is not None:  # the next layer is sync too: run it in this thread, no second one
+                            result = here()
+                            results.append(result)
+                            return to_result(result)
+                        return self._wait_on_loop(go(), scope)
                     return go()
 
-                value = await call_hook(hook, args=args, proceed=proceed)
+                return proceed
+
+            async def run_layer(args: dict) -> dict:
+                if not applies(hook, args):
+                    return await inner(args)
+                results: list[dict] = []
+                value = await call_hook(hook, args=args, proceed=make_proceed(args, results, _scope.get()))
                 if value is None and results:
                     return results[-1]
                 return _normalize(value)
 
-            return run_layer
+            def run_layer_here(args: dict) -> Callable[[], dict] | None:
+                if not applies(hook, args):
+                    return inner_here(args)
+                if inspect.iscoroutinefunction(hook.fn):
+                    return None
+
+                def run() -> dict:
+                    results: list[dict] = []
+                    value = call_hook_here(hook, args=args, proceed=make_proceed(args, results, _scope.get()))
+                    if value is None and results:
+                        return results[-1]
+                    return _normalize(value)
+
+                return run
+
+            return run_layer, run_layer_here
 
         chain: Callable = center
+        chain_here: Callable[[dict], Callable[[], dict] | None] = center_here
         for hook in reversed(arounds):
-            chain = layer(hook, chain)
+            chain, chain_here = layer(hook, chain, chain_here)
 
         async def pipeline(args: dict) -> _Wire:
             try:
@@ -1027,6 +1178,7 @@ class PluginRuntime:
                                           "".join(traceback.format_exception(error)))
                     return _err(error)
             task.cancel()
+            self._count_overdue(scope)
             if stopped in done:
                 return _err(stopped.result())
             kind, entry = named or ("", call["id"])
@@ -1035,6 +1187,8 @@ class PluginRuntime:
             return _err(TimeoutError(f"{what} timed out after {_format_seconds(budget_ms)}", details=details))
         finally:
             self.inflight.pop(call["id"], None)
+            for future in list(scope.get("pending", ())):
+                future.cancel()
 
     # -- controls ------------------------------------------------------------------------------------------------
 

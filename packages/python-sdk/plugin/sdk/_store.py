@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from typing import Any
@@ -16,6 +17,19 @@ from .errors import SdkError, ValidationError
 MAX_KEY_LENGTH = 512
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 STORE_FILE_NAME = "store.sqlite"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _not_plain_file(file: str) -> str | None:
+    try:
+        mode = os.lstat(file).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
 
 
 class SyncPluginStore:
@@ -41,9 +55,17 @@ class SyncPluginStore:
         if self._db is None:
             try:
                 os.makedirs(self._data_dir, exist_ok=True)
+                # Never through a symbolic link (one planted in data/ would send the writes, and the -wal / -shm
+                # files, elsewhere), as the TypeScript SDK's sqlite-file.ts.
+                for candidate in (self.file, *(self.file + suffix for suffix in SQLITE_SIDE_FILES)):
+                    problem = _not_plain_file(candidate)
+                    if problem is not None:
+                        raise SdkError(f"store: {os.path.basename(candidate)} in data/ {problem}; it is not opened",
+                                       code="STORE_ERROR")
                 db = sqlite3.connect(self.file, check_same_thread=False, isolation_level=None, timeout=5)
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = FULL")
+                db.execute("PRAGMA trusted_schema = OFF")  # a schema written by someone else runs no functions
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, "
                     "updated_at INTEGER NOT NULL) WITHOUT ROWID"
@@ -79,7 +101,8 @@ class SyncPluginStore:
             raise ValidationError(f"store: the value for key '{key}' is not JSON-compatible: {error}") from error
         size = len(text.encode())
         if size > MAX_VALUE_BYTES:
-            raise ValidationError(f"store: the value for key '{key}' is {size} bytes of JSON; the limit is {MAX_VALUE_BYTES}")
+            raise ValidationError(f"store: the value for key '{key}' is {size} bytes of JSON; the limit is {MAX_VALUE_BYTES}",
+                                  details={"key": key, "bytes": size, "limit": MAX_VALUE_BYTES})
         self._run(
             "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
             "value = excluded.value, updated_at = excluded.updated_at",

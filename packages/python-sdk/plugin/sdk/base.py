@@ -221,7 +221,14 @@ class Bus:
             if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
                 return Err(ValidationError(f"bus.emit: priority must be a whole number 0 to 10, not {priority!r}"))
             params["priority"] = priority
-        self._runtime.notify("bus.emit", params)
+        try:
+            self._runtime.notify("bus.emit", params)
+        except (TypeError, ValueError, OverflowError) as error:  # what msgpack cannot carry, as call_entry answers
+            return Err(ValidationError(f"bus.emit: the payload cannot be sent to the host: {error}"))
+        except Exception as error:  # noqa: BLE001 - PayloadTooLarge
+            if type(error).__name__ != "PayloadTooLarge":
+                raise
+            return Err(SdkError(f"bus.emit: {error}", code="PAYLOAD_TOO_LARGE"))
         return Ok(None)
 
     publish = emit
