@@ -134,3 +134,61 @@ test("closestName: case, '_' and '-' set aside, then at most a third of the name
   assert.equal(closestName("x", names), undefined);
   assert.equal(closestName("a".repeat(100_000), names), undefined, "a huge key is not compared");
 });
+
+test("thousands of unknown argument names: linear time, at most 20 named, one issue each", () => {
+  const refuse = { unknownArgs: "refuse" } as const;
+  const args: Record<string, number> = {};
+  for (let i = 0; i < 60_000; i += 1) args[`createdAftx${i}`] = i;
+  const props = { includeDone: { type: "boolean" }, createdAfter: {}, limit: {} };
+  for (const schema of [
+    { inputSchema: { type: "object", properties: props } },
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    { params: z.object({ includeDone: z.boolean().optional(), createdAfter: z.string().optional() }).strict() },
+  ]) {
+    const check = compileArgsValidator(schema, refuse);
+    const started = performance.now();
+    const result = check?.(args);
+    const took = performance.now() - started;
+    assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+    assert.equal(result?.ok, false);
+    if (result?.ok !== false) continue;
+    const issues = (result.error.details as { issues: { field: string; suggestion?: string }[] }).issues;
+    assert.equal(issues.length, 21, "20 named, then one line counting the rest");
+    assert.equal(issues[0].field, "createdAftx0");
+    assert.equal(issues[0].suggestion, "createdAfter");
+    assert.equal(issues[20].field, "… and 59980 more");
+    assert.equal((result.error.message.match(/createdAftx/g) ?? []).length, 20);
+  }
+  // The schema's own complaint about an unknown key is not reported twice, and other problems stay.
+  const strict = compileArgsValidator(
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    refuse,
+  );
+  const mixed = strict?.({ include_done: true, limit: "x", includeDone: "no" });
+  assert.equal(mixed?.ok, false);
+  if (mixed?.ok === false) {
+    const fields = (mixed.error.details as { issues: { field: string }[] }).issues.map((i) => i.field);
+    assert.deepEqual(fields, ["include_done", "includeDone"]);
+  }
+  // Without the refusal, a schema's additionalProperties complaints are capped too.
+  const allowing = compileArgsValidator(
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    { unknownArgs: "allow" },
+  );
+  const capped = allowing?.(args);
+  assert.equal(capped?.ok, false);
+  if (capped?.ok === false) {
+    const issues = (capped.error.details as { issues: { field: string }[] }).issues;
+    assert.equal(issues.length, 51);
+    assert.equal(issues[50].field, "… and 59950 more");
+  }
+});
+
+test("closestName: long names are not compared; the distance stops early", () => {
+  assert.equal(closestName("n".repeat(65), ["n".repeat(65)]), undefined);
+  assert.equal(closestName("n".repeat(64), [`${"n".repeat(63)}m`]), "n".repeat(63) + "m");
+  const names = Array.from({ length: 200 }, (_, i) => `${"n".repeat(60)}${i}`);
+  const started = performance.now();
+  for (let i = 0; i < 200; i += 1) closestName(`${"m".repeat(60)}${i}`, names);
+  assert.ok(performance.now() - started < 1000);
+});
