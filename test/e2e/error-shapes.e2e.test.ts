@@ -36,6 +36,12 @@ export class ErrPlugin extends NekoPluginBase {
     return Err(new SdkError("note 7 does not exist", { code: "NOTE_MISSING", details: { id: 7 } }));
   }
 
+  @pluginEntry({ id: "slowfail" })
+  async slowfail() {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return Err(new SdkError("late", { code: "LATE" }));
+  }
+
   @pluginEntry({ id: "sleepy", timeout: 0.3 })
   async sleepy(_args: unknown, ctx: { signal: AbortSignal }) {
     await new Promise((resolve) => {
@@ -183,7 +189,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
       },
     });
     // A plugin's own code comes through in the cause.
@@ -229,7 +235,7 @@ describe("errors that say where they came from", () => {
             entry: "nope",
             code: "ENTRY_NOT_FOUND",
             message: "plugin 'notes' has no entry 'nope'",
-            details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+            details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
           },
         },
       },
@@ -248,7 +254,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
       },
     });
   });
@@ -416,5 +422,24 @@ describe("errors that say where they came from", () => {
     const nested = await t.trigger("assistant", "relay", { path: ["lister:list"], args: { include_done: true } });
     assert.equal(nested.status, 502);
     assert.equal(nested.body.error.details.cause.message, message);
+  });
+
+  test("item 10, leak: a failure delivered after the caller's process ended is not recorded for its next process", async () => {
+    await t.request("POST", "/plugin/assistant/stop");
+    const before = t.host.debugCounts().upstreamFailures;
+    await t.request("POST", "/plugin/assistant/start");
+    const inflight = t.trigger("assistant", "relay", { path: ["todo:slowfail"] });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await t.request("POST", "/plugin/assistant/stop");
+    await inflight.catch(() => undefined);
+    // todo:slowfail answers 1.5 s after it started: its failure reaches the host after the caller stopped.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    assert.equal(t.host.debugCounts().upstreamFailures, before, "no token kept for a process that ended");
+    await t.request("POST", "/plugin/assistant/start");
+    await t.trigger("assistant", "relay", { path: ["todo:refuse"] });
+    assert.equal(t.host.debugCounts().upstreamFailures, before + 1, "the new process records its own");
+    await t.request("POST", "/plugin/assistant/stop");
+    assert.equal(t.host.debugCounts().upstreamFailures, before, "and forgets them when it ends");
+    await t.request("POST", "/plugin/assistant/start");
   });
 });

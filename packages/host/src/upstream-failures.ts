@@ -107,11 +107,6 @@ export class UpstreamFailures {
     return { ok: false, error };
   }
 
-  /** Whether `plugin` holds any token. */
-  holds(plugin: string): boolean {
-    return this.byPlugin.has(plugin);
-  }
-
   /** The plugin's process ended: its tokens go with it. */
   forget(plugin: string): void {
     this.byPlugin.delete(plugin);
