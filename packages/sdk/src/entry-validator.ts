@@ -90,30 +90,61 @@ export function compileArgsValidator(
   return names ? refusingUnknown(validator, names) : validator;
 }
 
+/** Keywords that make which names an object may have depend on more than its `properties`: no names are refused. */
+const OPAQUE_KEYWORDS = [
+  "$ref",
+  "$dynamicRef",
+  "$recursiveRef",
+  "if",
+  "then",
+  "else",
+  "dependentSchemas",
+  "dependencies",
+  "propertyNames",
+  "patternProperties",
+];
+/** `allOf` / `anyOf` / `oneOf` nested deeper than this: no names are refused. */
+const MAX_COMBINATOR_DEPTH = 8;
+
 /**
  * The argument names a schema declares, or undefined when it lets other names through or cannot say: an explicit
  * `additionalProperties` other than `false` (`true`, a schema; Zod's `.loose()` / `.passthrough()` / `.catchall()`),
- * `patternProperties`, `unevaluatedProperties` other than `false`, or no `properties` at all (a `$ref`, an empty
- * schema). Names from `allOf` / `anyOf` / `oneOf` members count too.
+ * `unevaluatedProperties` other than `false`, a keyword in `OPAQUE_KEYWORDS` (`$ref`, `if`/`then`/`else`,
+ * `dependentSchemas`, `propertyNames`, `patternProperties`, …) anywhere it is looked at, an `anyOf` / `oneOf` member
+ * that is `true`, or no `properties` at all (an empty schema). Names come from `properties`, `required` and
+ * `dependentRequired`, at the top and in `allOf` / `anyOf` / `oneOf` members at any depth (up to 8).
  */
 export function argumentNames(schema: Record<string, unknown> | null): string[] | undefined {
   if (!schema || typeof schema !== "object") return undefined;
   const names = new Set<string>();
   let declared = false;
-  const parts = [schema];
-  for (const key of ["allOf", "anyOf", "oneOf"]) {
-    const list = schema[key];
-    if (Array.isArray(list)) parts.push(...list.filter((p): p is Record<string, unknown> => isTable(p)));
-  }
-  for (const part of parts) {
-    if ("additionalProperties" in part && part.additionalProperties !== false) return undefined;
-    if ("patternProperties" in part) return undefined;
-    if ("unevaluatedProperties" in part && part.unevaluatedProperties !== false) return undefined;
+  const visit = (part: Record<string, unknown>, depth: number): boolean => {
+    if (depth > MAX_COMBINATOR_DEPTH) return false;
+    if (OPAQUE_KEYWORDS.some((keyword) => keyword in part)) return false;
+    if ("additionalProperties" in part && part.additionalProperties !== false) return false;
+    if ("unevaluatedProperties" in part && part.unevaluatedProperties !== false) return false;
     if (isTable(part.properties)) {
       declared = true;
       for (const name of Object.keys(part.properties)) names.add(name);
     }
-  }
+    if (Array.isArray(part.required)) for (const name of part.required) if (typeof name === "string") names.add(name);
+    if (isTable(part.dependentRequired)) {
+      for (const [name, list] of Object.entries(part.dependentRequired)) {
+        names.add(name);
+        if (Array.isArray(list)) for (const other of list) if (typeof other === "string") names.add(other);
+      }
+    }
+    for (const key of ["allOf", "anyOf", "oneOf"]) {
+      const list = part[key];
+      if (!Array.isArray(list)) continue;
+      for (const member of list) {
+        if (member === true && key !== "allOf") return false;
+        if (isTable(member) && !visit(member, depth + 1)) return false;
+      }
+    }
+    return true;
+  };
+  if (!visit(schema, 0)) return undefined;
   return declared ? [...names] : undefined;
 }
 

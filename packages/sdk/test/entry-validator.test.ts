@@ -192,3 +192,99 @@ test("closestName: long names are not compared; the distance stops early", () =>
   for (let i = 0; i < 200; i += 1) closestName(`${"m".repeat(60)}${i}`, names);
   assert.ok(performance.now() - started < 1000);
 });
+
+test("argumentNames: names the schema may let through are not refused; cannot-say schemas refuse none", () => {
+  const refuse = { unknownArgs: "refuse" } as const;
+  const A = z.object({ a: z.string() });
+  const B = z.object({ b: z.string() });
+  const C = z.object({ c: z.string() });
+  const passes: [string, Parameters<typeof compileArgsValidator>[0], Record<string, unknown>][] = [
+    ["zod 3-way intersection (nested allOf)", { params: A.and(B).and(C) }, { a: "1", b: "2", c: "3" }],
+    ["zod union", { params: z.union([A, B]) }, { a: "1" }],
+    [
+      "zod discriminated union",
+      {
+        params: z.discriminatedUnion("k", [
+          z.object({ k: z.literal("x"), x: z.number() }),
+          z.object({ k: z.literal("y"), y: z.number() }),
+        ]),
+      },
+      { k: "y", y: 1 },
+    ],
+    ["zod record", { params: z.record(z.string(), z.number()) }, { foo: 1 }],
+    ["zod intersection with a record", { params: A.and(z.record(z.string(), z.unknown())) }, { a: "x", q: 1 }],
+    ["zod union with a loose member", { params: z.union([A, B.loose()]) }, { b: "x", q: 1 }],
+    [
+      "allOf member with $ref",
+      {
+        inputSchema: {
+          type: "object",
+          $defs: { base: { type: "object", properties: { b: { type: "string" } } } },
+          allOf: [{ $ref: "#/$defs/base" }],
+          properties: { a: { type: "string" } },
+        },
+      },
+      { a: "1", b: "2" },
+    ],
+    [
+      "$ref beside properties",
+      { inputSchema: { $defs: { base: { properties: { b: {} } } }, $ref: "#/$defs/base", properties: { a: {} } } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "if / then / else",
+      {
+        inputSchema: {
+          type: "object",
+          properties: { kind: { type: "string" } },
+          if: { properties: { kind: { const: "x" } } },
+          then: { properties: { x: { type: "number" } } },
+          else: { properties: { y: { type: "number" } } },
+        },
+      },
+      { kind: "x", x: 1 },
+    ],
+    [
+      "dependentSchemas",
+      { inputSchema: { type: "object", properties: { a: {} }, dependentSchemas: { a: { properties: { b: {} } } } } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "nested allOf",
+      { inputSchema: { allOf: [{ allOf: [{ properties: { a: {} } }] }, { properties: { b: {} } }] } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "anyOf member with additionalProperties true",
+      { inputSchema: { properties: { a: {} }, anyOf: [{ properties: { b: {} }, additionalProperties: true }] } },
+      { a: 1, zz: 2 },
+    ],
+    ["propertyNames", { inputSchema: { properties: { a: {} }, propertyNames: { maxLength: 3 } } }, { a: 1, bb: 2 }],
+    ["a name only in required", { inputSchema: { type: "object", properties: { a: {} }, required: ["b"] } }, { b: 1 }],
+    [
+      "a name only in dependentRequired",
+      { inputSchema: { type: "object", properties: { a: {} }, dependentRequired: { a: ["b"] } } },
+      { a: 1, b: 1 },
+    ],
+    [
+      "an anyOf member that is true",
+      { inputSchema: { properties: { a: {} }, anyOf: [true, { required: ["a"] }] } },
+      { zz: 1 },
+    ],
+  ];
+  for (const [label, schema, args] of passes) {
+    const result = compileArgsValidator(schema, refuse)?.(args);
+    assert.equal(result?.ok, true, `${label}: ${result?.ok === false ? result.error.message : ""}`);
+  }
+  // Still refused: a plain object, names from nested members known but others not.
+  const refused: [string, Parameters<typeof compileArgsValidator>[0], Record<string, unknown>][] = [
+    ["zod strict", { params: A.strict() }, { a: "x", foo: 1 }],
+    ["zod 3-way intersection", { params: A.and(B).and(C) }, { a: "1", b: "2", c: "3", d: 4 }],
+    ["nested allOf", { inputSchema: { allOf: [{ allOf: [{ properties: { a: {} } }] }] } }, { a: 1, zz: 2 }],
+    ["required", { inputSchema: { type: "object", properties: { a: {} }, required: ["b"] } }, { b: 1, c: 1 }],
+  ];
+  for (const [label, schema, args] of refused) {
+    const result = compileArgsValidator(schema, refuse)?.(args);
+    assert.equal(result?.ok, false, label);
+  }
+});
