@@ -238,6 +238,7 @@ test("argumentNames: names the schema may let through are not refused; cannot-sa
           type: "object",
           properties: { kind: { type: "string" } },
           if: { properties: { kind: { const: "x" } } },
+          // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword
           then: { properties: { x: { type: "number" } } },
           else: { properties: { y: { type: "number" } } },
         },
