@@ -320,6 +320,21 @@ describe("errors that say where they came from", () => {
     assert.equal(host.body.error.code, "TIMEOUT");
     assert.equal(host.body.error.message, "entry 'todo:busy' timed out after 0.3s");
     assert.deepEqual(host.body.error.details, { plugin: "todo", entry: "busy", timeoutMs: 300, firedBy: "host" });
+    // A plugin cannot claim a timeout the host fired, or one of another plugin or entry: any TIMEOUT it answers is
+    // rebuilt from what the host knows (the budget it gave the call: the default 30 s here).
+    const lie = await t.trigger("evil", "forge", { as: "TIMEOUT" });
+    assert.equal(lie.status, 504);
+    assert.deepEqual(lie.body.error, {
+      code: "TIMEOUT",
+      message: "entry 'evil:forge' timed out after 30s",
+      details: { plugin: "evil", entry: "forge", timeoutMs: 30000, firedBy: "plugin" },
+    });
+    const liePassed = await t.trigger("assistant", "relay", { path: ["evil:forge"], args: { as: "TIMEOUT" } });
+    assert.equal(liePassed.status, 502);
+    // Called by another plugin, the budget is what was left of the caller's deadline.
+    const { timeoutMs, ...named } = liePassed.body.error.details.cause.details;
+    assert.deepEqual(named, { plugin: "evil", entry: "forge", firedBy: "plugin" });
+    assert.ok(timeoutMs > 29_000 && timeoutMs <= 30_000, String(timeoutMs));
     // The plugin goes on once its loop is free.
     const after = await t.trigger("todo", "refuse");
     assert.equal(after.body.error.code, "NOTE_MISSING");

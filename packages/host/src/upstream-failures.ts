@@ -107,6 +107,11 @@ export class UpstreamFailures {
     return { ok: false, error };
   }
 
+  /** The cause the host recorded under `token` for `plugin`, if it gave it that token. */
+  causeOf(plugin: string, token: unknown): UpstreamCause | undefined {
+    return typeof token === "string" ? this.byPlugin.get(plugin)?.get(token)?.cause : undefined;
+  }
+
   /** The plugin's process ended: its tokens go with it. */
   forget(plugin: string): void {
     this.byPlugin.delete(plugin);
