@@ -158,6 +158,12 @@ describe("errors that say where they came from", () => {
       manifest: manifest("shaky", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
       code: shakyCode,
     });
+    // Its startup hook answers with a code the host uses for a process that failed: still the hook's failure.
+    writePlugin(root, {
+      id: "shaky_code",
+      manifest: manifest("shaky_code", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
+      code: shakyCode.replace('code: "DB_DOWN"', 'code: "PLUGIN_CRASHED"'),
+    });
     writePlugin(root, {
       id: "lister",
       manifest: manifest("lister").replace("ErrPlugin", "ArgsPlugin"),
@@ -354,6 +360,16 @@ describe("errors that say where they came from", () => {
         },
       },
     });
+    // A hook answering a code the host gives a failed process (PLUGIN_CRASHED here) is still the hook's failure.
+    const coded = await t.request("POST", "/plugin/shaky_code/start");
+    assert.equal(coded.status, 502);
+    assert.equal(coded.body.error.code, "STARTUP_FAILED");
+    assert.deepEqual(coded.body.error.details, {
+      plugin: "shaky_code",
+      hook: "startup",
+      cause: { code: "PLUGIN_CRASHED", message: "the database is unreachable", details: { host: "db.local" } },
+    });
+    await t.request("POST", "/plugin/shaky_code/stop");
     // No restart loop left behind.
     const stop = await t.request("POST", "/plugin/shaky/stop");
     assert.equal(stop.status, 200);

@@ -43,7 +43,7 @@ import { NodePluginLauncher } from "./node-plugin-launcher.ts";
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
-import { type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
+import { answeredByStartup, type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
 import type { PluginScope } from "./plugin-scope.ts";
 import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -989,7 +989,10 @@ function stderrSuffix(info: ExitInfo | undefined): string {
   return lines.length ? ` — stderr: ${lines.join(" | ")}` : "";
 }
 
-/** What the start of a process answers but the startup hook's own failure: the process, not the hook, failed. */
+/**
+ * What the start of a process answers but the startup hook's own failure, when the host made it: the process, not the
+ * hook, failed. The same codes answered by the hook itself are the hook's failure like any other.
+ */
 const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.HandshakeFailed, ErrorCode.PluginUnreachable]);
 
 /**
@@ -997,7 +1000,7 @@ const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.Handsha
  * the hook's error as `details.cause` (docs/http-api.md#status-codes).
  */
 export function startupFailed(plugin: string, result: WireResult): WireResult {
-  if (result.ok || NOT_THE_HOOK.has(result.error.code)) return result;
+  if (result.ok || (NOT_THE_HOOK.has(result.error.code) && !answeredByStartup(result.error))) return result;
   const { code, message, details } = result.error;
   const cause = { code, message, ...(details !== undefined && details !== null && { details }) };
   return failure(
