@@ -198,6 +198,8 @@ export class McpClientSide {
       description: tool.description ? `${tool.description} (${where})` : `The ${where}`,
       inputSchema: tool.inputSchema as Record<string, unknown>,
       timeout: connection.settings.toolTimeoutSeconds,
+      // The server checks its own arguments: a name its schema does not list is the server's to refuse or ignore.
+      allowExtraArgs: true,
       metadata: { mcp_server: connection.name, mcp_tool: tool.name },
     };
     const handler = (args: Record<string, unknown>, ctx: { signal: AbortSignal }) =>

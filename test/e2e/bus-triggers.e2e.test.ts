@@ -6,7 +6,7 @@ import { makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 const listenerCode = `
-import { NekoPluginBase, nekoPlugin, pluginEntry, onEvent, customEvent, message, Ok } from "@neko/plugin-sdk/plugin";
+import { NekoPluginBase, nekoPlugin, pluginEntry, onEvent, customEvent, message, Ok, z } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
 export class Listener extends NekoPluginBase {
@@ -20,6 +20,23 @@ export class Listener extends NekoPluginBase {
   @customEvent({ eventType: "order.created", id: "audit" })
   audit(payload: Record<string, unknown>) {
     this.seen.push({ handler: "audit", n: payload.n });
+  }
+
+  @onEvent({ eventType: "invoice.paid", id: "paid", inputSchema: { type: "object", properties: { amount: { type: "number" } } } })
+  paid(payload: Record<string, unknown>) {
+    this.seen.push({ handler: "paid", payload });
+    return Ok(payload);
+  }
+
+  @customEvent({
+    eventType: "invoice.paid",
+    id: "paid_open",
+    params: z.object({ amount: z.number() }),
+    allowExtraArgs: true,
+  })
+  paidOpen(payload: Record<string, unknown>) {
+    this.seen.push({ handler: "paid_open", payload });
+    return Ok(payload);
   }
 
   @message({ id: "alerts", source: "alerts" })
@@ -123,5 +140,45 @@ describe("bus → trigger handlers", () => {
       return s.length >= texts.length ? s : undefined;
     });
     assert.deepEqual(got.map((x: { text: string }) => x.text).sort(), [...texts].sort());
+  });
+
+  test("an event from the bus with a field the handler's schema does not declare still runs it; a direct trigger refuses it", async () => {
+    await call("emitter", "emit", { type: "invoice.paid", payload: { amount: 5, currency: "EUR" } });
+    const seen = await waitFor(async () => {
+      const s = ((await call("listener", "seen")) as any[]).filter((x) => String(x.handler).startsWith("paid"));
+      return s.length >= 2 ? s : undefined;
+    });
+    assert.deepEqual(seen, [
+      { handler: "paid", payload: { amount: 5, currency: "EUR" } },
+      // A plain Zod object drops the names it does not declare; a JSON Schema passes them on.
+      { handler: "paid_open", payload: { amount: 5 } },
+    ]);
+    // Triggered directly, the same extra name is refused, unless the handler allows it.
+    const direct = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "listener",
+      event_type: "invoice.paid",
+      event_id: "paid",
+      args: { amount: 1, currency: "EUR" },
+    });
+    assert.equal(direct.status, 400);
+    assert.equal(direct.body.error.message, "invalid arguments: currency: is not an allowed argument");
+    const open = await t.request("POST", "/plugin/trigger", {
+      plugin_id: "listener",
+      event_type: "invoice.paid",
+      event_id: "paid_open",
+      args: { amount: 1, currency: "EUR" },
+    });
+    assert.equal(open.status, 200, JSON.stringify(open.body));
+    // The schema still holds on the bus: a wrong type is not run.
+    await call("emitter", "emit", { type: "invoice.paid", payload: { amount: "five" } });
+    await call("emitter", "emit", { type: "invoice.paid", payload: { amount: 6 } });
+    const later = await waitFor(async () => {
+      const s = ((await call("listener", "seen")) as any[]).filter((x) => x.handler === "paid");
+      return s.length >= 2 ? s : undefined;
+    });
+    assert.deepEqual(
+      later.map((x: { payload: unknown }) => x.payload),
+      [{ amount: 5, currency: "EUR" }, { amount: 6 }],
+    );
   });
 });

@@ -36,6 +36,12 @@ export class ErrPlugin extends NekoPluginBase {
     return Err(new SdkError("note 7 does not exist", { code: "NOTE_MISSING", details: { id: 7 } }));
   }
 
+  @pluginEntry({ id: "slowfail" })
+  async slowfail() {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return Err(new SdkError("late", { code: "LATE" }));
+  }
+
   @pluginEntry({ id: "sleepy", timeout: 0.3 })
   async sleepy(_args: unknown, ctx: { signal: AbortSignal }) {
     await new Promise((resolve) => {
@@ -152,6 +158,12 @@ describe("errors that say where they came from", () => {
       manifest: manifest("shaky", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
       code: shakyCode,
     });
+    // Its startup hook answers with a code the host uses for a process that failed: still the hook's failure.
+    writePlugin(root, {
+      id: "shaky_code",
+      manifest: manifest("shaky_code", "[plugin_runtime]\nauto_start = false\n").replace("ErrPlugin", "ShakyPlugin"),
+      code: shakyCode.replace('code: "DB_DOWN"', 'code: "PLUGIN_CRASHED"'),
+    });
     writePlugin(root, {
       id: "lister",
       manifest: manifest("lister").replace("ErrPlugin", "ArgsPlugin"),
@@ -183,7 +195,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
       },
     });
     // A plugin's own code comes through in the cause.
@@ -229,7 +241,7 @@ describe("errors that say where they came from", () => {
             entry: "nope",
             code: "ENTRY_NOT_FOUND",
             message: "plugin 'notes' has no entry 'nope'",
-            details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+            details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
           },
         },
       },
@@ -248,7 +260,7 @@ describe("errors that say where they came from", () => {
         entry: "nope",
         code: "ENTRY_NOT_FOUND",
         message: "plugin 'todo' has no entry 'nope'",
-        details: { entries: ["relay", "own", "refuse", "sleepy", "busy", "forge"] },
+        details: { entries: ["relay", "own", "refuse", "slowfail", "sleepy", "busy", "forge"] },
       },
     });
   });
@@ -314,6 +326,21 @@ describe("errors that say where they came from", () => {
     assert.equal(host.body.error.code, "TIMEOUT");
     assert.equal(host.body.error.message, "entry 'todo:busy' timed out after 0.3s");
     assert.deepEqual(host.body.error.details, { plugin: "todo", entry: "busy", timeoutMs: 300, firedBy: "host" });
+    // A plugin cannot claim a timeout the host fired, or one of another plugin or entry: any TIMEOUT it answers is
+    // rebuilt from what the host knows (the budget it gave the call: the default 30 s here).
+    const lie = await t.trigger("evil", "forge", { as: "TIMEOUT" });
+    assert.equal(lie.status, 504);
+    assert.deepEqual(lie.body.error, {
+      code: "TIMEOUT",
+      message: "entry 'evil:forge' timed out after 30s",
+      details: { plugin: "evil", entry: "forge", timeoutMs: 30000, firedBy: "plugin" },
+    });
+    const liePassed = await t.trigger("assistant", "relay", { path: ["evil:forge"], args: { as: "TIMEOUT" } });
+    assert.equal(liePassed.status, 502);
+    // Called by another plugin, the budget is what was left of the caller's deadline.
+    const { timeoutMs, ...named } = liePassed.body.error.details.cause.details;
+    assert.deepEqual(named, { plugin: "evil", entry: "forge", firedBy: "plugin" });
+    assert.ok(timeoutMs > 29_000 && timeoutMs <= 30_000, String(timeoutMs));
     // The plugin goes on once its loop is free.
     const after = await t.trigger("todo", "refuse");
     assert.equal(after.body.error.code, "NOTE_MISSING");
@@ -333,6 +360,16 @@ describe("errors that say where they came from", () => {
         },
       },
     });
+    // A hook answering a code the host gives a failed process (PLUGIN_CRASHED here) is still the hook's failure.
+    const coded = await t.request("POST", "/plugin/shaky_code/start");
+    assert.equal(coded.status, 502);
+    assert.equal(coded.body.error.code, "STARTUP_FAILED");
+    assert.deepEqual(coded.body.error.details, {
+      plugin: "shaky_code",
+      hook: "startup",
+      cause: { code: "PLUGIN_CRASHED", message: "the database is unreachable", details: { host: "db.local" } },
+    });
+    await t.request("POST", "/plugin/shaky_code/stop");
     // No restart loop left behind.
     const stop = await t.request("POST", "/plugin/shaky/stop");
     assert.equal(stop.status, 200);
@@ -416,5 +453,24 @@ describe("errors that say where they came from", () => {
     const nested = await t.trigger("assistant", "relay", { path: ["lister:list"], args: { include_done: true } });
     assert.equal(nested.status, 502);
     assert.equal(nested.body.error.details.cause.message, message);
+  });
+
+  test("item 10, leak: a failure delivered after the caller's process ended is not recorded for its next process", async () => {
+    await t.request("POST", "/plugin/assistant/stop");
+    const before = t.host.debugCounts().upstreamFailures;
+    await t.request("POST", "/plugin/assistant/start");
+    const inflight = t.trigger("assistant", "relay", { path: ["todo:slowfail"] });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await t.request("POST", "/plugin/assistant/stop");
+    await inflight.catch(() => undefined);
+    // todo:slowfail answers 1.5 s after it started: its failure reaches the host after the caller stopped.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    assert.equal(t.host.debugCounts().upstreamFailures, before, "no token kept for a process that ended");
+    await t.request("POST", "/plugin/assistant/start");
+    await t.trigger("assistant", "relay", { path: ["todo:refuse"] });
+    assert.equal(t.host.debugCounts().upstreamFailures, before + 1, "the new process records its own");
+    await t.request("POST", "/plugin/assistant/stop");
+    assert.equal(t.host.debugCounts().upstreamFailures, before, "and forgets them when it ends");
+    await t.request("POST", "/plugin/assistant/start");
   });
 });

@@ -127,6 +127,10 @@ transport = "pigeon"
     const echo = await t.trigger("mcp_adapter", "mcp_everything_echo", { message: "hello, MCP" });
     assert.equal(echo.status, 200, JSON.stringify(echo.body));
     assert.deepEqual(echo.body.data, { content: [{ type: "text", text: "Echo: hello, MCP" }] });
+    // A name the tool's schema does not list is the server's to judge, not refused before the call.
+    const extra = await t.trigger("mcp_adapter", "mcp_everything_echo", { message: "extra", verbose: true });
+    assert.equal(extra.status, 200, JSON.stringify(extra.body));
+    assert.deepEqual(extra.body.data, { content: [{ type: "text", text: "Echo: extra" }] });
 
     const sum = await t.trigger("mcp_adapter", "mcp_everything_get-sum", { a: 2, b: 40 });
     assert.deepEqual(sum.body.data, { content: [{ type: "text", text: "The sum of 2 and 40 is 42." }] });

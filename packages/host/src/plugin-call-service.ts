@@ -5,7 +5,7 @@
  */
 import { type Disposable, DisposableStore, ErrorCode, type PluginInfo, type WireResult } from "@neko/protocol";
 import { checkCallChain, MAX_CALL_DEPTH } from "./call-chain.ts";
-import { type HostContext, type HostFeature, releaseWithPlugin } from "./host-context.ts";
+import type { HostContext, HostFeature } from "./host-context.ts";
 import type { ServiceContext } from "./host-services.ts";
 import type { RunsApi } from "./runs/run-registry.ts";
 import type { UpstreamFailures } from "./upstream-failures.ts";
@@ -15,13 +15,27 @@ export function pluginCallService(
   options: { maxDepth?: number; runs?: () => RunsApi; upstream?: UpstreamFailures } = {},
 ): HostFeature {
   const maxDepth = options.maxDepth ?? MAX_CALL_DEPTH;
-  /** A failure the caller gets is recorded, so an entry passing it on is answered naming it (upstream-failures.ts). */
+  /**
+   * A failure the caller gets is recorded, so an entry passing it on is answered naming it (upstream-failures.ts).
+   * Tokens belong to the caller's process that made the call: one delivered after that process ended (or after a
+   * restart) is not recorded, and the process's tokens are forgotten when it ends.
+   */
   return (ctx): Disposable => {
-    const delivered = (caller: string, plugin: string, entry: string, result: WireResult): WireResult => {
+    const watched = new WeakSet<object>();
+    const delivered = (
+      caller: string,
+      run: CallerRun,
+      plugin: string,
+      entry: string,
+      result: WireResult,
+    ): WireResult => {
       const { upstream } = options;
       if (result.ok || !upstream) return result;
-      // The caller's tokens last as long as its process.
-      if (!upstream.holds(caller)) releaseWithPlugin(ctx, caller, "run", () => upstream.forget(caller));
+      if (!run || run.isDisposed || ctx.plugins.scope(caller)?.run !== run) return result;
+      if (!watched.has(run)) {
+        watched.add(run);
+        run.add({ dispose: () => upstream.forget(caller) });
+      }
       return { ok: false, error: upstream.record(caller, { plugin, entry }, result.error) };
     };
     const { services, operations } = ctx;
@@ -35,7 +49,8 @@ export function pluginCallService(
     );
     store.add(
       services.handle("plugins.call", async ({ pluginId, entryId, args, chain, timeoutMs, progressId }, call) => {
-        const answer = (result: WireResult) => delivered(call.pluginId, pluginId, entryId, result);
+        const run = ctx.plugins.scope(call.pluginId)?.run;
+        const answer = (result: WireResult) => delivered(call.pluginId, run, pluginId, entryId, result);
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
         if (!allowed.ok) return answer(allowed);
         const runs = options.runs?.();
@@ -72,7 +87,9 @@ export function pluginCallService(
     );
     store.add(
       services.handle("plugins.callEvent", async ({ pluginId, eventType, eventId, args, chain, timeoutMs }, call) => {
-        const answer = (result: WireResult) => delivered(call.pluginId, pluginId, `${eventType}:${eventId}`, result);
+        const run = ctx.plugins.scope(call.pluginId)?.run;
+        const answer = (result: WireResult) =>
+          delivered(call.pluginId, run, pluginId, `${eventType}:${eventId}`, result);
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
         if (!allowed.ok) return answer(allowed);
         // The target runs the handler inside a call scope with this chain, so its own calls are checked too.
@@ -88,6 +105,9 @@ export function pluginCallService(
     return store;
   };
 }
+
+/** The caller's run store when its call came in (undefined for a plugin the host does not supervise). */
+type CallerRun = DisposableStore | undefined;
 
 /** What `this.plugins.list()` shows of each plugin (the first manifest of each id; shadowed copies are left out). */
 function pluginInfos(ctx: HostContext): PluginInfo[] {

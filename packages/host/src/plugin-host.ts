@@ -58,7 +58,12 @@ import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
 import { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
-import { PluginSupervisor, type SupervisorCallOptions, timeoutNamed } from "./supervisor/plugin-supervisor.ts";
+import {
+  PluginSupervisor,
+  type SupervisorCallOptions,
+  timeoutNamed,
+  trustedTimeout,
+} from "./supervisor/plugin-supervisor.ts";
 import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-paths.ts";
 import { systemInfoService } from "./system-info-service.ts";
@@ -624,7 +629,17 @@ export class PluginHost implements PluginHostApi {
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return unavailable;
-    return this.upstream.passOn(pluginId, entryId, await this.supervisor.call(pluginId, entryId, args, options));
+    const raw = await this.supervisor.call(pluginId, entryId, args, options);
+    const cause = raw.ok ? undefined : this.upstream.causeOf(pluginId, raw.error.upstream);
+    return trustedTimeout(
+      this.upstream.passOn(pluginId, entryId, raw),
+      raw,
+      pluginId,
+      entryId,
+      "entry",
+      undefined,
+      cause,
+    );
   }
 
   listStatus(): PluginStatusReport[] {
@@ -665,7 +680,17 @@ export class PluginHost implements PluginHostApi {
     const payload = { ...event, args: event.args ?? {}, timeoutMs };
     const subject = `${event.eventType}:${event.eventId}`;
     const result = await this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
-    return this.upstream.passOn(pluginId, subject, timeoutNamed(result, pluginId, subject, "event"));
+    const raw = timeoutNamed(result, pluginId, subject, "event", timeoutMs);
+    const cause = raw.ok ? undefined : this.upstream.causeOf(pluginId, raw.error.upstream);
+    return trustedTimeout(
+      this.upstream.passOn(pluginId, subject, raw),
+      raw,
+      pluginId,
+      subject,
+      "event",
+      timeoutMs,
+      cause,
+    );
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */

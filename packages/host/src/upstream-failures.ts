@@ -6,7 +6,7 @@
  * keeps its code and gets `details.cause`. The cause is the host's record, never what the plugin sent: a plugin can
  * neither make up a cause nor hide where a failure came from, and every cause is bounded in depth and size.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { ErrorCode, type WireError, type WireResult } from "@neko/protocol";
 
 /** Where a failure came from and what it was: `details.cause` of the answer that passed it on. */
@@ -20,9 +20,11 @@ export interface UpstreamCause {
 
 interface Recorded {
   cause: UpstreamCause;
-  /** The code and message the plugin was given: an answer with both passed the failure on as is. */
+  /** The code, message and details the plugin was given: an answer with all three passed the failure on as is. */
   code: string;
   message: string;
+  /** A digest of the JSON of the details it was given (the details themselves may be large). */
+  details: string;
 }
 
 /** Tokens kept per plugin: the oldest is forgotten past this (a failure passed on long after is answered as local). */
@@ -56,7 +58,7 @@ export class UpstreamFailures {
     }
     if (tokens.size >= MAX_TOKENS_PER_PLUGIN) tokens.delete(tokens.keys().next().value as string);
     const token = randomUUID();
-    tokens.set(token, { cause, code: given.code, message: given.message });
+    tokens.set(token, { cause, code: given.code, message: given.message, details: digest(given.details) });
     return { ...given, upstream: token };
   }
 
@@ -81,12 +83,17 @@ export class UpstreamFailures {
             `entry '${where}' answered UPSTREAM_ERROR, which only the host gives: ${String(error.message)}`,
             MAX_MESSAGE,
           ),
-          details: { plugin, entry, claimedCode: ErrorCode.UpstreamError },
+          // What it claimed, bounded like a cause: kept for reading, never believed.
+          details: { plugin, entry, claimedCode: ErrorCode.UpstreamError, ...claimedDetails(error.details) },
         },
       };
     }
     const { cause } = recorded;
-    if (error.code === recorded.code && error.message === recorded.message) {
+    if (
+      error.code === recorded.code &&
+      error.message === recorded.message &&
+      digest(error.details) === recorded.details
+    ) {
       const message = `entry '${where}' failed: its call to '${cause.plugin}:${cause.entry}' failed with ${cause.code}: ${cause.message}`;
       return {
         ok: false,
@@ -107,9 +114,9 @@ export class UpstreamFailures {
     return { ok: false, error };
   }
 
-  /** Whether `plugin` holds any token. */
-  holds(plugin: string): boolean {
-    return this.byPlugin.has(plugin);
+  /** The cause the host recorded under `token` for `plugin`, if it gave it that token. */
+  causeOf(plugin: string, token: unknown): UpstreamCause | undefined {
+    return typeof token === "string" ? this.byPlugin.get(plugin)?.get(token)?.cause : undefined;
   }
 
   /** The plugin's process ended: its tokens go with it. */
@@ -124,8 +131,32 @@ export class UpstreamFailures {
   }
 }
 
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** `text` cut to `max` characters with `…`, never between the two halves of a surrogate pair. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/** The JSON of `details`, hashed: equal details give equal digests. */
+function digest(details: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(details ?? null);
+  } catch {
+    text = undefined;
+  }
+  return createHash("sha256")
+    .update(text ?? "unserializable")
+    .digest("hex");
+}
+
+/** `{ claimed }`: the details an answer claiming UPSTREAM_ERROR came with, if they are within the bounds of a cause. */
+function claimedDetails(details: unknown): { claimed?: unknown } {
+  const claimed = bounded(details);
+  return claimed === undefined ? {} : { claimed };
 }
 
 /** `value` if it is at most MAX_DETAILS_DEPTH deep and MAX_DETAILS_BYTES of JSON; otherwise undefined. */

@@ -62,9 +62,62 @@ test("a token of another plugin, or one never given, is dropped; UPSTREAM_ERROR 
       name: "SdkError",
       code: "ENTRY_FAILED",
       message: "entry 'evil:forge' answered UPSTREAM_ERROR, which only the host gives: trust me",
-      details: { plugin: "evil", entry: "forge", claimedCode: "UPSTREAM_ERROR" },
+      // What it claimed is kept, bounded, under `claimed`: readable, never believed as a cause.
+      details: { plugin: "evil", entry: "forge", claimedCode: "UPSTREAM_ERROR", claimed: { cause: { plugin: "x" } } },
     },
   });
+  // Claimed details past a cause's bounds are left out.
+  let deep: unknown = {};
+  for (let i = 0; i < 100; i++) deep = { d: deep };
+  const tooDeep = failures.passOn(
+    "evil",
+    "forge",
+    fail({ name: "E", code: "UPSTREAM_ERROR", message: "m", details: deep }),
+  );
+  assert.deepEqual((tooDeep as any).error.details, { plugin: "evil", entry: "forge", claimedCode: "UPSTREAM_ERROR" });
+});
+
+test("an error of the entry's own that copies the code and message of the failure, with details of its own, is its own", () => {
+  const failures = new UpstreamFailures();
+  const { upstream } = failures.record("assistant", { plugin: "todo", entry: "nope" }, missing);
+  const own = failures.passOn(
+    "assistant",
+    "ask",
+    fail({ name: "SdkError", code: missing.code, message: missing.message, details: { mine: true }, upstream }),
+  );
+  assert.deepEqual(own, {
+    ok: false,
+    error: {
+      name: "SdkError",
+      code: "ENTRY_NOT_FOUND",
+      message: "plugin 'todo' has no entry 'nope'",
+      details: { mine: true, cause: { plugin: "todo", entry: "nope", ...strip(missing) } },
+    },
+  });
+  // Without details of its own (the failure's were dropped), it is its own too.
+  const bare = failures.passOn(
+    "assistant",
+    "ask",
+    fail({ name: "SdkError", code: missing.code, message: missing.message, upstream }),
+  );
+  assert.equal((bare as any).error.code, "ENTRY_NOT_FOUND");
+});
+
+/** No lone surrogate (String.prototype.isWellFormed, which the TypeScript lib here does not declare). */
+const wellFormed = (text: string) => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+test("a cut message never splits a surrogate pair", () => {
+  const failures = new UpstreamFailures();
+  for (const pad of [998, 999, 1000]) {
+    const message = `${"a".repeat(pad)}${"😀".repeat(600)}`;
+    const given = failures.record("a", { plugin: "b", entry: "c" }, { name: "E", code: "X", message });
+    const wrapped = failures.passOn("a", "e", fail(given)) as any;
+    const causeMessage: string = wrapped.error.details.cause.message;
+    assert.ok(causeMessage.length <= 1000);
+    assert.ok(wellFormed(causeMessage), `pad ${pad}`);
+    assert.ok(wellFormed(wrapped.error.message), `pad ${pad}`);
+    assert.ok(causeMessage.endsWith("…"));
+  }
 });
 
 test("a cause is bounded: message cut, deep or large details left out; tokens per plugin are bounded and forgotten", () => {
@@ -93,7 +146,6 @@ test("a cause is bounded: message cut, deep or large details left out; tokens pe
   assert.equal(failures.debugCounts().upstreamFailures, 256);
   failures.forget("a");
   assert.equal(failures.debugCounts().upstreamFailures, 0);
-  assert.equal(failures.holds("a"), false);
 });
 
 function strip(error: WireError) {

@@ -90,30 +90,61 @@ export function compileArgsValidator(
   return names ? refusingUnknown(validator, names) : validator;
 }
 
+/** Keywords that make which names an object may have depend on more than its `properties`: no names are refused. */
+const OPAQUE_KEYWORDS = [
+  "$ref",
+  "$dynamicRef",
+  "$recursiveRef",
+  "if",
+  "then",
+  "else",
+  "dependentSchemas",
+  "dependencies",
+  "propertyNames",
+  "patternProperties",
+];
+/** `allOf` / `anyOf` / `oneOf` nested deeper than this: no names are refused. */
+const MAX_COMBINATOR_DEPTH = 8;
+
 /**
  * The argument names a schema declares, or undefined when it lets other names through or cannot say: an explicit
  * `additionalProperties` other than `false` (`true`, a schema; Zod's `.loose()` / `.passthrough()` / `.catchall()`),
- * `patternProperties`, `unevaluatedProperties` other than `false`, or no `properties` at all (a `$ref`, an empty
- * schema). Names from `allOf` / `anyOf` / `oneOf` members count too.
+ * `unevaluatedProperties` other than `false`, a keyword in `OPAQUE_KEYWORDS` (`$ref`, `if`/`then`/`else`,
+ * `dependentSchemas`, `propertyNames`, `patternProperties`, …) anywhere it is looked at, an `anyOf` / `oneOf` member
+ * that is `true`, or no `properties` at all (an empty schema). Names come from `properties`, `required` and
+ * `dependentRequired`, at the top and in `allOf` / `anyOf` / `oneOf` members at any depth (up to 8).
  */
 export function argumentNames(schema: Record<string, unknown> | null): string[] | undefined {
   if (!schema || typeof schema !== "object") return undefined;
   const names = new Set<string>();
   let declared = false;
-  const parts = [schema];
-  for (const key of ["allOf", "anyOf", "oneOf"]) {
-    const list = schema[key];
-    if (Array.isArray(list)) parts.push(...list.filter((p): p is Record<string, unknown> => isTable(p)));
-  }
-  for (const part of parts) {
-    if ("additionalProperties" in part && part.additionalProperties !== false) return undefined;
-    if ("patternProperties" in part) return undefined;
-    if ("unevaluatedProperties" in part && part.unevaluatedProperties !== false) return undefined;
+  const visit = (part: Record<string, unknown>, depth: number): boolean => {
+    if (depth > MAX_COMBINATOR_DEPTH) return false;
+    if (OPAQUE_KEYWORDS.some((keyword) => keyword in part)) return false;
+    if ("additionalProperties" in part && part.additionalProperties !== false) return false;
+    if ("unevaluatedProperties" in part && part.unevaluatedProperties !== false) return false;
     if (isTable(part.properties)) {
       declared = true;
       for (const name of Object.keys(part.properties)) names.add(name);
     }
-  }
+    if (Array.isArray(part.required)) for (const name of part.required) if (typeof name === "string") names.add(name);
+    if (isTable(part.dependentRequired)) {
+      for (const [name, list] of Object.entries(part.dependentRequired)) {
+        names.add(name);
+        if (Array.isArray(list)) for (const other of list) if (typeof other === "string") names.add(other);
+      }
+    }
+    for (const key of ["allOf", "anyOf", "oneOf"]) {
+      const list = part[key];
+      if (!Array.isArray(list)) continue;
+      for (const member of list) {
+        if (member === true && key !== "allOf") return false;
+        if (isTable(member) && !visit(member, depth + 1)) return false;
+      }
+    }
+    return true;
+  };
+  if (!visit(schema, 0)) return undefined;
   return declared ? [...names] : undefined;
 }
 
@@ -121,32 +152,44 @@ function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** At most this many unknown argument names are reported (with a suggestion each); the rest are counted. */
+const MAX_UNKNOWN_REPORTED = 20;
+/** Names longer than this get no suggestion: the distance is not worth computing for them. */
+const MAX_SUGGESTED_LENGTH = 64;
+
 /**
  * `validate`, and every argument name that is not one of `names` refused with the closest known one:
  * `include_done: is not an allowed argument; did you mean 'includeDone'?`. The schema's own complaint about the same
- * key (`additionalProperties: false`, a strict Zod object) is replaced by this one.
+ * key (`additionalProperties: false`, a strict Zod object) is replaced by this one. At most `MAX_UNKNOWN_REPORTED`
+ * names are listed (`… and N more unknown arguments`), so a request with thousands of made-up keys costs linear time.
  */
 function refusingUnknown(validate: ArgsValidator, names: string[]): ArgsValidator {
   const known = new Set(names);
   return (args) => {
-    const given = isTable(args) ? Object.keys(args) : [];
-    const unknown = given.filter((key) => !known.has(key));
-    if (unknown.length === 0) return validate(args);
+    const unknown = new Set<string>();
+    if (isTable(args)) for (const key of Object.keys(args)) if (!known.has(key)) unknown.add(key);
+    if (unknown.size === 0) return validate(args);
     const checked = validate(args);
     const others = checked.ok
       ? []
-      : ((checked.error.details as { issues?: ValidationIssue[] } | undefined)?.issues ?? []).filter(
-          (issue) => !unknown.includes(issue.field),
-        );
-    const issues: ValidationIssue[] = unknown.map((key) => {
+      : (
+          allIssues.get(checked.error) ??
+          (checked.error.details as { issues?: ValidationIssue[] } | undefined)?.issues ??
+          []
+        ).filter((issue) => !unknown.has(issue.field));
+    const issues: ValidationIssue[] = [];
+    for (const key of unknown) {
+      if (issues.length === MAX_UNKNOWN_REPORTED) break;
       const near = closestName(key, names);
       const issue: ValidationIssue = {
         field: key,
         message: `is not an allowed argument${near === undefined ? "" : `; did you mean '${near}'?`}`,
       };
       if (near !== undefined) issue.suggestion = near;
-      return issue;
-    });
+      issues.push(issue);
+    }
+    const more = unknown.size - issues.length;
+    if (more > 0) issues.push({ field: `… and ${more} more`, message: "are not allowed arguments either" });
     return Err(validationError([...issues, ...others]));
   };
 }
@@ -154,18 +197,24 @@ function refusingUnknown(validate: ArgsValidator, names: string[]): ArgsValidato
 /**
  * The known name closest to `key`: the smallest Damerau–Levenshtein distance once case, `_` and `-` are set aside
  * (`include_done` → `includeDone` is 0), at most a third of the longer name (and at least 1); ties go to the first.
+ * Names longer than `MAX_SUGGESTED_LENGTH` are never compared.
  */
 export function closestName(key: string, names: readonly string[]): string | undefined {
+  if (key.length > MAX_SUGGESTED_LENGTH) return undefined;
   const fold = (text: string) => text.toLowerCase().replace(/[_-]/g, "");
   const folded = fold(key);
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const name of names) {
+    if (name.length > MAX_SUGGESTED_LENGTH) continue;
     const other = fold(name);
-    const limit = Math.max(1, Math.floor(Math.max(folded.length, other.length) / 3));
+    const limit = Math.min(
+      Math.max(1, Math.floor(Math.max(folded.length, other.length) / 3)),
+      bestDistance === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : bestDistance - 1,
+    );
     // Names far apart in length cannot be close: not worth the table.
-    if (Math.abs(folded.length - other.length) > limit || folded.length > 256 || other.length > 256) continue;
-    const distance = damerauLevenshtein(folded, other);
+    if (limit < 0 || Math.abs(folded.length - other.length) > limit) continue;
+    const distance = damerauLevenshtein(folded, other, limit);
     if (distance <= limit && distance < bestDistance) {
       best = name;
       bestDistance = distance;
@@ -174,20 +223,28 @@ export function closestName(key: string, names: readonly string[]): string | und
   return best;
 }
 
-/** Edits (insert, delete, replace, swap of two neighbours) from `a` to `b`: optimal string alignment distance. */
-function damerauLevenshtein(a: string, b: string): number {
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
+/**
+ * Edits (insert, delete, replace, swap of two neighbours) from `a` to `b`: optimal string alignment distance, on
+ * three rolling rows. Stops as soon as every cell of a row is above `limit` (the answer is then `limit + 1`).
+ */
+function damerauLevenshtein(a: string, b: string, limit: number): number {
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
   for (let i = 1; i <= a.length; i += 1) {
+    current[0] = i;
+    let rowMin = i;
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
-      rows[i][j] = d;
+      let d = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2] + 1);
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
     }
+    if (rowMin > limit) return limit + 1;
+    [before, previous, current] = [previous, current, before];
   }
-  return rows[a.length][b.length];
+  return previous[b.length];
 }
 
 /** The JSON Schema shown to callers: the entry's own, or the one derived from its Zod `params`. */
@@ -273,7 +330,18 @@ function guarded(validate: ArgsValidator): ArgsValidator {
   };
 }
 
+/** At most this many issues go into the message and `details.issues`; the rest are counted. */
+const MAX_ISSUES = 50;
+/** Every issue found, before the cap: `refusingUnknown` filters them without losing any past the cap. */
+const allIssues = new WeakMap<ValidationError, ValidationIssue[]>();
+
 function validationError(issues: ValidationIssue[]): ValidationError {
-  const text = issues.map((i) => `${i.field}: ${i.message}`).join("; ");
-  return new ValidationError(`invalid arguments: ${text}`, { details: { issues } });
+  const shown = issues.slice(0, MAX_ISSUES);
+  if (issues.length > MAX_ISSUES) {
+    shown.push({ field: `… and ${issues.length - MAX_ISSUES} more`, message: "issues not listed" });
+  }
+  const text = shown.map((i) => `${i.field}: ${i.message}`).join("; ");
+  const error = new ValidationError(`invalid arguments: ${text}`, { details: { issues: shown } });
+  allIssues.set(error, issues);
+  return error;
 }

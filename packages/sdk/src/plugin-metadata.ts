@@ -88,6 +88,8 @@ export interface EventMeta {
   description?: string;
   inputSchema?: Record<string, unknown>;
   params?: z.ZodType;
+  /** Unknown argument names let through on a direct trigger too (the bus always lets them through). */
+  allowExtraArgs?: boolean;
   /** Seconds (default 30). */
   timeout?: number;
   methodName: string | symbol;

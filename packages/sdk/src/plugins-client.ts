@@ -20,7 +20,7 @@ import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
 import { randomUUID } from "node:crypto";
-import type { HostBridge } from "./runtime/host-client.ts";
+import { type HostBridge, isCallerTimeout } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
 import { secondsProblem } from "./seconds-limit.ts";
 
@@ -240,9 +240,12 @@ export class PluginsClient {
   }
 }
 
-/** A timeout this process's own deadline fired, named as the host names one (`firedBy: "caller"`). */
+/**
+ * A timeout this process's own deadline fired, named as the host names one (`firedBy: "caller"`). Only one its
+ * HostClient made: an answer from the wire that says `firedBy: "caller"` stays as it came (with its upstream token).
+ */
 function callerTimeoutNamed(wire: WireResult, call: TargetCall): WireResult {
-  if (wire.ok || wire.error.code !== ErrorCode.Timeout) return wire;
+  if (wire.ok || wire.error.code !== ErrorCode.Timeout || !isCallerTimeout(wire.error)) return wire;
   const details = wire.error.details as { firedBy?: unknown; timeoutMs?: unknown } | undefined;
   if (details?.firedBy !== "caller" || typeof details.timeoutMs !== "number") return wire;
   const { pluginId } = call.params;

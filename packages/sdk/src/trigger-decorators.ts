@@ -53,6 +53,12 @@ interface EventDetails {
   inputSchema?: Record<string, unknown>;
   /** Zod schema of the event's args. */
   params?: z.ZodType;
+  /**
+   * `true`: argument names the schema does not declare are let through on a direct trigger (`POST /plugin/trigger`,
+   * `callEvent`) too. Events dispatched from the bus always let them through: a producer adding a field must not break
+   * its consumers.
+   */
+  allowExtraArgs?: boolean;
   /** Seconds (default 30). */
   timeout?: number;
 }
@@ -172,6 +178,7 @@ function recordEvent(
     description: options.description,
     inputSchema: options.inputSchema,
     params: options.params,
+    allowExtraArgs: options.allowExtraArgs,
     timeout: options.timeout,
     methodName: context.name,
   });

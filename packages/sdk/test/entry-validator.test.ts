@@ -134,3 +134,158 @@ test("closestName: case, '_' and '-' set aside, then at most a third of the name
   assert.equal(closestName("x", names), undefined);
   assert.equal(closestName("a".repeat(100_000), names), undefined, "a huge key is not compared");
 });
+
+test("thousands of unknown argument names: linear time, at most 20 named, one issue each", () => {
+  const refuse = { unknownArgs: "refuse" } as const;
+  const args: Record<string, number> = {};
+  for (let i = 0; i < 60_000; i += 1) args[`createdAftx${i}`] = i;
+  const props = { includeDone: { type: "boolean" }, createdAfter: {}, limit: {} };
+  for (const schema of [
+    { inputSchema: { type: "object", properties: props } },
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    { params: z.object({ includeDone: z.boolean().optional(), createdAfter: z.string().optional() }).strict() },
+  ]) {
+    const check = compileArgsValidator(schema, refuse);
+    const started = performance.now();
+    const result = check?.(args);
+    const took = performance.now() - started;
+    assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+    assert.equal(result?.ok, false);
+    if (result?.ok !== false) continue;
+    const issues = (result.error.details as { issues: { field: string; suggestion?: string }[] }).issues;
+    assert.equal(issues.length, 21, "20 named, then one line counting the rest");
+    assert.equal(issues[0].field, "createdAftx0");
+    assert.equal(issues[0].suggestion, "createdAfter");
+    assert.equal(issues[20].field, "… and 59980 more");
+    assert.equal((result.error.message.match(/createdAftx/g) ?? []).length, 20);
+  }
+  // The schema's own complaint about an unknown key is not reported twice, and other problems stay.
+  const strict = compileArgsValidator(
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    refuse,
+  );
+  const mixed = strict?.({ include_done: true, limit: "x", includeDone: "no" });
+  assert.equal(mixed?.ok, false);
+  if (mixed?.ok === false) {
+    const fields = (mixed.error.details as { issues: { field: string }[] }).issues.map((i) => i.field);
+    assert.deepEqual(fields, ["include_done", "includeDone"]);
+  }
+  // Without the refusal, a schema's additionalProperties complaints are capped too.
+  const allowing = compileArgsValidator(
+    { inputSchema: { type: "object", properties: props, additionalProperties: false } },
+    { unknownArgs: "allow" },
+  );
+  const capped = allowing?.(args);
+  assert.equal(capped?.ok, false);
+  if (capped?.ok === false) {
+    const issues = (capped.error.details as { issues: { field: string }[] }).issues;
+    assert.equal(issues.length, 51);
+    assert.equal(issues[50].field, "… and 59950 more");
+  }
+});
+
+test("closestName: long names are not compared; the distance stops early", () => {
+  assert.equal(closestName("n".repeat(65), ["n".repeat(65)]), undefined);
+  assert.equal(closestName("n".repeat(64), [`${"n".repeat(63)}m`]), "n".repeat(63) + "m");
+  const names = Array.from({ length: 200 }, (_, i) => `${"n".repeat(60)}${i}`);
+  const started = performance.now();
+  for (let i = 0; i < 200; i += 1) closestName(`${"m".repeat(60)}${i}`, names);
+  assert.ok(performance.now() - started < 1000);
+});
+
+test("argumentNames: names the schema may let through are not refused; cannot-say schemas refuse none", () => {
+  const refuse = { unknownArgs: "refuse" } as const;
+  const A = z.object({ a: z.string() });
+  const B = z.object({ b: z.string() });
+  const C = z.object({ c: z.string() });
+  const passes: [string, Parameters<typeof compileArgsValidator>[0], Record<string, unknown>][] = [
+    ["zod 3-way intersection (nested allOf)", { params: A.and(B).and(C) }, { a: "1", b: "2", c: "3" }],
+    ["zod union", { params: z.union([A, B]) }, { a: "1" }],
+    [
+      "zod discriminated union",
+      {
+        params: z.discriminatedUnion("k", [
+          z.object({ k: z.literal("x"), x: z.number() }),
+          z.object({ k: z.literal("y"), y: z.number() }),
+        ]),
+      },
+      { k: "y", y: 1 },
+    ],
+    ["zod record", { params: z.record(z.string(), z.number()) }, { foo: 1 }],
+    ["zod intersection with a record", { params: A.and(z.record(z.string(), z.unknown())) }, { a: "x", q: 1 }],
+    ["zod union with a loose member", { params: z.union([A, B.loose()]) }, { b: "x", q: 1 }],
+    [
+      "allOf member with $ref",
+      {
+        inputSchema: {
+          type: "object",
+          $defs: { base: { type: "object", properties: { b: { type: "string" } } } },
+          allOf: [{ $ref: "#/$defs/base" }],
+          properties: { a: { type: "string" } },
+        },
+      },
+      { a: "1", b: "2" },
+    ],
+    [
+      "$ref beside properties",
+      { inputSchema: { $defs: { base: { properties: { b: {} } } }, $ref: "#/$defs/base", properties: { a: {} } } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "if / then / else",
+      {
+        inputSchema: {
+          type: "object",
+          properties: { kind: { type: "string" } },
+          if: { properties: { kind: { const: "x" } } },
+          // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword
+          then: { properties: { x: { type: "number" } } },
+          else: { properties: { y: { type: "number" } } },
+        },
+      },
+      { kind: "x", x: 1 },
+    ],
+    [
+      "dependentSchemas",
+      { inputSchema: { type: "object", properties: { a: {} }, dependentSchemas: { a: { properties: { b: {} } } } } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "nested allOf",
+      { inputSchema: { allOf: [{ allOf: [{ properties: { a: {} } }] }, { properties: { b: {} } }] } },
+      { a: 1, b: 2 },
+    ],
+    [
+      "anyOf member with additionalProperties true",
+      { inputSchema: { properties: { a: {} }, anyOf: [{ properties: { b: {} }, additionalProperties: true }] } },
+      { a: 1, zz: 2 },
+    ],
+    ["propertyNames", { inputSchema: { properties: { a: {} }, propertyNames: { maxLength: 3 } } }, { a: 1, bb: 2 }],
+    ["a name only in required", { inputSchema: { type: "object", properties: { a: {} }, required: ["b"] } }, { b: 1 }],
+    [
+      "a name only in dependentRequired",
+      { inputSchema: { type: "object", properties: { a: {} }, dependentRequired: { a: ["b"] } } },
+      { a: 1, b: 1 },
+    ],
+    [
+      "an anyOf member that is true",
+      { inputSchema: { properties: { a: {} }, anyOf: [true, { required: ["a"] }] } },
+      { zz: 1 },
+    ],
+  ];
+  for (const [label, schema, args] of passes) {
+    const result = compileArgsValidator(schema, refuse)?.(args);
+    assert.equal(result?.ok, true, `${label}: ${result?.ok === false ? result.error.message : ""}`);
+  }
+  // Still refused: a plain object, names from nested members known but others not.
+  const refused: [string, Parameters<typeof compileArgsValidator>[0], Record<string, unknown>][] = [
+    ["zod strict", { params: A.strict() }, { a: "x", foo: 1 }],
+    ["zod 3-way intersection", { params: A.and(B).and(C) }, { a: "1", b: "2", c: "3", d: 4 }],
+    ["nested allOf", { inputSchema: { allOf: [{ allOf: [{ properties: { a: {} } }] }] } }, { a: 1, zz: 2 }],
+    ["required", { inputSchema: { type: "object", properties: { a: {} }, required: ["b"] } }, { b: 1, c: 1 }],
+  ];
+  for (const [label, schema, args] of refused) {
+    const result = compileArgsValidator(schema, refuse)?.(args);
+    assert.equal(result?.ok, false, label);
+  }
+});

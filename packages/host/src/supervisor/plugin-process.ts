@@ -99,6 +99,14 @@ const ANSWER_GRACE_MS = 250;
 /** The timeouts the host's own timers fired (a plugin's answer saying `firedBy: "host"` is not one of them). */
 const hostTimeouts = new WeakSet<object>();
 
+/** The failures a plugin's `ready` carried: its startup hook's own answer, whatever code it names. */
+const startupAnswers = new WeakSet<object>();
+
+/** Whether `error` is what the plugin's startup hook answered in its `ready`, not a failure the host made. */
+export function answeredByStartup(error: object): boolean {
+  return startupAnswers.has(error);
+}
+
 /** Whether `error` is a timeout a host timer fired, not a plugin's answer. */
 export function firedByHost(error: object): boolean {
   return hostTimeouts.has(error);
@@ -241,6 +249,7 @@ export class PluginProcess {
       case "ready": {
         this.lastPongAt = Date.now();
         const problem = resultProblem(message.startup);
+        if (!problem && !message.startup.ok) startupAnswers.add(message.startup.error);
         this.ready.settle(
           problem
             ? failure(ErrorCode.HandshakeFailed, `the plugin reported ready with a malformed result: ${problem}`)

@@ -43,7 +43,7 @@ import { NodePluginLauncher } from "./node-plugin-launcher.ts";
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
-import { type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
+import { answeredByStartup, type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
 import type { PluginScope } from "./plugin-scope.ts";
 import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -423,7 +423,7 @@ export class PluginSupervisor implements Disposable {
       label: `entry '${id}:${entryId}'`,
       cancel: options.cancel,
     });
-    return answer.then((result) => timeoutNamed(result, id, entryId, "entry"));
+    return answer.then((result) => timeoutNamed(result, id, entryId, "entry", timeoutMs));
   }
 
   /** Asks the running plugin's runtime for a control operation of the contract (lifecycle, config, freeze, …). */
@@ -989,7 +989,10 @@ function stderrSuffix(info: ExitInfo | undefined): string {
   return lines.length ? ` — stderr: ${lines.join(" | ")}` : "";
 }
 
-/** What the start of a process answers but the startup hook's own failure: the process, not the hook, failed. */
+/**
+ * What the start of a process answers but the startup hook's own failure, when the host made it: the process, not the
+ * hook, failed. The same codes answered by the hook itself are the hook's failure like any other.
+ */
 const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.HandshakeFailed, ErrorCode.PluginUnreachable]);
 
 /**
@@ -997,7 +1000,7 @@ const NOT_THE_HOOK = new Set<string>([ErrorCode.PluginCrashed, ErrorCode.Handsha
  * the hook's error as `details.cause` (docs/http-api.md#status-codes).
  */
 export function startupFailed(plugin: string, result: WireResult): WireResult {
-  if (result.ok || NOT_THE_HOOK.has(result.error.code)) return result;
+  if (result.ok || (NOT_THE_HOOK.has(result.error.code) && !answeredByStartup(result.error))) return result;
   const { code, message, details } = result.error;
   const cause = { code, message, ...(details !== undefined && details !== null && { details }) };
   return failure(
@@ -1008,15 +1011,57 @@ export function startupFailed(plugin: string, result: WireResult): WireResult {
   );
 }
 
+/** Timeouts the host made itself (its own timer fired): `trustedTimeout` leaves them as they are. */
+const hostMadeTimeouts = new WeakSet<object>();
+/** The time budget the host gave the call a plugin answered TIMEOUT to. */
+const timeoutBudgets = new WeakMap<object, number>();
+
 /**
  * A timeout the host's own timer fired for a call of `plugin:entry`, in the one shape of a timeout (protocol
- * timeout-error.ts); any other answer as it is.
+ * timeout-error.ts); any other answer as it is. A TIMEOUT the plugin answered keeps `budgetMs`, the time the host gave
+ * the call, for `trustedTimeout`.
  */
-export function timeoutNamed(result: WireResult, plugin: string, entry: string, kind: "entry" | "event"): WireResult {
-  if (result.ok || !firedByHost(result.error)) return result;
+export function timeoutNamed(
+  result: WireResult,
+  plugin: string,
+  entry: string,
+  kind: "entry" | "event",
+  budgetMs?: number,
+): WireResult {
+  if (result.ok || result.error.code !== ErrorCode.Timeout) return result;
+  if (!firedByHost(result.error)) {
+    if (budgetMs !== undefined) timeoutBudgets.set(result.error, budgetMs);
+    return result;
+  }
   const details = result.error.details as { timeoutMs?: unknown } | undefined;
-  if (typeof details?.timeoutMs !== "number") return result;
-  return { ok: false, error: timeoutError({ plugin, entry, timeoutMs: details.timeoutMs, firedBy: "host" }, kind) };
+  const timeoutMs = typeof details?.timeoutMs === "number" ? details.timeoutMs : (budgetMs ?? 0);
+  const error = timeoutError({ plugin, entry, timeoutMs, firedBy: "host" }, kind);
+  hostMadeTimeouts.add(error);
+  return { ok: false, error };
+}
+
+/**
+ * `passed` (the answer of `plugin:entry` after upstream-failures' `passOn`), with a TIMEOUT the host did not make
+ * rebuilt from what the host knows: `{ plugin, entry, timeoutMs: <the budget it gave the call>, firedBy: "plugin" }`.
+ * A plugin cannot claim that the host, its caller or another plugin or entry ran out of time; a cause the host
+ * attached (a timeout of its own made from a failure it was given) stays. `raw` is the answer before `passOn`.
+ */
+export function trustedTimeout(
+  passed: WireResult,
+  raw: WireResult,
+  plugin: string,
+  entry: string,
+  kind: "entry" | "event",
+  budgetMs?: number,
+  hostCause?: unknown,
+): WireResult {
+  if (passed.ok || passed.error.code !== ErrorCode.Timeout || hostMadeTimeouts.has(passed.error)) return passed;
+  const budget = raw.ok ? undefined : timeoutBudgets.get(raw.error);
+  const claimed = (passed.error.details as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+  const timeoutMs = budgetMs ?? budget ?? (typeof claimed === "number" && claimed >= 0 ? claimed : 0);
+  const error = timeoutError({ plugin, entry, timeoutMs, firedBy: "plugin" }, kind);
+  if (hostCause !== undefined) (error.details as Record<string, unknown>).cause = hostCause;
+  return { ok: false, error };
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {

@@ -83,6 +83,10 @@ class Handler:
         checked = meta.get("inputSchema") and meta.get("modelValidate", True) is not False
         self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True) \
             if checked else None
+        # An event from the bus lets names the schema does not declare through: it is broadcast, and a producer
+        # adding a field must not break its consumers (docs/timers-messages-events.md).
+        self.bus_validator = compile_validator(meta["inputSchema"], refuse_unknown=False) \
+            if checked and meta.get("kind") == "event" else None
 
 
 def _fail(message: str) -> None:
@@ -908,7 +912,7 @@ class PluginRuntime:
             if kind != event_type:
                 continue
             label = f"event '{kind}:{event_id}'"
-            checked = self._check_args(handler, payload if payload is not None else {})
+            checked = self._check_args(handler, payload if payload is not None else {}, from_bus=True)
             if isinstance(checked, dict) and checked.get("ok") is False:
                 result = checked
             else:
@@ -1125,13 +1129,14 @@ class PluginRuntime:
 
         return pipeline
 
-    def _check_args(self, handler: Handler, args: Any) -> Any:
+    def _check_args(self, handler: Handler, args: Any, from_bus: bool = False) -> Any:
         args = {} if args is None else args
         if not isinstance(args, dict):
             return _err(ValidationError("invalid arguments: args must be an object"))
-        if handler.validator is not None:
+        validator = handler.bus_validator if from_bus else handler.validator
+        if validator is not None:
             try:
-                args = handler.validator(args)
+                args = validator(args)
             except ValidationError as error:
                 return _err(error)
         model = handler.meta.get("model")

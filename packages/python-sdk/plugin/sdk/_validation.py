@@ -26,28 +26,56 @@ def compile_validator(schema: dict, *, refuse_unknown: bool = False) -> Callable
     return check if names is None else _refusing_unknown(check, names)
 
 
+_OPAQUE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef", "if", "then", "else", "dependentSchemas", "dependencies",
+                    "propertyNames", "patternProperties")
+_MAX_COMBINATOR_DEPTH = 8
+_MAX_UNKNOWN_REPORTED = 20
+_MAX_SUGGESTED_LENGTH = 64
+_MAX_ISSUES = 50
+
+
 def argument_names(schema: Any) -> list[str] | None:
-    """The argument names a schema declares, or None when it lets other names through or cannot say:
-    `additionalProperties` other than false, `patternProperties`, `unevaluatedProperties` other than false, or no
-    `properties` at all. Names from `allOf` / `anyOf` / `oneOf` members count too."""
+    """The argument names a schema declares, or None when it lets other names through or cannot say (as
+    entry-validator.ts): `additionalProperties` / `unevaluatedProperties` other than false, `$ref`, `if`/`then`/`else`,
+    `dependentSchemas`, `propertyNames`, `patternProperties` anywhere looked at, an `anyOf` / `oneOf` member that is
+    true, or no `properties` at all. Names come from `properties`, `required` and `dependentRequired`, at the top and
+    in `allOf` / `anyOf` / `oneOf` members at any depth (up to 8)."""
     if not isinstance(schema, dict):
         return None
     names: dict[str, None] = {}
     declared = False
-    parts = [schema]
-    for key in ("allOf", "anyOf", "oneOf"):
-        if isinstance(schema.get(key), list):
-            parts.extend(p for p in schema[key] if isinstance(p, dict))
-    for part in parts:
+
+    def visit(part: dict, depth: int) -> bool:
+        nonlocal declared
+        if depth > _MAX_COMBINATOR_DEPTH or any(k in part for k in _OPAQUE_KEYWORDS):
+            return False
         if "additionalProperties" in part and part["additionalProperties"] is not False:
-            return None
-        if "patternProperties" in part:
-            return None
+            return False
         if "unevaluatedProperties" in part and part["unevaluatedProperties"] is not False:
-            return None
+            return False
         if isinstance(part.get("properties"), dict):
             declared = True
             names.update(dict.fromkeys(part["properties"]))
+        if isinstance(part.get("required"), list):
+            names.update(dict.fromkeys(n for n in part["required"] if isinstance(n, str)))
+        if isinstance(part.get("dependentRequired"), dict):
+            for name, others in part["dependentRequired"].items():
+                names[name] = None
+                if isinstance(others, list):
+                    names.update(dict.fromkeys(n for n in others if isinstance(n, str)))
+        for key in ("allOf", "anyOf", "oneOf"):
+            members = part.get(key)
+            if not isinstance(members, list):
+                continue
+            for member in members:
+                if member is True and key != "allOf":
+                    return False
+                if isinstance(member, dict) and not visit(member, depth + 1):
+                    return False
+        return True
+
+    if not visit(schema, 0):
+        return None
     return list(names) if declared else None
 
 
@@ -55,60 +83,88 @@ def _refusing_unknown(check: Callable[[dict], dict], names: list[str]) -> Callab
     known = set(names)
 
     def refusing(args: dict) -> dict:
-        unknown = [key for key in args if key not in known]
+        unknown = {key: None for key in args if key not in known}
         if not unknown:
             return check(args)
         try:
             check(args)
             others: list[dict] = []
         except ValidationError as error:
-            issues = (error.details or {}).get("issues") or [] if isinstance(error.details, dict) else []
+            details = error.details if isinstance(error.details, dict) else {}
+            issues = getattr(error, "_all_issues", None) or details.get("issues") or []
             others = [i for i in issues if i.get("field") not in unknown]
         refused = []
         for key in unknown:
+            if len(refused) == _MAX_UNKNOWN_REPORTED:
+                break
             near = closest_name(str(key), names)
             issue = {"field": key, "message": "is not an allowed argument" + ("" if near is None else
                                                                            f"; did you mean '{near}'?")}
             if near is not None:
                 issue["suggestion"] = near
             refused.append(issue)
-        issues = [*refused, *others]
-        text = "; ".join(f"{i['field']}: {i['message']}" for i in issues)
-        raise ValidationError(f"invalid arguments: {text}", details={"issues": issues})
+        more = len(unknown) - len(refused)
+        if more > 0:
+            refused.append({"field": f"… and {more} more", "message": "are not allowed arguments either"})
+        raise _validation_error([*refused, *others])
 
     return refusing
 
 
+def _validation_error(issues: list[dict]) -> ValidationError:
+    """At most 50 issues in the message and `details.issues` (as entry-validator.ts); the rest are counted."""
+    shown = issues[:_MAX_ISSUES]
+    if len(issues) > _MAX_ISSUES:
+        shown.append({"field": f"… and {len(issues) - _MAX_ISSUES} more", "message": "issues not listed"})
+    text = "; ".join(f"{i['field']}: {i['message']}" for i in shown)
+    error = ValidationError(f"invalid arguments: {text}", details={"issues": shown})
+    error._all_issues = issues  # type: ignore[attr-defined]
+    return error
+
+
 def closest_name(key: str, names: list[str]) -> str | None:
     """The declared name closest to `key`: the smallest Damerau–Levenshtein distance once case, `_` and `-` are set
-    aside, at most a third of the longer name (and at least 1); ties go to the first (as entry-validator.ts)."""
+    aside, at most a third of the longer name (and at least 1); ties go to the first; names longer than 64 characters
+    are not compared (as entry-validator.ts)."""
+    if len(key) > _MAX_SUGGESTED_LENGTH:
+        return None
 
     def fold(text: str) -> str:
         return re.sub(r"[_-]", "", text.lower())
 
     folded = fold(key)
-    best, best_distance = None, float("inf")
+    best, best_distance = None, None
     for name in names:
+        if len(name) > _MAX_SUGGESTED_LENGTH:
+            continue
         other = fold(name)
         limit = max(1, max(len(folded), len(other)) // 3)
-        if abs(len(folded) - len(other)) > limit or len(folded) > 256 or len(other) > 256:
+        if best_distance is not None:
+            limit = min(limit, best_distance - 1)
+        if limit < 0 or abs(len(folded) - len(other)) > limit:
             continue
-        distance = _damerau_levenshtein(folded, other)
-        if distance <= limit and distance < best_distance:
+        distance = _damerau_levenshtein(folded, other, limit)
+        if distance <= limit:
             best, best_distance = name, distance
     return best
 
 
-def _damerau_levenshtein(a: str, b: str) -> int:
-    rows = [[j if i == 0 else (i if j == 0 else 0) for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+def _damerau_levenshtein(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance on three rolling rows; `limit + 1` as soon as a whole row is past `limit`."""
+    before = [0] * (len(b) + 1)
+    previous = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):
             cost = 0 if a[i - 1] == b[j - 1] else 1
-            d = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            d = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d = min(d, rows[i - 2][j - 2] + 1)
-            rows[i][j] = d
-    return rows[len(a)][len(b)]
+                d = min(d, before[j - 2] + 1)
+            current[j] = d
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[len(b)]
 
 
 def _compile(schema: dict) -> Callable[[dict], dict]:
@@ -126,8 +182,7 @@ def _compile(schema: dict) -> Callable[[dict], dict]:
                     checked[key] = copy.deepcopy(sub["default"])
         issues = [issue for error in validator.iter_errors(checked) for issue in _issues(error, body)]
         if issues:
-            text = "; ".join(f"{i['field']}: {i['message']}" for i in issues)
-            raise ValidationError(f"invalid arguments: {text}", details={"issues": issues})
+            raise _validation_error(issues)
         return checked
 
     return check

@@ -21,7 +21,10 @@ export interface EventHandlerDescriptor {
 }
 
 export interface EventHandlerSpec extends EventHandlerDescriptor {
+  /** For a direct trigger (`run_event`): unknown names refused unless the handler allows them. */
   validator: ArgsValidator | undefined;
+  /** For an event from the bus: unknown names let through (events are broadcast; producers may add fields). */
+  busValidator: ArgsValidator | undefined;
   handle: (args: any, ctx: EntryContext) => unknown;
 }
 
@@ -49,6 +52,8 @@ export class EventHandlerRegistry {
   }
 
   describe(): EventHandlerDescriptor[] {
-    return [...this.handlers.values()].map(({ validator: _v, handle: _h, ...descriptor }) => descriptor);
+    return [...this.handlers.values()].map(
+      ({ validator: _v, busValidator: _b, handle: _h, ...descriptor }) => descriptor,
+    );
   }
 }

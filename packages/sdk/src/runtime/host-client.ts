@@ -56,6 +56,14 @@ export interface HostBridge {
   onPush<K extends PushTopic>(topic: K, handler: (payload: ParamsOut<HostToPluginPushes, K>) => void): () => void;
 }
 
+/** The timeouts this process's own deadlines fired: only these are named as the caller's (plugins-client.ts). */
+const callerTimeouts = new WeakSet<object>();
+
+/** Whether `error` is a timeout a HostClient of this process made, not an answer that says `firedBy: "caller"`. */
+export function isCallerTimeout(error: object): boolean {
+  return callerTimeouts.has(error);
+}
+
 export class HostClient implements HostBridge {
   private readonly calls: PendingCalls<PluginToHost>;
   private readonly pushHandlers = new Map<string, Set<(payload: any) => void>>();
@@ -78,11 +86,15 @@ export class HostClient implements HostBridge {
       graceMs: ANSWER_GRACE_MS,
       onCancel: "answer",
       errors: {
-        timedOut: (label, budgetMs) => ({
-          ...error("TimeoutError", ErrorCode.Timeout, `host request '${label}' timed out`),
-          // The caller's own deadline passed before the host answered (a cross-plugin call names its target).
-          details: { timeoutMs: budgetMs, firedBy: "caller" },
-        }),
+        timedOut: (label, budgetMs) => {
+          const made = {
+            ...error("TimeoutError", ErrorCode.Timeout, `host request '${label}' timed out`),
+            // The caller's own deadline passed before the host answered (a cross-plugin call names its target).
+            details: { method: label, timeoutMs: budgetMs, firedBy: "caller" },
+          };
+          callerTimeouts.add(made);
+          return made;
+        },
         unsendable: (label, cause) => unsendableError(`'${label}' cannot be sent`, cause),
         canceled: (label) => error("SdkError", ErrorCode.Canceled, `host request '${label}' was canceled`),
       },

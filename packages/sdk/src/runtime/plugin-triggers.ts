@@ -79,7 +79,8 @@ export class PluginTriggers {
         name: event.name ?? event.id,
         description: event.description ?? "",
         inputSchema: describeArgsSchema(event),
-        validator: compileArgsValidator(event, { unknownArgs: "refuse" }),
+        validator: compileArgsValidator(event, { unknownArgs: event.allowExtraArgs === true ? "allow" : "refuse" }),
+        busValidator: compileArgsValidator(event, { unknownArgs: "allow" }),
         timeout: event.timeout ?? DEFAULT_ENTRY_TIMEOUT_SECONDS,
         handle: bind(event.methodName),
       });
@@ -146,23 +147,33 @@ export class PluginTriggers {
     return this.runHandler(handler, args, { ...call, chain, runId, timeoutMs });
   }
 
-  /** Runs every handler of `eventType` with `payload` (a bus event); each one's result, in declaration order. */
+  /**
+   * Runs every handler of `eventType` with `payload` (a bus event); each one's result, in declaration order. Names
+   * the handler's schema does not declare are let through: the event is broadcast, and a producer adding a field must
+   * not break its consumers.
+   */
   async dispatchEvent(eventType: string, payload: unknown): Promise<Array<{ id: string; result: WireResult }>> {
     const results: Array<{ id: string; result: WireResult }> = [];
     for (const handler of this.events.ofType(eventType)) {
-      results.push({ id: handler.id, result: await this.runHandler(handler, payload ?? {}, {}) });
+      results.push({ id: handler.id, result: await this.runHandler(handler, payload ?? {}, {}, true) });
     }
     return results;
   }
 
-  private runHandler(handler: EventHandlerSpec, args: unknown, call: TriggerCall): Promise<WireResult> {
+  private runHandler(
+    handler: EventHandlerSpec,
+    args: unknown,
+    call: TriggerCall,
+    fromBus = false,
+  ): Promise<WireResult> {
     const label = `event '${handler.eventType}:${handler.id}'`;
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
       return Promise.resolve(errResult(new ValidationError(`invalid arguments for ${label}: args must be an object`)));
     }
     let checked = args as Record<string, unknown>;
-    if (handler.validator) {
-      const result = handler.validator(args);
+    const validator = fromBus ? handler.busValidator : handler.validator;
+    if (validator) {
+      const result = validator(args);
       if (!result.ok) return Promise.resolve(errResult(result.error));
       checked = result.value;
     }
