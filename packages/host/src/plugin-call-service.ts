@@ -64,14 +64,17 @@ export function pluginCallService(
             deadline: call.deadline,
             chain: allowed.value as string[],
             cancel: call.cancel,
-            onUpdate: (run) =>
+            // Progress while the call runs; the end (a succeeded run's progress of 100 included) comes with the answer.
+            onUpdate: (run) => {
+              if (run.finished_at !== null) return;
               operations.push(call.pluginId, "call.progress", {
                 progressId,
                 runId: run.run_id,
                 progress: run.progress,
                 stage: run.stage,
                 message: run.message,
-              }),
+              });
+            },
           });
           return answer(result);
         }
