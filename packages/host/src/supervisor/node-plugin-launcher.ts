@@ -7,11 +7,9 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import type { Writable } from "node:stream";
-import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
-import { pluginProcessEnv } from "./inspection-sandbox.ts";
 import { permissionFlags } from "./permission-flags.ts";
+import { bootstrapDocument, pluginLaunchEnv, sendBootstrap } from "./plugin-launch-env.ts";
 import type { LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
 import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
@@ -28,24 +26,11 @@ export class NodePluginLauncher implements PluginLauncher {
   ) {}
 
   launch(request: LaunchRequest): PluginChild {
-    // The server's API token is the host's secret, not the plugin's.
     const env: NodeJS.ProcessEnv = {
-      ...pluginProcessEnv(process.env),
-      NEKO_PLUGIN_ID: request.pluginId,
-      NEKO_PLUGIN_DIR: request.pluginDir,
-      NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
-      [BOOTSTRAP_FD_ENV]: String(BOOTSTRAP_FD),
+      ...pluginLaunchEnv(request),
       ...(request.sourceDirs?.length && { NEKO_PLUGIN_SOURCE_DIRS: request.sourceDirs.join(path.delimiter) }),
     };
-    const bootstrap: PluginBootstrap = {
-      protocol: PROTOCOL_VERSION,
-      pluginId: request.pluginId,
-      secret: request.secret,
-      connection: request.connection,
-      context: request.context,
-    };
-    // Serialized before the spawn: a context that cannot be written fails the launch, with nothing started.
-    const document = JSON.stringify(bootstrap);
+    const document = bootstrapDocument(request);
     const perm = this.permissionFlags(request);
     // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket.
     const child = spawn(
@@ -58,12 +43,7 @@ export class NodePluginLauncher implements PluginLauncher {
       },
     );
     const logger = this.options.logger.child({ plugin: request.pluginId });
-    const channel = child.stdio[BOOTSTRAP_FD] as Writable | null;
-    if (channel) {
-      // A child that exits before it reads (a crash, a failed spawn) leaves the write to fail: that is its exit's news.
-      channel.on("error", () => undefined);
-      channel.end(document);
-    }
+    sendBootstrap(child, document);
     return new SpawnedPluginChild(child, logger);
   }
 

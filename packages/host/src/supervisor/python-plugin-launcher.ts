@@ -8,9 +8,9 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BOOTSTRAP_FD, BOOTSTRAP_FD_ENV, Emitter, type PluginBootstrap, PROTOCOL_VERSION } from "@neko/protocol";
+import { Emitter } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
-import { pluginProcessEnv } from "./inspection-sandbox.ts";
+import { bootstrapDocument, pluginLaunchEnv, sendBootstrap } from "./plugin-launch-env.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { findPythonInterpreter, type PythonInterpreter, pythonCandidates } from "./python-interpreter.ts";
 import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
@@ -58,23 +58,8 @@ export class PythonPluginLauncher implements PluginLauncher {
           "read, write and start whatever this user may; see docs/python-plugins.md",
       );
     }
-    const env: NodeJS.ProcessEnv = {
-      ...pluginProcessEnv(process.env),
-      NEKO_PLUGIN_ID: request.pluginId,
-      NEKO_PLUGIN_DIR: request.pluginDir,
-      NEKO_PLUGIN_ENTRY: `${request.entryModule}::${request.className}`,
-      [BOOTSTRAP_FD_ENV]: String(BOOTSTRAP_FD),
-      PYTHONDONTWRITEBYTECODE: "1",
-      PYTHONUNBUFFERED: "1",
-    };
-    const bootstrap: PluginBootstrap = {
-      protocol: PROTOCOL_VERSION,
-      pluginId: request.pluginId,
-      secret: request.secret,
-      connection: request.connection,
-      context: request.context,
-    };
-    const document = JSON.stringify(bootstrap);
+    const env: NodeJS.ProcessEnv = { ...pluginLaunchEnv(request), PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
+    const document = bootstrapDocument(request);
     // stdin: the host-death pipe; stdout, stderr; fd 3 unused; fd 4 the bootstrap socket.
     const child = spawn(interpreter.executable, ["-u", "-B", PYTHON_RUNNER_PATH], {
       cwd: request.pluginDir,
@@ -82,11 +67,7 @@ export class PythonPluginLauncher implements PluginLauncher {
       stdio: ["pipe", "pipe", "pipe", "ignore", "pipe"],
     });
     child.stdin?.on("error", () => undefined);
-    const channel = child.stdio[BOOTSTRAP_FD];
-    if (channel && "end" in channel) {
-      channel.on("error", () => undefined);
-      channel.end(document);
-    }
+    sendBootstrap(child, document);
     return new SpawnedPluginChild(child, logger);
   }
 }
