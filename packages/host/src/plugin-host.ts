@@ -630,16 +630,7 @@ export class PluginHost implements PluginHostApi {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return unavailable;
     const raw = await this.supervisor.call(pluginId, entryId, args, options);
-    const cause = raw.ok ? undefined : this.upstream.causeOf(pluginId, raw.error.upstream);
-    return trustedTimeout(
-      this.upstream.passOn(pluginId, entryId, raw),
-      raw,
-      pluginId,
-      entryId,
-      "entry",
-      undefined,
-      cause,
-    );
+    return this.answerOf(pluginId, entryId, "entry", raw);
   }
 
   listStatus(): PluginStatusReport[] {
@@ -681,16 +672,19 @@ export class PluginHost implements PluginHostApi {
     const subject = `${event.eventType}:${event.eventId}`;
     const result = await this.supervisor.control(pluginId, "run_event", payload, { timeoutMs, cancel: options.cancel });
     const raw = timeoutNamed(result, pluginId, subject, "event", timeoutMs);
+    return this.answerOf(pluginId, subject, "event", raw, timeoutMs);
+  }
+
+  /** What a call's caller gets: a failure passed on wrapped as UPSTREAM_ERROR, a TIMEOUT the plugin claims rebuilt. */
+  private answerOf(
+    pluginId: string,
+    subject: string,
+    kind: "entry" | "event",
+    raw: WireResult,
+    timeoutMs?: number,
+  ): WireResult {
     const cause = raw.ok ? undefined : this.upstream.causeOf(pluginId, raw.error.upstream);
-    return trustedTimeout(
-      this.upstream.passOn(pluginId, subject, raw),
-      raw,
-      pluginId,
-      subject,
-      "event",
-      timeoutMs,
-      cause,
-    );
+    return trustedTimeout(this.upstream.passOn(pluginId, subject, raw), raw, pluginId, subject, kind, timeoutMs, cause);
   }
 
   /** Why a call into this plugin cannot be made at all (unknown or refused), or undefined. */
