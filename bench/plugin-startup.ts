@@ -61,7 +61,12 @@ export async function measurePluginFleet(options: {
     const pids = host.listPlugins().flatMap((p) => (p.status === "running" && p.pid !== null ? [p.pid] : []));
     // A machine too loaded to start them all in time still gets figures for those that did, with the count.
     const running = pids.length;
-    if (running === 0) throw new Error(`none of the ${options.count} fleet plugins is running after startAll()`);
+    if (running === 0) {
+      const first = host.listPlugins()[0];
+      throw new Error(
+        `none of the ${options.count} fleet plugins is running after startAll() (the first: ${first?.status}, ${first?.status_reason})`,
+      );
+    }
     await sleep(options.idleMs, undefined, { signal: options.signal });
     const rssBytes = pids.flatMap((pid) => readRssBytes(pid) ?? []);
     const childRssBytes = rssBytes.length

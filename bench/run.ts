@@ -102,8 +102,19 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
 /** The rows of the measurements in `groups`; a row whose reference was not measured shows no ratio. */
 async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal): Promise<BenchRow[]> {
   const rows: Partial<Record<BenchGroup, BenchRow[]>> = {};
+  // A measurement that fails (a machine too loaded to start the fleet in time…) leaves a row saying why, and the
+  // others still run; the run then exits with status 1.
   const run = async (group: BenchGroup, measure: () => Promise<BenchRow[]>) => {
-    if (groups.has(group)) rows[group] = await measure();
+    if (!groups.has(group)) return;
+    try {
+      rows[group] = await measure();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      progress(`  ${group} FAILED: ${message}`);
+      process.exitCode = 1;
+      rows[group] = [{ kind: "pending", id: group, label: `${group} (failed)`, note: message }];
+    }
   };
 
   await run("floor", async () => {
