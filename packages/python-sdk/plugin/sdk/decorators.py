@@ -204,11 +204,14 @@ def hook(
         hook_id = id or fn.__name__
         test = None
         if condition is not None:
-            from ._condition import compile_condition
+            from ._condition import HookConditionError, compile_condition
 
             try:
                 test = compile_condition(condition)
-            except ValueError as error:
+            except HookConditionError as error:  # worded as the TypeScript SDK's, raised as a ValueError
+                where = f"@{timing}_entry '{hook_id}': invalid condition: {error.reason}"
+                raise ValueError(str(HookConditionError(where, error.position, error.source))) from None
+            except TypeError as error:
                 raise ValueError(f"@{timing}_entry '{hook_id}': {error}") from None
         return _mark(
             fn,
