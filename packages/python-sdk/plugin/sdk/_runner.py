@@ -1155,7 +1155,8 @@ class PluginRuntime:
         """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable.
         `named`: ("entry", entry id) or ("event", "<type>:<id>"), for the one shape of a timeout
         (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`."""
-        budget_ms = min(timeout_s * 1000.0, float(call.get("timeoutMs") or timeout_s * 1000.0))
+        given = call.get("timeoutMs")
+        budget_ms = min(timeout_s * 1000.0, float(given) if isinstance(given, (int, float)) else timeout_s * 1000.0)
         deadline = float(call.get("deadline") or time.time() * 1000.0 + budget_ms)
         wait_ms = max(0.0, min(budget_ms, deadline - time.time() * 1000.0))
         scope = {"chain": [*(call.get("chain") or []), self.plugin_id], "deadline": deadline, "runId": call.get("runId"),
@@ -1191,7 +1192,8 @@ class PluginRuntime:
             what = f"{kind} '{self.plugin_id}:{entry}'" if kind in ("entry", "event") else label
             return _err(TimeoutError(f"{what} timed out after {_format_seconds(budget_ms)}", details=details))
         finally:
-            self.inflight.pop(call["id"], None)
+            if self.inflight.get(call["id"]) is stop:  # unless another call took the id since, as ServedRequests
+                del self.inflight[call["id"]]
             for future in list(scope.get("pending", ())):
                 future.cancel()
 
@@ -1245,9 +1247,13 @@ class PluginRuntime:
             wanted = handler.meta["source"]
             if wanted != message["source"] and not (any_source and wanted is None):
                 continue
-            call = {"id": f"{call_id}:{handler.meta['id']}", "timeoutMs": 30000.0, "deadline": deadline}
+            # Each handler is served under the delivery's own id, one after another, as the TypeScript runtime does:
+            # the host's `cancel` names that id, so it stops the handler running then. The budget is what is left
+            # until the delivery's deadline (30 s without one), and a timeout names the handler `message:<id>`.
+            until = float(deadline) if deadline else time.time() * 1000.0 + DEFAULT_ENTRY_TIMEOUT_SECONDS * 1000.0
+            call = {"id": call_id, "timeoutMs": max(0.0, until - time.time() * 1000.0), "deadline": until}
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
-                                         handler.fn, dict(message), ("message", handler.meta["id"]))
+                                         handler.fn, dict(message), ("message", f"message:{handler.meta['id']}"))
             handlers.append({"id": handler.meta["id"], "result": result})
         if handlers:
             self._persist_after(None)
