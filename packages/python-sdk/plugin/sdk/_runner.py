@@ -194,6 +194,7 @@ class PluginRuntime:
         self.hooks: list[Handler] = []
         self.bus_handlers: dict[str, list[Callable]] = {}
         self.watches: dict[str, str] = {}
+        self.bus_watch_sinks: dict[str, Callable[[dict], Any]] = {}
         self.messages: list[Handler] = []
         self.events: dict[tuple[str, str], Handler] = {}
         self.inflight: dict[str, Callable[[Any], None]] = {}
@@ -261,13 +262,53 @@ class PluginRuntime:
 
         return off
 
+    def run_on_loop(self, coro: Any) -> Any:
+        """Runs `coro` on the process's loop from any thread: an asyncio task on the loop's thread, else a
+        concurrent future."""
+        assert self.loop is not None
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            task = self.loop.create_task(coro)
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+            return task
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    async def run_in_pool(self, fn: Callable, *args: Any) -> Any:
+        """A plain callback in the worker threads, with the caller's context."""
+        context = contextvars.copy_context()
+        return await self.loop.run_in_executor(self.executor, functools.partial(context.run, fn, *args))
+
+    async def open_bus_watch(self, watch_id: str, params: dict, on_delta: Callable[[dict], Any]) -> dict:
+        """`bus.watch` for a `BusWatcher`: its deltas go to `on_delta` (awaited, in order) until it is closed."""
+        self.bus_watch_sinks[watch_id] = on_delta
+        answer = await self.request_async("bus.watch", params)
+        if not answer.get("ok"):
+            self.bus_watch_sinks.pop(watch_id, None)
+        return answer
+
+    def close_bus_watch(self, watch_id: str) -> None:
+        if self.bus_watch_sinks.pop(watch_id, None) is not None:
+            self.notify("bus.unwatch", {"watchId": watch_id})
+
     def _bus_deliver(self, payload: dict) -> None:
         """One `bus.deliver` batch: each event to the handlers of its type and of `*`, in order; then `bus.ack`."""
         self._spawn(self._bus_batch(payload))
 
     async def _bus_batch(self, payload: dict) -> None:
         for delta in payload.get("deltas") or []:
-            if isinstance(delta, dict):
+            if not isinstance(delta, dict):
+                continue
+            sink = self.bus_watch_sinks.get(str(delta.get("watchId")))
+            if sink is not None:  # a BusWatcher's, in order
+                try:
+                    await sink(delta)
+                except Exception:  # noqa: BLE001
+                    self.logger.exception("a bus watch delta could not be applied")
+            else:
                 self._spawn(self._watched_messages(delta))
         for event in payload.get("events") or []:
             if not isinstance(event, dict):
