@@ -118,7 +118,10 @@ class Surface(NekoPluginBase):
 
     @plugin_entry(id="schemas")
     def schemas(self, **_):
-        return Ok({d["id"]: d["llmResultSchema"] for d in self.list_entries()})
+        listed = self.list_entries()
+        assert all(d["llm_result_schema"] == (d["llmResultSchema"] or {}) for d in listed)
+        assert all(d["llm_result_fields"] == (d["llmResultFields"] or []) for d in listed)
+        return Ok({d["id"]: d["llmResultSchema"] for d in listed})
 
     # -- bus: conversations and watches --
     @plugin_entry(id="say")

@@ -492,9 +492,16 @@ class NekoPluginBase:
         """Every entry (decorated and dynamic) as its descriptor: `id`, `name`, `description`, `enabled`, `dynamic`, …"""
         runtime = self.ctx._runtime
         listed = [d for d in runtime.entry_descriptors() if include_disabled or d["enabled"]]
-        for d in listed:  # the result schema of `llm_result_model`, which only this side keeps (the host has no place)
+        for d in listed:
             handler = runtime.entries.get(d["id"])
-            d["llmResultSchema"] = handler.meta.get("llmResultSchema") if handler is not None else None
+            meta = handler.meta if handler is not None else {}
+            # The result schema of `llm_result_model`, which only this side keeps (the host has no place for it).
+            d["llmResultSchema"] = meta.get("llmResultSchema")
+            # The original's keys, beside the descriptor's own.
+            d.update({"event_type": "plugin_entry", "auto_start": d.get("autoStart", False),
+                      "model_validate": meta.get("modelValidate", True), "input_schema": d.get("inputSchema") or {},
+                      "llm_result_fields": list(d.get("llmResultFields") or []),
+                      "llm_result_schema": dict(d["llmResultSchema"] or {})})
         return listed
 
     def register_static_ui(self, directory: str = "static", *, index_file: str = "index.html",
