@@ -163,6 +163,23 @@ class Surface(NekoPluginBase):
         return Ok({"ready": ready.is_ok(), "initial": [r["data"]["text"] for r in turns],
                    "revision_is_int": isinstance(listed.revision, int)})
 
+    @plugin_entry(id="watch_window")
+    async def watch_window(self, **_):
+        listed = (await self.bus.conversations.get(plugin_id=self.plugin_id, type="turn", max_count=2)).unwrap()
+        self.window = listed.watch()
+        self.window_changes = []
+        self.window.subscribe(lambda change: self.window_changes.append({
+            "kind": change.kind, "added": [r["data"]["text"] for r in change.added],
+            "removed": [r["data"]["text"] for r in change.removed],
+            "current": [r["data"]["text"] for r in change.current]}), on=["add", "del"])
+        await self.window.ready()
+        return Ok([r["data"]["text"] for r in listed])
+
+    @plugin_entry(id="window_changes")
+    def window_changes_(self, **_):
+        self.window.close()
+        return Ok(self.window_changes)
+
     @plugin_entry(id="changes")
     def get_changes(self, **_):
         return Ok({"changes": self.changes, "adds": self.sync_adds})
@@ -375,6 +392,16 @@ describe("the original's remaining surface in a Python plugin", { skip: PYTHON_S
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await call("changes")).changes.length, 2, "nothing after close()");
     await waitFor(async () => (await watchesOf()) === 0, { what: "the host watch closed" });
+    // A max_count window: the host refills it with the older record when one inside is deleted.
+    assert.deepEqual(await call("watch_window"), ["second", "after"]);
+    await call("forget", { text: "after" });
+    await waitFor(
+      async () => (await t.request("GET", "/bus/conversations?plugin_id=py_surface")).body.records.length === 4,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await call("window_changes"), [
+      { kind: "change", added: ["hello"], removed: ["after"], current: ["hello", "second"] },
+    ]);
   });
 
   test("misuse is refused with the TypeScript SDK's rules", async () => {
