@@ -1192,10 +1192,11 @@ class PluginRuntime:
         return args
 
     async def _bounded(self, call: dict, timeout_s: float, label: str, fn: Callable, kwargs: dict,
-                       named: tuple[str, str] | None = None) -> dict:
+                       named: tuple[str, str] | None = None, outcome: dict | None = None) -> dict:
         """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable.
         `named`: ("entry", entry id) or ("event", "<type>:<id>"), for the one shape of a timeout
-        (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`."""
+        (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`. `outcome`, when
+        given, gets `stopped`: "was canceled" or "timed out" when the call was stopped rather than answered."""
         given = call.get("timeoutMs")
         budget_ms = min(timeout_s * 1000.0, float(given) if isinstance(given, (int, float)) else timeout_s * 1000.0)
         deadline = float(call.get("deadline") or time.time() * 1000.0 + budget_ms)
@@ -1226,6 +1227,8 @@ class PluginRuntime:
                     return _err(error)
             task.cancel()
             self._count_overdue(scope)
+            if outcome is not None:
+                outcome["stopped"] = "was canceled" if stopped in done else "timed out"
             if stopped in done:
                 return _err(stopped.result())
             kind, entry = named or ("", call["id"])
@@ -1284,9 +1287,16 @@ class PluginRuntime:
         """Runs the `@message` handlers that take `message`, in order. `any_source`: also those without a `source`
         (a delivery to this plugin, not a message seen on the bus)."""
         handlers = []
+        outcome: dict = {}
         for handler in self.messages:
             wanted = handler.meta["source"]
             if wanted != message["source"] and not (any_source and wanted is None):
+                continue
+            if outcome.get("stopped"):
+                # The delivery was canceled or ran out of time: the handlers after the stopped one do not start.
+                handlers.append({"id": handler.meta["id"], "result": _err(SdkError(
+                    f"message handler '{handler.meta['id']}' did not run: the delivery {outcome['stopped']}",
+                    code="CANCELED"))})
                 continue
             # Each handler is served under the delivery's own id, one after another, as the TypeScript runtime does:
             # the host's `cancel` names that id, so it stops the handler running then. The budget is what is left
@@ -1294,7 +1304,10 @@ class PluginRuntime:
             until = float(deadline) if deadline else time.time() * 1000.0 + DEFAULT_ENTRY_TIMEOUT_SECONDS * 1000.0
             call = {"id": call_id, "timeoutMs": max(0.0, until - time.time() * 1000.0), "deadline": until}
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
-                                         handler.fn, dict(message), ("message", f"message:{handler.meta['id']}"))
+                                         handler.fn, dict(message), ("message", f"message:{handler.meta['id']}"),
+                                         outcome)
+            if outcome.get("stopped") == "timed out" and (not deadline or float(deadline) - time.time() * 1000.0 > 50):
+                outcome.clear()  # the handler's own 30 s cap, no delivery deadline or one ahead: the next ones run
             handlers.append({"id": handler.meta["id"], "result": result})
         if handlers:
             self._persist_after(None)
