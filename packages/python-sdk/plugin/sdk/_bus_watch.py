@@ -7,6 +7,7 @@ entered and left the result."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import inspect
 import json
@@ -167,7 +168,9 @@ class BusWatchChange:
 
 class BusWatcher:
     """Follows one query. The host watch opens with the first subscriber (or `start()`) and closes with the last
-    unsubscribe (or `close()` / `stop()`)."""
+    unsubscribe (or `close()` / `stop()`). Changes reach the subscribers in the order they happened, one change at a
+    time and one subscriber at a time (an `async def` one awaited on the loop, a plain one in the thread pool): a slow
+    subscriber delays this watcher's later changes, never the bus (docs/bus.md#watches)."""
 
     def __init__(self, origin: dict, steps: tuple) -> None:
         self._origin = origin
@@ -180,6 +183,8 @@ class BusWatcher:
         self._watch_id: str | None = None
         self._early: list[dict] | None = None
         self._opened: Any = None
+        self._pending: collections.deque[BusWatchChange] = collections.deque()
+        self._draining = False
         self._lock = threading.Lock()
 
     @property
@@ -188,15 +193,20 @@ class BusWatcher:
 
     def subscribe(self, fn: Callable | None = None, *, on: str | Iterable[str] = "add") -> Any:
         """Calls `fn(change)` on the chosen changes (`on`: "add", "del", "change" or a list of them) and returns the
-        unsubscribe; without `fn`, a decorator (`@watcher.subscribe(on="add")`, the original's spelling). A plain
-        `fn` runs in the thread pool, an `async def` one on the loop; one that raises is logged."""
+        unsubscribe; without `fn`, a decorator (`@watcher.subscribe(on="add")`, the original's spelling) that
+        returns the function unchanged, its unsubscribe kept as `fn.unsubscribe`. A plain `fn` runs in the thread
+        pool, an `async def` one on the loop; one that raises is logged."""
         wanted = {on} if isinstance(on, str) else set(on)
         for event in wanted:
             if event not in WATCH_EVENTS:
                 raise TypeError(f'subscribe: on must be "add", "del" or "change" (got {event!r})')
         if fn is None:
             def decorate(callback: Callable) -> Callable:
-                self.subscribe(callback, on=tuple(wanted))
+                unsubscribe = self.subscribe(callback, on=tuple(wanted))
+                try:
+                    callback.unsubscribe = unsubscribe  # type: ignore[attr-defined]
+                except (AttributeError, TypeError):  # a bound method or a builtin takes no attribute
+                    pass
                 return callback
             return decorate
         if not callable(fn):
@@ -219,12 +229,14 @@ class BusWatcher:
         return unsubscribe
 
     def start(self) -> BusWatcher:
-        """Opens the host watch (the first `subscribe` does it too)."""
+        """Opens the host watch (the first `subscribe` does it too). The watch is registered at once, `bus.watch`
+        sent from the loop: a `close()` before then sends nothing."""
         with self._lock:
             if self._watch_id is not None:
                 return self
             self._watch_id = watch_id = str(uuid.uuid4())
             self._early = []
+            self._runtime.register_bus_watch(watch_id, self._on_delta)
         self._opened = self._runtime.run_on_loop(self._open(watch_id))
         return self
 
@@ -235,7 +247,7 @@ class BusWatcher:
         return await asyncio.wrap_future(self._opened) if not isinstance(self._opened, asyncio.Future) else await self._opened
 
     def close(self) -> None:
-        """Ends the host watch; subscribers get nothing more."""
+        """Ends the host watch; subscribers get nothing more (changes not yet delivered are dropped)."""
         with self._lock:
             self._subscribers.clear()
             watch_id, self._watch_id, self._early = self._watch_id, None, None
@@ -245,13 +257,16 @@ class BusWatcher:
     stop = close
 
     async def _open(self, watch_id: str) -> Ok | Err:
+        if self._watch_id != watch_id:  # closed before the loop came to it: nothing to send
+            return Ok(None)
         params = {"watchId": watch_id, "namespace": self._origin["namespace"], "filters": self._origin["filters"]}
-        answer = await self._runtime.open_bus_watch(watch_id, params, self._on_delta)
-        if self._watch_id != watch_id:
+        answer = await self._runtime.open_bus_watch(watch_id, params)
+        if answer is None or self._watch_id != watch_id:
             return Ok(None)
         if not answer.get("ok"):
             with self._lock:
-                self._watch_id = None
+                if self._watch_id == watch_id:
+                    self._watch_id = self._early = None
             error = from_wire(answer.get("error") or {})
             self._runtime.logger.error("a bus watch could not be opened: {}", error)
             return Err(error)
@@ -261,17 +276,18 @@ class BusWatcher:
         early, self._early = self._early or [], None
         for delta in early:
             self._apply(delta)
-        await self._publish()
+        self._publish()
         return Ok(None)
 
-    async def _on_delta(self, delta: dict) -> None:
+    def _on_delta(self, delta: dict) -> None:
+        """A delta from the host (on the loop, in the order of the batches): applied now, its change queued."""
         if self._watch_id != delta.get("watchId"):
             return
         if self._early is not None:
             self._early.append(delta)
             return
         self._apply(delta)
-        await self._publish()
+        self._publish()
 
     def _apply(self, delta: dict) -> None:
         for record_id in delta.get("removed") or []:
@@ -287,7 +303,8 @@ class BusWatcher:
         if isinstance(revision, (int, float)):
             self._revision = max(self._revision, revision)
 
-    async def _publish(self) -> None:
+    def _publish(self) -> None:
+        """Replays the steps on the records now; what entered and left is one change, with the revision now."""
         following = apply_steps([self._base[k] for k in sorted(self._base)], self._steps)
         before = {r["id"] for r in self._result}
         after = {r["id"] for r in following}
@@ -297,16 +314,32 @@ class BusWatcher:
         if not added and not removed:
             return
         kind = "change" if added and removed else "add" if added else "del"
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for wanted, fn in subscribers:
-            if not ("change" in wanted or ("add" in wanted and added) or ("del" in wanted and removed)):
-                continue
-            change = BusWatchChange(list(added), list(removed), list(following), self._revision, kind)
-            try:
-                if inspect.iscoroutinefunction(fn):
-                    await fn(change)
-                else:
-                    await self._runtime.run_in_pool(fn, change)
-            except Exception:  # noqa: BLE001 - logged; the other subscribers still run
-                self._runtime.logger.exception("a bus watch subscriber failed")
+        self._pending.append(BusWatchChange(added, removed, list(following), self._revision, kind))
+        if not self._draining:
+            self._draining = True
+            self._runtime.run_on_loop(self._drain())
+
+    async def _drain(self) -> None:
+        """The queued changes, in order, to the subscribers subscribed when each is delivered."""
+        try:
+            while self._pending:
+                change = self._pending.popleft()
+                with self._lock:
+                    subscribers = list(self._subscribers)
+                for entry in subscribers:
+                    wanted, fn = entry
+                    if not ("change" in wanted or ("add" in wanted and change.added) or ("del" in wanted and change.removed)):
+                        continue
+                    if entry not in self._subscribers:  # unsubscribed (or closed) by an earlier one
+                        continue
+                    copy = BusWatchChange(list(change.added), list(change.removed), list(change.current),
+                                          change.revision, change.kind)
+                    try:
+                        if inspect.iscoroutinefunction(fn):
+                            await fn(copy)
+                        else:
+                            await self._runtime.run_in_pool(fn, copy)
+                    except Exception:  # noqa: BLE001 - logged; the other subscribers still run
+                        self._runtime.logger.exception("a bus watch subscriber failed")
+        finally:
+            self._draining = False
