@@ -5,6 +5,7 @@
  *   one closed while the host answers is closed when the answer comes; closing twice sends one `bus.unwatch`.
  * - Batches are handled at once and in order, acked at once; each watcher's changes reach its subscribers in order,
  *   one at a time, with the revision of the change, however slow a subscriber is (as the TypeScript SDK).
+ * - A `max_count` given as a float with no fraction (2.0) trims the window as the host counts it (2).
  * The same through a real host: test/e2e/python-sdk-surface.e2e.test.ts.
  */
 import assert from "node:assert/strict";
@@ -97,6 +98,16 @@ async def main():
     out["seen"] = seen
     out["events"] = events
     w.close()
+
+    # 3. a max_count given as 2.0 trims as 2 (the host takes it as the whole number)
+    window = BusRecordList({"namespace": "events", "filters": {"maxCount": 2.0}, "revision": 1, "base": [],
+                            "runtime": rt}).watch()
+    window.start()
+    await window.ready()
+    rt._bus_deliver({"batch": 3, "deltas": [{"watchId": window._watch_id, "revision": 4,
+                                             "added": [{"id": 7}, {"id": 8}, {"id": 9}], "removed": []}]})
+    out["window"] = [r["id"] for r in window.current]
+    window.close()
     out["logged"] = rt.logger.lines
     print(json.dumps(out))
 
@@ -125,5 +136,6 @@ test("Python bus watches: no leak when closed early, changes in order with their
     ["quick", [2], [1, 2], 3],
   ]);
   assert.deepEqual(out.events, [["event", 1]]);
+  assert.deepEqual(out.window, [8, 9], "max_count=2.0 keeps the latest two");
   assert.deepEqual(out.logged, []);
 });
