@@ -239,7 +239,8 @@ class Surface(NekoPluginBase):
         out = {}
         for label, action in (("on", lambda: listed.watch().subscribe(print, on="bogus")),
                               ("limit", lambda: listed.limit(-1)),
-                              ("sort", lambda: listed.sort(3))):
+                              ("sort", lambda: listed.sort(3)),
+                              ("router", lambda: PluginRouter(nmae="x", prefx="p_"))):
             try:
                 action()
                 out[label] = None
@@ -247,6 +248,8 @@ class Surface(NekoPluginBase):
                 out[label] = f"{type(error).__name__}: {error}"
         bad = await self.bus.conversations.get(max_count="x")
         out["filters"] = bad.error.code if bad.is_err() else None
+        positional = PluginRouter("p_", ["t"], "n")
+        out["router_positional"] = [positional.prefix, positional.tags, str(positional.name)]
         return Ok(out)
 `;
 
@@ -462,12 +465,14 @@ describe("the original's remaining surface in a Python plugin", { skip: PYTHON_S
     await waitFor(async () => (await watchesOf()) === 0, { what: "the host watch closed" });
   });
 
-  test("misuse is refused with the TypeScript SDK's rules", async () => {
+  test("misuse is refused with the TypeScript SDK's rules; PluginRouter takes the original's (prefix, tags, name) only", async () => {
     assert.deepEqual(await call("misuse"), {
       on: `TypeError: subscribe: on must be "add", "del" or "change" (got 'bogus')`,
       limit: "ValueError: limit(n): n must be a whole number >= 0",
       sort: "TypeError: sort(by): by must be a field path or a comparator",
+      router: "TypeError: PluginRouter() got unknown keyword argument(s) 'nmae', 'prefx'; known: prefix, tags, name",
       filters: "VALIDATION_ERROR",
+      router_positional: ["p_", ["t"], "n"],
     });
   });
 });
