@@ -971,7 +971,7 @@ describe("Python plugins that cannot run are refused with the reason", { skip: P
   test("a malformed hook condition: refused when the class is defined, naming the hook", async () => {
     assert.equal(
       await reasonOf("py_badhook"),
-      `ValueError: @before_entry 'check': invalid condition "args.mode = 'fast'": assignment is not allowed`,
+      `ValueError: @before_entry 'check': invalid condition: assignment is not allowed at position 11 of "args.mode = 'fast'"`,
     );
   });
 

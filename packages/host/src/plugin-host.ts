@@ -223,8 +223,16 @@ export interface PluginHostApi {
   listStatus(): PluginStatusReport[];
   /** One plugin's latest status (`status` null before its first report); undefined for an unknown plugin. */
   getStatus(id: string): { plugin_id: string; status: unknown; updated_at: string | null } | undefined;
-  /** Delivers `{ source, text, sender, … }` to the plugin's matching `@message` handlers; Ok with each one's result. */
-  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult>;
+  /**
+   * Delivers `{ source, text, sender, … }` to the plugin's matching `@message` handlers; Ok with each one's result.
+   * `timeoutMs` bounds the delivery (30 s by default); canceling `cancel` stops the handler running then (its result
+   * is `CANCELED`), in a Python plugin as in a TypeScript one.
+   */
+  deliverMessage(
+    pluginId: string,
+    message: Record<string, unknown>,
+    options?: { timeoutMs?: number; cancel?: CancelToken },
+  ): Promise<WireResult>;
   /** The static UI the plugin registered, while its process runs; undefined otherwise (docs/static-ui.md). */
   staticUi(pluginId: string): StaticUi | undefined;
   /** Runs one `@onEvent` / `@customEvent` handler by type and id, like an entry call. */
@@ -646,10 +654,14 @@ export class PluginHost implements PluginHostApi {
     return this.staticUis.get(pluginId);
   }
 
-  deliverMessage(pluginId: string, message: Record<string, unknown>): Promise<WireResult> {
+  deliverMessage(
+    pluginId: string,
+    message: Record<string, unknown>,
+    options: { timeoutMs?: number; cancel?: CancelToken } = {},
+  ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
     if (unavailable) return Promise.resolve(unavailable);
-    return this.supervisor.control(pluginId, "deliver_message", { message });
+    return this.supervisor.control(pluginId, "deliver_message", { message }, options);
   }
 
   async callEvent(

@@ -210,7 +210,8 @@ class Bus:
         self._runtime = runtime
         self.events = BusNamespace(self, "events")
         self.messages = BusNamespace(self, "messages")
-        self.conversations = BusNamespace(self, "conversations")
+        self.conversations = ConversationNamespace(self, "conversations")
+        self.lifecycle = BusNamespace(self, "lifecycle")
 
     def emit(self, event_type: str, payload: Any = None, priority: int | None = None) -> Ok | Err:
         """Publishes an event (`bus.emit`); `Err(ValidationError)` for a bad type or priority."""
@@ -269,6 +270,21 @@ class BusNamespace:
     async def query(self, **filters: Any) -> Ok | Err:
         return await self._bus.query(self._namespace, **filters)
 
+    async def get(self, **filters: Any) -> Ok | Err:
+        """The latest records matching the filters (`plugin_id`, `source`, `type`, `priority_min`, `since_ts`,
+        `max_count`; all kept ones by default), oldest first, as `Ok(BusRecordList)`: refine it with `filter`,
+        `where`, `where_in`, `sort`, `limit`, and follow it with `watch()` (docs/bus.md#watches)."""
+        from ._bus_watch import BusRecordList, wire_filters
+
+        wanted = wire_filters(filters)
+        answer = to_result(await self._bus._runtime.request_async("bus.query", {"namespace": self._namespace,
+                                                                                "filters": wanted}))
+        if isinstance(answer, Err):
+            return answer
+        value = answer.value or {}
+        return Ok(BusRecordList({"namespace": self._namespace, "filters": wanted, "revision": value.get("revision", 0),
+                                 "base": list(value.get("records") or []), "runtime": self._bus._runtime}))
+
     async def delete(self, records: Any) -> Ok | Err:
         """Deletes records the plugin wrote itself (`bus.delete`): an id, a record (a dict with `id`), or a list of
         them. All or nothing: a record of another plugin or of the host is `Err(PERMISSION_DENIED)` naming its writer.
@@ -282,6 +298,35 @@ class BusNamespace:
             ids.append(found)
         return to_result(await self._bus._runtime.request_async("bus.delete", {"namespace": self._namespace,
                                                                                 "ids": ids}))
+
+
+class ConversationNamespace(BusNamespace):
+    """`self.bus.conversations`: plugins that carry conversations (adapters, chat bridges) add their turns here."""
+
+    async def add(self, record: dict | None = None, *, data: Any = _MISSING, type: str | None = None,  # noqa: A002
+                  source: str | None = None, priority: int | None = None) -> Ok | Err:
+        """Adds a record (`bus.append`): `{ type?, source?, priority?, data }` as a dict or keywords; `type` is
+        `conversation` and `source` the plugin id by default. `Ok(record)`, with its `id`; the host checks the
+        fields (`Err(ValidationError)` naming one, a record past 1 MiB too)."""
+        given = dict(record) if isinstance(record, dict) else {}
+        if record is not None and not isinstance(record, dict):
+            return Err(ValidationError(f"conversations.add: the record must be a dict, not {type_name(record)}"))
+        extra = {"type": type, "source": source, "priority": priority}
+        given.update({k: v for k, v in extra.items() if v is not None})
+        if data is not _MISSING:
+            given["data"] = data
+        try:
+            answer = await self._bus._runtime.request_async("bus.append", {"namespace": "conversations",
+                                                                            "record": given})
+        except (TypeError, ValueError, OverflowError) as error:  # what msgpack cannot carry
+            return Err(ValidationError(f"conversations.add: the record cannot be sent to the host: {error}"))
+        return to_result(answer)
+
+    append = add
+
+
+def type_name(value: Any) -> str:
+    return type(value).__name__
 
 
 class MemoryClient:
@@ -324,14 +369,35 @@ class PluginRouter:
     makes them the plugin's, the entry ids with the prefix; `self.plugin` (also `self.main_plugin`) is that plugin.
     A router's hooks apply to its own entries only."""
 
-    def __init__(self, prefix: str = "", name: str | None = None) -> None:
+    def __init__(self, prefix: str = "", tags: list[str] | None = None, name: str | None = None, **unknown: Any) -> None:
+        """The original's parameters, in its order; any other keyword is a TypeError naming it (a misspelled
+        `nmae=` must not pass unseen)."""
+        if unknown:
+            raise TypeError(f"PluginRouter() got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+                            "known: prefix, tags, name")
         self.prefix = prefix
-        self.name = name or type(self).__name__
+        self.name = RouterName(name or type(self).__name__)
+        self.tags = list(tags or [])
         self.plugin: Any = None
 
     @property
     def main_plugin(self) -> Any:
         return self.plugin
+
+    def get_router(self, name: str) -> PluginRouter | None:
+        """A sibling: the router named `name` included in the same plugin (`self.plugin.get_router(name)`)."""
+        return self.plugin.get_router(name) if self.plugin is not None else None
+
+    def list_routers(self) -> list[str]:
+        """The names of the routers included in the same plugin, in the order they were included."""
+        return self.plugin.list_routers() if self.plugin is not None else []
+
+
+class RouterName(str):
+    """A router's name: a string, which may also be called as the original's `router.name()` method is."""
+
+    def __call__(self) -> str:
+        return str(self)
 
 
 class NekoPluginBase:
@@ -429,7 +495,19 @@ class NekoPluginBase:
 
     def list_entries(self, include_disabled: bool = False) -> list[dict]:
         """Every entry (decorated and dynamic) as its descriptor: `id`, `name`, `description`, `enabled`, `dynamic`, …"""
-        return [d for d in self.ctx._runtime.entry_descriptors() if include_disabled or d["enabled"]]
+        runtime = self.ctx._runtime
+        listed = [d for d in runtime.entry_descriptors() if include_disabled or d["enabled"]]
+        for d in listed:
+            handler = runtime.entries.get(d["id"])
+            meta = handler.meta if handler is not None else {}
+            # The result schema of `llm_result_model`, which only this side keeps (the host has no place for it).
+            d["llmResultSchema"] = meta.get("llmResultSchema")
+            # The original's keys, beside the descriptor's own.
+            d.update({"event_type": "plugin_entry", "auto_start": d.get("autoStart", False),
+                      "model_validate": meta.get("modelValidate", True), "input_schema": d.get("inputSchema") or {},
+                      "llm_result_fields": list(d.get("llmResultFields") or []),
+                      "llm_result_schema": dict(d["llmResultSchema"] or {})})
+        return listed
 
     def register_static_ui(self, directory: str = "static", *, index_file: str = "index.html",
                            cache_control: str = "no-cache") -> bool:
@@ -453,13 +531,26 @@ class NekoPluginBase:
         except Exception:
             router.plugin = None
             raise
+        self.__dict__.setdefault("_neko_routers", []).append(router)
 
     def exclude_router(self, router: PluginRouter) -> bool:
         """Takes a router's entries and hooks out again; False if it was not included."""
         removed = self.ctx._runtime.unmount_router(router)
         if removed:
             router.plugin = None
+            routers = self.__dict__.get("_neko_routers", [])
+            if router in routers:
+                routers.remove(router)
         return removed
+
+    def get_router(self, name: str) -> PluginRouter | None:
+        """The included router named `name` (its `name`, by default its class name), the first one when several
+        share it; None when there is none. Follows `exclude_router` at once."""
+        return next((r for r in self.__dict__.get("_neko_routers", []) if str(r.name) == name), None)
+
+    def list_routers(self) -> list[str]:
+        """The names of the included routers, in the order they were included (as the original: names only)."""
+        return [str(r.name) for r in self.__dict__.get("_neko_routers", [])]
 
     async def finish(self, data: Any = None, reply: Any = None, **_: Any) -> Ok | Err:
         """Ends the run this call belongs to, succeeded with `data` (`run.finish`)."""

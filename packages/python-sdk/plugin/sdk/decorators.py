@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from ._llm_result import result_contract
+
 ENTRY_ID = re.compile(r"^[a-zA-Z0-9_.:-]{1,128}$")
 LIFECYCLE_IDS = ("startup", "shutdown", "reload", "freeze", "unfreeze", "config_change")
 MAX_TIMEOUT_SECONDS = 2073600
@@ -74,7 +76,10 @@ def plugin_entry(
         entry_id = id or fn.__name__
         if not ENTRY_ID.match(entry_id):
             raise ValueError(f"entry id '{entry_id}' must match {ENTRY_ID.pattern}")
-        schema, model = _schema_of(input_schema, params if params is not None else fields)
+        schema, model = _schema_of(input_schema, params)
+        # `llm_result_model` (or its alias `fields`, as in the original) gives the result's schema, whose `required`
+        # names become `llm_result_fields`; the three are mutually exclusive (docs/python-plugins.md).
+        llm_fields, llm_schema = result_contract(fn, llm_result_fields, llm_result_model, fields)
         return _mark(
             fn,
             {
@@ -88,7 +93,8 @@ def plugin_entry(
                 "allowExtraArgs": bool(allow_extra_args),
                 "entryKind": kind,
                 "timeout": _timeout(timeout, f"entry '{entry_id}'"),
-                "llmResultFields": list(llm_result_fields) if llm_result_fields else None,
+                "llmResultFields": llm_fields,
+                "llmResultSchema": llm_schema,
                 "autoStart": bool(auto_start),
                 "persist": persist,
                 "metadata": metadata,
@@ -204,11 +210,14 @@ def hook(
         hook_id = id or fn.__name__
         test = None
         if condition is not None:
-            from ._condition import compile_condition
+            from ._condition import HookConditionError, compile_condition
 
             try:
                 test = compile_condition(condition)
-            except ValueError as error:
+            except HookConditionError as error:  # worded as the TypeScript SDK's, raised as a ValueError
+                where = f"@{timing}_entry '{hook_id}': invalid condition: {error.reason}"
+                raise ValueError(str(HookConditionError(where, error.position, error.source))) from None
+            except TypeError as error:
                 raise ValueError(f"@{timing}_entry '{hook_id}': {error}") from None
         return _mark(
             fn,
