@@ -86,7 +86,9 @@ function healthWithHost(url: string, host: string): Promise<number | undefined> 
   });
 }
 
-describe("neko-plugin serve", () => {
+// Two at a time, the two serves of the shared folder one after the other: the refusals are each a serve that starts and
+// exits, mostly the CLI starting up.
+describe("neko-plugin serve", { concurrency: 2 }, () => {
   const root = makeTempDir();
   after(() => fs.rmSync(root, { recursive: true, force: true }));
   writePlugin(root, { id: "one", className: "One", code: simplePluginCode("One") });
@@ -107,65 +109,67 @@ export class Slow extends NekoPluginBase {
 `,
   });
 
-  // One serve per signal, each also carrying a check of its own so that no third serve of the three plugins is needed:
-  // SIGINT's answers the names of --allowed-host and NEKO_ALLOWED_HOSTS, SIGTERM's comes during a slow call.
-  test("serves the plugins of --plugins-dir, answers the names of --allowed-host and NEKO_ALLOWED_HOSTS (others 421), and SIGINT stops every child process", async () => {
-    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root, "--allowed-host", "neko.test"], {
-      NEKO_ALLOWED_HOSTS: "other.test:1234, third.test",
-    });
-    try {
-      const url = await serve.ready;
-      const pids = await servesThePlugins(url);
-      const port = new URL(url).port;
-      const statuses = Object.fromEntries(
-        await Promise.all(
-          ["neko.test", `neko.test:${port}`, "third.test:9", "other.test:1234", "other.test:1", `localhost:${port}`]
-            .concat(["rebind.evil.example", `rebind.evil.example:${port}`])
-            .map(async (host) => [host, await healthWithHost(url, host)]),
-        ),
-      );
-      assert.deepEqual(statuses, {
-        "neko.test": 200,
-        [`neko.test:${port}`]: 200,
-        "third.test:9": 200,
-        "other.test:1234": 200,
-        "other.test:1": 421,
-        [`localhost:${port}`]: 200,
-        "rebind.evil.example": 421,
-        [`rebind.evil.example:${port}`]: 421,
+  describe("the plugins of one folder, one serve at a time", () => {
+    // One serve per signal, each also carrying a check of its own so that no third serve of the three plugins is needed:
+    // SIGINT's answers the names of --allowed-host and NEKO_ALLOWED_HOSTS, SIGTERM's comes during a slow call.
+    test("serves the plugins of --plugins-dir, answers the names of --allowed-host and NEKO_ALLOWED_HOSTS (others 421), and SIGINT stops every child process", async () => {
+      const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root, "--allowed-host", "neko.test"], {
+        NEKO_ALLOWED_HOSTS: "other.test:1234, third.test",
       });
-      serve.child.kill("SIGINT");
-      assert.equal(await serve.exited, 0);
-      for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
-      assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
-    } finally {
-      await serve.stop();
-    }
-  });
+      try {
+        const url = await serve.ready;
+        const pids = await servesThePlugins(url);
+        const port = new URL(url).port;
+        const statuses = Object.fromEntries(
+          await Promise.all(
+            ["neko.test", `neko.test:${port}`, "third.test:9", "other.test:1234", "other.test:1", `localhost:${port}`]
+              .concat(["rebind.evil.example", `rebind.evil.example:${port}`])
+              .map(async (host) => [host, await healthWithHost(url, host)]),
+          ),
+        );
+        assert.deepEqual(statuses, {
+          "neko.test": 200,
+          [`neko.test:${port}`]: 200,
+          "third.test:9": 200,
+          "other.test:1234": 200,
+          "other.test:1": 421,
+          [`localhost:${port}`]: 200,
+          "rebind.evil.example": 421,
+          [`rebind.evil.example:${port}`]: 421,
+        });
+        serve.child.kill("SIGINT");
+        assert.equal(await serve.exited, 0);
+        for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
+        assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
+      } finally {
+        await serve.stop();
+      }
+    });
 
-  test("serves the plugins; SIGTERM during a slow call stops at once (the call is answered, not waited for) and stops every child process", async () => {
-    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
-    try {
-      const url = await serve.ready;
-      const pids = await servesThePlugins(url);
-      const call = fetch(`${url}/plugin/trigger`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ plugin_id: "slow", entry_id: "nap" }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string } } }));
-      await new Promise((r) => setTimeout(r, 300));
-      const started = Date.now();
-      serve.child.kill("SIGTERM");
-      assert.equal(await serve.exited, 0);
-      assert.ok(Date.now() - started < 8000, `stopped after ${Date.now() - started} ms, not after the 30 s call`);
-      const answer = await call;
-      assert.equal(answer.status, 409);
-      assert.equal(answer.body.error.code, "CANCELED");
-      for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
-      assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
-    } finally {
-      await serve.stop();
-    }
+    test("serves the plugins; SIGTERM during a slow call stops at once (the call is answered, not waited for) and stops every child process", async () => {
+      const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", root]);
+      try {
+        const url = await serve.ready;
+        const pids = await servesThePlugins(url);
+        const call = fetch(`${url}/plugin/trigger`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ plugin_id: "slow", entry_id: "nap" }),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string } } }));
+        await new Promise((r) => setTimeout(r, 300));
+        const started = Date.now();
+        serve.child.kill("SIGTERM");
+        assert.equal(await serve.exited, 0);
+        assert.ok(Date.now() - started < 8000, `stopped after ${Date.now() - started} ms, not after the 30 s call`);
+        const answer = await call;
+        assert.equal(answer.status, 409);
+        assert.equal(answer.body.error.code, "CANCELED");
+        for (const pid of pids) assert.equal(isAlive(pid), false, `plugin process ${pid} is gone`);
+        assert.match(serve.lines.join("\n"), /"plugin":"two".*plugin running/, "logs are tagged by plugin");
+      } finally {
+        await serve.stop();
+      }
+    });
   });
 
   test("a bad --port or NEKO_PORT is refused, naming which", async () => {
