@@ -23,7 +23,8 @@ function tempDir(): string {
   return dir;
 }
 
-describe("neko-plugin check", () => {
+// Side by side: each test has folders of its own, and the first (two type-checks) is most of the file's time.
+describe("neko-plugin check", { concurrency: true }, () => {
   test("a copy of hello_world passes, nothing written into it; with a type error it fails at the error's line", async () => {
     const root = tempDir();
     copyExamplePlugins(root, ["hello_world"]);
@@ -71,7 +72,11 @@ describe("neko-plugin check", () => {
     const root = tempDir();
     copyExamplePlugins(root, ["hello_world", "hello_world_extra"]);
     // Its type-check is the one above on another folder: left out here, it would only add seconds.
-    const outcome = await check([path.join(root, "hello_world_extra"), "--no-type-check", "--plugins-dir", root]);
+    const elsewhere = tempDir();
+    const [outcome, alone] = await Promise.all([
+      check([path.join(root, "hello_world_extra"), "--no-type-check", "--plugins-dir", root]),
+      check([path.join(root, "hello_world_extra"), "--no-type-check", "--plugins-dir", elsewhere]),
+    ]);
     assert.equal(outcome.code, 0, outcome.stdout + outcome.stderr);
     assert.match(
       outcome.stdout,
@@ -82,8 +87,6 @@ describe("neko-plugin check", () => {
     assert.match(outcome.stdout, /^\[OK\] types: not type-checked \(the type-check was turned off\)$/m);
     assert.match(outcome.stdout, /^\[OK\] dependencies: met in .* \(extends hello_world\)$/m);
 
-    const elsewhere = tempDir();
-    const alone = await check([path.join(root, "hello_world_extra"), "--no-type-check", "--plugins-dir", elsewhere]);
     assert.equal(alone.code, 1, alone.stdout);
     assert.match(
       alone.stdout,
@@ -117,13 +120,15 @@ describe("neko-plugin check", () => {
   });
 
   test("usage errors exit 2: no folder, an unknown option, a folder that does not exist", async () => {
-    const none = await check([]);
+    const [none, unknown, missing] = await Promise.all([
+      check([]),
+      check([tempDir(), "--frobnicate"]),
+      check([path.join(tempDir(), "nope")]),
+    ]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /missing required argument 'dir'/);
-    const unknown = await check([tempDir(), "--frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown option '--frobnicate'/);
-    const missing = await check([path.join(tempDir(), "nope")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /neko-plugin check: .*nope is not a folder/);
   });

@@ -215,13 +215,18 @@ export class TestPlugin extends NekoPluginBase {
     const neededManifest = (version: string) =>
       `[plugin]\nid = "needed"\nversion = "${version}"\nentry = "index.ts:TestPlugin"\n`;
     writePlugin(others, { id: "needed", manifest: neededManifest("1.2.0"), code: pluginCode() });
+    // The wrong version in a folder of its own, so that the three checks can run side by side.
+    const othersOld = tempDir();
+    writePlugin(othersOld, { id: "needed", manifest: neededManifest("0.9.0"), code: pluginCode() });
 
-    const met = await check([dir, "--no-type-check", "--plugins-dir", others]);
+    const [met, old, unchecked] = await Promise.all([
+      check([dir, "--no-type-check", "--plugins-dir", others]),
+      check([dir, "--no-type-check", "--plugins-dir", othersOld]),
+      check([dir, "--no-type-check"]),
+    ]);
     assert.equal(met.code, 0, met.stdout);
     assert.match(met.stdout, /^\[OK\] dependencies: met in .* \(needed\)$/m);
 
-    writePlugin(others, { id: "needed", manifest: neededManifest("0.9.0"), code: pluginCode() });
-    const old = await check([dir, "--no-type-check", "--plugins-dir", others]);
     assert.equal(old.code, 1, old.stdout);
     assert.match(
       old.stdout,
@@ -229,7 +234,6 @@ export class TestPlugin extends NekoPluginBase {
     );
     assert.match(old.stdout, /^ {4}fix: update 'needed' to >=1\.0\.0$/m);
 
-    const unchecked = await check([dir, "--no-type-check"]);
     assert.equal(unchecked.code, 0, unchecked.stdout);
     assert.match(unchecked.stdout, /^\[WARN\] dependencies: not checked \(needed\): no plugins folder was given$/m);
     assert.match(unchecked.stdout, /^ {4}fix: pass --plugins-dir DIR/m);

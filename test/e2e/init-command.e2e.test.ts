@@ -52,16 +52,18 @@ describe("neko-plugin init", () => {
   test("a bad id is a usage error (exit 2) naming the rule, with nothing written", async () => {
     const parent = makeTempDir();
     try {
-      const spaced = await run(bin, ["init", "no spaces", "--dir", parent]);
+      const [spaced, reserved, name, type] = await Promise.all([
+        run(bin, ["init", "no spaces", "--dir", parent]),
+        run(bin, ["init", "metrics", "--dir", parent]),
+        run(bin, ["init", "fine", "--name", "two\nlines", "--dir", parent]),
+        run(bin, ["init", "fine", "--type", "widget", "--dir", parent]),
+      ]);
       assert.equal(spaced.code, 2);
       assert.match(spaced.stderr, /the plugin id 'no spaces' must be letters, digits, '_' and '-', 1 to 128/);
-      const reserved = await run(bin, ["init", "metrics", "--dir", parent]);
       assert.equal(reserved.code, 2);
       assert.match(reserved.stderr, /'metrics' is reserved/);
-      const name = await run(bin, ["init", "fine", "--name", "two\nlines", "--dir", parent]);
       assert.equal(name.code, 2);
       assert.match(name.stderr, /--name must be some text on one line, without control characters/);
-      const type = await run(bin, ["init", "fine", "--type", "widget", "--dir", parent]);
       assert.equal(type.code, 2);
       assert.match(type.stderr, /--type must be one of plugin, extension, adapter/);
       assert.deepEqual(fs.readdirSync(parent), []);

@@ -46,7 +46,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe("neko-plugin list / call / status against a live server", () => {
+// Two at a time: the tests only read from the one server (a timed-out call leaves nothing behind), and each is mostly
+// the CLI starting up, which keeps about one core busy; more at once would only make each CLI process slower.
+describe("neko-plugin list / call / status against a live server", { concurrency: 2 }, () => {
   let root: string;
   let t: TestHost;
 
@@ -118,35 +120,42 @@ describe("neko-plugin list / call / status against a live server", () => {
   });
 
   test("an unknown plugin or entry is an error with its code, exit 1", async () => {
-    const plugin = await cli(["call", "nope:add", "--url", t.url]);
+    const [plugin, entry] = await Promise.all([
+      cli(["call", "nope:add", "--url", t.url]),
+      cli(["call", "calc:nope", "--url", t.url]),
+    ]);
     assert.equal(plugin.code, 1);
     assert.match(plugin.stderr, /^PLUGIN_NOT_FOUND: .*nope/);
-    const entry = await cli(["call", "calc:nope", "--url", t.url]);
     assert.equal(entry.code, 1);
     assert.match(entry.stderr, /^ENTRY_NOT_FOUND: /);
   });
 
   test("usage errors exit 2 and name the problem, without calling anything", async () => {
-    const badJson = await cli(["call", "calc:add", "--args", "{a:1}", "--url", t.url]);
+    const [badJson, notObject, noColon, badTimeout, unknownOption] = await Promise.all([
+      cli(["call", "calc:add", "--args", "{a:1}", "--url", t.url]),
+      cli(["call", "calc:add", "--args", "[1]", "--url", t.url]),
+      cli(["call", "calc", "--url", t.url]),
+      cli(["call", "calc:add", "--timeout", "soon", "--url", t.url]),
+      cli(["list", "--colour"]),
+    ]);
     assert.equal(badJson.code, 2);
     assert.match(badJson.stderr, /^neko-plugin call: --args is not valid JSON: /);
-    const notObject = await cli(["call", "calc:add", "--args", "[1]", "--url", t.url]);
     assert.equal(notObject.code, 2);
     assert.match(notObject.stderr, /--args must be a JSON object \(got an array\)/);
-    const noColon = await cli(["call", "calc", "--url", t.url]);
     assert.equal(noColon.code, 2);
     assert.match(noColon.stderr, /'calc' is not <plugin:entry>/);
-    const badTimeout = await cli(["call", "calc:add", "--timeout", "soon", "--url", t.url]);
     assert.equal(badTimeout.code, 2);
     assert.match(badTimeout.stderr, /--timeout must be a number of seconds above 0 \(got 'soon'\)/);
-    const unknownOption = await cli(["list", "--colour"]);
     assert.equal(unknownOption.code, 2);
     assert.match(unknownOption.stderr, /unknown option '--colour'/);
   });
 
   test("status finds the server through NEKO_PORT and shows each plugin's state", async () => {
     const port = new URL(t.url).port;
-    const out = await cli(["status"], { NEKO_PORT: port });
+    const [out, jsonOut] = await Promise.all([
+      cli(["status"], { NEKO_PORT: port }),
+      cli(["status", "--json", "--url", t.url]),
+    ]);
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.trimEnd().split("\n");
     assert.match(lines[0], new RegExp(`^server http://127\\.0\\.0\\.1:${port}: host \\d+\\.\\d+\\.\\d+, node v\\d+`));
@@ -162,7 +171,7 @@ describe("neko-plugin list / call / status against a live server", () => {
       lines.some((line) => line.startsWith(`  broken  ${broken.padEnd("running".length)}  `)),
       out.stdout,
     );
-    const json = JSON.parse((await cli(["status", "--json", "--url", t.url])).stdout);
+    const json = JSON.parse(jsonOut.stdout);
     assert.equal(json.server.host_version, (await t.request("GET", "/server/info")).body.host_version);
     assert.deepEqual(
       json.plugins.find((p: { id: string }) => p.id === "calc"),
@@ -176,8 +185,10 @@ describe("neko-plugin list / call / status against a live server", () => {
 
   test("a server that cannot be reached is one line and exit 1", async () => {
     const port = await closedPort();
-    for (const args of [["list"], ["status"], ["call", "calc:add"]]) {
-      const out = await cli([...args, "--url", `http://127.0.0.1:${port}`]);
+    const commands = [["list"], ["status"], ["call", "calc:add"]];
+    const outs = await Promise.all(commands.map((args) => cli([...args, "--url", `http://127.0.0.1:${port}`])));
+    for (const [i, args] of commands.entries()) {
+      const out = outs[i];
       assert.equal(out.code, 1, args.join(" "));
       assert.equal(out.stdout, "");
       assert.equal(
@@ -188,8 +199,10 @@ describe("neko-plugin list / call / status against a live server", () => {
   });
 
   test("every client command's --help has an example", async () => {
-    for (const name of ["list", "call", "status"]) {
-      const out = await cli([name, "--help"]);
+    const names = ["list", "call", "status"];
+    const outs = await Promise.all(names.map((name) => cli([name, "--help"])));
+    for (const [i, name] of names.entries()) {
+      const out = outs[i];
       assert.equal(out.code, 0, name);
       assert.match(out.stdout, new RegExp(`Examples:\\n {2}\\$ neko-plugin ${name}`), name);
       assert.match(out.stdout, /--url <url>/);

@@ -168,67 +168,71 @@ export class Slow extends NekoPluginBase {
     }
   });
 
-  test("a bad --port or NEKO_PORT is refused, naming which", async () => {
-    const env = startServe(["--no-builtin"], { NEKO_PORT: "abc" });
-    env.ready.catch(() => undefined);
-    assert.equal(await env.exited, 1);
-    assert.match(env.stderr(), /NEKO_PORT must be a whole number from 0 to 65535 \(got 'abc'\)/);
-  });
+  // The options' tests two at a time, after the two serves of the shared folder (which get the machine to themselves, as
+  // each must start and stop within 60 s): each is a serve that starts and exits, mostly the CLI starting up.
+  describe("options", { concurrency: 2 }, () => {
+    test("a bad --port or NEKO_PORT is refused, naming which", async () => {
+      const env = startServe(["--no-builtin"], { NEKO_PORT: "abc" });
+      env.ready.catch(() => undefined);
+      assert.equal(await env.exited, 1);
+      assert.match(env.stderr(), /NEKO_PORT must be a whole number from 0 to 65535 \(got 'abc'\)/);
+    });
 
-  test("a bad --port is refused with a clear message", async () => {
-    const serve = startServe(["--port", "99999", "--no-builtin"]);
-    serve.ready.catch(() => undefined);
-    assert.equal(await serve.exited, 1);
-    assert.match(serve.stderr(), /--port must be a whole number from 0 to 65535/);
-  });
+    test("a bad --port is refused with a clear message", async () => {
+      const serve = startServe(["--port", "99999", "--no-builtin"]);
+      serve.ready.catch(() => undefined);
+      assert.equal(await serve.exited, 1);
+      assert.match(serve.stderr(), /--port must be a whole number from 0 to 65535/);
+    });
 
-  test("a malformed --allowed-host or NEKO_ALLOWED_HOSTS is refused, naming which", async () => {
-    const flag = startServe(["--no-builtin", "--allowed-host", "not a name"]);
-    flag.ready.catch(() => undefined);
-    assert.equal(await flag.exited, 1);
-    assert.match(flag.stderr(), /--allowed-host: 'not a name' is not a host name/);
-    const env = startServe(["--no-builtin"], { NEKO_ALLOWED_HOSTS: "ok.test,http://x" });
-    env.ready.catch(() => undefined);
-    assert.equal(await env.exited, 1);
-    assert.match(env.stderr(), /NEKO_ALLOWED_HOSTS: 'http:\/\/x' is not a host name/);
-  });
+    test("a malformed --allowed-host or NEKO_ALLOWED_HOSTS is refused, naming which", async () => {
+      const flag = startServe(["--no-builtin", "--allowed-host", "not a name"]);
+      flag.ready.catch(() => undefined);
+      assert.equal(await flag.exited, 1);
+      assert.match(flag.stderr(), /--allowed-host: 'not a name' is not a host name/);
+      const env = startServe(["--no-builtin"], { NEKO_ALLOWED_HOSTS: "ok.test,http://x" });
+      env.ready.catch(() => undefined);
+      assert.equal(await env.exited, 1);
+      assert.match(env.stderr(), /NEKO_ALLOWED_HOSTS: 'http:\/\/x' is not a host name/);
+    });
 
-  test("--log-format pretty: readable lines without colour in a pipe, '1 plugin', and one line per call", async () => {
-    const single = makeTempDir();
-    writePlugin(single, { id: "one", className: "One", code: simplePluginCode("One") });
-    const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", single, "--log-format", "pretty"]);
-    try {
-      const url = await serve.ready;
-      // The real client, finding the server through NEKO_URL.
-      const called = spawnSync(process.execPath, [bin, "call", "one:ping"], {
-        env: { ...process.env, NEKO_URL: url },
-        encoding: "utf8",
-      });
-      assert.equal(called.status, 0, called.stderr);
-      assert.deepEqual(JSON.parse(called.stdout), { from: "one" });
-      await waitFor(() => serve.lines.some((line) => line.includes("call one:ping")), { what: "the call's line" });
-      const text = serve.lines.join("\n");
-      assert.ok(!text.includes("\u001b["), "no escape codes in a pipe");
-      assert.ok(!serve.lines.some((line) => line.startsWith("{")), "no JSON lines");
-      assert.match(text, /INFO: ready at http:\/\/127\.0\.0\.1:\d+: 1 plugin \(1 running\)/);
-      assert.match(text, /INFO: \[one\] call one:ping ok in [\d.]+ ms \(run [0-9a-f-]{36}\)$/m);
-    } finally {
-      await serve.stop();
-      fs.rmSync(single, { recursive: true, force: true });
-    }
-  });
+    test("--log-format pretty: readable lines without colour in a pipe, '1 plugin', and one line per call", async () => {
+      const single = makeTempDir();
+      writePlugin(single, { id: "one", className: "One", code: simplePluginCode("One") });
+      const serve = startServe(["--port", "0", "--no-builtin", "--plugins-dir", single, "--log-format", "pretty"]);
+      try {
+        const url = await serve.ready;
+        // The real client, finding the server through NEKO_URL.
+        const called = spawnSync(process.execPath, [bin, "call", "one:ping"], {
+          env: { ...process.env, NEKO_URL: url },
+          encoding: "utf8",
+        });
+        assert.equal(called.status, 0, called.stderr);
+        assert.deepEqual(JSON.parse(called.stdout), { from: "one" });
+        await waitFor(() => serve.lines.some((line) => line.includes("call one:ping")), { what: "the call's line" });
+        const text = serve.lines.join("\n");
+        assert.ok(!text.includes("\u001b["), "no escape codes in a pipe");
+        assert.ok(!serve.lines.some((line) => line.startsWith("{")), "no JSON lines");
+        assert.match(text, /INFO: ready at http:\/\/127\.0\.0\.1:\d+: 1 plugin \(1 running\)/);
+        assert.match(text, /INFO: \[one\] call one:ping ok in [\d.]+ ms \(run [0-9a-f-]{36}\)$/m);
+      } finally {
+        await serve.stop();
+        fs.rmSync(single, { recursive: true, force: true });
+      }
+    });
 
-  test("a bad --log-format is refused, naming it", async () => {
-    const serve = startServe(["--no-builtin", "--log-format", "xml"]);
-    serve.ready.catch(() => undefined);
-    assert.equal(await serve.exited, 1);
-    assert.match(serve.stderr(), /--log-format must be pretty or json \(got 'xml'\)/);
-  });
+    test("a bad --log-format is refused, naming it", async () => {
+      const serve = startServe(["--no-builtin", "--log-format", "xml"]);
+      serve.ready.catch(() => undefined);
+      assert.equal(await serve.exited, 1);
+      assert.match(serve.stderr(), /--log-format must be pretty or json \(got 'xml'\)/);
+    });
 
-  test("a non-loopback bind without NEKO_API_TOKEN is refused", async () => {
-    const serve = startServe(["--port", "0", "--host", "0.0.0.0", "--no-builtin"], { NEKO_API_TOKEN: "" });
-    serve.ready.catch(() => undefined);
-    assert.equal(await serve.exited, 1);
-    assert.match(serve.stderr(), /set NEKO_API_TOKEN/);
+    test("a non-loopback bind without NEKO_API_TOKEN is refused", async () => {
+      const serve = startServe(["--port", "0", "--host", "0.0.0.0", "--no-builtin"], { NEKO_API_TOKEN: "" });
+      serve.ready.catch(() => undefined);
+      assert.equal(await serve.exited, 1);
+      assert.match(serve.stderr(), /set NEKO_API_TOKEN/);
+    });
   });
 });
