@@ -96,6 +96,24 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
         '[plugin.host]\nplugin_id = "py_ext_host"\n',
       files: { "__init__.py": brokenCode },
     });
+    writePlugin(root, {
+      id: "py_badimport",
+      manifest:
+        '[plugin]\nid = "py_badimport"\ntype = "extension"\nentry = "__init__.py:X"\n\n' +
+        '[plugin.host]\nplugin_id = "py_ext_host"\n',
+      files: { "__init__.py": "import nope_xyz\n" },
+    });
+    writePlugin(root, {
+      id: "py_listener",
+      manifest:
+        '[plugin]\nid = "py_listener"\ntype = "extension"\nentry = "__init__.py:Listener"\n\n' +
+        '[plugin.host]\nplugin_id = "py_ext_host"\n',
+      files: {
+        "__init__.py":
+          "from plugin.sdk.extension import NekoExtensionBase, message\n\n" +
+          "class Listener(NekoExtensionBase):\n    @message(id='m')\n    def m(self, **_):\n        pass\n",
+      },
+    });
     t = await startTestHost({ roots: [root], heartbeatIntervalMs: 500 });
     await waitFor(
       async () =>
@@ -210,6 +228,14 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
       state: "failed",
       reason: "entry id 'greet' is already taken by a @plugin_entry method",
     });
+    const reasons = Object.fromEntries(
+      (await hostView()).extensions.map((e: { id: string; reason: string | null }) => [e.id, e.reason]),
+    );
+    assert.equal(reasons.py_badimport, "importing __init__.py failed: ModuleNotFoundError: No module named 'nope_xyz'");
+    assert.equal(
+      reasons.py_listener,
+      "an extension cannot declare @message ('m'): subscribe with self.bus.on() instead",
+    );
     assert.equal((await t.trigger("py_ext_host", "greet", { name: "A" })).status, 200);
   });
 
@@ -317,6 +343,18 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
     assert.equal((await t.trigger("ts_host", "py_hi")).status, 404);
     assert.equal((await t.trigger("py_ext_host", "ts_hi")).status, 404);
     assert.equal((await t.trigger("ts_host", "ping")).status, 200);
+  });
+
+  test("POST /plugin/{ext_id}/reload loads its edited code into the running host plugin", async () => {
+    const pid = pidOf();
+    const file = path.join(root, "py_ext_extra", "__init__.py");
+    const source = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, source.replace('"pings": self.pings,', '"pings": self.pings, "version": 2,'));
+    const reloaded = await t.request("POST", "/plugin/py_ext_extra/reload");
+    assert.equal(reloaded.status, 200, JSON.stringify(reloaded.body));
+    const whoami = await t.trigger("py_ext_host", "extra_whoami");
+    assert.deepEqual([whoami.body.data.version, whoami.body.data.pid], [2, pid]);
+    assert.deepEqual((await t.trigger("py_ext_host", "extra_shout", { name: "a" })).body.data.message, "HELLO, A!");
   });
 
   test("a crash of the host plugin loads the extension again in the new process", async () => {

@@ -15,6 +15,8 @@ from plugin.sdk.extension import (
     timer_interval,
 )
 
+from .texts import loud
+
 
 @extension
 class ExtraExtension(NekoExtensionBase):
@@ -53,7 +55,7 @@ class ExtraExtension(NekoExtensionBase):
     async def shout(self, name: str, **_):
         greeting = self.host.greet(name=name)
         blocked = await self.config.get("guard.blocked_names", [])
-        return Ok({"message": greeting.value["message"].upper(), "blocked": blocked})
+        return Ok({"message": loud(greeting.value["message"]), "blocked": blocked})
 
     @extension_entry(id="remember", input_schema={"type": "object", "properties": {"value": {"type": "number"}}})
     def remember(self, value: float = 0, **_):

@@ -17,9 +17,11 @@ import asyncio
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import threading
 import time
+import types
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._logger import PluginLogger
@@ -301,31 +303,44 @@ class ExtensionMounts:
     # -- the steps ---------------------------------------------------------------------------------------------
 
     def _load_class(self, spec: dict) -> type:
+        """Its folder as a package of its own (relative imports work), then the entry module and its class. Both are
+        imported under the entry file's modification time, so a reload after an edit loads the new code; the package
+        is also reachable as `plugin.plugins.<folder>` and `plugins.<folder>`, as a plugin's is."""
         from .extension import NekoExtensionBase
 
         path = spec.get("entryModule")
         class_name = spec.get("className")
         if not isinstance(path, str) or not path.endswith(".py"):
-            raise ImportError(f"its entry module {path!r} is not a Python file")
+            raise _Unusable(f"its entry module {path!r} is not a Python file")
         directory = spec["dir"]
         relative = os.path.relpath(path, directory)
-        # Imported under its file's modification time, so a reload after an edit loads the new code.
         stamp = int(os.stat(path).st_mtime_ns)
-        name = f"plugin.extensions.{spec['id']}_{stamp}"
-        if os.path.basename(path) == "__init__.py":
-            module_spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=[directory])
-        else:
-            module_spec = importlib.util.spec_from_file_location(name, path)
-        assert module_spec and module_spec.loader
-        module = sys.modules.get(name)
-        if module is None:
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[name] = module
+        folder = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(directory.rstrip(os.sep)))
+        name = f"plugin.extensions.{folder}_{stamp}"
+        package = sys.modules.get(name)
+        if package is None:
+            init = os.path.join(directory, "__init__.py")
+            if os.path.isfile(init):
+                module_spec = importlib.util.spec_from_file_location(name, init,
+                                                                     submodule_search_locations=[directory])
+                assert module_spec and module_spec.loader
+                package = importlib.util.module_from_spec(module_spec)
+            else:
+                module_spec = None
+                package = types.ModuleType(name)
+                package.__path__ = [directory]  # type: ignore[attr-defined]
+            sys.modules[name] = package
             try:
-                module_spec.loader.exec_module(module)
+                if module_spec is not None:
+                    module_spec.loader.exec_module(package)  # type: ignore[union-attr]
             except BaseException:
                 sys.modules.pop(name, None)
                 raise
+        for alias in (f"plugin.plugins.{folder}", f"plugins.{folder}"):
+            sys.modules[alias] = package
+        module = package
+        if relative != "__init__.py":
+            module = importlib.import_module(f"{name}.{relative[: -len('.py')].replace(os.sep, '.')}")
         cls = getattr(module, str(class_name), None)
         if not isinstance(cls, type):
             raise _Unusable(f"{relative} has no class '{class_name}'")
