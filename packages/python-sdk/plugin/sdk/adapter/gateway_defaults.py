@@ -455,7 +455,8 @@ def read_gateway_settings(adapter: dict) -> dict:
             raise _bad("adapter.routes", "must be a list of tables ([[adapter.routes]])")
         settings["routes"] = [_rule(r, f"adapter.routes[{i}]", settings["target"]) for i, r in enumerate(routes)]
     if mode == "bridge" and settings["target"] is None:
-        raise _bad("adapter.target", 'is needed by [adapter] mode = "bridge"')
+        raise ValidationError('[adapter] mode = "bridge" needs target = "<plugin>:<entry>"',
+                              details={"key": "adapter.target"})
     timeout = adapter.get("timeout")
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_SECONDS:
