@@ -12,6 +12,7 @@ from plugin.sdk.adapter import (
     Ok,
     lifecycle,
     neko_plugin,
+    on_adapter_startup,
     plugin_entry,
 )
 from plugin.sdk.adapter.gateway_models import (
@@ -44,7 +45,7 @@ class LineGateway(NekoAdapterPlugin):
         self.gateway = None
         self.tools = None
 
-    @lifecycle(id="startup")
+    @on_adapter_startup  # the original's spelling of @lifecycle(id="startup")
     async def startup(self, **_):
         # Every default stage, configured from [adapter]; a wrong key fails the startup naming it.
         self.gateway = AdapterGatewayCore.for_plugin(self)
