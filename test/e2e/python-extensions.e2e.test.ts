@@ -134,10 +134,12 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
     assert.deepEqual(
       view.entries.map((e: { id: string; extension_id: string | null }) => [e.id, e.extension_id]).sort(),
       [
+        ["extra_note", "py_ext_extra"],
         ["extra_remember", "py_ext_extra"],
         ["extra_shout", "py_ext_extra"],
         ["extra_whoami", "py_ext_extra"],
         ["greet", null],
+        ["poke_kept", null],
       ],
     );
     assert.deepEqual(
@@ -219,6 +221,12 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
     assert.equal(refused.body.error.code, "CONFIG_CHANGE_REFUSED");
     assert.match(refused.body.error.message, /'Everyone' may not be blocked/);
     assert.equal(fs.readFileSync(file, "utf8"), before, "a refused change is not written");
+    // self.config.set writes the extension's own plugin.toml, never the host plugin's.
+    const hostToml = fs.readFileSync(path.join(root, "py_ext_host", "plugin.toml"), "utf8");
+    const noted = await t.trigger("py_ext_host", "extra_note", { note: "from the extension" });
+    assert.equal(noted.body.data, "from the extension", JSON.stringify(noted.body));
+    assert.match(fs.readFileSync(file, "utf8"), /note = "from the extension"/);
+    assert.equal(fs.readFileSync(path.join(root, "py_ext_host", "plugin.toml"), "utf8"), hostToml);
   });
 
   test("a broken extension is failed with the reason, the host plugin serves", async () => {
@@ -254,7 +262,7 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
         extensions: baseline.extensions,
         timers: baseline.extensionTimers,
       },
-      { entries: 4, hooks: 3, extensions: 1, timers: 1 },
+      { entries: 6, hooks: 3, extensions: 1, timers: 1 },
     );
     assert.ok(baseline.busHandlers >= 1, JSON.stringify(baseline));
     for (let i = 0; i < 5; i++) {
@@ -272,8 +280,13 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
         const without = await counts();
         assert.deepEqual(
           [without.entries, without.hooks, without.extensions, without.extensionTimers, without.busHandlers],
-          [1, 0, 0, 0, baseline.busHandlers - 1],
+          [2, 0, 0, 0, baseline.busHandlers - 1],
         );
+        // A reference kept past its removal: its store and its configuration writes are closed.
+        assert.deepEqual((await t.trigger("py_ext_host", "poke_kept")).body.data, {
+          store: "STORE_ERROR",
+          config: "CONFIG_CHANGE_REFUSED",
+        });
         const gone = await t.trigger("py_ext_host", "extra_whoami");
         assert.equal(gone.status, 404);
         assert.equal(gone.body.error.code, "ENTRY_NOT_FOUND");
@@ -282,7 +295,7 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
         const view = await hostView();
         assert.deepEqual(
           view.entries.map((e: { id: string }) => e.id),
-          ["greet"],
+          ["greet", "poke_kept"],
         );
       }
       const enabled = await t.request("POST", "/plugin/py_ext_extra/extension/enable");

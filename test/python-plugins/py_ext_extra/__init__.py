@@ -28,6 +28,7 @@ class ExtraExtension(NekoExtensionBase):
     @lifecycle(id="startup")
     def startup(self, **_):
         self.bus.on("py_ext.ping", self._ping)
+        self.host.kept_extension = self  # so a test can use it after the extension is taken out
         return Ok(None)
 
     def _ping(self, payload, event):
@@ -61,6 +62,11 @@ class ExtraExtension(NekoExtensionBase):
     def remember(self, value: float = 0, **_):
         self.store.set("value", value)
         return Ok({"value": self.store.get("value"), "data": str(self.data_path())})
+
+    @extension_entry(id="note", input_schema={"type": "object", "properties": {"note": {"type": "string"}}})
+    async def note(self, note: str = "", **_):
+        written = await self.config.set("guard.note", note)
+        return Ok(await self.config.get("guard.note")) if written.is_ok() else written
 
     @extension_hook(target="greet", timing="before")
     async def guard(self, *, args, **_):

@@ -2,7 +2,7 @@
 
 import os
 
-from plugin.sdk.plugin import NekoPluginBase, Ok, neko_plugin, plugin_entry
+from plugin.sdk.plugin import NekoPluginBase, Ok, SdkError, neko_plugin, plugin_entry
 
 
 @neko_plugin
@@ -20,3 +20,17 @@ class ExtHostPlugin(NekoPluginBase):
     def greet(self, name: str = "World", **_):
         self.greeted += 1
         return Ok({"message": f"Hello, {name}!", "trail": []})
+
+    @plugin_entry(id="poke_kept")
+    async def poke_kept(self, **_):
+        """Uses the extension object it was handed (kept_extension) after that extension may have been taken out."""
+        kept = getattr(self, "kept_extension", None)
+        if kept is None:
+            return Ok(None)
+        try:
+            kept.store.get("value")
+            store = "read"
+        except SdkError as error:
+            store = error.code
+        written = await kept.config.set("guard.note", "late")
+        return Ok({"store": store, "config": "written" if written.is_ok() else written.error.code})

@@ -206,14 +206,17 @@ class ExtensionMounts:
         if not isinstance(specs, list):
             return
         async with self._serial():
+            # Loaded side by side within one time limit, so a module that never finishes loading cannot hold up
+            # the hello; then joined in the order of their ids.
             deadline = time.monotonic() + STEP_TIMEOUT_S
-            for spec in sorted((s for s in specs if isinstance(s, dict) and isinstance(s.get("id"), str)),
-                               key=lambda s: s["id"]):
-                prepared = await self._prepare(spec, deadline)
-                if isinstance(prepared, str):
-                    self._fail(spec["id"], prepared)
+            given = sorted((s for s in specs if isinstance(s, dict) and isinstance(s.get("id"), str)
+                            and isinstance(s.get("dir"), str)), key=lambda s: s["id"])
+            prepared = await asyncio.gather(*(self._prepare(spec, deadline) for spec in given))
+            for spec, ready in zip(given, prepared):
+                if isinstance(ready, str):
+                    self._fail(spec["id"], ready)
                 else:
-                    self._join(prepared)
+                    self._join(ready)
 
     async def inject(self, spec: Any) -> dict:
         """`extension.inject`: loads it into the running plugin, its `startup` first. Never raises."""
@@ -527,8 +530,11 @@ def _dispose(scope: list, ctx: ExtensionContext, runtime: "PluginRuntime") -> No
             release()
         except Exception:  # noqa: BLE001 - logged; the rest is still released
             runtime.logger.bind(extension=ctx.extension_id).exception("releasing what the extension held failed")
+    # Its configuration can no longer be written, and its store is closed (later calls answer STORE_ERROR).
+    gone = f"extension '{ctx.extension_id}' was taken out of its plugin"
+    ctx._config_closed = gone
     try:
-        ctx._store.close()
+        ctx._store.dispose(gone)
     except Exception:  # noqa: BLE001
         pass
 
