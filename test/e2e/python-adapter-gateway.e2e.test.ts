@@ -36,6 +36,27 @@ export class GwTs extends NekoPluginBase {
     return Err(new SdkError("no such note", { code: "NOTE_MISSING", details: { id: 7 } }));
   }
 
+  static seen: Record<string, string> = {};
+
+  @pluginEntry({ id: "hold", timeout: 60 })
+  async hold(_args: unknown, ctx: { signal: AbortSignal }) {
+    GwTs.seen.hold = "holding";
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 20_000);
+      ctx.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        GwTs.seen.hold = "aborted";
+        resolve();
+      });
+    });
+    return Ok(null);
+  }
+
+  @pluginEntry({ id: "seen" })
+  seenState() {
+    return Ok(GwTs.seen);
+  }
+
   @pluginEntry({ id: "slow", timeout: 30 })
   async slow() {
     await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -308,6 +329,34 @@ describe("a Python adapter's gateway pipeline", { skip: PYTHON_SKIP }, () => {
     });
     assert.equal(metrics.stages.normalize.count, sent);
     assert.equal(metrics.stages.invoke.count, 13);
+  });
+
+  test("canceling the adapter's run cancels the target's call in its own process; the request is audited", async () => {
+    const started = await t.request("POST", "/runs", {
+      plugin_id: "py_gateway",
+      entry_id: "line",
+      args: { action: "x", metadata: { target: "gw_ts:hold" }, connection: "k-1", request_id: "k-1" },
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const seen = async () => (await t.trigger("gw_ts", "seen")).body.data.hold;
+    await waitFor(async () => (await seen()) === "holding", { what: "the target holding" });
+    const at = Date.now();
+    assert.equal((await t.request("POST", `/runs/${started.body.run_id}/cancel`)).status, 200);
+    await waitFor(async () => (await seen()) === "aborted", { what: "the target's abort" });
+    assert.ok(Date.now() - at < 1500, "at once, not at the 2 s timeout");
+    const run = await waitFor(async () => {
+      const r = (await t.request("GET", `/runs/${started.body.run_id}`)).body;
+      return r.status === "canceled" ? r : undefined;
+    });
+    assert.equal(run.status, "canceled");
+    const audit = await waitFor(async () => {
+      const res = await t.request("GET", "/bus/events?type=adapter.audit&plugin_id=py_gateway&max_count=1000");
+      return res.body.records.map((r: { data: any }) => r.data).find((a: any) => a.requestId === "k-1");
+    });
+    assert.deepEqual(
+      [audit.decision, audit.code, audit.pluginId, audit.entryId],
+      ["plugin", "invoke_failed", "gw_ts", "hold"],
+    );
   });
 
   test("a wrong [adapter] key fails the adapter's startup, naming it", async () => {

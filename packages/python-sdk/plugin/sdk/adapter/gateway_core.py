@@ -181,12 +181,25 @@ class AdapterGatewayCore:
         try:
             outcome = await self._run(trip, timeout_s)
         except asyncio.CancelledError:
+            # The task awaiting it was canceled (its entry's cancel): the call it made was canceled at the host
+            # (`request.cancel`), as a `signal` does in TypeScript. It still has its audit record and timings.
+            outcome = Err(gateway_error(GatewayErrorCode.INVOKE_FAILED, "the request was canceled",
+                                        details={"code": "CANCELED"}))
+            self._finish(trip, self._unserialized(trip, outcome))
             raise
         except Exception as error:  # noqa: BLE001 - only a bug of the core itself gets here
             self._log_exception("the gateway failed a request", error)
             outcome = Err(gateway_error(GatewayErrorCode.INTERNAL_ERROR, "the gateway failed the request"))
         response = await self._serialize(trip, outcome)
         self._finish(trip, response)
+        return response
+
+    def _unserialized(self, trip: dict, outcome: Err) -> GatewayResponse:
+        request_id = getattr(trip["external"], "request_id", "")
+        response = GatewayResponse(request_id=request_id if isinstance(request_id, str) else "", ok=False,
+                                   error=outcome.error, mode=trip["mode"], route=trip["route"])
+        total = (time.perf_counter() - trip["started"]) * 1000.0
+        response.timings = {"total": round(total, 3), **{k: round(v, 3) for k, v in trip["timings"].items()}}
         return response
 
     handle_envelope = process
@@ -265,6 +278,7 @@ class AdapterGatewayCore:
         except GatewayErrorException as refused:
             result = Err(refused.error)
         except asyncio.CancelledError:
+            trip["timings"][stage] = trip["timings"].get(stage, 0.0) + (time.perf_counter() - started) * 1000.0
             raise
         except Exception as error:  # noqa: BLE001
             self._log_exception(f"the gateway's {stage} stage threw", error)
