@@ -384,3 +384,94 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
     assert.equal((await t.trigger("py_ext_host", "extra_whoami")).body.data.pid, pidOf());
   });
 });
+
+const pyHostCode = (className: string) => `
+from plugin.sdk.plugin import NekoPluginBase, Ok, neko_plugin, plugin_entry
+
+
+@neko_plugin
+class ${className}(NekoPluginBase):
+    @plugin_entry(id="ping")
+    def ping(self, **_):
+        return Ok("pong")
+`;
+
+const versionedCode = (version: string) => `
+from plugin.sdk.extension import NekoExtensionBase, Ok, extension, extension_entry
+
+
+@extension
+class Versioned(NekoExtensionBase):
+    @extension_entry(id="version")
+    def version(self, **_):
+        return Ok({"version": "${version}"})
+`;
+
+describe("Python extensions that would break their host plugin's process", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+  const pyManifest = (id: string, className: string, host?: string) =>
+    `[plugin]\nid = "${id}"\n${host ? 'type = "extension"\n' : ""}entry = "__init__.py:${className}"\n` +
+    (host ? `\n[plugin.host]\nplugin_id = "${host}"\nprefix = "${id}_"\n` : "");
+
+  before(async () => {
+    root = makeTempDir();
+    dataDir = makeTempDir();
+    for (const id of ["py_host_q", "py_host_r"]) {
+      writePlugin(root, { id, manifest: pyManifest(id, "Host"), files: { "__init__.py": pyHostCode("Host") } });
+    }
+    // Its import never ends: failed after 10 s, and the host plugin starts all the same.
+    writePlugin(root, {
+      id: "py_hang",
+      manifest: pyManifest("py_hang", "Versioned", "py_host_q"),
+      files: { "__init__.py": `import time\ntime.sleep(3600)\n${versionedCode("never")}` },
+    });
+    // Its import kills the process: after two failed starts its host plugin starts without it.
+    writePlugin(root, {
+      id: "py_kill",
+      manifest: pyManifest("py_kill", "Versioned", "py_host_r"),
+      files: { "__init__.py": `import os\nos._exit(3)\n${versionedCode("killer")}` },
+    });
+    t = await startTestHost({
+      roots: [root],
+      dataDir,
+      restartPolicy: { baseDelayMs: 100, maxDelayMs: 400, maxCrashes: 10, windowMs: 60_000 },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("an import that never ends makes the extension failed; its host plugin starts and serves", async () => {
+    const q = (await t.request("GET", "/plugins/py_host_q")).body;
+    assert.equal(q.status, "running");
+    assert.deepEqual(q.extensions, [
+      { id: "py_hang", state: "failed", reason: "loading its module did not finish within 10s" },
+    ]);
+    assert.equal((await t.trigger("py_host_q", "ping")).body.data, "pong");
+  });
+
+  test("an import that kills the process is held back after two failed starts; fixed and enabled, it loads", async () => {
+    const r = await waitFor(
+      async () => {
+        const view = (await t.request("GET", "/plugins/py_host_r")).body;
+        return view.status === "running" ? view : undefined;
+      },
+      { timeoutMs: 30_000, what: "py_host_r running without py_kill" },
+    );
+    const kill = r.extensions.find((e: { id: string }) => e.id === "py_kill");
+    assert.equal(kill.state, "failed");
+    assert.match(kill.reason, /^held back: its host plugin 'py_host_r' failed to start 2 times in a row/);
+    assert.equal((await t.trigger("py_host_r", "ping")).body.data, "pong");
+    const file = path.join(root, "py_kill", "__init__.py");
+    fs.writeFileSync(file, versionedCode("fixed"));
+    const later = new Date(Date.now() + 2000);
+    fs.utimesSync(file, later, later);
+    const enabled = await t.request("POST", "/plugin/py_kill/extension/enable");
+    assert.equal(enabled.body.state, "injected", JSON.stringify(enabled.body));
+    assert.deepEqual((await t.trigger("py_host_r", "py_kill_version")).body.data, { version: "fixed" });
+  });
+});

@@ -351,12 +351,38 @@ class ExtensionMounts:
             raise _Unusable(f"class '{class_name}' does not inherit NekoExtensionBase (from plugin.sdk.extension)")
         return cls
 
+    @staticmethod
+    async def _in_thread(fn: Callable, *args: Any) -> Any:
+        """`fn(*args)` in a daemon thread of its own: a module that never finishes importing is left behind there
+        and cannot hold up the process's exit (the default executor's threads would)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def settle(outcome: tuple) -> None:
+            if not future.done():
+                future.set_result(outcome)
+
+        def work() -> None:
+            try:
+                outcome: tuple = (True, fn(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to the loop
+                outcome = (False, error)
+            try:
+                loop.call_soon_threadsafe(settle, outcome)
+            except RuntimeError:  # the loop is gone: the process is ending
+                pass
+
+        threading.Thread(target=work, name="neko-extension-load", daemon=True).start()
+        ok, value = await asyncio.shield(future)
+        if not ok:
+            raise value
+        return value
+
     async def _prepare(self, spec: dict, deadline: float) -> _Mounted | str:
         """The extension built, with what it would add to the plugin checked; or why it cannot be, in words."""
         runtime = self.runtime
         try:
-            cls = await asyncio.wait_for(asyncio.to_thread(self._load_class, spec),
-                                         max(0.0, deadline - time.monotonic()))
+            cls = await asyncio.wait_for(self._in_thread(self._load_class, spec), max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             return f"loading its module did not finish within {STEP_TIMEOUT_S:g}s"
         except _Unusable as error:
