@@ -315,7 +315,9 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       this.injectErrors.set(id, `it cannot be loaded: ${spec}`);
       return failure(ErrorCode.ConfigInvalid, `extension '${id}' cannot be loaded: ${spec}`);
     }
-    const confined = launchPermissions(this.ctx.plugins.manifest(hostId) as PluginManifest) !== undefined;
+    const host = this.ctx.plugins.manifest(hostId) as PluginManifest;
+    // Node's permission model confines a Node process only; a Python one may read any folder (python-plugins.md).
+    const confined = host.entry?.language !== "python" && launchPermissions(host) !== undefined;
     if (confined && !this.granted.get(hostId)?.has(spec.dir)) {
       // Under the permission model a process reads only what it was launched with.
       const reason =
