@@ -114,6 +114,18 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
           "class Listener(NekoExtensionBase):\n    @message(id='m')\n    def m(self, **_):\n        pass\n",
       },
     });
+    writePlugin(root, {
+      id: "py_unpackable",
+      manifest:
+        '[plugin]\nid = "py_unpackable"\ntype = "extension"\nentry = "__init__.py:U"\n\n' +
+        '[plugin.host]\nplugin_id = "py_ext_host"\nprefix = "u_"\n',
+      files: {
+        "__init__.py":
+          "from plugin.sdk.extension import NekoExtensionBase, Ok, extension_entry\n\n" +
+          "class U(NekoExtensionBase):\n    @extension_entry(id='u', metadata={'f': object()})\n" +
+          "    def u(self, **_):\n        return Ok(1)\n",
+      },
+    });
     t = await startTestHost({ roots: [root], heartbeatIntervalMs: 500 });
     await waitFor(
       async () =>
@@ -244,6 +256,7 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
       reasons.py_listener,
       "an extension cannot declare @message ('m'): subscribe with self.bus.on() instead",
     );
+    assert.match(reasons.py_unpackable, /^entry 'u_u': its metadata cannot be sent to the host: /);
     assert.equal((await t.trigger("py_ext_host", "greet", { name: "A" })).status, 200);
   });
 

@@ -434,6 +434,8 @@ class ExtensionMounts:
                     timers.append(Handler(fn, meta))
                 elif kind == "lifecycle":
                     lifecycles.setdefault(meta["id"], []).append(Handler(fn, meta))
+            for entry_id, handler in entries:
+                _check_packable(entry_id, handler.meta)
             ids = [e for e, _ in entries]
             twice = next((e for e in ids if ids.count(e) > 1), None)
             if twice is not None:
@@ -517,6 +519,18 @@ class ExtensionMounts:
         except asyncio.TimeoutError:
             return "it did not finish in time"
         return None if result["ok"] else str((result.get("error") or {}).get("message"))
+
+
+def _check_packable(entry_id: str, meta: dict) -> None:
+    """An entry whose description msgpack cannot carry would break the host plugin's hello or `entries_changed`: the
+    extension is refused instead, naming the field."""
+    from ._host import pack
+
+    for field in ("name", "description", "inputSchema", "llmResultFields", "metadata"):
+        try:
+            pack({"value": meta.get(field)})
+        except Exception as error:  # noqa: BLE001 - msgpack's TypeError, PayloadTooLarge, …
+            raise ValueError(f"entry '{entry_id}': its {field} cannot be sent to the host: {error}") from None
 
 
 def _marks(cls: type) -> list[tuple[str, dict]]:
