@@ -37,6 +37,8 @@ SHUTDOWN_AT_STOP_S = 2.0
 DRAIN_S = 5.0
 """How long taking an extension out waits for its calls in flight before its `shutdown` runs anyway."""
 MAX_REASON_LENGTH = 4096
+"""The longest `reason` the host takes, in UTF-16 code units (JavaScript's `length`: a character beyond U+FFFF, an
+emoji say, counts twice)."""
 LIFECYCLES = ("startup", "shutdown", "config_change", "reload")
 PLUGIN_ONLY = {"message": "@message", "event": "@on_event/@custom_event"}
 
@@ -149,8 +151,21 @@ class _Unusable(Exception):
     """The module loaded but holds no usable extension class."""
 
 
+def _utf16_length(text: str) -> int:
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
 def _reason(why: str) -> str:
-    return why if len(why) <= MAX_REASON_LENGTH else why[: MAX_REASON_LENGTH - 1] + "…"
+    """`why`, cut to the host's limit counted as the host counts (UTF-16 code units), never inside a character."""
+    if _utf16_length(why) <= MAX_REASON_LENGTH:
+        return why
+    kept, units = [], 0
+    for c in why:
+        units += 2 if ord(c) > 0xFFFF else 1
+        if units > MAX_REASON_LENGTH - 1:  # room for the "…" (one unit)
+            break
+        kept.append(c)
+    return "".join(kept) + "…"
 
 
 def _message(error: BaseException) -> str:

@@ -1,0 +1,115 @@
+/**
+ * The Python extension mounts (packages/python-sdk/plugin/sdk/_extensions.py) in one Python process with a plugin
+ * runtime that has no host: what an extension may add to its host plugin's description, how it is named and taken
+ * out, and how stop and inject meet. Each case runs a short script and asserts on the JSON it prints; what the host
+ * would say of the description is asked of the host's own check (plugin-frame-problems.ts). The e2e test
+ * (test/e2e/python-extensions.e2e.test.ts) covers extensions through real processes.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { entriesChangedProblem } from "../packages/host/src/supervisor/plugin-frame-problems.ts";
+import { PYTHON, PYTHON_SKIP } from "./support/python.ts";
+
+const sdk = path.resolve(import.meta.dirname, "../packages/python-sdk");
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "neko-pyext-"));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const harness = `
+import asyncio, json, os, sys, textwrap, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, ${JSON.stringify(sdk)})
+from plugin.sdk._runner import PluginRuntime
+from plugin.sdk.base import PluginContext
+from plugin.sdk.plugin import NekoPluginBase, plugin_entry, lifecycle, Ok
+
+ROOT = sys.argv[1]
+ran = []
+
+class Host(NekoPluginBase):
+    @plugin_entry(id="ping")
+    def ping(self, **_):
+        return Ok("pong")
+
+    @lifecycle(id="shutdown")
+    def shut(self, **_):
+        ran.append("host shutdown")
+        return Ok(None)
+
+def make(plugin_id="host"):
+    folder = os.path.join(ROOT, plugin_id)
+    os.makedirs(folder, exist_ok=True)
+    rt = PluginRuntime({"pluginId": plugin_id, "secret": "x",
+                        "connection": {"routingId": "r", "endpoint": "ipc://" + os.path.join(ROOT, "none.sock")},
+                        "context": {}})
+    rt.loop = asyncio.get_running_loop()
+    rt.ctx = PluginContext(rt, plugin_id=plugin_id, plugin_dir=folder, metadata={}, config={}, store_enabled=False)
+    rt.instance = Host(rt.ctx)
+    rt._collect(rt.instance)
+    rt.extensions.plugin_started = True
+    return rt
+
+def ext(name, code, prefix="", folder=None, files=None):
+    d = os.path.join(ROOT, folder or name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "__init__.py"), "w") as f:
+        f.write(HEAD + textwrap.dedent(code))
+    for k, v in (files or {}).items():
+        with open(os.path.join(d, k), "w") as f:
+            f.write(v)
+    return {"id": name, "dir": d, "entryModule": os.path.join(d, "__init__.py"), "className": "Ext",
+            "prefix": prefix, "manifest": {}, "config": {}}
+
+def described(rt):
+    return {"entries": [rt._descriptor(e) for e in rt.entries], "hooks": rt._hook_descriptors(),
+            "extensions": rt.extensions.statuses()}
+
+HEAD = "from plugin.sdk.extension import NekoExtensionBase, Ok, extension, extension_entry, extension_hook, lifecycle\\n"
+`;
+
+/**
+ * Runs `body` (the inside of `async def main()`, which returns what is printed as JSON) after the harness; `ext()`
+ * writes an extension's `__init__.py` (dedented, after the imports in HEAD).
+ */
+function py(name: string, body: string): Record<string, any> {
+  const folder = fs.mkdtempSync(path.join(root, `${name}-`));
+  const indented = body
+    .trim()
+    .split("\n")
+    .map((line) => `    ${line}`)
+    .join("\n");
+  const script = `${harness}\nasync def main():\n${indented}\n\nprint(json.dumps(asyncio.run(main())))\n`;
+  const run = spawnSync(PYTHON as string, ["-B", "-c", script, folder], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1] as string);
+}
+
+const skip = { skip: PYTHON_SKIP };
+
+test("a failure reason of characters beyond U+FFFF is cut to the host's limit in UTF-16 units", skip, () => {
+  const out = py(
+    "reason",
+    `
+code = '''
+@extension
+class Ext(NekoExtensionBase):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        raise RuntimeError("\\\\U0001F4A5" * 5000)
+'''
+rt = make()
+status = await rt.extensions.inject(ext("boom", code))
+return {"status": status, "described": described(rt)}
+`,
+  );
+  const reason: string = out.status.reason;
+  assert.equal(out.status.state, "failed");
+  assert.ok(reason.startsWith("its constructor threw: \u{1F4A5}"), reason.slice(0, 40));
+  assert.equal(reason.length, 4096, "UTF-16 code units, as the host counts");
+  assert.ok(reason.endsWith("\u{1F4A5}…"), "cut between characters, never inside a surrogate pair");
+  assert.equal(entriesChangedProblem(out.described as never), undefined);
+});
