@@ -113,3 +113,65 @@ return {"status": status, "described": described(rt)}
   assert.ok(reason.endsWith("\u{1F4A5}…"), "cut between characters, never inside a surrogate pair");
   assert.equal(entriesChangedProblem(out.described as never), undefined);
 });
+
+test(
+  "an entry description the host would refuse fails the extension naming the field; the plugin's own is refused too",
+  skip,
+  () => {
+    const out = py(
+      "descriptor",
+      `
+rt = make()
+decorated = await rt.extensions.inject(ext("declared", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="e", metadata=["tag"])
+        def e(self, **_): return Ok(1)
+'''))
+# A description changed after the decorator checked it is checked again when the extension is prepared.
+changed = await rt.extensions.inject(ext("changed", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="e")
+        def e(self, **_): return Ok(1)
+    Ext.e.__neko_meta__[0]["llmResultFields"] = ["ok", 7]
+''', prefix="c_"))
+kind = await rt.extensions.inject(ext("kind", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="e", kind=3)
+        def e(self, **_): return Ok(1)
+'''))
+dynamic = rt.instance.register_dynamic_entry("dyn", lambda **_: Ok(1), metadata="tag")
+rt.entries["ping"].meta["name"] = 5
+try:
+    rt._check_hello(rt._hello())
+    hello = None
+except Exception as error:
+    hello = error.wire["message"]
+rt.entries["ping"].meta["name"] = "ping"
+return {"decorated": decorated, "changed": changed, "kind": kind, "dynamic": dynamic, "hello": hello,
+        "entries": sorted(rt.entries), "described": described(rt)}
+`,
+    );
+    assert.deepEqual(out.decorated, {
+      id: "declared",
+      state: "failed",
+      reason:
+        "importing __init__.py failed: ValueError: entry 'e': its metadata must be a table (a dict) or None, not list",
+    });
+    assert.deepEqual(out.changed, {
+      id: "changed",
+      state: "failed",
+      reason: "entry 'c_e': its llmResultFields must be a list of strings or None, not list",
+    });
+    assert.equal(
+      out.kind.reason,
+      "importing __init__.py failed: ValueError: entry 'e': its kind must be a string, not int",
+    );
+    assert.equal(out.dynamic, false, "register_dynamic_entry refuses a metadata that is no table");
+    assert.equal(out.hello, "entry 'ping': its name must be a string, not int");
+    assert.deepEqual(out.entries, ["ping"]);
+    assert.equal(entriesChangedProblem(out.described as never), undefined);
+  },
+);

@@ -537,10 +537,15 @@ class ExtensionMounts:
 
 
 def _check_packable(entry_id: str, meta: dict) -> None:
-    """An entry whose description msgpack cannot carry would break the host plugin's hello or `entries_changed`: the
-    extension is refused instead, naming the field."""
+    """An entry whose description the host would refuse (a field of the wrong type, plugin-frame-problems.ts) or
+    msgpack cannot carry would break the host plugin's hello or `entries_changed`: the extension is refused instead,
+    naming the field."""
     from ._host import pack
+    from .decorators import entry_problem
 
+    problem = entry_problem(entry_id, meta)
+    if problem:
+        raise ValueError(problem)
     for field in ("name", "description", "inputSchema", "llmResultFields", "metadata"):
         try:
             pack({"value": meta.get(field)})

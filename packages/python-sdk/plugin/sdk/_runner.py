@@ -30,6 +30,7 @@ from ._host import HostLink, PayloadTooLarge, pack
 from ._logger import PluginLogger, install_stdlib_logging
 from ._validation import compile_validator
 from .base import NekoPluginBase, PluginContext, to_result
+from .decorators import entry_problem
 from .errors import NotFoundError, SdkError, TimeoutError, ValidationError, to_wire
 from .result import Err, Ok
 
@@ -458,7 +459,13 @@ class PluginRuntime:
 
     def _check_hello(self, hello: dict) -> None:
         """A hello that cannot be packed (metadata holding an object, say) is a refusal naming what cannot go, not an
-        exit before the handshake (which the host would restart, forever)."""
+        exit before the handshake (which the host would restart, forever). So is an entry whose description breaks
+        the host's rules (a metadata that is no table, say: its hello would be refused)."""
+        for entry in hello.get("entries") or []:
+            problem = entry_problem(entry["id"], {**entry, "entryKind": entry.get("kind")})
+            if problem:
+                raise LoadFailure({"name": "SdkError", "code": "PLUGIN_LOAD_FAILED", "message": problem,
+                                   "details": {"kind": "entry", "id": entry["id"]}})
         try:
             pack(hello)
             return
