@@ -175,3 +175,47 @@ return {"decorated": decorated, "changed": changed, "kind": kind, "dynamic": dyn
     assert.equal(entriesChangedProblem(out.described as never), undefined);
   },
 );
+
+test("a stop during an inject cancels it and the plugin's own shutdown still runs, in time", skip, () => {
+  const out = py(
+    "stop",
+    `
+rt = make()
+rt.finished = asyncio.Event()
+sent = []
+rt._send_result = lambda i, r: sent.append(r)
+# Injected and started: its shutdown never ends within the stop's limit.
+await rt.extensions.inject(ext("hangs", '''
+    import time
+    @extension
+    class Ext(NekoExtensionBase):
+        @lifecycle(id="shutdown")
+        def shutdown(self, **_):
+            time.sleep(4)
+            return Ok(None)
+'''))
+# Being injected when the stop comes: its startup takes 6 s.
+slow = asyncio.ensure_future(rt.extensions.inject(ext("slow", '''
+    import time
+    @extension
+    class Ext(NekoExtensionBase):
+        @lifecycle(id="startup")
+        def startup(self, **_):
+            time.sleep(6)
+            return Ok(None)
+''')))
+await asyncio.sleep(0.3)
+began = time.monotonic()
+await rt._shutdown("s1")
+took = time.monotonic() - began
+return {"took": took, "sent": sent, "ran": ran, "slow": await slow, "mounted": sorted(rt.extensions.mounted),
+        "entries": sorted(rt.entries)}
+`,
+  );
+  assert.deepEqual(out.sent, [{ ok: true, value: null }]);
+  assert.deepEqual(out.ran, ["host shutdown"]);
+  assert.deepEqual(out.slow, { id: "slow", state: "failed", reason: "the plugin stopped while it was being loaded" });
+  assert.deepEqual(out.mounted, []);
+  assert.deepEqual(out.entries, ["ping"]);
+  assert.ok(out.took >= 1.9 && out.took < 3, `the extensions' 2 s, then the plugin's own (took ${out.took}s)`);
+});

@@ -181,6 +181,8 @@ class ExtensionMounts:
         self.plugin_started = False
         self.closed = False
         self._lock: asyncio.Lock | None = None
+        self._running: asyncio.Task | None = None
+        """An inject or the start of the extensions, while it runs: the plugin's stop cancels it."""
 
     # -- what the host sees ------------------------------------------------------------------------------------
 
@@ -245,19 +247,40 @@ class ExtensionMounts:
                 return self._fail(ext_id, "the plugin is shutting down")
             if ext_id in self.mounted:
                 return self._status(ext_id)
-            prepared = await self._prepare(spec, time.monotonic() + STEP_TIMEOUT_S)
-            if isinstance(prepared, str):
-                return self._fail(ext_id, prepared)
-            if not self.plugin_started:
-                self._join(prepared)
-                return self._status(ext_id)
-            started = await self._lifecycle(prepared, "startup", time.monotonic() + STEP_TIMEOUT_S)
-            if started is not None:
-                self._release(prepared)
-                return self._fail(ext_id, f"its startup failed: {started}")
-            if self._join(prepared):
-                self._begin(prepared)
+            return await self._cancellable(self._inject(spec), ext_id)
+
+    async def _cancellable(self, work: Any, ext_id: str | None) -> Any:
+        """`work` as the step the plugin's stop cancels (it need not wait for an import or a `startup`)."""
+        task = asyncio.ensure_future(work)
+        self._running = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+            return None if ext_id is None else self._fail(ext_id, "the plugin stopped while it was being loaded")
+        finally:
+            self._running = None
+
+    async def _inject(self, spec: dict) -> dict:
+        ext_id = spec["id"]
+        prepared = await self._prepare(spec, time.monotonic() + STEP_TIMEOUT_S)
+        if isinstance(prepared, str):
+            return self._fail(ext_id, prepared)
+        if not self.plugin_started:
+            self._join(prepared)
             return self._status(ext_id)
+        try:
+            started = await self._lifecycle(prepared, "startup", time.monotonic() + STEP_TIMEOUT_S)
+        except asyncio.CancelledError:
+            self._release(prepared)
+            raise
+        if started is not None:
+            self._release(prepared)
+            return self._fail(ext_id, f"its startup failed: {started}")
+        if self._join(prepared):
+            self._begin(prepared)
+        return self._status(ext_id)
 
     async def remove(self, ext_id: Any) -> bool:
         """`extension.remove`: takes it out; False when none with that id is injected."""
@@ -284,14 +307,31 @@ class ExtensionMounts:
                 else:
                     await self._take_out(mounted, deadline=deadline, failure=f"its startup failed: {failure}")
 
-            await asyncio.gather(*(start(m) for m in list(self.mounted.values())))
+            await self._cancellable(asyncio.gather(*(start(m) for m in list(self.mounted.values()))), None)
 
     async def remove_all(self) -> None:
-        """The plugin is stopping: every extension goes, their `shutdown` handlers within one short limit."""
-        async with self._serial():
-            self.closed = True
-            deadline = time.monotonic() + SHUTDOWN_AT_STOP_S
-            await asyncio.gather(*(self._take_out(m, deadline=deadline, quiet=True) for m in list(self.mounted.values())))
+        """The plugin is stopping: an inject (or start) still running is cancelled, then every extension goes, their
+        `shutdown` handlers within one short limit (SHUTDOWN_AT_STOP_S in all, waiting for a removal still
+        running included), so the plugin's own `shutdown` keeps its time."""
+        self.closed = True
+        deadline = time.monotonic() + SHUTDOWN_AT_STOP_S
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
+        lock = self._serial()
+        try:
+            await asyncio.wait_for(lock.acquire(), max(0.0, deadline - time.monotonic()))
+            held = True
+        except asyncio.TimeoutError:  # a removal still draining its calls: they go anyway
+            held = False
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self._take_out(m, deadline=deadline, quiet=True) for m in list(self.mounted.values()))),
+                max(0.01, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            self.runtime.logger.warning("the extensions were not all taken out within {}s of the stop", SHUTDOWN_AT_STOP_S)
+        finally:
+            if held:
+                lock.release()
 
     async def apply_config(self, ext_id: str, payload: dict) -> dict:
         """`config.apply` for an injected extension: its configuration, then its `config_change` / `reload`."""
@@ -400,6 +440,8 @@ class ExtensionMounts:
             cls = await asyncio.wait_for(self._in_thread(self._load_class, spec), max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             return f"loading its module did not finish within {STEP_TIMEOUT_S:g}s"
+        except asyncio.CancelledError:
+            raise
         except _Unusable as error:
             return _message(error)
         except BaseException as error:  # noqa: BLE001 - a syntax error, a failing import: the extension's failure
