@@ -219,3 +219,52 @@ return {"took": took, "sent": sent, "ran": ran, "slow": await slow, "mounted": s
   assert.deepEqual(out.entries, ["ping"]);
   assert.ok(out.took >= 1.9 && out.took < 3, `the extensions' 2 s, then the plugin's own (took ${out.took}s)`);
 });
+
+test(
+  "an extension has no register_dynamic_entry, disable_entry, include_router, … (they would outlive it)",
+  skip,
+  () => {
+    const out = py(
+      "scoped",
+      `
+rt = make()
+status = await rt.extensions.inject(ext("leaky", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @lifecycle(id="startup")
+        def startup(self, **_):
+            self.register_dynamic_entry("dyn", lambda **_: Ok("still here"))
+            return Ok(None)
+'''))
+await rt.extensions.inject(ext("probe", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="e")
+        def e(self, **_): return Ok(1)
+'''))
+inst = rt.extensions.mounted["probe"].instance
+refused = {}
+for name in ("register_dynamic_entry", "unregister_dynamic_entry", "enable_entry", "disable_entry",
+             "include_router", "exclude_router", "register_static_ui"):
+    try:
+        getattr(inst, name)("ping")
+        refused[name] = None
+    except NotImplementedError as error:
+        refused[name] = str(error)
+return {"status": status, "refused": refused, "entries": sorted(rt.entries), "enabled": rt.enabled.get("ping"),
+        "dynamic": sorted(rt.dynamic)}
+`,
+    );
+    assert.deepEqual(out.status, {
+      id: "leaky",
+      state: "failed",
+      reason:
+        "its startup failed: an extension has no register_dynamic_entry(): what it changed would outlive it (declare its entries with @extension_entry; self.host.register_dynamic_entry() changes the host plugin's own, for good)",
+    });
+    for (const [name, message] of Object.entries(out.refused)) {
+      assert.ok(String(message).startsWith(`an extension has no ${name}(): `), `${name}: ${message}`);
+    }
+    assert.equal(Object.keys(out.refused).length, 7);
+    assert.deepEqual([out.entries, out.enabled, out.dynamic], [["e", "ping"], true, []]);
+  },
+);

@@ -27,6 +27,29 @@ class NekoExtensionBase(NekoPluginBase):
         self.prefix: str = getattr(ctx, "prefix", "")
         self.host: Any = getattr(ctx, "host", None)
 
+    # What changes the host plugin's own entries or UI would outlive the extension, so an extension has none of it
+    # (as the TypeScript NekoExtensionBase): its entries are its decorated methods, joined and taken out with it.
+    def register_dynamic_entry(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("register_dynamic_entry")
+
+    def unregister_dynamic_entry(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("unregister_dynamic_entry")
+
+    def enable_entry(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("enable_entry")
+
+    def disable_entry(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("disable_entry")
+
+    def include_router(self, *_: Any, **__: Any) -> None:
+        raise _host_only("include_router")
+
+    def exclude_router(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("exclude_router")
+
+    def register_static_ui(self, *_: Any, **__: Any) -> bool:
+        raise _host_only("register_static_ui")
+
     def on_dispose(self, fn: Callable[[], Any]) -> None:
         """Runs `fn` when the extension is taken out: for what the SDK cannot see (a thread, a file it opened)."""
         if not callable(fn):
@@ -34,6 +57,12 @@ class NekoExtensionBase(NekoPluginBase):
         scope = getattr(self.ctx, "_scope", None)
         if scope is not None:
             scope.append(fn)
+
+
+def _host_only(name: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"an extension has no {name}(): what it changed would outlive it (declare its entries with "
+        f"@extension_entry; self.host.{name}() changes the host plugin's own, for good)")
 
 
 def extension_entry(id: str | None = None, **options: Any) -> Callable[[Callable], Callable]:  # noqa: A002
