@@ -71,6 +71,15 @@ async def main():
     out["hybrid_default"] = brief(await gw.process(req("go")))
     out["hybrid_metadata"] = brief(await gw.process(req("go", metadata={"mode": "router"})))
     out["hybrid_bad"] = brief(await gw.process(req("go", metadata={"mode": "fast"})))
+    # An explicit target is checked against the allow/deny lists in a mode that skips the policy.
+    fast = {"policy": {"deny_plugins": ["x"]}, "routes": [{"action": "raw.*", "mode": "router", "plugin": "p", "entry": "raw"}]}
+    gw, plugins = core({**fast, "mode": "hybrid"})
+    out["explicit_rule_router"] = brief(await gw.process(req("raw.x", metadata={"target": "x:dump"})))
+    out["explicit_metadata_router"] = brief(await gw.process(req("go", metadata={"mode": "router", "target": "x:dump"})))
+    out["explicit_allowed"] = brief(await gw.process(req("raw.x", metadata={"target": "y:e"})))
+    gw, plugins2 = core({**fast, "mode": "router"})
+    out["explicit_router"] = brief(await gw.process(req("raw.x", metadata={"target": "x:dump"})))
+    out["explicit_calls"] = [c[0] for c in plugins.calls + plugins2.calls]
     gw, _ = core({"routes": [{"action": "news", "route": "broadcast", "entry": "on_news"}]})
     out["broadcast"] = brief(await gw.process(req("news")))
 
@@ -131,6 +140,18 @@ test("the Python gateway: modes, broadcast, stage failures and [adapter] checks"
     retryable: false,
     details: { field: "metadata.mode" },
   });
+  assert.deepEqual(out.explicit_rule_router, {
+    ok: false,
+    mode: "router",
+    route: null,
+    data: null,
+    error: denied,
+    stages: ["normalize", "policy", "serialize"],
+  });
+  assert.deepEqual([out.explicit_metadata_router.mode, out.explicit_metadata_router.error], ["router", denied]);
+  assert.deepEqual(out.explicit_router.error, denied);
+  assert.deepEqual([out.explicit_allowed.ok, out.explicit_allowed.data], [true, { ref: "y:e" }]);
+  assert.deepEqual(out.explicit_calls, ["y:e"], "nothing reached the denied plugin");
   assert.deepEqual(out.broadcast.route.pluginIds, ["a", "down"], "running, enabled, not the adapter itself");
   assert.deepEqual(out.broadcast.data, {
     results: {

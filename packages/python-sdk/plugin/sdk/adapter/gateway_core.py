@@ -224,8 +224,17 @@ class AdapterGatewayCore:
             trip["route"] = RouteDecision(mode="plugin", plugin_id=self.bridge_target[0],
                                           entry_id=self.bridge_target[1], reason="bridge")
         else:
+            authorize_route = getattr(self.policy_engine, "authorize_route", None)
             if trip["mode"] == "gateway":
                 allowed = await self._stage(trip, "policy", lambda: self.policy_engine.authorize(req))
+                if allowed.is_err():
+                    return allowed
+            elif req.target_plugin_id is not None and req.target_entry_id is not None and callable(authorize_route):
+                # `router` skips the policy for where the configuration sends a request, not for a plugin the request
+                # names itself: an explicit target is checked against the allow and deny lists in every mode.
+                asked = RouteDecision(mode="plugin", plugin_id=req.target_plugin_id, entry_id=req.target_entry_id,
+                                      reason="explicit target")
+                allowed = await self._stage(trip, "policy", lambda: authorize_route(req, asked))
                 if allowed.is_err():
                     return allowed
             decide = getattr(self.route_engine, "route", None) or getattr(self.route_engine, "decide")
@@ -236,7 +245,6 @@ class AdapterGatewayCore:
                 self._log_error("the gateway's route stage answered no RouteDecision")
                 return Err(_threw("route"))
             trip["route"] = route.value
-            authorize_route = getattr(self.policy_engine, "authorize_route", None)
             if trip["mode"] == "gateway" and callable(authorize_route):
                 decision = route.value
                 allowed = await self._stage(trip, "policy", lambda: authorize_route(req, decision))
