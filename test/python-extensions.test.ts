@@ -268,3 +268,79 @@ return {"status": status, "refused": refused, "entries": sorted(rt.entries), "en
     assert.deepEqual([out.entries, out.enabled, out.dynamic], [["e", "ping"], true, []]);
   },
 );
+
+test(
+  "each extension folder is a package of its own; the host's plugins.<folder> stays its own; take-out drops them",
+  skip,
+  () => {
+    const out = py(
+      "modules",
+      `
+rt = make()
+host_pkg = sys.modules.setdefault("plugins.host", type(sys)("plugins.host"))
+sys.modules["plugin.plugins.host"] = host_pkg
+who = '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="who")
+        def who(self, **_): return Ok(WHO)
+'''
+a = ext("a-b", "WHO = 'A'" + textwrap.dedent(who), prefix="a_")
+b = ext("a_b", "WHO = 'B'" + textwrap.dedent(who), prefix="b_")
+st = os.stat(a["entryModule"])
+os.utime(b["entryModule"], ns=(st.st_atime_ns, st.st_mtime_ns))
+# An extension whose folder is called as the host plugin's package.
+h = ext("clash", "WHO = 'ext'" + textwrap.dedent(who), prefix="h_", folder=os.path.join("elsewhere", "host"))
+states = [(await rt.extensions.inject(s))["state"] for s in (a, b, h)]
+calls = [(await rt._call({"id": e, "entryId": e, "args": {}})).get("value") for e in ("a_who", "b_who", "h_who")]
+host_kept = sys.modules["plugins.host"] is host_pkg and sys.modules["plugin.plugins.host"] is host_pkg
+aliased = sys.modules["plugins.a_b"].WHO
+stamped = sorted(k.split("_")[0] for k in sys.modules if k.startswith("plugin.extensions."))
+for i in ("a-b", "a_b", "clash"):
+    await rt.extensions.remove(i)
+left = [k for k in sys.modules if k.startswith("plugin.extensions.") or k in ("plugins.a_b", "plugin.plugins.a_b")]
+return {"states": states, "calls": calls, "host_kept": host_kept and sys.modules["plugins.host"] is host_pkg,
+        "aliased": aliased, "stamped": stamped, "left": left}
+`,
+    );
+    assert.deepEqual(out.states, ["injected", "injected", "injected"]);
+    assert.deepEqual(out.calls, ["A", "B", "ext"], "a-b and a_b with the same mtime are two packages");
+    assert.equal(out.host_kept, true, "plugins.host / plugin.plugins.host stay the host plugin's");
+    assert.equal(out.aliased, "A", "the first extension to claim plugins.a_b keeps it");
+    assert.deepEqual(out.stamped, ["plugin.extensions.a", "plugin.extensions.a", "plugin.extensions.clash"]);
+    assert.deepEqual(out.left, [], "take-out drops the stamped packages and the aliases");
+  },
+);
+
+test("a re-inject while a timed-out import still runs says so instead of a misleading error", skip, () => {
+  const out = py(
+    "loading",
+    `
+import plugin.sdk._extensions as mounts
+mounts.STEP_TIMEOUT_S = 0.5
+rt = make()
+spec = ext("slowimp", '''
+    import time
+    time.sleep(1.5)
+    @extension
+    class Ext(NekoExtensionBase):
+        pass
+''')
+first = await rt.extensions.inject(spec)
+second = await rt.extensions.inject(spec)
+await asyncio.sleep(1.5)
+third = await rt.extensions.inject(spec)
+return [first, second, third]
+`,
+  );
+  assert.deepEqual(out, [
+    { id: "slowimp", state: "failed", reason: "loading its module did not finish within 0.5s" },
+    {
+      id: "slowimp",
+      state: "failed",
+      reason:
+        "an earlier load of its module is still importing it (it did not finish in time); edit its entry file or restart the host plugin to load it again",
+    },
+    { id: "slowimp", state: "injected", reason: null },
+  ]);
+});

@@ -9,11 +9,13 @@ its id), hooks and timers; they join the plugin's all at once or not at all. Tho
 before its hello and run their `startup` after the plugin's; one injected later runs its `startup` first and joins
 once it has started. Taking one out removes its entries and hooks, stops its timers, waits (briefly) for its calls in
 flight, runs its `shutdown`, and releases what it registered (bus handlers, `on_dispose` callbacks, its store). A
-broken extension is reported `failed` with the reason, and the plugin runs on. Every step is bounded in time."""
+broken extension is reported `failed` with the reason, and the plugin runs on. Every step is bounded in time but its
+class's constructor, which runs on the event loop (as the plugin's own and a TypeScript extension's)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import inspect
 import os
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from ._runner import Handler, PluginRuntime
 
 STEP_TIMEOUT_S = 10.0
-"""How long loading (import and constructor), a `startup` or a `shutdown` of an extension may take."""
+"""How long loading (its import, in a thread of its own), a `startup` or a `shutdown` of an extension may take."""
 SHUTDOWN_AT_STOP_S = 2.0
 """How long the plugin's stop waits for its extensions' `shutdown` handlers, together."""
 DRAIN_S = 5.0
@@ -145,6 +147,9 @@ class _Mounted:
         self.calls = calls
         self.scope = scope
         self.started = False
+        self.package = ""
+        """Its package's name in `sys.modules`, and the `plugins.<folder>` aliases it holds."""
+        self.aliases: list[str] = []
 
 
 class _Unusable(Exception):
@@ -182,6 +187,10 @@ class ExtensionMounts:
         self.closed = False
         self._lock: asyncio.Lock | None = None
         self._running: asyncio.Task | None = None
+        self._loading: set[str] = set()
+        """The packages an import thread is executing now (one past its time limit included)."""
+        self._aliases: dict[str, str] = {}
+        """`plugin.plugins.<folder>` / `plugins.<folder>` names held by an extension's package: by which."""
         """An inject or the start of the extensions, while it runs: the plugin's stop cancels it."""
 
     # -- what the host sees ------------------------------------------------------------------------------------
@@ -360,10 +369,12 @@ class ExtensionMounts:
 
     # -- the steps ---------------------------------------------------------------------------------------------
 
-    def _load_class(self, spec: dict) -> type:
-        """Its folder as a package of its own (relative imports work), then the entry module and its class. Both are
-        imported under the entry file's modification time, so a reload after an edit loads the new code; the package
-        is also reachable as `plugin.plugins.<folder>` and `plugins.<folder>`, as a plugin's is."""
+    def _load_class(self, spec: dict) -> tuple[type, str, list[str]]:
+        """Its folder as a package of its own (relative imports work), then the entry module and its class. The
+        package is named after the extension's id, its folder's path and its entry file's modification time
+        (`plugin.extensions.<id>_<hash>_<mtime>`), so two folders never share one and a reload after an edit loads the
+        new code. It is also reachable as `plugin.plugins.<folder>` and `plugins.<folder>`, as a plugin's is, unless
+        that name is the host plugin's or another extension's."""
         from .extension import NekoExtensionBase
 
         path = spec.get("entryModule")
@@ -372,39 +383,75 @@ class ExtensionMounts:
             raise _Unusable(f"its entry module {path!r} is not a Python file")
         directory = spec["dir"]
         relative = os.path.relpath(path, directory)
-        stamp = int(os.stat(path).st_mtime_ns)
-        folder = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(directory.rstrip(os.sep)))
-        name = f"plugin.extensions.{folder}_{stamp}"
-        package = sys.modules.get(name)
-        if package is None:
-            init = os.path.join(directory, "__init__.py")
-            if os.path.isfile(init):
-                module_spec = importlib.util.spec_from_file_location(name, init,
-                                                                     submodule_search_locations=[directory])
-                assert module_spec and module_spec.loader
-                package = importlib.util.module_from_spec(module_spec)
-            else:
-                module_spec = None
-                package = types.ModuleType(name)
-                package.__path__ = [directory]  # type: ignore[attr-defined]
-            sys.modules[name] = package
+        name = _package_name(spec["id"], directory, int(os.stat(path).st_mtime_ns))
+        if name in self._loading:
+            raise _Unusable("an earlier load of its module is still importing it (it did not finish in time); "
+                            "edit its entry file or restart the host plugin to load it again")
+        self._loading.add(name)
+        try:
+            package = sys.modules.get(name)
+            module_spec = None
+            if package is None:
+                init = os.path.join(directory, "__init__.py")
+                if os.path.isfile(init):
+                    module_spec = importlib.util.spec_from_file_location(name, init,
+                                                                         submodule_search_locations=[directory])
+                    assert module_spec and module_spec.loader
+                    package = importlib.util.module_from_spec(module_spec)
+                else:
+                    module_spec = None
+                    package = types.ModuleType(name)
+                    package.__path__ = [directory]  # type: ignore[attr-defined]
+                    module_spec = None
+                sys.modules[name] = package
+            aliases = self._claim_aliases(spec, package)
             try:
-                if module_spec is not None:
+                if module_spec is not None and getattr(package, "__neko_loaded__", False) is not True:
                     module_spec.loader.exec_module(package)  # type: ignore[union-attr]
+                package.__neko_loaded__ = True  # type: ignore[attr-defined]
             except BaseException:
-                sys.modules.pop(name, None)
+                self._drop(spec["id"], name, aliases)
                 raise
-        for alias in (f"plugin.plugins.{folder}", f"plugins.{folder}"):
-            sys.modules[alias] = package
-        module = package
-        if relative != "__init__.py":
-            module = importlib.import_module(f"{name}.{relative[: -len('.py')].replace(os.sep, '.')}")
+            module = package
+            if relative != "__init__.py":
+                try:
+                    module = importlib.import_module(f"{name}.{relative[: -len('.py')].replace(os.sep, '.')}")
+                except BaseException:
+                    self._drop(spec["id"], name, aliases)
+                    raise
+        finally:
+            self._loading.discard(name)
         cls = getattr(module, str(class_name), None)
+        problem = None
         if not isinstance(cls, type):
-            raise _Unusable(f"{relative} has no class '{class_name}'")
-        if not issubclass(cls, NekoExtensionBase):
-            raise _Unusable(f"class '{class_name}' does not inherit NekoExtensionBase (from plugin.sdk.extension)")
-        return cls
+            problem = f"{relative} has no class '{class_name}'"
+        elif not issubclass(cls, NekoExtensionBase):
+            problem = f"class '{class_name}' does not inherit NekoExtensionBase (from plugin.sdk.extension)"
+        if problem:
+            self._drop(spec["id"], name, aliases)
+            raise _Unusable(problem)
+        return cls, name, aliases
+
+    def _claim_aliases(self, spec: dict, package: Any) -> list[str]:
+        """`plugin.plugins.<folder>` and `plugins.<folder>` for its package, unless another holds the name (the host
+        plugin's package, another extension's); an earlier version of the same extension's gives way."""
+        folder = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(spec["dir"].rstrip(os.sep)))
+        claimed = []
+        for alias in (f"plugin.plugins.{folder}", f"plugins.{folder}"):
+            if alias in sys.modules and self._aliases.get(alias) != spec["id"]:
+                continue
+            sys.modules[alias] = package
+            self._aliases[alias] = spec["id"]
+            claimed.append(alias)
+        return claimed
+
+    def _drop(self, ext_id: str, package: str, aliases: list[str]) -> None:
+        """Its aliases and its package's modules leave `sys.modules` (a reference kept elsewhere still works)."""
+        for alias in aliases:
+            if self._aliases.get(alias) == ext_id and sys.modules.get(alias) is sys.modules.get(package):
+                del self._aliases[alias]
+                sys.modules.pop(alias, None)
+        _drop_modules(package)
 
     @staticmethod
     async def _in_thread(fn: Callable, *args: Any) -> Any:
@@ -437,7 +484,8 @@ class ExtensionMounts:
         """The extension built, with what it would add to the plugin checked; or why it cannot be, in words."""
         runtime = self.runtime
         try:
-            cls = await asyncio.wait_for(self._in_thread(self._load_class, spec), max(0.0, deadline - time.monotonic()))
+            cls, package, aliases = await asyncio.wait_for(self._in_thread(self._load_class, spec),
+                                                           max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             return f"loading its module did not finish within {STEP_TIMEOUT_S:g}s"
         except asyncio.CancelledError:
@@ -448,6 +496,16 @@ class ExtensionMounts:
             from ._runner import _last_line
 
             return f"importing {os.path.basename(str(spec.get('entryModule')))} failed: {_last_line(error, spec['dir'])}"
+        built = self._build(spec, cls)
+        if isinstance(built, str):
+            self._drop(spec["id"], package, aliases)
+        else:
+            built.package, built.aliases = package, aliases
+        return built
+
+    def _build(self, spec: dict, cls: type) -> _Mounted | str:
+        """Its class built, with what it would add to the plugin checked; or why it cannot be, in words."""
+        runtime = self.runtime
         marks = _marks(cls)
         problem = _declaration_problem(marks)
         if problem:
@@ -564,6 +622,7 @@ class ExtensionMounts:
             task.cancel()
         mounted.timer_tasks.clear()
         _dispose(mounted.scope, mounted.ctx, self.runtime)
+        self._drop(mounted.id, mounted.package, mounted.aliases)
 
     async def _lifecycle(self, mounted: _Mounted, lifecycle_id: str, deadline: float) -> str | None:
         """Runs one of its lifecycle handlers by `deadline`; None when it went well, else why not."""
@@ -576,6 +635,20 @@ class ExtensionMounts:
         except asyncio.TimeoutError:
             return "it did not finish in time"
         return None if result["ok"] else str((result.get("error") or {}).get("message"))
+
+
+def _package_name(ext_id: str, directory: str, stamp: int) -> str:
+    """`plugin.extensions.<id>_<hash of its folder's path>_<mtime_ns>`: one per extension, folder and version."""
+    digest = hashlib.sha256(os.path.realpath(directory).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"plugin.extensions.{re.sub(r'[^A-Za-z0-9_]', '_', ext_id)}_{digest}_{stamp}"
+
+
+def _drop_modules(package: str) -> None:
+    """`package` and its submodules leave `sys.modules`."""
+    if not package:
+        return
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        sys.modules.pop(name, None)
 
 
 def _check_packable(entry_id: str, meta: dict) -> None:
