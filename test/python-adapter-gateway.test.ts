@@ -17,6 +17,7 @@ import asyncio, json, sys
 sys.path.insert(0, ${JSON.stringify(sdk)})
 from plugin.sdk.adapter import *
 from plugin.sdk.adapter.gateway_models import ExternalRequest
+from plugin.sdk.adapter.gateway_defaults import action_matcher
 from plugin.sdk.errors import SdkError, ValidationError
 
 class Plugins:
@@ -104,6 +105,13 @@ async def main():
         except ValidationError as error:
             problems.append([str(error), error.details["key"]])
     out["settings"] = problems
+    import time
+    cases = [("a*b*c", "a-b-c"), ("a*b*c", "a-c-b"), ("ab*ba", "aba"), ("a*a*a", "aaa"), ("a*a*a", "aa"),
+             ("*x*", "abc"), ("notes.*", "notesXadd"), ("*", "")]
+    out["patterns"] = [action_matcher(p)(a) for p, a in cases]
+    hostile = action_matcher("*a" * 12 + "*b")
+    began = time.perf_counter()
+    out["hostile"] = [hostile("a" * 20000), time.perf_counter() - began]
     print(json.dumps(out))
 
 asyncio.run(main())
@@ -177,6 +185,9 @@ test("the Python gateway: modes, broadcast, stage failures and [adapter] checks"
     retryable: false,
     details: { action: "fail", code: "BAD" },
   });
+  assert.deepEqual(out.patterns, [true, false, false, true, false, false, false, true]);
+  assert.equal(out.hostile[0], false);
+  assert.ok(out.hostile[1] < 0.2, `many '*' against a long action stays fast (took ${out.hostile[1]}s)`);
   assert.deepEqual(out.settings, [
     ['[adapter] mode = "bridge" needs target = "<plugin>:<entry>"', "adapter.target"],
     [

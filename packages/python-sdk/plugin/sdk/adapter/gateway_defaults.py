@@ -202,10 +202,26 @@ class DefaultPolicyEngine:
 
 
 def action_matcher(pattern: str) -> Callable[[str], bool]:
+    """Exact match, or a `*` pattern (any run of characters) matched against the whole action: the literal parts in
+    order, each found at its leftmost place (no regular expression, so no backtracking however many `*` it has)."""
     if "*" not in pattern:
         return lambda action: action == pattern
-    regex = re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.S)
-    return lambda action: regex.match(action) is not None
+    parts = pattern.split("*")
+    first, last = parts[0], parts[-1]
+    middle = [part for part in parts[1:-1] if part]
+
+    def matches(action: str) -> bool:
+        if len(action) < len(first) + len(last) or not action.startswith(first) or not action.endswith(last):
+            return False
+        at, end = len(first), len(action) - len(last)
+        for part in middle:
+            found = action.find(part, at, end)
+            if found < 0:
+                return False
+            at = found + len(part)
+        return True
+
+    return matches
 
 
 class DefaultRouteEngine:
