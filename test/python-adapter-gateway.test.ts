@@ -105,6 +105,22 @@ async def main():
         except ValidationError as error:
             problems.append([str(error), error.details["key"]])
     out["settings"] = problems
+    limits = []
+    for per_second in (0, -1, float("nan"), float("inf"), True):
+        try:
+            TokenBucketLimiter(1, per_second)
+            limits.append(None)
+        except ValueError as error:
+            limits.append(str(error))
+    slow = TokenBucketLimiter(1, 1e-300, now=lambda: 0.0)
+    limits.append([slow.take("a"), slow.take("a")])
+    for per_second in (float("inf"), 0):
+        try:
+            read_gateway_settings({"policy": {"rate_limit": {"burst": 1, "per_second": per_second}}})
+            limits.append(None)
+        except ValidationError as error:
+            limits.append(error.details["key"])
+    out["limits"] = limits
     import time
     cases = [("a*b*c", "a-b-c"), ("a*b*c", "a-c-b"), ("ab*ba", "aba"), ("a*a*a", "aaa"), ("a*a*a", "aa"),
              ("*x*", "abc"), ("notes.*", "notesXadd"), ("*", "")]
@@ -185,6 +201,17 @@ test("the Python gateway: modes, broadcast, stage failures and [adapter] checks"
     retryable: false,
     details: { action: "fail", code: "BAD" },
   });
+  const refused = "a token bucket needs burst ≥ 1 and per_second > 0 (finite numbers)";
+  assert.deepEqual(out.limits, [
+    refused,
+    refused,
+    refused,
+    refused,
+    refused,
+    [null, 2_147_483_647],
+    "adapter.policy.rate_limit.per_second",
+    "adapter.policy.rate_limit.per_second",
+  ]);
   assert.deepEqual(out.patterns, [true, false, false, true, false, false, false, true]);
   assert.equal(out.hostile[0], false);
   assert.ok(out.hostile[1] < 0.2, `many '*' against a long action stays fast (took ${out.hostile[1]}s)`);

@@ -89,6 +89,9 @@ class TokenBucketLimiter:
 
     def __init__(self, burst: float, per_second: float, max_keys: int = 10_000,
                  now: Callable[[], float] | None = None) -> None:
+        if not _is_number(burst) or not burst >= 1 or not _is_number(per_second) or not per_second > 0 \
+                or not math.isfinite(per_second) or not math.isfinite(burst):
+            raise ValueError("a token bucket needs burst ≥ 1 and per_second > 0 (finite numbers)")
         self.burst, self.per_second, self.max_keys = burst, per_second, max_keys
         self.now = now or (lambda: time.monotonic() * 1000.0)
         self.buckets: OrderedDict[str, list[float]] = OrderedDict()
@@ -108,7 +111,15 @@ class TokenBucketLimiter:
         if bucket[0] >= 1:
             bucket[0] -= 1
             return None
-        return math.ceil((1 - bucket[0]) / self.per_second * 1000)
+        return math.ceil(min(MAX_RETRY_AFTER_MS, (1 - bucket[0]) / self.per_second * 1000))
+
+
+MAX_RETRY_AFTER_MS = 2_147_483_647
+"""The longest `retryAfterMs` said (about 24 days, the longest a timer waits): a tiny `per_second` says no more."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def payload_bytes(value: Any) -> int:
@@ -457,7 +468,7 @@ def read_gateway_settings(adapter: dict) -> dict:
             burst, per_second = rate.get("burst"), rate.get("per_second")
             if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
                 raise _bad("adapter.policy.rate_limit.burst", "must be a whole number ≥ 1")
-            if isinstance(per_second, bool) or not isinstance(per_second, (int, float)) or not per_second > 0:
+            if not _is_number(per_second) or not per_second > 0 or not math.isfinite(per_second):
                 raise _bad("adapter.policy.rate_limit.per_second", "must be a number above 0")
             settings["policy"]["rate_limit"] = {"burst": burst, "per_second": per_second}
     if adapter.get("target") is not None:
