@@ -344,3 +344,37 @@ return [first, second, third]
     { id: "slowimp", state: "injected", reason: null },
   ]);
 });
+
+test(
+  "a hook id an extension declares twice fails it naming the id; the same id in two extensions is two hooks",
+  skip,
+  () => {
+    const out = py(
+      "hooks",
+      `
+rt = make()
+twice = await rt.extensions.inject(ext("twice", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_hook(target="ping", id="audit")
+        def one(self, **_): return None
+        @extension_hook(target="ping", id="audit")
+        def two(self, **_): return None
+'''))
+code = '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_hook(target="ping")
+        def audit(self, **_): return None
+'''
+one = await rt.extensions.inject(ext("one", code))
+two = await rt.extensions.inject(ext("two", code))
+return {"twice": twice, "states": [one["state"], two["state"]],
+        "hooks": sorted(h["id"] + "@" + h["source"] for h in rt._hook_descriptors())}
+`,
+    );
+    assert.deepEqual(out.twice, { id: "twice", state: "failed", reason: "hook id 'audit' is declared twice" });
+    assert.deepEqual(out.states, ["injected", "injected"]);
+    assert.deepEqual(out.hooks, ["audit@extension:one", "audit@extension:two"]);
+  },
+);

@@ -555,6 +555,12 @@ class ExtensionMounts:
             twice = next((e for e in ids if ids.count(e) > 1), None)
             if twice is not None:
                 raise ValueError(f"entry id '{twice}' is declared twice")
+            # A hook is known by its id and its source (`extension:<id>`, as in the TypeScript runtime), so its id
+            # need only be its extension's once.
+            hook_ids = [h.meta["id"] for h in hooks]
+            twice = next((h for h in hook_ids if hook_ids.count(h) > 1), None)
+            if twice is not None:
+                raise ValueError(f"hook id '{twice}' is declared twice")
             clash = next(((e, runtime.taken_by(e)) for e in ids if runtime.taken_by(e)), None)
             if clash:
                 raise ValueError(f"entry id '{clash[0]}' is already taken by {clash[1]}")
