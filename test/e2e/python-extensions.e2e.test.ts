@@ -126,6 +126,31 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
           "    def u(self, **_):\n        return Ok(1)\n",
       },
     });
+    // Both load with the process: a descriptor or a reason the host would refuse would break its hello.
+    writePlugin(root, {
+      id: "py_badmeta",
+      manifest:
+        '[plugin]\nid = "py_badmeta"\ntype = "extension"\nentry = "__init__.py:B"\n\n' +
+        '[plugin.host]\nplugin_id = "py_ext_host"\nprefix = "b_"\n',
+      files: {
+        "__init__.py":
+          "from plugin.sdk.extension import NekoExtensionBase, Ok, extension_entry\n\n" +
+          "class B(NekoExtensionBase):\n    @extension_entry(id='b', metadata=['tag'])\n" +
+          "    def b(self, **_):\n        return Ok(1)\n",
+      },
+    });
+    writePlugin(root, {
+      id: "py_astral",
+      manifest:
+        '[plugin]\nid = "py_astral"\ntype = "extension"\nentry = "__init__.py:A"\n\n' +
+        '[plugin.host]\nplugin_id = "py_ext_host"\nprefix = "a_"\n',
+      files: {
+        "__init__.py":
+          "from plugin.sdk.extension import NekoExtensionBase\n\n" +
+          "class A(NekoExtensionBase):\n    def __init__(self, ctx):\n        super().__init__(ctx)\n" +
+          "        raise RuntimeError('\\U0001F4A5' * 5000)\n",
+      },
+    });
     t = await startTestHost({ roots: [root], heartbeatIntervalMs: 500 });
     await waitFor(
       async () =>
@@ -257,6 +282,12 @@ describe("a Python extension in its Python host plugin's process", { skip: PYTHO
       "an extension cannot declare @message ('m'): subscribe with self.bus.on() instead",
     );
     assert.match(reasons.py_unpackable, /^entry 'u_u': its metadata cannot be sent to the host: /);
+    assert.equal(
+      reasons.py_badmeta,
+      "importing __init__.py failed: ValueError: entry 'b': its metadata must be a table (a dict) or None, not list",
+    );
+    assert.equal(reasons.py_astral.length, 4096, "cut to the host's limit in UTF-16 code units");
+    assert.ok(reasons.py_astral.startsWith("its constructor threw: \u{1F4A5}"));
     assert.equal((await t.trigger("py_ext_host", "greet", { name: "A" })).status, 200);
   });
 
