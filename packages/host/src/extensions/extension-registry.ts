@@ -176,6 +176,8 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     }
     const unusable = this.hostProblem(hostId);
     if (unusable) return at(unusable.state, unusable.reason);
+    const language = this.languageProblem(id, hostId);
+    if (language) return at("failed", language);
     const hostState = this.ctx.plugins.state(hostId);
     if (hostState !== "running") return at("pending", `its host plugin '${hostId}' is ${hostState}`);
     const reported = this.ctx.plugins.hello(hostId)?.extensions?.find((e) => e.id === id);
@@ -233,6 +235,22 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     return undefined;
   }
 
+  /**
+   * Why the extension cannot go into `hostId`'s process: it is written in another language (docs/extensions.md). A
+   * TypeScript extension needs a Node process, a Python one a Python process; neither is ever sent to the other.
+   */
+  private languageProblem(id: string, hostId: string): string | undefined {
+    const extension = this.ctx.plugins.manifest(id) as PluginManifest | undefined;
+    const host = this.ctx.plugins.manifest(hostId) as PluginManifest | undefined;
+    if (!extension?.entry || !host?.entry) return undefined;
+    const language = (m: PluginManifest) => (m.entry.language === "python" ? "Python" : "TypeScript");
+    if (language(extension) === language(host)) return undefined;
+    return (
+      `it is written in ${language(extension)} and its host plugin '${hostId}' in ${language(host)}: ` +
+      "an extension loads only into a plugin of its own language"
+    );
+  }
+
   /** What the API answers for an extension: its state now. */
   private answer(id: string): WireResult {
     const { host_plugin_id, state, reason, enabled } = this.view(id);
@@ -265,6 +283,7 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       this.heldBack.delete(id);
       // A refused manifest (an SDK range, an unsafe grant) is never loaded; the answer says why.
       if (!live || this.ctx.plugins.state(id) === "refused" || !this.isLocal(id)) return this.answer(id);
+      if (this.languageProblem(id, hostId)) return this.answer(id);
       return this.inject(hostId, id);
     });
   }
@@ -296,7 +315,9 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       this.injectErrors.set(id, `it cannot be loaded: ${spec}`);
       return failure(ErrorCode.ConfigInvalid, `extension '${id}' cannot be loaded: ${spec}`);
     }
-    const confined = launchPermissions(this.ctx.plugins.manifest(hostId) as PluginManifest) !== undefined;
+    const host = this.ctx.plugins.manifest(hostId) as PluginManifest;
+    // Node's permission model confines a Node process only; a Python one may read any folder (python-plugins.md).
+    const confined = host.entry?.language !== "python" && launchPermissions(host) !== undefined;
     if (confined && !this.granted.get(hostId)?.has(spec.dir)) {
       // Under the permission model a process reads only what it was launched with.
       const reason =
@@ -326,7 +347,11 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
       if (this.ctx.plugins.state(hostId) !== "running" || this.hostProblem(hostId)) return;
       const mine = new Set(this.of(hostId));
       const wanted = (id: string) =>
-        mine.has(id) && this.isEnabled(id) && !this.heldBack.has(id) && this.ctx.plugins.state(id) !== "refused";
+        mine.has(id) &&
+        this.isEnabled(id) &&
+        !this.heldBack.has(id) &&
+        this.ctx.plugins.state(id) !== "refused" &&
+        !this.languageProblem(id, hostId);
       const reported = this.ctx.plugins.hello(hostId)?.extensions ?? [];
       for (const { id, state } of reported) {
         const stale = state === "injected" ? !wanted(id) : !mine.has(id);
@@ -350,6 +375,7 @@ export class ExtensionRegistry implements ExtensionsApi, Disposable, DebugCounte
     const extensions: ExtensionSpec[] = [];
     for (const id of ids) {
       if (!this.isEnabled(id) || this.heldBack.has(id) || this.ctx.plugins.state(id) === "refused") continue;
+      if (this.languageProblem(id, hostId)) continue;
       const spec = this.spec(id);
       if (typeof spec === "string") {
         this.ctx.logger.warn({ plugin: hostId, extension: id }, `extension '${id}' is not loaded: ${spec}`);

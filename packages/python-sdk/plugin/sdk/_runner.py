@@ -26,16 +26,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from . import SDK_VERSION
+from ._extensions import ExtensionMounts
 from ._host import HostLink, PayloadTooLarge, pack
 from ._logger import PluginLogger, install_stdlib_logging
 from ._validation import compile_validator
 from .base import NekoPluginBase, PluginContext, to_result
+from .decorators import entry_problem
 from .errors import NotFoundError, SdkError, TimeoutError, ValidationError, to_wire
 from .result import Err, Ok
 
 PROTOCOL_VERSION = 1
 LOAD_FAILURE_PREFIX = "neko-plugin: could not load the plugin: "
 DEFAULT_ENTRY_TIMEOUT_SECONDS = 30.0
+OWN_SHUTDOWN_S = 2.5
+"""How long the plugin's own `shutdown` may take at a stop (after its extensions', at most 2 s)."""
 MAX_BOOTSTRAP_BYTES = 64 * 1024 * 1024
 PACKAGE_PATH = re.compile(r"^(?:plugin\.)?plugins\.([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -175,6 +179,9 @@ class PluginRuntime:
         context = bootstrap.get("context") or {}
         self.manifest: dict = context.get("manifest") or {}
         self.config: dict = context.get("config") or self.manifest
+        # The extensions to load before the hello (docs/extensions.md); absent: the host asked for none.
+        self.extension_specs: Any = context.get("extensions")
+        self.extensions = ExtensionMounts(self)
         self.link = HostLink(bootstrap["connection"], self._from_host)
         self.logger = PluginLogger(self.plugin_id)
         self.executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="neko-entry")
@@ -462,6 +469,17 @@ class PluginRuntime:
                 raise ValueError(f"hook id '{meta['id']}' is declared twice")
             self.hooks.append(Handler(fn, {**meta, "inputSchema": None}))
 
+    def taken_by(self, entry_id: str) -> str | None:
+        """What holds `entry_id`, in words for an error message; None when it is free."""
+        handler = self.entries.get(entry_id)
+        if handler is None:
+            return None
+        if handler.meta.get("extension"):
+            return f"an entry of extension '{handler.meta['extension']}'"
+        if handler.meta.get("router") is not None:
+            return "an entry of a router"
+        return "a dynamic entry" if entry_id in self.dynamic else "a @plugin_entry method"
+
     def _descriptor(self, entry_id: str) -> dict:
         meta = self.entries[entry_id].meta
         descriptor = {
@@ -479,10 +497,12 @@ class PluginRuntime:
         }
         if meta["persist"] is not None:
             descriptor["persist"] = bool(meta["persist"])
+        if meta.get("extension"):
+            descriptor["extensionId"] = meta["extension"]
         return descriptor
 
     def _hello(self) -> dict:
-        return {
+        hello = {
             "type": "hello",
             "protocol": PROTOCOL_VERSION,
             "pluginId": self.plugin_id,
@@ -513,10 +533,20 @@ class PluginRuntime:
                 {"id": h.meta["id"], "source": h.meta["source"], "autoStart": h.meta["autoStart"]} for h in self.messages
             ],
         }
+        extensions = self.extensions.statuses()
+        if extensions is not None:
+            hello["extensions"] = extensions
+        return hello
 
     def _check_hello(self, hello: dict) -> None:
         """A hello that cannot be packed (metadata holding an object, say) is a refusal naming what cannot go, not an
-        exit before the handshake (which the host would restart, forever)."""
+        exit before the handshake (which the host would restart, forever). So is an entry whose description breaks
+        the host's rules (a metadata that is no table, say: its hello would be refused)."""
+        for entry in hello.get("entries") or []:
+            problem = entry_problem(entry["id"], {**entry, "entryKind": entry.get("kind")})
+            if problem:
+                raise LoadFailure({"name": "SdkError", "code": "PLUGIN_LOAD_FAILED", "message": problem,
+                                   "details": {"kind": "entry", "id": entry["id"]}})
         try:
             pack(hello)
             return
@@ -540,7 +570,7 @@ class PluginRuntime:
 
     def _hook_descriptors(self) -> list[dict]:
         return [
-            {"id": h.meta["id"], "source": "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
+            {"id": h.meta["id"], "source": h.meta.get("source") or "plugin", "timing": h.meta["timing"], "target": h.meta["target"],
              "priority": h.meta["priority"], "condition": h.meta["condition"]}
             for h in self.hooks
         ]
@@ -607,8 +637,12 @@ class PluginRuntime:
     def _entries_changed(self) -> None:
         """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
         if self.hello_sent:
-            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
-                            "hooks": self._hook_descriptors()})
+            message = {"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
+                       "hooks": self._hook_descriptors()}
+            extensions = self.extensions.statuses()
+            if extensions is not None:
+                message["extensions"] = extensions
+            self.link.send(message)
 
     def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
         with self.registry_lock:
@@ -659,6 +693,8 @@ class PluginRuntime:
             self.instance = instance
             self._collect(instance)
             self._check_hello(self._hello())
+            if self.extension_specs is not None:
+                await self.extensions.load_at_start(self.extension_specs)
             if self._persist_mode() == "off":
                 for entry_id, handler in self.entries.items():
                     if handler.meta.get("persist") is True:
@@ -836,8 +872,12 @@ class PluginRuntime:
         return value
 
     async def _lifecycle(self, lifecycle_id: str, **kwargs: Any) -> dict:
+        return await self._run_handlers(self.lifecycles.get(lifecycle_id, []), lifecycle_id, **kwargs)
+
+    async def _run_handlers(self, handlers: list[Handler], lifecycle_id: str, **kwargs: Any) -> dict:
+        """Runs lifecycle handlers in order, the first that fails ending it."""
         result: dict = {"ok": True, "value": None}
-        for handler in self.lifecycles.get(lifecycle_id, []):
+        for handler in handlers:
             try:
                 result = _normalize(await self._invoke(handler.fn, kwargs))
             except Exception as error:  # noqa: BLE001
@@ -958,6 +998,9 @@ class PluginRuntime:
                     self._save(self._fields(), frozen=False)
             except (OSError, ValueError) as error:
                 self.logger.warning("the frozen mark could not be taken off: {}", error)
+        if result["ok"]:
+            # The extensions loaded with the process start after the plugin's own startup, before it is ready.
+            await self.extensions.start_all()
         self.link.send({"type": "ready", "startup": result})
         if not result["ok"]:
             return
@@ -1012,8 +1055,11 @@ class PluginRuntime:
     async def _shutdown(self, shutdown_id: str) -> None:
         for stop in list(self.inflight.values()):
             stop(SdkError("the plugin is shutting down", code="CANCELED"))
+        # Its extensions go first (an inject still running cancelled, their shutdown within 2 s together); its own
+        # then has a time of its own, whatever they took (the host waits 5 s in all).
+        await self.extensions.remove_all()
         try:
-            result = await asyncio.wait_for(self._lifecycle("shutdown"), timeout=4.5)
+            result = await asyncio.wait_for(self._lifecycle("shutdown"), timeout=OWN_SHUTDOWN_S)
         except asyncio.TimeoutError:
             result = _err(TimeoutError("shutdown timed out"))
         if self._persist_mode() == "auto" and self.instance is not None:
@@ -1050,7 +1096,8 @@ class PluginRuntime:
     def _pipeline(self, entry_id: str, handler: Handler, hooks: list[Handler]) -> Callable:
         """The hook chain of one call (docs/hooks.md): before hooks, around hooks wrapping a replace hook or the
         entry, after hooks; lowest priority first, declaration order among equals."""
-        ordered = sorted(hooks, key=lambda h: h.meta["priority"])
+        # At equal priority the plugin's own hooks (and its routers') first, then the extensions' by their ids.
+        ordered = sorted(hooks, key=lambda h: (h.meta["priority"], h.meta.get("extension") or ""))
         befores, arounds, replaces, afters = (
             [h for h in ordered if h.meta["timing"] == timing] for timing in ("before", "around", "replace", "after")
         )
@@ -1060,7 +1107,8 @@ class PluginRuntime:
             return test is None or test(args, entry_id)
 
         def label(hook: Handler) -> str:
-            return f"{hook.meta['timing']} hook '{hook.meta['id']}'"
+            source = hook.meta.get("source")
+            return f"{hook.meta['timing']} hook '{hook.meta['id']}'" + (f" (from {source})" if source else "")
 
         async def call_hook(hook: Handler, **kwargs: Any) -> Any:
             try:
@@ -1281,6 +1329,19 @@ class PluginRuntime:
 
     # -- controls ------------------------------------------------------------------------------------------------
 
+    def counts(self) -> dict:
+        """What the runtime holds now (`runtime.counts`), so a test can see that loading and unloading an extension
+        leaves nothing behind."""
+        with self.registry_lock:
+            return {
+                "entries": len(self.entries),
+                "hooks": len(self.hooks),
+                "timers": sum(1 for h in self.timers if h.meta["autoStart"]),
+                "busHandlers": sum(len(h) for h in self.bus_handlers.values()),
+                "busWatches": len(self.watches),
+                **self.extensions.counts(),
+            }
+
     async def _control(self, control: dict) -> dict:
         op = control.get("op")
         payload = control.get("payload") or {}
@@ -1292,6 +1353,12 @@ class PluginRuntime:
             return await self._run_event(control, payload)
         if op == "freeze":
             return await self._freeze()
+        if op == "extension.inject":
+            return {"ok": True, "value": await self.extensions.inject(payload)}
+        if op == "extension.remove" and isinstance(payload, dict):
+            return {"ok": True, "value": {"id": payload.get("id"), "removed": await self.extensions.remove(payload.get("id"))}}
+        if op == "runtime.counts":
+            return {"ok": True, "value": self.counts()}
         if op == "lifecycle" and isinstance(payload, dict):
             return await self._lifecycle(str(payload.get("id")), **({"arg": payload["arg"]} if "arg" in payload else {}))
         return _err(NotFoundError(f"unknown control operation '{op}'"))
@@ -1302,7 +1369,7 @@ class PluginRuntime:
         new = payload.get("config") if isinstance(payload.get("config"), dict) else old
         lifecycle = payload.get("lifecycle")
         if payload.get("extension"):
-            return _err(NotFoundError("this plugin has no extensions"))
+            return await self.extensions.apply_config(str(payload["extension"]), payload)
         self.ctx._config = new
         if isinstance(payload.get("manifest"), dict):
             self.ctx.metadata = payload["manifest"]

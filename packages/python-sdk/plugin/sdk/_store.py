@@ -40,6 +40,7 @@ class SyncPluginStore:
         self._enabled = enabled
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._disposed: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -50,6 +51,8 @@ class SyncPluginStore:
         return os.path.join(self._data_dir, STORE_FILE_NAME)
 
     def _open(self) -> sqlite3.Connection:
+        if self._disposed is not None:
+            raise SdkError(f"store: {self._disposed}", code="STORE_ERROR")
         if not self._enabled:
             raise SdkError("the store is disabled ([plugin.store] enabled = false)", code="STORE_DISABLED")
         if self._db is None:
@@ -137,6 +140,12 @@ class SyncPluginStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+    def dispose(self, reason: str) -> None:
+        """Closed for good (an extension taken out): later calls raise STORE_ERROR, never reopen the database."""
+        with self._lock:
+            self._disposed = reason
+        self.close()
 
 
 class PluginStore:

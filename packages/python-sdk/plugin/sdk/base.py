@@ -118,9 +118,18 @@ class PluginConfig:
     async def has(self, path: Any) -> bool:
         return self._lookup(path) is not _MISSING
 
+    def _own(self, params: dict) -> dict:
+        """An extension's configuration is its own plugin.toml, written and read through its host plugin."""
+        extension = getattr(self._ctx, "extension_id", None)
+        return {**params, "extension": extension} if extension is not None else params
+
     async def update(self, patch: dict, mode: str = "permanent") -> Ok | Err:
         """Deep-merges `patch` through the host (`config.update`); the new configuration is visible at once."""
-        result = to_result(await self._ctx._runtime.request_async("config.update", {"patch": patch, "mode": mode}))
+        closed = getattr(self._ctx, "_config_closed", None)
+        if closed is not None:
+            return Err(SdkError(f"config: {closed}", code="CONFIG_CHANGE_REFUSED"))
+        result = to_result(await self._ctx._runtime.request_async("config.update",
+                                                                  self._own({"patch": patch, "mode": mode})))
         if isinstance(result, Ok) and isinstance(result.value, dict) and isinstance(result.value.get("config"), dict):
             self._ctx._config = result.value["config"]
             return Ok(copy.deepcopy(result.value["config"]))
@@ -129,11 +138,11 @@ class PluginConfig:
     async def profiles(self) -> Ok | Err:
         """The plugin's configuration profiles as the host reads them now (`config.profiles`, docs/config.md): where
         they are declared, the active one, each file with its problem if it cannot be used. Read-only."""
-        return to_result(await self._ctx._runtime.request_async("config.profiles", {}))
+        return to_result(await self._ctx._runtime.request_async("config.profiles", self._own({})))
 
     async def profile(self, name: str) -> Ok | Err:
         """One profile file's own content (the overlay, not merged) and whether it is active (`config.profile`)."""
-        return to_result(await self._ctx._runtime.request_async("config.profile", {"name": name}))
+        return to_result(await self._ctx._runtime.request_async("config.profile", self._own({"name": name})))
 
     async def set(self, path: Any, value: Any, mode: str = "permanent") -> Ok | Err:
         keys = self._keys(path)

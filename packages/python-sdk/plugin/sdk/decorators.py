@@ -43,6 +43,35 @@ def _schema_of(input_schema: Any, params: Any) -> tuple[dict | None, Any]:
     return input_schema, None
 
 
+def _is_str_list_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+ENTRY_RULES: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
+    ("name", "a string", lambda v: isinstance(v, str)),
+    ("description", "a string", lambda v: isinstance(v, str)),
+    ("inputSchema", "a table (a dict) or None", lambda v: v is None or isinstance(v, dict)),
+    ("entryKind", "a string", lambda v: isinstance(v, str)),
+    ("llmResultFields", "a list of strings or None", _is_str_list_or_none),
+    ("autoStart", "True or False", lambda v: isinstance(v, bool)),
+    ("persist", "True, False or None", lambda v: v is None or isinstance(v, bool)),
+    ("metadata", "a table (a dict) or None", lambda v: v is None or isinstance(v, dict)),
+)
+"""What the host takes in an entry's descriptor (packages/host/src/supervisor/plugin-frame-problems.ts, ENTRY),
+field by field: a plugin whose hello breaks one is refused by the host, an `entries_changed` that does is dropped."""
+
+WIRE_NAMES = {"entryKind": "kind"}
+
+
+def entry_problem(entry_id: str, meta: dict) -> str | None:
+    """The first field of an entry's description the host would refuse, as a sentence naming it; None when none."""
+    for field, rule, ok in ENTRY_RULES:
+        value = meta.get(field)
+        if not ok(value):
+            return f"entry '{entry_id}': its {WIRE_NAMES.get(field, field)} must be {rule}, not {type(value).__name__}"
+    return None
+
+
 def _timeout(value: Any, what: str) -> float | None:
     if value is None:
         return None
@@ -80,26 +109,27 @@ def plugin_entry(
         # `llm_result_model` (or its alias `fields`, as in the original) gives the result's schema, whose `required`
         # names become `llm_result_fields`; the three are mutually exclusive (docs/python-plugins.md).
         llm_fields, llm_schema = result_contract(fn, llm_result_fields, llm_result_model, fields)
-        return _mark(
-            fn,
-            {
-                "kind": "entry",
-                "id": entry_id,
-                "name": name or entry_id,
-                "description": description or "",
-                "inputSchema": schema,
-                "model": model if model_validate else None,
-                "modelValidate": bool(model_validate),
-                "allowExtraArgs": bool(allow_extra_args),
-                "entryKind": kind,
-                "timeout": _timeout(timeout, f"entry '{entry_id}'"),
-                "llmResultFields": llm_fields,
-                "llmResultSchema": llm_schema,
-                "autoStart": bool(auto_start),
-                "persist": persist,
-                "metadata": metadata,
-            },
-        )
+        meta = {
+            "kind": "entry",
+            "id": entry_id,
+            "name": name or entry_id,
+            "description": description or "",
+            "inputSchema": schema,
+            "model": model if model_validate else None,
+            "modelValidate": bool(model_validate),
+            "allowExtraArgs": bool(allow_extra_args),
+            "entryKind": kind,
+            "timeout": _timeout(timeout, f"entry '{entry_id}'"),
+            "llmResultFields": llm_fields,
+            "llmResultSchema": llm_schema,
+            "autoStart": bool(auto_start),
+            "persist": persist,
+            "metadata": metadata,
+        }
+        problem = entry_problem(entry_id, meta)
+        if problem:
+            raise ValueError(problem)
+        return _mark(fn, meta)
 
     return decorate
 
@@ -208,6 +238,8 @@ def hook(
 
     def decorate(fn: Callable) -> Callable:
         hook_id = id or fn.__name__
+        if not isinstance(hook_id, str) or not ENTRY_ID.match(hook_id):
+            raise ValueError(f"hook id {hook_id!r} must match {ENTRY_ID.pattern}")
         test = None
         if condition is not None:
             from ._condition import HookConditionError, compile_condition

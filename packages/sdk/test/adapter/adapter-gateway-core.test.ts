@@ -239,6 +239,43 @@ describe("modes", () => {
   });
 });
 
+describe("an explicit target in a mode that skips the policy", () => {
+  const toVault = { metadata: { target: { pluginId: "vault", entryId: "dump" } } };
+
+  test("hybrid: a rule's router mode, or the request's own, does not let it name a denied plugin", async () => {
+    const { core, calls } = setup({ core: { mode: "hybrid" } });
+    const viaRule = await core.process(request("fast.greet", {}, toVault));
+    assert.equal(viaRule.mode, "router");
+    assert.deepEqual(errorOf(viaRule), {
+      code: "policy_denied",
+      message: "plugin 'vault' may not be reached through this adapter",
+      retryable: false,
+      details: { reason: "plugin_not_allowed", pluginId: "vault" },
+    });
+    const viaMetadata = await core.process(
+      request("greet", {}, { metadata: { mode: "router", target: "vault:dump" } }),
+    );
+    assert.equal(errorOf(viaMetadata).code, "policy_denied");
+    assert.equal(calls.length, 0, "nothing reached the denied plugin");
+
+    const allowed = await core.process(request("fast.greet", { n: 1 }, { metadata: { target: "other:entry" } }));
+    assert.deepEqual(dataOf(allowed), { echoed: { n: 1 }, ref: "other:entry" });
+    assert.ok(allowed.timings.policy !== undefined, "the target was checked");
+    const ruled = await core.process(request("fast.greet", { name: "A" }));
+    assert.equal(ruled.ok, true);
+    assert.equal(ruled.timings.policy, undefined, "a rule's own target is still not checked in router mode");
+  });
+
+  test("router: the allow and deny lists hold for a target the request names", async () => {
+    const { core, calls } = setup({ core: { mode: "router" }, policy: { allowPlugins: ["hello_world"] } });
+    assert.equal(errorOf(await core.process(request("greet", {}, toVault))).code, "policy_denied");
+    const other = await core.process(request("greet", {}, { metadata: { target: "other:entry" } }));
+    assert.equal(errorOf(other).code, "policy_denied", "not on the allow list");
+    assert.equal(calls.length, 0);
+    assert.equal((await core.process(request("secret"))).ok, true, "the rules still go where they say");
+  });
+});
+
 describe("each stage's failure has its code, and nothing throws", () => {
   test("normalize: a payload that is not an object, or a missing action, is invalid_request", async () => {
     const { core, calls, audits } = setup();

@@ -101,3 +101,17 @@ test("action patterns: exact, or '*' for any run of characters, matched against 
   assert.equal(actionMatcher("a*b")("a\nb"), true);
   assert.equal(actionMatcher("(x)*")("(x)y"), true, "other regex characters are literal");
 });
+
+test("action patterns: parts in order, none overlapping; many '*' against a long action stays fast (no backtracking)", () => {
+  assert.equal(actionMatcher("a*b*c")("a-b-c"), true);
+  assert.equal(actionMatcher("a*b*c")("a-c-b"), false, "the parts in order");
+  assert.equal(actionMatcher("ab*ba")("aba"), false, "prefix and suffix may not share characters");
+  assert.equal(actionMatcher("a*a*a")("aaa"), true);
+  assert.equal(actionMatcher("a*a*a")("aa"), false);
+  assert.equal(actionMatcher("*x*")("abc"), false);
+  assert.equal(actionMatcher("**")("anything"), true);
+  const hostile = actionMatcher(`${"*a".repeat(12)}*b`);
+  const started = performance.now();
+  assert.equal(hostile("a".repeat(20_000)), false);
+  assert.ok(performance.now() - started < 200, `took ${performance.now() - started} ms`);
+});

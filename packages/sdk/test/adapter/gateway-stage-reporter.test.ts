@@ -53,3 +53,12 @@ test("token bucket: burst at once, then the sustained rate; the least recently u
   assert.deepEqual(limiter.take("a"), { allowed: true }, "'a' was forgotten: a full bucket again");
   assert.throws(() => new TokenBucketLimiter({ burst: 0, perSecond: 1 }), RangeError);
 });
+
+test("token bucket: a rate that is not a finite number above 0 is refused; a tiny one's wait is capped", () => {
+  for (const perSecond of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => new TokenBucketLimiter({ burst: 1, perSecond }), RangeError, String(perSecond));
+  }
+  const slow = new TokenBucketLimiter({ burst: 1, perSecond: 1e-300, now: () => 0 });
+  assert.deepEqual(slow.take("a"), { allowed: true });
+  assert.deepEqual(slow.take("a"), { allowed: false, retryAfterMs: 2_147_483_647 });
+});

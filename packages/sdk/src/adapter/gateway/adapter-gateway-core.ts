@@ -196,6 +196,12 @@ export class AdapterGatewayCore {
       if (trip.mode === "gateway") {
         const allowed = await this.stage(trip, "policy", () => policyEngine.authorize(request.value));
         if (!allowed.ok) return allowed;
+      } else if (request.value.target && policyEngine.authorizeRoute) {
+        // `router` skips the policy for where the configuration sends a request, not for a plugin the request names
+        // itself: an explicit target is checked against the allow and deny lists in every mode.
+        const asked: RouteDecision = { mode: "plugin", ...request.value.target, reason: "explicit target" };
+        const allowed = await this.stage(trip, "policy", () => policyEngine.authorizeRoute?.(request.value, asked));
+        if (!allowed.ok) return allowed;
       }
       const route = await this.stage(trip, "route", () => routeEngine.route(request.value));
       if (!route.ok) return route;

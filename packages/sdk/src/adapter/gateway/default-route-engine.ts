@@ -119,15 +119,29 @@ export class DefaultRouteEngine implements RouteEngine {
   }
 }
 
-/** Exact match, or a `*` pattern (any run of characters) matched against the whole action. */
+/**
+ * Exact match, or a `*` pattern (any run of characters) matched against the whole action: the literal parts in order,
+ * each found at its leftmost place (no regular expression, so no backtracking however many `*` it has).
+ */
 export function actionMatcher(pattern: string): (action: string) => boolean {
   if (!pattern.includes("*")) return (action) => action === pattern;
-  const source = pattern
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  const regex = new RegExp(`^${source}$`, "s");
-  return (action) => regex.test(action);
+  const parts = pattern.split("*");
+  const first = parts[0] ?? "";
+  const last = parts[parts.length - 1] ?? "";
+  const middle = parts.slice(1, -1).filter((part) => part !== "");
+  return (action) => {
+    if (action.length < first.length + last.length || !action.startsWith(first) || !action.endsWith(last)) {
+      return false;
+    }
+    const end = action.length - last.length;
+    let at = first.length;
+    for (const part of middle) {
+      const found = action.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
 }
 
 function failed(message: string, details: Record<string, unknown>): Result<never, GatewayError> {

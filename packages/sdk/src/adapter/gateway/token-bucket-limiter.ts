@@ -5,6 +5,9 @@
  * forgotten one are the same).
  */
 
+/** The longest `retryAfterMs` said (about 24 days, the longest a timer waits): a tiny `perSecond` says no more. */
+const MAX_RETRY_AFTER_MS = 2_147_483_647;
+
 export interface TokenBucketOptions {
   /** Tokens a bucket holds when full: the largest burst let through at once. */
   burst: number;
@@ -28,8 +31,8 @@ export class TokenBucketLimiter {
   private readonly now: () => number;
 
   constructor(private readonly options: TokenBucketOptions) {
-    if (!(options.burst >= 1) || !(options.perSecond > 0)) {
-      throw new RangeError("a token bucket needs burst ≥ 1 and perSecond > 0");
+    if (!(options.burst >= 1) || !(options.perSecond > 0) || !Number.isFinite(options.perSecond)) {
+      throw new RangeError("a token bucket needs burst ≥ 1 and a finite perSecond > 0");
     }
     this.maxKeys = options.maxKeys ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -53,7 +56,8 @@ export class TokenBucketLimiter {
       bucket.tokens -= 1;
       return { allowed: true };
     }
-    return { allowed: false, retryAfterMs: Math.ceil(((1 - bucket.tokens) / perSecond) * 1000) };
+    const wait = Math.min(MAX_RETRY_AFTER_MS, ((1 - bucket.tokens) / perSecond) * 1000);
+    return { allowed: false, retryAfterMs: Math.ceil(wait) };
   }
 
   get size(): number {
