@@ -403,8 +403,22 @@ class PluginRuntime:
                 for meta in marks:
                     self._register(bound, meta)
 
+    @staticmethod
+    def _ui_marks(fn: Callable, meta: dict) -> dict:
+        """`@quick_action` and `@ui.action` (in any order with `@plugin_entry`) as keys of the entry's metadata."""
+        from .decorators import QUICK_ACTION_ATTR, UI_ACTION_ATTR
+
+        marks = {key: getattr(fn, attr, None) for key, attr in (("quick_action", QUICK_ACTION_ATTR),
+                                                                 ("ui_action", UI_ACTION_ATTR))}
+        marks = {k: v for k, v in marks.items() if isinstance(v, dict)}
+        if not marks:
+            return meta
+        return {**meta, "metadata": {**(meta.get("metadata") or {}), **marks}}
+
     def _register(self, fn: Callable, meta: dict) -> None:
         kind = meta["kind"]
+        if kind == "entry":
+            meta = self._ui_marks(fn, meta)
         handler = Handler(fn, meta)
         if kind == "entry":
             if meta["id"] in self.entries:
@@ -538,10 +552,18 @@ class PluginRuntime:
             for _, m in marked:
                 if m["kind"] not in ("entry", "hook"):
                     raise ValueError(f"include_router: a router holds entries and hooks only, not a {m['kind']}")
-            scope = set(entries)
+            added = {prefix + entry_id: pair for entry_id, pair in getattr(router, "_neko_added", {}).items()}
+            for entry_id in added:
+                if entry_id in self.entries or entry_id in entries:
+                    raise ValueError(f"include_router: entry '{entry_id}' already exists")
+            scope = set(entries) | set(added)
             for entry_id, (fn, m) in entries.items():
+                self.entries[entry_id] = Handler(fn, {**self._ui_marks(fn, m), "id": entry_id, "router": id(router)})
+                self.enabled[entry_id] = True
+            for entry_id, (fn, m) in added.items():  # `router.add_entry(…)` before the router was included
                 self.entries[entry_id] = Handler(fn, {**m, "id": entry_id, "router": id(router)})
                 self.enabled[entry_id] = True
+                self.dynamic.add(entry_id)
             for fn, m in marked:
                 if m["kind"] == "hook":
                     target = m["target"] if m["target"] == "*" else prefix + m["target"]
@@ -558,6 +580,7 @@ class PluginRuntime:
             for entry_id in mine:
                 self.entries.pop(entry_id, None)
                 self.enabled.pop(entry_id, None)
+                self.dynamic.discard(entry_id)
             self.hooks = [h for h in self.hooks if h.meta.get("router") != id(router)]
             self._entries_changed()
             return True
@@ -581,6 +604,33 @@ class PluginRuntime:
             self.entries[entry_id] = Handler(fn, meta)
             self.enabled[entry_id] = True
             self.dynamic.add(entry_id)
+            self._entries_changed()
+            return True
+
+    def add_router_entry(self, router: Any, entry_id: str, fn: Callable, meta: dict, replace: bool) -> str | None:
+        """`router.add_entry(…)` on an included router: a dynamic entry of the plugin that `exclude_router` takes
+        away with the router's others. None when added, else why not."""
+        with self.registry_lock:
+            present = self.entries.get(entry_id)
+            if present is not None and not (replace and present.meta.get("router") == id(router)):
+                return f"duplicate entry id: '{entry_id}'"
+            self.entries[entry_id] = Handler(fn, {**meta, "id": entry_id, "router": id(router)})
+            self.enabled.setdefault(entry_id, True)
+            self.dynamic.add(entry_id)
+            for hook in self.hooks:  # the router's hooks apply to its entries, added ones too
+                if hook.meta.get("router") == id(router) and isinstance(hook.meta.get("scope"), set):
+                    hook.meta["scope"].add(entry_id)
+            self._entries_changed()
+            return None
+
+    def remove_router_entry(self, router: Any, entry_id: str) -> bool:
+        with self.registry_lock:
+            present = self.entries.get(entry_id)
+            if present is None or present.meta.get("router") != id(router):
+                return False
+            self.entries.pop(entry_id, None)
+            self.enabled.pop(entry_id, None)
+            self.dynamic.discard(entry_id)
             self._entries_changed()
             return True
 

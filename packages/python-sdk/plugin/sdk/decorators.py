@@ -4,9 +4,17 @@ the plugin's class when it loads it, and says them in its `hello` (docs/wire-pro
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from ._llm_result import result_contract
+from ._signature_schema import infer_input_schema
+
+EntryKind = Literal["service", "action", "hook", "custom", "lifecycle", "consumer", "timer", "chat_command"]
+"""The original's entry kinds (`kind=` of `@plugin_entry` / `@on_event`), shown as the entry's `kind` in `/plugins`."""
+NEKO_PLUGIN_META_ATTR = "__neko_plugin_meta__"
+NEKO_PLUGIN_TAG = "__neko_plugin__"
+QUICK_ACTION_ATTR = "__neko_quick_action__"
+UI_ACTION_ATTR = "__neko_ui_action__"
 
 ENTRY_ID = re.compile(r"^[a-zA-Z0-9_.:-]{1,128}$")
 LIFECYCLE_IDS = ("startup", "shutdown", "reload", "freeze", "unfreeze", "config_change")
@@ -25,7 +33,7 @@ def _mark(fn: Callable, meta: dict) -> Callable:
 
 def neko_plugin(cls: type) -> type:
     """Marks a class as a N.E.K.O. plugin (required on the original; kept as a mark here)."""
-    cls.__neko_plugin__ = True
+    setattr(cls, NEKO_PLUGIN_TAG, True)
     return cls
 
 
@@ -67,16 +75,28 @@ def plugin_entry(
     fields: Any = None,
     metadata: dict | None = None,
     allow_extra_args: bool = False,
+    quick_action: bool = False,
     **_: Any,
 ) -> Callable[[Callable], Callable]:
     """An entry other code may call: `POST /plugin/trigger`, another plugin, an LLM tool. Argument names its schema
-    does not declare are refused unless `allow_extra_args=True` (or the schema lets them through)."""
+    does not declare are refused unless `allow_extra_args=True` (or the schema lets them through). Without
+    `input_schema` or `params`, the schema is inferred from the handler's signature, as in the original."""
+    if input_schema is not None and params is not None:
+        raise ValueError("input_schema and params are mutually exclusive")
 
     def decorate(fn: Callable) -> Callable:
         entry_id = id or fn.__name__
         if not ENTRY_ID.match(entry_id):
             raise ValueError(f"entry id '{entry_id}' must match {ENTRY_ID.pattern}")
         schema, model = _schema_of(input_schema, params)
+        inferred = schema is None
+        extra_args = bool(allow_extra_args)
+        if inferred:
+            schema, any_name = infer_input_schema(fn)
+            extra_args = extra_args or any_name
+        entry_metadata = dict(metadata) if isinstance(metadata, dict) else metadata
+        if quick_action and not hasattr(fn, QUICK_ACTION_ATTR):
+            _set_attr(fn, QUICK_ACTION_ATTR, {"icon": None, "priority": 0})
         # `llm_result_model` (or its alias `fields`, as in the original) gives the result's schema, whose `required`
         # names become `llm_result_fields`; the three are mutually exclusive (docs/python-plugins.md).
         llm_fields, llm_schema = result_contract(fn, llm_result_fields, llm_result_model, fields)
@@ -88,20 +108,39 @@ def plugin_entry(
                 "name": name or entry_id,
                 "description": description or "",
                 "inputSchema": schema,
+                "inputSchemaInferred": inferred,
                 "model": model if model_validate else None,
                 "modelValidate": bool(model_validate),
-                "allowExtraArgs": bool(allow_extra_args),
+                "allowExtraArgs": extra_args,
                 "entryKind": kind,
                 "timeout": _timeout(timeout, f"entry '{entry_id}'"),
                 "llmResultFields": llm_fields,
                 "llmResultSchema": llm_schema,
                 "autoStart": bool(auto_start),
                 "persist": persist,
-                "metadata": metadata,
+                "metadata": entry_metadata,
             },
         )
 
     return decorate
+
+
+def _set_attr(fn: Callable, name: str, value: Any) -> None:
+    try:
+        setattr(fn, name, value)
+    except AttributeError:  # a bound method: mark its function
+        setattr(fn.__func__, name, value)
+
+
+def quick_action(icon: str | None = None, priority: int = 0, **_: Any) -> Callable[[Callable], Callable]:
+    """Marks an entry as a quick action (the original's `@quick_action`, also `@plugin_entry(quick_action=True)`):
+    above or below `@plugin_entry`, it puts `quick_action: { icon, priority }` in the entry's `metadata`, which
+    `/plugins` shows. The host has no quick-action menu of its own (docs/python-plugins.md)."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError(f"quick_action priority must be a whole number, not {priority!r}")
+    if icon is not None and not isinstance(icon, str):
+        raise ValueError(f"quick_action icon must be a string, not {icon!r}")
+    return lambda fn: (_set_attr(fn, QUICK_ACTION_ATTR, {"icon": icon, "priority": priority}), fn)[1]
 
 
 def lifecycle(id: str, **_: Any) -> Callable[[Callable], Callable]:  # noqa: A002
@@ -159,6 +198,10 @@ def on_event(
 
     def decorate(fn: Callable) -> Callable:
         event_id = id or fn.__name__
+        schema, extra_args = input_schema, bool(allow_extra_args)
+        if schema is None:
+            schema, any_name = infer_input_schema(fn)
+            extra_args = extra_args or any_name
         return _mark(
             fn,
             {
@@ -170,9 +213,9 @@ def on_event(
                 "custom": custom,
                 "name": name or event_id,
                 "description": description,
-                "inputSchema": input_schema,
+                "inputSchema": schema,
                 "timeout": _timeout(timeout, f"event '{event_id}'"),
-                "allowExtraArgs": bool(allow_extra_args),
+                "allowExtraArgs": extra_args,
             },
         )
 
@@ -265,6 +308,7 @@ class _PluginNamespace:
     after_entry = staticmethod(after_entry)
     around_entry = staticmethod(around_entry)
     replace_entry = staticmethod(replace_entry)
+    quick_action = staticmethod(quick_action)
 
 
 plugin = _PluginNamespace()
