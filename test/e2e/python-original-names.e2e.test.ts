@@ -10,7 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { copyExamplePlugins, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { PYTHON_SKIP } from "../support/python.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
@@ -377,5 +378,54 @@ describe("the original SDK's remaining names in a Python plugin", { skip: PYTHON
     assert.match(await reason("py_bad_quick"), /quick_action priority must be a whole number, not 'high'/);
     assert.match(await reason("py_bad_schema_and_params"), /input_schema and params are mutually exclusive/);
     assert.equal((await entries()).length > 0, true);
+  });
+});
+
+describe("an @llm_tool is an MCP tool of the MCP adapter", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let dataDir: string;
+  let t: TestHost;
+  let client: Client;
+
+  before(async () => {
+    root = makeTempDir("neko-pymcp-");
+    dataDir = makeTempDir("neko-pymcp-data-");
+    copyExamplePlugins(root, ["mcp_adapter"]);
+    fs.cpSync(FIXTURE, path.join(root, ID), { recursive: true });
+    t = await startTestHost({ roots: [root], dataDir });
+    await waitFor(async () => (await t.request("GET", "/plugins/mcp_adapter")).body.status === "running", {
+      what: "mcp_adapter running",
+      timeoutMs: 30_000,
+    });
+    client = new Client({ name: "neko-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`)));
+  });
+  after(async () => {
+    await client?.close().catch(() => undefined);
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("listed with the tool's parameters and called with structured arguments; an inferred schema is a tool's too", async () => {
+    const tools = await waitFor(
+      async () => {
+        const listed = (await client.listTools()).tools;
+        return listed.some((tool) => tool.name === `${ID}____llm_tool__get_weather`) ? listed : undefined;
+      },
+      { what: "the LLM tool among the MCP tools" },
+    );
+    const weather = tools.find((tool) => tool.name === `${ID}____llm_tool__get_weather`);
+    assert.equal(weather?.description, "Weather of a city");
+    assert.deepEqual(weather?.inputSchema.properties, { city: { type: "string" } });
+    assert.deepEqual(weather?.inputSchema.required, ["city"]);
+    const called = await client.callTool({ name: `${ID}____llm_tool__get_weather`, arguments: { city: "Oslo" } });
+    assert.equal(called.isError, undefined, JSON.stringify(called));
+    assert.deepEqual(called.structuredContent, { city: "Oslo", temp_c: 21 });
+
+    const add = tools.find((tool) => tool.name === `${ID}__add`);
+    assert.deepEqual(add?.inputSchema.required, ["a"]);
+    const summed = await client.callTool({ name: `${ID}__add`, arguments: { a: 40 } });
+    assert.deepEqual(summed.structuredContent, { sum: 42, note: null });
   });
 });
