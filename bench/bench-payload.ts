@@ -13,9 +13,22 @@ export const BENCH_ARGS: Record<string, unknown> = { text: "hello, neko", n: 42,
 export const BENCH_CALL_TIMEOUT_MS = 1000;
 
 /** The frame the host sends for an entry call (see `PluginSupervisor.call`). */
-export function benchCallMessage(id: string): CallMessage {
+export function benchCallMessage(id: string, args: Record<string, unknown> = BENCH_ARGS): CallMessage {
   const timeoutMs = BENCH_CALL_TIMEOUT_MS;
-  return { type: "call", id, entryId: ECHO_ENTRY_ID, args: BENCH_ARGS, deadline: Date.now() + timeoutMs, timeoutMs };
+  return { type: "call", id, entryId: ECHO_ENTRY_ID, args, deadline: Date.now() + timeoutMs, timeoutMs };
+}
+
+/** The payload sizes of the payload rows: 1 KiB, 64 KiB, 1 MiB. */
+export const PAYLOAD_SIZES = [1024, 64 * 1024, 1024 * 1024] as const;
+
+/** Args carrying `bytes` bytes: one ASCII string of that length (msgpack adds a few bytes of framing around it). */
+export function payloadArgs(bytes: number): Record<string, unknown> {
+  return { data: "x".repeat(bytes) };
+}
+
+/** "1 KiB", "64 KiB", "1 MiB". */
+export function payloadName(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
 }
 
 /** The frame a plugin answers it with (see `PluginRuntime`). */

@@ -1,9 +1,12 @@
 /**
  * Cross-plugin call A → B: plugin A runs the bench's own load loop inside its process, timing
  * `this.plugins.callEntry("<echo>:echo")`, so the figure is A → host → B → host → A and nothing else.
- * The caller plugin imports bench/load-loop.ts by absolute path: the same loop as every other round-trip row.
+ * The caller plugin runs a copy of bench/load-loop.ts (and the stats.ts it imports) written into its own folder: the
+ * same loop as every other round-trip row, compiled by the host with the plugin's own files. (Imported from bench/
+ * instead, it would need the compile cache to hold them already: a plugin process under the permission model may not
+ * start the compiler.)
  */
-import { fileURLToPath } from "node:url";
+import fs from "node:fs";
 import type { PluginHostApi } from "@neko/host";
 import { writePlugin } from "../test/support/plugin-fixtures.ts";
 import { BENCH_ARGS, BENCH_CALL_TIMEOUT_MS, ECHO_ENTRY_ID } from "./bench-payload.ts";
@@ -13,7 +16,7 @@ export const CALLER_PLUGIN_ID = "bench_caller";
 
 const callerCode = (targetId: string) => `
 import { NekoPluginBase, nekoPlugin, pluginEntry, Ok, Err } from "@neko/plugin-sdk/plugin";
-import { runLoadPlan } from ${JSON.stringify(new URL("./load-loop.ts", import.meta.url).href)};
+import { runLoadPlan } from "./load-loop.ts";
 
 const ARGS = ${JSON.stringify(BENCH_ARGS)};
 
@@ -35,16 +38,10 @@ export class BenchCaller extends NekoPluginBase {
 `;
 
 export function writeCallerPlugin(root: string, targetId: string): string {
-  // Under the permission model the caller reads only its folder: the bench's load loop is granted by name.
-  const manifest = [
-    "[plugin]",
-    `id = "${CALLER_PLUGIN_ID}"`,
-    'entry = "index.ts:BenchCaller"',
-    "[plugin.permissions]",
-    `fs_read = [${JSON.stringify(fileURLToPath(new URL(".", import.meta.url)))}]`,
-    "",
-  ].join("\n");
-  return writePlugin(root, { id: CALLER_PLUGIN_ID, manifest, code: callerCode(targetId) });
+  const files = Object.fromEntries(
+    ["load-loop.ts", "stats.ts"].map((name) => [name, fs.readFileSync(new URL(`./${name}`, import.meta.url), "utf8")]),
+  );
+  return writePlugin(root, { id: CALLER_PLUGIN_ID, className: "BenchCaller", code: callerCode(targetId), files });
 }
 
 export async function measureCrossPluginCalls(options: {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createSilentLogger, PluginHost, type PluginHostApi } from "@neko/host";
 import type { WireResult } from "@neko/protocol";
 import { descendantPids, makeTempDir } from "../test/support/plugin-fixtures.ts";
+import { readRssBytes } from "./bench-child.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
 import { msSince } from "./stats.ts";
 
@@ -60,7 +61,12 @@ export async function measurePluginFleet(options: {
     const pids = host.listPlugins().flatMap((p) => (p.status === "running" && p.pid !== null ? [p.pid] : []));
     // A machine too loaded to start them all in time still gets figures for those that did, with the count.
     const running = pids.length;
-    if (running === 0) throw new Error(`none of the ${options.count} fleet plugins is running after startAll()`);
+    if (running === 0) {
+      const first = host.listPlugins()[0];
+      throw new Error(
+        `none of the ${options.count} fleet plugins is running after startAll() (the first: ${first?.status}, ${first?.status_reason})`,
+      );
+    }
     await sleep(options.idleMs, undefined, { signal: options.signal });
     const rssBytes = pids.flatMap((pid) => readRssBytes(pid) ?? []);
     const childRssBytes = rssBytes.length
@@ -71,18 +77,6 @@ export async function measurePluginFleet(options: {
     await host?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
-}
-
-/** Resident set size from /proc/<pid>/status (Linux); undefined elsewhere. */
-function readRssBytes(pid: number): number | undefined {
-  let status: string;
-  try {
-    status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  } catch {
-    return undefined;
-  }
-  const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
-  return kb === undefined ? undefined : Number(kb) * 1024;
 }
 
 function expectOk(result: WireResult, what: string): void {

@@ -1,10 +1,11 @@
 /**
- * The bench's results: one row per figure of SPEC §9, the ratios of round-trip rows to the floor, and their
- * rendering as an aligned text table or as JSON.
+ * The bench's results: one row per figure of SPEC §9 and of its references, each row's ratios to the row it is
+ * compared with (its `ref`, named in the table's `vs` column), and their rendering as an aligned text table or as JSON.
  */
 import {
   formatBytes,
   formatDuration,
+  formatMegabytesPerSec,
   formatRate,
   formatRatio,
   type LatencySummary,
@@ -12,14 +13,23 @@ import {
   sortedAscending,
 } from "./stats.ts";
 
+interface RowBase {
+  id: string;
+  label: string;
+  /** How the `vs` column of a row compared with this one names it (default: the label). */
+  short?: string;
+  /** The id of the row this one is compared with: its ratio columns divide by that row. */
+  ref?: string;
+}
+
 export type BenchRow =
-  /** Request → answer, timed one by one; `floor` marks the rows every other round trip is divided by. */
-  | { kind: "round-trip"; id: string; label: string; floor: boolean; concurrency: number; summary: LatencySummary }
+  /** Request → answer, timed one by one; `payloadBytes` (the args' size) gives it a MB/s figure. */
+  | (RowBase & { kind: "round-trip"; concurrency: number; summary: LatencySummary; payloadBytes?: number })
   /** Something started a few times (or once); each sample is one wall-clock duration. */
-  | { kind: "startup"; id: string; label: string; samplesMs: number[] }
-  | { kind: "memory"; id: string; label: string; samplesBytes: number[] }
-  /** A SPEC §9 figure whose feature has not landed yet. */
-  | { kind: "pending"; id: string; label: string; note: string };
+  | (RowBase & { kind: "startup"; samplesMs: number[] })
+  | (RowBase & { kind: "memory"; samplesBytes: number[] })
+  /** A figure that could not be measured here (or has not landed yet). */
+  | (RowBase & { kind: "pending"; note: string });
 
 export interface MachineInfo {
   cpus: number;
@@ -30,34 +40,71 @@ export interface MachineInfo {
   loadAverageAtStart: number;
 }
 
-/** Row ratios: p50 ÷ the floor's p50 and ops/s ÷ the floor's ops/s, at the same concurrency. */
-function floorRatios(row: BenchRow, rows: readonly BenchRow[]): { p50: number; opsPerSec: number } | undefined {
-  if (row.kind !== "round-trip") return undefined;
-  const floor = rows.find((r) => r.kind === "round-trip" && r.floor && r.concurrency === row.concurrency);
-  if (floor?.kind !== "round-trip") return undefined;
+export interface RowRatios {
+  /** This row's p50 ÷ its reference's p50 (latency, duration or bytes: lower is better). */
+  p50: number;
+  /** This row's ops/s ÷ its reference's ops/s (round trips only: higher is better). */
+  opsPerSec: number | null;
+}
+
+/** The row's median: p50 latency, duration or bytes. */
+function median(row: BenchRow): number {
+  switch (row.kind) {
+    case "round-trip":
+      return row.summary.p50Ms;
+    case "startup":
+      return percentile(sortedAscending(row.samplesMs), 50);
+    case "memory":
+      return percentile(sortedAscending(row.samplesBytes), 50);
+    case "pending":
+      return Number.NaN;
+  }
+}
+
+/** The ratios of `row` to its reference row; undefined when it has none or the reference was not measured. */
+export function refRatios(row: BenchRow, rows: readonly BenchRow[]): RowRatios | undefined {
+  if (row.ref === undefined) return undefined;
+  const ref = rows.find((r) => r.id === row.ref);
+  if (ref === undefined || ref.kind === "pending" || row.kind === "pending") return undefined;
   return {
-    p50: row.summary.p50Ms / floor.summary.p50Ms,
-    opsPerSec: row.summary.opsPerSec / floor.summary.opsPerSec,
+    p50: median(row) / median(ref),
+    opsPerSec:
+      row.kind === "round-trip" && ref.kind === "round-trip" ? row.summary.opsPerSec / ref.summary.opsPerSec : null,
   };
 }
 
-const HEADER = ["measurement", "conc", "n", "failed", "p50", "p99", "ops/s", "p50 ÷ floor", "ops/s ÷ floor"];
-/** Columns after the first are numbers: right-aligned. */
-const RIGHT_ALIGNED_FROM = 1;
+/** What the `vs` column says: the reference's short name (with its concurrency), or that it was not run. */
+export function refName(row: BenchRow, rows: readonly BenchRow[]): string {
+  if (row.ref === undefined) return "";
+  const ref = rows.find((r) => r.id === row.ref);
+  if (ref === undefined) return `${row.ref} (not run)`;
+  const name = ref.short ?? ref.label;
+  return ref.kind === "round-trip" ? `${name} @${ref.concurrency}` : name;
+}
+
+/** Payload bytes per second, one way (the args sent; the same bytes come back): round trips with a payload only. */
+export function megabytesPerSec(row: BenchRow): number | undefined {
+  if (row.kind !== "round-trip" || row.payloadBytes === undefined) return undefined;
+  return (row.payloadBytes * row.summary.opsPerSec) / 1e6;
+}
+
+const HEADER = ["measurement", "conc", "n", "failed", "p50", "p99", "ops/s", "MB/s", "vs", "p50 ×", "ops/s ×"];
+/** The `vs` column is text: left-aligned like the first; the others are numbers. */
+const LEFT_ALIGNED = new Set([0, 8]);
 
 export function renderTable(rows: readonly BenchRow[], machine: MachineInfo): string {
-  const measured = rows.map((row) => (row.kind === "pending" ? undefined : rowCells(row, rows)));
+  const cells = rows.map((row) => rowCells(row, rows));
   const widths = HEADER.map((h, i) =>
-    Math.max(h.length, ...rows.map((r, j) => (i === 0 ? r.label : (measured[j]?.[i] ?? "")).length)),
+    Math.max(h.length, ...rows.map((row, j) => (row.kind === "pending" && i > 0 ? 0 : (cells[j][i] ?? "").length))),
   );
   const line = (c: string[]) =>
     c
-      .map((text, i) => (i < RIGHT_ALIGNED_FROM ? text.padEnd(widths[i]) : text.padStart(widths[i])))
+      .map((text, i) => (LEFT_ALIGNED.has(i) ? text.padEnd(widths[i]) : text.padStart(widths[i])))
       .join("  ")
       .trimEnd();
   const rule = widths.map((w) => "─".repeat(w)).join("  ");
   const body = rows.map((row, j) =>
-    row.kind === "pending" ? `${row.label.padEnd(widths[0])}  not measured yet: ${row.note}` : line(measured[j] ?? []),
+    row.kind === "pending" ? `${row.label.padEnd(widths[0])}  not measured: ${row.note}` : line(cells[j]),
   );
   const title = [
     "neko-plugin bench",
@@ -66,7 +113,8 @@ export function renderTable(rows: readonly BenchRow[], machine: MachineInfo): st
     machine.platform,
     `load average ${machine.loadAverageAtStart.toFixed(2)} at start`,
   ].join(" · ");
-  return [title, "", line(HEADER), rule, ...body, ...failureNotes(rows)].join("\n");
+  const legend = "p50 × = p50 ÷ the vs row's p50 (lower is better); ops/s × = ops/s ÷ the vs row's (higher is better)";
+  return [title, "", line(HEADER), rule, ...body, "", legend, ...failureNotes(rows)].join("\n");
 }
 
 /** Failed operations are not timed, so a row with failures under-reports its cost: say so under the table. */
@@ -79,11 +127,17 @@ function failureNotes(rows: readonly BenchRow[]): string[] {
   return notes.length ? ["", "FAILED operations (not timed; see docs/benchmarks.md):", ...notes] : [];
 }
 
-function rowCells(row: Exclude<BenchRow, { kind: "pending" }>, rows: readonly BenchRow[]): string[] {
+function rowCells(row: BenchRow, rows: readonly BenchRow[]): string[] {
+  const ratios = refRatios(row, rows);
+  const compared = [
+    refName(row, rows),
+    row.ref === undefined ? "" : formatRatio(ratios?.p50 ?? Number.NaN),
+    ratios?.opsPerSec == null ? "" : formatRatio(ratios.opsPerSec),
+  ];
   switch (row.kind) {
     case "round-trip": {
       const s = row.summary;
-      const ratio = floorRatios(row, rows);
+      const mbps = megabytesPerSec(row);
       return [
         row.label,
         String(row.concurrency),
@@ -92,37 +146,41 @@ function rowCells(row: Exclude<BenchRow, { kind: "pending" }>, rows: readonly Be
         formatDuration(s.p50Ms),
         formatDuration(s.p99Ms),
         formatRate(s.opsPerSec),
-        row.floor ? "1 (floor)" : formatRatio(ratio?.p50 ?? Number.NaN),
-        row.floor ? "1 (floor)" : formatRatio(ratio?.opsPerSec ?? Number.NaN),
+        mbps === undefined ? "" : formatMegabytesPerSec(mbps),
+        ...compared,
       ];
     }
     case "startup": {
       const sorted = sortedAscending(row.samplesMs);
-      return [row.label, "", String(sorted.length), "", ...[50, 99].map((p) => formatDuration(percentile(sorted, p)))];
+      const [p50, p99] = [50, 99].map((p) => formatDuration(percentile(sorted, p)));
+      return [row.label, "", String(sorted.length), "", p50, p99, "", "", ...compared];
     }
     case "memory": {
       const sorted = sortedAscending(row.samplesBytes);
-      if (sorted.length === 0) return [row.label, "", "0", "", "n/a (no /proc)"];
-      return [row.label, "", String(sorted.length), "", ...[50, 99].map((p) => formatBytes(percentile(sorted, p)))];
+      if (sorted.length === 0) return [row.label, "", "0", "", "n/a (no /proc)", "", "", "", "", "", ""];
+      const [p50, p99] = [50, 99].map((p) => formatBytes(percentile(sorted, p)));
+      return [row.label, "", String(sorted.length), "", p50, p99, "", "", ...compared];
     }
+    case "pending":
+      return [row.label];
   }
 }
 
-/** The same results for machines: raw numbers in ms, bytes and ops/s. */
+/** The same results for machines: raw numbers in ms, bytes and ops/s, each row with its reference and ratios. */
 export function toJson(rows: readonly BenchRow[], machine: MachineInfo): object {
   return { machine, rows: rows.map((row) => rowJson(row, rows)) };
 }
 
 function rowJson(row: BenchRow, rows: readonly BenchRow[]): object {
   const { id, kind, label } = row;
+  const ratios = refRatios(row, rows);
+  const compared = { ref: row.ref ?? null, p50_vs_ref: ratios?.p50 ?? null };
   switch (row.kind) {
-    case "round-trip": {
-      const ratio = floorRatios(row, rows);
+    case "round-trip":
       return {
         id,
         kind,
         label,
-        floor: row.floor,
         concurrency: row.concurrency,
         n: row.summary.n,
         failed: row.summary.failed,
@@ -130,14 +188,22 @@ function rowJson(row: BenchRow, rows: readonly BenchRow[]): object {
         p50_ms: row.summary.p50Ms,
         p99_ms: row.summary.p99Ms,
         ops_per_sec: row.summary.opsPerSec,
-        p50_vs_floor: ratio?.p50 ?? null,
-        ops_per_sec_vs_floor: ratio?.opsPerSec ?? null,
+        payload_bytes: row.payloadBytes ?? null,
+        megabytes_per_sec: megabytesPerSec(row) ?? null,
+        ...compared,
+        ops_per_sec_vs_ref: ratios?.opsPerSec ?? null,
       };
-    }
     case "startup":
-      return { id, kind, label, n: row.samplesMs.length, ...spread(sortedAscending(row.samplesMs), "ms") };
+      return { id, kind, label, n: row.samplesMs.length, ...spread(sortedAscending(row.samplesMs), "ms"), ...compared };
     case "memory":
-      return { id, kind, label, n: row.samplesBytes.length, ...spread(sortedAscending(row.samplesBytes), "bytes") };
+      return {
+        id,
+        kind,
+        label,
+        n: row.samplesBytes.length,
+        ...spread(sortedAscending(row.samplesBytes), "bytes"),
+        ...compared,
+      };
     case "pending":
       return { id, kind, label, note: row.note };
   }

@@ -1,59 +1,83 @@
 /**
- * `npm run bench`: measures every figure of SPEC §9 in one run and prints them side by side in one table, each
- * round trip also as a multiple of the raw ZeroMQ floor. Progress goes to stderr; `--json` puts the results as JSON
- * on stdout (and the table on stderr). Every process, socket and temp folder is gone when it returns, even on error
- * or Ctrl-C.
+ * `npm run bench`: measures every figure of SPEC §9 and the references each is judged against (the ZeroMQ floor,
+ * Moleculer, a bare Fastify route, bare `fork`s) in one run and prints them side by side in one table, each row with
+ * its ratios to its reference. Progress goes to stderr; `--json` puts the results as JSON on stdout (and the table on
+ * stderr); `--only <group>,…` runs some measurements only. Every process, socket and temp folder is gone when it
+ * returns, even on error or Ctrl-C.
  */
 import fs from "node:fs";
 import os from "node:os";
 import { copyExamplePlugins, makeTempDir } from "../test/support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../test/support/test-host.ts";
+import { BENCH_GROUPS, type BenchGroup, parseBenchArgs } from "./bench-args.ts";
+import { payloadName } from "./bench-payload.ts";
 import { runBusFanoutBench } from "./bus-fanout.ts";
 import { measureCrossPluginCalls, writeCallerPlugin } from "./cross-plugin-call.ts";
 import { measureEntryCalls } from "./entry-call.ts";
 import { writeEchoPlugin } from "./echo-plugin.ts";
+import { measureFastifyEcho } from "./fastify-echo.ts";
+import { measureForkFloors } from "./fork-floor.ts";
 import { measureHttpTrigger } from "./http-trigger.ts";
-import { measureMcpToolCalls } from "./mcp-tool-call.ts";
 import type { LoadPlan, LoadResults } from "./load-loop.ts";
+import { measureMcpToolCalls } from "./mcp-tool-call.ts";
+import { measureMoleculer } from "./moleculer-echo.ts";
+import { measurePayloadCalls } from "./payload-calls.ts";
 import { measureColdStart, measurePluginFleet } from "./plugin-startup.ts";
 import { type BenchRow, type MachineInfo, renderTable, toJson } from "./report-table.ts";
 import { formatDuration, formatRate } from "./stats.ts";
 import { measureZmqFloor } from "./zmq-floor.ts";
 
-/** Sized so the whole run stays well under a minute on 2 cores. */
+/** Sized so the whole run stays around two minutes on 2 cores. */
 const PLAN: LoadPlan = { warmupOps: 1000, sequentialOps: 2000, concurrency: 64, concurrentMs: 3000 };
 const COLD_STARTS = 5;
 const FLEET_SIZE = 20;
-const FLEET_IDLE_MS = 2000;
+const BIG_FLEET_SIZE = 50;
+const IDLE_MS = 2000;
 const ECHO_PLUGIN_ID = "bench_echo";
+
+/**
+ * The groups run while the echo host is up (one host serves them all). The bare Fastify echo needs none, but runs
+ * beside the same idle host and plugins as the trigger row it is compared with.
+ */
+const HOST_GROUPS: readonly BenchGroup[] = ["entry", "cross", "fastify", "http", "mcp", "payload", "cold-start"];
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-function roundTripRows(options: { id: string; label: string; results: LoadResults; floor?: boolean }): BenchRow[] {
-  const { id, label, floor = false } = options;
+/**
+ * The two rows of a measurement at concurrency 1 and `PLAN.concurrency`; `ref` names the measurement each is
+ * compared with, at the same concurrency.
+ */
+function roundTripRows(options: {
+  id: string;
+  label: string;
+  short?: string;
+  ref?: string;
+  results: LoadResults;
+}): BenchRow[] {
+  const { id, label, short, ref } = options;
   const { sequential, concurrent } = options.results;
-  for (const [c, s] of [
-    [1, sequential],
-    [PLAN.concurrency, concurrent],
-  ] as const) {
-    const failed = s.failed ? `, ${s.failed} FAILED (${s.firstFailure})` : "";
+  return (
+    [
+      [1, sequential],
+      [PLAN.concurrency, concurrent],
+    ] as const
+  ).map(([concurrency, summary]) => {
+    const failed = summary.failed ? `, ${summary.failed} FAILED (${summary.firstFailure})` : "";
     progress(
-      `  ${label} @${c}: p50 ${formatDuration(s.p50Ms)}, p99 ${formatDuration(s.p99Ms)}, ${formatRate(s.opsPerSec)} ops/s${failed}`,
+      `  ${label} @${concurrency}: p50 ${formatDuration(summary.p50Ms)}, p99 ${formatDuration(summary.p99Ms)}, ${formatRate(summary.opsPerSec)} ops/s${failed}`,
     );
-  }
-  return [
-    { kind: "round-trip", id: `${id}.c1`, label, floor, concurrency: 1, summary: sequential },
-    {
+    return {
       kind: "round-trip",
-      id: `${id}.c${PLAN.concurrency}`,
+      id: `${id}.c${concurrency}`,
       label,
-      floor,
-      concurrency: PLAN.concurrency,
-      summary: concurrent,
-    },
-  ];
+      short,
+      ref: ref && `${ref}.c${concurrency}`,
+      concurrency,
+      summary,
+    };
+  });
 }
 
 /** One host and HTTP server on port 0 with the echo plugin running; stopped and removed after `use`. */
@@ -75,92 +99,231 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
   }
 }
 
-async function measureAll(signal: AbortSignal): Promise<BenchRow[]> {
-  progress(
-    `floor: ZeroMQ round trip to a child process (${PLAN.sequentialOps} sequential, ${PLAN.concurrentMs / 1000} s at ${PLAN.concurrency})`,
-  );
-  const floorResults = await measureZmqFloor({ plan: PLAN, signal });
-  const floor = roundTripRows({
-    id: "floor",
-    label: "floor: raw ZeroMQ DEALER⇄ROUTER",
-    results: floorResults,
-    floor: true,
+/** The rows of the measurements in `groups`; a row whose reference was not measured shows no ratio. */
+async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal): Promise<BenchRow[]> {
+  const rows: Partial<Record<BenchGroup, BenchRow[]>> = {};
+  // A measurement that fails (a machine too loaded to start the fleet in time…) leaves a row saying why, and the
+  // others still run; the run then exits with status 1.
+  const run = async (group: BenchGroup, measure: () => Promise<BenchRow[]>) => {
+    if (!groups.has(group)) return;
+    try {
+      rows[group] = await measure();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      progress(`  ${group} FAILED: ${message}`);
+      process.exitCode = 1;
+      rows[group] = [{ kind: "pending", id: group, label: `${group} (failed)`, note: message }];
+    }
+  };
+
+  await run("floor", async () => {
+    progress(
+      `floor: ZeroMQ round trip to a child process (${PLAN.sequentialOps} sequential, ${PLAN.concurrentMs / 1000} s at ${PLAN.concurrency})`,
+    );
+    const results = await measureZmqFloor({ plan: PLAN, signal });
+    return roundTripRows({ id: "floor", label: "floor: raw ZeroMQ DEALER⇄ROUTER", short: "ZeroMQ floor", results });
+  });
+  await run("moleculer", async () => {
+    progress("Moleculer: two brokers in two processes, TCP transporter, an echo action");
+    const results = await measureMoleculer({ plan: PLAN, signal });
+    return roundTripRows({
+      id: "moleculer",
+      label: "Moleculer 2 brokers, TCP",
+      short: "Moleculer",
+      ref: "floor",
+      results,
+    });
   });
 
-  const { entry, cross, http, mcp, coldStart } = await withEchoHost(async (t) => {
-    progress("entry call: PluginHost.callEntry → echo plugin");
-    const entryResults = await measureEntryCalls({ host: t.host, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
-    const entry = roundTripRows({ id: "entry_call", label: "entry call host → plugin", results: entryResults });
-    progress("cross-plugin call: this.plugins.callEntry from a caller plugin → echo plugin");
-    const crossResults = await measureCrossPluginCalls({ host: t.host, plan: PLAN, signal });
-    const cross = roundTripRows({ id: "cross_plugin_call", label: "cross-plugin call A → B", results: crossResults });
-    progress("HTTP: POST /plugin/trigger with autocannon");
-    const httpResults = await measureHttpTrigger({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
-    const http = roundTripRows({ id: "http_trigger", label: "POST /plugin/trigger (HTTP)", results: httpResults });
-    progress("MCP: tools/call over Streamable HTTP (/mcp) with the official client → mcp_adapter → echo plugin");
-    const mcpResults = await measureMcpToolCalls({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
-    const mcp = roundTripRows({ id: "mcp_tool_call", label: "MCP tool call (Streamable HTTP)", results: mcpResults });
-    progress(`cold start: stop + start the echo plugin ${COLD_STARTS} times`);
-    const coldStart = await measureColdStart({ host: t.host, pluginId: ECHO_PLUGIN_ID, times: COLD_STARTS, signal });
-    return { entry, cross, http, mcp, coldStart };
+  if (HOST_GROUPS.some((g) => groups.has(g))) {
+    await withEchoHost(async (t) => {
+      await run("entry", async () => {
+        progress("entry call: PluginHost.callEntry → echo plugin");
+        const results = await measureEntryCalls({ host: t.host, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
+        return roundTripRows({
+          id: "entry_call",
+          label: "entry call host → plugin",
+          short: "entry call",
+          ref: "moleculer",
+          results,
+        });
+      });
+      await run("cross", async () => {
+        progress("cross-plugin call: this.plugins.callEntry from a caller plugin → echo plugin");
+        const results = await measureCrossPluginCalls({ host: t.host, plan: PLAN, signal });
+        return roundTripRows({ id: "cross_plugin_call", label: "cross-plugin call A → B", ref: "entry_call", results });
+      });
+      await run("fastify", async () => {
+        progress("HTTP reference: a bare Fastify echo route with autocannon");
+        const results = await measureFastifyEcho({ plan: PLAN, signal });
+        return roundTripRows({ id: "fastify_echo", label: "bare Fastify echo (HTTP)", short: "bare Fastify", results });
+      });
+      await run("http", async () => {
+        progress("HTTP: POST /plugin/trigger with autocannon");
+        const results = await measureHttpTrigger({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
+        return roundTripRows({
+          id: "http_trigger",
+          label: "POST /plugin/trigger (HTTP)",
+          short: "/plugin/trigger",
+          ref: "fastify_echo",
+          results,
+        });
+      });
+      await run("mcp", async () => {
+        progress("MCP: tools/call over Streamable HTTP (/mcp) with the official client → mcp_adapter → echo plugin");
+        const results = await measureMcpToolCalls({ url: t.url, pluginId: ECHO_PLUGIN_ID, plan: PLAN, signal });
+        return roundTripRows({
+          id: "mcp_tool_call",
+          label: "MCP tool call (Streamable HTTP)",
+          ref: "http_trigger",
+          results,
+        });
+      });
+      await run("payload", async () => {
+        progress("payloads: entry calls and the ZeroMQ floor with 1 KiB, 64 KiB and 1 MiB of args, one at a time");
+        const results = await measurePayloadCalls({ host: t.host, pluginId: ECHO_PLUGIN_ID, signal });
+        return results.flatMap(({ bytes, floor, entry }): BenchRow[] => {
+          const name = payloadName(bytes);
+          const id = `payload_${bytes}`;
+          progress(`  ${name}: floor ${formatDuration(floor.p50Ms)}, entry call ${formatDuration(entry.p50Ms)} p50`);
+          return [
+            {
+              kind: "round-trip",
+              id: `floor_${id}`,
+              label: `floor: ZeroMQ, ${name} args`,
+              short: `floor ${name}`,
+              concurrency: 1,
+              summary: floor,
+              payloadBytes: bytes,
+            },
+            {
+              kind: "round-trip",
+              id: `entry_call_${id}`,
+              label: `entry call, ${name} args`,
+              ref: `floor_${id}`,
+              concurrency: 1,
+              summary: entry,
+              payloadBytes: bytes,
+            },
+          ];
+        });
+      });
+      await run("cold-start", async () => {
+        progress(`cold start: stop + start the echo plugin ${COLD_STARTS} times`);
+        const samplesMs = await measureColdStart({
+          host: t.host,
+          pluginId: ECHO_PLUGIN_ID,
+          times: COLD_STARTS,
+          signal,
+        });
+        return [{ kind: "startup", id: "cold_start", label: "cold start: spawn → ready", ref: "fork_bare", samplesMs }];
+      });
+    });
+  }
+
+  await run("fork", async () => {
+    progress(`fork floors: ${COLD_STARTS} bare node children, ${COLD_STARTS} holding the runtime's dependencies`);
+    const { bare, deps } = await measureForkFloors({ times: COLD_STARTS, idleMs: IDLE_MS, signal });
+    return [
+      {
+        kind: "startup",
+        id: "fork_bare",
+        label: "bare fork: spawn → ready",
+        short: "bare fork",
+        samplesMs: bare.startMs,
+      },
+      {
+        kind: "startup",
+        id: "fork_deps",
+        label: "fork + runtime deps: spawn → ready",
+        short: "fork + deps",
+        ref: "fork_bare",
+        samplesMs: deps.startMs,
+      },
+      {
+        kind: "memory",
+        id: "rss_bare",
+        label: "idle RSS, bare Node child",
+        short: "bare Node",
+        samplesBytes: bare.rssBytes,
+      },
+      {
+        kind: "memory",
+        id: "rss_deps",
+        label: "idle RSS, Node + runtime deps",
+        short: "Node + deps",
+        ref: "rss_bare",
+        samplesBytes: deps.rssBytes,
+      },
+    ];
   });
 
-  progress(`fleet: start ${FLEET_SIZE} plugins at once, then read their idle RSS`);
-  const fleet = await measurePluginFleet({ count: FLEET_SIZE, idleMs: FLEET_IDLE_MS, signal });
-  progress(`  started in ${formatDuration(fleet.startMs)}`);
-  if (fleet.running < FLEET_SIZE)
-    progress(`  only ${fleet.running} of ${FLEET_SIZE} plugins started: the rows below count those`);
+  const fleetRows = async (count: number, id: string): Promise<BenchRow[]> => {
+    progress(`fleet: start ${count} plugins at once, then read their idle RSS`);
+    const fleet = await measurePluginFleet({ count, idleMs: IDLE_MS, signal });
+    progress(`  started in ${formatDuration(fleet.startMs)}`);
+    const failed = count - fleet.running;
+    if (failed > 0) progress(`  only ${fleet.running} of ${count} plugins started: the rows below count those`);
+    const started = failed === 0 ? `start ${count} plugins (startAll)` : `start ${count} plugins (${failed} failed)`;
+    return [
+      { kind: "startup", id: `${id}_start`, label: started, samplesMs: [fleet.startMs] },
+      {
+        kind: "memory",
+        id: `${id}_rss`,
+        label: `idle RSS per plugin, ${count} plugins`,
+        ref: "rss_deps",
+        samplesBytes: fleet.rssBytes,
+      },
+      {
+        kind: "memory",
+        id: `${id}_rss_children`,
+        label: "  + its child processes",
+        samplesBytes: fleet.childRssBytes,
+      },
+      {
+        kind: "memory",
+        id: `${id}_rss_total`,
+        label: `idle RSS, all ${count} plugins`,
+        samplesBytes: fleet.rssBytes.length ? [fleet.rssBytes.reduce((a, b) => a + b, 0)] : [],
+      },
+    ];
+  };
+  await run("fleet", () => fleetRows(FLEET_SIZE, "fleet"));
+  await run("fleet50", () => fleetRows(BIG_FLEET_SIZE, "fleet50"));
 
-  progress("bus fan-out: 1 publisher → 10 subscriber plugins, paced at 1000 events/s, then flat out");
-  const paced = await runBusFanoutBench({ events: 2000, ratePerSec: 1000, signal });
-  const flatOut = await runBusFanoutBench({ events: 5000, signal });
-  // Paced: delivery latency, compared with one round trip. Flat out: deliveries per second, compared with the
-  // floor's round trips per second with many in flight.
-  const busFanout: BenchRow[] = [
-    {
-      kind: "round-trip",
-      id: "bus_fanout.paced",
-      label: "bus fan-out 1 → 10 (1000 ev/s)",
-      floor: false,
-      concurrency: 1,
-      summary: paced,
-    },
-    {
-      kind: "round-trip",
-      id: "bus_fanout.max",
-      label: "bus fan-out 1 → 10 (flat out)",
-      floor: false,
-      concurrency: PLAN.concurrency,
-      summary: flatOut,
-    },
-  ];
+  await run("bus", async () => {
+    progress("bus fan-out: 1 publisher → 10 subscriber plugins, paced at 1000 events/s, then flat out");
+    const paced = await runBusFanoutBench({ events: 2000, ratePerSec: 1000, signal });
+    const flatOut = await runBusFanoutBench({ events: 5000, signal });
+    // Paced: delivery latency, compared with one round trip. Flat out: deliveries per second, compared with the
+    // floor's round trips per second with many in flight.
+    return [
+      {
+        kind: "round-trip",
+        id: "bus_fanout.paced",
+        label: "bus fan-out 1 → 10 (1000 ev/s)",
+        ref: "floor.c1",
+        concurrency: 1,
+        summary: paced,
+      },
+      {
+        kind: "round-trip",
+        id: "bus_fanout.max",
+        label: "bus fan-out 1 → 10 (flat out)",
+        ref: `floor.c${PLAN.concurrency}`,
+        concurrency: PLAN.concurrency,
+        summary: flatOut,
+      },
+    ];
+  });
 
-  // In SPEC §9 order. A feature that lands replaces its "pending" row with its measurement here.
-  return [
-    ...floor,
-    ...entry,
-    ...cross,
-    ...http,
-    ...mcp,
-    { kind: "startup", id: "cold_start", label: "cold start: spawn → ready", samplesMs: coldStart },
-    {
-      kind: "startup",
-      id: "fleet_start",
-      label:
-        fleet.running === FLEET_SIZE
-          ? `start ${FLEET_SIZE} plugins (startAll)`
-          : `start ${FLEET_SIZE} plugins (${FLEET_SIZE - fleet.running} failed)`,
-      samplesMs: [fleet.startMs],
-    },
-    { kind: "memory", id: "idle_rss", label: "idle RSS per plugin (VmRSS)", samplesBytes: fleet.rssBytes },
-    {
-      kind: "memory",
-      id: "idle_rss_children",
-      label: "  + its child processes",
-      samplesBytes: fleet.childRssBytes,
-    },
-    ...busFanout,
-  ];
+  // Round trips, then start-up, then memory, then the bus; each reference above the rows compared with it.
+  const display: BenchGroup[] = [...BENCH_GROUPS.filter((g) => g !== "fork" && g !== "cold-start")];
+  display.splice(display.indexOf("fleet"), 0, "fork", "cold-start");
+  const section = (row: BenchRow) =>
+    row.id.startsWith("bus_") ? 3 : row.kind === "round-trip" ? 0 : row.kind === "startup" ? 1 : 2;
+  return display.flatMap((g) => rows[g] ?? []).sort((a, b) => section(a) - section(b));
 }
 
 function machineInfo(loadAverageAtStart: number): MachineInfo {
@@ -175,15 +338,13 @@ function machineInfo(loadAverageAtStart: number): MachineInfo {
 }
 
 async function main(interrupt: AbortSignal): Promise<void> {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== "--json");
-  if (unknown.length > 0)
-    throw new Error(`unknown argument(s): ${unknown.join(" ")} (usage: npm run bench [-- --json])`);
-  const json = args.includes("--json");
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (typeof args === "string") throw new Error(args);
+  const { json, groups } = args;
 
   const loadAverageAtStart = os.loadavg()[0];
   const started = performance.now();
-  const rows = await measureAll(interrupt);
+  const rows = await measureAll(groups, interrupt);
   progress(`done in ${formatDuration(performance.now() - started)}`);
 
   const machine = machineInfo(loadAverageAtStart);

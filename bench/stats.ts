@@ -74,3 +74,9 @@ export function formatRatio(ratio: number): string {
   if (!Number.isFinite(ratio)) return "—";
   return `${ratio.toFixed(ratio < 10 ? 2 : 1)}×`;
 }
+
+/** Megabytes (10^6 bytes) per second, three significant digits. */
+export function formatMegabytesPerSec(mbPerSec: number): string {
+  if (!Number.isFinite(mbPerSec)) return "—";
+  return mbPerSec.toFixed(mbPerSec < 10 ? 2 : mbPerSec < 100 ? 1 : 0);
+}

@@ -84,3 +84,48 @@ test("Python: compile_condition gives every row's result or error", { skip: PYTH
   assert.equal(outcomes.length, rows.length);
   assert.deepEqual(mismatches(outcomes), []);
 });
+
+// Python ints past a float's range (a before hook may hand on 10**400) are ±Infinity, as JavaScript's Number() makes
+// them; JSON cannot carry them, so the table cannot either. Each pair: the condition and JavaScript's result for
+// args { n: 10**400, m: 10**401, neg: -10**400, big: 2**53 + 1, d: { Infinity: 1 } }.
+const huge = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(sdk)})
+from plugin.sdk._condition import compile_condition
+args = {"n": 10**400, "m": 10**401, "neg": -10**400, "big": 2**53 + 1, "d": {"Infinity": 1}, "list": [10**400]}
+out = []
+for condition in json.loads(sys.argv[1]):
+    try:
+        out.append(compile_condition(condition)(args, "save"))
+    except Exception as error:
+        out.append(f"{type(error).__name__}: {error}")
+print(json.dumps(out))
+`;
+
+test("Python: ints past a float's range are ±Infinity, as in JavaScript, never OverflowError", {
+  skip: PYTHON_SKIP,
+}, () => {
+  const cases: Array<[string, boolean]> = [
+    ["args.n", true],
+    ["!args.n", false],
+    ["args.n && true", true],
+    ["args.n > 1e308", true],
+    ["args.n == args.m", true],
+    ["args.neg < -1e308", true],
+    ["-args.n < 0", true],
+    ["args.neg == -args.m", true],
+    ["args.n in args.d", true],
+    ["args.n in args.list", true],
+    ["args.big == 9007199254740992", true],
+    ["args.n == 1", false],
+  ];
+  const ran = spawnSync(PYTHON as string, ["-B", "-c", huge, JSON.stringify(cases.map(([c]) => c))], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.deepEqual(
+    JSON.parse(ran.stdout),
+    cases.map(([, result]) => result),
+  );
+});

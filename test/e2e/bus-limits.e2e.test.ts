@@ -21,8 +21,9 @@ export class Flood extends NekoPluginBase {
   }
 
   @pluginEntry({ id: "add" })
-  async add({ bytes }: { bytes: number }) {
-    return await this.bus.conversations.add({ type: "turn", data: "x".repeat(bytes) });
+  async add({ bytes, sourceLength }: { bytes: number; sourceLength?: number }) {
+    const source = sourceLength === undefined ? undefined : "s".repeat(sourceLength);
+    return await this.bus.conversations.add({ type: "turn", data: "x".repeat(bytes), ...(source !== undefined && { source }) });
   }
 }
 `;
@@ -57,6 +58,26 @@ describe("bus limits", () => {
     assert.equal(res.body.error.code, "VALIDATION_ERROR");
     assert.match(res.body.error.message, /the data is \d{7} bytes; the limit is 1048576/);
     assert.equal((await t.trigger("flood", "add", { bytes: 1000 })).status, 200);
+  });
+
+  test("attacker: a conversation record's source is bounded, and the whole record counts against 1 MiB", async () => {
+    const before = t.host.bus.query("conversations", {}).records.length;
+    for (const sourceLength of [MiB, 129, 0]) {
+      const res = await t.trigger("flood", "add", { bytes: 10, sourceLength });
+      assert.equal(res.status, 400, `source of ${sourceLength} characters`);
+      assert.equal(res.body.error.code, "VALIDATION_ERROR");
+      assert.equal(res.body.error.message, "conversation record: source must be a string of 1–128 characters");
+    }
+    // The data fits (1 MiB as JSON, with its quotes), but not with its type and source.
+    const whole = await t.trigger("flood", "add", { bytes: MiB - 2, sourceLength: 100 });
+    assert.equal(whole.status, 400);
+    assert.equal(whole.body.error.code, "VALIDATION_ERROR");
+    assert.equal(
+      whole.body.error.message,
+      "bus.append: conversation record: the record is 1048680 bytes; the limit is 1048576 (1 MiB)",
+    );
+    assert.equal(t.host.bus.query("conversations", {}).records.length, before, "nothing refused was recorded");
+    assert.equal((await t.trigger("flood", "add", { bytes: 10, sourceLength: 128 })).status, 200);
   });
 
   test("a namespace keeps its records within its byte bound, dropping the oldest", async () => {

@@ -38,6 +38,22 @@ class Slow(NekoPluginBase):
         SEEN[text] = "finished"
         return Ok("late")
 
+    @message(id="first", source="two")
+    async def first(self, text, **_):
+        SEEN[text + ":first"] = "running"
+        try:
+            await asyncio.sleep(20)
+        except asyncio.CancelledError:
+            SEEN[text + ":first"] = "cancelled"
+            raise
+        return Ok("late")
+
+    @message(id="second", source="two")
+    async def second(self, text, **_):
+        SEEN[text + ":second"] = "running"
+        await asyncio.sleep(20)
+        return Ok("late")
+
     @message(id="quick", source="quick")
     def quick(self, text, **_):
         return Ok("got " + text)
@@ -61,6 +77,23 @@ export class Slow extends NekoPluginBase {
       const timer = setTimeout(() => { SEEN[msg.text] = "finished"; resolve(); }, 20_000);
       ctx.signal.addEventListener("abort", () => { clearTimeout(timer); SEEN[msg.text] = "cancelled"; resolve(); });
     });
+    return Ok("late");
+  }
+
+  @message({ id: "first", source: "two" })
+  async first(msg: { text: string }, ctx: { signal: AbortSignal }) {
+    SEEN[msg.text + ":first"] = "running";
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 20_000);
+      ctx.signal.addEventListener("abort", () => { clearTimeout(timer); SEEN[msg.text + ":first"] = "cancelled"; resolve(); });
+    });
+    return Ok("late");
+  }
+
+  @message({ id: "second", source: "two" })
+  async second(msg: { text: string }) {
+    SEEN[msg.text + ":second"] = "running";
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
     return Ok("late");
   }
 
@@ -159,6 +192,57 @@ describe("canceling and timing out a message delivery", { skip: PYTHON_SKIP }, (
       assert.equal(error.details.firedBy, "plugin");
       assert.ok(error.details.timeoutMs > 300 && error.details.timeoutMs <= 500, String(error.details.timeoutMs));
       await waitFor(async () => (await seen(plugin))[`t-${plugin}`] === "cancelled", { what: "the handler canceled" });
+    });
+
+    test(`${plugin}: a canceled delivery does not start its remaining handlers; each is answered CANCELED`, async () => {
+      const { answer, ms } = await deliver(plugin, "two", `m-${plugin}`, { cancelAfterMs: 300 });
+      assert.ok(ms < 3000, `answered after ${ms} ms, not after the second handler's 20 s`);
+      assert.deepEqual(answer, {
+        ok: true,
+        value: {
+          handlers: [
+            {
+              id: "first",
+              result: { ok: false, error: { name: "SdkError", code: "CANCELED", message: "the call was canceled" } },
+            },
+            {
+              id: "second",
+              result: {
+                ok: false,
+                error: {
+                  name: "SdkError",
+                  code: "CANCELED",
+                  message: "message handler 'second' did not run: the delivery was canceled",
+                },
+              },
+            },
+          ],
+        },
+      });
+      const after = await seen(plugin);
+      assert.equal(after[`m-${plugin}:first`], "cancelled");
+      assert.equal(after[`m-${plugin}:second`], undefined, "the second handler never started");
+    });
+
+    test(`${plugin}: a delivery past its deadline does not start its remaining handlers either`, async () => {
+      const { answer, ms } = await deliver(plugin, "two", `n-${plugin}`, { timeoutMs: 500 });
+      assert.ok(ms >= 400 && ms < 3000, `answered after ${ms} ms`);
+      const [first, second] = answer.value!.handlers;
+      assert.equal(first.id, "first");
+      assert.equal(first.result.error.code, "TIMEOUT");
+      assert.deepEqual(second, {
+        id: "second",
+        result: {
+          ok: false,
+          error: {
+            name: "SdkError",
+            code: "CANCELED",
+            message: "message handler 'second' did not run: the delivery timed out",
+          },
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal((await seen(plugin))[`n-${plugin}:second`], undefined, "the second handler never started");
     });
 
     test(`${plugin}: after those, a delivery and an entry call are answered as usual`, async () => {

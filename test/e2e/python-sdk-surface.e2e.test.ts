@@ -195,13 +195,52 @@ class Surface(NekoPluginBase):
         self.watcher.close()
         return Ok(True)
 
+    @plugin_entry(id="churn_async")
+    async def churn_async(self, times: int = 300, **_):
+        listed = self.churn_list = (await self.bus.conversations.get(plugin_id=self.plugin_id)).unwrap()
+        for _ in range(times):
+            listed.watch().subscribe(print)()
+            started = listed.watch().start()
+            started.close()
+        return Ok(True)
+
+    @plugin_entry(id="churn_sync")
+    def churn_sync(self, times: int = 300, **_):
+        for _ in range(times):  # in a worker thread
+            self.churn_list.watch().subscribe(print)()
+        return Ok(True)
+
+    @plugin_entry(id="watch_again")
+    async def watch_again(self, **_):
+        listed = (await self.bus.conversations.get(plugin_id=self.plugin_id)).unwrap()
+        self.again = listed.watch()
+        self.again_adds = []
+
+        @self.again.subscribe(on="add")
+        def on_add(change):
+            self.again_adds.extend(r["data"]["text"] for r in change.added)
+
+        self.again_unsubscribe = on_add.unsubscribe
+        ready = await self.again.ready()
+        return Ok(ready.is_ok())
+
+    @plugin_entry(id="again_adds")
+    def again_adds_(self, **_):
+        return Ok(self.again_adds)
+
+    @plugin_entry(id="unwatch_again")
+    def unwatch_again(self, **_):
+        self.again_unsubscribe()
+        return Ok(True)
+
     @plugin_entry(id="misuse")
     async def misuse(self, **_):
         listed = (await self.bus.conversations.get()).unwrap()
         out = {}
         for label, action in (("on", lambda: listed.watch().subscribe(print, on="bogus")),
                               ("limit", lambda: listed.limit(-1)),
-                              ("sort", lambda: listed.sort(3))):
+                              ("sort", lambda: listed.sort(3)),
+                              ("router", lambda: PluginRouter(nmae="x", prefx="p_"))):
             try:
                 action()
                 out[label] = None
@@ -209,6 +248,8 @@ class Surface(NekoPluginBase):
                 out[label] = f"{type(error).__name__}: {error}"
         bad = await self.bus.conversations.get(max_count="x")
         out["filters"] = bad.error.code if bad.is_err() else None
+        positional = PluginRouter("p_", ["t"], "n")
+        out["router_positional"] = [positional.prefix, positional.tags, str(positional.name)]
         return Ok(out)
 `;
 
@@ -404,12 +445,34 @@ describe("the original's remaining surface in a Python plugin", { skip: PYTHON_S
     ]);
   });
 
-  test("misuse is refused with the TypeScript SDK's rules", async () => {
+  test("a watcher closed in the turn it was opened leaves no host watch: 600 of them, then a new one opens", async () => {
+    const watchesOf = async () =>
+      ((await t.request("GET", "/bus/stats")).body.subscribers as Array<{ plugin_id: string; watches: number }>).find(
+        (s) => s.plugin_id === "py_surface",
+      )?.watches ?? 0;
+    await waitFor(async () => (await watchesOf()) === 0, { what: "no watch left from the tests before" });
+    assert.equal(await call("churn_async", { times: 300 }), true);
+    assert.equal(await call("churn_sync", { times: 300 }), true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await watchesOf(), 0, "no watch leaked");
+    // Past MAX_WATCHES_PER_PLUGIN (256) churned watches, a new one still opens and follows the bus.
+    assert.equal(await call("watch_again"), true);
+    assert.equal(await watchesOf(), 1);
+    await call("say", { text: "again" });
+    await waitFor(async () => (await call("again_adds")).includes("again"), { what: "the new watch's change" });
+    // The decorator form keeps its unsubscribe on the function; the last unsubscribe closes the host watch.
+    assert.equal(await call("unwatch_again"), true);
+    await waitFor(async () => (await watchesOf()) === 0, { what: "the host watch closed" });
+  });
+
+  test("misuse is refused with the TypeScript SDK's rules; PluginRouter takes the original's (prefix, tags, name) only", async () => {
     assert.deepEqual(await call("misuse"), {
       on: `TypeError: subscribe: on must be "add", "del" or "change" (got 'bogus')`,
       limit: "ValueError: limit(n): n must be a whole number >= 0",
       sort: "TypeError: sort(by): by must be a field path or a comparator",
+      router: "TypeError: PluginRouter() got unknown keyword argument(s) 'nmae', 'prefx'; known: prefix, tags, name",
       filters: "VALIDATION_ERROR",
+      router_positional: ["p_", ["t"], "n"],
     });
   });
 });

@@ -416,12 +416,20 @@ export class HostBus implements BusApi, Disposable {
     this.owned.add(
       services.handle("bus.append", ({ record }, { pluginId }) => {
         const size = payloadBytes(record.data);
-        const tooLarge = payloadLimitFailure("bus.append: conversation record", size, "data");
+        const source = record.source ?? pluginId;
+        // The data alone, then the whole record (its type and source too) against the same 1 MiB.
+        const tooLarge =
+          payloadLimitFailure("bus.append: conversation record", size, "data") ??
+          payloadLimitFailure(
+            "bus.append: conversation record",
+            size + Buffer.byteLength(record.type) + Buffer.byteLength(source),
+            "record",
+          );
         if (tooLarge) return tooLarge;
         const added = this.record("conversations", {
           type: record.type,
           pluginId,
-          source: record.source ?? pluginId,
+          source,
           priority: record.priority,
           data: record.data,
           dataBytes: size,

@@ -619,7 +619,17 @@ export const pluginToHostRequests = methodMap({
               .nullish()
               .transform((v) => v ?? "conversation"),
             priority: priority("conversation record: ").optional(),
-            source: z.string({ error: "conversation record: source must be a string" }).optional(),
+            source: z
+              .string({
+                error: `conversation record: source must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
+              })
+              .min(1, {
+                error: `conversation record: source must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
+              })
+              .max(MAX_MESSAGE_SOURCE_LENGTH, {
+                error: `conversation record: source must be a string of 1–${MAX_MESSAGE_SOURCE_LENGTH} characters`,
+              })
+              .optional(),
             data: storable("conversation record: data")
               .optional()
               .transform((v) => v ?? null),

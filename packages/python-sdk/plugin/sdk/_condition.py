@@ -342,6 +342,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _js_number(value: Any) -> float:
+    """JavaScript's Number() of a Python number: an int past a float's range is ±Infinity, not OverflowError (a
+    before hook may hand on `10**400`); a big int loses its last digits as a JavaScript number does."""
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    return value
+
+
 def _is_nullish(value: Any) -> bool:
     return value is None or value is UNDEFINED
 
@@ -355,7 +366,7 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if _is_number(a) and _is_number(b):
-        return a == b
+        return _js_number(a) == _js_number(b)
     if isinstance(a, str) and isinstance(b, str):
         return a == b
     return a is b  # lists, dicts and bytes are objects: equal only to themselves
@@ -375,7 +386,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             return (isinstance(left, str) or _is_number(left)) and _member(right, left) is not UNDEFINED
         return False
     if _is_number(left) and _is_number(right):
-        a, b = left, right
+        a, b = _js_number(left), _js_number(right)
     elif isinstance(left, str) and isinstance(right, str):
         a, b = _utf16(left), _utf16(right)
     else:
@@ -394,6 +405,7 @@ def _truthy(value: Any) -> bool:
     if _is_nullish(value) or value is False or value == "":
         return False
     if _is_number(value):
+        value = _js_number(value)
         return value != 0 and not math.isnan(value)
     return True
 
@@ -424,7 +436,7 @@ def _js_char(c: str) -> str:
 def js_number_string(value: float) -> str:
     """`String(n)` of JavaScript (Number::toString), from the shortest round-trip digits Python's repr also uses."""
     if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        value = _js_number(value)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

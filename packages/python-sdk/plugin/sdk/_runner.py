@@ -5,6 +5,7 @@ ones on the asyncio loop), cancel, controls, heartbeat — over docs/wire-protoc
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import importlib
@@ -195,6 +196,10 @@ class PluginRuntime:
         self.bus_handlers: dict[str, list[Callable]] = {}
         self.watches: dict[str, str] = {}
         self.bus_watch_sinks: dict[str, Callable[[dict], Any]] = {}
+        self.bus_watch_open: set[str] = set()  # answered by the host: closing them sends bus.unwatch
+        self.bus_watch_lock = threading.Lock()
+        self.bus_events: collections.deque = collections.deque()
+        self.bus_events_draining = False
         self.messages: list[Handler] = []
         self.events: dict[tuple[str, str], Handler] = {}
         self.inflight: dict[str, Callable[[Any], None]] = {}
@@ -282,43 +287,76 @@ class PluginRuntime:
         context = contextvars.copy_context()
         return await self.loop.run_in_executor(self.executor, functools.partial(context.run, fn, *args))
 
-    async def open_bus_watch(self, watch_id: str, params: dict, on_delta: Callable[[dict], Any]) -> dict:
-        """`bus.watch` for a `BusWatcher`: its deltas go to `on_delta` (awaited, in order) until it is closed."""
-        self.bus_watch_sinks[watch_id] = on_delta
+    def register_bus_watch(self, watch_id: str, on_delta: Callable[[dict], Any]) -> None:
+        """A `BusWatcher`'s sink, registered when the watcher starts (before `bus.watch` is sent): a `close()` in
+        the same turn finds it and the watch is never sent."""
+        with self.bus_watch_lock:
+            self.bus_watch_sinks[watch_id] = on_delta
+
+    async def open_bus_watch(self, watch_id: str, params: dict) -> dict | None:
+        """`bus.watch` for a registered `BusWatcher` (its deltas go to its sink, on the loop, in order); None when it
+        was closed before this ran (nothing is sent). Closed while the host answered: the watch is closed at once."""
+        with self.bus_watch_lock:
+            if watch_id not in self.bus_watch_sinks:
+                return None
         answer = await self.request_async("bus.watch", params)
-        if not answer.get("ok"):
-            self.bus_watch_sinks.pop(watch_id, None)
+        with self.bus_watch_lock:
+            if not answer.get("ok"):
+                self.bus_watch_sinks.pop(watch_id, None)
+            elif watch_id in self.bus_watch_sinks:
+                self.bus_watch_open.add(watch_id)
+            else:
+                self.notify("bus.unwatch", {"watchId": watch_id})
         return answer
 
     def close_bus_watch(self, watch_id: str) -> None:
-        if self.bus_watch_sinks.pop(watch_id, None) is not None:
-            self.notify("bus.unwatch", {"watchId": watch_id})
+        """Idempotent: forgets the sink; `bus.unwatch` if the host holds the watch (else `open_bus_watch` sends
+        it when the answer comes, or nothing was sent)."""
+        with self.bus_watch_lock:
+            self.bus_watch_sinks.pop(watch_id, None)
+            if watch_id in self.bus_watch_open:
+                self.bus_watch_open.discard(watch_id)
+                self.notify("bus.unwatch", {"watchId": watch_id})
 
     def _bus_deliver(self, payload: dict) -> None:
-        """One `bus.deliver` batch: each event to the handlers of its type and of `*`, in order; then `bus.ack`."""
-        self._spawn(self._bus_batch(payload))
+        """One `bus.deliver` batch, handled at once and in arrival order as the TypeScript SDK does: its events queued
+        for their handlers (one after another, in order, see `_drain_bus_events`), then its deltas applied by their
+        watchers (each queues its changes for its subscribers), then `bus.ack`. No handler or subscriber holds the
+        ack back: the host's credit window counts batches received, not handled."""
+        try:
+            for event in payload.get("events") or []:
+                if isinstance(event, dict):
+                    self.bus_events.append(event)
+            if self.bus_events and not self.bus_events_draining:
+                self.bus_events_draining = True
+                self._spawn(self._drain_bus_events())
+            for delta in payload.get("deltas") or []:
+                if not isinstance(delta, dict):
+                    continue
+                sink = self.bus_watch_sinks.get(str(delta.get("watchId")))
+                if sink is not None:  # a BusWatcher's
+                    try:
+                        sink(delta)
+                    except Exception:  # noqa: BLE001
+                        self.logger.exception("a bus watch delta could not be applied")
+                else:
+                    self._spawn(self._watched_messages(delta))
+        finally:
+            # The credit comes back whatever happened: a batch that broke dispatch must not stall the plugin's bus.
+            if isinstance(payload.get("batch"), (int, float)):
+                self.notify("bus.ack", {"batch": payload["batch"]})
 
-    async def _bus_batch(self, payload: dict) -> None:
-        for delta in payload.get("deltas") or []:
-            if not isinstance(delta, dict):
-                continue
-            sink = self.bus_watch_sinks.get(str(delta.get("watchId")))
-            if sink is not None:  # a BusWatcher's, in order
-                try:
-                    await sink(delta)
-                except Exception:  # noqa: BLE001
-                    self.logger.exception("a bus watch delta could not be applied")
-            else:
-                self._spawn(self._watched_messages(delta))
-        for event in payload.get("events") or []:
-            if not isinstance(event, dict):
-                continue
-            with self.registry_lock:
-                handlers = [*self.bus_handlers.get(str(event.get("type")), []), *self.bus_handlers.get("*", [])]
-            for handler in handlers:
-                await self._bus_handler(handler, event)
-        if isinstance(payload.get("batch"), (int, float)):
-            self.notify("bus.ack", {"batch": payload["batch"]})
+    async def _drain_bus_events(self) -> None:
+        """Each queued event to the handlers of its type and of `*`, in order, one handler at a time."""
+        try:
+            while self.bus_events:
+                event = self.bus_events.popleft()
+                with self.registry_lock:
+                    handlers = [*self.bus_handlers.get(str(event.get("type")), []), *self.bus_handlers.get("*", [])]
+                for handler in handlers:
+                    await self._bus_handler(handler, event)
+        finally:
+            self.bus_events_draining = False
 
     async def _bus_handler(self, handler: Callable, event: dict) -> None:
         try:
@@ -1242,10 +1280,11 @@ class PluginRuntime:
         return args
 
     async def _bounded(self, call: dict, timeout_s: float, label: str, fn: Callable, kwargs: dict,
-                       named: tuple[str, str] | None = None) -> dict:
+                       named: tuple[str, str] | None = None, outcome: dict | None = None) -> dict:
         """Runs `fn(**kwargs)` as call `call["id"]`, within min(its timeout, the caller's budget), stoppable.
         `named`: ("entry", entry id) or ("event", "<type>:<id>"), for the one shape of a timeout
-        (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`."""
+        (docs/wire-protocol.md#timeouts); without it (a message handler) the message keeps `label`. `outcome`, when
+        given, gets `stopped`: "was canceled" or "timed out" when the call was stopped rather than answered."""
         given = call.get("timeoutMs")
         budget_ms = min(timeout_s * 1000.0, float(given) if isinstance(given, (int, float)) else timeout_s * 1000.0)
         deadline = float(call.get("deadline") or time.time() * 1000.0 + budget_ms)
@@ -1276,6 +1315,8 @@ class PluginRuntime:
                     return _err(error)
             task.cancel()
             self._count_overdue(scope)
+            if outcome is not None:
+                outcome["stopped"] = "was canceled" if stopped in done else "timed out"
             if stopped in done:
                 return _err(stopped.result())
             kind, entry = named or ("", call["id"])
@@ -1334,9 +1375,16 @@ class PluginRuntime:
         """Runs the `@message` handlers that take `message`, in order. `any_source`: also those without a `source`
         (a delivery to this plugin, not a message seen on the bus)."""
         handlers = []
+        outcome: dict = {}
         for handler in self.messages:
             wanted = handler.meta["source"]
             if wanted != message["source"] and not (any_source and wanted is None):
+                continue
+            if outcome.get("stopped"):
+                # The delivery was canceled or ran out of time: the handlers after the stopped one do not start.
+                handlers.append({"id": handler.meta["id"], "result": _err(SdkError(
+                    f"message handler '{handler.meta['id']}' did not run: the delivery {outcome['stopped']}",
+                    code="CANCELED"))})
                 continue
             # Each handler is served under the delivery's own id, one after another, as the TypeScript runtime does:
             # the host's `cancel` names that id, so it stops the handler running then. The budget is what is left
@@ -1344,7 +1392,10 @@ class PluginRuntime:
             until = float(deadline) if deadline else time.time() * 1000.0 + DEFAULT_ENTRY_TIMEOUT_SECONDS * 1000.0
             call = {"id": call_id, "timeoutMs": max(0.0, until - time.time() * 1000.0), "deadline": until}
             result = await self._bounded(call, DEFAULT_ENTRY_TIMEOUT_SECONDS, f"message handler '{handler.meta['id']}'",
-                                         handler.fn, dict(message), ("message", f"message:{handler.meta['id']}"))
+                                         handler.fn, dict(message), ("message", f"message:{handler.meta['id']}"),
+                                         outcome)
+            if outcome.get("stopped") == "timed out" and (not deadline or float(deadline) - time.time() * 1000.0 > 50):
+                outcome.clear()  # the handler's own 30 s cap, no delivery deadline or one ahead: the next ones run
             handlers.append({"id": handler.meta["id"], "result": result})
         if handlers:
             self._persist_after(None)

@@ -370,7 +370,12 @@ class PluginRouter:
     makes them the plugin's, the entry ids with the prefix; `self.plugin` (also `self.main_plugin`) is that plugin.
     A router's hooks apply to its own entries only."""
 
-    def __init__(self, prefix: str = "", name: str | None = None, tags: list[str] | None = None, **_: Any) -> None:
+    def __init__(self, prefix: str = "", tags: list[str] | None = None, name: str | None = None, **unknown: Any) -> None:
+        """The original's parameters, in its order; any other keyword is a TypeError naming it (a misspelled
+        `nmae=` must not pass unseen)."""
+        if unknown:
+            raise TypeError(f"PluginRouter() got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+                            "known: prefix, tags, name")
         self.prefix = prefix
         self.name = RouterName(name or type(self).__name__)
         self.tags = list(tags or [])

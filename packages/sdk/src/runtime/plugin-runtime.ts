@@ -345,7 +345,14 @@ export class PluginRuntime {
    */
   async runBounded(
     call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
-    options: { timeoutSeconds: number; label: string; entry?: EntryDescriptor; kind?: "event" },
+    options: {
+      timeoutSeconds: number;
+      label: string;
+      entry?: EntryDescriptor;
+      kind?: "event";
+      /** Told when the call is stopped (cancel, shutdown, timeout) instead of answered, with the reason. */
+      onStop?: (reason: unknown) => void;
+    },
     work: (ctx: EntryContext) => Promise<WireResult>,
   ): Promise<WireResult> {
     const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
@@ -357,6 +364,7 @@ export class PluginRuntime {
     let stop!: (reason: unknown) => void;
     const stopped = new Promise<WireResult>((resolve) => {
       stop = this.served.serve(call.id, (reason) => {
+        options.onStop?.(reason);
         resolve(errResult(reason));
         controller.abort(reason);
       });

@@ -20,7 +20,7 @@ import {
 } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { NotFoundError, SdkError, TimeoutError, ValidationError } from "../errors.ts";
 import type { ClassPluginMetadata } from "../plugin-metadata.ts";
 import type { PluginMessage } from "../trigger-decorators.ts";
 import { errResult } from "../wire-result.ts";
@@ -103,7 +103,9 @@ export class PluginTriggers {
   /**
    * Runs every active handler whose `source` matches (or that has none), one after another, and answers with each
    * handler's result. A message without string `source` and `text` is refused with a `ValidationError`.
-   * `namedSourceOnly` (messages seen on the bus) leaves out the handlers without a `source`.
+   * `namedSourceOnly` (messages seen on the bus) leaves out the handlers without a `source`. Once the delivery is
+   * canceled or past its deadline, the handlers after the stopped one do not start: each is answered `CANCELED`
+   * (docs/timers-messages-events.md#canceling-a-delivery).
    */
   async deliverMessage(
     message: unknown,
@@ -116,7 +118,15 @@ export class PluginTriggers {
       .matching(message as PluginMessage)
       .filter((h) => !options.namedSourceOnly || h.source !== undefined);
     const delivery: MessageDelivery = { handlers: [] };
+    let stopped: "was canceled" | "timed out" | undefined;
     for (const handler of handlers) {
+      if (stopped) {
+        const skipped = new SdkError(`message handler '${handler.id}' did not run: the delivery ${stopped}`, {
+          code: ErrorCode.Canceled,
+        });
+        delivery.handlers.push({ id: handler.id, result: errResult(skipped) });
+        continue;
+      }
       const label = `message handler '${handler.id}'`;
       const result = await this.bounded(
         call,
@@ -125,6 +135,11 @@ export class PluginTriggers {
         label,
         undefined,
         (ctx) => handler.handle(message as PluginMessage, ctx),
+        (reason) => {
+          // A handler's own 30 s cap, with no delivery deadline or one still ahead, does not stop the next handlers.
+          if (!(reason instanceof TimeoutError)) stopped = "was canceled";
+          else if (call.deadline !== undefined && call.deadline - Date.now() <= 50) stopped = "timed out";
+        },
       );
       delivery.handlers.push({ id: handler.id, result });
     }
@@ -189,6 +204,7 @@ export class PluginTriggers {
     label: string,
     kind: "event" | undefined,
     fn: (ctx: EntryContext) => unknown,
+    onStop?: (reason: unknown) => void,
   ): Promise<WireResult> {
     const deadline = call.deadline ?? Date.now() + timeoutSeconds * 1000;
     const bounded = {
@@ -199,7 +215,7 @@ export class PluginTriggers {
       chain: call.chain,
       runId: call.runId,
     };
-    return this.runtime.runBounded(bounded, { timeoutSeconds, label, ...(kind && { kind }) }, (ctx) =>
+    return this.runtime.runBounded(bounded, { timeoutSeconds, label, ...(kind && { kind }), onStop }, (ctx) =>
       this.runtime.runHandler(label, () => fn(ctx)),
     );
   }
