@@ -152,3 +152,36 @@ print(json.dumps({
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("inferred defaults: only exactly-JSON ones are carried; a tuple, int keys, an Enum, 2**70, a str subclass are left to Python", {
+  skip: PYTHON_SKIP,
+}, () => {
+  const out = runPython(`
+import enum
+from plugin.sdk._signature_schema import infer_input_schema
+from plugin.sdk._validation import compile_validator
+class Color(enum.Enum):
+    RED = "red"
+class Name(str):
+    pass
+def f(self, pair=(1, 2), table: dict = {1: "a"}, big: int = 2**70, color=Color.RED, name=Name("n"),
+      nested: dict = {"a": [1, 2.5, None, True, {"b": "c"}]}, low: int = -(2**63), bad_list: list = [(1,)]): pass
+schema, _ = infer_input_schema(f)
+print(json.dumps({"schema": schema, "filled": compile_validator(schema, refuse_unknown=True)({})}))
+`);
+  assert.deepEqual(out.schema, {
+    type: "object",
+    properties: {
+      pair: {},
+      table: { type: "object" },
+      big: { type: "integer" },
+      color: {},
+      name: {},
+      nested: { type: "object", default: { a: [1, 2.5, null, true, { b: "c" }] } },
+      low: { type: "integer", default: -(2 ** 63) },
+      bad_list: { type: "array" },
+    },
+  });
+  // Only the carried defaults are filled in: Python applies the others itself.
+  assert.deepEqual(Object.keys(out.filled).sort(), ["low", "nested"]);
+});

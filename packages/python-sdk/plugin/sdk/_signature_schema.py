@@ -2,14 +2,15 @@
 (its `_infer_schema_from_func`): every parameter but `self`, `cls`, `args`, `kwargs`, `_ctx` and `*args` / `**kwargs`
 is a property, typed from its annotation; one without a default is required; a default is the property's default.
 
-Two choices of this SDK (docs/python-plugins.md#input-schemas-inferred-from-the-signature): only a default JSON can
-carry goes in the schema, and a parameter annotated `T` whose default is `None` accepts `null` (the original writes
+Two choices of this SDK (docs/python-plugins.md#input-schemas-inferred-from-the-signature): only a default that is
+exactly JSON (`is_exact_json`) goes in the schema (any other is left to Python, which applies it when the name is
+not given), and a parameter annotated `T` whose default is `None` accepts `null` (the original writes
 `"type": T` and then refuses its own default)."""
 
 from __future__ import annotations
 
+import copy
 import inspect
-import json
 import math
 import sys
 import typing
@@ -29,14 +30,35 @@ def _hints(fn: Callable) -> dict:
         return {}
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_DEFAULT_DEPTH = 32
+
+
+def is_exact_json(value: Any, depth: int = 0) -> bool:
+    """Whether `value` is JSON as it is: None, a bool, an int in the int64 range, a finite float, a str, and lists and
+    dicts (with str keys) of those, of exactly these types (a tuple, a set, an Enum member or a str subclass is not)."""
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return True
+    if kind is int:
+        return _INT64_MIN <= value <= _INT64_MAX
+    if kind is float:
+        return math.isfinite(value)
+    if depth >= _MAX_DEFAULT_DEPTH:
+        return False
+    if kind is list:
+        return all(is_exact_json(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(type(key) is str and is_exact_json(item, depth + 1) for key, item in value.items())
+    return False
+
+
 def _json_default(value: Any) -> tuple[bool, Any]:
-    """(True, value) when `value` is JSON (None, bool, a finite number, a string, lists and dicts of those)."""
-    if isinstance(value, float) and not math.isfinite(value):
+    """(True, a copy of value) when `value` is exactly JSON; otherwise the schema carries no default, so the call
+    leaves the name out and Python's own default applies (a tuple stays a tuple, `{1: "a"}` keeps its int key)."""
+    if not is_exact_json(value):
         return False, None
-    try:
-        return True, json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError):
-        return False, None
+    return True, copy.deepcopy(value)
 
 
 def _fits(value: Any, kind: Any) -> bool:
