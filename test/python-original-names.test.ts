@@ -185,3 +185,17 @@ print(json.dumps({"schema": schema, "filled": compile_validator(schema, refuse_u
   // Only the carried defaults are filled in: Python applies the others itself.
   assert.deepEqual(Object.keys(out.filled).sort(), ["low", "nested"]);
 });
+
+test("unlisted_parameters: the skipped names a handler takes by name, not its bound self / cls", {
+  skip: PYTHON_SKIP,
+}, () => {
+  const out = runPython(`
+from plugin.sdk._signature_schema import unlisted_parameters
+def a(self, x, _ctx=None, args=None, *, kwargs=None): pass
+def b(cls, *args, **kwargs): pass
+def c(x, cls=None, self=None): pass
+def d(self, _ctx, /, y): pass
+print(json.dumps([unlisted_parameters(f) for f in (a, b, c, d)]))
+`);
+  assert.deepEqual(out, [["_ctx", "args", "kwargs"], [], ["cls", "self"], []]);
+});

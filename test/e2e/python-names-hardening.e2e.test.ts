@@ -22,6 +22,13 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
                    "color": type(color).__name__, "n": n})
 `,
   },
+  py_ctx: {
+    body: `
+    @plugin_entry(id="ctxd")
+    def ctxd(self, x: int, _ctx=None, args=None, *, kwargs=None):
+        return Ok({"x": x, "ctx": _ctx, "args": args, "kwargs": kwargs})
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -68,5 +75,20 @@ describe("the original's Python names given what they should refuse", { skip: PY
       color: "Color",
       n: 3,
     });
+  });
+
+  test("_ctx, args and kwargs as named parameters are left out of the inferred schema but may be sent", async () => {
+    const schema = (await detail("py_ctx")).entries.find((e: { id: string }) => e.id === "ctxd").input_schema;
+    assert.deepEqual(schema, { type: "object", properties: { x: { type: "integer" } }, required: ["x"] });
+    assert.deepEqual(await call("py_ctx", "ctxd", { x: 1, _ctx: { lang: "en" }, args: [1], kwargs: { k: 2 } }), {
+      x: 1,
+      ctx: { lang: "en" },
+      args: [1],
+      kwargs: { k: 2 },
+    });
+    const unknown = await t.trigger("py_ctx", "ctxd", { x: 1, self: 2, other: 3 });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /self: is not an allowed argument/);
+    assert.match(unknown.body.error.message, /other: is not an allowed argument/);
   });
 });

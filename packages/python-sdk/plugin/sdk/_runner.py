@@ -82,8 +82,8 @@ class Handler:
         # `model_validate=False`: no check at all, as `modelValidate: false` in TypeScript; `allow_extra_args=True`:
         # argument names the schema does not declare are let through (docs/python-plugins.md#validation).
         checked = meta.get("inputSchema") and meta.get("modelValidate", True) is not False
-        self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True) \
-            if checked else None
+        self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True,
+                                           also_known=meta.get("unlistedArgs")) if checked else None
         # An event from the bus lets names the schema does not declare through: it is broadcast, and a producer
         # adding a field must not break its consumers (docs/timers-messages-events.md).
         self.bus_validator = compile_validator(meta["inputSchema"], refuse_unknown=False) \

@@ -72,6 +72,27 @@ def _fits(value: Any, kind: Any) -> bool:
     return False
 
 
+def _bound_first(fn: Callable, signature: inspect.Signature) -> str | None:
+    """The name of the parameter a method call binds (`self` / `cls` of a function defined in a class), if any."""
+    if inspect.ismethod(fn):
+        return None
+    first = next(iter(signature.parameters.values()), None)
+    return first.name if first is not None and first.name in ("self", "cls") else None
+
+
+def unlisted_parameters(fn: Callable) -> list[str]:
+    """Named parameters the inferred schema leaves out (`_ctx`, `args`, `kwargs`, a `cls` that is not bound) but the
+    handler takes by name: callers may send them (the original's send `_ctx`), so they pass the unknown-name check."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    bound = _bound_first(fn, signature)
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [name for name, p in signature.parameters.items()
+            if name in _SKIPPED and name != bound and p.kind in named]
+
+
 def infer_input_schema(fn: Callable) -> tuple[dict, bool]:
     """The inferred schema, and whether the handler takes `**kwargs` (then names the schema does not list are let
     through: the signature says it takes any name)."""

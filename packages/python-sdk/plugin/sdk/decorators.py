@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable, Literal
 
 from ._llm_result import result_contract
-from ._signature_schema import infer_input_schema
+from ._signature_schema import infer_input_schema, unlisted_parameters
 
 EntryKind = Literal["service", "action", "hook", "custom", "lifecycle", "consumer", "timer", "chat_command"]
 """The original's entry kinds (`kind=` of `@plugin_entry` / `@on_event`), shown as the entry's `kind` in `/plugins`."""
@@ -91,9 +91,11 @@ def plugin_entry(
         schema, model = _schema_of(input_schema, params)
         inferred = schema is None
         extra_args = bool(allow_extra_args)
+        unlisted: list[str] = []
         if inferred:
             schema, any_name = infer_input_schema(fn)
             extra_args = extra_args or any_name
+            unlisted = unlisted_parameters(fn)
         entry_metadata = dict(metadata) if isinstance(metadata, dict) else metadata
         if quick_action and not hasattr(fn, QUICK_ACTION_ATTR):
             _set_attr(fn, QUICK_ACTION_ATTR, {"icon": None, "priority": 0})
@@ -112,6 +114,7 @@ def plugin_entry(
                 "model": model if model_validate else None,
                 "modelValidate": bool(model_validate),
                 "allowExtraArgs": extra_args,
+                "unlistedArgs": unlisted,
                 "entryKind": kind,
                 "timeout": _timeout(timeout, f"entry '{entry_id}'"),
                 "llmResultFields": llm_fields,
@@ -198,10 +201,11 @@ def on_event(
 
     def decorate(fn: Callable) -> Callable:
         event_id = id or fn.__name__
-        schema, extra_args = input_schema, bool(allow_extra_args)
+        schema, extra_args, unlisted = input_schema, bool(allow_extra_args), []
         if schema is None:
             schema, any_name = infer_input_schema(fn)
             extra_args = extra_args or any_name
+            unlisted = unlisted_parameters(fn)
         return _mark(
             fn,
             {
@@ -216,6 +220,7 @@ def on_event(
                 "inputSchema": schema,
                 "timeout": _timeout(timeout, f"event '{event_id}'"),
                 "allowExtraArgs": extra_args,
+                "unlistedArgs": unlisted,
             },
         )
 
