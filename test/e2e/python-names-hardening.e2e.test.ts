@@ -29,6 +29,41 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
         return Ok({"x": x, "ctx": _ctx, "args": args, "kwargs": kwargs})
 `,
   },
+  py_fields: {
+    head: `class R(PluginRouter):\n    pass\n`,
+    body: `
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.r = R(prefix="r_")
+        self.include_router(self.r)
+
+    def _try(self, fn):
+        try:
+            return ["ok", fn()]
+        except Exception as error:
+            return [type(error).__name__, str(error)]
+
+    @plugin_entry(id="go")
+    async def go(self):
+        out = {
+            "role": self._try(lambda: self.register_llm_tool(name="r", role=object(), handler=lambda **_: 1)),
+            "desc": self._try(lambda: self.register_llm_tool(name="d", description=123, handler=lambda **_: 1)),
+            "params": self._try(lambda: self.register_llm_tool(
+                name="p", parameters={"type": "object", "properties": {1: {}}}, handler=lambda **_: 1)),
+            "dyn_desc": self.register_dynamic_entry("d123", lambda **_: Ok(1), description=123),
+            "dyn_meta": self.register_dynamic_entry("obj", lambda **_: Ok(1), metadata={"o": object()}),
+            "dyn_kind": self.register_dynamic_entry("kind", lambda **_: Ok(1), kind=7),
+            "later": self.register_dynamic_entry("later", lambda **_: Ok("later")),
+            "tools": [t["name"] for t in self.list_llm_tools()],
+        }
+        added = await self.r.add_entry("x", lambda **_: Ok(1), description=5)
+        out["router_desc"] = [type(added.error).__name__, str(added.error)]
+        added = await self.r.add_entry("y", lambda **_: Ok("y"))
+        out["router_ok"] = added.is_ok() if hasattr(added, "is_ok") else added.value
+        out["ids"] = [e["id"] for e in self.list_entries()]
+        return Ok(out)
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -90,5 +125,33 @@ describe("the original's Python names given what they should refuse", { skip: PY
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error.message, /self: is not an allowed argument/);
     assert.match(unknown.body.error.message, /other: is not an allowed argument/);
+  });
+
+  test("bad fields of an LLM tool, a dynamic entry or a router's entry are refused naming them; the list goes on changing", async () => {
+    const out = await call("py_fields", "go");
+    assert.deepEqual(out.role, ["ValueError", "LLM tool 'r': role must be a string or None, not object"]);
+    assert.deepEqual(out.desc, ["ValueError", "LLM tool 'd': description must be a string, not int"]);
+    assert.deepEqual(out.params, [
+      "ValueError",
+      "LLM tool 'p': parameters must be JSON (dicts with str keys, lists, strings, numbers, bools, None)",
+    ]);
+    assert.equal(out.dyn_desc, false);
+    assert.equal(out.dyn_meta, false);
+    assert.equal(out.dyn_kind, false);
+    assert.equal(out.later, true);
+    assert.deepEqual(out.tools, []);
+    assert.deepEqual(out.router_desc, ["PluginRouterError", "entry 'r_x': description must be a string, not int"]);
+    assert.deepEqual(out.ids, ["go", "later", "r_y"]);
+    // The host took every change that was made (none of the refused ones broke its frame).
+    const listed = (await detail("py_fields")).entries.map((e: { id: string }) => e.id);
+    assert.deepEqual(listed, ["go", "later", "r_y"]);
+    assert.equal(await call("py_fields", "later"), "later");
+    assert.equal(await call("py_fields", "r_y"), "y");
+    const logs = (await t.request("GET", "/plugin/py_fields/logs?lines=200")).body;
+    assert.match(JSON.stringify(logs), /register_dynamic_entry\('obj'\) refused: [^"]*cannot be sent/);
+    assert.match(
+      JSON.stringify(logs),
+      /register_dynamic_entry\('kind'\) refused: entry 'kind': its kind must be a string, not int/,
+    );
   });
 });

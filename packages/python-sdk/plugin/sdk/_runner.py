@@ -595,19 +595,28 @@ class PluginRuntime:
                 if entry_id in self.entries or entry_id in entries:
                     raise ValueError(f"include_router: entry '{entry_id}' already exists")
             scope = set(entries) | set(added)
-            for entry_id, (fn, m) in entries.items():
-                self.entries[entry_id] = Handler(fn, {**self._ui_marks(fn, m), "id": entry_id, "router": id(router)})
-                self.enabled[entry_id] = True
-            for entry_id, (fn, m) in added.items():  # `router.add_entry(…)` before the router was included
-                self.entries[entry_id] = Handler(fn, {**m, "id": entry_id, "router": id(router)})
-                self.enabled[entry_id] = True
-                self.dynamic.add(entry_id)
+            # Every handler is built (its schema compiled) before anything changes: all of the router or nothing.
+            built = {entry_id: Handler(fn, {**self._ui_marks(fn, m), "id": entry_id, "router": id(router)})
+                     for entry_id, (fn, m) in entries.items()}
+            built_added = {entry_id: Handler(fn, {**m, "id": entry_id, "router": id(router)})
+                           for entry_id, (fn, m) in added.items()}  # `router.add_entry(…)` before it was included
+            hooks = []
             for fn, m in marked:
                 if m["kind"] == "hook":
                     target = m["target"] if m["target"] == "*" else prefix + m["target"]
-                    self.hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
-                                                   "router": id(router), "inputSchema": None}))
-            self._entries_changed()
+                    hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
+                                              "router": id(router), "inputSchema": None}))
+
+            def change() -> None:
+                for entry_id, handler in [*built.items(), *built_added.items()]:
+                    self.entries[entry_id] = handler
+                    self.enabled[entry_id] = True
+                self.dynamic.update(built_added)
+                self.hooks.extend(hooks)
+
+            problem = self._commit(change, [*built, *built_added])
+            if problem is not None:
+                raise ValueError(f"include_router: {problem}")
 
     def unmount_router(self, router: Any) -> bool:
         with self.registry_lock:
@@ -627,23 +636,60 @@ class PluginRuntime:
         with self.registry_lock:
             return [self._descriptor(e) for e in self.entries]
 
+    def _entries_frame(self) -> dict:
+        return {"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
+                "hooks": self._hook_descriptors()}
+
     def _entries_changed(self) -> None:
         """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
         if self.hello_sent:
-            self.link.send({"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
-                            "hooks": self._hook_descriptors()})
+            self.link.send(self._entries_frame())
 
-    def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
+    def _commit(self, change: Callable[[], None], added: list[str]) -> str | None:
+        """Makes `change` to the registry (under its lock) and sends the new list, all or nothing: when a new entry's
+        descriptor breaks the host's rules (which would make it drop this frame and keep the old list) or the list
+        cannot be packed, the registry is put back as it was and the reason is returned. None when done."""
+        from ._descriptor_rules import entry_descriptor_problem
+
+        with self.registry_lock:
+            saved = (dict(self.entries), dict(self.enabled), set(self.dynamic), list(self.hooks),
+                     [(h, set(h.meta["scope"])) for h in self.hooks if isinstance(h.meta.get("scope"), set)])
+            try:
+                change()
+                for entry_id in added:
+                    problem = entry_descriptor_problem(self._descriptor(entry_id))
+                    if problem:
+                        raise ValueError(problem)
+                frame = self._entries_frame()
+                pack(frame)
+            except Exception as error:  # noqa: BLE001 - a bad schema, msgpack's TypeError, PayloadTooLarge, …
+                for now, then in zip((self.entries, self.enabled, self.dynamic), saved[:3]):
+                    now.clear()
+                    now.update(then)
+                self.hooks = saved[3]
+                for hook, scope in saved[4]:
+                    hook.meta["scope"] = scope
+                return str(error) or type(error).__name__
+            if self.hello_sent:
+                self.link.send(frame)
+            return None
+
+    def add_dynamic_entry(self, fn: Callable, meta: dict) -> str | None:
+        """A dynamic entry (`register_dynamic_entry`, an LLM tool): None when added, else why not."""
         with self.registry_lock:
             entry_id = meta["id"]
-            if entry_id in self.entries and entry_id not in self.dynamic:
-                self.logger.warning("register_dynamic_entry('{}') refused: a decorated entry has that id", entry_id)
-                return False
-            self.entries[entry_id] = Handler(fn, meta)
-            self.enabled[entry_id] = True
-            self.dynamic.add(entry_id)
-            self._entries_changed()
-            return True
+            present = self.entries.get(entry_id)
+            if present is not None and entry_id not in self.dynamic:
+                return f"a decorated entry has the id '{entry_id}'"
+            if present is not None and present.meta.get("router") is not None:
+                return f"the entry '{entry_id}' belongs to a router"
+
+            def change() -> None:
+                self.entries[entry_id] = Handler(fn, meta)
+                self.enabled[entry_id] = True
+                self.dynamic.add(entry_id)
+
+            return self._commit(change, [entry_id])
 
     def add_router_entry(self, router: Any, entry_id: str, fn: Callable, meta: dict, replace: bool) -> str | None:
         """`router.add_entry(…)` on an included router: a dynamic entry of the plugin that `exclude_router` takes
@@ -652,14 +698,16 @@ class PluginRuntime:
             present = self.entries.get(entry_id)
             if present is not None and not (replace and present.meta.get("router") == id(router)):
                 return f"duplicate entry id: '{entry_id}'"
-            self.entries[entry_id] = Handler(fn, {**meta, "id": entry_id, "router": id(router)})
-            self.enabled.setdefault(entry_id, True)
-            self.dynamic.add(entry_id)
-            for hook in self.hooks:  # the router's hooks apply to its entries, added ones too
-                if hook.meta.get("router") == id(router) and isinstance(hook.meta.get("scope"), set):
-                    hook.meta["scope"].add(entry_id)
-            self._entries_changed()
-            return None
+
+            def change() -> None:
+                self.entries[entry_id] = Handler(fn, {**meta, "id": entry_id, "router": id(router)})
+                self.enabled.setdefault(entry_id, True)
+                self.dynamic.add(entry_id)
+                for hook in self.hooks:  # the router's hooks apply to its entries, added ones too
+                    if hook.meta.get("router") == id(router) and isinstance(hook.meta.get("scope"), set):
+                        hook.meta["scope"] = hook.meta["scope"] | {entry_id}
+
+            return self._commit(change, [entry_id])
 
     def remove_router_entry(self, router: Any, entry_id: str) -> bool:
         with self.registry_lock:

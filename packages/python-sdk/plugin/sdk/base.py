@@ -514,6 +514,10 @@ class PluginRouter:
             return Err(PluginRouterError(f"entry id '{full}' must match {ENTRY_ID.pattern}"))
         if input_schema is not None and not isinstance(input_schema, dict):
             return Err(PluginRouterError("input_schema must be a dict (a JSON Schema)"))
+        if name is not None and not isinstance(name, str):
+            return Err(PluginRouterError(f"entry '{full}': name must be a string, not {type(name).__name__}"))
+        if not isinstance(description, str):
+            return Err(PluginRouterError(f"entry '{full}': description must be a string, not {type(description).__name__}"))
         if not replace and (local in self._neko_added or full in self.entry_ids):
             return Err(EntryConflictError(f"duplicate entry id: '{full}'"))
 
@@ -526,7 +530,8 @@ class PluginRouter:
         if self.plugin is not None:
             refused = self.plugin.ctx._runtime.add_router_entry(self, full, handler, meta, replace)
             if refused is not None:
-                return Err(EntryConflictError(refused))
+                duplicate = refused.startswith("duplicate entry id")
+                return Err(EntryConflictError(refused) if duplicate else PluginRouterError(refused))
         self._neko_added[local] = (handler, meta)
         return Ok(True)
 
@@ -703,7 +708,10 @@ class NekoPluginBase:
             meta = described.__neko_meta__[-1]
             if input_schema is None:  # as the original: a dynamic entry without a schema has none
                 meta = {**meta, "inputSchema": None, "inputSchemaInferred": False, "allowExtraArgs": allow_extra_args}
-            return self.ctx._runtime.add_dynamic_entry(handler, meta)
+            refused = self.ctx._runtime.add_dynamic_entry(handler, meta)
+            if refused is not None:
+                raise ValueError(refused)
+            return True
         except (TypeError, ValueError) as error:
             self.logger.warning("register_dynamic_entry('{}') refused: {}", entry_id, error)
             return False
@@ -798,8 +806,11 @@ class NekoPluginBase:
                      metadata={"llm_tool": {"name": meta.name, "role": meta.role, "reply_tail": meta.reply_tail}},
                      timeout=_timeout(meta.timeout_seconds, f"LLM tool '{meta.name}'"))(described)
         entry_meta = {**described.__neko_meta__[-1], "allowExtraArgs": takes_any}
-        if not self.ctx._runtime.add_dynamic_entry(handler, entry_meta):
-            raise EntryConflictError(f"duplicate entry id: {entry_id!r}")
+        refused = self.ctx._runtime.add_dynamic_entry(handler, entry_meta)
+        if refused is not None:
+            if refused.startswith("a decorated entry"):
+                raise EntryConflictError(f"duplicate entry id: {entry_id!r}")
+            raise ValueError(f"LLM tool '{meta.name}': {refused}")
         self._llm_tools[meta.name] = meta
 
     def register_llm_tool(self, *, name: str, description: str = "", parameters: dict | None = None,
@@ -807,13 +818,14 @@ class NekoPluginBase:
                           reply_tail: bool = False, **_: Any) -> bool:
         """An LLM tool made while the plugin runs: the entry `__llm_tool__<name>` (in `/plugins` at once).
         ValueError for a bad name or timeout, EntryConflictError for a name taken."""
-        from .plugin.llm_tool import LlmToolMeta, _checked_timeout, validate_tool_name
+        from .plugin.llm_tool import LlmToolMeta, _checked_timeout, checked_tool_fields, validate_tool_name
 
         validate_tool_name(name)
         if parameters is not None and not isinstance(parameters, dict):
             raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
-        meta = LlmToolMeta(name=name, description=description or "",
-                           parameters=dict(parameters) if parameters is not None else {"type": "object", "properties": {}},
+        params = dict(parameters) if parameters is not None else {"type": "object", "properties": {}}
+        checked_tool_fields(name, description or "", params, role)
+        meta = LlmToolMeta(name=name, description=description or "", parameters=params,
                            timeout_seconds=_checked_timeout(timeout), role=role, reply_tail=bool(reply_tail))
         self._register_llm_tool(meta, handler)
         return True

@@ -26,6 +26,20 @@ def validate_tool_name(name: Any) -> str:
     return name
 
 
+def checked_tool_fields(name: str, description: Any, parameters: Any, role: Any) -> None:
+    """ValueError naming the tool for a field the host would refuse or could not carry: `description` a string,
+    `role` a string or None, `parameters` exactly JSON (dicts with str keys, lists, str, numbers, bools, None)."""
+    from .._signature_schema import is_exact_json
+
+    if not isinstance(description, str):
+        raise ValueError(f"LLM tool '{name}': description must be a string, not {type(description).__name__}")
+    if role is not None and not isinstance(role, str):
+        raise ValueError(f"LLM tool '{name}': role must be a string or None, not {type(role).__name__}")
+    if not is_exact_json(parameters):
+        raise ValueError(f"LLM tool '{name}': parameters must be JSON (dicts with str keys, lists, strings, numbers, "
+                         "bools, None)")
+
+
 @dataclass
 class LlmToolMeta:
     """What `@llm_tool` records on a method (and `register_llm_tool` builds)."""
@@ -65,6 +79,7 @@ def llm_tool(*, name: str | None = None, description: str = "", parameters: dict
         params = parameters if parameters is not None else {"type": "object", "properties": {}}
         if not isinstance(params, dict):
             raise TypeError(f"@llm_tool parameters must be a dict, got {type(params).__name__}")
+        checked_tool_fields(resolved, description if description is not None else "", params, role)
         meta = LlmToolMeta(name=resolved, description=description or "", parameters=params,
                            timeout_seconds=_checked_timeout(timeout), role=role, reply_tail=bool(reply_tail))
         setattr(fn, LLM_TOOL_META_ATTR, meta)
@@ -88,5 +103,5 @@ def collect_llm_tool_methods(instance: Any) -> list[tuple[LlmToolMeta, Callable]
     return found
 
 
-__all__ = ["LLM_TOOL_ENTRY_PREFIX", "LLM_TOOL_META_ATTR", "LlmToolMeta", "collect_llm_tool_methods",
+__all__ = ["LLM_TOOL_ENTRY_PREFIX", "LLM_TOOL_META_ATTR", "LlmToolMeta", "checked_tool_fields", "collect_llm_tool_methods",
            "entry_id_for_tool", "llm_tool", "validate_tool_name"]
