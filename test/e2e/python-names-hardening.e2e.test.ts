@@ -64,6 +64,27 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
         return Ok(out)
 `,
   },
+  py_router_schema: {
+    head: `class R(PluginRouter):\n    @plugin_entry(id="dec")\n    def dec(self):\n        return Ok("dec")\n`,
+    body: `
+    @plugin_entry(id="go")
+    async def go(self):
+        r = R(prefix="r_")
+        bad = await r.add_entry("bad", lambda **_: Ok(1), input_schema={"type": "strin"})
+        self.include_router(r)
+        bad_included = await r.add_entry("bad2", lambda **_: Ok(1), input_schema={"type": "strin"})
+        r2 = R(prefix="r_")
+        await r2.add_entry("extra", lambda **_: Ok(1))
+        try:
+            self.include_router(r2)
+            second = "included"
+        except ValueError as error:
+            second = str(error)
+        return Ok({"bad": [type(bad.error).__name__, str(bad.error)],
+                   "bad_included": [type(bad_included.error).__name__, str(bad_included.error)],
+                   "second": second, "r2_bound": r2.is_bound, "ids": [e["id"] for e in self.list_entries()]})
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -153,5 +174,19 @@ describe("the original's Python names given what they should refuse", { skip: PY
       JSON.stringify(logs),
       /register_dynamic_entry\('kind'\) refused: entry 'kind': its kind must be a string, not int/,
     );
+  });
+
+  test("router.add_entry compiles input_schema (Err, included or not); include_router is all or nothing", async () => {
+    const out = await call("py_router_schema", "go");
+    assert.equal(out.bad[0], "PluginRouterError");
+    assert.match(out.bad[1], /^entry 'r_bad': input_schema is not a valid JSON Schema: /);
+    assert.equal(out.bad_included[0], "PluginRouterError");
+    assert.match(out.bad_included[1], /^entry 'r_bad2': input_schema is not a valid JSON Schema: /);
+    assert.equal(out.second, "include_router: entry 'r_dec' already exists");
+    assert.equal(out.r2_bound, false);
+    assert.deepEqual(out.ids, ["go", "r_dec"]);
+    const listed = (await detail("py_router_schema")).entries.map((e: { id: string }) => e.id);
+    assert.deepEqual(listed, ["go", "r_dec"]);
+    assert.equal(await call("py_router_schema", "r_dec"), "dec");
   });
 });

@@ -514,6 +514,14 @@ class PluginRouter:
             return Err(PluginRouterError(f"entry id '{full}' must match {ENTRY_ID.pattern}"))
         if input_schema is not None and not isinstance(input_schema, dict):
             return Err(PluginRouterError("input_schema must be a dict (a JSON Schema)"))
+        if input_schema is not None:
+            from ._validation import compile_validator
+
+            try:  # now, not when the router is included (which would raise there, after other entries went in)
+                compile_validator(input_schema)
+            except Exception as error:  # noqa: BLE001 - jsonschema's SchemaError and what a broken schema raises
+                reason = getattr(error, "message", None) or str(error)
+                return Err(PluginRouterError(f"entry '{full}': input_schema is not a valid JSON Schema: {reason}"))
         if name is not None and not isinstance(name, str):
             return Err(PluginRouterError(f"entry '{full}': name must be a string, not {type(name).__name__}"))
         if not isinstance(description, str):
