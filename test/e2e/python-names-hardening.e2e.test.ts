@@ -85,6 +85,49 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
                    "second": second, "r2_bound": r2.is_bound, "ids": [e["id"] for e in self.list_entries()]})
 `,
   },
+  py_reserved: {
+    head: `import threading\n\nclass R(PluginRouter):\n    pass\n`,
+    body: `
+    @llm_tool(name="w")
+    def w(self, **_):
+        return Ok("tool")
+
+    @plugin_entry(id="go")
+    async def go(self):
+        r = R(prefix="r_")
+        self.include_router(r)
+        await r.add_entry("owned", lambda **_: Ok("router"))
+        out = {
+            "take_tool": self.register_dynamic_entry("__llm_tool__w", lambda **_: Ok("dyn")),
+            "new_tool_id": self.register_dynamic_entry("__llm_tool__z", lambda **_: Ok("dyn")),
+            "take_router": self.register_dynamic_entry("r_owned", lambda **_: Ok("dyn")),
+            "router_tool": str((await R().add_entry("__llm_tool__q", lambda **_: Ok(1))).error),
+        }
+        results = []
+
+        def register():
+            try:
+                results.append(self.register_llm_tool(name="race", handler=lambda **_: Ok(1)))
+            except Exception as error:
+                results.append(type(error).__name__)
+
+        threads = [threading.Thread(target=register) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        out["race"] = sorted(map(str, results))
+        out["tools"] = [t["name"] for t in self.list_llm_tools()]
+        return Ok(out)
+`,
+  },
+  py_reserved_decorated: {
+    body: `
+    @plugin_entry(id="__llm_tool__x")
+    def x(self):
+        return Ok(1)
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -188,5 +231,29 @@ describe("the original's Python names given what they should refuse", { skip: PY
     const listed = (await detail("py_router_schema")).entries.map((e: { id: string }) => e.id);
     assert.deepEqual(listed, ["go", "r_dec"]);
     assert.equal(await call("py_router_schema", "r_dec"), "dec");
+  });
+
+  test("the __llm_tool__ prefix is kept for LLM tools, a router's entry cannot be taken over, and tool names are checked and taken at once", async () => {
+    const out = await call("py_reserved", "go");
+    assert.equal(out.take_tool, false);
+    assert.equal(out.new_tool_id, false);
+    assert.equal(out.take_router, false);
+    assert.equal(out.router_tool, "entry id '__llm_tool__q': the prefix __llm_tool__ is kept for LLM tools");
+    assert.deepEqual(out.race, [
+      "EntryConflictError",
+      "EntryConflictError",
+      "EntryConflictError",
+      "EntryConflictError",
+      "EntryConflictError",
+      "EntryConflictError",
+      "EntryConflictError",
+      "True",
+    ]);
+    assert.deepEqual(out.tools, ["w", "race"]);
+    assert.equal(await call("py_reserved", "__llm_tool__w"), "tool");
+    assert.equal(await call("py_reserved", "r_owned"), "router");
+    const refused = await detail("py_reserved_decorated");
+    assert.equal(refused.status, "refused");
+    assert.match(refused.status_reason, /entry id '__llm_tool__x': the prefix __llm_tool__ is kept for LLM tools/);
   });
 });

@@ -499,7 +499,7 @@ class PluginRouter:
         plugin (`dynamic: true` in `/plugins`), called with its arguments as keywords; `exclude_router` takes it away
         with the others. `Err(EntryConflictError)` for an id taken (unless `replace=True` and it is this router's),
         `Err(PluginRouterError)` for an empty or bad id or a handler that is not callable."""
-        from .decorators import ENTRY_ID, plugin_entry
+        from .decorators import ENTRY_ID, LLM_TOOL_ENTRY_PREFIX, plugin_entry
         from .errors import EntryConflictError, PluginRouterError
 
         trimmed = entry_id.strip() if isinstance(entry_id, str) else ""
@@ -512,6 +512,8 @@ class PluginRouter:
         full = prefix + local
         if not ENTRY_ID.match(full):
             return Err(PluginRouterError(f"entry id '{full}' must match {ENTRY_ID.pattern}"))
+        if full.startswith(LLM_TOOL_ENTRY_PREFIX):
+            return Err(PluginRouterError(f"entry id '{full}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools"))
         if input_schema is not None and not isinstance(input_schema, dict):
             return Err(PluginRouterError("input_schema must be a dict (a JSON Schema)"))
         if input_schema is not None:
@@ -700,12 +702,15 @@ class NekoPluginBase:
                                llm_result_fields: list | None = None, metadata: dict | None = None,
                                allow_extra_args: bool = False, **_: Any) -> bool:
         """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
-        by a decorated entry or the arguments are bad (the reason is logged)."""
-        from .decorators import plugin_entry
+        by a decorated entry or a router's, starts with `__llm_tool__` (kept for LLM tools), or the arguments are bad
+        (the reason is logged)."""
+        from .decorators import LLM_TOOL_ENTRY_PREFIX, plugin_entry
 
         try:
             if not callable(handler):
                 raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
+            if isinstance(entry_id, str) and entry_id.startswith(LLM_TOOL_ENTRY_PREFIX):
+                raise ValueError(f"the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools (register_llm_tool)")
 
             def described() -> None:  # carries the mark, so the handler itself is left as it is
                 pass
@@ -789,17 +794,21 @@ class NekoPluginBase:
     # -- LLM tools: dynamic entries `__llm_tool__<name>` (docs/python-plugins.md#llm-tools) --------------------------
 
     def _register_llm_tool(self, meta: Any, handler: Any) -> None:
-        import inspect
-
-        from .decorators import _timeout, plugin_entry
-        from .errors import EntryConflictError
         from .plugin.llm_tool import entry_id_for_tool
 
         if not callable(handler):
             raise TypeError("LLM tool handler must be callable")
+        with self.ctx._runtime.registry_lock:  # the check and the adding at once: two threads cannot both pass
+            self._register_llm_tool_locked(meta, handler, entry_id_for_tool(meta.name))
+
+    def _register_llm_tool_locked(self, meta: Any, handler: Any, entry_id: str) -> None:
+        import inspect
+
+        from .decorators import _timeout, plugin_entry
+        from .errors import EntryConflictError
+
         if meta.name in self._llm_tools:
             raise EntryConflictError(f"duplicate LLM tool name: {meta.name!r}")
-        entry_id = entry_id_for_tool(meta.name)
         if entry_id in self.ctx._runtime.entries:
             raise EntryConflictError(f"duplicate entry id: {entry_id!r}")
         try:
@@ -812,7 +821,7 @@ class NekoPluginBase:
 
         plugin_entry(id=entry_id, name=meta.name, description=meta.description, input_schema=dict(meta.parameters),
                      metadata={"llm_tool": {"name": meta.name, "role": meta.role, "reply_tail": meta.reply_tail}},
-                     timeout=_timeout(meta.timeout_seconds, f"LLM tool '{meta.name}'"))(described)
+                     timeout=_timeout(meta.timeout_seconds, f"LLM tool '{meta.name}'"), _llm_tool_entry=True)(described)
         entry_meta = {**described.__neko_meta__[-1], "allowExtraArgs": takes_any}
         refused = self.ctx._runtime.add_dynamic_entry(handler, entry_meta)
         if refused is not None:
@@ -842,10 +851,11 @@ class NekoPluginBase:
         """Takes the tool (and its entry) away; False if there is no tool of that name."""
         from .plugin.llm_tool import entry_id_for_tool
 
-        if self._llm_tools.pop(name, None) is None:
-            return False
-        self.unregister_dynamic_entry(entry_id_for_tool(name))
-        return True
+        with self.ctx._runtime.registry_lock:
+            if self._llm_tools.pop(name, None) is None:
+                return False
+            self.unregister_dynamic_entry(entry_id_for_tool(name))
+            return True
 
     def list_llm_tools(self) -> list[dict]:
         """`[{ name, description, parameters, timeout_seconds, role }]` (with `reply_tail: True` when set)."""

@@ -16,6 +16,7 @@ NEKO_PLUGIN_TAG = "__neko_plugin__"
 QUICK_ACTION_ATTR = "__neko_quick_action__"
 UI_ACTION_ATTR = "__neko_ui_action__"
 
+LLM_TOOL_ENTRY_PREFIX = "__llm_tool__"  # as plugin/llm_tool.py's
 ENTRY_ID = re.compile(r"^[a-zA-Z0-9_.:-]{1,128}$")
 LIFECYCLE_IDS = ("startup", "shutdown", "reload", "freeze", "unfreeze", "config_change")
 MAX_TIMEOUT_SECONDS = 2073600
@@ -84,10 +85,15 @@ def plugin_entry(
     if input_schema is not None and params is not None:
         raise ValueError("input_schema and params are mutually exclusive")
 
+    tool_entry = _.get("_llm_tool_entry") is True  # this SDK's own use, for `__llm_tool__<name>`
+
     def decorate(fn: Callable) -> Callable:
         entry_id = id or fn.__name__
         if not ENTRY_ID.match(entry_id):
             raise ValueError(f"entry id '{entry_id}' must match {ENTRY_ID.pattern}")
+        if entry_id.startswith(LLM_TOOL_ENTRY_PREFIX) and not tool_entry:
+            raise ValueError(f"entry id '{entry_id}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools "
+                             "(@llm_tool / register_llm_tool)")
         schema, model = _schema_of(input_schema, params)
         inferred = schema is None
         extra_args = bool(allow_extra_args)
