@@ -128,6 +128,13 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
         return Ok(1)
 `,
   },
+  py_bad_tool_schema: {
+    body: `
+    @llm_tool(name="x", parameters={"type": "object", "properties": {"a": {"type": "strin"}}})
+    def x(self, **_):
+        return Ok(1)
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -255,5 +262,14 @@ describe("the original's Python names given what they should refuse", { skip: PY
     const refused = await detail("py_reserved_decorated");
     assert.equal(refused.status, "refused");
     assert.match(refused.status_reason, /entry id '__llm_tool__x': the prefix __llm_tool__ is kept for LLM tools/);
+  });
+
+  test("an @llm_tool whose parameters is not a valid JSON Schema refuses the plugin with one line naming the tool", async () => {
+    const refused = await detail("py_bad_tool_schema");
+    assert.equal(refused.status, "refused");
+    assert.equal(
+      refused.status_reason,
+      "ValueError: LLM tool 'x': parameters is not a valid JSON Schema: 'strin' is not valid under any of the given schemas (at properties/a/type)",
+    );
   });
 });

@@ -38,6 +38,15 @@ def checked_tool_fields(name: str, description: Any, parameters: Any, role: Any)
     if not is_exact_json(parameters):
         raise ValueError(f"LLM tool '{name}': parameters must be JSON (dicts with str keys, lists, strings, numbers, "
                          "bools, None)")
+    from .._validation import compile_validator
+
+    try:
+        compile_validator(parameters)
+    except Exception as error:  # noqa: BLE001 - jsonschema's SchemaError (a dump of the whole schema) and the like
+        reason = getattr(error, "message", None) or str(error).splitlines()[0]
+        path = "/".join(str(p) for p in getattr(error, "path", None) or [])
+        where = f" (at {path})" if path else ""
+        raise ValueError(f"LLM tool '{name}': parameters is not a valid JSON Schema: {reason}{where}") from None
 
 
 @dataclass
