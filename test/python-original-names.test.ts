@@ -199,3 +199,23 @@ print(json.dumps([unlisted_parameters(f) for f in (a, b, c, d)]))
 `);
   assert.deepEqual(out, [["_ctx", "args", "kwargs"], [], ["cls", "self"], []]);
 });
+
+test("PluginI18n: a locale file nested 100 000 deep is skipped, not a RecursionError out of the constructor", {
+  skip: PYTHON_SKIP,
+}, () => {
+  const dir = makeTempDir();
+  try {
+    fs.mkdirSync(path.join(dir, "i18n"));
+    fs.writeFileSync(path.join(dir, "i18n", "de.json"), "[".repeat(100_000));
+    fs.writeFileSync(path.join(dir, "i18n", "en.json"), JSON.stringify({ a: "A" }));
+    const out = runPython(`
+from pathlib import Path
+from plugin.sdk._i18n import load_plugin_i18n
+i18n = load_plugin_i18n(Path(${JSON.stringify(dir)}), {})
+print(json.dumps({"locales": sorted(i18n.messages), "a": i18n.t("a", locale="de")}))
+`);
+    assert.deepEqual(out, { locales: ["en"], a: "A" });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -97,7 +97,7 @@ def _read_bundle(path: Path) -> dict:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_LOCALE_FILE_BYTES:
             return {}
         payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, ValueError):
+    except (OSError, UnicodeError, ValueError, RecursionError):  # RecursionError: nested past Python's stack
         return {}
     return dict(payload) if isinstance(payload, Mapping) else {}
 
