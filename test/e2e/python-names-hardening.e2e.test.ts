@@ -135,6 +135,30 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
         return Ok(1)
 `,
   },
+  py_posonly: {
+    body: `
+    @plugin_entry(id="pos")
+    def pos(self, x, /, y=1):
+        return Ok({"x": x})
+`,
+  },
+  py_posonly_dynamic: {
+    body: `
+    @plugin_entry(id="go")
+    async def go(self):
+        def tool(city, /):
+            return Ok(city)
+
+        try:
+            self.register_llm_tool(name="t", handler=tool)
+            registered = "registered"
+        except ValueError as error:
+            registered = str(error)
+        added = await PluginRouter().add_entry("p", lambda n, /: Ok(n))
+        return Ok({"dynamic": self.register_dynamic_entry("p", lambda n, /: Ok(n)), "tool": registered,
+                   "router": str(added.error), "ids": [e["id"] for e in self.list_entries()]})
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -271,5 +295,21 @@ describe("the original's Python names given what they should refuse", { skip: PY
       refused.status_reason,
       "ValueError: LLM tool 'x': parameters is not a valid JSON Schema: 'strin' is not valid under any of the given schemas (at properties/a/type)",
     );
+  });
+
+  test("a handler with positional-only parameters is refused where it is declared, naming the entry", async () => {
+    const refused = await detail("py_posonly");
+    assert.equal(refused.status, "refused");
+    assert.equal(
+      refused.status_reason,
+      "ValueError: entry 'pos': parameter(s) 'x' are positional-only (before '/'), but arguments are passed by name; remove the '/'",
+    );
+    assert.deepEqual(await call("py_posonly_dynamic", "go"), {
+      dynamic: false,
+      tool: "LLM tool 't': parameter(s) 'city' are positional-only (before '/'), but arguments are passed by name; remove the '/'",
+      router:
+        "entry 'p': parameter(s) 'n' are positional-only (before '/'), but arguments are passed by name; remove the '/'",
+      ids: ["go"],
+    });
   });
 });

@@ -80,6 +80,27 @@ def _bound_first(fn: Callable, signature: inspect.Signature) -> str | None:
     return first.name if first is not None and first.name in ("self", "cls") else None
 
 
+def positional_only(fn: Callable) -> list[str]:
+    """The handler's positional-only parameters (`def f(self, x, /)`) but a bound `self` / `cls`: arguments are passed
+    by name, so a call could never fill them."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    bound = _bound_first(fn, signature)
+    return [name for name, p in signature.parameters.items()
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY and name != bound]
+
+
+def check_named_parameters(fn: Callable, what: str) -> None:
+    """ValueError naming `what` (an entry, a tool) when its handler has positional-only parameters."""
+    names = positional_only(fn)
+    if names:
+        listed = ", ".join(f"'{n}'" for n in names)
+        raise ValueError(f"{what}: parameter(s) {listed} are positional-only (before '/'), but arguments are passed "
+                         "by name; remove the '/'")
+
+
 def unlisted_parameters(fn: Callable) -> list[str]:
     """Named parameters the inferred schema leaves out (`_ctx`, `args`, `kwargs`, a `cls` that is not bound) but the
     handler takes by name: callers may send them (the original's send `_ctx`), so they pass the unknown-name check."""

@@ -516,6 +516,12 @@ class PluginRouter:
             return Err(PluginRouterError(f"entry id '{full}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools"))
         if input_schema is not None and not isinstance(input_schema, dict):
             return Err(PluginRouterError("input_schema must be a dict (a JSON Schema)"))
+        from ._signature_schema import positional_only
+
+        if positional_only(handler):
+            names = ", ".join(f"'{n}'" for n in positional_only(handler))
+            return Err(PluginRouterError(f"entry '{full}': parameter(s) {names} are positional-only (before '/'), "
+                                         "but arguments are passed by name; remove the '/'"))
         if input_schema is not None:
             from ._validation import compile_validator
 
@@ -704,6 +710,7 @@ class NekoPluginBase:
         """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
         by a decorated entry or a router's, starts with `__llm_tool__` (kept for LLM tools), or the arguments are bad
         (the reason is logged)."""
+        from ._signature_schema import check_named_parameters
         from .decorators import LLM_TOOL_ENTRY_PREFIX, plugin_entry
 
         try:
@@ -711,6 +718,7 @@ class NekoPluginBase:
                 raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
             if isinstance(entry_id, str) and entry_id.startswith(LLM_TOOL_ENTRY_PREFIX):
                 raise ValueError(f"the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools (register_llm_tool)")
+            check_named_parameters(handler, f"entry '{entry_id}'")
 
             def described() -> None:  # carries the mark, so the handler itself is left as it is
                 pass
@@ -798,6 +806,9 @@ class NekoPluginBase:
 
         if not callable(handler):
             raise TypeError("LLM tool handler must be callable")
+        from ._signature_schema import check_named_parameters
+
+        check_named_parameters(handler, f"LLM tool '{meta.name}'")
         with self.ctx._runtime.registry_lock:  # the check and the adding at once: two threads cannot both pass
             self._register_llm_tool_locked(meta, handler, entry_id_for_tool(meta.name))
 

@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable, Literal
 
 from ._llm_result import result_contract
-from ._signature_schema import infer_input_schema, unlisted_parameters
+from ._signature_schema import check_named_parameters, infer_input_schema, unlisted_parameters
 
 EntryKind = Literal["service", "action", "hook", "custom", "lifecycle", "consumer", "timer", "chat_command"]
 """The original's entry kinds (`kind=` of `@plugin_entry` / `@on_event`), shown as the entry's `kind` in `/plugins`."""
@@ -94,6 +94,7 @@ def plugin_entry(
         if entry_id.startswith(LLM_TOOL_ENTRY_PREFIX) and not tool_entry:
             raise ValueError(f"entry id '{entry_id}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools "
                              "(@llm_tool / register_llm_tool)")
+        check_named_parameters(fn, f"entry '{entry_id}'")
         schema, model = _schema_of(input_schema, params)
         inferred = schema is None
         extra_args = bool(allow_extra_args)
@@ -207,6 +208,7 @@ def on_event(
 
     def decorate(fn: Callable) -> Callable:
         event_id = id or fn.__name__
+        check_named_parameters(fn, f"event '{event_id}'")
         schema, extra_args, unlisted = input_schema, bool(allow_extra_args), []
         if schema is None:
             schema, any_name = infer_input_schema(fn)

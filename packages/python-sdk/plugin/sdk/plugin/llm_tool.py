@@ -89,6 +89,9 @@ def llm_tool(*, name: str | None = None, description: str = "", parameters: dict
         if not isinstance(params, dict):
             raise TypeError(f"@llm_tool parameters must be a dict, got {type(params).__name__}")
         checked_tool_fields(resolved, description if description is not None else "", params, role)
+        from .._signature_schema import check_named_parameters
+
+        check_named_parameters(fn, f"LLM tool '{resolved}'")
         meta = LlmToolMeta(name=resolved, description=description or "", parameters=params,
                            timeout_seconds=_checked_timeout(timeout), role=role, reply_tail=bool(reply_tail))
         setattr(fn, LLM_TOOL_META_ATTR, meta)
