@@ -12,7 +12,7 @@ import { PYTHON_SKIP } from "../support/python.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
 
 /** Python plugins of this file: id → the body of class `P(NekoPluginBase)` (and code above it). */
-const PLUGINS: Record<string, { body: string; head?: string }> = {
+const PLUGINS: Record<string, { body: string; head?: string; future?: boolean }> = {
   py_defaults: {
     head: `import enum\n\nclass Color(enum.Enum):\n    RED = "red"\n`,
     body: `
@@ -159,6 +159,16 @@ const PLUGINS: Record<string, { body: string; head?: string }> = {
                    "router": str(added.error), "ids": [e["id"] for e in self.list_entries()]})
 `,
   },
+  py_hints: {
+    future: true,
+    body: `
+    Count = int
+
+    @plugin_entry(id="typed")
+    def typed(self, a: int, n: Count = 1, odd: NoSuchName = None, s: str = "x") -> P:
+        return Ok({"a": a, "n": n, "s": s})
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -167,11 +177,12 @@ describe("the original's Python names given what they should refuse", { skip: PY
 
   before(async () => {
     root = makeTempDir();
-    for (const [id, { body, head }] of Object.entries(PLUGINS)) {
+    for (const [id, { body, head, future }] of Object.entries(PLUGINS)) {
+      const imports = `${future ? "from __future__ import annotations\n\n" : ""}from plugin.sdk.plugin import *\n`;
       writePlugin(root, {
         id,
         manifest: `[plugin]\nid = "${id}"\nentry = "plugins.${id}:P"\n`,
-        files: { "__init__.py": `from plugin.sdk.plugin import *\n${head ?? ""}\nclass P(NekoPluginBase):\n${body}` },
+        files: { "__init__.py": `${imports}${head ?? ""}\nclass P(NekoPluginBase):\n${body}` },
       });
     }
     t = await startTestHost({ roots: [root] });
@@ -311,5 +322,23 @@ describe("the original's Python names given what they should refuse", { skip: PY
         "entry 'p': parameter(s) 'n' are positional-only (before '/'), but arguments are passed by name; remove the '/'",
       ids: ["go"],
     });
+  });
+
+  test("annotations resolve one by one, in the class body too; an unresolvable one or the return leaves the others typed", async () => {
+    const schema = (await detail("py_hints")).entries.find((e: { id: string }) => e.id === "typed").input_schema;
+    assert.deepEqual(schema, {
+      type: "object",
+      properties: {
+        a: { type: "integer" },
+        n: { type: "integer", default: 1 },
+        odd: { default: null },
+        s: { type: "string", default: "x" },
+      },
+      required: ["a"],
+    });
+    const typed = await t.trigger("py_hints", "typed", { a: "one" });
+    assert.equal(typed.status, 400);
+    assert.match(typed.body.error.message, /a: must be integer/);
+    assert.deepEqual(await call("py_hints", "typed", { a: 1 }), { a: 1, n: 1, s: "x" });
   });
 });

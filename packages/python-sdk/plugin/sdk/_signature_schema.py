@@ -22,12 +22,28 @@ _SKIPPED = frozenset({"self", "cls", "kwargs", "_ctx", "args"})
 _JSON_CHECK = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "array": list}
 
 
-def _hints(fn: Callable) -> dict:
-    try:
-        module = sys.modules.get(getattr(fn, "__module__", "") or "")
-        return typing.get_type_hints(fn, globalns=vars(module) if module else None, include_extras=True)
-    except Exception:  # noqa: BLE001 - a name the hints cannot resolve: untyped, as in the original
-        return {}
+def _hints(fn: Callable, localns: dict | None = None) -> dict:
+    """The parameters' annotations resolved one by one (an unresolvable one leaves that parameter untyped, not every
+    one), in the handler's module and, when given, the class body it was declared in (as the original passes the
+    class's locals); the return annotation is not looked at (under `from __future__ import annotations` it often
+    names the class being defined)."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    globalns = vars(module) if module else {}
+    raw = getattr(inspect.unwrap(fn), "__annotations__", None)
+    hints: dict = {}
+    for name, annotation in (raw.items() if isinstance(raw, dict) else ()):
+        if name == "return":
+            continue
+
+        def holder() -> None:
+            pass
+
+        holder.__annotations__ = {name: annotation}
+        try:
+            hints[name] = typing.get_type_hints(holder, globalns=globalns, localns=localns, include_extras=True)[name]
+        except Exception:  # noqa: BLE001 - a name the hint cannot resolve: untyped, as in the original
+            continue
+    return hints
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -114,14 +130,14 @@ def unlisted_parameters(fn: Callable) -> list[str]:
             if name in _SKIPPED and name != bound and p.kind in named]
 
 
-def infer_input_schema(fn: Callable) -> tuple[dict, bool]:
+def infer_input_schema(fn: Callable, localns: dict | None = None) -> tuple[dict, bool]:
     """The inferred schema, and whether the handler takes `**kwargs` (then names the schema does not list are let
     through: the signature says it takes any name)."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return {"type": "object", "properties": {}}, True
-    hints = _hints(fn)
+    hints = _hints(fn, localns)
     properties: dict = {}
     required: list[str] = []
     any_name = False

@@ -4,6 +4,7 @@ the plugin's class when it loads it, and says them in its `hello` (docs/wire-pro
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, Callable, Literal
 
 from ._llm_result import result_contract
@@ -50,6 +51,15 @@ def _schema_of(input_schema: Any, params: Any) -> tuple[dict | None, Any]:
     if input_schema is not None and not isinstance(input_schema, dict):
         raise TypeError(f"input_schema must be a dict (a JSON Schema), not {type(input_schema).__name__}")
     return input_schema, None
+
+
+def _caller_locals() -> dict | None:
+    """The locals of the code that applied the decorator (a class body, while the class is being defined), so the
+    handler's annotations resolve against the names declared there, as in the original."""
+    try:
+        return dict(sys._getframe(2).f_locals)
+    except (AttributeError, ValueError):
+        return None
 
 
 def _timeout(value: Any, what: str) -> float | None:
@@ -100,7 +110,7 @@ def plugin_entry(
         extra_args = bool(allow_extra_args)
         unlisted: list[str] = []
         if inferred:
-            schema, any_name = infer_input_schema(fn)
+            schema, any_name = infer_input_schema(fn, _caller_locals())
             extra_args = extra_args or any_name
             unlisted = unlisted_parameters(fn)
         entry_metadata = dict(metadata) if isinstance(metadata, dict) else metadata
@@ -211,7 +221,7 @@ def on_event(
         check_named_parameters(fn, f"event '{event_id}'")
         schema, extra_args, unlisted = input_schema, bool(allow_extra_args), []
         if schema is None:
-            schema, any_name = infer_input_schema(fn)
+            schema, any_name = infer_input_schema(fn, _caller_locals())
             extra_args = extra_args or any_name
             unlisted = unlisted_parameters(fn)
         return _mark(
