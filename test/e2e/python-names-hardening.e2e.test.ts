@@ -169,6 +169,27 @@ const PLUGINS: Record<string, { body: string; head?: string; future?: boolean }>
         return Ok({"a": a, "n": n, "s": s})
 `,
   },
+  py_big: {
+    body: `
+    @plugin_entry(id="go")
+    def go(self):
+        added = [self.register_dynamic_entry(f"huge{i}", lambda **_: Ok(1), metadata={"blob": "x" * (15 * 1024 * 1024)})
+                 for i in range(3)]
+        deep = {}
+        for _ in range(100):
+            deep = {"a": deep}
+        added.append(self.register_dynamic_entry("deep", lambda **_: Ok(1), input_schema={"type": "object", "x": deep}))
+        added.append(self.register_dynamic_entry("small", lambda **_: Ok("small"), metadata={"k": "v"}))
+        return Ok(added)
+`,
+  },
+  py_big_decorated: {
+    body: `
+    @plugin_entry(id="x", metadata={"blob": "x" * 70000})
+    def x(self):
+        return Ok(1)
+`,
+  },
 };
 
 describe("the original's Python names given what they should refuse", { skip: PYTHON_SKIP }, () => {
@@ -340,5 +361,70 @@ describe("the original's Python names given what they should refuse", { skip: PY
     assert.equal(typed.status, 400);
     assert.match(typed.body.error.message, /a: must be integer/);
     assert.deepEqual(await call("py_hints", "typed", { a: 1 }), { a: 1, n: 1, s: "x" });
+  });
+
+  test("an entry's metadata or input schema past 64 KiB as JSON (or 64 levels deep) is refused; /plugins stays small", async () => {
+    assert.deepEqual(await call("py_big", "go"), [false, false, false, false, true]);
+    const listed = await t.request("GET", "/plugins");
+    assert.ok(JSON.stringify(listed.body).length < 200_000, "no megabytes echoed");
+    const entries = (await detail("py_big")).entries;
+    assert.deepEqual(
+      entries.map((e: { id: string }) => e.id),
+      ["go", "small"],
+    );
+    assert.deepEqual(entries[1].metadata, { k: "v" });
+    const logs = JSON.stringify((await t.request("GET", "/plugin/py_big/logs?lines=200")).body);
+    assert.match(
+      logs,
+      /register_dynamic_entry\('huge0'\) refused: entry 'huge0': its metadata is 15728651 bytes as JSON: at most 65536 are allowed/,
+    );
+    assert.match(
+      logs,
+      /register_dynamic_entry\('deep'\) refused: entry 'deep': its inputSchema nests deeper than 64 levels/,
+    );
+    const refused = await detail("py_big_decorated");
+    assert.equal(refused.status, "refused");
+    assert.match(
+      refused.status_reason,
+      /entries\[0\] \('x'\): its 'metadata' is 70011 bytes as JSON: at most 65536 are allowed/,
+    );
+  });
+});
+
+describe("a TypeScript plugin's entry metadata past the host's bound", () => {
+  let root: string;
+  let t: TestHost;
+  before(async () => {
+    root = makeTempDir();
+    writePlugin(root, {
+      id: "ts_big_meta",
+      className: "Big",
+      code: `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Big extends NekoPluginBase {
+  @pluginEntry({ id: "x", metadata: { blob: "x".repeat(3 * 1024 * 1024) } })
+  x() {
+    return Ok(1);
+  }
+}
+`,
+    });
+    t = await startTestHost({ roots: [root] });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("refuses the plugin, naming the entry, and /plugins does not echo it", async () => {
+    const detail = (await t.request("GET", "/plugins/ts_big_meta")).body;
+    assert.equal(detail.status, "refused");
+    assert.match(
+      detail.status_reason,
+      /entries\[0\] \('x'\): its 'metadata' is 3145739 bytes as JSON: at most 65536 are allowed/,
+    );
+    const listed = await t.request("GET", "/plugins");
+    assert.ok(JSON.stringify(listed.body).length < 100_000);
   });
 });

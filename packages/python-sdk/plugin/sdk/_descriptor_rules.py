@@ -4,10 +4,36 @@ dynamic entry breaking them would take this and every later change of the list w
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400
+# As the host's MAX_DESCRIPTOR_JSON_BYTES / _DEPTH: `/plugins` echoes an entry's metadata and inputSchema.
+MAX_DESCRIPTOR_JSON_BYTES = 64 * 1024
+MAX_DESCRIPTOR_JSON_DEPTH = 64
+_BOUNDED = ("metadata", "inputSchema")
+
+
+def json_bound_problem(value: Any) -> str | None:
+    """Whether `value` nests at most MAX_DESCRIPTOR_JSON_DEPTH levels (walked without recursion) and takes at most
+    MAX_DESCRIPTOR_JSON_BYTES as JSON (as the host measures it: compact, UTF-8)."""
+    if not isinstance(value, (dict, list, tuple)):
+        return None
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DESCRIPTOR_JSON_DEPTH:
+            return f"nests deeper than {MAX_DESCRIPTOR_JSON_DEPTH} levels"
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
+    except (TypeError, ValueError):
+        return None  # what JSON cannot write is left to packing, which names it
+    if size > MAX_DESCRIPTOR_JSON_BYTES:
+        return f"is {size} bytes as JSON: at most {MAX_DESCRIPTOR_JSON_BYTES} are allowed"
+    return None
 
 
 def _is_str(v: Any) -> bool:
@@ -59,4 +85,8 @@ def entry_descriptor_problem(descriptor: dict) -> str | None:
         value = descriptor.get(field)
         if not check(value):
             return f"entry '{entry_id}': its {field} must be {rule}, not {type(value).__name__}"
+    for field in _BOUNDED:
+        problem = json_bound_problem(descriptor.get(field))
+        if problem:
+            return f"entry '{entry_id}': its {field} {problem}"
     return None
