@@ -391,7 +391,7 @@ describe("the original's Python names given what they should refuse", { skip: PY
   });
 });
 
-describe("a TypeScript plugin's entry metadata past the host's bound", () => {
+describe("a TypeScript plugin's entry metadata past the bound", () => {
   let root: string;
   let t: TestHost;
   before(async () => {
@@ -410,6 +410,27 @@ export class Big extends NekoPluginBase {
 }
 `,
     });
+    writePlugin(root, {
+      id: "ts_big_dynamic",
+      className: "Dyn",
+      code: `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+
+@nekoPlugin
+export class Dyn extends NekoPluginBase {
+  @pluginEntry({ id: "go" })
+  go() {
+    let refused = "";
+    try {
+      this.registerDynamicEntry("huge", () => Ok(1), { metadata: { blob: "x".repeat(15 * 1024 * 1024) } });
+    } catch (error) {
+      refused = (error as Error).message;
+    }
+    this.registerDynamicEntry("small", () => Ok("small"));
+    return Ok({ refused });
+  }
+}
+`,
+    });
     t = await startTestHost({ roots: [root] });
   });
   after(async () => {
@@ -417,13 +438,16 @@ export class Big extends NekoPluginBase {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("refuses the plugin, naming the entry, and /plugins does not echo it", async () => {
+  test("a decorated one refuses the plugin and a dynamic one throws, naming the entry; /plugins stays small", async () => {
     const detail = (await t.request("GET", "/plugins/ts_big_meta")).body;
     assert.equal(detail.status, "refused");
-    assert.match(
-      detail.status_reason,
-      /entries\[0\] \('x'\): its 'metadata' is 3145739 bytes as JSON: at most 65536 are allowed/,
-    );
+    assert.match(detail.status_reason, /entry 'x': its metadata is 3145739 bytes as JSON: at most 65536 are allowed/);
+    const go = await t.trigger("ts_big_dynamic", "go", {});
+    assert.deepEqual(go.body.data, {
+      refused: "entry 'huge': its metadata is 15728651 bytes as JSON: at most 65536 are allowed",
+    });
+    const ids = (await t.request("GET", "/plugins/ts_big_dynamic")).body.entries.map((e: { id: string }) => e.id);
+    assert.deepEqual(ids, ["go", "small"]);
     const listed = await t.request("GET", "/plugins");
     assert.ok(JSON.stringify(listed.body).length < 100_000);
   });

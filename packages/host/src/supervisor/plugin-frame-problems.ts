@@ -5,7 +5,7 @@
  * check answers a sentence naming the first problem, or undefined.
  */
 
-import { extensionStatusProblem, MAX_EXTENSION_STATUSES } from "@neko/protocol";
+import { descriptorJsonProblem, extensionStatusProblem, MAX_EXTENSION_STATUSES } from "@neko/protocol";
 
 /** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
 export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
@@ -22,13 +22,7 @@ const isTimeout = (v: unknown) =>
   typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MAX_DESCRIPTOR_TIMEOUT_SECONDS;
 const TIMEOUT_RULE = `a number of seconds above 0 and at most ${MAX_DESCRIPTOR_TIMEOUT_SECONDS} (24 days)`;
 
-/**
- * The most an entry's (or event's) `metadata` and `inputSchema` may take as JSON, and how deep they may nest: `/plugins`
- * echoes them on every listing, so a plugin must not make each one megabytes long (or too deep to write out).
- */
-export const MAX_DESCRIPTOR_JSON_BYTES = 64 * 1024;
-export const MAX_DESCRIPTOR_JSON_DEPTH = 64;
-/** The fields of a descriptor held to those bounds. */
+/** The fields of a descriptor held to `descriptorJsonProblem`'s bounds (64 KiB as JSON, 64 levels). */
 const BOUNDED = ["metadata", "inputSchema"];
 
 const ENTRY: Checks = {
@@ -125,35 +119,11 @@ function listProblem(list: string, value: unknown, checks: Checks): string | und
       return `${list}[${index}] ('${id}') has an invalid '${bad.field}' (${show(bad.value)})${rule}`;
     }
     for (const field of BOUNDED) {
-      const problem = jsonBoundProblem((item as Record<string, unknown>)[field]);
+      const problem = descriptorJsonProblem((item as Record<string, unknown>)[field]);
       if (problem) return `${list}[${index}] ('${id}'): its '${field}' ${problem}`;
     }
   }
   return undefined;
-}
-
-/** Whether a value is within MAX_DESCRIPTOR_JSON_DEPTH levels (walked without recursion) and MAX_DESCRIPTOR_JSON_BYTES. */
-function jsonBoundProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const pending: Array<[object, number]> = [[value, 1]];
-  while (pending.length > 0) {
-    const [node, depth] = pending.pop() as [object, number];
-    if (depth > MAX_DESCRIPTOR_JSON_DEPTH) return `nests deeper than ${MAX_DESCRIPTOR_JSON_DEPTH} levels`;
-    if (ArrayBuffer.isView(node)) continue; // bytes: counted by their JSON below
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === "object" && child !== null) pending.push([child, depth + 1]);
-    }
-  }
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    return "cannot be written as JSON";
-  }
-  const bytes = Buffer.byteLength(text ?? "", "utf8");
-  return bytes > MAX_DESCRIPTOR_JSON_BYTES
-    ? `is ${bytes} bytes as JSON: at most ${MAX_DESCRIPTOR_JSON_BYTES} are allowed`
-    : undefined;
 }
 
 /** The first field of `item` that fails its check. */
