@@ -148,6 +148,8 @@ export interface EntryView {
   persist: boolean | null;
   enabled: boolean;
   dynamic: boolean;
+  /** The entry's `metadata` as the plugin declared it; null without one. */
+  metadata: Record<string, unknown> | null;
   /** The extension whose entry this is; null for the plugin's own. */
   extension_id: string | null;
 }
@@ -1197,6 +1199,7 @@ function entryView(e: EntryDescriptor, extensions?: ReadonlySet<string>): EntryV
     persist: e.persist ?? null,
     enabled: e.enabled,
     dynamic: e.dynamic,
+    metadata: e.metadata ?? null,
     extension_id: e.extensionId && extensions?.has(e.extensionId) ? e.extensionId : null,
   };
 }

@@ -21,6 +21,7 @@ export * from "./timer-delay.ts";
 export * from "./web-url.ts";
 export * from "./plugin-id.ts";
 export * from "./result-problem.ts";
+export * from "./descriptor-json-problem.ts";
 export * from "./plugin-bootstrap.ts";
 export * from "./extension-spec.ts";
 export * from "./timeout-error.ts";

@@ -5,7 +5,7 @@
  * check answers a sentence naming the first problem, or undefined.
  */
 
-import { extensionStatusProblem, MAX_EXTENSION_STATUSES } from "@neko/protocol";
+import { descriptorJsonProblem, extensionStatusProblem, MAX_EXTENSION_STATUSES } from "@neko/protocol";
 
 /** The longest timeout a plugin may declare (24 days): Node's timers cannot wait much longer (2^31-1 ms). */
 export const MAX_DESCRIPTOR_TIMEOUT_SECONDS = 24 * 86_400;
@@ -21,6 +21,9 @@ const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undef
 const isTimeout = (v: unknown) =>
   typeof v === "number" && Number.isFinite(v) && v > 0 && v <= MAX_DESCRIPTOR_TIMEOUT_SECONDS;
 const TIMEOUT_RULE = `a number of seconds above 0 and at most ${MAX_DESCRIPTOR_TIMEOUT_SECONDS} (24 days)`;
+
+/** The fields of a descriptor held to `descriptorJsonProblem`'s bounds (64 KiB as JSON, 64 levels). */
+const BOUNDED = ["metadata", "inputSchema"];
 
 const ENTRY: Checks = {
   name: isString,
@@ -114,6 +117,10 @@ function listProblem(list: string, value: unknown, checks: Checks): string | und
     if (bad) {
       const rule = bad.field === "timeout" ? `: it must be ${TIMEOUT_RULE}` : "";
       return `${list}[${index}] ('${id}') has an invalid '${bad.field}' (${show(bad.value)})${rule}`;
+    }
+    for (const field of BOUNDED) {
+      const problem = descriptorJsonProblem((item as Record<string, unknown>)[field]);
+      if (problem) return `${list}[${index}] ('${id}'): its '${field}' ${problem}`;
     }
   }
   return undefined;

@@ -81,6 +81,9 @@ describe("frames from a plugin process", () => {
       ["extensions_not_a_list", /'extensions' must be an array/],
       ["extension_bad_state", /extensions\[0\] has state "running" \(injected or failed\)/],
       ["extension_id_as_number", /entries\[0\] \('x'\) has an invalid 'extensionId' \(5\)/],
+      ["huge_metadata", /entries\[1\] \('big'\): its 'metadata' is 70011 bytes as JSON: at most 65536 are allowed/],
+      ["deep_schema", /entries\[0\] \('deep'\): its 'inputSchema' nests deeper than 64 levels/],
+      ["huge_event_schema", /events\[0\] \('e'\): its 'inputSchema' is 70013 bytes as JSON/],
     ];
     for (const [id, reason] of cases) {
       add(id);

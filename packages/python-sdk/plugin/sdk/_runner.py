@@ -86,8 +86,8 @@ class Handler:
         # `model_validate=False`: no check at all, as `modelValidate: false` in TypeScript; `allow_extra_args=True`:
         # argument names the schema does not declare are let through (docs/python-plugins.md#validation).
         checked = meta.get("inputSchema") and meta.get("modelValidate", True) is not False
-        self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True) \
-            if checked else None
+        self.validator = compile_validator(meta["inputSchema"], refuse_unknown=meta.get("allowExtraArgs") is not True,
+                                           also_known=meta.get("unlistedArgs")) if checked else None
         # An event from the bus lets names the schema does not declare through: it is broadcast, and a producer
         # adding a field must not break its consumers (docs/timers-messages-events.md).
         self.bus_validator = compile_validator(meta["inputSchema"], refuse_unknown=False) \
@@ -448,8 +448,22 @@ class PluginRuntime:
                 for meta in marks:
                     self._register(bound, meta)
 
+    @staticmethod
+    def _ui_marks(fn: Callable, meta: dict) -> dict:
+        """`@quick_action` and `@ui.action` (in any order with `@plugin_entry`) as keys of the entry's metadata."""
+        from .decorators import QUICK_ACTION_ATTR, UI_ACTION_ATTR
+
+        marks = {key: getattr(fn, attr, None) for key, attr in (("quick_action", QUICK_ACTION_ATTR),
+                                                                 ("ui_action", UI_ACTION_ATTR))}
+        marks = {k: v for k, v in marks.items() if isinstance(v, dict)}
+        if not marks:
+            return meta
+        return {**meta, "metadata": {**(meta.get("metadata") or {}), **marks}}
+
     def _register(self, fn: Callable, meta: dict) -> None:
         kind = meta["kind"]
+        if kind == "entry":
+            meta = self._ui_marks(fn, meta)
         handler = Handler(fn, meta)
         if kind == "entry":
             if meta["id"] in self.entries:
@@ -606,16 +620,33 @@ class PluginRuntime:
             for _, m in marked:
                 if m["kind"] not in ("entry", "hook"):
                     raise ValueError(f"include_router: a router holds entries and hooks only, not a {m['kind']}")
-            scope = set(entries)
-            for entry_id, (fn, m) in entries.items():
-                self.entries[entry_id] = Handler(fn, {**m, "id": entry_id, "router": id(router)})
-                self.enabled[entry_id] = True
+            added = {prefix + entry_id: pair for entry_id, pair in getattr(router, "_neko_added", {}).items()}
+            for entry_id in added:
+                if entry_id in self.entries or entry_id in entries:
+                    raise ValueError(f"include_router: entry '{entry_id}' already exists")
+            scope = set(entries) | set(added)
+            # Every handler is built (its schema compiled) before anything changes: all of the router or nothing.
+            built = {entry_id: Handler(fn, {**self._ui_marks(fn, m), "id": entry_id, "router": id(router)})
+                     for entry_id, (fn, m) in entries.items()}
+            built_added = {entry_id: Handler(fn, {**m, "id": entry_id, "router": id(router)})
+                           for entry_id, (fn, m) in added.items()}  # `router.add_entry(…)` before it was included
+            hooks = []
             for fn, m in marked:
                 if m["kind"] == "hook":
                     target = m["target"] if m["target"] == "*" else prefix + m["target"]
-                    self.hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
-                                                   "router": id(router), "inputSchema": None}))
-            self._entries_changed()
+                    hooks.append(Handler(fn, {**m, "id": prefix + m["id"], "target": target, "scope": scope,
+                                              "router": id(router), "inputSchema": None}))
+
+            def change() -> None:
+                for entry_id, handler in [*built.items(), *built_added.items()]:
+                    self.entries[entry_id] = handler
+                    self.enabled[entry_id] = True
+                self.dynamic.update(built_added)
+                self.hooks.extend(hooks)
+
+            problem = self._commit(change, [*built, *built_added])
+            if problem is not None:
+                raise ValueError(f"include_router: {problem}")
 
     def unmount_router(self, router: Any) -> bool:
         with self.registry_lock:
@@ -626,6 +657,7 @@ class PluginRuntime:
             for entry_id in mine:
                 self.entries.pop(entry_id, None)
                 self.enabled.pop(entry_id, None)
+                self.dynamic.discard(entry_id)
             self.hooks = [h for h in self.hooks if h.meta.get("router") != id(router)]
             self._entries_changed()
             return True
@@ -634,25 +666,91 @@ class PluginRuntime:
         with self.registry_lock:
             return [self._descriptor(e) for e in self.entries]
 
+    def _entries_frame(self) -> dict:
+        frame = {"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
+                 "hooks": self._hook_descriptors()}
+        extensions = self.extensions.statuses()
+        if extensions is not None:
+            frame["extensions"] = extensions
+        return frame
+
     def _entries_changed(self) -> None:
         """The whole new list, to the host (once the hello has gone: before it, the hello carries the list)."""
         if self.hello_sent:
-            message = {"type": "entries_changed", "entries": [self._descriptor(e) for e in self.entries],
-                       "hooks": self._hook_descriptors()}
-            extensions = self.extensions.statuses()
-            if extensions is not None:
-                message["extensions"] = extensions
-            self.link.send(message)
+            self.link.send(self._entries_frame())
 
-    def add_dynamic_entry(self, fn: Callable, meta: dict) -> bool:
+    def _commit(self, change: Callable[[], None], added: list[str]) -> str | None:
+        """Makes `change` to the registry (under its lock) and sends the new list, all or nothing: when a new entry's
+        descriptor breaks the host's rules (which would make it drop this frame and keep the old list) or the list
+        cannot be packed, the registry is put back as it was and the reason is returned. None when done."""
+        from ._descriptor_rules import entry_descriptor_problem
+
+        with self.registry_lock:
+            saved = (dict(self.entries), dict(self.enabled), set(self.dynamic), list(self.hooks),
+                     [(h, set(h.meta["scope"])) for h in self.hooks if isinstance(h.meta.get("scope"), set)])
+            try:
+                change()
+                for entry_id in added:
+                    problem = entry_descriptor_problem(self._descriptor(entry_id))
+                    if problem:
+                        raise ValueError(problem)
+                frame = self._entries_frame()
+                pack(frame)
+            except Exception as error:  # noqa: BLE001 - a bad schema, msgpack's TypeError, PayloadTooLarge, …
+                for now, then in zip((self.entries, self.enabled, self.dynamic), saved[:3]):
+                    now.clear()
+                    now.update(then)
+                self.hooks = saved[3]
+                for hook, scope in saved[4]:
+                    hook.meta["scope"] = scope
+                return str(error) or type(error).__name__
+            if self.hello_sent:
+                self.link.send(frame)
+            return None
+
+    def add_dynamic_entry(self, fn: Callable, meta: dict) -> str | None:
+        """A dynamic entry (`register_dynamic_entry`, an LLM tool): None when added, else why not."""
         with self.registry_lock:
             entry_id = meta["id"]
-            if entry_id in self.entries and entry_id not in self.dynamic:
-                self.logger.warning("register_dynamic_entry('{}') refused: a decorated entry has that id", entry_id)
+            present = self.entries.get(entry_id)
+            if present is not None and entry_id not in self.dynamic:
+                return f"a decorated entry has the id '{entry_id}'"
+            if present is not None and present.meta.get("router") is not None:
+                return f"the entry '{entry_id}' belongs to a router"
+
+            def change() -> None:
+                self.entries[entry_id] = Handler(fn, meta)
+                self.enabled[entry_id] = True
+                self.dynamic.add(entry_id)
+
+            return self._commit(change, [entry_id])
+
+    def add_router_entry(self, router: Any, entry_id: str, fn: Callable, meta: dict, replace: bool) -> str | None:
+        """`router.add_entry(…)` on an included router: a dynamic entry of the plugin that `exclude_router` takes
+        away with the router's others. None when added, else why not."""
+        with self.registry_lock:
+            present = self.entries.get(entry_id)
+            if present is not None and not (replace and present.meta.get("router") == id(router)):
+                return f"duplicate entry id: '{entry_id}'"
+
+            def change() -> None:
+                self.entries[entry_id] = Handler(fn, {**meta, "id": entry_id, "router": id(router)})
+                self.enabled.setdefault(entry_id, True)
+                self.dynamic.add(entry_id)
+                for hook in self.hooks:  # the router's hooks apply to its entries, added ones too
+                    if hook.meta.get("router") == id(router) and isinstance(hook.meta.get("scope"), set):
+                        hook.meta["scope"] = hook.meta["scope"] | {entry_id}
+
+            return self._commit(change, [entry_id])
+
+    def remove_router_entry(self, router: Any, entry_id: str) -> bool:
+        with self.registry_lock:
+            present = self.entries.get(entry_id)
+            if present is None or present.meta.get("router") != id(router):
                 return False
-            self.entries[entry_id] = Handler(fn, meta)
-            self.enabled[entry_id] = True
-            self.dynamic.add(entry_id)
+            self.entries.pop(entry_id, None)
+            self.enabled.pop(entry_id, None)
+            self.dynamic.discard(entry_id)
             self._entries_changed()
             return True
 

@@ -18,12 +18,14 @@ from .errors import ValidationError
 _REQUIRED = re.compile(r"^(.*) is a required property$")
 
 
-def compile_validator(schema: dict, *, refuse_unknown: bool = False) -> Callable[[dict], dict]:
+def compile_validator(schema: dict, *, refuse_unknown: bool = False,
+                      also_known: list[str] | None = None) -> Callable[[dict], dict]:
     """A function that returns the checked arguments (with defaults) or raises ValidationError. Raises for a bad schema.
-    `refuse_unknown`: names the schema does not declare are refused (when it declares which names exist)."""
+    `refuse_unknown`: names the schema does not declare are refused (when it declares which names exist), but for
+    `also_known` (a handler's named parameters an inferred schema leaves out, as `_ctx`)."""
     check = _compile(schema)
     names = argument_names(schema) if refuse_unknown else None
-    return check if names is None else _refusing_unknown(check, names)
+    return check if names is None else _refusing_unknown(check, names, also_known or [])
 
 
 _OPAQUE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef", "if", "then", "else", "dependentSchemas", "dependencies",
@@ -79,8 +81,8 @@ def argument_names(schema: Any) -> list[str] | None:
     return list(names) if declared else None
 
 
-def _refusing_unknown(check: Callable[[dict], dict], names: list[str]) -> Callable[[dict], dict]:
-    known = set(names)
+def _refusing_unknown(check: Callable[[dict], dict], names: list[str], also_known: list[str]) -> Callable[[dict], dict]:
+    known = set(names) | set(also_known)
 
     def refusing(args: dict) -> dict:
         unknown = {key: None for key in args if key not in known}

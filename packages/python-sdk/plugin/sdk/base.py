@@ -97,14 +97,15 @@ class PluginConfig:
             node = node[key]
         return copy.deepcopy(node)
 
-    async def dump(self) -> dict:
+    async def dump(self, timeout: float | None = None, **_: Any) -> dict:
+        """The whole effective configuration (`timeout`, the original's keyword, is accepted: nothing is waited on)."""
         return copy.deepcopy(self._ctx._config)
 
-    async def get(self, path: Any = None, default: Any = None) -> Any:
+    async def get(self, path: Any = None, default: Any = None, **_: Any) -> Any:
         found = self._lookup(path)
         return default if found is _MISSING else found
 
-    async def require(self, path: Any) -> Any:
+    async def require(self, path: Any, **_: Any) -> Any:
         found = self._lookup(path)
         if found is _MISSING:
             key = ".".join(self._keys(path))
@@ -115,7 +116,7 @@ class PluginConfig:
             )
         return found
 
-    async def has(self, path: Any) -> bool:
+    async def has(self, path: Any, **_: Any) -> bool:
         return self._lookup(path) is not _MISSING
 
     def _own(self, params: dict) -> dict:
@@ -388,10 +389,198 @@ class PluginRouter:
         self.name = RouterName(name or type(self).__name__)
         self.tags = list(tags or [])
         self.plugin: Any = None
+        self._neko_added: dict[str, tuple[Any, dict]] = {}  # add_entry's, by id without the prefix
+        self._neko_prefix: str | None = None  # the prefix it was included with
 
     @property
     def main_plugin(self) -> Any:
         return self.plugin
+
+    # -- the original's accessors: the including plugin's, None while the router is not included ------------------
+
+    @property
+    def is_bound(self) -> bool:
+        return self.plugin is not None
+
+    @property
+    def ctx(self) -> Any:
+        return getattr(self.plugin, "ctx", None)
+
+    @property
+    def config(self) -> Any:
+        return getattr(self.plugin, "config", None)
+
+    @property
+    def plugins(self) -> Any:
+        return getattr(self.plugin, "plugins", None)
+
+    @property
+    def store(self) -> Any:
+        return getattr(self.plugin, "store", None)
+
+    @property
+    def db(self) -> Any:
+        """The original's SQL database (`self.db`); this SDK has none, so it is None (docs/python-plugins.md)."""
+        return getattr(self.plugin, "db", None)
+
+    @property
+    def logger(self) -> Any:
+        return getattr(self.plugin, "logger", None)
+
+    @property
+    def file_logger(self) -> Any:
+        return getattr(self.plugin, "file_logger", None)
+
+    @property
+    def plugin_id(self) -> str:
+        return str(getattr(self.plugin, "plugin_id", self.name)) if self.plugin is not None else str(self.name)
+
+    def set_prefix(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def get_plugin_attr(self, name: str, default: Any = None) -> Any:
+        return getattr(self.plugin, name, default)
+
+    def has_plugin_attr(self, name: str) -> bool:
+        return self.plugin is not None and hasattr(self.plugin, name)
+
+    def get_dependency(self, name: str, default: Any = None) -> Any:
+        value = getattr(self, name, None)
+        return value if value is not None else getattr(self.plugin, name, default)
+
+    def report_status(self, status: dict) -> None:
+        if self.plugin is not None:
+            self.plugin.report_status(status)
+
+    def on_mount(self) -> None:
+        """Called once `include_router` has made the router's entries the plugin's; override it."""
+        return None
+
+    def on_unmount(self) -> None:
+        """Called once `exclude_router` has taken them away; override it."""
+        return None
+
+    def _current_prefix(self) -> str:
+        return self.prefix if self._neko_prefix is None else self._neko_prefix
+
+    def _full_id(self, entry_id: str) -> str:
+        prefix = self._current_prefix()
+        return entry_id if prefix and entry_id.startswith(prefix) else f"{prefix}{entry_id}"
+
+    def _decorated(self) -> list[dict]:
+        seen: set[str] = set()
+        found = []
+        for klass in type(self).__mro__:
+            for attr, raw in vars(klass).items():
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                found.extend(m for m in getattr(raw, "__neko_meta__", None) or [] if m["kind"] == "entry")
+        return found
+
+    @property
+    def entry_ids(self) -> list[str]:
+        """The ids of the router's entries as the plugin has them (with the prefix): decorated, then added."""
+        prefix = self._current_prefix()
+        return [prefix + m["id"] for m in self._decorated()] + [prefix + e for e in self._neko_added]
+
+    def iter_handlers(self) -> dict:
+        prefix = self._current_prefix()
+        handlers = {}
+        for klass in reversed(type(self).__mro__):
+            for attr, raw in vars(klass).items():
+                for m in getattr(raw, "__neko_meta__", None) or []:
+                    if m["kind"] == "entry":
+                        handlers[prefix + m["id"]] = getattr(self, attr)
+        handlers.update({prefix + e: fn for e, (fn, _) in self._neko_added.items()})
+        return handlers
+
+    def collect_entries(self) -> dict:
+        from ._entries import EntryHandler
+
+        metas = {self._current_prefix() + m["id"]: m for m in self._decorated()}
+        metas.update({self._current_prefix() + e: m for e, (_, m) in self._neko_added.items()})
+        return {e: EntryHandler.of(e, metas[e], fn) for e, fn in self.iter_handlers().items()}
+
+    async def add_entry(self, entry_id: str, handler: Any, *, name: str | None = None, description: str = "",
+                        input_schema: dict | None = None, replace: bool = False, **_: Any) -> Ok | Err:
+        """Adds an entry to the router (the id gets the router's prefix). Included, it is at once an entry of the
+        plugin (`dynamic: true` in `/plugins`), called with its arguments as keywords; `exclude_router` takes it away
+        with the others. `Err(EntryConflictError)` for an id taken (unless `replace=True` and it is this router's),
+        `Err(PluginRouterError)` for an empty or bad id or a handler that is not callable."""
+        from .decorators import ENTRY_ID, LLM_TOOL_ENTRY_PREFIX, plugin_entry
+        from .errors import EntryConflictError, PluginRouterError
+
+        trimmed = entry_id.strip() if isinstance(entry_id, str) else ""
+        if not trimmed:
+            return Err(PluginRouterError("entry_id must be non-empty"))
+        if not callable(handler):
+            return Err(PluginRouterError(f"the handler must be callable, not {type(handler).__name__}"))
+        prefix = self._current_prefix()
+        local = trimmed[len(prefix):] if prefix and trimmed.startswith(prefix) else trimmed
+        full = prefix + local
+        if not ENTRY_ID.match(full):
+            return Err(PluginRouterError(f"entry id '{full}' must match {ENTRY_ID.pattern}"))
+        if full.startswith(LLM_TOOL_ENTRY_PREFIX):
+            return Err(PluginRouterError(f"entry id '{full}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools"))
+        if input_schema is not None and not isinstance(input_schema, dict):
+            return Err(PluginRouterError("input_schema must be a dict (a JSON Schema)"))
+        from ._signature_schema import positional_only
+
+        if positional_only(handler):
+            names = ", ".join(f"'{n}'" for n in positional_only(handler))
+            return Err(PluginRouterError(f"entry '{full}': parameter(s) {names} are positional-only (before '/'), "
+                                         "but arguments are passed by name; remove the '/'"))
+        if input_schema is not None:
+            from ._validation import compile_validator
+
+            try:  # now, not when the router is included (which would raise there, after other entries went in)
+                compile_validator(input_schema)
+            except Exception as error:  # noqa: BLE001 - jsonschema's SchemaError and what a broken schema raises
+                reason = getattr(error, "message", None) or str(error)
+                return Err(PluginRouterError(f"entry '{full}': input_schema is not a valid JSON Schema: {reason}"))
+        if name is not None and not isinstance(name, str):
+            return Err(PluginRouterError(f"entry '{full}': name must be a string, not {type(name).__name__}"))
+        if not isinstance(description, str):
+            return Err(PluginRouterError(f"entry '{full}': description must be a string, not {type(description).__name__}"))
+        if not replace and (local in self._neko_added or full in self.entry_ids):
+            return Err(EntryConflictError(f"duplicate entry id: '{full}'"))
+
+        def described() -> None:
+            pass
+
+        plugin_entry(id=local, name=name or full, description=description, input_schema=input_schema)(described)
+        meta = {**described.__neko_meta__[-1], "inputSchema": input_schema, "inputSchemaInferred": False,
+                "allowExtraArgs": False}
+        if self.plugin is not None:
+            refused = self.plugin.ctx._runtime.add_router_entry(self, full, handler, meta, replace)
+            if refused is not None:
+                duplicate = refused.startswith("duplicate entry id")
+                return Err(EntryConflictError(refused) if duplicate else PluginRouterError(refused))
+        self._neko_added[local] = (handler, meta)
+        return Ok(True)
+
+    async def remove_entry(self, entry_id: str) -> Ok | Err:
+        """Takes away an entry `add_entry` added: `Ok(True)`, or `Ok(False)` when it has none of that id."""
+        prefix = self._current_prefix()
+        trimmed = entry_id.strip() if isinstance(entry_id, str) else ""
+        local = trimmed[len(prefix):] if prefix and trimmed.startswith(prefix) else trimmed
+        if local not in self._neko_added:
+            return Ok(False)
+        del self._neko_added[local]
+        if self.plugin is not None:
+            self.plugin.ctx._runtime.remove_router_entry(self, prefix + local)
+        return Ok(True)
+
+    async def list_entries(self) -> Ok | Err:
+        """`Ok([...])`: each entry of the router as `{ id, name, description, input_schema, kind, dynamic }`."""
+        listed = []
+        for full, handler in self.collect_entries().items():
+            meta = handler.meta
+            listed.append({"id": full, "name": meta.name, "description": meta.description,
+                           "input_schema": meta.input_schema, "kind": meta.kind,
+                           "dynamic": full in {self._current_prefix() + e for e in self._neko_added}})
+        return Ok(listed)
 
     def get_router(self, name: str) -> PluginRouter | None:
         """A sibling: the router named `name` included in the same plugin (`self.plugin.get_router(name)`)."""
@@ -425,6 +614,59 @@ class NekoPluginBase:
         self.bus = ctx.bus
         self.memory = MemoryClient(ctx)
         self.system_info = SystemInfo(ctx)
+        self.db = None  # the original's SQL database: none here (docs/python-plugins.md)
+        self.i18n = self._load_i18n()
+        self._static_ui_config: dict | None = None
+        self._list_actions: list[dict] = []
+        self._llm_tools: dict = {}
+        from .plugin.llm_tool import collect_llm_tool_methods
+
+        for meta, bound in collect_llm_tool_methods(self):  # as the original: at construction, a clash logged
+            try:
+                self._register_llm_tool(meta, bound)
+            except (SdkError, TypeError, ValueError) as error:
+                self.logger.warning("LLM tool '{}' not registered: {}", meta.name, error)
+
+    def _load_i18n(self) -> Any:
+        from ._i18n import load_plugin_i18n
+
+        metadata = self.ctx.metadata if isinstance(self.ctx.metadata, dict) else {}
+        table = (metadata.get("plugin") or {}).get("i18n") if isinstance(metadata.get("plugin"), dict) else None
+        if not isinstance(table, dict):
+            table = metadata.get("i18n") if isinstance(metadata.get("i18n"), dict) else {}
+        return load_plugin_i18n(Path(self.ctx.config_dir), table, warn=self.logger.warning)
+
+    # -- the original's folders: all under the plugin's data/ folder ---------------------------------------------
+
+    @property
+    def plugin_dir(self) -> Path:
+        """The plugin's folder (where plugin.toml is); `config_dir` is the same."""
+        return Path(self.ctx.config_dir)
+
+    def _data_folder(self, *parts: str) -> Path:
+        folder = self.data_path(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @property
+    def storage_dir(self) -> Path:
+        """The plugin's storage folder, `data/storage/` (created)."""
+        return self._data_folder("storage")
+
+    @property
+    def runtime_config_path(self) -> Path:
+        """Where the plugin keeps configuration it writes itself: `data/runtime_config.toml` (the folder is created,
+        the file is not; the host does not read it)."""
+        return self._data_folder() / "runtime_config.toml"
+
+    def cache_path(self, *parts: str) -> Path:
+        """A path under the plugin's cache folder, `data/cache/` (created); one that would leave it raises
+        ValueError."""
+        cache = self._data_folder("cache")
+        target = cache.joinpath(*parts).resolve()
+        if target != cache and cache not in target.parents:
+            raise ValueError(f"cache_path: '{'/'.join(parts)}' leaves the plugin's cache folder")
+        return target
 
     def report_status(self, status: dict) -> None:
         self.ctx.report_status(status)
@@ -475,12 +717,17 @@ class NekoPluginBase:
                                llm_result_fields: list | None = None, metadata: dict | None = None,
                                allow_extra_args: bool = False, **_: Any) -> bool:
         """Adds an entry while the plugin runs (`/plugins` shows it with `dynamic: true`); False if the id is taken
-        by a decorated entry or the arguments are bad (the reason is logged)."""
-        from .decorators import plugin_entry
+        by a decorated entry or a router's, starts with `__llm_tool__` (kept for LLM tools), or the arguments are bad
+        (the reason is logged)."""
+        from ._signature_schema import check_named_parameters
+        from .decorators import LLM_TOOL_ENTRY_PREFIX, plugin_entry
 
         try:
             if not callable(handler):
                 raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
+            if isinstance(entry_id, str) and entry_id.startswith(LLM_TOOL_ENTRY_PREFIX):
+                raise ValueError(f"the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools (register_llm_tool)")
+            check_named_parameters(handler, f"entry '{entry_id}'")
 
             def described() -> None:  # carries the mark, so the handler itself is left as it is
                 pass
@@ -488,7 +735,13 @@ class NekoPluginBase:
             plugin_entry(id=entry_id, name=name, description=description, input_schema=input_schema, kind=kind,
                          timeout=timeout, llm_result_fields=llm_result_fields, metadata=metadata,
                          allow_extra_args=allow_extra_args)(described)
-            return self.ctx._runtime.add_dynamic_entry(handler, described.__neko_meta__[-1])
+            meta = described.__neko_meta__[-1]
+            if input_schema is None:  # as the original: a dynamic entry without a schema has none
+                meta = {**meta, "inputSchema": None, "inputSchemaInferred": False, "allowExtraArgs": allow_extra_args}
+            refused = self.ctx._runtime.add_dynamic_entry(handler, meta)
+            if refused is not None:
+                raise ValueError(refused)
+            return True
         except (TypeError, ValueError) as error:
             self.logger.warning("register_dynamic_entry('{}') refused: {}", entry_id, error)
             return False
@@ -501,6 +754,134 @@ class NekoPluginBase:
 
     def disable_entry(self, entry_id: str) -> bool:
         return self.ctx._runtime.set_entry_enabled(entry_id, False)
+
+    def is_entry_enabled(self, entry_id: str) -> bool | None:
+        """True / False for an entry of the plugin (decorated, dynamic or a router's), None for an unknown id."""
+        runtime = self.ctx._runtime
+        with runtime.registry_lock:
+            return runtime.enabled.get(entry_id, True) if entry_id in runtime.entries else None
+
+    def collect_entries(self, wrap_with_hooks: bool = True) -> dict:
+        """The enabled entries, `{ id: EntryHandler(meta, handler) }` (`meta` with the original's attribute names:
+        `id`, `name`, `description`, `input_schema`, `kind`, `timeout`, …). The handler is the method itself: hooks run
+        when the host calls the entry, not when this handler is called."""
+        from ._entries import EntryHandler
+
+        runtime = self.ctx._runtime
+        with runtime.registry_lock:
+            return {e: EntryHandler.of(e, h.meta, h.fn) for e, h in runtime.entries.items()
+                    if runtime.enabled.get(e, True)}
+
+    def get_static_ui_config(self) -> dict | None:
+        """After a successful `register_static_ui`: `{ enabled, directory, index_file, cache_control, plugin_id }`."""
+        return dict(self._static_ui_config) if self._static_ui_config is not None else None
+
+    # -- list actions: kept by the plugin (the host has no list-action surface) ----------------------------------
+
+    def set_list_actions(self, actions: list) -> bool:
+        """Replaces the plugin's list actions (each a dict with a non-empty `id`); TypeError / ValueError as the
+        original. The host shows them nowhere: `get_list_actions()` reads them back (docs/python-plugins.md)."""
+        normalized = []
+        for index, action in enumerate(actions):
+            if not isinstance(action, dict):
+                raise TypeError(f"list action at index {index} must be a mapping")
+            action_id = action.get("id")
+            if not isinstance(action_id, str) or not action_id.strip():
+                raise ValueError(f"list action at index {index} must define a non-empty 'id'")
+            normalized.append({str(k): v for k, v in action.items() if isinstance(k, str)})
+        self._list_actions = normalized
+        return True
+
+    def register_list_action(self, action: dict) -> bool:
+        if not isinstance(action, dict):
+            raise TypeError("action must be a mapping")
+        action_id = action.get("id")
+        if not isinstance(action_id, str) or not action_id.strip():
+            raise ValueError("action must define a non-empty 'id'")
+        item = {str(k): v for k, v in action.items() if isinstance(k, str)}
+        item["id"] = action_id.strip()
+        return self.set_list_actions([a for a in self._list_actions if a.get("id") != item["id"]] + [item])
+
+    def clear_list_actions(self) -> None:
+        self._list_actions = []
+
+    def get_list_actions(self) -> list[dict]:
+        return [dict(a) for a in self._list_actions]
+
+    # -- LLM tools: dynamic entries `__llm_tool__<name>` (docs/python-plugins.md#llm-tools) --------------------------
+
+    def _register_llm_tool(self, meta: Any, handler: Any) -> None:
+        from .plugin.llm_tool import entry_id_for_tool
+
+        if not callable(handler):
+            raise TypeError("LLM tool handler must be callable")
+        from ._signature_schema import check_named_parameters
+
+        check_named_parameters(handler, f"LLM tool '{meta.name}'")
+        with self.ctx._runtime.registry_lock:  # the check and the adding at once: two threads cannot both pass
+            self._register_llm_tool_locked(meta, handler, entry_id_for_tool(meta.name))
+
+    def _register_llm_tool_locked(self, meta: Any, handler: Any, entry_id: str) -> None:
+        import inspect
+
+        from .decorators import _timeout, plugin_entry
+        from .errors import EntryConflictError
+
+        if meta.name in self._llm_tools:
+            raise EntryConflictError(f"duplicate LLM tool name: {meta.name!r}")
+        if entry_id in self.ctx._runtime.entries:
+            raise EntryConflictError(f"duplicate entry id: {entry_id!r}")
+        try:
+            takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(handler).parameters.values())
+        except (TypeError, ValueError):
+            takes_any = True
+
+        def described() -> None:
+            pass
+
+        plugin_entry(id=entry_id, name=meta.name, description=meta.description, input_schema=dict(meta.parameters),
+                     metadata={"llm_tool": {"name": meta.name, "role": meta.role, "reply_tail": meta.reply_tail}},
+                     timeout=_timeout(meta.timeout_seconds, f"LLM tool '{meta.name}'"), _llm_tool_entry=True)(described)
+        entry_meta = {**described.__neko_meta__[-1], "allowExtraArgs": takes_any}
+        refused = self.ctx._runtime.add_dynamic_entry(handler, entry_meta)
+        if refused is not None:
+            if refused.startswith("a decorated entry"):
+                raise EntryConflictError(f"duplicate entry id: {entry_id!r}")
+            raise ValueError(f"LLM tool '{meta.name}': {refused}")
+        self._llm_tools[meta.name] = meta
+
+    def register_llm_tool(self, *, name: str, description: str = "", parameters: dict | None = None,
+                          handler: Any = None, timeout: float = 30.0, role: str | None = None,
+                          reply_tail: bool = False, **_: Any) -> bool:
+        """An LLM tool made while the plugin runs: the entry `__llm_tool__<name>` (in `/plugins` at once).
+        ValueError for a bad name or timeout, EntryConflictError for a name taken."""
+        from .plugin.llm_tool import LlmToolMeta, _checked_timeout, checked_tool_fields, validate_tool_name
+
+        validate_tool_name(name)
+        if parameters is not None and not isinstance(parameters, dict):
+            raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
+        params = dict(parameters) if parameters is not None else {"type": "object", "properties": {}}
+        checked_tool_fields(name, description or "", params, role)
+        meta = LlmToolMeta(name=name, description=description or "", parameters=params,
+                           timeout_seconds=_checked_timeout(timeout), role=role, reply_tail=bool(reply_tail))
+        self._register_llm_tool(meta, handler)
+        return True
+
+    def unregister_llm_tool(self, name: str) -> bool:
+        """Takes the tool (and its entry) away; False if there is no tool of that name."""
+        from .plugin.llm_tool import entry_id_for_tool
+
+        with self.ctx._runtime.registry_lock:
+            if self._llm_tools.pop(name, None) is None:
+                return False
+            self.unregister_dynamic_entry(entry_id_for_tool(name))
+            return True
+
+    def list_llm_tools(self) -> list[dict]:
+        """`[{ name, description, parameters, timeout_seconds, role }]` (with `reply_tail: True` when set)."""
+        return [{"name": m.name, "description": m.description, "parameters": dict(m.parameters),
+                 "timeout_seconds": m.timeout_seconds, "role": m.role, **({"reply_tail": True} if m.reply_tail else {})}
+                for m in self._llm_tools.values()]
 
     def list_entries(self, include_disabled: bool = False) -> list[dict]:
         """Every entry (decorated and dynamic) as its descriptor: `id`, `name`, `description`, `enabled`, `dynamic`, …"""
@@ -526,6 +907,9 @@ class NekoPluginBase:
         if isinstance(result, Err):
             self.logger.warning("register_static_ui('{}') refused: {}", directory, result.error)
             return False
+        self._static_ui_config = {"enabled": True, "directory": str(Path(self.ctx.config_dir) / directory),
+                                  "index_file": index_file, "cache_control": cache_control,
+                                  "plugin_id": self.plugin_id}
         return True
 
     def include_router(self, router: PluginRouter, *, prefix: str | None = None) -> None:
@@ -535,21 +919,30 @@ class NekoPluginBase:
         if router.plugin is not None:
             raise ValueError(f"include_router: router '{router.name}' is already included")
         router.plugin = self
+        effective = router.prefix if prefix is None else prefix
         try:
-            self.ctx._runtime.mount_router(router, router.prefix if prefix is None else prefix)
+            self.ctx._runtime.mount_router(router, effective)
         except Exception:
             router.plugin = None
             raise
+        router._neko_prefix = effective
         self.__dict__.setdefault("_neko_routers", []).append(router)
+        router.on_mount()
 
     def exclude_router(self, router: PluginRouter) -> bool:
         """Takes a router's entries and hooks out again; False if it was not included."""
-        removed = self.ctx._runtime.unmount_router(router)
+        if isinstance(router, str):  # the original's exclude_router(name)
+            router = self.get_router(router)
+            if router is None:
+                return False
+        routers = self.__dict__.get("_neko_routers", [])
+        removed = self.ctx._runtime.unmount_router(router) or router in routers
         if removed:
             router.plugin = None
-            routers = self.__dict__.get("_neko_routers", [])
+            router._neko_prefix = None
             if router in routers:
                 routers.remove(router)
+            router.on_unmount()
         return removed
 
     def get_router(self, name: str) -> PluginRouter | None:

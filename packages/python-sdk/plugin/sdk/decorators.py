@@ -4,10 +4,20 @@ the plugin's class when it loads it, and says them in its `hello` (docs/wire-pro
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+import sys
+from typing import Any, Callable, Literal
 
 from ._llm_result import result_contract
+from ._signature_schema import check_named_parameters, infer_input_schema, unlisted_parameters
 
+EntryKind = Literal["service", "action", "hook", "custom", "lifecycle", "consumer", "timer", "chat_command"]
+"""The original's entry kinds (`kind=` of `@plugin_entry` / `@on_event`), shown as the entry's `kind` in `/plugins`."""
+NEKO_PLUGIN_META_ATTR = "__neko_plugin_meta__"
+NEKO_PLUGIN_TAG = "__neko_plugin__"
+QUICK_ACTION_ATTR = "__neko_quick_action__"
+UI_ACTION_ATTR = "__neko_ui_action__"
+
+LLM_TOOL_ENTRY_PREFIX = "__llm_tool__"  # as plugin/llm_tool.py's
 ENTRY_ID = re.compile(r"^[a-zA-Z0-9_.:-]{1,128}$")
 LIFECYCLE_IDS = ("startup", "shutdown", "reload", "freeze", "unfreeze", "config_change")
 MAX_TIMEOUT_SECONDS = 2073600
@@ -25,7 +35,7 @@ def _mark(fn: Callable, meta: dict) -> Callable:
 
 def neko_plugin(cls: type) -> type:
     """Marks a class as a N.E.K.O. plugin (required on the original; kept as a mark here)."""
-    cls.__neko_plugin__ = True
+    setattr(cls, NEKO_PLUGIN_TAG, True)
     return cls
 
 
@@ -43,33 +53,24 @@ def _schema_of(input_schema: Any, params: Any) -> tuple[dict | None, Any]:
     return input_schema, None
 
 
-def _is_str_list_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-
-
-ENTRY_RULES: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
-    ("name", "a string", lambda v: isinstance(v, str)),
-    ("description", "a string", lambda v: isinstance(v, str)),
-    ("inputSchema", "a table (a dict) or None", lambda v: v is None or isinstance(v, dict)),
-    ("entryKind", "a string", lambda v: isinstance(v, str)),
-    ("llmResultFields", "a list of strings or None", _is_str_list_or_none),
-    ("autoStart", "True or False", lambda v: isinstance(v, bool)),
-    ("persist", "True, False or None", lambda v: v is None or isinstance(v, bool)),
-    ("metadata", "a table (a dict) or None", lambda v: v is None or isinstance(v, dict)),
-)
-"""What the host takes in an entry's descriptor (packages/host/src/supervisor/plugin-frame-problems.ts, ENTRY),
-field by field: a plugin whose hello breaks one is refused by the host, an `entries_changed` that does is dropped."""
-
-WIRE_NAMES = {"entryKind": "kind"}
+_META_FIELDS = ("name", "description", "inputSchema", "kind", "llmResultFields", "autoStart", "persist", "metadata")
 
 
 def entry_problem(entry_id: str, meta: dict) -> str | None:
-    """The first field of an entry's description the host would refuse, as a sentence naming it; None when none."""
-    for field, rule, ok in ENTRY_RULES:
-        value = meta.get(field)
-        if not ok(value):
-            return f"entry '{entry_id}': its {WIRE_NAMES.get(field, field)} must be {rule}, not {type(value).__name__}"
-    return None
+    """The first field of an entry's description (its decorator's metadata, `entryKind` for the wire's `kind`) the
+    host would refuse, as a sentence naming it; None when none. The rules are the host's (_descriptor_rules.py)."""
+    from ._descriptor_rules import entry_descriptor_problem
+
+    return entry_descriptor_problem({**meta, "id": entry_id, "kind": meta.get("entryKind")}, fields=_META_FIELDS)
+
+
+def _caller_locals() -> dict | None:
+    """The locals of the code that applied the decorator (a class body, while the class is being defined), so the
+    handler's annotations resolve against the names declared there, as in the original."""
+    try:
+        return dict(sys._getframe(2).f_locals)
+    except (AttributeError, ValueError):
+        return None
 
 
 def _timeout(value: Any, what: str) -> float | None:
@@ -96,16 +97,36 @@ def plugin_entry(
     fields: Any = None,
     metadata: dict | None = None,
     allow_extra_args: bool = False,
+    quick_action: bool = False,
     **_: Any,
 ) -> Callable[[Callable], Callable]:
     """An entry other code may call: `POST /plugin/trigger`, another plugin, an LLM tool. Argument names its schema
-    does not declare are refused unless `allow_extra_args=True` (or the schema lets them through)."""
+    does not declare are refused unless `allow_extra_args=True` (or the schema lets them through). Without
+    `input_schema` or `params`, the schema is inferred from the handler's signature, as in the original."""
+    if input_schema is not None and params is not None:
+        raise ValueError("input_schema and params are mutually exclusive")
+
+    tool_entry = _.get("_llm_tool_entry") is True  # this SDK's own use, for `__llm_tool__<name>`
 
     def decorate(fn: Callable) -> Callable:
         entry_id = id or fn.__name__
         if not ENTRY_ID.match(entry_id):
             raise ValueError(f"entry id '{entry_id}' must match {ENTRY_ID.pattern}")
+        if entry_id.startswith(LLM_TOOL_ENTRY_PREFIX) and not tool_entry:
+            raise ValueError(f"entry id '{entry_id}': the prefix {LLM_TOOL_ENTRY_PREFIX} is kept for LLM tools "
+                             "(@llm_tool / register_llm_tool)")
+        check_named_parameters(fn, f"entry '{entry_id}'")
         schema, model = _schema_of(input_schema, params)
+        inferred = schema is None
+        extra_args = bool(allow_extra_args)
+        unlisted: list[str] = []
+        if inferred:
+            schema, any_name = infer_input_schema(fn, _caller_locals())
+            extra_args = extra_args or any_name
+            unlisted = unlisted_parameters(fn)
+        entry_metadata = dict(metadata) if isinstance(metadata, dict) else metadata
+        if quick_action and not hasattr(fn, QUICK_ACTION_ATTR):
+            _set_attr(fn, QUICK_ACTION_ATTR, {"icon": None, "priority": 0})
         # `llm_result_model` (or its alias `fields`, as in the original) gives the result's schema, whose `required`
         # names become `llm_result_fields`; the three are mutually exclusive (docs/python-plugins.md).
         llm_fields, llm_schema = result_contract(fn, llm_result_fields, llm_result_model, fields)
@@ -115,16 +136,18 @@ def plugin_entry(
             "name": name or entry_id,
             "description": description or "",
             "inputSchema": schema,
+            "inputSchemaInferred": inferred,
             "model": model if model_validate else None,
             "modelValidate": bool(model_validate),
-            "allowExtraArgs": bool(allow_extra_args),
+            "allowExtraArgs": extra_args,
+            "unlistedArgs": unlisted,
             "entryKind": kind,
             "timeout": _timeout(timeout, f"entry '{entry_id}'"),
             "llmResultFields": llm_fields,
             "llmResultSchema": llm_schema,
             "autoStart": bool(auto_start),
             "persist": persist,
-            "metadata": metadata,
+            "metadata": entry_metadata,
         }
         problem = entry_problem(entry_id, meta)
         if problem:
@@ -132,6 +155,24 @@ def plugin_entry(
         return _mark(fn, meta)
 
     return decorate
+
+
+def _set_attr(fn: Callable, name: str, value: Any) -> None:
+    try:
+        setattr(fn, name, value)
+    except AttributeError:  # a bound method: mark its function
+        setattr(fn.__func__, name, value)
+
+
+def quick_action(icon: str | None = None, priority: int = 0, **_: Any) -> Callable[[Callable], Callable]:
+    """Marks an entry as a quick action (the original's `@quick_action`, also `@plugin_entry(quick_action=True)`):
+    above or below `@plugin_entry`, it puts `quick_action: { icon, priority }` in the entry's `metadata`, which
+    `/plugins` shows. The host has no quick-action menu of its own (docs/python-plugins.md)."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError(f"quick_action priority must be a whole number, not {priority!r}")
+    if icon is not None and not isinstance(icon, str):
+        raise ValueError(f"quick_action icon must be a string, not {icon!r}")
+    return lambda fn: (_set_attr(fn, QUICK_ACTION_ATTR, {"icon": icon, "priority": priority}), fn)[1]
 
 
 def lifecycle(id: str, **_: Any) -> Callable[[Callable], Callable]:  # noqa: A002
@@ -189,6 +230,12 @@ def on_event(
 
     def decorate(fn: Callable) -> Callable:
         event_id = id or fn.__name__
+        check_named_parameters(fn, f"event '{event_id}'")
+        schema, extra_args, unlisted = input_schema, bool(allow_extra_args), []
+        if schema is None:
+            schema, any_name = infer_input_schema(fn, _caller_locals())
+            extra_args = extra_args or any_name
+            unlisted = unlisted_parameters(fn)
         return _mark(
             fn,
             {
@@ -200,9 +247,10 @@ def on_event(
                 "custom": custom,
                 "name": name or event_id,
                 "description": description,
-                "inputSchema": input_schema,
+                "inputSchema": schema,
                 "timeout": _timeout(timeout, f"event '{event_id}'"),
-                "allowExtraArgs": bool(allow_extra_args),
+                "allowExtraArgs": extra_args,
+                "unlistedArgs": unlisted,
             },
         )
 
@@ -297,6 +345,7 @@ class _PluginNamespace:
     after_entry = staticmethod(after_entry)
     around_entry = staticmethod(around_entry)
     replace_entry = staticmethod(replace_entry)
+    quick_action = staticmethod(quick_action)
 
 
 plugin = _PluginNamespace()

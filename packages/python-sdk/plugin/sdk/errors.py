@@ -51,6 +51,14 @@ class CircularCallError(SdkError):
     default_code = "CIRCULAR_CALL"
 
 
+class EntryConflictError(SdkError):
+    """An entry id (or LLM tool name) that is taken (the original's class; code SDK_ERROR)."""
+
+
+class PluginRouterError(SdkError):
+    """A router call with a bad argument (the original's class; code SDK_ERROR)."""
+
+
 class PermissionDeniedError(SdkError):
     default_code = "PERMISSION_DENIED"
 

@@ -2,7 +2,7 @@
  * Every entry of one plugin: the decorated ones and those registered at run time. Changes are announced so the
  * runtime can tell the host at once (`entries_changed`), and `/plugins` shows them.
  */
-import { Emitter, type EntryDescriptor, type Event } from "@neko/protocol";
+import { descriptorJsonProblem, Emitter, type EntryDescriptor, type Event } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
 import { type ArgsValidator, compileArgsValidator, describeArgsSchema } from "../entry-validator.ts";
 import type { EntryOptions } from "../plugin-metadata.ts";
@@ -152,6 +152,11 @@ function prepare(options: EntryOptions & { id: string }, handler: EntryHandler, 
     metadata: options.metadata ?? null,
     ...(origin.extension !== undefined && { extensionId: origin.extension }),
   };
+  // The host's bound (the whole list would be dropped with it, this entry and every later change).
+  for (const field of ["metadata", "inputSchema"] as const) {
+    const problem = descriptorJsonProblem(descriptor[field]);
+    if (problem) throw new TypeError(`entry '${id}': its ${field} ${problem}`);
+  }
   let validator: ArgsValidator | undefined;
   try {
     validator =

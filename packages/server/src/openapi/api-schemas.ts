@@ -56,6 +56,10 @@ const entry = object({
   persist: { type: ["boolean", "null"] },
   enabled: { type: "boolean", description: "false after this.disableEntry: calls answer 409 ENTRY_DISABLED" },
   dynamic: bool,
+  metadata: {
+    type: ["object", "null"],
+    description: "the entry's metadata as the plugin declared it (a Python plugin's quick_action, ui_action, llm_tool)",
+  },
   extension_id: {
     type: ["string", "null"],
     description: "the extension that brought the entry; null for the plugin's own",

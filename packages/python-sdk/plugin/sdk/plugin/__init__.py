@@ -1,9 +1,10 @@
 """`from plugin.sdk.plugin import …`: the original N.E.K.O. SDK's names (docs/python-plugins.md)."""
 
-from . import SDK_VERSION
-from ._logger import PluginLogger, get_plugin_logger
-from ._store import PluginStore, SyncPluginStore
-from .base import (
+from .. import SDK_VERSION
+from .._i18n import PluginI18n, tr
+from .._logger import PluginLogger, get_plugin_logger
+from .._store import PluginStore, SyncPluginStore
+from ..base import (
     Bus,
     MemoryClient,
     NekoPluginBase,
@@ -13,7 +14,10 @@ from .base import (
     Plugins,
     SystemInfo,
 )
-from .decorators import (
+from ..decorators import (
+    NEKO_PLUGIN_META_ATTR,
+    NEKO_PLUGIN_TAG,
+    EntryKind,
     after_entry,
     around_entry,
     before_entry,
@@ -25,30 +29,40 @@ from .decorators import (
     on_event,
     plugin,
     plugin_entry,
+    quick_action,
     replace_entry,
     timer_interval,
 )
-from .errors import (
+from ..errors import (
     CircularCallError,
+    EntryConflictError,
     NotFoundError,
     PermissionDeniedError,
     PluginCallError,
+    PluginRouterError,
     SdkError,
     SdkTimeoutError,
     TimeoutError,
     TransportError,
     ValidationError,
 )
-from .result import Err, Ok, Result, is_err, is_ok, unwrap, unwrap_or
+from ..result import Err, Ok, Result, is_err, is_ok, unwrap, unwrap_or
+from . import ui
+from .llm_tool import LlmToolMeta, llm_tool
+from .settings import PluginSettings, SettingsField
 
 PluginMeta = dict
 
 __all__ = [
-    "SDK_VERSION",
     "Bus",
     "CircularCallError",
+    "EntryConflictError",
+    "EntryKind",
     "Err",
+    "LlmToolMeta",
     "MemoryClient",
+    "NEKO_PLUGIN_META_ATTR",
+    "NEKO_PLUGIN_TAG",
     "NekoPluginBase",
     "NotFoundError",
     "Ok",
@@ -56,14 +70,19 @@ __all__ = [
     "PluginCallError",
     "PluginConfig",
     "PluginContext",
+    "PluginI18n",
     "PluginLogger",
     "PluginMeta",
     "PluginRouter",
+    "PluginRouterError",
+    "PluginSettings",
     "PluginStore",
     "Plugins",
     "Result",
+    "SDK_VERSION",
     "SdkError",
     "SdkTimeoutError",
+    "SettingsField",
     "SyncPluginStore",
     "SystemInfo",
     "TimeoutError",
@@ -78,13 +97,17 @@ __all__ = [
     "is_err",
     "is_ok",
     "lifecycle",
+    "llm_tool",
     "message",
     "neko_plugin",
     "on_event",
     "plugin",
     "plugin_entry",
+    "quick_action",
     "replace_entry",
     "timer_interval",
+    "tr",
+    "ui",
     "unwrap",
     "unwrap_or",
 ]
