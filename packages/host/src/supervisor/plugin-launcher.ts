@@ -28,6 +28,9 @@ export interface LaunchRequest {
   sourceDirs?: string[];
 }
 
+/** What `prepare` is told of a coming launch. */
+export type LaunchPreparation = Pick<LaunchRequest, "pluginId" | "language">;
+
 export interface ChildExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -62,6 +65,13 @@ export interface PluginChild {
 }
 
 export interface PluginLauncher {
+  /**
+   * What must be found out before a launch, without blocking the event loop (which Python runs Python plugins, say):
+   * the supervisor awaits it right before each `launch`, so `launch` itself stays synchronous and the process's pid is
+   * known the moment it returns. Never rejects; what it found that rules out the launch, `launch` reports as the
+   * child's refusal.
+   */
+  prepare?(request: LaunchPreparation): Promise<void>;
   /**
    * Throws when the process cannot be launched at all (spawn throws: E2BIG, …). The secret and the connection's
    * credentials must reach the process through a channel only it can read (never its environment or argv).

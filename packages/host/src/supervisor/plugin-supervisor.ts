@@ -512,6 +512,11 @@ export class PluginSupervisor implements Disposable {
     if (manual) plugin.policy.reset();
     plugin.cancelRestart();
     this.setState(plugin, "starting");
+    await this.prepareLaunch(plugin.spec);
+    if (this.closed) {
+      this.setState(plugin, "stopped", "the host is shutting down");
+      return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    }
     let proc: PluginProcess;
     try {
       proc = this.launch(plugin, context, grant);
@@ -561,6 +566,15 @@ export class PluginSupervisor implements Disposable {
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
   private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
     for (const dir of [spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+  }
+
+  /**
+   * What the launcher must find out first (a Python plugin's interpreter), without blocking the event loop; the launch
+   * follows in the same turn, so what it found still holds.
+   */
+  private async prepareLaunch(spec: SupervisedPluginSpec): Promise<void> {
+    const { language } = spec.manifest.entry;
+    await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
@@ -691,6 +705,7 @@ export class PluginSupervisor implements Disposable {
     inputs: LaunchInputs,
   ): Promise<PluginProcess | WireError> {
     await this.prepareSources(plugin, inputs.grant, spec);
+    await this.prepareLaunch(spec);
     let next: PluginProcess;
     try {
       next = this.launch(plugin, inputs.context, inputs.grant, spec);

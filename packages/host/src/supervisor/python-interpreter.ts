@@ -1,9 +1,10 @@
 /**
  * Finds the Python that runs Python plugins (SPEC §3.8): the first candidate that is Python 3.11 or newer and can
  * import pyzmq (with CURVE), msgpack and jsonschema — `NEKO_PYTHON` when set (then only it), else Debian's
- * `/usr/bin/python3`, else `python3` on PATH. Asked once per launcher: the answer is cached.
+ * `/usr/bin/python3`, else `python3` on PATH. The probe is asynchronous; python-plugin-launcher.ts keeps one at a time
+ * and its answer (docs/python-plugins.md#requirements).
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { pluginProcessEnv } from "./inspection-sandbox.ts";
 
@@ -37,30 +38,76 @@ export function pythonCandidates(env: NodeJS.ProcessEnv): string[] {
 /**
  * Tries each candidate in turn; the reason of a refusal names what each one lacked. A candidate works only when its
  * probe exits 0 in time and prints the marker line; the interpreter then launched is the absolute `sys.executable` it
- * printed, so the launch runs exactly what was probed (not whatever PATH finds in the plugin's directory).
+ * printed, so the launch runs exactly what was probed (not whatever PATH finds in the plugin's directory). Runs the
+ * probes as child processes without blocking the event loop; a probe still running after `timeoutMs` is killed.
  */
-export function findPythonInterpreter(candidates: readonly string[]): PythonInterpreter {
+export async function findPythonInterpreter(
+  candidates: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<PythonInterpreter> {
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   const lacks: string[] = [];
   for (const executable of candidates) {
-    const probe = spawnSync(executable, ["-c", PROBE], {
-      encoding: "utf8",
-      timeout: PROBE_TIMEOUT_MS,
-      killSignal: "SIGKILL",
+    const probe = await runProbe(executable, timeoutMs);
+    if ("found" in probe) return { ok: true, ...probe.found };
+    lacks.push(`${executable}: ${probe.why}`);
+  }
+  return { ok: false, reason: `${PYTHON_REQUIREMENT} (${lacks.join("; ")})` };
+}
+
+/** How long after the probe's exit its output may still come (its pipes close then, unless it left a process). */
+const EXIT_GRACE_MS = 200;
+/** At most this much of a probe's output is kept: the marker is one short line, an error's last line is wanted. */
+const MAX_PROBE_OUTPUT = 64 * 1024;
+
+/** One candidate's probe: what it printed, or why it does not count. */
+function runProbe(
+  executable: string,
+  timeoutMs: number,
+): Promise<{ found: { executable: string; version: string } } | { why: string }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let stdout = "";
+    let stderr = "";
+    const child = spawn(executable, ["-c", PROBE], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...pluginProcessEnv(process.env), PYTHONDONTWRITEBYTECODE: "1" },
     });
-    const found = probe.error || probe.status !== 0 ? undefined : markerOf(probe.stdout ?? "");
-    if (found) return { ok: true, executable: found.executable, version: found.version };
-    const why = probe.error
-      ? (probe.error as NodeJS.ErrnoException).code === "ETIMEDOUT"
-        ? `its probe did not finish within ${PROBE_TIMEOUT_MS / 1000} s`
-        : probe.error.message
-      : probe.status !== 0
-        ? (lastLine(probe.stderr ?? "") ?? `exit code ${probe.status ?? probe.signal}`)
-        : `it exited 0 without printing "${PROBE_MARKER} <executable> <version>": not a Python that ran the probe`;
-    lacks.push(`${executable}: ${why}`);
-  }
-  return { ok: false, reason: `${PYTHON_REQUIREMENT} (${lacks.join("; ")})` };
+    const settle = (answer: { found: { executable: string; version: string } } | { why: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // A process the probe started may hold the pipes open: they are not waited for.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      settle({ why: `its probe did not finish within ${Number((timeoutMs / 1000).toFixed(3))} s` });
+    }, timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout = (stdout + chunk.toString("utf8")).slice(-MAX_PROBE_OUTPUT);
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-MAX_PROBE_OUTPUT);
+    });
+    child.on("error", (error) => settle({ why: error.message }));
+    const judge = (code: number | null, signal: NodeJS.Signals | null) => {
+      const found = code === 0 ? markerOf(stdout) : undefined;
+      if (found) return settle({ found });
+      settle({
+        why:
+          code !== 0
+            ? (lastLine(stderr) ?? `exit code ${code ?? signal}`)
+            : `it exited 0 without printing "${PROBE_MARKER} <executable> <version>": not a Python that ran the probe`,
+      });
+    };
+    // `close` comes once everything it wrote is read; a process it started that holds the pipes open delays it, so
+    // the exit is judged a moment later with what came by then.
+    child.on("close", judge);
+    child.on("exit", (code, signal) => setTimeout(() => judge(code, signal), EXIT_GRACE_MS).unref());
+  });
 }
 
 function markerOf(stdout: string): { executable: string; version: string } | undefined {
