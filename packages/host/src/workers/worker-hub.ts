@@ -448,6 +448,10 @@ export class WorkerHub implements Disposable {
           code: typeof body.code === "number" ? body.code : null,
           signal: typeof body.signal === "string" ? (body.signal as NodeJS.Signals) : null,
           ...(typeof body.launchFailure === "string" && { launchFailure: body.launchFailure.slice(0, 2000) }),
+          // This machine cannot run it (no usable Python there): refused, as a local plugin is, naming the worker.
+          ...(typeof body.refusal === "string" && {
+            refusal: `on worker '${session.name}': ${body.refusal.slice(0, 2000)}`,
+          }),
         });
         return;
       }
