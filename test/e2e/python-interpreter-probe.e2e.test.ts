@@ -85,7 +85,12 @@ describe("the interpreter probe runs without blocking the host", { skip: PYTHON_
   test("while a 2 s probe runs, HTTP and a TypeScript plugin answer at once; two starts share one probe", async () => {
     const count = path.join(root, "probes.log");
     const slow = path.join(root, "slow-python");
-    fs.writeFileSync(slow, `#!/bin/sh\necho "$$" >> '${count}'\nsleep 2\nexec '${PYTHON}' "$@"\n`, { mode: 0o755 });
+    // `slept` appears when the probe's wait is over: what the host answered before it, it answered during the probe
+    // (the host runs in this process, so a blocked event loop would hold the test too, and `slept` would be there).
+    const slept = path.join(root, "probe-slept");
+    fs.writeFileSync(slow, `#!/bin/sh\necho "$$" >> '${count}'\nsleep 2\ntouch '${slept}'\nexec '${PYTHON}' "$@"\n`, {
+      mode: 0o755,
+    });
     t = await hostWithPython(root, slow);
     assert.equal((await t.request("GET", "/plugins/ts_echo")).body.status, "running");
     assert.deepEqual(probes(count), [], "nothing probed before a Python plugin starts");
@@ -104,6 +109,7 @@ describe("the interpreter probe runs without blocking the host", { skip: PYTHON_
     assert.equal(echo.value.status, 200, JSON.stringify(echo.value.body));
     assert.deepEqual(echo.value.body.data, { text: "still here" });
     assert.ok(echo.ms < 1000, `the TypeScript plugin's call took ${echo.ms} ms during the probe`);
+    assert.equal(fs.existsSync(slept), false, "all of this was answered while the probe still ran");
 
     const { value: starts, ms } = await starting;
     assert.deepEqual(
