@@ -172,6 +172,25 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     });
   }
 
+  test("entry = \"main.py:Plugin\": loaded as a module of the folder's package, a relative import's error named", async () => {
+    const dir = writePlugin(tempDir(), {
+      id: "py_main",
+      manifest: '[plugin]\nid = "py_main"\nentry = "main.py:Plugin"\n\n[plugin.sdk]\nsupported = ">=0.1.0"\n',
+      files: {
+        "main.py": GOOD.replace(IMPORTS, `${IMPORTS}\nfrom .helpers import LIMIT`),
+        "helpers.py": "LIMIT = 3\n",
+      },
+    });
+    const good = await check([dir]);
+    assert.equal(good.code, 0, good.stdout);
+    assert.match(good.stdout, /^\[OK\] load: main\.py imports without an error$/m);
+    assert.match(good.stdout, /^\[OK\] entries: 2 entries \(greet, add\), 1 hook, 1 timer, /m);
+    fs.writeFileSync(path.join(dir, "helpers.py"), "LIMIT = = 3\n");
+    const bad = await check([dir]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stdout, /^\[FAIL\] load: helpers\.py:1:9 syntax error: invalid syntax$/m);
+  });
+
   test("without a usable Python: a failure naming the apt line, exit 1", async () => {
     const dir = pythonPlugin("py_nopython", GOOD);
     const outcome = await check([dir], { NEKO_PYTHON: "/bin/true" });

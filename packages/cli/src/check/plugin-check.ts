@@ -98,7 +98,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
           dir: root,
           modulePath,
           className: manifest.entry.className,
-          manifest: manifest.raw,
+          entry: String((manifest.raw.plugin as { entry?: unknown } | undefined)?.entry ?? ""),
           manifestEntries: manifest.entries.map(({ id, inputSchema }) => ({ id, ...(inputSchema && { inputSchema }) })),
         })),
       );

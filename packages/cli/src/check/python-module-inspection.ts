@@ -16,8 +16,8 @@ export interface PythonInspectionRequest {
   dir: string;
   modulePath: string;
   className: string;
-  /** The manifest as parsed: the runner names the plugin's package after its entry, as it does when it runs it. */
-  manifest: Record<string, unknown>;
+  /** `[plugin].entry` as written: the runner names the plugin's package after it, as it does when it runs it. */
+  entry: string;
   manifestEntries?: Array<{ id: string; inputSchema?: Record<string, unknown> }>;
   timeoutMs?: number;
   /** Interpreters to try (default: as the host, `NEKO_PYTHON`, else /usr/bin/python3, else python3). */
@@ -42,7 +42,8 @@ export async function inspectPythonModuleInChild(request: PythonInspectionReques
     pluginDir: dir,
     modulePath: request.modulePath,
     className: request.className,
-    manifest: request.manifest,
+    // What the runner reads of the manifest; the request goes in argv, which has a size limit.
+    manifest: { plugin: { entry: request.entry } },
     manifestEntries: request.manifestEntries ?? [],
   };
   return runInspectorProcess({
