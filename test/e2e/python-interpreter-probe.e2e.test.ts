@@ -169,5 +169,26 @@ describe("the interpreter probe runs without blocking the host", { skip: PYTHON_
     assert.equal(again.status, 200, JSON.stringify(again.body));
     assert.equal(probes(count).length, 2);
     assert.deepEqual((await t.trigger("py_one", "whoami")).body.data, { plugin: "py_one" });
+    await t.close();
+    t = undefined;
+  });
+
+  test("a host that stops during a probe kills it and stops at once; the start answers that it is shutting down", async () => {
+    const count = path.join(root, "stop-probes.log");
+    const python = path.join(root, "stopped-python");
+    fs.writeFileSync(python, `#!/bin/sh\necho "$$" >> '${count}'\nexec sleep 60\n`, { mode: 0o755 });
+    const host = await hostWithPython(root, python);
+    t = host;
+    const start = host.request("POST", "/plugin/py_two/start").catch((error: Error) => ({ error }));
+    await waitFor(() => probes(count).length === 1, { what: "the probe to begin" });
+    const pid = Number(probes(count)[0]);
+    const stopping = await timed(() => host.host.stop());
+    assert.ok(stopping.ms < 3000, `the host took ${stopping.ms} ms to stop`);
+    await waitFor(() => !isAlive(pid), { what: "the probe to be killed with its host", timeoutMs: 2000 });
+    assert.equal(host.host.getPlugin("py_two")?.status, "stopped");
+    const answered = (await start) as { status?: number; body?: { error?: { code?: string } } };
+    if (answered.status !== undefined) assert.equal(answered.body?.error?.code, "PLUGIN_NOT_RUNNING");
+    await host.close();
+    t = undefined;
   });
 });

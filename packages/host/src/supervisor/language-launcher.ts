@@ -12,6 +12,11 @@ export class LanguageLauncher implements PluginLauncher {
     return this.of(request).launch(request);
   }
 
+  dispose(): void {
+    this.launchers.node.dispose?.();
+    this.launchers.python.dispose?.();
+  }
+
   private of(request: LaunchPreparation): PluginLauncher {
     return request.language === "python" ? this.launchers.python : this.launchers.node;
   }

@@ -72,6 +72,8 @@ export interface PluginLauncher {
    * child's refusal.
    */
   prepare?(request: LaunchPreparation): Promise<void>;
+  /** Ends what the launcher itself runs (a probe in progress); the processes it launched are the supervisor's. */
+  dispose?(): void;
   /**
    * Throws when the process cannot be launched at all (spawn throws: E2BIG, …). The secret and the connection's
    * credentials must reach the process through a channel only it can read (never its environment or argv).

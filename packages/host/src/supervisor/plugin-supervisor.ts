@@ -331,11 +331,15 @@ export class PluginSupervisor implements Disposable {
   /** Stops every plugin, each after the plugins that depend on it, so their `shutdown` can still call it. */
   async stopAll(dependentsOf: (id: string) => string[] = () => []): Promise<void> {
     this.closed = true;
+    // Nothing is launched from now on: what the launcher is finding out for a start (a Python probe) ends now, and
+    // that start with it, so no stop waits for it.
+    this.launcher.dispose?.();
     await inDependencyOrder([...this.plugins.keys()], dependentsOf, (id) => this.stop(id));
   }
 
   /** Forgets every plugin and listener; call after `stopAll`. */
   dispose(): void {
+    this.launcher.dispose?.();
     for (const plugin of this.plugins.values()) plugin.dispose();
     this.plugins.clear();
     this.launchContexts.clear();

@@ -43,12 +43,12 @@ export function pythonCandidates(env: NodeJS.ProcessEnv): string[] {
  */
 export async function findPythonInterpreter(
   candidates: readonly string[],
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<PythonInterpreter> {
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   const lacks: string[] = [];
   for (const executable of candidates) {
-    const probe = await runProbe(executable, timeoutMs);
+    const probe = await runProbe(executable, timeoutMs, options.signal);
     if ("found" in probe) return { ok: true, ...probe.found };
     lacks.push(`${executable}: ${probe.why}`);
   }
@@ -64,8 +64,10 @@ const MAX_PROBE_OUTPUT = 64 * 1024;
 function runProbe(
   executable: string,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<{ found: { executable: string; version: string } } | { why: string }> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve({ why: "the probe was stopped (the host is stopping)" });
     let settled = false;
     let stdout = "";
     let stderr = "";
@@ -77,11 +79,17 @@ function runProbe(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
       // A process the probe started may hold the pipes open: they are not waited for.
       child.stdout?.destroy();
       child.stderr?.destroy();
       resolve(answer);
     };
+    const stop = () => {
+      child.kill("SIGKILL");
+      settle({ why: "the probe was stopped (the host is stopping)" });
+    };
+    signal?.addEventListener("abort", stop, { once: true });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       settle({ why: `its probe did not finish within ${Number((timeoutMs / 1000).toFixed(3))} s` });
@@ -93,20 +101,20 @@ function runProbe(
       stderr = (stderr + chunk.toString("utf8")).slice(-MAX_PROBE_OUTPUT);
     });
     child.on("error", (error) => settle({ why: error.message }));
-    const judge = (code: number | null, signal: NodeJS.Signals | null) => {
+    const judge = (code: number | null, exitSignal: NodeJS.Signals | null) => {
       const found = code === 0 ? markerOf(stdout) : undefined;
       if (found) return settle({ found });
       settle({
         why:
           code !== 0
-            ? (lastLine(stderr) ?? `exit code ${code ?? signal}`)
+            ? (lastLine(stderr) ?? `exit code ${code ?? exitSignal}`)
             : `it exited 0 without printing "${PROBE_MARKER} <executable> <version>": not a Python that ran the probe`,
       });
     };
     // `close` comes once everything it wrote is read; a process it started that holds the pipes open delays it, so
     // the exit is judged a moment later with what came by then.
     child.on("close", judge);
-    child.on("exit", (code, signal) => setTimeout(() => judge(code, signal), EXIT_GRACE_MS).unref());
+    child.on("exit", (code, exitSignal) => setTimeout(() => judge(code, exitSignal), EXIT_GRACE_MS).unref());
   });
 }
 

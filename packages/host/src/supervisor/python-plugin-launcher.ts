@@ -25,6 +25,8 @@ export class PythonPluginLauncher implements PluginLauncher {
   /** The last probe's answer: kept for the launcher's life when it found one, asked again at the next start if not. */
   private interpreter: PythonInterpreter | undefined;
   private readonly candidates: string[];
+  /** Aborts a probe in progress when the launcher is disposed (the host stops): no probe outlives its host. */
+  private readonly stopping = new AbortController();
   private warned = false;
 
   constructor(
@@ -52,6 +54,7 @@ export class PythonPluginLauncher implements PluginLauncher {
     if (this.interpreter?.ok) return Promise.resolve(this.interpreter);
     this.probing ??= findPythonInterpreter(this.candidates, {
       ...(this.options.probeTimeoutMs !== undefined && { timeoutMs: this.options.probeTimeoutMs }),
+      signal: this.stopping.signal,
     }).then((interpreter) => {
       this.probing = undefined;
       this.interpreter = interpreter;
@@ -66,6 +69,10 @@ export class PythonPluginLauncher implements PluginLauncher {
       return interpreter;
     });
     return this.probing;
+  }
+
+  dispose(): void {
+    this.stopping.abort();
   }
 
   launch(request: LaunchRequest): PluginChild {

@@ -186,6 +186,7 @@ export class PluginWorker {
     this.closed = true;
     clearInterval(this.timer);
     await this.stopAll("the worker is stopping");
+    this.launcher.dispose?.();
     this.socket.close();
     await this.loop;
     await this.local.close();

@@ -58,6 +58,10 @@ export class RoutedLauncher implements PluginLauncher {
     return this.local.prepare?.(request) ?? Promise.resolve();
   }
 
+  dispose(): void {
+    this.local.dispose?.();
+  }
+
   launch(request: LaunchRequest): PluginChild {
     const worker = this.placement(request.pluginId);
     return worker === undefined ? this.local.launch(request) : this.hub.launch(worker, request);
