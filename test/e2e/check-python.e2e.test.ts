@@ -226,6 +226,29 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     assert.equal((await check([printsOnly])).code, 0, "what the module prints is not the report");
   });
 
+  test("hostile modules: the host's API token is not passed on; a forged report on the descriptor is not a pass", async () => {
+    const peeks = pythonPlugin(
+      "py_peeks",
+      'import os\nraise RuntimeError("token=" + str(os.environ.get("NEKO_API_TOKEN")))\n',
+    );
+    const peeked = await check([peeks], { NEKO_API_TOKEN: "s3cret" });
+    assert.equal(peeked.code, 1);
+    assert.ok(peeked.stdout.split("\n").includes("[FAIL] load: __init__.py:2 RuntimeError: token=None"), peeked.stdout);
+    assert.doesNotMatch(peeked.stdout + peeked.stderr, /s3cret/);
+
+    const forger = pythonPlugin(
+      "py_forger",
+      'import json, os\nos.write(3, (json.dumps({"items": [{"level": "bogus", "check": "load\\u001b[2J", "message": "all good"}]}) + "\\n").encode())\nos._exit(0)\n',
+    );
+    const forged = await check([forger]);
+    assert.equal(forged.code, 1, forged.stdout);
+    assert.match(
+      forged.stdout,
+      /^\[FAIL\] load: loading __init__\.py ended the process before it was inspected: it exited with code 0$/m,
+    );
+    assert.equal(forged.stdout.includes("\u001b"), false, "no escape sequence reaches the terminal");
+  });
+
   test("a module that hangs at import is killed after 10 s with the process it started", async () => {
     const root = tempDir();
     const pidFile = path.join(root, "child.pid");
