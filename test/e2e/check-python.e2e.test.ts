@@ -214,6 +214,25 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     );
   });
 
+  test("NEKO_PYTHON through a file (spawn throws ENOTDIR): a FAIL line with the reason, no stack, exit 1", async () => {
+    const dir = pythonPlugin("py_notdir", GOOD);
+    const outcome = await check([dir], { NEKO_PYTHON: "/etc/passwd/python3" });
+    assert.equal(outcome.code, 1, outcome.stdout + outcome.stderr);
+    assert.ok(
+      outcome.stdout
+        .split("\n")
+        .includes(
+          "[FAIL] load: not loaded: Python plugins need python3 (3.11 or newer) with python3-zmq, python3-msgpack and " +
+            "python3-jsonschema (apt-get install python3-zmq python3-msgpack python3-jsonschema), or NEKO_PYTHON naming " +
+            "such an interpreter (/etc/passwd/python3: it cannot be started: spawn ENOTDIR (a part of its path is a " +
+            "file, not a folder))",
+        ),
+      outcome.stdout,
+    );
+    assert.match(outcome.stdout, /^py_notdir: does not pass \(1 failure, 0 warnings\)$/m);
+    assert.doesNotMatch(outcome.stderr, /at .*\.ts:\d+|Error:/, outcome.stderr);
+  });
+
   test("a module that exits the process at import, or prints a fake report on stdout: told apart", async () => {
     const exits = pythonPlugin("py_exits", "import os\nprint('{\"items\": []}')\nos._exit(3)\n");
     const outcome = await check([exits]);

@@ -192,3 +192,46 @@ describe("the interpreter probe runs without blocking the host", { skip: PYTHON_
     t = undefined;
   });
 });
+
+describe("an interpreter path that cannot even be spawned (NEKO_PYTHON through a file)", { skip: PYTHON_SKIP }, () => {
+  let root: string;
+  let t: TestHost | undefined;
+  const reason =
+    "Python plugins need python3 (3.11 or newer) with python3-zmq, python3-msgpack and python3-jsonschema " +
+    "(apt-get install python3-zmq python3-msgpack python3-jsonschema), or NEKO_PYTHON naming such an interpreter " +
+    "(/etc/passwd/python3: it cannot be started: spawn ENOTDIR (a part of its path is a file, not a folder))";
+
+  before(() => {
+    root = makeTempDir();
+    writePlugin(root, { id: "ts_echo", className: "TsEcho", code: tsEchoCode });
+    writePythonPlugin(root, "py_manual");
+    // Started by the host at start-up: a probe that throws must not make the start-up fail.
+    writePlugin(root, {
+      id: "py_auto",
+      manifest: `[plugin]\nid = "py_auto"\nentry = "plugin.plugins.py_auto:Plugin"\n`,
+      files: {
+        "__init__.py": "from plugin.sdk.plugin import NekoPluginBase\n\n\nclass Plugin(NekoPluginBase):\n    pass\n",
+      },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("the host starts, the Python plugins are refused with the reason (each start again), the others run", async () => {
+    t = await hostWithPython(root, "/etc/passwd/python3");
+    const auto = (await t.request("GET", "/plugins/py_auto")).body;
+    assert.equal(auto.status, "refused");
+    assert.equal(auto.status_reason, reason);
+    for (const attempt of [1, 2]) {
+      const start = await t.request("POST", "/plugin/py_manual/start");
+      assert.equal(start.status, 502, `start ${attempt}: ${JSON.stringify(start.body)}`);
+      assert.equal(start.body.error.code, "PLUGIN_LOAD_FAILED");
+      assert.equal(start.body.error.message, reason);
+      assert.equal((await t.request("GET", "/plugins/py_manual")).body.status, "refused");
+    }
+    assert.equal((await t.request("GET", "/health")).status, 200);
+    assert.deepEqual((await t.trigger("ts_echo", "echo", { text: "alive" })).body.data, { text: "alive" });
+  });
+});

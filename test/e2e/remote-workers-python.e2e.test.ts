@@ -111,6 +111,7 @@ describe("Python plugins on a remote worker", { skip: PYTHON_SKIP }, () => {
     writePlugin(path.join(dir, "local"), { id: "near", className: "Near", code: nearCode });
     writePythonPlugin(path.join(dir, "remote"), "py_far");
     writePythonPlugin(path.join(dir, "remote-no-python"), "py_lost");
+    writePythonPlugin(path.join(dir, "remote-notdir"), "py_notdir");
     t = await startTestHost({
       roots: [path.join(dir, "local")],
       dataDir: path.join(dir, "data"),
@@ -178,5 +179,25 @@ describe("Python plugins on a remote worker", { skip: PYTHON_SKIP }, () => {
     assert.equal(start.body.error.code, "PLUGIN_LOAD_FAILED");
     assert.equal(start.body.error.message, reason);
     assert.equal((await t.trigger("near", "double", { n: 2 })).body.data, 4, "the host's own plugins run on");
+  });
+
+  test("a worker whose NEKO_PYTHON cannot be spawned (ENOTDIR): refused with the reason, the worker lives on", async () => {
+    const worker = startWorker("notdir-box", path.join(dir, "remote-notdir"), { NEKO_PYTHON: "/etc/passwd/python3" });
+    await waitFor(() => t.host.getPlugin("py_notdir")?.status === "refused", {
+      what: "py_notdir refused",
+      timeoutMs: 30_000,
+    });
+    const reason =
+      "on worker 'notdir-box': Python plugins need python3 (3.11 or newer) with python3-zmq, python3-msgpack and " +
+      "python3-jsonschema (apt-get install python3-zmq python3-msgpack python3-jsonschema), or NEKO_PYTHON naming " +
+      "such an interpreter (/etc/passwd/python3: it cannot be started: spawn ENOTDIR (a part of its path is a file, " +
+      "not a folder))";
+    assert.equal((await t.request("GET", "/plugins/py_notdir")).body.status_reason, reason);
+    const start = await t.request("POST", "/plugin/py_notdir/start");
+    assert.equal(start.status, 502, JSON.stringify(start.body));
+    assert.equal(start.body.error.message, reason);
+    assert.equal(worker.exitCode, null, "the worker did not crash");
+    assert.equal(worker.signalCode, null);
+    await stopWorker(worker);
   });
 });

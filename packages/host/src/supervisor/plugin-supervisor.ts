@@ -516,7 +516,11 @@ export class PluginSupervisor implements Disposable {
     if (manual) plugin.policy.reset();
     plugin.cancelRestart();
     this.setState(plugin, "starting");
-    await this.prepareLaunch(plugin.spec);
+    const unprepared = await this.prepareLaunch(plugin.spec);
+    if (unprepared !== undefined && !this.closed) {
+      this.setState(plugin, "refused", unprepared);
+      return failure(ErrorCode.PluginLoadFailed, unprepared);
+    }
     if (this.closed) {
       this.setState(plugin, "stopped", "the host is shutting down");
       return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
@@ -576,9 +580,16 @@ export class PluginSupervisor implements Disposable {
    * What the launcher must find out first (a Python plugin's interpreter), without blocking the event loop; the launch
    * follows in the same turn, so what it found still holds.
    */
-  private async prepareLaunch(spec: SupervisedPluginSpec): Promise<void> {
+  private async prepareLaunch(spec: SupervisedPluginSpec): Promise<string | undefined> {
     const { language } = spec.manifest.entry;
-    await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+    try {
+      await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+      return undefined;
+    } catch (error) {
+      // A launcher's preparation should report through the launch (a refusal); one that throws refuses the plugin
+      // here rather than leave it `starting` for ever.
+      return `could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`;
+    }
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
@@ -709,7 +720,8 @@ export class PluginSupervisor implements Disposable {
     inputs: LaunchInputs,
   ): Promise<PluginProcess | WireError> {
     await this.prepareSources(plugin, inputs.grant, spec);
-    await this.prepareLaunch(spec);
+    const unprepared = await this.prepareLaunch(spec);
+    if (unprepared !== undefined) return failure(ErrorCode.PluginLoadFailed, unprepared).error;
     let next: PluginProcess;
     try {
       next = this.launch(plugin, inputs.context, inputs.grant, spec);

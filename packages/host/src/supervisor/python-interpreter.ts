@@ -4,7 +4,7 @@
  * `/usr/bin/python3`, else `python3` on PATH. The probe is asynchronous; python-plugin-launcher.ts keeps one at a time
  * and its answer (docs/python-plugins.md#requirements).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { pluginProcessEnv } from "./inspection-sandbox.ts";
 
@@ -60,6 +60,15 @@ const EXIT_GRACE_MS = 200;
 /** At most this much of a probe's output is kept: the marker is one short line, an error's last line is wanted. */
 const MAX_PROBE_OUTPUT = 64 * 1024;
 
+/** What the errors a spawn throws at once mean, for a refusal a user can act on. */
+const SPAWN_ERRORS: Record<string, string> = {
+  ENOTDIR: "a part of its path is a file, not a folder",
+  ELOOP: "its path loops through symbolic links",
+  ENAMETOOLONG: "its path is too long",
+  EACCES: "permission denied",
+  ENOENT: "no such file",
+};
+
 /** One candidate's probe: what it printed, or why it does not count. */
 function runProbe(
   executable: string,
@@ -71,10 +80,19 @@ function runProbe(
     let settled = false;
     let stdout = "";
     let stderr = "";
-    const child = spawn(executable, ["-c", PROBE], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...pluginProcessEnv(process.env), PYTHONDONTWRITEBYTECODE: "1" },
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(executable, ["-c", PROBE], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...pluginProcessEnv(process.env), PYTHONDONTWRITEBYTECODE: "1" },
+      });
+    } catch (error) {
+      // Some errors come at once rather than as an `error` event: ENOTDIR (a path through a file), ELOOP,
+      // ENAMETOOLONG, an argument with a NUL byte. The candidate does not count, the next one is tried.
+      const code = (error as NodeJS.ErrnoException).code;
+      const what = code !== undefined ? SPAWN_ERRORS[code] : undefined;
+      return resolve({ why: `it cannot be started: ${(error as Error).message}${what ? ` (${what})` : ""}` });
+    }
     const settle = (answer: { found: { executable: string; version: string } } | { why: string }) => {
       if (settled) return;
       settled = true;

@@ -12,7 +12,12 @@ import { Emitter } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { bootstrapDocument, pluginLaunchEnv, sendBootstrap } from "./plugin-launch-env.ts";
 import type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
-import { findPythonInterpreter, type PythonInterpreter, pythonCandidates } from "./python-interpreter.ts";
+import {
+  findPythonInterpreter,
+  PYTHON_REQUIREMENT,
+  type PythonInterpreter,
+  pythonCandidates,
+} from "./python-interpreter.ts";
 import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
 
 /** The Python runtime this repository ships: packages/python-sdk. */
@@ -55,19 +60,27 @@ export class PythonPluginLauncher implements PluginLauncher {
     this.probing ??= findPythonInterpreter(this.candidates, {
       ...(this.options.probeTimeoutMs !== undefined && { timeoutMs: this.options.probeTimeoutMs }),
       signal: this.stopping.signal,
-    }).then((interpreter) => {
-      this.probing = undefined;
-      this.interpreter = interpreter;
-      if (interpreter.ok) {
-        this.options.logger.info(
-          { python: interpreter.executable, version: interpreter.version },
-          "Python plugins run with this interpreter",
-        );
-      } else {
-        this.options.logger.warn(interpreter.reason);
-      }
-      return interpreter;
-    });
+    })
+      // A probe that failed in a way it does not report (it should not) is a refusal, never kept as a rejection.
+      .catch(
+        (error: unknown): PythonInterpreter => ({
+          ok: false,
+          reason: `${PYTHON_REQUIREMENT} (the probe failed: ${error instanceof Error ? error.message : String(error)})`,
+        }),
+      )
+      .then((interpreter) => {
+        this.probing = undefined;
+        this.interpreter = interpreter;
+        if (interpreter.ok) {
+          this.options.logger.info(
+            { python: interpreter.executable, version: interpreter.version },
+            "Python plugins run with this interpreter",
+          );
+        } else {
+          this.options.logger.warn(interpreter.reason);
+        }
+        return interpreter;
+      });
     return this.probing;
   }
 

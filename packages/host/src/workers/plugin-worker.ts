@@ -398,6 +398,9 @@ export class PluginWorker {
       await this.options.prepareSources?.(plugin.dir);
       // Which Python runs it, found here (asynchronously, one probe at a time); a refusal goes back with the exit.
       await this.launcher.prepare?.({ pluginId: plugin.id, ...(language && { language }) });
+    } catch (error) {
+      // Not launched, and said so: the launch is not awaited, so nothing else would catch it.
+      return fail(`could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.preparing.delete(hostPeer);
     }

@@ -252,4 +252,23 @@ describe("supervisor over the memory transport", () => {
     assert.equal(bad?.ok ? "" : bad?.error.code, "VALIDATION_ERROR", "params are checked against the contract");
     assert.match(bad?.ok ? "" : (bad?.error.message ?? ""), /^bus\.flush: /);
   });
+
+  test("a launcher whose preparation throws: the plugin is refused with the reason, never left starting", async () => {
+    const { supervisor, launcher, states } = setup({ p: {} });
+    let prepared = 0;
+    launcher.prepare = async () => {
+      prepared += 1;
+      throw new Error("spawn ENOTDIR");
+    };
+    for (const attempt of [1, 2]) {
+      const result = await supervisor.start("p");
+      assert.equal(codeOf(result), "PLUGIN_LOAD_FAILED", `start ${attempt}`);
+      assert.equal(result.ok ? "" : result.error.message, "could not prepare the launch: spawn ENOTDIR");
+      assert.equal(supervisor.status("p")?.state, "refused");
+      assert.equal(supervisor.status("p")?.reason, "could not prepare the launch: spawn ENOTDIR");
+    }
+    assert.equal(prepared, 2);
+    assert.equal(launcher.launched.length, 0, "nothing was launched");
+    assert.deepEqual(states.p, ["starting", "refused", "starting", "refused"]);
+  });
 });

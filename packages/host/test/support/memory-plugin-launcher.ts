@@ -37,6 +37,8 @@ let nextPid = 50_000;
 export class MemoryPluginLauncher implements PluginLauncher {
   /** Every child launched, oldest first. */
   readonly launched: ScriptedChild[] = [];
+  /** What each launch waits for first (a Python launcher's probe): set by a test, none by default. */
+  prepare?: PluginLauncher["prepare"];
 
   constructor(
     private readonly transport: MemoryHostTransport,
