@@ -7,7 +7,7 @@
  * in that process and could write on the same descriptor, so a check is a diagnosis, not a security verdict.
  * module-inspection.ts runs the TypeScript one, python-module-inspection.ts the Python one.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { terminalSafe } from "../text-table.ts";
 import type { CheckItem } from "./plugin-check.ts";
 
@@ -16,6 +16,8 @@ export interface InspectorProcess {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The request, written on the child's stdin (argv has a size limit a manifest's schemas can pass). */
+  input: string;
   /** The module inspected, relative to the plugin folder, as failures name it. */
   file: string;
   timeoutMs: number;
@@ -32,13 +34,30 @@ const MAX_KEPT_OUTPUT = 64 * 1024;
 export function runInspectorProcess(inspector: InspectorProcess): Promise<CheckItem[]> {
   const { file, timeoutMs } = inspector;
   return new Promise((resolve) => {
-    const child = spawn(inspector.command, inspector.args, {
-      cwd: inspector.cwd,
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
-      env: inspector.env,
-      // Its own process group: a time-out kills whatever it started too.
-      detached: true,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(inspector.command, inspector.args, {
+        cwd: inspector.cwd,
+        stdio: ["pipe", "pipe", "pipe", "pipe"],
+        env: inspector.env,
+        // Its own process group: a time-out kills whatever it started too.
+        detached: true,
+      });
+    } catch (error) {
+      // Some errors come at once rather than as an `error` event (E2BIG, ENOTDIR, a NUL byte in an argument).
+      resolve([
+        {
+          level: "fail",
+          check: "load",
+          message: `the module inspector could not start: ${terminalSafe((error as Error).message)}`,
+          file,
+        },
+      ]);
+      return;
+    }
+    // The request, then end of input: a module that reads stdin at import reads nothing more.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(inspector.input);
     const killGroup = () => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");

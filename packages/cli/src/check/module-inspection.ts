@@ -35,7 +35,9 @@ export async function inspectModuleInChild(request: ModuleInspectionRequest): Pr
   const flags = inspectionFlags(dir, inspector, { fsRead: readGrants });
   return runInspectorProcess({
     command: process.execPath,
-    args: [...flags, inspector, JSON.stringify(inspection), dir],
+    args: [...flags, inspector, dir],
+    // On stdin: the manifest's schemas can pass argv's size limit.
+    input: JSON.stringify(inspection),
     cwd: dir,
     env: { ...pluginProcessEnv(process.env), NEKO_PLUGIN_DIR: dir },
     file: path.relative(dir, request.modulePath),

@@ -42,13 +42,15 @@ export async function inspectPythonModuleInChild(request: PythonInspectionReques
     pluginDir: dir,
     modulePath: request.modulePath,
     className: request.className,
-    // What the runner reads of the manifest; the request goes in argv, which has a size limit.
+    // What the runner reads of the manifest.
     manifest: { plugin: { entry: request.entry } },
     manifestEntries: request.manifestEntries ?? [],
   };
   return runInspectorProcess({
     command: python.executable,
-    args: ["-u", "-B", PYTHON_RUNNER_PATH, "--check", JSON.stringify(inspection)],
+    args: ["-u", "-B", PYTHON_RUNNER_PATH, "--check"],
+    // On stdin: the manifest's schemas can pass argv's size limit.
+    input: JSON.stringify(inspection),
     cwd: dir,
     env: { ...pluginProcessEnv(process.env), NEKO_PLUGIN_DIR: dir, PYTHONDONTWRITEBYTECODE: "1" },
     file: path.relative(dir, request.modulePath),

@@ -1,5 +1,5 @@
 """What `neko-plugin check` learns of a Python plugin without starting it (docs/cli.md#check): the runner started as
-``neko_plugin_runner.py --check '<request as JSON>'`` loads the plugin's package exactly as the plugin process does
+``neko_plugin_runner.py --check`` (the request as JSON on stdin) loads the plugin's package exactly as the plugin process does
 (`load_plugin_class`), finds the class, and checks every entry, event handler, timer and hook it declares as the
 runtime does when it takes them in (ids twice, hook conditions, each schema compiled by jsonschema). No instance is
 made and no lifecycle runs. The report, ``{"items": [...]}`` in the shape of the TypeScript inspector's, goes on file
