@@ -173,6 +173,50 @@ describe("the interpreter probe runs without blocking the host", { skip: PYTHON_
     t = undefined;
   });
 
+  test("a stop during the probe ends the start before a process is launched", async () => {
+    const count = path.join(root, "stop-plugin-probes.log");
+    const imported = path.join(root, "py_marked-imported");
+    const python = path.join(root, "slow-python-2");
+    fs.writeFileSync(python, `#!/bin/sh\necho "$$" >> '${count}'\nsleep 2\nexec '${PYTHON}' "$@"\n`, { mode: 0o755 });
+    // Its module leaves a mark when it is imported, that is when a process for it was launched.
+    writePlugin(root, {
+      id: "py_marked",
+      manifest:
+        '[plugin]\nid = "py_marked"\nentry = "plugin.plugins.py_marked:Plugin"\n\n[plugin_runtime]\nauto_start = false\n',
+      files: {
+        "__init__.py": [
+          `open(${JSON.stringify(imported)}, "w").close()`,
+          "from plugin.sdk.plugin import NekoPluginBase, neko_plugin",
+          "",
+          "",
+          "@neko_plugin",
+          "class Plugin(NekoPluginBase):",
+          "    pass",
+          "",
+        ].join("\n"),
+      },
+    });
+    t = await hostWithPython(root, python);
+    const start = t.request("POST", "/plugin/py_marked/start");
+    await waitFor(() => probes(count).length === 1, { what: "the probe to begin" });
+    const stop = await timed(() => t!.request("POST", "/plugin/py_marked/stop"));
+    assert.equal(stop.value.status, 200, JSON.stringify(stop.value.body));
+    assert.ok(stop.ms < 3000, `the stop took ${stop.ms} ms (the probe takes 2 s)`);
+    const started = await start;
+    assert.equal(started.body.error?.code, "PLUGIN_NOT_RUNNING", JSON.stringify(started.body));
+    assert.equal(started.body.error.message, "plugin 'py_marked' was stopped before its process was launched");
+    const detail = (await t.request("GET", "/plugins/py_marked")).body;
+    assert.equal(detail.status, "stopped");
+    assert.equal(fs.existsSync(imported), false, "no process was launched for it");
+
+    // A start after the stop goes ahead (the interpreter found is kept).
+    const again = await t.request("POST", "/plugin/py_marked/start");
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(fs.existsSync(imported), true);
+    await t.close();
+    t = undefined;
+  });
+
   test("a host that stops during a probe kills it and stops at once; the start answers that it is shutting down", async () => {
     const count = path.join(root, "stop-probes.log");
     const python = path.join(root, "stopped-python");

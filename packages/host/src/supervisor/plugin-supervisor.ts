@@ -309,6 +309,7 @@ export class PluginSupervisor implements Disposable {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(pluginNotFound(id));
     plugin.cancelRestart();
+    plugin.stopRequested = true;
     return this.enqueue(plugin, () => this.doStop(plugin));
   }
 
@@ -524,6 +525,12 @@ export class PluginSupervisor implements Disposable {
     if (this.closed) {
       this.setState(plugin, "stopped", "the host is shutting down");
       return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    }
+    if (plugin.stopRequested) {
+      // Stopped while its launch was being prepared: nothing is launched (the stop waiting in the queue finds it so).
+      const message = `plugin '${id}' was stopped before its process was launched`;
+      this.setState(plugin, "stopped", message);
+      return failure(ErrorCode.PluginNotRunning, message);
     }
     let proc: PluginProcess;
     try {
@@ -864,6 +871,8 @@ export class PluginSupervisor implements Disposable {
   }
 
   private async doStop(plugin: SupervisedPlugin, finalState: "stopped" | "frozen" = "stopped"): Promise<WireResult> {
+    // This is the stop that was asked for: a start queued after it goes ahead.
+    plugin.stopRequested = false;
     const proc = plugin.process;
     if (!proc || proc.exited) {
       plugin.process = undefined;

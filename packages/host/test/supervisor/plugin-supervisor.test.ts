@@ -271,4 +271,35 @@ describe("supervisor over the memory transport", () => {
     assert.equal(launcher.launched.length, 0, "nothing was launched");
     assert.deepEqual(states.p, ["starting", "refused", "starting", "refused"]);
   });
+
+  test("a stop while the launch is being prepared ends the start there: nothing launched, stopped", async () => {
+    const { supervisor, launcher, states } = setup({ p: {} });
+    let release!: () => void;
+    let preparing!: () => void;
+    const began = new Promise<void>((resolve) => {
+      preparing = resolve;
+    });
+    launcher.prepare = () => {
+      preparing();
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const start = supervisor.start("p");
+    await began;
+    const stop = supervisor.stop("p");
+    release();
+    const started = await start;
+    assert.equal(codeOf(started), "PLUGIN_NOT_RUNNING");
+    assert.equal(started.ok ? "" : started.error.message, "plugin 'p' was stopped before its process was launched");
+    assert.equal(codeOf(await stop), "ok");
+    assert.equal(launcher.launched.length, 0, "no process was launched");
+    assert.equal(supervisor.status("p")?.state, "stopped");
+    assert.deepEqual(states.p, ["starting", "stopped"]);
+
+    // The stop is done: the next start launches.
+    launcher.prepare = async () => undefined;
+    assert.equal(codeOf(await supervisor.start("p")), "ok");
+    assert.equal(launcher.launched.length, 1);
+  });
 });
