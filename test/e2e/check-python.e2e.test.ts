@@ -245,7 +245,7 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     assert.equal((await check([printsOnly])).code, 0, "what the module prints is not the report");
   });
 
-  test("hostile modules: the host's API token is not passed on; a forged report on the descriptor is not a pass", async () => {
+  test("hostile modules: the host's API token is not passed on; a malformed or an incomplete report on the descriptor is not a pass", async () => {
     const peeks = pythonPlugin(
       "py_peeks",
       'import os\nraise RuntimeError("token=" + str(os.environ.get("NEKO_API_TOKEN")))\n',
@@ -266,6 +266,19 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
       /^\[FAIL\] load: loading __init__\.py ended the process before it was inspected: it exited with code 0$/m,
     );
     assert.equal(forged.stdout.includes("\u001b"), false, "no escape sequence reaches the terminal");
+
+    // Well-formed, but only the load step: the runner always reports load, class, entries and schemas (or a failure).
+    const short = pythonPlugin(
+      "py_short",
+      'import json, os\nos.write(3, (json.dumps({"items": [{"level": "ok", "check": "load", "message": "fine"}]}) + "\\n").encode())\nos._exit(0)\n',
+    );
+    const shorted = await check([short]);
+    assert.equal(shorted.code, 1, shorted.stdout);
+    assert.match(
+      shorted.stdout,
+      /^\[FAIL\] load: loading __init__\.py ended the process before it was inspected: it exited with code 0$/m,
+    );
+    assert.doesNotMatch(shorted.stdout, /^\[OK\] load: fine$/m);
   });
 
   test("a module that hangs at import is killed after 10 s with the process it started", async () => {

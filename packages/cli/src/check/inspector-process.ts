@@ -3,8 +3,9 @@
  * starting it, and writes its findings as one JSON report on file descriptor 3 — and turns what it did into check
  * items: its report's items (each field checked and made safe to print), or one `load` failure saying how it ended
  * (it hung past the time limit, crashed, exited before it reported). The child gets its own process group, killed with
- * everything it started at the time limit and once it has exited. The report is validated: the plugin's own code runs
- * in that process and could write on the same descriptor, so a check is a diagnosis, not a security verdict.
+ * everything in it at the time limit and once it has exited (a process that left the group by setsid is out of reach).
+ * The report is validated, and must be whole (every step the inspectors always report, or a failure): the plugin's own
+ * code runs in that process and could write on the same descriptor, so a check is a diagnosis, not a security verdict.
  * module-inspection.ts runs the TypeScript one, python-module-inspection.ts the Python one.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -170,5 +171,18 @@ function reportItems(report: string): CheckItem[] | undefined {
       ...(column !== undefined && { column }),
     });
   }
-  return checked;
+  return complete(checked) ? checked : undefined;
+}
+
+/** What an inspector reports every time it finishes: an `ok` for each of these, unless it reports a failure. */
+const ALWAYS_REPORTED = ["load", "class", "entries", "schemas"];
+
+/**
+ * Whether the items are a whole report: a failure, or an `ok` for every step the inspectors always report. A module
+ * that writes a short report of its own (`load: ok`) and ends the process is no pass. (One that forges every step can
+ * still pass: the check is a diagnosis, not a security verdict.)
+ */
+function complete(items: CheckItem[]): boolean {
+  if (items.some((item) => item.level === "fail")) return true;
+  return ALWAYS_REPORTED.every((check) => items.some((item) => item.level === "ok" && item.check === check));
 }

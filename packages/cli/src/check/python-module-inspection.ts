@@ -4,7 +4,7 @@
  * plugin process would — with the interpreter the host would find (the same probe, `NEKO_PYTHON` included) — without
  * starting it, and reports on file descriptor 3 (plugin/sdk/_inspect.py). Python has no permission model: the
  * module's top-level code runs as this user, with the host's environment less its secrets, in its own process group
- * that is killed with everything it started after the time limit.
+ * that is killed after the time limit (a process that left the group, by setsid, is not: docs/cli.md#check).
  */
 import path from "node:path";
 import { findPythonInterpreter, PYTHON_RUNNER_PATH, pluginProcessEnv, pythonCandidates } from "@neko/host";
