@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { findPythonInterpreter } from "@neko/host";
 import { isAlive, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
 import { PYTHON, PYTHON_SKIP } from "../support/python.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
@@ -277,5 +278,25 @@ describe("an interpreter path that cannot even be spawned (NEKO_PYTHON through a
     }
     assert.equal((await t.request("GET", "/health")).status, 200);
     assert.deepEqual((await t.trigger("ts_echo", "echo", { text: "alive" })).body.data, { text: "alive" });
+  });
+});
+
+describe("the probe's working directory", { skip: PYTHON_SKIP }, () => {
+  test("a zmq.py, msgpack.py or jsonschema.py in the host's working directory is not what the probe imports", async () => {
+    const dir = makeTempDir();
+    const mark = path.join(dir, "imported");
+    for (const name of ["zmq", "msgpack", "jsonschema"]) {
+      fs.writeFileSync(path.join(dir, `${name}.py`), `open(${JSON.stringify(mark)}, "a").write("${name}\\n")\n`);
+    }
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const found = await findPythonInterpreter([PYTHON as string]);
+      assert.equal(found.ok, true, JSON.stringify(found));
+      assert.equal(fs.existsSync(mark), false, "the probe imported the fakes");
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

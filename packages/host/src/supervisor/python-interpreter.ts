@@ -84,6 +84,9 @@ function runProbe(
     try {
       child = spawn(executable, ["-c", PROBE], {
         stdio: ["ignore", "pipe", "pipe"],
+        // `-c` puts the working directory first on sys.path: run in "/", so a zmq.py (msgpack.py, …) lying in the
+        // directory the host was started from is not what the probe imports.
+        cwd: "/",
         env: { ...pluginProcessEnv(process.env), PYTHONDONTWRITEBYTECODE: "1" },
       });
     } catch (error) {
