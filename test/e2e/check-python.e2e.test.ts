@@ -214,6 +214,19 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     );
   });
 
+  test("an error raised inside importlib (<frozen …> frames) is placed at the plugin's own line", async () => {
+    const dir = pythonPlugin("py_frozen", 'import importlib\n\nimportlib.import_module("json.nothere")\n');
+    const outcome = await check([dir]);
+    assert.equal(outcome.code, 1, outcome.stdout);
+    assert.ok(
+      outcome.stdout
+        .split("\n")
+        .includes("[FAIL] load: __init__.py:3 ModuleNotFoundError: No module named 'json.nothere'"),
+      outcome.stdout,
+    );
+    assert.doesNotMatch(outcome.stdout, /<frozen/);
+  });
+
   test("NEKO_PYTHON through a file (spawn throws ENOTDIR): a FAIL line with the reason, no stack, exit 1", async () => {
     const dir = pythonPlugin("py_notdir", GOOD);
     const outcome = await check([dir], { NEKO_PYTHON: "/etc/passwd/python3" });

@@ -34,8 +34,13 @@ def _where(error: BaseException, plugin_dir: str) -> tuple[str, int] | None:
             return os.path.relpath(name, plugin_dir), error.lineno
     found = None
     for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename and _inside(os.path.abspath(frame.filename), plugin_dir) and frame.lineno:
-            found = (os.path.relpath(os.path.abspath(frame.filename), plugin_dir), frame.lineno)
+        # `<frozen importlib._bootstrap>`, `<string>`: no file at all (made absolute, they would seem to be in the
+        # working directory, which is the plugin's folder).
+        name = frame.filename
+        if not name or name.startswith("<") or not os.path.isabs(name):
+            continue
+        if _inside(name, plugin_dir) and frame.lineno:
+            found = (os.path.relpath(name, plugin_dir), frame.lineno)
     return found
 
 
