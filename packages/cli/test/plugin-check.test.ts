@@ -110,6 +110,26 @@ describe("checkPluginFolder", () => {
     });
   });
 
+  test("the progress line prints an entry module's name with its control characters escaped", async () => {
+    // (A Python entry's name cannot carry them: the manifest takes only Python identifiers there.)
+    const name = "evil\u001b]0;owned\u0007\u001b[2J.mjs";
+    const dir = writePlugin(tempDir(), {
+      id: "evil_name",
+      manifest: '[plugin]\nid = "evil_name"\nentry = "evil\\u001b]0;owned\\u0007\\u001b[2J.mjs:P"\n',
+      files: { [name]: "export class P {}\n" },
+    });
+    const lines: string[] = [];
+    const report = await checkPluginFolder(dir, { typeCheck: false, onProgress: (line) => lines.push(line) });
+    const loading = lines.find((line) => line.startsWith("loading "));
+    assert.ok(loading !== undefined, JSON.stringify(report.items));
+    assert.equal(loading, "loading evil\\x1b]0;owned\\x07\\x1b[2J.mjs in a child process…");
+    assert.equal(
+      [...lines.join("")].some((c) => c.charCodeAt(0) < 0x20),
+      false,
+      JSON.stringify(lines),
+    );
+  });
+
   test("a Python plugin with loadPython: false (install): the manifest is checked, the code not run, saying so", async () => {
     const dir = writePlugin(tempDir(), {
       id: "py_plain",

@@ -92,7 +92,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
         fix: "run `neko-plugin check` on the installed plugin's folder to load it",
       });
     } else if (modulePath !== undefined && fs.existsSync(modulePath)) {
-      options.onProgress?.(`loading ${manifest.entry.module} with Python…`);
+      options.onProgress?.(`loading ${terminalSafe(manifest.entry.module)} with Python…`);
       items.push(
         ...(await inspectPythonModuleInChild({
           dir: root,
@@ -108,7 +108,7 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
   }
 
   if (modulePath !== undefined && fs.existsSync(modulePath)) {
-    options.onProgress?.(`loading ${manifest.entry.module} in a child process…`);
+    options.onProgress?.(`loading ${terminalSafe(manifest.entry.module)} in a child process…`);
     items.push(
       ...(await inspectModuleInChild({
         dir: root,
