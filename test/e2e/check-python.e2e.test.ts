@@ -294,6 +294,23 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
     assert.doesNotMatch(shorted.stdout, /^\[OK\] load: fine$/m);
   });
 
+  test("a report over 1 MiB on the descriptor, even a whole one, is no report", async () => {
+    const steps = ["load", "class", "entries", "schemas"]
+      .map((step) => `{"level": "ok", "check": "${step}", "message": "fine" + " " * 600000}`)
+      .join(", ");
+    const flood = pythonPlugin(
+      "py_flood",
+      `import json, os\nreport = json.dumps({"items": [${steps}]}).encode()\nwhile report:\n    report = report[os.write(3, report):]\nos._exit(0)\n`,
+    );
+    const outcome = await check([flood]);
+    assert.equal(outcome.code, 1, outcome.stdout.slice(0, 2000));
+    assert.match(
+      outcome.stdout,
+      /^\[FAIL\] load: loading __init__\.py ended the process before it was inspected: it exited with code 0$/m,
+    );
+    assert.doesNotMatch(outcome.stdout, /^\[OK\] load: fine/m);
+  });
+
   test("a module that hangs at import is killed after 10 s with the process it started", async () => {
     const root = tempDir();
     const pidFile = path.join(root, "child.pid");

@@ -31,6 +31,8 @@ export interface InspectorProcess {
 }
 
 const MAX_KEPT_OUTPUT = 64 * 1024;
+/** The most of a report read: the inspector's is a few KiB; a larger one was not written by it. */
+const MAX_REPORT = 1024 * 1024;
 
 export function runInspectorProcess(inspector: InspectorProcess): Promise<CheckItem[]> {
   const { file, timeoutMs } = inspector;
@@ -73,8 +75,15 @@ export function runInspectorProcess(inspector: InspectorProcess): Promise<CheckI
       // The last of it is kept: a crash's own lines come at the end.
       stderr = (stderr + chunk.toString("utf8")).slice(-MAX_KEPT_OUTPUT);
     });
+    let overflow = false;
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (chunk: Buffer) => {
+      // A report is a few KiB; one past the cap is no report (what was written goes on being read, and dropped).
+      if (overflow) return;
       report += chunk.toString("utf8");
+      if (report.length > MAX_REPORT) {
+        overflow = true;
+        report = "";
+      }
     });
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -113,7 +122,7 @@ export function runInspectorProcess(inspector: InspectorProcess): Promise<CheckI
         ]);
         return;
       }
-      const items = code === 0 ? reportItems(report) : undefined;
+      const items = code === 0 && !overflow ? reportItems(report) : undefined;
       if (items !== undefined) {
         resolve(items);
       } else {
