@@ -59,6 +59,11 @@ export interface PluginChild {
   readonly onLine: Event<ChildLine>;
   /** Fired once, asynchronously, when the process has exited (or could not be started). */
   readonly onExit: Event<ChildExit>;
+  /**
+   * Resolves once the process runs, or has exited: for a launch that is prepared elsewhere first (a remote worker
+   * probing its Python), when the worker says `launched`. The handshake's time limit starts then. Absent: at once.
+   */
+  readonly started?: Promise<void>;
   /** Resolves once everything it wrote has been read, or a moment after its exit if its pipes stay open. */
   outputDone(): Promise<void>;
   kill(signal?: NodeJS.Signals): void;

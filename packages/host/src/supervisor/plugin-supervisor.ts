@@ -544,6 +544,7 @@ export class PluginSupervisor implements Disposable {
     plugin.process = proc;
     this.awaitingHello.set(proc.expectedPeer, proc);
 
+    await this.untilStarted(proc);
     const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
       result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
       refused: false,
@@ -597,6 +598,15 @@ export class PluginSupervisor implements Disposable {
       // here rather than leave it `starting` for ever.
       return `could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`;
     }
+  }
+
+  /**
+   * Until the process runs: a remote worker prepares its launch first (its Python probe, up to 2 × 10 s), which the
+   * handshake's time limit does not count. Bounded, for a worker that never says.
+   */
+  private async untilStarted(proc: PluginProcess): Promise<void> {
+    const { started } = proc.child;
+    if (started) await withTimeout(started, MAX_REMOTE_PREPARE_MS, () => undefined);
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
@@ -737,6 +747,7 @@ export class PluginSupervisor implements Disposable {
     }
     next.holdWelcome = true;
     this.awaitingHello.set(next.expectedPeer, next);
+    await this.untilStarted(next);
     const handshake = await withTimeout(next.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
       result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
       refused: false,
@@ -1012,6 +1023,9 @@ export class PluginSupervisor implements Disposable {
     this.dropLog.warn(`${source}\u0000${why}`, { source, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
 }
+
+/** How long a worker may prepare a launch (compile its TypeScript, probe its Python) before the handshake's time. */
+const MAX_REMOTE_PREPARE_MS = 30_000;
 
 type LaunchInputs = { context: Record<string, unknown>; grant: Required<LaunchGrant> };
 

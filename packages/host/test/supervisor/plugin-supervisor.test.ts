@@ -302,4 +302,15 @@ describe("supervisor over the memory transport", () => {
     assert.equal(codeOf(await supervisor.start("p")), "ok");
     assert.equal(launcher.launched.length, 1);
   });
+
+  test("the handshake's time limit starts once the process runs, not while its launch is prepared elsewhere", async () => {
+    // The handshake limit is 200 ms here; the worker-side preparation (a Python probe) takes 500 ms.
+    const { supervisor, launcher } = setup({ p: { startsAfterMs: 500, entries: { echo: (args) => args } } });
+    const started = Date.now();
+    const result = await supervisor.start("p");
+    assert.equal(codeOf(result), "ok", JSON.stringify(result));
+    assert.ok(Date.now() - started >= 450, "it waited for the process to run");
+    assert.equal(launcher.launched.length, 1);
+    assert.equal(supervisor.status("p")?.state, "running");
+  });
 });
