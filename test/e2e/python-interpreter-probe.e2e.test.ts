@@ -281,6 +281,30 @@ describe("an interpreter path that cannot even be spawned (NEKO_PYTHON through a
   });
 });
 
+describe("a refusal's reason is bounded", { skip: PYTHON_SKIP }, () => {
+  test("an interpreter whose error line is 5000 characters: the plugin's reason is cut at 2000", async () => {
+    const root = makeTempDir();
+    writePythonPlugin(root, "py_long");
+    const python = path.join(root, "noisy-python");
+    fs.writeFileSync(python, `#!/bin/sh\n'${PYTHON}' -c "import sys; sys.stderr.write('E' * 5000)"\nexit 1\n`, {
+      mode: 0o755,
+    });
+    const host = await hostWithPython(root, python);
+    try {
+      const start = await host.request("POST", "/plugin/py_long/start");
+      assert.equal(start.status, 502, JSON.stringify(start.body).slice(0, 500));
+      const message: string = start.body.error.message;
+      assert.equal(message.length, 2000);
+      assert.ok(message.startsWith(`Python plugins need python3 (3.11 or newer)`), message.slice(0, 200));
+      assert.ok(message.endsWith("EEEE"), message.slice(-50));
+      assert.equal((await host.request("GET", "/plugins/py_long")).body.status_reason, message);
+    } finally {
+      await host.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the probe's working directory", { skip: PYTHON_SKIP }, () => {
   test("a zmq.py, msgpack.py or jsonschema.py in the host's working directory is not what the probe imports", async () => {
     const dir = makeTempDir();

@@ -115,11 +115,14 @@ function runProbe(
       child.kill("SIGKILL");
       settle({ why: `its probe did not finish within ${Number((timeoutMs / 1000).toFixed(3))} s` });
     }, timeoutMs);
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout = (stdout + chunk.toString("utf8")).slice(-MAX_PROBE_OUTPUT);
+    // Decoded as a stream: a character split between two chunks stays whole.
+    child.stdout?.setEncoding("utf8");
+    child.stderr?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      stdout = (stdout + chunk).slice(-MAX_PROBE_OUTPUT);
     });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-MAX_PROBE_OUTPUT);
+    child.stderr?.on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-MAX_PROBE_OUTPUT);
     });
     child.on("error", (error) => settle({ why: error.message }));
     const judge = (code: number | null, exitSignal: NodeJS.Signals | null) => {

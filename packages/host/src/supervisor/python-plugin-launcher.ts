@@ -24,6 +24,9 @@ import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
 export const PYTHON_SDK_DIR = fileURLToPath(new URL("../../../python-sdk", import.meta.url));
 export const PYTHON_RUNNER_PATH = path.join(PYTHON_SDK_DIR, "neko_plugin_runner.py");
 
+/** The most of a refusal's reason kept. */
+const MAX_REFUSAL = 2000;
+
 export class PythonPluginLauncher implements PluginLauncher {
   /** The probe running now: every start that comes meanwhile waits for this one, so there is never a second. */
   private probing: Promise<PythonInterpreter> | undefined;
@@ -76,6 +79,9 @@ export class PythonPluginLauncher implements PluginLauncher {
             { python: interpreter.executable, version: interpreter.version },
             "Python plugins run with this interpreter",
           );
+        } else if (this.stopping.signal.aborted) {
+          // Not a missing requirement: the host stopped while it probed.
+          this.options.logger.info("the Python interpreter probe was stopped: the host is stopping");
         } else {
           this.options.logger.warn(interpreter.reason);
         }
@@ -94,7 +100,8 @@ export class PythonPluginLauncher implements PluginLauncher {
       ok: false,
       reason: "no Python interpreter was looked for before this launch (PluginLauncher.prepare was not awaited)",
     };
-    if (!interpreter.ok) return new RefusedPluginChild(interpreter.reason);
+    // As long as a worker's refusal may be (worker-hub.ts): a candidate's error line is the interpreter's own text.
+    if (!interpreter.ok) return new RefusedPluginChild(interpreter.reason.slice(0, MAX_REFUSAL));
     const logger = this.options.logger.child({ plugin: request.pluginId });
     if (request.permissions !== undefined && !this.warned) {
       this.warned = true;
