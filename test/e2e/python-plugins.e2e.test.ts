@@ -1137,7 +1137,7 @@ export class T extends NekoPluginBase {
       ),
       detail.status_reason,
     );
-    assert.match(detail.status_reason, /no-such-python3: spawnSync .*no-such-python3 ENOENT\)$/);
+    assert.match(detail.status_reason, /no-such-python3: spawn .*no-such-python3 ENOENT\)$/);
     assert.equal((await t.trigger("ts_plugin", "ping")).body.data, "pong");
     const start = await t.request("POST", "/plugin/py_plugin/start");
     assert.equal(start.status, 502, "a start by hand says the same again");

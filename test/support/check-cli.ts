@@ -11,13 +11,13 @@ export interface CheckOutcome {
   stderr: string;
 }
 
-/** `neko-plugin check …` with output piped (so no colour, no progress lines). */
-export function runCheck(args: string[]): Promise<CheckOutcome> {
+/** `neko-plugin check …` with output piped (so no colour, no progress lines); `env` adds to its few variables. */
+export function runCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CheckOutcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [bin, "check", ...args],
-      { env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR }, timeout: 100_000 },
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env }, timeout: 100_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
         resolve({ code, stdout, stderr });

@@ -5,7 +5,7 @@
  */
 import { findPythonInterpreter, pythonCandidates } from "@neko/host";
 
-const found = findPythonInterpreter(pythonCandidates(process.env));
+const found = await findPythonInterpreter(pythonCandidates(process.env));
 
 export const PYTHON = found.ok ? found.executable : undefined;
 export const PYTHON_SKIP: string | false = found.ok ? false : `no usable Python: ${found.reason}`;

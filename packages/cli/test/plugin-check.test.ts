@@ -110,20 +110,40 @@ describe("checkPluginFolder", () => {
     });
   });
 
-  test("a Python plugin: the manifest is checked, the module neither loaded nor type-checked, saying so", async () => {
+  test("the progress line prints an entry module's name with its control characters escaped", async () => {
+    // (A Python entry's name cannot carry them: the manifest takes only Python identifiers there.)
+    const name = "evil\u001b]0;owned\u0007\u001b[2J.mjs";
+    const dir = writePlugin(tempDir(), {
+      id: "evil_name",
+      manifest: '[plugin]\nid = "evil_name"\nentry = "evil\\u001b]0;owned\\u0007\\u001b[2J.mjs:P"\n',
+      files: { [name]: "export class P {}\n" },
+    });
+    const lines: string[] = [];
+    const report = await checkPluginFolder(dir, { typeCheck: false, onProgress: (line) => lines.push(line) });
+    const loading = lines.find((line) => line.startsWith("loading "));
+    assert.ok(loading !== undefined, JSON.stringify(report.items));
+    assert.equal(loading, "loading evil\\x1b]0;owned\\x07\\x1b[2J.mjs in a child process…");
+    assert.equal(
+      [...lines.join("")].some((c) => c.charCodeAt(0) < 0x20),
+      false,
+      JSON.stringify(lines),
+    );
+  });
+
+  test("a Python plugin with loadPython: false (install): the manifest is checked, the code not run, saying so", async () => {
     const dir = writePlugin(tempDir(), {
       id: "py_plain",
       manifest: '[plugin]\nid = "py_plain"\nentry = "plugin.plugins.py_plain:PyPlugin"\n',
       files: { "__init__.py": "this is not even Python (\n" },
     });
-    const report = await checkPluginFolder(dir);
+    const report = await checkPluginFolder(dir, { loadPython: false });
     assert.equal(report.ok, true, JSON.stringify(report.items));
     const byCheck = Object.fromEntries(report.items.map((item) => [item.check, item]));
     assert.deepEqual(byCheck.load, {
       level: "warn",
       check: "load",
-      message:
-        "not loaded: __init__.py is a Python plugin, which check does not load yet (the host does, and refuses it with Python's reason)",
+      message: "not loaded: __init__.py is Python, whose code would run unconfined (Python has no permission model)",
+      fix: "run `neko-plugin check` on the installed plugin's folder to load it",
     });
     assert.deepEqual(byCheck.types, {
       level: "ok",
@@ -134,7 +154,7 @@ describe("checkPluginFolder", () => {
       id: "py_missing",
       manifest: '[plugin]\nid = "py_missing"\nentry = "plugins.py_missing:PyPlugin"\n',
     });
-    const refused = await checkPluginFolder(missing);
+    const refused = await checkPluginFolder(missing, { loadPython: false });
     assert.equal(refused.ok, false, "a Python plugin without __init__.py fails the check");
   });
 

@@ -71,10 +71,17 @@ export {
 export { RUN_STATES, type RunState } from "./runs/run-state-machine.ts";
 export type { PluginStateChange, PluginLogLine, FinishedCall } from "./supervisor/plugin-supervisor.ts";
 export type { HostContext, HostEvents, HostFeature } from "./host-context.ts";
-export type { ChildExit, ChildLine, LaunchRequest, PluginChild, PluginLauncher } from "./supervisor/plugin-launcher.ts";
+export type {
+  ChildExit,
+  ChildLine,
+  LaunchPreparation,
+  LaunchRequest,
+  PluginChild,
+  PluginLauncher,
+} from "./supervisor/plugin-launcher.ts";
 export type { HostTransport, IncomingFrame, PeerAdmission } from "./transport/host-transport.ts";
 export { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
-export { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
+export { PYTHON_RUNNER_PATH, PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
 export {
   findPythonInterpreter,
   PYTHON_REQUIREMENT,

@@ -1,7 +1,7 @@
 /**
  * `neko-plugin check`: everything that would stop a plugin folder from loading, found before the host tries it —
  * the manifest, the SDK range, the dependencies, the module loaded in a child process (class, decorators, entries,
- * schemas) and the TypeScript type-check — each as an OK / WARN / FAIL item with the reason and, where there is one,
+ * schemas; a Python plugin's by the Python runner) and the TypeScript type-check — each as an OK / WARN / FAIL item with the reason and, where there is one,
  * the fix. `build` and `install` run it too; `dev` runs it on each change.
  */
 import fs from "node:fs";
@@ -19,6 +19,7 @@ import {
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { paintFor, terminalSafe } from "../text-table.ts";
 import { inspectModuleInChild } from "./module-inspection.ts";
+import { inspectPythonModuleInChild } from "./python-module-inspection.ts";
 import type { TypeCheckResult } from "./plugin-type-check.ts";
 
 export type CheckLevel = "ok" | "warn" | "fail";
@@ -48,6 +49,11 @@ export interface CheckOptions {
   typeCheck?: boolean;
   /** Plugin roots where `[[plugin.dependency]]` must be found; none: dependencies are not checked (a warning). */
   pluginsDirs?: string[];
+  /**
+   * Load a Python plugin's code (default true). Python has no permission model, so its top-level code would run as
+   * this user: `install` leaves it out for an archive's plugin, and says so.
+   */
+  loadPython?: boolean;
   /** A line for each slow step as it starts (loading the module, the type-check). */
   onProgress?: (line: string) => void;
 }
@@ -76,20 +82,33 @@ export async function checkPluginFolder(dir: string, options: CheckOptions = {})
   if (manifest === undefined) return done(plugin.idGuessed ? undefined : plugin.id);
   items.push(...(await dependencyItems(plugin, options.pluginsDirs)));
 
+  const modulePath = plugin.entryModulePath;
   if (manifest.entry.language === "python") {
-    // The Python runtime loads the module when the host starts it (docs/python-plugins.md); check does not run Python.
-    items.push({
-      level: "warn",
-      check: "load",
-      message: `not loaded: ${manifest.entry.module} is a Python plugin, which check does not load yet (the host does, and refuses it with Python's reason)`,
-    });
+    if (options.loadPython === false) {
+      items.push({
+        level: "warn",
+        check: "load",
+        message: `not loaded: ${manifest.entry.module} is Python, whose code would run unconfined (Python has no permission model)`,
+        fix: "run `neko-plugin check` on the installed plugin's folder to load it",
+      });
+    } else if (modulePath !== undefined && fs.existsSync(modulePath)) {
+      options.onProgress?.(`loading ${terminalSafe(manifest.entry.module)} with Python…`);
+      items.push(
+        ...(await inspectPythonModuleInChild({
+          dir: root,
+          modulePath,
+          className: manifest.entry.className,
+          entry: String((manifest.raw.plugin as { entry?: unknown } | undefined)?.entry ?? ""),
+          manifestEntries: manifest.entries.map(({ id, inputSchema }) => ({ id, ...(inputSchema && { inputSchema }) })),
+        })),
+      );
+    }
     items.push({ level: "ok", check: "types", message: `not type-checked: ${manifest.entry.module} is Python` });
     return done(manifest.id);
   }
 
-  const modulePath = plugin.entryModulePath;
   if (modulePath !== undefined && fs.existsSync(modulePath)) {
-    options.onProgress?.(`loading ${manifest.entry.module} in a child process…`);
+    options.onProgress?.(`loading ${terminalSafe(manifest.entry.module)} in a child process…`);
     items.push(
       ...(await inspectModuleInChild({
         dir: root,

@@ -59,7 +59,12 @@ export async function installPluginArchive(options: InstallArchiveOptions): Prom
     // archive carries no node_modules/, so types a plugin takes from its own packages are not here to be found.
     // Nothing of the installed version is touched before the check passes.
     progress("checking the packed plugin");
-    const report = await checkPluginFolder(temp, { typeCheck: false, onProgress: progress });
+    const report = await checkPluginFolder(temp, {
+      typeCheck: false,
+      // A Python plugin's code would run unconfined: an archive's is not run before it is installed.
+      loadPython: false,
+      onProgress: progress,
+    });
     if (!report.ok) {
       const failures = report.items.filter((item) => item.level === "fail").map((item) => item.message);
       return { ok: false, error: `refused: the packed plugin does not load:\n  ${failures.join("\n  ")}` };

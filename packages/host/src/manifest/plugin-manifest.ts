@@ -22,6 +22,8 @@ export const ENTRY_MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
  * The original N.E.K.O.'s module path of a plugin package (SPEC §3.8): `plugin.plugins.<dir>` or `plugins.<dir>`,
  * the package whose code is the plugin folder's `__init__.py`.
  */
+/** A name Python can import (a folder or a file without `.py`): what the runner's dotted module path is made of. */
+const PYTHON_IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 const PYTHON_PACKAGE_PATH = /^(?:plugin\.)?plugins\.[A-Za-z_][A-Za-z0-9_]*$/;
 
 export type PluginType = (typeof PLUGIN_TYPES)[number];
@@ -222,6 +224,19 @@ function readEntry(plugin: ManifestTable): PluginManifest["entry"] | undefined {
     const endings = [...ENTRY_MODULE_EXTENSIONS, ".py"].join(", ").replace(/, (?=[^,]*$)/, " or ");
     moduleProblem(`must end in ${endings}, or be the original's 'plugins.<folder>' module path`);
     ok = false;
+  }
+  if (ok && python) {
+    // The runner imports it as `plugin.plugins.<id>.<its path, dotted>`: every part must be a Python identifier.
+    const parts = normalized.slice(0, -".py".length).split("/");
+    const bad = parts.find((part) => !PYTHON_IDENTIFIER.test(part));
+    if (bad !== undefined) {
+      moduleProblem(
+        `cannot be imported by Python: '${bad}' is not a Python identifier (letters, digits and '_', not starting ` +
+          "with a digit); rename it, e.g. to '" +
+          `${bad.replace(/[^\p{L}\p{N}_]/gu, "_").replace(/^(?=\p{N})/u, "_")}'`,
+      );
+      ok = false;
+    }
   }
   if (!ok) return undefined;
   return python ? { module: normalized, className, language: "python" } : { module: normalized, className };

@@ -1,10 +1,23 @@
 /** Hands each launch to the launcher of the plugin's language: Python plugins to one, every other to the other. */
-import type { LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
+import type { LaunchPreparation, LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 
 export class LanguageLauncher implements PluginLauncher {
   constructor(private readonly launchers: { node: PluginLauncher; python: PluginLauncher }) {}
 
+  prepare(request: LaunchPreparation): Promise<void> {
+    return this.of(request).prepare?.(request) ?? Promise.resolve();
+  }
+
   launch(request: LaunchRequest): PluginChild {
-    return (request.language === "python" ? this.launchers.python : this.launchers.node).launch(request);
+    return this.of(request).launch(request);
+  }
+
+  dispose(): void {
+    this.launchers.node.dispose?.();
+    this.launchers.python.dispose?.();
+  }
+
+  private of(request: LaunchPreparation): PluginLauncher {
+    return request.language === "python" ? this.launchers.python : this.launchers.node;
   }
 }

@@ -28,6 +28,9 @@ export interface LaunchRequest {
   sourceDirs?: string[];
 }
 
+/** What `prepare` is told of a coming launch. */
+export type LaunchPreparation = Pick<LaunchRequest, "pluginId" | "language">;
+
 export interface ChildExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -56,12 +59,26 @@ export interface PluginChild {
   readonly onLine: Event<ChildLine>;
   /** Fired once, asynchronously, when the process has exited (or could not be started). */
   readonly onExit: Event<ChildExit>;
+  /**
+   * Resolves once the process runs, or has exited: for a launch that is prepared elsewhere first (a remote worker
+   * probing its Python), when the worker says `launched`. The handshake's time limit starts then. Absent: at once.
+   */
+  readonly started?: Promise<void>;
   /** Resolves once everything it wrote has been read, or a moment after its exit if its pipes stay open. */
   outputDone(): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
 
 export interface PluginLauncher {
+  /**
+   * What must be found out before a launch, without blocking the event loop (which Python runs Python plugins, say):
+   * the supervisor awaits it right before each `launch`, so `launch` itself stays synchronous and the process's pid is
+   * known the moment it returns. Never rejects; what it found that rules out the launch, `launch` reports as the
+   * child's refusal.
+   */
+  prepare?(request: LaunchPreparation): Promise<void>;
+  /** Ends what the launcher itself runs (a probe in progress); the processes it launched are the supervisor's. */
+  dispose?(): void;
   /**
    * Throws when the process cannot be launched at all (spawn throws: E2BIG, …). The secret and the connection's
    * credentials must reach the process through a channel only it can read (never its environment or argv).

@@ -309,6 +309,7 @@ export class PluginSupervisor implements Disposable {
     const plugin = this.plugins.get(id);
     if (!plugin) return Promise.resolve(pluginNotFound(id));
     plugin.cancelRestart();
+    plugin.stopRequested = true;
     return this.enqueue(plugin, () => this.doStop(plugin));
   }
 
@@ -331,11 +332,15 @@ export class PluginSupervisor implements Disposable {
   /** Stops every plugin, each after the plugins that depend on it, so their `shutdown` can still call it. */
   async stopAll(dependentsOf: (id: string) => string[] = () => []): Promise<void> {
     this.closed = true;
+    // Nothing is launched from now on: what the launcher is finding out for a start (a Python probe) ends now, and
+    // that start with it, so no stop waits for it.
+    this.launcher.dispose?.();
     await inDependencyOrder([...this.plugins.keys()], dependentsOf, (id) => this.stop(id));
   }
 
   /** Forgets every plugin and listener; call after `stopAll`. */
   dispose(): void {
+    this.launcher.dispose?.();
     for (const plugin of this.plugins.values()) plugin.dispose();
     this.plugins.clear();
     this.launchContexts.clear();
@@ -512,6 +517,21 @@ export class PluginSupervisor implements Disposable {
     if (manual) plugin.policy.reset();
     plugin.cancelRestart();
     this.setState(plugin, "starting");
+    const unprepared = await this.prepareLaunch(plugin.spec);
+    if (unprepared !== undefined && !this.closed) {
+      this.setState(plugin, "refused", unprepared);
+      return failure(ErrorCode.PluginLoadFailed, unprepared);
+    }
+    if (this.closed) {
+      this.setState(plugin, "stopped", "the host is shutting down");
+      return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
+    }
+    if (plugin.stopRequested) {
+      // Stopped while its launch was being prepared: nothing is launched (the stop waiting in the queue finds it so).
+      const message = `plugin '${id}' was stopped before its process was launched`;
+      this.setState(plugin, "stopped", message);
+      return failure(ErrorCode.PluginNotRunning, message);
+    }
     let proc: PluginProcess;
     try {
       proc = this.launch(plugin, context, grant);
@@ -524,6 +544,7 @@ export class PluginSupervisor implements Disposable {
     plugin.process = proc;
     this.awaitingHello.set(proc.expectedPeer, proc);
 
+    await this.untilStarted(proc);
     const handshake = await withTimeout(proc.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
       result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
       refused: false,
@@ -561,6 +582,31 @@ export class PluginSupervisor implements Disposable {
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
   private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
     for (const dir of [spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+  }
+
+  /**
+   * What the launcher must find out first (a Python plugin's interpreter), without blocking the event loop; the launch
+   * follows in the same turn, so what it found still holds.
+   */
+  private async prepareLaunch(spec: SupervisedPluginSpec): Promise<string | undefined> {
+    const { language } = spec.manifest.entry;
+    try {
+      await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+      return undefined;
+    } catch (error) {
+      // A launcher's preparation should report through the launch (a refusal); one that throws refuses the plugin
+      // here rather than leave it `starting` for ever.
+      return `could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /**
+   * Until the process runs: a remote worker prepares its launch first (its Python probe, up to 2 × 10 s), which the
+   * handshake's time limit does not count. Bounded, for a worker that never says.
+   */
+  private async untilStarted(proc: PluginProcess): Promise<void> {
+    const { started } = proc.child;
+    if (started) await withTimeout(started, MAX_REMOTE_PREPARE_MS, () => undefined);
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */
@@ -691,6 +737,8 @@ export class PluginSupervisor implements Disposable {
     inputs: LaunchInputs,
   ): Promise<PluginProcess | WireError> {
     await this.prepareSources(plugin, inputs.grant, spec);
+    const unprepared = await this.prepareLaunch(spec);
+    if (unprepared !== undefined) return failure(ErrorCode.PluginLoadFailed, unprepared).error;
     let next: PluginProcess;
     try {
       next = this.launch(plugin, inputs.context, inputs.grant, spec);
@@ -699,6 +747,7 @@ export class PluginSupervisor implements Disposable {
     }
     next.holdWelcome = true;
     this.awaitingHello.set(next.expectedPeer, next);
+    await this.untilStarted(next);
     const handshake = await withTimeout(next.handshake.promise, this.options.handshakeTimeoutMs ?? 20_000, () => ({
       result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
       refused: false,
@@ -833,6 +882,8 @@ export class PluginSupervisor implements Disposable {
   }
 
   private async doStop(plugin: SupervisedPlugin, finalState: "stopped" | "frozen" = "stopped"): Promise<WireResult> {
+    // This is the stop that was asked for: a start queued after it goes ahead.
+    plugin.stopRequested = false;
     const proc = plugin.process;
     if (!proc || proc.exited) {
       plugin.process = undefined;
@@ -972,6 +1023,9 @@ export class PluginSupervisor implements Disposable {
     this.dropLog.warn(`${source}\u0000${why}`, { source, dropped: this.droppedFrames }, `dropped a ${why}`);
   }
 }
+
+/** How long a worker may prepare a launch (compile its TypeScript, probe its Python) before the handshake's time. */
+const MAX_REMOTE_PREPARE_MS = 30_000;
 
 type LaunchInputs = { context: Record<string, unknown>; grant: Required<LaunchGrant> };
 

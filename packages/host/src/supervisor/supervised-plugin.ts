@@ -34,6 +34,11 @@ export class SupervisedPlugin implements Disposable {
   queue: Promise<unknown> = Promise.resolve();
   /** While a reload switches processes: calls wait for the new one instead of reaching the old process. */
   gate: Promise<void> | undefined;
+  /**
+   * A stop (or remove) was asked for and has not run yet: set at once, not in the queue, so a start still preparing
+   * its launch (a Python probe) ends there instead of launching a process the stop would then shut down.
+   */
+  stopRequested = false;
   private restart: Disposable | undefined;
   private readonly onIllegalMove: (error: IllegalTransitionError) => void;
 

@@ -21,9 +21,11 @@ import type { HostLogger } from "../host-logger.ts";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import { type DiscoveredPlugin, discoverPlugins } from "../manifest/plugin-discovery.ts";
 import { refuseUnsafeWriteGrants } from "../manifest/write-grant-problems.ts";
+import { LanguageLauncher } from "../supervisor/language-launcher.ts";
 import { NodePluginLauncher } from "../supervisor/node-plugin-launcher.ts";
 import { launchPermissions } from "../supervisor/permission-flags.ts";
 import type { PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
+import { PythonPluginLauncher } from "../supervisor/python-plugin-launcher.ts";
 import { realpathOrSelf, runnerPackagePaths } from "../supervisor/runtime-read-paths.ts";
 import type { PeerAdmission } from "../transport/host-transport.ts";
 import { ZmqHostTransport } from "../transport/zmq-host-transport.ts";
@@ -145,7 +147,11 @@ export class PluginWorker {
       fs.rmSync(runDir, { recursive: true, force: true });
       throw new Error(`could not connect to ${options.connect}: ${(error as Error).message}`);
     }
-    const launcher = new NodePluginLauncher({ runnerPath: options.runnerPath, logger: options.logger });
+    // The same launchers as a host's: a Python plugin runs with the Python this machine's probe finds.
+    const launcher = new LanguageLauncher({
+      node: new NodePluginLauncher({ runnerPath: options.runnerPath, logger: options.logger }),
+      python: new PythonPluginLauncher({ logger: options.logger }),
+    });
     const worker = new PluginWorker(socket, local, launcher, runDir, name, options);
     try {
       await worker.discover();
@@ -180,6 +186,7 @@ export class PluginWorker {
     this.closed = true;
     clearInterval(this.timer);
     await this.stopAll("the worker is stopping");
+    this.launcher.dispose?.();
     this.socket.close();
     await this.loop;
     await this.local.close();
@@ -386,8 +393,14 @@ export class PluginWorker {
     }
     const pending = { canceled: false };
     this.preparing.set(hostPeer, pending);
+    const { language } = plugin.manifest.entry;
     try {
       await this.options.prepareSources?.(plugin.dir);
+      // Which Python runs it, found here (asynchronously, one probe at a time); a refusal goes back with the exit.
+      await this.launcher.prepare?.({ pluginId: plugin.id, ...(language && { language }) });
+    } catch (error) {
+      // Not launched, and said so: the launch is not awaited, so nothing else would catch it.
+      return fail(`could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.preparing.delete(hostPeer);
     }
@@ -400,6 +413,7 @@ export class PluginWorker {
         pluginDir: plugin.dir,
         entryModule: plugin.entryModulePath,
         className: plugin.manifest.entry.className,
+        ...(language && { language }),
         secret: body.secret,
         connection: admission.connection,
         context: body.context,
@@ -423,8 +437,18 @@ export class PluginWorker {
       this.byLocalPeer.delete(admission.peer);
       // Its last lines first: the host reads its output as complete once the exit is in.
       void child.outputDone().then(() => {
-        const { code, signal, launchFailure } = exit;
-        this.send("exit", hostPeer, packBody({ code, signal, ...(launchFailure && { launchFailure }) }));
+        const { code, signal, launchFailure, refusal } = exit;
+        if (refusal !== undefined) this.options.logger.warn({ plugin: plugin.id }, `refused: ${refusal}`);
+        this.send(
+          "exit",
+          hostPeer,
+          packBody({
+            code,
+            signal,
+            ...(launchFailure && { launchFailure }),
+            ...(refusal !== undefined && { refusal }),
+          }),
+        );
       });
     });
   }

@@ -4,7 +4,7 @@
  * `placement(pluginId)`: a worker's name, or undefined for here.
  */
 import type { HostToPlugin } from "@neko/protocol";
-import type { LaunchRequest, PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
+import type { LaunchPreparation, LaunchRequest, PluginChild, PluginLauncher } from "../supervisor/plugin-launcher.ts";
 import type { HostTransport, IncomingFrame, PeerAdmission } from "../transport/host-transport.ts";
 import { isRemotePeer, type WorkerHub } from "./worker-hub.ts";
 
@@ -51,6 +51,16 @@ export class RoutedLauncher implements PluginLauncher {
     private readonly hub: WorkerHub,
     private readonly placement: Placement,
   ) {}
+
+  /** Only for a launch here: a worker prepares its own launches (its own Python, say). */
+  prepare(request: LaunchPreparation): Promise<void> {
+    if (this.placement(request.pluginId) !== undefined) return Promise.resolve();
+    return this.local.prepare?.(request) ?? Promise.resolve();
+  }
+
+  dispose(): void {
+    this.local.dispose?.();
+  }
 
   launch(request: LaunchRequest): PluginChild {
     const worker = this.placement(request.pluginId);

@@ -81,6 +81,9 @@ class RemoteChild implements PluginChild {
   exited = false;
   private readonly done: Promise<void>;
   private finish!: () => void;
+  /** The worker prepares the launch first (its Python probe): started once it says `launched`, or the process ends. */
+  readonly started: Promise<void>;
+  private markStarted!: () => void;
 
   private unconfirmed: NodeJS.Timeout | undefined;
 
@@ -92,6 +95,14 @@ class RemoteChild implements PluginChild {
     this.done = new Promise((resolve) => {
       this.finish = resolve;
     });
+    this.started = new Promise((resolve) => {
+      this.markStarted = resolve;
+    });
+  }
+
+  launched(pid: number | undefined): void {
+    if (pid !== undefined) this.pid = pid;
+    this.markStarted();
   }
 
   /** Lines come over the same ordered connection as the exit, so all of them are in once it is. */
@@ -123,6 +134,7 @@ class RemoteChild implements PluginChild {
     clearTimeout(this.unconfirmed);
     this.exits.fire(exit);
     this.finish();
+    this.markStarted();
     this.lines.dispose();
     this.exits.dispose();
   }
@@ -429,7 +441,7 @@ export class WorkerHub implements Disposable {
         return;
       case "launched": {
         const pid = unpackBody<{ pid?: unknown }>(second)?.pid;
-        if (typeof pid === "number" && Number.isInteger(pid)) child.pid = pid;
+        child.launched(typeof pid === "number" && Number.isInteger(pid) ? pid : undefined);
         return;
       }
       case "line": {
@@ -448,6 +460,10 @@ export class WorkerHub implements Disposable {
           code: typeof body.code === "number" ? body.code : null,
           signal: typeof body.signal === "string" ? (body.signal as NodeJS.Signals) : null,
           ...(typeof body.launchFailure === "string" && { launchFailure: body.launchFailure.slice(0, 2000) }),
+          // This machine cannot run it (no usable Python there): refused, as a local plugin is, naming the worker.
+          ...(typeof body.refusal === "string" && {
+            refusal: `on worker '${session.name}': ${body.refusal.slice(0, 2000)}`,
+          }),
         });
         return;
       }

@@ -5,7 +5,7 @@
  * id the host gave that launch, so the host decodes them exactly as it decodes a local plugin's frames.
  *
  * worker → host: `hello {protocol, name, publicKey, epoch, proof, sdkVersion, plugins}`, `launched <peer> {pid}`, `line <peer> {stream, line}`,
- *                `exit <peer> {code, signal, launchFailure?}`, `frame <peer> <bytes>`, `pong`
+ *                `exit <peer> {code, signal, launchFailure?, refusal?}`, `frame <peer> <bytes>`, `pong`
  * host → worker: `welcome {pingIntervalMs, timeoutMs}`, `refused {reason}`, `launch <peer> {pluginId, secret,
  *                context, maxHeapMb}`, `kill <peer> <signal>`, `frame <peer> <bytes>`, `ping`
  */
@@ -53,6 +53,8 @@ export interface RemoteExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   launchFailure?: string;
+  /** The worker's machine cannot run the plugin (ChildExit.refusal: no usable Python there), with the reason. */
+  refusal?: string;
 }
 
 /** A worker's name is shown in /plugins and names a folder on the host: a letter or digit, then `.`, `_`, `-` too. */

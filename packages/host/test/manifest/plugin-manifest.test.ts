@@ -322,6 +322,24 @@ describe("parseManifest: problems", () => {
       ],
       ["/abs/index.ts:A", ["module '/abs/index.ts' must be a path relative to the plugin folder"]],
       ["C:\\\\p\\\\index.ts:A", ["module 'C:\\p\\index.ts' must be a path relative to the plugin folder"]],
+      [
+        "my.plugin.py:Plugin",
+        [
+          "module 'my.plugin.py' cannot be imported by Python: 'my.plugin' is not a Python identifier (letters, digits and '_', not starting with a digit); rename it, e.g. to 'my_plugin'",
+        ],
+      ],
+      [
+        "lib-x/2fast.py:Plugin",
+        [
+          "module 'lib-x/2fast.py' cannot be imported by Python: 'lib-x' is not a Python identifier (letters, digits and '_', not starting with a digit); rename it, e.g. to 'lib_x'",
+        ],
+      ],
+      [
+        "lib/2fast.py:Plugin",
+        [
+          "module 'lib/2fast.py' cannot be imported by Python: '2fast' is not a Python identifier (letters, digits and '_', not starting with a digit); rename it, e.g. to '_2fast'",
+        ],
+      ],
       ["../index.ts:A", ["module '../index.ts' must stay inside the plugin folder"]],
       ["lib/../../index.ts:A", ["module 'lib/../../index.ts' must stay inside the plugin folder"]],
       ["..\\\\index.ts:A", ["module '..\\index.ts' must stay inside the plugin folder"]],

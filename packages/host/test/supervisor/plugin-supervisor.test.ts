@@ -252,4 +252,65 @@ describe("supervisor over the memory transport", () => {
     assert.equal(bad?.ok ? "" : bad?.error.code, "VALIDATION_ERROR", "params are checked against the contract");
     assert.match(bad?.ok ? "" : (bad?.error.message ?? ""), /^bus\.flush: /);
   });
+
+  test("a launcher whose preparation throws: the plugin is refused with the reason, never left starting", async () => {
+    const { supervisor, launcher, states } = setup({ p: {} });
+    let prepared = 0;
+    launcher.prepare = async () => {
+      prepared += 1;
+      throw new Error("spawn ENOTDIR");
+    };
+    for (const attempt of [1, 2]) {
+      const result = await supervisor.start("p");
+      assert.equal(codeOf(result), "PLUGIN_LOAD_FAILED", `start ${attempt}`);
+      assert.equal(result.ok ? "" : result.error.message, "could not prepare the launch: spawn ENOTDIR");
+      assert.equal(supervisor.status("p")?.state, "refused");
+      assert.equal(supervisor.status("p")?.reason, "could not prepare the launch: spawn ENOTDIR");
+    }
+    assert.equal(prepared, 2);
+    assert.equal(launcher.launched.length, 0, "nothing was launched");
+    assert.deepEqual(states.p, ["starting", "refused", "starting", "refused"]);
+  });
+
+  test("a stop while the launch is being prepared ends the start there: nothing launched, stopped", async () => {
+    const { supervisor, launcher, states } = setup({ p: {} });
+    let release!: () => void;
+    let preparing!: () => void;
+    const began = new Promise<void>((resolve) => {
+      preparing = resolve;
+    });
+    launcher.prepare = () => {
+      preparing();
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const start = supervisor.start("p");
+    await began;
+    const stop = supervisor.stop("p");
+    release();
+    const started = await start;
+    assert.equal(codeOf(started), "PLUGIN_NOT_RUNNING");
+    assert.equal(started.ok ? "" : started.error.message, "plugin 'p' was stopped before its process was launched");
+    assert.equal(codeOf(await stop), "ok");
+    assert.equal(launcher.launched.length, 0, "no process was launched");
+    assert.equal(supervisor.status("p")?.state, "stopped");
+    assert.deepEqual(states.p, ["starting", "stopped"]);
+
+    // The stop is done: the next start launches.
+    launcher.prepare = async () => undefined;
+    assert.equal(codeOf(await supervisor.start("p")), "ok");
+    assert.equal(launcher.launched.length, 1);
+  });
+
+  test("the handshake's time limit starts once the process runs, not while its launch is prepared elsewhere", async () => {
+    // The handshake limit is 200 ms here; the worker-side preparation (a Python probe) takes 500 ms.
+    const { supervisor, launcher } = setup({ p: { startsAfterMs: 500, entries: { echo: (args) => args } } });
+    const started = Date.now();
+    const result = await supervisor.start("p");
+    assert.equal(codeOf(result), "ok", JSON.stringify(result));
+    assert.ok(Date.now() - started >= 450, "it waited for the process to run");
+    assert.equal(launcher.launched.length, 1);
+    assert.equal(supervisor.status("p")?.state, "running");
+  });
 });

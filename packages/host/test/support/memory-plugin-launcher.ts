@@ -28,6 +28,11 @@ export interface PluginScript {
   pong?: boolean;
   /** Answer `shutdown` and exit (default), or ignore it. */
   shutdown?: "answer" | "ignore";
+  /**
+   * Milliseconds its launch is prepared elsewhere before the process runs (a remote worker's probe): `started`
+   * resolves then, and the hello comes right after. Default: it runs at once, with no `started`.
+   */
+  startsAfterMs?: number;
   /** Runs once the plugin is connected (to send requests, write lines, …). */
   onWelcome?: (plugin: ScriptedChild) => void;
 }
@@ -37,6 +42,8 @@ let nextPid = 50_000;
 export class MemoryPluginLauncher implements PluginLauncher {
   /** Every child launched, oldest first. */
   readonly launched: ScriptedChild[] = [];
+  /** What each launch waits for first (a Python launcher's probe): set by a test, none by default. */
+  prepare?: PluginLauncher["prepare"];
 
   constructor(
     private readonly transport: MemoryHostTransport,
@@ -67,6 +74,7 @@ export class ScriptedChild implements PluginChild {
   private readonly running = new Map<string, AbortController>();
   private readonly requests = new Map<string, (result: WireResult) => void>();
   private nextRequest = 1;
+  readonly started: Promise<void> | undefined;
 
   constructor(
     readonly request: LaunchRequest,
@@ -74,8 +82,12 @@ export class ScriptedChild implements PluginChild {
     private readonly script: PluginScript,
   ) {
     connection.onMessage((message) => this.handle(message));
+    const { startsAfterMs } = script;
+    if (startsAfterMs !== undefined) {
+      this.started = new Promise((resolve) => setTimeout(resolve, startsAfterMs));
+    }
     // A process says hello once it has started: on a later turn, after the launcher returned.
-    setImmediate(() => {
+    void (this.started ?? Promise.resolve()).then(() => {
       if (this.exited || script.hello === false) return;
       this.send({
         type: "hello",

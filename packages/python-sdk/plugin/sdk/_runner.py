@@ -169,6 +169,63 @@ def _last_line(error: BaseException, plugin_dir: str) -> str:
     return line
 
 
+def _package_name(plugin_dir: str, manifest: dict) -> str:
+    spec = str((manifest.get("plugin") or {}).get("entry", ""))
+    match = PACKAGE_PATH.match(spec.rpartition(":")[0])
+    if match:
+        return match.group(1)
+    name = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(plugin_dir.rstrip(os.sep)))
+    return name if re.match(r"^[A-Za-z_]", name) else f"_{name}"
+
+
+def load_plugin_class(*, plugin_dir: str, module_path: str, class_name: str, manifest: dict) -> type:
+    """The plugin's package as `plugin.plugins.<id>` (and `plugins.<id>`), then its class: what the process runs, and
+    what `neko-plugin check` inspects (plugin.sdk._inspect)."""
+    name = _package_name(plugin_dir, manifest)
+    full = f"plugin.plugins.{name}"
+    init = os.path.join(plugin_dir, "__init__.py")
+    if "plugins" not in sys.modules:
+        alias_root = types.ModuleType("plugins")
+        alias_root.__path__ = []  # type: ignore[attr-defined]
+        sys.modules["plugins"] = alias_root
+    import plugin.plugins as parent
+
+    if os.path.isfile(init):
+        spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[plugin_dir])
+        assert spec and spec.loader
+        package = importlib.util.module_from_spec(spec)
+    else:
+        package = types.ModuleType(full)
+        package.__path__ = [plugin_dir]  # type: ignore[attr-defined]
+        spec = None
+    sys.modules[full] = package
+    sys.modules[f"plugins.{name}"] = package
+    setattr(parent, name, package)
+    setattr(sys.modules["plugins"], name, package)
+    if spec is not None:
+        spec.loader.exec_module(package)  # type: ignore[union-attr]
+    module = package
+    relative = os.path.relpath(module_path, plugin_dir)
+    if relative != "__init__.py":
+        dotted = relative[: -len(".py")].replace(os.sep, ".")
+        module = importlib.import_module(f"{full}.{dotted}")
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise LoadFailure({
+            "name": "SdkError",
+            "code": "PLUGIN_LOAD_FAILED",
+            "message": f"{relative} has no class '{class_name}'"
+            + ("" if cls is None else f" ('{class_name}' is a {type(cls).__name__})"),
+        })
+    if not issubclass(cls, NekoPluginBase):
+        raise LoadFailure({
+            "name": "SdkError",
+            "code": "PLUGIN_LOAD_FAILED",
+            "message": f"class '{class_name}' does not inherit NekoPluginBase (from plugin.sdk.plugin)",
+        })
+    return cls
+
+
 class PluginRuntime:
     def __init__(self, bootstrap: dict) -> None:
         self.plugin_id: str = bootstrap["pluginId"]
@@ -379,59 +436,9 @@ class PluginRuntime:
 
     # -- loading -------------------------------------------------------------------------------------------------
 
-    def _package_name(self) -> str:
-        spec = str((self.manifest.get("plugin") or {}).get("entry", ""))
-        match = PACKAGE_PATH.match(spec.rpartition(":")[0])
-        if match:
-            return match.group(1)
-        name = re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(self.plugin_dir.rstrip(os.sep)))
-        return name if re.match(r"^[A-Za-z_]", name) else f"_{name}"
-
     def _load_class(self) -> type:
-        """The plugin's package as `plugin.plugins.<id>` (and `plugins.<id>`), then its class."""
-        name = self._package_name()
-        full = f"plugin.plugins.{name}"
-        init = os.path.join(self.plugin_dir, "__init__.py")
-        if "plugins" not in sys.modules:
-            alias_root = types.ModuleType("plugins")
-            alias_root.__path__ = []  # type: ignore[attr-defined]
-            sys.modules["plugins"] = alias_root
-        import plugin.plugins as parent
-
-        if os.path.isfile(init):
-            spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[self.plugin_dir])
-            assert spec and spec.loader
-            package = importlib.util.module_from_spec(spec)
-        else:
-            package = types.ModuleType(full)
-            package.__path__ = [self.plugin_dir]  # type: ignore[attr-defined]
-            spec = None
-        sys.modules[full] = package
-        sys.modules[f"plugins.{name}"] = package
-        setattr(parent, name, package)
-        setattr(sys.modules["plugins"], name, package)
-        if spec is not None:
-            spec.loader.exec_module(package)  # type: ignore[union-attr]
-        module = package
-        relative = os.path.relpath(self.module_path, self.plugin_dir)
-        if relative != "__init__.py":
-            dotted = relative[: -len(".py")].replace(os.sep, ".")
-            module = importlib.import_module(f"{full}.{dotted}")
-        cls = getattr(module, self.class_name, None)
-        if not isinstance(cls, type):
-            raise LoadFailure({
-                "name": "SdkError",
-                "code": "PLUGIN_LOAD_FAILED",
-                "message": f"{relative} has no class '{self.class_name}'"
-                + ("" if cls is None else f" ('{self.class_name}' is a {type(cls).__name__})"),
-            })
-        if not issubclass(cls, NekoPluginBase):
-            raise LoadFailure({
-                "name": "SdkError",
-                "code": "PLUGIN_LOAD_FAILED",
-                "message": f"class '{self.class_name}' does not inherit NekoPluginBase (from plugin.sdk.plugin)",
-            })
-        return cls
+        return load_plugin_class(plugin_dir=self.plugin_dir, module_path=self.module_path, class_name=self.class_name,
+                                 manifest=self.manifest)
 
     def _collect(self, instance: NekoPluginBase) -> None:
         cls = type(instance)
