@@ -1,7 +1,9 @@
 """`from plugin.sdk.plugin import …`: the original N.E.K.O. SDK's names (docs/python-plugins.md)."""
 
 from . import SDK_VERSION
+from ._database import PluginDatabase, PluginKVStore
 from ._logger import PluginLogger, get_plugin_logger
+from ._state import PluginStatePersistence
 from ._store import PluginStore, SyncPluginStore
 from .base import (
     Bus,
@@ -56,9 +58,12 @@ __all__ = [
     "PluginCallError",
     "PluginConfig",
     "PluginContext",
+    "PluginDatabase",
+    "PluginKVStore",
     "PluginLogger",
     "PluginMeta",
     "PluginRouter",
+    "PluginStatePersistence",
     "PluginStore",
     "Plugins",
     "Result",
