@@ -8,7 +8,7 @@ DETACH, VACUUM INTO, setting a durability or trust pragma) is refused by SQLite'
 The original's API: `await self.db.session()` answers `Ok(session)` (its own connection: `await session.execute(sql,
 params)` answers a cursor, `await session.commit()` / `rollback()` / `close()`, `async with`); `create_all`,
 `drop_all`, `close` answer `Ok(None)`; `self.db.kv` is a key-value table in the same file whose methods answer
-`Ok` / `Err`. Docs: docs/python-plugins.md#the-database-selfdb.
+`Ok` / `Err`. Docs: docs/python-plugins.md#selfdb-and-selfstate.
 """
 
 from __future__ import annotations

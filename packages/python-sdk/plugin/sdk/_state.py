@@ -3,7 +3,7 @@
 `data/.neko-state.json`, the file `freeze` and `[plugin_state] persist_mode` write. Each method answers `Ok` / `Err`:
 `save(obj, reason)` writes the fields now (unmarked: not a freeze), `load(obj)` puts the saved ones back, `snapshot()`
 answers them without touching the plugin, `clear()` deletes the file, `has_saved_state()`, `get_state_info()`.
-Docs: docs/python-plugins.md#selfstate.
+Docs: docs/python-plugins.md#selfdb-and-selfstate.
 """
 
 from __future__ import annotations
