@@ -255,8 +255,10 @@ class PluginKVStore:
 class PluginDatabase:
     """`self.db` (see the module's docstring)."""
 
-    def __init__(self, *, plugin_id: str, data_dir: str, enabled: bool, name: str) -> None:
+    def __init__(self, *, plugin_id: str, data_dir: str, enabled: bool, name: str,
+                 disabled_message: str | None = None) -> None:
         self.plugin_id = plugin_id
+        self._disabled_message = disabled_message
         self.db_name = name
         self._data_dir = data_dir
         self._enabled = enabled
@@ -282,7 +284,7 @@ class PluginDatabase:
 
     def _unusable(self) -> str | None:
         if not self._enabled:
-            return (f"the database of plugin '{self.plugin_id}' is disabled ([plugin.database] enabled = false in "
+            return self._disabled_message or (f"the database of plugin '{self.plugin_id}' is disabled ([plugin.database] enabled = false in "
                     "plugin.toml)")
         return None if self._problem is None else f"db: [plugin.database].name {self._problem}"
 

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 class PluginStatePersistence:
     """`self.state` (see the module's docstring)."""
 
-    def __init__(self, runtime: "PluginRuntime") -> None:
+    def __init__(self, runtime: "PluginRuntime", *, refused: str | None = None) -> None:
         self._runtime = runtime
+        self._refused = refused
 
     @property
     def backend(self) -> str:
@@ -104,8 +105,9 @@ class PluginStatePersistence:
                 "reason": "freeze" if state.get("frozen") is True else "save",
                 "data_keys": list(state["fields"]), "size_bytes": os.path.getsize(self._runtime._state_file())}
 
-    @staticmethod
-    async def _result(op, *args: Any) -> Ok | Err:
+    async def _result(self, op, *args: Any) -> Ok | Err:
+        if self._refused is not None:
+            return Err(SdkError(self._refused, code="STORE_DISABLED"))
         try:
             return Ok(await asyncio.to_thread(op, *args))
         except SdkError as error:
