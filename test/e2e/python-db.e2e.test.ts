@@ -259,5 +259,9 @@ describe("self.db and self.state of a Python plugin", { skip: PYTHON_SKIP }, () 
     await killAndRestart("py_db");
     const fresh = await call("state");
     assert.deepEqual([fresh.counter, fresh.tags, fresh.restored, fresh.snapshot, fresh.info], [0, [], false, {}, null]);
+    // The original's save(instance, freezable_keys): only those fields; none at all writes nothing.
+    assert.deepEqual(await call("save_keys", { keys: [] }), { saved: true, snapshot: {} });
+    assert.equal(fs.existsSync(data("py_db", ".neko-state.json")), false);
+    assert.deepEqual(await call("save_keys", { keys: ["counter"] }), { saved: true, snapshot: { counter: 0 } });
   });
 });

@@ -100,6 +100,11 @@ class NotesPlugin(NekoPluginBase):
         saved = (await self.state.save()).unwrap() if save else None
         return Ok({"counter": self.counter, "tags": self.tags, "saved": saved})
 
+    @plugin_entry(id="save_keys")
+    async def save_keys(self, keys: list, **_):
+        saved = (await self.state.save(self, keys, reason="manual")).unwrap()
+        return Ok({"saved": saved, "snapshot": (await self.state.snapshot()).unwrap()})
+
     @plugin_entry(id="state")
     async def state_entry(self, **_):
         return Ok({"counter": self.counter, "tags": self.tags, "restored": self.restored,

@@ -50,10 +50,11 @@ class PluginStatePersistence:
             raise SdkError("state: the state file is not a state file of this SDK", code="STORE_ERROR")
         return state
 
-    def _save(self, obj: Any, reason: str) -> bool:
+    def _save(self, obj: Any, keys: Any, reason: str) -> bool:
         target = self._target(obj)
+        names = [k for k in keys if isinstance(k, str)] if isinstance(keys, (list, tuple)) else None
         fields = {}
-        for name in self._runtime._freezable(target):
+        for name in names if names is not None else self._runtime._freezable(target):
             if not hasattr(target, name):
                 continue
             try:
@@ -61,6 +62,8 @@ class PluginStatePersistence:
             except (TypeError, ValueError) as error:
                 raise SdkError(f"state: {name} cannot be saved: {error} (only JSON values are kept)",
                                code="STORE_ERROR") from None
+        if not fields:  # as the original: nothing to keep, nothing written (a saved state stays)
+            return True
         try:
             self._runtime._save(fields, frozen=False)
         except OSError as error:
@@ -114,8 +117,9 @@ class PluginStatePersistence:
             return Err(error)
 
     async def save(self, obj: Any = None, freezable_keys: Any = None, reason: str = "manual") -> Ok | Err:
-        """Writes the freezable fields of `obj` (the plugin unless given) now: `Ok(True)`."""
-        return await self._result(self._save, obj, reason)
+        """Writes the freezable fields of `obj` (the plugin unless given; `freezable_keys` instead of its
+        `__freezable__` when given) now: `Ok(True)`."""
+        return await self._result(self._save, obj, freezable_keys, reason)
 
     async def load(self, obj: Any = None) -> Ok | Err:
         """Puts the saved fields back on `obj` (the plugin unless given): `Ok(True)`, or `Ok(False)` with none saved."""
