@@ -378,3 +378,36 @@ return {"twice": twice, "states": [one["state"], two["state"]],
     assert.deepEqual(out.hooks, ["audit@extension:one", "audit@extension:two"]);
   },
 );
+
+test(
+  "an extension has no self.db and no self.state of its own: each answers Err STORE_DISABLED naming it, no file is made",
+  skip,
+  () => {
+    const out = py(
+      "nodb",
+      `
+rt = make()
+spec = ext("noted", '''
+    @extension
+    class Ext(NekoExtensionBase):
+        @extension_entry(id="use_db")
+        async def use_db(self, **_):
+            session = await self.db.session()
+            kv = await self.db.kv.set("k", 1)
+            state = await self.state.save()
+            return Ok([[type(r.error).__name__, r.error.code, str(r.error)] for r in (session, kv, state)])
+''')
+await rt.extensions.inject(spec)
+answer = await rt._call({"id": "c1", "entryId": "use_db", "args": {}, "timeoutMs": 5000})
+return {"answer": answer, "files": sorted(os.listdir(spec["dir"]))}
+`,
+    );
+    const refused = (what: string) => [
+      "SdkError",
+      "STORE_DISABLED",
+      `extension 'noted' has no ${what} (it has its own self.store)`,
+    ];
+    assert.deepEqual(out.answer, { ok: true, value: [refused("self.db"), refused("self.db"), refused("self.state")] });
+    assert.deepEqual(out.files, ["__init__.py"]);
+  },
+);

@@ -26,7 +26,9 @@ import time
 import types
 from typing import TYPE_CHECKING, Any, Callable
 
+from ._database import PluginDatabase
 from ._logger import PluginLogger
+from ._state import PluginStatePersistence
 from .base import Bus, PluginContext
 
 if TYPE_CHECKING:
@@ -120,6 +122,12 @@ class ExtensionContext(PluginContext):
                          store_enabled=store)
         self.extension_id: str = spec["id"]
         self.host_id: str = runtime.plugin_id
+        # As a TypeScript extension: no database and no freeze state of its own (the host plugin's are not its).
+        self._db = PluginDatabase(plugin_id=spec["id"], data_dir=os.path.join(spec["dir"], "data"), enabled=False,
+                                  name=f"{spec['id']}.db",
+                                  disabled_message=f"extension '{spec['id']}' has no self.db (it has its own self.store)")
+        self._state = PluginStatePersistence(
+            runtime, refused=f"extension '{spec['id']}' has no self.state (it has its own self.store)")
         self.prefix: str = spec.get("prefix") or ""
         self.host = host
         self.logger = PluginLogger(runtime.plugin_id, extension=spec["id"])

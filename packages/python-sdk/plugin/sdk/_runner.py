@@ -994,8 +994,10 @@ class PluginRuntime:
 
     # -- freeze (docs/freeze.md; the class's `freezable` fields, in the TypeScript SDK's state file) ------------------
 
-    def _freezable(self) -> list[str]:
-        names = getattr(type(self.instance), "freezable", None) or []
+    def _freezable(self, obj: Any = None) -> list[str]:
+        """The fields named by the class's `freezable`, or the original's `__freezable__`."""
+        cls = type(obj if obj is not None else self.instance)
+        names = getattr(cls, "freezable", None) or getattr(cls, "__freezable__", None) or []
         return [n for n in names if isinstance(n, str)]
 
     def _state_file(self) -> str:
@@ -1172,6 +1174,7 @@ class PluginRuntime:
         self._send_result(shutdown_id, result)
         if self.ctx is not None:
             self.ctx._store.close()
+            self.ctx._db.close_sync()
         assert self.finished is not None
         self.finished.set()
 

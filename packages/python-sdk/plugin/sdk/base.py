@@ -46,6 +46,8 @@ class PluginContext:
 
     def __init__(self, runtime: "PluginRuntime", *, plugin_id: str, plugin_dir: str, metadata: dict, config: dict,
                  store_enabled: bool) -> None:
+        from ._database import PluginDatabase, database_options
+        from ._state import PluginStatePersistence
         from ._store import SyncPluginStore
 
         self._runtime = runtime
@@ -57,6 +59,10 @@ class PluginContext:
         self.file_logger = self.logger
         self._config = config
         self._store = SyncPluginStore(os.path.join(plugin_dir, "data"), enabled=store_enabled)
+        db_enabled, db_name = database_options(metadata, plugin_id)
+        self._db = PluginDatabase(plugin_id=plugin_id, data_dir=os.path.join(plugin_dir, "data"), enabled=db_enabled,
+                                  name=db_name)
+        self._state = PluginStatePersistence(runtime)
         self.bus = Bus(runtime)
 
     def push_message(self, **kwargs: Any) -> Ok | Err:
@@ -609,6 +615,8 @@ class NekoPluginBase:
         self.logger = ctx.logger
         self.file_logger = ctx.file_logger
         self.store = ctx._store
+        self.db = ctx._db
+        self.state = ctx._state
         self.config = PluginConfig(ctx)
         self.plugins = Plugins(ctx)
         self.bus = ctx.bus

@@ -1,8 +1,10 @@
 """`from plugin.sdk.plugin import …`: the original N.E.K.O. SDK's names (docs/python-plugins.md)."""
 
 from .. import SDK_VERSION
+from .._database import PluginDatabase, PluginKVStore
 from .._i18n import PluginI18n, tr
 from .._logger import PluginLogger, get_plugin_logger
+from .._state import PluginStatePersistence
 from .._store import PluginStore, SyncPluginStore
 from ..base import (
     Bus,
@@ -70,12 +72,15 @@ __all__ = [
     "PluginCallError",
     "PluginConfig",
     "PluginContext",
+    "PluginDatabase",
     "PluginI18n",
+    "PluginKVStore",
     "PluginLogger",
     "PluginMeta",
     "PluginRouter",
     "PluginRouterError",
     "PluginSettings",
+    "PluginStatePersistence",
     "PluginStore",
     "Plugins",
     "Result",
