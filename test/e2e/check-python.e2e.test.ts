@@ -133,7 +133,7 @@ describe("neko-plugin check on a Python plugin", { skip: PYTHON_SKIP, concurrenc
       name: "a malformed hook condition, naming the hook and where it is declared",
       code: GOOD.replace('condition="args.a > 1"', 'condition="args.a = 1"'),
       lines: [
-        "[FAIL] entries: __init__.py:14 ValueError: @before_entry 'audit': invalid condition 'args.a = 1': assignment is not allowed",
+        "[FAIL] entries: __init__.py:14 ValueError: @before_entry 'audit': invalid condition: assignment is not allowed at position 8 of \"args.a = 1\"",
         "    fix: fix the decorator's arguments at __init__.py:14",
       ],
     },
