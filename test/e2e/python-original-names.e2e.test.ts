@@ -330,7 +330,7 @@ describe("the original SDK's remaining names in a Python plugin", { skip: PYTHON
       config: true,
       plugins: true,
       store: true,
-      db: null,
+      db: true,
       mounted: 1,
       plugin_id: ID,
     });

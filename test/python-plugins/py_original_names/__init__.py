@@ -227,4 +227,4 @@ class NamesPlugin(NekoPluginBase):
         listed = (await r.list_entries()).unwrap()
         return Ok({"bound": r.is_bound, "entry_ids": r.entry_ids, "listed": [e["id"] for e in listed],
                    "ctx": r.ctx is self.ctx, "config": r.config is self.config, "plugins": r.plugins is self.plugins,
-                   "store": r.store is self.store, "db": r.db, "mounted": r.mounted, "plugin_id": r.plugin_id})
+                   "store": r.store is self.store, "db": r.db is self.db, "mounted": r.mounted, "plugin_id": r.plugin_id})

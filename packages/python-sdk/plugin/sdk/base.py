@@ -426,7 +426,7 @@ class PluginRouter:
 
     @property
     def db(self) -> Any:
-        """The original's SQL database (`self.db`); this SDK has none, so it is None (docs/python-plugins.md)."""
+        """The including plugin's `self.db` (PluginDatabase, docs/python-plugins.md)."""
         return getattr(self.plugin, "db", None)
 
     @property
@@ -622,7 +622,6 @@ class NekoPluginBase:
         self.bus = ctx.bus
         self.memory = MemoryClient(ctx)
         self.system_info = SystemInfo(ctx)
-        self.db = None  # the original's SQL database: none here (docs/python-plugins.md)
         self.i18n = self._load_i18n()
         self._static_ui_config: dict | None = None
         self._list_actions: list[dict] = []
