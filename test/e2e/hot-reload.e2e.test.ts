@@ -306,7 +306,9 @@ describe("reload of a running plugin: configuration and failures around the swit
     // take seconds to start a process).
     const slow = t.trigger("conf", "slow", { ms: 8000 });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    save(configCode(6, "setTimeout(() => process.exit(3), 300);"));
+    // It dies 2.5 s after its module ran: after its handshake (300 ms was too short at load 7, and it died before
+    // it was ready), and well inside the 8 s drain.
+    save(configCode(6, "setTimeout(() => process.exit(3), 2500);"));
     const reload = await t.request("POST", "/plugin/conf/reload");
     assert.equal(reload.status, 502, JSON.stringify(reload.body));
     assert.match(reload.body.error.message, /the running version keeps serving: the new process exited/);
