@@ -232,7 +232,7 @@ export class PluginsClient {
             )
           : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal });
       // The target's value is whatever its handler returned: the caller says what it expects.
-      return toResult(callerTimeoutNamed(wire, call)) as Result<T, SdkError>;
+      return toResult(callerTimeoutNamed(wire, call, deadline - now)) as Result<T, SdkError>;
     } finally {
       if (progressId !== undefined) listeners?.delete(progressId);
       release();
@@ -243,8 +243,10 @@ export class PluginsClient {
 /**
  * A timeout this process's own deadline fired, named as the host names one (`firedBy: "caller"`). Only one its
  * HostClient made: an answer from the wire that says `firedBy: "caller"` stays as it came (with its upstream token).
+ * `budgetMs` is the time the call was given (its `timeout`, or what was left of the caller's own deadline), not what
+ * was left when the request went out, which can be a millisecond less.
  */
-function callerTimeoutNamed(wire: WireResult, call: TargetCall): WireResult {
+function callerTimeoutNamed(wire: WireResult, call: TargetCall, budgetMs: number): WireResult {
   if (wire.ok || wire.error.code !== ErrorCode.Timeout || !isCallerTimeout(wire.error)) return wire;
   const details = wire.error.details as { firedBy?: unknown; timeoutMs?: unknown } | undefined;
   if (details?.firedBy !== "caller" || typeof details.timeoutMs !== "number") return wire;
@@ -254,7 +256,7 @@ function callerTimeoutNamed(wire: WireResult, call: TargetCall): WireResult {
   const kind = call.method === "plugins.call" ? "entry" : "event";
   return {
     ok: false,
-    error: timeoutError({ plugin: pluginId, entry, timeoutMs: details.timeoutMs, firedBy: "caller" }, kind),
+    error: timeoutError({ plugin: pluginId, entry, timeoutMs: budgetMs, firedBy: "caller" }, kind),
   };
 }
 
