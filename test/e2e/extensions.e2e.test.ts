@@ -502,6 +502,15 @@ describe("extensions in a running host plugin", () => {
       assert.ok(answer.ok, JSON.stringify(answer));
       return answer.value as Record<string, number>;
     };
+    // The metrics history keeps a ring per plugin from its first heartbeat report on; wait for it, so a report landing
+    // during the cycles is not counted as something they left behind.
+    await waitFor(
+      async () => {
+        const res = await t.request("GET", "/plugin/metrics/host_p/history");
+        return res.body.count >= 1 ? true : undefined;
+      },
+      { what: "host_p's first metrics sample", timeoutMs: 15_000 },
+    );
     const baseline = await counts();
     const hostBaseline = t.host.debugCounts();
     assert.ok(baseline.busHandlers >= 1 && baseline.extensionTimers >= 1, JSON.stringify(baseline));
