@@ -1,5 +1,8 @@
-// Starts a plugin process. TypeScript is compiled through a shared disk cache (no tsx and no esbuild in a warm
-// process), `@neko/plugin-sdk/*` resolves to this SDK from any folder; see plugin-loader-hooks.mjs.
+// Starts a plugin process. When the host linked the SDK's runtime and the plugin ahead of time (plugin-link.mjs;
+// `NEKO_PLUGIN_LINKED` names the link), their compiled modules are imported as they are: no module hooks, no loader
+// thread. Otherwise TypeScript is compiled through a shared disk cache (no tsx and no esbuild in a warm process), and
+// `@neko/plugin-sdk/*` resolves to this SDK from any folder; see plugin-loader-hooks.mjs.
+import { readFileSync } from "node:fs";
 import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -9,11 +12,30 @@ if (process.env.NEKO_PLUGIN_ID) process.title = `neko-plugin: ${process.env.NEKO
 
 // Stack traces point into the TypeScript sources (the compiled code carries inline source maps).
 process.setSourceMapsEnabled(true);
-// The plugin's folder, and its extensions' folders (they load into this process): their sources are ES modules.
-const sourceDirs = [
-  process.env.NEKO_PLUGIN_DIR ?? "",
-  ...(process.env.NEKO_PLUGIN_SOURCE_DIRS ?? "").split(path.delimiter),
-];
-const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
-register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
-await import("../src/runtime/plugin-main.ts");
+
+/** The runtime module of the link, or undefined: no link, or one this process cannot read. */
+function linkedMain() {
+  const manifest = process.env.NEKO_PLUGIN_LINKED;
+  if (!manifest) return undefined;
+  try {
+    const main = JSON.parse(readFileSync(manifest, "utf8")).main;
+    return typeof main === "string" ? main : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const main = linkedMain();
+if (main !== undefined) {
+  await import(main);
+} else {
+  delete process.env.NEKO_PLUGIN_LINKED;
+  // The plugin's folder, and its extensions' folders (they load into this process): their sources are ES modules.
+  const sourceDirs = [
+    process.env.NEKO_PLUGIN_DIR ?? "",
+    ...(process.env.NEKO_PLUGIN_SOURCE_DIRS ?? "").split(path.delimiter),
+  ];
+  const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
+  register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
+  await import("../src/runtime/plugin-main.ts");
+}

@@ -67,8 +67,11 @@ export interface SupervisorOptions {
   swapDrainMs?: number;
   /** Ping interval; a plugin silent for 3 intervals is unresponsive and restarted (SPEC §4.1: 5 s). */
   heartbeatIntervalMs?: number;
-  /** Runs before each launch with the plugin's folder (the host compiles its TypeScript into the cache); never throws. */
-  prepareSources?: (pluginDir: string) => Promise<unknown>;
+  /**
+   * Runs before each launch with the plugin's folder and entry module, and each extension folder it loads (the host
+   * compiles their TypeScript into the cache and links the plugin); never throws.
+   */
+  prepareSources?: (dir: string, entryModule?: string) => Promise<unknown>;
 }
 
 export interface SupervisorCallOptions {
@@ -560,7 +563,8 @@ export class PluginSupervisor implements Disposable {
 
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
   private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
-    for (const dir of [spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+    await this.options.prepareSources?.(spec.dir, spec.entryModulePath);
+    for (const dir of grant.sourceDirs) await this.options.prepareSources?.(dir);
   }
 
   /** A ready process is watched: its heartbeat, and its exit (a crash unless the host asked for it). */

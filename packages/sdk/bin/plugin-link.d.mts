@@ -1,0 +1,10 @@
+/**
+ * Links the SDK's runtime and the plugin whose entry module is `entry` into the compile cache (compiled modules with
+ * their imports resolved); resolves to the manifest a plugin process is pointed at with `NEKO_PLUGIN_LINKED`, or why
+ * there is none (the process then loads its sources through the module hooks).
+ */
+export function linkPluginSources(options: {
+  entry: string;
+  pluginDir: string;
+  cacheDir: string | undefined;
+}): Promise<{ ok: true; manifest: string } | { ok: false; reason: string }>;
