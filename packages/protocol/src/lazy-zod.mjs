@@ -2,7 +2,6 @@
 // the one `import "zod"` gives, so the process holds one Zod whoever loads it first) and forwards to its `z`. A plugin
 // process that declares no schema and checks no message never loads Zod's ~100 modules (about 13 MiB; see
 // docs/benchmarks.md). Its declaration file types it as Zod's own `z`.
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -15,7 +14,7 @@ let loaded;
 function zod() {
   if (loaded === undefined) {
     const manifest = require.resolve("zod/package.json");
-    const entry = JSON.parse(readFileSync(manifest, "utf8")).exports?.["."]?.import;
+    const entry = require(manifest).exports?.["."]?.import;
     // `require` of an ES module (Node ≥ 20.19) shares Node's module map with `import`.
     /** @type {typeof import("zod")} */
     const module = typeof entry === "string" ? require(path.join(path.dirname(manifest), entry)) : require("zod");
