@@ -309,7 +309,14 @@ describe("permissions", () => {
 
   test("a plugin cannot plant code in the compile cache entry another plugin loads", async () => {
     const victimSource = path.join(fs.realpathSync(root), "victim", "index.ts");
-    const entries = fs.readdirSync(cacheDir).filter((name) => name.endsWith(".mjs"));
+    // The module the victim's process loads: its linked module (a `<key>.link` folder of the cache; docs/architecture.md).
+    const links = fs.readdirSync(cacheDir).filter((name) => name.endsWith(".link"));
+    const entries = links.flatMap((link) =>
+      fs
+        .readdirSync(path.join(cacheDir, link))
+        .filter((name) => name.endsWith(".mjs"))
+        .map((name) => path.join(link, name)),
+    );
     const entry = entries
       .map((name) => path.join(cacheDir, name))
       .find((file) => fs.readFileSync(file, "utf8").includes("VICTIM_ORIGINAL_CODE"));
