@@ -343,9 +343,9 @@ export class PluginHost implements PluginHostApi {
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
-      prepareSources: async (dir, entryModule) => {
+      prepareSources: async (dir, entryModule, access) => {
         await warmPluginSources(dir, logger);
-        if (entryModule !== undefined) await links.prepare(dir, entryModule);
+        if (entryModule !== undefined) await links.prepare(dir, entryModule, access);
       },
     });
     const { supervisor } = this;

@@ -7,4 +7,10 @@ export function linkPluginSources(options: {
   entry: string;
   pluginDir: string;
   cacheDir: string | undefined;
+  /**
+   * What the plugin's process may read and write (paths absolute or relative to `pluginDir`; its own folder and its
+   * data/ folder are implied): only TypeScript it may read is compiled into the link, and nothing under a folder it
+   * writes. `read` undefined: it runs without the permission model.
+   */
+  access?: { read?: string[]; write?: string[] };
 }): Promise<{ ok: true; manifest: string } | { ok: false; reason: string }>;

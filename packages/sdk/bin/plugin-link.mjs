@@ -63,6 +63,17 @@ const sdkLinks = new Map();
 export async function linkPluginSources(options) {
   const { entry, pluginDir, cacheDir } = options;
   if (cacheDir === undefined) return { ok: false, reason: "no usable compile cache folder" };
+  const realOrResolved = (/** @type {string} */ p) => {
+    const absolute = path.resolve(pluginDir, p);
+    try {
+      return fs.realpathSync(absolute);
+    } catch {
+      return absolute;
+    }
+  };
+  // What the plugin's process may read itself: a link compiles nothing else (the link must not read, on the
+  // plugin's behalf, a file its own process is refused). Undefined: no permission model, it may read anything.
+  const readable = options.access?.read?.map(realOrResolved);
   try {
     let sdkLinking = sdkLinks.get(cacheDir);
     if (sdkLinking === undefined) {
@@ -73,10 +84,24 @@ export async function linkPluginSources(options) {
     if (sdk === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
     const realDir = fs.realpathSync(pluginDir);
     const realEntry = fs.realpathSync(entry);
+    const mirrored = (/** @type {string} */ file) => {
+      const own = isInside(file, realDir);
+      if (isTypeScript(file)) {
+        if (own || readable === undefined || readable.some((dir) => file === dir || isInside(file, dir))) return true;
+        return `${file} is outside what the plugin may read`;
+      }
+      return own && PLUGIN_SOURCE.test(file);
+    };
+    const entryMirrored = mirrored(realEntry);
+    if (entryMirrored !== true) {
+      return { ok: false, reason: entryMirrored || `${realEntry} is not one of the plugin's own sources` };
+    }
     const linked = await linkGraph({
       roots: [realEntry],
       cacheDir,
-      mirrored: (file) => isTypeScript(file) || (isInside(file, realDir) && PLUGIN_SOURCE.test(file)),
+      mirrored,
+      // A link reused for these roots was made under the same rule of what is compiled into it.
+      rule: JSON.stringify([realDir, readable ?? null]),
       known: sdk.modules,
       strict: true,
     });
@@ -120,8 +145,9 @@ async function linkSdk(cacheDir) {
 /**
  * Compiles every module reachable from `roots` that `mirrored` says is ours, with each import written as the absolute
  * URL Node is to load; writes them into `<cache>/<key>.link/` unless it is there already.
- * @param {{ roots: string[]; cacheDir: string; mirrored: (file: string) => boolean; known: Map<string, string>;
- *   strict: boolean }} options `known`: modules linked already (the SDK's), by real path; `strict`: a plugin's
+ * @param {{ roots: string[]; cacheDir: string; mirrored: (file: string) => boolean | string; known: Map<string, string>;
+ *   strict: boolean; rule?: string }} options `mirrored`: whether a module is compiled into the link (true) or left to Node (false),
+ *   or why the link cannot be made (a string); `rule`: what `mirrored` decides by, as text; `known`: modules linked already (the SDK's), by real path; `strict`: a plugin's
  *   sources, which must not compute an import or resolve at run time (the SDK's own do, with absolute URLs)
  * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | { ok: false; reason: string }>}
  */
@@ -129,7 +155,7 @@ async function linkGraph(options) {
   // What was linked from these roots last time, and from which texts: still good when none of them changed.
   const indexKey = createHash("sha256")
     .update(`${FORMAT}\0${TARGET}\0${ESBUILD_VERSION}\0${options.cacheDir}\0`)
-    .update(JSON.stringify([options.roots, [...options.known.values()].slice(0, 1)]))
+    .update(JSON.stringify([options.roots, [...options.known.values()].slice(0, 1), options.rule ?? ""]))
     .digest("hex")
     .slice(0, 40);
   const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
@@ -219,7 +245,12 @@ async function linkGraph(options) {
                   if (resolved.startsWith("node:")) return { path: resolved, external: true };
                   const known = options.known.get(resolved);
                   if (known !== undefined) return { path: known, external: true };
-                  if (!options.mirrored(resolved)) return { path: pathToFileURL(resolved).href, external: true };
+                  const mirrored = options.mirrored(resolved);
+                  if (typeof mirrored === "string") {
+                    refusal ??= mirrored;
+                    return { path: args.path, external: true };
+                  }
+                  if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
                   if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
                     refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
                   }

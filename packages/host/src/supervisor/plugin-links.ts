@@ -7,6 +7,7 @@
 import { linkPluginSources } from "@neko/plugin-sdk/plugin-link";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import type { HostLogger } from "../host-logger.ts";
+import type { SourceAccess } from "./plugin-supervisor.ts";
 
 /** A Node plugin's entry module: what a link starts from (a Python plugin's is not linked). */
 const NODE_SOURCE = /\.(ts|mts|js|mjs)$/;
@@ -18,10 +19,16 @@ export class PluginLinks {
   constructor(private readonly options: { logger: HostLogger; env?: NodeJS.ProcessEnv }) {}
 
   /** Links the plugin whose entry module is `entryModule`; never throws (without a link it runs through the hooks). */
-  async prepare(pluginDir: string, entryModule: string): Promise<void> {
+  async prepare(pluginDir: string, entryModule: string, access?: SourceAccess): Promise<void> {
     this.manifests.delete(entryModule);
     if ((this.options.env ?? process.env).NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
-    const outcome = await linkPluginSources({ entry: entryModule, pluginDir, cacheDir: defaultCacheDir() });
+    // Without `access` the plugin is taken to read only its own folder and to write its data/ folder.
+    const outcome = await linkPluginSources({
+      entry: entryModule,
+      pluginDir,
+      cacheDir: defaultCacheDir(),
+      access: { read: access === undefined ? [] : access.read, write: access?.write ?? [] },
+    });
     if (outcome.ok) {
       this.manifests.set(entryModule, outcome.manifest);
     } else {

@@ -69,9 +69,10 @@ export interface SupervisorOptions {
   heartbeatIntervalMs?: number;
   /**
    * Runs before each launch with the plugin's folder and entry module, and each extension folder it loads (the host
-   * compiles their TypeScript into the cache and links the plugin); never throws.
+   * compiles their TypeScript into the cache and links the plugin); never throws. `access`, with the entry module: what
+   * the plugin's process may read (undefined `read`: no permission model) and write, its own folder aside.
    */
-  prepareSources?: (dir: string, entryModule?: string) => Promise<unknown>;
+  prepareSources?: (dir: string, entryModule?: string, access?: SourceAccess) => Promise<unknown>;
 }
 
 export interface SupervisorCallOptions {
@@ -135,6 +136,13 @@ export interface LaunchAsk {
 export type LaunchContext = (spec: SupervisedPluginSpec, ask: LaunchAsk) => Record<string, unknown>;
 
 /** More a plugin process may read and write, and load as its own sources, than its manifest grants (its extensions). */
+/** What a plugin's process may read and write besides its own folder (absolute paths, or relative to the folder). */
+export interface SourceAccess {
+  /** Undefined: it runs without the permission model. */
+  read: string[] | undefined;
+  write: string[];
+}
+
 export interface LaunchGrant {
   /** Absolute paths it may read, and whose sources it loads as its own (compiled into the cache before the start). */
   sourceDirs?: string[];
@@ -563,7 +571,11 @@ export class PluginSupervisor implements Disposable {
 
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
   private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
-    await this.options.prepareSources?.(spec.dir, spec.entryModulePath);
+    const permissions = launchPermissions(spec.manifest);
+    await this.options.prepareSources?.(spec.dir, spec.entryModulePath, {
+      read: permissions && [...permissions.fsRead, ...grant.sourceDirs],
+      write: [...spec.manifest.permissions.fsWrite, ...grant.write],
+    });
     for (const dir of grant.sourceDirs) await this.options.prepareSources?.(dir);
   }
 
