@@ -84,6 +84,19 @@ export class ComputedPlugin extends NekoPluginBase {
 }
 `;
 
+// A CommonJS dependency in the plugin's own node_modules: Node loads it as CommonJS (named exports, require inside).
+const withCjsCode = `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+import { hello } from "cjsdep";
+
+@nekoPlugin
+export class WithCjsPlugin extends NekoPluginBase {
+  @pluginEntry({ id: "hello" })
+  hello() {
+    return Ok({ text: hello("neko"), linked: process.env.NEKO_PLUGIN_LINKED ?? null });
+  }
+}
+`;
+
 const HEAVY = /\/node_modules\/(zod|ajv|ajv-formats|pino|better-sqlite3)\//;
 
 function heavyPackages(scripts: string[]): string[] {
@@ -119,6 +132,18 @@ describe("a lean plugin process", () => {
       manifest: manifest("computed", "ComputedPlugin"),
       code: computedCode,
       files: { "late.ts": 'export const late: string = "loaded through the hooks";\n' },
+    });
+    writePlugin(root, {
+      id: "with_cjs",
+      className: "WithCjsPlugin",
+      manifest: `[plugin]\nid = "with_cjs"\nentry = "index.ts:WithCjsPlugin"\n`,
+      code: withCjsCode,
+      files: {
+        "node_modules/cjsdep/package.json": '{ "name": "cjsdep", "version": "1.0.0", "main": "index.js" }\n',
+        "node_modules/cjsdep/index.js":
+          'const helper = require("./helper");\nexports.hello = (name) => helper.greeting + ", " + name;\n',
+        "node_modules/cjsdep/helper.js": 'exports.greeting = "hello";\n',
+      },
     });
     t = await startTestHost({ roots: [root] });
   });
@@ -182,6 +207,13 @@ describe("a lean plugin process", () => {
     assert.ok(second.linked, "still linked");
     assert.notEqual(second.linked, first.linked, "a new link for the new text");
     assert.ok(second.scripts.some((s: string) => /\/[0-9a-f]{40}\.link\/[0-9a-f]{16}-suffix\.mjs$/.test(s)));
+  });
+
+  test("a plugin with a CommonJS dependency in its node_modules runs linked, the dependency loaded by Node as CommonJS", async () => {
+    const res = await t.trigger("with_cjs", "hello");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.data.text, "hello, neko");
+    assert.match(res.body.data.linked ?? "", /\/[0-9a-f]{40}\.link\/manifest\.json$/);
   });
 
   test("a plugin that cannot be linked (a computed import) runs through the module hooks, as before", async () => {

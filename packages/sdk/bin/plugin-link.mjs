@@ -74,6 +74,9 @@ export async function linkPluginSources(options) {
   // What the plugin's process may read itself: a link compiles nothing else (the link must not read, on the
   // plugin's behalf, a file its own process is refused). Undefined: no permission model, it may read anything.
   const readable = options.access?.read?.map(realOrResolved);
+  // What it may write (its data/ folder, its write grants): a module there may change at run time, so it is never
+  // compiled ahead; a plugin that imports one is not linked.
+  const writable = [path.join(pluginDir, "data"), ...(options.access?.write ?? [])].map(realOrResolved);
   try {
     let sdkLinking = sdkLinks.get(cacheDir);
     if (sdkLinking === undefined) {
@@ -85,6 +88,12 @@ export async function linkPluginSources(options) {
     const realDir = fs.realpathSync(pluginDir);
     const realEntry = fs.realpathSync(entry);
     const mirrored = (/** @type {string} */ file) => {
+      // As the hooks: a package's modules (CommonJS or not) load as Node loads them, never as the plugin's own.
+      if (isTypeScript(file) && file.includes(`${path.sep}node_modules${path.sep}`)) {
+        return `${file} is TypeScript inside node_modules`;
+      }
+      if (file.includes(`${path.sep}node_modules${path.sep}`)) return false;
+      if (writable.some((dir) => isInside(file, dir))) return `${file} is in a folder the plugin writes`;
       const own = isInside(file, realDir);
       if (isTypeScript(file)) {
         if (own || readable === undefined || readable.some((dir) => file === dir || isInside(file, dir))) return true;
@@ -101,7 +110,7 @@ export async function linkPluginSources(options) {
       cacheDir,
       mirrored,
       // A link reused for these roots was made under the same rule of what is compiled into it.
-      rule: JSON.stringify([realDir, readable ?? null]),
+      rule: JSON.stringify([realDir, readable ?? null, writable]),
       known: sdk.modules,
       strict: true,
     });

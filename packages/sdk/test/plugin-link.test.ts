@@ -92,6 +92,69 @@ test("what the link cannot promise to load as the hooks would is refused, with t
   }
 });
 
+test("a package's modules stay Node's (never compiled as the plugin's); a module in a folder it writes refuses the link", async () => {
+  const dir = plugin("with-deps", {
+    "index.ts": 'import { hello } from "cjsdep";\nexport const x = hello();\n',
+    "node_modules/cjsdep/package.json": '{ "name": "cjsdep", "main": "index.js" }\n',
+    "node_modules/cjsdep/index.js": 'const helper = require("./helper");\nexports.hello = () => helper.word;\n',
+    "node_modules/cjsdep/helper.js": 'exports.word = "hi";\n',
+  });
+  const manifest = manifestOf(await link(dir));
+  const dependency = path.join(dir, "node_modules/cjsdep/index.js");
+  assert.equal(manifest.modules[pathToFileURL(dependency).href], undefined);
+  const index = fs.readFileSync(new URL(manifest.modules[pathToFileURL(path.join(dir, "index.ts")).href]), "utf8");
+  assert.ok(index.includes(`from "${pathToFileURL(dependency).href}"`), "the dependency is imported where it is");
+
+  const typed = plugin("ts-dep", {
+    "index.ts": 'import { a } from "tsdep";\nexport { a };\n',
+    "node_modules/tsdep/package.json": '{ "name": "tsdep", "main": "index.ts" }\n',
+    "node_modules/tsdep/index.ts": "export const a: number = 1;\n",
+  });
+  const refusedTyped = await link(typed);
+  assert.ok(!refusedTyped.ok && /is TypeScript inside node_modules/.test(refusedTyped.reason));
+
+  const data = plugin("data-import", {
+    "index.ts": 'import { made } from "./data/made.ts";\nexport { made };\n',
+    "data/made.ts": "export const made: number = 1;\n",
+  });
+  const refusedData = await link(data);
+  assert.ok(!refusedData.ok && /is in a folder the plugin writes/.test(refusedData.reason));
+
+  const granted = plugin("write-grant", {
+    "index.ts": 'import { made } from "./out/made.js";\nexport { made };\n',
+    "out/made.js": "export const made = 1;\n",
+  });
+  const refusedGrant = await linkPluginSources({
+    entry: path.join(granted, "index.ts"),
+    pluginDir: granted,
+    cacheDir,
+    access: { read: [], write: ["out"] },
+  });
+  assert.ok(!refusedGrant.ok && /out\/made\.js is in a folder the plugin writes/.test(refusedGrant.reason));
+});
+
+test("only TypeScript the plugin may read is compiled into its link", async () => {
+  const outside = plugin("outside", { "secret.ts": 'export const key: string = "k";\n' });
+  const thief = plugin("thief", { "index.ts": 'import { key } from "../outside/secret.ts";\nexport { key };\n' });
+  const refused = await linkPluginSources({
+    entry: path.join(thief, "index.ts"),
+    pluginDir: thief,
+    cacheDir,
+    access: { read: [] },
+  });
+  assert.ok(!refused.ok && /secret\.ts is outside what the plugin may read/.test(refused.reason));
+  const allowed = await linkPluginSources({
+    entry: path.join(thief, "index.ts"),
+    pluginDir: thief,
+    cacheDir,
+    access: { read: ["../outside"] },
+  });
+  assert.ok(
+    manifestOf(allowed).modules[pathToFileURL(path.join(outside, "secret.ts")).href],
+    "a granted folder is linked",
+  );
+});
+
 test("without a cache folder there is no link", async () => {
   const dir = plugin("nocache", { "index.ts": "export const x = 1;\n" });
   assert.deepEqual(
