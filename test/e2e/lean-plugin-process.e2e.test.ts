@@ -107,8 +107,14 @@ describe("a lean plugin process", () => {
   let root: string;
   let t: TestHost;
 
+  // A cache of this file's own: a test below deletes it while the host runs.
+  const savedCacheDir = process.env.NEKO_TS_CACHE_DIR;
+  let cacheDir: string;
+
   before(async () => {
     root = makeTempDir();
+    cacheDir = path.join(makeTempDir("neko-lean-cache-"), "cache");
+    process.env.NEKO_TS_CACHE_DIR = cacheDir;
     // Without the permission model: the probe opens an inspector session in the process.
     const manifest = (id: string, className: string) =>
       `[plugin]\nid = "${id}"\nentry = "index.ts:${className}"\n\n[plugin_runtime]\npermissions = false\n`;
@@ -149,7 +155,10 @@ describe("a lean plugin process", () => {
   });
   after(async () => {
     await t?.close();
+    if (savedCacheDir === undefined) delete process.env.NEKO_TS_CACHE_DIR;
+    else process.env.NEKO_TS_CACHE_DIR = savedCacheDir;
     fs.rmSync(root, { recursive: true, force: true });
+    if (cacheDir !== undefined) fs.rmSync(path.dirname(cacheDir), { recursive: true, force: true });
   });
 
   test("a plugin is linked: its runtime and its module are compiled modules, with no TypeScript source loaded", async () => {
@@ -214,6 +223,17 @@ describe("a lean plugin process", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.data.text, "hello, neko");
     assert.match(res.body.data.linked ?? "", /\/[0-9a-f]{40}\.link\/manifest\.json$/);
+  });
+
+  test("the cache deleted while the host runs (docs: safe at any time): the next start links again and runs", async () => {
+    const first = (await t.trigger("lean", "scripts")).body.data;
+    assert.ok(first.linked);
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    assert.equal((await t.request("POST", "/plugin/lean/reload")).status, 200);
+    const second = await t.trigger("lean", "scripts");
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(second.body.data.linked, first.linked, "the same link, written again");
+    assert.ok(fs.existsSync(second.body.data.linked));
   });
 
   test("a plugin that cannot be linked (a computed import) runs through the module hooks, as before", async () => {

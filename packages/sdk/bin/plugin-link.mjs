@@ -45,7 +45,8 @@ const sdkDependencies = new Set(
 );
 
 /**
- * The SDK's runtime linked (plugin-main and every `@neko/plugin-sdk/*` a plugin may import), once per host.
+ * The SDK's runtime linked (plugin-main and every `@neko/plugin-sdk/*` a plugin may import), per cache folder: made
+ * once, and checked whole again at each use (the cache may be deleted or aged meanwhile; a failure is not kept).
  * @type {Map<string, Promise<SdkLink | undefined>>}
  */
 const sdkLinks = new Map();
@@ -78,12 +79,7 @@ export async function linkPluginSources(options) {
   // compiled ahead; a plugin that imports one is not linked.
   const writable = [path.join(pluginDir, "data"), ...(options.access?.write ?? [])].map(realOrResolved);
   try {
-    let sdkLinking = sdkLinks.get(cacheDir);
-    if (sdkLinking === undefined) {
-      sdkLinking = linkSdk(cacheDir).catch(() => undefined);
-      sdkLinks.set(cacheDir, sdkLinking);
-    }
-    const sdk = await sdkLinking;
+    const sdk = await sdkLink(cacheDir);
     if (sdk === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
     const realDir = fs.realpathSync(pluginDir);
     const realEntry = fs.realpathSync(entry);
@@ -125,6 +121,53 @@ export async function linkPluginSources(options) {
     return { ok: true, manifest };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * The SDK's link in `cacheDir`, linked again when it is no longer whole there.
+ * @param {string} cacheDir
+ * @returns {Promise<SdkLink | undefined>}
+ */
+async function sdkLink(cacheDir) {
+  const known = await sdkLinks.get(cacheDir);
+  if (known !== undefined && isWhole(known.dirUrl, known.modules.values())) {
+    // In use: keep it young, so pruning leaves it alone.
+    touch(fileURLToPath(known.dirUrl));
+    return known;
+  }
+  let linking = sdkLinks.get(cacheDir);
+  if (linking === undefined || known !== undefined) {
+    linking = linkSdk(cacheDir).catch(() => undefined);
+    sdkLinks.set(cacheDir, linking);
+  }
+  const linked = await linking;
+  if (linked === undefined && sdkLinks.get(cacheDir) === linking) sdkLinks.delete(cacheDir);
+  return linked;
+}
+
+/**
+ * Whether a link's folder is complete and holds each of its modules.
+ * @param {string} dirUrl
+ * @param {Iterable<string>} moduleUrls
+ */
+function isWhole(dirUrl, moduleUrls) {
+  try {
+    if (!fs.existsSync(path.join(fileURLToPath(dirUrl), "complete"))) return false;
+    for (const url of moduleUrls) if (!fs.existsSync(fileURLToPath(url))) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** @param {string} file */
+function touch(file) {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // gone meanwhile: the next use links again
   }
 }
 
@@ -288,8 +331,10 @@ async function linkGraph(options) {
   /** @type {Map<string, string>} */
   const modules = new Map();
   for (const file of files) modules.set(file, `${dirUrl}${nameOf(file)}`);
-  if (!fs.existsSync(path.join(dir, "complete"))) {
-    // Written under a temporary name and renamed: a process sees the whole link or none.
+  if (!isWhole(dirUrl, modules.values())) {
+    // Written under a temporary name and renamed: a process sees the whole link or none. The cache folder may have
+    // been deleted since the host started; a folder left incomplete (a write cut short, files aged away) goes first.
+    fs.mkdirSync(options.cacheDir, { recursive: true, mode: 0o700 });
     const temporary = `${dir}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     fs.mkdirSync(temporary, { mode: 0o700 });
     try {
@@ -298,16 +343,16 @@ async function linkGraph(options) {
         fs.writeFileSync(path.join(temporary, nameOf(file)), text, { mode: 0o600 });
       }
       fs.writeFileSync(path.join(temporary, "complete"), "", { mode: 0o600 });
+      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
       fs.renameSync(temporary, dir);
     } catch (error) {
       fs.rmSync(temporary, { recursive: true, force: true });
       // Another host wrote the same link meanwhile.
-      if (!fs.existsSync(path.join(dir, "complete"))) throw error;
+      if (!isWhole(dirUrl, modules.values())) throw error;
     }
   } else {
     // In use: keep it young, so pruning leaves it alone.
-    const now = new Date();
-    fs.utimesSync(dir, now, now);
+    touch(dir);
   }
   // The folders of its files as they are now: a file added or removed beside one may change what an import resolves to.
   /** @type {Record<string, string>} */
@@ -331,7 +376,7 @@ async function reusableLink(indexPath, cacheDir) {
     const index = JSON.parse(await readFile(indexPath, "utf8"));
     if (typeof index.key !== "string" || !/^[0-9a-f]{40}$/.test(index.key)) return undefined;
     const dir = path.join(cacheDir, `${index.key}.link`);
-    if (!fs.existsSync(path.join(dir, "complete"))) return undefined;
+    if (!isWhole(`${pathToFileURL(dir).href}/`, new Map(index.modules).values())) return undefined;
     for (const [file, hash] of Object.entries(index.files)) {
       if (hashOf(await readFile(file, "utf8")) !== hash) return undefined;
     }
