@@ -1,9 +1,10 @@
 /**
  * In a linked plugin process (the host compiled and linked the SDK's runtime and the plugin ahead of time, see
- * bin/plugin-link.mjs), which compiled module stands for which source file. A source the link does not hold (an
- * extension's, a file created or changed since the link was made) is loaded as in an unlinked process: the module
- * hooks are registered then, the first time one is needed, and they hand out the link's modules for the SDK, so the
- * plugin, its extensions and the runtime share one SDK.
+ * bin/plugin-link.mjs), which compiled module stands for which source file, by the file's real path. A source the
+ * manifest does not list (an extension's, a file created after the link was made) is loaded as in an unlinked
+ * process: the module hooks are registered then, the first time one is needed, and they hand out the link's modules
+ * for whatever the link holds (the SDK above all), so the plugin, its extensions and the runtime share one SDK. A
+ * listed source edited after the link was made still runs as it was linked, until the plugin's next start links it again.
  */
 import fs from "node:fs";
 import { register } from "node:module";
