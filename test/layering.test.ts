@@ -1,7 +1,7 @@
 /**
  * The package layering (STYLE.md): protocol depends on nothing of ours and holds no file-system code; the SDK only on
- * the protocol; the host on the protocol, the SDK's version, its TypeScript compile cache (which the host fills for
- * plugin processes), its plugin state file (whose frozen mark the host reads), its database-name rule (the host
+ * the protocol (and its stand-in for Zod); the host on the protocol, the SDK's version, its TypeScript compile cache
+ * and its linker (which the host fills and runs for plugin processes), its plugin state file (whose frozen mark the host reads), its database-name rule (the host
  * refuses in a manifest the names this.db refuses, the state file's among them), its atomic file write and its
  * configSchema check (the host validates configuration writes with the plugin's schema); the server on the host's
  * public interface and the manager page's build (which depends on nothing of ours); the CLI on anything. And each
@@ -31,12 +31,13 @@ const exceptions: Record<string, RegExp[]> = {
 
 const allowed: Record<string, RegExp[]> = {
   protocol: [],
-  sdk: [/^@neko\/protocol$/],
+  // Zod loaded on first use (`@neko/protocol/lazy-zod`), shared with the protocol's own schemas.
+  sdk: [/^@neko\/protocol(\/lazy-zod)?$/],
   // The host also locates the SDK's package (its plugin runner is a file of it), without loading it; and implements
   // the types of `@neko/plugin-sdk/testing`.
   host: [
     /^@neko\/protocol$/,
-    /^@neko\/plugin-sdk\/(version|ts-cache|frozen-state-file|database-name|atomic-write|config-schema|testing|package\.json)$/,
+    /^@neko\/plugin-sdk\/(version|ts-cache|plugin-link|frozen-state-file|database-name|atomic-write|config-schema|testing|package\.json)$/,
   ],
   // The manager page is a browser app that speaks only HTTP: it depends on nothing of ours.
   manager: [],

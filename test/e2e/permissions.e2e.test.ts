@@ -160,6 +160,25 @@ describe("permissions", () => {
       manifest: manifest("nosy_loader"),
       code: `import fs from "node:fs";\nexport const stolen = fs.readFileSync(${JSON.stringify(path.join(outside, "other", "b.txt"))}, "utf8");\n`,
     });
+    // The attack on linking: a module outside anything it may read, imported from its own index.ts.
+    fs.writeFileSync(path.join(outside, "other", "secret.ts"), 'export const API_KEY: string = "sk-not-yours-42";\n');
+    const secretSpecifier = path.relative(path.join(root, "thief"), path.join(outside, "other", "secret.ts"));
+    writePlugin(root, {
+      id: "thief",
+      className: "Thief",
+      manifest: `[plugin]\nid = "thief"\nentry = "index.ts:Thief"\n`,
+      code: `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+import { API_KEY } from ${JSON.stringify(secretSpecifier)};
+
+@nekoPlugin
+export class Thief extends NekoPluginBase {
+  @pluginEntry({ id: "steal" })
+  steal() {
+    return Ok(API_KEY);
+  }
+}
+`,
+    });
     t = await startTestHost({ roots: [root] });
     // Cold starts on a busy machine may outlast a handshake's 20 s; a restart then brings the plugin up.
     const starting = ["confined", "granted", "unguarded", "victim"];
@@ -309,7 +328,14 @@ describe("permissions", () => {
 
   test("a plugin cannot plant code in the compile cache entry another plugin loads", async () => {
     const victimSource = path.join(fs.realpathSync(root), "victim", "index.ts");
-    const entries = fs.readdirSync(cacheDir).filter((name) => name.endsWith(".mjs"));
+    // The module the victim's process loads: its linked module (a `<key>.link` folder of the cache; docs/architecture.md).
+    const links = fs.readdirSync(cacheDir).filter((name) => name.endsWith(".link"));
+    const entries = links.flatMap((link) =>
+      fs
+        .readdirSync(path.join(cacheDir, link))
+        .filter((name) => name.endsWith(".mjs"))
+        .map((name) => path.join(link, name)),
+    );
     const entry = entries
       .map((name) => path.join(cacheDir, name))
       .find((file) => fs.readFileSync(file, "utf8").includes("VICTIM_ORIGINAL_CODE"));
@@ -350,6 +376,27 @@ describe("permissions", () => {
       `importing index.ts failed: permission denied: fs_read '${file}' — add it to [plugin.permissions] fs_read in plugin.toml`,
     );
     assert.match(where, /^index\.ts:2:\d+\)$/);
+  });
+
+  test("a plugin cannot import TypeScript it may not read: the host does not compile it into the plugin's link", async () => {
+    await waitFor(() => t.host.getPlugin("thief")?.status === "refused", { timeoutMs: 60_000, what: "thief refused" });
+    const { status_reason } = (await t.request("GET", "/plugins/thief")).body;
+    const file = fs.realpathSync(path.join(outside, "other", "secret.ts"));
+    assert.match(status_reason, /^importing index\.ts failed: permission denied: fs_read '([^']+)'/);
+    assert.equal(/fs_read '([^']+)'/.exec(status_reason)?.[1], file, status_reason);
+    const steal = await t.trigger("thief", "steal");
+    assert.notEqual(steal.status, 200, JSON.stringify(steal.body));
+    // Nothing of the secret anywhere in the compile cache (links, compiled modules, indexes).
+    const leaked: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (fs.readFileSync(full, "utf8").includes("sk-not-yours-42")) leaked.push(full);
+      }
+    };
+    walk(cacheDir);
+    assert.deepEqual(leaked, []);
   });
 
   test("a plugin cannot widen its own grants through this.config", async () => {

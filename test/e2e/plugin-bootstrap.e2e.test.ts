@@ -84,14 +84,15 @@ test("neither the process's environment nor its argv holds anything of its boots
   for (const forbidden of ["NEKO_PLUGIN_SECRET", "NEKO_ENDPOINT", "NEKO_PLUGIN_CONTEXT_FILE"]) {
     assert.ok(!names.includes(forbidden), `${forbidden} is not in the environment`);
   }
-  // The environment is the host's own, plus the four variables that name the plugin and the descriptor: nothing the
-  // host made for this launch (a secret, a key, a routing id) is in it, and no 48-hex-character secret is in argv.
-  // (Node adds its own IPC channel's two.)
+  // The environment is the host's own, plus the variables that name the plugin, the descriptor and the plugin's
+  // linked sources (a file of the compile cache): nothing the host made for this launch (a secret, a key, a routing
+  // id) is in it, and no 48-hex-character secret is in argv. (Node adds its own IPC channel's two.)
   const launchVariables = [
     "NEKO_PLUGIN_ID",
     "NEKO_PLUGIN_DIR",
     "NEKO_PLUGIN_ENTRY",
     "NEKO_BOOTSTRAP_FD",
+    "NEKO_PLUGIN_LINKED",
     "NODE_CHANNEL_FD",
     "NODE_CHANNEL_SERIALIZATION_MODE",
   ];
@@ -103,6 +104,10 @@ test("neither the process's environment nor its argv holds anything of its boots
   assert.equal(
     environ.find((e) => e.startsWith("NEKO_BOOTSTRAP_FD=")),
     "NEKO_BOOTSTRAP_FD=4",
+  );
+  assert.match(
+    environ.find((e) => e.startsWith("NEKO_PLUGIN_LINKED=")) ?? "",
+    /^NEKO_PLUGIN_LINKED=\/.+\/[0-9a-f]{40}\.link\/manifest\.json$/,
   );
   for (const text of cmdline) assert.doesNotMatch(text, /\b[0-9a-f]{48}\b/);
   const runDir = t.host

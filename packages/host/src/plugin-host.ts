@@ -16,6 +16,7 @@ import {
   timerDelay,
   type WireResult,
 } from "@neko/protocol";
+import { PluginLinks } from "./supervisor/plugin-links.ts";
 import { defaultCacheDir, pruneTypeScriptCache, sdkSourceDirs, warmTypeScriptCache } from "@neko/plugin-sdk/ts-cache";
 import { SDK_VERSION } from "@neko/plugin-sdk/version";
 import { type BusApi, HostBus, type HostBusOptions } from "./bus/host-bus.ts";
@@ -336,10 +337,11 @@ export class PluginHost implements PluginHostApi {
     private readonly hub: WorkerHub | undefined,
   ) {
     this.services = new HostServices(logger);
+    const links = new PluginLinks({ logger });
     const local =
       options.launcher ??
       new LanguageLauncher({
-        node: new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger }),
+        node: new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger, links }),
         python: new PythonPluginLauncher({ logger, ...(options.python && { candidates: options.python }) }),
       });
     this.supervisor = new PluginSupervisor({
@@ -351,7 +353,10 @@ export class PluginHost implements PluginHostApi {
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
-      prepareSources: (dir) => warmPluginSources(dir, logger),
+      prepareSources: async (dir, entryModule, access) => {
+        await warmPluginSources(dir, logger);
+        if (entryModule !== undefined) await links.prepare(dir, entryModule, access);
+      },
     });
     const { supervisor } = this;
     this.events = {

@@ -24,21 +24,35 @@ const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
 let sourceDirUrls = [];
 /** @type {string | undefined} */
 let cacheDir;
+/**
+ * In a linked process that registered the hooks late (src/runtime/linked-modules.ts): source URL → the link's compiled
+ * module, so what the link holds (the SDK above all) is the one module of its kind in the process.
+ * @type {Record<string, string>}
+ */
+let linked = {};
 
 /** The packages the SDK depends on, by name: the ones a plugin may import without an install of its own. */
 const sdkDependencies = new Set(
   Object.keys(JSON.parse(readFileSync(new URL("../package.json", selfUrl), "utf8")).dependencies ?? {}),
 );
 
-/** @type {InitializeHook<{ sourceDirUrls?: string[] } | undefined>} */
+/** @type {InitializeHook<{ sourceDirUrls?: string[]; linked?: Record<string, string> } | undefined>} */
 export function initialize(data) {
   sourceDirUrls = data?.sourceDirUrls ?? [];
+  linked = data?.linked ?? {};
   // The same folder the host warmed (the environment the process inherited names it); read, never written.
   cacheDir = readableCacheDir();
 }
 
 /** @type {AsyncResolveHook} */
 export async function resolve(specifier, context, nextResolve) {
+  const resolved = await resolveSource(specifier, context, nextResolve);
+  const compiled = Object.hasOwn(linked, resolved.url) ? linked[resolved.url] : undefined;
+  return compiled === undefined ? resolved : { url: compiled, format: "module", shortCircuit: true };
+}
+
+/** @type {AsyncResolveHook} */
+async function resolveSource(specifier, context, nextResolve) {
   if (specifier === SDK || specifier.startsWith(`${SDK}/`)) {
     return nextResolve(specifier, { ...context, parentURL: selfUrl });
   }

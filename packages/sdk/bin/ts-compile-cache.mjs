@@ -229,7 +229,7 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
       if (!entry && !temporary) continue;
       const { mtimeMs } = fs.lstatSync(file);
       if (temporary ? mtimeMs < Date.now() - 3600 * 1000 : mtimeMs < cutoff) {
-        fs.rmSync(file, { force: true });
+        fs.rmSync(file, { force: true, recursive: true });
         removed += 1;
       }
     } catch {
@@ -239,8 +239,9 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
   return removed;
 }
 
-const ENTRY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json)$/;
-const TEMPORARY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json)\.\d+\.[0-9a-f]{8}\.tmp$/;
+// Linked sources (plugin-link.mjs) are a `.link` folder and its `.links.json` index.
+const ENTRY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json|\.link|\.links\.json)$/;
+const TEMPORARY_NAME = /^[0-9a-f]{40}(\.mjs|\.error\.json|\.link|\.links\.json)\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 /**
  * Where the compiled form of this file with this text lives: named by a hash of all that decides the output.

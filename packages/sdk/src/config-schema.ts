@@ -6,7 +6,7 @@
  * configuration against it; the host uses the same check on every write, through the entry validator's Ajv and Zod.
  */
 import { nestsDeeperThan } from "@neko/protocol";
-import { z } from "zod";
+import { z } from "@neko/protocol/lazy-zod";
 import { type ArgsValidator, compileArgsValidator, type ValidationIssue } from "./entry-validator.ts";
 
 /** A JSON Schema object (draft 2020-12, as Ajv reads it). */
@@ -62,7 +62,8 @@ export function ownConfig(config: Record<string, unknown>): Record<string, unkno
 
 /** Whether `value` is a Zod schema (as opposed to a JSON Schema object). */
 function isZodSchema(value: unknown): value is z.ZodType {
-  return value instanceof z.ZodType;
+  // Every Zod schema carries `_zod`: anything else is told apart without loading Zod.
+  return typeof value === "object" && value !== null && "_zod" in value && value instanceof z.ZodType;
 }
 
 /**

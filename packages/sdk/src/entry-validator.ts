@@ -3,21 +3,26 @@
  * A violation becomes a `ValidationError` whose message names the failing field. The host checks plugins'
  * configSchemas with it too, in the linear-time mode below.
  */
+import { createRequire } from "node:module";
 import v8 from "node:v8";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import { z } from "@neko/protocol/lazy-zod";
 import type { ErrorObject } from "ajv";
-import { z } from "zod";
+import type { Ajv2020 } from "ajv/dist/2020.js";
+import type addFormatsModule from "ajv-formats";
 import { ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 
-// ajv-formats is CommonJS with a `default` export: the types see the module object, Node the function.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as typeof addFormatsModule.default;
+// Ajv and its formats are CommonJS, loaded when the first JSON Schema is compiled: a plugin process whose entries have
+// no `inputSchema` never loads them (docs/benchmarks.md).
+const require = createRequire(import.meta.url);
 
 // addUsedSchema false: an entry's schema is never registered by its `$id`, so two entries (or a dynamic entry
 // registered again) may share one without a clash.
 function makeAjv(regExp?: (pattern: string, flags: string) => RegExp): Ajv2020 {
+  const { Ajv2020 } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  // ajv-formats is CommonJS with a `default` export: the types see the module object, Node the function.
+  const formats = require("ajv-formats") as typeof addFormatsModule & { default?: typeof addFormatsModule.default };
+  const addFormats = (formats.default ?? formats) as typeof addFormatsModule.default;
   const made = new Ajv2020({
     allErrors: true,
     useDefaults: true,
@@ -32,8 +37,13 @@ function makeAjv(regExp?: (pattern: string, flags: string) => RegExp): Ajv2020 {
   return made;
 }
 
-const ajv = makeAjv();
+let fullAjv: Ajv2020 | undefined;
 let linearAjv: Ajv2020 | undefined;
+
+function fullEngine(): Ajv2020 {
+  fullAjv ??= makeAjv();
+  return fullAjv;
+}
 
 /**
  * A schema's `pattern` (and `patternProperties`) on V8's linear-time engine: no pattern a plugin sends can make the
@@ -60,7 +70,7 @@ function linearEngine(): Ajv2020 {
  * Compiled validators by mode and schema text: Ajv keeps every schema object it compiled, so compiling a fresh copy
  * for each registration of a dynamic entry would grow without bound.
  */
-const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+const compiled = new Map<string, ReturnType<Ajv2020["compile"]>>();
 /** The host compiles the configSchema each plugin sends: past this many distinct schemas, the cache starts over. */
 const MAX_COMPILED = 512;
 
@@ -265,11 +275,11 @@ function jsonSchemaValidator(inputSchema: Record<string, unknown>, linear: boole
   const key = `${linear ? "linear" : "full"}:${JSON.stringify(schema)}`;
   let validate = compiled.get(key);
   if (!validate) {
-    const engine = linear ? linearEngine() : ajv;
+    const engine = linear ? linearEngine() : fullEngine();
     validate = engine.compile(schema);
     if (compiled.size >= MAX_COMPILED) {
       // Without an argument Ajv forgets every schema it compiled (its meta-schemas stay).
-      ajv.removeSchema();
+      fullAjv?.removeSchema();
       linearAjv?.removeSchema();
       compiled.clear();
     }

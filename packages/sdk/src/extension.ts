@@ -40,4 +40,4 @@ export type { EntryOptions, HookTiming } from "./plugin-metadata.ts";
 export type { JsonObject, JsonValue } from "@neko/protocol";
 export { Err, isErr, isOk, Ok, type Result, unwrap, unwrapOr } from "./result.ts";
 export { SDK_VERSION } from "./version.ts";
-export { z } from "zod";
+export { z } from "@neko/protocol/lazy-zod";

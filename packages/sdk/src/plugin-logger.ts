@@ -2,9 +2,10 @@
  * The plugin's structured logger. In a plugin process it writes pino JSON lines to stdout; the host reads them,
  * tags them with the plugin id and merges them into its own log (docs/logging.md).
  */
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 
 export interface PluginLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -15,12 +16,35 @@ export interface PluginLogger {
   exception(message: string, error: unknown, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The logger of a plugin (or an extension): pino is loaded, and the logger made, by its first record, so a plugin that
+ * logs nothing never loads pino (docs/benchmarks.md).
+ */
 export function createPluginLogger(pluginId: string, options: { level?: string } = {}): PluginLogger {
-  const base = pino(
-    { level: options.level ?? process.env.NEKO_LOG_LEVEL ?? "info", base: { plugin: pluginId }, messageKey: "msg" },
-    pino.destination({ fd: 1, sync: true }),
-  );
-  return wrapPino(base);
+  let made: PluginLogger | undefined;
+  const logger = (): PluginLogger => {
+    if (made === undefined) {
+      const pino = require("pino") as typeof import("pino");
+      made = wrapPino(
+        pino(
+          {
+            level: options.level ?? process.env.NEKO_LOG_LEVEL ?? "info",
+            base: { plugin: pluginId },
+            messageKey: "msg",
+          },
+          pino.destination({ fd: 1, sync: true }),
+        ),
+      );
+    }
+    return made;
+  };
+  return {
+    debug: (message, fields) => logger().debug(message, fields),
+    info: (message, fields) => logger().info(message, fields),
+    warn: (message, fields) => logger().warn(message, fields),
+    error: (message, fields) => logger().error(message, fields),
+    exception: (message, error, fields) => logger().exception(message, error, fields),
+  };
 }
 
 export function wrapPino(logger: Logger): PluginLogger {
@@ -33,10 +57,13 @@ export function wrapPino(logger: Logger): PluginLogger {
   };
 }
 
+const require = createRequire(import.meta.url);
+
 /** The SDK's and the protocol package's source folders: their frames are the framework's, not the plugin's. */
 const FRAMEWORK_DIRS = [
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
-  path.dirname(path.dirname(fileURLToPath(import.meta.resolve("@neko/protocol")))),
+  // Resolved from this file's own place (not `import.meta.resolve`: a linked plugin process runs a compiled copy).
+  path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
 ].map((dir) => `${dir}${path.sep}`);
 
 /**

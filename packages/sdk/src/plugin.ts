@@ -93,4 +93,4 @@ export type { PluginBus } from "./bus/plugin-bus.ts";
 export type { PushMessageInput } from "./push-message.ts";
 export type { RunExport, RunFinish, RunUpdate } from "./run-reporter.ts";
 // Re-exported so a plugin folder without its own node_modules can declare `params` schemas.
-export { z } from "zod";
+export { z } from "@neko/protocol/lazy-zod";

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import type { HostLogger } from "../host-logger.ts";
 import { permissionFlags } from "./permission-flags.ts";
+import type { PluginLinks } from "./plugin-links.ts";
 import { bootstrapDocument, pluginLaunchEnv, sendBootstrap } from "./plugin-launch-env.ts";
 import type { LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
@@ -22,6 +23,8 @@ export class NodePluginLauncher implements PluginLauncher {
       /** The SDK's `plugin-runner.mjs`. */
       runnerPath: string;
       logger: HostLogger;
+      /** The plugins' linked sources: a linked plugin's process runs without module hooks. */
+      links?: PluginLinks;
     },
   ) {}
 
@@ -30,6 +33,10 @@ export class NodePluginLauncher implements PluginLauncher {
       ...pluginLaunchEnv(request),
       ...(request.sourceDirs?.length && { NEKO_PLUGIN_SOURCE_DIRS: request.sourceDirs.join(path.delimiter) }),
     };
+    // Only the host says which link a process runs; one inherited from the host's own environment is not it.
+    delete env.NEKO_PLUGIN_LINKED;
+    const linked = this.options.links?.manifestFor(request.entryModule);
+    if (linked !== undefined) env.NEKO_PLUGIN_LINKED = linked;
     const document = bootstrapDocument(request);
     const perm = this.permissionFlags(request);
     // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket.

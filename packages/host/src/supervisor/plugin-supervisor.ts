@@ -67,8 +67,12 @@ export interface SupervisorOptions {
   swapDrainMs?: number;
   /** Ping interval; a plugin silent for 3 intervals is unresponsive and restarted (SPEC §4.1: 5 s). */
   heartbeatIntervalMs?: number;
-  /** Runs before each launch with the plugin's folder (the host compiles its TypeScript into the cache); never throws. */
-  prepareSources?: (pluginDir: string) => Promise<unknown>;
+  /**
+   * Runs before each launch with the plugin's folder and entry module, and each extension folder it loads (the host
+   * compiles their TypeScript into the cache and links the plugin); never throws. `access`, with the entry module: what
+   * the plugin's process may read (undefined `read`: no permission model) and write, its own folder aside.
+   */
+  prepareSources?: (dir: string, entryModule?: string, access?: SourceAccess) => Promise<unknown>;
 }
 
 export interface SupervisorCallOptions {
@@ -132,6 +136,13 @@ export interface LaunchAsk {
 export type LaunchContext = (spec: SupervisedPluginSpec, ask: LaunchAsk) => Record<string, unknown>;
 
 /** More a plugin process may read and write, and load as its own sources, than its manifest grants (its extensions). */
+/** What a plugin's process may read and write besides its own folder (absolute paths, or relative to the folder). */
+export interface SourceAccess {
+  /** Undefined: it runs without the permission model. */
+  read: string[] | undefined;
+  write: string[];
+}
+
 export interface LaunchGrant {
   /** Absolute paths it may read, and whose sources it loads as its own (compiled into the cache before the start). */
   sourceDirs?: string[];
@@ -581,7 +592,12 @@ export class PluginSupervisor implements Disposable {
 
   /** The plugin's TypeScript goes into the shared compile cache first, so its process does not need esbuild. */
   private async prepareSources(plugin: SupervisedPlugin, grant: Required<LaunchGrant>, spec = plugin.spec) {
-    for (const dir of [spec.dir, ...grant.sourceDirs]) await this.options.prepareSources?.(dir);
+    const permissions = launchPermissions(spec.manifest);
+    await this.options.prepareSources?.(spec.dir, spec.entryModulePath, {
+      read: permissions && [...permissions.fsRead, ...grant.sourceDirs],
+      write: [...spec.manifest.permissions.fsWrite, ...grant.write],
+    });
+    for (const dir of grant.sourceDirs) await this.options.prepareSources?.(dir);
   }
 
   /**

@@ -3,7 +3,7 @@
  * `result` — and what it pushes to it without an answer (`push { topic, payload }`). The plugin checks each payload
  * against its schema when it arrives; the host's senders and the SDK's handlers are typed by these maps.
  */
-import { z } from "zod";
+import { z } from "../lazy-zod.mjs";
 import type { BusEvent, BusWatchDelta } from "../bus-record.ts";
 import type { ExtensionSpec, ExtensionStatus } from "../extension-spec.ts";
 import type { WireResult } from "../messages.ts";

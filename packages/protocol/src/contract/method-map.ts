@@ -4,7 +4,7 @@
  * renamed method or a changed field is a compile error on both sides; `checkParams` checks untrusted params against
  * the schema once, at the receiving boundary, and names the first bad field.
  */
-import { z } from "zod";
+import { z } from "../lazy-zod.mjs";
 import { ErrorCode } from "../error-codes.ts";
 import type { WireError } from "../messages.ts";
 

@@ -2,7 +2,7 @@
  * Everything a plugin may tell the host with `notify { method, params }` (no answer): name and params schema. The
  * host checks the params once when they arrive and drops a notification that fails, with a warning naming the field.
  */
-import { z } from "zod";
+import { z } from "../lazy-zod.mjs";
 import type { WireResult } from "../messages.ts";
 import { MAX_VALUE_DEPTH, nestsDeeperThan } from "../payload-bytes.ts";
 import { resultProblem } from "../result-problem.ts";
@@ -57,9 +57,12 @@ export type GatewayErrorCodeName = (typeof GATEWAY_ERROR_CODES)[number];
 /** How a gateway request ended: `ok`, or its error code. */
 export const GATEWAY_OUTCOMES = ["ok", ...GATEWAY_ERROR_CODES] as const;
 
-const stageSamples = z
-  .array(z.number().finite().min(0), { error: "stage timings must be lists of durations in ms" })
-  .max(MAX_STAGE_SAMPLES, { error: `at most ${MAX_STAGE_SAMPLES} durations per stage in one report` });
+// Behind a function, as every schema of the contract: made on first use, so a plugin process that checks no such
+// message never loads Zod.
+const stageSamples = () =>
+  z
+    .array(z.number().finite().min(0), { error: "stage timings must be lists of durations in ms" })
+    .max(MAX_STAGE_SAMPLES, { error: `at most ${MAX_STAGE_SAMPLES} durations per stage in one report` });
 
 export const pluginToHostNotifications = methodMap({
   /** Publishes an event to every subscriber; the payload is bounded by MAX_BUS_PAYLOAD_BYTES (the bus checks it). */
@@ -128,7 +131,7 @@ export const pluginToHostNotifications = methodMap({
   "adapter.stage_timings": {
     params: () =>
       z.object({
-        stages: z.partialRecord(z.enum([...GATEWAY_STAGES, "total"]), stageSamples),
+        stages: z.partialRecord(z.enum([...GATEWAY_STAGES, "total"]), stageSamples()),
         outcomes: z.partialRecord(z.enum(GATEWAY_OUTCOMES), z.number().int().min(0)),
       }),
     result: returns<void>(),

@@ -4,7 +4,7 @@
  * The host's handlers and the SDK's senders are both typed by this map; docs/wire-protocol.md lists it (a test holds
  * the two together). Limits a schema enforces are exported for the handlers that report them.
  */
-import { z } from "zod";
+import { z } from "../lazy-zod.mjs";
 import { BUS_NAMESPACES, type BusFilters, type BusRecord } from "../bus-record.ts";
 import type { MemoryHit, MemoryRecord } from "../memory-record.ts";
 import { MAX_VALUE_DEPTH, nestsDeeperThan } from "../payload-bytes.ts";

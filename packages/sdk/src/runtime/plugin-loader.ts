@@ -4,12 +4,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { ErrorCode } from "@neko/protocol";
 import { permissionDenied, SdkError } from "../errors.ts";
 import { NekoExtensionBase } from "../extension-base.ts";
 import { NekoPluginBase } from "../plugin-base.ts";
 import { collectPluginMetadata } from "../plugin-metadata.ts";
+import { sourceModuleUrl } from "./linked-modules.ts";
 
 export type PluginClass = new () => NekoPluginBase;
 
@@ -63,7 +64,7 @@ async function loadDecoratedClass<T>(
  */
 export async function importPluginModule(modulePath: string, query = ""): Promise<Record<string, unknown>> {
   try {
-    return (await import(pathToFileURL(modulePath).href + query)) as Record<string, unknown>;
+    return (await import(sourceModuleUrl(modulePath) + query)) as Record<string, unknown>;
   } catch (error) {
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);

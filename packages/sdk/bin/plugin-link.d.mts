@@ -1,0 +1,16 @@
+/**
+ * Links the SDK's runtime and the plugin whose entry module is `entry` into the compile cache (compiled modules with
+ * their imports resolved); resolves to the manifest a plugin process is pointed at with `NEKO_PLUGIN_LINKED`, or why
+ * there is none (the process then loads its sources through the module hooks).
+ */
+export function linkPluginSources(options: {
+  entry: string;
+  pluginDir: string;
+  cacheDir: string | undefined;
+  /**
+   * What the plugin's process may read and write (paths absolute or relative to `pluginDir`; its own folder and its
+   * data/ folder are implied): only TypeScript it may read is compiled into the link, and nothing under a folder it
+   * writes. `read` undefined: it runs without the permission model.
+   */
+  access?: { read?: string[]; write?: string[] };
+}): Promise<{ ok: true; manifest: string } | { ok: false; reason: string }>;

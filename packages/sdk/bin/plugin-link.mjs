@@ -1,0 +1,493 @@
+// Linked sources: a plugin process that needs no module hooks. The host compiles the SDK's runtime and a plugin's
+// sources ahead of time into ES modules in the compile cache whose imports are already resolved (absolute file URLs:
+// `@neko/plugin-sdk/*` to the SDK's compiled modules, `./util.js` to the compiled `util.ts`, `zod` to the file Node
+// would load). The runner then imports them as they are: no loader thread, no compile, no resolve hook (about 13 MiB
+// and a good part of a cold start; docs/benchmarks.md). Anything this cannot link as Node and the hooks would run it
+// (an unresolvable import, a compile error, a computed `import()`, `import.meta.resolve`) gives no link, and the
+// process takes the hooks' path, which behaves (and reports errors) as before.
+//
+// A link is one folder `<cache>/<key>.link/` of compiled files, named by a hash of everything in it: a link is never
+// changed once written, so a process reads either the whole old one or the whole new one. Only the host writes it.
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { isTypeScript } from "./ts-compile-cache.mjs";
+
+/** @import * as Declared from "./plugin-link.mjs" */
+
+const require = createRequire(import.meta.url);
+/** Bump when the output below changes. */
+const FORMAT = 1;
+const TARGET = `node${process.versions.node}`;
+const ESBUILD_VERSION = require("esbuild/package.json").version;
+const SDK = "@neko/plugin-sdk";
+const SDK_DIR = fileURLToPath(new URL("..", import.meta.url));
+const SELF_DIR = fileURLToPath(new URL(".", import.meta.url));
+/** The SDK's and the protocol package's sources: a plugin's link uses the SDK's link of them, never a copy. */
+const FRAMEWORK_DIRS = [SDK_DIR, path.dirname(path.dirname(fs.realpathSync(require.resolve("@neko/protocol"))))];
+/** Written where a compiled module imports another compiled one of the same link, until the link's folder is known. */
+const PLACEHOLDER = "neko-link-placeholder:/";
+const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
+/**
+ * An `import(…)` whose argument is not a plain string: resolved when it runs, from the file's own place, which a
+ * compiled copy in the cache is not (a mention in a comment or a string counts too: such a plugin just is not linked).
+ */
+const COMPUTED_IMPORT = /\bimport\s*\((?!\s*("[^"\\\n]*"|'[^'\\\n]*'|`[^`$\\]*`)\s*[,)])/;
+/** A link with more modules than this is not made (the hooks' path loads the plugin). */
+const MAX_LINK_FILES = 2000;
+
+/** The packages the SDK depends on: a plugin may import them without an install of its own (as with the hooks). */
+const sdkDependencies = new Set(
+  Object.keys(JSON.parse(fs.readFileSync(path.join(SDK_DIR, "package.json"), "utf8")).dependencies ?? {}),
+);
+
+/**
+ * The SDK's runtime linked (plugin-main and every `@neko/plugin-sdk/*` a plugin may import), per cache folder: made
+ * once, and checked whole again at each use (the cache may be deleted or aged meanwhile; a failure is not kept).
+ * @type {Map<string, Promise<SdkLink | undefined>>}
+ */
+const sdkLinks = new Map();
+
+/**
+ * @typedef {{ dirUrl: string; modules: Map<string, string>; main: string }} SdkLink
+ * @typedef {{ ok: true; manifest: string } | { ok: false; reason: string }} LinkOutcome
+ */
+
+/**
+ * Links the SDK's runtime and the plugin whose entry module is `entry` into the cache; resolves to the manifest a
+ * plugin process is pointed at (`NEKO_PLUGIN_LINKED`), or why there is none (the process then uses the hooks).
+ * @type {typeof Declared.linkPluginSources}
+ */
+export async function linkPluginSources(options) {
+  const { entry, pluginDir, cacheDir } = options;
+  if (cacheDir === undefined) return { ok: false, reason: "no usable compile cache folder" };
+  const realOrResolved = (/** @type {string} */ p) => {
+    const absolute = path.resolve(pluginDir, p);
+    try {
+      return fs.realpathSync(absolute);
+    } catch {
+      return absolute;
+    }
+  };
+  // What the plugin's process may read itself: a link compiles nothing else (the link must not read, on the
+  // plugin's behalf, a file its own process is refused). Undefined: no permission model, it may read anything.
+  const readable = options.access?.read?.map(realOrResolved);
+  // What it may write (its data/ folder, its write grants): a module there may change at run time, so it is never
+  // compiled ahead; a plugin that imports one is not linked.
+  const writable = [path.join(pluginDir, "data"), ...(options.access?.write ?? [])].map(realOrResolved);
+  try {
+    const sdk = await sdkLink(cacheDir);
+    if (sdk === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
+    const realDir = fs.realpathSync(pluginDir);
+    const realEntry = fs.realpathSync(entry);
+    const mirrored = (/** @type {string} */ file) => {
+      // As the hooks: a package's modules (CommonJS or not) load as Node loads them, never as the plugin's own.
+      if (isTypeScript(file) && file.includes(`${path.sep}node_modules${path.sep}`)) {
+        return `${file} is TypeScript inside node_modules`;
+      }
+      if (file.includes(`${path.sep}node_modules${path.sep}`)) return false;
+      if (writable.some((dir) => isInside(file, dir))) return `${file} is in a folder the plugin writes`;
+      const own = isInside(file, realDir);
+      if (isTypeScript(file)) {
+        if (own || readable === undefined || readable.some((dir) => file === dir || isInside(file, dir))) return true;
+        return `${file} is outside what the plugin may read`;
+      }
+      return own && PLUGIN_SOURCE.test(file);
+    };
+    const entryMirrored = mirrored(realEntry);
+    if (entryMirrored !== true) {
+      return { ok: false, reason: entryMirrored || `${realEntry} is not one of the plugin's own sources` };
+    }
+    const linked = await linkGraph({
+      roots: [realEntry],
+      cacheDir,
+      mirrored,
+      // A link reused for these roots was made under the same rule of what is compiled into it.
+      rule: JSON.stringify([realDir, readable ?? null, writable]),
+      known: sdk.modules,
+      strict: true,
+    });
+    if (!linked.ok) return linked;
+    const manifest = path.join(cacheDir, `${linked.key}.link`, "manifest.json");
+    if (!fs.existsSync(manifest)) {
+      /** @type {Record<string, string>} */
+      const modules = {};
+      for (const [file, url] of [...sdk.modules, ...linked.modules]) modules[pathToFileURL(file).href] = url;
+      writeAtomically(manifest, JSON.stringify({ main: sdk.main, modules }));
+    }
+    return { ok: true, manifest };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * The SDK's link in `cacheDir`, linked again when it is no longer whole there.
+ * @param {string} cacheDir
+ * @returns {Promise<SdkLink | undefined>}
+ */
+async function sdkLink(cacheDir) {
+  const known = await sdkLinks.get(cacheDir);
+  if (known !== undefined && isWhole(known.dirUrl, known.modules.values())) {
+    // In use: keep it young, so pruning leaves it alone.
+    touch(fileURLToPath(known.dirUrl));
+    return known;
+  }
+  let linking = sdkLinks.get(cacheDir);
+  if (linking === undefined || known !== undefined) {
+    linking = linkSdk(cacheDir).catch(() => undefined);
+    sdkLinks.set(cacheDir, linking);
+  }
+  const linked = await linking;
+  if (linked === undefined && sdkLinks.get(cacheDir) === linking) sdkLinks.delete(cacheDir);
+  return linked;
+}
+
+/**
+ * Whether a link's folder is complete and holds each of its modules.
+ * @param {string} dirUrl
+ * @param {Iterable<string>} moduleUrls
+ */
+function isWhole(dirUrl, moduleUrls) {
+  try {
+    if (!fs.existsSync(path.join(fileURLToPath(dirUrl), "complete"))) return false;
+    for (const url of moduleUrls) if (!fs.existsSync(fileURLToPath(url))) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** @param {string} file */
+function touch(file) {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // gone meanwhile: the next use links again
+  }
+}
+
+/**
+ * The runtime the runner starts (plugin-main.ts) and each `@neko/plugin-sdk/*` export that is TypeScript, with all
+ * they import from the SDK's and the protocol package's sources.
+ * @param {string} cacheDir
+ * @returns {Promise<SdkLink | undefined>}
+ */
+async function linkSdk(cacheDir) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(SDK_DIR, "package.json"), "utf8"));
+  const main = fs.realpathSync(path.join(SDK_DIR, "src/runtime/plugin-main.ts"));
+  /** @type {string[]} */
+  const roots = [main];
+  for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
+    // The testing helpers start a host: never part of a plugin process.
+    if (typeof target === "string" && isTypeScript(target) && subpath !== "./testing") {
+      roots.push(fs.realpathSync(path.join(SDK_DIR, target)));
+    }
+  }
+  const linked = await linkGraph({ roots, cacheDir, mirrored: isTypeScript, known: new Map(), strict: false });
+  if (!linked.ok) return undefined;
+  const mainUrl = linked.modules.get(main);
+  return mainUrl === undefined ? undefined : { dirUrl: linked.dirUrl, modules: linked.modules, main: mainUrl };
+}
+
+/**
+ * Compiles every module reachable from `roots` that `mirrored` says is ours, with each import written as the absolute
+ * URL Node is to load; writes them into `<cache>/<key>.link/` unless it is there already.
+ * @param {{ roots: string[]; cacheDir: string; mirrored: (file: string) => boolean | string; known: Map<string, string>;
+ *   strict: boolean; rule?: string }} options `mirrored`: whether a module is compiled into the link (true) or left to Node (false),
+ *   or why the link cannot be made (a string); `rule`: what `mirrored` decides by, as text; `known`: modules linked already (the SDK's), by real path; `strict`: a plugin's
+ *   sources, which must not compute an import or resolve at run time (the SDK's own do, with absolute URLs)
+ * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | { ok: false; reason: string }>}
+ */
+async function linkGraph(options) {
+  // What was linked from these roots last time, and from which texts: still good when none of them changed.
+  const indexKey = createHash("sha256")
+    .update(`${FORMAT}\0${TARGET}\0${ESBUILD_VERSION}\0${options.cacheDir}\0`)
+    .update(JSON.stringify([options.roots, [...options.known.values()].slice(0, 1), options.rule ?? ""]))
+    .digest("hex")
+    .slice(0, 40);
+  const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
+  const previous = await reusableLink(indexPath, options.cacheDir);
+  if (previous !== undefined) return previous;
+  const esbuild = await import("esbuild");
+  /** @type {Map<string, string>} real path → the hash of the text it was compiled from */
+  const sourceHashes = new Map();
+  /** @type {Map<string, string>} real path → its compiled text (imports of the link's own modules as placeholders) */
+  const outputs = new Map();
+  /** @type {Map<string, string>} */
+  const names = new Map();
+  const nameOf = (/** @type {string} */ file) => {
+    let name = names.get(file);
+    if (name === undefined) {
+      const base = path
+        .basename(file)
+        .replace(/\.[^.]+$/, "")
+        .replace(/[^A-Za-z0-9_-]/g, "_");
+      name = `${createHash("sha256").update(file).digest("hex").slice(0, 16)}-${base}.mjs`;
+      names.set(file, name);
+    }
+    return name;
+  };
+  /** @type {string[]} */
+  let pending = [...options.roots];
+  /** @type {string | undefined} */
+  let refusal;
+  while (pending.length > 0 && refusal === undefined) {
+    /** @type {string[]} */
+    const found = [];
+    await Promise.all(
+      pending.map(async (file) => {
+        if (outputs.has(file)) return;
+        outputs.set(file, "");
+        const source = await readFile(file, "utf8");
+        sourceHashes.set(file, hashOf(source));
+        if (options.strict && /\bimport\.meta\.resolve\b/.test(source)) {
+          refusal = `${file} uses import.meta.resolve`;
+          return;
+        }
+        if (options.strict && COMPUTED_IMPORT.test(source)) {
+          refusal = `${file} imports a module whose name it computes`;
+          return;
+        }
+        const url = pathToFileURL(file).href;
+        const result = await esbuild.build({
+          stdin: {
+            contents: source,
+            sourcefile: file,
+            resolveDir: path.dirname(file),
+            loader: isTypeScript(file) ? "ts" : "js",
+          },
+          // Where the module will be (any link's folder is as deep): the source map names the source from there.
+          outfile: path.join(options.cacheDir, `${"0".repeat(40)}.link`, nameOf(file)),
+          write: false,
+          bundle: true,
+          format: "esm",
+          platform: "node",
+          target: TARGET,
+          sourcemap: "inline",
+          sourcesContent: false,
+          keepNames: true,
+          treeShaking: false,
+          logLevel: "silent",
+          conditions: [],
+          mainFields: ["main"],
+          resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
+          tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+          // The module runs from the cache but is the file it was compiled from, for whatever it finds beside it.
+          define: {
+            "import.meta.url": JSON.stringify(url),
+            "import.meta.filename": JSON.stringify(file),
+            "import.meta.dirname": JSON.stringify(path.dirname(file)),
+          },
+          plugins: [
+            {
+              name: "neko-link",
+              setup(build) {
+                build.onResolve({ filter: /.*/ }, async (args) => {
+                  if (args.pluginData?.inner === true) return undefined;
+                  const resolved = await resolveAsNode(build, args, file);
+                  if (resolved === undefined) {
+                    refusal ??= `${file}: cannot resolve ${args.path}`;
+                    return { path: args.path, external: true };
+                  }
+                  if (resolved.startsWith("node:")) return { path: resolved, external: true };
+                  const known = options.known.get(resolved);
+                  if (known !== undefined) return { path: known, external: true };
+                  const mirrored = options.mirrored(resolved);
+                  if (typeof mirrored === "string") {
+                    refusal ??= mirrored;
+                    return { path: args.path, external: true };
+                  }
+                  if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
+                  if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
+                    refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
+                  }
+                  if (!outputs.has(resolved)) found.push(resolved);
+                  return { path: `${PLACEHOLDER}${nameOf(resolved)}`, external: true };
+                });
+              },
+            },
+          ],
+        });
+        outputs.set(file, result.outputFiles[0].text);
+      }),
+    ).catch((/** @type {unknown} */ error) => {
+      refusal ??= error instanceof Error ? error.message.split("\n")[0] : String(error);
+    });
+    if (outputs.size > MAX_LINK_FILES) refusal ??= `more than ${MAX_LINK_FILES} modules`;
+    pending = found;
+  }
+  if (refusal !== undefined) return { ok: false, reason: refusal };
+  const files = [...outputs.keys()].sort();
+  const hash = createHash("sha256").update(`${FORMAT}\0${TARGET}\0`);
+  for (const file of files) hash.update(`${file}\0${outputs.get(file)}\0`);
+  const key = hash.digest("hex").slice(0, 40);
+  const dir = path.join(options.cacheDir, `${key}.link`);
+  const dirUrl = `${pathToFileURL(dir).href}/`;
+  /** @type {Map<string, string>} */
+  const modules = new Map();
+  for (const file of files) modules.set(file, `${dirUrl}${nameOf(file)}`);
+  if (!isWhole(dirUrl, modules.values())) {
+    // Written under a temporary name and renamed: a process sees the whole link or none. The cache folder may have
+    // been deleted since the host started; a folder left incomplete (a write cut short, files aged away) goes first.
+    fs.mkdirSync(options.cacheDir, { recursive: true, mode: 0o700 });
+    const temporary = `${dir}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    fs.mkdirSync(temporary, { mode: 0o700 });
+    try {
+      for (const file of files) {
+        const text = /** @type {string} */ (outputs.get(file)).replaceAll(`"${PLACEHOLDER}`, `"${dirUrl}`);
+        fs.writeFileSync(path.join(temporary, nameOf(file)), text, { mode: 0o600 });
+      }
+      fs.writeFileSync(path.join(temporary, "complete"), "", { mode: 0o600 });
+      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(temporary, dir);
+    } catch (error) {
+      fs.rmSync(temporary, { recursive: true, force: true });
+      // Another host wrote the same link meanwhile.
+      if (!isWhole(dirUrl, modules.values())) throw error;
+    }
+  } else {
+    // In use: keep it young, so pruning leaves it alone.
+    touch(dir);
+  }
+  // The folders of its files as they are now: a file added or removed beside one may change what an import resolves to.
+  /** @type {Record<string, string>} */
+  const folders = {};
+  for (const file of files) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  writeAtomically(
+    indexPath,
+    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, modules: [...modules] }),
+  );
+  return { ok: true, key, dirUrl, modules };
+}
+
+/**
+ * The link an index names, when every file it was made from still has the same text and the link is whole.
+ * @param {string} indexPath
+ * @param {string} cacheDir
+ * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | undefined>}
+ */
+async function reusableLink(indexPath, cacheDir) {
+  try {
+    const index = JSON.parse(await readFile(indexPath, "utf8"));
+    if (typeof index.key !== "string" || !/^[0-9a-f]{40}$/.test(index.key)) return undefined;
+    const dir = path.join(cacheDir, `${index.key}.link`);
+    if (!isWhole(`${pathToFileURL(dir).href}/`, new Map(index.modules).values())) return undefined;
+    for (const [file, hash] of Object.entries(index.files)) {
+      if (hashOf(await readFile(file, "utf8")) !== hash) return undefined;
+    }
+    for (const [folder, hash] of Object.entries(index.folders ?? {})) {
+      if (listingHash(folder) !== hash) return undefined;
+    }
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
+    fs.utimesSync(indexPath, now, now);
+    return { ok: true, key: index.key, dirUrl: `${pathToFileURL(dir).href}/`, modules: new Map(index.modules) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The names in a folder, as a hash ("" when it cannot be read).
+ * @param {string} dir
+ */
+function listingHash(dir) {
+  try {
+    return hashOf(fs.readdirSync(dir).sort().join("\0"));
+  } catch {
+    return "";
+  }
+}
+
+/** @param {string} text */
+function hashOf(text) {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * Where Node (with the runner's hooks) would find `args.path` from the importing file: a real file path, `node:…`,
+ * or undefined. `@neko/plugin-sdk/*`, and a package the plugin's folder lacks but the SDK depends on, resolve from the
+ * SDK, as the hooks resolve them.
+ * @param {import("esbuild").PluginBuild} build
+ * @param {import("esbuild").OnResolveArgs} args
+ * @param {string} importer the file being compiled
+ * @returns {Promise<string | undefined>}
+ */
+async function resolveAsNode(build, args, importer) {
+  const specifier = args.path;
+  if (specifier.startsWith("node:")) return specifier;
+  if (isBuiltin(specifier)) return `node:${specifier}`;
+  const fromSdk = specifier === SDK || specifier.startsWith(`${SDK}/`);
+  const attempt = (/** @type {string} */ resolveDir) => attemptAs(build, { ...args, resolveDir }, specifier);
+  // From TypeScript, `./util.js` means `util.ts` when there is one, even beside a compiled `util.js` (as the hooks read it).
+  const swapped = /^\.{1,2}\//.test(specifier) && isTypeScript(importer) ? swapToTypeScript(specifier) : undefined;
+  let found = swapped === undefined ? undefined : await attemptAs(build, args, swapped);
+  found ??= fromSdk ? await attempt(SELF_DIR) : await attempt(args.resolveDir);
+  if (found === undefined && !fromSdk && sdkDependencies.has(packageNameOf(specifier))) found = await attempt(SELF_DIR);
+  return found === undefined ? undefined : fs.realpathSync(found);
+}
+
+/**
+ * `./util.ts` for `./util.js`, `./util.mts` for `./util.mjs`; undefined for any other.
+ * @param {string} specifier
+ */
+function swapToTypeScript(specifier) {
+  if (/\.js$/.test(specifier)) return `${specifier.slice(0, -3)}.ts`;
+  if (/\.mjs$/.test(specifier)) return `${specifier.slice(0, -4)}.mts`;
+  return undefined;
+}
+
+/**
+ * @param {import("esbuild").PluginBuild} build
+ * @param {import("esbuild").OnResolveArgs} args
+ * @param {string} specifier
+ */
+async function attemptAs(build, args, specifier) {
+  const result = await build.resolve(specifier, {
+    kind: args.kind,
+    resolveDir: args.resolveDir,
+    importer: args.importer,
+    pluginData: { inner: true },
+  });
+  return result.errors.length === 0 && !result.external && result.path ? result.path : undefined;
+}
+
+/** @param {string} specifier */
+function isBuiltin(specifier) {
+  return require("node:module").isBuiltin(specifier);
+}
+
+/** @param {string} specifier */
+function packageNameOf(specifier) {
+  if (/^(\.{1,2}\/|\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) return "";
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/**
+ * @param {string} file
+ * @param {string} dir
+ */
+function isInside(file, dir) {
+  const relative = path.relative(dir, file);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/**
+ * @param {string} target
+ * @param {string} text
+ */
+function writeAtomically(target, text) {
+  const temporary = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    fs.writeFileSync(temporary, text, { mode: 0o600 });
+    fs.renameSync(temporary, target);
+  } catch {
+    fs.rmSync(temporary, { force: true });
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Linked sources (bin/plugin-link.mjs): what is linked, what is refused (the process then uses the module hooks), and
+ * when a link is made again. The process side is tested end to end in test/e2e/lean-plugin-process.e2e.test.ts.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { linkPluginSources } from "../bin/plugin-link.mjs";
+
+let cacheDir: string;
+let root: string;
+
+before(() => {
+  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-link-cache-"));
+  root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "neko-link-plugins-")));
+});
+after(() => {
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function plugin(name: string, files: Record<string, string>): string {
+  const dir = path.join(root, name);
+  for (const [file, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  }
+  return dir;
+}
+
+const link = (dir: string) => linkPluginSources({ entry: path.join(dir, "index.ts"), pluginDir: dir, cacheDir });
+
+function manifestOf(outcome: Awaited<ReturnType<typeof link>>): { main: string; modules: Record<string, string> } {
+  assert.ok(outcome.ok, outcome.ok ? "" : outcome.reason);
+  return JSON.parse(fs.readFileSync(outcome.manifest, "utf8"));
+}
+
+test("a plugin's modules and the SDK's runtime are linked: each import is an absolute URL of the link or of a file", async () => {
+  const dir = plugin("linked", {
+    "index.ts":
+      'import { Ok } from "@neko/plugin-sdk/plugin";\nimport { twice } from "./util.js";\nexport const x = Ok(twice(2));\n',
+    "util.ts": "export const twice = (n: number): number => n * 2;\n",
+    // A stale compiled file beside its source: from TypeScript, ./util.js means util.ts.
+    "util.js": "export const twice = () => 'stale';\n",
+  });
+  const manifest = manifestOf(await link(dir));
+  const index = manifest.modules[pathToFileURL(path.join(dir, "index.ts")).href];
+  const util = manifest.modules[pathToFileURL(path.join(dir, "util.ts")).href];
+  assert.match(index, /\/[0-9a-f]{40}\.link\/[0-9a-f]{16}-index\.mjs$/);
+  assert.match(manifest.main, /-plugin-main\.mjs$/);
+  assert.equal(manifest.modules[pathToFileURL(path.join(dir, "util.js")).href], undefined);
+  const text = fs.readFileSync(new URL(index), "utf8");
+  assert.ok(text.includes(`from "${util}"`), "./util.js is the compiled util.ts");
+  const sdk = Object.entries(manifest.modules).find(([source]) => source.endsWith("/packages/sdk/src/plugin.ts"));
+  assert.ok(sdk && text.includes(`from "${sdk[1]}"`), "@neko/plugin-sdk/plugin is the SDK's linked module");
+  assert.doesNotMatch(text, /from "\.{0,2}\//, "no relative import is left");
+});
+
+test("an unchanged plugin reuses its link; an edit, or a file added beside one, gets a new link", async () => {
+  const dir = plugin("reused", {
+    "index.ts": 'import { helper } from "./helper";\nexport const x = helper;\n',
+    "helper.js": "export const helper = 'js';\n",
+  });
+  const first = await link(dir);
+  const again = await link(dir);
+  assert.deepEqual(again, first);
+  fs.writeFileSync(path.join(dir, "helper.ts"), "export const helper: string = 'ts';\n");
+  const added = await link(dir);
+  assert.notDeepEqual(added, first, "./helper now finds helper.ts");
+  const manifest = manifestOf(added);
+  assert.ok(manifest.modules[pathToFileURL(path.join(dir, "helper.ts")).href]);
+  fs.writeFileSync(path.join(dir, "index.ts"), 'import { helper } from "./helper";\nexport const y = helper;\n');
+  assert.notDeepEqual(await link(dir), added);
+});
+
+test("what the link cannot promise to load as the hooks would is refused, with the reason", async () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ["computed", { "index.ts": "const n = './a.ts';\nexport const m = await import(n);\n" }, /computes/],
+    ["resolve", { "index.ts": "export const u = import.meta.resolve('./x.js');\n" }, /import\.meta\.resolve/],
+    ["missing", { "index.ts": "import { a } from './nowhere.js';\nexport { a };\n" }, /cannot resolve \.\/nowhere\.js/],
+    ["unknown", { "index.ts": "import x from 'no-such-package-here';\nexport { x };\n" }, /no-such-package-here/],
+    ["syntax", { "index.ts": "export const = ;\n" }, /./],
+    ["sdk-source", { "index.ts": "import '@neko/plugin-sdk/testing';\n" }, /not part of the SDK's runtime/],
+  ];
+  for (const [name, files, reason] of cases) {
+    const outcome = await link(plugin(name, files));
+    assert.equal(outcome.ok, false, name);
+    if (!outcome.ok) assert.match(outcome.reason, reason, name);
+  }
+});
+
+test("a package's modules stay Node's (never compiled as the plugin's); a module in a folder it writes refuses the link", async () => {
+  const dir = plugin("with-deps", {
+    "index.ts": 'import { hello } from "cjsdep";\nexport const x = hello();\n',
+    "node_modules/cjsdep/package.json": '{ "name": "cjsdep", "main": "index.js" }\n',
+    "node_modules/cjsdep/index.js": 'const helper = require("./helper");\nexports.hello = () => helper.word;\n',
+    "node_modules/cjsdep/helper.js": 'exports.word = "hi";\n',
+  });
+  const manifest = manifestOf(await link(dir));
+  const dependency = path.join(dir, "node_modules/cjsdep/index.js");
+  assert.equal(manifest.modules[pathToFileURL(dependency).href], undefined);
+  const index = fs.readFileSync(new URL(manifest.modules[pathToFileURL(path.join(dir, "index.ts")).href]), "utf8");
+  assert.ok(index.includes(`from "${pathToFileURL(dependency).href}"`), "the dependency is imported where it is");
+
+  const typed = plugin("ts-dep", {
+    "index.ts": 'import { a } from "tsdep";\nexport { a };\n',
+    "node_modules/tsdep/package.json": '{ "name": "tsdep", "main": "index.ts" }\n',
+    "node_modules/tsdep/index.ts": "export const a: number = 1;\n",
+  });
+  const refusedTyped = await link(typed);
+  assert.ok(!refusedTyped.ok && /is TypeScript inside node_modules/.test(refusedTyped.reason));
+
+  const data = plugin("data-import", {
+    "index.ts": 'import { made } from "./data/made.ts";\nexport { made };\n',
+    "data/made.ts": "export const made: number = 1;\n",
+  });
+  const refusedData = await link(data);
+  assert.ok(!refusedData.ok && /is in a folder the plugin writes/.test(refusedData.reason));
+
+  const granted = plugin("write-grant", {
+    "index.ts": 'import { made } from "./out/made.js";\nexport { made };\n',
+    "out/made.js": "export const made = 1;\n",
+  });
+  const refusedGrant = await linkPluginSources({
+    entry: path.join(granted, "index.ts"),
+    pluginDir: granted,
+    cacheDir,
+    access: { read: [], write: ["out"] },
+  });
+  assert.ok(!refusedGrant.ok && /out\/made\.js is in a folder the plugin writes/.test(refusedGrant.reason));
+});
+
+test("only TypeScript the plugin may read is compiled into its link", async () => {
+  const outside = plugin("outside", { "secret.ts": 'export const key: string = "k";\n' });
+  const thief = plugin("thief", { "index.ts": 'import { key } from "../outside/secret.ts";\nexport { key };\n' });
+  const refused = await linkPluginSources({
+    entry: path.join(thief, "index.ts"),
+    pluginDir: thief,
+    cacheDir,
+    access: { read: [] },
+  });
+  assert.ok(!refused.ok && /secret\.ts is outside what the plugin may read/.test(refused.reason));
+  const allowed = await linkPluginSources({
+    entry: path.join(thief, "index.ts"),
+    pluginDir: thief,
+    cacheDir,
+    access: { read: ["../outside"] },
+  });
+  assert.ok(
+    manifestOf(allowed).modules[pathToFileURL(path.join(outside, "secret.ts")).href],
+    "a granted folder is linked",
+  );
+});
+
+test("without a cache folder there is no link", async () => {
+  const dir = plugin("nocache", { "index.ts": "export const x = 1;\n" });
+  assert.deepEqual(
+    await linkPluginSources({ entry: path.join(dir, "index.ts"), pluginDir: dir, cacheDir: undefined }),
+    {
+      ok: false,
+      reason: "no usable compile cache folder",
+    },
+  );
+});
