@@ -32,10 +32,11 @@ const FRAMEWORK_DIRS = [SDK_DIR, path.dirname(path.dirname(fs.realpathSync(requi
 const PLACEHOLDER = "neko-link-placeholder:/";
 const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
 /**
- * An `import(…)` whose argument is not a plain string: resolved when it runs, from the file's own place, which a
- * compiled copy in the cache is not (a mention in a comment or a string counts too: such a plugin just is not linked).
+ * What esbuild says of an `import(…)` or `require(…)` whose argument is not a string it can read (a variable, a
+ * template with a `${…}`, a concatenation it cannot fold): such a module is resolved when it runs, from the file's own
+ * place, which a compiled copy in the cache is not. esbuild keeps these at "debug" level; here they are warnings.
  */
-const COMPUTED_IMPORT = /\bimport\s*\((?!\s*("[^"\\\n]*"|'[^'\\\n]*'|`[^`$\\]*`)\s*[,)])/;
+const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call"];
 /** A link with more modules than this is not made (the hooks' path loads the plugin). */
 const MAX_LINK_FILES = 2000;
 
@@ -232,6 +233,8 @@ async function linkGraph(options) {
     }
     return name;
   };
+  /** @type {Map<string, string>} each path as an import found it (symbolic links and all) → its real path */
+  const followed = new Map();
   /** @type {string[]} */
   let pending = [...options.roots];
   /** @type {string | undefined} */
@@ -247,10 +250,6 @@ async function linkGraph(options) {
         sourceHashes.set(file, hashOf(source));
         if (options.strict && /\bimport\.meta\.resolve\b/.test(source)) {
           refusal = `${file} uses import.meta.resolve`;
-          return;
-        }
-        if (options.strict && COMPUTED_IMPORT.test(source)) {
-          refusal = `${file} imports a module whose name it computes`;
           return;
         }
         const url = pathToFileURL(file).href;
@@ -273,6 +272,11 @@ async function linkGraph(options) {
           keepNames: true,
           treeShaking: false,
           logLevel: "silent",
+          // A computed import is esbuild's own finding (it parses the module: a comment or a string is no import).
+          logOverride: Object.fromEntries(COMPUTED_IMPORT_MESSAGES.map((id) => [id, "warning"])),
+          metafile: true,
+          // Symbolic links are resolved here, not by esbuild, so the index learns which were followed (see below).
+          preserveSymlinks: true,
           conditions: [],
           mainFields: ["main"],
           resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
@@ -289,7 +293,7 @@ async function linkGraph(options) {
               setup(build) {
                 build.onResolve({ filter: /.*/ }, async (args) => {
                   if (args.pluginData?.inner === true) return undefined;
-                  const resolved = await resolveAsNode(build, args, file);
+                  const resolved = await resolveAsNode(build, args, file, followed);
                   if (resolved === undefined) {
                     refusal ??= `${file}: cannot resolve ${args.path}`;
                     return { path: args.path, external: true };
@@ -313,6 +317,23 @@ async function linkGraph(options) {
             },
           ],
         });
+        if (options.strict) {
+          const computed = result.warnings.find((w) => COMPUTED_IMPORT_MESSAGES.includes(w.id));
+          if (computed !== undefined) {
+            const where = computed.location ? `:${computed.location.line}` : "";
+            refusal ??= `${file}${where} imports a module whose name it computes (${computed.location?.lineText.trim()})`;
+            return;
+          }
+          // A template such as `./locale/${name}.ts` esbuild reads as a pattern and bundles every file it matches
+          // into this module: the plugin's files would then run as copies, not as the link's modules.
+          const inlined = Object.keys(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs).filter(
+            (input) => path.resolve(input) !== file,
+          );
+          if (inlined.length > 0) {
+            refusal ??= `${file} imports a module whose name it computes (a pattern matching ${inlined.length} files)`;
+            return;
+          }
+        }
         outputs.set(file, result.outputFiles[0].text);
       }),
     ).catch((/** @type {unknown} */ error) => {
@@ -357,10 +378,13 @@ async function linkGraph(options) {
   // The folders of its files as they are now: a file added or removed beside one may change what an import resolves to.
   /** @type {Record<string, string>} */
   const folders = {};
-  for (const file of files) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  for (const file of [...files, ...followed.keys()]) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  // Each path an import found, with the real path it led to: a symbolic link pointed elsewhere since (the plugin's
+  // own file, a folder on the way, a package in node_modules) leads an import to other code, so the link is not reused.
+  const links = Object.fromEntries([...followed].filter(([found, real]) => found !== real));
   writeAtomically(
     indexPath,
-    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, modules: [...modules] }),
+    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, links, modules: [...modules] }),
   );
   return { ok: true, key, dirUrl, modules };
 }
@@ -382,6 +406,9 @@ async function reusableLink(indexPath, cacheDir) {
     }
     for (const [folder, hash] of Object.entries(index.folders ?? {})) {
       if (listingHash(folder) !== hash) return undefined;
+    }
+    for (const [found, real] of Object.entries(index.links ?? {})) {
+      if (fs.realpathSync(found) !== real) return undefined;
     }
     const now = new Date();
     fs.utimesSync(dir, now, now);
@@ -416,9 +443,10 @@ function hashOf(text) {
  * @param {import("esbuild").PluginBuild} build
  * @param {import("esbuild").OnResolveArgs} args
  * @param {string} importer the file being compiled
+ * @param {Map<string, string>} followed where each path found goes with its symbolic links resolved (added to)
  * @returns {Promise<string | undefined>}
  */
-async function resolveAsNode(build, args, importer) {
+async function resolveAsNode(build, args, importer, followed) {
   const specifier = args.path;
   if (specifier.startsWith("node:")) return specifier;
   if (isBuiltin(specifier)) return `node:${specifier}`;
@@ -429,7 +457,10 @@ async function resolveAsNode(build, args, importer) {
   let found = swapped === undefined ? undefined : await attemptAs(build, args, swapped);
   found ??= fromSdk ? await attempt(SELF_DIR) : await attempt(args.resolveDir);
   if (found === undefined && !fromSdk && sdkDependencies.has(packageNameOf(specifier))) found = await attempt(SELF_DIR);
-  return found === undefined ? undefined : fs.realpathSync(found);
+  if (found === undefined) return undefined;
+  const real = fs.realpathSync(found);
+  followed.set(found, real);
+  return real;
 }
 
 /**
