@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isTypeScript } from "./ts-compile-cache.mjs";
+import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 /** @import * as Declared from "./plugin-link.mjs" */
 
@@ -37,6 +37,8 @@ const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
  * place, which a compiled copy in the cache is not. esbuild keeps these at "debug" level; here they are warnings.
  */
 const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call"];
+/** How long one module's compile may take before the link is given up (the process then uses the hooks). */
+const BUILD_TIMEOUT_MS = 60_000;
 /** A link with more modules than this is not made (the hooks' path loads the plugin). */
 const MAX_LINK_FILES = 2000;
 
@@ -214,7 +216,6 @@ async function linkGraph(options) {
   const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
   const previous = await reusableLink(indexPath, options.cacheDir);
   if (previous !== undefined) return previous;
-  const esbuild = await import("esbuild");
   /** @type {Map<string, string>} real path → the hash of the text it was compiled from */
   const sourceHashes = new Map();
   /** @type {Map<string, string>} real path → its compiled text (imports of the link's own modules as placeholders) */
@@ -253,70 +254,76 @@ async function linkGraph(options) {
           return;
         }
         const url = pathToFileURL(file).href;
-        const result = await esbuild.build({
-          stdin: {
-            contents: source,
-            sourcefile: file,
-            resolveDir: path.dirname(file),
-            loader: isTypeScript(file) ? "ts" : "js",
-          },
-          // Where the module will be (any link's folder is as deep): the source map names the source from there.
-          outfile: path.join(options.cacheDir, `${"0".repeat(40)}.link`, nameOf(file)),
-          write: false,
-          bundle: true,
-          format: "esm",
-          platform: "node",
-          target: TARGET,
-          sourcemap: "inline",
-          sourcesContent: false,
-          keepNames: true,
-          treeShaking: false,
-          logLevel: "silent",
-          // A computed import is esbuild's own finding (it parses the module: a comment or a string is no import).
-          logOverride: Object.fromEntries(COMPUTED_IMPORT_MESSAGES.map((id) => [id, "warning"])),
-          metafile: true,
-          // Symbolic links are resolved here, not by esbuild, so the index learns which were followed (see below).
-          preserveSymlinks: true,
-          conditions: [],
-          mainFields: ["main"],
-          resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
-          tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-          // The module runs from the cache but is the file it was compiled from, for whatever it finds beside it.
-          define: {
-            "import.meta.url": JSON.stringify(url),
-            "import.meta.filename": JSON.stringify(file),
-            "import.meta.dirname": JSON.stringify(path.dirname(file)),
-          },
-          plugins: [
-            {
-              name: "neko-link",
-              setup(build) {
-                build.onResolve({ filter: /.*/ }, async (args) => {
-                  if (args.pluginData?.inner === true) return undefined;
-                  const resolved = await resolveAsNode(build, args, file, followed);
-                  if (resolved === undefined) {
-                    refusal ??= `${file}: cannot resolve ${args.path}`;
-                    return { path: args.path, external: true };
-                  }
-                  if (resolved.startsWith("node:")) return { path: resolved, external: true };
-                  const known = options.known.get(resolved);
-                  if (known !== undefined) return { path: known, external: true };
-                  const mirrored = options.mirrored(resolved);
-                  if (typeof mirrored === "string") {
-                    refusal ??= mirrored;
-                    return { path: args.path, external: true };
-                  }
-                  if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
-                  if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
-                    refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
-                  }
-                  if (!outputs.has(resolved)) found.push(resolved);
-                  return { path: `${PLACEHOLDER}${nameOf(resolved)}`, external: true };
-                });
+        // Held against the compile cache's idle stop of the service (ts-compile-cache.mjs), and bounded all the same.
+        const result = await withEsbuild((esbuild) =>
+          bounded(
+            file,
+            esbuild.build({
+              stdin: {
+                contents: source,
+                sourcefile: file,
+                resolveDir: path.dirname(file),
+                loader: isTypeScript(file) ? "ts" : "js",
               },
-            },
-          ],
-        });
+              // Where the module will be (any link's folder is as deep): the source map names the source from there.
+              outfile: path.join(options.cacheDir, `${"0".repeat(40)}.link`, nameOf(file)),
+              write: false,
+              bundle: true,
+              format: "esm",
+              platform: "node",
+              target: TARGET,
+              sourcemap: "inline",
+              sourcesContent: false,
+              keepNames: true,
+              treeShaking: false,
+              logLevel: "silent",
+              // A computed import is esbuild's own finding (it parses the module: a comment or a string is no import).
+              logOverride: Object.fromEntries(COMPUTED_IMPORT_MESSAGES.map((id) => [id, "warning"])),
+              metafile: true,
+              // Symbolic links are resolved here, not by esbuild, so the index learns which were followed (see below).
+              preserveSymlinks: true,
+              conditions: [],
+              mainFields: ["main"],
+              resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
+              tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+              // The module runs from the cache but is the file it was compiled from, for whatever it finds beside it.
+              define: {
+                "import.meta.url": JSON.stringify(url),
+                "import.meta.filename": JSON.stringify(file),
+                "import.meta.dirname": JSON.stringify(path.dirname(file)),
+              },
+              plugins: [
+                {
+                  name: "neko-link",
+                  setup(build) {
+                    build.onResolve({ filter: /.*/ }, async (args) => {
+                      if (args.pluginData?.inner === true) return undefined;
+                      const resolved = await resolveAsNode(build, args, file, followed);
+                      if (resolved === undefined) {
+                        refusal ??= `${file}: cannot resolve ${args.path}`;
+                        return { path: args.path, external: true };
+                      }
+                      if (resolved.startsWith("node:")) return { path: resolved, external: true };
+                      const known = options.known.get(resolved);
+                      if (known !== undefined) return { path: known, external: true };
+                      const mirrored = options.mirrored(resolved);
+                      if (typeof mirrored === "string") {
+                        refusal ??= mirrored;
+                        return { path: args.path, external: true };
+                      }
+                      if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
+                      if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
+                        refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
+                      }
+                      if (!outputs.has(resolved)) found.push(resolved);
+                      return { path: `${PLACEHOLDER}${nameOf(resolved)}`, external: true };
+                    });
+                  },
+                },
+              ],
+            }),
+          ),
+        );
         if (options.strict) {
           const computed = result.warnings.find((w) => COMPUTED_IMPORT_MESSAGES.includes(w.id));
           if (computed !== undefined) {
@@ -417,6 +424,26 @@ async function reusableLink(indexPath, cacheDir) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `promise`, or a failure naming `file` once `BUILD_TIMEOUT_MS` have passed: a link is never waited on for ever.
+ * @template T
+ * @param {string} file
+ * @param {Promise<T>} promise
+ * @returns {Promise<T>}
+ */
+function bounded(file, promise) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`esbuild did not compile ${file} within ${BUILD_TIMEOUT_MS / 1000} s`)),
+      BUILD_TIMEOUT_MS,
+    );
+    timer.unref();
+  });
+  return /** @type {Promise<T>} */ (Promise.race([promise, timeout])).finally(() => clearTimeout(timer));
 }
 
 /**

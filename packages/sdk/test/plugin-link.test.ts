@@ -9,6 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { linkPluginSources } from "../bin/plugin-link.mjs";
+import { compileTypeScript } from "../bin/ts-compile-cache.mjs";
 
 let cacheDir: string;
 let root: string;
@@ -258,4 +259,16 @@ test("a computed import is found by esbuild, not by reading text: comments and s
     );
     assert.ok(outcome.ok, `${name}: ${outcome.ok ? "" : outcome.reason}`);
   }
+});
+
+test("a link being compiled when the compile cache's esbuild service goes idle still finishes (it holds the service)", async () => {
+  // The cache stops esbuild's service 2 s after its last compile; a service stopped under a build never settles it.
+  await compileTypeScript(path.join(root, "warm.ts"), "export const w: number = 1;\n", undefined);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const lines = Array.from({ length: 60_000 }, (_, i) => `export const v${i}: number = ${i};`);
+  const dir = plugin("big", { "index.ts": `${lines.join("\n")}\n` });
+  const started = Date.now();
+  const outcome = await link(dir);
+  assert.ok(outcome.ok, outcome.ok ? "" : outcome.reason);
+  assert.ok(Date.now() - started < 30_000, "no wait on a stopped service");
 });
