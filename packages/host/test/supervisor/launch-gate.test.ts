@@ -24,8 +24,18 @@ describe("the launch gate", () => {
     const a = await gate.acquire(() => false);
     const b = await gate.acquire(() => false);
     const order: string[] = [];
-    const c = gate.acquire(() => false).then((slot) => (order.push("c"), slot));
-    const d = gate.acquire(() => false).then((slot) => (order.push("d"), slot));
+    const c = gate
+      .acquire(() => false)
+      .then((slot) => {
+        order.push("c");
+        return slot;
+      });
+    const d = gate
+      .acquire(() => false)
+      .then((slot) => {
+        order.push("d");
+        return slot;
+      });
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(gate.counts, { booting: 2, waiting: 2 });
     a?.();
