@@ -63,6 +63,7 @@ describe("a linked process whose link's runtime is gone", () => {
     };
     const brokenLinks = {
       manifestFor: (entryModule: string) => manifests[path.basename(path.dirname(entryModule))],
+      launched: () => undefined,
     } as unknown as PluginLinks;
     const logger = createSilentLogger();
     t = await startTestHost({

@@ -127,6 +127,86 @@ export async function linkPluginSources(options) {
   }
 }
 
+/** A link's folder and its index, by name. */
+const LINK_NAME = /^[0-9a-f]{40}\.link$/;
+const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
+
+/**
+ * Removes the links in `cacheDir` no process is to import any more: every `<key>.link` folder but those `keep` names
+ * (manifests of running processes, with the SDK's link each uses) and those used or made within `graceMs` (a process
+ * of another host may be starting from one; a link in use is touched at each use), and every index whose link is gone.
+ * Resolves to how many went; never throws.
+ * @type {typeof Declared.pruneLinks}
+ */
+export async function pruneLinks(options) {
+  const { cacheDir, graceMs } = options;
+  if (cacheDir === undefined) return 0;
+  /** @type {Set<string>} */
+  const kept = new Set();
+  for (const manifest of options.keep) for (const dir of linkFoldersOf(manifest)) kept.add(path.basename(dir));
+  const cutoff = Date.now() - graceMs;
+  let removed = 0;
+  let names;
+  try {
+    names = fs.readdirSync(cacheDir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!LINK_NAME.test(name) || kept.has(name)) continue;
+    const dir = path.join(cacheDir, name);
+    try {
+      if (fs.lstatSync(dir).mtimeMs >= cutoff) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed += 1;
+    } catch {
+      // gone already
+    }
+  }
+  for (const name of names) {
+    if (!INDEX_NAME.test(name)) continue;
+    const index = path.join(cacheDir, name);
+    try {
+      const { key } = JSON.parse(fs.readFileSync(index, "utf8"));
+      if (typeof key === "string" && fs.existsSync(path.join(cacheDir, `${key}.link`))) continue;
+      if (fs.lstatSync(index).mtimeMs >= cutoff) continue;
+      fs.rmSync(index, { force: true });
+      removed += 1;
+    } catch {
+      // unreadable: the age-based prune of the compile cache takes it
+    }
+  }
+  return removed;
+}
+
+/**
+ * The link folders a manifest's process imports from: its own and the SDK's ([] when it cannot be read).
+ * @param {string} manifest
+ * @returns {string[]}
+ */
+function linkFoldersOf(manifest) {
+  /** @type {Set<string>} */
+  const dirs = new Set([path.dirname(manifest)]);
+  try {
+    const parsed = JSON.parse(fs.readFileSync(manifest, "utf8"));
+    for (const url of [parsed.main, ...Object.values(parsed.modules ?? {})]) {
+      if (typeof url === "string" && url.startsWith("file:")) dirs.add(path.dirname(fileURLToPath(url)));
+    }
+  } catch {
+    // a manifest gone: its own folder is all that is known
+  }
+  return [...dirs];
+}
+
+/**
+ * Touches the link folders of `manifests` (those of running processes), so that no prune within the grace period,
+ * this host's or another's sharing the cache, takes them.
+ * @type {typeof Declared.touchLinks}
+ */
+export function touchLinks(manifests) {
+  for (const manifest of manifests) for (const dir of linkFoldersOf(manifest)) touch(dir);
+}
+
 /**
  * The SDK's link in `cacheDir`, linked again when it is no longer whole there.
  * @param {string} cacheDir
