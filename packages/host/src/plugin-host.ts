@@ -90,6 +90,11 @@ export interface PluginHostOptions {
   endpoint?: string;
   restartPolicy?: RestartPolicyOptions;
   stopGraceMs?: number;
+  /**
+   * How many plugin processes may boot (launch → hello) at once; the others wait, `starting`, for a slot (default: the
+   * machine's parallelism, at least 2; `0`: no limit; `NEKO_PLUGIN_LAUNCH_CONCURRENCY` overrides it).
+   */
+  launchConcurrency?: number;
   /** Heartbeat ping interval (default 5 s). */
   heartbeatIntervalMs?: number;
   /** The host's own data (the memory store): default `$NEKO_DATA_DIR`, else `.neko/` in the current folder. */
@@ -352,6 +357,7 @@ export class PluginHost implements PluginHostApi {
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
+      launchConcurrency: options.launchConcurrency,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       prepareSources: async (dir, entryModule, access) => {
         await warmPluginSources(dir, logger);

@@ -51,6 +51,7 @@ export class NodePluginLauncher implements PluginLauncher {
     );
     const logger = this.options.logger.child({ plugin: request.pluginId });
     sendBootstrap(child, document);
+    if (linked !== undefined) this.options.links?.launched(linked, child);
     return new SpawnedPluginChild(child, logger);
   }
 
