@@ -111,6 +111,8 @@ export interface PluginStatus {
   state: PluginState;
   reason: string | undefined;
   pid: number | undefined;
+  /** A thread plugin's thread in the runner process `pid`; undefined for a plugin process. */
+  threadId: number | undefined;
   entries: EntryDescriptor[] | undefined;
   history: StateChange[];
   lastExit: ExitInfo | undefined;
@@ -290,6 +292,7 @@ export class PluginSupervisor implements Disposable {
       state: plugin.state,
       reason: plugin.reason,
       pid: live?.pid,
+      threadId: live?.child.threadId,
       entries: live?.entries,
       history: plugin.history,
       lastExit: plugin.lastExit,
@@ -606,8 +609,13 @@ export class PluginSupervisor implements Disposable {
    */
   private async prepareLaunch(spec: SupervisedPluginSpec): Promise<string | undefined> {
     const { language } = spec.manifest.entry;
+    const thread = spec.manifest.runtime.isolation === "thread";
     try {
-      await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+      await this.launcher.prepare?.({
+        pluginId: spec.id,
+        ...(language && { language }),
+        ...(thread && { isolation: "thread" as const }),
+      });
       return undefined;
     } catch (error) {
       // A launcher's preparation should report through the launch (a refusal); one that throws refuses the plugin
@@ -828,6 +836,7 @@ export class PluginSupervisor implements Disposable {
         entryModule: spec.entryModulePath,
         className: spec.manifest.entry.className,
         ...(spec.manifest.entry.language && { language: spec.manifest.entry.language }),
+        ...(spec.manifest.runtime.isolation === "thread" && { isolation: "thread" as const }),
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
         permissions: permissions && {

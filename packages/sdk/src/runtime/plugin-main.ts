@@ -27,6 +27,7 @@ import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
+import { takeThreadBootstrap } from "./thread-bootstrap.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
 import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
@@ -44,13 +45,16 @@ function requireEnv(name: string): string {
  * bootstrap descriptor: read to its end, once, before any plugin code is loaded, and closed.
  */
 function readBootstrap(): PluginBootstrap {
-  const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
-  let text: string;
-  try {
-    text = fs.readFileSync(fd, "utf8");
-    fs.closeSync(fd);
-  } catch (error) {
-    fail(`could not read the bootstrap descriptor ${fd} (${(error as Error).message})`);
+  // A thread plugin's comes from its runner (thread-bootstrap.ts).
+  let text = takeThreadBootstrap();
+  if (text === undefined) {
+    const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
+    try {
+      text = fs.readFileSync(fd, "utf8");
+      fs.closeSync(fd);
+    } catch (error) {
+      fail(`could not read the bootstrap descriptor ${fd} (${(error as Error).message})`);
+    }
   }
   if (text.length > MAX_BOOTSTRAP_BYTES) fail("the bootstrap is larger than MAX_BOOTSTRAP_BYTES");
   const bootstrap = parseBootstrap(text);
