@@ -1,7 +1,10 @@
 // The thread runner ([plugin_runtime] isolation = "thread", docs/architecture.md): one Node process the host spawns
 // when its first thread plugin starts, running each thread plugin as a worker thread (plugin-thread.mjs) with its own
 // V8 isolate and heap limit. It runs no plugin code itself. It takes orders only from the host, on its IPC channel:
-//   { type: "start", id, env, bootstrap, maxHeapMb }  a worker for the launch `id`, its bootstrap posted on its port
+//   { type: "start", id, env, bootstrap, connection, maxHeapMb }
+//                                                      a worker for the launch `id`, its bootstrap posted on its port;
+//                                                      the runner connects to the host for it (`connection`: its own
+//                                                      routing id and CURVE keys) and relays its frames both ways
 //   { type: "terminate", id }                          ends that worker (a hung one too: V8 stops its loop)
 //   { type: "ping", seq }                              answered { type: "pong", seq }
 // and reports { type: "started", id, threadId }, { type: "output", id, stream, chunk }, { type: "exit", id, code,
@@ -10,7 +13,8 @@
 // closes, and the runner exits with every thread in it.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
+import { Dealer } from "zeromq";
 
 if (!process.send) {
   process.stderr.write("plugin thread runner: this process must be started by the neko-plugin host\n");
@@ -63,6 +67,18 @@ function start(message) {
   }
   const env = pluginEnv(message.env);
   if (env === undefined) return bad("start: env must map NEKO_PLUGIN_* names to strings");
+  const connection = /** @type {{ endpoint?: unknown; routingId?: unknown; curve?: Record<string, unknown> }} */ (
+    message.connection
+  );
+  if (
+    !connection ||
+    typeof connection.endpoint !== "string" ||
+    typeof connection.routingId !== "string" ||
+    (connection.curve !== undefined &&
+      ["serverKey", "publicKey", "secretKey"].some((key) => typeof connection.curve?.[key] !== "string"))
+  ) {
+    return bad("start: connection must have an endpoint, a routingId and, if any, curve keys");
+  }
   let worker;
   try {
     worker = new Worker(THREAD_ENTRY, {
@@ -77,7 +93,9 @@ function start(message) {
     return;
   }
   workers.set(launch, worker);
-  worker.postMessage({ bootstrap });
+  const { port1, port2 } = new MessageChannel();
+  const socket = relay(port1, /** @type {any} */ (connection));
+  worker.postMessage({ bootstrap, port: port2 }, [port2]);
   send({ type: "started", id: launch, threadId: worker.threadId });
   for (const stream of /** @type {const} */ (["stdout", "stderr"])) {
     worker[stream].setEncoding("utf8");
@@ -94,6 +112,10 @@ function start(message) {
   });
   worker.on("exit", (code) => {
     workers.delete(launch);
+    port1.close();
+    // Frames it sent last (its shutdown's answer, a load_failed) may still be queued: a second to leave.
+    socket.linger = 1000;
+    socket.close();
     // What the thread wrote last reaches the host before its exit does (bounded: a stream may never end).
     const ended = ["stdout", "stderr"].map(
       (stream) =>
@@ -108,6 +130,42 @@ function start(message) {
       send({ type: "exit", id: launch, code, ...(reason !== undefined && { reason }) }),
     );
   });
+}
+
+/**
+ * The thread's connection to the host, made here so no ZeroMQ socket lives in a thread (terminating a thread with
+ * one open aborts the process): frames from the thread's port go out as they are, frames from the host go to it.
+ * @param {import("node:worker_threads").MessagePort} port
+ * @param {{ endpoint: string; routingId: string; curve?: { serverKey: string; publicKey: string; secretKey: string } }} connection
+ */
+function relay(port, connection) {
+  const { curve } = connection;
+  const socket = new Dealer({
+    linger: 0,
+    sendHighWaterMark: 0,
+    receiveHighWaterMark: 0,
+    routingId: connection.routingId,
+    ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+  });
+  socket.connect(connection.endpoint);
+  /** @type {Promise<unknown>} */
+  let sending = Promise.resolve();
+  port.on("message", (frame) => {
+    if (frame === "close") {
+      port.close();
+      return;
+    }
+    if (!(frame instanceof Uint8Array) || socket.closed) return;
+    sending = sending.then(() => (socket.closed ? undefined : socket.send(frame))).catch(() => undefined);
+  });
+  void (async () => {
+    try {
+      for await (const [frame] of socket) port.postMessage(frame);
+    } catch {
+      // Closed: the thread has exited.
+    }
+  })();
+  return socket;
 }
 
 process.on("message", (message) => {

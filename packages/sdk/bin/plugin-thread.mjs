@@ -1,6 +1,7 @@
 // A thread plugin's worker ([plugin_runtime] isolation = "thread"; started by plugin-thread-runner.mjs): the plugin
 // runtime of a plugin process, in a worker thread of its own V8 isolate. Its bootstrap comes as the first message on
-// its port, before any module of the runtime or of the plugin loads; then it runs as plugin-runner.mjs runs a process:
+// its port (with the port its frames go on: the runner holds its ZeroMQ connection), before any module of the
+// runtime or of the plugin loads; then it runs as plugin-runner.mjs runs a process:
 // the linked runtime when the host linked it, else through the module hooks.
 import { existsSync, readFileSync } from "node:fs";
 import { register } from "node:module";
@@ -16,7 +17,7 @@ const first = await new Promise((resolve) => port.once("message", resolve));
 // Nothing else comes on the port, and the plugin gets nothing from it: what it posts there, the runner ignores.
 port.unref();
 /** @type {Record<PropertyKey, unknown>} */ (globalThis)[THREAD_BOOTSTRAP] =
-  first && typeof first === "object" && typeof first.bootstrap === "string" ? first.bootstrap : undefined;
+  first && typeof first === "object" ? { bootstrap: first.bootstrap, port: first.port } : undefined;
 
 process.setSourceMapsEnabled(true);
 

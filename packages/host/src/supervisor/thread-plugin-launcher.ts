@@ -1,9 +1,10 @@
 /**
  * Launches a plugin whose manifest says `[plugin_runtime] isolation = "thread"` as a worker thread in the shared
  * thread runner (thread-runner.ts), started when the first thread plugin starts (docs/architecture.md). Each thread
- * connects to the host with its own admission (its own CURVE key pair and routing id, bound to the runner's pid), so
- * it is a peer of its own with its own handshake, exactly as a process is; its bootstrap goes to the runner over the
- * runner's IPC channel and on to the thread on its own port, never through an environment or argv.
+ * has its own admission (its own CURVE key pair and routing id, bound to the runner's pid): the runner's main thread,
+ * which runs no plugin code, connects it and relays its frames unchanged, so it is a peer of its own with its own
+ * handshake, exactly as a process is, and what it sends can only ever be its own peer's. Its bootstrap goes to the
+ * runner over the runner's IPC channel and on to the thread on its own port, never through an environment or argv.
  *
  * Node's permission model is per process (docs/permissions.md): a runner reads what all the thread plugins it was
  * started for may read, and writes where any of them may write. A plugin that a running runner does not cover (a new
@@ -87,7 +88,13 @@ export class ThreadPluginLauncher implements PluginLauncher {
     };
     const linked = this.options.links?.manifestFor(request.entryModule);
     if (linked !== undefined) env.NEKO_PLUGIN_LINKED = linked;
-    return runner.start({ id, env, bootstrap: document, maxHeapMb: request.maxHeapMb });
+    return runner.start({
+      id,
+      env,
+      bootstrap: document,
+      connection: request.connection,
+      maxHeapMb: request.maxHeapMb,
+    });
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@
  * a worker thread per launch; each thread's output and exit come back tagged with the launch's id.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import type { PluginConnection } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
 import { pluginProcessEnv } from "./inspection-sandbox.ts";
@@ -17,6 +18,8 @@ export interface ThreadStart {
   env: Record<string, string>;
   /** The bootstrap document (the secret, the connection's credentials, the context). */
   bootstrap: string;
+  /** The thread's connection: the runner connects it and relays the thread's frames. */
+  connection: PluginConnection;
   maxHeapMb: number;
 }
 

@@ -26,6 +26,7 @@ import { HostClient } from "./host-client.ts";
 import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
+import { PortPluginTransport } from "./port-plugin-transport.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { takeThreadBootstrap } from "./thread-bootstrap.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
@@ -46,7 +47,7 @@ function requireEnv(name: string): string {
  */
 function readBootstrap(): PluginBootstrap {
   // A thread plugin's comes from its runner (thread-bootstrap.ts).
-  let text = takeThreadBootstrap();
+  let text = thread?.bootstrap;
   if (text === undefined) {
     const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
     try {
@@ -61,6 +62,7 @@ function readBootstrap(): PluginBootstrap {
   return typeof bootstrap === "string" ? fail(bootstrap) : bootstrap;
 }
 
+const thread = takeThreadBootstrap();
 const bootstrap = readBootstrap();
 const { pluginId, secret } = bootstrap;
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
@@ -79,7 +81,7 @@ const config = context.config ?? null;
 // One logger for the plugin and the SDK's own lines (a failing entry, an unhandled rejection): once the plugin turns on
 // its own log file (docs/logging.md), they all go there too.
 const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
-const transport = new ZmqPluginTransport(bootstrap.connection);
+const transport = thread ? new PortPluginTransport(thread.port) : new ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {
