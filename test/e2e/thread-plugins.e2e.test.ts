@@ -15,7 +15,7 @@ const thread = (id: string, className: string, extra = "") =>
   `[plugin]\nid = "${id}"\nentry = "index.ts:${className}"\n${extra}\n[plugin_runtime]\nisolation = "thread"\n`;
 
 const workerCode = `import { NekoPluginBase, lifecycle, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
-import { isMainThread, threadId, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, threadId, workerData } from "node:worker_threads";
 
 @nekoPlugin
 export class Worker1 extends NekoPluginBase {
@@ -59,6 +59,14 @@ export class Worker1 extends NekoPluginBase {
     return Ok({ doubled: args.n * 2 });
   }
 
+  @pluginEntry({ id: "forge" })
+  forge() {
+    // Orders to the runner, as the host gives them: the runner takes orders only on its IPC channel.
+    for (let n = 0; n < 10; n++) parentPort?.postMessage({ type: "terminate", id: "victim#" + n });
+    parentPort?.postMessage({ type: "start", id: "victim#99", bootstrap: "{}", maxHeapMb: 16, env: {} });
+    return Ok({ sent: parentPort !== null, ipc: typeof process.send });
+  }
+
   @pluginEntry({ id: "spy" })
   spy() {
     const secretish = Object.entries(process.env).filter(([k]) => /SECRET|BOOTSTRAP|CURVE/i.test(k)).map(([k]) => k);
@@ -85,6 +93,18 @@ export class Proc extends NekoPluginBase {
 }
 `;
 
+const victimCode = `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+import { threadId } from "node:worker_threads";
+
+@nekoPlugin
+export class Victim extends NekoPluginBase {
+  @pluginEntry({ id: "who" })
+  async who() {
+    return Ok({ threadId, pid: process.pid, stored: (await this.store.get("mine")).value ?? null });
+  }
+}
+`;
+
 describe("thread plugins: what a plugin does", () => {
   let root: string;
   let t: TestHost;
@@ -99,6 +119,19 @@ describe("thread plugins: what a plugin does", () => {
       code: workerCode,
     });
     writePlugin(root, { id: "proc", className: "Proc", code: procCode });
+    writePlugin(root, { id: "victim", className: "Victim", manifest: thread("victim", "Victim"), code: victimCode });
+    // What a thread cannot honour is refused with the reason.
+    writePlugin(root, {
+      id: "py_thread",
+      manifest: thread("py_thread", "Py").replace('"index.ts:Py"', '"main.py:Py"'),
+      files: { "main.py": "class Py: pass\n" },
+    });
+    writePlugin(root, {
+      id: "spawner",
+      className: "Spawner",
+      manifest: thread("spawner", "Spawner", "[plugin.permissions]\nchild_process = true\n"),
+      code: victimCode.replace("Victim", "Spawner"),
+    });
     t = await startTestHost({ roots: [root] }, { onLog: (pluginId, record) => logs.push({ pluginId, record }) });
   });
   after(async () => {
@@ -150,6 +183,31 @@ describe("thread plugins: what a plugin does", () => {
   test("the plugin finds no bootstrap: not in workerData, the environment or the global", async () => {
     const res = await t.trigger("worker1", "spy");
     assert.deepEqual(res.body.data, { workerData: null, bootstrap: null, secretish: [] });
+  });
+
+  test("a thread plugin cannot give its runner orders: its neighbour's thread goes on", async () => {
+    const before = (await t.trigger("victim", "who")).body.data;
+    assert.equal(before.pid, (await t.trigger("worker1", "hello")).body.data.pid, "same runner");
+    const forged = await t.trigger("worker1", "forge");
+    assert.deepEqual(forged.body.data, { sent: true, ipc: "undefined" });
+    await new Promise((r) => setTimeout(r, 300));
+    const after = (await t.trigger("victim", "who")).body.data;
+    assert.deepEqual(after, before);
+    assert.equal(((await t.request("GET", "/plugins")).body.plugins as any[]).length, 5, "no plugin was added");
+  });
+
+  test("each thread's frames are its own: a store write lands in its own store, not its neighbour's", async () => {
+    assert.equal((await t.trigger("worker1", "store", { value: 9 })).status, 200);
+    assert.equal((await t.trigger("victim", "who")).body.data.stored, null);
+  });
+
+  test("a Python plugin or a child_process grant with isolation = thread is refused with the reason", async () => {
+    const py = (await t.request("GET", "/plugins/py_thread")).body;
+    assert.equal((py.plugin ?? py).status, "refused");
+    assert.match((py.plugin ?? py).status_reason, /isolation = "thread" is for Node plugins/);
+    const spawner = (await t.request("GET", "/plugins/spawner")).body;
+    assert.equal((spawner.plugin ?? spawner).status, "refused");
+    assert.match((spawner.plugin ?? spawner).status_reason, /cannot honour \[plugin.permissions\] child_process/);
   });
 
   test("the runner process goes when the host stops", async () => {
