@@ -26,11 +26,11 @@ import { HostClient } from "./host-client.ts";
 import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
+import type { PluginTransport } from "./plugin-transport.ts";
 import { PortPluginTransport } from "./port-plugin-transport.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { takeThreadBootstrap } from "./thread-bootstrap.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
-import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function fail(message: string): never {
   process.stderr.write(`plugin runner: ${message}; this process must be started by the neko-plugin host\n`);
@@ -81,7 +81,10 @@ const config = context.config ?? null;
 // One logger for the plugin and the SDK's own lines (a failing entry, an unhandled rejection): once the plugin turns on
 // its own log file (docs/logging.md), they all go there too.
 const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
-const transport = thread ? new PortPluginTransport(thread.port) : new ZmqPluginTransport(bootstrap.connection);
+// A thread plugin never loads ZeroMQ (its runner holds its connection): the addon would make a context per thread.
+const transport: PluginTransport = thread
+  ? new PortPluginTransport(thread.port)
+  : new (await import("./zmq-plugin-transport.ts")).ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {
