@@ -44,6 +44,13 @@ export class Fragile extends NekoPluginBase {
     return Ok({ exiting: true });
   }
 
+  @pluginEntry({ id: "die_in_call" })
+  async dieInCall() {
+    setTimeout(() => process.exit(4), 50);
+    await new Promise((r) => setTimeout(r, 60_000));
+    return Ok({ never: true });
+  }
+
   @pluginEntry({ id: "hang" })
   hang() {
     setTimeout(() => { for (;;) {} }, 10);
@@ -53,7 +60,8 @@ export class Fragile extends NekoPluginBase {
   @pluginEntry({ id: "oom" })
   oom() {
     const hoard: string[][] = [];
-    setTimeout(() => { for (;;) hoard.push(new Array(100_000).fill("x".repeat(8) + hoard.length)); }, 10);
+    // In steps that let the heartbeat through: the heap limit ends it, not the host.
+    setInterval(() => { for (let i = 0; i < 4; i++) hoard.push(new Array(250_000).fill(hoard.length + 0.5)); }, 5);
     return Ok({ hoarding: true });
   }
 }
@@ -131,6 +139,24 @@ describe("thread plugins that fail", () => {
     const { lastExit, before, after } = await crashAndComeBack("exit");
     assert.equal(lastExit.code, 3);
     assert.equal(after.pid, before.pid);
+  });
+
+  test("a thread that exits during a call: the call fails PLUGIN_CRASHED at once, the plugin restarts", async () => {
+    const before = (await t.trigger("fragile", "who")).body.data;
+    const started = Date.now();
+    const res = await t.trigger("fragile", "die_in_call");
+    assert.equal(res.status, 502, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, "PLUGIN_CRASHED");
+    assert.ok(Date.now() - started < 10_000, "not left to its timeout");
+    const back = await waitFor(
+      async () => {
+        const r = await t.trigger("fragile", "who");
+        return r.status === 200 && r.body.data.threadId !== before.threadId ? r.body.data : undefined;
+      },
+      { timeoutMs: 20_000, what: "fragile back" },
+    );
+    assert.equal(back.pid, before.pid);
+    assert.equal((await t.trigger("steady", "ping")).status, 200);
   });
 
   test("a hung thread misses its heartbeat, is terminated and restarts; the runner lives on", async () => {

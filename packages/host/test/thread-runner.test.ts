@@ -1,13 +1,14 @@
 /**
  * The thread runner's protocol (docs/architecture.md#thread-plugins): what the host accepts from a runner
  * (`parseRunnerMessage`), what a real runner process does with orders it cannot follow (says why and goes on), that it
- * exits with its host's IPC channel, and which launches a thread refuses (`threadRefusal`).
+ * exits with its host's IPC channel, and which launches a thread refuses (`threadRefusal`), and how a thread plugin's child is killed (`ThreadPluginChild`).
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, describe, test } from "node:test";
 import { THREAD_RUNNER_PATH } from "../src/plugin-host.ts";
+import { TERMINATE_GRACE_MS, ThreadPluginChild } from "../src/supervisor/thread-plugin-child.ts";
 import { threadRefusal } from "../src/supervisor/thread-plugin-launcher.ts";
 import { parseRunnerMessage } from "../src/supervisor/thread-runner-message.ts";
 
@@ -159,5 +160,51 @@ describe("a thread runner process", () => {
     const [code] = await once(child, "exit");
     assert.equal(code, 2);
     assert.match(stderr, /must be started by the neko-plugin host/);
+  });
+});
+
+describe("ThreadPluginChild", () => {
+  test("kill asks the runner to terminate the thread, and kills the runner when the exit does not come", (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const calls: string[] = [];
+    const child = new ThreadPluginChild("p#1", {
+      pid: 1234,
+      terminate: (id) => calls.push(`terminate ${id}`),
+      kill: () => calls.push("kill runner"),
+    });
+    assert.equal(child.pid, 1234);
+    child.kill();
+    child.kill();
+    assert.deepEqual(calls, ["terminate p#1"], "asked once");
+    t.mock.timers.tick(TERMINATE_GRACE_MS - 1);
+    assert.deepEqual(calls, ["terminate p#1"]);
+    t.mock.timers.tick(1);
+    assert.deepEqual(calls, ["terminate p#1", "kill runner"]);
+  });
+
+  test("a thread that exits in time leaves its runner alone; its exit carries the runner's reason on stderr", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const calls: string[] = [];
+    const child = new ThreadPluginChild("p#2", {
+      pid: 1,
+      terminate: () => calls.push("terminate"),
+      kill: () => calls.push("kill runner"),
+    });
+    const lines: string[] = [];
+    child.onLine(({ stream, line }) => lines.push(`${stream}: ${line}`));
+    const exited = new Promise((resolve) => child.onExit(resolve));
+    child.threadStarted(7);
+    assert.equal(child.threadId, 7);
+    child.output("stdout", '{"msg":"a"}\n');
+    child.kill();
+    child.exit({ code: 1, reason: "out of memory: the thread reached its heap limit (max_heap_mb = 48)" });
+    t.mock.timers.tick(TERMINATE_GRACE_MS * 2);
+    assert.deepEqual(await exited, { code: 1, signal: null });
+    await child.outputDone();
+    assert.deepEqual(calls, ["terminate"]);
+    assert.deepEqual(lines, [
+      'stdout: {"msg":"a"}',
+      "stderr: out of memory: the thread reached its heap limit (max_heap_mb = 48)",
+    ]);
   });
 });

@@ -65,13 +65,13 @@ export class ThreadPluginChild implements PluginChild {
   /** The thread ended (`reason`: what the runner saw, an out-of-memory say) or its runner did (`signal`). */
   exit(info: { code: number | null; signal?: NodeJS.Signals | null; reason?: string; refusal?: string }): void {
     if (this.exited) return;
-    if (info.reason !== undefined) this.streams.stderr.write(`\n${info.reason}\n`);
+    if (info.reason !== undefined) this.streams.stderr.write(`${info.reason}\n`);
     this.exited = true;
     clearTimeout(this.terminateTimer);
     this.streams.stdout.end();
     this.streams.stderr.end();
-    // Asynchronously, as a process's exit is: after the last lines.
-    setImmediate(() => {
+    // Asynchronously, as a process's exit is, and after the last lines (its stderr tail is the crash's record).
+    void this.done.then(() => {
       this.exits.fire({
         code: info.code,
         signal: info.signal ?? null,
