@@ -480,10 +480,7 @@ describe("parseManifest: problems", () => {
       [`[plugin_runtime]\nenabled = "yes"`, "[plugin_runtime].enabled must be a boolean, not a string ('yes')"],
       [`[plugin_runtime]\nauto_start = 0`, "[plugin_runtime].auto_start must be a boolean, not 0"],
       [`[plugin_runtime]\npermissions = "off"`, "[plugin_runtime].permissions must be a boolean, not a string ('off')"],
-      [
-        `[plugin_runtime]\nisolation = "vm"`,
-        "[plugin_runtime].isolation must be one of 'process', 'thread', not 'vm'",
-      ],
+      [`[plugin_runtime]\nisolation = "vm"`, "[plugin_runtime].isolation must be one of 'process', 'thread', not 'vm'"],
       [`[plugin_runtime]\nisolation = true`, "[plugin_runtime].isolation must be a string, not a boolean"],
       [
         `[plugin_state]\npersist_mode = "always"`,
