@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LogRecord } from "@neko/host";
 import { isAlive, makeTempDir, waitFor, writePlugin } from "../support/plugin-fixtures.ts";
@@ -15,6 +16,7 @@ const thread = (id: string, className: string, extra = "") =>
   `[plugin]\nid = "${id}"\nentry = "index.ts:${className}"\n${extra}\n[plugin_runtime]\nisolation = "thread"\n`;
 
 const workerCode = `import { NekoPluginBase, lifecycle, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+import { readFileSync } from "node:fs";
 import { isMainThread, parentPort, threadId, workerData } from "node:worker_threads";
 
 @nekoPlugin
@@ -65,6 +67,15 @@ export class Worker1 extends NekoPluginBase {
     for (let n = 0; n < 10; n++) parentPort?.postMessage({ type: "terminate", id: "victim#" + n });
     parentPort?.postMessage({ type: "start", id: "victim#99", bootstrap: "{}", maxHeapMb: 16, env: {} });
     return Ok({ sent: parentPort !== null, ipc: typeof process.send });
+  }
+
+  @pluginEntry({ id: "read" })
+  read(args: { file: string }) {
+    try {
+      return Ok({ read: readFileSync(args.file, "utf8").length > 0 });
+    } catch (error) {
+      return Ok({ refused: (error as NodeJS.ErrnoException).code });
+    }
   }
 
   @pluginEntry({ id: "spy" })
@@ -208,6 +219,19 @@ describe("thread plugins: what a plugin does", () => {
     const spawner = (await t.request("GET", "/plugins/spawner")).body;
     assert.equal((spawner.plugin ?? spawner).status, "refused");
     assert.match((spawner.plugin ?? spawner).status_reason, /cannot honour \[plugin.permissions\] child_process/);
+  });
+
+  test("the runner runs under the permission model: a thread reads its runner's plugins' folders, no other", async () => {
+    const outside = await t.trigger("worker1", "read", { file: path.join(root, "proc", "index.ts") });
+    assert.deepEqual(outside.body.data, { refused: "ERR_ACCESS_DENIED" });
+    const secretFile = path.join(makeTempDir("neko-thread-secret-"), "secret.txt");
+    fs.writeFileSync(secretFile, "s3cret");
+    const elsewhere = await t.trigger("worker1", "read", { file: secretFile });
+    assert.deepEqual(elsewhere.body.data, { refused: "ERR_ACCESS_DENIED" });
+    fs.rmSync(path.dirname(secretFile), { recursive: true, force: true });
+    // Documented (permissions.md#thread-plugins): thread plugins of one runner read each other's folders.
+    const neighbour = await t.trigger("worker1", "read", { file: path.join(root, "victim", "index.ts") });
+    assert.deepEqual(neighbour.body.data, { read: true });
   });
 
   test("the runner process goes when the host stops", async () => {
