@@ -234,6 +234,21 @@ describe("thread plugins: what a plugin does", () => {
     assert.deepEqual(neighbour.body.data, { read: true });
   });
 
+  test("a reload runs the new code in a new thread of the same runner; stop and start work as for a process", async () => {
+    const before = (await t.trigger("victim", "who")).body.data;
+    const reloaded = await t.request("POST", "/plugin/victim/reload");
+    assert.equal(reloaded.status, 200, JSON.stringify(reloaded.body));
+    const after = (await t.trigger("victim", "who")).body.data;
+    assert.equal(after.pid, before.pid);
+    assert.notEqual(after.threadId, before.threadId);
+    assert.equal((await t.request("POST", "/plugin/victim/stop")).status, 200);
+    const stopped = (await t.request("GET", "/plugins/victim")).body;
+    assert.equal((stopped.plugin ?? stopped).status, "stopped");
+    assert.equal((stopped.plugin ?? stopped).thread_id, null);
+    assert.equal((await t.request("POST", "/plugin/victim/start")).status, 200);
+    assert.equal((await t.trigger("victim", "who")).status, 200);
+  });
+
   test("the runner process goes when the host stops", async () => {
     const pid = (await t.trigger("worker1", "hello")).body.data.pid as number;
     assert.ok(isAlive(pid));
