@@ -57,7 +57,9 @@ import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { LanguageLauncher } from "./supervisor/language-launcher.ts";
 import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
+import { launchPermissions } from "./supervisor/permission-flags.ts";
 import { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
+import { type ThreadPluginAccess, ThreadPluginLauncher } from "./supervisor/thread-plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
   PluginSupervisor,
@@ -171,6 +173,10 @@ export interface PluginView extends TriggerViews {
   status: PluginState | ExtensionState;
   status_reason: string | null;
   pid: number | null;
+  /** `thread`: it runs as a worker thread in the shared runner process `pid` ([plugin_runtime] isolation). */
+  isolation: "process" | "thread";
+  /** A running thread plugin's thread id inside the runner process `pid`; null for a plugin process. */
+  thread_id: number | null;
   /** `local`, or the name of the remote worker the plugin runs on. */
   machine: string;
   dir: string;
@@ -292,6 +298,9 @@ export const PLUGIN_RUNNER_PATH = path.join(
   "plugin-runner.mjs",
 );
 
+/** The SDK's thread runner, the process `ThreadPluginLauncher` starts for the thread plugins. */
+export const THREAD_RUNNER_PATH = path.join(path.dirname(PLUGIN_RUNNER_PATH), "plugin-thread-runner.mjs");
+
 export class PluginHost implements PluginHostApi {
   /** The plugin that owns each id (the first manifest found with it). */
   private discovered = new Map<string, DiscoveredPlugin>();
@@ -348,6 +357,12 @@ export class PluginHost implements PluginHostApi {
       new LanguageLauncher({
         node: new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger, links }),
         python: new PythonPluginLauncher({ logger, ...(options.python && { candidates: options.python }) }),
+        thread: new ThreadPluginLauncher({
+          runnerPath: THREAD_RUNNER_PATH,
+          logger,
+          links,
+          known: () => this.threadPlugins(),
+        }),
       });
     this.supervisor = new PluginSupervisor({
       transport,
@@ -1088,6 +1103,15 @@ export class PluginHost implements PluginHostApi {
     refuseUnsafeWriteGrants(found, this.sharedPaths, realpathOrSelf);
   }
 
+  /** The thread plugins known now, with what each may touch: a new thread runner is started for all of them. */
+  private threadPlugins(): ThreadPluginAccess[] {
+    return [...this.discovered.values()].flatMap((d) =>
+      d.manifest?.runtime.isolation === "thread" && d.manifest.entry.language === undefined
+        ? [{ pluginDir: d.dir, permissions: launchPermissions(d.manifest) }]
+        : [],
+    );
+  }
+
   private adopt(d: DiscoveredPlugin): void {
     const log = this.logger.child({ plugin: d.id });
     for (const w of d.warnings) log.warn(w);
@@ -1149,6 +1173,8 @@ export class PluginHost implements PluginHostApi {
       status: state,
       status_reason: reason,
       pid: status?.pid ?? null,
+      isolation: m?.runtime.isolation ?? "process",
+      thread_id: status?.threadId ?? null,
       machine: this.machineOf.get(d) ?? "local",
       dir: d.dir,
       manifest_path: d.manifestPath,

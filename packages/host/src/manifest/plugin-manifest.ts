@@ -63,7 +63,7 @@ export type PluginManifest = {
     allowCalls?: string[];
   };
   /** `permissions`: run the process under Node's permission model (SPEC §10); false only for development. */
-  runtime: { enabled: boolean; autoStart: boolean; permissions: boolean };
+  runtime: { enabled: boolean; autoStart: boolean; permissions: boolean; isolation: PluginIsolation };
   state: { persistMode: PersistMode };
   /** Set for adapters only: other plugins may use an `[adapter]` table as their own configuration. */
   adapter?: { mode: AdapterMode; priority: number };
@@ -540,12 +540,17 @@ function readEntries(owner: ManifestTable): PluginManifest["entries"] {
   });
 }
 
+/** `[plugin_runtime] isolation`: a process of its own (the default), or a worker thread in the shared runner. */
+export const PLUGIN_ISOLATIONS = ["process", "thread"] as const;
+export type PluginIsolation = (typeof PLUGIN_ISOLATIONS)[number];
+
 function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
   const runtime = doc.section("plugin_runtime");
   const result = {
     enabled: runtime.boolean("enabled") ?? true,
     autoStart: runtime.boolean("auto_start") ?? true,
     permissions: runtime.boolean("permissions") ?? true,
+    isolation: runtime.oneOf("isolation", PLUGIN_ISOLATIONS) ?? "process",
   };
   runtime.warnUnknownKeys();
   return result;

@@ -114,6 +114,8 @@ export interface PluginStatus {
   state: PluginState;
   reason: string | undefined;
   pid: number | undefined;
+  /** A thread plugin's thread in the runner process `pid`; undefined for a plugin process. */
+  threadId: number | undefined;
   entries: EntryDescriptor[] | undefined;
   history: StateChange[];
   lastExit: ExitInfo | undefined;
@@ -298,6 +300,7 @@ export class PluginSupervisor implements Disposable {
       state: plugin.state,
       reason: plugin.reason,
       pid: live?.pid,
+      threadId: live?.child.threadId,
       entries: live?.entries,
       history: plugin.history,
       lastExit: plugin.lastExit,
@@ -622,8 +625,13 @@ export class PluginSupervisor implements Disposable {
    */
   private async prepareLaunch(spec: SupervisedPluginSpec): Promise<string | undefined> {
     const { language } = spec.manifest.entry;
+    const thread = spec.manifest.runtime.isolation === "thread";
     try {
-      await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+      await this.launcher.prepare?.({
+        pluginId: spec.id,
+        ...(language && { language }),
+        ...(thread && { isolation: "thread" as const }),
+      });
       return undefined;
     } catch (error) {
       // A launcher's preparation should report through the launch (a refusal); one that throws refuses the plugin
@@ -848,6 +856,7 @@ export class PluginSupervisor implements Disposable {
         entryModule: spec.entryModulePath,
         className: spec.manifest.entry.className,
         ...(spec.manifest.entry.language && { language: spec.manifest.entry.language }),
+        ...(spec.manifest.runtime.isolation === "thread" && { isolation: "thread" as const }),
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
         permissions: permissions && {
