@@ -35,6 +35,13 @@ export interface FleetMeasurement {
   startMs: number;
   /** How many of the fleet's plugins were running after `startAll()`. */
   running: number;
+  /**
+   * Wall time of `startAll()` in a second host on the same folders, started after the first one stopped: a server
+   * restarted by its user, with every plugin's link already in the compile cache. The first start builds them.
+   */
+  restartMs: number;
+  /** How many were running after that second `startAll()`. */
+  restartRunning: number;
   /** VmRSS of each plugin process after `idleMs`; empty where /proc is not available. */
   rssBytes: number[];
   /**
@@ -44,7 +51,10 @@ export interface FleetMeasurement {
   childRssBytes: number[];
 }
 
-/** Starts `count` echo plugins in a fresh host, lets them idle, reads their memory, and stops them all. */
+/**
+ * Starts `count` echo plugins in a fresh host, lets them idle, reads their memory, and stops them all; then starts them
+ * again in a second host (their links reused) and stops that one.
+ */
 export async function measurePluginFleet(options: {
   count: number;
   idleMs: number;
@@ -72,7 +82,13 @@ export async function measurePluginFleet(options: {
     const childRssBytes = rssBytes.length
       ? pids.map((pid) => descendantPids(pid).reduce((sum, child) => sum + (readRssBytes(child) ?? 0), 0))
       : [];
-    return { startMs, running, rssBytes, childRssBytes };
+    await host.stop();
+    host = await PluginHost.create({ roots: [root], logger: createSilentLogger() });
+    const again = process.hrtime.bigint();
+    await host.startAll();
+    const restartMs = msSince(again);
+    const restartRunning = host.listPlugins().filter((p) => p.status === "running").length;
+    return { startMs, running, rssBytes, childRssBytes, restartMs, restartRunning };
   } finally {
     await host?.stop();
     fs.rmSync(root, { recursive: true, force: true });

@@ -263,12 +263,19 @@ async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal):
   const fleetRows = async (count: number, id: string): Promise<BenchRow[]> => {
     progress(`fleet: start ${count} plugins at once, then read their idle RSS`);
     const fleet = await measurePluginFleet({ count, idleMs: IDLE_MS, signal });
-    progress(`  started in ${formatDuration(fleet.startMs)}`);
+    progress(`  started in ${formatDuration(fleet.startMs)}; again in a new host: ${formatDuration(fleet.restartMs)}`);
     const failed = count - fleet.running;
+    const failedAgain = count - fleet.restartRunning;
     if (failed > 0) progress(`  only ${fleet.running} of ${count} plugins started: the rows below count those`);
     const started = failed === 0 ? `start ${count} plugins (startAll)` : `start ${count} plugins (${failed} failed)`;
     return [
       { kind: "startup", id: `${id}_start`, label: started, samplesMs: [fleet.startMs] },
+      {
+        kind: "startup",
+        id: `${id}_restart`,
+        label: failedAgain === 0 ? `  again, links reused (new host)` : `  again, links reused (${failedAgain} failed)`,
+        samplesMs: [fleet.restartMs],
+      },
       {
         kind: "memory",
         id: `${id}_rss`,
