@@ -10,7 +10,7 @@
 // changed once written, so a process reads either the whole old one or the whole new one. Only the host writes it.
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { readFile } from "node:fs/promises";
+import { lstat, readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -146,9 +146,11 @@ export async function pruneLinks(options) {
   for (const manifest of options.keep) for (const dir of linkFoldersOf(manifest)) kept.add(path.basename(dir));
   const cutoff = Date.now() - graceMs;
   let removed = 0;
+  // All of it asynchronous: a cache shared with many plugins holds tens of thousands of entries, and the host serves
+  // its plugins while this runs.
   let names;
   try {
-    names = fs.readdirSync(cacheDir);
+    names = await readdir(cacheDir);
   } catch {
     return 0;
   }
@@ -156,8 +158,8 @@ export async function pruneLinks(options) {
     if (!LINK_NAME.test(name) || kept.has(name)) continue;
     const dir = path.join(cacheDir, name);
     try {
-      if (fs.lstatSync(dir).mtimeMs >= cutoff) continue;
-      fs.rmSync(dir, { recursive: true, force: true });
+      if ((await lstat(dir)).mtimeMs >= cutoff) continue;
+      await rm(dir, { recursive: true, force: true });
       removed += 1;
     } catch {
       // gone already
@@ -167,10 +169,10 @@ export async function pruneLinks(options) {
     if (!INDEX_NAME.test(name)) continue;
     const index = path.join(cacheDir, name);
     try {
-      const { key } = JSON.parse(fs.readFileSync(index, "utf8"));
-      if (typeof key === "string" && fs.existsSync(path.join(cacheDir, `${key}.link`))) continue;
-      if (fs.lstatSync(index).mtimeMs >= cutoff) continue;
-      fs.rmSync(index, { force: true });
+      const { key } = JSON.parse(await readFile(index, "utf8"));
+      if (typeof key === "string" && (await lstat(path.join(cacheDir, `${key}.link`)).catch(() => undefined))) continue;
+      if ((await lstat(index)).mtimeMs >= cutoff) continue;
+      await rm(index, { force: true });
       removed += 1;
     } catch {
       // unreadable: the age-based prune of the compile cache takes it

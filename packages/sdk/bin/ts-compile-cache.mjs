@@ -5,7 +5,7 @@
 // no plugin can plant code in an entry another plugin loads. A plugin process compiles a miss in memory.
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { readdir, readFile, realpath } from "node:fs/promises";
+import { lstat, readdir, readFile, realpath, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -213,7 +213,8 @@ export function sdkSourceDirs() {
 
 /**
  * Removes cache entries older than `maxAgeMs` (and temporary files left by a crash mid-write); resolves to how many
- * went. An entry still in use is simply compiled again. The host runs it once at start.
+ * went. An entry still in use is simply compiled again. The host runs it once at start; asynchronous, so a big cache
+ * does not hold up the host's event loop.
  * @type {typeof Declared.pruneTypeScriptCache}
  */
 export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeMs = 30 * 24 * 3600 * 1000) {
@@ -227,9 +228,9 @@ export async function pruneTypeScriptCache(cacheDir = defaultCacheDir(), maxAgeM
       const entry = ENTRY_NAME.test(name);
       const temporary = TEMPORARY_NAME.test(name);
       if (!entry && !temporary) continue;
-      const { mtimeMs } = fs.lstatSync(file);
+      const { mtimeMs } = await lstat(file);
       if (temporary ? mtimeMs < Date.now() - 3600 * 1000 : mtimeMs < cutoff) {
-        fs.rmSync(file, { force: true, recursive: true });
+        await rm(file, { force: true, recursive: true });
         removed += 1;
       }
     } catch {

@@ -4,8 +4,8 @@
  * runtime and the plugin as compiled modules and runs no module hooks; a plugin that cannot be linked runs as before.
  * `NEKO_PLUGIN_LINK=off` in the host's environment turns linking off (every process takes the hooks' path).
  *
- * Old links are pruned at the host's first link and after each link made: every link no running process of this
- * host imports and that was not used within the grace period (`NEKO_PLUGIN_LINK_GRACE_MS`, default 15 minutes) goes.
+ * Old links are pruned at the host's first link and after a link made, at most once per third of the grace period:
+ * every link no running process of this host imports and that was not used within the grace period (`NEKO_PLUGIN_LINK_GRACE_MS`, default 15 minutes) goes.
  * The links of running processes are touched every third of that period, so a prune by another host sharing the
  * cache leaves them too.
  */
@@ -27,7 +27,8 @@ export class PluginLinks {
   private readonly inUse = new Map<string, number>();
   private readonly graceMs: number;
   private pruning: Promise<unknown> | undefined;
-  private prunedOnce = false;
+  /** When the last prune started (0: none yet). */
+  private prunedAt = 0;
   private toucher: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: { logger: HostLogger; env?: NodeJS.ProcessEnv }) {
@@ -50,7 +51,7 @@ export class PluginLinks {
     if (outcome.ok) {
       this.manifests.set(entryModule, outcome.manifest);
       // The link just made is young, and what runs is kept: neither goes.
-      this.prune(!this.prunedOnce || outcome.manifest !== previous);
+      this.prune(this.prunedAt === 0 || outcome.manifest !== previous);
     } else {
       this.options.logger.debug(
         { entryModule, reason: outcome.reason },
@@ -83,10 +84,15 @@ export class PluginLinks {
     await this.pruning;
   }
 
-  /** Prunes old links in the background (one prune at a time; `wanted` false: only when none ran yet). */
+  /**
+   * Prunes old links in the background: one prune at a time, and at most one per third of the grace period (a link
+   * cannot go before the grace period is over, so pruning more often finds nothing new, and a burst of starts — each
+   * a new link — would read the whole cache folder once per plugin); `wanted` false: only when none ran yet.
+   */
   private prune(wanted: boolean): void {
     if (!wanted || this.pruning !== undefined) return;
-    this.prunedOnce = true;
+    if (this.prunedAt !== 0 && Date.now() - this.prunedAt < this.graceMs / 3) return;
+    this.prunedAt = Date.now();
     const keep = [...this.inUse.keys(), ...this.manifests.values()];
     this.pruning = pruneLinks({ cacheDir: defaultCacheDir(), keep, graceMs: this.graceMs })
       .then((removed) => {
