@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isTypeScript } from "./ts-compile-cache.mjs";
+import { holdEsbuild, isTypeScript } from "./ts-compile-cache.mjs";
 
 /** @import * as Declared from "./plugin-link.mjs" */
 
@@ -203,7 +203,18 @@ async function linkSdk(cacheDir) {
  *   sources, which must not compute an import or resolve at run time (the SDK's own do, with absolute URLs)
  * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | { ok: false; reason: string }>}
  */
-async function linkGraph(options) {
+function linkGraph(options) {
+  // esbuild's service is shared with the compile cache, which stops it when idle: held for the whole link, or a stop
+  // while a build is in flight would leave the link (and the start of the plugin waiting for it) unsettled for ever.
+  return holdEsbuild((esbuild) => linkGraphWith(options, esbuild));
+}
+
+/**
+ * @param {Parameters<typeof linkGraph>[0]} options
+ * @param {typeof import("esbuild")} esbuild
+ * @returns {ReturnType<typeof linkGraph>}
+ */
+async function linkGraphWith(options, esbuild) {
   // What was linked from these roots last time, and from which texts: still good when none of them changed.
   const indexKey = createHash("sha256")
     .update(`${FORMAT}\0${TARGET}\0${ESBUILD_VERSION}\0${options.cacheDir}\0`)
@@ -213,7 +224,6 @@ async function linkGraph(options) {
   const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
   const previous = await reusableLink(indexPath, options.cacheDir);
   if (previous !== undefined) return previous;
-  const esbuild = await import("esbuild");
   /** @type {Map<string, string>} real path → the hash of the text it was compiled from */
   const sourceHashes = new Map();
   /** @type {Map<string, string>} real path → its compiled text (imports of the link's own modules as placeholders) */

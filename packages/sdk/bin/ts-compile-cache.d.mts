@@ -12,3 +12,5 @@ export function warmTypeScriptCache(dirs: string[], cacheDir?: string): Promise<
 export function sdkSourceDirs(): string[];
 /** Removes cache entries older than `maxAgeMs` (default 30 days) and stale temporary files; resolves to the count. */
 export function pruneTypeScriptCache(cacheDir?: string, maxAgeMs?: number): Promise<number>;
+/** Runs `work` with esbuild, holding the process's esbuild service: its idle stop waits until no holder is left. */
+export function holdEsbuild<T>(work: (esbuild: typeof import("esbuild")) => Promise<T>): Promise<T>;

@@ -262,8 +262,34 @@ function entryPath(cacheDir, file, source) {
 let esbuild;
 /** @type {NodeJS.Timeout | undefined} */
 let idleTimer;
-/** Compiles in progress: the service is stopped only once none is left and none started for a while. */
+/**
+ * Work using esbuild's service in progress, in this module and in the links (plugin-link.mjs), which share the one
+ * service of the process: it is stopped only once none is left and none started for a while. A stop under work in
+ * flight would leave that work's promise unsettled for ever (esbuild answers nothing once its service is stopped).
+ */
 let compiling = 0;
+
+/**
+ * Runs `work` with esbuild, holding its service: the idle stop waits until no holder is left.
+ * @type {typeof Declared.holdEsbuild}
+ */
+export async function holdEsbuild(work) {
+  compiling += 1;
+  clearTimeout(idleTimer);
+  try {
+    esbuild ??= await import("esbuild");
+    return await work(esbuild);
+  } finally {
+    compiling -= 1;
+    if (compiling === 0) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        if (compiling === 0) esbuild?.stop();
+      }, ESBUILD_IDLE_MS);
+      idleTimer.unref();
+    }
+  }
+}
 
 /**
  * @param {string} file
@@ -279,10 +305,7 @@ async function transform(file, source) {
         "new file, or grant child_process in [plugin.permissions] of plugin.toml.",
     );
   }
-  compiling += 1;
-  clearTimeout(idleTimer);
-  try {
-    esbuild ??= await import("esbuild");
+  return holdEsbuild(async (esbuild) => {
     const result = await esbuild.transform(source, {
       loader: "ts",
       format: "esm",
@@ -295,16 +318,7 @@ async function transform(file, source) {
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
     });
     return result.code;
-  } finally {
-    compiling -= 1;
-    if (compiling === 0) {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        if (compiling === 0) esbuild?.stop();
-      }, ESBUILD_IDLE_MS);
-      idleTimer.unref();
-    }
-  }
+  });
 }
 
 /**
