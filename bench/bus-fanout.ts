@@ -106,7 +106,11 @@ export interface MeasureBusFanoutOptions extends BusFanoutPlugins {
   ratePerSec?: number;
   /** Events published first and not measured (default 200). */
   warmupEvents?: number;
-  /** How long to wait for every delivery (default 60 s). */
+  /**
+   * How long to wait for every delivery (default 60 s); it also bounds each call to a plugin (subscribe, reset,
+   * report; publish gets it on top of its pacing), so a lost answer fails the measurement naming the call instead
+   * of hanging it.
+   */
   timeoutMs?: number;
   /** Ctrl-C: stops between rounds and polls. */
   signal?: AbortSignal;
@@ -116,18 +120,33 @@ export async function measureBusFanout(options: MeasureBusFanoutOptions): Promis
   const { host, publisher, subscribers } = options;
   const events = options.events ?? 2000;
   const burst = options.burst ?? 10;
-  const call = async (pluginId: string, entryId: string, args: object = {}) => {
-    const result = await host.callEntry(pluginId, entryId, args, { timeoutMs: 300_000 });
-    if (!result.ok) throw new Error(`${pluginId}:${entryId} failed: ${result.error.code}: ${result.error.message}`);
-    return result.value;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  // Bounded here as well as by the host: a call whose answer never comes (a lost frame, a host that never settles
+  // it) fails the measurement after `limitMs`, naming the call, instead of waiting out a test runner's timeout.
+  const call = async (pluginId: string, entryId: string, args: object = {}, limitMs = timeoutMs) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`bus fan-out: ${pluginId}:${entryId} did not answer within ${limitMs} ms`)),
+        limitMs,
+      );
+    });
+    try {
+      const result = await Promise.race([host.callEntry(pluginId, entryId, args, { timeoutMs: limitMs }), expired]);
+      if (!result.ok) throw new Error(`${pluginId}:${entryId} failed: ${result.error.code}: ${result.error.message}`);
+      return result.value;
+    } finally {
+      clearTimeout(timer);
+    }
   };
   await Promise.all(subscribers.map((id) => call(id, "subscribe")));
   const round = async (count: number) => {
     await Promise.all(subscribers.map((id) => call(id, "reset")));
     const startedAt = performance.timeOrigin + performance.now();
     const intervalMs = options.ratePerSec ? (burst * 1000) / options.ratePerSec : 0;
-    await call(publisher, "publish", { count, burst, intervalMs });
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const pacingMs = options.ratePerSec ? (count * 1000) / options.ratePerSec : 0;
+    await call(publisher, "publish", { count, burst, intervalMs }, timeoutMs + pacingMs);
+    const deadline = Date.now() + timeoutMs;
     let reports: Array<{ received: number; outOfOrder: number; lastAt: number; latencies: number[] }> = [];
     for (;;) {
       options.signal?.throwIfAborted();

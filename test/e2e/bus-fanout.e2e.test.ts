@@ -11,25 +11,50 @@ describe("bus fan-out, 1 publisher → 10 subscriber plugins", () => {
   let t: TestHost;
   let plugins: BusFanoutPlugins;
 
-  before(async () => {
-    root = makeTempDir();
-    plugins = writeBusFanoutPlugins(root, 10);
-    t = await startTestHost({ roots: [root] });
-    // startAll does not wait out a failed start: on a loaded machine a start can run out of time, and the supervisor
-    // starts that plugin again. Wait until all eleven run: what is tested here is the bus, not start-up.
-    const ids = [plugins.publisher, ...plugins.subscribers];
-    await waitFor(() => ids.every((id) => t.host.getPlugin(id)?.status === "running"), {
-      timeoutMs: 90_000,
-      what: "every fan-out plugin to run",
-    });
-  });
-  after(async () => {
-    await t?.close();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
+  before(
+    async () => {
+      root = makeTempDir();
+      plugins = writeBusFanoutPlugins(root, 10);
+      t = await startTestHost({ roots: [root] });
+      // startAll does not wait out a failed start: on a loaded machine a start can run out of time, and the supervisor
+      // starts that plugin again. Wait until all eleven run: what is tested here is the bus, not start-up.
+      const ids = [plugins.publisher, ...plugins.subscribers];
+      const notRunning = () =>
+        ids.map((id) => [id, t.host.getPlugin(id)?.status] as const).filter(([, status]) => status !== "running");
+      await waitFor(() => notRunning().length === 0, { timeoutMs: 90_000, what: "every fan-out plugin to run" }).catch(
+        (error: Error) => {
+          throw new Error(
+            `${error.message}; not running: ${notRunning()
+              .map(([id, s]) => `${id} (${s})`)
+              .join(", ")}`,
+          );
+        },
+      );
+      // Every wait here is bounded below the runner's 5-minute file timeout: a stuck start or close fails naming the
+      // hook instead of hanging the file (issue 15).
+    },
+    { timeout: 150_000 },
+  );
+  after(
+    async () => {
+      await t?.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+    { timeout: 45_000 },
+  );
 
-  test("every subscriber gets every event once, in publish order (the bench's bus row, small)", async () => {
-    const summary = await measureBusFanout({ ...plugins, host: t.host, events: 300, burst: 30, warmupEvents: 20 });
+  test("every subscriber gets every event once, in publish order (the bench's bus row, small)", {
+    timeout: 90_000,
+  }, async () => {
+    // 30 s per call and for the deliveries: a lost answer or delivery fails the test naming it.
+    const summary = await measureBusFanout({
+      ...plugins,
+      host: t.host,
+      events: 300,
+      burst: 30,
+      warmupEvents: 20,
+      timeoutMs: 30_000,
+    });
     assert.equal(summary.firstFailure, null);
     assert.equal(summary.failed, 0);
     assert.equal(summary.n, 300 * 10);

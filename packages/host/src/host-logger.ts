@@ -3,8 +3,9 @@
  * plugin's stdout and are re-emitted here tagged with the plugin id (docs/logging.md). Given a `HostLogSink`, every
  * line also goes there, for the host's log file.
  */
+import { createRequire } from "node:module";
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 import type { Disposable } from "@neko/protocol";
 
 export type HostLogger = Logger;
@@ -18,11 +19,17 @@ export interface HostLoggerOptions {
   destination?: { write(line: string): unknown };
 }
 
+/** pino-pretty is loaded when a logger is pretty (a terminal): a piped or silent host never pays for it (issue 15). */
+const require = createRequire(import.meta.url);
+function prettyStream(options: Parameters<typeof PinoPretty>[0]) {
+  return (require("pino-pretty") as typeof PinoPretty)(options);
+}
+
 export function createHostLogger(options: HostLoggerOptions = {}): HostLogger {
   const level = options.level ?? process.env.NEKO_LOG_LEVEL ?? "info";
   const usePretty = options.pretty ?? process.stdout.isTTY === true;
   const shown = usePretty
-    ? pretty({
+    ? prettyStream({
         sync: true,
         // Pretty but piped (`--log-format pretty > file`): readable lines without escape codes.
         colorize: !options.destination && process.stdout.isTTY === true,

@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import {
   compileTypeScript,
   defaultCacheDir,
+  withEsbuild,
   pruneTypeScriptCache,
   readableCacheDir,
   warmTypeScriptCache,
@@ -117,6 +118,45 @@ describe("the TypeScript compile cache", () => {
     fs.writeFileSync(path.join(plugin, "big.ts"), `${lines.join("\n")}\n`);
     assert.equal(await warmTypeScriptCache([plugin], cacheDir), 1);
     assert.equal(cached(cacheDir).length, 3);
+  });
+
+  test("a build held by another user of esbuild (a plugin's link) outlives the cache's idle stop (issue 15)", async () => {
+    // The host links plugins (plugin-link.mjs) with the same esbuild service the cache stops 2 s after its last
+    // compile. Unheld, a link build in flight at that moment never settled, and the plugin's start waited for ever.
+    const cacheDir = tempDir();
+    const plugin = tempDir();
+    fs.writeFileSync(path.join(plugin, "a.ts"), "export const a: number = 1;\n");
+    assert.equal(await warmTypeScriptCache([plugin], cacheDir), 1);
+    const slowLoad = {
+      name: "slow",
+      setup(build: any) {
+        build.onResolve({ filter: /^slow$/ }, () => ({ path: "slow", namespace: "slow" }));
+        // Still loading when the idle stop (2 s after the warm-up) comes.
+        build.onLoad({ filter: /.*/, namespace: "slow" }, async () => {
+          await new Promise((resolve) => setTimeout(resolve, 3000));
+          return { contents: "export const slow = 42;", loader: "js" };
+        });
+      },
+    };
+    const built = withEsbuild((esbuild) =>
+      esbuild.build({
+        stdin: { contents: 'export { slow } from "slow";', loader: "js" },
+        bundle: true,
+        write: false,
+        format: "esm",
+        plugins: [slowLoad],
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const never = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the held build never settled")), 15_000);
+    });
+    try {
+      const result = await Promise.race([built, never]);
+      assert.match(result.outputFiles[0]?.text ?? "", /slow = 42/);
+    } finally {
+      clearTimeout(timer);
+    }
   });
 
   test("the cache folder is refused when it is a symlink or someone else's, and made private when it is ours", async () => {
