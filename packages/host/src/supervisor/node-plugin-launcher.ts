@@ -17,6 +17,8 @@ import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
 
 export class NodePluginLauncher implements PluginLauncher {
   private runtimeRead: string[] | undefined;
+  /** The real path of each of `runtimeRead`, found once as the paths are (the SDK and its dependencies do not move). */
+  private readonly runtimeReal = new Map<string, string>();
 
   constructor(
     private readonly options: {
@@ -73,6 +75,9 @@ export class NodePluginLauncher implements PluginLauncher {
           "addons): native code and the network are not restricted by it; see docs/permissions.md",
       );
     }
-    return permissionFlags(request, { read: this.runtimeRead, realpath: realpathOrSelf });
+    if (this.runtimeReal.size === 0) for (const p of this.runtimeRead) this.runtimeReal.set(p, realpathOrSelf(p));
+    // The plugin's own folder and grants are looked up at each launch: a symlink there may have been repointed.
+    const realpath = (p: string) => this.runtimeReal.get(p) ?? realpathOrSelf(p);
+    return permissionFlags(request, { read: this.runtimeRead, realpath });
   }
 }
