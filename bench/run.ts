@@ -39,7 +39,16 @@ const ECHO_PLUGIN_ID = "bench_echo";
  * The groups run while the echo host is up (one host serves them all). The bare Fastify echo needs none, but runs
  * beside the same idle host and plugins as the trigger row it is compared with.
  */
-const HOST_GROUPS: readonly BenchGroup[] = ["entry", "cross", "fastify", "http", "mcp", "payload", "cold-start"];
+const HOST_GROUPS: readonly BenchGroup[] = [
+  "entry",
+  "transport",
+  "cross",
+  "fastify",
+  "http",
+  "mcp",
+  "payload",
+  "cold-start",
+];
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -86,6 +95,9 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
   let t: TestHost | undefined;
   try {
     writeEchoPlugin(root, ECHO_PLUGIN_ID);
+    // The same echo on each local transport, named in its manifest: the "transport" rows compare them in one run.
+    writeEchoPlugin(root, `${ECHO_PLUGIN_ID}_pipe`, "pipe");
+    writeEchoPlugin(root, `${ECHO_PLUGIN_ID}_zmq`, "zmq");
     writeCallerPlugin(root, ECHO_PLUGIN_ID);
     // The MCP adapter, for the MCP tool call row.
     copyExamplePlugins(root, ["mcp_adapter"]);
@@ -148,6 +160,27 @@ async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal):
           ref: "moleculer",
           results,
         });
+      });
+      await run("transport", async () => {
+        progress("entry call per local transport: the same echo plugin on the pipe transport, then on ZeroMQ");
+        const rows: BenchRow[] = [];
+        for (const transport of ["pipe", "zmq"] as const) {
+          const results = await measureEntryCalls({
+            host: t.host,
+            pluginId: `${ECHO_PLUGIN_ID}_${transport}`,
+            plan: PLAN,
+            signal,
+          });
+          rows.push(
+            ...roundTripRows({
+              id: `entry_call_${transport}`,
+              label: `entry call (${transport})`,
+              ref: "moleculer",
+              results,
+            }),
+          );
+        }
+        return rows;
       });
       await run("cross", async () => {
         progress("cross-plugin call: this.plugins.callEntry from a caller plugin → echo plugin");

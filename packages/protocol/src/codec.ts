@@ -1,5 +1,5 @@
 /** Framing: one msgpack-encoded object per ZeroMQ message part. Decoding never throws; bad bytes are `undefined`. */
-import { Packr } from "msgpackr";
+import { Packr, RESERVE_START_SPACE } from "msgpackr";
 import { ErrorCode } from "./error-codes.ts";
 import type { WireError } from "./messages.ts";
 
@@ -42,6 +42,19 @@ export function unsendableError(
 export function encodeFrame(message: object): Buffer {
   const frame = packr.pack(message);
   if (frame.length > MAX_FRAME_BYTES) throw new FrameTooLargeError(frame.length);
+  return frame;
+}
+
+/**
+ * One message as a frame for a byte stream (the pipe transport): its 4-byte big-endian length, then the msgpack bytes,
+ * in one buffer (msgpack writes after the 4 bytes it was told to leave free, so nothing is copied). Throws as
+ * `encodeFrame` does.
+ */
+export function encodeStreamFrame(message: object): Buffer {
+  const frame = packr.pack(message, RESERVE_START_SPACE | 4);
+  const bytes = frame.length - 4;
+  if (bytes > MAX_FRAME_BYTES) throw new FrameTooLargeError(bytes);
+  frame.writeUInt32BE(bytes, 0);
   return frame;
 }
 

@@ -2,6 +2,7 @@
  * A plugin process the host spawned (a Node runner or a Python one): its output lines, its exit, a way to kill it.
  */
 import type { ChildProcess } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { Emitter } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
@@ -17,11 +18,15 @@ export class SpawnedPluginChild implements PluginChild {
   readonly onExit = this.exits.event;
   private exited = false;
   private readonly closed: Promise<void>;
+  readonly channel: Duplex | undefined;
 
   constructor(
     private readonly child: ChildProcess,
     logger: HostLogger,
+    /** The stdio slot of the process's socket pair to the host (the pipe transport), if it has one. */
+    channelFd?: number,
   ) {
+    this.channel = channelFd === undefined ? undefined : ((child.stdio[channelFd] as Duplex | null) ?? undefined);
     // The IPC channel (or the stdin pipe) only signals our death to the child; keep it from holding our event loop open.
     child.unref();
     child.channel?.unref();

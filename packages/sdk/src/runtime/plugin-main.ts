@@ -14,6 +14,7 @@ import {
   type PluginBootstrap,
   PROTOCOL_VERSION,
   parseBootstrap,
+  pipeEndpointFd,
 } from "@neko/protocol";
 import { describeConfigSchema } from "../config-schema.ts";
 import { toWireError } from "../errors.ts";
@@ -27,8 +28,9 @@ import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
+import { PipePluginTransport } from "./pipe-plugin-transport.ts";
+import type { PluginTransport } from "./plugin-transport.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
-import { ZmqPluginTransport } from "./zmq-plugin-transport.ts";
 
 function fail(message: string): never {
   process.stderr.write(`plugin runner: ${message}; this process must be started by the neko-plugin host\n`);
@@ -75,7 +77,13 @@ const config = context.config ?? null;
 // One logger for the plugin and the SDK's own lines (a failing entry, an unhandled rejection): once the plugin turns on
 // its own log file (docs/logging.md), they all go there too.
 const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
-const transport = new ZmqPluginTransport(bootstrap.connection);
+// The pipe transport (the host's socket pair, fd `pipe:<fd>`) needs no native code; ZeroMQ's addon is loaded only
+// for a process the host put on ZeroMQ.
+const pipeFd = pipeEndpointFd(bootstrap.connection.endpoint);
+const transport: PluginTransport =
+  pipeFd !== undefined
+    ? new PipePluginTransport(pipeFd)
+    : new (await import("./zmq-plugin-transport.ts")).ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {
