@@ -70,7 +70,12 @@ import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-pa
 import { systemInfoService } from "./system-info-service.ts";
 import type { HostTransport } from "./transport/host-transport.ts";
 import { PipeHostTransport } from "./transport/pipe-host-transport.ts";
-import { localTransportFromEnv, type TransportKind } from "./transport/local-transport-choice.ts";
+import {
+  isTransportKind,
+  LOCAL_TRANSPORT_ENV,
+  localTransportFromEnv,
+  type TransportKind,
+} from "./transport/local-transport-choice.ts";
 import { SplitHostTransport } from "./transport/split-host-transport.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
@@ -563,6 +568,10 @@ export class PluginHost implements PluginHostApi {
         throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
       }
       const fallback = options.localTransport ?? localTransportFromEnv();
+      const fromEnv = process.env[LOCAL_TRANSPORT_ENV];
+      if (fromEnv && !isTransportKind(fromEnv.trim().toLowerCase())) {
+        logger.warn(`${LOCAL_TRANSPORT_ENV}='${fromEnv}' is neither 'pipe' nor 'zmq': local plugins use '${fallback}'`);
+      }
       transport = new SplitHostTransport(
         zmq,
         new PipeHostTransport({ logger }),
