@@ -11,6 +11,13 @@ import type { ChildExit, ChildLine, PluginChild } from "./plugin-launcher.ts";
 /** How long after its exit a process's pipes may stay open before its output is taken as complete. */
 const OUTPUT_GRACE_MS = 2000;
 
+/**
+ * How long after its exit the host waits for the end of a process's socket pair (the pipe transport) before it
+ * reports the exit. The kernel ends the pipe when the process dies, so this is normally at once; a child the plugin
+ * started may hold its end open, and then the exit is reported anyway.
+ */
+const CHANNEL_END_GRACE_MS = 250;
+
 export class SpawnedPluginChild implements PluginChild {
   private readonly lines = new Emitter<ChildLine>();
   private readonly exits = new Emitter<ChildExit>();
@@ -49,7 +56,22 @@ export class SpawnedPluginChild implements PluginChild {
       // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
       exit({ code: null, signal: null, launchFailure: `could not launch the plugin process: ${error.message}` });
     });
-    child.on("exit", (code, signal) => exit({ code, signal }));
+    // On the pipe transport, what the process wrote before it exited (the answers of its shutdown, say) is read
+    // before its exit is reported, as ZeroMQ's linger delivers it: the exit waits for the pipe's end.
+    child.on("exit", (code, signal) => {
+      const channel = this.channel;
+      if (channel === undefined || channel.readableEnded || channel.destroyed) {
+        exit({ code, signal });
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        exit({ code, signal });
+      };
+      const timer = setTimeout(done, CHANNEL_END_GRACE_MS);
+      channel.once("end", done);
+      channel.once("close", done);
+    });
   }
 
   get pid(): number | undefined {

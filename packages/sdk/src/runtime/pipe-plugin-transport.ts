@@ -61,6 +61,8 @@ export class PipePluginTransport implements PluginTransport {
   }
 
   async close(): Promise<void> {
+    // Answers settled in this turn (the calls a shutdown canceled) are sent first: they are a few promises behind.
+    await new Promise((resolve) => setImmediate(resolve));
     if (this.socket.destroyed) return;
     if (this.corked) this.uncork();
     // The last frames (a load_failed, the shutdown result) must reach the host before the process exits.
