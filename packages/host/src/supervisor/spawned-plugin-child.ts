@@ -67,6 +67,8 @@ export class SpawnedPluginChild implements PluginChild {
       const done = () => {
         clearTimeout(timer);
         exit({ code, signal });
+        // Whatever holds the other end now (a child the plugin started), the host's end goes with the process.
+        channel.destroy();
       };
       const timer = setTimeout(done, CHANNEL_END_GRACE_MS);
       channel.once("end", done);

@@ -112,7 +112,11 @@ export class PipeHostTransport implements HostTransport {
       peer,
       connection,
       bindProcess: (_pid, channel) => {
-        if (channel?.stream && this.admissions.has(peer)) this.attach(peer, channel);
+        if (!channel?.stream) return;
+        if (this.admissions.has(peer) && !this.closed) this.attach(peer, channel);
+        // A launch the host no longer expects (it is stopping): its pipe is closed, or, unread, it would keep the
+        // host's event loop alive.
+        else channel.stream.destroy();
       },
       dispose: () => {
         this.admissions.delete(peer);

@@ -213,3 +213,18 @@ test("a send to a peer that never connected, or has gone, is dropped; an admissi
   assert.equal(transport.connected, 0);
   await transport.close();
 });
+
+test("a stream bound after its admission was disposed, or after the transport closed, is destroyed, never left unread", async () => {
+  const { transport } = setUp();
+  const disposed = transport.admit("gone");
+  disposed.dispose();
+  const first = memoryStream().stream;
+  disposed.bindProcess(1, { stream: first, misbehaved: () => undefined });
+  assert.equal(first.destroyed, true);
+  const late = transport.admit("late");
+  await transport.close();
+  const second = memoryStream().stream;
+  late.bindProcess(2, { stream: second, misbehaved: () => undefined });
+  assert.equal(second.destroyed, true);
+  assert.equal(transport.connected, 0);
+});
