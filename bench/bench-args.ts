@@ -15,6 +15,7 @@ export const BENCH_GROUPS = [
   "fork",
   "fleet",
   "fleet50",
+  "thread",
   "bus",
 ] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];

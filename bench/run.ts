@@ -23,6 +23,7 @@ import { measureMcpToolCalls } from "./mcp-tool-call.ts";
 import { measureMoleculer } from "./moleculer-echo.ts";
 import { measurePayloadCalls } from "./payload-calls.ts";
 import { measureColdStart, measurePluginFleet } from "./plugin-startup.ts";
+import { measureThreadFleet } from "./thread-fleet.ts";
 import { type BenchRow, type MachineInfo, renderTable, toJson } from "./report-table.ts";
 import { formatDuration, formatRate } from "./stats.ts";
 import { measureZmqFloor } from "./zmq-floor.ts";
@@ -324,6 +325,43 @@ async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal):
   };
   await run("fleet", () => fleetRows(FLEET_SIZE, "fleet"));
   await run("fleet50", () => fleetRows(BIG_FLEET_SIZE, "fleet50"));
+  await run("thread", async () => {
+    progress(`thread: start ${FLEET_SIZE} thread plugins at once, read their runner's idle RSS, then cold starts`);
+    const fleet = await measureThreadFleet({ count: FLEET_SIZE, idleMs: IDLE_MS, coldStarts: COLD_STARTS, signal });
+    const { running } = fleet;
+    const failed = FLEET_SIZE - running;
+    const total = fleet.runnerRssBytes.reduce((a, b) => a + b, 0);
+    return [
+      {
+        kind: "startup",
+        id: "thread_cold_start",
+        label: "cold start, thread plugin (runner up)",
+        ref: "cold_start",
+        samplesMs: fleet.coldStartMs,
+      },
+      {
+        kind: "startup",
+        id: "thread_start",
+        label: `start ${FLEET_SIZE} thread plugins${failed ? ` (${failed} failed)` : " (startAll)"}`,
+        ref: "fleet_start",
+        samplesMs: [fleet.startMs],
+      },
+      {
+        kind: "memory",
+        id: "thread_rss",
+        label: `idle RSS per plugin, ${running} thread plugins`,
+        ref: "fleet_rss",
+        samplesBytes: fleet.runnerRssBytes.length ? [total / running] : [],
+      },
+      {
+        kind: "memory",
+        id: "thread_rss_total",
+        label: `idle RSS, thread runner(s) with ${running} plugins`,
+        ref: "fleet_rss_total",
+        samplesBytes: fleet.runnerRssBytes.length ? [total] : [],
+      },
+    ];
+  });
 
   await run("bus", async () => {
     progress("bus fan-out: 1 publisher → 10 subscriber plugins, paced at 1000 events/s, then flat out");

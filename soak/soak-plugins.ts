@@ -10,7 +10,7 @@ export const SUBSCRIBER_IDS = ["soak_sub_1", "soak_sub_2", "soak_sub_3"];
 export const CRASHER_ID = "soak_crasher";
 /** The plugins that must never fail a request: every one but the crasher. */
 export const HEALTHY_IDS = ["soak_echo", "soak_caller", "soak_publisher", ...SUBSCRIBER_IDS];
-/** How long each crasher process lives before it exits with code 1. */
+/** How long each crasher process lives before it exits with code 1, unless the soak says otherwise. */
 export const CRASH_AFTER_MS = 1500;
 
 const echoCode = `
@@ -80,7 +80,8 @@ export class SoakSubscriber extends NekoPluginBase {
 }
 `;
 
-const crasherCode = `
+function crasherCode(crashAfterMs: number): string {
+  return `
 import { NekoPluginBase, nekoPlugin, pluginEntry, lifecycle, Ok } from "@neko/plugin-sdk/plugin";
 
 @nekoPlugin
@@ -90,7 +91,7 @@ export class SoakCrasher extends NekoPluginBase {
     setTimeout(() => {
       console.error("crashing on purpose");
       process.exit(1);
-    }, ${CRASH_AFTER_MS});
+    }, ${crashAfterMs});
     return Ok("up, for now");
   }
 
@@ -100,12 +101,13 @@ export class SoakCrasher extends NekoPluginBase {
   }
 }
 `;
+}
 
-/** Writes every soak plugin into `root`. */
-export function writeSoakPlugins(root: string): void {
+/** Writes every soak plugin into `root`; the crasher exits `crashAfterMs` after each start. */
+export function writeSoakPlugins(root: string, crashAfterMs = CRASH_AFTER_MS): void {
   writePlugin(root, { id: "soak_echo", className: "SoakEcho", code: echoCode });
   writePlugin(root, { id: "soak_caller", className: "SoakCaller", code: callerCode });
   writePlugin(root, { id: "soak_publisher", className: "SoakPublisher", code: publisherCode });
   for (const id of SUBSCRIBER_IDS) writePlugin(root, { id, className: "SoakSubscriber", code: subscriberCode });
-  writePlugin(root, { id: CRASHER_ID, className: "SoakCrasher", code: crasherCode });
+  writePlugin(root, { id: CRASHER_ID, className: "SoakCrasher", code: crasherCode(crashAfterMs) });
 }

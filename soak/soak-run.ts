@@ -29,6 +29,8 @@ export interface SoakOptions {
    * policy: the soak measures the plugins under load, not their start.
    */
   startupTimeoutMs?: number;
+  /** How long each process of the crash-looping plugin lives after its start (default 1.5 s). */
+  crashAfterMs?: number;
   signal?: AbortSignal;
   /** Progress lines (one per sample). */
   log?: (line: string) => void;
@@ -114,7 +116,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const logDir = makeTempDir("neko-soak-logs-");
   let server: SoakServer | undefined;
   try {
-    writeSoakPlugins(pluginsDir);
+    writeSoakPlugins(pluginsDir, options.crashAfterMs);
     server = await startSoakServer({ pluginsDir, logDir });
     log(`server ${server.url} (pid ${server.pid}); logs in ${logDir}`);
     const startup = await healthyPluginsRunning(server.url, options.startupTimeoutMs ?? 120_000, options.signal);

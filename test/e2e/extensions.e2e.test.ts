@@ -623,6 +623,8 @@ describe("extensions that change on disk, move, go away or hang", () => {
     dataDir = makeTempDir("neko-ext-move-data-");
     writePlugin(root, { id: "host_p", className: "HostP", code: simpleHost("HostP") });
     writePlugin(root, { id: "host_q", className: "HostQ", code: simpleHost("HostQ") });
+    // Where ext_m moves to: a host plugin of its own, since every start of host_q waits 10 s for ext_hang.
+    writePlugin(root, { id: "host_s", className: "HostS", code: simpleHost("HostS") });
     writePlugin(root, {
       id: "ext_m",
       manifest: extensionManifest("ext_m", { prefix: "m_" }),
@@ -750,26 +752,26 @@ export class Ext extends NekoExtensionBase {
 
   test("an extension moved to another plugin through the API leaves the first and loads into the second", async () => {
     const file = path.join(root, "ext_m", "plugin.toml");
-    const toml = fs.readFileSync(file, "utf8").replace('plugin_id = "host_p"', 'plugin_id = "host_q"');
+    const toml = fs.readFileSync(file, "utf8").replace('plugin_id = "host_p"', 'plugin_id = "host_s"');
     const moved = await t.request("PUT", "/plugin/ext_m/config/toml", { toml });
     assert.equal(moved.status, 200, JSON.stringify(moved.body));
-    // host_q's process was launched before ext_m named it: under the permission model it cannot read ext_m's folder.
+    // host_s's process was launched before ext_m named it: under the permission model it cannot read ext_m's folder.
     const refused = await waitFor(
       async () => {
-        const listed = (await t.request("GET", "/plugins/host_q")).body.extensions;
+        const listed = (await t.request("GET", "/plugins/host_s")).body.extensions;
         return listed.find((e: { id: string; state: string }) => e.id === "ext_m" && e.state === "failed");
       },
-      { what: "ext_m failed in host_q" },
+      { what: "ext_m failed in host_s" },
     );
-    assert.match(refused.reason, /restart it \(POST \/plugin\/host_q\/reload\)/);
+    assert.match(refused.reason, /restart it \(POST \/plugin\/host_s\/reload\)/);
     assert.equal((await extensionsOf("host_p")).ext_m, undefined);
-    assert.equal((await t.request("POST", "/plugin/host_q/reload")).status, 200);
-    assert.equal((await extensionsOf("host_q")).ext_m, "injected");
+    assert.equal((await t.request("POST", "/plugin/host_s/reload")).status, 200);
+    assert.equal((await extensionsOf("host_s")).ext_m, "injected");
     await waitFor(async () => ((await t.trigger("host_p", "m_version")).status === 404 ? true : undefined), {
       what: "m_version gone from host_p",
     });
-    const there = await t.trigger("host_q", "m_version");
-    assert.equal(there.body.data.host, "host_q");
+    const there = await t.trigger("host_s", "m_version");
+    assert.equal(there.body.data.host, "host_s");
   });
 
   test("an extension whose folder is deleted is taken out of its running host plugin by a reload", async () => {

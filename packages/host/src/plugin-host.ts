@@ -57,7 +57,9 @@ import { inDependencyOrder } from "./supervisor/dependency-order.ts";
 import { LanguageLauncher } from "./supervisor/language-launcher.ts";
 import { NodePluginLauncher } from "./supervisor/node-plugin-launcher.ts";
 import type { PluginLauncher } from "./supervisor/plugin-launcher.ts";
+import { launchPermissions } from "./supervisor/permission-flags.ts";
 import { PythonPluginLauncher } from "./supervisor/python-plugin-launcher.ts";
+import { type ThreadPluginAccess, ThreadPluginLauncher } from "./supervisor/thread-plugin-launcher.ts";
 import type { PluginState, StateChange } from "./supervisor/plugin-state.ts";
 import {
   PluginSupervisor,
@@ -104,6 +106,11 @@ export interface PluginHostOptions {
   localTransport?: TransportKind;
   restartPolicy?: RestartPolicyOptions;
   stopGraceMs?: number;
+  /**
+   * How many plugin processes may boot (launch → hello) at once; the others wait, `starting`, for a slot (default: the
+   * machine's parallelism, at least 2; `0`: no limit; `NEKO_PLUGIN_LAUNCH_CONCURRENCY` overrides it).
+   */
+  launchConcurrency?: number;
   /** Heartbeat ping interval (default 5 s). */
   heartbeatIntervalMs?: number;
   /** The host's own data (the memory store): default `$NEKO_DATA_DIR`, else `.neko/` in the current folder. */
@@ -180,6 +187,10 @@ export interface PluginView extends TriggerViews {
   status: PluginState | ExtensionState;
   status_reason: string | null;
   pid: number | null;
+  /** `thread`: it runs as a worker thread in the shared runner process `pid` ([plugin_runtime] isolation). */
+  isolation: "process" | "thread";
+  /** A running thread plugin's thread id inside the runner process `pid`; null for a plugin process. */
+  thread_id: number | null;
   /** `local`, or the name of the remote worker the plugin runs on. */
   machine: string;
   dir: string;
@@ -301,6 +312,9 @@ export const PLUGIN_RUNNER_PATH = path.join(
   "plugin-runner.mjs",
 );
 
+/** The SDK's thread runner, the process `ThreadPluginLauncher` starts for the thread plugins. */
+export const THREAD_RUNNER_PATH = path.join(path.dirname(PLUGIN_RUNNER_PATH), "plugin-thread-runner.mjs");
+
 export class PluginHost implements PluginHostApi {
   /** The plugin that owns each id (the first manifest found with it). */
   private discovered = new Map<string, DiscoveredPlugin>();
@@ -357,6 +371,12 @@ export class PluginHost implements PluginHostApi {
       new LanguageLauncher({
         node: new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger, links }),
         python: new PythonPluginLauncher({ logger, ...(options.python && { candidates: options.python }) }),
+        thread: new ThreadPluginLauncher({
+          runnerPath: THREAD_RUNNER_PATH,
+          logger,
+          links,
+          known: () => this.threadPlugins(),
+        }),
       });
     this.supervisor = new PluginSupervisor({
       transport,
@@ -366,6 +386,7 @@ export class PluginHost implements PluginHostApi {
       logger,
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
+      launchConcurrency: options.launchConcurrency,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       prepareSources: async (dir, entryModule, access) => {
         await warmPluginSources(dir, logger);
@@ -610,12 +631,13 @@ export class PluginHost implements PluginHostApi {
   }
 
   /**
-   * The local transport plugin `id`'s process connects over: ZeroMQ for a Python plugin (its SDK speaks only that),
-   * else its manifest's `[plugin_runtime] transport`, else the host's default.
+   * The local transport plugin `id`'s process connects over: ZeroMQ for a Python plugin (its SDK speaks only that)
+   * and for a thread plugin (its runner relays every thread's frames over its ZeroMQ connection), else its manifest's
+   * `[plugin_runtime] transport`, else the host's default.
    */
   localTransportOf(id: string): TransportKind {
     const manifest = this.discovered.get(id)?.manifest;
-    if (manifest?.entry.language === "python") return "zmq";
+    if (manifest?.entry.language === "python" || manifest?.runtime.isolation === "thread") return "zmq";
     return manifest?.runtime.transport ?? this.options.localTransport ?? localTransportFromEnv();
   }
 
@@ -1121,6 +1143,15 @@ export class PluginHost implements PluginHostApi {
     refuseUnsafeWriteGrants(found, this.sharedPaths, realpathOrSelf);
   }
 
+  /** The thread plugins known now, with what each may touch: a new thread runner is started for all of them. */
+  private threadPlugins(): ThreadPluginAccess[] {
+    return [...this.discovered.values()].flatMap((d) =>
+      d.manifest?.runtime.isolation === "thread" && d.manifest.entry.language === undefined
+        ? [{ pluginDir: d.dir, permissions: launchPermissions(d.manifest) }]
+        : [],
+    );
+  }
+
   private adopt(d: DiscoveredPlugin): void {
     const log = this.logger.child({ plugin: d.id });
     for (const w of d.warnings) log.warn(w);
@@ -1182,6 +1213,8 @@ export class PluginHost implements PluginHostApi {
       status: state,
       status_reason: reason,
       pid: status?.pid ?? null,
+      isolation: m?.runtime.isolation ?? "process",
+      thread_id: status?.threadId ?? null,
       machine: this.machineOf.get(d) ?? "local",
       dir: d.dir,
       manifest_path: d.manifestPath,

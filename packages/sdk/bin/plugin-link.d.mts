@@ -14,3 +14,12 @@ export function linkPluginSources(options: {
    */
   access?: { read?: string[]; write?: string[] };
 }): Promise<{ ok: true; manifest: string } | { ok: false; reason: string }>;
+
+/**
+ * Removes the `<key>.link` folders of `cacheDir` that none of `keep` (manifests of running processes) imports from
+ * and that were not used or made within `graceMs`, and the indexes whose link is gone; resolves to how many went.
+ */
+export function pruneLinks(options: { cacheDir: string | undefined; keep: string[]; graceMs: number }): Promise<number>;
+
+/** Marks the links of these manifests (and the SDK's link each uses) as used now, so no prune takes them. */
+export function touchLinks(manifests: Iterable<string>): void;

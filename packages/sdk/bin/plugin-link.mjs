@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isTypeScript } from "./ts-compile-cache.mjs";
+import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 /** @import * as Declared from "./plugin-link.mjs" */
 
@@ -32,10 +32,13 @@ const FRAMEWORK_DIRS = [SDK_DIR, path.dirname(path.dirname(fs.realpathSync(requi
 const PLACEHOLDER = "neko-link-placeholder:/";
 const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
 /**
- * An `import(…)` whose argument is not a plain string: resolved when it runs, from the file's own place, which a
- * compiled copy in the cache is not (a mention in a comment or a string counts too: such a plugin just is not linked).
+ * What esbuild says of an `import(…)` or `require(…)` whose argument is not a string it can read (a variable, a
+ * template with a `${…}`, a concatenation it cannot fold): such a module is resolved when it runs, from the file's own
+ * place, which a compiled copy in the cache is not. esbuild keeps these at "debug" level; here they are warnings.
  */
-const COMPUTED_IMPORT = /\bimport\s*\((?!\s*("[^"\\\n]*"|'[^'\\\n]*'|`[^`$\\]*`)\s*[,)])/;
+const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call"];
+/** How long one module's compile may take before the link is given up (the process then uses the hooks). */
+const BUILD_TIMEOUT_MS = 60_000;
 /** A link with more modules than this is not made (the hooks' path loads the plugin). */
 const MAX_LINK_FILES = 2000;
 
@@ -122,6 +125,86 @@ export async function linkPluginSources(options) {
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** A link's folder and its index, by name. */
+const LINK_NAME = /^[0-9a-f]{40}\.link$/;
+const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
+
+/**
+ * Removes the links in `cacheDir` no process is to import any more: every `<key>.link` folder but those `keep` names
+ * (manifests of running processes, with the SDK's link each uses) and those used or made within `graceMs` (a process
+ * of another host may be starting from one; a link in use is touched at each use), and every index whose link is gone.
+ * Resolves to how many went; never throws.
+ * @type {typeof Declared.pruneLinks}
+ */
+export async function pruneLinks(options) {
+  const { cacheDir, graceMs } = options;
+  if (cacheDir === undefined) return 0;
+  /** @type {Set<string>} */
+  const kept = new Set();
+  for (const manifest of options.keep) for (const dir of linkFoldersOf(manifest)) kept.add(path.basename(dir));
+  const cutoff = Date.now() - graceMs;
+  let removed = 0;
+  let names;
+  try {
+    names = fs.readdirSync(cacheDir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!LINK_NAME.test(name) || kept.has(name)) continue;
+    const dir = path.join(cacheDir, name);
+    try {
+      if (fs.lstatSync(dir).mtimeMs >= cutoff) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed += 1;
+    } catch {
+      // gone already
+    }
+  }
+  for (const name of names) {
+    if (!INDEX_NAME.test(name)) continue;
+    const index = path.join(cacheDir, name);
+    try {
+      const { key } = JSON.parse(fs.readFileSync(index, "utf8"));
+      if (typeof key === "string" && fs.existsSync(path.join(cacheDir, `${key}.link`))) continue;
+      if (fs.lstatSync(index).mtimeMs >= cutoff) continue;
+      fs.rmSync(index, { force: true });
+      removed += 1;
+    } catch {
+      // unreadable: the age-based prune of the compile cache takes it
+    }
+  }
+  return removed;
+}
+
+/**
+ * The link folders a manifest's process imports from: its own and the SDK's ([] when it cannot be read).
+ * @param {string} manifest
+ * @returns {string[]}
+ */
+function linkFoldersOf(manifest) {
+  /** @type {Set<string>} */
+  const dirs = new Set([path.dirname(manifest)]);
+  try {
+    const parsed = JSON.parse(fs.readFileSync(manifest, "utf8"));
+    for (const url of [parsed.main, ...Object.values(parsed.modules ?? {})]) {
+      if (typeof url === "string" && url.startsWith("file:")) dirs.add(path.dirname(fileURLToPath(url)));
+    }
+  } catch {
+    // a manifest gone: its own folder is all that is known
+  }
+  return [...dirs];
+}
+
+/**
+ * Touches the link folders of `manifests` (those of running processes), so that no prune within the grace period,
+ * this host's or another's sharing the cache, takes them.
+ * @type {typeof Declared.touchLinks}
+ */
+export function touchLinks(manifests) {
+  for (const manifest of manifests) for (const dir of linkFoldersOf(manifest)) touch(dir);
 }
 
 /**
@@ -213,7 +296,6 @@ async function linkGraph(options) {
   const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
   const previous = await reusableLink(indexPath, options.cacheDir);
   if (previous !== undefined) return previous;
-  const esbuild = await import("esbuild");
   /** @type {Map<string, string>} real path → the hash of the text it was compiled from */
   const sourceHashes = new Map();
   /** @type {Map<string, string>} real path → its compiled text (imports of the link's own modules as placeholders) */
@@ -232,6 +314,8 @@ async function linkGraph(options) {
     }
     return name;
   };
+  /** @type {Map<string, string>} each path as an import found it (symbolic links and all) → its real path */
+  const followed = new Map();
   /** @type {string[]} */
   let pending = [...options.roots];
   /** @type {string | undefined} */
@@ -249,70 +333,94 @@ async function linkGraph(options) {
           refusal = `${file} uses import.meta.resolve`;
           return;
         }
-        if (options.strict && COMPUTED_IMPORT.test(source)) {
-          refusal = `${file} imports a module whose name it computes`;
-          return;
-        }
         const url = pathToFileURL(file).href;
-        const result = await esbuild.build({
-          stdin: {
-            contents: source,
-            sourcefile: file,
-            resolveDir: path.dirname(file),
-            loader: isTypeScript(file) ? "ts" : "js",
-          },
-          // Where the module will be (any link's folder is as deep): the source map names the source from there.
-          outfile: path.join(options.cacheDir, `${"0".repeat(40)}.link`, nameOf(file)),
-          write: false,
-          bundle: true,
-          format: "esm",
-          platform: "node",
-          target: TARGET,
-          sourcemap: "inline",
-          sourcesContent: false,
-          keepNames: true,
-          treeShaking: false,
-          logLevel: "silent",
-          conditions: [],
-          mainFields: ["main"],
-          resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
-          tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-          // The module runs from the cache but is the file it was compiled from, for whatever it finds beside it.
-          define: {
-            "import.meta.url": JSON.stringify(url),
-            "import.meta.filename": JSON.stringify(file),
-            "import.meta.dirname": JSON.stringify(path.dirname(file)),
-          },
-          plugins: [
-            {
-              name: "neko-link",
-              setup(build) {
-                build.onResolve({ filter: /.*/ }, async (args) => {
-                  if (args.pluginData?.inner === true) return undefined;
-                  const resolved = await resolveAsNode(build, args, file);
-                  if (resolved === undefined) {
-                    refusal ??= `${file}: cannot resolve ${args.path}`;
-                    return { path: args.path, external: true };
-                  }
-                  if (resolved.startsWith("node:")) return { path: resolved, external: true };
-                  const known = options.known.get(resolved);
-                  if (known !== undefined) return { path: known, external: true };
-                  const mirrored = options.mirrored(resolved);
-                  if (typeof mirrored === "string") {
-                    refusal ??= mirrored;
-                    return { path: args.path, external: true };
-                  }
-                  if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
-                  if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
-                    refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
-                  }
-                  if (!outputs.has(resolved)) found.push(resolved);
-                  return { path: `${PLACEHOLDER}${nameOf(resolved)}`, external: true };
-                });
+        // Held against the compile cache's idle stop of the service (ts-compile-cache.mjs), and bounded all the same.
+        const result = await withEsbuild((esbuild) =>
+          bounded(
+            file,
+            esbuild.build({
+              stdin: {
+                contents: source,
+                sourcefile: file,
+                resolveDir: path.dirname(file),
+                loader: isTypeScript(file) ? "ts" : "js",
               },
-            },
-          ],
-        });
+              // Where the module will be (any link's folder is as deep): the source map names the source from there.
+              outfile: path.join(options.cacheDir, `${"0".repeat(40)}.link`, nameOf(file)),
+              write: false,
+              bundle: true,
+              format: "esm",
+              platform: "node",
+              target: TARGET,
+              sourcemap: "inline",
+              sourcesContent: false,
+              keepNames: true,
+              treeShaking: false,
+              logLevel: "silent",
+              // A computed import is esbuild's own finding (it parses the module: a comment or a string is no import).
+              logOverride: Object.fromEntries(COMPUTED_IMPORT_MESSAGES.map((id) => [id, "warning"])),
+              metafile: true,
+              // Symbolic links are resolved here, not by esbuild, so the index learns which were followed (see below).
+              preserveSymlinks: true,
+              conditions: [],
+              mainFields: ["main"],
+              resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
+              tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+              // The module runs from the cache but is the file it was compiled from, for whatever it finds beside it.
+              define: {
+                "import.meta.url": JSON.stringify(url),
+                "import.meta.filename": JSON.stringify(file),
+                "import.meta.dirname": JSON.stringify(path.dirname(file)),
+              },
+              plugins: [
+                {
+                  name: "neko-link",
+                  setup(build) {
+                    build.onResolve({ filter: /.*/ }, async (args) => {
+                      if (args.pluginData?.inner === true) return undefined;
+                      const resolved = await resolveAsNode(build, args, file, followed);
+                      if (resolved === undefined) {
+                        refusal ??= `${file}: cannot resolve ${args.path}`;
+                        return { path: args.path, external: true };
+                      }
+                      if (resolved.startsWith("node:")) return { path: resolved, external: true };
+                      const known = options.known.get(resolved);
+                      if (known !== undefined) return { path: known, external: true };
+                      const mirrored = options.mirrored(resolved);
+                      if (typeof mirrored === "string") {
+                        refusal ??= mirrored;
+                        return { path: args.path, external: true };
+                      }
+                      if (!mirrored) return { path: pathToFileURL(resolved).href, external: true };
+                      if (options.strict && FRAMEWORK_DIRS.some((dir) => isInside(resolved, dir))) {
+                        refusal ??= `${file} imports ${args.path}, which is not part of the SDK's runtime`;
+                      }
+                      if (!outputs.has(resolved)) found.push(resolved);
+                      return { path: `${PLACEHOLDER}${nameOf(resolved)}`, external: true };
+                    });
+                  },
+                },
+              ],
+            }),
+          ),
+        );
+        if (options.strict) {
+          const computed = result.warnings.find((w) => COMPUTED_IMPORT_MESSAGES.includes(w.id));
+          if (computed !== undefined) {
+            const where = computed.location ? `:${computed.location.line}` : "";
+            refusal ??= `${file}${where} imports a module whose name it computes (${computed.location?.lineText.trim()})`;
+            return;
+          }
+          // A template such as `./locale/${name}.ts` esbuild reads as a pattern and bundles every file it matches
+          // into this module: the plugin's files would then run as copies, not as the link's modules.
+          const inlined = Object.keys(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs).filter(
+            (input) => path.resolve(input) !== file,
+          );
+          if (inlined.length > 0) {
+            refusal ??= `${file} imports a module whose name it computes (a pattern matching ${inlined.length} files)`;
+            return;
+          }
+        }
         outputs.set(file, result.outputFiles[0].text);
       }),
     ).catch((/** @type {unknown} */ error) => {
@@ -357,10 +465,13 @@ async function linkGraph(options) {
   // The folders of its files as they are now: a file added or removed beside one may change what an import resolves to.
   /** @type {Record<string, string>} */
   const folders = {};
-  for (const file of files) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  for (const file of [...files, ...followed.keys()]) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  // Each path an import found, with the real path it led to: a symbolic link pointed elsewhere since (the plugin's
+  // own file, a folder on the way, a package in node_modules) leads an import to other code, so the link is not reused.
+  const links = Object.fromEntries([...followed].filter(([found, real]) => found !== real));
   writeAtomically(
     indexPath,
-    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, modules: [...modules] }),
+    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, links, modules: [...modules] }),
   );
   return { ok: true, key, dirUrl, modules };
 }
@@ -383,6 +494,9 @@ async function reusableLink(indexPath, cacheDir) {
     for (const [folder, hash] of Object.entries(index.folders ?? {})) {
       if (listingHash(folder) !== hash) return undefined;
     }
+    for (const [found, real] of Object.entries(index.links ?? {})) {
+      if (fs.realpathSync(found) !== real) return undefined;
+    }
     const now = new Date();
     fs.utimesSync(dir, now, now);
     fs.utimesSync(indexPath, now, now);
@@ -390,6 +504,26 @@ async function reusableLink(indexPath, cacheDir) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `promise`, or a failure naming `file` once `BUILD_TIMEOUT_MS` have passed: a link is never waited on for ever.
+ * @template T
+ * @param {string} file
+ * @param {Promise<T>} promise
+ * @returns {Promise<T>}
+ */
+function bounded(file, promise) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`esbuild did not compile ${file} within ${BUILD_TIMEOUT_MS / 1000} s`)),
+      BUILD_TIMEOUT_MS,
+    );
+    timer.unref();
+  });
+  return /** @type {Promise<T>} */ (Promise.race([promise, timeout])).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -416,9 +550,10 @@ function hashOf(text) {
  * @param {import("esbuild").PluginBuild} build
  * @param {import("esbuild").OnResolveArgs} args
  * @param {string} importer the file being compiled
+ * @param {Map<string, string>} followed where each path found goes with its symbolic links resolved (added to)
  * @returns {Promise<string | undefined>}
  */
-async function resolveAsNode(build, args, importer) {
+async function resolveAsNode(build, args, importer, followed) {
   const specifier = args.path;
   if (specifier.startsWith("node:")) return specifier;
   if (isBuiltin(specifier)) return `node:${specifier}`;
@@ -429,7 +564,10 @@ async function resolveAsNode(build, args, importer) {
   let found = swapped === undefined ? undefined : await attemptAs(build, args, swapped);
   found ??= fromSdk ? await attempt(SELF_DIR) : await attempt(args.resolveDir);
   if (found === undefined && !fromSdk && sdkDependencies.has(packageNameOf(specifier))) found = await attempt(SELF_DIR);
-  return found === undefined ? undefined : fs.realpathSync(found);
+  if (found === undefined) return undefined;
+  const real = fs.realpathSync(found);
+  followed.set(found, real);
+  return real;
 }
 
 /**

@@ -12,3 +12,5 @@ export function warmTypeScriptCache(dirs: string[], cacheDir?: string): Promise<
 export function sdkSourceDirs(): string[];
 /** Removes cache entries older than `maxAgeMs` (default 30 days) and stale temporary files; resolves to the count. */
 export function pruneTypeScriptCache(cacheDir?: string, maxAgeMs?: number): Promise<number>;
+/** Runs `work` with esbuild's service held against the idle stop (every user of esbuild in a process must). */
+export function withEsbuild<T>(work: (service: typeof import("esbuild")) => Promise<T>): Promise<T>;

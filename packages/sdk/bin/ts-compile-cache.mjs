@@ -279,11 +279,8 @@ async function transform(file, source) {
         "new file, or grant child_process in [plugin.permissions] of plugin.toml.",
     );
   }
-  compiling += 1;
-  clearTimeout(idleTimer);
-  try {
-    esbuild ??= await import("esbuild");
-    const result = await esbuild.transform(source, {
+  return withEsbuild(async (service) => {
+    const result = await service.transform(source, {
       loader: "ts",
       format: "esm",
       target: TARGET,
@@ -295,6 +292,23 @@ async function transform(file, source) {
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
     });
     return result.code;
+  });
+}
+
+/**
+ * Runs `work` with esbuild's service held: the idle stop waits until no work holds it. Whatever else in this process
+ * uses esbuild (plugin-link.mjs) must hold it so too, since a service stopped under a build never settles the build's
+ * promise (its channel is closed without a word to the requests in flight).
+ * @template T
+ * @param {(service: typeof import("esbuild")) => Promise<T>} work
+ * @returns {Promise<T>}
+ */
+export async function withEsbuild(work) {
+  compiling += 1;
+  clearTimeout(idleTimer);
+  try {
+    esbuild ??= await import("esbuild");
+    return await work(esbuild);
   } finally {
     compiling -= 1;
     if (compiling === 0) {

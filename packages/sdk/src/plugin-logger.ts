@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isMainThread } from "node:worker_threads";
 import type { Logger } from "pino";
 
 export interface PluginLogger {
@@ -32,7 +33,8 @@ export function createPluginLogger(pluginId: string, options: { level?: string }
             base: { plugin: pluginId },
             messageKey: "msg",
           },
-          pino.destination({ fd: 1, sync: true }),
+          // A thread plugin's fd 1 is its runner's: its lines go on its own stdout, which the runner tags.
+          isMainThread ? pino.destination({ fd: 1, sync: true }) : process.stdout,
         ),
       );
     }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { linkPluginSources } from "../bin/plugin-link.mjs";
+import { compileTypeScript } from "../bin/ts-compile-cache.mjs";
 
 let cacheDir: string;
 let root: string;
@@ -164,4 +165,110 @@ test("without a cache folder there is no link", async () => {
       reason: "no usable compile cache folder",
     },
   );
+});
+
+test("a symbolic link pointed at other code since the last link is noticed: a file, a folder on the way, the plugin's folder", async () => {
+  const versions = plugin("versions", {
+    "one/util.ts": "export const v: string = 'one';\n",
+    "two/util.ts": "export const v: string = 'two';\n",
+    "one/lib/part.ts": "export const p: string = 'lib-one';\n",
+    "two/lib/part.ts": "export const p: string = 'lib-two';\n",
+  });
+  const dir = plugin("symlinked", {
+    "index.ts": 'import { v } from "./util.ts";\nimport { p } from "./lib/part.ts";\nexport const both = v + p;\n',
+  });
+  fs.symlinkSync(path.join(versions, "one/util.ts"), path.join(dir, "util.ts"));
+  fs.symlinkSync(path.join(versions, "one/lib"), path.join(dir, "lib"));
+  const compiledOf = (outcome: Awaited<ReturnType<typeof link>>, file: string) =>
+    manifestOf(outcome).modules[pathToFileURL(file).href];
+  const first = await link(dir);
+  assert.ok(compiledOf(first, path.join(versions, "one/util.ts")));
+  assert.deepEqual(await link(dir), first, "unchanged: reused");
+
+  // The file's link pointed at other content (same folder listing, same texts of every file the link read).
+  fs.rmSync(path.join(dir, "util.ts"));
+  fs.symlinkSync(path.join(versions, "two/util.ts"), path.join(dir, "util.ts"));
+  const second = await link(dir);
+  assert.notDeepEqual(second, first);
+  assert.ok(compiledOf(second, path.join(versions, "two/util.ts")), "the file it points at now is linked");
+  assert.equal(compiledOf(second, path.join(versions, "one/util.ts")), undefined);
+
+  // A folder on the way pointed elsewhere.
+  fs.rmSync(path.join(dir, "lib"));
+  fs.symlinkSync(path.join(versions, "two/lib"), path.join(dir, "lib"));
+  const third = await link(dir);
+  assert.notDeepEqual(third, second);
+  assert.ok(compiledOf(third, path.join(versions, "two/lib/part.ts")));
+
+  // The plugin's folder itself is a link, pointed at another copy of the plugin.
+  const copyA = plugin("copy-a", { "index.ts": "export const which: string = 'a';\n" });
+  const copyB = plugin("copy-b", { "index.ts": "export const which: string = 'b';\n" });
+  const alias = path.join(root, "alias");
+  fs.symlinkSync(copyA, alias);
+  const viaA = await link(alias);
+  assert.ok(compiledOf(viaA, path.join(copyA, "index.ts")));
+  fs.rmSync(alias);
+  fs.symlinkSync(copyB, alias);
+  const viaB = await link(alias);
+  assert.notDeepEqual(viaB, viaA);
+  const compiledB = compiledOf(viaB, path.join(copyB, "index.ts"));
+  assert.ok(compiledB && fs.readFileSync(new URL(compiledB), "utf8").includes('"b"'));
+});
+
+test("a computed import is found by esbuild, not by reading text: comments and strings do not count, every computed form does", async () => {
+  const refused: [string, string][] = [
+    ["variable", "const n = './a.ts';\nexport const m = await import(n);\n"],
+    ["template", "const n = 'a';\nexport const m = await import(`./\u0024{n}.ts`);\n"],
+    ["commented", "const n = './a.ts';\nexport const m = await import(/* the name */ n);\n"],
+    ["call", "const f = (): string => './a.ts';\nexport const load = () => import(f());\n"],
+    [
+      "required",
+      "import { createRequire } from 'node:module';\nconst n = './a.cjs';\nexport const m = require(n);\nexport { createRequire };\n",
+    ],
+  ];
+  for (const [name, code] of refused) {
+    const outcome = await link(plugin(`computed-${name}`, { "index.ts": code, "a.ts": "export const a = 1;\n" }));
+    assert.equal(outcome.ok, false, name);
+    if (!outcome.ok) assert.match(outcome.reason, /index\.ts(:\d+)? imports a module whose name it computes/, name);
+  }
+  const variableOutcome = await link(path.join(root, "computed-variable"));
+  assert.ok(
+    !variableOutcome.ok &&
+      /index\.ts:2 imports a module whose name it computes \(export const m = await import\(n\);\)/.test(
+        variableOutcome.reason,
+      ),
+  );
+
+  const linked: [string, string][] = [
+    ["in-comment", "// a note: import(name) is not used here\n/* nor import(x) */\nexport const a = 1;\n"],
+    ["in-string", "export const s = 'import(x)';\nexport const t = \"await import(y)\";\n"],
+    ["in-template", "const n = 1;\nexport const t = `import(\u0024{n})`;\n"],
+    ["plain", "export const m = await import('./a.ts');\nexport const k = await import(`./a.ts`);\n"],
+    [
+      "own-require",
+      "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nconst n = './c.cjs';\nexport const c = require(n);\n",
+    ],
+  ];
+  for (const [name, code] of linked) {
+    const outcome = await link(
+      plugin(`not-computed-${name}`, {
+        "index.ts": code,
+        "a.ts": "export const a = 1;\n",
+        "c.cjs": "module.exports = 1;\n",
+      }),
+    );
+    assert.ok(outcome.ok, `${name}: ${outcome.ok ? "" : outcome.reason}`);
+  }
+});
+
+test("a link being compiled when the compile cache's esbuild service goes idle still finishes (it holds the service)", async () => {
+  // The cache stops esbuild's service 2 s after its last compile; a service stopped under a build never settles it.
+  await compileTypeScript(path.join(root, "warm.ts"), "export const w: number = 1;\n", undefined);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const lines = Array.from({ length: 60_000 }, (_, i) => `export const v${i}: number = ${i};`);
+  const dir = plugin("big", { "index.ts": `${lines.join("\n")}\n` });
+  const started = Date.now();
+  const outcome = await link(dir);
+  assert.ok(outcome.ok, outcome.ok ? "" : outcome.reason);
+  assert.ok(Date.now() - started < 30_000, "no wait on a stopped service");
 });

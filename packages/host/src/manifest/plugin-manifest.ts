@@ -65,7 +65,13 @@ export type PluginManifest = {
   };
   /** `permissions`: run the process under Node's permission model (SPEC §10); false only for development. */
   /** `transport`: the local transport the manifest asks for (`zmq` or `pipe`); undefined: the host's default. */
-  runtime: { enabled: boolean; autoStart: boolean; permissions: boolean; transport?: TransportKind };
+  runtime: {
+    enabled: boolean;
+    autoStart: boolean;
+    permissions: boolean;
+    isolation: PluginIsolation;
+    transport?: TransportKind;
+  };
   state: { persistMode: PersistMode };
   /** Set for adapters only: other plugins may use an `[adapter]` table as their own configuration. */
   adapter?: { mode: AdapterMode; priority: number };
@@ -542,12 +548,17 @@ function readEntries(owner: ManifestTable): PluginManifest["entries"] {
   });
 }
 
+/** `[plugin_runtime] isolation`: a process of its own (the default), or a worker thread in the shared runner. */
+export const PLUGIN_ISOLATIONS = ["process", "thread"] as const;
+export type PluginIsolation = (typeof PLUGIN_ISOLATIONS)[number];
+
 function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
   const runtime = doc.section("plugin_runtime");
   const result = {
     enabled: runtime.boolean("enabled") ?? true,
     autoStart: runtime.boolean("auto_start") ?? true,
     permissions: runtime.boolean("permissions") ?? true,
+    isolation: runtime.oneOf("isolation", PLUGIN_ISOLATIONS) ?? "process",
   };
   const transport = runtime.oneOf("transport", TRANSPORT_KINDS);
   runtime.warnUnknownKeys();

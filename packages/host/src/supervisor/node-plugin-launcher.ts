@@ -54,6 +54,7 @@ export class NodePluginLauncher implements PluginLauncher {
     );
     const logger = this.options.logger.child({ plugin: request.pluginId });
     sendBootstrap(child, document);
+    if (linked !== undefined) this.options.links?.launched(linked, child);
     return new SpawnedPluginChild(child, logger, pipe ? PIPE_FD : undefined);
   }
 

@@ -16,6 +16,8 @@ export interface LaunchRequest {
   className: string;
   /** The plugin's language: `python` for a Python plugin (SPEC §3.8), absent for a Node one. */
   language?: "python";
+  /** `thread`: a worker thread in the shared thread runner ([plugin_runtime] isolation, docs/architecture.md). */
+  isolation?: "thread";
   /** The one-time secret the process must present in its hello. */
   secret: string;
   /** Where and how the process connects to the host: the endpoint and this launch's own credentials. */
@@ -30,7 +32,7 @@ export interface LaunchRequest {
 }
 
 /** What `prepare` is told of a coming launch. */
-export type LaunchPreparation = Pick<LaunchRequest, "pluginId" | "language">;
+export type LaunchPreparation = Pick<LaunchRequest, "pluginId" | "language" | "isolation">;
 
 export interface ChildExit {
   code: number | null;
@@ -56,6 +58,8 @@ export interface ChildLine {
 
 export interface PluginChild {
   readonly pid: number | undefined;
+  /** A thread plugin's thread id inside the runner process `pid` (absent for a plugin process). */
+  readonly threadId?: number;
   /** Each line the process writes (bounded in length); fired asynchronously, never during `launch`. */
   readonly onLine: Event<ChildLine>;
   /** Fired once, asynchronously, when the process has exited (or could not be started). */

@@ -40,6 +40,7 @@ import { inDependencyOrder } from "./dependency-order.ts";
 import { RateLimitedLog } from "../rate-limited-log.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { NodePluginLauncher } from "./node-plugin-launcher.ts";
+import { LaunchGate, launchConcurrency } from "./launch-gate.ts";
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
@@ -73,6 +74,8 @@ export interface SupervisorOptions {
    * the plugin's process may read (undefined `read`: no permission model) and write, its own folder aside.
    */
   prepareSources?: (dir: string, entryModule?: string, access?: SourceAccess) => Promise<unknown>;
+  /** How many plugin processes may boot (launch → hello) at once (launch-gate.ts); default: `launchConcurrency()`. */
+  launchConcurrency?: number;
 }
 
 export interface SupervisorCallOptions {
@@ -111,6 +114,8 @@ export interface PluginStatus {
   state: PluginState;
   reason: string | undefined;
   pid: number | undefined;
+  /** A thread plugin's thread in the runner process `pid`; undefined for a plugin process. */
+  threadId: number | undefined;
   entries: EntryDescriptor[] | undefined;
   history: StateChange[];
   lastExit: ExitInfo | undefined;
@@ -168,6 +173,8 @@ export class PluginSupervisor implements Disposable {
   private readonly helloChecks = new Set<HelloCheck>();
   private readonly launcher: PluginLauncher;
   private closed = false;
+  /** How many processes boot at once (launch-gate.ts). */
+  private readonly launchGate: LaunchGate;
   private readonly stateChanges: Emitter<PluginStateChange>;
   private readonly calls: Emitter<FinishedCall>;
   private readonly logLines: Emitter<PluginLogLine>;
@@ -189,6 +196,9 @@ export class PluginSupervisor implements Disposable {
 
   constructor(private readonly options: SupervisorOptions) {
     this.dropLog = new RateLimitedLog(options.logger, 10_000);
+    const concurrency = launchConcurrency(options.launchConcurrency);
+    if (concurrency.problem !== undefined) options.logger.warn(concurrency.problem);
+    this.launchGate = new LaunchGate(concurrency.size);
     const listenerFailed = (what: string) => (error: unknown) =>
       options.logger.error({ err: error }, `a ${what} listener failed`);
     this.stateChanges = new Emitter(listenerFailed("state"));
@@ -290,6 +300,7 @@ export class PluginSupervisor implements Disposable {
       state: plugin.state,
       reason: plugin.reason,
       pid: live?.pid,
+      threadId: live?.child.threadId,
       entries: live?.entries,
       history: plugin.history,
       lastExit: plugin.lastExit,
@@ -321,6 +332,7 @@ export class PluginSupervisor implements Disposable {
     if (!plugin) return Promise.resolve(pluginNotFound(id));
     plugin.cancelRestart();
     plugin.stopRequested = true;
+    this.launchGate.recheck();
     return this.enqueue(plugin, () => this.doStop(plugin));
   }
 
@@ -343,6 +355,7 @@ export class PluginSupervisor implements Disposable {
   /** Stops every plugin, each after the plugins that depend on it, so their `shutdown` can still call it. */
   async stopAll(dependentsOf: (id: string) => string[] = () => []): Promise<void> {
     this.closed = true;
+    this.launchGate.recheck();
     // Nothing is launched from now on: what the launcher is finding out for a start (a Python probe) ends now, and
     // that start with it, so no stop waits for it.
     this.launcher.dispose?.();
@@ -533,11 +546,15 @@ export class PluginSupervisor implements Disposable {
       this.setState(plugin, "refused", unprepared);
       return failure(ErrorCode.PluginLoadFailed, unprepared);
     }
+    // Launched once fewer than the gate's size boot: the handshake's time counts from this process's own launch.
+    const slot = await this.launchGate.acquire(() => this.closed || plugin.stopRequested);
     if (this.closed) {
+      slot?.();
       this.setState(plugin, "stopped", "the host is shutting down");
       return failure(ErrorCode.PluginNotRunning, "the host is shutting down");
     }
     if (plugin.stopRequested) {
+      slot?.();
       // Stopped while its launch was being prepared: nothing is launched (the stop waiting in the queue finds it so).
       const message = `plugin '${id}' was stopped before its process was launched`;
       this.setState(plugin, "stopped", message);
@@ -547,6 +564,7 @@ export class PluginSupervisor implements Disposable {
     try {
       proc = this.launch(plugin, context, grant);
     } catch (error) {
+      slot?.();
       // Nothing runs, so there is nothing to wait for: a crash (EAGAIN, EMFILE may pass) with the reason.
       const message = `could not launch the plugin process: ${(error as Error).message}`;
       this.onCrash(plugin, message);
@@ -560,6 +578,7 @@ export class PluginSupervisor implements Disposable {
       result: failure(ErrorCode.HandshakeFailed, "the plugin process did not complete the handshake in time"),
       refused: false,
     }));
+    slot?.();
     this.awaitingHello.delete(proc.expectedPeer);
     if (!handshake.result.ok) return this.failStart(plugin, proc, handshake.result, handshake.refused);
     const ready = await withTimeout(proc.ready.promise, this.options.startupTimeoutMs ?? 30_000, () =>
@@ -606,8 +625,13 @@ export class PluginSupervisor implements Disposable {
    */
   private async prepareLaunch(spec: SupervisedPluginSpec): Promise<string | undefined> {
     const { language } = spec.manifest.entry;
+    const thread = spec.manifest.runtime.isolation === "thread";
     try {
-      await this.launcher.prepare?.({ pluginId: spec.id, ...(language && { language }) });
+      await this.launcher.prepare?.({
+        pluginId: spec.id,
+        ...(language && { language }),
+        ...(thread && { isolation: "thread" as const }),
+      });
       return undefined;
     } catch (error) {
       // A launcher's preparation should report through the launch (a refusal); one that throws refuses the plugin
@@ -755,10 +779,13 @@ export class PluginSupervisor implements Disposable {
     await this.prepareSources(plugin, inputs.grant, spec);
     const unprepared = await this.prepareLaunch(spec);
     if (unprepared !== undefined) return failure(ErrorCode.PluginLoadFailed, unprepared).error;
+    const slot = await this.launchGate.acquire(() => this.closed);
+    if (slot === undefined) return failure(ErrorCode.PluginNotRunning, "the host is shutting down").error;
     let next: PluginProcess;
     try {
       next = this.launch(plugin, inputs.context, inputs.grant, spec);
     } catch (error) {
+      slot();
       return failure(ErrorCode.PluginCrashed, `could not launch the new process: ${(error as Error).message}`).error;
     }
     next.holdWelcome = true;
@@ -768,6 +795,7 @@ export class PluginSupervisor implements Disposable {
       result: failure(ErrorCode.HandshakeFailed, "the new process did not complete the handshake in time"),
       refused: false,
     }));
+    slot();
     this.awaitingHello.delete(next.expectedPeer);
     if (handshake.result.ok && !next.exited) return next;
     await this.discard(next);
@@ -828,6 +856,7 @@ export class PluginSupervisor implements Disposable {
         entryModule: spec.entryModulePath,
         className: spec.manifest.entry.className,
         ...(spec.manifest.entry.language && { language: spec.manifest.entry.language }),
+        ...(spec.manifest.runtime.isolation === "thread" && { isolation: "thread" as const }),
         context,
         maxHeapMb: spec.manifest.permissions.maxHeapMb,
         permissions: permissions && {

@@ -44,7 +44,7 @@ describe("parseManifest: a valid manifest", () => {
       store: { enabled: true },
       database: { enabled: true, name: "hello.db" },
       permissions: { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false, maxHeapMb: 256 },
-      runtime: { enabled: true, autoStart: true, permissions: true },
+      runtime: { enabled: true, autoStart: true, permissions: true, isolation: "process" },
       state: { persistMode: "off" },
       entries: [],
     });
@@ -105,6 +105,7 @@ id = "ping"
 enabled = false
 auto_start = false
 permissions = false
+isolation = "thread"
 
 [plugin_state]
 persist_mode = "manual"
@@ -141,7 +142,7 @@ greeting = "hi"
         maxHeapMb: 512,
         allowCalls: ["hello_world", "notes"],
       },
-      runtime: { enabled: false, autoStart: false, permissions: false },
+      runtime: { enabled: false, autoStart: false, permissions: false, isolation: "thread" },
       state: { persistMode: "manual" },
       entries: [
         {
@@ -490,6 +491,8 @@ describe("parseManifest: problems", () => {
       [`[plugin_runtime]\nauto_start = 0`, "[plugin_runtime].auto_start must be a boolean, not 0"],
       [`[plugin_runtime]\npermissions = "off"`, "[plugin_runtime].permissions must be a boolean, not a string ('off')"],
       [`[plugin_runtime]\ntransport = "tcp"`, "[plugin_runtime].transport must be one of 'zmq', 'pipe', not 'tcp'"],
+      [`[plugin_runtime]\nisolation = "vm"`, "[plugin_runtime].isolation must be one of 'process', 'thread', not 'vm'"],
+      [`[plugin_runtime]\nisolation = true`, "[plugin_runtime].isolation must be a string, not a boolean"],
       [
         `[plugin_state]\npersist_mode = "always"`,
         "[plugin_state].persist_mode must be one of 'off', 'auto', 'manual', not 'always'",

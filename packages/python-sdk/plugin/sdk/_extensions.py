@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ._database import PluginDatabase
 from ._logger import PluginLogger
+from ._marks import declared_marks
 from ._state import PluginStatePersistence
 from .base import Bus, PluginContext
 
@@ -682,18 +683,7 @@ def _check_packable(entry_id: str, meta: dict) -> None:
             raise ValueError(f"entry '{entry_id}': its {field} cannot be sent to the host: {error}") from None
 
 
-def _marks(cls: type) -> list[tuple[str, dict]]:
-    marked: list[tuple[str, dict]] = []
-    seen: set[str] = set()
-    for klass in cls.__mro__:
-        for attr, raw in vars(klass).items():
-            if attr in seen:
-                continue
-            seen.add(attr)
-            marks = getattr(raw, "__neko_meta__", None) or getattr(getattr(raw, "__func__", None), "__neko_meta__", None)
-            for meta in marks or []:
-                marked.append((attr, meta))
-    return marked
+_marks = declared_marks
 
 
 def _plugin_entry_ids(cls: type) -> set[str]:

@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 
 from ._host import pack
+from ._marks import declared_marks
 from ._runner import LoadFailure, load_plugin_class
 from ._validation import compile_validator
 from .base import NekoPluginBase
@@ -93,16 +94,7 @@ def _class_failure(error: LoadFailure, module_file: str, class_name: str) -> dic
 
 def _marks(cls: type) -> list[dict]:
     """Every mark the class's methods carry, as the runtime collects them (nearest class first)."""
-    seen: set[str] = set()
-    marks: list[dict] = []
-    for klass in cls.__mro__:
-        for attr, raw in vars(klass).items():
-            if attr in seen:
-                continue
-            seen.add(attr)
-            found = getattr(raw, "__neko_meta__", None) or getattr(getattr(raw, "__func__", None), "__neko_meta__", None)
-            marks.extend(found or [])
-    return marks
+    return [meta for _, meta in declared_marks(cls)]
 
 
 def _declarations(cls: type, manifest_entries: list[dict]) -> list[dict]:

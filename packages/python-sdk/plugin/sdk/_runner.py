@@ -29,6 +29,7 @@ from . import SDK_VERSION
 from ._extensions import ExtensionMounts
 from ._host import HostLink, PayloadTooLarge, pack
 from ._logger import PluginLogger, install_stdlib_logging
+from ._marks import declared_marks
 from ._validation import compile_validator
 from .base import NekoPluginBase, PluginContext, to_result
 from .decorators import entry_problem
@@ -441,19 +442,8 @@ class PluginRuntime:
                                  manifest=self.manifest)
 
     def _collect(self, instance: NekoPluginBase) -> None:
-        cls = type(instance)
-        seen: set[str] = set()
-        for klass in cls.__mro__:
-            for attr, raw in vars(klass).items():
-                if attr in seen:
-                    continue
-                seen.add(attr)
-                marks = getattr(raw, "__neko_meta__", None) or getattr(getattr(raw, "__func__", None), "__neko_meta__", None)
-                if not marks:
-                    continue
-                bound = getattr(instance, attr)
-                for meta in marks:
-                    self._register(bound, meta)
+        for attr, meta in declared_marks(type(instance)):
+            self._register(getattr(instance, attr), meta)
 
     @staticmethod
     def _ui_marks(fn: Callable, meta: dict) -> dict:

@@ -27,9 +27,11 @@ import { HostClient } from "./host-client.ts";
 import { PluginFreezer, persistModeOf } from "./plugin-freezer.ts";
 import { loadPluginClass } from "./plugin-loader.ts";
 import { PluginRuntime } from "./plugin-runtime.ts";
+import type { PluginTransport } from "./plugin-transport.ts";
+import { PortPluginTransport } from "./port-plugin-transport.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { PipePluginTransport } from "./pipe-plugin-transport.ts";
-import type { PluginTransport } from "./plugin-transport.ts";
+import { takeThreadBootstrap } from "./thread-bootstrap.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
 
 function fail(message: string): never {
@@ -46,19 +48,23 @@ function requireEnv(name: string): string {
  * bootstrap descriptor: read to its end, once, before any plugin code is loaded, and closed.
  */
 function readBootstrap(): PluginBootstrap {
-  const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
-  let text: string;
-  try {
-    text = fs.readFileSync(fd, "utf8");
-    fs.closeSync(fd);
-  } catch (error) {
-    fail(`could not read the bootstrap descriptor ${fd} (${(error as Error).message})`);
+  // A thread plugin's comes from its runner (thread-bootstrap.ts).
+  let text = thread?.bootstrap;
+  if (text === undefined) {
+    const fd = Number(requireEnv(BOOTSTRAP_FD_ENV));
+    try {
+      text = fs.readFileSync(fd, "utf8");
+      fs.closeSync(fd);
+    } catch (error) {
+      fail(`could not read the bootstrap descriptor ${fd} (${(error as Error).message})`);
+    }
   }
   if (text.length > MAX_BOOTSTRAP_BYTES) fail("the bootstrap is larger than MAX_BOOTSTRAP_BYTES");
   const bootstrap = parseBootstrap(text);
   return typeof bootstrap === "string" ? fail(bootstrap) : bootstrap;
 }
 
+const thread = takeThreadBootstrap();
 const bootstrap = readBootstrap();
 const { pluginId, secret } = bootstrap;
 const pluginDir = requireEnv("NEKO_PLUGIN_DIR");
@@ -77,11 +83,13 @@ const config = context.config ?? null;
 // One logger for the plugin and the SDK's own lines (a failing entry, an unhandled rejection): once the plugin turns on
 // its own log file (docs/logging.md), they all go there too.
 const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
-// The pipe transport (the host's socket pair, fd `pipe:<fd>`) needs no native code; ZeroMQ's addon is loaded only
-// for a process the host put on ZeroMQ.
-const pipeFd = pipeEndpointFd(bootstrap.connection.endpoint);
-const transport: PluginTransport =
-  pipeFd !== undefined
+// A thread plugin never loads ZeroMQ (its runner holds its connection): the addon would make a context per thread.
+// A process uses the pipe transport (the host's socket pair, fd `pipe:<fd>`), which needs no native code, or ZeroMQ,
+// whose addon is loaded only for a process the host put on ZeroMQ.
+const pipeFd = thread ? undefined : pipeEndpointFd(bootstrap.connection.endpoint);
+const transport: PluginTransport = thread
+  ? new PortPluginTransport(thread.port)
+  : pipeFd !== undefined
     ? new PipePluginTransport(pipeFd)
     : new (await import("./zmq-plugin-transport.ts")).ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });

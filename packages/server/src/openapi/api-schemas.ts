@@ -76,7 +76,13 @@ const plugin = object(
     author: { type: ["object", "null"], properties: { name: str, email: str } },
     status: pluginStatus,
     status_reason: nullableStr,
-    pid: { type: ["integer", "null"], description: "on the plugin's machine" },
+    pid: { type: ["integer", "null"], description: "on the plugin's machine (a thread plugin's: its runner's)" },
+    isolation: {
+      type: "string",
+      enum: ["process", "thread"],
+      description: "[plugin_runtime] isolation: a process of its own, or a worker thread in the shared runner",
+    },
+    thread_id: { type: ["integer", "null"], description: "a running thread plugin's thread id in its runner" },
     machine: {
       type: "string",
       description: "'local', or the name of the remote worker the plugin runs on (docs/workers.md)",
