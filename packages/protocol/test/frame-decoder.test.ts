@@ -132,3 +132,83 @@ test("stop() from inside onFrame delivers nothing more from that chunk", () => {
   assert.equal(decoder.push(Buffer.concat([framed(Buffer.from("a")), framed(Buffer.from("b"))])), "enough");
   assert.deepEqual(seen, ["a"]);
 });
+
+test("a turn's budget: past turnFrames the rest of the chunk waits for nextTurn(), in order", () => {
+  const seen: number[] = [];
+  const decoder = new FrameDecoder({ maxFrameBytes: 16, turnFrames: 1000, onFrame: (p) => seen.push(p[0]) });
+  // 2500 one-byte frames in one chunk, then one more chunk of 10 while the first still waits.
+  const frames = Array.from({ length: 2500 }, (_, i) => framed(Buffer.from([i % 256])));
+  const first = Buffer.concat(frames);
+  assert.equal(decoder.push(first), undefined);
+  assert.equal(seen.length, 1000);
+  assert.equal(decoder.waiting, true);
+  assert.equal(decoder.pendingBytes, 1500 * 5);
+  const second = Buffer.concat(Array.from({ length: 10 }, () => framed(Buffer.from([7]))));
+  assert.equal(decoder.push(second), undefined);
+  assert.equal(seen.length, 1000, "a chunk behind waiting ones waits too");
+  assert.equal(decoder.nextTurn(), undefined);
+  assert.equal(seen.length, 2000);
+  assert.equal(decoder.nextTurn(), undefined);
+  assert.equal(seen.length, 2510);
+  assert.equal(decoder.waiting, false);
+  assert.equal(decoder.pendingBytes, 0);
+  assert.deepEqual(seen, [...Array.from({ length: 2500 }, (_, i) => i % 256), ...Array(10).fill(7)]);
+});
+
+test("a turn's byte budget stops after the frame that spends it; a bigger frame still passes whole", () => {
+  const seen: number[] = [];
+  const decoder = new FrameDecoder({ maxFrameBytes: 1000, turnBytes: 250, onFrame: (p) => seen.push(p.length) });
+  assert.equal(decoder.push(Buffer.concat([100, 100, 100, 600, 1].map((n) => framed(Buffer.alloc(n))))), undefined);
+  assert.deepEqual(seen, [100, 100, 100]);
+  decoder.nextTurn();
+  assert.deepEqual(seen, [100, 100, 100, 600]);
+  decoder.nextTurn();
+  assert.deepEqual(seen, [100, 100, 100, 600, 1]);
+  assert.equal(decoder.waiting, false);
+});
+
+test("a broken length behind waiting frames breaks the stream when its turn comes; stop() drops what waits", () => {
+  const { frames, decoder } = (() => {
+    const frames: Buffer[] = [];
+    return { frames, decoder: new FrameDecoder({ maxFrameBytes: 16, turnFrames: 1, onFrame: (p) => frames.push(p) }) };
+  })();
+  assert.equal(decoder.push(Buffer.concat([framed(Buffer.from("a")), framed(Buffer.from("b"))])), undefined);
+  assert.equal(decoder.push(Buffer.from([0, 0, 0, 0])), undefined);
+  assert.equal(decoder.nextTurn(), undefined);
+  assert.equal(decoder.nextTurn(), "a frame of length 0");
+  assert.deepEqual(frames.map(String), ["a", "b"]);
+  const other = new FrameDecoder({ maxFrameBytes: 16, turnFrames: 1, onFrame: () => undefined });
+  other.push(Buffer.concat([framed(Buffer.from("a")), framed(Buffer.from("b"))]));
+  other.stop("closed");
+  assert.equal(other.waiting, false);
+  assert.equal(other.pendingBytes, 0);
+});
+
+test("a big frame trickled one byte at a time is gathered in one buffer at most twice what came (M1)", () => {
+  const size = 1024 * 1024;
+  const payload = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) payload[i] = i % 251;
+  const stream = framed(payload);
+  const { frames, decoder } = collector(size);
+  for (let i = 0; i < stream.length; i++) {
+    decoder.push(stream.subarray(i, i + 1));
+    const came = decoder.pendingBytes;
+    // One buffer, no list of a million one-byte pieces: its capacity stays within 2× what came (64 KiB at first).
+    if (i >= 4 && i < stream.length - 1) {
+      assert.ok(decoder.partialCapacity <= Math.max(64 * 1024, 2 * came), `at ${i}: ${decoder.partialCapacity}`);
+    }
+  }
+  assert.equal(frames.length, 1);
+  assert.ok(frames[0].equals(payload));
+  assert.equal(decoder.partialCapacity, 0);
+});
+
+test("a frame announced big and never finished holds only about what came", () => {
+  const { decoder } = collector(MAX_FRAME_BYTES);
+  decoder.push(frameHeader(MAX_FRAME_BYTES));
+  decoder.push(Buffer.alloc(10));
+  assert.equal(decoder.pendingBytes, 10);
+  assert.equal(decoder.partialCapacity, 64 * 1024);
+  decoder.push(Buffer.alloc(100_000));
+  assert.equal(decoder.partialCapacity, 128 * 1024);
+});

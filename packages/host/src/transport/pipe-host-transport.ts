@@ -9,15 +9,17 @@
  * Under load, frames queued in the same tick leave in one write (the socket is corked until the next tick), and a read
  * chunk is cut into as many frames as it holds without copying them. A peer that breaks the framing (a length of 0 or
  * over MAX_FRAME_BYTES) has its pipe closed and its process ended through `PeerChannel.misbehaved`. What the host queues
- * for a peer that stops reading is bounded (`maxQueuedBytes`): past it, further messages to that peer are dropped, as
- * a ZeroMQ ROUTER drops messages to a peer at its high-water mark — the calls they carried time out.
+ * for a peer that stops reading is bounded (`maxQueuedBytes`, counting the frame being queued; an empty queue takes any
+ * one frame): past it, further messages to that peer are dropped, as a ZeroMQ ROUTER drops messages to a peer at its
+ * high-water mark — the calls they carried time out. What a peer sends is read a turn's budget at a time
+ * (frame-reader.ts): a flooding peer's pipe is paused, never the host's event loop.
  */
 import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
   decodeFrame,
   encodeStreamFrame,
-  FrameDecoder,
+  FrameReader,
   type HostToPlugin,
   MAX_FRAME_BYTES,
   PIPE_FD,
@@ -62,20 +64,16 @@ class PipeFrame implements IncomingFrame {
   }
 }
 
-/** One connected process: its stream, its decoder, and whether its writes of this tick are gathered yet. */
+/** One connected process: its stream, its reader, and whether its writes of this tick are gathered yet. */
 class PipePeer {
   corked = false;
   dropped = 0;
-  readonly decoder: FrameDecoder;
+  reader: FrameReader | undefined;
 
   constructor(
     readonly id: string,
     readonly stream: Duplex,
-    onFrame: (payload: Buffer) => void,
-    maxFrameBytes: number,
-  ) {
-    this.decoder = new FrameDecoder({ maxFrameBytes, onFrame });
-  }
+  ) {}
 }
 
 function uncork(peer: PipePeer): void {
@@ -162,12 +160,15 @@ export class PipeHostTransport implements HostTransport {
 
   private write(target: PipePeer, frame: Buffer): void {
     const { stream } = target;
-    if (stream.writableLength >= this.maxQueuedBytes) {
+    // The queue holds at most maxQueuedBytes with this frame in it; an empty queue takes any one frame (up to
+    // MAX_FRAME_BYTES, which may be larger than the bound), or a big message could never be sent.
+    const queued = stream.writableLength;
+    if (queued > 0 && queued + frame.length > this.maxQueuedBytes) {
       target.dropped += 1;
       this.droppedMessages += 1;
       this.dropLog.warn(
         target.id,
-        { queuedBytes: stream.writableLength, dropped: target.dropped },
+        { queuedBytes: queued, frameBytes: frame.length, dropped: target.dropped },
         "dropped a message to a plugin that does not read its pipe (its queue is full)",
       );
       return;
@@ -183,10 +184,13 @@ export class PipeHostTransport implements HostTransport {
 
   private attach(id: string, channel: PeerChannel): void {
     const stream = channel.stream as Duplex;
-    const peer = new PipePeer(
-      id,
-      stream,
-      (payload) => {
+    const peer = new PipePeer(id, stream);
+    this.peers.set(id, peer);
+    // At most a turn's budget of frames per event-loop turn (frame-reader.ts): past it the pipe is paused, so a
+    // flooding plugin meets backpressure instead of stalling the host.
+    peer.reader = new FrameReader(stream, {
+      maxFrameBytes: this.maxFrameBytes,
+      onFrame: (payload) => {
         try {
           this.handler?.(new PipeFrame(id, payload));
         } catch (error) {
@@ -194,15 +198,12 @@ export class PipeHostTransport implements HostTransport {
           this.options.logger.error({ err: error }, "a frame from a plugin could not be handled");
         }
       },
-      this.maxFrameBytes,
-    );
-    this.peers.set(id, peer);
-    stream.on("data", (chunk: Buffer) => {
-      const problem = peer.decoder.push(chunk);
-      if (problem === undefined || this.peers.get(id) !== peer) return;
-      this.options.logger.warn({ problem }, "closed a plugin's pipe: it broke the framing");
-      this.detach(id);
-      channel.misbehaved(`it broke the framing of its pipe to the host (${problem})`);
+      onProblem: (problem) => {
+        if (this.peers.get(id) !== peer) return;
+        this.options.logger.warn({ problem }, "closed a plugin's pipe: it broke the framing");
+        this.detach(id);
+        channel.misbehaved(`it broke the framing of its pipe to the host (${problem})`);
+      },
     });
     // A process that exits mid-frame leaves a half frame: it is dropped with the stream.
     stream.on("error", () => this.detach(id));
@@ -213,7 +214,7 @@ export class PipeHostTransport implements HostTransport {
     const peer = this.peers.get(id);
     if (peer === undefined) return;
     this.peers.delete(id);
-    peer.decoder.stop("closed");
+    peer.reader?.stop("closed");
     peer.stream.destroy();
   }
 }

@@ -199,6 +199,35 @@ test("a peer that stops reading gets a bounded queue: past it, messages to it ar
   await transport.close();
 });
 
+test("the queue bound counts the frame being queued: a big frame never lands on a nearly full queue", async () => {
+  const maxQueuedBytes = 64 * 1024;
+  const { transport } = setUp({ maxQueuedBytes });
+  const stalled = memoryStream({ stalled: true });
+  const slow = transport.admit("slow");
+  slow.bindProcess(1, { stream: stalled.stream, misbehaved: () => undefined });
+  // An empty queue takes any one frame, even one over the bound (a message up to MAX_FRAME_BYTES must be sendable).
+  transport.send(slow.peer, { type: "push", topic: "t", payload: "x".repeat(100 * 1024) } as unknown as HostToPlugin);
+  const first = stalled.stream.writableLength;
+  assert.ok(first > maxQueuedBytes, `${first} bytes queued`);
+  assert.equal(transport.droppedMessages, 0);
+  // A small one behind it would pass the bound: dropped.
+  transport.send(slow.peer, { type: "ping", id: "1" } as HostToPlugin);
+  assert.equal(transport.droppedMessages, 1);
+  assert.equal(stalled.stream.writableLength, first);
+  await transport.close();
+
+  const again = setUp({ maxQueuedBytes }).transport;
+  const other = memoryStream({ stalled: true });
+  const peer = again.admit("slow");
+  peer.bindProcess(1, { stream: other.stream, misbehaved: () => undefined });
+  // 60 KiB queued, under the bound: a 40 KiB frame would take it to ~100 KiB, so it is dropped (the old check let it in).
+  again.send(peer.peer, { type: "push", topic: "t", payload: "x".repeat(60 * 1024) } as unknown as HostToPlugin);
+  again.send(peer.peer, { type: "push", topic: "t", payload: "y".repeat(40 * 1024) } as unknown as HostToPlugin);
+  assert.equal(again.droppedMessages, 1);
+  assert.ok(other.stream.writableLength <= maxQueuedBytes, `${other.stream.writableLength} bytes queued`);
+  await again.close();
+});
+
 test("a send to a peer that never connected, or has gone, is dropped; an admission without a stream connects nothing", async () => {
   const { transport } = setUp();
   const admission = transport.admit("none");

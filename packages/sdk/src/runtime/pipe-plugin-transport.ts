@@ -7,7 +7,7 @@ import net from "node:net";
 import {
   decodeFrame,
   encodeStreamFrame,
-  FrameDecoder,
+  FrameReader,
   type HostToPlugin,
   MAX_FRAME_BYTES,
   type PluginToHost,
@@ -19,7 +19,6 @@ const CLOSE_FLUSH_MS = 1000;
 
 export class PipePluginTransport implements PluginTransport {
   private readonly socket: net.Socket;
-  private readonly decoder: FrameDecoder;
   private handler: ((message: HostToPlugin) => void) | undefined;
   private corked = false;
   private readonly uncork = () => {
@@ -29,16 +28,15 @@ export class PipePluginTransport implements PluginTransport {
 
   constructor(fd: number) {
     this.socket = new net.Socket({ fd, readable: true, writable: true });
-    this.decoder = new FrameDecoder({
+    // The host's frames, a turn's budget at a time (frame-reader.ts), as the host reads the plugin's.
+    new FrameReader(this.socket, {
       maxFrameBytes: MAX_FRAME_BYTES,
       onFrame: (payload) => {
         const message = decodeFrame(payload);
         if (message) this.handler?.(message as unknown as HostToPlugin);
       },
-    });
-    this.socket.on("data", (chunk: Buffer) => {
       // The host never sends a broken frame; if it did, nothing more on this pipe can be trusted.
-      if (this.decoder.push(chunk) !== undefined) this.socket.destroy();
+      onProblem: () => this.socket.destroy(),
     });
     // The host closed the pipe (it is stopping, or it ended this process): the IPC channel's disconnect ends us.
     this.socket.on("error", () => undefined);
