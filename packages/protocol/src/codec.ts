@@ -6,6 +6,9 @@ import type { WireError } from "./messages.ts";
 // Records off: plain maps on the wire keep the format readable by any msgpack implementation (docs/wire-protocol.md).
 // 64-bit integers (what most msgpack libraries use for a millisecond timestamp) decode as numbers, never BigInt:
 // a BigInt where a number is expected would throw deep inside the receiver.
+// No `copyBuffers`: a decoded `bin` is a view into the bytes decoded (on the pipe transport, possibly a whole read's
+// buffer, at most 64 KiB); nothing keeps one past its message's handling, and code that would must copy it
+// (docs/wire-protocol.md, "Batching").
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number" });
 
 /**
