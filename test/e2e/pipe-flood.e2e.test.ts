@@ -100,7 +100,7 @@ describe("pipe transport under a flood of tiny frames", { concurrency: false }, 
     ctx.diagnostic(`max ${maxMs.toFixed(0)} ms, p99 ${p99Ms.toFixed(0)} ms, ${answers.length} answers`);
     assert.ok(maxMs < 1000, `the host's event loop stalled ${maxMs.toFixed(0)} ms (p99 ${p99Ms.toFixed(0)} ms)`);
     assert.ok(p99Ms < 500, `event-loop delay p99 ${p99Ms.toFixed(0)} ms`);
-    assert.ok(answers.length >= 15, `the bystander answered ${answers.length} times in ${FLOOD_MS} ms`);
+    assert.ok(answers.length >= 12, `the bystander answered ${answers.length} times in ${FLOOD_MS} ms`);
     assert.deepEqual(new Set(answers), new Set([200]));
     // Nothing was lost for the flooder itself: it is running and answers.
     assert.equal(t.host.getPlugin("flooder")?.status, "running");
