@@ -5,6 +5,7 @@ export const BENCH_GROUPS = [
   "floor",
   "moleculer",
   "entry",
+  "transport",
   "cross",
   "fastify",
   "http",

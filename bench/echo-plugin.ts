@@ -15,6 +15,8 @@ export class EchoPlugin extends NekoPluginBase {
 `;
 
 /** Writes `<root>/<id>/` with a manifest and the echo plugin; returns the plugin folder. */
-export function writeEchoPlugin(root: string, id: string): string {
-  return writePlugin(root, { id, className: "EchoPlugin", code: echoPluginCode });
+export function writeEchoPlugin(root: string, id: string, transport?: "zmq" | "pipe"): string {
+  const runtime = transport === undefined ? "" : `[plugin_runtime]\ntransport = "${transport}"\n`;
+  const manifest = `[plugin]\nid = "${id}"\nentry = "index.ts:EchoPlugin"\n${runtime}`;
+  return writePlugin(root, { id, className: "EchoPlugin", code: echoPluginCode, manifest });
 }

@@ -25,11 +25,16 @@ import { measurePayloadCalls } from "./payload-calls.ts";
 import { measureColdStart, measurePluginFleet } from "./plugin-startup.ts";
 import { measureThreadFleet } from "./thread-fleet.ts";
 import { type BenchRow, type MachineInfo, renderTable, toJson } from "./report-table.ts";
-import { formatDuration, formatRate } from "./stats.ts";
+import { formatDuration, formatRate, type LatencySummary, medianSummary } from "./stats.ts";
 import { measureZmqFloor } from "./zmq-floor.ts";
 
 /** Sized so the whole run stays around two minutes on 2 cores. */
 const PLAN: LoadPlan = { warmupOps: 1000, sequentialOps: 2000, concurrency: 64, concurrentMs: 3000 };
+/**
+ * The `transport` group measures each local transport this many times, in the order pipe, zmq / zmq, pipe / … (ABBA),
+ * so neither always runs first or last while the machine's load drifts, and reports each field's median.
+ */
+const TRANSPORT_ROUNDS = 4;
 const COLD_STARTS = 5;
 const FLEET_SIZE = 20;
 const BIG_FLEET_SIZE = 50;
@@ -40,7 +45,16 @@ const ECHO_PLUGIN_ID = "bench_echo";
  * The groups run while the echo host is up (one host serves them all). The bare Fastify echo needs none, but runs
  * beside the same idle host and plugins as the trigger row it is compared with.
  */
-const HOST_GROUPS: readonly BenchGroup[] = ["entry", "cross", "fastify", "http", "mcp", "payload", "cold-start"];
+const HOST_GROUPS: readonly BenchGroup[] = [
+  "entry",
+  "transport",
+  "cross",
+  "fastify",
+  "http",
+  "mcp",
+  "payload",
+  "cold-start",
+];
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -87,6 +101,9 @@ async function withEchoHost<T>(use: (t: TestHost) => Promise<T>): Promise<T> {
   let t: TestHost | undefined;
   try {
     writeEchoPlugin(root, ECHO_PLUGIN_ID);
+    // The same echo on each local transport, named in its manifest: the "transport" rows compare them in one run.
+    writeEchoPlugin(root, `${ECHO_PLUGIN_ID}_pipe`, "pipe");
+    writeEchoPlugin(root, `${ECHO_PLUGIN_ID}_zmq`, "zmq");
     writeCallerPlugin(root, ECHO_PLUGIN_ID);
     // The MCP adapter, for the MCP tool call row.
     copyExamplePlugins(root, ["mcp_adapter"]);
@@ -149,6 +166,40 @@ async function measureAll(groups: ReadonlySet<BenchGroup>, signal: AbortSignal):
           ref: "moleculer",
           results,
         });
+      });
+      await run("transport", async () => {
+        progress(
+          `entry call per local transport: the same echo plugin on the pipe transport and on ZeroMQ, ${TRANSPORT_ROUNDS} rounds in ABBA order, medians`,
+        );
+        const runs: Record<"pipe" | "zmq", LoadResults[]> = { pipe: [], zmq: [] };
+        for (let round = 0; round < TRANSPORT_ROUNDS; round++) {
+          const order = round % 2 === 0 ? (["pipe", "zmq"] as const) : (["zmq", "pipe"] as const);
+          for (const transport of order) {
+            const results = await measureEntryCalls({
+              host: t.host,
+              pluginId: `${ECHO_PLUGIN_ID}_${transport}`,
+              plan: PLAN,
+              signal,
+            });
+            const line = (at: number, r: LatencySummary) =>
+              `@${at} p50 ${formatDuration(r.p50Ms)} ${formatRate(r.opsPerSec)} ops/s`;
+            progress(
+              `  round ${round + 1} ${transport}: ${line(1, results.sequential)}, ${line(PLAN.concurrency, results.concurrent)}`,
+            );
+            runs[transport].push(results);
+          }
+        }
+        return (["pipe", "zmq"] as const).flatMap((transport) =>
+          roundTripRows({
+            id: `entry_call_${transport}`,
+            label: `entry call (${transport}), median of ${TRANSPORT_ROUNDS}`,
+            ref: "moleculer",
+            results: {
+              sequential: medianSummary(runs[transport].map((r) => r.sequential)),
+              concurrent: medianSummary(runs[transport].map((r) => r.concurrent)),
+            },
+          }),
+        );
       });
       await run("cross", async () => {
         progress("cross-plugin call: this.plugins.callEntry from a caller plugin → echo plugin");

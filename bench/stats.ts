@@ -42,6 +42,26 @@ export function summarize(latenciesMs: readonly number[], elapsedMs: number, fai
 }
 
 /** Counts a failure, keeping the first message. */
+/**
+ * The median of several runs of one measurement, field by field (p50, p99 and ops/s each their own median; counts
+ * summed): what the alternating rounds of the `transport` group report.
+ */
+export function medianSummary(runs: readonly LatencySummary[]): LatencySummary {
+  const median = (pick: (s: LatencySummary) => number) => {
+    const values = sortedAscending(runs.map(pick));
+    const mid = values.length >> 1;
+    return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  };
+  return {
+    n: runs.reduce((sum, r) => sum + r.n, 0),
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    opsPerSec: median((r) => r.opsPerSec),
+    failed: runs.reduce((sum, r) => sum + r.failed, 0),
+    firstFailure: runs.find((r) => r.firstFailure !== null)?.firstFailure ?? null,
+  };
+}
+
 export function recordFailure(failures: Failures, what: unknown): void {
   failures.count += 1;
   failures.first ??= what instanceof Error ? what.message : String(what);

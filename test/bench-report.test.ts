@@ -6,7 +6,7 @@ import { BENCH_GROUPS, parseBenchArgs } from "../bench/bench-args.ts";
 import { payloadArgs, payloadName } from "../bench/bench-payload.ts";
 import { PLUGIN_RUNTIME_DEPENDENCIES } from "../bench/fork-floor.ts";
 import { type BenchRow, megabytesPerSec, refName, refRatios, renderTable, toJson } from "../bench/report-table.ts";
-import { formatMegabytesPerSec, type LatencySummary } from "../bench/stats.ts";
+import { formatMegabytesPerSec, type LatencySummary, medianSummary } from "../bench/stats.ts";
 
 const summary = (p50Ms: number, opsPerSec: number): LatencySummary => ({
   n: 100,
@@ -169,4 +169,25 @@ describe("bench payloads and floors", () => {
       [],
     );
   });
+});
+
+test("medianSummary: each field's median over the rounds (the transport group's ABBA rounds), counts summed", () => {
+  const run = (p50Ms: number, p99Ms: number, opsPerSec: number, failed = 0): LatencySummary => ({
+    n: 100,
+    p50Ms,
+    p99Ms,
+    opsPerSec,
+    failed,
+    firstFailure: failed ? "boom" : null,
+  });
+  assert.deepEqual(medianSummary([run(3, 30, 100), run(1, 10, 300), run(2, 20, 200, 1)]), {
+    n: 300,
+    p50Ms: 2,
+    p99Ms: 20,
+    opsPerSec: 200,
+    failed: 1,
+    firstFailure: "boom",
+  });
+  // An even count: the mean of the middle two.
+  assert.equal(medianSummary([run(1, 1, 1), run(4, 4, 4), run(2, 2, 2), run(9, 9, 9)]).p50Ms, 3);
 });

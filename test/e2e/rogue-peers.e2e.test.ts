@@ -135,7 +135,9 @@ describe("rogue peers on the plugin socket", () => {
       if (String(args.at(-1)).startsWith("refused a connection to the plugin socket")) refusalWarnings += 1;
     }) as typeof logger.warn;
     launcher = new CapturingLauncher(new NodePluginLauncher({ runnerPath: PLUGIN_RUNNER_PATH, logger }));
-    t = await startTestHost({ roots: [root], launcher, logger });
+    // The attacks are on the ZeroMQ socket: the plugins use it (the pipe transport has no socket to attack, see
+    // pipe-transport.e2e.test.ts).
+    t = await startTestHost({ roots: [root], launcher, logger, localTransport: "zmq" });
     socketPath = t.host.endpoint.replace(/^ipc:\/\//, "");
     for (const id of ["calc", "victim"]) {
       await t.trigger(id, "bump");

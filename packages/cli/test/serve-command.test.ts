@@ -221,6 +221,13 @@ export class Slow extends NekoPluginBase {
       }
     });
 
+    test("a bad --transport is refused, naming the choices", async () => {
+      const serve = startServe(["--no-builtin", "--transport", "carrier-pigeon"]);
+      serve.ready.catch(() => undefined);
+      assert.equal(await serve.exited, 1);
+      assert.match(serve.stderr(), /--transport must be one of zmq, pipe \(got 'carrier-pigeon'\)/);
+    });
+
     test("a bad --log-format is refused, naming it", async () => {
       const serve = startServe(["--no-builtin", "--log-format", "xml"]);
       serve.ready.catch(() => undefined);

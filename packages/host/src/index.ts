@@ -90,6 +90,14 @@ export {
 } from "./supervisor/python-interpreter.ts";
 export { inspectionFlags, pluginProcessEnv } from "./supervisor/inspection-sandbox.ts";
 export { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
+export { PipeHostTransport } from "./transport/pipe-host-transport.ts";
+export {
+  DEFAULT_LOCAL_TRANSPORT,
+  isTransportKind,
+  LOCAL_TRANSPORT_ENV,
+  TRANSPORT_KINDS,
+  type TransportKind,
+} from "./transport/local-transport-choice.ts";
 export { type MemoryConnection, MemoryHostTransport } from "./transport/memory-host-transport.ts";
 export { PluginWorker, type PluginWorkerOptions } from "./workers/plugin-worker.ts";
 export { publicKeyHex, type WorkerHubOptions, type WorkerView } from "./workers/worker-hub.ts";

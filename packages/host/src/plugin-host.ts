@@ -71,6 +71,14 @@ import type { RestartPolicyOptions } from "./supervisor/restart-policy.ts";
 import { realpathOrSelf, runnerPackagePaths } from "./supervisor/runtime-read-paths.ts";
 import { systemInfoService } from "./system-info-service.ts";
 import type { HostTransport } from "./transport/host-transport.ts";
+import { PipeHostTransport } from "./transport/pipe-host-transport.ts";
+import {
+  isTransportKind,
+  LOCAL_TRANSPORT_ENV,
+  localTransportFromEnv,
+  type TransportKind,
+} from "./transport/local-transport-choice.ts";
+import { SplitHostTransport } from "./transport/split-host-transport.ts";
 import { ZmqHostTransport } from "./transport/zmq-host-transport.ts";
 import { type TriggerViews, triggerViews } from "./trigger-views.ts";
 import { failure, pluginNotFound } from "./wire-result.ts";
@@ -90,6 +98,12 @@ export interface PluginHostOptions {
   logger?: HostLogger;
   /** ZeroMQ endpoint; default `ipc://` in a fresh run folder; `NEKO_TRANSPORT_ENDPOINT` overrides. */
   endpoint?: string;
+  /**
+   * The transport of local Node plugins whose manifest names none (`[plugin_runtime] transport`): `pipe` (a private
+   * socket pair per process) or `zmq`; default `$NEKO_PLUGIN_TRANSPORT`, else DEFAULT_LOCAL_TRANSPORT. Python plugins
+   * and remote workers always use ZeroMQ (docs/wire-protocol.md).
+   */
+  localTransport?: TransportKind;
   restartPolicy?: RestartPolicyOptions;
   stopGraceMs?: number;
   /**
@@ -562,15 +576,28 @@ export class PluginHost implements PluginHostApi {
     const logger = options.logger ?? createHostLogger();
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-plugin-"));
     let transport = options.transport;
+    // The host whose manifests choose each plugin's local transport, once it exists (no launch happens before).
+    let chooser: PluginHost | undefined;
     if (!transport) {
       const endpoint =
         options.endpoint ?? process.env.NEKO_TRANSPORT_ENDPOINT ?? `ipc://${path.join(runDir, "host.sock")}`;
+      let zmq: ZmqHostTransport;
       try {
-        transport = await ZmqHostTransport.bind(endpoint, { logger });
+        zmq = await ZmqHostTransport.bind(endpoint, { logger });
       } catch (error) {
         fs.rmSync(runDir, { recursive: true, force: true });
         throw new Error(`could not bind the plugin transport at ${endpoint}: ${(error as Error).message}`);
       }
+      const fallback = options.localTransport ?? localTransportFromEnv();
+      const fromEnv = process.env[LOCAL_TRANSPORT_ENV];
+      if (fromEnv && !isTransportKind(fromEnv.trim().toLowerCase())) {
+        logger.warn(`${LOCAL_TRANSPORT_ENV}='${fromEnv}' is neither 'pipe' nor 'zmq': local plugins use '${fallback}'`);
+      }
+      transport = new SplitHostTransport(
+        zmq,
+        new PipeHostTransport({ logger }),
+        (id) => chooser?.localTransportOf(id) ?? fallback,
+      );
     }
     let hub: WorkerHub | undefined;
     if (options.workers) {
@@ -585,12 +612,14 @@ export class PluginHost implements PluginHostApi {
       transport = new RoutedHostTransport(transport, hub, (id) => placed?.placement(id));
       const host = new PluginHost(options, logger, runDir, transport, hub);
       placed = host;
+      chooser = host;
       if (host.logFiles) logger.info({ dir: host.logFiles.dir }, "log files");
       host.discovering = host.discover();
       await host.discovering;
       return host;
     }
     const host = new PluginHost(options, logger, runDir, transport, undefined);
+    chooser = host;
     if (host.logFiles) logger.info({ dir: host.logFiles.dir }, "log files");
     await host.discover();
     return host;
@@ -599,6 +628,17 @@ export class PluginHost implements PluginHostApi {
   /** Where the host keeps its own data (not the plugins'; theirs is in each plugin's `data/`). */
   get dataDir(): string {
     return path.resolve(this.options.dataDir ?? process.env.NEKO_DATA_DIR ?? ".neko");
+  }
+
+  /**
+   * The local transport plugin `id`'s process connects over: ZeroMQ for a Python plugin (its SDK speaks only that)
+   * and for a thread plugin (its runner relays every thread's frames over its ZeroMQ connection), else its manifest's
+   * `[plugin_runtime] transport`, else the host's default.
+   */
+  localTransportOf(id: string): TransportKind {
+    const manifest = this.discovered.get(id)?.manifest;
+    if (manifest?.entry.language === "python" || manifest?.runtime.isolation === "thread") return "zmq";
+    return manifest?.runtime.transport ?? this.options.localTransport ?? localTransportFromEnv();
   }
 
   /** The parsed manifest of a plugin the host owns (undefined for unknown or unreadable ones). */

@@ -1,11 +1,14 @@
 /** Framing: one msgpack-encoded object per ZeroMQ message part. Decoding never throws; bad bytes are `undefined`. */
-import { Packr } from "msgpackr";
+import { Packr, RESERVE_START_SPACE } from "msgpackr";
 import { ErrorCode } from "./error-codes.ts";
 import type { WireError } from "./messages.ts";
 
 // Records off: plain maps on the wire keep the format readable by any msgpack implementation (docs/wire-protocol.md).
 // 64-bit integers (what most msgpack libraries use for a millisecond timestamp) decode as numbers, never BigInt:
 // a BigInt where a number is expected would throw deep inside the receiver.
+// No `copyBuffers`: a decoded `bin` is a view into the bytes decoded (on the pipe transport, possibly a whole read's
+// buffer, at most 64 KiB); nothing keeps one past its message's handling, and code that would must copy it
+// (docs/wire-protocol.md, "Batching").
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number" });
 
 /**
@@ -42,6 +45,19 @@ export function unsendableError(
 export function encodeFrame(message: object): Buffer {
   const frame = packr.pack(message);
   if (frame.length > MAX_FRAME_BYTES) throw new FrameTooLargeError(frame.length);
+  return frame;
+}
+
+/**
+ * One message as a frame for a byte stream (the pipe transport): its 4-byte big-endian length, then the msgpack bytes,
+ * in one buffer (msgpack writes after the 4 bytes it was told to leave free, so nothing is copied). Throws as
+ * `encodeFrame` does.
+ */
+export function encodeStreamFrame(message: object): Buffer {
+  const frame = packr.pack(message, RESERVE_START_SPACE | 4);
+  const bytes = frame.length - 4;
+  if (bytes > MAX_FRAME_BYTES) throw new FrameTooLargeError(bytes);
+  frame.writeUInt32BE(bytes, 0);
   return frame;
 }
 

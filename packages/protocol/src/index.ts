@@ -1,4 +1,6 @@
 export * from "./codec.ts";
+export * from "./frame-decoder.ts";
+export * from "./frame-reader.ts";
 export * from "./error-codes.ts";
 export * from "./json-value.ts";
 export * from "./messages.ts";

@@ -11,12 +11,25 @@
 export const BOOTSTRAP_FD_ENV = "NEKO_BOOTSTRAP_FD";
 /** The descriptor the Node launcher uses: stdio `[stdin, stdout, stderr, ipc, bootstrap]`. */
 export const BOOTSTRAP_FD = 4;
+/**
+ * The descriptor of the pipe transport's private socket pair (stdio `[…, bootstrap, pipe]`); a connection whose
+ * endpoint is `pipe:<fd>` is that descriptor, not a ZeroMQ address.
+ */
+export const PIPE_FD = 5;
+export const PIPE_ENDPOINT_PREFIX = "pipe:";
+
+/** The descriptor of a `pipe:<fd>` endpoint; undefined for any other (a ZeroMQ one). */
+export function pipeEndpointFd(endpoint: string): number | undefined {
+  const match = /^pipe:(\d{1,4})$/.exec(endpoint);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** The most a bootstrap document may take (a manifest and a configuration with no other size limit). */
 export const MAX_BOOTSTRAP_BYTES = 64 * 1024 * 1024;
 
 /** How a plugin process connects to the host: the socket to connect and what it must present there. */
 export interface PluginConnection {
-  /** A ZeroMQ endpoint: `ipc://<run folder>/host.sock`, or `tcp://…`. */
+  /** A ZeroMQ endpoint: `ipc://<run folder>/host.sock`, or `tcp://…`; or `pipe:<fd>` for the pipe transport. */
   endpoint: string;
   /**
    * The routing id the DEALER must set (ZeroMQ `ZMQ_ROUTING_ID`): 32 hex characters the host drew for this launch.

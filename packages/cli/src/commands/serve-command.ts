@@ -4,10 +4,14 @@ import {
   createHostLogger,
   type HostLogger,
   HostLogSink,
+  isTransportKind,
+  LOCAL_TRANSPORT_ENV,
   PluginHost,
   type PluginHostOptions,
   readKeyFile,
   resolvePluginRoots,
+  TRANSPORT_KINDS,
+  type TransportKind,
 } from "@neko/host";
 import { createPluginServer, DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, parseAllowedHosts } from "@neko/server";
 import { BUILTIN_PLUGINS_DIR } from "../builtin-plugins.ts";
@@ -23,6 +27,7 @@ interface ServeOptions {
   workerKey: string[];
   logDir?: string;
   logFormat?: string;
+  transport?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -40,6 +45,11 @@ export function registerServeCommand(program: Command): void {
       [],
     )
     .option("--no-builtin", "do not load the built-in plugins/ folder")
+    .option(
+      "--transport <kind>",
+      `how local Node plugins talk to the host when their manifest does not say: pipe (a private socket pair per ` +
+        `process) or zmq (default: $${LOCAL_TRANSPORT_ENV}, else pipe; Python plugins and workers always use zmq)`,
+    )
     .option("--workers <endpoint>", "accept remote workers at tcp://ADDRESS:PORT (docs/workers.md)")
     .option("--key-file <file>", "the host's CURVE key pair, for --workers (neko-plugin keys --out FILE)")
     .option("--worker-key <key>", "the public key of a worker allowed to connect (repeatable)", collect, [])
@@ -73,6 +83,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const allowedHosts = readAllowedHosts(options.allowedHost);
 
   const workers = readWorkerOptions(options);
+  const localTransport = readTransport(options.transport);
   // The host's log file gets every line of its logger, from the first one on.
   const hostLines = new HostLogSink();
   const logger = createHostLogger({ sink: hostLines, pretty: readLogFormat(options.logFormat) });
@@ -91,7 +102,13 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   let host: PluginHost;
   try {
-    host = await PluginHost.create({ roots, logger, workers, logFiles: { dir: options.logDir, hostLines } });
+    host = await PluginHost.create({
+      roots,
+      logger,
+      workers,
+      logFiles: { dir: options.logDir, hostLines },
+      ...(localTransport && { localTransport }),
+    });
   } catch (error) {
     fail((error as Error).message);
   }
@@ -136,6 +153,13 @@ export function readLogFormat(flag: string | undefined): boolean | undefined {
   if (format === undefined) return undefined;
   if (format !== "pretty" && format !== "json") fail(`${source} must be pretty or json (got '${format}')`);
   return format === "pretty";
+}
+
+/** --transport, checked; undefined leaves the choice to $NEKO_PLUGIN_TRANSPORT and the default. */
+function readTransport(flag: string | undefined): TransportKind | undefined {
+  if (flag === undefined) return undefined;
+  if (!isTransportKind(flag)) fail(`--transport must be one of ${TRANSPORT_KINDS.join(", ")} (got '${flag}')`);
+  return flag;
 }
 
 /** --port, else NEKO_PORT (an empty one counts as unset), else the default; a bad value names where it came from. */

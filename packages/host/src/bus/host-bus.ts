@@ -28,6 +28,7 @@ import {
   matchesBusFilters,
 } from "./bus-record-store.ts";
 import { failure, validationFailure, type WireFailure } from "../wire-result.ts";
+import { entryCallRecord } from "./entry-call-record.ts";
 import { SubscriberChannel, type SubscriberStats } from "./subscriber-channel.ts";
 
 export interface HostBusOptions {
@@ -72,7 +73,6 @@ interface Watch {
   filters: BusFilters;
 }
 
-const MAX_ERROR_CODE_LENGTH = 128;
 const MAX_SUBSCRIPTIONS_PER_PLUGIN = 1000;
 const MAX_WATCHES_PER_PLUGIN = 256;
 
@@ -310,20 +310,15 @@ export class HostBus implements BusApi, Disposable {
   }
 
   private recordCall(call: FinishedCall): void {
-    const { result } = call;
+    // Once per call: its size is counted by hand (entry-call-record.ts), not walked.
+    const { data, dataBytes } = entryCallRecord(call);
     this.stores.events.append({
       type: "entry_call",
       pluginId: call.pluginId,
       source: "host",
-      priority: result.ok ? 3 : 6,
-      data: {
-        entryId: call.entryId,
-        ok: result.ok,
-        // A plugin's own code is any string: kept short, so one record cannot crowd the namespace out.
-        errorCode: result.ok ? null : result.error.code.slice(0, MAX_ERROR_CODE_LENGTH),
-        durationMs: Math.round(call.durationMs * 1000) / 1000,
-        runId: call.runId ?? null,
-      },
+      priority: call.result.ok ? 3 : 6,
+      data,
+      dataBytes,
     });
   }
 

@@ -6,6 +6,7 @@ import { databaseNameProblem } from "@neko/plugin-sdk/database-name";
 import { valid as validSemver } from "semver";
 import { parse, TomlError } from "smol-toml";
 import { ManifestTable, type ManifestReport } from "./manifest-table.ts";
+import { TRANSPORT_KINDS, type TransportKind } from "../transport/local-transport-choice.ts";
 import { parseSdkRange } from "./sdk-compat.ts";
 
 export const PLUGIN_TYPES = ["plugin", "extension", "adapter"] as const;
@@ -63,7 +64,14 @@ export type PluginManifest = {
     allowCalls?: string[];
   };
   /** `permissions`: run the process under Node's permission model (SPEC §10); false only for development. */
-  runtime: { enabled: boolean; autoStart: boolean; permissions: boolean; isolation: PluginIsolation };
+  /** `transport`: the local transport the manifest asks for (`zmq` or `pipe`); undefined: the host's default. */
+  runtime: {
+    enabled: boolean;
+    autoStart: boolean;
+    permissions: boolean;
+    isolation: PluginIsolation;
+    transport?: TransportKind;
+  };
   state: { persistMode: PersistMode };
   /** Set for adapters only: other plugins may use an `[adapter]` table as their own configuration. */
   adapter?: { mode: AdapterMode; priority: number };
@@ -552,8 +560,9 @@ function readRuntime(doc: ManifestTable): PluginManifest["runtime"] {
     permissions: runtime.boolean("permissions") ?? true,
     isolation: runtime.oneOf("isolation", PLUGIN_ISOLATIONS) ?? "process",
   };
+  const transport = runtime.oneOf("transport", TRANSPORT_KINDS);
   runtime.warnUnknownKeys();
-  return result;
+  return transport === undefined ? result : { ...result, transport };
 }
 
 function readState(doc: ManifestTable): PluginManifest["state"] {

@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { PIPE_FD, pipeEndpointFd } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { permissionFlags } from "./permission-flags.ts";
 import type { PluginLinks } from "./plugin-links.ts";
@@ -41,20 +42,22 @@ export class NodePluginLauncher implements PluginLauncher {
     if (linked !== undefined) env.NEKO_PLUGIN_LINKED = linked;
     const document = bootstrapDocument(request);
     const perm = this.permissionFlags(request);
-    // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket.
+    // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket, and
+    // on the pipe transport the process's private socket pair to the host (fd PIPE_FD).
+    const pipe = pipeEndpointFd(request.connection.endpoint) === PIPE_FD;
     const child = spawn(
       process.execPath,
       [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath],
       {
         cwd: request.pluginDir,
         env,
-        stdio: ["ignore", "pipe", "pipe", "ipc", "pipe"],
+        stdio: pipe ? ["ignore", "pipe", "pipe", "ipc", "pipe", "pipe"] : ["ignore", "pipe", "pipe", "ipc", "pipe"],
       },
     );
     const logger = this.options.logger.child({ plugin: request.pluginId });
     sendBootstrap(child, document);
     if (linked !== undefined) this.options.links?.launched(linked, child);
-    return new SpawnedPluginChild(child, logger);
+    return new SpawnedPluginChild(child, logger, pipe ? PIPE_FD : undefined);
   }
 
   /** Node's permission model for this process (permission-flags.ts): what it may read, write and start. */

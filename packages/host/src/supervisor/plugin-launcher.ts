@@ -4,6 +4,7 @@
  * SDK's runner); tests launch in-process plugins over a memory transport, so supervision and the handshake can be
  * tested without spawning.
  */
+import type { Duplex } from "node:stream";
 import type { Event, PluginConnection } from "@neko/protocol";
 import type { ProcessPermissions } from "./permission-flags.ts";
 
@@ -68,6 +69,8 @@ export interface PluginChild {
    * probing its Python), when the worker says `launched`. The handshake's time limit starts then. Absent: at once.
    */
   readonly started?: Promise<void>;
+  /** The host's end of the process's private socket pair (the pipe transport); absent on ZeroMQ. */
+  readonly channel?: Duplex;
   /** Resolves once everything it wrote has been read, or a moment after its exit if its pipes stay open. */
   outputDone(): Promise<void>;
   kill(signal?: NodeJS.Signals): void;

@@ -174,7 +174,11 @@ export class PluginProcess {
       throw error;
     }
     // Before anything else runs: the process cannot have connected yet, and no other process may use its credentials.
-    admission.bindProcess(this.child.pid);
+    // On the pipe transport the connection is the child's own socket pair; a peer that breaks its framing is ended.
+    admission.bindProcess(this.child.pid, {
+      stream: this.child.channel,
+      misbehaved: (why) => this.kill(why),
+    });
     const log = options.logger;
     this.child.onLine(({ stream, line }) => {
       if (stream === "stdout") {

@@ -2,6 +2,7 @@
  * A plugin process the host spawned (a Node runner or a Python one): its output lines, its exit, a way to kill it.
  */
 import type { ChildProcess } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { Emitter } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
 import { onBoundedLines } from "./bounded-lines.ts";
@@ -10,6 +11,13 @@ import type { ChildExit, ChildLine, PluginChild } from "./plugin-launcher.ts";
 /** How long after its exit a process's pipes may stay open before its output is taken as complete. */
 const OUTPUT_GRACE_MS = 2000;
 
+/**
+ * How long after its exit the host waits for the end of a process's socket pair (the pipe transport) before it
+ * reports the exit. The kernel ends the pipe when the process dies, so this is normally at once; a child the plugin
+ * started may hold its end open, and then the exit is reported anyway.
+ */
+const CHANNEL_END_GRACE_MS = 250;
+
 export class SpawnedPluginChild implements PluginChild {
   private readonly lines = new Emitter<ChildLine>();
   private readonly exits = new Emitter<ChildExit>();
@@ -17,11 +25,15 @@ export class SpawnedPluginChild implements PluginChild {
   readonly onExit = this.exits.event;
   private exited = false;
   private readonly closed: Promise<void>;
+  readonly channel: Duplex | undefined;
 
   constructor(
     private readonly child: ChildProcess,
     logger: HostLogger,
+    /** The stdio slot of the process's socket pair to the host (the pipe transport), if it has one. */
+    channelFd?: number,
   ) {
+    this.channel = channelFd === undefined ? undefined : ((child.stdio[channelFd] as Duplex | null) ?? undefined);
     // The IPC channel (or the stdin pipe) only signals our death to the child; keep it from holding our event loop open.
     child.unref();
     child.channel?.unref();
@@ -44,7 +56,24 @@ export class SpawnedPluginChild implements PluginChild {
       // The process never started (ENOENT, EAGAIN, EMFILE, …): Node emits `error` and `close` but never `exit`.
       exit({ code: null, signal: null, launchFailure: `could not launch the plugin process: ${error.message}` });
     });
-    child.on("exit", (code, signal) => exit({ code, signal }));
+    // On the pipe transport, what the process wrote before it exited (the answers of its shutdown, say) is read
+    // before its exit is reported, as ZeroMQ's linger delivers it: the exit waits for the pipe's end.
+    child.on("exit", (code, signal) => {
+      const channel = this.channel;
+      if (channel === undefined || channel.readableEnded || channel.destroyed) {
+        exit({ code, signal });
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        exit({ code, signal });
+        // Whatever holds the other end now (a child the plugin started), the host's end goes with the process.
+        channel.destroy();
+      };
+      const timer = setTimeout(done, CHANNEL_END_GRACE_MS);
+      channel.once("end", done);
+      channel.once("close", done);
+    });
   }
 
   get pid(): number | undefined {

@@ -4,6 +4,7 @@
  * transport lets no one else connect. Frames are handed over undecoded, so the host decodes only what a peer it
  * knows sent.
  */
+import type { Duplex } from "node:stream";
 import type { Disposable, HostToPlugin, PluginConnection } from "@neko/protocol";
 
 export interface IncomingFrame {
@@ -26,7 +27,18 @@ export interface PeerAdmission extends Disposable {
    * The process that may use the credentials, once it is spawned. Over `ipc://` a connection from any other process
    * is refused, whoever holds the credentials.
    */
-  bindProcess(pid: number | undefined): void;
+  bindProcess(pid: number | undefined, channel?: PeerChannel): void;
+}
+
+/**
+ * What a transport without an endpoint (the pipe transport) connects through: the private stream the launcher made for
+ * the process (its extra stdio slot), and what to do when the peer breaks the protocol on it.
+ */
+export interface PeerChannel {
+  /** The host's end of the socket pair; undefined when the launcher made none (the process cannot connect). */
+  stream: Duplex | undefined;
+  /** The peer broke the framing (a bad length, …): its connection is closed, and the process is to be ended. */
+  misbehaved(why: string): void;
 }
 
 export interface HostTransport {

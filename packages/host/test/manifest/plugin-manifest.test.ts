@@ -217,6 +217,16 @@ greeting = "hi"
   });
 });
 
+test("[plugin_runtime] transport: absent is the host's default, 'pipe' and 'zmq' are kept", () => {
+  assert.equal(valid(HEADER).manifest.runtime.transport, undefined);
+  assert.equal("transport" in valid(HEADER).manifest.runtime, false);
+  for (const transport of ["pipe", "zmq"] as const) {
+    const { manifest, warnings } = valid(`${HEADER}[plugin_runtime]\ntransport = "${transport}"\n`);
+    assert.equal(manifest.runtime.transport, transport);
+    assert.deepEqual(warnings, []);
+  }
+});
+
 describe("parseManifest: problems", () => {
   test("malformed TOML is one problem naming line and column", () => {
     const { messages, keys, partialId } = invalid(`[plugin]\nid = "x"\nentry = \n`);
@@ -480,6 +490,7 @@ describe("parseManifest: problems", () => {
       [`[plugin_runtime]\nenabled = "yes"`, "[plugin_runtime].enabled must be a boolean, not a string ('yes')"],
       [`[plugin_runtime]\nauto_start = 0`, "[plugin_runtime].auto_start must be a boolean, not 0"],
       [`[plugin_runtime]\npermissions = "off"`, "[plugin_runtime].permissions must be a boolean, not a string ('off')"],
+      [`[plugin_runtime]\ntransport = "tcp"`, "[plugin_runtime].transport must be one of 'zmq', 'pipe', not 'tcp'"],
       [`[plugin_runtime]\nisolation = "vm"`, "[plugin_runtime].isolation must be one of 'process', 'thread', not 'vm'"],
       [`[plugin_runtime]\nisolation = true`, "[plugin_runtime].isolation must be a string, not a boolean"],
       [

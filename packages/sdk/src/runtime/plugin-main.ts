@@ -14,6 +14,7 @@ import {
   type PluginBootstrap,
   PROTOCOL_VERSION,
   parseBootstrap,
+  pipeEndpointFd,
 } from "@neko/protocol";
 import { describeConfigSchema } from "../config-schema.ts";
 import { toWireError } from "../errors.ts";
@@ -29,6 +30,7 @@ import { PluginRuntime } from "./plugin-runtime.ts";
 import type { PluginTransport } from "./plugin-transport.ts";
 import { PortPluginTransport } from "./port-plugin-transport.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
+import { PipePluginTransport } from "./pipe-plugin-transport.ts";
 import { takeThreadBootstrap } from "./thread-bootstrap.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
 
@@ -82,9 +84,14 @@ const config = context.config ?? null;
 // its own log file (docs/logging.md), they all go there too.
 const logger = withFileLogging(createPluginLogger(pluginId), { pluginId, dataDir });
 // A thread plugin never loads ZeroMQ (its runner holds its connection): the addon would make a context per thread.
+// A process uses the pipe transport (the host's socket pair, fd `pipe:<fd>`), which needs no native code, or ZeroMQ,
+// whose addon is loaded only for a process the host put on ZeroMQ.
+const pipeFd = thread ? undefined : pipeEndpointFd(bootstrap.connection.endpoint);
 const transport: PluginTransport = thread
   ? new PortPluginTransport(thread.port)
-  : new (await import("./zmq-plugin-transport.ts")).ZmqPluginTransport(bootstrap.connection);
+  : pipeFd !== undefined
+    ? new PipePluginTransport(pipeFd)
+    : new (await import("./zmq-plugin-transport.ts")).ZmqPluginTransport(bootstrap.connection);
 const client = new HostClient(transport, { waitForWelcome: true, onDropped: (problem) => logger.warn(problem) });
 
 async function exit(code: number): Promise<never> {
