@@ -44,6 +44,17 @@ export class Hostile extends NekoPluginBase {
     });
   }
 
+  @pluginEntry({ id: "kill" })
+  kill() {
+    return Ok({
+      runner: attempt(() => process.kill(process.pid, "SIGKILL")),
+      host: attempt(() => process.kill(process.ppid, "SIGKILL")),
+      // Signal 0 only probes: were the guard to let these through, nothing is killed.
+      group: attempt(() => process.kill(0, 0)),
+      everyone: attempt(() => process.kill(-1, 0)),
+    });
+  }
+
   @pluginEntry({ id: "store" })
   async putStore(args: { value: number }) {
     await this.store.set("k", args.value);
@@ -163,6 +174,20 @@ describe("thread plugins: an attacker's routes", () => {
     const stored = await t.trigger("hostile", "store", { value: 5 });
     assert.equal(stored.status, 200, JSON.stringify(stored.body));
     assert.equal(stored.body.data.stored, 5);
+  });
+
+  test("a thread may not signal its runner, the host or a process group", async () => {
+    const runnerPid = (await t.trigger("victim", "who")).body.data.pid as number;
+    const res = await t.trigger("hostile", "kill");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    for (const [target, refused] of Object.entries(
+      res.body.data as Record<string, { code: string; message: string }>,
+    )) {
+      assert.equal(refused.code, "ERR_ACCESS_DENIED", `${target}: ${JSON.stringify(refused)}`);
+      assert.match(refused.message, /a thread plugin may not signal pid/);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await t.trigger("victim", "who")).body.data.pid, runnerPid, "the runner lives on");
   });
 
   test("an output flood is capped in the runner: its memory stays bounded, the neighbour answers, drops are told", async () => {

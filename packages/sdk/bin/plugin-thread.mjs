@@ -63,6 +63,26 @@ Object.defineProperty(process, "dlopen", {
   configurable: false,
   enumerable: true,
 });
+// A thread shares its runner's process: a signal to the runner (or its host, or the whole group) would end every
+// thread in it. Other processes are as for a process plugin (docs/permissions.md#thread-plugins).
+const kill = process.kill.bind(process);
+Object.defineProperty(process, "kill", {
+  value: function killGuarded(/** @type {number} */ pid, /** @type {string | number | undefined} */ signal) {
+    const target = Number(pid);
+    if (target === process.pid || target === process.ppid || target <= 0) {
+      const error = new Error(
+        `a thread plugin may not signal pid ${String(pid)}: its runner (pid ${process.pid}), the host, or a process group ` +
+          "holds every thread plugin (docs/permissions.md#thread-plugins)",
+      );
+      Object.assign(error, { code: "ERR_ACCESS_DENIED" });
+      throw error;
+    }
+    return kill(pid, signal);
+  },
+  writable: false,
+  configurable: false,
+  enumerable: true,
+});
 const workerThreads = sdkRequire("node:worker_threads");
 workerThreads.Worker = class RefusedWorker {
   constructor() {
