@@ -176,6 +176,19 @@ describe("thread plugins: an attacker's routes", () => {
     assert.equal(stored.body.data.stored, 5);
   });
 
+  test("a thread plugin's metrics: CPU and resident memory are its runner's, so null; its heap is its own", async () => {
+    const metrics = await waitFor(
+      async () => {
+        const body = (await t.request("GET", "/plugin/metrics/victim")).body;
+        return body.sampled_at ? body : undefined;
+      },
+      { what: "a sampled report", timeoutMs: 60_000 },
+    );
+    assert.equal(metrics.cpu_percent, null);
+    assert.equal(metrics.rss_bytes, null);
+    assert.ok(metrics.heap_used_bytes > 0, JSON.stringify(metrics));
+  });
+
   test("a thread may not signal its runner, the host or a process group", async () => {
     const runnerPid = (await t.trigger("victim", "who")).body.data.pid as number;
     const res = await t.trigger("hostile", "kill");
