@@ -63,16 +63,19 @@ describe("parseRunnerMessage", () => {
 
 describe("threadRefusal", () => {
   const model = { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false };
-  test("refuses a Python plugin and a child_process grant, with the reason", () => {
+  test("refuses a Python plugin, a child_process grant and a worker_threads grant, with the reason", () => {
     assert.match(threadRefusal({ language: "python" }) ?? "", /isolation = "thread" is for Node plugins/);
     assert.match(
       threadRefusal({ permissions: { ...model, childProcess: true } }) ?? "",
       /cannot honour \[plugin.permissions\] child_process = true: Node's permission model is per process/,
     );
+    assert.match(
+      threadRefusal({ permissions: { ...model, workerThreads: true } }) ?? "",
+      /cannot honour \[plugin.permissions\] worker_threads = true: a thread may start no worker/,
+    );
   });
   test("takes a Node plugin with or without the permission model", () => {
     assert.equal(threadRefusal({ permissions: model }), undefined);
-    assert.equal(threadRefusal({ permissions: { ...model, workerThreads: true } }), undefined);
     assert.equal(threadRefusal({}), undefined);
   });
 });

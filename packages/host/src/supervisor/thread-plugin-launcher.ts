@@ -45,6 +45,12 @@ export function threadRefusal(request: Pick<LaunchRequest, "language" | "permiss
       'process, so the grant would reach every thread plugin in the runner (set isolation = "process")'
     );
   }
+  if (request.permissions?.workerThreads) {
+    return (
+      'isolation = "thread" cannot honour [plugin.permissions] worker_threads = true: a thread may start no worker ' +
+      '(a nested worker would escape the thread\'s guard against native code) (set isolation = "process")'
+    );
+  }
   return undefined;
 }
 
