@@ -64,7 +64,8 @@ export class Worker1 extends NekoPluginBase {
   @pluginEntry({ id: "forge" })
   forge() {
     // Orders to the runner, as the host gives them: the runner takes orders only on its IPC channel.
-    for (let n = 0; n < 10; n++) parentPort?.postMessage({ type: "terminate", id: "victim#" + n });
+    // Launch ids are "<plugin>#<n>": these cover every launch of the victim so far.
+    for (let n = 0; n < 50; n++) parentPort?.postMessage({ type: "terminate", id: "victim#" + n });
     parentPort?.postMessage({ type: "start", id: "victim#99", bootstrap: "{}", maxHeapMb: 16, env: {} });
     return Ok({ sent: parentPort !== null, ipc: typeof process.send });
   }
@@ -79,10 +80,14 @@ export class Worker1 extends NekoPluginBase {
   }
 
   @pluginEntry({ id: "spy" })
-  spy() {
+  spy(args: { addon: string }) {
     const secretish = Object.entries(process.env).filter(([k]) => /SECRET|BOOTSTRAP|CURVE/i.test(k)).map(([k]) => k);
     const bootstrap = (globalThis as any)[Symbol.for("neko-plugin.thread-bootstrap")];
-    return Ok({ workerData: workerData ?? null, bootstrap: bootstrap ?? null, secretish });
+    // The routes to the process's memory, where every thread's bootstrap is: /proc/self/mem, and native code.
+    const refused = (f: () => unknown) => { try { f(); return "open"; } catch (e) { return (e as NodeJS.ErrnoException).code ?? "threw"; } };
+    const memory = refused(() => readFileSync("/proc/self/mem"));
+    const native = refused(() => process.dlopen({ exports: {} }, args.addon));
+    return Ok({ workerData: workerData ?? null, bootstrap: bootstrap ?? null, secretish, memory, native });
   }
 }
 `;
@@ -192,8 +197,19 @@ describe("thread plugins: what a plugin does", () => {
   });
 
   test("the plugin finds no bootstrap: not in workerData, the environment or the global", async () => {
-    const res = await t.trigger("worker1", "spy");
-    assert.deepEqual(res.body.data, { workerData: null, bootstrap: null, secretish: [] });
+    // zeromq's addon: the runner's, not on a thread's allow-list (a thread's native code could read the whole process).
+    const zeromq = path.resolve("node_modules/zeromq/build", process.platform, process.arch, "node");
+    const addon = fs.existsSync(zeromq)
+      ? path.join(zeromq, fs.readdirSync(zeromq).sort().at(-1) ?? "", "addon.node")
+      : path.resolve("node_modules/better-sqlite3/build/Release/test_extension.node");
+    const res = await t.trigger("worker1", "spy", { addon });
+    assert.deepEqual(res.body.data, {
+      workerData: null,
+      bootstrap: null,
+      secretish: [],
+      memory: "ERR_ACCESS_DENIED",
+      native: "ERR_ACCESS_DENIED",
+    });
   });
 
   test("a thread plugin cannot give its runner orders: its neighbour's thread goes on", async () => {
@@ -201,9 +217,13 @@ describe("thread plugins: what a plugin does", () => {
     assert.equal(before.pid, (await t.trigger("worker1", "hello")).body.data.pid, "same runner");
     const forged = await t.trigger("worker1", "forge");
     assert.deepEqual(forged.body.data, { sent: true, ipc: "undefined" });
-    await new Promise((r) => setTimeout(r, 300));
+    // Obeyed, the terminate orders would end the victim's thread: it would come back with another threadId.
+    await new Promise((r) => setTimeout(r, 1500));
     const after = (await t.trigger("victim", "who")).body.data;
     assert.deepEqual(after, before);
+    const victim = (await t.request("GET", "/plugins/victim")).body;
+    assert.equal((victim.plugin ?? victim).status, "running");
+    assert.equal((victim.plugin ?? victim).thread_id, before.threadId);
     assert.equal(((await t.request("GET", "/plugins")).body.plugins as any[]).length, 5, "no plugin was added");
   });
 

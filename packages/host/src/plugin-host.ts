@@ -376,6 +376,7 @@ export class PluginHost implements PluginHostApi {
           logger,
           links,
           known: () => this.threadPlugins(),
+          protectedPaths: () => this.sharedPaths ?? [],
         }),
       });
     this.supervisor = new PluginSupervisor({
@@ -1145,8 +1146,9 @@ export class PluginHost implements PluginHostApi {
 
   /** The thread plugins known now, with what each may touch: a new thread runner is started for all of them. */
   private threadPlugins(): ThreadPluginAccess[] {
+    // Only plugins that may launch: a refused one (an unsafe fs_write grant above all) must not widen a runner.
     return [...this.discovered.values()].flatMap((d) =>
-      d.manifest?.runtime.isolation === "thread" && d.manifest.entry.language === undefined
+      d.status === "ok" && d.manifest?.runtime.isolation === "thread" && d.manifest.entry.language === undefined
         ? [{ pluginDir: d.dir, permissions: launchPermissions(d.manifest) }]
         : [],
     );

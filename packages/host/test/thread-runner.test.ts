@@ -10,6 +10,11 @@ import { after, describe, test } from "node:test";
 import { THREAD_RUNNER_PATH } from "../src/plugin-host.ts";
 import { TERMINATE_GRACE_MS, ThreadPluginChild } from "../src/supervisor/thread-plugin-child.ts";
 import { threadRefusal } from "../src/supervisor/thread-plugin-launcher.ts";
+import { ThreadRunner } from "../src/supervisor/thread-runner.ts";
+import { createSilentLogger } from "../src/host-logger.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { parseRunnerMessage } from "../src/supervisor/thread-runner-message.ts";
 
 describe("parseRunnerMessage", () => {
@@ -58,16 +63,19 @@ describe("parseRunnerMessage", () => {
 
 describe("threadRefusal", () => {
   const model = { fsRead: [], fsWrite: [], childProcess: false, workerThreads: false };
-  test("refuses a Python plugin and a child_process grant, with the reason", () => {
+  test("refuses a Python plugin, a child_process grant and a worker_threads grant, with the reason", () => {
     assert.match(threadRefusal({ language: "python" }) ?? "", /isolation = "thread" is for Node plugins/);
     assert.match(
       threadRefusal({ permissions: { ...model, childProcess: true } }) ?? "",
       /cannot honour \[plugin.permissions\] child_process = true: Node's permission model is per process/,
     );
+    assert.match(
+      threadRefusal({ permissions: { ...model, workerThreads: true } }) ?? "",
+      /cannot honour \[plugin.permissions\] worker_threads = true: a thread may start no worker/,
+    );
   });
   test("takes a Node plugin with or without the permission model", () => {
     assert.equal(threadRefusal({ permissions: model }), undefined);
-    assert.equal(threadRefusal({ permissions: { ...model, workerThreads: true } }), undefined);
     assert.equal(threadRefusal({}), undefined);
   });
 });
@@ -206,5 +214,79 @@ describe("ThreadPluginChild", () => {
       'stdout: {"msg":"a"}',
       "stderr: out of memory: the thread reached its heap limit (max_heap_mb = 48)",
     ]);
+  });
+});
+
+describe("ThreadRunner", () => {
+  /** A stand-in runner that answers every start with an exit for a launch the host never gave. */
+  /** The runner's process is unref'd (it never holds the host up): a test waiting on it holds the loop itself. */
+  const gone = (runner: ThreadRunner) =>
+    new Promise<void>((resolve) => {
+      const hold = setInterval(() => undefined, 100);
+      runner.onGone(() => {
+        clearInterval(hold);
+        resolve();
+      });
+    });
+  const fakeRunner = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-fake-runner-"));
+    const file = path.join(dir, "runner.mjs");
+    fs.writeFileSync(
+      file,
+      `process.on("message", (m) => { if (m.type !== "start") return;
+         if (m.id === "ends#1") process.send({ type: "exit", id: m.id, code: 0 });
+         setTimeout(() => process.send({ type: "exit", id: "forged#1", code: 0 }), 200); });
+       process.on("disconnect", () => process.exit(0));`,
+    );
+    return { dir, file };
+  };
+
+  test("is not alive the moment it is killed: no launch lands on a dying runner", async () => {
+    const { dir, file } = fakeRunner();
+    const runner = new ThreadRunner({ runnerPath: file, flags: [], logger: createSilentLogger() });
+    try {
+      assert.equal(runner.alive, true);
+      runner.kill();
+      assert.equal(runner.alive, false, "retiring at once, before its exit event");
+      const exited = new Promise((resolve) =>
+        runner
+          .start({
+            id: "p#1",
+            env: {},
+            bootstrap: "{}",
+            connection: { endpoint: "ipc:///x", routingId: "r" } as never,
+            maxHeapMb: 16,
+          })
+          .onExit(resolve),
+      );
+      assert.deepEqual(await exited, { code: null, signal: null });
+      await gone(runner);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an exit for a launch it does not know changes nothing: a running thread stays, an idle runner is not idle again", async () => {
+    const { dir, file } = fakeRunner();
+    const runner = new ThreadRunner({ runnerPath: file, flags: [], logger: createSilentLogger() });
+    let idle = 0;
+    runner.onIdle = () => {
+      idle += 1;
+    };
+    const connection = { endpoint: "ipc:///x", routingId: "r" } as never;
+    try {
+      let exits = 0;
+      runner.start({ id: "ends#1", env: {}, bootstrap: "{}", connection, maxHeapMb: 16 }).onExit(() => {
+        exits += 1;
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(exits, 1);
+      assert.equal(idle, 1, "idle once, for its own thread's exit; the forged one after it is ignored");
+      assert.equal(runner.alive, true);
+    } finally {
+      runner.kill();
+      await gone(runner);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -32,6 +32,18 @@ const ENV_NAME = /^NEKO_PLUGIN_[A-Z_]+$/;
 
 /** @type {Map<string, Worker>} */
 const workers = new Map();
+/** Launches whose thread has exited and whose last output is draining: a terminate for one is not an unknown id. */
+const draining = new Set();
+/** Output of one thread the runner holds, not yet passed on to the host: above it, the thread is ended. */
+const OUTPUT_HELD_BYTES = 32 * 1024 * 1024;
+/** Frames of one thread waiting for its connection: above it, the thread is ended (a flood, not a plugin at work). */
+const RELAY_PENDING_BYTES = positiveInt(process.env.NEKO_THREAD_RELAY_MAX_BYTES) ?? 64 * 1024 * 1024;
+
+/** @param {string | undefined} value */
+function positiveInt(value) {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 /** @param {string} reason */
 function bad(reason) {
@@ -94,15 +106,39 @@ function start(message) {
   }
   workers.set(launch, worker);
   const { port1, port2 } = new MessageChannel();
-  const socket = relay(port1, /** @type {any} */ (connection));
-  worker.postMessage({ bootstrap, port: port2 }, [port2]);
-  send({ type: "started", id: launch, threadId: worker.threadId });
-  for (const stream of /** @type {const} */ (["stdout", "stderr"])) {
-    worker[stream].setEncoding("utf8");
-    worker[stream].on("data", (chunk) => send({ type: "output", id: launch, stream, chunk }));
-  }
   /** @type {string | undefined} */
   let reason;
+  const socket = relay(port1, /** @type {any} */ (connection), () => {
+    reason ??= `the thread sent frames faster than its connection takes them (over ${RELAY_PENDING_BYTES} bytes queued)`;
+    void worker.terminate();
+  });
+  worker.postMessage({ bootstrap, port: port2 }, [port2]);
+  send({ type: "started", id: launch, threadId: worker.threadId });
+  // Backpressure: a stream is paused until the IPC channel has written what it gave, so a thread writing faster than
+  // the host reads fills its own stream's buffer, in its own heap (max_heap_mb ends it), never the runner's memory.
+  // What comes past the thread's own cap (plugin-thread.mjs; its stream's internals can skip it) piles up here while a
+  // stream is paused: above OUTPUT_HELD_BYTES the thread is ended.
+  const held = (/** @type {import("node:stream").Readable} */ readable) => {
+    if (readable.readableLength <= OUTPUT_HELD_BYTES) return false;
+    reason ??= `the thread wrote output past the runner's cap (over ${OUTPUT_HELD_BYTES} bytes not yet read)`;
+    void worker.terminate();
+    return true;
+  };
+  for (const stream of /** @type {const} */ (["stdout", "stderr"])) {
+    const readable = worker[stream];
+    readable.setEncoding("utf8");
+    readable.on("data", (/** @type {string} */ chunk) => {
+      if (held(readable)) return;
+      readable.pause();
+      try {
+        process.send?.({ type: "output", id: launch, stream, chunk }, undefined, {}, () => {
+          if (!held(readable)) readable.resume();
+        });
+      } catch {
+        readable.resume();
+      }
+    });
+  }
   worker.on("error", (error) => {
     const code = /** @type {NodeJS.ErrnoException} */ (error)?.code;
     reason =
@@ -112,6 +148,7 @@ function start(message) {
   });
   worker.on("exit", (code) => {
     workers.delete(launch);
+    draining.add(launch);
     port1.close();
     // Frames it sent last (its shutdown's answer, a load_failed) may still be queued: a second to leave.
     socket.linger = 1000;
@@ -126,9 +163,10 @@ function start(message) {
         }),
     );
     const bound = new Promise((resolve) => setTimeout(resolve, 500).unref());
-    void Promise.race([Promise.all(ended), bound]).then(() =>
-      send({ type: "exit", id: launch, code, ...(reason !== undefined && { reason }) }),
-    );
+    void Promise.race([Promise.all(ended), bound]).then(() => {
+      draining.delete(launch);
+      send({ type: "exit", id: launch, code, ...(reason !== undefined && { reason }) });
+    });
   });
 }
 
@@ -137,12 +175,14 @@ function start(message) {
  * one open aborts the process): frames from the thread's port go out as they are, frames from the host go to it.
  * @param {import("node:worker_threads").MessagePort} port
  * @param {{ endpoint: string; routingId: string; curve?: { serverKey: string; publicKey: string; secretKey: string } }} connection
+ * @param {() => void} overflow called once when the thread's queued frames pass RELAY_PENDING_BYTES
  */
-function relay(port, connection) {
+function relay(port, connection, overflow) {
   const { curve } = connection;
   const socket = new Dealer({
     linger: 0,
-    sendHighWaterMark: 0,
+    // A bounded queue in ZeroMQ: a send waits when it is full, and what waits here is counted (RELAY_PENDING_BYTES).
+    sendHighWaterMark: 1000,
     receiveHighWaterMark: 0,
     routingId: connection.routingId,
     ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
@@ -150,13 +190,27 @@ function relay(port, connection) {
   socket.connect(connection.endpoint);
   /** @type {Promise<unknown>} */
   let sending = Promise.resolve();
+  let queued = 0;
+  let overflowed = false;
   port.on("message", (frame) => {
     if (frame === "close") {
       port.close();
       return;
     }
-    if (!(frame instanceof Uint8Array) || socket.closed) return;
-    sending = sending.then(() => (socket.closed ? undefined : socket.send(frame))).catch(() => undefined);
+    if (!(frame instanceof Uint8Array) || socket.closed || overflowed) return;
+    if (queued + frame.byteLength > RELAY_PENDING_BYTES) {
+      overflowed = true;
+      port.close();
+      overflow();
+      return;
+    }
+    queued += frame.byteLength;
+    sending = sending
+      .then(() => (socket.closed ? undefined : socket.send(frame)))
+      .catch(() => undefined)
+      .finally(() => {
+        queued -= frame.byteLength;
+      });
   });
   void (async () => {
     try {
@@ -178,7 +232,8 @@ process.on("message", (message) => {
       if (!validId(order.id)) return bad("terminate: id must be a non-empty string of at most 128 characters");
       const worker = workers.get(/** @type {string} */ (order.id));
       if (worker) void worker.terminate();
-      else send({ type: "exit", id: order.id, code: null, reason: "no such thread" });
+      // An exited thread whose exit is on its way: that exit, with its reason, is the answer.
+      else if (!draining.has(order.id)) send({ type: "exit", id: order.id, code: null, reason: "no such thread" });
       return;
     }
     case "ping":

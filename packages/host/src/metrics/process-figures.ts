@@ -32,16 +32,21 @@ export class ProcessFigures {
   private last: { cpuUs: number; uptimeMs: number } | undefined;
   private current: ProcessFiguresView = NO_PROCESS_FIGURES;
 
-  /** Takes a report (already checked: `statsProblem`). */
-  update(stats: ProcessStats, now = Date.now()): void {
+  /**
+   * Takes a report (already checked: `statsProblem`). A thread plugin's (`thread`) CPU time and resident memory are
+   * its runner's, the whole process's: they are null, not passed off as the plugin's. Its heap and event-loop figures
+   * are its own isolate's (docs/metrics.md).
+   */
+  update(stats: ProcessStats, now = Date.now(), options: { thread?: boolean } = {}): void {
     const cpuUs = amount(stats.cpuUserUs) + amount(stats.cpuSystemUs);
     const uptimeMs = amount(stats.uptimeMs);
     const wallUs = (uptimeMs - (this.last?.uptimeMs ?? 0)) * 1000;
     const cpuPercent = wallUs > 0 ? round((Math.max(0, cpuUs - (this.last?.cpuUs ?? 0)) / wallUs) * 100, 1) : null;
     this.last = { cpuUs, uptimeMs };
+    const thread = options.thread === true;
     this.current = {
-      cpu_percent: cpuPercent ?? this.current.cpu_percent,
-      rss_bytes: amount(stats.rssBytes),
+      cpu_percent: thread ? null : (cpuPercent ?? this.current.cpu_percent),
+      rss_bytes: thread ? null : amount(stats.rssBytes),
       heap_used_bytes: amount(stats.heapUsedBytes),
       heap_total_bytes: amount(stats.heapTotalBytes),
       // An interval without a sample (shorter than the plugin's sampling resolution) keeps the figures before it.

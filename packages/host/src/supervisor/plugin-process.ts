@@ -416,7 +416,8 @@ export class PluginProcess {
   private takeStats(stats: unknown): void {
     const problem = statsProblem(stats);
     if (!problem) {
-      this.figures.update(stats as ProcessStats);
+      // A thread plugin's process-wide figures are its runner's (ProcessFigures).
+      this.figures.update(stats as ProcessStats, Date.now(), { thread: this.child.threadId !== undefined });
       return;
     }
     if (this.badStatsLogged) return;

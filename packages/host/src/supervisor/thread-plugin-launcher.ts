@@ -14,6 +14,7 @@
  */
 import path from "node:path";
 import type { HostLogger } from "../host-logger.ts";
+import type { ProtectedPath } from "../manifest/write-grant-problems.ts";
 import { type ProcessPermissions, permissionFlags } from "./permission-flags.ts";
 import { pluginLaunchEnv } from "./plugin-launch-env.ts";
 import { bootstrapDocument } from "./plugin-launch-env.ts";
@@ -44,6 +45,12 @@ export function threadRefusal(request: Pick<LaunchRequest, "language" | "permiss
       'process, so the grant would reach every thread plugin in the runner (set isolation = "process")'
     );
   }
+  if (request.permissions?.workerThreads) {
+    return (
+      'isolation = "thread" cannot honour [plugin.permissions] worker_threads = true: a thread may start no worker ' +
+      '(a nested worker would escape the thread\'s guard against native code) (set isolation = "process")'
+    );
+  }
   return undefined;
 }
 
@@ -61,6 +68,10 @@ export class ThreadPluginLauncher implements PluginLauncher {
       links?: PluginLinks;
       /** The thread plugins the host knows now: a new runner is started for all of them. */
       known?: () => ThreadPluginAccess[];
+      /** Where no plugin may write (the SDK, the compile cache, the run and data folders): checked on the union. */
+      protectedPaths?: () => ProtectedPath[];
+      /** How long an idle runner waits for a new thread before it ends (a stop then start reuses it). */
+      idleLingerMs?: number;
     },
   ) {}
 
@@ -75,6 +86,12 @@ export class ThreadPluginLauncher implements PluginLauncher {
     if (refusal !== undefined) {
       const child = new ThreadPluginChild(id, { pid: undefined, terminate: () => undefined, kill: () => undefined });
       child.exit({ code: null, refusal });
+      return child;
+    }
+    const unsafe = this.unsafeWrite(request, [...(this.options.known?.() ?? []), request]);
+    if (unsafe !== undefined) {
+      const child = new ThreadPluginChild(id, { pid: undefined, terminate: () => undefined, kill: () => undefined });
+      child.exit({ code: null, refusal: unsafe });
       return child;
     }
     const document = bootstrapDocument(request);
@@ -107,7 +124,15 @@ export class ThreadPluginLauncher implements PluginLauncher {
     const current = this.current;
     if (current?.runner.alive && covers(current.cover, wanted)) return current.runner;
     const model = wanted.model;
-    const known = (this.options.known?.() ?? []).filter((plugin) => (plugin.permissions !== undefined) === model);
+    const candidates = (this.options.known?.() ?? []).filter(
+      (plugin) =>
+        (plugin.permissions !== undefined) === model &&
+        threadRefusal({ permissions: plugin.permissions }) === undefined,
+    );
+    // The union is what every thread of the runner may write: a grant that reaches a protected path or another
+    // plugin's folder (a plugin the host refused for it, say) never joins it.
+    const all = [...candidates, request];
+    const known = candidates.filter((plugin) => this.unsafeWrite(plugin, all) === undefined);
     const cover = this.coverOf([...known, request]);
     const runner = new ThreadRunner({
       runnerPath: this.options.runnerPath,
@@ -117,8 +142,12 @@ export class ThreadPluginLauncher implements PluginLauncher {
     this.runners.add(runner);
     this.current = { runner, cover };
     runner.onIdle = () => {
-      // An idle runner holds nothing: it ends, and the next thread plugin starts a new one.
-      runner.kill();
+      // An idle runner holds nothing: it ends after a short linger (a stop then start reuses it), and the next thread
+      // plugin starts a new one. Killing marks it not alive at once: no launch lands on a dying runner.
+      if (this.current?.runner !== runner) return runner.kill();
+      setTimeout(() => {
+        if (runner.size === 0) runner.kill();
+      }, this.options.idleLingerMs ?? IDLE_LINGER_MS).unref();
     };
     runner.onGone(() => {
       this.runners.delete(runner);
@@ -129,6 +158,32 @@ export class ThreadPluginLauncher implements PluginLauncher {
       "thread runner started (docs/architecture.md#thread-plugins)",
     );
     return runner;
+  }
+
+  /** Why `plugin`'s write grants may not join a runner of `all` (the host's protected paths, another's folder). */
+  private unsafeWrite(plugin: ThreadPluginAccess, all: ThreadPluginAccess[]): string | undefined {
+    const guarded = [
+      ...(this.options.protectedPaths?.() ?? []),
+      ...all
+        .filter((other) => path.resolve(other.pluginDir) !== path.resolve(plugin.pluginDir))
+        .map((other) => ({ path: other.pluginDir, what: `the folder of plugin at ${other.pluginDir}` })),
+    ];
+    for (const written of plugin.permissions?.fsWrite ?? []) {
+      const granted = [
+        path.resolve(plugin.pluginDir, written),
+        realpathOrSelf(path.resolve(plugin.pluginDir, written)),
+      ];
+      const hit = guarded.find((g) =>
+        [path.resolve(g.path), realpathOrSelf(g.path)].some((p) => granted.some((w) => overlaps(w, p))),
+      );
+      if (hit) {
+        return (
+          `[plugin.permissions].fs_write '${written}' reaches ${hit.what}: a thread runner writes where any of its ` +
+          "threads may, so the grant is refused (grant a narrower path)"
+        );
+      }
+    }
+    return undefined;
   }
 
   private coverOf(plugins: ThreadPluginAccess[]): RunnerCover {
@@ -168,4 +223,15 @@ export class ThreadPluginLauncher implements PluginLauncher {
 function covers(have: RunnerCover, want: RunnerCover): boolean {
   if (have.model !== want.model) return false;
   return [...want.read].every((p) => have.read.has(p)) && [...want.write].every((p) => have.write.has(p));
+}
+
+/** How long an idle runner waits for a new thread before it ends. */
+export const IDLE_LINGER_MS = 2000;
+
+function overlaps(a: string, b: string): boolean {
+  const inside = (child: string, parent: string) => {
+    const relative = path.relative(parent, child);
+    return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+  };
+  return a === b || inside(a, b) || inside(b, a);
 }

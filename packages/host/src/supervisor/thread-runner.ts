@@ -27,6 +27,8 @@ export class ThreadRunner {
   private readonly process: ChildProcess;
   private readonly threads = new Map<string, ThreadPluginChild>();
   private exited = false;
+  /** Killed, not yet gone: no new thread goes to it. */
+  private retiring = false;
   private readonly exitListeners: Array<() => void> = [];
 
   constructor(options: { runnerPath: string; flags: string[]; logger: HostLogger }) {
@@ -58,8 +60,10 @@ export class ThreadRunner {
           return;
         case "exit": {
           const thread = this.threads.get(message.id);
+          // An exit for a launch it does not know (a stale or forged one) changes nothing.
+          if (thread === undefined) return;
           this.threads.delete(message.id);
-          thread?.exit({ code: message.code, ...(message.reason !== undefined && { reason: message.reason }) });
+          thread.exit({ code: message.code, ...(message.reason !== undefined && { reason: message.reason }) });
           this.settleIfIdle();
           return;
         }
@@ -90,8 +94,9 @@ export class ThreadRunner {
     return this.process.pid;
   }
 
+  /** Running and not being killed: a launch may go to it. */
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.retiring;
   }
 
   /** How many threads run in it. */
@@ -115,7 +120,7 @@ export class ThreadRunner {
       terminate: (id) => this.order({ type: "terminate", id }),
       kill: () => this.kill(),
     });
-    if (this.exited) {
+    if (this.exited || this.retiring) {
       child.exit({ code: null, reason: "the thread runner is gone" });
       return child;
     }
@@ -125,6 +130,7 @@ export class ThreadRunner {
   }
 
   kill(): void {
+    this.retiring = true;
     if (!this.exited) this.process.kill("SIGKILL");
   }
 

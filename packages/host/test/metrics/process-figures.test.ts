@@ -49,3 +49,20 @@ test("a report with no time passed keeps the CPU figure before it", () => {
   figures.update(stats({ cpuUserUs: 100_000, uptimeMs: 1000 }));
   assert.equal(figures.view().cpu_percent, 10);
 });
+
+test("a thread plugin's CPU and resident memory are its runner's: null; its heap and loop lag are its own", () => {
+  const figures = new ProcessFigures();
+  figures.update(stats({ cpuUserUs: 200_000, uptimeMs: 1000, loopLagP50Ms: 0.2, loopLagMaxMs: 3 }), 0, {
+    thread: true,
+  });
+  figures.update(stats({ cpuUserUs: 900_000, uptimeMs: 2000 }), 1, { thread: true });
+  assert.deepEqual(figures.view(), {
+    cpu_percent: null,
+    rss_bytes: null,
+    heap_used_bytes: 10_000_000,
+    heap_total_bytes: 20_000_000,
+    event_loop_lag_ms: 0.2,
+    event_loop_lag_max_ms: 3,
+    sampled_at: new Date(1).toISOString(),
+  });
+});
