@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { createSilentLogger, PluginHost } from "@neko/host";
 import { lifecycle, NekoPluginBase, nekoPlugin, Ok, pluginEntry } from "../packages/sdk/src/plugin.ts";
 import { InProcessLauncher } from "./support/in-process-launcher.ts";
-import { isAlive, makeTempDir, writePlugin as writeFixture } from "./support/plugin-fixtures.ts";
+import { isAlive, makeTempDir, waitFor, writePlugin as writeFixture } from "./support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "./support/test-host.ts";
 
 @nekoPlugin
@@ -174,16 +174,23 @@ describe("host leaks through real plugin processes", () => {
         pipes: kinds.filter((k) => k !== "Timeout").length,
       };
     };
-    const round = async (n: number) => {
+    const round = async (n: number, waitForSample = false) => {
       assert.equal((await t.request("POST", "/plugin/busy/start")).status, 200);
       const pid = t.host.getPlugin("busy")?.pid;
+      // The metrics history keeps a ring per plugin from its first heartbeat report on, for the plugin's whole life:
+      // the first round waits for it, so a report landing in a later round is not taken for something left behind.
+      if (waitForSample)
+        await waitFor(
+          async () => ((await t.request("GET", "/plugin/metrics/busy/history")).body.count >= 1 ? true : undefined),
+          { what: "busy's first metrics sample", timeoutMs: 15_000 },
+        );
       assert.deepEqual((await t.trigger("busy", "work", { n })).body.data, { n, updated: true });
       assert.equal((await t.request("POST", "/plugin/busy/stop")).status, 200);
       assert.equal(pid !== null && pid !== undefined && isAlive(pid), false, "its process is gone");
     };
     // Each trigger is a run, and finished runs are kept (up to 500) by design: the rest must not grow.
     const held = () => ({ ...t.host.debugCounts(), "runs.kept": 0 });
-    await round(0);
+    await round(0, true);
     // Give the first round's sockets and pipes their last turns to close.
     await new Promise((r) => setTimeout(r, 100));
     const baseline = held();
