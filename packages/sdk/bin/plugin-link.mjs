@@ -20,7 +20,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -36,7 +36,14 @@ const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
  * template with a `${…}`, a concatenation it cannot fold): such a module is resolved when it runs, from the file's own
  * place, which a compiled copy in the cache is not. esbuild keeps these at "debug" level; here they are warnings.
  */
-const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call"];
+const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call", "empty-glob"];
+/**
+ * Code that evaluates text (`eval(…)`, `new Function(…)`) with an `import(` anywhere in the module: the name it
+ * imports is computed where the text runs, which esbuild cannot see. Refused whenever both appear (conservative: a
+ * comment or a string counts too; the hooks then load the plugin, resolving from its own place).
+ */
+const EVALUATED_CODE = /\b(eval|Function)\s*\(/;
+const IMPORT_CALL = /\bimport\s*\(/;
 /** How long one module's compile may take before the link is given up (the process then uses the hooks). */
 const BUILD_TIMEOUT_MS = 60_000;
 /** A link with more modules than this is not made (the hooks' path loads the plugin). */
@@ -331,8 +338,8 @@ async function linkGraph(options) {
         outputs.set(file, "");
         const source = await readFile(file, "utf8");
         sourceHashes.set(file, hashOf(source));
-        if (options.strict && /\bimport\.meta\.resolve\b/.test(source)) {
-          refusal = `${file} uses import.meta.resolve`;
+        if (options.strict && EVALUATED_CODE.test(source) && IMPORT_CALL.test(source)) {
+          refusal = `${file} evaluates code (eval or new Function) and calls import()`;
           return;
         }
         const url = pathToFileURL(file).href;
@@ -422,11 +429,27 @@ async function linkGraph(options) {
             refusal ??= `${file} imports a module whose name it computes (a pattern matching ${inlined.length} files)`;
             return;
           }
+          // A pattern matching no file at all (esbuild's `empty-glob` aside): still a computed import.
+          const own = Object.entries(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs).find(
+            ([input]) => path.resolve(input) === file,
+          );
+          const pattern = own?.[1].imports.find((imported) => imported.path.includes("*"));
+          if (pattern !== undefined) {
+            refusal ??= `${file} imports a module whose name it computes (the pattern ${pattern.path})`;
+            return;
+          }
         }
-        outputs.set(file, result.outputFiles[0].text);
+        const text = result.outputFiles[0].text;
+        // The defines above replace import.meta.url, .filename and .dirname; any other use (import.meta.resolve,
+        // import.meta["url"], the object itself) would point into the cache, not at the plugin's file.
+        if (options.strict && text.includes("import.meta")) {
+          refusal ??= `${file} uses import.meta other than import.meta.url, import.meta.filename or import.meta.dirname`;
+          return;
+        }
+        outputs.set(file, text);
       }),
     ).catch((/** @type {unknown} */ error) => {
-      refusal ??= error instanceof Error ? error.message.split("\n")[0] : String(error);
+      refusal ??= buildFailure(error);
     });
     if (outputs.size > MAX_LINK_FILES) refusal ??= `more than ${MAX_LINK_FILES} modules`;
     pending = found;
@@ -470,7 +493,8 @@ async function linkGraph(options) {
   for (const file of [...files, ...followed.keys()]) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
   // Each path an import found, with the real path it led to: a symbolic link pointed elsewhere since (the plugin's
   // own file, a folder on the way, a package in node_modules) leads an import to other code, so the link is not reused.
-  const links = Object.fromEntries([...followed].filter(([found, real]) => found !== real));
+  // Every pair, a path that was no symbolic link included: a real file replaced by a link to other code changes it too.
+  const links = Object.fromEntries(followed);
   writeAtomically(
     indexPath,
     JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, links, modules: [...modules] }),
@@ -506,6 +530,20 @@ async function reusableLink(indexPath, cacheDir) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a build failed, in one line: esbuild's first error with where it is (its message alone says only "Build failed
+ * with 1 error").
+ * @param {unknown} error
+ */
+function buildFailure(error) {
+  const first = /** @type {{ errors?: import("esbuild").Message[] }} */ (error)?.errors?.[0];
+  if (first !== undefined) {
+    const where = first.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : "";
+    return `${where}${first.text}`;
+  }
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
 }
 
 /**
