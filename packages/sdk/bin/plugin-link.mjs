@@ -137,6 +137,8 @@ export async function linkPluginSources(options) {
 /** A link's folder and its index, by name. */
 const LINK_NAME = /^[0-9a-f]{40}\.link$/;
 const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
+/** A link being removed: renamed first, so that no process or host finds it half deleted. */
+const TOMBSTONE_NAME = /^[0-9a-f]{40}\.link\.\d+\.[0-9a-f]{8}\.pruned$/;
 
 /**
  * Removes the links in `cacheDir` no process is to import any more: every `<key>.link` folder but those `keep` names
@@ -148,10 +150,24 @@ const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
 export async function pruneLinks(options) {
   const { cacheDir, graceMs } = options;
   if (cacheDir === undefined) return 0;
-  /** @type {Set<string>} */
-  const kept = new Set();
-  for (const manifest of options.keep) for (const dir of linkFoldersOf(manifest)) kept.add(path.basename(dir));
-  const cutoff = Date.now() - graceMs;
+  const keep = typeof options.keep === "function" ? options.keep : () => /** @type {Iterable<string>} */ (options.keep);
+  /** @type {Map<string, string[]>} a manifest → the names of the link folders it imports from (a link never changes) */
+  const foldersOf = new Map();
+  // Asked again right before each removal: a process started, or a link chosen, while this prune ran is kept too.
+  const isKept = (/** @type {string} */ name) => {
+    for (const manifest of keep()) {
+      let folders = foldersOf.get(manifest);
+      if (folders === undefined) {
+        folders = linkFoldersOf(manifest).map((dir) => path.basename(dir));
+        foldersOf.set(manifest, folders);
+      }
+      if (folders.includes(name)) return true;
+    }
+    return false;
+  };
+  // A link used since this moment is kept: the grace period's start, or an earlier start of a link being prepared
+  // (it touches, or writes, the links it will name only as it goes).
+  const cutoffNow = () => Math.min(Date.now() - graceMs, options.preparingSince?.() ?? Number.POSITIVE_INFINITY);
   let removed = 0;
   // All of it asynchronous: a cache shared with many plugins holds tens of thousands of entries, and the host serves
   // its plugins while this runs.
@@ -162,16 +178,27 @@ export async function pruneLinks(options) {
     return 0;
   }
   for (const name of names) {
-    if (!LINK_NAME.test(name) || kept.has(name)) continue;
+    if (TOMBSTONE_NAME.test(name)) {
+      // A removal cut short (this host's or another's): nothing imports from it.
+      await rm(path.join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
+      continue;
+    }
+    if (!LINK_NAME.test(name)) continue;
     const dir = path.join(cacheDir, name);
     try {
-      if ((await lstat(dir)).mtimeMs >= cutoff) continue;
-      await rm(dir, { recursive: true, force: true });
+      if (isKept(name) || (await lstat(dir)).mtimeMs >= cutoffNow()) continue;
+      // Checked again and taken away in one synchronous step: between the check and the rename no start of this
+      // host can choose it (a later start finds it gone and links again).
+      if (isKept(name) || fs.lstatSync(dir).mtimeMs >= cutoffNow()) continue;
+      const tombstone = `${dir}.${process.pid}.${randomBytes(4).toString("hex")}.pruned`;
+      fs.renameSync(dir, tombstone);
+      await rm(tombstone, { recursive: true, force: true });
       removed += 1;
     } catch {
       // gone already
     }
   }
+  const cutoff = cutoffNow();
   for (const name of names) {
     if (!INDEX_NAME.test(name)) continue;
     const index = path.join(cacheDir, name);

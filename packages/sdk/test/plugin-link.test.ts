@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { linkPluginSources } from "../bin/plugin-link.mjs";
+import { linkPluginSources, pruneLinks } from "../bin/plugin-link.mjs";
 import { compileTypeScript } from "../bin/ts-compile-cache.mjs";
 
 let cacheDir: string;
@@ -287,7 +287,7 @@ test("a link being compiled when the compile cache's esbuild service goes idle s
 
 test("code that evaluates text and calls import() is refused; import.meta is linked only as .url, .filename, .dirname", async () => {
   const refused: [string, string, RegExp][] = [
-    ["eval", "export const m = (n: string) => eval(`import(${JSON.stringify(n)})`);\n", /evaluates code/],
+    ["eval", "export const m = (n: string) => eval(`import(\u0024{JSON.stringify(n)})`);\n", /evaluates code/],
     ["function", 'export const m = new Function("n", "return import(n)");\n', /evaluates code/],
     ["function-call", 'export const m = Function("n", "return import(n)");\n', /evaluates code/],
     ["meta-index", "export const r = (import.meta as any)['resolve']('./x.js');\n", /uses import\.meta other than/],
@@ -340,4 +340,45 @@ test("a build error's reason is esbuild's first error with where it is", async (
   assert.ok(!outcome.ok);
   assert.match(outcome.reason, /index\.ts:2:\d+: Expected/);
   assert.doesNotMatch(outcome.reason, /Build failed/);
+});
+
+test("a prune asks right before each removal: a link kept meanwhile, or used since a link being prepared began, stays", async () => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), "neko-prune-"));
+  try {
+    const make = (name: string, ageMs: number) => {
+      const dir = path.join(cache, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "manifest.json"), "{}");
+      const when = new Date(Date.now() - ageMs);
+      fs.utimesSync(dir, when, when);
+      return path.join(dir, "manifest.json");
+    };
+    const chosen = make(`${"a".repeat(40)}.link`, 3600_000);
+    const tombstone = `${"d".repeat(40)}.link.123.0123abcd.pruned`;
+    make(tombstone, 0);
+    // `chosen` is kept only from the second time the prune asks (a start chose it while the prune ran).
+    let asked = 0;
+    const keep = () => {
+      asked += 1;
+      return asked > 1 ? [chosen] : [];
+    };
+    assert.equal(await pruneLinks({ cacheDir: cache, keep, graceMs: 0 }), 0);
+    assert.ok(asked >= 2);
+    assert.deepEqual(fs.readdirSync(cache), [`${"a".repeat(40)}.link`], "kept; the tombstone went");
+
+    const recent = `${"b".repeat(40)}.link`;
+    make(recent, 10_000);
+    make(`${"c".repeat(40)}.link`, 3600_000);
+    const removed = await pruneLinks({
+      cacheDir: cache,
+      keep: [chosen],
+      graceMs: 0,
+      // A link is being prepared since a minute ago: what was used since then is kept.
+      preparingSince: () => Date.now() - 60_000,
+    });
+    assert.equal(removed, 1);
+    assert.deepEqual(fs.readdirSync(cache).sort(), [`${"a".repeat(40)}.link`, recent]);
+  } finally {
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
 });
