@@ -3,7 +3,7 @@
 // `@neko/plugin-sdk/*` to the SDK's compiled modules, `./util.js` to the compiled `util.ts`, `zod` to the file Node
 // would load). The runner then imports them as they are: no loader thread, no compile, no resolve hook (about 13 MiB
 // and a good part of a cold start; docs/benchmarks.md). Anything this cannot link as Node and the hooks would run it
-// (an unresolvable import, a compile error, a computed `import()`, `import.meta.resolve`) gives no link, and the
+// (an unresolvable import, a compile error, a computed `import()`, `import.meta` but .url/.filename/.dirname) gives no link, and the
 // process takes the hooks' path, which behaves (and reports errors) as before.
 //
 // A link is one folder `<cache>/<key>.link/` of compiled files, named by a hash of everything in it: a link is never
