@@ -32,7 +32,8 @@ describe("the launch gate in a host", () => {
   before(async () => {
     root = makeTempDir();
     for (const id of IDS) writePlugin(root, { id, className: "GatedPlugin", code });
-    t = await startTestHost({ roots: [root], launchConcurrency: 1 });
+    // Each boot holds its slot until its hello, however slow it is on a loaded machine (no lending).
+    t = await startTestHost({ roots: [root], launchConcurrency: 1, launchSlotLendMs: 120_000 });
   });
   after(async () => {
     await t?.close();

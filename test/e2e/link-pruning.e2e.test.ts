@@ -1,7 +1,9 @@
 /**
  * Old links are pruned (plugin-links.ts, pruneLinks in plugin-link.mjs): at the host's first link and after a link is
  * made again, every link no running process imports and not used within the grace period goes; the links of running
- * processes stay, and those plugins keep working and restart. The grace period is 0 here (NEKO_PLUGIN_LINK_GRACE_MS).
+ * processes stay, and those plugins keep working and restart. The grace period is 0 here (NEKO_PLUGIN_LINK_GRACE_MS):
+ * what keeps a link is only that a process or thread of this host runs from it, or that it is the latest link of a
+ * plugin, or being prepared (a prune asks right before each removal).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -19,6 +21,22 @@ export class PrunedPlugin extends NekoPluginBase {
   @pluginEntry({ id: "version" })
   version() {
     return Ok({ version: "${version}", linked: process.env.NEKO_PLUGIN_LINKED ?? null });
+  }
+}
+`;
+
+/** A thread plugin whose entry imports a module lazily, from its link, at each call; `broken`: fails to load. */
+const lazyThread = (
+  version: string,
+  broken = false,
+) => `import { NekoPluginBase, nekoPlugin, pluginEntry, Ok } from "@neko/plugin-sdk/plugin";
+${broken ? 'throw new Error("broken on load");\n' : ""}
+@nekoPlugin
+export class LazyThreadPlugin extends NekoPluginBase {
+  @pluginEntry({ id: "lazy" })
+  async lazy() {
+    const { word } = await import("./lazy.js");
+    return Ok({ version: "${version}", word, linked: process.env.NEKO_PLUGIN_LINKED ?? null });
   }
 }
 `;
@@ -51,6 +69,13 @@ describe("pruning old links", () => {
     fs.writeFileSync(path.join(cacheDir, `${"3".repeat(40)}.links.json`), JSON.stringify({ key: "1".repeat(40) }));
     fs.utimesSync(path.join(cacheDir, `${"3".repeat(40)}.links.json`), hourAgo, hourAgo);
     for (const id of ["keeper", "edited"]) writePlugin(root, { id, className: "PrunedPlugin", code: code("v1") });
+    writePlugin(root, {
+      id: "lazy-thread",
+      manifest:
+        '[plugin]\nid = "lazy-thread"\nentry = "index.ts:LazyThreadPlugin"\n[plugin_runtime]\nisolation = "thread"\n',
+      code: lazyThread("v1"),
+      files: { "lazy.ts": 'export const word: string = "lazy";\n' },
+    });
     t = await startTestHost({ roots: [root] });
   });
   after(async () => {
@@ -104,5 +129,29 @@ describe("pruning old links", () => {
     const restarted = await version("keeper");
     assert.deepEqual(restarted, keeper);
     assert.equal((await version("edited")).version, "v3");
+  });
+
+  test("a running thread's link is in use: a reload whose new code links but fails to load leaves it, and its lazy import works", async () => {
+    const first = await t.trigger("lazy-thread", "lazy");
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const running = first.body.data as { version: string; word: string; linked: string | null };
+    assert.equal(running.word, "lazy");
+    assert.ok(running.linked);
+    // The new code links (a new link, the plugin's latest, and a prune at grace 0) but throws as it loads: the
+    // swap fails and the old thread keeps serving from its link.
+    // An aged index naming no link: the prune removes indexes after every link it removes, so its going says that
+    // the prune after this reload's link is over.
+    const marker = path.join(cacheDir, `${"4".repeat(40)}.links.json`);
+    fs.writeFileSync(marker, JSON.stringify({ key: "5".repeat(40) }));
+    const hourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(marker, hourAgo, hourAgo);
+    fs.writeFileSync(path.join(root, "lazy-thread", "index.ts"), lazyThread("v2", true));
+    const reload = await t.request("POST", "/plugin/lazy-thread/reload");
+    assert.notEqual(reload.status, 200, JSON.stringify(reload.body));
+    await waitFor(() => !fs.existsSync(marker), { what: "the prune after the reload's link", timeoutMs: 30_000 });
+    assert.ok(fs.existsSync(running.linked as string), "the running thread's link stayed");
+    const again = await t.trigger("lazy-thread", "lazy");
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(again.body.data, running);
   });
 });

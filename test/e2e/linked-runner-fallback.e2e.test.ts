@@ -1,14 +1,16 @@
 /**
  * The runner's fallback (packages/sdk/bin/plugin-runner.mjs): a process pointed at a link whose runtime is gone by
  * the time it starts (the cache deleted or pruned between the host's link and the launch) takes the module hooks'
- * path and runs, instead of exiting. The host here hands out such links on purpose.
+ * path and runs, instead of exiting; one whose runtime is there but whose plugin's own link lost a module loads the
+ * plugin through the hooks. The host here hands out such links on purpose.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createSilentLogger, NodePluginLauncher, PLUGIN_RUNNER_PATH } from "@neko/host";
+import { linkPluginSources } from "../../packages/sdk/bin/plugin-link.mjs";
 import type { PluginLinks } from "../../packages/host/src/supervisor/plugin-links.ts";
 import { makeTempDir, writePlugin } from "../support/plugin-fixtures.ts";
 import { startTestHost, type TestHost } from "../support/test-host.ts";
@@ -57,9 +59,32 @@ describe("a linked process whose link's runtime is gone", () => {
       path.join(partialDir, "manifest.json"),
       JSON.stringify({ main: pathToFileURL(main).href, modules: {} }),
     );
+    // A real link of a plugin (index.ts → util.ts), then util's compiled module deleted (a prune cut short, say).
+    const partPlugin = writePlugin(root, {
+      id: "plugin_part_missing",
+      className: "FallbackPlugin",
+      manifest:
+        '[plugin]\nid = "plugin_part_missing"\nentry = "index.ts:FallbackPlugin"\n\n[plugin_runtime]\npermissions = false\n',
+      code: code
+        .replace(
+          'pluginEntry, Ok } from "@neko/plugin-sdk/plugin";',
+          'pluginEntry, Ok } from "@neko/plugin-sdk/plugin";\nimport { word } from "./util.js";',
+        )
+        .replace("url: import.meta.url", "url: import.meta.url, word"),
+      files: { "util.ts": 'export const word: string = "from util";\n' },
+    });
+    const real = await linkPluginSources({
+      entry: path.join(partPlugin, "index.ts"),
+      pluginDir: partPlugin,
+      cacheDir: links,
+    });
+    assert.ok(real.ok, real.ok ? "" : real.reason);
+    const linkedModules = JSON.parse(fs.readFileSync(real.manifest, "utf8")).modules as Record<string, string>;
+    fs.rmSync(fileURLToPath(linkedModules[pathToFileURL(fs.realpathSync(path.join(partPlugin, "util.ts"))).href]));
     const manifests: Record<string, string> = {
       main_missing: path.join(missingDir, "manifest.json"),
       import_missing: path.join(partialDir, "manifest.json"),
+      plugin_part_missing: real.manifest,
     };
     const brokenLinks = {
       manifestFor: (entryModule: string) => manifests[path.basename(path.dirname(entryModule))],
@@ -88,4 +113,17 @@ describe("a linked process whose link's runtime is gone", () => {
       });
     });
   }
+
+  test("plugin_part_missing: a plugin link that lost a module loads the plugin through the hooks; the runtime stays linked", async () => {
+    assert.equal(
+      t.host.getPlugin("plugin_part_missing")?.status,
+      "running",
+      JSON.stringify(t.host.getPlugin("plugin_part_missing")),
+    );
+    const res = await t.trigger("plugin_part_missing", "where");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const data = res.body.data as { linked: string | null; word: string };
+    assert.equal(data.word, "from util");
+    assert.match(data.linked ?? "", /\.link\/manifest\.json$/);
+  });
 });

@@ -111,6 +111,8 @@ export interface PluginHostOptions {
    * machine's parallelism, at least 2; `0`: no limit; `NEKO_PLUGIN_LAUNCH_CONCURRENCY` overrides it).
    */
   launchConcurrency?: number;
+  /** How long one plugin's boot holds its launch slot at most before the next launch may start (default 4 s). */
+  launchSlotLendMs?: number;
   /** Heartbeat ping interval (default 5 s). */
   heartbeatIntervalMs?: number;
   /** The host's own data (the memory store): default `$NEKO_DATA_DIR`, else `.neko/` in the current folder. */
@@ -388,6 +390,7 @@ export class PluginHost implements PluginHostApi {
       restartPolicy: options.restartPolicy,
       stopGraceMs: options.stopGraceMs,
       launchConcurrency: options.launchConcurrency,
+      launchSlotLendMs: options.launchSlotLendMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       prepareSources: async (dir, entryModule, access) => {
         await warmPluginSources(dir, logger);

@@ -17,9 +17,16 @@ export function linkPluginSources(options: {
 
 /**
  * Removes the `<key>.link` folders of `cacheDir` that none of `keep` (manifests of running processes) imports from
- * and that were not used or made within `graceMs`, and the indexes whose link is gone; resolves to how many went.
+ * and that were not used or made within `graceMs` (nor since `preparingSince`, the start of the oldest link being
+ * prepared), and the indexes whose link is gone; resolves to how many went. `keep` as a function is asked again
+ * right before each removal.
  */
-export function pruneLinks(options: { cacheDir: string | undefined; keep: string[]; graceMs: number }): Promise<number>;
+export function pruneLinks(options: {
+  cacheDir: string | undefined;
+  keep: Iterable<string> | (() => Iterable<string>);
+  graceMs: number;
+  preparingSince?: () => number | undefined;
+}): Promise<number>;
 
 /** Marks the links of these manifests (and the SDK's link each uses) as used now, so no prune takes them. */
 export function touchLinks(manifests: Iterable<string>): void;

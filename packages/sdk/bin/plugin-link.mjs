@@ -3,7 +3,7 @@
 // `@neko/plugin-sdk/*` to the SDK's compiled modules, `./util.js` to the compiled `util.ts`, `zod` to the file Node
 // would load). The runner then imports them as they are: no loader thread, no compile, no resolve hook (about 13 MiB
 // and a good part of a cold start; docs/benchmarks.md). Anything this cannot link as Node and the hooks would run it
-// (an unresolvable import, a compile error, a computed `import()`, `import.meta.resolve`) gives no link, and the
+// (an unresolvable import, a compile error, a computed `import()`, `import.meta` but .url/.filename/.dirname) gives no link, and the
 // process takes the hooks' path, which behaves (and reports errors) as before.
 //
 // A link is one folder `<cache>/<key>.link/` of compiled files, named by a hash of everything in it: a link is never
@@ -20,7 +20,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -36,7 +36,14 @@ const PLUGIN_SOURCE = /\.(ts|mts|js|mjs)$/;
  * template with a `${…}`, a concatenation it cannot fold): such a module is resolved when it runs, from the file's own
  * place, which a compiled copy in the cache is not. esbuild keeps these at "debug" level; here they are warnings.
  */
-const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call"];
+const COMPUTED_IMPORT_MESSAGES = ["unsupported-dynamic-import", "unsupported-require-call", "empty-glob"];
+/**
+ * Code that evaluates text (`eval(…)`, `new Function(…)`) with an `import(` anywhere in the module: the name it
+ * imports is computed where the text runs, which esbuild cannot see. Refused whenever both appear (conservative: a
+ * comment or a string counts too; the hooks then load the plugin, resolving from its own place).
+ */
+const EVALUATED_CODE = /\b(eval|Function)\s*\(/;
+const IMPORT_CALL = /\bimport\s*\(/;
 /** How long one module's compile may take before the link is given up (the process then uses the hooks). */
 const BUILD_TIMEOUT_MS = 60_000;
 /** A link with more modules than this is not made (the hooks' path loads the plugin). */
@@ -130,6 +137,8 @@ export async function linkPluginSources(options) {
 /** A link's folder and its index, by name. */
 const LINK_NAME = /^[0-9a-f]{40}\.link$/;
 const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
+/** A link being removed: renamed first, so that no process or host finds it half deleted. */
+const TOMBSTONE_NAME = /^[0-9a-f]{40}\.link\.\d+\.[0-9a-f]{8}\.pruned$/;
 
 /**
  * Removes the links in `cacheDir` no process is to import any more: every `<key>.link` folder but those `keep` names
@@ -141,10 +150,24 @@ const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
 export async function pruneLinks(options) {
   const { cacheDir, graceMs } = options;
   if (cacheDir === undefined) return 0;
-  /** @type {Set<string>} */
-  const kept = new Set();
-  for (const manifest of options.keep) for (const dir of linkFoldersOf(manifest)) kept.add(path.basename(dir));
-  const cutoff = Date.now() - graceMs;
+  const keep = typeof options.keep === "function" ? options.keep : () => /** @type {Iterable<string>} */ (options.keep);
+  /** @type {Map<string, string[]>} a manifest → the names of the link folders it imports from (a link never changes) */
+  const foldersOf = new Map();
+  // Asked again right before each removal: a process started, or a link chosen, while this prune ran is kept too.
+  const isKept = (/** @type {string} */ name) => {
+    for (const manifest of keep()) {
+      let folders = foldersOf.get(manifest);
+      if (folders === undefined) {
+        folders = linkFoldersOf(manifest).map((dir) => path.basename(dir));
+        foldersOf.set(manifest, folders);
+      }
+      if (folders.includes(name)) return true;
+    }
+    return false;
+  };
+  // A link used since this moment is kept: the grace period's start, or an earlier start of a link being prepared
+  // (it touches, or writes, the links it will name only as it goes).
+  const cutoffNow = () => Math.min(Date.now() - graceMs, options.preparingSince?.() ?? Number.POSITIVE_INFINITY);
   let removed = 0;
   // All of it asynchronous: a cache shared with many plugins holds tens of thousands of entries, and the host serves
   // its plugins while this runs.
@@ -155,16 +178,27 @@ export async function pruneLinks(options) {
     return 0;
   }
   for (const name of names) {
-    if (!LINK_NAME.test(name) || kept.has(name)) continue;
+    if (TOMBSTONE_NAME.test(name)) {
+      // A removal cut short (this host's or another's): nothing imports from it.
+      await rm(path.join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
+      continue;
+    }
+    if (!LINK_NAME.test(name)) continue;
     const dir = path.join(cacheDir, name);
     try {
-      if ((await lstat(dir)).mtimeMs >= cutoff) continue;
-      await rm(dir, { recursive: true, force: true });
+      if (isKept(name) || (await lstat(dir)).mtimeMs >= cutoffNow()) continue;
+      // Checked again and taken away in one synchronous step: between the check and the rename no start of this
+      // host can choose it (a later start finds it gone and links again).
+      if (isKept(name) || fs.lstatSync(dir).mtimeMs >= cutoffNow()) continue;
+      const tombstone = `${dir}.${process.pid}.${randomBytes(4).toString("hex")}.pruned`;
+      fs.renameSync(dir, tombstone);
+      await rm(tombstone, { recursive: true, force: true });
       removed += 1;
     } catch {
       // gone already
     }
   }
+  const cutoff = cutoffNow();
   for (const name of names) {
     if (!INDEX_NAME.test(name)) continue;
     const index = path.join(cacheDir, name);
@@ -331,8 +365,8 @@ async function linkGraph(options) {
         outputs.set(file, "");
         const source = await readFile(file, "utf8");
         sourceHashes.set(file, hashOf(source));
-        if (options.strict && /\bimport\.meta\.resolve\b/.test(source)) {
-          refusal = `${file} uses import.meta.resolve`;
+        if (options.strict && EVALUATED_CODE.test(source) && IMPORT_CALL.test(source)) {
+          refusal = `${file} evaluates code (eval or new Function) and calls import()`;
           return;
         }
         const url = pathToFileURL(file).href;
@@ -422,11 +456,27 @@ async function linkGraph(options) {
             refusal ??= `${file} imports a module whose name it computes (a pattern matching ${inlined.length} files)`;
             return;
           }
+          // A pattern matching no file at all (esbuild's `empty-glob` aside): still a computed import.
+          const own = Object.entries(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs).find(
+            ([input]) => path.resolve(input) === file,
+          );
+          const pattern = own?.[1].imports.find((imported) => imported.path.includes("*"));
+          if (pattern !== undefined) {
+            refusal ??= `${file} imports a module whose name it computes (the pattern ${pattern.path})`;
+            return;
+          }
         }
-        outputs.set(file, result.outputFiles[0].text);
+        const text = result.outputFiles[0].text;
+        // The defines above replace import.meta.url, .filename and .dirname; any other use (import.meta.resolve,
+        // import.meta["url"], the object itself) would point into the cache, not at the plugin's file.
+        if (options.strict && text.includes("import.meta")) {
+          refusal ??= `${file} uses import.meta other than import.meta.url, import.meta.filename or import.meta.dirname`;
+          return;
+        }
+        outputs.set(file, text);
       }),
     ).catch((/** @type {unknown} */ error) => {
-      refusal ??= error instanceof Error ? error.message.split("\n")[0] : String(error);
+      refusal ??= buildFailure(error);
     });
     if (outputs.size > MAX_LINK_FILES) refusal ??= `more than ${MAX_LINK_FILES} modules`;
     pending = found;
@@ -470,7 +520,8 @@ async function linkGraph(options) {
   for (const file of [...files, ...followed.keys()]) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
   // Each path an import found, with the real path it led to: a symbolic link pointed elsewhere since (the plugin's
   // own file, a folder on the way, a package in node_modules) leads an import to other code, so the link is not reused.
-  const links = Object.fromEntries([...followed].filter(([found, real]) => found !== real));
+  // Every pair, a path that was no symbolic link included: a real file replaced by a link to other code changes it too.
+  const links = Object.fromEntries(followed);
   writeAtomically(
     indexPath,
     JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, links, modules: [...modules] }),
@@ -506,6 +557,20 @@ async function reusableLink(indexPath, cacheDir) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a build failed, in one line: esbuild's first error with where it is (its message alone says only "Build failed
+ * with 1 error").
+ * @param {unknown} error
+ */
+function buildFailure(error) {
+  const first = /** @type {{ errors?: import("esbuild").Message[] }} */ (error)?.errors?.[0];
+  if (first !== undefined) {
+    const where = first.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : "";
+    return `${where}${first.text}`;
+  }
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
 }
 
 /**

@@ -25,8 +25,14 @@ const TYPESCRIPT = /\.m?ts$/;
 const SKIPPED = new Set(["node_modules", "data", ".git"]);
 /** A plugin folder with more sources than this is warmed only in part; the rest compiles on first import. */
 const MAX_WARM_FILES = 2000;
-/** The esbuild service of a process that had to compile is stopped after this long without work. */
-const ESBUILD_IDLE_MS = 2000;
+/**
+ * The esbuild service of a process that had to compile is stopped after this long without work (2 s;
+ * `NEKO_ESBUILD_IDLE_MS`, read at each stop, sets it: a test stops it at once).
+ */
+const esbuildIdleMs = () => {
+  const ms = Number(process.env.NEKO_ESBUILD_IDLE_MS);
+  return process.env.NEKO_ESBUILD_IDLE_MS !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : 2000;
+};
 
 /**
  * The cache folder: `NEKO_TS_CACHE_DIR`, else `<os temp>/neko-plugin-ts-<uid>`. It must be a real folder (not a
@@ -316,7 +322,7 @@ export async function withEsbuild(work) {
       clearTimeout(idleTimer);
       idleTimer = setTimeout(() => {
         if (compiling === 0) esbuild?.stop();
-      }, ESBUILD_IDLE_MS);
+      }, esbuildIdleMs());
       idleTimer.unref();
     }
   }

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { linkPluginSources } from "../bin/plugin-link.mjs";
+import { linkPluginSources, pruneLinks } from "../bin/plugin-link.mjs";
 import { compileTypeScript } from "../bin/ts-compile-cache.mjs";
 
 let cacheDir: string;
@@ -80,7 +80,7 @@ test("an unchanged plugin reuses its link; an edit, or a file added beside one, 
 test("what the link cannot promise to load as the hooks would is refused, with the reason", async () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ["computed", { "index.ts": "const n = './a.ts';\nexport const m = await import(n);\n" }, /computes/],
-    ["resolve", { "index.ts": "export const u = import.meta.resolve('./x.js');\n" }, /import\.meta\.resolve/],
+    ["resolve", { "index.ts": "export const u = import.meta.resolve('./x.js');\n" }, /uses import\.meta other than/],
     ["missing", { "index.ts": "import { a } from './nowhere.js';\nexport { a };\n" }, /cannot resolve \.\/nowhere\.js/],
     ["unknown", { "index.ts": "import x from 'no-such-package-here';\nexport { x };\n" }, /no-such-package-here/],
     ["syntax", { "index.ts": "export const = ;\n" }, /./],
@@ -231,6 +231,18 @@ test("a computed import is found by esbuild, not by reading text: comments and s
     assert.equal(outcome.ok, false, name);
     if (!outcome.ok) assert.match(outcome.reason, /index\.ts(:\d+)? imports a module whose name it computes/, name);
   }
+  // Patterns matching no file: `./loc/${n}.js` from TypeScript whose folder holds only en.ts (esbuild's empty glob).
+  const patterns: [string, string][] = [
+    ["template", "export const load = (n: string) => import(`./loc/\u0024{n}.js`);\n"],
+    ["concatenation", "export const load = (n: string) => import('./loc/' + n + '.js');\n"],
+  ];
+  for (const [name, code] of patterns) {
+    const outcome = await link(
+      plugin(`empty-glob-${name}`, { "index.ts": code, "loc/en.ts": "export const hi = 'hi';\n" }),
+    );
+    assert.equal(outcome.ok, false, name);
+    if (!outcome.ok) assert.match(outcome.reason, /index\.ts(:\d+)? imports a module whose name it computes/, name);
+  }
   const variableOutcome = await link(path.join(root, "computed-variable"));
   assert.ok(
     !variableOutcome.ok &&
@@ -262,13 +274,123 @@ test("a computed import is found by esbuild, not by reading text: comments and s
 });
 
 test("a link being compiled when the compile cache's esbuild service goes idle still finishes (it holds the service)", async () => {
-  // The cache stops esbuild's service 2 s after its last compile; a service stopped under a build never settles it.
-  await compileTypeScript(path.join(root, "warm.ts"), "export const w: number = 1;\n", undefined);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const lines = Array.from({ length: 60_000 }, (_, i) => `export const v${i}: number = ${i};`);
-  const dir = plugin("big", { "index.ts": `${lines.join("\n")}\n` });
-  const started = Date.now();
+  // The idle stop at once (NEKO_ESBUILD_IDLE_MS=0): a compile that ends while the link's build runs would stop the
+  // service under it, unless the build holds it (a service stopped under a build never settles it).
+  const saved = process.env.NEKO_ESBUILD_IDLE_MS;
+  process.env.NEKO_ESBUILD_IDLE_MS = "0";
+  try {
+    const lines = Array.from({ length: 60_000 }, (_, i) => `export const v${i}: number = ${i};`);
+    const dir = plugin("big", { "index.ts": `${lines.join("\n")}\n` });
+    const started = Date.now();
+    const linking = link(dir);
+    // Compiles that start and end while the link's build runs (its 60 000 lines take far longer than these).
+    for (let i = 0; i < 5; i += 1) {
+      await compileTypeScript(path.join(root, `warm-${i}.ts`), `export const w: number = ${i};\n`, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const outcome = await linking;
+    assert.ok(outcome.ok, outcome.ok ? "" : outcome.reason);
+    assert.ok(Date.now() - started < 30_000, "no wait on a stopped service");
+  } finally {
+    if (saved === undefined) delete process.env.NEKO_ESBUILD_IDLE_MS;
+    else process.env.NEKO_ESBUILD_IDLE_MS = saved;
+  }
+});
+
+test("code that evaluates text and calls import() is refused; import.meta is linked only as .url, .filename, .dirname", async () => {
+  const refused: [string, string, RegExp][] = [
+    ["eval", "export const m = (n: string) => eval(`import(\u0024{JSON.stringify(n)})`);\n", /evaluates code/],
+    ["function", 'export const m = new Function("n", "return import(n)");\n', /evaluates code/],
+    ["function-call", 'export const m = Function("n", "return import(n)");\n', /evaluates code/],
+    ["meta-index", "export const r = (import.meta as any)['resolve']('./x.js');\n", /uses import\.meta other than/],
+    ["meta-object", "const m = import.meta;\nexport const u = m.url;\n", /uses import\.meta other than/],
+    ["meta-main", "export const u = (import.meta as any).main;\n", /uses import\.meta other than/],
+  ];
+  for (const [name, code, reason] of refused) {
+    const outcome = await link(plugin(`evaluated-${name}`, { "index.ts": code }));
+    assert.equal(outcome.ok, false, name);
+    if (!outcome.ok) assert.match(outcome.reason, reason, name);
+  }
+  const linked: [string, string][] = [
+    ["meta-forms", "export const all = [import.meta.url, import.meta.filename, import.meta.dirname];\n"],
+    ["meta-comment", "// import.meta.resolve is not used here\nexport const u = import.meta.url;\n"],
+    ["eval-alone", "export const two = eval('1 + 1');\n"],
+  ];
+  for (const [name, code] of linked) {
+    const dir = plugin(`evaluated-ok-${name}`, { "index.ts": code });
+    const outcome = await link(dir);
+    assert.ok(outcome.ok, `${name}: ${outcome.ok ? "" : outcome.reason}`);
+    const compiled = manifestOf(outcome).modules[pathToFileURL(path.join(dir, "index.ts")).href];
+    assert.ok(!fs.readFileSync(new URL(compiled), "utf8").includes("import.meta"), name);
+  }
+});
+
+test("a real file replaced by a symbolic link to other code is noticed (every followed path is recorded)", async () => {
+  const p = plugin("pairs-p", {
+    "index.ts": 'import { u } from "./util.js";\nexport { u };\n',
+    "util.ts": 'import { h } from "./helper.js";\nexport const u = h;\n',
+    "helper.ts": "export const h: string = 'p';\n",
+  });
+  const q = plugin("pairs-q", {
+    "util.ts": 'import { h } from "./helper.js";\nexport const u = h;\n',
+    "helper.ts": "export const h: string = 'q';\n",
+  });
+  const first = await link(p);
+  assert.ok(manifestOf(first).modules[pathToFileURL(path.join(p, "helper.ts")).href]);
+  fs.rmSync(path.join(p, "util.ts"));
+  fs.symlinkSync(path.join(q, "util.ts"), path.join(p, "util.ts"));
+  const second = await link(p);
+  assert.notDeepEqual(second, first);
+  const modules = manifestOf(second).modules;
+  assert.ok(modules[pathToFileURL(path.join(q, "helper.ts")).href], "q's helper, as Node would run it");
+  assert.equal(modules[pathToFileURL(path.join(p, "helper.ts")).href], undefined);
+});
+
+test("a build error's reason is esbuild's first error with where it is", async () => {
+  const dir = plugin("build-error", { "index.ts": "export const x: number = 1;\nexport const = ;\n" });
   const outcome = await link(dir);
-  assert.ok(outcome.ok, outcome.ok ? "" : outcome.reason);
-  assert.ok(Date.now() - started < 30_000, "no wait on a stopped service");
+  assert.ok(!outcome.ok);
+  assert.match(outcome.reason, /index\.ts:2:\d+: Expected/);
+  assert.doesNotMatch(outcome.reason, /Build failed/);
+});
+
+test("a prune asks right before each removal: a link kept meanwhile, or used since a link being prepared began, stays", async () => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), "neko-prune-"));
+  try {
+    const make = (name: string, ageMs: number) => {
+      const dir = path.join(cache, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "manifest.json"), "{}");
+      const when = new Date(Date.now() - ageMs);
+      fs.utimesSync(dir, when, when);
+      return path.join(dir, "manifest.json");
+    };
+    const chosen = make(`${"a".repeat(40)}.link`, 3600_000);
+    const tombstone = `${"d".repeat(40)}.link.123.0123abcd.pruned`;
+    make(tombstone, 0);
+    // `chosen` is kept only from the second time the prune asks (a start chose it while the prune ran).
+    let asked = 0;
+    const keep = () => {
+      asked += 1;
+      return asked > 1 ? [chosen] : [];
+    };
+    assert.equal(await pruneLinks({ cacheDir: cache, keep, graceMs: 0 }), 0);
+    assert.ok(asked >= 2);
+    assert.deepEqual(fs.readdirSync(cache), [`${"a".repeat(40)}.link`], "kept; the tombstone went");
+
+    const recent = `${"b".repeat(40)}.link`;
+    make(recent, 10_000);
+    make(`${"c".repeat(40)}.link`, 3600_000);
+    const removed = await pruneLinks({
+      cacheDir: cache,
+      keep: [chosen],
+      graceMs: 0,
+      // A link is being prepared since a minute ago: what was used since then is kept.
+      preparingSince: () => Date.now() - 60_000,
+    });
+    assert.equal(removed, 1);
+    assert.deepEqual(fs.readdirSync(cache).sort(), [`${"a".repeat(40)}.link`, recent]);
+  } finally {
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
 });

@@ -3,6 +3,11 @@
  * loading, up to its hello) is mostly CPU: fifty launched at once share the cores fifty ways, none says hello within
  * its handshake time, and all fail. The gate lets `size` processes boot at a time; the others wait (their plugin is
  * `starting`) and each is launched as a slot frees, so its handshake time counts from its own launch.
+ *
+ * A slot is lent back after `lendAfterMs` (default 4 s) even if its process has not said hello yet: one boot that
+ * hangs (or waits on something that uses no CPU) holds its slot that long, not its whole handshake time, and cannot
+ * stop every other start. Its handshake keeps its own time limit. A launch on a remote worker takes no slot at all
+ * (the supervisor asks the launcher's `runsHere`).
  */
 import os from "node:os";
 
@@ -14,13 +19,24 @@ interface Waiter {
   resolve: (slot: LaunchSlot | undefined) => void;
 }
 
+/** How long a boot holds its slot at most, by default. */
+export const DEFAULT_SLOT_LEND_MS = 4000;
+
 export class LaunchGate {
   private booting = 0;
   private readonly waiting: Waiter[] = [];
+  private readonly lendAfterMs: number;
 
-  /** `size`: how many processes may boot at once (at least 1; `Infinity`: no gate). */
-  constructor(readonly size: number) {
+  /**
+   * `size`: how many processes may boot at once (at least 1; `Infinity`: no gate); `lendAfterMs`: how long a slot is
+   * held at most before it is lent back to the next waiter.
+   */
+  constructor(
+    readonly size: number,
+    options: { lendAfterMs?: number } = {},
+  ) {
     if (!(size >= 1)) throw new RangeError(`a launch gate needs a size of at least 1, not ${size}`);
+    this.lendAfterMs = options.lendAfterMs ?? DEFAULT_SLOT_LEND_MS;
   }
 
   /** How many processes boot now, and how many launches wait for a slot. */
@@ -51,12 +67,17 @@ export class LaunchGate {
   private take(): LaunchSlot {
     this.booting += 1;
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
+      clearTimeout(lend);
       this.booting -= 1;
       this.next();
     };
+    // Lent back once the boot took that long; the holder's own release then counts for nothing.
+    const lend = setTimeout(release, this.lendAfterMs);
+    lend.unref();
+    return release;
   }
 
   private next(): void {

@@ -56,7 +56,7 @@ export class NodePluginLauncher implements PluginLauncher {
     );
     const logger = this.options.logger.child({ plugin: request.pluginId });
     sendBootstrap(child, document);
-    if (linked !== undefined) this.options.links?.launched(linked, child);
+    if (linked !== undefined) this.options.links?.launched(linked, (exited) => child.once("exit", exited));
     return new SpawnedPluginChild(child, logger, pipe ? PIPE_FD : undefined);
   }
 

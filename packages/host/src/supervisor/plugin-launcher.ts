@@ -84,6 +84,11 @@ export interface PluginLauncher {
    * child's refusal.
    */
   prepare?(request: LaunchPreparation): Promise<void>;
+  /**
+   * Whether a launch of this plugin boots a process on this machine (absent: always): one that does not (a remote
+   * worker's) takes no slot of the launch gate, which shares out this machine's CPU.
+   */
+  runsHere?(pluginId: string): boolean;
   /** Ends what the launcher itself runs (a probe in progress); the processes it launched are the supervisor's. */
   dispose?(): void;
   /**

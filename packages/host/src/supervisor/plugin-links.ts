@@ -6,10 +6,11 @@
  *
  * Old links are pruned at the host's first link and after a link made, at most once per third of the grace period:
  * every link no running process of this host imports and that was not used within the grace period (`NEKO_PLUGIN_LINK_GRACE_MS`, default 15 minutes) goes.
- * The links of running processes are touched every third of that period, so a prune by another host sharing the
- * cache leaves them too.
+ * The links of running processes (and threads) are touched every third of that period, at least every minute, so a
+ * prune by another host sharing the cache with a shorter grace period leaves them too. A prune asks right before each
+ * removal whether the link is in use or chosen meanwhile, and keeps every link used since the oldest link being
+ * prepared began (docs/architecture.md "Linked sources").
  */
-import type { ChildProcess } from "node:child_process";
 import { linkPluginSources, pruneLinks, touchLinks } from "@neko/plugin-sdk/plugin-link";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import type { HostLogger } from "../host-logger.ts";
@@ -19,6 +20,10 @@ import type { SourceAccess } from "./plugin-supervisor.ts";
 const NODE_SOURCE = /\.(ts|mts|js|mjs)$/;
 /** How long a link no process of this host runs from is left after its last use (other hosts may share the cache). */
 const DEFAULT_GRACE_MS = 15 * 60 * 1000;
+/** The longest wait between two touches of the links in use, whatever this host's grace period. */
+const MAX_TOUCH_INTERVAL_MS = 60 * 1000;
+/** Slack for file times, which the kernel stamps from a coarse clock (a few ms behind `Date.now()`). */
+const CLOCK_SLACK_MS = 1000;
 
 export class PluginLinks {
   /** Entry module → the manifest of its latest link; absent when it has none. */
@@ -30,6 +35,8 @@ export class PluginLinks {
   /** When the last prune started (0: none yet). */
   private prunedAt = 0;
   private toucher: NodeJS.Timeout | undefined;
+  /** When each link being prepared now began. */
+  private readonly preparing = new Map<object, number>();
 
   constructor(private readonly options: { logger: HostLogger; env?: NodeJS.ProcessEnv }) {
     const grace = Number((options.env ?? process.env).NEKO_PLUGIN_LINK_GRACE_MS);
@@ -42,14 +49,21 @@ export class PluginLinks {
     this.manifests.delete(entryModule);
     if ((this.options.env ?? process.env).NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
     // Without `access` the plugin is taken to read only its own folder and to write its data/ folder.
-    const outcome = await linkPluginSources({
-      entry: entryModule,
-      pluginDir,
-      cacheDir: defaultCacheDir(),
-      access: { read: access === undefined ? [] : access.read, write: access?.write ?? [] },
-    });
+    const preparation = {};
+    this.preparing.set(preparation, Date.now());
+    let outcome: Awaited<ReturnType<typeof linkPluginSources>>;
+    try {
+      outcome = await linkPluginSources({
+        entry: entryModule,
+        pluginDir,
+        cacheDir: defaultCacheDir(),
+        access: { read: access === undefined ? [] : access.read, write: access?.write ?? [] },
+      });
+      if (outcome.ok) this.manifests.set(entryModule, outcome.manifest);
+    } finally {
+      this.preparing.delete(preparation);
+    }
     if (outcome.ok) {
-      this.manifests.set(entryModule, outcome.manifest);
       // The link just made is young, and what runs is kept: neither goes.
       this.prune(this.prunedAt === 0 || outcome.manifest !== previous);
     } else {
@@ -65,18 +79,30 @@ export class PluginLinks {
     return this.manifests.get(entryModule);
   }
 
-  /** A process launched from the link of `manifest`: its link is kept (and kept young) until the process exits. */
-  launched(manifest: string, child: ChildProcess): void {
+  /**
+   * A process or thread launched from the link of `manifest`: its link is kept (and kept young) until it exits;
+   * `onExit` registers the callback to call then (once).
+   */
+  launched(manifest: string, onExit: (callback: () => void) => unknown): void {
     this.inUse.set(manifest, (this.inUse.get(manifest) ?? 0) + 1);
-    child.once("exit", () => {
+    let exited = false;
+    onExit(() => {
+      if (exited) return;
+      exited = true;
       const left = (this.inUse.get(manifest) ?? 1) - 1;
       if (left > 0) this.inUse.set(manifest, left);
       else this.inUse.delete(manifest);
     });
-    if (this.toucher === undefined && this.graceMs > 0) {
-      this.toucher = setInterval(() => touchLinks(this.inUse.keys()), Math.max(1000, this.graceMs / 3));
+    if (this.toucher === undefined) {
+      const interval = Math.max(1000, Math.min(this.graceMs / 3, MAX_TOUCH_INTERVAL_MS));
+      this.toucher = setInterval(() => touchLinks(this.inUse.keys()), interval);
       this.toucher.unref();
     }
+  }
+
+  /** The manifests of the links running processes and threads import from now (for tests). */
+  get manifestsInUse(): string[] {
+    return [...this.inUse.keys()];
   }
 
   /** Resolves once the prune in progress, if any, is done. */
@@ -93,8 +119,13 @@ export class PluginLinks {
     if (!wanted || this.pruning !== undefined) return;
     if (this.prunedAt !== 0 && Date.now() - this.prunedAt < this.graceMs / 3) return;
     this.prunedAt = Date.now();
-    const keep = [...this.inUse.keys(), ...this.manifests.values()];
-    this.pruning = pruneLinks({ cacheDir: defaultCacheDir(), keep, graceMs: this.graceMs })
+    this.pruning = pruneLinks({
+      cacheDir: defaultCacheDir(),
+      keep: () => [...this.inUse.keys(), ...this.manifests.values()],
+      graceMs: this.graceMs,
+      preparingSince: () =>
+        this.preparing.size === 0 ? undefined : Math.min(...this.preparing.values()) - CLOCK_SLACK_MS,
+    })
       .then((removed) => {
         if (removed > 0) this.options.logger.debug({ removed }, "pruned old links from the compile cache");
       })

@@ -40,7 +40,7 @@ import { inDependencyOrder } from "./dependency-order.ts";
 import { RateLimitedLog } from "../rate-limited-log.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HeartbeatMonitor } from "./heartbeat-monitor.ts";
 import { NodePluginLauncher } from "./node-plugin-launcher.ts";
-import { LaunchGate, launchConcurrency } from "./launch-gate.ts";
+import { LaunchGate, type LaunchSlot, launchConcurrency } from "./launch-gate.ts";
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   prepareSources?: (dir: string, entryModule?: string, access?: SourceAccess) => Promise<unknown>;
   /** How many plugin processes may boot (launch → hello) at once (launch-gate.ts); default: `launchConcurrency()`. */
   launchConcurrency?: number;
+  /** How long one boot holds its slot of the launch gate at most (launch-gate.ts; default 4 s). */
+  launchSlotLendMs?: number;
 }
 
 export interface SupervisorCallOptions {
@@ -198,7 +200,7 @@ export class PluginSupervisor implements Disposable {
     this.dropLog = new RateLimitedLog(options.logger, 10_000);
     const concurrency = launchConcurrency(options.launchConcurrency);
     if (concurrency.problem !== undefined) options.logger.warn(concurrency.problem);
-    this.launchGate = new LaunchGate(concurrency.size);
+    this.launchGate = new LaunchGate(concurrency.size, { lendAfterMs: options.launchSlotLendMs });
     const listenerFailed = (what: string) => (error: unknown) =>
       options.logger.error({ err: error }, `a ${what} listener failed`);
     this.stateChanges = new Emitter(listenerFailed("state"));
@@ -547,7 +549,7 @@ export class PluginSupervisor implements Disposable {
       return failure(ErrorCode.PluginLoadFailed, unprepared);
     }
     // Launched once fewer than the gate's size boot: the handshake's time counts from this process's own launch.
-    const slot = await this.launchGate.acquire(() => this.closed || plugin.stopRequested);
+    const slot = await this.launchSlot(id, () => this.closed || plugin.stopRequested);
     if (this.closed) {
       slot?.();
       this.setState(plugin, "stopped", "the host is shutting down");
@@ -638,6 +640,15 @@ export class PluginSupervisor implements Disposable {
       // here rather than leave it `starting` for ever.
       return `could not prepare the launch: ${error instanceof Error ? error.message : String(error)}`;
     }
+  }
+
+  /**
+   * A slot of the launch gate for a launch of `id`; for a launch that boots nothing here (a remote worker's), none is
+   * taken: a slot that gives nothing back. Undefined when `abandoned()` turned true first.
+   */
+  private async launchSlot(id: string, abandoned: () => boolean): Promise<LaunchSlot | undefined> {
+    if (this.launcher.runsHere?.(id) === false) return abandoned() ? undefined : () => undefined;
+    return this.launchGate.acquire(abandoned);
   }
 
   /**
@@ -779,7 +790,7 @@ export class PluginSupervisor implements Disposable {
     await this.prepareSources(plugin, inputs.grant, spec);
     const unprepared = await this.prepareLaunch(spec);
     if (unprepared !== undefined) return failure(ErrorCode.PluginLoadFailed, unprepared).error;
-    const slot = await this.launchGate.acquire(() => this.closed);
+    const slot = await this.launchSlot(spec.id, () => this.closed);
     if (slot === undefined) return failure(ErrorCode.PluginNotRunning, "the host is shutting down").error;
     let next: PluginProcess;
     try {

@@ -105,13 +105,16 @@ export class ThreadPluginLauncher implements PluginLauncher {
     };
     const linked = this.options.links?.manifestFor(request.entryModule);
     if (linked !== undefined) env.NEKO_PLUGIN_LINKED = linked;
-    return runner.start({
+    const child = runner.start({
       id,
       env,
       bootstrap: document,
       connection: request.connection,
       maxHeapMb: request.maxHeapMb,
     });
+    // Its link is in use until the thread ends, as a process's is.
+    if (linked !== undefined) this.options.links?.launched(linked, child.onExit);
+    return child;
   }
 
   dispose(): void {

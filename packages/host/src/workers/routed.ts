@@ -58,6 +58,11 @@ export class RoutedLauncher implements PluginLauncher {
     return this.local.prepare?.(request) ?? Promise.resolve();
   }
 
+  /** A worker's launch boots nothing here. */
+  runsHere(pluginId: string): boolean {
+    return this.placement(pluginId) === undefined;
+  }
+
   dispose(): void {
     this.local.dispose?.();
   }

@@ -8,11 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { WireResult } from "@neko/protocol";
+import { Emitter, type WireResult } from "@neko/protocol";
 import { createSilentLogger } from "../../src/host-logger.ts";
 import { HostServices } from "../../src/host-services.ts";
 import { parseManifest } from "../../src/manifest/plugin-manifest.ts";
 import { LaunchGate, launchConcurrency } from "../../src/supervisor/launch-gate.ts";
+import { NodePluginLauncher } from "../../src/supervisor/node-plugin-launcher.ts";
+import type { ChildExit, ChildLine, PluginChild, PluginLauncher } from "../../src/supervisor/plugin-launcher.ts";
 import { PluginSupervisor } from "../../src/supervisor/plugin-supervisor.ts";
 import { ZmqHostTransport } from "../../src/transport/zmq-host-transport.ts";
 
@@ -64,6 +66,22 @@ describe("the launch gate", () => {
     held?.();
     assert.equal(typeof (await kept), "function");
     assert.deepEqual(gate.counts, { booting: 1, waiting: 0 });
+  });
+
+  test("a slot not given back within lendAfterMs is lent to the next waiter; its late release counts for nothing", async () => {
+    const gate = new LaunchGate(1, { lendAfterMs: 200 });
+    const stuck = await gate.acquire(() => false);
+    const started = Date.now();
+    // The gate's timer does not hold the process open (a host's handshake timer does).
+    const alive = setTimeout(() => undefined, 5000);
+    const next = await gate.acquire(() => false);
+    clearTimeout(alive);
+    assert.ok(Date.now() - started >= 150, "lent only after the lend time");
+    assert.deepEqual(gate.counts, { booting: 1, waiting: 0 });
+    stuck?.();
+    assert.deepEqual(gate.counts, { booting: 1, waiting: 0 }, "the lent slot's release is not counted twice");
+    next?.();
+    assert.deepEqual(gate.counts, { booting: 0, waiting: 0 });
   });
 
   test("its size: the environment, else the option, else the machine's parallelism (at least 2); 0 is no limit", () => {
@@ -122,6 +140,8 @@ describe("a burst of starts through the gate", () => {
       // well under 7 s, even on a machine loaded 5 times over.
       handshakeTimeoutMs: 7000,
       stopGraceMs: 1000,
+      // Held until hello, however slow a boot is on a loaded machine (lending is tested below).
+      launchSlotLendMs: 120_000,
       launchConcurrency: process.env.NEKO_PLUGIN_LAUNCH_CONCURRENCY === undefined ? GATE : undefined,
       restartPolicy: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxCrashes: 1, windowMs: 60_000 },
     });
@@ -174,3 +194,122 @@ describe("a burst of starts through the gate", () => {
     assert.deepEqual(lines("launched").sort(), ["census_a", "census_b", "census_c"]);
   });
 });
+
+describe("launches that boot nothing here, or hang, do not hold the gate", () => {
+  let dir: string;
+  let transport: ZmqHostTransport;
+  const supervisors: PluginSupervisor[] = [];
+  const remote = new Set<string>();
+
+  /** A remote worker's launch that never starts (the worker never says `launched`); a kill ends it. */
+  const remoteChild = (): PluginChild => {
+    const exits = new Emitter<ChildExit>();
+    const lines = new Emitter<ChildLine>();
+    let exited = false;
+    return {
+      pid: undefined,
+      onLine: lines.event,
+      onExit: exits.event,
+      started: new Promise<void>((resolve) => exits.event(() => resolve())),
+      outputDone: async () => undefined,
+      kill: () => {
+        if (exited) return;
+        exited = true;
+        setImmediate(() => exits.fire({ code: null, signal: "SIGKILL" }));
+      },
+    };
+  };
+
+  const supervisorWith = (lendMs: number) => {
+    const logger = createSilentLogger();
+    const local = new NodePluginLauncher({ runnerPath, logger });
+    const launcher: PluginLauncher = {
+      runsHere: (id) => !remote.has(id),
+      launch: (request) => (remote.has(request.pluginId) ? remoteChild() : local.launch(request)),
+    };
+    const supervisor = new PluginSupervisor({
+      transport,
+      services: new HostServices(logger),
+      launcher,
+      logger,
+      handshakeTimeoutMs: 60_000,
+      stopGraceMs: 1000,
+      launchConcurrency: 1,
+      launchSlotLendMs: lendMs,
+      restartPolicy: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxCrashes: 1, windowMs: 60_000 },
+    });
+    supervisors.push(supervisor);
+    return supervisor;
+  };
+  const add = (supervisor: PluginSupervisor, id: string) => {
+    const pluginDir = path.join(dir, id);
+    fs.mkdirSync(pluginDir, { recursive: true });
+    const toml = `[plugin]\nid = "${id}"\nentry = "index.mjs:Scripted"\n\n[plugin_runtime]\npermissions = false\n`;
+    const parsed = parseManifest(toml, { file: "plugin.toml" });
+    assert.ok(parsed.ok);
+    supervisor.add({
+      id,
+      dir: pluginDir,
+      manifest: parsed.manifest,
+      entryModulePath: path.join(pluginDir, "index.mjs"),
+    });
+  };
+  /** Which of `a` and `b` settles first. */
+  const first = (a: Promise<unknown>, b: Promise<unknown>) =>
+    Promise.race([a.then(() => "a" as const), b.then(() => "b" as const)]);
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-gate-lend-"));
+    fs.mkdirSync(path.join(dir, "census"));
+    fs.mkdirSync(path.join(dir, "run"));
+    transport = await ZmqHostTransport.bind(`ipc://${path.join(dir, "run", "host.sock")}`, {
+      logger: createSilentLogger(),
+    });
+  });
+  after(async () => {
+    for (const supervisor of supervisors) await supervisor.stopAll();
+    await transport.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a remote launch takes no slot: a local start is not held behind a worker that never says it launched", async () => {
+    // No lending: only staying out of the gate lets the local start through before the remote one's 30 s.
+    const supervisor = supervisorWith(120_000);
+    remote.add("far_away");
+    add(supervisor, "far_away");
+    add(supervisor, "census_near");
+    const far = supervisor.start("far_away", { manual: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const near = supervisor.start("census_near", { manual: false });
+    assert.equal(await first(near, far), "a", "the local start finished while the remote one still waits");
+    assert.equal((await near).ok, true);
+    assert.equal(supervisor.status("census_near")?.state, "running");
+    assert.equal(supervisor.status("far_away")?.state, "starting");
+    await supervisor.stop("far_away");
+    await far;
+    await supervisor.stop("census_near");
+  });
+
+  test("a boot that hangs holds its slot only the lend time: the next start runs while the hung one's handshake waits", async () => {
+    const supervisor = supervisorWith(500);
+    add(supervisor, "stuck_boot");
+    add(supervisor, "census_next");
+    const stuck = supervisor.start("stuck_boot", { manual: false });
+    await waitUntil(() => fs.existsSync(path.join(dir, "launched")));
+    const next = supervisor.start("census_next", { manual: false });
+    assert.equal(await first(next, stuck), "a", "the next start finished while the hung boot's handshake still waits");
+    assert.equal((await next).ok, true);
+    assert.equal(supervisor.status("stuck_boot")?.state, "starting");
+    await supervisor.stop("stuck_boot");
+    await stuck;
+    await supervisor.stop("census_next");
+  });
+});
+
+async function waitUntil(probe: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -33,12 +33,26 @@ function linkManifest(): LinkManifest | null {
   try {
     const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<LinkManifest>;
     if (typeof parsed.main === "string" && parsed.modules !== null && typeof parsed.modules === "object") {
-      manifest = { main: parsed.main, modules: parsed.modules };
+      manifest = { main: parsed.main, modules: withoutPartialLink(file, parsed.modules) };
     }
   } catch {
     // not linked after all: the runner saw the same and registered the hooks
   }
   return manifest;
+}
+
+/**
+ * `modules` without the plugin's own compiled modules when its link folder (the manifest's) is no longer whole (pruned
+ * or deleted in part since the host linked it): the plugin then loads through the hooks, as an unlinked plugin does,
+ * rather than fail on a compiled module importing one that is gone. The SDK's modules, running already, stay.
+ */
+function withoutPartialLink(file: string, modules: Record<string, string>): Record<string, string> {
+  const own = `${pathToFileURL(path.dirname(file)).href}/`;
+  const entries = Object.entries(modules);
+  const whole =
+    fs.existsSync(path.join(path.dirname(file), "complete")) &&
+    entries.every(([, compiled]) => !compiled.startsWith(own) || fs.existsSync(new URL(compiled)));
+  return whole ? modules : Object.fromEntries(entries.filter(([, compiled]) => !compiled.startsWith(own)));
 }
 
 /** Whether this process runs the linked runtime (no module hooks until a source outside the link is imported). */
