@@ -5,16 +5,26 @@ import type { PluginHostApi } from "@neko/host";
 import { measureBusFanout } from "../bench/bus-fanout.ts";
 
 /** A host whose `entryId` calls to `pluginId` never settle; every other call answers as the fan-out plugins do. */
-function hostLosing(pluginId: string, entryId: string): { host: PluginHostApi; calls: string[] } {
+function hostLosing(
+  pluginId: string,
+  entryId: string,
+  options: { received?: number; droppedByPublish?: number } = {},
+): { host: PluginHostApi; calls: string[] } {
   const calls: string[] = [];
+  const received = options.received ?? 5;
+  let dropped = 0;
   const callEntry = (id: string, entry: string) => {
     calls.push(`${id}:${entry}`);
     if (id === pluginId && entry === entryId) return new Promise(() => undefined);
+    if (entry === "publish") dropped += options.droppedByPublish ?? 0;
     const value =
-      entry === "report" ? { received: 5, outOfOrder: 0, lastAt: Date.now(), latencies: [1, 1, 1, 1, 1] } : 5;
+      entry === "report"
+        ? { received, outOfOrder: 0, lastAt: Date.now(), latencies: Array(received).fill(1) }
+        : 5;
     return Promise.resolve({ ok: true, value });
   };
-  return { host: { callEntry } as unknown as PluginHostApi, calls };
+  const bus = { stats: () => ({ dropped_total: dropped }) };
+  return { host: { callEntry, bus } as unknown as PluginHostApi, calls };
 }
 
 const plugins = { publisher: "pub", subscribers: ["sub_0", "sub_1"] };
@@ -48,4 +58,20 @@ test("answered calls: the summary counts every delivery and no failure", async (
   assert.equal(summary.n, 10);
   assert.equal(summary.failed, 0);
   assert.equal(summary.firstFailure, null);
+});
+
+test("deliveries the bus dropped by design are named as such in the failure", async () => {
+  const { host } = hostLosing("nobody", "nothing", { received: 3, droppedByPublish: 4 });
+  const summary = await measureBusFanout({ ...plugins, host, events: 5, warmupEvents: 0, timeoutMs: 200 });
+  assert.equal(summary.failed, 4);
+  assert.equal(
+    summary.firstFailure,
+    "4 deliveries never arrived (the bus dropped 4 of a subscriber past its queue and credit window: docs/bus.md)",
+  );
+});
+
+test("deliveries missing with nothing dropped by the bus say only that", async () => {
+  const { host } = hostLosing("nobody", "nothing", { received: 4 });
+  const summary = await measureBusFanout({ ...plugins, host, events: 5, warmupEvents: 0, timeoutMs: 200 });
+  assert.equal(summary.firstFailure, "2 deliveries never arrived");
 });
