@@ -18,9 +18,7 @@ function hostLosing(
     if (id === pluginId && entry === entryId) return new Promise(() => undefined);
     if (entry === "publish") dropped += options.droppedByPublish ?? 0;
     const value =
-      entry === "report"
-        ? { received, outOfOrder: 0, lastAt: Date.now(), latencies: Array(received).fill(1) }
-        : 5;
+      entry === "report" ? { received, outOfOrder: 0, lastAt: Date.now(), latencies: Array(received).fill(1) } : 5;
     return Promise.resolve({ ok: true, value });
   };
   const bus = { stats: () => ({ dropped_total: dropped }) };
