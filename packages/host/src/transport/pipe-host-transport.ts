@@ -17,7 +17,6 @@
 import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
-  decodeFrame,
   encodeStreamFrame,
   FrameReader,
   type HostToPlugin,
@@ -28,6 +27,7 @@ import {
 import type { HostLogger } from "../host-logger.ts";
 import { RateLimitedLog } from "../rate-limited-log.ts";
 import type { HostTransport, IncomingFrame, PeerAdmission, PeerChannel } from "./host-transport.ts";
+import { PayloadFrame } from "./memory-host-transport.ts";
 
 /** What the host queues for one peer (bytes not yet taken by its socket) before it drops further messages to it. */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
@@ -43,25 +43,6 @@ export interface PipeHostTransportOptions {
   logger: HostLogger;
   maxQueuedBytes?: number;
   maxFrameBytes?: number;
-}
-
-class PipeFrame implements IncomingFrame {
-  constructor(
-    readonly peer: string,
-    private readonly bytesIn: Buffer,
-  ) {}
-
-  get bytes(): number {
-    return this.bytesIn.length;
-  }
-
-  decode(): { type: string; [key: string]: unknown } | undefined {
-    return decodeFrame(this.bytesIn);
-  }
-
-  payload(): Uint8Array {
-    return this.bytesIn;
-  }
 }
 
 /** One connected process: its stream, its reader, and whether its writes of this tick are gathered yet. */
@@ -192,7 +173,7 @@ export class PipeHostTransport implements HostTransport {
       maxFrameBytes: this.maxFrameBytes,
       onFrame: (payload) => {
         try {
-          this.handler?.(new PipeFrame(id, payload));
+          this.handler?.(new PayloadFrame(id, payload));
         } catch (error) {
           // One frame that cannot be handled must not stop this peer's stream, nor reach the event loop.
           this.options.logger.error({ err: error }, "a frame from a plugin could not be handled");
