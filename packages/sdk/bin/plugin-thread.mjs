@@ -3,11 +3,11 @@
 // its port (with the port its frames go on: the runner holds its ZeroMQ connection), before any module of the
 // runtime or of the plugin loads; then it runs as plugin-runner.mjs runs a process:
 // the linked runtime when the host linked it, else through the module hooks.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { createRequire, register, syncBuiltinESMExports } from "node:module";
+import { realpathSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
+import { loadPluginRuntime } from "./load-plugin-runtime.mjs";
 
 // Before any plugin code loads: a thread may load no native code but the SDK's own addons. Native code reads the
 // whole process's memory — every neighbour thread's bootstrap secret and keys (docs/permissions.md#thread-plugins) —
@@ -132,37 +132,4 @@ port.unref();
 
 process.setSourceMapsEnabled(true);
 
-function linkedMain() {
-  const manifest = process.env.NEKO_PLUGIN_LINKED;
-  if (!manifest) return undefined;
-  try {
-    const main = JSON.parse(readFileSync(manifest, "utf8")).main;
-    return typeof main === "string" && existsSync(fileURLToPath(main)) ? main : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** @param {string} main */
-async function importLinked(main) {
-  try {
-    await import(main);
-    return true;
-  } catch (error) {
-    const missing = /** @type {NodeJS.ErrnoException} */ (error)?.code === "ERR_MODULE_NOT_FOUND";
-    if (missing && /\.link\//.test(String(/** @type {Error} */ (error).message))) return false;
-    throw error;
-  }
-}
-
-const main = linkedMain();
-if (main === undefined || !(await importLinked(main))) {
-  delete process.env.NEKO_PLUGIN_LINKED;
-  const sourceDirs = [
-    process.env.NEKO_PLUGIN_DIR ?? "",
-    ...(process.env.NEKO_PLUGIN_SOURCE_DIRS ?? "").split(path.delimiter),
-  ];
-  const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
-  register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
-  await import("../src/runtime/plugin-main.ts");
-}
+await loadPluginRuntime();

@@ -1,0 +1,49 @@
+// Loads the plugin runtime into this process or worker thread (plugin-runner.mjs, plugin-thread.mjs): the link's
+// compiled runtime when the host linked the plugin (`NEKO_PLUGIN_LINKED`), else the TypeScript sources through the
+// module hooks (plugin-loader-hooks.mjs). A link whose modules went missing before any of it ran falls back to the hooks.
+import { existsSync, readFileSync } from "node:fs";
+import { register } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** The runtime module of the link, or undefined: no link, or one this process cannot read (gone from the cache). */
+function linkedMain() {
+  const manifest = process.env.NEKO_PLUGIN_LINKED;
+  if (!manifest) return undefined;
+  try {
+    const main = JSON.parse(readFileSync(manifest, "utf8")).main;
+    return typeof main === "string" && existsSync(fileURLToPath(main)) ? main : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Imports the linked runtime; false when a module of the link went missing before any of it ran (the cache deleted
+ * or pruned while the process started): Node resolves a module's static imports before it evaluates any of them.
+ * @param {string} main
+ */
+async function importLinked(main) {
+  try {
+    await import(main);
+    return true;
+  } catch (error) {
+    const missing = /** @type {NodeJS.ErrnoException} */ (error)?.code === "ERR_MODULE_NOT_FOUND";
+    if (missing && /\.link\//.test(String(/** @type {Error} */ (error).message))) return false;
+    throw error;
+  }
+}
+
+export async function loadPluginRuntime() {
+  const main = linkedMain();
+  if (main !== undefined && (await importLinked(main))) return;
+  delete process.env.NEKO_PLUGIN_LINKED;
+  // The plugin's folder, and its extensions' folders (they load into this process): their sources are ES modules.
+  const sourceDirs = [
+    process.env.NEKO_PLUGIN_DIR ?? "",
+    ...(process.env.NEKO_PLUGIN_SOURCE_DIRS ?? "").split(path.delimiter),
+  ];
+  const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
+  register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
+  await import("../src/runtime/plugin-main.ts");
+}
