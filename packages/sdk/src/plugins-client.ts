@@ -213,12 +213,20 @@ export class PluginsClient {
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
     const along = { chain: scope?.chain ?? [this.selfId], ...(timeoutMs !== undefined && { timeoutMs }) };
-    const { signal, release } = eitherSignal(scope?.signal, options.signal);
     const { onProgress } = options;
     if (onProgress !== undefined && typeof onProgress !== "function") {
-      release();
       return Err(new ValidationError(`call to '${ref}': onProgress must be a function`));
     }
+    // Canceled with the entry it is made from: by the scope's token, which (unlike its signal) costs nothing to
+    // listen to; a signal of the caller's own is combined with the scope's.
+    const own = options.signal;
+    const cancel = own === undefined ? scope?.cancel : undefined;
+    const { signal, release } =
+      own !== undefined
+        ? eitherSignal(scope?.signal, own)
+        : cancel
+          ? NO_SIGNAL
+          : { signal: scope?.signal, release: nothing };
     const progressId = onProgress && call.method === "plugins.call" ? randomUUID() : undefined;
     const listeners = progressId === undefined ? undefined : progressListenersOf(this.bridge);
     if (progressId !== undefined && onProgress) listeners?.set(progressId, onProgress);
@@ -228,9 +236,9 @@ export class PluginsClient {
           ? await this.bridge.request(
               "plugins.call",
               { ...call.params, ...along, ...(progressId !== undefined && { progressId }) },
-              { deadline, signal },
+              { deadline, signal, cancel },
             )
-          : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal });
+          : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal, cancel });
       // The target's value is whatever its handler returned: the caller says what it expects.
       return toResult(callerTimeoutNamed(wire, call, deadline - now)) as Result<T, SdkError>;
     } finally {
@@ -268,12 +276,17 @@ type TargetCall =
       params: Omit<ParamsIn<PluginToHostRequests, "plugins.callEvent">, "chain" | "timeoutMs">;
     };
 
+function nothing(): void {}
+
+/** No signal of the caller's own: nothing to combine, nothing to let go of. */
+const NO_SIGNAL: { signal: AbortSignal | undefined; release: () => void } = { signal: undefined, release: nothing };
+
 /**
  * A signal aborted when either one is, and how to let go of them. Not `AbortSignal.any`: on Node 20 a long-lived
  * source signal keeps every signal made from it, so a plugin-wide signal passed to many calls would grow the heap.
  */
 function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined) {
-  if (!a || !b) return { signal: a ?? b, release: () => {} };
+  if (!a || !b) return { signal: a ?? b, release: nothing };
   const controller = new AbortController();
   const abort = () => controller.abort();
   if (a.aborted || b.aborted) abort();

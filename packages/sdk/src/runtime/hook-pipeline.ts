@@ -102,13 +102,23 @@ export class HookPipeline {
     }));
   }
 
+  /** Whether any hook targets entry `entryId` (when none does, a call goes straight to its handler). */
+  targets(entryId: string): boolean {
+    return this.hooksOf(entryId).length > 0;
+  }
+
+  private hooksOf(entryId: string): HookRecord[] {
+    let hooks = this.byEntry.get(entryId);
+    if (!hooks) {
+      hooks = this.records.filter((r) => r.target === "*" || r.target === entryId).sort(byPriority);
+      this.byEntry.set(entryId, hooks);
+    }
+    return hooks;
+  }
+
   /** Runs one call through the hooks that target its entry. Never rejects. */
   async run(call: HookCall): Promise<WireResult> {
-    let hooks = this.byEntry.get(call.entryId);
-    if (!hooks) {
-      hooks = this.records.filter((r) => r.target === "*" || r.target === call.entryId).sort(byPriority);
-      this.byEntry.set(call.entryId, hooks);
-    }
+    const hooks = this.hooksOf(call.entryId);
     if (hooks.length === 0) return call.invoke(call.args);
     const byTiming = (timing: HookTiming) => hooks.filter((h) => h.timing === timing);
     const holds = (hook: HookRecord, args: HookArgs) =>

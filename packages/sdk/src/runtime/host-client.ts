@@ -5,6 +5,7 @@
  */
 import {
   type Answer,
+  type CancelToken,
   cancelTokenOf,
   checkMethodParams,
   decodeFrame,
@@ -41,6 +42,8 @@ export interface RequestOptions {
    * for it (a cross-plugin call's handler sees its signal aborted).
    */
   signal?: AbortSignal;
+  /** Like `signal`, for a caller that has a token rather than a signal (the call scope's); `signal` wins. */
+  cancel?: CancelToken;
 }
 
 export type RequestAnswer<K extends PluginRequestMethod> = Answer<ResultOf<PluginToHostRequests, K>>;
@@ -149,7 +152,7 @@ export class HostClient implements HostBridge {
       },
       deadline,
       label: method,
-      cancel: cancelTokenOf(options.signal),
+      cancel: options.signal ? cancelTokenOf(options.signal) : options.cancel,
     }) as Promise<RequestAnswer<K>>;
   }
 

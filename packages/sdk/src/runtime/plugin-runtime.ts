@@ -5,6 +5,8 @@
  */
 import {
   type CallMessage,
+  Canceler,
+  type CancelToken,
   type ControlOp,
   type Disposable,
   type EntryDescriptor,
@@ -30,7 +32,7 @@ import { boundMethod, collectPluginMetadata, type LifecycleId } from "../plugin-
 import type { PluginLogger } from "../plugin-logger.ts";
 import { SDK_VERSION } from "../version.ts";
 import { errResult, normalizeResult } from "../wire-result.ts";
-import { runInCallScope } from "./call-scope.ts";
+import { type CallScope, runInCallScope } from "./call-scope.ts";
 import { BusConnection } from "../bus/bus-connection.ts";
 import { EntryAutoStart } from "./entry-auto-start.ts";
 import { ExtensionMounts } from "./extension-mounts.ts";
@@ -223,21 +225,35 @@ export class PluginRuntime {
     this.hooks.onChange(announceSoon);
     this.extensions.onChange(announceSoon);
     transport.onMessage((message) => {
+      // Entry calls (the hot path) by a function of their own: `handleMessage`'s frame is as large as all its cases.
+      if (message.type === "call") {
+        void this.serveCall(message, transport);
+        return;
+      }
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {
         this.logger.exception(`handling a '${message.type}' message failed`, error);
-        if (message.type === "call" || message.type === "control") this.reply(transport, message.id, errResult(error));
+        if (message.type === "control") this.reply(transport, message.id, errResult(error));
       });
     });
   }
 
+  /** Answers an entry call; never rejects (a throw still answers the call). */
+  private async serveCall(message: CallMessage, transport: PluginTransport): Promise<void> {
+    let result: WireResult;
+    try {
+      result = await this.callEntry(message);
+    } catch (error) {
+      this.logger.exception("handling a 'call' message failed", error);
+      result = errResult(error);
+    }
+    this.reply(transport, message.id, result);
+  }
+
   private async handleMessage(message: HostToPlugin, transport: PluginTransport, options: AttachOptions) {
     switch (message.type) {
-      case "call": {
-        const result = await this.callEntry(message);
-        this.reply(transport, message.id, result);
-        return;
-      }
+      case "call":
+        return this.serveCall(message, transport);
       case "control": {
         const result = await this.runControl(message.op, message.payload, {
           id: message.id,
@@ -301,117 +317,104 @@ export class PluginRuntime {
     }
   }
 
-  /** Runs one entry call: lookup, validation, the handler under its timeout; never throws. */
-  async callEntry(
+  /** Runs one entry call: lookup, validation, the handler under its timeout; never rejects. */
+  callEntry(
     call: Pick<CallMessage, "id" | "entryId" | "args" | "deadline" | "timeoutMs" | "chain" | "runId">,
   ): Promise<WireResult> {
     const entry = this.entries.get(call.entryId);
     if (!entry) {
-      return errResult(
-        new NotFoundError(`plugin '${this.instance.pluginId}' has no entry '${call.entryId}'`, {
-          code: ErrorCode.EntryNotFound,
-        }),
+      return Promise.resolve(
+        errResult(
+          new NotFoundError(`plugin '${this.instance.pluginId}' has no entry '${call.entryId}'`, {
+            code: ErrorCode.EntryNotFound,
+          }),
+        ),
       );
     }
     if (!entry.descriptor.enabled) {
-      return errResult(new SdkError(`entry '${call.entryId}' is disabled`, { code: ErrorCode.EntryDisabled }));
+      return Promise.resolve(
+        errResult(new SdkError(`entry '${call.entryId}' is disabled`, { code: ErrorCode.EntryDisabled })),
+      );
     }
     let args = (call.args ?? {}) as Record<string, unknown>;
     if (typeof args !== "object" || Array.isArray(args)) {
-      return errResult(new ValidationError("invalid arguments: args must be an object"));
+      return Promise.resolve(errResult(new ValidationError("invalid arguments: args must be an object")));
     }
     if (entry.validator) {
       const checked = entry.validator(args);
-      if (!checked.ok) return errResult(checked.error);
+      if (!checked.ok) return Promise.resolve(errResult(checked.error));
       args = checked.value;
     }
     return this.runBounded(
       call,
-      { timeoutSeconds: entry.descriptor.timeout, label: `entry '${call.entryId}'`, entry: entry.descriptor },
-      (ctx) =>
-        this.hooks.run({
-          entryId: call.entryId,
-          args,
-          entry: ctx,
-          validate: entry.validator,
-          invoke: this.invoker(entry, ctx),
-        }),
+      { timeoutSeconds: entry.descriptor.timeout, label: "entry", entry: entry.descriptor },
+      this.entryWork,
+      new EntryWork(entry, args),
     );
   }
 
   /**
-   * Runs `work` as call `call.id`: within the smaller of `timeoutSeconds` and the caller's budget, with an abort
-   * signal (timeout, cancel, shutdown) and the call scope. Entry calls, event calls and message deliveries use it.
+   * An entry call inside its bound: through the hooks that target it, or, with none (the common case), straight to
+   * the handler. A method made once, not a closure per call: esbuild's keepNames (tsx, the compile cache) would name
+   * a closure with a `defineProperty` on every entry call.
    */
-  async runBounded(
-    call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
-    options: {
-      timeoutSeconds: number;
-      label: string;
-      entry?: EntryDescriptor;
-      kind?: "event";
-      /** Told when the call is stopped (cancel, shutdown, timeout) instead of answered, with the reason. */
-      onStop?: (reason: unknown) => void;
-    },
-    work: (ctx: EntryContext) => Promise<WireResult>,
-  ): Promise<WireResult> {
-    const budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
-    const timeoutMs = Math.min(budgetMs, Math.max(0, call.deadline - Date.now()));
-    // Node makes a controller's signal only when it is first read (by the handler, or by `abort`): on Node 20 that
-    // costs several µs, so a handler that never looks at `ctx.signal` does not pay for it.
-    const controller = new AbortController();
-    // Cancel, shutdown and the deadline stop the call: it is answered with the reason and its signal aborted.
-    let stop!: (reason: unknown) => void;
-    const stopped = new Promise<WireResult>((resolve) => {
-      stop = this.served.serve(call.id, (reason) => {
-        options.onStop?.(reason);
-        resolve(errResult(reason));
-        controller.abort(reason);
-      });
+  private readonly entryWork = (ctx: EntryContext, work: EntryWork): Promise<WireResult> => {
+    const { entry, args } = work;
+    if (!this.hooks.targets(entry.descriptor.id)) return this.runEntryHandler(entry, ctx, args);
+    return this.hooks.run({
+      entryId: entry.descriptor.id,
+      args,
+      entry: ctx,
+      validate: entry.validator,
+      invoke: (next) => this.runEntryHandler(entry, ctx, next),
     });
-    const timer = setTimeout(() => {
-      const kind = options.entry ? "entry" : options.kind;
-      const wire = timeoutError(
-        { plugin: this.instance.pluginId, entry: call.entryId, timeoutMs: budgetMs, firedBy: "plugin" },
-        kind,
-      );
-      // An entry or an event is named `<plugin>:<id>`, as the host names it; a message handler by its label.
-      const message = kind ? wire.message : `${options.label} timed out after ${formatSeconds(budgetMs)}`;
-      this.served.stop(call.id, new TimeoutError(message, { details: wire.details }));
-    }, timeoutMs);
-    const ctx: EntryContext = {
-      get signal() {
-        return controller.signal;
-      },
-      entryId: call.entryId,
-      callId: call.id,
-      deadline: call.deadline,
-    };
+  };
+
+  /**
+   * Runs `work(ctx, arg)` as call `call.id`: within the smaller of `timeoutSeconds` and the caller's budget, with an
+   * abort signal (timeout, cancel, shutdown) and the call scope. Entry calls, event calls and message deliveries use
+   * it. Rejects only if `work` throws or rejects (it is given back to the caller then, as an answer would be).
+   */
+  runBounded<A>(
+    call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
+    options: BoundedOptions,
+    work: (ctx: EntryContext, arg: A) => Promise<WireResult>,
+    arg: A,
+  ): Promise<WireResult> {
+    const run = new BoundedRun(this, call, options);
+    run.start(this.served);
     try {
-      const scope = {
-        callId: call.id,
-        entryId: call.entryId,
-        chain: [...(call.chain ?? []), this.instance.pluginId],
-        deadline: call.deadline,
-        // Read by the calls the handler makes to other plugins, so they are canceled with it.
-        get signal() {
-          return controller.signal;
-        },
-        runId: call.runId,
-      };
-      const run = runInCallScope(scope, () => work(ctx));
-      return await Promise.race([run, stopped]);
-    } finally {
-      clearTimeout(timer);
-      this.served.done(call.id, stop);
-      for (const listener of this.callSettledListeners) {
-        try {
-          listener({ entryId: call.entryId, entry: options.entry });
-        } catch (error) {
-          this.logger.exception("a call-settled listener failed", error);
-        }
+      runInCallScope(run, work, run.context, arg).then(run.answer, run.fail);
+    } catch (error) {
+      run.fail(error);
+    }
+    return run.answered;
+  }
+
+  /** The end of a bounded run (answered or stopped): its timer, its place among the served calls, the listeners. */
+  settled(run: BoundedRun): void {
+    clearTimeout(run.timer);
+    this.served.done(run.callId, run.stop);
+    for (const listener of this.callSettledListeners) {
+      try {
+        listener({ entryId: run.entryId, entry: run.options.entry });
+      } catch (error) {
+        this.logger.exception("a call-settled listener failed", error);
       }
     }
+  }
+
+  /** A bounded run's time is up: it is stopped with a TimeoutError naming what timed out. */
+  timedOut(run: BoundedRun): void {
+    const { options } = run;
+    const kind = options.entry ? "entry" : options.kind;
+    const wire = timeoutError(
+      { plugin: this.instance.pluginId, entry: run.entryId, timeoutMs: run.budgetMs, firedBy: "plugin" },
+      kind,
+    );
+    // An entry or an event is named `<plugin>:<id>`, as the host names it; a message handler by its label.
+    const message = kind ? wire.message : `${options.label} timed out after ${formatSeconds(run.budgetMs)}`;
+    this.served.stop(run.callId, new TimeoutError(message, { details: wire.details }));
   }
 
   async runLifecycle(id: LifecycleId, arg?: unknown): Promise<WireResult> {
@@ -458,12 +461,14 @@ export class PluginRuntime {
     }
   }
 
-  /**
-   * The call of an entry's handler, for the hook pipeline. Made by a `return`, not as a property of the call: esbuild's
-   * keepNames (tsx, the compile cache) would name a closure there with a `defineProperty` on every entry call.
-   */
-  private invoker(entry: RegisteredEntry, ctx: EntryContext): (args: Record<string, unknown>) => Promise<WireResult> {
-    return (args) => this.runHandler(`entry '${entry.descriptor.id}'`, () => entry.handler(args, ctx));
+  /** Runs an entry's handler: its return value as a wire result, a throw as Err (logged with its stack). */
+  private async runEntryHandler(entry: RegisteredEntry, ctx: EntryContext, args: Record<string, unknown>) {
+    try {
+      return normalizeResult(await entry.handler(args, ctx));
+    } catch (error) {
+      this.logger.exception(`entry '${entry.descriptor.id}' threw`, error);
+      return errResult(error);
+    }
   }
 
   /** Runs plugin code: its return value as a wire result, a throw as Err (logged with its stack). Never rejects. */
@@ -474,6 +479,145 @@ export class PluginRuntime {
       this.logger.exception(`${label} threw`, error);
       return errResult(error);
     }
+  }
+}
+
+/** What `runBounded` is told of the call besides its message. */
+export interface BoundedOptions {
+  timeoutSeconds: number;
+  /** What a message handler's timeout is named by ("message handler …"); entries and events are named by id. */
+  label: string;
+  entry?: EntryDescriptor;
+  kind?: "event";
+  /** Told when the call is stopped (cancel, shutdown, timeout) instead of answered, with the reason. */
+  onStop?: (reason: unknown) => void;
+}
+
+/** An entry call's handler and its checked args, for `entryWork`. */
+class EntryWork {
+  constructor(
+    readonly entry: RegisteredEntry,
+    readonly args: Record<string, unknown>,
+  ) {}
+}
+
+/**
+ * One call run by `runBounded`: its call scope (what the calls its handler makes read: chain, deadline, signal), its
+ * answer, its stop and its timer, in one object. The hot path of every entry call makes this, the context the handler
+ * sees, one closure (`stop`, kept by ServedRequests) and the promise of the answer, and no other closure.
+ */
+class BoundedRun implements CallScope {
+  readonly callId: string;
+  readonly entryId: string;
+  readonly chain: string[];
+  readonly deadline: number;
+  readonly runId: string | undefined;
+  readonly budgetMs: number;
+  /**
+   * Made when the signal is first read (`ctx.signal`, a cross-plugin call): most handlers never look at it, and a
+   * controller and its signal cost µs and a few hundred bytes on every call.
+   */
+  private controller: AbortController | undefined;
+  /** Why the call was stopped, for a signal first read after that. */
+  private stopReason: unknown;
+  private stopped = false;
+  /** Made when something listens for the stop (a call to the host the handler makes, `cancel`). */
+  private canceler: Canceler | undefined;
+  readonly context: EntryContext;
+  readonly answered: Promise<WireResult>;
+  timer: NodeJS.Timeout | undefined;
+  private resolve!: (result: WireResult) => void;
+  private reject!: (error: unknown) => void;
+  private done = false;
+  /** Cancel, shutdown and the deadline stop the call: it is answered with the reason and its signal aborted. */
+  readonly stop = (reason: unknown): void => {
+    if (this.done) return;
+    this.options.onStop?.(reason);
+    this.finish();
+    this.resolve(errResult(reason));
+    this.stopped = true;
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    this.canceler?.cancel();
+  };
+  readonly answer = (result: WireResult): void => {
+    if (this.done) return;
+    this.finish();
+    this.resolve(result);
+  };
+  readonly fail = (error: unknown): void => {
+    if (this.done) return;
+    this.finish();
+    this.reject(error);
+  };
+
+  constructor(
+    private readonly runtime: PluginRuntime,
+    call: Pick<CallMessage, "id" | "entryId" | "deadline" | "timeoutMs" | "chain" | "runId">,
+    readonly options: BoundedOptions,
+  ) {
+    this.callId = call.id;
+    this.entryId = call.entryId;
+    this.deadline = call.deadline;
+    this.runId = call.runId;
+    const chain = call.chain ?? [];
+    this.chain = [...chain, runtime.instance.pluginId];
+    this.budgetMs = Math.min(options.timeoutSeconds * 1000, call.timeoutMs);
+    this.context = new BoundedContext(this);
+    this.answered = new Promise<WireResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopped) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
+  get cancel(): CancelToken {
+    if (this.canceler === undefined) {
+      this.canceler = new Canceler();
+      if (this.stopped) this.canceler.cancel();
+    }
+    return this.canceler;
+  }
+
+  /** Served from now on (a cancel or shutdown reaches `stop`), and stopped when its time is up. */
+  start(served: ServedRequests): void {
+    served.serve(this.callId, this.stop);
+    if (this.done) return;
+    const timeoutMs = Math.min(this.budgetMs, Math.max(0, this.deadline - Date.now()));
+    this.timer = setTimeout(timedOut, timeoutMs, this.runtime, this);
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.runtime.settled(this);
+  }
+}
+
+function timedOut(runtime: PluginRuntime, run: BoundedRun): void {
+  runtime.timedOut(run);
+}
+
+/** What a handler sees of its call (`ctx`): its own properties, and the signal read from the run when asked for. */
+class BoundedContext implements EntryContext {
+  readonly entryId: string;
+  readonly callId: string;
+  readonly deadline: number;
+
+  constructor(private readonly run: BoundedRun) {
+    this.entryId = run.entryId;
+    this.callId = run.callId;
+    this.deadline = run.deadline;
+  }
+
+  get signal(): AbortSignal {
+    return this.run.signal;
   }
 }
 

@@ -215,8 +215,11 @@ export class PluginTriggers {
       chain: call.chain,
       runId: call.runId,
     };
-    return this.runtime.runBounded(bounded, { timeoutSeconds, label, ...(kind && { kind }), onStop }, (ctx) =>
-      this.runtime.runHandler(label, () => fn(ctx)),
+    return this.runtime.runBounded(
+      bounded,
+      { timeoutSeconds, label, ...(kind && { kind }), onStop },
+      (ctx) => this.runtime.runHandler(label, () => fn(ctx)),
+      undefined,
     );
   }
 
