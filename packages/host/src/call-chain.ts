@@ -22,15 +22,12 @@ export interface CallChainCheck {
  * for a malformed chain, `CIRCULAR_CALL` when the target is already in it, `PLUGIN_CALL_ERROR` when too deep.
  */
 export function checkCallChain({ chain, caller, target, maxDepth }: CallChainCheck): WireResult {
-  if (
-    !Array.isArray(chain) ||
-    chain.length > maxDepth ||
-    !chain.every((id) => typeof id === "string" && PLUGIN_ID_PATTERN.test(id))
-  ) {
+  if (!Array.isArray(chain) || chain.length > maxDepth || !chain.every(isPluginId)) {
     return validationFailure(`the call chain sent by plugin '${caller}' is malformed`);
   }
   // The caller is always the innermost link, whatever it sent: identity comes from its socket.
-  const own = chain.at(-1) === caller ? [...chain] : [...chain, caller];
+  const own: string[] = chain.at(-1) === caller ? [...chain] : [...chain, caller];
+  if (!own.includes(target) && own.length + 1 <= maxDepth) return { ok: true, value: own };
   const path = [...own, target];
   if (own.includes(target)) {
     const hint =
@@ -50,4 +47,8 @@ export function checkCallChain({ chain, caller, target, maxDepth }: CallChainChe
     );
   }
   return { ok: true, value: own };
+}
+
+function isPluginId(id: unknown): boolean {
+  return typeof id === "string" && PLUGIN_ID_PATTERN.test(id);
 }

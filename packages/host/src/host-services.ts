@@ -55,6 +55,10 @@ export interface ServiceMaps<Req extends MethodMap, Not extends MethodMap> {
   notifications: Not;
 }
 
+function answerTimedOut(resolve: (result: WireResult) => void, method: string): void {
+  resolve(failure(ErrorCode.Timeout, `host request '${method}' timed out`, "TimeoutError"));
+}
+
 export class HostServices<
   Req extends MethodMap = PluginToHostRequests,
   Not extends MethodMap = PluginToHostNotifications,
@@ -105,44 +109,56 @@ export class HostServices<
 
   /**
    * Never rejects: an unknown method, a passed deadline, bad params or a throwing handler are each an Err, checked
-   * in that order.
+   * in that order. The handler is answered by its deadline: past it, the request is answered TIMEOUT.
    */
-  async request(method: unknown, params: unknown, ctx: ServiceContext): Promise<WireResult> {
-    if (typeof method !== "string") return validationFailure("a request needs a 'method' string");
+  request(method: unknown, params: unknown, ctx: ServiceContext): Promise<WireResult> {
+    if (typeof method !== "string") return Promise.resolve(validationFailure("a request needs a 'method' string"));
     if (!this.requests.has(method)) {
-      return failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError");
+      return Promise.resolve(failure(ErrorCode.NotFound, `the host has no service '${method}'`, "NotFoundError"));
     }
     if (typeof ctx.deadline !== "number" || !Number.isFinite(ctx.deadline)) {
-      return validationFailure(`request '${method}' needs a numeric 'deadline' (ms since the epoch)`);
+      return Promise.resolve(validationFailure(`request '${method}' needs a numeric 'deadline' (ms since the epoch)`));
     }
     const remaining = ctx.deadline - Date.now();
-    if (remaining <= 0)
-      return failure(ErrorCode.Timeout, `host request '${method}' arrived after its deadline`, "TimeoutError");
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<WireResult>((resolve) => {
-      timer = setTimeout(
-        () => resolve(failure(ErrorCode.Timeout, `host request '${method}' timed out`, "TimeoutError")),
-        timerDelay(remaining),
+    if (remaining <= 0) {
+      return Promise.resolve(
+        failure(ErrorCode.Timeout, `host request '${method}' arrived after its deadline`, "TimeoutError"),
       );
-    });
+    }
+    let answer: Promise<WireResult>;
     try {
       const call = this.requests.lookup(method, params);
-      if (!call.ok) return { ok: false, error: call.error };
-      const handler = () => call.handler(call.params, ctx) as Promise<WireResult>;
+      if (!call.ok) return Promise.resolve({ ok: false, error: call.error });
       const interceptor = this.interceptors.get(method);
-      const answer = Promise.resolve().then(() =>
-        interceptor ? interceptor(call.params as never, ctx, async () => (await handler()) as never) : handler(),
-      ) as Promise<WireResult>;
-      return await Promise.race([answer, expired]);
+      const handled = interceptor
+        ? interceptor(call.params as never, ctx, async () => (await call.handler(call.params, ctx)) as never)
+        : call.handler(call.params, ctx);
+      answer = Promise.resolve(handled as WireResult | Promise<WireResult>);
     } catch (error) {
-      this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
-      return failure(
-        ErrorCode.Internal,
-        `host service '${method}' failed: ${(error as Error)?.message ?? String(error)}`,
-      );
-    } finally {
-      clearTimeout(timer);
+      return Promise.resolve(this.failed(method, ctx, error));
     }
+    // One promise and one timer per request (this is every cross-plugin call's path), not a race of two.
+    return new Promise<WireResult>((resolve) => {
+      const timer = setTimeout(answerTimedOut, timerDelay(remaining), resolve, method);
+      answer.then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve(this.failed(method, ctx, error));
+        },
+      );
+    });
+  }
+
+  private failed(method: string, ctx: ServiceContext, error: unknown): WireResult {
+    this.logger.error({ err: error, plugin: ctx.pluginId, method }, "host service failed");
+    return failure(
+      ErrorCode.Internal,
+      `host service '${method}' failed: ${(error as Error)?.message ?? String(error)}`,
+    );
   }
 
   /**

@@ -48,13 +48,24 @@ export function pluginCallService(
       })),
     );
     store.add(
-      services.handle("plugins.call", async ({ pluginId, entryId, args, chain, timeoutMs, progressId }, call) => {
+      services.handle("plugins.call", ({ pluginId, entryId, args, chain, timeoutMs, progressId }, call) => {
         const run = ctx.plugins.scope(call.pluginId)?.run;
-        const answer = (result: WireResult) => delivered(call.pluginId, run, pluginId, entryId, result);
         const allowed = authorize(ctx, call, pluginId, chain, maxDepth);
-        if (!allowed.ok) return answer(allowed);
+        if (!allowed.ok) return delivered(call.pluginId, run, pluginId, entryId, allowed);
         const runs = options.runs?.();
-        if (progressId !== undefined && runs) {
+        if (progressId === undefined || !runs) {
+          // The common call (every cross-plugin call): no async frame, one closure for the answer.
+          return operations
+            .callEntry(pluginId, entryId, args, {
+              timeoutMs,
+              deadline: call.deadline,
+              chain: allowed.value as string[],
+              cancel: call.cancel,
+            })
+            .then((result) => (result.ok ? result : delivered(call.pluginId, run, pluginId, entryId, result)));
+        }
+        return (async () => {
+          const answer = (result: WireResult) => delivered(call.pluginId, run, pluginId, entryId, result);
           // A run, so the target's runUpdate reaches the caller as it happens.
           const { result } = await runs.execute({
             pluginId,
@@ -77,15 +88,7 @@ export function pluginCallService(
             },
           });
           return answer(result);
-        }
-        return answer(
-          await operations.callEntry(pluginId, entryId, args, {
-            timeoutMs,
-            deadline: call.deadline,
-            chain: allowed.value as string[],
-            cancel: call.cancel,
-          }),
-        );
+        })();
       }),
     );
     store.add(

@@ -46,6 +46,12 @@ const PIECES: unknown[] = [
   [null],
   [{ watchId: "w" }],
   [{ watchId: 2 }],
+  "echo",
+  "Bad Id",
+  "x".repeat(128),
+  "x".repeat(129),
+  ["caller"],
+  ["caller", "Bad Id"],
   {},
   { a: 1 },
   new Uint8Array(3),
@@ -53,7 +59,21 @@ const PIECES: unknown[] = [
   nested(MAX_VALUE_DEPTH + 1),
 ];
 
-const FIELDS = ["type", "payload", "priority", "batch", "events", "deltas", "extra"];
+const FIELDS = [
+  "type",
+  "payload",
+  "priority",
+  "batch",
+  "events",
+  "deltas",
+  "extra",
+  "pluginId",
+  "entryId",
+  "args",
+  "chain",
+  "timeoutMs",
+  "progressId",
+];
 
 function sample(random: () => number): unknown {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
@@ -89,7 +109,12 @@ const fastMethods = Object.entries(MAPS).flatMap(([mapName, map]) =>
 test("the hot methods have fast checks", () => {
   assert.deepEqual(
     fastMethods.map((m) => m.name),
-    ["pluginToHostNotifications 'bus.emit'", "pluginToHostNotifications 'bus.ack'", "hostToPluginPushes 'bus.deliver'"],
+    [
+      "pluginToHostRequests 'plugins.call'",
+      "pluginToHostNotifications 'bus.emit'",
+      "pluginToHostNotifications 'bus.ack'",
+      "hostToPluginPushes 'bus.deliver'",
+    ],
   );
 });
 
@@ -105,6 +130,9 @@ for (const { name, spec } of fastMethods) {
       { batch: 3 },
       { batch: 3, events: [{ type: "t", payload: null }], deltas: [{ watchId: "w" }] },
       { batch: 3, events: [], deltas: [] },
+      { pluginId: "echo", entryId: "echo" },
+      { pluginId: "echo", entryId: "echo", args: { a: 1 }, chain: ["caller"], timeoutMs: 5, progressId: "p" },
+      { pluginId: "echo", entryId: "e", args: {}, chain: ["caller"], extra: 1 },
     );
     let accepted = 0;
     for (const params of cases) {

@@ -122,16 +122,16 @@ export class PluginsClient {
    * a cycle gives `CircularCallError`, a chain deeper than the host allows `PluginCallError`, a stopped target
    * `PLUGIN_NOT_RUNNING`, a target that dies mid-call `PLUGIN_CRASHED`, a refusal by `allow_calls` `PERMISSION_DENIED`.
    */
-  async callEntry<T = unknown>(
+  callEntry<T = unknown>(
     ref: string,
     args: Record<string, unknown> = {},
     options: CallOptions = {},
   ): Promise<Result<T, SdkError>> {
     const target = splitRef(ref, 2, '"<plugin>:<entry>"');
-    if (!target.ok) return target;
+    if (!target.ok) return Promise.resolve(target);
     const [pluginId, entryId] = target.value;
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
-      return Err(new ValidationError(`callEntry('${ref}'): args must be an object`));
+      return Promise.resolve(Err(new ValidationError(`callEntry('${ref}'): args must be an object`)));
     }
     return this.send<T>({ method: "plugins.call", params: { pluginId, entryId, args } }, options, ref);
   }
@@ -212,7 +212,11 @@ export class PluginsClient {
     const now = Date.now();
     const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
     const deadline = Math.min(now + (timeoutMs ?? UNSCOPED_CEILING_MS), scope?.deadline ?? Number.POSITIVE_INFINITY);
-    const along = { chain: scope?.chain ?? [this.selfId], ...(timeoutMs !== undefined && { timeoutMs }) };
+    // The params as sent: what the call names, the chain and the budget (written into the call's own params object,
+    // which no one else holds, rather than spread into a new one).
+    const params = call.params as typeof call.params & { chain: string[]; timeoutMs?: number; progressId?: string };
+    params.chain = scope?.chain ?? [this.selfId];
+    if (timeoutMs !== undefined) params.timeoutMs = timeoutMs;
     const { onProgress } = options;
     if (onProgress !== undefined && typeof onProgress !== "function") {
       return Err(new ValidationError(`call to '${ref}': onProgress must be a function`));
@@ -229,16 +233,23 @@ export class PluginsClient {
           : { signal: scope?.signal, release: nothing };
     const progressId = onProgress && call.method === "plugins.call" ? randomUUID() : undefined;
     const listeners = progressId === undefined ? undefined : progressListenersOf(this.bridge);
-    if (progressId !== undefined && onProgress) listeners?.set(progressId, onProgress);
+    if (progressId !== undefined && onProgress) {
+      params.progressId = progressId;
+      listeners?.set(progressId, onProgress);
+    }
     try {
       const wire =
         call.method === "plugins.call"
-          ? await this.bridge.request(
-              "plugins.call",
-              { ...call.params, ...along, ...(progressId !== undefined && { progressId }) },
+          ? await this.bridge.request("plugins.call", call.params as ParamsIn<PluginToHostRequests, "plugins.call">, {
+              deadline,
+              signal,
+              cancel,
+            })
+          : await this.bridge.request(
+              "plugins.callEvent",
+              call.params as ParamsIn<PluginToHostRequests, "plugins.callEvent">,
               { deadline, signal, cancel },
-            )
-          : await this.bridge.request("plugins.callEvent", { ...call.params, ...along }, { deadline, signal, cancel });
+            );
       // The target's value is whatever its handler returned: the caller says what it expects.
       return toResult(callerTimeoutNamed(wire, call, deadline - now)) as Result<T, SdkError>;
     } finally {
@@ -301,17 +312,20 @@ function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined) {
 
 /** `"a:b:c"` into `parts` non-empty pieces: the first ':' ends the plugin id, the last starts an event id. */
 function splitRef(ref: unknown, parts: 2 | 3, shape: string): Result<string[], SdkError> {
-  const bad = () => Err(new ValidationError(`'${String(ref)}' is not a reference of the form ${shape}`));
-  if (typeof ref !== "string") return bad();
+  if (typeof ref !== "string") return badRef(ref, shape);
   const first = ref.indexOf(":");
-  if (first <= 0) return bad();
+  if (first <= 0) return badRef(ref, shape);
   const pluginId = ref.slice(0, first);
   if (!PLUGIN_ID_PATTERN.test(pluginId)) return Err(badId(pluginId));
   const rest = ref.slice(first + 1);
-  if (parts === 2) return rest ? Ok([pluginId, rest]) : bad();
+  if (parts === 2) return rest ? Ok([pluginId, rest]) : badRef(ref, shape);
   const last = rest.lastIndexOf(":");
-  if (last <= 0 || last === rest.length - 1) return bad();
+  if (last <= 0 || last === rest.length - 1) return badRef(ref, shape);
   return Ok([pluginId, rest.slice(0, last), rest.slice(last + 1)]);
+}
+
+function badRef(ref: unknown, shape: string): Result<string[], SdkError> {
+  return Err(new ValidationError(`'${String(ref)}' is not a reference of the form ${shape}`));
 }
 
 function badId(id: unknown): ValidationError {

@@ -370,18 +370,24 @@ export class PluginProcess {
     }
     const canceler = new Canceler();
     const stop = this.rpc.served.serve(id, () => canceler.cancel());
-    void this.options.services
+    // `request` never rejects; if it did, the plugin is still answered.
+    this.options.services
       .request(message.method, message.params, {
         pluginId: this.pluginId,
         deadline: message.deadline,
         cancel: canceler,
       })
-      .catch((error: unknown) => failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`))
-      .then((result) => {
-        this.rpc.served.done(id, stop);
-        this.post({ type: "response", id, result });
-      })
-      .catch((error: unknown) => this.options.logger.error({ err: error }, "a response could not be sent"));
+      .then(
+        (result) => this.respond(id, stop, result),
+        (error: unknown) =>
+          this.respond(id, stop, failure(ErrorCode.Internal, `host request failed: ${(error as Error)?.message}`)),
+      );
+  }
+
+  /** Answers request `id` (`post` never throws: a response it cannot send becomes an error response). */
+  private respond(id: string, stop: () => void, result: WireResult): void {
+    this.rpc.served.done(id, stop);
+    this.post({ type: "response", id, result });
   }
 
   private takeNotification(message: NotifyMessage): void {

@@ -89,6 +89,34 @@ const callTarget = () => ({
   timeoutMs: z.number({ error: "timeoutMs must be a positive number" }).positive().optional(),
 });
 
+/** `plugins.call` (every cross-plugin call) checked by hand; anything unusual is left to the schema. */
+function fastPluginsCall(params: unknown) {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return undefined;
+  const { pluginId, entryId, args, chain, timeoutMs, progressId } = params as Record<string, unknown>;
+  if (typeof pluginId !== "string" || !PLUGIN_ID_PATTERN.test(pluginId)) return undefined;
+  if (typeof entryId !== "string" || entryId.length === 0 || chain === undefined) return undefined;
+  const argsOk = args === undefined || (isPlainObject(args) && !(args instanceof Uint8Array));
+  if (!argsOk) return undefined;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    return undefined;
+  }
+  const progressOk =
+    progressId === undefined || (typeof progressId === "string" && progressId.length >= 1 && progressId.length <= 128);
+  if (!progressOk) return undefined;
+  return {
+    pluginId,
+    args: (args ?? {}) as Record<string, unknown>,
+    chain,
+    entryId,
+    ...(timeoutMs !== undefined && { timeoutMs: timeoutMs as number }),
+    ...(progressId !== undefined && { progressId: progressId as string }),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 // ---- memory.* -----------------------------------------------------------------------------------------------------
 
 const memoryText = (name: string, max: number) =>
@@ -460,6 +488,7 @@ export const pluginToHostRequests = methodMap({
       }),
     /** The target entry's result, passed through unchanged (an Err too). */
     result: returns<unknown>(),
+    fast: fastPluginsCall,
   },
   "plugins.callEvent": {
     params: () =>

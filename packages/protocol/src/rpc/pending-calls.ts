@@ -63,6 +63,11 @@ interface Pending {
   cancelSent: boolean;
 }
 
+/** A call's timer: no closure per call (setTimeout passes the arguments). */
+function expireCall(calls: PendingCalls<unknown>, id: string, budgetMs: number): void {
+  calls.expire(id, budgetMs);
+}
+
 export class PendingCalls<Out> {
   private readonly pending = new Map<string, Pending>();
   private closedWith: ((id: string) => WireResult) | undefined;
@@ -91,7 +96,7 @@ export class PendingCalls<Out> {
     const deadline = given ?? now + budgetMs;
     return new Promise<WireResult>((resolve) => {
       // The peer enforces the deadline itself; this timer is for a peer that cannot answer at all.
-      const timer = setTimeout(() => this.expire(id, budgetMs), timerDelay(budgetMs + this.options.graceMs));
+      const timer = setTimeout(expireCall, timerDelay(budgetMs + this.options.graceMs), this, id, budgetMs);
       const pending: Pending = { resolve, timer, label, cancelListener: undefined, cancelSent: false };
       this.pending.set(id, pending);
       try {
@@ -136,7 +141,8 @@ export class PendingCalls<Out> {
     if (this.options.onCancel === "answer") this.finish(id, fail(this.options.errors.canceled(call.label, "answered")));
   }
 
-  private expire(id: string, budgetMs: number): void {
+  /** @internal The call's deadline and grace passed with no answer from the peer. */
+  expire(id: string, budgetMs: number): void {
     const call = this.pending.get(id);
     if (!call) return;
     if (!call.cancelSent) this.options.sendCancel(id);

@@ -230,6 +230,11 @@ export class PluginRuntime {
         void this.serveCall(message, transport);
         return;
       }
+      // The host's answers to this plugin's requests (a cross-plugin call's, say) settle at once, with no frame.
+      if (message.type === "response") {
+        options.client.settle(message.id, message.result);
+        return;
+      }
       // Nothing in a handler may leave the host without an answer: a throw still answers the call it belongs to.
       this.handleMessage(message, transport, options).catch((error: unknown) => {
         this.logger.exception(`handling a '${message.type}' message failed`, error);
