@@ -127,6 +127,15 @@ export class PluginsClient {
     args: Record<string, unknown> = {},
     options: CallOptions = {},
   ): Promise<Result<T, SdkError>> {
+    try {
+      return this.startCall<T>(ref, args, options);
+    } catch (error) {
+      // What an async function would have done with a throw (a ref whose String() throws, a revoked Proxy…).
+      return Promise.reject(error);
+    }
+  }
+
+  private startCall<T>(ref: string, args: Record<string, unknown>, options: CallOptions) {
     const target = splitRef(ref, 2, '"<plugin>:<entry>"');
     if (!target.ok) return Promise.resolve(target);
     const [pluginId, entryId] = target.value;

@@ -47,6 +47,14 @@ class Sample extends Base {
     return "late";
   }
 
+  ctxSeen: unknown[] = [];
+
+  @pluginEntry({ id: "context" })
+  context(_args: object, ctx: EntryContext) {
+    this.ctxSeen = [Object.keys(ctx), JSON.parse(JSON.stringify(ctx)), ctx.signal instanceof AbortSignal];
+    return "ok";
+  }
+
   @pluginEntry({ id: "throws" })
   throws() {
     throw new TypeError("bad thing");
@@ -74,7 +82,7 @@ describe("plugin runtime", () => {
   test("hello lists decorated entries, inherited ones included, with schemas", () => {
     const { runtime } = boot();
     const hello = runtime.hello({ pluginId: "sample", secret: "s" });
-    assert.deepEqual(hello.entries.map((e) => e.id).sort(), ["inherited", "slow", "throws", "typed"]);
+    assert.deepEqual(hello.entries.map((e) => e.id).sort(), ["context", "inherited", "slow", "throws", "typed"]);
     const typed = hello.entries.find((e) => e.id === "typed");
     assert.deepEqual(typed?.inputSchema?.required, ["n"]);
     assert.equal(hello.entries.find((e) => e.id === "slow")?.timeout, 0.05);
@@ -110,6 +118,25 @@ describe("plugin runtime", () => {
     const thrown = await call("throws");
     assert.deepEqual(thrown, { ok: false, error: { name: "TypeError", code: "ENTRY_FAILED", message: "bad thing" } });
     assert.deepEqual(await call("inherited"), { ok: true, value: "from base" });
+  });
+
+  test("a stopped call's handler hears the abort before call-settled listeners run (the freezer saves after it)", async () => {
+    const { instance, runtime, call } = boot();
+    const order: string[] = [];
+    runtime.onCallSettled(({ entryId }) => order.push(`settled ${entryId} aborted=${instance.aborted}`));
+    const slow = await call("slow");
+    assert.equal(slow.ok ? "" : slow.error.code, "TIMEOUT");
+    assert.deepEqual(order, ["settled slow aborted=true"]);
+  });
+
+  test("ctx shows its call and nothing of the runtime: keys, JSON and a signal", async () => {
+    const { instance, call } = boot();
+    assert.deepEqual(await call("context"), { ok: true, value: "ok" });
+    const [keys, json, isSignal] = instance.ctxSeen as [string[], Record<string, unknown>, boolean];
+    assert.deepEqual(keys.sort(), ["callId", "deadline", "entryId"]);
+    assert.deepEqual(Object.keys(json).sort(), ["callId", "deadline", "entryId", "signal"]);
+    assert.equal(json.entryId, "context");
+    assert.equal(isSignal, true);
   });
 
   test("a caller's shorter deadline wins over the entry's timeout; cancel aborts", async () => {

@@ -326,6 +326,17 @@ export class PluginRuntime {
   callEntry(
     call: Pick<CallMessage, "id" | "entryId" | "args" | "deadline" | "timeoutMs" | "chain" | "runId">,
   ): Promise<WireResult> {
+    try {
+      return this.startEntryCall(call);
+    } catch (error) {
+      // A validator that throws (a user's zod transform, say) rejects, as it did when this was an async function.
+      return Promise.reject(error);
+    }
+  }
+
+  private startEntryCall(
+    call: Pick<CallMessage, "id" | "entryId" | "args" | "deadline" | "timeoutMs" | "chain" | "runId">,
+  ): Promise<WireResult> {
     const entry = this.entries.get(call.entryId);
     if (!entry) {
       return Promise.resolve(
@@ -537,13 +548,16 @@ class BoundedRun implements CallScope {
   /** Cancel, shutdown and the deadline stop the call: it is answered with the reason and its signal aborted. */
   readonly stop = (reason: unknown): void => {
     if (this.done) return;
+    this.done = true;
     this.options.onStop?.(reason);
-    this.finish();
     this.resolve(errResult(reason));
     this.stopped = true;
     this.stopReason = reason;
+    // The handler hears of the stop (and may undo what it did) before the call counts as settled: a call-settled
+    // listener (the freezer's save) sees the state after the handler's abort listeners ran.
     this.controller?.abort(reason);
     this.canceler?.cancel();
+    this.runtime.settled(this);
   };
   readonly answer = (result: WireResult): void => {
     if (this.done) return;
@@ -614,15 +628,28 @@ class BoundedContext implements EntryContext {
   readonly entryId: string;
   readonly callId: string;
   readonly deadline: number;
+  /** Private, so logging or serialising `ctx` shows what it always showed, not the runtime behind it. */
+  readonly #run: BoundedRun;
 
-  constructor(private readonly run: BoundedRun) {
+  constructor(run: BoundedRun) {
+    this.#run = run;
     this.entryId = run.entryId;
     this.callId = run.callId;
     this.deadline = run.deadline;
   }
 
+  /** Read from the prototype, so `{ ...ctx }` has no `signal`: pass `ctx.signal` itself on. */
   get signal(): AbortSignal {
-    return this.run.signal;
+    return this.#run.signal;
+  }
+
+  /** As `ctx` serialised before it was a class (its signal an empty object). */
+  toJSON(): Record<string, unknown> {
+    return { signal: {}, entryId: this.entryId, callId: this.callId, deadline: this.deadline };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): Record<string, unknown> {
+    return { signal: this.signal, entryId: this.entryId, callId: this.callId, deadline: this.deadline };
   }
 }
 
