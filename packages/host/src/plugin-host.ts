@@ -701,16 +701,18 @@ export class PluginHost implements PluginHostApi {
     };
   }
 
-  async callEntry(
+  callEntry(
     pluginId: string,
     entryId: string,
     args: unknown,
     options: SupervisorCallOptions = {},
   ): Promise<WireResult> {
     const unavailable = this.uncallable(pluginId);
-    if (unavailable) return unavailable;
-    const raw = await this.supervisor.call(pluginId, entryId, args, options);
-    return this.answerOf(pluginId, entryId, "entry", raw);
+    if (unavailable) return Promise.resolve(unavailable);
+    // Not an async function: every entry call passes here, and an Ok answer goes on as it came.
+    return this.supervisor
+      .call(pluginId, entryId, args, options)
+      .then((raw) => (raw.ok ? raw : this.answerOf(pluginId, entryId, "entry", raw)));
   }
 
   listStatus(): PluginStatusReport[] {

@@ -15,6 +15,7 @@ import {
   ErrorCode,
   type Event,
   type HelloMessage,
+  type HostToPlugin,
   type HostToPluginControls,
   type HostToPluginPushes,
   isErrorCode,
@@ -44,7 +45,7 @@ import { LaunchGate, type LaunchSlot, launchConcurrency } from "./launch-gate.ts
 import { launchPermissions } from "./permission-flags.ts";
 import { helloProblem } from "./plugin-frame-problems.ts";
 import type { PluginLauncher } from "./plugin-launcher.ts";
-import { answeredByStartup, type ExitInfo, firedByHost, PluginProcess } from "./plugin-process.ts";
+import { answeredByStartup, type ExitInfo, firedByHost, PluginProcess, type ProcessCall } from "./plugin-process.ts";
 import type { PluginScope } from "./plugin-scope.ts";
 import { type PluginState, type StateChange, stateChangeLine } from "./plugin-state.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from "./restart-policy.ts";
@@ -403,12 +404,22 @@ export class PluginSupervisor implements Disposable {
 
   /** Calls an entry of a running plugin. Never rejects; every failure is an Err with a code. */
   call(id: string, entryId: string, args: unknown, options: SupervisorCallOptions = {}): Promise<WireResult> {
-    if (this.calls.size === 0) return this.dispatchCall(id, entryId, args, options);
-    const started = performance.now();
-    return this.dispatchCall(id, entryId, args, options).then((result) => {
-      this.calls.fire({ pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started });
-      return result;
-    });
+    return this.dispatchCall(id, entryId, args, options, this.calls.size === 0 ? undefined : performance.now());
+  }
+
+  /** Told of every finished call (`started` set: someone listens), after the answer is shaped. */
+  finished(call: EntryCall, result: WireResult): WireResult {
+    const answer = timeoutNamed(result, call.pluginId, call.entryId, "entry", call.timeoutMs);
+    if (call.started !== undefined) {
+      this.calls.fire({
+        pluginId: call.pluginId,
+        entryId: call.entryId,
+        runId: call.options.runId,
+        result: answer,
+        durationMs: performance.now() - call.started,
+      });
+    }
+    return answer;
   }
 
   private dispatchCall(
@@ -416,45 +427,53 @@ export class PluginSupervisor implements Disposable {
     entryId: string,
     args: unknown,
     options: SupervisorCallOptions,
+    started: number | undefined,
   ): Promise<WireResult> {
     // A reload is switching processes: the call waits for the new one. (A call nested in one the old process serves
     // cannot target the same plugin: the call chain refuses a cycle.)
     const gate = this.plugins.get(id)?.gate;
-    if (gate) return gate.then(() => this.dispatchCall(id, entryId, args, options));
+    if (gate) return gate.then(() => this.dispatchCall(id, entryId, args, options, started));
+    const refused = this.refusedCall(id, entryId, options);
+    if (typeof refused !== "number") return this.answered(id, entryId, options, started, refused);
+    const call = new EntryCall(this, id, entryId, args, options, refused, started);
+    return call.process.request(call).then(call.done);
+  }
+
+  /** A call answered without reaching the plugin: listeners hear of it as of any other. */
+  private answered(
+    id: string,
+    entryId: string,
+    options: SupervisorCallOptions,
+    started: number | undefined,
+    result: WireResult,
+  ): Promise<WireResult> {
+    if (started !== undefined) {
+      this.calls.fire({ pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started });
+    }
+    return Promise.resolve(result);
+  }
+
+  /**
+   * Why entry `entryId` of plugin `id` cannot be called now (not running, no such entry, disabled), or the call's
+   * time budget in ms when it can.
+   */
+  private refusedCall(id: string, entryId: string, options: SupervisorCallOptions): WireResult | number {
     const proc = this.runningProcess(id);
-    if (!(proc instanceof PluginProcess)) return Promise.resolve(proc);
+    if (!(proc instanceof PluginProcess)) return proc;
     const entry = proc.entries.find((e) => e.id === entryId);
     if (!entry) {
-      return Promise.resolve(
-        failure(ErrorCode.EntryNotFound, `plugin '${id}' has no entry '${entryId}'`, "NotFoundError", {
-          entries: proc.entries.map((e) => e.id),
-        }),
-      );
+      return failure(ErrorCode.EntryNotFound, `plugin '${id}' has no entry '${entryId}'`, "NotFoundError", {
+        entries: proc.entries.map((e) => e.id),
+      });
     }
-    if (!entry.enabled) {
-      return Promise.resolve(failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`));
-    }
-    let timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
-    if (options.deadline !== undefined) timeoutMs = timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
-    const { chain, runId } = options;
-    const answer = proc.request({
-      build(callId, deadline) {
-        return {
-          type: "call",
-          id: callId,
-          entryId,
-          args: args ?? {},
-          deadline,
-          timeoutMs,
-          ...(chain && { chain }),
-          ...(runId !== undefined && { runId }),
-        };
-      },
-      timeoutMs,
-      label: `entry '${id}:${entryId}'`,
-      cancel: options.cancel,
-    });
-    return answer.then((result) => timeoutNamed(result, id, entryId, "entry", timeoutMs));
+    if (!entry.enabled) return failure(ErrorCode.EntryDisabled, `entry '${id}:${entryId}' is disabled`);
+    const timeoutMs = timerDelay(options.timeoutMs ?? entry.timeout * 1000);
+    return options.deadline === undefined ? timeoutMs : timerDelay(Math.min(timeoutMs, options.deadline - Date.now()));
+  }
+
+  /** The running process of plugin `id` (set once `refusedCall` said it can be called). */
+  processOf(id: string): PluginProcess {
+    return this.plugins.get(id)?.process as PluginProcess;
   }
 
   /** Asks the running plugin's runtime for a control operation of the contract (lifecycle, config, freeze, …). */
@@ -1183,5 +1202,44 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => 
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * One entry call on its way to a plugin: the message it builds and what its answer is shaped by, in one object (this
+ * is every entry call's path: no closure for the message, one for the answer).
+ */
+class EntryCall implements ProcessCall {
+  readonly process: PluginProcess;
+  readonly label: string;
+  readonly cancel: CancelToken | undefined;
+  readonly done = (result: WireResult): WireResult => this.supervisor.finished(this, result);
+
+  constructor(
+    private readonly supervisor: PluginSupervisor,
+    readonly pluginId: string,
+    readonly entryId: string,
+    private readonly args: unknown,
+    readonly options: SupervisorCallOptions,
+    readonly timeoutMs: number,
+    readonly started: number | undefined,
+  ) {
+    this.process = supervisor.processOf(pluginId);
+    this.label = `entry '${pluginId}:${entryId}'`;
+    this.cancel = options.cancel;
+  }
+
+  build(id: string, deadline: number): HostToPlugin {
+    const { chain, runId } = this.options;
+    return {
+      type: "call",
+      id,
+      entryId: this.entryId,
+      args: this.args ?? {},
+      deadline,
+      timeoutMs: this.timeoutMs,
+      ...(chain && { chain }),
+      ...(runId !== undefined && { runId }),
+    };
   }
 }
