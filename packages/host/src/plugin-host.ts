@@ -707,12 +707,17 @@ export class PluginHost implements PluginHostApi {
     args: unknown,
     options: SupervisorCallOptions = {},
   ): Promise<WireResult> {
-    const unavailable = this.uncallable(pluginId);
-    if (unavailable) return Promise.resolve(unavailable);
-    // Not an async function: every entry call passes here, and an Ok answer goes on as it came.
-    return this.supervisor
-      .call(pluginId, entryId, args, options)
-      .then((raw) => (raw.ok ? raw : this.answerOf(pluginId, entryId, "entry", raw)));
+    // Not an async function: every entry call passes here, and an Ok answer goes on as it came. A throw still
+    // rejects, as it did from an async function.
+    try {
+      const unavailable = this.uncallable(pluginId);
+      if (unavailable) return Promise.resolve(unavailable);
+      return this.supervisor
+        .call(pluginId, entryId, args, options)
+        .then((raw) => (raw.ok ? raw : this.answerOf(pluginId, entryId, "entry", raw)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   listStatus(): PluginStatusReport[] {

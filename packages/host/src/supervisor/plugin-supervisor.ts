@@ -447,10 +447,18 @@ export class PluginSupervisor implements Disposable {
     started: number | undefined,
     result: WireResult,
   ): Promise<WireResult> {
-    if (started !== undefined) {
-      this.calls.fire({ pluginId: id, entryId, runId: options.runId, result, durationMs: performance.now() - started });
-    }
-    return Promise.resolve(result);
+    if (started === undefined) return Promise.resolve(result);
+    // After the caller has its promise, as for a call that reached the plugin.
+    return Promise.resolve(result).then((answer) => {
+      this.calls.fire({
+        pluginId: id,
+        entryId,
+        runId: options.runId,
+        result: answer,
+        durationMs: performance.now() - started,
+      });
+      return answer;
+    });
   }
 
   /**
