@@ -42,6 +42,12 @@ export class LeanPlugin extends NekoPluginBase {
     return Ok({ scripts: await loadedScripts(), linked: process.env.NEKO_PLUGIN_LINKED ?? null, url: import.meta.url });
   }
 
+  @pluginEntry({ id: "builtins" })
+  builtins() {
+    const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
+    return Ok({ builtins: list.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13)) });
+  }
+
   @pluginEntry({ id: "where" })
   where() {
     return Ok({ stack: new Error("here").stack });
@@ -183,9 +189,33 @@ describe("a lean plugin process", () => {
     assert.equal(url, pathToFileURL(fs.realpathSync(path.join(root, "lean", "index.ts"))).href);
   });
 
+  test("the SDK's runtime runs from its bundle: a handful of modules, not one per source", async () => {
+    const { scripts, linked } = (await t.trigger("lean", "scripts")).body.data as { scripts: string[]; linked: string };
+    const own = `${pathToFileURL(path.dirname(linked)).href}/`;
+    const sdk = scripts.filter((s) => /\/[0-9a-f]{40}\.link\//.test(s) && !s.startsWith(own));
+    assert.ok(sdk.length > 0 && sdk.length <= 30, `${sdk.length} modules of the SDK's link: ${sdk.join(" ")}`);
+  });
+
+  test("neither node:crypto nor msgpackr's native addon is loaded by a plugin that does not need them", async () => {
+    const { builtins } = (await t.trigger("lean", "builtins")).body.data as { builtins: string[] };
+    assert.ok(builtins.includes("fs"), "the probe lists the builtins loaded");
+    assert.equal(builtins.includes("crypto"), false, builtins.join(" "));
+    const { scripts } = (await t.trigger("lean", "scripts")).body.data as { scripts: string[] };
+    assert.deepEqual(
+      scripts.filter((s) =>
+        /\/node_modules\/(msgpackr-extract|detect-libc|node-gyp-build-optional-packages)\//.test(s),
+      ),
+      [],
+    );
+    assert.ok(
+      scripts.some((s) => /\/node_modules\/msgpackr\//.test(s)),
+      "msgpackr itself runs",
+    );
+  });
+
   test("a stack trace in a linked plugin names its TypeScript file and line", async () => {
     const { stack } = (await t.trigger("lean", "where")).body.data;
-    assert.match(stack, /\/lean\/index\.ts:13:\d+\)/, stack);
+    assert.match(stack, /\/lean\/index\.ts:19:\d+\)/, stack);
   });
 
   test("a plugin that declares no schema, store or log record loads none of Zod, Ajv, pino and better-sqlite3", async () => {

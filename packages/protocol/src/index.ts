@@ -3,6 +3,7 @@ export * from "./frame-decoder.ts";
 export * from "./frame-reader.ts";
 export * from "./error-codes.ts";
 export * from "./json-value.ts";
+export * from "./lazy-crypto.ts";
 export * from "./messages.ts";
 export * from "./status-report.ts";
 export * from "./memory-record.ts";

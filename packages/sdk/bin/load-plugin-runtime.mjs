@@ -35,6 +35,10 @@ async function importLinked(main) {
 }
 
 export async function loadPluginRuntime() {
+  // msgpackr without its native string extractor (msgpackr-extract): loading the addon costs 5–7 ms of a start
+  // (detect-libc takes a process report to tell glibc from musl), and on the messages a plugin exchanges its JavaScript
+  // decoder is as fast (docs/benchmarks.md). Set it to "false" in the host's environment to keep the addon.
+  process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
   const main = linkedMain();
   if (main !== undefined && (await importLinked(main))) return;
   delete process.env.NEKO_PLUGIN_LINKED;

@@ -20,7 +20,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -62,7 +62,7 @@ const sdkDependencies = new Set(
 const sdkLinks = new Map();
 
 /**
- * @typedef {{ dirUrl: string; modules: Map<string, string>; main: string }} SdkLink
+ * @typedef {{ dirUrl: string; modules: Map<string, string>; outputs: string[]; main: string }} SdkLink
  * @typedef {{ ok: true; manifest: string } | { ok: false; reason: string }} LinkOutcome
  */
 
@@ -250,7 +250,7 @@ export function touchLinks(manifests) {
  */
 async function sdkLink(cacheDir) {
   const known = await sdkLinks.get(cacheDir);
-  if (known !== undefined && isWhole(known.dirUrl, known.modules.values())) {
+  if (known !== undefined && isWhole(known.dirUrl, known.outputs)) {
     // In use: keep it young, so pruning leaves it alone.
     touch(fileURLToPath(known.dirUrl));
     return known;
@@ -291,26 +291,159 @@ function touch(file) {
 }
 
 /**
- * The runtime the runner starts (plugin-main.ts) and each `@neko/plugin-sdk/*` export that is TypeScript, with all
- * they import from the SDK's and the protocol package's sources.
+ * The runtime the runner starts (plugin-main.ts), each `@neko/plugin-sdk/*` export that is TypeScript and the protocol
+ * package's, bundled with all they import from the SDK's and the protocol package's sources: one module per entry and
+ * a few shared chunks (esbuild's code splitting, so each class exists once whichever entry a module imports it from)
+ * instead of a module per source file. A process then loads a handful of files where it loaded over a hundred (about
+ * 20 ms of a cold start; docs/benchmarks.md). Packages stay Node's, imported by absolute URL.
  * @param {string} cacheDir
  * @returns {Promise<SdkLink | undefined>}
  */
 async function linkSdk(cacheDir) {
-  const pkg = JSON.parse(fs.readFileSync(path.join(SDK_DIR, "package.json"), "utf8"));
-  const main = fs.realpathSync(path.join(SDK_DIR, "src/runtime/plugin-main.ts"));
   /** @type {string[]} */
-  const roots = [main];
-  for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
-    // The testing helpers start a host: never part of a plugin process.
-    if (typeof target === "string" && isTypeScript(target) && subpath !== "./testing") {
-      roots.push(fs.realpathSync(path.join(SDK_DIR, target)));
+  const roots = [fs.realpathSync(path.join(SDK_DIR, "src/runtime/plugin-main.ts"))];
+  for (const dir of FRAMEWORK_DIRS) {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
+      // The testing helpers start a host: never part of a plugin process.
+      if (typeof target === "string" && isTypeScript(target) && subpath !== "./testing") {
+        const root = fs.realpathSync(path.join(dir, target));
+        if (!roots.includes(root)) roots.push(root);
+      }
     }
   }
-  const linked = await linkGraph({ roots, cacheDir, mirrored: isTypeScript, known: new Map(), strict: false });
-  if (!linked.ok) return undefined;
-  const mainUrl = linked.modules.get(main);
-  return mainUrl === undefined ? undefined : { dirUrl: linked.dirUrl, modules: linked.modules, main: mainUrl };
+  const main = roots[0];
+  const indexKey = linkIndexKey(cacheDir, roots, [], "bundle");
+  const indexPath = path.join(cacheDir, `${indexKey}.links.json`);
+  const reused = await reusableLink(indexPath, cacheDir);
+  if (reused !== undefined) return sdkLinkOf(reused, main);
+  /** @type {Map<string, string>} */
+  const followed = new Map();
+  /** @type {string | undefined} */
+  let refusal;
+  const placeholderDir = path.join(cacheDir, `${"0".repeat(40)}.link`);
+  const result = await withEsbuild((esbuild) =>
+    bounded(
+      "the SDK's runtime",
+      esbuild.build({
+        entryPoints: roots.map((file) => ({ in: file, out: linkedName(file).replace(/\.mjs$/, "") })),
+        // Where the modules will be (any link's folder is as deep): the source maps name the sources from there.
+        outdir: placeholderDir,
+        outExtension: { ".js": ".mjs" },
+        chunkNames: "chunk-[hash]",
+        write: false,
+        bundle: true,
+        splitting: true,
+        format: "esm",
+        platform: "node",
+        target: TARGET,
+        // Beside each module, not inline: a linked process loads the bundle before it turns source maps on
+        // (linked-modules.ts), and a map inline is text V8 reads at each start all the same.
+        sourcemap: "linked",
+        sourcesContent: false,
+        keepNames: true,
+        logLevel: "silent",
+        metafile: true,
+        preserveSymlinks: true,
+        conditions: [],
+        mainFields: ["main"],
+        resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".json"],
+        tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+        plugins: [
+          {
+            name: "neko-link-sdk",
+            setup(build) {
+              build.onResolve({ filter: /.*/ }, async (args) => {
+                if (args.pluginData?.inner === true) return undefined;
+                if (args.kind === "entry-point") return { path: args.path };
+                const resolved = await resolveAsNode(build, args, args.importer, followed);
+                if (resolved === undefined) {
+                  refusal ??= `${args.importer}: cannot resolve ${args.path}`;
+                  return { path: args.path, external: true };
+                }
+                if (resolved.startsWith("node:")) return { path: resolved, external: true };
+                if (isTypeScript(resolved)) return { path: resolved };
+                return { path: pathToFileURL(resolved).href, external: true };
+              });
+              // Each module's import.meta is its source file's, as in a module of its own: the SDK finds its
+              // dependencies and its bin/ beside its sources (a bundle's import.meta would be the cache's).
+              build.onLoad({ filter: /\.(ts|mts)$/ }, async (args) => {
+                const url = pathToFileURL(args.path).href;
+                const contents = (await readFile(args.path, "utf8"))
+                  .replaceAll("import.meta.url", JSON.stringify(url))
+                  .replaceAll("import.meta.filename", JSON.stringify(args.path))
+                  .replaceAll("import.meta.dirname", JSON.stringify(path.dirname(args.path)));
+                return { contents, loader: "ts", resolveDir: path.dirname(args.path) };
+              });
+            },
+          },
+        ],
+      }),
+    ),
+  ).catch((/** @type {unknown} */ error) => {
+    refusal ??= buildFailure(error);
+    return undefined;
+  });
+  if (result === undefined || refusal !== undefined) return undefined;
+  /** @type {Map<string, string>} file name in the link → its text */
+  const texts = new Map();
+  for (const output of result.outputFiles) {
+    texts.set(path.basename(output.path), output.text);
+  }
+  /** @type {Map<string, string>} real path → the hash of the text it was bundled from */
+  const sourceHashes = new Map();
+  for (const input of Object.keys(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs)) {
+    const file = path.resolve(input);
+    sourceHashes.set(file, hashOf(await readFile(file, "utf8")));
+  }
+  const stored = storeLink({
+    cacheDir,
+    indexPath,
+    texts,
+    entries: new Map(roots.map((file) => [file, linkedName(file)])),
+    sourceHashes,
+    followed,
+  });
+  return sdkLinkOf(stored, main);
+}
+
+/**
+ * @param {{ dirUrl: string; modules: Map<string, string>; outputs: string[] }} link
+ * @param {string} main
+ * @returns {SdkLink | undefined}
+ */
+function sdkLinkOf(link, main) {
+  const mainUrl = link.modules.get(main);
+  return mainUrl === undefined
+    ? undefined
+    : { dirUrl: link.dirUrl, modules: link.modules, outputs: link.outputs, main: mainUrl };
+}
+
+/**
+ * The name of the index of the links made from `roots` (with the SDK's link `known`, under `rule`).
+ * @param {string} cacheDir
+ * @param {string[]} roots
+ * @param {string[]} known
+ * @param {string} rule
+ */
+function linkIndexKey(cacheDir, roots, known, rule) {
+  return createHash("sha256")
+    .update(`${FORMAT}\0${TARGET}\0${ESBUILD_VERSION}\0${cacheDir}\0`)
+    .update(JSON.stringify([roots, known, rule]))
+    .digest("hex")
+    .slice(0, 40);
+}
+
+/**
+ * A compiled module's name in its link: a hash of its source's real path and the source's own name.
+ * @param {string} file
+ */
+function linkedName(file) {
+  const base = path
+    .basename(file)
+    .replace(/\.[^.]+$/, "")
+    .replace(/[^A-Za-z0-9_-]/g, "_");
+  return `${createHash("sha256").update(file).digest("hex").slice(0, 16)}-${base}.mjs`;
 }
 
 /**
@@ -320,15 +453,16 @@ async function linkSdk(cacheDir) {
  *   strict: boolean; rule?: string }} options `mirrored`: whether a module is compiled into the link (true) or left to Node (false),
  *   or why the link cannot be made (a string); `rule`: what `mirrored` decides by, as text; `known`: modules linked already (the SDK's), by real path; `strict`: a plugin's
  *   sources, which must not compute an import or resolve at run time (the SDK's own do, with absolute URLs)
- * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | { ok: false; reason: string }>}
+ * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string>; outputs: string[] } | { ok: false; reason: string }>}
  */
 async function linkGraph(options) {
   // What was linked from these roots last time, and from which texts: still good when none of them changed.
-  const indexKey = createHash("sha256")
-    .update(`${FORMAT}\0${TARGET}\0${ESBUILD_VERSION}\0${options.cacheDir}\0`)
-    .update(JSON.stringify([options.roots, [...options.known.values()].slice(0, 1), options.rule ?? ""]))
-    .digest("hex")
-    .slice(0, 40);
+  const indexKey = linkIndexKey(
+    options.cacheDir,
+    options.roots,
+    [...options.known.values()].slice(0, 1),
+    options.rule ?? "",
+  );
   const indexPath = path.join(options.cacheDir, `${indexKey}.links.json`);
   const previous = await reusableLink(indexPath, options.cacheDir);
   if (previous !== undefined) return previous;
@@ -341,11 +475,7 @@ async function linkGraph(options) {
   const nameOf = (/** @type {string} */ file) => {
     let name = names.get(file);
     if (name === undefined) {
-      const base = path
-        .basename(file)
-        .replace(/\.[^.]+$/, "")
-        .replace(/[^A-Za-z0-9_-]/g, "_");
-      name = `${createHash("sha256").update(file).digest("hex").slice(0, 16)}-${base}.mjs`;
+      name = linkedName(file);
       names.set(file, name);
     }
     return name;
@@ -482,25 +612,42 @@ async function linkGraph(options) {
     pending = found;
   }
   if (refusal !== undefined) return { ok: false, reason: refusal };
-  const files = [...outputs.keys()].sort();
+  const texts = new Map([...outputs].map(([file, text]) => [nameOf(file), text]));
+  const entries = new Map([...outputs.keys()].map((file) => [file, nameOf(file)]));
+  return storeLink({ cacheDir: options.cacheDir, indexPath, texts, entries, sourceHashes, followed });
+}
+
+/**
+ * Writes a link's files into `<cache>/<key>.link/` (named by a hash of them all) unless it is there already, and its
+ * index at `indexPath`, from which an unchanged set of sources finds it again.
+ * @param {{ cacheDir: string; indexPath: string; texts: Map<string, string>; entries: Map<string, string>;
+ *   sourceHashes: Map<string, string>; followed: Map<string, string> }} options `texts`: each file's name → its text
+ *   (the link's own folder as `PLACEHOLDER`); `entries`: the real path of each source a module stands for → its name;
+ *   `sourceHashes`: each source read → the hash of its text; `followed`: each path an import found → its real path
+ * @returns {{ ok: true; key: string; dirUrl: string; modules: Map<string, string>; outputs: string[] }}
+ */
+function storeLink(options) {
+  const { cacheDir, texts } = options;
+  const names = [...texts.keys()].sort();
   const hash = createHash("sha256").update(`${FORMAT}\0${TARGET}\0`);
-  for (const file of files) hash.update(`${file}\0${outputs.get(file)}\0`);
+  for (const name of names) hash.update(`${name}\0${texts.get(name)}\0`);
   const key = hash.digest("hex").slice(0, 40);
-  const dir = path.join(options.cacheDir, `${key}.link`);
+  const dir = path.join(cacheDir, `${key}.link`);
   const dirUrl = `${pathToFileURL(dir).href}/`;
   /** @type {Map<string, string>} */
   const modules = new Map();
-  for (const file of files) modules.set(file, `${dirUrl}${nameOf(file)}`);
-  if (!isWhole(dirUrl, modules.values())) {
+  for (const [file, name] of options.entries) modules.set(file, `${dirUrl}${name}`);
+  const outputs = names.map((name) => `${dirUrl}${name}`);
+  if (!isWhole(dirUrl, outputs)) {
     // Written under a temporary name and renamed: a process sees the whole link or none. The cache folder may have
     // been deleted since the host started; a folder left incomplete (a write cut short, files aged away) goes first.
-    fs.mkdirSync(options.cacheDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     const temporary = `${dir}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     fs.mkdirSync(temporary, { mode: 0o700 });
     try {
-      for (const file of files) {
-        const text = /** @type {string} */ (outputs.get(file)).replaceAll(`"${PLACEHOLDER}`, `"${dirUrl}`);
-        fs.writeFileSync(path.join(temporary, nameOf(file)), text, { mode: 0o600 });
+      for (const name of names) {
+        const text = /** @type {string} */ (texts.get(name)).replaceAll(`"${PLACEHOLDER}`, `"${dirUrl}`);
+        fs.writeFileSync(path.join(temporary, name), text, { mode: 0o600 });
       }
       fs.writeFileSync(path.join(temporary, "complete"), "", { mode: 0o600 });
       if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
@@ -508,39 +655,57 @@ async function linkGraph(options) {
     } catch (error) {
       fs.rmSync(temporary, { recursive: true, force: true });
       // Another host wrote the same link meanwhile.
-      if (!isWhole(dirUrl, modules.values())) throw error;
+      if (!isWhole(dirUrl, outputs)) throw error;
     }
   } else {
     // In use: keep it young, so pruning leaves it alone.
     touch(dir);
   }
-  // The folders of its files as they are now: a file added or removed beside one may change what an import resolves to.
+  const sources = [...options.sourceHashes.keys()];
+  // The folders of its sources as they are now: a file added or removed beside one may change what an import
+  // resolves to.
   /** @type {Record<string, string>} */
   const folders = {};
-  for (const file of [...files, ...followed.keys()]) folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  for (const file of [...sources, ...options.followed.keys()]) {
+    folders[path.dirname(file)] ??= listingHash(path.dirname(file));
+  }
   // Each path an import found, with the real path it led to: a symbolic link pointed elsewhere since (the plugin's
   // own file, a folder on the way, a package in node_modules) leads an import to other code, so the link is not reused.
   // Every pair, a path that was no symbolic link included: a real file replaced by a link to other code changes it too.
-  const links = Object.fromEntries(followed);
+  const links = Object.fromEntries(options.followed);
   writeAtomically(
-    indexPath,
-    JSON.stringify({ key, files: Object.fromEntries(sourceHashes), folders, links, modules: [...modules] }),
+    options.indexPath,
+    JSON.stringify({
+      key,
+      files: Object.fromEntries(options.sourceHashes),
+      folders,
+      links,
+      modules: [...modules],
+      outputs: names,
+    }),
   );
-  return { ok: true, key, dirUrl, modules };
+  return { ok: true, key, dirUrl, modules, outputs };
 }
 
 /**
  * The link an index names, when every file it was made from still has the same text and the link is whole.
  * @param {string} indexPath
  * @param {string} cacheDir
- * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string> } | undefined>}
+ * @returns {Promise<{ ok: true; key: string; dirUrl: string; modules: Map<string, string>; outputs: string[] } | undefined>}
  */
 async function reusableLink(indexPath, cacheDir) {
   try {
     const index = JSON.parse(await readFile(indexPath, "utf8"));
     if (typeof index.key !== "string" || !/^[0-9a-f]{40}$/.test(index.key)) return undefined;
     const dir = path.join(cacheDir, `${index.key}.link`);
-    if (!isWhole(`${pathToFileURL(dir).href}/`, new Map(index.modules).values())) return undefined;
+    const dirUrl = `${pathToFileURL(dir).href}/`;
+    // Every file of the link (a bundle's chunks too), else each module the index names.
+    const modules = new Map(index.modules);
+    /** @type {string[]} */
+    const outputs = Array.isArray(index.outputs)
+      ? index.outputs.map((/** @type {unknown} */ name) => `${dirUrl}${name}`)
+      : [...modules.values()];
+    if (!isWhole(dirUrl, outputs)) return undefined;
     for (const [file, hash] of Object.entries(index.files)) {
       if (hashOf(await readFile(file, "utf8")) !== hash) return undefined;
     }
@@ -553,7 +718,7 @@ async function reusableLink(indexPath, cacheDir) {
     const now = new Date();
     fs.utimesSync(dir, now, now);
     fs.utimesSync(indexPath, now, now);
-    return { ok: true, key: index.key, dirUrl: `${pathToFileURL(dir).href}/`, modules: new Map(index.modules) };
+    return { ok: true, key: index.key, dirUrl, modules, outputs };
   } catch {
     return undefined;
   }

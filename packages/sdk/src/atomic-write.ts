@@ -6,9 +6,9 @@
  * Shared by the plugin process (freeze state) and the host (plugin.toml, profiles.toml), which imports it as
  * `@neko/plugin-sdk/atomic-write`.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { nodeCrypto } from "@neko/protocol";
 
 /** Open flags for a file written straight through to the disk; O_SYNC is POSIX only. */
 const { O_WRONLY, O_CREAT, O_TRUNC, O_SYNC } = fs.constants;
@@ -17,7 +17,10 @@ const SYNC_WRITE = O_SYNC === undefined ? undefined : O_WRONLY | O_CREAT | O_TRU
 export function writeFileAtomic(target: string, text: string): void {
   const dir = path.dirname(target);
   fs.mkdirSync(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(target)}.${process.pid}.${nodeCrypto().randomBytes(4).toString("hex")}.tmp`,
+  );
   // A rewritten manifest keeps the permissions the user gave the original.
   const mode = existingMode(target);
   const synchronous = process.permission !== undefined && SYNC_WRITE !== undefined;

@@ -8,18 +8,18 @@ import {
   findJsonProblem,
   type JsonObject,
   type JsonValue,
-  PLUGIN_ID_PATTERN,
   type ParamsIn,
+  PLUGIN_ID_PATTERN,
   type PluginEntryInfo,
   type PluginInfo,
   type PluginToHostRequests,
+  randomUUID,
   timeoutError,
   type WireResult,
 } from "@neko/protocol";
 import { NotFoundError, SdkError, ValidationError } from "./errors.ts";
 import { Err, Ok, type Result } from "./result.ts";
 import { currentCallScope } from "./runtime/call-scope.ts";
-import { randomUUID } from "node:crypto";
 import { type HostBridge, isCallerTimeout } from "./runtime/host-client.ts";
 import { toResult } from "./wire-result.ts";
 import { secondsProblem } from "./seconds-limit.ts";

@@ -7,10 +7,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { linkPluginSources, pruneLinks } from "../bin/plugin-link.mjs";
 import { compileTypeScript } from "../bin/ts-compile-cache.mjs";
 
+/** The SDK's sources. */
+const SDK_SRC = fileURLToPath(new URL("../src/", import.meta.url));
 let cacheDir: string;
 let root: string;
 
@@ -58,6 +60,61 @@ test("a plugin's modules and the SDK's runtime are linked: each import is an abs
   const sdk = Object.entries(manifest.modules).find(([source]) => source.endsWith("/packages/sdk/src/plugin.ts"));
   assert.ok(sdk && text.includes(`from "${sdk[1]}"`), "@neko/plugin-sdk/plugin is the SDK's linked module");
   assert.doesNotMatch(text, /from "\.{0,2}\//, "no relative import is left");
+});
+
+test("the SDK's runtime is one bundle: a module per export and a few shared chunks, each source's import.meta its own", async () => {
+  const dir = plugin("bundled", { "index.ts": 'export { Ok } from "@neko/plugin-sdk/plugin";\n' });
+  const manifest = manifestOf(await link(dir));
+  const sdkFolder = path.dirname(fileURLToPath(manifest.main));
+  const entries = Object.entries(manifest.modules).filter(([, url]) => url.startsWith(pathToFileURL(sdkFolder).href));
+  const entryOf = (suffix: string) => entries.find(([source]) => source.endsWith(suffix))?.[1];
+  // Every export a plugin may import, and the protocol package's index, each its own module of the bundle.
+  for (const suffix of [
+    "/sdk/src/plugin.ts",
+    "/sdk/src/extension.ts",
+    "/sdk/src/adapter.ts",
+    "/protocol/src/index.ts",
+  ]) {
+    assert.match(entryOf(suffix) ?? "", /\/[0-9a-f]{16}-[a-z-]+\.mjs$/, suffix);
+  }
+  assert.equal(entries.length, new Set(entries.map(([, url]) => url)).size, "one module per entry");
+  // No SDK-internal source is a module of its own any more: only the entries are named.
+  assert.equal(
+    entries.find(([source]) => source.endsWith("/sdk/src/runtime/plugin-runtime.ts")) !== undefined,
+    true,
+    "./runtime is an export",
+  );
+  assert.equal(
+    entries.find(([source]) => source.endsWith("/sdk/src/runtime/host-client.ts")),
+    undefined,
+  );
+  const files = fs.readdirSync(sdkFolder).filter((name) => name.endsWith(".mjs"));
+  assert.ok(files.length < 40, `${files.length} modules (a module per source was over a hundred)`);
+  assert.ok(
+    files.some((name) => /^chunk-[A-Z0-9]+\.mjs$/.test(name)),
+    "shared code is in chunks",
+  );
+  // Each module keeps its source's import.meta (the SDK finds its packages from there), never the bundle's.
+  const texts = files.map((name) => fs.readFileSync(path.join(sdkFolder, name), "utf8"));
+  assert.ok(
+    texts.some((text) => text.includes(JSON.stringify(pathToFileURL(path.join(SDK_SRC, "plugin-logger.ts")).href))),
+  );
+  assert.equal(texts.filter((text) => /import\.meta\.(url|dirname|filename)/.test(text)).length, 0);
+  // Maps beside each module, none inline (a linked process loads the bundle before it turns source maps on).
+  assert.ok(texts.every((text) => !text.includes("sourceMappingURL=data:")));
+  assert.ok(fs.existsSync(path.join(sdkFolder, `${files[0]}.map`)));
+});
+
+test("an SDK link that lost a chunk is not reused: the next link writes it whole again", async () => {
+  const dir = plugin("rechunked", { "index.ts": 'export { Ok } from "@neko/plugin-sdk/plugin";\n' });
+  const manifest = manifestOf(await link(dir));
+  const sdkFolder = path.dirname(fileURLToPath(manifest.main));
+  const chunk = fs.readdirSync(sdkFolder).find((name) => /^chunk-[A-Z0-9]+\.mjs$/.test(name));
+  assert.ok(chunk);
+  fs.rmSync(path.join(sdkFolder, chunk));
+  const again = manifestOf(await link(dir));
+  assert.equal(again.main, manifest.main, "the same bundle, written again");
+  assert.ok(fs.existsSync(path.join(sdkFolder, chunk)), "the chunk is back");
 });
 
 test("an unchanged plugin reuses its link; an edit, or a file added beside one, gets a new link", async () => {

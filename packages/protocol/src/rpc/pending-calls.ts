@@ -5,7 +5,6 @@
  * rejects and never hangs. The host calls plugins with it (`call`, `control`, `shutdown`, answered by `result`); the
  * SDK calls the host's services with it (`request`, answered by `response`).
  */
-import { randomBytes } from "node:crypto";
 import type { CancelToken } from "../cancel-token.ts";
 import type { Disposable } from "../disposable.ts";
 import type { WireError, WireResult } from "../messages.ts";
@@ -31,13 +30,15 @@ export interface PendingCallsOptions<Out> {
 }
 
 /**
- * Ids for calls, unique for as long as this process runs and across its restarts: a random prefix (12 base64url
- * characters, made once) and a counter. Not a `randomUUID()` per call: that costs a few hundred bytes of strings and
- * a µs on every call's path. An id names a call to the one peer it is sent to; it is no secret and no capability (an
- * answer or a cancel is only taken from the peer the call was sent to).
+ * Ids for calls, unique for as long as this process runs and across its restarts: a prefix made once (the time,
+ * the process id and eight random base-36 digits) and a counter. Not a `randomUUID()` per call: that costs a few
+ * hundred bytes of strings and a µs on every call's path; and no `node:crypto` at all, whose load is 3 ms of a plugin
+ * process's start. An id names a call to the one peer it is sent to; it is no secret and no capability (an answer or
+ * a cancel is only taken from the peer the call was sent to).
  */
 export function callIds(): () => string {
-  const prefix = randomBytes(9).toString("base64url");
+  const random = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
+  const prefix = `${Date.now().toString(36)}${process.pid.toString(36)}${random}.`;
   let next = 0;
   return () => prefix + (next++).toString(36);
 }

@@ -14,10 +14,10 @@ import type {
   PluginToHostRequests,
   WireResult,
 } from "@neko/protocol";
-import { randomUUID } from "node:crypto";
 import type { PluginLogger } from "../plugin-logger.ts";
 import type { HostBridge, RequestAnswer } from "../runtime/host-client.ts";
 import type { BusWatchChannel } from "./bus-watcher.ts";
+import { randomUUID } from "@neko/protocol";
 
 /** A bus event handler: the payload, then the event (type, publisher, time). May be async. */
 export type BusHandler = (payload: any, event: BusEvent) => unknown;

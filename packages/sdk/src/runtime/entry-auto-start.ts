@@ -5,8 +5,7 @@
  * after that runs once at registration. The result is logged and reported to the host, which records it like any
  * entry call; a failure is logged and the plugin runs on.
  */
-import { randomUUID } from "node:crypto";
-import { ErrorCode, type WireResult } from "@neko/protocol";
+import { ErrorCode, randomUUID, type WireResult } from "@neko/protocol";
 import { SdkError } from "../errors.ts";
 import { errResult } from "../wire-result.ts";
 import type { RegisteredEntry } from "./entry-registry.ts";

@@ -9,13 +9,13 @@
  *
  * The bus delivers through `deliverMessage(message)` and `dispatchEvent(eventType, payload)`.
  */
-import { randomUUID } from "node:crypto";
 import {
   type Answer,
   ErrorCode,
   type HostToPluginControls,
   type MessageDelivery,
   type ParamsOut,
+  randomUUID,
   type WireResult,
 } from "@neko/protocol";
 import type { EntryContext } from "../entry-context.ts";
