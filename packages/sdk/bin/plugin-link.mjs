@@ -20,7 +20,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 3;
+const FORMAT = 4;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -136,6 +136,8 @@ export async function linkPluginSources(options) {
 
 /** A link's folder and its index, by name. */
 const LINK_NAME = /^[0-9a-f]{40}\.link$/;
+/** A file in a link's folder: a module, a chunk or a map (a name, never a path). */
+const LINK_FILE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 const INDEX_NAME = /^[0-9a-f]{40}\.links\.json$/;
 /** A link being removed: renamed first, so that no process or host finds it half deleted. */
 const TOMBSTONE_NAME = /^[0-9a-f]{40}\.link\.\d+\.[0-9a-f]{8}\.pruned$/;
@@ -319,6 +321,8 @@ async function linkSdk(cacheDir) {
   if (reused !== undefined) return sdkLinkOf(reused, main);
   /** @type {Map<string, string>} */
   const followed = new Map();
+  /** @type {Map<string, string>} real path → the hash of the text it was bundled from */
+  const sourceHashes = new Map();
   /** @type {string | undefined} */
   let refusal;
   const placeholderDir = path.join(cacheDir, `${"0".repeat(40)}.link`);
@@ -337,13 +341,12 @@ async function linkSdk(cacheDir) {
         format: "esm",
         platform: "node",
         target: TARGET,
-        // Beside each module, not inline: a linked process loads the bundle before it turns source maps on
-        // (linked-modules.ts), and a map inline is text V8 reads at each start all the same.
+        // In a file beside each module, read by Node when it loads the module: inline, a map is text V8 scans as
+        // part of the module's source (the maps chain through each file's own, so they name the .ts sources).
         sourcemap: "linked",
         sourcesContent: false,
         keepNames: true,
         logLevel: "silent",
-        metafile: true,
         preserveSymlinks: true,
         conditions: [],
         mainFields: ["main"],
@@ -366,14 +369,28 @@ async function linkSdk(cacheDir) {
                 return { path: pathToFileURL(resolved).href, external: true };
               });
               // Each module's import.meta is its source file's, as in a module of its own: the SDK finds its
-              // dependencies and its bin/ beside its sources (a bundle's import.meta would be the cache's).
+              // dependencies and its bin/ beside its sources (a bundle's import.meta would be the cache's). Replaced
+              // by esbuild's `define` on the syntax tree, a file at a time (a build's `define` is one for all files);
+              // the text hashed is the text compiled, so a source edited meanwhile is not taken as linked.
               build.onLoad({ filter: /\.(ts|mts)$/ }, async (args) => {
-                const url = pathToFileURL(args.path).href;
-                const contents = (await readFile(args.path, "utf8"))
-                  .replaceAll("import.meta.url", JSON.stringify(url))
-                  .replaceAll("import.meta.filename", JSON.stringify(args.path))
-                  .replaceAll("import.meta.dirname", JSON.stringify(path.dirname(args.path)));
-                return { contents, loader: "ts", resolveDir: path.dirname(args.path) };
+                const source = await readFile(args.path, "utf8");
+                sourceHashes.set(args.path, hashOf(source));
+                const { code } = await build.esbuild.transform(source, {
+                  loader: "ts",
+                  format: "esm",
+                  // Decorators and class fields are lowered by the build, with the names kept.
+                  target: "esnext",
+                  sourcefile: args.path,
+                  sourcemap: "inline",
+                  sourcesContent: false,
+                  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+                  define: {
+                    "import.meta.url": JSON.stringify(pathToFileURL(args.path).href),
+                    "import.meta.filename": JSON.stringify(args.path),
+                    "import.meta.dirname": JSON.stringify(path.dirname(args.path)),
+                  },
+                });
+                return { contents: code, loader: "js", resolveDir: path.dirname(args.path) };
               });
             },
           },
@@ -389,12 +406,6 @@ async function linkSdk(cacheDir) {
   const texts = new Map();
   for (const output of result.outputFiles) {
     texts.set(path.basename(output.path), output.text);
-  }
-  /** @type {Map<string, string>} real path → the hash of the text it was bundled from */
-  const sourceHashes = new Map();
-  for (const input of Object.keys(/** @type {import("esbuild").Metafile} */ (result.metafile).inputs)) {
-    const file = path.resolve(input);
-    sourceHashes.set(file, hashOf(await readFile(file, "utf8")));
   }
   const stored = storeLink({
     cacheDir,
@@ -699,12 +710,16 @@ async function reusableLink(indexPath, cacheDir) {
     if (typeof index.key !== "string" || !/^[0-9a-f]{40}$/.test(index.key)) return undefined;
     const dir = path.join(cacheDir, `${index.key}.link`);
     const dirUrl = `${pathToFileURL(dir).href}/`;
-    // Every file of the link (a bundle's chunks too), else each module the index names.
-    const modules = new Map(index.modules);
+    // Every file of the link (a bundle's chunks and maps too), each a plain name in its folder, the modules among them.
+    if (!Array.isArray(index.outputs) || index.outputs.length === 0) return undefined;
+    if (!index.outputs.every((/** @type {unknown} */ name) => typeof name === "string" && LINK_FILE.test(name))) {
+      return undefined;
+    }
     /** @type {string[]} */
-    const outputs = Array.isArray(index.outputs)
-      ? index.outputs.map((/** @type {unknown} */ name) => `${dirUrl}${name}`)
-      : [...modules.values()];
+    const outputs = index.outputs.map((/** @type {string} */ name) => `${dirUrl}${name}`);
+    /** @type {Map<string, string>} */
+    const modules = new Map(index.modules);
+    if (![...modules.values()].every((url) => outputs.includes(url))) return undefined;
     if (!isWhole(dirUrl, outputs)) return undefined;
     for (const [file, hash] of Object.entries(index.files)) {
       if (hashOf(await readFile(file, "utf8")) !== hash) return undefined;

@@ -7,9 +7,8 @@ import { loadPluginRuntime } from "./load-plugin-runtime.mjs";
 // `ps` shows which plugin a process runs ("neko-plugin: counter") rather than a node command line.
 if (process.env.NEKO_PLUGIN_ID) process.title = `neko-plugin: ${process.env.NEKO_PLUGIN_ID}`;
 
-// Stack traces point into the TypeScript sources (the compiled code carries inline source maps): turned on here for a
-// process that compiles the SDK through the hooks, and before the plugin's own modules for a linked one (see
-// linked-modules.ts: the SDK's bundle loads without its maps, a good part of a start).
-if (!process.env.NEKO_PLUGIN_LINKED) process.setSourceMapsEnabled(true);
+// Stack traces point into the TypeScript sources (the compiled code carries source maps: inline in a module of its
+// own, in a file beside each module of the SDK's linked bundle).
+process.setSourceMapsEnabled(true);
 
 await loadPluginRuntime();

@@ -130,7 +130,6 @@ port.unref();
 /** @type {Record<PropertyKey, unknown>} */ (globalThis)[THREAD_BOOTSTRAP] =
   first && typeof first === "object" ? { bootstrap: first.bootstrap, port: first.port } : undefined;
 
-// As in plugin-runner.mjs: a linked thread turns the source maps on before the plugin's own modules.
-if (!process.env.NEKO_PLUGIN_LINKED) process.setSourceMapsEnabled(true);
+process.setSourceMapsEnabled(true);
 
 await loadPluginRuntime();

@@ -100,9 +100,10 @@ test("the SDK's runtime is one bundle: a module per export and a few shared chun
     texts.some((text) => text.includes(JSON.stringify(pathToFileURL(path.join(SDK_SRC, "plugin-logger.ts")).href))),
   );
   assert.equal(texts.filter((text) => /import\.meta\.(url|dirname|filename)/.test(text)).length, 0);
-  // Maps beside each module, none inline (a linked process loads the bundle before it turns source maps on).
+  // Maps beside each module, none inline, naming the TypeScript sources (chained through each file's own).
   assert.ok(texts.every((text) => !text.includes("sourceMappingURL=data:")));
-  assert.ok(fs.existsSync(path.join(sdkFolder, `${files[0]}.map`)));
+  const map = JSON.parse(fs.readFileSync(path.join(sdkFolder, `${files[0]}.map`), "utf8")) as { sources: string[] };
+  assert.ok(map.sources.length > 0 && map.sources.every((source) => /\.ts$/.test(source)), map.sources.join(" "));
 });
 
 test("an SDK link that lost a chunk is not reused: the next link writes it whole again", async () => {

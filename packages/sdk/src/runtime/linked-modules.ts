@@ -65,9 +65,6 @@ export function isLinkedProcess(): boolean {
  * (after registering the module hooks in a linked process, which the file's TypeScript or imports may need).
  */
 export function sourceModuleUrl(file: string): string {
-  // The plugin's stack traces name its TypeScript files and lines. A linked process loads the SDK's bundle before
-  // source maps are on (parsing its maps took 7 ms of a 120 ms start): its own frames name the bundle's modules.
-  process.setSourceMapsEnabled(true);
   const url = pathToFileURL(file).href;
   const linked = linkManifest();
   if (linked === null) return url;
