@@ -42,6 +42,19 @@ export class LeanPlugin extends NekoPluginBase {
     return Ok({ scripts: await loadedScripts(), linked: process.env.NEKO_PLUGIN_LINKED ?? null, url: import.meta.url });
   }
 
+  @pluginEntry({ id: "heap_limits" })
+  async heapLimits() {
+    const { getHeapStatistics } = await import("node:v8");
+    const { Worker } = await import("node:worker_threads");
+    const worker = new Worker(
+      'const { parentPort } = require("node:worker_threads"); parentPort.postMessage(require("node:v8").getHeapStatistics().heap_size_limit);',
+      { eval: true },
+    );
+    const inWorker = await new Promise((resolve) => worker.once("message", resolve));
+    await worker.terminate();
+    return Ok({ process: getHeapStatistics().heap_size_limit, worker: inWorker });
+  }
+
   @pluginEntry({ id: "builtins" })
   builtins() {
     const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
@@ -196,6 +209,16 @@ describe("a lean plugin process", () => {
     assert.ok(sdk.length > 0 && sdk.length <= 30, `${sdk.length} modules of the SDK's link: ${sdk.join(" ")}`);
   });
 
+  test("the heap limit holds in the process and in a worker it starts (its flag, set aside while the runtime loads, is back)", async () => {
+    const res = await t.trigger("lean", "heap_limits");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { process: own, worker } = res.body.data as { process: number; worker: number };
+    const MiB = 2 ** 20;
+    // max_heap_mb's default, 256 MiB of old space (plus the young generation); V8's own default here is gigabytes.
+    assert.ok(own >= 256 * MiB && own < 400 * MiB, `process heap limit ${own / MiB} MiB`);
+    assert.ok(worker >= 256 * MiB && worker < 400 * MiB, `worker heap limit ${worker / MiB} MiB`);
+  });
+
   test("neither node:crypto nor msgpackr's native addon is loaded by a plugin that does not need them", async () => {
     const { builtins } = (await t.trigger("lean", "builtins")).body.data as { builtins: string[] };
     assert.ok(builtins.includes("fs"), "the probe lists the builtins loaded");
@@ -215,7 +238,8 @@ describe("a lean plugin process", () => {
 
   test("a stack trace in a linked plugin names its TypeScript file and line", async () => {
     const { stack } = (await t.trigger("lean", "where")).body.data;
-    assert.match(stack, /\/lean\/index\.ts:19:\d+\)/, stack);
+    const line = leanCode.split("\n").findIndex((text) => text.includes('new Error("here")')) + 1;
+    assert.match(stack, new RegExp(`/lean/index\\.ts:${line}:\\d+\\)`), stack);
   });
 
   test("a plugin that declares no schema, store or log record loads none of Zod, Ajv, pino and better-sqlite3", async () => {

@@ -2,6 +2,8 @@
 // `NEKO_PLUGIN_LINKED` names the link), their compiled modules are imported as they are: no module hooks, no loader
 // thread. Otherwise TypeScript is compiled through a shared disk cache (no tsx and no esbuild in a warm process), and
 // `@neko/plugin-sdk/*` resolves to this SDK from any folder; see plugin-loader-hooks.mjs.
+// First: the runtime's modules load with V8's code caches (heap-limit-flag.mjs).
+import "./heap-limit-flag.mjs";
 import { loadPluginRuntime } from "./load-plugin-runtime.mjs";
 
 // `ps` shows which plugin a process runs ("neko-plugin: counter") rather than a node command line.

@@ -39,6 +39,11 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+function restoreHeapLimitFlag(): void {
+  const restore = (globalThis as Record<symbol, unknown>)[Symbol.for("neko-plugin.restore-heap-limit-flag")];
+  if (typeof restore === "function") restore();
+}
+
 function requireEnv(name: string): string {
   return process.env[name] || fail(`${name} is not set`);
 }
@@ -111,6 +116,9 @@ process.on("unhandledRejection", (error) => logger.exception("unhandled rejectio
 
 // Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
 guardWorkerThreads(metadata);
+// Before any plugin code: the heap limit's flag, set aside while the runtime loaded (bin/heap-limit-flag.mjs), is back,
+// so a worker the plugin starts is held to the same limit.
+restoreHeapLimitFlag();
 
 let runtime: PluginRuntime;
 let configSchema: Record<string, unknown> | undefined;

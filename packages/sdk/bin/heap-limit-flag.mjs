@@ -1,0 +1,18 @@
+// Node's built-in modules come with V8 code caches, made under V8's default flags, and V8 takes a cache only when the
+// flags it runs with hash as they did then. `--max-old-space-size` (the plugin's heap limit, `max_heap_mb`) changes that
+// hash, so each built-in module a plugin process loads would be compiled from its source: 7 ms instead of 2 ms for
+// child_process, net, crypto, worker_threads, perf_hooks and stream (docs/benchmarks.md). The limit is fixed when the
+// heap is made, at the start: setting the flag back to its default here leaves it as it is (a plugin over it still dies
+// out of memory) and lets the SDK's runtime load with the caches. Before the plugin's own code runs, plugin-main.ts
+// puts the flag back (`RESTORE`), so a worker the plugin starts gets the same limit as before.
+import { setFlagsFromString } from "node:v8";
+
+const RESTORE = Symbol.for("neko-plugin.restore-heap-limit-flag");
+const limit = process.execArgv.find((arg) => /^--max-old-space-size=\d+$/.test(arg));
+if (limit !== undefined) {
+  setFlagsFromString("--max-old-space-size=0");
+  /** @type {Record<symbol, unknown>} */ (globalThis)[RESTORE] = () => {
+    delete (/** @type {Record<symbol, unknown>} */ (globalThis)[RESTORE]);
+    setFlagsFromString(limit);
+  };
+}
