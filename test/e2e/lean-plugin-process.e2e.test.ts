@@ -100,6 +100,23 @@ export class ComputedPlugin extends NekoPluginBase {
     const late = await import(name);
     return Ok({ late: late.late, linked: process.env.NEKO_PLUGIN_LINKED ?? null });
   }
+
+  // Node 20 runs every registered hooks module on one loader thread: this one's initialize runs on the thread the
+  // runner's own hooks started, and reports that thread's heap limit.
+  @pluginEntry({ id: "loader_heap" })
+  async loaderHeap() {
+    const { register } = await import("node:module");
+    const { MessageChannel } = await import("node:worker_threads");
+    const { port1, port2 } = new MessageChannel();
+    const hooks = "data:text/javascript," + encodeURIComponent(
+      'import v8 from "node:v8"; export function initialize({ port }) { port.postMessage(v8.getHeapStatistics().heap_size_limit); }',
+    );
+    const limit = new Promise((resolve) => port1.once("message", resolve));
+    register(hooks, { data: { port: port2 }, transferList: [port2] });
+    const loaderThread = await limit;
+    port1.close();
+    return Ok({ loaderThread, linked: process.env.NEKO_PLUGIN_LINKED ?? null });
+  }
 }
 `;
 
@@ -217,6 +234,18 @@ describe("a lean plugin process", () => {
     // max_heap_mb's default, 256 MiB of old space (plus the young generation); V8's own default here is gigabytes.
     assert.ok(own >= 256 * MiB && own < 400 * MiB, `process heap limit ${own / MiB} MiB`);
     assert.ok(worker >= 256 * MiB && worker < 400 * MiB, `worker heap limit ${worker / MiB} MiB`);
+  });
+
+  test("an unlinked process's module-hooks thread is held to the heap limit too", async () => {
+    const res = await t.trigger("computed", "loader_heap");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { loaderThread, linked } = res.body.data as { loaderThread: number; linked: string | null };
+    assert.equal(linked, null, "the hooks' path");
+    const MiB = 2 ** 20;
+    assert.ok(
+      loaderThread >= 256 * MiB && loaderThread < 400 * MiB,
+      `loader thread heap limit ${loaderThread / MiB} MiB`,
+    );
   });
 
   test("neither node:crypto nor msgpackr's native addon is loaded by a plugin that does not need them", async () => {

@@ -48,6 +48,13 @@ export async function loadPluginRuntime() {
     ...(process.env.NEKO_PLUGIN_SOURCE_DIRS ?? "").split(path.delimiter),
   ];
   const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
+  // The hooks run on a thread of their own for as long as the process: it takes its heap limit from the flag when it
+  // starts, so the flag set aside by heap-limit-flag.mjs is put back first.
+  /** @type {Record<symbol, unknown>} */
+  const global = globalThis;
+  const restore = global[Symbol.for("neko-plugin.restore-heap-limit-flag")];
+  if (typeof restore === "function") restore();
   register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
+
   await import("../src/runtime/plugin-main.ts");
 }

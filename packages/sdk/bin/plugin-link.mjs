@@ -390,6 +390,10 @@ async function linkSdk(cacheDir) {
                     "import.meta.dirname": JSON.stringify(path.dirname(args.path)),
                   },
                 });
+                // Any other use (import.meta.resolve, the object itself) would be the bundle's, in the cache.
+                if (/\bimport\.meta\b/.test(code)) {
+                  refusal ??= `${args.path} uses import.meta other than .url, .filename or .dirname`;
+                }
                 return { contents: code, loader: "js", resolveDir: path.dirname(args.path) };
               });
             },

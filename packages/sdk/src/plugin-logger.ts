@@ -64,7 +64,8 @@ const require = createRequire(import.meta.url);
 /** The SDK's and the protocol package's source folders: their frames are the framework's, not the plugin's. */
 const FRAMEWORK_DIRS = [
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
-  // Resolved from this file's own place (not `import.meta.resolve`: a linked plugin process runs a compiled copy).
+  // Resolved from this file's own place by createRequire, not by the module's own resolve (a linked plugin process
+  // runs a compiled copy).
   path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
 ].map((dir) => `${dir}${path.sep}`);
 
