@@ -417,7 +417,12 @@ export class PluginWorker {
         secret: body.secret,
         connection: admission.connection,
         context: body.context,
-        maxHeapMb: typeof body.maxHeapMb === "number" ? body.maxHeapMb : plugin.manifest.permissions.maxHeapMb,
+        // A whole number of MiB, or this machine's manifest's: anything else would be a flag Node refuses, leaving
+        // the process without a heap limit.
+        maxHeapMb:
+          Number.isSafeInteger(body.maxHeapMb) && (body.maxHeapMb as number) > 0
+            ? (body.maxHeapMb as number)
+            : plugin.manifest.permissions.maxHeapMb,
         // This machine's manifest decides what the process may touch here, as a host does for its own plugins.
         permissions: launchPermissions(plugin.manifest),
       });

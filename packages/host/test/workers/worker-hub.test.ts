@@ -125,3 +125,54 @@ test("a launch the worker cannot make, and a worker that is not connected, end t
     ["real"],
   );
 });
+
+test("a launch whose heap limit is not a whole number of MiB gets the worker's manifest's, never a flag Node refuses", async () => {
+  const h = await hub();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-hub-heap-"));
+  closers.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const pluginDir = path.join(dir, "heapy");
+  fs.mkdirSync(pluginDir);
+  fs.writeFileSync(
+    path.join(pluginDir, "plugin.toml"),
+    '[plugin]\nid = "heapy"\nentry = "index.ts:Heapy"\n\n[plugin.permissions]\nmax_heap_mb = 96\n',
+  );
+  fs.writeFileSync(
+    path.join(pluginDir, "index.ts"),
+    'import { NekoPluginBase, nekoPlugin } from "@neko/plugin-sdk/plugin";\n@nekoPlugin\nexport class Heapy extends NekoPluginBase {}\n',
+  );
+  const up = waitUp(h, "heapy-worker");
+  const worker = await PluginWorker.start({
+    connect: h.endpoint,
+    serverKey: hostKeys.publicKey,
+    keys: workerKeys,
+    roots: [dir],
+    name: "heapy-worker",
+    logger: createSilentLogger(),
+    runnerPath: PLUGIN_RUNNER_PATH,
+  });
+  closers.push(() => worker.stop());
+  await up;
+  for (const maxHeapMb of [-5, 1.5, Number.NaN]) {
+    const admission = h.admit("heapy-worker");
+    const child = h.launch("heapy-worker", {
+      ...request("heapy", admission.peer),
+      pluginDir,
+      entryModule: path.join(pluginDir, "index.ts"),
+      className: "Heapy",
+      maxHeapMb,
+    });
+    const exited = new Promise<ChildExit>((resolve) => child.onExit(resolve));
+    const deadline = Date.now() + 10_000;
+    while (child.pid === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(child.pid !== undefined, `the worker launched a process for maxHeapMb ${maxHeapMb}`);
+    const argv = fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+    assert.deepEqual(
+      argv.filter((arg) => arg.startsWith("--max-old-space-size")),
+      ["--max-old-space-size=96"],
+      String(maxHeapMb),
+    );
+    child.kill("SIGKILL");
+    await exited;
+    admission.dispose();
+  }
+});
