@@ -46,12 +46,15 @@ export class Worker extends NekoPluginBase {
   async waitForCancel(_args: object, ctx: { signal: AbortSignal }) {
     this.sawAbort = false;
     await this.runUpdate({ stage: "waiting" });
+    // A cancel may be here already: it can arrive with the answer to runUpdate, before this line runs.
     await new Promise<void>((resolve) => {
-      ctx.signal.addEventListener("abort", () => {
+      const saw = () => {
         this.sawAbort = true;
         this.abortCode = (ctx.signal.reason as { code?: string })?.code ?? null;
         resolve();
-      }, { once: true });
+      };
+      if (ctx.signal.aborted) saw();
+      else ctx.signal.addEventListener("abort", saw, { once: true });
     });
     return Ok("too late");
   }
