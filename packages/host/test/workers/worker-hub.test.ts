@@ -50,6 +50,22 @@ function request(pluginId: string, peer: string): LaunchRequest {
   };
 }
 
+/** A real PluginWorker for the plugins under `dir`, connected to `h` (stopped after the test). */
+async function startWorker(h: WorkerHub, name: string, dir: string): Promise<void> {
+  const up = waitUp(h, name);
+  const worker = await PluginWorker.start({
+    connect: h.endpoint,
+    serverKey: hostKeys.publicKey,
+    keys: workerKeys,
+    roots: [dir],
+    name,
+    logger: createSilentLogger(),
+    runnerPath: PLUGIN_RUNNER_PATH,
+  });
+  closers.push(() => worker.stop());
+  await up;
+}
+
 function waitUp(h: WorkerHub, name: string): Promise<void> {
   return new Promise((resolve) => {
     if (h.isConnected(name)) resolve();
@@ -101,18 +117,7 @@ test("a launch the worker cannot make, and a worker that is not connected, end t
   const h = await hub();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "neko-hub-test-"));
   closers.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-  const up = waitUp(h, "real");
-  const worker = await PluginWorker.start({
-    connect: h.endpoint,
-    serverKey: hostKeys.publicKey,
-    keys: workerKeys,
-    roots: [dir],
-    name: "real",
-    logger: createSilentLogger(),
-    runnerPath: PLUGIN_RUNNER_PATH,
-  });
-  closers.push(() => worker.stop());
-  await up;
+  await startWorker(h, "real", dir);
   const unknown = h.launch("real", request("nope", h.admit("real").peer));
   const exit = await new Promise<ChildExit>((resolve) => unknown.onExit(resolve));
   assert.match(exit.launchFailure ?? "", /plugin 'nope' is not one this worker runs/);
@@ -140,18 +145,7 @@ test("a launch whose heap limit is not a whole number of MiB gets the worker's m
     path.join(pluginDir, "index.ts"),
     'import { NekoPluginBase, nekoPlugin } from "@neko/plugin-sdk/plugin";\n@nekoPlugin\nexport class Heapy extends NekoPluginBase {}\n',
   );
-  const up = waitUp(h, "heapy-worker");
-  const worker = await PluginWorker.start({
-    connect: h.endpoint,
-    serverKey: hostKeys.publicKey,
-    keys: workerKeys,
-    roots: [dir],
-    name: "heapy-worker",
-    logger: createSilentLogger(),
-    runnerPath: PLUGIN_RUNNER_PATH,
-  });
-  closers.push(() => worker.stop());
-  await up;
+  await startWorker(h, "heapy-worker", dir);
   for (const maxHeapMb of [-5, 1.5, Number.NaN]) {
     const admission = h.admit("heapy-worker");
     const child = h.launch("heapy-worker", {
