@@ -12,9 +12,9 @@ import { msSince } from "./stats.ts";
 const childScript = path.join(BENCH_DIR, "fork-floor-child.mjs");
 
 /**
- * The npm packages a plugin process imports before its plugin's code: what the SDK runtime and `@neko/protocol` load
- * statically (found by logging a resolve hook's node_modules hits while importing `plugin-main.ts`). better-sqlite3,
- * the MCP SDK and esbuild load on first use only, so they are not in the floor.
+ * The npm packages the SDK runtime and `@neko/protocol` depend on to start a plugin, as issue 15 set the floor (found by
+ * logging a resolve hook's node_modules hits while importing `plugin-main.ts`, before zod, ajv, pino and zeromq became
+ * lazy: a plugin process now loads fewer of them). better-sqlite3, the MCP SDK and esbuild load on first use only.
  */
 export const PLUGIN_RUNTIME_DEPENDENCIES = [
   "msgpackr",
