@@ -139,6 +139,12 @@ function heavyPackages(scripts: string[]): string[] {
   return [...new Set(scripts.flatMap((url) => HEAVY.exec(url)?.[1] ?? []))].sort();
 }
 
+/** max_heap_mb's default, 256 MiB of old space (plus the young generation); V8's own default here is gigabytes. */
+function assertDefaultHeapLimit(bytes: number, what: string): void {
+  const MiB = 2 ** 20;
+  assert.ok(bytes >= 256 * MiB && bytes < 400 * MiB, `${what} heap limit ${bytes / MiB} MiB`);
+}
+
 describe("a lean plugin process", () => {
   let root: string;
   let t: TestHost;
@@ -230,10 +236,8 @@ describe("a lean plugin process", () => {
     const res = await t.trigger("lean", "heap_limits");
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const { process: own, worker } = res.body.data as { process: number; worker: number };
-    const MiB = 2 ** 20;
-    // max_heap_mb's default, 256 MiB of old space (plus the young generation); V8's own default here is gigabytes.
-    assert.ok(own >= 256 * MiB && own < 400 * MiB, `process heap limit ${own / MiB} MiB`);
-    assert.ok(worker >= 256 * MiB && worker < 400 * MiB, `worker heap limit ${worker / MiB} MiB`);
+    assertDefaultHeapLimit(own, "process");
+    assertDefaultHeapLimit(worker, "worker");
   });
 
   test("an unlinked process's module-hooks thread is held to the heap limit too", async () => {
@@ -241,11 +245,7 @@ describe("a lean plugin process", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const { loaderThread, linked } = res.body.data as { loaderThread: number; linked: string | null };
     assert.equal(linked, null, "the hooks' path");
-    const MiB = 2 ** 20;
-    assert.ok(
-      loaderThread >= 256 * MiB && loaderThread < 400 * MiB,
-      `loader thread heap limit ${loaderThread / MiB} MiB`,
-    );
+    assertDefaultHeapLimit(loaderThread, "loader thread");
   });
 
   test("neither node:crypto nor msgpackr's native addon is loaded by a plugin that does not need them", async () => {

@@ -6,7 +6,8 @@
 // start: setting the flag back to its default here leaves it as it is (a plugin over it still dies out of memory) and
 // lets the SDK's runtime load with the caches. The flag is put back (`RESTORE`) before anything starts a thread of its
 // own, which takes its limit from the flag: by plugin-main.ts before the plugin's code runs (a worker the plugin
-// starts), by load-plugin-runtime.mjs before it registers the module hooks (their loader thread).
+// starts), by load-plugin-runtime.mjs before it registers the module hooks (their loader thread). In a thread plugin
+// (its runner has no such flag; its threads have resourceLimits) this does nothing.
 import { setFlagsFromString } from "node:v8";
 
 const RESTORE = Symbol.for("neko-plugin.restore-heap-limit-flag");
@@ -17,4 +18,10 @@ if (limit !== undefined) {
     delete (/** @type {Record<symbol, unknown>} */ (globalThis)[RESTORE]);
     setFlagsFromString(limit);
   };
+}
+
+/** Puts the flag back if it is still set aside (the SDK's sources call it through `RESTORE`, having no path to bin/). */
+export function restoreHeapLimitFlag() {
+  const restore = /** @type {Record<symbol, unknown>} */ (globalThis)[RESTORE];
+  if (typeof restore === "function") restore();
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { register } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { restoreHeapLimitFlag } from "./heap-limit-flag.mjs";
 
 /** The runtime module of the link, or undefined: no link, or one this process cannot read (gone from the cache). */
 function linkedMain() {
@@ -50,11 +51,7 @@ export async function loadPluginRuntime() {
   const sourceDirUrls = sourceDirs.filter((dir) => dir !== "").map((dir) => `${pathToFileURL(dir).href}/`);
   // The hooks run on a thread of their own for as long as the process: it takes its heap limit from the flag when it
   // starts, so the flag set aside by heap-limit-flag.mjs is put back first.
-  /** @type {Record<symbol, unknown>} */
-  const global = globalThis;
-  const restore = global[Symbol.for("neko-plugin.restore-heap-limit-flag")];
-  if (typeof restore === "function") restore();
+  restoreHeapLimitFlag();
   register("./plugin-loader-hooks.mjs", import.meta.url, { data: { sourceDirUrls } });
-
   await import("../src/runtime/plugin-main.ts");
 }
