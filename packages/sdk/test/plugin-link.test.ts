@@ -102,6 +102,27 @@ test("the SDK's runtime is one bundle: a module per export and a few shared chun
   assert.ok(sources.length > 50 && sources.every((source) => /\.ts$/.test(source)), sources.join(" "));
 });
 
+test("a link index that does not list its link's files as plain names is not trusted: the link is written again", async () => {
+  const dir = plugin("tampered", { "index.ts": "export const x: number = 1;\n" });
+  const first = await link(dir);
+  const moduleUrl = manifestOf(first).modules[pathToFileURL(path.join(dir, "index.ts")).href];
+  const module = fileURLToPath(moduleUrl);
+  const index = fs
+    .readdirSync(cacheDir)
+    .filter((name) => name.endsWith(".links.json"))
+    .map((name) => path.join(cacheDir, name))
+    .find((file) => fs.readFileSync(file, "utf8").includes(JSON.stringify(moduleUrl)));
+  assert.ok(index, "the plugin's index");
+  const saved = JSON.parse(fs.readFileSync(index, "utf8"));
+  for (const outputs of [[], ["../elsewhere.mjs"], [42], "index.mjs"]) {
+    // The module gone, and an index that would not say so: the link must not be reused as it is.
+    fs.rmSync(module);
+    fs.writeFileSync(index, JSON.stringify({ ...saved, outputs }));
+    assert.deepEqual(await link(dir), first, JSON.stringify(outputs));
+    assert.ok(fs.existsSync(module), `written again after an index with outputs ${JSON.stringify(outputs)}`);
+  }
+});
+
 test("an SDK link that lost a chunk is not reused: the next link writes it whole again", async () => {
   const dir = plugin("rechunked", { "index.ts": 'export { Ok } from "@neko/plugin-sdk/plugin";\n' });
   const manifest = manifestOf(await link(dir));
