@@ -151,12 +151,15 @@ describe("a lean plugin process", () => {
 
   // A cache of this file's own: a test below deletes it while the host runs.
   const savedCacheDir = process.env.NEKO_TS_CACHE_DIR;
+  const savedSnapshot = process.env.NEKO_PLUGIN_SNAPSHOT;
   let cacheDir: string;
 
   before(async () => {
     root = makeTempDir();
     cacheDir = path.join(makeTempDir("neko-lean-cache-"), "cache");
     process.env.NEKO_TS_CACHE_DIR = cacheDir;
+    // What a linked process loads without a startup snapshot (one is tested in startup-snapshot.e2e.test.ts).
+    process.env.NEKO_PLUGIN_SNAPSHOT = "off";
     // Without the permission model: the probe opens an inspector session in the process.
     const manifest = (id: string, className: string) =>
       `[plugin]\nid = "${id}"\nentry = "index.ts:${className}"\n\n[plugin_runtime]\npermissions = false\n`;
@@ -199,6 +202,8 @@ describe("a lean plugin process", () => {
     await t?.close();
     if (savedCacheDir === undefined) delete process.env.NEKO_TS_CACHE_DIR;
     else process.env.NEKO_TS_CACHE_DIR = savedCacheDir;
+    if (savedSnapshot === undefined) delete process.env.NEKO_PLUGIN_SNAPSHOT;
+    else process.env.NEKO_PLUGIN_SNAPSHOT = savedSnapshot;
     fs.rmSync(root, { recursive: true, force: true });
     if (cacheDir !== undefined) fs.rmSync(path.dirname(cacheDir), { recursive: true, force: true });
   });

@@ -88,6 +88,7 @@ describe("a linked process whose link's runtime is gone", () => {
     };
     const brokenLinks = {
       manifestFor: (entryModule: string) => manifests[path.basename(path.dirname(entryModule))],
+      snapshotFor: () => undefined,
       launched: () => undefined,
     } as unknown as PluginLinks;
     const logger = createSilentLogger();

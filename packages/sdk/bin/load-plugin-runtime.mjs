@@ -41,6 +41,13 @@ export async function loadPluginRuntime() {
   // decoder is as fast (docs/benchmarks.md). Set it to "false" in the host's environment to keep the addon.
   process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
   const main = linkedMain();
+  // Started from the SDK's startup snapshot (src/runtime/snapshot-main.ts): the runtime is loaded already, and its
+  // linked SDK modules hand the plugin the snapshot's. Without its link (gone from the cache), the hooks' path below.
+  const snapshot =
+    /** @type {{ start(importer: (specifier: string) => Promise<unknown>): Promise<void> } | undefined} */ (
+      /** @type {Record<symbol, unknown>} */ (globalThis)[Symbol.for("neko-plugin.snapshot")]
+    );
+  if (snapshot !== undefined && main !== undefined) return snapshot.start((specifier) => import(specifier));
   if (main !== undefined && (await importLinked(main))) return;
   delete process.env.NEKO_PLUGIN_LINKED;
   // The plugin's folder, and its extensions' folders (they load into this process): their sources are ES modules.

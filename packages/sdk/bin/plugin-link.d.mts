@@ -13,7 +13,12 @@ export function linkPluginSources(options: {
    * writes. `read` undefined: it runs without the permission model.
    */
   access?: { read?: string[]; write?: string[] };
-}): Promise<{ ok: true; manifest: string } | { ok: false; reason: string }>;
+  /**
+   * Link it for a process started from a startup snapshot of the SDK (it runs without one too): the outcome names the
+   * script the snapshot is made from (plugin-snapshot.mjs).
+   */
+  snapshot?: boolean;
+}): Promise<{ ok: true; manifest: string; snapshotScript?: string } | { ok: false; reason: string }>;
 
 /**
  * Removes the `<key>.link` folders of `cacheDir` that none of `keep` (manifests of running processes) imports from

@@ -14,6 +14,7 @@ import { lstat, readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { pruneSnapshots } from "./plugin-snapshot.mjs";
 import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 /** @import * as Declared from "./plugin-link.mjs" */
@@ -62,9 +63,16 @@ const sdkDependencies = new Set(
 const sdkLinks = new Map();
 
 /**
- * @typedef {{ dirUrl: string; modules: Map<string, string>; outputs: string[]; main: string }} SdkLink
- * @typedef {{ ok: true; manifest: string } | { ok: false; reason: string }} LinkOutcome
+ * @typedef {{ dirUrl: string; modules: Map<string, string>; outputs: string[]; main: string; snapshotScript?: string }} SdkLink
+ * `snapshotScript`: the script a startup snapshot is made from (an SDK link for snapshots, sdkSnapshotLink)
+ * @typedef {{ ok: true; manifest: string; snapshotScript?: string } | { ok: false; reason: string }} LinkOutcome
  */
+
+/**
+ * The SDK's link for processes started from a startup snapshot, per cache folder (as `sdkLinks`).
+ * @type {Map<string, Promise<SdkLink | undefined>>}
+ */
+const sdkSnapshotLinks = new Map();
 
 /**
  * Links the SDK's runtime and the plugin whose entry module is `entry` into the cache; resolves to the manifest a
@@ -89,7 +97,7 @@ export async function linkPluginSources(options) {
   // compiled ahead; a plugin that imports one is not linked.
   const writable = [path.join(pluginDir, "data"), ...(options.access?.write ?? [])].map(realOrResolved);
   try {
-    const sdk = await sdkLink(cacheDir);
+    const sdk = options.snapshot === true ? await sdkSnapshotLink(cacheDir) : await sdkLink(cacheDir);
     if (sdk === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
     const realDir = fs.realpathSync(pluginDir);
     const realEntry = fs.realpathSync(entry);
@@ -128,7 +136,7 @@ export async function linkPluginSources(options) {
       for (const [file, url] of [...sdk.modules, ...linked.modules]) modules[pathToFileURL(file).href] = url;
       writeAtomically(manifest, JSON.stringify({ main: sdk.main, modules }));
     }
-    return { ok: true, manifest };
+    return { ok: true, manifest, ...(sdk.snapshotScript !== undefined && { snapshotScript: sdk.snapshotScript }) };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
@@ -214,6 +222,8 @@ export async function pruneLinks(options) {
       // unreadable: the age-based prune of the compile cache takes it
     }
   }
+  // The startup snapshots made from the links gone (their names are their links').
+  removed += await pruneSnapshots(cacheDir, await readdir(cacheDir).catch(() => []), cutoff);
   return removed;
 }
 
@@ -268,6 +278,200 @@ async function sdkLink(cacheDir) {
 }
 
 /**
+ * The SDK's link for a process started from a startup snapshot (`options.snapshot`), linked again when it is no longer
+ * whole: made over the SDK's link (`sdkLink`).
+ * @param {string} cacheDir
+ * @returns {Promise<SdkLink | undefined>}
+ */
+async function sdkSnapshotLink(cacheDir) {
+  const base = await sdkLink(cacheDir);
+  if (base === undefined) return undefined;
+  const known = await sdkSnapshotLinks.get(cacheDir);
+  if (known !== undefined && known.main === base.main && isWhole(known.dirUrl, known.outputs)) {
+    touch(fileURLToPath(known.dirUrl));
+    return known;
+  }
+  const linking = linkSdkSnapshot(cacheDir, base).catch(() => undefined);
+  sdkSnapshotLinks.set(cacheDir, linking);
+  const linked = await linking;
+  if (linked === undefined && sdkSnapshotLinks.get(cacheDir) === linking) sdkSnapshotLinks.delete(cacheDir);
+  return linked;
+}
+
+/** The script a startup snapshot is made from, in its link (bin/plugin-snapshot.mjs). */
+const SNAPSHOT_SCRIPT = "snapshot.cjs";
+/** Packages with native code: never in a snapshot, `require`d when a process first needs them. */
+const NATIVE_PACKAGES = new Set(["zeromq", "better-sqlite3", "msgpackr-extract"]);
+
+/**
+ * Links the SDK for processes started from a startup snapshot (docs/architecture.md "Startup snapshot"): one CommonJS
+ * script holding the runtime and every `@neko/plugin-sdk/*` export with what they import (packages too, but those with
+ * native code), which hands their namespaces to `prepareSnapshot` (src/runtime/snapshot-main.ts); and for each export
+ * a module with its name in `base`, exporting the snapshot's objects, or `base`'s module's when the process has no
+ * snapshot (started without one, or a thread plugin). A plugin linked against it runs with or without the snapshot,
+ * and either way with one copy of each of the SDK's classes. Its `main` is `base`'s: the runner of a process without
+ * the snapshot imports it as ever.
+ * @param {string} cacheDir
+ * @param {SdkLink} base
+ * @returns {Promise<SdkLink | undefined>}
+ */
+async function linkSdkSnapshot(cacheDir, base) {
+  const roots = sdkExports();
+  const snapshotMain = fs.realpathSync(path.join(SDK_DIR, "src/runtime/snapshot-main.ts"));
+  const indexKey = linkIndexKey(cacheDir, [snapshotMain, ...roots], [base.main, ...base.outputs], "snapshot");
+  const indexPath = path.join(cacheDir, `${indexKey}.links.json`);
+  const reused = await reusableLink(indexPath, cacheDir);
+  if (reused !== undefined) return snapshotLinkOf(reused, base);
+  /** @type {Map<string, string>} real path → the hash of the text it was bundled from */
+  const sourceHashes = new Map();
+  /** @type {string | undefined} */
+  let refusal;
+  const entry = [
+    `import { prepareSnapshot } from ${JSON.stringify(snapshotMain)};`,
+    ...roots.map((root, i) => `import * as m${i} from ${JSON.stringify(root)};`),
+    `prepareSnapshot({ ${roots.map((root, i) => `${JSON.stringify(root)}: m${i}`).join(", ")} });`,
+  ].join("\n");
+  /** @type {import("esbuild").Plugin} */
+  const sources = {
+    name: "neko-snapshot-sources",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        // Node's worker_threads loaded as a snapshot is made leaves every thread of a process started from it broken
+        // (`process.cwd()` fails in the thread; Node 20.20): the SDK loads it where it is used.
+        if (/^(node:)?worker_threads$/.test(args.path) && args.kind === "import-statement") {
+          refusal ??= `${args.importer} imports node:worker_threads, which a startup snapshot cannot hold`;
+        }
+        if (args.path.startsWith("node:") || isBuiltin(args.path)) return { path: args.path, external: true };
+        if (NATIVE_PACKAGES.has(packageNameOf(args.path))) return { path: args.path, external: true };
+        return undefined;
+      });
+      // Every file bundled is hashed (a package updated makes a new snapshot); the SDK's sources as in its link.
+      build.onLoad({ filter: /.*/ }, async (args) => {
+        if (isTypeScript(args.path)) {
+          const loaded = await loadSdkSource(build, args.path, sourceHashes);
+          if (loaded.refusal !== undefined) refusal ??= loaded.refusal;
+          return loaded.result;
+        }
+        const text = await readFile(args.path, "utf8");
+        sourceHashes.set(args.path, hashOf(text));
+        const resolveDir = path.dirname(args.path);
+        if (/\.json$/.test(args.path)) return { contents: text, loader: "json", resolveDir };
+        // A module's import.meta is its own file's here too (a bundle in CommonJS has none).
+        if (!/\bimport\.meta\b/.test(text)) return { contents: text, loader: "js", resolveDir };
+        const { code } = await build.esbuild.transform(text, {
+          loader: "js",
+          sourcefile: args.path,
+          define: importMetaOf(args.path),
+        });
+        if (/\bimport\.meta\b/.test(code))
+          refusal ??= `${args.path} uses import.meta other than .url, .filename or .dirname`;
+        return { contents: code, loader: "js", resolveDir };
+      });
+    },
+  };
+  const workingDir = fs.realpathSync(SDK_DIR);
+  const common = /** @satisfies {import("esbuild").BuildOptions} */ ({
+    absWorkingDir: workingDir,
+    bundle: true,
+    platform: /** @type {const} */ ("node"),
+    target: TARGET,
+    write: false,
+    keepNames: true,
+    logLevel: /** @type {const} */ ("silent"),
+    resolveExtensions: [".ts", ".mts", ".js", ".mjs", ".cjs", ".json"],
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    plugins: [sources],
+  });
+  const built = await withEsbuild((esbuild) =>
+    bounded(
+      "the SDK's startup snapshot",
+      Promise.all([
+        esbuild.build({
+          ...common,
+          stdin: { contents: entry, resolveDir: SDK_DIR, sourcefile: "neko-snapshot-entry.mjs", loader: "js" },
+          outfile: path.join(cacheDir, SNAPSHOT_SCRIPT),
+          format: "cjs",
+          // Packages with native code load when first needed, through a `require` of the running process (the
+          // snapshot builder's own requires only Node's built-in modules).
+          banner: {
+            js: `var require = (0, require("node:module").createRequire)(${JSON.stringify(path.join(SDK_DIR, "package.json"))});`,
+          },
+        }),
+        // Only to learn what each export exports (the metafile names them for ES modules only).
+        esbuild.build({
+          ...common,
+          entryPoints: roots,
+          outdir: path.join(cacheDir, "exports"),
+          format: "esm",
+          splitting: true,
+          metafile: true,
+        }),
+      ]),
+    ),
+  ).catch((/** @type {unknown} */ error) => {
+    refusal ??= buildFailure(error);
+    return undefined;
+  });
+  if (built === undefined || refusal !== undefined) return undefined;
+  const [script, exportsBuild] = built;
+  /** @type {Map<string, string>} file name in the link → its text */
+  const texts = new Map([[SNAPSHOT_SCRIPT, script.outputFiles[0].text]]);
+  const metafile = /** @type {import("esbuild").Metafile} */ (exportsBuild.metafile);
+  for (const [i, root] of roots.entries()) {
+    const output = Object.values(metafile.outputs).find(
+      (o) => o.entryPoint !== undefined && path.resolve(workingDir, o.entryPoint) === root,
+    );
+    const fallback = base.modules.get(root);
+    if (output === undefined || fallback === undefined) return undefined;
+    texts.set(linkedName(root), snapshotModule(root, fallback, output.exports, i));
+  }
+  const stored = storeLink({
+    cacheDir,
+    indexPath,
+    texts,
+    entries: new Map(roots.map((file) => [file, linkedName(file)])),
+    sourceHashes,
+    followed: new Map(),
+  });
+  return snapshotLinkOf(stored, base);
+}
+
+/**
+ * The module a plugin imports for the SDK's export `root` in a link for snapshots: the snapshot's namespace of it, or
+ * the SDK link's module `fallback` in a process without the snapshot.
+ * @param {string} root
+ * @param {string} fallback
+ * @param {string[]} names what `root` exports
+ * @param {number} index
+ */
+function snapshotModule(root, fallback, names, index) {
+  const named = names.filter((name) => name !== "default" && /^[A-Za-z_$][\w$]*$/.test(name));
+  return [
+    `// ${path.basename(root)} of the SDK: the startup snapshot's when this process has one (src/runtime/snapshot-main.ts).`,
+    `const snapshot = globalThis[Symbol.for("neko-plugin.snapshot")];`,
+    `const m${index} = snapshot?.modules[${JSON.stringify(root)}] ?? (await import(${JSON.stringify(fallback)}));`,
+    ...(named.length > 0 ? [`export const { ${named.join(", ")} } = m${index};`] : []),
+    ...(names.includes("default") ? [`export default m${index}.default;`] : []),
+    "",
+  ].join("\n");
+}
+
+/**
+ * @param {{ dirUrl: string; modules: Map<string, string>; outputs: string[] }} link
+ * @param {SdkLink} base
+ * @returns {SdkLink}
+ */
+function snapshotLinkOf(link, base) {
+  return {
+    dirUrl: link.dirUrl,
+    modules: link.modules,
+    outputs: link.outputs,
+    main: base.main,
+    snapshotScript: path.join(fileURLToPath(link.dirUrl), SNAPSHOT_SCRIPT),
+  };
+}
+
+/**
  * Whether a link's folder is complete and holds each of its modules.
  * @param {string} dirUrl
  * @param {Iterable<string>} moduleUrls
@@ -302,18 +506,7 @@ function touch(file) {
  * @returns {Promise<SdkLink | undefined>}
  */
 async function linkSdk(cacheDir) {
-  /** @type {string[]} */
-  const roots = [fs.realpathSync(path.join(SDK_DIR, "src/runtime/plugin-main.ts"))];
-  for (const dir of FRAMEWORK_DIRS) {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
-    for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
-      // The testing helpers start a host: never part of a plugin process.
-      if (typeof target === "string" && isTypeScript(target) && subpath !== "./testing") {
-        const root = fs.realpathSync(path.join(dir, target));
-        if (!roots.includes(root)) roots.push(root);
-      }
-    }
-  }
+  const roots = [fs.realpathSync(path.join(SDK_DIR, "src/runtime/plugin-main.ts")), ...sdkExports()];
   const main = roots[0];
   const indexKey = linkIndexKey(cacheDir, roots, [], "bundle");
   const indexPath = path.join(cacheDir, `${indexKey}.links.json`);
@@ -368,33 +561,11 @@ async function linkSdk(cacheDir) {
                 if (isTypeScript(resolved)) return { path: resolved };
                 return { path: pathToFileURL(resolved).href, external: true };
               });
-              // Each module's import.meta is its source file's, as in a module of its own: the SDK finds its
-              // dependencies and its bin/ beside its sources (a bundle's import.meta would be the cache's). Replaced
-              // by esbuild's `define` on the syntax tree, a file at a time (a build's `define` is one for all files);
-              // the text hashed is the text compiled, so a source edited meanwhile is not taken as linked.
+              // Each module's import.meta is its source file's (loadSdkSource).
               build.onLoad({ filter: /\.(ts|mts)$/ }, async (args) => {
-                const source = await readFile(args.path, "utf8");
-                sourceHashes.set(args.path, hashOf(source));
-                const { code } = await build.esbuild.transform(source, {
-                  loader: "ts",
-                  format: "esm",
-                  // Decorators and class fields are lowered by the build, with the names kept.
-                  target: "esnext",
-                  sourcefile: args.path,
-                  sourcemap: "inline",
-                  sourcesContent: false,
-                  tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-                  define: {
-                    "import.meta.url": JSON.stringify(pathToFileURL(args.path).href),
-                    "import.meta.filename": JSON.stringify(args.path),
-                    "import.meta.dirname": JSON.stringify(path.dirname(args.path)),
-                  },
-                });
-                // Any other use (import.meta.resolve, the object itself) would be the bundle's, in the cache.
-                if (/\bimport\.meta\b/.test(code)) {
-                  refusal ??= `${args.path} uses import.meta other than .url, .filename or .dirname`;
-                }
-                return { contents: code, loader: "js", resolveDir: path.dirname(args.path) };
+                const loaded = await loadSdkSource(build, args.path, sourceHashes);
+                if (loaded.refusal !== undefined) refusal ??= loaded.refusal;
+                return loaded.result;
               });
             },
           },
@@ -420,6 +591,70 @@ async function linkSdk(cacheDir) {
     followed,
   });
   return sdkLinkOf(stored, main);
+}
+
+/**
+ * The real path of each TypeScript module the SDK's and the protocol package's `exports` name (what a plugin may import
+ * as `@neko/plugin-sdk/*` or `@neko/protocol`), in their order.
+ */
+function sdkExports() {
+  /** @type {string[]} */
+  const roots = [];
+  for (const dir of FRAMEWORK_DIRS) {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
+      // The testing helpers start a host: never part of a plugin process.
+      if (typeof target === "string" && isTypeScript(target) && subpath !== "./testing") {
+        const root = fs.realpathSync(path.join(dir, target));
+        if (!roots.includes(root)) roots.push(root);
+      }
+    }
+  }
+  return roots;
+}
+
+/**
+ * What `import.meta` stands for in `file` once bundled: its own file's.
+ * @param {string} file
+ */
+function importMetaOf(file) {
+  return {
+    "import.meta.url": JSON.stringify(pathToFileURL(file).href),
+    "import.meta.filename": JSON.stringify(file),
+    "import.meta.dirname": JSON.stringify(path.dirname(file)),
+  };
+}
+
+/**
+ * An SDK source compiled for a bundle of the SDK (esbuild `onLoad`): its TypeScript stripped, its hash noted in
+ * `sourceHashes`, and its `import.meta` its own file's, as in a module of its own: the SDK finds its dependencies and
+ * its bin/ beside its sources (a bundle's import.meta would be the cache's). Replaced by esbuild's `define` on the
+ * syntax tree, a file at a time (a build's `define` is one for all files); the text hashed is the text compiled, so a
+ * source edited meanwhile is not taken as linked. `refusal`: why the bundle cannot be used.
+ * @param {import("esbuild").PluginBuild} build
+ * @param {string} file
+ * @param {Map<string, string>} sourceHashes
+ * @returns {Promise<{ result: import("esbuild").OnLoadResult; refusal?: string }>}
+ */
+async function loadSdkSource(build, file, sourceHashes) {
+  const source = await readFile(file, "utf8");
+  sourceHashes.set(file, hashOf(source));
+  const { code } = await build.esbuild.transform(source, {
+    loader: "ts",
+    format: "esm",
+    // Decorators and class fields are lowered by the build, with the names kept.
+    target: "esnext",
+    sourcefile: file,
+    sourcemap: "inline",
+    sourcesContent: false,
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    define: importMetaOf(file),
+  });
+  const result = { contents: code, loader: /** @type {const} */ ("js"), resolveDir: path.dirname(file) };
+  // Any other use (import.meta.resolve, the object itself) would be the bundle's, in the cache.
+  return /\bimport\.meta\b/.test(code)
+    ? { result, refusal: `${file} uses import.meta other than .url, .filename or .dirname` }
+    : { result };
 }
 
 /**

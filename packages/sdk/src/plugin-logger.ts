@@ -5,7 +5,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainThread } from "node:worker_threads";
 import type { Logger } from "pino";
 
 export interface PluginLogger {
@@ -34,7 +33,9 @@ export function createPluginLogger(pluginId: string, options: { level?: string }
             messageKey: "msg",
           },
           // A thread plugin's fd 1 is its runner's: its lines go on its own stdout, which the runner tags.
-          isMainThread ? pino.destination({ fd: 1, sync: true }) : process.stdout,
+          process.getBuiltinModule("node:worker_threads").isMainThread
+            ? pino.destination({ fd: 1, sync: true })
+            : process.stdout,
         ),
       );
     }
@@ -69,6 +70,9 @@ const FRAMEWORK_DIRS = [
   path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
 ].map((dir) => `${dir}${path.sep}`);
 
+/** A frame of the SDK in a process started from a startup snapshot: its script, in a link of the compile cache. */
+const SNAPSHOT_SCRIPT = /[0-9a-f]{40}\.link[/\\]snapshot\.cjs:\d+/;
+
 /**
  * A stack as a plugin author wants it: the frames of the SDK, of the protocol package and of Node's internals left out
  * (a line says how many), so the plugin's own frames come first. A stack with no frame of the plugin's is kept whole
@@ -82,7 +86,8 @@ export function pluginStack(stack: string, env: NodeJS.ProcessEnv = process.env)
     isFrame(line) &&
     (/\(?node:internal\//.test(line) ||
       /\(?node:(async_hooks|events|timers)\b/.test(line) ||
-      FRAMEWORK_DIRS.some((dir) => line.includes(dir) || line.includes(`file://${dir}`)));
+      FRAMEWORK_DIRS.some((dir) => line.includes(dir) || line.includes(`file://${dir}`)) ||
+      SNAPSHOT_SCRIPT.test(line));
   const frames = lines.filter(isFrame);
   const kept = frames.filter((line) => !hidden(line));
   if (kept.length === 0 || kept.length === frames.length) return stack;

@@ -45,9 +45,17 @@ export class NodePluginLauncher implements PluginLauncher {
     // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket, and
     // on the pipe transport the process's private socket pair to the host (fd PIPE_FD).
     const pipe = pipeEndpointFd(request.connection.endpoint) === PIPE_FD;
+    // Started from the SDK's startup snapshot, made under this heap limit (plugin-links.ts), when it has one.
+    const snapshot =
+      linked === undefined ? undefined : this.options.links?.snapshotFor(request.entryModule, request.maxHeapMb);
     const child = spawn(
       process.execPath,
-      [...perm, `--max-old-space-size=${request.maxHeapMb}`, this.options.runnerPath],
+      [
+        ...perm,
+        `--max-old-space-size=${request.maxHeapMb}`,
+        ...(snapshot === undefined ? [] : ["--snapshot-blob", snapshot]),
+        this.options.runnerPath,
+      ],
       {
         cwd: request.pluginDir,
         env,
@@ -57,6 +65,14 @@ export class NodePluginLauncher implements PluginLauncher {
     const logger = this.options.logger.child({ plugin: request.pluginId });
     sendBootstrap(child, document);
     if (linked !== undefined) this.options.links?.launched(linked, (exited) => child.once("exit", exited));
+    if (snapshot !== undefined) {
+      // Node exits with 14 when it cannot read a snapshot and crashes on a damaged one: the next start tries it first.
+      child.once("exit", (code, signal) => {
+        if (code === 14 || signal === "SIGSEGV" || signal === "SIGABRT" || signal === "SIGBUS") {
+          this.options.links?.snapshotFailed(request.entryModule, snapshot);
+        }
+      });
+    }
     return new SpawnedPluginChild(child, logger, pipe ? PIPE_FD : undefined);
   }
 

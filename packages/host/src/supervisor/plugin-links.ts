@@ -12,6 +12,7 @@
  * prepared began (docs/architecture.md "Linked sources").
  */
 import { linkPluginSources, pruneLinks, touchLinks } from "@neko/plugin-sdk/plugin-link";
+import { forgetSnapshot, startupSnapshot } from "@neko/plugin-sdk/plugin-snapshot";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import type { HostLogger } from "../host-logger.ts";
 import type { SourceAccess } from "./plugin-supervisor.ts";
@@ -25,9 +26,23 @@ const MAX_TOUCH_INTERVAL_MS = 60 * 1000;
 /** Slack for file times, which the kernel stamps from a coarse clock (a few ms behind `Date.now()`). */
 const CLOCK_SLACK_MS = 1000;
 
+/**
+ * Linked plugin processes start from a startup snapshot of the SDK's runtime (docs/architecture.md "Startup snapshot");
+ * `NEKO_PLUGIN_SNAPSHOT=off` (or `0`, `false`) in the host's environment starts them without.
+ */
+export const SNAPSHOT_ENV = "NEKO_PLUGIN_SNAPSHOT";
+
+export function snapshotsOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !["off", "0", "false"].includes((env[SNAPSHOT_ENV] ?? "").trim().toLowerCase());
+}
+
 export class PluginLinks {
   /** Entry module → the manifest of its latest link; absent when it has none. */
   private readonly manifests = new Map<string, string>();
+  /** Entry module → the startup snapshot its process starts from, and its heap limit; absent when it has none. */
+  private readonly snapshots = new Map<string, { blob: string; heapMb: number }>();
+  /** Why the last snapshot could not be made, said once until it changes. */
+  private snapshotProblem: string | undefined;
   /** The manifest of each running process's link → how many processes run from it. */
   private readonly inUse = new Map<string, number>();
   private readonly graceMs: number;
@@ -47,7 +62,10 @@ export class PluginLinks {
   async prepare(pluginDir: string, entryModule: string, access?: SourceAccess): Promise<void> {
     const previous = this.manifests.get(entryModule);
     this.manifests.delete(entryModule);
-    if ((this.options.env ?? process.env).NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
+    this.snapshots.delete(entryModule);
+    const env = this.options.env ?? process.env;
+    if (env.NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
+    const heapMb = snapshotsOn(env) ? access?.heapMb : undefined;
     // Without `access` the plugin is taken to read only its own folder and to write its data/ folder.
     const preparation = {};
     this.preparing.set(preparation, Date.now());
@@ -58,8 +76,14 @@ export class PluginLinks {
         pluginDir,
         cacheDir: defaultCacheDir(),
         access: { read: access === undefined ? [] : access.read, write: access?.write ?? [] },
+        ...(heapMb !== undefined && { snapshot: true }),
       });
-      if (outcome.ok) this.manifests.set(entryModule, outcome.manifest);
+      if (outcome.ok) {
+        this.manifests.set(entryModule, outcome.manifest);
+        if (heapMb !== undefined && outcome.snapshotScript !== undefined) {
+          await this.prepareSnapshot(entryModule, outcome.snapshotScript, heapMb);
+        }
+      }
     } finally {
       this.preparing.delete(preparation);
     }
@@ -77,6 +101,40 @@ export class PluginLinks {
   /** The manifest for a launch of the plugin whose entry module is `entryModule`, if it is linked. */
   manifestFor(entryModule: string): string | undefined {
     return this.manifests.get(entryModule);
+  }
+
+  /**
+   * The startup snapshot for a launch of the plugin whose entry module is `entryModule` with a heap limit of `heapMb`
+   * MiB, if it has one (V8 takes a snapshot only under the heap limit it was made with).
+   */
+  snapshotFor(entryModule: string, heapMb: number): string | undefined {
+    const snapshot = this.snapshots.get(entryModule);
+    return snapshot?.heapMb === heapMb ? snapshot.blob : undefined;
+  }
+
+  /**
+   * A process started from `blob` died as Node does when it cannot start from a snapshot (a blob damaged since it was
+   * tried, or removed): the next start of the plugin tries the blob again, and makes it again if it fails.
+   */
+  snapshotFailed(entryModule: string, blob: string): void {
+    if (this.snapshots.get(entryModule)?.blob === blob) this.snapshots.delete(entryModule);
+    forgetSnapshot(blob);
+  }
+
+  /** Its link runs with or without a snapshot: one that cannot be made is said (once) and the plugin starts without. */
+  private async prepareSnapshot(entryModule: string, script: string, heapMb: number): Promise<void> {
+    const made = await startupSnapshot({ script, heapMb });
+    if (made.ok) {
+      this.snapshots.set(entryModule, { blob: made.blob, heapMb });
+      return;
+    }
+    if (made.reason !== this.snapshotProblem) {
+      this.snapshotProblem = made.reason;
+      this.options.logger.warn(
+        { entryModule, reason: made.reason },
+        "no startup snapshot: plugin processes start without one",
+      );
+    }
   }
 
   /**

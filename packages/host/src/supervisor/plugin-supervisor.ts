@@ -149,6 +149,8 @@ export interface SourceAccess {
   /** Undefined: it runs without the permission model. */
   read: string[] | undefined;
   write: string[];
+  /** The heap limit of its process, in MiB; undefined for a thread plugin (plugin-links.ts: its startup snapshot). */
+  heapMb?: number;
 }
 
 export interface LaunchGrant {
@@ -644,6 +646,7 @@ export class PluginSupervisor implements Disposable {
     await this.options.prepareSources?.(spec.dir, spec.entryModulePath, {
       read: permissions && [...permissions.fsRead, ...grant.sourceDirs],
       write: [...spec.manifest.permissions.fsWrite, ...grant.write],
+      ...(spec.manifest.runtime.isolation !== "thread" && { heapMb: spec.manifest.permissions.maxHeapMb }),
     });
     for (const dir of grant.sourceDirs) await this.options.prepareSources?.(dir);
   }

@@ -11,6 +11,7 @@ import { NekoExtensionBase } from "../extension-base.ts";
 import { NekoPluginBase } from "../plugin-base.ts";
 import { collectPluginMetadata } from "../plugin-metadata.ts";
 import { sourceModuleUrl } from "./linked-modules.ts";
+import { importModule } from "./module-import.ts";
 
 export type PluginClass = new () => NekoPluginBase;
 
@@ -64,7 +65,7 @@ async function loadDecoratedClass<T>(
  */
 export async function importPluginModule(modulePath: string, query = ""): Promise<Record<string, unknown>> {
   try {
-    return (await import(sourceModuleUrl(modulePath) + query)) as Record<string, unknown>;
+    return (await importModule(sourceModuleUrl(modulePath) + query)) as Record<string, unknown>;
   } catch (error) {
     const denied = permissionDenied(error);
     const reason = (denied ?? (error as Error))?.message ?? String(error);

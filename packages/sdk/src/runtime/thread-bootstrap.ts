@@ -4,7 +4,7 @@
  * thread's global until plugin-main takes it, once, before any plugin code is loaded. Nothing of it stays behind:
  * not in `workerData`, not in the environment, not on the global.
  */
-import { MessagePort } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 
 export const THREAD_BOOTSTRAP = Symbol.for("neko-plugin.thread-bootstrap");
 
@@ -19,6 +19,8 @@ export function takeThreadBootstrap(): ThreadBootstrap | undefined {
   const holder = globalThis as { [THREAD_BOOTSTRAP]?: unknown };
   const handed = holder[THREAD_BOOTSTRAP] as Partial<ThreadBootstrap> | undefined;
   delete holder[THREAD_BOOTSTRAP];
+  // Loaded here, not with the module: a startup snapshot cannot hold worker_threads (snapshot-main.ts).
+  const { MessagePort } = process.getBuiltinModule("node:worker_threads");
   return typeof handed?.bootstrap === "string" && handed.port instanceof MessagePort
     ? { bootstrap: handed.bootstrap, port: handed.port }
     : undefined;

@@ -1,0 +1,196 @@
+// Startup snapshots of the SDK's runtime (on unless `NEKO_PLUGIN_SNAPSHOT=off`; docs/architecture.md "Startup
+// snapshot"). Node evaluates the snapshot script of an SDK link for snapshots (plugin-link.mjs) into a blob; a plugin
+// process started with `--snapshot-blob <blob>` has the runtime loaded before its first line, and skips the start's
+// slowest part: loading and evaluating the SDK (src/runtime/snapshot-main.ts).
+//
+// V8 takes a snapshot only under the flags it was made with, and the heap limit (`--max-old-space-size`) is one: a
+// blob is made per heap limit and per Node binary, `<script's link key>.heap-<MiB>.<binary>.snapshot` beside the links
+// in the cache. Each is made under a temporary name, tried (a process started from it must find the runtime in it)
+// and only then renamed into place; a blob this process did not make, or that changed since it was tried, is tried
+// before its first use and made again if it fails: Node cannot start from a damaged blob (it crashes), so a process
+// is never pointed at one that was not seen to start.
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { lstat, rm } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** How long making a blob, or trying it, may take before it is given up (the plugin then starts without one). */
+const BUILD_TIMEOUT_MS = 60_000;
+/** A blob's name: its snapshot script's link key, the heap limit it was made under, and the Node binary's tag. */
+const BLOB_NAME = /^([0-9a-f]{40})\.heap-(\d+)\.([0-9a-f]{12})\.snapshot$/;
+/** A blob being made: its name, the maker's pid and a random tag. */
+const TEMPORARY = /^(.+)\.\d+\.[0-9a-f]{8}\.tmp$/;
+const PROBE = fileURLToPath(new URL("./snapshot-probe.mjs", import.meta.url));
+
+/** @type {Map<string, Promise<{ ok: true; blob: string } | { ok: false; reason: string }>>} */
+const making = new Map();
+/** Each blob this process made or tried, with its size, time and inode then (`signatureOf`). */
+const tried = new Map();
+/** The Node binary's tag (`binaryTag`), found once. */
+let binary;
+
+/**
+ * The blob of `script` (a link's snapshot.cjs) for processes whose heap limit is `heapMb`, made when it is not there.
+ * @type {typeof import("./plugin-snapshot.mjs").startupSnapshot}
+ */
+export async function startupSnapshot(options) {
+  const { script, heapMb } = options;
+  if (!Number.isSafeInteger(heapMb) || heapMb <= 0) return { ok: false, reason: `no heap limit in MiB: ${heapMb}` };
+  const linkDir = path.dirname(script);
+  const key = path.basename(linkDir).replace(/\.link$/, "");
+  binary ??= binaryTag();
+  const blob = path.join(path.dirname(linkDir), `${key}.heap-${heapMb}.${binary}.snapshot`);
+  if (!BLOB_NAME.test(path.basename(blob))) return { ok: false, reason: `not a link's snapshot script: ${script}` };
+  const signature = signatureOf(blob);
+  if (signature !== undefined && tried.get(blob) === signature) return { ok: true, blob };
+  let made = making.get(blob);
+  if (made === undefined) {
+    made = ensureBlob(script, blob, heapMb).finally(() => making.delete(blob));
+    making.set(blob, made);
+  }
+  return made;
+}
+
+/**
+ * Forgets that `blob` was tried: the next ask tries it again (a process could not start from it).
+ * @type {typeof import("./plugin-snapshot.mjs").forgetSnapshot}
+ */
+export function forgetSnapshot(blob) {
+  tried.delete(blob);
+}
+
+/**
+ * The Node binary, as a tag: V8 refuses a snapshot made by another build, even of the same version (a blob made by
+ * one binary and found by another in a shared cache is never tried by the other).
+ */
+function binaryTag() {
+  let stat = "";
+  try {
+    const { size, mtimeMs } = fs.statSync(process.execPath);
+    stat = `${size}\0${mtimeMs}`;
+  } catch {
+    // not found: its path and version tell it apart
+  }
+  return createHash("sha256")
+    .update(`${process.execPath}\0${process.version}\0${process.arch}\0${stat}`)
+    .digest("hex")
+    .slice(0, 12);
+}
+
+/**
+ * A blob's size, time (in whole ms) and inode, or undefined when it is not there.
+ * @param {string} blob
+ */
+function signatureOf(blob) {
+  try {
+    const { size, mtimeMs, ino } = fs.statSync(blob);
+    return `${size}:${Math.trunc(mtimeMs)}:${ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The blob, tried when it is there (made by another host, or by this one before it restarted), made when it is not
+ * or when it did not start.
+ * @param {string} script
+ * @param {string} blob
+ * @param {number} heapMb
+ * @returns {Promise<{ ok: true; blob: string } | { ok: false; reason: string }>}
+ */
+async function ensureBlob(script, blob, heapMb) {
+  const heap = `--max-old-space-size=${heapMb}`;
+  // The process's environment is the plugins' (NODE_OPTIONS and its V8 flags too); msgpackr's native extractor stays
+  // out, as in a plugin process (bin/load-plugin-runtime.mjs).
+  const env = { ...process.env, MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
+  const found = signatureOf(blob);
+  if (found !== undefined) {
+    if ((await probe(blob, heap, env)) === undefined) {
+      tried.set(blob, found);
+      return { ok: true, blob };
+    }
+    fs.rmSync(blob, { force: true });
+  }
+  const temporary = `${blob}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await run([heap, "--snapshot-blob", temporary, "--build-snapshot", script], env);
+    fs.chmodSync(temporary, 0o600);
+    const problem = await probe(temporary, heap, env);
+    if (problem !== undefined) return { ok: false, reason: problem };
+    fs.renameSync(temporary, blob);
+    tried.set(blob, signatureOf(blob));
+    return { ok: true, blob };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * Starts Node from `blob`: undefined when the runtime is there, else what went wrong.
+ * @param {string} blob
+ * @param {string} heap
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<string | undefined>}
+ */
+async function probe(blob, heap, env) {
+  try {
+    const said = (await run([heap, "--snapshot-blob", blob, PROBE], env)).trim();
+    return said === "ok" ? undefined : `a process started from it said ${JSON.stringify(said)}`;
+  } catch (error) {
+    return `a process started from it failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+  }
+}
+
+/**
+ * Runs Node with `args`; resolves to its output, rejects with what it wrote to stderr when it fails.
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<string>}
+ */
+function run(args, env) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      args,
+      { env, timeout: BUILD_TIMEOUT_MS, killSignal: "SIGKILL" },
+      (error, stdout, stderr) => {
+        if (error === null) resolve(stdout);
+        else reject(new Error(`${error.message.split("\n")[0]}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`));
+      },
+    );
+  });
+}
+
+/**
+ * Removes the blobs of `cacheDir` (whose entries are `names`) whose snapshot script's link is gone (pruned), and those
+ * left half made (by a process that died making them) before `cutoff` (ms since the epoch); resolves to how many went.
+ * A running process read its blob when it started: none is kept for one.
+ * @type {typeof import("./plugin-snapshot.mjs").pruneSnapshots}
+ */
+export async function pruneSnapshots(cacheDir, names, cutoff) {
+  let removed = 0;
+  for (const name of names) {
+    const temporary = TEMPORARY.exec(name);
+    const match = BLOB_NAME.exec(temporary === null ? name : temporary[1]);
+    if (match === null) continue;
+    const file = path.join(cacheDir, name);
+    try {
+      if (
+        temporary !== null
+          ? (await lstat(file)).mtimeMs >= cutoff
+          : fs.existsSync(path.join(cacheDir, `${match[1]}.link`))
+      ) {
+        continue;
+      }
+      await rm(file, { force: true });
+      removed += 1;
+    } catch {
+      // gone already
+    }
+  }
+  return removed;
+}
