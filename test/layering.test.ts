@@ -37,7 +37,7 @@ const allowed: Record<string, RegExp[]> = {
   // the types of `@neko/plugin-sdk/testing`.
   host: [
     /^@neko\/protocol$/,
-    /^@neko\/plugin-sdk\/(version|ts-cache|plugin-link|frozen-state-file|database-name|atomic-write|config-schema|testing|package\.json)$/,
+    /^@neko\/plugin-sdk\/(version|ts-cache|plugin-link|plugin-snapshot|frozen-state-file|database-name|atomic-write|config-schema|testing|package\.json)$/,
   ],
   // The manager page is a browser app that speaks only HTTP: it depends on nothing of ours.
   manager: [],

@@ -7,13 +7,21 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { restoreHeapLimitFlag } from "./heap-limit-flag.mjs";
 
-/** The runtime module of the link, or undefined: no link, or one this process cannot read (gone from the cache). */
+/**
+ * The runtime module of the link, or undefined: no link, or one this process cannot read (gone from the cache), or
+ * whose SDK modules went (the plugin's modules import them: an SDK link for snapshots pruned, say).
+ */
 function linkedMain() {
   const manifest = process.env.NEKO_PLUGIN_LINKED;
   if (!manifest) return undefined;
   try {
-    const main = JSON.parse(readFileSync(manifest, "utf8")).main;
-    return typeof main === "string" && existsSync(fileURLToPath(main)) ? main : undefined;
+    const { main, modules } = JSON.parse(readFileSync(manifest, "utf8"));
+    if (typeof main !== "string" || !existsSync(fileURLToPath(main))) return undefined;
+    const own = `${pathToFileURL(path.dirname(manifest)).href}/`;
+    for (const url of Object.values(modules ?? {})) {
+      if (typeof url !== "string" || (!url.startsWith(own) && !existsSync(fileURLToPath(url)))) return undefined;
+    }
+    return main;
   } catch {
     return undefined;
   }

@@ -15,10 +15,13 @@ export function linkPluginSources(options: {
   access?: { read?: string[]; write?: string[] };
   /**
    * Link it for a process started from a startup snapshot of the SDK (it runs without one too): the outcome names the
-   * script the snapshot is made from (plugin-snapshot.mjs).
+   * script the snapshot is made from (plugin-snapshot.mjs), or why there is none (`snapshotProblem`: it is then linked
+   * as without `snapshot`).
    */
   snapshot?: boolean;
-}): Promise<{ ok: true; manifest: string; snapshotScript?: string } | { ok: false; reason: string }>;
+}): Promise<
+  { ok: true; manifest: string; snapshotScript?: string; snapshotProblem?: string } | { ok: false; reason: string }
+>;
 
 /**
  * Removes the `<key>.link` folders of `cacheDir` that none of `keep` (manifests of running processes) imports from

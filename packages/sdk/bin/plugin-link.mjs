@@ -65,14 +65,17 @@ const sdkLinks = new Map();
 /**
  * @typedef {{ dirUrl: string; modules: Map<string, string>; outputs: string[]; main: string; snapshotScript?: string }} SdkLink
  * `snapshotScript`: the script a startup snapshot is made from (an SDK link for snapshots, sdkSnapshotLink)
- * @typedef {{ ok: true; manifest: string; snapshotScript?: string } | { ok: false; reason: string }} LinkOutcome
+ * @typedef {{ main: string; at: number; link?: SdkLink; problem?: string }} SnapshotLinking the SDK link for
+ *   snapshots made over the SDK link whose runtime is `main`, or why there is none, as of `at`
  */
 
 /**
  * The SDK's link for processes started from a startup snapshot, per cache folder (as `sdkLinks`).
- * @type {Map<string, Promise<SdkLink | undefined>>}
+ * @type {Map<string, Promise<SnapshotLinking>>}
  */
 const sdkSnapshotLinks = new Map();
+/** How long a bundle for snapshots that could not be made is not tried again (an esbuild timed out under load, say). */
+const SNAPSHOT_RETRY_MS = 10 * 60 * 1000;
 
 /**
  * Links the SDK's runtime and the plugin whose entry module is `entry` into the cache; resolves to the manifest a
@@ -97,8 +100,11 @@ export async function linkPluginSources(options) {
   // compiled ahead; a plugin that imports one is not linked.
   const writable = [path.join(pluginDir, "data"), ...(options.access?.write ?? [])].map(realOrResolved);
   try {
-    const sdk = options.snapshot === true ? await sdkSnapshotLink(cacheDir) : await sdkLink(cacheDir);
-    if (sdk === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
+    const base = await sdkLink(cacheDir);
+    if (base === undefined) return { ok: false, reason: "the SDK's runtime could not be linked" };
+    // For a startup snapshot when one can be made; else linked as for a process without one.
+    const forSnapshot = options.snapshot === true ? await sdkSnapshotLink(cacheDir, base) : undefined;
+    const sdk = typeof forSnapshot === "object" ? forSnapshot : base;
     const realDir = fs.realpathSync(pluginDir);
     const realEntry = fs.realpathSync(entry);
     const mirrored = (/** @type {string} */ file) => {
@@ -136,7 +142,12 @@ export async function linkPluginSources(options) {
       for (const [file, url] of [...sdk.modules, ...linked.modules]) modules[pathToFileURL(file).href] = url;
       writeAtomically(manifest, JSON.stringify({ main: sdk.main, modules }));
     }
-    return { ok: true, manifest, ...(sdk.snapshotScript !== undefined && { snapshotScript: sdk.snapshotScript }) };
+    return {
+      ok: true,
+      manifest,
+      ...(sdk.snapshotScript !== undefined && { snapshotScript: sdk.snapshotScript }),
+      ...(typeof forSnapshot === "string" && { snapshotProblem: forSnapshot }),
+    };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
@@ -278,24 +289,37 @@ async function sdkLink(cacheDir) {
 }
 
 /**
- * The SDK's link for a process started from a startup snapshot (`options.snapshot`), linked again when it is no longer
- * whole: made over the SDK's link (`sdkLink`).
+ * The SDK's link for a process started from a startup snapshot (`options.snapshot`), made over the SDK's link `base`:
+ * once for all the starts asking at once, again when it is no longer whole or `base` changed; or why there is none
+ * (not tried again for `SNAPSHOT_RETRY_MS`: the plugin is then linked as for a process without a snapshot).
  * @param {string} cacheDir
- * @returns {Promise<SdkLink | undefined>}
+ * @param {SdkLink} base
+ * @returns {Promise<SdkLink | string>}
  */
-async function sdkSnapshotLink(cacheDir) {
-  const base = await sdkLink(cacheDir);
-  if (base === undefined) return undefined;
-  const known = await sdkSnapshotLinks.get(cacheDir);
-  if (known !== undefined && known.main === base.main && isWhole(known.dirUrl, known.outputs)) {
-    touch(fileURLToPath(known.dirUrl));
-    return known;
+async function sdkSnapshotLink(cacheDir, base) {
+  const pending = sdkSnapshotLinks.get(cacheDir);
+  const known = await pending;
+  if (known !== undefined && known.main === base.main) {
+    if (known.link === undefined && Date.now() - known.at < SNAPSHOT_RETRY_MS) return known.problem ?? "";
+    if (known.link !== undefined && isWhole(known.link.dirUrl, known.link.outputs)) {
+      // In use: keep it young, so pruning leaves it alone.
+      touch(fileURLToPath(known.link.dirUrl));
+      return known.link;
+    }
   }
-  const linking = linkSdkSnapshot(cacheDir, base).catch(() => undefined);
-  sdkSnapshotLinks.set(cacheDir, linking);
-  const linked = await linking;
-  if (linked === undefined && sdkSnapshotLinks.get(cacheDir) === linking) sdkSnapshotLinks.delete(cacheDir);
-  return linked;
+  // Another start may have begun it while this one waited.
+  let linking = sdkSnapshotLinks.get(cacheDir);
+  if (linking === undefined || linking === pending) {
+    linking = linkSdkSnapshot(cacheDir, base)
+      .then(
+        (made) => (typeof made === "string" ? { problem: made } : { link: made }),
+        (/** @type {unknown} */ error) => ({ problem: error instanceof Error ? error.message : String(error) }),
+      )
+      .then((made) => ({ main: base.main, at: Date.now(), ...made }));
+    sdkSnapshotLinks.set(cacheDir, linking);
+  }
+  const made = await linking;
+  return made.link ?? made.problem ?? "";
 }
 
 /** The script a startup snapshot is made from, in its link (bin/plugin-snapshot.mjs). */
@@ -308,12 +332,12 @@ const NATIVE_PACKAGES = new Set(["zeromq", "better-sqlite3", "msgpackr-extract"]
  * script holding the runtime and every `@neko/plugin-sdk/*` export with what they import (packages too, but those with
  * native code), which hands their namespaces to `prepareSnapshot` (src/runtime/snapshot-main.ts); and for each export
  * a module with its name in `base`, exporting the snapshot's objects, or `base`'s module's when the process has no
- * snapshot (started without one, or a thread plugin). A plugin linked against it runs with or without the snapshot,
+ * snapshot (its blob could not be made, or was gone at its launch). A plugin linked against it runs with or without the snapshot,
  * and either way with one copy of each of the SDK's classes. Its `main` is `base`'s: the runner of a process without
  * the snapshot imports it as ever.
  * @param {string} cacheDir
  * @param {SdkLink} base
- * @returns {Promise<SdkLink | undefined>}
+ * @returns {Promise<SdkLink | string>} the link, or why there is none
  */
 async function linkSdkSnapshot(cacheDir, base) {
   const roots = sdkExports();
@@ -412,7 +436,7 @@ async function linkSdkSnapshot(cacheDir, base) {
     refusal ??= buildFailure(error);
     return undefined;
   });
-  if (built === undefined || refusal !== undefined) return undefined;
+  if (built === undefined || refusal !== undefined) return refusal ?? "the SDK's bundle for snapshots was not made";
   const [script, exportsBuild] = built;
   /** @type {Map<string, string>} file name in the link → its text */
   const texts = new Map([[SNAPSHOT_SCRIPT, script.outputFiles[0].text]]);
@@ -422,7 +446,7 @@ async function linkSdkSnapshot(cacheDir, base) {
       (o) => o.entryPoint !== undefined && path.resolve(workingDir, o.entryPoint) === root,
     );
     const fallback = base.modules.get(root);
-    if (output === undefined || fallback === undefined) return undefined;
+    if (output === undefined || fallback === undefined) return `no module for ${root} in the SDK's link`;
     texts.set(linkedName(root), snapshotModule(root, fallback, output.exports, i));
   }
   const stored = storeLink({

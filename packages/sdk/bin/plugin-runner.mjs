@@ -10,7 +10,8 @@ import { loadPluginRuntime } from "./load-plugin-runtime.mjs";
 if (process.env.NEKO_PLUGIN_ID) process.title = `neko-plugin: ${process.env.NEKO_PLUGIN_ID}`;
 
 // Stack traces point into the TypeScript sources (the compiled code carries source maps: inline in a module of its
-// own, in a file beside each module of the SDK's linked bundle).
+// own, in a file beside each module of the SDK's linked bundle); the SDK's frames in a process started from a startup
+// snapshot name its script (snapshot.cjs), which has none.
 process.setSourceMapsEnabled(true);
 
 await loadPluginRuntime();

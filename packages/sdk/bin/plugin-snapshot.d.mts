@@ -6,6 +6,8 @@
 export function startupSnapshot(options: {
   script: string;
   heapMb: number;
+  /** The plugin processes' environment (default: this process's): the blob is made and tried under it. */
+  env?: NodeJS.ProcessEnv;
 }): Promise<{ ok: true; blob: string } | { ok: false; reason: string }>;
 
 /**
@@ -14,5 +16,5 @@ export function startupSnapshot(options: {
  */
 export function pruneSnapshots(cacheDir: string, names: string[], cutoff: number): Promise<number>;
 
-/** Forgets that `blob` was tried and started: the next `startupSnapshot` for it tries it again first. */
+/** Forgets that `blob` was tried (or could not be made): the next `startupSnapshot` for it tries it again first. */
 export function forgetSnapshot(blob: string): void;

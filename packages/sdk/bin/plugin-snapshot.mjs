@@ -4,11 +4,11 @@
 // slowest part: loading and evaluating the SDK (src/runtime/snapshot-main.ts).
 //
 // V8 takes a snapshot only under the flags it was made with, and the heap limit (`--max-old-space-size`) is one: a
-// blob is made per heap limit and per Node binary, `<script's link key>.heap-<MiB>.<binary>.snapshot` beside the links
-// in the cache. Each is made under a temporary name, tried (a process started from it must find the runtime in it)
-// and only then renamed into place; a blob this process did not make, or that changed since it was tried, is tried
-// before its first use and made again if it fails: Node cannot start from a damaged blob (it crashes), so a process
-// is never pointed at one that was not seen to start.
+// blob is made per heap limit, Node binary and NODE_OPTIONS, `<script's link key>.heap-<MiB>.<tag>.snapshot` beside
+// the links in the cache. Each is made under a temporary name, tried (a process started from it must find the runtime
+// in it and start a thread) and only then renamed into place; a blob this process did not make, or that changed since
+// it was tried, is tried before its first use and made again if it fails: Node cannot start from a damaged blob (it
+// crashes), so a process is never pointed at one that was not seen to start.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -16,9 +16,16 @@ import { lstat, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** How long making a blob, or trying it, may take before it is given up (the plugin then starts without one). */
+/** How long making a blob may take before it is given up (the plugin then starts without one). */
 const BUILD_TIMEOUT_MS = 60_000;
-/** A blob's name: its snapshot script's link key, the heap limit it was made under, and the Node binary's tag. */
+/** How long trying a blob may take: a process started from it answers in a fraction of a second. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** How long a blob that could not be made is not tried again. */
+const RETRY_MS = 10 * 60 * 1000;
+/**
+ * A blob's name: its snapshot script's link key, the heap limit it was made under, and a tag of the Node binary and
+ * of `NODE_OPTIONS` (whose V8 flags a blob must be made under too).
+ */
 const BLOB_NAME = /^([0-9a-f]{40})\.heap-(\d+)\.([0-9a-f]{12})\.snapshot$/;
 /** A blob being made: its name, the maker's pid and a random tag. */
 const TEMPORARY = /^(.+)\.\d+\.[0-9a-f]{8}\.tmp$/;
@@ -28,65 +35,86 @@ const PROBE = fileURLToPath(new URL("./snapshot-probe.mjs", import.meta.url));
 const making = new Map();
 /** Each blob this process made or tried, with its size, time and inode then (`signatureOf`). */
 const tried = new Map();
-/** The Node binary's tag (`binaryTag`), found once. */
-let binary;
+/** @type {Map<string, { reason: string; at: number }>} each blob this process could not make, and when */
+const failed = new Map();
 
 /**
- * The blob of `script` (a link's snapshot.cjs) for processes whose heap limit is `heapMb`, made when it is not there.
+ * The blob of `script` (a link's snapshot.cjs) for processes whose heap limit is `heapMb` and whose environment is
+ * `env`, made when it is not there.
  * @type {typeof import("./plugin-snapshot.mjs").startupSnapshot}
  */
 export async function startupSnapshot(options) {
   const { script, heapMb } = options;
   if (!Number.isSafeInteger(heapMb) || heapMb <= 0) return { ok: false, reason: `no heap limit in MiB: ${heapMb}` };
+  // msgpackr's native extractor stays out, as in a plugin process (bin/load-plugin-runtime.mjs): the snapshot's
+  // msgpackr decides as the snapshot is made.
+  const env = { ...(options.env ?? process.env), MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
   const linkDir = path.dirname(script);
   const key = path.basename(linkDir).replace(/\.link$/, "");
-  binary ??= binaryTag();
-  const blob = path.join(path.dirname(linkDir), `${key}.heap-${heapMb}.${binary}.snapshot`);
+  const blob = path.join(path.dirname(linkDir), `${key}.heap-${heapMb}.${binaryTag(env)}.snapshot`);
   if (!BLOB_NAME.test(path.basename(blob))) return { ok: false, reason: `not a link's snapshot script: ${script}` };
   const signature = signatureOf(blob);
+  // Something else at its path (a folder, a symbolic link, a FIFO): not read, not removed, not used.
+  if (signature === null) return { ok: false, reason: `${blob} is not a regular file` };
   if (signature !== undefined && tried.get(blob) === signature) return { ok: true, blob };
+  const failure = failed.get(blob);
+  if (failure !== undefined && Date.now() - failure.at < RETRY_MS) return { ok: false, reason: failure.reason };
   let made = making.get(blob);
   if (made === undefined) {
-    made = ensureBlob(script, blob, heapMb).finally(() => making.delete(blob));
+    made = ensureBlob(script, blob, heapMb, env).then((outcome) => {
+      if (outcome.ok) failed.delete(blob);
+      else failed.set(blob, { reason: outcome.reason, at: Date.now() });
+      return outcome;
+    });
     making.set(blob, made);
+    made.finally(() => making.delete(blob));
   }
   return made;
 }
 
 /**
- * Forgets that `blob` was tried: the next ask tries it again (a process could not start from it).
+ * Forgets that `blob` was tried (or could not be made): the next ask tries it again (a process could not start from it).
  * @type {typeof import("./plugin-snapshot.mjs").forgetSnapshot}
  */
 export function forgetSnapshot(blob) {
   tried.delete(blob);
+  failed.delete(blob);
 }
 
+/** The Node binary, found once: V8 refuses a snapshot made by another build, even of the same version. */
+let binary;
+
 /**
- * The Node binary, as a tag: V8 refuses a snapshot made by another build, even of the same version (a blob made by
- * one binary and found by another in a shared cache is never tried by the other).
+ * A tag of the Node binary and of `env.NODE_OPTIONS` (its V8 flags, which a blob must be made under): a blob made by
+ * one binary, or under other flags, and found in a shared cache by another host is never tried by it.
+ * @param {NodeJS.ProcessEnv} env
  */
-function binaryTag() {
-  let stat = "";
-  try {
-    const { size, mtimeMs } = fs.statSync(process.execPath);
-    stat = `${size}\0${mtimeMs}`;
-  } catch {
-    // not found: its path and version tell it apart
+function binaryTag(env) {
+  if (binary === undefined) {
+    binary = `${process.execPath}\0${process.version}\0${process.arch}`;
+    try {
+      const { size, mtimeMs } = fs.statSync(process.execPath);
+      binary += `\0${size}\0${mtimeMs}`;
+    } catch {
+      // not found: its path and version tell it apart
+    }
   }
   return createHash("sha256")
-    .update(`${process.execPath}\0${process.version}\0${process.arch}\0${stat}`)
+    .update(`${binary}\0${env.NODE_OPTIONS ?? ""}`)
     .digest("hex")
     .slice(0, 12);
 }
 
 /**
- * A blob's size, time (in whole ms) and inode, or undefined when it is not there.
+ * A blob's size, time (in whole ms) and inode; undefined when there is nothing at its path, null when what is there is
+ * no regular file.
  * @param {string} blob
+ * @returns {string | null | undefined}
  */
 function signatureOf(blob) {
   try {
-    const { size, mtimeMs, ino } = fs.statSync(blob);
-    return `${size}:${Math.trunc(mtimeMs)}:${ino}`;
+    const stat = fs.lstatSync(blob);
+    return stat.isFile() ? `${stat.size}:${Math.trunc(stat.mtimeMs)}:${stat.ino}` : null;
   } catch {
     return undefined;
   }
@@ -94,28 +122,23 @@ function signatureOf(blob) {
 
 /**
  * The blob, tried when it is there (made by another host, or by this one before it restarted), made when it is not
- * or when it did not start.
+ * or when it did not start (the new one renamed over it: a host using it meanwhile never finds it missing).
  * @param {string} script
  * @param {string} blob
  * @param {number} heapMb
+ * @param {NodeJS.ProcessEnv} env
  * @returns {Promise<{ ok: true; blob: string } | { ok: false; reason: string }>}
  */
-async function ensureBlob(script, blob, heapMb) {
+async function ensureBlob(script, blob, heapMb, env) {
   const heap = `--max-old-space-size=${heapMb}`;
-  // The process's environment is the plugins' (NODE_OPTIONS and its V8 flags too); msgpackr's native extractor stays
-  // out, as in a plugin process (bin/load-plugin-runtime.mjs).
-  const env = { ...process.env, MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
-  const found = signatureOf(blob);
-  if (found !== undefined) {
-    if ((await probe(blob, heap, env)) === undefined) {
+  const temporary = `${blob}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    const found = signatureOf(blob);
+    if (found !== undefined && (await probe(blob, heap, env)) === undefined) {
       tried.set(blob, found);
       return { ok: true, blob };
     }
-    fs.rmSync(blob, { force: true });
-  }
-  const temporary = `${blob}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await run([heap, "--snapshot-blob", temporary, "--build-snapshot", script], env);
+    await run([heap, "--snapshot-blob", temporary, "--build-snapshot", script], env, BUILD_TIMEOUT_MS);
     fs.chmodSync(temporary, 0o600);
     const problem = await probe(temporary, heap, env);
     if (problem !== undefined) return { ok: false, reason: problem };
@@ -130,7 +153,7 @@ async function ensureBlob(script, blob, heapMb) {
 }
 
 /**
- * Starts Node from `blob`: undefined when the runtime is there, else what went wrong.
+ * Starts Node from `blob`: undefined when the runtime is there and a thread starts, else what went wrong.
  * @param {string} blob
  * @param {string} heap
  * @param {NodeJS.ProcessEnv} env
@@ -138,7 +161,7 @@ async function ensureBlob(script, blob, heapMb) {
  */
 async function probe(blob, heap, env) {
   try {
-    const said = (await run([heap, "--snapshot-blob", blob, PROBE], env)).trim();
+    const said = (await run([heap, "--snapshot-blob", blob, PROBE], env, PROBE_TIMEOUT_MS)).trim();
     return said === "ok" ? undefined : `a process started from it said ${JSON.stringify(said)}`;
   } catch (error) {
     return `a process started from it failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
@@ -149,19 +172,15 @@ async function probe(blob, heap, env) {
  * Runs Node with `args`; resolves to its output, rejects with what it wrote to stderr when it fails.
  * @param {string[]} args
  * @param {NodeJS.ProcessEnv} env
+ * @param {number} timeoutMs
  * @returns {Promise<string>}
  */
-function run(args, env) {
+function run(args, env, timeoutMs) {
   return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      args,
-      { env, timeout: BUILD_TIMEOUT_MS, killSignal: "SIGKILL" },
-      (error, stdout, stderr) => {
-        if (error === null) resolve(stdout);
-        else reject(new Error(`${error.message.split("\n")[0]}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`));
-      },
-    );
+    execFile(process.execPath, args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`${error.message.split("\n")[0]}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`));
+    });
   });
 }
 

@@ -15,6 +15,7 @@ import { pruneSnapshots, startupSnapshot } from "../bin/plugin-snapshot.mjs";
 import { pluginStack } from "../src/plugin-logger.ts";
 
 const SDK_SRC = fileURLToPath(new URL("../src/", import.meta.url));
+const PROBE = fileURLToPath(new URL("../bin/snapshot-probe.mjs", import.meta.url));
 let cacheDir: string;
 let pluginDir: string;
 
@@ -110,16 +111,49 @@ test("a damaged blob in the cache (not made by this process, or changed since) i
   const again = await startupSnapshot({ script: outcome.snapshotScript, heapMb: 96 });
   assert.ok(again.ok, again.ok ? "" : again.reason);
   assert.ok(fs.statSync(again.blob).size > whole.length / 2, "made whole again");
-  const started = execFileSync(
-    process.execPath,
-    [
-      "--max-old-space-size=96",
-      "--snapshot-blob",
-      again.blob,
-      fileURLToPath(new URL("../bin/snapshot-probe.mjs", import.meta.url)),
-    ],
-    { encoding: "utf8" },
-  );
+  const started = execFileSync(process.execPath, ["--max-old-space-size=96", "--snapshot-blob", again.blob, PROBE], {
+    encoding: "utf8",
+  });
+  assert.equal(started, "ok");
+});
+
+test("what is not a regular file at a blob's path is neither read nor removed; no snapshot then", async () => {
+  const outcome = await linkForSnapshot();
+  assert.ok(outcome.ok && outcome.snapshotScript !== undefined);
+  const made = await startupSnapshot({ script: outcome.snapshotScript, heapMb: 80 });
+  assert.ok(made.ok, made.ok ? "" : made.reason);
+  const elsewhere = path.join(pluginDir, "planted.snapshot");
+  fs.renameSync(made.blob, elsewhere);
+  for (const plant of [
+    () => fs.mkdirSync(made.blob),
+    () => fs.symlinkSync(elsewhere, made.blob),
+    () => execFileSync("mkfifo", [made.blob]),
+  ]) {
+    plant();
+    const refused = await startupSnapshot({ script: outcome.snapshotScript, heapMb: 80 });
+    assert.equal(refused.ok, false);
+    assert.match(refused.ok ? "" : refused.reason, /is not a regular file/);
+    assert.equal(fs.lstatSync(made.blob).isFile(), false, "left where it is");
+    fs.rmSync(made.blob, { recursive: true });
+  }
+  fs.rmSync(elsewhere);
+});
+
+test("a blob is made per NODE_OPTIONS too (a V8 flag there must be the blob's)", async () => {
+  const outcome = await linkForSnapshot();
+  assert.ok(outcome.ok && outcome.snapshotScript !== undefined);
+  const plain = await startupSnapshot({ script: outcome.snapshotScript, heapMb: 96, env: { ...process.env } });
+  const flagged = await startupSnapshot({
+    script: outcome.snapshotScript,
+    heapMb: 96,
+    env: { ...process.env, NODE_OPTIONS: "--max-semi-space-size=16" },
+  });
+  assert.ok(plain.ok && flagged.ok, flagged.ok ? "" : flagged.reason);
+  assert.notEqual(flagged.blob, plain.blob);
+  const started = execFileSync(process.execPath, ["--max-old-space-size=96", "--snapshot-blob", flagged.blob, PROBE], {
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: "--max-semi-space-size=16" },
+  });
   assert.equal(started, "ok");
 });
 
@@ -140,6 +174,22 @@ test("a script that fails, or that holds no runtime, gives no blob and says why"
   const hollow = await startupSnapshot({ script: path.join(empty, "snapshot.cjs"), heapMb: 64 });
   assert.equal(hollow.ok, false);
   assert.match(hollow.ok ? "" : hollow.reason, /no runtime/);
+  // A runtime, but worker_threads loaded as the snapshot was made: every thread of a process started from it fails.
+  const threads = path.join(cacheDir, `${"f".repeat(40)}.link`);
+  fs.mkdirSync(threads);
+  fs.writeFileSync(
+    path.join(threads, "snapshot.cjs"),
+    `require("node:worker_threads");
+     globalThis[Symbol.for("neko-plugin.snapshot")] = { modules: {}, start() {} };
+     require("node:v8").startupSnapshot.setDeserializeMainFunction(() => require("node:module").runMain());\n`,
+  );
+  const threadless = await startupSnapshot({ script: path.join(threads, "snapshot.cjs"), heapMb: 64 });
+  assert.equal(threadless.ok, false);
+  assert.match(threadless.ok ? "" : threadless.reason, /a thread fails/);
+  // Not tried again at once: the same answer, no new build.
+  const again = await startupSnapshot({ script: path.join(threads, "snapshot.cjs"), heapMb: 64 });
+  assert.deepEqual(again, threadless);
+  fs.rmSync(threads, { recursive: true });
   for (const heapMb of [0, -1, 1.5, Number.NaN]) {
     const refused = await startupSnapshot({ script: path.join(empty, "snapshot.cjs"), heapMb });
     assert.equal(refused.ok, false, String(heapMb));

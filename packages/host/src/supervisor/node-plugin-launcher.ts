@@ -6,6 +6,7 @@
  * process of the same user can read in /proc for as long as the plugin lives, carry nothing secret.
  */
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { PIPE_FD, pipeEndpointFd } from "@neko/protocol";
 import type { HostLogger } from "../host-logger.ts";
@@ -15,6 +16,10 @@ import { bootstrapDocument, pluginLaunchEnv, sendBootstrap } from "./plugin-laun
 import type { LaunchRequest, PluginChild, PluginLauncher } from "./plugin-launcher.ts";
 import { realpathOrSelf, runtimeReadPaths } from "./runtime-read-paths.ts";
 import { SpawnedPluginChild } from "./spawned-plugin-child.ts";
+
+/** How a process dies when Node cannot start from its snapshot, and how soon after its launch. */
+const SNAPSHOT_CRASH_SIGNALS = new Set(["SIGSEGV", "SIGABRT", "SIGBUS", "SIGTRAP", "SIGILL"]);
+const SNAPSHOT_CRASH_WINDOW_MS = 5000;
 
 export class NodePluginLauncher implements PluginLauncher {
   private runtimeRead: string[] | undefined;
@@ -45,9 +50,11 @@ export class NodePluginLauncher implements PluginLauncher {
     // stdin, stdout, stderr, the IPC channel (the child's way to notice that the host died), the bootstrap socket, and
     // on the pipe transport the process's private socket pair to the host (fd PIPE_FD).
     const pipe = pipeEndpointFd(request.connection.endpoint) === PIPE_FD;
-    // Started from the SDK's startup snapshot, made under this heap limit (plugin-links.ts), when it has one.
-    const snapshot =
+    // Started from the SDK's startup snapshot, made under this heap limit (plugin-links.ts), when it has one and it is
+    // still there (Node exits at once on a missing blob; the link's SDK modules take the SDK's link without one).
+    const blob =
       linked === undefined ? undefined : this.options.links?.snapshotFor(request.entryModule, request.maxHeapMb);
+    const snapshot = blob !== undefined && fs.existsSync(blob) ? blob : undefined;
     const child = spawn(
       process.execPath,
       [
@@ -66,9 +73,12 @@ export class NodePluginLauncher implements PluginLauncher {
     sendBootstrap(child, document);
     if (linked !== undefined) this.options.links?.launched(linked, (exited) => child.once("exit", exited));
     if (snapshot !== undefined) {
-      // Node exits with 14 when it cannot read a snapshot and crashes on a damaged one: the next start tries it first.
+      // Node exits with 14 when it cannot read a snapshot and crashes on a damaged one (an assertion, V8's checksum
+      // trap, a bad read): when its process dies so right after its launch, the next start tries the blob first.
+      const launchedAt = Date.now();
       child.once("exit", (code, signal) => {
-        if (code === 14 || signal === "SIGSEGV" || signal === "SIGABRT" || signal === "SIGBUS") {
+        if (Date.now() - launchedAt > SNAPSHOT_CRASH_WINDOW_MS) return;
+        if (code === 14 || (signal !== null && SNAPSHOT_CRASH_SIGNALS.has(signal))) {
           this.options.links?.snapshotFailed(request.entryModule, snapshot);
         }
       });

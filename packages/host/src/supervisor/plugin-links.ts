@@ -15,6 +15,7 @@ import { linkPluginSources, pruneLinks, touchLinks } from "@neko/plugin-sdk/plug
 import { forgetSnapshot, startupSnapshot } from "@neko/plugin-sdk/plugin-snapshot";
 import { defaultCacheDir } from "@neko/plugin-sdk/ts-cache";
 import type { HostLogger } from "../host-logger.ts";
+import { pluginProcessEnv } from "./inspection-sandbox.ts";
 import type { SourceAccess } from "./plugin-supervisor.ts";
 
 /** A Node plugin's entry module: what a link starts from (a Python plugin's is not linked). */
@@ -65,7 +66,11 @@ export class PluginLinks {
     this.snapshots.delete(entryModule);
     const env = this.options.env ?? process.env;
     if (env.NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
-    const heapMb = snapshotsOn(env) ? access?.heapMb : undefined;
+    // msgpackr's native extractor, which the host's environment may ask for, is never in a snapshot's msgpackr.
+    const heapMb =
+      snapshotsOn(env) && env.MSGPACKR_NATIVE_ACCELERATION_DISABLED?.trim().toLowerCase() !== "false"
+        ? access?.heapMb
+        : undefined;
     // Without `access` the plugin is taken to read only its own folder and to write its data/ folder.
     const preparation = {};
     this.preparing.set(preparation, Date.now());
@@ -81,7 +86,9 @@ export class PluginLinks {
       if (outcome.ok) {
         this.manifests.set(entryModule, outcome.manifest);
         if (heapMb !== undefined && outcome.snapshotScript !== undefined) {
-          await this.prepareSnapshot(entryModule, outcome.snapshotScript, heapMb);
+          await this.prepareSnapshot(entryModule, outcome.snapshotScript, heapMb, env);
+        } else if (heapMb !== undefined) {
+          this.noSnapshot(entryModule, outcome.snapshotProblem ?? "the SDK's runtime could not be bundled for one");
         }
       }
     } finally {
@@ -122,19 +129,24 @@ export class PluginLinks {
   }
 
   /** Its link runs with or without a snapshot: one that cannot be made is said (once) and the plugin starts without. */
-  private async prepareSnapshot(entryModule: string, script: string, heapMb: number): Promise<void> {
-    const made = await startupSnapshot({ script, heapMb });
-    if (made.ok) {
-      this.snapshots.set(entryModule, { blob: made.blob, heapMb });
-      return;
-    }
-    if (made.reason !== this.snapshotProblem) {
-      this.snapshotProblem = made.reason;
-      this.options.logger.warn(
-        { entryModule, reason: made.reason },
-        "no startup snapshot: plugin processes start without one",
-      );
-    }
+  private async prepareSnapshot(
+    entryModule: string,
+    script: string,
+    heapMb: number,
+    env: NodeJS.ProcessEnv,
+  ): Promise<void> {
+    // Made and tried under the plugins' environment (without the host's secrets).
+    const made = await startupSnapshot({ script, heapMb, env: pluginProcessEnv(env) }).catch(
+      (error: unknown): { ok: false; reason: string } => ({ ok: false, reason: String(error) }),
+    );
+    if (made.ok) this.snapshots.set(entryModule, { blob: made.blob, heapMb });
+    else this.noSnapshot(entryModule, made.reason);
+  }
+
+  private noSnapshot(entryModule: string, reason: string): void {
+    if (reason === this.snapshotProblem) return;
+    this.snapshotProblem = reason;
+    this.options.logger.warn({ entryModule, reason }, "no startup snapshot: plugin processes start without one");
   }
 
   /**
