@@ -34,7 +34,7 @@ describe("a linked process whose link's runtime is gone", () => {
   before(async () => {
     root = makeTempDir();
     links = makeTempDir("neko-fallback-links-");
-    for (const id of ["main_missing", "import_missing"]) {
+    for (const id of ["main_missing", "import_missing", "sdk_missing"]) {
       // Without the permission model, which would refuse the read of a link outside the compile cache (and so test
       // only the first check).
       const manifest = `[plugin]\nid = "${id}"\nentry = "index.ts:FallbackPlugin"\n\n[plugin_runtime]\npermissions = false\n`;
@@ -81,9 +81,24 @@ describe("a linked process whose link's runtime is gone", () => {
     assert.ok(real.ok, real.ok ? "" : real.reason);
     const linkedModules = JSON.parse(fs.readFileSync(real.manifest, "utf8")).modules as Record<string, string>;
     fs.rmSync(fileURLToPath(linkedModules[pathToFileURL(fs.realpathSync(path.join(partPlugin, "util.ts"))).href]));
+    // A link made for a startup snapshot whose SDK modules (the snapshot's link) went: the plugin's modules import them.
+    const sdkPlugin = path.join(root, "sdk_missing");
+    const forSnapshot = await linkPluginSources({
+      entry: path.join(sdkPlugin, "index.ts"),
+      pluginDir: sdkPlugin,
+      cacheDir: links,
+      snapshot: true,
+    });
+    assert.ok(forSnapshot.ok && forSnapshot.snapshotScript !== undefined, forSnapshot.ok ? "" : forSnapshot.reason);
+    const sdkModule = (JSON.parse(fs.readFileSync(forSnapshot.manifest, "utf8")).modules as Record<string, string>)[
+      pathToFileURL(fileURLToPath(new URL("../../packages/sdk/src/plugin.ts", import.meta.url))).href
+    ];
+    assert.equal(path.dirname(fileURLToPath(sdkModule)), path.dirname(forSnapshot.snapshotScript));
+    fs.rmSync(fileURLToPath(sdkModule));
     const manifests: Record<string, string> = {
       main_missing: path.join(missingDir, "manifest.json"),
       import_missing: path.join(partialDir, "manifest.json"),
+      sdk_missing: forSnapshot.manifest,
       plugin_part_missing: real.manifest,
     };
     const brokenLinks = {
@@ -103,7 +118,7 @@ describe("a linked process whose link's runtime is gone", () => {
     fs.rmSync(links, { recursive: true, force: true });
   });
 
-  for (const id of ["main_missing", "import_missing"]) {
+  for (const id of ["main_missing", "import_missing", "sdk_missing"]) {
     test(`${id}: the process runs through the module hooks (its module is its .ts file, no link named)`, async () => {
       assert.equal(t.host.getPlugin(id)?.status, "running", JSON.stringify(t.host.getPlugin(id)));
       const res = await t.trigger(id, "where");

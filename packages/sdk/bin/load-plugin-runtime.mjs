@@ -46,7 +46,8 @@ async function importLinked(main) {
 export async function loadPluginRuntime() {
   // msgpackr without its native string extractor (msgpackr-extract): loading the addon costs 5–7 ms of a start
   // (detect-libc takes a process report to tell glibc from musl), and on the messages a plugin exchanges its JavaScript
-  // decoder is as fast (docs/benchmarks.md). Set it to "false" in the host's environment to keep the addon.
+  // decoder is as fast (docs/benchmarks.md). Set it to "false" in the host's environment to keep the addon (plugins then
+  // start without the startup snapshot, whose msgpackr never has it: plugin-links.ts).
   process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
   const main = linkedMain();
   // Started from the SDK's startup snapshot (src/runtime/snapshot-main.ts): the runtime is loaded already, and its

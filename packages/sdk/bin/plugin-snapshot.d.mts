@@ -18,3 +18,6 @@ export function pruneSnapshots(cacheDir: string, names: string[], cutoff: number
 
 /** Forgets that `blob` was tried (or could not be made): the next `startupSnapshot` for it tries it again first. */
 export function forgetSnapshot(blob: string): void;
+
+/** Where `startupSnapshot` keeps the blob of `script` for this heap limit and environment (there or not). */
+export function snapshotBlobPath(options: { script: string; heapMb: number; env?: NodeJS.ProcessEnv }): string;

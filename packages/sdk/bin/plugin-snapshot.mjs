@@ -35,7 +35,11 @@ const PROBE = fileURLToPath(new URL("./snapshot-probe.mjs", import.meta.url));
 const making = new Map();
 /** Each blob this process made or tried, with its size, time and inode then (`signatureOf`). */
 const tried = new Map();
-/** @type {Map<string, { reason: string; at: number }>} each blob this process could not make, and when */
+/**
+ * Each blob this process could not make: why, when, and what was at its path then (`signatureOf`; a blob another
+ * host puts there since is tried at once).
+ * @type {Map<string, { reason: string; at: number; found: string | null | undefined }>}
+ */
 const failed = new Map();
 
 /**
@@ -49,27 +53,40 @@ export async function startupSnapshot(options) {
   // msgpackr's native extractor stays out, as in a plugin process (bin/load-plugin-runtime.mjs): the snapshot's
   // msgpackr decides as the snapshot is made.
   const env = { ...(options.env ?? process.env), MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
-  const linkDir = path.dirname(script);
-  const key = path.basename(linkDir).replace(/\.link$/, "");
-  const blob = path.join(path.dirname(linkDir), `${key}.heap-${heapMb}.${binaryTag(env)}.snapshot`);
+  const blob = snapshotBlobPath({ script, heapMb, env });
   if (!BLOB_NAME.test(path.basename(blob))) return { ok: false, reason: `not a link's snapshot script: ${script}` };
   const signature = signatureOf(blob);
   // Something else at its path (a folder, a symbolic link, a FIFO): not read, not removed, not used.
   if (signature === null) return { ok: false, reason: `${blob} is not a regular file` };
   if (signature !== undefined && tried.get(blob) === signature) return { ok: true, blob };
   const failure = failed.get(blob);
-  if (failure !== undefined && Date.now() - failure.at < RETRY_MS) return { ok: false, reason: failure.reason };
+  if (failure !== undefined && failure.found === signature && Date.now() - failure.at < RETRY_MS) {
+    return { ok: false, reason: failure.reason };
+  }
   let made = making.get(blob);
   if (made === undefined) {
-    made = ensureBlob(script, blob, heapMb, env).then((outcome) => {
-      if (outcome.ok) failed.delete(blob);
-      else failed.set(blob, { reason: outcome.reason, at: Date.now() });
-      return outcome;
-    });
+    made = ensureBlob(script, blob, heapMb, env)
+      .catch((/** @type {unknown} */ error) => ({ ok: /** @type {const} */ (false), reason: String(error) }))
+      .then((outcome) => {
+        making.delete(blob);
+        if (outcome.ok) failed.delete(blob);
+        else failed.set(blob, { reason: outcome.reason, at: Date.now(), found: signatureOf(blob) });
+        return outcome;
+      });
     making.set(blob, made);
-    made.finally(() => making.delete(blob));
   }
   return made;
+}
+
+/**
+ * Where the blob of `script` for processes with a heap limit of `heapMb` MiB and the environment `env` is.
+ * @type {typeof import("./plugin-snapshot.mjs").snapshotBlobPath}
+ */
+export function snapshotBlobPath(options) {
+  const env = { ...(options.env ?? process.env), MSGPACKR_NATIVE_ACCELERATION_DISABLED: "true" };
+  const linkDir = path.dirname(options.script);
+  const key = path.basename(linkDir).replace(/\.link$/, "");
+  return path.join(path.dirname(linkDir), `${key}.heap-${options.heapMb}.${binaryTag(env)}.snapshot`);
 }
 
 /**
@@ -134,6 +151,7 @@ async function ensureBlob(script, blob, heapMb, env) {
   const temporary = `${blob}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     const found = signatureOf(blob);
+    if (found === null) return { ok: false, reason: `${blob} is not a regular file` };
     if (found !== undefined && (await probe(blob, heap, env)) === undefined) {
       tried.set(blob, found);
       return { ok: true, blob };
@@ -148,7 +166,11 @@ async function ensureBlob(script, blob, heapMb, env) {
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message.split("\n")[0] : String(error) };
   } finally {
-    fs.rmSync(temporary, { force: true });
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // the cache folder gone or replaced meanwhile: nothing of ours is left in it
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { linkPluginSources, pruneLinks } from "../bin/plugin-link.mjs";
-import { pruneSnapshots, startupSnapshot } from "../bin/plugin-snapshot.mjs";
+import { pruneSnapshots, snapshotBlobPath, startupSnapshot } from "../bin/plugin-snapshot.mjs";
 import { pluginStack } from "../src/plugin-logger.ts";
 
 const SDK_SRC = fileURLToPath(new URL("../src/", import.meta.url));
@@ -186,10 +186,30 @@ test("a script that fails, or that holds no runtime, gives no blob and says why"
   const threadless = await startupSnapshot({ script: path.join(threads, "snapshot.cjs"), heapMb: 64 });
   assert.equal(threadless.ok, false);
   assert.match(threadless.ok ? "" : threadless.reason, /a thread fails/);
-  // Not tried again at once: the same answer, no new build.
-  const again = await startupSnapshot({ script: path.join(threads, "snapshot.cjs"), heapMb: 64 });
-  assert.deepEqual(again, threadless);
   fs.rmSync(threads, { recursive: true });
+  // Not made again at once: the same answer without a build (the script counts its builds).
+  const counted = path.join(cacheDir, `${"9".repeat(40)}.link`);
+  const builds = path.join(pluginDir, "builds.txt");
+  fs.mkdirSync(counted);
+  fs.writeFileSync(
+    path.join(counted, "snapshot.cjs"),
+    `require("node:fs").appendFileSync(${JSON.stringify(builds)}, "x");\nthrow new Error("counted and broken");\n`,
+  );
+  const first = await startupSnapshot({ script: path.join(counted, "snapshot.cjs"), heapMb: 64 });
+  const second = await startupSnapshot({ script: path.join(counted, "snapshot.cjs"), heapMb: 64 });
+  assert.equal(first.ok || second.ok, false);
+  assert.match(second.ok ? "" : second.reason, /counted and broken/);
+  assert.equal(fs.readFileSync(builds, "utf8"), "x", "one build");
+  // A file at its path that does not start is left there when no new one can be made (another host may use it: a
+  // new one is renamed over it, never removed first).
+  const blob = snapshotBlobPath({ script: path.join(counted, "snapshot.cjs"), heapMb: 72 });
+  fs.writeFileSync(blob, "not a snapshot");
+  const kept = await startupSnapshot({ script: path.join(counted, "snapshot.cjs"), heapMb: 72 });
+  assert.equal(kept.ok, false);
+  assert.equal(fs.readFileSync(blob, "utf8"), "not a snapshot");
+  assert.equal(fs.readFileSync(builds, "utf8"), "xx", "tried, then a build");
+  fs.rmSync(blob);
+  fs.rmSync(counted, { recursive: true });
   for (const heapMb of [0, -1, 1.5, Number.NaN]) {
     const refused = await startupSnapshot({ script: path.join(empty, "snapshot.cjs"), heapMb });
     assert.equal(refused.ok, false, String(heapMb));

@@ -33,7 +33,14 @@ const CLOCK_SLACK_MS = 1000;
  */
 export const SNAPSHOT_ENV = "NEKO_PLUGIN_SNAPSHOT";
 
+/**
+ * Whether plugin processes start from a startup snapshot under the host's environment `env`: not with
+ * `NEKO_PLUGIN_SNAPSHOT=off`, nor when `MSGPACKR_NATIVE_ACCELERATION_DISABLED` asks for msgpackr's native extractor
+ * (set, and not `true` as msgpackr reads it): the snapshot's msgpackr never has it (bin/load-plugin-runtime.mjs).
+ */
 export function snapshotsOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  const extractor = env.MSGPACKR_NATIVE_ACCELERATION_DISABLED;
+  if (extractor !== undefined && extractor.toLowerCase() !== "true") return false;
   return !["off", "0", "false"].includes((env[SNAPSHOT_ENV] ?? "").trim().toLowerCase());
 }
 
@@ -66,11 +73,7 @@ export class PluginLinks {
     this.snapshots.delete(entryModule);
     const env = this.options.env ?? process.env;
     if (env.NEKO_PLUGIN_LINK === "off" || !NODE_SOURCE.test(entryModule)) return;
-    // msgpackr's native extractor, which the host's environment may ask for, is never in a snapshot's msgpackr.
-    const heapMb =
-      snapshotsOn(env) && env.MSGPACKR_NATIVE_ACCELERATION_DISABLED?.trim().toLowerCase() !== "false"
-        ? access?.heapMb
-        : undefined;
+    const heapMb = snapshotsOn(env) ? access?.heapMb : undefined;
     // Without `access` the plugin is taken to read only its own folder and to write its data/ folder.
     const preparation = {};
     this.preparing.set(preparation, Date.now());
