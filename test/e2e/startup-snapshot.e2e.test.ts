@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createSilentLogger, NodePluginLauncher, PLUGIN_RUNNER_PATH } from "@neko/host";
+import { createSilentLogger, type LogRecord, NodePluginLauncher, PLUGIN_RUNNER_PATH } from "@neko/host";
 import type { PluginLinks } from "../../packages/host/src/supervisor/plugin-links.ts";
 import { linkPluginSources } from "../../packages/sdk/bin/plugin-link.mjs";
 import { defaultCacheDir } from "../../packages/sdk/bin/ts-compile-cache.mjs";
@@ -18,6 +18,7 @@ import { startTestHost, type TestHost } from "../support/test-host.ts";
 const MiB = 2 ** 20;
 
 const code = `import { fork } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { getHeapStatistics } from "node:v8";
 import { Worker } from "node:worker_threads";
@@ -32,6 +33,7 @@ function snapshot(): { modules: Record<string, Record<string, unknown>> } | unde
 export class SnapPlugin extends NekoPluginBase {
   @pluginEntry({ id: "where" })
   where() {
+    this.logger.info("asked where it runs");
     const held = snapshot();
     return Ok({
       snapshot: held !== undefined,
@@ -40,6 +42,24 @@ export class SnapPlugin extends NekoPluginBase {
       execArgv: process.execArgv,
       heap: getHeapStatistics().heap_size_limit,
       permission: process.permission !== undefined,
+    });
+  }
+
+  /** What Node's checks of the permission model written in JavaScript say (they read once whether it is on). */
+  @pluginEntry({ id: "js_checks" })
+  jsChecks() {
+    const codeOf = (act: () => unknown) => {
+      try {
+        act();
+        return "allowed";
+      } catch (error) {
+        return (error as { code?: string }).code ?? String(error);
+      }
+    };
+    return Ok({
+      lstat: codeOf(() => fs.lstatSync("/etc/hostname")),
+      fsync: codeOf(() => fs.fsyncSync(1)),
+      symlink: codeOf(() => fs.symlinkSync("/etc/hostname", path.join(import.meta.dirname, "data", "link"))),
     });
   }
 
@@ -97,6 +117,7 @@ describe("plugin processes started from a startup snapshot", () => {
   let t: TestHost;
   let cacheDir: string;
   const saved = { snapshot: process.env.NEKO_PLUGIN_SNAPSHOT, cache: process.env.NEKO_TS_CACHE_DIR };
+  const lines: { pluginId: string; record: LogRecord }[] = [];
 
   before(async () => {
     root = makeTempDir();
@@ -118,7 +139,7 @@ describe("plugin processes started from a startup snapshot", () => {
         '[plugin]\nid = "threaded"\nentry = "index.ts:ThreadPlugin"\n\n[plugin_runtime]\nisolation = "thread"\n',
       code: threadCode,
     });
-    t = await startTestHost({ roots: [root] });
+    t = await startTestHost({ roots: [root] }, { onLog: (pluginId, record) => lines.push({ pluginId, record }) });
   });
   after(async () => {
     await t?.close();
@@ -158,6 +179,26 @@ describe("plugin processes started from a startup snapshot", () => {
         .filter((name) => name.endsWith(".snapshot"))
         .map((name) => name.replace(/^[0-9a-f]{40}\.(heap-\d+)\.[0-9a-f]{12}\.snapshot$/, "$1")),
       ["heap-160"],
+    );
+  });
+
+  test("Node's checks of the permission model written in JavaScript are on (a snapshot made without it left them off)", async () => {
+    const res = await t.trigger("snap", "js_checks");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.data, {
+      lstat: "ERR_ACCESS_DENIED",
+      fsync: "ERR_ACCESS_DENIED",
+      symlink: "ERR_ACCESS_DENIED",
+    });
+  });
+
+  test("Node's warnings the host turns off stay off (the snapshot does not carry the builder's choice)", async () => {
+    // The permission model's ExperimentalWarning and SecurityWarnings are printed by every start unless turned off.
+    const noisy = lines.filter(({ record }) => /Warning/.test(String(record.msg)));
+    assert.deepEqual(noisy, []);
+    assert.ok(
+      lines.some(({ pluginId }) => pluginId === "snap"),
+      "the plugin's lines are heard",
     );
   });
 

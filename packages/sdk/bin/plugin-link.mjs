@@ -21,7 +21,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 4;
+const FORMAT = 5;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -415,11 +415,19 @@ async function linkSdkSnapshot(cacheDir, base) {
           stdin: { contents: entry, resolveDir: SDK_DIR, sourcefile: "neko-snapshot-entry.mjs", loader: "js" },
           outfile: path.join(cacheDir, SNAPSHOT_SCRIPT),
           format: "cjs",
+          // No warning is handled while the snapshot is made: Node reads `--disable-warning` when it handles its first
+          // warning and keeps what it read, so the builder's (its own "not yet fully verified" warnings) would be
+          // every plugin process's, and the warnings the host turns off would be printed at each start.
           // Packages with native code load when first needed, through a `require` of the running process (the
           // snapshot builder's own requires only Node's built-in modules).
           banner: {
-            js: `var require = (0, require("node:module").createRequire)(${JSON.stringify(path.join(SDK_DIR, "package.json"))});`,
+            js: [
+              "var __nekoEmit = process.emit;",
+              'process.emit = function (event, ...args) { return event === "warning" ? false : __nekoEmit.call(this, event, ...args); };',
+              `var require = (0, require("node:module").createRequire)(${JSON.stringify(path.join(SDK_DIR, "package.json"))});`,
+            ].join("\n"),
           },
+          footer: { js: "process.emit = __nekoEmit;" },
         }),
         // Only to learn what each export exports (the metafile names them for ES modules only).
         esbuild.build({

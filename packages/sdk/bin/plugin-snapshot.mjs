@@ -6,9 +6,10 @@
 // V8 takes a snapshot only under the flags it was made with, and the heap limit (`--max-old-space-size`) is one: a
 // blob is made per heap limit, Node binary and NODE_OPTIONS, `<script's link key>.heap-<MiB>.<tag>.snapshot` beside
 // the links in the cache. Each is made under a temporary name, tried (a process started from it must find the runtime
-// in it and start a thread) and only then renamed into place; a blob this process did not make, or that changed since
-// it was tried, is tried before its first use and made again if it fails: Node cannot start from a damaged blob (it
-// crashes), so a process is never pointed at one that was not seen to start.
+// in it, start a thread, and have Node's checks of the permission model on and its turned-off warnings off) and only
+// then renamed into place; a blob this process did not make, or that changed since it was tried, is tried before its
+// first use and made again if it fails: Node cannot start from a damaged blob (it crashes), so a process is never
+// pointed at one that was not seen to start.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -30,6 +31,21 @@ const BLOB_NAME = /^([0-9a-f]{40})\.heap-(\d+)\.([0-9a-f]{12})\.snapshot$/;
 /** A blob being made: its name, the maker's pid and a random tag. */
 const TEMPORARY = /^(.+)\.\d+\.[0-9a-f]{8}\.tmp$/;
 const PROBE = fileURLToPath(new URL("./snapshot-probe.mjs", import.meta.url));
+/**
+ * What a blob is tried under besides its heap limit: the permission model and the warnings the host turns off, as a
+ * plugin process has them. Node's own modules read some of their options once, when first used, and a snapshot keeps
+ * what they read as it was made (whether the permission model is on, for its checks written in JavaScript: `fs.lstat`,
+ * `fs.symlink`, `fs.fsync`, …; which warnings are off): the probe finds a blob that would leave those checks off, or
+ * print those warnings, in a plugin process. (A blob cannot be made under the permission model: a process started
+ * from it then fails defining `process.permission` again.)
+ */
+const PROBE_FLAGS = [
+  "--experimental-permission",
+  "--allow-fs-read=*",
+  "--allow-worker",
+  "--disable-warning=ExperimentalWarning",
+  "--disable-warning=SecurityWarning",
+];
 
 /** @type {Map<string, Promise<{ ok: true; blob: string } | { ok: false; reason: string }>>} */
 const making = new Map();
@@ -175,7 +191,8 @@ async function ensureBlob(script, blob, heapMb, env) {
 }
 
 /**
- * Starts Node from `blob`: undefined when the runtime is there and a thread starts, else what went wrong.
+ * Starts Node from `blob` (under `PROBE_FLAGS`): undefined when the runtime is there, a thread starts, and Node's
+ * checks and warnings are as the flags say (snapshot-probe.mjs), else what went wrong.
  * @param {string} blob
  * @param {string} heap
  * @param {NodeJS.ProcessEnv} env
@@ -183,7 +200,7 @@ async function ensureBlob(script, blob, heapMb, env) {
  */
 async function probe(blob, heap, env) {
   try {
-    const said = (await run([heap, "--snapshot-blob", blob, PROBE], env, PROBE_TIMEOUT_MS)).trim();
+    const said = (await run([heap, ...PROBE_FLAGS, "--snapshot-blob", blob, PROBE], env, PROBE_TIMEOUT_MS)).trim();
     return said === "ok" ? undefined : `a process started from it said ${JSON.stringify(said)}`;
   } catch (error) {
     return `a process started from it failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;

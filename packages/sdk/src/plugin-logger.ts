@@ -62,13 +62,21 @@ export function wrapPino(logger: Logger): PluginLogger {
 
 const require = createRequire(import.meta.url);
 
-/** The SDK's and the protocol package's source folders: their frames are the framework's, not the plugin's. */
-const FRAMEWORK_DIRS = [
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
-  // Resolved from this file's own place by createRequire, not by the module's own resolve (a linked plugin process
-  // runs a compiled copy).
-  path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
-].map((dir) => `${dir}${path.sep}`);
+/**
+ * The SDK's and the protocol package's source folders: their frames are the framework's, not the plugin's. Found on
+ * first use, not as the module loads: resolving reads a package.json, and Node's reader of them notes then whether the
+ * permission model is on, which a startup snapshot would keep as it was made (snapshot-main.ts).
+ */
+let frameworkDirs: string[] | undefined;
+function frameworkDirsOf(): string[] {
+  frameworkDirs ??= [
+    path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
+    // Resolved from this file's own place by createRequire, not by the module's own resolve (a linked plugin process
+    // runs a compiled copy).
+    path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
+  ].map((dir) => `${dir}${path.sep}`);
+  return frameworkDirs;
+}
 
 /** A frame of the SDK in a process started from a startup snapshot: its script, in a link of the compile cache. */
 const SNAPSHOT_SCRIPT = /[0-9a-f]{40}\.link[/\\]snapshot\.cjs:\d+/;
@@ -86,7 +94,7 @@ export function pluginStack(stack: string, env: NodeJS.ProcessEnv = process.env)
     isFrame(line) &&
     (/\(?node:internal\//.test(line) ||
       /\(?node:(async_hooks|events|timers)\b/.test(line) ||
-      FRAMEWORK_DIRS.some((dir) => line.includes(dir) || line.includes(`file://${dir}`)) ||
+      frameworkDirsOf().some((dir) => line.includes(dir) || line.includes(`file://${dir}`)) ||
       SNAPSHOT_SCRIPT.test(line));
   const frames = lines.filter(isFrame);
   const kept = frames.filter((line) => !hidden(line));

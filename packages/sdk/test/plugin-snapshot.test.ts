@@ -16,6 +16,13 @@ import { pluginStack } from "../src/plugin-logger.ts";
 
 const SDK_SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const PROBE = fileURLToPath(new URL("../bin/snapshot-probe.mjs", import.meta.url));
+/** What the probe runs under, as a plugin process under the permission model. */
+const PROBE_FLAGS = [
+  "--experimental-permission",
+  "--allow-fs-read=*",
+  "--allow-worker",
+  "--disable-warning=ExperimentalWarning",
+];
 let cacheDir: string;
 let pluginDir: string;
 
@@ -111,9 +118,13 @@ test("a damaged blob in the cache (not made by this process, or changed since) i
   const again = await startupSnapshot({ script: outcome.snapshotScript, heapMb: 96 });
   assert.ok(again.ok, again.ok ? "" : again.reason);
   assert.ok(fs.statSync(again.blob).size > whole.length / 2, "made whole again");
-  const started = execFileSync(process.execPath, ["--max-old-space-size=96", "--snapshot-blob", again.blob, PROBE], {
-    encoding: "utf8",
-  });
+  const started = execFileSync(
+    process.execPath,
+    ["--max-old-space-size=96", ...PROBE_FLAGS, "--snapshot-blob", again.blob, PROBE],
+    {
+      encoding: "utf8",
+    },
+  );
   assert.equal(started, "ok");
 });
 
@@ -150,10 +161,14 @@ test("a blob is made per NODE_OPTIONS too (a V8 flag there must be the blob's)",
   });
   assert.ok(plain.ok && flagged.ok, flagged.ok ? "" : flagged.reason);
   assert.notEqual(flagged.blob, plain.blob);
-  const started = execFileSync(process.execPath, ["--max-old-space-size=96", "--snapshot-blob", flagged.blob, PROBE], {
-    encoding: "utf8",
-    env: { ...process.env, NODE_OPTIONS: "--max-semi-space-size=16" },
-  });
+  const started = execFileSync(
+    process.execPath,
+    ["--max-old-space-size=96", ...PROBE_FLAGS, "--snapshot-blob", flagged.blob, PROBE],
+    {
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "--max-semi-space-size=16" },
+    },
+  );
   assert.equal(started, "ok");
 });
 
@@ -179,7 +194,11 @@ test("a script that fails, or that holds no runtime, gives no blob and says why"
   fs.mkdirSync(threads);
   fs.writeFileSync(
     path.join(threads, "snapshot.cjs"),
-    `require("node:worker_threads");
+    // Its builder's warning about worker_threads not handled (as the SDK's script does), so the thread is what fails.
+    `const emit = process.emit;
+     process.emit = function (event, ...args) { return event === "warning" ? false : emit.call(this, event, ...args); };
+     require("node:worker_threads");
+     process.emit = emit;
      globalThis[Symbol.for("neko-plugin.snapshot")] = { modules: {}, start() {} };
      require("node:v8").startupSnapshot.setDeserializeMainFunction(() => require("node:module").runMain());\n`,
   );
@@ -187,6 +206,26 @@ test("a script that fails, or that holds no runtime, gives no blob and says why"
   assert.equal(threadless.ok, false);
   assert.match(threadless.ok ? "" : threadless.reason, /a thread fails/);
   fs.rmSync(threads, { recursive: true });
+  // Node's modules that read an option once, reading it as the snapshot is made: the permission model's checks in
+  // JavaScript would be off in every process started from it (an lstat reads whether the model is on), or the
+  // warnings the host turns off printed (the first warning reads --disable-warning).
+  for (const [digit, made, problem] of [
+    ["7", 'require("node:fs").lstatSync(__filename);', /checks in JavaScript are off/],
+    ["8", 'process.emitWarning("made as the snapshot is");', /a warning turned off is printed/],
+  ] as const) {
+    const dir = path.join(cacheDir, `${digit.repeat(40)}.link`);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(
+      path.join(dir, "snapshot.cjs"),
+      `${made}
+       globalThis[Symbol.for("neko-plugin.snapshot")] = { modules: {}, start() {} };
+       require("node:v8").startupSnapshot.setDeserializeMainFunction(() => require("node:module").runMain());\n`,
+    );
+    const refused = await startupSnapshot({ script: path.join(dir, "snapshot.cjs"), heapMb: 64 });
+    assert.equal(refused.ok, false, made);
+    assert.match(refused.ok ? "" : refused.reason, problem);
+    fs.rmSync(dir, { recursive: true });
+  }
   // Not made again at once: the same answer without a build (the script counts its builds).
   const counted = path.join(cacheDir, `${"9".repeat(40)}.link`);
   const builds = path.join(pluginDir, "builds.txt");

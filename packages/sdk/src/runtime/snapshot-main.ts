@@ -12,6 +12,7 @@
  * 20.20), so the SDK loads it where it uses it, and the link refuses a bundle that imports it.
  */
 import Module from "node:module";
+import path from "node:path";
 import v8 from "node:v8";
 import { useModuleImporter } from "./module-import.ts";
 import { runPluginProcess } from "./plugin-process.ts";
@@ -40,7 +41,9 @@ export function prepareSnapshot(modules: Record<string, object>): void {
     // A child the plugin forks takes `process.execArgv`: it starts as any Node process, never from this snapshot
     // (which a child with other V8 flags, its own heap limit, could not even load).
     withoutSnapshotFlag(process.execArgv);
-    // The script on the command line (bin/plugin-runner.mjs) runs as it would without the snapshot.
+    // The script on the command line (bin/plugin-runner.mjs) runs as it would without the snapshot, by its absolute
+    // path as Node gives it (a snapshot's main gets it as written).
+    if (process.argv[1] !== undefined) process.argv[1] = path.resolve(process.argv[1]);
     (Module as unknown as { runMain(): void }).runMain();
   });
 }
