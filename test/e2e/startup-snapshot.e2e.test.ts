@@ -42,6 +42,8 @@ export class SnapPlugin extends NekoPluginBase {
       execArgv: process.execArgv,
       heap: getHeapStatistics().heap_size_limit,
       permission: process.permission !== undefined,
+      // The snapshot's making put process.emit aside for a while: it is EventEmitter's again, not an own copy.
+      ownEmit: Object.hasOwn(process, "emit"),
     });
   }
 
@@ -163,9 +165,11 @@ describe("plugin processes started from a startup snapshot", () => {
       execArgv: string[];
       heap: number;
       permission: boolean;
+      ownEmit: boolean;
     };
     assert.equal(where.snapshot, true);
     assert.equal(where.permission, true, "under the permission model");
+    assert.equal(where.ownEmit, false);
     assert.equal(where.sameSdk, true, "one copy of the SDK's classes");
     assert.equal(
       where.execArgv.some((arg) => arg.startsWith("--snapshot-blob")),

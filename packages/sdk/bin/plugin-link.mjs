@@ -21,7 +21,7 @@ import { isTypeScript, withEsbuild } from "./ts-compile-cache.mjs";
 
 const require = createRequire(import.meta.url);
 /** Bump when the output below changes. */
-const FORMAT = 5;
+const FORMAT = 6;
 const TARGET = `node${process.versions.node}`;
 const ESBUILD_VERSION = require("esbuild/package.json").version;
 const SDK = "@neko/plugin-sdk";
@@ -420,14 +420,21 @@ async function linkSdkSnapshot(cacheDir, base) {
           // every plugin process's, and the warnings the host turns off would be printed at each start.
           // Packages with native code load when first needed, through a `require` of the running process (the
           // snapshot builder's own requires only Node's built-in modules).
+          // And nothing may be resolved as it is made (Node's resolution caches would be every process's): the script
+          // fails then, and there is no snapshot.
           banner: {
             js: [
-              "var __nekoEmit = process.emit;",
+              'var __nekoEmit = process.emit, __nekoOwnEmit = Object.hasOwn(process, "emit");',
               'process.emit = function (event, ...args) { return event === "warning" ? false : __nekoEmit.call(this, event, ...args); };',
               `var require = (0, require("node:module").createRequire)(${JSON.stringify(path.join(SDK_DIR, "package.json"))});`,
             ].join("\n"),
           },
-          footer: { js: "process.emit = __nekoEmit;" },
+          footer: {
+            js: [
+              "if (__nekoOwnEmit) process.emit = __nekoEmit; else delete process.emit;",
+              'if (Object.keys(require("node:module")._pathCache).length > 0) throw new Error("the SDK resolved modules as its snapshot was made");',
+            ].join("\n"),
+          },
         }),
         // Only to learn what each export exports (the metafile names them for ES modules only).
         esbuild.build({

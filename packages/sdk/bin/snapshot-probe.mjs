@@ -20,7 +20,7 @@ function fsyncRefused() {
   }
 }
 
-/** Whether an ExperimentalWarning, turned off, is printed all the same. */
+/** Whether an ExperimentalWarning or a SecurityWarning, turned off, is printed all the same. */
 async function warningPrinted() {
   const write = process.stderr.write;
   let printed = false;
@@ -31,6 +31,7 @@ async function warningPrinted() {
     }
   );
   process.emitWarning("neko-snapshot-probe", "ExperimentalWarning");
+  process.emitWarning("neko-snapshot-probe", "SecurityWarning");
   await new Promise((resolve) => setImmediate(resolve));
   process.stderr.write = write;
   return printed;

@@ -22,6 +22,7 @@ const PROBE_FLAGS = [
   "--allow-fs-read=*",
   "--allow-worker",
   "--disable-warning=ExperimentalWarning",
+  "--disable-warning=SecurityWarning",
 ];
 let cacheDir: string;
 let pluginDir: string;
