@@ -26,8 +26,8 @@ export function linkPluginSources(options: {
 /**
  * Removes the `<key>.link` folders of `cacheDir` that none of `keep` (manifests of running processes) imports from
  * and that were not used or made within `graceMs` (nor since `preparingSince`, the start of the oldest link being
- * prepared), and the indexes whose link is gone; resolves to how many went. `keep` as a function is asked again
- * right before each removal.
+ * prepared), the indexes whose link is gone and the startup snapshots made from them (plugin-snapshot.mjs); resolves
+ * to how many went. `keep` as a function is asked again right before each removal.
  */
 export function pruneLinks(options: {
   cacheDir: string | undefined;

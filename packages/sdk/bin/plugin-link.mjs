@@ -164,8 +164,8 @@ const TOMBSTONE_NAME = /^[0-9a-f]{40}\.link\.\d+\.[0-9a-f]{8}\.pruned$/;
 /**
  * Removes the links in `cacheDir` no process is to import any more: every `<key>.link` folder but those `keep` names
  * (manifests of running processes, with the SDK's link each uses) and those used or made within `graceMs` (a process
- * of another host may be starting from one; a link in use is touched at each use), and every index whose link is gone.
- * Resolves to how many went; never throws.
+ * of another host may be starting from one; a link in use is touched at each use), every index whose link is gone,
+ * and the startup snapshots made from links gone (plugin-snapshot.mjs). Resolves to how many went; never throws.
  * @type {typeof Declared.pruneLinks}
  */
 export async function pruneLinks(options) {
