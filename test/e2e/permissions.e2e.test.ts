@@ -18,6 +18,7 @@ const probeCode = `
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { setHeapSnapshotNearHeapLimit } from "node:v8";
 import { Worker } from "node:worker_threads";
 import { NekoPluginBase, nekoPlugin, pluginEntry, Ok, Err } from "@neko/plugin-sdk/plugin";
 
@@ -69,6 +70,13 @@ export class Probe extends NekoPluginBase {
       "parentPort.postMessage({ sum: 20 + 22, read });";
     const thread = new Worker(source, { eval: true, workerData: file });
     return Ok(await new Promise((resolve, reject) => thread.once("message", resolve).once("error", reject)));
+  }
+
+  /** A heap snapshot Node would write into the plugin's folder as the heap nears its limit (no check of Node's own). */
+  @pluginEntry({ id: "heap_snapshot" })
+  heapSnapshot() {
+    setHeapSnapshotNearHeapLimit(1);
+    return Ok("set");
   }
 
   /** The attack: overwrite, or rename over, a file another plugin loads. */
@@ -300,6 +308,14 @@ export class Thief extends NekoPluginBase {
     const res = await t.trigger("granted", "worker", { file });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.data, { sum: 42, read: "ERR_ACCESS_DENIED" });
+  });
+
+  test("a heap snapshot near the heap limit is refused where the plugin may not write (its own folder)", async () => {
+    const error = denied(await t.trigger("confined", "heap_snapshot"));
+    assert.match(
+      error.message,
+      /^permission denied: fs_write '[^']*confined' — add it to \[plugin.permissions\] fs_write/,
+    );
   });
 
   test("fs_read and fs_write grants open the granted paths only", async () => {

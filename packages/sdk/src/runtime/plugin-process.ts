@@ -32,6 +32,7 @@ import { PortPluginTransport } from "./port-plugin-transport.ts";
 import { ProcessStatsSampler } from "./process-stats-sampler.ts";
 import { PipePluginTransport } from "./pipe-plugin-transport.ts";
 import { type ThreadBootstrap, takeThreadBootstrap } from "./thread-bootstrap.ts";
+import { guardHeapSnapshots } from "./heap-snapshot-guard.ts";
 import { guardWorkerThreads } from "./worker-threads-guard.ts";
 
 function fail(message: string): never {
@@ -118,6 +119,8 @@ export async function runPluginProcess(): Promise<void> {
 
   // Before any plugin code: under the permission model, threads only when [plugin.permissions] grants them.
   guardWorkerThreads(metadata);
+  // Nor a heap snapshot written, as the heap nears its limit, where it may not write.
+  guardHeapSnapshots();
   // Before any plugin code: the heap limit's flag, set aside while the runtime loaded (bin/heap-limit-flag.mjs), is back,
   // so a worker the plugin starts is held to the same limit.
   restoreHeapLimitFlag();
