@@ -21,3 +21,6 @@ export function forgetSnapshot(blob: string): void;
 
 /** Where `startupSnapshot` keeps the blob of `script` for this heap limit and environment (there or not). */
 export function snapshotBlobPath(options: { script: string; heapMb: number; env?: NodeJS.ProcessEnv }): string;
+
+/** The flags besides its heap limit a blob is tried under: the permission model and the warnings the host turns off. */
+export const PROBE_FLAGS: readonly string[];

@@ -39,7 +39,7 @@ const PROBE = fileURLToPath(new URL("./snapshot-probe.mjs", import.meta.url));
  * print those warnings, in a plugin process. (A blob cannot be made under the permission model: a process started
  * from it then fails defining `process.permission` again.)
  */
-const PROBE_FLAGS = [
+export const PROBE_FLAGS = [
   "--experimental-permission",
   "--allow-fs-read=*",
   "--allow-worker",

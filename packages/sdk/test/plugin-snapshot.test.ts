@@ -11,19 +11,11 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { linkPluginSources, pruneLinks } from "../bin/plugin-link.mjs";
-import { pruneSnapshots, snapshotBlobPath, startupSnapshot } from "../bin/plugin-snapshot.mjs";
+import { PROBE_FLAGS, pruneSnapshots, snapshotBlobPath, startupSnapshot } from "../bin/plugin-snapshot.mjs";
 import { pluginStack } from "../src/plugin-logger.ts";
 
 const SDK_SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const PROBE = fileURLToPath(new URL("../bin/snapshot-probe.mjs", import.meta.url));
-/** What the probe runs under, as a plugin process under the permission model. */
-const PROBE_FLAGS = [
-  "--experimental-permission",
-  "--allow-fs-read=*",
-  "--allow-worker",
-  "--disable-warning=ExperimentalWarning",
-  "--disable-warning=SecurityWarning",
-];
 let cacheDir: string;
 let pluginDir: string;
 
