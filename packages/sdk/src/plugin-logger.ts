@@ -73,7 +73,7 @@ function frameworkDirsOf(): string[] {
     path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."),
     // Resolved from this file's own place by createRequire, not by the module's own resolve (a linked plugin process
     // runs a compiled copy).
-    path.dirname(path.dirname(createRequire(import.meta.url).resolve("@neko/protocol"))),
+    path.dirname(path.dirname(require.resolve("@neko/protocol"))),
   ].map((dir) => `${dir}${path.sep}`);
   return frameworkDirs;
 }
